@@ -1,0 +1,3 @@
+//! chancery
+#![forbid(unsafe_code)]
+fn main() {}

@@ -1,0 +1,191 @@
+//! Blocks, their headers, and the entries of the transaction log.
+
+use crate::codec::{self, check, Canonical, ValidationError};
+use crate::domain;
+use crate::ids::{ChainId, Digest, Epoch, Height, TimestampMs, TxHash, View};
+use crate::limits::{BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
+use crate::tx::Transaction;
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+/// A block header. The consensus finality certificate signs its hash, so it certifies the
+/// transaction log (size and root) and the state root after this block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct BlockHeader {
+    /// Chain id.
+    pub chain_id: ChainId,
+    /// Epoch of the validator set that finalizes this block.
+    pub epoch: Epoch,
+    /// Height; the first block is 1.
+    pub height: Height,
+    /// Consensus view in which it was proposed.
+    pub view: View,
+    /// Hash of the parent header ([`Digest::ZERO`] for height 1's parent, the genesis).
+    pub parent: Digest,
+    /// Index of the proposer in the validator set.
+    pub proposer: u16,
+    /// Block time, agreed by consensus; strictly greater than the parent's.
+    pub time: TimestampMs,
+    /// `H(BLOCK_TXS_HASH, tx_hash_0 || tx_hash_1 || ...)`.
+    pub txs_hash: Digest,
+    /// Number of transactions.
+    pub tx_count: u32,
+    /// Transaction log size after this block.
+    pub log_size: u64,
+    /// Transaction log root after this block.
+    pub log_root: Digest,
+    /// State root after this block.
+    pub state_root: Digest,
+    /// Hash of the validator set in force for this block.
+    pub validator_set: Digest,
+}
+
+impl Canonical for BlockHeader {
+    const NAME: &'static str = "block header";
+    const BYTES_MAX: usize = 512;
+    fn validate(&self) -> Result<(), ValidationError> {
+        if self.height == Height(0) {
+            return Err(ValidationError::new("height", "at least 1", "0"));
+        }
+        Ok(())
+    }
+}
+
+impl BlockHeader {
+    /// The block id: `H(BLOCK_HASH, canonical header bytes)`.
+    pub fn hash(&self) -> Digest {
+        domain::BLOCK_HASH.hash(&codec::encode(self))
+    }
+}
+
+/// The hash over a block's transaction hashes that its header carries.
+pub fn txs_hash(hashes: impl IntoIterator<Item = TxHash>) -> Digest {
+    let mut h = domain::BLOCK_TXS_HASH.hasher();
+    for t in hashes {
+        h.update(t.as_bytes());
+    }
+    Digest(*h.finalize().as_bytes())
+}
+
+/// A block: header and transactions (unverified until the ledger checks it).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Block {
+    /// Header.
+    pub header: BlockHeader,
+    /// Transactions in order.
+    pub txs: Vec<Transaction>,
+}
+
+impl Canonical for Block {
+    const NAME: &'static str = "block";
+    const BYTES_MAX: usize = BLOCK_BYTES_MAX + 4096;
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.header.validate().map_err(|e| e.within("header"))?;
+        check::list("txs", &self.txs, BLOCK_TXS_MAX)?;
+        if self.txs.len() != self.header.tx_count as usize {
+            return Err(ValidationError::new(
+                "header.tx_count",
+                format!("{} (the number of transactions)", self.txs.len()),
+                self.header.tx_count.to_string(),
+            ));
+        }
+        for (i, tx) in self.txs.iter().enumerate() {
+            tx.validate().map_err(|e| e.within(&format!("txs[{i}]")))?;
+        }
+        let want = txs_hash(self.txs.iter().map(Transaction::hash));
+        if want != self.header.txs_hash {
+            return Err(ValidationError::new(
+                "header.txs_hash",
+                want.to_hex(),
+                self.header.txs_hash.to_hex(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why execution rejected a transaction. Every node computes the same code.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ReasonCode {
+    WrongChain,
+    BadSignature,
+    Malformed,
+    UnknownSigner,
+    SignerRevoked,
+    MissingRole,
+    BadSequence,
+    WrongAgency,
+    UnknownAgency,
+    AssetExists,
+    AssetUnknown,
+    AssetDisposed,
+    NotCustodian,
+    AwardExists,
+    AwardUnknown,
+    AwardCancelled,
+    NotPurchaser,
+    GrantExists,
+    GrantUnknown,
+    GrantRevoked,
+    NotGrantor,
+    DatasetNotOwned,
+    MemberExists,
+    MemberUnknown,
+    NotAdmin,
+    DuplicateTx,
+}
+
+impl ReasonCode {
+    /// snake_case name, as in the API and on the explorer.
+    pub fn as_str(self) -> String {
+        // The Debug name in snake_case is serde's spelling too: one source of truth.
+        let mut out = String::new();
+        for (i, c) in format!("{self:?}").chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// What execution did with a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied to the state.
+    Applied,
+    /// Kept in the log but not applied.
+    Rejected(ReasonCode),
+}
+
+/// One leaf of the transaction log: the transaction, where it was committed and what
+/// execution did with it. The leaf hash is `H(LOG_LEAF, canonical bytes)`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Height of the block that carried it.
+    pub height: Height,
+    /// Block time.
+    pub time: TimestampMs,
+    /// The transaction.
+    pub tx: Transaction,
+    /// The outcome.
+    pub outcome: Outcome,
+}
+
+impl Canonical for LogEntry {
+    const NAME: &'static str = "log entry";
+    const BYTES_MAX: usize = crate::limits::TX_BYTES_MAX + 64;
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.tx.validate().map_err(|e| e.within("tx"))
+    }
+}

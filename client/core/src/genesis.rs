@@ -1,0 +1,130 @@
+//! The genesis document: the consortium, its first validator set and chain parameters.
+//!
+//! An auditor needs nothing else to verify receipts and checkpoints. The file form is JSON
+//! (`genesis.json`); the chain id is `H(GENESIS_HASH, canonical bincode bytes)`, so any
+//! JSON spelling of the same document has the same chain id. `chancery-genesis` builds it
+//! from a human-written TOML description and checks the consortium rules; this module
+//! checks only formats and limits.
+
+use crate::codec::{self, check, Canonical, ValidationError};
+use crate::domain;
+use crate::ids::{AgencyId, ChainId, PublicKey, TimestampMs};
+use crate::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, ROLES_MAX};
+use crate::record::Role;
+use crate::validator::ValidatorSet;
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+/// Most agencies in a consortium.
+pub const AGENCIES_MAX: usize = 1024;
+/// Most members listed in genesis.
+pub const GENESIS_MEMBERS_MAX: usize = 16 * 1024;
+/// Most admin keys per agency.
+pub const ADMIN_KEYS_MAX: usize = 16;
+
+/// An agency of the consortium.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Agency {
+    /// Id.
+    pub id: AgencyId,
+    /// Name in Chinese.
+    pub name_zh: String,
+    /// Name in English.
+    pub name_en: String,
+    /// Admin keys: may register and revoke members of this agency.
+    pub admin_keys: Vec<PublicKey>,
+}
+
+/// A member key listed in genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Member {
+    /// Its agency.
+    pub agency: AgencyId,
+    /// Its key.
+    pub key: PublicKey,
+    /// Display name.
+    pub name: String,
+    /// Roles, sorted, no duplicates.
+    pub roles: Vec<Role>,
+}
+
+/// Chain parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ChainParams {
+    /// Most transactions per block.
+    pub block_txs_max: u32,
+    /// Most transaction bytes per block.
+    pub block_bytes_max: u32,
+    /// Δ, the assumed bound on message delay after GST, in milliseconds. Simplex times out
+    /// a proposal after 2Δ and a view after 3Δ.
+    pub delta_ms: u64,
+    /// Least time between blocks proposed by an idle leader, in milliseconds.
+    pub block_interval_ms: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        ChainParams {
+            block_txs_max: 10_000,
+            block_bytes_max: 8 * 1024 * 1024,
+            delta_ms: 500,
+            block_interval_ms: 50,
+        }
+    }
+}
+
+/// The genesis document.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Genesis {
+    /// Human name of the chain, e.g. `chancery-beijing`.
+    pub chain_name: String,
+    /// Genesis time.
+    pub genesis_time: TimestampMs,
+    /// The agencies.
+    pub agencies: Vec<Agency>,
+    /// Members registered at genesis (besides the admins).
+    pub members: Vec<Member>,
+    /// The first validator set (epoch 0, from height 1).
+    pub validators: ValidatorSet,
+    /// Parameters.
+    pub params: ChainParams,
+}
+
+impl Canonical for Genesis {
+    const NAME: &'static str = "genesis";
+    const BYTES_MAX: usize = 16 * 1024 * 1024;
+    fn validate(&self) -> Result<(), ValidationError> {
+        check::id("chain_name", &self.chain_name, ID_BYTES_MAX)?;
+        check::list("agencies", &self.agencies, AGENCIES_MAX)?;
+        check::list("members", &self.members, GENESIS_MEMBERS_MAX)?;
+        for (i, a) in self.agencies.iter().enumerate() {
+            let f = format!("agencies[{i}]");
+            a.id.validate(&format!("{f}.id"))?;
+            check::nonempty(&format!("{f}.name_zh"), &a.name_zh, NAME_BYTES_MAX)?;
+            check::nonempty(&format!("{f}.name_en"), &a.name_en, NAME_BYTES_MAX)?;
+            check::list(&format!("{f}.admin_keys"), &a.admin_keys, ADMIN_KEYS_MAX)?;
+        }
+        for (i, m) in self.members.iter().enumerate() {
+            let f = format!("members[{i}]");
+            m.agency.validate(&format!("{f}.agency"))?;
+            check::nonempty(&format!("{f}.name"), &m.name, NAME_BYTES_MAX)?;
+            check::list(&format!("{f}.roles"), &m.roles, ROLES_MAX)?;
+            check::strictly_sorted(&format!("{f}.roles"), &m.roles)?;
+        }
+        self.validators
+            .validate()
+            .map_err(|e| e.within("validators"))
+    }
+}
+
+impl Genesis {
+    /// The chain id: `H(GENESIS_HASH, canonical bytes)`.
+    pub fn chain_id(&self) -> ChainId {
+        domain::GENESIS_HASH.hash(&codec::encode(self))
+    }
+
+    /// The agency with this id.
+    pub fn agency(&self, id: &AgencyId) -> Option<&Agency> {
+        self.agencies.iter().find(|a| a.id == *id)
+    }
+}

@@ -1,0 +1,210 @@
+//! The transaction envelope: chain id, signer, per-signer sequence, record, signature.
+//!
+//! Bytes from outside decode into a [`Transaction`], which is *unverified*: only
+//! [`Transaction::verify`] (or [`verify_batch`]) turns it into a [`VerifiedTx`].
+
+use crate::codec::{self, Canonical, ValidationError};
+use crate::crypto::{self, BatchItem, SecretKey, SignatureError};
+use crate::domain;
+use crate::ids::{ChainId, PublicKey, Seq, Signature, TxHash};
+use crate::limits::TX_BYTES_MAX;
+use crate::record::Record;
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// What the signer signs.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct TxBody {
+    /// The chain this transaction is for (the genesis hash); stops cross-chain replay.
+    pub chain_id: ChainId,
+    /// The member key that signs.
+    pub signer: PublicKey,
+    /// The signer's sequence number: exactly one more than its last committed one.
+    pub seq: Seq,
+    /// The record.
+    pub record: Record,
+}
+
+/// A signed transaction, not yet verified.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Transaction {
+    /// What was signed.
+    pub body: TxBody,
+    /// Ed25519 signature of `TX_SIGN || 0 || encode(body)` by `body.signer`.
+    pub signature: Signature,
+}
+
+impl Canonical for Transaction {
+    const NAME: &'static str = "transaction";
+    const BYTES_MAX: usize = TX_BYTES_MAX;
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.body.record.validate().map_err(|e| e.within("record"))
+    }
+}
+
+/// Why a transaction was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TxError {
+    /// Decoding failed.
+    #[error(transparent)]
+    Codec(#[from] codec::CodecError),
+    /// Wrong chain.
+    #[error("transaction is for chain {found}, expected chain {expected}")]
+    WrongChain {
+        /// Our chain id.
+        expected: ChainId,
+        /// The transaction's.
+        found: ChainId,
+    },
+    /// Bad signature.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+}
+
+impl Transaction {
+    /// Sign `body` with `key`. The caller must make `body.signer == key.public()`.
+    pub fn sign(body: TxBody, key: &SecretKey) -> Transaction {
+        debug_assert_eq!(body.signer, key.public());
+        let signature = key.sign(domain::TX_SIGN, &codec::encode(&body));
+        Transaction { body, signature }
+    }
+
+    /// The exact bytes the signature covers (tag included), for batch verification.
+    pub fn signed_message(&self) -> Vec<u8> {
+        domain::TX_SIGN.signing_bytes(&codec::encode(&self.body))
+    }
+
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// The transaction's id: `H(TX_HASH, canonical bytes)`.
+    pub fn hash(&self) -> TxHash {
+        domain::TX_HASH.hash(&self.to_bytes())
+    }
+
+    /// Decode canonical bytes (unverified).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Transaction, TxError> {
+        Ok(codec::decode(bytes)?)
+    }
+
+    /// Check chain id and signature.
+    pub fn verify(self, chain_id: &ChainId) -> Result<VerifiedTx, TxError> {
+        if self.body.chain_id != *chain_id {
+            return Err(TxError::WrongChain {
+                expected: *chain_id,
+                found: self.body.chain_id,
+            });
+        }
+        crypto::verify(
+            &self.body.signer,
+            domain::TX_SIGN,
+            &codec::encode(&self.body),
+            &self.signature,
+        )?;
+        Ok(VerifiedTx::new_unchecked(self))
+    }
+}
+
+/// A transaction whose chain id and signature have been checked.
+///
+/// Holds its canonical bytes and hash, computed once. Cheap to clone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedTx {
+    tx: Arc<Transaction>,
+    bytes: Arc<[u8]>,
+    hash: TxHash,
+}
+
+impl VerifiedTx {
+    /// Only verification paths in this module may call this.
+    fn new_unchecked(tx: Transaction) -> VerifiedTx {
+        let bytes: Arc<[u8]> = tx.to_bytes().into();
+        let hash = domain::TX_HASH.hash(&bytes);
+        VerifiedTx {
+            tx: Arc::new(tx),
+            bytes,
+            hash,
+        }
+    }
+
+    /// The transaction.
+    pub fn tx(&self) -> &Transaction {
+        &self.tx
+    }
+    /// Canonical bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// Its id.
+    pub fn hash(&self) -> TxHash {
+        self.hash
+    }
+}
+
+/// Verify many transactions at once (batched Ed25519); returns one result per input, in order.
+///
+/// A failed batch is bisected, so one bad transaction costs a few extra batch checks, not
+/// a fall-back to one-by-one verification of everything.
+pub fn verify_batch(chain_id: &ChainId, txs: Vec<Transaction>) -> Vec<Result<VerifiedTx, TxError>> {
+    let messages: Vec<Vec<u8>> = txs.iter().map(Transaction::signed_message).collect();
+    let mut results: Vec<Option<Result<(), TxError>>> = vec![None; txs.len()];
+    let mut pending: Vec<usize> = Vec::with_capacity(txs.len());
+    for (i, tx) in txs.iter().enumerate() {
+        if tx.body.chain_id != *chain_id {
+            results[i] = Some(Err(TxError::WrongChain {
+                expected: *chain_id,
+                found: tx.body.chain_id,
+            }));
+        } else {
+            pending.push(i);
+        }
+    }
+    // Repeatedly batch-verify what is pending; each failure removes exactly one bad item.
+    while !pending.is_empty() {
+        let items: Vec<BatchItem<'_>> = pending
+            .iter()
+            .map(|&i| BatchItem {
+                key: txs[i].body.signer,
+                message: &messages[i],
+                signature: txs[i].signature,
+            })
+            .collect();
+        match crypto::verify_batch(&items) {
+            Ok(()) => {
+                for &i in &pending {
+                    results[i] = Some(Ok(()));
+                }
+                pending.clear();
+            }
+            Err(SignatureError::BatchItem { index, key }) => {
+                let i = pending.remove(index);
+                results[i] = Some(Err(TxError::Signature(SignatureError::Invalid {
+                    key,
+                    tag: domain::TX_SIGN.0,
+                })));
+            }
+            Err(e) => {
+                // Not produced by verify_batch; treat every pending item as failed.
+                for &i in &pending {
+                    results[i] = Some(Err(TxError::Signature(e.clone())));
+                }
+                pending.clear();
+            }
+        }
+    }
+    txs.into_iter()
+        .zip(results)
+        .map(|(tx, r)| match r {
+            Some(Ok(())) => Ok(VerifiedTx::new_unchecked(tx)),
+            Some(Err(e)) => Err(e),
+            None => Err(TxError::Signature(SignatureError::Invalid {
+                key: tx.body.signer,
+                tag: domain::TX_SIGN.0,
+            })),
+        })
+        .collect()
+}

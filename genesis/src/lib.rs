@@ -1,0 +1,2 @@
+//! chancery-genesis
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! chancery-api
+#![forbid(unsafe_code)]

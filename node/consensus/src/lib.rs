@@ -1,0 +1,2 @@
+//! chancery-consensus
+#![forbid(unsafe_code)]

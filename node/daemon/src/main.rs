@@ -1,0 +1,3 @@
+//! chancery-node
+#![forbid(unsafe_code)]
+fn main() {}

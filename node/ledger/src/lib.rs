@@ -1,0 +1,2 @@
+//! chancery-ledger
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! chancery-net
+#![forbid(unsafe_code)]

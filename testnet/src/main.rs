@@ -1,0 +1,3 @@
+//! chancery-testnet
+#![forbid(unsafe_code)]
+fn main() {}

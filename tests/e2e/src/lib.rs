@@ -1,0 +1,2 @@
+//! chancery-e2e
+#![forbid(unsafe_code)]

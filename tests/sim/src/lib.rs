@@ -1,0 +1,2 @@
+//! chancery-sim
+#![forbid(unsafe_code)]
