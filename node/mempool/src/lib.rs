@@ -1,0 +1,2 @@
+//! chancery-mempool
+#![forbid(unsafe_code)]

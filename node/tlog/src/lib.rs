@@ -1,0 +1,2 @@
+//! chancery-tlog
+#![forbid(unsafe_code)]
