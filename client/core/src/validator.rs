@@ -101,8 +101,8 @@ impl ValidatorSet {
         (t * 2 / 3 + 1) as u64
     }
 
-    /// Largest power that may be Byzantine while safety holds: `total - quorum`... more
-    /// precisely, any power strictly below one third of the total (f with 3f+1 validators).
+    /// Largest power that may be Byzantine while safety and liveness hold: the largest
+    /// power strictly below one third of the total (f with 3f+1 equal validators).
     pub fn fault_power(&self) -> u64 {
         let t = self.total_power();
         t.saturating_sub(1) / 3
