@@ -1,0 +1,381 @@
+//! The node configuration file, `node.toml`, read by `chancery-node`.
+//!
+//! Every field is documented in `docs/genesis.md`. Relative paths in the file are relative
+//! to the directory that holds the file; [`NodeConfig::load`] resolves them.
+
+use crate::spec::{read_limited, ReadError};
+use chancery_core::PublicKey;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Largest `node.toml` accepted, in bytes.
+pub const NODE_CONFIG_BYTES_MAX: u64 = 1024 * 1024;
+/// Most peers listed in one node config.
+pub const PEERS_MAX: usize = 512;
+/// Longest node name, in bytes.
+pub const NODE_NAME_BYTES_MAX: usize = 64;
+
+/// Why a node config could not be loaded or is wrong.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// An IO error.
+    #[error("{file}: {action}: {source}")]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is too large.
+    #[error("{file}: {found} bytes: expected at most {max} bytes")]
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+        /// The limit.
+        max: u64,
+        /// Its size.
+        found: u64,
+    },
+    /// Not valid TOML, or unknown or missing fields.
+    #[error("{file}: not a valid node config: {reason}")]
+    Parse {
+        /// The file.
+        file: PathBuf,
+        /// The TOML parser's explanation, with line and column.
+        reason: String,
+    },
+    /// A field breaks a rule.
+    #[error("{file}: field `{field}`: expected {expected}, found {found}")]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// The field, e.g. `peers[3].name`.
+        field: String,
+        /// What the rule wants.
+        expected: String,
+        /// What was there.
+        found: String,
+    },
+}
+
+/// Does this node vote?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// A validator: votes with its consensus key, which must be in the genesis validator set.
+    Validator,
+    /// An observer: follows and serves the chain, never votes.
+    Observer,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable text.
+    #[default]
+    Text,
+}
+
+/// A peer to connect to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's node name.
+    pub name: String,
+    /// Its p2p address (TCP), e.g. `127.0.0.1:26000`.
+    pub address: SocketAddr,
+    /// Its network public key (Ed25519, hex); the libp2p peer id derives from it.
+    pub network_key: PublicKey,
+}
+
+/// Mempool limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub txs_max: usize,
+    /// Most transaction bytes held.
+    pub bytes_max: usize,
+    /// Most pending transactions per signer.
+    pub per_signer_txs_max: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            txs_max: 50_000,
+            bytes_max: 256 * 1024 * 1024,
+            per_signer_txs_max: 1_000,
+        }
+    }
+}
+
+/// HTTP API limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Largest request body, in bytes.
+    pub request_bytes_max: usize,
+    /// Most entries in one page of results.
+    pub page_entries_max: usize,
+    /// Most requests served at once.
+    pub concurrent_requests_max: usize,
+    /// Longest time one request may take, in milliseconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            request_bytes_max: 1024 * 1024,
+            page_entries_max: 100,
+            concurrent_requests_max: 256,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The configuration of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Node name; for a validator, its name in the genesis validator set.
+    pub name: String,
+    /// Validator or observer.
+    pub role: NodeRole,
+    /// Directory of the node's database.
+    pub data_dir: PathBuf,
+    /// The genesis document (`genesis.json`).
+    pub genesis: PathBuf,
+    /// Secret key file of the consensus key (validators only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consensus_key_file: Option<PathBuf>,
+    /// Secret key file of the network identity.
+    pub network_key_file: PathBuf,
+    /// Where to listen for peers (TCP).
+    pub p2p_listen: SocketAddr,
+    /// Where to serve the HTTP API.
+    pub api_listen: SocketAddr,
+    /// Log format.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// Mempool limits.
+    #[serde(default)]
+    pub mempool: MempoolConfig,
+    /// API limits.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// Peers to connect to.
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+impl NodeConfig {
+    /// Parse TOML text and validate it; paths are left as written.
+    pub fn parse(text: &str, file: &Path) -> Result<NodeConfig, ConfigError> {
+        let c: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: file.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        c.validate(file)?;
+        Ok(c)
+    }
+
+    /// Load `node.toml`, validate it and make its relative paths relative to the file's
+    /// directory.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = read_limited(path, NODE_CONFIG_BYTES_MAX).map_err(|e| match e {
+            ReadError::Io(source) => ConfigError::Io {
+                file: path.to_path_buf(),
+                action: "read",
+                source,
+            },
+            ReadError::TooLarge(found) => ConfigError::TooLarge {
+                file: path.to_path_buf(),
+                max: NODE_CONFIG_BYTES_MAX,
+                found,
+            },
+        })?;
+        let mut c = NodeConfig::parse(&text, path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        c.resolve_paths(base);
+        Ok(c)
+    }
+
+    /// Make relative paths relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.data_dir);
+        fix(&mut self.genesis);
+        fix(&mut self.network_key_file);
+        if let Some(p) = self.consensus_key_file.as_mut() {
+            fix(p);
+        }
+    }
+
+    /// The TOML text.
+    pub fn to_toml(&self) -> String {
+        // Plain structs of strings, numbers and lists always serialise.
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// Check the rules that the types cannot express.
+    pub fn validate(&self, file: &Path) -> Result<(), ConfigError> {
+        let bad = |field: String, expected: &str, found: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            field,
+            expected: expected.to_string(),
+            found,
+        };
+        let name_ok = |field: String, name: &str| {
+            chancery_core::codec::check::id(&field, name, NODE_NAME_BYTES_MAX)
+                .map_err(|e| bad(field.clone(), &e.expected, e.found))
+        };
+        name_ok("name".into(), &self.name)?;
+        match (self.role, &self.consensus_key_file) {
+            (NodeRole::Validator, None) => {
+                return Err(bad(
+                    "consensus_key_file".into(),
+                    "a consensus key file for a validator",
+                    "none".into(),
+                ))
+            }
+            (NodeRole::Observer, Some(p)) => {
+                return Err(bad(
+                    "consensus_key_file".into(),
+                    "no consensus key for an observer",
+                    format!("{}", p.display()),
+                ))
+            }
+            _ => {}
+        }
+        if self.p2p_listen == self.api_listen {
+            return Err(bad(
+                "api_listen".into(),
+                "an address other than p2p_listen",
+                self.api_listen.to_string(),
+            ));
+        }
+        let positive = |field: &str, v: u64| {
+            if v == 0 {
+                Err(bad(field.into(), "a value of at least 1", "0".into()))
+            } else {
+                Ok(())
+            }
+        };
+        positive("mempool.txs_max", self.mempool.txs_max as u64)?;
+        positive("mempool.bytes_max", self.mempool.bytes_max as u64)?;
+        positive("mempool.per_signer_txs_max", self.mempool.per_signer_txs_max as u64)?;
+        positive("api.request_bytes_max", self.api.request_bytes_max as u64)?;
+        positive("api.page_entries_max", self.api.page_entries_max as u64)?;
+        positive("api.concurrent_requests_max", self.api.concurrent_requests_max as u64)?;
+        positive("api.request_timeout_ms", self.api.request_timeout_ms)?;
+        if self.peers.len() > PEERS_MAX {
+            return Err(bad(
+                "peers".into(),
+                &format!("at most {PEERS_MAX} peers"),
+                format!("{} peers", self.peers.len()),
+            ));
+        }
+        let mut names = BTreeSet::new();
+        let mut keys = BTreeSet::new();
+        for (i, p) in self.peers.iter().enumerate() {
+            name_ok(format!("peers[{i}].name"), &p.name)?;
+            if p.name == self.name {
+                return Err(bad(
+                    format!("peers[{i}].name"),
+                    "a node other than this one",
+                    format!("{:?}", p.name),
+                ));
+            }
+            if !names.insert(p.name.as_str()) {
+                return Err(bad(
+                    format!("peers[{i}].name"),
+                    "peer names unique",
+                    format!("{:?} twice", p.name),
+                ));
+            }
+            if !keys.insert(p.network_key) {
+                return Err(bad(
+                    format!("peers[{i}].network_key"),
+                    "peer keys unique",
+                    format!("{} twice", p.network_key),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "mof-1"
+role = "validator"
+data_dir = "data"
+genesis = "../genesis.json"
+consensus_key_file = "consensus.key"
+network_key_file = "network.key"
+p2p_listen = "127.0.0.1:26000"
+api_listen = "127.0.0.1:26001"
+"#;
+
+    #[test]
+    fn minimal_config_takes_defaults_and_resolves_paths() {
+        let mut c = NodeConfig::parse(MINIMAL, Path::new("node.toml")).unwrap();
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.mempool, MempoolConfig::default());
+        assert_eq!(c.api, ApiConfig::default());
+        assert!(c.peers.is_empty());
+        c.resolve_paths(Path::new("/srv/net/mof-1"));
+        assert_eq!(c.genesis, Path::new("/srv/net/mof-1/../genesis.json"));
+        assert_eq!(c.data_dir, Path::new("/srv/net/mof-1/data"));
+        // Round trip through TOML.
+        let again = NodeConfig::parse(&c.to_toml(), Path::new("x")).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_bad_roles() {
+        let typo = format!("{MINIMAL}\nmempol = {{ txs_max = 3 }}\n");
+        let e = NodeConfig::parse(&typo, Path::new("n.toml")).unwrap_err();
+        assert!(e.to_string().contains("mempol"), "{e}");
+        let observer_with_key = MINIMAL.replace("\"validator\"", "\"observer\"");
+        let e = NodeConfig::parse(&observer_with_key, Path::new("n.toml")).unwrap_err();
+        assert!(e.to_string().contains("consensus_key_file"), "{e}");
+        let validator_without_key = MINIMAL.replace("consensus_key_file = \"consensus.key\"", "");
+        let e = NodeConfig::parse(&validator_without_key, Path::new("n.toml")).unwrap_err();
+        assert!(e.to_string().contains("consensus_key_file"), "{e}");
+        let zero = format!("{MINIMAL}\n[api]\npage_entries_max = 0\n");
+        let e = NodeConfig::parse(&zero, Path::new("n.toml")).unwrap_err();
+        assert!(e.to_string().contains("api.page_entries_max"), "{e}");
+    }
+
+    #[test]
+    fn rejects_duplicate_peers_and_self() {
+        let key = "11".repeat(32);
+        let peer = |name: &str| {
+            format!("\n[[peers]]\nname = \"{name}\"\naddress = \"127.0.0.1:26002\"\nnetwork_key = \"{key}\"\n")
+        };
+        let dup = format!("{MINIMAL}{}{}", peer("ndrc-1"), peer("ndrc-1"));
+        let e = NodeConfig::parse(&dup, Path::new("n.toml")).unwrap_err();
+        assert!(e.to_string().contains("peers[1].name"), "{e}");
+        let me = format!("{MINIMAL}{}", peer("mof-1"));
+        let e = NodeConfig::parse(&me, Path::new("n.toml")).unwrap_err();
+        assert!(e.to_string().contains("peers[0].name"), "{e}");
+    }
+}
