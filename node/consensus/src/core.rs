@@ -1,0 +1,1282 @@
+//! The Simplex state machine: [`Core::handle`] takes one [`Input`] and returns the
+//! [`Effect`]s the host must carry out. Rule numbers (`R1`..`R12`) refer to
+//! `docs/consensus.md`, which cites the paper for each.
+
+use crate::verify::{bad_items, verify_certificate, KernelVerifier, Verifier};
+use crate::wire::{Block, BlockRef, Evidence, Message, Proposal, ProposalMsg, Vote};
+use chancery_core::cert::{Certificate, IndexedSignature, VoteKind};
+use chancery_core::codec::Canonical;
+use chancery_core::crypto::{BatchItem, SecretKey};
+use chancery_core::ids::{ChainId, Digest, Epoch, Height, View};
+use chancery_core::validator::ValidatorSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+/// A peer, named by its index in the current epoch's validator set.
+pub type Peer = u16;
+
+/// The timers a core asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimeoutKind {
+    /// No proposal voted for within `leader_timeout_ms` (2Δ) of entering the view.
+    Leader,
+    /// The view did not end within `view_timeout_ms` (3Δ).
+    View,
+    /// Re-broadcast our nullify vote and best certificate while stuck in a view.
+    Retry,
+}
+
+/// Static configuration of one core for one epoch.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Chain id (genesis hash); every signed message includes it.
+    pub chain_id: ChainId,
+    /// The epoch's validator set (its epoch is the core's epoch).
+    pub set: ValidatorSet,
+    /// Our consensus key; `None` runs an observer that follows but never votes.
+    pub key: Option<SecretKey>,
+    /// The last finalized block (the epoch root): genesis is `{ZERO, 0, 0}`.
+    pub root: BlockRef,
+    /// Finalization certificate of `root`, if there is one in this epoch.
+    pub root_cert: Option<Certificate>,
+    /// Leader (proposal) timeout, 2Δ, in milliseconds.
+    pub leader_timeout_ms: u64,
+    /// View timeout, 3Δ, in milliseconds.
+    pub view_timeout_ms: u64,
+    /// Interval between nullify re-broadcasts, in milliseconds.
+    pub nullify_retry_ms: u64,
+    /// Votes and proposals for views more than this far ahead of ours are dropped.
+    pub views_ahead_max: u64,
+    /// Unfinalized views more than this far behind ours are pruned.
+    pub views_behind_max: u64,
+    /// Most blocks being fetched at once.
+    pub fetches_max: usize,
+    /// How many finalized proposals are kept to answer block requests.
+    pub finalized_kept_max: usize,
+}
+
+impl Config {
+    /// A configuration with timeouts derived from Δ (the assumed message delay bound).
+    pub fn with_delta(
+        chain_id: ChainId,
+        set: ValidatorSet,
+        key: Option<SecretKey>,
+        root: BlockRef,
+        delta_ms: u64,
+    ) -> Config {
+        Config {
+            chain_id,
+            set,
+            key,
+            root,
+            root_cert: None,
+            leader_timeout_ms: 2 * delta_ms,
+            view_timeout_ms: 3 * delta_ms,
+            nullify_retry_ms: 3 * delta_ms,
+            views_ahead_max: 64,
+            views_behind_max: 512,
+            fetches_max: 64,
+            finalized_kept_max: 128,
+        }
+    }
+}
+
+/// Why a [`Config`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The validator set is malformed.
+    #[error("invalid validator set: {0}")]
+    InvalidSet(#[from] chancery_core::codec::ValidationError),
+    /// A limit is zero.
+    #[error("limit `{name}` must be at least 1, found 0")]
+    ZeroLimit {
+        /// Which limit.
+        name: &'static str,
+    },
+}
+
+/// What the host feeds the core.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// Start (or restart) the core: enter the first view, re-send restored votes.
+    Start,
+    /// Bytes received from a peer.
+    Message {
+        /// Sender.
+        from: Peer,
+        /// Raw bytes (decoded and verified by the core).
+        bytes: Vec<u8>,
+    },
+    /// Several messages at once: their vote signatures are verified as one batch.
+    Messages(Vec<(Peer, Vec<u8>)>),
+    /// A timer set by [`Effect::ScheduleTimeout`] fired.
+    Timeout {
+        /// Its view.
+        view: View,
+        /// Its kind.
+        kind: TimeoutKind,
+    },
+    /// Answer to [`Effect::Propose`]: the application's block.
+    Proposed {
+        /// The block (its `view`, `parent` and `height` must match the request).
+        block: Block,
+    },
+    /// Answer to [`Effect::Validate`].
+    Validated {
+        /// The block's digest.
+        digest: Digest,
+        /// Whether the application accepts it.
+        valid: bool,
+    },
+    /// The write of [`Effect::Persist`] with this id is durable.
+    PersistAcked {
+        /// Its id.
+        id: u64,
+    },
+    /// A new validator set takes over for blocks from `from_height` on. Applied when the
+    /// block at `from_height - 1` is finalized; views restart at 1 in the new epoch.
+    EpochChange {
+        /// The new set (its epoch must be greater than the current one).
+        set: ValidatorSet,
+        /// First height it governs.
+        from_height: Height,
+    },
+}
+
+/// What the core asks the host to do, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Send to one peer (encode with [`Message::encode`]).
+    Send {
+        /// Recipient.
+        to: Peer,
+        /// Message.
+        message: Message,
+    },
+    /// Send to every other validator.
+    Broadcast {
+        /// Message.
+        message: Message,
+    },
+    /// Call back with [`Input::Timeout`] after `after_ms`. Timers are never cancelled; the
+    /// core ignores stale ones.
+    ScheduleTimeout {
+        /// View.
+        view: View,
+        /// Kind.
+        kind: TimeoutKind,
+        /// Delay in milliseconds.
+        after_ms: u64,
+    },
+    /// Durably store our own vote, then answer [`Input::PersistAcked`]. On restart, pass
+    /// every stored vote of the current epoch to [`Core::new`]. Votes of views at or below
+    /// the finalized root may be dropped.
+    Persist {
+        /// Id to acknowledge.
+        id: u64,
+        /// The vote.
+        vote: Vote,
+    },
+    /// We lead `view`: build a block on `parent` and answer [`Input::Proposed`].
+    Propose {
+        /// View.
+        view: View,
+        /// Parent to extend.
+        parent: BlockRef,
+    },
+    /// Check this block against its parent and answer [`Input::Validated`]. The parent is
+    /// the root or a block earlier passed to `Validate`, `Finalized`, or `Proposed`, or a
+    /// notarized block fetched from peers.
+    Validate {
+        /// The block.
+        block: Block,
+        /// Its parent.
+        parent: BlockRef,
+    },
+    /// A finalized block, delivered in height order exactly once. `finalization` is the
+    /// certificate that finalized it: for its own digest, or for a descendant whose parent
+    /// links lead to it.
+    Finalized {
+        /// The block.
+        block: Block,
+        /// The finalization certificate.
+        finalization: Certificate,
+    },
+    /// Proof that a validator signed conflicting votes.
+    Evidence(Evidence),
+    /// A peer sent something invalid (undecodable bytes, a bad signature, ...).
+    PeerMisbehaved {
+        /// The peer.
+        peer: Peer,
+        /// What it did.
+        reason: String,
+    },
+    /// A new epoch began with this root block.
+    EpochChanged {
+        /// New epoch.
+        epoch: Epoch,
+        /// Its root (the last block of the previous epoch, view 0).
+        root: BlockRef,
+    },
+}
+
+#[derive(Default, Debug)]
+struct Mine {
+    notarize: Option<Vote>,
+    nullify: Option<Vote>,
+    finalize: Option<Vote>,
+}
+
+#[derive(Default, Debug)]
+struct ViewState {
+    /// The leader's first justified proposal.
+    proposal: Option<Proposal>,
+    /// A certified block of this view fetched from a peer.
+    fetched: Option<Proposal>,
+    validating: Option<Digest>,
+    notarizes: BTreeMap<u16, Vote>,
+    nullifies: BTreeMap<u16, Vote>,
+    finalizes: BTreeMap<u16, Vote>,
+    notarization: Option<Certificate>,
+    nullification: Option<Certificate>,
+    finalization: Option<Certificate>,
+    mine: Mine,
+    accused: BTreeSet<u16>,
+}
+
+impl ViewState {
+    fn block(&self, digest: &Digest) -> Option<&Proposal> {
+        self.proposal
+            .iter()
+            .chain(self.fetched.iter())
+            .find(|p| p.block.digest == *digest)
+    }
+
+    /// The block certified as notarized (or finalized) in this view, if any.
+    fn certified(&self) -> Option<Digest> {
+        self.finalization
+            .as_ref()
+            .or(self.notarization.as_ref())
+            .map(|c| c.block)
+    }
+}
+
+#[derive(Debug)]
+struct PendingSend {
+    vote: Vote,
+    proposal: Option<ProposalMsg>,
+}
+
+/// The sans-IO Simplex core for one validator (or observer).
+pub struct Core {
+    cfg: Config,
+    me: Option<u16>,
+    view: View,
+    root: BlockRef,
+    root_cert: Option<Certificate>,
+    views: BTreeMap<View, ViewState>,
+    index: HashMap<Digest, View>,
+    pending: BTreeMap<u64, PendingSend>,
+    next_id: u64,
+    pending_final: Option<Certificate>,
+    wanted: BTreeMap<Digest, u32>,
+    recent: VecDeque<Proposal>,
+    pending_epoch: Option<(ValidatorSet, Height)>,
+    propose_asked: Option<(View, BlockRef, View)>,
+    restored: Vec<Vote>,
+    verifier: Box<dyn Verifier>,
+    out: Vec<Effect>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("epoch", &self.cfg.set.epoch)
+            .field("me", &self.me)
+            .field("view", &self.view)
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+impl Core {
+    /// Build a core from its configuration and the votes it persisted before a restart
+    /// (empty on first start). Call [`Input::Start`] next.
+    pub fn new(cfg: Config, restored: Vec<Vote>) -> Result<Core, ConfigError> {
+        Core::with_verifier(cfg, restored, Box::new(KernelVerifier))
+    }
+
+    /// [`Core::new`] with a custom signature verifier.
+    pub fn with_verifier(
+        cfg: Config,
+        restored: Vec<Vote>,
+        verifier: Box<dyn Verifier>,
+    ) -> Result<Core, ConfigError> {
+        cfg.set.validate()?;
+        for (name, v) in [
+            ("leader_timeout_ms", cfg.leader_timeout_ms),
+            ("view_timeout_ms", cfg.view_timeout_ms),
+            ("nullify_retry_ms", cfg.nullify_retry_ms),
+            ("views_ahead_max", cfg.views_ahead_max),
+            ("views_behind_max", cfg.views_behind_max),
+            ("fetches_max", cfg.fetches_max as u64),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::ZeroLimit { name });
+            }
+        }
+        let me = cfg.key.as_ref().and_then(|k| cfg.set.index_of(&k.public()));
+        let root = cfg.root;
+        let root_cert = cfg.root_cert.clone();
+        Ok(Core {
+            cfg,
+            me,
+            view: root.view,
+            root,
+            root_cert,
+            views: BTreeMap::new(),
+            index: HashMap::new(),
+            pending: BTreeMap::new(),
+            next_id: 0,
+            pending_final: None,
+            wanted: BTreeMap::new(),
+            recent: VecDeque::new(),
+            pending_epoch: None,
+            propose_asked: None,
+            restored,
+            verifier,
+            out: Vec::new(),
+        })
+    }
+
+    /// Current view.
+    pub fn view(&self) -> View {
+        self.view
+    }
+
+    /// Current epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.cfg.set.epoch
+    }
+
+    /// The last finalized block.
+    pub fn finalized(&self) -> BlockRef {
+        self.root
+    }
+
+    /// Our index in the validator set, if we are a validator.
+    pub fn index(&self) -> Option<u16> {
+        self.me
+    }
+
+    /// The current validator set.
+    pub fn validator_set(&self) -> &ValidatorSet {
+        &self.cfg.set
+    }
+
+    /// The leader of `view`: round robin over the set, `view mod n` (R1).
+    pub fn leader(&self, view: View) -> u16 {
+        let n = self.cfg.set.len().max(1) as u64;
+        (view.0 % n) as u16
+    }
+
+    /// Feed one input; returns the effects to carry out, in order.
+    pub fn handle(&mut self, input: Input) -> Vec<Effect> {
+        match input {
+            Input::Start => self.on_start(),
+            Input::Message { from, bytes } => self.on_messages(vec![(from, bytes)]),
+            Input::Messages(list) => self.on_messages(list),
+            Input::Timeout { view, kind } => self.on_timeout(view, kind),
+            Input::Proposed { block } => self.on_proposed(block),
+            Input::Validated { digest, valid } => self.on_validated(digest, valid),
+            Input::PersistAcked { id } => self.on_persisted(id),
+            Input::EpochChange { set, from_height } => self.on_epoch_change(set, from_height),
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    // ----- helpers -------------------------------------------------------------------
+
+    fn quorum(&self) -> u64 {
+        self.cfg.set.quorum_power()
+    }
+
+    fn power_of<'a>(&self, signers: impl Iterator<Item = &'a u16>) -> u64 {
+        signers
+            .filter_map(|i| self.cfg.set.get(*i))
+            .map(|v| v.power)
+            .fold(0u64, u64::saturating_add)
+    }
+
+    fn in_window(&self, view: View) -> bool {
+        view > self.root.view
+            && view.0 >= self.view.0.saturating_sub(self.cfg.views_behind_max)
+            && view.0 <= self.view.0.saturating_add(self.cfg.views_ahead_max)
+    }
+
+    fn state(&mut self, view: View) -> &mut ViewState {
+        self.views.entry(view).or_default()
+    }
+
+    fn find_block(&self, digest: &Digest) -> Option<&Proposal> {
+        let v = self.index.get(digest)?;
+        self.views.get(v)?.block(digest)
+    }
+
+    fn block_ref(&self, digest: &Digest) -> Option<BlockRef> {
+        if *digest == self.root.digest {
+            return Some(self.root);
+        }
+        self.find_block(digest).map(|p| p.block.reference())
+    }
+
+    fn store_block(&mut self, proposal: Proposal, justified: bool) {
+        let view = proposal.block.view;
+        let digest = proposal.block.digest;
+        let st = self.state(view);
+        if justified {
+            if st.proposal.is_some() {
+                return;
+            }
+            st.proposal = Some(proposal);
+        } else {
+            if st.block(&digest).is_some() {
+                return;
+            }
+            st.fetched = Some(proposal);
+        }
+        self.index.insert(digest, view);
+    }
+
+    fn sign_vote(&mut self, view: View, kind: VoteKind, block: Digest) -> Option<Vote> {
+        let me = self.me?;
+        let key = self.cfg.key.as_ref()?;
+        Some(Vote::sign(
+            self.cfg.chain_id,
+            self.cfg.set.epoch,
+            view,
+            kind,
+            block,
+            me,
+            key,
+        ))
+    }
+
+    /// R9: persist our vote before it leaves; it is sent on [`Input::PersistAcked`].
+    fn persist(&mut self, vote: Vote, proposal: Option<ProposalMsg>) {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.pending.insert(id, PendingSend { vote, proposal });
+        self.out.push(Effect::Persist { id, vote });
+    }
+
+    fn schedule(&mut self, view: View, kind: TimeoutKind, after_ms: u64) {
+        self.out.push(Effect::ScheduleTimeout {
+            view,
+            kind,
+            after_ms,
+        });
+    }
+
+    fn broadcast(&mut self, message: Message) {
+        self.out.push(Effect::Broadcast { message });
+    }
+
+    fn misbehaved(&mut self, peer: Peer, reason: String) {
+        self.out.push(Effect::PeerMisbehaved { peer, reason });
+    }
+
+    // ----- start, views, timeouts ----------------------------------------------------
+
+    fn on_start(&mut self) {
+        let epoch = self.cfg.set.epoch;
+        let restored = std::mem::take(&mut self.restored);
+        let mut top = self.root.view.next();
+        for v in restored {
+            if v.epoch != epoch || v.view <= self.root.view || Some(v.signer) != self.me {
+                continue;
+            }
+            top = top.max(v.view);
+            let st = self.state(v.view);
+            // R9: the stored vote is the only vote we may send in its slot.
+            match v.kind {
+                VoteKind::Notarize => st.mine.notarize = Some(v),
+                VoteKind::Nullify => st.mine.nullify = Some(v),
+                VoteKind::Finalize => st.mine.finalize = Some(v),
+            }
+        }
+        // Count and re-send every restored vote (they were durable, so maybe sent).
+        let mine: Vec<Vote> = self
+            .views
+            .values()
+            .flat_map(|s| {
+                [s.mine.notarize, s.mine.nullify, s.mine.finalize]
+                    .into_iter()
+                    .flatten()
+            })
+            .collect();
+        self.enter_view(top);
+        for v in mine {
+            self.broadcast(Message::Vote(v));
+            self.add_vote(v);
+        }
+    }
+
+    /// R3: enter `view` (only ever forwards).
+    fn enter_view(&mut self, view: View) {
+        if view <= self.view {
+            return;
+        }
+        self.view = view;
+        self.prune();
+        self.schedule(view, TimeoutKind::Leader, self.cfg.leader_timeout_ms);
+        self.schedule(view, TimeoutKind::View, self.cfg.view_timeout_ms);
+        if self
+            .views
+            .get(&view)
+            .is_some_and(|s| s.mine.nullify.is_some())
+        {
+            self.schedule(view, TimeoutKind::Retry, self.cfg.nullify_retry_ms);
+        }
+        self.try_propose();
+        self.try_vote();
+    }
+
+    fn prune(&mut self) {
+        let floor = View(
+            self.view
+                .0
+                .saturating_sub(self.cfg.views_behind_max)
+                .max(self.root.view.0),
+        );
+        let keep = self.views.split_off(&floor);
+        let dropped = std::mem::replace(&mut self.views, keep);
+        for st in dropped.values() {
+            for p in st.proposal.iter().chain(st.fetched.iter()) {
+                self.index.remove(&p.block.digest);
+            }
+        }
+        self.pending_final = self
+            .pending_final
+            .take()
+            .filter(|c| c.view > self.root.view);
+    }
+
+    fn on_timeout(&mut self, view: View, kind: TimeoutKind) {
+        self.refetch();
+        if view != self.view {
+            return; // stale
+        }
+        let (voted, nullified) = match self.views.get(&view) {
+            Some(s) => (s.mine.notarize.is_some(), s.mine.nullify.is_some()),
+            None => (false, false),
+        };
+        match kind {
+            // R6: no proposal voted within 2Δ, or the view did not end within 3Δ.
+            TimeoutKind::Leader if !voted && !nullified => self.nullify(view),
+            TimeoutKind::View if !nullified => self.nullify(view),
+            // R7: still stuck: re-send our nullify and the certificates we hold.
+            TimeoutKind::Retry if nullified => {
+                if let Some(v) = self.views.get(&view).and_then(|s| s.mine.nullify) {
+                    self.broadcast(Message::Vote(v));
+                }
+                let prev = View(view.0.saturating_sub(1));
+                let prev_cert = self.views.get(&prev).and_then(|s| {
+                    s.finalization
+                        .clone()
+                        .or_else(|| s.notarization.clone())
+                        .or_else(|| s.nullification.clone())
+                });
+                if let Some(c) = prev_cert {
+                    self.broadcast(Message::Certificate(c));
+                }
+                if let Some(c) = self.root_cert.clone() {
+                    self.broadcast(Message::Certificate(c));
+                }
+                self.schedule(view, TimeoutKind::Retry, self.cfg.nullify_retry_ms);
+            }
+            _ => {}
+        }
+    }
+
+    /// R6: sign nullify for `view` unless we finalized it (never both).
+    fn nullify(&mut self, view: View) {
+        let finalized = self
+            .views
+            .get(&view)
+            .is_some_and(|s| s.mine.finalize.is_some());
+        if finalized {
+            return;
+        }
+        let Some(vote) = self.sign_vote(view, VoteKind::Nullify, Digest::ZERO) else {
+            return;
+        };
+        self.state(view).mine.nullify = Some(vote);
+        self.persist(vote, None);
+        self.schedule(view, TimeoutKind::Retry, self.cfg.nullify_retry_ms);
+    }
+
+    fn on_persisted(&mut self, id: u64) {
+        let Some(p) = self.pending.remove(&id) else {
+            return;
+        };
+        if p.vote.epoch != self.cfg.set.epoch {
+            return;
+        }
+        if let Some(msg) = p.proposal {
+            self.broadcast(Message::Proposal(msg));
+        }
+        self.broadcast(Message::Vote(p.vote));
+        self.add_vote(p.vote);
+    }
+
+    // ----- proposing -----------------------------------------------------------------
+
+    /// R2: the leader proposes on the highest notarized block, with every view between
+    /// it and the current one nullified.
+    fn try_propose(&mut self) {
+        let view = self.view;
+        if self.me != Some(self.leader(view)) || self.cfg.key.is_none() {
+            return;
+        }
+        if self.propose_asked.is_some_and(|(v, _, _)| v == view) {
+            return;
+        }
+        if self.views.get(&view).is_some_and(|s| {
+            s.mine.notarize.is_some() || s.mine.nullify.is_some() || s.proposal.is_some()
+        }) {
+            return;
+        }
+        let Some((parent, parent_view)) = self.choose_parent(view) else {
+            return;
+        };
+        self.propose_asked = Some((view, parent, parent_view));
+        self.out.push(Effect::Propose { view, parent });
+    }
+
+    fn choose_parent(&mut self, view: View) -> Option<(BlockRef, View)> {
+        let mut w = View(view.0.checked_sub(1)?);
+        while w > self.root.view {
+            let st = self.views.get(&w)?;
+            if let Some(d) = st.certified() {
+                return match self.block_ref(&d) {
+                    Some(r) => Some((r, w)),
+                    None => {
+                        self.want(d);
+                        None
+                    }
+                };
+            }
+            st.nullification.as_ref()?;
+            w = View(w.0 - 1);
+        }
+        Some((self.root, self.root.view))
+    }
+
+    fn on_proposed(&mut self, block: Block) {
+        let Some((view, parent, parent_view)) = self.propose_asked else {
+            return;
+        };
+        if block.view != view
+            || view != self.view
+            || block.parent != parent.digest
+            || block.height != parent.height.next()
+        {
+            return;
+        }
+        let Some(key) = self.cfg.key.clone() else {
+            return;
+        };
+        let Some(me) = self.me else { return };
+        if self
+            .views
+            .get(&view)
+            .is_some_and(|s| s.mine.notarize.is_some() || s.mine.nullify.is_some())
+        {
+            return;
+        }
+        let digest = block.digest;
+        let proposal = Proposal::sign(
+            self.cfg.chain_id,
+            self.cfg.set.epoch,
+            parent_view,
+            block,
+            me,
+            &key,
+        );
+        let parent_cert = if parent_view == self.root.view {
+            self.root_cert.clone()
+        } else {
+            self.views
+                .get(&parent_view)
+                .and_then(|s| s.notarization.clone().or_else(|| s.finalization.clone()))
+        };
+        let nullifications: Vec<Certificate> = (parent_view.0 + 1..view.0)
+            .filter_map(|w| {
+                self.views
+                    .get(&View(w))
+                    .and_then(|s| s.nullification.clone())
+            })
+            .collect();
+        let msg = ProposalMsg {
+            proposal: proposal.clone(),
+            parent_cert,
+            nullifications,
+        };
+        self.store_block(proposal, true);
+        let Some(vote) = self.sign_vote(view, VoteKind::Notarize, digest) else {
+            return;
+        };
+        self.state(view).mine.notarize = Some(vote);
+        self.persist(vote, Some(msg));
+    }
+
+    // ----- voting --------------------------------------------------------------------
+
+    /// R4: notarize the leader's proposal in our view if it extends a notarized parent
+    /// over nullified views, after the application validates it.
+    fn try_vote(&mut self) {
+        let view = self.view;
+        if self.me.is_none() {
+            return;
+        }
+        let Some(st) = self.views.get(&view) else {
+            return;
+        };
+        if st.mine.notarize.is_some() || st.mine.nullify.is_some() || st.validating.is_some() {
+            return;
+        }
+        let Some(p) = st.proposal.clone() else {
+            return;
+        };
+        let parent = if p.parent_view == self.root.view {
+            if p.block.parent != self.root.digest {
+                return;
+            }
+            self.root
+        } else {
+            match self.block_ref(&p.block.parent) {
+                Some(r) => r,
+                None => {
+                    self.want(p.block.parent);
+                    return;
+                }
+            }
+        };
+        if parent.height.next() != p.block.height || parent.view != p.parent_view {
+            return;
+        }
+        let digest = p.block.digest;
+        self.state(view).validating = Some(digest);
+        self.out.push(Effect::Validate {
+            block: p.block,
+            parent,
+        });
+    }
+
+    fn on_validated(&mut self, digest: Digest, valid: bool) {
+        let view = self.view;
+        let Some(st) = self.views.get(&view) else {
+            return;
+        };
+        if st.validating != Some(digest)
+            || st.mine.notarize.is_some()
+            || st.mine.nullify.is_some()
+            || !valid
+        {
+            return;
+        }
+        let Some(vote) = self.sign_vote(view, VoteKind::Notarize, digest) else {
+            return;
+        };
+        self.state(view).mine.notarize = Some(vote);
+        self.persist(vote, None);
+    }
+
+    // ----- messages ------------------------------------------------------------------
+
+    fn on_messages(&mut self, list: Vec<(Peer, Vec<u8>)>) {
+        let n = self.cfg.set.len();
+        let mut votes: Vec<(Peer, Vote)> = Vec::new();
+        for (from, bytes) in list {
+            if usize::from(from) >= n {
+                continue;
+            }
+            let msg = match Message::decode(&bytes) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.misbehaved(from, format!("undecodable message: {e}"));
+                    continue;
+                }
+            };
+            match msg {
+                Message::Vote(v) => votes.push((from, v)),
+                Message::Proposal(p) => self.on_proposal(from, p),
+                Message::Certificate(c) => self.on_certificate(from, c),
+                Message::BlockRequest { digest } => self.on_block_request(from, digest),
+                Message::Block(p) => self.on_fetched(from, p),
+            }
+        }
+        if !votes.is_empty() {
+            self.on_votes(votes);
+        }
+    }
+
+    /// R5 (collection): check votes cheaply, verify the survivors as one batch, count.
+    fn on_votes(&mut self, votes: Vec<(Peer, Vote)>) {
+        let chain_id = self.cfg.chain_id;
+        let mut fresh: Vec<(Peer, Vote)> = Vec::new();
+        for (from, v) in votes {
+            if v.epoch != self.cfg.set.epoch
+                || !self.in_window(v.view)
+                || usize::from(v.signer) >= self.cfg.set.len()
+            {
+                continue;
+            }
+            if let Some(st) = self.views.get(&v.view) {
+                let (have, cert) = match v.kind {
+                    VoteKind::Notarize => (st.notarizes.get(&v.signer), &st.notarization),
+                    VoteKind::Nullify => (st.nullifies.get(&v.signer), &st.nullification),
+                    VoteKind::Finalize => (st.finalizes.get(&v.signer), &st.finalization),
+                };
+                if have == Some(&v) || (have.is_none() && cert.is_some()) {
+                    continue;
+                }
+                if have.is_some() && st.accused.contains(&v.signer) {
+                    continue;
+                }
+            }
+            if fresh.iter().any(|(_, w)| *w == v) {
+                continue;
+            }
+            fresh.push((from, v));
+        }
+        let messages: Vec<Vec<u8>> = fresh
+            .iter()
+            .map(|(_, v)| v.body(chain_id).signed_message())
+            .collect();
+        let mut items = Vec::with_capacity(fresh.len());
+        for ((_, v), m) in fresh.iter().zip(&messages) {
+            if let Some(val) = self.cfg.set.get(v.signer) {
+                items.push(BatchItem {
+                    key: val.consensus_key,
+                    message: m,
+                    signature: v.signature,
+                });
+            }
+        }
+        let bad: BTreeSet<usize> = bad_items(self.verifier.as_mut(), &items)
+            .into_iter()
+            .collect();
+        for (i, (from, v)) in fresh.into_iter().enumerate() {
+            if bad.contains(&i) {
+                self.misbehaved(
+                    from,
+                    format!(
+                        "bad signature on a {:?} vote claimed by {}",
+                        v.kind, v.signer
+                    ),
+                );
+                continue;
+            }
+            self.add_vote(v);
+        }
+    }
+
+    /// Count a verified vote; form a certificate at quorum (R5); keep evidence (R10).
+    fn add_vote(&mut self, v: Vote) {
+        if !self.in_window(v.view) && v.view != self.view {
+            return;
+        }
+        let st = self.state(v.view);
+        // R10: conflicting votes from one signer are evidence.
+        let conflict = [
+            st.notarizes.get(&v.signer),
+            st.nullifies.get(&v.signer),
+            st.finalizes.get(&v.signer),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|w| w.conflicts_with(&v))
+        .copied();
+        if let Some(first) = conflict {
+            if st.accused.insert(v.signer) {
+                self.out
+                    .push(Effect::Evidence(Evidence { first, second: v }));
+            }
+        }
+        let st = self.state(v.view);
+        let map = match v.kind {
+            VoteKind::Notarize => &mut st.notarizes,
+            VoteKind::Nullify => &mut st.nullifies,
+            VoteKind::Finalize => &mut st.finalizes,
+        };
+        if map.contains_key(&v.signer) {
+            return; // first vote of a kind counts; a conflicting one is evidence only
+        }
+        map.insert(v.signer, v);
+        let signers: Vec<(u16, chancery_core::ids::Signature)> = map
+            .values()
+            .filter(|w| w.block == v.block)
+            .map(|w| (w.signer, w.signature))
+            .collect();
+        let has_cert = match v.kind {
+            VoteKind::Notarize => st.notarization.is_some(),
+            VoteKind::Nullify => st.nullification.is_some(),
+            VoteKind::Finalize => st.finalization.is_some(),
+        };
+        if has_cert || self.power_of(signers.iter().map(|(i, _)| i)) < self.quorum() {
+            return;
+        }
+        let cert = Certificate {
+            kind: v.kind,
+            epoch: v.epoch,
+            view: v.view,
+            block: v.block,
+            signatures: signers
+                .into_iter()
+                .map(|(index, signature)| IndexedSignature { index, signature })
+                .collect(),
+        };
+        self.add_certificate(cert);
+    }
+
+    fn on_certificate(&mut self, from: Peer, c: Certificate) {
+        if c.epoch != self.cfg.set.epoch || c.view <= self.root.view {
+            return;
+        }
+        if self.has_certificate(&c) {
+            return;
+        }
+        let chain_id = self.cfg.chain_id;
+        match verify_certificate(&c, chain_id, &self.cfg.set, self.verifier.as_mut()) {
+            Ok(()) => self.add_certificate(c),
+            Err(e) => self.misbehaved(from, format!("invalid certificate: {e}")),
+        }
+    }
+
+    fn has_certificate(&self, c: &Certificate) -> bool {
+        self.views.get(&c.view).is_some_and(|s| {
+            let have = match c.kind {
+                VoteKind::Notarize => &s.notarization,
+                VoteKind::Nullify => &s.nullification,
+                VoteKind::Finalize => &s.finalization,
+            };
+            have.as_ref().is_some_and(|h| h.block == c.block)
+        })
+    }
+
+    /// R3/R8/R11: store a verified certificate, re-broadcast it, finalize, advance.
+    fn add_certificate(&mut self, c: Certificate) {
+        if c.view <= self.root.view || self.has_certificate(&c) {
+            return;
+        }
+        let view = c.view;
+        let st = self.state(view);
+        let slot = match c.kind {
+            VoteKind::Notarize => &mut st.notarization,
+            VoteKind::Nullify => &mut st.nullification,
+            VoteKind::Finalize => &mut st.finalization,
+        };
+        if slot.is_some() {
+            return; // a second, different certificate of one kind: > f Byzantine
+        }
+        *slot = Some(c.clone());
+        // R11: re-broadcast at once so laggards jump ahead.
+        self.broadcast(Message::Certificate(c.clone()));
+        match c.kind {
+            VoteKind::Notarize | VoteKind::Finalize => {
+                // R8: finalize a notarized block of a view we did not nullify.
+                let st = self.state(view);
+                if st.mine.nullify.is_none() && st.mine.finalize.is_none() {
+                    if let Some(vote) = self.sign_vote(view, VoteKind::Finalize, c.block) {
+                        self.state(view).mine.finalize = Some(vote);
+                        self.persist(vote, None);
+                    }
+                }
+                if c.kind == VoteKind::Finalize
+                    && self.pending_final.as_ref().is_none_or(|p| p.view < view)
+                {
+                    self.pending_final = Some(c.clone());
+                }
+            }
+            VoteKind::Nullify => {}
+        }
+        if view >= self.view {
+            self.enter_view(view.next());
+        }
+        self.try_deliver();
+        // The certificate may complete a leader's parent chain.
+        self.try_propose();
+    }
+
+    // ----- proposals -----------------------------------------------------------------
+
+    fn on_proposal(&mut self, from: Peer, m: ProposalMsg) {
+        let p = &m.proposal;
+        let view = p.block.view;
+        if p.epoch != self.cfg.set.epoch || !self.in_window(view) {
+            return;
+        }
+        if p.proposer != self.leader(view) {
+            self.misbehaved(from, format!("proposal for view {view} not by its leader"));
+            return;
+        }
+        if let Some(have) = self.views.get(&view).and_then(|s| s.proposal.as_ref()) {
+            if have.block.digest != p.block.digest {
+                self.misbehaved(p.proposer, format!("two proposals for view {view}"));
+            }
+            return;
+        }
+        if p.parent_view >= view || p.parent_view < self.root.view {
+            return;
+        }
+        let Some(leader) = self.cfg.set.get(p.proposer) else {
+            return;
+        };
+        let msg = p.signed_message(self.cfg.chain_id);
+        let item = BatchItem {
+            key: leader.consensus_key,
+            message: &msg,
+            signature: p.signature,
+        };
+        if !bad_items(self.verifier.as_mut(), &[item]).is_empty() {
+            self.misbehaved(from, format!("bad proposal signature for view {view}"));
+            return;
+        }
+        // R4 (justification): the parent's notarization and a nullification per skipped
+        // view, each carried here or already known.
+        if p.parent_view > self.root.view {
+            let known =
+                self.views.get(&p.parent_view).and_then(|s| s.certified()) == Some(p.block.parent);
+            if !known {
+                let ok = m.parent_cert.as_ref().is_some_and(|c| {
+                    c.kind != VoteKind::Nullify
+                        && c.view == p.parent_view
+                        && c.block == p.block.parent
+                });
+                let Some(c) = m.parent_cert.clone().filter(|_| ok) else {
+                    return;
+                };
+                self.on_certificate(from, c);
+                if self.views.get(&p.parent_view).and_then(|s| s.certified())
+                    != Some(p.block.parent)
+                {
+                    return;
+                }
+            }
+        }
+        let skipped = (p.parent_view.0 + 1)..view.0;
+        for w in skipped {
+            let w = View(w);
+            if w <= self.root.view {
+                return;
+            }
+            let known = self
+                .views
+                .get(&w)
+                .is_some_and(|s| s.nullification.is_some());
+            if known {
+                continue;
+            }
+            let Some(c) = m
+                .nullifications
+                .iter()
+                .find(|c| c.view == w && c.kind == VoteKind::Nullify)
+                .cloned()
+            else {
+                return;
+            };
+            self.on_certificate(from, c);
+            if self.views.get(&w).is_none_or(|s| s.nullification.is_none()) {
+                return;
+            }
+        }
+        if !self.in_window(view) {
+            return; // certificates moved the root past it
+        }
+        self.store_block(m.proposal, true);
+        self.try_vote();
+        self.try_deliver();
+    }
+
+    // ----- backfill ------------------------------------------------------------------
+
+    fn want(&mut self, digest: Digest) {
+        if self.wanted.contains_key(&digest) || self.wanted.len() >= self.cfg.fetches_max {
+            return;
+        }
+        self.wanted.insert(digest, 0);
+        self.request(digest, 0);
+    }
+
+    fn request(&mut self, digest: Digest, attempt: u32) {
+        let n = self.cfg.set.len() as u64;
+        if n == 0 {
+            return;
+        }
+        // Ask a different peer each attempt, starting from a digest-dependent one.
+        let start = u64::from(digest.0[0]);
+        let mut to = ((start + u64::from(attempt)) % n) as u16;
+        if Some(to) == self.me {
+            to = ((u64::from(to) + 1) % n) as u16;
+        }
+        self.out.push(Effect::Send {
+            to,
+            message: Message::BlockRequest { digest },
+        });
+    }
+
+    fn refetch(&mut self) {
+        let list: Vec<(Digest, u32)> = self.wanted.iter().map(|(d, a)| (*d, *a)).collect();
+        for (d, a) in list {
+            let a = a.wrapping_add(1);
+            self.wanted.insert(d, a);
+            self.request(d, a);
+        }
+    }
+
+    fn on_block_request(&mut self, from: Peer, digest: Digest) {
+        let found = self.find_block(&digest).cloned().or_else(|| {
+            self.recent
+                .iter()
+                .find(|p| p.block.digest == digest)
+                .cloned()
+        });
+        if let Some(p) = found {
+            self.out.push(Effect::Send {
+                to: from,
+                message: Message::Block(p),
+            });
+        }
+    }
+
+    fn on_fetched(&mut self, from: Peer, p: Proposal) {
+        let digest = p.block.digest;
+        if !self.wanted.contains_key(&digest) || p.epoch != self.cfg.set.epoch {
+            return;
+        }
+        let view = p.block.view;
+        if view <= self.root.view || p.proposer != self.leader(view) {
+            return;
+        }
+        let Some(leader) = self.cfg.set.get(p.proposer) else {
+            return;
+        };
+        let msg = p.signed_message(self.cfg.chain_id);
+        let item = BatchItem {
+            key: leader.consensus_key,
+            message: &msg,
+            signature: p.signature,
+        };
+        if !bad_items(self.verifier.as_mut(), &[item]).is_empty() {
+            self.misbehaved(from, "bad signature on a fetched block".into());
+            return;
+        }
+        self.wanted.remove(&digest);
+        self.store_block(p, false);
+        self.try_deliver();
+        self.try_propose();
+        self.try_vote();
+    }
+
+    // ----- finalization --------------------------------------------------------------
+
+    /// R12: a finalization finalizes its block and every ancestor; deliver them in order
+    /// once all are present (fetching missing ones).
+    fn try_deliver(&mut self) {
+        let Some(cert) = self.pending_final.clone() else {
+            return;
+        };
+        if cert.view <= self.root.view {
+            self.pending_final = None;
+            return;
+        }
+        let mut chain: Vec<Proposal> = Vec::new();
+        let mut d = cert.block;
+        while d != self.root.digest {
+            let Some(p) = self.find_block(&d) else {
+                self.want(d);
+                return;
+            };
+            if p.block.height <= self.root.height || p.block.view <= self.root.view {
+                // Does not descend from our root: only possible with > f Byzantine.
+                self.pending_final = None;
+                return;
+            }
+            d = p.block.parent;
+            chain.push(p.clone());
+        }
+        self.pending_final = None;
+        for p in chain.into_iter().rev() {
+            let r = p.block.reference();
+            self.out.push(Effect::Finalized {
+                block: p.block.clone(),
+                finalization: cert.clone(),
+            });
+            self.root = r;
+            self.root_cert = if r.digest == cert.block {
+                Some(cert.clone())
+            } else {
+                None
+            };
+            self.recent.push_back(p);
+            while self.recent.len() > self.cfg.finalized_kept_max {
+                self.recent.pop_front();
+            }
+            if self.maybe_switch_epoch() {
+                return;
+            }
+        }
+        self.prune();
+        self.try_vote();
+    }
+
+    fn on_epoch_change(&mut self, set: ValidatorSet, from_height: Height) {
+        if set.epoch <= self.cfg.set.epoch || set.validate().is_err() {
+            return;
+        }
+        if from_height <= self.root.height {
+            return; // too late: blocks at that height were finalized by the old set
+        }
+        self.pending_epoch = Some((set, from_height));
+        self.maybe_switch_epoch();
+    }
+
+    /// R13: switch to the pending set once its first height's parent is finalized.
+    fn maybe_switch_epoch(&mut self) -> bool {
+        let ready = self
+            .pending_epoch
+            .as_ref()
+            .is_some_and(|(_, h)| self.root.height.next() == *h);
+        if !ready {
+            return false;
+        }
+        let Some((set, _)) = self.pending_epoch.take() else {
+            return false;
+        };
+        self.me = self
+            .cfg
+            .key
+            .as_ref()
+            .and_then(|k| set.index_of(&k.public()));
+        self.cfg.set = set;
+        self.root = BlockRef {
+            digest: self.root.digest,
+            height: self.root.height,
+            view: View(0),
+        };
+        self.root_cert = None;
+        self.views.clear();
+        self.index.clear();
+        self.pending_final = None;
+        self.wanted.clear();
+        self.propose_asked = None;
+        self.view = View(0);
+        self.out.push(Effect::EpochChanged {
+            epoch: self.cfg.set.epoch,
+            root: self.root,
+        });
+        self.enter_view(View(1));
+        true
+    }
+}
