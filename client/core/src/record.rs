@@ -683,8 +683,15 @@ impl Record {
         }
     }
 
-    /// Check formats and limits of every field.
+    /// Check formats and limits of every field. Error paths start with the kind, e.g.
+    /// `award_procurement.suppliers[2].name`.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.validate_fields()
+            .map_err(|e| e.within(self.kind().as_str()))
+    }
+
+    // The `?`s below return early, so the kind prefix is added by `validate`, not here.
+    fn validate_fields(&self) -> Result<(), ValidationError> {
         use check::{id, list, nonempty, strictly_sorted, text};
         match self {
             Record::RegisterAsset(r) => {
@@ -868,6 +875,5 @@ impl Record {
                 nonempty("reason", &r.reason, TEXT_BYTES_MAX)
             }
         }
-        .map_err(|e| e.within(self.kind().as_str()))
     }
 }
