@@ -281,7 +281,8 @@ pub struct TransferAsset {
     pub from: AgencyId,
     /// New custodian.
     pub to: AgencyId,
-    /// Kind of transfer.
+    /// Kind of transfer. Named `transfer_kind` in JSON: `kind` is [`Record`]'s tag there.
+    #[serde(rename = "transfer_kind")]
     pub kind: TransferKind,
     /// Hash of the approval document.
     pub approval_document: Digest,
