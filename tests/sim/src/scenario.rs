@@ -1,0 +1,249 @@
+//! Named scenarios: each turns a seed into a concrete setup (size, network, faults).
+
+use crate::byzantine::ByzKind;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Network parameters.
+#[derive(Clone, Debug)]
+pub struct Net {
+    /// Smallest per-link base latency, ms.
+    pub latency_min_ms: u64,
+    /// Largest per-link base latency, ms.
+    pub latency_max_ms: u64,
+    /// Per-message extra delay, uniform in `0..=jitter_ms` (reorders messages).
+    pub jitter_ms: u64,
+    /// Probability a message is lost.
+    pub loss: f64,
+    /// Probability a message is delivered twice.
+    pub duplicate: f64,
+}
+
+/// A partition: from `start_ms` to `heal_ms`, messages between `side` and the rest drop.
+#[derive(Clone, Debug)]
+pub struct Partition {
+    /// Start time.
+    pub start_ms: u64,
+    /// Heal time.
+    pub heal_ms: u64,
+    /// Nodes on one side.
+    pub side: Vec<usize>,
+}
+
+/// A crash of `node` at `at_ms`, restarting at `restart_ms`.
+#[derive(Clone, Debug)]
+pub struct Crash {
+    /// Node.
+    pub node: usize,
+    /// Crash time.
+    pub at_ms: u64,
+    /// Restart time.
+    pub restart_ms: u64,
+}
+
+/// A concrete setup.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Scenario name.
+    pub name: String,
+    /// Number of validators.
+    pub n: usize,
+    /// Byzantine nodes and their behaviour.
+    pub byzantine: Vec<(usize, ByzKind)>,
+    /// Network.
+    pub net: Net,
+    /// Partitions.
+    pub partitions: Vec<Partition>,
+    /// Crashes.
+    pub crashes: Vec<Crash>,
+    /// Crash the leader of the view current at this time (measures recovery).
+    pub leader_crash_at_ms: Option<(u64, u64)>,
+    /// Epoch change at this height.
+    pub epoch_change_height: Option<u64>,
+    /// Δ used for the timeouts, ms.
+    pub delta_ms: u64,
+    /// Delay of a persist, ms.
+    pub persist_ms: u64,
+    /// Delay of proposing and validating, ms.
+    pub app_ms: u64,
+    /// Simulated time to run, ms.
+    pub duration_ms: u64,
+    /// After the last fault heals, every honest node must finalize within this many ms.
+    pub liveness_bound_ms: u64,
+}
+
+/// Every scenario name.
+pub const SCENARIOS: &[&str] = &[
+    "happy",
+    "lossy",
+    "partition",
+    "crash",
+    "leader-crash",
+    "byz-equivocate",
+    "byz-conflict",
+    "byz-impersonate",
+    "byz-nullify",
+    "byz-withhold",
+    "byz-garbage",
+    "mixed",
+    "epoch",
+    "large",
+];
+
+fn f_of(n: usize) -> usize {
+    (n - 1) / 3
+}
+
+/// Build scenario `name` for `seed`; `None` for an unknown name.
+pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5ce7_a210);
+    let calm = Net {
+        latency_min_ms: 10,
+        latency_max_ms: 30,
+        jitter_ms: 5,
+        loss: 0.0,
+        duplicate: 0.0,
+    };
+    let rough = Net {
+        latency_min_ms: 5,
+        latency_max_ms: 40,
+        jitter_ms: 30,
+        loss: 0.05,
+        duplicate: 0.05,
+    };
+    let mut s = Scenario {
+        name: name.to_string(),
+        n: 4,
+        byzantine: Vec::new(),
+        net: calm.clone(),
+        partitions: Vec::new(),
+        crashes: Vec::new(),
+        leader_crash_at_ms: None,
+        epoch_change_height: None,
+        delta_ms: 50,
+        persist_ms: 2,
+        app_ms: 1,
+        duration_ms: 3_000,
+        liveness_bound_ms: 2_000,
+    };
+    let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
+    let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
+        s.n = small(rng);
+        s.net = rough.clone();
+        s.net.loss = 0.02;
+        let f = f_of(s.n);
+        let count = rng.gen_range(1..=f);
+        let mut nodes: Vec<usize> = (0..s.n).collect();
+        for i in 0..count {
+            let j = rng.gen_range(i..nodes.len());
+            nodes.swap(i, j);
+            s.byzantine.push((nodes[i], kind));
+        }
+        s.duration_ms = 4_000;
+    };
+    match name {
+        "happy" => {
+            s.n = small(&mut rng);
+        }
+        "lossy" => {
+            s.n = small(&mut rng);
+            s.net = rough.clone();
+            s.net.loss = rng.gen_range(0.02..0.15);
+            s.duration_ms = 5_000;
+            s.liveness_bound_ms = 4_000;
+        }
+        "partition" => {
+            s.n = small(&mut rng);
+            s.net = rough.clone();
+            let k = rng.gen_range(1..s.n);
+            let mut nodes: Vec<usize> = (0..s.n).collect();
+            for i in 0..k {
+                let j = rng.gen_range(i..nodes.len());
+                nodes.swap(i, j);
+            }
+            let start = rng.gen_range(200..1_000);
+            s.partitions.push(Partition {
+                start_ms: start,
+                heal_ms: start + rng.gen_range(300..1_500),
+                side: nodes[..k].to_vec(),
+            });
+            s.duration_ms = 6_000;
+            s.liveness_bound_ms = 4_000;
+        }
+        "crash" => {
+            s.n = small(&mut rng);
+            s.net = rough.clone();
+            let f = f_of(s.n);
+            for _ in 0..rng.gen_range(1..=2 * f) {
+                let at = rng.gen_range(100..2_000);
+                s.crashes.push(Crash {
+                    node: rng.gen_range(0..s.n),
+                    at_ms: at,
+                    restart_ms: at + rng.gen_range(50..800),
+                });
+            }
+            s.duration_ms = 6_000;
+            s.liveness_bound_ms = 4_000;
+        }
+        "leader-crash" => {
+            s.n = small(&mut rng);
+            let at = rng.gen_range(500..1_000);
+            s.leader_crash_at_ms = Some((at, at + 1_500));
+            s.duration_ms = 5_000;
+        }
+        "byz-equivocate" => byz(&mut s, &mut rng, ByzKind::Equivocator),
+        "byz-conflict" => byz(&mut s, &mut rng, ByzKind::Conflicter),
+        "byz-impersonate" => byz(&mut s, &mut rng, ByzKind::Impersonator),
+        "byz-nullify" => byz(&mut s, &mut rng, ByzKind::NullifyOnly),
+        "byz-withhold" => byz(&mut s, &mut rng, ByzKind::Withholder),
+        "byz-garbage" => byz(&mut s, &mut rng, ByzKind::Garbage),
+        "mixed" => {
+            s.n = [7usize, 10, 13][rng.gen_range(0..3)];
+            s.net = rough.clone();
+            let f = f_of(s.n);
+            let kinds = ByzKind::ALL;
+            let byz_count = rng.gen_range(0..=f);
+            let mut nodes: Vec<usize> = (0..s.n).collect();
+            for i in 0..s.n {
+                let j = rng.gen_range(i..nodes.len());
+                nodes.swap(i, j);
+            }
+            for &node in &nodes[..byz_count] {
+                s.byzantine
+                    .push((node, kinds[rng.gen_range(0..kinds.len())]));
+            }
+            // Crash honest nodes only, so that at most f are faulty while crashed.
+            for &node in &nodes[byz_count..byz_count + (f - byz_count).max(1).min(s.n - byz_count)]
+            {
+                let at = rng.gen_range(100..2_000);
+                s.crashes.push(Crash {
+                    node,
+                    at_ms: at,
+                    restart_ms: at + rng.gen_range(50..800),
+                });
+            }
+            let start = rng.gen_range(200..1_500);
+            s.partitions.push(Partition {
+                start_ms: start,
+                heal_ms: start + rng.gen_range(200..1_000),
+                side: nodes[..rng.gen_range(1..s.n)].to_vec(),
+            });
+            s.duration_ms = 7_000;
+            s.liveness_bound_ms = 4_000;
+        }
+        "epoch" => {
+            s.n = small(&mut rng);
+            s.epoch_change_height = Some(rng.gen_range(3..8));
+            s.duration_ms = 3_000;
+        }
+        "large" => {
+            s.n = rng.gen_range(16..=31);
+            s.net.loss = 0.01;
+            s.delta_ms = 60;
+            s.duration_ms = 1_500;
+            s.liveness_bound_ms = 1_400;
+        }
+        _ => return None,
+    }
+    Some(s)
+}

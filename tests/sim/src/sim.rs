@@ -1,0 +1,811 @@
+//! The simulation loop: a seeded event queue drives the cores, the network, the disk, the
+//! application and the fault schedule; invariants are checked as effects come out.
+
+use crate::byzantine::{ByzKind, Byzantine, Ctx};
+use crate::scenario::Scenario;
+use chancery_consensus::verify::Verifier;
+use chancery_consensus::{
+    Block, BlockRef, Config, Core, Effect, Input, Message, TimeoutKind, Vote,
+};
+use chancery_core::cert::{Certificate, VoteKind};
+use chancery_core::codec;
+use chancery_core::crypto::{self, BatchItem, SecretKey, SignatureError};
+use chancery_core::domain;
+use chancery_core::ids::{AgencyId, ChainId, Digest, Epoch, Height, PublicKey, Signature, View};
+use chancery_core::validator::{Validator, ValidatorSet};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// The simulated application's block digest: a hash of everything consensus carries.
+pub fn block_digest(parent: Digest, height: Height, view: View, payload: &[u8]) -> Digest {
+    domain::BLOCK_HASH.hash(&codec::encode(&(parent, height, view, payload.to_vec())))
+}
+
+/// A broken invariant, with what is needed to replay it.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed.
+    pub seed: u64,
+    /// Simulated time, ms.
+    pub at_ms: u64,
+    /// What broke.
+    pub what: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "VIOLATION in scenario {} seed {} at {} ms: {}\n  replay: {}",
+            self.scenario,
+            self.seed,
+            self.at_ms,
+            self.what,
+            crate::replay_command(&self.scenario, self.seed)
+        )
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Digest of the whole event trace (same seed, same digest).
+    pub trace: u64,
+    /// Lowest finalized height over honest nodes at the end.
+    pub height_min: u64,
+    /// Highest view reached by an honest node.
+    pub view_max: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Evidence reports (all verified, all against Byzantine nodes).
+    pub evidence: u64,
+    /// Mean ms from a proposal's broadcast to the first notarization of it.
+    pub notarize_ms_mean: f64,
+    /// Mean ms from a proposal's broadcast to an honest node finalizing it by its own cert.
+    pub finalize_ms_mean: f64,
+    /// Views from a leader crash to the next finalized block's view.
+    pub recovery_views: Option<u64>,
+}
+
+/// A signature cache shared by the simulated cores: each signature is checked once.
+#[derive(Clone, Default)]
+pub struct CachedVerifier(Arc<Mutex<HashSet<CacheKey>>>);
+
+type CacheKey = (PublicKey, Signature, Vec<u8>);
+
+impl Verifier for CachedVerifier {
+    fn verify_batch(&mut self, items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
+        let Ok(mut cache) = self.0.lock() else {
+            return crypto::verify_batch(items);
+        };
+        let todo: Vec<usize> = (0..items.len())
+            .filter(|i| {
+                let it = &items[*i];
+                !cache.contains(&(it.key, it.signature, it.message.to_vec()))
+            })
+            .collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let sub: Vec<BatchItem<'_>> = todo.iter().map(|i| items[*i].clone()).collect();
+        let res = crypto::verify_batch(&sub);
+        let good = match &res {
+            Ok(()) => sub.len(),
+            Err(SignatureError::BatchItem { index, .. }) => *index,
+            Err(_) => 0,
+        };
+        for it in &sub[..good] {
+            cache.insert((it.key, it.signature, it.message.to_vec()));
+        }
+        match res {
+            Ok(()) => Ok(()),
+            Err(SignatureError::BatchItem { index, key }) => Err(SignatureError::BatchItem {
+                index: todo[index],
+                key,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+enum Ev {
+    Deliver {
+        to: usize,
+        from: usize,
+        bytes: Vec<u8>,
+    },
+    Timer {
+        node: usize,
+        inc: u64,
+        view: View,
+        kind: TimeoutKind,
+    },
+    Persisted {
+        node: usize,
+        inc: u64,
+        id: u64,
+        vote: Vote,
+    },
+    Proposed {
+        node: usize,
+        inc: u64,
+        block: Block,
+    },
+    Validated {
+        node: usize,
+        inc: u64,
+        digest: Digest,
+        valid: bool,
+    },
+    Crash {
+        node: usize,
+    },
+    Restart {
+        node: usize,
+    },
+    LeaderCrash {
+        restart_ms: u64,
+    },
+}
+
+struct Node {
+    key: SecretKey,
+    core: Option<Core>,
+    inc: u64,
+    durable: Vec<Vote>,
+    set: ValidatorSet,
+    root: BlockRef,
+    root_cert: Option<Certificate>,
+    chain: Vec<Digest>,
+    finalized_at_ms: Vec<u64>,
+    byz: Option<Byzantine>,
+}
+
+struct Sim<'a> {
+    sc: &'a Scenario,
+    seed: u64,
+    rng: ChaCha8Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    events: HashMap<u64, Ev>,
+    nodes: Vec<Node>,
+    chain_id: ChainId,
+    latency: Vec<Vec<u64>>,
+    cache: CachedVerifier,
+    proposed: HashMap<Digest, bool>,
+    finalized: BTreeMap<u64, Digest>,
+    votes: HashMap<(usize, Epoch, View, VoteKind), Digest>,
+    epoch1: Option<ValidatorSet>,
+    trace: DefaultHasher,
+    out: Outcome,
+    proposed_at: HashMap<Digest, u64>,
+    notarized_at: HashMap<Digest, u64>,
+    final_lat: Vec<u64>,
+    crash_view: Option<u64>,
+}
+
+fn is_honest(n: &Node) -> bool {
+    n.byz.is_none()
+}
+
+/// Run `sc` with `seed`; `Err` names the first broken invariant.
+pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let keys: Vec<SecretKey> = (0..sc.n)
+        .map(|_| {
+            let mut s = [0u8; 32];
+            rng.fill(&mut s);
+            SecretKey::from_seed(s)
+        })
+        .collect();
+    let set = ValidatorSet {
+        epoch: Epoch(0),
+        start_height: Height(1),
+        validators: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Validator {
+                name: format!("v{i}"),
+                agency: AgencyId(format!("agency-{i}")),
+                consensus_key: k.public(),
+                network_key: SecretKey::from_seed([i as u8 + 1; 32]).public(),
+                power: 1,
+            })
+            .collect(),
+    };
+    let chain_id = domain::GENESIS_HASH.hash(&seed.to_le_bytes());
+    let latency = (0..sc.n)
+        .map(|_| {
+            (0..sc.n)
+                .map(|_| rng.gen_range(sc.net.latency_min_ms..=sc.net.latency_max_ms))
+                .collect()
+        })
+        .collect();
+    let root = BlockRef {
+        digest: Digest::ZERO,
+        height: Height(0),
+        view: View(0),
+    };
+    let nodes = keys
+        .into_iter()
+        .enumerate()
+        .map(|(i, key)| Node {
+            key,
+            core: None,
+            inc: 0,
+            durable: Vec::new(),
+            set: set.clone(),
+            root,
+            root_cert: None,
+            chain: Vec::new(),
+            finalized_at_ms: Vec::new(),
+            byz: sc
+                .byzantine
+                .iter()
+                .find(|(j, _)| *j == i)
+                .map(|(_, k)| Byzantine::new(*k)),
+        })
+        .collect();
+    let epoch1 = sc.epoch_change_height.map(|_| {
+        let mut s = set.clone();
+        s.epoch = Epoch(1);
+        s
+    });
+    let sim = Sim {
+        sc,
+        seed,
+        rng,
+        now: 0,
+        seq: 0,
+        queue: BinaryHeap::new(),
+        events: HashMap::new(),
+        nodes,
+        chain_id,
+        latency,
+        cache: CachedVerifier::default(),
+        proposed: HashMap::new(),
+        finalized: BTreeMap::new(),
+        votes: HashMap::new(),
+        epoch1,
+        trace: DefaultHasher::new(),
+        out: Outcome::default(),
+        proposed_at: HashMap::new(),
+        notarized_at: HashMap::new(),
+        final_lat: Vec::new(),
+        crash_view: None,
+    };
+    sim.main()
+}
+
+impl Sim<'_> {
+    fn fail(&self, what: String) -> Violation {
+        Violation {
+            scenario: self.sc.name.clone(),
+            seed: self.seed,
+            at_ms: self.now,
+            what,
+        }
+    }
+
+    fn push(&mut self, at: u64, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq)));
+        self.events.insert(self.seq, ev);
+    }
+
+    fn heal_ms(&self) -> u64 {
+        let p = self.sc.partitions.iter().map(|p| p.heal_ms);
+        let c = self.sc.crashes.iter().map(|c| c.restart_ms);
+        let l = self.sc.leader_crash_at_ms.iter().map(|(_, r)| *r);
+        p.chain(c).chain(l).max().unwrap_or(0)
+    }
+
+    fn main(mut self) -> Result<Outcome, Violation> {
+        for i in 0..self.sc.n {
+            self.start(i)?;
+        }
+        for c in &self.sc.crashes {
+            self.push(c.at_ms, Ev::Crash { node: c.node });
+            self.push(c.restart_ms, Ev::Restart { node: c.node });
+        }
+        if let Some((at, restart_ms)) = self.sc.leader_crash_at_ms {
+            self.push(at, Ev::LeaderCrash { restart_ms });
+        }
+        let heal = self.heal_ms();
+        let end = self
+            .sc
+            .duration_ms
+            .max(heal + self.sc.liveness_bound_ms + 1);
+        while let Some(Reverse((t, seq))) = self.queue.pop() {
+            if t > end {
+                break;
+            }
+            self.now = t;
+            let Some(ev) = self.events.remove(&seq) else {
+                continue;
+            };
+            self.step(ev)?;
+        }
+        self.now = end;
+        // Liveness: after the last fault heals, every honest node finalizes within bound.
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !is_honest(n) {
+                continue;
+            }
+            let ok = n
+                .finalized_at_ms
+                .iter()
+                .any(|t| *t > heal && *t <= heal + self.sc.liveness_bound_ms);
+            if !ok {
+                return Err(self.fail(format!(
+                    "liveness: honest node {i} finalized nothing between {heal} ms (last fault \
+                     healed) and {} ms; its height is {}, view {}",
+                    heal + self.sc.liveness_bound_ms,
+                    n.chain.len(),
+                    n.core.as_ref().map(|c| c.view().0).unwrap_or(0)
+                )));
+            }
+        }
+        let honest: Vec<&Node> = self.nodes.iter().filter(|n| is_honest(n)).collect();
+        self.out.height_min = honest
+            .iter()
+            .map(|n| n.chain.len() as u64)
+            .min()
+            .unwrap_or(0);
+        self.out.view_max = honest
+            .iter()
+            .filter_map(|n| n.core.as_ref().map(|c| c.view().0))
+            .max()
+            .unwrap_or(0);
+        let nl: Vec<u64> = self
+            .notarized_at
+            .iter()
+            .filter_map(|(d, t)| self.proposed_at.get(d).map(|p| t - p))
+            .collect();
+        self.out.notarize_ms_mean = mean(&nl);
+        self.out.finalize_ms_mean = mean(&self.final_lat);
+        self.out.trace = self.trace.finish();
+        Ok(self.out)
+    }
+
+    fn config(&self, i: usize) -> Config {
+        let n = &self.nodes[i];
+        let mut cfg = Config::with_delta(
+            self.chain_id,
+            n.set.clone(),
+            Some(n.key.clone()),
+            n.root,
+            self.sc.delta_ms,
+        );
+        cfg.root_cert = n.root_cert.clone();
+        cfg
+    }
+
+    fn start(&mut self, i: usize) -> Result<(), Violation> {
+        let cfg = self.config(i);
+        let restored = self.nodes[i].durable.clone();
+        let core = Core::with_verifier(cfg, restored, Box::new(self.cache.clone()))
+            .map_err(|e| self.fail(format!("config refused: {e}")))?;
+        self.nodes[i].core = Some(core);
+        self.input(i, Input::Start)?;
+        if let (Some(set), Some(h)) = (self.epoch1.clone(), self.sc.epoch_change_height) {
+            if self.nodes[i].set.epoch == Epoch(0) {
+                self.input(
+                    i,
+                    Input::EpochChange {
+                        set,
+                        from_height: Height(h),
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, ev: Ev) -> Result<(), Violation> {
+        let mut h = DefaultHasher::new();
+        self.now.hash(&mut h);
+        match ev {
+            Ev::Deliver { to, from, bytes } => {
+                (0u8, to, from, &bytes).hash(&mut h);
+                let mut batch = vec![(from as u16, bytes)];
+                // Messages arriving together are verified as one batch.
+                while let Some(Reverse((t, seq))) = self.queue.peek().copied() {
+                    if t != self.now {
+                        break;
+                    }
+                    match self.events.get(&seq) {
+                        Some(Ev::Deliver { to: t2, .. }) if *t2 == to => {}
+                        _ => break,
+                    }
+                    self.queue.pop();
+                    if let Some(Ev::Deliver { from, bytes, .. }) = self.events.remove(&seq) {
+                        (from, &bytes).hash(&mut h);
+                        batch.push((from as u16, bytes));
+                    }
+                }
+                self.trace.write_u64(h.finish());
+                if self.nodes[to].core.is_some() {
+                    self.input(to, Input::Messages(batch))?;
+                }
+            }
+            Ev::Timer {
+                node,
+                inc,
+                view,
+                kind,
+            } => {
+                (1u8, node, inc, view.0, kind).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                if self.nodes[node].inc == inc && self.nodes[node].core.is_some() {
+                    self.input(node, Input::Timeout { view, kind })?;
+                }
+            }
+            Ev::Persisted {
+                node,
+                inc,
+                id,
+                vote,
+            } => {
+                (2u8, node, inc, id).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                if self.nodes[node].inc == inc && self.nodes[node].core.is_some() {
+                    self.nodes[node].durable.push(vote);
+                    self.input(node, Input::PersistAcked { id })?;
+                }
+            }
+            Ev::Proposed { node, inc, block } => {
+                (3u8, node, inc, block.digest).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                if self.nodes[node].inc == inc && self.nodes[node].core.is_some() {
+                    self.input(node, Input::Proposed { block })?;
+                }
+            }
+            Ev::Validated {
+                node,
+                inc,
+                digest,
+                valid,
+            } => {
+                (4u8, node, inc, digest, valid).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                if self.nodes[node].inc == inc && self.nodes[node].core.is_some() {
+                    self.input(node, Input::Validated { digest, valid })?;
+                }
+            }
+            Ev::Crash { node } => {
+                (5u8, node).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                // Torn write: persists not yet acknowledged are lost with the incarnation.
+                self.nodes[node].core = None;
+                self.nodes[node].inc += 1;
+            }
+            Ev::Restart { node } => {
+                (6u8, node).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                if self.nodes[node].core.is_none() {
+                    self.nodes[node].inc += 1;
+                    self.start(node)?;
+                }
+            }
+            Ev::LeaderCrash { restart_ms } => {
+                let view = self
+                    .nodes
+                    .iter()
+                    .filter_map(|n| n.core.as_ref().map(|c| c.view()))
+                    .max()
+                    .unwrap_or(View(0));
+                let next = view.next();
+                let leader = self.nodes[0]
+                    .core
+                    .as_ref()
+                    .map(|c| c.leader(next) as usize)
+                    .unwrap_or(0);
+                (7u8, leader).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.crash_view = Some(view.0);
+                self.nodes[leader].core = None;
+                self.nodes[leader].inc += 1;
+                self.push(restart_ms, Ev::Restart { node: leader });
+            }
+        }
+        Ok(())
+    }
+
+    fn input(&mut self, i: usize, input: Input) -> Result<(), Violation> {
+        let Some(core) = self.nodes[i].core.as_mut() else {
+            return Ok(());
+        };
+        let effects = core.handle(input);
+        for e in effects {
+            self.effect(i, e)?;
+        }
+        Ok(())
+    }
+
+    fn effect(&mut self, i: usize, e: Effect) -> Result<(), Violation> {
+        let inc = self.nodes[i].inc;
+        match e {
+            Effect::Send { to, message } => self.send(i, &[usize::from(to)], message)?,
+            Effect::Broadcast { message } => {
+                let to: Vec<usize> = (0..self.sc.n).filter(|j| *j != i).collect();
+                self.send(i, &to, message)?;
+            }
+            Effect::ScheduleTimeout {
+                view,
+                kind,
+                after_ms,
+            } => self.push(
+                self.now + after_ms,
+                Ev::Timer {
+                    node: i,
+                    inc,
+                    view,
+                    kind,
+                },
+            ),
+            Effect::Persist { id, vote } => self.push(
+                self.now + self.sc.persist_ms,
+                Ev::Persisted {
+                    node: i,
+                    inc,
+                    id,
+                    vote,
+                },
+            ),
+            Effect::Propose { view, parent } => {
+                let mut payload = vec![0u8; 8];
+                self.rng.fill(&mut payload[..]);
+                payload[0] = i as u8; // never 0xFF: honest blocks are valid
+                let height = parent.height.next();
+                let digest = block_digest(parent.digest, height, view, &payload);
+                self.proposed.insert(digest, true);
+                let block = Block {
+                    digest,
+                    parent: parent.digest,
+                    height,
+                    view,
+                    payload,
+                };
+                self.push(
+                    self.now + self.sc.app_ms,
+                    Ev::Proposed {
+                        node: i,
+                        inc,
+                        block,
+                    },
+                );
+            }
+            Effect::Validate { block, parent } => {
+                let valid = block.digest
+                    == block_digest(block.parent, block.height, block.view, &block.payload)
+                    && block.parent == parent.digest
+                    && block.payload.first() != Some(&0xFF);
+                self.push(
+                    self.now + self.sc.app_ms,
+                    Ev::Validated {
+                        node: i,
+                        inc,
+                        digest: block.digest,
+                        valid,
+                    },
+                );
+            }
+            Effect::Finalized {
+                block,
+                finalization,
+            } => self.on_finalized(i, block, finalization)?,
+            Effect::Evidence(ev) => {
+                let set = &self.nodes[i].set;
+                match ev.verify(self.chain_id, set) {
+                    Ok(culprit) => {
+                        if self.nodes[usize::from(culprit)].byz.is_none() {
+                            return Err(self.fail(format!(
+                                "node {i} produced evidence against honest node {culprit}"
+                            )));
+                        }
+                        self.out.evidence += 1;
+                    }
+                    Err(e) => return Err(self.fail(format!("node {i} produced bad evidence: {e}"))),
+                }
+            }
+            Effect::PeerMisbehaved { peer, reason } => {
+                if is_honest(&self.nodes[i]) && is_honest(&self.nodes[usize::from(peer)]) {
+                    return Err(self.fail(format!("node {i} accused honest node {peer}: {reason}")));
+                }
+            }
+            Effect::EpochChanged { root, .. } => {
+                let n = &mut self.nodes[i];
+                if let Some(set) = &self.epoch1 {
+                    n.set = set.clone();
+                }
+                n.root = root;
+                n.root_cert = None;
+                // The host drops votes of the old epoch.
+                let e = n.set.epoch;
+                n.durable.retain(|v| v.epoch == e);
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, i: usize, to: &[usize], msg: Message) -> Result<(), Violation> {
+        let honest = is_honest(&self.nodes[i]);
+        if honest {
+            // Invariant: an honest node never signs conflicting votes.
+            if let Message::Vote(v) = &msg {
+                self.check_vote(i, v)?;
+            }
+            if let Message::Proposal(m) = &msg {
+                self.proposed_at
+                    .entry(m.proposal.block.digest)
+                    .or_insert(self.now);
+            }
+            if let Message::Certificate(c) = &msg {
+                if c.kind == VoteKind::Notarize {
+                    self.notarized_at.entry(c.block).or_insert(self.now);
+                }
+            }
+        }
+        let sends: Vec<(usize, Vec<u8>)> = if let Some(mut byz) = self.nodes[i].byz.take() {
+            let mut ctx = Ctx {
+                chain_id: self.chain_id,
+                me: i,
+                n: self.sc.n,
+                key: &self.nodes[i].key,
+                rng: &mut self.rng,
+                proposed: &mut self.proposed,
+            };
+            let s = byz.transform(&mut ctx, to, msg);
+            self.nodes[i].byz = Some(byz);
+            s
+        } else {
+            let b = msg.encode();
+            to.iter().map(|j| (*j, b.clone())).collect()
+        };
+        for (j, bytes) in sends {
+            self.transmit(i, j, bytes);
+        }
+        Ok(())
+    }
+
+    fn check_vote(&mut self, i: usize, v: &Vote) -> Result<(), Violation> {
+        let key = (i, v.epoch, v.view, v.kind);
+        if let Some(d) = self.votes.get(&key) {
+            if *d != v.block {
+                return Err(self.fail(format!(
+                    "honest node {i} double-voted {:?} in view {}",
+                    v.kind, v.view
+                )));
+            }
+        }
+        let other = match v.kind {
+            VoteKind::Nullify => Some(VoteKind::Finalize),
+            VoteKind::Finalize => Some(VoteKind::Nullify),
+            VoteKind::Notarize => None,
+        };
+        if let Some(o) = other {
+            if self.votes.contains_key(&(i, v.epoch, v.view, o)) {
+                return Err(self.fail(format!(
+                    "honest node {i} both nullified and finalized view {}",
+                    v.view
+                )));
+            }
+        }
+        self.votes.insert(key, v.block);
+        Ok(())
+    }
+
+    fn partitioned(&self, a: usize, b: usize) -> bool {
+        self.sc.partitions.iter().any(|p| {
+            self.now >= p.start_ms
+                && self.now < p.heal_ms
+                && (p.side.contains(&a) != p.side.contains(&b))
+        })
+    }
+
+    fn transmit(&mut self, from: usize, to: usize, bytes: Vec<u8>) {
+        self.out.messages += 1;
+        if from == to || self.partitioned(from, to) {
+            return;
+        }
+        if self.rng.gen_bool(self.sc.net.loss) {
+            return;
+        }
+        let copies = if self.rng.gen_bool(self.sc.net.duplicate) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let jitter = self.rng.gen_range(0..=self.sc.net.jitter_ms);
+            let at = self.now + self.latency[from][to] + jitter;
+            self.push(
+                at,
+                Ev::Deliver {
+                    to,
+                    from,
+                    bytes: bytes.clone(),
+                },
+            );
+        }
+    }
+
+    fn on_finalized(&mut self, i: usize, block: Block, cert: Certificate) -> Result<(), Violation> {
+        if !is_honest(&self.nodes[i]) {
+            return Ok(());
+        }
+        let n = &self.nodes[i];
+        let expect_height = n.chain.len() as u64 + 1;
+        let expect_parent = n.chain.last().copied().unwrap_or(Digest::ZERO);
+        if block.height.0 != expect_height || block.parent != expect_parent {
+            return Err(self.fail(format!(
+                "node {i} finalized height {} parent {} but its chain has height {} tip {}",
+                block.height,
+                block.parent.to_hex(),
+                expect_height - 1,
+                expect_parent.to_hex()
+            )));
+        }
+        // Agreement and prefix: one digest per height across honest nodes.
+        if let Some(d) = self.finalized.get(&block.height.0) {
+            if *d != block.digest {
+                return Err(self.fail(format!(
+                    "agreement: height {} finalized as {} and as {} (node {i})",
+                    block.height,
+                    d.to_hex(),
+                    block.digest.to_hex()
+                )));
+            }
+        }
+        // Validity: it was proposed and it is valid.
+        if self.proposed.get(&block.digest) != Some(&true) {
+            return Err(self.fail(format!(
+                "validity: node {i} finalized {} which was never proposed as a valid block",
+                block.digest.to_hex()
+            )));
+        }
+        if cert.kind != VoteKind::Finalize {
+            return Err(self.fail(format!("node {i} delivered with a {:?} cert", cert.kind)));
+        }
+        self.finalized.insert(block.height.0, block.digest);
+        if cert.block == block.digest {
+            if let Some(t) = self.proposed_at.get(&block.digest) {
+                self.final_lat.push(self.now - t);
+            }
+        }
+        if let Some(v0) = self.crash_view {
+            if block.view.0 > v0 && self.out.recovery_views.is_none() && cert.epoch == Epoch(0) {
+                self.out.recovery_views = Some(block.view.0 - v0);
+            }
+        }
+        let now = self.now;
+        let n = &mut self.nodes[i];
+        n.chain.push(block.digest);
+        n.finalized_at_ms.push(now);
+        n.root = block.reference();
+        n.root_cert = (cert.block == block.digest).then_some(cert);
+        Ok(())
+    }
+}
+
+fn mean(v: &[u64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<u64>() as f64 / v.len() as f64
+    }
+}
+
+/// The Byzantine kinds present in a scenario (for reports).
+pub fn kinds(sc: &Scenario) -> Vec<ByzKind> {
+    sc.byzantine.iter().map(|(_, k)| *k).collect()
+}
