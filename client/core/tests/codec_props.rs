@@ -68,26 +68,26 @@ fn round_trip<T: Canonical + Debug + PartialEq>(v: &T) -> Result<Vec<u8>, TestCa
 
 // ------------------------------------------------------------------ mutations
 
-/// A change to a valid encoding.
+/// A change to a valid encoding. Positions are taken modulo the length they index.
 #[derive(Clone, Debug)]
 enum Mutation {
     /// XOR one byte (position 0 is the version byte) with a non-zero mask.
-    Flip { at: Index, mask: u8 },
+    Flip { at: usize, mask: u8 },
     /// Keep only a strict prefix.
-    Truncate { to: Index },
+    Truncate { to: usize },
     /// Append one byte.
     Append { byte: u8 },
     /// Insert a byte after the version byte.
-    Insert { at: Index, byte: u8 },
+    Insert { at: usize, byte: u8 },
     /// Remove a byte after the version byte.
-    Remove { at: Index },
+    Remove { at: usize },
     /// Replace the version byte with another value.
     Version { version: u8 },
     /// Replace an 8-byte little-endian word that could be a length prefix (its value is at
     /// most the number of bytes after it) with a nearby or a huge value.
-    BumpLength { which: Index, to: LengthChange },
+    BumpLength { which: usize, to: LengthChange },
     /// Overwrite a run of bytes after the version byte with random ones.
-    Scribble { at: Index, bytes: Vec<u8> },
+    Scribble { at: usize, bytes: Vec<u8> },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -113,16 +113,16 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         .prop_map(LengthChange::To),
     ];
     prop_oneof![
-        4 => (any::<Index>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip { at, mask }),
-        1 => any::<Index>().prop_map(|to| Mutation::Truncate { to }),
+        4 => (any::<usize>(), 1..=255u8).prop_map(|(at, mask)| Mutation::Flip { at, mask }),
+        1 => any::<usize>().prop_map(|to| Mutation::Truncate { to }),
         1 => any::<u8>().prop_map(|byte| Mutation::Append { byte }),
-        1 => (any::<Index>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert { at, byte }),
-        1 => any::<Index>().prop_map(|at| Mutation::Remove { at }),
+        1 => (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert { at, byte }),
+        1 => any::<usize>().prop_map(|at| Mutation::Remove { at }),
         1 => any::<u8>()
             .prop_filter("another version", |v| *v != VERSION)
             .prop_map(|version| Mutation::Version { version }),
-        3 => (any::<Index>(), length_change).prop_map(|(which, to)| Mutation::BumpLength { which, to }),
-        1 => (any::<Index>(), vec(any::<u8>(), 1..=16))
+        3 => (any::<usize>(), length_change).prop_map(|(which, to)| Mutation::BumpLength { which, to }),
+        1 => (any::<usize>(), vec(any::<u8>(), 1..=16))
             .prop_map(|(at, bytes)| Mutation::Scribble { at, bytes }),
     ]
 }
@@ -145,15 +145,15 @@ impl Mutation {
         }
         let mut m = b.to_vec();
         match self {
-            Mutation::Flip { at, mask } => m[at.index(b.len())] ^= mask,
-            Mutation::Truncate { to } => m.truncate(to.index(b.len())),
+            Mutation::Flip { at, mask } => m[*at % b.len()] ^= mask,
+            Mutation::Truncate { to } => m.truncate(*to % b.len()),
             Mutation::Append { byte } => m.push(*byte),
-            Mutation::Insert { at, byte } => m.insert(1 + at.index(b.len()), *byte),
+            Mutation::Insert { at, byte } => m.insert(1 + *at % b.len(), *byte),
             Mutation::Remove { at } => {
                 if b.len() < 2 {
                     return None;
                 }
-                m.remove(1 + at.index(b.len() - 1));
+                m.remove(1 + *at % (b.len() - 1));
             }
             Mutation::Version { version } => m[0] = *version,
             Mutation::BumpLength { which, to } => {
@@ -161,7 +161,7 @@ impl Mutation {
                 if c.is_empty() {
                     return None;
                 }
-                let p = c[which.index(c.len())];
+                let p = c[*which % c.len()];
                 let w = u64::from_le_bytes(m[p..p + 8].try_into().expect("8 bytes"));
                 let new = match to {
                     LengthChange::Plus(d) => w.wrapping_add(*d),
@@ -174,7 +174,7 @@ impl Mutation {
                 if b.len() < 2 {
                     return None;
                 }
-                let start = 1 + at.index(b.len() - 1);
+                let start = 1 + *at % (b.len() - 1);
                 for (i, x) in bytes.iter().enumerate() {
                     if let Some(slot) = m.get_mut(start + i) {
                         *slot = *x;
@@ -276,6 +276,50 @@ fn check_mutant<T: Canonical + Debug + PartialEq>(
         ),
     }
     Ok(())
+}
+
+/// The mutation checks are only as good as the outcomes they reach: over the fixture
+/// transaction, systematic mutations must produce accepted-and-different values as well as
+/// each kind of rejection, so every branch of `check_mutant` is exercised.
+#[test]
+fn mutations_reach_every_outcome() {
+    let tx = samples::transaction();
+    let bytes = encode(&tx);
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    let mut mutants = Vec::new();
+    for at in 0..bytes.len() {
+        mutants.push(Mutation::Flip { at, mask: 0x01 });
+        mutants.push(Mutation::Remove { at });
+        mutants.push(Mutation::Truncate { to: at });
+    }
+    for which in 0..length_candidates(&bytes).len() {
+        for to in [LengthChange::Plus(1), LengthChange::Minus(1), LengthChange::To(u64::MAX)] {
+            mutants.push(Mutation::BumpLength { which, to });
+        }
+    }
+    mutants.push(Mutation::Append { byte: 0 });
+    mutants.push(Mutation::Version { version: 2 });
+    for m in &mutants {
+        if let Err(e) = check_mutant(&tx, &bytes, m) {
+            panic!("{m:?}: {e}");
+        }
+        let Some(b) = m.apply(&bytes) else { continue };
+        let outcome = match decode::<Transaction>(&b) {
+            Ok(_) => "accepted",
+            Err(CodecError::Empty) => "empty",
+            Err(CodecError::TooLarge { .. }) => "too large",
+            Err(CodecError::UnknownVersion { .. }) => "unknown version",
+            Err(CodecError::Malformed { .. }) => "malformed",
+            Err(CodecError::TrailingBytes { .. }) => "trailing bytes",
+            Err(CodecError::NonCanonical { .. }) => "non-canonical",
+            Err(CodecError::Invalid { .. }) => "invalid",
+        };
+        *seen.entry(outcome).or_default() += 1;
+    }
+    for want in ["accepted", "empty", "unknown version", "malformed", "trailing bytes", "invalid"] {
+        assert!(seen.contains_key(want), "no mutant was {want}: {seen:?}");
+    }
+    assert!(!seen.contains_key("non-canonical"), "{seen:?}");
 }
 
 /// Empty, oversize and garbage inputs, for a type and one valid value of it.
