@@ -54,8 +54,13 @@ impl Canonical for ValidatorSet {
             })?;
             for (j, w) in self.validators[..i].iter().enumerate() {
                 if w.consensus_key == v.consensus_key || w.network_key == v.network_key {
+                    let key = if w.consensus_key == v.consensus_key {
+                        "consensus_key"
+                    } else {
+                        "network_key"
+                    };
                     return Err(ValidationError::new(
-                        format!("{f}.consensus_key"),
+                        format!("{f}.{key}"),
                         "keys unique across validators",
                         format!("same key as validators[{j}]"),
                     ));
