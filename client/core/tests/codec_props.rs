@@ -293,7 +293,11 @@ fn mutations_reach_every_outcome() {
         mutants.push(Mutation::Truncate { to: at });
     }
     for which in 0..length_candidates(&bytes).len() {
-        for to in [LengthChange::Plus(1), LengthChange::Minus(1), LengthChange::To(u64::MAX)] {
+        for to in [
+            LengthChange::Plus(1),
+            LengthChange::Minus(1),
+            LengthChange::To(u64::MAX),
+        ] {
             mutants.push(Mutation::BumpLength { which, to });
         }
     }
@@ -316,7 +320,14 @@ fn mutations_reach_every_outcome() {
         };
         *seen.entry(outcome).or_default() += 1;
     }
-    for want in ["accepted", "empty", "unknown version", "malformed", "trailing bytes", "invalid"] {
+    for want in [
+        "accepted",
+        "empty",
+        "unknown version",
+        "malformed",
+        "trailing bytes",
+        "invalid",
+    ] {
         assert!(seen.contains_key(want), "no mutant was {want}: {seen:?}");
     }
     assert!(!seen.contains_key("non-canonical"), "{seen:?}");
@@ -1597,6 +1608,107 @@ fn sealed_fields_are_not_content_checked() {
     assert!(!r.location.opens_to(&[8; 32], &long));
     r.location = Restricted::Open(long);
     assert!(Record::RegisterAsset(r).validate().is_err());
+}
+
+/// The rules of the other `Canonical` types, each broken once on a fixture value: the
+/// error names the field, directly and through `decode`.
+#[test]
+fn other_types_name_the_broken_field() {
+    fn expect<T: Canonical + Debug>(v: &T, field: &str) {
+        match v.validate() {
+            Err(e) => assert_eq!(e.field, field, "{e}"),
+            Ok(()) => panic!("{} still valid after breaking {field}: {v:?}", T::NAME),
+        }
+        match decode::<T>(&encode(v)) {
+            Err(CodecError::Invalid { ty, source }) => {
+                assert_eq!(ty, T::NAME);
+                assert_eq!(source.field, field);
+            }
+            other => panic!("{}: decode gave {other:?}", T::NAME),
+        }
+    }
+    let g = samples::genesis();
+    let mut h = samples::block_header();
+    h.height = chancery_core::Height(0);
+    expect(&h, "height");
+
+    let block = Block {
+        header: samples::block_header(),
+        txs: vec![samples::transaction()],
+    };
+    let mut b = block.clone();
+    b.header.tx_count = 2;
+    expect(&b, "header.tx_count");
+    let mut b = block.clone();
+    b.header.txs_hash.0[0] ^= 1;
+    expect(&b, "header.txs_hash");
+    let mut b = block.clone();
+    b.header.height = chancery_core::Height(0);
+    expect(&b, "header.height");
+    let mut b = block;
+    if let Record::RegisterAsset(r) = &mut b.txs[0].body.record {
+        r.quantity = 0;
+    }
+    expect(&b, "txs[0].record.register_asset.quantity");
+
+    let mut e = samples::log_entry();
+    if let Record::RegisterAsset(r) = &mut e.tx.body.record {
+        r.unit.clear();
+    }
+    expect(&e, "tx.record.register_asset.unit");
+
+    let c = samples::certificate();
+    let mut x = c.clone();
+    x.signatures.swap(0, 1);
+    expect(&x, "signatures.index");
+    let mut x = c.clone();
+    x.signatures[1].index = x.signatures[0].index;
+    expect(&x, "signatures.index");
+    let mut x = c.clone();
+    x.kind = VoteKind::Nullify;
+    expect(&x, "block");
+    let mut x = c;
+    x.block = Digest::ZERO;
+    expect(&x, "block");
+
+    let vs = g.validators.clone();
+    let mut x = vs.clone();
+    x.validators.clear();
+    expect(&x, "validators");
+    let mut x = vs.clone();
+    x.validators[2].power = 0;
+    expect(&x, "validators[2].power");
+    let mut x = vs.clone();
+    x.validators[3].network_key = x.validators[1].network_key;
+    expect(&x, "validators[3].network_key");
+    let mut x = vs.clone();
+    x.validators[3].consensus_key = x.validators[2].consensus_key;
+    expect(&x, "validators[3].consensus_key");
+    let mut x = vs.clone();
+    x.validators[3].name = x.validators[0].name.clone();
+    expect(&x, "validators[3].name");
+    let mut x = vs.clone();
+    x.validators[0].power = u64::MAX;
+    expect(&x, "validators[1].power");
+    let mut x = vs;
+    x.validators[1].agency = AgencyId("财政部".into());
+    expect(&x, "validators[1].agency");
+
+    let mut x = g.clone();
+    x.chain_name = "chancery beijing".into();
+    expect(&x, "chain_name");
+    let mut x = g.clone();
+    x.agencies[1].name_zh.clear();
+    expect(&x, "agencies[1].name_zh");
+    let mut x = g.clone();
+    x.agencies[0].admin_keys = vec![PublicKey([1; 32]); chancery_core::genesis::ADMIN_KEYS_MAX + 1];
+    expect(&x, "agencies[0].admin_keys");
+    let mut x = g.clone();
+    x.members[0].roles = vec![Role::Archivist, Role::Admin];
+    expect(&x, "members[0].roles");
+    let mut x = g;
+    x.validators.validators[0].name.clear();
+    expect(&x, "validators.validators[0].name");
 }
 
 // ------------------------------------------------------------------ transactions
