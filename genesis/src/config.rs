@@ -277,10 +277,16 @@ impl NodeConfig {
         };
         positive("mempool.txs_max", self.mempool.txs_max as u64)?;
         positive("mempool.bytes_max", self.mempool.bytes_max as u64)?;
-        positive("mempool.per_signer_txs_max", self.mempool.per_signer_txs_max as u64)?;
+        positive(
+            "mempool.per_signer_txs_max",
+            self.mempool.per_signer_txs_max as u64,
+        )?;
         positive("api.request_bytes_max", self.api.request_bytes_max as u64)?;
         positive("api.page_entries_max", self.api.page_entries_max as u64)?;
-        positive("api.concurrent_requests_max", self.api.concurrent_requests_max as u64)?;
+        positive(
+            "api.concurrent_requests_max",
+            self.api.concurrent_requests_max as u64,
+        )?;
         positive("api.request_timeout_ms", self.api.request_timeout_ms)?;
         if self.peers.len() > PEERS_MAX {
             return Err(bad(

@@ -140,7 +140,11 @@ impl Summary {
     fn write_text(&self, s: &mut String) -> std::fmt::Result {
         writeln!(s, "chain name    {}", self.chain_name)?;
         writeln!(s, "chain id      {}", self.chain_id)?;
-        writeln!(s, "genesis time  {} ({} ms)", self.genesis_time, self.genesis_time_ms)?;
+        writeln!(
+            s,
+            "genesis time  {} ({} ms)",
+            self.genesis_time, self.genesis_time_ms
+        )?;
         writeln!(s, "\nagencies ({})", self.agencies.len())?;
         for a in &self.agencies {
             writeln!(s, "  {:<10} {} / {}", a.id, a.name_zh, a.name_en)?;
@@ -165,7 +169,14 @@ impl Summary {
         }
         writeln!(s, "\nmembers ({})", self.members.len())?;
         for m in &self.members {
-            writeln!(s, "  {:<8} {} {}\n           roles {}", m.agency, m.key, m.name, m.roles.join(", "))?;
+            writeln!(
+                s,
+                "  {:<8} {} {}\n           roles {}",
+                m.agency,
+                m.key,
+                m.name,
+                m.roles.join(", ")
+            )?;
         }
         let p = &self.params;
         writeln!(s, "\nparams")?;

@@ -82,7 +82,9 @@ pub enum KeyFileError {
         found: u64,
     },
     /// The file is readable or writable by others.
-    #[error("{path}: mode {found:o}: expected a secret key file readable by its owner only (chmod 600)")]
+    #[error(
+        "{path}: mode {found:o}: expected a secret key file readable by its owner only (chmod 600)"
+    )]
     Permissions {
         /// The file.
         path: PathBuf,
@@ -90,7 +92,9 @@ pub enum KeyFileError {
         found: u32,
     },
     /// The file is not a key file.
-    #[error("{path}: not a key file: expected JSON {{\"kind\", \"public\", \"secret\"}}: {reason}")]
+    #[error(
+        "{path}: not a key file: expected JSON {{\"kind\", \"public\", \"secret\"}}: {reason}"
+    )]
     Format {
         /// The file.
         path: PathBuf,
@@ -98,7 +102,9 @@ pub enum KeyFileError {
         reason: String,
     },
     /// The public key does not belong to the secret key.
-    #[error("{path}: public key {found} does not match the secret key (whose public key is {expected})")]
+    #[error(
+        "{path}: public key {found} does not match the secret key (whose public key is {expected})"
+    )]
     Mismatch {
         /// The file.
         path: PathBuf,
@@ -167,7 +173,10 @@ pub fn generate_key() -> Result<SecretKey, KeyFileError> {
     Ok(SecretKey::from_seed(seed))
 }
 
-fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> KeyFileError + 'a {
+fn io<'a>(
+    path: &'a Path,
+    action: &'static str,
+) -> impl FnOnce(std::io::Error) -> KeyFileError + 'a {
     move |source| KeyFileError::Io {
         path: path.to_path_buf(),
         action,
@@ -387,7 +396,10 @@ mod tests {
         write_key_file(&p, KeyKind::Network, &generate_key().unwrap()).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = read_key_file(&p).unwrap_err();
-        assert!(matches!(err, KeyFileError::Permissions { found: 0o640, .. }), "{err}");
+        assert!(
+            matches!(err, KeyFileError::Permissions { found: 0o640, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -411,15 +423,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.key");
         let k = generate_key().unwrap();
-        let text = format!(r#"{{"kind":"member","public":"{}","secret":"zz"}}"#, k.public());
+        let text = format!(
+            r#"{{"kind":"member","public":"{}","secret":"zz"}}"#,
+            k.public()
+        );
         create_new(&p, text.as_bytes(), 0o600).unwrap();
-        assert!(matches!(read_key_file(&p), Err(KeyFileError::Format { .. })));
+        assert!(matches!(
+            read_key_file(&p),
+            Err(KeyFileError::Format { .. })
+        ));
         let q = dir.path().join("garbage.key");
         create_new(&q, b"\x00\x01not json", 0o600).unwrap();
-        assert!(matches!(read_key_file(&q), Err(KeyFileError::Format { .. })));
+        assert!(matches!(
+            read_key_file(&q),
+            Err(KeyFileError::Format { .. })
+        ));
         let big = dir.path().join("big.key");
         create_new(&big, &vec![b' '; 5000], 0o600).unwrap();
-        assert!(matches!(read_key_file(&big), Err(KeyFileError::TooLarge { .. })));
+        assert!(matches!(
+            read_key_file(&big),
+            Err(KeyFileError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -428,7 +452,13 @@ mod tests {
         let p = dir.path().join("k.pub");
         let k = generate_key().unwrap();
         write_public_key_file(&p, KeyKind::Consensus, &k.public()).unwrap();
-        assert_eq!(read_public_key(&p).unwrap(), (KeyKind::Consensus, k.public()));
-        assert!(matches!(read_key_file(&p), Err(KeyFileError::Permissions { .. }) | Err(KeyFileError::NoSecret { .. })));
+        assert_eq!(
+            read_public_key(&p).unwrap(),
+            (KeyKind::Consensus, k.public())
+        );
+        assert!(matches!(
+            read_key_file(&p),
+            Err(KeyFileError::Permissions { .. }) | Err(KeyFileError::NoSecret { .. })
+        ));
     }
 }

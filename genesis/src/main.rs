@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "chancery-genesis", version, about = "Chancery genesis, key and testnet tool")]
+#[command(
+    name = "chancery-genesis",
+    version,
+    about = "Chancery genesis, key and testnet tool"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -75,8 +75,12 @@ pub fn member_entry(i: usize, name: &str) -> String {
 
 /// Check every consortium rule; the first broken one is returned.
 pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
-    chancery_core::codec::check::id("chain_name", &g.chain_name, chancery_core::limits::ID_BYTES_MAX)
-        .map_err(|e| Problem::new("chain_name", e.expected, e.found))?;
+    chancery_core::codec::check::id(
+        "chain_name",
+        &g.chain_name,
+        chancery_core::limits::ID_BYTES_MAX,
+    )
+    .map_err(|e| Problem::new("chain_name", e.expected, e.found))?;
 
     // Agencies: unique ids.
     let mut agencies: BTreeMap<&str, usize> = BTreeMap::new();
@@ -125,7 +129,10 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
     };
     for (i, a) in g.agencies.iter().enumerate() {
         for (k, key) in a.admin_keys.iter().enumerate() {
-            use_key(key, format!("{}.admin_keys[{k}]", agency_entry(i, a.id.as_str())))?;
+            use_key(
+                key,
+                format!("{}.admin_keys[{k}]", agency_entry(i, a.id.as_str())),
+            )?;
         }
     }
 
@@ -197,7 +204,11 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
             ));
         }
         if m.roles.is_empty() {
-            return Err(Problem::new(format!("{entry}.roles"), "at least one role", "none"));
+            return Err(Problem::new(
+                format!("{entry}.roles"),
+                "at least one role",
+                "none",
+            ));
         }
         let set: BTreeSet<_> = m.roles.iter().collect();
         if set.len() != m.roles.len() {
@@ -222,7 +233,12 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
         }
         Ok(())
     };
-    range("block_txs_max", p.block_txs_max.into(), 1, BLOCK_TXS_MAX as u64)?;
+    range(
+        "block_txs_max",
+        p.block_txs_max.into(),
+        1,
+        BLOCK_TXS_MAX as u64,
+    )?;
     range(
         "block_bytes_max",
         p.block_bytes_max.into(),
@@ -230,7 +246,12 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
         BLOCK_BYTES_MAX as u64,
     )?;
     range("delta_ms", p.delta_ms, 1, DELTA_MS_MAX)?;
-    range("block_interval_ms", p.block_interval_ms, 0, BLOCK_INTERVAL_MS_MAX)?;
+    range(
+        "block_interval_ms",
+        p.block_interval_ms,
+        0,
+        BLOCK_INTERVAL_MS_MAX,
+    )?;
 
     // Finally the kernel's own format and limit checks (names, lengths, sortedness).
     g.validate()

@@ -63,7 +63,7 @@ pub enum BuildError {
         /// The entry that names the key file.
         entry: String,
         /// What is wrong with the key file.
-        source: KeyFileError,
+        source: Box<KeyFileError>,
     },
 }
 
@@ -255,20 +255,21 @@ impl Ctx<'_> {
             )));
         }
         let path = self.base.join(text);
-        let (found, key) = keyfile::read_public_key(&path).map_err(|source| BuildError::KeyFile {
-            file: self.file.to_path_buf(),
-            entry: entry.clone(),
-            source,
-        })?;
+        let (found, key) =
+            keyfile::read_public_key(&path).map_err(|source| BuildError::KeyFile {
+                file: self.file.to_path_buf(),
+                entry: entry.clone(),
+                source: Box::new(source),
+            })?;
         if found != kind {
             return Err(BuildError::KeyFile {
                 file: self.file.to_path_buf(),
                 entry,
-                source: KeyFileError::WrongKind {
+                source: Box::new(KeyFileError::WrongKind {
                     path,
                     expected: kind,
                     found,
-                },
+                }),
             });
         }
         Ok(key)
@@ -297,7 +298,12 @@ impl ConsortiumSpec {
 
     /// Build the genesis document. `file` names the description in errors; key file paths
     /// are relative to `base_dir`.
-    pub fn to_genesis(&self, file: &Path, base_dir: &Path, rules: Rules) -> Result<Genesis, BuildError> {
+    pub fn to_genesis(
+        &self,
+        file: &Path,
+        base_dir: &Path,
+        rules: Rules,
+    ) -> Result<Genesis, BuildError> {
         let ctx = Ctx {
             file,
             base: base_dir,
@@ -305,15 +311,27 @@ impl ConsortiumSpec {
         list_max(&ctx, "agencies", &self.agencies, AGENCIES_MAX)?;
         list_max(&ctx, "validators", &self.validators, VALIDATORS_MAX)?;
         list_max(&ctx, "members", &self.members, GENESIS_MEMBERS_MAX)?;
-        let genesis_time = self.genesis_time.to_timestamp().map_err(|p| ctx.invalid(p))?;
+        let genesis_time = self
+            .genesis_time
+            .to_timestamp()
+            .map_err(|p| ctx.invalid(p))?;
 
         let mut agencies = Vec::with_capacity(self.agencies.len());
         for (i, a) in self.agencies.iter().enumerate() {
             let entry = agency_entry(i, &a.id);
-            list_max(&ctx, &format!("{entry}.admin_keys"), &a.admin_keys, ADMIN_KEYS_MAX)?;
+            list_max(
+                &ctx,
+                &format!("{entry}.admin_keys"),
+                &a.admin_keys,
+                ADMIN_KEYS_MAX,
+            )?;
             let mut admin_keys = Vec::with_capacity(a.admin_keys.len());
             for (k, text) in a.admin_keys.iter().enumerate() {
-                admin_keys.push(ctx.key(format!("{entry}.admin_keys[{k}]"), text, KeyKind::Member)?);
+                admin_keys.push(ctx.key(
+                    format!("{entry}.admin_keys[{k}]"),
+                    text,
+                    KeyKind::Member,
+                )?);
             }
             agencies.push(Agency {
                 id: AgencyId(a.id.clone()),
@@ -329,8 +347,16 @@ impl ConsortiumSpec {
             validators.push(Validator {
                 name: v.name.clone(),
                 agency: AgencyId(v.agency.clone()),
-                consensus_key: ctx.key(format!("{entry}.consensus_key"), &v.consensus_key, KeyKind::Consensus)?,
-                network_key: ctx.key(format!("{entry}.network_key"), &v.network_key, KeyKind::Network)?,
+                consensus_key: ctx.key(
+                    format!("{entry}.consensus_key"),
+                    &v.consensus_key,
+                    KeyKind::Consensus,
+                )?,
+                network_key: ctx.key(
+                    format!("{entry}.network_key"),
+                    &v.network_key,
+                    KeyKind::Network,
+                )?,
                 power: v.power,
             });
         }

@@ -21,8 +21,8 @@ use crate::document::{write_genesis, GenesisFileError};
 use crate::keyfile::{generate_key, write_key_file, KeyFileError, KeyKind};
 use crate::rules::Rules;
 use crate::spec::{
-    build_from_file, format_time, AgencySpec, BuildError, ConsortiumSpec, MemberSpec,
-    ParamsSpec, TimeSpec, ValidatorSpec,
+    build_from_file, format_time, AgencySpec, BuildError, ConsortiumSpec, MemberSpec, ParamsSpec,
+    TimeSpec, ValidatorSpec,
 };
 use chancery_core::genesis::Genesis;
 use chancery_core::record::Role;
@@ -39,25 +39,53 @@ pub const TESTNET_OBSERVERS_MAX: usize = 64;
 /// Agencies of the generated consortium, in order: (id, Chinese name, English name).
 pub const AGENCIES: [(&str, &str, &str); 20] = [
     ("mof", "财政部", "Ministry of Finance"),
-    ("ndrc", "国家发展和改革委员会", "National Development and Reform Commission"),
+    (
+        "ndrc",
+        "国家发展和改革委员会",
+        "National Development and Reform Commission",
+    ),
     ("nda", "国家数据局", "National Data Administration"),
     ("cnao", "审计署", "National Audit Office"),
-    ("miit", "工业和信息化部", "Ministry of Industry and Information Technology"),
-    ("mohurd", "住房和城乡建设部", "Ministry of Housing and Urban-Rural Development"),
+    (
+        "miit",
+        "工业和信息化部",
+        "Ministry of Industry and Information Technology",
+    ),
+    (
+        "mohurd",
+        "住房和城乡建设部",
+        "Ministry of Housing and Urban-Rural Development",
+    ),
     ("mot", "交通运输部", "Ministry of Transport"),
     ("mwr", "水利部", "Ministry of Water Resources"),
-    ("moa", "农业农村部", "Ministry of Agriculture and Rural Affairs"),
+    (
+        "moa",
+        "农业农村部",
+        "Ministry of Agriculture and Rural Affairs",
+    ),
     ("mofcom", "商务部", "Ministry of Commerce"),
     ("nhc", "国家卫生健康委员会", "National Health Commission"),
     ("mee", "生态环境部", "Ministry of Ecology and Environment"),
     ("moe", "教育部", "Ministry of Education"),
     ("most", "科学技术部", "Ministry of Science and Technology"),
     ("mnr", "自然资源部", "Ministry of Natural Resources"),
-    ("sasac", "国务院国有资产监督管理委员会", "State-owned Assets Supervision and Administration Commission"),
-    ("samr", "国家市场监督管理总局", "State Administration for Market Regulation"),
+    (
+        "sasac",
+        "国务院国有资产监督管理委员会",
+        "State-owned Assets Supervision and Administration Commission",
+    ),
+    (
+        "samr",
+        "国家市场监督管理总局",
+        "State Administration for Market Regulation",
+    ),
     ("nbs", "国家统计局", "National Bureau of Statistics"),
     ("mca", "民政部", "Ministry of Civil Affairs"),
-    ("mohrss", "人力资源和社会保障部", "Ministry of Human Resources and Social Security"),
+    (
+        "mohrss",
+        "人力资源和社会保障部",
+        "Ministry of Human Resources and Social Security",
+    ),
 ];
 
 /// What to generate.
@@ -155,7 +183,10 @@ pub enum TestnetError {
     Genesis(#[from] GenesisFileError),
 }
 
-fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> TestnetError + 'a {
+fn io<'a>(
+    path: &'a Path,
+    action: &'static str,
+) -> impl FnOnce(std::io::Error) -> TestnetError + 'a {
     move |source| TestnetError::Io {
         path: path.to_path_buf(),
         action,
@@ -184,7 +215,11 @@ struct NodePlan {
 
 /// Generate a testnet.
 pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
-    let validators_min = if opts.dev { 1 } else { Rules::PRODUCTION.validators_min };
+    let validators_min = if opts.dev {
+        1
+    } else {
+        Rules::PRODUCTION.validators_min
+    };
     if opts.validators < validators_min || opts.validators > TESTNET_VALIDATORS_MAX {
         return Err(TestnetError::Count {
             what: "validators",
@@ -301,7 +336,11 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
         reason: e.to_string(),
     })?;
     std::fs::write(&spec_path, spec_text).map_err(io(&spec_path, "write"))?;
-    let rules = if opts.dev { Rules::DEV } else { Rules::PRODUCTION };
+    let rules = if opts.dev {
+        Rules::DEV
+    } else {
+        Rules::PRODUCTION
+    };
     let genesis = build_from_file(&spec_path, rules)?;
     let genesis_path = out.join("genesis.json");
     write_genesis(&genesis_path, &genesis)?;
@@ -332,11 +371,13 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
                 .collect(),
         };
         let config_path = out.join(&plan.name).join("node.toml");
-        config.validate(&config_path).map_err(|e| TestnetError::Io {
-            path: config_path.clone(),
-            action: "validate generated config",
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        config
+            .validate(&config_path)
+            .map_err(|e| TestnetError::Io {
+                path: config_path.clone(),
+                action: "validate generated config",
+                source: std::io::Error::other(e.to_string()),
+            })?;
         std::fs::write(&config_path, config.to_toml()).map_err(io(&config_path, "write"))?;
         generated.push(GeneratedNode {
             name: plan.name.clone(),

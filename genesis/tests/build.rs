@@ -26,7 +26,10 @@ fn example_builds_and_matches_the_committed_genesis() {
     // The committed genesis.json pins the encoding: any change to it must be deliberate.
     let pinned_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/genesis.json");
     let pinned = load_genesis(&pinned_path).unwrap();
-    assert_eq!(pinned, g, "examples/genesis.json is stale: rebuild it from consortium.toml");
+    assert_eq!(
+        pinned, g,
+        "examples/genesis.json is stale: rebuild it from consortium.toml"
+    );
     let pinned_id = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/chain-id.txt"),
     )
@@ -84,7 +87,11 @@ impl Fixture {
         );
         for (i, (id, zh, en)) in [
             ("mof", "财政部", "Ministry of Finance"),
-            ("ndrc", "国家发展和改革委员会", "National Development and Reform Commission"),
+            (
+                "ndrc",
+                "国家发展和改革委员会",
+                "National Development and Reform Commission",
+            ),
         ]
         .iter()
         .enumerate()
@@ -94,9 +101,14 @@ impl Fixture {
                 k[i]
             );
         }
-        for (i, (name, agency)) in [("mof-1", "mof"), ("mof-2", "mof"), ("ndrc-1", "ndrc"), ("ndrc-2", "ndrc")]
-            .iter()
-            .enumerate()
+        for (i, (name, agency)) in [
+            ("mof-1", "mof"),
+            ("mof-2", "mof"),
+            ("ndrc-1", "ndrc"),
+            ("ndrc-2", "ndrc"),
+        ]
+        .iter()
+        .enumerate()
         {
             s += &format!(
                 "\n[[validators]]\nname = \"{name}\"\nagency = \"{agency}\"\nconsensus_key = \"{}\"\nnetwork_key = \"{}\"\npower = 1\n",
@@ -111,7 +123,11 @@ impl Fixture {
         s
     }
 
-    fn build(&self, text: &str, rules: Rules) -> Result<chancery_core::genesis::Genesis, BuildError> {
+    fn build(
+        &self,
+        text: &str,
+        rules: Rules,
+    ) -> Result<chancery_core::genesis::Genesis, BuildError> {
         let p = self.dir.path().join("consortium.toml");
         std::fs::write(&p, text).unwrap();
         build_from_file(&p, rules)
@@ -123,7 +139,10 @@ impl Fixture {
             .build(text, Rules::PRODUCTION)
             .expect_err("the description must be rejected")
             .to_string();
-        assert!(err.contains("consortium.toml"), "error must name the file: {err}");
+        assert!(
+            err.contains("consortium.toml"),
+            "error must name the file: {err}"
+        );
         for n in needles {
             assert!(err.contains(n), "error must mention {n:?}: {err}");
         }
@@ -138,7 +157,10 @@ fn fixture_is_valid_and_roles_are_sorted() {
     assert_eq!(g.validators.len(), 4);
     assert_eq!(g.params.delta_ms, 400);
     use chancery_core::record::Role;
-    assert_eq!(g.members[0].roles, vec![Role::AssetOfficer, Role::ProcurementOfficer]);
+    assert_eq!(
+        g.members[0].roles,
+        vec![Role::AssetOfficer, Role::ProcurementOfficer]
+    );
 }
 
 #[test]
@@ -155,19 +177,41 @@ fn reused_key_names_both_entries() {
     let t = f.text().replace(&f.keys[10], &f.keys[7]);
     f.fails(
         &t,
-        &["members[0] \"王芳\".key", "validators[2] \"ndrc-1\".network_key", "used once"],
+        &[
+            "members[0] \"王芳\".key",
+            "validators[2] \"ndrc-1\".network_key",
+            "used once",
+        ],
     );
     // An admin key reused as a consensus key.
     let t = f.text().replace(&f.keys[2], &f.keys[0]);
-    f.fails(&t, &["validators[0] \"mof-1\".consensus_key", "agencies[0] \"mof\".admin_keys[0]"]);
+    f.fails(
+        &t,
+        &[
+            "validators[0] \"mof-1\".consensus_key",
+            "agencies[0] \"mof\".admin_keys[0]",
+        ],
+    );
 }
 
 #[test]
 fn unknown_agency_names_the_entry() {
     let f = Fixture::new();
-    let t = f.text().replacen("agency = \"ndrc\"", "agency = \"nda\"", 1);
-    f.fails(&t, &["validators[2] \"ndrc-1\".agency", "\"nda\"", "agency listed"]);
-    let t = f.text().replace("agency = \"mof\"\nname = \"王芳\"", "agency = \"cnao\"\nname = \"王芳\"");
+    let t = f
+        .text()
+        .replacen("agency = \"ndrc\"", "agency = \"nda\"", 1);
+    f.fails(
+        &t,
+        &[
+            "validators[2] \"ndrc-1\".agency",
+            "\"nda\"",
+            "agency listed",
+        ],
+    );
+    let t = f.text().replace(
+        "agency = \"mof\"\nname = \"王芳\"",
+        "agency = \"cnao\"\nname = \"王芳\"",
+    );
     f.fails(&t, &["members[0] \"王芳\".agency", "\"cnao\""]);
 }
 
@@ -175,8 +219,17 @@ fn unknown_agency_names_the_entry() {
 fn unknown_role_names_the_entry_and_lists_the_known_ones() {
     let f = Fixture::new();
     let t = f.text().replace("\"asset_officer\"]", "\"auditor\"]");
-    f.fails(&t, &["members[0] \"王芳\".roles[1]", "\"auditor\"", "data_steward"]);
-    let t = f.text().replace("\"asset_officer\"]", "\"procurement_officer\"]");
+    f.fails(
+        &t,
+        &[
+            "members[0] \"王芳\".roles[1]",
+            "\"auditor\"",
+            "data_steward",
+        ],
+    );
+    let t = f
+        .text()
+        .replace("\"asset_officer\"]", "\"procurement_officer\"]");
     f.fails(&t, &["members[0] \"王芳\".roles[1]", "each role once"]);
 }
 
@@ -202,7 +255,9 @@ fn fewer_than_four_validators_need_dev() {
 #[test]
 fn duplicate_validator_name_names_the_entry() {
     let f = Fixture::new();
-    let t = f.text().replacen("name = \"ndrc-2\"", "name = \"ndrc-1\"", 1);
+    let t = f
+        .text()
+        .replacen("name = \"ndrc-2\"", "name = \"ndrc-1\"", 1);
     f.fails(&t, &["validators[3] \"ndrc-1\"", "names unique"]);
 }
 
@@ -219,7 +274,13 @@ fn bad_keys_name_the_entry() {
     let p = f.dir.path().join("c.pub");
     write_public_key_file(&p, KeyKind::Consensus, &generate_key().unwrap().public()).unwrap();
     let t = f.text().replace(&f.keys[5], "c.pub");
-    f.fails(&t, &["validators[1] \"mof-2\".network_key", "expected a network key"]);
+    f.fails(
+        &t,
+        &[
+            "validators[1] \"mof-2\".network_key",
+            "expected a network key",
+        ],
+    );
     // A key file of the right kind works, relative to the description.
     let p = f.dir.path().join("n.pub");
     let k = generate_key().unwrap().public();
@@ -239,18 +300,30 @@ fn bad_time_params_names_and_syntax_are_reported() {
     let f = Fixture::new();
     let t = f.text().replace("\"2026-12-01\"", "\"2026-13-01\"");
     f.fails(&t, &["genesis_time", "RFC 3339"]);
-    let t = f.text().replace("\"2026-12-01\"", "\"2026-12-01T09:00:00\"");
+    let t = f
+        .text()
+        .replace("\"2026-12-01\"", "\"2026-12-01T09:00:00\"");
     f.fails(&t, &["genesis_time"]);
     // A bare TOML date-time with an offset is accepted.
-    let t = f.text().replace("\"2026-12-01\"", "2026-12-01T09:00:00+08:00");
-    assert_eq!(f.build(&t, Rules::PRODUCTION).unwrap().genesis_time.0, 1_796_086_800_000);
+    let t = f
+        .text()
+        .replace("\"2026-12-01\"", "2026-12-01T09:00:00+08:00");
+    assert_eq!(
+        f.build(&t, Rules::PRODUCTION).unwrap().genesis_time.0,
+        1_796_086_800_000
+    );
     let t = f.text().replace("delta_ms = 400", "delta_ms = 0");
     f.fails(&t, &["params.delta_ms", "1..=60000"]);
-    let t = f.text().replace("delta_ms = 400", "block_txs_max = 1000000");
+    let t = f
+        .text()
+        .replace("delta_ms = 400", "block_txs_max = 1000000");
     f.fails(&t, &["params.block_txs_max"]);
     let t = f.text().replace("delta_ms = 400", "delta = 400");
     f.fails(&t, &["unknown field", "delta"]);
-    let t = f.text().replace("chain_name = \"chancery-test\"", "chain_name = \"chancery test\"");
+    let t = f.text().replace(
+        "chain_name = \"chancery-test\"",
+        "chain_name = \"chancery test\"",
+    );
     f.fails(&t, &["chain_name"]);
     let t = f.text().replace("name_zh = \"财政部\"", "name_zh = \"\"");
     f.fails(&t, &["agencies[0] \"mof\".name_zh", "non-empty"]);
