@@ -17,13 +17,17 @@
 
 pub mod block;
 pub mod cert;
+pub mod checkpoint;
 pub mod codec;
 pub mod crypto;
 pub mod domain;
 pub mod genesis;
 pub mod ids;
 pub mod limits;
+pub mod merkle;
+pub mod receipt;
 pub mod record;
+pub mod state;
 pub mod tx;
 pub mod validator;
 

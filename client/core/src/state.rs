@@ -1,0 +1,595 @@
+//! The ledger state as committed by block headers, and proofs about it.
+//!
+//! The state is a map from [`StateKey`] to [`StateValue`] (assets, awards, grants, members,
+//! sequence numbers, dataset owners). Block headers carry its root: the root of a binary
+//! Merkle trie over `key_hash = H(STATE_KEY, canonical(key))`, 256 bits deep in principle,
+//! with compressed paths:
+//!
+//! - an empty subtree hashes to [`EMPTY`] (the zero digest);
+//! - a subtree holding exactly one entry *is* that entry's leaf, whatever its depth:
+//!   `leaf = H(STATE_LEAF, 0x01 || key_hash || value_hash)` with
+//!   `value_hash = H(STATE_LEAF, 0x00 || canonical(value))` (the prefix byte keeps the two
+//!   uses of the tag apart);
+//! - any other subtree is an interior node `H(STATE_NODE, left || right)`; bit `d` of the
+//!   key hash (most significant bit of byte 0 first) chooses the child at depth `d`.
+//!
+//! So a proof is the list of sibling hashes from the root down to where the key's path
+//! ends, about `log2(n)` hashes for `n` entries, never more than [`PROOF_SIBLINGS_MAX`].
+//! A path ends in the key's own leaf (existence), in an empty subtree, or in the leaf of
+//! another key that shares the path's prefix (both non-existence).
+//!
+//! [`verify_state_proof`] checks a [`StateProof`] against a state root: pure, no IO. With a
+//! checkpoint (a block header and its finalization certificate) it proves offline, with
+//! only the genesis file, "asset X is held by agency Y as of block H" or "grant G is (not)
+//! active at the time of block H" ([`GrantState::is_active_at`]).
+
+use crate::codec::{self, check, Canonical, ValidationError};
+use crate::domain;
+use crate::ids::{AgencyId, Amount, Date, Digest, Height, PublicKey, Seq, TimestampMs, TxHash};
+use crate::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, ROLES_MAX, SUPPLIERS_MAX};
+use crate::record::{AwardStatus, Role, Supplier};
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The hash of an empty subtree (and the root of an empty state).
+pub const EMPTY: Digest = Digest::ZERO;
+
+/// Most sibling hashes in a proof: one per bit of the key hash.
+pub const PROOF_SIBLINGS_MAX: usize = 256;
+
+/// A key of the state map.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKey {
+    /// An asset, by asset id.
+    Asset(String),
+    /// An award, by (ocid, award id).
+    Award(String, String),
+    /// A data-sharing grant, by grant id.
+    Grant(String),
+    /// A member key.
+    Member(PublicKey),
+    /// The next sequence number of a signer key.
+    Seq(PublicKey),
+    /// The owner agency of a dataset id.
+    Dataset(String),
+}
+
+impl StateKey {
+    /// `H(STATE_KEY, canonical(key))`: the key's path in the tree.
+    pub fn hash(&self) -> Digest {
+        domain::STATE_KEY.hash(&codec::encode(self))
+    }
+
+    /// Check formats and limits.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            StateKey::Asset(a) => check::id("key.asset", a, ID_BYTES_MAX),
+            StateKey::Award(o, a) => {
+                check::id("key.ocid", o, ID_BYTES_MAX)?;
+                check::id("key.award_id", a, ID_BYTES_MAX)
+            }
+            StateKey::Grant(g) => check::id("key.grant", g, ID_BYTES_MAX),
+            StateKey::Dataset(d) => check::id("key.dataset", d, ID_BYTES_MAX),
+            StateKey::Member(_) | StateKey::Seq(_) => Ok(()),
+        }
+    }
+}
+
+/// Whether an asset is still on the register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetStatus {
+    /// Held by its custodian.
+    Held,
+    /// Disposed of; it can do nothing more.
+    Disposed,
+}
+
+/// Current state of an asset.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct AssetState {
+    /// Custodian agency.
+    pub custodian: AgencyId,
+    /// Status.
+    pub status: AssetStatus,
+    /// Height of the block that registered it.
+    pub registered_at: Height,
+    /// The last transaction that changed it.
+    pub last_tx: TxHash,
+}
+
+/// Current state of an award.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct AwardState {
+    /// Purchasing agency.
+    pub purchaser: AgencyId,
+    /// Status (`Cancelled` once cancelled).
+    pub status: AwardStatus,
+    /// Current value.
+    pub value: Amount,
+    /// Award date.
+    pub award_date: Date,
+    /// Current suppliers.
+    pub suppliers: Vec<Supplier>,
+    /// The last transaction that changed it.
+    pub last_tx: TxHash,
+}
+
+/// Current state of a data-sharing grant.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct GrantState {
+    /// Dataset.
+    pub dataset_id: String,
+    /// Granting agency (the dataset's owner).
+    pub grantor: AgencyId,
+    /// Agency allowed to use the dataset.
+    pub grantee: AgencyId,
+    /// First day of validity.
+    pub valid_from: Date,
+    /// Last day of validity.
+    pub valid_until: Date,
+    /// Revoked by the grantor?
+    pub revoked: bool,
+    /// The last transaction that changed it.
+    pub last_tx: TxHash,
+}
+
+/// Milliseconds in a day.
+const DAY_MS: u64 = 86_400_000;
+
+impl GrantState {
+    /// Is the grant active at block time `t`: not revoked, and
+    /// `start of valid_from <= t < start of the day after valid_until` (UTC)?
+    pub fn is_active_at(&self, t: TimestampMs) -> bool {
+        let from = self.valid_from.start_ms().0;
+        let until = self.valid_until.start_ms().0.saturating_add(DAY_MS);
+        !self.revoked && from <= t.0 && t.0 < until
+    }
+}
+
+/// Current state of a member key.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Its agency.
+    pub agency: AgencyId,
+    /// Display name.
+    pub name: String,
+    /// Roles, sorted, no duplicates.
+    pub roles: Vec<Role>,
+    /// Revoked?
+    pub revoked: bool,
+}
+
+impl MemberState {
+    /// Does the key hold `role` (and is it not revoked)?
+    pub fn may(&self, role: Role) -> bool {
+        !self.revoked && self.roles.binary_search(&role).is_ok()
+    }
+}
+
+/// A value of the state map; its variant matches its key's.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateValue {
+    /// For [`StateKey::Asset`].
+    Asset(AssetState),
+    /// For [`StateKey::Award`].
+    Award(AwardState),
+    /// For [`StateKey::Grant`].
+    Grant(GrantState),
+    /// For [`StateKey::Member`].
+    Member(MemberState),
+    /// For [`StateKey::Seq`]: the next sequence number the key must use.
+    Seq(Seq),
+    /// For [`StateKey::Dataset`]: the owner agency.
+    Dataset(AgencyId),
+}
+
+impl StateValue {
+    /// `H(STATE_LEAF, 0x00 || canonical(value))`.
+    pub fn hash(&self) -> Digest {
+        let mut h = domain::STATE_LEAF.hasher();
+        h.update(&[0x00]);
+        h.update(&codec::encode(self));
+        Digest(*h.finalize().as_bytes())
+    }
+
+    /// Does this value's variant belong to `key`'s variant?
+    pub fn fits(&self, key: &StateKey) -> bool {
+        matches!(
+            (key, self),
+            (StateKey::Asset(_), StateValue::Asset(_))
+                | (StateKey::Award(..), StateValue::Award(_))
+                | (StateKey::Grant(_), StateValue::Grant(_))
+                | (StateKey::Member(_), StateValue::Member(_))
+                | (StateKey::Seq(_), StateValue::Seq(_))
+                | (StateKey::Dataset(_), StateValue::Dataset(_))
+        )
+    }
+
+    /// Check formats and limits.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            StateValue::Asset(a) => a.custodian.validate("asset.custodian"),
+            StateValue::Award(a) => {
+                a.purchaser.validate("award.purchaser")?;
+                check::list("award.suppliers", &a.suppliers, SUPPLIERS_MAX)
+            }
+            StateValue::Grant(g) => {
+                check::id("grant.dataset_id", &g.dataset_id, ID_BYTES_MAX)?;
+                g.grantor.validate("grant.grantor")?;
+                g.grantee.validate("grant.grantee")
+            }
+            StateValue::Member(m) => {
+                m.agency.validate("member.agency")?;
+                check::text("member.name", &m.name, NAME_BYTES_MAX)?;
+                check::list("member.roles", &m.roles, ROLES_MAX)?;
+                check::strictly_sorted("member.roles", &m.roles)
+            }
+            StateValue::Seq(_) => Ok(()),
+            StateValue::Dataset(a) => a.validate("dataset.owner"),
+        }
+    }
+}
+
+impl Canonical for StateValue {
+    const NAME: &'static str = "state value";
+    const BYTES_MAX: usize = 64 * 1024;
+    fn validate(&self) -> Result<(), ValidationError> {
+        StateValue::validate(self)
+    }
+}
+
+/// `H(STATE_LEAF, 0x01 || key_hash || value_hash)`.
+pub fn leaf_hash(key_hash: &Digest, value_hash: &Digest) -> Digest {
+    let mut h = domain::STATE_LEAF.hasher();
+    h.update(&[0x01]);
+    h.update(key_hash.as_bytes());
+    h.update(value_hash.as_bytes());
+    Digest(*h.finalize().as_bytes())
+}
+
+/// `H(STATE_NODE, left || right)`.
+pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
+    let mut h = domain::STATE_NODE.hasher();
+    h.update(left.as_bytes());
+    h.update(right.as_bytes());
+    Digest(*h.finalize().as_bytes())
+}
+
+/// Bit `depth` of `key` (0 = most significant bit of byte 0): 0 goes left, 1 right.
+pub fn bit(key: &Digest, depth: usize) -> bool {
+    match key.0.get(depth / 8) {
+        Some(b) => (b >> (7 - (depth % 8))) & 1 == 1,
+        None => false,
+    }
+}
+
+/// Do `a` and `b` agree on their first `bits` bits?
+pub fn same_prefix(a: &Digest, b: &Digest, bits: usize) -> bool {
+    (0..bits.min(256)).all(|d| bit(a, d) == bit(b, d))
+}
+
+/// Where a proof's path ends.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofEnd {
+    /// The key's own leaf: the value is in [`StateProof::value`].
+    Value,
+    /// An empty subtree: the key is absent.
+    Empty,
+    /// The leaf of another key with the same path prefix: the key is absent.
+    OtherLeaf {
+        /// That key's hash.
+        key_hash: Digest,
+        /// Its value's hash.
+        value_hash: Digest,
+    },
+}
+
+/// A proof that `key` maps to `value` (or to nothing) under some state root.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct StateProof {
+    /// The key.
+    pub key: StateKey,
+    /// The value, or `None` for a proof of absence.
+    pub value: Option<StateValue>,
+    /// Sibling hashes from the root (depth 0) down to the end of the path.
+    pub siblings: Vec<Digest>,
+    /// What the path ends in.
+    pub end: ProofEnd,
+}
+
+impl Canonical for StateProof {
+    const NAME: &'static str = "state proof";
+    const BYTES_MAX: usize = 64 * 1024 + PROOF_SIBLINGS_MAX * 32 + 256;
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.key.validate()?;
+        check::list("siblings", &self.siblings, PROOF_SIBLINGS_MAX)?;
+        if let Some(v) = &self.value {
+            v.validate().map_err(|e| e.within("value"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a state proof does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum StateProofError {
+    /// More siblings than key bits.
+    #[error("proof has {found} siblings, at most {max} allowed")]
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// Siblings in the proof.
+        found: usize,
+    },
+    /// `value` and `end` disagree (a value with an absence end, or no value with a leaf end).
+    #[error("proof claims {claim} but its path ends in {end}")]
+    Inconsistent {
+        /// What `value` claims.
+        claim: &'static str,
+        /// What `end` says.
+        end: &'static str,
+    },
+    /// The value's variant does not belong to the key's.
+    #[error("value of kind {value} cannot belong to a key of kind {key}")]
+    ValueKindMismatch {
+        /// The key's variant.
+        key: String,
+        /// The value's variant.
+        value: String,
+    },
+    /// The other leaf of an absence proof is the key itself, or is not on the key's path.
+    #[error("absence proof ends in leaf {found}, which is not another key on the path of {key}")]
+    BadOtherLeaf {
+        /// The key hash being proven absent.
+        key: Digest,
+        /// The leaf's key hash.
+        found: Digest,
+    },
+    /// The recomputed root differs.
+    #[error("proof leads to root {found}, expected {expected}")]
+    RootMismatch {
+        /// The trusted root.
+        expected: Digest,
+        /// The root the proof leads to.
+        found: Digest,
+    },
+}
+
+fn key_kind(k: &StateKey) -> &'static str {
+    match k {
+        StateKey::Asset(_) => "asset",
+        StateKey::Award(..) => "award",
+        StateKey::Grant(_) => "grant",
+        StateKey::Member(_) => "member",
+        StateKey::Seq(_) => "seq",
+        StateKey::Dataset(_) => "dataset",
+    }
+}
+
+fn value_kind(v: &StateValue) -> &'static str {
+    match v {
+        StateValue::Asset(_) => "asset",
+        StateValue::Award(_) => "award",
+        StateValue::Grant(_) => "grant",
+        StateValue::Member(_) => "member",
+        StateValue::Seq(_) => "seq",
+        StateValue::Dataset(_) => "dataset",
+    }
+}
+
+/// Fold a path bottom-up: start from `bottom` at depth `siblings.len()` and hash with each
+/// sibling up to the root, going left or right by the bits of `key_hash`.
+pub fn fold_path(key_hash: &Digest, bottom: Digest, siblings: &[Digest]) -> Digest {
+    let mut cur = bottom;
+    for (depth, sib) in siblings.iter().enumerate().rev() {
+        cur = if bit(key_hash, depth) {
+            node_hash(sib, &cur)
+        } else {
+            node_hash(&cur, sib)
+        };
+    }
+    cur
+}
+
+/// Verify `proof` against the trusted state `root`; returns the proven value (`None`: the
+/// key is absent).
+pub fn verify_state_proof(
+    root: &Digest,
+    proof: &StateProof,
+) -> Result<Option<StateValue>, StateProofError> {
+    if proof.siblings.len() > PROOF_SIBLINGS_MAX {
+        return Err(StateProofError::TooLong {
+            max: PROOF_SIBLINGS_MAX,
+            found: proof.siblings.len(),
+        });
+    }
+    let key_hash = proof.key.hash();
+    let bottom = match (&proof.value, &proof.end) {
+        (Some(v), ProofEnd::Value) => {
+            if !v.fits(&proof.key) {
+                return Err(StateProofError::ValueKindMismatch {
+                    key: key_kind(&proof.key).to_string(),
+                    value: value_kind(v).to_string(),
+                });
+            }
+            leaf_hash(&key_hash, &v.hash())
+        }
+        (None, ProofEnd::Empty) => EMPTY,
+        (
+            None,
+            ProofEnd::OtherLeaf {
+                key_hash: other,
+                value_hash,
+            },
+        ) => {
+            if *other == key_hash || !same_prefix(other, &key_hash, proof.siblings.len()) {
+                return Err(StateProofError::BadOtherLeaf {
+                    key: key_hash,
+                    found: *other,
+                });
+            }
+            leaf_hash(other, value_hash)
+        }
+        (Some(_), _) => {
+            return Err(StateProofError::Inconsistent {
+                claim: "a value",
+                end: "an absence",
+            })
+        }
+        (None, ProofEnd::Value) => {
+            return Err(StateProofError::Inconsistent {
+                claim: "absence",
+                end: "the key's own leaf",
+            })
+        }
+    };
+    let found = fold_path(&key_hash, bottom, &proof.siblings);
+    if found != *root {
+        return Err(StateProofError::RootMismatch {
+            expected: *root,
+            found,
+        });
+    }
+    Ok(proof.value.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(agency: &str) -> StateValue {
+        StateValue::Member(MemberState {
+            agency: AgencyId(agency.into()),
+            name: "x".into(),
+            roles: vec![Role::Admin],
+            revoked: false,
+        })
+    }
+
+    /// Two keys whose hashes differ at bit 0 form a root of two leaves.
+    fn two_leaves() -> (StateKey, StateKey, Digest) {
+        let mut keys: Vec<StateKey> = (0..64).map(|i| StateKey::Asset(format!("a{i}"))).collect();
+        keys.sort_by_key(|k| bit(&k.hash(), 0));
+        let a = keys[0].clone();
+        let b = keys.last().cloned().unwrap_or_else(|| a.clone());
+        assert!(!bit(&a.hash(), 0) && bit(&b.hash(), 0));
+        let la = leaf_hash(&a.hash(), &member("mof").hash());
+        let lb = leaf_hash(&b.hash(), &member("moe").hash());
+        (a, b, node_hash(&la, &lb))
+    }
+
+    #[test]
+    fn existence_and_absence_verify_and_tampering_fails() {
+        let (a, b, root) = two_leaves();
+        let lb = leaf_hash(&b.hash(), &member("moe").hash());
+        let proof = StateProof {
+            key: a.clone(),
+            value: Some(member("mof")),
+            siblings: vec![lb],
+            end: ProofEnd::Value,
+        };
+        assert_eq!(verify_state_proof(&root, &proof), Ok(Some(member("mof"))));
+        let mut bad = proof.clone();
+        bad.value = Some(member("moe"));
+        assert!(matches!(
+            verify_state_proof(&root, &bad),
+            Err(StateProofError::RootMismatch { .. })
+        ));
+        // An absent key on a's side of the root ends at a's leaf.
+        let absent = (0..1000)
+            .map(|i| StateKey::Grant(format!("g{i}")))
+            .find(|k| !bit(&k.hash(), 0))
+            .unwrap();
+        let la = leaf_hash(&a.hash(), &member("mof").hash());
+        let _ = la;
+        let absence = StateProof {
+            key: absent.clone(),
+            value: None,
+            siblings: vec![lb],
+            end: ProofEnd::OtherLeaf {
+                key_hash: a.hash(),
+                value_hash: member("mof").hash(),
+            },
+        };
+        assert_eq!(verify_state_proof(&root, &absence), Ok(None));
+        // Claiming the key itself as the "other" leaf is refused.
+        let mut selfish = absence.clone();
+        selfish.key = a.clone();
+        assert!(matches!(
+            verify_state_proof(&root, &selfish),
+            Err(StateProofError::BadOtherLeaf { .. })
+        ));
+        // Wrong kinds of value are refused before hashing.
+        let mut wrong = proof.clone();
+        wrong.value = Some(StateValue::Seq(Seq(3)));
+        assert!(matches!(
+            verify_state_proof(&root, &wrong),
+            Err(StateProofError::ValueKindMismatch { .. })
+        ));
+        let mut inconsistent = proof;
+        inconsistent.end = ProofEnd::Empty;
+        assert!(matches!(
+            verify_state_proof(&root, &inconsistent),
+            Err(StateProofError::Inconsistent { .. })
+        ));
+    }
+
+    #[test]
+    fn overlong_proofs_are_refused() {
+        let p = StateProof {
+            key: StateKey::Asset("a".into()),
+            value: None,
+            siblings: vec![Digest::ZERO; PROOF_SIBLINGS_MAX + 1],
+            end: ProofEnd::Empty,
+        };
+        assert_eq!(
+            verify_state_proof(&Digest::ZERO, &p),
+            Err(StateProofError::TooLong {
+                max: PROOF_SIBLINGS_MAX,
+                found: PROOF_SIBLINGS_MAX + 1
+            })
+        );
+        let bytes = codec::encode(&p);
+        assert!(codec::decode::<StateProof>(&bytes).is_err());
+    }
+
+    #[test]
+    fn empty_state_proves_absence() {
+        let p = StateProof {
+            key: StateKey::Asset("a".into()),
+            value: None,
+            siblings: vec![],
+            end: ProofEnd::Empty,
+        };
+        assert_eq!(verify_state_proof(&EMPTY, &p), Ok(None));
+        assert!(verify_state_proof(&Digest([1; 32]), &p).is_err());
+    }
+
+    #[test]
+    fn grant_activity_follows_block_time() {
+        let g = GrantState {
+            dataset_id: "d".into(),
+            grantor: AgencyId("a".into()),
+            grantee: AgencyId("b".into()),
+            valid_from: Date::new(2026, 1, 1).unwrap(),
+            valid_until: Date::new(2026, 1, 31).unwrap(),
+            revoked: false,
+            last_tx: Digest::ZERO,
+        };
+        let start = g.valid_from.start_ms().0;
+        let end = Date::new(2026, 2, 1).unwrap().start_ms().0;
+        assert!(!g.is_active_at(TimestampMs(start - 1)));
+        assert!(g.is_active_at(TimestampMs(start)));
+        assert!(g.is_active_at(TimestampMs(end - 1)));
+        assert!(!g.is_active_at(TimestampMs(end)));
+        let revoked = GrantState { revoked: true, ..g };
+        assert!(!revoked.is_active_at(TimestampMs(start)));
+    }
+}

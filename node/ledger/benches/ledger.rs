@@ -1,0 +1,448 @@
+//! Ledger throughput, footprint and state proofs.
+//!
+//! `cargo bench -p chancery-ledger --bench ledger` runs:
+//! - `apply/<kind>/<n>`: execute + apply one block of `n` transactions of one record kind
+//!   (signatures verified beforehand, as at admission; one store write per block);
+//! - `proof/generate` and `proof/verify` over a state of `PROOF_ASSETS` assets;
+//! - before them, a footprint report: bytes stored per record after `FOOTPRINT_RECORDS`
+//!   records (default 100,000), against the raw canonical transaction bytes.
+//!
+//! The store is the in-memory `MapStore` unless `LEDGER_BENCH_STORE=rocks` and the RocksDB
+//! store is available (see docs/ledger.md).
+
+use chancery_core::block::{Block, Outcome};
+use chancery_core::crypto::SecretKey;
+use chancery_core::record::*;
+use chancery_core::state::{verify_state_proof, StateKey};
+use chancery_core::tx::Transaction;
+use chancery_core::{AgencyId, Amount, Currency, Date, Digest, PublicKey, TimestampMs};
+use chancery_ledger::testing::fixture::{named_key, Fixture};
+use chancery_ledger::testing::MapStore;
+use chancery_ledger::{verify_block_txs, CheckedTx, Ledger};
+use chancery_storage::{Column, Store};
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn ag(s: &str) -> AgencyId {
+    AgencyId(s.into())
+}
+fn d(m: u8) -> Date {
+    Date::new(2026, m, 1).unwrap_or(Date {
+        year: 2026,
+        month: 1,
+        day: 1,
+    })
+}
+fn cny(minor: u64) -> Amount {
+    Amount {
+        minor,
+        currency: Currency::CNY,
+    }
+}
+
+fn register(id: &str) -> Record {
+    Record::RegisterAsset(RegisterAsset {
+        asset_id: id.into(),
+        category: "A02010104".into(),
+        name: "Laptop".into(),
+        spec_model: "X1 Carbon".into(),
+        quantity: 1,
+        unit: "台".into(),
+        acquisition_method: AcquisitionMethod::Purchase,
+        acquisition_date: d(1),
+        original_value: cny(800_000),
+        funding_source: FundingSource::FiscalAppropriation,
+        custodian: ag("mof"),
+        location: Restricted::Sealed(Digest([7; 32])),
+        documents: vec![],
+    })
+}
+
+fn award(id: &str) -> Record {
+    Record::AwardProcurement(AwardProcurement {
+        ocid: "ocds-bench".into(),
+        award_id: id.into(),
+        project_number: "P-1".into(),
+        title: "Servers".into(),
+        description: "Rack servers for the data centre".into(),
+        purchaser: ag("mof"),
+        method: ProcurementMethod::Open,
+        method_details: "公开招标".into(),
+        suppliers: vec![Supplier {
+            name: "Supplier Co".into(),
+            credit_code: "91110000100000000A".into(),
+        }],
+        value: cny(1_000_000),
+        award_date: d(3),
+        status: AwardStatus::Active,
+        items: vec![],
+        documents: vec![],
+    })
+}
+
+fn grant(id: &str) -> Record {
+    Record::GrantDataAccess(GrantDataAccess {
+        grant_id: id.into(),
+        dataset_id: "ds-bench".into(),
+        grantor: ag("mof"),
+        grantee: ag("moe"),
+        actions: vec![Action::Read],
+        purpose: "statistics".into(),
+        condition: SharingCondition::Conditional,
+        valid_from: d(1),
+        valid_until: d(12),
+        constraints: Restricted::Sealed(Digest([3; 32])),
+    })
+}
+
+/// The records of one kind: what must exist first, then the measured ones.
+fn records(kind: RecordKind, tag: &str, n: usize) -> (Vec<(Role, Record)>, Vec<(Role, Record)>) {
+    use RecordKind::*;
+    use Role::*;
+    let ids: Vec<String> = (0..n).map(|i| format!("{tag}-{i}")).collect();
+    let member = |i: usize| named_key(&format!("member-{tag}-{i}")).public();
+    match kind {
+        RegisterAsset => (
+            vec![],
+            ids.iter().map(|i| (AssetOfficer, register(i))).collect(),
+        ),
+        TransferAsset | DisposeAsset => (
+            ids.iter().map(|i| (AssetOfficer, register(i))).collect(),
+            ids.iter()
+                .map(|i| {
+                    let r = if kind == TransferAsset {
+                        Record::TransferAsset(chancery_core::record::TransferAsset {
+                            asset_id: i.clone(),
+                            from: ag("mof"),
+                            to: ag("moe"),
+                            kind: TransferKind::Allocation,
+                            approval_document: Digest([1; 32]),
+                            effective_date: d(2),
+                        })
+                    } else {
+                        Record::DisposeAsset(chancery_core::record::DisposeAsset {
+                            asset_id: i.clone(),
+                            method: DisposalMethod::Scrapping,
+                            approval_document: Digest([2; 32]),
+                            date: d(3),
+                            proceeds: None,
+                            counterparty: None,
+                        })
+                    };
+                    (AssetOfficer, r)
+                })
+                .collect(),
+        ),
+        AwardProcurement => (
+            vec![],
+            ids.iter().map(|i| (ProcurementOfficer, award(i))).collect(),
+        ),
+        AmendAward | CancelAward => (
+            ids.iter().map(|i| (ProcurementOfficer, award(i))).collect(),
+            ids.iter()
+                .map(|i| {
+                    let r = if kind == AmendAward {
+                        Record::AmendAward(chancery_core::record::AmendAward {
+                            ocid: "ocds-bench".into(),
+                            award_id: i.clone(),
+                            rationale: "price".into(),
+                            date: d(4),
+                            value: Some(cny(900_000)),
+                            suppliers: None,
+                            items: None,
+                            status: None,
+                            documents: vec![],
+                        })
+                    } else {
+                        Record::CancelAward(chancery_core::record::CancelAward {
+                            ocid: "ocds-bench".into(),
+                            award_id: i.clone(),
+                            reason: "withdrawn".into(),
+                            date: d(4),
+                        })
+                    };
+                    (ProcurementOfficer, r)
+                })
+                .collect(),
+        ),
+        GrantDataAccess => (
+            vec![],
+            ids.iter().map(|i| (DataSteward, grant(i))).collect(),
+        ),
+        RevokeGrant => (
+            ids.iter().map(|i| (DataSteward, grant(i))).collect(),
+            ids.iter()
+                .map(|i| {
+                    (
+                        DataSteward,
+                        Record::RevokeGrant(chancery_core::record::RevokeGrant {
+                            grant_id: i.clone(),
+                            reason: "ended".into(),
+                        }),
+                    )
+                })
+                .collect(),
+        ),
+        AnchorDocument => (
+            vec![],
+            ids.iter()
+                .map(|i| {
+                    (
+                        Archivist,
+                        Record::AnchorDocument(chancery_core::record::AnchorDocument {
+                            document: DocumentRef {
+                                hash: chancery_core::domain::DOCUMENT_HASH.hash(i.as_bytes()),
+                                kind: "invoice".into(),
+                                title: "Invoice".into(),
+                                url: String::new(),
+                            },
+                            supports: RecordRef::None,
+                        }),
+                    )
+                })
+                .collect(),
+        ),
+        RegisterMember | RevokeMember => {
+            let reg: Vec<(Role, Record)> = (0..n)
+                .map(|i| {
+                    (
+                        Admin,
+                        Record::RegisterMember(chancery_core::record::RegisterMember {
+                            agency: ag("mof"),
+                            key: member(i),
+                            name: "clerk".into(),
+                            roles: vec![AssetOfficer],
+                        }),
+                    )
+                })
+                .collect();
+            if kind == RegisterMember {
+                (vec![], reg)
+            } else {
+                let rev = (0..n)
+                    .map(|i| {
+                        (
+                            Admin,
+                            Record::RevokeMember(chancery_core::record::RevokeMember {
+                                agency: ag("mof"),
+                                key: member(i),
+                                reason: "left".into(),
+                            }),
+                        )
+                    })
+                    .collect();
+                (reg, rev)
+            }
+        }
+    }
+}
+
+struct Bench {
+    fx: Fixture,
+    ledger: Ledger,
+    store: Arc<dyn Store>,
+    seqs: HashMap<PublicKey, u64>,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let fx = Fixture::new();
+        let store = open_store();
+        let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
+        Bench {
+            fx,
+            ledger,
+            store,
+            seqs: HashMap::new(),
+        }
+    }
+
+    fn sign(&mut self, recs: &[(Role, Record)]) -> Vec<CheckedTx> {
+        let txs: Vec<Transaction> = recs
+            .iter()
+            .map(|(role, r)| {
+                let key: SecretKey = self.fx.signer("mof", *role).clone();
+                let s = self.seqs.entry(key.public()).or_insert(0);
+                *s += 1;
+                self.fx.tx(&key, *s - 1, r.clone())
+            })
+            .collect();
+        verify_block_txs(&self.ledger.chain_id(), txs, |_| None)
+    }
+
+    /// Execute and apply one block; the work a node does per finalized block.
+    fn block(&self, txs: &[CheckedTx]) -> Duration {
+        let tip = self.ledger.tip();
+        let time = TimestampMs(tip.time.0 + 1000);
+        let start = Instant::now();
+        let ex = self
+            .ledger
+            .execute(txs, time, tip.height.next())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut header = self.fx.header(tip.height.next(), tip.hash, time);
+        ex.fill_header(&mut header);
+        let block = Block {
+            header,
+            txs: txs.iter().map(|c| c.tx().clone()).collect(),
+        };
+        let cert = self.fx.finalize(&block);
+        let applied = self
+            .ledger
+            .apply(&block, &cert)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let elapsed = start.elapsed();
+        assert!(applied.outcomes.iter().all(|o| *o == Outcome::Applied));
+        elapsed
+    }
+
+    fn run(&mut self, recs: &[(Role, Record)], chunk: usize) {
+        for c in recs.chunks(chunk) {
+            let txs = self.sign(c);
+            self.block(&txs);
+        }
+    }
+}
+
+fn open_store() -> Arc<dyn Store> {
+    MapStore::new()
+}
+
+fn apply_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("apply");
+    g.sample_size(10);
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(3));
+    for n in [1_000usize, 10_000] {
+        for kind in RecordKind::ALL {
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(BenchmarkId::new(kind.as_str(), n), &n, |b, &n| {
+                let mut bench = Bench::new();
+                let mut round = 0;
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        round += 1;
+                        let (setup, measured) = records(kind, &format!("r{round}"), n);
+                        bench.run(&setup, n);
+                        let txs = bench.sign(&measured);
+                        total += bench.block(&txs);
+                    }
+                    total
+                });
+            });
+        }
+    }
+    g.finish();
+}
+
+/// Number of assets in the state for the proof benchmarks.
+const PROOF_ASSETS: usize = 100_000;
+
+fn proof_benches(c: &mut Criterion) {
+    let mut bench = Bench::new();
+    let (_, regs) = records(RecordKind::RegisterAsset, "p", PROOF_ASSETS);
+    bench.run(&regs, 10_000);
+    let h = bench.ledger.tip().height;
+    let root = bench.ledger.tip().state_root;
+    let keys: Vec<StateKey> = (0..1000)
+        .map(|i| StateKey::Asset(format!("p-{}", i * 97)))
+        .collect();
+    let proofs: Vec<_> = keys
+        .iter()
+        .map(|k| bench.ledger.prove(k, h).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let mut g = c.benchmark_group("proof");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    g.bench_function("generate", |b| {
+        b.iter(|| {
+            i = (i + 1) % keys.len();
+            bench.ledger.prove(&keys[i], h).map(|p| p.siblings.len())
+        })
+    });
+    g.bench_function("verify", |b| {
+        b.iter(|| {
+            i = (i + 1) % proofs.len();
+            verify_state_proof(&root, &proofs[i]).is_ok()
+        })
+    });
+    g.finish();
+    let avg: f64 =
+        proofs.iter().map(|p| p.siblings.len() as f64).sum::<f64>() / proofs.len() as f64;
+    println!("proof: {PROOF_ASSETS} assets, average {avg:.1} siblings per proof");
+}
+
+fn footprint() {
+    let n: usize = std::env::var("FOOTPRINT_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let fx = Fixture::new();
+    let store = MapStore::new();
+    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
+    let mut bench = Bench {
+        fx,
+        ledger,
+        store: store.clone(),
+        seqs: HashMap::new(),
+    };
+    // A mix: assets registered and transferred, awards, grants, anchors.
+    let per = n / 5;
+    let mut recs = Vec::new();
+    for kind in [
+        RecordKind::TransferAsset,
+        RecordKind::AwardProcurement,
+        RecordKind::GrantDataAccess,
+        RecordKind::AnchorDocument,
+    ] {
+        let (setup, measured) = records(kind, "f", per);
+        recs.extend(setup);
+        recs.extend(measured);
+    }
+    let signed = bench.sign(&recs);
+    let raw: usize = signed.iter().map(|c| c.tx().to_bytes().len()).sum();
+    for c in signed.chunks(10_000) {
+        bench.block(c);
+    }
+    let mut total = 0;
+    println!(
+        "footprint: {} records, {} raw transaction bytes ({:.0} per record)",
+        recs.len(),
+        raw,
+        raw as f64 / recs.len() as f64
+    );
+    for col in Column::ALL {
+        let (entries, bytes) = store.column_size(col);
+        total += bytes;
+        println!(
+            "  {:10} {:>9} entries {:>12} bytes {:>8.1} bytes/record",
+            col.name(),
+            entries,
+            bytes,
+            bytes as f64 / recs.len() as f64
+        );
+    }
+    println!(
+        "  total {total} bytes, {:.0} per record, {:.2}x raw",
+        total as f64 / recs.len() as f64,
+        total as f64 / raw as f64
+    );
+    let _ = bench.store;
+}
+
+criterion_group!(benches, apply_benches, proof_benches);
+
+fn main() {
+    if std::env::var("LEDGER_FOOTPRINT").is_ok() {
+        footprint();
+        return;
+    }
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

@@ -1,0 +1,339 @@
+//! Integrity check of a whole database.
+//!
+//! [`check`] re-derives everything from the stored blocks: it replays every block (header,
+//! certificate, transactions from the log) into a fresh ledger over a scratch store, which
+//! re-verifies every certificate and signature and recomputes every outcome, log root,
+//! state root, state-tree node, state version, tx-index entry and secondary index entry.
+//! Then it compares the two databases column by column, key by key. Any difference is a
+//! [`Problem`] naming the column, the key, and what was expected versus found.
+
+use crate::schema::{self, StoredBlock};
+use crate::{logtree, Ledger, LedgerError};
+use chancery_core::block::{Block, LogEntry};
+use chancery_core::cert::Certificate;
+use chancery_core::codec;
+use chancery_core::genesis::Genesis;
+use chancery_core::Height;
+use chancery_storage::{Column, Store};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Most problems listed in a report (the total is still counted).
+pub const PROBLEMS_MAX: usize = 1000;
+/// Entries read per scan while comparing.
+const CHUNK_ENTRIES: usize = 1024;
+
+/// One corruption found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Column.
+    pub column: Column,
+    /// Key, hex.
+    pub key_hex: String,
+    /// What should be there (hex of the value, or a description).
+    pub expected: String,
+    /// What is there.
+    pub found: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "column {} key {}: expected {}, found {}",
+            self.column.name(),
+            self.key_hex,
+            self.expected,
+            self.found
+        )
+    }
+}
+
+/// The result of [`check`].
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    /// Last applied height recorded.
+    pub height: Height,
+    /// Blocks replayed successfully.
+    pub blocks_replayed: u64,
+    /// Entries compared, all columns.
+    pub entries_compared: u64,
+    /// Problems (at most [`PROBLEMS_MAX`]).
+    pub problems: Vec<Problem>,
+    /// Number of problems, listed or not.
+    pub problems_total: u64,
+}
+
+impl CheckReport {
+    /// No problem found?
+    pub fn is_ok(&self) -> bool {
+        self.problems_total == 0
+    }
+
+    fn add(
+        &mut self,
+        column: Column,
+        key: &[u8],
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
+        self.problems_total += 1;
+        if self.problems.len() < PROBLEMS_MAX {
+            self.problems.push(Problem {
+                column,
+                key_hex: hex::encode(key),
+                expected: expected.into(),
+                found: found.into(),
+            });
+        }
+    }
+}
+
+fn short(v: &[u8]) -> String {
+    let h = hex::encode(&v[..v.len().min(48)]);
+    if v.len() > 48 {
+        format!("{h}... ({} bytes)", v.len())
+    } else {
+        h
+    }
+}
+
+/// Check the database in `store` by replaying it into `scratch` (an empty store: an
+/// in-memory one for small databases, a temporary RocksDB for large ones) and comparing.
+pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckReport, LedgerError> {
+    let mut report = CheckReport::default();
+    let Some(g) = store.get(Column::Meta, schema::META_GENESIS)? else {
+        report.add(
+            Column::Meta,
+            schema::META_GENESIS,
+            "the genesis document",
+            "nothing",
+        );
+        return Ok(report);
+    };
+    let genesis: Genesis = match codec::decode(&g) {
+        Ok(g) => g,
+        Err(e) => {
+            report.add(
+                Column::Meta,
+                schema::META_GENESIS,
+                "a genesis document",
+                e.to_string(),
+            );
+            return Ok(report);
+        }
+    };
+    let last = store
+        .get(Column::Meta, schema::META_LAST_APPLIED)?
+        .and_then(|v| schema::read_be(&v).filter(|_| v.len() == 8));
+    let Some(last) = last else {
+        report.add(
+            Column::Meta,
+            schema::META_LAST_APPLIED,
+            "an 8-byte height",
+            "something else",
+        );
+        return Ok(report);
+    };
+    report.height = Height(last);
+    let replay = Ledger::open(scratch.clone(), &genesis)?;
+    for h in 1..=last {
+        match replay_block(store.as_ref(), &replay, Height(h), &mut report) {
+            Ok(true) => report.blocks_replayed += 1,
+            Ok(false) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    for col in Column::ALL {
+        compare_column(store.as_ref(), scratch.as_ref(), col, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Replay one block; `false` (with a problem recorded) if it cannot be replayed.
+fn replay_block(
+    store: &dyn Store,
+    replay: &Ledger,
+    h: Height,
+    report: &mut CheckReport,
+) -> Result<bool, LedgerError> {
+    let k = schema::be(h.0);
+    let Some(v) = store.get(Column::Blocks, &k)? else {
+        report.add(Column::Blocks, &k, "a block", "nothing");
+        return Ok(false);
+    };
+    let sb: StoredBlock = match codec::decode(&v) {
+        Ok(sb) => sb,
+        Err(e) => {
+            report.add(Column::Blocks, &k, "a stored block", e.to_string());
+            return Ok(false);
+        }
+    };
+    let log_size = replay.tip().log_size;
+    if sb.first_index != log_size {
+        report.add(
+            Column::Blocks,
+            &k,
+            format!("first log index {log_size}"),
+            format!("first log index {}", sb.first_index),
+        );
+        return Ok(false);
+    }
+    let Some(c) = store.get(Column::Certs, &k)? else {
+        report.add(Column::Certs, &k, "a certificate", "nothing");
+        return Ok(false);
+    };
+    let cert: Certificate = match codec::decode(&c) {
+        Ok(c) => c,
+        Err(e) => {
+            report.add(Column::Certs, &k, "a certificate", e.to_string());
+            return Ok(false);
+        }
+    };
+    let mut entries: Vec<LogEntry> = Vec::with_capacity(sb.header.tx_count as usize);
+    for i in 0..u64::from(sb.header.tx_count) {
+        let index = sb.first_index + i;
+        let lk = schema::be(index);
+        let Some(v) = store.get(Column::Log, &lk)? else {
+            report.add(Column::Log, &lk, "a log entry", "nothing");
+            return Ok(false);
+        };
+        // The log tree's stored leaf names the exact entry that was corrupted.
+        let leaf = store.get(Column::LogTree, &logtree::node_key(0, index))?;
+        let got = logtree::leaf_hash(&v);
+        if leaf.as_deref() != Some(got.as_bytes().as_slice()) {
+            report.add(
+                Column::Log,
+                &lk,
+                format!(
+                    "an entry with leaf hash {}",
+                    leaf.as_deref().map(short).unwrap_or_default()
+                ),
+                format!("an entry with leaf hash {got}"),
+            );
+        }
+        match codec::decode::<LogEntry>(&v) {
+            Ok(e) => entries.push(e),
+            Err(e) => {
+                report.add(Column::Log, &lk, "a log entry", e.to_string());
+                return Ok(false);
+            }
+        }
+    }
+    let block = Block {
+        header: sb.header.clone(),
+        txs: entries.iter().map(|e| e.tx.clone()).collect(),
+    };
+    match replay.apply(&block, &cert) {
+        Ok(applied) => {
+            for (i, (e, o)) in entries.iter().zip(&applied.outcomes).enumerate() {
+                if e.outcome != *o || e.height != h || e.time != sb.header.time {
+                    report.add(
+                        Column::Log,
+                        &schema::be(sb.first_index + i as u64),
+                        format!("outcome {o:?} at height {h}"),
+                        format!("outcome {:?} at height {}", e.outcome, e.height),
+                    );
+                }
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            let col = match e {
+                LedgerError::Certificate(_) => Column::Certs,
+                _ => Column::Blocks,
+            };
+            report.add(
+                col,
+                &k,
+                "a block that re-executes to its header",
+                e.to_string(),
+            );
+            Ok(false)
+        }
+    }
+}
+
+struct Scanner<'a> {
+    store: &'a dyn Store,
+    col: Column,
+    from: Vec<u8>,
+    buf: VecDeque<(Vec<u8>, Vec<u8>)>,
+    done: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(store: &'a dyn Store, col: Column) -> Self {
+        Scanner {
+            store,
+            col,
+            from: Vec::new(),
+            buf: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    fn peek(&mut self) -> Result<Option<&(Vec<u8>, Vec<u8>)>, LedgerError> {
+        if self.buf.is_empty() && !self.done {
+            let rows = self
+                .store
+                .scan(self.col, &self.from, None, false, CHUNK_ENTRIES)?;
+            self.done = rows.len() < CHUNK_ENTRIES;
+            if let Some((k, _)) = rows.last() {
+                self.from = k.clone();
+                self.from.push(0);
+            }
+            self.buf.extend(rows);
+        }
+        Ok(self.buf.front())
+    }
+
+    fn pop(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.buf.pop_front()
+    }
+}
+
+fn compare_column(
+    found: &dyn Store,
+    expected: &dyn Store,
+    col: Column,
+    report: &mut CheckReport,
+) -> Result<(), LedgerError> {
+    let mut f = Scanner::new(found, col);
+    let mut e = Scanner::new(expected, col);
+    loop {
+        let fk = f.peek()?.map(|(k, _)| k.clone());
+        let ek = e.peek()?.map(|(k, _)| k.clone());
+        match (fk, ek) {
+            (None, None) => return Ok(()),
+            (Some(_), Some(_)) | (Some(_), None) | (None, Some(_)) => {}
+        }
+        report.entries_compared += 1;
+        let fk = f.peek()?.map(|(k, _)| k.clone());
+        let ek = e.peek()?.map(|(k, _)| k.clone());
+        let ord = match (&fk, &ek) {
+            (Some(a), Some(b)) => a.cmp(b),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Equal => {
+                if let (Some((k, fv)), Some((_, ev))) = (f.pop(), e.pop()) {
+                    if fv != ev {
+                        report.add(col, &k, short(&ev), short(&fv));
+                    }
+                }
+            }
+            std::cmp::Ordering::Less => {
+                if let Some((k, fv)) = f.pop() {
+                    report.add(col, &k, "no entry", short(&fv));
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                if let Some((k, ev)) = e.pop() {
+                    report.add(col, &k, short(&ev), "no entry");
+                }
+            }
+        }
+    }
+}

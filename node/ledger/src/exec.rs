@@ -1,0 +1,548 @@
+//! The rules every record must satisfy. Deterministic: the outcome depends only on the
+//! transaction, the block's height and time, and the state before it.
+//!
+//! Checks, in this order (the first failure is the reason code):
+//! 1. `BadSignature` / `WrongChain` / `Malformed` found when the block was checked
+//!    ([`crate::CheckedTx::Invalid`]);
+//! 2. `DuplicateTx`: the same transaction hash is already in the log or earlier in the block;
+//! 3. `WrongChain` (chain id), `Malformed` (the record breaks its format rules);
+//! 4. `UnknownSigner`, `SignerRevoked`: the signer must be a registered, not revoked member;
+//! 5. `BadSequence`: the sequence number must be exactly the signer's next one (from 0);
+//! 6. `NotAdmin` for membership records, `MissingRole` for the others: the signer must hold
+//!    `RecordKind::required_role`;
+//! 7. the record kind's own rules (see [`Exec::rules`]).
+//!
+//! A rejected transaction changes nothing (and consumes no sequence number).
+
+use crate::LedgerError;
+use chancery_core::block::{Outcome, ReasonCode};
+use chancery_core::record::{AwardStatus, Record, RecordRef, Role};
+use chancery_core::state::{
+    AssetState, AssetStatus, AwardState, GrantState, MemberState, StateKey, StateValue,
+};
+use chancery_core::tx::Transaction;
+use chancery_core::{AgencyId, ChainId, Digest, Height, Seq, TimestampMs, TxHash};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Reads the state as of the parent block.
+pub(crate) trait StateRead {
+    /// Current value of `key`.
+    fn value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError>;
+    /// Is a transaction with this hash already in the log?
+    fn tx_known(&self, hash: &TxHash) -> Result<bool, LedgerError>;
+}
+
+/// Execution of one block over a read-only view of the parent state.
+pub(crate) struct Exec<'a> {
+    pub chain_id: ChainId,
+    pub agencies: &'a BTreeSet<AgencyId>,
+    pub height: Height,
+    pub read: &'a dyn StateRead,
+    /// Changes so far, by key hash.
+    pub overlay: BTreeMap<Digest, (StateKey, StateValue)>,
+    seen: HashSet<TxHash>,
+}
+
+type Rule = Result<Vec<(StateKey, StateValue)>, ReasonCode>;
+
+impl<'a> Exec<'a> {
+    pub fn new(
+        chain_id: ChainId,
+        agencies: &'a BTreeSet<AgencyId>,
+        height: Height,
+        read: &'a dyn StateRead,
+    ) -> Self {
+        Exec {
+            chain_id,
+            agencies,
+            height,
+            read,
+            overlay: BTreeMap::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
+        match self.overlay.get(&key.hash()) {
+            Some((_, v)) => Ok(Some(v.clone())),
+            None => self.read.value(key),
+        }
+    }
+
+    /// Execute one transaction. `pre` is a rejection found before execution (signature,
+    /// chain, format). Returns the outcome and, if applied, the signer's agency.
+    pub fn run(
+        &mut self,
+        tx: &Transaction,
+        hash: TxHash,
+        pre: Option<ReasonCode>,
+    ) -> Result<(Outcome, Option<AgencyId>), LedgerError> {
+        if self.seen.contains(&hash) || self.read.tx_known(&hash)? {
+            return Ok((Outcome::Rejected(ReasonCode::DuplicateTx), None));
+        }
+        self.seen.insert(hash);
+        if let Some(r) = pre {
+            return Ok((Outcome::Rejected(r), None));
+        }
+        match self.check(tx, hash)? {
+            Ok((agency, writes)) => {
+                for (k, v) in writes {
+                    self.overlay.insert(k.hash(), (k, v));
+                }
+                Ok((Outcome::Applied, Some(agency)))
+            }
+            Err(r) => Ok((Outcome::Rejected(r), None)),
+        }
+    }
+
+    fn check(
+        &self,
+        tx: &Transaction,
+        hash: TxHash,
+    ) -> Result<Result<(AgencyId, Vec<(StateKey, StateValue)>), ReasonCode>, LedgerError> {
+        let body = &tx.body;
+        if body.chain_id != self.chain_id {
+            return Ok(Err(ReasonCode::WrongChain));
+        }
+        if body.record.validate().is_err() {
+            return Ok(Err(ReasonCode::Malformed));
+        }
+        let member = match self.get(&StateKey::Member(body.signer))? {
+            Some(StateValue::Member(m)) => m,
+            _ => return Ok(Err(ReasonCode::UnknownSigner)),
+        };
+        if member.revoked {
+            return Ok(Err(ReasonCode::SignerRevoked));
+        }
+        let next = match self.get(&StateKey::Seq(body.signer))? {
+            Some(StateValue::Seq(s)) => s,
+            _ => Seq(0),
+        };
+        if body.seq != next {
+            return Ok(Err(ReasonCode::BadSequence));
+        }
+        let kind = body.record.kind();
+        let role = kind.required_role();
+        if !member.may(role) {
+            return Ok(Err(if role == Role::Admin {
+                ReasonCode::NotAdmin
+            } else {
+                ReasonCode::MissingRole
+            }));
+        }
+        let agency = member.agency.clone();
+        Ok(match self.rules(&body.record, &agency, hash)? {
+            Ok(mut writes) => {
+                writes.push((StateKey::Seq(body.signer), StateValue::Seq(next.next())));
+                Ok((agency, writes))
+            }
+            Err(r) => Err(r),
+        })
+    }
+
+    fn asset(&self, id: &str) -> Result<Option<AssetState>, LedgerError> {
+        Ok(match self.get(&StateKey::Asset(id.to_string()))? {
+            Some(StateValue::Asset(a)) => Some(a),
+            _ => None,
+        })
+    }
+
+    fn award(&self, ocid: &str, award: &str) -> Result<Option<AwardState>, LedgerError> {
+        Ok(
+            match self.get(&StateKey::Award(ocid.to_string(), award.to_string()))? {
+                Some(StateValue::Award(a)) => Some(a),
+                _ => None,
+            },
+        )
+    }
+
+    fn grant(&self, id: &str) -> Result<Option<GrantState>, LedgerError> {
+        Ok(match self.get(&StateKey::Grant(id.to_string()))? {
+            Some(StateValue::Grant(g)) => Some(g),
+            _ => None,
+        })
+    }
+
+    /// The rules of each record kind; `agency` is the signer's (the acting agency).
+    ///
+    /// - RegisterAsset: custodian = acting agency (`WrongAgency`); id unused (`AssetExists`).
+    /// - TransferAsset: from = acting agency (`WrongAgency`); asset exists (`AssetUnknown`),
+    ///   not disposed (`AssetDisposed`), its custodian = from (`NotCustodian`); `to` is a
+    ///   genesis agency (`UnknownAgency`).
+    /// - DisposeAsset: exists, not disposed, custodian = acting agency (`NotCustodian`).
+    /// - AwardProcurement: purchaser = acting agency (`NotPurchaser`); (ocid, award id)
+    ///   unused (`AwardExists`).
+    /// - AmendAward / CancelAward: award exists (`AwardUnknown`), purchaser = acting agency
+    ///   (`NotPurchaser`), not cancelled (`AwardCancelled`); an amendment must not leave an
+    ///   active award without suppliers (`Malformed`).
+    /// - GrantDataAccess: grantor = acting agency (`WrongAgency`); grantee is a genesis
+    ///   agency (`UnknownAgency`); grant id unused (`GrantExists`); the dataset is unowned
+    ///   or owned by the grantor (`DatasetNotOwned`). The first grant on a dataset id makes
+    ///   the grantor its owner, for good.
+    /// - RevokeGrant: grant exists (`GrantUnknown`), grantor = acting agency (`NotGrantor`),
+    ///   not already revoked (`GrantRevoked`). Expired grants may be revoked.
+    /// - AnchorDocument: an asset, award or grant it supports must exist (`AssetUnknown`,
+    ///   `AwardUnknown`, `GrantUnknown`); a supported transaction hash is not checked.
+    /// - RegisterMember: agency = acting agency (`WrongAgency`); the key is not a member of
+    ///   any agency, revoked or not (`MemberExists`): keys are never reused.
+    /// - RevokeMember: agency = acting agency (`WrongAgency`); the key is a not revoked
+    ///   member of that agency (`MemberUnknown`).
+    fn rules(&self, record: &Record, agency: &AgencyId, tx: TxHash) -> Result<Rule, LedgerError> {
+        use ReasonCode::*;
+        let known = |a: &AgencyId| self.agencies.contains(a);
+        Ok(match record {
+            Record::RegisterAsset(r) => {
+                if r.custodian != *agency {
+                    Err(WrongAgency)
+                } else if self.asset(&r.asset_id)?.is_some() {
+                    Err(AssetExists)
+                } else {
+                    Ok(vec![(
+                        StateKey::Asset(r.asset_id.clone()),
+                        StateValue::Asset(AssetState {
+                            custodian: agency.clone(),
+                            status: AssetStatus::Held,
+                            registered_at: self.height,
+                            last_tx: tx,
+                        }),
+                    )])
+                }
+            }
+            Record::TransferAsset(r) => {
+                if r.from != *agency {
+                    return Ok(Err(WrongAgency));
+                }
+                match self.asset(&r.asset_id)? {
+                    None => Err(AssetUnknown),
+                    Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
+                    Some(a) if a.custodian != r.from => Err(NotCustodian),
+                    Some(_) if !known(&r.to) => Err(UnknownAgency),
+                    Some(a) => Ok(vec![(
+                        StateKey::Asset(r.asset_id.clone()),
+                        StateValue::Asset(AssetState {
+                            custodian: r.to.clone(),
+                            last_tx: tx,
+                            ..a
+                        }),
+                    )]),
+                }
+            }
+            Record::DisposeAsset(r) => match self.asset(&r.asset_id)? {
+                None => Err(AssetUnknown),
+                Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
+                Some(a) if a.custodian != *agency => Err(NotCustodian),
+                Some(a) => Ok(vec![(
+                    StateKey::Asset(r.asset_id.clone()),
+                    StateValue::Asset(AssetState {
+                        status: AssetStatus::Disposed,
+                        last_tx: tx,
+                        ..a
+                    }),
+                )]),
+            },
+            Record::AwardProcurement(r) => {
+                if r.purchaser != *agency {
+                    Err(NotPurchaser)
+                } else if self.award(&r.ocid, &r.award_id)?.is_some() {
+                    Err(AwardExists)
+                } else {
+                    Ok(vec![(
+                        StateKey::Award(r.ocid.clone(), r.award_id.clone()),
+                        StateValue::Award(AwardState {
+                            purchaser: agency.clone(),
+                            status: r.status,
+                            value: r.value,
+                            award_date: r.award_date,
+                            suppliers: r.suppliers.clone(),
+                            last_tx: tx,
+                        }),
+                    )])
+                }
+            }
+            Record::AmendAward(r) => match self.award(&r.ocid, &r.award_id)? {
+                None => Err(AwardUnknown),
+                Some(a) if a.purchaser != *agency => Err(NotPurchaser),
+                Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
+                Some(mut a) => {
+                    if let Some(v) = r.value {
+                        a.value = v;
+                    }
+                    if let Some(s) = &r.suppliers {
+                        a.suppliers = s.clone();
+                    }
+                    if let Some(s) = r.status {
+                        a.status = s;
+                    }
+                    if a.status == AwardStatus::Active && a.suppliers.is_empty() {
+                        return Ok(Err(Malformed));
+                    }
+                    a.last_tx = tx;
+                    Ok(vec![(
+                        StateKey::Award(r.ocid.clone(), r.award_id.clone()),
+                        StateValue::Award(a),
+                    )])
+                }
+            },
+            Record::CancelAward(r) => match self.award(&r.ocid, &r.award_id)? {
+                None => Err(AwardUnknown),
+                Some(a) if a.purchaser != *agency => Err(NotPurchaser),
+                Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
+                Some(a) => Ok(vec![(
+                    StateKey::Award(r.ocid.clone(), r.award_id.clone()),
+                    StateValue::Award(AwardState {
+                        status: AwardStatus::Cancelled,
+                        last_tx: tx,
+                        ..a
+                    }),
+                )]),
+            },
+            Record::GrantDataAccess(r) => {
+                if r.grantor != *agency {
+                    return Ok(Err(WrongAgency));
+                }
+                if !known(&r.grantee) {
+                    return Ok(Err(UnknownAgency));
+                }
+                if self.grant(&r.grant_id)?.is_some() {
+                    return Ok(Err(GrantExists));
+                }
+                let dataset = StateKey::Dataset(r.dataset_id.clone());
+                let mut writes = Vec::with_capacity(2);
+                match self.get(&dataset)? {
+                    Some(StateValue::Dataset(owner)) if owner != *agency => {
+                        return Ok(Err(DatasetNotOwned))
+                    }
+                    Some(_) => {}
+                    None => writes.push((dataset, StateValue::Dataset(agency.clone()))),
+                }
+                writes.push((
+                    StateKey::Grant(r.grant_id.clone()),
+                    StateValue::Grant(GrantState {
+                        dataset_id: r.dataset_id.clone(),
+                        grantor: agency.clone(),
+                        grantee: r.grantee.clone(),
+                        valid_from: r.valid_from,
+                        valid_until: r.valid_until,
+                        revoked: false,
+                        last_tx: tx,
+                    }),
+                ));
+                Ok(writes)
+            }
+            Record::RevokeGrant(r) => match self.grant(&r.grant_id)? {
+                None => Err(GrantUnknown),
+                Some(g) if g.grantor != *agency => Err(NotGrantor),
+                Some(g) if g.revoked => Err(GrantRevoked),
+                Some(g) => Ok(vec![(
+                    StateKey::Grant(r.grant_id.clone()),
+                    StateValue::Grant(GrantState {
+                        revoked: true,
+                        last_tx: tx,
+                        ..g
+                    }),
+                )]),
+            },
+            Record::AnchorDocument(r) => match &r.supports {
+                RecordRef::Asset(a) if self.asset(a)?.is_none() => Err(AssetUnknown),
+                RecordRef::Award(o, a) if self.award(o, a)?.is_none() => Err(AwardUnknown),
+                RecordRef::Grant(g) if self.grant(g)?.is_none() => Err(GrantUnknown),
+                _ => Ok(vec![]),
+            },
+            Record::RegisterMember(r) => {
+                if r.agency != *agency {
+                    Err(WrongAgency)
+                } else if self.get(&StateKey::Member(r.key))?.is_some() {
+                    Err(MemberExists)
+                } else {
+                    Ok(vec![(
+                        StateKey::Member(r.key),
+                        StateValue::Member(MemberState {
+                            agency: agency.clone(),
+                            name: r.name.clone(),
+                            roles: r.roles.clone(),
+                            revoked: false,
+                        }),
+                    )])
+                }
+            }
+            Record::RevokeMember(r) => {
+                if r.agency != *agency {
+                    return Ok(Err(WrongAgency));
+                }
+                match self.get(&StateKey::Member(r.key))? {
+                    Some(StateValue::Member(m)) if m.agency == *agency && !m.revoked => Ok(vec![(
+                        StateKey::Member(r.key),
+                        StateValue::Member(MemberState { revoked: true, ..m }),
+                    )]),
+                    _ => Err(MemberUnknown),
+                }
+            }
+        })
+    }
+}
+
+/// Index keys written for an applied record at log index `index` in a block at `time`.
+pub(crate) fn index_keys(
+    record: &Record,
+    agency: &AgencyId,
+    index: u64,
+    time: TimestampMs,
+) -> BTreeSet<Vec<u8>> {
+    use crate::schema::ix::*;
+    use crate::schema::KeyBuf as K;
+    let mut out = BTreeSet::new();
+    let kind = record.kind() as u8;
+    out.insert(K::new(AGENCY).s(agency.as_str()).n(index).done());
+    out.insert(K::new(KIND_TIME).b(&[kind]).n(time.0).n(index).done());
+    let subject = |class: u8, s: &K| K::new(SUBJECT).b(&[class]).b(&s.0).n(index).done();
+    let award_id = |o: &str, a: &str| K::default().s(o).s(a);
+    match record {
+        Record::RegisterAsset(r) => {
+            out.insert(subject(CLASS_ASSET, &K::default().s(&r.asset_id)));
+            out.insert(
+                K::new(ASSET_CUSTODIAN)
+                    .s(agency.as_str())
+                    .s(&r.asset_id)
+                    .n(index)
+                    .done(),
+            );
+        }
+        Record::TransferAsset(r) => {
+            out.insert(subject(CLASS_ASSET, &K::default().s(&r.asset_id)));
+            out.insert(
+                K::new(ASSET_CUSTODIAN)
+                    .s(r.to.as_str())
+                    .s(&r.asset_id)
+                    .n(index)
+                    .done(),
+            );
+        }
+        Record::DisposeAsset(r) => {
+            out.insert(subject(CLASS_ASSET, &K::default().s(&r.asset_id)));
+        }
+        Record::AwardProcurement(r) => {
+            let id = award_id(&r.ocid, &r.award_id);
+            out.insert(subject(CLASS_AWARD, &id));
+            out.insert(
+                K::new(AWARD_PURCHASER)
+                    .s(agency.as_str())
+                    .b(&id.0)
+                    .n(index)
+                    .done(),
+            );
+            let d = r.award_date;
+            let date = [(d.year >> 8) as u8, d.year as u8, d.month, d.day];
+            out.insert(K::new(AWARD_DATE).b(&date).b(&id.0).n(index).done());
+            out.insert(amount_key(&r.value, &id, index));
+            supplier_keys(&r.suppliers, &id, index, &mut out);
+        }
+        Record::AmendAward(r) => {
+            let id = award_id(&r.ocid, &r.award_id);
+            out.insert(subject(CLASS_AWARD, &id));
+            if let Some(v) = &r.value {
+                out.insert(amount_key(v, &id, index));
+            }
+            if let Some(s) = &r.suppliers {
+                supplier_keys(s, &id, index, &mut out);
+            }
+        }
+        Record::CancelAward(r) => {
+            out.insert(subject(CLASS_AWARD, &award_id(&r.ocid, &r.award_id)));
+        }
+        Record::GrantDataAccess(r) => {
+            let g = K::default().s(&r.grant_id);
+            out.insert(subject(CLASS_GRANT, &g));
+            out.insert(
+                K::new(GRANT_DATASET)
+                    .s(&r.dataset_id)
+                    .b(&g.0)
+                    .n(index)
+                    .done(),
+            );
+            out.insert(
+                K::new(GRANT_GRANTEE)
+                    .s(r.grantee.as_str())
+                    .b(&g.0)
+                    .n(index)
+                    .done(),
+            );
+            out.insert(
+                K::new(GRANT_GRANTOR)
+                    .s(agency.as_str())
+                    .b(&g.0)
+                    .n(index)
+                    .done(),
+            );
+            out.insert(K::new(GRANT_STATUS).b(&[0]).b(&g.0).n(index).done());
+        }
+        Record::RevokeGrant(r) => {
+            let g = K::default().s(&r.grant_id);
+            out.insert(subject(CLASS_GRANT, &g));
+            out.insert(K::new(GRANT_STATUS).b(&[1]).b(&g.0).n(index).done());
+        }
+        Record::AnchorDocument(r) => match &r.supports {
+            RecordRef::Asset(a) => {
+                out.insert(subject(CLASS_ASSET, &K::default().s(a)));
+            }
+            RecordRef::Award(o, a) => {
+                out.insert(subject(CLASS_AWARD, &award_id(o, a)));
+            }
+            RecordRef::Grant(g) => {
+                out.insert(subject(CLASS_GRANT, &K::default().s(g)));
+            }
+            RecordRef::None | RecordRef::Tx(_) => {}
+        },
+        Record::RegisterMember(r) => {
+            out.insert(subject(CLASS_MEMBER, &K::default().b(r.key.as_bytes())));
+            out.insert(member_key(&r.agency, &r.key, index));
+        }
+        Record::RevokeMember(r) => {
+            out.insert(subject(CLASS_MEMBER, &K::default().b(r.key.as_bytes())));
+        }
+    }
+    out
+}
+
+/// `MEMBER_AGENCY` key.
+pub(crate) fn member_key(agency: &AgencyId, key: &chancery_core::PublicKey, index: u64) -> Vec<u8> {
+    crate::schema::KeyBuf::new(crate::schema::ix::MEMBER_AGENCY)
+        .s(agency.as_str())
+        .b(key.as_bytes())
+        .n(index)
+        .done()
+}
+
+fn amount_key(v: &chancery_core::Amount, id: &crate::schema::KeyBuf, index: u64) -> Vec<u8> {
+    crate::schema::KeyBuf::new(crate::schema::ix::AWARD_AMOUNT)
+        .b(&v.currency.0)
+        .n(v.minor)
+        .b(&id.0)
+        .n(index)
+        .done()
+}
+
+fn supplier_keys(
+    suppliers: &[chancery_core::record::Supplier],
+    id: &crate::schema::KeyBuf,
+    index: u64,
+    out: &mut BTreeSet<Vec<u8>>,
+) {
+    use crate::schema::ix::*;
+    use crate::schema::KeyBuf as K;
+    for s in suppliers {
+        out.insert(
+            K::new(AWARD_SUPPLIER_CODE)
+                .s(&s.credit_code)
+                .b(&id.0)
+                .n(index)
+                .done(),
+        );
+        out.insert(
+            K::new(AWARD_SUPPLIER_NAME)
+                .s(&s.name)
+                .b(&id.0)
+                .n(index)
+                .done(),
+        );
+    }
+}

@@ -1,0 +1,551 @@
+//! Queries: point lookups and index scans with cursor pagination.
+//!
+//! Index entries are append-only (the store never deletes), so an entry can be stale: an
+//! award indexed under its old amount after an amendment. Filtered queries therefore check
+//! every candidate against the current state and report each object once. A page scans at
+//! most `SCAN_PER_PAGE_MAX` index entries; when that budget runs out it returns what it
+//! found with a cursor to continue from, so one call's work is bounded.
+
+use crate::schema::{self, ix, KeyBuf, TxLoc};
+use crate::{corrupt, decode_at, Ledger, LedgerError};
+use chancery_core::block::{Block, LogEntry};
+use chancery_core::cert::Certificate;
+use chancery_core::record::{AwardStatus, RecordKind};
+use chancery_core::state::{AssetState, AwardState, GrantState, MemberState, StateKey, StateValue};
+use chancery_core::{AgencyId, Amount, Date, Height, PublicKey, TimestampMs, TxHash};
+use chancery_storage::Column;
+use serde::{Deserialize, Serialize};
+
+/// Default and largest page size.
+pub const PAGE_SIZE_MAX: usize = 1000;
+/// Most index entries one page may scan, as a multiple of the page size.
+const SCAN_PER_PAGE_MAX: usize = 8;
+
+/// One page of results.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    /// Items.
+    pub items: Vec<T>,
+    /// Pass this to get the next page; `None` at the end.
+    pub next: Option<String>,
+}
+
+/// A transaction with where it is in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRecord {
+    /// Its hash.
+    pub hash: TxHash,
+    /// Log index.
+    pub index: u64,
+    /// The log entry (height, time, transaction, outcome).
+    pub entry: LogEntry,
+}
+
+/// Filters for [`Ledger::awards`]; all given conditions must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwardFilter {
+    /// Purchasing agency.
+    pub purchaser: Option<AgencyId>,
+    /// A supplier's unified social credit code.
+    pub supplier_code: Option<String>,
+    /// A supplier's exact name.
+    pub supplier_name: Option<String>,
+    /// Award date on or after.
+    pub date_from: Option<Date>,
+    /// Award date on or before.
+    pub date_until: Option<Date>,
+    /// Current value at least (same currency).
+    pub amount_min: Option<Amount>,
+    /// Current value at most (same currency).
+    pub amount_max: Option<Amount>,
+    /// Current status.
+    pub status: Option<AwardStatus>,
+}
+
+/// A grant's status at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    /// Within its dates and not revoked.
+    Active,
+    /// Before its first day.
+    NotYetValid,
+    /// After its last day.
+    Expired,
+    /// Revoked by the grantor.
+    Revoked,
+}
+
+impl GrantStatus {
+    /// The status of `g` at block time `t`.
+    pub fn of(g: &GrantState, t: TimestampMs) -> GrantStatus {
+        if g.revoked {
+            GrantStatus::Revoked
+        } else if g.is_active_at(t) {
+            GrantStatus::Active
+        } else if t < g.valid_from.start_ms() {
+            GrantStatus::NotYetValid
+        } else {
+            GrantStatus::Expired
+        }
+    }
+}
+
+/// Filters for [`Ledger::grants`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantFilter {
+    /// Dataset id.
+    pub dataset: Option<String>,
+    /// Grantee agency.
+    pub grantee: Option<AgencyId>,
+    /// Grantor agency.
+    pub grantor: Option<AgencyId>,
+    /// Status at `at`.
+    pub status: Option<GrantStatus>,
+    /// Time for the status (default: the last block's time).
+    pub at: Option<TimestampMs>,
+}
+
+/// How the field before the object id in an index key is laid out.
+#[derive(Clone, Copy)]
+enum Field {
+    /// A NUL-terminated string.
+    Str,
+    /// Fixed width.
+    Fixed(usize),
+}
+
+/// Split NUL-terminated strings off `b`.
+fn take_str(b: &[u8]) -> Option<(String, &[u8])> {
+    let n = b.iter().position(|c| *c == 0)?;
+    Some((String::from_utf8(b[..n].to_vec()).ok()?, &b[n + 1..]))
+}
+
+fn skip_field(b: &[u8], f: Field) -> Option<&[u8]> {
+    match f {
+        Field::Str => take_str(b).map(|(_, r)| r),
+        Field::Fixed(n) => b.get(n..),
+    }
+}
+
+fn date_bytes(d: Date) -> [u8; 4] {
+    [(d.year >> 8) as u8, d.year as u8, d.month, d.day]
+}
+
+impl Ledger {
+    fn page_limit(&self, limit: usize) -> Result<usize, LedgerError> {
+        if limit > self.config.page_size_max {
+            return Err(LedgerError::PageTooLarge {
+                max: self.config.page_size_max,
+                found: limit,
+            });
+        }
+        Ok(limit.max(1))
+    }
+
+    /// Scan index keys in `[start, end)` after `cursor`; `f` maps a key to an item (or
+    /// skips it). With `dedupe`, keys equal but for the trailing log index give one item.
+    fn scan_index<T>(
+        &self,
+        start: Vec<u8>,
+        end: Option<Vec<u8>>,
+        cursor: Option<&str>,
+        limit: usize,
+        dedupe: bool,
+        mut f: impl FnMut(&[u8]) -> Result<Option<T>, LedgerError>,
+    ) -> Result<Page<T>, LedgerError> {
+        let limit = self.page_limit(limit)?;
+        let mut from = start.clone();
+        let mut last_identity: Option<Vec<u8>> = None;
+        if let Some(c) = cursor {
+            let k = hex::decode(c).map_err(|_| LedgerError::BadCursor(c.to_string()))?;
+            if k < start || end.as_ref().is_some_and(|e| k >= *e) {
+                return Err(LedgerError::BadCursor(c.to_string()));
+            }
+            if dedupe && k.len() >= 8 {
+                last_identity = Some(k[..k.len() - 8].to_vec());
+            }
+            from = k;
+            from.push(0);
+        }
+        let mut items = Vec::new();
+        let mut scanned = 0usize;
+        let budget = limit.saturating_mul(SCAN_PER_PAGE_MAX);
+        loop {
+            let chunk = (limit * 2).min(budget - scanned).max(1);
+            let rows = self
+                .store
+                .scan(Column::Index, &from, end.as_deref(), false, chunk)?;
+            let exhausted = rows.len() < chunk;
+            for (k, _) in rows {
+                scanned += 1;
+                let identity = k[..k.len().saturating_sub(8)].to_vec();
+                let dup = dedupe && last_identity.as_ref() == Some(&identity);
+                if !dup {
+                    if let Some(item) = f(&k)? {
+                        items.push(item);
+                        last_identity = Some(identity);
+                    }
+                }
+                from = k;
+                from.push(0);
+                if items.len() == limit || scanned >= budget {
+                    let mut c = from.clone();
+                    c.pop();
+                    return Ok(Page {
+                        items,
+                        next: Some(hex::encode(c)),
+                    });
+                }
+            }
+            if exhausted {
+                return Ok(Page { items, next: None });
+            }
+        }
+    }
+
+    fn records(
+        &self,
+        prefix: Vec<u8>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let end = schema::prefix_end(&prefix);
+        self.scan_index(prefix, end, cursor, limit, false, |k| {
+            let index = schema::read_be(&k[k.len().saturating_sub(8)..])
+                .ok_or_else(|| corrupt(Column::Index, k, "short key"))?;
+            self.record_at(index)
+        })
+    }
+
+    fn record_at(&self, index: u64) -> Result<Option<TxRecord>, LedgerError> {
+        Ok(self.log_entry(index)?.map(|entry| TxRecord {
+            hash: entry.tx.hash(),
+            index,
+            entry,
+        }))
+    }
+
+    /// The log entry at `index`.
+    pub fn log_entry(&self, index: u64) -> Result<Option<LogEntry>, LedgerError> {
+        let k = schema::be(index);
+        match self.store.get(Column::Log, &k)? {
+            None => Ok(None),
+            Some(v) => Ok(Some(decode_at(Column::Log, &k, &v)?)),
+        }
+    }
+
+    /// A transaction by hash (applied or rejected).
+    pub fn tx(&self, hash: &TxHash) -> Result<Option<TxRecord>, LedgerError> {
+        let Some(v) = self.store.get(Column::TxIndex, hash.as_bytes())? else {
+            return Ok(None);
+        };
+        let loc: TxLoc = decode_at(Column::TxIndex, hash.as_bytes(), &v)?;
+        let rec = self
+            .record_at(loc.index)?
+            .ok_or_else(|| corrupt(Column::Log, &schema::be(loc.index), "missing entry"))?;
+        if rec.hash != *hash || rec.entry.height != loc.height {
+            return Err(corrupt(
+                Column::Log,
+                &schema::be(loc.index),
+                format!("entry has hash {} at height {}", rec.hash, rec.entry.height),
+            ));
+        }
+        Ok(Some(rec))
+    }
+
+    /// A block and its finalization certificate; the transactions' hash is re-checked
+    /// against the header.
+    pub fn block(&self, height: Height) -> Result<Option<(Block, Certificate)>, LedgerError> {
+        let Some(sb) = self.stored_block(height)? else {
+            return Ok(None);
+        };
+        let mut txs = Vec::with_capacity(sb.header.tx_count as usize);
+        for i in 0..u64::from(sb.header.tx_count) {
+            let index = sb.first_index + i;
+            let e = self
+                .log_entry(index)?
+                .ok_or_else(|| corrupt(Column::Log, &schema::be(index), "missing entry"))?;
+            txs.push(e.tx);
+        }
+        let got = chancery_core::block::txs_hash(txs.iter().map(|t| t.hash()));
+        let k = schema::be(height.0);
+        if got != sb.header.txs_hash {
+            return Err(corrupt(
+                Column::Log,
+                &k,
+                format!(
+                    "transactions hash to {got}, header says {}",
+                    sb.header.txs_hash
+                ),
+            ));
+        }
+        let c = self
+            .store
+            .get(Column::Certs, &k)?
+            .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
+        let cert: Certificate = decode_at(Column::Certs, &k, &c)?;
+        if cert.block != sb.header.hash() {
+            return Err(corrupt(
+                Column::Certs,
+                &k,
+                "certificate is for another block",
+            ));
+        }
+        Ok(Some((
+            Block {
+                header: sb.header,
+                txs,
+            },
+            cert,
+        )))
+    }
+
+    /// Current state of an asset.
+    pub fn asset(&self, id: &str) -> Result<Option<AssetState>, LedgerError> {
+        Ok(match self.state_value(&StateKey::Asset(id.to_string()))? {
+            Some(StateValue::Asset(a)) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Current state of an award.
+    pub fn award(&self, ocid: &str, award_id: &str) -> Result<Option<AwardState>, LedgerError> {
+        Ok(
+            match self.state_value(&StateKey::Award(ocid.to_string(), award_id.to_string()))? {
+                Some(StateValue::Award(a)) => Some(a),
+                _ => None,
+            },
+        )
+    }
+
+    /// Current state of a grant.
+    pub fn grant(&self, id: &str) -> Result<Option<GrantState>, LedgerError> {
+        Ok(match self.state_value(&StateKey::Grant(id.to_string()))? {
+            Some(StateValue::Grant(g)) => Some(g),
+            _ => None,
+        })
+    }
+
+    /// Current state of a member key.
+    pub fn member(&self, key: &PublicKey) -> Result<Option<MemberState>, LedgerError> {
+        Ok(match self.state_value(&StateKey::Member(*key))? {
+            Some(StateValue::Member(m)) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Records about an asset (register, transfers, disposal, anchored documents), oldest first.
+    pub fn asset_history(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let p = KeyBuf::new(ix::SUBJECT).b(&[ix::CLASS_ASSET]).s(id).done();
+        self.records(p, cursor, limit)
+    }
+
+    /// Records about an award (award, amendments, cancellation, documents), oldest first.
+    pub fn award_history(
+        &self,
+        ocid: &str,
+        award_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let p = KeyBuf::new(ix::SUBJECT)
+            .b(&[ix::CLASS_AWARD])
+            .s(ocid)
+            .s(award_id)
+            .done();
+        self.records(p, cursor, limit)
+    }
+
+    /// Records about a grant, oldest first.
+    pub fn grant_history(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let p = KeyBuf::new(ix::SUBJECT).b(&[ix::CLASS_GRANT]).s(id).done();
+        self.records(p, cursor, limit)
+    }
+
+    /// Applied records signed by members of `agency`, oldest first.
+    pub fn records_by_agency(
+        &self,
+        agency: &AgencyId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        self.records(
+            KeyBuf::new(ix::AGENCY).s(agency.as_str()).done(),
+            cursor,
+            limit,
+        )
+    }
+
+    /// Applied records of one kind with block time in `[from, until)`, oldest first.
+    pub fn records_by_kind(
+        &self,
+        kind: RecordKind,
+        from: TimestampMs,
+        until: TimestampMs,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let p = KeyBuf::new(ix::KIND_TIME).b(&[kind as u8]);
+        let start = p.clone().n(from.0).done();
+        let end = p.n(until.0).done();
+        self.scan_index(start, Some(end), cursor, limit, false, |k| {
+            let index = schema::read_be(&k[k.len().saturating_sub(8)..])
+                .ok_or_else(|| corrupt(Column::Index, k, "short key"))?;
+            self.record_at(index)
+        })
+    }
+
+    /// Members of an agency (revoked ones included), by key.
+    pub fn members(
+        &self,
+        agency: &AgencyId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<(PublicKey, MemberState)>, LedgerError> {
+        let p = KeyBuf::new(ix::MEMBER_AGENCY).s(agency.as_str()).done();
+        let end = schema::prefix_end(&p);
+        let n = p.len();
+        self.scan_index(p, end, cursor, limit, true, |k| {
+            let key: [u8; 32] = k
+                .get(n..n + 32)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| corrupt(Column::Index, k, "bad member key"))?;
+            let key = PublicKey(key);
+            Ok(self
+                .member(&key)?
+                .filter(|m| m.agency == *agency)
+                .map(|m| (key, m)))
+        })
+    }
+
+    /// Assets currently held by an agency (disposed ones included), by asset id.
+    pub fn assets_by_custodian(
+        &self,
+        agency: &AgencyId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<(String, AssetState)>, LedgerError> {
+        let p = KeyBuf::new(ix::ASSET_CUSTODIAN).s(agency.as_str()).done();
+        let end = schema::prefix_end(&p);
+        let n = p.len();
+        self.scan_index(p, end, cursor, limit, true, |k| {
+            let (id, _) = take_str(&k[n..]).ok_or_else(|| corrupt(Column::Index, k, "bad key"))?;
+            Ok(self
+                .asset(&id)?
+                .filter(|a| a.custodian == *agency)
+                .map(|a| (id, a)))
+        })
+    }
+
+    /// Awards matching `filter`, with their current state.
+    pub fn awards(
+        &self,
+        filter: &AwardFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<((String, String), AwardState)>, LedgerError> {
+        let (start, end, field_at) = if let Some(c) = &filter.supplier_code {
+            let p = KeyBuf::new(ix::AWARD_SUPPLIER_CODE).s(c).done();
+            (p.clone(), schema::prefix_end(&p), (1, Field::Str))
+        } else if let Some(nm) = &filter.supplier_name {
+            let p = KeyBuf::new(ix::AWARD_SUPPLIER_NAME).s(nm).done();
+            (p.clone(), schema::prefix_end(&p), (1, Field::Str))
+        } else if let Some(a) = &filter.purchaser {
+            let p = KeyBuf::new(ix::AWARD_PURCHASER).s(a.as_str()).done();
+            (p.clone(), schema::prefix_end(&p), (1, Field::Str))
+        } else if let Some(cur) = filter.amount_min.or(filter.amount_max).map(|a| a.currency) {
+            let p = KeyBuf::new(ix::AWARD_AMOUNT).b(&cur.0);
+            let lo = filter.amount_min.map_or(0, |a| a.minor);
+            let start = p.clone().n(lo).done();
+            let end = match filter.amount_max {
+                Some(m) => schema::prefix_end(&p.n(m.minor).done()),
+                None => schema::prefix_end(&p.done()),
+            };
+            (start, end, (1, Field::Fixed(11)))
+        } else {
+            let p = KeyBuf::new(ix::AWARD_DATE);
+            let start = match filter.date_from {
+                Some(d) => p.clone().b(&date_bytes(d)).done(),
+                None => p.clone().done(),
+            };
+            let end = match filter.date_until {
+                Some(d) => schema::prefix_end(&p.b(&date_bytes(d)).done()),
+                None => schema::prefix_end(&p.done()),
+            };
+            (start, end, (1, Field::Fixed(4)))
+        };
+        self.scan_index(start, end, cursor, limit, true, |k| {
+            let bad = || corrupt(Column::Index, k, "bad award index key");
+            let rest = k.get(field_at.0..).ok_or_else(bad)?;
+            let rest = skip_field(rest, field_at.1).ok_or_else(bad)?;
+            let (ocid, rest) = take_str(rest).ok_or_else(bad)?;
+            let (award, _) = take_str(rest).ok_or_else(bad)?;
+            let Some(a) = self.award(&ocid, &award)? else {
+                return Ok(None);
+            };
+            Ok(award_matches(filter, &a).then_some(((ocid, award), a)))
+        })
+    }
+
+    /// Grants matching `filter`, with their current state.
+    pub fn grants(
+        &self,
+        filter: &GrantFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<(String, GrantState)>, LedgerError> {
+        let p = if let Some(d) = &filter.dataset {
+            KeyBuf::new(ix::GRANT_DATASET).s(d).done()
+        } else if let Some(a) = &filter.grantee {
+            KeyBuf::new(ix::GRANT_GRANTEE).s(a.as_str()).done()
+        } else if let Some(a) = &filter.grantor {
+            KeyBuf::new(ix::GRANT_GRANTOR).s(a.as_str()).done()
+        } else if filter.status == Some(GrantStatus::Revoked) {
+            KeyBuf::new(ix::GRANT_STATUS).b(&[1]).done()
+        } else {
+            KeyBuf::new(ix::GRANT_STATUS).b(&[0]).done()
+        };
+        let at = filter.at.unwrap_or_else(|| self.tip().time);
+        let end = schema::prefix_end(&p);
+        let n = p.len();
+        self.scan_index(p, end, cursor, limit, true, |k| {
+            let (id, _) = take_str(&k[n..]).ok_or_else(|| corrupt(Column::Index, k, "bad key"))?;
+            let Some(g) = self.grant(&id)? else {
+                return Ok(None);
+            };
+            let ok = filter.dataset.as_ref().is_none_or(|d| *d == g.dataset_id)
+                && filter.grantee.as_ref().is_none_or(|a| *a == g.grantee)
+                && filter.grantor.as_ref().is_none_or(|a| *a == g.grantor)
+                && filter.status.is_none_or(|s| s == GrantStatus::of(&g, at));
+            Ok(ok.then_some((id, g)))
+        })
+    }
+}
+
+fn award_matches(f: &AwardFilter, a: &AwardState) -> bool {
+    f.purchaser.as_ref().is_none_or(|p| *p == a.purchaser)
+        && f.supplier_code
+            .as_ref()
+            .is_none_or(|c| a.suppliers.iter().any(|s| s.credit_code == *c))
+        && f.supplier_name
+            .as_ref()
+            .is_none_or(|n| a.suppliers.iter().any(|s| s.name == *n))
+        && f.date_from.is_none_or(|d| a.award_date >= d)
+        && f.date_until.is_none_or(|d| a.award_date <= d)
+        && f.amount_min
+            .is_none_or(|m| a.value.currency == m.currency && a.value.minor >= m.minor)
+        && f.amount_max
+            .is_none_or(|m| a.value.currency == m.currency && a.value.minor <= m.minor)
+        && f.status.is_none_or(|s| s == a.status)
+}

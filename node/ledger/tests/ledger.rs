@@ -1,0 +1,1041 @@
+//! Execution rules, state proofs, queries, recovery and integrity checks, end to end over
+//! an in-memory store.
+
+use chancery_core::block::{Block, Outcome, ReasonCode};
+use chancery_core::crypto::SecretKey;
+use chancery_core::record::*;
+use chancery_core::state::{verify_state_proof, AssetStatus, StateKey, StateValue};
+use chancery_core::tx::Transaction;
+use chancery_core::{AgencyId, Amount, Currency, Date, Digest, Height, PublicKey, TimestampMs};
+use chancery_ledger::testing::fixture::{named_key, Fixture};
+use chancery_ledger::testing::{propose_and_apply, Fault, FaultyStore, MapStore};
+use chancery_ledger::{check, AwardFilter, GrantFilter, GrantStatus, Ledger, LedgerError};
+use chancery_storage::{Column, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ReasonCode::*;
+use Role::*;
+
+fn ag(s: &str) -> AgencyId {
+    AgencyId(s.into())
+}
+
+fn date(y: u16, m: u8, d: u8) -> Date {
+    Date::new(y, m, d).unwrap()
+}
+
+fn cny(minor: u64) -> Amount {
+    Amount {
+        minor,
+        currency: Currency::CNY,
+    }
+}
+
+fn register(id: &str, custodian: &str) -> Record {
+    Record::RegisterAsset(RegisterAsset {
+        asset_id: id.into(),
+        category: "A02010104".into(),
+        name: "Laptop".into(),
+        spec_model: "X1".into(),
+        quantity: 1,
+        unit: "台".into(),
+        acquisition_method: AcquisitionMethod::Purchase,
+        acquisition_date: date(2026, 1, 5),
+        original_value: cny(800_000),
+        funding_source: FundingSource::FiscalAppropriation,
+        custodian: ag(custodian),
+        location: Restricted::Sealed(Digest([7; 32])),
+        documents: vec![],
+    })
+}
+
+fn transfer(id: &str, from: &str, to: &str) -> Record {
+    Record::TransferAsset(TransferAsset {
+        asset_id: id.into(),
+        from: ag(from),
+        to: ag(to),
+        kind: TransferKind::Allocation,
+        approval_document: Digest([1; 32]),
+        effective_date: date(2026, 2, 1),
+    })
+}
+
+fn dispose(id: &str) -> Record {
+    Record::DisposeAsset(DisposeAsset {
+        asset_id: id.into(),
+        method: DisposalMethod::Scrapping,
+        approval_document: Digest([2; 32]),
+        date: date(2026, 3, 1),
+        proceeds: None,
+        counterparty: None,
+    })
+}
+
+fn supplier(code: &str) -> Supplier {
+    Supplier {
+        name: format!("Supplier {code}"),
+        credit_code: code.into(),
+    }
+}
+
+fn award(ocid: &str, id: &str, purchaser: &str, minor: u64, code: &str, d: Date) -> Record {
+    Record::AwardProcurement(AwardProcurement {
+        ocid: ocid.into(),
+        award_id: id.into(),
+        project_number: "P-1".into(),
+        title: "Servers".into(),
+        description: String::new(),
+        purchaser: ag(purchaser),
+        method: ProcurementMethod::Open,
+        method_details: "公开招标".into(),
+        suppliers: vec![supplier(code)],
+        value: cny(minor),
+        award_date: d,
+        status: AwardStatus::Active,
+        items: vec![],
+        documents: vec![],
+    })
+}
+
+fn amend(ocid: &str, id: &str, minor: u64) -> Record {
+    Record::AmendAward(AmendAward {
+        ocid: ocid.into(),
+        award_id: id.into(),
+        rationale: "price change".into(),
+        date: date(2026, 4, 1),
+        value: Some(cny(minor)),
+        suppliers: None,
+        items: None,
+        status: None,
+        documents: vec![],
+    })
+}
+
+fn cancel(ocid: &str, id: &str) -> Record {
+    Record::CancelAward(CancelAward {
+        ocid: ocid.into(),
+        award_id: id.into(),
+        reason: "withdrawn".into(),
+        date: date(2026, 4, 2),
+    })
+}
+
+fn grant(id: &str, dataset: &str, grantor: &str, grantee: &str, from: Date, until: Date) -> Record {
+    Record::GrantDataAccess(GrantDataAccess {
+        grant_id: id.into(),
+        dataset_id: dataset.into(),
+        grantor: ag(grantor),
+        grantee: ag(grantee),
+        actions: vec![Action::Read, Action::Use],
+        purpose: "statistics".into(),
+        condition: SharingCondition::Conditional,
+        valid_from: from,
+        valid_until: until,
+        constraints: Restricted::Open(vec![]),
+    })
+}
+
+fn revoke_grant(id: &str) -> Record {
+    Record::RevokeGrant(RevokeGrant {
+        grant_id: id.into(),
+        reason: "ended".into(),
+    })
+}
+
+fn anchor(supports: RecordRef) -> Record {
+    Record::AnchorDocument(AnchorDocument {
+        document: DocumentRef {
+            hash: Digest([9; 32]),
+            kind: "invoice".into(),
+            title: "Invoice".into(),
+            url: String::new(),
+        },
+        supports,
+    })
+}
+
+fn register_member(agency: &str, key: PublicKey, roles: Vec<Role>) -> Record {
+    Record::RegisterMember(RegisterMember {
+        agency: ag(agency),
+        key,
+        name: "new member".into(),
+        roles,
+    })
+}
+
+fn revoke_member(agency: &str, key: PublicKey) -> Record {
+    Record::RevokeMember(RevokeMember {
+        agency: ag(agency),
+        key,
+        reason: "left".into(),
+    })
+}
+
+/// A ledger with a fixture and per-key sequence numbers.
+struct World {
+    fx: Fixture,
+    ledger: Ledger,
+    seqs: HashMap<PublicKey, u64>,
+}
+
+impl World {
+    fn new() -> World {
+        let fx = Fixture::new();
+        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        World {
+            fx,
+            ledger,
+            seqs: HashMap::new(),
+        }
+    }
+
+    fn signed(&self, key: &SecretKey, record: Record) -> Transaction {
+        let seq = self.seqs.get(&key.public()).copied().unwrap_or(0);
+        self.fx.tx(key, seq, record)
+    }
+
+    /// Send one record from a key in its own block; returns the outcome.
+    fn send_key(&mut self, key: &SecretKey, record: Record) -> Outcome {
+        let tx = self.signed(key, record);
+        let out = self.block(vec![tx]);
+        out[0]
+    }
+
+    fn send(&mut self, agency: &str, role: Role, record: Record) -> Outcome {
+        let key = self.fx.signer(agency, role).clone();
+        self.send_key(&key, record)
+    }
+
+    /// Apply a block of transactions; bump the sequence of every applied signer.
+    fn block(&mut self, txs: Vec<Transaction>) -> Vec<Outcome> {
+        let applied = propose_and_apply(&self.ledger, &self.fx, txs.clone()).unwrap();
+        for (tx, o) in txs.iter().zip(&applied.outcomes) {
+            if *o == Outcome::Applied {
+                *self.seqs.entry(tx.body.signer).or_insert(0) += 1;
+            }
+        }
+        applied.outcomes
+    }
+}
+
+fn rejected(r: ReasonCode) -> Outcome {
+    Outcome::Rejected(r)
+}
+
+#[test]
+fn asset_rules() {
+    let mut w = World::new();
+    assert_eq!(
+        w.send("mof", AssetOfficer, register("A1", "mof")),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, register("A1", "mof")),
+        rejected(AssetExists)
+    );
+    assert_eq!(
+        w.send("moe", AssetOfficer, register("A1", "moe")),
+        rejected(AssetExists)
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, register("A2", "moe")),
+        rejected(WrongAgency)
+    );
+    // Transfer: from must be the signer's agency, and the current custodian.
+    assert_eq!(
+        w.send("mof", AssetOfficer, transfer("A1", "moe", "nhc")),
+        rejected(WrongAgency)
+    );
+    assert_eq!(
+        w.send("moe", AssetOfficer, transfer("A1", "moe", "nhc")),
+        rejected(NotCustodian)
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, transfer("A9", "mof", "nhc")),
+        rejected(AssetUnknown)
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, transfer("A1", "mof", "xyz")),
+        rejected(UnknownAgency)
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, transfer("A1", "mof", "moe")),
+        rejected(MissingRole)
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, transfer("A1", "mof", "moe")),
+        Outcome::Applied
+    );
+    assert_eq!(w.ledger.asset("A1").unwrap().unwrap().custodian, ag("moe"));
+    // Only the current custodian may dispose.
+    assert_eq!(
+        w.send("mof", AssetOfficer, dispose("A1")),
+        rejected(NotCustodian)
+    );
+    assert_eq!(
+        w.send("moe", AssetOfficer, dispose("A9")),
+        rejected(AssetUnknown)
+    );
+    assert_eq!(w.send("moe", AssetOfficer, dispose("A1")), Outcome::Applied);
+    assert_eq!(
+        w.ledger.asset("A1").unwrap().unwrap().status,
+        AssetStatus::Disposed
+    );
+    // A disposed asset can do nothing more.
+    assert_eq!(
+        w.send("moe", AssetOfficer, dispose("A1")),
+        rejected(AssetDisposed)
+    );
+    assert_eq!(
+        w.send("moe", AssetOfficer, transfer("A1", "moe", "mof")),
+        rejected(AssetDisposed)
+    );
+    // History: register, transfer, dispose.
+    let h = w.ledger.asset_history("A1", None, 10).unwrap();
+    let kinds: Vec<RecordKind> = h
+        .items
+        .iter()
+        .map(|r| r.entry.tx.body.record.kind())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            RecordKind::RegisterAsset,
+            RecordKind::TransferAsset,
+            RecordKind::DisposeAsset
+        ]
+    );
+}
+
+#[test]
+fn procurement_rules() {
+    let mut w = World::new();
+    let d = date(2026, 3, 3);
+    let code = "91110000100000000A";
+    assert_eq!(
+        w.send(
+            "mof",
+            ProcurementOfficer,
+            award("ocds-1", "a1", "moe", 100, code, d)
+        ),
+        rejected(NotPurchaser)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            ProcurementOfficer,
+            award("ocds-1", "a1", "mof", 100, code, d)
+        ),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            ProcurementOfficer,
+            award("ocds-1", "a1", "mof", 100, code, d)
+        ),
+        rejected(AwardExists)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            AssetOfficer,
+            award("ocds-1", "a2", "mof", 100, code, d)
+        ),
+        rejected(MissingRole)
+    );
+    assert_eq!(
+        w.send("moe", ProcurementOfficer, amend("ocds-1", "a1", 5)),
+        rejected(NotPurchaser)
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, amend("ocds-1", "zz", 5)),
+        rejected(AwardUnknown)
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, amend("ocds-1", "a1", 250)),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.ledger.award("ocds-1", "a1").unwrap().unwrap().value,
+        cny(250)
+    );
+    assert_eq!(
+        w.send("moe", ProcurementOfficer, cancel("ocds-1", "a1")),
+        rejected(NotPurchaser)
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, cancel("ocds-1", "zz")),
+        rejected(AwardUnknown)
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, cancel("ocds-1", "a1")),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, cancel("ocds-1", "a1")),
+        rejected(AwardCancelled)
+    );
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, amend("ocds-1", "a1", 7)),
+        rejected(AwardCancelled)
+    );
+    let a = w.ledger.award("ocds-1", "a1").unwrap().unwrap();
+    assert_eq!(a.status, AwardStatus::Cancelled);
+    assert_eq!(
+        w.ledger
+            .award_history("ocds-1", "a1", None, 10)
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn data_sharing_rules_and_activity_in_block_time() {
+    let mut w = World::new();
+    let (from, until) = (date(2026, 1, 1), date(2026, 12, 31));
+    assert_eq!(
+        w.send(
+            "mof",
+            DataSteward,
+            grant("g1", "ds1", "moe", "nhc", from, until)
+        ),
+        rejected(WrongAgency)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            DataSteward,
+            grant("g1", "ds1", "mof", "xyz", from, until)
+        ),
+        rejected(UnknownAgency)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            AssetOfficer,
+            grant("g1", "ds1", "mof", "nhc", from, until)
+        ),
+        rejected(MissingRole)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            DataSteward,
+            grant("g1", "ds1", "mof", "nhc", from, until)
+        ),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            DataSteward,
+            grant("g1", "ds2", "mof", "moe", from, until)
+        ),
+        rejected(GrantExists)
+    );
+    // The first grant made mof the owner of ds1: nobody else may grant it.
+    assert_eq!(
+        w.send(
+            "moe",
+            DataSteward,
+            grant("g2", "ds1", "moe", "nhc", from, until)
+        ),
+        rejected(DatasetNotOwned)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            DataSteward,
+            grant("g2", "ds1", "mof", "moe", from, date(2026, 6, 30))
+        ),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("moe", DataSteward, revoke_grant("g1")),
+        rejected(NotGrantor)
+    );
+    assert_eq!(
+        w.send("mof", DataSteward, revoke_grant("gx")),
+        rejected(GrantUnknown)
+    );
+    assert_eq!(
+        w.send("mof", DataSteward, revoke_grant("g1")),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("mof", DataSteward, revoke_grant("g1")),
+        rejected(GrantRevoked)
+    );
+    // Status is measured in block time.
+    let g2 = w.ledger.grant("g2").unwrap().unwrap();
+    assert!(g2.is_active_at(date(2026, 6, 30).start_ms()));
+    assert!(!g2.is_active_at(date(2026, 7, 1).start_ms()));
+    let at = |t: TimestampMs, status| GrantFilter {
+        dataset: Some("ds1".into()),
+        status: Some(status),
+        at: Some(t),
+        ..GrantFilter::default()
+    };
+    let ids = |f: GrantFilter| -> Vec<String> {
+        w.ledger
+            .grants(&f, None, 10)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    };
+    assert_eq!(
+        ids(at(date(2026, 3, 1).start_ms(), GrantStatus::Active)),
+        vec!["g2".to_string()]
+    );
+    assert_eq!(
+        ids(at(date(2026, 8, 1).start_ms(), GrantStatus::Expired)),
+        vec!["g2".to_string()]
+    );
+    assert_eq!(
+        ids(at(date(2025, 8, 1).start_ms(), GrantStatus::NotYetValid)),
+        vec!["g2".to_string()]
+    );
+    assert_eq!(
+        ids(at(date(2026, 3, 1).start_ms(), GrantStatus::Revoked)),
+        vec!["g1".to_string()]
+    );
+    let by_grantee = GrantFilter {
+        grantee: Some(ag("nhc")),
+        ..GrantFilter::default()
+    };
+    assert_eq!(ids(by_grantee), vec!["g1".to_string()]);
+}
+
+#[test]
+fn membership_signer_and_sequence_rules() {
+    let mut w = World::new();
+    let newbie = named_key("newbie");
+    let existing = w.fx.signer("moe", AssetOfficer).public();
+    // Only admins register, only in their own agency, only fresh keys.
+    assert_eq!(
+        w.send(
+            "mof",
+            AssetOfficer,
+            register_member("mof", newbie.public(), vec![AssetOfficer])
+        ),
+        rejected(NotAdmin)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            Admin,
+            register_member("moe", newbie.public(), vec![AssetOfficer])
+        ),
+        rejected(WrongAgency)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            Admin,
+            register_member("mof", existing, vec![AssetOfficer])
+        ),
+        rejected(MemberExists)
+    );
+    // An unregistered key cannot sign.
+    assert_eq!(
+        w.send_key(&newbie.clone(), register("N1", "mof")),
+        rejected(UnknownSigner)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            Admin,
+            register_member("mof", newbie.public(), vec![AssetOfficer])
+        ),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send_key(&newbie.clone(), register("N1", "mof")),
+        Outcome::Applied
+    );
+    // Revocation: only by an admin of the member's own agency.
+    assert_eq!(
+        w.send("moe", Admin, revoke_member("mof", newbie.public())),
+        rejected(WrongAgency)
+    );
+    assert_eq!(
+        w.send("moe", Admin, revoke_member("moe", newbie.public())),
+        rejected(MemberUnknown)
+    );
+    assert_eq!(
+        w.send("mof", Admin, revoke_member("mof", newbie.public())),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("mof", Admin, revoke_member("mof", newbie.public())),
+        rejected(MemberUnknown)
+    );
+    assert_eq!(
+        w.send_key(&newbie.clone(), register("N2", "mof")),
+        rejected(SignerRevoked)
+    );
+    // A revoked key cannot be registered again.
+    assert_eq!(
+        w.send(
+            "mof",
+            Admin,
+            register_member("mof", newbie.public(), vec![Archivist])
+        ),
+        rejected(MemberExists)
+    );
+    let members = w.ledger.members(&ag("mof"), None, 100).unwrap();
+    assert_eq!(members.items.len(), 1 + 4 + 1);
+    assert!(members
+        .items
+        .iter()
+        .any(|(k, m)| *k == newbie.public() && m.revoked));
+
+    // Sequence numbers: exactly the next one; rejected transactions consume none.
+    let key = w.fx.signer("nhc", AssetOfficer).clone();
+    let gap = w.fx.tx(&key, 1, register("S1", "nhc"));
+    assert_eq!(w.block(vec![gap]), vec![rejected(BadSequence)]);
+    assert_eq!(w.send_key(&key, register("S1", "nhc")), Outcome::Applied); // seq 0
+    let replay = w.fx.tx(&key, 0, register("S2", "nhc"));
+    assert_eq!(w.block(vec![replay]), vec![rejected(BadSequence)]);
+    let bad = w.fx.tx(&key, 1, register("S1", "nhc"));
+    assert_eq!(w.block(vec![bad]), vec![rejected(AssetExists)]);
+    let next = w.fx.tx(&key, 1, register("S2", "nhc"));
+    assert_eq!(w.block(vec![next]), vec![Outcome::Applied]);
+}
+
+#[test]
+fn anchors_need_their_subject() {
+    let mut w = World::new();
+    assert_eq!(
+        w.send("mof", Archivist, anchor(RecordRef::Asset("nope".into()))),
+        rejected(AssetUnknown)
+    );
+    assert_eq!(
+        w.send(
+            "mof",
+            Archivist,
+            anchor(RecordRef::Award("o".into(), "a".into()))
+        ),
+        rejected(AwardUnknown)
+    );
+    assert_eq!(
+        w.send("mof", Archivist, anchor(RecordRef::Grant("g".into()))),
+        rejected(GrantUnknown)
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, anchor(RecordRef::None)),
+        rejected(MissingRole)
+    );
+    assert_eq!(
+        w.send("mof", Archivist, anchor(RecordRef::None)),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("mof", AssetOfficer, register("D1", "mof")),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.send("moe", Archivist, anchor(RecordRef::Asset("D1".into()))),
+        Outcome::Applied
+    );
+    assert_eq!(
+        w.ledger.asset_history("D1", None, 10).unwrap().items.len(),
+        2
+    );
+}
+
+#[test]
+fn byzantine_blocks_are_rejected_per_transaction_identically() {
+    let mut w = World::new();
+    let k = w.fx.signer("mof", AssetOfficer).clone();
+    let good = w.fx.tx(&k, 0, register("B1", "mof"));
+    let mut forged = w.fx.tx(&k, 1, register("B2", "mof"));
+    forged.signature.0[0] ^= 1;
+    let mut other_chain = w.fx.tx(&k, 1, register("B3", "mof"));
+    other_chain.body.chain_id = Digest([5; 32]);
+    let other_chain = Transaction::sign(other_chain.body, &k);
+    let malformed = w.fx.tx(&k, 1, register("", "mof"));
+    let outs = w.block(vec![
+        good.clone(),
+        good.clone(),
+        forged,
+        other_chain,
+        malformed,
+    ]);
+    assert_eq!(
+        outs,
+        vec![
+            Outcome::Applied,
+            rejected(DuplicateTx),
+            rejected(BadSignature),
+            rejected(WrongChain),
+            rejected(Malformed)
+        ]
+    );
+    // The same transaction in a later block is a duplicate too.
+    assert_eq!(w.block(vec![good.clone()]), vec![rejected(DuplicateTx)]);
+    // Rejections consumed no sequence number.
+    assert_eq!(w.send_key(&k, register("B4", "mof")), Outcome::Applied);
+    // The rejected transactions are in the log with their reasons.
+    let rec = w.ledger.tx(&good.hash()).unwrap().unwrap();
+    assert_eq!(rec.entry.outcome, Outcome::Applied);
+    assert_eq!(rec.index, 0);
+    assert_eq!(
+        w.ledger.log_entry(2).unwrap().unwrap().outcome,
+        rejected(BadSignature)
+    );
+    // A second node applying the same blocks reaches the same state.
+    let other = Ledger::open(MapStore::new(), &w.fx.genesis).unwrap();
+    for h in 1..=w.ledger.tip().height.0 {
+        let (block, cert) = w.ledger.block(Height(h)).unwrap().unwrap();
+        other.apply(&block, &cert).unwrap();
+    }
+    assert_eq!(other.tip(), w.ledger.tip());
+}
+
+#[test]
+fn headers_that_disagree_with_execution_are_refused_by_name() {
+    let w = World::new();
+    let k = w.fx.signer("mof", AssetOfficer);
+    let txs = vec![w.fx.tx(k, 0, register("H1", "mof"))];
+    let tip = w.ledger.tip();
+    let time = TimestampMs(tip.time.0 + 5);
+    let checked = chancery_ledger::verify_block_txs(&w.ledger.chain_id(), txs.clone(), |_| None);
+    let ex = w.ledger.execute(&checked, time, Height(1)).unwrap();
+    let mut header = w.fx.header(Height(1), tip.hash, time);
+    ex.fill_header(&mut header);
+    let good = Block {
+        header: header.clone(),
+        txs: txs.clone(),
+    };
+    let mut bad = good.clone();
+    bad.header.state_root = Digest([3; 32]);
+    let err = w.ledger.apply(&bad, &w.fx.finalize(&bad)).unwrap_err();
+    match err {
+        LedgerError::HeaderMismatch {
+            field,
+            expected,
+            found,
+        } => {
+            assert_eq!(field, "state_root");
+            assert_eq!(expected, ex.state_root.to_hex());
+            assert_eq!(found, Digest([3; 32]).to_hex());
+        }
+        e => panic!("unexpected {e}"),
+    }
+    // A certificate for another block is refused too.
+    assert!(matches!(
+        w.ledger.apply(&good, &w.fx.finalize(&bad)),
+        Err(LedgerError::Certificate(_))
+    ));
+    assert_eq!(w.ledger.tip(), tip);
+    let applied = w.ledger.apply(&good, &w.fx.finalize(&good)).unwrap();
+    assert_eq!(applied.state_root, ex.state_root);
+    // Wrong height / parent.
+    assert!(matches!(
+        w.ledger.apply(&good, &w.fx.finalize(&good)),
+        Err(LedgerError::WrongHeight { .. })
+    ));
+}
+
+#[test]
+fn state_proofs_verify_in_the_kernel_as_of_any_height() {
+    let mut w = World::new();
+    for i in 0..40 {
+        assert_eq!(
+            w.send("mof", AssetOfficer, register(&format!("P{i}"), "mof")),
+            Outcome::Applied
+        );
+    }
+    let h_before = w.ledger.tip().height;
+    assert_eq!(
+        w.send("mof", AssetOfficer, transfer("P7", "mof", "nhc")),
+        Outcome::Applied
+    );
+    let h_after = w.ledger.tip().height;
+    let root_at = |h: Height| w.ledger.block(h).unwrap().unwrap().0.header.state_root;
+    let key = StateKey::Asset("P7".into());
+    let before = w.ledger.prove(&key, h_before).unwrap();
+    let after = w.ledger.prove(&key, h_after).unwrap();
+    let custodian = |v: Option<StateValue>| match v {
+        Some(StateValue::Asset(a)) => a.custodian,
+        other => panic!("not an asset: {other:?}"),
+    };
+    assert_eq!(
+        custodian(verify_state_proof(&root_at(h_before), &before).unwrap()),
+        ag("mof")
+    );
+    assert_eq!(
+        custodian(verify_state_proof(&root_at(h_after), &after).unwrap()),
+        ag("nhc")
+    );
+    assert!(verify_state_proof(&root_at(h_after), &before).is_err());
+    assert!(
+        after.siblings.len() < 20,
+        "proof of {} siblings",
+        after.siblings.len()
+    );
+    // Absence.
+    let missing = w
+        .ledger
+        .prove(&StateKey::Asset("nope".into()), h_after)
+        .unwrap();
+    assert_eq!(
+        verify_state_proof(&root_at(h_after), &missing).unwrap(),
+        None
+    );
+    // Genesis members are proven at height 0 too.
+    let admin = w.fx.signer("moe", Admin).public();
+    let p0 = w.ledger.prove(&StateKey::Member(admin), Height(0)).unwrap();
+    assert!(matches!(p0.value, Some(StateValue::Member(ref m)) if m.agency == ag("moe")));
+    assert!(w.ledger.prove(&key, Height(0)).unwrap().value.is_none());
+}
+
+#[test]
+fn award_queries_filter_and_paginate() {
+    let mut w = World::new();
+    let k = w.fx.signer("mof", ProcurementOfficer).clone();
+    let codes = ["91110000100000000A", "91110000100000000B"];
+    let mut txs = Vec::new();
+    for i in 0..30u64 {
+        let rec = award(
+            "ocds-q",
+            &format!("a{i:02}"),
+            "mof",
+            1000 + i,
+            codes[(i % 2) as usize],
+            date(2026, 1, 1 + (i % 28) as u8),
+        );
+        txs.push(w.fx.tx(&k, i, rec));
+    }
+    assert!(w.block(txs).iter().all(|o| *o == Outcome::Applied));
+    assert_eq!(
+        w.send("mof", ProcurementOfficer, amend("ocds-q", "a00", 5000)),
+        Outcome::Applied
+    );
+    // Paginate all awards by date, 7 per page.
+    let mut cursor: Option<String> = None;
+    let mut seen = Vec::new();
+    loop {
+        let p = w
+            .ledger
+            .awards(&AwardFilter::default(), cursor.as_deref(), 7)
+            .unwrap();
+        assert!(p.items.len() <= 7);
+        seen.extend(p.items.into_iter().map(|((_, id), _)| id));
+        match p.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 30);
+    // By supplier code.
+    let f = AwardFilter {
+        supplier_code: Some(codes[1].into()),
+        ..AwardFilter::default()
+    };
+    assert_eq!(w.ledger.awards(&f, None, 100).unwrap().items.len(), 15);
+    // By amount: the amended award left its old amount.
+    let f = AwardFilter {
+        amount_min: Some(cny(1000)),
+        amount_max: Some(cny(1001)),
+        ..AwardFilter::default()
+    };
+    let ids: Vec<String> = w
+        .ledger
+        .awards(&f, None, 100)
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|((_, a), _)| a)
+        .collect();
+    assert_eq!(ids, vec!["a01".to_string()]);
+    let f = AwardFilter {
+        amount_min: Some(cny(4000)),
+        ..AwardFilter::default()
+    };
+    assert_eq!(w.ledger.awards(&f, None, 100).unwrap().items.len(), 1);
+    // By date range.
+    let f = AwardFilter {
+        date_from: Some(date(2026, 1, 1)),
+        date_until: Some(date(2026, 1, 2)),
+        ..AwardFilter::default()
+    };
+    assert_eq!(w.ledger.awards(&f, None, 100).unwrap().items.len(), 4);
+    // Page limits and bad cursors.
+    assert!(matches!(
+        w.ledger.awards(&AwardFilter::default(), None, 100_000),
+        Err(LedgerError::PageTooLarge { .. })
+    ));
+    assert!(matches!(
+        w.ledger.awards(&AwardFilter::default(), Some("zz"), 10),
+        Err(LedgerError::BadCursor(_))
+    ));
+    // Records by agency and by kind/time.
+    let r = w.ledger.records_by_agency(&ag("mof"), None, 100).unwrap();
+    assert_eq!(r.items.len(), 31);
+    let r = w
+        .ledger
+        .records_by_kind(
+            RecordKind::AmendAward,
+            TimestampMs(0),
+            TimestampMs(u64::MAX),
+            None,
+            100,
+        )
+        .unwrap();
+    assert_eq!(r.items.len(), 1);
+}
+
+/// Apply `n` small blocks to `ledger`; return the tip.
+fn run_blocks(fx: &Fixture, ledger: &Ledger, from: u64, n: u64) {
+    let k = fx.signer("mof", AssetOfficer);
+    for i in from..from + n {
+        let tx = fx.tx(k, i, register(&format!("R{i}"), "mof"));
+        propose_and_apply(ledger, fx, vec![tx]).unwrap();
+    }
+}
+
+#[test]
+fn a_failed_write_changes_nothing_and_the_block_can_be_applied_again() {
+    let fx = Fixture::new();
+    let reference = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+    run_blocks(&fx, &reference, 0, 6);
+    // Write 0 is the genesis state; fail write 4 (block 4).
+    let inner = MapStore::new();
+    let faulty = FaultyStore::new(inner.clone(), 4, Fault::Fail);
+    let ledger = Ledger::open(faulty, &fx.genesis).unwrap();
+    run_blocks(&fx, &ledger, 0, 3);
+    let tip = ledger.tip();
+    let tx = fx.tx(fx.signer("mof", AssetOfficer), 3, register("R3", "mof"));
+    assert!(matches!(
+        propose_and_apply(&ledger, &fx, vec![tx]),
+        Err(LedgerError::Store(_))
+    ));
+    assert_eq!(ledger.tip(), tip);
+    // The same ledger retries and converges.
+    run_blocks(&fx, &ledger, 3, 3);
+    assert_eq!(ledger.tip(), reference.tip());
+    // Reopened (as after kill -9), it is at its last applied block and consistent.
+    let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+    assert_eq!(reopened.tip(), reference.tip());
+    let report = check(inner, MapStore::new()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_crash_before_the_write_reopens_at_the_previous_block() {
+    let fx = Fixture::new();
+    let inner = MapStore::new();
+    let faulty = FaultyStore::new(inner.clone(), 3, Fault::Tear(0));
+    let ledger = Ledger::open(faulty, &fx.genesis).unwrap();
+    run_blocks(&fx, &ledger, 0, 2);
+    let tip = ledger.tip();
+    let tx = fx.tx(fx.signer("mof", AssetOfficer), 2, register("R2", "mof"));
+    assert!(propose_and_apply(&ledger, &fx, vec![tx]).is_err());
+    drop(ledger);
+    let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+    assert_eq!(reopened.tip(), tip);
+    run_blocks(&fx, &reopened, 2, 2);
+    assert!(check(inner, MapStore::new()).unwrap().is_ok());
+}
+
+#[test]
+fn a_torn_write_is_detected_on_reopen_and_by_check() {
+    // Only a store without atomic batches can tear; the ledger still notices.
+    let fx = Fixture::new();
+    for torn_after in [1usize, 5, 20] {
+        let inner = MapStore::new();
+        let faulty = FaultyStore::new(inner.clone(), 3, Fault::Tear(torn_after));
+        let ledger = Ledger::open(faulty, &fx.genesis).unwrap();
+        run_blocks(&fx, &ledger, 0, 2);
+        let tx = fx.tx(fx.signer("mof", AssetOfficer), 2, register("R2", "mof"));
+        assert!(propose_and_apply(&ledger, &fx, vec![tx]).is_err());
+        match Ledger::open(inner.clone(), &fx.genesis) {
+            Err(LedgerError::Torn { height }) => assert_eq!(height, Height(3)),
+            other => panic!(
+                "torn write after {torn_after} puts not detected: {:?}",
+                other.err()
+            ),
+        }
+        let report = check(inner, MapStore::new()).unwrap();
+        assert!(!report.is_ok());
+        assert!(
+            report.problems.iter().any(|p| p.column == Column::Blocks),
+            "{:?}",
+            report.problems
+        );
+    }
+}
+
+#[test]
+fn check_finds_a_flipped_byte_in_every_column() {
+    let fx = Fixture::new();
+    let store = MapStore::new();
+    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+    let mut seq = 0;
+    let k = fx.signer("mof", ProcurementOfficer);
+    for b in 0..4u64 {
+        let txs = (0..5)
+            .map(|i| {
+                seq += 1;
+                fx.tx(
+                    k,
+                    seq - 1,
+                    award(
+                        "ocds-c",
+                        &format!("c{b}-{i}"),
+                        "mof",
+                        10 + i,
+                        "91110000100000000A",
+                        date(2026, 5, 5),
+                    ),
+                )
+            })
+            .collect();
+        propose_and_apply(&ledger, &fx, txs).unwrap();
+    }
+    let clean = check(store.clone(), MapStore::new()).unwrap();
+    assert!(clean.is_ok(), "{:?}", clean.problems);
+    assert!(clean.entries_compared > 100);
+    for col in Column::ALL {
+        let copy = MapStore::new();
+        for c in Column::ALL {
+            for key in store.keys(c) {
+                copy.poke(c, &key, store.get(c, &key).unwrap().unwrap());
+            }
+        }
+        let keys = copy.keys(col);
+        let key = &keys[keys.len() / 2];
+        let mut v = copy.get(col, key).unwrap().unwrap();
+        if v.is_empty() {
+            // Index entries carry everything in the key: flip a key byte instead.
+            let mut k2 = key.clone();
+            let at = k2.len() - 9;
+            k2[at] ^= 0x01;
+            copy.remove(col, key);
+            copy.poke(col, &k2, v);
+        } else {
+            let at = v.len() - 1;
+            v[at] ^= 0x01;
+            copy.poke(col, key, v);
+        }
+        let report = check(copy, MapStore::new()).unwrap();
+        assert!(!report.is_ok(), "flip in {col:?} not detected");
+        let named = report.problems.iter().any(|p| p.column == col);
+        assert!(
+            named,
+            "flip in {col:?} at {} reported as {:?}",
+            hex::encode(key),
+            report.problems
+        );
+    }
+}
