@@ -3,7 +3,9 @@
 //! Every field is documented in `docs/genesis.md`. Relative paths in the file are relative
 //! to the directory that holds the file; [`NodeConfig::load`] resolves them.
 
+use crate::keyfile::{read_key_file_of_kind, KeyFileError, KeyKind, KeyPair};
 use crate::spec::{read_limited, ReadError};
+use chancery_core::genesis::Genesis;
 use chancery_core::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -61,6 +63,57 @@ pub enum ConfigError {
         /// What was there.
         found: String,
     },
+}
+
+/// Why a node's keys do not fit its genesis.
+#[derive(Debug, Error)]
+pub enum NodeKeysError {
+    /// A key file could not be read.
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    /// A validator config names no genesis validator.
+    #[error("node {name:?} is configured as a validator but genesis has no validator of that name (validators: {known})")]
+    NotAValidator {
+        /// The configured name.
+        name: String,
+        /// The genesis validators' names.
+        known: String,
+    },
+    /// A key does not match genesis.
+    #[error(
+        "node {name:?}: {which} key {found} in {file} does not match genesis, which has {expected}"
+    )]
+    Mismatch {
+        /// The node.
+        name: String,
+        /// `consensus` or `network`.
+        which: &'static str,
+        /// The key file.
+        file: PathBuf,
+        /// The key in genesis.
+        expected: PublicKey,
+        /// The key in the file.
+        found: PublicKey,
+    },
+    /// An observer's network key belongs to a validator.
+    #[error("observer {name:?}: network key {key} is validator {validator:?}'s")]
+    ObserverUsesValidatorKey {
+        /// The node.
+        name: String,
+        /// The key.
+        key: PublicKey,
+        /// The validator whose key it is.
+        validator: String,
+    },
+}
+
+/// A node's secret keys, checked against genesis.
+#[derive(Debug, Clone)]
+pub struct NodeKeys {
+    /// The consensus key and the validator's index in the genesis set (validators only).
+    pub consensus: Option<(u16, KeyPair)>,
+    /// The network identity.
+    pub network: KeyPair,
 }
 
 /// Does this node vote?
@@ -222,6 +275,68 @@ impl NodeConfig {
         fix(&mut self.network_key_file);
         if let Some(p) = self.consensus_key_file.as_mut() {
             fix(p);
+        }
+    }
+
+    /// Read the node's key files (paths as resolved by [`NodeConfig::load`]) and check them
+    /// against genesis: a validator must be listed under its name with exactly these
+    /// consensus and network keys; an observer must not use a validator's network key.
+    pub fn load_keys(&self, genesis: &Genesis) -> Result<NodeKeys, NodeKeysError> {
+        let network = read_key_file_of_kind(&self.network_key_file, KeyKind::Network)?;
+        let set = &genesis.validators.validators;
+        match (&self.role, &self.consensus_key_file) {
+            (NodeRole::Validator, Some(file)) => {
+                let consensus = read_key_file_of_kind(file, KeyKind::Consensus)?;
+                let (index, v) = set
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.name == self.name)
+                    .and_then(|(i, v)| Some((u16::try_from(i).ok()?, v)))
+                    .ok_or_else(|| NodeKeysError::NotAValidator {
+                        name: self.name.clone(),
+                        known: set
+                            .iter()
+                            .map(|v| v.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?;
+                for (which, file, expected, found) in [
+                    ("consensus", file, v.consensus_key, consensus.public()),
+                    (
+                        "network",
+                        &self.network_key_file,
+                        v.network_key,
+                        network.public(),
+                    ),
+                ] {
+                    if expected != found {
+                        return Err(NodeKeysError::Mismatch {
+                            name: self.name.clone(),
+                            which,
+                            file: file.clone(),
+                            expected,
+                            found,
+                        });
+                    }
+                }
+                Ok(NodeKeys {
+                    consensus: Some((index, consensus)),
+                    network,
+                })
+            }
+            _ => {
+                if let Some(v) = set.iter().find(|v| v.network_key == network.public()) {
+                    return Err(NodeKeysError::ObserverUsesValidatorKey {
+                        name: self.name.clone(),
+                        key: network.public(),
+                        validator: v.name.clone(),
+                    });
+                }
+                Ok(NodeKeys {
+                    consensus: None,
+                    network,
+                })
+            }
         }
     }
 

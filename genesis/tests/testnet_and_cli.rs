@@ -2,7 +2,7 @@
 //! testnet output passes build validation and its configs hold keys that match genesis.
 
 use chancery_core::TimestampMs;
-use chancery_genesis::config::{NodeConfig, NodeRole};
+use chancery_genesis::config::{NodeConfig, NodeKeysError, NodeRole};
 use chancery_genesis::keyfile::{read_key_file_of_kind, KeyKind};
 use chancery_genesis::rules::{self, Rules};
 use chancery_genesis::testnet::{generate, TestnetError, TestnetOptions};
@@ -107,6 +107,55 @@ fn testnet_genesis_validates_and_configs_match_it() {
             assert_eq!(network_keys[&p.name], (p.network_key, p.address));
         }
     }
+}
+
+#[test]
+fn node_keys_are_checked_against_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let t = generate(&opts(&out, 4, 1)).unwrap();
+    for (i, n) in t.nodes.iter().enumerate() {
+        let c = NodeConfig::load(&n.config_path).unwrap();
+        let keys = c.load_keys(&t.genesis).unwrap();
+        match c.role {
+            NodeRole::Validator => {
+                let (index, k) = keys.consensus.unwrap();
+                assert_eq!(usize::from(index), i);
+                assert_eq!(t.genesis.validators.validators[i].consensus_key, k.public());
+            }
+            NodeRole::Observer => assert!(keys.consensus.is_none()),
+        }
+    }
+    // mof-1 pointed at ndrc-1's consensus key: refused, naming both keys.
+    let mut c = NodeConfig::load(&t.nodes[0].config_path).unwrap();
+    c.consensus_key_file = Some(out.join("ndrc-1/consensus.key"));
+    let e = c.load_keys(&t.genesis).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            NodeKeysError::Mismatch {
+                which: "consensus",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A validator name that genesis does not know.
+    let mut c = NodeConfig::load(&t.nodes[0].config_path).unwrap();
+    c.name = "mof-9".into();
+    let e = c.load_keys(&t.genesis).unwrap_err();
+    assert!(
+        e.to_string().contains("mof-9") && e.to_string().contains("ndrc-1"),
+        "{e}"
+    );
+    // An observer with a validator's network key.
+    let mut c = NodeConfig::load(&t.nodes[4].config_path).unwrap();
+    c.network_key_file = out.join("nda-1/network.key");
+    let e = c.load_keys(&t.genesis).unwrap_err();
+    assert!(
+        matches!(e, NodeKeysError::ObserverUsesValidatorKey { .. }),
+        "{e}"
+    );
 }
 
 #[test]
