@@ -311,7 +311,6 @@ impl NodeConfig {
                 ] {
                     if expected != found {
                         return Err(NodeKeysError::Mismatch {
-                            name: self.name.clone(),
                             which,
                             file: file.clone(),
                             expected,
