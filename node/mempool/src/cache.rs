@@ -91,7 +91,10 @@ impl SigCache {
     pub(crate) fn check(&self) -> Result<(), String> {
         let bytes: usize = self.map.values().map(Verdict::bytes).sum();
         if bytes != self.bytes {
-            return Err(format!("cache bytes {} but entries hold {bytes}", self.bytes));
+            return Err(format!(
+                "cache bytes {} but entries hold {bytes}",
+                self.bytes
+            ));
         }
         if self.map.len() > self.entries_max || self.bytes > self.bytes_max {
             return Err(format!(

@@ -21,7 +21,10 @@
 //! See `docs/mempool.md`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod cache;
 mod error;
@@ -303,7 +306,10 @@ impl Mempool {
     /// An empty pool for `chain_id`.
     pub fn new(chain_id: ChainId, config: MempoolConfig) -> Result<Mempool, ConfigError> {
         config.validate()?;
-        let cache = SigCache::new(config.verified_cache_txs_max, config.verified_cache_bytes_max);
+        let cache = SigCache::new(
+            config.verified_cache_txs_max,
+            config.verified_cache_bytes_max,
+        );
         Ok(Mempool {
             chain_id,
             config,
@@ -404,7 +410,10 @@ impl Mempool {
         let mut out = Vec::with_capacity(txs.len());
         let mut txs = txs.into_iter().peekable();
         while txs.peek().is_some() {
-            let chunk: Vec<Transaction> = txs.by_ref().take(self.config.verify_batch_txs_max).collect();
+            let chunk: Vec<Transaction> = txs
+                .by_ref()
+                .take(self.config.verify_batch_txs_max)
+                .collect();
             self.insert_chunk(chunk, origin, now, view, &mut out);
         }
         out
@@ -473,7 +482,11 @@ impl Mempool {
         let keys: Vec<PublicKey> = txs.iter().map(|t| t.body.signer).collect();
         self.signatures_checked += txs.len() as u64;
         let mut out = HashMap::with_capacity(hashes.len());
-        for ((hash, key), r) in hashes.into_iter().zip(keys).zip(tx::verify_batch(&self.chain_id, txs)) {
+        for ((hash, key), r) in hashes
+            .into_iter()
+            .zip(keys)
+            .zip(tx::verify_batch(&self.chain_id, txs))
+        {
             match r {
                 Ok(v) => {
                     out.insert(hash, Verdict::Valid(v));
@@ -581,9 +594,7 @@ impl Mempool {
                 found: body.chain_id,
             });
         }
-        let member = view
-            .member(&key)
-            .ok_or(AdmitError::UnknownSigner { key })?;
+        let member = view.member(&key).ok_or(AdmitError::UnknownSigner { key })?;
         if member.revoked {
             return Err(AdmitError::SignerRevoked { key });
         }
@@ -651,7 +662,11 @@ impl Mempool {
     /// Which pending transactions to evict so that a transaction of `size` bytes from `agency`
     /// fits. Victims: the newest entry of the agency with the largest share, as long as that
     /// share exceeds the newcomer's agency's share including the newcomer.
-    fn plan_room(&self, agency: &AgencyId, size: usize) -> Result<Vec<(PublicKey, Seq)>, AdmitError> {
+    fn plan_room(
+        &self,
+        agency: &AgencyId,
+        size: usize,
+    ) -> Result<Vec<(PublicKey, Seq)>, AdmitError> {
         let (limit, max) = if self.txs + 1 > self.config.txs_max {
             (PoolLimit::Txs, self.config.txs_max)
         } else if self.bytes + size > self.config.bytes_max {
@@ -970,14 +985,20 @@ impl Mempool {
                 return Err(format!("signer {key} has an empty queue"));
             }
             if q.txs.len() > c.per_signer_max {
-                return Err(format!("signer {key} holds {} > per_signer_max", q.txs.len()));
+                return Err(format!(
+                    "signer {key} holds {} > per_signer_max",
+                    q.txs.len()
+                ));
             }
             let a = per_agency.entry(&q.agency).or_default();
             a.2.insert(*key);
             for (seq, e) in &q.txs {
                 let body = &e.tx.tx().body;
                 if body.signer != *key || body.seq != *seq {
-                    return Err(format!("entry ({key}, {seq}) holds ({}, {})", body.signer, body.seq));
+                    return Err(format!(
+                        "entry ({key}, {seq}) holds ({}, {})",
+                        body.signer, body.seq
+                    ));
                 }
                 if self.by_hash.get(&e.tx.hash()) != Some(&(*key, *seq)) {
                     return Err(format!("hash index misses ({key}, {seq})"));
@@ -1034,7 +1055,9 @@ impl Mempool {
                 return Err(format!("agency {agency} counters or signer set wrong"));
             }
             if t > c.agency_txs_max || b > c.agency_bytes_max {
-                return Err(format!("agency {agency} holds {t} txs / {b} bytes, over its share"));
+                return Err(format!(
+                    "agency {agency} holds {t} txs / {b} bytes, over its share"
+                ));
             }
         }
         self.cache.check()?;
