@@ -1877,3 +1877,22 @@ proptest! {
         prop_assert_eq!(back.chain_id(), g.chain_id());
     }
 }
+
+/// The snake_case names in code (`as_str`) and in JSON (serde) are the same spelling.
+#[test]
+fn names_in_code_match_names_in_json() {
+    for r in REASON_CODES {
+        assert_eq!(serde_json::to_value(r).expect("json"), r.as_str());
+    }
+    for r in Role::ALL {
+        assert_eq!(serde_json::to_value(r).expect("json"), r.as_str());
+        assert_eq!(Role::parse(r.as_str()), Some(r));
+    }
+    for k in RecordKind::ALL {
+        assert_eq!(serde_json::to_value(k).expect("json"), k.as_str());
+    }
+    for r in samples::records() {
+        let v = serde_json::to_value(&r).expect("json");
+        assert_eq!(v["kind"], r.kind().as_str(), "{v}");
+    }
+}
