@@ -80,12 +80,8 @@ pub enum NodeKeysError {
         known: String,
     },
     /// A key does not match genesis.
-    #[error(
-        "node {name:?}: {which} key {found} in {file} does not match genesis, which has {expected}"
-    )]
+    #[error("{which} key {found} in {file} does not match genesis, which has {expected}")]
     Mismatch {
-        /// The node.
-        name: String,
         /// `consensus` or `network`.
         which: &'static str,
         /// The key file.
