@@ -247,3 +247,21 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
     }
     Some(s)
 }
+
+impl Scenario {
+    /// Time at which the last scheduled fault heals (0 without faults), ms.
+    pub fn heal_ms(&self) -> u64 {
+        let p = self.partitions.iter().map(|p| p.heal_ms);
+        let c = self.crashes.iter().map(|c| c.restart_ms);
+        let l = self.leader_crash_at_ms.iter().map(|(_, r)| *r);
+        p.chain(c).chain(l).max().unwrap_or(0)
+    }
+
+    /// A shorter run for `cargo test`: stop once the liveness window after the last fault
+    /// has passed (the window is capped at 2.5 s of simulated time).
+    pub fn quick(mut self) -> Scenario {
+        self.liveness_bound_ms = self.liveness_bound_ms.min(2_500);
+        self.duration_ms = self.heal_ms() + self.liveness_bound_ms + 1;
+        self
+    }
+}
