@@ -112,7 +112,8 @@ fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Our errors include their causes in their messages; print each once.
+            eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -135,8 +135,10 @@ pub struct Testnet {
 #[derive(Debug, Error)]
 pub enum TestnetError {
     /// A count is out of range.
-    #[error("{what}: expected {min}..={max}, found {found}")]
+    #[error("number of {what}: expected {min}..={max}, found {found}{hint}")]
     Count {
+        /// Advice, or empty.
+        hint: &'static str,
         /// Which count.
         what: &'static str,
         /// Least allowed.
@@ -222,6 +224,11 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
     };
     if opts.validators < validators_min || opts.validators > TESTNET_VALIDATORS_MAX {
         return Err(TestnetError::Count {
+            hint: if opts.dev {
+                ""
+            } else {
+                " (n = 3f+1 with f >= 1; --dev allows fewer than 4)"
+            },
             what: "validators",
             min: validators_min,
             max: TESTNET_VALIDATORS_MAX,
@@ -230,6 +237,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
     }
     if opts.observers > TESTNET_OBSERVERS_MAX {
         return Err(TestnetError::Count {
+            hint: "",
             what: "observers",
             min: 0,
             max: TESTNET_OBSERVERS_MAX,
