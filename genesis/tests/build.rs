@@ -346,3 +346,40 @@ fn replace_nth(s: &str, from: &str, to: &str, n: usize) -> String {
     let (i, _) = s.match_indices(from).nth(n).expect("occurrence exists");
     format!("{}{}{}", &s[..i], to, &s[i + from.len()..])
 }
+
+/// Truncated and corrupted copies of the example: every one is rejected or built, none
+/// panics, and a rejection always names the file.
+#[test]
+fn corrupted_descriptions_never_panic() {
+    let text = std::fs::read(example()).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let tmp = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile_in(&dir)
+        .unwrap();
+    let name = tmp
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let mut rejected = 0;
+    for (i, cut) in (0..text.len()).step_by(97).enumerate() {
+        let mut bad = text[..cut].to_vec();
+        // Also flip one byte further on, into a different character.
+        let mut flipped = text.clone();
+        let at = (cut + 13 * i) % text.len();
+        flipped[at] = flipped[at].wrapping_add(1 + (i as u8 % 7));
+        for variant in [std::mem::take(&mut bad), flipped] {
+            std::fs::write(tmp.path(), &variant).unwrap();
+            if let Err(e) = build_from_file(tmp.path(), Rules::PRODUCTION) {
+                rejected += 1;
+                assert!(e.to_string().contains(&name), "{e}");
+            }
+        }
+    }
+    assert!(
+        rejected > 20,
+        "most corruptions must be rejected, only {rejected} were"
+    );
+}
