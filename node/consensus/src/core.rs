@@ -373,6 +373,12 @@ impl Core {
         &self.cfg.set
     }
 
+    /// How many views the core holds state for (bounded by `views_ahead_max` ahead and
+    /// `views_behind_max` behind the current view; for tests and metrics).
+    pub fn views_tracked(&self) -> usize {
+        self.views.len()
+    }
+
     /// The leader of `view`: round robin over the set, `view mod n` (R1).
     pub fn leader(&self, view: View) -> u16 {
         let n = self.cfg.set.len().max(1) as u64;
