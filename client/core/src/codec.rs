@@ -30,7 +30,7 @@ fn config() -> Config {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("field `{field}`: expected {expected}, found {found}")]
 pub struct ValidationError {
-    /// Path of the offending field, e.g. `record.suppliers[2].name`.
+    /// Path of the offending field, e.g. `record.award_procurement.suppliers[2].name`.
     pub field: String,
     /// What the field must be.
     pub expected: String,
@@ -159,13 +159,25 @@ pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
             found: version,
         });
     }
-    // The limit bounds every allocation bincode makes while decoding to the input size.
-    let cfg = config().with_limit::<{ crate::limits::ENCODING_BYTES_MAX }>();
-    let (value, used): (T, usize) =
-        bincode::decode_from_slice(body, cfg).map_err(|e| CodecError::Malformed {
-            ty: T::NAME,
-            reason: e.to_string(),
-        })?;
+    // bincode reserves what a length prefix claims (elements times their in-memory size)
+    // before reading the elements, up to its limit. In memory our values take at most a
+    // few times their encoded size, so a limit of 64 times the input's size class never
+    // refuses an honest input, yet keeps a tiny input with a lying prefix from making us
+    // reserve megabytes.
+    let decoded: Result<(T, usize), bincode::error::DecodeError> = match body.len() {
+        0..=4096 => bincode::decode_from_slice(body, config().with_limit::<{ 64 * 4096 }>()),
+        4097..=65_536 => {
+            bincode::decode_from_slice(body, config().with_limit::<{ 64 * 65_536 }>())
+        }
+        _ => bincode::decode_from_slice(
+            body,
+            config().with_limit::<{ 4 * crate::limits::ENCODING_BYTES_MAX }>(),
+        ),
+    };
+    let (value, used) = decoded.map_err(|e| CodecError::Malformed {
+        ty: T::NAME,
+        reason: e.to_string(),
+    })?;
     if used != body.len() {
         return Err(CodecError::TrailingBytes {
             ty: T::NAME,
@@ -255,5 +267,44 @@ pub mod check {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Encode, Decode)]
+    struct Texts(Vec<String>);
+
+    impl Canonical for Texts {
+        const NAME: &'static str = "texts";
+        const BYTES_MAX: usize = crate::limits::ENCODING_BYTES_MAX;
+        fn validate(&self) -> Result<(), ValidationError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lying_length_prefix_is_refused_before_allocating() {
+        // 1 version byte + a u64 length claiming 50 million strings + 8 bytes of "data".
+        let mut b = vec![VERSION];
+        b.extend_from_slice(&50_000_000u64.to_le_bytes());
+        b.extend_from_slice(&[0u8; 8]);
+        match decode::<Texts>(&b) {
+            Err(CodecError::Malformed { reason, .. }) => {
+                assert!(reason.contains("Limit"), "unexpected reason {reason}")
+            }
+            other => panic!("expected a limit error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn honest_large_lists_of_small_values_decode() {
+        // Many short strings: in memory (24 bytes each) far larger than encoded (9 bytes).
+        let v = Texts((0..3000).map(|i| (i % 10).to_string()).collect());
+        let b = encode(&v);
+        assert!(b.len() < 64 * 1024);
+        assert_eq!(decode::<Texts>(&b).unwrap(), v);
     }
 }

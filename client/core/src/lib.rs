@@ -7,7 +7,7 @@
 //! Invariants (see `docs/ARCHITECTURE.md`):
 //! - no IO of any kind: no files, sockets, clocks or randomness (keys are made from bytes
 //!   that the caller supplies);
-//! - depends on none of tokio, rocksdb, libp2p, axum (checked by `tests/deps.rs`);
+//! - depends on none of tokio, rocksdb, libp2p, axum (checked by `tests/e2e/tests/deps.rs`);
 //! - every decode of outside bytes goes through [`codec::decode`], which rejects trailing
 //!   bytes, unknown versions, oversize inputs and non-canonical forms;
 //! - every hash and every signature carries a tag from [`domain`].
