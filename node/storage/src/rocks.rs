@@ -1,0 +1,385 @@
+//! [`RocksStore`]: the durable store, one RocksDB column family per [`Column`].
+//!
+//! Every [`Store::write`] is one RocksDB write batch written with `sync = true` (WAL on),
+//! so it is atomic across column families and durable when it returns. Options are tuned
+//! for the ledger's pattern: append-mostly, mostly sequential keys per column, point
+//! lookups by hash in `TxIndex` and `StateTree`. Every column gets a whole-key bloom filter
+//! because every write looks up its keys first (the immutability check).
+
+use crate::{
+    checksum, prepare, Column, CorruptEntry, IntegrityReport, Limits, Store, StoreError,
+    WriteBatch, SCHEMA_KEY, SCHEMA_VERSION,
+};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
+    DBRecoveryMode, Options, ReadOptions, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Tuning and limits for [`RocksStore::open_with`].
+#[derive(Clone, Debug)]
+pub struct RocksConfig {
+    /// Limits checked on every call.
+    pub limits: Limits,
+    /// Shared LRU block cache, in bytes.
+    pub block_cache_bytes: usize,
+    /// Memtable size per column family, in bytes.
+    pub write_buffer_bytes: usize,
+    /// Most open SST files (bounds file descriptors).
+    pub open_files_max: i32,
+}
+
+impl Default for RocksConfig {
+    fn default() -> Self {
+        RocksConfig {
+            limits: Limits::default(),
+            block_cache_bytes: 128 << 20,
+            write_buffer_bytes: 32 << 20,
+            open_files_max: 1024,
+        }
+    }
+}
+
+/// The RocksDB store.
+pub struct RocksStore {
+    db: DB,
+    path: PathBuf,
+    limits: Limits,
+    /// Serialises writes so that the immutability check and the write are one step.
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for RocksStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocksStore")
+            .field("path", &self.path)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine(column: Option<Column>, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Engine {
+        column,
+        message: e.to_string(),
+    }
+}
+
+/// The column-family names a database of this schema has: RocksDB's `default` and one per
+/// [`Column`], sorted.
+pub fn expected_column_families() -> Vec<String> {
+    let mut names: Vec<String> = Column::ALL.iter().map(|c| c.name().to_string()).collect();
+    names.push(rocksdb::DEFAULT_COLUMN_FAMILY_NAME.to_string());
+    names.sort();
+    names
+}
+
+/// Options for the database and for each column family.
+fn db_options(config: &RocksConfig, fresh: bool) -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(fresh);
+    opts.create_missing_column_families(fresh);
+    opts.set_max_background_jobs(2);
+    opts.set_max_open_files(config.open_files_max);
+    opts.set_bytes_per_sync(1 << 20);
+    opts.set_keep_log_file_num(10);
+    // A torn record at the WAL's tail belongs to a write that never returned: drop it.
+    opts.set_wal_recovery_mode(DBRecoveryMode::PointInTime);
+    opts.set_paranoid_checks(true);
+    opts
+}
+
+pub(crate) fn cf_options(col: Column, cache: &Cache, config: &RocksConfig) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_format_version(5);
+    // Whole-key bloom filters everywhere: the immutability check looks up every key.
+    table.set_bloom_filter(10.0, false);
+    table.set_whole_key_filtering(true);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let point_lookups = matches!(col, Column::TxIndex | Column::StateTree);
+    table.set_block_size(if point_lookups { 4 << 10 } else { 16 << 10 });
+
+    let mut opts = Options::default();
+    opts.set_block_based_table_factory(&table);
+    opts.set_write_buffer_size(config.write_buffer_bytes);
+    opts.set_level_compaction_dynamic_level_bytes(true);
+    opts.set_memtable_whole_key_filtering(true);
+    opts.set_memtable_prefix_bloom_ratio(0.05);
+    // Hashes and signatures do not compress; blocks, log entries and indexes somewhat do.
+    let compress = !matches!(col, Column::TxIndex | Column::StateTree | Column::LogTree);
+    opts.set_compression_type(if compress {
+        DBCompressionType::Snappy
+    } else {
+        DBCompressionType::None
+    });
+    opts
+}
+
+fn is_database(path: &Path) -> bool {
+    path.join("CURRENT").exists()
+}
+
+impl RocksStore {
+    /// Create or open the database at `path` with default [`RocksConfig`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, RocksConfig::default())
+    }
+
+    /// Create or open the database at `path`. An existing database must have exactly the
+    /// expected column families and schema version ([`SCHEMA_KEY`] in [`Column::Meta`]);
+    /// otherwise [`StoreError::Schema`] says what was found.
+    pub fn open_with(path: impl AsRef<Path>, config: RocksConfig) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let path_str = path.display().to_string();
+        let fresh = !is_database(&path);
+        if !fresh {
+            let mut found = DB::list_cf(&Options::default(), &path).map_err(|e| engine(None, e))?;
+            found.sort();
+            let expected = expected_column_families();
+            if found != expected {
+                return Err(StoreError::Schema {
+                    path: path_str,
+                    expected: format!("column families {expected:?}"),
+                    found: format!("column families {found:?}"),
+                });
+            }
+        }
+        let cache = Cache::new_lru_cache(config.block_cache_bytes).map_err(|e| engine(None, e))?;
+        let descriptors = Column::ALL
+            .iter()
+            .map(|&c| ColumnFamilyDescriptor::new(c.name(), cf_options(c, &cache, &config)));
+        let db = DB::open_cf_descriptors(&db_options(&config, fresh), &path, descriptors)
+            .map_err(|e| engine(None, e))?;
+        let store = RocksStore {
+            db,
+            path,
+            limits: config.limits,
+            write_lock: Mutex::new(()),
+        };
+        store.check_schema(&path_str)?;
+        Ok(store)
+    }
+
+    /// Check the schema version; write it into a database that is still empty (new, or
+    /// created by a process that died before writing it).
+    fn check_schema(&self, path: &str) -> Result<(), StoreError> {
+        let meta = self.cf(Column::Meta)?;
+        let stored = self
+            .db
+            .get_pinned_cf(meta, SCHEMA_KEY)
+            .map_err(|e| engine(Some(Column::Meta), e))?;
+        let expected = SCHEMA_VERSION.to_be_bytes();
+        match stored {
+            Some(stored) => {
+                let found = checksum::open(Column::Meta, SCHEMA_KEY, &stored)?;
+                if found != expected {
+                    return Err(StoreError::Schema {
+                        path: path.to_string(),
+                        expected: format!("schema version {SCHEMA_VERSION}"),
+                        found: format!("schema version bytes {}", hex::encode(found)),
+                    });
+                }
+                Ok(())
+            }
+            None => {
+                for col in Column::ALL {
+                    let mut it = self.db.raw_iterator_cf(self.cf(col)?);
+                    it.seek_to_first();
+                    if it.valid() {
+                        return Err(StoreError::Schema {
+                            path: path.to_string(),
+                            expected: format!("schema version {SCHEMA_VERSION}"),
+                            found: format!("no schema version but data in column {col:?}"),
+                        });
+                    }
+                    it.status().map_err(|e| engine(Some(col), e))?;
+                }
+                let mut batch = rocksdb::WriteBatch::default();
+                batch.put_cf(
+                    meta,
+                    SCHEMA_KEY,
+                    checksum::seal(Column::Meta, SCHEMA_KEY, &expected),
+                );
+                self.write_synced(batch)
+            }
+        }
+    }
+
+    /// The database directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn cf(&self, col: Column) -> Result<&ColumnFamily, StoreError> {
+        self.db
+            .cf_handle(col.name())
+            .ok_or_else(|| engine(Some(col), "column family handle missing"))
+    }
+
+    fn write_synced(&self, batch: rocksdb::WriteBatch) -> Result<(), StoreError> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db.write_opt(batch, &opts).map_err(|e| engine(None, e))
+    }
+
+    /// Approximate number of keys in `col` (RocksDB's estimate).
+    pub fn estimate_keys(&self, col: Column) -> Result<u64, StoreError> {
+        Ok(self
+            .db
+            .property_int_value_cf(self.cf(col)?, "rocksdb.estimate-num-keys")
+            .map_err(|e| engine(Some(col), e))?
+            .unwrap_or(0))
+    }
+}
+
+impl Store for RocksStore {
+    fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.limits.check_key(col, key)?;
+        let stored = self
+            .db
+            .get_pinned_cf(self.cf(col)?, key)
+            .map_err(|e| engine(Some(col), e))?;
+        match stored {
+            None => Ok(None),
+            Some(stored) => Ok(Some(checksum::open(col, key, &stored)?.to_vec())),
+        }
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let puts = prepare::prepare(&self.limits, batch, |keys| {
+            let handles = keys
+                .iter()
+                .map(|(col, key)| Ok((self.cf(*col)?, *key)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            self.db
+                .multi_get_cf(handles)
+                .into_iter()
+                .zip(keys)
+                .map(|(r, (col, _))| r.map_err(|e| engine(Some(*col), e)))
+                .collect()
+        })?;
+        if puts.is_empty() {
+            return Ok(());
+        }
+        let mut batch = rocksdb::WriteBatch::default();
+        for (col, key, stored) in &puts {
+            batch.put_cf(self.cf(*col)?, key, stored);
+        }
+        self.write_synced(batch)
+    }
+
+    fn scan(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.limits.check_scan(col, limit)?;
+        if end.is_some_and(|e| e <= start) || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_lower_bound(start);
+        if let Some(end) = end {
+            opts.set_iterate_upper_bound(end);
+        }
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(col)?, opts);
+        if reverse {
+            it.seek_to_last();
+        } else {
+            it.seek(start);
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some((key, stored)) = it.item() else { break };
+            // The bounds are enforced by RocksDB; check them anyway (cheap, and a wrong
+            // answer here would be silent).
+            if key < start || end.is_some_and(|e| key >= e) {
+                return Err(engine(Some(col), "iterator returned a key outside the bounds"));
+            }
+            out.push((key.to_vec(), checksum::open(col, key, stored)?.to_vec()));
+            if reverse {
+                it.prev();
+            } else {
+                it.next();
+            }
+        }
+        it.status().map_err(|e| engine(Some(col), e))?;
+        Ok(out)
+    }
+
+    fn multi_get(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.limits.check_scan(col, keys.len())?;
+        for key in keys {
+            self.limits.check_key(col, key)?;
+        }
+        let cf = self.cf(col)?;
+        self.db
+            .batched_multi_get_cf(cf, keys.iter(), false)
+            .into_iter()
+            .zip(keys)
+            .map(|(r, key)| match r.map_err(|e| engine(Some(col), e))? {
+                None => Ok(None),
+                Some(stored) => Ok(Some(checksum::open(col, key, &stored)?.to_vec())),
+            })
+            .collect()
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        for col in Column::ALL {
+            self.db
+                .flush_cf(self.cf(col)?)
+                .map_err(|e| engine(Some(col), e))?;
+        }
+        Ok(())
+    }
+
+    fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
+        let mut report = IntegrityReport::default();
+        for col in Column::ALL {
+            let mut opts = ReadOptions::default();
+            opts.fill_cache(false);
+            opts.set_verify_checksums(true);
+            let mut it = self.db.raw_iterator_cf_opt(self.cf(col)?, opts);
+            it.seek_to_first();
+            while let Some((key, stored)) = it.item() {
+                report.entries_checked[col.index()] += 1;
+                if let Err(StoreError::Corrupt { message, .. }) = checksum::open(col, key, stored)
+                {
+                    report.record(
+                        CorruptEntry {
+                            column: col,
+                            key_hex: hex::encode(key),
+                            message,
+                        },
+                        self.limits.report_corrupt_max,
+                    );
+                }
+                it.next();
+            }
+            it.status().map_err(|e| engine(Some(col), e))?;
+        }
+        Ok(report)
+    }
+}
+
+impl crate::RawAccess for RocksStore {
+    fn put_raw(&self, col: Column, key: &[u8], stored: &[u8]) -> Result<(), StoreError> {
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.put_cf(self.cf(col)?, key, stored);
+        self.write_synced(batch)
+    }
+}
