@@ -388,13 +388,20 @@ impl Core {
     /// Feed one input; returns the effects to carry out, in order.
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
         match input {
+            // R9 (restart: re-send stored votes), R3 (enter the first view).
             Input::Start => self.on_start(),
+            // R4 proposals, R5 votes, R11 certificates, R12 block fetches.
             Input::Message { from, bytes } => self.on_messages(vec![(from, bytes)]),
             Input::Messages(list) => self.on_messages(list),
+            // R6 nullify on timeout, R7 retry.
             Input::Timeout { view, kind } => self.on_timeout(view, kind),
+            // R2 the leader's block.
             Input::Proposed { block } => self.on_proposed(block),
+            // R4 notarize a valid block.
             Input::Validated { digest, valid } => self.on_validated(digest, valid),
+            // R9 a vote leaves only once durable.
             Input::PersistAcked { id } => self.on_persisted(id),
+            // R13.
             Input::EpochChange { set, from_height } => self.on_epoch_change(set, from_height),
         }
         std::mem::take(&mut self.out)
