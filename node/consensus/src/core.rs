@@ -838,6 +838,7 @@ impl Core {
     fn on_votes(&mut self, votes: Vec<(Peer, Vote)>) {
         let chain_id = self.cfg.chain_id;
         let mut fresh: Vec<(Peer, Vote)> = Vec::new();
+        let mut seen: std::collections::HashSet<Vote> = std::collections::HashSet::new();
         for (from, v) in votes {
             if v.epoch != self.cfg.set.epoch
                 || !self.in_window(v.view)
@@ -858,7 +859,7 @@ impl Core {
                     continue;
                 }
             }
-            if fresh.iter().any(|(_, w)| *w == v) {
+            if !seen.insert(v) {
                 continue;
             }
             fresh.push((from, v));

@@ -297,3 +297,12 @@ fn wire_roundtrip_is_canonical() {
     let bad = Message::Vote(vote(&k, 1, 4, VoteKind::Nullify, Digest([8; 32])));
     assert!(Message::decode(&bad.encode()).is_err());
 }
+
+#[test]
+fn core_is_send_so_a_host_can_move_it_to_a_task() {
+    fn is_send<T: Send>(_: &T) -> bool {
+        true
+    }
+    let k = keys(4);
+    assert!(is_send(&core(&k, 0, vec![])));
+}

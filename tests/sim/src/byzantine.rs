@@ -12,7 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 /// The Byzantine behaviours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByzKind {
-    /// As leader, sends two different valid proposals to two halves and notarizes both.
+    /// As leader, sends two different proposals to two halves (the second one invalid in odd
+    /// views) and notarizes both.
     Equivocator,
     /// Signs conflicting votes: a second notarize for a random block, nullify + finalize.
     Conflicter,
@@ -98,13 +99,20 @@ impl Byzantine {
                 let p = &m.proposal;
                 let mut block = p.block.clone();
                 block.payload.push(0xEE);
+                // On odd views the second block is invalid: validity must still hold.
+                let valid = block.view.0 % 2 == 0;
+                if !valid {
+                    if let Some(x) = block.payload.first_mut() {
+                        *x = 0xFF;
+                    }
+                }
                 block.digest = crate::sim::block_digest(
                     block.parent,
                     block.height,
                     block.view,
                     &block.payload,
                 );
-                ctx.proposed.insert(block.digest, true);
+                ctx.proposed.insert(block.digest, valid);
                 self.alternative.insert(block.view, block.digest);
                 let p2 = Proposal::sign(
                     ctx.chain_id,
