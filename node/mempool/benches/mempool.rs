@@ -83,6 +83,7 @@ fn admission(c: &mut Criterion) {
     let (view, txs) = workload(8, 4, 32);
     let mut g = c.benchmark_group("admit");
     g.sample_size(20);
+    g.warm_up_time(std::time::Duration::from_secs(1));
     for batch in [256usize, 1024] {
         g.throughput(Throughput::Elements(txs.len() as u64));
         g.bench_function(format!("insert_batch/{batch}"), |b| {
@@ -132,6 +133,7 @@ fn selection(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("select");
     g.sample_size(20);
+    g.warm_up_time(std::time::Duration::from_secs(1));
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("10k_of_100k", |b| {
         b.iter(|| {

@@ -254,7 +254,7 @@ fn key_admin() -> SecretKey {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     #[test]
     fn random_operations_keep_the_invariants(ops in prop::collection::vec(op(), 1..80)) {
         run(ops);
