@@ -1,2 +1,448 @@
-//! chancery-net
+//! # chancery-net — the network layer
+//!
+//! One small trait, [`Network`], is all the node's consensus and ledger loop sees of the
+//! network. Two implementations exist:
+//!
+//! - [`MemNetwork`] (from a [`MemHub`]): endpoints in one process joined by bounded channels;
+//!   for tests, simulators and single-process demos.
+//! - [`P2pNetwork`]: libp2p 0.57 over TCP + Noise + Yamux, with a genesis-gated peer set,
+//!   bounded per-peer outbound queues, batching, peer scoring and bans.
+//!
+//! What the trait carries is opaque bytes: the node defines payloads (votes, proposals,
+//! transaction batches, catch-up requests) and verifies their signatures itself. The
+//! transport never signs a message again. Delivery is **best effort and at most once**:
+//! a message may be lost (queue overflow, connection drop), never duplicated by this layer.
+//! Consensus must tolerate loss (timeouts, catch-up by [`Network::request`]).
+//!
+//! Received messages arrive on a bounded `tokio::sync::mpsc` channel as [`Inbound`] values;
+//! requests are answered by a [`RequestHandler`] the node supplies when it builds the
+//! network. See `docs/network.md` for the design, the limits and measured figures.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod mem;
+pub mod p2p;
+mod queue;
+mod wire;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+pub use libp2p::bytes::Bytes;
+pub use mem::{MemHub, MemNetwork};
+pub use p2p::{peer_id_of, peers_of, P2pConfig, P2pError, P2pNetwork, PeerConfig};
+
+/// A boxed future, so that [`Network`] stays object-safe (`Arc<dyn Network>`).
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The name of a peer: a validator's `name` from the genesis, or an observer's name from
+/// the node configuration. Unique within one network. Cheap to clone.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PeerName(Arc<str>);
+
+impl PeerName {
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for PeerName {
+    fn from(s: &str) -> Self {
+        PeerName(Arc::from(s))
+    }
+}
+
+impl From<String> for PeerName {
+    fn from(s: String) -> Self {
+        PeerName(Arc::from(s))
+    }
+}
+
+impl fmt::Display for PeerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PeerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+/// A named one-way channel. Each has its own size limit and its own per-peer queue, so
+/// that a backlog of transaction batches never delays a vote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    /// Consensus messages (proposals, votes, certificates). Queue policy: drop the oldest
+    /// when full — newer consensus messages supersede older ones.
+    Consensus,
+    /// Transaction batches (mempool gossip). Queue policy: refuse the newest when full —
+    /// the transactions stay in the sender's mempool, and refusing pushes back on the source.
+    Transactions,
+}
+
+impl Channel {
+    /// Every channel, in wire order.
+    pub const ALL: [Channel; 2] = [Channel::Consensus, Channel::Transactions];
+
+    /// The byte that names this channel on the wire.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            Channel::Consensus => 0,
+            Channel::Transactions => 1,
+        }
+    }
+
+    /// The channel a wire byte names, if any.
+    pub fn from_byte(b: u8) -> Option<Channel> {
+        match b {
+            0 => Some(Channel::Consensus),
+            1 => Some(Channel::Transactions),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        self.to_byte() as usize
+    }
+}
+
+/// One received message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inbound {
+    /// Who sent it (authenticated by the transport: the Noise handshake for libp2p).
+    pub from: PeerName,
+    /// On which channel.
+    pub channel: Channel,
+    /// The opaque payload.
+    pub payload: Bytes,
+}
+
+/// Why the application reports a peer (see [`Network::report`]). Each kind costs the peer
+/// a number of points ([`Misbehaviour::penalty`]); at [`Limits::score_ban`] the peer is
+/// disconnected and refused for [`Limits::ban_ms`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// A payload the application could not decode or that failed validation.
+    Invalid,
+    /// A payload with a signature that does not verify.
+    BadSignature,
+    /// Well-formed but unwanted traffic (duplicates, stale messages beyond reason).
+    Spam,
+    /// A message over its channel's size limit (detected by the transport itself).
+    Oversize,
+    /// Framing the transport cannot decode (detected by the transport itself).
+    BadFraming,
+}
+
+impl Misbehaviour {
+    /// Points subtracted from the peer's score.
+    pub fn penalty(self) -> i64 {
+        match self {
+            Misbehaviour::Invalid => 25,
+            Misbehaviour::BadSignature => 50,
+            Misbehaviour::Spam => 5,
+            Misbehaviour::Oversize => 40,
+            Misbehaviour::BadFraming => 40,
+        }
+    }
+}
+
+/// Why a message could not be queued for sending.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// The destination is not in the configured peer set.
+    #[error("unknown peer {peer}")]
+    UnknownPeer {
+        /// The name asked for.
+        peer: PeerName,
+    },
+    /// The payload is over the channel's size limit.
+    #[error("{channel:?} message of {bytes} bytes is over the limit of {bytes_max} bytes")]
+    TooLarge {
+        /// The channel.
+        channel: Channel,
+        /// Payload size.
+        bytes: usize,
+        /// The limit.
+        bytes_max: usize,
+    },
+    /// The network has shut down.
+    #[error("network is shut down")]
+    Closed,
+}
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RequestError {
+    /// The destination is not in the configured peer set.
+    #[error("unknown peer {peer}")]
+    UnknownPeer {
+        /// The name asked for.
+        peer: PeerName,
+    },
+    /// The request is over [`Limits::request_bytes_max`].
+    #[error("request of {bytes} bytes is over the limit of {bytes_max} bytes")]
+    TooLarge {
+        /// Request size.
+        bytes: usize,
+        /// The limit.
+        bytes_max: usize,
+    },
+    /// No answer within [`Limits::request_timeout_ms`].
+    #[error("no answer from {peer} within {timeout_ms} ms")]
+    Timeout {
+        /// The peer asked.
+        peer: PeerName,
+        /// The timeout.
+        timeout_ms: u64,
+    },
+    /// The peer's handler declined to answer.
+    #[error("{peer} declined the request")]
+    Declined {
+        /// The peer asked.
+        peer: PeerName,
+    },
+    /// The peer is at its limit of concurrent handler tasks.
+    #[error("{peer} is busy (at its limit of concurrent requests)")]
+    Busy {
+        /// The peer asked.
+        peer: PeerName,
+    },
+    /// The transport failed (not connected, connection closed, bad response...).
+    #[error("request to {peer} failed: {reason}")]
+    Failed {
+        /// The peer asked.
+        peer: PeerName,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The network has shut down.
+    #[error("network is shut down")]
+    Closed,
+}
+
+/// Answers catch-up requests. The node supplies it when building a network; it runs on a
+/// blocking thread (it may read storage), at most [`Limits::handler_tasks_max`] at once.
+/// Returning `None` declines the request (the requester gets [`RequestError::Declined`]).
+pub trait RequestHandler: Send + Sync + 'static {
+    /// Answer `request` from `from`.
+    fn handle(&self, from: &PeerName, request: Bytes) -> Option<Bytes>;
+}
+
+impl<F> RequestHandler for F
+where
+    F: Fn(&PeerName, Bytes) -> Option<Bytes> + Send + Sync + 'static,
+{
+    fn handle(&self, from: &PeerName, request: Bytes) -> Option<Bytes> {
+        self(from, request)
+    }
+}
+
+/// A handler that declines every request.
+pub fn no_requests() -> Arc<dyn RequestHandler> {
+    Arc::new(|_: &PeerName, _: Bytes| -> Option<Bytes> { None })
+}
+
+/// Every limit of the network layer. The defaults suit 4-31 validators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest [`Channel::Consensus`] message, bytes.
+    pub consensus_bytes_max: usize,
+    /// Largest [`Channel::Transactions`] message, bytes.
+    pub transactions_bytes_max: usize,
+    /// Largest request, bytes.
+    pub request_bytes_max: usize,
+    /// Largest response (e.g. a batch of blocks with certificates), bytes.
+    pub response_bytes_max: usize,
+    /// Per peer and channel: most messages waiting to be sent.
+    pub queue_messages_max: usize,
+    /// Per peer and channel: most bytes waiting to be sent.
+    pub queue_bytes_max: usize,
+    /// Capacity of the inbound channel, messages.
+    pub inbound_messages_max: usize,
+    /// Soft size of one outbound batch (several queued messages in one transfer), bytes.
+    /// A single larger message still goes alone.
+    pub batch_bytes_max: usize,
+    /// Most messages in one outbound batch.
+    pub batch_messages_max: usize,
+    /// Per peer: most batches sent but not yet acknowledged.
+    pub inflight_batches_max: usize,
+    /// How long a request (or a batch) may wait for its answer, ms.
+    pub request_timeout_ms: u64,
+    /// Most request handlers running at once; more requests are answered "busy".
+    pub handler_tasks_max: usize,
+    /// First redial delay after a connection drops or a dial fails, ms.
+    pub redial_ms_min: u64,
+    /// Largest redial delay (the delay doubles up to this), ms.
+    pub redial_ms_max: u64,
+    /// Score at or below which a peer is disconnected and refused (negative).
+    pub score_ban: i64,
+    /// How long a banned peer is refused, ms. Its score restarts at 0 afterwards.
+    pub ban_ms: u64,
+    /// Most established connections per peer.
+    pub connections_per_peer_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        const MIB: usize = 1024 * 1024;
+        Limits {
+            consensus_bytes_max: 4 * MIB,
+            transactions_bytes_max: 4 * MIB,
+            request_bytes_max: 64 * 1024,
+            response_bytes_max: 16 * MIB,
+            queue_messages_max: 1024,
+            queue_bytes_max: 32 * MIB,
+            inbound_messages_max: 4096,
+            batch_bytes_max: MIB,
+            batch_messages_max: 512,
+            inflight_batches_max: 4,
+            request_timeout_ms: 10_000,
+            handler_tasks_max: 8,
+            redial_ms_min: 200,
+            redial_ms_max: 30_000,
+            score_ban: -100,
+            ban_ms: 60_000,
+            connections_per_peer_max: 2,
+        }
+    }
+}
+
+impl Limits {
+    /// The size limit of one message on `channel`, bytes.
+    pub fn message_bytes_max(&self, channel: Channel) -> usize {
+        match channel {
+            Channel::Consensus => self.consensus_bytes_max,
+            Channel::Transactions => self.transactions_bytes_max,
+        }
+    }
+
+    fn check_message(&self, channel: Channel, bytes: usize) -> Result<(), SendError> {
+        let bytes_max = self.message_bytes_max(channel);
+        if bytes > bytes_max {
+            return Err(SendError::TooLarge {
+                channel,
+                bytes,
+                bytes_max,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a network knows about its peers; published through a `tokio::sync::watch`
+/// channel whenever it changes (connections, scores, bans, refusals), so tests and the
+/// node can wait on it instead of polling.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerStatus {
+    /// Peers with at least one established connection.
+    pub connected: BTreeSet<PeerName>,
+    /// Current score of every peer that has lost points.
+    pub scores: BTreeMap<PeerName, i64>,
+    /// Peers currently banned.
+    pub banned: BTreeSet<PeerName>,
+    /// Connections refused at the gate because the remote is not in the allowed set
+    /// (or is banned). Counts attempts, not peers.
+    pub refused_connections: u64,
+}
+
+/// Traffic counters (monotonic), read with [`Network::counters`].
+#[derive(Debug, Default)]
+pub struct Counters {
+    sent: [AtomicU64; 2],
+    received: [AtomicU64; 2],
+    dropped_oldest: [AtomicU64; 2],
+    refused_full: [AtomicU64; 2],
+    inbound_rejected: AtomicU64,
+    batches_failed: AtomicU64,
+    requests_served: AtomicU64,
+}
+
+/// A snapshot of [`Counters`]; per-channel arrays are indexed in [`Channel::ALL`] order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CountersSnapshot {
+    /// Messages handed to the transport (per channel).
+    pub sent: [u64; 2],
+    /// Messages delivered to the inbound channel (per channel).
+    pub received: [u64; 2],
+    /// Queued messages dropped to make room (drop-oldest policy, per channel).
+    pub dropped_oldest: [u64; 2],
+    /// New messages refused because the queue was full (refuse policy, per channel).
+    pub refused_full: [u64; 2],
+    /// Inbound transfers rejected as oversize or undecodable.
+    pub inbound_rejected: u64,
+    /// Outbound batches that were not acknowledged (lost with their messages).
+    pub batches_failed: u64,
+    /// Requests answered by the local handler.
+    pub requests_served: u64,
+}
+
+impl Counters {
+    fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A consistent-enough snapshot (each counter read once, relaxed).
+    pub fn snapshot(&self) -> CountersSnapshot {
+        let r = |a: &[AtomicU64; 2]| [a[0].load(Ordering::Relaxed), a[1].load(Ordering::Relaxed)];
+        CountersSnapshot {
+            sent: r(&self.sent),
+            received: r(&self.received),
+            dropped_oldest: r(&self.dropped_oldest),
+            refused_full: r(&self.refused_full),
+            inbound_rejected: self.inbound_rejected.load(Ordering::Relaxed),
+            batches_failed: self.batches_failed.load(Ordering::Relaxed),
+            requests_served: self.requests_served.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The network as the node sees it. Object-safe: use `Arc<dyn Network>`.
+///
+/// Sends never block: a message is checked against its size limit, then queued (bounded,
+/// per peer and channel) or dropped by the channel's policy, which is counted in
+/// [`Network::counters`]. Received messages come out of the `mpsc::Receiver<Inbound>`
+/// returned when the network was built.
+pub trait Network: Send + Sync + 'static {
+    /// This node's own name.
+    fn local_name(&self) -> &PeerName;
+
+    /// Every configured peer (not including this node), in name order.
+    fn peers(&self) -> Vec<PeerName>;
+
+    /// Queue `payload` for `to` on `channel`.
+    fn send(&self, to: &PeerName, channel: Channel, payload: Bytes) -> Result<(), SendError>;
+
+    /// Queue `payload` for every configured peer on `channel`.
+    fn broadcast(&self, channel: Channel, payload: Bytes) -> Result<(), SendError> {
+        for peer in self.peers() {
+            match self.send(&peer, channel, payload.clone()) {
+                Ok(()) | Err(SendError::UnknownPeer { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ask `to` for something (catch-up); resolves to the peer handler's answer, or an
+    /// error after at most [`Limits::request_timeout_ms`].
+    fn request(&self, to: &PeerName, payload: Bytes) -> BoxFuture<Result<Bytes, RequestError>>;
+
+    /// Report that `peer` sent something invalid. Lowers its score; at the threshold the
+    /// peer is disconnected and refused for a while.
+    fn report(&self, peer: &PeerName, why: Misbehaviour);
+
+    /// Peer status, updated as it changes.
+    fn status(&self) -> tokio::sync::watch::Receiver<PeerStatus>;
+
+    /// Traffic counters.
+    fn counters(&self) -> CountersSnapshot;
+}

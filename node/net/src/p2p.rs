@@ -1,0 +1,942 @@
+//! [`P2pNetwork`]: libp2p 0.57 over TCP + Noise + Yamux.
+//!
+//! - Identity: the node's 32-byte Ed25519 seed; peers' `PeerId`s come from the network
+//!   keys in the genesis (validators) and the node configuration (observers).
+//! - Gate: an allow list of exactly those `PeerId`s (`libp2p::allow_block_list`). Any other
+//!   peer is refused once its Noise handshake reveals its identity, with a warning naming
+//!   it. Bans remove a peer from the allow list for a while (which also closes its
+//!   connections). `connection_limits` caps connections per peer and pending handshakes.
+//! - Delivery: direct sends over a request-response protocol (`/chancery/msg/1`). Queued
+//!   messages for one peer are packed into batches; each batch is acknowledged once it is in
+//!   the receiver's inbound channel, and at most [`Limits::inflight_batches_max`] batches
+//!   are unacknowledged per peer, which is the back-pressure path from a slow receiver to
+//!   the sender's bounded queue. No transport-level signatures (Noise already authenticates
+//!   the connection; payloads carry their own signatures).
+//! - Catch-up: `/chancery/req/1`, answered by the node's [`RequestHandler`].
+//! - Redial: every configured peer with an address is dialled at start and redialled after
+//!   a drop or a failed dial, with a delay doubling from [`Limits::redial_ms_min`] to
+//!   [`Limits::redial_ms_max`].
+
+use crate::queue::{PeerQueue, Scores};
+use crate::wire::{Answer, MsgCodec, ReqCodec, WireError, MSG_PROTOCOL, REQ_PROTOCOL};
+use crate::{
+    BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour,
+    Network, PeerName, PeerStatus, RequestError, RequestHandler, SendError,
+};
+use chancery_core::ids::PublicKey;
+use chancery_core::validator::ValidatorSet;
+use libp2p::futures::StreamExt;
+use libp2p::multiaddr::Multiaddr;
+use libp2p::request_response::{
+    self, InboundFailure, Message, OutboundFailure, OutboundRequestId, ProtocolSupport,
+    ResponseChannel,
+};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
+use libp2p::{allow_block_list, connection_limits, identity, noise, tcp, yamux, PeerId, Swarm};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
+use tokio::time::Instant;
+
+/// A peer this node may talk to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// Its name (validator name in the genesis, or observer name).
+    pub name: PeerName,
+    /// Its 32-byte Ed25519 network key.
+    pub network_key: PublicKey,
+    /// Where to dial it; empty if it dials us (or addresses come later through
+    /// [`P2pNetwork::add_address`]).
+    pub addrs: Vec<Multiaddr>,
+}
+
+/// Everything a [`P2pNetwork`] needs besides its secret seed and request handler.
+#[derive(Clone, Debug)]
+pub struct P2pConfig {
+    /// This node's name.
+    pub name: PeerName,
+    /// Addresses to listen on, e.g. `/ip4/0.0.0.0/tcp/7000` (port 0 picks one).
+    pub listen: Vec<Multiaddr>,
+    /// The allowed peer set, excluding this node (an entry for this node is ignored).
+    pub peers: Vec<PeerConfig>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// Why a [`P2pNetwork`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum P2pError {
+    /// A network key is not a valid Ed25519 public key.
+    #[error("network key of {peer} is not a valid Ed25519 public key: {reason}")]
+    BadNetworkKey {
+        /// Whose key.
+        peer: PeerName,
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// The secret seed was rejected.
+    #[error("secret seed rejected: {reason}")]
+    BadSeed {
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// Two peers share a name or a key.
+    #[error("peer {peer} appears twice in the peer set (same name or same network key)")]
+    DuplicatePeer {
+        /// The second occurrence.
+        peer: PeerName,
+    },
+    /// Building the transport failed.
+    #[error("transport setup failed: {reason}")]
+    Transport {
+        /// What failed.
+        reason: String,
+    },
+    /// Listening on an address failed.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address.
+        addr: Multiaddr,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// The libp2p `PeerId` of a 32-byte Ed25519 network key.
+pub fn peer_id_of(network_key: &PublicKey) -> Result<PeerId, String> {
+    let pk = identity::ed25519::PublicKey::try_from_bytes(network_key.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(identity::PublicKey::from(pk).to_peer_id())
+}
+
+/// The peer set of a validator set: every validator by name and network key, no addresses.
+pub fn peers_of(set: &ValidatorSet) -> Vec<PeerConfig> {
+    set.validators
+        .iter()
+        .map(|v| PeerConfig {
+            name: PeerName::from(v.name.as_str()),
+            network_key: v.network_key,
+            addrs: Vec::new(),
+        })
+        .collect()
+}
+
+#[derive(NetworkBehaviour)]
+#[behaviour(prelude = "libp2p::swarm::derive_prelude")]
+struct Behaviour {
+    allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    limits: connection_limits::Behaviour,
+    msg: request_response::Behaviour<MsgCodec>,
+    req: request_response::Behaviour<ReqCodec>,
+}
+
+enum Command {
+    Request {
+        to: PeerId,
+        payload: Bytes,
+        reply: oneshot::Sender<Result<Bytes, RequestError>>,
+    },
+    Report {
+        peer: PeerName,
+        why: Misbehaviour,
+    },
+    AddAddress {
+        peer: PeerId,
+        addr: Multiaddr,
+    },
+}
+
+/// State shared between the handle and the swarm task.
+struct Shared {
+    name: PeerName,
+    limits: Limits,
+    ids: HashMap<PeerName, PeerId>,
+    names: Vec<PeerName>,
+    queues: Mutex<HashMap<PeerId, PeerQueue>>,
+    wake: Arc<Notify>,
+    counters: Counters,
+    status: watch::Sender<PeerStatus>,
+    commands: mpsc::Sender<Command>,
+    local_id: PeerId,
+    listen_addrs: Vec<Multiaddr>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A libp2p network endpoint. Cheap to clone; the swarm task stops when the last clone
+/// is dropped.
+#[derive(Clone)]
+pub struct P2pNetwork {
+    shared: Arc<Shared>,
+}
+
+/// Capacity of the command channel (requests, reports, addresses) into the swarm task.
+const COMMANDS_MAX: usize = 1024;
+/// An established connection stays open this long without traffic; validators talk
+/// constantly, and a closed idle connection would only be redialled.
+const IDLE_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
+
+impl P2pNetwork {
+    /// Start listening and dialling. Returns once every listen address is bound.
+    pub async fn start(
+        config: P2pConfig,
+        seed: [u8; 32],
+        handler: Arc<dyn RequestHandler>,
+    ) -> Result<(P2pNetwork, mpsc::Receiver<Inbound>), P2pError> {
+        let secret = identity::ed25519::SecretKey::try_from_bytes(seed).map_err(|e| {
+            P2pError::BadSeed {
+                reason: e.to_string(),
+            }
+        })?;
+        let keypair = identity::Keypair::from(identity::ed25519::Keypair::from(secret));
+        let local_id = keypair.public().to_peer_id();
+
+        let mut peers: HashMap<PeerId, PeerState> = HashMap::new();
+        let mut ids = HashMap::new();
+        for p in &config.peers {
+            let id = peer_id_of(&p.network_key).map_err(|reason| P2pError::BadNetworkKey {
+                peer: p.name.clone(),
+                reason,
+            })?;
+            if id == local_id || p.name == config.name {
+                continue;
+            }
+            if ids.insert(p.name.clone(), id).is_some() || peers.contains_key(&id) {
+                return Err(P2pError::DuplicatePeer {
+                    peer: p.name.clone(),
+                });
+            }
+            peers.insert(id, PeerState::new(p.name.clone(), p.addrs.clone(), &config.limits));
+        }
+
+        let limits = Arc::new(config.limits.clone());
+        let timeout = Duration::from_millis(config.limits.request_timeout_ms);
+        let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+        for id in peers.keys() {
+            allow.allow_peer(*id);
+        }
+        let n = u32::try_from(peers.len()).unwrap_or(u32::MAX);
+        let per_peer = config.limits.connections_per_peer_max;
+        let conn_limits = connection_limits::ConnectionLimits::default()
+            .with_max_established_per_peer(Some(per_peer))
+            .with_max_established(Some(n.saturating_mul(per_peer).saturating_add(1)))
+            .with_max_pending_incoming(Some(n.saturating_mul(2).saturating_add(8)));
+        let behaviour = Behaviour {
+            allow,
+            limits: connection_limits::Behaviour::new(conn_limits),
+            msg: request_response::Behaviour::with_codec(
+                MsgCodec {
+                    limits: limits.clone(),
+                },
+                [(MSG_PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(timeout)
+                    .with_max_concurrent_streams(
+                        config.limits.inflight_batches_max.saturating_mul(4).max(16),
+                    ),
+            ),
+            req: request_response::Behaviour::with_codec(
+                ReqCodec {
+                    limits: limits.clone(),
+                },
+                [(REQ_PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default()
+                    .with_request_timeout(timeout)
+                    .with_max_concurrent_streams(
+                        config.limits.handler_tasks_max.saturating_mul(2).max(8),
+                    ),
+            ),
+        };
+        let transport_err = |e: &dyn std::fmt::Display| P2pError::Transport {
+            reason: e.to_string(),
+        };
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| transport_err(&e))?
+            .with_behaviour(|_| behaviour)
+            .map_err(|e| transport_err(&e))?
+            .with_swarm_config(|c| {
+                c.with_idle_connection_timeout(Duration::from_millis(IDLE_TIMEOUT_MS))
+            })
+            .build();
+
+        let mut listen_addrs = Vec::new();
+        for addr in &config.listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| P2pError::Listen {
+                    addr: addr.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+        while listen_addrs.len() < config.listen.len() {
+            match swarm.select_next_some().await {
+                SwarmEvent::NewListenAddr { address, .. } => listen_addrs.push(address),
+                SwarmEvent::ListenerError { error, .. }
+                | SwarmEvent::ListenerClosed {
+                    reason: Err(error), ..
+                } => {
+                    return Err(P2pError::Listen {
+                        addr: config.listen.get(listen_addrs.len()).cloned().unwrap_or_else(Multiaddr::empty),
+                        reason: error.to_string(),
+                    })
+                }
+                _ => {}
+            }
+        }
+
+        let (inbound_tx, inbound_rx) = mpsc::channel(config.limits.inbound_messages_max.max(1));
+        let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS_MAX);
+        let (status, _) = watch::channel(PeerStatus::default());
+        let mut names: Vec<PeerName> = ids.keys().cloned().collect();
+        names.sort();
+        let shared = Arc::new(Shared {
+            name: config.name.clone(),
+            limits: config.limits.clone(),
+            ids,
+            names,
+            queues: Mutex::new(peers.keys().map(|id| (*id, PeerQueue::default())).collect()),
+            wake: Arc::new(Notify::new()),
+            counters: Counters::default(),
+            status,
+            commands: cmd_tx,
+            local_id,
+            listen_addrs,
+        });
+        let (acks_tx, acks_rx) = mpsc::channel(COMMANDS_MAX);
+        let (answers_tx, answers_rx) =
+            mpsc::channel(config.limits.handler_tasks_max.max(1));
+        let mut task = Task {
+            swarm,
+            shared: Weak::new(),
+            wake: Arc::new(Notify::new()),
+            peers,
+            scores: Scores::default(),
+            inbound: inbound_tx,
+            pending: HashMap::new(),
+            inflight: HashMap::new(),
+            acks_tx,
+            answers_tx,
+            handler,
+            handler_slots: Arc::new(Semaphore::new(config.limits.handler_tasks_max)),
+            limits: config.limits,
+        };
+        task.shared = Arc::downgrade(&shared);
+        task.wake = shared.wake.clone();
+        tokio::spawn(task.run(cmd_rx, acks_rx, answers_rx));
+        Ok((P2pNetwork { shared }, inbound_rx))
+    }
+
+    /// The addresses this node listens on (with the ports actually bound).
+    pub fn listen_addrs(&self) -> &[Multiaddr] {
+        &self.shared.listen_addrs
+    }
+
+    /// This node's libp2p identity.
+    pub fn peer_id(&self) -> PeerId {
+        self.shared.local_id
+    }
+
+    /// Learn an address of a configured peer, and dial it if not connected.
+    pub fn add_address(&self, peer: &PeerName, addr: Multiaddr) -> Result<(), SendError> {
+        let id = self.id(peer).map_err(|_| SendError::UnknownPeer { peer: peer.clone() })?;
+        self.shared
+            .commands
+            .try_send(Command::AddAddress { peer: id, addr })
+            .map_err(|_| SendError::Closed)
+    }
+
+    fn id(&self, peer: &PeerName) -> Result<PeerId, ()> {
+        self.shared.ids.get(peer).copied().ok_or(())
+    }
+}
+
+impl Network for P2pNetwork {
+    fn local_name(&self) -> &PeerName {
+        &self.shared.name
+    }
+
+    fn peers(&self) -> Vec<PeerName> {
+        self.shared.names.clone()
+    }
+
+    fn send(&self, to: &PeerName, channel: Channel, payload: Bytes) -> Result<(), SendError> {
+        let id = self.id(to).map_err(|_| SendError::UnknownPeer { peer: to.clone() })?;
+        self.shared.limits.check_message(channel, payload.len())?;
+        {
+            let mut queues = lock(&self.shared.queues);
+            let q = queues.entry(id).or_default();
+            q.push(channel, payload, &self.shared.limits, &self.shared.counters);
+        }
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    fn broadcast(&self, channel: Channel, payload: Bytes) -> Result<(), SendError> {
+        self.shared.limits.check_message(channel, payload.len())?;
+        {
+            let mut queues = lock(&self.shared.queues);
+            for q in queues.values_mut() {
+                q.push(channel, payload.clone(), &self.shared.limits, &self.shared.counters);
+            }
+        }
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    fn request(&self, to: &PeerName, payload: Bytes) -> BoxFuture<Result<Bytes, RequestError>> {
+        let id = self.id(to);
+        let to = to.clone();
+        let commands = self.shared.commands.clone();
+        let limits_bytes = self.shared.limits.request_bytes_max;
+        let timeout_ms = self.shared.limits.request_timeout_ms;
+        Box::pin(async move {
+            let Ok(id) = id else {
+                return Err(RequestError::UnknownPeer { peer: to });
+            };
+            if payload.len() > limits_bytes {
+                return Err(RequestError::TooLarge {
+                    bytes: payload.len(),
+                    bytes_max: limits_bytes,
+                });
+            }
+            let (reply, answer) = oneshot::channel();
+            commands
+                .send(Command::Request {
+                    to: id,
+                    payload,
+                    reply,
+                })
+                .await
+                .map_err(|_| RequestError::Closed)?;
+            // The protocol has its own timeout; this one only guards against a lost reply.
+            let guard = Duration::from_millis(timeout_ms.saturating_mul(2).saturating_add(1000));
+            match tokio::time::timeout(guard, answer).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(_)) => Err(RequestError::Closed),
+                Err(_) => Err(RequestError::Timeout {
+                    peer: to,
+                    timeout_ms,
+                }),
+            }
+        })
+    }
+
+    fn report(&self, peer: &PeerName, why: Misbehaviour) {
+        if self
+            .shared
+            .commands
+            .try_send(Command::Report {
+                peer: peer.clone(),
+                why,
+            })
+            .is_err()
+        {
+            tracing::warn!(%peer, ?why, "report dropped: command queue full");
+        }
+    }
+
+    fn status(&self) -> watch::Receiver<PeerStatus> {
+        self.shared.status.subscribe()
+    }
+
+    fn counters(&self) -> CountersSnapshot {
+        self.shared.counters.snapshot()
+    }
+}
+
+struct PeerState {
+    name: PeerName,
+    addrs: Vec<Multiaddr>,
+    connections: usize,
+    redial_at: Option<Instant>,
+    backoff_ms: u64,
+}
+
+impl PeerState {
+    fn new(name: PeerName, addrs: Vec<Multiaddr>, limits: &Limits) -> PeerState {
+        PeerState {
+            name,
+            redial_at: (!addrs.is_empty()).then(Instant::now),
+            addrs,
+            connections: 0,
+            backoff_ms: limits.redial_ms_min.max(1),
+        }
+    }
+}
+
+type Ack = ResponseChannel<()>;
+
+enum Event {
+    Swarm(SwarmEvent<BehaviourEvent>),
+    Command(Command),
+    Ack(Ack),
+    Answer(HandlerAnswer),
+    Wake,
+    Timer,
+}
+type HandlerAnswer = (ResponseChannel<Answer>, Answer);
+
+struct Task {
+    swarm: Swarm<Behaviour>,
+    shared: Weak<Shared>,
+    wake: Arc<Notify>,
+    peers: HashMap<PeerId, PeerState>,
+    scores: Scores,
+    inbound: mpsc::Sender<Inbound>,
+    /// Catch-up requests waiting for their answer.
+    pending: HashMap<OutboundRequestId, (PeerName, oneshot::Sender<Result<Bytes, RequestError>>)>,
+    /// Unacknowledged batches per peer.
+    inflight: HashMap<PeerId, usize>,
+    acks_tx: mpsc::Sender<Ack>,
+    answers_tx: mpsc::Sender<HandlerAnswer>,
+    handler: Arc<dyn RequestHandler>,
+    handler_slots: Arc<Semaphore>,
+    limits: Limits,
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut acks: mpsc::Receiver<Ack>,
+        mut answers: mpsc::Receiver<HandlerAnswer>,
+    ) {
+        loop {
+            let next_timer = self.next_timer();
+            let sleep = tokio::time::sleep_until(next_timer.unwrap_or_else(far_future));
+            let wake = self.wake.clone();
+            let event = tokio::select! {
+                event = self.swarm.select_next_some() => Event::Swarm(event),
+                cmd = commands.recv() => match cmd {
+                    Some(cmd) => Event::Command(cmd),
+                    // Every handle is gone: stop.
+                    None => return,
+                },
+                Some(ack) = acks.recv() => Event::Ack(ack),
+                Some(answer) = answers.recv() => Event::Answer(answer),
+                _ = wake.notified() => Event::Wake,
+                _ = sleep, if next_timer.is_some() => Event::Timer,
+            };
+            // The task holds the shared state only weakly, so that dropping the last
+            // handle closes the command channel and ends this loop.
+            let Some(shared) = self.shared.upgrade() else {
+                return;
+            };
+            match event {
+                Event::Swarm(e) => self.on_swarm(e, &shared),
+                Event::Command(c) => self.on_command(c, &shared),
+                Event::Ack(ack) => {
+                    // The sender may have gone; nothing to do then.
+                    let _ = self.swarm.behaviour_mut().msg.send_response(ack, ());
+                }
+                Event::Answer((channel, answer)) => {
+                    let _ = self.swarm.behaviour_mut().req.send_response(channel, answer);
+                }
+                Event::Wake => {}
+                Event::Timer => self.on_timers(&shared),
+            }
+            self.pump(&shared);
+        }
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let redial = self.peers.values().filter_map(|p| p.redial_at).min();
+        let unban = self.scores.next_expiry().map(Instant::from_std);
+        match (redial, unban) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn on_timers(&mut self, shared: &Shared) {
+        let now = Instant::now();
+        for name in self.scores.expire(now.into_std()) {
+            if let Some(id) = shared.ids.get(&name) {
+                self.swarm.behaviour_mut().allow.allow_peer(*id);
+                if let Some(p) = self.peers.get_mut(id) {
+                    p.redial_at = (!p.addrs.is_empty()).then_some(now);
+                }
+                tracing::info!(peer = %name, "ban lifted");
+            }
+            self.publish(shared);
+        }
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.redial_at.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.dial(id);
+        }
+    }
+
+    fn dial(&mut self, id: PeerId) {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return;
+        };
+        p.redial_at = None;
+        if p.connections > 0 || p.addrs.is_empty() || self.scores.is_banned(&p.name, std::time::Instant::now()) {
+            return;
+        }
+        let opts = DialOpts::peer_id(id)
+            .addresses(p.addrs.clone())
+            .condition(PeerCondition::DisconnectedAndNotDialing)
+            .build();
+        if let Err(e) = self.swarm.dial(opts) {
+            tracing::debug!(peer = %p.name, error = %e, "dial not started");
+            self.schedule_redial(id);
+        }
+    }
+
+    fn schedule_redial(&mut self, id: PeerId) {
+        let max = self.limits.redial_ms_max.max(1);
+        if let Some(p) = self.peers.get_mut(&id) {
+            if p.connections > 0 || p.addrs.is_empty() || p.redial_at.is_some() {
+                return;
+            }
+            p.redial_at = Some(Instant::now() + Duration::from_millis(p.backoff_ms));
+            p.backoff_ms = p.backoff_ms.saturating_mul(2).min(max);
+        }
+    }
+
+    /// Send queued messages to connected peers, up to the in-flight window.
+    fn pump(&mut self, shared: &Shared) {
+        let window = self.limits.inflight_batches_max.max(1);
+        let mut queues = lock(&shared.queues);
+        for (id, q) in queues.iter_mut() {
+            if q.is_empty() {
+                continue;
+            }
+            let connected = self.peers.get(id).is_some_and(|p| p.connections > 0);
+            if !connected {
+                continue;
+            }
+            let inflight = self.inflight.entry(*id).or_insert(0);
+            while *inflight < window {
+                let Some(batch) = q.take_batch(&self.limits) else {
+                    break;
+                };
+                for (channel, _) in &batch {
+                    Counters::add(&shared.counters.sent[channel.index()], 1);
+                }
+                self.swarm.behaviour_mut().msg.send_request(id, batch);
+                *inflight += 1;
+            }
+        }
+    }
+
+    fn publish(&self, shared: &Shared) {
+        let connected: BTreeSet<PeerName> = self
+            .peers
+            .values()
+            .filter(|p| p.connections > 0)
+            .map(|p| p.name.clone())
+            .collect();
+        shared.status.send_modify(|s| {
+            s.connected = connected;
+            self.scores.fill(s);
+        });
+    }
+
+    fn penalise(&mut self, id: PeerId, why: Misbehaviour, shared: &Shared) {
+        let Some(name) = self.peers.get(&id).map(|p| p.name.clone()) else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        self.scores.expire(now);
+        if self.scores.penalise(&name, why, &self.limits, now) {
+            tracing::warn!(peer = %name, %id, ?why, ban_ms = self.limits.ban_ms, "peer banned");
+            // Removing it from the allow list also closes its connections.
+            self.swarm.behaviour_mut().allow.disallow_peer(id);
+            if let Some(p) = self.peers.get_mut(&id) {
+                p.redial_at = None;
+            }
+        } else {
+            tracing::info!(peer = %name, ?why, "peer scored down");
+        }
+        self.publish(shared);
+    }
+
+    fn on_command(&mut self, cmd: Command, shared: &Shared) {
+        match cmd {
+            Command::Request { to, payload, reply } => {
+                let name = self.peers.get(&to).map(|p| p.name.clone());
+                let Some(name) = name else {
+                    let _ = reply.send(Err(RequestError::Failed {
+                        peer: PeerName::from(to.to_string()),
+                        reason: "not a configured peer".into(),
+                    }));
+                    return;
+                };
+                let id = self.swarm.behaviour_mut().req.send_request(&to, payload);
+                self.pending.insert(id, (name, reply));
+            }
+            Command::Report { peer, why } => {
+                if let Some(id) = shared.ids.get(&peer) {
+                    self.penalise(*id, why, shared);
+                }
+            }
+            Command::AddAddress { peer, addr } => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    if !p.addrs.contains(&addr) {
+                        p.addrs.push(addr);
+                    }
+                    if p.connections == 0 {
+                        self.dial(peer);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>, shared: &Shared) {
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if let Some(p) = self.peers.get_mut(&peer_id) {
+                    p.connections += 1;
+                    p.redial_at = None;
+                    p.backoff_ms = self.limits.redial_ms_min.max(1);
+                    tracing::debug!(peer = %p.name, "connected");
+                }
+                self.publish(shared);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                cause,
+                ..
+            } => {
+                if let Some(p) = self.peers.get_mut(&peer_id) {
+                    p.connections = num_established as usize;
+                    if num_established == 0 {
+                        tracing::info!(peer = %p.name, cause = ?cause, "disconnected");
+                        self.inflight.remove(&peer_id);
+                    }
+                }
+                self.schedule_redial(peer_id);
+                self.publish(shared);
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                if let Some(id) = peer_id {
+                    if let Some(p) = self.peers.get(&id) {
+                        tracing::debug!(peer = %p.name, %error, "dial failed");
+                    }
+                    self.schedule_redial(id);
+                }
+            }
+            SwarmEvent::IncomingConnectionError {
+                peer_id,
+                error: ListenError::Denied { cause },
+                send_back_addr,
+                ..
+            } => {
+                tracing::warn!(
+                    peer = ?peer_id,
+                    from = %send_back_addr,
+                    reason = %cause,
+                    "connection refused: peer not in the allowed set, banned, or over a limit"
+                );
+                shared.status.send_modify(|s| s.refused_connections += 1);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Msg(e)) => self.on_msg(e, shared),
+            SwarmEvent::Behaviour(BehaviourEvent::Req(e)) => self.on_req(e, shared),
+            _ => {}
+        }
+    }
+
+    fn on_msg(&mut self, event: request_response::Event<Vec<(Channel, Bytes)>, ()>, shared: &Shared) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message: Message::Request { request, channel, .. },
+                ..
+            } => {
+                let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
+                    return;
+                };
+                self.deliver(name, request, channel, shared);
+            }
+            request_response::Event::Message {
+                peer,
+                message: Message::Response { .. },
+                ..
+            } => self.batch_done(peer),
+            request_response::Event::OutboundFailure { peer, error, .. } => {
+                Counters::add(&shared.counters.batches_failed, 1);
+                tracing::debug!(%peer, %error, "batch lost");
+                if let OutboundFailure::Io(e) = &error {
+                    if WireError::of(e).is_some() {
+                        self.penalise(peer, Misbehaviour::BadFraming, shared);
+                    }
+                }
+                self.batch_done(peer);
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.inbound_failure(peer, error, shared)
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn batch_done(&mut self, peer: PeerId) {
+        if let Some(n) = self.inflight.get_mut(&peer) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Put a batch into the inbound channel, then acknowledge it. If the channel is full,
+    /// a task waits for room, so the acknowledgement (and the sender's window) waits too.
+    fn deliver(&mut self, from: PeerName, batch: Vec<(Channel, Bytes)>, ack: Ack, shared: &Shared) {
+        let mut rest = batch.into_iter();
+        while let Some((channel, payload)) = rest.next() {
+            let msg = Inbound {
+                from: from.clone(),
+                channel,
+                payload,
+            };
+            match self.inbound.try_send(msg) {
+                Ok(()) => Counters::add(&shared.counters.received[channel.index()], 1),
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(msg)) => {
+                    let inbound = self.inbound.clone();
+                    let acks = self.acks_tx.clone();
+                    let weak = self.shared.clone();
+                    let rest: Vec<(Channel, Bytes)> = rest.by_ref().collect();
+                    let from = from.clone();
+                    tokio::spawn(async move {
+                        let mut n = [0u64; 2];
+                        let first = std::iter::once(msg);
+                        let others = rest.into_iter().map(|(channel, payload)| Inbound {
+                            from: from.clone(),
+                            channel,
+                            payload,
+                        });
+                        for m in first.chain(others) {
+                            let i = m.channel.index();
+                            if inbound.send(m).await.is_err() {
+                                return;
+                            }
+                            n[i] += 1;
+                        }
+                        if let Some(s) = weak.upgrade() {
+                            Counters::add(&s.counters.received[0], n[0]);
+                            Counters::add(&s.counters.received[1], n[1]);
+                        }
+                        let _ = acks.send(ack).await;
+                    });
+                    return;
+                }
+            }
+        }
+        let _ = self.swarm.behaviour_mut().msg.send_response(ack, ());
+    }
+
+    fn inbound_failure(&mut self, peer: PeerId, error: InboundFailure, shared: &Shared) {
+        let InboundFailure::Io(e) = &error else {
+            tracing::debug!(%peer, %error, "inbound transfer failed");
+            return;
+        };
+        let Some(wire) = WireError::of(e) else {
+            tracing::debug!(%peer, %error, "inbound transfer failed");
+            return;
+        };
+        Counters::add(&shared.counters.inbound_rejected, 1);
+        tracing::warn!(%peer, error = %wire, "invalid data from peer");
+        let why = match wire {
+            WireError::Oversize { .. } => Misbehaviour::Oversize,
+            WireError::BadFraming { .. } => Misbehaviour::BadFraming,
+        };
+        self.penalise(peer, why, shared);
+    }
+
+    fn on_req(&mut self, event: request_response::Event<Bytes, Answer>, shared: &Shared) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message: Message::Request { request, channel, .. },
+                ..
+            } => {
+                let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
+                    return;
+                };
+                let Ok(permit) = self.handler_slots.clone().try_acquire_owned() else {
+                    let _ = self.swarm.behaviour_mut().req.send_response(channel, Answer::Busy);
+                    return;
+                };
+                let handler = self.handler.clone();
+                let answers = self.answers_tx.clone();
+                let weak = self.shared.clone();
+                let response_max = self.limits.response_bytes_max;
+                tokio::spawn(async move {
+                    let job = tokio::task::spawn_blocking(move || handler.handle(&name, request));
+                    let answer = match job.await {
+                        Ok(Some(b)) if b.len() <= response_max => Answer::Ok(b),
+                        Ok(Some(b)) => {
+                            tracing::warn!(bytes = b.len(), response_max, "handler answer over the response limit; declining");
+                            Answer::Declined
+                        }
+                        Ok(None) | Err(_) => Answer::Declined,
+                    };
+                    if let Some(s) = weak.upgrade() {
+                        Counters::add(&s.counters.requests_served, 1);
+                    }
+                    drop(permit);
+                    let _ = answers.send((channel, answer)).await;
+                });
+            }
+            request_response::Event::Message {
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some((name, reply)) = self.pending.remove(&request_id) {
+                    let result = match response {
+                        Answer::Ok(b) => Ok(b),
+                        Answer::Declined => Err(RequestError::Declined { peer: name }),
+                        Answer::Busy => Err(RequestError::Busy { peer: name }),
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some((name, reply)) = self.pending.remove(&request_id) {
+                    let result = match error {
+                        OutboundFailure::Timeout => Err(RequestError::Timeout {
+                            peer: name,
+                            timeout_ms: self.limits.request_timeout_ms,
+                        }),
+                        other => Err(RequestError::Failed {
+                            peer: name,
+                            reason: other.to_string(),
+                        }),
+                    };
+                    let _ = reply.send(result);
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                self.inbound_failure(peer, error, shared)
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(24 * 3600)
+}
