@@ -1,0 +1,394 @@
+//! The `chancery` binary, run as a process.
+
+use chancery_core::block::{self, BlockHeader, LogEntry, Outcome};
+use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};
+use chancery_core::checkpoint::Checkpoint;
+use chancery_core::crypto::SecretKey;
+use chancery_core::genesis::{Agency, ChainParams, Genesis};
+use chancery_core::merkle::{self, Blake3Hasher, MerkleHasher, Sha256Hasher};
+use chancery_core::receipt::Receipt;
+use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef};
+use chancery_core::tx::{Transaction, TxBody};
+use chancery_core::validator::{Validator, ValidatorSet};
+use chancery_core::{codec, AgencyId, Digest, Epoch, Height, Seq, TimestampMs, View};
+use std::path::Path;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_chancery"))
+        .args(args)
+        .output()
+        .expect("run chancery");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+const RFC_LEAVES: [&str; 8] = [
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
+    "606162636465666768696a6b6c6d6e6f",
+];
+
+fn write_leaves(dir: &Path, leaves: &[&str]) -> String {
+    let p = dir.join("leaves.txt");
+    std::fs::write(&p, leaves.join("\n") + "\n").unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn tlog_sha256_root_prove_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_leaves(dir.path(), &RFC_LEAVES);
+    let (code, root, _) = run(&["tlog", "root", "--hash", "sha256", "--leaves", &f]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        root,
+        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+    );
+    let h = Sha256Hasher;
+    for index in 0..8u64 {
+        let i = index.to_string();
+        let (code, proof, _) = run(&[
+            "tlog",
+            "prove-inclusion",
+            "--hash",
+            "sha256",
+            "--leaves",
+            &f,
+            "--index",
+            &i,
+        ]);
+        assert_eq!(code, 0);
+        assert_eq!(proof.split(',').count(), 3);
+        let leaf = h
+            .hash_leaf(&hex::decode(RFC_LEAVES[index as usize]).unwrap())
+            .to_hex();
+        let args = |proof: &str, leaf: &str| {
+            run(&[
+                "tlog",
+                "verify-inclusion",
+                "--hash",
+                "sha256",
+                "--size",
+                "8",
+                "--index",
+                &i,
+                "--leaf-hash",
+                leaf,
+                "--root",
+                &root,
+                "--proof",
+                proof,
+            ])
+        };
+        let (code, out, _) = args(&proof, &leaf);
+        assert_eq!((code, out.as_str()), (0, "valid"));
+        // A different leaf: exit 1 with the reason.
+        let other = h.hash_leaf(b"x").to_hex();
+        let (code, _, err) = args(&proof, &other);
+        assert_eq!(code, 1);
+        assert!(err.contains("root computed from the proof"), "{err}");
+        // A truncated proof: exit 1, the length is named.
+        let short: Vec<&str> = proof.split(',').take(2).collect();
+        let (code, _, err) = args(&short.join(","), &leaf);
+        assert_eq!(code, 1);
+        assert!(err.contains("needs exactly 3"), "{err}");
+    }
+    for size1 in 1..=8u64 {
+        let s1 = size1.to_string();
+        let (code, proof, _) = run(&[
+            "tlog",
+            "prove-consistency",
+            "--hash",
+            "sha256",
+            "--leaves",
+            &f,
+            "--size1",
+            &s1,
+        ]);
+        assert_eq!(code, 0);
+        let sub = write_leaves(dir.path(), &RFC_LEAVES[..size1 as usize]);
+        let (_, root1, _) = run(&["tlog", "root", "--hash", "sha256", "--leaves", &sub]);
+        let (code, out, err) = run(&[
+            "tlog",
+            "verify-consistency",
+            "--hash",
+            "sha256",
+            "--size1",
+            &s1,
+            "--size2",
+            "8",
+            "--root1",
+            &root1,
+            "--root2",
+            &root,
+            "--proof",
+            &proof,
+        ]);
+        assert_eq!((code, out.as_str()), (0, "valid"), "{size1}: {err}");
+        if size1 == 8 {
+            assert_eq!(proof, "");
+        }
+        // Restore the full leaves file for the next round.
+        write_leaves(dir.path(), &RFC_LEAVES);
+    }
+    // Size 0 consistency and garbage input are refused with exit 1.
+    let (code, _, err) = run(&[
+        "tlog",
+        "verify-consistency",
+        "--hash",
+        "sha256",
+        "--size1",
+        "0",
+        "--size2",
+        "8",
+        "--root1",
+        &root,
+        "--root2",
+        &root,
+        "--proof",
+        "",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("size 0"), "{err}");
+    let (code, _, err) = run(&[
+        "tlog",
+        "verify-inclusion",
+        "--hash",
+        "sha256",
+        "--size",
+        "8",
+        "--index",
+        "0",
+        "--leaf-hash",
+        "zz",
+        "--root",
+        &root,
+        "--proof",
+        "",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--leaf-hash"), "{err}");
+}
+
+#[test]
+fn tlog_blake3_single_leaf_empty_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_leaves(dir.path(), &["abcd"]);
+    let (code, root, _) = run(&["tlog", "root", "--hash", "blake3", "--leaves", &f]);
+    assert_eq!(code, 0);
+    let leaf = merkle::leaf_hash(&[0xab, 0xcd]);
+    assert_eq!(root, leaf.to_hex());
+    let (code, proof, _) = run(&[
+        "tlog",
+        "prove-inclusion",
+        "--hash",
+        "blake3",
+        "--leaves",
+        &f,
+        "--index",
+        "0",
+    ]);
+    assert_eq!((code, proof.as_str()), (0, ""));
+    let (code, out, _) = run(&[
+        "tlog",
+        "verify-inclusion",
+        "--hash",
+        "blake3",
+        "--size",
+        "1",
+        "--index",
+        "0",
+        "--leaf-hash",
+        &leaf.to_hex(),
+        "--root",
+        &root,
+        "--proof",
+        "",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "valid"));
+    // The same data under SHA-256 is a different tree.
+    let (code, _, _) = run(&[
+        "tlog",
+        "verify-inclusion",
+        "--hash",
+        "sha256",
+        "--size",
+        "1",
+        "--index",
+        "0",
+        "--leaf-hash",
+        &leaf.to_hex(),
+        "--root",
+        &root,
+        "--proof",
+        "",
+    ]);
+    assert_eq!(
+        code, 0,
+        "a one-leaf tree's root is its leaf hash under any hasher"
+    );
+    let _ = Blake3Hasher.empty_root();
+}
+
+fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
+    let keys: Vec<SecretKey> = (0..n)
+        .map(|i| SecretKey::from_seed([i as u8 + 1; 32]))
+        .collect();
+    let member = SecretKey::from_seed([200; 32]);
+    let g = Genesis {
+        chain_name: name.into(),
+        genesis_time: TimestampMs(1_795_737_600_000),
+        agencies: vec![Agency {
+            id: AgencyId("mof".into()),
+            name_zh: "财政部".into(),
+            name_en: "Ministry of Finance".into(),
+            admin_keys: vec![member.public()],
+        }],
+        members: vec![],
+        validators: ValidatorSet {
+            epoch: Epoch(0),
+            start_height: Height(1),
+            validators: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Validator {
+                    name: format!("mof-{i}"),
+                    agency: AgencyId("mof".into()),
+                    consensus_key: k.public(),
+                    network_key: SecretKey::from_seed([100 + i as u8; 32]).public(),
+                    power: 1,
+                })
+                .collect(),
+        },
+        params: ChainParams::default(),
+    };
+    (g, keys)
+}
+
+fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
+    let chain_id = g.chain_id();
+    let member = SecretKey::from_seed([200; 32]);
+    let entries: Vec<LogEntry> = (0..5u64)
+        .map(|i| LogEntry {
+            height: Height(1),
+            time: TimestampMs(1_795_737_600_000),
+            tx: Transaction::sign(
+                TxBody {
+                    chain_id,
+                    signer: member.public(),
+                    seq: Seq(i),
+                    record: Record::AnchorDocument(AnchorDocument {
+                        document: DocumentRef {
+                            hash: Digest([i as u8; 32]),
+                            kind: "contract".into(),
+                            title: "Contract".into(),
+                            url: String::new(),
+                        },
+                        supports: RecordRef::None,
+                    }),
+                },
+                &member,
+            ),
+            outcome: Outcome::Applied,
+        })
+        .collect();
+    let leaves: Vec<Digest> = entries
+        .iter()
+        .map(|e| merkle::leaf_hash(&codec::encode(e)))
+        .collect();
+    let header = BlockHeader {
+        chain_id,
+        epoch: Epoch(0),
+        height: Height(1),
+        view: View(1),
+        parent: Digest::ZERO,
+        proposer: 0,
+        time: TimestampMs(1_795_737_600_001),
+        txs_hash: block::txs_hash(entries.iter().map(|e| e.tx.hash())),
+        tx_count: 5,
+        log_size: 5,
+        log_root: merkle::root(&leaves),
+        state_root: Digest([9; 32]),
+        validator_set: g.validators.hash(),
+    };
+    let body = VoteBody {
+        chain_id,
+        epoch: Epoch(0),
+        view: View(1),
+        kind: VoteKind::Finalize,
+        block: header.hash(),
+    };
+    let certificate = Certificate {
+        kind: VoteKind::Finalize,
+        epoch: Epoch(0),
+        view: View(1),
+        block: header.hash(),
+        signatures: signers
+            .iter()
+            .map(|&i| IndexedSignature {
+                index: i as u16,
+                signature: body.sign(&keys[i]),
+            })
+            .collect(),
+    };
+    let proof = merkle::inclusion_proof_with(&Blake3Hasher, &leaves, 2).unwrap();
+    Receipt::new(
+        &entries[2],
+        2,
+        &proof,
+        &Checkpoint {
+            header,
+            certificate,
+        },
+    )
+}
+
+#[test]
+fn verify_receipt_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, keys) = genesis(4, "test-chain");
+    let gp = dir.path().join("genesis.json");
+    std::fs::write(&gp, serde_json::to_string_pretty(&g).unwrap()).unwrap();
+    let gp = gp.to_str().unwrap();
+    let write = |name: &str, r: &Receipt| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_string_pretty(r).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let good = write("good.json", &receipt(&g, &keys, &[0, 1, 2]));
+    let (code, out, err) = run(&["verify", &good, "--genesis", gp]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("valid: anchor_document"), "{out}");
+    assert!(
+        out.contains("log index 2") && out.contains("size 5"),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1);
+
+    let two = write("two.json", &receipt(&g, &keys, &[1, 3]));
+    let (code, _, err) = run(&["verify", &two, "--genesis", gp]);
+    assert_eq!(code, 1);
+    assert!(err.contains("quorum not reached: 2 of 3"), "{err}");
+
+    let (other, _) = genesis(4, "other-chain");
+    let op = dir.path().join("other.json");
+    std::fs::write(&op, serde_json::to_string(&other).unwrap()).unwrap();
+    let (code, _, err) = run(&["verify", &good, "--genesis", op.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("wrong chain"), "{err}");
+
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"format\": 1}").unwrap();
+    let (code, _, err) = run(&["verify", junk.to_str().unwrap(), "--genesis", gp]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not receipt JSON"), "{err}");
+}
