@@ -475,6 +475,8 @@ impl PeerState {
 }
 
 type Ack = ResponseChannel<()>;
+type MsgRequest = Result<Vec<(Channel, Bytes)>, WireError>;
+type ReqRequest = Result<Bytes, WireError>;
 
 enum Event {
     Swarm(SwarmEvent<BehaviourEvent>),
@@ -630,7 +632,7 @@ impl Task {
                 for (channel, _) in &batch {
                     Counters::add(&shared.counters.sent[channel.index()], 1);
                 }
-                self.swarm.behaviour_mut().msg.send_request(id, batch);
+                self.swarm.behaviour_mut().msg.send_request(id, Ok(batch));
                 *inflight += 1;
             }
         }
@@ -679,7 +681,7 @@ impl Task {
                     }));
                     return;
                 };
-                let id = self.swarm.behaviour_mut().req.send_request(&to, payload);
+                let id = self.swarm.behaviour_mut().req.send_request(&to, Ok(payload));
                 self.pending.insert(id, (name, reply));
             }
             Command::Report { peer, why } => {
@@ -755,7 +757,17 @@ impl Task {
         }
     }
 
-    fn on_msg(&mut self, event: request_response::Event<Vec<(Channel, Bytes)>, ()>, shared: &Shared) {
+    fn invalid(&mut self, peer: PeerId, wire: &WireError, shared: &Shared) {
+        Counters::add(&shared.counters.inbound_rejected, 1);
+        tracing::warn!(%peer, error = %wire, "invalid data from peer");
+        let why = match wire {
+            WireError::Oversize { .. } => Misbehaviour::Oversize,
+            WireError::BadFraming { .. } => Misbehaviour::BadFraming,
+        };
+        self.penalise(peer, why, shared);
+    }
+
+    fn on_msg(&mut self, event: request_response::Event<MsgRequest, ()>, shared: &Shared) {
         match event {
             request_response::Event::Message {
                 peer,
@@ -765,7 +777,11 @@ impl Task {
                 let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
                     return;
                 };
-                self.deliver(name, request, channel, shared);
+                match request {
+                    Ok(batch) => self.deliver(name, batch, channel, shared),
+                    // Dropping `channel` resets the stream: no acknowledgement.
+                    Err(wire) => self.invalid(peer, &wire, shared),
+                }
             }
             request_response::Event::Message {
                 peer,
@@ -851,16 +867,11 @@ impl Task {
             tracing::debug!(%peer, %error, "inbound transfer failed");
             return;
         };
-        Counters::add(&shared.counters.inbound_rejected, 1);
-        tracing::warn!(%peer, error = %wire, "invalid data from peer");
-        let why = match wire {
-            WireError::Oversize { .. } => Misbehaviour::Oversize,
-            WireError::BadFraming { .. } => Misbehaviour::BadFraming,
-        };
-        self.penalise(peer, why, shared);
+        let wire = wire.clone();
+        self.invalid(peer, &wire, shared);
     }
 
-    fn on_req(&mut self, event: request_response::Event<Bytes, Answer>, shared: &Shared) {
+    fn on_req(&mut self, event: request_response::Event<ReqRequest, Answer>, shared: &Shared) {
         match event {
             request_response::Event::Message {
                 peer,
@@ -869,6 +880,10 @@ impl Task {
             } => {
                 let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
                     return;
+                };
+                let request = match request {
+                    Ok(r) => r,
+                    Err(wire) => return self.invalid(peer, &wire, shared),
                 };
                 let Ok(permit) = self.handler_slots.clone().try_acquire_owned() else {
                     let _ = self.swarm.behaviour_mut().req.send_response(channel, Answer::Busy);

@@ -22,9 +22,11 @@ pub(crate) const MSG_PROTOCOL: StreamProtocol = StreamProtocol::new("/chancery/m
 /// Protocol name of catch-up requests.
 pub(crate) const REQ_PROTOCOL: StreamProtocol = StreamProtocol::new("/chancery/req/1");
 
-/// A violation of the wire format by the remote; carried inside `io::Error` (kind
-/// `InvalidData`) so the swarm task can tell it from a plain IO failure and score the peer.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// A violation of the wire format by the remote. In a *request* it is returned as the
+/// request value (`Err(WireError)`), because request-response reports no event at all when
+/// `read_request` fails, and the swarm task must learn the peer to score it. In a response
+/// it is carried inside `io::Error` (kind `InvalidData`).
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum WireError {
     /// A length over its limit.
     #[error("{what} of {bytes} bytes is over the limit of {bytes_max}")]
@@ -91,22 +93,7 @@ fn len_u32(len: usize) -> io::Result<[u8; 4]> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "payload over 4 GiB"))
 }
 
-/// Codec of `/chancery/msg/1`.
-#[derive(Clone)]
-pub(crate) struct MsgCodec {
-    pub(crate) limits: Arc<Limits>,
-}
-
-impl request_response::Codec for MsgCodec {
-    type Protocol = StreamProtocol;
-    type Request = Vec<(Channel, Bytes)>;
-    type Response = ();
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Self::Request>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        let l = &self.limits;
+async fn read_batch<T: AsyncRead + Unpin>(l: &Limits, io: &mut T) -> io::Result<Vec<(Channel, Bytes)>> {
         let count = read_u32(io).await? as usize;
         if count == 0 || count > l.batch_messages_max {
             return Err(WireError::BadFraming {
@@ -146,6 +133,39 @@ impl request_response::Codec for MsgCodec {
         Ok(out)
     }
 
+/// A wire error out of an `io::Error`, or the `io::Error` itself if it is not one.
+fn split(e: io::Error) -> io::Result<WireError> {
+    if WireError::of(&e).is_none() {
+        return Err(e);
+    }
+    match e.into_inner().map(|inner| inner.downcast::<WireError>()) {
+        Some(Ok(wire)) => Ok(*wire),
+        Some(Err(other)) => Err(io::Error::other(other)),
+        None => Err(io::Error::from(io::ErrorKind::InvalidData)),
+    }
+}
+
+/// Codec of `/chancery/msg/1`.
+#[derive(Clone)]
+pub(crate) struct MsgCodec {
+    pub(crate) limits: Arc<Limits>,
+}
+
+impl request_response::Codec for MsgCodec {
+    type Protocol = StreamProtocol;
+    type Request = Result<Vec<(Channel, Bytes)>, WireError>;
+    type Response = ();
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Self::Request>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        match read_batch(&self.limits, io).await {
+            Ok(batch) => Ok(Ok(batch)),
+            Err(e) => split(e).map(Err),
+        }
+    }
+
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()>
     where
         T: AsyncRead + Unpin + Send,
@@ -170,6 +190,7 @@ impl request_response::Codec for MsgCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
+        let req = req.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let body: usize = req.iter().map(|(_, p)| 5 + p.len()).sum();
         let mut buf = Vec::with_capacity(4 + body);
         buf.extend_from_slice(&len_u32(req.len())?);
@@ -208,14 +229,17 @@ pub(crate) struct ReqCodec {
 
 impl request_response::Codec for ReqCodec {
     type Protocol = StreamProtocol;
-    type Request = Bytes;
+    type Request = Result<Bytes, WireError>;
     type Response = Answer;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Bytes>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Self::Request>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_sized(io, "request", self.limits.request_bytes_max).await
+        match read_sized(io, "request", self.limits.request_bytes_max).await {
+            Ok(b) => Ok(Ok(b)),
+            Err(e) => split(e).map(Err),
+        }
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Answer>
@@ -237,10 +261,16 @@ impl request_response::Codec for ReqCodec {
         }
     }
 
-    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: Bytes) -> io::Result<()>
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Self::Request,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
+        let req = req.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut buf = Vec::with_capacity(4 + req.len());
         buf.extend_from_slice(&len_u32(req.len())?);
         buf.extend_from_slice(&req);
@@ -279,13 +309,14 @@ mod tests {
 
     fn encode(batch: Vec<(Channel, Bytes)>) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
-        block_on(codec(Limits::default()).write_request(&MSG_PROTOCOL, &mut out, batch))
+        block_on(codec(Limits::default()).write_request(&MSG_PROTOCOL, &mut out, Ok(batch)))
             .expect("write");
         out.into_inner()
     }
 
     fn decode(limits: Limits, bytes: Vec<u8>) -> io::Result<Vec<(Channel, Bytes)>> {
-        block_on(codec(limits).read_request(&MSG_PROTOCOL, &mut Cursor::new(bytes)))
+        let r = block_on(codec(limits).read_request(&MSG_PROTOCOL, &mut Cursor::new(bytes)))?;
+        r.map_err(|w| io::Error::new(io::ErrorKind::InvalidData, w))
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use chancery_net::{Bytes, Channel, Limits, Misbehaviour, Network, RequestError, SendError};
+use chancery_net::{Bytes, Channel, Limits, Misbehaviour, RequestError, SendError};
 use common::{build, recv, wait_status, Kind};
 use std::collections::BTreeMap;
 

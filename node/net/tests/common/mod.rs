@@ -150,8 +150,7 @@ pub async fn recv(rx: &mut mpsc::Receiver<Inbound>) -> Inbound {
 
 /// Wait until the status satisfies `f`, or fail after [`GUARD`].
 pub async fn wait_status(rx: &mut watch::Receiver<PeerStatus>, f: impl FnMut(&PeerStatus) -> bool) {
-    tokio::time::timeout(GUARD, rx.wait_for(f))
-        .await
-        .expect("timed out waiting for a status")
-        .expect("status channel closed");
+    if tokio::time::timeout(GUARD, rx.wait_for(f)).await.is_err() {
+        panic!("timed out waiting for a status; last: {:?}", *rx.borrow());
+    }
 }
