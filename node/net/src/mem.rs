@@ -9,8 +9,8 @@
 
 use crate::queue::Scores;
 use crate::{
-    BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour,
-    Network, PeerName, PeerStatus, RequestError, RequestHandler, SendError,
+    BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour, Network,
+    PeerName, PeerStatus, RequestError, RequestHandler, SendError,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};

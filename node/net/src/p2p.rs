@@ -20,8 +20,8 @@
 use crate::queue::{PeerQueue, Scores};
 use crate::wire::{Answer, MsgCodec, ReqCodec, WireError, MSG_PROTOCOL, REQ_PROTOCOL};
 use crate::{
-    BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour,
-    Network, PeerName, PeerStatus, RequestError, RequestHandler, SendError,
+    BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour, Network,
+    PeerName, PeerStatus, RequestError, RequestHandler, SendError,
 };
 use chancery_core::ids::PublicKey;
 use chancery_core::validator::ValidatorSet;
@@ -187,11 +187,10 @@ impl P2pNetwork {
         seed: [u8; 32],
         handler: Arc<dyn RequestHandler>,
     ) -> Result<(P2pNetwork, mpsc::Receiver<Inbound>), P2pError> {
-        let secret = identity::ed25519::SecretKey::try_from_bytes(seed).map_err(|e| {
-            P2pError::BadSeed {
+        let secret =
+            identity::ed25519::SecretKey::try_from_bytes(seed).map_err(|e| P2pError::BadSeed {
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         let keypair = identity::Keypair::from(identity::ed25519::Keypair::from(secret));
         let local_id = keypair.public().to_peer_id();
 
@@ -210,7 +209,10 @@ impl P2pNetwork {
                     peer: p.name.clone(),
                 });
             }
-            peers.insert(id, PeerState::new(p.name.clone(), p.addrs.clone(), &config.limits));
+            peers.insert(
+                id,
+                PeerState::new(p.name.clone(), p.addrs.clone(), &config.limits),
+            );
         }
 
         let limits = Arc::new(config.limits.clone());
@@ -286,7 +288,11 @@ impl P2pNetwork {
                     reason: Err(error), ..
                 } => {
                     return Err(P2pError::Listen {
-                        addr: config.listen.get(listen_addrs.len()).cloned().unwrap_or_else(Multiaddr::empty),
+                        addr: config
+                            .listen
+                            .get(listen_addrs.len())
+                            .cloned()
+                            .unwrap_or_else(Multiaddr::empty),
                         reason: error.to_string(),
                     })
                 }
@@ -313,8 +319,7 @@ impl P2pNetwork {
             listen_addrs,
         });
         let (acks_tx, acks_rx) = mpsc::channel(COMMANDS_MAX);
-        let (answers_tx, answers_rx) =
-            mpsc::channel(config.limits.handler_tasks_max.max(1));
+        let (answers_tx, answers_rx) = mpsc::channel(config.limits.handler_tasks_max.max(1));
         let mut task = Task {
             swarm,
             shared: Weak::new(),
@@ -348,7 +353,9 @@ impl P2pNetwork {
 
     /// Learn an address of a configured peer, and dial it if not connected.
     pub fn add_address(&self, peer: &PeerName, addr: Multiaddr) -> Result<(), SendError> {
-        let id = self.id(peer).map_err(|_| SendError::UnknownPeer { peer: peer.clone() })?;
+        let id = self
+            .id(peer)
+            .map_err(|_| SendError::UnknownPeer { peer: peer.clone() })?;
         self.shared
             .commands
             .try_send(Command::AddAddress { peer: id, addr })
@@ -370,7 +377,9 @@ impl Network for P2pNetwork {
     }
 
     fn send(&self, to: &PeerName, channel: Channel, payload: Bytes) -> Result<(), SendError> {
-        let id = self.id(to).map_err(|_| SendError::UnknownPeer { peer: to.clone() })?;
+        let id = self
+            .id(to)
+            .map_err(|_| SendError::UnknownPeer { peer: to.clone() })?;
         self.shared.limits.check_message(channel, payload.len())?;
         {
             let mut queues = lock(&self.shared.queues);
@@ -386,7 +395,12 @@ impl Network for P2pNetwork {
         {
             let mut queues = lock(&self.shared.queues);
             for q in queues.values_mut() {
-                q.push(channel, payload.clone(), &self.shared.limits, &self.shared.counters);
+                q.push(
+                    channel,
+                    payload.clone(),
+                    &self.shared.limits,
+                    &self.shared.counters,
+                );
             }
         }
         self.shared.wake.notify_one();
@@ -542,7 +556,11 @@ impl Task {
                     let _ = self.swarm.behaviour_mut().msg.send_response(ack, ());
                 }
                 Event::Answer((channel, answer)) => {
-                    let _ = self.swarm.behaviour_mut().req.send_response(channel, answer);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .req
+                        .send_response(channel, answer);
                 }
                 Event::Wake => {}
                 Event::Timer => self.on_timers(&shared),
@@ -588,7 +606,10 @@ impl Task {
             return;
         };
         p.redial_at = None;
-        if p.connections > 0 || p.addrs.is_empty() || self.scores.is_banned(&p.name, std::time::Instant::now()) {
+        if p.connections > 0
+            || p.addrs.is_empty()
+            || self.scores.is_banned(&p.name, std::time::Instant::now())
+        {
             return;
         }
         let opts = DialOpts::peer_id(id)
@@ -681,7 +702,11 @@ impl Task {
                     }));
                     return;
                 };
-                let id = self.swarm.behaviour_mut().req.send_request(&to, Ok(payload));
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .req
+                    .send_request(&to, Ok(payload));
                 self.pending.insert(id, (name, reply));
             }
             Command::Report { peer, why } => {
@@ -771,7 +796,10 @@ impl Task {
         match event {
             request_response::Event::Message {
                 peer,
-                message: Message::Request { request, channel, .. },
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
                 ..
             } => {
                 let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
@@ -875,7 +903,10 @@ impl Task {
         match event {
             request_response::Event::Message {
                 peer,
-                message: Message::Request { request, channel, .. },
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
                 ..
             } => {
                 let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
@@ -886,7 +917,11 @@ impl Task {
                     Err(wire) => return self.invalid(peer, &wire, shared),
                 };
                 let Ok(permit) = self.handler_slots.clone().try_acquire_owned() else {
-                    let _ = self.swarm.behaviour_mut().req.send_response(channel, Answer::Busy);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .req
+                        .send_response(channel, Answer::Busy);
                     return;
                 };
                 let handler = self.handler.clone();
@@ -898,7 +933,11 @@ impl Task {
                     let answer = match job.await {
                         Ok(Some(b)) if b.len() <= response_max => Answer::Ok(b),
                         Ok(Some(b)) => {
-                            tracing::warn!(bytes = b.len(), response_max, "handler answer over the response limit; declining");
+                            tracing::warn!(
+                                bytes = b.len(),
+                                response_max,
+                                "handler answer over the response limit; declining"
+                            );
                             Answer::Declined
                         }
                         Ok(None) | Err(_) => Answer::Declined,

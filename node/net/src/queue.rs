@@ -103,10 +103,8 @@ impl Scores {
         let score = self.scores.entry(peer.clone()).or_insert(0);
         *score = score.saturating_sub(why.penalty());
         if *score <= limits.score_ban && !self.banned_until.contains_key(peer) {
-            self.banned_until.insert(
-                peer.clone(),
-                now + Duration::from_millis(limits.ban_ms),
-            );
+            self.banned_until
+                .insert(peer.clone(), now + Duration::from_millis(limits.ban_ms));
             return true;
         }
         false
@@ -220,7 +218,10 @@ mod tests {
         assert!(!s.is_banned(&p, t0));
         assert!(s.penalise(&p, Misbehaviour::BadSignature, &l, t0));
         assert!(s.is_banned(&p, t0));
-        assert!(!s.penalise(&p, Misbehaviour::Spam, &l, t0), "already banned");
+        assert!(
+            !s.penalise(&p, Misbehaviour::Spam, &l, t0),
+            "already banned"
+        );
         let later = t0 + Duration::from_millis(l.ban_ms);
         assert_eq!(s.next_expiry(), Some(later));
         assert_eq!(s.expire(later), vec![p.clone()]);

@@ -51,7 +51,8 @@ impl WireError {
 
     /// The wire error inside `e`, if it is one.
     pub(crate) fn of(e: &io::Error) -> Option<&WireError> {
-        e.get_ref().and_then(|inner| inner.downcast_ref::<WireError>())
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<WireError>())
     }
 }
 
@@ -93,45 +94,48 @@ fn len_u32(len: usize) -> io::Result<[u8; 4]> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "payload over 4 GiB"))
 }
 
-async fn read_batch<T: AsyncRead + Unpin>(l: &Limits, io: &mut T) -> io::Result<Vec<(Channel, Bytes)>> {
-        let count = read_u32(io).await? as usize;
-        if count == 0 || count > l.batch_messages_max {
-            return Err(WireError::BadFraming {
-                what: "batch message count",
-                expected: format!("1..={}", l.batch_messages_max),
-                found: count.to_string(),
+async fn read_batch<T: AsyncRead + Unpin>(
+    l: &Limits,
+    io: &mut T,
+) -> io::Result<Vec<(Channel, Bytes)>> {
+    let count = read_u32(io).await? as usize;
+    if count == 0 || count > l.batch_messages_max {
+        return Err(WireError::BadFraming {
+            what: "batch message count",
+            expected: format!("1..={}", l.batch_messages_max),
+            found: count.to_string(),
+        }
+        .io());
+    }
+    let total_max = l
+        .batch_bytes_max
+        .saturating_add(l.consensus_bytes_max.max(l.transactions_bytes_max));
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let byte = read_u8(io).await?;
+        let channel = Channel::from_byte(byte).ok_or_else(|| {
+            WireError::BadFraming {
+                what: "channel",
+                expected: "0 or 1".into(),
+                found: byte.to_string(),
+            }
+            .io()
+        })?;
+        let payload = read_sized(io, "message", l.message_bytes_max(channel)).await?;
+        total += payload.len();
+        if total > total_max {
+            return Err(WireError::Oversize {
+                what: "batch",
+                bytes: total,
+                bytes_max: total_max,
             }
             .io());
         }
-        let total_max = l.batch_bytes_max.saturating_add(
-            l.consensus_bytes_max.max(l.transactions_bytes_max),
-        );
-        let mut total = 0usize;
-        let mut out = Vec::with_capacity(count);
-        for _ in 0..count {
-            let byte = read_u8(io).await?;
-            let channel = Channel::from_byte(byte).ok_or_else(|| {
-                WireError::BadFraming {
-                    what: "channel",
-                    expected: "0 or 1".into(),
-                    found: byte.to_string(),
-                }
-                .io()
-            })?;
-            let payload = read_sized(io, "message", l.message_bytes_max(channel)).await?;
-            total += payload.len();
-            if total > total_max {
-                return Err(WireError::Oversize {
-                    what: "batch",
-                    bytes: total,
-                    bytes_max: total_max,
-                }
-                .io());
-            }
-            out.push((channel, payload));
-        }
-        Ok(out)
+        out.push((channel, payload));
     }
+    Ok(out)
+}
 
 /// A wire error out of an `io::Error`, or the `io::Error` itself if it is not one.
 fn split(e: io::Error) -> io::Result<WireError> {
@@ -277,7 +281,12 @@ impl request_response::Codec for ReqCodec {
         io.write_all(&buf).await
     }
 
-    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, res: Answer) -> io::Result<()>
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Answer,
+    ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
@@ -326,7 +335,10 @@ mod tests {
             (Channel::Transactions, Bytes::from(vec![9u8; 1000])),
             (Channel::Consensus, Bytes::new()),
         ];
-        assert_eq!(decode(Limits::default(), encode(batch.clone())).expect("decode"), batch);
+        assert_eq!(
+            decode(Limits::default(), encode(batch.clone())).expect("decode"),
+            batch
+        );
     }
 
     #[test]
@@ -348,9 +360,18 @@ mod tests {
         let mut bytes = encode(vec![(Channel::Consensus, Bytes::from_static(b"x"))]);
         bytes[4] = 7; // channel byte
         let e = decode(Limits::default(), bytes).unwrap_err();
-        assert!(matches!(WireError::of(&e), Some(WireError::BadFraming { what: "channel", .. })));
+        assert!(matches!(
+            WireError::of(&e),
+            Some(WireError::BadFraming {
+                what: "channel",
+                ..
+            })
+        ));
         let e = decode(Limits::default(), vec![0, 0, 0, 0]).unwrap_err();
-        assert!(matches!(WireError::of(&e), Some(WireError::BadFraming { .. })));
+        assert!(matches!(
+            WireError::of(&e),
+            Some(WireError::BadFraming { .. })
+        ));
         // Truncated input is an IO error, not a wire error.
         let mut bytes = encode(vec![(Channel::Consensus, Bytes::from_static(b"xyz"))]);
         bytes.pop();
@@ -364,7 +385,11 @@ mod tests {
         let mut c = ReqCodec {
             limits: Arc::new(Limits::default()),
         };
-        for a in [Answer::Ok(Bytes::from_static(b"blocks")), Answer::Declined, Answer::Busy] {
+        for a in [
+            Answer::Ok(Bytes::from_static(b"blocks")),
+            Answer::Declined,
+            Answer::Busy,
+        ] {
             let mut out = Cursor::new(Vec::new());
             block_on(c.write_response(&REQ_PROTOCOL, &mut out, a.clone())).expect("write");
             let back = block_on(c.read_response(&REQ_PROTOCOL, &mut Cursor::new(out.into_inner())))

@@ -43,7 +43,8 @@ async fn broadcast_exactly_once(kind: Kind) {
             };
             assert_eq!(m.channel, want);
             assert!(
-                seen.insert((names[src].to_string(), k), m.channel).is_none(),
+                seen.insert((names[src].to_string(), k), m.channel)
+                    .is_none(),
                 "duplicate delivery of {src}:{k} at node {i}"
             );
         }
@@ -145,7 +146,9 @@ async fn oversize_send_refused(kind: Kind) {
     let m = recv(&mut nodes[1].rx).await;
     assert_eq!(m.payload.len(), 200);
     assert_eq!(
-        nodes[0].net.send(&"nobody".into(), Channel::Consensus, Bytes::new()),
+        nodes[0]
+            .net
+            .send(&"nobody".into(), Channel::Consensus, Bytes::new()),
         Err(SendError::UnknownPeer {
             peer: "nobody".into()
         })
@@ -185,7 +188,11 @@ async fn report_bans_peer(kind: Kind) {
         .send(&b, Channel::Consensus, Bytes::from_static(b"marker"))
         .expect("send");
     let m = recv(&mut nodes[1].rx).await;
-    assert_eq!(&m.payload[..], b"marker", "a banned peer's message was delivered");
+    assert_eq!(
+        &m.payload[..],
+        b"marker",
+        "a banned peer's message was delivered"
+    );
 }
 
 /// A node whose identity is not in the allowed set reaches no one: it is refused (and
@@ -202,13 +209,21 @@ async fn outsider_refused(kind: Kind) {
     assert!(r.is_err(), "outsider's request answered: {r:?}");
     let mut status = nodes[0].net.status();
     wait_status(&mut status, |s| s.refused_connections >= 1).await;
-    assert!(!status.borrow().connected.iter().any(|p| p.as_str() == "mallory"));
+    assert!(!status
+        .borrow()
+        .connected
+        .iter()
+        .any(|p| p.as_str() == "mallory"));
     nodes[1]
         .net
         .send(&a, Channel::Consensus, Bytes::from_static(b"marker"))
         .expect("send");
     let m = recv(&mut nodes[0].rx).await;
-    assert_eq!(&m.payload[..], b"marker", "an outsider's message was delivered");
+    assert_eq!(
+        &m.payload[..],
+        b"marker",
+        "an outsider's message was delivered"
+    );
     assert_eq!(m.from.as_str(), "b");
 }
 

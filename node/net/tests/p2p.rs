@@ -88,6 +88,9 @@ async fn messages_queued_before_connecting_are_delivered_and_queues_are_bounded(
     for _ in 0..delivered_expected {
         got.push(recv(&mut nodes[1].1).await.payload[0]);
     }
-    assert_eq!(got[0], 0, "the oldest queued message is kept (refuse-newest policy)");
+    assert_eq!(
+        got[0], 0,
+        "the oldest queued message is kept (refuse-newest policy)"
+    );
     assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
 }

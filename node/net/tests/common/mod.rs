@@ -58,7 +58,11 @@ pub async fn build(kind: Kind, allowed: &[&str], outsiders: &[&str], limits: Lim
             let specs: Vec<Spec> = allowed
                 .iter()
                 .map(|n| Spec::new(n, limits.clone(), true))
-                .chain(outsiders.iter().map(|n| Spec::new(n, limits.clone(), false)))
+                .chain(
+                    outsiders
+                        .iter()
+                        .map(|n| Spec::new(n, limits.clone(), false)),
+                )
                 .collect();
             build_p2p(&specs)
                 .await
