@@ -475,7 +475,9 @@ mod tests {
 
     /// Two keys whose hashes differ at bit 0 form a root of two leaves.
     fn two_leaves() -> (StateKey, StateKey, Digest) {
-        let mut keys: Vec<StateKey> = (0..64).map(|i| StateKey::Asset(format!("a{i}"))).collect();
+        let mut keys: Vec<StateKey> = (0..64u8)
+            .map(|i| StateKey::Member(PublicKey([i; 32])))
+            .collect();
         keys.sort_by_key(|k| bit(&k.hash(), 0));
         let a = keys[0].clone();
         let b = keys.last().cloned().unwrap_or_else(|| a.clone());

@@ -98,7 +98,9 @@ fn grant(id: &str) -> Record {
 }
 
 /// The records of one kind: what must exist first, then the measured ones.
-fn records(kind: RecordKind, tag: &str, n: usize) -> (Vec<(Role, Record)>, Vec<(Role, Record)>) {
+type Signed = Vec<(Role, Record)>;
+
+fn records(kind: RecordKind, tag: &str, n: usize) -> (Signed, Signed) {
     use RecordKind::*;
     use Role::*;
     let ids: Vec<String> = (0..n).map(|i| format!("{tag}-{i}")).collect();

@@ -212,8 +212,8 @@ fn replay_block(
                 format!("an entry with leaf hash {got}"),
             );
         }
-        match codec::decode::<LogEntry>(&v) {
-            Ok(e) => entries.push(e),
+        match codec::decode::<schema::RawLogEntry>(&v) {
+            Ok(e) => entries.push(e.0),
             Err(e) => {
                 report.add(Column::Log, &lk, "a log entry", e.to_string());
                 return Ok(false);
@@ -254,11 +254,13 @@ fn replay_block(
     }
 }
 
+type Row = (Vec<u8>, Vec<u8>);
+
 struct Scanner<'a> {
     store: &'a dyn Store,
     col: Column,
     from: Vec<u8>,
-    buf: VecDeque<(Vec<u8>, Vec<u8>)>,
+    buf: VecDeque<Row>,
     done: bool,
 }
 
@@ -273,7 +275,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn peek(&mut self) -> Result<Option<&(Vec<u8>, Vec<u8>)>, LedgerError> {
+    fn peek(&mut self) -> Result<Option<&Row>, LedgerError> {
         if self.buf.is_empty() && !self.done {
             let rows = self
                 .store
@@ -288,7 +290,7 @@ impl<'a> Scanner<'a> {
         Ok(self.buf.front())
     }
 
-    fn pop(&mut self) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn pop(&mut self) -> Option<Row> {
         self.buf.pop_front()
     }
 }
@@ -304,13 +306,10 @@ fn compare_column(
     loop {
         let fk = f.peek()?.map(|(k, _)| k.clone());
         let ek = e.peek()?.map(|(k, _)| k.clone());
-        match (fk, ek) {
-            (None, None) => return Ok(()),
-            (Some(_), Some(_)) | (Some(_), None) | (None, Some(_)) => {}
+        if fk.is_none() && ek.is_none() {
+            return Ok(());
         }
         report.entries_compared += 1;
-        let fk = f.peek()?.map(|(k, _)| k.clone());
-        let ek = e.peek()?.map(|(k, _)| k.clone());
         let ord = match (&fk, &ek) {
             (Some(a), Some(b)) => a.cmp(b),
             (Some(_), None) => std::cmp::Ordering::Less,

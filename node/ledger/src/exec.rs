@@ -4,7 +4,9 @@
 //! Checks, in this order (the first failure is the reason code):
 //! 1. `BadSignature` / `WrongChain` / `Malformed` found when the block was checked
 //!    ([`crate::CheckedTx::Invalid`]);
-//! 2. `DuplicateTx`: the same transaction hash is already in the log or earlier in the block;
+//! 2. `DuplicateTx`: a transaction with the same hash was already applied (earlier in the
+//!    log or in this block). A rejected transaction may be included again, and is then
+//!    executed again (it may have been rejected for a sequence gap that is now filled);
 //! 3. `WrongChain` (chain id), `Malformed` (the record breaks its format rules);
 //! 4. `UnknownSigner`, `SignerRevoked`: the signer must be a registered, not revoked member;
 //! 5. `BadSequence`: the sequence number must be exactly the signer's next one (from 0);
@@ -28,8 +30,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 pub(crate) trait StateRead {
     /// Current value of `key`.
     fn value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError>;
-    /// Is a transaction with this hash already in the log?
-    fn tx_known(&self, hash: &TxHash) -> Result<bool, LedgerError>;
+    /// Was a transaction with this hash already applied?
+    fn tx_applied(&self, hash: &TxHash) -> Result<bool, LedgerError>;
 }
 
 /// Execution of one block over a read-only view of the parent state.
@@ -40,10 +42,11 @@ pub(crate) struct Exec<'a> {
     pub read: &'a dyn StateRead,
     /// Changes so far, by key hash.
     pub overlay: BTreeMap<Digest, (StateKey, StateValue)>,
-    seen: HashSet<TxHash>,
+    applied: HashSet<TxHash>,
 }
 
 type Rule = Result<Vec<(StateKey, StateValue)>, ReasonCode>;
+type Checked = Result<(AgencyId, Vec<(StateKey, StateValue)>), ReasonCode>;
 
 impl<'a> Exec<'a> {
     pub fn new(
@@ -58,7 +61,7 @@ impl<'a> Exec<'a> {
             height,
             read,
             overlay: BTreeMap::new(),
-            seen: HashSet::new(),
+            applied: HashSet::new(),
         }
     }
 
@@ -77,10 +80,9 @@ impl<'a> Exec<'a> {
         hash: TxHash,
         pre: Option<ReasonCode>,
     ) -> Result<(Outcome, Option<AgencyId>), LedgerError> {
-        if self.seen.contains(&hash) || self.read.tx_known(&hash)? {
+        if self.applied.contains(&hash) || self.read.tx_applied(&hash)? {
             return Ok((Outcome::Rejected(ReasonCode::DuplicateTx), None));
         }
-        self.seen.insert(hash);
         if let Some(r) = pre {
             return Ok((Outcome::Rejected(r), None));
         }
@@ -89,17 +91,14 @@ impl<'a> Exec<'a> {
                 for (k, v) in writes {
                     self.overlay.insert(k.hash(), (k, v));
                 }
+                self.applied.insert(hash);
                 Ok((Outcome::Applied, Some(agency)))
             }
             Err(r) => Ok((Outcome::Rejected(r), None)),
         }
     }
 
-    fn check(
-        &self,
-        tx: &Transaction,
-        hash: TxHash,
-    ) -> Result<Result<(AgencyId, Vec<(StateKey, StateValue)>), ReasonCode>, LedgerError> {
+    fn check(&self, tx: &Transaction, hash: TxHash) -> Result<Checked, LedgerError> {
         let body = &tx.body;
         if body.chain_id != self.chain_id {
             return Ok(Err(ReasonCode::WrongChain));

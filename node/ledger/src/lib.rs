@@ -34,7 +34,10 @@ mod smt;
 pub mod testing;
 
 pub use check::{check, CheckReport, Problem};
-pub use query::{AwardFilter, GrantFilter, GrantStatus, Page, TxRecord, PAGE_SIZE_MAX};
+pub use query::{
+    AwardFilter, AwardKey, GrantFilter, GrantStatus, Page, TxRecord, PAGE_SIZE_MAX,
+    TX_OCCURRENCES_MAX,
+};
 
 use chancery_core::block::{Block, BlockHeader, LogEntry, Outcome, ReasonCode};
 use chancery_core::cert::{CertError, Certificate, VoteKind};
@@ -179,7 +182,7 @@ pub enum CheckedTx {
     /// Failed signature, chain or format checks; it is logged with this reason.
     Invalid {
         /// The transaction.
-        tx: Transaction,
+        tx: Box<Transaction>,
         /// Its hash.
         hash: TxHash,
         /// Why.
@@ -225,7 +228,7 @@ pub fn verify_block_txs(
             out.push(Some(CheckedTx::Valid(v)));
         } else if tx.validate().is_err() {
             out.push(Some(CheckedTx::Invalid {
-                tx,
+                tx: Box::new(tx),
                 hash,
                 reason: ReasonCode::Malformed,
             }));
@@ -247,7 +250,7 @@ pub fn verify_block_txs(
                 };
                 CheckedTx::Invalid {
                     hash: tx.hash(),
-                    tx,
+                    tx: Box::new(tx),
                     reason,
                 }
             }
@@ -458,7 +461,7 @@ impl Ledger {
                     hash: Digest::ZERO,
                     time: genesis.genesis_time,
                     state_root: EMPTY,
-                    log_root: Digest::ZERO,
+                    log_root: logtree::empty_root(),
                     log_size: 0,
                 },
                 frontier: logtree::Frontier::default(),
@@ -591,7 +594,7 @@ impl Ledger {
                 hash: Digest::ZERO,
                 time: self.genesis.genesis_time,
                 state_root: Digest(root),
-                log_root: Digest::ZERO,
+                log_root: logtree::empty_root(),
                 log_size: 0,
             });
         }
@@ -937,16 +940,15 @@ impl Ledger {
                 schema::be(index).to_vec(),
                 codec::encode(entry),
             );
-            if entry.outcome != Outcome::Rejected(ReasonCode::DuplicateTx) {
-                b.put(
-                    Column::TxIndex,
-                    hash.as_bytes().to_vec(),
-                    codec::encode(&TxLoc {
-                        index,
-                        height: h.height,
-                    }),
-                );
-            }
+            b.put(
+                Column::TxIndex,
+                schema::tx_key(hash, index),
+                codec::encode(&TxLoc {
+                    index,
+                    height: h.height,
+                    outcome: entry.outcome,
+                }),
+            );
             if let Some(agency) = agency {
                 for k in exec::index_keys(&entry.tx.body.record, agency, index, h.time) {
                     b.put(Column::Index, k, Vec::new());
@@ -1081,11 +1083,15 @@ impl exec::StateRead for Reader<'_> {
         Ok(v)
     }
 
-    fn tx_known(&self, hash: &TxHash) -> Result<bool, LedgerError> {
-        Ok(self
-            .ledger
-            .store
-            .get(Column::TxIndex, hash.as_bytes())?
-            .is_some())
+    fn tx_applied(&self, hash: &TxHash) -> Result<bool, LedgerError> {
+        // Once a transaction is applied, every later occurrence is a rejected duplicate:
+        // the latest occurrence tells.
+        Ok(match self.ledger.tx_occurrences(hash, 1)?.pop() {
+            Some(loc) => {
+                loc.outcome == Outcome::Applied
+                    || loc.outcome == Outcome::Rejected(ReasonCode::DuplicateTx)
+            }
+            None => false,
+        })
     }
 }

@@ -1,25 +1,31 @@
 //! The transaction log's Merkle tree (RFC 6962 shape, BLAKE3 with domain tags):
 //! leaf `H(LOG_LEAF, canonical LogEntry)`, node `H(LOG_NODE, left || right)`; the root of
 //! `n` leaves folds the perfect subtrees of `n`'s binary decomposition right to left; the
-//! empty log's root is the zero digest.
+//! empty log's root is `merkle::empty_root()`.
+//!
+//! Hashes are the kernel's (`chancery_core::merkle`, keyed BLAKE3), so roots match what
+//! auditors verify with receipts and checkpoints.
 //!
 //! Storage (`Column::LogTree`): every complete perfect subtree's hash, keyed
 //! `level (1 byte) || index at that level (8 bytes BE)`; level 0 holds the leaf hashes.
 //! The in-memory frontier (one hash per set bit of the size) gives the root.
 
-use chancery_core::{domain, Digest};
+use chancery_core::merkle;
+use chancery_core::Digest;
 
 /// Leaf hash of canonical entry bytes.
 pub fn leaf_hash(entry_bytes: &[u8]) -> Digest {
-    domain::LOG_LEAF.hash(entry_bytes)
+    merkle::leaf_hash(entry_bytes)
 }
 
 /// Interior node hash.
 pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
-    let mut h = domain::LOG_NODE.hasher();
-    h.update(left.as_bytes());
-    h.update(right.as_bytes());
-    Digest(*h.finalize().as_bytes())
+    merkle::node_hash(left, right)
+}
+
+/// Root of the empty log.
+pub fn empty_root() -> Digest {
+    merkle::empty_root()
 }
 
 /// `Column::LogTree` key of a subtree.
@@ -83,7 +89,7 @@ impl Frontier {
     pub fn root(&self) -> Digest {
         let mut it = self.peaks.iter().rev();
         let Some(&(_, mut acc)) = it.next() else {
-            return Digest::ZERO;
+            return empty_root();
         };
         for (_, h) in it {
             acc = node_hash(h, &acc);
@@ -100,7 +106,7 @@ mod tests {
     /// RFC 6962 MTH by its recursive definition.
     fn mth(leaves: &[Digest]) -> Digest {
         match leaves.len() {
-            0 => Digest::ZERO,
+            0 => empty_root(),
             1 => leaves[0],
             n => {
                 let k = (n as u64).next_power_of_two() as usize / 2;
@@ -125,6 +131,7 @@ mod tests {
                 );
             }
             assert_eq!(f.root(), mth(&leaves), "size {}", i + 1);
+            assert_eq!(f.root(), merkle::root(&leaves), "size {}", i + 1);
             let mut get = |lv: u8, idx: u64| -> Result<Digest, ()> {
                 stored.get(&(lv, idx)).copied().ok_or(())
             };

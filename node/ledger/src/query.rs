@@ -16,8 +16,13 @@ use chancery_core::{AgencyId, Amount, Date, Height, PublicKey, TimestampMs, TxHa
 use chancery_storage::Column;
 use serde::{Deserialize, Serialize};
 
+/// An award's identity: (ocid, award id).
+pub type AwardKey = (String, String);
+
 /// Default and largest page size.
 pub const PAGE_SIZE_MAX: usize = 1000;
+/// Most occurrences of one transaction hash [`Ledger::tx`] looks at.
+pub const TX_OCCURRENCES_MAX: usize = 64;
 /// Most index entries one page may scan, as a multiple of the page size.
 const SCAN_PER_PAGE_MAX: usize = 8;
 
@@ -231,16 +236,49 @@ impl Ledger {
         let k = schema::be(index);
         match self.store.get(Column::Log, &k)? {
             None => Ok(None),
-            Some(v) => Ok(Some(decode_at(Column::Log, &k, &v)?)),
+            Some(v) => Ok(Some(
+                decode_at::<schema::RawLogEntry>(Column::Log, &k, &v)?.0,
+            )),
         }
     }
 
-    /// A transaction by hash (applied or rejected).
+    /// The latest `max` occurrences of a transaction in the log, oldest first.
+    pub(crate) fn tx_occurrences(
+        &self,
+        hash: &TxHash,
+        max: usize,
+    ) -> Result<Vec<TxLoc>, LedgerError> {
+        let end = schema::prefix_end(hash.as_bytes());
+        let rows = self
+            .store
+            .scan(Column::TxIndex, hash.as_bytes(), end.as_deref(), true, max)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, v) in rows.into_iter().rev() {
+            let loc: TxLoc = decode_at(Column::TxIndex, &k, &v)?;
+            if schema::read_be(&k[32..]) != Some(loc.index) {
+                return Err(corrupt(
+                    Column::TxIndex,
+                    &k,
+                    "key and value disagree on the log index",
+                ));
+            }
+            out.push(loc);
+        }
+        Ok(out)
+    }
+
+    /// A transaction by hash: the occurrence where it was applied, or else its latest
+    /// (rejected) occurrence. Looks at the latest `TX_OCCURRENCES_MAX` occurrences.
     pub fn tx(&self, hash: &TxHash) -> Result<Option<TxRecord>, LedgerError> {
-        let Some(v) = self.store.get(Column::TxIndex, hash.as_bytes())? else {
+        let occ = self.tx_occurrences(hash, TX_OCCURRENCES_MAX)?;
+        let Some(loc) = occ
+            .iter()
+            .find(|l| l.outcome == chancery_core::block::Outcome::Applied)
+            .or(occ.last())
+            .copied()
+        else {
             return Ok(None);
         };
-        let loc: TxLoc = decode_at(Column::TxIndex, hash.as_bytes(), &v)?;
         let rec = self
             .record_at(loc.index)?
             .ok_or_else(|| corrupt(Column::Log, &schema::be(loc.index), "missing entry"))?;
@@ -454,7 +492,7 @@ impl Ledger {
         filter: &AwardFilter,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<Page<((String, String), AwardState)>, LedgerError> {
+    ) -> Result<Page<(AwardKey, AwardState)>, LedgerError> {
         let (start, end, field_at) = if let Some(c) = &filter.supplier_code {
             let p = KeyBuf::new(ix::AWARD_SUPPLIER_CODE).s(c).done();
             (p.clone(), schema::prefix_end(&p), (1, Field::Str))

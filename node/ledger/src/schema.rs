@@ -7,7 +7,7 @@
 //! | Blocks | height (8 BE) | [`StoredBlock`]: header and first log index |
 //! | Certs | height (8 BE) | canonical finalization certificate |
 //! | Log | log index (8 BE) | canonical `LogEntry` |
-//! | TxIndex | tx hash (32) | [`TxLoc`]: log index and height |
+//! | TxIndex | tx hash (32) ‖ log index (8 BE) | [`TxLoc`]: log index, height, outcome |
 //! | LogTree | level (1) ‖ index (8 BE) | subtree hash (32) |
 //! | State | key hash (32) ‖ height (8 BE) | [`StateEntry`]: key and value from that height on |
 //! | StateTree | node hash (32) | node (65 bytes) |
@@ -19,7 +19,7 @@
 //! overwritten; entries for genesis members end with `u64::MAX`.
 
 use bincode::{Decode, Encode};
-use chancery_core::block::BlockHeader;
+use chancery_core::block::{BlockHeader, LogEntry, Outcome};
 use chancery_core::codec::{Canonical, ValidationError};
 use chancery_core::state::{StateKey, StateValue};
 use chancery_core::{Digest, Height};
@@ -49,13 +49,37 @@ impl Canonical for StoredBlock {
     }
 }
 
-/// Where a transaction is.
+/// Where a transaction is (one entry per occurrence in the log).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct TxLoc {
     /// Log index.
     pub index: u64,
     /// Block height.
     pub height: Height,
+    /// What execution did with it there.
+    pub outcome: Outcome,
+}
+
+/// `Column::TxIndex` key.
+pub fn tx_key(hash: &Digest, index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(hash.as_bytes());
+    k.extend_from_slice(&be(index));
+    k
+}
+
+/// A log entry read back from the store. The entry was validated when its block was
+/// executed, except a transaction rejected as `Malformed`, which is logged as it came:
+/// so read-back does not re-run format validation (hashes are re-checked instead).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct RawLogEntry(pub LogEntry);
+
+impl Canonical for RawLogEntry {
+    const NAME: &'static str = "log entry";
+    const BYTES_MAX: usize = <LogEntry as Canonical>::BYTES_MAX;
+    fn validate(&self) -> Result<(), ValidationError> {
+        Ok(())
+    }
 }
 
 impl Canonical for TxLoc {

@@ -229,8 +229,9 @@ mod tests {
     use std::collections::{BTreeMap, HashMap};
 
     fn kv(i: u64, v: u64) -> (StateKey, StateValue) {
+        let pk = chancery_core::domain::DOCUMENT_HASH.hash(&i.to_be_bytes());
         (
-            StateKey::Asset(format!("asset-{i}")),
+            StateKey::Seq(chancery_core::PublicKey(pk.0)),
             StateValue::Seq(Seq(v)),
         )
     }

@@ -12,7 +12,6 @@ use chancery_ledger::testing::{propose_and_apply, Fault, FaultyStore, MapStore};
 use chancery_ledger::{check, AwardFilter, GrantFilter, GrantStatus, Ledger, LedgerError};
 use chancery_storage::{Column, Store};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use ReasonCode::*;
 use Role::*;
