@@ -7,8 +7,8 @@
 //! - before them, a footprint report: bytes stored per record after `FOOTPRINT_RECORDS`
 //!   records (default 100,000), against the raw canonical transaction bytes.
 //!
-//! The store is the in-memory `MapStore` unless `LEDGER_BENCH_STORE=rocks` and the RocksDB
-//! store is available (see docs/ledger.md).
+//! The store is `RocksStore` (synced write per block) in a temporary directory, or the
+//! in-memory `MapStore` with `LEDGER_BENCH_STORE=mem`.
 
 use chancery_core::block::{Block, Outcome};
 use chancery_core::crypto::SecretKey;
@@ -246,18 +246,20 @@ struct Bench {
     ledger: Ledger,
     store: Arc<dyn Store>,
     seqs: HashMap<PublicKey, u64>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Bench {
     fn new() -> Bench {
         let fx = Fixture::new();
-        let store = open_store();
+        let (store, dir) = open_store();
         let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
         Bench {
             fx,
             ledger,
             store,
             seqs: HashMap::new(),
+            _dir: dir,
         }
     }
 
@@ -307,8 +309,14 @@ impl Bench {
     }
 }
 
-fn open_store() -> Arc<dyn Store> {
-    MapStore::new()
+/// RocksDB (synced writes, a fresh temporary directory) unless `LEDGER_BENCH_STORE=mem`.
+fn open_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
+    if std::env::var("LEDGER_BENCH_STORE").as_deref() == Ok("mem") {
+        return (MapStore::new(), None);
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = chancery_storage::RocksStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    (Arc::new(store), Some(dir))
 }
 
 fn apply_benches(c: &mut Criterion) {
@@ -391,6 +399,7 @@ fn footprint() {
         ledger,
         store: store.clone(),
         seqs: HashMap::new(),
+        _dir: None,
     };
     // A mix: assets registered and transferred, awards, grants, anchors.
     let per = n / 5;

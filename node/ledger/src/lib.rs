@@ -428,7 +428,7 @@ fn genesis_members(
     Ok(out)
 }
 
-const META_GENESIS_ROOT: &[u8] = b"genesis_state_root";
+pub(crate) const META_GENESIS_ROOT: &[u8] = b"genesis_state_root";
 
 impl Ledger {
     /// Open the ledger in `store` for `genesis`: writes the genesis state on first use,

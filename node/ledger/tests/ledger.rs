@@ -12,6 +12,7 @@ use chancery_ledger::testing::{propose_and_apply, Fault, FaultyStore, MapStore};
 use chancery_ledger::{check, AwardFilter, GrantFilter, GrantStatus, Ledger, LedgerError};
 use chancery_storage::{Column, Store};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ReasonCode::*;
 use Role::*;
@@ -1037,4 +1038,24 @@ fn check_finds_a_flipped_byte_in_every_column() {
             report.problems
         );
     }
+}
+
+#[test]
+fn rocksdb_store_reopens_at_the_last_block_and_checks_clean() {
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().unwrap();
+    let tip = {
+        let store = Arc::new(chancery_storage::RocksStore::open(dir.path()).unwrap());
+        let ledger = Ledger::open(store, &fx.genesis).unwrap();
+        run_blocks(&fx, &ledger, 0, 5);
+        ledger.tip()
+    };
+    let store = Arc::new(chancery_storage::RocksStore::open(dir.path()).unwrap());
+    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+    assert_eq!(ledger.tip(), tip);
+    assert_eq!(ledger.asset("R4").unwrap().unwrap().custodian, ag("mof"));
+    run_blocks(&fx, &ledger, 5, 1);
+    let report = check(store, Arc::new(chancery_storage::MemStore::new())).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.blocks_replayed, 6);
 }
