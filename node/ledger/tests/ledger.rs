@@ -1059,3 +1059,29 @@ fn rocksdb_store_reopens_at_the_last_block_and_checks_clean() {
     assert!(report.is_ok(), "{:?}", report.problems);
     assert_eq!(report.blocks_replayed, 6);
 }
+
+#[test]
+fn the_log_tree_column_is_what_chancery_tlog_reads() {
+    // The ledger writes Column::LogTree in chancery-tlog's layout with the kernel's hashes,
+    // so the log's inclusion and consistency proofs come from chancery_tlog::LogTree.
+    let fx = Fixture::new();
+    let store = MapStore::new();
+    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+    run_blocks(&fx, &ledger, 0, 7);
+    let tree = chancery_tlog::LogTree::open(store.clone()).unwrap();
+    let tip = ledger.tip();
+    assert_eq!(tree.size(), tip.log_size);
+    assert_eq!(tree.root(), tip.log_root);
+    let entry = ledger.log_entry(3).unwrap().unwrap();
+    let leaf = chancery_core::merkle::leaf_hash(&chancery_core::codec::encode(&entry));
+    let proof = tree.inclusion_proof(3, tip.log_size).unwrap();
+    chancery_core::merkle::verify_inclusion_with(
+        &chancery_core::merkle::Blake3Hasher,
+        3,
+        tip.log_size,
+        &leaf,
+        &proof,
+        &tip.log_root,
+    )
+    .unwrap();
+}
