@@ -62,6 +62,27 @@ fn writes(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // The same load through a bare RocksDB handle (default options, no checksum, no
+    // immutability check), to see what the store adds on this machine today.
+    let raw_dir = tempfile::tempdir().expect("tempdir");
+    let raw = rocksdb::DB::open_default(raw_dir.path()).expect("raw open");
+    let mut sync = rocksdb::WriteOptions::default();
+    sync.set_sync(true);
+    let mut raw_next: u64 = 0;
+    group.bench_function("bare_rocksdb_sequential_8B_keys", |b| {
+        b.iter_batched(
+            || {
+                let mut batch = rocksdb::WriteBatch::default();
+                for _ in 0..BATCH_PUTS {
+                    batch.put(raw_next.to_be_bytes(), value(&mut rng));
+                    raw_next += 1;
+                }
+                batch
+            },
+            |batch| raw.write_opt(batch, &sync).expect("raw write"),
+            BatchSize::PerIteration,
+        )
+    });
     group.finish();
 }
 

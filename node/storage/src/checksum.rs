@@ -100,7 +100,10 @@ mod tests {
             let mut bad = stored.clone();
             bad[bit / 8] ^= 1 << (bit % 8);
             assert!(
-                matches!(open(Column::Blocks, b"key", &bad), Err(StoreError::Corrupt { .. })),
+                matches!(
+                    open(Column::Blocks, b"key", &bad),
+                    Err(StoreError::Corrupt { .. })
+                ),
                 "bit {bit} flip undetected"
             );
         }
@@ -121,7 +124,9 @@ mod tests {
         for n in 0..CHECKSUM_BYTES {
             let err = open(Column::Log, b"\x01\x02", &vec![0u8; n]).expect_err("too short");
             match err {
-                StoreError::Corrupt { column, key_hex, .. } => {
+                StoreError::Corrupt {
+                    column, key_hex, ..
+                } => {
                     assert_eq!(column, Column::Log);
                     assert_eq!(key_hex, "0102");
                 }

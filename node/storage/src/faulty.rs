@@ -6,7 +6,7 @@
 //! a crash in the middle of a write), which columns fail to read, and which bit of which
 //! values is flipped when read. The plan can be changed at any time.
 
-use crate::{Column, IntegrityReport, Limits, Store, StoreError, WriteBatch};
+use crate::{Column, Entries, IntegrityReport, Limits, Store, StoreError, WriteBatch};
 use std::sync::{Mutex, MutexGuard};
 
 /// Flip one bit of every value read from a column.
@@ -109,7 +109,9 @@ impl<S: Store> FaultyStore<S> {
         let mut st = self.state();
         if st.plan.fail_reads.contains(&col) {
             st.faults += 1;
-            return Err(StoreError::Injected(format!("read of column {col:?} failed")));
+            return Err(StoreError::Injected(format!(
+                "read of column {col:?} failed"
+            )));
         }
         Ok(())
     }
@@ -117,8 +119,7 @@ impl<S: Store> FaultyStore<S> {
     fn damage(&self, col: Column, key: &[u8], value: &mut [u8]) {
         let mut st = self.state();
         let Some(flip) = &st.plan.flip else { return };
-        if flip.column != col || flip.key.as_deref().is_some_and(|k| k != key) || value.is_empty()
-        {
+        if flip.column != col || flip.key.as_deref().is_some_and(|k| k != key) || value.is_empty() {
             return;
         }
         let bit = flip.bit % (value.len() * 8);
@@ -156,7 +157,9 @@ impl<S: Store> Store for FaultyStore<S> {
             if st.plan.fail_write == Some(n) {
                 st.faults += 1;
                 st.crashed = st.plan.crash_on_fault;
-                return Err(StoreError::Injected(format!("write #{n} failed, nothing applied")));
+                return Err(StoreError::Injected(format!(
+                    "write #{n} failed, nothing applied"
+                )));
             }
             let keep = match st.plan.tear_write {
                 Some((at, keep)) if at == n => {
@@ -191,7 +194,7 @@ impl<S: Store> Store for FaultyStore<S> {
         end: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         self.check_read(col)?;
         let mut entries = self.inner.scan(col, start, end, reverse, limit)?;
         for (k, v) in &mut entries {

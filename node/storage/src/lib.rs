@@ -38,7 +38,6 @@ pub mod rocks;
 #[doc(hidden)]
 pub mod suite;
 
-
 pub use faulty::{BitFlip, FaultPlan, FaultyStore};
 pub use mem::MemStore;
 pub use rocks::{RocksConfig, RocksStore};
@@ -266,11 +265,21 @@ impl Limits {
     /// Check a batch against these limits and refuse puts to reserved keys.
     pub fn check_batch(&self, batch: &WriteBatch) -> Result<(), StoreError> {
         if batch.len() > self.batch_puts_max {
-            return Err(limit_err("batch_puts_max", None, self.batch_puts_max, batch.len()));
+            return Err(limit_err(
+                "batch_puts_max",
+                None,
+                self.batch_puts_max,
+                batch.len(),
+            ));
         }
         let bytes = batch.bytes();
         if bytes > self.batch_bytes_max {
-            return Err(limit_err("batch_bytes_max", None, self.batch_bytes_max, bytes));
+            return Err(limit_err(
+                "batch_bytes_max",
+                None,
+                self.batch_bytes_max,
+                bytes,
+            ));
         }
         for (col, key, value) in &batch.puts {
             self.check_key(*col, key)?;
@@ -295,7 +304,12 @@ impl Limits {
     /// Check one key's length.
     pub fn check_key(&self, col: Column, key: &[u8]) -> Result<(), StoreError> {
         if key.len() > self.key_bytes_max {
-            return Err(limit_err("key_bytes_max", Some(col), self.key_bytes_max, key.len()));
+            return Err(limit_err(
+                "key_bytes_max",
+                Some(col),
+                self.key_bytes_max,
+                key.len(),
+            ));
         }
         Ok(())
     }
@@ -329,7 +343,7 @@ pub struct CorruptEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrityReport {
     /// Entries checked, per column, in [`Column::ALL`] order.
-    pub entries_checked: [u64; 9],
+    pub entries_checked: [u64; Column::ALL.len()],
     /// Corrupt entries found, at most [`Limits::report_corrupt_max`].
     pub corrupt: Vec<CorruptEntry>,
     /// Corrupt entries found beyond those listed.
@@ -355,17 +369,27 @@ impl IntegrityReport {
     }
 }
 
+/// Key-value pairs answered by [`Store::scan`], in scan order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// An ordered key-value store with column families and atomic, durable batches.
 pub trait Store: Send + Sync + 'static {
     /// Read one value.
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Apply `batch` atomically; durable (synced) when this returns `Ok`.
+    /// Apply `batch` atomically; durable (synced) when this returns `Ok`. Refused whole,
+    /// before anything is written, if it breaks a [`Limits`] bound, puts [`SCHEMA_KEY`], or
+    /// changes the value of an existing key outside [`Column::Meta`]
+    /// ([`StoreError::Overwrite`]; re-putting the identical value is allowed, so a batch
+    /// can be re-applied after a crash). An empty batch is a no-op.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
 
     /// Up to `limit` entries with `start <= key < end` (`end = None`: no upper bound), in
     /// ascending key order, or descending if `reverse` (then starting from the largest key
-    /// below `end`).
+    /// below `end`). `limit` may be at most [`Limits::scan_entries_max`] (otherwise
+    /// [`StoreError::Limit`]): page through larger ranges, continuing from
+    /// [`successor`] of the last key (or from the last key as `end` when descending).
+    /// Every value's checksum is checked; the first bad one fails the whole scan.
     fn scan(
         &self,
         col: Column,
@@ -373,7 +397,7 @@ pub trait Store: Send + Sync + 'static {
         end: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Entries, StoreError>;
 
     /// The limits this store enforces. The default is [`Limits::default`]; wrappers should
     /// forward their inner store's.
@@ -407,13 +431,19 @@ pub trait Store: Send + Sync + 'static {
                 match self.scan(col, &start, None, false, page) {
                     Ok(entries) => {
                         report.entries_checked[col.index()] += entries.len() as u64;
-                        let Some((last, _)) = entries.last() else { break };
+                        let Some((last, _)) = entries.last() else {
+                            break;
+                        };
                         start = successor(last);
                         if entries.len() < page {
                             break;
                         }
                     }
-                    Err(StoreError::Corrupt { column, key_hex, message }) => {
+                    Err(StoreError::Corrupt {
+                        column,
+                        key_hex,
+                        message,
+                    }) => {
                         let key = hex::decode(&key_hex).map_err(|e| StoreError::Engine {
                             column: Some(column),
                             message: format!("corrupt key {key_hex} is not hex: {e}"),
@@ -423,7 +453,11 @@ pub trait Store: Send + Sync + 'static {
                         let before = self.scan(col, &start, Some(&key), false, page)?;
                         report.entries_checked[col.index()] += before.len() as u64 + 1;
                         report.record(
-                            CorruptEntry { column, key_hex, message },
+                            CorruptEntry {
+                                column,
+                                key_hex,
+                                message,
+                            },
                             self.limits().report_corrupt_max,
                         );
                         start = successor(&key);

@@ -2,14 +2,14 @@
 //! immutability, checksummed values), for tests and simulations. Not durable.
 
 use crate::{
-    checksum, prepare, Column, CorruptEntry, IntegrityReport, Limits, Store, StoreError,
+    checksum, prepare, Column, CorruptEntry, Entries, IntegrityReport, Limits, Store, StoreError,
     WriteBatch,
 };
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-type Columns = [BTreeMap<Vec<u8>, Vec<u8>>; 9];
+type Columns = [BTreeMap<Vec<u8>, Vec<u8>>; Column::ALL.len()];
 
 /// An in-memory store: one ordered map per [`Column`] behind a lock. Values are kept
 /// sealed (with their checksum), exactly as on disk, so corruption tests behave the same.
@@ -89,7 +89,7 @@ impl Store for MemStore {
         end: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         self.limits.check_scan(col, limit)?;
         if end.is_some_and(|e| e <= start) || limit == 0 {
             return Ok(Vec::new());
@@ -121,8 +121,7 @@ impl Store for MemStore {
         for col in Column::ALL {
             for (key, stored) in &cols[col.index()] {
                 report.entries_checked[col.index()] += 1;
-                if let Err(StoreError::Corrupt { message, .. }) = checksum::open(col, key, stored)
-                {
+                if let Err(StoreError::Corrupt { message, .. }) = checksum::open(col, key, stored) {
                     report.record(
                         CorruptEntry {
                             column: col,

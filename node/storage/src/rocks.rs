@@ -7,7 +7,7 @@
 //! because every write looks up its keys first (the immutability check).
 
 use crate::{
-    checksum, prepare, Column, CorruptEntry, IntegrityReport, Limits, Store, StoreError,
+    checksum, prepare, Column, CorruptEntry, Entries, IntegrityReport, Limits, Store, StoreError,
     WriteBatch, SCHEMA_KEY, SCHEMA_VERSION,
 };
 use rocksdb::{
@@ -286,7 +286,7 @@ impl Store for RocksStore {
         end: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         self.limits.check_scan(col, limit)?;
         if end.is_some_and(|e| e <= start) || limit == 0 {
             return Ok(Vec::new());
@@ -304,11 +304,16 @@ impl Store for RocksStore {
         }
         let mut out = Vec::new();
         while out.len() < limit {
-            let Some((key, stored)) = it.item() else { break };
+            let Some((key, stored)) = it.item() else {
+                break;
+            };
             // The bounds are enforced by RocksDB; check them anyway (cheap, and a wrong
             // answer here would be silent).
             if key < start || end.is_some_and(|e| key >= e) {
-                return Err(engine(Some(col), "iterator returned a key outside the bounds"));
+                return Err(engine(
+                    Some(col),
+                    "iterator returned a key outside the bounds",
+                ));
             }
             out.push((key.to_vec(), checksum::open(col, key, stored)?.to_vec()));
             if reverse {
@@ -357,8 +362,7 @@ impl Store for RocksStore {
             it.seek_to_first();
             while let Some((key, stored)) = it.item() {
                 report.entries_checked[col.index()] += 1;
-                if let Err(StoreError::Corrupt { message, .. }) = checksum::open(col, key, stored)
-                {
+                if let Err(StoreError::Corrupt { message, .. }) = checksum::open(col, key, stored) {
                     report.record(
                         CorruptEntry {
                             column: col,

@@ -15,11 +15,17 @@ use crate::{checksum, Column, RawAccess, Store, StoreError, WriteBatch};
 pub trait MakeStore<S>: Fn() -> S {}
 impl<S, F: Fn() -> S> MakeStore<S> for F {}
 
+/// A named suite case.
+pub type Case<S> = (&'static str, fn(&S));
+
 /// The cases every store must pass, by name.
-pub fn cases<S: Store>() -> Vec<(&'static str, fn(&S))> {
+pub fn cases<S: Store>() -> Vec<Case<S>> {
     vec![
         ("get_put", get_put::<S>),
-        ("atomic_batch_refused_whole", atomic_batch_refused_whole::<S>),
+        (
+            "atomic_batch_refused_whole",
+            atomic_batch_refused_whole::<S>,
+        ),
         ("scan_ascending_descending", scan_ascending_descending::<S>),
         ("scan_bounds_and_limits", scan_bounds_and_limits::<S>),
         ("overwrite_refused", overwrite_refused::<S>),
@@ -36,11 +42,20 @@ pub fn cases<S: Store>() -> Vec<(&'static str, fn(&S))> {
 }
 
 /// Cases that plant corrupt bytes through [`RawAccess`].
-pub fn raw_cases<S: Store + RawAccess>() -> Vec<(&'static str, fn(&S))> {
+pub fn raw_cases<S: Store + RawAccess>() -> Vec<Case<S>> {
     vec![
-        ("corruption_detected_on_read", corruption_detected_on_read::<S>),
-        ("verify_all_lists_every_corrupt_entry", verify_all_lists_every_corrupt_entry::<S>),
-        ("overwrite_of_corrupt_value_reports_corruption", overwrite_of_corrupt_value::<S>),
+        (
+            "corruption_detected_on_read",
+            corruption_detected_on_read::<S>,
+        ),
+        (
+            "verify_all_lists_every_corrupt_entry",
+            verify_all_lists_every_corrupt_entry::<S>,
+        ),
+        (
+            "overwrite_of_corrupt_value_reports_corruption",
+            overwrite_of_corrupt_value::<S>,
+        ),
     ]
 }
 
@@ -129,7 +144,10 @@ fn keys_of(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u64> {
 pub fn get_put<S: Store>(s: &S) {
     assert_eq!(s.get(Column::Blocks, b"a").expect("get"), None);
     put1(s, Column::Blocks, b"a", b"1").expect("put");
-    assert_eq!(s.get(Column::Blocks, b"a").expect("get"), Some(b"1".to_vec()));
+    assert_eq!(
+        s.get(Column::Blocks, b"a").expect("get"),
+        Some(b"1".to_vec())
+    );
     assert_eq!(s.get(Column::Blocks, b"b").expect("get"), None);
     assert_eq!(s.get(Column::Blocks, b"").expect("get"), None);
     put1(s, Column::Blocks, b"", b"").expect("empty key and value");
@@ -156,19 +174,35 @@ pub fn atomic_batch_refused_whole<S: Store>(s: &S) {
         other => panic!("expected Overwrite, got {other:?}"),
     }
     for i in (0..10).filter(|&i| i != 5) {
-        assert_eq!(s.get(Column::Log, &k(i)).expect("get"), None, "key {i} leaked");
+        assert_eq!(
+            s.get(Column::Log, &k(i)).expect("get"),
+            None,
+            "key {i} leaked"
+        );
     }
     assert_eq!(s.get(Column::Meta, b"tip").expect("get"), None);
-    assert_eq!(s.get(Column::Log, &k(5)).expect("get"), Some(b"old".to_vec()));
+    assert_eq!(
+        s.get(Column::Log, &k(5)).expect("get"),
+        Some(b"old".to_vec())
+    );
     // A good batch across several columns is wholly visible.
     let mut b = WriteBatch::new();
     b.put(Column::Blocks, k(1), b"block");
     b.put(Column::Certs, k(1), b"cert");
     b.put(Column::Meta, b"tip", b"1");
     s.write(b).expect("write");
-    assert_eq!(s.get(Column::Blocks, &k(1)).expect("get"), Some(b"block".to_vec()));
-    assert_eq!(s.get(Column::Certs, &k(1)).expect("get"), Some(b"cert".to_vec()));
-    assert_eq!(s.get(Column::Meta, b"tip").expect("get"), Some(b"1".to_vec()));
+    assert_eq!(
+        s.get(Column::Blocks, &k(1)).expect("get"),
+        Some(b"block".to_vec())
+    );
+    assert_eq!(
+        s.get(Column::Certs, &k(1)).expect("get"),
+        Some(b"cert".to_vec())
+    );
+    assert_eq!(
+        s.get(Column::Meta, b"tip").expect("get"),
+        Some(b"1".to_vec())
+    );
 }
 
 /// Full scans in both directions, across batches written out of order.
@@ -218,12 +252,19 @@ pub fn scan_bounds_and_limits<S: Store>(s: &S) {
         m.push(0);
         m
     };
-    let got = s.scan(Column::Log, &mid(12), Some(&mid(15)), false, 100).expect("scan");
+    let got = s
+        .scan(Column::Log, &mid(12), Some(&mid(15)), false, 100)
+        .expect("scan");
     assert_eq!(keys_of(&got), vec![13, 14, 15]);
-    let got = s.scan(Column::Log, &mid(12), Some(&mid(15)), true, 2).expect("scan");
+    let got = s
+        .scan(Column::Log, &mid(12), Some(&mid(15)), true, 2)
+        .expect("scan");
     assert_eq!(keys_of(&got), vec![15, 14]);
     // Other columns are untouched by the scan.
-    assert!(s.scan(Column::Blocks, b"", None, false, 100).expect("scan").is_empty());
+    assert!(s
+        .scan(Column::Blocks, b"", None, false, 100)
+        .expect("scan")
+        .is_empty());
 }
 
 /// A changed value for an existing key outside Meta is refused and the old value stays.
@@ -281,7 +322,10 @@ pub fn duplicate_in_batch<S: Store>(s: &S) {
     b.put(Column::Log, b"other", b"x");
     assert!(matches!(
         s.write(b),
-        Err(StoreError::Overwrite { column: Column::TxIndex, .. })
+        Err(StoreError::Overwrite {
+            column: Column::TxIndex,
+            ..
+        })
     ));
     assert_eq!(s.get(Column::TxIndex, b"g").expect("get"), None);
     assert_eq!(s.get(Column::Log, b"other").expect("get"), None);
@@ -297,7 +341,10 @@ pub fn duplicate_in_batch<S: Store>(s: &S) {
 pub fn meta_overwrite_allowed<S: Store>(s: &S) {
     for h in 0..5u64 {
         put1(s, Column::Meta, b"last_applied", &k(h)).expect("meta put");
-        assert_eq!(s.get(Column::Meta, b"last_applied").expect("get"), Some(k(h)));
+        assert_eq!(
+            s.get(Column::Meta, b"last_applied").expect("get"),
+            Some(k(h))
+        );
     }
     match put1(s, Column::Meta, crate::SCHEMA_KEY, b"x") {
         Err(StoreError::Reserved { column, .. }) => assert_eq!(column, Column::Meta),
@@ -317,8 +364,13 @@ pub fn columns_are_separate<S: Store>(s: &S) {
             s.get(col, b"same-key").expect("get"),
             Some(col.name().as_bytes().to_vec())
         );
-        let all = s.scan(col, b"same", Some(b"same-kez"), false, 10).expect("scan");
-        assert_eq!(all, vec![(b"same-key".to_vec(), col.name().as_bytes().to_vec())]);
+        let all = s
+            .scan(col, b"same", Some(b"same-kez"), false, 10)
+            .expect("scan");
+        assert_eq!(
+            all,
+            vec![(b"same-key".to_vec(), col.name().as_bytes().to_vec())]
+        );
     }
 }
 
@@ -350,7 +402,9 @@ pub fn large_batch<S: Store>(s: &S) {
     let mut start = Vec::new();
     let mut seen = 0u64;
     loop {
-        let page = s.scan(Column::Log, &start, None, false, 3000).expect("scan");
+        let page = s
+            .scan(Column::Log, &start, None, false, 3000)
+            .expect("scan");
         for (key, v) in &page {
             assert_eq!(key, &k(seen));
             assert_eq!(v.len(), 300);
@@ -434,22 +488,35 @@ pub fn corruption_detected_on_read<S: Store + RawAccess>(s: &S) {
     stored[0] ^= 0x01;
     s.put_raw(Column::Blocks, &k(2), &stored).expect("raw");
     let is_corrupt_2 = |e: StoreError| match e {
-        StoreError::Corrupt { column, key_hex, .. } => {
+        StoreError::Corrupt {
+            column, key_hex, ..
+        } => {
             assert_eq!(column, Column::Blocks);
             assert_eq!(key_hex, hex::encode(k(2)));
         }
         other => panic!("expected Corrupt, got {other:?}"),
     };
     is_corrupt_2(s.get(Column::Blocks, &k(2)).expect_err("corrupt"));
-    is_corrupt_2(s.scan(Column::Blocks, b"", None, false, 10).expect_err("corrupt"));
-    is_corrupt_2(s.scan(Column::Blocks, b"", None, true, 10).expect_err("corrupt"));
+    is_corrupt_2(
+        s.scan(Column::Blocks, b"", None, false, 10)
+            .expect_err("corrupt"),
+    );
+    is_corrupt_2(
+        s.scan(Column::Blocks, b"", None, true, 10)
+            .expect_err("corrupt"),
+    );
     is_corrupt_2(
         s.multi_get(Column::Blocks, &[&k(1), &k(2)])
             .expect_err("corrupt"),
     );
     // Neighbours are fine.
-    assert_eq!(s.get(Column::Blocks, &k(1)).expect("get"), Some(b"v1".to_vec()));
-    let below = s.scan(Column::Blocks, b"", Some(&k(2)), false, 10).expect("scan");
+    assert_eq!(
+        s.get(Column::Blocks, &k(1)).expect("get"),
+        Some(b"v1".to_vec())
+    );
+    let below = s
+        .scan(Column::Blocks, b"", Some(&k(2)), false, 10)
+        .expect("scan");
     assert_eq!(keys_of(&below), vec![0, 1]);
     // A value moved to another key (valid checksum for its old key) is caught too.
     let moved = checksum::seal(Column::Blocks, &k(3), b"v3");
@@ -470,7 +537,12 @@ pub fn corruption_detected_on_read<S: Store + RawAccess>(s: &S) {
 pub fn verify_all_lists_every_corrupt_entry<S: Store + RawAccess>(s: &S) {
     fill(s, Column::Log, 0..50);
     fill(s, Column::State, 0..50);
-    let bad = [(Column::Log, 0u64), (Column::Log, 17), (Column::Log, 49), (Column::State, 30)];
+    let bad = [
+        (Column::Log, 0u64),
+        (Column::Log, 17),
+        (Column::Log, 49),
+        (Column::State, 30),
+    ];
     for (col, i) in bad {
         let mut stored = checksum::seal(col, &k(i), format!("v{i}").as_bytes());
         let last = stored.len() - 1;
@@ -487,7 +559,8 @@ pub fn verify_all_lists_every_corrupt_entry<S: Store + RawAccess>(s: &S) {
         .map(|c| (c.column, c.key_hex.clone()))
         .collect();
     found.sort();
-    let mut want: Vec<(Column, String)> = bad.iter().map(|(c, i)| (*c, hex::encode(k(*i)))).collect();
+    let mut want: Vec<(Column, String)> =
+        bad.iter().map(|(c, i)| (*c, hex::encode(k(*i)))).collect();
     want.sort();
     assert_eq!(found, want);
     assert_eq!(report.corrupt_unlisted, 0);

@@ -63,7 +63,10 @@ fn crash_writer_child() {
 fn check_all_or_nothing(store: &RocksStore, reported_max: Option<u64>, seed: u64) -> u64 {
     let n = next_batch(store);
     if let Some(r) = reported_max {
-        assert!(n > r, "seed {seed}: batch {r} was reported committed but the pointer says {n}");
+        assert!(
+            n > r,
+            "seed {seed}: batch {r} was reported committed but the pointer says {n}"
+        );
     }
     // Every batch below the pointer is whole; nothing at or above it exists.
     for i in 0..n + 3 {
@@ -73,14 +76,23 @@ fn check_all_or_nothing(store: &RocksStore, reported_max: Option<u64>, seed: u64
         let present = got.iter().filter(|v| v.is_some()).count();
         let marker = store.get(Column::Index, &i.to_be_bytes()).expect("get");
         if i < n {
-            assert_eq!(present, PUTS as usize, "seed {seed}: batch {i} partly present");
+            assert_eq!(
+                present, PUTS as usize,
+                "seed {seed}: batch {i} partly present"
+            );
             assert!(marker.is_some(), "seed {seed}: batch {i} marker missing");
             for (j, v) in got.iter().enumerate() {
                 assert_eq!(v.as_deref(), Some(log_value(i, j as u32).as_slice()));
             }
         } else {
-            assert_eq!(present, 0, "seed {seed}: batch {i} beyond the pointer {n} partly present");
-            assert!(marker.is_none(), "seed {seed}: marker of batch {i} beyond pointer {n}");
+            assert_eq!(
+                present, 0,
+                "seed {seed}: batch {i} beyond the pointer {n} partly present"
+            );
+            assert!(
+                marker.is_none(),
+                "seed {seed}: marker of batch {i} beyond pointer {n}"
+            );
         }
     }
     let total = store
@@ -122,7 +134,9 @@ fn sigkill_mid_write_loses_no_committed_batch() {
         let mut seen = 0usize;
         for line in BufReader::new(stdout).lines() {
             let line = line.expect("read child stdout");
-            let Some(n) = line.strip_prefix("COMMITTED ") else { continue };
+            let Some(n) = line.strip_prefix("COMMITTED ") else {
+                continue;
+            };
             let n: u64 = n.trim().parse().expect("batch number");
             if let Some(prev) = reported_max {
                 assert!(n > prev, "seed {seed}: batch numbers go backwards");

@@ -37,7 +37,10 @@ fn failed_write_applies_nothing_and_is_numbered() {
     s.write(batch(0, 10)).expect("write 1");
     s.write(batch(10, 10)).expect("write 2");
     let err = s.write(batch(20, 10)).expect_err("write 3 fails");
-    assert!(matches!(err, StoreError::Injected(ref m) if m.contains("#3")), "{err}");
+    assert!(
+        matches!(err, StoreError::Injected(ref m) if m.contains("#3")),
+        "{err}"
+    );
     assert_eq!(log_len(&s), 20);
     assert_eq!(meta_len(&s), Some(20));
     // Only the third write fails; retrying succeeds.
@@ -58,7 +61,10 @@ fn torn_write_applies_exactly_a_prefix() {
     );
     s.write(batch(0, 10)).expect("write 1");
     let err = s.write(batch(10, 10)).expect_err("torn");
-    assert!(matches!(err, StoreError::Injected(ref m) if m.contains("applied 4 of 11")), "{err}");
+    assert!(
+        matches!(err, StoreError::Injected(ref m) if m.contains("applied 4 of 11")),
+        "{err}"
+    );
     // The torn batch left 4 log entries but not the pointer: the state a non-atomic engine
     // would leave after a crash. The pointer (written last) still says 10.
     assert_eq!(log_len(&s), 14);
@@ -125,7 +131,10 @@ fn failed_reads_of_one_column_only() {
         fail_reads: vec![Column::Log],
         ..FaultPlan::default()
     });
-    assert!(matches!(s.get(Column::Log, &0u64.to_be_bytes()), Err(StoreError::Injected(_))));
+    assert!(matches!(
+        s.get(Column::Log, &0u64.to_be_bytes()),
+        Err(StoreError::Injected(_))
+    ));
     assert!(matches!(
         s.scan(Column::Log, b"", None, false, 10),
         Err(StoreError::Injected(_))
@@ -137,7 +146,10 @@ fn failed_reads_of_one_column_only() {
     assert_eq!(meta_len(&s), Some(3));
     // Writes still work.
     s.write(batch(3, 1)).expect("write");
-    assert_eq!(s.inner().get(Column::Meta, b"log_len").expect("get"), Some(4u64.to_be_bytes().to_vec()));
+    assert_eq!(
+        s.inner().get(Column::Meta, b"log_len").expect("get"),
+        Some(4u64.to_be_bytes().to_vec())
+    );
 }
 
 #[test]
@@ -168,7 +180,10 @@ fn bit_flip_damages_exactly_one_bit_of_matching_values() {
         s.get(Column::Log, &0u64.to_be_bytes()).expect("get"),
         Some(b"entry 0".to_vec())
     );
-    assert_eq!(s.inner().get(Column::Log, &key1).expect("get"), Some(good.clone()));
+    assert_eq!(
+        s.inner().get(Column::Log, &key1).expect("get"),
+        Some(good.clone())
+    );
     // Scans and multi_get see the same damage: deterministic.
     let scanned = s.scan(Column::Log, b"", None, false, 10).expect("scan");
     assert_eq!(scanned[1].1, got);

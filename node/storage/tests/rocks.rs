@@ -3,7 +3,7 @@
 
 mod common;
 
-use chancery_storage::{checksum, Column, RocksStore, Store, StoreError, WriteBatch};
+use chancery_storage::{checksum, Column, Entries, RocksStore, Store, StoreError, WriteBatch};
 
 fn put1(s: &impl Store, col: Column, key: &[u8], value: &[u8]) {
     let mut b = WriteBatch::new();
@@ -31,8 +31,14 @@ fn data_survives_reopen() {
         put1(&s, Column::Certs, b"c", b"after flush");
     }
     let s = RocksStore::open(&path).expect("reopen");
-    assert_eq!(s.get(Column::Meta, b"tip").expect("get"), Some(b"99".to_vec()));
-    assert_eq!(s.get(Column::Certs, b"c").expect("get"), Some(b"after flush".to_vec()));
+    assert_eq!(
+        s.get(Column::Meta, b"tip").expect("get"),
+        Some(b"99".to_vec())
+    );
+    assert_eq!(
+        s.get(Column::Certs, b"c").expect("get"),
+        Some(b"after flush".to_vec())
+    );
     let all = s.scan(Column::Log, b"", None, false, 1000).expect("scan");
     assert_eq!(all.len(), 100);
     assert_eq!(all[42], (42u64.to_be_bytes().to_vec(), vec![42u8; 40]));
@@ -63,7 +69,9 @@ fn refuses_database_with_unexpected_column_families() {
         rocksdb::DB::open_cf(&opts, &path, &cfs).expect("raw create");
     }
     match RocksStore::open(&path) {
-        Err(StoreError::Schema { expected, found, .. }) => {
+        Err(StoreError::Schema {
+            expected, found, ..
+        }) => {
             assert!(expected.contains("certs"), "{expected}");
             assert!(found.contains("surprise"), "{found}");
         }
@@ -85,7 +93,11 @@ fn refuses_other_schema_version_and_data_without_version() {
     raw_put(
         "meta",
         chancery_storage::SCHEMA_KEY,
-        &checksum::seal(Column::Meta, chancery_storage::SCHEMA_KEY, &2u32.to_be_bytes()),
+        &checksum::seal(
+            Column::Meta,
+            chancery_storage::SCHEMA_KEY,
+            &2u32.to_be_bytes(),
+        ),
     );
     match RocksStore::open(&path) {
         Err(StoreError::Schema { found, .. }) => assert!(found.contains("00000002"), "{found}"),
@@ -99,7 +111,8 @@ fn refuses_other_schema_version_and_data_without_version() {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         let db = rocksdb::DB::open_cf(&opts, &path2, raw_cfs()).expect("raw create");
-        db.put_cf(db.cf_handle("log").expect("cf"), b"k", b"v").expect("put");
+        db.put_cf(db.cf_handle("log").expect("cf"), b"k", b"v")
+            .expect("put");
     }
     match RocksStore::open(&path2) {
         Err(StoreError::Schema { found, .. }) => assert!(found.contains("Log"), "{found}"),
@@ -140,14 +153,20 @@ fn corruption_planted_on_disk_is_found_on_read_and_by_verify_all() {
         let mut v = checksum::seal(Column::Blocks, &3u64.to_be_bytes(), b"value 3");
         v[2] ^= 0x04;
         db.put_cf(blocks, 3u64.to_be_bytes(), v).expect("put");
-        db.put_cf(blocks, 7u64.to_be_bytes(), b"short").expect("put");
+        db.put_cf(blocks, 7u64.to_be_bytes(), b"short")
+            .expect("put");
         let state_tree = db.cf_handle("state_tree").expect("cf");
         let other = checksum::seal(Column::StateTree, &1u64.to_be_bytes(), b"value 1");
-        db.put_cf(state_tree, 2u64.to_be_bytes(), other).expect("put");
+        db.put_cf(state_tree, 2u64.to_be_bytes(), other)
+            .expect("put");
     }
     let s = RocksStore::open(&path).expect("reopen");
     match s.get(Column::Blocks, &3u64.to_be_bytes()) {
-        Err(StoreError::Corrupt { column, key_hex, message }) => {
+        Err(StoreError::Corrupt {
+            column,
+            key_hex,
+            message,
+        }) => {
             assert_eq!(column, Column::Blocks);
             assert_eq!(key_hex, "0000000000000003");
             assert!(message.contains("checksum"), "{message}");
@@ -155,7 +174,8 @@ fn corruption_planted_on_disk_is_found_on_read_and_by_verify_all() {
         other => panic!("expected Corrupt, got {other:?}"),
     }
     assert_eq!(
-        s.get(Column::Blocks, &4u64.to_be_bytes()).expect("neighbour"),
+        s.get(Column::Blocks, &4u64.to_be_bytes())
+            .expect("neighbour"),
         Some(b"value 4".to_vec())
     );
     let report = s.verify_all().expect("verify");
@@ -190,7 +210,7 @@ fn corruption_planted_on_disk_is_found_on_read_and_by_verify_all() {
             e: Option<&[u8]>,
             r: bool,
             l: usize,
-        ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        ) -> Result<Entries, StoreError> {
             self.0.scan(c, s, e, r, l)
         }
     }

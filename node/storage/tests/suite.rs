@@ -8,9 +8,9 @@ use common::{small_limits, TempRocks};
 store_suite!(mem, || MemStore::with_limits(small_limits()), raw);
 store_suite!(rocks, || TempRocks::new(small_limits()), raw);
 // A wrapper with no faults planned must be indistinguishable from its inner store.
-store_suite!(faulty_mem_no_faults, || FaultyStore::new(MemStore::with_limits(
-    small_limits()
-)));
+store_suite!(faulty_mem_no_faults, || FaultyStore::new(
+    MemStore::with_limits(small_limits())
+));
 
 #[test]
 fn run_all_entry_point_on_mem() {

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use chancery_storage::{
-    Column, IntegrityReport, Limits, RawAccess, RocksConfig, RocksStore, Store, StoreError,
-    WriteBatch,
+    Column, Entries, IntegrityReport, Limits, RawAccess, RocksConfig, RocksStore, Store,
+    StoreError, WriteBatch,
 };
 
 /// Limits small enough that the limit cases of the suite stay cheap, large enough for the
@@ -56,7 +56,7 @@ impl Store for TempRocks {
         end: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         self.store.scan(col, start, end, reverse, limit)
     }
     fn multi_get(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
