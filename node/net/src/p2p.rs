@@ -754,13 +754,15 @@ impl Task {
                 self.schedule_redial(peer_id);
                 self.publish(shared);
             }
-            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
-                if let Some(id) = peer_id {
-                    if let Some(p) = self.peers.get(&id) {
-                        tracing::debug!(peer = %p.name, %error, "dial failed");
-                    }
-                    self.schedule_redial(id);
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(id),
+                error,
+                ..
+            } => {
+                if let Some(p) = self.peers.get(&id) {
+                    tracing::debug!(peer = %p.name, %error, "dial failed");
                 }
+                self.schedule_redial(id);
             }
             SwarmEvent::IncomingConnectionError {
                 peer_id,
