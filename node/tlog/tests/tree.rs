@@ -12,10 +12,12 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+type Map = BTreeMap<(Column, Vec<u8>), Vec<u8>>;
+
 /// A tiny in-memory store with the storage layer's rules (no overwrite outside Meta).
 #[derive(Default)]
 struct TestStore {
-    map: Mutex<BTreeMap<(Column, Vec<u8>), Vec<u8>>>,
+    map: Mutex<Map>,
     gets: AtomicU64,
 }
 
