@@ -257,6 +257,7 @@ fn checkpoint_text_round_trip_and_strictness() {
     let set = &s.genesis.validators;
     let cp = s.checkpoint(6, 2, &[0, 1, 3]);
     let text = cp.to_text(set).unwrap();
+    println!("{text}");
     let back = Checkpoint::from_text(&text, &cid, set).unwrap();
     assert_eq!(back, cp);
     back.verify(&s.genesis).unwrap();
