@@ -1,3 +1,257 @@
-//! chancery-testnet
+//! `chancery-testnet`: a local Chancery network on this machine.
+//!
+//! `up` generates a consortium (keys, genesis, one config per node) with `chancery-genesis
+//! testnet`, starts one `chancery-node` process per node, waits until every node answers
+//! `/readyz`, writes `DIR/testnet.json`, and either stays in the foreground until Ctrl-C or
+//! (with `--detach`) returns. The other subcommands act on a running testnet through its
+//! manifest: `down`, `kill` (SIGKILL), `stop` (SIGTERM), `start`, `restart`, `status`.
 #![forbid(unsafe_code)]
-fn main() {}
+
+mod manifest;
+mod procs;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use manifest::Manifest;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "chancery-testnet", about = "Run a local Chancery network")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate (if needed) and start a local network.
+    Up {
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Number of observers.
+        #[arg(long, default_value_t = 1)]
+        observers: usize,
+        /// Where keys, genesis, configs, data and logs go.
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// First port: node i listens for peers on base+2i and for HTTP on base+2i+1.
+        #[arg(long, default_value_t = 26600)]
+        base_port: u16,
+        /// Submit a stream of realistic records so the ledger is live.
+        #[arg(long)]
+        demo: bool,
+        /// Return once every node is ready instead of staying in the foreground.
+        #[arg(long)]
+        detach: bool,
+        /// How long to wait for every node to be ready, in seconds.
+        #[arg(long, default_value_t = 120)]
+        ready_timeout_s: u64,
+    },
+    /// Stop every node of the testnet in DIR.
+    Down {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Kill a node with SIGKILL.
+    Kill {
+        node: String,
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Stop a node cleanly (SIGTERM, then wait).
+    Stop {
+        node: String,
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Start a stopped or killed node.
+    Start {
+        node: String,
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Stop, then start a node.
+    Restart {
+        node: String,
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Print each node's state.
+    Status {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Up {
+            validators,
+            observers,
+            dir,
+            base_port,
+            demo,
+            detach,
+            ready_timeout_s,
+        } => up(UpArgs {
+            validators,
+            observers,
+            dir,
+            base_port,
+            demo,
+            detach,
+            ready_timeout_s,
+        }),
+        Cmd::Down { dir } => {
+            let m = Manifest::load(&dir)?;
+            for n in &m.nodes {
+                procs::stop(n)?;
+            }
+            println!("testnet in {} stopped", dir.display());
+            Ok(())
+        }
+        Cmd::Kill { node, dir } => {
+            let m = Manifest::load(&dir)?;
+            procs::kill(m.node(&node)?)?;
+            println!("{node} killed");
+            Ok(())
+        }
+        Cmd::Stop { node, dir } => {
+            let m = Manifest::load(&dir)?;
+            procs::stop(m.node(&node)?)?;
+            println!("{node} stopped");
+            Ok(())
+        }
+        Cmd::Start { node, dir } => restart(&dir, &node, false),
+        Cmd::Restart { node, dir } => restart(&dir, &node, true),
+        Cmd::Status { dir } => {
+            let m = Manifest::load(&dir)?;
+            for n in &m.nodes {
+                let alive = procs::alive(n.pid);
+                let ready = alive && procs::ready(&n.api);
+                println!(
+                    "{:<12} {:<9} pid {:<8} {:<6} {:<6} api {}",
+                    n.name,
+                    n.role,
+                    n.pid,
+                    if alive { "alive" } else { "down" },
+                    if ready { "ready" } else { "-" },
+                    n.api
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+struct UpArgs {
+    validators: usize,
+    observers: usize,
+    dir: PathBuf,
+    base_port: u16,
+    demo: bool,
+    detach: bool,
+    ready_timeout_s: u64,
+}
+
+fn up(a: UpArgs) -> Result<()> {
+    if a.validators < 1 {
+        bail!("--validators must be at least 1, found {}", a.validators);
+    }
+    if let Ok(m) = Manifest::load(&a.dir) {
+        if let Some(n) = m.nodes.iter().find(|n| procs::alive(n.pid)) {
+            bail!(
+                "a testnet is already running in {} (node {} has pid {}): run `chancery-testnet down --dir {}` first",
+                a.dir.display(),
+                n.name,
+                n.pid,
+                a.dir.display()
+            );
+        }
+    }
+    let genesis = a.dir.join("genesis.json");
+    if !genesis.exists() {
+        procs::generate(&a.dir, a.validators, a.observers, a.base_port)?;
+    } else {
+        println!(
+            "reusing the network already generated in {}",
+            a.dir.display()
+        );
+    }
+    let mut m = Manifest::from_configs(&a.dir)?;
+    for n in &mut m.nodes {
+        n.pid = procs::spawn(&a.dir, n)?;
+    }
+    m.save(&a.dir)?;
+    let deadline = std::time::Duration::from_secs(a.ready_timeout_s);
+    for n in &m.nodes {
+        procs::wait_ready(n, deadline).with_context(|| {
+            format!(
+                "node {} did not become ready; see its log {}",
+                n.name,
+                n.log_path().display()
+            )
+        })?;
+    }
+    println!(
+        "Chancery testnet is up ({} nodes). Genesis: {}",
+        m.nodes.len(),
+        m.genesis.display()
+    );
+    for n in &m.nodes {
+        println!(
+            "  {:<12} {:<9} api {}  explorer {}/  p2p {}",
+            n.name, n.role, n.api, n.api, n.p2p
+        );
+    }
+    let mut demo = None;
+    if a.demo {
+        demo = Some(procs::spawn_demo(&a.dir)?);
+        println!(
+            "demo workload running (log: {})",
+            a.dir.join("demo.log").display()
+        );
+    }
+    if a.detach {
+        println!(
+            "detached; stop with: chancery-testnet down --dir {}",
+            a.dir.display()
+        );
+        return Ok(());
+    }
+    println!("press Ctrl-C to stop every node");
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .context("installing the Ctrl-C handler")?;
+    // Block until Ctrl-C; nodes run in their own process groups so they are stopped in order.
+    let _ = rx.recv();
+    if let Some(mut d) = demo {
+        let _ = d.kill();
+        let _ = d.wait();
+    }
+    for n in &m.nodes {
+        procs::stop(n)?;
+    }
+    println!("stopped");
+    Ok(())
+}
+
+fn restart(dir: &std::path::Path, node: &str, stop_first: bool) -> Result<()> {
+    let mut m = Manifest::load(dir)?;
+    let n = m.node_mut(node)?;
+    if stop_first {
+        procs::stop(n)?;
+    } else if procs::alive(n.pid) {
+        bail!("{} is already running (pid {})", n.name, n.pid);
+    }
+    n.pid = procs::spawn(dir, n)?;
+    let n = n.clone();
+    m.save(dir)?;
+    procs::wait_ready(&n, std::time::Duration::from_secs(120))?;
+    println!("{} started (pid {})", n.name, n.pid);
+    Ok(())
+}

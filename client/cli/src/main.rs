@@ -5,6 +5,7 @@
 //! (with the reason on stderr), 2 for usage errors (clap).
 #![forbid(unsafe_code)]
 
+mod demo;
 mod files;
 mod tlog;
 mod verify;
@@ -27,6 +28,8 @@ enum Command {
     Tlog(tlog::Command),
     /// Verify a receipt offline against the genesis file.
     Verify(verify::Args),
+    /// Submit a stream of realistic records to a local testnet.
+    Demo(demo::Args),
 }
 
 /// What a command concluded.
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tlog(c) => tlog::run(c),
         Command::Verify(a) => verify::run(a),
+        Command::Demo(a) => demo::run(a),
     };
     match result {
         Ok(Outcome::Ok(s)) => {

@@ -166,9 +166,7 @@ pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
     // reserve megabytes.
     let decoded: Result<(T, usize), bincode::error::DecodeError> = match body.len() {
         0..=4096 => bincode::decode_from_slice(body, config().with_limit::<{ 64 * 4096 }>()),
-        4097..=65_536 => {
-            bincode::decode_from_slice(body, config().with_limit::<{ 64 * 65_536 }>())
-        }
+        4097..=65_536 => bincode::decode_from_slice(body, config().with_limit::<{ 64 * 65_536 }>()),
         _ => bincode::decode_from_slice(
             body,
             config().with_limit::<{ 4 * crate::limits::ENCODING_BYTES_MAX }>(),
@@ -187,9 +185,10 @@ pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
     if encode(&value) != bytes {
         return Err(CodecError::NonCanonical { ty: T::NAME });
     }
-    value
-        .validate()
-        .map_err(|source| CodecError::Invalid { ty: T::NAME, source })?;
+    value.validate().map_err(|source| CodecError::Invalid {
+        ty: T::NAME,
+        source,
+    })?;
     Ok(value)
 }
 

@@ -95,7 +95,10 @@ pub fn verify(
     let vk = verifying_key(key)?;
     let s = ed25519_dalek::Signature::from_bytes(&sig.0);
     vk.verify_strict(&tag.signing_bytes(body), &s)
-        .map_err(|_| SignatureError::Invalid { key: *key, tag: tag.0 })
+        .map_err(|_| SignatureError::Invalid {
+            key: *key,
+            tag: tag.0,
+        })
 }
 
 /// One item of a batch: a key, the full signed message (`tag.signing_bytes(body)`) and a
@@ -122,10 +125,9 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
     }
     let mut keys = Vec::with_capacity(items.len());
     for (index, it) in items.iter().enumerate() {
-        keys.push(verifying_key(&it.key).map_err(|_| SignatureError::BatchItem {
-            index,
-            key: it.key,
-        })?);
+        keys.push(
+            verifying_key(&it.key).map_err(|_| SignatureError::BatchItem { index, key: it.key })?,
+        );
     }
     let msgs: Vec<&[u8]> = items.iter().map(|i| i.message).collect();
     let sigs: Vec<ed25519_dalek::Signature> = items

@@ -190,8 +190,9 @@ impl FromStr for AgencyId {
     type Err = ParseError;
     fn from_str(s: &str) -> Result<Self, ParseError> {
         let a = AgencyId(s.to_string());
-        a.validate("agency")
-            .map_err(|_| ParseError::new("agency id", "1..=64 bytes of A-Z a-z 0-9 - _ . : /", s))?;
+        a.validate("agency").map_err(|_| {
+            ParseError::new("agency id", "1..=64 bytes of A-Z a-z 0-9 - _ . : /", s)
+        })?;
         Ok(a)
     }
 }
@@ -283,7 +284,13 @@ impl Amount {
 
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:02} {}", self.minor / 100, self.minor % 100, self.currency)
+        write!(
+            f,
+            "{}.{:02} {}",
+            self.minor / 100,
+            self.minor % 100,
+            self.currency
+        )
     }
 }
 
@@ -412,7 +419,10 @@ mod tests {
         assert!("2023-13-01".parse::<Date>().is_err());
         assert!("2023-1-01".parse::<Date>().is_err());
         assert_eq!("1970-01-01".parse::<Date>().unwrap().days_since_epoch(), 0);
-        assert_eq!("2000-03-01".parse::<Date>().unwrap().days_since_epoch(), 11017);
+        assert_eq!(
+            "2000-03-01".parse::<Date>().unwrap().days_since_epoch(),
+            11017
+        );
         assert_eq!(
             "2026-11-27".parse::<Date>().unwrap().start_ms(),
             TimestampMs(1_795_737_600_000)

@@ -604,7 +604,11 @@ fn suppliers(f: &str, v: &[Supplier]) -> Result<(), ValidationError> {
         let f = format!("{f}[{i}]");
         check::nonempty(&format!("{f}.name"), &s.name, NAME_BYTES_MAX)?;
         let c = &s.credit_code;
-        if c.len() != 18 || !c.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
+        if c.len() != 18
+            || !c
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        {
             return Err(ValidationError::new(
                 format!("{f}.credit_code"),
                 "an 18-character unified social credit code (digits and upper-case letters)",
@@ -815,7 +819,11 @@ impl Record {
                     ));
                 }
                 if r.actions.is_empty() {
-                    return Err(ValidationError::new("actions", "at least one action", "none"));
+                    return Err(ValidationError::new(
+                        "actions",
+                        "at least one action",
+                        "none",
+                    ));
                 }
                 list("actions", &r.actions, ACTIONS_MAX)?;
                 strictly_sorted("actions", &r.actions)?;

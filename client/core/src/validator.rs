@@ -38,7 +38,11 @@ impl Canonical for ValidatorSet {
     const BYTES_MAX: usize = 1024 * 1024;
     fn validate(&self) -> Result<(), ValidationError> {
         if self.validators.is_empty() {
-            return Err(ValidationError::new("validators", "at least one validator", "none"));
+            return Err(ValidationError::new(
+                "validators",
+                "at least one validator",
+                "none",
+            ));
         }
         check::list("validators", &self.validators, VALIDATORS_MAX)?;
         let mut total: u64 = 0;
@@ -47,7 +51,11 @@ impl Canonical for ValidatorSet {
             check::nonempty(&format!("{f}.name"), &v.name, NAME_BYTES_MAX)?;
             v.agency.validate(&format!("{f}.agency"))?;
             if v.power == 0 {
-                return Err(ValidationError::new(format!("{f}.power"), "at least 1", "0"));
+                return Err(ValidationError::new(
+                    format!("{f}.power"),
+                    "at least 1",
+                    "0",
+                ));
             }
             total = total.checked_add(v.power).ok_or_else(|| {
                 ValidationError::new(format!("{f}.power"), "total power below 2^64", "overflow")

@@ -1,3 +1,307 @@
-//! chancery-node
+//! `chancery-node`: one Chancery node (validator or observer).
+//!
+//! - `chancery-node start --config node.toml` runs the node until SIGTERM or Ctrl-C;
+//! - `chancery-node init --config node.toml` creates the database with the genesis state;
+//! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database.
 #![forbid(unsafe_code)]
-fn main() {}
+
+mod app;
+mod driver;
+mod sync;
+
+use anyhow::{bail, Context, Result};
+use chancery_api::{ApiLimits, NodeHandle};
+use chancery_core::genesis::Genesis;
+use chancery_genesis::config::{LogFormat, NodeConfig, NodeRole};
+use chancery_genesis::keyfile::{read_key_file_of_kind, KeyKind};
+use chancery_ledger::Ledger;
+use chancery_net::{P2pConfig, P2pNetwork, PeerConfig, PeerName};
+use chancery_storage::rocks::RocksStore;
+use chancery_storage::Store;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// Longest an idle leader waits for transactions before proposing an empty block, in ms.
+const IDLE_BLOCK_MS: u64 = 250;
+
+#[derive(Parser)]
+#[command(name = "chancery-node", about = "A Chancery ledger node", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the node.
+    Start {
+        /// The node's config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Create the database and write the genesis state, then exit.
+    Init {
+        /// The node's config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Walk the whole database, recompute every hash, root and index, and report any
+    /// corruption (exit 1 if there is any).
+    Check {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Start { config } => {
+            let cfg = NodeConfig::load(&config)?;
+            init_logging(cfg.log_format);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(run(cfg))
+        }
+        Cmd::Init { config } => {
+            let cfg = NodeConfig::load(&config)?;
+            let genesis = load_genesis(&cfg.genesis)?;
+            let (_store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+            println!(
+                "initialised {} for chain {} at height {}",
+                cfg.data_dir.display(),
+                ledger.chain_id(),
+                ledger.tip().height
+            );
+            Ok(())
+        }
+        Cmd::Check { data, genesis } => check(&data, &genesis),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Text => b.init(),
+    }
+}
+
+fn load_genesis(path: &Path) -> Result<Genesis> {
+    chancery_genesis::document::load_genesis(path)
+        .with_context(|| format!("loading the genesis file {}", path.display()))
+}
+
+fn open_ledger(data_dir: &Path, genesis: &Genesis) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(
+        RocksStore::open(data_dir.join("db"))
+            .with_context(|| format!("opening the database in {}", data_dir.display()))?,
+    );
+    let ledger = Ledger::open(store.clone(), genesis)
+        .with_context(|| format!("opening the ledger in {}", data_dir.display()))?;
+    Ok((store, Arc::new(ledger)))
+}
+
+fn check(data: &Path, genesis: &Path) -> Result<()> {
+    let genesis = load_genesis(genesis)?;
+    let store: Arc<dyn Store> = Arc::new(
+        RocksStore::open(data.join("db")).with_context(|| format!("opening {}", data.display()))?,
+    );
+    // Recomputed structures are built in a scratch store, never in the checked one.
+    let scratch: Arc<dyn Store> = Arc::new(chancery_storage::mem::MemStore::new());
+    // Opening the ledger checks that the database belongs to this genesis.
+    Ledger::open(store.clone(), &genesis)
+        .with_context(|| format!("opening the ledger in {} for this genesis", data.display()))?;
+    let report = chancery_ledger::check(store, scratch)?;
+    println!(
+        "checked height {}: {} blocks replayed, {} entries compared, {} problems",
+        report.height, report.blocks_replayed, report.entries_compared, report.problems_total
+    );
+    for p in &report.problems {
+        println!("  {p}");
+    }
+    if !report.is_ok() {
+        bail!("the database in {} is corrupt", data.display());
+    }
+    Ok(())
+}
+
+async fn run(cfg: NodeConfig) -> Result<()> {
+    let genesis = load_genesis(&cfg.genesis)?;
+    let chain_id = genesis.chain_id();
+    let set = genesis.validators.clone();
+    let network_key = read_key_file_of_kind(&cfg.network_key_file, KeyKind::Network)
+        .with_context(|| format!("reading the network key {}", cfg.network_key_file.display()))?;
+    let consensus_key = match cfg.role {
+        NodeRole::Validator => {
+            let path = cfg
+                .consensus_key_file
+                .as_ref()
+                .context("a validator needs `consensus_key_file` in its config")?;
+            let k = read_key_file_of_kind(path, KeyKind::Consensus)
+                .with_context(|| format!("reading the consensus key {}", path.display()))?;
+            let Some(v) = set
+                .validators
+                .iter()
+                .find(|v| v.consensus_key == k.public())
+            else {
+                bail!(
+                    "consensus key {} in {} is not in the genesis validator set",
+                    k.public(),
+                    path.display()
+                );
+            };
+            if v.name != cfg.name {
+                bail!(
+                    "consensus key {} belongs to validator {:?} in the genesis, but this node is named {:?}",
+                    k.public(),
+                    v.name,
+                    cfg.name
+                );
+            }
+            Some(k.secret.clone())
+        }
+        NodeRole::Observer => None,
+    };
+    let (store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+    tracing::info!(
+        node = %cfg.name,
+        chain = %chain_id,
+        height = ledger.tip().height.0,
+        role = ?cfg.role,
+        "node starting"
+    );
+
+    let peers: Vec<PeerConfig> = cfg
+        .peers
+        .iter()
+        .filter(|p| p.name != cfg.name)
+        .map(|p| PeerConfig {
+            name: PeerName::from(p.name.as_str()),
+            network_key: p.network_key,
+            addrs: socket_multiaddr(&p.address).parse().into_iter().collect(),
+        })
+        .collect();
+    let net_cfg = P2pConfig {
+        name: PeerName::from(cfg.name.as_str()),
+        listen: vec![socket_multiaddr(&cfg.p2p_listen)
+            .parse()
+            .with_context(|| format!("p2p_listen {} is not a TCP address", cfg.p2p_listen))?],
+        peers,
+        limits: chancery_net::Limits::default(),
+    };
+    let (net, inbound) = P2pNetwork::start(
+        net_cfg,
+        network_key.secret.seed(),
+        driver::sync_handler(ledger.clone()),
+    )
+    .await
+    .context("starting the network")?;
+    let net: Arc<dyn chancery_net::Network> = Arc::new(net);
+
+    let mempool_cfg = chancery_mempool::MempoolConfig {
+        txs_max: cfg.mempool.txs_max,
+        bytes_max: cfg.mempool.bytes_max,
+        per_signer_max: cfg.mempool.per_signer_txs_max,
+        ..Default::default()
+    };
+    let mempool = chancery_mempool::Mempool::new(chain_id, mempool_cfg)
+        .map_err(|e| anyhow::anyhow!("mempool config: {e}"))?;
+    let app = app::App::new(
+        ledger.clone(),
+        mempool,
+        set.hash(),
+        genesis.params.block_txs_max as usize,
+        genesis.params.block_bytes_max as usize,
+    );
+    let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
+    let (events, _) = broadcast::channel(1024);
+    let (status_tx, status_rx) = watch::channel(driver::NodeStatus::default());
+    let drv = driver::Driver::new(driver::DriverParts {
+        app,
+        set,
+        key: consensus_key,
+        delta_ms: genesis.params.delta_ms,
+        idle_block_ms: IDLE_BLOCK_MS,
+        net: net.clone(),
+        inbound,
+        commands: cmd_rx,
+        store: store.clone(),
+        events: events.clone(),
+        status: status_tx,
+    })?;
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let handle = NodeHandle {
+        ledger: ledger.clone(),
+        genesis: Arc::new(genesis),
+        commands: cmd_tx,
+        status: status_rx,
+        events,
+        limits: ApiLimits {
+            request_bytes_max: cfg.api.request_bytes_max,
+            page_entries_max: cfg.api.page_entries_max,
+            concurrent_requests_max: cfg.api.concurrent_requests_max,
+            request_timeout_ms: cfg.api.request_timeout_ms,
+            ..ApiLimits::default()
+        },
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.api_listen)
+        .await
+        .with_context(|| format!("binding the API address {}", cfg.api_listen))?;
+    tracing::info!(api = %cfg.api_listen, p2p = %cfg.p2p_listen, "listening");
+    let mut api_shutdown = shutdown_rx.clone();
+    let api = tokio::spawn(chancery_api::serve(listener, handle, async move {
+        let _ = api_shutdown.wait_for(|s| *s).await;
+    }));
+    let driver_task = tokio::spawn(drv.run(shutdown_rx));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    match driver_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "driver failed"),
+        Err(e) => tracing::error!(error = %e, "driver panicked"),
+    }
+    let _ = api.await;
+    tracing::info!(height = ledger.tip().height.0, "stopped");
+    Ok(())
+}
+
+/// Resolve on SIGTERM or SIGINT.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// The multiaddr text of a TCP socket address (the network layer parses it).
+fn socket_multiaddr(a: &std::net::SocketAddr) -> String {
+    match a.ip() {
+        std::net::IpAddr::V4(ip) => format!("/ip4/{ip}/tcp/{}", a.port()),
+        std::net::IpAddr::V6(ip) => format!("/ip6/{ip}/tcp/{}", a.port()),
+    }
+}

@@ -1,0 +1,253 @@
+//! `chancery demo --testnet DIR`: a stream of realistic records from every agency of a
+//! local testnet, so that a newcomer sees a live ledger. Each agency's member key (every
+//! role) registers assets, awards contracts, grants data access, anchors documents, and
+//! then amends, transfers, revokes and disposes, in the order the rules require.
+
+use crate::Outcome;
+use anyhow::{anyhow, bail, Context, Result};
+use chancery_core::ids::{AgencyId, Amount, Currency, Date, Seq};
+use chancery_core::record::*;
+use chancery_core::tx::{Transaction, TxBody};
+use chancery_core::{crypto::SecretKey, domain};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The testnet directory (with testnet.json).
+    #[arg(long, default_value = "./testnet-data")]
+    testnet: PathBuf,
+    /// Rounds of records per agency (0 = until stopped).
+    #[arg(long, default_value_t = 0)]
+    rounds: u64,
+    /// Pause between rounds, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pause_ms: u64,
+}
+
+struct Agency {
+    id: AgencyId,
+    key: SecretKey,
+    seq: u64,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn next_seq(api: &str, key: &chancery_core::PublicKey) -> Result<u64> {
+    let mut r = agent()
+        .get(&format!("{api}/v1/members/{key}"))
+        .call()
+        .with_context(|| format!("asking {api} for member {key}"))?;
+    let v: serde_json::Value = r.body_mut().read_json()?;
+    v.get("next_seq")
+        .and_then(|s| s.as_u64())
+        .ok_or_else(|| anyhow!("{api} did not report next_seq for {key}: {v}"))
+}
+
+fn doc(title: &str, n: u64) -> DocumentRef {
+    DocumentRef {
+        hash: domain::DOCUMENT_HASH.hash(format!("{title}-{n}").as_bytes()),
+        kind: "approval".into(),
+        title: title.into(),
+        url: format!("https://docs.example.gov.cn/{n}"),
+    }
+}
+
+fn today() -> Date {
+    Date::new(2026, 11, 27).unwrap_or(Date {
+        year: 2026,
+        month: 1,
+        day: 1,
+    })
+}
+
+/// The records agency `a` submits in round `n` (`next` is another agency).
+fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Vec<Record> {
+    let asset = format!("{a}-asset-{n}");
+    let ocid = format!("ocds-chancery-{a}-{n}");
+    let grant = format!("{a}-grant-{n}");
+    let cny = |yuan: u64| Amount {
+        minor: yuan * 100,
+        currency: Currency::CNY,
+    };
+    let salt = *domain::DOCUMENT_HASH.hash(asset.as_bytes()).as_bytes();
+    vec![
+        Record::RegisterAsset(RegisterAsset {
+            asset_id: asset.clone(),
+            category: "A02010104".into(),
+            name: "台式计算机".into(),
+            spec_model: "联想 启天 M437".into(),
+            quantity: 20 + n % 7,
+            unit: "台".into(),
+            acquisition_method: AcquisitionMethod::Purchase,
+            acquisition_date: today(),
+            original_value: cny(5_600 * (20 + n % 7)),
+            funding_source: FundingSource::FiscalAppropriation,
+            custodian: a.clone(),
+            location: Restricted::seal(&salt, &format!("{a} 办公楼 {} 层", 1 + n % 9)),
+            documents: vec![doc("资产入账凭证", n)],
+        }),
+        Record::AwardProcurement(AwardProcurement {
+            ocid: ocid.clone(),
+            award_id: "1".into(),
+            project_number: format!("{}-{n:04}", a.as_str().to_uppercase()),
+            title: "办公设备采购项目".into(),
+            description: "台式计算机及配套显示器".into(),
+            purchaser: a.clone(),
+            method: ProcurementMethod::Open,
+            method_details: "公开招标".into(),
+            suppliers: vec![Supplier {
+                name: "北京华信科技有限公司".into(),
+                credit_code: format!("91110108{:010}", 1_000_000 + n),
+            }],
+            value: cny(112_000 + 1_000 * (n % 50)),
+            award_date: today(),
+            status: AwardStatus::Active,
+            items: vec![Item {
+                id: "1".into(),
+                description: "台式计算机".into(),
+                classification_scheme: "GB/T 14885".into(),
+                classification_id: "A02010104".into(),
+                quantity: 20,
+                unit: "台".into(),
+                unit_value: Some(cny(5_600)),
+            }],
+            documents: vec![doc("中标通知书", n)],
+        }),
+        Record::GrantDataAccess(GrantDataAccess {
+            grant_id: grant.clone(),
+            dataset_id: format!("{a}-dataset-{}", n % 3),
+            grantor: a.clone(),
+            grantee: next.clone(),
+            actions: vec![Action::Read, Action::Use],
+            purpose: "政务服务事项联合审批".into(),
+            condition: SharingCondition::Conditional,
+            valid_from: today(),
+            valid_until: Date::new(2027, 12, 31).unwrap_or(today()),
+            constraints: Restricted::seal(&salt, &vec![]),
+        }),
+        Record::AnchorDocument(AnchorDocument {
+            document: doc("年度资产报告", n),
+            supports: RecordRef::Asset(asset.clone()),
+        }),
+        Record::AmendAward(AmendAward {
+            ocid: ocid.clone(),
+            award_id: "1".into(),
+            rationale: "合同金额调整".into(),
+            date: today(),
+            value: Some(cny(110_000 + 1_000 * (n % 50))),
+            suppliers: None,
+            items: None,
+            status: None,
+            documents: vec![],
+        }),
+        Record::TransferAsset(TransferAsset {
+            asset_id: asset,
+            from: a.clone(),
+            to: next.clone(),
+            kind: TransferKind::Allocation,
+            approval_document: domain::DOCUMENT_HASH.hash(format!("transfer-{n}").as_bytes()),
+            effective_date: today(),
+        }),
+        Record::RevokeGrant(RevokeGrant {
+            grant_id: grant,
+            reason: "项目结束".into(),
+        }),
+    ]
+}
+
+/// Run the demo.
+pub fn run(a: Args) -> Result<Outcome> {
+    let manifest_path = a.testnet.join("testnet.json");
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&manifest_path)
+            .with_context(|| format!("reading {}", manifest_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", manifest_path.display()))?;
+    let genesis_path = m["genesis"]
+        .as_str()
+        .ok_or_else(|| anyhow!("manifest lacks `genesis`"))?;
+    let genesis = chancery_genesis::load_genesis(std::path::Path::new(genesis_path))?;
+    let chain_id = genesis.chain_id();
+    let apis: Vec<String> = m["nodes"]
+        .as_array()
+        .map(|ns| {
+            ns.iter()
+                .filter_map(|n| n["api"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(api) = apis.first().cloned() else {
+        bail!("no nodes in {}", manifest_path.display());
+    };
+    let mut agencies = Vec::new();
+    for k in m["member_keys"].as_array().cloned().unwrap_or_default() {
+        let id: AgencyId = k["agency"]
+            .as_str()
+            .unwrap_or("")
+            .parse()
+            .map_err(|e| anyhow!("bad agency in manifest: {e}"))?;
+        let path = PathBuf::from(k["key"].as_str().unwrap_or(""));
+        let key = chancery_genesis::read_key_file(&path)?.secret;
+        let seq = next_seq(&api, &key.public())?;
+        agencies.push(Agency { id, key, seq });
+    }
+    if agencies.len() < 2 {
+        bail!("the demo needs at least two agencies with member keys in the manifest");
+    }
+    let mut n = 0u64;
+    loop {
+        for i in 0..agencies.len() {
+            let next = agencies[(i + 1) % agencies.len()].id.clone();
+            let ag = &mut agencies[i];
+            let mut txs = Vec::new();
+            for record in round(&ag.id, &next, n) {
+                let body = TxBody {
+                    chain_id,
+                    signer: ag.key.public(),
+                    seq: Seq(ag.seq),
+                    record,
+                };
+                ag.seq += 1;
+                txs.push(hex::encode(Transaction::sign(body, &ag.key).to_bytes()));
+            }
+            let target = &apis[(i + n as usize) % apis.len()];
+            let mut r = agent()
+                .post(&format!("{target}/v1/transactions/batch"))
+                .send_json(serde_json::json!({ "txs": txs }))
+                .with_context(|| format!("submitting to {target}"))?;
+            let v: serde_json::Value = r.body_mut().read_json()?;
+            let refused: Vec<&serde_json::Value> = v["results"]
+                .as_array()
+                .map(|rs| rs.iter().filter(|x| x.get("hash").is_none()).collect())
+                .unwrap_or_default();
+            println!(
+                "round {n}: {} submitted {} records to {target}{}",
+                ag.id,
+                txs.len(),
+                if refused.is_empty() {
+                    String::new()
+                } else {
+                    format!(", refused: {refused:?}")
+                }
+            );
+            if !refused.is_empty() {
+                // Resynchronise the sequence with the ledger before the next round.
+                ag.seq = next_seq(&api, &ag.key.public())?;
+            }
+        }
+        n += 1;
+        if a.rounds != 0 && n >= a.rounds {
+            return Ok(Outcome::Ok(format!("demo finished after {n} rounds")));
+        }
+        // A steady, human-paced stream; this is a demo, not a load test.
+        std::thread::sleep(Duration::from_millis(a.pause_ms));
+    }
+}

@@ -1,0 +1,789 @@
+//! The host of the sans-IO consensus core: the one task that owns the core, the
+//! application state (ledger handle and mempool) and carries out every effect — sends,
+//! timers, vote persistence, proposals, validation, commits.
+//!
+//! Order of effects is preserved: a `Persist` is written (synced) and acknowledged before
+//! any later effect of the same step is performed, so a vote is never sent before it is
+//! durable.
+
+use crate::app::{App, Verdict};
+use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
+use chancery_consensus::{
+    Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Input, Message, TimeoutKind,
+    Vote,
+};
+use chancery_core::block::Block;
+use chancery_core::codec;
+use chancery_core::crypto::SecretKey;
+use chancery_core::ids::{Digest, Height, TimestampMs, TxHash, View};
+use chancery_core::tx::Transaction;
+use chancery_core::validator::ValidatorSet;
+use chancery_mempool::{AdmitError, Origin};
+use chancery_net::{Bytes, Channel, Inbound, Misbehaviour, Network, PeerName};
+use chancery_storage::{Column, Store, WriteBatch};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc, watch};
+
+pub use chancery_api::handle::{Command, Event, NodeStatus};
+
+/// Most consensus messages handed to the core in one batch (their signatures are checked
+/// together).
+pub const INBOUND_BATCH_MAX: usize = 256;
+/// Most transactions forwarded to peers in one gossip message.
+pub const GOSSIP_TXS_MAX: usize = 2048;
+/// Most blocks waiting for their parent to be applied before they can be checked.
+pub const PENDING_VALIDATIONS_MAX: usize = 64;
+/// Most commands queued from the API.
+pub const COMMANDS_MAX: usize = 4096;
+
+/// The wall clock as consensus-block time candidates (used only to propose and to bound a
+/// proposal's time, never in execution).
+pub fn now_ms() -> TimestampMs {
+    TimestampMs(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+    )
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Instant,
+    seq: u64,
+    view: View,
+    kind: TimeoutKindOrd,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+struct TimeoutKindOrd(u8);
+
+impl From<TimeoutKind> for TimeoutKindOrd {
+    fn from(k: TimeoutKind) -> Self {
+        TimeoutKindOrd(match k {
+            TimeoutKind::Leader => 0,
+            TimeoutKind::View => 1,
+            TimeoutKind::Retry => 2,
+        })
+    }
+}
+
+impl TimeoutKindOrd {
+    fn kind(self) -> TimeoutKind {
+        match self.0 {
+            0 => TimeoutKind::Leader,
+            1 => TimeoutKind::View,
+            _ => TimeoutKind::Retry,
+        }
+    }
+}
+
+struct PendingPropose {
+    view: View,
+    parent: BlockRef,
+    deadline: Instant,
+}
+
+struct PendingValidate {
+    block: CBlock,
+    parent: BlockRef,
+}
+
+/// Everything the driver needs.
+pub struct Driver {
+    core: Core,
+    core_cfg: CoreConfig,
+    /// Application state.
+    pub app: App,
+    net: Arc<dyn Network>,
+    inbound: mpsc::Receiver<Inbound>,
+    commands: mpsc::Receiver<Command>,
+    store: Arc<dyn Store>,
+    names: Vec<PeerName>,
+    index_of: HashMap<PeerName, u16>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    timer_seq: u64,
+    pending_propose: Option<PendingPropose>,
+    pending_validate: VecDeque<PendingValidate>,
+    propose_wait: Duration,
+    /// How long an idle leader waits for transactions before proposing an empty block.
+    idle_wait: Duration,
+    gossip_out: Vec<Vec<u8>>,
+    events: broadcast::Sender<Event>,
+    status: watch::Sender<NodeStatus>,
+    sync_tx: mpsc::Sender<(PeerName, Result<SyncResponse, String>)>,
+    sync_rx: mpsc::Receiver<(PeerName, Result<SyncResponse, String>)>,
+    sync_in_flight: bool,
+    sync_next_peer: usize,
+    peer_height: u64,
+    evidence: usize,
+}
+
+/// How the driver is set up.
+pub struct DriverParts {
+    /// Application state.
+    pub app: App,
+    /// Validator set.
+    pub set: ValidatorSet,
+    /// Our consensus key (validators).
+    pub key: Option<SecretKey>,
+    /// Δ in milliseconds.
+    pub delta_ms: u64,
+    /// Longest an idle leader waits for transactions, in milliseconds.
+    pub idle_block_ms: u64,
+    /// Network.
+    pub net: Arc<dyn Network>,
+    /// Its inbound messages.
+    pub inbound: mpsc::Receiver<Inbound>,
+    /// API commands.
+    pub commands: mpsc::Receiver<Command>,
+    /// Store (for votes).
+    pub store: Arc<dyn Store>,
+    /// Event stream.
+    pub events: broadcast::Sender<Event>,
+    /// Status publication.
+    pub status: watch::Sender<NodeStatus>,
+}
+
+const VOTE_PREFIX: &[u8] = b"consensus/vote/";
+
+fn vote_key(v: &Vote) -> Vec<u8> {
+    let mut k = VOTE_PREFIX.to_vec();
+    k.extend_from_slice(&v.epoch.0.to_be_bytes());
+    k.extend_from_slice(&v.view.0.to_be_bytes());
+    k.push(match v.kind {
+        chancery_core::cert::VoteKind::Notarize => 0,
+        chancery_core::cert::VoteKind::Nullify => 1,
+        chancery_core::cert::VoteKind::Finalize => 2,
+    });
+    k
+}
+
+/// Every vote of ours persisted for views after `after`.
+fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<Vec<Vote>> {
+    let mut start = VOTE_PREFIX.to_vec();
+    start.extend_from_slice(&epoch.to_be_bytes());
+    start.extend_from_slice(&(after.0 + 1).to_be_bytes());
+    let mut end = VOTE_PREFIX.to_vec();
+    end.extend_from_slice(&(epoch + 1).to_be_bytes());
+    let mut out = Vec::new();
+    let mut from = start;
+    loop {
+        let page = store.scan(Column::Meta, &from, Some(&end), false, 1024)?;
+        let n = page.len();
+        for (k, v) in &page {
+            match Message::decode(v) {
+                Ok(Message::Vote(vote)) => out.push(vote),
+                other => {
+                    anyhow::bail!("stored vote at {} is not a vote: {other:?}", hex::encode(k))
+                }
+            }
+        }
+        match page.last() {
+            Some((k, _)) if n == 1024 => {
+                from = k.clone();
+                from.push(0);
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// The consensus root for the ledger's tip.
+fn root_of(app: &App) -> anyhow::Result<(BlockRef, Option<chancery_core::cert::Certificate>)> {
+    let tip = app.ledger.tip();
+    if tip.height == Height(0) {
+        return Ok((
+            BlockRef {
+                digest: Digest::ZERO,
+                height: Height(0),
+                view: View(0),
+            },
+            None,
+        ));
+    }
+    let (block, cert) = app
+        .ledger
+        .block(tip.height)?
+        .ok_or_else(|| anyhow::anyhow!("tip block {} missing from the store", tip.height))?;
+    Ok((
+        BlockRef {
+            digest: tip.hash,
+            height: tip.height,
+            view: block.header.view,
+        },
+        Some(cert),
+    ))
+}
+
+impl Driver {
+    /// Build the driver: restores the consensus root from the ledger and our persisted votes.
+    pub fn new(p: DriverParts) -> anyhow::Result<Driver> {
+        let (root, root_cert) = root_of(&p.app)?;
+        let mut cfg =
+            CoreConfig::with_delta(p.app.chain_id, p.set.clone(), p.key, root, p.delta_ms);
+        cfg.root_cert = root_cert;
+        let restored = restored_votes(&*p.store, p.set.epoch.0, root.view)?;
+        let core = Core::new(cfg.clone(), restored)
+            .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
+        let names: Vec<PeerName> = p
+            .set
+            .validators
+            .iter()
+            .map(|v| PeerName::from(v.name.as_str()))
+            .collect();
+        let index_of = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u16))
+            .collect();
+        let (sync_tx, sync_rx) = mpsc::channel(4);
+        Ok(Driver {
+            core,
+            propose_wait: Duration::from_millis(p.delta_ms),
+            // Below the 2Δ leader timeout, so an idle chain still makes (empty) progress
+            // without spinning out empty blocks back to back.
+            idle_wait: Duration::from_millis(p.delta_ms.min(p.idle_block_ms)),
+            core_cfg: cfg,
+            app: p.app,
+            net: p.net,
+            inbound: p.inbound,
+            commands: p.commands,
+            store: p.store,
+            names,
+            index_of,
+            timers: BinaryHeap::new(),
+            timer_seq: 0,
+            pending_propose: None,
+            pending_validate: VecDeque::new(),
+            gossip_out: Vec::new(),
+            events: p.events,
+            status: p.status,
+            sync_tx,
+            sync_rx,
+            sync_in_flight: false,
+            sync_next_peer: 0,
+            peer_height: 0,
+            evidence: 0,
+        })
+    }
+
+    /// Run until `shutdown` turns true.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        self.step(Input::Start)?;
+        let mut gossip_tick = tokio::time::interval(Duration::from_millis(20));
+        let mut sync_tick = tokio::time::interval(Duration::from_millis(500));
+        let mut status_tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            let wake = self.next_wake();
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() { break; }
+                }
+                Some(first) = self.inbound.recv() => self.on_inbound(first)?,
+                Some(cmd) = self.commands.recv() => self.on_command(cmd),
+                _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
+                _ = gossip_tick.tick() => self.flush_gossip(),
+                _ = sync_tick.tick() => self.start_sync(),
+                Some((peer, res)) = self.sync_rx.recv() => self.on_sync(peer, res)?,
+                _ = status_tick.tick() => self.publish_status(),
+            }
+        }
+        tracing::info!(height = self.app.ledger.tip().height.0, "driver stopped");
+        Ok(())
+    }
+
+    fn next_wake(&self) -> Instant {
+        let far = Instant::now() + Duration::from_secs(3600);
+        let t = self.timers.peek().map(|Reverse(t)| t.at).unwrap_or(far);
+        let p = self
+            .pending_propose
+            .as_ref()
+            .map(|p| p.deadline)
+            .unwrap_or(far);
+        t.min(p)
+    }
+
+    fn on_wake(&mut self) -> anyhow::Result<()> {
+        let now = Instant::now();
+        while let Some(Reverse(t)) = self.timers.peek() {
+            if t.at > now {
+                break;
+            }
+            let Some(Reverse(t)) = self.timers.pop() else {
+                break;
+            };
+            self.step(Input::Timeout {
+                view: t.view,
+                kind: t.kind.kind(),
+            })?;
+        }
+        if self
+            .pending_propose
+            .as_ref()
+            .is_some_and(|p| p.deadline <= now)
+        {
+            // The parent did not get finalized in time: propose an empty block on it.
+            self.propose_now()?;
+        }
+        Ok(())
+    }
+
+    fn on_inbound(&mut self, first: Inbound) -> anyhow::Result<()> {
+        let mut consensus = Vec::new();
+        let mut txs = Vec::new();
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m.channel {
+                Channel::Consensus => match self.index_of.get(&m.from) {
+                    Some(&i) => consensus.push((i, m.payload.to_vec())),
+                    None => {} // observers and unknown names do not vote
+                },
+                Channel::Transactions => txs.push((m.from, m.payload)),
+            }
+            if consensus.len() < INBOUND_BATCH_MAX {
+                next = self.inbound.try_recv().ok();
+            }
+        }
+        for (from, payload) in txs {
+            self.on_tx_gossip(&from, &payload);
+        }
+        if !consensus.is_empty() {
+            self.step(Input::Messages(consensus))?;
+        }
+        Ok(())
+    }
+
+    fn on_tx_gossip(&mut self, from: &PeerName, payload: &[u8]) {
+        let Ok(batch) = codec::decode::<TxBatch>(payload) else {
+            self.net.report(from, Misbehaviour::Invalid);
+            return;
+        };
+        let mut txs = Vec::with_capacity(batch.0.len());
+        for b in &batch.0 {
+            match Transaction::from_bytes(b) {
+                Ok(t) => txs.push(t),
+                Err(_) => {
+                    self.net.report(from, Misbehaviour::Invalid);
+                    return;
+                }
+            }
+        }
+        let view = crate::app::LedgerView(&self.app.ledger);
+        let _ = self
+            .app
+            .mempool
+            .insert_batch(txs, Origin::Peer, now_ms(), &view);
+        self.wake_idle_leader();
+    }
+
+    /// A leader waiting for transactions proposes as soon as there are some.
+    fn wake_idle_leader(&mut self) {
+        let ready = self
+            .pending_propose
+            .as_ref()
+            .is_some_and(|p| self.app.is_tip(&p.parent.digest) && !self.app.mempool.is_empty());
+        if ready {
+            if let Err(e) = self.propose_now() {
+                tracing::warn!(error = %e, "proposal failed");
+            }
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Submit { txs, reply } => {
+                let bytes: Vec<Vec<u8>> = txs.iter().map(Transaction::to_bytes).collect();
+                let view = crate::app::LedgerView(&self.app.ledger);
+                let results = self
+                    .app
+                    .mempool
+                    .insert_batch(txs, Origin::Local, now_ms(), &view);
+                let out: Vec<Result<TxHash, AdmitError>> = results
+                    .into_iter()
+                    .zip(bytes)
+                    .map(|(r, b)| {
+                        r.map(|a| {
+                            if self.gossip_out.len() < GOSSIP_TXS_MAX * 8 {
+                                self.gossip_out.push(b);
+                            }
+                            a.hash
+                        })
+                    })
+                    .collect();
+                let _ = reply.send(out);
+                self.wake_idle_leader();
+            }
+            Command::IsPending { hash, reply } => {
+                let _ = reply.send(self.app.mempool.contains(&hash));
+            }
+        }
+    }
+
+    fn flush_gossip(&mut self) {
+        while !self.gossip_out.is_empty() {
+            let n = self.gossip_out.len().min(GOSSIP_TXS_MAX);
+            let batch = TxBatch(self.gossip_out.drain(..n).collect());
+            if let Err(e) = self
+                .net
+                .broadcast(Channel::Transactions, Bytes::from(codec::encode(&batch)))
+            {
+                tracing::debug!(error = %e, "transaction gossip not sent");
+            }
+        }
+    }
+
+    fn start_sync(&mut self) {
+        if self.sync_in_flight || self.names.is_empty() {
+            return;
+        }
+        let peers = self.net.peers();
+        if peers.is_empty() {
+            return;
+        }
+        let peer = peers[self.sync_next_peer % peers.len()].clone();
+        self.sync_next_peer = self.sync_next_peer.wrapping_add(1);
+        let from = self.app.ledger.tip().height.next();
+        let net = self.net.clone();
+        let tx = self.sync_tx.clone();
+        self.sync_in_flight = true;
+        tokio::spawn(async move {
+            let res = async {
+                let status = net
+                    .request(&peer, Bytes::from(codec::encode(&SyncRequest::Status)))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status: SyncResponse = codec::decode(&status).map_err(|e| e.to_string())?;
+                let SyncResponse::Status { height } = status else {
+                    return Err("expected a status".to_string());
+                };
+                if height < from {
+                    return Ok(SyncResponse::Status { height });
+                }
+                let req = SyncRequest::Blocks {
+                    from,
+                    max: SYNC_BLOCKS_MAX,
+                };
+                let bytes = net
+                    .request(&peer, Bytes::from(codec::encode(&req)))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                codec::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string())
+            }
+            .await;
+            let _ = tx.send((peer, res)).await;
+        });
+    }
+
+    fn on_sync(&mut self, peer: PeerName, res: Result<SyncResponse, String>) -> anyhow::Result<()> {
+        self.sync_in_flight = false;
+        match res {
+            Err(e) => tracing::debug!(peer = %peer, error = %e, "sync request failed"),
+            Ok(SyncResponse::Status { height }) => {
+                self.peer_height = self.peer_height.max(height.0);
+            }
+            Ok(SyncResponse::Blocks { blocks }) => {
+                let mut applied = 0usize;
+                for (block, cert) in blocks {
+                    if block.header.height != self.app.ledger.tip().height.next() {
+                        continue;
+                    }
+                    let cblock = crate::app::to_consensus(&block);
+                    match self.app.commit(&cblock, &cert) {
+                        Ok(a) => {
+                            applied += 1;
+                            self.peer_height = self.peer_height.max(a.height.0);
+                            self.announce(&block);
+                        }
+                        Err(e) => {
+                            tracing::warn!(peer = %peer, error = %e, "peer sent a block we cannot apply");
+                            self.net.report(&peer, Misbehaviour::Invalid);
+                            break;
+                        }
+                    }
+                }
+                if applied > 0 {
+                    tracing::info!(peer = %peer, applied, height = self.app.ledger.tip().height.0, "caught up from peer");
+                    if self.app.ledger.tip().height > self.core.finalized().height {
+                        self.rebuild_core()?;
+                    }
+                    self.sync_in_flight = false;
+                    self.start_sync();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After catching up past the core's root, restart the core at the new tip.
+    fn rebuild_core(&mut self) -> anyhow::Result<()> {
+        let (root, root_cert) = root_of(&self.app)?;
+        let mut cfg = self.core_cfg.clone();
+        cfg.root = root;
+        cfg.root_cert = root_cert;
+        let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
+        self.core = Core::new(cfg, restored)
+            .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
+        self.pending_propose = None;
+        self.pending_validate.clear();
+        self.step(Input::Start)
+    }
+
+    fn announce(&mut self, block: &Block) {
+        let _ = self.events.send(Event::Block {
+            height: block.header.height,
+            hash: block.header.hash(),
+            tx_count: block.header.tx_count,
+            log_size: block.header.log_size,
+        });
+    }
+
+    fn publish_status(&mut self) {
+        let connected = self.net.status().borrow().connected.clone();
+        let me = self.core.index();
+        let live = self
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(i, n)| me == Some(*i as u16) || connected.contains(*n))
+            .count();
+        let set = self.core.validator_set();
+        let total = set.len();
+        let quorum = (2 * total) / 3 + 1;
+        let tip = self.app.ledger.tip().height.0;
+        self.status.send_replace(NodeStatus {
+            view: self.core.view().0,
+            height: tip,
+            peer_height: self.peer_height.max(tip),
+            validators_live: live,
+            quorum,
+            validators: total,
+            mempool_txs: self.app.mempool.len(),
+            evidence: self.evidence,
+            validator: me.is_some(),
+            started: true,
+        });
+    }
+
+    /// Feed one input and carry out every effect, including the inputs they produce.
+    fn step(&mut self, input: Input) -> anyhow::Result<()> {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let effects = self.core.handle(input);
+            for e in effects {
+                self.effect(e, &mut inputs)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn effect(&mut self, e: Effect, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
+        match e {
+            Effect::Send { to, message } => {
+                if let Some(name) = self.names.get(usize::from(to)) {
+                    if let Err(err) =
+                        self.net
+                            .send(name, Channel::Consensus, Bytes::from(message.encode()))
+                    {
+                        tracing::debug!(to = %name, error = %err, "consensus send failed");
+                    }
+                }
+            }
+            Effect::Broadcast { message } => {
+                if let Err(err) = self
+                    .net
+                    .broadcast(Channel::Consensus, Bytes::from(message.encode()))
+                {
+                    tracing::debug!(error = %err, "consensus broadcast failed");
+                }
+            }
+            Effect::ScheduleTimeout {
+                view,
+                kind,
+                after_ms,
+            } => {
+                self.timer_seq += 1;
+                self.timers.push(Reverse(Timer {
+                    at: Instant::now() + Duration::from_millis(after_ms),
+                    seq: self.timer_seq,
+                    view,
+                    kind: kind.into(),
+                }));
+            }
+            Effect::Persist { id, vote } => {
+                let mut b = WriteBatch::new();
+                b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
+                // Synced before the acknowledgement: the vote is sent only after this.
+                self.store.write(b)?;
+                // Acknowledge before any later input so effect order is preserved.
+                let effects = self.core.handle(Input::PersistAcked { id });
+                for e in effects {
+                    self.effect(e, inputs)?;
+                }
+            }
+            Effect::Propose { view, parent } => {
+                let idle = self.app.mempool.is_empty();
+                let wait = if idle {
+                    self.idle_wait
+                } else {
+                    self.propose_wait
+                };
+                self.pending_propose = Some(PendingPropose {
+                    view,
+                    parent,
+                    deadline: Instant::now() + wait,
+                });
+                if self.app.is_tip(&parent.digest) && !idle {
+                    self.propose_now_into(inputs)?;
+                }
+            }
+            Effect::Validate { block, parent } => {
+                self.validate(block, parent, inputs);
+            }
+            Effect::Finalized {
+                block,
+                finalization,
+            } => {
+                if block.height <= self.app.ledger.tip().height {
+                    return Ok(()); // already applied through catch-up
+                }
+                let decoded: Block = codec::decode(&block.payload)?;
+                self.app.commit(&block, &finalization).map_err(|e| {
+                    anyhow::anyhow!("cannot apply finalized block {}: {e}", block.height)
+                })?;
+                tracing::debug!(
+                    height = block.height.0,
+                    txs = decoded.txs.len(),
+                    "finalized"
+                );
+                self.announce(&decoded);
+                self.after_commit(inputs)?;
+            }
+            Effect::Evidence(ev) => {
+                self.evidence += 1;
+                let mut b = WriteBatch::new();
+                let mut key = b"consensus/evidence/".to_vec();
+                key.extend_from_slice(&codec::encode(&ev.first));
+                b.put(Column::Meta, key, codec::encode(&ev));
+                self.store.write(b)?;
+                tracing::warn!(
+                    signer = ev.first.signer,
+                    view = ev.first.view.0,
+                    "evidence of a conflicting vote"
+                );
+            }
+            Effect::PeerMisbehaved { peer, reason } => {
+                if let Some(name) = self.names.get(usize::from(peer)) {
+                    tracing::info!(peer = %name, %reason, "peer misbehaved");
+                    self.net.report(name, Misbehaviour::Invalid);
+                }
+            }
+            Effect::EpochChanged { epoch, root } => {
+                tracing::info!(epoch = epoch.0, height = root.height.0, "epoch changed");
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&mut self, block: CBlock, parent: BlockRef, inputs: &mut VecDeque<Input>) {
+        let leader = self.core.leader(block.view);
+        let epoch = self.core.epoch();
+        match self.app.check(&block, &parent, leader, epoch, now_ms()) {
+            Verdict::Valid => inputs.push_back(Input::Validated {
+                digest: block.digest,
+                valid: true,
+            }),
+            Verdict::Invalid(e) => {
+                tracing::warn!(height = block.height.0, view = block.view.0, error = %e, "proposal rejected");
+                inputs.push_back(Input::Validated {
+                    digest: block.digest,
+                    valid: false,
+                });
+            }
+            Verdict::NeedParent => {
+                if self.pending_validate.len() >= PENDING_VALIDATIONS_MAX {
+                    self.pending_validate.pop_front();
+                }
+                self.pending_validate
+                    .push_back(PendingValidate { block, parent });
+            }
+        }
+    }
+
+    fn after_commit(&mut self, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
+        let tip = self.app.ledger.tip();
+        // Blocks that waited for their parent.
+        let waiting: Vec<PendingValidate> = self.pending_validate.drain(..).collect();
+        for p in waiting {
+            if p.block.height <= tip.height {
+                continue; // superseded
+            }
+            if p.parent.digest == tip.hash || self.app.parent_info(&p.parent.digest).is_some() {
+                self.validate(p.block, p.parent, inputs);
+            } else {
+                self.pending_validate.push_back(p);
+            }
+        }
+        if !self.app.mempool.is_empty()
+            && self
+                .pending_propose
+                .as_ref()
+                .is_some_and(|p| p.parent.digest == tip.hash)
+        {
+            self.propose_now_into(inputs)?;
+        }
+        Ok(())
+    }
+
+    fn propose_now(&mut self) -> anyhow::Result<()> {
+        let mut inputs = VecDeque::new();
+        self.propose_now_into(&mut inputs)?;
+        while let Some(i) = inputs.pop_front() {
+            self.step(i)?;
+        }
+        Ok(())
+    }
+
+    fn propose_now_into(&mut self, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
+        let Some(p) = self.pending_propose.take() else {
+            return Ok(());
+        };
+        if p.view != self.core.view() {
+            return Ok(()); // the view moved on
+        }
+        let Some(me) = self.core.index() else {
+            return Ok(());
+        };
+        match self
+            .app
+            .build(self.core.epoch(), p.view, me, &p.parent, now_ms())
+        {
+            Ok(block) => inputs.push_back(Input::Proposed { block }),
+            Err(e) => tracing::warn!(view = p.view.0, error = %e, "could not build a proposal"),
+        }
+        Ok(())
+    }
+}
+
+/// Transactions gossiped between nodes: canonical transaction bytes.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct TxBatch(pub Vec<Vec<u8>>);
+
+impl codec::Canonical for TxBatch {
+    const NAME: &'static str = "transaction batch";
+    const BYTES_MAX: usize = 16 * 1024 * 1024;
+    fn validate(&self) -> Result<(), codec::ValidationError> {
+        codec::check::list("txs", &self.0, GOSSIP_TXS_MAX)
+    }
+}
+
+/// The handler that answers peers' catch-up requests from the ledger.
+pub fn sync_handler(ledger: Arc<chancery_ledger::Ledger>) -> Arc<dyn chancery_net::RequestHandler> {
+    Arc::new(move |_: &PeerName, req: Bytes| -> Option<Bytes> {
+        sync::answer(&ledger, &req).map(Bytes::from)
+    })
+}
