@@ -202,7 +202,7 @@ fn up(a: UpArgs) -> Result<()> {
     );
     for n in &m.nodes {
         println!(
-            "  {:<12} {:<9} api {}  explorer {}/  p2p {}",
+            "  {:<12} {:<9} api {}  status {}/v1/status  p2p {}",
             n.name, n.role, n.api, n.api, n.p2p
         );
     }

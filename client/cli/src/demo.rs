@@ -21,6 +21,10 @@ pub struct Args {
     /// Rounds of records per agency (0 = until stopped).
     #[arg(long, default_value_t = 0)]
     rounds: u64,
+    /// Number of the first round (record ids include it, so a second run must start
+    /// after the rounds of the first).
+    #[arg(long, default_value_t = 0)]
+    from_round: u64,
     /// Pause between rounds, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     pause_ms: u64,
@@ -40,15 +44,24 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn next_seq(api: &str, key: &chancery_core::PublicKey) -> Result<u64> {
-    let mut r = agent()
-        .get(&format!("{api}/v1/members/{key}"))
-        .call()
-        .with_context(|| format!("asking {api} for member {key}"))?;
-    let v: serde_json::Value = r.body_mut().read_json()?;
-    v.get("next_seq")
-        .and_then(|s| s.as_u64())
-        .ok_or_else(|| anyhow!("{api} did not report next_seq for {key}: {v}"))
+/// The key's next sequence number, from the first node that answers.
+fn next_seq(apis: &[String], key: &chancery_core::PublicKey) -> Result<u64> {
+    let mut last = anyhow!("no node to ask");
+    for api in apis {
+        let answer = agent()
+            .get(&format!("{api}/v1/members/{key}"))
+            .call()
+            .with_context(|| format!("asking {api} for member {key}"))
+            .and_then(|mut r| Ok(r.body_mut().read_json::<serde_json::Value>()?));
+        match answer {
+            Ok(v) => match v.get("next_seq").and_then(|s| s.as_u64()) {
+                Some(s) => return Ok(s),
+                None => last = anyhow!("{api} did not report next_seq for {key}: {v}"),
+            },
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn doc(title: &str, n: u64) -> DocumentRef {
@@ -184,9 +197,9 @@ pub fn run(a: Args) -> Result<Outcome> {
                 .collect()
         })
         .unwrap_or_default();
-    let Some(api) = apis.first().cloned() else {
+    if apis.is_empty() {
         bail!("no nodes in {}", manifest_path.display());
-    };
+    }
     let mut agencies = Vec::new();
     for k in m["member_keys"].as_array().cloned().unwrap_or_default() {
         let id: AgencyId = k["agency"]
@@ -196,13 +209,13 @@ pub fn run(a: Args) -> Result<Outcome> {
             .map_err(|e| anyhow!("bad agency in manifest: {e}"))?;
         let path = PathBuf::from(k["key"].as_str().unwrap_or(""));
         let key = chancery_genesis::read_key_file(&path)?.secret;
-        let seq = next_seq(&api, &key.public())?;
+        let seq = next_seq(&apis, &key.public())?;
         agencies.push(Agency { id, key, seq });
     }
     if agencies.len() < 2 {
         bail!("the demo needs at least two agencies with member keys in the manifest");
     }
-    let mut n = 0u64;
+    let mut n = a.from_round;
     loop {
         for i in 0..agencies.len() {
             let next = agencies[(i + 1) % agencies.len()].id.clone();
@@ -218,12 +231,32 @@ pub fn run(a: Args) -> Result<Outcome> {
                 ag.seq += 1;
                 txs.push(hex::encode(Transaction::sign(body, &ag.key).to_bytes()));
             }
-            let target = &apis[(i + n as usize) % apis.len()];
-            let mut r = agent()
-                .post(&format!("{target}/v1/transactions/batch"))
-                .send_json(serde_json::json!({ "txs": txs }))
-                .with_context(|| format!("submitting to {target}"))?;
-            let v: serde_json::Value = r.body_mut().read_json()?;
+            // Spread submissions over the nodes; skip a node that does not answer (it may
+            // have been stopped, e.g. in a fault test).
+            let start = (i + n as usize) % apis.len();
+            let mut answer = None;
+            for k in 0..apis.len() {
+                let target = &apis[(start + k) % apis.len()];
+                let sent = agent()
+                    .post(&format!("{target}/v1/transactions/batch"))
+                    .send_json(serde_json::json!({ "txs": txs }));
+                if let Ok(mut r) = sent {
+                    if r.status() == 202 {
+                        answer = Some((
+                            target.clone(),
+                            r.body_mut().read_json::<serde_json::Value>()?,
+                        ));
+                        break;
+                    }
+                }
+            }
+            let Some((target, v)) = answer else {
+                bail!(
+                    "no node accepted the submission of {} (tried {})",
+                    ag.id,
+                    apis.join(", ")
+                );
+            };
             let refused: Vec<&serde_json::Value> = v["results"]
                 .as_array()
                 .map(|rs| rs.iter().filter(|x| x.get("hash").is_none()).collect())
@@ -240,12 +273,15 @@ pub fn run(a: Args) -> Result<Outcome> {
             );
             if !refused.is_empty() {
                 // Resynchronise the sequence with the ledger before the next round.
-                ag.seq = next_seq(&api, &ag.key.public())?;
+                ag.seq = next_seq(&apis, &ag.key.public())?;
             }
         }
         n += 1;
-        if a.rounds != 0 && n >= a.rounds {
-            return Ok(Outcome::Ok(format!("demo finished after {n} rounds")));
+        if a.rounds != 0 && n >= a.from_round + a.rounds {
+            return Ok(Outcome::Ok(format!(
+                "demo finished after {} rounds",
+                a.rounds
+            )));
         }
         // A steady, human-paced stream; this is a demo, not a load test.
         std::thread::sleep(Duration::from_millis(a.pause_ms));

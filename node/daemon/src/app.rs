@@ -364,18 +364,43 @@ impl App {
         Ok(true)
     }
 
-    /// Commit a finalized block (its certificate, or a descendant's, in `cert`).
+    /// Commit a finalized block. `cert` finalizes it directly, or finalizes the last of
+    /// `descendants` (the headers from its child on), which finalizes it too.
     pub fn commit(
         &mut self,
-        cblock: &CBlock,
+        block: &Block,
         cert: &Certificate,
+        descendants: &[BlockHeader],
     ) -> Result<chancery_ledger::Applied, BlockCheckError> {
-        let block: Block = codec::decode(&cblock.payload)?;
-        let applied = self.ledger.apply(&block, cert)?;
+        let applied = self.ledger.apply_by_descendant(block, cert, descendants)?;
         let view_state = LedgerView(&self.ledger);
         self.mempool.on_committed(block.txs.iter(), &view_state);
         let tip = self.ledger.tip().height;
         self.headers.retain(|_, x| x.height > tip);
+        Ok(applied)
+    }
+
+    /// Commit a run of consecutive finalized blocks, each with the certificate that
+    /// finalized it (its own, or that of a later block in the run). Blocks whose
+    /// certificate's block is not in the run are left for later. Returns how many were
+    /// applied.
+    pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> Result<usize, BlockCheckError> {
+        let mut applied = 0;
+        let mut waiting: Vec<Block> = Vec::new();
+        for (block, cert) in run {
+            if cert.block != block.header.hash() {
+                waiting.push(block);
+                continue;
+            }
+            let mut headers: Vec<BlockHeader> = waiting.iter().map(|b| b.header.clone()).collect();
+            headers.push(block.header.clone());
+            for (i, b) in waiting.drain(..).enumerate() {
+                self.commit(&b, &cert, &headers[i + 1..])?;
+                applied += 1;
+            }
+            self.commit(&block, &cert, &[])?;
+            applied += 1;
+        }
         Ok(applied)
     }
 }

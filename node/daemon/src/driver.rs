@@ -36,6 +36,8 @@ pub const INBOUND_BATCH_MAX: usize = 256;
 pub const GOSSIP_TXS_MAX: usize = 2048;
 /// Most blocks waiting for their parent to be applied before they can be checked.
 pub const PENDING_VALIDATIONS_MAX: usize = 64;
+/// Most finalized blocks held while waiting for the descendant that finalized them.
+pub const FINALIZED_WAITING_MAX: usize = 1024;
 /// Most commands queued from the API.
 pub const COMMANDS_MAX: usize = 4096;
 
@@ -117,6 +119,8 @@ pub struct Driver {
     sync_tx: mpsc::Sender<(PeerName, Result<SyncResponse, String>)>,
     sync_rx: mpsc::Receiver<(PeerName, Result<SyncResponse, String>)>,
     sync_in_flight: bool,
+    /// Finalized blocks waiting for the descendant whose certificate finalized them.
+    finalized_waiting: Vec<(Block, chancery_core::cert::Certificate)>,
     sync_next_peer: usize,
     peer_height: u64,
     evidence: usize,
@@ -266,6 +270,7 @@ impl Driver {
             sync_tx,
             sync_rx,
             sync_in_flight: false,
+            finalized_waiting: Vec::new(),
             sync_next_peer: 0,
             peer_height: 0,
             evidence: 0,
@@ -339,10 +344,12 @@ impl Driver {
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m.channel {
-                Channel::Consensus => match self.index_of.get(&m.from) {
-                    Some(&i) => consensus.push((i, m.payload.to_vec())),
-                    None => {} // observers and unknown names do not vote
-                },
+                Channel::Consensus => {
+                    // Observers and unknown names do not vote.
+                    if let Some(&i) = self.index_of.get(&m.from) {
+                        consensus.push((i, m.payload.to_vec()));
+                    }
+                }
                 Channel::Transactions => txs.push((m.from, m.payload)),
             }
             if consensus.len() < INBOUND_BATCH_MAX {
@@ -487,25 +494,25 @@ impl Driver {
                 self.peer_height = self.peer_height.max(height.0);
             }
             Ok(SyncResponse::Blocks { blocks }) => {
-                let mut applied = 0usize;
-                for (block, cert) in blocks {
-                    if block.header.height != self.app.ledger.tip().height.next() {
-                        continue;
+                let tip = self.app.ledger.tip().height;
+                let run: Vec<(Block, chancery_core::cert::Certificate)> = blocks
+                    .into_iter()
+                    .filter(|(b, _)| b.header.height > tip)
+                    .collect();
+                let announce: Vec<Block> = run.iter().map(|(b, _)| b.clone()).collect();
+                let applied = match self.app.commit_run(run) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(peer = %peer, error = %e, "peer sent blocks we cannot apply");
+                        self.net.report(&peer, Misbehaviour::Invalid);
+                        0
                     }
-                    let cblock = crate::app::to_consensus(&block);
-                    match self.app.commit(&cblock, &cert) {
-                        Ok(a) => {
-                            applied += 1;
-                            self.peer_height = self.peer_height.max(a.height.0);
-                            self.announce(&block);
-                        }
-                        Err(e) => {
-                            tracing::warn!(peer = %peer, error = %e, "peer sent a block we cannot apply");
-                            self.net.report(&peer, Misbehaviour::Invalid);
-                            break;
-                        }
-                    }
+                };
+                let tip = self.app.ledger.tip().height;
+                for b in announce.iter().filter(|b| b.header.height <= tip) {
+                    self.announce(b);
                 }
+                self.peer_height = self.peer_height.max(tip.0);
                 if applied > 0 {
                     tracing::info!(peer = %peer, applied, height = self.app.ledger.tip().height.0, "caught up from peer");
                     if self.app.ledger.tip().height > self.core.finalized().height {
@@ -652,15 +659,23 @@ impl Driver {
                     return Ok(()); // already applied through catch-up
                 }
                 let decoded: Block = codec::decode(&block.payload)?;
-                self.app.commit(&block, &finalization).map_err(|e| {
+                if finalization.block != block.digest {
+                    // Finalized by a descendant, which the core delivers next.
+                    if self.finalized_waiting.len() < FINALIZED_WAITING_MAX {
+                        self.finalized_waiting.push((decoded, finalization));
+                    }
+                    return Ok(());
+                }
+                let mut run = std::mem::take(&mut self.finalized_waiting);
+                run.push((decoded, finalization));
+                let blocks: Vec<Block> = run.iter().map(|(b, _)| b.clone()).collect();
+                let n = self.app.commit_run(run).map_err(|e| {
                     anyhow::anyhow!("cannot apply finalized block {}: {e}", block.height)
                 })?;
-                tracing::debug!(
-                    height = block.height.0,
-                    txs = decoded.txs.len(),
-                    "finalized"
-                );
-                self.announce(&decoded);
+                tracing::debug!(height = block.height.0, blocks = n, "finalized");
+                for b in &blocks {
+                    self.announce(b);
+                }
                 self.after_commit(inputs)?;
             }
             Effect::Evidence(ev) => {

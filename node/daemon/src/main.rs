@@ -266,19 +266,40 @@ async fn run(cfg: NodeConfig) -> Result<()> {
     let api = tokio::spawn(chancery_api::serve(listener, handle, async move {
         let _ = api_shutdown.wait_for(|s| *s).await;
     }));
-    let driver_task = tokio::spawn(drv.run(shutdown_rx));
+    let mut driver_task = tokio::spawn(drv.run(shutdown_rx));
 
-    wait_for_signal().await;
-    tracing::info!("shutting down");
-    let _ = shutdown_tx.send(true);
-    match driver_task.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "driver failed"),
-        Err(e) => tracing::error!(error = %e, "driver panicked"),
+    // Run until a signal, or until the driver stops on its own (an error it cannot
+    // recover from): then the whole node stops, rather than serve a ledger that no
+    // longer advances.
+    let mut failed = None;
+    tokio::select! {
+        _ = wait_for_signal() => {
+            tracing::info!("shutting down");
+            let _ = shutdown_tx.send(true);
+            match (&mut driver_task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failed = Some(e.to_string()),
+                Err(e) => failed = Some(format!("driver panicked: {e}")),
+            }
+        }
+        r = &mut driver_task => {
+            failed = Some(match r {
+                Ok(Ok(())) => "driver stopped unexpectedly".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => format!("driver panicked: {e}"),
+            });
+            let _ = shutdown_tx.send(true);
+        }
     }
     let _ = api.await;
     tracing::info!(height = ledger.tip().height.0, "stopped");
-    Ok(())
+    match failed {
+        Some(e) => {
+            tracing::error!(error = %e, "node failed");
+            bail!("node failed: {e}")
+        }
+        None => Ok(()),
+    }
 }
 
 /// Resolve on SIGTERM or SIGINT.

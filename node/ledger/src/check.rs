@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 /// Most problems listed in a report (the total is still counted).
 pub const PROBLEMS_MAX: usize = 1000;
+/// Most descendant headers followed to find the block a certificate finalizes.
+const DESCENDANTS_MAX: usize = 1024;
 /// Entries read per scan while comparing.
 const CHUNK_ENTRIES: usize = 1024;
 
@@ -241,7 +243,27 @@ fn replay_block(
         header: sb.header.clone(),
         txs: entries.iter().map(|e| e.tx.clone()).collect(),
     };
-    match replay.apply(&block, &cert) {
+    // A block finalized by a descendant's certificate: collect the stored headers from
+    // its child up to the certified block (bounded), as the live node had them.
+    let mut descendants = Vec::new();
+    if cert.block != sb.header.hash() {
+        let mut next = h.next();
+        while descendants.len() < DESCENDANTS_MAX {
+            let Some(v) = store.get(Column::Blocks, &schema::be(next.0))? else {
+                break;
+            };
+            let Ok(d) = codec::decode::<StoredBlock>(&v) else {
+                break;
+            };
+            let done = d.header.hash() == cert.block;
+            descendants.push(d.header);
+            if done {
+                break;
+            }
+            next = next.next();
+        }
+    }
+    match replay.apply_by_descendant(&block, &cert, &descendants) {
         Ok(applied) => {
             for (i, (e, o)) in entries.iter().zip(&applied.outcomes).enumerate() {
                 if e.outcome != *o || e.height != h || e.time != sb.header.time {

@@ -816,6 +816,21 @@ impl Ledger {
     /// transactions) that result is reused; otherwise its transactions are verified in one
     /// batch and executed here.
     pub fn apply(&self, block: &Block, cert: &Certificate) -> Result<Applied, LedgerError> {
+        self.apply_by_descendant(block, cert, &[])
+    }
+
+    /// Commit a block that was finalized by the certificate of a descendant: Simplex
+    /// finalizes a block together with all its ancestors, so a block that was only
+    /// notarized in its own view is final once a later block is. `descendants` are the
+    /// headers from this block's child up to the certified block, each the parent of the
+    /// next; the certificate must be a valid finalization of the last one. With no
+    /// descendants this is [`Ledger::apply`]. The certificate is stored with the block.
+    pub fn apply_by_descendant(
+        &self,
+        block: &Block,
+        cert: &Certificate,
+        descendants: &[BlockHeader],
+    ) -> Result<Applied, LedgerError> {
         let h = &block.header;
         if h.chain_id != self.chain_id {
             return Err(LedgerError::HeaderMismatch {
@@ -825,9 +840,19 @@ impl Ledger {
             });
         }
         let hash = h.hash();
-        if cert.block != hash {
+        let mut link = hash;
+        for (i, d) in descendants.iter().enumerate() {
+            if d.parent != link || d.height.0 != h.height.0 + 1 + i as u64 {
+                return Err(LedgerError::Certificate(format!(
+                    "descendant header {i} (height {}) does not extend {link}",
+                    d.height
+                )));
+            }
+            link = d.hash();
+        }
+        if cert.block != link {
             return Err(LedgerError::Certificate(format!(
-                "certifies block {}, header hash is {hash}",
+                "certifies block {}, header hash is {link}",
                 cert.block
             )));
         }

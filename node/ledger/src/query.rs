@@ -292,8 +292,27 @@ impl Ledger {
         Ok(Some(rec))
     }
 
-    /// A block and its finalization certificate; the transactions' hash is re-checked
-    /// against the header.
+    /// Does `cert` certify a stored descendant of the block at `height` (a block finalized
+    /// together with a later one)? Follows at most 64 later heights.
+    fn finalizes_descendant(
+        &self,
+        height: Height,
+        cert: &Certificate,
+    ) -> Result<bool, LedgerError> {
+        let mut h = height;
+        for _ in 0..64 {
+            h = h.next();
+            match self.stored_block(h)? {
+                Some(sb) if sb.header.hash() == cert.block => return Ok(true),
+                Some(_) => continue,
+                None => return Ok(false),
+            }
+        }
+        Ok(false)
+    }
+
+    /// A block and its finalization certificate (its own, or a descendant's that finalized
+    /// it too); the transactions' hash is re-checked against the header.
     pub fn block(&self, height: Height) -> Result<Option<(Block, Certificate)>, LedgerError> {
         let Some(sb) = self.stored_block(height)? else {
             return Ok(None);
@@ -323,11 +342,11 @@ impl Ledger {
             .get(Column::Certs, &k)?
             .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
         let cert: Certificate = decode_at(Column::Certs, &k, &c)?;
-        if cert.block != sb.header.hash() {
+        if cert.block != sb.header.hash() && !self.finalizes_descendant(height, &cert)? {
             return Err(corrupt(
                 Column::Certs,
                 &k,
-                "certificate is for another block",
+                "certificate is neither for this block nor for a stored descendant",
             ));
         }
         Ok(Some((
