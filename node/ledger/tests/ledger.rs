@@ -1162,3 +1162,61 @@ fn random_traffic_is_deterministic_and_checks_clean() {
     let report = check(store_b, MapStore::new()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
+
+/// Simplex finalizes a block together with its ancestors: a block that has no
+/// finalization of its own is applied with its descendant's certificate and the headers
+/// that link the two, is served with that certificate, and passes the integrity check.
+#[test]
+fn block_finalized_by_a_descendants_certificate() {
+    let fx = Fixture::new();
+    let store = MapStore::new();
+    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+    let tip = ledger.tip();
+    let t1 = TimestampMs(tip.time.0 + 1000);
+    let ex = ledger.execute(&[], t1, Height(1)).unwrap();
+    let mut h1 = fx.header(Height(1), tip.hash, t1);
+    ex.fill_header(&mut h1);
+    let b1 = Block {
+        header: h1.clone(),
+        txs: vec![],
+    };
+    // An empty child repeats its parent's roots.
+    let mut h2 = fx.header(Height(2), h1.hash(), TimestampMs(t1.0 + 1000));
+    h2.log_size = h1.log_size;
+    h2.log_root = h1.log_root;
+    h2.state_root = h1.state_root;
+    let b2 = Block {
+        header: h2.clone(),
+        txs: vec![],
+    };
+    let cert2 = fx.finalize(&b2);
+
+    // Without the linking headers the certificate is for another block.
+    assert!(matches!(
+        ledger.apply(&b1, &cert2),
+        Err(LedgerError::Certificate(_))
+    ));
+    // A chain that does not link is refused.
+    let mut wrong = h2.clone();
+    wrong.parent = Digest([7; 32]);
+    assert!(matches!(
+        ledger.apply_by_descendant(&b1, &cert2, &[wrong]),
+        Err(LedgerError::Certificate(_))
+    ));
+    assert_eq!(
+        ledger.tip().height,
+        Height(0),
+        "nothing applied by refused calls"
+    );
+
+    ledger
+        .apply_by_descendant(&b1, &cert2, &[h2.clone()])
+        .unwrap();
+    ledger.apply(&b2, &cert2).unwrap();
+    assert_eq!(ledger.tip().hash, h2.hash());
+    let (served, served_cert) = ledger.block(Height(1)).unwrap().unwrap();
+    assert_eq!(served, b1);
+    assert_eq!(served_cert, cert2);
+    let report = check(store.clone(), MapStore::new()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
