@@ -239,6 +239,25 @@ fn four_validators_commit_a_mixed_workload_identically() {
         let s = get(&format!("{}/v1/transactions/{hash}", apis[4]));
         assert_eq!(s["status"], "finalized", "transaction {hash}: {s}");
     }
+
+    // Offline integrity check of every node's database, once the nodes are stopped.
+    testnet_cmd(&net, &["down"]);
+    for node in ["cnao-1", "mof-1", "nda-1", "ndrc-1", "observer-1"] {
+        let out = Command::new(bin("chancery-node"))
+            .arg("check")
+            .arg("--data")
+            .arg(net.dir.path().join(node).join("data"))
+            .arg("--genesis")
+            .arg(net.dir.path().join("genesis.json"))
+            .output()
+            .expect("run chancery-node check");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains(", 0 problems"),
+            "check of {node} failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
