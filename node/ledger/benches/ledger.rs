@@ -393,13 +393,23 @@ fn footprint() {
         .unwrap_or(100_000);
     let fx = Fixture::new();
     let store = MapStore::new();
-    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
+    // FOOTPRINT_STORE=rocks also measures the bytes RocksDB keeps on disk.
+    let rocks = std::env::var("FOOTPRINT_STORE").is_ok_and(|s| s == "rocks");
+    let (bench_store, dir): (Arc<dyn Store>, Option<tempfile::TempDir>) = if rocks {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let s = chancery_storage::RocksStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        (Arc::new(s), Some(dir))
+    } else {
+        (store.clone(), None)
+    };
+    let disk_path = dir.as_ref().map(|d| d.path().to_path_buf());
+    let ledger = Ledger::open(bench_store.clone(), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
     let mut bench = Bench {
         fx,
         ledger,
-        store: store.clone(),
+        store: bench_store,
         seqs: HashMap::new(),
-        _dir: None,
+        _dir: dir,
     };
     // A mix: assets registered and transferred, awards, grants, anchors.
     let per = n / 5;
@@ -426,23 +436,50 @@ fn footprint() {
         raw,
         raw as f64 / recs.len() as f64
     );
-    for col in Column::ALL {
-        let (entries, bytes) = store.column_size(col);
-        total += bytes;
+    if !rocks {
+        for col in Column::ALL {
+            let (entries, bytes) = store.column_size(col);
+            total += bytes;
+            println!(
+                "  {:10} {:>9} entries {:>12} bytes {:>8.1} bytes/record",
+                col.name(),
+                entries,
+                bytes,
+                bytes as f64 / recs.len() as f64
+            );
+        }
         println!(
-            "  {:10} {:>9} entries {:>12} bytes {:>8.1} bytes/record",
-            col.name(),
-            entries,
-            bytes,
-            bytes as f64 / recs.len() as f64
+            "  total {total} bytes, {:.0} per record, {:.2}x raw",
+            total as f64 / recs.len() as f64,
+            total as f64 / raw as f64
         );
     }
-    println!(
-        "  total {total} bytes, {:.0} per record, {:.2}x raw",
-        total as f64 / recs.len() as f64,
-        total as f64 / raw as f64
-    );
+    if let Some(path) = disk_path {
+        let _ = bench.store.flush();
+        let on_disk = dir_bytes(&path);
+        println!(
+            "  RocksDB on disk: {on_disk} bytes, {:.0} per record, {:.2}x raw",
+            on_disk as f64 / recs.len() as f64,
+            on_disk as f64 / raw as f64
+        );
+        return;
+    }
     let _ = bench.store;
+}
+
+/// Total size of the files under `path`.
+fn dir_bytes(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 criterion_group!(benches, apply_benches, proof_benches);
