@@ -134,7 +134,10 @@ fn start_testnet(slot: u16) -> (Testnet, Vec<String>) {
     let net = Testnet {
         dir: tempfile::tempdir().expect("temp dir"),
     };
-    let base_port = 30_000 + (std::process::id() % 1_000) as u16 * 20 + slot * 10;
+    // Below the kernel's ephemeral range (32768-60999), so that no outgoing connection can
+    // take a killed node's port before it restarts; spread by process id so concurrent
+    // test processes (nextest) do not collide.
+    let base_port = 10_000 + (std::process::id() % 1_000) as u16 * 20 + slot * 10;
     testnet_cmd(
         &net,
         &[
