@@ -1,0 +1,230 @@
+//! Helpers shared by the multi-process tests: start a testnet in a temporary directory,
+//! drive it with `chancery demo`, wait on node event streams, compare chains.
+#![allow(dead_code)] // each test file uses its own subset
+
+use serde_json::Value;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The directory holding the workspace's binaries (target/debug or target/release).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/network-<hash> -> target/<profile>
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("target directory")
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: build the workspace first (`cargo build --workspace`)",
+        p.display()
+    );
+    p
+}
+
+pub struct Testnet {
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        let _ = Command::new(bin("chancery-testnet"))
+            .arg("down")
+            .arg("--dir")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+pub fn get(url: &str) -> Value {
+    let mut r = agent()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    r.body_mut()
+        .read_json()
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// Block until `api` reports a log of at least `size` entries, reading its event stream.
+pub fn wait_log_size(api: &str, size: u64, deadline: Instant) {
+    let timeout = deadline.saturating_duration_since(Instant::now());
+    let stream_agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .build()
+        .into();
+    // Subscribe first, then look at the status, so no block can slip between the two.
+    let resp = stream_agent
+        .get(&format!("{api}/v1/events"))
+        .call()
+        .unwrap_or_else(|e| panic!("{api}/v1/events: {e}"));
+    let status = get(&format!("{api}/v1/status"));
+    if status["tip"]["log_size"].as_u64().unwrap_or(0) >= size {
+        return;
+    }
+    let reader = std::io::BufReader::new(resp.into_body().into_reader());
+    for line in reader.lines() {
+        let line = line
+            .unwrap_or_else(|e| panic!("{api}: event stream ended before log size {size}: {e}"));
+        if let Some(data) = line.strip_prefix("data:") {
+            let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+            if v["log_size"].as_u64().unwrap_or(0) >= size {
+                return;
+            }
+        }
+    }
+    panic!("{api}: event stream closed before the log reached {size} entries");
+}
+
+pub fn testnet_cmd(net: &Testnet, args: &[&str]) -> String {
+    let out = Command::new(bin("chancery-testnet"))
+        .args(args)
+        .arg("--dir")
+        .arg(net.dir.path())
+        .output()
+        .expect("run chancery-testnet");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        // Show the end of the named node's log, if any: the temp dir goes with the test.
+        let log = args
+            .get(1)
+            .and_then(|n| std::fs::read_to_string(net.dir.path().join(n).join("node.log")).ok())
+            .unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "chancery-testnet {args:?} failed:\n{text}\nnode log tail:\n{}",
+            tail.join("\n")
+        );
+    }
+    text
+}
+
+/// Start a testnet; `slot` keeps concurrently running tests on different ports.
+pub fn start_testnet(slot: u16) -> (Testnet, Vec<String>) {
+    let net = Testnet {
+        dir: tempfile::tempdir().expect("temp dir"),
+    };
+    // Below the kernel's ephemeral range (32768-60999), so that no outgoing connection can
+    // take a killed node's port before it restarts; spread by process id so concurrent
+    // test processes (nextest) do not collide.
+    let base_port = 10_000 + (std::process::id() % 1_000) as u16 * 20 + slot * 10;
+    testnet_cmd(
+        &net,
+        &[
+            "up",
+            "--detach",
+            "--ready-timeout-s",
+            "120",
+            "--base-port",
+            &base_port.to_string(),
+        ],
+    );
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("testnet.json")).expect("manifest"),
+    )
+    .expect("manifest JSON");
+    let apis: Vec<String> = manifest["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["api"].as_str().expect("api").to_string())
+        .collect();
+    assert_eq!(apis.len(), 5, "4 validators and 1 observer");
+    let agencies = manifest["member_keys"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(agencies, AGENCIES, "one member key per agency");
+    (net, apis)
+}
+
+pub const AGENCIES: usize = 4;
+/// Records per agency per demo round (one of each kind the demo sends).
+pub const RECORDS_PER_ROUND: u64 = 7;
+
+/// Submit `rounds` demo rounds starting at round `from`; returns how many transactions.
+pub fn demo(net: &Testnet, from: u64, rounds: u64) -> u64 {
+    let out = Command::new(bin("chancery"))
+        .args(["demo", "--pause-ms", "0"])
+        .args([
+            "--from-round",
+            &from.to_string(),
+            "--rounds",
+            &rounds.to_string(),
+        ])
+        .arg("--testnet")
+        .arg(net.dir.path())
+        .output()
+        .expect("run chancery demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("refused"),
+        "the demo's transactions were refused:\n{text}"
+    );
+    rounds * RECORDS_PER_ROUND * AGENCIES as u64
+}
+
+/// Every node in `apis` holds the same finalized chain up to the lowest tip; returns the
+/// transaction hashes of that chain, checked to be unique.
+pub fn same_chain(apis: &[String]) -> Vec<String> {
+    let tips: Vec<u64> = apis
+        .iter()
+        .map(|a| {
+            get(&format!("{a}/v1/status"))["tip"]["height"]
+                .as_u64()
+                .expect("height")
+        })
+        .collect();
+    let common = *tips.iter().min().expect("tips");
+    let mut tx_hashes = Vec::new();
+    for h in 1..=common {
+        let blocks: Vec<Value> = apis
+            .iter()
+            .map(|a| get(&format!("{a}/v1/blocks/{h}")))
+            .collect();
+        for (a, b) in apis.iter().zip(&blocks) {
+            assert_eq!(
+                b["hash"], blocks[0]["hash"],
+                "node {a} has a different block at height {h}"
+            );
+            assert_eq!(b["header"]["log_root"], blocks[0]["header"]["log_root"]);
+            assert_eq!(b["header"]["state_root"], blocks[0]["header"]["state_root"]);
+        }
+        for t in blocks[0]["transactions"].as_array().expect("transactions") {
+            tx_hashes.push(t["hash"].as_str().expect("hash").to_string());
+        }
+    }
+    let mut unique = tx_hashes.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        tx_hashes.len(),
+        "a transaction was committed twice"
+    );
+    tx_hashes
+}
