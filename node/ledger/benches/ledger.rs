@@ -395,14 +395,29 @@ fn footprint() {
     let store = MapStore::new();
     // FOOTPRINT_STORE=rocks also measures the bytes RocksDB keeps on disk.
     let rocks = std::env::var("FOOTPRINT_STORE").is_ok_and(|s| s == "rocks");
-    let (bench_store, dir): (Arc<dyn Store>, Option<tempfile::TempDir>) = if rocks {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let s = chancery_storage::RocksStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        (Arc::new(s), Some(dir))
-    } else {
-        (store.clone(), None)
-    };
-    let disk_path = dir.as_ref().map(|d| d.path().to_path_buf());
+    // FOOTPRINT_DIR=PATH keeps the database as a node data directory (PATH/db, with
+    // PATH/genesis.json), for measuring the API and the explorer over a large ledger.
+    let keep = std::env::var_os("FOOTPRINT_DIR").map(std::path::PathBuf::from);
+    let (bench_store, dir, disk_path): (Arc<dyn Store>, Option<tempfile::TempDir>, _) =
+        match (&keep, rocks) {
+            (Some(path), _) => {
+                std::fs::create_dir_all(path).unwrap_or_else(|e| panic!("{e}"));
+                chancery_genesis::document::write_genesis(&path.join("genesis.json"), &fx.genesis)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let db = path.join("db");
+                let s = chancery_storage::RocksStore::open(&db).unwrap_or_else(|e| panic!("{e}"));
+                (Arc::new(s), None, Some(db))
+            }
+            (None, true) => {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+                let s = chancery_storage::RocksStore::open(dir.path())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let path = dir.path().to_path_buf();
+                (Arc::new(s), Some(dir), Some(path))
+            }
+            (None, false) => (store.clone(), None, None),
+        };
+    let rocks = disk_path.is_some();
     let ledger = Ledger::open(bench_store.clone(), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
     let mut bench = Bench {
         fx,
@@ -426,8 +441,16 @@ fn footprint() {
     }
     let signed = bench.sign(&recs);
     let raw: usize = signed.iter().map(|c| c.tx().to_bytes().len()).sum();
-    for c in signed.chunks(10_000) {
+    let started = Instant::now();
+    for (i, c) in signed.chunks(10_000).enumerate() {
         bench.block(c);
+        if (i + 1) % 10 == 0 {
+            eprintln!(
+                "  applied {} records in {:.1} s",
+                (i + 1) * 10_000,
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let mut total = 0;
     println!(
