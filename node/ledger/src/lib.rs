@@ -28,12 +28,14 @@
 mod check;
 mod exec;
 mod logtree;
+mod proofs;
 mod query;
 pub mod schema;
 mod smt;
 pub mod testing;
 
 pub use check::{check, CheckReport, Problem};
+pub use proofs::{ProofRequestError, DESCENDANT_SEARCH_MAX};
 pub use query::{
     AwardFilter, AwardKey, GrantFilter, GrantStatus, Page, TxRecord, PAGE_SIZE_MAX,
     TX_OCCURRENCES_MAX,
