@@ -5,10 +5,19 @@
 //! (with the reason on stderr), 2 for usage errors (clap).
 #![forbid(unsafe_code)]
 
+mod bench;
+mod audit;
+mod blockfile;
 mod demo;
 mod files;
+mod get;
+mod http;
+mod keys;
+mod receipt;
+mod submit;
 mod tlog;
 mod verify;
+mod watch;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,10 +35,28 @@ enum Command {
     /// Merkle log tools: verify and produce inclusion and consistency proofs.
     #[command(subcommand)]
     Tlog(tlog::Command),
-    /// Verify a receipt offline against the genesis file.
+    /// Verify a receipt or a state-proof bundle offline against the genesis file.
     Verify(verify::Args),
     /// Submit a stream of realistic records to a local testnet.
     Demo(demo::Args),
+    /// Load-test a running network and measure finality latency and throughput.
+    Bench(bench::Args),
+    /// Member key files: make one, show its public key.
+    #[command(subcommand)]
+    Keys(keys::Command),
+    /// Sign and submit a record of any kind; optionally wait for finality.
+    Submit(submit::Args),
+    /// Read from a node: status, blocks, transactions, assets, awards, grants, ...
+    Get(get::Args),
+    /// Fetch a transaction's receipt (JSON) for offline verification.
+    Receipt(receipt::Args),
+    /// Re-verify a whole ledger (node, data directory or export file) from the genesis.
+    Audit(audit::Args),
+    /// Export the ledger's blocks and certificates to a file.
+    #[command(subcommand)]
+    Export(blockfile::Command),
+    /// Watch several nodes' checkpoints and raise an alarm on a split view.
+    Watch(watch::Args),
 }
 
 /// What a command concluded.
@@ -38,6 +65,8 @@ pub enum Outcome {
     Ok(String),
     /// A verification failed: print the reason to stderr, exit 1.
     Invalid(String),
+    /// A split view was seen: print the evidence to stdout, exit 3.
+    Alarm(String),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +75,14 @@ fn main() -> ExitCode {
         Command::Tlog(c) => tlog::run(c),
         Command::Verify(a) => verify::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Keys(c) => keys::run(c),
+        Command::Submit(a) => submit::run(a),
+        Command::Get(a) => get::run(a),
+        Command::Receipt(a) => receipt::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::Export(c) => blockfile::run(c),
+        Command::Watch(a) => watch::run(a),
     };
     match result {
         Ok(Outcome::Ok(s)) => {
@@ -53,6 +90,10 @@ fn main() -> ExitCode {
                 println!("{s}");
             }
             ExitCode::SUCCESS
+        }
+        Ok(Outcome::Alarm(s)) => {
+            println!("{s}");
+            ExitCode::from(3)
         }
         Ok(Outcome::Invalid(s)) => {
             eprintln!("invalid: {s}");

@@ -1,12 +1,22 @@
-//! `chancery verify RECEIPT --genesis GENESIS_JSON`: offline receipt verification.
+//! `chancery verify FILE --genesis GENESIS_JSON`: offline verification of a receipt or of
+//! a state-proof bundle; the kind of file is detected from its fields.
+//!
+//! - A receipt (`chancery receipt`, `GET /v1/receipts/{tx}`) has `entry`, `index`, `proof`
+//!   and `checkpoint`: the kernel's `receipt::verify` checks it.
+//! - A state-proof bundle (`GET /v1/proofs/state/{asset|grant}/{id}`) has a state proof
+//!   (`proof` or `state_proof`: the kernel's `StateProof`, as JSON or canonical hex) and a
+//!   `checkpoint` (canonical hex, or the checkpoint answer `{"checkpoint": HEX, ...}`): the
+//!   checkpoint is verified against the genesis, then the proof against its state root.
 
 use crate::files::read_limited;
 use crate::Outcome;
 use anyhow::{Context, Result};
+use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_core::receipt::{self, Receipt, RECEIPT_BYTES_MAX};
-
+use chancery_core::state::{verify_state_proof, StateProof};
+use serde_json::Value;
 use std::path::PathBuf;
 
 /// Largest genesis file, in bytes.
@@ -15,7 +25,7 @@ pub const GENESIS_FILE_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The receipt file (JSON).
+    /// The receipt or state-proof bundle file (JSON).
     receipt: PathBuf,
     /// The genesis file (JSON).
     #[arg(long)]
@@ -32,20 +42,126 @@ pub fn load_genesis(path: &std::path::Path) -> Result<Genesis> {
         .with_context(|| format!("{} is not a valid genesis", path.display()))
 }
 
+/// What kind of proof file a JSON document is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A transaction receipt.
+    Receipt,
+    /// A state-proof bundle.
+    StateProof,
+    /// Neither.
+    Unknown,
+}
+
+/// Detect the kind of a proof file from its fields.
+pub fn detect(v: &Value) -> FileKind {
+    let has = |k: &str| v.get(k).is_some();
+    if has("entry") && has("index") {
+        FileKind::Receipt
+    } else if (has("state_proof") || has("proof")) && has("checkpoint") {
+        FileKind::StateProof
+    } else {
+        FileKind::Unknown
+    }
+}
+
+fn hex_field(what: &str, s: &str) -> Result<Vec<u8>, String> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(format!("{what}: expected lower-case hex"));
+    }
+    hex::decode(s).map_err(|e| format!("{what}: expected hex, {e}"))
+}
+
+/// Decode the checkpoint of a bundle: hex, or an object with a `checkpoint` hex field.
+fn bundle_checkpoint(v: &Value) -> Result<Checkpoint, String> {
+    let hex = match v {
+        Value::String(s) => s.as_str(),
+        Value::Object(m) => m
+            .get("checkpoint")
+            .and_then(Value::as_str)
+            .ok_or("checkpoint: expected hex or an object with a `checkpoint` hex field")?,
+        _ => return Err("checkpoint: expected hex or an object".into()),
+    };
+    let bytes = hex_field("checkpoint", hex)?;
+    codec::decode(&bytes).map_err(|e| format!("checkpoint: {e}"))
+}
+
+/// Decode the state proof of a bundle: the kernel JSON form, or canonical hex.
+fn bundle_proof(v: &Value) -> Result<StateProof, String> {
+    match v {
+        Value::String(s) => {
+            let bytes = hex_field("state proof", s)?;
+            codec::decode(&bytes).map_err(|e| format!("state proof: {e}"))
+        }
+        other => {
+            let p: StateProof = serde_json::from_value(other.clone())
+                .map_err(|e| format!("state proof is not a state proof: {e}"))?;
+            // Same rules as bytes from outside: limits and formats.
+            codec::decode(&codec::encode(&p)).map_err(|e| format!("state proof: {e}"))
+        }
+    }
+}
+
+/// Verify a state-proof bundle; the text says what it proves.
+pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, String> {
+    let proof_v = v
+        .get("state_proof")
+        .or_else(|| v.get("proof"))
+        .ok_or("no `proof` field")?;
+    let proof = bundle_proof(proof_v)?;
+    let cp = bundle_checkpoint(&v["checkpoint"])?;
+    let cp = cp.verify(genesis).map_err(|e| format!("checkpoint: {e}"))?;
+    let value = verify_state_proof(&cp.header().state_root, &proof).map_err(|e| {
+        format!(
+            "state proof against the state root of height {}: {e}",
+            cp.header().height
+        )
+    })?;
+    let key = serde_json::to_string(&proof.key).unwrap_or_default();
+    Ok(match value {
+        Some(val) => format!(
+            "valid: state key {key} has value {} at height {} (state root {})",
+            serde_json::to_string(&val).unwrap_or_default(),
+            cp.header().height,
+            cp.header().state_root
+        ),
+        None => format!(
+            "valid: state key {key} is absent at height {} (state root {})",
+            cp.header().height,
+            cp.header().state_root
+        ),
+    })
+}
+
 /// Run `verify`.
 pub fn run(a: Args) -> Result<Outcome> {
     let genesis = load_genesis(&a.genesis)?;
     let bytes = read_limited(&a.receipt, RECEIPT_BYTES_MAX)?;
-    let r: Receipt = match serde_json::from_slice(&bytes) {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(Outcome::Invalid(format!(
-                "receipt is not receipt JSON: {e}"
-            )))
-        }
+    let v: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return Ok(Outcome::Invalid(format!("file is not JSON: {e}"))),
     };
-    Ok(match receipt::verify(&r, &genesis) {
-        Ok(s) => Outcome::Ok(s.to_string()),
-        Err(e) => Outcome::Invalid(e.to_string()),
-    })
+    match detect(&v) {
+        FileKind::Receipt => {
+            let r: Receipt = match serde_json::from_value(v) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(Outcome::Invalid(format!(
+                        "receipt is not receipt JSON: {e}"
+                    )))
+                }
+            };
+            Ok(match receipt::verify(&r, &genesis) {
+                Ok(s) => Outcome::Ok(s.to_string()),
+                Err(e) => Outcome::Invalid(e.to_string()),
+            })
+        }
+        FileKind::StateProof => Ok(match verify_state_bundle(&v, &genesis) {
+            Ok(s) => Outcome::Ok(s),
+            Err(e) => Outcome::Invalid(e),
+        }),
+        FileKind::Unknown => Ok(Outcome::Invalid(
+            "neither a receipt (fields entry, index, proof, checkpoint) nor a state-proof bundle (fields proof, checkpoint)".into(),
+        )),
+    }
 }

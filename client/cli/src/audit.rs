@@ -1,0 +1,703 @@
+//! `chancery audit`: re-verify a whole ledger from the genesis file alone, with the same
+//! kernel and ledger code the nodes run.
+//!
+//! Sources: a node (`--node URL`, pages of `GET /v1/blocks/raw`), a node's data directory
+//! (`--data DIR`, opened through `chancery-storage`, no network; the node must be stopped),
+//! or an export file (`--file F`, see [`crate::blockfile`]).
+//!
+//! For every block, in height order: the height follows the last one, the header is for
+//! this chain, the genesis validator set and the previous header; the transactions hash
+//! to the header's `txs_hash`; the finalization certificate (the block's own, or a
+//! descendant's together with the headers linking the two) verifies against the genesis
+//! validator set; every transaction signature is checked (a bad one must have been logged
+//! as rejected); the block is re-executed into a fresh ledger, and the header's
+//! `tx_count`, `log_size`, `log_root` and `state_root` must be what execution computed.
+//! The first difference is reported as a [`Discrepancy`] (height, field, expected,
+//! found) and the command exits 1.
+
+use crate::blockfile::{self, RawBlock};
+use crate::Outcome;
+use anyhow::{bail, Context, Result};
+use chancery_core::block::{Block, BlockHeader, Outcome as TxOutcome};
+use chancery_core::cert::{Certificate, VoteKind};
+use chancery_core::codec;
+use chancery_core::genesis::Genesis;
+use chancery_core::Digest;
+use chancery_ledger::schema::{self, StoredBlock};
+use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, LedgerConfig, LedgerError};
+use chancery_storage::{Column, Store};
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most blocks held while looking for the descendant that a certificate finalizes.
+pub const DESCENDANTS_MAX: usize = 1024;
+
+/// Arguments of `audit`.
+#[derive(clap::Args, Debug)]
+#[group(id = "source", required = true, multiple = false, args = ["node", "data", "file"])]
+pub struct Args {
+    /// Audit the ledger a node serves (its API base URL).
+    #[arg(long)]
+    node: Option<String>,
+    /// Audit a node's data directory (the node must be stopped), without network.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Audit an export file written by `chancery export blocks`.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The genesis file (JSON).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Re-execute into a temporary RocksDB database in this directory instead of memory
+    /// (for ledgers larger than memory).
+    #[arg(long)]
+    scratch: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The first thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discrepancy {
+    /// Height of the block.
+    pub height: u64,
+    /// What was checked (a header field, `certificate`, `encoding`, ...).
+    pub field: String,
+    /// What it should be.
+    pub expected: String,
+    /// What it is.
+    pub found: String,
+}
+
+impl fmt::Display for Discrepancy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "height {}: {}: expected {}, found {}",
+            self.height, self.field, self.expected, self.found
+        )
+    }
+}
+
+fn disc(height: u64, field: &str, expected: impl ToString, found: impl ToString) -> Discrepancy {
+    Discrepancy {
+        height,
+        field: field.into(),
+        expected: expected.to_string(),
+        found: found.to_string(),
+    }
+}
+
+/// One block to audit.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The height the source says it is at.
+    pub height: u64,
+    /// The block.
+    pub block: Block,
+    /// Its finalization certificate (own or a descendant's).
+    pub cert: Certificate,
+    /// Outcomes the source logged for its transactions, if it has them (data dirs).
+    pub outcomes: Option<Vec<TxOutcome>>,
+}
+
+/// Decode a raw block and certificate; a bad encoding is a discrepancy at its height.
+pub fn decode_raw(r: &RawBlock) -> Result<Item, Discrepancy> {
+    let block: Block = codec::decode(&r.block)
+        .map_err(|e| disc(r.height, "block encoding", "a canonical block", e))?;
+    let cert: Certificate = codec::decode(&r.cert).map_err(|e| {
+        disc(
+            r.height,
+            "certificate encoding",
+            "a canonical certificate",
+            e,
+        )
+    })?;
+    Ok(Item {
+        height: r.height,
+        block,
+        cert,
+        outcomes: None,
+    })
+}
+
+/// What an audit verified.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Blocks verified.
+    pub blocks: u64,
+    /// Transactions verified and re-executed.
+    pub txs: u64,
+    /// Of which applied.
+    pub applied: u64,
+    /// Of which rejected by the rules (logged with a reason).
+    pub rejected: u64,
+    /// Of which with a bad signature or wrong chain (logged as rejected).
+    pub bad_signatures: u64,
+    /// Certificates verified.
+    pub certificates: u64,
+    /// Last height.
+    pub height: u64,
+    /// Log size after the last block.
+    pub log_size: u64,
+    /// Log root after the last block.
+    pub log_root: String,
+    /// State root after the last block.
+    pub state_root: String,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Transactions per second.
+    pub txs_per_s: f64,
+}
+
+/// The re-verifier: feed it blocks in order with [`Auditor::push`], then [`Auditor::finish`].
+pub struct Auditor {
+    genesis: Genesis,
+    ledger: Ledger,
+    pending: VecDeque<Item>,
+    prev: Option<BlockHeader>,
+    verified_cert: Option<Certificate>,
+    summary: Summary,
+}
+
+impl Auditor {
+    /// A fresh in-memory ledger for `genesis` over `scratch` (an empty store).
+    pub fn new(genesis: &Genesis, scratch: Arc<dyn Store>) -> Result<Auditor, LedgerError> {
+        let config = LedgerConfig {
+            // Re-execution reads every value it writes soon after: keep more in memory.
+            value_cache_max: 4_000_000,
+            ..LedgerConfig::default()
+        };
+        Ok(Auditor {
+            ledger: Ledger::open_with(scratch, genesis, config)?,
+            genesis: genesis.clone(),
+            pending: VecDeque::new(),
+            prev: None,
+            verified_cert: None,
+            summary: Summary::default(),
+        })
+    }
+
+    /// The counts so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// Check one block's own fields and links, hold it until its certificate's block is
+    /// seen, and re-execute every block that is then final.
+    pub fn push(&mut self, item: Item) -> Result<(), Discrepancy> {
+        let h = &item.block.header;
+        let height = item.height;
+        let expected_height = self.prev.as_ref().map_or(1, |p| p.height.0 + 1);
+        if height != expected_height {
+            return Err(disc(
+                height,
+                "height (order of blocks)",
+                expected_height,
+                height,
+            ));
+        }
+        if h.height.0 != height {
+            return Err(disc(height, "header.height", height, h.height));
+        }
+        let chain = self.genesis.chain_id();
+        if h.chain_id != chain {
+            return Err(disc(height, "header.chain_id", chain, h.chain_id));
+        }
+        let set = self.genesis.validators.hash();
+        if h.validator_set != set {
+            return Err(disc(height, "header.validator_set", set, h.validator_set));
+        }
+        if h.epoch != self.genesis.validators.epoch {
+            return Err(disc(
+                height,
+                "header.epoch",
+                self.genesis.validators.epoch,
+                h.epoch,
+            ));
+        }
+        let (parent, parent_time) = match &self.prev {
+            Some(p) => (p.hash(), p.time),
+            None => (Digest::ZERO, self.genesis.genesis_time),
+        };
+        if h.parent != parent {
+            return Err(disc(height, "header.parent", parent, h.parent));
+        }
+        if h.time <= parent_time {
+            return Err(disc(
+                height,
+                "header.time",
+                format!("after {parent_time}"),
+                h.time,
+            ));
+        }
+        if item.block.txs.len() != h.tx_count as usize {
+            return Err(disc(
+                height,
+                "header.tx_count",
+                item.block.txs.len(),
+                h.tx_count,
+            ));
+        }
+        let txs_hash = chancery_core::block::txs_hash(item.block.txs.iter().map(|t| t.hash()));
+        if txs_hash != h.txs_hash {
+            return Err(disc(
+                height,
+                "header.txs_hash (hash of the block's transactions)",
+                txs_hash,
+                h.txs_hash,
+            ));
+        }
+        self.prev = Some(h.clone());
+        self.pending.push_back(item);
+        self.drain()
+    }
+
+    /// Apply every pending block whose certificate's block has been seen.
+    fn drain(&mut self) -> Result<(), Discrepancy> {
+        while let Some(front) = self.pending.front() {
+            let target = front.cert.block;
+            let Some(j) = self
+                .pending
+                .iter()
+                .position(|it| it.block.header.hash() == target)
+            else {
+                if self.pending.len() > DESCENDANTS_MAX {
+                    return Err(disc(
+                        front.height,
+                        "certificate.block",
+                        format!(
+                            "this block's hash {} or one of its next {DESCENDANTS_MAX} descendants'",
+                            front.block.header.hash()
+                        ),
+                        target,
+                    ));
+                }
+                return Ok(());
+            };
+            let Some(item) = self.pending.pop_front() else {
+                return Ok(());
+            };
+            let descendants: Vec<BlockHeader> = self
+                .pending
+                .iter()
+                .take(j)
+                .map(|it| it.block.header.clone())
+                .collect();
+            let certified = descendants.last().unwrap_or(&item.block.header).clone();
+            self.check_cert(item.height, &item.cert, &certified)?;
+            self.apply(item, &descendants)?;
+        }
+        Ok(())
+    }
+
+    fn check_cert(
+        &mut self,
+        height: u64,
+        cert: &Certificate,
+        certified: &BlockHeader,
+    ) -> Result<(), Discrepancy> {
+        if self.verified_cert.as_ref() == Some(cert) {
+            return Ok(());
+        }
+        let field = if certified.height.0 == height {
+            "certificate".to_string()
+        } else {
+            format!("certificate (of descendant {})", certified.height)
+        };
+        if cert.view != certified.view {
+            return Err(disc(
+                height,
+                &format!("{field}.view"),
+                certified.view,
+                cert.view,
+            ));
+        }
+        if cert.epoch != certified.epoch {
+            return Err(disc(
+                height,
+                &format!("{field}.epoch"),
+                certified.epoch,
+                cert.epoch,
+            ));
+        }
+        cert.verify_kind(
+            VoteKind::Finalize,
+            self.genesis.chain_id(),
+            &self.genesis.validators,
+        )
+        .map_err(|e| {
+            disc(
+                height,
+                &field,
+                "a finalization certificate of a quorum of the genesis validators",
+                e,
+            )
+        })?;
+        self.verified_cert = Some(cert.clone());
+        self.summary.certificates += 1;
+        Ok(())
+    }
+
+    fn apply(&mut self, item: Item, descendants: &[BlockHeader]) -> Result<(), Discrepancy> {
+        let height = item.height;
+        let h = &item.block.header;
+        let chain = self.genesis.chain_id();
+        let checked = verify_block_txs(&chain, item.block.txs.clone(), |_| None);
+        let bad = checked
+            .iter()
+            .filter(|c| matches!(c, CheckedTx::Invalid { .. }))
+            .count() as u64;
+        let ex = self
+            .ledger
+            .execute(&checked, h.time, h.height)
+            .map_err(|e| disc(height, "execution", "the block to execute", e))?;
+        let checks: [(&str, String, String); 4] = [
+            (
+                "header.tx_count",
+                ex.tx_count.to_string(),
+                h.tx_count.to_string(),
+            ),
+            (
+                "header.log_size",
+                ex.log_size.to_string(),
+                h.log_size.to_string(),
+            ),
+            ("header.log_root", ex.log_root.to_hex(), h.log_root.to_hex()),
+            (
+                "header.state_root",
+                ex.state_root.to_hex(),
+                h.state_root.to_hex(),
+            ),
+        ];
+        for (field, expected, found) in checks {
+            if expected != found {
+                return Err(disc(
+                    height,
+                    &format!("{field} (re-executed)"),
+                    expected,
+                    found,
+                ));
+            }
+        }
+        if let Some(logged) = &item.outcomes {
+            for (i, (l, e)) in logged.iter().zip(&ex.outcomes).enumerate() {
+                if l != e {
+                    return Err(disc(
+                        height,
+                        &format!("outcome of transaction {i} in the stored log"),
+                        format!("{e:?}"),
+                        format!("{l:?}"),
+                    ));
+                }
+            }
+        }
+        self.ledger
+            .apply_by_descendant(&item.block, &item.cert, descendants)
+            .map_err(|e| disc(height, "apply", "the block to apply", e))?;
+        let s = &mut self.summary;
+        s.blocks += 1;
+        s.txs += ex.outcomes.len() as u64;
+        s.applied += ex
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, TxOutcome::Applied))
+            .count() as u64;
+        s.rejected += ex
+            .outcomes
+            .iter()
+            .filter(|o| !matches!(o, TxOutcome::Applied))
+            .count() as u64;
+        s.bad_signatures += bad;
+        s.height = height;
+        s.log_size = ex.log_size;
+        s.log_root = ex.log_root.to_hex();
+        s.state_root = ex.state_root.to_hex();
+        Ok(())
+    }
+
+    /// Every block must have been finalized; the summary.
+    pub fn finish(self) -> Result<Summary, Discrepancy> {
+        if let Some(front) = self.pending.front() {
+            return Err(disc(
+                front.height,
+                "certificate.block",
+                "this block's hash or a later block's",
+                format!(
+                    "{} (no such block up to height {})",
+                    front.cert.block,
+                    self.prev.as_ref().map_or(0, |p| p.height.0)
+                ),
+            ));
+        }
+        Ok(self.summary)
+    }
+}
+
+/// Where blocks come from.
+pub enum Source {
+    /// A node's API.
+    Node {
+        /// Base URL.
+        url: String,
+        /// Next height to ask for; `None` when done.
+        from: Option<u64>,
+        /// Fetched, not yet returned.
+        buf: VecDeque<RawBlock>,
+    },
+    /// A data directory.
+    Data {
+        /// The store.
+        store: Arc<dyn Store>,
+        /// Next height.
+        next: u64,
+        /// Last applied height.
+        last: u64,
+    },
+    /// An export file.
+    File(blockfile::Reader<std::io::BufReader<std::fs::File>>),
+}
+
+/// Open a node's RocksDB data directory (`DIR/db` if it exists, else `DIR`).
+pub fn open_data_dir(dir: &Path) -> Result<Arc<dyn Store>> {
+    let db = if dir.join("db").is_dir() {
+        dir.join("db")
+    } else {
+        dir.to_path_buf()
+    };
+    if !db.join("CURRENT").exists() {
+        bail!(
+            "{}: not a node database (no RocksDB CURRENT file)",
+            db.display()
+        );
+    }
+    let store = chancery_storage::RocksStore::open(&db).with_context(|| {
+        format!(
+            "opening the database {} (stop the node first: RocksDB allows one process at a time)",
+            db.display()
+        )
+    })?;
+    Ok(Arc::new(store))
+}
+
+/// Read block `h` of a data directory: header, transactions from the log, certificate.
+pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
+    let k = schema::be(h);
+    let col_err = |col: Column, what: &str, e: &dyn fmt::Display| {
+        disc(
+            h,
+            &format!("stored {} (column {})", what, col.name()),
+            format!("a readable {what}"),
+            e,
+        )
+    };
+    let v = store
+        .get(Column::Blocks, &k)
+        .map_err(|e| col_err(Column::Blocks, "block", &e))?
+        .ok_or_else(|| disc(h, "stored block", "a block", "nothing"))?;
+    let sb: StoredBlock = codec::decode(&v).map_err(|e| col_err(Column::Blocks, "block", &e))?;
+    let mut txs = Vec::with_capacity(sb.header.tx_count as usize);
+    let mut outcomes = Vec::with_capacity(sb.header.tx_count as usize);
+    for i in 0..u64::from(sb.header.tx_count) {
+        let index = sb.first_index + i;
+        let v = store
+            .get(Column::Log, &schema::be(index))
+            .map_err(|e| col_err(Column::Log, "log entry", &e))?
+            .ok_or_else(|| disc(h, &format!("log entry {index}"), "an entry", "nothing"))?;
+        let e: chancery_core::block::LogEntry = codec::decode(&v)
+            .map_err(|e| disc(h, &format!("log entry {index}"), "a canonical log entry", e))?;
+        if e.height.0 != h {
+            return Err(disc(h, &format!("log entry {index} height"), h, e.height));
+        }
+        txs.push(e.tx);
+        outcomes.push(e.outcome);
+    }
+    let c = store
+        .get(Column::Certs, &k)
+        .map_err(|e| col_err(Column::Certs, "certificate", &e))?
+        .ok_or_else(|| disc(h, "stored certificate", "a certificate", "nothing"))?;
+    let cert: Certificate =
+        codec::decode(&c).map_err(|e| col_err(Column::Certs, "certificate", &e))?;
+    Ok(Item {
+        height: h,
+        block: Block {
+            header: sb.header,
+            txs,
+        },
+        cert,
+        outcomes: Some(outcomes),
+    })
+}
+
+/// An error of the source itself (network, file) rather than of the ledger's content.
+#[derive(Debug)]
+pub enum Next {
+    /// A block.
+    Item(Box<Item>),
+    /// The block at this height is wrong.
+    Bad(Discrepancy),
+}
+
+impl Source {
+    /// Blocks the source will give, if known.
+    pub fn total(&self) -> Option<u64> {
+        match self {
+            Source::Node { url, .. } => crate::http::get_json(&format!("{url}/v1/status"))
+                .ok()
+                .and_then(|v| v["tip"]["height"].as_u64()),
+            Source::Data { last, .. } => Some(*last),
+            Source::File(_) => None,
+        }
+    }
+
+    /// The next block, `None` at the end.
+    pub fn next_item(&mut self) -> Result<Option<Next>> {
+        match self {
+            Source::Node { url, from, buf } => {
+                if buf.is_empty() {
+                    let Some(f) = *from else { return Ok(None) };
+                    let (page, next) =
+                        blockfile::fetch_raw_page(url, f, blockfile::RAW_PAGE_BLOCKS_MAX)?;
+                    *from = if page.is_empty() { None } else { next };
+                    buf.extend(page);
+                }
+                Ok(buf.pop_front().map(|r| match decode_raw(&r) {
+                    Ok(i) => Next::Item(Box::new(i)),
+                    Err(d) => Next::Bad(d),
+                }))
+            }
+            Source::Data { store, next, last } => {
+                if *next > *last {
+                    return Ok(None);
+                }
+                let h = *next;
+                *next += 1;
+                Ok(Some(match read_stored(store.as_ref(), h) {
+                    Ok(i) => Next::Item(Box::new(i)),
+                    Err(d) => Next::Bad(d),
+                }))
+            }
+            Source::File(r) => Ok(r.next_block()?.map(|r| match decode_raw(&r) {
+                Ok(i) => Next::Item(Box::new(i)),
+                Err(d) => Next::Bad(d),
+            })),
+        }
+    }
+}
+
+/// Audit every block of `source`: the summary, or the first discrepancy.
+pub fn audit(
+    genesis: &Genesis,
+    source: &mut Source,
+    scratch: Arc<dyn Store>,
+    progress: &indicatif::ProgressBar,
+) -> Result<Result<Summary, Discrepancy>> {
+    let start = Instant::now();
+    let mut auditor = Auditor::new(genesis, scratch)?;
+    while let Some(n) = source.next_item()? {
+        let item = match n {
+            Next::Item(i) => *i,
+            Next::Bad(d) => return Ok(Err(d)),
+        };
+        if let Err(d) = auditor.push(item) {
+            return Ok(Err(d));
+        }
+        progress.set_position(auditor.summary().blocks);
+        progress.set_message(format!("{} txs", auditor.summary().txs));
+    }
+    progress.finish_and_clear();
+    Ok(auditor.finish().map(|mut s| {
+        s.seconds = start.elapsed().as_secs_f64();
+        s.txs_per_s = if s.seconds > 0.0 {
+            s.txs as f64 / s.seconds
+        } else {
+            0.0
+        };
+        s
+    }))
+}
+
+/// Run `audit`.
+pub fn run(a: Args) -> Result<Outcome> {
+    let genesis = crate::verify::load_genesis(&a.genesis)?;
+    let mut source = if let Some(url) = &a.node {
+        Source::Node {
+            url: crate::http::base(url),
+            from: Some(1),
+            buf: VecDeque::new(),
+        }
+    } else if let Some(dir) = &a.data {
+        let store = open_data_dir(dir)?;
+        let last = match store.get(Column::Meta, schema::META_LAST_APPLIED)? {
+            Some(v) if v.len() == 8 => schema::read_be(&v).unwrap_or(0),
+            Some(_) => bail!("{}: the last-applied height is not 8 bytes", dir.display()),
+            None => bail!(
+                "{}: no last-applied height: not a ledger database",
+                dir.display()
+            ),
+        };
+        Source::Data {
+            store,
+            next: 1,
+            last,
+        }
+    } else if let Some(f) = &a.file {
+        let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
+        let r = blockfile::Reader::new(std::io::BufReader::new(file))?;
+        if r.chain_id != genesis.chain_id() {
+            return Ok(Outcome::Invalid(format!(
+                "the export file is for chain {}, the genesis is chain {}",
+                r.chain_id,
+                genesis.chain_id()
+            )));
+        }
+        Source::File(r)
+    } else {
+        bail!("give one of --node URL, --data DIR or --file EXPORT");
+    };
+    let _tmp;
+    let scratch: Arc<dyn Store> = match &a.scratch {
+        Some(dir) => {
+            let t = tempfile::tempdir_in(dir)
+                .with_context(|| format!("creating a scratch directory in {}", dir.display()))?;
+            let s = chancery_storage::RocksStore::open(t.path())?;
+            _tmp = t;
+            Arc::new(s)
+        }
+        None => chancery_ledger::testing::MapStore::new(),
+    };
+    let progress = if std::io::stderr().is_terminal() {
+        let pb = match source.total() {
+            Some(n) => indicatif::ProgressBar::new(n),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} audit [{elapsed_precise}] {bar:40} {pos}/{len} blocks, {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    match audit(&genesis, &mut source, scratch, &progress)? {
+        Ok(s) => Ok(Outcome::Ok(if a.json {
+            serde_json::to_string(&s)?
+        } else {
+            format!(
+                "audit passed: {} blocks, {} transactions ({} applied, {} rejected, {} with a bad signature), {} certificates verified\n\
+                 height {}, log size {}, log root {}, state root {}\n\
+                 {:.2} s, {:.0} tx/s",
+                s.blocks, s.txs, s.applied, s.rejected, s.bad_signatures, s.certificates,
+                s.height, s.log_size, s.log_root, s.state_root, s.seconds, s.txs_per_s
+            )
+        })),
+        Err(d) => Ok(Outcome::Invalid(format!("audit failed: {d}"))),
+    }
+}

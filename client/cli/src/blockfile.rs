@@ -1,0 +1,241 @@
+//! The block export file, and `chancery export blocks --node URL --out FILE`.
+//!
+//! Format (binary, all integers big-endian):
+//!
+//! ```text
+//! "chancery-blocks/v1\n"            19-byte magic
+//! chain id                          32 bytes
+//! then, for each height 1, 2, ...:
+//!   u32 length ‖ canonical Block bytes       (chancery_core::codec, as stored)
+//!   u32 length ‖ canonical Certificate bytes (the block's own or a descendant's)
+//! ```
+//!
+//! The file ends after the last certificate. Every length is checked against the kernel's
+//! `BYTES_MAX` of the type before anything is read, so a bad file cannot make the reader
+//! allocate without bound.
+
+use crate::http::{self, base};
+use crate::Outcome;
+use anyhow::{anyhow, bail, Context, Result};
+use chancery_core::block::Block;
+use chancery_core::cert::Certificate;
+use chancery_core::codec::Canonical;
+use chancery_core::ChainId;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// The magic line that starts an export file.
+pub const MAGIC: &[u8] = b"chancery-blocks/v1\n";
+/// Most blocks asked for in one `GET /v1/blocks/raw` page.
+pub const RAW_PAGE_BLOCKS_MAX: u64 = 100;
+
+/// One block as exported: canonical bytes of the block and of its certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawBlock {
+    /// Height the source says it is at.
+    pub height: u64,
+    /// Canonical block bytes.
+    pub block: Vec<u8>,
+    /// Canonical certificate bytes.
+    pub cert: Vec<u8>,
+}
+
+/// Write the file header.
+pub fn write_header(w: &mut impl Write, chain_id: &ChainId) -> std::io::Result<()> {
+    w.write_all(MAGIC)?;
+    w.write_all(chain_id.as_bytes())
+}
+
+/// Write one block.
+pub fn write_block(w: &mut impl Write, b: &RawBlock) -> std::io::Result<()> {
+    for part in [&b.block, &b.cert] {
+        w.write_all(&(part.len() as u32).to_be_bytes())?;
+        w.write_all(part)?;
+    }
+    Ok(())
+}
+
+/// Reads an export file block by block.
+pub struct Reader<R: Read> {
+    r: R,
+    /// The chain id in the header.
+    pub chain_id: ChainId,
+    next_height: u64,
+}
+
+impl<R: Read> Reader<R> {
+    /// Check the magic and read the chain id.
+    pub fn new(mut r: R) -> Result<Self> {
+        let mut magic = vec![0u8; MAGIC.len()];
+        r.read_exact(&mut magic)
+            .context("export file: too short for its header")?;
+        if magic != MAGIC {
+            bail!(
+                "export file: expected the magic {:?}, found {:?}",
+                String::from_utf8_lossy(MAGIC),
+                String::from_utf8_lossy(&magic)
+            );
+        }
+        let mut id = [0u8; 32];
+        r.read_exact(&mut id)
+            .context("export file: truncated chain id")?;
+        Ok(Reader {
+            r,
+            chain_id: chancery_core::Digest(id),
+            next_height: 1,
+        })
+    }
+
+    fn part(&mut self, what: &str, max: usize, first: bool) -> Result<Option<Vec<u8>>> {
+        let mut len = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = self
+                .r
+                .read(&mut len[got..])
+                .with_context(|| format!("export file: reading block {}", self.next_height))?;
+            if n == 0 {
+                if got == 0 && first {
+                    return Ok(None);
+                }
+                bail!(
+                    "export file: truncated length of the {what} of block {}",
+                    self.next_height
+                );
+            }
+            got += n;
+        }
+        let len = u32::from_be_bytes(len) as usize;
+        if len > max {
+            bail!(
+                "export file: the {what} of block {} has {len} bytes, more than the limit of {max}",
+                self.next_height
+            );
+        }
+        let mut buf = vec![0u8; len];
+        self.r.read_exact(&mut buf).with_context(|| {
+            format!(
+                "export file: truncated {what} of block {} ({len} bytes announced)",
+                self.next_height
+            )
+        })?;
+        Ok(Some(buf))
+    }
+
+    /// The next block, or `None` at the end of the file.
+    pub fn next_block(&mut self) -> Result<Option<RawBlock>> {
+        let Some(block) = self.part("block", Block::BYTES_MAX, true)? else {
+            return Ok(None);
+        };
+        let cert = self
+            .part("certificate", Certificate::BYTES_MAX, false)?
+            .ok_or_else(|| anyhow!("export file: missing certificate"))?;
+        let height = self.next_height;
+        self.next_height += 1;
+        Ok(Some(RawBlock {
+            height,
+            block,
+            cert,
+        }))
+    }
+}
+
+fn hex_item(v: &Value, field: &str, url: &str) -> Result<Vec<u8>> {
+    let s = v[field]
+        .as_str()
+        .ok_or_else(|| anyhow!("{url}: item without `{field}` hex: {v}"))?;
+    hex::decode(s).map_err(|e| anyhow!("{url}: item `{field}` is not hex: {e}"))
+}
+
+/// One page of `GET /v1/blocks/raw?from=H&limit=N`: the blocks and the next height.
+pub fn fetch_raw_page(node: &str, from: u64, limit: u64) -> Result<(Vec<RawBlock>, Option<u64>)> {
+    let url = format!("{}/v1/blocks/raw?from={from}&limit={limit}", base(node));
+    let v = http::get_json(&url)?;
+    let items = v["items"]
+        .as_array()
+        .ok_or_else(|| anyhow!("{url}: expected {{\"items\": [...], \"next\": ...}}, found {v}"))?;
+    if items.len() as u64 > limit {
+        bail!(
+            "{url}: {} items, more than the {limit} asked for",
+            items.len()
+        );
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let height = it["height"]
+            .as_u64()
+            .ok_or_else(|| anyhow!("{url}: item without a height: {it}"))?;
+        out.push(RawBlock {
+            height,
+            block: hex_item(it, "block", &url)?,
+            cert: hex_item(it, "certificate", &url)?,
+        });
+    }
+    let next = match &v["next"] {
+        Value::Null => None,
+        n => Some(
+            n.as_u64()
+                .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
+                .ok_or_else(|| anyhow!("{url}: `next` is neither a height nor null: {n}"))?,
+        ),
+    };
+    if let Some(n) = next {
+        if n <= from {
+            bail!("{url}: `next` {n} does not advance past {from}");
+        }
+    }
+    Ok((out, next))
+}
+
+/// Export commands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Download every block with its certificate into an export file (see docs/client.md).
+    Blocks {
+        /// The node's API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        node: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Run an export command.
+pub fn run(c: Command) -> Result<Outcome> {
+    let Command::Blocks { node, out } = c;
+    let chain = crate::submit::chain_id(&node)?;
+    let f = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    write_header(&mut w, &chain)?;
+    let mut from = 1;
+    let mut blocks = 0u64;
+    loop {
+        let (page, next) = fetch_raw_page(&node, from, RAW_PAGE_BLOCKS_MAX)?;
+        for b in &page {
+            if b.height != blocks + 1 {
+                bail!(
+                    "the node sent height {} where {} was expected",
+                    b.height,
+                    blocks + 1
+                );
+            }
+            write_block(&mut w, b)?;
+            blocks += 1;
+        }
+        match next {
+            Some(n) if !page.is_empty() => from = n,
+            _ => break,
+        }
+    }
+    w.flush()
+        .with_context(|| format!("writing {}", out.display()))?;
+    w.get_ref()
+        .sync_all()
+        .with_context(|| format!("syncing {}", out.display()))?;
+    Ok(Outcome::Ok(format!(
+        "exported {blocks} blocks of chain {chain} to {}",
+        out.display()
+    )))
+}

@@ -1,0 +1,397 @@
+//! `chancery watch --node URL --node URL ... --genesis G [--state FILE]`: a split-view
+//! monitor. It polls `GET /v1/checkpoints/latest` from every node, verifies each
+//! checkpoint against the genesis, and checks that it and the last verified checkpoint
+//! describe one history: same header at the same height, and a consistency proof
+//! (`GET /v1/proofs/consistency`, asked of every node until one verifies) between their
+//! logs. If no node can prove consistency, or two headers differ at one height, it prints
+//! both signed checkpoints and exits 3. The last verified checkpoint is kept in `--state`
+//! and checked again on restart, so a rewrite of history between runs is caught too.
+
+use crate::files::read_limited;
+use crate::http::{self, base};
+use crate::Outcome;
+use anyhow::{anyhow, bail, Context, Result};
+use chancery_core::checkpoint::{verify_checkpoint_consistency, Checkpoint};
+use chancery_core::codec;
+use chancery_core::genesis::Genesis;
+use chancery_core::Digest;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Most nodes watched.
+pub const NODES_MAX: usize = 64;
+/// Largest state file, in bytes.
+pub const STATE_FILE_BYTES_MAX: usize = 64 * 1024;
+/// Most hashes accepted in one consistency proof.
+pub const PROOF_HASHES_MAX: usize = chancery_core::merkle::PROOF_HASHES_MAX;
+
+/// Arguments of `watch`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A node's API base URL (repeat for several nodes).
+    #[arg(long = "node", required = true)]
+    nodes: Vec<String>,
+    /// The genesis file (JSON).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Keep the last verified checkpoint in this file, and check it on start.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Pause between polling rounds, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    interval_ms: u64,
+    /// Poll every node once, then exit (0: consistent; 1: a node failed; 3: split view).
+    #[arg(long)]
+    once: bool,
+}
+
+/// A checkpoint and who served it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// The checkpoint (verified against the genesis).
+    pub checkpoint: Checkpoint,
+    /// Where it came from (a node URL, or the state file).
+    pub source: String,
+}
+
+/// Two checkpoints that cannot both be true: a split view.
+#[derive(Clone, Debug)]
+pub struct Alarm {
+    /// The last verified checkpoint.
+    pub old: Seen,
+    /// The conflicting one.
+    pub new: Seen,
+    /// Why they conflict.
+    pub reason: String,
+}
+
+impl Alarm {
+    /// The alarm text with both signed checkpoints in text form.
+    pub fn render(&self, genesis: &Genesis) -> String {
+        let text = |s: &Seen| {
+            s.checkpoint
+                .to_text(&genesis.validators)
+                .unwrap_or_else(|e| format!("(no text form: {e})\n"))
+        };
+        format!(
+            "ALARM: split view: {}\n\n-- checkpoint from {} (height {}, header {}):\n{}\n-- checkpoint from {} (height {}, header {}):\n{}",
+            self.reason,
+            self.old.source,
+            self.old.checkpoint.header.height,
+            self.old.checkpoint.header.hash(),
+            text(&self.old),
+            self.new.source,
+            self.new.checkpoint.header.height,
+            self.new.checkpoint.header.hash(),
+            text(&self.new),
+        )
+    }
+}
+
+/// What happened to one observed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It is the new last verified checkpoint.
+    Advanced,
+    /// It is consistent with the last one and not newer.
+    Consistent,
+}
+
+/// Why an observed checkpoint was not accepted.
+#[derive(Clone, Debug)]
+pub enum Problem {
+    /// A split view: two checkpoints that cannot both be true.
+    Alarm(Box<Alarm>),
+    /// A checkpoint that does not verify (a bad node, not a split view).
+    Bad(String),
+}
+
+/// Consistency proofs from `first` to `second` log sizes: each source's answer (or error).
+pub type ProofSource<'a> = dyn FnMut(u64, u64) -> Vec<Result<Vec<Digest>, String>> + 'a;
+
+/// The monitor's memory: the last verified checkpoint.
+pub struct Watcher {
+    genesis: Genesis,
+    /// The last verified checkpoint.
+    pub last: Option<Seen>,
+}
+
+impl Watcher {
+    /// A watcher that has seen nothing.
+    pub fn new(genesis: Genesis) -> Watcher {
+        Watcher {
+            genesis,
+            last: None,
+        }
+    }
+
+    /// Check `new` (already decoded) against the genesis and the last verified checkpoint.
+    /// `proofs(first, second)` asks for consistency proofs; one that verifies suffices.
+    /// A split view is [`Problem::Alarm`].
+    pub fn observe(&mut self, new: Seen, proofs: &mut ProofSource<'_>) -> Result<Verdict, Problem> {
+        new.checkpoint.verify(&self.genesis).map_err(|e| {
+            Problem::Bad(format!("{}: checkpoint does not verify: {e}", new.source))
+        })?;
+        let Some(old) = self.last.clone() else {
+            self.last = Some(new);
+            return Ok(Verdict::Advanced);
+        };
+        let (ho, hn) = (&old.checkpoint.header, &new.checkpoint.header);
+        if ho.height == hn.height {
+            if ho.hash() == hn.hash() {
+                return Ok(Verdict::Consistent);
+            }
+            return Err(Problem::Alarm(Box::new(Alarm {
+                reason: format!(
+                    "two different finalized headers at height {}: {} and {}",
+                    ho.height,
+                    ho.hash(),
+                    hn.hash()
+                ),
+                old,
+                new,
+            })));
+        }
+        // Order the two by height; the lower one's log must be a prefix of the higher's.
+        let newer = hn.height > ho.height;
+        let (lo, hi) = if newer { (&old, &new) } else { (&new, &old) };
+        let (s1, s2) = (lo.checkpoint.header.log_size, hi.checkpoint.header.log_size);
+        if s2 < s1 {
+            return Err(Problem::Alarm(Box::new(Alarm {
+                reason: format!(
+                    "the log shrank: size {s1} at height {} but {s2} at height {}",
+                    lo.checkpoint.header.height, hi.checkpoint.header.height
+                ),
+                old,
+                new,
+            })));
+        }
+        let candidates = if s1 == s2 || s1 == 0 {
+            vec![Ok(vec![])]
+        } else {
+            proofs(s1, s2)
+        };
+        let mut why = Vec::new();
+        for c in candidates {
+            match c {
+                Ok(p) => match verify_checkpoint_consistency(
+                    &lo.checkpoint,
+                    &hi.checkpoint,
+                    &p,
+                    &self.genesis,
+                ) {
+                    Ok(()) => {
+                        if newer {
+                            self.last = Some(new);
+                            return Ok(Verdict::Advanced);
+                        }
+                        return Ok(Verdict::Consistent);
+                    }
+                    Err(e) => why.push(e.to_string()),
+                },
+                Err(e) => why.push(e),
+            }
+        }
+        Err(Problem::Alarm(Box::new(Alarm {
+            reason: format!(
+                "no consistency proof from log size {s1} to {s2} verifies ({})",
+                if why.is_empty() {
+                    "no node gave one".to_string()
+                } else {
+                    why.join("; ")
+                }
+            ),
+            old,
+            new,
+        })))
+    }
+}
+
+/// Decode the checkpoint answer `{"checkpoint": HEX, ...}`.
+pub fn parse_checkpoint_answer(v: &Value) -> Result<Checkpoint, String> {
+    let hex = v["checkpoint"]
+        .as_str()
+        .ok_or_else(|| format!("expected {{\"checkpoint\": HEX, ...}}, found {v}"))?;
+    let bytes = hex::decode(hex).map_err(|e| format!("checkpoint is not hex: {e}"))?;
+    codec::decode(&bytes).map_err(|e| format!("checkpoint: {e}"))
+}
+
+fn fetch_proof(node: &str, first: u64, second: u64) -> Result<Vec<Digest>, String> {
+    let url = format!(
+        "{}/v1/proofs/consistency?first={first}&second={second}",
+        base(node)
+    );
+    let v = http::get_json(&url).map_err(|e| format!("{e:#}"))?;
+    let list = v["proof"]
+        .as_array()
+        .ok_or_else(|| format!("{url}: no `proof` list: {v}"))?;
+    if list.len() > PROOF_HASHES_MAX {
+        return Err(format!(
+            "{url}: {} proof hashes, more than {PROOF_HASHES_MAX}",
+            list.len()
+        ));
+    }
+    list.iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|s| s.parse::<Digest>().ok())
+                .ok_or_else(|| format!("{url}: proof hash {h} is not 64 hex digits"))
+        })
+        .collect()
+}
+
+/// The state file's JSON.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format: String,
+    checkpoint: String,
+    height: u64,
+    size: u64,
+    source: String,
+}
+
+const STATE_FORMAT: &str = "chancery-watch/v1";
+
+/// Load the last verified checkpoint from a state file (verified against the genesis).
+pub fn load_state(path: &Path, genesis: &Genesis) -> Result<Option<Seen>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = read_limited(path, STATE_FILE_BYTES_MAX)?;
+    let s: StateFile = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a watch state file", path.display()))?;
+    if s.format != STATE_FORMAT {
+        bail!(
+            "{}: format {:?}, expected {STATE_FORMAT:?}",
+            path.display(),
+            s.format
+        );
+    }
+    let cp: Checkpoint = hex::decode(&s.checkpoint)
+        .map_err(|e| anyhow!("{}: checkpoint is not hex: {e}", path.display()))
+        .and_then(|b| {
+            codec::decode(&b).map_err(|e| anyhow!("{}: checkpoint: {e}", path.display()))
+        })?;
+    cp.verify(genesis).map_err(|e| {
+        anyhow!(
+            "{}: the stored checkpoint does not verify: {e}",
+            path.display()
+        )
+    })?;
+    Ok(Some(Seen {
+        checkpoint: cp,
+        source: format!("{} (from {})", path.display(), s.source),
+    }))
+}
+
+/// Write the last verified checkpoint atomically (temporary file, then rename).
+pub fn save_state(path: &Path, seen: &Seen) -> Result<()> {
+    let s = StateFile {
+        format: STATE_FORMAT.into(),
+        checkpoint: hex::encode(codec::encode(&seen.checkpoint)),
+        height: seen.checkpoint.header.height.0,
+        size: seen.checkpoint.header.log_size,
+        source: seen.source.clone(),
+    };
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&s)? + "\n")
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}
+
+/// Run `watch`.
+pub fn run(a: Args) -> Result<Outcome> {
+    if a.nodes.len() > NODES_MAX {
+        bail!("at most {NODES_MAX} nodes, found {}", a.nodes.len());
+    }
+    let genesis = crate::verify::load_genesis(&a.genesis)?;
+    let mut w = Watcher::new(genesis.clone());
+    if let Some(p) = &a.state {
+        w.last = load_state(p, &genesis)?;
+        if let Some(s) = &w.last {
+            eprintln!(
+                "resuming from the checkpoint at height {} (log size {}) in {}",
+                s.checkpoint.header.height,
+                s.checkpoint.header.log_size,
+                p.display()
+            );
+        }
+    }
+    let nodes: Vec<String> = a.nodes.iter().map(|n| base(n)).collect();
+    loop {
+        let mut failures = Vec::new();
+        for node in &nodes {
+            let url = format!("{node}/v1/checkpoints/latest");
+            let cp = match http::get_json(&url)
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|v| parse_checkpoint_answer(&v).map_err(|e| format!("{url}: {e}")))
+            {
+                Ok(cp) => cp,
+                Err(e) => {
+                    eprintln!("warning: {e}");
+                    failures.push(e);
+                    continue;
+                }
+            };
+            let seen = Seen {
+                checkpoint: cp,
+                source: node.clone(),
+            };
+            // Ask the serving node first, then the others.
+            let mut order = vec![node.clone()];
+            order.extend(nodes.iter().filter(|n| *n != node).cloned());
+            let mut proofs = |f: u64, s: u64| -> Vec<Result<Vec<Digest>, String>> {
+                order.iter().map(|n| fetch_proof(n, f, s)).collect()
+            };
+            match w.observe(seen, &mut proofs) {
+                Ok(v) => {
+                    if v == Verdict::Advanced {
+                        if let (Some(p), Some(last)) = (&a.state, &w.last) {
+                            save_state(p, last)?;
+                        }
+                    }
+                    if let Some(l) = &w.last {
+                        eprintln!(
+                            "{node}: consistent; last verified height {} log size {}",
+                            l.checkpoint.header.height, l.checkpoint.header.log_size
+                        );
+                    }
+                }
+                Err(Problem::Alarm(alarm)) => return Ok(Outcome::Alarm(alarm.render(&genesis))),
+                Err(Problem::Bad(e)) => {
+                    eprintln!("warning: {e}");
+                    failures.push(e);
+                }
+            }
+        }
+        if a.once {
+            let last = w
+                .last
+                .as_ref()
+                .map(|l| {
+                    format!(
+                        "height {} log size {}",
+                        l.checkpoint.header.height, l.checkpoint.header.log_size
+                    )
+                })
+                .unwrap_or_else(|| "none".into());
+            return Ok(if failures.is_empty() {
+                Outcome::Ok(format!(
+                    "consistent: {} nodes, last verified checkpoint {last}",
+                    nodes.len()
+                ))
+            } else {
+                Outcome::Invalid(format!(
+                    "{} of {} nodes failed: {}",
+                    failures.len(),
+                    nodes.len(),
+                    failures.join("; ")
+                ))
+            });
+        }
+        std::thread::sleep(Duration::from_millis(a.interval_ms));
+    }
+}
