@@ -1,0 +1,1246 @@
+//! `chancery bench`: a load generator that measures a running network over its real API.
+//!
+//! 1. **Signers.** Many fresh member keys are generated and registered through ordinary
+//!    `RegisterMember` records signed by each agency's member key (which holds the admin
+//!    role); the generator waits until every node knows them. Per-signer limits of the
+//!    mempool (pending transactions, sequence window) then do not bound throughput.
+//! 2. **Workload.** A realistic mix is pre-signed before the clock starts, per signer in
+//!    rounds of seven records that depend on each other in the order the rules require:
+//!    asset registration, procurement award, data-sharing grant, document anchor, award
+//!    amendment, asset transfer, grant revocation. Record sizes vary the way real ones do
+//!    (one to three suppliers and items, one or two documents, Chinese text).
+//! 3. **Submission.** Each signer is bound to one node (so its sequence arrives in order);
+//!    batches go to every validator through `POST /v1/transactions/batch`, at a fixed
+//!    offered rate (`--rate`) or as fast as the in-flight bound allows (open loop).
+//! 4. **Measurement.** Every node's event stream (`GET /v1/events`) reports finalized
+//!    blocks; the first report of a height is that block's finality time, and the block's
+//!    transaction hashes are read once (`GET /v1/blocks/{height}`). Each transaction's
+//!    latency is finality time minus submission time. Throughput, blocks and resource use
+//!    are counted over the steady window (after `--warmup`, until the end of submission).
+//!
+//! Everything is bounded: the duration, the pre-signed transactions (`--presign-txs-max`),
+//! the transactions in flight (`--inflight-txs-max`), the queued batches per node and the
+//! time spent waiting for stragglers (`--drain`).
+
+use crate::Outcome;
+use anyhow::{anyhow, bail, Context, Result};
+use chancery_core::crypto::SecretKey;
+use chancery_core::ids::{AgencyId, Amount, ChainId, Currency, Date, Seq, TxHash};
+use chancery_core::record::*;
+use chancery_core::tx::{Transaction, TxBody};
+use chancery_core::{domain, PublicKey};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Most signers the generator registers (each costs one membership record).
+pub const SIGNERS_MAX: usize = 4096;
+/// Most transactions in one submitted batch (the API's own limit is 1,024 and 1 MiB).
+pub const BATCH_TXS_MAX: usize = 1024;
+/// Batches queued per node before the scheduler waits (backpressure, bounded memory).
+pub const QUEUED_BATCHES_MAX: usize = 16;
+/// Submission threads per node.
+pub const WORKERS_PER_NODE: usize = 2;
+/// Scheduler tick: batches are cut every this many milliseconds.
+pub const TICK_MS: u64 = 10;
+/// Finalized transactions whose status is read back after the run to count execution
+/// rejections.
+pub const SAMPLE_TXS_MAX: usize = 200;
+/// Longest run accepted, in seconds.
+pub const DURATION_S_MAX: u64 = 3600;
+/// Member keys registered by one agency in one batch (below the mempool's per-signer
+/// pending limit and sequence window).
+const REGISTER_BATCH_MAX: usize = 1000;
+
+/// Arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A local testnet directory (with testnet.json): nodes, keys, pids and data dirs.
+    #[arg(long, conflicts_with_all = ["nodes", "keys"])]
+    testnet: Option<PathBuf>,
+    /// A node's API base URL (repeat for every validator); needs --keys.
+    #[arg(long = "node", requires = "keys")]
+    nodes: Vec<String>,
+    /// A directory of `<agency>-member.key` files (keys with the admin role).
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// Offered load in transactions per second; without it, open loop (as fast as the
+    /// in-flight bound allows).
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Seconds of submission.
+    #[arg(long)]
+    duration: u64,
+    /// Seconds at the start excluded from the steady-state figures.
+    #[arg(long)]
+    warmup: Option<u64>,
+    /// Seconds to wait after submission for transactions still in flight.
+    #[arg(long, default_value_t = 20)]
+    drain: u64,
+    /// Fresh signers registered per agency.
+    #[arg(long, default_value_t = 32)]
+    signers_per_agency: usize,
+    /// Transactions per submitted batch.
+    #[arg(long, default_value_t = 256)]
+    batch_txs: usize,
+    /// Most transactions submitted but not yet finalized or refused.
+    #[arg(long, default_value_t = 100_000)]
+    inflight_txs_max: usize,
+    /// Most transactions pre-signed (bounds memory: about 1.5 KB each).
+    #[arg(long, default_value_t = 1_000_000)]
+    presign_txs_max: usize,
+    /// Print one JSON object with the results as the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A node under load.
+#[derive(Clone, Debug)]
+struct Node {
+    name: String,
+    api: String,
+    pid: Option<u32>,
+    data_dir: Option<PathBuf>,
+    validator: bool,
+}
+
+/// A signer: its key, agency and the node it submits to.
+struct Signer {
+    key: SecretKey,
+    agency: AgencyId,
+    next: AgencyId,
+    node: usize,
+}
+
+/// One pre-signed transaction.
+struct Signed {
+    hash: TxHash,
+    hex: String,
+}
+
+fn agent(timeout: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(timeout)
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn get_json(a: &ureq::Agent, url: &str) -> Result<(u16, Value)> {
+    let mut r = a.get(url).call().with_context(|| format!("GET {url}"))?;
+    let status = r.status().as_u16();
+    let v = r
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_json::<Value>()
+        .with_context(|| format!("GET {url}: reading the JSON answer"))?;
+    Ok((status, v))
+}
+
+/// Nodes and admin keys, from a testnet manifest or from `--node`/`--keys`.
+/// Each agency with its admin (member) key.
+type Admins = Vec<(AgencyId, SecretKey)>;
+
+fn load_setup(a: &Args) -> Result<(Vec<Node>, Admins)> {
+    let (nodes, keys_dir_entries) = if let Some(dir) = &a.testnet {
+        let path = dir.join("testnet.json");
+        let m: Value = serde_json::from_slice(&crate::files::read_limited(&path, 1 << 20)?)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        let mut nodes = Vec::new();
+        for n in m["nodes"].as_array().cloned().unwrap_or_default() {
+            let api = n["api"]
+                .as_str()
+                .ok_or_else(|| anyhow!("{}: a node lacks `api`", path.display()))?;
+            nodes.push(Node {
+                name: n["name"].as_str().unwrap_or(api).to_string(),
+                api: api.trim_end_matches('/').to_string(),
+                pid: n["pid"].as_u64().filter(|p| *p > 0).map(|p| p as u32),
+                data_dir: n["data_dir"].as_str().map(PathBuf::from),
+                validator: n["role"].as_str() != Some("observer"),
+            });
+        }
+        let mut keys = Vec::new();
+        for k in m["member_keys"].as_array().cloned().unwrap_or_default() {
+            let agency = k["agency"].as_str().unwrap_or("").to_string();
+            keys.push((agency, PathBuf::from(k["key"].as_str().unwrap_or(""))));
+        }
+        (nodes, keys)
+    } else {
+        let Some(dir) = &a.keys else {
+            bail!("give --testnet DIR, or --node URL (repeated) with --keys DIR");
+        };
+        if a.nodes.is_empty() {
+            bail!("give --testnet DIR, or --node URL (repeated) with --keys DIR");
+        }
+        let nodes = a
+            .nodes
+            .iter()
+            .map(|u| Node {
+                name: u.clone(),
+                api: u.trim_end_matches('/').to_string(),
+                pid: None,
+                data_dir: None,
+                validator: true,
+            })
+            .collect();
+        let mut keys = Vec::new();
+        let rd = std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
+        let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let name = p.file_name().and_then(|s| s.to_str()).unwrap_or("");
+            if let Some(agency) = name.strip_suffix("-member.key") {
+                keys.push((agency.to_string(), p.clone()));
+            }
+        }
+        (nodes, keys)
+    };
+    if nodes.is_empty() {
+        bail!("no nodes to load");
+    }
+    let mut admins = Vec::new();
+    for (agency, path) in keys_dir_entries {
+        let id: AgencyId = agency
+            .parse()
+            .map_err(|e| anyhow!("bad agency id {agency:?} for key {}: {e}", path.display()))?;
+        let key = chancery_genesis::read_key_file(&path)
+            .with_context(|| format!("reading member key {}", path.display()))?
+            .secret;
+        admins.push((id, key));
+    }
+    if admins.len() < 2 {
+        bail!(
+            "the workload needs member keys (with the admin role) of at least two agencies, found {}",
+            admins.len()
+        );
+    }
+    Ok((nodes, admins))
+}
+
+fn next_seq(a: &ureq::Agent, api: &str, key: &PublicKey) -> Result<Option<u64>> {
+    let (status, v) = get_json(a, &format!("{api}/v1/members/{key}"))?;
+    if status == 404 {
+        return Ok(None);
+    }
+    if status != 200 {
+        bail!("{api}/v1/members/{key}: status {status}: {v}");
+    }
+    v["next_seq"]
+        .as_u64()
+        .map(Some)
+        .ok_or_else(|| anyhow!("{api} did not report next_seq for {key}: {v}"))
+}
+
+/// Submit one batch; the answer per transaction: Ok(hash) or Err(code).
+fn submit(a: &ureq::Agent, api: &str, txs: &[&str]) -> Vec<Result<(), String>> {
+    let all = |code: String| txs.iter().map(|_| Err(code.clone())).collect();
+    let sent = a
+        .post(&format!("{api}/v1/transactions/batch"))
+        .send_json(json!({ "txs": txs }));
+    let mut r = match sent {
+        Ok(r) => r,
+        Err(e) => return all(format!("http_error: {e}")),
+    };
+    let status = r.status().as_u16();
+    let v: Value = r
+        .body_mut()
+        .with_config()
+        .limit(16 * 1024 * 1024)
+        .read_json()
+        .unwrap_or(Value::Null);
+    if status != 202 {
+        let code = v["code"].as_str().unwrap_or("unknown");
+        return all(format!("http_{status}_{code}"));
+    }
+    let results = v["results"].as_array().cloned().unwrap_or_default();
+    if results.len() != txs.len() {
+        return all("bad_answer".to_string());
+    }
+    results
+        .iter()
+        .map(|x| {
+            if x.get("hash").is_some() {
+                Ok(())
+            } else {
+                Err(x["code"].as_str().unwrap_or("unknown").to_string())
+            }
+        })
+        .collect()
+}
+
+/// The key seed of signer `i` of run `run`: a hash of both (the kernel's hash, so no extra
+/// dependency). The run id is random, so each run's keys are new.
+fn seed_of(run: &[u8; 8], i: u64) -> [u8; 32] {
+    let mut m = b"chancery-bench-signer".to_vec();
+    m.extend_from_slice(run);
+    m.extend_from_slice(&i.to_be_bytes());
+    *domain::DOCUMENT_HASH.hash(&m).as_bytes()
+}
+
+fn date(y: u16, m: u8, d: u8) -> Result<Date> {
+    Date::new(y, m, d).ok_or_else(|| anyhow!("bad date {y}-{m}-{d}"))
+}
+
+fn cny(yuan: u64) -> Amount {
+    Amount {
+        minor: yuan * 100,
+        currency: Currency::CNY,
+    }
+}
+
+fn document(kind: &str, title: &str, key: &str) -> DocumentRef {
+    DocumentRef {
+        hash: domain::DOCUMENT_HASH.hash(key.as_bytes()),
+        kind: kind.into(),
+        title: title.into(),
+        url: format!("https://docs.example.gov.cn/bench/{key}"),
+    }
+}
+
+/// Asset categories (GB/T 14885) with names, models and units, to vary records.
+const ASSETS: [(&str, &str, &str, &str, u64); 4] = [
+    ("A02010104", "台式计算机", "联想 启天 M437", "台", 5_600),
+    (
+        "A02010105",
+        "便携式计算机",
+        "华为 MateBook B5-430",
+        "台",
+        7_200,
+    ),
+    ("A02021003", "激光打印机", "奔图 P3305DN", "台", 2_300),
+    ("A05010103", "办公桌", "钢木结构 1600×800", "张", 1_450),
+];
+
+/// The seven records of round `n` of signer `s` (of agency `a`, `b` another agency).
+fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<Record>> {
+    let tag = format!("{run}-{s}-{n}");
+    let asset = format!("{a}-bench-{tag}");
+    let ocid = format!("ocds-bench-{a}-{tag}");
+    let grant = format!("{a}-bgrant-{tag}");
+    let salt = *domain::DOCUMENT_HASH.hash(tag.as_bytes()).as_bytes();
+    let (category, name, model, unit, price) = ASSETS[(n as usize + s) % ASSETS.len()];
+    let qty = 1 + (n + s as u64) % 30;
+    let today = date(2026, 11, 27)?;
+    let suppliers: Vec<Supplier> = (0..1 + n % 3)
+        .map(|k| Supplier {
+            name: [
+                "北京华信科技有限公司",
+                "上海浦东办公设备有限公司",
+                "广州南方数码股份有限公司",
+            ][k as usize]
+                .into(),
+            credit_code: format!("9111010{k}{:010}", (n * 7 + s as u64) % 10_000_000_000),
+        })
+        .collect();
+    let items: Vec<Item> = (0..1 + (n + 1) % 3)
+        .map(|k| {
+            let (category, name, _, unit, price) = ASSETS[(k as usize + s) % ASSETS.len()];
+            Item {
+                id: (k + 1).to_string(),
+                description: name.into(),
+                classification_scheme: "GB/T 14885".into(),
+                classification_id: category.into(),
+                quantity: qty,
+                unit: unit.into(),
+                unit_value: Some(cny(price)),
+            }
+        })
+        .collect();
+    let value = items
+        .iter()
+        .map(|i| i.quantity * (price))
+        .sum::<u64>()
+        .max(1);
+    let mut award_docs = vec![document(
+        "awardNotice",
+        "中标通知书",
+        &format!("{tag}-award"),
+    )];
+    if n % 2 == 0 {
+        award_docs.push(document(
+            "contractSigned",
+            "政府采购合同",
+            &format!("{tag}-contract"),
+        ));
+    }
+    Ok(vec![
+        Record::RegisterAsset(RegisterAsset {
+            asset_id: asset.clone(),
+            category: category.into(),
+            name: name.into(),
+            spec_model: model.into(),
+            quantity: qty,
+            unit: unit.into(),
+            acquisition_method: AcquisitionMethod::Purchase,
+            acquisition_date: today,
+            original_value: cny(price * qty),
+            funding_source: FundingSource::FiscalAppropriation,
+            custodian: a.clone(),
+            location: Restricted::seal(
+                &salt,
+                &format!("{a} 办公楼 {} 层 {} 室", 1 + n % 9, 100 + s),
+            ),
+            documents: vec![document(
+                "approval",
+                "资产入账凭证",
+                &format!("{tag}-asset"),
+            )],
+        }),
+        Record::AwardProcurement(AwardProcurement {
+            ocid: ocid.clone(),
+            award_id: "1".into(),
+            project_number: format!("{}-B{s}-{n:06}", a.as_str().to_uppercase()),
+            title: format!("{name}采购项目"),
+            description: format!("{name}及配套设备采购，含安装调试与三年质保服务"),
+            purchaser: a.clone(),
+            method: ProcurementMethod::Open,
+            method_details: "公开招标".into(),
+            suppliers,
+            value: cny(value),
+            award_date: today,
+            status: AwardStatus::Active,
+            items,
+            documents: award_docs,
+        }),
+        Record::GrantDataAccess(GrantDataAccess {
+            grant_id: grant.clone(),
+            dataset_id: format!("{a}-dataset-{}", n % 5),
+            grantor: a.clone(),
+            grantee: b.clone(),
+            actions: vec![Action::Read, Action::Use],
+            purpose: "政务服务事项联合审批与数据核验".into(),
+            condition: SharingCondition::Conditional,
+            valid_from: today,
+            valid_until: date(2027, 12, 31)?,
+            constraints: Restricted::seal(&salt, &vec![]),
+        }),
+        Record::AnchorDocument(AnchorDocument {
+            document: document("report", "年度资产报告", &format!("{tag}-report")),
+            supports: RecordRef::Asset(asset.clone()),
+        }),
+        Record::AmendAward(AmendAward {
+            ocid,
+            award_id: "1".into(),
+            rationale: "合同金额调整（变更数量）".into(),
+            date: today,
+            value: Some(cny(value.saturating_sub(price).max(1))),
+            suppliers: None,
+            items: None,
+            status: None,
+            documents: vec![],
+        }),
+        Record::TransferAsset(TransferAsset {
+            asset_id: asset,
+            from: a.clone(),
+            to: b.clone(),
+            kind: TransferKind::Allocation,
+            approval_document: domain::DOCUMENT_HASH.hash(format!("{tag}-transfer").as_bytes()),
+            effective_date: today,
+        }),
+        Record::RevokeGrant(RevokeGrant {
+            grant_id: grant,
+            reason: "项目结束".into(),
+        }),
+    ])
+}
+
+/// The figures of one run.
+#[derive(Default, Debug)]
+struct Stats {
+    target_tps: Option<u64>,
+    offered_tps: f64,
+    finalized_tps: f64,
+    submitted: u64,
+    finalized: u64,
+    unfinalized: u64,
+    lat_ms: Vec<f64>,
+    rejected: BTreeMap<String, u64>,
+    blocks_per_s: f64,
+    tx_per_block: f64,
+    cpu_s_per_tx: BTreeMap<String, f64>,
+    disk_bytes_per_tx: BTreeMap<String, f64>,
+    tx_bytes_avg: f64,
+    generator_cpu_s: f64,
+}
+
+/// utime + stime of a process, in seconds (clock ticks of 1/100 s, Linux's USER_HZ).
+fn cpu_s(pid: &str) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: split after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ut: f64 = f.get(11)?.parse().ok()?;
+    let st: f64 = f.get(12)?.parse().ok()?;
+    Some((ut + st) / 100.0)
+}
+
+/// Bytes under `dir` (recursively; bounded depth).
+fn dir_bytes(dir: &Path, depth: u32) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut n = 0;
+    for e in rd.flatten() {
+        let Ok(md) = e.metadata() else { continue };
+        if md.is_dir() {
+            if depth < 8 {
+                n += dir_bytes(&e.path(), depth + 1);
+            }
+        } else {
+            n += md.len();
+        }
+    }
+    n
+}
+
+/// Shared state between the submission, event and fetch threads.
+struct Shared {
+    /// The start of submission; every time below is an offset from it.
+    t0: Instant,
+    /// Submission time of every transaction in flight, by hash.
+    inflight: Mutex<HashMap<TxHash, Duration>>,
+    /// Refusals by code.
+    rejected: Mutex<BTreeMap<String, u64>>,
+    /// (submission time, finality time) of each finalized transaction of this run,
+    /// as offsets from the start.
+    done: Mutex<Vec<(Duration, Duration)>>,
+    /// Finalized hashes (a small sample, for the execution-outcome check).
+    sample: Mutex<Vec<TxHash>>,
+    /// Blocks seen: height -> (first arrival offset, tx count).
+    blocks: Mutex<BTreeMap<u64, (Duration, u64)>>,
+    submitted: AtomicU64,
+    stop: AtomicBool,
+}
+
+/// Run the benchmark.
+pub fn run(a: Args) -> Result<Outcome> {
+    if a.duration == 0 || a.duration > DURATION_S_MAX {
+        bail!(
+            "--duration must be 1..={DURATION_S_MAX} seconds, found {}",
+            a.duration
+        );
+    }
+    if a.batch_txs == 0 || a.batch_txs > BATCH_TXS_MAX {
+        bail!(
+            "--batch-txs must be 1..={BATCH_TXS_MAX}, found {}",
+            a.batch_txs
+        );
+    }
+    let warmup = a.warmup.unwrap_or((a.duration / 5).min(10));
+    if warmup >= a.duration {
+        bail!(
+            "--warmup ({warmup} s) must be shorter than --duration ({} s)",
+            a.duration
+        );
+    }
+    let (nodes, admins) = load_setup(&a)?;
+    let validators: Vec<usize> = (0..nodes.len()).filter(|i| nodes[*i].validator).collect();
+    if validators.is_empty() {
+        bail!("no validator among the nodes");
+    }
+    let http = agent(Some(Duration::from_secs(30)));
+    let (_, status) = get_json(&http, &format!("{}/v1/status", nodes[0].api))?;
+    let chain_id: ChainId = status["chain_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("{}/v1/status lacks a chain_id: {status}", nodes[0].api))?;
+
+    // A fresh run id: every identifier of this run is new, so runs can follow each other
+    // on one chain.
+    let mut run_id = [0u8; 8];
+    getrandom::getrandom(&mut run_id).map_err(|e| anyhow!("no randomness: {e}"))?;
+    let run = hex::encode(&run_id[..4]);
+    let say = |s: String| {
+        if a.json {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+        }
+    };
+
+    // 1. Signers, registered through membership records.
+    let per_agency = a
+        .signers_per_agency
+        .clamp(1, SIGNERS_MAX / admins.len().max(1));
+    let per_agency = per_agency.min(REGISTER_BATCH_MAX);
+    let mut signers = Vec::new();
+    for (ai, (agency, admin)) in admins.iter().enumerate() {
+        let first_seq = next_seq(&http, &nodes[validators[0]].api, &admin.public())?
+            .ok_or_else(|| anyhow!("the member key of {agency} is not a member"))?;
+        let mut txs = Vec::new();
+        for (k, seq) in (first_seq..).take(per_agency).enumerate() {
+            let g = signers.len();
+            let key = SecretKey::from_seed(seed_of(&run_id, g as u64));
+            let body = TxBody {
+                chain_id,
+                signer: admin.public(),
+                seq: Seq(seq),
+                record: Record::RegisterMember(RegisterMember {
+                    agency: agency.clone(),
+                    key: key.public(),
+                    name: format!("bench {run} signer {k}"),
+                    roles: vec![
+                        Role::AssetOfficer,
+                        Role::ProcurementOfficer,
+                        Role::DataSteward,
+                        Role::Archivist,
+                    ],
+                }),
+            };
+            txs.push(hex::encode(Transaction::sign(body, admin).to_bytes()));
+            signers.push(Signer {
+                key,
+                agency: agency.clone(),
+                next: admins[(ai + 1) % admins.len()].0.clone(),
+                node: validators[g % validators.len()],
+            });
+        }
+        for chunk in txs.chunks(a.batch_txs) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let res = submit(&http, &nodes[validators[0]].api, &refs);
+            if let Some(Err(code)) = res.iter().find(|r| r.is_err()) {
+                bail!("registering signers of {agency} was refused: {code}");
+            }
+        }
+    }
+    say(format!(
+        "bench {run}: registering {} signers ({} agencies x {per_agency})",
+        signers.len(),
+        admins.len()
+    ));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for s in &signers {
+        for &v in &validators {
+            loop {
+                if next_seq(&http, &nodes[v].api, &s.key.public())?.is_some() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "signer {} is not a member on {} after 120 s",
+                        s.key.public(),
+                        nodes[v].name
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    // 2. Pre-sign the workload: enough for the offered rate over the duration.
+    let want = match a.rate {
+        Some(r) => r.saturating_mul(a.duration) as usize,
+        None => 30_000usize.saturating_mul(a.duration as usize),
+    }
+    .min(a.presign_txs_max)
+    .max(1);
+    let per_signer_rounds = want.div_ceil(signers.len() * 7).max(1) as u64;
+    say(format!(
+        "bench {run}: pre-signing {} transactions ({per_signer_rounds} rounds of 7 records x {} signers)",
+        per_signer_rounds * 7 * signers.len() as u64,
+        signers.len()
+    ));
+    let sign_start = Instant::now();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let mut per_signer: Vec<Vec<Signed>> = Vec::new();
+    let mut raw_bytes: u64 = 0;
+    std::thread::scope(|scope| -> Result<()> {
+        let chunks: Vec<Vec<(usize, &Signer)>> = (0..threads)
+            .map(|t| {
+                signers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % threads == t)
+                    .collect()
+            })
+            .collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let run = &run;
+                scope.spawn(move || -> Result<Vec<(usize, Vec<Signed>, u64)>> {
+                    let mut out = Vec::new();
+                    for (i, s) in chunk {
+                        let mut v = Vec::new();
+                        let mut bytes = 0u64;
+                        let mut seq = 0u64;
+                        for n in 0..per_signer_rounds {
+                            for record in round(run, i, &s.agency, &s.next, n)? {
+                                let body = TxBody {
+                                    chain_id,
+                                    signer: s.key.public(),
+                                    seq: Seq(seq),
+                                    record,
+                                };
+                                seq += 1;
+                                let tx = Transaction::sign(body, &s.key);
+                                let b = tx.to_bytes();
+                                bytes += b.len() as u64;
+                                v.push(Signed {
+                                    hash: domain::TX_HASH.hash(&b),
+                                    hex: hex::encode(&b),
+                                });
+                            }
+                        }
+                        out.push((i, v, bytes));
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all: Vec<(usize, Vec<Signed>, u64)> = Vec::new();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow!("a signing thread panicked"))??,
+            );
+        }
+        all.sort_by_key(|x| x.0);
+        for (_, v, b) in all {
+            raw_bytes += b;
+            per_signer.push(v);
+        }
+        Ok(())
+    })?;
+    let presigned: usize = per_signer.iter().map(Vec::len).sum();
+    let tx_bytes_avg = raw_bytes as f64 / presigned.max(1) as f64;
+    say(format!(
+        "bench {run}: signed {presigned} transactions in {:.1} s, {tx_bytes_avg:.0} bytes each on average",
+        sign_start.elapsed().as_secs_f64()
+    ));
+
+    // 3. Measurement threads: one event stream per node, one block reader.
+    let start_height = status_height(&http, &nodes[validators[0]].api)?;
+    let t0 = Instant::now();
+    let shared = Arc::new(Shared {
+        t0,
+        inflight: Mutex::new(HashMap::new()),
+        rejected: Mutex::new(BTreeMap::new()),
+        done: Mutex::new(Vec::new()),
+        sample: Mutex::new(Vec::new()),
+        blocks: Mutex::new(BTreeMap::new()),
+        submitted: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let (ev_tx, ev_rx) = mpsc::sync_channel::<(u64, usize, Duration, Option<Vec<TxHash>>)>(4096);
+    for (ni, n) in nodes.iter().enumerate() {
+        let api = n.api.clone();
+        let ev_tx = ev_tx.clone();
+        let shared = shared.clone();
+        std::thread::spawn(move || event_stream(&api, ni, &ev_tx, &shared));
+    }
+    drop(ev_tx);
+    {
+        let shared = shared.clone();
+        let apis: Vec<String> = nodes.iter().map(|n| n.api.clone()).collect();
+        std::thread::spawn(move || block_reader(&apis, start_height, ev_rx, &shared));
+    }
+
+    // Resource counters before the run.
+    let cpu0: Vec<Option<f64>> = nodes
+        .iter()
+        .map(|n| n.pid.and_then(|p| cpu_s(&p.to_string())))
+        .collect();
+    let disk0: Vec<u64> = nodes
+        .iter()
+        .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
+        .collect();
+    let gen_cpu0 = cpu_s("self").unwrap_or(0.0);
+
+    // 4. Submission: per node a bounded queue of batches and a few worker threads.
+    let mut queues = Vec::new();
+    let mut workers = Vec::new();
+    let per_signer = Arc::new(per_signer);
+    for n in &nodes {
+        let (tx, rx) = mpsc::sync_channel::<Vec<usize>>(QUEUED_BATCHES_MAX);
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..WORKERS_PER_NODE {
+            let rx = rx.clone();
+            let api = n.api.clone();
+            let shared = shared.clone();
+            let per_signer = per_signer.clone();
+            workers.push(std::thread::spawn(move || {
+                let http = agent(Some(Duration::from_secs(30)));
+                loop {
+                    let batch = match rx.lock() {
+                        Ok(r) => match r.recv() {
+                            Ok(b) => b,
+                            Err(_) => return,
+                        },
+                        Err(_) => return,
+                    };
+                    // Indices encode (signer, position): signer * stride + position.
+                    let txs: Vec<&Signed> = batch
+                        .iter()
+                        .map(|&k| &per_signer[k >> 32][k & 0xffff_ffff])
+                        .collect();
+                    let now = shared.t0.elapsed();
+                    if let Ok(mut m) = shared.inflight.lock() {
+                        for t in &txs {
+                            m.insert(t.hash, now);
+                        }
+                    }
+                    let hexes: Vec<&str> = txs.iter().map(|t| t.hex.as_str()).collect();
+                    let res = submit(&http, &api, &hexes);
+                    shared
+                        .submitted
+                        .fetch_add(txs.len() as u64, Ordering::Relaxed);
+                    let refused: Vec<(TxHash, String)> = res
+                        .into_iter()
+                        .zip(&txs)
+                        .filter_map(|(r, t)| r.err().map(|c| (t.hash, c)))
+                        .collect();
+                    if !refused.is_empty() {
+                        if let Ok(mut m) = shared.inflight.lock() {
+                            for (h, _) in &refused {
+                                m.remove(h);
+                            }
+                        }
+                        if let Ok(mut r) = shared.rejected.lock() {
+                            for (_, c) in refused {
+                                *r.entry(c).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        queues.push(tx);
+    }
+
+    // The scheduler: every tick, cut the transactions due, round-robin over signers.
+    let end = Duration::from_secs(a.duration);
+    let mut cursor = vec![0usize; signers.len()];
+    let mut next_signer = 0usize;
+    let mut cut: u64 = 0;
+    let mut exhausted = false;
+    say(format!(
+        "bench {run}: submitting for {} s to {} node(s), {}",
+        a.duration,
+        validators.len(),
+        match a.rate {
+            Some(r) => format!("offered {r} tx/s"),
+            None => format!("open loop, at most {} in flight", a.inflight_txs_max),
+        }
+    ));
+    while t0.elapsed() < end && !exhausted {
+        let elapsed = t0.elapsed();
+        let due = match a.rate {
+            Some(r) => ((elapsed.as_secs_f64() + TICK_MS as f64 / 1000.0) * r as f64) as u64,
+            None => u64::MAX,
+        };
+        let inflight = shared.inflight.lock().map(|m| m.len()).unwrap_or(0);
+        let room = a.inflight_txs_max.saturating_sub(inflight) as u64;
+        let mut want = due.saturating_sub(cut).min(room);
+        if a.rate.is_none() {
+            want = want.min((a.batch_txs * validators.len() * 2) as u64);
+        }
+        let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+        let mut taken = 0u64;
+        let mut idle_signers = 0usize;
+        while taken < want && idle_signers < signers.len() {
+            let s = next_signer;
+            next_signer = (next_signer + 1) % signers.len();
+            if cursor[s] >= per_signer[s].len() {
+                idle_signers += 1;
+                continue;
+            }
+            idle_signers = 0;
+            per_node[signers[s].node].push((s << 32) | cursor[s]);
+            cursor[s] += 1;
+            taken += 1;
+        }
+        if taken < want && idle_signers >= signers.len() {
+            exhausted = true;
+        }
+        cut += taken;
+        for (ni, txs) in per_node.into_iter().enumerate() {
+            for chunk in txs.chunks(a.batch_txs) {
+                if queues[ni].send(chunk.to_vec()).is_err() {
+                    bail!("the submission threads of {} stopped", nodes[ni].name);
+                }
+            }
+        }
+        let next_tick = elapsed + Duration::from_millis(TICK_MS);
+        let now = t0.elapsed();
+        if next_tick > now {
+            std::thread::sleep(next_tick - now);
+        }
+    }
+    let submit_end = t0.elapsed();
+    drop(queues);
+    for w in workers {
+        let _ = w.join();
+    }
+    let cpu1: Vec<Option<f64>> = nodes
+        .iter()
+        .map(|n| n.pid.and_then(|p| cpu_s(&p.to_string())))
+        .collect();
+    if exhausted {
+        say(format!(
+            "bench {run}: the pre-signed workload ran out after {:.1} s (raise --presign-txs-max)",
+            submit_end.as_secs_f64()
+        ));
+    }
+    // Drain: wait (bounded) for what is still in flight.
+    let drain_deadline = Instant::now() + Duration::from_secs(a.drain);
+    while Instant::now() < drain_deadline {
+        if shared.inflight.lock().map(|m| m.is_empty()).unwrap_or(true) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    shared.stop.store(true, Ordering::Relaxed);
+    let gen_cpu1 = cpu_s("self").unwrap_or(0.0);
+    let disk1: Vec<u64> = nodes
+        .iter()
+        .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
+        .collect();
+
+    // 5. Figures.
+    let lo = Duration::from_secs(warmup);
+    let hi = submit_end;
+    let window_s = (hi - lo).as_secs_f64().max(1e-3);
+    let done = shared.done.lock().map(|d| d.clone()).unwrap_or_default();
+    let mut lat_ms: Vec<f64> = done
+        .iter()
+        .filter(|(s, _)| *s >= lo && *s < hi)
+        .map(|(s, f)| f.saturating_sub(*s).as_secs_f64() * 1000.0)
+        .collect();
+    lat_ms.sort_by(|x, y| x.total_cmp(y));
+    let finalized_in_window = done.iter().filter(|(_, f)| *f >= lo && *f < hi).count();
+    let blocks = shared.blocks.lock().map(|b| b.clone()).unwrap_or_default();
+    let win_blocks: Vec<u64> = blocks
+        .values()
+        .filter(|(t, _)| *t >= lo && *t < hi)
+        .map(|(_, n)| *n)
+        .collect();
+    let all_finalized = done.len() as u64;
+    let mut rejected = shared
+        .rejected
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    // Execution outcomes of a sample of finalized transactions.
+    let sample = shared.sample.lock().map(|s| s.clone()).unwrap_or_default();
+    for h in sample.iter().take(SAMPLE_TXS_MAX) {
+        if let Ok((200, v)) = get_json(
+            &http,
+            &format!("{}/v1/transactions/{h}", nodes[validators[0]].api),
+        ) {
+            if v["status"] == "rejected" {
+                let why = v["reason"].to_string();
+                *rejected
+                    .entry(format!(
+                        "executed_rejected_in_sample_{}: {why}",
+                        sample.len()
+                    ))
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut st = Stats {
+        target_tps: a.rate,
+        offered_tps: shared.submitted.load(Ordering::Relaxed) as f64
+            / submit_end.as_secs_f64().max(1e-3),
+        finalized_tps: finalized_in_window as f64 / window_s,
+        submitted: shared.submitted.load(Ordering::Relaxed),
+        finalized: all_finalized,
+        unfinalized: shared.inflight.lock().map(|m| m.len() as u64).unwrap_or(0),
+        lat_ms,
+        rejected,
+        blocks_per_s: win_blocks.len() as f64 / window_s,
+        tx_per_block: win_blocks.iter().sum::<u64>() as f64 / win_blocks.len().max(1) as f64,
+        tx_bytes_avg,
+        generator_cpu_s: gen_cpu1 - gen_cpu0,
+        ..Default::default()
+    };
+    for (i, n) in nodes.iter().enumerate() {
+        if let (Some(c0), Some(c1)) = (cpu0[i], cpu1[i]) {
+            st.cpu_s_per_tx
+                .insert(n.name.clone(), (c1 - c0) / (all_finalized.max(1) as f64));
+        }
+        if n.data_dir.is_some() {
+            st.disk_bytes_per_tx.insert(
+                n.name.clone(),
+                disk1[i].saturating_sub(disk0[i]) as f64 / all_finalized.max(1) as f64,
+            );
+        }
+    }
+    let summary = human(&st, &run, warmup, submit_end);
+    if a.json {
+        eprintln!("{summary}");
+        Ok(Outcome::Ok(to_json(&st).to_string()))
+    } else {
+        Ok(Outcome::Ok(summary))
+    }
+}
+
+fn status_height(http: &ureq::Agent, api: &str) -> Result<u64> {
+    let (_, s) = get_json(http, &format!("{api}/v1/status"))?;
+    s["tip"]["height"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("{api}/v1/status lacks tip.height: {s}"))
+}
+
+type EventSender = mpsc::SyncSender<(u64, usize, Duration, Option<Vec<TxHash>>)>;
+
+/// Read one node's event stream; forward (height, node, arrival, hashes if given).
+fn event_stream(api: &str, node: usize, out: &EventSender, shared: &Shared) {
+    let http = agent(None);
+    while !shared.stop.load(Ordering::Relaxed) {
+        let Ok(mut r) = http.get(&format!("{api}/v1/events")).call() else {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        };
+        let mut reader = std::io::BufReader::new(r.body_mut().as_reader());
+        let mut line = String::new();
+        let mut event = String::new();
+        loop {
+            line.clear();
+            // An event line is small; a line above 64 MiB is not one we can use.
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let l = line.trim_end();
+            if let Some(e) = l.strip_prefix("event:") {
+                event = e.trim().to_string();
+            } else if let Some(d) = l.strip_prefix("data:") {
+                if event != "block" {
+                    continue;
+                }
+                let Ok(v) = serde_json::from_str::<Value>(d.trim()) else {
+                    continue;
+                };
+                let Some(h) = v["height"].as_u64() else {
+                    continue;
+                };
+                let txs = v["txs"].as_array().map(|xs| {
+                    xs.iter()
+                        .filter_map(|x| x.as_str().and_then(|s| s.parse().ok()))
+                        .collect()
+                });
+                if out.send((h, node, shared.t0.elapsed(), txs)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// For each new height: record its first arrival, read its transaction hashes, and settle
+/// the transactions in flight.
+fn block_reader(
+    apis: &[String],
+    start_height: u64,
+    rx: mpsc::Receiver<(u64, usize, Duration, Option<Vec<TxHash>>)>,
+    shared: &Shared,
+) {
+    let http = agent(Some(Duration::from_secs(30)));
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut highest = start_height;
+    while let Ok((h, node, at, txs)) = rx.recv() {
+        if h <= start_height || seen.contains(&h) {
+            continue;
+        }
+        // Heights this node skipped (a lagged stream) are settled now, a little late.
+        let mut todo: Vec<(u64, Option<Vec<TxHash>>)> = ((highest + 1)..h)
+            .filter(|x| !seen.contains(x))
+            .map(|x| (x, None))
+            .collect();
+        todo.push((h, txs));
+        highest = highest.max(h);
+        for (height, txs) in todo {
+            seen.insert(height);
+            let hashes: Vec<TxHash> = match txs {
+                Some(t) => t,
+                None => match get_json(&http, &format!("{}/v1/blocks/{height}", apis[node])) {
+                    Ok((200, v)) => v["transactions"]
+                        .as_array()
+                        .map(|xs| {
+                            xs.iter()
+                                .filter_map(|x| x["hash"].as_str().and_then(|s| s.parse().ok()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    _ => {
+                        seen.remove(&height);
+                        continue;
+                    }
+                },
+            };
+            if let Ok(mut b) = shared.blocks.lock() {
+                b.insert(height, (at, hashes.len() as u64));
+            }
+            let mut settled = Vec::new();
+            if let Ok(mut m) = shared.inflight.lock() {
+                for x in &hashes {
+                    if let Some(s) = m.remove(x) {
+                        settled.push((*x, s));
+                    }
+                }
+            }
+            if settled.is_empty() {
+                continue;
+            }
+            if let Ok(mut d) = shared.done.lock() {
+                for (_, s) in &settled {
+                    d.push((*s, at));
+                }
+            }
+            if let Ok(mut s) = shared.sample.lock() {
+                if s.len() < SAMPLE_TXS_MAX {
+                    s.push(settled[settled.len() / 2].0);
+                }
+            }
+        }
+    }
+}
+
+/// The `q`-quantile (0..=1) of sorted values, by nearest rank; 0 when empty.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn to_json(st: &Stats) -> Value {
+    let per_node = |m: &BTreeMap<String, f64>, digits: f64| -> Value {
+        m.iter()
+            .map(|(k, v)| (k.clone(), json!((v * digits).round() / digits)))
+            .collect::<serde_json::Map<String, Value>>()
+            .into()
+    };
+    json!({
+        "target_tps": st.target_tps,
+        "offered_tps": round2(st.offered_tps),
+        "finalized_tps": round2(st.finalized_tps),
+        "p50_ms": round2(quantile(&st.lat_ms, 0.50)),
+        "p90_ms": round2(quantile(&st.lat_ms, 0.90)),
+        "p99_ms": round2(quantile(&st.lat_ms, 0.99)),
+        "max_ms": round2(st.lat_ms.last().copied().unwrap_or(0.0)),
+        "latency_samples": st.lat_ms.len(),
+        "submitted": st.submitted,
+        "finalized": st.finalized,
+        "unfinalized": st.unfinalized,
+        "rejected": st.rejected,
+        "blocks_per_s": round2(st.blocks_per_s),
+        "tx_per_block": round2(st.tx_per_block),
+        "tx_bytes_avg": round2(st.tx_bytes_avg),
+        "cpu_s_per_tx": per_node(&st.cpu_s_per_tx, 1e7),
+        "disk_bytes_per_tx": per_node(&st.disk_bytes_per_tx, 10.0),
+        "generator_cpu_s": round2(st.generator_cpu_s),
+    })
+}
+
+fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "bench {run}: {:.1} s of submission ({warmup} s warm-up excluded from rates and latencies)",
+        submit_end.as_secs_f64()
+    );
+    let _ = writeln!(
+        s,
+        "  offered     {:.0} tx/s{} ({} submitted, {:.0} bytes each)",
+        st.offered_tps,
+        st.target_tps
+            .map(|t| format!(" (target {t})"))
+            .unwrap_or_else(|| " (open loop)".into()),
+        st.submitted,
+        st.tx_bytes_avg
+    );
+    let _ = writeln!(
+        s,
+        "  finalized   {:.0} tx/s steady; {} in all, {} still in flight at the end",
+        st.finalized_tps, st.finalized, st.unfinalized
+    );
+    let _ = writeln!(
+        s,
+        "  latency     p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms (submit to finality, {} txs)",
+        quantile(&st.lat_ms, 0.5),
+        quantile(&st.lat_ms, 0.9),
+        quantile(&st.lat_ms, 0.99),
+        st.lat_ms.last().copied().unwrap_or(0.0),
+        st.lat_ms.len()
+    );
+    let _ = writeln!(
+        s,
+        "  blocks      {:.2} /s, {:.0} tx/block",
+        st.blocks_per_s, st.tx_per_block
+    );
+    if st.rejected.is_empty() {
+        let _ = writeln!(s, "  rejected    none");
+    } else {
+        for (k, v) in &st.rejected {
+            let _ = writeln!(s, "  rejected    {v} x {k}");
+        }
+    }
+    for (k, v) in &st.cpu_s_per_tx {
+        let disk = st.disk_bytes_per_tx.get(k).copied().unwrap_or(0.0);
+        let _ = writeln!(
+            s,
+            "  node {k:<10} {:.0} us CPU/tx, {disk:.0} disk bytes/tx",
+            v * 1e6
+        );
+    }
+    let _ = write!(s, "  generator   {:.1} s CPU", st.generator_cpu_s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_by_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&v, 0.5), 50.0);
+        assert_eq!(quantile(&v, 0.99), 99.0);
+        assert_eq!(quantile(&v, 1.0), 100.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+        assert_eq!(quantile(&[7.0], 0.01), 7.0);
+    }
+
+    #[test]
+    fn every_round_is_valid_and_fresh() {
+        let a: AgencyId = "mof".parse().unwrap();
+        let b: AgencyId = "ndrc".parse().unwrap();
+        let mut ids = HashSet::new();
+        for n in 0..10 {
+            let records = round("abcd1234", 3, &a, &b, n).unwrap();
+            assert_eq!(records.len(), 7);
+            for r in records {
+                r.validate().unwrap();
+                ids.insert(format!("{:?}-{}", r.kind(), r.subject_id()));
+            }
+        }
+        // Seven kinds over three subjects per round: 70 (kind, subject) pairs, all distinct.
+        assert_eq!(ids.len(), 70);
+    }
+
+    #[test]
+    fn cpu_of_self_is_readable() {
+        assert!(cpu_s("self").is_some());
+    }
+}
