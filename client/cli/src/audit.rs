@@ -701,3 +701,213 @@ pub fn run(a: Args) -> Result<Outcome> {
         Err(d) => Ok(Outcome::Invalid(format!("audit failed: {d}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply, MapStore};
+
+    /// A chain of `blocks` blocks of `per_block` document anchors each, as export bytes.
+    pub(crate) fn chain(blocks: u64, per_block: u64) -> (Fixture, Vec<(Block, Certificate)>) {
+        let fx = Fixture::new();
+        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let key = fx.signer("mof", Role::Archivist).clone();
+        let mut seq = 0;
+        let mut out = Vec::new();
+        for h in 1..=blocks {
+            let txs = (0..per_block)
+                .map(|i| {
+                    let r = Record::AnchorDocument(AnchorDocument {
+                        document: DocumentRef {
+                            hash: chancery_core::domain::DOCUMENT_HASH
+                                .hash(format!("doc-{h}-{i}").as_bytes()),
+                            kind: "report".into(),
+                            title: format!("report {h}-{i}"),
+                            url: String::new(),
+                        },
+                        supports: RecordRef::None,
+                    });
+                    seq += 1;
+                    fx.tx(&key, seq - 1, r)
+                })
+                .collect();
+            propose_and_apply(&ledger, &fx, txs).unwrap();
+            out.push(ledger.block(chancery_core::Height(h)).unwrap().unwrap());
+        }
+        (fx, out)
+    }
+
+    fn export(fx: &Fixture, blocks: &[(Block, Certificate)]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        blockfile::write_header(&mut buf, &fx.genesis.chain_id()).unwrap();
+        for (i, (b, c)) in blocks.iter().enumerate() {
+            let raw = RawBlock {
+                height: i as u64 + 1,
+                block: codec::encode(b),
+                cert: codec::encode(c),
+            };
+            blockfile::write_block(&mut buf, &raw).unwrap();
+        }
+        buf
+    }
+
+    /// Audit an export file held in memory.
+    fn audit_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<Summary, Discrepancy> {
+        let mut r = blockfile::Reader::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut a = Auditor::new(genesis, MapStore::new()).unwrap();
+        while let Some(raw) = r.next_block().unwrap() {
+            a.push(decode_raw(&raw)?)?;
+        }
+        a.finish()
+    }
+
+    #[test]
+    fn a_clean_chain_passes_with_every_count() {
+        let (fx, blocks) = chain(3, 4);
+        let s = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap();
+        assert_eq!((s.blocks, s.txs, s.applied, s.certificates), (3, 12, 12, 3));
+        assert_eq!(s.height, 3);
+        assert_eq!(s.state_root, blocks[2].0.header.state_root.to_hex());
+        assert_eq!(s.log_root, blocks[2].0.header.log_root.to_hex());
+    }
+
+    #[test]
+    fn a_block_finalized_by_its_descendants_certificate_passes() {
+        let (fx, mut blocks) = chain(3, 2);
+        // Block 1 carries block 3's certificate (Simplex finalizes ancestors too).
+        blocks[0].1 = blocks[2].1.clone();
+        let s = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap();
+        assert_eq!(s.blocks, 3);
+        // A certificate for a block that never comes is reported at the waiting block.
+        let (fx, mut blocks) = chain(2, 1);
+        blocks[1].1.block = chancery_core::domain::BLOCK_HASH.hash(b"elsewhere");
+        let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (2, "certificate.block"));
+    }
+
+    #[test]
+    fn a_tampered_transaction_is_reported_at_its_height() {
+        let (fx, mut blocks) = chain(3, 2);
+        if let Record::AnchorDocument(a) = &mut blocks[1].0.txs[1].body.record {
+            a.document.title = "report 2-1 (edited)".into();
+        }
+        let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
+        // The kernel's decoding already re-checks the transactions' hash.
+        assert_eq!((d.height, d.field.as_str()), (2, "block encoding"));
+        let header = blocks[1].0.header.txs_hash.to_hex();
+        assert!(d.found.contains("header.txs_hash"), "{d}");
+        assert!(d.found.contains(&format!("found {header}")), "{d}");
+        // From a data directory, where the block is assembled from the log, the header
+        // check of the auditor names the field.
+        let mut item = Item {
+            height: 1,
+            block: blocks[0].0.clone(),
+            cert: blocks[0].1.clone(),
+            outcomes: None,
+        };
+        item.block.txs.swap(0, 1);
+        let mut a = Auditor::new(&fx.genesis, MapStore::new()).unwrap();
+        let d = a.push(item).unwrap_err();
+        assert_eq!(d.height, 1);
+        assert!(d.field.starts_with("header.txs_hash"), "{d}");
+        assert_eq!(d.found, blocks[0].0.header.txs_hash.to_hex());
+    }
+
+    #[test]
+    fn a_tampered_certificate_is_reported_with_the_bad_signer() {
+        let (fx, mut blocks) = chain(3, 1);
+        blocks[2].1.signatures[1].signature.0[5] ^= 1;
+        let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (3, "certificate"));
+        assert!(
+            d.found.contains("signature of validator 1 (v1) is invalid"),
+            "{d}"
+        );
+        // Too few signers.
+        let (fx, mut blocks) = chain(2, 1);
+        blocks[0].1.signatures.truncate(2);
+        let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (1, "certificate"));
+        assert!(d.found.contains("quorum not reached"), "{d}");
+    }
+
+    #[test]
+    fn a_wrong_state_root_signed_by_a_quorum_is_found_by_re_execution() {
+        let (fx, mut blocks) = chain(3, 2);
+        let truth = blocks[1].0.header.state_root;
+        blocks[1].0.header.state_root.0[0] ^= 0x80;
+        // A quorum of validators signs the bad header (a Byzantine majority).
+        blocks[1].1 = fx.finalize(&blocks[1].0);
+        let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
+        assert_eq!(d.height, 2);
+        assert_eq!(d.field, "header.state_root (re-executed)");
+        assert_eq!(d.expected, truth.to_hex());
+        assert_eq!(d.found, blocks[1].0.header.state_root.to_hex());
+    }
+
+    #[test]
+    fn a_forged_transaction_signature_changes_the_log_and_is_found() {
+        let (fx, mut blocks) = chain(2, 2);
+        let b = &mut blocks[1].0;
+        b.txs[0].signature.0[0] ^= 1;
+        b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
+        blocks[1].1 = fx.finalize(&blocks[1].0);
+        let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
+        assert_eq!(d.height, 2);
+        // Logged as rejected (bad signature) instead of applied: another log entry.
+        assert_eq!(d.field, "header.log_root (re-executed)");
+    }
+
+    #[test]
+    fn bad_bytes_and_bad_order_are_reported() {
+        let (fx, blocks) = chain(2, 1);
+        let mut bytes = export(&fx, &blocks);
+        // The first block's version byte (after magic, chain id and the length).
+        let at = blockfile::MAGIC.len() + 32 + 4;
+        bytes[at] ^= 0xff;
+        let d = audit_bytes(&fx.genesis, &bytes).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (1, "block encoding"));
+        let swapped = vec![blocks[1].clone(), blocks[0].clone()];
+        let d = audit_bytes(&fx.genesis, &export(&fx, &swapped)).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (1, "header.height"));
+        let other = Fixture {
+            genesis: Genesis {
+                chain_name: "another".into(),
+                ..fx.genesis.clone()
+            },
+            ..Fixture::new()
+        };
+        let d = audit_bytes(&other.genesis, &export(&fx, &blocks)).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (1, "header.chain_id"));
+    }
+
+    #[test]
+    fn a_data_directory_is_read_with_its_logged_outcomes() {
+        let (fx, blocks) = chain(2, 3);
+        let store = MapStore::new();
+        let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+        for (b, c) in &blocks {
+            ledger.apply(b, c).unwrap();
+        }
+        let mut a = Auditor::new(&fx.genesis, MapStore::new()).unwrap();
+        for h in 1..=2 {
+            a.push(read_stored(store.as_ref(), h).unwrap()).unwrap();
+        }
+        assert_eq!(a.finish().unwrap().txs, 6);
+        // A log entry whose outcome was altered on disk.
+        let first = read_stored(store.as_ref(), 2).unwrap();
+        let index = blocks[0].0.header.log_size + 1;
+        let mut e: chancery_core::block::LogEntry =
+            codec::decode(&store.get(Column::Log, &schema::be(index)).unwrap().unwrap()).unwrap();
+        e.outcome = TxOutcome::Rejected(chancery_core::block::ReasonCode::Malformed);
+        store.poke(Column::Log, &schema::be(index), codec::encode(&e));
+        let mut a = Auditor::new(&fx.genesis, MapStore::new()).unwrap();
+        a.push(read_stored(store.as_ref(), 1).unwrap()).unwrap();
+        let item = read_stored(store.as_ref(), 2).unwrap();
+        assert_eq!(item.block, first.block);
+        let d = a.push(item).unwrap_err();
+        assert_eq!(d.height, 2);
+        assert_eq!(d.field, "outcome of transaction 1 in the stored log");
+    }
+}

@@ -395,3 +395,190 @@ pub fn run(a: Args) -> Result<Outcome> {
         std::thread::sleep(Duration::from_millis(a.interval_ms));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_core::merkle::{self, Blake3Hasher};
+    use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+    use chancery_core::Height;
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply, MapStore};
+    use chancery_ledger::Ledger;
+
+    /// A ledger of `blocks` blocks of two anchors each; `tag` makes the content differ.
+    fn ledger(fx: &Fixture, tag: &str, blocks: u64) -> Ledger {
+        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let key = fx.signer("moe", Role::Archivist).clone();
+        let mut seq = 0;
+        for h in 1..=blocks {
+            let txs = (0..2)
+                .map(|i| {
+                    seq += 1;
+                    fx.tx(
+                        &key,
+                        seq - 1,
+                        Record::AnchorDocument(AnchorDocument {
+                            document: DocumentRef {
+                                hash: chancery_core::domain::DOCUMENT_HASH
+                                    .hash(format!("{tag}-{h}-{i}").as_bytes()),
+                                kind: "minutes".into(),
+                                title: format!("{tag} {h}-{i}"),
+                                url: String::new(),
+                            },
+                            supports: RecordRef::None,
+                        }),
+                    )
+                })
+                .collect();
+            propose_and_apply(&ledger, fx, txs).unwrap();
+        }
+        ledger
+    }
+
+    fn checkpoint(l: &Ledger, h: u64, source: &str) -> Seen {
+        let (b, c) = l.block(Height(h)).unwrap().unwrap();
+        Seen {
+            checkpoint: Checkpoint {
+                header: b.header,
+                certificate: c,
+            },
+            source: source.into(),
+        }
+    }
+
+    fn leaves(l: &Ledger) -> Vec<Digest> {
+        (0..l.tip().log_size)
+            .map(|i| merkle::leaf_hash(&codec::encode(&l.log_entry(i).unwrap().unwrap())))
+            .collect()
+    }
+
+    /// Proofs computed from `l`'s log, as an honest node of that history would give.
+    fn honest(l: &Ledger) -> impl FnMut(u64, u64) -> Vec<Result<Vec<Digest>, String>> {
+        let leaves = leaves(l);
+        move |first, second| {
+            vec![
+                merkle::consistency_proof_with(&Blake3Hasher, &leaves[..second as usize], first)
+                    .map_err(|e| e.to_string()),
+            ]
+        }
+    }
+
+    #[test]
+    fn one_history_advances_and_a_lagging_node_is_consistent() {
+        let fx = Fixture::new();
+        let a = ledger(&fx, "a", 3);
+        let mut w = Watcher::new(fx.genesis.clone());
+        let mut p = honest(&a);
+        assert_eq!(
+            w.observe(checkpoint(&a, 1, "n1"), &mut p).unwrap(),
+            Verdict::Advanced
+        );
+        assert_eq!(
+            w.observe(checkpoint(&a, 3, "n2"), &mut p).unwrap(),
+            Verdict::Advanced
+        );
+        assert_eq!(
+            w.observe(checkpoint(&a, 2, "n3"), &mut p).unwrap(),
+            Verdict::Consistent
+        );
+        assert_eq!(
+            w.observe(checkpoint(&a, 3, "n1"), &mut p).unwrap(),
+            Verdict::Consistent
+        );
+        assert_eq!(w.last.as_ref().unwrap().checkpoint.header.height, Height(3));
+    }
+
+    #[test]
+    fn two_headers_at_one_height_raise_the_alarm_with_both_checkpoints() {
+        let fx = Fixture::new();
+        let (a, b) = (ledger(&fx, "a", 2), ledger(&fx, "b", 2));
+        let mut w = Watcher::new(fx.genesis.clone());
+        let mut p = honest(&a);
+        w.observe(checkpoint(&a, 2, "http://n1"), &mut p).unwrap();
+        let Err(Problem::Alarm(alarm)) = w.observe(checkpoint(&b, 2, "http://n2"), &mut p) else {
+            panic!("no alarm on a fork");
+        };
+        assert!(alarm
+            .reason
+            .contains("two different finalized headers at height 2"));
+        let text = alarm.render(&fx.genesis);
+        assert!(
+            text.contains("checkpoint from http://n1")
+                && text.contains("checkpoint from http://n2")
+        );
+        // Both signed notes, each with the quorum's signature lines.
+        assert_eq!(text.matches("\u{2014} v").count(), 6, "{text}");
+        // The last verified checkpoint stays the first one.
+        assert_eq!(w.last.as_ref().unwrap().source, "http://n1");
+    }
+
+    #[test]
+    fn a_newer_checkpoint_of_another_history_has_no_valid_proof() {
+        let fx = Fixture::new();
+        let (a, b) = (ledger(&fx, "a", 3), ledger(&fx, "b", 3));
+        let mut w = Watcher::new(fx.genesis.clone());
+        w.observe(checkpoint(&a, 1, "n1"), &mut honest(&a)).unwrap();
+        // Node n2 shows history b and proves consistency within b only; n1 within a.
+        let (mut pa, mut pb) = (honest(&a), honest(&b));
+        let mut both = |f: u64, s: u64| {
+            let mut v = pb(f, s);
+            v.extend(pa(f, s));
+            v
+        };
+        let Err(Problem::Alarm(alarm)) = w.observe(checkpoint(&b, 3, "n2"), &mut both) else {
+            panic!("no alarm on another history");
+        };
+        assert!(
+            alarm
+                .reason
+                .contains("no consistency proof from log size 2 to 6"),
+            "{}",
+            alarm.reason
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_that_does_not_verify_is_a_bad_node_not_an_alarm() {
+        let fx = Fixture::new();
+        let a = ledger(&fx, "a", 1);
+        let mut w = Watcher::new(fx.genesis.clone());
+        let mut cp = checkpoint(&a, 1, "n1");
+        cp.checkpoint.certificate.signatures.truncate(1);
+        let r = w.observe(cp, &mut honest(&a));
+        assert!(
+            matches!(r, Err(Problem::Bad(ref e)) if e.contains("quorum not reached")),
+            "{r:?}"
+        );
+        assert!(w.last.is_none());
+    }
+
+    #[test]
+    fn the_state_file_detects_a_rewrite_across_restarts() {
+        let fx = Fixture::new();
+        let (a, b) = (ledger(&fx, "a", 2), ledger(&fx, "b", 2));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("watch.json");
+        let mut w = Watcher::new(fx.genesis.clone());
+        w.observe(checkpoint(&a, 2, "n1"), &mut honest(&a)).unwrap();
+        save_state(&path, w.last.as_ref().unwrap()).unwrap();
+        // Restart: the stored checkpoint is verified and used.
+        let mut w = Watcher::new(fx.genesis.clone());
+        w.last = load_state(&path, &fx.genesis).unwrap();
+        assert_eq!(
+            w.last.as_ref().unwrap().checkpoint,
+            checkpoint(&a, 2, "").checkpoint
+        );
+        let r = w.observe(checkpoint(&b, 2, "n1"), &mut honest(&b));
+        assert!(matches!(r, Err(Problem::Alarm(_))), "{r:?}");
+        // A tampered state file is refused.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let mut cp = hex::decode(v["checkpoint"].as_str().unwrap()).unwrap();
+        let n = cp.len();
+        cp[n - 1] ^= 1;
+        let bad = text.replace(v["checkpoint"].as_str().unwrap(), &hex::encode(cp));
+        std::fs::write(&path, bad).unwrap();
+        let e = load_state(&path, &fx.genesis).unwrap_err();
+        assert!(e.to_string().contains("does not verify"), "{e}");
+    }
+}
