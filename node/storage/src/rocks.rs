@@ -97,8 +97,17 @@ pub(crate) fn cf_options(col: Column, cache: &Cache, config: &RocksConfig) -> Op
     // Whole-key bloom filters everywhere: the immutability check looks up every key.
     table.set_bloom_filter(10.0, false);
     table.set_whole_key_filtering(true);
+    // Index and filter blocks live in the block cache, partitioned into small blocks with a
+    // pinned top level. Whole (unpartitioned) filter and index blocks of a large SST file are
+    // each about a megabyte: bigger than a cache shard can keep, so every lookup re-read them
+    // from the file (measured: a 10^6-record ledger spent its time in pread of filter
+    // blocks during the immutability check, over a terabyte read in ten minutes).
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    table.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_metadata_block_size(4 << 10);
+    table.set_pin_top_level_index_and_filter(true);
     let point_lookups = matches!(col, Column::TxIndex | Column::StateTree);
     table.set_block_size(if point_lookups { 4 << 10 } else { 16 << 10 });
 
