@@ -38,13 +38,12 @@ pub const DESCENDANTS_MAX: usize = 1024;
 
 /// Arguments of `audit`.
 #[derive(clap::Args, Debug)]
-#[group(id = "source", required = true, multiple = false, args = ["node", "data", "file"])]
 pub struct Args {
     /// Audit the ledger a node serves (its API base URL).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["data", "file"])]
     node: Option<String>,
     /// Audit a node's data directory (the node must be stopped), without network.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "file")]
     data: Option<PathBuf>,
     /// Audit an export file written by `chancery export blocks`.
     #[arg(long)]
