@@ -109,8 +109,32 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
         .or_else(|| v.get("proof"))
         .ok_or("no `proof` field")?;
     let proof = bundle_proof(proof_v)?;
+    // The node's answer carries the proof twice (JSON and canonical hex): they must agree.
+    if let Some(h) = v.get("proof_hex") {
+        if bundle_proof(h)? != proof {
+            return Err("`proof` and `proof_hex` are different proofs".into());
+        }
+    }
     let cp = bundle_checkpoint(&v["checkpoint"])?;
     let cp = cp.verify(genesis).map_err(|e| format!("checkpoint: {e}"))?;
+    // Fields repeated for readers must be the checkpoint's.
+    let header = cp.header();
+    if let Some(h) = v.get("height") {
+        if h.as_u64() != Some(header.height.0) {
+            return Err(format!(
+                "`height` is {h}, the checkpoint's is {}",
+                header.height
+            ));
+        }
+    }
+    if let Some(r) = v.get("state_root") {
+        if r.as_str() != Some(header.state_root.to_hex().as_str()) {
+            return Err(format!(
+                "`state_root` is {r}, the checkpoint's is {}",
+                header.state_root
+            ));
+        }
+    }
     let value = verify_state_proof(&cp.header().state_root, &proof).map_err(|e| {
         format!(
             "state proof against the state root of height {}: {e}",
@@ -163,5 +187,87 @@ pub fn run(a: Args) -> Result<Outcome> {
         FileKind::Unknown => Ok(Outcome::Invalid(
             "neither a receipt (fields entry, index, proof, checkpoint) nor a state-proof bundle (fields proof, checkpoint)".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+    use chancery_core::state::StateKey;
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply, MapStore};
+    use chancery_ledger::Ledger;
+
+    /// A bundle as `GET /v1/proofs/state/...` answers it, for a genesis member's key.
+    fn bundle() -> (Fixture, Value) {
+        let fx = Fixture::new();
+        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let key = fx.signer("nhc", Role::Archivist).clone();
+        let tx = fx.tx(
+            &key,
+            0,
+            Record::AnchorDocument(AnchorDocument {
+                document: DocumentRef {
+                    hash: chancery_core::domain::DOCUMENT_HASH.hash(b"d"),
+                    kind: "report".into(),
+                    title: "t".into(),
+                    url: String::new(),
+                },
+                supports: RecordRef::None,
+            }),
+        );
+        propose_and_apply(&ledger, &fx, vec![tx]).unwrap();
+        let (proof, cp) = ledger
+            .state_proof(&StateKey::Member(key.public()), None)
+            .unwrap();
+        let v = serde_json::json!({
+            "height": cp.header.height.0,
+            "state_root": cp.header.state_root.to_hex(),
+            "proof": serde_json::to_value(&proof).unwrap(),
+            "proof_hex": hex::encode(codec::encode(&proof)),
+            "checkpoint": hex::encode(codec::encode(&cp)),
+        });
+        (fx, v)
+    }
+
+    #[test]
+    fn a_state_proof_bundle_verifies_and_every_alteration_fails() {
+        let (fx, v) = bundle();
+        assert_eq!(detect(&v), FileKind::StateProof);
+        let ok = verify_state_bundle(&v, &fx.genesis).unwrap();
+        assert!(ok.starts_with("valid: state key {\"member\""), "{ok}");
+        let flip = |s: &str, at: usize| {
+            let mut b = s.as_bytes().to_vec();
+            b[at] = if b[at] == b'0' { b'1' } else { b'0' };
+            String::from_utf8(b).unwrap()
+        };
+        let mut bad = Vec::new();
+        let mut t = v.clone();
+        t["proof"]["value"]["member"]["name"] = "someone else".into();
+        bad.push(t);
+        let mut t = v.clone();
+        let sib = v["proof"]["siblings"][0].as_str().unwrap();
+        t["proof"]["siblings"][0] = flip(sib, 3).into();
+        t["proof_hex"] = Value::Null;
+        t.as_object_mut().unwrap().remove("proof_hex");
+        bad.push(t);
+        let mut t = v.clone();
+        t["proof_hex"] = flip(v["proof_hex"].as_str().unwrap(), 40).into();
+        bad.push(t);
+        let cp = v["checkpoint"].as_str().unwrap();
+        for at in [10, cp.len() / 2, cp.len() - 2] {
+            let mut t = v.clone();
+            t["checkpoint"] = flip(cp, at).into();
+            bad.push(t);
+        }
+        let mut t = v.clone();
+        t["height"] = 7.into();
+        bad.push(t);
+        for (i, t) in bad.iter().enumerate() {
+            assert!(
+                verify_state_bundle(t, &fx.genesis).is_err(),
+                "alteration {i} verified"
+            );
+        }
     }
 }
