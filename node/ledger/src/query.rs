@@ -311,6 +311,17 @@ impl Ledger {
         Ok(false)
     }
 
+    /// The header of the block at `height` as stored (no transactions read), with the log
+    /// index of its first transaction.
+    pub fn header(
+        &self,
+        height: Height,
+    ) -> Result<Option<(chancery_core::block::BlockHeader, u64)>, LedgerError> {
+        Ok(self
+            .stored_block(height)?
+            .map(|sb| (sb.header, sb.first_index)))
+    }
+
     /// A block and its finalization certificate (its own, or a descendant's that finalized
     /// it too); the transactions' hash is re-checked against the header.
     pub fn block(&self, height: Height) -> Result<Option<(Block, Certificate)>, LedgerError> {
@@ -512,6 +523,9 @@ impl Ledger {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<(AwardKey, AwardState)>, LedgerError> {
+        // The amount index keeps an entry for every value an award ever had: only the entry
+        // for its current value counts, or an amended award would be listed twice.
+        let mut by_amount = false;
         let (start, end, field_at) = if let Some(c) = &filter.supplier_code {
             let p = KeyBuf::new(ix::AWARD_SUPPLIER_CODE).s(c).done();
             (p.clone(), schema::prefix_end(&p), (1, Field::Str))
@@ -522,6 +536,7 @@ impl Ledger {
             let p = KeyBuf::new(ix::AWARD_PURCHASER).s(a.as_str()).done();
             (p.clone(), schema::prefix_end(&p), (1, Field::Str))
         } else if let Some(cur) = filter.amount_min.or(filter.amount_max).map(|a| a.currency) {
+            by_amount = true;
             let p = KeyBuf::new(ix::AWARD_AMOUNT).b(&cur.0);
             let lo = filter.amount_min.map_or(0, |a| a.minor);
             let start = p.clone().n(lo).done();
@@ -551,6 +566,13 @@ impl Ledger {
             let Some(a) = self.award(&ocid, &award)? else {
                 return Ok(None);
             };
+            if by_amount {
+                let current = k.get(1..4) == Some(&a.value.currency.0[..])
+                    && k.get(4..12).and_then(schema::read_be) == Some(a.value.minor);
+                if !current {
+                    return Ok(None);
+                }
+            }
             Ok(award_matches(filter, &a).then_some(((ocid, award), a)))
         })
     }
