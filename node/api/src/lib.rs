@@ -2,35 +2,44 @@
 //!
 //! Thin by design: parse the request, call the query layer (`chancery-ledger`) or send a
 //! command to the node's driver, render JSON. This crate is the only part of the node that
-//! knows JSON (and, with the explorer, HTML).
+//! knows JSON (and, with the explorer, HTML). The routes and their shapes are in
+//! `docs/api.md`; the OpenAPI 3 document, generated from the handlers with `utoipa`, is
+//! served at `GET /v1/openapi.json`.
 //!
 //! Limits: request bodies (`request_bytes_max`), page sizes (`page_entries_max`),
-//! concurrent requests and a per-request timeout, all from the node config.
+//! concurrent requests, a per-request timeout, and a request rate per client address
+//! (`requests_per_s_max`, `request_burst_max`), all from the node config. Every answer that
+//! is not a success is the JSON error `{code, message, details}`, including the ones the
+//! framework makes (unknown route, wrong method, body too large), and a handler that panics
+//! answers 500 instead of dropping the connection.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod dto;
 pub mod handle;
+mod layers;
+mod params;
+mod proofs;
+mod reads;
+mod tx;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use chancery_core::block::{Block, Outcome};
+use axum::{Extension, Json};
 use chancery_core::genesis::Genesis;
-use chancery_core::ids::{Digest, Height};
-use chancery_core::tx::Transaction;
-use chancery_ledger::Ledger;
-use futures_util::stream::Stream;
+use chancery_ledger::{Ledger, LedgerError, ProofRequestError};
 use handle::{Command, Event, NodeStatus};
-use serde::Serialize;
 use serde_json::{json, Value};
-use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use axum::Router;
+pub use layers::RateLimiter;
 
 /// Limits of the HTTP layer.
 #[derive(Clone, Debug)]
@@ -45,6 +54,12 @@ pub struct ApiLimits {
     pub request_timeout_ms: u64,
     /// Most transactions in one batch submission.
     pub batch_txs_max: usize,
+    /// Sustained requests per second allowed to one client address.
+    pub requests_per_s_max: u32,
+    /// Requests one client address may send at once above the sustained rate.
+    pub request_burst_max: u32,
+    /// Most client addresses whose rate is tracked; beyond it, idle ones are forgotten.
+    pub rate_limit_clients_max: usize,
 }
 
 impl Default for ApiLimits {
@@ -55,9 +70,19 @@ impl Default for ApiLimits {
             concurrent_requests_max: 256,
             request_timeout_ms: 10_000,
             batch_txs_max: 1024,
+            requests_per_s_max: 2000,
+            request_burst_max: 4000,
+            rate_limit_clients_max: 100_000,
         }
     }
 }
+
+/// Default page size when a request gives no `limit`.
+pub const PAGE_ENTRIES_DEFAULT: usize = 50;
+/// Most blocks in one page of `GET /v1/blocks/raw`.
+pub const RAW_BLOCKS_MAX: usize = 100;
+/// Longest cursor accepted, in characters.
+pub const CURSOR_CHARS_MAX: usize = 1024;
 
 /// Everything a request handler can reach.
 #[derive(Clone)]
@@ -74,6 +99,49 @@ pub struct NodeHandle {
     pub events: broadcast::Sender<Event>,
     /// Limits.
     pub limits: ApiLimits,
+}
+
+impl NodeHandle {
+    /// A handle for a read-only API server over a ledger (no driver, no consensus):
+    /// submissions answer 503, the status says `started: false`, no events are sent.
+    pub fn read_only(ledger: Arc<Ledger>, genesis: Arc<Genesis>, limits: ApiLimits) -> NodeHandle {
+        // The receiver is dropped at once: every command fails as "closed".
+        let (commands, _) = mpsc::channel(1);
+        let set = &genesis.validators;
+        let (status_tx, status) = watch::channel(NodeStatus {
+            height: ledger.tip().height.0,
+            peer_height: ledger.tip().height.0,
+            validators: set.len(),
+            quorum: quorum_count(set),
+            ..NodeStatus::default()
+        });
+        // Nobody updates the status: keep the value readable after the sender is gone.
+        drop(status_tx);
+        let (events, _) = broadcast::channel(1);
+        NodeHandle {
+            ledger,
+            genesis,
+            commands,
+            status,
+            events,
+            limits,
+        }
+    }
+}
+
+/// Smallest number of validators whose power reaches the quorum (the most powerful first).
+fn quorum_count(set: &chancery_core::validator::ValidatorSet) -> usize {
+    let mut powers: Vec<u64> = set.validators.iter().map(|v| v.power).collect();
+    powers.sort_unstable_by(|a, b| b.cmp(a));
+    let need = set.quorum_power();
+    let mut sum = 0u64;
+    for (i, p) in powers.iter().enumerate() {
+        sum = sum.saturating_add(*p);
+        if sum >= need {
+            return i + 1;
+        }
+    }
+    powers.len()
 }
 
 /// An error answer: `{code, message, details}` with an HTTP status.
@@ -119,358 +187,191 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<chancery_ledger::LedgerError> for ApiError {
-    fn from(e: chancery_ledger::LedgerError) -> Self {
-        ApiError::internal(e.to_string())
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        match &e {
+            LedgerError::PageTooLarge { max, found } => {
+                let mut err = ApiError::bad_request("limit_too_large", e.to_string());
+                err.details = json!({"max": max, "found": found});
+                err
+            }
+            LedgerError::BadCursor(_) => ApiError::bad_request(
+                "bad_cursor",
+                "cursor was not produced by this query: pass the `next` value of the previous page unchanged",
+            ),
+            LedgerError::NoSuchHeight { found, last } => {
+                let mut err = ApiError::not_found(e.to_string());
+                err.details = json!({"height": found.0, "last": last.0});
+                err
+            }
+            _ => {
+                tracing::error!(error = %e, "ledger error");
+                ApiError::internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<ProofRequestError> for ApiError {
+    fn from(e: ProofRequestError) -> Self {
+        match e {
+            ProofRequestError::Ledger(l) => l.into(),
+            ProofRequestError::SizeBeyondLog { requested, size } => {
+                let mut err = ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "size_beyond_log",
+                    format!("log size {requested} requested, but the log has {size} entries"),
+                );
+                err.details = json!({"requested": requested, "size": size});
+                err
+            }
+            ProofRequestError::Proof(p) => {
+                ApiError::bad_request("bad_proof_request", p.to_string())
+            }
+            e @ ProofRequestError::NotCertified { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_certified", e.to_string())
+            }
+        }
     }
 }
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The router with every route.
-pub fn router(h: NodeHandle) -> Router {
-    let limits = h.limits.clone();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/v1/status", get(status))
-        .route("/v1/transactions", post(submit))
-        .route("/v1/transactions/batch", post(submit_batch))
-        .route("/v1/transactions/{hash}", get(tx_status))
-        .route("/v1/blocks/latest", get(block_latest))
-        .route("/v1/blocks/{height}", get(block_at))
-        .route("/v1/members/{key}", get(member))
-        .route("/v1/events", get(events))
+/// The OpenAPI document's fixed parts; the paths come from the routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Chancery node API",
+        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`."
+    ),
+    tags(
+        (name = "node", description = "Health and status"),
+        (name = "transactions", description = "Submit and track transactions"),
+        (name = "blocks", description = "Finalized blocks"),
+        (name = "records", description = "Assets, awards, grants, records"),
+        (name = "governance", description = "Agencies, members, validators"),
+        (name = "proofs", description = "Checkpoints, receipts, log and state proofs")
+    )
+)]
+struct ApiDoc;
+
+/// Every documented route, with its OpenAPI description.
+fn api_routes() -> OpenApiRouter<NodeHandle> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(tx::healthz))
+        .routes(routes!(tx::readyz))
+        .routes(routes!(tx::status))
+        .routes(routes!(tx::submit))
+        .routes(routes!(tx::submit_batch))
+        .routes(routes!(tx::tx_status))
+        .routes(routes!(tx::events))
+        .routes(routes!(reads::blocks))
+        .routes(routes!(reads::blocks_raw))
+        .routes(routes!(reads::block_latest))
+        .routes(routes!(reads::block_at))
+        .routes(routes!(reads::assets))
+        .routes(routes!(reads::asset))
+        .routes(routes!(reads::asset_history))
+        .routes(routes!(reads::awards))
+        .routes(routes!(reads::award))
+        .routes(routes!(reads::grants))
+        .routes(routes!(reads::grant))
+        .routes(routes!(reads::records))
+        .routes(routes!(reads::agencies))
+        .routes(routes!(reads::agency_one))
+        .routes(routes!(reads::members))
+        .routes(routes!(reads::member))
+        .routes(routes!(reads::validators))
+        .routes(routes!(proofs::checkpoint_latest))
+        .routes(routes!(proofs::checkpoint_at))
+        .routes(routes!(proofs::receipt))
+        .routes(routes!(proofs::inclusion))
+        .routes(routes!(proofs::consistency))
+        .routes(routes!(proofs::state_asset))
+        .routes(routes!(proofs::state_grant))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI 3 document of every route (what `GET /v1/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
+/// The served OpenAPI document, rendered once.
+#[derive(Clone)]
+struct OpenApiJson(Arc<String>);
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "node",
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json", body = Object)))]
+async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+/// Every route of the API, without the limits: merge other routers into it (the
+/// explorer's), then wrap the whole with [`with_limits`].
+pub fn routes(h: NodeHandle) -> Router {
+    let (routes, doc) = api_routes().split_for_parts();
+    let doc = OpenApiJson(Arc::new(
+        serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string()),
+    ));
+    routes.layer(Extension(doc)).with_state(h)
+}
+
+/// Wrap an application in the API's limits: body size, timeout, concurrency, rate per
+/// client address, a JSON 404 for unknown routes, JSON errors for every failure that is
+/// not already JSON or HTML, and a 500 (not a dropped connection) if a handler panics.
+pub fn with_limits(app: Router, limits: &ApiLimits) -> Router {
+    let limiter = RateLimiter::new(limits);
+    app.fallback(layers::no_route)
         .layer(DefaultBodyLimit::max(limits.request_bytes_max))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_millis(limits.request_timeout_ms),
+        .layer(axum::middleware::from_fn_with_state(
+            limits.request_timeout_ms,
+            layers::timeout,
         ))
         .layer(tower::limit::ConcurrencyLimitLayer::new(
             limits.concurrent_requests_max,
         ))
-        .with_state(h)
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            layers::rate_limit,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            layers::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(layers::json_errors))
 }
 
-/// Serve the API on `listener` until `shutdown` resolves.
+/// The API with its limits: `with_limits(routes(h), &h.limits)`.
+pub fn router(h: NodeHandle) -> Router {
+    let limits = h.limits.clone();
+    with_limits(routes(h), &limits)
+}
+
+/// Serve `app` (usually [`router`], possibly merged with other routers) on `listener`
+/// until `shutdown` resolves. Client addresses are available to the rate limiter.
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Serve the API ([`router`]) on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     h: NodeHandle,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(h))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
-async fn readyz(State(h): State<NodeHandle>) -> Response {
-    let s = h.status.borrow().clone();
-    let code = if s.ready() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = json!({
-        "ready": s.ready(),
-        "height": s.height,
-        "peer_height": s.peer_height,
-        "validators_live": s.validators_live,
-        "quorum": s.quorum,
-        "validators": s.validators,
-    });
-    (code, Json(body)).into_response()
-}
-
-async fn status(State(h): State<NodeHandle>) -> Json<Value> {
-    let s = h.status.borrow().clone();
-    let tip = h.ledger.tip();
-    Json(json!({
-        "chain_id": h.ledger.chain_id(),
-        "chain_name": h.genesis.chain_name,
-        "node": s,
-        "tip": {
-            "height": tip.height,
-            "hash": tip.hash,
-            "time": tip.time,
-            "log_size": tip.log_size,
-            "log_root": tip.log_root,
-            "state_root": tip.state_root,
-        }
-    }))
-}
-
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
-enum SubmitJson {
-    Hex { tx: String },
-    Tx(Box<Transaction>),
-}
-
-fn parse_tx_hex(s: &str) -> ApiResult<Transaction> {
-    let bytes = hex::decode(s).map_err(|e| {
-        ApiError::bad_request(
-            "malformed",
-            format!("`tx` must be the transaction's canonical bytes in hex: {e}"),
-        )
-    })?;
-    Transaction::from_bytes(&bytes).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
-}
-
-fn parse_submission(headers: &HeaderMap, body: &[u8]) -> ApiResult<Transaction> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if ct.starts_with("application/json") {
-        let j: SubmitJson = serde_json::from_slice(body).map_err(|e| {
-            ApiError::bad_request(
-                "malformed",
-                format!("expected {{\"tx\": HEX}} or a transaction object: {e}"),
-            )
-        })?;
-        match j {
-            SubmitJson::Hex { tx } => parse_tx_hex(&tx),
-            SubmitJson::Tx(t) => {
-                // Round-trip through the canonical codec so every rule applies to JSON too.
-                Transaction::from_bytes(&t.to_bytes())
-                    .map_err(|e| ApiError::bad_request("malformed", e.to_string()))
-            }
-        }
-    } else {
-        Transaction::from_bytes(body).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
-    }
-}
-
-async fn send_submit(
-    h: &NodeHandle,
-    txs: Vec<Transaction>,
-) -> ApiResult<Vec<Result<Digest, chancery_mempool::AdmitError>>> {
-    let (reply, rx) = oneshot::channel();
-    h.commands
-        .try_send(Command::Submit { txs, reply })
-        .map_err(|_| ApiError::unavailable("the node is busy: its command queue is full; retry"))?;
-    rx.await
-        .map_err(|_| ApiError::unavailable("the node is shutting down"))
-}
-
-fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
-    let status = match e.code() {
-        "pool_full" => StatusCode::SERVICE_UNAVAILABLE,
-        "duplicate" => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    };
-    let mut err = ApiError::new(status, e.code(), e.to_string());
-    err.details = json!({ "reason": e.code() });
-    err
-}
-
-async fn submit(
-    State(h): State<NodeHandle>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Response> {
-    let tx = parse_submission(&headers, &body)?;
-    let mut results = send_submit(&h, vec![tx]).await?;
-    match results.pop() {
-        Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response()),
-        Some(Err(e)) => Err(admit_error(&e)),
-        None => Err(ApiError::internal("no answer from the mempool")),
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct BatchJson {
-    txs: Vec<String>,
-}
-
-async fn submit_batch(
-    State(h): State<NodeHandle>,
-    Json(b): Json<BatchJson>,
-) -> ApiResult<Response> {
-    if b.txs.len() > h.limits.batch_txs_max {
-        return Err(ApiError::bad_request(
-            "too_many",
-            format!(
-                "at most {} transactions per batch, found {}",
-                h.limits.batch_txs_max,
-                b.txs.len()
-            ),
-        ));
-    }
-    let mut txs = Vec::with_capacity(b.txs.len());
-    for (i, s) in b.txs.iter().enumerate() {
-        txs.push(parse_tx_hex(s).map_err(|mut e| {
-            e.message = format!("txs[{i}]: {}", e.message);
-            e
-        })?);
-    }
-    let results = send_submit(&h, txs).await?;
-    let out: Vec<Value> = results
-        .iter()
-        .map(|r| match r {
-            Ok(hash) => json!({"hash": hash}),
-            Err(e) => json!({"code": e.code(), "message": e.to_string()}),
-        })
-        .collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "results": out }))).into_response())
-}
-
-fn parse_digest(s: &str, what: &str) -> ApiResult<Digest> {
-    s.parse().map_err(|_| {
-        ApiError::bad_request(
-            "malformed",
-            format!("{what} must be 64 lower-case hex digits, found {s:?}"),
-        )
-    })
-}
-
-async fn tx_status(
-    State(h): State<NodeHandle>,
-    Path(hash): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let hash = parse_digest(&hash, "transaction hash")?;
-    if let Some(rec) = h.ledger.tx(&hash)? {
-        let (status, reason) = match rec.entry.outcome {
-            Outcome::Applied => ("finalized", Value::Null),
-            Outcome::Rejected(r) => ("rejected", json!(r)),
-        };
-        return Ok(Json(json!({
-            "hash": hash,
-            "status": status,
-            "reason": reason,
-            "height": rec.entry.height,
-            "index": rec.index,
-            "time": rec.entry.time,
-            "record_kind": rec.entry.tx.body.record.kind(),
-            "subject": rec.entry.tx.body.record.subject_id(),
-            "transaction": rec.entry.tx,
-        })));
-    }
-    let (reply, rx) = oneshot::channel();
-    if h.commands
-        .try_send(Command::IsPending { hash, reply })
-        .is_ok()
-        && rx.await.unwrap_or(false)
-    {
-        return Ok(Json(json!({"hash": hash, "status": "pending"})));
-    }
-    Err(ApiError::not_found(format!(
-        "transaction {hash} is neither finalized nor pending on this node"
-    )))
-}
-
-#[derive(Serialize)]
-struct BlockJson<'a> {
-    hash: Digest,
-    header: &'a chancery_core::block::BlockHeader,
-    transactions: Vec<Value>,
-    certificate: &'a chancery_core::cert::Certificate,
-}
-
-fn render_block(b: &Block, cert: &chancery_core::cert::Certificate) -> Value {
-    let txs = b
-        .txs
-        .iter()
-        .map(|t| {
-            json!({
-                "hash": t.hash(),
-                "signer": t.body.signer,
-                "seq": t.body.seq,
-                "record_kind": t.body.record.kind(),
-                "subject": t.body.record.subject_id(),
-            })
-        })
-        .collect();
-    serde_json::to_value(BlockJson {
-        hash: b.header.hash(),
-        header: &b.header,
-        transactions: txs,
-        certificate: cert,
-    })
-    .unwrap_or(Value::Null)
-}
-
-async fn block_at(
-    State(h): State<NodeHandle>,
-    Path(height): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let height: u64 = height.parse().map_err(|_| {
-        ApiError::bad_request(
-            "malformed",
-            format!("height must be a decimal integer, found {height:?}"),
-        )
-    })?;
-    match h.ledger.block(Height(height))? {
-        Some((b, c)) => Ok(Json(render_block(&b, &c))),
-        None => Err(ApiError::not_found(format!(
-            "no block at height {height}; the last is {}",
-            h.ledger.tip().height
-        ))),
-    }
-}
-
-async fn block_latest(State(h): State<NodeHandle>) -> ApiResult<Json<Value>> {
-    let tip = h.ledger.tip().height;
-    if tip == Height(0) {
-        return Err(ApiError::not_found("no block has been finalized yet"));
-    }
-    match h.ledger.block(tip)? {
-        Some((b, c)) => Ok(Json(render_block(&b, &c))),
-        None => Err(ApiError::internal(format!("tip block {tip} missing"))),
-    }
-}
-
-async fn events(
-    State(h): State<NodeHandle>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    use futures_util::StreamExt;
-    let rx = h.events.subscribe();
-    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).filter_map(|e| async move {
-        match e {
-            Ok(Event::Block {
-                height,
-                hash,
-                tx_count,
-                log_size,
-            }) => Some(Ok(SseEvent::default().event("block").data(
-                json!({"height": height, "hash": hash, "tx_count": tx_count, "log_size": log_size})
-                    .to_string(),
-            ))),
-            // A slow client missed events: it can re-read the latest block.
-            Err(_) => Some(Ok(SseEvent::default().event("lagged").data("{}"))),
-        }
-    });
-    Sse::new(stream).keep_alive(KeepAlive::default())
-}
-
-async fn member(State(h): State<NodeHandle>, Path(key): Path<String>) -> ApiResult<Json<Value>> {
-    let key: chancery_core::PublicKey = key.parse().map_err(|_| {
-        ApiError::bad_request(
-            "malformed",
-            format!("member key must be 64 lower-case hex digits, found {key:?}"),
-        )
-    })?;
-    let m = h
-        .ledger
-        .member(&key)?
-        .ok_or_else(|| ApiError::not_found(format!("{key} is not a member key on this ledger")))?;
-    let next_seq = match h
-        .ledger
-        .state_value(&chancery_core::state::StateKey::Seq(key))?
-    {
-        Some(chancery_core::state::StateValue::Seq(s)) => s.0,
-        _ => 0,
-    };
-    Ok(Json(json!({
-        "key": key,
-        "agency": m.agency,
-        "name": m.name,
-        "roles": m.roles,
-        "revoked": m.revoked,
-        "next_seq": next_seq,
-    })))
+    serve_router(listener, router(h), shutdown).await
 }

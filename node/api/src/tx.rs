@@ -1,0 +1,324 @@
+//! Node status, submission, transaction status, the event stream.
+
+use crate::dto::ErrorBody;
+use crate::handle::{Command, Event, NodeStatus};
+use crate::params::{digest, P};
+use crate::{ApiError, ApiResult, NodeHandle};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chancery_core::block::Outcome;
+use chancery_core::ids::Digest;
+use chancery_core::tx::Transaction;
+use futures_util::stream::Stream;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::oneshot;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "node",
+    responses((status = 200, description = "alive", body = String, content_type = "text/plain")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: caught up and, for a validator, seeing a quorum. 200 with the status, or 503
+/// with the error shape (`not_ready`) and the status in `details`.
+#[utoipa::path(get, path = "/readyz", tag = "node",
+    responses(
+        (status = 200, description = "ready: {ready, height, peer_height, validators_live, quorum, validators}", body = Object),
+        (status = 503, description = "not ready", body = ErrorBody)))]
+pub(crate) async fn readyz(State(h): State<NodeHandle>) -> Response {
+    let s = h.status.borrow().clone();
+    let body = json!({
+        "ready": s.ready(),
+        "height": s.height,
+        "peer_height": s.peer_height,
+        "validators_live": s.validators_live,
+        "quorum": s.quorum,
+        "validators": s.validators,
+    });
+    if s.ready() {
+        return (StatusCode::OK, Json(body)).into_response();
+    }
+    let why = if !s.started {
+        "consensus is not running on this node (not started, or a read-only API server)".to_string()
+    } else if s.height + NodeStatus::LAG_BLOCKS_MAX < s.peer_height {
+        format!(
+            "catching up: at height {}, peers at {} (at most {} behind is ready)",
+            s.height,
+            s.peer_height,
+            NodeStatus::LAG_BLOCKS_MAX
+        )
+    } else {
+        format!(
+            "this validator sees {} live validators, a quorum needs {}",
+            s.validators_live, s.quorum
+        )
+    };
+    let mut e = ApiError::unavailable(format!("not ready: {why}"));
+    e.code = "not_ready".into();
+    e.details = body;
+    e.into_response()
+}
+
+/// Chain id, node status and the tip (height, hash, time, log size and root, state root).
+#[utoipa::path(get, path = "/v1/status", tag = "node",
+    responses((status = 200, description = "status", body = Object)))]
+pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<Value> {
+    let s = h.status.borrow().clone();
+    let tip = h.ledger.tip();
+    Json(json!({
+        "chain_id": h.ledger.chain_id(),
+        "chain_name": h.genesis.chain_name,
+        "node": s,
+        "tip": {
+            "height": tip.height,
+            "hash": tip.hash,
+            "time": tip.time,
+            "log_size": tip.log_size,
+            "log_root": tip.log_root,
+            "state_root": tip.state_root,
+        }
+    }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum SubmitJson {
+    Hex { tx: String },
+    Tx(Box<Transaction>),
+}
+
+fn parse_tx_hex(s: &str) -> ApiResult<Transaction> {
+    let bytes = hex::decode(s).map_err(|e| {
+        ApiError::bad_request(
+            "malformed",
+            format!("`tx` must be the transaction's canonical bytes in hex: {e}"),
+        )
+    })?;
+    Transaction::from_bytes(&bytes).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
+}
+
+fn parse_submission(headers: &HeaderMap, body: &[u8]) -> ApiResult<Transaction> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.starts_with("application/json") {
+        let j: SubmitJson = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(
+                "malformed",
+                format!("expected {{\"tx\": HEX}} or a transaction object: {e}"),
+            )
+        })?;
+        match j {
+            SubmitJson::Hex { tx } => parse_tx_hex(&tx),
+            SubmitJson::Tx(t) => {
+                // Round-trip through the canonical codec so every rule applies to JSON too.
+                Transaction::from_bytes(&t.to_bytes())
+                    .map_err(|e| ApiError::bad_request("malformed", e.to_string()))
+            }
+        }
+    } else {
+        Transaction::from_bytes(body).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
+    }
+}
+
+fn body_error(r: BytesRejection) -> ApiError {
+    let status = r.status();
+    ApiError::new(
+        status,
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "bad_body"
+        },
+        format!("request body: {}", r.body_text()),
+    )
+}
+
+async fn send_submit(
+    h: &NodeHandle,
+    txs: Vec<Transaction>,
+) -> ApiResult<Vec<Result<Digest, chancery_mempool::AdmitError>>> {
+    let (reply, rx) = oneshot::channel();
+    h.commands
+        .try_send(Command::Submit { txs, reply })
+        .map_err(|e| match e {
+            TrySendError::Full(_) => {
+                ApiError::unavailable("the node is busy: its command queue is full; retry")
+            }
+            TrySendError::Closed(_) => ApiError::unavailable(
+                "this node does not accept transactions (a read-only API server, or shutting down); submit to a node running consensus",
+            ),
+        })?;
+    rx.await
+        .map_err(|_| ApiError::unavailable("the node is shutting down"))
+}
+
+fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
+    let status = match e.code() {
+        "pool_full" => StatusCode::SERVICE_UNAVAILABLE,
+        "duplicate" => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let mut err = ApiError::new(status, e.code(), e.to_string());
+    err.details = json!({ "reason": e.code() });
+    err
+}
+
+/// Submit one signed transaction: its canonical bytes (`application/octet-stream`), or
+/// JSON `{"tx": HEX}` or the transaction object (`application/json`). Answers 202 with its hash.
+#[utoipa::path(post, path = "/v1/transactions", tag = "transactions",
+    request_body(content(
+        (Vec<u8> = "application/octet-stream"),
+        (Object = "application/json"))),
+    responses(
+        (status = 202, description = "admitted to the mempool", body = Object),
+        (status = 400, description = "malformed", body = ErrorBody),
+        (status = 409, description = "duplicate", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 422, description = "refused by admission rules", body = ErrorBody),
+        (status = 503, description = "pool full, node busy, or a read-only server", body = ErrorBody)))]
+pub(crate) async fn submit(
+    State(h): State<NodeHandle>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(body_error)?;
+    let tx = parse_submission(&headers, &body)?;
+    let mut results = send_submit(&h, vec![tx]).await?;
+    match results.pop() {
+        Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response()),
+        Some(Err(e)) => Err(admit_error(&e)),
+        None => Err(ApiError::internal("no answer from the mempool")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchJson {
+    txs: Vec<String>,
+}
+
+/// Submit up to `batch_txs_max` transactions: `{"txs": [HEX, ...]}`; one result per
+/// transaction, `{"hash"}` or `{"code","message"}`.
+#[utoipa::path(post, path = "/v1/transactions/batch", tag = "transactions",
+    request_body(content = Object, content_type = "application/json", description = "{\"txs\": [HEX, ...]}"),
+    responses(
+        (status = 202, description = "one result per transaction", body = Object),
+        (status = 400, description = "malformed", body = ErrorBody),
+        (status = 503, description = "node busy or a read-only server", body = ErrorBody)))]
+pub(crate) async fn submit_batch(
+    State(h): State<NodeHandle>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(body_error)?;
+    let b: BatchJson = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed",
+            format!("expected {{\"txs\": [HEX, ...]}}: {e}"),
+        )
+    })?;
+    if b.txs.len() > h.limits.batch_txs_max {
+        return Err(ApiError::bad_request(
+            "too_many",
+            format!(
+                "at most {} transactions per batch, found {}",
+                h.limits.batch_txs_max,
+                b.txs.len()
+            ),
+        ));
+    }
+    let mut txs = Vec::with_capacity(b.txs.len());
+    for (i, s) in b.txs.iter().enumerate() {
+        txs.push(parse_tx_hex(s).map_err(|mut e| {
+            e.message = format!("txs[{i}]: {}", e.message);
+            e
+        })?);
+    }
+    let results = send_submit(&h, txs).await?;
+    let out: Vec<Value> = results
+        .iter()
+        .map(|r| match r {
+            Ok(hash) => json!({"hash": hash}),
+            Err(e) => json!({"code": e.code(), "message": e.to_string()}),
+        })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "results": out }))).into_response())
+}
+
+/// A transaction's status: `pending`, `finalized` (height, index, result) or `rejected` (reason).
+#[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "transactions",
+    params(("hash" = String, Path, description = "transaction hash, 64 hex digits")),
+    responses(
+        (status = 200, description = "status", body = Object),
+        (status = 400, description = "malformed hash", body = ErrorBody),
+        (status = 404, description = "unknown", body = ErrorBody)))]
+pub(crate) async fn tx_status(
+    State(h): State<NodeHandle>,
+    P(hash): P<String>,
+) -> ApiResult<Json<Value>> {
+    let hash = digest(&hash, "transaction hash")?;
+    if let Some(rec) = h.ledger.tx(&hash)? {
+        let (status, reason) = match rec.entry.outcome {
+            Outcome::Applied => ("finalized", Value::Null),
+            Outcome::Rejected(r) => ("rejected", json!(r)),
+        };
+        return Ok(Json(json!({
+            "hash": hash,
+            "status": status,
+            "reason": reason,
+            "height": rec.entry.height,
+            "index": rec.index,
+            "time": rec.entry.time,
+            "record_kind": rec.entry.tx.body.record.kind(),
+            "subject": rec.entry.tx.body.record.subject_id(),
+            "transaction": rec.entry.tx,
+        })));
+    }
+    let (reply, rx) = oneshot::channel();
+    if h.commands
+        .try_send(Command::IsPending { hash, reply })
+        .is_ok()
+        && rx.await.unwrap_or(false)
+    {
+        return Ok(Json(json!({"hash": hash, "status": "pending"})));
+    }
+    Err(ApiError::not_found(format!(
+        "transaction {hash} is neither finalized nor pending on this node"
+    )))
+}
+
+/// Server-sent events: `block` for each finalized block (height, hash, tx_count,
+/// log_size); `lagged` if this client missed some.
+#[utoipa::path(get, path = "/v1/events", tag = "node",
+    responses((status = 200, description = "event stream", content_type = "text/event-stream", body = String)))]
+pub(crate) async fn events(
+    State(h): State<NodeHandle>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    use futures_util::StreamExt;
+    let rx = h.events.subscribe();
+    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).filter_map(|e| async move {
+        match e {
+            Ok(Event::Block {
+                height,
+                hash,
+                tx_count,
+                log_size,
+            }) => Some(Ok(SseEvent::default().event("block").data(
+                json!({"height": height, "hash": hash, "tx_count": tx_count, "log_size": log_size})
+                    .to_string(),
+            ))),
+            // A slow client missed events: it can re-read the latest block.
+            Err(_) => Some(Ok(SseEvent::default().event("lagged").data("{}"))),
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
