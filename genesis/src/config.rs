@@ -179,6 +179,12 @@ pub struct ApiConfig {
     pub concurrent_requests_max: usize,
     /// Longest time one request may take, in milliseconds.
     pub request_timeout_ms: u64,
+    /// Sustained requests per second allowed to one client address (at least 1).
+    pub requests_per_s_max: u32,
+    /// Requests one client address may send at once above the sustained rate (at least 1).
+    pub request_burst_max: u32,
+    /// Most client addresses whose request rate is tracked at once.
+    pub rate_limit_clients_max: usize,
 }
 
 impl Default for ApiConfig {
@@ -188,6 +194,9 @@ impl Default for ApiConfig {
             page_entries_max: 100,
             concurrent_requests_max: 256,
             request_timeout_ms: 10_000,
+            requests_per_s_max: 2000,
+            request_burst_max: 4000,
+            rate_limit_clients_max: 100_000,
         }
     }
 }
@@ -398,6 +407,12 @@ impl NodeConfig {
             self.api.concurrent_requests_max as u64,
         )?;
         positive("api.request_timeout_ms", self.api.request_timeout_ms)?;
+        positive("api.requests_per_s_max", self.api.requests_per_s_max.into())?;
+        positive("api.request_burst_max", self.api.request_burst_max.into())?;
+        positive(
+            "api.rate_limit_clients_max",
+            self.api.rate_limit_clients_max as u64,
+        )?;
         if self.peers.len() > PEERS_MAX {
             return Err(bad(
                 "peers".into(),

@@ -2,7 +2,9 @@
 //!
 //! - `chancery-node start --config node.toml` runs the node until SIGTERM or Ctrl-C;
 //! - `chancery-node init --config node.toml` creates the database with the genesis state;
-//! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database.
+//! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database;
+//! - `chancery-node serve --data DIR --genesis genesis.json --api ADDR` serves the read-only
+//!   HTTP API over an existing database (no consensus, no network; submissions answer 503).
 #![forbid(unsafe_code)]
 
 mod app;
@@ -12,7 +14,7 @@ mod sync;
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};
 use chancery_core::genesis::Genesis;
-use chancery_genesis::config::{LogFormat, NodeConfig, NodeRole};
+use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig, NodeRole};
 use chancery_genesis::keyfile::{read_key_file_of_kind, KeyKind};
 use chancery_ledger::Ledger;
 use chancery_net::{P2pConfig, P2pNetwork, PeerConfig, PeerName};
@@ -57,6 +59,29 @@ enum Cmd {
         #[arg(long)]
         genesis: PathBuf,
     },
+    /// Serve the read-only HTTP API over an existing data directory: no consensus, no
+    /// network, nothing written; transaction submissions answer 503. For audits of a
+    /// stopped node's data and for measurements. Stops on SIGTERM or Ctrl-C.
+    Serve {
+        /// The data directory (the one holding `db/`).
+        #[arg(long)]
+        data: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Where to serve the API, e.g. 127.0.0.1:26700.
+        #[arg(long)]
+        api: std::net::SocketAddr,
+        /// Sustained requests per second allowed to one client address.
+        #[arg(long, default_value_t = ApiConfig::default().requests_per_s_max)]
+        requests_per_s_max: u32,
+        /// Requests one client address may send at once above the sustained rate.
+        #[arg(long, default_value_t = ApiConfig::default().request_burst_max)]
+        request_burst_max: u32,
+        /// Most requests served at once.
+        #[arg(long, default_value_t = ApiConfig::default().concurrent_requests_max)]
+        concurrent_requests_max: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -84,7 +109,82 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Check { data, genesis } => check(&data, &genesis),
+        Cmd::Serve {
+            data,
+            genesis,
+            api,
+            requests_per_s_max,
+            request_burst_max,
+            concurrent_requests_max,
+        } => {
+            init_logging(LogFormat::Text);
+            let cfg = ApiConfig {
+                requests_per_s_max,
+                request_burst_max,
+                concurrent_requests_max,
+                ..ApiConfig::default()
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(serve(&data, &genesis, api, &cfg))
+        }
     }
+}
+
+/// The API limits of a node config.
+fn api_limits(c: &ApiConfig) -> ApiLimits {
+    ApiLimits {
+        request_bytes_max: c.request_bytes_max,
+        page_entries_max: c.page_entries_max,
+        concurrent_requests_max: c.concurrent_requests_max,
+        request_timeout_ms: c.request_timeout_ms,
+        requests_per_s_max: c.requests_per_s_max,
+        request_burst_max: c.request_burst_max,
+        rate_limit_clients_max: c.rate_limit_clients_max,
+        ..ApiLimits::default()
+    }
+}
+
+/// The HTTP app of a node: the API's routes, and any other router merged into them (one
+/// `.merge(...)` line each), all within the API's limits.
+fn http_app(handle: NodeHandle) -> chancery_api::Router {
+    let app = chancery_api::routes(handle.clone());
+    chancery_api::with_limits(app, &handle.limits)
+}
+
+async fn serve(
+    data: &Path,
+    genesis: &Path,
+    addr: std::net::SocketAddr,
+    cfg: &ApiConfig,
+) -> Result<()> {
+    let genesis = load_genesis(genesis)?;
+    if !data.join("db").is_dir() {
+        bail!(
+            "{} holds no database (expected the directory {}): serve reads an existing node's data",
+            data.display(),
+            data.join("db").display()
+        );
+    }
+    let (_store, ledger) = open_ledger(data, &genesis)?;
+    let tip = ledger.tip();
+    let handle = NodeHandle::read_only(ledger, Arc::new(genesis), api_limits(cfg));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the API address {addr}"))?;
+    tracing::info!(
+        api = %addr,
+        height = tip.height.0,
+        log_size = tip.log_size,
+        "serving the read-only API"
+    );
+    chancery_api::serve_router(listener, http_app(handle), wait_for_signal())
+        .await
+        .context("serving the API")?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {
@@ -250,22 +350,20 @@ async fn run(cfg: NodeConfig) -> Result<()> {
         commands: cmd_tx,
         status: status_rx,
         events,
-        limits: ApiLimits {
-            request_bytes_max: cfg.api.request_bytes_max,
-            page_entries_max: cfg.api.page_entries_max,
-            concurrent_requests_max: cfg.api.concurrent_requests_max,
-            request_timeout_ms: cfg.api.request_timeout_ms,
-            ..ApiLimits::default()
-        },
+        limits: api_limits(&cfg.api),
     };
     let listener = tokio::net::TcpListener::bind(cfg.api_listen)
         .await
         .with_context(|| format!("binding the API address {}", cfg.api_listen))?;
     tracing::info!(api = %cfg.api_listen, p2p = %cfg.p2p_listen, "listening");
     let mut api_shutdown = shutdown_rx.clone();
-    let api = tokio::spawn(chancery_api::serve(listener, handle, async move {
-        let _ = api_shutdown.wait_for(|s| *s).await;
-    }));
+    let api = tokio::spawn(chancery_api::serve_router(
+        listener,
+        http_app(handle),
+        async move {
+            let _ = api_shutdown.wait_for(|s| *s).await;
+        },
+    ));
     let mut driver_task = tokio::spawn(drv.run(shutdown_rx));
 
     // Run until a signal, or until the driver stops on its own (an error it cannot
