@@ -104,12 +104,18 @@ async fn main() -> Result<(), String> {
     // Sample targets from blocks at spread-out heights (a fixed-step walk: deterministic).
     let mut targets = Vec::new();
     let step = (tip / a.sample_blocks.max(1) as u64).max(1);
+    // Each sampled block contributes at most its share, so targets span the whole ledger.
+    let per_block = (TARGETS_MAX / (tip / step).max(1) as usize).max(1);
     let mut h = 1 + (tip % step);
     while h <= tip && targets.len() < TARGETS_MAX {
+        let mut taken = 0;
         let (st, body) = get(&client, &format!("{}/v1/blocks/{h}", a.url)).await?;
         if st == 200 {
             let b: serde_json::Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
             for t in b["transactions"].as_array().into_iter().flatten() {
+                if taken == per_block {
+                    break;
+                }
                 let kind = t["record_kind"].as_str().unwrap_or("");
                 let path = match a.kind.as_str() {
                     "asset" if kind.ends_with("_asset") => {
@@ -119,6 +125,7 @@ async fn main() -> Result<(), String> {
                     _ => continue,
                 };
                 targets.push(format!("{}{path}", a.url));
+                taken += 1;
             }
         }
         h += step;

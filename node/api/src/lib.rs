@@ -81,6 +81,8 @@ impl Default for ApiLimits {
 pub const PAGE_ENTRIES_DEFAULT: usize = 50;
 /// Most blocks in one page of `GET /v1/blocks/raw`.
 pub const RAW_BLOCKS_MAX: usize = 100;
+/// A page of raw blocks ends after the block that brings its hex past this many bytes.
+pub const RAW_PAGE_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// Longest cursor accepted, in characters.
 pub const CURSOR_CHARS_MAX: usize = 1024;
 

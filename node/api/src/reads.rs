@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::params::{self, agency, digest, height, id, page, short, P, Q};
-use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX};
+use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX, RAW_PAGE_BYTES_MAX};
 use axum::extract::State;
 use axum::Json;
 use chancery_core::block::{Block, Outcome};
@@ -131,8 +131,8 @@ pub(crate) async fn blocks(
     }))
 }
 
-/// Blocks in their canonical encoding with their stored certificates, for audits (at most
-/// 100 per page).
+/// Blocks in their canonical encoding with their stored certificates, for audits: at most
+/// 100 per page, and a page ends after the block that brings it past 32 MiB of hex.
 #[utoipa::path(get, path = "/v1/blocks/raw", tag = "blocks", params(RangeQuery),
     responses((status = 200, body = RawBlockPage), (status = 400, body = ErrorBody)))]
 pub(crate) async fn blocks_raw(
@@ -141,21 +141,29 @@ pub(crate) async fn blocks_raw(
 ) -> ApiResult<Json<RawBlockPage>> {
     let (from, end) = block_range(&h, &q, RAW_BLOCKS_MAX)?;
     let mut items = Vec::new();
+    let mut bytes = 0usize;
+    let mut next = end;
     for ht in from..end {
         let (b, c) = h.ledger.block(Height(ht))?.ok_or_else(|| {
             ApiError::internal(format!(
                 "block {ht} below the tip is missing from the store"
             ))
         })?;
+        let block = hex::encode(codec::encode(&b));
+        bytes += block.len();
         items.push(RawBlock {
             height: ht,
-            block: hex::encode(codec::encode(&b)),
+            block,
             certificate: hex::encode(codec::encode(&c)),
         });
+        if bytes >= RAW_PAGE_BYTES_MAX {
+            next = ht + 1;
+            break;
+        }
     }
     Ok(Json(RawBlockPage {
         items,
-        next: next_from(end, h.ledger.tip().height.0),
+        next: next_from(next, h.ledger.tip().height.0),
     }))
 }
 
