@@ -500,21 +500,47 @@ pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
         .map_err(|e| col_err(Column::Blocks, "block", &e))?
         .ok_or_else(|| disc(h, "stored block", "a block", "nothing"))?;
     let sb: StoredBlock = codec::decode(&v).map_err(|e| col_err(Column::Blocks, "block", &e))?;
-    let mut txs = Vec::with_capacity(sb.header.tx_count as usize);
-    let mut outcomes = Vec::with_capacity(sb.header.tx_count as usize);
-    for i in 0..u64::from(sb.header.tx_count) {
-        let index = sb.first_index + i;
-        let v = store
-            .get(Column::Log, &schema::be(index))
-            .map_err(|e| col_err(Column::Log, "log entry", &e))?
-            .ok_or_else(|| disc(h, &format!("log entry {index}"), "an entry", "nothing"))?;
-        let e: chancery_core::block::LogEntry = codec::decode(&v)
-            .map_err(|e| disc(h, &format!("log entry {index}"), "a canonical log entry", e))?;
-        if e.height.0 != h {
-            return Err(disc(h, &format!("log entry {index} height"), h, e.height));
+    let count = u64::from(sb.header.tx_count);
+    let mut txs = Vec::with_capacity(count as usize);
+    let mut outcomes = Vec::with_capacity(count as usize);
+    // One ordered scan of the block's log range, in pages the store allows.
+    let page = store.limits().scan_entries_max.max(1) as u64;
+    let end = sb.first_index + count;
+    let mut next = sb.first_index;
+    while next < end {
+        let upto = end.min(next + page);
+        let rows = store
+            .scan(
+                Column::Log,
+                &schema::be(next),
+                Some(&schema::be(upto)),
+                false,
+                (upto - next) as usize,
+            )
+            .map_err(|e| col_err(Column::Log, "log entry", &e))?;
+        if rows.is_empty() {
+            return Err(disc(h, &format!("log entry {next}"), "an entry", "nothing"));
         }
-        txs.push(e.tx);
-        outcomes.push(e.outcome);
+        for (k, v) in rows {
+            let found = schema::read_be(&k).filter(|_| k.len() == 8);
+            if found != Some(next) {
+                return Err(disc(
+                    h,
+                    &format!("log entry {next}"),
+                    "an entry",
+                    format!("nothing (next key is {})", hex::encode(&k)),
+                ));
+            }
+            let index = next;
+            let e: chancery_core::block::LogEntry = codec::decode(&v)
+                .map_err(|e| disc(h, &format!("log entry {index}"), "a canonical log entry", e))?;
+            if e.height.0 != h {
+                return Err(disc(h, &format!("log entry {index} height"), h, e.height));
+            }
+            txs.push(e.tx);
+            outcomes.push(e.outcome);
+            next += 1;
+        }
     }
     let c = store
         .get(Column::Certs, &k)
@@ -908,5 +934,9 @@ mod tests {
         let d = a.push(item).unwrap_err();
         assert_eq!(d.height, 2);
         assert_eq!(d.field, "outcome of transaction 1 in the stored log");
+        // A log entry missing from the store.
+        store.remove(Column::Log, &schema::be(index));
+        let d = read_stored(store.as_ref(), 2).unwrap_err();
+        assert_eq!((d.height, d.field.clone()), (2, format!("log entry {index}")));
     }
 }
