@@ -937,6 +937,9 @@ mod tests {
         // A log entry missing from the store.
         store.remove(Column::Log, &schema::be(index));
         let d = read_stored(store.as_ref(), 2).unwrap_err();
-        assert_eq!((d.height, d.field.clone()), (2, format!("log entry {index}")));
+        assert_eq!(
+            (d.height, d.field.clone()),
+            (2, format!("log entry {index}"))
+        );
     }
 }

@@ -5,14 +5,15 @@
 //! (with the reason on stderr), 2 for usage errors (clap).
 #![forbid(unsafe_code)]
 
-mod bench;
 mod audit;
+mod bench;
 mod blockfile;
 mod demo;
 mod files;
 mod get;
 mod http;
 mod keys;
+mod ocds;
 mod receipt;
 mod submit;
 mod tlog;
