@@ -13,7 +13,6 @@ mod files;
 mod get;
 mod http;
 mod keys;
-mod ocds;
 mod receipt;
 mod submit;
 mod tlog;
