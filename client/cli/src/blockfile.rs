@@ -200,11 +200,16 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Download every procurement award release as one OCDS 1.1 release package.
+    Ocds(crate::ocds::Args),
 }
 
 /// Run an export command.
 pub fn run(c: Command) -> Result<Outcome> {
-    let Command::Blocks { node, out } = c;
+    let (node, out) = match c {
+        Command::Blocks { node, out } => (node, out),
+        Command::Ocds(a) => return crate::ocds::run(a),
+    };
     let chain = crate::submit::chain_id(&node)?;
     let f = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::new(f);

@@ -13,6 +13,7 @@ mod files;
 mod get;
 mod http;
 mod keys;
+mod ocds;
 mod receipt;
 mod submit;
 mod tlog;

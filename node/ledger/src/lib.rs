@@ -27,6 +27,7 @@
 
 mod check;
 mod exec;
+pub mod explore;
 mod logtree;
 mod proofs;
 mod query;

@@ -1,0 +1,160 @@
+//! What the explorer keeps in memory beyond the ledger's indexes: applied records per kind
+//! (the home page's counts), awards by project number, and the distinct supplier names
+//! (search by part of a name). Built by reading the log from the start and kept current
+//! by reading each new entry once; bounded by `catalog_entries_max`.
+
+use chancery_core::block::Outcome;
+use chancery_core::record::{Record, RecordKind};
+use chancery_ledger::{AwardKey, Ledger, LedgerError};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, RwLock};
+
+/// Most project numbers and supplier names the catalog holds (each); beyond that new ones
+/// are not added (search then relies on the ledger's exact indexes only).
+pub const CATALOG_ENTRIES_MAX: usize = 2_000_000;
+/// Most awards remembered under one project number.
+pub const AWARDS_PER_PROJECT_MAX: usize = 64;
+/// Log entries read per step.
+const STEP_ENTRIES: usize = 1000;
+
+/// The catalog's content.
+#[derive(Default)]
+struct State {
+    /// Log index of the next entry to read.
+    next_index: u64,
+    /// Applied records per kind, in `RecordKind::ALL` order.
+    counts: [u64; RecordKind::ALL.len()],
+    /// Project number to awards.
+    projects: HashMap<String, Vec<AwardKey>>,
+    /// Supplier name to credit code.
+    suppliers: BTreeMap<String, String>,
+}
+
+/// A snapshot of the counts.
+#[derive(Clone, Debug)]
+pub struct Counts {
+    /// Applied records per kind.
+    pub per_kind: Vec<(RecordKind, u64)>,
+    /// Log entries read so far (the counts are as of this log size).
+    pub log_size: u64,
+}
+
+/// The explorer's in-memory catalog.
+#[derive(Default)]
+pub struct Catalog {
+    state: RwLock<State>,
+    /// Held while reading new entries, so one reader does the work.
+    refreshing: Mutex<()>,
+}
+
+impl Catalog {
+    /// Read up to `max_entries` new log entries. Returns whether the catalog is caught up
+    /// with the ledger's log. If another call is already reading, returns at once.
+    pub fn refresh(&self, ledger: &Ledger, max_entries: usize) -> Result<bool, LedgerError> {
+        let Ok(_guard) = self.refreshing.try_lock() else {
+            return Ok(false);
+        };
+        let size = ledger.tip().log_size;
+        let mut read = 0usize;
+        loop {
+            let next = self.state.read().map(|s| s.next_index).unwrap_or(0);
+            if next >= size {
+                return Ok(true);
+            }
+            if read >= max_entries {
+                return Ok(false);
+            }
+            let want = STEP_ENTRIES
+                .min(max_entries - read)
+                .min((size - next) as usize);
+            let rows = ledger.log_entries(next, want)?;
+            if rows.is_empty() {
+                return Ok(false);
+            }
+            read += rows.len();
+            let Ok(mut s) = self.state.write() else {
+                return Ok(false);
+            };
+            for r in rows {
+                if r.index != s.next_index {
+                    break;
+                }
+                s.next_index += 1;
+                if r.entry.outcome != Outcome::Applied {
+                    continue;
+                }
+                let record = &r.entry.tx.body.record;
+                let k = record.kind();
+                if let Some(i) = RecordKind::ALL.iter().position(|x| *x == k) {
+                    s.counts[i] += 1;
+                }
+                if let Record::AwardProcurement(a) = record {
+                    let n = s.projects.len();
+                    let key = (a.ocid.clone(), a.award_id.clone());
+                    match s.projects.get_mut(&a.project_number) {
+                        Some(v) if v.len() < AWARDS_PER_PROJECT_MAX => v.push(key),
+                        Some(_) => {}
+                        None if n < CATALOG_ENTRIES_MAX => {
+                            s.projects.insert(a.project_number.clone(), vec![key]);
+                        }
+                        None => {}
+                    }
+                }
+                let suppliers = match record {
+                    Record::AwardProcurement(a) => Some(&a.suppliers),
+                    Record::AmendAward(a) => a.suppliers.as_ref(),
+                    _ => None,
+                };
+                for sup in suppliers.into_iter().flatten() {
+                    if s.suppliers.len() < CATALOG_ENTRIES_MAX
+                        || s.suppliers.contains_key(&sup.name)
+                    {
+                        s.suppliers
+                            .insert(sup.name.clone(), sup.credit_code.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts per record kind.
+    pub fn counts(&self) -> Counts {
+        let s = self.state.read();
+        match s {
+            Ok(s) => Counts {
+                per_kind: RecordKind::ALL
+                    .iter()
+                    .copied()
+                    .zip(s.counts.iter().copied())
+                    .collect(),
+                log_size: s.next_index,
+            },
+            Err(_) => Counts {
+                per_kind: Vec::new(),
+                log_size: 0,
+            },
+        }
+    }
+
+    /// Awards with this exact project number.
+    pub fn project(&self, number: &str) -> Vec<AwardKey> {
+        self.state
+            .read()
+            .ok()
+            .and_then(|s| s.projects.get(number).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Up to `max` suppliers (name, credit code) whose name contains `part`.
+    pub fn suppliers_matching(&self, part: &str, max: usize) -> Vec<(String, String)> {
+        let Ok(s) = self.state.read() else {
+            return Vec::new();
+        };
+        s.suppliers
+            .iter()
+            .filter(|(n, _)| n.contains(part))
+            .take(max)
+            .map(|(n, c)| (n.clone(), c.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,235 @@
+//! The explorer in a real browser: headless Chromium (Debian's `chromium`) renders the
+//! pages of a running testnet after the demo workload. It opens the home page, searches
+//! for a supplier (the search form's GET), opens an award found in the rendered result,
+//! follows the page's language link to English, then downloads the receipt the page links
+//! to and verifies it offline with the `chancery verify` binary against the genesis file
+//! the page links to. Screenshots of the main pages are taken (into `docs/screenshots/`
+//! when `CHANCERY_SCREENSHOTS=1`, else into a temporary directory) and checked to be PNGs.
+//!
+//! Without a `chromium` binary the test prints SKIP and passes (tests/run installs it).
+
+mod common;
+
+use common::{bin, demo, start_testnet, wait_log_size};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .flat_map(|n| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(move |d| d.join(n))
+        })
+        .find(|p| p.is_file())
+}
+
+struct Browser {
+    exe: PathBuf,
+    profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn cmd(&self, window: &str) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.args([
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--lang=zh-CN",
+            &format!("--window-size={window}"),
+            &format!("--user-data-dir={}", self.profile.path().display()),
+        ]);
+        c
+    }
+
+    /// The DOM after the browser loaded and rendered `url` (scripts run).
+    fn dom(&self, url: &str) -> String {
+        let out = self
+            .cmd("1280,900")
+            .args(["--timeout=15000", "--dump-dom", url])
+            .output()
+            .expect("run chromium");
+        let dom = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success() && dom.contains("</html>"),
+            "chromium could not render {url}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dom
+    }
+
+    fn screenshot(&self, url: &str, file: &Path, window: &str) {
+        let out = self
+            .cmd(window)
+            .args([
+                "--timeout=15000",
+                &format!("--screenshot={}", file.display()),
+                url,
+            ])
+            .output()
+            .expect("run chromium");
+        let png = std::fs::read(file).unwrap_or_default();
+        assert!(
+            png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+            "no screenshot of {url} ({} bytes):\n{}",
+            png.len(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The first `href="..."` in `dom` that starts with `prefix`, HTML entities undone.
+fn href(dom: &str, prefix: &str) -> Option<String> {
+    let needle = format!("href=\"{prefix}");
+    let i = dom.find(&needle)? + 6;
+    let end = dom[i..].find('"')? + i;
+    Some(dom[i..end].replace("&amp;", "&"))
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn fetch(url: &str) -> Vec<u8> {
+    let mut r = common::agent()
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(r.status(), 200, "GET {url}");
+    r.body_mut().read_to_vec().expect("body")
+}
+
+#[test]
+fn explorer_in_headless_chromium() {
+    let Some(exe) = chromium() else {
+        println!(
+            "SKIP explorer_in_headless_chromium: no chromium binary (apt-get install chromium)"
+        );
+        return;
+    };
+    let (net, apis) = start_testnet(0);
+    let txs = demo(&net, 0, 2);
+    let api = apis[4].clone(); // the observer serves the explorer too
+    wait_log_size(&api, txs, Instant::now() + Duration::from_secs(120));
+    let b = Browser {
+        exe,
+        profile: tempfile::tempdir().expect("profile dir"),
+    };
+
+    // Home: checkpoint, validators, counts.
+    let home = b.dom(&format!("{api}/"));
+    assert!(home.contains("lang=\"zh-Hans\""), "Chinese by default");
+    for s in ["最新检查点", "验证人", "各类记录数量", "采购授标"] {
+        assert!(home.contains(s), "home page lacks {s}");
+    }
+
+    // Search a supplier by name, as the search form does (GET /search?q=...).
+    let supplier = "北京华信科技有限公司";
+    let found = b.dom(&format!("{api}/search?q={}", enc(supplier)));
+    assert!(found.contains(supplier), "search result names the supplier");
+    let award_href = href(&found, "/award?ocid=").expect("an award link in the result");
+
+    // Open the award.
+    let award = b.dom(&format!("{api}{award_href}"));
+    assert!(
+        award.contains(supplier) && award.contains("合同金额调整"),
+        "award with its amendment"
+    );
+    assert!(award.contains("chancery verify receipt-") && award.contains("--genesis genesis.json"));
+
+    // Switch to English with the page's own link.
+    let en_href = href(&award, "/award?")
+        .filter(|h| h.contains("lang=en"))
+        .or_else(|| {
+            let i = award.find("hreflang=\"en\"")?;
+            let start = award[..i].rfind("href=\"")? + 6;
+            Some(award[start..].split('"').next()?.replace("&amp;", "&"))
+        });
+    let en_href = en_href.expect("a link to the English page");
+    let award_en = b.dom(&format!("{api}{en_href}"));
+    assert!(award_en.contains("<html lang=\"en\">") && award_en.contains("Check it yourself"));
+    assert!(award_en.contains("Download the receipt"));
+
+    // Download the receipt and the genesis file the page links to; verify offline.
+    let receipt_href = href(&award_en, "/v1/receipts/").expect("receipt link");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let receipt = dir.path().join("receipt.json");
+    let genesis = dir.path().join("genesis.json");
+    std::fs::write(&receipt, fetch(&format!("{api}{receipt_href}"))).expect("write receipt");
+    std::fs::write(&genesis, fetch(&format!("{api}/genesis.json"))).expect("write genesis");
+    let out = Command::new(bin("chancery"))
+        .arg("verify")
+        .arg(&receipt)
+        .arg("--genesis")
+        .arg(&genesis)
+        .output()
+        .expect("run chancery verify");
+    assert!(
+        out.status.success(),
+        "chancery verify refused the explorer's receipt:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same file with one byte changed must fail: the check is real.
+    let mut bad = std::fs::read_to_string(&receipt).expect("receipt");
+    let at = bad.find("\"index\":").expect("index field") + 8;
+    let digit = bad[at..].trim_start().chars().next().expect("digit");
+    let pos = at + bad[at..].find(digit).expect("digit position");
+    bad.replace_range(pos..pos + 1, if digit == '9' { "8" } else { "9" });
+    std::fs::write(&receipt, bad).expect("write");
+    let out = Command::new(bin("chancery"))
+        .arg("verify")
+        .arg(&receipt)
+        .arg("--genesis")
+        .arg(&genesis)
+        .output()
+        .expect("run chancery verify");
+    assert!(!out.status.success(), "a tampered receipt verified");
+
+    // Screenshots of the main pages.
+    let shots = if std::env::var("CHANCERY_SCREENSHOTS").as_deref() == Ok("1") {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        dir.path().join("screenshots")
+    };
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let asset_href = href(&home, "/asset?").unwrap_or_else(|| "/asset?id=mof-asset-0".into());
+    let agency_href = href(&award, "/agency?id=").expect("agency link");
+    let grants = b.dom(&format!("{api}/grants"));
+    let grant_href = href(&grants, "/grant?id=").expect("grant link");
+    let asset_href = if asset_href.contains("id=") {
+        let agency = b.dom(&format!("{api}{agency_href}"));
+        href(&agency, "/asset?id=").unwrap_or(asset_href)
+    } else {
+        asset_href
+    };
+    for (name, path, window) in [
+        ("home-zh", "/".to_string(), "1280,1400"),
+        ("awards-zh", "/awards".to_string(), "1280,1100"),
+        ("award-zh", award_href.clone(), "1280,2200"),
+        ("award-en", en_href.clone(), "1280,2200"),
+        ("asset-zh", asset_href, "1280,1800"),
+        ("grant-zh", grant_href, "1280,1700"),
+        ("agency-zh", agency_href, "1280,1800"),
+        ("award-phone-zh", award_href, "390,2400"),
+    ] {
+        b.screenshot(
+            &format!("{api}{path}"),
+            &shots.join(format!("{name}.png")),
+            window,
+        );
+    }
+}
