@@ -2,8 +2,8 @@
 //! kernel and ledger code the nodes run.
 //!
 //! Sources: a node (`--node URL`, pages of `GET /v1/blocks/raw`), a node's data directory
-//! (`--data DIR`, opened through `chancery-storage`, no network; the node must be stopped),
-//! or an export file (`--file F`, see [`crate::blockfile`]).
+//! (`--data DIR`, opened read-only through `chancery-storage`, no network; a running
+//! node's database is seen as of the open), or an export file (`--file F`, see [`crate::blockfile`]).
 //!
 //! For every block, in height order: the height follows the last one, the header is for
 //! this chain, the genesis validator set and the previous header; the transactions hash
@@ -42,7 +42,7 @@ pub struct Args {
     /// Audit the ledger a node serves (its API base URL).
     #[arg(long, conflicts_with_all = ["data", "file"])]
     node: Option<String>,
-    /// Audit a node's data directory (the node must be stopped), without network.
+    /// Audit a node's data directory (opened read-only), without network.
     #[arg(long, conflicts_with = "file")]
     data: Option<PathBuf>,
     /// Audit an export file written by `chancery export blocks`.
@@ -475,12 +475,8 @@ pub fn open_data_dir(dir: &Path) -> Result<Arc<dyn Store>> {
             db.display()
         );
     }
-    let store = chancery_storage::RocksStore::open(&db).with_context(|| {
-        format!(
-            "opening the database {} (stop the node first: RocksDB allows one process at a time)",
-            db.display()
-        )
-    })?;
+    let store = chancery_storage::RocksStore::open_read_only(&db)
+        .with_context(|| format!("opening the database {} read-only", db.display()))?;
     Ok(Arc::new(store))
 }
 

@@ -172,6 +172,37 @@ impl RocksStore {
         Ok(store)
     }
 
+    /// Open an existing database read-only: no lock is taken and nothing is written, so
+    /// another process (a running node) may hold it open for writing. Reads see the data
+    /// as of the open; writes fail with [`StoreError::Engine`]. For audits and checks.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let config = RocksConfig::default();
+        let path = path.as_ref().to_path_buf();
+        let path_str = path.display().to_string();
+        if !is_database(&path) {
+            return Err(StoreError::Schema {
+                path: path_str,
+                expected: "an existing database".into(),
+                found: "no RocksDB CURRENT file".into(),
+            });
+        }
+        let cache = Cache::new_lru_cache(config.block_cache_bytes).map_err(|e| engine(None, e))?;
+        let cfs = Column::ALL
+            .iter()
+            .map(|&c| (c.name(), cf_options(c, &cache, &config)));
+        let db =
+            DB::open_cf_with_opts_for_read_only(&db_options(&config, false), &path, cfs, false)
+                .map_err(|e| engine(None, e))?;
+        let store = RocksStore {
+            db,
+            path,
+            limits: config.limits,
+            write_lock: Mutex::new(()),
+        };
+        store.check_schema(&path_str)?;
+        Ok(store)
+    }
+
     /// Check the schema version; write it into a database that is still empty (new, or
     /// created by a process that died before writing it).
     fn check_schema(&self, path: &str) -> Result<(), StoreError> {
