@@ -5,9 +5,13 @@
 //! `/readyz`, writes `DIR/testnet.json`, and either stays in the foreground until Ctrl-C or
 //! (with `--detach`) returns. The other subcommands act on a running testnet through its
 //! manifest: `down`, `kill` (SIGKILL), `stop` (SIGTERM), `start`, `restart`, `status`.
+//! With `up --netns` (root) every node runs in its own network namespace, and `partition`
+//! and `heal` cut and restore the traffic between groups of nodes (see `netns.rs`).
 #![forbid(unsafe_code)]
 
+mod bench;
 mod manifest;
+mod netns;
 mod procs;
 
 use anyhow::{bail, Context, Result};
@@ -47,6 +51,10 @@ enum Cmd {
         /// How long to wait for every node to be ready, in seconds.
         #[arg(long, default_value_t = 120)]
         ready_timeout_s: u64,
+        /// Run each node in its own network namespace on a bridge (root only), so that
+        /// `partition` and `heal` work.
+        #[arg(long)]
+        netns: bool,
     },
     /// Stop every node of the testnet in DIR.
     Down {
@@ -82,6 +90,58 @@ enum Cmd {
         #[arg(long, default_value = "./testnet-data")]
         dir: PathBuf,
     },
+    /// Cut the traffic between groups of nodes (testnets started with --netns, root only).
+    /// A node named in no group is cut from everyone. Replaces any earlier partition.
+    Partition {
+        /// Groups of comma-separated node names, e.g. `mof-1,nda-1 cnao-1,ndrc-1`.
+        #[arg(required = true)]
+        groups: Vec<String>,
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Remove the partition: every node reaches every other again.
+    Heal {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+    },
+    /// Measure a running testnet (start it with `up --detach` first).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Finalized tx/s and submit-to-finality latency (p50, p90, p99) at the demo's pace.
+    Latency {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// Node whose API receives the event stream (default: the first validator).
+        #[arg(long)]
+        node: Option<String>,
+        /// Demo rounds (each: 7 records per agency).
+        #[arg(long, default_value_t = 60)]
+        rounds: u64,
+        /// Pause between demo rounds, in milliseconds (the load's pace).
+        #[arg(long, default_value_t = 100)]
+        pause_ms: u64,
+    },
+    /// Catch-up rate: stop NODE, let the others finalize `rounds` demo rounds at full
+    /// speed, restart it and time it to their log size; repeated `runs` times.
+    Catchup {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// The validator to stop and restart.
+        #[arg(long)]
+        node: String,
+        /// Demo rounds finalized while it is down (each: 7 records per agency).
+        #[arg(long, default_value_t = 200)]
+        rounds: u64,
+        /// Repetitions (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+    },
 }
 
 fn main() -> Result<()> {
@@ -95,6 +155,7 @@ fn main() -> Result<()> {
             demo,
             detach,
             ready_timeout_s,
+            netns,
         } => up(UpArgs {
             validators,
             observers,
@@ -103,13 +164,51 @@ fn main() -> Result<()> {
             demo,
             detach,
             ready_timeout_s,
+            netns,
         }),
         Cmd::Down { dir } => {
             let m = Manifest::load(&dir)?;
+            if m.network.is_some() {
+                netns::require_root("removing a --netns testnet's network")?;
+            }
             for n in &m.nodes {
                 procs::stop(n)?;
             }
+            if m.network.is_some() {
+                netns::teardown(&m)?;
+            }
             println!("testnet in {} stopped", dir.display());
+            Ok(())
+        }
+        Cmd::Partition { groups, dir } => {
+            netns::require_root("partition")?;
+            let mut m = Manifest::load(&dir)?;
+            let applied = netns::partition(&mut m, &groups)?;
+            m.save(&dir)?;
+            let shown: Vec<String> = applied.iter().map(|g| g.join(",")).collect();
+            println!("partitioned: {}", shown.join(" | "));
+            Ok(())
+        }
+        Cmd::Bench { what } => match what {
+            BenchCmd::Latency {
+                dir,
+                node,
+                rounds,
+                pause_ms,
+            } => bench::latency(&dir, node.as_deref(), rounds, pause_ms),
+            BenchCmd::Catchup {
+                dir,
+                node,
+                rounds,
+                runs,
+            } => bench::catchup(&dir, &node, rounds, runs),
+        },
+        Cmd::Heal { dir } => {
+            netns::require_root("heal")?;
+            let mut m = Manifest::load(&dir)?;
+            netns::heal(&mut m)?;
+            m.save(&dir)?;
+            println!("healed: every node reaches every other");
             Ok(())
         }
         Cmd::Kill { node, dir } => {
@@ -141,6 +240,18 @@ fn main() -> Result<()> {
                     n.api
                 );
             }
+            if let Some(net) = &m.network {
+                if net.partition.is_empty() {
+                    println!("network: bridge {}, not partitioned", net.bridge);
+                } else {
+                    let shown: Vec<String> = net.partition.iter().map(|g| g.join(",")).collect();
+                    println!(
+                        "network: bridge {}, partitioned: {}",
+                        net.bridge,
+                        shown.join(" | ")
+                    );
+                }
+            }
             Ok(())
         }
     }
@@ -154,11 +265,15 @@ struct UpArgs {
     demo: bool,
     detach: bool,
     ready_timeout_s: u64,
+    netns: bool,
 }
 
 fn up(a: UpArgs) -> Result<()> {
     if a.validators < 1 {
         bail!("--validators must be at least 1, found {}", a.validators);
+    }
+    if a.netns {
+        netns::require_root("--netns")?;
     }
     if let Ok(m) = Manifest::load(&a.dir) {
         if let Some(n) = m.nodes.iter().find(|n| procs::alive(n.pid)) {
@@ -181,6 +296,12 @@ fn up(a: UpArgs) -> Result<()> {
         );
     }
     let mut m = Manifest::from_configs(&a.dir)?;
+    if a.netns {
+        netns::plan(&mut m)?;
+        // Saved before anything is made, so that `down` can always remove it.
+        m.save(&a.dir)?;
+        netns::setup(&m)?;
+    }
     for n in &mut m.nodes {
         n.pid = procs::spawn(&a.dir, n)?;
     }
@@ -235,6 +356,9 @@ fn up(a: UpArgs) -> Result<()> {
     }
     for n in &m.nodes {
         procs::stop(n)?;
+    }
+    if m.network.is_some() {
+        netns::teardown(&m)?;
     }
     println!("stopped");
     Ok(())

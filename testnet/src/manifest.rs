@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 /// One node of the testnet.
@@ -23,6 +24,34 @@ pub struct NodeEntry {
     pub config: PathBuf,
     /// Network key file.
     pub key: PathBuf,
+    /// The node's network namespace (testnets started with `--netns`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NodeNetns>,
+}
+
+/// Where a node of a `--netns` testnet lives on the bridge.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeNetns {
+    /// Network namespace name (`ip netns`).
+    pub namespace: String,
+    /// Host-side (root namespace) end of the node's veth pair, attached to the bridge.
+    pub veth: String,
+    /// The node's address; its p2p and API listen on it.
+    pub ip: Ipv4Addr,
+}
+
+/// The bridge of a `--netns` testnet and its current partition.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NetnsNetwork {
+    /// Bridge in the root namespace joining every node.
+    pub bridge: String,
+    /// The root namespace's address on the bridge.
+    pub host_ip: Ipv4Addr,
+    /// Prefix length of the subnet.
+    pub prefix_len: u8,
+    /// Groups of node names cut from each other (empty when healed).
+    #[serde(default)]
+    pub partition: Vec<Vec<String>>,
 }
 
 impl NodeEntry {
@@ -54,6 +83,9 @@ pub struct Manifest {
     /// Member keys by agency.
     #[serde(default)]
     pub member_keys: Vec<AgencyKey>,
+    /// The namespaced network, if the testnet was started with `--netns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetnsNetwork>,
 }
 
 const FILE: &str = "testnet.json";
@@ -123,6 +155,7 @@ impl Manifest {
                 data_dir: rel(s("data_dir")?),
                 config: cfg.clone(),
                 key: rel(s("network_key_file")?),
+                netns: None,
             });
         }
         if nodes.is_empty() {
@@ -148,6 +181,7 @@ impl Manifest {
             genesis: dir.join("genesis.json"),
             nodes,
             member_keys,
+            network: None,
         })
     }
 

@@ -40,7 +40,8 @@ pub fn generate(dir: &Path, validators: usize, observers: usize, base_port: u16)
 }
 
 /// Start a node in its own process group (so Ctrl-C reaches only this tool, which then
-/// stops the nodes in order), logging to its `node.log`.
+/// stops the nodes in order), logging to its `node.log`; in its network namespace if it
+/// has one.
 pub fn spawn(_dir: &Path, n: &NodeEntry) -> Result<u32> {
     let log_path = n.log_path();
     let log = std::fs::OpenOptions::new()
@@ -48,7 +49,7 @@ pub fn spawn(_dir: &Path, n: &NodeEntry) -> Result<u32> {
         .append(true)
         .open(&log_path)
         .with_context(|| format!("opening {}", log_path.display()))?;
-    let child = Command::new(sibling("chancery-node"))
+    let child = crate::netns::command(n, &sibling("chancery-node"))
         .arg("start")
         .arg("--config")
         .arg(&n.config)

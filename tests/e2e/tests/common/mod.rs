@@ -120,6 +120,30 @@ pub fn testnet_cmd(net: &Testnet, args: &[&str]) -> String {
 
 /// Start a testnet; `slot` keeps concurrently running tests on different ports.
 pub fn start_testnet(slot: u16) -> (Testnet, Vec<String>) {
+    start_testnet_with(slot, &[])
+}
+
+/// Is this process root? Network namespaces (`start_testnet_netns`) need it.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Start a testnet whose nodes each run in their own network namespace (root only), so
+/// that `chancery-testnet partition` and `heal` work; the APIs are reached over its bridge.
+/// The test's `Testnet` guard (`down`) removes the namespaces and the bridge.
+pub fn start_testnet_netns(slot: u16) -> (Testnet, Vec<String>) {
+    start_testnet_with(slot, &["--netns"])
+}
+
+/// Start a testnet with extra `chancery-testnet up` arguments.
+pub fn start_testnet_with(slot: u16, extra: &[&str]) -> (Testnet, Vec<String>) {
     let net = Testnet {
         dir: tempfile::tempdir().expect("temp dir"),
     };
@@ -127,17 +151,17 @@ pub fn start_testnet(slot: u16) -> (Testnet, Vec<String>) {
     // take a killed node's port before it restarts; spread by process id so concurrent
     // test processes (nextest) do not collide.
     let base_port = 10_000 + (std::process::id() % 1_000) as u16 * 20 + slot * 10;
-    testnet_cmd(
-        &net,
-        &[
-            "up",
-            "--detach",
-            "--ready-timeout-s",
-            "120",
-            "--base-port",
-            &base_port.to_string(),
-        ],
-    );
+    let base_port = base_port.to_string();
+    let mut args = vec![
+        "up",
+        "--detach",
+        "--ready-timeout-s",
+        "120",
+        "--base-port",
+        &base_port,
+    ];
+    args.extend_from_slice(extra);
+    testnet_cmd(&net, &args);
     let manifest: Value = serde_json::from_str(
         &std::fs::read_to_string(net.dir.path().join("testnet.json")).expect("manifest"),
     )
@@ -163,6 +187,28 @@ pub const RECORDS_PER_ROUND: u64 = 7;
 
 /// Submit `rounds` demo rounds starting at round `from`; returns how many transactions.
 pub fn demo(net: &Testnet, from: u64, rounds: u64) -> u64 {
+    demo_dir(net.dir.path(), from, rounds)
+}
+
+/// Like `demo`, but submitting only to the nodes at `nodes` (manifest order), e.g. the
+/// majority side of a partition: the demo is pointed at a copy of the manifest that lists
+/// only them.
+pub fn demo_via(net: &Testnet, nodes: &[usize], from: u64, rounds: u64) -> u64 {
+    let mut m: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("testnet.json")).expect("manifest"),
+    )
+    .expect("manifest JSON");
+    let all = m["nodes"].as_array().expect("nodes").clone();
+    m["nodes"] = Value::Array(nodes.iter().map(|&i| all[i].clone()).collect());
+    let name: Vec<String> = nodes.iter().map(usize::to_string).collect();
+    let dir = net.dir.path().join(format!("clients-{}", name.join("-")));
+    std::fs::create_dir_all(&dir).expect("clients dir");
+    std::fs::write(dir.join("testnet.json"), m.to_string()).expect("write manifest");
+    demo_dir(&dir, from, rounds)
+}
+
+/// Run `chancery demo --testnet dir`; returns how many transactions it submitted.
+pub fn demo_dir(dir: &Path, from: u64, rounds: u64) -> u64 {
     let out = Command::new(bin("chancery"))
         .args(["demo", "--pause-ms", "0"])
         .args([
@@ -172,7 +218,7 @@ pub fn demo(net: &Testnet, from: u64, rounds: u64) -> u64 {
             &rounds.to_string(),
         ])
         .arg("--testnet")
-        .arg(net.dir.path())
+        .arg(dir)
         .output()
         .expect("run chancery demo");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -227,4 +273,49 @@ pub fn same_chain(apis: &[String]) -> Vec<String> {
         "a transaction was committed twice"
     );
     tx_hashes
+}
+
+/// The finalized tip height `api` reports.
+pub fn tip_height(api: &str) -> u64 {
+    get(&format!("{api}/v1/status"))["tip"]["height"]
+        .as_u64()
+        .expect("tip height")
+}
+
+/// Block until `api` has finalized height `height`, reading its event stream.
+pub fn wait_height(api: &str, height: u64, deadline: Instant) {
+    let timeout = deadline.saturating_duration_since(Instant::now());
+    let stream_agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .build()
+        .into();
+    // Subscribe first, then look at the status, so no block can slip between the two.
+    let resp = stream_agent
+        .get(&format!("{api}/v1/events"))
+        .call()
+        .unwrap_or_else(|e| panic!("{api}/v1/events: {e}"));
+    if tip_height(api) >= height {
+        return;
+    }
+    let reader = std::io::BufReader::new(resp.into_body().into_reader());
+    for line in reader.lines() {
+        let line = line
+            .unwrap_or_else(|e| panic!("{api}: event stream ended before height {height}: {e}"));
+        if let Some(data) = line.strip_prefix("data:") {
+            let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+            if v["height"].as_u64().unwrap_or(0) >= height {
+                return;
+            }
+        }
+    }
+    panic!("{api}: event stream closed before height {height}");
+}
+
+/// `params.delta_ms` of the testnet's genesis (the consensus message-delay bound).
+pub fn genesis_delta_ms(net: &Testnet) -> u64 {
+    let g: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.dir.path().join("genesis.json")).expect("genesis"),
+    )
+    .expect("genesis JSON");
+    g["params"]["delta_ms"].as_u64().expect("params.delta_ms")
 }
