@@ -316,7 +316,7 @@ pub fn fields(x: &Explorer, l: Lang, v: &Value) -> Markup {
                 }
             }
         },
-        other => value(x, l, "", other),
+        other => value(x, l, other),
     }
 }
 
@@ -331,10 +331,10 @@ fn field(x: &Explorer, l: Lang, k: &str, v: &Value) -> Markup {
             _ => {}
         }
     }
-    value(x, l, k, v)
+    value(x, l, v)
 }
 
-fn value(x: &Explorer, l: Lang, k: &str, v: &Value) -> Markup {
+fn value(x: &Explorer, l: Lang, v: &Value) -> Markup {
     match v {
         Value::Null => html! { span.muted { "—" } },
         Value::Bool(b) => html! { (if *b { l.t("是", "yes") } else { l.t("否", "no") }) },
@@ -350,7 +350,7 @@ fn value(x: &Explorer, l: Lang, k: &str, v: &Value) -> Markup {
         }
         Value::Array(a) if a.is_empty() => html! { span.muted { "—" } },
         Value::Array(a) => html! {
-            ol { @for e in a { li { (value(x, l, k, e)) } } }
+            ol { @for e in a { li { (value(x, l, e)) } } }
         },
         Value::Object(m) => {
             if let Some(Value::String(c)) = m.get("sealed").filter(|_| m.len() == 1) {
@@ -360,7 +360,7 @@ fn value(x: &Explorer, l: Lang, k: &str, v: &Value) -> Markup {
                 };
             }
             if let Some(open) = m.get("open").filter(|_| m.len() == 1) {
-                return value(x, l, k, open);
+                return value(x, l, open);
             }
             if let Ok(a) = serde_json::from_value::<Amount>(v.clone()) {
                 return html! { (l.amount(a)) };
