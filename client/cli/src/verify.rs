@@ -185,7 +185,7 @@ pub fn run(a: Args) -> Result<Outcome> {
             Err(e) => Outcome::Invalid(e),
         }),
         FileKind::Unknown => Ok(Outcome::Invalid(
-            "neither a receipt (fields entry, index, proof, checkpoint) nor a state-proof bundle (fields proof, checkpoint)".into(),
+            "the file is not receipt JSON (fields entry, index, proof, checkpoint) nor a state-proof bundle (fields proof, checkpoint)".into(),
         )),
     }
 }
