@@ -169,7 +169,15 @@ async fn serve(
             data.join("db").display()
         );
     }
-    let (_store, ledger) = open_ledger(data, &genesis)?;
+    // Read-only: no lock, nothing written, so a running node's data can be served too.
+    let store: Arc<dyn Store> = Arc::new(
+        RocksStore::open_read_only(data.join("db"))
+            .with_context(|| format!("opening the database in {} read-only", data.display()))?,
+    );
+    let ledger = Arc::new(
+        Ledger::open(store, &genesis)
+            .with_context(|| format!("opening the ledger in {}", data.display()))?,
+    );
     let tip = ledger.tip();
     let handle = NodeHandle::read_only(ledger, Arc::new(genesis), api_limits(cfg));
     let listener = tokio::net::TcpListener::bind(addr)
