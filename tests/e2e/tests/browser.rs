@@ -16,12 +16,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
     ["chromium", "chromium-browser", "google-chrome"]
         .iter()
-        .flat_map(|n| {
-            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-                .map(move |d| d.join(n))
-        })
+        .flat_map(|n| dirs.iter().map(move |d| d.join(n)))
         .find(|p| p.is_file())
 }
 
