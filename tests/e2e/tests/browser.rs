@@ -225,6 +225,15 @@ fn explorer_in_headless_chromium() {
         ("agency-zh", agency_href, "1280,1800"),
         ("award-phone-zh", award_href, "390,2400"),
     ] {
+        // The profile remembers the English choice (cookie): Chinese pages ask for it.
+        let path = if name.ends_with("-zh") && !path.contains("lang=") {
+            format!(
+                "{path}{}lang=zh",
+                if path.contains('?') { '&' } else { '?' }
+            )
+        } else {
+            path
+        };
         b.screenshot(
             &format!("{api}{path}"),
             &shots.join(format!("{name}.png")),
