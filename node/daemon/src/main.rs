@@ -150,8 +150,7 @@ fn api_limits(c: &ApiConfig) -> ApiLimits {
 /// The HTTP app of a node: the API's routes, and any other router merged into them (one
 /// `.merge(...)` line each), all within the API's limits.
 fn http_app(handle: NodeHandle) -> chancery_api::Router {
-    let app = chancery_api::routes(handle.clone())
-        .merge(chancery_explorer::router(handle.clone()));
+    let app = chancery_api::routes(handle.clone()).merge(chancery_explorer::router(handle.clone()));
     chancery_api::with_limits(app, &handle.limits)
 }
 
