@@ -11,7 +11,6 @@
 //! `CHANCERY_BENCH_RENDERS` renders per page (default 300).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use axum::body::Body;
@@ -55,7 +54,7 @@ fn build(n: usize, dir: &std::path::Path) -> (Arc<Ledger>, chancery_core::genesi
                     unit: "台".into(),
                     acquisition_method: AcquisitionMethod::Purchase,
                     acquisition_date: support::d(2026, 1, 1 + (i % 28) as u8),
-                    original_value: support::money(5_600_00, "CNY"),
+                    original_value: support::money(560_000, "CNY"),
                     funding_source: FundingSource::FiscalAppropriation,
                     custodian: support::ag(a),
                     location: Restricted::seal(&[1; 32], &"x".to_string()),
