@@ -19,11 +19,12 @@ use crate::{corrupt, decode_at, Ledger, LedgerError};
 use chancery_core::block::BlockHeader;
 use chancery_core::cert::Certificate;
 use chancery_core::checkpoint::Checkpoint;
-use chancery_core::merkle::{self, split_point, ProofError, PROOF_HASHES_MAX};
+use chancery_core::merkle::ProofError;
 use chancery_core::receipt::Receipt;
 use chancery_core::state::{StateKey, StateProof};
 use chancery_core::{Digest, Height, TxHash};
 use chancery_storage::Column;
+use chancery_tlog::{LogTree, TlogError};
 use thiserror::Error;
 
 /// How many later heights are searched for the block a descendant's certificate signs.
@@ -58,82 +59,28 @@ pub enum ProofRequestError {
     },
 }
 
+/// A log-tree error as a proof-request error: storage and corruption are the ledger's
+/// errors, a size beyond the log and a bad request keep their own variants.
+fn from_tlog(e: TlogError) -> ProofRequestError {
+    match e {
+        TlogError::Store(s) => ProofRequestError::Ledger(s.into()),
+        TlogError::SizeBeyondTree { requested, size } => {
+            ProofRequestError::SizeBeyondLog { requested, size }
+        }
+        TlogError::Proof(p) => ProofRequestError::Proof(p),
+        e @ (TlogError::MissingNode { .. }
+        | TlogError::Corrupt { .. }
+        | TlogError::AppendTooLarge { .. }) => {
+            ProofRequestError::Ledger(corrupt(Column::LogTree, &[], e.to_string()))
+        }
+    }
+}
+
 impl Ledger {
-    /// The stored hash of the complete subtree at `level`, `index` of the log tree.
-    fn log_node(&self, level: u8, index: u64) -> Result<Digest, LedgerError> {
-        let k = crate::logtree::node_key(level, index);
-        let v = self
-            .store
-            .get(Column::LogTree, &k)?
-            .ok_or_else(|| corrupt(Column::LogTree, &k, "missing log subtree"))?;
-        let d: [u8; 32] = v
-            .as_slice()
-            .try_into()
-            .map_err(|_| corrupt(Column::LogTree, &k, "not 32 bytes"))?;
-        Ok(Digest(d))
-    }
-
-    /// `MTH(D[lo:hi])` of a range starting at a multiple of the smallest power of two
-    /// `>= hi - lo` (every range a proof needs): complete subtrees read from the store and
-    /// folded right to left.
-    fn log_range_hash(&self, lo: u64, hi: u64) -> Result<Digest, LedgerError> {
-        let mut parts = Vec::with_capacity(64);
-        let mut at = lo;
-        while at < hi {
-            let level = 63 - (hi - at).leading_zeros();
-            parts.push(self.log_node(level as u8, at >> level)?);
-            at += 1u64 << level;
-        }
-        let Some((last, rest)) = parts.split_last() else {
-            return Ok(merkle::empty_root());
-        };
-        Ok(rest
-            .iter()
-            .rev()
-            .fold(*last, |acc, p| merkle::node_hash(p, &acc)))
-    }
-
-    /// RFC 6962 `PATH(m, D[lo:hi])`, `m` absolute.
-    fn log_path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Digest>) -> Result<(), LedgerError> {
-        if hi - lo <= 1 {
-            return Ok(());
-        }
-        let k = split_point(hi - lo);
-        if m < lo + k {
-            self.log_path(m, lo, lo + k, out)?;
-            out.push(self.log_range_hash(lo + k, hi)?);
-        } else {
-            self.log_path(m, lo + k, hi, out)?;
-            out.push(self.log_range_hash(lo, lo + k)?);
-        }
-        Ok(())
-    }
-
-    /// RFC 6962 `SUBPROOF(m, D[lo:hi], b)`, `m` relative to `lo`.
-    fn log_subproof(
-        &self,
-        m: u64,
-        lo: u64,
-        hi: u64,
-        b: bool,
-        out: &mut Vec<Digest>,
-    ) -> Result<(), LedgerError> {
-        let n = hi - lo;
-        if m == n {
-            if !b {
-                out.push(self.log_range_hash(lo, hi)?);
-            }
-            return Ok(());
-        }
-        let k = split_point(n);
-        if m <= k {
-            self.log_subproof(m, lo, lo + k, b, out)?;
-            out.push(self.log_range_hash(lo + k, hi)?);
-        } else {
-            self.log_subproof(m - k, lo + k, hi, false, out)?;
-            out.push(self.log_range_hash(lo, lo + k)?);
-        }
-        Ok(())
+    /// The stored log tree (`chancery-tlog`, the same `Column::LogTree` layout the ledger
+    /// writes), opened for one proof.
+    fn log_tree(&self) -> Result<LogTree<dyn chancery_storage::Store>, ProofRequestError> {
+        LogTree::open(self.store.clone()).map_err(from_tlog)
     }
 
     fn check_log_size(&self, size: u64) -> Result<(), ProofRequestError> {
@@ -155,9 +102,9 @@ impl Ledger {
         if index >= size {
             return Err(ProofError::IndexOutOfRange { index, size }.into());
         }
-        let mut out = Vec::with_capacity(PROOF_HASHES_MAX);
-        self.log_path(index, 0, size, &mut out)?;
-        Ok(out)
+        self.log_tree()?
+            .inclusion_proof(index, size)
+            .map_err(from_tlog)
     }
 
     /// Consistency proof (RFC 6962 `PROOF`) from the log of `first` entries to the log of
@@ -179,9 +126,9 @@ impl Ledger {
         if first == 0 {
             return Err(ProofError::EmptyOldTree.into());
         }
-        let mut out = Vec::with_capacity(PROOF_HASHES_MAX);
-        self.log_subproof(first, 0, second, true, &mut out)?;
-        Ok(out)
+        self.log_tree()?
+            .consistency_proof(first, second)
+            .map_err(from_tlog)
     }
 
     /// The canonical bytes of log entry `index` exactly as stored (the leaf's data).
@@ -315,7 +262,7 @@ mod tests {
     use crate::testing::fixture::Fixture;
     use crate::testing::{propose_and_apply, MapStore};
     use chancery_core::merkle::{
-        consistency_proof_with, inclusion_proof_with, verify_consistency, verify_inclusion,
+        self, consistency_proof_with, inclusion_proof_with, verify_consistency, verify_inclusion,
         Blake3Hasher,
     };
     use chancery_core::record::{
