@@ -14,7 +14,7 @@ use chancery_core::Height;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-fn checkpoint_dto(h: &NodeHandle, cp: &Checkpoint) -> ApiResult<CheckpointDto> {
+pub(crate) fn checkpoint_dto(h: &NodeHandle, cp: &Checkpoint) -> ApiResult<CheckpointDto> {
     let text = cp.to_text(&h.genesis.validators).map_err(|e| {
         ApiError::internal(format!(
             "checkpoint at height {} has no text form: {e}",

@@ -297,7 +297,9 @@ pub(crate) async fn tx_status(
 }
 
 /// Server-sent events: `block` for each finalized block (height, hash, tx_count,
-/// log_size); `lagged` if this client missed some.
+/// log_size), then `checkpoint` with the latest checkpoint (the same JSON as
+/// `/v1/checkpoints/latest`; a block finalized by a later one repeats the previous
+/// checkpoint, so watchers keep the highest height); `lagged` if this client missed some.
 #[utoipa::path(get, path = "/v1/events", tag = "node",
     responses((status = 200, description = "event stream", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn events(
@@ -305,20 +307,35 @@ pub(crate) async fn events(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     use futures_util::StreamExt;
     let rx = h.events.subscribe();
-    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).filter_map(|e| async move {
+    let stream = tokio_stream::wrappers::BroadcastStream::new(rx).flat_map(move |e| {
+        let mut out: Vec<Result<SseEvent, Infallible>> = Vec::with_capacity(2);
         match e {
             Ok(Event::Block {
                 height,
                 hash,
                 tx_count,
                 log_size,
-            }) => Some(Ok(SseEvent::default().event("block").data(
-                json!({"height": height, "hash": hash, "tx_count": tx_count, "log_size": log_size})
-                    .to_string(),
-            ))),
+            }) => {
+                out.push(Ok(SseEvent::default().event("block").data(
+                    json!({"height": height, "hash": hash, "tx_count": tx_count, "log_size": log_size})
+                        .to_string(),
+                )));
+                // A checkpoint that cannot be read now is skipped: the next block brings one.
+                if let Some(data) = latest_checkpoint_json(&h) {
+                    out.push(Ok(SseEvent::default().event("checkpoint").data(data)));
+                }
+            }
             // A slow client missed events: it can re-read the latest block.
-            Err(_) => Some(Ok(SseEvent::default().event("lagged").data("{}"))),
+            Err(_) => out.push(Ok(SseEvent::default().event("lagged").data("{}"))),
         }
+        futures_util::stream::iter(out)
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// The latest checkpoint as `/v1/checkpoints/latest` renders it, if there is one.
+fn latest_checkpoint_json(h: &NodeHandle) -> Option<String> {
+    let cp = h.ledger.latest_checkpoint().ok()??;
+    let dto = crate::proofs::checkpoint_dto(h, &cp).ok()?;
+    serde_json::to_string(&dto).ok()
 }

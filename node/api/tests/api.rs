@@ -605,3 +605,53 @@ async fn the_openapi_document_lists_every_route_of_the_contract() {
     // The document served is the one generated from the code.
     assert_eq!(doc, serde_json::to_value(chancery_api::openapi()).unwrap());
 }
+
+#[tokio::test]
+async fn events_stream_each_block_then_the_latest_checkpoint() {
+    use futures_util::StreamExt;
+    use tower::ServiceExt;
+    let e = env();
+    let res = e
+        .app
+        .clone()
+        .oneshot(Request::get("/v1/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // The handler has subscribed by now: a block published now reaches this stream.
+    let tip = e.ledger.tip();
+    e.handle
+        .events
+        .send(chancery_api::handle::Event::Block {
+            height: tip.height,
+            hash: tip.hash,
+            tx_count: 0,
+            log_size: tip.log_size,
+        })
+        .unwrap();
+    let mut body = res.into_body().into_data_stream();
+    let mut text = String::new();
+    let deadline = std::time::Duration::from_secs(30);
+    while !(text.contains("event: checkpoint") && text.ends_with("\n\n")) {
+        let chunk = tokio::time::timeout(deadline, body.next())
+            .await
+            .expect("the block's events within the deadline")
+            .expect("the stream stays open")
+            .unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let events: Vec<(&str, Value)> = text
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| {
+            let name = b.lines().find_map(|l| l.strip_prefix("event: ")).unwrap();
+            let data = b.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            (name, serde_json::from_str(data).unwrap())
+        })
+        .collect();
+    assert_eq!(events[0].0, "block");
+    assert_eq!(events[0].1["height"], tip.height.0);
+    assert_eq!(events[1].0, "checkpoint");
+    let latest = get_json(&e.app, "/v1/checkpoints/latest", StatusCode::OK).await;
+    assert_eq!(events[1].1, latest);
+}
