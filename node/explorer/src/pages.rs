@@ -843,7 +843,9 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
     let aid: AgencyId = id.parse().map_err(|_| bad("id", "an agency id", id))?;
     let g = find("agency", id, x.node.genesis.agency(&aid).cloned())?;
     let ledger = &x.node.ledger;
-    let n = PAGE_ITEMS_DEFAULT;
+    // Five index queries build this page, each reading the current state of every item it
+    // lists: the first few of each, with links to the full, paginated lists, keep it fast.
+    let n = AGENCY_ITEMS_MAX;
     let assets = ledger.assets_by_custodian(&aid, None, n)?;
     let awards = ledger.awards(
         &AwardFilter {
@@ -895,11 +897,13 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
         ul { @for (gid, gr) in &given.items {
             li { (grant_a(gid)) " · " (gr.dataset_id) " → " (agency_link(x, l, &gr.grantee)) " · " (l.grant_status(GrantStatus::of(gr, at))) }
         } }
+        p { a href=(url("/grants", [("grantor", aid.as_str())])) { (l.t("全部授出的数据共享 »", "All grants it gave »")) } }
         h2 { (l.t("获得的数据共享", "Data access received")) }
         @if received.items.is_empty() { p.muted { (l.t("无。", "None.")) } }
         ul { @for (gid, gr) in &received.items {
             li { (grant_a(gid)) " · " (gr.dataset_id) " ← " (agency_link(x, l, &gr.grantor)) " · " (l.grant_status(GrantStatus::of(gr, at))) }
         } }
+        p { a href=(url("/grants", [("grantee", aid.as_str())])) { (l.t("全部获得的数据共享 »", "All grants it received »")) } }
         h2 { (l.t("成员密钥", "Member keys")) }
         div.scroll { table {
             thead { tr { th scope="col" { (l.t("名称", "Name")) } th scope="col" { (l.t("角色", "Roles")) } th scope="col" { (l.t("公钥", "Key")) } th scope="col" { (l.t("状态", "Status")) } } }
@@ -915,6 +919,9 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
     };
     page(agency_name(x, l, &aid), body)
 }
+
+/// Items per list on an agency page (assets, awards, grants given and received, members).
+const AGENCY_ITEMS_MAX: usize = 10;
 
 // ------------------------------------------------------------------ search
 
