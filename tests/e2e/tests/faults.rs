@@ -16,7 +16,6 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::io::BufRead;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -25,46 +24,6 @@ const NAMES: [&str; 5] = ["cnao-1", "mof-1", "nda-1", "ndrc-1", "observer-1"];
 
 fn status(api: &str) -> Value {
     get(&format!("{api}/v1/status"))
-}
-
-fn tip_height(api: &str) -> u64 {
-    status(api)["tip"]["height"].as_u64().expect("tip height")
-}
-
-/// Block until `api` has finalized height `height`, reading its event stream.
-fn wait_height(api: &str, height: u64, deadline: Instant) {
-    let timeout = deadline.saturating_duration_since(Instant::now());
-    let stream_agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .build()
-        .into();
-    let resp = stream_agent
-        .get(&format!("{api}/v1/events"))
-        .call()
-        .unwrap_or_else(|e| panic!("{api}/v1/events: {e}"));
-    if tip_height(api) >= height {
-        return;
-    }
-    let reader = std::io::BufReader::new(resp.into_body().into_reader());
-    for line in reader.lines() {
-        let line = line
-            .unwrap_or_else(|e| panic!("{api}: event stream ended before height {height}: {e}"));
-        if let Some(data) = line.strip_prefix("data:") {
-            let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-            if v["height"].as_u64().unwrap_or(0) >= height {
-                return;
-            }
-        }
-    }
-    panic!("{api}: event stream closed before height {height}");
-}
-
-fn genesis_delta_ms(net: &Testnet) -> u64 {
-    let g: Value = serde_json::from_str(
-        &std::fs::read_to_string(net.dir.path().join("genesis.json")).expect("genesis"),
-    )
-    .expect("genesis JSON");
-    g["params"]["delta_ms"].as_u64().expect("params.delta_ms")
 }
 
 #[test]
