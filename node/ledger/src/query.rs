@@ -6,6 +6,7 @@
 //! most `SCAN_PER_PAGE_MAX` index entries; when that budget runs out it returns what it
 //! found with a cursor to continue from, so one call's work is bounded.
 
+use crate::explore::award_matches;
 use crate::schema::{self, ix, KeyBuf, TxLoc};
 use crate::{corrupt, decode_at, Ledger, LedgerError};
 use chancery_core::block::{Block, LogEntry};
@@ -610,21 +611,4 @@ impl Ledger {
             Ok(ok.then_some((id, g)))
         })
     }
-}
-
-fn award_matches(f: &AwardFilter, a: &AwardState) -> bool {
-    f.purchaser.as_ref().is_none_or(|p| *p == a.purchaser)
-        && f.supplier_code
-            .as_ref()
-            .is_none_or(|c| a.suppliers.iter().any(|s| s.credit_code == *c))
-        && f.supplier_name
-            .as_ref()
-            .is_none_or(|n| a.suppliers.iter().any(|s| s.name == *n))
-        && f.date_from.is_none_or(|d| a.award_date >= d)
-        && f.date_until.is_none_or(|d| a.award_date <= d)
-        && f.amount_min
-            .is_none_or(|m| a.value.currency == m.currency && a.value.minor >= m.minor)
-        && f.amount_max
-            .is_none_or(|m| a.value.currency == m.currency && a.value.minor <= m.minor)
-        && f.status.is_none_or(|s| s == a.status)
 }
