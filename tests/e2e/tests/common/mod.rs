@@ -62,32 +62,52 @@ pub fn get(url: &str) -> Value {
 
 /// Block until `api` reports a log of at least `size` entries, reading its event stream.
 pub fn wait_log_size(api: &str, size: u64, deadline: Instant) {
+    wait_event(
+        api,
+        deadline,
+        &format!("log size {size}"),
+        || {
+            get(&format!("{api}/v1/status"))["tip"]["log_size"]
+                .as_u64()
+                .unwrap_or(0)
+                >= size
+        },
+        |v| v["log_size"].as_u64().unwrap_or(0) >= size,
+    )
+}
+
+/// Block until `done_now()` holds or an event of `api`'s stream satisfies `done_by`.
+/// Subscribes first, then asks `done_now`, so no block can slip between the two.
+fn wait_event(
+    api: &str,
+    deadline: Instant,
+    what: &str,
+    done_now: impl Fn() -> bool,
+    done_by: impl Fn(&Value) -> bool,
+) {
     let timeout = deadline.saturating_duration_since(Instant::now());
     let stream_agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .build()
         .into();
-    // Subscribe first, then look at the status, so no block can slip between the two.
     let resp = stream_agent
         .get(&format!("{api}/v1/events"))
         .call()
         .unwrap_or_else(|e| panic!("{api}/v1/events: {e}"));
-    let status = get(&format!("{api}/v1/status"));
-    if status["tip"]["log_size"].as_u64().unwrap_or(0) >= size {
+    if done_now() {
         return;
     }
     let reader = std::io::BufReader::new(resp.into_body().into_reader());
     for line in reader.lines() {
-        let line = line
-            .unwrap_or_else(|e| panic!("{api}: event stream ended before log size {size}: {e}"));
+        let line = line.unwrap_or_else(|e| panic!("{api}: event stream ended before {what}: {e}"));
         if let Some(data) = line.strip_prefix("data:") {
             let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-            if v["log_size"].as_u64().unwrap_or(0) >= size {
+            if done_by(&v) {
                 return;
             }
         }
     }
-    panic!("{api}: event stream closed before the log reached {size} entries");
+    panic!("{api}: event stream closed before {what}");
 }
 
 pub fn testnet_cmd(net: &Testnet, args: &[&str]) -> String {
@@ -284,31 +304,13 @@ pub fn tip_height(api: &str) -> u64 {
 
 /// Block until `api` has finalized height `height`, reading its event stream.
 pub fn wait_height(api: &str, height: u64, deadline: Instant) {
-    let timeout = deadline.saturating_duration_since(Instant::now());
-    let stream_agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .build()
-        .into();
-    // Subscribe first, then look at the status, so no block can slip between the two.
-    let resp = stream_agent
-        .get(&format!("{api}/v1/events"))
-        .call()
-        .unwrap_or_else(|e| panic!("{api}/v1/events: {e}"));
-    if tip_height(api) >= height {
-        return;
-    }
-    let reader = std::io::BufReader::new(resp.into_body().into_reader());
-    for line in reader.lines() {
-        let line = line
-            .unwrap_or_else(|e| panic!("{api}: event stream ended before height {height}: {e}"));
-        if let Some(data) = line.strip_prefix("data:") {
-            let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-            if v["height"].as_u64().unwrap_or(0) >= height {
-                return;
-            }
-        }
-    }
-    panic!("{api}: event stream closed before height {height}");
+    wait_event(
+        api,
+        deadline,
+        &format!("height {height}"),
+        || tip_height(api) >= height,
+        |v| v["height"].as_u64().unwrap_or(0) >= height,
+    )
 }
 
 /// `params.delta_ms` of the testnet's genesis (the consensus message-delay bound).
@@ -318,4 +320,35 @@ pub fn genesis_delta_ms(net: &Testnet) -> u64 {
     )
     .expect("genesis JSON");
     g["params"]["delta_ms"].as_u64().expect("params.delta_ms")
+}
+
+/// The testnet's nodes, in manifest order (by name).
+pub const NAMES: [&str; 5] = ["cnao-1", "mof-1", "nda-1", "ndrc-1", "observer-1"];
+
+/// Poll the nodes `idx` for `window`: none may finalize beyond `tips` (same order); `why`
+/// completes the failure message. No event marks "nothing more arrives", so proving a
+/// negative needs this observation window; it is not synchronisation.
+pub fn assert_no_progress(
+    apis: &[String],
+    idx: &[usize],
+    tips: &[u64],
+    window: Duration,
+    why: &str,
+) {
+    let start = Instant::now();
+    let mut polls = 0u32;
+    while start.elapsed() < window {
+        for (&i, &tip) in idx.iter().zip(tips) {
+            let s = get(&format!("{}/v1/status", apis[i]));
+            assert_eq!(
+                s["tip"]["height"].as_u64(),
+                Some(tip),
+                "{} finalized a block {why}: {s}",
+                NAMES[i]
+            );
+        }
+        polls += 1;
+        std::thread::sleep(Duration::from_millis(100)); // poll interval, not a sync point
+    }
+    assert!(polls >= 10, "too few polls ({polls}) to observe the window");
 }
