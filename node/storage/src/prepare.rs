@@ -9,7 +9,8 @@ use std::collections::HashMap;
 pub(crate) type SealedPut = (Column, Vec<u8>, Vec<u8>);
 
 /// Check `batch` and seal its values. `existing` answers, for a list of (column, key), the
-/// stored (sealed) bytes currently there. Puts that re-store an identical value are
+/// stored (sealed) bytes currently there; it is asked in (column, key) order, and the puts
+/// come back in that order too. Puts that re-store an identical value are
 /// dropped; anything else that would change an immutable key refuses the whole batch.
 pub(crate) fn prepare(
     limits: &Limits,
@@ -17,7 +18,7 @@ pub(crate) fn prepare(
     existing: impl FnOnce(&[(Column, &[u8])]) -> Result<Vec<Option<Vec<u8>>>, StoreError>,
 ) -> Result<Vec<SealedPut>, StoreError> {
     limits.check_batch(&batch)?;
-    let sealed: Vec<SealedPut> = batch
+    let mut sealed: Vec<SealedPut> = batch
         .puts
         .into_iter()
         .map(|(col, key, value)| {
@@ -25,6 +26,12 @@ pub(crate) fn prepare(
             (col, key, stored)
         })
         .collect();
+    // In key order per column: the engine's memtable inserts and the existence lookups are
+    // then sequential (RocksDB reuses its skip-list position between neighbouring keys,
+    // which made a 4,000-transaction block's write about a fifth of a node's CPU when the
+    // keys arrived in hash order). The sort is stable, so two puts to one `Meta` key keep
+    // their order and the later still wins.
+    sealed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 
     // Within the batch: a second put to the same immutable key must be identical.
     let mut keep = vec![true; sealed.len()];

@@ -298,16 +298,20 @@ impl Store for RocksStore {
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let puts = prepare::prepare(&self.limits, batch, |keys| {
-            let handles = keys
-                .iter()
-                .map(|(col, key)| Ok((self.cf(*col)?, *key)))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            self.db
-                .multi_get_cf(handles)
-                .into_iter()
-                .zip(keys)
-                .map(|(r, (col, _))| r.map_err(|e| engine(Some(*col), e)))
-                .collect()
+            // `keys` come sorted by (column, key): one batched, sorted lookup per column.
+            let mut found = Vec::with_capacity(keys.len());
+            for run in keys.chunk_by(|a, b| a.0 == b.0) {
+                let col = run[0].0;
+                let cf = self.cf(col)?;
+                for r in self
+                    .db
+                    .batched_multi_get_cf(cf, run.iter().map(|(_, k)| *k), true)
+                {
+                    let v = r.map_err(|e| engine(Some(col), e))?;
+                    found.push(v.map(|s| s.to_vec()));
+                }
+            }
+            Ok(found)
         })?;
         if puts.is_empty() {
             return Ok(());

@@ -31,6 +31,7 @@ pub fn cases<S: Store>() -> Vec<Case<S>> {
         ("overwrite_refused", overwrite_refused::<S>),
         ("identical_reput_allowed", identical_reput_allowed::<S>),
         ("duplicate_in_batch", duplicate_in_batch::<S>),
+        ("unordered_batch", unordered_batch::<S>),
         ("meta_overwrite_allowed", meta_overwrite_allowed::<S>),
         ("columns_are_separate", columns_are_separate::<S>),
         ("empty_batch", empty_batch::<S>),
@@ -335,6 +336,53 @@ pub fn duplicate_in_batch<S: Store>(s: &S) {
     b.put(Column::Meta, b"m", b"2");
     s.write(b).expect("meta duplicate");
     assert_eq!(s.get(Column::Meta, b"m").expect("get"), Some(b"2".to_vec()));
+}
+
+/// A batch whose puts arrive out of key order, interleaved across columns (as the ledger
+/// writes them): every value lands, the later of two `Meta` puts wins, and an overwrite
+/// hidden among thousands of fresh keys in several columns is still found.
+pub fn unordered_batch<S: Store>(s: &S) {
+    let cols = [Column::Log, Column::StateTree, Column::Index];
+    // A scrambled order: multiplying by an odd number permutes 0..4096.
+    let order: Vec<u64> = (0..4096u64).map(|i| (i * 2_654_435_761) % 4096).collect();
+    let mut b = WriteBatch::new();
+    for (n, &i) in order.iter().enumerate() {
+        let col = cols[n % cols.len()];
+        b.put(col, k(i), i.to_be_bytes());
+        if n == 100 {
+            b.put(Column::Meta, b"m", b"first");
+        }
+    }
+    b.put(Column::Meta, b"m", b"last");
+    s.write(b).expect("unordered batch");
+    assert_eq!(
+        s.get(Column::Meta, b"m").expect("get"),
+        Some(b"last".to_vec())
+    );
+    for (n, &i) in order.iter().enumerate() {
+        let col = cols[n % cols.len()];
+        assert_eq!(
+            s.get(col, &k(i)).expect("get"),
+            Some(i.to_be_bytes().to_vec()),
+            "key {i} in {col:?}"
+        );
+    }
+    // Re-putting all of it is idempotent; one changed value among them refuses the batch.
+    let mut b = WriteBatch::new();
+    for (n, &i) in order.iter().enumerate().rev() {
+        let col = cols[n % cols.len()];
+        let value = if n == 2_000 { 7u64 } else { i };
+        b.put(col, k(i), value.to_be_bytes());
+    }
+    b.put(Column::Log, k(99_999), b"new");
+    match s.write(b) {
+        Err(StoreError::Overwrite { column, key_hex }) => {
+            assert_eq!(column, cols[2_000 % cols.len()]);
+            assert_eq!(key_hex, hex::encode(k(order[2_000])));
+        }
+        other => panic!("expected an overwrite refusal, got {other:?}"),
+    }
+    assert_eq!(s.get(Column::Log, &k(99_999)).expect("get"), None);
 }
 
 /// Meta keys can be overwritten; the schema key cannot be written at all.
