@@ -150,6 +150,15 @@ impl VerifiedTx {
 /// A failed batch is bisected, so one bad transaction costs a few extra batch checks, not
 /// a fall-back to one-by-one verification of everything.
 pub fn verify_batch(chain_id: &ChainId, txs: Vec<Transaction>) -> Vec<Result<VerifiedTx, TxError>> {
+    verify_batch_cached(chain_id, txs, &mut crypto::KeyCache::new(0))
+}
+
+/// [`verify_batch`], taking signers' decompressed keys from `keys` (and adding new ones).
+pub fn verify_batch_cached(
+    chain_id: &ChainId,
+    txs: Vec<Transaction>,
+    keys: &mut crypto::KeyCache,
+) -> Vec<Result<VerifiedTx, TxError>> {
     let messages: Vec<Vec<u8>> = txs.iter().map(Transaction::signed_message).collect();
     let mut results: Vec<Option<Result<(), TxError>>> = vec![None; txs.len()];
     let mut pending: Vec<usize> = Vec::with_capacity(txs.len());
@@ -173,7 +182,7 @@ pub fn verify_batch(chain_id: &ChainId, txs: Vec<Transaction>) -> Vec<Result<Ver
                 signature: txs[i].signature,
             })
             .collect();
-        match crypto::verify_batch(&items) {
+        match crypto::verify_batch_cached(&items, keys) {
             Ok(()) => {
                 for &i in &pending {
                     results[i] = Some(Ok(()));

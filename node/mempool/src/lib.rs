@@ -67,6 +67,9 @@ pub enum Origin {
     Peer,
 }
 
+/// Most signers' decompressed public keys kept (about 200 bytes each).
+pub const KEY_CACHE_MAX: usize = 16_384;
+
 /// Limits of the pool. Every limit is named `*_max`; see `docs/mempool.md` for the defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MempoolConfig {
@@ -299,6 +302,8 @@ pub struct Mempool {
     bytes: usize,
     next_arrival: u64,
     cache: SigCache,
+    /// Signers' decompressed keys (a signer signs many transactions).
+    keys: chancery_core::crypto::KeyCache,
     signatures_checked: u64,
 }
 
@@ -322,6 +327,7 @@ impl Mempool {
             bytes: 0,
             next_arrival: 0,
             cache,
+            keys: chancery_core::crypto::KeyCache::new(KEY_CACHE_MAX),
             signatures_checked: 0,
         })
     }
@@ -482,11 +488,11 @@ impl Mempool {
         let keys: Vec<PublicKey> = txs.iter().map(|t| t.body.signer).collect();
         self.signatures_checked += txs.len() as u64;
         let mut out = HashMap::with_capacity(hashes.len());
-        for ((hash, key), r) in hashes
-            .into_iter()
-            .zip(keys)
-            .zip(tx::verify_batch(&self.chain_id, txs))
-        {
+        for ((hash, key), r) in hashes.into_iter().zip(keys).zip(tx::verify_batch_cached(
+            &self.chain_id,
+            txs,
+            &mut self.keys,
+        )) {
             match r {
                 Ok(v) => {
                     out.insert(hash, Verdict::Valid(v));
