@@ -18,12 +18,74 @@ use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, Tip};
 use chancery_mempool::{AdmissionView, BlockLimits, MemberInfo, Mempool};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Most block headers of unfinalized blocks remembered (to check empty blocks and
 /// to propose on notarized parents).
 pub const HEADERS_KEPT_MAX: usize = 4096;
 /// How far ahead of our clock a proposed block's time may be, in milliseconds.
 pub const CLOCK_DRIFT_MS_MAX: u64 = 5_000;
+
+/// Fewest transactions the pace lets a proposal carry, so a slow node still makes progress.
+pub const PACE_TXS_MIN: usize = 256;
+/// Blocks with fewer transactions say too little about the cost per transaction.
+const PACE_SAMPLE_TXS_MIN: usize = 64;
+
+/// How many transactions a proposal may carry so that executing it takes about
+/// `budget`: the cost per transaction is learnt from the blocks this node executed (its own
+/// proposals and those it checked), as a moving average of wall time, so it includes the
+/// node's share of a busy machine.
+///
+/// Why: a proposal must be built by the leader and checked by the others within the 2Δ
+/// leader timeout. Before this, leaders under overload proposed up to `block_txs_max`
+/// (10,000) transactions; checking took longer than the timeout, views were nullified,
+/// the work was thrown away, and the next block was larger still: throughput collapsed
+/// instead of levelling off (docs/BENCHMARKS.md). This is local policy, not a validity
+/// rule: any block within the genesis limits is still accepted.
+#[derive(Clone, Debug)]
+pub struct Pace {
+    budget: Duration,
+    us_per_tx: Option<f64>,
+}
+
+impl Pace {
+    /// A pace aiming at `budget` of execution per proposal.
+    pub fn new(budget: Duration) -> Pace {
+        Pace {
+            budget,
+            us_per_tx: None,
+        }
+    }
+
+    /// Executing `txs` transactions took `elapsed`.
+    pub fn observe(&mut self, txs: usize, elapsed: Duration) {
+        if txs < PACE_SAMPLE_TXS_MIN {
+            return;
+        }
+        let sample = elapsed.as_secs_f64() * 1e6 / txs as f64;
+        // Weighted towards the latest blocks: load changes quickly.
+        self.us_per_tx = Some(match self.us_per_tx {
+            None => sample,
+            Some(avg) => 0.6 * avg + 0.4 * sample,
+        });
+    }
+
+    /// The learnt cost per transaction, in microseconds (none before the first sample).
+    pub fn us_per_tx(&self) -> Option<f64> {
+        self.us_per_tx
+    }
+
+    /// Most transactions for the next proposal, at most `ceiling` (the genesis limit).
+    pub fn txs_max(&self, ceiling: usize) -> usize {
+        let Some(us) = self.us_per_tx else {
+            // Nothing learnt yet: start small rather than at the genesis ceiling.
+            return ceiling.min(PACE_TXS_MIN * 4);
+        };
+        let fit = (self.budget.as_secs_f64() * 1e6 / us.max(0.01)) as usize;
+        fit.clamp(PACE_TXS_MIN, ceiling.max(PACE_TXS_MIN))
+            .min(ceiling)
+    }
+}
 
 /// The ledger's committed state, as the mempool needs it.
 pub struct LedgerView<'a>(pub &'a Ledger);
@@ -139,6 +201,8 @@ pub struct App {
     pub block_txs_max: usize,
     /// Most transaction bytes per block.
     pub block_bytes_max: usize,
+    /// How many transactions our proposals carry, from the measured execution time.
+    pub pace: Pace,
 }
 
 /// What checking a proposed block concluded.
@@ -160,6 +224,7 @@ impl App {
         validator_set_hash: Digest,
         block_txs_max: usize,
         block_bytes_max: usize,
+        exec_budget: Duration,
     ) -> App {
         App {
             chain_id: ledger.chain_id(),
@@ -169,6 +234,7 @@ impl App {
             validator_set_hash,
             block_txs_max,
             block_bytes_max,
+            pace: Pace::new(exec_budget),
         }
     }
 
@@ -232,9 +298,10 @@ impl App {
         };
         let mut txs = Vec::new();
         if self.is_tip(&parent.digest) {
+            let started = Instant::now();
             let view_state = LedgerView(&self.ledger);
             let limits = BlockLimits {
-                txs_max: self.block_txs_max,
+                txs_max: self.pace.txs_max(self.block_txs_max),
                 bytes_max: self.block_bytes_max,
                 rotation: header.height.0,
             };
@@ -243,6 +310,7 @@ impl App {
             let ex = self.ledger.execute(&checked, time, header.height)?;
             ex.fill_header(&mut header);
             txs = checked.iter().map(|c| c.tx().clone()).collect();
+            self.pace.observe(txs.len(), started.elapsed());
         }
         self.remember(&header);
         let block = Block { header, txs };
@@ -341,11 +409,13 @@ impl App {
         if !self.is_tip(&parent.digest) {
             return Ok(false);
         }
+        let started = Instant::now();
         let mempool = &self.mempool;
         let checked = verify_block_txs(&self.chain_id, block.txs.clone(), |hash| {
             mempool.verified(hash)
         });
         let ex = self.ledger.execute(&checked, h.time, h.height)?;
+        self.pace.observe(block.txs.len(), started.elapsed());
         let mut want = h.clone();
         ex.fill_header(&mut want);
         for (field, a, b) in [
@@ -413,5 +483,36 @@ pub fn to_consensus(block: &Block) -> CBlock {
         height: block.header.height,
         view: block.header.view,
         payload: codec::encode(block),
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    #[test]
+    fn pace_fits_the_budget_and_stays_within_bounds() {
+        let mut p = Pace::new(Duration::from_millis(100));
+        // Before any sample: a modest start, never above the ceiling.
+        assert_eq!(p.txs_max(10_000), PACE_TXS_MIN * 4);
+        assert_eq!(p.txs_max(100), 100);
+        // 100 us per transaction: 1,000 fit in 100 ms.
+        p.observe(2_000, Duration::from_millis(200));
+        assert_eq!(p.us_per_tx(), Some(100.0));
+        assert_eq!(p.txs_max(10_000), 1_000);
+        assert_eq!(p.txs_max(500), 500);
+        // Tiny blocks are not samples.
+        p.observe(10, Duration::from_secs(10));
+        assert_eq!(p.txs_max(10_000), 1_000);
+        // A slower machine shrinks blocks, down to the floor.
+        for _ in 0..30 {
+            p.observe(1_000, Duration::from_secs(5));
+        }
+        assert_eq!(p.txs_max(10_000), PACE_TXS_MIN);
+        // A fast one grows them, up to the ceiling.
+        for _ in 0..60 {
+            p.observe(1_000, Duration::from_micros(1_000));
+        }
+        assert_eq!(p.txs_max(10_000), 10_000);
     }
 }

@@ -40,6 +40,8 @@ pub const PENDING_VALIDATIONS_MAX: usize = 64;
 pub const FINALIZED_WAITING_MAX: usize = 1024;
 /// Most commands queued from the API.
 pub const COMMANDS_MAX: usize = 4096;
+/// Executions shorter than this do not defer the timeouts (see `Driver::defer_timers`).
+const DEFER_TIMERS_MIN: Duration = Duration::from_millis(5);
 
 /// The wall clock as consensus-block time candidates (used only to propose and to bound a
 /// proposal's time, never in execution).
@@ -707,7 +709,10 @@ impl Driver {
     fn validate(&mut self, block: CBlock, parent: BlockRef, inputs: &mut VecDeque<Input>) {
         let leader = self.core.leader(block.view);
         let epoch = self.core.epoch();
-        match self.app.check(&block, &parent, leader, epoch, now_ms()) {
+        let started = Instant::now();
+        let verdict = self.app.check(&block, &parent, leader, epoch, now_ms());
+        self.defer_timers(started.elapsed());
+        match verdict {
             Verdict::Valid => inputs.push_back(Input::Validated {
                 digest: block.digest,
                 valid: true,
@@ -754,6 +759,27 @@ impl Driver {
         Ok(())
     }
 
+    /// Push every pending timeout back by `spent`, the time this node just spent executing
+    /// a proposal (building ours or checking the leader's). The timeouts exist to notice a
+    /// silent leader or a stuck view, and time during which this node could not listen is
+    /// neither: without this, a node that took longer than 2Δ to check a large block would
+    /// nullify a view whose proposal it had just found valid. The deferral is bounded by
+    /// the execution time of one block, which the genesis block limits and the proposers'
+    /// pace (`app::Pace`) bound.
+    fn defer_timers(&mut self, spent: Duration) {
+        if spent < DEFER_TIMERS_MIN || self.timers.is_empty() {
+            return;
+        }
+        let timers = std::mem::take(&mut self.timers);
+        self.timers = timers
+            .into_iter()
+            .map(|Reverse(mut t)| {
+                t.at += spent;
+                Reverse(t)
+            })
+            .collect();
+    }
+
     fn propose_now(&mut self) -> anyhow::Result<()> {
         let mut inputs = VecDeque::new();
         self.propose_now_into(&mut inputs)?;
@@ -773,11 +799,22 @@ impl Driver {
         let Some(me) = self.core.index() else {
             return Ok(());
         };
-        match self
+        let started = Instant::now();
+        let built = self
             .app
-            .build(self.core.epoch(), p.view, me, &p.parent, now_ms())
-        {
-            Ok(block) => inputs.push_back(Input::Proposed { block }),
+            .build(self.core.epoch(), p.view, me, &p.parent, now_ms());
+        self.defer_timers(started.elapsed());
+        match built {
+            Ok(block) => {
+                tracing::debug!(
+                    view = p.view.0,
+                    height = block.height.0,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    us_per_tx = self.app.pace.us_per_tx().unwrap_or(0.0),
+                    "proposed"
+                );
+                inputs.push_back(Input::Proposed { block })
+            }
             Err(e) => tracing::warn!(view = p.view.0, error = %e, "could not build a proposal"),
         }
         Ok(())
