@@ -73,16 +73,23 @@ impl Store for MapStore {
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut m = self.lock();
-        let mut in_batch = std::collections::HashSet::new();
-        for (c, k, _) in &batch.puts {
-            if *c != Column::Meta
-                && (m.contains_key(&(col_id(*c), k.clone())) || !in_batch.insert((*c, k.clone())))
-            {
+        // The `Store` contract: outside `Meta`, a put may only repeat the value already
+        // there (then it is a no-op); any other value for an existing key refuses the batch.
+        let mut in_batch = std::collections::HashMap::new();
+        for (c, k, v) in &batch.puts {
+            if *c == Column::Meta {
+                continue;
+            }
+            let existing = m
+                .get(&(col_id(*c), k.clone()))
+                .or_else(|| in_batch.get(&(*c, k.clone())).copied());
+            if existing.is_some_and(|old| old != v) {
                 return Err(StoreError::Overwrite {
                     column: *c,
                     key_hex: hex::encode(k),
                 });
             }
+            in_batch.insert((*c, k.clone()), v);
         }
         for (c, k, v) in batch.puts {
             m.insert((col_id(c), k), v);
