@@ -333,10 +333,11 @@ async fn run(cfg: NodeConfig) -> Result<()> {
         set.hash(),
         genesis.params.block_txs_max as usize,
         genesis.params.block_bytes_max as usize,
-        // A proposal is built by the leader and checked by the others within the 2Δ leader
-        // timeout, after the leader may have waited up to Δ for its parent: a quarter of Δ
-        // per execution leaves room for both and the network.
-        std::time::Duration::from_millis((genesis.params.delta_ms / 4).max(10)),
+        // A proposal is built by the leader within the others' 2Δ leader timeout, after the
+        // leader may have waited up to Δ for its parent: half of Δ leaves room for that and
+        // the network (the others' own checking time defers their timeouts; see the
+        // driver). Larger blocks amortize the per-block costs (votes, syncs, messages).
+        std::time::Duration::from_millis((genesis.params.delta_ms / 2).max(10)),
     );
     let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
     let (events, _) = broadcast::channel(1024);
