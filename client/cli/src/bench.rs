@@ -30,7 +30,7 @@ use chancery_core::record::*;
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::{domain, PublicKey};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -53,6 +53,12 @@ pub const TICK_MS: u64 = 10;
 pub const SAMPLE_TXS_MAX: usize = 200;
 /// Longest run accepted, in seconds.
 pub const DURATION_S_MAX: u64 = 3600;
+/// A transaction a node refused because its pool was full is submitted again after this
+/// many milliseconds (as a client would), so one refusal does not leave a gap in its
+/// signer's sequence that stalls every later transaction of that signer.
+pub const RETRY_AFTER_MS: u64 = 250;
+/// Most refused transactions waiting to be submitted again, per node.
+pub const RETRY_TXS_MAX: usize = 100_000;
 /// Member keys registered by one agency in one batch (below the mempool's per-signer
 /// pending limit and sequence window).
 const REGISTER_BATCH_MAX: usize = 1000;
@@ -515,6 +521,10 @@ struct Shared {
     /// Blocks seen: height -> (first arrival offset, tx count).
     blocks: Mutex<BTreeMap<u64, (Duration, u64)>>,
     submitted: AtomicU64,
+    /// Per node: (due time, transaction) of `pool_full` refusals to submit again.
+    retry: Vec<Mutex<VecDeque<(Duration, usize)>>>,
+    /// Submissions that were retries.
+    resubmitted: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -729,6 +739,8 @@ pub fn run(a: Args) -> Result<Outcome> {
         sample: Mutex::new(Vec::new()),
         blocks: Mutex::new(BTreeMap::new()),
         submitted: AtomicU64::new(0),
+        retry: nodes.iter().map(|_| Mutex::new(VecDeque::new())).collect(),
+        resubmitted: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
     let (ev_tx, ev_rx) = mpsc::sync_channel::<(u64, usize, Duration, Option<Vec<TxHash>>)>(4096);
@@ -760,7 +772,7 @@ pub fn run(a: Args) -> Result<Outcome> {
     let mut queues = Vec::new();
     let mut workers = Vec::new();
     let per_signer = Arc::new(per_signer);
-    for n in &nodes {
+    for (ni, n) in nodes.iter().enumerate() {
         let (tx, rx) = mpsc::sync_channel::<Vec<usize>>(QUEUED_BATCHES_MAX);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..WORKERS_PER_NODE {
@@ -786,7 +798,9 @@ pub fn run(a: Args) -> Result<Outcome> {
                     let now = shared.t0.elapsed();
                     if let Ok(mut m) = shared.inflight.lock() {
                         for t in &txs {
-                            m.insert(t.hash, now);
+                            // A retry keeps its first submission time: latency counts
+                            // from when the client first sent it.
+                            m.entry(t.hash).or_insert(now);
                         }
                     }
                     let hexes: Vec<&str> = txs.iter().map(|t| t.hex.as_str()).collect();
@@ -794,11 +808,32 @@ pub fn run(a: Args) -> Result<Outcome> {
                     shared
                         .submitted
                         .fetch_add(txs.len() as u64, Ordering::Relaxed);
-                    let refused: Vec<(TxHash, String)> = res
-                        .into_iter()
-                        .zip(&txs)
-                        .filter_map(|(r, t)| r.err().map(|c| (t.hash, c)))
-                        .collect();
+                    let mut refused: Vec<(TxHash, String)> = Vec::new();
+                    let mut again: Vec<usize> = Vec::new();
+                    for ((r, t), &k) in res.into_iter().zip(&txs).zip(&batch) {
+                        match r {
+                            Ok(()) => {}
+                            Err(c) if c == "pool_full" => again.push(k),
+                            Err(c) => refused.push((t.hash, c)),
+                        }
+                    }
+                    if !again.is_empty() {
+                        let due = shared.t0.elapsed() + Duration::from_millis(RETRY_AFTER_MS);
+                        if let Ok(mut q) = shared.retry[ni].lock() {
+                            if let Ok(mut r) = shared.rejected.lock() {
+                                *r.entry("pool_full (submitted again)".to_string())
+                                    .or_default() += again.len() as u64;
+                            }
+                            for k in again {
+                                if q.len() < RETRY_TXS_MAX {
+                                    q.push_back((due, k));
+                                } else {
+                                    let t = &per_signer[k >> 32][k & 0xffff_ffff];
+                                    refused.push((t.hash, "pool_full".to_string()));
+                                }
+                            }
+                        }
+                    }
                     if !refused.is_empty() {
                         if let Ok(mut m) = shared.inflight.lock() {
                             for (h, _) in &refused {
@@ -845,6 +880,21 @@ pub fn run(a: Args) -> Result<Outcome> {
             want = want.min((a.batch_txs * validators.len() * 2) as u64);
         }
         let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+        // Refused transactions that are due go first, in the order they were refused (so
+        // a signer's sequence is filled in order); they are not new offered load.
+        for (ni, q) in shared.retry.iter().enumerate() {
+            if let Ok(mut q) = q.lock() {
+                while q.front().is_some_and(|(due, _)| *due <= elapsed) {
+                    if let Some((_, k)) = q.pop_front() {
+                        per_node[ni].push(k);
+                    }
+                }
+            }
+        }
+        let retries: usize = per_node.iter().map(Vec::len).sum();
+        shared
+            .resubmitted
+            .fetch_add(retries as u64, Ordering::Relaxed);
         let mut taken = 0u64;
         let mut idle_signers = 0usize;
         while taken < want && idle_signers < signers.len() {
@@ -951,12 +1001,17 @@ pub fn run(a: Args) -> Result<Outcome> {
             }
         }
     }
+    // Offered load is what was sent the first time; retries of refused transactions are
+    // counted among the refusals instead.
+    let first_submissions = shared
+        .submitted
+        .load(Ordering::Relaxed)
+        .saturating_sub(shared.resubmitted.load(Ordering::Relaxed));
     let mut st = Stats {
         target_tps: a.rate,
-        offered_tps: shared.submitted.load(Ordering::Relaxed) as f64
-            / submit_end.as_secs_f64().max(1e-3),
+        offered_tps: first_submissions as f64 / submit_end.as_secs_f64().max(1e-3),
         finalized_tps: finalized_in_window as f64 / window_s,
-        submitted: shared.submitted.load(Ordering::Relaxed),
+        submitted: first_submissions,
         finalized: all_finalized,
         unfinalized: shared.inflight.lock().map(|m| m.len() as u64).unwrap_or(0),
         lat_ms,
