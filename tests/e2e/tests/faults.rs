@@ -15,13 +15,8 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn status(api: &str) -> Value {
-    get(&format!("{api}/v1/status"))
-}
 
 #[test]
 fn two_of_four_validators_killed_nothing_is_finalized_until_one_returns() {
@@ -50,21 +45,7 @@ fn two_of_four_validators_killed_nothing_is_finalized_until_one_returns() {
     let tip = tips[0];
     let submitted = demo(&net, 1, 1);
     // The submitted transactions reach the live nodes (an event that does happen)...
-    for &i in &live[..2] {
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = status(&apis[i]);
-            if s["node"]["mempool_txs"].as_u64().unwrap_or(0) > 0 {
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "{}: transactions never arrived: {s}",
-                NAMES[i]
-            );
-            std::thread::sleep(Duration::from_millis(50)); // poll interval, not a sync point
-        }
-    }
+    wait_mempool_nonempty(&apis, &live[..2]);
     // ...but with 2 of 4 validators there is no quorum (3): neither a notarization nor a
     // nullification can form, so the consensus view cannot advance either and there is no
     // event to wait on. Proving a negative needs a window: poll every live node's status for

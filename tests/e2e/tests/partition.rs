@@ -14,12 +14,7 @@
 
 mod common;
 use common::*;
-use serde_json::Value;
 use std::time::{Duration, Instant};
-
-fn status(api: &str) -> Value {
-    get(&format!("{api}/v1/status"))
-}
 
 fn skip_without_root() -> bool {
     if is_root() {
@@ -70,21 +65,7 @@ fn partition_2_2_finalizes_nothing_then_heals_without_divergence() {
     let tips = settled_tips(&apis, &everyone, 3 * delta_ms);
     // Load keeps arriving on both sides (the demo spreads its submissions over all nodes)...
     expected += demo(&net, 1, 1);
-    for i in [1usize, 2] {
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = status(&apis[i]);
-            if s["node"]["mempool_txs"].as_u64().unwrap_or(0) > 0 {
-                break;
-            }
-            assert!(
-                Instant::now() < until,
-                "{}: transactions never arrived: {s}",
-                NAMES[i]
-            );
-            std::thread::sleep(Duration::from_millis(50)); // poll interval, not a sync point
-        }
-    }
+    wait_mempool_nonempty(&apis, &[1, 2]);
     // ...but neither side holds a quorum (3 of 4): no tip moves for 6 view timeouts (3Δ).
     assert_no_progress(
         &apis,

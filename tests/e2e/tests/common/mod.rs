@@ -352,3 +352,28 @@ pub fn assert_no_progress(
     }
     assert!(polls >= 10, "too few polls ({polls}) to observe the window");
 }
+
+/// A node's `/v1/status`.
+pub fn status(api: &str) -> Value {
+    get(&format!("{api}/v1/status"))
+}
+
+/// Wait (up to 30 s) until each node of `idx` holds pending transactions: the event that
+/// submitted load has reached it.
+pub fn wait_mempool_nonempty(apis: &[String], idx: &[usize]) {
+    for &i in idx {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = status(&apis[i]);
+            if s["node"]["mempool_txs"].as_u64().unwrap_or(0) > 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "{}: transactions never arrived: {s}",
+                NAMES[i]
+            );
+            std::thread::sleep(Duration::from_millis(50)); // poll interval, not a sync point
+        }
+    }
+}
