@@ -162,13 +162,23 @@ impl RocksStore {
             .map(|&c| ColumnFamilyDescriptor::new(c.name(), cf_options(c, &cache, &config)));
         let db = DB::open_cf_descriptors(&db_options(&config, fresh), &path, descriptors)
             .map_err(|e| engine(None, e))?;
+        RocksStore::opened(db, path, config.limits, &path_str)
+    }
+
+    /// The store around a database just opened, once its schema version checks out.
+    fn opened(
+        db: DB,
+        path: PathBuf,
+        limits: Limits,
+        path_str: &str,
+    ) -> Result<RocksStore, StoreError> {
         let store = RocksStore {
             db,
             path,
-            limits: config.limits,
+            limits,
             write_lock: Mutex::new(()),
         };
-        store.check_schema(&path_str)?;
+        store.check_schema(path_str)?;
         Ok(store)
     }
 
@@ -193,14 +203,7 @@ impl RocksStore {
         let db =
             DB::open_cf_with_opts_for_read_only(&db_options(&config, false), &path, cfs, false)
                 .map_err(|e| engine(None, e))?;
-        let store = RocksStore {
-            db,
-            path,
-            limits: config.limits,
-            write_lock: Mutex::new(()),
-        };
-        store.check_schema(&path_str)?;
-        Ok(store)
+        RocksStore::opened(db, path, config.limits, &path_str)
     }
 
     /// Check the schema version; write it into a database that is still empty (new, or
