@@ -2,6 +2,7 @@
 //! [`Effect`]s the host must carry out. Rule numbers (`R1`..`R12`) refer to
 //! `docs/consensus.md`, which cites the paper for each.
 
+use crate::binding::BlockBinding;
 use crate::verify::{bad_items, verify_certificate, KernelVerifier, Verifier};
 use crate::wire::{Block, BlockRef, Evidence, Message, Proposal, ProposalMsg, Vote};
 use chancery_core::cert::{Certificate, IndexedSignature, VoteKind};
@@ -52,6 +53,10 @@ pub struct Config {
     pub fetches_max: usize,
     /// How many finalized proposals are kept to answer block requests.
     pub finalized_kept_max: usize,
+    /// The core never signs a new vote in a view at or below this one (of this epoch): the
+    /// host's signing high-water mark when its stored votes may have been lost (a wiped or
+    /// restored database, issue 14 finding 4). `None`: the restored votes are complete.
+    pub sign_floor: Option<View>,
 }
 
 impl Config {
@@ -76,6 +81,7 @@ impl Config {
             views_behind_max: 512,
             fetches_max: 64,
             finalized_kept_max: 128,
+            sign_floor: None,
         }
     }
 }
@@ -284,6 +290,7 @@ pub struct Core {
     propose_asked: Option<(View, BlockRef, View)>,
     restored: Vec<Vote>,
     verifier: Box<dyn Verifier>,
+    binding: Box<dyn BlockBinding>,
     out: Vec<Effect>,
 }
 
@@ -300,9 +307,14 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     /// Build a core from its configuration and the votes it persisted before a restart
-    /// (empty on first start). Call [`Input::Start`] next.
-    pub fn new(cfg: Config, restored: Vec<Vote>) -> Result<Core, ConfigError> {
-        Core::with_verifier(cfg, restored, Box::new(KernelVerifier))
+    /// (empty on first start), with the application's digest rule. Call [`Input::Start`]
+    /// next.
+    pub fn new(
+        cfg: Config,
+        restored: Vec<Vote>,
+        binding: Box<dyn BlockBinding>,
+    ) -> Result<Core, ConfigError> {
+        Core::with_verifier(cfg, restored, Box::new(KernelVerifier), binding)
     }
 
     /// [`Core::new`] with a custom signature verifier.
@@ -310,6 +322,7 @@ impl Core {
         cfg: Config,
         restored: Vec<Vote>,
         verifier: Box<dyn Verifier>,
+        binding: Box<dyn BlockBinding>,
     ) -> Result<Core, ConfigError> {
         cfg.set.validate()?;
         for (name, v) in [
@@ -344,6 +357,7 @@ impl Core {
             propose_asked: None,
             restored,
             verifier,
+            binding,
             out: Vec::new(),
         })
     }
@@ -1057,6 +1071,12 @@ impl Core {
             self.misbehaved(from, format!("bad proposal signature for view {view}"));
             return;
         }
+        // The digest must commit to the payload, parent, height and view: a leader could
+        // otherwise send some validators other bytes under the digest the quorum certifies.
+        if let Err(e) = self.binding.check(&p.block) {
+            self.misbehaved(from, format!("proposal for view {view}: {e}"));
+            return;
+        }
         // R4 (justification): the parent's notarization and a nullification per skipped
         // view, each carried here or already known.
         if p.parent_view > self.root.view {
@@ -1184,6 +1204,20 @@ impl Core {
         };
         if !bad_items(self.verifier.as_mut(), &[item]).is_empty() {
             self.misbehaved(from, "bad signature on a fetched block".into());
+            return;
+        }
+        // A fetched block must be the block the certificate names: its digest binds its
+        // contents. Anything else is misbehaviour; ask the next peer.
+        if let Err(e) = self.binding.check(&p.block) {
+            self.misbehaved(from, format!("fetched block: {e}"));
+            let attempt = self
+                .wanted
+                .get(&digest)
+                .copied()
+                .unwrap_or(0)
+                .wrapping_add(1);
+            self.wanted.insert(digest, attempt);
+            self.request(digest, attempt);
             return;
         }
         self.wanted.remove(&digest);

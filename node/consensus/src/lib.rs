@@ -16,10 +16,12 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod binding;
 mod core;
 pub mod verify;
 pub mod wire;
 
+pub use crate::binding::{BlockBinding, HashBinding};
 pub use crate::core::{Config, ConfigError, Core, Effect, Input, Peer, TimeoutKind};
 pub use crate::wire::{
     Block, BlockRef, Evidence, EvidenceError, Message, Proposal, ProposalMsg, Vote,

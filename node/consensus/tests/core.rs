@@ -1,7 +1,7 @@
 //! Unit-level checks of the core's rules with hand-fed inputs.
 
 use chancery_consensus::{
-    Block, BlockRef, Config, Core, Effect, Evidence, Input, Message, TimeoutKind, Vote,
+    Block, BlockRef, Config, Core, Effect, Evidence, HashBinding, Input, Message, TimeoutKind, Vote,
 };
 use chancery_core::cert::VoteKind;
 use chancery_core::crypto::SecretKey;
@@ -42,7 +42,7 @@ const ROOT: BlockRef = BlockRef {
 
 fn core(keys: &[SecretKey], me: usize, restored: Vec<Vote>) -> Core {
     let cfg = Config::with_delta(CHAIN, set(keys), Some(keys[me].clone()), ROOT, 50);
-    Core::new(cfg, restored).expect("valid config")
+    Core::new(cfg, restored, Box::new(HashBinding)).expect("valid config")
 }
 
 fn vote(keys: &[SecretKey], signer: usize, view: u64, kind: VoteKind, block: Digest) -> Vote {
@@ -85,7 +85,7 @@ fn leader_persists_before_it_sends() {
         .expect("the leader is asked to propose");
     assert_eq!(parent, ROOT);
     let block = Block {
-        digest: Digest([9; 32]),
+        digest: HashBinding::digest(parent.digest, Height(1), View(1), b"x"),
         parent: parent.digest,
         height: Height(1),
         view: View(1),

@@ -475,6 +475,33 @@ impl App {
     }
 }
 
+/// Chancery's digest rule for consensus blocks: the payload is a canonical kernel block
+/// whose header hash is the digest and whose header names the same parent, height and view.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KernelBinding;
+
+impl chancery_consensus::BlockBinding for KernelBinding {
+    fn check(&self, block: &CBlock) -> Result<(), String> {
+        let decoded: Block = codec::decode(&block.payload)
+            .map_err(|e| format!("payload is not a canonical block: {e}"))?;
+        let h = &decoded.header;
+        let hash = h.hash();
+        if hash != block.digest {
+            return Err(format!(
+                "payload hashes to {hash}, expected the digest {}",
+                block.digest
+            ));
+        }
+        if h.parent != block.parent || h.height != block.height || h.view != block.view {
+            return Err(format!(
+                "payload header names parent {} height {} view {}, expected {} {} {}",
+                h.parent, h.height, h.view, block.parent, block.height, block.view
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The consensus view of a kernel block.
 pub fn to_consensus(block: &Block) -> CBlock {
     CBlock {

@@ -234,7 +234,7 @@ impl Driver {
             CoreConfig::with_delta(p.app.chain_id, p.set.clone(), p.key, root, p.delta_ms);
         cfg.root_cert = root_cert;
         let restored = restored_votes(&*p.store, p.set.epoch.0, root.view)?;
-        let core = Core::new(cfg.clone(), restored)
+        let core = Core::new(cfg.clone(), restored, Box::new(crate::app::KernelBinding))
             .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
         let names: Vec<PeerName> = p
             .set
@@ -535,7 +535,7 @@ impl Driver {
         cfg.root = root;
         cfg.root_cert = root_cert;
         let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
-        self.core = Core::new(cfg, restored)
+        self.core = Core::new(cfg, restored, Box::new(crate::app::KernelBinding))
             .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
         self.pending_propose = None;
         self.pending_validate.clear();

@@ -5,10 +5,9 @@ use crate::byzantine::{ByzKind, Byzantine, Ctx};
 use crate::scenario::Scenario;
 use chancery_consensus::verify::Verifier;
 use chancery_consensus::{
-    Block, BlockRef, Config, Core, Effect, Input, Message, TimeoutKind, Vote,
+    Block, BlockRef, Config, Core, Effect, HashBinding, Input, Message, TimeoutKind, Vote,
 };
 use chancery_core::cert::{Certificate, VoteKind};
-use chancery_core::codec;
 use chancery_core::crypto::{self, BatchItem, SecretKey, SignatureError};
 use chancery_core::domain;
 use chancery_core::ids::{AgencyId, ChainId, Digest, Epoch, Height, PublicKey, Signature, View};
@@ -21,9 +20,10 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-/// The simulated application's block digest: a hash of everything consensus carries.
+/// The simulated application's block digest: a hash of everything consensus carries
+/// (the consensus crate's [`HashBinding`] rule).
 pub fn block_digest(parent: Digest, height: Height, view: View, payload: &[u8]) -> Digest {
-    domain::BLOCK_HASH.hash(&codec::encode(&(parent, height, view, payload.to_vec())))
+    HashBinding::digest(parent, height, view, payload)
 }
 
 /// A broken invariant, with what is needed to replay it.
@@ -392,8 +392,13 @@ impl Sim<'_> {
     fn start(&mut self, i: usize) -> Result<(), Violation> {
         let cfg = self.config(i);
         let restored = self.nodes[i].durable.clone();
-        let core = Core::with_verifier(cfg, restored, Box::new(self.cache.clone()))
-            .map_err(|e| self.fail(format!("config refused: {e}")))?;
+        let core = Core::with_verifier(
+            cfg,
+            restored,
+            Box::new(self.cache.clone()),
+            Box::new(HashBinding),
+        )
+        .map_err(|e| self.fail(format!("config refused: {e}")))?;
         self.nodes[i].core = Some(core);
         self.input(i, Input::Start)?;
         if let (Some(set), Some(h)) = (self.epoch1.clone(), self.sc.epoch_change_height) {
