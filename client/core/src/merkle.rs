@@ -15,7 +15,7 @@
 //!   input is always 64 bytes, so it cannot collide with a node).
 //!
 //! Edge-case rules of the verifiers (they follow transparency-dev/merkle, whose probes are in
-//! `shared/conformance/rfc6962`):
+//! `tests/conformance/rfc6962`):
 //! - inclusion: `index < size` is required; a tree of size 0 has no inclusion proofs;
 //! - consistency from size 0 is rejected (even 0 -> 0): an empty tree commits to nothing;
 //!   [`crate::checkpoint`] handles an empty old checkpoint itself;

@@ -1,4 +1,4 @@
-//! Third-party RFC 6962 / RFC 9162 vectors (shared/conformance/rfc6962) through our Merkle
+//! Third-party RFC 6962 / RFC 9162 vectors (tests/conformance/rfc6962) through our Merkle
 //! code with the hash swapped to SHA-256. Fails loudly if the directory is missing.
 
 use chancery_core::merkle::{
@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/conformance/rfc6962"
+    "/../../tests/conformance/rfc6962"
 );
 
 fn load(name: &str) -> Value {

@@ -380,7 +380,7 @@ fn checkpoint_consistency() {
 fn signed_note_vectors() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/conformance/rfc6962/signed-note-vectors.json"
+        "/../../tests/conformance/rfc6962/signed-note-vectors.json"
     );
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("signed-note vectors missing at {path}: {e}"));

@@ -20,7 +20,7 @@ const VERSIONED_SCHEMA_ID: &str =
     "https://standard.open-contracting.org/schema/1__1__5/versioned-release-validation-schema.json";
 
 fn schema_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/ocds-1.1.5")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/ocds-1.1.5")
 }
 
 fn load(name: &str) -> Value {
