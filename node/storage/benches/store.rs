@@ -1,4 +1,4 @@
-//! Storage benchmarks, to compare with /work/shared/MEASURED.md (raw RocksDB 7.8.3 on this
+//! Storage benchmarks, to compare with the raw RocksDB figures in docs/BENCHMARKS.md (raw RocksDB 7.8.3 on this
 //! machine: synced batches of 1,000 x 300 B at 460/s with sequential 8-byte keys and 190/s
 //! with random 32-byte keys; 128k point reads/s on 1M keys).
 //!
