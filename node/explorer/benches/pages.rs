@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! # over an existing data directory (a node's RocksDB) and its genesis:
-//! CHANCERY_BENCH_DATA=/work/data/million CHANCERY_BENCH_GENESIS=/work/data/million/genesis.json \
+//! CHANCERY_BENCH_DATA=DIR CHANCERY_BENCH_GENESIS=DIR/genesis.json \
 //!   cargo bench -p chancery-explorer --bench pages
 //! # or over a ledger it builds in a temporary directory (CHANCERY_BENCH_RECORDS, default 100000):
 //! cargo bench -p chancery-explorer --bench pages
