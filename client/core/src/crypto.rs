@@ -192,6 +192,7 @@ pub fn verify_batch_cached(
         .iter()
         .map(|i| ed25519_dalek::Signature::from_bytes(&i.signature.0))
         .collect();
+    count_work(items.len());
     if ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
         return Ok(());
     }
@@ -207,6 +208,7 @@ fn bisect(
     // Small ranges: check one by one (strict), which names the bad item exactly.
     if items.len() <= 4 {
         for (i, it) in items.iter().enumerate() {
+            count_work(1);
             if keys[i].verify_strict(it.message, &sigs[i]).is_err() {
                 return Err(SignatureError::BatchItem {
                     index: offset + i,
@@ -219,6 +221,7 @@ fn bisect(
     let mid = items.len() / 2;
     for (lo, hi) in [(0, mid), (mid, items.len())] {
         let msgs: Vec<&[u8]> = items[lo..hi].iter().map(|i| i.message).collect();
+        count_work(hi - lo);
         if ed25519_dalek::verify_batch(&msgs, &sigs[lo..hi], &keys[lo..hi]).is_err() {
             return bisect(&items[lo..hi], &keys[lo..hi], &sigs[lo..hi], offset + lo);
         }
@@ -226,6 +229,7 @@ fn bisect(
     // Both halves pass alone: impossible for a sound batch check, but report nothing rather
     // than accept blindly — recheck everything strictly.
     for (i, it) in items.iter().enumerate() {
+        count_work(1);
         if keys[i].verify_strict(it.message, &sigs[i]).is_err() {
             return Err(SignatureError::BatchItem {
                 index: offset + i,
@@ -234,6 +238,84 @@ fn bisect(
         }
     }
     Ok(())
+}
+
+/// Record `items` signature checks (batch items or single checks) in the per-thread work
+/// counter that [`testing::work`] reads; nothing without the `testing` feature.
+#[inline]
+fn count_work(items: usize) {
+    #[cfg(feature = "testing")]
+    testing::WORK.with(|w| w.set(w.get().saturating_add(items as u64)));
+    #[cfg(not(feature = "testing"))]
+    let _ = items;
+}
+
+/// Helpers for tests of this and other crates (cargo feature `testing`, off by default):
+/// signatures with a small-order component, and a count of verification work.
+#[cfg(feature = "testing")]
+pub mod testing {
+    use super::{SecretKey, Tag};
+    use crate::ids::Signature;
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::{clamp_integer, Scalar};
+    use sha2::{Digest, Sha512};
+    use std::cell::Cell;
+    use zeroize::Zeroizing;
+
+    thread_local! {
+        pub(super) static WORK: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Signature checks done on this thread so far: one per item of every batch equation
+    /// and one per single check. Tests compare it before and after a call.
+    pub fn work() -> u64 {
+        WORK.with(Cell::get)
+    }
+
+    /// Sign `body` under `tag` with `key`, but with a nonce point `R = rB + T` where `T`
+    /// has order `order` (1, 2, 4 or 8; any other value is taken as 8):
+    /// `S = r + H(R || A || M) a` from the expanded secret key `a`.
+    ///
+    /// Such a signature satisfies the cofactored equation `[8](SB - R - kA) = 0` but not
+    /// the cofactorless one `SB = R + kA` (unless `order` is 1): it is valid under the
+    /// ZIP-215 rule (docs/consensus.md, "Signature acceptance rule") and invalid under
+    /// RFC 8032 strict verification. Deterministic in its inputs.
+    pub fn sign_torsioned(key: &SecretKey, tag: Tag, body: &[u8], order: u8) -> Signature {
+        // EIGHT_TORSION[i] has order 8 / gcd(i, 8).
+        let torsion = match order {
+            1 => EIGHT_TORSION[0],
+            2 => EIGHT_TORSION[4],
+            4 => EIGHT_TORSION[2],
+            _ => EIGHT_TORSION[1],
+        };
+        // The expanded secret key (RFC 8032 §5.1.5): a = clamp(H(seed)[..32]), prefix = H(seed)[32..].
+        let seed = Zeroizing::new(key.seed());
+        let expanded = Zeroizing::new(<[u8; 64]>::from(Sha512::digest(&seed[..])));
+        let mut lower = Zeroizing::new([0u8; 32]);
+        lower.copy_from_slice(&expanded[..32]);
+        let a = Scalar::from_bytes_mod_order(clamp_integer(*lower));
+        let message = tag.signing_bytes(body);
+        let nonce = Sha512::new()
+            .chain_update(&expanded[32..])
+            .chain_update(&message)
+            .chain_update([order])
+            .finalize();
+        let r = Scalar::from_bytes_mod_order_wide(&nonce.into());
+        let big_r = (EdwardsPoint::mul_base(&r) + torsion).compress().to_bytes();
+        let public = key.public().0;
+        let challenge = Sha512::new()
+            .chain_update(big_r)
+            .chain_update(public)
+            .chain_update(&message)
+            .finalize();
+        let k = Scalar::from_bytes_mod_order_wide(&challenge.into());
+        let s = r + k * a;
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&big_r);
+        sig[32..].copy_from_slice(s.as_bytes());
+        Signature(sig)
+    }
 }
 
 #[cfg(test)]
