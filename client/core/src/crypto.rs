@@ -270,7 +270,10 @@ struct Prepared<'i, 'a> {
 /// BLAKE3 hash of every item of the equation (key, signature and whole message), as in the
 /// Fiat-Shamir transform: an attacker who changes any item changes every coefficient, so
 /// making a bad item cancel out is as hard as breaking BLAKE3 or guessing a 128-bit
-/// coefficient. The verdict of a sound batch check does not depend on the coefficients.
+/// coefficient. The verdict of a sound batch check does not depend on the coefficients
+/// (ed25519-zebra hands them to items in its hash-map order, which may differ between
+/// processes; a valid batch passes whatever the coefficients are, an invalid one fails
+/// except with probability about 2^-128).
 pub fn bad_items(items: &[BatchItem<'_>], cache: &mut KeyCache) -> Vec<usize> {
     let mut bad = Vec::new();
     let mut prepared = Vec::with_capacity(items.len());
