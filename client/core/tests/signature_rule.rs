@@ -99,11 +99,19 @@ fn torsioned_signatures_are_valid_alone() {
         assert!(crypto::verify(&signer.public(), domain::VOTE_SIGN, b"torsion", &s).is_err());
         assert!(crypto::verify(&key(2).public(), domain::TX_SIGN, b"torsion", &s).is_err());
     }
-    // Order 1 is the ordinary signature construction.
-    assert_eq!(
-        testing::sign_torsioned(&signer, domain::TX_SIGN, b"x", 1).0[..32].len(),
-        32
-    );
+    // The constructor really adds torsion: RFC 8032 strict (cofactorless) verification,
+    // the old single path, accepts order 1 only.
+    let vk = ed25519_dalek::VerifyingKey::from_bytes(&signer.public().0).unwrap();
+    let message = domain::TX_SIGN.signing_bytes(b"torsion");
+    for (order, strict_ok) in [(1u8, true), (2, false), (4, false), (8, false)] {
+        let s = testing::sign_torsioned(&signer, domain::TX_SIGN, b"torsion", order);
+        let s = ed25519_dalek::Signature::from_bytes(&s.0);
+        assert_eq!(
+            vk.verify_strict(&message, &s).is_ok(),
+            strict_ok,
+            "order {order} under strict verification"
+        );
+    }
 }
 
 /// Finding 2: one torsioned signature among valid ones, at several positions in batches
@@ -174,6 +182,7 @@ fn all_bad_batch_of_1024_costs_linear_work() {
     let before = testing::work();
     let results = tx::verify_batch(&chain_id, txs);
     let work = testing::work() - before;
+    eprintln!("{work} signature checks for {n} bad signatures");
     assert_eq!(results.len(), n);
     assert!(
         results.iter().all(Result::is_err),
