@@ -422,3 +422,37 @@ mod props {
         }
     }
 }
+
+/// Transactions: the batch path gives, transaction by transaction, exactly the result of
+/// `Transaction::verify` alone (wrong chain, bad key, bad signature, torsioned, valid).
+#[test]
+fn transaction_batch_results_equal_single_results() {
+    let chain_id: ChainId = Digest([5u8; 32]);
+    let member = key(21);
+    let mut txs = junk_transactions(chain_id, 40);
+    for (i, tx) in txs.iter_mut().enumerate() {
+        match i % 5 {
+            0 => {
+                tx.body.signer = member.public();
+                *tx = Transaction::sign(tx.body.clone(), &member);
+            }
+            1 => {
+                tx.body.signer = member.public();
+                let body = codec_body(tx);
+                tx.signature = testing::sign_torsioned(&member, domain::TX_SIGN, &body, 8);
+            }
+            2 => tx.body.chain_id = Digest([6u8; 32]),
+            3 => tx.body.signer = PublicKey([0u8; 32]),
+            _ => {} // junk signature
+        }
+    }
+    let singles: Vec<_> = txs.iter().map(|t| t.clone().verify(&chain_id)).collect();
+    let batch = tx::verify_batch_cached(&chain_id, txs, &mut crypto::KeyCache::new(4));
+    assert_eq!(batch, singles);
+    assert_eq!(batch.iter().filter(|r| r.is_ok()).count(), 16);
+}
+
+/// The bytes a transaction's signature covers, without the tag.
+fn codec_body(tx: &Transaction) -> Vec<u8> {
+    chancery_core::codec::encode(&tx.body)
+}
