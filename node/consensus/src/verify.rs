@@ -7,12 +7,27 @@ use chancery_core::crypto::{self, BatchItem, SignatureError};
 use chancery_core::ids::ChainId;
 use chancery_core::validator::ValidatorSet;
 
-/// Batch signature verification. Must name the first bad item on failure, as
-/// [`crypto::verify_batch`] does (it bisects a failed batch): every item before the named
-/// index is then known to be good.
+/// Batch signature verification under the kernel's one acceptance rule
+/// (docs/consensus.md, "Signature acceptance rule"; ZIP-215, so an item's verdict never
+/// depends on the rest of its batch). `verify_batch` must name the first bad item on
+/// failure, as [`crypto::verify_batch`] does: every item before the named index is then
+/// known to be good.
 pub trait Verifier: Send {
     /// Verify all items (messages already carry their domain tag).
     fn verify_batch(&mut self, items: &[BatchItem<'_>]) -> Result<(), SignatureError>;
+
+    /// The indices of every bad item, in increasing order (empty when all are good).
+    ///
+    /// Provided: one [`Verifier::verify_batch`] call (the host's cache serves the common
+    /// all-good case) and, if it fails, the kernel's linear-time search
+    /// [`crypto::bad_items`] (at most about 3n batch terms plus n single checks, however
+    /// many items are bad), so a flood of bad signatures costs linear work, not n^2.
+    fn bad_items(&mut self, items: &[BatchItem<'_>]) -> Vec<usize> {
+        match self.verify_batch(items) {
+            Ok(()) => Vec::new(),
+            Err(_) => crypto::bad_items(items, &mut crypto::KeyCache::new(0)),
+        }
+    }
 }
 
 /// The kernel's batch verification, with no cache.
@@ -25,26 +40,10 @@ impl Verifier for KernelVerifier {
     }
 }
 
-/// Verify `items`, returning the indices of the bad ones (empty when all are good).
-/// Uses one batch when all are good; otherwise repeats after each named bad item.
+/// Verify `items`, returning the indices of the bad ones (empty when all are good), through
+/// [`Verifier::bad_items`]: linear work whatever the number of bad items.
 pub fn bad_items(verifier: &mut dyn Verifier, items: &[BatchItem<'_>]) -> Vec<usize> {
-    let mut bad = Vec::new();
-    let mut start = 0;
-    while start < items.len() {
-        match verifier.verify_batch(&items[start..]) {
-            Ok(()) => break,
-            Err(SignatureError::BatchItem { index, .. }) => {
-                bad.push(start + index);
-                start += index + 1;
-            }
-            Err(_) => {
-                // Not located: treat the whole remainder as bad (fail closed).
-                bad.extend(start..items.len());
-                break;
-            }
-        }
-    }
-    bad
+    verifier.bad_items(items)
 }
 
 /// [`Certificate::verify`] through a [`Verifier`]: format, epoch, known signers, quorum of
@@ -99,5 +98,58 @@ pub fn verify_certificate(
                 name: set.get(index).map(|v| v.name.clone()).unwrap_or_default(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_core::crypto::SecretKey;
+    use chancery_core::domain;
+
+    /// The kernel verifier, counting the items it is asked to check.
+    #[derive(Default)]
+    struct Counting {
+        items: usize,
+    }
+
+    impl Verifier for Counting {
+        fn verify_batch(&mut self, items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
+            self.items += items.len();
+            crypto::verify_batch(items)
+        }
+    }
+
+    /// Finding 5 (issue 14): a flood of bad vote signatures costs linear work. The old
+    /// retry loop asked the verifier for n, n-1, ... items (n^2/2 in all).
+    #[test]
+    fn bad_items_of_an_all_bad_flood_is_linear_and_complete() {
+        let key = SecretKey::from_seed([11u8; 32]);
+        let n = 256usize;
+        let messages: Vec<Vec<u8>> = (0..n as u32)
+            .map(|i| domain::VOTE_SIGN.signing_bytes(&i.to_le_bytes()))
+            .collect();
+        let mut items: Vec<BatchItem<'_>> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| BatchItem {
+                key: key.public(),
+                message: m,
+                signature: key.sign(domain::VOTE_SIGN, &(i as u32).to_le_bytes()),
+            })
+            .collect();
+        let mut verifier = Counting::default();
+        assert!(bad_items(&mut verifier, &items).is_empty());
+        assert_eq!(verifier.items, n, "all good: one batch");
+        for it in &mut items {
+            it.signature.0[50] ^= 0x02;
+        }
+        let mut verifier = Counting::default();
+        assert_eq!(bad_items(&mut verifier, &items), (0..n).collect::<Vec<_>>());
+        assert!(
+            verifier.items <= 2 * n,
+            "{} items sent to the verifier for {n} bad signatures",
+            verifier.items
+        );
     }
 }
