@@ -10,6 +10,7 @@
 pub mod byzantine;
 pub mod scenario;
 pub mod sim;
+pub mod torsion;
 
 pub use scenario::{scenario, Scenario, SCENARIOS};
 pub use sim::{run, Outcome, Violation};
