@@ -1330,7 +1330,8 @@ impl Core {
         }
         // Walk parent links down to the root: heights step down by exactly one, views
         // strictly, and the lowest block sits on the root at root.height + 1. A block that
-        // breaks a link is never delivered: it is dropped, reported and fetched again.
+        // breaks a link is never delivered: it is dropped and fetched again (its proposer
+        // reported when the fault is provably its own).
         let mut chain: Vec<Proposal> = Vec::new();
         let mut d = cert.block;
         while d != self.root.digest {
@@ -1338,15 +1339,20 @@ impl Core {
                 self.want(d);
                 return;
             };
-            let linked = match chain.last() {
-                Some(child) => {
-                    p.block.height.next() == child.block.height && p.block.view < child.block.view
+            if let Some(child) = chain.last() {
+                if p.block.height.next() != child.block.height || p.block.view >= child.block.view {
+                    // One of the two proposers signed an inconsistent link; which one
+                    // cannot be told apart, so both blocks are dropped and fetched again.
+                    let (p, child) = (p.clone(), child.clone());
+                    self.forget_block(&child);
+                    self.forget_block(&p);
+                    self.want(child.block.digest);
+                    return;
                 }
-                None => true,
-            };
-            if !linked || p.block.height <= self.root.height || p.block.view <= self.root.view {
+            }
+            if p.block.height <= self.root.height || p.block.view <= self.root.view {
                 let p = p.clone();
-                self.reject_link(&p, "does not link to its child's height and view");
+                self.reject_link(&p, "is not above the root");
                 return;
             }
             d = p.block.parent;
@@ -1384,11 +1390,26 @@ impl Core {
         self.try_vote();
     }
 
-    /// R12: a block on the path of a finalization breaks the height or view chain. With
-    /// a sound [`BlockBinding`] only > f Byzantine validators could sign and certify one;
-    /// the core still never delivers it: it forgets the block, reports its proposer and
-    /// fetches the digest again (from the next peer).
+    /// R12: a block on the path of a finalization is not above the root, or sits on the
+    /// root at another height than root + 1: its proposer signed an inconsistent block
+    /// (the root is final). With a sound [`BlockBinding`] only > f Byzantine validators
+    /// could have certified it; the core still never delivers it: it forgets the block,
+    /// reports its proposer and fetches the digest again (from the next peer).
     fn reject_link(&mut self, p: &Proposal, what: &str) {
+        let digest = p.block.digest;
+        self.forget_block(p);
+        self.misbehaved(
+            p.proposer,
+            format!(
+                "block {} at height {} view {} on a finalized path {what}",
+                digest, p.block.height, p.block.view
+            ),
+        );
+        self.want(digest);
+    }
+
+    /// Drop a stored block (proposal or fetched) so that its digest can be fetched again.
+    fn forget_block(&mut self, p: &Proposal) {
         let digest = p.block.digest;
         if let Some(st) = self.views.get_mut(&p.block.view) {
             if st
@@ -1406,15 +1427,9 @@ impl Core {
                 st.fetched = None;
             }
         }
-        self.index.remove(&digest);
-        self.misbehaved(
-            p.proposer,
-            format!(
-                "block {} at height {} view {} on a finalized path {what}",
-                digest, p.block.height, p.block.view
-            ),
-        );
-        self.want(digest);
+        if self.index.get(&digest) == Some(&p.block.view) {
+            self.index.remove(&digest);
+        }
     }
 
     fn on_epoch_change(&mut self, set: ValidatorSet, from_height: Height) {

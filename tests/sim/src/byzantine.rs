@@ -42,7 +42,8 @@ pub enum ByzKind {
     /// and pushes such blocks unasked for every block certificate it sends.
     ForgingResponder,
     /// As leader, sends half the peers its proposal and the other half the same digest
-    /// with another payload (signed by it).
+    /// with another payload (signed by it); in odd views only f peers get the other
+    /// payload, so that the digest is still certified.
     SplitPayloadLeader,
     /// Records every certificate it sends and replays old ones to everybody.
     CertReplayer,
@@ -136,7 +137,7 @@ impl Byzantine {
     ) -> Vec<(usize, Vec<u8>)> {
         match (self.kind, msg) {
             (ByzKind::ForgingResponder, Message::BlockRequest { digest }) => {
-                let m = Message::Block(forge_block(ctx, *digest));
+                let m = Message::Block(forge_block(ctx, *digest, None));
                 vec![(from, m.encode())]
             }
             (ByzKind::CertReplayer, Message::Certificate(c)) => {
@@ -328,12 +329,14 @@ impl Byzantine {
                 to.iter().map(|j| (*j, b.clone())).collect()
             }
             (ByzKind::ForgingResponder, Message::Block(p)) => {
-                let m = Message::Block(forge_block(ctx, p.block.digest));
+                // It holds the real block: keep its parent and height (the forgery then
+                // passes the core's height-link check), change view and payload.
+                let m = Message::Block(forge_block(ctx, p.block.digest, Some(&p.block)));
                 all(&m)
             }
             (ByzKind::ForgingResponder, Message::Certificate(c)) if c.kind != VoteKind::Nullify => {
                 let mut out = all(&msg);
-                let b = Message::Block(forge_block(ctx, c.block)).encode();
+                let b = Message::Block(forge_block(ctx, c.block, None)).encode();
                 out.extend(everyone.iter().map(|j| (*j, b.clone())));
                 out
             }
@@ -354,7 +357,16 @@ impl Byzantine {
                     parent_cert: m.parent_cert.clone(),
                     nullifications: m.nullifications.clone(),
                 });
-                let (a, b) = halves(ctx);
+                // Even views: half and half. Odd views: only f peers get the other bytes,
+                // so a quorum still certifies the digest and those f must not deliver them.
+                let (a, b) = if p.block.view.0 % 2 == 0 {
+                    halves(ctx)
+                } else {
+                    let peers: Vec<usize> = (0..ctx.n).filter(|j| *j != ctx.me).collect();
+                    let f = ((ctx.n - 1) / 3).max(1);
+                    let cut = peers.len() - f;
+                    (peers[..cut].to_vec(), peers[cut..].to_vec())
+                };
                 let (ba, bb) = (msg.encode(), m2.encode());
                 a.into_iter()
                     .map(|j| (j, ba.clone()))
@@ -485,12 +497,34 @@ fn flood_message(ctx: &mut Ctx<'_>, v: &Vote, k: usize) -> Message {
 }
 
 /// A block of the attacker's making under `digest`: signed as the leader of a view it
-/// leads, with its own height, parent and payload.
-fn forge_block(ctx: &mut Ctx<'_>, digest: Digest) -> Proposal {
+/// leads, with its own payload; with the `real` block, its parent and height and the
+/// highest view it leads at or below the real one (when there is one), else its own
+/// height and parent in a view far ahead.
+fn forge_block(ctx: &mut Ctx<'_>, digest: Digest, real: Option<&Block>) -> Proposal {
     let n = ctx.n as u64;
+    let me = ctx.me as u64;
+    let mut payload = vec![0u8; 8];
+    ctx.rng.fill(&mut payload[..]);
+    if let Some(b) = real.filter(|b| b.view.0 >= me.max(1) + n) {
+        let view = View(b.view.0 - (b.view.0 + n - me) % n);
+        return Proposal::sign(
+            ctx.chain_id,
+            chancery_core::ids::Epoch(0),
+            View(0),
+            Block {
+                digest,
+                parent: b.parent,
+                height: b.height,
+                view,
+                payload,
+            },
+            ctx.me as u16,
+            ctx.key,
+        );
+    }
     // A view it leads, far ahead so that it is above every root.
     let base = ctx.rng.gen_range(1_000..100_000u64) * n;
-    let view = View(base + ctx.me as u64);
+    let view = View(base + me);
     let (parent, height) = if ctx.rng.gen_bool(0.5) {
         (Digest::ZERO, Height(ctx.rng.gen_range(1..1_000)))
     } else {
@@ -498,8 +532,6 @@ fn forge_block(ctx: &mut Ctx<'_>, digest: Digest) -> Proposal {
         ctx.rng.fill(&mut d[..]);
         (Digest(d), Height(ctx.rng.gen_range(1..1_000)))
     };
-    let mut payload = vec![0u8; 8];
-    ctx.rng.fill(&mut payload[..]);
     Proposal::sign(
         ctx.chain_id,
         chancery_core::ids::Epoch(0),
