@@ -344,7 +344,7 @@ impl Canonical for Evidence {
                         Ok(())
                     } else {
                         Err(ValidationError::new(
-                            &format!("second.{what}"),
+                            format!("second.{what}"),
                             format!("the first proposal's {what} {a}"),
                             b,
                         ))
