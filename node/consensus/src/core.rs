@@ -4,7 +4,7 @@
 
 use crate::binding::BlockBinding;
 use crate::verify::{bad_items, verify_certificate, KernelVerifier, Verifier};
-use crate::wire::{Block, BlockRef, Evidence, Message, Proposal, ProposalMsg, Vote};
+use crate::wire::{leader_of, Block, BlockRef, Evidence, Message, Proposal, ProposalMsg, Vote};
 use chancery_core::cert::{Certificate, IndexedSignature, VoteKind};
 use chancery_core::codec::Canonical;
 use chancery_core::crypto::{BatchItem, SecretKey};
@@ -289,6 +289,12 @@ pub struct Core {
     pending_epoch: Option<(ValidatorSet, Height)>,
     propose_asked: Option<(View, BlockRef, View)>,
     restored: Vec<Vote>,
+    /// The lowest view of this epoch whose own-vote records the core still holds: views
+    /// below it were pruned, so the vote gate refuses to sign there. Only ever rises
+    /// within an epoch.
+    floor: View,
+    /// The host's sign floor and the epoch it applies to ([`Config::sign_floor`]).
+    sign_floor: Option<(Epoch, View)>,
     verifier: Box<dyn Verifier>,
     binding: Box<dyn BlockBinding>,
     out: Vec<Effect>,
@@ -340,6 +346,7 @@ impl Core {
         let me = cfg.key.as_ref().and_then(|k| cfg.set.index_of(&k.public()));
         let root = cfg.root;
         let root_cert = cfg.root_cert.clone();
+        let sign_floor = cfg.sign_floor.map(|v| (cfg.set.epoch, v));
         Ok(Core {
             cfg,
             me,
@@ -356,6 +363,8 @@ impl Core {
             pending_epoch: None,
             propose_asked: None,
             restored,
+            floor: View(0),
+            sign_floor,
             verifier,
             binding,
             out: Vec::new(),
@@ -395,8 +404,17 @@ impl Core {
 
     /// The leader of `view`: round robin over the set, `view mod n` (R1).
     pub fn leader(&self, view: View) -> u16 {
-        let n = self.cfg.set.len().max(1) as u64;
-        (view.0 % n) as u16
+        leader_of(view, self.cfg.set.len())
+    }
+
+    /// The lowest view in which the vote gate may still sign (views below it were pruned
+    /// with their own-vote records; see `docs/consensus.md`, vote gate).
+    pub fn vote_floor(&self) -> View {
+        let host = match self.sign_floor {
+            Some((e, v)) if e == self.cfg.set.epoch => v.next(),
+            _ => View(0),
+        };
+        self.floor.max(host).max(self.root.view.next())
     }
 
     /// Feed one input; returns the effects to carry out, in order.
@@ -474,10 +492,44 @@ impl Core {
         self.index.insert(digest, view);
     }
 
-    fn sign_vote(&mut self, view: View, kind: VoteKind, block: Digest) -> Option<Vote> {
-        let me = self.me?;
-        let key = self.cfg.key.as_ref()?;
-        Some(Vote::sign(
+    /// The vote gate: may we sign a `kind` vote in `view`? Every own vote passes here
+    /// (docs/consensus.md §3, "vote gate"). It refuses views below [`Core::vote_floor`]
+    /// (finalized, pruned with their own-vote records, or at or below the host's sign
+    /// floor) and applies the slot rules to the own votes recorded for the view (which
+    /// include every vote restored from storage, R9): one notarize and no notarize after
+    /// nullify (R4), no nullify after finalize (R6), no finalize after nullify (R8), and
+    /// at most one vote of each kind.
+    fn may_sign(&self, view: View, kind: VoteKind) -> bool {
+        if self.me.is_none() || self.cfg.key.is_none() || view < self.vote_floor() {
+            return false;
+        }
+        let Some(st) = self.views.get(&view) else {
+            return true; // no record in a view at or above the floor: nothing signed there
+        };
+        let m = &st.mine;
+        match kind {
+            VoteKind::Notarize => m.notarize.is_none() && m.nullify.is_none(),
+            VoteKind::Nullify => m.nullify.is_none() && m.finalize.is_none(),
+            VoteKind::Finalize => m.finalize.is_none() && m.nullify.is_none(),
+        }
+    }
+
+    /// Sign, record and persist one own vote if the gate allows it (R9: it leaves only once
+    /// durable, with `proposal` for the leader's own notarize). Returns whether it signed.
+    fn sign_gated(
+        &mut self,
+        view: View,
+        kind: VoteKind,
+        block: Digest,
+        proposal: Option<ProposalMsg>,
+    ) -> bool {
+        if !self.may_sign(view, kind) {
+            return false;
+        }
+        let (Some(me), Some(key)) = (self.me, self.cfg.key.as_ref()) else {
+            return false;
+        };
+        let vote = Vote::sign(
             self.cfg.chain_id,
             self.cfg.set.epoch,
             view,
@@ -485,7 +537,15 @@ impl Core {
             block,
             me,
             key,
-        ))
+        );
+        let mine = &mut self.state(view).mine;
+        match kind {
+            VoteKind::Notarize => mine.notarize = Some(vote),
+            VoteKind::Nullify => mine.nullify = Some(vote),
+            VoteKind::Finalize => mine.finalize = Some(vote),
+        }
+        self.persist(vote, proposal);
+        true
     }
 
     /// R9: persist our vote before it leaves; it is sent on [`Input::PersistAcked`].
@@ -575,6 +635,8 @@ impl Core {
                 .saturating_sub(self.cfg.views_behind_max)
                 .max(self.root.view.0),
         );
+        // The own-vote records below `floor` go: the gate never signs there again.
+        self.floor = self.floor.max(floor);
         let keep = self.views.split_off(&floor);
         let dropped = std::mem::replace(&mut self.views, keep);
         for st in dropped.values() {
@@ -627,19 +689,9 @@ impl Core {
 
     /// R6: sign nullify for `view` unless we finalized it (never both).
     fn nullify(&mut self, view: View) {
-        let finalized = self
-            .views
-            .get(&view)
-            .is_some_and(|s| s.mine.finalize.is_some());
-        if finalized {
-            return;
+        if self.sign_gated(view, VoteKind::Nullify, Digest::ZERO, None) {
+            self.schedule(view, TimeoutKind::Retry, self.cfg.nullify_retry_ms);
         }
-        let Some(vote) = self.sign_vote(view, VoteKind::Nullify, Digest::ZERO) else {
-            return;
-        };
-        self.state(view).mine.nullify = Some(vote);
-        self.persist(vote, None);
-        self.schedule(view, TimeoutKind::Retry, self.cfg.nullify_retry_ms);
     }
 
     fn on_persisted(&mut self, id: u64) {
@@ -668,9 +720,10 @@ impl Core {
         if self.propose_asked.is_some_and(|(v, _, _)| v == view) {
             return;
         }
-        if self.views.get(&view).is_some_and(|s| {
-            s.mine.notarize.is_some() || s.mine.nullify.is_some() || s.proposal.is_some()
-        }) {
+        // A leader that may not notarize its own block does not propose one.
+        if !self.may_sign(view, VoteKind::Notarize)
+            || self.views.get(&view).is_some_and(|s| s.proposal.is_some())
+        {
             return;
         }
         let Some((parent, parent_view)) = self.choose_parent(view) else {
@@ -714,11 +767,7 @@ impl Core {
             return;
         };
         let Some(me) = self.me else { return };
-        if self
-            .views
-            .get(&view)
-            .is_some_and(|s| s.mine.notarize.is_some() || s.mine.nullify.is_some())
-        {
+        if !self.may_sign(view, VoteKind::Notarize) {
             return;
         }
         let digest = block.digest;
@@ -750,11 +799,7 @@ impl Core {
             nullifications,
         };
         self.store_block(proposal, true);
-        let Some(vote) = self.sign_vote(view, VoteKind::Notarize, digest) else {
-            return;
-        };
-        self.state(view).mine.notarize = Some(vote);
-        self.persist(vote, Some(msg));
+        self.sign_gated(view, VoteKind::Notarize, digest, Some(msg));
     }
 
     // ----- voting --------------------------------------------------------------------
@@ -763,13 +808,13 @@ impl Core {
     /// over nullified views, after the application validates it.
     fn try_vote(&mut self) {
         let view = self.view;
-        if self.me.is_none() {
+        if !self.may_sign(view, VoteKind::Notarize) {
             return;
         }
         let Some(st) = self.views.get(&view) else {
             return;
         };
-        if st.mine.notarize.is_some() || st.mine.nullify.is_some() || st.validating.is_some() {
+        if st.validating.is_some() {
             return;
         }
         let Some(p) = st.proposal.clone() else {
@@ -805,18 +850,10 @@ impl Core {
         let Some(st) = self.views.get(&view) else {
             return;
         };
-        if st.validating != Some(digest)
-            || st.mine.notarize.is_some()
-            || st.mine.nullify.is_some()
-            || !valid
-        {
+        if st.validating != Some(digest) || !valid {
             return;
         }
-        let Some(vote) = self.sign_vote(view, VoteKind::Notarize, digest) else {
-            return;
-        };
-        self.state(view).mine.notarize = Some(vote);
-        self.persist(vote, None);
+        self.sign_gated(view, VoteKind::Notarize, digest, None);
     }
 
     // ----- messages ------------------------------------------------------------------
@@ -841,6 +878,7 @@ impl Core {
                 Message::Certificate(c) => self.on_certificate(from, c),
                 Message::BlockRequest { digest } => self.on_block_request(from, digest),
                 Message::Block(p) => self.on_fetched(from, p),
+                Message::Evidence(ev) => self.on_evidence(from, ev),
             }
         }
         if !votes.is_empty() {
@@ -927,10 +965,7 @@ impl Core {
         .find(|w| w.conflicts_with(&v))
         .copied();
         if let Some(first) = conflict {
-            if st.accused.insert(v.signer) {
-                self.out
-                    .push(Effect::Evidence(Evidence { first, second: v }));
-            }
+            self.record_evidence(Evidence::Votes { first, second: v });
         }
         let st = self.state(v.view);
         let map = match v.kind {
@@ -966,6 +1001,59 @@ impl Core {
                 .collect(),
         };
         self.add_certificate(cert);
+    }
+
+    /// R10: report verified evidence once per (epoch, view, culprit) and gossip it once.
+    /// Kept only for views the core tracks (at or above its floor, inside its window), so
+    /// the record is bounded by the window times the set size.
+    fn record_evidence(&mut self, ev: Evidence) {
+        let view = ev.view();
+        if ev.epoch() != self.cfg.set.epoch || view < self.floor || !self.in_window(view) {
+            return;
+        }
+        if self.state(view).accused.insert(ev.culprit()) {
+            self.broadcast(Message::Evidence(ev.clone()));
+            self.out.push(Effect::Evidence(ev));
+        }
+    }
+
+    /// R10: evidence gossiped by a peer; invalid evidence is the sender's misbehaviour.
+    fn on_evidence(&mut self, from: Peer, ev: Evidence) {
+        let view = ev.view();
+        if ev.epoch() != self.cfg.set.epoch || view < self.floor || !self.in_window(view) {
+            return; // stale or far ahead: not ours to judge (an honest peer may send it)
+        }
+        if self
+            .views
+            .get(&view)
+            .is_some_and(|s| s.accused.contains(&ev.culprit()))
+        {
+            return; // already reported
+        }
+        let chain_id = self.cfg.chain_id;
+        match ev.verify_with(chain_id, &self.cfg.set, self.verifier.as_mut()) {
+            Ok(_) => self.record_evidence(ev),
+            Err(e) => self.misbehaved(from, format!("invalid evidence: {e}")),
+        }
+    }
+
+    /// A verified, bound proposal of `view` by its leader: evidence if the core already
+    /// holds a different block of that leader for the view.
+    fn check_equivocation(&mut self, p: &Proposal) {
+        let view = p.block.view;
+        let other = self.views.get(&view).and_then(|s| {
+            s.proposal
+                .iter()
+                .chain(s.fetched.iter())
+                .find(|q| q.block.digest != p.block.digest && q.proposer == p.proposer)
+                .cloned()
+        });
+        if let Some(first) = other {
+            self.record_evidence(Evidence::Proposals {
+                first,
+                second: p.clone(),
+            });
+        }
     }
 
     fn on_certificate(&mut self, from: Peer, c: Certificate) {
@@ -1014,13 +1102,9 @@ impl Core {
         match c.kind {
             VoteKind::Notarize | VoteKind::Finalize => {
                 // R8: finalize a notarized block of a view we did not nullify.
-                let st = self.state(view);
-                if st.mine.nullify.is_none() && st.mine.finalize.is_none() {
-                    if let Some(vote) = self.sign_vote(view, VoteKind::Finalize, c.block) {
-                        self.state(view).mine.finalize = Some(vote);
-                        self.persist(vote, None);
-                    }
-                }
+                // The gate refuses views below the floor: a replayed certificate of a
+                // pruned view (which we may have nullified) is followed, never signed.
+                self.sign_gated(view, VoteKind::Finalize, c.block, None);
                 if c.kind == VoteKind::Finalize
                     && self.pending_final.as_ref().is_none_or(|p| p.view < view)
                 {
@@ -1049,13 +1133,12 @@ impl Core {
             self.misbehaved(from, format!("proposal for view {view} not by its leader"));
             return;
         }
-        if let Some(have) = self.views.get(&view).and_then(|s| s.proposal.as_ref()) {
-            if have.block.digest != p.block.digest {
-                self.misbehaved(p.proposer, format!("two proposals for view {view}"));
-            }
-            return;
+        let have = self.views.get(&view).and_then(|s| s.proposal.as_ref());
+        if have.is_some_and(|h| h.block.digest == p.block.digest) {
+            return; // a copy
         }
-        if p.parent_view >= view || p.parent_view < self.root.view {
+        let second = have.is_some();
+        if !second && (p.parent_view >= view || p.parent_view < self.root.view) {
             return;
         }
         let Some(leader) = self.cfg.set.get(p.proposer) else {
@@ -1075,6 +1158,11 @@ impl Core {
         // otherwise send some validators other bytes under the digest the quorum certifies.
         if let Err(e) = self.binding.check(&p.block) {
             self.misbehaved(from, format!("proposal for view {view}: {e}"));
+            return;
+        }
+        if second {
+            // R10: the leader signed two blocks for one view.
+            self.check_equivocation(p);
             return;
         }
         // R4 (justification): the parent's notarization and a nullification per skipped
@@ -1221,6 +1309,7 @@ impl Core {
             return;
         }
         self.wanted.remove(&digest);
+        self.check_equivocation(&p);
         self.store_block(p, false);
         self.try_deliver();
         self.try_propose();
@@ -1239,6 +1328,10 @@ impl Core {
             self.pending_final = None;
             return;
         }
+        // Walk parent links down to the root: heights step down by exactly one, views
+        // strictly, and the lowest block sits on the root at root.height + 1. A block that
+        // breaks a link is never delivered: it is dropped and fetched again (its proposer
+        // reported when the fault is provably its own).
         let mut chain: Vec<Proposal> = Vec::new();
         let mut d = cert.block;
         while d != self.root.digest {
@@ -1246,13 +1339,31 @@ impl Core {
                 self.want(d);
                 return;
             };
+            if let Some(child) = chain.last() {
+                if p.block.height.next() != child.block.height || p.block.view >= child.block.view {
+                    // One of the two proposers signed an inconsistent link; which one
+                    // cannot be told apart, so both blocks are dropped and fetched again.
+                    let (p, child) = (p.clone(), child.clone());
+                    self.forget_block(&child);
+                    self.forget_block(&p);
+                    self.want(child.block.digest);
+                    return;
+                }
+            }
             if p.block.height <= self.root.height || p.block.view <= self.root.view {
-                // Does not descend from our root: only possible with > f Byzantine.
-                self.pending_final = None;
+                let p = p.clone();
+                self.reject_link(&p, "is not above the root");
                 return;
             }
             d = p.block.parent;
             chain.push(p.clone());
+        }
+        if let Some(lowest) = chain.last() {
+            if lowest.block.height != self.root.height.next() {
+                let p = lowest.clone();
+                self.reject_link(&p, "sits on the root at a height other than root + 1");
+                return;
+            }
         }
         self.pending_final = None;
         for p in chain.into_iter().rev() {
@@ -1277,6 +1388,48 @@ impl Core {
         }
         self.prune();
         self.try_vote();
+    }
+
+    /// R12: a block on the path of a finalization is not above the root, or sits on the
+    /// root at another height than root + 1: its proposer signed an inconsistent block
+    /// (the root is final). With a sound [`BlockBinding`] only > f Byzantine validators
+    /// could have certified it; the core still never delivers it: it forgets the block,
+    /// reports its proposer and fetches the digest again (from the next peer).
+    fn reject_link(&mut self, p: &Proposal, what: &str) {
+        let digest = p.block.digest;
+        self.forget_block(p);
+        self.misbehaved(
+            p.proposer,
+            format!(
+                "block {} at height {} view {} on a finalized path {what}",
+                digest, p.block.height, p.block.view
+            ),
+        );
+        self.want(digest);
+    }
+
+    /// Drop a stored block (proposal or fetched) so that its digest can be fetched again.
+    fn forget_block(&mut self, p: &Proposal) {
+        let digest = p.block.digest;
+        if let Some(st) = self.views.get_mut(&p.block.view) {
+            if st
+                .proposal
+                .as_ref()
+                .is_some_and(|q| q.block.digest == digest)
+            {
+                st.proposal = None;
+            }
+            if st
+                .fetched
+                .as_ref()
+                .is_some_and(|q| q.block.digest == digest)
+            {
+                st.fetched = None;
+            }
+        }
+        if self.index.get(&digest) == Some(&p.block.view) {
+            self.index.remove(&digest);
+        }
     }
 
     fn on_epoch_change(&mut self, set: ValidatorSet, from_height: Height) {
@@ -1319,6 +1472,7 @@ impl Core {
         self.pending_final = None;
         self.wanted.clear();
         self.propose_asked = None;
+        self.floor = View(0); // views restart in the new epoch
         self.view = View(0);
         self.out.push(Effect::EpochChanged {
             epoch: self.cfg.set.epoch,

@@ -17,10 +17,22 @@ use chancery_core::validator::ValidatorSet;
 pub const PAYLOAD_BYTES_MAX: usize = chancery_core::limits::BLOCK_BYTES_MAX + 8 * 1024;
 /// Most nullification certificates a proposal may carry to justify skipped views.
 pub const SKIPPED_VIEWS_MAX: usize = 256;
-/// Largest encoded consensus message, in bytes.
-pub const MESSAGE_BYTES_MAX: usize = PAYLOAD_BYTES_MAX
-    + (SKIPPED_VIEWS_MAX + 1) * (64 + chancery_core::limits::VALIDATORS_MAX * 66)
-    + 1024;
+/// Largest encoded [`Proposal`] (a block of [`PAYLOAD_BYTES_MAX`] and the signed fields).
+pub const PROPOSAL_BYTES_MAX: usize = PAYLOAD_BYTES_MAX + 1024;
+/// Largest encoded [`Evidence`]: two proposals (equivocating leaders sign two blocks).
+pub const EVIDENCE_BYTES_MAX: usize = 2 * PROPOSAL_BYTES_MAX + 16;
+/// Largest encoded [`ProposalMsg`]: a proposal with its parent certificate and
+/// [`SKIPPED_VIEWS_MAX`] nullifications.
+pub const PROPOSAL_MSG_BYTES_MAX: usize = PROPOSAL_BYTES_MAX
+    + (SKIPPED_VIEWS_MAX + 1) * (64 + chancery_core::limits::VALIDATORS_MAX * 66);
+/// Largest encoded consensus message, in bytes: the larger of a justified proposal and a
+/// proposal-equivocation [`Evidence`] (two full proposals).
+pub const MESSAGE_BYTES_MAX: usize = 16
+    + if PROPOSAL_MSG_BYTES_MAX > EVIDENCE_BYTES_MAX {
+        PROPOSAL_MSG_BYTES_MAX
+    } else {
+        EVIDENCE_BYTES_MAX
+    };
 
 /// A block as consensus sees it: the application's digest of it, its parent, height, the
 /// view it was proposed in, and opaque payload bytes the application interprets.
@@ -221,6 +233,9 @@ pub enum Message {
     },
     /// Answer to [`Message::BlockRequest`]: the signed proposal of a certified block.
     Block(Proposal),
+    /// Proof that a validator equivocated (R10), gossiped once by every core that detects
+    /// or receives it.
+    Evidence(Evidence),
 }
 
 impl Canonical for Message {
@@ -253,6 +268,7 @@ impl Canonical for Message {
             Message::Certificate(c) => c.validate().map_err(|e| e.within("certificate")),
             Message::BlockRequest { .. } => Ok(()),
             Message::Block(p) => check_block(&p.block).map_err(|e| e.within("block")),
+            Message::Evidence(e) => e.validate().map_err(|e| e.within("evidence")),
         }
     }
 }
@@ -280,26 +296,79 @@ impl Message {
     }
 }
 
-/// A self-contained proof that one validator signed two conflicting votes in one view.
-/// Anyone holding the epoch's validator set can check it with [`Evidence::verify`].
+/// The leader of `view` in a set of `n` validators: round robin, `view mod n` (R1).
+pub fn leader_of(view: View, n: usize) -> u16 {
+    let n = n.max(1) as u64;
+    (view.0 % n) as u16
+}
+
+/// A self-contained proof that one validator equivocated in one view (R10). Anyone holding
+/// the epoch's validator set can check it with [`Evidence::verify`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct Evidence {
-    /// The first vote seen.
-    pub first: Vote,
-    /// The conflicting vote.
-    pub second: Vote,
+pub enum Evidence {
+    /// Two conflicting votes by one signer in one view (see [`Vote::conflicts_with`]).
+    Votes {
+        /// The first vote seen.
+        first: Vote,
+        /// The conflicting vote.
+        second: Vote,
+    },
+    /// Two proposals signed by the leader of one view for blocks with different digests.
+    Proposals {
+        /// The first proposal seen.
+        first: Proposal,
+        /// The other proposal.
+        second: Proposal,
+    },
 }
 
 impl Canonical for Evidence {
     const NAME: &'static str = "consensus evidence";
-    const BYTES_MAX: usize = 512;
+    const BYTES_MAX: usize = EVIDENCE_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
-        if !self.first.conflicts_with(&self.second) {
-            return Err(ValidationError::new(
-                "second",
-                "a vote conflicting with the first (same signer and view)",
-                format!("{:?} vs {:?}", self.first.kind, self.second.kind),
-            ));
+        match self {
+            Evidence::Votes { first, second } => {
+                if !first.conflicts_with(second) {
+                    return Err(ValidationError::new(
+                        "second",
+                        "a vote conflicting with the first (same signer and view)",
+                        format!("{:?} vs {:?}", first.kind, second.kind),
+                    ));
+                }
+            }
+            Evidence::Proposals { first, second } => {
+                check_block(&first.block).map_err(|e| e.within("first.block"))?;
+                check_block(&second.block).map_err(|e| e.within("second.block"))?;
+                let same = |what: &str, a: String, b: String| {
+                    if a == b {
+                        Ok(())
+                    } else {
+                        Err(ValidationError::new(
+                            format!("second.{what}"),
+                            format!("the first proposal's {what} {a}"),
+                            b,
+                        ))
+                    }
+                };
+                same("epoch", first.epoch.to_string(), second.epoch.to_string())?;
+                same(
+                    "block.view",
+                    first.block.view.to_string(),
+                    second.block.view.to_string(),
+                )?;
+                same(
+                    "proposer",
+                    first.proposer.to_string(),
+                    second.proposer.to_string(),
+                )?;
+                if first.block.digest == second.block.digest {
+                    return Err(ValidationError::new(
+                        "second.block.digest",
+                        "a digest other than the first proposal's",
+                        second.block.digest.to_hex(),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -308,8 +377,8 @@ impl Canonical for Evidence {
 /// Why evidence does not prove misbehaviour.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvidenceError {
-    /// The two votes do not conflict.
-    #[error("votes do not conflict: {0}")]
+    /// The two votes or proposals do not conflict (or are malformed).
+    #[error("not conflicting: {0}")]
     NotConflicting(#[from] ValidationError),
     /// The evidence is for another epoch than the set given.
     #[error("evidence is for epoch {found}, validator set is for epoch {expected}")]
@@ -327,8 +396,18 @@ pub enum EvidenceError {
         /// Set size.
         len: usize,
     },
+    /// The proposer is not the leader of the proposals' view.
+    #[error("proposer {found} is not the leader {expected} of view {view}")]
+    NotLeader {
+        /// The view.
+        view: View,
+        /// Its leader.
+        expected: u16,
+        /// The proposer named.
+        found: u16,
+    },
     /// A signature does not verify.
-    #[error("signature of the {which} vote does not verify")]
+    #[error("signature of the {which} item does not verify")]
     BadSignature {
         /// `first` or `second`.
         which: &'static str,
@@ -336,30 +415,90 @@ pub enum EvidenceError {
 }
 
 impl Evidence {
-    /// Check the proof; returns the index of the misbehaving validator.
+    /// The index of the validator it accuses.
+    pub fn culprit(&self) -> u16 {
+        match self {
+            Evidence::Votes { first, .. } => first.signer,
+            Evidence::Proposals { first, .. } => first.proposer,
+        }
+    }
+
+    /// The epoch of the equivocation.
+    pub fn epoch(&self) -> Epoch {
+        match self {
+            Evidence::Votes { first, .. } => first.epoch,
+            Evidence::Proposals { first, .. } => first.epoch,
+        }
+    }
+
+    /// The view of the equivocation.
+    pub fn view(&self) -> View {
+        match self {
+            Evidence::Votes { first, .. } => first.view,
+            Evidence::Proposals { first, .. } => first.block.view,
+        }
+    }
+
+    /// Check the proof with the kernel's signature rule; returns the culprit's index.
     pub fn verify(&self, chain_id: ChainId, set: &ValidatorSet) -> Result<u16, EvidenceError> {
+        self.verify_with(chain_id, set, &mut crate::verify::KernelVerifier)
+    }
+
+    /// [`Evidence::verify`] through a [`Verifier`](crate::verify::Verifier): format (the two
+    /// items conflict), epoch, culprit in the set (and leader of the view for proposals),
+    /// both signatures.
+    pub fn verify_with(
+        &self,
+        chain_id: ChainId,
+        set: &ValidatorSet,
+        verifier: &mut dyn crate::verify::Verifier,
+    ) -> Result<u16, EvidenceError> {
         self.validate()?;
-        if self.first.epoch != set.epoch {
+        if self.epoch() != set.epoch {
             return Err(EvidenceError::WrongEpoch {
                 expected: set.epoch,
-                found: self.first.epoch,
+                found: self.epoch(),
             });
         }
-        let v = set
-            .get(self.first.signer)
-            .ok_or(EvidenceError::UnknownSigner {
-                index: self.first.signer,
-                len: set.len(),
-            })?;
-        for (which, vote) in [("first", &self.first), ("second", &self.second)] {
-            chancery_core::crypto::verify(
-                &v.consensus_key,
-                domain::VOTE_SIGN,
-                &codec::encode(&vote.body(chain_id)),
-                &vote.signature,
-            )
-            .map_err(|_| EvidenceError::BadSignature { which })?;
+        let culprit = self.culprit();
+        let v = set.get(culprit).ok_or(EvidenceError::UnknownSigner {
+            index: culprit,
+            len: set.len(),
+        })?;
+        let messages: [Vec<u8>; 2] = match self {
+            Evidence::Votes { first, second } => [
+                first.body(chain_id).signed_message(),
+                second.body(chain_id).signed_message(),
+            ],
+            Evidence::Proposals { first, second } => {
+                let leader = leader_of(self.view(), set.len());
+                if culprit != leader {
+                    return Err(EvidenceError::NotLeader {
+                        view: self.view(),
+                        expected: leader,
+                        found: culprit,
+                    });
+                }
+                [
+                    first.signed_message(chain_id),
+                    second.signed_message(chain_id),
+                ]
+            }
+        };
+        let signatures = match self {
+            Evidence::Votes { first, second } => [first.signature, second.signature],
+            Evidence::Proposals { first, second } => [first.signature, second.signature],
+        };
+        for (i, which) in ["first", "second"].into_iter().enumerate() {
+            let item = chancery_core::crypto::BatchItem {
+                key: v.consensus_key,
+                message: &messages[i],
+                signature: signatures[i],
+            };
+            if !crate::verify::bad_items(verifier, &[item]).is_empty() {
+                return Err(EvidenceError::BadSignature { which });
+            }
         }
-        Ok(self.first.signer)
+        Ok(culprit)
     }
 }

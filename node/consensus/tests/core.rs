@@ -220,7 +220,9 @@ fn conflicting_votes_become_verifiable_evidence() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].verify(CHAIN, &set(&k)), Ok(2));
     let mut tampered = ev[0].clone();
-    tampered.second.block = Digest([4; 32]);
+    if let Evidence::Votes { second, .. } = &mut tampered {
+        second.block = Digest([4; 32]);
+    }
     assert!(tampered.verify(CHAIN, &set(&k)).is_err());
     // Nullify and finalize in one view also conflict.
     let e = c.handle(Input::Messages(vec![

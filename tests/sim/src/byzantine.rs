@@ -1,19 +1,31 @@
 //! Byzantine actors: small drop-in filters over the messages a node's own (honest) core
 //! wants to send. Each replaces, duplicates, forges or garbles them.
 
-use chancery_consensus::{Message, Proposal, ProposalMsg, Vote};
-use chancery_core::cert::VoteKind;
+use chancery_core::crypto::testing::sign_torsioned;
+use chancery_consensus::wire::leader_of;
+use chancery_consensus::{Block, Message, Proposal, ProposalMsg, Vote};
+use chancery_core::cert::{Certificate, IndexedSignature, VoteKind};
+use chancery_core::codec;
 use chancery_core::crypto::SecretKey;
-use chancery_core::ids::{ChainId, Digest, Signature, View};
+use chancery_core::domain;
+use chancery_core::ids::{ChainId, Digest, Height, Signature, View};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// Most certificates a [`ByzKind::CertReplayer`] keeps to replay.
+pub const REPLAY_KEPT_MAX: usize = 256;
+/// Certificates a [`ByzKind::CertReplayer`] replays with every message it sends.
+pub const REPLAYS_PER_SEND: usize = 2;
+/// Votes with bad signatures a [`ByzKind::SigFlooder`] sends each peer with each of its
+/// votes (plus one certificate and one proposal with bad signatures).
+pub const FLOOD_PER_VOTE: usize = 32;
 
 /// The Byzantine behaviours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByzKind {
     /// As leader, sends two different proposals to two halves (the second one invalid in odd
-    /// views) and notarizes both.
+    /// views; one peer gets both) and notarizes both.
     Equivocator,
     /// Signs conflicting votes: a second notarize for a random block, nullify + finalize.
     Conflicter,
@@ -25,6 +37,20 @@ pub enum ByzKind {
     Withholder,
     /// Sends garbage bytes and corrupted messages instead of its messages.
     Garbage,
+    /// Answers every block request with a block of its own making under the requested
+    /// digest (signed as leader of a view it leads; height, parent and payload its own),
+    /// and pushes such blocks unasked for every block certificate it sends.
+    ForgingResponder,
+    /// As leader, sends half the peers its proposal and the other half the same digest
+    /// with another payload (signed by it); in odd views only f peers get the other
+    /// payload, so that the digest is still certified.
+    SplitPayloadLeader,
+    /// Records every certificate it sends and replays old ones to everybody.
+    CertReplayer,
+    /// Signs its votes and proposals with signatures whose R has a small-order component.
+    TorsionSigner,
+    /// Floods every peer with votes, certificates and proposals with bad signatures.
+    SigFlooder,
 }
 
 impl ByzKind {
@@ -36,6 +62,26 @@ impl ByzKind {
         ByzKind::NullifyOnly,
         ByzKind::Withholder,
         ByzKind::Garbage,
+        ByzKind::ForgingResponder,
+        ByzKind::SplitPayloadLeader,
+        ByzKind::CertReplayer,
+        ByzKind::TorsionSigner,
+        ByzKind::SigFlooder,
+    ];
+
+    /// The kinds the `mixed` scenario draws from: all but [`ByzKind::TorsionSigner`],
+    /// whose scenario needs a per-node signature cache.
+    pub const MIXED: &'static [ByzKind] = &[
+        ByzKind::Equivocator,
+        ByzKind::Conflicter,
+        ByzKind::Impersonator,
+        ByzKind::NullifyOnly,
+        ByzKind::Withholder,
+        ByzKind::Garbage,
+        ByzKind::ForgingResponder,
+        ByzKind::SplitPayloadLeader,
+        ByzKind::CertReplayer,
+        ByzKind::SigFlooder,
     ];
 }
 
@@ -62,6 +108,7 @@ pub struct Byzantine {
     pub kind: ByzKind,
     alternative: HashMap<View, Digest>,
     nullified: BTreeSet<View>,
+    certs: VecDeque<Certificate>,
 }
 
 fn halves(ctx: &Ctx<'_>) -> (Vec<usize>, Vec<usize>) {
@@ -77,6 +124,40 @@ impl Byzantine {
             kind,
             alternative: HashMap::new(),
             nullified: BTreeSet::new(),
+            certs: VecDeque::new(),
+        }
+    }
+
+    /// React to a message the node received (before its core sees it): extra sends.
+    pub fn observe(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        from: usize,
+        msg: &Message,
+    ) -> Vec<(usize, Vec<u8>)> {
+        match (self.kind, msg) {
+            (ByzKind::ForgingResponder, Message::BlockRequest { digest }) => {
+                let m = Message::Block(forge_block(ctx, *digest, None));
+                vec![(from, m.encode())]
+            }
+            (ByzKind::CertReplayer, Message::Certificate(c)) => {
+                self.record(c);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn record(&mut self, c: &Certificate) {
+        let known = self
+            .certs
+            .iter()
+            .any(|k| k.kind == c.kind && k.view == c.view && k.block == c.block);
+        if !known {
+            self.certs.push_back(c.clone());
+            while self.certs.len() > REPLAY_KEPT_MAX {
+                self.certs.pop_front();
+            }
         }
     }
 
@@ -129,9 +210,12 @@ impl Byzantine {
                 });
                 let (a, b) = halves(ctx);
                 let (ba, bb) = (msg.encode(), m2.encode());
+                // One peer gets both: it must turn them into evidence.
+                let both = a.first().map(|j| (*j, bb.clone()));
                 a.into_iter()
                     .map(|j| (j, ba.clone()))
                     .chain(b.into_iter().map(|j| (j, bb.clone())))
+                    .chain(both)
                     .collect()
             }
             (ByzKind::Equivocator, Message::Vote(v)) if v.kind == VoteKind::Notarize => {
@@ -244,7 +328,222 @@ impl Byzantine {
                 }
                 to.iter().map(|j| (*j, b.clone())).collect()
             }
+            (ByzKind::ForgingResponder, Message::Block(p)) => {
+                // It holds the real block: keep its parent and height (the forgery then
+                // passes the core's height-link check), change view and payload.
+                let m = Message::Block(forge_block(ctx, p.block.digest, Some(&p.block)));
+                all(&m)
+            }
+            (ByzKind::ForgingResponder, Message::Certificate(c)) if c.kind != VoteKind::Nullify => {
+                let mut out = all(&msg);
+                let b = Message::Block(forge_block(ctx, c.block, None)).encode();
+                out.extend(everyone.iter().map(|j| (*j, b.clone())));
+                out
+            }
+            (ByzKind::SplitPayloadLeader, Message::Proposal(m)) => {
+                let p = &m.proposal;
+                let mut block = p.block.clone();
+                block.payload.push(0xAB); // same digest, other bytes
+                let p2 = Proposal::sign(
+                    ctx.chain_id,
+                    p.epoch,
+                    p.parent_view,
+                    block,
+                    p.proposer,
+                    ctx.key,
+                );
+                let m2 = Message::Proposal(ProposalMsg {
+                    proposal: p2,
+                    parent_cert: m.parent_cert.clone(),
+                    nullifications: m.nullifications.clone(),
+                });
+                // Even views: half and half. Odd views: only f peers get the other bytes,
+                // so a quorum still certifies the digest and those f must not deliver them.
+                let (a, b) = if p.block.view.0 % 2 == 0 {
+                    halves(ctx)
+                } else {
+                    let peers: Vec<usize> = (0..ctx.n).filter(|j| *j != ctx.me).collect();
+                    let f = ((ctx.n - 1) / 3).max(1);
+                    let cut = peers.len() - f;
+                    (peers[..cut].to_vec(), peers[cut..].to_vec())
+                };
+                let (ba, bb) = (msg.encode(), m2.encode());
+                a.into_iter()
+                    .map(|j| (j, ba.clone()))
+                    .chain(b.into_iter().map(|j| (j, bb.clone())))
+                    .collect()
+            }
+            (ByzKind::CertReplayer, _) => {
+                if let Message::Certificate(c) = &msg {
+                    self.record(c);
+                }
+                let mut out = all(&msg);
+                for _ in 0..REPLAYS_PER_SEND.min(self.certs.len()) {
+                    let i = ctx.rng.gen_range(0..self.certs.len());
+                    let b = Message::Certificate(self.certs[i].clone()).encode();
+                    out.extend(everyone.iter().map(|j| (*j, b.clone())));
+                }
+                out
+            }
+            (ByzKind::TorsionSigner, Message::Vote(v)) if v.signer == me => {
+                let mut t = *v;
+                let order = [2u8, 4, 8][ctx.rng.gen_range(0..3)];
+                t.signature = sign_torsioned(
+                    ctx.key,
+                    domain::VOTE_SIGN,
+                    &codec::encode(&v.body(ctx.chain_id)),
+                    order,
+                );
+                all(&Message::Vote(t))
+            }
+            (ByzKind::TorsionSigner, Message::Proposal(m)) => {
+                let p = &m.proposal;
+                let order = [2u8, 4, 8][ctx.rng.gen_range(0..3)];
+                let signature = sign_torsioned(
+                    ctx.key,
+                    domain::PROPOSAL_SIGN,
+                    &codec::encode(&(ctx.chain_id, p.epoch, p.parent_view, &p.block)),
+                    order,
+                );
+                let mut m = m.clone();
+                m.proposal.signature = signature;
+                all(&Message::Proposal(m))
+            }
+            (ByzKind::SigFlooder, Message::Vote(v)) => {
+                let mut out = all(&msg);
+                for j in everyone {
+                    for k in 0..FLOOD_PER_VOTE + 2 {
+                        let m = flood_message(ctx, v, k);
+                        out.push((j, m.encode()));
+                    }
+                }
+                out
+            }
             _ => all(&msg),
         }
     }
+}
+
+fn random_signature(rng: &mut ChaCha8Rng) -> Signature {
+    let mut s = [0u8; 64];
+    rng.fill(&mut s[..]);
+    Signature(s)
+}
+
+/// The `k`-th message with a bad signature near `v`'s view: votes in random validators'
+/// names, then a certificate of random signatures, then a proposal in the leader's name.
+fn flood_message(ctx: &mut Ctx<'_>, v: &Vote, k: usize) -> Message {
+    let view = View(v.view.0 + ctx.rng.gen_range(0..3));
+    let mut d = [0u8; 32];
+    ctx.rng.fill(&mut d[..]);
+    let block = Digest(d);
+    match k.saturating_sub(FLOOD_PER_VOTE) {
+        1 => {
+            let signers = (ctx.n * 2).div_ceil(3) + 1;
+            Message::Certificate(Certificate {
+                kind: VoteKind::Notarize,
+                epoch: v.epoch,
+                view,
+                block,
+                signatures: (0..signers.min(ctx.n))
+                    .map(|i| IndexedSignature {
+                        index: i as u16,
+                        signature: random_signature(ctx.rng),
+                    })
+                    .collect(),
+            })
+        }
+        2 => {
+            let leader = leader_of(view, ctx.n);
+            let mut p = Proposal::sign(
+                ctx.chain_id,
+                v.epoch,
+                View(view.0.saturating_sub(1)),
+                Block {
+                    digest: block,
+                    parent: Digest::ZERO,
+                    height: Height(1),
+                    view,
+                    payload: vec![0; 8],
+                },
+                leader,
+                ctx.key,
+            );
+            p.signature = random_signature(ctx.rng);
+            Message::Proposal(ProposalMsg {
+                proposal: p,
+                parent_cert: None,
+                nullifications: Vec::new(),
+            })
+        }
+        _ => {
+            let kind = [VoteKind::Notarize, VoteKind::Nullify, VoteKind::Finalize]
+                [ctx.rng.gen_range(0..3)];
+            let block = if kind == VoteKind::Nullify {
+                Digest::ZERO
+            } else {
+                block
+            };
+            Message::Vote(Vote {
+                epoch: v.epoch,
+                view,
+                kind,
+                block,
+                signer: ctx.rng.gen_range(0..ctx.n) as u16,
+                signature: random_signature(ctx.rng),
+            })
+        }
+    }
+}
+
+/// A block of the attacker's making under `digest`: signed as the leader of a view it
+/// leads, with its own payload; with the `real` block, its parent and height and the
+/// highest view it leads at or below the real one (when there is one), else its own
+/// height and parent in a view far ahead.
+fn forge_block(ctx: &mut Ctx<'_>, digest: Digest, real: Option<&Block>) -> Proposal {
+    let n = ctx.n as u64;
+    let me = ctx.me as u64;
+    let mut payload = vec![0u8; 8];
+    ctx.rng.fill(&mut payload[..]);
+    if let Some(b) = real.filter(|b| b.view.0 >= me.max(1) + n) {
+        let view = View(b.view.0 - (b.view.0 + n - me) % n);
+        return Proposal::sign(
+            ctx.chain_id,
+            chancery_core::ids::Epoch(0),
+            View(0),
+            Block {
+                digest,
+                parent: b.parent,
+                height: b.height,
+                view,
+                payload,
+            },
+            ctx.me as u16,
+            ctx.key,
+        );
+    }
+    // A view it leads, far ahead so that it is above every root.
+    let base = ctx.rng.gen_range(1_000..100_000u64) * n;
+    let view = View(base + me);
+    let (parent, height) = if ctx.rng.gen_bool(0.5) {
+        (Digest::ZERO, Height(ctx.rng.gen_range(1..1_000)))
+    } else {
+        let mut d = [0u8; 32];
+        ctx.rng.fill(&mut d[..]);
+        (Digest(d), Height(ctx.rng.gen_range(1..1_000)))
+    };
+    Proposal::sign(
+        ctx.chain_id,
+        chancery_core::ids::Epoch(0),
+        View(0),
+        Block {
+            digest,
+            parent,
+            height,
+            view,
+            payload,
+        },
+        ctx.me as u16,
+        ctx.key,
+    )
 }

@@ -70,6 +70,30 @@ pub struct Scenario {
     pub duration_ms: u64,
     /// After the last fault heals, every honest node must finalize within this many ms.
     pub liveness_bound_ms: u64,
+    /// The cores' `views_behind_max` (prune distance), when not the default.
+    pub views_behind_max: Option<u64>,
+    /// Give every node its own signature cache (a shared cache would hide a signature
+    /// that one node accepts and another refuses).
+    pub per_node_cache: bool,
+    /// A period of slow links: from `start_ms` to `heal_ms` every message is delayed by up
+    /// to `extra_ms` more (uniform), so that views end by nullification, notarizations
+    /// form late and nothing is finalized for many views.
+    pub slow: Option<Slow>,
+    /// Whether liveness is checked after the last fault heals. Off only where the run has
+    /// more than `views_behind_max` views without finalization, after which the core
+    /// cannot make progress (docs/consensus.md §10); safety is always checked.
+    pub liveness: bool,
+}
+
+/// A period of slow links (see [`Scenario::slow`]).
+#[derive(Clone, Debug)]
+pub struct Slow {
+    /// Start time.
+    pub start_ms: u64,
+    /// End time.
+    pub heal_ms: u64,
+    /// Largest extra delay per message.
+    pub extra_ms: u64,
 }
 
 /// Every scenario name.
@@ -85,6 +109,11 @@ pub const SCENARIOS: &[&str] = &[
     "byz-nullify",
     "byz-withhold",
     "byz-garbage",
+    "byz-forge-fetch",
+    "byz-split-payload",
+    "byz-replay",
+    "byz-torsion",
+    "byz-sig-flood",
     "mixed",
     "epoch",
     "large",
@@ -92,6 +121,22 @@ pub const SCENARIOS: &[&str] = &[
 
 fn f_of(n: usize) -> usize {
     (n - 1) / 3
+}
+
+/// Cut one honest node off from everybody for a while.
+fn isolate_one(s: &mut Scenario, rng: &mut ChaCha8Rng) {
+    let honest: Vec<usize> = (0..s.n)
+        .filter(|i| !s.byzantine.iter().any(|(j, _)| j == i))
+        .collect();
+    let node = honest[rng.gen_range(0..honest.len())];
+    let start = rng.gen_range(300..800);
+    s.partitions.push(Partition {
+        start_ms: start,
+        heal_ms: start + rng.gen_range(600..1_500),
+        side: vec![node],
+    });
+    s.duration_ms = s.duration_ms.max(5_000);
+    s.liveness_bound_ms = 3_000;
 }
 
 /// Build scenario `name` for `seed`; `None` for an unknown name.
@@ -125,6 +170,10 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         app_ms: 1,
         duration_ms: 3_000,
         liveness_bound_ms: 2_000,
+        views_behind_max: None,
+        per_node_cache: false,
+        slow: None,
+        liveness: true,
     };
     let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
     let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
@@ -197,11 +246,42 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         "byz-nullify" => byz(&mut s, &mut rng, ByzKind::NullifyOnly),
         "byz-withhold" => byz(&mut s, &mut rng, ByzKind::Withholder),
         "byz-garbage" => byz(&mut s, &mut rng, ByzKind::Garbage),
+        "byz-forge-fetch" => {
+            byz(&mut s, &mut rng, ByzKind::ForgingResponder);
+            // The isolated node fetches the blocks it missed when it returns.
+            isolate_one(&mut s, &mut rng);
+        }
+        "byz-split-payload" => byz(&mut s, &mut rng, ByzKind::SplitPayloadLeader),
+        "byz-replay" => {
+            byz(&mut s, &mut rng, ByzKind::CertReplayer);
+            // Slow links: views end by nullification, some of them after a late
+            // notarization, and nothing is finalized for more than `views_behind_max`
+            // views, so honest nodes prune views they nullified while the replayer sends
+            // their notarizations again. Past that the core stalls (§10): no liveness.
+            s.views_behind_max = Some(4);
+            s.net.loss = 0.0;
+            let start = rng.gen_range(300..600);
+            s.slow = Some(Slow {
+                start_ms: start,
+                heal_ms: start + rng.gen_range(1_500..2_500),
+                extra_ms: rng.gen_range(150..300),
+            });
+            s.liveness = false;
+        }
+        "byz-torsion" => {
+            byz(&mut s, &mut rng, ByzKind::TorsionSigner);
+            s.per_node_cache = true;
+        }
+        "byz-sig-flood" => {
+            byz(&mut s, &mut rng, ByzKind::SigFlooder);
+            // Flooded messages arrive together, so they are verified as one batch.
+            s.net.jitter_ms = 0;
+        }
         "mixed" => {
             s.n = [7usize, 10, 13][rng.gen_range(0..3)];
             s.net = rough.clone();
             let f = f_of(s.n);
-            let kinds = ByzKind::ALL;
+            let kinds = ByzKind::MIXED;
             let byz_count = rng.gen_range(0..=f);
             let mut nodes: Vec<usize> = (0..s.n).collect();
             for i in 0..s.n {
@@ -254,7 +334,8 @@ impl Scenario {
         let p = self.partitions.iter().map(|p| p.heal_ms);
         let c = self.crashes.iter().map(|c| c.restart_ms);
         let l = self.leader_crash_at_ms.iter().map(|(_, r)| *r);
-        p.chain(c).chain(l).max().unwrap_or(0)
+        let s = self.slow.iter().map(|s| s.heal_ms);
+        p.chain(c).chain(l).chain(s).max().unwrap_or(0)
     }
 
     /// A shorter run for `cargo test`: stop once the liveness window after the last fault

@@ -5,7 +5,8 @@ use crate::byzantine::{ByzKind, Byzantine, Ctx};
 use crate::scenario::Scenario;
 use chancery_consensus::verify::Verifier;
 use chancery_consensus::{
-    Block, BlockRef, Config, Core, Effect, HashBinding, Input, Message, TimeoutKind, Vote,
+    Block, BlockBinding, BlockRef, Config, Core, Effect, HashBinding, Input, Message, TimeoutKind,
+    Vote,
 };
 use chancery_core::cert::{Certificate, VoteKind};
 use chancery_core::crypto::{self, BatchItem, SecretKey, SignatureError};
@@ -18,6 +19,7 @@ use std::cmp::Reverse;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The simulated application's block digest: a hash of everything consensus carries
@@ -72,17 +74,49 @@ pub struct Outcome {
     pub finalize_ms_mean: f64,
     /// Views from a leader crash to the next finalized block's view.
     pub recovery_views: Option<u64>,
+    /// Evidence reports of proposal equivocation (included in `evidence`).
+    pub evidence_proposals: u64,
+    /// Misbehaviour reports naming a Byzantine node.
+    pub byzantine_reported: u64,
+    /// Signature checks done by the verifiers (a failed batch counts twice: once to
+    /// check, once to locate the bad item).
+    pub verify_work: u64,
+    /// Signatures carried by the messages delivered to honest nodes.
+    pub signatures_received: u64,
 }
 
-/// A signature cache shared by the simulated cores: each signature is checked once.
+/// Largest number of signature checks the simulator allows for one delivery of `sigs`
+/// signatures: `2·s·(⌈log2 s⌉ + 1)`, what a bisection that halves the rest after each
+/// bad item needs when every signature is bad. A search that re-verifies the rest after
+/// each bad item needs about `s²` and fails this bound from about ten bad signatures.
+pub fn verify_work_bound(sigs: u64) -> u64 {
+    let log = u64::from(64 - sigs.saturating_sub(1).leading_zeros());
+    2 * sigs * (log + 1)
+}
+
+/// A signature cache shared by the simulated cores (or one per node): each signature is
+/// checked once. Counts the checks it does in `work`.
 #[derive(Clone, Default)]
-pub struct CachedVerifier(Arc<Mutex<HashSet<CacheKey>>>);
+pub struct CachedVerifier {
+    cache: Arc<Mutex<HashSet<CacheKey>>>,
+    work: Arc<AtomicU64>,
+}
+
+impl CachedVerifier {
+    /// A cache of its own that adds its work to `work`.
+    pub fn counting(work: Arc<AtomicU64>) -> CachedVerifier {
+        CachedVerifier {
+            cache: Arc::default(),
+            work,
+        }
+    }
+}
 
 type CacheKey = (PublicKey, Signature, Vec<u8>);
 
 impl Verifier for CachedVerifier {
     fn verify_batch(&mut self, items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
-        let Ok(mut cache) = self.0.lock() else {
+        let Ok(mut cache) = self.cache.lock() else {
             return crypto::verify_batch(items);
         };
         let todo: Vec<usize> = (0..items.len())
@@ -96,6 +130,9 @@ impl Verifier for CachedVerifier {
         }
         let sub: Vec<BatchItem<'_>> = todo.iter().map(|i| items[*i].clone()).collect();
         let res = crypto::verify_batch(&sub);
+        let n = sub.len() as u64;
+        self.work
+            .fetch_add(if res.is_ok() { n } else { 2 * n }, Ordering::Relaxed);
         let good = match &res {
             Ok(()) => sub.len(),
             Err(SignatureError::BatchItem { index, .. }) => *index,
@@ -180,6 +217,8 @@ struct Sim<'a> {
     chain_id: ChainId,
     latency: Vec<Vec<u64>>,
     cache: CachedVerifier,
+    work: Arc<AtomicU64>,
+    reported: HashSet<(usize, u64, Epoch, View, u16)>,
     proposed: HashMap<Digest, bool>,
     finalized: BTreeMap<u64, Digest>,
     votes: HashMap<(usize, Epoch, View, VoteKind), Digest>,
@@ -259,6 +298,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
         s.epoch = Epoch(1);
         s
     });
+    let work = Arc::new(AtomicU64::new(0));
     let sim = Sim {
         sc,
         seed,
@@ -270,7 +310,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
         nodes,
         chain_id,
         latency,
-        cache: CachedVerifier::default(),
+        cache: CachedVerifier::counting(work.clone()),
+        work,
+        reported: HashSet::new(),
         proposed: HashMap::new(),
         finalized: BTreeMap::new(),
         votes: HashMap::new(),
@@ -302,10 +344,7 @@ impl Sim<'_> {
     }
 
     fn heal_ms(&self) -> u64 {
-        let p = self.sc.partitions.iter().map(|p| p.heal_ms);
-        let c = self.sc.crashes.iter().map(|c| c.restart_ms);
-        let l = self.sc.leader_crash_at_ms.iter().map(|(_, r)| *r);
-        p.chain(c).chain(l).max().unwrap_or(0)
+        self.sc.heal_ms()
     }
 
     fn main(mut self) -> Result<Outcome, Violation> {
@@ -337,7 +376,7 @@ impl Sim<'_> {
         self.now = end;
         // Liveness: after the last fault heals, every honest node finalizes within bound.
         for (i, n) in self.nodes.iter().enumerate() {
-            if !is_honest(n) {
+            if !is_honest(n) || !self.sc.liveness {
                 continue;
             }
             let ok = n
@@ -386,19 +425,22 @@ impl Sim<'_> {
             self.sc.delta_ms,
         );
         cfg.root_cert = n.root_cert.clone();
+        if let Some(b) = self.sc.views_behind_max {
+            cfg.views_behind_max = b;
+        }
         cfg
     }
 
     fn start(&mut self, i: usize) -> Result<(), Violation> {
         let cfg = self.config(i);
         let restored = self.nodes[i].durable.clone();
-        let core = Core::with_verifier(
-            cfg,
-            restored,
-            Box::new(self.cache.clone()),
-            Box::new(HashBinding),
-        )
-        .map_err(|e| self.fail(format!("config refused: {e}")))?;
+        let verifier = if self.sc.per_node_cache {
+            CachedVerifier::counting(self.work.clone())
+        } else {
+            self.cache.clone()
+        };
+        let core = Core::with_verifier(cfg, restored, Box::new(verifier), Box::new(HashBinding))
+            .map_err(|e| self.fail(format!("config refused: {e}")))?;
         self.nodes[i].core = Some(core);
         self.input(i, Input::Start)?;
         if let (Some(set), Some(h)) = (self.epoch1.clone(), self.sc.epoch_change_height) {
@@ -439,7 +481,22 @@ impl Sim<'_> {
                 }
                 self.trace.write_u64(h.finish());
                 if self.nodes[to].core.is_some() {
+                    self.observe(to, &batch);
+                    let sigs: u64 = batch.iter().map(|(_, b)| signatures_in(b)).sum();
+                    let before = self.work.load(Ordering::Relaxed);
                     self.input(to, Input::Messages(batch))?;
+                    let work = self.work.load(Ordering::Relaxed) - before;
+                    if is_honest(&self.nodes[to]) {
+                        self.out.signatures_received += sigs;
+                        self.out.verify_work += work;
+                    }
+                    if work > verify_work_bound(sigs) {
+                        return Err(self.fail(format!(
+                            "node {to} did {work} signature checks for a delivery carrying \
+                             {sigs} signatures (bound {})",
+                            verify_work_bound(sigs)
+                        )));
+                    }
                 }
             }
             Ev::Timer {
@@ -617,7 +674,18 @@ impl Sim<'_> {
                                 "node {i} produced evidence against honest node {culprit}"
                             )));
                         }
+                        // Reported once per (epoch, view, culprit) by each core (incarnation).
+                        let key = (i, self.nodes[i].inc, ev.epoch(), ev.view(), culprit);
+                        if self.nodes[i].core.is_some() && !self.reported.insert(key) {
+                            return Err(self.fail(format!(
+                                "node {i} reported evidence against {culprit} in view {} twice",
+                                ev.view()
+                            )));
+                        }
                         self.out.evidence += 1;
+                        if matches!(ev, chancery_consensus::Evidence::Proposals { .. }) {
+                            self.out.evidence_proposals += 1;
+                        }
                     }
                     Err(e) => return Err(self.fail(format!("node {i} produced bad evidence: {e}"))),
                 }
@@ -625,6 +693,9 @@ impl Sim<'_> {
             Effect::PeerMisbehaved { peer, reason } => {
                 if is_honest(&self.nodes[i]) && is_honest(&self.nodes[usize::from(peer)]) {
                     return Err(self.fail(format!("node {i} accused honest node {peer}: {reason}")));
+                }
+                if is_honest(&self.nodes[i]) {
+                    self.out.byzantine_reported += 1;
                 }
             }
             Effect::EpochChanged { root, .. } => {
@@ -682,6 +753,32 @@ impl Sim<'_> {
         Ok(())
     }
 
+    /// A Byzantine node sees what it receives (to answer or record it).
+    fn observe(&mut self, i: usize, batch: &[(u16, Vec<u8>)]) {
+        let Some(mut byz) = self.nodes[i].byz.take() else {
+            return;
+        };
+        let mut sends = Vec::new();
+        for (from, bytes) in batch {
+            let Ok(msg) = Message::decode(bytes) else {
+                continue;
+            };
+            let mut ctx = Ctx {
+                chain_id: self.chain_id,
+                me: i,
+                n: self.sc.n,
+                key: &self.nodes[i].key,
+                rng: &mut self.rng,
+                proposed: &mut self.proposed,
+            };
+            sends.extend(byz.observe(&mut ctx, usize::from(*from), &msg));
+        }
+        self.nodes[i].byz = Some(byz);
+        for (j, bytes) in sends {
+            self.transmit(i, j, bytes);
+        }
+    }
+
     fn check_vote(&mut self, i: usize, v: &Vote) -> Result<(), Violation> {
         let key = (i, v.epoch, v.view, v.kind);
         if let Some(d) = self.votes.get(&key) {
@@ -730,8 +827,15 @@ impl Sim<'_> {
         } else {
             1
         };
+        let slow = match &self.sc.slow {
+            Some(s) if self.now >= s.start_ms && self.now < s.heal_ms => s.extra_ms,
+            _ => 0,
+        };
         for _ in 0..copies {
-            let jitter = self.rng.gen_range(0..=self.sc.net.jitter_ms);
+            let mut jitter = self.rng.gen_range(0..=self.sc.net.jitter_ms);
+            if slow > 0 {
+                jitter += self.rng.gen_range(0..=slow);
+            }
             let at = self.now + self.latency[from][to] + jitter;
             self.push(
                 at,
@@ -747,6 +851,14 @@ impl Sim<'_> {
     fn on_finalized(&mut self, i: usize, block: Block, cert: Certificate) -> Result<(), Violation> {
         if !is_honest(&self.nodes[i]) {
             return Ok(());
+        }
+        // Every delivered block is the block its digest names (the digest binds payload,
+        // parent, height and view).
+        if let Err(e) = HashBinding.check(&block) {
+            return Err(self.fail(format!(
+                "node {i} delivered height {} whose digest does not bind it: {e}",
+                block.height
+            )));
         }
         let n = &self.nodes[i];
         let expect_height = n.chain.len() as u64 + 1;
@@ -800,6 +912,27 @@ impl Sim<'_> {
         n.root_cert = (cert.block == block.digest).then_some(cert);
         Ok(())
     }
+}
+
+/// How many signatures a message carries (0 when it does not decode).
+fn signatures_in(bytes: &[u8]) -> u64 {
+    let Ok(m) = Message::decode(bytes) else {
+        return 0;
+    };
+    let n = match m {
+        Message::Vote(_) | Message::Block(_) => 1,
+        Message::Certificate(c) => c.signatures.len(),
+        Message::Proposal(p) => {
+            1 + p.parent_cert.map_or(0, |c| c.signatures.len())
+                + p.nullifications
+                    .iter()
+                    .map(|c| c.signatures.len())
+                    .sum::<usize>()
+        }
+        Message::Evidence(_) => 2,
+        Message::BlockRequest { .. } => 0,
+    };
+    n as u64
 }
 
 fn mean(v: &[u64]) -> f64 {
