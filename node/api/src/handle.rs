@@ -63,6 +63,11 @@ pub struct NodeStatus {
     pub validator: bool,
     /// Whether the driver has started.
     pub started: bool,
+    /// Finalized blocks from peers that did not decode or apply (fetched again by sync).
+    pub finalized_refused: u64,
+    /// Finalized blocks refused because too many waited for their certificate (fetched
+    /// again by sync).
+    pub finalized_waiting_overflow: u64,
 }
 
 impl NodeStatus {

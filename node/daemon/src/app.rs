@@ -451,27 +451,106 @@ impl App {
     }
 
     /// Commit a run of consecutive finalized blocks, each with the certificate that
-    /// finalized it (its own, or that of a later block in the run). Blocks whose
-    /// certificate's block is not in the run are left for later. Returns how many were
-    /// applied.
-    pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> Result<usize, BlockCheckError> {
-        let mut applied = 0;
-        let mut waiting: Vec<Block> = Vec::new();
+    /// finalized it (its own, or that of a later block in the run), in order. Stops at the
+    /// first block that does not apply. Returns the blocks applied, and an error for the
+    /// block that did not apply or, when the run ends with blocks whose certificate names a
+    /// block outside the run, for the first of them: no block is ever skipped silently.
+    pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> RunOutcome {
+        let mut applied = Vec::new();
+        let mut waiting: Vec<(Block, Certificate)> = Vec::new();
         for (block, cert) in run {
             if cert.block != block.header.hash() {
-                waiting.push(block);
+                waiting.push((block, cert));
                 continue;
             }
-            let mut headers: Vec<BlockHeader> = waiting.iter().map(|b| b.header.clone()).collect();
+            let mut headers: Vec<BlockHeader> =
+                waiting.iter().map(|(b, _)| b.header.clone()).collect();
             headers.push(block.header.clone());
-            for (i, b) in waiting.drain(..).enumerate() {
-                self.commit(&b, &cert, &headers[i + 1..])?;
-                applied += 1;
+            let linked = std::mem::take(&mut waiting)
+                .into_iter()
+                .map(|(b, _)| b)
+                .chain(std::iter::once(block));
+            for (i, b) in linked.enumerate() {
+                if let Err(source) = self.commit(&b, &cert, &headers[i + 1..]) {
+                    return RunOutcome {
+                        applied,
+                        error: Some(CommitRunError::Apply {
+                            height: b.header.height,
+                            source,
+                        }),
+                    };
+                }
+                applied.push(b);
             }
-            self.commit(&block, &cert, &[])?;
-            applied += 1;
         }
-        Ok(applied)
+        let error = waiting.first().map(|(b, c)| CommitRunError::Unlinked {
+            height: b.header.height,
+            hash: b.header.hash(),
+            cert_block: c.block,
+            left: waiting.len(),
+        });
+        RunOutcome { applied, error }
+    }
+}
+
+/// What [`App::commit_run`] did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The blocks applied, in height order (announce exactly these).
+    pub applied: Vec<Block>,
+    /// Why the rest of the run was not applied, if anything was left.
+    pub error: Option<CommitRunError>,
+}
+
+/// Why part of a run of finalized blocks was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitRunError {
+    /// The block does not apply (bad link, certificate, execution, or storage).
+    #[error("finalized block {height} does not apply: {source}")]
+    Apply {
+        /// Its height.
+        height: Height,
+        /// Why.
+        source: BlockCheckError,
+    },
+    /// The run ends with blocks whose certificate's block is not in the run.
+    #[error("{left} finalized block(s) from height {height} ({hash}) cannot be linked to their certificate's block {cert_block}, which is not in the run")]
+    Unlinked {
+        /// Height of the first block left.
+        height: Height,
+        /// Its header hash.
+        hash: Digest,
+        /// The block its certificate finalizes.
+        cert_block: Digest,
+        /// How many blocks were left.
+        left: usize,
+    },
+}
+
+impl CommitRunError {
+    /// Height of the first block not applied.
+    pub fn height(&self) -> Height {
+        match self {
+            CommitRunError::Apply { height, .. } | CommitRunError::Unlinked { height, .. } => {
+                *height
+            }
+        }
+    }
+
+    /// A failure of this node's own storage, after which it cannot go on (as opposed to a
+    /// block from peers that does not apply).
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            CommitRunError::Apply {
+                source: BlockCheckError::Ledger(
+                    chancery_ledger::LedgerError::Store(_)
+                        | chancery_ledger::LedgerError::Corrupt { .. }
+                        | chancery_ledger::LedgerError::Torn { .. }
+                ),
+                ..
+            }
+        )
     }
 }
 
