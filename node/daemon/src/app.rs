@@ -175,6 +175,14 @@ pub enum BlockCheckError {
     /// The parent is not known (neither the tip nor a remembered header).
     #[error("parent {0} is unknown")]
     UnknownParent(Digest),
+    /// The block's encoding is larger than the genesis allows (and than the network carries).
+    #[error("block encoding of {found} bytes: expected at most {expected} bytes (block_bytes_max of the genesis plus the header)")]
+    TooLarge {
+        /// The limit, bytes.
+        expected: usize,
+        /// The block's encoding, bytes.
+        found: usize,
+    },
 }
 
 fn mismatch(field: &'static str, expected: impl ToString, found: impl ToString) -> BlockCheckError {
@@ -201,6 +209,9 @@ pub struct App {
     pub block_txs_max: usize,
     /// Most transaction bytes per block.
     pub block_bytes_max: usize,
+    /// Largest block encoding (the payload of a proposal): derived from `block_bytes_max`
+    /// as the network's limits are, so every block built or accepted can be sent.
+    pub block_payload_bytes_max: usize,
     /// How many transactions our proposals carry, from the measured execution time.
     pub pace: Pace,
 }
@@ -234,6 +245,9 @@ impl App {
             validator_set_hash,
             block_txs_max,
             block_bytes_max,
+            block_payload_bytes_max: chancery_net::block_encoding_bytes_max(
+                u32::try_from(block_bytes_max).unwrap_or(u32::MAX),
+            ),
             pace: Pace::new(exec_budget),
         }
     }
@@ -312,9 +326,22 @@ impl App {
             txs = checked.iter().map(|c| c.tx().clone()).collect();
             self.pace.observe(txs.len(), started.elapsed());
         }
-        self.remember(&header);
         let block = Block { header, txs };
-        Ok(to_consensus(&block))
+        let cblock = to_consensus(&block);
+        // Never build a proposal the network would refuse (issue 14, finding 6).
+        self.check_size(&cblock)?;
+        self.remember(&block.header);
+        Ok(cblock)
+    }
+
+    fn check_size(&self, cblock: &CBlock) -> Result<(), BlockCheckError> {
+        if cblock.payload.len() > self.block_payload_bytes_max {
+            return Err(BlockCheckError::TooLarge {
+                expected: self.block_payload_bytes_max,
+                found: cblock.payload.len(),
+            });
+        }
+        Ok(())
     }
 
     /// Check a block a leader proposed on `parent`.
@@ -341,6 +368,7 @@ impl App {
         epoch: Epoch,
         now: TimestampMs,
     ) -> Result<bool, BlockCheckError> {
+        self.check_size(cblock)?;
         let block: Block = codec::decode(&cblock.payload)?;
         let h = &block.header;
         let digest = h.hash();

@@ -525,7 +525,17 @@ impl Driver {
 
     fn flush_gossip(&mut self) {
         while !self.gossip_out.is_empty() {
-            let n = self.gossip_out.len().min(GOSSIP_TXS_MAX);
+            // At most GOSSIP_TXS_MAX transactions and GOSSIP_TXS_BYTES_MAX bytes (the wire
+            // limit of the transaction channel is derived from both); at least one.
+            let mut n = 0;
+            let mut bytes = 0usize;
+            for tx in self.gossip_out.iter().take(GOSSIP_TXS_MAX) {
+                if n > 0 && bytes + tx.len() > chancery_net::GOSSIP_TXS_BYTES_MAX {
+                    break;
+                }
+                bytes += tx.len();
+                n += 1;
+            }
             let batch = TxBatch(self.gossip_out.drain(..n).collect());
             if let Err(e) = self
                 .net
@@ -999,10 +1009,14 @@ impl codec::Canonical for TxBatch {
     }
 }
 
-/// The handler that answers peers' catch-up requests from the ledger.
-pub fn sync_handler(ledger: Arc<chancery_ledger::Ledger>) -> Arc<dyn chancery_net::RequestHandler> {
+/// The handler that answers peers' catch-up requests from the ledger, within the
+/// genesis-derived wire limits.
+pub fn sync_handler(
+    ledger: Arc<chancery_ledger::Ledger>,
+    wire: chancery_net::WireLimits,
+) -> Arc<dyn chancery_net::RequestHandler> {
     Arc::new(move |_: &PeerName, req: Bytes| -> Option<Bytes> {
-        sync::answer(&ledger, &req).map(Bytes::from)
+        sync::answer(&ledger, &req, wire.sync_blocks_bytes_max).map(Bytes::from)
     })
 }
 

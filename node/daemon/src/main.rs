@@ -277,12 +277,12 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
             .parse()
             .with_context(|| format!("p2p_listen {} is not a TCP address", cfg.p2p_listen))?],
         peers,
-        limits: chancery_net::Limits::default(),
+        limits: startup::net_limits(&genesis),
     };
     let (net, inbound) = P2pNetwork::start(
         net_cfg,
         network_key.secret.seed(),
-        driver::sync_handler(ledger.clone()),
+        driver::sync_handler(ledger.clone(), startup::wire_limits(&genesis)),
     )
     .await
     .context("starting the network")?;

@@ -91,6 +91,25 @@ pub fn allowed_peers(cfg: &NodeConfig, genesis: &Genesis) -> Vec<PeerConfig> {
     out
 }
 
+/// The wire limits of this genesis for the node's messages (issue 14, finding 6).
+pub fn wire_limits(genesis: &Genesis) -> chancery_net::WireLimits {
+    chancery_net::WireLimits::from_genesis(
+        genesis,
+        chancery_net::MessageShape {
+            // A proposal carries its parent's certificate and a nullification per skipped view.
+            certificates_per_message_max: chancery_consensus::wire::SKIPPED_VIEWS_MAX + 1,
+            blocks_per_response_max: crate::sync::SYNC_BLOCKS_MAX as usize,
+            txs_per_gossip_max: crate::driver::GOSSIP_TXS_MAX,
+        },
+    )
+}
+
+/// The network limits of a node of this genesis: the defaults, with every message limit
+/// derived from the genesis.
+pub fn net_limits(genesis: &Genesis) -> chancery_net::Limits {
+    chancery_net::Limits::default().with_wire(&wire_limits(genesis))
+}
+
 /// The multiaddr text of a TCP socket address (the network layer parses it).
 pub fn socket_multiaddr(a: &std::net::SocketAddr) -> String {
     match a.ip() {
@@ -226,5 +245,164 @@ mod tests {
             k.consensus.map(|s| s.public()),
             Some(fx.validators[0].public())
         );
+    }
+
+    /// The largest block the genesis allows: transactions of `tx` (a large anchor) until
+    /// the next would pass `block_bytes_max`.
+    fn largest_block(fx: &Fixture) -> chancery_core::block::Block {
+        use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+        let key = fx.signer("mof", Role::Archivist).clone();
+        let tx = fx.tx(
+            &key,
+            0,
+            Record::AnchorDocument(AnchorDocument {
+                document: DocumentRef {
+                    hash: chancery_core::Digest([9; 32]),
+                    kind: "k".repeat(chancery_core::limits::ID_BYTES_MAX),
+                    title: "t".repeat(chancery_core::limits::NAME_BYTES_MAX),
+                    url: format!(
+                        "https://{}",
+                        "u".repeat(chancery_core::limits::URL_BYTES_MAX - 8)
+                    ),
+                },
+                supports: RecordRef::Asset("a".repeat(chancery_core::limits::ID_BYTES_MAX)),
+            }),
+        );
+        let tx_bytes = tx.to_bytes().len();
+        let n = fx.genesis.params.block_bytes_max as usize / tx_bytes;
+        assert!(n <= fx.genesis.params.block_txs_max as usize);
+        let txs = vec![tx; n];
+        let mut header = fx.header(
+            chancery_core::Height(1),
+            chancery_core::Digest::ZERO,
+            chancery_core::TimestampMs(1),
+        );
+        header.tx_count = n as u32;
+        header.txs_hash = chancery_core::block::txs_hash(txs.iter().map(|t| t.hash()));
+        chancery_core::block::Block { header, txs }
+    }
+
+    fn full_cert(
+        fx: &Fixture,
+        kind: chancery_core::cert::VoteKind,
+    ) -> chancery_core::cert::Certificate {
+        chancery_core::cert::Certificate {
+            kind,
+            epoch: chancery_core::Epoch(0),
+            view: chancery_core::View(1),
+            block: match kind {
+                chancery_core::cert::VoteKind::Nullify => chancery_core::Digest::ZERO,
+                _ => chancery_core::Digest([1; 32]),
+            },
+            signatures: (0..fx.genesis.validators.len() as u16)
+                .map(|index| chancery_core::cert::IndexedSignature {
+                    index,
+                    signature: chancery_core::Signature([7; 64]),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_largest_proposal_the_genesis_allows_passes_the_consensus_limit() {
+        use chancery_consensus::{Message, Proposal, ProposalMsg};
+        use chancery_core::cert::VoteKind;
+        let fx = Fixture::new();
+        let limits = net_limits(&fx.genesis);
+        let block = largest_block(&fx);
+        let msg = Message::Proposal(ProposalMsg {
+            proposal: Proposal {
+                epoch: chancery_core::Epoch(0),
+                parent_view: chancery_core::View(0),
+                block: crate::app::to_consensus(&block),
+                proposer: 0,
+                signature: chancery_core::Signature([7; 64]),
+            },
+            parent_cert: Some(full_cert(&fx, VoteKind::Notarize)),
+            nullifications: vec![
+                full_cert(&fx, VoteKind::Nullify);
+                chancery_consensus::wire::SKIPPED_VIEWS_MAX
+            ],
+        });
+        let bytes = msg.encode();
+        // The consensus crate's own decode bound takes it.
+        if let Err(e) = Message::decode(&bytes) {
+            panic!("the consensus decode bound refuses it: {e}");
+        }
+        let names: Vec<PeerName> = ["a", "b"].into_iter().map(PeerName::from).collect();
+        let hub = chancery_net::MemHub::new(names.clone(), limits.clone());
+        let (a, _a_in) = hub.join(names[0].clone(), chancery_net::no_requests());
+        let (_b, _b_in) = hub.join(names[1].clone(), chancery_net::no_requests());
+        use chancery_net::Network;
+        let sent = a.send(
+            &names[1],
+            chancery_net::Channel::Consensus,
+            bytes.clone().into(),
+        );
+        assert!(
+            sent.is_ok(),
+            "the largest proposal ({} bytes) is refused: {:?}",
+            bytes.len(),
+            sent.err()
+        );
+        // One byte over the limit is refused, naming the limit.
+        let over = vec![0u8; limits.consensus_bytes_max + 1];
+        let e = a
+            .send(&names[1], chancery_net::Channel::Consensus, over.into())
+            .expect_err("over the limit");
+        assert!(
+            e.to_string()
+                .contains(&limits.consensus_bytes_max.to_string()),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_largest_sync_answer_passes_the_response_limit() {
+        use crate::sync::{pack, SyncResponse, SYNC_BLOCKS_MAX};
+        use chancery_core::cert::VoteKind;
+        use chancery_net::Network;
+        let fx = Fixture::new();
+        let wire = wire_limits(&fx.genesis);
+        let limits = net_limits(&fx.genesis);
+        let block = largest_block(&fx);
+        let cert = full_cert(&fx, VoteKind::Finalize);
+        let stored = std::iter::repeat_n((block, cert), SYNC_BLOCKS_MAX as usize);
+        let blocks = pack(stored, SYNC_BLOCKS_MAX as usize, wire.sync_blocks_bytes_max);
+        assert!(blocks.len() >= 2, "{} blocks", blocks.len());
+        let answer = chancery_core::codec::encode(&SyncResponse::Blocks { blocks });
+        assert!(
+            answer.len() <= limits.response_bytes_max,
+            "sync answer of {} bytes over the response limit {}",
+            answer.len(),
+            limits.response_bytes_max
+        );
+        if let Err(e) = chancery_core::codec::decode::<SyncResponse>(&answer) {
+            panic!("the sync answer does not decode: {e}");
+        }
+        // Through the network: the answer arrives; one byte over the limit is refused.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        for (size, ok) in [(answer.len(), true), (limits.response_bytes_max + 1, false)] {
+            let names: Vec<PeerName> = ["a", "b"].into_iter().map(PeerName::from).collect();
+            let hub = chancery_net::MemHub::new(names.clone(), limits.clone());
+            let (a, _a_in) = hub.join(names[0].clone(), chancery_net::no_requests());
+            let body = chancery_net::Bytes::from(vec![0u8; size]);
+            let handler: std::sync::Arc<dyn chancery_net::RequestHandler> =
+                std::sync::Arc::new(move |_: &PeerName, _: chancery_net::Bytes| Some(body.clone()));
+            let (_b, _b_in) = hub.join(names[1].clone(), handler);
+            let got = rt.block_on(a.request(&names[1], chancery_net::Bytes::from_static(b"x")));
+            match (ok, got) {
+                (true, Ok(b)) => assert_eq!(b.len(), size),
+                (false, Err(e)) => assert!(
+                    e.to_string()
+                        .contains(&limits.response_bytes_max.to_string()),
+                    "{e}"
+                ),
+                (_, other) => panic!("answer of {size} bytes: {other:?}"),
+            }
+        }
     }
 }

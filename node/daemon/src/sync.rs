@@ -17,8 +17,10 @@ use chancery_ledger::Ledger;
 
 /// Most blocks in one response.
 pub const SYNC_BLOCKS_MAX: u32 = 64;
-/// Largest response, in bytes (the network layer's response limit must be at least this).
-pub const SYNC_RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Largest response decoded, in bytes: a static ceiling (the kernel's largest encoding);
+/// the network refuses larger answers first, at `WireLimits::response_bytes_max`, which
+/// the genesis determines.
+pub const SYNC_RESPONSE_BYTES_MAX: usize = chancery_core::limits::ENCODING_BYTES_MAX;
 
 /// A catch-up request.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -81,8 +83,9 @@ impl Canonical for SyncResponse {
     }
 }
 
-/// Answer a request from our ledger.
-pub fn answer(ledger: &Ledger, request: &[u8]) -> Option<Vec<u8>> {
+/// Answer a request from our ledger; the blocks of one answer total at most
+/// `blocks_bytes_max` bytes (`WireLimits::sync_blocks_bytes_max`), or are one block.
+pub fn answer(ledger: &Ledger, request: &[u8], blocks_bytes_max: usize) -> Option<Vec<u8>> {
     let req: SyncRequest = codec::decode(request).ok()?;
     let resp = match req {
         SyncRequest::Status => SyncResponse::Status {
@@ -90,22 +93,39 @@ pub fn answer(ledger: &Ledger, request: &[u8]) -> Option<Vec<u8>> {
         },
         SyncRequest::Blocks { from, max } => {
             let tip = ledger.tip().height;
-            let mut blocks = Vec::new();
-            let mut bytes = 0usize;
             let mut h = from;
-            while h <= tip && blocks.len() < max as usize {
-                let Ok(Some((b, c))) = ledger.block(h) else {
-                    break;
-                };
-                bytes += codec::encode(&b).len();
-                if bytes > SYNC_RESPONSE_BYTES_MAX / 2 && !blocks.is_empty() {
-                    break;
+            let stored = std::iter::from_fn(|| {
+                if h > tip {
+                    return None;
                 }
-                blocks.push((b, c));
+                let b = ledger.block(h).ok().flatten()?;
                 h = h.next();
+                Some(b)
+            });
+            SyncResponse::Blocks {
+                blocks: pack(stored, max as usize, blocks_bytes_max),
             }
-            SyncResponse::Blocks { blocks }
         }
     };
     Some(codec::encode(&resp))
+}
+
+/// The blocks of one sync answer: consecutive blocks from `stored`, at most `max`, whose
+/// encodings total at most `bytes_max` (a first block larger than that goes alone).
+pub fn pack(
+    stored: impl Iterator<Item = (Block, Certificate)>,
+    max: usize,
+    bytes_max: usize,
+) -> Vec<(Block, Certificate)> {
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    for (b, c) in stored.take(max.min(SYNC_BLOCKS_MAX as usize)) {
+        let size = codec::encode(&b).len();
+        if bytes.saturating_add(size) > bytes_max && !blocks.is_empty() {
+            break;
+        }
+        bytes = bytes.saturating_add(size);
+        blocks.push((b, c));
+    }
+    blocks
 }
