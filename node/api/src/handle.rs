@@ -47,7 +47,8 @@ pub struct NodeStatus {
     pub view: u64,
     /// Last applied height.
     pub height: u64,
-    /// Highest height a peer reported (at least ours).
+    /// The peers' height, at least ours: the highest height that f + 1 validators claimed
+    /// in the last 10 s (so one lying peer cannot set it, and it goes down when claims stop).
     pub peer_height: u64,
     /// Validators we are connected to (ourselves included if a validator).
     pub validators_live: usize,

@@ -86,6 +86,10 @@ impl TimeoutKindOrd {
     }
 }
 
+/// A finished sync request: the peer, the height it claimed (if it answered the status
+/// request), and its last answer.
+type SyncOutcome = (PeerName, Option<Height>, Result<SyncResponse, String>);
+
 struct PendingPropose {
     view: View,
     parent: BlockRef,
@@ -119,13 +123,14 @@ pub struct Driver {
     gossip_out: Vec<Vec<u8>>,
     events: broadcast::Sender<Event>,
     status: watch::Sender<NodeStatus>,
-    sync_tx: mpsc::Sender<(PeerName, Result<SyncResponse, String>)>,
-    sync_rx: mpsc::Receiver<(PeerName, Result<SyncResponse, String>)>,
+    sync_tx: mpsc::Sender<SyncOutcome>,
+    sync_rx: mpsc::Receiver<SyncOutcome>,
     sync_in_flight: bool,
     /// Finalized blocks waiting for the descendant whose certificate finalized them.
     finalized_waiting: Vec<(Block, chancery_core::cert::Certificate)>,
     sync_next_peer: usize,
-    peer_height: u64,
+    /// Heights the validators claim, for readiness (finding 9).
+    peer_heights: sync::PeerHeights,
     evidence: usize,
     /// Finalized blocks not applied because their payload or run was bad (finding 1).
     finalized_refused: u64,
@@ -357,7 +362,8 @@ impl Driver {
             sync_in_flight: false,
             finalized_waiting: Vec::new(),
             sync_next_peer: 0,
-            peer_height: 0,
+            // f + 1 validators vouch for a height: at least one of them is honest.
+            peer_heights: sync::PeerHeights::new((p.set.len().saturating_sub(1)) / 3 + 1),
             evidence: 0,
             finalized_refused: 0,
             finalized_waiting_overflow: 0,
@@ -383,7 +389,12 @@ impl Driver {
                 _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
                 _ = gossip_tick.tick() => self.flush_gossip(),
                 _ = sync_tick.tick() => self.start_sync(),
-                Some((peer, res)) = self.sync_rx.recv() => self.on_sync(peer, res)?,
+                Some((peer, claimed, res)) = self.sync_rx.recv() => {
+                    if let Some(h) = claimed {
+                        self.on_claim(&peer, h);
+                    }
+                    self.on_sync(peer, res)?
+                }
                 _ = status_tick.tick() => self.publish_status(),
             }
             if std::mem::take(&mut self.sync_wanted) {
@@ -561,6 +572,7 @@ impl Driver {
         let tx = self.sync_tx.clone();
         self.sync_in_flight = true;
         tokio::spawn(async move {
+            let mut claimed = None;
             let res = async {
                 let status = net
                     .request(&peer, Bytes::from(codec::encode(&SyncRequest::Status)))
@@ -570,6 +582,7 @@ impl Driver {
                 let SyncResponse::Status { height } = status else {
                     return Err("expected a status".to_string());
                 };
+                claimed = Some(height);
                 if height < from {
                     return Ok(SyncResponse::Status { height });
                 }
@@ -584,17 +597,24 @@ impl Driver {
                 codec::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string())
             }
             .await;
-            let _ = tx.send((peer, res)).await;
+            let _ = tx.send((peer, claimed, res)).await;
         });
+    }
+
+    /// A peer's claimed height (its sync status answer), for readiness. Only validators'
+    /// claims count (observers may be many).
+    fn on_claim(&mut self, peer: &PeerName, height: Height) {
+        if self.index_of.contains_key(peer) {
+            self.peer_heights
+                .claim(peer.clone(), height, Instant::now());
+        }
     }
 
     fn on_sync(&mut self, peer: PeerName, res: Result<SyncResponse, String>) -> anyhow::Result<()> {
         self.sync_in_flight = false;
         match res {
             Err(e) => tracing::debug!(peer = %peer, error = %e, "sync request failed"),
-            Ok(SyncResponse::Status { height }) => {
-                self.peer_height = self.peer_height.max(height.0);
-            }
+            Ok(SyncResponse::Status { height }) => self.on_claim(&peer, height),
             Ok(SyncResponse::Blocks { blocks }) => {
                 let tip = self.app.ledger.tip().height;
                 let run: Vec<(Block, chancery_core::cert::Certificate)> = blocks
@@ -620,7 +640,6 @@ impl Driver {
                     None => {}
                 }
                 let tip = self.app.ledger.tip().height;
-                self.peer_height = self.peer_height.max(tip.0);
                 if !out.applied.is_empty() {
                     tracing::info!(peer = %peer, applied = out.applied.len(), height = tip.0, "caught up from peer");
                     if tip > self.core.finalized().height {
@@ -673,7 +692,7 @@ impl Driver {
         self.status.send_replace(NodeStatus {
             view: self.core.view().0,
             height: tip,
-            peer_height: self.peer_height.max(tip),
+            peer_height: self.peer_heights.height(Instant::now()).0.max(tip),
             validators_live: live,
             quorum,
             validators: total,
@@ -1033,8 +1052,8 @@ mod tests {
     struct Rig {
         drv: Driver,
         events: broadcast::Receiver<Event>,
-        _inbound: mpsc::Receiver<Inbound>,
-        _net: MemNetwork,
+        status: watch::Receiver<NodeStatus>,
+        _peers: Vec<(MemNetwork, mpsc::Receiver<Inbound>)>,
     }
 
     fn rig(fx: &Fixture) -> Rig {
@@ -1072,10 +1091,13 @@ mod tests {
             .collect();
         let hub = MemHub::new(names.clone(), chancery_net::Limits::default());
         let (net, inbound) = hub.join(names[0].clone(), chancery_net::no_requests());
-        let (other, other_inbound) = hub.join(names[1].clone(), chancery_net::no_requests());
+        let peers = names[1..]
+            .iter()
+            .map(|n| hub.join(n.clone(), chancery_net::no_requests()))
+            .collect();
         let (_cmd_tx, commands) = mpsc::channel(4);
         let (events, events_rx) = broadcast::channel(64);
-        let (status, _) = watch::channel(NodeStatus::default());
+        let (status, status_rx) = watch::channel(NodeStatus::default());
         let drv = Driver::new(DriverParts {
             app,
             set,
@@ -1093,8 +1115,8 @@ mod tests {
         Ok(Rig {
             drv,
             events: events_rx,
-            _inbound: other_inbound,
-            _net: other,
+            status: status_rx,
+            _peers: peers,
         })
     }
 
@@ -1346,5 +1368,31 @@ mod tests {
         .err()
         .expect("a mark that does not parse refuses to start");
         assert!(e.to_string().contains("consensus.key.sign-mark"), "{e}");
+    }
+
+    #[test]
+    fn a_lying_peer_claiming_a_huge_height_does_not_make_the_node_unready() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let liar = PeerName::from("v1");
+        let claim = |h: u64| Ok(SyncResponse::Status { height: Height(h) });
+        r.drv.on_sync(liar, claim(1_000_000_000)).expect("sync");
+        r.drv.on_sync(PeerName::from("v2"), claim(0)).expect("sync");
+        r.drv.on_sync(PeerName::from("v3"), claim(0)).expect("sync");
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert!(
+            s.ready(),
+            "one lying peer makes the node unready: height {}, peer height {}",
+            s.height,
+            s.peer_height
+        );
+        // Two validators (f + 1) ahead: the node is behind, not ready.
+        r.drv.on_sync(PeerName::from("v2"), claim(5)).expect("sync");
+        r.drv.on_sync(PeerName::from("v3"), claim(5)).expect("sync");
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert_eq!(s.peer_height, 5);
+        assert!(!s.ready());
     }
 }
