@@ -47,7 +47,8 @@ pub struct NodeStatus {
     pub view: u64,
     /// Last applied height.
     pub height: u64,
-    /// Highest height a peer reported (at least ours).
+    /// The peers' height, at least ours: the highest height that f + 1 validators claimed
+    /// in the last 10 s (so one lying peer cannot set it, and it goes down when claims stop).
     pub peer_height: u64,
     /// Validators we are connected to (ourselves included if a validator).
     pub validators_live: usize,
@@ -63,6 +64,11 @@ pub struct NodeStatus {
     pub validator: bool,
     /// Whether the driver has started.
     pub started: bool,
+    /// Finalized blocks from peers that did not decode or apply (fetched again by sync).
+    pub finalized_refused: u64,
+    /// Finalized blocks refused because too many waited for their certificate (fetched
+    /// again by sync).
+    pub finalized_waiting_overflow: u64,
 }
 
 impl NodeStatus {

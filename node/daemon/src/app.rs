@@ -175,6 +175,14 @@ pub enum BlockCheckError {
     /// The parent is not known (neither the tip nor a remembered header).
     #[error("parent {0} is unknown")]
     UnknownParent(Digest),
+    /// The block's encoding is larger than the genesis allows (and than the network carries).
+    #[error("block encoding of {found} bytes: expected at most {expected} bytes (block_bytes_max of the genesis plus the header)")]
+    TooLarge {
+        /// The limit, bytes.
+        expected: usize,
+        /// The block's encoding, bytes.
+        found: usize,
+    },
 }
 
 fn mismatch(field: &'static str, expected: impl ToString, found: impl ToString) -> BlockCheckError {
@@ -201,6 +209,9 @@ pub struct App {
     pub block_txs_max: usize,
     /// Most transaction bytes per block.
     pub block_bytes_max: usize,
+    /// Largest block encoding (the payload of a proposal): derived from `block_bytes_max`
+    /// as the network's limits are, so every block built or accepted can be sent.
+    pub block_payload_bytes_max: usize,
     /// How many transactions our proposals carry, from the measured execution time.
     pub pace: Pace,
 }
@@ -234,6 +245,9 @@ impl App {
             validator_set_hash,
             block_txs_max,
             block_bytes_max,
+            block_payload_bytes_max: chancery_net::block_encoding_bytes_max(
+                u32::try_from(block_bytes_max).unwrap_or(u32::MAX),
+            ),
             pace: Pace::new(exec_budget),
         }
     }
@@ -312,9 +326,22 @@ impl App {
             txs = checked.iter().map(|c| c.tx().clone()).collect();
             self.pace.observe(txs.len(), started.elapsed());
         }
-        self.remember(&header);
         let block = Block { header, txs };
-        Ok(to_consensus(&block))
+        let cblock = to_consensus(&block);
+        // Never build a proposal the network would refuse (issue 14, finding 6).
+        self.check_size(&cblock)?;
+        self.remember(&block.header);
+        Ok(cblock)
+    }
+
+    fn check_size(&self, cblock: &CBlock) -> Result<(), BlockCheckError> {
+        if cblock.payload.len() > self.block_payload_bytes_max {
+            return Err(BlockCheckError::TooLarge {
+                expected: self.block_payload_bytes_max,
+                found: cblock.payload.len(),
+            });
+        }
+        Ok(())
     }
 
     /// Check a block a leader proposed on `parent`.
@@ -341,6 +368,7 @@ impl App {
         epoch: Epoch,
         now: TimestampMs,
     ) -> Result<bool, BlockCheckError> {
+        self.check_size(cblock)?;
         let block: Block = codec::decode(&cblock.payload)?;
         let h = &block.header;
         let digest = h.hash();
@@ -451,27 +479,106 @@ impl App {
     }
 
     /// Commit a run of consecutive finalized blocks, each with the certificate that
-    /// finalized it (its own, or that of a later block in the run). Blocks whose
-    /// certificate's block is not in the run are left for later. Returns how many were
-    /// applied.
-    pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> Result<usize, BlockCheckError> {
-        let mut applied = 0;
-        let mut waiting: Vec<Block> = Vec::new();
+    /// finalized it (its own, or that of a later block in the run), in order. Stops at the
+    /// first block that does not apply. Returns the blocks applied, and an error for the
+    /// block that did not apply or, when the run ends with blocks whose certificate names a
+    /// block outside the run, for the first of them: no block is ever skipped silently.
+    pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> RunOutcome {
+        let mut applied = Vec::new();
+        let mut waiting: Vec<(Block, Certificate)> = Vec::new();
         for (block, cert) in run {
             if cert.block != block.header.hash() {
-                waiting.push(block);
+                waiting.push((block, cert));
                 continue;
             }
-            let mut headers: Vec<BlockHeader> = waiting.iter().map(|b| b.header.clone()).collect();
+            let mut headers: Vec<BlockHeader> =
+                waiting.iter().map(|(b, _)| b.header.clone()).collect();
             headers.push(block.header.clone());
-            for (i, b) in waiting.drain(..).enumerate() {
-                self.commit(&b, &cert, &headers[i + 1..])?;
-                applied += 1;
+            let linked = std::mem::take(&mut waiting)
+                .into_iter()
+                .map(|(b, _)| b)
+                .chain(std::iter::once(block));
+            for (i, b) in linked.enumerate() {
+                if let Err(source) = self.commit(&b, &cert, &headers[i + 1..]) {
+                    return RunOutcome {
+                        applied,
+                        error: Some(CommitRunError::Apply {
+                            height: b.header.height,
+                            source,
+                        }),
+                    };
+                }
+                applied.push(b);
             }
-            self.commit(&block, &cert, &[])?;
-            applied += 1;
         }
-        Ok(applied)
+        let error = waiting.first().map(|(b, c)| CommitRunError::Unlinked {
+            height: b.header.height,
+            hash: b.header.hash(),
+            cert_block: c.block,
+            left: waiting.len(),
+        });
+        RunOutcome { applied, error }
+    }
+}
+
+/// What [`App::commit_run`] did.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The blocks applied, in height order (announce exactly these).
+    pub applied: Vec<Block>,
+    /// Why the rest of the run was not applied, if anything was left.
+    pub error: Option<CommitRunError>,
+}
+
+/// Why part of a run of finalized blocks was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitRunError {
+    /// The block does not apply (bad link, certificate, execution, or storage).
+    #[error("finalized block {height} does not apply: {source}")]
+    Apply {
+        /// Its height.
+        height: Height,
+        /// Why.
+        source: BlockCheckError,
+    },
+    /// The run ends with blocks whose certificate's block is not in the run.
+    #[error("{left} finalized block(s) from height {height} ({hash}) cannot be linked to their certificate's block {cert_block}, which is not in the run")]
+    Unlinked {
+        /// Height of the first block left.
+        height: Height,
+        /// Its header hash.
+        hash: Digest,
+        /// The block its certificate finalizes.
+        cert_block: Digest,
+        /// How many blocks were left.
+        left: usize,
+    },
+}
+
+impl CommitRunError {
+    /// Height of the first block not applied.
+    pub fn height(&self) -> Height {
+        match self {
+            CommitRunError::Apply { height, .. } | CommitRunError::Unlinked { height, .. } => {
+                *height
+            }
+        }
+    }
+
+    /// A failure of this node's own storage, after which it cannot go on (as opposed to a
+    /// block from peers that does not apply).
+    pub fn is_fatal(&self) -> bool {
+        matches!(
+            self,
+            CommitRunError::Apply {
+                source: BlockCheckError::Ledger(
+                    chancery_ledger::LedgerError::Store(_)
+                        | chancery_ledger::LedgerError::Corrupt { .. }
+                        | chancery_ledger::LedgerError::Torn { .. }
+                ),
+                ..
+            }
+        )
     }
 }
 

@@ -7,6 +7,7 @@
 //! durable.
 
 use crate::app::{App, Verdict};
+use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
 use chancery_consensus::{
     Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Input, Message, TimeoutKind,
@@ -85,6 +86,10 @@ impl TimeoutKindOrd {
     }
 }
 
+/// A finished sync request: the peer, the height it claimed (if it answered the status
+/// request), and its last answer.
+type SyncOutcome = (PeerName, Option<Height>, Result<SyncResponse, String>);
+
 struct PendingPropose {
     view: View,
     parent: BlockRef,
@@ -118,14 +123,23 @@ pub struct Driver {
     gossip_out: Vec<Vec<u8>>,
     events: broadcast::Sender<Event>,
     status: watch::Sender<NodeStatus>,
-    sync_tx: mpsc::Sender<(PeerName, Result<SyncResponse, String>)>,
-    sync_rx: mpsc::Receiver<(PeerName, Result<SyncResponse, String>)>,
+    sync_tx: mpsc::Sender<SyncOutcome>,
+    sync_rx: mpsc::Receiver<SyncOutcome>,
     sync_in_flight: bool,
     /// Finalized blocks waiting for the descendant whose certificate finalized them.
     finalized_waiting: Vec<(Block, chancery_core::cert::Certificate)>,
     sync_next_peer: usize,
-    peer_height: u64,
+    /// Heights the validators claim, for readiness (finding 9).
+    peer_heights: sync::PeerHeights,
     evidence: usize,
+    /// Finalized blocks not applied because their payload or run was bad (finding 1).
+    finalized_refused: u64,
+    /// Finalized blocks refused because `finalized_waiting` was full.
+    finalized_waiting_overflow: u64,
+    /// Start a block sync at the next turn of the loop, not at the next tick.
+    sync_wanted: bool,
+    /// The signing high-water mark (validators started with one).
+    sign_mark: Option<SignMarkFile>,
 }
 
 /// How the driver is set up.
@@ -152,6 +166,16 @@ pub struct DriverParts {
     pub events: broadcast::Sender<Event>,
     /// Status publication.
     pub status: watch::Sender<NodeStatus>,
+    /// The signing high-water mark file (validators; see `signmark`).
+    pub sign_mark: Option<SignMarkStart>,
+}
+
+/// Where a validator's signing mark lives and what the operator allows.
+pub struct SignMarkStart {
+    /// The mark file (`<consensus key file>.sign-mark`).
+    pub path: std::path::PathBuf,
+    /// `--allow-sign-below-mark`: sign even if the database lost votes.
+    pub allow_below: bool,
 }
 
 const VOTE_PREFIX: &[u8] = b"consensus/vote/";
@@ -199,6 +223,64 @@ fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<
     Ok(out)
 }
 
+/// The view of our highest vote persisted in `epoch`, if any.
+fn highest_own_vote(store: &dyn Store, epoch: u64) -> anyhow::Result<Option<View>> {
+    let mut start = VOTE_PREFIX.to_vec();
+    start.extend_from_slice(&epoch.to_be_bytes());
+    let mut end = VOTE_PREFIX.to_vec();
+    end.extend_from_slice(&epoch.saturating_add(1).to_be_bytes());
+    let page = store.scan(Column::Meta, &start, Some(&end), true, 1)?;
+    match page.first() {
+        None => Ok(None),
+        Some((k, v)) => match Message::decode(v) {
+            Ok(Message::Vote(vote)) => Ok(Some(vote.view)),
+            other => anyhow::bail!("stored vote at {} is not a vote: {other:?}", hex::encode(k)),
+        },
+    }
+}
+
+/// Read the signing mark and decide the signing floor at start (issue 14, finding 4).
+fn start_sign_mark(
+    start: SignMarkStart,
+    store: &dyn Store,
+    epoch: u64,
+) -> anyhow::Result<(Option<View>, SignMarkFile)> {
+    let mark = signmark::read(&start.path)?;
+    let db = highest_own_vote(store, epoch)?;
+    let d = signmark::decide(&start.path, mark, epoch, db, start.allow_below)?;
+    if d.db_behind {
+        let mark_view = mark.map(|m| m.view.0).unwrap_or(0);
+        let db_view = db.map(|v| v.0);
+        if d.floor.is_some() {
+            tracing::error!(
+                mark = %start.path.display(),
+                mark_view,
+                ?db_view,
+                "the database lost votes (restored or wiped): its highest own vote is below the signing mark; this validator will not sign at or below view {mark_view} (start with --allow-sign-below-mark only if you know it never signed there)"
+            );
+        } else {
+            tracing::warn!(
+                mark = %start.path.display(),
+                mark_view,
+                ?db_view,
+                "the database lost votes, but --allow-sign-below-mark was given: signing below the mark is allowed"
+            );
+        }
+    }
+    let current = match (d.write, mark) {
+        (Some(w), _) => {
+            signmark::write(&start.path, w)?;
+            w
+        }
+        (None, Some(m)) => m,
+        (None, None) => SignMark {
+            epoch,
+            view: View(0),
+        },
+    };
+    Ok((d.floor, SignMarkFile::new(start.path, current)))
+}
+
 /// The consensus root for the ledger's tip.
 fn root_of(app: &App) -> anyhow::Result<(BlockRef, Option<chancery_core::cert::Certificate>)> {
     let tip = app.ledger.tip();
@@ -233,6 +315,12 @@ impl Driver {
         let mut cfg =
             CoreConfig::with_delta(p.app.chain_id, p.set.clone(), p.key, root, p.delta_ms);
         cfg.root_cert = root_cert;
+        let mut sign_mark = None;
+        if let (Some(start), true) = (p.sign_mark, cfg.key.is_some()) {
+            let (floor, file) = start_sign_mark(start, &*p.store, p.set.epoch.0)?;
+            cfg.sign_floor = floor;
+            sign_mark = Some(file);
+        }
         let restored = restored_votes(&*p.store, p.set.epoch.0, root.view)?;
         let core = Core::new(cfg.clone(), restored, Box::new(crate::app::KernelBinding))
             .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
@@ -274,8 +362,13 @@ impl Driver {
             sync_in_flight: false,
             finalized_waiting: Vec::new(),
             sync_next_peer: 0,
-            peer_height: 0,
+            // f + 1 validators vouch for a height: at least one of them is honest.
+            peer_heights: sync::PeerHeights::new((p.set.len().saturating_sub(1)) / 3 + 1),
             evidence: 0,
+            finalized_refused: 0,
+            finalized_waiting_overflow: 0,
+            sync_wanted: false,
+            sign_mark,
         })
     }
 
@@ -296,8 +389,16 @@ impl Driver {
                 _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
                 _ = gossip_tick.tick() => self.flush_gossip(),
                 _ = sync_tick.tick() => self.start_sync(),
-                Some((peer, res)) = self.sync_rx.recv() => self.on_sync(peer, res)?,
+                Some((peer, claimed, res)) = self.sync_rx.recv() => {
+                    if let Some(h) = claimed {
+                        self.on_claim(&peer, h);
+                    }
+                    self.on_sync(peer, res)?
+                }
                 _ = status_tick.tick() => self.publish_status(),
+            }
+            if std::mem::take(&mut self.sync_wanted) {
+                self.start_sync();
             }
         }
         tracing::info!(height = self.app.ledger.tip().height.0, "driver stopped");
@@ -435,7 +536,17 @@ impl Driver {
 
     fn flush_gossip(&mut self) {
         while !self.gossip_out.is_empty() {
-            let n = self.gossip_out.len().min(GOSSIP_TXS_MAX);
+            // At most GOSSIP_TXS_MAX transactions and GOSSIP_TXS_BYTES_MAX bytes (the wire
+            // limit of the transaction channel is derived from both); at least one.
+            let mut n = 0;
+            let mut bytes = 0usize;
+            for tx in self.gossip_out.iter().take(GOSSIP_TXS_MAX) {
+                if n > 0 && bytes + tx.len() > chancery_net::GOSSIP_TXS_BYTES_MAX {
+                    break;
+                }
+                bytes += tx.len();
+                n += 1;
+            }
             let batch = TxBatch(self.gossip_out.drain(..n).collect());
             if let Err(e) = self
                 .net
@@ -461,6 +572,7 @@ impl Driver {
         let tx = self.sync_tx.clone();
         self.sync_in_flight = true;
         tokio::spawn(async move {
+            let mut claimed = None;
             let res = async {
                 let status = net
                     .request(&peer, Bytes::from(codec::encode(&SyncRequest::Status)))
@@ -470,6 +582,7 @@ impl Driver {
                 let SyncResponse::Status { height } = status else {
                     return Err("expected a status".to_string());
                 };
+                claimed = Some(height);
                 if height < from {
                     return Ok(SyncResponse::Status { height });
                 }
@@ -484,40 +597,52 @@ impl Driver {
                 codec::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string())
             }
             .await;
-            let _ = tx.send((peer, res)).await;
+            let _ = tx.send((peer, claimed, res)).await;
         });
+    }
+
+    /// A peer's claimed height (its sync status answer), for readiness. Only validators'
+    /// claims count (observers may be many).
+    fn on_claim(&mut self, peer: &PeerName, height: Height) {
+        if self.index_of.contains_key(peer) {
+            self.peer_heights
+                .claim(peer.clone(), height, Instant::now());
+        }
     }
 
     fn on_sync(&mut self, peer: PeerName, res: Result<SyncResponse, String>) -> anyhow::Result<()> {
         self.sync_in_flight = false;
         match res {
             Err(e) => tracing::debug!(peer = %peer, error = %e, "sync request failed"),
-            Ok(SyncResponse::Status { height }) => {
-                self.peer_height = self.peer_height.max(height.0);
-            }
+            Ok(SyncResponse::Status { height }) => self.on_claim(&peer, height),
             Ok(SyncResponse::Blocks { blocks }) => {
                 let tip = self.app.ledger.tip().height;
                 let run: Vec<(Block, chancery_core::cert::Certificate)> = blocks
                     .into_iter()
                     .filter(|(b, _)| b.header.height > tip)
                     .collect();
-                let announce: Vec<Block> = run.iter().map(|(b, _)| b.clone()).collect();
-                let applied = match self.app.commit_run(run) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        tracing::warn!(peer = %peer, error = %e, "peer sent blocks we cannot apply");
-                        self.net.report(&peer, Misbehaviour::Invalid);
-                        0
-                    }
-                };
-                let tip = self.app.ledger.tip().height;
-                for b in announce.iter().filter(|b| b.header.height <= tip) {
+                let out = self.app.commit_run(run);
+                for b in &out.applied {
                     self.announce(b);
                 }
-                self.peer_height = self.peer_height.max(tip.0);
-                if applied > 0 {
-                    tracing::info!(peer = %peer, applied, height = self.app.ledger.tip().height.0, "caught up from peer");
-                    if self.app.ledger.tip().height > self.core.finalized().height {
+                match out.error {
+                    Some(e) if e.is_fatal() => {
+                        anyhow::bail!("cannot store synced block {}: {e}", e.height())
+                    }
+                    // A run cut short by the response limits: the next request resumes.
+                    Some(e @ crate::app::CommitRunError::Unlinked { .. }) => {
+                        tracing::debug!(peer = %peer, error = %e, "sync run ends before its certificate")
+                    }
+                    Some(e) => {
+                        tracing::warn!(peer = %peer, error = %e, "peer sent blocks we cannot apply");
+                        self.net.report(&peer, Misbehaviour::Invalid);
+                    }
+                    None => {}
+                }
+                let tip = self.app.ledger.tip().height;
+                if !out.applied.is_empty() {
+                    tracing::info!(peer = %peer, applied = out.applied.len(), height = tip.0, "caught up from peer");
+                    if tip > self.core.finalized().height {
                         self.rebuild_core()?;
                     }
                     self.sync_in_flight = false;
@@ -567,7 +692,7 @@ impl Driver {
         self.status.send_replace(NodeStatus {
             view: self.core.view().0,
             height: tip,
-            peer_height: self.peer_height.max(tip),
+            peer_height: self.peer_heights.height(Instant::now()).0.max(tip),
             validators_live: live,
             quorum,
             validators: total,
@@ -575,6 +700,8 @@ impl Driver {
             evidence: self.evidence,
             validator: me.is_some(),
             started: true,
+            finalized_refused: self.finalized_refused,
+            finalized_waiting_overflow: self.finalized_waiting_overflow,
         });
     }
 
@@ -624,6 +751,10 @@ impl Driver {
                 }));
             }
             Effect::Persist { id, vote } => {
+                // The mark first: it is then at least as new as any vote persisted or sent.
+                if let Some(mark) = self.sign_mark.as_mut() {
+                    mark.raise(vote.epoch.0, vote.view)?;
+                }
                 let mut b = WriteBatch::new();
                 b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
                 // Synced before the acknowledgement: the vote is sent only after this.
@@ -656,30 +787,7 @@ impl Driver {
             Effect::Finalized {
                 block,
                 finalization,
-            } => {
-                if block.height <= self.app.ledger.tip().height {
-                    return Ok(()); // already applied through catch-up
-                }
-                let decoded: Block = codec::decode(&block.payload)?;
-                if finalization.block != block.digest {
-                    // Finalized by a descendant, which the core delivers next.
-                    if self.finalized_waiting.len() < FINALIZED_WAITING_MAX {
-                        self.finalized_waiting.push((decoded, finalization));
-                    }
-                    return Ok(());
-                }
-                let mut run = std::mem::take(&mut self.finalized_waiting);
-                run.push((decoded, finalization));
-                let blocks: Vec<Block> = run.iter().map(|(b, _)| b.clone()).collect();
-                let n = self.app.commit_run(run).map_err(|e| {
-                    anyhow::anyhow!("cannot apply finalized block {}: {e}", block.height)
-                })?;
-                tracing::debug!(height = block.height.0, blocks = n, "finalized");
-                for b in &blocks {
-                    self.announce(b);
-                }
-                self.after_commit(inputs)?;
-            }
+            } => self.on_finalized(block, finalization, inputs)?,
             Effect::Evidence(ev) => {
                 self.evidence += 1;
                 let mut b = WriteBatch::new();
@@ -704,6 +812,93 @@ impl Driver {
             }
         }
         Ok(())
+    }
+
+    /// A block the core finalized (issue 14, finding 1). Its payload came from a peer: one
+    /// that does not decode, hashes to another block than the certificate's, or does not
+    /// apply is logged with its height and the reason, counted, never announced, and the
+    /// node falls back to block sync (certified blocks, re-verified by the ledger) from
+    /// another peer. Only a failure of our own storage stops the node.
+    fn on_finalized(
+        &mut self,
+        block: CBlock,
+        finalization: chancery_core::cert::Certificate,
+        inputs: &mut VecDeque<Input>,
+    ) -> anyhow::Result<()> {
+        if block.height <= self.app.ledger.tip().height {
+            return Ok(()); // already applied through catch-up
+        }
+        let decoded: Block = match codec::decode(&block.payload) {
+            Ok(b) => b,
+            Err(e) => {
+                self.refuse_finalized(
+                    block.height,
+                    &format!("payload is not a canonical block: {e}"),
+                );
+                return Ok(());
+            }
+        };
+        let hash = decoded.header.hash();
+        if hash != block.digest || decoded.header.height != block.height {
+            self.refuse_finalized(
+                block.height,
+                &format!(
+                    "payload is block {hash} at height {}, the finalized block is {} at height {}",
+                    decoded.header.height, block.digest, block.height
+                ),
+            );
+            return Ok(());
+        }
+        if finalization.block != block.digest {
+            // Finalized by a descendant, which the core delivers next.
+            if self.finalized_waiting.len() < FINALIZED_WAITING_MAX {
+                self.finalized_waiting.push((decoded, finalization));
+            } else {
+                self.finalized_waiting_overflow += 1;
+                self.sync_wanted = true;
+                tracing::warn!(
+                    height = block.height.0,
+                    waiting_max = FINALIZED_WAITING_MAX,
+                    overflow = self.finalized_waiting_overflow,
+                    "finalized block refused: too many blocks wait for their certificate; fetching it by block sync"
+                );
+            }
+            return Ok(());
+        }
+        let mut run = std::mem::take(&mut self.finalized_waiting);
+        run.push((decoded, finalization));
+        let out = self.app.commit_run(run);
+        for b in &out.applied {
+            self.announce(b);
+        }
+        if let Some(e) = out.error {
+            if e.is_fatal() {
+                anyhow::bail!("cannot store finalized block {}: {e}", e.height());
+            }
+            self.refuse_finalized(e.height(), &e.to_string());
+        }
+        if !out.applied.is_empty() {
+            tracing::debug!(
+                height = block.height.0,
+                blocks = out.applied.len(),
+                "finalized"
+            );
+            self.after_commit(inputs)?;
+        }
+        Ok(())
+    }
+
+    /// A finalized block we could not apply: say so loudly, count it, and fetch the chain
+    /// from peers by block sync instead.
+    fn refuse_finalized(&mut self, height: Height, reason: &str) {
+        self.finalized_refused += 1;
+        self.sync_wanted = true;
+        tracing::error!(
+            height = height.0,
+            reason,
+            refused = self.finalized_refused,
+            "finalized block not applied; catching up by block sync from another peer"
+        );
     }
 
     fn validate(&mut self, block: CBlock, parent: BlockRef, inputs: &mut VecDeque<Input>) {
@@ -833,9 +1028,371 @@ impl codec::Canonical for TxBatch {
     }
 }
 
-/// The handler that answers peers' catch-up requests from the ledger.
-pub fn sync_handler(ledger: Arc<chancery_ledger::Ledger>) -> Arc<dyn chancery_net::RequestHandler> {
+/// The handler that answers peers' catch-up requests from the ledger, within the
+/// genesis-derived wire limits.
+pub fn sync_handler(
+    ledger: Arc<chancery_ledger::Ledger>,
+    wire: chancery_net::WireLimits,
+) -> Arc<dyn chancery_net::RequestHandler> {
     Arc::new(move |_: &PeerName, req: Bytes| -> Option<Bytes> {
-        sync::answer(&ledger, &req).map(Bytes::from)
+        sync::answer(&ledger, &req, wire.sync_blocks_bytes_max).map(Bytes::from)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_core::block::BlockHeader;
+    use chancery_core::cert::{Certificate, VoteKind};
+    use chancery_core::ids::{Epoch, TimestampMs};
+    use chancery_ledger::testing::{fixture::Fixture, MapStore};
+    use chancery_ledger::Ledger;
+    use chancery_net::{MemHub, MemNetwork};
+
+    struct Rig {
+        drv: Driver,
+        events: broadcast::Receiver<Event>,
+        status: watch::Receiver<NodeStatus>,
+        _peers: Vec<(MemNetwork, mpsc::Receiver<Inbound>)>,
+    }
+
+    fn rig(fx: &Fixture) -> Rig {
+        rig_with(fx, MapStore::new(), None)
+    }
+
+    fn rig_with(fx: &Fixture, store: Arc<dyn Store>, sign_mark: Option<SignMarkStart>) -> Rig {
+        try_rig(fx, store, sign_mark).expect("driver")
+    }
+
+    fn try_rig(
+        fx: &Fixture,
+        store: Arc<dyn Store>,
+        sign_mark: Option<SignMarkStart>,
+    ) -> anyhow::Result<Rig> {
+        let ledger = Arc::new(Ledger::open(store.clone(), &fx.genesis).expect("ledger"));
+        let set = fx.genesis.validators.clone();
+        let mempool = chancery_mempool::Mempool::new(
+            fx.genesis.chain_id(),
+            chancery_mempool::MempoolConfig::default(),
+        )
+        .expect("mempool");
+        let app = App::new(
+            ledger,
+            mempool,
+            set.hash(),
+            fx.genesis.params.block_txs_max as usize,
+            fx.genesis.params.block_bytes_max as usize,
+            Duration::from_millis(50),
+        );
+        let names: Vec<PeerName> = set
+            .validators
+            .iter()
+            .map(|v| PeerName::from(v.name.as_str()))
+            .collect();
+        let hub = MemHub::new(names.clone(), chancery_net::Limits::default());
+        let (net, inbound) = hub.join(names[0].clone(), chancery_net::no_requests());
+        let peers = names[1..]
+            .iter()
+            .map(|n| hub.join(n.clone(), chancery_net::no_requests()))
+            .collect();
+        let (_cmd_tx, commands) = mpsc::channel(4);
+        let (events, events_rx) = broadcast::channel(64);
+        let (status, status_rx) = watch::channel(NodeStatus::default());
+        let drv = Driver::new(DriverParts {
+            app,
+            set,
+            key: Some(fx.validators[0].clone()),
+            delta_ms: 500,
+            idle_block_ms: 250,
+            net: Arc::new(net),
+            inbound,
+            commands,
+            store,
+            events,
+            status,
+            sign_mark,
+        })?;
+        Ok(Rig {
+            drv,
+            events: events_rx,
+            status: status_rx,
+            _peers: peers,
+        })
+    }
+
+    /// An empty kernel block at `height` on `parent` whose roots repeat the genesis state
+    /// (valid on top of an empty chain).
+    fn empty_block(fx: &Fixture, ledger: &Ledger, height: u64, parent: Digest) -> Block {
+        let tip = ledger.tip();
+        let mut header: BlockHeader = fx.header(
+            Height(height),
+            parent,
+            TimestampMs(tip.time.0 + 1000 * height),
+        );
+        header.log_size = tip.log_size;
+        header.log_root = tip.log_root;
+        header.state_root = tip.state_root;
+        Block {
+            header,
+            txs: Vec::new(),
+        }
+    }
+
+    fn cert_for(view: View, digest: Digest) -> Certificate {
+        Certificate {
+            kind: VoteKind::Finalize,
+            epoch: Epoch(0),
+            view,
+            block: digest,
+            signatures: Vec::new(),
+        }
+    }
+
+    fn finalized(block: CBlock, finalization: Certificate) -> Effect {
+        Effect::Finalized {
+            block,
+            finalization,
+        }
+    }
+
+    fn announced(events: &mut broadcast::Receiver<Event>) -> Vec<Height> {
+        let mut out = Vec::new();
+        while let Ok(Event::Block { height, .. }) = events.try_recv() {
+            out.push(height);
+        }
+        out
+    }
+
+    #[test]
+    fn a_finalized_block_whose_payload_does_not_decode_does_not_stop_the_node() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let digest = Digest([7; 32]);
+        let block = CBlock {
+            digest,
+            parent: Digest::ZERO,
+            height: Height(1),
+            view: View(1),
+            payload: vec![1, 2, 3],
+        };
+        let res = r.drv.effect(
+            finalized(block, cert_for(View(1), digest)),
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
+        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
+        assert!(announced(&mut r.events).is_empty());
+        assert_eq!(r.drv.finalized_refused, 1);
+        assert!(r.drv.sync_wanted, "falls back to block sync");
+    }
+
+    #[test]
+    fn a_finalized_payload_that_hashes_elsewhere_is_not_announced() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let tip = r.drv.app.ledger.tip().hash;
+        let real = empty_block(&fx, &r.drv.app.ledger, 1, tip);
+        let mut forged = real.clone();
+        forged.header.time = TimestampMs(forged.header.time.0 + 1);
+        // The certificate and the consensus digest name the real block; the payload is
+        // another block.
+        let block = CBlock {
+            digest: real.header.hash(),
+            parent: tip,
+            height: Height(1),
+            view: View(1),
+            payload: codec::encode(&forged),
+        };
+        let res = r
+            .drv
+            .effect(finalized(block, fx.finalize(&real)), &mut VecDeque::new());
+        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
+        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
+        assert_eq!(announced(&mut r.events), Vec::<Height>::new());
+        assert_eq!(r.drv.finalized_refused, 1);
+        assert!(r.drv.sync_wanted, "falls back to block sync");
+    }
+
+    #[test]
+    fn a_finalized_run_whose_links_break_does_not_stop_the_node() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let tip = r.drv.app.ledger.tip().hash;
+        let b1 = empty_block(&fx, &r.drv.app.ledger, 1, tip);
+        // Height 2 does not name b1 as its parent: the run's link is broken.
+        let b2 = empty_block(&fx, &r.drv.app.ledger, 2, Digest([9; 32]));
+        let c2 = fx.finalize(&b2);
+        // b1 is finalized by b2's certificate (a descendant), so it waits first.
+        let res = r.drv.effect(
+            finalized(crate::app::to_consensus(&b1), c2.clone()),
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "{:?}", res.err());
+        let res = r.drv.effect(
+            finalized(crate::app::to_consensus(&b2), c2),
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
+        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
+        assert!(announced(&mut r.events).is_empty());
+        assert_eq!(r.drv.finalized_refused, 1);
+        assert!(r.drv.sync_wanted, "falls back to block sync");
+    }
+
+    #[test]
+    fn a_good_finalized_block_is_applied_and_announced_once() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let tip = r.drv.app.ledger.tip().hash;
+        let b1 = empty_block(&fx, &r.drv.app.ledger, 1, tip);
+        let res = r.drv.effect(
+            finalized(crate::app::to_consensus(&b1), fx.finalize(&b1)),
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "{:?}", res.err());
+        assert_eq!(r.drv.app.ledger.tip().height, Height(1));
+        assert_eq!(announced(&mut r.events), vec![Height(1)]);
+        assert_eq!(r.drv.finalized_refused, 0);
+    }
+
+    #[test]
+    fn finalized_blocks_over_the_waiting_limit_are_counted_and_synced() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let tip = r.drv.app.ledger.tip().hash;
+        let b1 = empty_block(&fx, &r.drv.app.ledger, 1, tip);
+        let later = cert_for(View(5), Digest([5; 32]));
+        for _ in 0..FINALIZED_WAITING_MAX {
+            r.drv.finalized_waiting.push((b1.clone(), later.clone()));
+        }
+        let res = r.drv.effect(
+            finalized(crate::app::to_consensus(&b1), later),
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "{:?}", res.err());
+        assert_eq!(r.drv.finalized_waiting.len(), FINALIZED_WAITING_MAX);
+        assert_eq!(r.drv.finalized_waiting_overflow, 1);
+        assert!(r.drv.sync_wanted, "fetched again by block sync");
+    }
+
+    fn vote(fx: &Fixture, view: u64) -> Vote {
+        Vote::sign(
+            fx.genesis.chain_id(),
+            Epoch(0),
+            View(view),
+            VoteKind::Nullify,
+            Digest::ZERO,
+            0,
+            &fx.validators[0],
+        )
+    }
+
+    fn store_with_vote(fx: &Fixture, view: u64) -> Arc<dyn Store> {
+        let store: Arc<dyn Store> = MapStore::new();
+        // The ledger's genesis state first, as a node's database has it.
+        Ledger::open(store.clone(), &fx.genesis).expect("ledger");
+        let v = vote(fx, view);
+        let mut b = WriteBatch::new();
+        b.put(Column::Meta, vote_key(&v), Message::Vote(v).encode());
+        store.write(b).expect("write");
+        store
+    }
+
+    fn mark_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("chancery-driver-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("temp dir");
+        d.join("consensus.key.sign-mark")
+    }
+
+    fn mark(view: u64) -> SignMark {
+        SignMark {
+            epoch: 0,
+            view: View(view),
+        }
+    }
+
+    #[test]
+    fn a_database_behind_the_signing_mark_sets_the_sign_floor() {
+        let fx = Fixture::new();
+        let path = mark_dir("behind");
+        signmark::write(&path, mark(50)).expect("mark");
+        let start = |allow_below| {
+            Some(SignMarkStart {
+                path: path.clone(),
+                allow_below,
+            })
+        };
+        let r = rig_with(&fx, store_with_vote(&fx, 5), start(false));
+        assert_eq!(r.drv.core_cfg.sign_floor, Some(View(50)));
+        let r = rig_with(&fx, store_with_vote(&fx, 5), start(true));
+        assert_eq!(r.drv.core_cfg.sign_floor, None, "the operator's flag");
+        // A database at the mark: no floor.
+        let r = rig_with(&fx, store_with_vote(&fx, 50), start(false));
+        assert_eq!(r.drv.core_cfg.sign_floor, None);
+    }
+
+    #[test]
+    fn a_missing_mark_is_created_from_the_database_and_votes_raise_it_first() {
+        let fx = Fixture::new();
+        let path = mark_dir("raise");
+        let mut r = rig_with(
+            &fx,
+            store_with_vote(&fx, 7),
+            Some(SignMarkStart {
+                path: path.clone(),
+                allow_below: false,
+            }),
+        );
+        assert_eq!(r.drv.core_cfg.sign_floor, None);
+        assert_eq!(signmark::read(&path).expect("mark"), Some(mark(7)));
+        let res = r.drv.effect(
+            Effect::Persist {
+                id: 999,
+                vote: vote(&fx, 9),
+            },
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "{:?}", res.err());
+        assert_eq!(signmark::read(&path).expect("mark"), Some(mark(9)));
+        // A garbage mark refuses to start, naming the file.
+        std::fs::write(&path, "garbage").expect("write");
+        let e = try_rig(
+            &fx,
+            store_with_vote(&fx, 7),
+            Some(SignMarkStart {
+                path: path.clone(),
+                allow_below: false,
+            }),
+        )
+        .err()
+        .expect("a mark that does not parse refuses to start");
+        assert!(e.to_string().contains("consensus.key.sign-mark"), "{e}");
+    }
+
+    #[test]
+    fn a_lying_peer_claiming_a_huge_height_does_not_make_the_node_unready() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let liar = PeerName::from("v1");
+        let claim = |h: u64| Ok(SyncResponse::Status { height: Height(h) });
+        r.drv.on_sync(liar, claim(1_000_000_000)).expect("sync");
+        r.drv.on_sync(PeerName::from("v2"), claim(0)).expect("sync");
+        r.drv.on_sync(PeerName::from("v3"), claim(0)).expect("sync");
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert!(
+            s.ready(),
+            "one lying peer makes the node unready: height {}, peer height {}",
+            s.height,
+            s.peer_height
+        );
+        // Two validators (f + 1) ahead: the node is behind, not ready.
+        r.drv.on_sync(PeerName::from("v2"), claim(5)).expect("sync");
+        r.drv.on_sync(PeerName::from("v3"), claim(5)).expect("sync");
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert_eq!(s.peer_height, 5);
+        assert!(!s.ready());
+    }
 }

@@ -9,15 +9,16 @@
 
 mod app;
 mod driver;
+mod signmark;
+mod startup;
 mod sync;
 
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};
 use chancery_core::genesis::Genesis;
-use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig, NodeRole};
-use chancery_genesis::keyfile::{read_key_file_of_kind, KeyKind};
+use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig};
 use chancery_ledger::Ledger;
-use chancery_net::{P2pConfig, P2pNetwork, PeerConfig, PeerName};
+use chancery_net::{P2pConfig, P2pNetwork, PeerName};
 use chancery_storage::rocks::RocksStore;
 use chancery_storage::Store;
 use clap::{Parser, Subcommand};
@@ -42,6 +43,11 @@ enum Cmd {
         /// The node's config file.
         #[arg(long)]
         config: PathBuf,
+        /// Sign votes even if the database's own votes are below the signing mark kept
+        /// beside the consensus key (a restored or wiped database). Only for an operator
+        /// who knows this validator never signed above the database's votes.
+        #[arg(long)]
+        allow_sign_below_mark: bool,
     },
     /// Create the database and write the genesis state, then exit.
     Init {
@@ -87,14 +93,17 @@ enum Cmd {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Start { config } => {
+        Cmd::Start {
+            config,
+            allow_sign_below_mark,
+        } => {
             let cfg = NodeConfig::load(&config)?;
             init_logging(cfg.log_format);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            rt.block_on(run(cfg))
+            rt.block_on(run(cfg, allow_sign_below_mark))
         }
         Cmd::Init { config } => {
             let cfg = NodeConfig::load(&config)?;
@@ -246,43 +255,12 @@ fn check(data: &Path, genesis: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn run(cfg: NodeConfig) -> Result<()> {
+async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
     let set = genesis.validators.clone();
-    let network_key = read_key_file_of_kind(&cfg.network_key_file, KeyKind::Network)
-        .with_context(|| format!("reading the network key {}", cfg.network_key_file.display()))?;
-    let consensus_key = match cfg.role {
-        NodeRole::Validator => {
-            let path = cfg
-                .consensus_key_file
-                .as_ref()
-                .context("a validator needs `consensus_key_file` in its config")?;
-            let k = read_key_file_of_kind(path, KeyKind::Consensus)
-                .with_context(|| format!("reading the consensus key {}", path.display()))?;
-            let Some(v) = set
-                .validators
-                .iter()
-                .find(|v| v.consensus_key == k.public())
-            else {
-                bail!(
-                    "consensus key {} in {} is not in the genesis validator set",
-                    k.public(),
-                    path.display()
-                );
-            };
-            if v.name != cfg.name {
-                bail!(
-                    "consensus key {} belongs to validator {:?} in the genesis, but this node is named {:?}",
-                    k.public(),
-                    v.name,
-                    cfg.name
-                );
-            }
-            Some(k.secret.clone())
-        }
-        NodeRole::Observer => None,
-    };
+    let keys = startup::start_keys(&cfg, &genesis)?;
+    let (network_key, consensus_key) = (keys.network, keys.consensus);
     let (store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
     tracing::info!(
         node = %cfg.name,
@@ -292,28 +270,19 @@ async fn run(cfg: NodeConfig) -> Result<()> {
         "node starting"
     );
 
-    let peers: Vec<PeerConfig> = cfg
-        .peers
-        .iter()
-        .filter(|p| p.name != cfg.name)
-        .map(|p| PeerConfig {
-            name: PeerName::from(p.name.as_str()),
-            network_key: p.network_key,
-            addrs: socket_multiaddr(&p.address).parse().into_iter().collect(),
-        })
-        .collect();
+    let peers = startup::allowed_peers(&cfg, &genesis);
     let net_cfg = P2pConfig {
         name: PeerName::from(cfg.name.as_str()),
-        listen: vec![socket_multiaddr(&cfg.p2p_listen)
+        listen: vec![startup::socket_multiaddr(&cfg.p2p_listen)
             .parse()
             .with_context(|| format!("p2p_listen {} is not a TCP address", cfg.p2p_listen))?],
         peers,
-        limits: chancery_net::Limits::default(),
+        limits: startup::net_limits(&genesis),
     };
     let (net, inbound) = P2pNetwork::start(
         net_cfg,
         network_key.secret.seed(),
-        driver::sync_handler(ledger.clone()),
+        driver::sync_handler(ledger.clone(), startup::wire_limits(&genesis)),
     )
     .await
     .context("starting the network")?;
@@ -354,6 +323,7 @@ async fn run(cfg: NodeConfig) -> Result<()> {
         store: store.clone(),
         events: events.clone(),
         status: status_tx,
+        sign_mark: sign_mark_start(&cfg, allow_sign_below_mark),
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -413,6 +383,19 @@ async fn run(cfg: NodeConfig) -> Result<()> {
     }
 }
 
+/// Where a validator keeps its signing mark: beside its consensus key file.
+fn sign_mark_start(cfg: &NodeConfig, allow_below: bool) -> Option<driver::SignMarkStart> {
+    if allow_below {
+        tracing::warn!("--allow-sign-below-mark: this validator may sign below its signing mark");
+    }
+    cfg.consensus_key_file
+        .as_ref()
+        .map(|key| driver::SignMarkStart {
+            path: signmark::path_for_key(key),
+            allow_below,
+        })
+}
+
 /// Resolve on SIGTERM or SIGINT.
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -427,13 +410,5 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-/// The multiaddr text of a TCP socket address (the network layer parses it).
-fn socket_multiaddr(a: &std::net::SocketAddr) -> String {
-    match a.ip() {
-        std::net::IpAddr::V4(ip) => format!("/ip4/{ip}/tcp/{}", a.port()),
-        std::net::IpAddr::V6(ip) => format!("/ip6/{ip}/tcp/{}", a.port()),
     }
 }

@@ -17,8 +17,10 @@ use chancery_ledger::Ledger;
 
 /// Most blocks in one response.
 pub const SYNC_BLOCKS_MAX: u32 = 64;
-/// Largest response, in bytes (the network layer's response limit must be at least this).
-pub const SYNC_RESPONSE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Largest response decoded, in bytes: a static ceiling (the kernel's largest encoding);
+/// the network refuses larger answers first, at `WireLimits::response_bytes_max`, which
+/// the genesis determines.
+pub const SYNC_RESPONSE_BYTES_MAX: usize = chancery_core::limits::ENCODING_BYTES_MAX;
 
 /// A catch-up request.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -81,8 +83,52 @@ impl Canonical for SyncResponse {
     }
 }
 
-/// Answer a request from our ledger.
-pub fn answer(ledger: &Ledger, request: &[u8]) -> Option<Vec<u8>> {
+/// How long a peer's claimed height counts, in milliseconds (issue 14, finding 9).
+pub const PEER_CLAIM_TTL_MS: u64 = 10_000;
+
+/// The heights peers claim in their sync `Status` answers, for readiness (issue 14,
+/// finding 9). A claim is not evidence: one Byzantine peer can claim any height. So a
+/// height counts only when `vouchers` distinct validators (f + 1: at least one honest)
+/// claim at least that much, and only claims younger than [`PEER_CLAIM_TTL_MS`] count, so
+/// the estimate goes down when claims stop. One entry per validator name.
+#[derive(Debug)]
+pub struct PeerHeights {
+    vouchers: usize,
+    claims: std::collections::HashMap<chancery_net::PeerName, (Height, std::time::Instant)>,
+}
+
+impl PeerHeights {
+    /// Heights vouched for by `vouchers` peers (at least 1).
+    pub fn new(vouchers: usize) -> PeerHeights {
+        PeerHeights {
+            vouchers: vouchers.max(1),
+            claims: std::collections::HashMap::new(),
+        }
+    }
+
+    /// `peer` (a validator) claims to be at `height` at `now`; replaces its earlier claim,
+    /// even a higher one.
+    pub fn claim(&mut self, peer: chancery_net::PeerName, height: Height, now: std::time::Instant) {
+        self.claims.insert(peer, (height, now));
+    }
+
+    /// The highest height that `vouchers` fresh claims reach at `now` (0 with fewer claims).
+    pub fn height(&self, now: std::time::Instant) -> Height {
+        let ttl = std::time::Duration::from_millis(PEER_CLAIM_TTL_MS);
+        let mut fresh: Vec<Height> = self
+            .claims
+            .values()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < ttl)
+            .map(|(h, _)| *h)
+            .collect();
+        fresh.sort_unstable_by(|a, b| b.cmp(a));
+        fresh.get(self.vouchers - 1).copied().unwrap_or(Height(0))
+    }
+}
+
+/// Answer a request from our ledger; the blocks of one answer total at most
+/// `blocks_bytes_max` bytes (`WireLimits::sync_blocks_bytes_max`), or are one block.
+pub fn answer(ledger: &Ledger, request: &[u8], blocks_bytes_max: usize) -> Option<Vec<u8>> {
     let req: SyncRequest = codec::decode(request).ok()?;
     let resp = match req {
         SyncRequest::Status => SyncResponse::Status {
@@ -90,22 +136,67 @@ pub fn answer(ledger: &Ledger, request: &[u8]) -> Option<Vec<u8>> {
         },
         SyncRequest::Blocks { from, max } => {
             let tip = ledger.tip().height;
-            let mut blocks = Vec::new();
-            let mut bytes = 0usize;
             let mut h = from;
-            while h <= tip && blocks.len() < max as usize {
-                let Ok(Some((b, c))) = ledger.block(h) else {
-                    break;
-                };
-                bytes += codec::encode(&b).len();
-                if bytes > SYNC_RESPONSE_BYTES_MAX / 2 && !blocks.is_empty() {
-                    break;
+            let stored = std::iter::from_fn(|| {
+                if h > tip {
+                    return None;
                 }
-                blocks.push((b, c));
+                let b = ledger.block(h).ok().flatten()?;
                 h = h.next();
+                Some(b)
+            });
+            SyncResponse::Blocks {
+                blocks: pack(stored, max as usize, blocks_bytes_max),
             }
-            SyncResponse::Blocks { blocks }
         }
     };
     Some(codec::encode(&resp))
+}
+
+/// The blocks of one sync answer: consecutive blocks from `stored`, at most `max`, whose
+/// encodings total at most `bytes_max` (a first block larger than that goes alone).
+pub fn pack(
+    stored: impl Iterator<Item = (Block, Certificate)>,
+    max: usize,
+    bytes_max: usize,
+) -> Vec<(Block, Certificate)> {
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    for (b, c) in stored.take(max.min(SYNC_BLOCKS_MAX as usize)) {
+        let size = codec::encode(&b).len();
+        if bytes.saturating_add(size) > bytes_max && !blocks.is_empty() {
+            break;
+        }
+        bytes = bytes.saturating_add(size);
+        blocks.push((b, c));
+    }
+    blocks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_net::PeerName;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_lying_peer_does_not_set_the_height_and_stale_claims_expire() {
+        // Four validators: f = 1, two vouchers.
+        let mut p = PeerHeights::new(2);
+        let t0 = Instant::now();
+        p.claim(PeerName::from("liar"), Height(1_000_000_000), t0);
+        assert_eq!(p.height(t0), Height(0), "one claim is no evidence");
+        p.claim(PeerName::from("a"), Height(10), t0);
+        p.claim(PeerName::from("b"), Height(12), t0);
+        assert_eq!(p.height(t0), Height(12), "the second highest claim");
+        // Claims expire: after the TTL the estimate goes down.
+        let later = t0 + Duration::from_millis(PEER_CLAIM_TTL_MS + 1);
+        assert_eq!(p.height(later), Height(0));
+        p.claim(PeerName::from("a"), Height(11), later);
+        p.claim(PeerName::from("b"), Height(11), later);
+        assert_eq!(p.height(later), Height(11));
+        // A peer's new, lower claim replaces its old one.
+        p.claim(PeerName::from("b"), Height(3), later);
+        assert_eq!(p.height(later), Height(3));
+    }
 }

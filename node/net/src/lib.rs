@@ -341,6 +341,118 @@ impl Limits {
     }
 }
 
+/// Bytes of a canonical block encoding beyond its transactions' bytes (version byte,
+/// header, list lengths); the kernel's `Block::BYTES_MAX` allows the same margin.
+pub const BLOCK_FRAMING_BYTES_MAX: usize = 4096;
+/// Bytes of a certificate beyond its signatures (kind, epoch, view, block, list length).
+pub const CERTIFICATE_FRAMING_BYTES_MAX: usize = 64;
+/// Bytes of one signature in a certificate (index and Ed25519 signature).
+pub const CERTIFICATE_SIGNATURE_BYTES: usize = 2 + 64;
+/// Bytes of a message beyond its block and certificates (tags, ids, the leader's signature).
+pub const MESSAGE_FRAMING_BYTES_MAX: usize = 1024;
+/// Most transaction bytes in one gossip batch (the mempool's default
+/// `gossip_batch_bytes_max`); each transaction also carries an 8-byte length.
+pub const GOSSIP_TXS_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Block bytes a sync answer aims at; one block larger than this still goes alone.
+pub const SYNC_BLOCKS_BYTES_TARGET: usize = 16 * 1024 * 1024;
+
+/// Largest canonical encoding of a block whose transactions total at most
+/// `block_bytes_max` bytes (the genesis parameter), in bytes.
+pub fn block_encoding_bytes_max(block_bytes_max: u32) -> usize {
+    (block_bytes_max as usize).saturating_add(BLOCK_FRAMING_BYTES_MAX)
+}
+
+/// What, besides the genesis, bounds the node's messages: the shape of its protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageShape {
+    /// Most certificates one consensus message carries (a proposal: the parent's and every
+    /// skipped view's nullification).
+    pub certificates_per_message_max: usize,
+    /// Most blocks in one sync answer.
+    pub blocks_per_response_max: usize,
+    /// Most transactions in one gossip batch.
+    pub txs_per_gossip_max: usize,
+}
+
+/// Every wire limit that depends on the chain (issue 14, finding 6), derived in one place
+/// from the genesis parameters: the largest block the genesis allows must fit in a
+/// proposal, and a sync answer within the response limit, so no limit contradicts another.
+/// [`Limits::with_wire`] applies them to the transport; the node uses the same values to
+/// build proposals, sync answers and gossip batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WireLimits {
+    /// Largest canonical encoding of a block the genesis allows, bytes.
+    pub block_bytes_max: usize,
+    /// Largest certificate of the validator set, bytes.
+    pub certificate_bytes_max: usize,
+    /// Largest consensus message (a proposal of the largest block with its justification).
+    pub consensus_bytes_max: usize,
+    /// Most transaction bytes in one gossip batch.
+    pub gossip_txs_bytes_max: usize,
+    /// Largest transaction gossip message, bytes.
+    pub transactions_bytes_max: usize,
+    /// Most block bytes in one sync answer (at least one largest block).
+    pub sync_blocks_bytes_max: usize,
+    /// Largest sync answer, bytes.
+    pub response_bytes_max: usize,
+}
+
+impl WireLimits {
+    /// The limits of the chain of `genesis` (its `block_bytes_max` and the size of its
+    /// validator set) for messages of `shape`.
+    pub fn from_genesis(genesis: &chancery_core::genesis::Genesis, shape: MessageShape) -> Self {
+        let block_bytes_max = block_encoding_bytes_max(genesis.params.block_bytes_max);
+        let certificate_bytes_max = CERTIFICATE_FRAMING_BYTES_MAX.saturating_add(
+            genesis
+                .validators
+                .len()
+                .saturating_mul(CERTIFICATE_SIGNATURE_BYTES),
+        );
+        let consensus_bytes_max = block_bytes_max
+            .saturating_add(
+                shape
+                    .certificates_per_message_max
+                    .saturating_mul(certificate_bytes_max),
+            )
+            .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
+        let transactions_bytes_max = GOSSIP_TXS_BYTES_MAX
+            .saturating_add(shape.txs_per_gossip_max.saturating_mul(8))
+            .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
+        let sync_blocks_bytes_max = SYNC_BLOCKS_BYTES_TARGET.max(block_bytes_max);
+        let response_bytes_max = sync_blocks_bytes_max
+            .saturating_add(
+                shape
+                    .blocks_per_response_max
+                    .saturating_mul(certificate_bytes_max.saturating_add(16)),
+            )
+            .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
+        WireLimits {
+            block_bytes_max,
+            certificate_bytes_max,
+            consensus_bytes_max,
+            gossip_txs_bytes_max: GOSSIP_TXS_BYTES_MAX,
+            transactions_bytes_max,
+            sync_blocks_bytes_max,
+            response_bytes_max,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with the chain's message limits; per-peer queues grow to hold at least
+    /// two of the largest consensus messages.
+    pub fn with_wire(mut self, w: &WireLimits) -> Limits {
+        self.consensus_bytes_max = w.consensus_bytes_max;
+        self.transactions_bytes_max = w.transactions_bytes_max;
+        self.response_bytes_max = w.response_bytes_max;
+        self.queue_bytes_max = self
+            .queue_bytes_max
+            .max(w.consensus_bytes_max.saturating_mul(2))
+            .max(w.transactions_bytes_max.saturating_mul(2));
+        self
+    }
+}
+
 /// What a network knows about its peers; published through a `tokio::sync::watch`
 /// channel whenever it changes (connections, scores, bans, refusals), so tests and the
 /// node can wait on it instead of polling.
