@@ -791,14 +791,18 @@ impl Driver {
             Effect::Evidence(ev) => {
                 self.evidence += 1;
                 let mut b = WriteBatch::new();
+                // One record per (epoch, view, culprit): the core reports each once, and a
+                // repeat after a restart overwrites a key of `Meta` with the same meaning.
                 let mut key = b"consensus/evidence/".to_vec();
-                key.extend_from_slice(&codec::encode(&ev.first));
+                key.extend_from_slice(&ev.epoch().0.to_be_bytes());
+                key.extend_from_slice(&ev.view().0.to_be_bytes());
+                key.extend_from_slice(&ev.culprit().to_be_bytes());
                 b.put(Column::Meta, key, codec::encode(&ev));
                 self.store.write(b)?;
                 tracing::warn!(
-                    signer = ev.first.signer,
-                    view = ev.first.view.0,
-                    "evidence of a conflicting vote"
+                    culprit = ev.culprit(),
+                    view = ev.view().0,
+                    "evidence of equivocation"
                 );
             }
             Effect::PeerMisbehaved { peer, reason } => {
