@@ -30,6 +30,16 @@ struct State {
     suppliers: BTreeMap<String, String>,
 }
 
+/// Suppliers whose name matches a search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SupplierMatches {
+    /// (name, credit code), names starting with the query first.
+    pub items: Vec<(String, String)>,
+    /// Whether the scan for names containing the query stopped at its budget
+    /// (`search_scan_max`) before the end of the catalog: more names may match.
+    pub partial: bool,
+}
+
 /// A snapshot of the counts.
 #[derive(Clone, Debug)]
 pub struct Counts {
@@ -145,16 +155,36 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// Up to `max` suppliers (name, credit code) whose name contains `part`.
-    pub fn suppliers_matching(&self, part: &str, max: usize) -> Vec<(String, String)> {
+    /// Up to `max` suppliers (name, credit code) whose name contains `part`: first those
+    /// whose name starts with `part`, found through the sorted map in O(log n + max); then
+    /// those containing it elsewhere, looking at no more than `scan_max` names (so one
+    /// search costs at most O(log n + max + scan_max) whatever the catalog's size). The
+    /// result is `partial` when that scan stopped before the end of the catalog.
+    pub fn suppliers_matching(&self, part: &str, max: usize, scan_max: usize) -> SupplierMatches {
+        let mut out = SupplierMatches::default();
         let Ok(s) = self.state.read() else {
-            return Vec::new();
+            return out;
         };
-        s.suppliers
-            .iter()
-            .filter(|(n, _)| n.contains(part))
+        for (n, c) in s
+            .suppliers
+            .range::<str, _>((std::ops::Bound::Included(part), std::ops::Bound::Unbounded))
+            .take_while(|(n, _)| n.starts_with(part))
             .take(max)
-            .map(|(n, c)| (n.clone(), c.clone()))
-            .collect()
+        {
+            out.items.push((n.clone(), c.clone()));
+        }
+        for (scanned, (n, c)) in s.suppliers.iter().enumerate() {
+            if out.items.len() >= max {
+                break;
+            }
+            if scanned >= scan_max {
+                out.partial = true;
+                break;
+            }
+            if !n.starts_with(part) && n.contains(part) {
+                out.items.push((n.clone(), c.clone()));
+            }
+        }
+        out
     }
 }
