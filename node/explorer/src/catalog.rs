@@ -188,3 +188,44 @@ impl Catalog {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog(names: impl IntoIterator<Item = String>) -> Catalog {
+        let c = Catalog::default();
+        {
+            let mut s = c.state.write().unwrap();
+            for n in names {
+                s.suppliers.insert(n, "91110000100000000A".into());
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn supplier_search_uses_the_index_for_prefixes_and_bounds_the_substring_scan() {
+        // 1,000 names before the one sought, in the map's order.
+        let c = catalog(
+            (0..1000)
+                .map(|i| format!("A-{i:04}"))
+                .chain(["Z-needle".to_string()]),
+        );
+        // A prefix is found through the sorted map whatever the scan budget.
+        let m = c.suppliers_matching("Z-nee", 20, 10);
+        assert_eq!(m.items.len(), 1);
+        assert_eq!(m.items[0].0, "Z-needle");
+        // A substring beyond the budget is not found, and the result says it is partial.
+        let m = c.suppliers_matching("needle", 20, 10);
+        assert!(m.items.is_empty());
+        assert!(m.partial);
+        // With budget for the whole catalog: found, complete.
+        let m = c.suppliers_matching("needle", 20, 10_000);
+        assert_eq!(m.items.len(), 1);
+        assert!(!m.partial);
+        // Never more than `max`.
+        let m = c.suppliers_matching("A-", 20, 10_000);
+        assert_eq!(m.items.len(), 20);
+    }
+}
