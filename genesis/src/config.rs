@@ -211,7 +211,7 @@ impl Default for ApiConfig {
             requests_per_s_max: 2000,
             request_burst_max: 4000,
             rate_limit_clients_max: 100_000,
-            blocking_reads_max: 16,
+            blocking_reads_max: 4,
             search_scan_max: 20_000,
             raw_page_bytes_max: 4 * 1024 * 1024,
             sse_streams_max: 256,

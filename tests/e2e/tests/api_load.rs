@@ -4,7 +4,7 @@
 //! idle (an idle leader proposes after 250 ms). The test measures validator `cnao-1`'s own
 //! finalization rate for a fixed window, then floods its API from this process — supplier
 //! search, raw block pages, receipts, award queries, explorer pages, event streams, and a
-//! hundred idle TCP connections — with bounded concurrency for the same window, and checks
+//! eighty idle TCP connections — with bounded concurrency for the same window, and checks
 //! that the node kept finalizing at least at half its unloaded rate and is ready after.
 //! Every thread stops by itself at the end of the window; all counts are bounded.
 
@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 /// Length of each measurement window.
 const WINDOW: Duration = Duration::from_secs(10);
 /// Threads sending heavy requests at once.
-const FLOOD_THREADS: usize = 4;
+const FLOOD_THREADS: usize = 32;
 /// Event streams the flood opens (more than the per-address cap of 8).
 const SSE_STREAMS: usize = 12;
 /// Idle TCP connections the flood holds (below the per-address cap of 128, so that the
 /// flood's own requests and the measurements still get through).
-const IDLE_CONNECTIONS: usize = 100;
+const IDLE_CONNECTIONS: usize = 80;
 
 /// Finalized heights of `api` per second over `WINDOW`, from `/v1/status` (the height is
 /// the node's own: a starved node falls behind the others).
