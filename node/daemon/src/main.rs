@@ -81,6 +81,9 @@ enum Cmd {
         /// Most requests served at once.
         #[arg(long, default_value_t = ApiConfig::default().concurrent_requests_max)]
         concurrent_requests_max: usize,
+        /// Most handlers reading the store at once (over it: 503 `busy`).
+        #[arg(long, default_value_t = ApiConfig::default().blocking_reads_max)]
+        blocking_reads_max: usize,
     },
 }
 
@@ -116,12 +119,14 @@ fn main() -> Result<()> {
             requests_per_s_max,
             request_burst_max,
             concurrent_requests_max,
+            blocking_reads_max,
         } => {
             init_logging(LogFormat::Text);
             let cfg = ApiConfig {
                 requests_per_s_max,
                 request_burst_max,
                 concurrent_requests_max,
+                blocking_reads_max,
                 ..ApiConfig::default()
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
