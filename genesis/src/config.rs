@@ -185,6 +185,20 @@ pub struct ApiConfig {
     pub request_burst_max: u32,
     /// Most client addresses whose request rate is tracked at once.
     pub rate_limit_clients_max: usize,
+    /// Most request handlers reading the store at once (on blocking threads); over it, 503.
+    pub blocking_reads_max: usize,
+    /// Most supplier names one explorer search scans for a name containing the query.
+    pub search_scan_max: usize,
+    /// Most bytes of hex in one page of raw blocks (a page holds at least one block).
+    pub raw_page_bytes_max: usize,
+    /// Most event streams open at once.
+    pub sse_streams_max: usize,
+    /// Most event streams open at once from one client address.
+    pub sse_streams_per_address_max: usize,
+    /// Most TCP connections to the API open at once.
+    pub connections_max: usize,
+    /// Most TCP connections to the API open at once from one client address.
+    pub connections_per_address_max: usize,
 }
 
 impl Default for ApiConfig {
@@ -197,6 +211,13 @@ impl Default for ApiConfig {
             requests_per_s_max: 2000,
             request_burst_max: 4000,
             rate_limit_clients_max: 100_000,
+            blocking_reads_max: 4,
+            search_scan_max: 20_000,
+            raw_page_bytes_max: 4 * 1024 * 1024,
+            sse_streams_max: 256,
+            sse_streams_per_address_max: 8,
+            connections_max: 1024,
+            connections_per_address_max: 128,
         }
     }
 }
@@ -413,6 +434,23 @@ impl NodeConfig {
             "api.rate_limit_clients_max",
             self.api.rate_limit_clients_max as u64,
         )?;
+        for (name, v) in [
+            ("api.blocking_reads_max", self.api.blocking_reads_max),
+            ("api.search_scan_max", self.api.search_scan_max),
+            ("api.raw_page_bytes_max", self.api.raw_page_bytes_max),
+            ("api.sse_streams_max", self.api.sse_streams_max),
+            (
+                "api.sse_streams_per_address_max",
+                self.api.sse_streams_per_address_max,
+            ),
+            ("api.connections_max", self.api.connections_max),
+            (
+                "api.connections_per_address_max",
+                self.api.connections_per_address_max,
+            ),
+        ] {
+            positive(name, v as u64)?;
+        }
         if self.peers.len() > PEERS_MAX {
             return Err(bad(
                 "peers".into(),

@@ -329,7 +329,10 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
     let asset = format!("{a}-bench-{tag}");
     let ocid = format!("ocds-bench-{a}-{tag}");
     let grant = format!("{a}-bgrant-{tag}");
-    let salt = *domain::DOCUMENT_HASH.hash(tag.as_bytes()).as_bytes();
+    // Fresh random salts: a salt derived from the (public) ids would let anyone
+    // brute-force the sealed values from their commitments.
+    let location_salt = crate::submit::fresh_salt()?;
+    let constraints_salt = crate::submit::fresh_salt()?;
     let (category, name, model, unit, price) = ASSETS[(n as usize + s) % ASSETS.len()];
     let qty = 1 + (n + s as u64) % 30;
     let today = date(2026, 11, 27)?;
@@ -389,7 +392,7 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
             funding_source: FundingSource::FiscalAppropriation,
             custodian: a.clone(),
             location: Restricted::seal(
-                &salt,
+                &location_salt,
                 &format!("{a} 办公楼 {} 层 {} 室", 1 + n % 9, 100 + s),
             ),
             documents: vec![document(
@@ -424,7 +427,7 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
             condition: SharingCondition::Conditional,
             valid_from: today,
             valid_until: date(2027, 12, 31)?,
-            constraints: Restricted::seal(&salt, &vec![]),
+            constraints: Restricted::seal(&constraints_salt, &vec![]),
         }),
         Record::AnchorDocument(AnchorDocument {
             document: document("report", "年度资产报告", &format!("{tag}-report")),
@@ -1295,6 +1298,24 @@ mod tests {
         }
         // Seven kinds over three subjects per round: 70 (kind, subject) pairs, all distinct.
         assert_eq!(ids.len(), 70);
+    }
+
+    #[test]
+    fn two_seals_of_the_same_value_differ() {
+        let a: AgencyId = "mof".parse().unwrap();
+        let b: AgencyId = "ndrc".parse().unwrap();
+        let location = |records: Vec<Record>| {
+            records.into_iter().find_map(|r| match r {
+                Record::RegisterAsset(x) => Some(serde_json::to_string(&x.location).unwrap()),
+                _ => None,
+            })
+        };
+        let first = location(round("abcd1234", 3, &a, &b, 1).unwrap()).unwrap();
+        let second = location(round("abcd1234", 3, &a, &b, 1).unwrap()).unwrap();
+        assert_ne!(
+            first, second,
+            "the same value sealed twice gives the same commitment (salt derived, not random)"
+        );
     }
 
     #[test]

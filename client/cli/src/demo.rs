@@ -3,6 +3,7 @@
 //! role) registers assets, awards contracts, grants data access, anchors documents, and
 //! then amends, transfers, revokes and disposes, in the order the rules require.
 
+use crate::submit::fresh_salt;
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
 use chancery_core::ids::{AgencyId, Amount, Currency, Date, Seq};
@@ -81,8 +82,9 @@ fn today() -> Date {
     })
 }
 
-/// The records agency `a` submits in round `n` (`next` is another agency).
-fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Vec<Record> {
+/// The records agency `a` submits in round `n` (`next` is another agency). Restricted
+/// fields are sealed with fresh random salts.
+fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
     let asset = format!("{a}-asset-{n}");
     let ocid = format!("ocds-chancery-{a}-{n}");
     let grant = format!("{a}-grant-{n}");
@@ -90,8 +92,9 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Vec<Record> {
         minor: yuan * 100,
         currency: Currency::CNY,
     };
-    let salt = *domain::DOCUMENT_HASH.hash(asset.as_bytes()).as_bytes();
-    vec![
+    let location_salt = fresh_salt()?;
+    let constraints_salt = fresh_salt()?;
+    Ok(vec![
         Record::RegisterAsset(RegisterAsset {
             asset_id: asset.clone(),
             category: "A02010104".into(),
@@ -104,7 +107,7 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Vec<Record> {
             original_value: cny(5_600 * (20 + n % 7)),
             funding_source: FundingSource::FiscalAppropriation,
             custodian: a.clone(),
-            location: Restricted::seal(&salt, &format!("{a} 办公楼 {} 层", 1 + n % 9)),
+            location: Restricted::seal(&location_salt, &format!("{a} 办公楼 {} 层", 1 + n % 9)),
             documents: vec![doc("资产入账凭证", n)],
         }),
         Record::AwardProcurement(AwardProcurement {
@@ -144,7 +147,7 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Vec<Record> {
             condition: SharingCondition::Conditional,
             valid_from: today(),
             valid_until: Date::new(2027, 12, 31).unwrap_or(today()),
-            constraints: Restricted::seal(&salt, &vec![]),
+            constraints: Restricted::seal(&constraints_salt, &vec![]),
         }),
         Record::AnchorDocument(AnchorDocument {
             document: doc("年度资产报告", n),
@@ -173,7 +176,7 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Vec<Record> {
             grant_id: grant,
             reason: "项目结束".into(),
         }),
-    ]
+    ])
 }
 
 /// Run the demo.
@@ -221,7 +224,7 @@ pub fn run(a: Args) -> Result<Outcome> {
             let next = agencies[(i + 1) % agencies.len()].id.clone();
             let ag = &mut agencies[i];
             let mut txs = Vec::new();
-            for record in round(&ag.id, &next, n) {
+            for record in round(&ag.id, &next, n)? {
                 let body = TxBody {
                     chain_id,
                     signer: ag.key.public(),
@@ -285,5 +288,37 @@ pub fn run(a: Args) -> Result<Outcome> {
         }
         // A steady, human-paced stream; this is a demo, not a load test.
         std::thread::sleep(Duration::from_millis(a.pause_ms));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sealed commitments (asset location, grant constraints) of one round.
+    fn sealed(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .filter_map(|r| match r {
+                Record::RegisterAsset(a) => Some(serde_json::to_string(&a.location).unwrap()),
+                Record::GrantDataAccess(g) => Some(serde_json::to_string(&g.constraints).unwrap()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_seals_of_the_same_value_differ() {
+        let a: AgencyId = "mof".parse().unwrap();
+        let b: AgencyId = "ndrc".parse().unwrap();
+        let first = sealed(&round(&a, &b, 1).unwrap());
+        let second = sealed(&round(&a, &b, 1).unwrap());
+        assert_eq!(first.len(), 2);
+        for (x, y) in first.iter().zip(&second) {
+            assert_ne!(
+                x, y,
+                "the same value sealed twice gives the same commitment (salt derived, not random)"
+            );
+        }
     }
 }

@@ -144,8 +144,9 @@ fn is_restricted_form(v: &Value) -> bool {
         .is_some_and(|m| m.len() == 1 && (m.contains_key("open") || m.contains_key("sealed")))
 }
 
-/// A salt from the OS RNG.
-fn fresh_salt() -> Result<[u8; 32]> {
+/// A salt from the OS RNG (every sealed field gets its own: a salt derived from public
+/// data would let anyone brute-force the sealed value from its commitment).
+pub(crate) fn fresh_salt() -> Result<[u8; 32]> {
     let mut s = [0u8; 32];
     getrandom::getrandom(&mut s).map_err(|e| anyhow!("the OS random generator failed: {e}"))?;
     Ok(s)

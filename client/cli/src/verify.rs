@@ -7,6 +7,9 @@
 //!   (`proof` or `state_proof`: the kernel's `StateProof`, as JSON or canonical hex) and a
 //!   `checkpoint` (canonical hex, or the checkpoint answer `{"checkpoint": HEX, ...}`): the
 //!   checkpoint is verified against the genesis, then the proof against its state root.
+//! - An evidence document (`GET /v1/evidence/{id}`) has `evidence` (canonical hex of the
+//!   consensus crate's `Evidence`): the consensus crate's own check proves that one
+//!   validator of the genesis set signed two conflicting messages, and names it.
 
 use crate::files::read_limited;
 use crate::Outcome;
@@ -49,6 +52,8 @@ pub enum FileKind {
     Receipt,
     /// A state-proof bundle.
     StateProof,
+    /// Evidence of equivocation.
+    Evidence,
     /// Neither.
     Unknown,
 }
@@ -60,6 +65,8 @@ pub fn detect(v: &Value) -> FileKind {
         FileKind::Receipt
     } else if (has("state_proof") || has("proof")) && has("checkpoint") {
         FileKind::StateProof
+    } else if has("evidence") && has("first") && has("second") {
+        FileKind::Evidence
     } else {
         FileKind::Unknown
     }
@@ -157,6 +164,45 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
     })
 }
 
+/// Verify an evidence document; the text names the culprit. The canonical `evidence` hex
+/// is what is checked; the fields repeated for readers (`first`, `second`, `culprit`,
+/// `epoch`, `view`) must agree with it.
+pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
+    let hex = v["evidence"]
+        .as_str()
+        .ok_or("`evidence`: expected canonical hex")?;
+    let ev: chancery_consensus::Evidence =
+        codec::decode(&hex_field("evidence", hex)?).map_err(|e| format!("evidence: {e}"))?;
+    let culprit = ev
+        .verify(genesis.chain_id(), &genesis.validators)
+        .map_err(|e| format!("evidence does not prove misbehaviour: {e}"))?;
+    let (epoch, view) = (ev.first.epoch.0, ev.first.view.0);
+    let repeated = [
+        ("first", Value::from(hex::encode(codec::encode(&ev.first)))),
+        (
+            "second",
+            Value::from(hex::encode(codec::encode(&ev.second))),
+        ),
+        ("culprit", Value::from(culprit)),
+        ("epoch", Value::from(epoch)),
+        ("view", Value::from(view)),
+    ];
+    for (field, value) in repeated {
+        if let Some(found) = v.get(field) {
+            if *found != value {
+                return Err(format!("`{field}` is {found}, the evidence says {value}"));
+            }
+        }
+    }
+    let name = genesis
+        .validators
+        .get(culprit)
+        .map_or("?", |v| v.name.as_str());
+    Ok(format!(
+        "valid: validator {name} (index {culprit}) signed two conflicting votes in epoch {epoch}, view {view}"
+    ))
+}
+
 /// Run `verify`.
 pub fn run(a: Args) -> Result<Outcome> {
     let genesis = load_genesis(&a.genesis)?;
@@ -184,8 +230,12 @@ pub fn run(a: Args) -> Result<Outcome> {
             Ok(s) => Outcome::Ok(s),
             Err(e) => Outcome::Invalid(e),
         }),
+        FileKind::Evidence => Ok(match verify_evidence(&v, &genesis) {
+            Ok(s) => Outcome::Ok(s),
+            Err(e) => Outcome::Invalid(e),
+        }),
         FileKind::Unknown => Ok(Outcome::Invalid(
-            "the file is not receipt JSON (fields entry, index, proof, checkpoint) nor a state-proof bundle (fields proof, checkpoint)".into(),
+            "the file is not receipt JSON (fields entry, index, proof, checkpoint), a state-proof bundle (fields proof, checkpoint) nor an evidence document (fields evidence, first, second)".into(),
         )),
     }
 }
@@ -269,5 +319,70 @@ mod tests {
                 "alteration {i} verified"
             );
         }
+    }
+
+    /// An evidence document as `GET /v1/evidence/{id}` serves it: validator 1 of the
+    /// fixture signed notarize votes for two blocks in view 7.
+    pub(crate) fn evidence_doc(fx: &Fixture) -> Value {
+        use chancery_consensus::{Evidence, Vote};
+        use chancery_core::cert::VoteKind;
+        use chancery_core::{Digest, View};
+        let set = &fx.genesis.validators;
+        let vote = |block: u8| {
+            Vote::sign(
+                fx.genesis.chain_id(),
+                set.epoch,
+                View(7),
+                VoteKind::Notarize,
+                Digest([block; 32]),
+                1,
+                &fx.validators[1],
+            )
+        };
+        let ev = Evidence {
+            first: vote(1),
+            second: vote(2),
+        };
+        serde_json::json!({
+            "id": "00",
+            "kind": "votes",
+            "epoch": set.epoch.0,
+            "view": 7,
+            "culprit": 1,
+            "first": hex::encode(codec::encode(&ev.first)),
+            "second": hex::encode(codec::encode(&ev.second)),
+            "evidence": hex::encode(codec::encode(&ev)),
+            "verified": true,
+        })
+    }
+
+    #[test]
+    fn evidence_verifies_and_names_the_culprit_and_tampering_fails() {
+        let fx = Fixture::new();
+        let v = evidence_doc(&fx);
+        assert_eq!(detect(&v), FileKind::Evidence);
+        let ok = verify_evidence(&v, &fx.genesis).unwrap();
+        let name = &fx.genesis.validators.validators[1].name;
+        assert!(ok.contains(&format!("validator {name} (index 1)")), "{ok}");
+        let ev = v["evidence"].as_str().unwrap();
+        // A flipped bit in the second signature (the last 64 bytes of the encoding).
+        let mut b = hex::decode(ev).unwrap();
+        let n = b.len();
+        b[n - 3] ^= 1;
+        let mut t = v.clone();
+        t["evidence"] = hex::encode(&b).into();
+        let e = verify_evidence(&t, &fx.genesis).unwrap_err();
+        assert!(
+            e.contains("does not verify") || e.contains("evidence"),
+            "{e}"
+        );
+        // A claim about someone else.
+        let mut t = v.clone();
+        t["culprit"] = 2.into();
+        assert!(verify_evidence(&t, &fx.genesis).is_err());
+        // Another chain's genesis.
+        let mut other = fx.genesis.clone();
+        other.chain_name = format!("{}-other", other.chain_name);
+        assert!(verify_evidence(&v, &other).is_err());
     }
 }

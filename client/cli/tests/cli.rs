@@ -392,3 +392,64 @@ fn verify_receipt_command() {
     assert_eq!(code, 1);
     assert!(err.contains("not receipt JSON"), "{err}");
 }
+
+/// An evidence document as `GET /v1/evidence/{id}` serves it: validator `signer` of `g`
+/// signed notarize votes for two blocks in view 7.
+fn evidence_doc(g: &Genesis, keys: &[SecretKey], signer: u16) -> serde_json::Value {
+    let vote = |block: u8| {
+        chancery_consensus::Vote::sign(
+            g.chain_id(),
+            g.validators.epoch,
+            View(7),
+            VoteKind::Notarize,
+            Digest([block; 32]),
+            signer,
+            &keys[usize::from(signer)],
+        )
+    };
+    let ev = chancery_consensus::Evidence {
+        first: vote(1),
+        second: vote(2),
+    };
+    serde_json::json!({
+        "id": "00",
+        "kind": "votes",
+        "epoch": 0,
+        "view": 7,
+        "culprit": signer,
+        "first": hex::encode(codec::encode(&ev.first)),
+        "second": hex::encode(codec::encode(&ev.second)),
+        "evidence": hex::encode(codec::encode(&ev)),
+        "verified": true,
+    })
+}
+
+#[test]
+fn verify_evidence_command_names_the_culprit_and_refuses_a_tampered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, keys) = genesis(4, "test-chain");
+    let gp = dir.path().join("genesis.json");
+    std::fs::write(&gp, serde_json::to_string_pretty(&g).unwrap()).unwrap();
+    let gp = gp.to_str().unwrap();
+    let write = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_string_pretty(v).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let doc = evidence_doc(&g, &keys, 2);
+    let good = write("evidence.json", &doc);
+    let (code, out, err) = run(&["verify", &good, "--genesis", gp]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("validator mof-2 (index 2)"), "{out}");
+
+    // One bit of the second vote's signature flipped.
+    let mut b = hex::decode(doc["evidence"].as_str().unwrap()).unwrap();
+    let n = b.len();
+    b[n - 3] ^= 1;
+    let mut t = doc.clone();
+    t["evidence"] = hex::encode(&b).into();
+    let tampered = write("tampered.json", &t);
+    let (code, _, err) = run(&["verify", &tampered, "--genesis", gp]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not prove misbehaviour"), "{err}");
+}

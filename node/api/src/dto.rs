@@ -353,3 +353,31 @@ pub struct ReceiptDto {
     /// Hex of the canonical checkpoint.
     pub checkpoint: String,
 }
+
+/// Evidence that a validator signed two conflicting messages (`GET /v1/evidence`), as this
+/// node stored it, with the result of checking it against the genesis validator set.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EvidenceDto {
+    /// Id: hex of the stored key after `consensus/evidence/` (for `/v1/evidence/{id}`).
+    pub id: String,
+    /// `votes` (two conflicting votes of one view); `proposals` when proposals are kept too.
+    pub kind: String,
+    /// Epoch of the validator set.
+    pub epoch: u64,
+    /// View of the two messages.
+    pub view: u64,
+    /// The culprit's index in the validator set.
+    pub culprit: u16,
+    /// The culprit's name in the genesis, if the index is in the set.
+    pub culprit_name: Option<String>,
+    /// The first signed message, canonical encoding in hex.
+    pub first: String,
+    /// The second signed message, canonical encoding in hex.
+    pub second: String,
+    /// The whole evidence, canonical encoding in hex: what `chancery verify` checks.
+    pub evidence: String,
+    /// Whether both signatures verify under the culprit's key and the messages conflict.
+    pub verified: bool,
+    /// Why it does not verify (or does not decode), when `verified` is false.
+    pub error: Option<String>,
+}

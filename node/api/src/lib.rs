@@ -7,15 +7,21 @@
 //! served at `GET /v1/openapi.json`.
 //!
 //! Limits: request bodies (`request_bytes_max`), page sizes (`page_entries_max`),
-//! concurrent requests, a per-request timeout, and a request rate per client address
-//! (`requests_per_s_max`, `request_burst_max`), all from the node config. Every answer that
+//! concurrent requests, a per-request timeout, a request rate per client address
+//! (`requests_per_s_max`, `request_burst_max`), handlers on a bounded blocking pool
+//! (`blocking_reads_max`), raw block pages by bytes (`raw_page_bytes_max`), event streams
+//! and TCP connections in total and per address (`sse_streams_max`,
+//! `sse_streams_per_address_max`, `connections_max`, `connections_per_address_max`), all
+//! from the node config (see [`caps`]). Every answer that
 //! is not a success is the JSON error `{code, message, details}`, including the ones the
 //! framework makes (unknown route, wrong method, body too large), and a handler that panics
 //! answers 500 instead of dropping the connection.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod caps;
 pub mod dto;
+pub mod evidence;
 pub mod handle;
 mod layers;
 mod params;
@@ -60,6 +66,23 @@ pub struct ApiLimits {
     pub request_burst_max: u32,
     /// Most client addresses whose rate is tracked; beyond it, idle ones are forgotten.
     pub rate_limit_clients_max: usize,
+    /// Most handlers running on the blocking thread pool at once (store reads, large
+    /// encodings); over it a request is answered 503 with `Retry-After`.
+    pub blocking_reads_max: usize,
+    /// Most supplier names one search scans for a name containing the query (names that
+    /// start with it are found through the sorted index, without a scan).
+    pub search_scan_max: usize,
+    /// A page of raw blocks stops before the block that would bring its hex (blocks and
+    /// certificates) past this many bytes; a page holds at least one block.
+    pub raw_page_bytes_max: usize,
+    /// Most event streams open at once.
+    pub sse_streams_max: usize,
+    /// Most event streams open at once from one client address.
+    pub sse_streams_per_address_max: usize,
+    /// Most TCP connections open at once.
+    pub connections_max: usize,
+    /// Most TCP connections open at once from one client address.
+    pub connections_per_address_max: usize,
 }
 
 impl Default for ApiLimits {
@@ -73,6 +96,13 @@ impl Default for ApiLimits {
             requests_per_s_max: 2000,
             request_burst_max: 4000,
             rate_limit_clients_max: 100_000,
+            blocking_reads_max: 4,
+            search_scan_max: 20_000,
+            raw_page_bytes_max: 4 * 1024 * 1024,
+            sse_streams_max: 256,
+            sse_streams_per_address_max: 8,
+            connections_max: 1024,
+            connections_per_address_max: 128,
         }
     }
 }
@@ -81,8 +111,6 @@ impl Default for ApiLimits {
 pub const PAGE_ENTRIES_DEFAULT: usize = 50;
 /// Most blocks in one page of `GET /v1/blocks/raw`.
 pub const RAW_BLOCKS_MAX: usize = 100;
-/// A page of raw blocks ends after the block that brings its hex past this many bytes.
-pub const RAW_PAGE_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// Longest cursor accepted, in characters.
 pub const CURSOR_CHARS_MAX: usize = 1024;
 
@@ -160,7 +188,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code: code.to_string(),
@@ -168,13 +196,13 @@ impl ApiError {
             details: Value::Null,
         }
     }
-    fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
-    fn internal(message: impl Into<String>) -> ApiError {
+    pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
     fn unavailable(message: impl Into<String>) -> ApiError {
@@ -244,7 +272,7 @@ type ApiResult<T> = Result<T, ApiError>;
 #[openapi(
     info(
         title = "Chancery node API",
-        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`."
+        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`. Every route but /healthz, /readyz, /v1/status and /v1/events runs on a bounded pool of reader threads (`blocking_reads_max`): when all are busy the answer is 503 `busy` with `Retry-After: 1`. Connections are capped in total and per client address (`connections_max`, `connections_per_address_max`); event streams likewise (`sse_streams_max`, `sse_streams_per_address_max`)."
     ),
     tags(
         (name = "node", description = "Health and status"),
@@ -284,6 +312,8 @@ fn api_routes() -> OpenApiRouter<NodeHandle> {
         .routes(routes!(reads::members))
         .routes(routes!(reads::member))
         .routes(routes!(reads::validators))
+        .routes(routes!(evidence::evidence_list))
+        .routes(routes!(evidence::evidence_one))
         .routes(routes!(proofs::checkpoint_latest))
         .routes(routes!(proofs::checkpoint_at))
         .routes(routes!(proofs::receipt))
@@ -329,7 +359,16 @@ pub fn routes(h: NodeHandle) -> Router {
 /// not already JSON or HTML, and a 500 (not a dropped connection) if a handler panics.
 pub fn with_limits(app: Router, limits: &ApiLimits) -> Router {
     let limiter = RateLimiter::new(limits);
+    let sse = caps::SseSlots(caps::AddressSlots::new(
+        limits.sse_streams_max,
+        limits.sse_streams_per_address_max,
+    ));
     app.fallback(layers::no_route)
+        .layer(axum::middleware::from_fn_with_state(
+            caps::BlockingPool::new(limits.blocking_reads_max),
+            caps::blocking_reads,
+        ))
+        .layer(Extension(sse))
         .layer(DefaultBodyLimit::max(limits.request_bytes_max))
         .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout_ms,
@@ -355,12 +394,20 @@ pub fn router(h: NodeHandle) -> Router {
 }
 
 /// Serve `app` (usually [`router`], possibly merged with other routers) on `listener`
-/// until `shutdown` resolves. Client addresses are available to the rate limiter.
+/// until `shutdown` resolves, admitting at most `connections_max` connections at once and
+/// `connections_per_address_max` per client address (see [`caps::CappedListener`]).
+/// Client addresses are available to the rate limiter.
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: &ApiLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = caps::CappedListener::new(listener, limits).tap_io(|s| {
+        // Small answers go out at once; a failure here only costs latency.
+        let _ = s.tcp().set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -375,5 +422,6 @@ pub async fn serve(
     h: NodeHandle,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_router(listener, router(h), shutdown).await
+    let limits = h.limits.clone();
+    serve_router(listener, router(h), &limits, shutdown).await
 }

@@ -2,7 +2,7 @@
 
 use crate::dto::*;
 use crate::params::{self, agency, digest, height, id, page, short, P, Q};
-use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX, RAW_PAGE_BYTES_MAX};
+use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX};
 use axum::extract::State;
 use axum::Json;
 use chancery_core::block::{Block, Outcome};
@@ -66,9 +66,9 @@ fn tx_page(p: chancery_ledger::Page<TxRecord>) -> Page<TxSummary> {
 pub(crate) struct PageQuery {
     /// Page size, 1..=page_entries_max (default 50).
     #[param(value_type = Option<u64>)]
-    limit: Option<String>,
+    pub(crate) limit: Option<String>,
     /// The `next` value of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// `from` and `limit` of a range of blocks.
@@ -132,7 +132,10 @@ pub(crate) async fn blocks(
 }
 
 /// Blocks in their canonical encoding with their stored certificates, for audits: at most
-/// 100 per page, and a page ends after the block that brings it past 32 MiB of hex.
+/// 100 per page, and a page stops before the block that would bring its hex (blocks and
+/// certificates) past `raw_page_bytes_max` bytes (default 4 MiB; a page always holds at
+/// least one block, so a single block larger than that comes alone); `next` is the first
+/// height not in the page.
 #[utoipa::path(get, path = "/v1/blocks/raw", tag = "blocks", params(RangeQuery),
     responses((status = 200, body = RawBlockPage), (status = 400, body = ErrorBody)))]
 pub(crate) async fn blocks_raw(
@@ -140,6 +143,7 @@ pub(crate) async fn blocks_raw(
     Q(q): Q<RangeQuery>,
 ) -> ApiResult<Json<RawBlockPage>> {
     let (from, end) = block_range(&h, &q, RAW_BLOCKS_MAX)?;
+    let bytes_max = h.limits.raw_page_bytes_max;
     let mut items = Vec::new();
     let mut bytes = 0usize;
     let mut next = end;
@@ -150,16 +154,18 @@ pub(crate) async fn blocks_raw(
             ))
         })?;
         let block = hex::encode(codec::encode(&b));
-        bytes += block.len();
+        let certificate = hex::encode(codec::encode(&c));
+        let size = block.len() + certificate.len();
+        if !items.is_empty() && bytes.saturating_add(size) > bytes_max {
+            next = ht;
+            break;
+        }
+        bytes += size;
         items.push(RawBlock {
             height: ht,
             block,
-            certificate: hex::encode(codec::encode(&c)),
+            certificate,
         });
-        if bytes >= RAW_PAGE_BYTES_MAX {
-            next = ht + 1;
-            break;
-        }
     }
     Ok(Json(RawBlockPage {
         items,

@@ -1,22 +1,24 @@
 //! Node status, submission, transaction status, the event stream.
 
+use crate::caps::SseSlots;
 use crate::dto::ErrorBody;
 use crate::handle::{Command, Event, NodeStatus};
 use crate::params::{digest, P};
 use crate::{ApiError, ApiResult, NodeHandle};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use chancery_core::block::Outcome;
 use chancery_core::ids::Digest;
 use chancery_core::tx::Transaction;
 use futures_util::stream::Stream;
 use serde_json::{json, Value};
 use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 
@@ -300,14 +302,24 @@ pub(crate) async fn tx_status(
 /// log_size), then `checkpoint` with the latest checkpoint (the same JSON as
 /// `/v1/checkpoints/latest`; a block finalized by a later one repeats the previous
 /// checkpoint, so watchers keep the highest height); `lagged` if this client missed some.
+/// At most `sse_streams_max` streams are open at once (then 503) and
+/// `sse_streams_per_address_max` per client address (then 429), both with `Retry-After`.
 #[utoipa::path(get, path = "/v1/events", tag = "node",
-    responses((status = 200, description = "event stream", content_type = "text/event-stream", body = String)))]
+    responses((status = 200, description = "event stream", content_type = "text/event-stream", body = String),
+        (status = 429, description = "too many streams from this address", body = ErrorBody),
+        (status = 503, description = "too many streams in total", body = ErrorBody)))]
 pub(crate) async fn events(
     State(h): State<NodeHandle>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    Extension(slots): Extension<SseSlots>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, crate::caps::StreamRefused> {
     use futures_util::StreamExt;
+    let ip = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0 .0.ip());
+    // Held by the stream: released when the client goes away.
+    let slot = slots.acquire(ip)?;
     let rx = h.events.subscribe();
     let stream = tokio_stream::wrappers::BroadcastStream::new(rx).flat_map(move |e| {
+        let _held = &slot;
         let mut out: Vec<Result<SseEvent, Infallible>> = Vec::with_capacity(2);
         match e {
             Ok(Event::Block {
@@ -330,7 +342,7 @@ pub(crate) async fn events(
         }
         futures_util::stream::iter(out)
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// The latest checkpoint as `/v1/checkpoints/latest` renders it, if there is one.

@@ -585,6 +585,8 @@ async fn the_openapi_document_lists_every_route_of_the_contract() {
         ("/v1/agencies/{id}", "get"),
         ("/v1/members", "get"),
         ("/v1/validators", "get"),
+        ("/v1/evidence", "get"),
+        ("/v1/evidence/{id}", "get"),
         ("/v1/checkpoints/latest", "get"),
         ("/v1/checkpoints/{height}", "get"),
         ("/v1/receipts/{tx_hash}", "get"),

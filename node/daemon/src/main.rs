@@ -87,6 +87,9 @@ enum Cmd {
         /// Most requests served at once.
         #[arg(long, default_value_t = ApiConfig::default().concurrent_requests_max)]
         concurrent_requests_max: usize,
+        /// Most handlers reading the store at once (over it: 503 `busy`).
+        #[arg(long, default_value_t = ApiConfig::default().blocking_reads_max)]
+        blocking_reads_max: usize,
     },
 }
 
@@ -125,12 +128,14 @@ fn main() -> Result<()> {
             requests_per_s_max,
             request_burst_max,
             concurrent_requests_max,
+            blocking_reads_max,
         } => {
             init_logging(LogFormat::Text);
             let cfg = ApiConfig {
                 requests_per_s_max,
                 request_burst_max,
                 concurrent_requests_max,
+                blocking_reads_max,
                 ..ApiConfig::default()
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -152,8 +157,75 @@ fn api_limits(c: &ApiConfig) -> ApiLimits {
         requests_per_s_max: c.requests_per_s_max,
         request_burst_max: c.request_burst_max,
         rate_limit_clients_max: c.rate_limit_clients_max,
+        blocking_reads_max: c.blocking_reads_max,
+        search_scan_max: c.search_scan_max,
+        raw_page_bytes_max: c.raw_page_bytes_max,
+        sse_streams_max: c.sse_streams_max,
+        sse_streams_per_address_max: c.sse_streams_per_address_max,
+        connections_max: c.connections_max,
+        connections_per_address_max: c.connections_per_address_max,
         ..ApiLimits::default()
     }
+}
+
+/// The outcome of the consensus driver, reported by its thread.
+type DriverResult = std::result::Result<anyhow::Result<()>, String>;
+
+/// Run the consensus driver on its own OS thread with its own single-threaded Tokio
+/// runtime, so that API and network load on the main runtime cannot delay its timers and
+/// steps (issue 14, finding 8). Channels (mpsc, watch, broadcast) work across runtimes; the
+/// network keeps running on the main runtime. The returned receiver yields the driver's
+/// result when it stops (`Err` if it panicked or its runtime could not start).
+fn spawn_driver(
+    drv: driver::Driver,
+    shutdown: watch::Receiver<bool>,
+) -> Result<tokio::sync::oneshot::Receiver<DriverResult>> {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("consensus-driver".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = done_tx.send(Err(format!("starting the driver's runtime: {e}")));
+                    return;
+                }
+            };
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                rt.block_on(drv.run(shutdown))
+            }))
+            .map_err(|p| {
+                p.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".to_string())
+            });
+            let _ = done_tx.send(out);
+        })
+        .context("starting the consensus driver thread")?;
+    Ok(done_rx)
+}
+
+/// Bind the API address and serve the node's HTTP app (API and explorer) on the main
+/// runtime, with its connection caps, until `shutdown` turns true.
+async fn spawn_api(
+    addr: std::net::SocketAddr,
+    handle: NodeHandle,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the API address {addr}"))?;
+    let limits = handle.limits.clone();
+    Ok(tokio::spawn(async move {
+        chancery_api::serve_router(listener, http_app(handle), &limits, async move {
+            let _ = shutdown.wait_for(|s| *s).await;
+        })
+        .await
+    }))
 }
 
 /// The HTTP app of a node: the API's routes, and any other router merged into them (one
@@ -187,7 +259,8 @@ async fn serve(
             .with_context(|| format!("opening the ledger in {}", data.display()))?,
     );
     let tip = ledger.tip();
-    let handle = NodeHandle::read_only(ledger, Arc::new(genesis), api_limits(cfg));
+    let limits = api_limits(cfg);
+    let handle = NodeHandle::read_only(ledger, Arc::new(genesis), limits.clone());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the API address {addr}"))?;
@@ -197,7 +270,7 @@ async fn serve(
         log_size = tip.log_size,
         "serving the read-only API"
     );
-    chancery_api::serve_router(listener, http_app(handle), wait_for_signal())
+    chancery_api::serve_router(listener, http_app(handle), &limits, wait_for_signal())
         .await
         .context("serving the API")?;
     tracing::info!("stopped");
@@ -335,40 +408,28 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         events,
         limits: api_limits(&cfg.api),
     };
-    let listener = tokio::net::TcpListener::bind(cfg.api_listen)
-        .await
-        .with_context(|| format!("binding the API address {}", cfg.api_listen))?;
+    let api = spawn_api(cfg.api_listen, handle, shutdown_rx.clone()).await?;
     tracing::info!(api = %cfg.api_listen, p2p = %cfg.p2p_listen, "listening");
-    let mut api_shutdown = shutdown_rx.clone();
-    let api = tokio::spawn(chancery_api::serve_router(
-        listener,
-        http_app(handle),
-        async move {
-            let _ = api_shutdown.wait_for(|s| *s).await;
-        },
-    ));
-    let mut driver_task = tokio::spawn(drv.run(shutdown_rx));
+    let mut driver_done = spawn_driver(drv, shutdown_rx)?;
+    let driver_failure = |r: std::result::Result<DriverResult, _>| match r {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(e))) => Some(e.to_string()),
+        Ok(Err(panic)) => Some(format!("driver panicked: {panic}")),
+        Err(_) => Some("driver thread ended without a result".to_string()),
+    };
 
     // Run until a signal, or until the driver stops on its own (an error it cannot
     // recover from): then the whole node stops, rather than serve a ledger that no
     // longer advances.
-    let mut failed = None;
+    let failed;
     tokio::select! {
         _ = wait_for_signal() => {
             tracing::info!("shutting down");
             let _ = shutdown_tx.send(true);
-            match (&mut driver_task).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => failed = Some(e.to_string()),
-                Err(e) => failed = Some(format!("driver panicked: {e}")),
-            }
+            failed = driver_failure((&mut driver_done).await);
         }
-        r = &mut driver_task => {
-            failed = Some(match r {
-                Ok(Ok(())) => "driver stopped unexpectedly".to_string(),
-                Ok(Err(e)) => e.to_string(),
-                Err(e) => format!("driver panicked: {e}"),
-            });
+        r = &mut driver_done => {
+            failed = Some(driver_failure(r).unwrap_or_else(|| "driver stopped unexpectedly".to_string()));
             let _ = shutdown_tx.send(true);
         }
     }

@@ -30,6 +30,16 @@ struct State {
     suppliers: BTreeMap<String, String>,
 }
 
+/// Suppliers whose name matches a search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SupplierMatches {
+    /// (name, credit code), names starting with the query first.
+    pub items: Vec<(String, String)>,
+    /// Whether the scan for names containing the query stopped at its budget
+    /// (`search_scan_max`) before the end of the catalog: more names may match.
+    pub partial: bool,
+}
+
 /// A snapshot of the counts.
 #[derive(Clone, Debug)]
 pub struct Counts {
@@ -145,16 +155,77 @@ impl Catalog {
             .unwrap_or_default()
     }
 
-    /// Up to `max` suppliers (name, credit code) whose name contains `part`.
-    pub fn suppliers_matching(&self, part: &str, max: usize) -> Vec<(String, String)> {
+    /// Up to `max` suppliers (name, credit code) whose name contains `part`: first those
+    /// whose name starts with `part`, found through the sorted map in O(log n + max); then
+    /// those containing it elsewhere, looking at no more than `scan_max` names (so one
+    /// search costs at most O(log n + max + scan_max) whatever the catalog's size). The
+    /// result is `partial` when that scan stopped before the end of the catalog.
+    pub fn suppliers_matching(&self, part: &str, max: usize, scan_max: usize) -> SupplierMatches {
+        let mut out = SupplierMatches::default();
         let Ok(s) = self.state.read() else {
-            return Vec::new();
+            return out;
         };
-        s.suppliers
-            .iter()
-            .filter(|(n, _)| n.contains(part))
+        for (n, c) in s
+            .suppliers
+            .range::<str, _>((std::ops::Bound::Included(part), std::ops::Bound::Unbounded))
+            .take_while(|(n, _)| n.starts_with(part))
             .take(max)
-            .map(|(n, c)| (n.clone(), c.clone()))
-            .collect()
+        {
+            out.items.push((n.clone(), c.clone()));
+        }
+        for (scanned, (n, c)) in s.suppliers.iter().enumerate() {
+            if out.items.len() >= max {
+                break;
+            }
+            if scanned >= scan_max {
+                out.partial = true;
+                break;
+            }
+            if !n.starts_with(part) && n.contains(part) {
+                out.items.push((n.clone(), c.clone()));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog(names: impl IntoIterator<Item = String>) -> Catalog {
+        let c = Catalog::default();
+        {
+            let mut s = c.state.write().unwrap();
+            for n in names {
+                s.suppliers.insert(n, "91110000100000000A".into());
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn supplier_search_uses_the_index_for_prefixes_and_bounds_the_substring_scan() {
+        // 1,000 names before the one sought, in the map's order.
+        let c = catalog(
+            (0..1000)
+                .map(|i| format!("A-{i:04}"))
+                .chain(["Z-needle".to_string()]),
+        );
+        // A prefix is found through the sorted map whatever the scan budget.
+        let m = c.suppliers_matching("Z-nee", 20, 10);
+        assert_eq!(m.items.len(), 1);
+        assert_eq!(m.items[0].0, "Z-needle");
+        // A substring beyond the budget is not found, and the result says it is partial.
+        let m = c.suppliers_matching("needle", 20, 10);
+        assert!(m.items.is_empty());
+        assert!(m.partial);
+        // With budget for the whole catalog: found, complete.
+        let m = c.suppliers_matching("needle", 20, 10_000);
+        assert_eq!(m.items.len(), 1);
+        assert!(!m.partial);
+        // Never more than `max`.
+        let m = c.suppliers_matching("A-", 20, 10_000);
+        assert_eq!(m.items.len(), 20);
     }
 }

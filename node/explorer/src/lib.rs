@@ -157,6 +157,7 @@ pub fn router_with(x: Explorer) -> Router {
         .route("/agencies", get(pages::agencies))
         .route("/agency", get(pages::agency))
         .route("/search", get(pages::search))
+        .route("/evidence", get(pages::evidence))
         .route("/genesis.json", get(pages::genesis))
         .route("/ocds/releases", get(ocds::releases))
         .route("/ocds/records/{*ocid}", get(ocds::record))

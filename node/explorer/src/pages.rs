@@ -192,6 +192,7 @@ fn home_page(x: &Explorer, cx: &Ctx) -> R {
                 (l.t("，法定多数需 ", " validators live; a quorum needs "))
                 strong { (quorum) } (l.t("。", "."))
             }
+            p { a href="/evidence" { (l.t("验证人作恶证据 »", "Evidence of validator misbehaviour »")) } }
             div.scroll { table {
                 thead { tr { th scope="col" { (l.t("名称", "Name")) } th scope="col" { (l.t("所属机构", "Agency")) } th scope="col" { (l.t("共识公钥", "Consensus key")) } } }
                 tbody {
@@ -831,6 +832,51 @@ pub async fn agencies(State(x): State<Explorer>, cx: Ctx) -> Response {
     respond(&x, &cx, r)
 }
 
+/// `GET /evidence`: evidence of equivocation this node stored (two conflicting messages
+/// signed by one validator), each checked against the genesis validator set, with the
+/// canonical hex that `chancery verify` checks offline.
+pub async fn evidence(State(x): State<Explorer>, cx: Ctx) -> Response {
+    let r = evidence_page(&x, &cx);
+    respond(&x, &cx, r)
+}
+
+fn evidence_page(x: &Explorer, cx: &Ctx) -> R {
+    let l = cx.lang;
+    let res = x.node.ledger.evidence_records(cx.q("cursor"), limit(cx)?)?;
+    let items: Vec<_> = res
+        .items
+        .iter()
+        .map(|r| chancery_api::evidence::evidence_dto(r, &x.node.genesis))
+        .collect();
+    let body = html! {
+        p { (l.t("验证人对同一视图签署两条相互冲突的消息即为作恶证据。每条证据都已用创世文件中的验证人公钥检查；下载后可用 ",
+                 "A validator that signs two conflicting messages for one view leaves evidence of misbehaviour. Each item is checked here against the validator keys of the genesis; save its JSON from "))
+            code { "/v1/evidence/{id}" }
+            (l.t(" 的 JSON 离线验证：", " and check it offline with "))
+            code { "chancery verify evidence.json --genesis genesis.json" } (l.t("。", ".")) }
+        @if items.is_empty() { p.muted { (l.t("本节点未发现作恶证据。", "This node has seen no evidence of misbehaviour.")) } }
+        @else { div.scroll { table {
+            thead { tr {
+                th scope="col" { (l.t("验证人", "Validator")) } th.num scope="col" { (l.t("纪元", "Epoch")) }
+                th.num scope="col" { (l.t("视图", "View")) } th scope="col" { (l.t("类型", "Kind")) }
+                th scope="col" { (l.t("检查结果", "Check")) } th scope="col" { "JSON" }
+            } }
+            tbody { @for e in &items {
+                tr {
+                    td { (e.culprit_name.as_deref().unwrap_or("?")) " (#" (e.culprit) ")" }
+                    td.num { (e.epoch) } td.num { (l.number(e.view)) }
+                    td { @if e.kind == "votes" { (l.t("冲突投票", "conflicting votes")) } @else { (l.t("冲突提案", "conflicting proposals")) } }
+                    td { @if e.verified { span.badge.bad { (l.t("已证实", "proven")) } }
+                         @else { span.badge { (l.t("无效证据", "not valid")) } " " (e.error.as_deref().unwrap_or("")) } }
+                    td { a href=(format!("/v1/evidence/{}", e.id)) { (l.t("下载", "download")) } }
+                }
+            } }
+        } } }
+        (pager(cx, res.next.as_deref()))
+    };
+    page(l.t("作恶证据", "Evidence of misbehaviour"), body)
+}
+
 /// `GET /agency?id=`: its assets, awards, grants (given and received), members.
 pub async fn agency(State(x): State<Explorer>, cx: Ctx) -> Response {
     let r = agency_page(&x, &cx);
@@ -930,10 +976,10 @@ const AGENCY_ITEMS_MAX: usize = 10;
 pub async fn search(State(x): State<Explorer>, cx: Ctx) -> Response {
     x.refresh_catalog();
     match search_hits(&x, &cx) {
-        Ok(hits) if hits.len() == 1 && cx.q("all").is_none() => {
+        Ok((hits, false)) if hits.len() == 1 && cx.q("all").is_none() => {
             Redirect::to(&hits[0].1).into_response()
         }
-        Ok(hits) => {
+        Ok((hits, partial)) => {
             let l = cx.lang;
             let q = cx.q("q").unwrap_or("");
             let body = html! {
@@ -943,6 +989,13 @@ pub async fn search(State(x): State<Explorer>, cx: Ctx) -> Response {
                                    "You can search for an asset id, grant id, contracting process id (ocid), project number, transaction hash, supplier name or credit code, or agency name.")) }
                 } @else {
                     ul { @for (label, href) in &hits { li { a href=(href) { (label) } } } }
+                }
+                @if partial {
+                    p.muted.partial {
+                        (l.t("部分结果：供应商名称只检查了前 ", "Partial results: only the first "))
+                        (x.node.limits.search_scan_max)
+                        (l.t(" 个；以名称开头搜索可找到全部。", " supplier names were scanned for this text; search for the beginning of a name to find them all."))
+                    }
                 }
             };
             respond(
@@ -955,12 +1008,13 @@ pub async fn search(State(x): State<Explorer>, cx: Ctx) -> Response {
     }
 }
 
-fn search_hits(x: &Explorer, cx: &Ctx) -> Result<Vec<(String, String)>, ExplorerError> {
+/// The hits of a search, and whether the supplier-name scan stopped at its budget.
+fn search_hits(x: &Explorer, cx: &Ctx) -> Result<(Vec<(String, String)>, bool), ExplorerError> {
     let l = cx.lang;
     let q = cx.q("q").unwrap_or("").trim();
     let mut hits: Vec<(String, String)> = Vec::new();
     if q.is_empty() {
-        return Ok(hits);
+        return Ok((hits, false));
     }
     let ledger = &x.node.ledger;
     if let Ok(h) = q.to_ascii_lowercase().parse::<Digest>() {
@@ -1038,7 +1092,10 @@ fn search_hits(x: &Explorer, cx: &Ctx) -> Result<Vec<(String, String)>, Explorer
             ));
         }
     }
-    for (name, code) in x.catalog.suppliers_matching(q, SEARCH_RESULTS_MAX) {
+    let suppliers =
+        x.catalog
+            .suppliers_matching(q, SEARCH_RESULTS_MAX, x.node.limits.search_scan_max);
+    for (name, code) in suppliers.items {
         hits.push((
             format!("{} {name} · {code}", l.t("供应商", "Supplier")),
             url("/awards", [("supplier", name.as_str())]),
@@ -1054,7 +1111,7 @@ fn search_hits(x: &Explorer, cx: &Ctx) -> Result<Vec<(String, String)>, Explorer
         }
     }
     hits.dedup_by(|a, b| a.1 == b.1);
-    Ok(hits)
+    Ok((hits, suppliers.partial))
 }
 
 fn award_href(ocid: &str, id: &str) -> String {

@@ -349,3 +349,49 @@ async fn genesis_download_is_the_verifiers_genesis() {
     let g: chancery_core::genesis::Genesis = serde_json::from_str(&a.body).unwrap();
     assert_eq!(g.chain_id(), w.ledger.chain_id());
 }
+
+#[tokio::test]
+async fn evidence_page_lists_stored_conflicting_votes_and_the_home_page_links_it() {
+    use chancery_consensus::{Evidence, Vote};
+    use chancery_core::cert::VoteKind;
+    use chancery_core::{codec, Digest, View};
+    let (app, w) = app();
+    let empty = ok(&app, "/evidence?lang=en").await;
+    assert!(empty.contains("has seen no evidence"), "{empty}");
+    let g = &w.fx.genesis;
+    let vote = |block: u8| {
+        Vote::sign(
+            g.chain_id(),
+            g.validators.epoch,
+            View(11),
+            VoteKind::Notarize,
+            Digest([block; 32]),
+            2,
+            &w.fx.validators[2],
+        )
+    };
+    let ev = Evidence {
+        first: vote(1),
+        second: vote(2),
+    };
+    let id = codec::encode(&ev.first);
+    let mut key = b"consensus/evidence/".to_vec();
+    key.extend_from_slice(&id);
+    let mut b = chancery_storage::WriteBatch::new();
+    b.put(chancery_storage::Column::Meta, key, codec::encode(&ev));
+    w.ledger.store().write(b).unwrap();
+
+    let en = ok(&app, "/evidence?lang=en").await;
+    let name = &g.validators.validators[2].name;
+    assert!(en.contains(&format!("{name} (#2)")), "{en}");
+    assert!(en.contains("proven"), "{en}");
+    assert!(
+        en.contains(&format!("/v1/evidence/{}", hex::encode(&id))),
+        "{en}"
+    );
+    assert!(en.contains("chancery verify evidence.json"), "{en}");
+    let zh = ok(&app, "/evidence?lang=zh").await;
+    assert!(zh.contains("作恶证据") && zh.contains("已证实"), "{zh}");
+    let home = ok(&app, "/?lang=en").await;
+    assert!(home.contains("href=\"/evidence\""), "{home}");
+}

@@ -38,8 +38,8 @@ pub mod testing;
 pub use check::{check, CheckReport, Problem};
 pub use proofs::{ProofRequestError, DESCENDANT_SEARCH_MAX};
 pub use query::{
-    AwardFilter, AwardKey, GrantFilter, GrantStatus, Page, TxRecord, PAGE_SIZE_MAX,
-    TX_OCCURRENCES_MAX,
+    AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
+    EVIDENCE_BYTES_MAX, EVIDENCE_KEY_PREFIX, PAGE_SIZE_MAX, TX_OCCURRENCES_MAX,
 };
 
 use chancery_core::block::{Block, BlockHeader, LogEntry, Outcome, ReasonCode};

@@ -24,6 +24,23 @@ pub type AwardKey = (String, String);
 pub const PAGE_SIZE_MAX: usize = 1000;
 /// Most occurrences of one transaction hash [`Ledger::tx`] looks at.
 pub const TX_OCCURRENCES_MAX: usize = 64;
+/// Key prefix, in the `Meta` column, of the evidence of equivocation the consensus driver
+/// stores (the rest of the key identifies the evidence; the value is its canonical
+/// encoding, which this crate does not decode: the consensus crate does).
+pub const EVIDENCE_KEY_PREFIX: &[u8] = b"consensus/evidence/";
+/// Largest stored evidence record this layer returns, in bytes (a larger one is skipped
+/// as not evidence).
+pub const EVIDENCE_BYTES_MAX: usize = 64 * 1024;
+
+/// One stored evidence record: the key after [`EVIDENCE_KEY_PREFIX`] and the stored bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceRecord {
+    /// The key after the prefix (the evidence's id, hex in the API).
+    pub id: Vec<u8>,
+    /// The stored value (canonical encoding of the consensus crate's `Evidence`).
+    pub bytes: Vec<u8>,
+}
+
 /// Most index entries one page may scan, as a multiple of the page size.
 const SCAN_PER_PAGE_MAX: usize = 8;
 
@@ -139,6 +156,56 @@ fn date_bytes(d: Date) -> [u8; 4] {
 }
 
 impl Ledger {
+    /// Stored evidence of equivocation, by id, `limit` at a time; the cursor is the last
+    /// id of the previous page (hex).
+    pub fn evidence_records(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<EvidenceRecord>, LedgerError> {
+        let limit = self.page_limit(limit)?;
+        let end = schema::prefix_end(EVIDENCE_KEY_PREFIX);
+        let mut start = EVIDENCE_KEY_PREFIX.to_vec();
+        if let Some(c) = cursor {
+            let id = hex::decode(c).map_err(|_| LedgerError::BadCursor(c.to_string()))?;
+            start.extend_from_slice(&id);
+            start.push(0);
+        }
+        // One more than a page, to know whether another page follows.
+        let mut rows = self
+            .store
+            .scan(Column::Meta, &start, end.as_deref(), false, limit + 1)?;
+        let full = rows.len() > limit;
+        rows.truncate(limit);
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for (k, v) in rows {
+            let id = k[EVIDENCE_KEY_PREFIX.len().min(k.len())..].to_vec();
+            last = Some(hex::encode(&id));
+            if v.len() <= EVIDENCE_BYTES_MAX {
+                items.push(EvidenceRecord { id, bytes: v });
+            }
+        }
+        Ok(Page {
+            items,
+            next: if full { last } else { None },
+        })
+    }
+
+    /// One stored evidence record by its id (the key after [`EVIDENCE_KEY_PREFIX`]).
+    pub fn evidence_record(&self, id: &[u8]) -> Result<Option<EvidenceRecord>, LedgerError> {
+        let mut k = EVIDENCE_KEY_PREFIX.to_vec();
+        k.extend_from_slice(id);
+        Ok(self
+            .store
+            .get(Column::Meta, &k)?
+            .filter(|v| v.len() <= EVIDENCE_BYTES_MAX)
+            .map(|bytes| EvidenceRecord {
+                id: id.to_vec(),
+                bytes,
+            }))
+    }
+
     fn page_limit(&self, limit: usize) -> Result<usize, LedgerError> {
         if limit > self.config.page_size_max {
             return Err(LedgerError::PageTooLarge {

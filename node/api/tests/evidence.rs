@@ -1,0 +1,104 @@
+//! `GET /v1/evidence`: conflicting votes stored as the driver stores them are served,
+//! checked against the genesis validator set, paged, and a forged one is marked.
+
+mod common;
+
+use axum::http::StatusCode;
+use chancery_consensus::{Evidence, Vote};
+use chancery_core::cert::VoteKind;
+use chancery_core::codec;
+use chancery_core::{Digest, View};
+use chancery_storage::{Column, WriteBatch};
+use common::*;
+use serde_json::Value;
+
+/// Evidence that validator `signer` notarized two blocks in `view`.
+fn conflicting(e: &Env, signer: u16, view: u64) -> Evidence {
+    let set = &e.fx.genesis.validators;
+    let vote = |block: u8| {
+        Vote::sign(
+            e.fx.genesis.chain_id(),
+            set.epoch,
+            View(view),
+            VoteKind::Notarize,
+            Digest([block; 32]),
+            signer,
+            &e.fx.validators[usize::from(signer)],
+        )
+    };
+    Evidence {
+        first: vote(1),
+        second: vote(2),
+    }
+}
+
+/// Store `ev` as the driver does (Meta, `consensus/evidence/` + the first vote).
+fn store(e: &Env, ev: &Evidence) -> String {
+    let id = codec::encode(&ev.first);
+    let mut key = b"consensus/evidence/".to_vec();
+    key.extend_from_slice(&id);
+    let mut b = WriteBatch::new();
+    b.put(Column::Meta, key, codec::encode(ev));
+    e.ledger.store().write(b).unwrap();
+    hex::encode(id)
+}
+
+#[tokio::test]
+async fn stored_evidence_is_served_verified_and_paged() {
+    let e = env();
+    let empty = get_json(&e.app, "/v1/evidence", StatusCode::OK).await;
+    assert_eq!(empty["items"], Value::Array(vec![]));
+    let good = conflicting(&e, 1, 7);
+    let good_id = store(&e, &good);
+    // A forged record: the second vote's signature altered.
+    let mut forged = conflicting(&e, 2, 9);
+    forged.second.signature.0[5] ^= 1;
+    let forged_id = store(&e, &forged);
+
+    let all = get_json(&e.app, "/v1/evidence?limit=10", StatusCode::OK).await;
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let by_id = |id: &str| items.iter().find(|i| i["id"] == id).unwrap().clone();
+    let g = by_id(&good_id);
+    assert_eq!(g["verified"], true, "{g}");
+    assert_eq!(g["culprit"], 1);
+    assert_eq!(
+        g["culprit_name"],
+        e.fx.genesis.validators.validators[1].name.as_str()
+    );
+    assert_eq!(g["view"], 7);
+    assert_eq!(g["kind"], "votes");
+    assert_eq!(g["first"], hex::encode(codec::encode(&good.first)));
+    assert_eq!(g["second"], hex::encode(codec::encode(&good.second)));
+    let decoded: Evidence =
+        codec::decode(&hex::decode(g["evidence"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(decoded, good);
+    let f = by_id(&forged_id);
+    assert_eq!(f["verified"], false, "{f}");
+    assert!(f["error"].as_str().unwrap().contains("signature"), "{f}");
+
+    // One by id, the same as in the list.
+    let one = get_json(&e.app, &format!("/v1/evidence/{good_id}"), StatusCode::OK).await;
+    assert_eq!(one, g);
+    get_json(&e.app, "/v1/evidence/00ff", StatusCode::NOT_FOUND).await;
+    get_json(&e.app, "/v1/evidence/not-hex", StatusCode::BAD_REQUEST).await;
+
+    // Pages of one.
+    let p1 = get_json(&e.app, "/v1/evidence?limit=1", StatusCode::OK).await;
+    let next = p1["next"].as_str().unwrap().to_string();
+    let p2 = get_json(
+        &e.app,
+        &format!("/v1/evidence?limit=1&cursor={next}"),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(p2["next"], Value::Null);
+    let mut ids = vec![
+        p1["items"][0]["id"].as_str().unwrap().to_string(),
+        p2["items"][0]["id"].as_str().unwrap().to_string(),
+    ];
+    ids.sort();
+    let mut want = vec![good_id, forged_id];
+    want.sort();
+    assert_eq!(ids, want);
+}
