@@ -176,13 +176,12 @@ pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
     let culprit = ev
         .verify(genesis.chain_id(), &genesis.validators)
         .map_err(|e| format!("evidence does not prove misbehaviour: {e}"))?;
-    let (epoch, view) = (ev.first.epoch.0, ev.first.view.0);
+    let (epoch, view) = (ev.epoch().0, ev.view().0);
+    let (kind, first, second) = ev.encoded_parts();
     let repeated = [
-        ("first", Value::from(hex::encode(codec::encode(&ev.first)))),
-        (
-            "second",
-            Value::from(hex::encode(codec::encode(&ev.second))),
-        ),
+        ("kind", Value::from(kind)),
+        ("first", Value::from(hex::encode(first))),
+        ("second", Value::from(hex::encode(second))),
         ("culprit", Value::from(culprit)),
         ("epoch", Value::from(epoch)),
         ("view", Value::from(view)),
@@ -339,7 +338,7 @@ mod tests {
                 &fx.validators[1],
             )
         };
-        let ev = Evidence {
+        let ev = Evidence::Votes {
             first: vote(1),
             second: vote(2),
         };
@@ -349,8 +348,8 @@ mod tests {
             "epoch": set.epoch.0,
             "view": 7,
             "culprit": 1,
-            "first": hex::encode(codec::encode(&ev.first)),
-            "second": hex::encode(codec::encode(&ev.second)),
+            "first": hex::encode(ev.encoded_parts().1),
+            "second": hex::encode(ev.encoded_parts().2),
             "evidence": hex::encode(codec::encode(&ev)),
             "verified": true,
         })

@@ -407,7 +407,7 @@ fn evidence_doc(g: &Genesis, keys: &[SecretKey], signer: u16) -> serde_json::Val
             &keys[usize::from(signer)],
         )
     };
-    let ev = chancery_consensus::Evidence {
+    let ev = chancery_consensus::Evidence::Votes {
         first: vote(1),
         second: vote(2),
     };
@@ -417,8 +417,8 @@ fn evidence_doc(g: &Genesis, keys: &[SecretKey], signer: u16) -> serde_json::Val
         "epoch": 0,
         "view": 7,
         "culprit": signer,
-        "first": hex::encode(codec::encode(&ev.first)),
-        "second": hex::encode(codec::encode(&ev.second)),
+        "first": hex::encode(ev.encoded_parts().1),
+        "second": hex::encode(ev.encoded_parts().2),
         "evidence": hex::encode(codec::encode(&ev)),
         "verified": true,
     })

@@ -37,11 +37,13 @@ pub fn evidence_dto(r: &EvidenceRecord, genesis: &Genesis) -> EvidenceDto {
             return dto;
         }
     };
-    dto.epoch = ev.first.epoch.0;
-    dto.view = ev.first.view.0;
-    dto.culprit = ev.first.signer;
-    dto.first = hex::encode(codec::encode(&ev.first));
-    dto.second = hex::encode(codec::encode(&ev.second));
+    dto.epoch = ev.epoch().0;
+    dto.view = ev.view().0;
+    dto.culprit = ev.culprit();
+    let (kind, first, second) = ev.encoded_parts();
+    dto.kind = kind.to_string();
+    dto.first = hex::encode(first);
+    dto.second = hex::encode(second);
     match ev.verify(genesis.chain_id(), &genesis.validators) {
         Ok(culprit) => {
             dto.culprit = culprit;

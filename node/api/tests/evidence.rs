@@ -26,15 +26,15 @@ fn conflicting(e: &Env, signer: u16, view: u64) -> Evidence {
             &e.fx.validators[usize::from(signer)],
         )
     };
-    Evidence {
+    Evidence::Votes {
         first: vote(1),
         second: vote(2),
     }
 }
 
-/// Store `ev` as the driver does (Meta, `consensus/evidence/` + the first vote).
+/// Store `ev` as the driver does (Meta, `consensus/evidence/` + its id).
 fn store(e: &Env, ev: &Evidence) -> String {
-    let id = codec::encode(&ev.first);
+    let id = ev.id();
     let mut key = b"consensus/evidence/".to_vec();
     key.extend_from_slice(&id);
     let mut b = WriteBatch::new();
@@ -52,7 +52,9 @@ async fn stored_evidence_is_served_verified_and_paged() {
     let good_id = store(&e, &good);
     // A forged record: the second vote's signature altered.
     let mut forged = conflicting(&e, 2, 9);
-    forged.second.signature.0[5] ^= 1;
+    if let Evidence::Votes { second, .. } = &mut forged {
+        second.signature.0[5] ^= 1;
+    }
     let forged_id = store(&e, &forged);
 
     let all = get_json(&e.app, "/v1/evidence?limit=10", StatusCode::OK).await;
@@ -68,8 +70,11 @@ async fn stored_evidence_is_served_verified_and_paged() {
     );
     assert_eq!(g["view"], 7);
     assert_eq!(g["kind"], "votes");
-    assert_eq!(g["first"], hex::encode(codec::encode(&good.first)));
-    assert_eq!(g["second"], hex::encode(codec::encode(&good.second)));
+    let Evidence::Votes { first, second } = &good else {
+        unreachable!("built as votes")
+    };
+    assert_eq!(g["first"], hex::encode(codec::encode(first)));
+    assert_eq!(g["second"], hex::encode(codec::encode(second)));
     let decoded: Evidence =
         codec::decode(&hex::decode(g["evidence"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(decoded, good);

@@ -439,6 +439,30 @@ impl Evidence {
         }
     }
 
+    /// What it is about, as the stable id a host stores it under: epoch (8 bytes), view
+    /// (8 bytes) and culprit (2 bytes), big-endian, so ids sort by epoch and view. The core
+    /// reports one piece of evidence per id.
+    pub fn id(&self) -> [u8; 18] {
+        let mut id = [0u8; 18];
+        id[..8].copy_from_slice(&self.epoch().0.to_be_bytes());
+        id[8..16].copy_from_slice(&self.view().0.to_be_bytes());
+        id[16..].copy_from_slice(&self.culprit().to_be_bytes());
+        id
+    }
+
+    /// Its kind (`"votes"` or `"proposals"`) and the canonical encodings of its two
+    /// conflicting items, for readers and renderers.
+    pub fn encoded_parts(&self) -> (&'static str, Vec<u8>, Vec<u8>) {
+        match self {
+            Evidence::Votes { first, second } => {
+                ("votes", codec::encode(first), codec::encode(second))
+            }
+            Evidence::Proposals { first, second } => {
+                ("proposals", codec::encode(first), codec::encode(second))
+            }
+        }
+    }
+
     /// Check the proof with the kernel's signature rule; returns the culprit's index.
     pub fn verify(&self, chain_id: ChainId, set: &ValidatorSet) -> Result<u16, EvidenceError> {
         self.verify_with(chain_id, set, &mut crate::verify::KernelVerifier)

@@ -793,10 +793,8 @@ impl Driver {
                 let mut b = WriteBatch::new();
                 // One record per (epoch, view, culprit): the core reports each once, and a
                 // repeat after a restart overwrites a key of `Meta` with the same meaning.
-                let mut key = b"consensus/evidence/".to_vec();
-                key.extend_from_slice(&ev.epoch().0.to_be_bytes());
-                key.extend_from_slice(&ev.view().0.to_be_bytes());
-                key.extend_from_slice(&ev.culprit().to_be_bytes());
+                let mut key = chancery_ledger::EVIDENCE_KEY_PREFIX.to_vec();
+                key.extend_from_slice(&ev.id());
                 b.put(Column::Meta, key, codec::encode(&ev));
                 self.store.write(b)?;
                 tracing::warn!(

@@ -370,11 +370,11 @@ async fn evidence_page_lists_stored_conflicting_votes_and_the_home_page_links_it
             &w.fx.validators[2],
         )
     };
-    let ev = Evidence {
+    let ev = Evidence::Votes {
         first: vote(1),
         second: vote(2),
     };
-    let id = codec::encode(&ev.first);
+    let id = ev.id();
     let mut key = b"consensus/evidence/".to_vec();
     key.extend_from_slice(&id);
     let mut b = chancery_storage::WriteBatch::new();

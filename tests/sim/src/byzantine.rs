@@ -1,11 +1,11 @@
 //! Byzantine actors: small drop-in filters over the messages a node's own (honest) core
 //! wants to send. Each replaces, duplicates, forges or garbles them.
 
-use chancery_core::crypto::testing::sign_torsioned;
 use chancery_consensus::wire::leader_of;
 use chancery_consensus::{Block, Message, Proposal, ProposalMsg, Vote};
 use chancery_core::cert::{Certificate, IndexedSignature, VoteKind};
 use chancery_core::codec;
+use chancery_core::crypto::testing::sign_torsioned;
 use chancery_core::crypto::SecretKey;
 use chancery_core::domain;
 use chancery_core::ids::{ChainId, Digest, Height, Signature, View};
