@@ -170,9 +170,14 @@ impl AddressSlots {
     }
 }
 
-/// The event-stream slots of one server (`sse_streams_max`, `sse_streams_per_address_max`).
+/// The event-stream slots of one server (`sse_streams_max`, `sse_streams_per_address_max`),
+/// and the latest checkpoint's JSON they all send, read from the store once per tip
+/// height rather than once per stream.
 #[derive(Clone)]
-pub(crate) struct SseSlots(pub(crate) AddressSlots);
+pub(crate) struct SseSlots(pub(crate) AddressSlots, pub(crate) CheckpointCache);
+
+/// The latest checkpoint's JSON and the tip height it was read at.
+pub(crate) type CheckpointCache = Arc<Mutex<Option<(u64, Arc<str>)>>>;
 
 /// An event stream refused at a cap; answers 503 over the total, 429 over the per-address
 /// cap, both as the JSON error with `Retry-After`.

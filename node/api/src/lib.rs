@@ -359,10 +359,10 @@ pub fn routes(h: NodeHandle) -> Router {
 /// not already JSON or HTML, and a 500 (not a dropped connection) if a handler panics.
 pub fn with_limits(app: Router, limits: &ApiLimits) -> Router {
     let limiter = RateLimiter::new(limits);
-    let sse = caps::SseSlots(caps::AddressSlots::new(
-        limits.sse_streams_max,
-        limits.sse_streams_per_address_max,
-    ));
+    let sse = caps::SseSlots(
+        caps::AddressSlots::new(limits.sse_streams_max, limits.sse_streams_per_address_max),
+        Arc::default(),
+    );
     app.fallback(layers::no_route)
         .layer(axum::middleware::from_fn_with_state(
             caps::BlockingPool::new(limits.blocking_reads_max),

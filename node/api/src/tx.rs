@@ -333,7 +333,7 @@ pub(crate) async fn events(
                         .to_string(),
                 )));
                 // A checkpoint that cannot be read now is skipped: the next block brings one.
-                if let Some(data) = latest_checkpoint_json(&h) {
+                if let Some(data) = cached_checkpoint_json(&h, &slots.1) {
                     out.push(Ok(SseEvent::default().event("checkpoint").data(data)));
                 }
             }
@@ -343,6 +343,21 @@ pub(crate) async fn events(
         futures_util::stream::iter(out)
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// [`latest_checkpoint_json`] through the streams' shared cache, keyed by the tip height.
+fn cached_checkpoint_json(h: &NodeHandle, cache: &crate::caps::CheckpointCache) -> Option<String> {
+    let tip = h.ledger.tip().height.0;
+    if let Ok(c) = cache.lock() {
+        if let Some((_, json)) = c.as_ref().filter(|(at, _)| *at == tip) {
+            return Some(json.to_string());
+        }
+    }
+    let json = latest_checkpoint_json(h)?;
+    if let Ok(mut c) = cache.lock() {
+        *c = Some((tip, json.as_str().into()));
+    }
+    Some(json)
 }
 
 /// The latest checkpoint as `/v1/checkpoints/latest` renders it, if there is one.
