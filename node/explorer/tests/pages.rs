@@ -386,7 +386,7 @@ async fn evidence_page_lists_stored_conflicting_votes_and_the_home_page_links_it
     assert!(en.contains(&format!("{name} (#2)")), "{en}");
     assert!(en.contains("proven"), "{en}");
     assert!(
-        en.contains(&format!("/v1/evidence/{}", hex::encode(&id))),
+        en.contains(&format!("/v1/evidence/{}", hex::encode(id))),
         "{en}"
     );
     assert!(en.contains("chancery verify evidence.json"), "{en}");
