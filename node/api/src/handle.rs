@@ -12,6 +12,9 @@ pub enum Command {
     Submit {
         /// The transactions (decoded, unverified).
         txs: Vec<Transaction>,
+        /// Their signature verdicts, computed by the API before sending (on its blocking
+        /// pool), so the driver — which runs consensus — does not check signatures.
+        verdicts: chancery_mempool::Verdicts,
         /// One answer per transaction.
         reply: oneshot::Sender<Vec<Result<TxHash, AdmitError>>>,
     },

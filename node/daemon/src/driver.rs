@@ -39,6 +39,8 @@ pub const GOSSIP_TXS_MAX: usize = 2048;
 pub const PENDING_VALIDATIONS_MAX: usize = 64;
 /// Most finalized blocks held while waiting for the descendant that finalized them.
 pub const FINALIZED_WAITING_MAX: usize = 1024;
+/// Most peer transaction batches being signature-checked off the driver at once.
+pub const GOSSIP_CHECKS_MAX: usize = 8;
 /// Most commands queued from the API.
 pub const COMMANDS_MAX: usize = 4096;
 /// Executions shorter than this do not defer the timeouts (see `Driver::defer_timers`).
@@ -126,6 +128,13 @@ pub struct Driver {
     sync_tx: mpsc::Sender<SyncOutcome>,
     sync_rx: mpsc::Receiver<SyncOutcome>,
     sync_in_flight: bool,
+    /// Gossiped transactions whose signatures were checked off this task (finding 5).
+    gossip_tx: mpsc::Sender<GossipChecked>,
+    gossip_rx: mpsc::Receiver<GossipChecked>,
+    /// Gossip batches being checked on the blocking pool (at most `GOSSIP_CHECKS_MAX`).
+    gossip_checking: usize,
+    /// Gossip batches dropped because `GOSSIP_CHECKS_MAX` were being checked.
+    gossip_dropped: u64,
     /// Finalized blocks waiting for the descendant whose certificate finalized them.
     finalized_waiting: Vec<(Block, chancery_core::cert::Certificate)>,
     sync_next_peer: usize,
@@ -336,6 +345,7 @@ impl Driver {
             .map(|(i, n)| (n.clone(), i as u16))
             .collect();
         let (sync_tx, sync_rx) = mpsc::channel(4);
+        let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
         Ok(Driver {
             core,
             propose_wait: Duration::from_millis(p.delta_ms),
@@ -360,6 +370,10 @@ impl Driver {
             sync_tx,
             sync_rx,
             sync_in_flight: false,
+            gossip_tx,
+            gossip_rx,
+            gossip_checking: 0,
+            gossip_dropped: 0,
             finalized_waiting: Vec::new(),
             sync_next_peer: 0,
             // f + 1 validators vouch for a height: at least one of them is honest.
@@ -386,6 +400,7 @@ impl Driver {
                 }
                 Some(first) = self.inbound.recv() => self.on_inbound(first)?,
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
+                Some(checked) = self.gossip_rx.recv() => self.on_gossip_checked(checked),
                 _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
                 _ = gossip_tick.tick() => self.flush_gossip(),
                 _ = sync_tick.tick() => self.start_sync(),
@@ -460,7 +475,7 @@ impl Driver {
             }
         }
         for (from, payload) in txs {
-            self.on_tx_gossip(&from, &payload);
+            self.on_tx_gossip(&from, payload);
         }
         if !consensus.is_empty() {
             self.step(Input::Messages(consensus))?;
@@ -468,26 +483,50 @@ impl Driver {
         Ok(())
     }
 
-    fn on_tx_gossip(&mut self, from: &PeerName, payload: &[u8]) {
-        let Ok(batch) = codec::decode::<TxBatch>(payload) else {
-            self.net.report(from, Misbehaviour::Invalid);
+    /// A peer's transaction batch: decoded and signature-checked on the blocking pool,
+    /// not on this task, which runs consensus (issue 14, finding 5); admitted when the
+    /// check comes back ([`Driver::on_gossip_checked`]). At most `GOSSIP_CHECKS_MAX`
+    /// batches are checked at once; more are dropped and counted (the transactions are in
+    /// their senders' pools and reach the chain through them).
+    fn on_tx_gossip(&mut self, from: &PeerName, payload: Bytes) {
+        if self.gossip_checking >= GOSSIP_CHECKS_MAX {
+            self.gossip_dropped += 1;
             return;
-        };
-        let mut txs = Vec::with_capacity(batch.0.len());
-        for b in &batch.0 {
-            match Transaction::from_bytes(b) {
-                Ok(t) => txs.push(t),
-                Err(_) => {
-                    self.net.report(from, Misbehaviour::Invalid);
-                    return;
-                }
+        }
+        self.gossip_checking += 1;
+        let chain_id = self.app.chain_id;
+        let from = from.clone();
+        let out = self.gossip_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let checked = check_gossip(&chain_id, from, &payload);
+            // The receiver lives as long as the driver; after it stops nothing is owed.
+            let _ = out.blocking_send(checked);
+        });
+    }
+
+    fn on_gossip_checked(&mut self, checked: GossipChecked) {
+        self.gossip_checking = self.gossip_checking.saturating_sub(1);
+        let GossipChecked { from, result } = checked;
+        let (txs, verdicts) = match result {
+            Ok(ok) => ok,
+            Err(reason) => {
+                tracing::info!(peer = %from, %reason, "peer sent an invalid transaction batch");
+                self.net.report(&from, Misbehaviour::Invalid);
+                return;
             }
+        };
+        // Honest nodes gossip only transactions they admitted, so a bad signature in a
+        // peer's batch is that peer's misbehaviour.
+        let bad = verdicts.bad_signatures();
+        if bad > 0 {
+            tracing::info!(peer = %from, bad, "peer gossiped transactions with bad signatures");
+            self.net.report(&from, Misbehaviour::Invalid);
         }
         let view = crate::app::LedgerView(&self.app.ledger);
         let _ = self
             .app
             .mempool
-            .insert_batch(txs, Origin::Peer, now_ms(), &view);
+            .insert_batch_with(txs, verdicts, Origin::Peer, now_ms(), &view);
         self.wake_idle_leader();
     }
 
@@ -506,13 +545,20 @@ impl Driver {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Submit { txs, reply } => {
+            Command::Submit {
+                txs,
+                verdicts,
+                reply,
+            } => {
                 let bytes: Vec<Vec<u8>> = txs.iter().map(Transaction::to_bytes).collect();
                 let view = crate::app::LedgerView(&self.app.ledger);
-                let results = self
-                    .app
-                    .mempool
-                    .insert_batch(txs, Origin::Local, now_ms(), &view);
+                let results = self.app.mempool.insert_batch_with(
+                    txs,
+                    verdicts,
+                    Origin::Local,
+                    now_ms(),
+                    &view,
+                );
                 let out: Vec<Result<TxHash, AdmitError>> = results
                     .into_iter()
                     .zip(bytes)
@@ -1016,6 +1062,40 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// A peer's transaction batch after the checks done off the driver: the decoded
+/// transactions and their signature verdicts, or why the batch is invalid.
+pub struct GossipChecked {
+    /// The sender.
+    pub from: PeerName,
+    /// The transactions and verdicts, or the reason the batch does not decode.
+    pub result: Result<(Vec<Transaction>, chancery_mempool::Verdicts), String>,
+}
+
+/// Decode a gossiped batch and check its signatures (runs on the blocking pool).
+pub fn check_gossip(
+    chain_id: &chancery_core::ids::ChainId,
+    from: PeerName,
+    payload: &[u8],
+) -> GossipChecked {
+    let result = codec::decode::<TxBatch>(payload)
+        .map_err(|e| format!("undecodable transaction batch: {e}"))
+        .and_then(|batch| {
+            batch
+                .0
+                .iter()
+                .map(|b| {
+                    Transaction::from_bytes(b)
+                        .map_err(|e| format!("undecodable transaction in a batch: {e}"))
+                })
+                .collect::<Result<Vec<Transaction>, String>>()
+        })
+        .map(|txs| {
+            let verdicts = chancery_mempool::Verdicts::compute(chain_id, &txs);
+            (txs, verdicts)
+        });
+    GossipChecked { from, result }
 }
 
 /// Transactions gossiped between nodes: canonical transaction bytes.

@@ -286,6 +286,62 @@ impl Prepared {
     }
 }
 
+/// Signature verdicts for a batch of transactions, computed without the pool (by
+/// [`Verdicts::compute`], on any thread) so that the task that owns the pool — the node's
+/// consensus driver — does not spend its time on signature checks. Handed to
+/// [`Mempool::insert_batch_with`], which then verifies only what the verdicts do not cover.
+/// Only verification makes a valid verdict, so the pool still admits only verified
+/// transactions.
+#[derive(Debug, Default)]
+pub struct Verdicts(HashMap<TxHash, Verdict>);
+
+impl Verdicts {
+    /// Verify `txs` for `chain_id` as one batch (the kernel's linear bad-item search).
+    /// Transactions for another chain get no verdict: admission reports them.
+    pub fn compute(chain_id: &ChainId, txs: &[Transaction]) -> Verdicts {
+        let mut keys = chancery_core::crypto::KeyCache::new(0);
+        let prepared: Vec<Prepared> = txs.iter().cloned().map(Prepared::new).collect();
+        let signers: Vec<PublicKey> = prepared.iter().map(|p| p.tx.body.signer).collect();
+        let hashes: Vec<TxHash> = prepared.iter().map(|p| p.hash).collect();
+        let results = tx::verify_batch_cached(
+            chain_id,
+            prepared.into_iter().map(|p| p.tx).collect(),
+            &mut keys,
+        );
+        let mut map = HashMap::with_capacity(hashes.len());
+        for ((hash, key), r) in hashes.into_iter().zip(signers).zip(results) {
+            match r {
+                Ok(v) => {
+                    map.insert(hash, Verdict::Valid(v));
+                }
+                Err(TxError::Signature(_)) => {
+                    map.insert(hash, Verdict::Invalid(key));
+                }
+                Err(_) => {}
+            }
+        }
+        Verdicts(map)
+    }
+
+    /// How many transactions failed their signature check.
+    pub fn bad_signatures(&self) -> usize {
+        self.0
+            .values()
+            .filter(|v| matches!(v, Verdict::Invalid(_)))
+            .count()
+    }
+
+    /// How many verdicts are held.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no verdict is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The pool. See the crate documentation.
 #[derive(Debug)]
 pub struct Mempool {
@@ -413,6 +469,19 @@ impl Mempool {
         now: TimestampMs,
         view: &impl AdmissionView,
     ) -> Vec<Result<Admitted, AdmitError>> {
+        self.insert_batch_with(txs, Verdicts::default(), origin, now, view)
+    }
+
+    /// [`Mempool::insert_batch`] with signature verdicts computed beforehand (off the
+    /// pool's task, [`Verdicts::compute`]): transactions they cover are not verified again.
+    pub fn insert_batch_with(
+        &mut self,
+        txs: Vec<Transaction>,
+        mut given: Verdicts,
+        origin: Origin,
+        now: TimestampMs,
+        view: &impl AdmissionView,
+    ) -> Vec<Result<Admitted, AdmitError>> {
         let mut out = Vec::with_capacity(txs.len());
         let mut txs = txs.into_iter().peekable();
         while txs.peek().is_some() {
@@ -420,7 +489,7 @@ impl Mempool {
                 .by_ref()
                 .take(self.config.verify_batch_txs_max)
                 .collect();
-            self.insert_chunk(chunk, origin, now, view, &mut out);
+            self.insert_chunk(chunk, &mut given, origin, now, view, &mut out);
         }
         out
     }
@@ -428,6 +497,7 @@ impl Mempool {
     fn insert_chunk(
         &mut self,
         chunk: Vec<Transaction>,
+        given: &mut Verdicts,
         origin: Origin,
         now: TimestampMs,
         view: &impl AdmissionView,
@@ -443,7 +513,10 @@ impl Mempool {
                 Err(e) => early.push(Some(e)),
                 Ok(_) => {
                     early.push(None);
-                    if self.cache.get(&p.hash).is_none() && queued.insert(p.hash) {
+                    if self.cache.get(&p.hash).is_none()
+                        && !given.0.contains_key(&p.hash)
+                        && queued.insert(p.hash)
+                    {
                         to_verify.push((p.hash, p.tx.clone()));
                     }
                 }
@@ -451,6 +524,15 @@ impl Mempool {
         }
         // 2. One batch verification for everything not yet verified.
         let mut verdicts = self.verify_many(to_verify);
+        for p in &prepared {
+            match given.0.remove(&p.hash) {
+                Some(Verdict::Invalid(key)) => self.cache.put(p.hash, Verdict::Invalid(key)),
+                Some(v) => {
+                    verdicts.insert(p.hash, v);
+                }
+                None => {}
+            }
+        }
         // 3. Admit in order, re-checking against the pool as earlier items changed it.
         for (p, e) in prepared.into_iter().zip(early) {
             if let Some(e) = e {

@@ -547,6 +547,53 @@ fn insert_batch_matches_single_inserts_and_finds_bad_signatures() {
     );
 }
 
+/// Issue 14, finding 5: signatures can be checked off the pool's task. Verdicts computed
+/// beforehand give the same admissions as the pool's own checks, and the pool then checks
+/// no signature itself.
+#[test]
+fn verdicts_computed_off_the_pool_give_the_same_admissions_without_pool_checks() {
+    let mut view = View::default();
+    let keys: Vec<_> = (0..4).map(|i| key(1 + (i % 2) as u8, i)).collect();
+    for (i, k) in keys.iter().enumerate() {
+        view.add(k, &agency(1 + (i % 2) as u8));
+    }
+    let mut txs = Vec::new();
+    for seq in 0..20 {
+        for k in &keys {
+            txs.push(tx(k, seq));
+        }
+    }
+    txs[5] = tx_bad_sig(&keys[1], 1);
+    txs[33] = tx_bad_sig(&keys[1], 8);
+    let config = MempoolConfig {
+        verify_batch_txs_max: 16,
+        ..small()
+    };
+    let mut own = pool(config.clone());
+    let mut given = pool(config);
+    let expected: Vec<_> = own
+        .insert_batch(txs.clone(), Origin::Local, t_now(), &view)
+        .into_iter()
+        .map(|r| r.map(|a| a.hash).map_err(|e| e.code()))
+        .collect();
+    let verdicts = chancery_mempool::Verdicts::compute(&CHAIN, &txs);
+    assert_eq!(verdicts.bad_signatures(), 2);
+    let found: Vec<_> = given
+        .insert_batch_with(txs.clone(), verdicts, Origin::Local, t_now(), &view)
+        .into_iter()
+        .map(|r| r.map(|a| a.hash).map_err(|e| e.code()))
+        .collect();
+    assert_eq!(expected, found);
+    assert_eq!(found[5], Err("bad_signature"));
+    assert!(own.signatures_checked() >= txs.len() as u64 - 2);
+    assert_eq!(
+        given.signatures_checked(),
+        0,
+        "the pool checked signatures again"
+    );
+    ok(&given);
+}
+
 fn t_now() -> chancery_core::TimestampMs {
     t(0)
 }
