@@ -5,7 +5,7 @@
 
 mod common;
 
-use chancery_consensus::{Block, BlockBinding, Core, Effect, HashBinding, Message};
+use chancery_consensus::{Block, BlockBinding, Core, Effect, Input, Message};
 use chancery_core::cert::VoteKind;
 use chancery_core::ids::{Digest, Height, View};
 use common::*;
@@ -85,7 +85,4 @@ fn a_fetched_block_that_does_not_bind_its_digest_is_refused_and_refetched() {
     assert_eq!(accused(&e), vec![1]);
     let e = feed(&mut c, 3, Message::Block(propose(&k, 1, 0, real.clone())));
     assert_eq!(delivered(&e), vec![(Height(1), real.digest)]);
-    let _ = HashBinding;
 }
-
-use chancery_consensus::Input;

@@ -169,3 +169,32 @@ fn proposal_evidence_against_a_non_leader_does_not_verify() {
         Err(EvidenceError::NotConflicting(_))
     ));
 }
+
+#[test]
+fn received_proposal_evidence_is_reported_once_and_a_forged_one_blames_the_sender() {
+    let k = keys(4);
+    let mut c = core(&k, 0);
+    c.handle(Input::Start);
+    let a = propose(&k, 1, 0, block(Digest::ZERO, 1, 1, b"a"));
+    let b = propose(&k, 1, 0, block(Digest::ZERO, 1, 1, b"b"));
+    // Forged: the second block's payload changed after signing.
+    let mut tampered = b.clone();
+    tampered.block = block(Digest::ZERO, 1, 1, b"c");
+    let forged = Evidence::Proposals {
+        first: a.clone(),
+        second: tampered,
+    };
+    let e = feed(&mut c, 2, Message::Evidence(forged));
+    assert!(evidence(&e).is_empty(), "{e:?}");
+    assert_eq!(accused(&e), vec![2]);
+    let good = Evidence::Proposals {
+        first: a,
+        second: b,
+    };
+    let e = feed(&mut c, 3, Message::Evidence(good.clone()));
+    assert_eq!(evidence(&e), vec![good.clone()]);
+    assert_eq!(gossiped(&e), vec![good.clone()]);
+    assert!(accused(&e).is_empty());
+    let e = feed(&mut c, 2, Message::Evidence(good));
+    assert!(evidence(&e).is_empty() && gossiped(&e).is_empty(), "{e:?}");
+}
