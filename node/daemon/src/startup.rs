@@ -98,6 +98,8 @@ pub fn wire_limits(genesis: &Genesis) -> chancery_net::WireLimits {
         chancery_net::MessageShape {
             // A proposal carries its parent's certificate and a nullification per skipped view.
             certificates_per_message_max: chancery_consensus::wire::SKIPPED_VIEWS_MAX + 1,
+            // Evidence of proposal equivocation carries two proposals.
+            blocks_per_message_max: 2,
             blocks_per_response_max: crate::sync::SYNC_BLOCKS_MAX as usize,
             txs_per_gossip_max: crate::driver::GOSSIP_TXS_MAX,
         },
@@ -344,6 +346,29 @@ mod tests {
             "the largest proposal ({} bytes) is refused: {:?}",
             bytes.len(),
             sent.err()
+        );
+        // Evidence of a leader's equivocation with two of the largest proposals passes too.
+        let proposal = |fill: u8| Proposal {
+            epoch: chancery_core::Epoch(0),
+            parent_view: chancery_core::View(0),
+            block: crate::app::to_consensus(&block),
+            proposer: 0,
+            signature: chancery_core::Signature([fill; 64]),
+        };
+        let evidence = Message::Evidence(chancery_consensus::Evidence::Proposals {
+            first: proposal(7),
+            second: proposal(8),
+        })
+        .encode();
+        assert!(
+            a.send(
+                &names[1],
+                chancery_net::Channel::Consensus,
+                evidence.clone().into()
+            )
+            .is_ok(),
+            "evidence with two of the largest proposals ({} bytes) is refused",
+            evidence.len()
         );
         // One byte over the limit is refused, naming the limit.
         let over = vec![0u8; limits.consensus_bytes_max + 1];

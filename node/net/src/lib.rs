@@ -368,6 +368,9 @@ pub struct MessageShape {
     /// Most certificates one consensus message carries (a proposal: the parent's and every
     /// skipped view's nullification).
     pub certificates_per_message_max: usize,
+    /// Most blocks one consensus message carries (evidence of a leader's equivocation
+    /// carries its two signed proposals).
+    pub blocks_per_message_max: usize,
     /// Most blocks in one sync answer.
     pub blocks_per_response_max: usize,
     /// Most transactions in one gossip batch.
@@ -408,12 +411,16 @@ impl WireLimits {
                 .len()
                 .saturating_mul(CERTIFICATE_SIGNATURE_BYTES),
         );
-        let consensus_bytes_max = block_bytes_max
-            .saturating_add(
-                shape
-                    .certificates_per_message_max
-                    .saturating_mul(certificate_bytes_max),
-            )
+        let justified = block_bytes_max.saturating_add(
+            shape
+                .certificates_per_message_max
+                .saturating_mul(certificate_bytes_max),
+        );
+        let blocks = shape
+            .blocks_per_message_max
+            .saturating_mul(block_bytes_max.saturating_add(MESSAGE_FRAMING_BYTES_MAX));
+        let consensus_bytes_max = justified
+            .max(blocks)
             .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
         let transactions_bytes_max = GOSSIP_TXS_BYTES_MAX
             .saturating_add(shape.txs_per_gossip_max.saturating_mul(8))

@@ -110,8 +110,6 @@ fn byzantine_certificate_replayer() {
 }
 
 #[test]
-#[ignore = "needs one signature acceptance rule in the kernel (issue 14 finding 2): \
-            today's batch verification accepts torsioned signatures at random"]
 fn byzantine_torsion_signer() {
     campaign("byz-torsion", 0..10);
 }
