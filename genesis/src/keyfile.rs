@@ -19,6 +19,7 @@ use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Largest key file accepted, in bytes (a real one is under 200).
 pub const KEY_FILE_BYTES_MAX: u64 = 4096;
@@ -211,15 +212,21 @@ fn create_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> 
 
 /// Write a secret key file (mode 0600). Refuses to overwrite an existing file.
 pub fn write_key_file(path: &Path, kind: KeyKind, key: &SecretKey) -> Result<(), KeyFileError> {
-    let json = KeyFileJson {
+    // Copies of the secret are wiped when dropped.
+    let seed = Zeroizing::new(key.seed());
+    let mut json = KeyFileJson {
         kind,
         public: key.public(),
-        secret: Some(hex::encode(key.seed())),
+        secret: Some(hex::encode(*seed)),
     };
-    let mut text = serde_json::to_string_pretty(&json).map_err(|e| KeyFileError::Format {
+    let text = serde_json::to_string_pretty(&json).map_err(|e| KeyFileError::Format {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    })?;
+    });
+    if let Some(s) = json.secret.as_mut() {
+        s.zeroize();
+    }
+    let mut text = Zeroizing::new(text?);
     text.push('\n');
     create_new(path, text.as_bytes(), 0o600)
 }
@@ -291,13 +298,14 @@ fn check_private(_path: &Path) -> Result<(), KeyFileError> {
 pub fn read_key_file(path: &Path) -> Result<KeyPair, KeyFileError> {
     check_private(path)?;
     let json = read_json(path)?;
-    let secret_hex = json.secret.ok_or_else(|| KeyFileError::NoSecret {
+    // Copies of the secret are wiped when dropped.
+    let secret_hex = Zeroizing::new(json.secret.ok_or_else(|| KeyFileError::NoSecret {
         path: path.to_path_buf(),
-    })?;
-    let mut seed = [0u8; 32];
+    })?);
+    let mut seed = Zeroizing::new([0u8; 32]);
     if secret_hex.len() != 64
         || secret_hex.bytes().any(|b| b.is_ascii_uppercase())
-        || hex::decode_to_slice(&secret_hex, &mut seed).is_err()
+        || hex::decode_to_slice(secret_hex.as_bytes(), seed.as_mut()).is_err()
     {
         return Err(KeyFileError::Format {
             path: path.to_path_buf(),
@@ -307,7 +315,7 @@ pub fn read_key_file(path: &Path) -> Result<KeyPair, KeyFileError> {
             ),
         });
     }
-    let secret = SecretKey::from_seed(seed);
+    let secret = SecretKey::from_seed(*seed);
     if secret.public() != json.public {
         return Err(KeyFileError::Mismatch {
             path: path.to_path_buf(),
