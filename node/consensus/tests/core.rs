@@ -1,44 +1,15 @@
 //! Unit-level checks of the core's rules with hand-fed inputs.
 
 use chancery_consensus::{
-    Block, BlockRef, Config, Core, Effect, Evidence, HashBinding, Input, Message, TimeoutKind, Vote,
+    Block, Config, Core, Effect, Evidence, HashBinding, Input, Message, TimeoutKind, Vote,
 };
 use chancery_core::cert::VoteKind;
 use chancery_core::crypto::SecretKey;
-use chancery_core::ids::{AgencyId, Digest, Epoch, Height, Signature, View};
-use chancery_core::validator::{Validator, ValidatorSet};
+use chancery_core::ids::{Digest, Epoch, Height, Signature, View};
 
-const CHAIN: Digest = Digest([7; 32]);
+mod common;
 
-fn keys(n: usize) -> Vec<SecretKey> {
-    (0..n)
-        .map(|i| SecretKey::from_seed([i as u8 + 1; 32]))
-        .collect()
-}
-
-fn set(keys: &[SecretKey]) -> ValidatorSet {
-    ValidatorSet {
-        epoch: Epoch(0),
-        start_height: Height(1),
-        validators: keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| Validator {
-                name: format!("v{i}"),
-                agency: AgencyId("a".into()),
-                consensus_key: k.public(),
-                network_key: SecretKey::from_seed([100 + i as u8; 32]).public(),
-                power: 1,
-            })
-            .collect(),
-    }
-}
-
-const ROOT: BlockRef = BlockRef {
-    digest: Digest::ZERO,
-    height: Height(0),
-    view: View(0),
-};
+use common::{keys, set, CHAIN, ROOT};
 
 fn core(keys: &[SecretKey], me: usize, restored: Vec<Vote>) -> Core {
     let cfg = Config::with_delta(CHAIN, set(keys), Some(keys[me].clone()), ROOT, 50);
