@@ -1477,4 +1477,57 @@ mod tests {
         assert_eq!(s.peer_height, 5);
         assert!(!s.ready());
     }
+
+    /// Issue 14, finding 5: a peer's transaction batch is checked off the driver, its good
+    /// transactions admitted without a second signature check, and a peer that gossips a
+    /// bad signature is reported (it loses points in the network's score).
+    #[test]
+    fn gossip_with_a_bad_signature_is_checked_off_the_driver_and_reports_the_peer() {
+        use chancery_core::record::{Record, RegisterMember, Role};
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        let admin = fx.signer("mof", Role::Admin).clone();
+        let member = |i: u8| {
+            Record::RegisterMember(RegisterMember {
+                agency: chancery_core::AgencyId("mof".into()),
+                key: chancery_core::crypto::SecretKey::from_seed([40 + i; 32]).public(),
+                name: format!("member {i}"),
+                roles: vec![Role::Archivist],
+            })
+        };
+        let good = fx.tx(&admin, 0, member(0));
+        let mut bad = fx.tx(&admin, 1, member(1));
+        bad.signature.0[9] ^= 1;
+        let batch = TxBatch(vec![good.to_bytes(), bad.to_bytes()]);
+        let peer = PeerName::from("v1");
+        let checked = check_gossip(&fx.genesis.chain_id(), peer.clone(), &codec::encode(&batch));
+        let before = r.drv.app.mempool.signatures_checked();
+        r.drv.gossip_checking = 1;
+        r.drv.on_gossip_checked(checked);
+        assert_eq!(r.drv.gossip_checking, 0);
+        assert_eq!(
+            r.drv.app.mempool.signatures_checked(),
+            before,
+            "the driver checked signatures again"
+        );
+        assert!(
+            r.drv.app.mempool.contains(&good.hash()),
+            "the good transaction was not admitted"
+        );
+        assert!(!r.drv.app.mempool.contains(&bad.hash()));
+        let scores = r.drv.net.status().borrow().scores.clone();
+        assert!(
+            scores.get(&peer).is_some_and(|s| *s < 0),
+            "the peer that gossiped a bad signature was not reported: {scores:?}"
+        );
+        // A batch that does not decode is reported too, and admits nothing.
+        let junk = check_gossip(&fx.genesis.chain_id(), PeerName::from("v2"), b"junk");
+        assert!(junk.result.is_err());
+        r.drv.on_gossip_checked(junk);
+        let scores = r.drv.net.status().borrow().scores.clone();
+        assert!(
+            scores.get(&PeerName::from("v2")).is_some_and(|s| *s < 0),
+            "{scores:?}"
+        );
+    }
 }
