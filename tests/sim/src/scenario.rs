@@ -83,6 +83,13 @@ pub struct Scenario {
     /// more than `views_behind_max` views without finalization, after which the core
     /// cannot make progress (docs/consensus.md §10); safety is always checked.
     pub liveness: bool,
+    /// Every crashed node restarts with its stored votes lost (a wiped database, or one
+    /// restored from an old backup: only the older half of its votes is back). Its signing
+    /// high-water mark, kept beside the key, survives (issue 14, finding 4).
+    pub wipe_on_restart: bool,
+    /// Ignore the signing mark at restart (only to show that `wipe` catches the bug the
+    /// mark prevents; never in a scenario of `SCENARIOS`).
+    pub ignore_sign_mark: bool,
 }
 
 /// A period of slow links (see [`Scenario::slow`]).
@@ -102,6 +109,7 @@ pub const SCENARIOS: &[&str] = &[
     "lossy",
     "partition",
     "crash",
+    "wipe",
     "leader-crash",
     "byz-equivocate",
     "byz-conflict",
@@ -174,6 +182,8 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         per_node_cache: false,
         slow: None,
         liveness: true,
+        wipe_on_restart: false,
+        ignore_sign_mark: false,
     };
     let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
     let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
@@ -219,7 +229,8 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
             s.duration_ms = 6_000;
             s.liveness_bound_ms = 4_000;
         }
-        "crash" => {
+        "crash" | "wipe" => {
+            s.wipe_on_restart = name == "wipe";
             s.n = small(&mut rng);
             s.net = rough.clone();
             let f = f_of(s.n);

@@ -197,6 +197,9 @@ struct Node {
     core: Option<Core>,
     inc: u64,
     durable: Vec<Vote>,
+    /// The signing high-water mark beside the key: the highest (epoch, view) of any vote
+    /// this node made durable (so before it was sent). Survives a wiped database.
+    mark: Option<(Epoch, View)>,
     set: ValidatorSet,
     root: BlockRef,
     root_cert: Option<Certificate>,
@@ -281,6 +284,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
             core: None,
             inc: 0,
             durable: Vec::new(),
+            mark: None,
             set: set.clone(),
             root,
             root_cert: None,
@@ -428,6 +432,19 @@ impl Sim<'_> {
         if let Some(b) = self.sc.views_behind_max {
             cfg.views_behind_max = b;
         }
+        // The node host's start decision (node/daemon/src/signmark.rs): stored votes below
+        // the mark of this epoch were lost, so sign nothing at or below the mark.
+        if let Some((epoch, view)) = n.mark.filter(|_| !self.sc.ignore_sign_mark) {
+            let stored = n
+                .durable
+                .iter()
+                .filter(|v| v.epoch == epoch)
+                .map(|v| v.view)
+                .max();
+            if epoch == n.set.epoch && stored.is_none_or(|s| s < view) {
+                cfg.sign_floor = Some(view);
+            }
+        }
         cfg
     }
 
@@ -521,6 +538,10 @@ impl Sim<'_> {
                 self.trace.write_u64(h.finish());
                 if self.nodes[node].inc == inc && self.nodes[node].core.is_some() {
                     self.nodes[node].durable.push(vote);
+                    let mark = &mut self.nodes[node].mark;
+                    if mark.is_none_or(|m| m < (vote.epoch, vote.view)) {
+                        *mark = Some((vote.epoch, vote.view));
+                    }
                     self.input(node, Input::PersistAcked { id })?;
                 }
             }
@@ -555,6 +576,11 @@ impl Sim<'_> {
                 self.trace.write_u64(h.finish());
                 if self.nodes[node].core.is_none() {
                     self.nodes[node].inc += 1;
+                    if self.sc.wipe_on_restart {
+                        // An old backup: only the older half of the stored votes is back.
+                        let d = &mut self.nodes[node].durable;
+                        d.truncate(d.len() / 2);
+                    }
                     self.start(node)?;
                 }
             }

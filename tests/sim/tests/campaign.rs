@@ -46,6 +46,35 @@ fn crash_restart_with_torn_writes() {
     campaign("crash", 0..25);
 }
 
+/// Issue 14, finding 4: validators whose databases are wiped or restored from an old
+/// backup restart with the signing mark kept beside their key, and never sign twice.
+#[test]
+fn wiped_databases_with_the_signing_mark_never_sign_twice() {
+    campaign("wipe", 0..25);
+}
+
+/// The same runs without the signing mark: a validator that lost its stored votes signs
+/// again in views it already voted in, and the simulator's safety checks catch it.
+#[test]
+fn without_the_signing_mark_a_wiped_database_signs_twice() {
+    let mut caught = Vec::new();
+    for seed in 0..40 {
+        let mut sc = scenario("wipe", seed).expect("known scenario").quick();
+        sc.ignore_sign_mark = true;
+        if let Err(v) = run(&sc, seed) {
+            assert!(
+                v.what.starts_with("honest node"),
+                "an unexpected violation: {v}"
+            );
+            caught.push(seed);
+        }
+    }
+    assert!(
+        !caught.is_empty(),
+        "40 seeds of `wipe` without the signing mark found no double vote"
+    );
+}
+
 #[test]
 fn leader_crash_recovers() {
     let o = campaign("leader-crash", 0..15);
