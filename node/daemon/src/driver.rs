@@ -1245,6 +1245,16 @@ mod tests {
         out
     }
 
+    /// A finalized block from peers that could not be applied: the node keeps running,
+    /// applies and announces nothing, counts it, and falls back to block sync.
+    fn assert_refused_and_synced(r: &mut Rig, res: anyhow::Result<()>) {
+        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
+        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
+        assert!(announced(&mut r.events).is_empty());
+        assert_eq!(r.drv.finalized_refused, 1);
+        assert!(r.drv.sync_wanted, "falls back to block sync");
+    }
+
     #[test]
     fn a_finalized_block_whose_payload_does_not_decode_does_not_stop_the_node() {
         let fx = Fixture::new();
@@ -1261,11 +1271,7 @@ mod tests {
             finalized(block, cert_for(View(1), digest)),
             &mut VecDeque::new(),
         );
-        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
-        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
-        assert!(announced(&mut r.events).is_empty());
-        assert_eq!(r.drv.finalized_refused, 1);
-        assert!(r.drv.sync_wanted, "falls back to block sync");
+        assert_refused_and_synced(&mut r, res);
     }
 
     #[test]
@@ -1288,11 +1294,7 @@ mod tests {
         let res = r
             .drv
             .effect(finalized(block, fx.finalize(&real)), &mut VecDeque::new());
-        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
-        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
-        assert_eq!(announced(&mut r.events), Vec::<Height>::new());
-        assert_eq!(r.drv.finalized_refused, 1);
-        assert!(r.drv.sync_wanted, "falls back to block sync");
+        assert_refused_and_synced(&mut r, res);
     }
 
     #[test]
@@ -1314,11 +1316,7 @@ mod tests {
             finalized(crate::app::to_consensus(&b2), c2),
             &mut VecDeque::new(),
         );
-        assert!(res.is_ok(), "the node stopped: {:?}", res.err());
-        assert_eq!(r.drv.app.ledger.tip().height, Height(0));
-        assert!(announced(&mut r.events).is_empty());
-        assert_eq!(r.drv.finalized_refused, 1);
-        assert!(r.drv.sync_wanted, "falls back to block sync");
+        assert_refused_and_synced(&mut r, res);
     }
 
     #[test]
