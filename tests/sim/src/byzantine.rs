@@ -117,6 +117,24 @@ fn halves(ctx: &Ctx<'_>) -> (Vec<usize>, Vec<usize>) {
     (peers[..mid].to_vec(), peers[mid..].to_vec())
 }
 
+/// The proposal message `m` with `block` in place of its own, signed again by the proposer
+/// (this actor's key) and carrying the same justification.
+fn resigned(ctx: &Ctx<'_>, m: &ProposalMsg, block: Block) -> Message {
+    let p = &m.proposal;
+    Message::Proposal(ProposalMsg {
+        proposal: Proposal::sign(
+            ctx.chain_id,
+            p.epoch,
+            p.parent_view,
+            block,
+            p.proposer,
+            ctx.key,
+        ),
+        parent_cert: m.parent_cert.clone(),
+        nullifications: m.nullifications.clone(),
+    })
+}
+
 impl Byzantine {
     /// A new actor.
     pub fn new(kind: ByzKind) -> Byzantine {
@@ -195,19 +213,7 @@ impl Byzantine {
                 );
                 ctx.proposed.insert(block.digest, valid);
                 self.alternative.insert(block.view, block.digest);
-                let p2 = Proposal::sign(
-                    ctx.chain_id,
-                    p.epoch,
-                    p.parent_view,
-                    block,
-                    p.proposer,
-                    ctx.key,
-                );
-                let m2 = Message::Proposal(ProposalMsg {
-                    proposal: p2,
-                    parent_cert: m.parent_cert.clone(),
-                    nullifications: m.nullifications.clone(),
-                });
+                let m2 = resigned(ctx, m, block);
                 let (a, b) = halves(ctx);
                 let (ba, bb) = (msg.encode(), m2.encode());
                 // One peer gets both: it must turn them into evidence.
@@ -344,19 +350,7 @@ impl Byzantine {
                 let p = &m.proposal;
                 let mut block = p.block.clone();
                 block.payload.push(0xAB); // same digest, other bytes
-                let p2 = Proposal::sign(
-                    ctx.chain_id,
-                    p.epoch,
-                    p.parent_view,
-                    block,
-                    p.proposer,
-                    ctx.key,
-                );
-                let m2 = Message::Proposal(ProposalMsg {
-                    proposal: p2,
-                    parent_cert: m.parent_cert.clone(),
-                    nullifications: m.nullifications.clone(),
-                });
+                let m2 = resigned(ctx, m, block);
                 // Even views: half and half. Odd views: only f peers get the other bytes,
                 // so a quorum still certifies the digest and those f must not deliver them.
                 let (a, b) = if p.block.view.0 % 2 == 0 {
