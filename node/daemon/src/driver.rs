@@ -255,7 +255,14 @@ fn start_sign_mark(
     epoch: u64,
 ) -> anyhow::Result<(Option<View>, SignMarkFile)> {
     let mark = signmark::read(&start.path)?;
-    let db = highest_own_vote(store, epoch)?;
+    // What the database vouches for: its highest own vote, or the mark it recorded with
+    // its votes (the file reserves ahead, `SIGN_MARK_RESERVE_VIEWS`), whichever is higher.
+    let recorded = store
+        .get(Column::Meta, signmark::DB_MARK_KEY)?
+        .and_then(|v| SignMark::from_db(&v))
+        .filter(|m| m.epoch == epoch)
+        .map(|m| m.view);
+    let db = highest_own_vote(store, epoch)?.max(recorded);
     let d = signmark::decide(&start.path, mark, epoch, db, start.allow_below)?;
     if d.db_behind {
         let mark_view = mark.map(|m| m.view.0).unwrap_or(0);
@@ -798,11 +805,21 @@ impl Driver {
             }
             Effect::Persist { id, vote } => {
                 // The mark first: it is then at least as new as any vote persisted or sent.
-                if let Some(mark) = self.sign_mark.as_mut() {
-                    mark.raise(vote.epoch.0, vote.view)?;
-                }
+                let raised = match self.sign_mark.as_mut() {
+                    Some(mark) => mark.raise(vote.epoch.0, vote.view)?,
+                    None => None,
+                };
                 let mut b = WriteBatch::new();
                 b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
+                // The reservation goes into the database with the vote: at start an intact
+                // database matches the file.
+                if let Some(m) = raised {
+                    b.put(
+                        Column::Meta,
+                        signmark::DB_MARK_KEY.to_vec(),
+                        m.to_db().to_vec(),
+                    );
+                }
                 // Synced before the acknowledgement: the vote is sent only after this.
                 self.store.write(b)?;
                 // Acknowledge before any later input so effect order is preserved.
@@ -1434,7 +1451,44 @@ mod tests {
             &mut VecDeque::new(),
         );
         assert!(res.is_ok(), "{:?}", res.err());
-        assert_eq!(signmark::read(&path).expect("mark"), Some(mark(9)));
+        // The file reserves views ahead; the database records the reservation with the vote.
+        let reserved = mark(9 + signmark::SIGN_MARK_RESERVE_VIEWS);
+        assert_eq!(signmark::read(&path).expect("mark"), Some(reserved));
+        // A vote within the reservation does not write the file again.
+        let res = r.drv.effect(
+            Effect::Persist {
+                id: 1000,
+                vote: vote(&fx, 10),
+            },
+            &mut VecDeque::new(),
+        );
+        assert!(res.is_ok(), "{:?}", res.err());
+        assert_eq!(signmark::read(&path).expect("mark"), Some(reserved));
+        // Restarted on the same (intact) database: no floor, although its votes are below
+        // the file's reservation.
+        let store = r.drv.store.clone();
+        drop(r);
+        let again = rig_with(
+            &fx,
+            store,
+            Some(SignMarkStart {
+                path: path.clone(),
+                allow_below: false,
+            }),
+        );
+        assert_eq!(again.drv.core_cfg.sign_floor, None, "an intact database");
+        drop(again);
+        // The same mark with a database that lost those votes: the floor is the reservation.
+        let lost = rig_with(
+            &fx,
+            store_with_vote(&fx, 7),
+            Some(SignMarkStart {
+                path: path.clone(),
+                allow_below: false,
+            }),
+        );
+        assert_eq!(lost.drv.core_cfg.sign_floor, Some(reserved.view));
+        drop(lost);
         // A garbage mark refuses to start, naming the file.
         std::fs::write(&path, "garbage").expect("write");
         let e = try_rig(
