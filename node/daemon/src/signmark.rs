@@ -345,7 +345,11 @@ mod tests {
         );
         assert_eq!(f.current().view, reserved);
         assert_eq!(read(&p).unwrap().unwrap().view, reserved);
-        assert_eq!(f.raise(0, View(43)).unwrap(), None, "within the reservation");
+        assert_eq!(
+            f.raise(0, View(43)).unwrap(),
+            None,
+            "within the reservation"
+        );
         let m = f.current();
         assert_eq!(SignMark::from_db(&m.to_db()), Some(m));
         assert_eq!(SignMark::from_db(&[1, 2, 3]), None);
