@@ -20,18 +20,21 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// More event streams than the default caps allow (8 per address, 256 in total).
 const STREAMS_TRIED: usize = 300;
 
+/// Open one event stream (the response holds its slot until dropped).
+async fn open_stream(app: &axum::Router) -> axum::response::Response {
+    app.clone()
+        .oneshot(Request::get("/v1/events").body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn event_streams_from_one_address_are_capped_with_a_json_429() {
     let e = env();
     let mut open = Vec::new();
     let mut refused = Vec::new();
     for _ in 0..STREAMS_TRIED {
-        let res = e
-            .app
-            .clone()
-            .oneshot(Request::get("/v1/events").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = open_stream(&e.app).await;
         if res.status() == StatusCode::OK {
             // Held open: the stream keeps its slot.
             open.push(res);
@@ -63,12 +66,7 @@ async fn event_streams_from_one_address_are_capped_with_a_json_429() {
     );
     // A closed stream gives its slot back.
     open.pop();
-    let res = e
-        .app
-        .clone()
-        .oneshot(Request::get("/v1/events").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let res = open_stream(&e.app).await;
     assert_eq!(res.status(), StatusCode::OK);
 }
 
@@ -81,12 +79,7 @@ async fn event_streams_in_total_are_capped_with_a_json_503() {
     });
     let mut open = Vec::new();
     for _ in 0..3 {
-        let res = e
-            .app
-            .clone()
-            .oneshot(Request::get("/v1/events").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let res = open_stream(&e.app).await;
         assert_eq!(res.status(), StatusCode::OK);
         open.push(res);
     }
