@@ -5,8 +5,6 @@
 //! file and generates local testnets. The `chancery-genesis` binary is a thin command line
 //! over this library; `chancery-node` and the `chancery` CLI reuse [`keyfile`],
 //! [`config`] and [`document`]. See `docs/genesis.md`.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

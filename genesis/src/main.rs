@@ -1,6 +1,5 @@
 //! `chancery-genesis`: build, inspect and generate genesis documents, key files and local
 //! testnets. See `docs/genesis.md`.
-#![forbid(unsafe_code)]
 
 use anyhow::{Context, Result};
 use chancery_core::TimestampMs;

@@ -7,7 +7,6 @@
 //! manifest: `down`, `kill` (SIGKILL), `stop` (SIGTERM), `start`, `restart`, `status`.
 //! With `up --netns` (root) every node runs in its own network namespace, and `partition`
 //! and `heal` cut and restore the traffic between groups of nodes (see `netns.rs`).
-#![forbid(unsafe_code)]
 
 mod bench;
 mod manifest;

@@ -1,5 +1,7 @@
 //! Proof verification and receipt verification speed.
 //! Run: `CARGO_TARGET_DIR=... cargo bench -p chancery-core --bench merkle`
+// `criterion_group!` declares a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
 
 use chancery_core::block::{self, BlockHeader, LogEntry, Outcome};
 use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};

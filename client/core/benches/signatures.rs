@@ -2,6 +2,8 @@
 //! signers and by 1,024 signers (keys taken from a warm `KeyCache`, as a node does).
 //! Run: `CARGO_TARGET_DIR=... cargo bench -p chancery-core --bench signatures`
 //! Figures: docs/consensus.md, "Signature acceptance rule".
+// `criterion_group!` declares a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
 
 use chancery_core::crypto::{self, BatchItem, KeyCache, SecretKey};
 use chancery_core::domain;

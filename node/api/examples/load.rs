@@ -12,7 +12,6 @@
 //! ```
 //!
 //! Prints requests per second, the status counts and latency percentiles.
-#![forbid(unsafe_code)]
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;

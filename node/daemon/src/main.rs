@@ -5,7 +5,6 @@
 //! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database;
 //! - `chancery-node serve --data DIR --genesis genesis.json --api ADDR` serves the read-only
 //!   HTTP API over an existing database (no consensus, no network; submissions answer 503).
-#![forbid(unsafe_code)]
 
 mod app;
 mod driver;

@@ -9,6 +9,8 @@
 //!
 //! The store is `RocksStore` (synced write per block) in a temporary directory, or the
 //! in-memory `MapStore` with `LEDGER_BENCH_STORE=mem`.
+// `criterion_group!` declares a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
 
 use chancery_core::block::{Block, Outcome};
 use chancery_core::crypto::SecretKey;

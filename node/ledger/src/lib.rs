@@ -18,8 +18,6 @@
 //!
 //! Nothing a client or a peer sends makes execution panic: every rule failure becomes an
 //! [`Outcome::Rejected`] with a [`ReasonCode`], every storage failure an error.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -1,6 +1,8 @@
 //! Admission throughput (batched vs single verification) and selection time.
 //!
 //! `CARGO_TARGET_DIR=... cargo bench -p chancery-mempool --bench mempool`
+// `criterion_group!` declares a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
 
 use chancery_core::crypto::SecretKey;
 use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};

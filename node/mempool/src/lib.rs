@@ -19,8 +19,6 @@
 //! - Gossip: [`Mempool::pending_since`] returns newly admitted transactions in bounded batches.
 //!
 //! See `docs/mempool.md`.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -17,8 +17,6 @@
 //! Received messages arrive on a bounded `tokio::sync::mpsc` channel as [`Inbound`] values;
 //! requests are answered by a [`RequestHandler`] the node supplies when it builds the
 //! network. See `docs/network.md` for the design, the limits and measured figures.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -6,6 +6,8 @@
 //! multi_get of the batch's keys before each write) and the write mutex.
 //!
 //! Run: `cargo bench -p chancery-storage --bench store`.
+// `criterion_group!` declares a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
 
 use chancery_storage::{Column, RocksStore, Store, WriteBatch};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};

@@ -22,8 +22,6 @@
 //! proofs or roots at the new size; if the write fails, drop this `LogTree` and `open` a
 //! new one from the store. A proof that needs a node that is not stored fails with
 //! [`TlogError::MissingNode`], never a panic.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

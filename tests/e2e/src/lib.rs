@@ -1,2 +1,1 @@
 //! chancery-e2e
-#![forbid(unsafe_code)]

@@ -5,7 +5,6 @@
 //! last write) with Byzantine actors ([`byzantine`]), checking safety invariants after every
 //! event and liveness after the last fault heals. The same seed always yields the same
 //! trace digest.
-#![forbid(unsafe_code)]
 
 pub mod byzantine;
 pub mod scenario;
