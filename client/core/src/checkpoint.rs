@@ -41,18 +41,15 @@ use crate::cert::{CertError, Certificate, IndexedSignature, VoteKind};
 use crate::codec::{Canonical, ValidationError};
 use crate::genesis::Genesis;
 use crate::ids::{ChainId, Digest, Epoch, Height, Signature, TimestampMs, View};
-use crate::limits::VALIDATORS_MAX;
+use crate::limits::{
+    CHECKPOINT_BODY_LINES, CHECKPOINT_ENCODING_BYTES_MAX, CHECKPOINT_TEXT_BYTES_MAX, VALIDATORS_MAX,
+};
 use crate::merkle::{self, ProofError};
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use thiserror::Error;
-
-/// Largest text checkpoint, in bytes.
-pub const CHECKPOINT_TEXT_BYTES_MAX: usize = 128 * 1024;
-/// Number of lines before the blank line of a text checkpoint.
-pub const CHECKPOINT_BODY_LINES: usize = 13;
 
 /// A block header with its finalization certificate. Unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -65,7 +62,7 @@ pub struct Checkpoint {
 
 impl Canonical for Checkpoint {
     const NAME: &'static str = "checkpoint";
-    const BYTES_MAX: usize = BlockHeader::BYTES_MAX + Certificate::BYTES_MAX;
+    const BYTES_MAX: usize = CHECKPOINT_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         self.header.validate().map_err(|e| e.within("header"))?;
         self.certificate
