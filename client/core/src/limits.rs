@@ -64,10 +64,12 @@ pub const LOG_ENTRY_ENCODING_BYTES_MAX: usize = TX_BYTES_MAX + 64;
 /// Room per signature in a certificate's encoding, in bytes: a 2-byte index and a 64-byte
 /// signature, rounded up.
 pub const CERTIFICATE_SIGNATURE_BYTES_MAX: usize = 80;
-/// Largest canonical certificate, in bytes: kind, epoch, view and block (64 bytes) and one
-/// signature per validator.
+/// Room in a certificate's encoding beyond its signatures, in bytes: version byte, kind,
+/// epoch, view, block and the list's length (about 60 bytes).
+pub const CERTIFICATE_FRAME_BYTES_MAX: usize = 64;
+/// Largest canonical certificate, in bytes: the frame and one signature per validator.
 pub const CERTIFICATE_ENCODING_BYTES_MAX: usize =
-    64 + VALIDATORS_MAX * CERTIFICATE_SIGNATURE_BYTES_MAX;
+    CERTIFICATE_FRAME_BYTES_MAX + VALIDATORS_MAX * CERTIFICATE_SIGNATURE_BYTES_MAX;
 /// Largest canonical checkpoint (a block header and its certificate), in bytes.
 pub const CHECKPOINT_ENCODING_BYTES_MAX: usize =
     BLOCK_HEADER_ENCODING_BYTES_MAX + CERTIFICATE_ENCODING_BYTES_MAX;

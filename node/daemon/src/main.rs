@@ -28,6 +28,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 /// Longest an idle leader waits for transactions before proposing an empty block, in ms.
 const IDLE_BLOCK_MS: u64 = 250;
+/// Least execution time a proposal is sized for, in milliseconds: half of Δ normally, but
+/// never so little that a test chain with a tiny Δ proposes blocks of a few transactions.
+const PACE_BUDGET_MS_MIN: u64 = 10;
+/// Most events buffered for slow API event-stream subscribers; a subscriber that falls
+/// further behind is told it lagged, so the driver never waits for one.
+const EVENTS_BUFFERED_MAX: usize = 1024;
 
 #[derive(Parser)]
 #[command(name = "chancery-node", about = "A Chancery ledger node", version)]
@@ -379,10 +385,10 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         // leader may have waited up to Δ for its parent: half of Δ leaves room for that and
         // the network (the others' own checking time defers their timeouts; see the
         // driver). Larger blocks amortize the per-block costs (votes, syncs, messages).
-        std::time::Duration::from_millis((genesis.params.delta_ms / 2).max(10)),
+        std::time::Duration::from_millis((genesis.params.delta_ms / 2).max(PACE_BUDGET_MS_MIN)),
     );
     let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
-    let (events, _) = broadcast::channel(1024);
+    let (events, _) = broadcast::channel(EVENTS_BUFFERED_MAX);
     let (status_tx, status_rx) = watch::channel(driver::NodeStatus::default());
     let drv = driver::Driver::new(driver::DriverParts {
         app,
