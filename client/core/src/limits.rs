@@ -18,6 +18,8 @@ pub const NAME_BYTES_MAX: usize = 256;
 pub const TEXT_BYTES_MAX: usize = 4096;
 /// Longest URL, in bytes.
 pub const URL_BYTES_MAX: usize = 1024;
+/// Longest asset category, in bytes: GB/T 14885 codes are at most 16 letters and digits.
+pub const CATEGORY_BYTES_MAX: usize = 16;
 /// Most documents attached to one record.
 pub const DOCUMENTS_MAX: usize = 32;
 /// Most suppliers on one award.

@@ -409,6 +409,7 @@ fn known_limit(name: &str) -> Option<u64> {
         "NAME_BYTES_MAX" => NAME_BYTES_MAX,
         "TEXT_BYTES_MAX" => TEXT_BYTES_MAX,
         "URL_BYTES_MAX" => URL_BYTES_MAX,
+        "CATEGORY_BYTES_MAX" => CATEGORY_BYTES_MAX,
         "DOCUMENTS_MAX" => DOCUMENTS_MAX,
         "SUPPLIERS_MAX" => SUPPLIERS_MAX,
         "ITEMS_MAX" => ITEMS_MAX,
