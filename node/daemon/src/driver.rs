@@ -10,8 +10,8 @@ use crate::app::{App, Verdict};
 use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
 use chancery_consensus::{
-    Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Input, Message, TimeoutKind,
-    Vote,
+    Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Evidence, Input, Message, Peer,
+    TimeoutKind, Vote,
 };
 use chancery_core::block::Block;
 use chancery_core::codec;
@@ -797,16 +797,7 @@ impl Driver {
 
     fn effect(&mut self, e: Effect, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
         match e {
-            Effect::Send { to, message } => {
-                if let Some(name) = self.names.get(usize::from(to)) {
-                    if let Err(err) =
-                        self.net
-                            .send(name, Channel::Consensus, Bytes::from(message.encode()))
-                    {
-                        tracing::debug!(to = %name, error = %err, "consensus send failed");
-                    }
-                }
-            }
+            Effect::Send { to, message } => self.send(to, &message),
             Effect::Broadcast { message } => {
                 if let Err(err) = self
                     .net
@@ -828,47 +819,8 @@ impl Driver {
                     kind: kind.into(),
                 }));
             }
-            Effect::Persist { id, vote } => {
-                // The mark first: it is then at least as new as any vote persisted or sent.
-                let raised = match self.sign_mark.as_mut() {
-                    Some(mark) => mark.raise(vote.epoch.0, vote.view)?,
-                    None => None,
-                };
-                let mut b = WriteBatch::new();
-                b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
-                // The reservation goes into the database with the vote: at start an intact
-                // database matches the file.
-                if let Some(m) = raised {
-                    b.put(
-                        Column::Meta,
-                        signmark::DB_MARK_KEY.to_vec(),
-                        m.to_db().to_vec(),
-                    );
-                }
-                // Synced before the acknowledgement: the vote is sent only after this.
-                self.store.write(b)?;
-                // Acknowledge before any later input so effect order is preserved.
-                let effects = self.core.handle(Input::PersistAcked { id });
-                for e in effects {
-                    self.effect(e, inputs)?;
-                }
-            }
-            Effect::Propose { view, parent } => {
-                let idle = self.app.mempool.is_empty();
-                let wait = if idle {
-                    self.idle_wait
-                } else {
-                    self.propose_wait
-                };
-                self.pending_propose = Some(PendingPropose {
-                    view,
-                    parent,
-                    deadline: Instant::now() + wait,
-                });
-                if self.app.is_tip(&parent.digest) && !idle {
-                    self.propose_now_into(inputs)?;
-                }
-            }
+            Effect::Persist { id, vote } => self.persist_vote(id, vote, inputs)?,
+            Effect::Propose { view, parent } => self.on_propose(view, parent, inputs)?,
             Effect::Validate { block, parent } => {
                 self.validate(block, parent, inputs);
             }
@@ -876,21 +828,7 @@ impl Driver {
                 block,
                 finalization,
             } => self.on_finalized(block, finalization, inputs)?,
-            Effect::Evidence(ev) => {
-                self.evidence += 1;
-                let mut b = WriteBatch::new();
-                // One record per (epoch, view, culprit): the core reports each once, and a
-                // repeat after a restart overwrites a key of `Meta` with the same meaning.
-                let mut key = chancery_ledger::EVIDENCE_KEY_PREFIX.to_vec();
-                key.extend_from_slice(&ev.id());
-                b.put(Column::Meta, key, codec::encode(&ev));
-                self.store.write(b)?;
-                tracing::warn!(
-                    culprit = ev.culprit(),
-                    view = ev.view().0,
-                    "evidence of equivocation"
-                );
-            }
+            Effect::Evidence(ev) => self.store_evidence(&ev)?,
             Effect::PeerMisbehaved { peer, reason } => {
                 if let Some(name) = self.names.get(usize::from(peer)) {
                     tracing::info!(peer = %name, %reason, "peer misbehaved");
@@ -901,6 +839,97 @@ impl Driver {
                 tracing::info!(epoch = epoch.0, height = root.height.0, "epoch changed");
             }
         }
+        Ok(())
+    }
+
+    /// Send a consensus message to validator `to` (a failed send is the network's to
+    /// retry or drop; consensus tolerates lost messages).
+    fn send(&self, to: Peer, message: &Message) {
+        if let Some(name) = self.names.get(usize::from(to)) {
+            if let Err(err) = self
+                .net
+                .send(name, Channel::Consensus, Bytes::from(message.encode()))
+            {
+                tracing::debug!(to = %name, error = %err, "consensus send failed");
+            }
+        }
+    }
+
+    /// Persist our vote (and first raise the signing mark), synced, then acknowledge it to
+    /// the core and carry out what that releases, before any later input.
+    fn persist_vote(
+        &mut self,
+        id: u64,
+        vote: Vote,
+        inputs: &mut VecDeque<Input>,
+    ) -> anyhow::Result<()> {
+        // The mark first: it is then at least as new as any vote persisted or sent.
+        let raised = match self.sign_mark.as_mut() {
+            Some(mark) => mark.raise(vote.epoch.0, vote.view)?,
+            None => None,
+        };
+        let mut b = WriteBatch::new();
+        b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
+        // The reservation goes into the database with the vote: at start an intact
+        // database matches the file.
+        if let Some(m) = raised {
+            b.put(
+                Column::Meta,
+                signmark::DB_MARK_KEY.to_vec(),
+                m.to_db().to_vec(),
+            );
+        }
+        // Synced before the acknowledgement: the vote is sent only after this.
+        self.store.write(b)?;
+        // Acknowledge before any later input so effect order is preserved.
+        let effects = self.core.handle(Input::PersistAcked { id });
+        for e in effects {
+            self.effect(e, inputs)?;
+        }
+        Ok(())
+    }
+
+    /// Our turn to propose in `view` on `parent`: wait for transactions (or, idle, a
+    /// shorter while before an empty block), or propose at once if the parent is our tip
+    /// and the pool is not empty.
+    fn on_propose(
+        &mut self,
+        view: View,
+        parent: BlockRef,
+        inputs: &mut VecDeque<Input>,
+    ) -> anyhow::Result<()> {
+        let idle = self.app.mempool.is_empty();
+        let wait = if idle {
+            self.idle_wait
+        } else {
+            self.propose_wait
+        };
+        self.pending_propose = Some(PendingPropose {
+            view,
+            parent,
+            deadline: Instant::now() + wait,
+        });
+        if self.app.is_tip(&parent.digest) && !idle {
+            self.propose_now_into(inputs)?;
+        }
+        Ok(())
+    }
+
+    /// Store evidence of equivocation the core reported, under its id in `Meta`.
+    fn store_evidence(&mut self, ev: &Evidence) -> anyhow::Result<()> {
+        self.evidence += 1;
+        let mut b = WriteBatch::new();
+        // One record per (epoch, view, culprit): the core reports each once, and a
+        // repeat after a restart overwrites a key of `Meta` with the same meaning.
+        let mut key = chancery_ledger::EVIDENCE_KEY_PREFIX.to_vec();
+        key.extend_from_slice(&ev.id());
+        b.put(Column::Meta, key, codec::encode(ev));
+        self.store.write(b)?;
+        tracing::warn!(
+            culprit = ev.culprit(),
+            view = ev.view().0,
+            "evidence of equivocation"
+        );
         Ok(())
     }
 
