@@ -3,10 +3,10 @@
 
 use crate::keyfile::{self, KeyFileError, KeyKind};
 use crate::rules::{self, agency_entry, member_entry, validator_entry, Problem, Rules};
-use chancery_core::genesis::{
-    Agency, ChainParams, Genesis, Member, ADMIN_KEYS_MAX, AGENCIES_MAX, GENESIS_MEMBERS_MAX,
+use chancery_core::genesis::{Agency, ChainParams, Genesis, Member};
+use chancery_core::limits::{
+    ADMIN_KEYS_MAX, AGENCIES_MAX, GENESIS_MEMBERS_MAX, ROLES_MAX, VALIDATORS_MAX,
 };
-use chancery_core::limits::{ROLES_MAX, VALIDATORS_MAX};
 use chancery_core::record::Role;
 use chancery_core::validator::{Validator, ValidatorSet};
 use chancery_core::{AgencyId, Date, Epoch, Height, PublicKey, TimestampMs};

@@ -3,9 +3,10 @@
 use crate::files::read_limited;
 use crate::Outcome;
 use anyhow::{bail, Context, Result};
+use chancery_core::limits::PROOF_HASHES_MAX;
 use chancery_core::merkle::{
     consistency_proof_with, inclusion_proof_with, root_with, verify_consistency_bytes,
-    verify_inclusion_bytes, Blake3Hasher, MerkleHasher, Sha256Hasher, PROOF_HASHES_MAX,
+    verify_inclusion_bytes, Blake3Hasher, MerkleHasher, Sha256Hasher,
 };
 use chancery_core::Digest;
 use clap::{Args, Subcommand, ValueEnum};

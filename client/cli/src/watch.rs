@@ -24,7 +24,7 @@ pub const NODES_MAX: usize = 64;
 /// Largest state file, in bytes.
 pub const STATE_FILE_BYTES_MAX: usize = 64 * 1024;
 /// Most hashes accepted in one consistency proof.
-pub const PROOF_HASHES_MAX: usize = chancery_core::merkle::PROOF_HASHES_MAX;
+pub const PROOF_HASHES_MAX: usize = chancery_core::limits::PROOF_HASHES_MAX;
 
 /// Arguments of `watch`.
 #[derive(clap::Args, Debug)]

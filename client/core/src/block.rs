@@ -3,7 +3,10 @@
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
 use crate::ids::{ChainId, Digest, Epoch, Height, TimestampMs, TxHash, View};
-use crate::limits::{BLOCK_BYTES_MAX, BLOCK_TXS_MAX};
+use crate::limits::{
+    BLOCK_ENCODING_BYTES_MAX, BLOCK_HEADER_ENCODING_BYTES_MAX, BLOCK_TXS_MAX,
+    LOG_ENTRY_ENCODING_BYTES_MAX,
+};
 use crate::tx::Transaction;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -42,7 +45,7 @@ pub struct BlockHeader {
 
 impl Canonical for BlockHeader {
     const NAME: &'static str = "block header";
-    const BYTES_MAX: usize = 512;
+    const BYTES_MAX: usize = BLOCK_HEADER_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         if self.height == Height(0) {
             return Err(ValidationError::new("height", "at least 1", "0"));
@@ -78,7 +81,7 @@ pub struct Block {
 
 impl Canonical for Block {
     const NAME: &'static str = "block";
-    const BYTES_MAX: usize = BLOCK_BYTES_MAX + 4096;
+    const BYTES_MAX: usize = BLOCK_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         self.header.validate().map_err(|e| e.within("header"))?;
         check::list("txs", &self.txs, BLOCK_TXS_MAX)?;
@@ -184,7 +187,7 @@ pub struct LogEntry {
 
 impl Canonical for LogEntry {
     const NAME: &'static str = "log entry";
-    const BYTES_MAX: usize = crate::limits::TX_BYTES_MAX + 64;
+    const BYTES_MAX: usize = LOG_ENTRY_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         self.tx.validate().map_err(|e| e.within("tx"))
     }

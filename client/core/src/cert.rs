@@ -8,7 +8,7 @@ use crate::codec::{self, check, Canonical, ValidationError};
 use crate::crypto::{self, BatchItem, SecretKey, SignatureError};
 use crate::domain;
 use crate::ids::{ChainId, Digest, Epoch, Signature, View};
-use crate::limits::VALIDATORS_MAX;
+use crate::limits::{CERTIFICATE_ENCODING_BYTES_MAX, VALIDATORS_MAX};
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,7 @@ pub struct Certificate {
 
 impl Canonical for Certificate {
     const NAME: &'static str = "certificate";
-    const BYTES_MAX: usize = 64 + VALIDATORS_MAX * 80;
+    const BYTES_MAX: usize = CERTIFICATE_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         check::list("signatures", &self.signatures, VALIDATORS_MAX)?;
         let idx: Vec<u16> = self.signatures.iter().map(|s| s.index).collect();

@@ -41,18 +41,15 @@ use crate::cert::{CertError, Certificate, IndexedSignature, VoteKind};
 use crate::codec::{Canonical, ValidationError};
 use crate::genesis::Genesis;
 use crate::ids::{ChainId, Digest, Epoch, Height, Signature, TimestampMs, View};
-use crate::limits::VALIDATORS_MAX;
+use crate::limits::{
+    CHECKPOINT_BODY_LINES, CHECKPOINT_ENCODING_BYTES_MAX, CHECKPOINT_TEXT_BYTES_MAX, VALIDATORS_MAX,
+};
 use crate::merkle::{self, ProofError};
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use thiserror::Error;
-
-/// Largest text checkpoint, in bytes.
-pub const CHECKPOINT_TEXT_BYTES_MAX: usize = 128 * 1024;
-/// Number of lines before the blank line of a text checkpoint.
-pub const CHECKPOINT_BODY_LINES: usize = 13;
 
 /// A block header with its finalization certificate. Unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -65,7 +62,7 @@ pub struct Checkpoint {
 
 impl Canonical for Checkpoint {
     const NAME: &'static str = "checkpoint";
-    const BYTES_MAX: usize = BlockHeader::BYTES_MAX + Certificate::BYTES_MAX;
+    const BYTES_MAX: usize = CHECKPOINT_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         self.header.validate().map_err(|e| e.within("header"))?;
         self.certificate
@@ -263,145 +260,13 @@ impl Checkpoint {
         chain_id: &ChainId,
         set: &ValidatorSet,
     ) -> Result<Checkpoint, TextError> {
-        if text.len() > CHECKPOINT_TEXT_BYTES_MAX {
-            return Err(TextError::TooLarge {
-                max: CHECKPOINT_TEXT_BYTES_MAX,
-                found: text.len(),
-            });
-        }
-        let Some(stripped) = text.strip_suffix('\n') else {
-            return Err(TextError::NoFinalNewline);
-        };
-        let lines: Vec<&str> = stripped.split('\n').collect();
-        if lines.len() > CHECKPOINT_BODY_LINES + 1 + VALIDATORS_MAX {
-            return Err(TextError::TooManyLines {
-                max: CHECKPOINT_BODY_LINES + 1 + VALIDATORS_MAX,
-                found: lines.len(),
-            });
-        }
-        if lines.len() < CHECKPOINT_BODY_LINES + 2 || !lines[CHECKPOINT_BODY_LINES].is_empty() {
-            return Err(TextError::Layout {
-                expected: "13 body lines, a blank line, then at least one signature line",
-                found: lines.len(),
-            });
-        }
-        for (i, l) in lines.iter().enumerate() {
-            if i != CHECKPOINT_BODY_LINES && l.is_empty() {
-                return Err(TextError::Line {
-                    line: i + 1,
-                    expected: "a non-empty line",
-                    found: String::new(),
-                });
-            }
-            if l.contains('\r') {
-                return Err(line_err(i, "no carriage return", l));
-            }
-        }
-        if lines[0] != chain_id.to_hex() {
-            return Err(TextError::UnknownOrigin {
-                expected: chain_id.to_hex(),
-                found: truncate(lines[0]),
-            });
-        }
-        let log_size = dec(lines[1], 1)?;
-        let root =
-            base64_decode(lines[2]).map_err(|_| line_err(1 + 1, "base64 of 32 bytes", lines[2]))?;
-        let log_root = Digest(
-            root.try_into()
-                .map_err(|_| line_err(2, "base64 of 32 bytes", lines[2]))?,
-        );
-        let ext = |i: usize, key: &'static str| -> Result<&str, TextError> {
-            let l = lines[i];
-            match l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')) {
-                Some(v) => Ok(v),
-                None => Err(TextError::Line {
-                    line: i + 1,
-                    expected: key,
-                    found: truncate(l),
-                }),
-            }
-        };
-        let hexd = |i: usize, key: &'static str| -> Result<Digest, TextError> {
-            ext(i, key)?
-                .parse::<Digest>()
-                .map_err(|_| line_err(i, "64 lower-case hex digits", lines[i]))
-        };
-        let height = Height(dec(ext(3, "height")?, 3)?);
-        let time = TimestampMs(dec(ext(4, "time")?, 4)?);
-        let epoch = Epoch(dec(ext(5, "epoch")?, 5)?);
-        let view = View(dec(ext(6, "view")?, 6)?);
-        let parent = hexd(7, "parent")?;
-        let proposer = u16::try_from(dec(ext(8, "proposer")?, 8)?)
-            .map_err(|_| line_err(8, "a proposer index below 65536", lines[8]))?;
-        let txs_hash = hexd(9, "txs_hash")?;
-        let tx_count = u32::try_from(dec(ext(10, "tx_count")?, 10)?)
-            .map_err(|_| line_err(10, "a count below 2^32", lines[10]))?;
-        let state_root = hexd(11, "state_root")?;
-        let validator_set = hexd(12, "validator_set")?;
-        let header = BlockHeader {
-            chain_id: *chain_id,
-            epoch,
-            height,
-            view,
-            parent,
-            proposer,
-            time,
-            txs_hash,
-            tx_count,
-            log_size,
-            log_root,
-            state_root,
-            validator_set,
-        };
-        let mut signatures: Vec<IndexedSignature> = Vec::new();
-        for (i, l) in lines.iter().enumerate().skip(CHECKPOINT_BODY_LINES + 1) {
-            let sig = parse_signature_line(l).map_err(|expected| line_err(i, expected, l))?;
-            let name = sig.name.as_str();
-            if sig.signature.len() != 64 {
-                return Err(line_err(
-                    i,
-                    "a 4-byte key id and a 64-byte Ed25519 signature",
-                    l,
-                ));
-            }
-            let index = set
-                .validators
-                .iter()
-                .position(|v| v.name == name)
-                .and_then(|p| u16::try_from(p).ok())
-                .ok_or_else(|| TextError::UnknownSigner {
-                    line: i + 1,
-                    name: truncate(name),
-                })?;
-            let v = &set.validators[usize::from(index)];
-            let kid = key_id(&v.name, v.consensus_key.as_bytes());
-            if sig.key_id != kid {
-                return Err(TextError::KeyIdMismatch {
-                    line: i + 1,
-                    name: v.name.clone(),
-                    expected: hex::encode(kid),
-                    found: hex::encode(sig.key_id),
-                });
-            }
-            if let Some(last) = signatures.last() {
-                if last.index >= index {
-                    return Err(TextError::SignatureOrder {
-                        line: i + 1,
-                        name: v.name.clone(),
-                    });
-                }
-            }
-            let mut raw = [0u8; 64];
-            raw.copy_from_slice(&sig.signature);
-            signatures.push(IndexedSignature {
-                index,
-                signature: Signature(raw),
-            });
-        }
+        let lines = text_lines(text)?;
+        let header = text_header(&lines, chain_id)?;
+        let signatures = text_signatures(&lines, set)?;
         let certificate = Certificate {
             kind: VoteKind::Finalize,
-            epoch,
-            view,
+            epoch: header.epoch,
+            view: header.view,
             block: header.hash(),
             signatures,
         };
@@ -410,6 +275,164 @@ impl Checkpoint {
             certificate,
         })
     }
+}
+
+/// The lines of a text checkpoint (without their `\n`), once its size and layout are
+/// right: the body, a blank line, at least one signature line, no other blank line and no
+/// carriage return.
+fn text_lines(text: &str) -> Result<Vec<&str>, TextError> {
+    if text.len() > CHECKPOINT_TEXT_BYTES_MAX {
+        return Err(TextError::TooLarge {
+            max: CHECKPOINT_TEXT_BYTES_MAX,
+            found: text.len(),
+        });
+    }
+    let Some(stripped) = text.strip_suffix('\n') else {
+        return Err(TextError::NoFinalNewline);
+    };
+    let lines: Vec<&str> = stripped.split('\n').collect();
+    if lines.len() > CHECKPOINT_BODY_LINES + 1 + VALIDATORS_MAX {
+        return Err(TextError::TooManyLines {
+            max: CHECKPOINT_BODY_LINES + 1 + VALIDATORS_MAX,
+            found: lines.len(),
+        });
+    }
+    if lines.len() < CHECKPOINT_BODY_LINES + 2 || !lines[CHECKPOINT_BODY_LINES].is_empty() {
+        return Err(TextError::Layout {
+            expected: "13 body lines, a blank line, then at least one signature line",
+            found: lines.len(),
+        });
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if i != CHECKPOINT_BODY_LINES && l.is_empty() {
+            return Err(TextError::Line {
+                line: i + 1,
+                expected: "a non-empty line",
+                found: String::new(),
+            });
+        }
+        if l.contains('\r') {
+            return Err(line_err(i, "no carriage return", l));
+        }
+    }
+    Ok(lines)
+}
+
+/// The block header in the body lines of a text checkpoint (checked by [`text_lines`]).
+fn text_header(lines: &[&str], chain_id: &ChainId) -> Result<BlockHeader, TextError> {
+    if lines[0] != chain_id.to_hex() {
+        return Err(TextError::UnknownOrigin {
+            expected: chain_id.to_hex(),
+            found: truncate(lines[0]),
+        });
+    }
+    let log_size = dec(lines[1], 1)?;
+    let root =
+        base64_decode(lines[2]).map_err(|_| line_err(1 + 1, "base64 of 32 bytes", lines[2]))?;
+    let log_root = Digest(
+        root.try_into()
+            .map_err(|_| line_err(2, "base64 of 32 bytes", lines[2]))?,
+    );
+    let ext = |i: usize, key: &'static str| -> Result<&str, TextError> {
+        let l = lines[i];
+        match l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')) {
+            Some(v) => Ok(v),
+            None => Err(TextError::Line {
+                line: i + 1,
+                expected: key,
+                found: truncate(l),
+            }),
+        }
+    };
+    let hexd = |i: usize, key: &'static str| -> Result<Digest, TextError> {
+        ext(i, key)?
+            .parse::<Digest>()
+            .map_err(|_| line_err(i, "64 lower-case hex digits", lines[i]))
+    };
+    let height = Height(dec(ext(3, "height")?, 3)?);
+    let time = TimestampMs(dec(ext(4, "time")?, 4)?);
+    let epoch = Epoch(dec(ext(5, "epoch")?, 5)?);
+    let view = View(dec(ext(6, "view")?, 6)?);
+    let parent = hexd(7, "parent")?;
+    let proposer = u16::try_from(dec(ext(8, "proposer")?, 8)?)
+        .map_err(|_| line_err(8, "a proposer index below 65536", lines[8]))?;
+    let txs_hash = hexd(9, "txs_hash")?;
+    let tx_count = u32::try_from(dec(ext(10, "tx_count")?, 10)?)
+        .map_err(|_| line_err(10, "a count below 2^32", lines[10]))?;
+    let state_root = hexd(11, "state_root")?;
+    let validator_set = hexd(12, "validator_set")?;
+    Ok(BlockHeader {
+        chain_id: *chain_id,
+        epoch,
+        height,
+        view,
+        parent,
+        proposer,
+        time,
+        txs_hash,
+        tx_count,
+        log_size,
+        log_root,
+        state_root,
+        validator_set,
+    })
+}
+
+/// The signatures in the lines after the blank line of a text checkpoint: each by a
+/// validator of `set` with its key id, in strictly increasing validator order.
+fn text_signatures(lines: &[&str], set: &ValidatorSet) -> Result<Vec<IndexedSignature>, TextError> {
+    let mut signatures: Vec<IndexedSignature> = Vec::new();
+    for (i, l) in lines.iter().enumerate().skip(CHECKPOINT_BODY_LINES + 1) {
+        let s = text_signature(i, l, set)?;
+        if let Some(last) = signatures.last() {
+            if last.index >= s.index {
+                return Err(TextError::SignatureOrder {
+                    line: i + 1,
+                    name: set.validators[usize::from(s.index)].name.clone(),
+                });
+            }
+        }
+        signatures.push(s);
+    }
+    Ok(signatures)
+}
+
+/// One signature line (line `i`, from 0) of a text checkpoint, by a validator of `set`.
+fn text_signature(i: usize, l: &str, set: &ValidatorSet) -> Result<IndexedSignature, TextError> {
+    let sig = parse_signature_line(l).map_err(|expected| line_err(i, expected, l))?;
+    let name = sig.name.as_str();
+    if sig.signature.len() != 64 {
+        return Err(line_err(
+            i,
+            "a 4-byte key id and a 64-byte Ed25519 signature",
+            l,
+        ));
+    }
+    let index = set
+        .validators
+        .iter()
+        .position(|v| v.name == name)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| TextError::UnknownSigner {
+            line: i + 1,
+            name: truncate(name),
+        })?;
+    let v = &set.validators[usize::from(index)];
+    let kid = key_id(&v.name, v.consensus_key.as_bytes());
+    if sig.key_id != kid {
+        return Err(TextError::KeyIdMismatch {
+            line: i + 1,
+            name: v.name.clone(),
+            expected: hex::encode(kid),
+            found: hex::encode(sig.key_id),
+        });
+    }
+    let mut raw = [0u8; 64];
+    raw.copy_from_slice(&sig.signature);
+    Ok(IndexedSignature {
+        index,
+        signature: Signature(raw),
+    })
 }
 
 fn mismatch(field: &'static str, expected: impl ToString, found: impl ToString) -> CheckpointError {

@@ -8,6 +8,10 @@
 //! construction, and then runs the type's own [`Canonical::validate`] (field limits,
 //! formats, sortedness).
 
+use crate::limits::{
+    DECODE_MEDIUM_BYTES_MAX, DECODE_RESERVE_BYTES_MAX, DECODE_RESERVE_PER_BYTE_MAX,
+    DECODE_SMALL_BYTES_MAX,
+};
 use bincode::{Decode, Encode};
 use thiserror::Error;
 
@@ -161,17 +165,23 @@ pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
     }
     // bincode reserves what a length prefix claims (elements times their in-memory size)
     // before reading the elements, up to its limit. In memory our values take at most a
-    // few times their encoded size, so a limit of 64 times the input's size class never
-    // refuses an honest input, yet keeps a tiny input with a lying prefix from making us
-    // reserve megabytes.
-    let decoded: Result<(T, usize), bincode::error::DecodeError> = match body.len() {
-        0..=4096 => bincode::decode_from_slice(body, config().with_limit::<{ 64 * 4096 }>()),
-        4097..=65_536 => bincode::decode_from_slice(body, config().with_limit::<{ 64 * 65_536 }>()),
-        _ => bincode::decode_from_slice(
-            body,
-            config().with_limit::<{ 4 * crate::limits::ENCODING_BYTES_MAX }>(),
-        ),
-    };
+    // few times their encoded size, so a limit of DECODE_RESERVE_PER_BYTE_MAX times the
+    // input's size class never refuses an honest input, yet keeps a tiny input with a lying
+    // prefix from making us reserve megabytes.
+    let decoded: Result<(T, usize), bincode::error::DecodeError> =
+        if body.len() <= DECODE_SMALL_BYTES_MAX {
+            bincode::decode_from_slice(
+                body,
+                config().with_limit::<{ DECODE_RESERVE_PER_BYTE_MAX * DECODE_SMALL_BYTES_MAX }>(),
+            )
+        } else if body.len() <= DECODE_MEDIUM_BYTES_MAX {
+            bincode::decode_from_slice(
+                body,
+                config().with_limit::<{ DECODE_RESERVE_PER_BYTE_MAX * DECODE_MEDIUM_BYTES_MAX }>(),
+            )
+        } else {
+            bincode::decode_from_slice(body, config().with_limit::<DECODE_RESERVE_BYTES_MAX>())
+        };
     let (value, used) = decoded.map_err(|e| CodecError::Malformed {
         ty: T::NAME,
         reason: e.to_string(),
@@ -303,7 +313,7 @@ mod tests {
         // Many short strings: in memory (24 bytes each) far larger than encoded (9 bytes).
         let v = Texts((0..3000).map(|i| (i % 10).to_string()).collect());
         let b = encode(&v);
-        assert!(b.len() < 64 * 1024);
+        assert!(b.len() > DECODE_SMALL_BYTES_MAX && b.len() <= DECODE_MEDIUM_BYTES_MAX);
         assert_eq!(decode::<Texts>(&b).unwrap(), v);
     }
 }

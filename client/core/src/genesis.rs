@@ -9,18 +9,14 @@
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
 use crate::ids::{AgencyId, ChainId, PublicKey, TimestampMs};
-use crate::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, ROLES_MAX};
+use crate::limits::{
+    ADMIN_KEYS_MAX, AGENCIES_MAX, GENESIS_ENCODING_BYTES_MAX, GENESIS_MEMBERS_MAX, ID_BYTES_MAX,
+    NAME_BYTES_MAX, ROLES_MAX,
+};
 use crate::record::Role;
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
-
-/// Most agencies in a consortium.
-pub const AGENCIES_MAX: usize = 1024;
-/// Most members listed in genesis.
-pub const GENESIS_MEMBERS_MAX: usize = 16 * 1024;
-/// Most admin keys per agency.
-pub const ADMIN_KEYS_MAX: usize = 16;
 
 /// An agency of the consortium.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -92,7 +88,7 @@ pub struct Genesis {
 
 impl Canonical for Genesis {
     const NAME: &'static str = "genesis";
-    const BYTES_MAX: usize = 16 * 1024 * 1024;
+    const BYTES_MAX: usize = GENESIS_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         check::id("chain_name", &self.chain_name, ID_BYTES_MAX)?;
         check::list("agencies", &self.agencies, AGENCIES_MAX)?;

@@ -1,4 +1,10 @@
 //! Every size limit of the kernel, in one place. Names put the thing first and the unit last.
+//!
+//! The `BYTES_MAX` of each [`crate::codec::Canonical`] type is one of the `*_ENCODING_BYTES_MAX`
+//! or `*_BYTES_MAX` constants here; the relations between them that the code relies on are
+//! checked by this module's tests.
+
+// ------------------------------------------------------------------------ fields and lists
 
 /// Largest canonical encoding of one transaction, in bytes.
 pub const TX_BYTES_MAX: usize = 64 * 1024;
@@ -12,6 +18,8 @@ pub const NAME_BYTES_MAX: usize = 256;
 pub const TEXT_BYTES_MAX: usize = 4096;
 /// Longest URL, in bytes.
 pub const URL_BYTES_MAX: usize = 1024;
+/// Longest asset category, in bytes: GB/T 14885 codes are at most 16 letters and digits.
+pub const CATEGORY_BYTES_MAX: usize = 16;
 /// Most documents attached to one record.
 pub const DOCUMENTS_MAX: usize = 32;
 /// Most suppliers on one award.
@@ -30,3 +38,238 @@ pub const VALIDATORS_MAX: usize = 256;
 pub const BLOCK_TXS_MAX: usize = 20_000;
 /// Largest total transaction bytes in one block.
 pub const BLOCK_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+// ------------------------------------------------------------------------------ genesis
+
+/// Most agencies in a consortium.
+pub const AGENCIES_MAX: usize = 1024;
+/// Most members listed in genesis.
+pub const GENESIS_MEMBERS_MAX: usize = 16 * 1024;
+/// Most admin keys per agency.
+pub const ADMIN_KEYS_MAX: usize = 16;
+/// Largest canonical genesis, in bytes: room for every member at its largest (about 400
+/// bytes each) and the validator set.
+pub const GENESIS_ENCODING_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+// ----------------------------------------------------------------- encodings of one value
+
+/// Largest canonical block header, in bytes: fixed-size fields only (about 250 bytes), so
+/// twice that leaves room for a new field without a limit change.
+pub const BLOCK_HEADER_ENCODING_BYTES_MAX: usize = 512;
+/// Room in a block's encoding beyond its transaction bytes, in bytes: the version byte, the
+/// header and the list's length prefix.
+pub const BLOCK_FRAME_BYTES_MAX: usize = 4096;
+/// Largest canonical block, in bytes: the transaction bytes and the frame around them.
+pub const BLOCK_ENCODING_BYTES_MAX: usize = BLOCK_BYTES_MAX + BLOCK_FRAME_BYTES_MAX;
+/// Largest canonical log entry, in bytes: a transaction and its outcome (a few bytes).
+pub const LOG_ENTRY_ENCODING_BYTES_MAX: usize = TX_BYTES_MAX + 64;
+/// Room per signature in a certificate's encoding, in bytes: a 2-byte index and a 64-byte
+/// signature, rounded up.
+pub const CERTIFICATE_SIGNATURE_BYTES_MAX: usize = 80;
+/// Room in a certificate's encoding beyond its signatures, in bytes: version byte, kind,
+/// epoch, view, block and the list's length (about 60 bytes).
+pub const CERTIFICATE_FRAME_BYTES_MAX: usize = 64;
+/// Largest canonical certificate, in bytes: the frame and one signature per validator.
+pub const CERTIFICATE_ENCODING_BYTES_MAX: usize =
+    CERTIFICATE_FRAME_BYTES_MAX + VALIDATORS_MAX * CERTIFICATE_SIGNATURE_BYTES_MAX;
+/// Largest canonical checkpoint (a block header and its certificate), in bytes.
+pub const CHECKPOINT_ENCODING_BYTES_MAX: usize =
+    BLOCK_HEADER_ENCODING_BYTES_MAX + CERTIFICATE_ENCODING_BYTES_MAX;
+/// Largest canonical validator set, in bytes: each validator takes at most about 400 bytes,
+/// so 256 of them fit in a tenth of this.
+pub const VALIDATOR_SET_ENCODING_BYTES_MAX: usize = 1024 * 1024;
+
+// --------------------------------------------------------------------- proofs and trees
+
+/// Most hashes in any log proof (a tree of 2^63 leaves needs at most 63 for inclusion and
+/// 64 for consistency).
+pub const PROOF_HASHES_MAX: usize = 64;
+/// Largest tree size accepted by verifiers and by the log: 2^63 leaves.
+pub const TREE_SIZE_MAX: u64 = 1 << 63;
+/// Most sibling hashes in a state proof: one per bit of the 256-bit key hash.
+pub const PROOF_SIBLINGS_MAX: usize = 256;
+/// Largest canonical state value, in bytes: an award with its largest supplier list is the
+/// biggest, well under this.
+pub const STATE_VALUE_ENCODING_BYTES_MAX: usize = 64 * 1024;
+/// Largest canonical state proof, in bytes: a key and a value (within 256 bytes more than
+/// the value), and the sibling hashes.
+pub const STATE_PROOF_ENCODING_BYTES_MAX: usize =
+    STATE_VALUE_ENCODING_BYTES_MAX + PROOF_SIBLINGS_MAX * 32 + 256;
+
+// ------------------------------------------------------------- checkpoints and receipts
+
+/// Number of lines before the blank line of a text checkpoint (a format constant that the
+/// text limits below are counted from).
+pub const CHECKPOINT_BODY_LINES: usize = 13;
+/// Largest text checkpoint, in bytes: the body (under 1 KiB) and one signature line per
+/// validator (at most about 360 bytes each).
+pub const CHECKPOINT_TEXT_BYTES_MAX: usize = 128 * 1024;
+/// Largest receipt file, in bytes: a hex log entry and a hex checkpoint (under 200 KiB
+/// together) and the proof.
+pub const RECEIPT_BYTES_MAX: usize = 1024 * 1024;
+
+// ------------------------------------------------------------------------------ decoding
+
+/// Inputs up to this size, in bytes, decode with the smallest reservation bound.
+pub const DECODE_SMALL_BYTES_MAX: usize = 4 * 1024;
+/// Inputs up to this size, in bytes, decode with the middle reservation bound.
+pub const DECODE_MEDIUM_BYTES_MAX: usize = 64 * 1024;
+/// How many bytes bincode may reserve per byte of an input's size class: decoded values
+/// take at most a few times their encoded size in memory.
+pub const DECODE_RESERVE_PER_BYTE_MAX: usize = 64;
+/// Most bytes bincode may reserve while decoding any input above
+/// `DECODE_MEDIUM_BYTES_MAX`.
+pub const DECODE_RESERVE_BYTES_MAX: usize = 4 * ENCODING_BYTES_MAX;
+
+#[cfg(test)]
+mod tests {
+    //! The relations between limits that the code relies on; a careless edit of one value
+    //! fails here.
+
+    use super::*;
+    use crate::block::BlockHeader;
+    use crate::cert::{Certificate, IndexedSignature, VoteKind};
+    use crate::codec::{self, Canonical};
+    use crate::genesis::ChainParams;
+    use crate::ids::{Digest, Epoch, Height, Signature, TimestampMs, View};
+
+    /// `big >= small`, or a failure naming the relation and both values.
+    fn at_least(relation: &str, big: usize, small: usize) {
+        assert!(big >= small, "{relation}: {big} < {small}");
+    }
+
+    #[test]
+    fn transactions_fit_in_blocks_and_blocks_in_encodings() {
+        at_least("block bytes >= one tx", BLOCK_BYTES_MAX, TX_BYTES_MAX);
+        at_least(
+            "block frame >= version + header + list length",
+            BLOCK_FRAME_BYTES_MAX,
+            1 + BLOCK_HEADER_ENCODING_BYTES_MAX + 8,
+        );
+        at_least(
+            "any encoding >= block",
+            ENCODING_BYTES_MAX,
+            BLOCK_ENCODING_BYTES_MAX,
+        );
+        at_least(
+            "any encoding >= genesis",
+            ENCODING_BYTES_MAX,
+            GENESIS_ENCODING_BYTES_MAX,
+        );
+        at_least(
+            "genesis >= its validator set",
+            GENESIS_ENCODING_BYTES_MAX,
+            VALIDATOR_SET_ENCODING_BYTES_MAX,
+        );
+        // A log entry adds a version byte, height, time and an outcome (tag and reason).
+        at_least(
+            "log entry >= tx + version, height, time, outcome",
+            LOG_ENTRY_ENCODING_BYTES_MAX,
+            TX_BYTES_MAX + 1 + 8 + 8 + 4 + 4,
+        );
+        at_least(
+            "medium decode class > small",
+            DECODE_MEDIUM_BYTES_MAX,
+            DECODE_SMALL_BYTES_MAX + 1,
+        );
+        at_least(
+            "decode reservation >= any encoding",
+            DECODE_RESERVE_BYTES_MAX,
+            ENCODING_BYTES_MAX,
+        );
+    }
+
+    #[test]
+    fn default_chain_params_are_within_the_kernel_limits() {
+        let p = ChainParams::default();
+        at_least(
+            "kernel block txs >= default",
+            BLOCK_TXS_MAX,
+            p.block_txs_max as usize,
+        );
+        at_least(
+            "kernel block bytes >= default",
+            BLOCK_BYTES_MAX,
+            p.block_bytes_max as usize,
+        );
+    }
+
+    #[test]
+    fn proof_bounds_cover_the_largest_trees() {
+        // A consistency proof in a tree of `n` leaves has at most ceil(log2 n) + 1 hashes.
+        let log2 = TREE_SIZE_MAX.ilog2() as usize;
+        at_least(
+            "proof hashes >= log2(tree size) + 1",
+            PROOF_HASHES_MAX,
+            log2 + 1,
+        );
+        assert_eq!(
+            PROOF_SIBLINGS_MAX,
+            Digest::ZERO.0.len() * 8,
+            "one sibling per key bit"
+        );
+    }
+
+    #[test]
+    fn largest_header_and_certificate_fit_their_bounds() {
+        let h = Digest([0xff; 32]);
+        let header = BlockHeader {
+            chain_id: h,
+            epoch: Epoch(u64::MAX),
+            height: Height(u64::MAX),
+            view: View(u64::MAX),
+            parent: h,
+            proposer: u16::MAX,
+            time: TimestampMs(u64::MAX),
+            txs_hash: h,
+            tx_count: u32::MAX,
+            log_size: u64::MAX,
+            log_root: h,
+            state_root: h,
+            validator_set: h,
+        };
+        at_least(
+            "header bound",
+            BlockHeader::BYTES_MAX,
+            codec::encode(&header).len(),
+        );
+        let cert = Certificate {
+            kind: VoteKind::Finalize,
+            epoch: Epoch(u64::MAX),
+            view: View(u64::MAX),
+            block: h,
+            signatures: (0..VALIDATORS_MAX as u16)
+                .map(|index| IndexedSignature {
+                    index,
+                    signature: Signature([0xff; 64]),
+                })
+                .collect(),
+        };
+        at_least(
+            "certificate bound",
+            Certificate::BYTES_MAX,
+            codec::encode(&cert).len(),
+        );
+    }
+
+    #[test]
+    fn texts_and_files_hold_their_largest_contents() {
+        // A signature line: "— " (4 bytes), a name, a space, base64 of 68 bytes, "\n".
+        let signature_line_bytes_max = 4 + NAME_BYTES_MAX + 1 + 92 + 1;
+        let body_bytes_max = 1024;
+        at_least(
+            "text checkpoint >= body + a line per validator",
+            CHECKPOINT_TEXT_BYTES_MAX,
+            body_bytes_max + VALIDATORS_MAX * signature_line_bytes_max,
+        );
+        // JSON with the entry and checkpoint in hex and every proof hash quoted.
+        let receipt_bytes = 2 * (LOG_ENTRY_ENCODING_BYTES_MAX + CHECKPOINT_ENCODING_BYTES_MAX)
+            + PROOF_HASHES_MAX * (2 * 32 + 3)
+            + 1024;
+        at_least(
+            "receipt file >= its largest JSON",
+            RECEIPT_BYTES_MAX,
+            receipt_bytes,
+        );
+    }
+}

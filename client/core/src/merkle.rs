@@ -27,15 +27,10 @@
 
 use crate::domain;
 use crate::ids::Digest;
+use crate::limits::{PROOF_HASHES_MAX, TREE_SIZE_MAX};
 use sha2::{Digest as _, Sha256};
 use std::sync::OnceLock;
 use thiserror::Error;
-
-/// Most hashes in any proof (a tree of 2^63 leaves needs at most 63 for inclusion and 64
-/// for consistency).
-pub const PROOF_HASHES_MAX: usize = 64;
-/// Largest tree size accepted by verifiers and by the log: 2^63 leaves.
-pub const TREE_SIZE_MAX: u64 = 1 << 63;
 
 /// A Merkle tree hash function.
 pub trait MerkleHasher {

@@ -18,14 +18,15 @@
 //! `leaf_hash(entry bytes)` at `index` in the checkpoint's log. Unknown JSON fields,
 //! upper-case hex and non-canonical encodings are rejected, so each receipt has one spelling.
 //! The kernel does no JSON itself (it has no JSON dependency): readers parse the file with
-//! `serde_json` after checking its size against [`RECEIPT_BYTES_MAX`].
+//! `serde_json` after checking its size against [`crate::limits::RECEIPT_BYTES_MAX`].
 
 use crate::block::{LogEntry, Outcome};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::codec::{self, CodecError};
 use crate::genesis::Genesis;
 use crate::ids::{ChainId, Digest, Height, TxHash};
-use crate::merkle::{self, ProofError, PROOF_HASHES_MAX};
+use crate::limits::PROOF_HASHES_MAX;
+use crate::merkle::{self, ProofError};
 use crate::record::RecordKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -33,8 +34,6 @@ use thiserror::Error;
 
 /// The `format` value of a version-1 receipt.
 pub const RECEIPT_FORMAT: &str = "chancery-receipt/v1";
-/// Largest receipt file, in bytes.
-pub const RECEIPT_BYTES_MAX: usize = 1024 * 1024;
 
 /// A receipt as read from a file: unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

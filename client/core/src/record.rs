@@ -695,194 +695,246 @@ impl Record {
             .map_err(|e| e.within(self.kind().as_str()))
     }
 
-    // The `?`s below return early, so the kind prefix is added by `validate`, not here.
+    // The `?`s in the per-kind checks return early, so the kind prefix is added by
+    // `validate`, not there.
     fn validate_fields(&self) -> Result<(), ValidationError> {
-        use check::{id, list, nonempty, strictly_sorted, text};
         match self {
-            Record::RegisterAsset(r) => {
-                id("asset_id", &r.asset_id, ID_BYTES_MAX)?;
-                if r.category.is_empty()
-                    || r.category.len() > 16
-                    || !r.category.bytes().all(|b| b.is_ascii_alphanumeric())
-                {
-                    return Err(ValidationError::new(
-                        "category",
-                        "a GB/T 14885 code of 1..=16 letters and digits",
-                        format!("{:?}", r.category),
-                    ));
-                }
-                nonempty("name", &r.name, NAME_BYTES_MAX)?;
-                text("spec_model", &r.spec_model, NAME_BYTES_MAX)?;
-                if r.quantity == 0 {
-                    return Err(ValidationError::new("quantity", "at least 1", "0"));
-                }
-                nonempty("unit", &r.unit, NAME_BYTES_MAX)?;
-                r.acquisition_date.validate("acquisition_date")?;
-                r.original_value.validate("original_value")?;
-                r.custodian.validate("custodian")?;
-                if let Restricted::Open(l) = &r.location {
-                    text("location", l, TEXT_BYTES_MAX)?;
-                }
-                documents("documents", &r.documents)
-            }
-            Record::TransferAsset(r) => {
-                id("asset_id", &r.asset_id, ID_BYTES_MAX)?;
-                r.from.validate("from")?;
-                r.to.validate("to")?;
-                if r.from == r.to {
-                    return Err(ValidationError::new(
-                        "to",
-                        "an agency other than `from`",
-                        r.to.to_string(),
-                    ));
-                }
-                r.effective_date.validate("effective_date")
-            }
-            Record::DisposeAsset(r) => {
-                id("asset_id", &r.asset_id, ID_BYTES_MAX)?;
-                r.date.validate("date")?;
-                if let Some(p) = &r.proceeds {
-                    p.validate("proceeds")?;
-                }
-                if let Some(Restricted::Open(c)) = &r.counterparty {
-                    nonempty("counterparty", c, NAME_BYTES_MAX)?;
-                }
-                Ok(())
-            }
-            Record::AwardProcurement(r) => {
-                id("ocid", &r.ocid, ID_BYTES_MAX)?;
-                id("award_id", &r.award_id, ID_BYTES_MAX)?;
-                nonempty("project_number", &r.project_number, ID_BYTES_MAX)?;
-                nonempty("title", &r.title, NAME_BYTES_MAX)?;
-                text("description", &r.description, TEXT_BYTES_MAX)?;
-                r.purchaser.validate("purchaser")?;
-                text("method_details", &r.method_details, NAME_BYTES_MAX)?;
-                if r.suppliers.is_empty() && r.status == AwardStatus::Active {
-                    return Err(ValidationError::new(
-                        "suppliers",
-                        "at least one supplier on an active award",
-                        "none",
-                    ));
-                }
-                if r.status == AwardStatus::Cancelled {
-                    return Err(ValidationError::new(
-                        "status",
-                        "pending, active or unsuccessful (cancel with cancel_award)",
-                        "cancelled",
-                    ));
-                }
-                suppliers("suppliers", &r.suppliers)?;
-                r.value.validate("value")?;
-                r.award_date.validate("award_date")?;
-                items("items", &r.items)?;
-                documents("documents", &r.documents)
-            }
-            Record::AmendAward(r) => {
-                id("ocid", &r.ocid, ID_BYTES_MAX)?;
-                id("award_id", &r.award_id, ID_BYTES_MAX)?;
-                nonempty("rationale", &r.rationale, TEXT_BYTES_MAX)?;
-                r.date.validate("date")?;
-                if let Some(v) = &r.value {
-                    v.validate("value")?;
-                }
-                if let Some(s) = &r.suppliers {
-                    suppliers("suppliers", s)?;
-                }
-                if let Some(i) = &r.items {
-                    items("items", i)?;
-                }
-                if r.status == Some(AwardStatus::Cancelled) {
-                    return Err(ValidationError::new(
-                        "status",
-                        "pending, active or unsuccessful (cancel with cancel_award)",
-                        "cancelled",
-                    ));
-                }
-                documents("documents", &r.documents)
-            }
-            Record::CancelAward(r) => {
-                id("ocid", &r.ocid, ID_BYTES_MAX)?;
-                id("award_id", &r.award_id, ID_BYTES_MAX)?;
-                nonempty("reason", &r.reason, TEXT_BYTES_MAX)?;
-                r.date.validate("date")
-            }
-            Record::GrantDataAccess(r) => {
-                id("grant_id", &r.grant_id, ID_BYTES_MAX)?;
-                id("dataset_id", &r.dataset_id, ID_BYTES_MAX)?;
-                r.grantor.validate("grantor")?;
-                r.grantee.validate("grantee")?;
-                if r.grantor == r.grantee {
-                    return Err(ValidationError::new(
-                        "grantee",
-                        "an agency other than the grantor",
-                        r.grantee.to_string(),
-                    ));
-                }
-                if r.actions.is_empty() {
-                    return Err(ValidationError::new(
-                        "actions",
-                        "at least one action",
-                        "none",
-                    ));
-                }
-                list("actions", &r.actions, ACTIONS_MAX)?;
-                strictly_sorted("actions", &r.actions)?;
-                nonempty("purpose", &r.purpose, TEXT_BYTES_MAX)?;
-                r.valid_from.validate("valid_from")?;
-                r.valid_until.validate("valid_until")?;
-                if r.valid_until < r.valid_from {
-                    return Err(ValidationError::new(
-                        "valid_until",
-                        format!("on or after valid_from ({})", r.valid_from),
-                        r.valid_until.to_string(),
-                    ));
-                }
-                if let Restricted::Open(cs) = &r.constraints {
-                    list("constraints", cs, CONSTRAINTS_MAX)?;
-                    for (i, c) in cs.iter().enumerate() {
-                        id(
-                            &format!("constraints[{i}].left_operand"),
-                            &c.left_operand,
-                            ID_BYTES_MAX,
-                        )?;
-                        nonempty(
-                            &format!("constraints[{i}].right_operand"),
-                            &c.right_operand,
-                            NAME_BYTES_MAX,
-                        )?;
-                    }
-                }
-                Ok(())
-            }
-            Record::RevokeGrant(r) => {
-                id("grant_id", &r.grant_id, ID_BYTES_MAX)?;
-                nonempty("reason", &r.reason, TEXT_BYTES_MAX)
-            }
-            Record::AnchorDocument(r) => {
-                r.document.validate("document")?;
-                match &r.supports {
-                    RecordRef::Asset(a) => id("supports.asset", a, ID_BYTES_MAX),
-                    RecordRef::Award(o, a) => {
-                        id("supports.ocid", o, ID_BYTES_MAX)?;
-                        id("supports.award_id", a, ID_BYTES_MAX)
-                    }
-                    RecordRef::Grant(g) => id("supports.grant", g, ID_BYTES_MAX),
-                    RecordRef::None | RecordRef::Tx(_) => Ok(()),
-                }
-            }
-            Record::RegisterMember(r) => {
-                r.agency.validate("agency")?;
-                nonempty("name", &r.name, NAME_BYTES_MAX)?;
-                if r.roles.is_empty() {
-                    return Err(ValidationError::new("roles", "at least one role", "none"));
-                }
-                list("roles", &r.roles, ROLES_MAX)?;
-                strictly_sorted("roles", &r.roles)
-            }
-            Record::RevokeMember(r) => {
-                r.agency.validate("agency")?;
-                nonempty("reason", &r.reason, TEXT_BYTES_MAX)
-            }
+            Record::RegisterAsset(r) => register_asset(r),
+            Record::TransferAsset(r) => transfer_asset(r),
+            Record::DisposeAsset(r) => dispose_asset(r),
+            Record::AwardProcurement(r) => award_procurement(r),
+            Record::AmendAward(r) => amend_award(r),
+            Record::CancelAward(r) => cancel_award(r),
+            Record::GrantDataAccess(r) => grant_data_access(r),
+            Record::RevokeGrant(r) => revoke_grant(r),
+            Record::AnchorDocument(r) => anchor_document(r),
+            Record::RegisterMember(r) => register_member(r),
+            Record::RevokeMember(r) => revoke_member(r),
         }
     }
+}
+
+// ------------------------------------------------------------ field checks per record kind
+
+/// An award's status set by a record other than `cancel_award`: anything but cancelled.
+fn not_cancelled(status: Option<AwardStatus>) -> Result<(), ValidationError> {
+    if status == Some(AwardStatus::Cancelled) {
+        return Err(ValidationError::new(
+            "status",
+            "pending, active or unsuccessful (cancel with cancel_award)",
+            "cancelled",
+        ));
+    }
+    Ok(())
+}
+
+/// The disclosed constraints of a data-sharing grant.
+fn constraints(f: &str, cs: &[Constraint]) -> Result<(), ValidationError> {
+    check::list(f, cs, CONSTRAINTS_MAX)?;
+    for (i, c) in cs.iter().enumerate() {
+        check::id(
+            &format!("{f}[{i}].left_operand"),
+            &c.left_operand,
+            ID_BYTES_MAX,
+        )?;
+        check::nonempty(
+            &format!("{f}[{i}].right_operand"),
+            &c.right_operand,
+            NAME_BYTES_MAX,
+        )?;
+    }
+    Ok(())
+}
+
+/// Formats and limits of the fields of [`RegisterAsset`].
+fn register_asset(r: &RegisterAsset) -> Result<(), ValidationError> {
+    use check::{id, nonempty, text};
+    id("asset_id", &r.asset_id, ID_BYTES_MAX)?;
+    if r.category.is_empty()
+        || r.category.len() > CATEGORY_BYTES_MAX
+        || !r.category.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ValidationError::new(
+            "category",
+            format!("a GB/T 14885 code of 1..={CATEGORY_BYTES_MAX} letters and digits"),
+            format!("{:?}", r.category),
+        ));
+    }
+    nonempty("name", &r.name, NAME_BYTES_MAX)?;
+    text("spec_model", &r.spec_model, NAME_BYTES_MAX)?;
+    if r.quantity == 0 {
+        return Err(ValidationError::new("quantity", "at least 1", "0"));
+    }
+    nonempty("unit", &r.unit, NAME_BYTES_MAX)?;
+    r.acquisition_date.validate("acquisition_date")?;
+    r.original_value.validate("original_value")?;
+    r.custodian.validate("custodian")?;
+    if let Restricted::Open(l) = &r.location {
+        text("location", l, TEXT_BYTES_MAX)?;
+    }
+    documents("documents", &r.documents)
+}
+
+/// Formats and limits of the fields of [`TransferAsset`].
+fn transfer_asset(r: &TransferAsset) -> Result<(), ValidationError> {
+    use check::id;
+    id("asset_id", &r.asset_id, ID_BYTES_MAX)?;
+    r.from.validate("from")?;
+    r.to.validate("to")?;
+    if r.from == r.to {
+        return Err(ValidationError::new(
+            "to",
+            "an agency other than `from`",
+            r.to.to_string(),
+        ));
+    }
+    r.effective_date.validate("effective_date")
+}
+
+/// Formats and limits of the fields of [`DisposeAsset`].
+fn dispose_asset(r: &DisposeAsset) -> Result<(), ValidationError> {
+    use check::{id, nonempty};
+    id("asset_id", &r.asset_id, ID_BYTES_MAX)?;
+    r.date.validate("date")?;
+    if let Some(p) = &r.proceeds {
+        p.validate("proceeds")?;
+    }
+    if let Some(Restricted::Open(c)) = &r.counterparty {
+        nonempty("counterparty", c, NAME_BYTES_MAX)?;
+    }
+    Ok(())
+}
+
+/// Formats and limits of the fields of [`AwardProcurement`].
+fn award_procurement(r: &AwardProcurement) -> Result<(), ValidationError> {
+    use check::{id, nonempty, text};
+    id("ocid", &r.ocid, ID_BYTES_MAX)?;
+    id("award_id", &r.award_id, ID_BYTES_MAX)?;
+    nonempty("project_number", &r.project_number, ID_BYTES_MAX)?;
+    nonempty("title", &r.title, NAME_BYTES_MAX)?;
+    text("description", &r.description, TEXT_BYTES_MAX)?;
+    r.purchaser.validate("purchaser")?;
+    text("method_details", &r.method_details, NAME_BYTES_MAX)?;
+    if r.suppliers.is_empty() && r.status == AwardStatus::Active {
+        return Err(ValidationError::new(
+            "suppliers",
+            "at least one supplier on an active award",
+            "none",
+        ));
+    }
+    not_cancelled(Some(r.status))?;
+    suppliers("suppliers", &r.suppliers)?;
+    r.value.validate("value")?;
+    r.award_date.validate("award_date")?;
+    items("items", &r.items)?;
+    documents("documents", &r.documents)
+}
+
+/// Formats and limits of the fields of [`AmendAward`].
+fn amend_award(r: &AmendAward) -> Result<(), ValidationError> {
+    use check::{id, nonempty};
+    id("ocid", &r.ocid, ID_BYTES_MAX)?;
+    id("award_id", &r.award_id, ID_BYTES_MAX)?;
+    nonempty("rationale", &r.rationale, TEXT_BYTES_MAX)?;
+    r.date.validate("date")?;
+    if let Some(v) = &r.value {
+        v.validate("value")?;
+    }
+    if let Some(s) = &r.suppliers {
+        suppliers("suppliers", s)?;
+    }
+    if let Some(i) = &r.items {
+        items("items", i)?;
+    }
+    not_cancelled(r.status)?;
+    documents("documents", &r.documents)
+}
+
+/// Formats and limits of the fields of [`CancelAward`].
+fn cancel_award(r: &CancelAward) -> Result<(), ValidationError> {
+    use check::{id, nonempty};
+    id("ocid", &r.ocid, ID_BYTES_MAX)?;
+    id("award_id", &r.award_id, ID_BYTES_MAX)?;
+    nonempty("reason", &r.reason, TEXT_BYTES_MAX)?;
+    r.date.validate("date")
+}
+
+/// Formats and limits of the fields of [`GrantDataAccess`].
+fn grant_data_access(r: &GrantDataAccess) -> Result<(), ValidationError> {
+    use check::{id, list, nonempty, strictly_sorted};
+    id("grant_id", &r.grant_id, ID_BYTES_MAX)?;
+    id("dataset_id", &r.dataset_id, ID_BYTES_MAX)?;
+    r.grantor.validate("grantor")?;
+    r.grantee.validate("grantee")?;
+    if r.grantor == r.grantee {
+        return Err(ValidationError::new(
+            "grantee",
+            "an agency other than the grantor",
+            r.grantee.to_string(),
+        ));
+    }
+    if r.actions.is_empty() {
+        return Err(ValidationError::new(
+            "actions",
+            "at least one action",
+            "none",
+        ));
+    }
+    list("actions", &r.actions, ACTIONS_MAX)?;
+    strictly_sorted("actions", &r.actions)?;
+    nonempty("purpose", &r.purpose, TEXT_BYTES_MAX)?;
+    r.valid_from.validate("valid_from")?;
+    r.valid_until.validate("valid_until")?;
+    if r.valid_until < r.valid_from {
+        return Err(ValidationError::new(
+            "valid_until",
+            format!("on or after valid_from ({})", r.valid_from),
+            r.valid_until.to_string(),
+        ));
+    }
+    match &r.constraints {
+        Restricted::Open(cs) => constraints("constraints", cs),
+        Restricted::Sealed(_) => Ok(()),
+    }
+}
+
+/// Formats and limits of the fields of [`RevokeGrant`].
+fn revoke_grant(r: &RevokeGrant) -> Result<(), ValidationError> {
+    use check::{id, nonempty};
+    id("grant_id", &r.grant_id, ID_BYTES_MAX)?;
+    nonempty("reason", &r.reason, TEXT_BYTES_MAX)
+}
+
+/// Formats and limits of the fields of [`AnchorDocument`].
+fn anchor_document(r: &AnchorDocument) -> Result<(), ValidationError> {
+    use check::id;
+    r.document.validate("document")?;
+    match &r.supports {
+        RecordRef::Asset(a) => id("supports.asset", a, ID_BYTES_MAX),
+        RecordRef::Award(o, a) => {
+            id("supports.ocid", o, ID_BYTES_MAX)?;
+            id("supports.award_id", a, ID_BYTES_MAX)
+        }
+        RecordRef::Grant(g) => id("supports.grant", g, ID_BYTES_MAX),
+        RecordRef::None | RecordRef::Tx(_) => Ok(()),
+    }
+}
+
+/// Formats and limits of the fields of [`RegisterMember`].
+fn register_member(r: &RegisterMember) -> Result<(), ValidationError> {
+    use check::{list, nonempty, strictly_sorted};
+    r.agency.validate("agency")?;
+    nonempty("name", &r.name, NAME_BYTES_MAX)?;
+    if r.roles.is_empty() {
+        return Err(ValidationError::new("roles", "at least one role", "none"));
+    }
+    list("roles", &r.roles, ROLES_MAX)?;
+    strictly_sorted("roles", &r.roles)
+}
+
+/// Formats and limits of the fields of [`RevokeMember`].
+fn revoke_member(r: &RevokeMember) -> Result<(), ValidationError> {
+    use check::nonempty;
+    r.agency.validate("agency")?;
+    nonempty("reason", &r.reason, TEXT_BYTES_MAX)
 }

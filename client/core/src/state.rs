@@ -26,7 +26,10 @@
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
 use crate::ids::{AgencyId, Amount, Date, Digest, Height, PublicKey, Seq, TimestampMs, TxHash};
-use crate::limits::{ID_BYTES_MAX, NAME_BYTES_MAX, ROLES_MAX, SUPPLIERS_MAX};
+use crate::limits::{
+    ID_BYTES_MAX, NAME_BYTES_MAX, PROOF_SIBLINGS_MAX, ROLES_MAX, STATE_PROOF_ENCODING_BYTES_MAX,
+    STATE_VALUE_ENCODING_BYTES_MAX, SUPPLIERS_MAX,
+};
 use crate::record::{AwardStatus, Role, Supplier};
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -34,9 +37,6 @@ use thiserror::Error;
 
 /// The hash of an empty subtree (and the root of an empty state).
 pub const EMPTY: Digest = Digest::ZERO;
-
-/// Most sibling hashes in a proof: one per bit of the key hash.
-pub const PROOF_SIBLINGS_MAX: usize = 256;
 
 /// A key of the state map.
 #[derive(
@@ -238,7 +238,7 @@ impl StateValue {
 
 impl Canonical for StateValue {
     const NAME: &'static str = "state value";
-    const BYTES_MAX: usize = 64 * 1024;
+    const BYTES_MAX: usize = STATE_VALUE_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         StateValue::validate(self)
     }
@@ -306,7 +306,7 @@ pub struct StateProof {
 
 impl Canonical for StateProof {
     const NAME: &'static str = "state proof";
-    const BYTES_MAX: usize = 64 * 1024 + PROOF_SIBLINGS_MAX * 32 + 256;
+    const BYTES_MAX: usize = STATE_PROOF_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         self.key.validate()?;
         check::list("siblings", &self.siblings, PROOF_SIBLINGS_MAX)?;

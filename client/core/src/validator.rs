@@ -3,7 +3,7 @@
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
 use crate::ids::{AgencyId, Digest, Epoch, Height, PublicKey};
-use crate::limits::{NAME_BYTES_MAX, VALIDATORS_MAX};
+use crate::limits::{NAME_BYTES_MAX, VALIDATORS_MAX, VALIDATOR_SET_ENCODING_BYTES_MAX};
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
@@ -35,7 +35,7 @@ pub struct ValidatorSet {
 
 impl Canonical for ValidatorSet {
     const NAME: &'static str = "validator set";
-    const BYTES_MAX: usize = 1024 * 1024;
+    const BYTES_MAX: usize = VALIDATOR_SET_ENCODING_BYTES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         if self.validators.is_empty() {
             return Err(ValidationError::new(

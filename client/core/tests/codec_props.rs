@@ -1701,7 +1701,7 @@ fn other_types_name_the_broken_field() {
     x.agencies[1].name_zh.clear();
     expect(&x, "agencies[1].name_zh");
     let mut x = g.clone();
-    x.agencies[0].admin_keys = vec![PublicKey([1; 32]); chancery_core::genesis::ADMIN_KEYS_MAX + 1];
+    x.agencies[0].admin_keys = vec![PublicKey([1; 32]); chancery_core::limits::ADMIN_KEYS_MAX + 1];
     expect(&x, "agencies[0].admin_keys");
     let mut x = g.clone();
     x.members[0].roles = vec![Role::Archivist, Role::Admin];

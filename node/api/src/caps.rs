@@ -22,6 +22,9 @@ use tokio::sync::Semaphore;
 
 /// Seconds a client is told to wait (`Retry-After`) when a cap is reached.
 pub const RETRY_AFTER_S: u64 = 1;
+/// Pause after a failed `accept` that is not a client's fault (out of descriptors or
+/// similar), in milliseconds: long enough not to spin, short enough to recover at once.
+const ACCEPT_ERROR_PAUSE_MS: u64 = 1000;
 
 /// Routes that never touch the store nor encode a large answer, or that live long (the
 /// event stream has its own cap): they run on the async runtime, outside the blocking pool.
@@ -306,7 +309,7 @@ impl axum::serve::Listener for CappedListener {
                 Err(e) => {
                     // Out of descriptors or similar: wait instead of spinning (as axum does).
                     tracing::error!(error = %e, "accepting an API connection");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(Duration::from_millis(ACCEPT_ERROR_PAUSE_MS)).await;
                 }
             }
         }

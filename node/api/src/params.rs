@@ -87,9 +87,12 @@ pub(crate) fn page<'a>(
     Ok((limit, cursor))
 }
 
-/// At most 80 characters of `s`, to quote it back.
+/// Most characters of a client's value quoted back in an error message.
+const QUOTE_CHARS_MAX: usize = 80;
+
+/// At most [`QUOTE_CHARS_MAX`] characters of `s`, to quote it back.
 pub(crate) fn short(s: &str) -> String {
-    let mut out: String = s.chars().take(80).collect();
+    let mut out: String = s.chars().take(QUOTE_CHARS_MAX).collect();
     if out.len() < s.len() {
         out.push_str("...");
     }

@@ -30,6 +30,15 @@ pub const CLOCK_DRIFT_MS_MAX: u64 = 5_000;
 pub const PACE_TXS_MIN: usize = 256;
 /// Blocks with fewer transactions say too little about the cost per transaction.
 const PACE_SAMPLE_TXS_MIN: usize = 64;
+/// Transactions a proposal may carry before the pace has learnt anything: a few times the
+/// minimum, small enough to check within any sane Δ on a loaded machine.
+const PACE_START_TXS: usize = PACE_TXS_MIN * 4;
+/// Weight of the latest block in the moving average of the cost per transaction: high,
+/// because load changes quickly.
+const PACE_LATEST_WEIGHT: f64 = 0.4;
+/// Least cost per transaction assumed, in microseconds, so a freak sample cannot divide
+/// the budget by (almost) zero.
+const PACE_US_PER_TX_MIN: f64 = 0.01;
 
 /// How many transactions a proposal may carry so that executing it takes about
 /// `budget`: the cost per transaction is learnt from the blocks this node executed (its own
@@ -66,7 +75,7 @@ impl Pace {
         // Weighted towards the latest blocks: load changes quickly.
         self.us_per_tx = Some(match self.us_per_tx {
             None => sample,
-            Some(avg) => 0.6 * avg + 0.4 * sample,
+            Some(avg) => (1.0 - PACE_LATEST_WEIGHT) * avg + PACE_LATEST_WEIGHT * sample,
         });
     }
 
@@ -79,9 +88,9 @@ impl Pace {
     pub fn txs_max(&self, ceiling: usize) -> usize {
         let Some(us) = self.us_per_tx else {
             // Nothing learnt yet: start small rather than at the genesis ceiling.
-            return ceiling.min(PACE_TXS_MIN * 4);
+            return ceiling.min(PACE_START_TXS);
         };
-        let fit = (self.budget.as_secs_f64() * 1e6 / us.max(0.01)) as usize;
+        let fit = (self.budget.as_secs_f64() * 1e6 / us.max(PACE_US_PER_TX_MIN)) as usize;
         fit.clamp(PACE_TXS_MIN, ceiling.max(PACE_TXS_MIN))
             .min(ceiling)
     }

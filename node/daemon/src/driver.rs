@@ -10,8 +10,8 @@ use crate::app::{App, Verdict};
 use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
 use chancery_consensus::{
-    Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Input, Message, TimeoutKind,
-    Vote,
+    Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Evidence, Input, Message, Peer,
+    TimeoutKind, Vote,
 };
 use chancery_core::block::Block;
 use chancery_core::codec;
@@ -45,6 +45,30 @@ pub const GOSSIP_CHECKS_MAX: usize = 8;
 pub const COMMANDS_MAX: usize = 4096;
 /// Executions shorter than this do not defer the timeouts (see `Driver::defer_timers`).
 const DEFER_TIMERS_MIN: Duration = Duration::from_millis(5);
+/// Most locally submitted transactions waiting for the next gossip flush: eight full gossip
+/// messages, so a burst of submissions is forwarded whole yet cannot grow without bound.
+pub const GOSSIP_OUT_TXS_MAX: usize = GOSSIP_TXS_MAX * 8;
+/// Most catch-up results waiting for the driver: one sync is in flight at a time, so a
+/// few slots are plenty and the sync task never waits.
+pub const SYNC_RESULTS_MAX: usize = 4;
+/// Interval between gossip flushes, in milliseconds: short next to Δ (hundreds of ms), so
+/// forwarding adds little to a transaction's latency, yet batches several submissions.
+pub const GOSSIP_FLUSH_INTERVAL_MS: u64 = 20;
+/// Interval between catch-up checks, in milliseconds: about Δ, so a node that fell behind
+/// starts syncing within a view or two.
+pub const SYNC_TICK_INTERVAL_MS: u64 = 500;
+/// Interval between status publications to the API, in milliseconds: often enough for
+/// `/v1/status` and readiness checks, rarely enough to cost nothing.
+pub const STATUS_TICK_INTERVAL_MS: u64 = 250;
+/// How long the driver sleeps when no timer is pending, in milliseconds: an hour, i.e.
+/// until a message, a command or a tick wakes it.
+const IDLE_WAKE_MS: u64 = 3_600_000;
+/// Rows of stored votes read per scan at start: bounds the memory of one page.
+const VOTE_SCAN_PAGE_ROWS: usize = 1024;
+/// Largest gossiped transaction batch the decoder accepts, in bytes: `GOSSIP_TXS_MAX`
+/// typical transactions (a few KiB each) with room to spare. The network's own limit on a
+/// transaction message (`chancery_net::GOSSIP_TXS_BYTES_MAX`) is tighter and bites first.
+pub const TX_BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// The wall clock as consensus-block time candidates (used only to propose and to bound a
 /// proposal's time, never in execution).
@@ -211,7 +235,7 @@ fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<
     let mut out = Vec::new();
     let mut from = start;
     loop {
-        let page = store.scan(Column::Meta, &from, Some(&end), false, 1024)?;
+        let page = store.scan(Column::Meta, &from, Some(&end), false, VOTE_SCAN_PAGE_ROWS)?;
         let n = page.len();
         for (k, v) in &page {
             match Message::decode(v) {
@@ -222,7 +246,7 @@ fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<
             }
         }
         match page.last() {
-            Some((k, _)) if n == 1024 => {
+            Some((k, _)) if n == VOTE_SCAN_PAGE_ROWS => {
                 from = k.clone();
                 from.push(0);
             }
@@ -351,7 +375,7 @@ impl Driver {
             .enumerate()
             .map(|(i, n)| (n.clone(), i as u16))
             .collect();
-        let (sync_tx, sync_rx) = mpsc::channel(4);
+        let (sync_tx, sync_rx) = mpsc::channel(SYNC_RESULTS_MAX);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
         Ok(Driver {
             core,
@@ -396,9 +420,10 @@ impl Driver {
     /// Run until `shutdown` turns true.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         self.step(Input::Start)?;
-        let mut gossip_tick = tokio::time::interval(Duration::from_millis(20));
-        let mut sync_tick = tokio::time::interval(Duration::from_millis(500));
-        let mut status_tick = tokio::time::interval(Duration::from_millis(250));
+        let mut gossip_tick =
+            tokio::time::interval(Duration::from_millis(GOSSIP_FLUSH_INTERVAL_MS));
+        let mut sync_tick = tokio::time::interval(Duration::from_millis(SYNC_TICK_INTERVAL_MS));
+        let mut status_tick = tokio::time::interval(Duration::from_millis(STATUS_TICK_INTERVAL_MS));
         loop {
             let wake = self.next_wake();
             tokio::select! {
@@ -428,7 +453,7 @@ impl Driver {
     }
 
     fn next_wake(&self) -> Instant {
-        let far = Instant::now() + Duration::from_secs(3600);
+        let far = Instant::now() + Duration::from_millis(IDLE_WAKE_MS);
         let t = self.timers.peek().map(|Reverse(t)| t.at).unwrap_or(far);
         let p = self
             .pending_propose
@@ -571,7 +596,7 @@ impl Driver {
                     .zip(bytes)
                     .map(|(r, b)| {
                         r.map(|a| {
-                            if self.gossip_out.len() < GOSSIP_TXS_MAX * 8 {
+                            if self.gossip_out.len() < GOSSIP_OUT_TXS_MAX {
                                 self.gossip_out.push(b);
                             }
                             a.hash
@@ -772,16 +797,7 @@ impl Driver {
 
     fn effect(&mut self, e: Effect, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
         match e {
-            Effect::Send { to, message } => {
-                if let Some(name) = self.names.get(usize::from(to)) {
-                    if let Err(err) =
-                        self.net
-                            .send(name, Channel::Consensus, Bytes::from(message.encode()))
-                    {
-                        tracing::debug!(to = %name, error = %err, "consensus send failed");
-                    }
-                }
-            }
+            Effect::Send { to, message } => self.send(to, &message),
             Effect::Broadcast { message } => {
                 if let Err(err) = self
                     .net
@@ -803,47 +819,8 @@ impl Driver {
                     kind: kind.into(),
                 }));
             }
-            Effect::Persist { id, vote } => {
-                // The mark first: it is then at least as new as any vote persisted or sent.
-                let raised = match self.sign_mark.as_mut() {
-                    Some(mark) => mark.raise(vote.epoch.0, vote.view)?,
-                    None => None,
-                };
-                let mut b = WriteBatch::new();
-                b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
-                // The reservation goes into the database with the vote: at start an intact
-                // database matches the file.
-                if let Some(m) = raised {
-                    b.put(
-                        Column::Meta,
-                        signmark::DB_MARK_KEY.to_vec(),
-                        m.to_db().to_vec(),
-                    );
-                }
-                // Synced before the acknowledgement: the vote is sent only after this.
-                self.store.write(b)?;
-                // Acknowledge before any later input so effect order is preserved.
-                let effects = self.core.handle(Input::PersistAcked { id });
-                for e in effects {
-                    self.effect(e, inputs)?;
-                }
-            }
-            Effect::Propose { view, parent } => {
-                let idle = self.app.mempool.is_empty();
-                let wait = if idle {
-                    self.idle_wait
-                } else {
-                    self.propose_wait
-                };
-                self.pending_propose = Some(PendingPropose {
-                    view,
-                    parent,
-                    deadline: Instant::now() + wait,
-                });
-                if self.app.is_tip(&parent.digest) && !idle {
-                    self.propose_now_into(inputs)?;
-                }
-            }
+            Effect::Persist { id, vote } => self.persist_vote(id, vote, inputs)?,
+            Effect::Propose { view, parent } => self.on_propose(view, parent, inputs)?,
             Effect::Validate { block, parent } => {
                 self.validate(block, parent, inputs);
             }
@@ -851,21 +828,7 @@ impl Driver {
                 block,
                 finalization,
             } => self.on_finalized(block, finalization, inputs)?,
-            Effect::Evidence(ev) => {
-                self.evidence += 1;
-                let mut b = WriteBatch::new();
-                // One record per (epoch, view, culprit): the core reports each once, and a
-                // repeat after a restart overwrites a key of `Meta` with the same meaning.
-                let mut key = chancery_ledger::EVIDENCE_KEY_PREFIX.to_vec();
-                key.extend_from_slice(&ev.id());
-                b.put(Column::Meta, key, codec::encode(&ev));
-                self.store.write(b)?;
-                tracing::warn!(
-                    culprit = ev.culprit(),
-                    view = ev.view().0,
-                    "evidence of equivocation"
-                );
-            }
+            Effect::Evidence(ev) => self.store_evidence(&ev)?,
             Effect::PeerMisbehaved { peer, reason } => {
                 if let Some(name) = self.names.get(usize::from(peer)) {
                     tracing::info!(peer = %name, %reason, "peer misbehaved");
@@ -876,6 +839,97 @@ impl Driver {
                 tracing::info!(epoch = epoch.0, height = root.height.0, "epoch changed");
             }
         }
+        Ok(())
+    }
+
+    /// Send a consensus message to validator `to` (a failed send is the network's to
+    /// retry or drop; consensus tolerates lost messages).
+    fn send(&self, to: Peer, message: &Message) {
+        if let Some(name) = self.names.get(usize::from(to)) {
+            if let Err(err) = self
+                .net
+                .send(name, Channel::Consensus, Bytes::from(message.encode()))
+            {
+                tracing::debug!(to = %name, error = %err, "consensus send failed");
+            }
+        }
+    }
+
+    /// Persist our vote (and first raise the signing mark), synced, then acknowledge it to
+    /// the core and carry out what that releases, before any later input.
+    fn persist_vote(
+        &mut self,
+        id: u64,
+        vote: Vote,
+        inputs: &mut VecDeque<Input>,
+    ) -> anyhow::Result<()> {
+        // The mark first: it is then at least as new as any vote persisted or sent.
+        let raised = match self.sign_mark.as_mut() {
+            Some(mark) => mark.raise(vote.epoch.0, vote.view)?,
+            None => None,
+        };
+        let mut b = WriteBatch::new();
+        b.put(Column::Meta, vote_key(&vote), Message::Vote(vote).encode());
+        // The reservation goes into the database with the vote: at start an intact
+        // database matches the file.
+        if let Some(m) = raised {
+            b.put(
+                Column::Meta,
+                signmark::DB_MARK_KEY.to_vec(),
+                m.to_db().to_vec(),
+            );
+        }
+        // Synced before the acknowledgement: the vote is sent only after this.
+        self.store.write(b)?;
+        // Acknowledge before any later input so effect order is preserved.
+        let effects = self.core.handle(Input::PersistAcked { id });
+        for e in effects {
+            self.effect(e, inputs)?;
+        }
+        Ok(())
+    }
+
+    /// Our turn to propose in `view` on `parent`: wait for transactions (or, idle, a
+    /// shorter while before an empty block), or propose at once if the parent is our tip
+    /// and the pool is not empty.
+    fn on_propose(
+        &mut self,
+        view: View,
+        parent: BlockRef,
+        inputs: &mut VecDeque<Input>,
+    ) -> anyhow::Result<()> {
+        let idle = self.app.mempool.is_empty();
+        let wait = if idle {
+            self.idle_wait
+        } else {
+            self.propose_wait
+        };
+        self.pending_propose = Some(PendingPropose {
+            view,
+            parent,
+            deadline: Instant::now() + wait,
+        });
+        if self.app.is_tip(&parent.digest) && !idle {
+            self.propose_now_into(inputs)?;
+        }
+        Ok(())
+    }
+
+    /// Store evidence of equivocation the core reported, under its id in `Meta`.
+    fn store_evidence(&mut self, ev: &Evidence) -> anyhow::Result<()> {
+        self.evidence += 1;
+        let mut b = WriteBatch::new();
+        // One record per (epoch, view, culprit): the core reports each once, and a
+        // repeat after a restart overwrites a key of `Meta` with the same meaning.
+        let mut key = chancery_ledger::EVIDENCE_KEY_PREFIX.to_vec();
+        key.extend_from_slice(&ev.id());
+        b.put(Column::Meta, key, codec::encode(ev));
+        self.store.write(b)?;
+        tracing::warn!(
+            culprit = ev.culprit(),
+            view = ev.view().0,
+            "evidence of equivocation"
+        );
         Ok(())
     }
 
@@ -1121,7 +1175,7 @@ pub struct TxBatch(pub Vec<Vec<u8>>);
 
 impl codec::Canonical for TxBatch {
     const NAME: &'static str = "transaction batch";
-    const BYTES_MAX: usize = 16 * 1024 * 1024;
+    const BYTES_MAX: usize = TX_BATCH_BYTES_MAX;
     fn validate(&self) -> Result<(), codec::ValidationError> {
         codec::check::list("txs", &self.0, GOSSIP_TXS_MAX)
     }

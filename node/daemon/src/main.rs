@@ -27,6 +27,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 /// Longest an idle leader waits for transactions before proposing an empty block, in ms.
 const IDLE_BLOCK_MS: u64 = 250;
+/// Least execution time a proposal is sized for, in milliseconds: half of Δ normally, but
+/// never so little that a test chain with a tiny Δ proposes blocks of a few transactions.
+const PACE_BUDGET_MS_MIN: u64 = 10;
+/// Most events buffered for slow API event-stream subscribers; a subscriber that falls
+/// further behind is told it lagged, so the driver never waits for one.
+const EVENTS_BUFFERED_MAX: usize = 1024;
 
 #[derive(Parser)]
 #[command(name = "chancery-node", about = "A Chancery ledger node", version)]
@@ -342,46 +348,10 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         "node starting"
     );
 
-    let peers = startup::allowed_peers(&cfg, &genesis);
-    let net_cfg = P2pConfig {
-        name: PeerName::from(cfg.name.as_str()),
-        listen: vec![startup::socket_multiaddr(&cfg.p2p_listen)
-            .parse()
-            .with_context(|| format!("p2p_listen {} is not a TCP address", cfg.p2p_listen))?],
-        peers,
-        limits: startup::net_limits(&genesis),
-    };
-    let (net, inbound) = P2pNetwork::start(
-        net_cfg,
-        network_key.secret.seed(),
-        driver::sync_handler(ledger.clone(), startup::wire_limits(&genesis)),
-    )
-    .await
-    .context("starting the network")?;
-    let net: Arc<dyn chancery_net::Network> = Arc::new(net);
-
-    let mempool_cfg = chancery_mempool::MempoolConfig {
-        txs_max: cfg.mempool.txs_max,
-        bytes_max: cfg.mempool.bytes_max,
-        per_signer_max: cfg.mempool.per_signer_txs_max,
-        ..Default::default()
-    };
-    let mempool = chancery_mempool::Mempool::new(chain_id, mempool_cfg)
-        .map_err(|e| anyhow::anyhow!("mempool config: {e}"))?;
-    let app = app::App::new(
-        ledger.clone(),
-        mempool,
-        set.hash(),
-        genesis.params.block_txs_max as usize,
-        genesis.params.block_bytes_max as usize,
-        // A proposal is built by the leader within the others' 2Δ leader timeout, after the
-        // leader may have waited up to Δ for its parent: half of Δ leaves room for that and
-        // the network (the others' own checking time defers their timeouts; see the
-        // driver). Larger blocks amortize the per-block costs (votes, syncs, messages).
-        std::time::Duration::from_millis((genesis.params.delta_ms / 2).max(10)),
-    );
+    let (net, inbound) = start_network(&cfg, &genesis, &ledger, network_key.secret.seed()).await?;
+    let app = new_app(&cfg, &genesis, ledger.clone())?;
     let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
-    let (events, _) = broadcast::channel(1024);
+    let (events, _) = broadcast::channel(EVENTS_BUFFERED_MAX);
     let (status_tx, status_rx) = watch::channel(driver::NodeStatus::default());
     let drv = driver::Driver::new(driver::DriverParts {
         app,
@@ -409,7 +379,71 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     };
     let api = spawn_api(cfg.api_listen, handle, shutdown_rx.clone()).await?;
     tracing::info!(api = %cfg.api_listen, p2p = %cfg.p2p_listen, "listening");
-    let mut driver_done = spawn_driver(drv, shutdown_rx)?;
+    let driver_done = spawn_driver(drv, shutdown_rx)?;
+    serve_until_stopped(api, driver_done, shutdown_tx, &ledger).await
+}
+
+/// The p2p network of this node, answering peers' catch-up requests from `ledger`.
+async fn start_network(
+    cfg: &NodeConfig,
+    genesis: &Genesis,
+    ledger: &Arc<Ledger>,
+    seed: [u8; 32],
+) -> Result<(
+    Arc<dyn chancery_net::Network>,
+    mpsc::Receiver<chancery_net::Inbound>,
+)> {
+    let net_cfg = P2pConfig {
+        name: PeerName::from(cfg.name.as_str()),
+        listen: vec![startup::socket_multiaddr(&cfg.p2p_listen)
+            .parse()
+            .with_context(|| format!("p2p_listen {} is not a TCP address", cfg.p2p_listen))?],
+        peers: startup::allowed_peers(cfg, genesis),
+        limits: startup::net_limits(genesis),
+    };
+    let (net, inbound) = P2pNetwork::start(
+        net_cfg,
+        seed,
+        driver::sync_handler(ledger.clone(), startup::wire_limits(genesis)),
+    )
+    .await
+    .context("starting the network")?;
+    Ok((Arc::new(net), inbound))
+}
+
+/// The application the driver runs: the ledger, a mempool from the node's config and the
+/// pace that sizes proposals.
+fn new_app(cfg: &NodeConfig, genesis: &Genesis, ledger: Arc<Ledger>) -> Result<app::App> {
+    let mempool_cfg = chancery_mempool::MempoolConfig {
+        txs_max: cfg.mempool.txs_max,
+        bytes_max: cfg.mempool.bytes_max,
+        per_signer_max: cfg.mempool.per_signer_txs_max,
+        ..Default::default()
+    };
+    let mempool = chancery_mempool::Mempool::new(genesis.chain_id(), mempool_cfg)
+        .map_err(|e| anyhow::anyhow!("mempool config: {e}"))?;
+    Ok(app::App::new(
+        ledger,
+        mempool,
+        genesis.validators.hash(),
+        genesis.params.block_txs_max as usize,
+        genesis.params.block_bytes_max as usize,
+        // A proposal is built by the leader within the others' 2Δ leader timeout, after the
+        // leader may have waited up to Δ for its parent: half of Δ leaves room for that and
+        // the network (the others' own checking time defers their timeouts; see the
+        // driver). Larger blocks amortize the per-block costs (votes, syncs, messages).
+        std::time::Duration::from_millis((genesis.params.delta_ms / 2).max(PACE_BUDGET_MS_MIN)),
+    ))
+}
+
+/// Run until a signal, or until the driver stops on its own (an error it cannot recover
+/// from): then the whole node stops, rather than serve a ledger that no longer advances.
+async fn serve_until_stopped(
+    api: tokio::task::JoinHandle<std::io::Result<()>>,
+    mut driver_done: tokio::sync::oneshot::Receiver<DriverResult>,
+    shutdown_tx: watch::Sender<bool>,
+    ledger: &Ledger,
+) -> Result<()> {
     let driver_failure = |r: std::result::Result<DriverResult, _>| match r {
         Ok(Ok(Ok(()))) => None,
         Ok(Ok(Err(e))) => Some(e.to_string()),
@@ -417,9 +451,6 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         Err(_) => Some("driver thread ended without a result".to_string()),
     };
 
-    // Run until a signal, or until the driver stops on its own (an error it cannot
-    // recover from): then the whole node stops, rather than serve a ledger that no
-    // longer advances.
     let failed;
     tokio::select! {
         _ = wait_for_signal() => {

@@ -43,6 +43,20 @@ pub const PAGE_ITEMS_DEFAULT: usize = 25;
 pub const QUERY_VALUE_BYTES_MAX: usize = 256;
 /// Most new log entries a request reads into the catalog before rendering.
 pub const CATALOG_STEP_PER_REQUEST_MAX: usize = 2000;
+/// Most new log entries the background task reads into the catalog in one step: large
+/// enough to catch up with a long log quickly, small enough that readers of the catalog
+/// wait only briefly for its lock.
+pub const CATALOG_STEP_BACKGROUND_MAX: usize = 50_000;
+/// Longest the background task waits for a new block before refreshing the catalog anyway
+/// (in case block events were missed), in milliseconds.
+pub const EXPLORER_REFRESH_MS: u64 = 1000;
+/// Pause after the catalog failed to refresh (a store error), in milliseconds, before
+/// trying again: a failing store is not hammered.
+pub const CATALOG_RETRY_MS: u64 = 5000;
+/// Longest `Host` header used in absolute links, in bytes (the DNS limit on a name).
+const HOST_BYTES_MAX: usize = 255;
+/// How long the language cookie lasts, in seconds: a year.
+const LANG_COOKIE_AGE_S: u64 = 365 * 24 * 3600;
 
 /// Errors of the explorer, rendered as an HTML page (or JSON for OCDS) with a status.
 #[derive(Debug, Error)]
@@ -120,18 +134,24 @@ pub fn router(h: NodeHandle) -> Router {
             let mut events = bg.node.events.subscribe();
             loop {
                 let b = bg.clone();
-                let caught_up =
-                    tokio::task::spawn_blocking(move || b.catalog.refresh(&b.node.ledger, 50_000))
-                        .await;
+                let caught_up = tokio::task::spawn_blocking(move || {
+                    b.catalog
+                        .refresh(&b.node.ledger, CATALOG_STEP_BACKGROUND_MAX)
+                })
+                .await;
                 match caught_up {
                     Ok(Ok(true)) => {
                         // Wait for a block (or a second, in case events were missed).
-                        let _ = tokio::time::timeout(Duration::from_secs(1), events.recv()).await;
+                        let _ = tokio::time::timeout(
+                            Duration::from_millis(EXPLORER_REFRESH_MS),
+                            events.recv(),
+                        )
+                        .await;
                     }
                     Ok(Ok(false)) => tokio::task::yield_now().await,
                     Ok(Err(e)) => {
                         tracing::warn!("explorer catalog: {e}");
-                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        tokio::time::sleep(Duration::from_millis(CATALOG_RETRY_MS)).await;
                     }
                     Err(_) => return,
                 }
@@ -206,7 +226,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .and_then(|h| h.to_str().ok())
             .filter(|h| {
                 !h.is_empty()
-                    && h.len() <= 255
+                    && h.len() <= HOST_BYTES_MAX
                     && h.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
             })
@@ -262,7 +282,7 @@ fn html(cx: &Ctx, status: StatusCode, body: String) -> Response {
         .into_response();
     if cx.lang_given {
         if let Ok(v) = format!(
-            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            "lang={}; Path=/; Max-Age={LANG_COOKIE_AGE_S}; SameSite=Lax",
             cx.lang.code()
         )
         .parse()

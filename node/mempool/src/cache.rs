@@ -9,6 +9,11 @@ use chancery_core::tx::VerifiedTx;
 use chancery_core::{PublicKey, TxHash};
 use std::collections::{HashMap, VecDeque};
 
+/// How many times `entries_max` the insertion order may grow (forgotten hashes stay in it
+/// until they reach the front) before it is compacted: compaction then costs O(1) amortized
+/// per removal, and the order never holds more than this many times the live entries.
+const ORDER_SLACK_FACTOR: usize = 2;
+
 /// A remembered result.
 #[derive(Clone, Debug)]
 pub(crate) enum Verdict {
@@ -81,7 +86,7 @@ impl SigCache {
         if let Some(v) = self.map.remove(hash) {
             self.bytes -= v.bytes();
             // The hash stays in `order` until it reaches the front; `put` skips it then.
-            if self.order.len() > 2 * self.entries_max.max(1) {
+            if self.order.len() > ORDER_SLACK_FACTOR * self.entries_max.max(1) {
                 let map = &self.map;
                 self.order.retain(|h| map.contains_key(h));
             }

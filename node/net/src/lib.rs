@@ -340,10 +340,11 @@ impl Limits {
 }
 
 /// Bytes of a canonical block encoding beyond its transactions' bytes (version byte,
-/// header, list lengths); the kernel's `Block::BYTES_MAX` allows the same margin.
-pub const BLOCK_FRAMING_BYTES_MAX: usize = 4096;
-/// Bytes of a certificate beyond its signatures (kind, epoch, view, block, list length).
-pub const CERTIFICATE_FRAMING_BYTES_MAX: usize = 64;
+/// header, list lengths): the kernel's margin in `Block::BYTES_MAX`.
+pub const BLOCK_FRAMING_BYTES_MAX: usize = chancery_core::limits::BLOCK_FRAME_BYTES_MAX;
+/// Bytes of a certificate beyond its signatures (kind, epoch, view, block, list length):
+/// the kernel's margin in `Certificate::BYTES_MAX`.
+pub const CERTIFICATE_FRAMING_BYTES_MAX: usize = chancery_core::limits::CERTIFICATE_FRAME_BYTES_MAX;
 /// Bytes of one signature in a certificate (index and Ed25519 signature).
 pub const CERTIFICATE_SIGNATURE_BYTES: usize = 2 + 64;
 /// Bytes of a message beyond its block and certificates (tags, ids, the leader's signature).
@@ -353,6 +354,14 @@ pub const MESSAGE_FRAMING_BYTES_MAX: usize = 1024;
 pub const GOSSIP_TXS_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Block bytes a sync answer aims at; one block larger than this still goes alone.
 pub const SYNC_BLOCKS_BYTES_TARGET: usize = 16 * 1024 * 1024;
+/// Bytes of the length that precedes each transaction in a gossip message (a `u64`).
+pub const GOSSIP_TX_LENGTH_BYTES: usize = 8;
+/// Bytes per block of a sync answer beyond its block and certificate (the lengths of the
+/// pair).
+pub const SYNC_BLOCK_FRAMING_BYTES_MAX: usize = 16;
+/// Largest consensus or transaction messages a per-peer queue holds at least, so one
+/// large message never finds the queue too small for it and the next.
+pub const QUEUE_LARGEST_MESSAGES_MIN: usize = 2;
 
 /// Largest canonical encoding of a block whose transactions total at most
 /// `block_bytes_max` bytes (the genesis parameter), in bytes.
@@ -421,16 +430,19 @@ impl WireLimits {
             .max(blocks)
             .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
         let transactions_bytes_max = GOSSIP_TXS_BYTES_MAX
-            .saturating_add(shape.txs_per_gossip_max.saturating_mul(8))
-            .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
-        let sync_blocks_bytes_max = SYNC_BLOCKS_BYTES_TARGET.max(block_bytes_max);
-        let response_bytes_max = sync_blocks_bytes_max
             .saturating_add(
                 shape
-                    .blocks_per_response_max
-                    .saturating_mul(certificate_bytes_max.saturating_add(16)),
+                    .txs_per_gossip_max
+                    .saturating_mul(GOSSIP_TX_LENGTH_BYTES),
             )
             .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
+        let sync_blocks_bytes_max = SYNC_BLOCKS_BYTES_TARGET.max(block_bytes_max);
+        let response_bytes_max =
+            sync_blocks_bytes_max
+                .saturating_add(shape.blocks_per_response_max.saturating_mul(
+                    certificate_bytes_max.saturating_add(SYNC_BLOCK_FRAMING_BYTES_MAX),
+                ))
+                .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
         WireLimits {
             block_bytes_max,
             certificate_bytes_max,
@@ -452,8 +464,14 @@ impl Limits {
         self.response_bytes_max = w.response_bytes_max;
         self.queue_bytes_max = self
             .queue_bytes_max
-            .max(w.consensus_bytes_max.saturating_mul(2))
-            .max(w.transactions_bytes_max.saturating_mul(2));
+            .max(
+                w.consensus_bytes_max
+                    .saturating_mul(QUEUE_LARGEST_MESSAGES_MIN),
+            )
+            .max(
+                w.transactions_bytes_max
+                    .saturating_mul(QUEUE_LARGEST_MESSAGES_MIN),
+            );
         self
     }
 }

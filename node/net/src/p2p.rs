@@ -179,6 +179,27 @@ const COMMANDS_MAX: usize = 1024;
 /// An established connection stays open this long without traffic; validators talk
 /// constantly, and a closed idle connection would only be redialled.
 const IDLE_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
+/// Incoming connections being set up at once, per known peer: a peer redialling while its
+/// old connection closes needs two.
+const PENDING_INCOMING_PER_PEER_MAX: u32 = 2;
+/// Incoming connections being set up at once beyond the per-peer share: room for
+/// strangers, whom the allow-list then refuses, without starving the peers.
+const PENDING_INCOMING_SPARE_MAX: u32 = 8;
+/// Concurrent consensus-message streams per batch in flight: a batch is one stream each
+/// way, with room for retries.
+const MSG_STREAMS_PER_BATCH_MAX: usize = 4;
+/// Fewest concurrent consensus-message streams, whatever the batch limit.
+const MSG_STREAMS_MIN: usize = 16;
+/// Concurrent request streams per request-handler task: one being answered, one waiting.
+const REQ_STREAMS_PER_HANDLER_MAX: usize = 2;
+/// Fewest concurrent request streams, whatever the handler limit.
+const REQ_STREAMS_MIN: usize = 8;
+/// Slack on top of twice the protocol's request timeout before a request whose reply
+/// was lost is given up, in milliseconds.
+const REPLY_GUARD_SLACK_MS: u64 = 1000;
+/// How long the swarm task sleeps when no timer is pending, in milliseconds: a day, i.e.
+/// until an event or a command wakes it.
+const IDLE_WAKE_MS: u64 = 24 * 3600 * 1000;
 
 impl P2pNetwork {
     /// Start listening and dialling. Returns once every listen address is bound.
@@ -226,7 +247,10 @@ impl P2pNetwork {
         let conn_limits = connection_limits::ConnectionLimits::default()
             .with_max_established_per_peer(Some(per_peer))
             .with_max_established(Some(n.saturating_mul(per_peer).saturating_add(1)))
-            .with_max_pending_incoming(Some(n.saturating_mul(2).saturating_add(8)));
+            .with_max_pending_incoming(Some(
+                n.saturating_mul(PENDING_INCOMING_PER_PEER_MAX)
+                    .saturating_add(PENDING_INCOMING_SPARE_MAX),
+            ));
         let behaviour = Behaviour {
             allow,
             limits: connection_limits::Behaviour::new(conn_limits),
@@ -238,7 +262,11 @@ impl P2pNetwork {
                 request_response::Config::default()
                     .with_request_timeout(timeout)
                     .with_max_concurrent_streams(
-                        config.limits.inflight_batches_max.saturating_mul(4).max(16),
+                        config
+                            .limits
+                            .inflight_batches_max
+                            .saturating_mul(MSG_STREAMS_PER_BATCH_MAX)
+                            .max(MSG_STREAMS_MIN),
                     ),
             ),
             req: request_response::Behaviour::with_codec(
@@ -249,7 +277,11 @@ impl P2pNetwork {
                 request_response::Config::default()
                     .with_request_timeout(timeout)
                     .with_max_concurrent_streams(
-                        config.limits.handler_tasks_max.saturating_mul(2).max(8),
+                        config
+                            .limits
+                            .handler_tasks_max
+                            .saturating_mul(REQ_STREAMS_PER_HANDLER_MAX)
+                            .max(REQ_STREAMS_MIN),
                     ),
             ),
         };
@@ -433,7 +465,11 @@ impl Network for P2pNetwork {
                 .await
                 .map_err(|_| RequestError::Closed)?;
             // The protocol has its own timeout; this one only guards against a lost reply.
-            let guard = Duration::from_millis(timeout_ms.saturating_mul(2).saturating_add(1000));
+            let guard = Duration::from_millis(
+                timeout_ms
+                    .saturating_mul(2)
+                    .saturating_add(REPLY_GUARD_SLACK_MS),
+            );
             match tokio::time::timeout(guard, answer).await {
                 Ok(Ok(result)) => result,
                 Ok(Err(_)) => Err(RequestError::Closed),
@@ -994,5 +1030,5 @@ impl Task {
 }
 
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(24 * 3600)
+    Instant::now() + Duration::from_millis(IDLE_WAKE_MS)
 }

@@ -27,9 +27,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-use chancery_core::merkle::{
-    split_point, Blake3Hasher, MerkleHasher, ProofError, PROOF_HASHES_MAX, TREE_SIZE_MAX,
-};
+use chancery_core::limits::{PROOF_HASHES_MAX, TREE_SIZE_MAX};
+use chancery_core::merkle::{split_point, Blake3Hasher, MerkleHasher, ProofError};
 use chancery_core::Digest;
 use chancery_storage::{Column, Store, StoreError};
 use thiserror::Error;

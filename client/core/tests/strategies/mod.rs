@@ -1275,7 +1275,7 @@ pub fn genesis_agency() -> BoxedStrategy<Agency> {
         nonempty(NAME_BYTES_MAX),
         prop_oneof![
             4 => vec(public_key(), 0..=SMALL_MAX),
-            1 => vec(public_key(), chancery_core::genesis::ADMIN_KEYS_MAX),
+            1 => vec(public_key(), chancery_core::limits::ADMIN_KEYS_MAX),
         ],
     )
         .prop_map(|(id, name_zh, name_en, admin_keys)| Agency {
