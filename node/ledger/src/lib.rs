@@ -33,6 +33,7 @@ mod proofs;
 mod query;
 pub mod schema;
 mod smt;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use check::{check, CheckReport, Problem};
