@@ -3,8 +3,8 @@
 //!
 //! The store is `chancery_storage::MemStore`, the in-memory store every test uses: every
 //! node goes through `Store::write` (limits, immutability check, checksum) and
-//! `Store::get` (checksum check) as byte vectors. It keeps about 150 bytes per node, so
-//! the 2·10^7 nodes of 10^7 leaves take about 3 GB (more as criterion's append
+//! `Store::get` (checksum check) as byte vectors. It keeps about 176 bytes per node, so
+//! the 2·10^7 nodes of 10^7 leaves take about 3.5 GB (more as criterion's append
 //! iterations grow the tree). Run:
 //! `cargo bench -p chancery-tlog --bench tlog`
 
