@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 /// The storage crate's in-memory store behind its (fault-free) wrapper, which counts the
 /// point reads a proof costs.
-type TestStore = FaultyStore<MemStore>;
+type Counted = FaultyStore<MemStore>;
 
-fn store() -> Arc<TestStore> {
+fn store() -> Arc<Counted> {
     Arc::new(FaultyStore::new(MemStore::new()))
 }
 
-fn write(store: &TestStore, puts: Vec<(chancery_storage::Column, Vec<u8>, Vec<u8>)>) {
+fn write(store: &Counted, puts: Vec<(chancery_storage::Column, Vec<u8>, Vec<u8>)>) {
     store.write(WriteBatch { puts }).unwrap();
 }
 
