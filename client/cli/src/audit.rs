@@ -690,7 +690,9 @@ pub fn run(a: Args) -> Result<Outcome> {
             _tmp = t;
             Arc::new(s)
         }
-        None => chancery_ledger::testing::MapStore::new(),
+        // In memory: the same rules and limits as the RocksDB store, values checksummed,
+        // nothing written to disk (`--scratch DIR` when the ledger does not fit in memory).
+        None => Arc::new(chancery_storage::MemStore::new()),
     };
     let progress = if std::io::stderr().is_terminal() {
         let pb = match source.total() {
@@ -727,12 +729,17 @@ pub fn run(a: Args) -> Result<Outcome> {
 mod tests {
     use super::*;
     use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
-    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply, MapStore};
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply};
+    use chancery_storage::MemStore;
+
+    fn mem() -> Arc<MemStore> {
+        Arc::new(MemStore::new())
+    }
 
     /// A chain of `blocks` blocks of `per_block` document anchors each, as export bytes.
     pub(crate) fn chain(blocks: u64, per_block: u64) -> (Fixture, Vec<(Block, Certificate)>) {
         let fx = Fixture::new();
-        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let ledger = Ledger::open(mem(), &fx.genesis).unwrap();
         let key = fx.signer("mof", Role::Archivist).clone();
         let mut seq = 0;
         let mut out = Vec::new();
@@ -776,7 +783,7 @@ mod tests {
     /// Audit an export file held in memory.
     fn audit_bytes(genesis: &Genesis, bytes: &[u8]) -> Result<Summary, Discrepancy> {
         let mut r = blockfile::Reader::new(std::io::Cursor::new(bytes)).unwrap();
-        let mut a = Auditor::new(genesis, MapStore::new()).unwrap();
+        let mut a = Auditor::new(genesis, mem()).unwrap();
         while let Some(raw) = r.next_block().unwrap() {
             a.push(decode_raw(&raw)?)?;
         }
@@ -828,7 +835,7 @@ mod tests {
             outcomes: None,
         };
         item.block.txs.swap(0, 1);
-        let mut a = Auditor::new(&fx.genesis, MapStore::new()).unwrap();
+        let mut a = Auditor::new(&fx.genesis, mem()).unwrap();
         let d = a.push(item).unwrap_err();
         assert_eq!(d.height, 1);
         assert!(d.field.starts_with("header.txs_hash"), "{d}");
@@ -906,12 +913,12 @@ mod tests {
     #[test]
     fn a_data_directory_is_read_with_its_logged_outcomes() {
         let (fx, blocks) = chain(2, 3);
-        let store = MapStore::new();
+        let store = mem();
         let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
         for (b, c) in &blocks {
             ledger.apply(b, c).unwrap();
         }
-        let mut a = Auditor::new(&fx.genesis, MapStore::new()).unwrap();
+        let mut a = Auditor::new(&fx.genesis, mem()).unwrap();
         for h in 1..=2 {
             a.push(read_stored(store.as_ref(), h).unwrap()).unwrap();
         }
@@ -922,8 +929,8 @@ mod tests {
         let mut e: chancery_core::block::LogEntry =
             codec::decode(&store.get(Column::Log, &schema::be(index)).unwrap().unwrap()).unwrap();
         e.outcome = TxOutcome::Rejected(chancery_core::block::ReasonCode::Malformed);
-        store.poke(Column::Log, &schema::be(index), codec::encode(&e));
-        let mut a = Auditor::new(&fx.genesis, MapStore::new()).unwrap();
+        store.tamper_put(Column::Log, &schema::be(index), &codec::encode(&e));
+        let mut a = Auditor::new(&fx.genesis, mem()).unwrap();
         a.push(read_stored(store.as_ref(), 1).unwrap()).unwrap();
         let item = read_stored(store.as_ref(), 2).unwrap();
         assert_eq!(item.block, first.block);
@@ -931,7 +938,7 @@ mod tests {
         assert_eq!(d.height, 2);
         assert_eq!(d.field, "outcome of transaction 1 in the stored log");
         // A log entry missing from the store.
-        store.remove(Column::Log, &schema::be(index));
+        assert!(store.tamper_remove(Column::Log, &schema::be(index)));
         let d = read_stored(store.as_ref(), 2).unwrap_err();
         assert_eq!(
             (d.height, d.field.clone()),

@@ -245,13 +245,15 @@ mod tests {
     use super::*;
     use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
     use chancery_core::state::StateKey;
-    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply, MapStore};
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply};
     use chancery_ledger::Ledger;
+    use chancery_storage::MemStore;
+    use std::sync::Arc;
 
     /// A bundle as `GET /v1/proofs/state/...` answers it, for a genesis member's key.
     fn bundle() -> (Fixture, Value) {
         let fx = Fixture::new();
-        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let ledger = Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap();
         let key = fx.signer("nhc", Role::Archivist).clone();
         let tx = fx.tx(
             &key,

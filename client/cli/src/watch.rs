@@ -402,12 +402,14 @@ mod tests {
     use chancery_core::merkle::{self, Blake3Hasher};
     use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
     use chancery_core::Height;
-    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply, MapStore};
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply};
     use chancery_ledger::Ledger;
+    use chancery_storage::MemStore;
+    use std::sync::Arc;
 
     /// A ledger of `blocks` blocks of two anchors each; `tag` makes the content differ.
     fn ledger(fx: &Fixture, tag: &str, blocks: u64) -> Ledger {
-        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let ledger = Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap();
         let key = fx.signer("moe", Role::Archivist).clone();
         let mut seq = 0;
         for h in 1..=blocks {

@@ -1198,9 +1198,10 @@ mod tests {
     use chancery_core::block::BlockHeader;
     use chancery_core::cert::{Certificate, VoteKind};
     use chancery_core::ids::{Epoch, TimestampMs};
-    use chancery_ledger::testing::{fixture::Fixture, MapStore};
+    use chancery_ledger::testing::fixture::Fixture;
     use chancery_ledger::Ledger;
     use chancery_net::{MemHub, MemNetwork};
+    use chancery_storage::MemStore;
 
     struct Rig {
         drv: Driver,
@@ -1210,7 +1211,7 @@ mod tests {
     }
 
     fn rig(fx: &Fixture) -> Rig {
-        rig_with(fx, MapStore::new(), None)
+        rig_with(fx, Arc::new(MemStore::new()), None)
     }
 
     fn rig_with(fx: &Fixture, store: Arc<dyn Store>, sign_mark: Option<SignMarkStart>) -> Rig {
@@ -1439,7 +1440,7 @@ mod tests {
     }
 
     fn store_with_vote(fx: &Fixture, view: u64) -> Arc<dyn Store> {
-        let store: Arc<dyn Store> = MapStore::new();
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
         // The ledger's genesis state first, as a node's database has it.
         Ledger::open(store.clone(), &fx.genesis).expect("ledger");
         let v = vote(fx, view);

@@ -8,7 +8,7 @@
 //!   records (default 100,000), against the raw canonical transaction bytes.
 //!
 //! The store is `RocksStore` (synced write per block) in a temporary directory, or the
-//! in-memory `MapStore` with `LEDGER_BENCH_STORE=mem`.
+//! in-memory `MemStore` with `LEDGER_BENCH_STORE=mem`.
 // `criterion_group!` declares a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
 
@@ -19,9 +19,8 @@ use chancery_core::state::{verify_state_proof, StateKey};
 use chancery_core::tx::Transaction;
 use chancery_core::{AgencyId, Amount, Currency, Date, Digest, PublicKey, TimestampMs};
 use chancery_ledger::testing::fixture::{named_key, Fixture};
-use chancery_ledger::testing::MapStore;
 use chancery_ledger::{verify_block_txs, CheckedTx, Ledger};
-use chancery_storage::{Column, Store};
+use chancery_storage::{Column, MemStore, Store};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -314,7 +313,7 @@ impl Bench {
 /// RocksDB (synced writes, a fresh temporary directory) unless `LEDGER_BENCH_STORE=mem`.
 fn open_store() -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
     if std::env::var("LEDGER_BENCH_STORE").as_deref() == Ok("mem") {
-        return (MapStore::new(), None);
+        return (Arc::new(MemStore::new()), None);
     }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let store = chancery_storage::RocksStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
@@ -394,7 +393,7 @@ fn footprint() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
     let fx = Fixture::new();
-    let store = MapStore::new();
+    let store = Arc::new(MemStore::new());
     // FOOTPRINT_STORE=rocks also measures the bytes RocksDB keeps on disk.
     let rocks = std::env::var("FOOTPRINT_STORE").is_ok_and(|s| s == "rocks");
     // FOOTPRINT_DIR=PATH keeps the database as a node data directory (PATH/db, with

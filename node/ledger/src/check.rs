@@ -9,7 +9,7 @@
 
 use crate::schema::{self, StoredBlock};
 use crate::{logtree, Ledger, LedgerError};
-use chancery_core::block::{Block, LogEntry};
+use chancery_core::block::{Block, BlockHeader, LogEntry};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
@@ -177,92 +177,17 @@ fn replay_block(
     report: &mut CheckReport,
 ) -> Result<bool, LedgerError> {
     let k = schema::be(h.0);
-    let Some(v) = store.get(Column::Blocks, &k)? else {
-        report.add(Column::Blocks, &k, "a block", "nothing");
+    let Some((sb, cert)) = stored_block(store, replay, h, report)? else {
         return Ok(false);
     };
-    let sb: StoredBlock = match codec::decode(&v) {
-        Ok(sb) => sb,
-        Err(e) => {
-            report.add(Column::Blocks, &k, "a stored block", e.to_string());
-            return Ok(false);
-        }
-    };
-    let log_size = replay.tip().log_size;
-    if sb.first_index != log_size {
-        report.add(
-            Column::Blocks,
-            &k,
-            format!("first log index {log_size}"),
-            format!("first log index {}", sb.first_index),
-        );
-        return Ok(false);
-    }
-    let Some(c) = store.get(Column::Certs, &k)? else {
-        report.add(Column::Certs, &k, "a certificate", "nothing");
+    let Some(entries) = stored_entries(store, &sb, report)? else {
         return Ok(false);
     };
-    let cert: Certificate = match codec::decode(&c) {
-        Ok(c) => c,
-        Err(e) => {
-            report.add(Column::Certs, &k, "a certificate", e.to_string());
-            return Ok(false);
-        }
-    };
-    let mut entries: Vec<LogEntry> = Vec::with_capacity(sb.header.tx_count as usize);
-    for i in 0..u64::from(sb.header.tx_count) {
-        let index = sb.first_index + i;
-        let lk = schema::be(index);
-        let Some(v) = store.get(Column::Log, &lk)? else {
-            report.add(Column::Log, &lk, "a log entry", "nothing");
-            return Ok(false);
-        };
-        // The log tree's stored leaf names the exact entry that was corrupted.
-        let leaf = store.get(Column::LogTree, &logtree::node_key(0, index))?;
-        let got = logtree::leaf_hash(&v);
-        if leaf.as_deref() != Some(got.as_bytes().as_slice()) {
-            report.add(
-                Column::Log,
-                &lk,
-                format!(
-                    "an entry with leaf hash {}",
-                    leaf.as_deref().map(short).unwrap_or_default()
-                ),
-                format!("an entry with leaf hash {got}"),
-            );
-        }
-        match codec::decode::<schema::RawLogEntry>(&v) {
-            Ok(e) => entries.push(e.0),
-            Err(e) => {
-                report.add(Column::Log, &lk, "a log entry", e.to_string());
-                return Ok(false);
-            }
-        }
-    }
     let block = Block {
         header: sb.header.clone(),
         txs: entries.iter().map(|e| e.tx.clone()).collect(),
     };
-    // A block finalized by a descendant's certificate: collect the stored headers from
-    // its child up to the certified block (bounded), as the live node had them.
-    let mut descendants = Vec::new();
-    if cert.block != sb.header.hash() {
-        let mut next = h.next();
-        while descendants.len() < DESCENDANTS_MAX {
-            let Some(v) = store.get(Column::Blocks, &schema::be(next.0))? else {
-                break;
-            };
-            let Ok(d) = codec::decode::<StoredBlock>(&v) else {
-                break;
-            };
-            let done = d.header.hash() == cert.block;
-            descendants.push(d.header);
-            if done {
-                break;
-            }
-            next = next.next();
-        }
-    }
+    let descendants = stored_descendants(store, h, &sb, &cert)?;
     match replay.apply_by_descendant(&block, &cert, &descendants) {
         Ok(applied) => {
             for (i, (e, o)) in entries.iter().zip(&applied.outcomes).enumerate() {
@@ -291,6 +216,120 @@ fn replay_block(
             Ok(false)
         }
     }
+}
+
+/// The stored block at `h` and its stored certificate, if both decode and the block
+/// starts where the replayed log ends; otherwise `None`, with the problem recorded.
+fn stored_block(
+    store: &dyn Store,
+    replay: &Ledger,
+    h: Height,
+    report: &mut CheckReport,
+) -> Result<Option<(StoredBlock, Certificate)>, LedgerError> {
+    let k = schema::be(h.0);
+    let Some(v) = store.get(Column::Blocks, &k)? else {
+        report.add(Column::Blocks, &k, "a block", "nothing");
+        return Ok(None);
+    };
+    let sb: StoredBlock = match codec::decode(&v) {
+        Ok(sb) => sb,
+        Err(e) => {
+            report.add(Column::Blocks, &k, "a stored block", e.to_string());
+            return Ok(None);
+        }
+    };
+    let log_size = replay.tip().log_size;
+    if sb.first_index != log_size {
+        report.add(
+            Column::Blocks,
+            &k,
+            format!("first log index {log_size}"),
+            format!("first log index {}", sb.first_index),
+        );
+        return Ok(None);
+    }
+    let Some(c) = store.get(Column::Certs, &k)? else {
+        report.add(Column::Certs, &k, "a certificate", "nothing");
+        return Ok(None);
+    };
+    match codec::decode(&c) {
+        Ok(cert) => Ok(Some((sb, cert))),
+        Err(e) => {
+            report.add(Column::Certs, &k, "a certificate", e.to_string());
+            Ok(None)
+        }
+    }
+}
+
+/// The block's log entries, each checked against the log tree's stored leaf (which names
+/// the exact entry that was corrupted); `None` if one is missing or does not decode, with
+/// the problem recorded.
+fn stored_entries(
+    store: &dyn Store,
+    sb: &StoredBlock,
+    report: &mut CheckReport,
+) -> Result<Option<Vec<LogEntry>>, LedgerError> {
+    let mut entries: Vec<LogEntry> = Vec::with_capacity(sb.header.tx_count as usize);
+    for i in 0..u64::from(sb.header.tx_count) {
+        let index = sb.first_index + i;
+        let lk = schema::be(index);
+        let Some(v) = store.get(Column::Log, &lk)? else {
+            report.add(Column::Log, &lk, "a log entry", "nothing");
+            return Ok(None);
+        };
+        let leaf = store.get(Column::LogTree, &logtree::node_key(0, index))?;
+        let got = logtree::leaf_hash(&v);
+        if leaf.as_deref() != Some(got.as_bytes().as_slice()) {
+            report.add(
+                Column::Log,
+                &lk,
+                format!(
+                    "an entry with leaf hash {}",
+                    leaf.as_deref().map(short).unwrap_or_default()
+                ),
+                format!("an entry with leaf hash {got}"),
+            );
+        }
+        match codec::decode::<schema::RawLogEntry>(&v) {
+            Ok(e) => entries.push(e.0),
+            Err(e) => {
+                report.add(Column::Log, &lk, "a log entry", e.to_string());
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(entries))
+}
+
+/// For a block finalized by a descendant's certificate: the stored headers from its child
+/// up to the certified block (at most [`DESCENDANTS_MAX`]), as the live node had them.
+/// Empty if the certificate is the block's own.
+fn stored_descendants(
+    store: &dyn Store,
+    h: Height,
+    sb: &StoredBlock,
+    cert: &Certificate,
+) -> Result<Vec<BlockHeader>, LedgerError> {
+    let mut descendants = Vec::new();
+    if cert.block == sb.header.hash() {
+        return Ok(descendants);
+    }
+    let mut next = h.next();
+    while descendants.len() < DESCENDANTS_MAX {
+        let Some(v) = store.get(Column::Blocks, &schema::be(next.0))? else {
+            break;
+        };
+        let Ok(d) = codec::decode::<StoredBlock>(&v) else {
+            break;
+        };
+        let done = d.header.hash() == cert.block;
+        descendants.push(d.header);
+        if done {
+            break;
+        }
+        next = next.next();
+    }
+    Ok(descendants)
 }
 
 type Row = (Vec<u8>, Vec<u8>);

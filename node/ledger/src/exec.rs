@@ -18,13 +18,18 @@
 
 use crate::LedgerError;
 use chancery_core::block::{Outcome, ReasonCode};
-use chancery_core::record::{AwardStatus, Record, RecordRef, Role};
+use chancery_core::record::{
+    AmendAward, AnchorDocument, AwardProcurement, AwardStatus, CancelAward, DisposeAsset,
+    GrantDataAccess, Record, RecordRef, RegisterAsset, RegisterMember, RevokeGrant, RevokeMember,
+    Role, TransferAsset,
+};
 use chancery_core::state::{
     AssetState, AssetStatus, AwardState, GrantState, MemberState, StateKey, StateValue,
 };
 use chancery_core::tx::Transaction;
 use chancery_core::{AgencyId, ChainId, Digest, Height, Seq, TimestampMs, TxHash};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use ReasonCode::*;
 
 /// Reads the state as of the parent block.
 pub(crate) trait StateRead {
@@ -200,195 +205,265 @@ impl<'a> Exec<'a> {
     /// - RevokeMember: agency = acting agency (`WrongAgency`); the key is a not revoked
     ///   member of that agency (`MemberUnknown`).
     fn rules(&self, record: &Record, agency: &AgencyId, tx: TxHash) -> Result<Rule, LedgerError> {
-        use ReasonCode::*;
-        let known = |a: &AgencyId| self.agencies.contains(a);
-        Ok(match record {
-            Record::RegisterAsset(r) => {
-                if r.custodian != *agency {
-                    Err(WrongAgency)
-                } else if self.asset(&r.asset_id)?.is_some() {
-                    Err(AssetExists)
-                } else {
-                    Ok(vec![(
-                        StateKey::Asset(r.asset_id.clone()),
-                        StateValue::Asset(AssetState {
-                            custodian: agency.clone(),
-                            status: AssetStatus::Held,
-                            registered_at: self.height,
-                            last_tx: tx,
-                        }),
-                    )])
+        match record {
+            Record::RegisterAsset(r) => self.register_asset(r, agency, tx),
+            Record::TransferAsset(r) => self.transfer_asset(r, agency, tx),
+            Record::DisposeAsset(r) => self.dispose_asset(r, agency, tx),
+            Record::AwardProcurement(r) => self.award_procurement(r, agency, tx),
+            Record::AmendAward(r) => self.amend_award(r, agency, tx),
+            Record::CancelAward(r) => self.cancel_award(r, agency, tx),
+            Record::GrantDataAccess(r) => self.grant_data_access(r, agency, tx),
+            Record::RevokeGrant(r) => self.revoke_grant(r, agency, tx),
+            Record::AnchorDocument(r) => self.anchor_document(r),
+            Record::RegisterMember(r) => self.register_member(r, agency),
+            Record::RevokeMember(r) => self.revoke_member(r, agency),
+        }
+    }
+
+    fn register_asset(
+        &self,
+        r: &RegisterAsset,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        Ok(if r.custodian != *agency {
+            Err(WrongAgency)
+        } else if self.asset(&r.asset_id)?.is_some() {
+            Err(AssetExists)
+        } else {
+            Ok(vec![(
+                StateKey::Asset(r.asset_id.clone()),
+                StateValue::Asset(AssetState {
+                    custodian: agency.clone(),
+                    status: AssetStatus::Held,
+                    registered_at: self.height,
+                    last_tx: tx,
+                }),
+            )])
+        })
+    }
+
+    fn transfer_asset(
+        &self,
+        r: &TransferAsset,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        if r.from != *agency {
+            return Ok(Err(WrongAgency));
+        }
+        Ok(match self.asset(&r.asset_id)? {
+            None => Err(AssetUnknown),
+            Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
+            Some(a) if a.custodian != r.from => Err(NotCustodian),
+            Some(_) if !self.agencies.contains(&r.to) => Err(UnknownAgency),
+            Some(a) => Ok(vec![(
+                StateKey::Asset(r.asset_id.clone()),
+                StateValue::Asset(AssetState {
+                    custodian: r.to.clone(),
+                    last_tx: tx,
+                    ..a
+                }),
+            )]),
+        })
+    }
+
+    fn dispose_asset(
+        &self,
+        r: &DisposeAsset,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        Ok(match self.asset(&r.asset_id)? {
+            None => Err(AssetUnknown),
+            Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
+            Some(a) if a.custodian != *agency => Err(NotCustodian),
+            Some(a) => Ok(vec![(
+                StateKey::Asset(r.asset_id.clone()),
+                StateValue::Asset(AssetState {
+                    status: AssetStatus::Disposed,
+                    last_tx: tx,
+                    ..a
+                }),
+            )]),
+        })
+    }
+
+    fn award_procurement(
+        &self,
+        r: &AwardProcurement,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        Ok(if r.purchaser != *agency {
+            Err(NotPurchaser)
+        } else if self.award(&r.ocid, &r.award_id)?.is_some() {
+            Err(AwardExists)
+        } else {
+            Ok(vec![(
+                StateKey::Award(r.ocid.clone(), r.award_id.clone()),
+                StateValue::Award(AwardState {
+                    purchaser: agency.clone(),
+                    status: r.status,
+                    value: r.value,
+                    award_date: r.award_date,
+                    suppliers: r.suppliers.clone(),
+                    last_tx: tx,
+                }),
+            )])
+        })
+    }
+
+    fn amend_award(
+        &self,
+        r: &AmendAward,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        Ok(match self.award(&r.ocid, &r.award_id)? {
+            None => Err(AwardUnknown),
+            Some(a) if a.purchaser != *agency => Err(NotPurchaser),
+            Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
+            Some(mut a) => {
+                if let Some(v) = r.value {
+                    a.value = v;
                 }
-            }
-            Record::TransferAsset(r) => {
-                if r.from != *agency {
-                    return Ok(Err(WrongAgency));
+                if let Some(s) = &r.suppliers {
+                    a.suppliers = s.clone();
                 }
-                match self.asset(&r.asset_id)? {
-                    None => Err(AssetUnknown),
-                    Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
-                    Some(a) if a.custodian != r.from => Err(NotCustodian),
-                    Some(_) if !known(&r.to) => Err(UnknownAgency),
-                    Some(a) => Ok(vec![(
-                        StateKey::Asset(r.asset_id.clone()),
-                        StateValue::Asset(AssetState {
-                            custodian: r.to.clone(),
-                            last_tx: tx,
-                            ..a
-                        }),
-                    )]),
+                if let Some(s) = r.status {
+                    a.status = s;
                 }
-            }
-            Record::DisposeAsset(r) => match self.asset(&r.asset_id)? {
-                None => Err(AssetUnknown),
-                Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
-                Some(a) if a.custodian != *agency => Err(NotCustodian),
-                Some(a) => Ok(vec![(
-                    StateKey::Asset(r.asset_id.clone()),
-                    StateValue::Asset(AssetState {
-                        status: AssetStatus::Disposed,
-                        last_tx: tx,
-                        ..a
-                    }),
-                )]),
-            },
-            Record::AwardProcurement(r) => {
-                if r.purchaser != *agency {
-                    Err(NotPurchaser)
-                } else if self.award(&r.ocid, &r.award_id)?.is_some() {
-                    Err(AwardExists)
-                } else {
-                    Ok(vec![(
-                        StateKey::Award(r.ocid.clone(), r.award_id.clone()),
-                        StateValue::Award(AwardState {
-                            purchaser: agency.clone(),
-                            status: r.status,
-                            value: r.value,
-                            award_date: r.award_date,
-                            suppliers: r.suppliers.clone(),
-                            last_tx: tx,
-                        }),
-                    )])
+                if a.status == AwardStatus::Active && a.suppliers.is_empty() {
+                    return Ok(Err(Malformed));
                 }
-            }
-            Record::AmendAward(r) => match self.award(&r.ocid, &r.award_id)? {
-                None => Err(AwardUnknown),
-                Some(a) if a.purchaser != *agency => Err(NotPurchaser),
-                Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
-                Some(mut a) => {
-                    if let Some(v) = r.value {
-                        a.value = v;
-                    }
-                    if let Some(s) = &r.suppliers {
-                        a.suppliers = s.clone();
-                    }
-                    if let Some(s) = r.status {
-                        a.status = s;
-                    }
-                    if a.status == AwardStatus::Active && a.suppliers.is_empty() {
-                        return Ok(Err(Malformed));
-                    }
-                    a.last_tx = tx;
-                    Ok(vec![(
-                        StateKey::Award(r.ocid.clone(), r.award_id.clone()),
-                        StateValue::Award(a),
-                    )])
-                }
-            },
-            Record::CancelAward(r) => match self.award(&r.ocid, &r.award_id)? {
-                None => Err(AwardUnknown),
-                Some(a) if a.purchaser != *agency => Err(NotPurchaser),
-                Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
-                Some(a) => Ok(vec![(
+                a.last_tx = tx;
+                Ok(vec![(
                     StateKey::Award(r.ocid.clone(), r.award_id.clone()),
-                    StateValue::Award(AwardState {
-                        status: AwardStatus::Cancelled,
-                        last_tx: tx,
-                        ..a
-                    }),
-                )]),
-            },
-            Record::GrantDataAccess(r) => {
-                if r.grantor != *agency {
-                    return Ok(Err(WrongAgency));
-                }
-                if !known(&r.grantee) {
-                    return Ok(Err(UnknownAgency));
-                }
-                if self.grant(&r.grant_id)?.is_some() {
-                    return Ok(Err(GrantExists));
-                }
-                let dataset = StateKey::Dataset(r.dataset_id.clone());
-                let mut writes = Vec::with_capacity(2);
-                match self.get(&dataset)? {
-                    Some(StateValue::Dataset(owner)) if owner != *agency => {
-                        return Ok(Err(DatasetNotOwned))
-                    }
-                    Some(_) => {}
-                    None => writes.push((dataset, StateValue::Dataset(agency.clone()))),
-                }
-                writes.push((
-                    StateKey::Grant(r.grant_id.clone()),
-                    StateValue::Grant(GrantState {
-                        dataset_id: r.dataset_id.clone(),
-                        grantor: agency.clone(),
-                        grantee: r.grantee.clone(),
-                        valid_from: r.valid_from,
-                        valid_until: r.valid_until,
-                        revoked: false,
-                        last_tx: tx,
-                    }),
-                ));
-                Ok(writes)
+                    StateValue::Award(a),
+                )])
             }
-            Record::RevokeGrant(r) => match self.grant(&r.grant_id)? {
-                None => Err(GrantUnknown),
-                Some(g) if g.grantor != *agency => Err(NotGrantor),
-                Some(g) if g.revoked => Err(GrantRevoked),
-                Some(g) => Ok(vec![(
-                    StateKey::Grant(r.grant_id.clone()),
-                    StateValue::Grant(GrantState {
-                        revoked: true,
-                        last_tx: tx,
-                        ..g
-                    }),
-                )]),
-            },
-            Record::AnchorDocument(r) => match &r.supports {
-                RecordRef::Asset(a) if self.asset(a)?.is_none() => Err(AssetUnknown),
-                RecordRef::Award(o, a) if self.award(o, a)?.is_none() => Err(AwardUnknown),
-                RecordRef::Grant(g) if self.grant(g)?.is_none() => Err(GrantUnknown),
-                _ => Ok(vec![]),
-            },
-            Record::RegisterMember(r) => {
-                if r.agency != *agency {
-                    Err(WrongAgency)
-                } else if self.get(&StateKey::Member(r.key))?.is_some() {
-                    Err(MemberExists)
-                } else {
-                    Ok(vec![(
-                        StateKey::Member(r.key),
-                        StateValue::Member(MemberState {
-                            agency: agency.clone(),
-                            name: r.name.clone(),
-                            roles: r.roles.clone(),
-                            revoked: false,
-                        }),
-                    )])
-                }
+        })
+    }
+
+    fn cancel_award(
+        &self,
+        r: &CancelAward,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        Ok(match self.award(&r.ocid, &r.award_id)? {
+            None => Err(AwardUnknown),
+            Some(a) if a.purchaser != *agency => Err(NotPurchaser),
+            Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
+            Some(a) => Ok(vec![(
+                StateKey::Award(r.ocid.clone(), r.award_id.clone()),
+                StateValue::Award(AwardState {
+                    status: AwardStatus::Cancelled,
+                    last_tx: tx,
+                    ..a
+                }),
+            )]),
+        })
+    }
+
+    fn grant_data_access(
+        &self,
+        r: &GrantDataAccess,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        if r.grantor != *agency {
+            return Ok(Err(WrongAgency));
+        }
+        if !self.agencies.contains(&r.grantee) {
+            return Ok(Err(UnknownAgency));
+        }
+        if self.grant(&r.grant_id)?.is_some() {
+            return Ok(Err(GrantExists));
+        }
+        let dataset = StateKey::Dataset(r.dataset_id.clone());
+        let mut writes = Vec::with_capacity(2);
+        match self.get(&dataset)? {
+            Some(StateValue::Dataset(owner)) if owner != *agency => {
+                return Ok(Err(DatasetNotOwned))
             }
-            Record::RevokeMember(r) => {
-                if r.agency != *agency {
-                    return Ok(Err(WrongAgency));
-                }
-                match self.get(&StateKey::Member(r.key))? {
-                    Some(StateValue::Member(m)) if m.agency == *agency && !m.revoked => Ok(vec![(
-                        StateKey::Member(r.key),
-                        StateValue::Member(MemberState { revoked: true, ..m }),
-                    )]),
-                    _ => Err(MemberUnknown),
-                }
-            }
+            Some(_) => {}
+            None => writes.push((dataset, StateValue::Dataset(agency.clone()))),
+        }
+        writes.push((
+            StateKey::Grant(r.grant_id.clone()),
+            StateValue::Grant(GrantState {
+                dataset_id: r.dataset_id.clone(),
+                grantor: agency.clone(),
+                grantee: r.grantee.clone(),
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+                revoked: false,
+                last_tx: tx,
+            }),
+        ));
+        Ok(Ok(writes))
+    }
+
+    fn revoke_grant(
+        &self,
+        r: &RevokeGrant,
+        agency: &AgencyId,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
+        Ok(match self.grant(&r.grant_id)? {
+            None => Err(GrantUnknown),
+            Some(g) if g.grantor != *agency => Err(NotGrantor),
+            Some(g) if g.revoked => Err(GrantRevoked),
+            Some(g) => Ok(vec![(
+                StateKey::Grant(r.grant_id.clone()),
+                StateValue::Grant(GrantState {
+                    revoked: true,
+                    last_tx: tx,
+                    ..g
+                }),
+            )]),
+        })
+    }
+
+    fn anchor_document(&self, r: &AnchorDocument) -> Result<Rule, LedgerError> {
+        Ok(match &r.supports {
+            RecordRef::Asset(a) if self.asset(a)?.is_none() => Err(AssetUnknown),
+            RecordRef::Award(o, a) if self.award(o, a)?.is_none() => Err(AwardUnknown),
+            RecordRef::Grant(g) if self.grant(g)?.is_none() => Err(GrantUnknown),
+            _ => Ok(vec![]),
+        })
+    }
+
+    fn register_member(&self, r: &RegisterMember, agency: &AgencyId) -> Result<Rule, LedgerError> {
+        Ok(if r.agency != *agency {
+            Err(WrongAgency)
+        } else if self.get(&StateKey::Member(r.key))?.is_some() {
+            Err(MemberExists)
+        } else {
+            Ok(vec![(
+                StateKey::Member(r.key),
+                StateValue::Member(MemberState {
+                    agency: agency.clone(),
+                    name: r.name.clone(),
+                    roles: r.roles.clone(),
+                    revoked: false,
+                }),
+            )])
+        })
+    }
+
+    fn revoke_member(&self, r: &RevokeMember, agency: &AgencyId) -> Result<Rule, LedgerError> {
+        if r.agency != *agency {
+            return Ok(Err(WrongAgency));
+        }
+        Ok(match self.get(&StateKey::Member(r.key))? {
+            Some(StateValue::Member(m)) if m.agency == *agency && !m.revoked => Ok(vec![(
+                StateKey::Member(r.key),
+                StateValue::Member(MemberState { revoked: true, ..m }),
+            )]),
+            _ => Err(MemberUnknown),
         })
     }
 }

@@ -31,6 +31,7 @@ mod proofs;
 mod query;
 pub mod schema;
 mod smt;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use check::{check, CheckReport, Problem};
@@ -833,6 +834,37 @@ impl Ledger {
         descendants: &[BlockHeader],
     ) -> Result<Applied, LedgerError> {
         let h = &block.header;
+        let hash = self.check_finalized(block, cert, descendants)?;
+        let mut inner = self.lock();
+        let tip = inner.tip.clone();
+        check_extends(h, &tip)?;
+        let ex = self.executed(&mut inner, block, &tip)?;
+        check_header(h, &ex)?;
+        let batch = self.build_batch(&inner, block, cert, &ex)?;
+        let (puts, bytes) = (batch.len(), batch.bytes());
+        self.store.write(batch)?;
+        self.advance(&mut inner, &ex, h, hash);
+        Ok(Applied {
+            height: h.height,
+            hash,
+            first_index: tip.log_size,
+            outcomes: ex.outcomes.clone(),
+            state_root: ex.state_root,
+            puts,
+            bytes,
+        })
+    }
+
+    /// Is `block` final by `cert`? It is if `descendants` link it, parent by parent, to the
+    /// block `cert` certifies, and `cert` is a valid finalization by the genesis validator
+    /// set. Returns the block's hash. Needs no lock: nothing here reads the ledger's state.
+    fn check_finalized(
+        &self,
+        block: &Block,
+        cert: &Certificate,
+        descendants: &[BlockHeader],
+    ) -> Result<Digest, LedgerError> {
+        let h = &block.header;
         if h.chain_id != self.chain_id {
             return Err(LedgerError::HeaderMismatch {
                 field: "chain_id",
@@ -858,20 +890,19 @@ impl Ledger {
             )));
         }
         cert.verify_kind(VoteKind::Finalize, self.chain_id, &self.genesis.validators)?;
-        let mut inner = self.lock();
-        let tip = inner.tip.clone();
-        if h.height != tip.height.next() {
-            return Err(LedgerError::WrongHeight {
-                expected: tip.height.next(),
-                found: h.height,
-            });
-        }
-        if h.parent != tip.hash {
-            return Err(LedgerError::WrongParent {
-                expected: tip.hash,
-                found: h.parent,
-            });
-        }
+        Ok(hash)
+    }
+
+    /// The execution of `block` on `tip`: the result [`Ledger::execute`] just kept for
+    /// this very block (same height, parent, time and transactions), or a fresh execution
+    /// after verifying the transactions' signatures in one batch.
+    fn executed(
+        &self,
+        inner: &mut Inner,
+        block: &Block,
+        tip: &Tip,
+    ) -> Result<Executed, LedgerError> {
+        let h = &block.header;
         let reuse = inner.last.take().filter(|e| {
             e.height == h.height
                 && e.parent == tip.hash
@@ -884,18 +915,19 @@ impl Ledger {
                     .zip(&block.txs)
                     .all(|((_, en), t)| en.tx == *t)
         });
-        let ex = match reuse {
-            Some(e) => e,
+        match reuse {
+            Some(e) => Ok(e),
             None => {
                 let checked = verify_block_txs(&self.chain_id, block.txs.clone(), |_| None);
-                self.execute_locked(&inner, &checked, h.time, h.height)?
+                self.execute_locked(inner, &checked, h.time, h.height)
             }
-        };
-        check_header(h, &ex)?;
-        let batch = self.build_batch(&inner, block, cert, &ex)?;
-        let (puts, bytes) = (batch.len(), batch.bytes());
-        self.store.write(batch)?;
-        // Committed: advance the in-memory view.
+        }
+    }
+
+    /// After the write: move the in-memory view (value and node caches, log frontier,
+    /// tip) to the committed block `h` (hash `hash`), executed as `ex`. Caches that would
+    /// outgrow their limit are emptied first.
+    fn advance(&self, inner: &mut Inner, ex: &Executed, h: &BlockHeader, hash: Digest) {
         let plan = &ex.plan;
         if inner.values.len() + plan.changes.len() + plan.values_read.len()
             > self.config.value_cache_max
@@ -911,11 +943,10 @@ impl Ledger {
         if inner.nodes.len() + plan.nodes.len() > self.config.node_cache_max {
             inner.nodes.clear();
         }
-        for (h, n) in &plan.nodes {
-            inner.nodes.insert(*h, *n);
+        for (n, node) in &plan.nodes {
+            inner.nodes.insert(*n, *node);
         }
         inner.frontier = plan.frontier.clone();
-        let first_index = tip.log_size;
         inner.tip = Tip {
             height: h.height,
             hash,
@@ -924,15 +955,6 @@ impl Ledger {
             log_root: ex.log_root,
             log_size: ex.log_size,
         };
-        Ok(Applied {
-            height: h.height,
-            hash,
-            first_index,
-            outcomes: ex.outcomes.clone(),
-            state_root: ex.state_root,
-            puts,
-            bytes,
-        })
     }
 
     fn build_batch(
@@ -1061,6 +1083,23 @@ impl Ledger {
             end,
         })
     }
+}
+
+/// Does `h` extend `tip`: the next height, on the tip's hash?
+fn check_extends(h: &BlockHeader, tip: &Tip) -> Result<(), LedgerError> {
+    if h.height != tip.height.next() {
+        return Err(LedgerError::WrongHeight {
+            expected: tip.height.next(),
+            found: h.height,
+        });
+    }
+    if h.parent != tip.hash {
+        return Err(LedgerError::WrongParent {
+            expected: tip.hash,
+            found: h.parent,
+        });
+    }
+    Ok(())
 }
 
 fn check_header(h: &BlockHeader, ex: &Executed) -> Result<(), LedgerError> {

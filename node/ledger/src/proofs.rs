@@ -260,7 +260,7 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::testing::fixture::Fixture;
-    use crate::testing::{propose_and_apply, MapStore};
+    use crate::testing::propose_and_apply;
     use chancery_core::merkle::{
         self, consistency_proof_with, inclusion_proof_with, verify_consistency, verify_inclusion,
         Blake3Hasher,
@@ -270,6 +270,8 @@ mod tests {
     };
     use chancery_core::state::{verify_state_proof, StateValue};
     use chancery_core::{AgencyId, Amount, Currency, Date};
+    use chancery_storage::MemStore;
+    use std::sync::Arc;
 
     fn asset(id: &str, agency: &str) -> Record {
         Record::RegisterAsset(RegisterAsset {
@@ -295,7 +297,7 @@ mod tests {
     /// A ledger with `blocks` blocks of 1..=5 asset registrations each.
     fn ledger(blocks: usize) -> (Fixture, Ledger, Vec<TxHash>) {
         let fx = Fixture::new();
-        let l = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let l = Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap();
         let key = fx.signer("mof", Role::AssetOfficer).clone();
         let mut seq = 0;
         let mut hashes = Vec::new();
@@ -390,7 +392,7 @@ mod tests {
     #[test]
     fn checkpoints_verify_and_tampered_ones_fail() {
         let (fx, l, _) = ledger(4);
-        let empty = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let empty = Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap();
         assert!(empty.latest_checkpoint().unwrap().is_none());
         let latest = l.latest_checkpoint().unwrap().unwrap();
         assert_eq!(latest.header.height, Height(4));

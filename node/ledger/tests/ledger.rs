@@ -8,14 +8,24 @@ use chancery_core::state::{verify_state_proof, AssetStatus, StateKey, StateValue
 use chancery_core::tx::Transaction;
 use chancery_core::{AgencyId, Amount, Currency, Date, Digest, Height, PublicKey, TimestampMs};
 use chancery_ledger::testing::fixture::{named_key, Fixture};
-use chancery_ledger::testing::{propose_and_apply, Fault, FaultyStore, MapStore};
+use chancery_ledger::testing::propose_and_apply;
 use chancery_ledger::{check, AwardFilter, GrantFilter, GrantStatus, Ledger, LedgerError};
-use chancery_storage::{Column, Store};
+use chancery_storage::{Column, FaultPlan, FaultyStore, MemStore, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use ReasonCode::*;
 use Role::*;
+
+/// A fresh in-memory store, shared so that a test can look underneath its ledger.
+fn mem() -> Arc<MemStore> {
+    Arc::new(MemStore::new())
+}
+
+/// `inner` behind a fault injector that applies `plan` (writes numbered from 1).
+fn faulty(inner: &Arc<MemStore>, plan: FaultPlan) -> Arc<FaultyStore<Arc<MemStore>>> {
+    Arc::new(FaultyStore::with_plan(inner.clone(), plan))
+}
 
 fn ag(s: &str) -> AgencyId {
     AgencyId(s.into())
@@ -182,7 +192,7 @@ struct World {
 impl World {
     fn new() -> World {
         let fx = Fixture::new();
-        let ledger = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+        let ledger = Ledger::open(mem(), &fx.genesis).unwrap();
         World {
             fx,
             ledger,
@@ -691,7 +701,7 @@ fn byzantine_blocks_are_rejected_per_transaction_identically() {
         rejected(BadSignature)
     );
     // A second node applying the same blocks reaches the same state.
-    let other = Ledger::open(MapStore::new(), &w.fx.genesis).unwrap();
+    let other = Ledger::open(mem(), &w.fx.genesis).unwrap();
     for h in 1..=w.ledger.tip().height.0 {
         let (block, cert) = w.ledger.block(Height(h)).unwrap().unwrap();
         other.apply(&block, &cert).unwrap();
@@ -907,12 +917,18 @@ fn run_blocks(fx: &Fixture, ledger: &Ledger, from: u64, n: u64) {
 #[test]
 fn a_failed_write_changes_nothing_and_the_block_can_be_applied_again() {
     let fx = Fixture::new();
-    let reference = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
+    let reference = Ledger::open(mem(), &fx.genesis).unwrap();
     run_blocks(&fx, &reference, 0, 6);
-    // Write 0 is the genesis state; fail write 4 (block 4).
-    let inner = MapStore::new();
-    let faulty = FaultyStore::new(inner.clone(), 4, Fault::Fail);
-    let ledger = Ledger::open(faulty, &fx.genesis).unwrap();
+    // Write 1 is the genesis state; fail write 5 (block 4).
+    let inner = mem();
+    let store = faulty(
+        &inner,
+        FaultPlan {
+            fail_write: Some(5),
+            ..FaultPlan::default()
+        },
+    );
+    let ledger = Ledger::open(store, &fx.genesis).unwrap();
     run_blocks(&fx, &ledger, 0, 3);
     let tip = ledger.tip();
     let tx = fx.tx(fx.signer("mof", AssetOfficer), 3, register("R3", "mof"));
@@ -927,16 +943,23 @@ fn a_failed_write_changes_nothing_and_the_block_can_be_applied_again() {
     // Reopened (as after kill -9), it is at its last applied block and consistent.
     let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
     assert_eq!(reopened.tip(), reference.tip());
-    let report = check(inner, MapStore::new()).unwrap();
+    let report = check(inner, mem()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
 #[test]
 fn a_crash_before_the_write_reopens_at_the_previous_block() {
     let fx = Fixture::new();
-    let inner = MapStore::new();
-    let faulty = FaultyStore::new(inner.clone(), 3, Fault::Tear(0));
-    let ledger = Ledger::open(faulty, &fx.genesis).unwrap();
+    // Write 4 (block 3) is torn before its first put.
+    let inner = mem();
+    let store = faulty(
+        &inner,
+        FaultPlan {
+            tear_write: Some((4, 0)),
+            ..FaultPlan::default()
+        },
+    );
+    let ledger = Ledger::open(store, &fx.genesis).unwrap();
     run_blocks(&fx, &ledger, 0, 2);
     let tip = ledger.tip();
     let tx = fx.tx(fx.signer("mof", AssetOfficer), 2, register("R2", "mof"));
@@ -945,7 +968,7 @@ fn a_crash_before_the_write_reopens_at_the_previous_block() {
     let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
     assert_eq!(reopened.tip(), tip);
     run_blocks(&fx, &reopened, 2, 2);
-    assert!(check(inner, MapStore::new()).unwrap().is_ok());
+    assert!(check(inner, mem()).unwrap().is_ok());
 }
 
 #[test]
@@ -953,9 +976,16 @@ fn a_torn_write_is_detected_on_reopen_and_by_check() {
     // Only a store without atomic batches can tear; the ledger still notices.
     let fx = Fixture::new();
     for torn_after in [1usize, 5, 20] {
-        let inner = MapStore::new();
-        let faulty = FaultyStore::new(inner.clone(), 3, Fault::Tear(torn_after));
-        let ledger = Ledger::open(faulty, &fx.genesis).unwrap();
+        // Write 4 (block 3) keeps only its first `torn_after` puts.
+        let inner = mem();
+        let store = faulty(
+            &inner,
+            FaultPlan {
+                tear_write: Some((4, torn_after)),
+                ..FaultPlan::default()
+            },
+        );
+        let ledger = Ledger::open(store, &fx.genesis).unwrap();
         run_blocks(&fx, &ledger, 0, 2);
         let tx = fx.tx(fx.signer("mof", AssetOfficer), 2, register("R2", "mof"));
         assert!(propose_and_apply(&ledger, &fx, vec![tx]).is_err());
@@ -966,7 +996,7 @@ fn a_torn_write_is_detected_on_reopen_and_by_check() {
                 other.err()
             ),
         }
-        let report = check(inner, MapStore::new()).unwrap();
+        let report = check(inner, mem()).unwrap();
         assert!(!report.is_ok());
         assert!(
             report.problems.iter().any(|p| p.column == Column::Blocks),
@@ -979,7 +1009,7 @@ fn a_torn_write_is_detected_on_reopen_and_by_check() {
 #[test]
 fn check_finds_a_flipped_byte_in_every_column() {
     let fx = Fixture::new();
-    let store = MapStore::new();
+    let store = mem();
     let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
     let mut seq = 0;
     let k = fx.signer("mof", ProcurementOfficer);
@@ -1003,14 +1033,16 @@ fn check_finds_a_flipped_byte_in_every_column() {
             .collect();
         propose_and_apply(&ledger, &fx, txs).unwrap();
     }
-    let clean = check(store.clone(), MapStore::new()).unwrap();
+    let clean = check(store.clone(), mem()).unwrap();
     assert!(clean.is_ok(), "{:?}", clean.problems);
     assert!(clean.entries_compared > 100);
     for col in Column::ALL {
-        let copy = MapStore::new();
+        // A copy whose values are then rewritten with valid checksums: only the ledger's
+        // own checks can find the change.
+        let copy = mem();
         for c in Column::ALL {
             for key in store.keys(c) {
-                copy.poke(c, &key, store.get(c, &key).unwrap().unwrap());
+                copy.tamper_put(c, &key, &store.get(c, &key).unwrap().unwrap());
             }
         }
         let keys = copy.keys(col);
@@ -1021,14 +1053,14 @@ fn check_finds_a_flipped_byte_in_every_column() {
             let mut k2 = key.clone();
             let at = k2.len() - 9;
             k2[at] ^= 0x01;
-            copy.remove(col, key);
-            copy.poke(col, &k2, v);
+            assert!(copy.tamper_remove(col, key));
+            copy.tamper_put(col, &k2, &v);
         } else {
             let at = v.len() - 1;
             v[at] ^= 0x01;
-            copy.poke(col, key, v);
+            copy.tamper_put(col, key, &v);
         }
-        let report = check(copy, MapStore::new()).unwrap();
+        let report = check(copy, mem()).unwrap();
         assert!(!report.is_ok(), "flip in {col:?} not detected");
         let named = report.problems.iter().any(|p| p.column == col);
         assert!(
@@ -1065,7 +1097,7 @@ fn the_log_tree_column_is_what_chancery_tlog_reads() {
     // The ledger writes Column::LogTree in chancery-tlog's layout with the kernel's hashes,
     // so the log's inclusion and consistency proofs come from chancery_tlog::LogTree.
     let fx = Fixture::new();
-    let store = MapStore::new();
+    let store = mem();
     let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
     run_blocks(&fx, &ledger, 0, 7);
     let tree = chancery_tlog::LogTree::open(store.clone()).unwrap();
@@ -1091,8 +1123,8 @@ fn the_log_tree_column_is_what_chancery_tlog_reads() {
 #[test]
 fn random_traffic_is_deterministic_and_checks_clean() {
     let fx = Fixture::new();
-    let a = Ledger::open(MapStore::new(), &fx.genesis).unwrap();
-    let store_b = MapStore::new();
+    let a = Ledger::open(mem(), &fx.genesis).unwrap();
+    let store_b = mem();
     let b = Ledger::open(store_b.clone(), &fx.genesis).unwrap();
     let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move |n: u64| {
@@ -1159,7 +1191,7 @@ fn random_traffic_is_deterministic_and_checks_clean() {
     }
     assert_eq!(a.tip(), b.tip());
     assert!(reasons.len() >= 8, "only {reasons:?}");
-    let report = check(store_b, MapStore::new()).unwrap();
+    let report = check(store_b, mem()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
 
@@ -1169,7 +1201,7 @@ fn random_traffic_is_deterministic_and_checks_clean() {
 #[test]
 fn block_finalized_by_a_descendants_certificate() {
     let fx = Fixture::new();
-    let store = MapStore::new();
+    let store = mem();
     let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
     let tip = ledger.tip();
     let t1 = TimestampMs(tip.time.0 + 1000);
@@ -1217,6 +1249,6 @@ fn block_finalized_by_a_descendants_certificate() {
     let (served, served_cert) = ledger.block(Height(1)).unwrap().unwrap();
     assert_eq!(served, b1);
     assert_eq!(served_cert, cert2);
-    let report = check(store.clone(), MapStore::new()).unwrap();
+    let report = check(store.clone(), mem()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }

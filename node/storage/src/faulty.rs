@@ -4,7 +4,9 @@
 //! (refused and failed writes count too). A [`FaultPlan`] says which write fails, which
 //! write is torn (only a prefix of its puts applied, then an error: a non-atomic engine, or
 //! a crash in the middle of a write), which columns fail to read, and which bit of which
-//! values is flipped when read. The plan can be changed at any time.
+//! values is flipped when read. The plan can be changed at any time. It also counts point
+//! reads ([`FaultyStore::point_reads`]), so a test can bound how many reads an operation
+//! costs. With no fault planned it passes the shared suite like the store it wraps.
 
 use crate::{Column, Entries, IntegrityReport, Limits, Store, StoreError, WriteBatch};
 use std::sync::{Mutex, MutexGuard};
@@ -43,6 +45,7 @@ struct State {
     writes: u64,
     crashed: bool,
     faults: u64,
+    point_reads: u64,
 }
 
 /// A [`Store`] wrapper that injects the faults of its [`FaultPlan`].
@@ -91,6 +94,12 @@ impl<S: Store> FaultyStore<S> {
         self.state().faults
     }
 
+    /// Point reads served so far: one per [`Store::get`], one per key of
+    /// [`Store::multi_get`] (failed reads included; scans not counted).
+    pub fn point_reads(&self) -> u64 {
+        self.state().point_reads
+    }
+
     /// The wrapped store (reads through it see the undamaged data).
     pub fn inner(&self) -> &S {
         &self.inner
@@ -105,8 +114,9 @@ impl<S: Store> FaultyStore<S> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn check_read(&self, col: Column) -> Result<(), StoreError> {
+    fn check_read(&self, col: Column, point_reads: usize) -> Result<(), StoreError> {
         let mut st = self.state();
+        st.point_reads = st.point_reads.saturating_add(point_reads as u64);
         if st.plan.fail_reads.contains(&col) {
             st.faults += 1;
             return Err(StoreError::Injected(format!(
@@ -134,7 +144,7 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.check_read(col)?;
+        self.check_read(col, 1)?;
         let mut value = self.inner.get(col, key)?;
         if let Some(v) = value.as_mut() {
             self.damage(col, key, v);
@@ -195,7 +205,7 @@ impl<S: Store> Store for FaultyStore<S> {
         reverse: bool,
         limit: usize,
     ) -> Result<Entries, StoreError> {
-        self.check_read(col)?;
+        self.check_read(col, 0)?;
         let mut entries = self.inner.scan(col, start, end, reverse, limit)?;
         for (k, v) in &mut entries {
             self.damage(col, k, v);
@@ -204,7 +214,7 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     fn multi_get(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.check_read(col)?;
+        self.check_read(col, keys.len())?;
         let mut values = self.inner.multi_get(col, keys)?;
         for (k, v) in keys.iter().zip(&mut values) {
             if let Some(v) = v.as_mut() {

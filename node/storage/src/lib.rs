@@ -15,12 +15,20 @@
 //!   [`Store::verify_all`] walks every column and lists every corrupt entry;
 //! - every key, value, batch and scan is bounded by [`Limits`]; exceeding one is
 //!   [`StoreError::Limit`] naming the limit;
-//! - the in-memory ([`MemStore`]) and RocksDB ([`RocksStore`]) stores pass the same test
-//!   suite ([`suite`], also usable by other crates on their wrappers via [`store_suite!`]).
+//! - the in-memory ([`MemStore`]) and RocksDB (`RocksStore`) stores, and the fault
+//!   injector ([`FaultyStore`]) with no fault planned, pass the same test suite ([`suite`], also usable by other crates on their wrappers via [`store_suite!`]).
 //!
-//! Modules: [`mem`] (in-memory store), [`rocks`] (RocksDB store), [`faulty`] (fault
+//! Modules: [`mem`] (in-memory store), `rocks` (RocksDB store), [`faulty`] (fault
 //! injection wrapper for tests), [`checksum`] (the value envelope), [`suite`] (the shared
 //! conformance suite).
+//!
+//! ## Features
+//! - `rocksdb` (default): the RocksDB store, `RocksStore`. Crates that need only the
+//!   [`Store`] trait and [`MemStore`] depend on this crate with `default-features = false`
+//!   and do not link RocksDB (`tests/e2e/tests/deps.rs` checks it).
+//! - `testing`: test-only inspection and corruption of a [`MemStore`]
+//!   ([`MemStore::keys`], [`MemStore::tamper_put`], [`MemStore::tamper_remove`]); enable it
+//!   from `[dev-dependencies]` only.
 //!
 //! ## The cost of immutability
 //! Refusing overwrites means every put outside [`Column::Meta`] is preceded by a point
@@ -32,14 +40,17 @@ pub mod checksum;
 pub mod faulty;
 pub mod mem;
 mod prepare;
+#[cfg(feature = "rocksdb")]
 pub mod rocks;
 #[doc(hidden)]
 pub mod suite;
 
 pub use faulty::{BitFlip, FaultPlan, FaultyStore};
 pub use mem::MemStore;
+#[cfg(feature = "rocksdb")]
 pub use rocks::{RocksConfig, RocksStore};
 
+use std::sync::Arc;
 use thiserror::Error;
 
 /// The column families. The ledger decides what goes where; the list is fixed so that a
@@ -468,8 +479,41 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// A shared store is a store: lets a test keep an `Arc` to the store it wraps (in a
+/// [`FaultyStore`], or under a ledger) and inspect it afterwards. Every method forwards.
+impl<S: Store + ?Sized> Store for Arc<S> {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(col, key)
+    }
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        (**self).write(batch)
+    }
+    fn scan(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        (**self).scan(col, start, end, reverse, limit)
+    }
+    fn limits(&self) -> Limits {
+        (**self).limits()
+    }
+    fn multi_get(&self, col: Column, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        (**self).multi_get(col, keys)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        (**self).flush()
+    }
+    fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
+        (**self).verify_all()
+    }
+}
+
 /// Test support: write stored (sealed) bytes directly, bypassing every check, to simulate
-/// corruption on disk. Implemented by [`MemStore`] and [`RocksStore`]; never use it outside
+/// corruption on disk. Implemented by [`MemStore`] and `RocksStore`; never use it outside
 /// tests.
 #[doc(hidden)]
 pub trait RawAccess {

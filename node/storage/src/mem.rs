@@ -1,5 +1,10 @@
 //! [`MemStore`]: an in-memory store with the same semantics as the RocksDB store (limits,
-//! immutability, checksummed values), for tests and simulations. Not durable.
+//! immutability, checksummed values), for tests, simulations and scratch ledgers (the
+//! `chancery audit` replay). Not durable.
+//!
+//! With the `testing` feature it also lists keys and lets a test tamper with its contents,
+//! bypassing every rule ([`MemStore::tamper_put`], [`MemStore::tamper_remove`]), to
+//! simulate a database damaged or rewritten behind the store's back.
 
 use crate::{
     checksum, prepare, Column, CorruptEntry, Entries, IntegrityReport, Limits, Store, StoreError,
@@ -41,6 +46,42 @@ impl MemStore {
     /// Is every column empty?
     pub fn is_empty(&self) -> bool {
         self.read().iter().all(BTreeMap::is_empty)
+    }
+
+    /// Entries of `col` and their logical bytes: keys plus values as written, without
+    /// the [`checksum::CHECKSUM_BYTES`] each value carries in the store.
+    pub fn column_size(&self, col: Column) -> (usize, usize) {
+        let cols = self.read();
+        let map = &cols[col.index()];
+        let bytes = map
+            .iter()
+            .map(|(k, v)| k.len() + v.len().saturating_sub(checksum::CHECKSUM_BYTES))
+            .sum();
+        (map.len(), bytes)
+    }
+
+    /// Test support (feature `testing`): every key of `col`, in order. Unbounded: for
+    /// small test stores only.
+    #[cfg(feature = "testing")]
+    pub fn keys(&self, col: Column) -> Vec<Vec<u8>> {
+        self.read()[col.index()].keys().cloned().collect()
+    }
+
+    /// Test support (feature `testing`): store `value` at (`col`, `key`), sealed with a
+    /// valid checksum, bypassing limits and immutability: a database rewritten by someone
+    /// who recomputed the checksums. Only the reader's own checks (the ledger's) can catch
+    /// it. To plant bytes that fail their checksum, use [`crate::RawAccess::put_raw`].
+    #[cfg(feature = "testing")]
+    pub fn tamper_put(&self, col: Column, key: &[u8], value: &[u8]) {
+        let stored = checksum::seal(col, key, value);
+        self.write_lock()[col.index()].insert(key.to_vec(), stored);
+    }
+
+    /// Test support (feature `testing`): remove the entry at (`col`, `key`), bypassing the
+    /// no-delete rule (a lost entry). Returns whether there was one.
+    #[cfg(feature = "testing")]
+    pub fn tamper_remove(&self, col: Column, key: &[u8]) -> bool {
+        self.write_lock()[col.index()].remove(key).is_some()
     }
 
     // A panic while holding the lock cannot leave a map half-updated (each write applies

@@ -3,10 +3,14 @@
 mod common;
 
 use chancery_storage::{store_suite, FaultyStore, MemStore};
-use common::{small_limits, TempRocks};
+use common::small_limits;
+use std::sync::Arc;
 
 store_suite!(mem, || MemStore::with_limits(small_limits()), raw);
-store_suite!(rocks, || TempRocks::new(small_limits()), raw);
+#[cfg(feature = "rocksdb")]
+store_suite!(rocks, || common::TempRocks::new(small_limits()), raw);
+// A shared store forwards every call to the store it shares.
+store_suite!(arc_mem, || Arc::new(MemStore::with_limits(small_limits())));
 // A wrapper with no faults planned must be indistinguishable from its inner store.
 store_suite!(faulty_mem_no_faults, || FaultyStore::new(
     MemStore::with_limits(small_limits())

@@ -1,71 +1,24 @@
 //! The stored log tree against the in-memory reference (which the RFC 6962 vectors check),
-//! over a small private in-memory store.
+//! over the storage crate's in-memory store.
 
 use chancery_core::merkle::{
     self, consistency_proof_with, inclusion_proof_with, root_with, Blake3Hasher, MerkleHasher,
     Sha256Hasher,
 };
 use chancery_core::Digest;
-use chancery_storage::{Column, Store, StoreError, WriteBatch};
+use chancery_storage::{FaultyStore, MemStore, Store, WriteBatch};
 use chancery_tlog::{LogTree, TlogError};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-type Map = BTreeMap<(Column, Vec<u8>), Vec<u8>>;
+/// The storage crate's in-memory store behind its (fault-free) wrapper, which counts the
+/// point reads a proof costs.
+type Counted = FaultyStore<MemStore>;
 
-/// A tiny in-memory store with the storage layer's rules (no overwrite outside Meta).
-#[derive(Default)]
-struct TestStore {
-    map: Mutex<Map>,
-    gets: AtomicU64,
+fn store() -> Arc<Counted> {
+    Arc::new(FaultyStore::new(MemStore::new()))
 }
 
-impl Store for TestStore {
-    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.gets.fetch_add(1, Ordering::Relaxed);
-        Ok(self.map.lock().unwrap().get(&(col, key.to_vec())).cloned())
-    }
-    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut m = self.map.lock().unwrap();
-        for (c, k, _) in &batch.puts {
-            if *c != Column::Meta && m.contains_key(&(*c, k.clone())) {
-                return Err(StoreError::Overwrite {
-                    column: *c,
-                    key_hex: hex::encode(k),
-                });
-            }
-        }
-        for (c, k, v) in batch.puts {
-            m.insert((c, k), v);
-        }
-        Ok(())
-    }
-    fn scan(
-        &self,
-        col: Column,
-        start: &[u8],
-        end: Option<&[u8]>,
-        reverse: bool,
-        limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let m = self.map.lock().unwrap();
-        let mut v: Vec<(Vec<u8>, Vec<u8>)> = m
-            .iter()
-            .filter(|((c, k), _)| {
-                *c == col && k.as_slice() >= start && end.is_none_or(|e| k.as_slice() < e)
-            })
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect();
-        if reverse {
-            v.reverse();
-        }
-        v.truncate(limit);
-        Ok(v)
-    }
-}
-
-fn write(store: &TestStore, puts: Vec<(Column, Vec<u8>, Vec<u8>)>) {
+fn write(store: &Counted, puts: Vec<(chancery_storage::Column, Vec<u8>, Vec<u8>)>) {
     store.write(WriteBatch { puts }).unwrap();
 }
 
@@ -77,7 +30,7 @@ fn leaves<H: MerkleHasher>(h: &H, n: u64) -> Vec<Digest> {
 fn matches_reference_for_every_small_tree_and_proof() {
     let h = Sha256Hasher;
     let all = leaves(&h, 70);
-    let store = Arc::new(TestStore::default());
+    let store = store();
     let mut t = LogTree::open_with(store.clone(), h).unwrap();
     assert_eq!(t.size(), 0);
     assert_eq!(t.root(), h.empty_root());
@@ -138,7 +91,7 @@ fn rfc6962_roots_through_storage() {
         .iter()
         .map(|x| h.hash_leaf(&hex::decode(x).unwrap()))
         .collect();
-    let store = Arc::new(TestStore::default());
+    let store = store();
     let mut t = LogTree::open_with(store.clone(), h).unwrap();
     write(&store, t.append(&l).unwrap());
     assert_eq!(
@@ -153,7 +106,7 @@ fn rfc6962_roots_through_storage() {
 
 #[test]
 fn errors_not_panics() {
-    let store = Arc::new(TestStore::default());
+    let store = store();
     let mut t = LogTree::open(store.clone()).unwrap();
     let l = leaves(&Blake3Hasher, 10);
     let puts = t.append(&l).unwrap();
@@ -192,7 +145,7 @@ fn errors_not_panics() {
 #[test]
 fn large_tree_proofs_read_log_n_nodes_and_verify() {
     let n: u64 = 200_003;
-    let store = Arc::new(TestStore::default());
+    let store = store();
     let mut t = LogTree::open(store.clone()).unwrap();
     let mut all = Vec::with_capacity(n as usize);
     let mut i = 0u64;
@@ -214,17 +167,17 @@ fn large_tree_proofs_read_log_n_nodes_and_verify() {
             .wrapping_add(1442695040888963407);
         let size = 1 + (x >> 11) % n;
         let index = (x >> 7) % size;
-        let before = store.gets.load(Ordering::Relaxed);
+        let before = store.point_reads();
         let p = t.inclusion_proof(index, size).unwrap();
         let r = t.root_at(size).unwrap();
-        let reads = store.gets.load(Ordering::Relaxed) - before;
+        let reads = store.point_reads() - before;
         assert!(reads <= 2 * 64, "{reads} reads for one proof and root");
         merkle::verify_inclusion(index, size, &all[index as usize], &p, &r).unwrap();
         let size1 = 1 + index;
-        let before = store.gets.load(Ordering::Relaxed);
+        let before = store.point_reads();
         let c = t.consistency_proof(size1, n).unwrap();
         let r1 = t.root_at(size1).unwrap();
-        let reads = store.gets.load(Ordering::Relaxed) - before;
+        let reads = store.point_reads() - before;
         assert!(
             reads <= 3 * 64,
             "{reads} reads for one consistency proof and root"

@@ -9,8 +9,9 @@ use chancery_core::block::Outcome;
 use chancery_core::record::*;
 use chancery_core::{AgencyId, Amount, Currency, Date, Digest, TxHash};
 use chancery_ledger::testing::fixture::Fixture;
-use chancery_ledger::testing::{propose_and_apply, MapStore};
+use chancery_ledger::testing::propose_and_apply;
 use chancery_ledger::Ledger;
+use chancery_storage::MemStore;
 use serde_json::Value;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -131,7 +132,7 @@ pub struct Env {
 
 pub fn env_with(limits: ApiLimits) -> Env {
     let fx = Fixture::new();
-    let ledger = Arc::new(Ledger::open(MapStore::new(), &fx.genesis).unwrap());
+    let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
     let asset = fx.signer("mof", Role::AssetOfficer).clone();
     let proc = fx.signer("mof", Role::ProcurementOfficer).clone();
     let steward = fx.signer("mof", Role::DataSteward).clone();

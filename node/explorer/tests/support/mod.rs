@@ -13,8 +13,9 @@ use chancery_core::record::*;
 use chancery_core::tx::Transaction;
 use chancery_core::{AgencyId, Amount, Currency, Date};
 use chancery_ledger::testing::fixture::Fixture;
-use chancery_ledger::testing::{propose_and_apply, MapStore};
+use chancery_ledger::testing::propose_and_apply;
 use chancery_ledger::Ledger;
+use chancery_storage::MemStore;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -69,7 +70,7 @@ pub struct World {
 impl World {
     pub fn new() -> World {
         let fx = Fixture::new();
-        let store = MapStore::new();
+        let store = Arc::new(MemStore::new());
         let ledger = Arc::new(Ledger::open(store, &fx.genesis).expect("open ledger"));
         World {
             fx,

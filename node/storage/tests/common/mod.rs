@@ -1,9 +1,11 @@
 //! Test helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use chancery_storage::Limits;
+#[cfg(feature = "rocksdb")]
 use chancery_storage::{
-    Column, Entries, IntegrityReport, Limits, RawAccess, RocksConfig, RocksStore, Store,
-    StoreError, WriteBatch,
+    Column, Entries, IntegrityReport, RawAccess, RocksConfig, RocksStore, Store, StoreError,
+    WriteBatch,
 };
 
 /// Limits small enough that the limit cases of the suite stay cheap, large enough for the
@@ -20,11 +22,13 @@ pub fn small_limits() -> Limits {
 }
 
 /// A RocksStore in a temporary directory removed on drop.
+#[cfg(feature = "rocksdb")]
 pub struct TempRocks {
     pub store: RocksStore,
     pub dir: tempfile::TempDir,
 }
 
+#[cfg(feature = "rocksdb")]
 impl TempRocks {
     pub fn new(limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -39,6 +43,7 @@ impl TempRocks {
     }
 }
 
+#[cfg(feature = "rocksdb")]
 impl Store for TempRocks {
     fn limits(&self) -> Limits {
         self.store.limits()
@@ -67,6 +72,7 @@ impl Store for TempRocks {
     }
 }
 
+#[cfg(feature = "rocksdb")]
 impl RawAccess for TempRocks {
     fn put_raw(&self, col: Column, key: &[u8], stored: &[u8]) -> Result<(), StoreError> {
         self.store.put_raw(col, key, stored)
