@@ -7,10 +7,12 @@
 //! trace digest.
 #![forbid(unsafe_code)]
 
+pub mod args;
 pub mod byzantine;
 pub mod scenario;
 pub mod sim;
 
+pub use args::Args;
 pub use scenario::{scenario, Scenario, SCENARIOS};
 pub use sim::{run, Outcome, Violation};
 
