@@ -1141,7 +1141,7 @@ fn figures(
         record_latency(&mut latency, f.saturating_sub(*s));
     }
     let finalized_in_window = done.iter().filter(|(_, f)| *f >= lo && *f < hi).count();
-    let blocks = shared.blocks.lock().map(|b| b.clone()).unwrap_or_default();
+    let blocks = shared.blocks.lock().map(|m| m.clone()).unwrap_or_default();
     let win_blocks: Vec<u64> = blocks
         .values()
         .filter(|(t, _)| *t >= lo && *t < hi)
