@@ -11,6 +11,7 @@
 use crate::manifest::Manifest;
 use crate::procs;
 use anyhow::{anyhow, bail, Context, Result};
+use hdrhistogram::Histogram;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -21,38 +22,17 @@ use std::time::{Duration, Instant};
 
 /// Most transactions one latency run tracks (memory bound of the matching tables).
 pub const TRACKED_TXS_MAX: usize = 1_000_000;
-
-fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn get_json(url: &str) -> Result<Value> {
-    let mut r = agent(Duration::from_secs(10))
-        .get(url)
-        .call()
-        .with_context(|| format!("GET {url}"))?;
-    let text = r
-        .body_mut()
-        .read_to_string()
-        .with_context(|| format!("GET {url}: body"))?;
-    serde_json::from_str(&text).with_context(|| format!("GET {url}: expected JSON, got {text:?}"))
-}
+/// Seconds the latency bench waits, after the last submission, for every transaction to
+/// be finalized.
+pub const FINALITY_WAIT_S: u64 = 120;
+/// Longest latency the histogram tells apart, in microseconds (an hour); a longer one
+/// counts as this.
+pub const LATENCY_US_MAX: u64 = 3_600_000_000;
+/// Significant decimal digits of the latency histogram (0.1 % resolution).
+const LATENCY_SIGFIGS: u8 = 3;
 
 fn log_size(api: &str) -> Result<u64> {
     Ok(tip(api)?.0)
-}
-
-/// (log size, height) of the node's finalized tip.
-fn tip(api: &str) -> Result<(u64, u64)> {
-    let v = get_json(&format!("{api}/v1/status"))?;
-    match (v["tip"]["log_size"].as_u64(), v["tip"]["height"].as_u64()) {
-        (Some(s), Some(h)) => Ok((s, h)),
-        _ => bail!("{api}/v1/status: expected tip.log_size and tip.height, got {v}"),
-    }
 }
 
 /// The next unused demo round for this testnet directory (record ids include the round, so
@@ -107,17 +87,34 @@ fn member_keys(m: &Manifest) -> Result<HashMap<String, String>> {
     Ok(out)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
+/// Median of a few figures (one per run); NaN when there are none.
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
-    percentile(v, 50.0)
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// An empty latency histogram: microseconds up to `LATENCY_US_MAX`, `LATENCY_SIGFIGS`
+/// significant digits.
+fn latency_histogram() -> Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, LATENCY_US_MAX, LATENCY_SIGFIGS)
+        .map_err(|e| anyhow!("latency histogram: {e:?}"))
+}
+
+/// Record one latency (longer than `LATENCY_US_MAX` counts as that).
+fn record_latency(h: &mut Histogram<u64>, d: Duration) {
+    h.saturating_record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+}
+
+/// The summary line: p50, p90, p99 and max in milliseconds.
+fn latency_line(h: &Histogram<u64>) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    format!(
+        "  submit-to-finality: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        ms(h.value_at_quantile(0.50)),
+        ms(h.value_at_quantile(0.90)),
+        ms(h.value_at_quantile(0.99)),
+        ms(h.max())
+    )
 }
 
 /// `bench latency`: finalized tx/s and submit-to-finality latency at the demo's pace.
@@ -136,20 +133,36 @@ pub fn latency(dir: &Path, node: Option<&str>, rounds: u64, pause_ms: u64) -> Re
     // Each agency's next sequence number: the demo starts from it too.
     let mut next_seq: HashMap<String, u64> = HashMap::new();
     for (agency, key) in &keys {
-        let v = get_json(&format!("{api}/v1/members/{key}"))?;
-        let s = v["next_seq"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("{api}/v1/members/{key}: no next_seq: {v}"))?;
-        next_seq.insert(agency.clone(), s);
+        next_seq.insert(agency.clone(), member_next_seq(&api, key)?);
     }
-    // Follow the node's blocks: (signer, seq) -> when it was applied.
+    let applied = follow_blocks(&api)?;
+    let from = reserve_rounds(dir, rounds)?;
+    let start = Instant::now();
+    let submitted = run_demo(dir, from, rounds, pause_ms, &keys, &mut next_seq)?;
+    let total = submitted.len();
+    let (latency, last) = await_finality(&api, submitted, &applied, start)?;
+    let secs = last.duration_since(start).as_secs_f64();
+    println!(
+        "latency bench at {} ({}): {total} transactions, {rounds} demo rounds, pause {pause_ms} ms",
+        n.name, api
+    );
+    println!(
+        "  finalized {:.0} tx/s (first submission to last finalization, {secs:.1} s)",
+        total as f64 / secs
+    );
+    println!("{}", latency_line(&latency));
+    Ok(())
+}
+
+/// A transaction as the latency bench tracks it: (signer's public key in hex, seq).
+type TxId = (String, u64);
+
+/// Follow the node's event stream on a thread: (arrival, height) of every block that
+/// holds transactions.
+fn follow_blocks(api: &str) -> Result<mpsc::Receiver<(Instant, u64)>> {
     let (tx, rx) = mpsc::channel::<(Instant, u64)>();
-    let stream = agent(Duration::from_secs(3600))
-        .get(&format!("{api}/v1/events"))
-        .call()
-        .with_context(|| format!("{api}/v1/events"))?;
+    let reader = open_events(api)?;
     std::thread::spawn(move || {
-        let reader = BufReader::new(stream.into_body().into_reader());
         for line in reader.lines() {
             let Ok(line) = line else { return };
             if let Some(data) = line.strip_prefix("data:") {
@@ -162,15 +175,26 @@ pub fn latency(dir: &Path, node: Option<&str>, rounds: u64, pause_ms: u64) -> Re
             }
         }
     });
-    let from = reserve_rounds(dir, rounds)?;
-    let start = Instant::now();
+    Ok(rx)
+}
+
+/// Run `chancery demo` and note when each of its transactions was accepted (the demo
+/// prints a line when its POST returns 202); `next_seq` advances past them.
+fn run_demo(
+    dir: &Path,
+    from: u64,
+    rounds: u64,
+    pause_ms: u64,
+    keys: &HashMap<String, String>,
+    next_seq: &mut HashMap<String, u64>,
+) -> Result<HashMap<TxId, Instant>> {
     let mut child = demo_command(dir, from, rounds, pause_ms)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting `chancery demo` (is it built?)")?;
     let out = child.stdout.take().ok_or_else(|| anyhow!("demo stdout"))?;
-    let mut submitted: HashMap<(String, u64), Instant> = HashMap::new();
+    let mut submitted: HashMap<TxId, Instant> = HashMap::new();
     for line in BufReader::new(out).lines() {
         let line = line.context("reading the demo's output")?;
         let at = Instant::now();
@@ -197,47 +221,38 @@ pub fn latency(dir: &Path, node: Option<&str>, rounds: u64, pause_ms: u64) -> Re
     if !status.success() {
         bail!("chancery demo failed with {status}");
     }
+    Ok(submitted)
+}
+
+/// Match the applied blocks to the submitted transactions until every one is finalized
+/// (at most `FINALITY_WAIT_S` after the last submission): their latencies, and when the
+/// last was applied.
+fn await_finality(
+    api: &str,
+    mut submitted: HashMap<TxId, Instant>,
+    applied: &mpsc::Receiver<(Instant, u64)>,
+    start: Instant,
+) -> Result<(Histogram<u64>, Instant)> {
     let total = submitted.len();
-    let mut latencies_ms = Vec::with_capacity(total);
+    let mut latency = latency_histogram()?;
     let mut last = start;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(FINALITY_WAIT_S);
     while !submitted.is_empty() {
         let wait = deadline.saturating_duration_since(Instant::now());
-        let (at, h) = rx.recv_timeout(wait).map_err(|_| {
+        let (at, h) = applied.recv_timeout(wait).map_err(|_| {
             anyhow!(
-                "{} of {total} transactions not finalized at {api} within 120 s of the last submission",
+                "{} of {total} transactions not finalized at {api} within {FINALITY_WAIT_S} s of the last submission",
                 submitted.len()
             )
         })?;
-        let b = get_json(&format!("{api}/v1/blocks/{h}"))?;
-        for t in b["transactions"].as_array().cloned().unwrap_or_default() {
-            let (Some(signer), Some(seq)) = (t["signer"].as_str(), t["seq"].as_u64()) else {
-                continue;
-            };
-            if let Some(sent) = submitted.remove(&(signer.to_string(), seq)) {
-                latencies_ms.push(at.saturating_duration_since(sent).as_secs_f64() * 1e3);
+        for id in block_txs(api, h)? {
+            if let Some(sent) = submitted.remove(&id) {
+                record_latency(&mut latency, at.saturating_duration_since(sent));
                 last = at;
             }
         }
     }
-    latencies_ms.sort_by(f64::total_cmp);
-    let secs = last.duration_since(start).as_secs_f64();
-    println!(
-        "latency bench at {} ({}): {total} transactions, {rounds} demo rounds, pause {pause_ms} ms",
-        n.name, api
-    );
-    println!(
-        "  finalized {:.0} tx/s (first submission to last finalization, {secs:.1} s)",
-        total as f64 / secs
-    );
-    println!(
-        "  submit-to-finality: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        percentile(&latencies_ms, 50.0),
-        percentile(&latencies_ms, 90.0),
-        percentile(&latencies_ms, 99.0),
-        percentile(&latencies_ms, 100.0)
-    );
-    Ok(())
+    Ok((latency, last))
 }
 
 /// `bench catchup`: catch-up rate of a restarted validator, median of `runs`.
@@ -341,6 +356,65 @@ fn wait_until(api: &str, size: u64, timeout: Duration) -> Result<()> {
     Ok(())
 }
 
+// Every call to a node's HTTP API is in the small functions below, one per endpoint.
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn get_json(url: &str) -> Result<Value> {
+    let mut r = agent(Duration::from_secs(10))
+        .get(url)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
+    let text = r
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("GET {url}: body"))?;
+    serde_json::from_str(&text).with_context(|| format!("GET {url}: expected JSON, got {text:?}"))
+}
+
+/// (log size, height) of the node's finalized tip.
+fn tip(api: &str) -> Result<(u64, u64)> {
+    let v = get_json(&format!("{api}/v1/status"))?;
+    match (v["tip"]["log_size"].as_u64(), v["tip"]["height"].as_u64()) {
+        (Some(s), Some(h)) => Ok((s, h)),
+        _ => bail!("{api}/v1/status: expected tip.log_size and tip.height, got {v}"),
+    }
+}
+
+/// The next sequence number of a member key (`GET /v1/members/{key}`).
+fn member_next_seq(api: &str, key: &str) -> Result<u64> {
+    let v = get_json(&format!("{api}/v1/members/{key}"))?;
+    v["next_seq"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("{api}/v1/members/{key}: no next_seq: {v}"))
+}
+
+/// The node's event stream (`GET /v1/events`), line by line.
+fn open_events(api: &str) -> Result<impl BufRead> {
+    let stream = agent(Duration::from_secs(3600))
+        .get(&format!("{api}/v1/events"))
+        .call()
+        .with_context(|| format!("{api}/v1/events"))?;
+    Ok(BufReader::new(stream.into_body().into_reader()))
+}
+
+/// (signer, seq) of every transaction of the block at height `h` (`GET /v1/blocks/{h}`).
+fn block_txs(api: &str, h: u64) -> Result<Vec<TxId>> {
+    let b = get_json(&format!("{api}/v1/blocks/{h}"))?;
+    Ok(b["transactions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["signer"].as_str()?.to_string(), t["seq"].as_u64()?)))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,9 +429,21 @@ mod tests {
     }
 
     #[test]
-    fn percentiles() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
-        assert_eq!(percentile(&v, 50.0), 3.0);
-        assert_eq!(percentile(&v, 100.0), 5.0);
+    fn medians() {
+        assert_eq!(median(&mut [5.0, 1.0, 3.0]), 3.0);
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), 3.0);
+        assert!(median(&mut []).is_nan());
+    }
+
+    #[test]
+    fn latency_line_in_milliseconds() {
+        let mut h = latency_histogram().unwrap();
+        for ms in 1..=1000 {
+            record_latency(&mut h, Duration::from_millis(ms));
+        }
+        assert_eq!(
+            latency_line(&h),
+            "  submit-to-finality: p50 500 ms, p90 900 ms, p99 990 ms, max 1000 ms"
+        );
     }
 }

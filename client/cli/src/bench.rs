@@ -29,6 +29,7 @@ use chancery_core::ids::{AgencyId, Amount, ChainId, Currency, Date, Seq, TxHash}
 use chancery_core::record::*;
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::{domain, PublicKey};
+use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::BufRead;
@@ -59,6 +60,11 @@ pub const DURATION_S_MAX: u64 = 3600;
 pub const RETRY_AFTER_MS: u64 = 250;
 /// Most refused transactions waiting to be submitted again, per node.
 pub const RETRY_TXS_MAX: usize = 100_000;
+/// Longest submit-to-finality latency the histogram tells apart, in microseconds (an
+/// hour); a longer one counts as this.
+pub const LATENCY_US_MAX: u64 = 3_600_000_000;
+/// Significant decimal digits of the latency histogram (0.1 % resolution).
+const LATENCY_SIGFIGS: u8 = 3;
 /// Member keys registered by one agency in one batch (below the mempool's per-signer
 /// pending limit and sequence window).
 const REGISTER_BATCH_MAX: usize = 1000;
@@ -129,30 +135,10 @@ struct Signed {
     hex: String,
 }
 
-fn agent(timeout: Option<Duration>) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(timeout)
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn get_json(a: &ureq::Agent, url: &str) -> Result<(u16, Value)> {
-    let mut r = a.get(url).call().with_context(|| format!("GET {url}"))?;
-    let status = r.status().as_u16();
-    let v = r
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_json::<Value>()
-        .with_context(|| format!("GET {url}: reading the JSON answer"))?;
-    Ok((status, v))
-}
-
-/// Nodes and admin keys, from a testnet manifest or from `--node`/`--keys`.
 /// Each agency with its admin (member) key.
 type Admins = Vec<(AgencyId, SecretKey)>;
 
+/// Nodes and admin keys, from a testnet manifest or from `--node`/`--keys`.
 fn load_setup(a: &Args) -> Result<(Vec<Node>, Admins)> {
     let (nodes, keys_dir_entries) = if let Some(dir) = &a.testnet {
         let path = dir.join("testnet.json");
@@ -229,57 +215,6 @@ fn load_setup(a: &Args) -> Result<(Vec<Node>, Admins)> {
     Ok((nodes, admins))
 }
 
-fn next_seq(a: &ureq::Agent, api: &str, key: &PublicKey) -> Result<Option<u64>> {
-    let (status, v) = get_json(a, &format!("{api}/v1/members/{key}"))?;
-    if status == 404 {
-        return Ok(None);
-    }
-    if status != 200 {
-        bail!("{api}/v1/members/{key}: status {status}: {v}");
-    }
-    v["next_seq"]
-        .as_u64()
-        .map(Some)
-        .ok_or_else(|| anyhow!("{api} did not report next_seq for {key}: {v}"))
-}
-
-/// Submit one batch; the answer per transaction: Ok(hash) or Err(code).
-fn submit(a: &ureq::Agent, api: &str, txs: &[&str]) -> Vec<Result<(), String>> {
-    let all = |code: String| txs.iter().map(|_| Err(code.clone())).collect();
-    let sent = a
-        .post(&format!("{api}/v1/transactions/batch"))
-        .send_json(json!({ "txs": txs }));
-    let mut r = match sent {
-        Ok(r) => r,
-        Err(e) => return all(format!("http_error: {e}")),
-    };
-    let status = r.status().as_u16();
-    let v: Value = r
-        .body_mut()
-        .with_config()
-        .limit(16 * 1024 * 1024)
-        .read_json()
-        .unwrap_or(Value::Null);
-    if status != 202 {
-        let code = v["code"].as_str().unwrap_or("unknown");
-        return all(format!("http_{status}_{code}"));
-    }
-    let results = v["results"].as_array().cloned().unwrap_or_default();
-    if results.len() != txs.len() {
-        return all("bad_answer".to_string());
-    }
-    results
-        .iter()
-        .map(|x| {
-            if x.get("hash").is_some() {
-                Ok(())
-            } else {
-                Err(x["code"].as_str().unwrap_or("unknown").to_string())
-            }
-        })
-        .collect()
-}
-
 /// The key seed of signer `i` of run `run`: a hash of both (the kernel's hash, so no extra
 /// dependency). The run id is random, so each run's keys are new.
 fn seed_of(run: &[u8; 8], i: u64) -> [u8; 32] {
@@ -329,106 +264,14 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
     let asset = format!("{a}-bench-{tag}");
     let ocid = format!("ocds-bench-{a}-{tag}");
     let grant = format!("{a}-bgrant-{tag}");
-    // Fresh random salts: a salt derived from the (public) ids would let anyone
-    // brute-force the sealed values from their commitments.
-    let location_salt = crate::submit::fresh_salt()?;
-    let constraints_salt = crate::submit::fresh_salt()?;
-    let (category, name, model, unit, price) = ASSETS[(n as usize + s) % ASSETS.len()];
-    let qty = 1 + (n + s as u64) % 30;
     let today = date(2026, 11, 27)?;
-    let suppliers: Vec<Supplier> = (0..1 + n % 3)
-        .map(|k| Supplier {
-            name: [
-                "北京华信科技有限公司",
-                "上海浦东办公设备有限公司",
-                "广州南方数码股份有限公司",
-            ][k as usize]
-                .into(),
-            credit_code: format!("9111010{k}{:010}", (n * 7 + s as u64) % 10_000_000_000),
-        })
-        .collect();
-    let items: Vec<Item> = (0..1 + (n + 1) % 3)
-        .map(|k| {
-            let (category, name, _, unit, price) = ASSETS[(k as usize + s) % ASSETS.len()];
-            Item {
-                id: (k + 1).to_string(),
-                description: name.into(),
-                classification_scheme: "GB/T 14885".into(),
-                classification_id: category.into(),
-                quantity: qty,
-                unit: unit.into(),
-                unit_value: Some(cny(price)),
-            }
-        })
-        .collect();
-    let value = items
-        .iter()
-        .map(|i| i.quantity * (price))
-        .sum::<u64>()
-        .max(1);
-    let mut award_docs = vec![document(
-        "awardNotice",
-        "中标通知书",
-        &format!("{tag}-award"),
-    )];
-    if n % 2 == 0 {
-        award_docs.push(document(
-            "contractSigned",
-            "政府采购合同",
-            &format!("{tag}-contract"),
-        ));
-    }
+    let award = award(&ocid, &tag, a, s, n, today);
+    let (_, _, _, _, price) = ASSETS[(n as usize + s) % ASSETS.len()];
+    let amended_value = (award.value.minor / 100).saturating_sub(price).max(1);
     Ok(vec![
-        Record::RegisterAsset(RegisterAsset {
-            asset_id: asset.clone(),
-            category: category.into(),
-            name: name.into(),
-            spec_model: model.into(),
-            quantity: qty,
-            unit: unit.into(),
-            acquisition_method: AcquisitionMethod::Purchase,
-            acquisition_date: today,
-            original_value: cny(price * qty),
-            funding_source: FundingSource::FiscalAppropriation,
-            custodian: a.clone(),
-            location: Restricted::seal(
-                &location_salt,
-                &format!("{a} 办公楼 {} 层 {} 室", 1 + n % 9, 100 + s),
-            ),
-            documents: vec![document(
-                "approval",
-                "资产入账凭证",
-                &format!("{tag}-asset"),
-            )],
-        }),
-        Record::AwardProcurement(AwardProcurement {
-            ocid: ocid.clone(),
-            award_id: "1".into(),
-            project_number: format!("{}-B{s}-{n:06}", a.as_str().to_uppercase()),
-            title: format!("{name}采购项目"),
-            description: format!("{name}及配套设备采购，含安装调试与三年质保服务"),
-            purchaser: a.clone(),
-            method: ProcurementMethod::Open,
-            method_details: "公开招标".into(),
-            suppliers,
-            value: cny(value),
-            award_date: today,
-            status: AwardStatus::Active,
-            items,
-            documents: award_docs,
-        }),
-        Record::GrantDataAccess(GrantDataAccess {
-            grant_id: grant.clone(),
-            dataset_id: format!("{a}-dataset-{}", n % 5),
-            grantor: a.clone(),
-            grantee: b.clone(),
-            actions: vec![Action::Read, Action::Use],
-            purpose: "政务服务事项联合审批与数据核验".into(),
-            condition: SharingCondition::Conditional,
-            valid_from: today,
-            valid_until: date(2027, 12, 31)?,
-            constraints: Restricted::seal(&constraints_salt, &vec![]),
-        }),
+        Record::RegisterAsset(register_asset(&asset, &tag, a, s, n, today)?),
+        Record::AwardProcurement(award),
+        Record::GrantDataAccess(grant_data_access(&grant, a, b, n, today)?),
         Record::AnchorDocument(AnchorDocument {
             document: document("report", "年度资产报告", &format!("{tag}-report")),
             supports: RecordRef::Asset(asset.clone()),
@@ -438,7 +281,7 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
             award_id: "1".into(),
             rationale: "合同金额调整（变更数量）".into(),
             date: today,
-            value: Some(cny(value.saturating_sub(price).max(1))),
+            value: Some(cny(amended_value)),
             suppliers: None,
             items: None,
             status: None,
@@ -459,8 +302,140 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
     ])
 }
 
+/// Units of the asset (and of each award item) in round `n` of signer `s`.
+fn quantity(s: usize, n: u64) -> u64 {
+    1 + (n + s as u64) % 30
+}
+
+/// The asset registered in round `n` of signer `s`, with a freshly salted location.
+fn register_asset(
+    asset: &str,
+    tag: &str,
+    a: &AgencyId,
+    s: usize,
+    n: u64,
+    today: Date,
+) -> Result<RegisterAsset> {
+    // A fresh random salt: a salt derived from the (public) ids would let anyone
+    // brute-force the sealed value from its commitment.
+    let location_salt = crate::submit::fresh_salt()?;
+    let (category, name, model, unit, price) = ASSETS[(n as usize + s) % ASSETS.len()];
+    let qty = quantity(s, n);
+    Ok(RegisterAsset {
+        asset_id: asset.to_string(),
+        category: category.into(),
+        name: name.into(),
+        spec_model: model.into(),
+        quantity: qty,
+        unit: unit.into(),
+        acquisition_method: AcquisitionMethod::Purchase,
+        acquisition_date: today,
+        original_value: cny(price * qty),
+        funding_source: FundingSource::FiscalAppropriation,
+        custodian: a.clone(),
+        location: Restricted::seal(
+            &location_salt,
+            &format!("{a} 办公楼 {} 层 {} 室", 1 + n % 9, 100 + s),
+        ),
+        documents: vec![document(
+            "approval",
+            "资产入账凭证",
+            &format!("{tag}-asset"),
+        )],
+    })
+}
+
+/// The procurement award of round `n` of signer `s`: one to three suppliers and items,
+/// one or two documents.
+fn award(ocid: &str, tag: &str, a: &AgencyId, s: usize, n: u64, today: Date) -> AwardProcurement {
+    let (_, name, _, _, price) = ASSETS[(n as usize + s) % ASSETS.len()];
+    let suppliers: Vec<Supplier> = (0..1 + n % 3)
+        .map(|k| Supplier {
+            name: [
+                "北京华信科技有限公司",
+                "上海浦东办公设备有限公司",
+                "广州南方数码股份有限公司",
+            ][k as usize]
+                .into(),
+            credit_code: format!("9111010{k}{:010}", (n * 7 + s as u64) % 10_000_000_000),
+        })
+        .collect();
+    let items: Vec<Item> = (0..1 + (n + 1) % 3)
+        .map(|k| {
+            let (category, name, _, unit, price) = ASSETS[(k as usize + s) % ASSETS.len()];
+            Item {
+                id: (k + 1).to_string(),
+                description: name.into(),
+                classification_scheme: "GB/T 14885".into(),
+                classification_id: category.into(),
+                quantity: quantity(s, n),
+                unit: unit.into(),
+                unit_value: Some(cny(price)),
+            }
+        })
+        .collect();
+    let value = items
+        .iter()
+        .map(|i| i.quantity * (price))
+        .sum::<u64>()
+        .max(1);
+    let mut documents = vec![document(
+        "awardNotice",
+        "中标通知书",
+        &format!("{tag}-award"),
+    )];
+    if n % 2 == 0 {
+        documents.push(document(
+            "contractSigned",
+            "政府采购合同",
+            &format!("{tag}-contract"),
+        ));
+    }
+    AwardProcurement {
+        ocid: ocid.to_string(),
+        award_id: "1".into(),
+        project_number: format!("{}-B{s}-{n:06}", a.as_str().to_uppercase()),
+        title: format!("{name}采购项目"),
+        description: format!("{name}及配套设备采购，含安装调试与三年质保服务"),
+        purchaser: a.clone(),
+        method: ProcurementMethod::Open,
+        method_details: "公开招标".into(),
+        suppliers,
+        value: cny(value),
+        award_date: today,
+        status: AwardStatus::Active,
+        items,
+        documents,
+    }
+}
+
+/// The data-sharing grant of round `n` from agency `a` to `b`, with freshly salted
+/// constraints.
+fn grant_data_access(
+    grant: &str,
+    a: &AgencyId,
+    b: &AgencyId,
+    n: u64,
+    today: Date,
+) -> Result<GrantDataAccess> {
+    // Fresh, as the asset's location salt.
+    let constraints_salt = crate::submit::fresh_salt()?;
+    Ok(GrantDataAccess {
+        grant_id: grant.to_string(),
+        dataset_id: format!("{a}-dataset-{}", n % 5),
+        grantor: a.clone(),
+        grantee: b.clone(),
+        actions: vec![Action::Read, Action::Use],
+        purpose: "政务服务事项联合审批与数据核验".into(),
+        condition: SharingCondition::Conditional,
+        valid_from: today,
+        valid_until: date(2027, 12, 31)?,
+        constraints: Restricted::seal(&constraints_salt, &vec![]),
+    })
+}
+
 /// The figures of one run.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 struct Stats {
     target_tps: Option<u64>,
     offered_tps: f64,
@@ -468,7 +443,9 @@ struct Stats {
     submitted: u64,
     finalized: u64,
     unfinalized: u64,
-    lat_ms: Vec<f64>,
+    /// Submit-to-finality latency of the transactions submitted in the steady window, in
+    /// microseconds.
+    latency: Histogram<u64>,
     rejected: BTreeMap<String, u64>,
     blocks_per_s: f64,
     tx_per_block: f64,
@@ -531,8 +508,117 @@ struct Shared {
     stop: AtomicBool,
 }
 
-/// Run the benchmark.
+/// What every step of a run shares: the arguments, the nodes and the run's identity.
+struct Bench {
+    a: Args,
+    nodes: Vec<Node>,
+    admins: Admins,
+    /// Indices of the validators among `nodes`.
+    validators: Vec<usize>,
+    http: ureq::Agent,
+    chain_id: ChainId,
+    /// Random per run: every identifier and key of the run derives from it.
+    run_id: [u8; 8],
+    /// The run id as printed (hex of its first four bytes).
+    run: String,
+    /// Seconds at the start excluded from the steady-state figures.
+    warmup: u64,
+}
+
+impl Bench {
+    /// Progress lines: to stderr when stdout carries the JSON result.
+    fn say(&self, s: String) {
+        if self.a.json {
+            eprintln!("{s}");
+        } else {
+            println!("{s}");
+        }
+    }
+
+    /// The validator that signer registrations and status reads go to.
+    fn first_validator(&self) -> &str {
+        &self.nodes[self.validators[0]].api
+    }
+}
+
+/// The pre-signed workload: per signer, its transactions in sequence order.
+struct Workload {
+    per_signer: Vec<Vec<Signed>>,
+    tx_bytes_avg: f64,
+}
+
+/// Resource counters at one moment.
+struct Resources {
+    /// CPU seconds of each node's process, where its pid is known.
+    cpu_s: Vec<Option<f64>>,
+    /// Bytes in each node's data directory, where it is known.
+    disk_bytes: Vec<u64>,
+    /// CPU seconds of this generator.
+    generator_cpu_s: f64,
+}
+
+impl Resources {
+    fn read(nodes: &[Node]) -> Self {
+        Resources {
+            cpu_s: nodes
+                .iter()
+                .map(|n| n.pid.and_then(|p| cpu_s(&p.to_string())))
+                .collect(),
+            disk_bytes: nodes
+                .iter()
+                .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
+                .collect(),
+            generator_cpu_s: cpu_s("self").unwrap_or(0.0),
+        }
+    }
+}
+
+/// Run the benchmark: setup, signers, pre-signing, measurement, submission, drain, report.
 pub fn run(a: Args) -> Result<Outcome> {
+    let b = setup(a)?;
+    // 1. Signers, registered through membership records.
+    let signers = register_signers(&b)?;
+    // 2. Pre-sign the workload: enough for the offered rate over the duration.
+    let workload = presign(&b, &signers)?;
+    // 3. Measurement threads: one event stream per node, one block reader.
+    let shared = start_measurement(&b)?;
+    let before = Resources::read(&b.nodes);
+    // 4. Submission: per node a bounded queue of batches and a few worker threads, fed by
+    //    the scheduler until the duration is over; then a bounded wait for stragglers.
+    let per_signer = Arc::new(workload.per_signer);
+    let (queues, workers) = start_submitters(&b, &shared, &per_signer);
+    let (submit_end, exhausted) = schedule(&b, &signers, &per_signer, &shared, &queues)?;
+    drop(queues);
+    for w in workers {
+        let _ = w.join();
+    }
+    if exhausted {
+        b.say(format!(
+            "bench {}: the pre-signed workload ran out after {:.1} s (raise --presign-txs-max)",
+            b.run,
+            submit_end.as_secs_f64()
+        ));
+    }
+    drain(&shared, b.a.drain);
+    shared.stop.store(true, Ordering::Relaxed);
+    // CPU over submission and drain, divided below by every transaction finalized in that
+    // time: counting only the submission's CPU undercounts an overloaded run, whose
+    // backlog is finalized (and paid for) during the drain.
+    let after = Resources::read(&b.nodes);
+    // 5. Figures.
+    let st = figures(
+        &b,
+        &shared,
+        submit_end,
+        &before,
+        &after,
+        workload.tx_bytes_avg,
+    )?;
+    Ok(report(&b, &st, submit_end))
+}
+
+/// Check the arguments, read the nodes and keys, and give the run its identity.
+fn setup(a: Args) -> Result<Bench> {
     if a.duration == 0 || a.duration > DURATION_S_MAX {
         bail!(
             "--duration must be 1..={DURATION_S_MAX} seconds, found {}",
@@ -558,46 +644,48 @@ pub fn run(a: Args) -> Result<Outcome> {
         bail!("no validator among the nodes");
     }
     let http = agent(Some(Duration::from_secs(30)));
-    let (_, status) = get_json(&http, &format!("{}/v1/status", nodes[0].api))?;
-    let chain_id: ChainId = status["chain_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("{}/v1/status lacks a chain_id: {status}", nodes[0].api))?;
-
+    let chain_id = chain_id(&http, &nodes[0].api)?;
     // A fresh run id: every identifier of this run is new, so runs can follow each other
     // on one chain.
     let mut run_id = [0u8; 8];
     getrandom::getrandom(&mut run_id).map_err(|e| anyhow!("no randomness: {e}"))?;
     let run = hex::encode(&run_id[..4]);
-    let say = |s: String| {
-        if a.json {
-            eprintln!("{s}");
-        } else {
-            println!("{s}");
-        }
-    };
+    Ok(Bench {
+        a,
+        nodes,
+        admins,
+        validators,
+        http,
+        chain_id,
+        run_id,
+        run,
+        warmup,
+    })
+}
 
-    // 1. Signers, registered through membership records.
-    let per_agency = a
-        .signers_per_agency
-        .clamp(1, SIGNERS_MAX / admins.len().max(1));
+/// Register fresh signers through `RegisterMember` records signed by each agency's admin
+/// key, and wait until every validator knows them.
+fn register_signers(b: &Bench) -> Result<Vec<Signer>> {
+    let per_agency =
+        b.a.signers_per_agency
+            .clamp(1, SIGNERS_MAX / b.admins.len().max(1));
     let per_agency = per_agency.min(REGISTER_BATCH_MAX);
     let mut signers = Vec::new();
-    for (ai, (agency, admin)) in admins.iter().enumerate() {
-        let first_seq = next_seq(&http, &nodes[validators[0]].api, &admin.public())?
+    for (ai, (agency, admin)) in b.admins.iter().enumerate() {
+        let first_seq = next_seq(&b.http, b.first_validator(), &admin.public())?
             .ok_or_else(|| anyhow!("the member key of {agency} is not a member"))?;
         let mut txs = Vec::new();
         for (k, seq) in (first_seq..).take(per_agency).enumerate() {
             let g = signers.len();
-            let key = SecretKey::from_seed(seed_of(&run_id, g as u64));
+            let key = SecretKey::from_seed(seed_of(&b.run_id, g as u64));
             let body = TxBody {
-                chain_id,
+                chain_id: b.chain_id,
                 signer: admin.public(),
                 seq: Seq(seq),
                 record: Record::RegisterMember(RegisterMember {
                     agency: agency.clone(),
                     key: key.public(),
-                    name: format!("bench {run} signer {k}"),
+                    name: format!("bench {} signer {k}", b.run),
                     roles: vec![
                         Role::AssetOfficer,
                         Role::ProcurementOfficer,
@@ -610,52 +698,64 @@ pub fn run(a: Args) -> Result<Outcome> {
             signers.push(Signer {
                 key,
                 agency: agency.clone(),
-                next: admins[(ai + 1) % admins.len()].0.clone(),
-                node: validators[g % validators.len()],
+                next: b.admins[(ai + 1) % b.admins.len()].0.clone(),
+                node: b.validators[g % b.validators.len()],
             });
         }
-        for chunk in txs.chunks(a.batch_txs) {
+        for chunk in txs.chunks(b.a.batch_txs) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let res = submit(&http, &nodes[validators[0]].api, &refs);
+            let res = submit(&b.http, b.first_validator(), &refs);
             if let Some(Err(code)) = res.iter().find(|r| r.is_err()) {
                 bail!("registering signers of {agency} was refused: {code}");
             }
         }
     }
-    say(format!(
-        "bench {run}: registering {} signers ({} agencies x {per_agency})",
+    b.say(format!(
+        "bench {}: registering {} signers ({} agencies x {per_agency})",
+        b.run,
         signers.len(),
-        admins.len()
+        b.admins.len()
     ));
+    await_members(b, &signers)?;
+    Ok(signers)
+}
+
+/// Wait (at most 120 s) until every validator knows every signer.
+fn await_members(b: &Bench, signers: &[Signer]) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
-    for s in &signers {
-        for &v in &validators {
+    for s in signers {
+        for &v in &b.validators {
             loop {
-                if next_seq(&http, &nodes[v].api, &s.key.public())?.is_some() {
+                if next_seq(&b.http, &b.nodes[v].api, &s.key.public())?.is_some() {
                     break;
                 }
                 if Instant::now() > deadline {
                     bail!(
                         "signer {} is not a member on {} after 120 s",
                         s.key.public(),
-                        nodes[v].name
+                        b.nodes[v].name
                     );
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(Duration::from_millis(100)); // polling another process
             }
         }
     }
+    Ok(())
+}
 
-    // 2. Pre-sign the workload: enough for the offered rate over the duration.
-    let want = match a.rate {
-        Some(r) => r.saturating_mul(a.duration) as usize,
-        None => 30_000usize.saturating_mul(a.duration as usize),
+/// Sign the workload before the clock starts, on a few threads: enough rounds per signer
+/// for the offered rate over the duration (bounded by `--presign-txs-max`).
+fn presign(b: &Bench, signers: &[Signer]) -> Result<Workload> {
+    let want = match b.a.rate {
+        Some(r) => r.saturating_mul(b.a.duration) as usize,
+        None => 30_000usize.saturating_mul(b.a.duration as usize),
     }
-    .min(a.presign_txs_max)
+    .min(b.a.presign_txs_max)
     .max(1);
     let per_signer_rounds = want.div_ceil(signers.len() * 7).max(1) as u64;
-    say(format!(
-        "bench {run}: pre-signing {} transactions ({per_signer_rounds} rounds of 7 records x {} signers)",
+    b.say(format!(
+        "bench {}: pre-signing {} transactions ({per_signer_rounds} rounds of 7 records x {} signers)",
+        b.run,
         per_signer_rounds * 7 * signers.len() as u64,
         signers.len()
     ));
@@ -664,90 +764,98 @@ pub fn run(a: Args) -> Result<Outcome> {
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
-    let mut per_signer: Vec<Vec<Signed>> = Vec::new();
-    let mut raw_bytes: u64 = 0;
+    let mut all: Vec<(usize, Vec<Signed>, u64)> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
-        let chunks: Vec<Vec<(usize, &Signer)>> = (0..threads)
+        let handles: Vec<_> = (0..threads)
             .map(|t| {
-                signers
+                let chunk: Vec<(usize, &Signer)> = signers
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| i % threads == t)
-                    .collect()
-            })
-            .collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                let run = &run;
+                    .collect();
                 scope.spawn(move || -> Result<Vec<(usize, Vec<Signed>, u64)>> {
-                    let mut out = Vec::new();
-                    for (i, s) in chunk {
-                        let mut v = Vec::new();
-                        let mut bytes = 0u64;
-                        let mut seq = 0u64;
-                        for n in 0..per_signer_rounds {
-                            for record in round(run, i, &s.agency, &s.next, n)? {
-                                let body = TxBody {
-                                    chain_id,
-                                    signer: s.key.public(),
-                                    seq: Seq(seq),
-                                    record,
-                                };
-                                seq += 1;
-                                let tx = Transaction::sign(body, &s.key);
-                                let b = tx.to_bytes();
-                                bytes += b.len() as u64;
-                                v.push(Signed {
-                                    hash: domain::TX_HASH.hash(&b),
-                                    hex: hex::encode(&b),
-                                });
-                            }
-                        }
-                        out.push((i, v, bytes));
-                    }
-                    Ok(out)
+                    chunk
+                        .into_iter()
+                        .map(|(i, s)| {
+                            let (v, bytes) = sign_rounds(b, i, s, per_signer_rounds)?;
+                            Ok((i, v, bytes))
+                        })
+                        .collect()
                 })
             })
             .collect();
-        let mut all: Vec<(usize, Vec<Signed>, u64)> = Vec::new();
         for h in handles {
             all.extend(
                 h.join()
                     .map_err(|_| anyhow!("a signing thread panicked"))??,
             );
         }
-        all.sort_by_key(|x| x.0);
-        for (_, v, b) in all {
-            raw_bytes += b;
-            per_signer.push(v);
-        }
         Ok(())
     })?;
+    all.sort_by_key(|x| x.0);
+    let raw_bytes: u64 = all.iter().map(|x| x.2).sum();
+    let per_signer: Vec<Vec<Signed>> = all.into_iter().map(|x| x.1).collect();
     let presigned: usize = per_signer.iter().map(Vec::len).sum();
     let tx_bytes_avg = raw_bytes as f64 / presigned.max(1) as f64;
-    say(format!(
-        "bench {run}: signed {presigned} transactions in {:.1} s, {tx_bytes_avg:.0} bytes each on average",
+    b.say(format!(
+        "bench {}: signed {presigned} transactions in {:.1} s, {tx_bytes_avg:.0} bytes each on average",
+        b.run,
         sign_start.elapsed().as_secs_f64()
     ));
+    Ok(Workload {
+        per_signer,
+        tx_bytes_avg,
+    })
+}
 
-    // 3. Measurement threads: one event stream per node, one block reader.
-    let start_height = status_height(&http, &nodes[validators[0]].api)?;
-    let t0 = Instant::now();
+/// The transactions of `rounds` rounds of signer `i`, in sequence order, and their bytes.
+fn sign_rounds(b: &Bench, i: usize, s: &Signer, rounds: u64) -> Result<(Vec<Signed>, u64)> {
+    let mut v = Vec::new();
+    let mut bytes = 0u64;
+    let mut seq = 0u64;
+    for n in 0..rounds {
+        for record in round(&b.run, i, &s.agency, &s.next, n)? {
+            let body = TxBody {
+                chain_id: b.chain_id,
+                signer: s.key.public(),
+                seq: Seq(seq),
+                record,
+            };
+            seq += 1;
+            let tx = Transaction::sign(body, &s.key);
+            let raw = tx.to_bytes();
+            bytes += raw.len() as u64;
+            v.push(Signed {
+                hash: domain::TX_HASH.hash(&raw),
+                hex: hex::encode(&raw),
+            });
+        }
+    }
+    Ok((v, bytes))
+}
+
+/// Start the clock and the measurement threads: one event stream per node, one block
+/// reader that settles the transactions in flight.
+fn start_measurement(b: &Bench) -> Result<Arc<Shared>> {
+    let start_height = status_height(&b.http, b.first_validator())?;
     let shared = Arc::new(Shared {
-        t0,
+        t0: Instant::now(),
         inflight: Mutex::new(HashMap::new()),
         rejected: Mutex::new(BTreeMap::new()),
         done: Mutex::new(Vec::new()),
         sample: Mutex::new(Vec::new()),
         blocks: Mutex::new(BTreeMap::new()),
         submitted: AtomicU64::new(0),
-        retry: nodes.iter().map(|_| Mutex::new(VecDeque::new())).collect(),
+        retry: b
+            .nodes
+            .iter()
+            .map(|_| Mutex::new(VecDeque::new()))
+            .collect(),
         resubmitted: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
     let (ev_tx, ev_rx) = mpsc::sync_channel::<(u64, usize, Duration, Option<Vec<TxHash>>)>(4096);
-    for (ni, n) in nodes.iter().enumerate() {
+    for (ni, n) in b.nodes.iter().enumerate() {
         let api = n.api.clone();
         let ev_tx = ev_tx.clone();
         let shared = shared.clone();
@@ -756,26 +864,29 @@ pub fn run(a: Args) -> Result<Outcome> {
     drop(ev_tx);
     {
         let shared = shared.clone();
-        let apis: Vec<String> = nodes.iter().map(|n| n.api.clone()).collect();
+        let apis: Vec<String> = b.nodes.iter().map(|n| n.api.clone()).collect();
         std::thread::spawn(move || block_reader(&apis, start_height, ev_rx, &shared));
     }
+    Ok(shared)
+}
 
-    // Resource counters before the run.
-    let cpu0: Vec<Option<f64>> = nodes
-        .iter()
-        .map(|n| n.pid.and_then(|p| cpu_s(&p.to_string())))
-        .collect();
-    let disk0: Vec<u64> = nodes
-        .iter()
-        .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
-        .collect();
-    let gen_cpu0 = cpu_s("self").unwrap_or(0.0);
+/// The pre-signed transaction at index `k`, which encodes (signer, position) as
+/// `signer << 32 | position`.
+fn signed_at(per_signer: &[Vec<Signed>], k: usize) -> &Signed {
+    &per_signer[k >> 32][k & 0xffff_ffff]
+}
 
-    // 4. Submission: per node a bounded queue of batches and a few worker threads.
+type BatchQueue = mpsc::SyncSender<Vec<usize>>;
+
+/// Per node a bounded queue of batches and `WORKERS_PER_NODE` threads submitting them.
+fn start_submitters(
+    b: &Bench,
+    shared: &Arc<Shared>,
+    per_signer: &Arc<Vec<Vec<Signed>>>,
+) -> (Vec<BatchQueue>, Vec<std::thread::JoinHandle<()>>) {
     let mut queues = Vec::new();
     let mut workers = Vec::new();
-    let per_signer = Arc::new(per_signer);
-    for (ni, n) in nodes.iter().enumerate() {
+    for (ni, n) in b.nodes.iter().enumerate() {
         let (tx, rx) = mpsc::sync_channel::<Vec<usize>>(QUEUED_BATCHES_MAX);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..WORKERS_PER_NODE {
@@ -784,92 +895,191 @@ pub fn run(a: Args) -> Result<Outcome> {
             let shared = shared.clone();
             let per_signer = per_signer.clone();
             workers.push(std::thread::spawn(move || {
-                let http = agent(Some(Duration::from_secs(30)));
-                loop {
-                    let batch = match rx.lock() {
-                        Ok(r) => match r.recv() {
-                            Ok(b) => b,
-                            Err(_) => return,
-                        },
-                        Err(_) => return,
-                    };
-                    // Indices encode (signer, position): signer * stride + position.
-                    let txs: Vec<&Signed> = batch
-                        .iter()
-                        .map(|&k| &per_signer[k >> 32][k & 0xffff_ffff])
-                        .collect();
-                    let now = shared.t0.elapsed();
-                    if let Ok(mut m) = shared.inflight.lock() {
-                        for t in &txs {
-                            // A retry keeps its first submission time: latency counts
-                            // from when the client first sent it.
-                            m.entry(t.hash).or_insert(now);
-                        }
-                    }
-                    let hexes: Vec<&str> = txs.iter().map(|t| t.hex.as_str()).collect();
-                    let res = submit(&http, &api, &hexes);
-                    shared
-                        .submitted
-                        .fetch_add(txs.len() as u64, Ordering::Relaxed);
-                    let mut refused: Vec<(TxHash, String)> = Vec::new();
-                    let mut again: Vec<usize> = Vec::new();
-                    for ((r, t), &k) in res.into_iter().zip(&txs).zip(&batch) {
-                        match r {
-                            Ok(()) => {}
-                            Err(c) if c == "pool_full" => again.push(k),
-                            Err(c) => refused.push((t.hash, c)),
-                        }
-                    }
-                    if !again.is_empty() {
-                        let due = shared.t0.elapsed() + Duration::from_millis(RETRY_AFTER_MS);
-                        if let Ok(mut q) = shared.retry[ni].lock() {
-                            if let Ok(mut r) = shared.rejected.lock() {
-                                *r.entry("pool_full (submitted again)".to_string())
-                                    .or_default() += again.len() as u64;
-                            }
-                            for k in again {
-                                if q.len() < RETRY_TXS_MAX {
-                                    q.push_back((due, k));
-                                } else {
-                                    let t = &per_signer[k >> 32][k & 0xffff_ffff];
-                                    refused.push((t.hash, "pool_full".to_string()));
-                                }
-                            }
-                        }
-                    }
-                    if !refused.is_empty() {
-                        if let Ok(mut m) = shared.inflight.lock() {
-                            for (h, _) in &refused {
-                                m.remove(h);
-                            }
-                        }
-                        if let Ok(mut r) = shared.rejected.lock() {
-                            for (_, c) in refused {
-                                *r.entry(c).or_default() += 1;
-                            }
-                        }
-                    }
-                }
+                submitter(ni, &api, &rx, &shared, &per_signer)
             }));
         }
         queues.push(tx);
     }
+    (queues, workers)
+}
 
-    // The scheduler: every tick, cut the transactions due, round-robin over signers.
+/// One submission thread of node `ni`: takes batches off the node's queue until it
+/// closes, records each transaction's first submission time, and sorts the answers.
+fn submitter(
+    ni: usize,
+    api: &str,
+    rx: &Mutex<mpsc::Receiver<Vec<usize>>>,
+    shared: &Shared,
+    per_signer: &[Vec<Signed>],
+) {
+    let http = agent(Some(Duration::from_secs(30)));
+    loop {
+        let batch = match rx.lock() {
+            Ok(r) => match r.recv() {
+                Ok(b) => b,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let txs: Vec<&Signed> = batch.iter().map(|&k| signed_at(per_signer, k)).collect();
+        let now = shared.t0.elapsed();
+        if let Ok(mut m) = shared.inflight.lock() {
+            for t in &txs {
+                // A retry keeps its first submission time: latency counts from when the
+                // client first sent it.
+                m.entry(t.hash).or_insert(now);
+            }
+        }
+        let hexes: Vec<&str> = txs.iter().map(|t| t.hex.as_str()).collect();
+        let res = submit(&http, api, &hexes);
+        shared
+            .submitted
+            .fetch_add(txs.len() as u64, Ordering::Relaxed);
+        let mut refused: Vec<(TxHash, String)> = Vec::new();
+        let mut again: Vec<usize> = Vec::new();
+        for ((r, t), &k) in res.into_iter().zip(&txs).zip(&batch) {
+            match r {
+                Ok(()) => {}
+                Err(c) if c == "pool_full" => again.push(k),
+                Err(c) => refused.push((t.hash, c)),
+            }
+        }
+        queue_retries(ni, again, shared, per_signer, &mut refused);
+        count_refusals(refused, shared);
+    }
+}
+
+/// Queue `pool_full` refusals to be submitted again after `RETRY_AFTER_MS`; beyond
+/// `RETRY_TXS_MAX` waiting, they count as refused.
+fn queue_retries(
+    ni: usize,
+    again: Vec<usize>,
+    shared: &Shared,
+    per_signer: &[Vec<Signed>],
+    refused: &mut Vec<(TxHash, String)>,
+) {
+    if again.is_empty() {
+        return;
+    }
+    let due = shared.t0.elapsed() + Duration::from_millis(RETRY_AFTER_MS);
+    if let Ok(mut q) = shared.retry[ni].lock() {
+        if let Ok(mut r) = shared.rejected.lock() {
+            *r.entry("pool_full (submitted again)".to_string())
+                .or_default() += again.len() as u64;
+        }
+        for k in again {
+            if q.len() < RETRY_TXS_MAX {
+                q.push_back((due, k));
+            } else {
+                refused.push((signed_at(per_signer, k).hash, "pool_full".to_string()));
+            }
+        }
+    }
+}
+
+/// Take refused transactions out of flight and count them by code.
+fn count_refusals(refused: Vec<(TxHash, String)>, shared: &Shared) {
+    if refused.is_empty() {
+        return;
+    }
+    if let Ok(mut m) = shared.inflight.lock() {
+        for (h, _) in &refused {
+            m.remove(h);
+        }
+    }
+    if let Ok(mut r) = shared.rejected.lock() {
+        for (_, c) in refused {
+            *r.entry(c).or_default() += 1;
+        }
+    }
+}
+
+/// Which pre-signed transaction each signer submits next, and how many were cut so far.
+struct Cursor {
+    /// Per signer, the position of its next transaction.
+    next: Vec<usize>,
+    /// The signer the next round-robin pass starts with.
+    next_signer: usize,
+    /// Fresh transactions cut so far (retries excluded).
+    cut: u64,
+}
+
+impl Cursor {
+    /// Cut up to `want` fresh transactions, round-robin over signers, into each signer's
+    /// node's batch; true when every signer's transactions are used up.
+    fn take(
+        &mut self,
+        want: u64,
+        signers: &[Signer],
+        per_signer: &[Vec<Signed>],
+        per_node: &mut [Vec<usize>],
+    ) -> bool {
+        let mut taken = 0u64;
+        let mut idle_signers = 0usize;
+        while taken < want && idle_signers < signers.len() {
+            let s = self.next_signer;
+            self.next_signer = (self.next_signer + 1) % signers.len();
+            if self.next[s] >= per_signer[s].len() {
+                idle_signers += 1;
+                continue;
+            }
+            idle_signers = 0;
+            per_node[signers[s].node].push((s << 32) | self.next[s]);
+            self.next[s] += 1;
+            taken += 1;
+        }
+        self.cut += taken;
+        taken < want && idle_signers >= signers.len()
+    }
+}
+
+/// Refused transactions that are due, per node, in the order they were refused (so a
+/// signer's sequence is filled in order); they are not new offered load.
+fn due_retries(shared: &Shared, elapsed: Duration, per_node: &mut [Vec<usize>]) {
+    for (ni, q) in shared.retry.iter().enumerate() {
+        if let Ok(mut q) = q.lock() {
+            while q.front().is_some_and(|(due, _)| *due <= elapsed) {
+                if let Some((_, k)) = q.pop_front() {
+                    per_node[ni].push(k);
+                }
+            }
+        }
+    }
+    let retries: usize = per_node.iter().map(Vec::len).sum();
+    shared
+        .resubmitted
+        .fetch_add(retries as u64, Ordering::Relaxed);
+}
+
+/// The scheduler: every tick, cut the transactions due (the offered rate, or as many as
+/// the in-flight bound allows) into per-node batches. Returns when submission ended and
+/// whether the pre-signed workload ran out first.
+fn schedule(
+    b: &Bench,
+    signers: &[Signer],
+    per_signer: &[Vec<Signed>],
+    shared: &Shared,
+    queues: &[BatchQueue],
+) -> Result<(Duration, bool)> {
+    let a = &b.a;
     let end = Duration::from_secs(a.duration);
-    let mut cursor = vec![0usize; signers.len()];
-    let mut next_signer = 0usize;
-    let mut cut: u64 = 0;
+    let mut cursor = Cursor {
+        next: vec![0usize; signers.len()],
+        next_signer: 0,
+        cut: 0,
+    };
     let mut exhausted = false;
-    say(format!(
-        "bench {run}: submitting for {} s to {} node(s), {}",
+    b.say(format!(
+        "bench {}: submitting for {} s to {} node(s), {}",
+        b.run,
         a.duration,
-        validators.len(),
+        b.validators.len(),
         match a.rate {
             Some(r) => format!("offered {r} tx/s"),
             None => format!("open loop, at most {} in flight", a.inflight_txs_max),
         }
     ));
+    let t0 = shared.t0;
     while t0.elapsed() < end && !exhausted {
         let elapsed = t0.elapsed();
         let due = match a.rate {
@@ -878,103 +1088,60 @@ pub fn run(a: Args) -> Result<Outcome> {
         };
         let inflight = shared.inflight.lock().map(|m| m.len()).unwrap_or(0);
         let room = a.inflight_txs_max.saturating_sub(inflight) as u64;
-        let mut want = due.saturating_sub(cut).min(room);
+        let mut want = due.saturating_sub(cursor.cut).min(room);
         if a.rate.is_none() {
-            want = want.min((a.batch_txs * validators.len() * 2) as u64);
+            want = want.min((a.batch_txs * b.validators.len() * 2) as u64);
         }
-        let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-        // Refused transactions that are due go first, in the order they were refused (so
-        // a signer's sequence is filled in order); they are not new offered load.
-        for (ni, q) in shared.retry.iter().enumerate() {
-            if let Ok(mut q) = q.lock() {
-                while q.front().is_some_and(|(due, _)| *due <= elapsed) {
-                    if let Some((_, k)) = q.pop_front() {
-                        per_node[ni].push(k);
-                    }
-                }
-            }
-        }
-        let retries: usize = per_node.iter().map(Vec::len).sum();
-        shared
-            .resubmitted
-            .fetch_add(retries as u64, Ordering::Relaxed);
-        let mut taken = 0u64;
-        let mut idle_signers = 0usize;
-        while taken < want && idle_signers < signers.len() {
-            let s = next_signer;
-            next_signer = (next_signer + 1) % signers.len();
-            if cursor[s] >= per_signer[s].len() {
-                idle_signers += 1;
-                continue;
-            }
-            idle_signers = 0;
-            per_node[signers[s].node].push((s << 32) | cursor[s]);
-            cursor[s] += 1;
-            taken += 1;
-        }
-        if taken < want && idle_signers >= signers.len() {
-            exhausted = true;
-        }
-        cut += taken;
+        let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); b.nodes.len()];
+        due_retries(shared, elapsed, &mut per_node);
+        exhausted = cursor.take(want, signers, per_signer, &mut per_node);
         for (ni, txs) in per_node.into_iter().enumerate() {
             for chunk in txs.chunks(a.batch_txs) {
                 if queues[ni].send(chunk.to_vec()).is_err() {
-                    bail!("the submission threads of {} stopped", nodes[ni].name);
+                    bail!("the submission threads of {} stopped", b.nodes[ni].name);
                 }
             }
         }
         let next_tick = elapsed + Duration::from_millis(TICK_MS);
         let now = t0.elapsed();
         if next_tick > now {
-            std::thread::sleep(next_tick - now);
+            std::thread::sleep(next_tick - now); // pacing the offered load
         }
     }
-    let submit_end = t0.elapsed();
-    drop(queues);
-    for w in workers {
-        let _ = w.join();
-    }
-    if exhausted {
-        say(format!(
-            "bench {run}: the pre-signed workload ran out after {:.1} s (raise --presign-txs-max)",
-            submit_end.as_secs_f64()
-        ));
-    }
-    // Drain: wait (bounded) for what is still in flight.
-    let drain_deadline = Instant::now() + Duration::from_secs(a.drain);
+    Ok((t0.elapsed(), exhausted))
+}
+
+/// Wait (at most `drain_s` seconds) for the transactions still in flight.
+fn drain(shared: &Shared, drain_s: u64) {
+    let drain_deadline = Instant::now() + Duration::from_secs(drain_s);
     while Instant::now() < drain_deadline {
         if shared.inflight.lock().map(|m| m.is_empty()).unwrap_or(true) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(50)); // polling the measurement threads
     }
-    shared.stop.store(true, Ordering::Relaxed);
-    // CPU over submission and drain, divided below by every transaction finalized in that
-    // time: counting only the submission's CPU undercounts an overloaded run, whose
-    // backlog is finalized (and paid for) during the drain.
-    let cpu1: Vec<Option<f64>> = nodes
-        .iter()
-        .map(|n| n.pid.and_then(|p| cpu_s(&p.to_string())))
-        .collect();
-    let gen_cpu1 = cpu_s("self").unwrap_or(0.0);
-    let disk1: Vec<u64> = nodes
-        .iter()
-        .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
-        .collect();
+}
 
-    // 5. Figures.
-    let lo = Duration::from_secs(warmup);
+/// The run's figures: rates and latencies over the steady window (after the warm-up,
+/// until the end of submission), refusals, execution outcomes of a sample, resources.
+fn figures(
+    b: &Bench,
+    shared: &Shared,
+    submit_end: Duration,
+    before: &Resources,
+    after: &Resources,
+    tx_bytes_avg: f64,
+) -> Result<Stats> {
+    let lo = Duration::from_secs(b.warmup);
     let hi = submit_end;
     let window_s = (hi - lo).as_secs_f64().max(1e-3);
     let done = shared.done.lock().map(|d| d.clone()).unwrap_or_default();
-    let mut lat_ms: Vec<f64> = done
-        .iter()
-        .filter(|(s, _)| *s >= lo && *s < hi)
-        .map(|(s, f)| f.saturating_sub(*s).as_secs_f64() * 1000.0)
-        .collect();
-    lat_ms.sort_by(|x, y| x.total_cmp(y));
+    let mut latency = latency_histogram()?;
+    for (s, f) in done.iter().filter(|(s, _)| *s >= lo && *s < hi) {
+        record_latency(&mut latency, f.saturating_sub(*s));
+    }
     let finalized_in_window = done.iter().filter(|(_, f)| *f >= lo && *f < hi).count();
-    let blocks = shared.blocks.lock().map(|b| b.clone()).unwrap_or_default();
+    let blocks = shared.blocks.lock().map(|m| m.clone()).unwrap_or_default();
     let win_blocks: Vec<u64> = blocks
         .values()
         .filter(|(t, _)| *t >= lo && *t < hi)
@@ -989,19 +1156,13 @@ pub fn run(a: Args) -> Result<Outcome> {
     // Execution outcomes of a sample of finalized transactions.
     let sample = shared.sample.lock().map(|s| s.clone()).unwrap_or_default();
     for h in sample.iter().take(SAMPLE_TXS_MAX) {
-        if let Ok((200, v)) = get_json(
-            &http,
-            &format!("{}/v1/transactions/{h}", nodes[validators[0]].api),
-        ) {
-            if v["status"] == "rejected" {
-                let why = v["reason"].to_string();
-                *rejected
-                    .entry(format!(
-                        "executed_rejected_in_sample_{}: {why}",
-                        sample.len()
-                    ))
-                    .or_default() += 1;
-            }
+        if let Some(why) = rejection(&b.http, b.first_validator(), h) {
+            *rejected
+                .entry(format!(
+                    "executed_rejected_in_sample_{}: {why}",
+                    sample.len()
+                ))
+                .or_default() += 1;
         }
     }
     // Offered load is what was sent the first time; retries of refused transactions are
@@ -1011,46 +1172,47 @@ pub fn run(a: Args) -> Result<Outcome> {
         .load(Ordering::Relaxed)
         .saturating_sub(shared.resubmitted.load(Ordering::Relaxed));
     let mut st = Stats {
-        target_tps: a.rate,
+        target_tps: b.a.rate,
         offered_tps: first_submissions as f64 / submit_end.as_secs_f64().max(1e-3),
         finalized_tps: finalized_in_window as f64 / window_s,
         submitted: first_submissions,
         finalized: all_finalized,
         unfinalized: shared.inflight.lock().map(|m| m.len() as u64).unwrap_or(0),
-        lat_ms,
+        latency,
         rejected,
         blocks_per_s: win_blocks.len() as f64 / window_s,
         tx_per_block: win_blocks.iter().sum::<u64>() as f64 / win_blocks.len().max(1) as f64,
+        cpu_s_per_tx: BTreeMap::new(),
+        disk_bytes_per_tx: BTreeMap::new(),
         tx_bytes_avg,
-        generator_cpu_s: gen_cpu1 - gen_cpu0,
-        ..Default::default()
+        generator_cpu_s: after.generator_cpu_s - before.generator_cpu_s,
     };
-    for (i, n) in nodes.iter().enumerate() {
-        if let (Some(c0), Some(c1)) = (cpu0[i], cpu1[i]) {
+    for (i, n) in b.nodes.iter().enumerate() {
+        if let (Some(c0), Some(c1)) = (before.cpu_s[i], after.cpu_s[i]) {
             st.cpu_s_per_tx
                 .insert(n.name.clone(), (c1 - c0) / (all_finalized.max(1) as f64));
         }
         if n.data_dir.is_some() {
             st.disk_bytes_per_tx.insert(
                 n.name.clone(),
-                disk1[i].saturating_sub(disk0[i]) as f64 / all_finalized.max(1) as f64,
+                after.disk_bytes[i].saturating_sub(before.disk_bytes[i]) as f64
+                    / all_finalized.max(1) as f64,
             );
         }
     }
-    let summary = human(&st, &run, warmup, submit_end);
-    if a.json {
-        eprintln!("{summary}");
-        Ok(Outcome::Ok(to_json(&st).to_string()))
-    } else {
-        Ok(Outcome::Ok(summary))
-    }
+    Ok(st)
 }
 
-fn status_height(http: &ureq::Agent, api: &str) -> Result<u64> {
-    let (_, s) = get_json(http, &format!("{api}/v1/status"))?;
-    s["tip"]["height"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("{api}/v1/status lacks tip.height: {s}"))
+/// The human summary, and with `--json` the JSON object as the result (the summary then
+/// goes to stderr).
+fn report(b: &Bench, st: &Stats, submit_end: Duration) -> Outcome {
+    let summary = human(st, &b.run, b.warmup, submit_end);
+    if b.a.json {
+        eprintln!("{summary}");
+        Outcome::Ok(to_json(st).to_string())
+    } else {
+        Outcome::Ok(summary)
+    }
 }
 
 type EventSender = mpsc::SyncSender<(u64, usize, Duration, Option<Vec<TxHash>>)>;
@@ -1059,11 +1221,10 @@ type EventSender = mpsc::SyncSender<(u64, usize, Duration, Option<Vec<TxHash>>)>
 fn event_stream(api: &str, node: usize, out: &EventSender, shared: &Shared) {
     let http = agent(None);
     while !shared.stop.load(Ordering::Relaxed) {
-        let Ok(mut r) = http.get(&format!("{api}/v1/events")).call() else {
-            std::thread::sleep(Duration::from_millis(200));
+        let Some(mut reader) = open_events(&http, api) else {
+            std::thread::sleep(Duration::from_millis(200)); // the node is not up yet
             continue;
         };
-        let mut reader = std::io::BufReader::new(r.body_mut().as_reader());
         let mut line = String::new();
         let mut event = String::new();
         loop {
@@ -1128,16 +1289,9 @@ fn block_reader(
             seen.insert(height);
             let hashes: Vec<TxHash> = match txs {
                 Some(t) => t,
-                None => match get_json(&http, &format!("{}/v1/blocks/{height}", apis[node])) {
-                    Ok((200, v)) => v["transactions"]
-                        .as_array()
-                        .map(|xs| {
-                            xs.iter()
-                                .filter_map(|x| x["hash"].as_str().and_then(|s| s.parse().ok()))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    _ => {
+                None => match block_hashes(&http, &apis[node], height) {
+                    Some(hashes) => hashes,
+                    None => {
                         seen.remove(&height);
                         continue;
                     }
@@ -1171,13 +1325,32 @@ fn block_reader(
     }
 }
 
-/// The `q`-quantile (0..=1) of sorted values, by nearest rank; 0 when empty.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
+/// An empty latency histogram: microseconds up to `LATENCY_US_MAX`, `LATENCY_SIGFIGS`
+/// significant digits.
+fn latency_histogram() -> Result<Histogram<u64>> {
+    Histogram::new_with_bounds(1, LATENCY_US_MAX, LATENCY_SIGFIGS)
+        .map_err(|e| anyhow!("latency histogram: {e:?}"))
+}
+
+/// Record one latency (longer than `LATENCY_US_MAX` counts as that).
+fn record_latency(h: &mut Histogram<u64>, d: Duration) {
+    h.saturating_record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+}
+
+/// The `q`-quantile (0..=1) of the latencies, in milliseconds; 0 when there are none.
+fn quantile_ms(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
         return 0.0;
     }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    h.value_at_quantile(q) as f64 / 1000.0
+}
+
+/// The longest latency, in milliseconds; 0 when there are none.
+fn max_ms(h: &Histogram<u64>) -> f64 {
+    if h.is_empty() {
+        return 0.0;
+    }
+    h.max() as f64 / 1000.0
 }
 
 fn round2(x: f64) -> f64 {
@@ -1195,11 +1368,11 @@ fn to_json(st: &Stats) -> Value {
         "target_tps": st.target_tps,
         "offered_tps": round2(st.offered_tps),
         "finalized_tps": round2(st.finalized_tps),
-        "p50_ms": round2(quantile(&st.lat_ms, 0.50)),
-        "p90_ms": round2(quantile(&st.lat_ms, 0.90)),
-        "p99_ms": round2(quantile(&st.lat_ms, 0.99)),
-        "max_ms": round2(st.lat_ms.last().copied().unwrap_or(0.0)),
-        "latency_samples": st.lat_ms.len(),
+        "p50_ms": round2(quantile_ms(&st.latency, 0.50)),
+        "p90_ms": round2(quantile_ms(&st.latency, 0.90)),
+        "p99_ms": round2(quantile_ms(&st.latency, 0.99)),
+        "max_ms": round2(max_ms(&st.latency)),
+        "latency_samples": st.latency.len(),
         "submitted": st.submitted,
         "finalized": st.finalized,
         "unfinalized": st.unfinalized,
@@ -1239,11 +1412,11 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
     let _ = writeln!(
         s,
         "  latency     p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms (submit to finality, {} txs)",
-        quantile(&st.lat_ms, 0.5),
-        quantile(&st.lat_ms, 0.9),
-        quantile(&st.lat_ms, 0.99),
-        st.lat_ms.last().copied().unwrap_or(0.0),
-        st.lat_ms.len()
+        quantile_ms(&st.latency, 0.5),
+        quantile_ms(&st.latency, 0.9),
+        quantile_ms(&st.latency, 0.99),
+        max_ms(&st.latency),
+        st.latency.len()
     );
     let _ = writeln!(
         s,
@@ -1269,18 +1442,205 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
     s
 }
 
+// Every call to a node's HTTP API is in the small functions below, one per endpoint.
+
+fn agent(timeout: Option<Duration>) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(timeout)
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn get_json(a: &ureq::Agent, url: &str) -> Result<(u16, Value)> {
+    let mut r = a.get(url).call().with_context(|| format!("GET {url}"))?;
+    let status = r.status().as_u16();
+    let v = r
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_json::<Value>()
+        .with_context(|| format!("GET {url}: reading the JSON answer"))?;
+    Ok((status, v))
+}
+
+fn next_seq(a: &ureq::Agent, api: &str, key: &PublicKey) -> Result<Option<u64>> {
+    let (status, v) = get_json(a, &format!("{api}/v1/members/{key}"))?;
+    if status == 404 {
+        return Ok(None);
+    }
+    if status != 200 {
+        bail!("{api}/v1/members/{key}: status {status}: {v}");
+    }
+    v["next_seq"]
+        .as_u64()
+        .map(Some)
+        .ok_or_else(|| anyhow!("{api} did not report next_seq for {key}: {v}"))
+}
+
+/// Submit one batch; the answer per transaction: Ok(hash) or Err(code).
+fn submit(a: &ureq::Agent, api: &str, txs: &[&str]) -> Vec<Result<(), String>> {
+    let all = |code: String| txs.iter().map(|_| Err(code.clone())).collect();
+    let sent = a
+        .post(&format!("{api}/v1/transactions/batch"))
+        .send_json(json!({ "txs": txs }));
+    let mut r = match sent {
+        Ok(r) => r,
+        Err(e) => return all(format!("http_error: {e}")),
+    };
+    let status = r.status().as_u16();
+    let v: Value = r
+        .body_mut()
+        .with_config()
+        .limit(16 * 1024 * 1024)
+        .read_json()
+        .unwrap_or(Value::Null);
+    if status != 202 {
+        let code = v["code"].as_str().unwrap_or("unknown");
+        return all(format!("http_{status}_{code}"));
+    }
+    let results = v["results"].as_array().cloned().unwrap_or_default();
+    if results.len() != txs.len() {
+        return all("bad_answer".to_string());
+    }
+    results
+        .iter()
+        .map(|x| {
+            if x.get("hash").is_some() {
+                Ok(())
+            } else {
+                Err(x["code"].as_str().unwrap_or("unknown").to_string())
+            }
+        })
+        .collect()
+}
+
+fn status_height(http: &ureq::Agent, api: &str) -> Result<u64> {
+    let (_, s) = get_json(http, &format!("{api}/v1/status"))?;
+    s["tip"]["height"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("{api}/v1/status lacks tip.height: {s}"))
+}
+
+/// The chain id a node reports (`GET /v1/status`).
+fn chain_id(http: &ureq::Agent, api: &str) -> Result<ChainId> {
+    let (_, status) = get_json(http, &format!("{api}/v1/status"))?;
+    status["chain_id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("{api}/v1/status lacks a chain_id: {status}"))
+}
+
+/// A node's event stream (`GET /v1/events`), line by line; `None` if it cannot be opened.
+fn open_events(http: &ureq::Agent, api: &str) -> Option<impl BufRead> {
+    let r = http.get(&format!("{api}/v1/events")).call().ok()?;
+    Some(std::io::BufReader::new(r.into_body().into_reader()))
+}
+
+/// The transaction hashes of the block at `height` (`GET /v1/blocks/{height}`); `None`
+/// if the node did not serve it.
+fn block_hashes(http: &ureq::Agent, api: &str, height: u64) -> Option<Vec<TxHash>> {
+    match get_json(http, &format!("{api}/v1/blocks/{height}")) {
+        Ok((200, v)) => Some(
+            v["transactions"]
+                .as_array()
+                .map(|xs| {
+                    xs.iter()
+                        .filter_map(|x| x["hash"].as_str().and_then(|s| s.parse().ok()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// Why a finalized transaction was rejected in execution, if it was
+/// (`GET /v1/transactions/{hash}`); `None` when it was applied or could not be read.
+fn rejection(http: &ureq::Agent, api: &str, h: &TxHash) -> Option<String> {
+    match get_json(http, &format!("{api}/v1/transactions/{h}")) {
+        Ok((200, v)) if v["status"] == "rejected" => Some(v["reason"].to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Within the histogram's resolution (three significant digits).
+    fn close(found: f64, expected: f64) -> bool {
+        (found - expected).abs() <= expected * 1e-3
+    }
+
+    fn stats_with(latencies_ms: impl Iterator<Item = u64>) -> Stats {
+        let mut latency = latency_histogram().unwrap();
+        for ms in latencies_ms {
+            record_latency(&mut latency, Duration::from_millis(ms));
+        }
+        Stats {
+            target_tps: Some(100),
+            offered_tps: 0.0,
+            finalized_tps: 0.0,
+            submitted: 0,
+            finalized: 0,
+            unfinalized: 0,
+            latency,
+            rejected: BTreeMap::new(),
+            blocks_per_s: 0.0,
+            tx_per_block: 0.0,
+            cpu_s_per_tx: BTreeMap::new(),
+            disk_bytes_per_tx: BTreeMap::new(),
+            tx_bytes_avg: 0.0,
+            generator_cpu_s: 0.0,
+        }
+    }
+
     #[test]
-    fn quantiles_by_nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(quantile(&v, 0.5), 50.0);
-        assert_eq!(quantile(&v, 0.99), 99.0);
-        assert_eq!(quantile(&v, 1.0), 100.0);
-        assert_eq!(quantile(&[], 0.5), 0.0);
-        assert_eq!(quantile(&[7.0], 0.01), 7.0);
+    fn latency_quantiles_in_milliseconds() {
+        let st = stats_with(1..=1000);
+        let h = &st.latency;
+        assert_eq!(h.len(), 1000);
+        for (q, expected) in [(0.5, 500.0), (0.9, 900.0), (0.99, 990.0)] {
+            let found = quantile_ms(h, q);
+            assert!(
+                close(found, expected),
+                "p{q}: {found} ms, expected {expected}"
+            );
+        }
+        assert!(close(max_ms(h), 1000.0), "max {} ms", max_ms(h));
+        let empty = latency_histogram().unwrap();
+        assert_eq!((quantile_ms(&empty, 0.5), max_ms(&empty)), (0.0, 0.0));
+    }
+
+    #[test]
+    fn a_latency_beyond_the_bound_saturates() {
+        let mut h = latency_histogram().unwrap();
+        record_latency(&mut h, Duration::from_secs(10 * 3600));
+        assert_eq!(h.len(), 1);
+        assert!(close(max_ms(&h), LATENCY_US_MAX as f64 / 1000.0));
+    }
+
+    /// `testnet/bench` and docs/BENCHMARKS.md read these names; the values are
+    /// milliseconds.
+    #[test]
+    fn json_keeps_the_latency_names_and_units() {
+        let v = to_json(&stats_with(1..=100));
+        for (key, expected) in [
+            ("p50_ms", 50.0),
+            ("p90_ms", 90.0),
+            ("p99_ms", 99.0),
+            ("max_ms", 100.0),
+        ] {
+            let found = v[key].as_f64().unwrap_or(f64::NAN);
+            assert!(
+                close(found, expected),
+                "{key}: {found}, expected {expected}"
+            );
+        }
+        assert_eq!(v["latency_samples"], 100);
+        assert!(human(&stats_with(1..=100), "r", 0, Duration::from_secs(1))
+            .contains("latency     p50 50 ms, p90 90 ms, p99 99 ms, max 100 ms (submit to finality, 100 txs)"));
     }
 
     #[test]

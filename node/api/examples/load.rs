@@ -11,8 +11,11 @@
 //!     --url http://127.0.0.1:26700 --kind asset --concurrency 32 --duration-s 10
 //! ```
 //!
-//! Prints requests per second, the status counts and latency percentiles.
+//! Prints requests per second, the status counts and latency percentiles (from an
+//! hdrhistogram of microseconds). Flags: `--help`; an unknown one is an error.
 
+use clap::Parser;
+use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -21,46 +24,53 @@ use std::time::{Duration, Instant};
 
 /// Most targets sampled.
 const TARGETS_MAX: usize = 100_000;
-/// Most latency samples kept per worker.
-const SAMPLES_MAX: usize = 2_000_000;
+/// Most concurrent workers (connections).
+const CONCURRENCY_MAX: u64 = 4096;
+/// Longest run, in seconds.
+const DURATION_S_MAX: u64 = 3600;
+/// Longest request latency the histogram tells apart, in microseconds (a minute); a longer
+/// one counts as this.
+const LATENCY_US_MAX: u64 = 60_000_000;
+/// Significant decimal digits of the latency histogram (0.1 % resolution).
+const LATENCY_SIGFIGS: u8 = 3;
 
-struct Args {
-    url: String,
-    kind: String,
-    concurrency: usize,
-    duration_s: u64,
-    sample_blocks: usize,
+/// What each worker requests.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `GET /v1/assets/{id}` for ids of asset records.
+    Asset,
+    /// `GET /v1/receipts/{hash}`.
+    Receipt,
 }
 
-fn args() -> Result<Args, String> {
-    let mut a = Args {
-        url: "http://127.0.0.1:26700".into(),
-        kind: "asset".into(),
-        concurrency: 32,
-        duration_s: 10,
-        sample_blocks: 200,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let mut v = || it.next().ok_or_else(|| format!("{k} needs a value"));
-        match k.as_str() {
-            "--url" => a.url = v()?,
-            "--kind" => a.kind = v()?,
-            "--concurrency" => a.concurrency = v()?.parse().map_err(|e| format!("{k}: {e}"))?,
-            "--duration-s" => a.duration_s = v()?.parse().map_err(|e| format!("{k}: {e}"))?,
-            "--sample-blocks" => {
-                a.sample_blocks = v()?.parse().map_err(|e| format!("{k}: {e}"))?
-            }
-            _ => return Err(format!("unknown argument {k}; expected --url --kind asset|receipt --concurrency N --duration-s N --sample-blocks N")),
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Asset => "asset",
+            Kind::Receipt => "receipt",
         }
     }
-    if a.kind != "asset" && a.kind != "receipt" {
-        return Err(format!("--kind must be asset or receipt, found {}", a.kind));
-    }
-    if a.concurrency == 0 || a.concurrency > 4096 || a.duration_s == 0 || a.duration_s > 3600 {
-        return Err("--concurrency must be 1..=4096 and --duration-s 1..=3600".into());
-    }
-    Ok(a)
+}
+
+/// HTTP load on one node's API.
+#[derive(clap::Parser, Debug)]
+#[command(name = "load")]
+struct Args {
+    /// The node's API base URL.
+    #[arg(long, default_value = "http://127.0.0.1:26700")]
+    url: String,
+    /// What to request.
+    #[arg(long, value_enum, default_value_t = Kind::Asset)]
+    kind: Kind,
+    /// Concurrent workers, each with one keep-alive connection.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=CONCURRENCY_MAX))]
+    concurrency: u64,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=DURATION_S_MAX))]
+    duration_s: u64,
+    /// Blocks, spread over the ledger, whose transactions become the targets.
+    #[arg(long, default_value_t = 200)]
+    sample_blocks: usize,
 }
 
 type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>;
@@ -78,18 +88,17 @@ async fn get(c: &HttpClient, url: &str) -> Result<(u16, Bytes), String> {
     Ok((status, body))
 }
 
-fn percentile(sorted: &[u32], p: f64) -> u32 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+/// An empty latency histogram: microseconds up to `LATENCY_US_MAX`.
+fn latency_histogram() -> Result<Histogram<u64>, String> {
+    Histogram::new_with_bounds(1, LATENCY_US_MAX, LATENCY_SIGFIGS)
+        .map_err(|e| format!("latency histogram: {e:?}"))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let a = args()?;
+    let a = Args::parse();
     let client: HttpClient = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(a.concurrency)
+        .pool_max_idle_per_host(a.concurrency as usize)
         .build_http();
     let (st, body) = get(&client, &format!("{}/v1/status", a.url)).await?;
     if st != 200 {
@@ -116,12 +125,14 @@ async fn main() -> Result<(), String> {
                     break;
                 }
                 let kind = t["record_kind"].as_str().unwrap_or("");
-                let path = match a.kind.as_str() {
-                    "asset" if kind.ends_with("_asset") => {
+                let path = match a.kind {
+                    Kind::Asset if kind.ends_with("_asset") => {
                         format!("/v1/assets/{}", t["subject"].as_str().unwrap_or(""))
                     }
-                    "receipt" => format!("/v1/receipts/{}", t["hash"].as_str().unwrap_or("")),
-                    _ => continue,
+                    Kind::Receipt => {
+                        format!("/v1/receipts/{}", t["hash"].as_str().unwrap_or(""))
+                    }
+                    Kind::Asset => continue,
                 };
                 targets.push(format!("{}{path}", a.url));
                 taken += 1;
@@ -130,7 +141,10 @@ async fn main() -> Result<(), String> {
         h += step;
     }
     if targets.is_empty() {
-        return Err(format!("no {} targets found in the sampled blocks", a.kind));
+        return Err(format!(
+            "no {} targets found in the sampled blocks",
+            a.kind.as_str()
+        ));
     }
     eprintln!(
         "{} targets from blocks every {step} heights of {tip}; {} workers for {} s",
@@ -142,11 +156,12 @@ async fn main() -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(a.duration_s);
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..a.concurrency {
+    let empty = latency_histogram()?;
+    for w in 0..a.concurrency as usize {
         let client = client.clone();
         let targets = targets.clone();
+        let mut lat = empty.clone();
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
             let (mut ok, mut other, mut errors) = (0u64, 0u64, 0u64);
             let mut i = w * 7919;
             while Instant::now() < deadline {
@@ -158,26 +173,24 @@ async fn main() -> Result<(), String> {
                     Ok(_) => other += 1,
                     Err(_) => errors += 1,
                 }
-                if lat.len() < SAMPLES_MAX {
-                    lat.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                }
+                lat.saturating_record(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
             }
             (ok, other, errors, lat)
         }));
     }
-    let (mut ok, mut other, mut errors, mut lat) = (0, 0, 0, Vec::new());
+    let (mut ok, mut other, mut errors, mut lat) = (0, 0, 0, empty);
     for t in tasks {
         let (o, x, e, l) = t.await.map_err(|e| e.to_string())?;
         ok += o;
         other += x;
         errors += e;
-        lat.extend(l);
+        lat.add(&l)
+            .map_err(|e| format!("merging latencies: {e:?}"))?;
     }
     let secs = started.elapsed().as_secs_f64();
-    lat.sort_unstable();
     println!(
         "kind={} concurrency={} duration_s={:.1} requests={} ok={} non_200={} errors={} req_per_s={:.0} p50_us={} p99_us={} max_us={}",
-        a.kind,
+        a.kind.as_str(),
         a.concurrency,
         secs,
         ok + other + errors,
@@ -185,9 +198,43 @@ async fn main() -> Result<(), String> {
         other,
         errors,
         (ok + other + errors) as f64 / secs,
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(0)
+        lat.value_at_quantile(0.5),
+        lat.value_at_quantile(0.99),
+        lat.max()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Args, clap::Error> {
+        Args::try_parse_from(line.split_whitespace())
+    }
+
+    #[test]
+    fn the_documented_command_parses() {
+        let a = parse(
+            "load --url http://127.0.0.1:26790 --kind receipt --concurrency 32 --duration-s 10 --sample-blocks 20",
+        )
+        .unwrap();
+        assert_eq!(a.url, "http://127.0.0.1:26790");
+        assert_eq!(a.kind, Kind::Receipt);
+        assert_eq!((a.concurrency, a.duration_s, a.sample_blocks), (32, 10, 20));
+    }
+
+    #[test]
+    fn an_unknown_flag_is_an_error_naming_it() {
+        let e = parse("load --duration 10").unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert!(e.to_string().contains("--duration"), "{e}");
+    }
+
+    #[test]
+    fn values_out_of_bounds_are_errors() {
+        assert!(parse("load --kind assets").is_err());
+        assert!(parse("load --concurrency 0").is_err());
+        assert!(parse(&format!("load --duration-s {}", DURATION_S_MAX + 1)).is_err());
+    }
 }

@@ -17,8 +17,9 @@ use axum::body::Body;
 use axum::http::Request;
 use chancery_core::record::*;
 use chancery_ledger::{AwardFilter, GrantFilter, Ledger};
+use hdrhistogram::Histogram;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower::ServiceExt;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -104,9 +105,12 @@ fn build(n: usize, dir: &std::path::Path) -> (Arc<Ledger>, chancery_core::genesi
     (ledger, w.fx.genesis.clone())
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
+/// Longest render time the histogram tells apart, in microseconds (a minute).
+const RENDER_US_MAX: u64 = 60_000_000;
+
+/// A render time of the histogram (microseconds) in milliseconds.
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
 }
 
 fn main() {
@@ -239,7 +243,8 @@ fn main() {
             "page", "p50 ms", "p99 ms", "max ms", "KiB"
         );
         for (name, uri) in &pages {
-            let mut times = Vec::with_capacity(renders);
+            let mut times = Histogram::<u64>::new_with_bounds(1, RENDER_US_MAX, 3)
+                .unwrap_or_else(|e| panic!("{e:?}"));
             let mut size = 0;
             for _ in 0..renders {
                 let req = Request::get(uri.as_str())
@@ -256,7 +261,7 @@ fn main() {
                 let b = axum::body::to_bytes(r.into_body(), 64 << 20)
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
-                times.push(t.elapsed());
+                times.saturating_record(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
                 assert!(
                     status.is_success(),
                     "{uri}: {status}: {}",
@@ -264,13 +269,12 @@ fn main() {
                 );
                 size = b.len();
             }
-            times.sort();
             println!(
                 "{:<24} {:>9.2} {:>9.2} {:>9.2} {:>8.1}",
                 name,
-                pct(&times, 0.5),
-                pct(&times, 0.99),
-                pct(&times, 1.0),
+                ms(times.value_at_quantile(0.5)),
+                ms(times.value_at_quantile(0.99)),
+                ms(times.max()),
                 size as f64 / 1024.0
             );
         }

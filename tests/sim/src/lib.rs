@@ -6,10 +6,12 @@
 //! event and liveness after the last fault heals. The same seed always yields the same
 //! trace digest.
 
+pub mod args;
 pub mod byzantine;
 pub mod scenario;
 pub mod sim;
 
+pub use args::Args;
 pub use scenario::{scenario, Scenario, SCENARIOS};
 pub use sim::{run, Outcome, Violation};
 

@@ -1,7 +1,8 @@
-//! Long simulation campaigns: `chancery-sim --seeds N [--start S] [--scenario NAME]`, or
-//! one seed: `chancery-sim --scenario NAME --seed S`.
+//! Long simulation campaigns: `chancery-sim --seeds N [--start S] [--scenario NAME]`; one
+//! seed: `chancery-sim --scenario NAME --seed S`; the figures: `chancery-sim --measure`.
 
-use chancery_sim::{run, scenario, SCENARIOS};
+use chancery_sim::{run, scenario, Args, SCENARIOS};
+use clap::Parser;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -62,29 +63,11 @@ fn measure(seeds: u64) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut seeds: u64 = 100;
-    let mut start: u64 = 0;
-    let mut names: Vec<String> = SCENARIOS.iter().map(|s| s.to_string()).collect();
-    let mut i = 0;
-    while i < args.len() {
-        let val = args.get(i + 1).cloned().unwrap_or_default();
-        match args[i].as_str() {
-            "--seeds" => seeds = val.parse().unwrap_or(seeds),
-            "--start" => start = val.parse().unwrap_or(start),
-            "--seed" => {
-                start = val.parse().unwrap_or(start);
-                seeds = 1;
-            }
-            "--scenario" => names = vec![val],
-            "--measure" => return measure(seeds),
-            other => {
-                eprintln!("unknown argument {other}; usage: chancery-sim [--seeds N] [--start S] [--seed S] [--scenario NAME]; scenarios: {}", SCENARIOS.join(", "));
-                return ExitCode::from(2);
-            }
-        }
-        i += 2;
+    let args = Args::parse();
+    if args.measure {
+        return measure(args.seeds);
     }
+    let (start, seeds, names) = (args.first_seed(), args.seed_count(), args.scenarios());
     let t0 = Instant::now();
     let mut runs: u64 = 0;
     let mut failures: u64 = 0;
