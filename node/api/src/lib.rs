@@ -20,7 +20,6 @@
 #![deny(missing_docs)]
 
 pub mod caps;
-pub mod dto;
 pub mod evidence;
 pub mod handle;
 mod layers;

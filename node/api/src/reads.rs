@@ -1,10 +1,10 @@
 //! Reads: blocks, assets, awards, grants, records, agencies, members, validators.
 
-use crate::dto::*;
 use crate::params::{self, agency, digest, height, id, page, short, P, Q};
 use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX};
 use axum::extract::State;
 use axum::Json;
+use chancery_api_types::*;
 use chancery_core::block::{Block, Outcome};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
