@@ -11,7 +11,6 @@ mod blockfile;
 mod demo;
 mod files;
 mod get;
-mod http;
 mod keys;
 mod ocds;
 mod receipt;
