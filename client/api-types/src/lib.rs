@@ -133,12 +133,27 @@ pub struct BlockDetail {
     /// The header (kernel JSON form).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub header: Value,
-    /// Transactions: hash, signer, seq, record_kind, subject.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
-    pub transactions: Vec<Value>,
+    /// Its transactions, in block order.
+    pub transactions: Vec<BlockTx>,
     /// The finalization certificate stored with it (kernel JSON form).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub certificate: Value,
+}
+
+/// A transaction as a block lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockTx {
+    /// Transaction hash, hex.
+    pub hash: String,
+    /// Signer key, hex.
+    pub signer: String,
+    /// Signer's sequence number.
+    pub seq: u64,
+    /// Record kind, e.g. `register_asset`.
+    pub record_kind: String,
+    /// Subject id (asset id, `ocid/award_id`, grant id, ...).
+    pub subject: String,
 }
 
 /// An asset's current state.
