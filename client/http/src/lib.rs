@@ -19,7 +19,7 @@ pub use chancery_api_types as types;
 
 use chancery_api_types::*;
 use serde::de::DeserializeOwned;
-use std::io::BufRead;
+use std::io::{BufRead, Read as _};
 use std::time::Duration;
 
 /// Largest answer read from a node, in bytes.
@@ -534,6 +534,13 @@ impl Iterator for Events {
                 .read_until(b'\n', &mut line);
             match read {
                 Ok(0) => return None,
+                Ok(n) if n as u64 >= EVENT_LINE_BYTES_MAX && !line.ends_with(b"\n") => {
+                    return Some(Err(ClientError::Read {
+                        method: "GET",
+                        url: self.url.clone(),
+                        reason: format!("an event line longer than {EVENT_LINE_BYTES_MAX} bytes"),
+                    }))
+                }
                 Ok(_) => {}
                 Err(e) => {
                     return Some(Err(ClientError::Read {
@@ -562,8 +569,6 @@ impl Iterator for Events {
         }
     }
 }
-
-use std::io::Read as _;
 
 fn require_2xx(method: &'static str, url: &str, a: RawAnswer) -> Result<RawAnswer> {
     if (200..300).contains(&a.status) {

@@ -208,3 +208,18 @@ fn the_event_stream_yields_typed_events_in_order() {
     assert!(matches!(events[1], Event::Lagged));
     t.join().unwrap();
 }
+
+#[test]
+fn an_event_line_over_the_limit_is_an_error_not_a_split_event() {
+    let long = format!(
+        "event: block\ndata: {}\n\n",
+        "x".repeat(chancery_client::EVENT_LINE_BYTES_MAX as usize)
+    );
+    let (url, t) = serve(vec![("200 OK", "text/event-stream", long)]);
+    let first = Client::new(&url).events().unwrap().next();
+    assert!(
+        matches!(&first, Some(Err(ClientError::Read { reason, .. })) if reason.contains("longer than")),
+        "{first:?}"
+    );
+    t.join().unwrap();
+}
