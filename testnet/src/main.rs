@@ -326,6 +326,10 @@ fn up(a: UpArgs) -> Result<()> {
             n.name, n.role, n.api, n.api, n.p2p
         );
     }
+    if let Some(first) = m.nodes.first() {
+        println!("point the chancery client at the first node with:");
+        println!("{}", export_line(&first.api));
+    }
     let mut demo = None;
     if a.demo {
         demo = Some(procs::spawn_demo(&a.dir)?);
@@ -363,6 +367,12 @@ fn up(a: UpArgs) -> Result<()> {
     Ok(())
 }
 
+/// The shell line that points `chancery` (and `chancery-testnet`) at the node whose API is
+/// `api`: every command that talks to a node reads CHANCERY_NODE when --node is not given.
+fn export_line(api: &str) -> String {
+    format!("export {}={api}", chancery_client::NODE_ENV)
+}
+
 fn restart(dir: &std::path::Path, node: &str, stop_first: bool) -> Result<()> {
     let mut m = Manifest::load(dir)?;
     let n = m.node_mut(node)?;
@@ -377,4 +387,15 @@ fn restart(dir: &std::path::Path, node: &str, stop_first: bool) -> Result<()> {
     procs::wait_ready(&n, std::time::Duration::from_secs(120))?;
     println!("{} started (pid {})", n.name, n.pid);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_export_line_names_the_variable_the_clients_read() {
+        assert_eq!(
+            super::export_line("http://127.0.0.1:26601"),
+            "export CHANCERY_NODE=http://127.0.0.1:26601"
+        );
+    }
 }

@@ -95,14 +95,14 @@ pub fn alive(pid: u32) -> bool {
             .unwrap_or(false)
 }
 
+/// Timeout of one readiness probe, in milliseconds.
+pub const READY_PROBE_TIMEOUT_MS: u64 = 2_000;
+
 /// Does the node answer `GET /readyz` with 200?
 pub fn ready(api: &str) -> bool {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    matches!(agent.get(&format!("{api}/readyz")).call(), Ok(r) if r.status() == 200)
+    chancery_client::Client::with_timeout_ms(api, Some(READY_PROBE_TIMEOUT_MS))
+        .ready()
+        .is_ok_and(|r| r.ready)
 }
 
 /// Wait until the node is ready, failing early if its process exits.

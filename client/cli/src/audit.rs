@@ -39,7 +39,8 @@ pub const DESCENDANTS_MAX: usize = 1024;
 /// Arguments of `audit`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Audit the ledger a node serves (its API base URL).
+    /// Audit the ledger a node serves (its API base URL). Without --node, --data or
+    /// --file, the node named by the CHANCERY_NODE environment variable.
     #[arg(long, conflicts_with_all = ["data", "file"])]
     node: Option<String>,
     /// Audit a node's data directory (opened read-only), without network.
@@ -442,8 +443,8 @@ impl Auditor {
 pub enum Source {
     /// A node's API.
     Node {
-        /// Base URL.
-        url: String,
+        /// The node's API.
+        client: chancery_client::Client,
         /// Next height to ask for; `None` when done.
         from: Option<u64>,
         /// Fetched, not yet returned.
@@ -568,9 +569,7 @@ impl Source {
     /// Blocks the source will give, if known.
     pub fn total(&self) -> Option<u64> {
         match self {
-            Source::Node { url, .. } => crate::http::get_json(&format!("{url}/v1/status"))
-                .ok()
-                .and_then(|v| v["tip"]["height"].as_u64()),
+            Source::Node { client, .. } => client.status().ok().map(|s| s.tip.height),
             Source::Data { last, .. } => Some(*last),
             Source::File(_) => None,
         }
@@ -579,11 +578,11 @@ impl Source {
     /// The next block, `None` at the end.
     pub fn next_item(&mut self) -> Result<Option<Next>> {
         match self {
-            Source::Node { url, from, buf } => {
+            Source::Node { client, from, buf } => {
                 if buf.is_empty() {
                     let Some(f) = *from else { return Ok(None) };
                     let (page, next) =
-                        blockfile::fetch_raw_page(url, f, blockfile::RAW_PAGE_BLOCKS_MAX)?;
+                        blockfile::fetch_raw_page(client, f, blockfile::RAW_PAGE_BLOCKS_MAX)?;
                     *from = if page.is_empty() { None } else { next };
                     buf.extend(page);
                 }
@@ -646,9 +645,17 @@ pub fn audit(
 /// Run `audit`.
 pub fn run(a: Args) -> Result<Outcome> {
     let genesis = crate::verify::load_genesis(&a.genesis)?;
-    let mut source = if let Some(url) = &a.node {
+    // `--node`, else CHANCERY_NODE when neither --data nor --file is given (read here, not
+    // by clap, so that the variable cannot conflict with --data or --file).
+    let node = a.node.clone().or_else(|| {
+        (a.data.is_none() && a.file.is_none())
+            .then(|| std::env::var(chancery_client::NODE_ENV).ok())
+            .flatten()
+            .filter(|u| !u.is_empty())
+    });
+    let mut source = if let Some(url) = &node {
         Source::Node {
-            url: crate::http::base(url),
+            client: chancery_client::Client::new(url),
             from: Some(1),
             buf: VecDeque::new(),
         }
@@ -679,7 +686,7 @@ pub fn run(a: Args) -> Result<Outcome> {
         }
         Source::File(r)
     } else {
-        bail!("give one of --node URL, --data DIR or --file EXPORT");
+        bail!("give one of --node URL (or set CHANCERY_NODE), --data DIR or --file EXPORT");
     };
     let _tmp;
     let scratch: Arc<dyn Store> = match &a.scratch {

@@ -14,14 +14,13 @@
 //! `BYTES_MAX` of the type before anything is read, so a bad file cannot make the reader
 //! allocate without bound.
 
-use crate::http::{self, base};
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::{Client, NODE_DEFAULT};
 use chancery_core::block::Block;
 use chancery_core::cert::Certificate;
 use chancery_core::codec::Canonical;
 use chancery_core::ChainId;
-use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -141,51 +140,44 @@ impl<R: Read> Reader<R> {
     }
 }
 
-fn hex_item(v: &Value, field: &str, url: &str) -> Result<Vec<u8>> {
-    let s = v[field]
-        .as_str()
-        .ok_or_else(|| anyhow!("{url}: item without `{field}` hex: {v}"))?;
-    hex::decode(s).map_err(|e| anyhow!("{url}: item `{field}` is not hex: {e}"))
-}
-
 /// One page of `GET /v1/blocks/raw?from=H&limit=N`: the blocks and the next height.
-pub fn fetch_raw_page(node: &str, from: u64, limit: u64) -> Result<(Vec<RawBlock>, Option<u64>)> {
-    let url = format!("{}/v1/blocks/raw?from={from}&limit={limit}", base(node));
-    let v = http::get_json(&url)?;
-    let items = v["items"]
-        .as_array()
-        .ok_or_else(|| anyhow!("{url}: expected {{\"items\": [...], \"next\": ...}}, found {v}"))?;
-    if items.len() as u64 > limit {
+pub fn fetch_raw_page(
+    client: &Client,
+    from: u64,
+    limit: u64,
+) -> Result<(Vec<RawBlock>, Option<u64>)> {
+    let page = client.blocks_raw(from, limit)?;
+    let url = || client.url(&format!("/v1/blocks/raw?from={from}&limit={limit}"));
+    if page.items.len() as u64 > limit {
         bail!(
-            "{url}: {} items, more than the {limit} asked for",
-            items.len()
+            "{}: {} items, more than the {limit} asked for",
+            url(),
+            page.items.len()
         );
     }
-    let mut out = Vec::with_capacity(items.len());
-    for it in items {
-        let height = it["height"]
-            .as_u64()
-            .ok_or_else(|| anyhow!("{url}: item without a height: {it}"))?;
+    let mut out = Vec::with_capacity(page.items.len());
+    for it in page.items {
+        let hex = |field: &str, s: &str| {
+            hex::decode(s).map_err(|e| {
+                anyhow!(
+                    "{}: item at height {} `{field}` is not hex: {e}",
+                    url(),
+                    it.height
+                )
+            })
+        };
         out.push(RawBlock {
-            height,
-            block: hex_item(it, "block", &url)?,
-            cert: hex_item(it, "certificate", &url)?,
+            height: it.height,
+            block: hex("block", &it.block)?,
+            cert: hex("certificate", &it.certificate)?,
         });
     }
-    let next = match &v["next"] {
-        Value::Null => None,
-        n => Some(
-            n.as_u64()
-                .or_else(|| n.as_str().and_then(|s| s.parse().ok()))
-                .ok_or_else(|| anyhow!("{url}: `next` is neither a height nor null: {n}"))?,
-        ),
-    };
-    if let Some(n) = next {
+    if let Some(n) = page.next {
         if n <= from {
-            bail!("{url}: `next` {n} does not advance past {from}");
+            bail!("{}: `next` {n} does not advance past {from}", url());
         }
     }
-    Ok((out, next))
+    Ok((out, page.next))
 }
 
 /// Export commands.
@@ -194,7 +186,7 @@ pub enum Command {
     /// Download every block with its certificate into an export file (see docs/client.md).
     Blocks {
         /// The node's API base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        #[arg(long, env = "CHANCERY_NODE", default_value = NODE_DEFAULT)]
         node: String,
         /// The file to write.
         #[arg(long)]
@@ -210,14 +202,15 @@ pub fn run(c: Command) -> Result<Outcome> {
         Command::Blocks { node, out } => (node, out),
         Command::Ocds(a) => return crate::ocds::run(a),
     };
-    let chain = crate::submit::chain_id(&node)?;
+    let client = Client::new(&node);
+    let chain = crate::submit::chain_id(&client)?;
     let f = std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut w = std::io::BufWriter::new(f);
     write_header(&mut w, &chain)?;
     let mut from = 1;
     let mut blocks = 0u64;
     loop {
-        let (page, next) = fetch_raw_page(&node, from, RAW_PAGE_BLOCKS_MAX)?;
+        let (page, next) = fetch_raw_page(&client, from, RAW_PAGE_BLOCKS_MAX)?;
         for b in &page {
             if b.height != blocks + 1 {
                 bail!(

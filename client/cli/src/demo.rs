@@ -6,6 +6,8 @@
 use crate::submit::fresh_salt;
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::types::BatchItem;
+use chancery_client::Client;
 use chancery_core::ids::{AgencyId, Amount, Currency, Date, Seq};
 use chancery_core::record::*;
 use chancery_core::tx::{Transaction, TxBody};
@@ -37,28 +39,39 @@ struct Agency {
     seq: u64,
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// Timeout of one request to a node, in milliseconds.
+pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+
+/// The fields of the testnet manifest (`DIR/testnet.json`, written by `chancery-testnet`)
+/// that the demo reads.
+#[derive(serde::Deserialize)]
+struct Manifest {
+    /// The genesis file.
+    genesis: PathBuf,
+    /// The nodes, each with its API URL.
+    nodes: Vec<ManifestNode>,
+    /// One member key file per agency.
+    #[serde(default)]
+    member_keys: Vec<MemberKey>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestNode {
+    api: String,
+}
+
+#[derive(serde::Deserialize)]
+struct MemberKey {
+    agency: String,
+    key: PathBuf,
 }
 
 /// The key's next sequence number, from the first node that answers.
-fn next_seq(apis: &[String], key: &chancery_core::PublicKey) -> Result<u64> {
+fn next_seq(nodes: &[Client], key: &chancery_core::PublicKey) -> Result<u64> {
     let mut last = anyhow!("no node to ask");
-    for api in apis {
-        let answer = agent()
-            .get(&format!("{api}/v1/members/{key}"))
-            .call()
-            .with_context(|| format!("asking {api} for member {key}"))
-            .and_then(|mut r| Ok(r.body_mut().read_json::<serde_json::Value>()?));
-        match answer {
-            Ok(v) => match v.get("next_seq").and_then(|s| s.as_u64()) {
-                Some(s) => return Ok(s),
-                None => last = anyhow!("{api} did not report next_seq for {key}: {v}"),
-            },
+    for node in nodes {
+        match crate::submit::next_seq(node, key) {
+            Ok(s) => return Ok(s),
             Err(e) => last = e,
         }
     }
@@ -182,37 +195,29 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
 /// Run the demo.
 pub fn run(a: Args) -> Result<Outcome> {
     let manifest_path = a.testnet.join("testnet.json");
-    let m: serde_json::Value = serde_json::from_str(
+    let m: Manifest = serde_json::from_str(
         &std::fs::read_to_string(&manifest_path)
             .with_context(|| format!("reading {}", manifest_path.display()))?,
     )
     .with_context(|| format!("parsing {}", manifest_path.display()))?;
-    let genesis_path = m["genesis"]
-        .as_str()
-        .ok_or_else(|| anyhow!("manifest lacks `genesis`"))?;
-    let genesis = chancery_genesis::load_genesis(std::path::Path::new(genesis_path))?;
+    let genesis = chancery_genesis::load_genesis(&m.genesis)?;
     let chain_id = genesis.chain_id();
-    let apis: Vec<String> = m["nodes"]
-        .as_array()
-        .map(|ns| {
-            ns.iter()
-                .filter_map(|n| n["api"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if apis.is_empty() {
+    let nodes: Vec<Client> = m
+        .nodes
+        .iter()
+        .map(|n| Client::with_timeout_ms(&n.api, Some(REQUEST_TIMEOUT_MS)))
+        .collect();
+    if nodes.is_empty() {
         bail!("no nodes in {}", manifest_path.display());
     }
     let mut agencies = Vec::new();
-    for k in m["member_keys"].as_array().cloned().unwrap_or_default() {
-        let id: AgencyId = k["agency"]
-            .as_str()
-            .unwrap_or("")
+    for k in &m.member_keys {
+        let id: AgencyId = k
+            .agency
             .parse()
             .map_err(|e| anyhow!("bad agency in manifest: {e}"))?;
-        let path = PathBuf::from(k["key"].as_str().unwrap_or(""));
-        let key = chancery_genesis::read_key_file(&path)?.secret;
-        let seq = next_seq(&apis, &key.public())?;
+        let key = chancery_genesis::read_key_file(&k.key)?.secret;
+        let seq = next_seq(&nodes, &key.public())?;
         agencies.push(Agency { id, key, seq });
     }
     if agencies.len() < 2 {
@@ -236,34 +241,28 @@ pub fn run(a: Args) -> Result<Outcome> {
             }
             // Spread submissions over the nodes; skip a node that does not answer (it may
             // have been stopped, e.g. in a fault test).
-            let start = (i + n as usize) % apis.len();
+            let start = (i + n as usize) % nodes.len();
             let mut answer = None;
-            for k in 0..apis.len() {
-                let target = &apis[(start + k) % apis.len()];
-                let sent = agent()
-                    .post(&format!("{target}/v1/transactions/batch"))
-                    .send_json(serde_json::json!({ "txs": txs }));
-                if let Ok(mut r) = sent {
-                    if r.status() == 202 {
-                        answer = Some((
-                            target.clone(),
-                            r.body_mut().read_json::<serde_json::Value>()?,
-                        ));
-                        break;
-                    }
+            for k in 0..nodes.len() {
+                let target = &nodes[(start + k) % nodes.len()];
+                if let Ok(a) = target.submit_batch(txs.clone()) {
+                    answer = Some((target.base(), a));
+                    break;
                 }
             }
-            let Some((target, v)) = answer else {
+            let Some((target, a)) = answer else {
+                let tried: Vec<&str> = nodes.iter().map(Client::base).collect();
                 bail!(
                     "no node accepted the submission of {} (tried {})",
                     ag.id,
-                    apis.join(", ")
+                    tried.join(", ")
                 );
             };
-            let refused: Vec<&serde_json::Value> = v["results"]
-                .as_array()
-                .map(|rs| rs.iter().filter(|x| x.get("hash").is_none()).collect())
-                .unwrap_or_default();
+            let refused: Vec<&BatchItem> = a
+                .results
+                .iter()
+                .filter(|x| matches!(x, BatchItem::Refused { .. }))
+                .collect();
             println!(
                 "round {n}: {} submitted {} records to {target}{}",
                 ag.id,
@@ -276,7 +275,7 @@ pub fn run(a: Args) -> Result<Outcome> {
             );
             if !refused.is_empty() {
                 // Resynchronise the sequence with the ledger before the next round.
-                ag.seq = next_seq(&apis, &ag.key.public())?;
+                ag.seq = next_seq(&nodes, &ag.key.public())?;
             }
         }
         n += 1;

@@ -1,9 +1,9 @@
 //! `chancery get ...`: the node's read API, human-readable by default, `--json` for the
 //! node's answer as is.
 
-use crate::http::{self, base, enc, query};
 use crate::Outcome;
-use anyhow::Result;
+use anyhow::{Context, Result};
+use chancery_client::{enc, query, Client, NODE_DEFAULT};
 use serde_json::Value;
 
 /// Arguments of `get`.
@@ -13,7 +13,7 @@ pub struct Args {
     #[command(subcommand)]
     what: What,
     /// The node's API base URL.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, global = true, env = "CHANCERY_NODE", default_value = NODE_DEFAULT)]
     node: String,
     /// Print the node's JSON answer unchanged.
     #[arg(long, global = true)]
@@ -183,12 +183,12 @@ pub fn path(w: &What) -> String {
         What::Blocks { from, page } => {
             let mut p = vec![("from", Some(from.to_string()))];
             p.extend(page.pairs());
-            query("/v1/blocks".into(), &p)
+            query("/v1/blocks", &p)
         }
         What::Tx { hash } => format!("/v1/transactions/{}", enc(hash)),
         What::Asset { id, history, page } => {
             if *history {
-                query(format!("/v1/assets/{}/history", enc(id)), &page.pairs())
+                query(&format!("/v1/assets/{}/history", enc(id)), &page.pairs())
             } else {
                 format!("/v1/assets/{}", enc(id))
             }
@@ -196,7 +196,7 @@ pub fn path(w: &What) -> String {
         What::Assets { custodian, page } => {
             let mut p = vec![("custodian", Some(custodian.clone()))];
             p.extend(page.pairs());
-            query("/v1/assets".into(), &p)
+            query("/v1/assets", &p)
         }
         What::Award { ocid, award_id } => {
             format!("/v1/awards/{}/{}", enc(ocid), enc(award_id))
@@ -221,7 +221,7 @@ pub fn path(w: &What) -> String {
                 ("status", status.clone()),
             ];
             p.extend(page.pairs());
-            query("/v1/awards".into(), &p)
+            query("/v1/awards", &p)
         }
         What::Grant { id } => format!("/v1/grants/{}", enc(id)),
         What::Grants {
@@ -238,12 +238,12 @@ pub fn path(w: &What) -> String {
                 ("status", status.clone()),
             ];
             p.extend(page.pairs());
-            query("/v1/grants".into(), &p)
+            query("/v1/grants", &p)
         }
         What::Records { kind, agency, page } => {
             let mut p = vec![("kind", kind.clone()), ("agency", agency.clone())];
             p.extend(page.pairs());
-            query("/v1/records".into(), &p)
+            query("/v1/records", &p)
         }
         What::Agency { id } => format!("/v1/agencies/{}", enc(id)),
         What::Agencies => "/v1/agencies".into(),
@@ -252,7 +252,7 @@ pub fn path(w: &What) -> String {
             None => {
                 let mut p = vec![("agency", agency.clone())];
                 p.extend(page.pairs());
-                query("/v1/members".into(), &p)
+                query("/v1/members", &p)
             }
         },
         What::Validators => "/v1/validators".into(),
@@ -321,8 +321,17 @@ pub fn human(v: &Value, indent: usize, out: &mut String) {
 
 /// Run `get`.
 pub fn run(a: Args) -> Result<Outcome> {
-    let url = format!("{}{}", base(&a.node), path(&a.what));
-    let v = http::get_json(&url)?;
+    let client = Client::new(&a.node);
+    let path = path(&a.what);
+    // Printed as the node wrote it: the escape hatch for raw bytes, not a typed read.
+    let bytes = client.get_bytes(&path)?;
+    let v: Value = serde_json::from_slice(&bytes).with_context(|| {
+        format!(
+            "GET {}: expected JSON, found {:?}",
+            client.url(&path),
+            chancery_client::excerpt(&String::from_utf8_lossy(&bytes))
+        )
+    })?;
     if a.json {
         return Ok(Outcome::Ok(v.to_string()));
     }

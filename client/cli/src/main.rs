@@ -10,7 +10,6 @@ mod blockfile;
 mod demo;
 mod files;
 mod get;
-mod http;
 mod keys;
 mod ocds;
 mod receipt;

@@ -2,9 +2,10 @@
 //! every page of the node's `GET /ocds/releases`, written as one OCDS 1.1 release
 //! package (the package fields of the first page, the releases of all pages).
 
-use crate::http::{base, enc, get_json};
 use crate::Outcome;
 use anyhow::{bail, Context, Result};
+use chancery_client::types::OcdsReleasePackage;
+use chancery_client::{enc, Client, NODE_DEFAULT};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -17,7 +18,7 @@ pub const PAGES_MAX: usize = 100_000;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The node's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "CHANCERY_NODE", default_value = NODE_DEFAULT)]
     node: String,
     /// The file to write.
     #[arg(long)]
@@ -35,7 +36,8 @@ pub struct Args {
 
 /// Fetch every page and write one release package.
 pub fn run(a: Args) -> Result<Outcome> {
-    let node = base(&a.node);
+    let client = Client::new(&a.node);
+    let node = client.base().to_string();
     let mut q = vec![format!("limit={PAGE_RELEASES}")];
     for (k, v) in [
         ("from", &a.from),
@@ -46,40 +48,32 @@ pub fn run(a: Args) -> Result<Outcome> {
             q.push(format!("{k}={}", enc(v)));
         }
     }
-    let mut url = format!("{node}/ocds/releases?{}", q.join("&"));
-    let mut package: Option<Value> = None;
+    let mut path = format!("/ocds/releases?{}", q.join("&"));
+    let mut package: Option<OcdsReleasePackage> = None;
     let mut releases: Vec<Value> = Vec::new();
     for _ in 0..PAGES_MAX {
-        let page = get_json(&url)?;
-        let Some(rels) = page.get("releases").and_then(Value::as_array) else {
-            bail!("GET {url}: expected an OCDS release package with `releases`, found {page}");
-        };
-        releases.extend(rels.iter().cloned());
-        let next = page
-            .get("links")
-            .and_then(|l| l.get("next"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let mut page = client.ocds_releases(&path)?;
+        releases.append(&mut page.releases);
+        let next = page.links.take().and_then(|l| l.next);
         if package.is_none() {
             package = Some(page);
         }
         match next {
             // Follow the node's own link, but only on the node we were pointed at.
             Some(n) => {
-                let path = n
+                path = n
                     .find("/ocds/releases")
-                    .map(|i| &n[i..])
-                    .with_context(|| format!("GET {url}: bad next link {n:?}"))?;
-                url = format!("{node}{path}");
+                    .map(|i| n[i..].to_string())
+                    .with_context(|| format!("GET {}: bad next link {n:?}", client.url(&path)))?;
             }
             None => {
-                let mut p = package.unwrap_or_default();
+                let Some(mut p) = package else {
+                    bail!("GET {}: no release package", client.url(&path));
+                };
                 let count = releases.len();
-                p["releases"] = Value::Array(releases);
-                if let Some(o) = p.as_object_mut() {
-                    o.remove("links");
-                }
-                p["uri"] = Value::String(format!("{node}/ocds/releases"));
+                p.releases = releases;
+                p.rest
+                    .insert("uri".into(), Value::String(format!("{node}/ocds/releases")));
                 let text = serde_json::to_string_pretty(&p)?;
                 std::fs::write(&a.out, text)
                     .with_context(|| format!("writing {}", a.out.display()))?;

@@ -1,9 +1,9 @@
 //! `chancery receipt TX_HASH --node URL`: fetch a transaction's receipt (the kernel's
 //! receipt JSON) so it can be kept and verified offline with `chancery verify`.
 
-use crate::http::{self, base, enc};
 use crate::Outcome;
 use anyhow::{anyhow, Result};
+use chancery_client::{Client, NODE_DEFAULT};
 use chancery_core::receipt::Receipt;
 
 /// Arguments of `receipt`.
@@ -12,15 +12,21 @@ pub struct Args {
     /// Transaction hash (hex).
     hash: String,
     /// The node's API base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "CHANCERY_NODE", default_value = NODE_DEFAULT)]
     node: String,
 }
 
 /// Run `receipt`: print the receipt JSON to stdout.
 pub fn run(a: Args) -> Result<Outcome> {
-    let url = format!("{}/v1/receipts/{}", base(&a.node), enc(&a.hash));
-    let v = http::get_json(&url)?;
-    let r: Receipt = serde_json::from_value(v.clone())
-        .map_err(|e| anyhow!("{url}: the answer is not a receipt ({e}): {v}"))?;
+    let client = Client::new(&a.node);
+    let dto = client.receipt(&a.hash)?;
+    // The API's receipt is exactly the kernel's: convert, so the kernel's rules apply.
+    let v = serde_json::to_value(&dto)?;
+    let r: Receipt = serde_json::from_value(v).map_err(|e| {
+        anyhow!(
+            "{}: the answer is not a kernel receipt: {e}",
+            client.url(&format!("/v1/receipts/{}", a.hash))
+        )
+    })?;
     Ok(Outcome::Ok(serde_json::to_string_pretty(&r)?))
 }

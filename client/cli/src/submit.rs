@@ -9,9 +9,10 @@
 //! sealed with a fresh random salt, printed to stderr, unless `--disclose` is given.
 
 use crate::files::read_limited;
-use crate::http::{self, base};
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::types::TxStatusDto;
+use chancery_client::{Client, NODE_DEFAULT};
 use chancery_core::crypto::SecretKey;
 use chancery_core::ids::{ChainId, Seq};
 use chancery_core::record::{Constraint, Record, RecordKind, Restricted};
@@ -43,7 +44,7 @@ pub struct Args {
     #[arg(long)]
     key: PathBuf,
     /// The node's API base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "CHANCERY_NODE", default_value = NODE_DEFAULT)]
     node: String,
     /// Sequence number; by default the node's `next_seq` for the key.
     #[arg(long)]
@@ -229,23 +230,19 @@ pub fn build_record(kind: RecordKind, mut obj: Map<String, Value>) -> Result<Rec
 }
 
 /// The chain id the node serves (from `GET /v1/status`).
-pub fn chain_id(node: &str) -> Result<ChainId> {
-    let url = format!("{}/v1/status", base(node));
-    let v = http::get_json(&url)?;
-    let s = v["chain_id"]
-        .as_str()
-        .ok_or_else(|| anyhow!("{url}: the answer has no chain_id: {v}"))?;
-    s.parse()
-        .map_err(|_| anyhow!("{url}: chain_id is not 64 hex digits: {s:?}"))
+pub fn chain_id(client: &Client) -> Result<ChainId> {
+    let s = client.status()?.chain_id;
+    s.parse().map_err(|_| {
+        anyhow!(
+            "{}: chain_id is not 64 hex digits: {s:?}",
+            client.url("/v1/status")
+        )
+    })
 }
 
 /// The key's next sequence number (from `GET /v1/members/{key}`).
-pub fn next_seq(node: &str, key: &chancery_core::PublicKey) -> Result<u64> {
-    let url = format!("{}/v1/members/{key}", base(node));
-    let v = http::get_json(&url)?;
-    v["next_seq"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("{url}: the answer has no next_seq: {v}"))
+pub fn next_seq(client: &Client, key: &chancery_core::PublicKey) -> Result<u64> {
+    Ok(client.member(&key.to_string())?.next_seq)
 }
 
 /// Sign `record` with `key` for `chain_id` at `seq`.
@@ -260,44 +257,57 @@ pub fn sign(record: Record, key: &SecretKey, chain_id: ChainId, seq: u64) -> Tra
 }
 
 /// Submit a signed transaction; the hash the node answered.
-pub fn post(node: &str, tx: &Transaction) -> Result<String> {
-    let url = format!("{}/v1/transactions", base(node));
-    let a = http::post_bytes(&url, &tx.to_bytes())?;
-    http::require_ok(&url, &a).context("the node refused the transaction")?;
-    let hash = a.body["hash"]
-        .as_str()
-        .ok_or_else(|| anyhow!("{url}: the answer has no hash: {}", a.text))?
-        .to_string();
+pub fn post(client: &Client, tx: &Transaction) -> Result<String> {
+    let hash = client
+        .submit(&tx.to_bytes())
+        .context("the node refused the transaction")?
+        .hash;
     let mine = tx.hash().to_hex();
     if hash != mine {
-        bail!("{url}: the node answered hash {hash}, the transaction's hash is {mine}");
+        bail!(
+            "{}: the node answered hash {hash}, the transaction's hash is {mine}",
+            client.url("/v1/transactions")
+        );
     }
     Ok(hash)
 }
 
 /// Poll `GET /v1/transactions/{hash}` until finalized or rejected, or the deadline.
-pub fn wait(node: &str, hash: &str, timeout: Duration) -> Result<Value> {
-    let url = format!("{}/v1/transactions/{hash}", base(node));
+pub fn wait(client: &Client, hash: &str, timeout: Duration) -> Result<TxStatusDto> {
     let deadline = Instant::now() + timeout;
     loop {
-        let a = http::get_any(&url)?;
-        if a.status == 200 {
-            match a.body["status"].as_str() {
-                Some("finalized") | Some("rejected") => return Ok(a.body),
-                _ => {}
-            }
-        } else if a.status != 404 {
-            http::require_ok(&url, &a)?;
-        }
+        let last = match client.tx(hash) {
+            Ok(st) if st.is_committed() => return Ok(st),
+            Ok(st) => st.status,
+            // Not yet seen by this node: keep polling.
+            Err(e) if e.status() == Some(404) => e.to_string(),
+            Err(e) => return Err(e.into()),
+        };
         if Instant::now() >= deadline {
             bail!(
-                "transaction {hash} not finalized within {} s (last answer: {})",
+                "transaction {hash} not finalized within {} s (last answer: {last})",
                 timeout.as_secs(),
-                a.text.chars().take(200).collect::<String>()
             );
         }
         std::thread::sleep(Duration::from_millis(POLL_INTERVAL_MS));
     }
+}
+
+/// What `submit` prints (`--json`) about the transaction.
+#[derive(serde::Serialize)]
+struct Submitted {
+    hash: String,
+    kind: &'static str,
+    subject: String,
+    seq: u64,
+    /// `pending`, `finalized` or `rejected`.
+    status: String,
+    receipt: String,
+    sealed: Vec<Sealed>,
+    /// Where it was committed, with `--wait`.
+    height: Option<u64>,
+    index: Option<u64>,
+    reason: Option<String>,
 }
 
 /// Run `submit`.
@@ -319,10 +329,11 @@ pub fn run(a: Args) -> Result<Outcome> {
     let sealed = restrict_fields(kind, &mut obj, a.disclose)?;
     let record = build_record(kind, obj)?;
     let key = chancery_genesis::read_key_file(&a.key)?.secret;
-    let chain = chain_id(&a.node)?;
+    let client = Client::new(&a.node);
+    let chain = chain_id(&client)?;
     let seq = match a.seq {
         Some(s) => s,
-        None => next_seq(&a.node, &key.public())?,
+        None => next_seq(&client, &key.public())?,
     };
     let subject = record.subject_id();
     let tx = sign(record, &key, chain, seq);
@@ -332,37 +343,44 @@ pub fn run(a: Args) -> Result<Outcome> {
             s.field, s.salt
         );
     }
-    let hash = post(&a.node, &tx)?;
-    let receipt = format!("{}/v1/receipts/{hash}", base(&a.node));
-    let mut out = serde_json::json!({
-        "hash": hash,
-        "kind": kind.as_str(),
-        "subject": subject,
-        "seq": seq,
-        "status": "pending",
-        "receipt": receipt,
-        "sealed": sealed,
-    });
+    let hash = post(&client, &tx)?;
+    let receipt = client.url(&format!("/v1/receipts/{hash}"));
+    let mut out = Submitted {
+        hash: hash.clone(),
+        kind: kind.as_str(),
+        subject: subject.clone(),
+        seq,
+        status: "pending".into(),
+        receipt: receipt.clone(),
+        sealed,
+        height: None,
+        index: None,
+        reason: None,
+    };
     if a.wait {
-        let st = wait(&a.node, &hash, Duration::from_secs(a.timeout_s))?;
-        out["status"] = st["status"].clone();
-        out["height"] = st["height"].clone();
-        out["index"] = st["index"].clone();
-        out["reason"] = st["reason"].clone();
+        let st = wait(&client, &hash, Duration::from_secs(a.timeout_s))?;
+        out.status = st.status;
+        out.height = st.height;
+        out.index = st.index;
+        out.reason = st.reason;
     }
-    let rejected = out["status"] == "rejected";
+    let rejected = out.status == "rejected";
     let text = if a.json {
-        out.to_string()
+        serde_json::to_string(&out)?
     } else {
         let mut s = format!("tx {hash}\n{} {subject} (seq {seq})\n", kind.as_str());
-        match out["status"].as_str() {
-            Some("finalized") => s.push_str(&format!(
+        let at = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+        match out.status.as_str() {
+            "finalized" => s.push_str(&format!(
                 "finalized at height {} (log index {})\n",
-                out["height"], out["index"]
+                at(out.height),
+                at(out.index)
             )),
-            Some("rejected") => s.push_str(&format!(
+            "rejected" => s.push_str(&format!(
                 "rejected at height {} (log index {}): {}\n",
-                out["height"], out["index"], out["reason"]
+                at(out.height),
+                at(out.index),
+                out.reason.as_deref().unwrap_or("?")
             )),
             _ => s.push_str("pending (use --wait to wait for finality)\n"),
         }

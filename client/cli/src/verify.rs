@@ -123,7 +123,7 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
             return Err("`proof` and `proof_hex` are different proofs".into());
         }
     }
-    let cp = bundle_checkpoint(&v["checkpoint"])?;
+    let cp = bundle_checkpoint(v.get("checkpoint").ok_or("no `checkpoint` field")?)?;
     let cp = cp.verify(genesis).map_err(|e| format!("checkpoint: {e}"))?;
     // Fields repeated for readers must be the checkpoint's.
     let header = cp.header();
@@ -169,8 +169,9 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
 /// is what is checked; the fields repeated for readers (`first`, `second`, `culprit`,
 /// `epoch`, `view`) must agree with it.
 pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
-    let hex = v["evidence"]
-        .as_str()
+    let hex = v
+        .get("evidence")
+        .and_then(Value::as_str)
         .ok_or("`evidence`: expected canonical hex")?;
     let ev: chancery_consensus::Evidence =
         codec::decode(&hex_field("evidence", hex)?).map_err(|e| format!("evidence: {e}"))?;

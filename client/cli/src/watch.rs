@@ -8,14 +8,14 @@
 //! and checked again on restart, so a rewrite of history between runs is caught too.
 
 use crate::files::read_limited;
-use crate::http::{self, base};
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::types::CheckpointDto;
+use chancery_client::Client;
 use chancery_core::checkpoint::{verify_checkpoint_consistency, Checkpoint};
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_core::Digest;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,8 +29,14 @@ pub const PROOF_HASHES_MAX: usize = chancery_core::limits::PROOF_HASHES_MAX;
 /// Arguments of `watch`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A node's API base URL (repeat for several nodes).
-    #[arg(long = "node", required = true)]
+    /// A node's API base URL (repeat for several nodes; CHANCERY_NODE may list them,
+    /// comma-separated).
+    #[arg(
+        long = "node",
+        required = true,
+        env = "CHANCERY_NODE",
+        value_delimiter = ','
+    )]
     nodes: Vec<String>,
     /// The genesis file (JSON).
     #[arg(long)]
@@ -208,24 +214,20 @@ impl Watcher {
     }
 }
 
-/// Decode the checkpoint answer `{"checkpoint": HEX, ...}`.
-pub fn parse_checkpoint_answer(v: &Value) -> Result<Checkpoint, String> {
-    let hex = v["checkpoint"]
-        .as_str()
-        .ok_or_else(|| format!("expected {{\"checkpoint\": HEX, ...}}, found {v}"))?;
-    let bytes = hex::decode(hex).map_err(|e| format!("checkpoint is not hex: {e}"))?;
+/// Decode the checkpoint of a `GET /v1/checkpoints/latest` answer.
+pub fn parse_checkpoint_answer(v: &CheckpointDto) -> Result<Checkpoint, String> {
+    let bytes = hex::decode(&v.checkpoint).map_err(|e| format!("checkpoint is not hex: {e}"))?;
     codec::decode(&bytes).map_err(|e| format!("checkpoint: {e}"))
 }
 
-fn fetch_proof(node: &str, first: u64, second: u64) -> Result<Vec<Digest>, String> {
-    let url = format!(
-        "{}/v1/proofs/consistency?first={first}&second={second}",
-        base(node)
-    );
-    let v = http::get_json(&url).map_err(|e| format!("{e:#}"))?;
-    let list = v["proof"]
-        .as_array()
-        .ok_or_else(|| format!("{url}: no `proof` list: {v}"))?;
+fn fetch_proof(node: &Client, first: u64, second: u64) -> Result<Vec<Digest>, String> {
+    let url = node.url(&format!(
+        "/v1/proofs/consistency?first={first}&second={second}"
+    ));
+    let list = node
+        .consistency(first, second)
+        .map_err(|e| e.to_string())?
+        .proof;
     if list.len() > PROOF_HASHES_MAX {
         return Err(format!(
             "{url}: {} proof hashes, more than {PROOF_HASHES_MAX}",
@@ -234,9 +236,8 @@ fn fetch_proof(node: &str, first: u64, second: u64) -> Result<Vec<Digest>, Strin
     }
     list.iter()
         .map(|h| {
-            h.as_str()
-                .and_then(|s| s.parse::<Digest>().ok())
-                .ok_or_else(|| format!("{url}: proof hash {h} is not 64 hex digits"))
+            h.parse::<Digest>()
+                .map_err(|_| format!("{url}: proof hash {h:?} is not 64 hex digits"))
         })
         .collect()
 }
@@ -320,13 +321,15 @@ pub fn run(a: Args) -> Result<Outcome> {
             );
         }
     }
-    let nodes: Vec<String> = a.nodes.iter().map(|n| base(n)).collect();
+    let clients: Vec<Client> = a.nodes.iter().map(|n| Client::new(n)).collect();
     loop {
         let mut failures = Vec::new();
-        for node in &nodes {
-            let url = format!("{node}/v1/checkpoints/latest");
-            let cp = match http::get_json(&url)
-                .map_err(|e| format!("{e:#}"))
+        for (i, client) in clients.iter().enumerate() {
+            let node = client.base();
+            let url = client.url("/v1/checkpoints/latest");
+            let cp = match client
+                .checkpoint_latest()
+                .map_err(|e| e.to_string())
                 .and_then(|v| parse_checkpoint_answer(&v).map_err(|e| format!("{url}: {e}")))
             {
                 Ok(cp) => cp,
@@ -338,11 +341,17 @@ pub fn run(a: Args) -> Result<Outcome> {
             };
             let seen = Seen {
                 checkpoint: cp,
-                source: node.clone(),
+                source: node.to_string(),
             };
             // Ask the serving node first, then the others.
-            let mut order = vec![node.clone()];
-            order.extend(nodes.iter().filter(|n| *n != node).cloned());
+            let mut order = vec![client];
+            order.extend(
+                clients
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, c)| c),
+            );
             let mut proofs = |f: u64, s: u64| -> Vec<Result<Vec<Digest>, String>> {
                 order.iter().map(|n| fetch_proof(n, f, s)).collect()
             };
@@ -381,13 +390,13 @@ pub fn run(a: Args) -> Result<Outcome> {
             return Ok(if failures.is_empty() {
                 Outcome::Ok(format!(
                     "consistent: {} nodes, last verified checkpoint {last}",
-                    nodes.len()
+                    clients.len()
                 ))
             } else {
                 Outcome::Invalid(format!(
                     "{} of {} nodes failed: {}",
                     failures.len(),
-                    nodes.len(),
+                    clients.len(),
                     failures.join("; ")
                 ))
             });
@@ -574,7 +583,7 @@ mod tests {
         assert!(matches!(r, Err(Problem::Alarm(_))), "{r:?}");
         // A tampered state file is refused.
         let text = std::fs::read_to_string(&path).unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let mut cp = hex::decode(v["checkpoint"].as_str().unwrap()).unwrap();
         let n = cp.len();
         cp[n - 1] ^= 1;

@@ -4,12 +4,12 @@
 //! `consensus/evidence/`; the query layer lists the raw records and [`evidence_dto`] — the
 //! one place that knows the consensus crate's `Evidence` type — decodes and checks them.
 
-use crate::dto::{ErrorBody, EvidenceDto, Page};
 use crate::params::{page, short, P, Q};
 use crate::reads::PageQuery;
 use crate::{ApiError, ApiResult, NodeHandle};
 use axum::extract::State;
 use axum::Json;
+use chancery_api_types::{ErrorBody, EvidenceDto, Page};
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_ledger::EvidenceRecord;

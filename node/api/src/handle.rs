@@ -43,45 +43,6 @@ pub enum Event {
     },
 }
 
-/// What the node reports about itself (`/readyz`, the explorer's home page).
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct NodeStatus {
-    /// Current view of the consensus core.
-    pub view: u64,
-    /// Last applied height.
-    pub height: u64,
-    /// The peers' height, at least ours: the highest height that f + 1 validators claimed
-    /// in the last 10 s (so one lying peer cannot set it, and it goes down when claims stop).
-    pub peer_height: u64,
-    /// Validators we are connected to (ourselves included if a validator).
-    pub validators_live: usize,
-    /// Validators needed for a quorum.
-    pub quorum: usize,
-    /// Number of validators.
-    pub validators: usize,
-    /// Pending transactions in the mempool.
-    pub mempool_txs: usize,
-    /// Evidence of misbehaviour seen.
-    pub evidence: usize,
-    /// Whether this node votes.
-    pub validator: bool,
-    /// Whether the driver has started.
-    pub started: bool,
-    /// Finalized blocks from peers that did not decode or apply (fetched again by sync).
-    pub finalized_refused: u64,
-    /// Finalized blocks refused because too many waited for their certificate (fetched
-    /// again by sync).
-    pub finalized_waiting_overflow: u64,
-}
-
-impl NodeStatus {
-    /// How far behind its peers a node may be and still be ready, in blocks.
-    pub const LAG_BLOCKS_MAX: u64 = 2;
-
-    /// Caught up and, for a validator, seeing a quorum.
-    pub fn ready(&self) -> bool {
-        self.started
-            && self.height + Self::LAG_BLOCKS_MAX >= self.peer_height
-            && (!self.validator || self.validators_live >= self.quorum)
-    }
-}
+/// What the node reports about itself (`/readyz`, `/v1/status`, the explorer's home page):
+/// the shared API type, so that clients read exactly what the node writes.
+pub use chancery_api_types::NodeStatus;

@@ -18,7 +18,6 @@
 //! answers 500 instead of dropping the connection.
 
 pub mod caps;
-pub mod dto;
 pub mod evidence;
 pub mod handle;
 mod layers;

@@ -1,11 +1,11 @@
 //! Proofs: checkpoints, receipts, log inclusion and consistency proofs, state proofs. Each
 //! verifies offline with the kernel and the genesis file.
 
-use crate::dto::*;
 use crate::params::{digest, height, id, number, P, Q};
 use crate::{ApiError, ApiResult, NodeHandle};
 use axum::extract::State;
 use axum::Json;
+use chancery_api_types::*;
 use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec;
 use chancery_core::receipt::Receipt;

@@ -1,10 +1,10 @@
 //! Reads: blocks, assets, awards, grants, records, agencies, members, validators.
 
-use crate::dto::*;
 use crate::params::{self, agency, digest, height, id, page, short, P, Q};
 use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX};
 use axum::extract::State;
 use axum::Json;
+use chancery_api_types::*;
 use chancery_core::block::{Block, Outcome};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
@@ -13,7 +13,7 @@ use chancery_core::state::{AssetState, AssetStatus, AwardState, GrantState, Stat
 use chancery_core::{Amount, Currency, Date, Height, TimestampMs};
 use chancery_ledger::{AwardFilter, GrantFilter, GrantStatus, TxRecord};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::IntoParams;
 
 /// Most members counted for an agency's `member_count`.
@@ -177,14 +177,12 @@ fn render_block(b: &Block, cert: &Certificate) -> BlockDetail {
     let transactions = b
         .txs
         .iter()
-        .map(|t| {
-            json!({
-                "hash": t.hash(),
-                "signer": t.body.signer,
-                "seq": t.body.seq,
-                "record_kind": t.body.record.kind(),
-                "subject": t.body.record.subject_id(),
-            })
+        .map(|t| BlockTx {
+            hash: t.hash().to_hex(),
+            signer: t.body.signer.to_string(),
+            seq: t.body.seq.0,
+            record_kind: t.body.record.kind().as_str().to_string(),
+            subject: t.body.record.subject_id(),
         })
         .collect();
     BlockDetail {

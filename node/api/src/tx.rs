@@ -1,7 +1,6 @@
 //! Node status, submission, transaction status, the event stream.
 
 use crate::caps::SseSlots;
-use crate::dto::ErrorBody;
 use crate::handle::{Command, Event, NodeStatus};
 use crate::params::{digest, P};
 use crate::{ApiError, ApiResult, NodeHandle};
@@ -12,6 +11,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use chancery_api_types::{
+    BatchDto, BatchItem, BatchRequest, BlockEvent, ErrorBody, ReadyDto, StatusDto, SubmitDto,
+    TipDto, TxStatusDto,
+};
 use chancery_core::block::Outcome;
 use chancery_core::ids::Digest;
 use chancery_core::tx::Transaction;
@@ -33,18 +36,18 @@ pub(crate) async fn healthz() -> &'static str {
 /// with the error shape (`not_ready`) and the status in `details`.
 #[utoipa::path(get, path = "/readyz", tag = "node",
     responses(
-        (status = 200, description = "ready: {ready, height, peer_height, validators_live, quorum, validators}", body = Object),
+        (status = 200, description = "ready", body = ReadyDto),
         (status = 503, description = "not ready", body = ErrorBody)))]
 pub(crate) async fn readyz(State(h): State<NodeHandle>) -> Response {
     let s = h.status.borrow().clone();
-    let body = json!({
-        "ready": s.ready(),
-        "height": s.height,
-        "peer_height": s.peer_height,
-        "validators_live": s.validators_live,
-        "quorum": s.quorum,
-        "validators": s.validators,
-    });
+    let body = ReadyDto {
+        ready: s.ready(),
+        height: s.height,
+        peer_height: s.peer_height,
+        validators_live: s.validators_live,
+        quorum: s.quorum,
+        validators: s.validators,
+    };
     if s.ready() {
         return (StatusCode::OK, Json(body)).into_response();
     }
@@ -65,29 +68,29 @@ pub(crate) async fn readyz(State(h): State<NodeHandle>) -> Response {
     };
     let mut e = ApiError::unavailable(format!("not ready: {why}"));
     e.code = "not_ready".into();
-    e.details = body;
+    e.details = serde_json::to_value(&body).unwrap_or(Value::Null);
     e.into_response()
 }
 
 /// Chain id, node status and the tip (height, hash, time, log size and root, state root).
 #[utoipa::path(get, path = "/v1/status", tag = "node",
-    responses((status = 200, description = "status", body = Object)))]
-pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<Value> {
+    responses((status = 200, description = "status", body = StatusDto)))]
+pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<StatusDto> {
     let s = h.status.borrow().clone();
     let tip = h.ledger.tip();
-    Json(json!({
-        "chain_id": h.ledger.chain_id(),
-        "chain_name": h.genesis.chain_name,
-        "node": s,
-        "tip": {
-            "height": tip.height,
-            "hash": tip.hash,
-            "time": tip.time,
-            "log_size": tip.log_size,
-            "log_root": tip.log_root,
-            "state_root": tip.state_root,
-        }
-    }))
+    Json(StatusDto {
+        chain_id: h.ledger.chain_id().to_hex(),
+        chain_name: h.genesis.chain_name.clone(),
+        node: s,
+        tip: TipDto {
+            height: tip.height.0,
+            hash: tip.hash.to_hex(),
+            time: tip.time.0,
+            log_size: tip.log_size,
+            log_root: tip.log_root.to_hex(),
+            state_root: tip.state_root.to_hex(),
+        },
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -189,7 +192,7 @@ fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
         (Vec<u8> = "application/octet-stream"),
         (Object = "application/json"))),
     responses(
-        (status = 202, description = "admitted to the mempool", body = Object),
+        (status = 202, description = "admitted to the mempool", body = SubmitDto),
         (status = 400, description = "malformed", body = ErrorBody),
         (status = 409, description = "duplicate", body = ErrorBody),
         (status = 413, description = "body too large", body = ErrorBody),
@@ -204,24 +207,24 @@ pub(crate) async fn submit(
     let tx = parse_submission(&headers, &body)?;
     let mut results = send_submit(&h, vec![tx]).await?;
     match results.pop() {
-        Some(Ok(hash)) => Ok((StatusCode::ACCEPTED, Json(json!({"hash": hash}))).into_response()),
+        Some(Ok(hash)) => Ok((
+            StatusCode::ACCEPTED,
+            Json(SubmitDto {
+                hash: hash.to_hex(),
+            }),
+        )
+            .into_response()),
         Some(Err(e)) => Err(admit_error(&e)),
         None => Err(ApiError::internal("no answer from the mempool")),
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BatchJson {
-    txs: Vec<String>,
-}
-
 /// Submit up to `batch_txs_max` transactions: `{"txs": [HEX, ...]}`; one result per
 /// transaction, `{"hash"}` or `{"code","message"}`.
 #[utoipa::path(post, path = "/v1/transactions/batch", tag = "transactions",
-    request_body(content = Object, content_type = "application/json", description = "{\"txs\": [HEX, ...]}"),
+    request_body(content = BatchRequest, content_type = "application/json", description = "{\"txs\": [HEX, ...]}"),
     responses(
-        (status = 202, description = "one result per transaction", body = Object),
+        (status = 202, description = "one result per transaction", body = BatchDto),
         (status = 400, description = "malformed", body = ErrorBody),
         (status = 503, description = "node busy or a read-only server", body = ErrorBody)))]
 pub(crate) async fn submit_batch(
@@ -229,7 +232,7 @@ pub(crate) async fn submit_batch(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body.map_err(body_error)?;
-    let b: BatchJson = serde_json::from_slice(&body).map_err(|e| {
+    let b: BatchRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed",
             format!("expected {{\"txs\": [HEX, ...]}}: {e}"),
@@ -253,44 +256,52 @@ pub(crate) async fn submit_batch(
         })?);
     }
     let results = send_submit(&h, txs).await?;
-    let out: Vec<Value> = results
+    let results = results
         .iter()
         .map(|r| match r {
-            Ok(hash) => json!({"hash": hash}),
-            Err(e) => json!({"code": e.code(), "message": e.to_string()}),
+            Ok(hash) => BatchItem::Admitted {
+                hash: hash.to_hex(),
+            },
+            Err(e) => BatchItem::Refused {
+                code: e.code().to_string(),
+                message: e.to_string(),
+            },
         })
         .collect();
-    Ok((StatusCode::ACCEPTED, Json(json!({ "results": out }))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(BatchDto { results })).into_response())
 }
 
 /// A transaction's status: `pending`, `finalized` (height, index, result) or `rejected` (reason).
 #[utoipa::path(get, path = "/v1/transactions/{hash}", tag = "transactions",
     params(("hash" = String, Path, description = "transaction hash, 64 hex digits")),
     responses(
-        (status = 200, description = "status", body = Object),
+        (status = 200, description = "status", body = TxStatusDto),
         (status = 400, description = "malformed hash", body = ErrorBody),
         (status = 404, description = "unknown", body = ErrorBody)))]
 pub(crate) async fn tx_status(
     State(h): State<NodeHandle>,
     P(hash): P<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TxStatusDto>> {
     let hash = digest(&hash, "transaction hash")?;
     if let Some(rec) = h.ledger.tx(&hash)? {
         let (status, reason) = match rec.entry.outcome {
-            Outcome::Applied => ("finalized", Value::Null),
-            Outcome::Rejected(r) => ("rejected", json!(r)),
+            Outcome::Applied => ("finalized", None),
+            Outcome::Rejected(r) => ("rejected", Some(r)),
         };
-        return Ok(Json(json!({
-            "hash": hash,
-            "status": status,
-            "reason": reason,
-            "height": rec.entry.height,
-            "index": rec.index,
-            "time": rec.entry.time,
-            "record_kind": rec.entry.tx.body.record.kind(),
-            "subject": rec.entry.tx.body.record.subject_id(),
-            "transaction": rec.entry.tx,
-        })));
+        return Ok(Json(TxStatusDto {
+            hash: hash.to_hex(),
+            status: status.into(),
+            reason: reason.map(|r| r.as_str()),
+            height: Some(rec.entry.height.0),
+            index: Some(rec.index),
+            time: Some(rec.entry.time.0),
+            record_kind: Some(rec.entry.tx.body.record.kind().as_str().to_string()),
+            subject: Some(rec.entry.tx.body.record.subject_id()),
+            transaction: Some(
+                serde_json::to_value(&rec.entry.tx)
+                    .map_err(|e| ApiError::internal(format!("rendering the transaction: {e}")))?,
+            ),
+        }));
     }
     let (reply, rx) = oneshot::channel();
     if h.commands
@@ -298,7 +309,17 @@ pub(crate) async fn tx_status(
         .is_ok()
         && rx.await.unwrap_or(false)
     {
-        return Ok(Json(json!({"hash": hash, "status": "pending"})));
+        return Ok(Json(TxStatusDto {
+            hash: hash.to_hex(),
+            status: "pending".into(),
+            reason: None,
+            height: None,
+            index: None,
+            time: None,
+            record_kind: None,
+            subject: None,
+            transaction: None,
+        }));
     }
     Err(ApiError::not_found(format!(
         "transaction {hash} is neither finalized nor pending on this node"
@@ -335,10 +356,15 @@ pub(crate) async fn events(
                 tx_count,
                 log_size,
             }) => {
-                out.push(Ok(SseEvent::default().event("block").data(
-                    json!({"height": height, "hash": hash, "tx_count": tx_count, "log_size": log_size})
-                        .to_string(),
-                )));
+                let block = BlockEvent {
+                    height: height.0,
+                    hash: hash.to_hex(),
+                    tx_count,
+                    log_size,
+                };
+                out.push(Ok(SseEvent::default()
+                    .event("block")
+                    .data(serde_json::to_string(&block).unwrap_or_default())));
                 // A checkpoint that cannot be read now is skipped: the next block brings one.
                 if let Some(data) = cached_checkpoint_json(&h, &slots.1) {
                     out.push(Ok(SseEvent::default().event("checkpoint").data(data)));

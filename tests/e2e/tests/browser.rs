@@ -10,6 +10,7 @@
 
 mod common;
 
+use chancery_client::enc;
 use common::{bin, demo, start_testnet, wait_log_size};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,25 +91,11 @@ fn href(dom: &str, prefix: &str) -> Option<String> {
     Some(dom[i..end].replace("&amp;", "&"))
 }
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn fetch(url: &str) -> Vec<u8> {
-    let mut r = common::agent()
-        .get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    assert_eq!(r.status(), 200, "GET {url}");
-    r.body_mut().read_to_vec().expect("body")
+/// GET `path` of the node at `api`, requiring 200: the body as served.
+fn fetch(api: &str, path: &str) -> Vec<u8> {
+    common::client(api)
+        .get_bytes(path)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
@@ -167,8 +154,8 @@ fn explorer_in_headless_chromium() {
     let dir = tempfile::tempdir().expect("temp dir");
     let receipt = dir.path().join("receipt.json");
     let genesis = dir.path().join("genesis.json");
-    std::fs::write(&receipt, fetch(&format!("{api}{receipt_href}"))).expect("write receipt");
-    std::fs::write(&genesis, fetch(&format!("{api}/genesis.json"))).expect("write genesis");
+    std::fs::write(&receipt, fetch(&api, &receipt_href)).expect("write receipt");
+    std::fs::write(&genesis, fetch(&api, "/genesis.json")).expect("write genesis");
     let out = Command::new(bin("chancery"))
         .arg("verify")
         .arg(&receipt)

@@ -6,11 +6,11 @@
 
 mod common;
 
+use chancery_client::types::ReceiptDto;
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
 use chancery_storage::{checksum, Column, RawAccess, RocksStore, Store};
 use common::*;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -43,9 +43,18 @@ struct Ctx {
     dir: PathBuf,
 }
 
+/// What `chancery submit --json` prints (the fields this test reads).
+#[derive(Debug, serde::Deserialize)]
+struct Submitted {
+    hash: String,
+    kind: String,
+    status: String,
+    receipt: String,
+}
+
 impl Ctx {
     /// `chancery submit KIND FIELDS... --key K --wait --json`: the finalized result.
-    fn submit(&self, key: &Path, kind: &str, fields: &[&str], file: Option<&Path>) -> Value {
+    fn submit(&self, key: &Path, kind: &str, fields: &[&str], file: Option<&Path>) -> Submitted {
         let mut args = vec!["submit", kind];
         args.extend_from_slice(fields);
         args.extend_from_slice(&["--key", s(key), "--node", &self.api, "--wait", "--json"]);
@@ -54,13 +63,13 @@ impl Ctx {
             args.extend_from_slice(&["--file", s(f)]);
         }
         let out = ok(&args);
-        let v: Value = serde_json::from_str(out.trim()).expect("submit --json output");
-        assert_eq!(v["status"], "finalized", "{kind}: {v}");
-        assert_eq!(v["kind"], kind);
-        assert!(v["receipt"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/v1/receipts/{}", v["hash"].as_str().unwrap())));
+        let v: Submitted = serde_json::from_str(out.trim()).expect("submit --json output");
+        assert_eq!(v.status, "finalized", "{kind}: {v:?}");
+        assert_eq!(v.kind, kind);
+        assert!(
+            v.receipt.ends_with(&format!("/v1/receipts/{}", v.hash)),
+            "{v:?}"
+        );
         v
     }
 }
@@ -75,22 +84,15 @@ fn flip_hex(s: &str, at: usize) -> String {
 fn client_submits_every_kind_verifies_receipts_and_audits() {
     let (net, apis) = start_testnet(0);
     let dir = net.dir.path().to_path_buf();
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("testnet.json")).unwrap()).unwrap();
+    let manifest = manifest(&dir);
     let ctx = Ctx {
         api: apis[0].clone(),
-        genesis: PathBuf::from(manifest["genesis"].as_str().unwrap()),
+        genesis: manifest.genesis.clone(),
         dir: dir.clone(),
     };
-    let keys = manifest["member_keys"].as_array().unwrap();
-    let (a0, k0) = (
-        keys[0]["agency"].as_str().unwrap().to_string(),
-        PathBuf::from(keys[0]["key"].as_str().unwrap()),
-    );
-    let (a1, k1) = (
-        keys[1]["agency"].as_str().unwrap().to_string(),
-        PathBuf::from(keys[1]["key"].as_str().unwrap()),
-    );
+    let keys = &manifest.member_keys;
+    let (a0, k0) = (keys[0].agency.clone(), keys[0].key.clone());
+    let (a1, k1) = (keys[1].agency.clone(), keys[1].key.clone());
 
     // keys new / show.
     let newkey = dir.join("new-member.key");
@@ -118,7 +120,7 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
     let asset = "e2e-asset-1";
     let ocid = "ocds-e2e-0001";
     let mut hashes = Vec::new();
-    let mut record = |v: Value| hashes.push(v["hash"].as_str().unwrap().to_string());
+    let mut record = |v: Submitted| hashes.push(v.hash);
 
     record(ctx.submit(
         &k0,
@@ -267,9 +269,9 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
     assert_eq!(hashes.len(), 11, "one record of every kind");
 
     // Reads.
-    let st: Value =
+    let st: StatusDto =
         serde_json::from_str(&ok(&["get", "status", "--node", &ctx.api, "--json"])).unwrap();
-    assert!(st["tip"]["height"].as_u64().unwrap() >= 1);
+    assert!(st.tip.height >= 1, "{st:?}");
     let tx = ok(&["get", "tx", &hashes[0], "--node", &ctx.api]);
     assert!(tx.contains("status: finalized"), "{tx}");
 
@@ -283,31 +285,29 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
             out.starts_with("valid:") && out.contains(h.as_str()),
             "{out}"
         );
-        let r: Value = serde_json::from_str(&text).unwrap();
+        let r: ReceiptDto = serde_json::from_str(&text).unwrap();
         let mut tampered = Vec::new();
-        let entry = r["entry"].as_str().unwrap();
-        for at in [entry.len() / 2, entry.len() - 1] {
+        for at in [r.entry.len() / 2, r.entry.len() - 1] {
             let mut t = r.clone();
-            t["entry"] = Value::String(flip_hex(entry, at));
+            t.entry = flip_hex(&r.entry, at);
             tampered.push(("entry", t));
         }
-        if let Some(p0) = r["proof"][0].as_str() {
+        if let Some(p0) = r.proof.first() {
             let mut t = r.clone();
-            t["proof"][0] = Value::String(flip_hex(p0, 10));
+            t.proof[0] = flip_hex(p0, 10);
             tampered.push(("proof[0]", t));
         }
-        let cp = r["checkpoint"].as_str().unwrap();
-        for at in [cp.len() / 3, cp.len() - 3] {
+        for at in [r.checkpoint.len() / 3, r.checkpoint.len() - 3] {
             let mut t = r.clone();
-            t["checkpoint"] = Value::String(flip_hex(cp, at));
+            t.checkpoint = flip_hex(&r.checkpoint, at);
             tampered.push(("checkpoint", t));
         }
         let mut t = r.clone();
-        t["index"] = Value::from(r["index"].as_u64().unwrap() + 1);
+        t.index += 1;
         tampered.push(("index", t));
         for (what, t) in tampered {
             let bad = ctx.dir.join(format!("receipt-{i}-bad.json"));
-            std::fs::write(&bad, t.to_string()).unwrap();
+            std::fs::write(&bad, serde_json::to_string(&t).unwrap()).unwrap();
             let (code, out, err) = chancery(&["verify", s(&bad), "--genesis", s(&ctx.genesis)]);
             assert_eq!(code, 1, "tampered {what} of receipt {i} verified:\n{out}");
             assert!(err.starts_with("invalid:"), "{err}");
@@ -341,11 +341,11 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
     // Alter a stopped node's data on disk: a signature byte of the certificate stored at
     // the height of the register_asset transaction (resealed, so the storage checksum
     // still passes: deliberate tampering, not bit rot).
-    let tx0: Value = get(&format!("{}/v1/transactions/{}", ctx.api, hashes[0]));
-    let height = tx0["height"].as_u64().unwrap();
-    let node = &manifest["nodes"][4];
-    let name = node["name"].as_str().unwrap();
-    let data = PathBuf::from(node["data_dir"].as_str().unwrap());
+    let tx0 = client(&ctx.api).tx(&hashes[0]).unwrap();
+    let height = tx0.height.expect("a finalized transaction's height");
+    let node = &manifest.nodes[4];
+    let name = node.name.as_str();
+    let data = node.data_dir.clone();
     testnet_cmd(&net, &["stop", name]);
     {
         let store = RocksStore::open(data.join("db")).expect("open the stopped node's database");
@@ -390,7 +390,7 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
             .expect("chancery-node serve");
         let url = format!("http://{addr}");
         let deadline = Instant::now() + Duration::from_secs(60);
-        while agent().get(&format!("{url}/healthz")).call().is_err() {
+        while client(&url).get_raw("/healthz").is_err() {
             assert!(
                 Instant::now() < deadline,
                 "chancery-node serve did not come up"
@@ -416,7 +416,7 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
     // Alter the stored record itself: the asset's name in its log entry.
     {
         let store = RocksStore::open(data.join("db")).expect("open the stopped node's database");
-        let index = tx0["index"].as_u64().unwrap();
+        let index = tx0.index.expect("a finalized transaction's log index");
         let key = index.to_be_bytes();
         let v = store
             .get(Column::Log, &key)

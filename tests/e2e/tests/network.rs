@@ -25,9 +25,10 @@ fn four_validators_commit_a_mixed_workload_identically() {
         expected,
         "every submitted transaction is committed"
     );
+    let observer = client(&apis[4]);
     for hash in &tx_hashes {
-        let s = get(&format!("{}/v1/transactions/{hash}", apis[4]));
-        assert_eq!(s["status"], "finalized", "transaction {hash}: {s}");
+        let s = observer.tx(hash).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.status, "finalized", "transaction {hash}: {s:?}");
     }
 
     // Offline integrity check of every node's database, once the nodes are stopped.

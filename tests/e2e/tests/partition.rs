@@ -122,14 +122,13 @@ fn partition_3_1_the_three_progress_and_the_one_catches_up_after_heal() {
     // The one finalized nothing and heard of none of it: no message crossed the cut.
     let s = status(&apis[alone]);
     assert_eq!(
-        s["tip"]["height"].as_u64(),
-        Some(cut_tip),
-        "the cut-off validator finalized a block alone: {s}"
+        s.tip.height, cut_tip,
+        "the cut-off validator finalized a block alone: {s:?}"
     );
-    let heard = s["node"]["peer_height"].as_u64().expect("peer_height");
+    let heard = s.node.peer_height;
     assert!(
         heard < majority_tip,
-        "the cut-off validator heard of height {heard} (majority at {majority_tip}): {s}"
+        "the cut-off validator heard of height {heard} (majority at {majority_tip}): {s:?}"
     );
 
     testnet_cmd(&net, &["heal"]);

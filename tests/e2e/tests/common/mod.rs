@@ -2,8 +2,9 @@
 //! drive it with `chancery demo`, wait on node event streams, compare chains.
 #![allow(dead_code)] // each test file uses its own subset
 
-use serde_json::Value;
-use std::io::BufRead;
+pub use chancery_client::types::StatusDto;
+pub use chancery_client::Client;
+use chancery_client::Event;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -42,22 +43,57 @@ impl Drop for Testnet {
     }
 }
 
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// Timeout of one request of these tests, in milliseconds.
+pub const REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+/// A client of the node at `api`.
+pub fn client(api: &str) -> Client {
+    Client::with_timeout_ms(api, Some(REQUEST_TIMEOUT_MS))
 }
 
-pub fn get(url: &str) -> Value {
-    let mut r = agent()
-        .get(url)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    r.body_mut()
-        .read_json()
-        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+/// The fields of the testnet manifest (`DIR/testnet.json`) these tests read; the others are
+/// kept as they are, so that a copy can be written back.
+#[derive(serde::Deserialize, serde::Serialize)]
+pub struct Manifest {
+    /// The genesis file.
+    pub genesis: PathBuf,
+    /// The nodes, in manifest order.
+    pub nodes: Vec<ManifestNode>,
+    /// One member key per agency.
+    #[serde(default)]
+    pub member_keys: Vec<MemberKey>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A node of the manifest.
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
+pub struct ManifestNode {
+    /// Its name, e.g. `cnao-1`.
+    pub name: String,
+    /// Its API base URL.
+    pub api: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Every other field.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A member key of the manifest.
+#[derive(Clone, serde::Deserialize, serde::Serialize)]
+pub struct MemberKey {
+    /// The agency.
+    pub agency: String,
+    /// The key file.
+    pub key: PathBuf,
+}
+
+/// The manifest of the testnet in `dir`.
+pub fn manifest(dir: &Path) -> Manifest {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("testnet.json")).expect("manifest"))
+        .expect("manifest JSON")
 }
 
 /// Block until `api` reports a log of at least `size` entries, reading its event stream.
@@ -66,45 +102,32 @@ pub fn wait_log_size(api: &str, size: u64, deadline: Instant) {
         api,
         deadline,
         &format!("log size {size}"),
-        || {
-            get(&format!("{api}/v1/status"))["tip"]["log_size"]
-                .as_u64()
-                .unwrap_or(0)
-                >= size
-        },
-        |v| v["log_size"].as_u64().unwrap_or(0) >= size,
+        || status(api).tip.log_size >= size,
+        |b| b.log_size >= size,
     )
 }
 
-/// Block until `done_now()` holds or an event of `api`'s stream satisfies `done_by`.
+/// Block until `done_now()` holds or a block event of `api`'s stream satisfies `done_by`.
 /// Subscribes first, then asks `done_now`, so no block can slip between the two.
 fn wait_event(
     api: &str,
     deadline: Instant,
     what: &str,
     done_now: impl Fn() -> bool,
-    done_by: impl Fn(&Value) -> bool,
+    done_by: impl Fn(&chancery_client::types::BlockEvent) -> bool,
 ) {
     let timeout = deadline.saturating_duration_since(Instant::now());
-    let stream_agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .build()
-        .into();
-    let resp = stream_agent
-        .get(&format!("{api}/v1/events"))
-        .call()
-        .unwrap_or_else(|e| panic!("{api}/v1/events: {e}"));
+    let events = Client::with_timeout_ms(api, Some(timeout.as_millis() as u64))
+        .events()
+        .unwrap_or_else(|e| panic!("{e}"));
     if done_now() {
         return;
     }
-    let reader = std::io::BufReader::new(resp.into_body().into_reader());
-    for line in reader.lines() {
-        let line = line.unwrap_or_else(|e| panic!("{api}: event stream ended before {what}: {e}"));
-        if let Some(data) = line.strip_prefix("data:") {
-            let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-            if done_by(&v) {
-                return;
-            }
+    for e in events {
+        match e {
+            Ok(Event::Block(b)) if done_by(&b) => return,
+            Ok(_) => {}
+            Err(e) => panic!("{api}: event stream ended before {what}: {e}"),
         }
     }
     panic!("{api}: event stream closed before {what}");
@@ -181,23 +204,15 @@ pub fn start_testnet_with(slot: u16, extra: &[&str]) -> (Testnet, Vec<String>) {
         &base_port,
     ];
     args.extend_from_slice(extra);
-    testnet_cmd(&net, &args);
-    let manifest: Value = serde_json::from_str(
-        &std::fs::read_to_string(net.dir.path().join("testnet.json")).expect("manifest"),
-    )
-    .expect("manifest JSON");
-    let apis: Vec<String> = manifest["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|n| n["api"].as_str().expect("api").to_string())
-        .collect();
+    let out = testnet_cmd(&net, &args);
+    let m = manifest(net.dir.path());
+    let apis: Vec<String> = m.nodes.iter().map(|n| n.api.clone()).collect();
     assert_eq!(apis.len(), 5, "4 validators and 1 observer");
-    let agencies = manifest["member_keys"]
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or(0);
-    assert_eq!(agencies, AGENCIES, "one member key per agency");
+    assert_eq!(m.member_keys.len(), AGENCIES, "one member key per agency");
+    assert!(
+        out.contains(&format!("export CHANCERY_NODE={}\n", apis[0])),
+        "`up` prints the line that points the client at the first node:\n{out}"
+    );
     (net, apis)
 }
 
@@ -214,16 +229,16 @@ pub fn demo(net: &Testnet, from: u64, rounds: u64) -> u64 {
 /// majority side of a partition: the demo is pointed at a copy of the manifest that lists
 /// only them.
 pub fn demo_via(net: &Testnet, nodes: &[usize], from: u64, rounds: u64) -> u64 {
-    let mut m: Value = serde_json::from_str(
-        &std::fs::read_to_string(net.dir.path().join("testnet.json")).expect("manifest"),
-    )
-    .expect("manifest JSON");
-    let all = m["nodes"].as_array().expect("nodes").clone();
-    m["nodes"] = Value::Array(nodes.iter().map(|&i| all[i].clone()).collect());
+    let mut m = manifest(net.dir.path());
+    m.nodes = nodes.iter().map(|&i| m.nodes[i].clone()).collect();
     let name: Vec<String> = nodes.iter().map(usize::to_string).collect();
     let dir = net.dir.path().join(format!("clients-{}", name.join("-")));
     std::fs::create_dir_all(&dir).expect("clients dir");
-    std::fs::write(dir.join("testnet.json"), m.to_string()).expect("write manifest");
+    std::fs::write(
+        dir.join("testnet.json"),
+        serde_json::to_string(&m).expect("manifest JSON"),
+    )
+    .expect("write manifest");
     demo_dir(&dir, from, rounds)
 }
 
@@ -257,32 +272,24 @@ pub fn demo_dir(dir: &Path, from: u64, rounds: u64) -> u64 {
 /// Every node in `apis` holds the same finalized chain up to the lowest tip; returns the
 /// transaction hashes of that chain, checked to be unique.
 pub fn same_chain(apis: &[String]) -> Vec<String> {
-    let tips: Vec<u64> = apis
-        .iter()
-        .map(|a| {
-            get(&format!("{a}/v1/status"))["tip"]["height"]
-                .as_u64()
-                .expect("height")
-        })
-        .collect();
+    let tips: Vec<u64> = apis.iter().map(|a| tip_height(a)).collect();
     let common = *tips.iter().min().expect("tips");
+    let clients: Vec<Client> = apis.iter().map(|a| client(a)).collect();
     let mut tx_hashes = Vec::new();
     for h in 1..=common {
-        let blocks: Vec<Value> = apis
+        let blocks: Vec<_> = clients
             .iter()
-            .map(|a| get(&format!("{a}/v1/blocks/{h}")))
+            .map(|c| c.block(h).unwrap_or_else(|e| panic!("{e}")))
             .collect();
         for (a, b) in apis.iter().zip(&blocks) {
             assert_eq!(
-                b["hash"], blocks[0]["hash"],
+                b.hash, blocks[0].hash,
                 "node {a} has a different block at height {h}"
             );
-            assert_eq!(b["header"]["log_root"], blocks[0]["header"]["log_root"]);
-            assert_eq!(b["header"]["state_root"], blocks[0]["header"]["state_root"]);
+            // The whole header: log and state roots, transactions hash, proposer, ...
+            assert_eq!(b.header, blocks[0].header, "node {a}, height {h}");
         }
-        for t in blocks[0]["transactions"].as_array().expect("transactions") {
-            tx_hashes.push(t["hash"].as_str().expect("hash").to_string());
-        }
+        tx_hashes.extend(blocks[0].transactions.iter().map(|t| t.hash.clone()));
     }
     let mut unique = tx_hashes.clone();
     unique.sort();
@@ -297,9 +304,7 @@ pub fn same_chain(apis: &[String]) -> Vec<String> {
 
 /// The finalized tip height `api` reports.
 pub fn tip_height(api: &str) -> u64 {
-    get(&format!("{api}/v1/status"))["tip"]["height"]
-        .as_u64()
-        .expect("tip height")
+    status(api).tip.height
 }
 
 /// Block until `api` has finalized height `height`, reading its event stream.
@@ -309,17 +314,17 @@ pub fn wait_height(api: &str, height: u64, deadline: Instant) {
         deadline,
         &format!("height {height}"),
         || tip_height(api) >= height,
-        |v| v["height"].as_u64().unwrap_or(0) >= height,
+        |b| b.height >= height,
     )
 }
 
 /// `params.delta_ms` of the testnet's genesis (the consensus message-delay bound).
 pub fn genesis_delta_ms(net: &Testnet) -> u64 {
-    let g: Value = serde_json::from_str(
+    let g: chancery_core::genesis::Genesis = serde_json::from_str(
         &std::fs::read_to_string(net.dir.path().join("genesis.json")).expect("genesis"),
     )
     .expect("genesis JSON");
-    g["params"]["delta_ms"].as_u64().expect("params.delta_ms")
+    g.params.delta_ms
 }
 
 /// The testnet's nodes, in manifest order (by name).
@@ -339,11 +344,10 @@ pub fn assert_no_progress(
     let mut polls = 0u32;
     while start.elapsed() < window {
         for (&i, &tip) in idx.iter().zip(tips) {
-            let s = get(&format!("{}/v1/status", apis[i]));
+            let s = status(&apis[i]);
             assert_eq!(
-                s["tip"]["height"].as_u64(),
-                Some(tip),
-                "{} finalized a block {why}: {s}",
+                s.tip.height, tip,
+                "{} finalized a block {why}: {s:?}",
                 NAMES[i]
             );
         }
@@ -354,8 +358,8 @@ pub fn assert_no_progress(
 }
 
 /// A node's `/v1/status`.
-pub fn status(api: &str) -> Value {
-    get(&format!("{api}/v1/status"))
+pub fn status(api: &str) -> StatusDto {
+    client(api).status().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Wait (up to 30 s) until each node of `idx` holds pending transactions: the event that
@@ -365,12 +369,12 @@ pub fn wait_mempool_nonempty(apis: &[String], idx: &[usize]) {
         let until = Instant::now() + Duration::from_secs(30);
         loop {
             let s = status(&apis[i]);
-            if s["node"]["mempool_txs"].as_u64().unwrap_or(0) > 0 {
+            if s.node.mempool_txs > 0 {
                 break;
             }
             assert!(
                 Instant::now() < until,
-                "{}: transactions never arrived: {s}",
+                "{}: transactions never arrived: {s:?}",
                 NAMES[i]
             );
             std::thread::sleep(Duration::from_millis(50)); // poll interval, not a sync point

@@ -1,0 +1,644 @@
+//! # chancery-api-types — the JSON shapes of Chancery's HTTP API
+//!
+//! Every request and response body of the node's `/v1` API, shared by the server
+//! (`chancery-api`, which renders them) and every Rust client (`chancery-client` and, through
+//! it, the `chancery` CLI, `chancery-testnet` and the end-to-end tests), so that both sides
+//! agree by construction. Serde only: no IO, no kernel types. The OpenAPI schemas are derived
+//! behind the `openapi` feature, which only the server enables.
+//!
+//! `serde_json::Value` appears where an answer carries free-form JSON: kernel values in their
+//! own serde form (headers, certificates, records, transactions, state proofs), error
+//! details, and supplier lists. Hashes and keys are lower-case hex. A restricted record field
+//! appears as `{"sealed": HEX}` (its salted commitment) unless its submitter disclosed it
+//! (`{"open": VALUE}`): the node never holds sealed content.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Every error answer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `not_found`, `bad_cursor`, `rate_limited`.
+    pub code: String,
+    /// What was wrong and what was expected.
+    pub message: String,
+    /// Structured details (limits, found values), or null.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object, nullable))]
+    pub details: Value,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; null at the end.
+    pub next: Option<String>,
+}
+
+/// A transaction as listed in histories and record pages.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TxSummary {
+    /// Transaction hash.
+    pub hash: String,
+    /// Log index.
+    pub index: u64,
+    /// Height of its block.
+    pub height: u64,
+    /// Block time, ms since 1970.
+    pub time_ms: u64,
+    /// Record kind, e.g. `register_asset`.
+    pub kind: String,
+    /// Subject id (asset id, `ocid/award_id`, grant id, ...).
+    pub subject: String,
+    /// Signer key.
+    pub signer: String,
+    /// Signer's sequence number.
+    pub seq: u64,
+    /// `applied` or `rejected`.
+    pub outcome: String,
+    /// Rejection reason code, if rejected.
+    pub reason: Option<String>,
+    /// The record (kernel JSON form; restricted fields as commitments).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub record: Value,
+}
+
+/// A block summary.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockSummary {
+    /// Height.
+    pub height: u64,
+    /// Header hash.
+    pub hash: String,
+    /// Block time, ms since 1970.
+    pub time_ms: u64,
+    /// Transactions in it.
+    pub tx_count: u32,
+    /// Log size after it.
+    pub log_size: u64,
+    /// Log root after it.
+    pub log_root: String,
+    /// State root after it.
+    pub state_root: String,
+    /// Proposer's validator index.
+    pub proposer: u16,
+}
+
+/// A page of block summaries (`next` is the next height to ask for).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockPage {
+    /// Blocks, ascending.
+    pub items: Vec<BlockSummary>,
+    /// Next `from` height, or null past the last block.
+    pub next: Option<u64>,
+}
+
+/// A block in its canonical encoding, as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RawBlock {
+    /// Height.
+    pub height: u64,
+    /// Hex of the canonical `Block` encoding (header and transactions).
+    pub block: String,
+    /// Hex of the canonical finalization `Certificate` stored with it (its own, or a
+    /// descendant's for a block finalized together with that descendant).
+    pub certificate: String,
+}
+
+/// A page of raw blocks.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RawBlockPage {
+    /// Blocks, ascending.
+    pub items: Vec<RawBlock>,
+    /// Next `from` height, or null past the last block.
+    pub next: Option<u64>,
+}
+
+/// A block with its transactions and certificate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockDetail {
+    /// Header hash.
+    pub hash: String,
+    /// The header (kernel JSON form).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub header: Value,
+    /// Its transactions, in block order.
+    pub transactions: Vec<BlockTx>,
+    /// The finalization certificate stored with it (kernel JSON form).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub certificate: Value,
+}
+
+/// A transaction as a block lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockTx {
+    /// Transaction hash, hex.
+    pub hash: String,
+    /// Signer key, hex.
+    pub signer: String,
+    /// Signer's sequence number.
+    pub seq: u64,
+    /// Record kind, e.g. `register_asset`.
+    pub record_kind: String,
+    /// Subject id (asset id, `ocid/award_id`, grant id, ...).
+    pub subject: String,
+}
+
+/// An asset's current state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssetDto {
+    /// Asset id.
+    pub id: String,
+    /// Custodian agency.
+    pub custodian: String,
+    /// `held` or `disposed`.
+    pub status: String,
+    /// Height of the block that registered it.
+    pub registered_at: u64,
+    /// The last transaction that changed it.
+    pub last_tx: String,
+    /// Height of the state read.
+    pub as_of_height: u64,
+}
+
+/// An award's current state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwardDto {
+    /// OCDS process id.
+    pub ocid: String,
+    /// Award id.
+    pub award_id: String,
+    /// Purchasing agency.
+    pub purchaser: String,
+    /// `pending`, `active`, `unsuccessful` or `cancelled`.
+    pub status: String,
+    /// Current value in minor units.
+    pub amount_minor: u64,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Award date, YYYY-MM-DD.
+    pub award_date: String,
+    /// Current suppliers: name and credit_code.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub suppliers: Vec<Value>,
+    /// The last transaction that changed it.
+    pub last_tx: String,
+}
+
+/// An award with its history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AwardDetail {
+    /// Current state.
+    pub award: AwardDto,
+    /// Award, amendments, cancellation and documents, oldest first.
+    pub history: Page<TxSummary>,
+}
+
+/// A data-sharing grant's state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantDto {
+    /// Grant id.
+    pub id: String,
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Granting agency.
+    pub grantor: String,
+    /// Agency allowed to use the dataset.
+    pub grantee: String,
+    /// First day of validity.
+    pub valid_from: String,
+    /// Last day of validity.
+    pub valid_until: String,
+    /// Revoked by the grantor.
+    pub revoked: bool,
+    /// `active`, `pending` (not yet valid), `expired` or `revoked` at `status_at_ms`.
+    pub status: String,
+    /// Block time the status is computed at (the tip's), ms since 1970.
+    pub status_at_ms: u64,
+    /// The last transaction that changed it.
+    pub last_tx: String,
+}
+
+/// A grant with its history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GrantDetail {
+    /// Current state and status.
+    pub grant: GrantDto,
+    /// Grant and revocation records, oldest first.
+    pub history: Page<TxSummary>,
+}
+
+/// An agency.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgencyDto {
+    /// Agency id.
+    pub id: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Genesis admin keys.
+    pub admin_keys: Vec<String>,
+    /// Member keys (revoked included), counted up to `member_count_max`.
+    pub member_count: usize,
+    /// True if there are more members than counted.
+    pub member_count_capped: bool,
+    /// Validators run by this agency.
+    pub validators: Vec<String>,
+}
+
+/// A member key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberDto {
+    /// Public key.
+    pub key: String,
+    /// Agency.
+    pub agency: String,
+    /// Display name.
+    pub name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Revoked.
+    pub revoked: bool,
+    /// The sequence number its next transaction must carry.
+    pub next_seq: u64,
+}
+
+/// A validator.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorDto {
+    /// Index in the validator set (its id in certificates).
+    pub index: u16,
+    /// Name.
+    pub name: String,
+    /// Agency running it.
+    pub agency: String,
+    /// Consensus key.
+    pub consensus_key: String,
+    /// Network key.
+    pub network_key: String,
+    /// Voting power.
+    pub power: u64,
+    /// Signed the certificate of the latest finalized block.
+    pub signed_latest: bool,
+}
+
+/// The validator set with liveness.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ValidatorsDto {
+    /// Epoch.
+    pub epoch: u64,
+    /// Validators in index order.
+    pub validators: Vec<ValidatorDto>,
+    /// Validators this node sees live (itself included if a validator); 0 on a read-only server.
+    pub live: usize,
+    /// Validators needed for a quorum.
+    pub quorum: usize,
+    /// Validators that signed the latest block's certificate.
+    pub signed_latest: usize,
+    /// Height of that block.
+    pub latest_height: u64,
+}
+
+/// A checkpoint: a finalized header with its certificate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckpointDto {
+    /// Height of the checkpoint's header (for a block finalized by a descendant, the
+    /// descendant's height, which can exceed the height asked for).
+    pub height: u64,
+    /// Log size.
+    pub size: u64,
+    /// Log root, hex.
+    pub root: String,
+    /// State root, hex.
+    pub state_root: String,
+    /// Hex of the canonical `Checkpoint` encoding.
+    pub checkpoint: String,
+    /// The signed-note text form.
+    pub text: String,
+}
+
+/// An inclusion proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InclusionDto {
+    /// Log index.
+    pub index: u64,
+    /// Log size the proof is for.
+    pub size: u64,
+    /// Hashes, bottom-up, hex.
+    pub proof: Vec<String>,
+    /// Hex of the entry's canonical bytes (the leaf data).
+    pub leaf: String,
+}
+
+/// A consistency proof.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsistencyDto {
+    /// Old size.
+    pub first: u64,
+    /// New size.
+    pub second: u64,
+    /// Hashes, hex.
+    pub proof: Vec<String>,
+}
+
+/// A state proof with the checkpoint it is proven against. Verify: check `checkpoint`
+/// against the genesis, then `verify_state_proof(checkpoint.header.state_root, proof)`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateProofDto {
+    /// Height of the checkpoint (and of the state proven).
+    pub height: u64,
+    /// State root the proof leads to.
+    pub state_root: String,
+    /// The kernel `StateProof` (key, value or null, siblings, end).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub proof: Value,
+    /// Hex of the canonical `StateProof` encoding.
+    pub proof_hex: String,
+    /// Hex of the canonical `Checkpoint` encoding.
+    pub checkpoint: String,
+}
+
+/// A receipt: exactly the kernel's `chancery_core::receipt::Receipt`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptDto {
+    /// `chancery-receipt/v1`.
+    pub format: String,
+    /// Hex of the log entry's canonical bytes.
+    pub entry: String,
+    /// Log index.
+    pub index: u64,
+    /// Inclusion proof, bottom-up, hex.
+    pub proof: Vec<String>,
+    /// Hex of the canonical checkpoint.
+    pub checkpoint: String,
+}
+
+/// Evidence that a validator signed two conflicting messages (`GET /v1/evidence`), as this
+/// node stored it, with the result of checking it against the genesis validator set.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EvidenceDto {
+    /// Id: hex of the stored key after `consensus/evidence/` (for `/v1/evidence/{id}`).
+    pub id: String,
+    /// `votes` (two conflicting votes of one view); `proposals` when proposals are kept too.
+    pub kind: String,
+    /// Epoch of the validator set.
+    pub epoch: u64,
+    /// View of the two messages.
+    pub view: u64,
+    /// The culprit's index in the validator set.
+    pub culprit: u16,
+    /// The culprit's name in the genesis, if the index is in the set.
+    pub culprit_name: Option<String>,
+    /// The first signed message, canonical encoding in hex.
+    pub first: String,
+    /// The second signed message, canonical encoding in hex.
+    pub second: String,
+    /// The whole evidence, canonical encoding in hex: what `chancery verify` checks.
+    pub evidence: String,
+    /// Whether both signatures verify under the culprit's key and the messages conflict.
+    pub verified: bool,
+    /// Why it does not verify (or does not decode), when `verified` is false.
+    pub error: Option<String>,
+}
+
+/// What a node reports about itself (`node` in `GET /v1/status`, the explorer's home page).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodeStatus {
+    /// Current view of the consensus core.
+    pub view: u64,
+    /// Last applied height.
+    pub height: u64,
+    /// The peers' height, at least ours: the highest height that f + 1 validators claimed
+    /// in the last 10 s (so one lying peer cannot set it, and it goes down when claims stop).
+    pub peer_height: u64,
+    /// Validators we are connected to (ourselves included if a validator).
+    pub validators_live: usize,
+    /// Validators needed for a quorum.
+    pub quorum: usize,
+    /// Number of validators.
+    pub validators: usize,
+    /// Pending transactions in the mempool.
+    pub mempool_txs: usize,
+    /// Evidence of misbehaviour seen.
+    pub evidence: usize,
+    /// Whether this node votes.
+    pub validator: bool,
+    /// Whether the driver has started.
+    pub started: bool,
+    /// Finalized blocks from peers that did not decode or apply (fetched again by sync).
+    pub finalized_refused: u64,
+    /// Finalized blocks refused because too many waited for their certificate (fetched
+    /// again by sync).
+    pub finalized_waiting_overflow: u64,
+}
+
+impl NodeStatus {
+    /// How far behind its peers a node may be and still be ready, in blocks.
+    pub const LAG_BLOCKS_MAX: u64 = 2;
+
+    /// Caught up and, for a validator, seeing a quorum.
+    pub fn ready(&self) -> bool {
+        self.started
+            && self.height + Self::LAG_BLOCKS_MAX >= self.peer_height
+            && (!self.validator || self.validators_live >= self.quorum)
+    }
+}
+
+/// The finalized tip, as `GET /v1/status` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TipDto {
+    /// Height of the last finalized block (0 before the first).
+    pub height: u64,
+    /// Its header hash, hex.
+    pub hash: String,
+    /// Its block time, ms since 1970.
+    pub time: u64,
+    /// Log size after it.
+    pub log_size: u64,
+    /// Log root after it, hex.
+    pub log_root: String,
+    /// State root after it, hex.
+    pub state_root: String,
+}
+
+/// `GET /v1/status`: chain, node status and tip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusDto {
+    /// Chain id, hex.
+    pub chain_id: String,
+    /// Chain name from the genesis.
+    pub chain_name: String,
+    /// The node's own status.
+    pub node: NodeStatus,
+    /// The finalized tip.
+    pub tip: TipDto,
+}
+
+/// `GET /readyz` when ready (and `details` of its 503 answer when not).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReadyDto {
+    /// Caught up and, for a validator, seeing a quorum.
+    pub ready: bool,
+    /// Last applied height.
+    pub height: u64,
+    /// The peers' height.
+    pub peer_height: u64,
+    /// Validators this node sees live.
+    pub validators_live: usize,
+    /// Validators needed for a quorum.
+    pub quorum: usize,
+    /// Number of validators.
+    pub validators: usize,
+}
+
+/// `POST /v1/transactions` (202): the admitted transaction's hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubmitDto {
+    /// Transaction hash, hex.
+    pub hash: String,
+}
+
+/// `POST /v1/transactions/batch` request body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The transactions' canonical bytes, hex.
+    pub txs: Vec<String>,
+}
+
+/// The result for one transaction of a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// Admitted to the mempool.
+    Admitted {
+        /// Transaction hash, hex.
+        hash: String,
+    },
+    /// Refused.
+    Refused {
+        /// The admission error's code, e.g. `bad_seq`, `duplicate`, `pool_full`.
+        code: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// `POST /v1/transactions/batch` (202): one result per transaction, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchDto {
+    /// The results.
+    pub results: Vec<BatchItem>,
+}
+
+/// `GET /v1/transactions/{hash}`: pending, or finalized/rejected with where and what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TxStatusDto {
+    /// Transaction hash, hex.
+    pub hash: String,
+    /// `pending`, `finalized` (applied) or `rejected` (kept in the log, not applied).
+    pub status: String,
+    /// Rejection reason code, if rejected; null otherwise.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Height of its block, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Log index, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// Block time, ms since 1970, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+    /// Record kind, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_kind: Option<String>,
+    /// Subject id, once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The signed transaction (kernel JSON form), once committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub transaction: Option<Value>,
+}
+
+impl TxStatusDto {
+    /// Finalized or rejected: no longer pending.
+    pub fn is_committed(&self) -> bool {
+        self.status == "finalized" || self.status == "rejected"
+    }
+}
+
+/// The data of a `block` event of `GET /v1/events`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BlockEvent {
+    /// Height.
+    pub height: u64,
+    /// Header hash, hex.
+    pub hash: String,
+    /// Transactions in it.
+    pub tx_count: u32,
+    /// Log size after it.
+    pub log_size: u64,
+}
+
+/// A page of `GET /ocds/releases`: an OCDS 1.1 release package. Only the fields a client
+/// pages with are typed; the releases and the other package fields (`uri`, `version`,
+/// `publisher`, `publishedDate`, ...) are free-form OCDS JSON, kept as they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OcdsReleasePackage {
+    /// The releases of this page (OCDS 1.1 releases, free-form).
+    pub releases: Vec<Value>,
+    /// `next`: the URL of the next page, absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<OcdsLinks>,
+    /// Every other package field, unchanged.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// The `links` of an OCDS package page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcdsLinks {
+    /// The next page's URL, if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
