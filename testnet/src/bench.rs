@@ -11,8 +11,8 @@
 use crate::manifest::Manifest;
 use crate::procs;
 use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::{Client, Event};
 use hdrhistogram::Histogram;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -72,13 +72,7 @@ fn parse_demo_line(line: &str) -> Option<(String, u64)> {
 fn member_keys(m: &Manifest) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
     for k in &m.member_keys {
-        let text = std::fs::read_to_string(&k.key)
-            .with_context(|| format!("reading {}", k.key.display()))?;
-        let v: Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", k.key.display()))?;
-        let public = v["public"]
-            .as_str()
-            .ok_or_else(|| anyhow!("{}: no `public` field", k.key.display()))?;
+        let (_, public) = chancery_genesis::keyfile::read_public_key(&k.key)?;
         out.insert(k.agency.clone(), public.to_string());
     }
     if out.is_empty() {
@@ -163,15 +157,9 @@ fn follow_blocks(api: &str) -> Result<mpsc::Receiver<(Instant, u64)>> {
     let (tx, rx) = mpsc::channel::<(Instant, u64)>();
     let reader = open_events(api)?;
     std::thread::spawn(move || {
-        for line in reader.lines() {
-            let Ok(line) = line else { return };
-            if let Some(data) = line.strip_prefix("data:") {
-                let v: Value = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-                if let (Some(h), Some(c)) = (v["height"].as_u64(), v["tx_count"].as_u64()) {
-                    if c > 0 && tx.send((Instant::now(), h)).is_err() {
-                        return;
-                    }
-                }
+        for (h, c) in reader {
+            if c > 0 && tx.send((Instant::now(), h)).is_err() {
+                return;
             }
         }
     });
@@ -356,62 +344,44 @@ fn wait_until(api: &str, size: u64, timeout: Duration) -> Result<()> {
     Ok(())
 }
 
-// Every call to a node's HTTP API is in the small functions below, one per endpoint.
+// Every call to a node's HTTP API is in the small functions below, one per endpoint, all
+// through `chancery_client`.
 
-fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
+/// Bound of one request, in milliseconds.
+const REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Bound of the event stream a latency run follows, in milliseconds.
+const EVENTS_TIMEOUT_MS: u64 = 3_600_000;
 
-fn get_json(url: &str) -> Result<Value> {
-    let mut r = agent(Duration::from_secs(10))
-        .get(url)
-        .call()
-        .with_context(|| format!("GET {url}"))?;
-    let text = r
-        .body_mut()
-        .read_to_string()
-        .with_context(|| format!("GET {url}: body"))?;
-    serde_json::from_str(&text).with_context(|| format!("GET {url}: expected JSON, got {text:?}"))
+fn client(api: &str) -> Client {
+    Client::with_timeout_ms(api, Some(REQUEST_TIMEOUT_MS))
 }
 
 /// (log size, height) of the node's finalized tip.
 fn tip(api: &str) -> Result<(u64, u64)> {
-    let v = get_json(&format!("{api}/v1/status"))?;
-    match (v["tip"]["log_size"].as_u64(), v["tip"]["height"].as_u64()) {
-        (Some(s), Some(h)) => Ok((s, h)),
-        _ => bail!("{api}/v1/status: expected tip.log_size and tip.height, got {v}"),
-    }
+    let s = client(api).status()?;
+    Ok((s.tip.log_size, s.tip.height))
 }
 
 /// The next sequence number of a member key (`GET /v1/members/{key}`).
 fn member_next_seq(api: &str, key: &str) -> Result<u64> {
-    let v = get_json(&format!("{api}/v1/members/{key}"))?;
-    v["next_seq"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("{api}/v1/members/{key}: no next_seq: {v}"))
+    Ok(client(api).member(key)?.next_seq)
 }
 
-/// The node's event stream (`GET /v1/events`), line by line.
-fn open_events(api: &str) -> Result<impl BufRead> {
-    let stream = agent(Duration::from_secs(3600))
-        .get(&format!("{api}/v1/events"))
-        .call()
-        .with_context(|| format!("{api}/v1/events"))?;
-    Ok(BufReader::new(stream.into_body().into_reader()))
+/// The node's block events (`GET /v1/events`): (height, transaction count) as they come.
+fn open_events(api: &str) -> Result<impl Iterator<Item = (u64, u32)>> {
+    let events = Client::with_timeout_ms(api, Some(EVENTS_TIMEOUT_MS)).events()?;
+    Ok(events.map_while(|e| e.ok()).filter_map(|e| match e {
+        Event::Block(b) => Some((b.height, b.tx_count)),
+        _ => None,
+    }))
 }
 
 /// (signer, seq) of every transaction of the block at height `h` (`GET /v1/blocks/{h}`).
 fn block_txs(api: &str, h: u64) -> Result<Vec<TxId>> {
-    let b = get_json(&format!("{api}/v1/blocks/{h}"))?;
-    Ok(b["transactions"]
-        .as_array()
+    let b = client(api).block(h)?;
+    Ok(b.transactions
         .into_iter()
-        .flatten()
-        .filter_map(|t| Some((t["signer"].as_str()?.to_string(), t["seq"].as_u64()?)))
+        .map(|t| (t.signer, t.seq))
         .collect())
 }
 

@@ -294,7 +294,7 @@ fn up(a: UpArgs) -> Result<()> {
             a.dir.display()
         );
     }
-    let mut m = Manifest::from_configs(&a.dir)?;
+    let mut m = manifest::from_configs(&a.dir)?;
     if a.netns {
         netns::plan(&mut m)?;
         // Saved before anything is made, so that `down` can always remove it.

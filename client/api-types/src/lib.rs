@@ -11,8 +11,6 @@
 //! details, and supplier lists. Hashes and keys are lower-case hex. A restricted record field
 //! appears as `{"sealed": HEX}` (its salted commitment) unless its submitter disclosed it
 //! (`{"open": VALUE}`): the node never holds sealed content.
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

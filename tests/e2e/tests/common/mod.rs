@@ -2,6 +2,7 @@
 //! drive it with `chancery demo`, wait on node event streams, compare chains.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub use chancery_client::manifest::Manifest;
 pub use chancery_client::types::StatusDto;
 pub use chancery_client::Client;
 use chancery_client::Event;
@@ -51,49 +52,9 @@ pub fn client(api: &str) -> Client {
     Client::with_timeout_ms(api, Some(REQUEST_TIMEOUT_MS))
 }
 
-/// The fields of the testnet manifest (`DIR/testnet.json`) these tests read; the others are
-/// kept as they are, so that a copy can be written back.
-#[derive(serde::Deserialize, serde::Serialize)]
-pub struct Manifest {
-    /// The genesis file.
-    pub genesis: PathBuf,
-    /// The nodes, in manifest order.
-    pub nodes: Vec<ManifestNode>,
-    /// One member key per agency.
-    #[serde(default)]
-    pub member_keys: Vec<MemberKey>,
-    /// Every other field.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, serde_json::Value>,
-}
-
-/// A node of the manifest.
-#[derive(Clone, serde::Deserialize, serde::Serialize)]
-pub struct ManifestNode {
-    /// Its name, e.g. `cnao-1`.
-    pub name: String,
-    /// Its API base URL.
-    pub api: String,
-    /// Its data directory.
-    pub data_dir: PathBuf,
-    /// Every other field.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, serde_json::Value>,
-}
-
-/// A member key of the manifest.
-#[derive(Clone, serde::Deserialize, serde::Serialize)]
-pub struct MemberKey {
-    /// The agency.
-    pub agency: String,
-    /// The key file.
-    pub key: PathBuf,
-}
-
 /// The manifest of the testnet in `dir`.
 pub fn manifest(dir: &Path) -> Manifest {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("testnet.json")).expect("manifest"))
-        .expect("manifest JSON")
+    Manifest::load(dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Block until `api` reports a log of at least `size` entries, reading its event stream.
