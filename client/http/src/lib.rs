@@ -109,6 +109,15 @@ impl ClientError {
     }
 }
 
+/// No answer from `url`: the transport's error.
+fn unreachable(method: &'static str, url: &str, e: ureq::Error) -> ClientError {
+    ClientError::Unreachable {
+        method,
+        url: url.to_string(),
+        reason: e.to_string(),
+    }
+}
+
 /// A result of this crate.
 pub type Result<T> = std::result::Result<T, ClientError>;
 
@@ -255,11 +264,7 @@ impl Client {
             .agent
             .get(&url)
             .call()
-            .map_err(|e| ClientError::Unreachable {
-                method: "GET",
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| unreachable("GET", &url, e))?;
         self.read("GET", &url, r)
     }
 
@@ -271,11 +276,7 @@ impl Client {
             .post(&url)
             .header("content-type", content_type)
             .send(body)
-            .map_err(|e| ClientError::Unreachable {
-                method: "POST",
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| unreachable("POST", &url, e))?;
         self.read("POST", &url, r)
     }
 
@@ -511,11 +512,7 @@ impl Client {
             .agent
             .get(&url)
             .call()
-            .map_err(|e| ClientError::Unreachable {
-                method: "GET",
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| unreachable("GET", &url, e))?;
         if !(200..300).contains(&r.status().as_u16()) {
             let a = self.read("GET", &url, r)?;
             return Err(status_error("GET", &url, &a));

@@ -173,6 +173,22 @@ impl<'a> Exec<'a> {
         )
     }
 
+    /// The award if `agency` is its purchaser and it is not cancelled: what amending and
+    /// cancelling both require (`AwardUnknown`, `NotPurchaser`, `AwardCancelled` otherwise).
+    fn open_award(
+        &self,
+        ocid: &str,
+        award: &str,
+        agency: &AgencyId,
+    ) -> Result<Result<AwardState, ReasonCode>, LedgerError> {
+        Ok(match self.award(ocid, award)? {
+            None => Err(AwardUnknown),
+            Some(a) if a.purchaser != *agency => Err(NotPurchaser),
+            Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
+            Some(a) => Ok(a),
+        })
+    }
+
     fn grant(&self, id: &str) -> Result<Option<GrantState>, LedgerError> {
         Ok(match self.get(&StateKey::Grant(id.to_string()))? {
             Some(StateValue::Grant(g)) => Some(g),
@@ -320,11 +336,9 @@ impl<'a> Exec<'a> {
         agency: &AgencyId,
         tx: TxHash,
     ) -> Result<Rule, LedgerError> {
-        Ok(match self.award(&r.ocid, &r.award_id)? {
-            None => Err(AwardUnknown),
-            Some(a) if a.purchaser != *agency => Err(NotPurchaser),
-            Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
-            Some(mut a) => {
+        Ok(match self.open_award(&r.ocid, &r.award_id, agency)? {
+            Err(reason) => Err(reason),
+            Ok(mut a) => {
                 if let Some(v) = r.value {
                     a.value = v;
                 }
@@ -352,11 +366,9 @@ impl<'a> Exec<'a> {
         agency: &AgencyId,
         tx: TxHash,
     ) -> Result<Rule, LedgerError> {
-        Ok(match self.award(&r.ocid, &r.award_id)? {
-            None => Err(AwardUnknown),
-            Some(a) if a.purchaser != *agency => Err(NotPurchaser),
-            Some(a) if a.status == AwardStatus::Cancelled => Err(AwardCancelled),
-            Some(a) => Ok(vec![(
+        Ok(match self.open_award(&r.ocid, &r.award_id, agency)? {
+            Err(reason) => Err(reason),
+            Ok(a) => Ok(vec![(
                 StateKey::Award(r.ocid.clone(), r.award_id.clone()),
                 StateValue::Award(AwardState {
                     status: AwardStatus::Cancelled,
