@@ -1,6 +1,7 @@
 //! [`FaultyStore`]: a wrapper that injects faults chosen by the test, deterministically.
 //!
-//! Writes are numbered from 1 in the order [`Store::write`] is called on the wrapper
+//! Writes are numbered from 1 in the order [`Store::write`] and [`Store::write_behind`]
+//! are called on the wrapper
 //! (refused and failed writes count too). A [`FaultPlan`] says which write fails, which
 //! write is torn (only a prefix of its puts applied, then an error: a non-atomic engine, or
 //! a crash in the middle of a write), which columns fail to read, and which bit of which
@@ -110,6 +111,58 @@ impl<S: Store> FaultyStore<S> {
         self.inner
     }
 
+    /// A write (`behind`: [`Store::write_behind`]) under the plan: numbered, failed or
+    /// torn as planned.
+    fn write_faulty(&self, batch: WriteBatch, behind: bool) -> Result<(), StoreError> {
+        // Decide under the lock, write without it (the inner store serialises writes).
+        let (n, keep) = {
+            let mut st = self.state();
+            st.writes += 1;
+            let n = st.writes;
+            if st.crashed {
+                st.faults += 1;
+                return Err(StoreError::Injected(format!(
+                    "write #{n} refused: the store crashed earlier"
+                )));
+            }
+            if st.plan.fail_write == Some(n) {
+                st.faults += 1;
+                st.crashed = st.plan.crash_on_fault;
+                return Err(StoreError::Injected(format!(
+                    "write #{n} failed, nothing applied"
+                )));
+            }
+            let keep = match st.plan.tear_write {
+                Some((at, keep)) if at == n => {
+                    st.faults += 1;
+                    st.crashed = st.plan.crash_on_fault;
+                    Some(keep)
+                }
+                _ => None,
+            };
+            (n, keep)
+        };
+        match keep {
+            None if behind => self.inner.write_behind(batch),
+            None => self.inner.write(batch),
+            Some(keep) => {
+                let total = batch.len();
+                let kept = keep.min(total);
+                let prefix = WriteBatch {
+                    puts: batch.puts.into_iter().take(kept).collect(),
+                };
+                if behind {
+                    self.inner.write_behind(prefix)?;
+                } else {
+                    self.inner.write(prefix)?;
+                }
+                Err(StoreError::Injected(format!(
+                    "write #{n} torn: applied {kept} of {total} puts"
+                )))
+            }
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -153,48 +206,11 @@ impl<S: Store> Store for FaultyStore<S> {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        // Decide under the lock, write without it (the inner store serialises writes).
-        let (n, keep) = {
-            let mut st = self.state();
-            st.writes += 1;
-            let n = st.writes;
-            if st.crashed {
-                st.faults += 1;
-                return Err(StoreError::Injected(format!(
-                    "write #{n} refused: the store crashed earlier"
-                )));
-            }
-            if st.plan.fail_write == Some(n) {
-                st.faults += 1;
-                st.crashed = st.plan.crash_on_fault;
-                return Err(StoreError::Injected(format!(
-                    "write #{n} failed, nothing applied"
-                )));
-            }
-            let keep = match st.plan.tear_write {
-                Some((at, keep)) if at == n => {
-                    st.faults += 1;
-                    st.crashed = st.plan.crash_on_fault;
-                    Some(keep)
-                }
-                _ => None,
-            };
-            (n, keep)
-        };
-        match keep {
-            None => self.inner.write(batch),
-            Some(keep) => {
-                let total = batch.len();
-                let kept = keep.min(total);
-                let prefix = WriteBatch {
-                    puts: batch.puts.into_iter().take(kept).collect(),
-                };
-                self.inner.write(prefix)?;
-                Err(StoreError::Injected(format!(
-                    "write #{n} torn: applied {kept} of {total} puts"
-                )))
-            }
-        }
+        self.write_faulty(batch, false)
+    }
+
+    fn write_behind(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.write_faulty(batch, true)
     }
 
     fn scan(

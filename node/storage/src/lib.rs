@@ -7,9 +7,14 @@
 //! Invariants:
 //! - one [`Store::write`] is atomic and durable when it returns (synced to disk for the
 //!   RocksDB store): after a crash either all of a batch is visible or none of it;
-//! - there is no delete: nothing committed is ever removed (no pruning); a put to an
-//!   existing key is allowed only in [`Column::Meta`] (the "last applied height" style
-//!   pointers), which the ledger writes in the same batch as the data they point to;
+//! - there is no delete: nothing committed is ever removed (no pruning). The *record*
+//!   columns ([`Column::is_record`]: blocks, certificates, the log) are immutable: a put
+//!   that would change an existing key there is refused. [`Column::Meta`] holds mutable
+//!   pointers. The other columns hold *derived* data (indexes, trees, state versions)
+//!   that the ledger can rebuild from the records; a put there may replace a value (a
+//!   partial log tile grows, a rebuilt index entry is written again);
+//! - [`Store::write_behind`] writes a batch atomically but without waiting for the disk:
+//!   for derived data, which a crash may lose and the ledger rebuilds;
 //! - every stored value carries an 8-byte checksum (see [`checksum`]) that is checked on
 //!   every read; a mismatch is [`StoreError::Corrupt`] naming the column and key, and
 //!   [`Store::verify_all`] walks every column and lists every corrupt entry;
@@ -111,6 +116,12 @@ impl Column {
         Column::ALL.into_iter().find(|c| c.name() == name)
     }
 
+    /// Is this a record column (blocks, certificates, log): the chain itself, immutable
+    /// once written? The other columns except [`Column::Meta`] hold derived data.
+    pub fn is_record(self) -> bool {
+        matches!(self, Column::Blocks | Column::Certs | Column::Log)
+    }
+
     /// The RocksDB column-family name.
     pub fn name(self) -> &'static str {
         match self {
@@ -178,7 +189,7 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
-    /// A put would overwrite an existing key outside [`Column::Meta`].
+    /// A put would change an existing key of a record column ([`Column::is_record`]).
     #[error("refusing to overwrite existing key {key_hex} in column {column:?}: committed data is immutable")]
     Overwrite {
         /// Column.
@@ -227,8 +238,10 @@ pub enum StoreError {
 pub const SCHEMA_KEY: &[u8] = b"chancery-storage/schema-version";
 
 /// The storage schema version written under [`SCHEMA_KEY`] (u32, big-endian). Version 1:
-/// one column family per [`Column`], values sealed by [`checksum`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// one column family per [`Column`], values sealed by [`checksum`]. Version 2: the same
+/// columns, with the ledger's storage v2 layout (log tiles, write-behind state tree and
+/// indexes); a version-1 database is refused rather than misread.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Bounds on what one call may ask of a store. Checked before anything is read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -388,10 +401,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Apply `batch` atomically; durable (synced) when this returns `Ok`. Refused whole,
     /// before anything is written, if it breaks a [`Limits`] bound, puts [`SCHEMA_KEY`], or
-    /// changes the value of an existing key outside [`Column::Meta`]
-    /// ([`StoreError::Overwrite`]; re-putting the identical value is allowed, so a batch
-    /// can be re-applied after a crash). An empty batch is a no-op.
+    /// changes the value of an existing key of a record column ([`Column::is_record`];
+    /// [`StoreError::Overwrite`]; re-putting the identical value is allowed, so a batch
+    /// can be re-applied after a crash). In the other columns a later put replaces the
+    /// value (within a batch, the last put of a key wins). An empty batch is a no-op.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// [`Store::write`] without waiting for the disk: atomic, checked the same way, and
+    /// ordered after every earlier write, but a machine crash may lose it (a process crash
+    /// does not, for RocksDB: its log is written before this returns). For derived data
+    /// that the caller rebuilds after a crash; a later synced write makes it durable too.
+    /// The default is [`Store::write`].
+    fn write_behind(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.write(batch)
+    }
 
     /// Up to `limit` entries with `start <= key < end` (`end = None`: no upper bound), in
     /// ascending key order, or descending if `reverse` (then starting from the largest key
@@ -487,6 +510,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         (**self).write(batch)
+    }
+    fn write_behind(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        (**self).write_behind(batch)
     }
     fn scan(
         &self,

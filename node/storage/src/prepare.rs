@@ -1,6 +1,6 @@
 //! The checks every store makes on a batch before writing anything: limits, reserved keys,
-//! and immutability (a put to an existing key outside [`Column::Meta`] must carry the very
-//! same value).
+//! and immutability (a put to an existing key of a record column, [`Column::is_record`],
+//! must carry the very same value).
 
 use crate::{checksum, Column, Limits, StoreError, WriteBatch};
 use std::collections::HashMap;
@@ -29,7 +29,7 @@ pub(crate) fn prepare(
     // In key order per column: the engine's memtable inserts and the existence lookups are
     // then sequential (RocksDB reuses its skip-list position between neighbouring keys,
     // which made a 4,000-transaction block's write about a fifth of a node's CPU when the
-    // keys arrived in hash order). The sort is stable, so two puts to one `Meta` key keep
+    // keys arrived in hash order). The sort is stable, so two puts to one mutable key keep
     // their order and the later still wins.
     sealed.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
 
@@ -37,7 +37,7 @@ pub(crate) fn prepare(
     let mut keep = vec![true; sealed.len()];
     let mut seen: HashMap<(Column, &[u8]), usize> = HashMap::new();
     for (i, (col, key, stored)) in sealed.iter().enumerate() {
-        if *col == Column::Meta {
+        if !col.is_record() {
             continue;
         }
         if let Some(&first) = seen.get(&(*col, key.as_slice())) {
@@ -52,7 +52,7 @@ pub(crate) fn prepare(
 
     // Against the store.
     let checked: Vec<usize> = (0..sealed.len())
-        .filter(|&i| keep[i] && sealed[i].0 != Column::Meta)
+        .filter(|&i| keep[i] && sealed[i].0.is_record())
         .collect();
     if !checked.is_empty() {
         let keys: Vec<(Column, &[u8])> = checked

@@ -263,9 +263,45 @@ impl RocksStore {
     }
 
     fn write_synced(&self, batch: rocksdb::WriteBatch) -> Result<(), StoreError> {
+        self.write_engine(batch, true)
+    }
+
+    fn write_engine(&self, batch: rocksdb::WriteBatch, sync: bool) -> Result<(), StoreError> {
         let mut opts = WriteOptions::default();
-        opts.set_sync(true);
+        opts.set_sync(sync);
         self.db.write_opt(batch, &opts).map_err(|e| engine(None, e))
+    }
+
+    /// Check, seal and write `batch` in one RocksDB write batch, synced or not.
+    fn write_with(&self, batch: WriteBatch, sync: bool) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let puts = prepare::prepare(&self.limits, batch, |keys| {
+            // `keys` come sorted by (column, key): one batched, sorted lookup per column.
+            let mut found = Vec::with_capacity(keys.len());
+            for run in keys.chunk_by(|a, b| a.0 == b.0) {
+                let col = run[0].0;
+                let cf = self.cf(col)?;
+                for r in self
+                    .db
+                    .batched_multi_get_cf(cf, run.iter().map(|(_, k)| *k), true)
+                {
+                    let v = r.map_err(|e| engine(Some(col), e))?;
+                    found.push(v.map(|s| s.to_vec()));
+                }
+            }
+            Ok(found)
+        })?;
+        if puts.is_empty() {
+            return Ok(());
+        }
+        let mut batch = rocksdb::WriteBatch::default();
+        for (col, key, stored) in &puts {
+            batch.put_cf(self.cf(*col)?, key, stored);
+        }
+        self.write_engine(batch, sync)
     }
 
     /// Approximate number of keys in `col` (RocksDB's estimate).
@@ -296,34 +332,11 @@ impl Store for RocksStore {
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let puts = prepare::prepare(&self.limits, batch, |keys| {
-            // `keys` come sorted by (column, key): one batched, sorted lookup per column.
-            let mut found = Vec::with_capacity(keys.len());
-            for run in keys.chunk_by(|a, b| a.0 == b.0) {
-                let col = run[0].0;
-                let cf = self.cf(col)?;
-                for r in self
-                    .db
-                    .batched_multi_get_cf(cf, run.iter().map(|(_, k)| *k), true)
-                {
-                    let v = r.map_err(|e| engine(Some(col), e))?;
-                    found.push(v.map(|s| s.to_vec()));
-                }
-            }
-            Ok(found)
-        })?;
-        if puts.is_empty() {
-            return Ok(());
-        }
-        let mut batch = rocksdb::WriteBatch::default();
-        for (col, key, stored) in &puts {
-            batch.put_cf(self.cf(*col)?, key, stored);
-        }
-        self.write_synced(batch)
+        self.write_with(batch, true)
+    }
+
+    fn write_behind(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.write_with(batch, false)
     }
 
     fn scan(

@@ -34,6 +34,7 @@ pub fn cases<S: Store>() -> Vec<Case<S>> {
         ("unordered_batch", unordered_batch::<S>),
         ("hash_keyed_column_scans", hash_keyed_column_scans::<S>),
         ("meta_overwrite_allowed", meta_overwrite_allowed::<S>),
+        ("write_behind_lands", write_behind_lands::<S>),
         ("columns_are_separate", columns_are_separate::<S>),
         ("empty_batch", empty_batch::<S>),
         ("large_batch", large_batch::<S>),
@@ -97,7 +98,8 @@ macro_rules! store_suite {
         $crate::store_suite!(@cases $name, $make, [
             get_put, atomic_batch_refused_whole, scan_ascending_descending,
             scan_bounds_and_limits, overwrite_refused, identical_reput_allowed,
-            duplicate_in_batch, meta_overwrite_allowed, columns_are_separate, empty_batch,
+            duplicate_in_batch, meta_overwrite_allowed, write_behind_lands,
+            columns_are_separate, empty_batch,
             large_batch, limits_enforced, multi_get_matches_get, verify_all_clean,
             unordered_batch, hash_keyed_column_scans
         ]);
@@ -106,7 +108,8 @@ macro_rules! store_suite {
         $crate::store_suite!(@cases $name, $make, [
             get_put, atomic_batch_refused_whole, scan_ascending_descending,
             scan_bounds_and_limits, overwrite_refused, identical_reput_allowed,
-            duplicate_in_batch, meta_overwrite_allowed, columns_are_separate, empty_batch,
+            duplicate_in_batch, meta_overwrite_allowed, write_behind_lands,
+            columns_are_separate, empty_batch,
             large_batch, limits_enforced, multi_get_matches_get, verify_all_clean,
             unordered_batch, hash_keyed_column_scans, corruption_detected_on_read, verify_all_lists_every_corrupt_entry,
             overwrite_of_corrupt_value
@@ -270,9 +273,17 @@ pub fn scan_bounds_and_limits<S: Store>(s: &S) {
         .is_empty());
 }
 
-/// A changed value for an existing key outside Meta is refused and the old value stays.
+/// A changed value for an existing key of a record column is refused and the old value
+/// stays; in a derived column the new value replaces it.
 pub fn overwrite_refused<S: Store>(s: &S) {
-    for col in Column::ALL.into_iter().filter(|&c| c != Column::Meta) {
+    let records: Vec<Column> = Column::ALL.into_iter().filter(|c| c.is_record()).collect();
+    assert_eq!(records, [Column::Blocks, Column::Certs, Column::Log]);
+    for col in Column::ALL.into_iter().filter(|c| !c.is_record()) {
+        put1(s, col, b"key", b"first").expect("put");
+        put1(s, col, b"key", b"second").expect("a derived column accepts a new value");
+        assert_eq!(s.get(col, b"key").expect("get"), Some(b"second".to_vec()));
+    }
+    for col in records {
         put1(s, col, b"key", b"first").expect("put");
         match put1(s, col, b"key", b"second") {
             Err(StoreError::Overwrite { column, key_hex }) => {
@@ -313,31 +324,73 @@ pub fn identical_reput_allowed<S: Store>(s: &S) {
     assert_eq!(keys_of(&all), (0..25).collect::<Vec<_>>());
 }
 
-/// Two puts to one immutable key in one batch: fine if identical, refused otherwise.
+/// Two puts to one immutable key in one batch: fine if identical, refused otherwise; in a
+/// derived column the last one wins.
 pub fn duplicate_in_batch<S: Store>(s: &S) {
     let mut b = WriteBatch::new();
-    b.put(Column::TxIndex, b"h", b"1");
-    b.put(Column::TxIndex, b"h", b"1");
+    b.put(Column::Certs, b"h", b"1");
+    b.put(Column::Certs, b"h", b"1");
     s.write(b).expect("identical duplicate");
     let mut b = WriteBatch::new();
-    b.put(Column::TxIndex, b"g", b"1");
-    b.put(Column::TxIndex, b"g", b"2");
+    b.put(Column::Certs, b"g", b"1");
+    b.put(Column::Certs, b"g", b"2");
     b.put(Column::Log, b"other", b"x");
     assert!(matches!(
         s.write(b),
         Err(StoreError::Overwrite {
-            column: Column::TxIndex,
+            column: Column::Certs,
             ..
         })
     ));
-    assert_eq!(s.get(Column::TxIndex, b"g").expect("get"), None);
+    assert_eq!(s.get(Column::Certs, b"g").expect("get"), None);
     assert_eq!(s.get(Column::Log, b"other").expect("get"), None);
+    let mut b = WriteBatch::new();
+    b.put(Column::LogTree, b"t", b"partial");
+    b.put(Column::LogTree, b"t", b"partial, grown");
+    s.write(b).expect("derived duplicate");
+    assert_eq!(
+        s.get(Column::LogTree, b"t").expect("get"),
+        Some(b"partial, grown".to_vec())
+    );
     // In Meta, the last put of a batch wins.
     let mut b = WriteBatch::new();
     b.put(Column::Meta, b"m", b"1");
     b.put(Column::Meta, b"m", b"2");
     s.write(b).expect("meta duplicate");
     assert_eq!(s.get(Column::Meta, b"m").expect("get"), Some(b"2".to_vec()));
+}
+
+/// [`Store::write_behind`] is atomic, checked like [`Store::write`] (a changed record is
+/// refused and nothing of the batch lands), and visible to reads at once.
+pub fn write_behind_lands<S: Store>(s: &S) {
+    let mut b = WriteBatch::new();
+    for i in 0..10 {
+        b.put(Column::Index, k(i), b"");
+    }
+    b.put(Column::Meta, b"indexed", b"10");
+    s.write_behind(b).expect("write behind");
+    assert_eq!(
+        s.scan(Column::Index, b"", None, false, 100)
+            .expect("scan")
+            .len(),
+        10
+    );
+    assert_eq!(
+        s.get(Column::Meta, b"indexed").expect("get"),
+        Some(b"10".to_vec())
+    );
+    put1(s, Column::Log, &k(1), b"record").expect("put");
+    let mut b = WriteBatch::new();
+    b.put(Column::Index, k(99), b"");
+    b.put(Column::Log, k(1), b"changed");
+    assert!(matches!(
+        s.write_behind(b),
+        Err(StoreError::Overwrite {
+            column: Column::Log,
+            ..
+        })
+    ));
+    assert_eq!(s.get(Column::Index, &k(99)).expect("get"), None);
 }
 
 /// A batch whose puts arrive out of key order, interleaved across columns (as the ledger
@@ -373,14 +426,14 @@ pub fn unordered_batch<S: Store>(s: &S) {
     let mut b = WriteBatch::new();
     for (n, &i) in order.iter().enumerate().rev() {
         let col = cols[n % cols.len()];
-        let value = if n == 2_000 { 7u64 } else { i };
+        let value = if n == 2_001 { 7u64 } else { i };
         b.put(col, k(i), value.to_be_bytes());
     }
     b.put(Column::Log, k(99_999), b"new");
     match s.write(b) {
         Err(StoreError::Overwrite { column, key_hex }) => {
-            assert_eq!(column, cols[2_000 % cols.len()]);
-            assert_eq!(key_hex, hex::encode(k(order[2_000])));
+            assert_eq!(column, cols[2_001 % cols.len()]);
+            assert_eq!(key_hex, hex::encode(k(order[2_001])));
         }
         other => panic!("expected an overwrite refusal, got {other:?}"),
     }

@@ -89,18 +89,18 @@ fn refuses_other_schema_version_and_data_without_version() {
         let cf = db.cf_handle(col).expect("cf");
         db.put_cf(cf, key, value).expect("raw put");
     };
-    // A different version.
+    // A different version: the previous one (a version-1 database is refused, not misread).
     raw_put(
         "meta",
         chancery_storage::SCHEMA_KEY,
         &checksum::seal(
             Column::Meta,
             chancery_storage::SCHEMA_KEY,
-            &2u32.to_be_bytes(),
+            &(chancery_storage::SCHEMA_VERSION - 1).to_be_bytes(),
         ),
     );
     match RocksStore::open(&path) {
-        Err(StoreError::Schema { found, .. }) => assert!(found.contains("00000002"), "{found}"),
+        Err(StoreError::Schema { found, .. }) => assert!(found.contains("00000001"), "{found}"),
         other => panic!("expected Schema error, got {other:?}"),
     }
     // No version at all, but data.
