@@ -231,6 +231,19 @@ impl From<LedgerError> for ApiError {
                 err.details = json!({"height": found.0, "last": last.0});
                 err
             }
+            LedgerError::NotRetained {
+                found,
+                window_from,
+                flush_blocks,
+            } => {
+                let mut err = ApiError::new(StatusCode::GONE, "proof_not_retained", e.to_string());
+                err.details = json!({
+                    "height": found.0,
+                    "window_from": window_from.0,
+                    "flush_blocks": flush_blocks,
+                });
+                err
+            }
             _ => {
                 tracing::error!(error = %e, "ledger error");
                 ApiError::internal(e.to_string())

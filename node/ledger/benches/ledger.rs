@@ -3,6 +3,9 @@
 //! `cargo bench -p chancery-ledger --bench ledger` runs:
 //! - `apply/<kind>/<n>`: execute + apply one block of `n` transactions of one record kind
 //!   (signatures verified beforehand, as at admission; one store write per block);
+//! - `apply/mixed/10000`: the same for a block of 10,000 transactions of ten kinds
+//!   interleaved (1,000 each), the issue-16 figure; it prints the synced puts per
+//!   transaction of the block's batch;
 //! - `proof/generate` and `proof/verify` over a state of `PROOF_ASSETS` assets;
 //! - before them, a footprint report: bytes stored per record after `FOOTPRINT_RECORDS`
 //!   records (default 100,000), against the raw canonical transaction bytes.
@@ -279,6 +282,11 @@ impl Bench {
 
     /// Execute and apply one block; the work a node does per finalized block.
     fn block(&self, txs: &[CheckedTx]) -> Duration {
+        self.block_puts(txs).0
+    }
+
+    /// [`Bench::block`], also returning the puts of the block's synced batch.
+    fn block_puts(&self, txs: &[CheckedTx]) -> (Duration, usize) {
         let tip = self.ledger.tip();
         let time = TimestampMs(tip.time.0 + 1000);
         let start = Instant::now();
@@ -299,7 +307,7 @@ impl Bench {
             .unwrap_or_else(|e| panic!("{e}"));
         let elapsed = start.elapsed();
         assert!(applied.outcomes.iter().all(|o| *o == Outcome::Applied));
-        elapsed
+        (elapsed, applied.puts)
     }
 
     fn run(&mut self, recs: &[(Role, Record)], chunk: usize) {
@@ -346,6 +354,77 @@ fn apply_benches(c: &mut Criterion) {
             });
         }
     }
+    g.finish();
+}
+
+/// Kinds of the mixed block, 1,000 transactions each.
+const MIXED: [RecordKind; 10] = [
+    RecordKind::RegisterAsset,
+    RecordKind::TransferAsset,
+    RecordKind::DisposeAsset,
+    RecordKind::AwardProcurement,
+    RecordKind::AmendAward,
+    RecordKind::GrantDataAccess,
+    RecordKind::RevokeGrant,
+    RecordKind::AnchorDocument,
+    RecordKind::RegisterMember,
+    RecordKind::CancelAward,
+];
+
+/// A mixed block: the setups of every kind, then their measured records interleaved.
+fn mixed(round: u64, per_kind: usize) -> (Signed, Signed) {
+    let mut setup = Vec::new();
+    let mut lists = Vec::new();
+    for kind in MIXED {
+        let (s, m) = records(kind, &format!("x{round}-{}", kind.as_str()), per_kind);
+        setup.extend(s);
+        lists.push(m);
+    }
+    let mut measured = Vec::with_capacity(per_kind * MIXED.len());
+    for i in 0..per_kind {
+        for l in &lists {
+            if let Some(r) = l.get(i) {
+                measured.push(r.clone());
+            }
+        }
+    }
+    (setup, measured)
+}
+
+fn mixed_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("apply");
+    g.sample_size(10);
+    g.sampling_mode(criterion::SamplingMode::Flat);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(5));
+    let per_kind = 1_000;
+    let n = per_kind * MIXED.len();
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_with_input(BenchmarkId::new("mixed", n), &n, |b, _| {
+        let mut bench = Bench::new();
+        let mut round = 0;
+        let (mut puts, mut txs_total) = (0usize, 0usize);
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                let (setup, measured) = mixed(round, per_kind);
+                bench.run(&setup, n);
+                let txs = bench.sign(&measured);
+                let (elapsed, applied_puts) = bench.block_puts(&txs);
+                total += elapsed;
+                puts += applied_puts;
+                txs_total += txs.len();
+            }
+            total
+        });
+        if txs_total > 0 {
+            println!(
+                "apply/mixed/{n}: {:.2} synced puts per transaction",
+                puts as f64 / txs_total as f64
+            );
+        }
+    });
     g.finish();
 }
 
@@ -506,7 +585,7 @@ fn dir_bytes(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-criterion_group!(benches, apply_benches, proof_benches);
+criterion_group!(benches, mixed_benches, apply_benches, proof_benches);
 
 fn main() {
     if std::env::var("LEDGER_FOOTPRINT").is_ok() {

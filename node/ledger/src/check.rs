@@ -8,14 +8,14 @@
 //! [`Problem`] naming the column, the key, and what was expected versus found.
 
 use crate::schema::{self, StoredBlock};
-use crate::{logtree, Ledger, LedgerError};
+use crate::{logtree, tree, Ledger, LedgerConfig, LedgerError};
 use chancery_core::block::{Block, BlockHeader, LogEntry};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_core::Height;
 use chancery_storage::{Column, Store};
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Most problems listed in a report (the total is still counted).
@@ -138,22 +138,38 @@ pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckRepo
         return Ok(report);
     };
     report.height = Height(last);
-    let replay = Ledger::open(scratch.clone(), &genesis)?;
+    // The state tree is flushed where the database flushed it (tree.rs), so that the
+    // StateTree column and the snapshot records compare key by key.
+    let snapshots: BTreeSet<Height> = tree::snapshot_heights(store.as_ref())?
+        .into_iter()
+        .collect();
+    let never = LedgerConfig {
+        tree_flush_blocks: u64::MAX,
+        tree_flush_changes: u64::MAX,
+        ..LedgerConfig::default()
+    };
+    let replay = Ledger::open_with(scratch.clone(), &genesis, never)?;
     for h in 1..=last {
         match replay_block(store.as_ref(), &replay, Height(h), &mut report) {
             Ok(true) => report.blocks_replayed += 1,
             Ok(false) => break,
             Err(e) => return Err(e),
         }
+        if snapshots.contains(&Height(h)) {
+            replay.flush_tree_now()?;
+        }
     }
     for col in Column::ALL {
         if col == Column::Meta {
             // Meta also holds the store's own keys (schema version): compare the ledger's.
-            for k in [
-                schema::META_GENESIS,
-                schema::META_LAST_APPLIED,
-                crate::META_GENESIS_ROOT,
-            ] {
+            let mut keys: Vec<Vec<u8>> = vec![
+                schema::META_GENESIS.to_vec(),
+                schema::META_LAST_APPLIED.to_vec(),
+                crate::META_GENESIS_ROOT.to_vec(),
+                tree::META_TREE_FLUSHED.to_vec(),
+            ];
+            keys.extend(snapshots.iter().map(|h| tree::snapshot_key(*h)));
+            for k in &keys {
                 let (f, e) = (store.get(col, k)?, scratch.get(col, k)?);
                 report.entries_compared += 1;
                 if f != e {

@@ -33,6 +33,7 @@ pub mod schema;
 mod smt;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod tree;
 
 pub use check::{check, CheckReport, Problem};
 pub use proofs::{ProofRequestError, DESCENDANT_SEARCH_MAX};
@@ -40,6 +41,7 @@ pub use query::{
     AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
     EVIDENCE_BYTES_MAX, EVIDENCE_KEY_PREFIX, PAGE_SIZE_MAX, TX_OCCURRENCES_MAX,
 };
+pub use tree::{META_TREE_FLUSHED, META_TREE_SNAPSHOT};
 
 use chancery_core::block::{Block, BlockHeader, LogEntry, Outcome, ReasonCode};
 use chancery_core::cert::{CertError, Certificate, VoteKind};
@@ -54,7 +56,7 @@ use chancery_storage::{Column, Store, StoreError, WriteBatch};
 use schema::{StateEntry, StoredBlock, TxLoc};
 use smt::Node;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 
@@ -148,6 +150,20 @@ pub enum LedgerError {
     /// A cursor that this ledger did not produce.
     #[error("bad cursor {0:?}")]
     BadCursor(String),
+    /// A state proof at a height whose tree is no longer kept (see the retention policy in
+    /// docs/ledger.md).
+    #[error(
+        "no state proof at height {found}: the state tree is kept for every height from \
+         {window_from} on and for flushed heights (every {flush_blocks} blocks or sooner)"
+    )]
+    NotRetained {
+        /// Asked.
+        found: Height,
+        /// First height of the retained window.
+        window_from: Height,
+        /// Most blocks between two flushed heights.
+        flush_blocks: u64,
+    },
     /// A height not yet applied.
     #[error("height {found} not applied (last applied {last})")]
     NoSuchHeight {
@@ -270,6 +286,13 @@ pub struct LedgerConfig {
     pub node_cache_max: usize,
     /// Most state values kept in memory (the cache is cleared when full).
     pub value_cache_max: usize,
+    /// Flush the state tree at least every this many blocks.
+    pub tree_flush_blocks: u64,
+    /// Flush the state tree sooner once this many keys changed since the last flush.
+    pub tree_flush_changes: u64,
+    /// Most execution results kept for blocks not yet finalized (candidates of this
+    /// height from several views or leaders); the oldest is dropped first.
+    pub executed_kept_max: usize,
 }
 
 impl Default for LedgerConfig {
@@ -278,6 +301,9 @@ impl Default for LedgerConfig {
             page_size_max: PAGE_SIZE_MAX,
             node_cache_max: 4_000_000,
             value_cache_max: 1_000_000,
+            tree_flush_blocks: 256,
+            tree_flush_changes: 100_000,
+            executed_kept_max: 8,
         }
     }
 }
@@ -353,6 +379,21 @@ impl Executed {
     }
 }
 
+/// The state tree's write-behind ([`Ledger::tree_status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeStatus {
+    /// Height of the last flushed tree.
+    pub flushed: Height,
+    /// State proofs can be made at every height from here on (and at flushed heights).
+    pub window_from: Height,
+    /// Tree nodes held in memory, not yet flushed or kept for the window.
+    pub nodes_in_memory: usize,
+    /// Flushes that failed (retried after the next block).
+    pub flush_failures: u64,
+    /// The last flush failure.
+    pub last_flush_error: Option<String>,
+}
+
 /// What [`Ledger::apply`] committed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -375,9 +416,18 @@ pub struct Applied {
 struct Inner {
     tip: Tip,
     frontier: logtree::Frontier,
+    /// Recently created or used state-tree nodes (a cache; cleared when full).
     nodes: HashMap<Digest, Node>,
     values: HashMap<Digest, Option<StateValue>>,
-    last: Option<Executed>,
+    /// Execution results of candidate blocks at the next height, newest last: the one a
+    /// finalized block matches is committed without executing again.
+    executed: std::collections::VecDeque<Executed>,
+    /// Blocks executed so far (candidates, and finalized blocks that matched none).
+    executions: u64,
+    /// State-tree nodes not yet flushed, and the flush schedule.
+    tree: tree::TreeMem,
+    tree_flush_failures: u64,
+    tree_flush_error: Option<String>,
 }
 
 /// The ledger over a store.
@@ -469,7 +519,11 @@ impl Ledger {
                 frontier: logtree::Frontier::default(),
                 nodes: HashMap::new(),
                 values: HashMap::new(),
-                last: None,
+                executed: Default::default(),
+                executions: 0,
+                tree: Default::default(),
+                tree_flush_failures: 0,
+                tree_flush_error: None,
             }),
         };
         match ledger.store.get(Column::Meta, schema::META_GENESIS)? {
@@ -508,10 +562,24 @@ impl Ledger {
                 ),
             ));
         }
+        let flushed = ledger.load_flushed()?;
+        if flushed > tip.height {
+            return Err(corrupt(
+                Column::Meta,
+                tree::META_TREE_FLUSHED,
+                format!(
+                    "state tree flushed at height {flushed}, beyond the last applied {}",
+                    tip.height
+                ),
+            ));
+        }
         {
             let mut inner = ledger.lock();
             inner.tip = tip;
             inner.frontier = frontier;
+            inner.tree.flushed = flushed;
+            inner.tree.window_from = flushed;
+            ledger.replay_tree(&mut inner)?;
         }
         Ok(ledger)
     }
@@ -545,11 +613,10 @@ impl Ledger {
         let up = smt::update(EMPTY, &changes, &mut |h: &Digest| {
             Err::<Node, LedgerError>(corrupt(Column::StateTree, h.as_bytes(), "missing"))
         })?;
-        let mut seen = HashSet::new();
+        // The genesis tree is written with the genesis (height 0 is the first flushed
+        // height); later trees are written behind (`tree.rs`).
         for (h, n) in &up.nodes {
-            if seen.insert(*h) {
-                batch.put(Column::StateTree, h.as_bytes().to_vec(), n.encode());
-            }
+            batch.put(Column::StateTree, h.as_bytes().to_vec(), n.encode());
         }
         batch.put(Column::Meta, META_GENESIS_ROOT, up.root.as_bytes().to_vec());
         batch.put(
@@ -656,6 +723,25 @@ impl Ledger {
         &self.config
     }
 
+    /// Blocks executed since open: candidates (proposals built or checked) and finalized
+    /// blocks that matched no kept candidate. A validator that checked a proposal commits
+    /// it without executing it again, so this grows by one per block in normal operation.
+    pub fn executions(&self) -> u64 {
+        self.lock().executions
+    }
+
+    /// Where the state tree's write-behind stands.
+    pub fn tree_status(&self) -> TreeStatus {
+        let inner = self.lock();
+        TreeStatus {
+            flushed: inner.tree.flushed,
+            window_from: inner.tree.window_from,
+            nodes_in_memory: inner.tree.len(),
+            flush_failures: inner.tree_flush_failures,
+            last_flush_error: inner.tree_flush_error.clone(),
+        }
+    }
+
     /// Latest stored value of a key as of `height` (inclusive), from the store.
     pub(crate) fn value_at(
         &self,
@@ -684,6 +770,23 @@ impl Ledger {
         }
     }
 
+    /// The value of a state key as of an applied height (after that block), for any
+    /// height: values are versioned in `Column::State`, whatever the state tree keeps.
+    pub fn value_as_of(
+        &self,
+        key: &StateKey,
+        height: Height,
+    ) -> Result<Option<StateValue>, LedgerError> {
+        let last = self.tip().height;
+        if height > last {
+            return Err(LedgerError::NoSuchHeight {
+                found: height,
+                last,
+            });
+        }
+        self.value_at(key, height)
+    }
+
     /// Current value of a state key.
     pub fn state_value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
         if let Some(v) = self.lock().values.get(&key.hash()) {
@@ -692,9 +795,24 @@ impl Ledger {
         self.value_at(key, Height(u64::MAX))
     }
 
-    fn load_node(&self, nodes: &HashMap<Digest, Node>, h: &Digest) -> Result<Node, LedgerError> {
-        if let Some(n) = nodes.get(h) {
+    /// The genesis state root.
+    fn genesis_root(&self) -> Result<Digest, LedgerError> {
+        let v = self
+            .store
+            .get(Column::Meta, META_GENESIS_ROOT)?
+            .unwrap_or_default();
+        Ok(Digest(v.as_slice().try_into().map_err(|_| {
+            corrupt(Column::Meta, META_GENESIS_ROOT, "not 32 bytes")
+        })?))
+    }
+
+    /// A state-tree node: from the cache, the unflushed nodes, or the store (re-hashed).
+    fn load_node(&self, inner: &Inner, h: &Digest) -> Result<Node, LedgerError> {
+        if let Some(n) = inner.nodes.get(h) {
             return Ok(*n);
+        }
+        if let Some(n) = inner.tree.get(h) {
+            return Ok(n);
         }
         let v = self
             .store
@@ -721,7 +839,11 @@ impl Ledger {
     ) -> Result<Executed, LedgerError> {
         let mut inner = self.lock();
         let ex = self.execute_locked(&inner, txs, time, height)?;
-        inner.last = Some(ex.clone());
+        inner.executions += 1;
+        if inner.executed.len() >= self.config.executed_kept_max.max(1) {
+            inner.executed.pop_front();
+        }
+        inner.executed.push_back(ex.clone());
         Ok(ex)
     }
 
@@ -784,9 +906,7 @@ impl Ledger {
         drop(exec);
         let list: Vec<(Digest, Digest)> =
             changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-        let up = smt::update(tip.state_root, &list, &mut |h| {
-            self.load_node(&inner.nodes, h)
-        })?;
+        let up = smt::update(tip.state_root, &list, &mut |h| self.load_node(inner, h))?;
         let txs_hash = chancery_core::block::txs_hash(entries.iter().map(|(h, _)| *h));
         Ok(Executed {
             height,
@@ -903,7 +1023,7 @@ impl Ledger {
         tip: &Tip,
     ) -> Result<Executed, LedgerError> {
         let h = &block.header;
-        let reuse = inner.last.take().filter(|e| {
+        let found = inner.executed.iter().position(|e| {
             e.height == h.height
                 && e.parent == tip.hash
                 && e.time == h.time
@@ -915,11 +1035,14 @@ impl Ledger {
                     .zip(&block.txs)
                     .all(|((_, en), t)| en.tx == *t)
         });
+        let reuse = found.and_then(|i| inner.executed.remove(i));
         match reuse {
             Some(e) => Ok(e),
             None => {
                 let checked = verify_block_txs(&self.chain_id, block.txs.clone(), |_| None);
-                self.execute_locked(inner, &checked, h.time, h.height)
+                let ex = self.execute_locked(inner, &checked, h.time, h.height)?;
+                inner.executions += 1;
+                Ok(ex)
             }
         }
     }
@@ -946,6 +1069,9 @@ impl Ledger {
         for (n, node) in &plan.nodes {
             inner.nodes.insert(*n, *node);
         }
+        inner.tree.add(&plan.nodes, plan.changes.len());
+        // Candidates of this height are spent; later heights' stay.
+        inner.executed.retain(|e| e.height > h.height);
         inner.frontier = plan.frontier.clone();
         inner.tip = Tip {
             height: h.height,
@@ -955,6 +1081,7 @@ impl Ledger {
             log_root: ex.log_root,
             log_size: ex.log_size,
         };
+        self.flush_tree_if_due(inner, h.height, ex.state_root);
     }
 
     fn build_batch(
@@ -1020,18 +1147,7 @@ impl Ledger {
                 }),
             );
         }
-        // Content-addressed nodes may already exist (same subtree seen before): write each
-        // new one once. One already in the store is put again with the same bytes, which
-        // the store's immutability check drops (the `Store` contract): a lookup of our own
-        // here cost a second search per node, and state-tree nodes are about half of a
-        // block's puts (10 of 21 per transaction at 30-transaction blocks).
-        let mut seen = HashSet::new();
-        for (nh, n) in &plan.nodes {
-            if !seen.insert(*nh) || inner.nodes.contains_key(nh) {
-                continue;
-            }
-            b.put(Column::StateTree, nh.as_bytes().to_vec(), n.encode());
-        }
+        // State-tree nodes are not here: they are written behind (`tree.rs`).
         // Last, the pointer that makes the block count as applied.
         b.put(
             Column::Meta,
@@ -1043,25 +1159,32 @@ impl Ledger {
 
     /// A proof of `key`'s value (or absence) as of `height` (its header's state root).
     pub fn prove(&self, key: &StateKey, height: Height) -> Result<StateProof, LedgerError> {
-        let tip = self.tip();
+        let inner = self.lock();
+        let tip = &inner.tip;
         if height > tip.height {
             return Err(LedgerError::NoSuchHeight {
                 found: height,
                 last: tip.height,
             });
         }
+        // Retention (tree.rs): the recent window, and every flushed height.
+        let retained = height >= inner.tree.window_from
+            || height == Height(0)
+            || self
+                .store
+                .get(Column::Meta, &tree::snapshot_key(height))?
+                .is_some();
+        if !retained {
+            return Err(LedgerError::NotRetained {
+                found: height,
+                window_from: inner.tree.window_from,
+                flush_blocks: self.config.tree_flush_blocks,
+            });
+        }
         let root = if height == tip.height {
             tip.state_root
         } else if height == Height(0) {
-            let v = self
-                .store
-                .get(Column::Meta, META_GENESIS_ROOT)?
-                .unwrap_or_default();
-            Digest(
-                v.as_slice()
-                    .try_into()
-                    .map_err(|_| corrupt(Column::Meta, META_GENESIS_ROOT, "not 32 bytes"))?,
-            )
+            self.genesis_root()?
         } else {
             self.stored_block(height)?
                 .ok_or_else(|| corrupt(Column::Blocks, &schema::be(height.0), "missing"))?
@@ -1069,8 +1192,8 @@ impl Ledger {
                 .state_root
         };
         let kh = key.hash();
-        let nodes = HashMap::new();
-        let (siblings, end) = smt::prove(root, &kh, &mut |h| self.load_node(&nodes, h))?;
+        let (siblings, end) = smt::prove(root, &kh, &mut |h| self.load_node(&inner, h))?;
+        drop(inner);
         let end = end.to_proof_end(&kh);
         let value = match end {
             chancery_core::state::ProofEnd::Value => self.value_at(key, height)?,

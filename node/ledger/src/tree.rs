@@ -1,0 +1,320 @@
+//! The state tree's write-behind: new tree nodes stay in memory and are flushed in batches.
+//!
+//! A finalized block's synced batch holds the block, its log entries and the state
+//! versions, not its state-tree nodes: those are derived data (every node follows from the
+//! state versions, which follow from the log). The ledger keeps the nodes created since the
+//! last flush in memory ([`TreeMem::pending`]) and writes the ones still reachable from the
+//! current root in one [`Store::write_behind`] batch when a flush is due
+//! ([`TreeMem::due`]: every `tree_flush_blocks` blocks, or sooner after
+//! `tree_flush_changes` changed keys). Nodes of intermediate roots that a later block
+//! replaced before the flush are never written.
+//!
+//! The flush batch also moves `Meta/state_tree_flushed` to the flushed height and records
+//! the flushed root under `Meta/state_tree_snapshot ‖ height`. After a crash (or any
+//! restart) [`Ledger::replay_tree`] re-derives the nodes of the blocks above the flushed
+//! height by re-running their transactions against the state versions as of each parent
+//! and checks each resulting root against the block's header.
+//!
+//! Retention (what [`Ledger::prove`] can prove): every height from the previous flush on
+//! (the nodes of the last two flush windows are in memory or in the store), and every
+//! flushed height forever (its nodes are never overwritten: they are content-addressed).
+//! The flush rule depends only on the chain (heights and change counts), so every node
+//! flushes at the same heights and `check` can compare the column with a replay.
+
+use crate::exec::{self, StateRead};
+use crate::schema::{self, TxLoc};
+use crate::smt::{self, Node};
+use crate::{corrupt, decode_at, Inner, Ledger, LedgerError};
+use chancery_core::block::{LogEntry, Outcome, ReasonCode};
+use chancery_core::state::{StateKey, StateValue, EMPTY};
+use chancery_core::{Digest, Height, TxHash};
+use chancery_storage::{Column, WriteBatch};
+use std::collections::HashMap;
+
+/// Meta key of the height whose state tree is the last one flushed.
+pub const META_TREE_FLUSHED: &[u8] = b"state_tree_flushed";
+/// Meta key prefix of flushed roots: `prefix ‖ height (8 BE)` -> root (32 bytes).
+pub const META_TREE_SNAPSHOT: &[u8] = b"state_tree_snapshot/";
+
+/// The heights of every flushed tree recorded in `store` (ascending), read in pages.
+pub(crate) fn snapshot_heights(
+    store: &dyn chancery_storage::Store,
+) -> Result<Vec<Height>, LedgerError> {
+    let page = 1024;
+    let end = schema::prefix_end(META_TREE_SNAPSHOT);
+    let mut start = META_TREE_SNAPSHOT.to_vec();
+    let mut out = Vec::new();
+    loop {
+        let rows = store.scan(Column::Meta, &start, end.as_deref(), false, page)?;
+        for (k, _) in &rows {
+            let h = schema::read_be(&k[META_TREE_SNAPSHOT.len()..])
+                .filter(|_| k.len() == META_TREE_SNAPSHOT.len() + 8)
+                .ok_or_else(|| corrupt(Column::Meta, k, "not a snapshot key"))?;
+            out.push(Height(h));
+        }
+        match rows.last() {
+            Some((k, _)) if rows.len() == page => start = chancery_storage::successor(k),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// `Meta` key recording the root flushed at `height`.
+pub fn snapshot_key(height: Height) -> Vec<u8> {
+    let mut k = META_TREE_SNAPSHOT.to_vec();
+    k.extend_from_slice(&schema::be(height.0));
+    k
+}
+
+/// Tree nodes not yet flushed, and the flush schedule.
+#[derive(Debug, Default)]
+pub(crate) struct TreeMem {
+    /// Nodes created since the last flush, by hash.
+    pub pending: HashMap<Digest, Node>,
+    /// Nodes of the window before the last flush (kept so that every height from the
+    /// previous flush on stays provable); dropped at the next flush.
+    pub previous: HashMap<Digest, Node>,
+    /// Height of the last flushed tree (0: the genesis tree, written with the genesis).
+    pub flushed: Height,
+    /// Height of the flush before it: heights from here on are provable.
+    pub window_from: Height,
+    /// Changed keys since the last flush.
+    pub changes: u64,
+}
+
+impl TreeMem {
+    /// A node not yet flushed (or flushed in the last window).
+    pub fn get(&self, h: &Digest) -> Option<Node> {
+        self.pending
+            .get(h)
+            .or_else(|| self.previous.get(h))
+            .copied()
+    }
+
+    /// Record a block's new nodes and its number of changed keys.
+    pub fn add(&mut self, nodes: &[(Digest, Node)], changes: usize) {
+        for (h, n) in nodes {
+            self.pending.insert(*h, *n);
+        }
+        self.changes = self.changes.saturating_add(changes as u64);
+    }
+
+    /// Is a flush due after the block at `height`? Decided from the chain alone, so that
+    /// every node (and a replay) flushes at the same heights.
+    pub fn due(&self, height: Height, flush_blocks: u64, flush_changes: u64) -> bool {
+        height.0.saturating_sub(self.flushed.0) >= flush_blocks.max(1)
+            || self.changes >= flush_changes.max(1)
+    }
+
+    /// The flush of the tree with root `root` at `height`: every pending node reachable
+    /// from the root (the others belong to replaced intermediate roots), the snapshot
+    /// record and the new flushed height. Children are visited only through pending
+    /// nodes: a node already in the store has its whole subtree there.
+    pub fn flush_batch(&self, root: Digest, height: Height) -> WriteBatch {
+        let mut b = WriteBatch::new();
+        let mut stack = vec![root];
+        while let Some(h) = stack.pop() {
+            if h == EMPTY {
+                continue;
+            }
+            let Some(n) = self.pending.get(&h) else {
+                continue;
+            };
+            b.put(Column::StateTree, h.as_bytes().to_vec(), n.encode());
+            if let Node::Internal { left, right } = n {
+                stack.push(*left);
+                stack.push(*right);
+            }
+        }
+        b.put(Column::Meta, snapshot_key(height), root.as_bytes().to_vec());
+        b.put(
+            Column::Meta,
+            META_TREE_FLUSHED,
+            schema::be(height.0).to_vec(),
+        );
+        b
+    }
+
+    /// After the flush at `height` landed: the window moves on.
+    pub fn flushed_at(&mut self, height: Height) {
+        self.previous = std::mem::take(&mut self.pending);
+        self.window_from = self.flushed;
+        self.flushed = height;
+        self.changes = 0;
+    }
+
+    /// Nodes held in memory.
+    pub fn len(&self) -> usize {
+        self.pending.len() + self.previous.len()
+    }
+}
+
+/// The state as of a past block's parent, for replaying that block: values as of
+/// `as_of`, transactions applied before log index `before`.
+struct HistoricReader<'a> {
+    ledger: &'a Ledger,
+    as_of: Height,
+    before: u64,
+}
+
+impl StateRead for HistoricReader<'_> {
+    fn value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
+        self.ledger.value_at(key, self.as_of)
+    }
+
+    fn tx_applied(&self, hash: &TxHash) -> Result<bool, LedgerError> {
+        // As the live reader: the latest occurrence before the block tells.
+        let start = schema::tx_key(hash, 0);
+        let end = schema::tx_key(hash, self.before);
+        let rows = self
+            .ledger
+            .store()
+            .scan(Column::TxIndex, &start, Some(&end), true, 1)?;
+        Ok(match rows.into_iter().next() {
+            Some((k, v)) => {
+                let loc: TxLoc = decode_at(Column::TxIndex, &k, &v)?;
+                loc.outcome == Outcome::Applied
+                    || loc.outcome == Outcome::Rejected(ReasonCode::DuplicateTx)
+            }
+            None => false,
+        })
+    }
+}
+
+/// Reasons found while verifying signatures, chain and format: a logged transaction
+/// rejected for one of them is replayed as rejected for it (replay trusts its own log for
+/// signatures; everything the state depends on is re-derived and the root is checked).
+fn pre_reason(outcome: Outcome) -> Option<ReasonCode> {
+    match outcome {
+        Outcome::Rejected(
+            r @ (ReasonCode::BadSignature | ReasonCode::WrongChain | ReasonCode::Malformed),
+        ) => Some(r),
+        _ => None,
+    }
+}
+
+impl Ledger {
+    /// Re-derive the tree nodes of the blocks above the flushed height (at open): re-run
+    /// each block's logged transactions against the state as of its parent, check every
+    /// outcome against the log and the new root against the header, and keep the nodes in
+    /// memory (flushing when due, as the live path does).
+    pub(crate) fn replay_tree(&self, inner: &mut Inner) -> Result<(), LedgerError> {
+        let tip = inner.tip.height;
+        let mut root = self.root_at_flushed(inner.tree.flushed)?;
+        let mut h = inner.tree.flushed;
+        while h < tip {
+            h = h.next();
+            let sb = self
+                .stored_block(h)?
+                .ok_or_else(|| corrupt(Column::Blocks, &schema::be(h.0), "missing"))?;
+            let header = &sb.header;
+            let count = header.tx_count as u64;
+            let mut entries: Vec<LogEntry> = Vec::with_capacity(count as usize);
+            for i in sb.first_index..sb.first_index + count {
+                let e = self
+                    .log_entry(i)?
+                    .ok_or_else(|| corrupt(Column::Log, &schema::be(i), "missing"))?;
+                entries.push(e);
+            }
+            let reader = HistoricReader {
+                ledger: self,
+                as_of: Height(h.0 - 1),
+                before: sb.first_index,
+            };
+            let mut ex = exec::Exec::new(self.chain_id, &self.agencies, h, &reader);
+            for (i, e) in entries.iter().enumerate() {
+                let (outcome, _) = ex.run(&e.tx, e.tx.hash(), pre_reason(e.outcome))?;
+                if outcome != e.outcome {
+                    let k = schema::be(sb.first_index + i as u64);
+                    return Err(corrupt(
+                        Column::Log,
+                        &k,
+                        format!(
+                            "replay gives outcome {outcome:?}, the log says {:?}",
+                            e.outcome
+                        ),
+                    ));
+                }
+            }
+            let changes = std::mem::take(&mut ex.overlay);
+            drop(ex);
+            let list: Vec<(Digest, Digest)> =
+                changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
+            let up = smt::update(root, &list, &mut |n| self.load_node(inner, n))?;
+            if up.root != header.state_root {
+                return Err(corrupt(
+                    Column::Blocks,
+                    &schema::be(h.0),
+                    format!(
+                        "replaying the block gives state root {}, its header says {}",
+                        up.root, header.state_root
+                    ),
+                ));
+            }
+            root = up.root;
+            inner.tree.add(&up.nodes, changes.len());
+            self.flush_tree_if_due(inner, h, root);
+        }
+        Ok(())
+    }
+
+    /// The state root at a flushed height (the genesis root at 0).
+    fn root_at_flushed(&self, h: Height) -> Result<Digest, LedgerError> {
+        if h == Height(0) {
+            return self.genesis_root();
+        }
+        let k = snapshot_key(h);
+        let v = self
+            .store()
+            .get(Column::Meta, &k)?
+            .ok_or_else(|| corrupt(Column::Meta, &k, "missing flushed state root"))?;
+        Ok(Digest(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| corrupt(Column::Meta, &k, "not 32 bytes"))?,
+        ))
+    }
+
+    /// Flush the tree with root `root` (the state after block `h`) if a flush is due. A
+    /// failed flush is not the block's failure (the block is durable, the nodes stay in
+    /// memory): it is counted and retried after the next block.
+    pub(crate) fn flush_tree_if_due(&self, inner: &mut Inner, h: Height, root: Digest) {
+        let cfg = &self.config;
+        if !inner
+            .tree
+            .due(h, cfg.tree_flush_blocks, cfg.tree_flush_changes)
+        {
+            return;
+        }
+        let batch = inner.tree.flush_batch(root, h);
+        match self.store().write_behind(batch) {
+            Ok(()) => inner.tree.flushed_at(h),
+            Err(e) => {
+                inner.tree_flush_failures += 1;
+                inner.tree_flush_error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Flush the current tree now, whatever the schedule (the integrity check replays a
+    /// database and flushes at the heights the database flushed at).
+    pub(crate) fn flush_tree_now(&self) -> Result<(), LedgerError> {
+        let mut inner = self.lock();
+        let (h, root) = (inner.tip.height, inner.tip.state_root);
+        let batch = inner.tree.flush_batch(root, h);
+        self.store().write_behind(batch)?;
+        inner.tree.flushed_at(h);
+        Ok(())
+    }
+
+    /// The flushed tree height stored (0 if none was recorded: the genesis tree).
+    pub(crate) fn load_flushed(&self) -> Result<Height, LedgerError> {
+        match self.store().get(Column::Meta, META_TREE_FLUSHED)? {
+            None => Ok(Height(0)),
+            Some(v) => schema::read_be(&v)
+                .filter(|_| v.len() == 8)
+                .map(Height)
+                .ok_or_else(|| corrupt(Column::Meta, META_TREE_FLUSHED, "not an 8-byte height")),
+        }
+    }
+}
