@@ -156,7 +156,7 @@ pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckRepo
             Err(e) => return Err(e),
         }
         if snapshots.contains(&Height(h)) {
-            replay.flush_tree_now()?;
+            replay.flush_tree()?;
         }
     }
     for col in Column::ALL {

@@ -296,9 +296,10 @@ impl Ledger {
         }
     }
 
-    /// Flush the current tree now, whatever the schedule (the integrity check replays a
-    /// database and flushes at the heights the database flushed at).
-    pub(crate) fn flush_tree_now(&self) -> Result<(), LedgerError> {
+    /// Flush the current tree now, whatever the schedule: before a backup or a planned
+    /// stop (the next open then replays nothing), and in the integrity check, which
+    /// flushes a replay at the heights the database flushed at.
+    pub fn flush_tree(&self) -> Result<(), LedgerError> {
         let mut inner = self.lock();
         let (h, root) = (inner.tip.height, inner.tip.state_root);
         let batch = inner.tree.flush_batch(root, h);
