@@ -329,7 +329,8 @@ struct Plan {
     agencies: Vec<Option<AgencyId>>,
     changes: BTreeMap<Digest, (StateKey, StateValue)>,
     nodes: Vec<(Digest, Node)>,
-    log_nodes: Vec<(u8, u64, Digest)>,
+    /// The block's log-tile puts (one per tile the block changed).
+    log_nodes: Vec<chancery_tlog::Put>,
     frontier: logtree::Frontier,
     values_read: HashMap<Digest, Option<StateValue>>,
 }
@@ -485,18 +486,7 @@ impl Ledger {
             }
         }
         let tip = ledger.load_tip()?;
-        let frontier = logtree::Frontier::load(tip.log_size, &mut |level, index| {
-            let k = logtree::node_key(level, index);
-            let v = ledger
-                .store
-                .get(Column::LogTree, &k)?
-                .ok_or_else(|| corrupt(Column::LogTree, &k, "missing log subtree"))?;
-            let d: [u8; 32] = v
-                .as_slice()
-                .try_into()
-                .map_err(|_| corrupt(Column::LogTree, &k, "not 32 bytes"))?;
-            Ok::<Digest, LedgerError>(Digest(d))
-        })?;
+        let frontier = logtree::Frontier::load(ledger.store.as_ref(), tip.log_size)?;
         if frontier.root() != tip.log_root {
             return Err(corrupt(
                 Column::LogTree,
@@ -762,7 +752,6 @@ impl Ledger {
         let mut agencies = Vec::with_capacity(txs.len());
         let mut outcomes = Vec::with_capacity(txs.len());
         let mut frontier = inner.frontier.clone();
-        let mut log_nodes = Vec::with_capacity(txs.len() * 2);
         for c in txs {
             let pre = match c {
                 CheckedTx::Valid(_) => None,
@@ -775,11 +764,12 @@ impl Ledger {
                 tx: c.tx().clone(),
                 outcome,
             };
-            log_nodes.extend(frontier.push(logtree::leaf_hash(&codec::encode(&entry))));
+            frontier.push(logtree::leaf_hash(&codec::encode(&entry)));
             outcomes.push(outcome);
             agencies.push(agency);
             entries.push((c.hash(), entry));
         }
+        let log_nodes = frontier.take_puts();
         let changes = std::mem::take(&mut exec.overlay);
         drop(exec);
         let list: Vec<(Digest, Digest)> =
@@ -1003,12 +993,8 @@ impl Ledger {
                 }
             }
         }
-        for (level, index, hash) in &plan.log_nodes {
-            b.put(
-                Column::LogTree,
-                logtree::node_key(*level, *index),
-                hash.as_bytes().to_vec(),
-            );
+        for (col, key, tile) in &plan.log_nodes {
+            b.put(*col, key.clone(), tile.clone());
         }
         for (kh, (key, value)) in &plan.changes {
             b.put(
