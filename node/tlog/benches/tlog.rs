@@ -1,7 +1,8 @@
 //! Log tree throughput through the `Store` trait: puts and bytes per entry by block size
 //! (printed first), appends at 10^6 and 10^7 leaves, and proof generation at 10^6 and
-//! 10^7 leaves, both from a tree kept open and as the ledger serves a receipt
-//! (`proofs.rs`: a fresh `TileReader` per request, so no tile cache carries over).
+//! 10^7 leaves: from a tree kept open, as the ledger serves a receipt without a shared
+//! cache (a fresh `TileReader` per request, so no tile cache carries over), and with
+//! one `TileCache` shared by the per-request readers (what `proofs.rs` does).
 //!
 //! The store is `chancery_storage::MemStore`, the in-memory store every test uses: every
 //! tile goes through `Store::write` (limits, checksum) and `Store::get` (checksum check)
@@ -13,7 +14,7 @@
 use chancery_core::merkle::{self, Blake3Hasher};
 use chancery_core::Digest;
 use chancery_storage::{MemStore, Store, WriteBatch};
-use chancery_tlog::{LogTree, TileReader};
+use chancery_tlog::{LogTree, TileCache, TileReader};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,21 +73,7 @@ fn benches(c: &mut Criterion) {
     g.sample_size(20).measurement_time(Duration::from_secs(5));
     for target in [1_000_000u64, 10_000_000] {
         grow(&mut t, &store, target);
-        // Pre-hashed leaves: the figure is tree work + store writes, not leaf hashing.
-        let leaves: Vec<Digest> = (0..BLOCK)
-            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
-            .collect();
-        g.throughput(Throughput::Elements(BLOCK));
-        g.bench_function(BenchmarkId::new("append_block_of_1000_at", target), |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    let puts = t.append(&leaves).unwrap();
-                    store.write(WriteBatch { puts }).unwrap();
-                }
-                start.elapsed()
-            })
-        });
+        // Proofs at exactly `target` leaves, before the append benchmark grows the tree.
         let n = t.size();
         g.throughput(Throughput::Elements(1));
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -104,7 +91,31 @@ fn benches(c: &mut Criterion) {
                 r.inclusion_proof(i, n).unwrap()
             })
         });
+        // A fresh reader per request sharing one tile cache (what a long-lived ledger
+        // can keep).
+        let cache = Arc::new(TileCache::default());
+        g.bench_function(BenchmarkId::new("ledger_proof_shared_cache_at", n), |b| {
+            b.iter(|| {
+                let i = xorshift(&mut x) % n;
+                let r = TileReader::with_cache(store.clone(), Blake3Hasher, n, cache.clone());
+                r.inclusion_proof(i, n).unwrap()
+            })
+        });
+        // Pre-hashed leaves: the figure is tree work + store writes, not leaf hashing.
+        let leaves: Vec<Digest> = (0..BLOCK)
+            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
         g.throughput(Throughput::Elements(BLOCK));
+        g.bench_function(BenchmarkId::new("append_block_of_1000_at", target), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let puts = t.append(&leaves).unwrap();
+                    store.write(WriteBatch { puts }).unwrap();
+                }
+                start.elapsed()
+            })
+        });
     }
     let n = t.size();
     g.throughput(Throughput::Elements(1));

@@ -21,9 +21,10 @@
 //! - Proofs for any index at any past size `<= size()` read O(log n) tiles: every node of a
 //!   proof is either a complete subtree, whose hash is in one tile (a node between tile
 //!   levels is recomputed from the tile's hashes), or the right-border subtree of the old
-//!   size (one complete subtree per set bit below it). A small bounded cache
-//!   ([`INNER_TILES_MAX`]) keeps the inner trees of recently used tiles, so the upper tiles
-//!   that every proof crosses are hashed once.
+//!   size (one complete subtree per set bit below it). A bounded [`TileCache`]
+//!   ([`LEAF_TILES_MAX`], [`UPPER_TILES_MAX`]) keeps the inner trees of recently used
+//!   tiles, so a tile a proof crosses several times, and the upper tiles that every proof
+//!   crosses, are hashed once.
 //! - The size is not stored separately: [`LogTree::open`] finds the last level-0 tile with
 //!   one reverse scan (size = `N·256 + width`).
 //!
@@ -40,7 +41,6 @@ use chancery_core::limits::{PROOF_HASHES_MAX, TREE_SIZE_MAX};
 use chancery_core::merkle::{split_point, Blake3Hasher, MerkleHasher, ProofError};
 use chancery_core::Digest;
 use chancery_storage::{Column, Store, StoreError};
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
@@ -54,9 +54,13 @@ pub const TILE_WIDTH: usize = 1 << TILE_HEIGHT;
 pub const TILE_BYTES_MAX: usize = TILE_WIDTH * 32;
 /// Tile levels a tree of up to `TREE_SIZE_MAX` (2^63) leaves uses (tree levels 0..=63).
 pub const TILE_LEVELS_MAX: usize = 8;
-/// Inner trees of recently used tiles kept by a [`LogTree`] (each at most 511 hashes,
-/// about 16 KiB): enough for the upper tiles every proof crosses and the last leaf tiles.
-pub const INNER_TILES_MAX: usize = 32;
+/// Inner trees of recently used level-0 tiles a [`TileCache`] keeps (each at most 511
+/// hashes, about 16 KiB): a proof reads one or two, random proofs rarely share one.
+pub const LEAF_TILES_MAX: usize = 16;
+/// Inner trees of recently used upper tiles (tile level >= 1) a [`TileCache`] keeps: every
+/// proof crosses one per tile level, and there are only `size / 65,536` level-1 tiles, so
+/// 256 (about 4 MiB) keep all of them up to 2^24 leaves.
+pub const UPPER_TILES_MAX: usize = 256;
 
 /// A put for the caller's write batch: always in [`Column::LogTree`].
 pub type Put = (Column, Vec<u8>, Vec<u8>);
@@ -385,31 +389,93 @@ impl<H: MerkleHasher> Edge<H> {
 /// tile hashes (layer 0 is the tile itself).
 type Inner = Vec<Vec<Digest>>;
 
-/// Bounded cache of tile inner trees, most recently used last.
 #[derive(Default)]
-struct InnerCache {
-    entries: VecDeque<((u8, u64), Arc<Inner>)>,
+struct CacheState {
+    /// (tile level, tile index) -> (inner tree, last use).
+    entries: std::collections::HashMap<(u8, u64), (Arc<Inner>, u64)>,
+    leaf_tiles: usize,
+    clock: u64,
 }
 
-impl InnerCache {
-    fn get(&mut self, key: (u8, u64), width: usize) -> Option<Arc<Inner>> {
-        let pos = self.entries.iter().position(|(k, _)| *k == key)?;
-        let e = self.entries.remove(pos)?;
-        let hit = e.1.first().is_some_and(|t| t.len() >= width);
-        let inner = e.1.clone();
-        self.entries.push_back(e);
-        hit.then_some(inner)
+/// Bounded cache of the inner trees of recently used tiles ([`LEAF_TILES_MAX`] level-0
+/// tiles, [`UPPER_TILES_MAX`] upper tiles; least recently used evicted), shareable by the
+/// readers of one store: a tile's hashes never change, a partial tile only grows, so an
+/// entry stays true and serves any width up to its own.
+pub struct TileCache {
+    state: Mutex<CacheState>,
+    leaf_tiles_max: usize,
+    upper_tiles_max: usize,
+}
+
+impl Default for TileCache {
+    fn default() -> Self {
+        TileCache::new(LEAF_TILES_MAX, UPPER_TILES_MAX)
+    }
+}
+
+impl TileCache {
+    /// A cache of at most `leaf_tiles_max` level-0 and `upper_tiles_max` upper tiles (0 and
+    /// 0 cache nothing beyond one proof's own reads).
+    pub fn new(leaf_tiles_max: usize, upper_tiles_max: usize) -> Self {
+        TileCache {
+            state: Mutex::new(CacheState::default()),
+            leaf_tiles_max,
+            upper_tiles_max,
+        }
     }
 
-    fn put(&mut self, key: (u8, u64), inner: Arc<Inner>) {
-        if let Some(pos) = self.entries.iter().position(|(k, _)| *k == key) {
-            self.entries.remove(pos);
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        // The cache holds only recomputable hashes: a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, key: (u8, u64), width: usize) -> Option<Arc<Inner>> {
+        let mut st = self.lock();
+        st.clock += 1;
+        let now = st.clock;
+        let (inner, used) = st.entries.get_mut(&key)?;
+        *used = now;
+        inner
+            .first()
+            .is_some_and(|t| t.len() >= width)
+            .then(|| inner.clone())
+    }
+
+    fn put(&self, key: (u8, u64), inner: Arc<Inner>) {
+        let leaf = key.0 == 0;
+        let max = if leaf {
+            self.leaf_tiles_max
+        } else {
+            self.upper_tiles_max
+        };
+        if max == 0 {
+            return;
         }
-        while self.entries.len() >= INNER_TILES_MAX {
-            self.entries.pop_front();
+        let mut st = self.lock();
+        st.clock += 1;
+        let now = st.clock;
+        if st.entries.insert(key, (inner, now)).is_some() {
+            return;
         }
-        if INNER_TILES_MAX > 0 {
-            self.entries.push_back((key, inner));
+        let count = if leaf {
+            st.leaf_tiles += 1;
+            st.leaf_tiles
+        } else {
+            st.entries.len() - st.leaf_tiles
+        };
+        if count > max {
+            let oldest = st
+                .entries
+                .iter()
+                .filter(|(k, _)| (k.0 == 0) == leaf)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                st.entries.remove(&k);
+                if leaf {
+                    st.leaf_tiles -= 1;
+                }
+            }
         }
     }
 }
@@ -523,24 +589,29 @@ impl<S: Store + ?Sized, H: MerkleHasher + Clone> LogTree<S, H> {
 }
 
 /// Proofs and past roots of the stored tree of a known size, read from its tiles: O(log n)
-/// tile reads per proof, nothing read at construction. Keeps the inner trees of up to
-/// [`INNER_TILES_MAX`] recently used tiles.
+/// tile reads per proof, nothing read at construction. Keeps the inner trees of recently
+/// used tiles in a [`TileCache`], its own or one shared by the readers of the same store.
 pub struct TileReader<S: Store + ?Sized, H: MerkleHasher = Blake3Hasher> {
     store: Arc<S>,
     hasher: H,
     size: u64,
-    cache: Mutex<InnerCache>,
+    cache: Arc<TileCache>,
 }
 
 impl<S: Store + ?Sized, H: MerkleHasher> TileReader<S, H> {
     /// A reader of the tree of `size` leaves stored in `store` (the size is trusted: a
     /// tile the size needs that is missing or short is an error when a proof needs it).
     pub fn new(store: Arc<S>, hasher: H, size: u64) -> Self {
+        Self::with_cache(store, hasher, size, Arc::new(TileCache::default()))
+    }
+
+    /// A reader that shares `cache` (which must only ever have been used with `store`).
+    pub fn with_cache(store: Arc<S>, hasher: H, size: u64, cache: Arc<TileCache>) -> Self {
         TileReader {
             store,
             hasher,
             size,
-            cache: Mutex::new(InnerCache::default()),
+            cache,
         }
     }
 
@@ -621,7 +692,7 @@ impl<S: Store + ?Sized, H: MerkleHasher> TileReader<S, H> {
         width: usize,
     ) -> Result<Arc<Inner>, TlogError> {
         let key = (tile_level, tile_index);
-        if let Some(hit) = self.lock_cache().get(key, width) {
+        if let Some(hit) = self.cache.get(key, width) {
             return Ok(hit);
         }
         // Read what the current tree has of this tile (a prefix of a wider stored tile).
@@ -648,13 +719,8 @@ impl<S: Store + ?Sized, H: MerkleHasher> TileReader<S, H> {
             inner.push(up);
         }
         let inner = Arc::new(inner);
-        self.lock_cache().put(key, inner.clone());
+        self.cache.put(key, inner.clone());
         Ok(inner)
-    }
-
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, InnerCache> {
-        // The cache holds only recomputable hashes: a poisoned lock is still usable.
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The hash of the complete subtree at tree `level`, `index`, from its tile.
