@@ -389,6 +389,8 @@ pub struct Ledger {
     agencies: BTreeSet<AgencyId>,
     config: LedgerConfig,
     inner: Mutex<Inner>,
+    /// Inner trees of recently read log tiles, shared by the proofs (`proofs.rs`).
+    log_tiles: Arc<chancery_tlog::TileCache>,
 }
 
 /// Genesis members: admin keys (role Admin) merged with listed members.
@@ -458,6 +460,7 @@ impl Ledger {
             chain_id,
             agencies,
             config,
+            log_tiles: Arc::default(),
             inner: Mutex::new(Inner {
                 tip: Tip {
                     height: Height(0),

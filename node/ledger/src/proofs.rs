@@ -79,12 +79,14 @@ fn from_tlog(e: TlogError) -> ProofRequestError {
 
 impl Ledger {
     /// The stored log tree (`chancery-tlog`, the same `Column::LogTree` tiles the ledger
-    /// writes) at the current log size, for one proof: nothing is read until the proof.
+    /// writes) at the current log size, for one proof: nothing is read until the proof,
+    /// and the ledger's tile cache (tiles only grow, so its entries stay true) is shared.
     fn log_tree(&self) -> Result<TileReader<dyn chancery_storage::Store>, ProofRequestError> {
-        Ok(TileReader::new(
+        Ok(TileReader::with_cache(
             self.store.clone(),
             Blake3Hasher,
             self.tip().log_size,
+            self.log_tiles.clone(),
         ))
     }
 
