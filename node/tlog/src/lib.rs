@@ -620,11 +620,6 @@ impl<S: Store + ?Sized, H: MerkleHasher> TileReader<S, H> {
         self.size
     }
 
-    /// Move to a larger size (the tiles of the new size must be written): keeps the cache.
-    pub fn grow_to(&mut self, size: u64) {
-        self.size = self.size.max(size);
-    }
-
     /// Root of the tree at `size <= size()` leaves.
     pub fn root_at(&self, size: u64) -> Result<Digest, TlogError> {
         self.check_size(size)?;
