@@ -7,7 +7,9 @@ use chancery_core::merkle::{
 };
 use chancery_core::Digest;
 use chancery_storage::{Column, FaultPlan, FaultyStore, MemStore, Store, WriteBatch};
-use chancery_tlog::{tile_key, LogTree, TileReader, TlogError, TILE_LEVELS_MAX, TILE_WIDTH};
+use chancery_tlog::{
+    tile_key, LogTree, TileCache, TileReader, TlogError, TILE_LEVELS_MAX, TILE_WIDTH,
+};
 use std::sync::Arc;
 
 /// The storage crate's in-memory store behind its (fault-free) wrapper, which counts the
@@ -503,4 +505,28 @@ fn corrupt_short_or_missing_tiles_are_errors_naming_the_tile() {
             ..
         })
     ));
+}
+
+#[test]
+fn a_shared_tile_cache_stays_true_as_the_tree_grows() {
+    // Readers at successive sizes share one cache: a partial tile cached at one width must
+    // not serve a larger size that needs more of it.
+    let store = store();
+    let cache = Arc::new(TileCache::default());
+    let mut t = LogTree::open(store.clone()).unwrap();
+    let mut all = Vec::new();
+    for n in [10u64, 100, 200, 65_536, 3, 300] {
+        grow(&store, &mut t, &mut all, &[n]);
+        let size = all.len() as u64;
+        let r = TileReader::with_cache(store.clone(), Blake3Hasher, size, cache.clone());
+        for s in [size, size / 2 + 1, size - 1] {
+            let root = merkle::root(&all[..s as usize]);
+            assert_eq!(r.root_at(s).unwrap(), root, "root at {s}");
+            for i in [0, s / 2, s - 1] {
+                let p = r.inclusion_proof(i, s).unwrap();
+                merkle::verify_inclusion(i, s, &all[i as usize], &p, &root)
+                    .unwrap_or_else(|e| panic!("proof {i} at {s} of {size}: {e}"));
+            }
+        }
+    }
 }
