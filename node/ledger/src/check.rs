@@ -15,6 +15,7 @@ use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_core::Height;
 use chancery_storage::{Column, Store};
+use chancery_tlog::TILE_WIDTH;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -277,15 +278,17 @@ fn stored_block(
     }
 }
 
-/// The block's log entries, each checked against the log tree's stored leaf (which names
-/// the exact entry that was corrupted); `None` if one is missing or does not decode, with
-/// the problem recorded.
+/// The block's log entries, each checked against its leaf hash in the stored level-0 log
+/// tile (which names the exact entry that was corrupted); `None` if one is missing or does
+/// not decode, with the problem recorded.
 fn stored_entries(
     store: &dyn Store,
     sb: &StoredBlock,
     report: &mut CheckReport,
 ) -> Result<Option<Vec<LogEntry>>, LedgerError> {
     let mut entries: Vec<LogEntry> = Vec::with_capacity(sb.header.tx_count as usize);
+    // The level-0 tile of the entries being read: (tile index, stored value).
+    let mut tile: Option<(u64, Option<Vec<u8>>)> = None;
     for i in 0..u64::from(sb.header.tx_count) {
         let index = sb.first_index + i;
         let lk = schema::be(index);
@@ -293,15 +296,24 @@ fn stored_entries(
             report.add(Column::Log, &lk, "a log entry", "nothing");
             return Ok(None);
         };
-        let leaf = store.get(Column::LogTree, &logtree::node_key(0, index))?;
+        let tile_index = index / TILE_WIDTH as u64;
+        if tile.as_ref().map(|(n, _)| *n) != Some(tile_index) {
+            let value = store.get(Column::LogTree, &logtree::tile_key(0, tile_index))?;
+            tile = Some((tile_index, value));
+        }
+        let at = (index % TILE_WIDTH as u64) as usize * 32;
+        let leaf = tile
+            .as_ref()
+            .and_then(|(_, v)| v.as_deref())
+            .and_then(|v| v.get(at..at + 32));
         let got = logtree::leaf_hash(&v);
-        if leaf.as_deref() != Some(got.as_bytes().as_slice()) {
+        if leaf != Some(got.as_bytes().as_slice()) {
             report.add(
                 Column::Log,
                 &lk,
                 format!(
                     "an entry with leaf hash {}",
-                    leaf.as_deref().map(short).unwrap_or_default()
+                    leaf.map(short).unwrap_or_default()
                 ),
                 format!("an entry with leaf hash {got}"),
             );
@@ -412,7 +424,10 @@ fn compare_column(
         match ord {
             std::cmp::Ordering::Equal => {
                 if let (Some((k, fv)), Some((_, ev))) = (f.pop(), e.pop()) {
-                    if fv != ev {
+                    if fv != ev && col == Column::LogTree {
+                        let (e, f) = tile_difference(&k, &ev, &fv);
+                        report.add(col, &k, e, f);
+                    } else if fv != ev {
                         report.add(col, &k, short(&ev), short(&fv));
                     }
                 }
@@ -429,4 +444,35 @@ fn compare_column(
             }
         }
     }
+}
+
+/// A log tile that differs from the one replayed from the log, named: its level, index and
+/// width, and the first hash that differs.
+fn tile_difference(key: &[u8], expected: &[u8], found: &[u8]) -> (String, String) {
+    let name = match key {
+        [level, index @ ..] => match <[u8; 8]>::try_from(index) {
+            Ok(i) => format!("log tile level {level} index {}", u64::from_be_bytes(i)),
+            Err(_) => "log tile with a malformed key".to_string(),
+        },
+        [] => "log tile with an empty key".to_string(),
+    };
+    let first = expected
+        .chunks(32)
+        .zip(found.chunks(32))
+        .position(|(e, f)| e != f)
+        .unwrap_or(expected.len().min(found.len()) / 32);
+    let hash_at = |v: &[u8]| {
+        v.get(first * 32..(first * 32 + 32).min(v.len()))
+            .map(hex::encode)
+            .unwrap_or_else(|| "nothing".to_string())
+    };
+    let describe = |v: &[u8]| {
+        let width = if v.len() % 32 == 0 {
+            format!("width {}", v.len() / 32)
+        } else {
+            format!("{} bytes, not whole 32-byte hashes", v.len())
+        };
+        format!("{name} ({width}) with hash {first} = {}", hash_at(v))
+    };
+    (describe(expected), describe(found))
 }

@@ -355,7 +355,8 @@ struct Plan {
     agencies: Vec<Option<AgencyId>>,
     changes: BTreeMap<Digest, (StateKey, StateValue)>,
     nodes: Vec<(Digest, Node)>,
-    log_nodes: Vec<(u8, u64, Digest)>,
+    /// The block's log-tile puts (one per tile the block changed).
+    log_nodes: Vec<chancery_tlog::Put>,
     frontier: logtree::Frontier,
     values_read: HashMap<Digest, Option<StateValue>>,
 }
@@ -438,6 +439,8 @@ pub struct Ledger {
     agencies: BTreeSet<AgencyId>,
     config: LedgerConfig,
     inner: Mutex<Inner>,
+    /// Inner trees of recently read log tiles, shared by the proofs (`proofs.rs`).
+    log_tiles: Arc<chancery_tlog::TileCache>,
 }
 
 /// Genesis members: admin keys (role Admin) merged with listed members.
@@ -507,6 +510,7 @@ impl Ledger {
             chain_id,
             agencies,
             config,
+            log_tiles: Arc::default(),
             inner: Mutex::new(Inner {
                 tip: Tip {
                     height: Height(0),
@@ -539,18 +543,7 @@ impl Ledger {
             }
         }
         let tip = ledger.load_tip()?;
-        let frontier = logtree::Frontier::load(tip.log_size, &mut |level, index| {
-            let k = logtree::node_key(level, index);
-            let v = ledger
-                .store
-                .get(Column::LogTree, &k)?
-                .ok_or_else(|| corrupt(Column::LogTree, &k, "missing log subtree"))?;
-            let d: [u8; 32] = v
-                .as_slice()
-                .try_into()
-                .map_err(|_| corrupt(Column::LogTree, &k, "not 32 bytes"))?;
-            Ok::<Digest, LedgerError>(Digest(d))
-        })?;
+        let frontier = logtree::Frontier::load(ledger.store.as_ref(), tip.log_size)?;
         if frontier.root() != tip.log_root {
             return Err(corrupt(
                 Column::LogTree,
@@ -884,7 +877,6 @@ impl Ledger {
         let mut agencies = Vec::with_capacity(txs.len());
         let mut outcomes = Vec::with_capacity(txs.len());
         let mut frontier = inner.frontier.clone();
-        let mut log_nodes = Vec::with_capacity(txs.len() * 2);
         for c in txs {
             let pre = match c {
                 CheckedTx::Valid(_) => None,
@@ -897,11 +889,12 @@ impl Ledger {
                 tx: c.tx().clone(),
                 outcome,
             };
-            log_nodes.extend(frontier.push(logtree::leaf_hash(&codec::encode(&entry))));
+            frontier.push(logtree::leaf_hash(&codec::encode(&entry)));
             outcomes.push(outcome);
             agencies.push(agency);
             entries.push((c.hash(), entry));
         }
+        let log_nodes = frontier.take_puts();
         let changes = std::mem::take(&mut exec.overlay);
         drop(exec);
         let list: Vec<(Digest, Digest)> =
@@ -1130,12 +1123,8 @@ impl Ledger {
                 }
             }
         }
-        for (level, index, hash) in &plan.log_nodes {
-            b.put(
-                Column::LogTree,
-                logtree::node_key(*level, *index),
-                hash.as_bytes().to_vec(),
-            );
+        for (col, key, tile) in &plan.log_nodes {
+            b.put(*col, key.clone(), tile.clone());
         }
         for (kh, (key, value)) in &plan.changes {
             b.put(

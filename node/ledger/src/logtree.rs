@@ -6,21 +6,23 @@
 //! Hashes are the kernel's (`chancery_core::merkle`, keyed BLAKE3), so roots match what
 //! auditors verify with receipts and checkpoints.
 //!
-//! Storage (`Column::LogTree`): every complete perfect subtree's hash, keyed
-//! `level (1 byte) || index at that level (8 bytes BE)`; level 0 holds the leaf hashes.
-//! The in-memory frontier (one hash per set bit of the size) gives the root.
+//! Storage (`Column::LogTree`): C2SP tlog-tiles, in `chancery-tlog`'s layout (see that
+//! crate): the tile at tile level `L`, index `N` holds up to 256 consecutive hashes of tree
+//! level `8·L` (level-0 tiles hold the leaf hashes), keyed `L (1 byte) || N (8 bytes BE)`,
+//! value the concatenated 32-byte hashes. The partial tile at the right edge of each tile
+//! level is rewritten as it grows. The in-memory frontier ([`Frontier`], a
+//! [`chancery_tlog::Edge`]) gives the root and the tile puts of a candidate block without
+//! reading or committing anything.
 
-use chancery_core::merkle;
+use crate::{corrupt, LedgerError};
+use chancery_core::merkle::{self, Blake3Hasher};
 use chancery_core::Digest;
+use chancery_storage::{Column, Store};
+use chancery_tlog::{Edge, Put, TlogError};
 
 /// Leaf hash of canonical entry bytes.
 pub fn leaf_hash(entry_bytes: &[u8]) -> Digest {
     merkle::leaf_hash(entry_bytes)
-}
-
-/// Interior node hash.
-pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
-    merkle::node_hash(left, right)
 }
 
 /// Root of the empty log.
@@ -28,80 +30,64 @@ pub fn empty_root() -> Digest {
     merkle::empty_root()
 }
 
-/// `Column::LogTree` key of a subtree.
-pub fn node_key(level: u8, index: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9);
-    k.push(level);
-    k.extend_from_slice(&index.to_be_bytes());
-    k
+/// `Column::LogTree` key of a tile.
+pub fn tile_key(level: u8, index: u64) -> Vec<u8> {
+    chancery_tlog::tile_key(level, index).to_vec()
 }
 
-/// The right edge of the log tree: the roots of its perfect subtrees, largest first.
+/// A log-tree read error as the ledger's corruption error, naming the tile's key.
+pub fn tlog_corrupt(e: TlogError) -> LedgerError {
+    let key = match &e {
+        TlogError::MissingTile { level, index, .. }
+        | TlogError::TileTooShort { level, index, .. }
+        | TlogError::CorruptTile { level, index, .. } => tile_key(*level, *index),
+        _ => Vec::new(),
+    };
+    match e {
+        TlogError::Store(s) => s.into(),
+        e => corrupt(Column::LogTree, &key, e.to_string()),
+    }
+}
+
+/// The right edge of the log tree: the roots of its perfect subtrees and the partial tile
+/// of every tile level.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Frontier {
-    size: u64,
-    /// (level, hash), levels strictly decreasing.
-    peaks: Vec<(u8, Digest)>,
+    edge: Edge<Blake3Hasher>,
 }
 
 impl Frontier {
-    /// Rebuild from stored subtree hashes.
-    pub fn load<E>(
-        size: u64,
-        get: &mut dyn FnMut(u8, u64) -> Result<Digest, E>,
-    ) -> Result<Frontier, E> {
-        let mut peaks = Vec::new();
-        let mut offset = 0u64;
-        for level in (0..64u8).rev() {
-            if size & (1u64 << level) != 0 {
-                peaks.push((level, get(level, offset >> level)?));
-                offset += 1u64 << level;
-            }
-        }
-        Ok(Frontier { size, peaks })
+    /// Rebuild from the stored partial tiles of the log of `size` entries.
+    pub fn load(store: &dyn Store, size: u64) -> Result<Frontier, LedgerError> {
+        let edge = Edge::read(store, Blake3Hasher, size).map_err(tlog_corrupt)?;
+        Ok(Frontier { edge })
     }
 
     /// Number of leaves.
     pub fn size(&self) -> u64 {
-        self.size
+        self.edge.size()
     }
 
-    /// Append a leaf; returns the subtree hashes completed, as `(level, index, hash)`.
-    pub fn push(&mut self, leaf: Digest) -> Vec<(u8, u64, Digest)> {
-        let index = self.size;
-        let mut out = vec![(0u8, index, leaf)];
-        let mut cur = (0u8, leaf);
-        while let Some(&(level, h)) = self.peaks.last() {
-            if level != cur.0 {
-                break;
-            }
-            self.peaks.pop();
-            let up = (level + 1, node_hash(&h, &cur.1));
-            out.push((up.0, index >> up.0, up.1));
-            cur = up;
-        }
-        self.peaks.push(cur);
-        self.size += 1;
-        out
+    /// Append a leaf.
+    pub fn push(&mut self, leaf: Digest) {
+        self.edge.push(leaf);
+    }
+
+    /// The tile puts for the block's batch: one per tile changed since the last call.
+    pub fn take_puts(&mut self) -> Vec<Put> {
+        self.edge.take_puts()
     }
 
     /// The root.
     pub fn root(&self) -> Digest {
-        let mut it = self.peaks.iter().rev();
-        let Some(&(_, mut acc)) = it.next() else {
-            return empty_root();
-        };
-        for (_, h) in it {
-            acc = node_hash(h, &acc);
-        }
-        acc
+        self.edge.root()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use chancery_storage::{MemStore, WriteBatch};
 
     /// RFC 6962 MTH by its recursive definition.
     fn mth(leaves: &[Digest]) -> Digest {
@@ -111,31 +97,57 @@ mod tests {
             n => {
                 let k = (n as u64).next_power_of_two() as usize / 2;
                 let k = if k == n { n / 2 } else { k };
-                node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+                merkle::node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
             }
         }
     }
 
     #[test]
-    fn frontier_matches_the_recursive_definition_and_reloads() {
+    fn frontier_matches_the_recursive_definition_and_reloads_from_tiles() {
+        let store = MemStore::new();
         let mut f = Frontier::default();
         let mut leaves = Vec::new();
-        let mut stored: HashMap<(u8, u64), Digest> = HashMap::new();
-        for i in 0..70u64 {
-            let l = leaf_hash(&i.to_be_bytes());
-            leaves.push(l);
-            for (lv, idx, h) in f.push(l) {
-                assert!(
-                    stored.insert((lv, idx), h).is_none(),
-                    "subtree written twice"
-                );
+        // Blocks of uneven sizes crossing tile boundaries (256) more than once.
+        let mut i = 0u64;
+        let mut block = 1u64;
+        while i < 700 {
+            for _ in 0..block {
+                let l = leaf_hash(&i.to_be_bytes());
+                leaves.push(l);
+                f.push(l);
+                i += 1;
             }
-            assert_eq!(f.root(), mth(&leaves), "size {}", i + 1);
-            assert_eq!(f.root(), merkle::root(&leaves), "size {}", i + 1);
-            let mut get = |lv: u8, idx: u64| -> Result<Digest, ()> {
-                stored.get(&(lv, idx)).copied().ok_or(())
-            };
-            assert_eq!(Frontier::load(i + 1, &mut get).unwrap(), f);
+            let puts = f.take_puts();
+            assert!(!puts.is_empty() && puts.len() <= 4, "{} puts", puts.len());
+            store.write(WriteBatch { puts }).unwrap();
+            assert_eq!(f.root(), mth(&leaves), "size {i}");
+            assert_eq!(f.root(), merkle::root(&leaves), "size {i}");
+            assert_eq!(Frontier::load(&store, i).unwrap(), f);
+            block = block * 3 % 97 + 1;
         }
+    }
+
+    #[test]
+    fn a_missing_or_short_tile_is_corruption_naming_the_tile() {
+        let store = MemStore::new();
+        let mut f = Frontier::default();
+        for i in 0..10u64 {
+            f.push(leaf_hash(&i.to_be_bytes()));
+        }
+        store
+            .write(WriteBatch {
+                puts: f.take_puts(),
+            })
+            .unwrap();
+        let e = Frontier::load(&store, 11).unwrap_err();
+        assert!(
+            matches!(&e, LedgerError::Corrupt { key_hex, .. } if *key_hex == hex::encode(tile_key(0, 0))),
+            "{e}"
+        );
+        let e = Frontier::load(&store, 300).unwrap_err();
+        assert!(
+            matches!(&e, LedgerError::Corrupt { key_hex, .. } if *key_hex == hex::encode(tile_key(0, 1))),
+            "{e}"
+        );
     }
 }

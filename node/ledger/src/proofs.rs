@@ -1,5 +1,6 @@
 //! Proofs served to clients: log inclusion and consistency proofs computed from the stored
-//! log-tree subtree hashes (`Column::LogTree`, see `logtree.rs`), checkpoints (a header with
+//! log tiles (`Column::LogTree`, see `logtree.rs`; read with `chancery_tlog::TileReader`,
+//! O(log n) tiles per proof), checkpoints (a header with
 //! the finalization certificate over it), receipts, and state proofs paired with the
 //! checkpoint whose state root they are proven against.
 //!
@@ -15,16 +16,16 @@
 //! higher; callers read the actual height from the header.
 
 use crate::schema;
-use crate::{corrupt, decode_at, Ledger, LedgerError};
+use crate::{corrupt, decode_at, logtree, Ledger, LedgerError};
 use chancery_core::block::BlockHeader;
 use chancery_core::cert::Certificate;
 use chancery_core::checkpoint::Checkpoint;
-use chancery_core::merkle::ProofError;
+use chancery_core::merkle::{Blake3Hasher, ProofError};
 use chancery_core::receipt::Receipt;
 use chancery_core::state::{StateKey, StateProof};
 use chancery_core::{Digest, Height, TxHash};
 use chancery_storage::Column;
-use chancery_tlog::{LogTree, TlogError};
+use chancery_tlog::{TileReader, TlogError};
 use thiserror::Error;
 
 /// How many later heights are searched for the block a descendant's certificate signs.
@@ -68,19 +69,25 @@ fn from_tlog(e: TlogError) -> ProofRequestError {
             ProofRequestError::SizeBeyondLog { requested, size }
         }
         TlogError::Proof(p) => ProofRequestError::Proof(p),
-        e @ (TlogError::MissingNode { .. }
-        | TlogError::Corrupt { .. }
-        | TlogError::AppendTooLarge { .. }) => {
-            ProofRequestError::Ledger(corrupt(Column::LogTree, &[], e.to_string()))
-        }
+        e @ (TlogError::MissingTile { .. }
+        | TlogError::TileTooShort { .. }
+        | TlogError::CorruptTile { .. }
+        | TlogError::CorruptKey { .. }
+        | TlogError::AppendTooLarge { .. }) => ProofRequestError::Ledger(logtree::tlog_corrupt(e)),
     }
 }
 
 impl Ledger {
-    /// The stored log tree (`chancery-tlog`, the same `Column::LogTree` layout the ledger
-    /// writes), opened for one proof.
-    fn log_tree(&self) -> Result<LogTree<dyn chancery_storage::Store>, ProofRequestError> {
-        LogTree::open(self.store.clone()).map_err(from_tlog)
+    /// The stored log tree (`chancery-tlog`, the same `Column::LogTree` tiles the ledger
+    /// writes) at the current log size, for one proof: nothing is read until the proof,
+    /// and the ledger's tile cache (tiles only grow, so its entries stay true) is shared.
+    fn log_tree(&self) -> Result<TileReader<dyn chancery_storage::Store>, ProofRequestError> {
+        Ok(TileReader::with_cache(
+            self.store.clone(),
+            Blake3Hasher,
+            self.tip().log_size,
+            self.log_tiles.clone(),
+        ))
     }
 
     fn check_log_size(&self, size: u64) -> Result<(), ProofRequestError> {
@@ -95,8 +102,8 @@ impl Ledger {
     }
 
     /// Inclusion proof (bottom-up, RFC 6962 `PATH`) of log entry `index` in the log of
-    /// `size` entries; `index < size <= ` the current log size. Reads O(log n) stored
-    /// subtree hashes.
+    /// `size` entries; `index < size <= ` the current log size. Reads O(log n) stored log
+    /// tiles.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Digest>, ProofRequestError> {
         self.check_log_size(size)?;
         if index >= size {

@@ -8,7 +8,7 @@
 //! | Certs | height (8 BE) | canonical finalization certificate |
 //! | Log | log index (8 BE) | canonical `LogEntry` |
 //! | TxIndex | tx hash (32) ‖ log index (8 BE) | [`TxLoc`]: log index, height, outcome |
-//! | LogTree | level (1) ‖ index (8 BE) | subtree hash (32) |
+//! | LogTree | tile level (1) ‖ tile index (8 BE) | log tile: 1 to 256 hashes of tree level 8·L (32 each; the right-edge tile grows) |
 //! | State | key hash (32) ‖ height (8 BE) | [`StateEntry`]: key and value from that height on |
 //! | StateTree | node hash (32) | node (65 bytes) |
 //! | Index | prefix (1) ‖ fields ‖ log index (8 BE) | empty |

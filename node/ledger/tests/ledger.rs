@@ -6,7 +6,9 @@ use chancery_core::crypto::SecretKey;
 use chancery_core::record::*;
 use chancery_core::state::{verify_state_proof, AssetStatus, StateKey, StateValue};
 use chancery_core::tx::Transaction;
-use chancery_core::{AgencyId, Amount, Currency, Date, Digest, Height, PublicKey, TimestampMs};
+use chancery_core::{
+    AgencyId, Amount, Currency, Date, Digest, Height, PublicKey, TimestampMs, TxHash,
+};
 use chancery_ledger::testing::fixture::{named_key, Fixture};
 use chancery_ledger::testing::propose_and_apply;
 use chancery_ledger::{check, AwardFilter, GrantFilter, GrantStatus, Ledger, LedgerError};
@@ -1118,6 +1120,135 @@ fn the_log_tree_column_is_what_chancery_tlog_reads() {
         &tip.log_root,
     )
     .unwrap();
+}
+
+/// `blocks` blocks of `per` asset registrations each, the first with sequence `from`;
+/// returns the transaction hashes.
+fn run_wide_blocks(fx: &Fixture, ledger: &Ledger, from: u64, blocks: u64, per: u64) -> Vec<TxHash> {
+    let k = fx.signer("mof", AssetOfficer);
+    let mut hashes = Vec::new();
+    for b in 0..blocks {
+        let txs: Vec<Transaction> = (0..per)
+            .map(|i| {
+                let seq = from + b * per + i;
+                fx.tx(k, seq, register(&format!("W{seq}"), "mof"))
+            })
+            .collect();
+        hashes.extend(txs.iter().map(|t| t.hash()));
+        propose_and_apply(ledger, fx, txs).unwrap();
+    }
+    hashes
+}
+
+#[test]
+fn log_tiles_survive_a_failed_block_write_across_a_tile_boundary_and_a_reopen() {
+    // 60 entries per block: block 5 (entries 240..300) completes the first level-0 tile and
+    // starts the second; its write fails, the node is dropped and reopened (its frontier
+    // reloaded from the partial tile of 240 entries), and it replays blocks 5 and 6.
+    let fx = Fixture::new();
+    let reference = Ledger::open(mem(), &fx.genesis).unwrap();
+    let hashes = run_wide_blocks(&fx, &reference, 0, 6, 60);
+    let inner = mem();
+    let store = faulty(
+        &inner,
+        FaultPlan {
+            // Write 1 is the genesis state, writes 2..=5 blocks 1..=4.
+            fail_write: Some(6),
+            crash_on_fault: true,
+            ..FaultPlan::default()
+        },
+    );
+    let ledger = Ledger::open(store, &fx.genesis).unwrap();
+    run_wide_blocks(&fx, &ledger, 0, 4, 60);
+    let tip = ledger.tip();
+    assert_eq!(tip.log_size, 240);
+    let k = fx.signer("mof", AssetOfficer);
+    let txs: Vec<Transaction> = (240..300)
+        .map(|s| fx.tx(k, s, register(&format!("W{s}"), "mof")))
+        .collect();
+    assert!(matches!(
+        propose_and_apply(&ledger, &fx, txs),
+        Err(LedgerError::Store(_))
+    ));
+    assert_eq!(ledger.tip(), tip);
+    drop(ledger);
+    let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+    assert_eq!(reopened.tip(), tip);
+    run_wide_blocks(&fx, &reopened, 240, 2, 60);
+    // Reopened once more between blocks, at a size inside the second tile.
+    drop(reopened);
+    let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+    assert_eq!(reopened.tip(), reference.tip());
+    // The same roots, proofs and receipts as the node that never crashed.
+    let n = reference.tip().log_size;
+    assert_eq!(n, 360);
+    for size in [1, 200, 255, 256, 257, 300, 359, n] {
+        for index in [0, size / 2, size - 1] {
+            assert_eq!(
+                reopened.inclusion_proof(index, size).unwrap(),
+                reference.inclusion_proof(index, size).unwrap()
+            );
+        }
+        assert_eq!(
+            reopened.consistency_proof(size, n).unwrap(),
+            reference.consistency_proof(size, n).unwrap()
+        );
+    }
+    for h in [hashes[0], hashes[255], hashes[256], hashes[359]] {
+        let r = reopened.receipt(&h).unwrap().unwrap();
+        assert_eq!(Some(r.clone()), reference.receipt(&h).unwrap());
+        chancery_core::receipt::verify(&r, &fx.genesis).unwrap();
+    }
+    let tree = chancery_tlog::LogTree::open(inner.clone()).unwrap();
+    assert_eq!((tree.size(), tree.root()), (n, reference.tip().log_root));
+    let report = check(inner.clone(), mem()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    // The tiles on disk: one full level-0 tile and a partial one of 104 hashes.
+    let tile = |i: u64| {
+        inner
+            .get(Column::LogTree, &chancery_tlog::tile_key(0, i))
+            .unwrap()
+    };
+    assert_eq!(tile(0).map(|v| v.len()), Some(256 * 32));
+    assert_eq!(tile(1).map(|v| v.len()), Some(104 * 32));
+    assert_eq!(tile(2), None);
+}
+
+#[test]
+fn check_names_a_damaged_log_tile() {
+    let fx = Fixture::new();
+    let store = mem();
+    let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+    run_wide_blocks(&fx, &ledger, 0, 5, 60);
+    assert!(check(store.clone(), mem()).unwrap().is_ok());
+    for (tile, byte) in [(0u64, 37 * 32 + 5), (1, 3)] {
+        let copy = mem();
+        for c in Column::ALL {
+            for key in store.keys(c) {
+                copy.tamper_put(c, &key, &store.get(c, &key).unwrap().unwrap());
+            }
+        }
+        let key = chancery_tlog::tile_key(0, tile);
+        let mut v = copy.get(Column::LogTree, &key).unwrap().unwrap();
+        v[byte] ^= 0x10;
+        copy.tamper_put(Column::LogTree, &key, &v);
+        let report = check(copy, mem()).unwrap();
+        let width = if tile == 0 { 256 } else { 44 };
+        let problem = report
+            .problems
+            .iter()
+            .find(|p| p.column == Column::LogTree)
+            .unwrap_or_else(|| panic!("tile {tile} not named: {:?}", report.problems));
+        assert_eq!(problem.key_hex, hex::encode(key));
+        let name = format!(
+            "log tile level 0 index {tile} (width {width}) with hash {}",
+            byte / 32
+        );
+        assert!(problem.found.starts_with(&name), "{problem}");
+        assert!(problem.expected.starts_with(&name), "{problem}");
+        // A damaged tile is also caught where an entry is compared with its leaf hash.
+        assert!(report.problems.iter().any(|p| p.column == Column::Log));
+    }
 }
 
 /// Random records from random signers with small id pools (so they collide), some with
