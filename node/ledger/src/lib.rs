@@ -35,7 +35,7 @@ mod smt;
 pub mod testing;
 mod tree;
 
-pub use check::{check, CheckReport, Problem};
+pub use check::{check, CheckReport, Problem, PROBLEMS_MAX};
 pub use proofs::{ProofRequestError, DESCENDANT_SEARCH_MAX};
 pub use query::{
     AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
