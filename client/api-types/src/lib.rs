@@ -501,6 +501,12 @@ pub struct StatusDto {
     pub node: NodeStatus,
     /// The finalized tip.
     pub tip: TipDto,
+    /// Last height whose secondary-index entries are written: index queries (histories,
+    /// lists by agency, kind, supplier, ...) answer as of this height, which trails
+    /// `tip.height` while the indexer catches up. Null before even the genesis members are
+    /// indexed.
+    #[serde(default)]
+    pub indexed_height: Option<u64>,
 }
 
 /// `GET /readyz` when ready (and `details` of its 503 answer when not).

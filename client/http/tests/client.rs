@@ -63,6 +63,7 @@ fn status_json() -> StatusDto {
             log_root: "ef".repeat(32),
             state_root: "01".repeat(32),
         },
+        indexed_height: Some(6),
     }
 }
 

@@ -72,7 +72,8 @@ pub(crate) async fn readyz(State(h): State<NodeHandle>) -> Response {
     e.into_response()
 }
 
-/// Chain id, node status and the tip (height, hash, time, log size and root, state root).
+/// Chain id, node status, the tip (height, hash, time, log size and root, state root) and
+/// the indexed height (index queries answer as of it).
 #[utoipa::path(get, path = "/v1/status", tag = "node",
     responses((status = 200, description = "status", body = StatusDto)))]
 pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<StatusDto> {
@@ -90,6 +91,8 @@ pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<StatusDto> {
             log_root: tip.log_root.to_hex(),
             state_root: tip.state_root.to_hex(),
         },
+        // One point read; an unreadable value shows as not indexed.
+        indexed_height: h.ledger.indexed_height().ok().flatten().map(|h| h.0),
     })
 }
 

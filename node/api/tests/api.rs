@@ -6,13 +6,16 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use chancery_api::ApiLimits;
 use chancery_core::block::Block;
+use chancery_core::block::Outcome;
 use chancery_core::cert::Certificate;
 use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec;
 use chancery_core::merkle;
 use chancery_core::receipt::{self, Receipt};
+use chancery_core::record::Role;
 use chancery_core::state::{verify_state_proof, StateProof, StateValue};
 use chancery_core::{Digest, Height};
+use chancery_ledger::testing::propose_and_apply_unindexed;
 use common::*;
 use serde_json::Value;
 
@@ -38,12 +41,42 @@ async fn node_status_and_health() {
     let s = get_json(&e.app, "/v1/status", StatusCode::OK).await;
     assert_eq!(s["tip"]["height"], 4);
     assert_eq!(s["tip"]["log_size"], 9);
+    assert_eq!(s["indexed_height"], 4);
     assert_eq!(s["chain_id"], e.fx.genesis.chain_id().to_hex());
     // A read-only server has no consensus: not ready.
     let r = get_json(&e.app, "/readyz", StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(r["code"], "not_ready");
     assert_eq!(r["details"]["ready"], false);
     assert_eq!(r["details"]["quorum"], 3);
+}
+
+/// While the indexer lags, `/v1/status` says how far the index goes and lists answer as of
+/// that height; point reads see the tip at once.
+#[tokio::test]
+async fn lists_answer_as_of_the_indexed_height_while_the_indexer_lags() {
+    let e = env();
+    let key = e.fx.signer("mof", Role::AssetOfficer).clone();
+    let tx = e.fx.tx(&key, 3, register("A9", "mof"));
+    let applied = propose_and_apply_unindexed(&e.ledger, &e.fx, vec![tx]).unwrap();
+    assert_eq!(applied.outcomes, vec![Outcome::Applied]);
+    let s = get_json(&e.app, "/v1/status", StatusCode::OK).await;
+    assert_eq!(s["tip"]["height"], 5);
+    assert_eq!(s["indexed_height"], 4);
+    let held = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == "A9" || a["asset_id"] == "A9")
+    };
+    get_json(&e.app, "/v1/assets/A9", StatusCode::OK).await;
+    let list = get_json(&e.app, "/v1/assets?custodian=mof", StatusCode::OK).await;
+    assert!(!held(&list), "{list}");
+    e.ledger.index_pending().unwrap();
+    let s = get_json(&e.app, "/v1/status", StatusCode::OK).await;
+    assert_eq!(s["indexed_height"], 5);
+    let list = get_json(&e.app, "/v1/assets?custodian=mof", StatusCode::OK).await;
+    assert!(held(&list), "{list}");
 }
 
 #[tokio::test]

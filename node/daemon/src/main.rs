@@ -3,11 +3,14 @@
 //! - `chancery-node start --config node.toml` runs the node until SIGTERM or Ctrl-C;
 //! - `chancery-node init --config node.toml` creates the database with the genesis state;
 //! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database;
+//! - `chancery-node reindex --data DIR --genesis genesis.json` rebuilds the secondary
+//!   indexes of a stopped node's database from its log;
 //! - `chancery-node serve --data DIR --genesis genesis.json --api ADDR` serves the read-only
 //!   HTTP API over an existing database (no consensus, no network; submissions answer 503).
 
 mod app;
 mod driver;
+mod indexer;
 mod signmark;
 mod startup;
 mod sync;
@@ -63,6 +66,18 @@ enum Cmd {
     /// Walk the whole database, recompute every hash, root and index, and report any
     /// corruption (exit 1 if there is any).
     Check {
+        /// The data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+    /// Rebuild the secondary indexes from the log (every entry written again, whatever
+    /// `indexed_height` says), then exit. For a stopped node's data directory (a running
+    /// node holds the database lock). Entries no block produces are not removed (the store
+    /// has no deletes): `check` lists them.
+    Reindex {
         /// The data directory.
         #[arg(long)]
         data: PathBuf,
@@ -126,6 +141,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Check { data, genesis } => check(&data, &genesis),
+        Cmd::Reindex { data, genesis } => reindex(&data, &genesis),
         Cmd::Serve {
             data,
             genesis,
@@ -333,6 +349,33 @@ fn check(data: &Path, genesis: &Path) -> Result<()> {
     Ok(())
 }
 
+fn reindex(data: &Path, genesis: &Path) -> Result<()> {
+    let genesis = load_genesis(genesis)?;
+    if !data.join("db").is_dir() {
+        bail!("{} holds no database", data.display());
+    }
+    let store: Arc<dyn Store> = Arc::new(
+        RocksStore::open(data.join("db")).with_context(|| format!("opening {}", data.display()))?,
+    );
+    let ledger = Ledger::open(store.clone(), &genesis)
+        .with_context(|| format!("opening the ledger in {} for this genesis", data.display()))?;
+    let started = std::time::Instant::now();
+    let p = ledger.reindex()?;
+    // Index batches are not synced: flush them to the engine's files before exiting.
+    store.flush()?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "reindexed up to height {}: {} blocks, {} applied transactions, {} entries in {} batches, {:.1} s",
+        p.indexed_height.map_or(0, |h| h.0),
+        p.blocks,
+        p.txs,
+        p.entries,
+        p.batches,
+        secs
+    );
+    Ok(())
+}
+
 async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
@@ -369,6 +412,8 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // The indexer follows the commits (block events) on its own blocking tasks.
+    let indexer = indexer::spawn(ledger.clone(), events.subscribe(), shutdown_rx.clone());
     let handle = NodeHandle {
         ledger: ledger.clone(),
         genesis: Arc::new(genesis),
@@ -380,7 +425,9 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let api = spawn_api(cfg.api_listen, handle, shutdown_rx.clone()).await?;
     tracing::info!(api = %cfg.api_listen, p2p = %cfg.p2p_listen, "listening");
     let driver_done = spawn_driver(drv, shutdown_rx)?;
-    serve_until_stopped(api, driver_done, shutdown_tx, &ledger).await
+    let out = serve_until_stopped(api, driver_done, shutdown_tx, &ledger).await;
+    let _ = indexer.await;
+    out
 }
 
 /// The p2p network of this node, answering peers' catch-up requests from `ledger`.

@@ -161,6 +161,10 @@ fn home_page(x: &Explorer, cx: &Ctx) -> R {
         h -= 1;
     }
     let counts = x.catalog.counts();
+    let indexed = match ledger.indexed_height()? {
+        Some(h) => l.number(h.0),
+        None => "—".to_string(),
+    };
     let body = html! {
         section aria-labelledby="h-cp" {
             h2 #h-cp { (l.t("最新检查点", "Latest checkpoint")) }
@@ -171,6 +175,8 @@ fn home_page(x: &Explorer, cx: &Ctx) -> R {
                 }
                 dt { (l.t("时间", "Time")) } dd { (l.time(tip.time)) }
                 dt { (l.t("日志大小（记录数）", "Log size (records)")) } dd { (l.number(tip.log_size)) }
+                // Lists and histories answer as of this height (the indexer trails the tip).
+                dt { (l.t("已索引高度", "Indexed height")) } dd { (indexed) }
                 dt { (l.t("日志根", "Log root")) } dd { code { (tip.log_root.to_hex()) } }
                 dt { (l.t("状态根", "State root")) } dd { code { (tip.state_root.to_hex()) } }
                 dt { (l.t("下载", "Download")) }

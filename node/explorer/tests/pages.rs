@@ -61,6 +61,11 @@ async fn home_shows_blocks_checkpoint_validators_and_counts() {
     assert!(b.contains("lang=\"zh-Hans\""));
     assert!(b.contains("最新检查点"));
     assert!(b.contains(&tip.log_root.to_hex()), "checkpoint root shown");
+    let indexed = w.ledger.indexed_height().unwrap().expect("indexed");
+    assert!(
+        b.contains(&format!("<dt>已索引高度</dt><dd>{}</dd>", indexed.0)),
+        "indexed height shown"
+    );
     assert!(b.contains("法定多数在线"), "quorum live (4 of 4, quorum 3)");
     for h in 1..=tip.height.0 {
         assert!(

@@ -10,6 +10,10 @@
 //! - before them, a footprint report: bytes stored per record after `FOOTPRINT_RECORDS`
 //!   records (default 100,000), against the raw canonical transaction bytes.
 //!
+//! `LEDGER_INDEX=1 cargo bench -p chancery-ledger --bench ledger` instead runs the indexer
+//! case ([`index_bench`]): the synced puts per transaction of the block batches and the
+//! indexer's throughput on a mixed workload, 3 rounds and their median.
+//!
 //! The store is `RocksStore` (synced write per block) in a temporary directory, or the
 //! in-memory `MemStore` with `LEDGER_BENCH_STORE=mem`.
 // `criterion_group!` declares a public function that cannot carry a doc comment.
@@ -588,9 +592,107 @@ fn dir_bytes(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Records of each kind per round of [`index_bench`] (`INDEX_RECORDS`, default 2,000).
+const INDEX_RECORDS: usize = 2_000;
+
+/// The indexer on the mixed workload: every record kind, `INDEX_RECORDS` each (and what
+/// they need first), in blocks of 1,000, applied on a fresh store; then the whole index
+/// built by `index_pending` (one not-synced batch per `INDEX_BATCH_PUTS_MAX` puts), timed.
+/// Prints the synced puts per transaction of the block batches (`Applied::puts`), the
+/// same plus the index entries (what the block batch held when it wrote the index), and
+/// the indexer's entries/s and tx/s; three rounds and the median.
+fn index_bench() {
+    let n: usize = std::env::var("INDEX_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(INDEX_RECORDS);
+    let genesis_entries = {
+        let fx = Fixture::new();
+        let l =
+            Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap_or_else(|e| panic!("{e}"));
+        l.index_pending().unwrap_or_else(|e| panic!("{e}")).entries
+    };
+    let mut rows: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for round in 0..3 {
+        let mut bench = Bench::new();
+        let (mut puts, mut txs, mut blocks) = (0usize, 0usize, 0usize);
+        for kind in RecordKind::ALL {
+            let (setup, measured) = records(kind, &format!("i{round}-{}", kind.as_str()), n);
+            for part in [setup, measured] {
+                for c in part.chunks(1000) {
+                    let checked = bench.sign(c);
+                    let tip = bench.ledger.tip();
+                    let time = TimestampMs(tip.time.0 + 1000);
+                    let ex = bench
+                        .ledger
+                        .execute(&checked, time, tip.height.next())
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let mut header = bench.fx.header(tip.height.next(), tip.hash, time);
+                    ex.fill_header(&mut header);
+                    let block = Block {
+                        header,
+                        txs: checked.iter().map(|c| c.tx().clone()).collect(),
+                    };
+                    let cert = bench.fx.finalize(&block);
+                    let applied = bench
+                        .ledger
+                        .apply(&block, &cert)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    puts += applied.puts;
+                    txs += checked.len();
+                    blocks += 1;
+                }
+            }
+        }
+        let start = Instant::now();
+        let p = bench
+            .ledger
+            .index_pending()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let secs = start.elapsed().as_secs_f64();
+        let entries = p.entries - genesis_entries;
+        let row = (
+            puts as f64 / txs as f64,
+            (puts as u64 + entries) as f64 / txs as f64,
+            p.entries as f64 / secs,
+            p.txs as f64 / secs,
+        );
+        println!(
+            "index round {round}: {txs} tx in {blocks} blocks; synced batch {:.2} puts/tx \
+             ({:.2} with the index entries in it); indexer: {} entries ({:.2}/tx) and {} \
+             applied tx in {} batches, {secs:.2} s = {:.0} entries/s, {:.0} tx/s",
+            row.0,
+            row.1,
+            p.entries,
+            entries as f64 / txs as f64,
+            p.txs,
+            p.batches,
+            row.2,
+            row.3
+        );
+        rows.push(row);
+    }
+    let median = |f: fn(&(f64, f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = rows.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "index median of 3: synced batch {:.2} puts/tx (with index entries {:.2}); indexer {:.0} entries/s, {:.0} tx/s",
+        median(|r| r.0),
+        median(|r| r.1),
+        median(|r| r.2),
+        median(|r| r.3)
+    );
+}
+
 criterion_group!(benches, mixed_benches, apply_benches, proof_benches);
 
 fn main() {
+    if std::env::var("LEDGER_INDEX").is_ok() {
+        index_bench();
+        return;
+    }
     if std::env::var("LEDGER_FOOTPRINT").is_ok() {
         footprint();
         return;

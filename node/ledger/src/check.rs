@@ -3,8 +3,10 @@
 //! [`check`] re-derives everything from the stored blocks: it replays every block (header,
 //! certificate, transactions from the log) into a fresh ledger over a scratch store, which
 //! re-verifies every certificate and signature and recomputes every outcome, log root,
-//! state root, state-tree node, state version, tx-index entry and secondary index entry.
-//! Then it compares the two databases column by column, key by key. Any difference is a
+//! state root, state-tree node, state version and tx-index entry; the replayed ledger's
+//! indexer then rebuilds the secondary index up to the checked database's
+//! `indexed_height`, so index entries missing, extra, or beyond that height are reported
+//! (an extra entry whose log index lies beyond it says so). Then it compares the two databases column by column, key by key. Any difference is a
 //! [`Problem`] naming the column, the key, and what was expected versus found.
 
 use crate::schema::{self, StoredBlock};
@@ -160,6 +162,7 @@ pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckRepo
             replay.flush_tree()?;
         }
     }
+    let indexed_log_size = rebuild_index(store.as_ref(), &replay, Height(last), &mut report)?;
     for col in Column::ALL {
         if col == Column::Meta {
             // Meta also holds the store's own keys (schema version): compare the ledger's.
@@ -167,6 +170,7 @@ pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckRepo
                 schema::META_GENESIS.to_vec(),
                 schema::META_LAST_APPLIED.to_vec(),
                 crate::META_GENESIS_ROOT.to_vec(),
+                crate::META_INDEXED_HEIGHT.to_vec(),
                 tree::META_TREE_FLUSHED.to_vec(),
             ];
             keys.extend(snapshots.iter().map(|h| tree::snapshot_key(*h)));
@@ -181,9 +185,48 @@ pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckRepo
             }
             continue;
         }
-        compare_column(store.as_ref(), scratch.as_ref(), col, &mut report)?;
+        let beyond = (col == Column::Index).then_some(indexed_log_size).flatten();
+        compare_column(store.as_ref(), scratch.as_ref(), col, beyond, &mut report)?;
     }
     Ok(report)
+}
+
+/// Index the replayed ledger as far as the checked database says its index goes (its
+/// `indexed_height`, which must not exceed the last applied height `last`). Returns the
+/// log size at that height: index entries of later log indexes are beyond it (`None`: no
+/// index claimed, every entry is beyond).
+fn rebuild_index(
+    store: &dyn Store,
+    replay: &Ledger,
+    last: Height,
+    report: &mut CheckReport,
+) -> Result<Option<u64>, LedgerError> {
+    let k = crate::META_INDEXED_HEIGHT;
+    let indexed = match store.get(Column::Meta, k)? {
+        None => None,
+        Some(v) => match schema::read_be(&v).filter(|_| v.len() == 8) {
+            Some(h) => Some(Height(h)),
+            None => {
+                report.add(Column::Meta, k, "an 8-byte height", short(&v));
+                return Ok(Some(0));
+            }
+        },
+    };
+    if let Some(h) = indexed.filter(|h| *h > last) {
+        report.add(
+            Column::Meta,
+            k,
+            format!("an indexed height at most the last applied height {last}"),
+            format!("indexed height {h}"),
+        );
+    }
+    replay.index_up_to(indexed)?;
+    Ok(match replay.indexed_height()? {
+        None => None,
+        Some(h) if h == replay.tip().height => Some(replay.tip().log_size),
+        Some(Height(0)) => Some(0),
+        Some(h) => replay.header(h)?.map(|(hd, _)| hd.log_size),
+    })
 }
 
 /// Replay one block; `false` (with a problem recorded) if it cannot be replayed.
@@ -401,10 +444,13 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Compare one column key by key. For the index, `indexed_log_size` is the log size at the
+/// indexed height: an extra entry of a later log index is reported as beyond it.
 fn compare_column(
     found: &dyn Store,
     expected: &dyn Store,
     col: Column,
+    indexed_log_size: Option<u64>,
     report: &mut CheckReport,
 ) -> Result<(), LedgerError> {
     let mut f = Scanner::new(found, col);
@@ -434,7 +480,23 @@ fn compare_column(
             }
             std::cmp::Ordering::Less => {
                 if let Some((k, fv)) = f.pop() {
-                    report.add(col, &k, "no entry", short(&fv));
+                    let index = k
+                        .len()
+                        .checked_sub(8)
+                        .and_then(|at| schema::read_be(&k[at..]));
+                    let beyond = match (col, index, indexed_log_size) {
+                        (Column::Index, Some(i), size) if i != schema::GENESIS_INDEX => {
+                            size.is_none_or(|s| i >= s)
+                        }
+                        (Column::Index, Some(_), None) => true,
+                        _ => false,
+                    };
+                    let expected = if beyond {
+                        "no entry (its log index is beyond the indexed height)"
+                    } else {
+                        "no entry"
+                    };
+                    report.add(col, &k, expected, short(&fv));
                 }
             }
             std::cmp::Ordering::Greater => {

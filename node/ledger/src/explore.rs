@@ -3,7 +3,9 @@
 //! entries, awards in a chosen order, every record of one contracting process (ocid), and
 //! the award releases of a time range across the three award kinds.
 //!
-//! Same rules as `query.rs`: every call is bounded (page size at most the ledger's
+//! Same rules as `query.rs`: index answers are as of [`Ledger::indexed_height`] (entries of
+//! later heights skipped, candidates checked against the state as of that height); every
+//! call is bounded (page size at most the ledger's
 //! `page_size_max`, index scans at most `EXPLORE_SCAN_MAX` keys), cursors are opaque hex.
 
 use crate::schema::{self, ix, KeyBuf, RawLogEntry, StoredBlock};
@@ -111,8 +113,9 @@ impl Ledger {
     }
 
     /// Awards matching `filter`, in `order`. Scans the date or amount index (at most
-    /// [`EXPLORE_SCAN_MAX`] keys a page) and checks each candidate's current state, so a
-    /// page of a very selective filter may be short, with a cursor to go on.
+    /// [`EXPLORE_SCAN_MAX`] keys a page) and checks each candidate's state as of the
+    /// indexed height, so a page of a very selective filter may be short, with a cursor to
+    /// go on.
     pub fn awards_ordered(
         &self,
         filter: &AwardFilter,
@@ -144,6 +147,7 @@ impl Ledger {
                 lo.push(0);
             }
         }
+        let view = self.index_view()?;
         let mut items = Vec::new();
         let mut scanned = 0usize;
         loop {
@@ -155,13 +159,13 @@ impl Ledger {
             for (k, _) in rows {
                 scanned += 1;
                 let identity = k[..k.len().saturating_sub(8)].to_vec();
-                if last_identity.as_ref() != Some(&identity) {
+                if last_identity.as_ref() != Some(&identity) && view.shows_key(&k) {
                     let bad = || corrupt(Column::Index, &k, "bad award index key");
                     let field = k.get(prefix.len()..prefix.len() + skip).ok_or_else(bad)?;
                     let rest = &k[prefix.len() + skip..];
                     let (ocid, rest) = take_str(rest).ok_or_else(bad)?;
                     let (award, _) = take_str(rest).ok_or_else(bad)?;
-                    if let Some(a) = self.award(&ocid, &award)? {
+                    if let Some(a) = self.award_in(&view, &ocid, &award)? {
                         // An entry written before an amendment names an old amount: skip it.
                         let current = match order {
                             AwardOrder::AmountAsc(_) | AwardOrder::AmountDesc(_) => {
@@ -217,6 +221,7 @@ impl Ledger {
             from = k;
             from.push(0);
         }
+        let view = self.index_view()?;
         let rows = self
             .store
             .scan(Column::Index, &from, end.as_deref(), false, limit)?;
@@ -225,6 +230,10 @@ impl Ledger {
         let mut last = None;
         for (k, _) in rows {
             let index = index_of(&k)?;
+            if !view.shows(index) {
+                last = Some(k);
+                continue;
+            }
             if let Some(r) = self
                 .log_entries(index, 1)?
                 .pop()
@@ -267,6 +276,7 @@ impl Ledger {
             RecordKind::AmendAward,
             RecordKind::CancelAward,
         ];
+        let view = self.index_view()?;
         // (time, index) of up to `limit` candidates from each kind, merged.
         let mut found: Vec<(u64, u64)> = Vec::new();
         for kind in kinds {
@@ -289,7 +299,10 @@ impl Ledger {
                     .get(n..)
                     .and_then(schema::read_be)
                     .ok_or_else(|| corrupt(Column::Index, &k, "short kind-time key"))?;
-                found.push((t, index_of(&k)?));
+                let index = index_of(&k)?;
+                if view.shows(index) {
+                    found.push((t, index));
+                }
             }
         }
         found.sort_unstable();

@@ -8,8 +8,11 @@
 //!   proposer fills its header with it, validators check proposals with the same code;
 //! - [`Ledger::apply`] commits a finalized block in one atomic, synced [`Store::write`]
 //!   (block, certificate, log entries, tx index, versioned state, state-tree nodes,
-//!   log-tree hashes, secondary indexes and the "last applied" pointer), after checking its
-//!   header against what execution computed;
+//!   log-tree hashes and the "last applied" pointer), after checking its header against
+//!   what execution computed;
+//! - the indexer ([`Ledger::index_pending`], [`Ledger::index_chunk`], [`Ledger::reindex`])
+//!   writes the secondary indexes afterwards, from the stored blocks, in its own
+//!   not-synced batches; index queries answer as of [`Ledger::indexed_height`];
 //! - queries ([`Ledger::tx`], [`Ledger::block`], [`Ledger::asset`], [`Ledger::awards`], ...)
 //!   with cursor pagination and a page limit;
 //! - state proofs ([`Ledger::prove`]) that the kernel verifies offline
@@ -26,6 +29,7 @@
 mod check;
 mod exec;
 pub mod explore;
+mod indexer;
 mod logtree;
 mod proofs;
 mod query;
@@ -36,6 +40,7 @@ pub mod testing;
 mod tree;
 
 pub use check::{check, CheckReport, Problem, PROBLEMS_MAX};
+pub use indexer::{IndexProgress, INDEX_BATCH_PUTS_MAX, META_INDEXED_HEIGHT};
 pub use proofs::{ProofRequestError, DESCENDANT_SEARCH_MAX};
 pub use query::{
     AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
@@ -352,7 +357,6 @@ pub struct Executed {
 #[derive(Debug)]
 struct Plan {
     entries: Vec<(TxHash, LogEntry)>,
-    agencies: Vec<Option<AgencyId>>,
     changes: BTreeMap<Digest, (StateKey, StateValue)>,
     nodes: Vec<(Digest, Node)>,
     /// The block's log-tile puts (one per tile the block changed).
@@ -595,11 +599,6 @@ impl Ledger {
                 Column::State,
                 schema::state_key(&k.hash(), Height(0)),
                 codec::encode(&StateEntry { key: k, value: v }),
-            );
-            batch.put(
-                Column::Index,
-                exec::member_key(&m.agency, key, schema::GENESIS_INDEX),
-                Vec::new(),
             );
         }
         changes.sort();
@@ -874,7 +873,6 @@ impl Ledger {
         };
         let mut exec = exec::Exec::new(self.chain_id, &self.agencies, height, &reader);
         let mut entries = Vec::with_capacity(txs.len());
-        let mut agencies = Vec::with_capacity(txs.len());
         let mut outcomes = Vec::with_capacity(txs.len());
         let mut frontier = inner.frontier.clone();
         for c in txs {
@@ -882,7 +880,7 @@ impl Ledger {
                 CheckedTx::Valid(_) => None,
                 CheckedTx::Invalid { reason, .. } => Some(*reason),
             };
-            let (outcome, agency) = exec.run(c.tx(), c.hash(), pre)?;
+            let (outcome, _agency) = exec.run(c.tx(), c.hash(), pre)?;
             let entry = LogEntry {
                 height,
                 time,
@@ -891,7 +889,6 @@ impl Ledger {
             };
             frontier.push(logtree::leaf_hash(&codec::encode(&entry)));
             outcomes.push(outcome);
-            agencies.push(agency);
             entries.push((c.hash(), entry));
         }
         let log_nodes = frontier.take_puts();
@@ -913,7 +910,6 @@ impl Ledger {
             log_size: frontier.size(),
             plan: Arc::new(Plan {
                 entries,
-                agencies,
                 changes,
                 nodes: up.nodes,
                 log_nodes,
@@ -1101,7 +1097,9 @@ impl Ledger {
             schema::be(h.height.0).to_vec(),
             codec::encode(cert),
         );
-        for (i, ((hash, entry), agency)) in plan.entries.iter().zip(&plan.agencies).enumerate() {
+        // Secondary indexes are not written here: the indexer builds them from the stored
+        // block once it is durable (`indexer.rs`).
+        for (i, (hash, entry)) in plan.entries.iter().enumerate() {
             let index = first + i as u64;
             b.put(
                 Column::Log,
@@ -1117,11 +1115,6 @@ impl Ledger {
                     outcome: entry.outcome,
                 }),
             );
-            if let Some(agency) = agency {
-                for k in exec::index_keys(&entry.tx.body.record, agency, index, h.time) {
-                    b.put(Column::Index, k, Vec::new());
-                }
-            }
         }
         for (col, key, tile) in &plan.log_nodes {
             b.put(*col, key.clone(), tile.clone());

@@ -1,12 +1,19 @@
 //! Queries: point lookups and index scans with cursor pagination.
 //!
+//! The index is built after the blocks by the indexer (`indexer.rs`) and answers as of
+//! [`Ledger::indexed_height`]: index queries skip entries of later heights and check their
+//! candidates against the state as of that height (an [`IndexView`] taken once per call),
+//! so a client sees the ledger of one height, a little behind the tip while the indexer
+//! lags. Point lookups (a transaction, a block, an object's current state) read the tip.
+//!
 //! Index entries are append-only (the store never deletes), so an entry can be stale: an
 //! award indexed under its old amount after an amendment. Filtered queries therefore check
-//! every candidate against the current state and report each object once. A page scans at
+//! every candidate against the state and report each object once. A page scans at
 //! most `SCAN_PER_PAGE_MAX` index entries; when that budget runs out it returns what it
 //! found with a cursor to continue from, so one call's work is bounded.
 
 use crate::explore::award_matches;
+use crate::indexer::IndexView;
 use crate::schema::{self, ix, KeyBuf, TxLoc};
 use crate::{corrupt, decode_at, Ledger, LedgerError};
 use chancery_core::block::{Block, LogEntry};
@@ -125,7 +132,7 @@ pub struct GrantFilter {
     pub grantor: Option<AgencyId>,
     /// Status at `at`.
     pub status: Option<GrantStatus>,
-    /// Time for the status (default: the last block's time).
+    /// Time for the status (default: the time of the indexed block).
     pub at: Option<TimestampMs>,
 }
 
@@ -218,8 +225,11 @@ impl Ledger {
 
     /// Scan index keys in `[start, end)` after `cursor`; `f` maps a key to an item (or
     /// skips it). With `dedupe`, keys equal but for the trailing log index give one item.
+    /// Keys beyond `view` are skipped (they count towards the scan budget).
+    #[allow(clippy::too_many_arguments)]
     fn scan_index<T>(
         &self,
+        view: &IndexView,
         start: Vec<u8>,
         end: Option<Vec<u8>>,
         cursor: Option<&str>,
@@ -254,7 +264,7 @@ impl Ledger {
                 scanned += 1;
                 let identity = k[..k.len().saturating_sub(8)].to_vec();
                 let dup = dedupe && last_identity.as_ref() == Some(&identity);
-                if !dup {
+                if !dup && view.shows_key(&k) {
                     if let Some(item) = f(&k)? {
                         items.push(item);
                         last_identity = Some(identity);
@@ -284,7 +294,8 @@ impl Ledger {
         limit: usize,
     ) -> Result<Page<TxRecord>, LedgerError> {
         let end = schema::prefix_end(&prefix);
-        self.scan_index(prefix, end, cursor, limit, false, |k| {
+        let view = self.index_view()?;
+        self.scan_index(&view, prefix, end, cursor, limit, false, |k| {
             let index = schema::read_be(&k[k.len().saturating_sub(8)..])
                 .ok_or_else(|| corrupt(Column::Index, k, "short key"))?;
             self.record_at(index)
@@ -437,6 +448,52 @@ impl Ledger {
         )))
     }
 
+    /// An asset's state as the index sees it.
+    fn asset_in(&self, view: &IndexView, id: &str) -> Result<Option<AssetState>, LedgerError> {
+        Ok(
+            match self.value_in(view, &StateKey::Asset(id.to_string()))? {
+                Some(StateValue::Asset(a)) => Some(a),
+                _ => None,
+            },
+        )
+    }
+
+    /// An award's state as the index sees it.
+    pub(crate) fn award_in(
+        &self,
+        view: &IndexView,
+        ocid: &str,
+        award_id: &str,
+    ) -> Result<Option<AwardState>, LedgerError> {
+        let key = StateKey::Award(ocid.to_string(), award_id.to_string());
+        Ok(match self.value_in(view, &key)? {
+            Some(StateValue::Award(a)) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// A grant's state as the index sees it.
+    fn grant_in(&self, view: &IndexView, id: &str) -> Result<Option<GrantState>, LedgerError> {
+        Ok(
+            match self.value_in(view, &StateKey::Grant(id.to_string()))? {
+                Some(StateValue::Grant(g)) => Some(g),
+                _ => None,
+            },
+        )
+    }
+
+    /// A member's state as the index sees it.
+    fn member_in(
+        &self,
+        view: &IndexView,
+        key: &PublicKey,
+    ) -> Result<Option<MemberState>, LedgerError> {
+        Ok(match self.value_in(view, &StateKey::Member(*key))? {
+            Some(StateValue::Member(m)) => Some(m),
+            _ => None,
+        })
+    }
+
     /// Current state of an asset.
     pub fn asset(&self, id: &str) -> Result<Option<AssetState>, LedgerError> {
         Ok(match self.state_value(&StateKey::Asset(id.to_string()))? {
@@ -535,14 +592,15 @@ impl Ledger {
         let p = KeyBuf::new(ix::KIND_TIME).b(&[kind as u8]);
         let start = p.clone().n(from.0).done();
         let end = p.n(until.0).done();
-        self.scan_index(start, Some(end), cursor, limit, false, |k| {
+        let view = self.index_view()?;
+        self.scan_index(&view, start, Some(end), cursor, limit, false, |k| {
             let index = schema::read_be(&k[k.len().saturating_sub(8)..])
                 .ok_or_else(|| corrupt(Column::Index, k, "short key"))?;
             self.record_at(index)
         })
     }
 
-    /// Members of an agency (revoked ones included), by key.
+    /// Members of an agency (revoked ones included), by key, as of the indexed height.
     pub fn members(
         &self,
         agency: &AgencyId,
@@ -552,20 +610,22 @@ impl Ledger {
         let p = KeyBuf::new(ix::MEMBER_AGENCY).s(agency.as_str()).done();
         let end = schema::prefix_end(&p);
         let n = p.len();
-        self.scan_index(p, end, cursor, limit, true, |k| {
+        let view = self.index_view()?;
+        self.scan_index(&view, p, end, cursor, limit, true, |k| {
             let key: [u8; 32] = k
                 .get(n..n + 32)
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| corrupt(Column::Index, k, "bad member key"))?;
             let key = PublicKey(key);
             Ok(self
-                .member(&key)?
+                .member_in(&view, &key)?
                 .filter(|m| m.agency == *agency)
                 .map(|m| (key, m)))
         })
     }
 
-    /// Assets currently held by an agency (disposed ones included), by asset id.
+    /// Assets held by an agency as of the indexed height (disposed ones included), by
+    /// asset id.
     pub fn assets_by_custodian(
         &self,
         agency: &AgencyId,
@@ -575,16 +635,17 @@ impl Ledger {
         let p = KeyBuf::new(ix::ASSET_CUSTODIAN).s(agency.as_str()).done();
         let end = schema::prefix_end(&p);
         let n = p.len();
-        self.scan_index(p, end, cursor, limit, true, |k| {
+        let view = self.index_view()?;
+        self.scan_index(&view, p, end, cursor, limit, true, |k| {
             let (id, _) = take_str(&k[n..]).ok_or_else(|| corrupt(Column::Index, k, "bad key"))?;
             Ok(self
-                .asset(&id)?
+                .asset_in(&view, &id)?
                 .filter(|a| a.custodian == *agency)
                 .map(|a| (id, a)))
         })
     }
 
-    /// Awards matching `filter`, with their current state.
+    /// Awards matching `filter`, with their state as of the indexed height.
     pub fn awards(
         &self,
         filter: &AwardFilter,
@@ -625,13 +686,14 @@ impl Ledger {
             };
             (start, end, (1, Field::Fixed(4)))
         };
-        self.scan_index(start, end, cursor, limit, true, |k| {
+        let view = self.index_view()?;
+        self.scan_index(&view, start, end, cursor, limit, true, |k| {
             let bad = || corrupt(Column::Index, k, "bad award index key");
             let rest = k.get(field_at.0..).ok_or_else(bad)?;
             let rest = skip_field(rest, field_at.1).ok_or_else(bad)?;
             let (ocid, rest) = take_str(rest).ok_or_else(bad)?;
             let (award, _) = take_str(rest).ok_or_else(bad)?;
-            let Some(a) = self.award(&ocid, &award)? else {
+            let Some(a) = self.award_in(&view, &ocid, &award)? else {
                 return Ok(None);
             };
             if by_amount {
@@ -645,7 +707,8 @@ impl Ledger {
         })
     }
 
-    /// Grants matching `filter`, with their current state.
+    /// Grants matching `filter`, with their state as of the indexed height (`at` defaults
+    /// to that block's time).
     pub fn grants(
         &self,
         filter: &GrantFilter,
@@ -663,12 +726,13 @@ impl Ledger {
         } else {
             KeyBuf::new(ix::GRANT_STATUS).b(&[0]).done()
         };
-        let at = filter.at.unwrap_or_else(|| self.tip().time);
+        let view = self.index_view()?;
+        let at = filter.at.unwrap_or(view.time);
         let end = schema::prefix_end(&p);
         let n = p.len();
-        self.scan_index(p, end, cursor, limit, true, |k| {
+        self.scan_index(&view, p, end, cursor, limit, true, |k| {
             let (id, _) = take_str(&k[n..]).ok_or_else(|| corrupt(Column::Index, k, "bad key"))?;
-            let Some(g) = self.grant(&id)? else {
+            let Some(g) = self.grant_in(&view, &id)? else {
                 return Ok(None);
             };
             let ok = filter.dataset.as_ref().is_none_or(|d| *d == g.dataset_id)

@@ -186,8 +186,21 @@ pub mod fixture {
 }
 
 /// Execute `txs` as the next block on `ledger`, build the block and its certificate, and
-/// apply it: what a proposer and then every node does.
+/// apply it: what a proposer and then every node does. Then index it (what a node's
+/// indexer does after the commit), so index queries see it at once.
 pub fn propose_and_apply(
+    ledger: &crate::Ledger,
+    fx: &fixture::Fixture,
+    txs: Vec<chancery_core::tx::Transaction>,
+) -> Result<crate::Applied, crate::LedgerError> {
+    let applied = propose_and_apply_unindexed(ledger, fx, txs)?;
+    ledger.index_pending()?;
+    Ok(applied)
+}
+
+/// [`propose_and_apply`] without indexing: the block is committed, its index entries are
+/// left to [`crate::Ledger::index_pending`].
+pub fn propose_and_apply_unindexed(
     ledger: &crate::Ledger,
     fx: &fixture::Fixture,
     txs: Vec<chancery_core::tx::Transaction>,

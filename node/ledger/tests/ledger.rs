@@ -921,12 +921,13 @@ fn a_failed_write_changes_nothing_and_the_block_can_be_applied_again() {
     let fx = Fixture::new();
     let reference = Ledger::open(mem(), &fx.genesis).unwrap();
     run_blocks(&fx, &reference, 0, 6);
-    // Write 1 is the genesis state; fail write 5 (block 4).
+    // Write 1 is the genesis state, then each block is two writes (the block, then its
+    // index batch): fail write 8 (block 4).
     let inner = mem();
     let store = faulty(
         &inner,
         FaultPlan {
-            fail_write: Some(5),
+            fail_write: Some(8),
             ..FaultPlan::default()
         },
     );
@@ -952,12 +953,13 @@ fn a_failed_write_changes_nothing_and_the_block_can_be_applied_again() {
 #[test]
 fn a_crash_before_the_write_reopens_at_the_previous_block() {
     let fx = Fixture::new();
-    // Write 4 (block 3) is torn before its first put.
+    // Write 6 (block 3; each block is followed by its index batch) is torn before its
+    // first put.
     let inner = mem();
     let store = faulty(
         &inner,
         FaultPlan {
-            tear_write: Some((4, 0)),
+            tear_write: Some((6, 0)),
             ..FaultPlan::default()
         },
     );
@@ -977,15 +979,16 @@ fn a_crash_before_the_write_reopens_at_the_previous_block() {
 fn a_torn_write_is_detected_on_reopen_and_by_check() {
     // Only a store without atomic batches can tear; the ledger still notices.
     let fx = Fixture::new();
-    // A one-transaction block's batch has about ten puts (fewer than before storage v2:
-    // tree nodes and indexes are written behind): tear inside it.
+    // A one-transaction block's batch has a handful of puts (storage v2 writes tree nodes
+    // and indexes behind): tear inside it.
     for torn_after in [1usize, 3, 6] {
-        // Write 4 (block 3) keeps only its first `torn_after` puts.
+        // Write 6 (block 3, after two blocks and their index batches) keeps only its
+        // first `torn_after` puts.
         let inner = mem();
         let store = faulty(
             &inner,
             FaultPlan {
-                tear_write: Some((4, torn_after)),
+                tear_write: Some((6, torn_after)),
                 ..FaultPlan::default()
             },
         );
@@ -1152,8 +1155,9 @@ fn log_tiles_survive_a_failed_block_write_across_a_tile_boundary_and_a_reopen() 
     let store = faulty(
         &inner,
         FaultPlan {
-            // Write 1 is the genesis state, writes 2..=5 blocks 1..=4.
-            fail_write: Some(6),
+            // Write 1 is the genesis state, then each of blocks 1..=4 is its block write
+            // and its index batch (writes 2..=9): write 10 is block 5.
+            fail_write: Some(10),
             crash_on_fault: true,
             ..FaultPlan::default()
         },
@@ -1384,4 +1388,419 @@ fn block_finalized_by_a_descendants_certificate() {
     assert_eq!(served_cert, cert2);
     let report = check(store.clone(), mem()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+/// The indexer: index entries are written after the block is durable, in their own
+/// not-synced batches; these tests crash it at every new point.
+mod indexing {
+    use super::*;
+    use chancery_core::cert::Certificate;
+    use chancery_ledger::explore::AwardOrder;
+    use chancery_ledger::testing::propose_and_apply_unindexed;
+    use chancery_ledger::META_INDEXED_HEIGHT;
+
+    /// `blocks` blocks of random traffic (every record kind, rejections included) applied
+    /// and indexed on a reference ledger; returns it and its blocks with certificates.
+    fn traffic(fx: &Fixture, blocks: usize) -> (Ledger, Arc<MemStore>, Vec<(Block, Certificate)>) {
+        let store = mem();
+        let reference = Ledger::open(store.clone(), &fx.genesis).unwrap();
+        let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let agencies = ["mof", "moe", "nhc"];
+        let mut seqs: HashMap<PublicKey, u64> = HashMap::new();
+        let mut out = Vec::new();
+        for _ in 0..blocks {
+            let mut txs = Vec::new();
+            for _ in 0..10 {
+                let (a1, a2) = (agencies[next(3) as usize], agencies[next(3) as usize]);
+                let id = format!("x{}", next(6));
+                let rec = match next(10) {
+                    0 => register(&id, a1),
+                    1 => transfer(&id, a1, a2),
+                    2 => award(
+                        "ocds-r",
+                        &id,
+                        a1,
+                        next(1000),
+                        "91110000100000000A",
+                        date(2026, 1, 1),
+                    ),
+                    3 => amend("ocds-r", &id, next(1000)),
+                    4 => cancel("ocds-r", &id),
+                    5 => grant(
+                        &id,
+                        &format!("ds-{a1}"),
+                        a1,
+                        a2,
+                        date(2026, 1, 1),
+                        date(2027, 1, 1),
+                    ),
+                    6 => revoke_grant(&id),
+                    7 => anchor(RecordRef::Award("ocds-r".into(), id.clone())),
+                    8 => register_member(
+                        a1,
+                        named_key(&format!("{id}-{}", next(1000))).public(),
+                        vec![AssetOfficer],
+                    ),
+                    _ => dispose(&id),
+                };
+                // Mostly the right signer (agency a1, the kind's role): most records apply;
+                // one in eight from another agency, rejected or not by the rules.
+                let signer_agency = if next(8) == 0 { a2 } else { a1 };
+                let key = fx.signer(signer_agency, rec.kind().required_role()).clone();
+                let s = seqs.get(&key.public()).copied().unwrap_or(0);
+                txs.push(fx.tx(&key, s, rec));
+                // Later transactions of this key in the same block need the next sequence
+                // only if this one applies: guessing is fine, a miss is a rejection.
+                *seqs.entry(key.public()).or_insert(0) += 1;
+            }
+            let applied = propose_and_apply(&reference, fx, txs.clone()).unwrap();
+            for (tx, o) in txs.iter().zip(&applied.outcomes) {
+                if *o != Outcome::Applied {
+                    // Give the sequence back: a rejection consumes none.
+                    if let Some(s) = seqs.get_mut(&tx.body.signer) {
+                        *s = s.saturating_sub(1);
+                    }
+                }
+            }
+            out.push(reference.block(applied.height).unwrap().unwrap());
+        }
+        (reference, store, out)
+    }
+
+    /// What every index query answers.
+    fn answers(l: &Ledger) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |s: String| out.push(s);
+        for a in ["mof", "moe", "nhc"] {
+            let a = ag(a);
+            add(format!(
+                "{:?}",
+                l.records_by_agency(&a, None, 1000).unwrap()
+            ));
+            add(format!("{:?}", l.members(&a, None, 1000).unwrap()));
+            add(format!(
+                "{:?}",
+                l.assets_by_custodian(&a, None, 1000).unwrap()
+            ));
+            let f = AwardFilter {
+                purchaser: Some(a.clone()),
+                ..AwardFilter::default()
+            };
+            add(format!("{:?}", l.awards(&f, None, 1000).unwrap()));
+            let g = GrantFilter {
+                grantor: Some(a.clone()),
+                ..GrantFilter::default()
+            };
+            add(format!("{:?}", l.grants(&g, None, 1000).unwrap()));
+        }
+        for i in 0..6 {
+            let id = format!("x{i}");
+            add(format!("{:?}", l.asset_history(&id, None, 1000).unwrap()));
+            add(format!(
+                "{:?}",
+                l.award_history("ocds-r", &id, None, 1000).unwrap()
+            ));
+            add(format!("{:?}", l.grant_history(&id, None, 1000).unwrap()));
+        }
+        let f = AwardFilter {
+            amount_min: Some(cny(100)),
+            ..AwardFilter::default()
+        };
+        add(format!("{:?}", l.awards(&f, None, 1000).unwrap()));
+        let f = AwardFilter {
+            supplier_code: Some("91110000100000000A".into()),
+            ..AwardFilter::default()
+        };
+        add(format!("{:?}", l.awards(&f, None, 1000).unwrap()));
+        for status in [GrantStatus::Active, GrantStatus::Revoked] {
+            let g = GrantFilter {
+                status: Some(status),
+                ..GrantFilter::default()
+            };
+            add(format!("{:?}", l.grants(&g, None, 1000).unwrap()));
+        }
+        for kind in RecordKind::ALL {
+            let (from, until) = (TimestampMs(0), TimestampMs(u64::MAX));
+            add(format!(
+                "{:?}",
+                l.records_by_kind(kind, from, until, None, 1000).unwrap()
+            ));
+        }
+        for order in [AwardOrder::DateAsc, AwardOrder::AmountDesc(Currency::CNY)] {
+            let f = AwardFilter::default();
+            add(format!(
+                "{:?}",
+                l.awards_ordered(&f, order, None, 1000).unwrap()
+            ));
+        }
+        add(format!(
+            "{:?}",
+            l.ocid_records("ocds-r", None, 1000).unwrap()
+        ));
+        let (from, until) = (TimestampMs(0), TimestampMs(u64::MAX));
+        add(format!(
+            "{:?}",
+            l.award_releases(from, until, None, 1000).unwrap()
+        ));
+        out
+    }
+
+    /// Apply `blocks` on `ledger` without indexing.
+    fn apply_all(ledger: &Ledger, blocks: &[(Block, Certificate)]) {
+        for (b, c) in blocks {
+            ledger.apply(b, c).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_block_batch_writes_no_index_entry_and_the_indexer_writes_them_all() {
+        let fx = Fixture::new();
+        let (reference, ref_store, blocks) = traffic(&fx, 12);
+        assert!(ref_store.keys(Column::Index).len() > 100);
+        let store = mem();
+        let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+        apply_all(&ledger, &blocks);
+        assert_eq!(ledger.tip(), reference.tip());
+        // Committed, not indexed: nothing in the index, not even the genesis members.
+        assert!(store.keys(Column::Index).is_empty());
+        assert_eq!(ledger.indexed_height().unwrap(), None);
+        assert_eq!(ledger.index_lag().unwrap(), 13);
+        assert!(ledger
+            .members(&ag("mof"), None, 100)
+            .unwrap()
+            .items
+            .is_empty());
+        let p = ledger.index_pending().unwrap();
+        assert_eq!(p.indexed_height, Some(Height(12)));
+        assert_eq!((p.blocks, p.pending), (12, 0));
+        assert_eq!(p.entries as usize, ref_store.keys(Column::Index).len());
+        assert_eq!(store.keys(Column::Index), ref_store.keys(Column::Index));
+        assert_eq!(answers(&ledger), answers(&reference));
+        // Caught up: another call writes nothing.
+        assert_eq!(ledger.index_chunk().unwrap().batches, 0);
+        assert!(check(store, mem()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn queries_answer_as_of_the_indexed_height_while_the_indexer_lags() {
+        let fx = Fixture::new();
+        let (_, _, blocks) = traffic(&fx, 10);
+        // A reference that stopped at height 6, and a ledger at 10 indexed up to 6.
+        let at6 = Ledger::open(mem(), &fx.genesis).unwrap();
+        apply_all(&at6, &blocks[..6]);
+        at6.index_pending().unwrap();
+        let ledger = Ledger::open(mem(), &fx.genesis).unwrap();
+        apply_all(&ledger, &blocks[..6]);
+        ledger.index_pending().unwrap();
+        apply_all(&ledger, &blocks[6..]);
+        assert_eq!(ledger.indexed_height().unwrap(), Some(Height(6)));
+        assert_eq!(ledger.index_lag().unwrap(), 4);
+        assert_eq!(answers(&ledger), answers(&at6));
+        let at10 = answers(&{
+            let l = Ledger::open(mem(), &fx.genesis).unwrap();
+            apply_all(&l, &blocks);
+            l.index_pending().unwrap();
+            l
+        });
+        assert_ne!(
+            answers(&ledger),
+            at10,
+            "the traffic must change the answers"
+        );
+        ledger.index_pending().unwrap();
+        assert_eq!(answers(&ledger), at10);
+    }
+
+    /// The index batch fails (nothing written) or is torn (a prefix of its entries
+    /// written, without the new height) and the process dies; reopened, the indexer
+    /// catches up and the index is the one of a ledger that never crashed.
+    #[test]
+    fn a_failed_or_torn_index_batch_is_written_again_after_reopening() {
+        let fx = Fixture::new();
+        let (reference, ref_store, blocks) = traffic(&fx, 8);
+        let want_keys = ref_store.keys(Column::Index);
+        let want = answers(&reference);
+        // Writes: 1 genesis state, 2..=6 blocks 1-5, 7 the index batch of heights 0-5.
+        for plan in [
+            FaultPlan {
+                fail_write: Some(7),
+                crash_on_fault: true,
+                ..FaultPlan::default()
+            },
+            FaultPlan {
+                tear_write: Some((7, 0)),
+                crash_on_fault: true,
+                ..FaultPlan::default()
+            },
+            FaultPlan {
+                tear_write: Some((7, 40)),
+                crash_on_fault: true,
+                ..FaultPlan::default()
+            },
+        ] {
+            let inner = mem();
+            let ledger = Ledger::open(faulty(&inner, plan.clone()), &fx.genesis).unwrap();
+            apply_all(&ledger, &blocks[..5]);
+            assert!(matches!(ledger.index_pending(), Err(LedgerError::Store(_))));
+            assert_eq!(ledger.indexed_height().unwrap(), None, "{plan:?}");
+            drop(ledger);
+            let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+            assert_eq!(reopened.indexed_height().unwrap(), None);
+            // Entries of a torn batch lie beyond the indexed height: no query shows them,
+            // and check names them.
+            let stray = inner.keys(Column::Index).len();
+            assert!(reopened
+                .members(&ag("mof"), None, 100)
+                .unwrap()
+                .items
+                .is_empty());
+            if stray > 0 {
+                let r = check(inner.clone(), mem()).unwrap();
+                assert_eq!(r.problems_total as usize, stray, "{:?}", r.problems);
+                assert!(r.problems.iter().all(|p| p.column == Column::Index
+                    && p.expected.contains("beyond the indexed height")));
+            }
+            apply_all(&reopened, &blocks[5..]);
+            reopened.index_pending().unwrap();
+            assert_eq!(reopened.tip(), reference.tip());
+            assert_eq!(inner.keys(Column::Index), want_keys, "{plan:?}");
+            assert_eq!(answers(&reopened), want, "{plan:?}");
+            let r = check(inner, mem()).unwrap();
+            assert!(r.is_ok(), "{plan:?}: {:?}", r.problems);
+        }
+    }
+
+    /// Killed between a block's commit and its index batch (the ledger dropped with
+    /// blocks applied and not indexed): reopened, the indexer catches up from
+    /// `indexed_height` and every query answers as on a ledger that never crashed.
+    #[test]
+    fn dropped_between_commit_and_index_batch_catches_up_after_reopening() {
+        let fx = Fixture::new();
+        let (reference, ref_store, blocks) = traffic(&fx, 9);
+        let inner = mem();
+        let ledger = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+        apply_all(&ledger, &blocks[..4]);
+        ledger.index_pending().unwrap();
+        // Blocks 5-7 are committed, their index batches never written.
+        for (b, c) in &blocks[4..7] {
+            ledger.apply(b, c).unwrap();
+        }
+        drop(ledger);
+        let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+        assert_eq!(reopened.indexed_height().unwrap(), Some(Height(4)));
+        assert_eq!(reopened.index_lag().unwrap(), 3);
+        apply_all(&reopened, &blocks[7..]);
+        let p = reopened.index_pending().unwrap();
+        assert_eq!((p.indexed_height, p.blocks), (Some(Height(9)), 5));
+        assert_eq!(inner.keys(Column::Index), ref_store.keys(Column::Index));
+        assert_eq!(answers(&reopened), answers(&reference));
+        assert!(check(inner, mem()).unwrap().is_ok());
+    }
+
+    /// The same on a proposer: blocks executed and applied by the node itself.
+    #[test]
+    fn a_proposer_dropped_before_indexing_catches_up_after_reopening() {
+        let fx = Fixture::new();
+        let k = fx.signer("mof", AssetOfficer);
+        let run = |l: &Ledger, from: u64, n: u64, index: bool| {
+            for i in from..from + n {
+                let tx = fx.tx(k, i, register(&format!("R{i}"), "mof"));
+                if index {
+                    propose_and_apply(l, &fx, vec![tx]).unwrap();
+                } else {
+                    propose_and_apply_unindexed(l, &fx, vec![tx]).unwrap();
+                }
+            }
+        };
+        let reference = Ledger::open(mem(), &fx.genesis).unwrap();
+        run(&reference, 0, 6, true);
+        let inner = mem();
+        let ledger = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+        run(&ledger, 0, 2, true);
+        run(&ledger, 2, 3, false);
+        drop(ledger);
+        let reopened = Ledger::open(inner.clone(), &fx.genesis).unwrap();
+        assert_eq!(reopened.indexed_height().unwrap(), Some(Height(2)));
+        run(&reopened, 5, 1, true);
+        assert_eq!(reopened.indexed_height().unwrap(), Some(Height(6)));
+        assert_eq!(answers(&reopened), answers(&reference));
+        assert!(check(inner, mem()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn reindex_rebuilds_a_lost_index_from_the_log() {
+        let fx = Fixture::new();
+        let (reference, ref_store, blocks) = traffic(&fx, 6);
+        // A copy without its index (as a store that lost the column).
+        let copy = mem();
+        for c in Column::ALL {
+            for key in ref_store.keys(c) {
+                if c != Column::Index && !(c == Column::Meta && key == META_INDEXED_HEIGHT) {
+                    copy.tamper_put(c, &key, &ref_store.get(c, &key).unwrap().unwrap());
+                }
+            }
+        }
+        let ledger = Ledger::open(copy.clone(), &fx.genesis).unwrap();
+        assert_eq!(ledger.indexed_height().unwrap(), None);
+        let p = ledger.reindex().unwrap();
+        assert_eq!(p.indexed_height, Some(Height(blocks.len() as u64)));
+        assert_eq!(copy.keys(Column::Index), ref_store.keys(Column::Index));
+        assert_eq!(answers(&ledger), answers(&reference));
+        // Reindexing an intact index rewrites the same keys.
+        ledger.reindex().unwrap();
+        assert_eq!(copy.keys(Column::Index), ref_store.keys(Column::Index));
+        assert!(check(copy, mem()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn check_reports_index_entries_missing_extra_and_beyond_the_indexed_height() {
+        let fx = Fixture::new();
+        let (_, store, _) = traffic(&fx, 6);
+        assert!(check(store.clone(), mem()).unwrap().is_ok());
+        let keys = store.keys(Column::Index);
+        // Missing: an entry removed.
+        let gone = keys[keys.len() / 2].clone();
+        assert!(store.tamper_remove(Column::Index, &gone));
+        // Extra: an entry no record produces, at log index 0.
+        let mut extra = vec![ix_agency()];
+        extra.extend_from_slice(b"nobody\0");
+        extra.extend_from_slice(&0u64.to_be_bytes());
+        store.tamper_put(Column::Index, &extra, b"");
+        // Beyond: an entry at a log index past the indexed height's log size.
+        let mut beyond = vec![ix_agency()];
+        beyond.extend_from_slice(b"mof\0");
+        beyond.extend_from_slice(&1_000_000u64.to_be_bytes());
+        store.tamper_put(Column::Index, &beyond, b"");
+        let r = check(store.clone(), mem()).unwrap();
+        let find = |k: &[u8]| {
+            r.problems
+                .iter()
+                .find(|p| p.column == Column::Index && p.key_hex == hex::encode(k))
+                .unwrap_or_else(|| panic!("{} not reported: {:?}", hex::encode(k), r.problems))
+        };
+        assert_eq!(find(&gone).found, "no entry");
+        assert_eq!(find(&extra).expected, "no entry");
+        assert!(find(&beyond).expected.contains("beyond the indexed height"));
+        assert_eq!(r.problems_total, 3, "{:?}", r.problems);
+        // An indexed height above the last applied one.
+        store.tamper_put(Column::Meta, META_INDEXED_HEIGHT, &99u64.to_be_bytes());
+        let r = check(store, mem()).unwrap();
+        assert!(
+            r.problems.iter().any(|p| p.column == Column::Meta
+                && p.key_hex == hex::encode(META_INDEXED_HEIGHT)
+                && p.found.contains("99")),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    fn ix_agency() -> u8 {
+        chancery_ledger::schema::ix::AGENCY
+    }
 }

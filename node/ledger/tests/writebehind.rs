@@ -169,11 +169,12 @@ fn a_crash_between_a_block_and_its_tree_flush_replays_to_the_same_roots() {
 fn a_failed_flush_keeps_the_block_and_is_retried_after_the_next_one() {
     let fx = Fixture::new();
     let inner = mem();
-    // Write 1 is the genesis, writes 2-5 blocks 1-4; write 6 is the flush after block 4.
+    // Write 1 is the genesis; each of blocks 1-3 is its block write and its index batch
+    // (writes 2-7); write 8 is block 4 and write 9 the tree flush its apply runs.
     let store = Arc::new(FaultyStore::with_plan(
         inner.clone(),
         FaultPlan {
-            fail_write: Some(6),
+            fail_write: Some(9),
             ..FaultPlan::default()
         },
     ));

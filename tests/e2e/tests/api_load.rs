@@ -45,6 +45,7 @@ fn consensus_keeps_finalizing_while_the_api_is_flooded() {
     let expected = demo(&net, 0, 2);
     let deadline = Instant::now() + Duration::from_secs(180);
     wait_log_size(&target, expected, deadline);
+    wait_indexed(&target, deadline);
     let records = client(&target)
         .records(&[
             ("kind", Some("register_asset".into())),

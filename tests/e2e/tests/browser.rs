@@ -11,7 +11,7 @@
 mod common;
 
 use chancery_client::enc;
-use common::{bin, demo, start_testnet, wait_log_size};
+use common::{bin, demo, start_testnet, wait_indexed, wait_log_size};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -110,6 +110,7 @@ fn explorer_in_headless_chromium() {
     let txs = demo(&net, 0, 2);
     let api = apis[4].clone(); // the observer serves the explorer too
     wait_log_size(&api, txs, Instant::now() + Duration::from_secs(120));
+    wait_indexed(&api, Instant::now() + Duration::from_secs(60));
     let b = Browser {
         exe,
         profile: tempfile::tempdir().expect("profile dir"),

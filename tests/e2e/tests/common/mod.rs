@@ -68,6 +68,25 @@ pub fn wait_log_size(api: &str, size: u64, deadline: Instant) {
     )
 }
 
+/// Block until `api`'s indexer has caught up with the height the node had applied when
+/// called: index queries (histories, lists by agency, kind, supplier, the explorer's
+/// lists) answer as of `indexed_height`, which trails the tip while the indexer works.
+/// Polls the status until the deadline.
+pub fn wait_indexed(api: &str, deadline: Instant) {
+    let target = status(api).tip.height;
+    loop {
+        let indexed = status(api).indexed_height;
+        if indexed.is_some_and(|h| h >= target) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{api}: indexed height {indexed:?} did not reach {target} in time"
+        );
+        std::thread::sleep(Duration::from_millis(20)); // poll interval, not a sync point
+    }
+}
+
 /// Block until `done_now()` holds or a block event of `api`'s stream satisfies `done_by`.
 /// Subscribes first, then asks `done_now`, so no block can slip between the two.
 fn wait_event(
