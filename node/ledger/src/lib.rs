@@ -23,6 +23,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod apply_checked;
 mod check;
 mod exec;
 pub mod explore;
