@@ -517,7 +517,7 @@ impl App {
         let txs: Vec<_> = run.iter().map(|(b, _)| b.txs.clone()).collect();
         let (verdicts, ahead) = std::sync::mpsc::sync_channel(FETCHED_VERIFIED_AHEAD_MAX);
         std::thread::scope(|s| {
-            s.spawn(move || {
+            let verifier = std::thread::Builder::new().spawn_scoped(s, move || {
                 for t in txs {
                     if verdicts
                         .send(verify_block_txs(&chain, t, |_| None))
@@ -527,6 +527,10 @@ impl App {
                     }
                 }
             });
+            if verifier.is_err() {
+                // No thread to spare: the ledger verifies each block as it applies it.
+                return self.commit_run(run);
+            }
             // `ahead` is dropped when the run ends, which stops the verifier.
             self.commit_run_with(run, move || ahead.recv().ok())
         })

@@ -14,7 +14,7 @@ use chancery_core::block::ReasonCode;
 use chancery_core::codec::Canonical;
 use chancery_core::tx::{self, Transaction, TxError, VerifiedTx};
 use chancery_core::{ChainId, TxHash};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Most threads [`verify_block_txs_with`] ever uses, whatever the configuration says.
 pub const VERIFY_THREADS_MAX: usize = 64;
@@ -175,17 +175,8 @@ fn par_map<T: Sync, U: Send>(
         return f(items);
     }
     let size = items.len().div_ceil(n);
-    let mut parts = items.chunks(size);
-    let first = parts.next().unwrap_or(&[]);
-    std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = parts.map(|p| s.spawn(move || f(p))).collect();
-        let mut out = f(first);
-        for h in handles {
-            out.extend(join(h));
-        }
-        out
-    })
+    let parts: Vec<&[T]> = items.chunks(size).collect();
+    run_parts(parts, f)
 }
 
 /// [`par_map`] over owned items (moved into the chunk that handles them).
@@ -208,25 +199,40 @@ fn par_map_owned<T: Send, U: Send>(
     }
     parts.push(items);
     parts.reverse();
-    let mut parts = parts.into_iter();
-    let first = parts.next().unwrap_or_default();
+    run_parts(parts, f)
+}
+
+/// `f` over each part, in order: every part but the first on its own scoped thread, the
+/// first on the calling thread. A part whose thread cannot be started (the system is out
+/// of threads) runs on the calling thread too; a panic in a thread (a bug, never an input)
+/// is passed on.
+fn run_parts<P: Send, U: Send>(parts: Vec<P>, f: impl Fn(P) -> Vec<U> + Sync) -> Vec<U> {
+    // Each part sits in a slot that its thread empties, or the calling thread if the
+    // thread did not start.
+    let slots: Vec<Mutex<Option<P>>> = parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    let take = |slot: &Mutex<Option<P>>| slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = parts.map(|p| s.spawn(move || f(p))).collect();
-        let mut out = f(first);
-        for h in handles {
-            out.extend(join(h));
+        let (f, take) = (&f, &take);
+        let handles: Vec<_> = slots
+            .iter()
+            .skip(1)
+            .map(|slot| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || take(slot).map(f).unwrap_or_default())
+                    .ok()
+            })
+            .collect();
+        let mut out = slots.first().and_then(take).map(f).unwrap_or_default();
+        for (slot, h) in slots.iter().skip(1).zip(handles) {
+            let part = match h.map(|h| h.join()) {
+                Some(Ok(v)) => v,
+                Some(Err(e)) => std::panic::resume_unwind(e),
+                None => take(slot).map(f).unwrap_or_default(),
+            };
+            out.extend(part);
         }
         out
     })
-}
-
-/// A verification thread's output; a panic there (a bug, never an input) is passed on.
-fn join<U>(h: std::thread::ScopedJoinHandle<'_, Vec<U>>) -> Vec<U> {
-    match h.join() {
-        Ok(v) => v,
-        Err(e) => std::panic::resume_unwind(e),
-    }
 }
 
 #[cfg(test)]
