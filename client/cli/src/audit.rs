@@ -14,6 +14,13 @@
 //! `tx_count`, `log_size`, `log_root` and `state_root` must be what execution computed.
 //! The first difference is reported as a [`Discrepancy`] (height, field, expected,
 //! found) and the command exits 1.
+//!
+//! The work is pipelined over the cores ([`audit`]): a reader thread reads and decodes the
+//! blocks ahead and does what depends on one block alone ([`Prepared`]: transaction hashes,
+//! signature checks across the cores, the certificate's signatures), at most
+//! [`BLOCKS_AHEAD_MAX`] blocks ahead, while the calling thread checks the links and
+//! re-executes in order. The checks are the same and run in the same order of blocks, so
+//! the first discrepancy is the one a serial audit finds.
 
 use crate::blockfile::{self, RawBlock};
 use crate::Outcome;
@@ -22,7 +29,7 @@ use chancery_core::block::{Block, BlockHeader, Outcome as TxOutcome};
 use chancery_core::cert::{Certificate, VoteKind};
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
-use chancery_core::Digest;
+use chancery_core::{Digest, TxHash};
 use chancery_ledger::schema::{self, StoredBlock};
 use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, LedgerConfig, LedgerError};
 use chancery_storage::{Column, Store};
@@ -35,6 +42,10 @@ use std::time::Instant;
 
 /// Most blocks held while looking for the descendant that a certificate finalizes.
 pub const DESCENDANTS_MAX: usize = 1024;
+
+/// Most blocks the reader thread prepares ahead of execution (the bound of the channel
+/// between the two; with blocks of up to `BLOCK_TXS_MAX` transactions, this bounds memory).
+pub const BLOCKS_AHEAD_MAX: usize = 4;
 
 /// Arguments of `audit`.
 #[derive(clap::Args, Debug)]
@@ -126,6 +137,41 @@ pub fn decode_raw(r: &RawBlock) -> Result<Item, Discrepancy> {
     })
 }
 
+/// A block with what can be checked from it alone, computed ahead of execution (on the
+/// reader thread in [`audit`]): its transactions' hashes and signature verdicts, and the
+/// verdict on its certificate's signatures. [`Auditor`] checks everything else in order.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The block.
+    pub item: Item,
+    /// One verdict per transaction, in block order.
+    checked: Vec<CheckedTx>,
+    /// The certificate verifies as a finalization by the genesis validators (whatever
+    /// block it names), or why not.
+    cert_verdict: Result<(), String>,
+}
+
+impl Prepared {
+    /// Hash and verify `item`'s transactions (across the cores) and its certificate.
+    pub fn new(item: Item, genesis: &Genesis) -> Prepared {
+        let chain = genesis.chain_id();
+        let checked = verify_block_txs(&chain, item.block.txs.clone(), |_| None);
+        let cert_verdict = item
+            .cert
+            .verify_kind(VoteKind::Finalize, chain, &genesis.validators)
+            .map_err(|e| e.to_string());
+        Prepared {
+            item,
+            checked,
+            cert_verdict,
+        }
+    }
+
+    fn tx_hashes(&self) -> impl Iterator<Item = TxHash> + '_ {
+        self.checked.iter().map(CheckedTx::hash)
+    }
+}
+
 /// What an audit verified.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
@@ -159,7 +205,7 @@ pub struct Summary {
 pub struct Auditor {
     genesis: Genesis,
     ledger: Ledger,
-    pending: VecDeque<Item>,
+    pending: VecDeque<Prepared>,
     prev: Option<BlockHeader>,
     verified_cert: Option<Certificate>,
     summary: Summary,
@@ -190,7 +236,15 @@ impl Auditor {
 
     /// Check one block's own fields and links, hold it until its certificate's block is
     /// seen, and re-execute every block that is then final.
+    #[cfg(test)]
     pub fn push(&mut self, item: Item) -> Result<(), Discrepancy> {
+        let p = Prepared::new(item, &self.genesis);
+        self.push_prepared(p)
+    }
+
+    /// [`Auditor::push`] for a block prepared ahead ([`Prepared::new`] with this genesis).
+    pub fn push_prepared(&mut self, p: Prepared) -> Result<(), Discrepancy> {
+        let item = &p.item;
         let h = &item.block.header;
         let height = item.height;
         let expected_height = self.prev.as_ref().map_or(1, |p| p.height.0 + 1);
@@ -244,7 +298,7 @@ impl Auditor {
                 h.tx_count,
             ));
         }
-        let txs_hash = chancery_core::block::txs_hash(item.block.txs.iter().map(|t| t.hash()));
+        let txs_hash = chancery_core::block::txs_hash(p.tx_hashes());
         if txs_hash != h.txs_hash {
             return Err(disc(
                 height,
@@ -254,18 +308,18 @@ impl Auditor {
             ));
         }
         self.prev = Some(h.clone());
-        self.pending.push_back(item);
+        self.pending.push_back(p);
         self.drain()
     }
 
     /// Apply every pending block whose certificate's block has been seen.
     fn drain(&mut self) -> Result<(), Discrepancy> {
-        while let Some(front) = self.pending.front() {
+        while let Some(front) = self.pending.front().map(|p| &p.item) {
             let target = front.cert.block;
             let Some(j) = self
                 .pending
                 .iter()
-                .position(|it| it.block.header.hash() == target)
+                .position(|p| p.item.block.header.hash() == target)
             else {
                 if self.pending.len() > DESCENDANTS_MAX {
                     return Err(disc(
@@ -280,28 +334,24 @@ impl Auditor {
                 }
                 return Ok(());
             };
-            let Some(item) = self.pending.pop_front() else {
+            let Some(p) = self.pending.pop_front() else {
                 return Ok(());
             };
             let descendants: Vec<BlockHeader> = self
                 .pending
                 .iter()
                 .take(j)
-                .map(|it| it.block.header.clone())
+                .map(|p| p.item.block.header.clone())
                 .collect();
-            let certified = descendants.last().unwrap_or(&item.block.header).clone();
-            self.check_cert(item.height, &item.cert, &certified)?;
-            self.apply(item, &descendants)?;
+            let certified = descendants.last().unwrap_or(&p.item.block.header).clone();
+            self.check_cert(&p, &certified)?;
+            self.apply(p, &descendants)?;
         }
         Ok(())
     }
 
-    fn check_cert(
-        &mut self,
-        height: u64,
-        cert: &Certificate,
-        certified: &BlockHeader,
-    ) -> Result<(), Discrepancy> {
+    fn check_cert(&mut self, p: &Prepared, certified: &BlockHeader) -> Result<(), Discrepancy> {
+        let (height, cert) = (p.item.height, &p.item.cert);
         if self.verified_cert.as_ref() == Some(cert) {
             return Ok(());
         }
@@ -326,12 +376,7 @@ impl Auditor {
                 cert.epoch,
             ));
         }
-        cert.verify_kind(
-            VoteKind::Finalize,
-            self.genesis.chain_id(),
-            &self.genesis.validators,
-        )
-        .map_err(|e| {
+        p.cert_verdict.as_ref().map_err(|e| {
             disc(
                 height,
                 &field,
@@ -344,11 +389,10 @@ impl Auditor {
         Ok(())
     }
 
-    fn apply(&mut self, item: Item, descendants: &[BlockHeader]) -> Result<(), Discrepancy> {
+    fn apply(&mut self, p: Prepared, descendants: &[BlockHeader]) -> Result<(), Discrepancy> {
+        let Prepared { item, checked, .. } = p;
         let height = item.height;
         let h = &item.block.header;
-        let chain = self.genesis.chain_id();
-        let checked = verify_block_txs(&chain, item.block.txs.clone(), |_| None);
         let bad = checked
             .iter()
             .filter(|c| matches!(c, CheckedTx::Invalid { .. }))
@@ -423,7 +467,7 @@ impl Auditor {
 
     /// Every block must have been finalized; the summary.
     pub fn finish(self) -> Result<Summary, Discrepancy> {
-        if let Some(front) = self.pending.front() {
+        if let Some(front) = self.pending.front().map(|p| &p.item) {
             return Err(disc(
                 front.height,
                 "certificate.block",
@@ -610,7 +654,15 @@ impl Source {
     }
 }
 
-/// Audit every block of `source`: the summary, or the first discrepancy.
+/// What the reader thread of [`audit`] hands over: a prepared block, or a block that is
+/// wrong as read.
+enum Ahead {
+    Block(Box<Prepared>),
+    Bad(Discrepancy),
+}
+
+/// Audit every block of `source`: the summary, or the first discrepancy. Blocks are read
+/// and prepared ([`Prepared`]) on a second thread, ahead of re-execution on this one.
 pub fn audit(
     genesis: &Genesis,
     source: &mut Source,
@@ -619,16 +671,38 @@ pub fn audit(
 ) -> Result<Result<Summary, Discrepancy>> {
     let start = Instant::now();
     let mut auditor = Auditor::new(genesis, scratch)?;
-    while let Some(n) = source.next_item()? {
-        let item = match n {
-            Next::Item(i) => *i,
-            Next::Bad(d) => return Ok(Err(d)),
-        };
-        if let Err(d) = auditor.push(item) {
-            return Ok(Err(d));
+    // The reader thread reads, decodes and prepares blocks in order, at most
+    // BLOCKS_AHEAD_MAX ahead; it stops after the source's end, its first bad block or
+    // error, or when this thread stops listening (a discrepancy).
+    let (ahead_tx, ahead_rx) = std::sync::mpsc::sync_channel::<Result<Ahead>>(BLOCKS_AHEAD_MAX);
+    let found = std::thread::scope(|s| -> Result<Option<Discrepancy>> {
+        s.spawn(move || loop {
+            let next = match source.next_item() {
+                Ok(Some(Next::Item(i))) => Ok(Ahead::Block(Box::new(Prepared::new(*i, genesis)))),
+                Ok(Some(Next::Bad(d))) => Ok(Ahead::Bad(d)),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            let last = !matches!(next, Ok(Ahead::Block(_)));
+            if ahead_tx.send(next).is_err() || last {
+                break;
+            }
+        });
+        for next in ahead_rx {
+            let p = match next? {
+                Ahead::Block(p) => *p,
+                Ahead::Bad(d) => return Ok(Some(d)),
+            };
+            if let Err(d) = auditor.push_prepared(p) {
+                return Ok(Some(d));
+            }
+            progress.set_position(auditor.summary().blocks);
+            progress.set_message(format!("{} txs", auditor.summary().txs));
         }
-        progress.set_position(auditor.summary().blocks);
-        progress.set_message(format!("{} txs", auditor.summary().txs));
+        Ok(None)
+    })?;
+    if let Some(d) = found {
+        return Ok(Err(d));
     }
     progress.finish_and_clear();
     Ok(auditor.finish().map(|mut s| {
@@ -892,6 +966,74 @@ mod tests {
         assert_eq!(d.height, 2);
         // Logged as rejected (bad signature) instead of applied: another log entry.
         assert_eq!(d.field, "header.log_root (re-executed)");
+    }
+
+    /// Audit export bytes as `chancery audit --file` does: pipelined, from a file.
+    fn audit_pipelined(genesis: &Genesis, bytes: &[u8]) -> Result<Summary, Discrepancy> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export");
+        std::fs::write(&path, bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let r = blockfile::Reader::new(std::io::BufReader::new(file)).unwrap();
+        let mut source = Source::File(r);
+        audit(
+            genesis,
+            &mut source,
+            mem(),
+            &indicatif::ProgressBar::hidden(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_pipelined_audit_reports_what_the_serial_one_reports() {
+        // More blocks than the reader may prepare ahead, so that it waits for execution.
+        let blocks_n = BLOCKS_AHEAD_MAX as u64 * 3;
+        let (fx, blocks) = chain(blocks_n, 3);
+        let clean = export(&fx, &blocks);
+        let serial = audit_bytes(&fx.genesis, &clean).unwrap();
+        let piped = audit_pipelined(&fx.genesis, &clean).unwrap();
+        assert_eq!(
+            (piped.blocks, piped.txs, piped.certificates, piped.height),
+            (blocks_n, blocks_n * 3, blocks_n, blocks_n)
+        );
+        assert_eq!(
+            (&piped.log_root, &piped.state_root, piped.applied),
+            (&serial.log_root, &serial.state_root, serial.applied)
+        );
+        // Several faults: the first one in block order is reported, as the serial audit
+        // reports it, although the reader has already seen (and prepared) later ones.
+        let mut bad = blocks.clone();
+        let b = &mut bad[7].0;
+        b.txs[0].signature.0[0] ^= 1;
+        b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
+        bad[7].1 = fx.finalize(&bad[7].0);
+        bad[8].1.signatures[1].signature.0[5] ^= 1;
+        bad[3].1.signatures[0].signature.0[5] ^= 1;
+        let mut bytes = export(&fx, &bad);
+        let want = audit_bytes(&fx.genesis, &bytes).unwrap_err();
+        assert_eq!((want.height, want.field.as_str()), (4, "certificate"));
+        assert_eq!(audit_pipelined(&fx.genesis, &bytes).unwrap_err(), want);
+        // Block 4 finalized by block 6's certificate: then the forged signature in block 8
+        // comes first.
+        bad[3].1 = bad[5].1.clone();
+        bytes = export(&fx, &bad);
+        let want = audit_bytes(&fx.genesis, &bytes).unwrap_err();
+        assert_eq!(
+            (want.height, want.field.as_str()),
+            (8, "header.log_root (re-executed)")
+        );
+        assert_eq!(audit_pipelined(&fx.genesis, &bytes).unwrap_err(), want);
+        // Bytes that do not decode, after a block whose certificate is its descendant's.
+        bad[7] = blocks[7].clone();
+        bad[8] = blocks[8].clone();
+        bytes = export(&fx, &bad);
+        assert!(audit_bytes(&fx.genesis, &bytes).is_ok());
+        let at = bytes.len() - 3;
+        bytes[at] ^= 0xff;
+        let want = audit_bytes(&fx.genesis, &bytes).unwrap_err();
+        assert_eq!(want.height, blocks_n);
+        assert_eq!(audit_pipelined(&fx.genesis, &bytes).unwrap_err(), want);
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub const HEADERS_KEPT_MAX: usize = 4096;
 /// How far ahead of our clock a proposed block's time may be, in milliseconds.
 pub const CLOCK_DRIFT_MS_MAX: u64 = 5_000;
 
+/// Most blocks of a fetched run whose signatures are verified ahead of their execution
+/// ([`App::commit_fetched_run`]): the bound of the channel between the two threads.
+pub const FETCHED_VERIFIED_AHEAD_MAX: usize = 8;
+
 /// Fewest transactions the pace lets a proposal carry, so a slow node still makes progress.
 pub const PACE_TXS_MIN: usize = 256;
 /// Blocks with fewer transactions say too little about the cost per transaction.
@@ -472,14 +476,20 @@ impl App {
     }
 
     /// Commit a finalized block. `cert` finalizes it directly, or finalizes the last of
-    /// `descendants` (the headers from its child on), which finalizes it too.
-    pub fn commit(
+    /// `descendants` (the headers from its child on), which finalizes it too. `checked`:
+    /// the verdicts on its transactions when this node verified them ahead (see
+    /// [`chancery_ledger::Ledger::apply_checked`]); without them the ledger verifies.
+    fn commit(
         &mut self,
         block: &Block,
         cert: &Certificate,
         descendants: &[BlockHeader],
+        checked: Option<&[CheckedTx]>,
     ) -> Result<chancery_ledger::Applied, BlockCheckError> {
-        let applied = self.ledger.apply_by_descendant(block, cert, descendants)?;
+        let applied = match checked {
+            Some(c) => self.ledger.apply_checked(block, c, cert, descendants)?,
+            None => self.ledger.apply_by_descendant(block, cert, descendants)?,
+        };
         let view_state = LedgerView(&self.ledger);
         self.mempool.on_committed(block.txs.iter(), &view_state);
         let tip = self.ledger.tip().height;
@@ -493,6 +503,46 @@ impl App {
     /// block that did not apply or, when the run ends with blocks whose certificate names a
     /// block outside the run, for the first of them: no block is ever skipped silently.
     pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> RunOutcome {
+        self.commit_run_with(run, || None)
+    }
+
+    /// [`App::commit_run`] for blocks fetched by catch-up, which this node has not checked
+    /// before: a second thread verifies their transactions' signatures (each block spread
+    /// over the cores), at most [`FETCHED_VERIFIED_AHEAD_MAX`] blocks ahead of execution,
+    /// and each block is applied with those verdicts instead of verifying again. Every
+    /// other check of the ledger (certificate, links, every root) still runs.
+    pub fn commit_fetched_run(&mut self, run: Vec<(Block, Certificate)>) -> RunOutcome {
+        let chain = self.chain_id;
+        // Blocks are committed in run order, so the verdicts come in the same order.
+        let txs: Vec<_> = run.iter().map(|(b, _)| b.txs.clone()).collect();
+        let (verdicts, ahead) = std::sync::mpsc::sync_channel(FETCHED_VERIFIED_AHEAD_MAX);
+        std::thread::scope(|s| {
+            let verifier = std::thread::Builder::new().spawn_scoped(s, move || {
+                for t in txs {
+                    if verdicts
+                        .send(verify_block_txs(&chain, t, |_| None))
+                        .is_err()
+                    {
+                        break; // the run stopped
+                    }
+                }
+            });
+            if verifier.is_err() {
+                // No thread to spare: the ledger verifies each block as it applies it.
+                return self.commit_run(run);
+            }
+            // `ahead` is dropped when the run ends, which stops the verifier.
+            self.commit_run_with(run, move || ahead.recv().ok())
+        })
+    }
+
+    /// [`App::commit_run`], taking each block's verdicts, in commit order, from
+    /// `next_checked` (`None`: the ledger verifies).
+    fn commit_run_with(
+        &mut self,
+        run: Vec<(Block, Certificate)>,
+        mut next_checked: impl FnMut() -> Option<Vec<CheckedTx>>,
+    ) -> RunOutcome {
         let mut applied = Vec::new();
         let mut waiting: Vec<(Block, Certificate)> = Vec::new();
         for (block, cert) in run {
@@ -508,7 +558,8 @@ impl App {
                 .map(|(b, _)| b)
                 .chain(std::iter::once(block));
             for (i, b) in linked.enumerate() {
-                if let Err(source) = self.commit(&b, &cert, &headers[i + 1..]) {
+                let checked = next_checked();
+                if let Err(source) = self.commit(&b, &cert, &headers[i + 1..], checked.as_deref()) {
                     return RunOutcome {
                         applied,
                         error: Some(CommitRunError::Apply {
@@ -657,5 +708,105 @@ mod pace_tests {
             p.observe(1_000, Duration::from_micros(1_000));
         }
         assert_eq!(p.txs_max(10_000), 10_000);
+    }
+}
+
+#[cfg(test)]
+mod fetched_run_tests {
+    use super::*;
+    use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+    use chancery_ledger::testing::{fixture::Fixture, propose_and_apply};
+    use chancery_storage::MemStore;
+
+    fn app(fx: &Fixture) -> App {
+        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
+        let mempool = Mempool::new(
+            fx.genesis.chain_id(),
+            chancery_mempool::MempoolConfig::default(),
+        )
+        .unwrap();
+        App::new(
+            ledger,
+            mempool,
+            fx.genesis.validators.hash(),
+            fx.genesis.params.block_txs_max as usize,
+            fx.genesis.params.block_bytes_max as usize,
+            Duration::from_millis(50),
+        )
+    }
+
+    /// `n` finalized blocks of 5 document anchors each, as a peer would send them.
+    fn run(fx: &Fixture, n: u64) -> Vec<(Block, Certificate)> {
+        let src = Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap();
+        let key = fx.signer("mof", Role::Archivist).clone();
+        for h in 0..n {
+            let txs = (0..5)
+                .map(|i| {
+                    let r = Record::AnchorDocument(AnchorDocument {
+                        document: DocumentRef {
+                            hash: chancery_core::domain::DOCUMENT_HASH
+                                .hash(format!("doc-{h}-{i}").as_bytes()),
+                            kind: "report".into(),
+                            title: format!("report {h}-{i}"),
+                            url: String::new(),
+                        },
+                        supports: RecordRef::None,
+                    });
+                    fx.tx(&key, h * 5 + i, r)
+                })
+                .collect();
+            propose_and_apply(&src, fx, txs).unwrap();
+        }
+        (1..=n)
+            .map(|h| src.block(Height(h)).unwrap().unwrap())
+            .collect()
+    }
+
+    fn heights(out: &RunOutcome) -> Vec<u64> {
+        out.applied.iter().map(|b| b.header.height.0).collect()
+    }
+
+    #[test]
+    fn a_fetched_run_verified_ahead_applies_as_a_run_verified_by_the_ledger() {
+        let fx = Fixture::new();
+        let blocks = run(&fx, 2 * FETCHED_VERIFIED_AHEAD_MAX as u64 + 3);
+        let (mut plain, mut ahead) = (app(&fx), app(&fx));
+        // Block 2 is finalized by block 3's certificate.
+        let mut blocks2 = blocks.clone();
+        blocks2[1].1 = blocks2[2].1.clone();
+        let a = plain.commit_run(blocks2.clone());
+        let b = ahead.commit_fetched_run(blocks2);
+        assert!(
+            a.error.is_none() && b.error.is_none(),
+            "{:?} {:?}",
+            a.error,
+            b.error
+        );
+        assert_eq!(heights(&b), (1..=blocks.len() as u64).collect::<Vec<_>>());
+        assert_eq!(heights(&a), heights(&b));
+        assert_eq!(plain.ledger.tip(), ahead.ledger.tip());
+    }
+
+    #[test]
+    fn a_fetched_block_with_a_forged_signature_is_refused_at_its_height() {
+        let fx = Fixture::new();
+        let mut blocks = run(&fx, 6);
+        // A Byzantine quorum certifies block 4 with a forged transaction signature but
+        // the header of the honest execution (where the transaction was applied).
+        let b = &mut blocks[3].0;
+        b.txs[2].signature.0[0] ^= 1;
+        b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
+        blocks[3].1 = fx.finalize(&blocks[3].0);
+        let (mut plain, mut ahead) = (app(&fx), app(&fx));
+        let a = plain.commit_run(blocks.clone());
+        let b = ahead.commit_fetched_run(blocks);
+        assert_eq!(heights(&b), vec![1, 2, 3]);
+        assert_eq!(heights(&a), heights(&b));
+        let e = b.error.expect("refused");
+        assert_eq!(e.height(), Height(4));
+        assert!(!e.is_fatal());
+        assert!(e.to_string().contains("log_root"), "{e}");
+        assert_eq!(plain.ledger.tip(), ahead.ledger.tip());
+        assert_eq!(ahead.ledger.tip().height, Height(3));
     }
 }

@@ -699,7 +699,7 @@ impl Driver {
                     .into_iter()
                     .filter(|(b, _)| b.header.height > tip)
                     .collect();
-                let out = self.app.commit_run(run);
+                let out = self.app.commit_fetched_run(run);
                 for b in &out.applied {
                     self.announce(b);
                 }

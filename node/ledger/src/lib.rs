@@ -26,6 +26,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod apply_checked;
 mod check;
 mod exec;
 pub mod explore;
@@ -38,6 +39,7 @@ mod smt;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tree;
+mod verify;
 
 pub use check::{check, CheckReport, Problem, PROBLEMS_MAX};
 pub use indexer::{IndexProgress, INDEX_BATCH_PUTS_MAX, META_INDEXED_HEIGHT};
@@ -47,6 +49,10 @@ pub use query::{
     EVIDENCE_BYTES_MAX, EVIDENCE_KEY_PREFIX, PAGE_SIZE_MAX, TX_OCCURRENCES_MAX,
 };
 pub use tree::{META_TREE_FLUSHED, META_TREE_SNAPSHOT};
+pub use verify::{
+    verify_block_txs, verify_block_txs_with, VerifyConfig, CHUNK_TXS_MIN_DEFAULT,
+    VERIFY_THREADS_MAX,
+};
 
 use chancery_core::block::{Block, BlockHeader, LogEntry, Outcome, ReasonCode};
 use chancery_core::cert::{CertError, Certificate, VoteKind};
@@ -55,7 +61,7 @@ use chancery_core::genesis::Genesis;
 use chancery_core::limits::BLOCK_TXS_MAX;
 use chancery_core::record::Role;
 use chancery_core::state::{MemberState, StateKey, StateProof, StateValue, EMPTY};
-use chancery_core::tx::{self, Transaction, TxError, VerifiedTx};
+use chancery_core::tx::{Transaction, VerifiedTx};
 use chancery_core::{AgencyId, ChainId, Digest, Height, TimestampMs, TxHash};
 use chancery_storage::{Column, Store, StoreError, WriteBatch};
 use schema::{StateEntry, StoredBlock, TxLoc};
@@ -234,52 +240,6 @@ impl CheckedTx {
             CheckedTx::Invalid { hash, .. } => *hash,
         }
     }
-}
-
-/// Check a block received from a peer: transactions already verified at admission are
-/// taken from `seen` (by hash); the others are verified together in one batch.
-pub fn verify_block_txs(
-    chain_id: &ChainId,
-    txs: Vec<Transaction>,
-    mut seen: impl FnMut(&TxHash) -> Option<VerifiedTx>,
-) -> Vec<CheckedTx> {
-    let mut out: Vec<Option<CheckedTx>> = Vec::with_capacity(txs.len());
-    let mut todo: Vec<(usize, Transaction)> = Vec::new();
-    for (i, tx) in txs.into_iter().enumerate() {
-        let hash = tx.hash();
-        if let Some(v) = seen(&hash).filter(|v| v.tx() == &tx) {
-            out.push(Some(CheckedTx::Valid(v)));
-        } else if tx.validate().is_err() {
-            out.push(Some(CheckedTx::Invalid {
-                tx: Box::new(tx),
-                hash,
-                reason: ReasonCode::Malformed,
-            }));
-        } else {
-            out.push(None);
-            todo.push((i, tx));
-        }
-    }
-    let (idx, list): (Vec<usize>, Vec<Transaction>) = todo.into_iter().unzip();
-    let results = tx::verify_batch(chain_id, list.clone());
-    for ((i, tx), r) in idx.into_iter().zip(list).zip(results) {
-        out[i] = Some(match r {
-            Ok(v) => CheckedTx::Valid(v),
-            Err(e) => {
-                let reason = match e {
-                    TxError::WrongChain { .. } => ReasonCode::WrongChain,
-                    TxError::Signature(_) => ReasonCode::BadSignature,
-                    TxError::Codec(_) => ReasonCode::Malformed,
-                };
-                CheckedTx::Invalid {
-                    hash: tx.hash(),
-                    tx: Box::new(tx),
-                    reason,
-                }
-            }
-        });
-    }
-    out.into_iter().flatten().collect()
 }
 
 /// Limits of a ledger.
