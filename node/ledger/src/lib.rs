@@ -562,13 +562,14 @@ impl Ledger {
             );
         }
         changes.sort();
-        let up = smt::update(EMPTY, &changes, &mut |h: &Digest| {
+        let up = smt::update(EMPTY, &changes, &mut |h: &Digest, _, _| {
             Err::<Node, LedgerError>(corrupt(Column::StateTree, h.as_bytes(), "missing"))
         })?;
         // The genesis tree is written with the genesis (height 0 is the first flushed
         // height); later trees are written behind (`tree.rs`).
-        for (h, n) in &up.nodes {
-            batch.put(Column::StateTree, h.as_bytes().to_vec(), n.encode());
+        let created: std::collections::HashMap<Digest, Node> = up.nodes.iter().copied().collect();
+        for (k, n) in smt::positioned(up.root, &|h| created.get(h).copied()) {
+            batch.put(Column::StateTree, k, n.encode());
         }
         batch.put(Column::Meta, META_GENESIS_ROOT, up.root.as_bytes().to_vec());
         batch.put(
@@ -758,24 +759,31 @@ impl Ledger {
         })?))
     }
 
-    /// A state-tree node: from the cache, the unflushed nodes, or the store (re-hashed).
-    fn load_node(&self, inner: &Inner, h: &Digest) -> Result<Node, LedgerError> {
+    /// The state-tree node `h` at `depth` on the path of `path`: from the cache, the
+    /// unflushed nodes, or the store under its path key (re-hashed).
+    fn load_node(
+        &self,
+        inner: &Inner,
+        h: &Digest,
+        depth: usize,
+        path: &Digest,
+    ) -> Result<Node, LedgerError> {
         if let Some(n) = inner.nodes.get(h) {
             return Ok(*n);
         }
         if let Some(n) = inner.tree.get(h) {
             return Ok(n);
         }
+        let key = smt::store_key(h, depth, path);
         let v = self
             .store
-            .get(Column::StateTree, h.as_bytes())?
-            .ok_or_else(|| corrupt(Column::StateTree, h.as_bytes(), "missing state-tree node"))?;
-        let n = Node::decode(&v)
-            .ok_or_else(|| corrupt(Column::StateTree, h.as_bytes(), "not a node"))?;
+            .get(Column::StateTree, &key)?
+            .ok_or_else(|| corrupt(Column::StateTree, &key, "missing state-tree node"))?;
+        let n = Node::decode(&v).ok_or_else(|| corrupt(Column::StateTree, &key, "not a node"))?;
         if n.hash() != *h {
             return Err(corrupt(
                 Column::StateTree,
-                h.as_bytes(),
+                &key,
                 format!("node hashes to {}", n.hash()),
             ));
         }
@@ -856,7 +864,9 @@ impl Ledger {
         drop(exec);
         let list: Vec<(Digest, Digest)> =
             changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-        let up = smt::update(tip.state_root, &list, &mut |h| self.load_node(inner, h))?;
+        let up = smt::update(tip.state_root, &list, &mut |h, d, p| {
+            self.load_node(inner, h, d, p)
+        })?;
         let txs_hash = chancery_core::block::txs_hash(entries.iter().map(|(h, _)| *h));
         Ok(Executed {
             height,
@@ -1134,7 +1144,9 @@ impl Ledger {
                 .state_root
         };
         let kh = key.hash();
-        let (siblings, end) = smt::prove(root, &kh, &mut |h| self.load_node(&inner, h))?;
+        let (siblings, end) = smt::prove(root, &kh, &mut |h, d, p| {
+            self.load_node(&inner, h, d, p)
+        })?;
         drop(inner);
         let end = end.to_proof_end(&kh);
         let value = match end {

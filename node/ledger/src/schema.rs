@@ -10,7 +10,7 @@
 //! | TxIndex | tx hash (32) ‖ log index (8 BE) | [`TxLoc`]: log index, height, outcome |
 //! | LogTree | tile level (1) ‖ tile index (8 BE) | log tile: 1 to 256 hashes of tree level 8·L (32 each; the right-edge tile grows) |
 //! | State | key hash (32) ‖ height (8 BE) | [`StateEntry`]: key and value from that height on |
-//! | StateTree | node hash (32) | node (65 bytes) |
+//! | StateTree | path (first `depth` bits, ⌈depth/8⌉ bytes) ‖ depth (2 BE) ‖ node hash (32) | node (65 bytes) |
 //! | Index | prefix (1) ‖ fields ‖ log index (8 BE) | empty |
 //!
 //! Strings inside index keys end with a NUL byte (text fields cannot contain control

@@ -2,9 +2,12 @@
 //! (a subtree holding one entry is that entry's leaf). Hashing and proof verification are
 //! the kernel's (`chancery_core::state`); this module builds and walks the tree.
 //!
-//! Nodes are content-addressed: stored under their own hash in `Column::StateTree`, never
-//! changed. An update creates new nodes along the changed paths only; old roots stay valid,
-//! so proofs can be made as of any past height.
+//! Nodes are content-addressed and path-keyed: a node is stored in `Column::StateTree`
+//! under its position in the trie (the first `depth` bits of its path, then its depth)
+//! followed by its own hash ([`store_key`]), never changed. Keys sort by path, so the
+//! nodes one flush writes (the changed paths of many blocks) are neighbours, and so are
+//! the nodes of one proof path. An update creates new nodes along the changed paths only;
+//! old roots stay valid, so proofs can be made as of any flushed height.
 
 use chancery_core::state::{bit, leaf_hash, node_hash, ProofEnd, EMPTY};
 use chancery_core::Digest;
@@ -77,13 +80,17 @@ pub struct TreeUpdate {
     pub nodes: Vec<(Digest, Node)>,
 }
 
+/// How the walkers fetch a node: `load(hash, depth, path)` returns the node with that hash
+/// at that depth on the path of the key `path` (only its first `depth` bits matter). It
+/// must check that the node hashes to `hash`.
+pub type Load<'a, E> = dyn FnMut(&Digest, usize, &Digest) -> Result<Node, E> + 'a;
+
 /// Insert or replace entries. `changes` must be sorted by key hash without duplicates;
-/// entries are never removed (the ledger's state only grows). `load` fetches a node by
-/// hash (it must check the node hashes to its address).
+/// entries are never removed (the ledger's state only grows).
 pub fn update<E>(
     root: Digest,
     changes: &[(Digest, Digest)],
-    load: &mut dyn FnMut(&Digest) -> Result<Node, E>,
+    load: &mut Load<'_, E>,
 ) -> Result<TreeUpdate, E> {
     let mut nodes = Vec::new();
     let root = update_at(root, 0, changes, load, &mut nodes)?;
@@ -104,16 +111,17 @@ fn update_at<E>(
     at: Digest,
     depth: usize,
     changes: &[(Digest, Digest)],
-    load: &mut dyn FnMut(&Digest) -> Result<Node, E>,
+    load: &mut Load<'_, E>,
     nodes: &mut Vec<(Digest, Node)>,
 ) -> Result<Digest, E> {
-    if changes.is_empty() {
+    let Some((path, _)) = changes.first() else {
         return Ok(at);
-    }
+    };
     if at == EMPTY {
         return Ok(build(depth, changes, nodes));
     }
-    match load(&at)? {
+    // Every change below this node shares its first `depth` bits: any of them is its path.
+    match load(&at, depth, path)? {
         Node::Leaf { key, value } => {
             // Merge the existing leaf with the changes, unless a change replaces it.
             if changes.iter().any(|(k, _)| *k == key) {
@@ -165,7 +173,7 @@ fn build(depth: usize, entries: &[(Digest, Digest)], nodes: &mut Vec<(Digest, No
 pub fn prove<E>(
     root: Digest,
     key: &Digest,
-    load: &mut dyn FnMut(&Digest) -> Result<Node, E>,
+    load: &mut Load<'_, E>,
 ) -> Result<(Vec<Digest>, PathEnd), E> {
     let mut siblings = Vec::new();
     let mut at = root;
@@ -173,7 +181,7 @@ pub fn prove<E>(
         if at == EMPTY {
             return Ok((siblings, PathEnd::Empty));
         }
-        match load(&at)? {
+        match load(&at, siblings.len(), key)? {
             Node::Leaf { key: k, value } => {
                 return Ok((siblings, PathEnd::Leaf { key: k, value }));
             }
@@ -191,6 +199,56 @@ pub fn prove<E>(
             }
         }
     }
+}
+
+/// Deepest position of a node: distinct 256-bit keys split by depth 255, so a leaf can
+/// sit at depth 256 at most.
+pub const DEPTH_MAX: usize = 256;
+
+/// The `Column::StateTree` key of the node `hash` at `depth` on the path of `path`: the
+/// first `depth` bits of the path (whole bytes, the unused low bits of the last one
+/// zero), the depth (2 bytes BE), the hash. Keys sort by path first, so a subtree's nodes
+/// are neighbours; the hash keeps distinct nodes at one position (versions) apart.
+pub fn store_key(hash: &Digest, depth: usize, path: &Digest) -> Vec<u8> {
+    let depth = depth.min(DEPTH_MAX);
+    let whole = depth.div_ceil(8);
+    let mut k = Vec::with_capacity(whole + 2 + 32);
+    k.extend_from_slice(&path.0[..whole]);
+    if depth % 8 != 0 {
+        if let Some(last) = k.last_mut() {
+            *last &= 0xff << (8 - depth % 8);
+        }
+    }
+    k.extend_from_slice(&(depth as u16).to_be_bytes());
+    k.extend_from_slice(hash.as_bytes());
+    k
+}
+
+/// The nodes reachable from `root` that `get` knows, each with its [`store_key`], parents
+/// before children. The walk does not descend below a node `get` does not know: such a
+/// node is already stored, and so is its whole subtree.
+pub fn positioned(root: Digest, get: &dyn Fn(&Digest) -> Option<Node>) -> Vec<(Vec<u8>, Node)> {
+    let mut out = Vec::new();
+    // (hash, depth, a path with the node's first `depth` bits, zero after them)
+    let mut stack = vec![(root, 0usize, Digest([0; 32]))];
+    while let Some((h, depth, path)) = stack.pop() {
+        if h == EMPTY {
+            continue;
+        }
+        let Some(n) = get(&h) else {
+            continue;
+        };
+        out.push((store_key(&h, depth, &path), n));
+        if let Node::Internal { left, right } = n {
+            if depth < DEPTH_MAX {
+                let mut right_path = path;
+                right_path.0[depth / 8] |= 0x80 >> (depth % 8);
+                stack.push((left, depth + 1, path));
+                stack.push((right, depth + 1, right_path));
+            }
+        }
+    }
+    out
 }
 
 /// Where a path ends.
@@ -245,7 +303,9 @@ mod tests {
 
     #[test]
     fn incremental_updates_match_a_fresh_build_and_proofs_verify() {
-        let mut store: HashMap<Digest, Node> = HashMap::new();
+        // Stored as the ledger stores them: under their path keys, only the nodes
+        // reachable from each new root (`positioned`), and loaded by position.
+        let mut store: HashMap<Vec<u8>, Node> = HashMap::new();
         let mut all: BTreeMap<Digest, Digest> = BTreeMap::new();
         let mut values: BTreeMap<Digest, (StateKey, StateValue)> = BTreeMap::new();
         let mut root = EMPTY;
@@ -258,21 +318,31 @@ mod tests {
                 values.insert(k.hash(), (k, v));
             }
             let ch: Vec<(Digest, Digest)> = changes.into_iter().collect();
-            let mut load = |h: &Digest| -> Result<Node, String> {
-                store.get(h).copied().ok_or_else(|| format!("missing {h}"))
+            let mut load = |h: &Digest, depth: usize, path: &Digest| -> Result<Node, String> {
+                store
+                    .get(&store_key(h, depth, path))
+                    .copied()
+                    .ok_or_else(|| format!("missing {h} at depth {depth}"))
             };
             let up = update(root, &ch, &mut load).unwrap();
-            for (h, n) in up.nodes {
-                assert_eq!(h, n.hash());
-                store.insert(h, n);
+            let created: HashMap<Digest, Node> = up.nodes.iter().copied().collect();
+            for (h, n) in &up.nodes {
+                assert_eq!(*h, n.hash());
+            }
+            for (k, n) in positioned(up.root, &|h| created.get(h).copied()) {
+                assert_eq!(k[k.len() - 32..], *n.hash().as_bytes());
+                store.insert(k, n);
             }
             root = up.root;
             assert_eq!(root, reference_root(&all), "round {round}");
         }
-        // Every present key proves its value; absent keys prove absence.
-        let mut load = |h: &Digest| -> Result<Node, String> {
-            store.get(h).copied().ok_or_else(|| format!("missing {h}"))
+        let mut load = |h: &Digest, depth: usize, path: &Digest| -> Result<Node, String> {
+            store
+                .get(&store_key(h, depth, path))
+                .copied()
+                .ok_or_else(|| format!("missing {h} at depth {depth}"))
         };
+        // Every present key proves its value; absent keys prove absence.
         let mut longest = 0;
         for (kh, (k, v)) in &values {
             let (siblings, end) = prove(root, kh, &mut load).unwrap();
@@ -304,6 +374,30 @@ mod tests {
             };
             assert_eq!(fold_path(&kh, bottom, &siblings), root);
         }
+    }
+
+    #[test]
+    fn store_keys_sort_by_path_and_keep_positions_apart() {
+        let h = Digest([9; 32]);
+        let mut path = Digest([0; 32]);
+        path.0[0] = 0b1011_0111;
+        // Bits past the depth do not matter; the depth and the hash do.
+        let mut other = path;
+        other.0[0] = 0b1010_0000;
+        other.0[5] = 0xff;
+        assert_eq!(store_key(&h, 3, &path), store_key(&h, 3, &other));
+        assert_ne!(store_key(&h, 3, &path), store_key(&h, 4, &path));
+        assert_ne!(store_key(&h, 3, &path), store_key(&Digest([8; 32]), 3, &path));
+        assert_eq!(store_key(&h, 0, &path).len(), 2 + 32);
+        assert_eq!(store_key(&h, DEPTH_MAX, &path).len(), 32 + 2 + 32);
+        // A subtree's keys lie between its left and right neighbours' keys.
+        let mut left = Digest([0; 32]);
+        left.0[0] = 0b0111_1111;
+        let mut right = Digest([0; 32]);
+        right.0[0] = 0b1100_0000;
+        let inside = store_key(&h, 12, &path);
+        assert!(store_key(&h, 12, &left) < inside);
+        assert!(inside < store_key(&h, 2, &right));
     }
 
     #[test]

@@ -17,7 +17,8 @@
 //!
 //! Retention (what [`Ledger::prove`] can prove): every height from the previous flush on
 //! (the nodes of the last two flush windows are in memory or in the store), and every
-//! flushed height forever (its nodes are never overwritten: they are content-addressed).
+//! flushed height forever (its nodes are never overwritten: each is keyed by its position
+//! and its own hash, `smt::store_key`).
 //! The flush rule depends only on the chain (heights and change counts), so every node
 //! flushes at the same heights and `check` can compare the column with a replay.
 
@@ -112,19 +113,8 @@ impl TreeMem {
     /// nodes: a node already in the store has its whole subtree there.
     pub fn flush_batch(&self, root: Digest, height: Height) -> WriteBatch {
         let mut b = WriteBatch::new();
-        let mut stack = vec![root];
-        while let Some(h) = stack.pop() {
-            if h == EMPTY {
-                continue;
-            }
-            let Some(n) = self.pending.get(&h) else {
-                continue;
-            };
-            b.put(Column::StateTree, h.as_bytes().to_vec(), n.encode());
-            if let Node::Internal { left, right } = n {
-                stack.push(*left);
-                stack.push(*right);
-            }
+        for (k, n) in smt::positioned(root, &|h| self.pending.get(h).copied()) {
+            b.put(Column::StateTree, k, n.encode());
         }
         b.put(Column::Meta, snapshot_key(height), root.as_bytes().to_vec());
         b.put(
@@ -240,7 +230,7 @@ impl Ledger {
             drop(ex);
             let list: Vec<(Digest, Digest)> =
                 changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-            let up = smt::update(root, &list, &mut |n| self.load_node(inner, n))?;
+            let up = smt::update(root, &list, &mut |n, d, p| self.load_node(inner, n, d, p))?;
             if up.root != header.state_root {
                 return Err(corrupt(
                     Column::Blocks,

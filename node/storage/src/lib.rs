@@ -240,8 +240,9 @@ pub const SCHEMA_KEY: &[u8] = b"chancery-storage/schema-version";
 /// The storage schema version written under [`SCHEMA_KEY`] (u32, big-endian). Version 1:
 /// one column family per [`Column`], values sealed by [`checksum`]. Version 2: the same
 /// columns, with the ledger's storage v2 layout (log tiles, write-behind state tree and
-/// indexes); a version-1 database is refused rather than misread.
-pub const SCHEMA_VERSION: u32 = 2;
+/// indexes). Version 3: state-tree nodes keyed by their path, depth and hash instead of
+/// their hash alone. An older database is refused rather than misread.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Bounds on what one call may ask of a store. Checked before anything is read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
