@@ -536,8 +536,13 @@ fn footprint() {
             );
         }
     }
-    // The state tree is written behind: flush what is still in memory, so that the
-    // figure is the ledger at rest.
+    // The secondary indexes are built after the commit and the state tree is written
+    // behind: index and flush what is still pending, so that the figure is the ledger at
+    // rest, indexes included.
+    bench
+        .ledger
+        .index_pending()
+        .unwrap_or_else(|e| panic!("{e}"));
     bench.ledger.flush_tree().unwrap_or_else(|e| panic!("{e}"));
     let mut total = 0;
     println!(

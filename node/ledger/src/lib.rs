@@ -1144,9 +1144,8 @@ impl Ledger {
                 .state_root
         };
         let kh = key.hash();
-        let (siblings, end) = smt::prove(root, &kh, &mut |h, d, p| {
-            self.load_node(&inner, h, d, p)
-        })?;
+        let (siblings, end) =
+            smt::prove(root, &kh, &mut |h, d, p| self.load_node(&inner, h, d, p))?;
         drop(inner);
         let end = end.to_proof_end(&kh);
         let value = match end {

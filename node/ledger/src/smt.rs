@@ -387,7 +387,10 @@ mod tests {
         other.0[5] = 0xff;
         assert_eq!(store_key(&h, 3, &path), store_key(&h, 3, &other));
         assert_ne!(store_key(&h, 3, &path), store_key(&h, 4, &path));
-        assert_ne!(store_key(&h, 3, &path), store_key(&Digest([8; 32]), 3, &path));
+        assert_ne!(
+            store_key(&h, 3, &path),
+            store_key(&Digest([8; 32]), 3, &path)
+        );
         assert_eq!(store_key(&h, 0, &path).len(), 2 + 32);
         assert_eq!(store_key(&h, DEPTH_MAX, &path).len(), 32 + 2 + 32);
         // A subtree's keys lie between its left and right neighbours' keys.

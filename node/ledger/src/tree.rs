@@ -27,7 +27,7 @@ use crate::schema::{self, TxLoc};
 use crate::smt::{self, Node};
 use crate::{corrupt, decode_at, Inner, Ledger, LedgerError};
 use chancery_core::block::{LogEntry, Outcome, ReasonCode};
-use chancery_core::state::{StateKey, StateValue, EMPTY};
+use chancery_core::state::{StateKey, StateValue};
 use chancery_core::{Digest, Height, TxHash};
 use chancery_storage::{Column, WriteBatch};
 use std::collections::HashMap;

@@ -3,7 +3,8 @@
 //! Every [`Store::write`] is one RocksDB write batch written with `sync = true` (WAL on),
 //! so it is atomic across column families and durable when it returns. Options are tuned
 //! for the ledger's pattern: append-mostly, mostly sequential keys per column, point
-//! lookups by hash in `TxIndex` and `StateTree`. Every column gets a whole-key bloom filter
+//! lookups by whole key in `TxIndex` (by hash) and `StateTree` (by path and hash). Every
+//! column gets a whole-key bloom filter
 //! because every write looks up its keys first (the immutability check).
 
 use crate::{
