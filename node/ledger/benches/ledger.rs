@@ -293,6 +293,7 @@ impl Bench {
     fn block_puts(&self, txs: &[CheckedTx]) -> (Duration, usize) {
         let tip = self.ledger.tip();
         let time = TimestampMs(tip.time.0 + 1000);
+        let executions = self.ledger.executions();
         let start = Instant::now();
         let ex = self
             .ledger
@@ -311,6 +312,8 @@ impl Bench {
             .unwrap_or_else(|e| panic!("{e}"));
         let elapsed = start.elapsed();
         assert!(applied.outcomes.iter().all(|o| *o == Outcome::Applied));
+        // Execute once: applying commits the execution above, it does not redo it.
+        assert_eq!(self.ledger.executions(), executions + 1, "block executed twice");
         (elapsed, applied.puts)
     }
 

@@ -4,8 +4,8 @@
 //! so it is atomic across column families and durable when it returns. Options are tuned
 //! for the ledger's pattern: append-mostly, mostly sequential keys per column, point
 //! lookups by whole key in `TxIndex` (by hash) and `StateTree` (by path and hash). Every
-//! column gets a whole-key bloom filter
-//! because every write looks up its keys first (the immutability check).
+//! column gets a whole-key bloom filter because every write looks up its keys first (the
+//! immutability check).
 
 use crate::{
     checksum, prepare, Column, CorruptEntry, Entries, IntegrityReport, Limits, Store, StoreError,
@@ -119,9 +119,13 @@ pub(crate) fn cf_options(col: Column, cache: &Cache, config: &RocksConfig) -> Op
     opts.set_memtable_whole_key_filtering(true);
     opts.set_memtable_prefix_bloom_ratio(0.05);
     // Hashes and signatures do not compress; blocks, log entries and indexes somewhat do.
+    // Zstd rather than Snappy, by measurement (docs/ledger.md, "Figures"): the ledger of
+    // 10^6 mixed records takes 3.09x its raw transaction bytes on disk with Snappy, 2.84x
+    // with Zstd, at the same apply rate (compression runs in the flush and compaction
+    // threads, not in the synced write).
     let compress = !matches!(col, Column::TxIndex | Column::StateTree | Column::LogTree);
     opts.set_compression_type(if compress {
-        DBCompressionType::Snappy
+        DBCompressionType::Zstd
     } else {
         DBCompressionType::None
     });
