@@ -511,6 +511,11 @@ async fn serve_until_stopped(
         }
     }
     let _ = api.await;
+    // A planned stop flushes the state tree written behind, so that the next start
+    // replays no block (after a crash it replays up to a flush interval of them).
+    if let Err(e) = ledger.flush_tree() {
+        tracing::warn!(error = %e, "flushing the state tree at shutdown failed; the next start replays the unflushed blocks");
+    }
     tracing::info!(height = ledger.tip().height.0, "stopped");
     match failed {
         Some(e) => {

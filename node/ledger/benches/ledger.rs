@@ -313,7 +313,11 @@ impl Bench {
         let elapsed = start.elapsed();
         assert!(applied.outcomes.iter().all(|o| *o == Outcome::Applied));
         // Execute once: applying commits the execution above, it does not redo it.
-        assert_eq!(self.ledger.executions(), executions + 1, "block executed twice");
+        assert_eq!(
+            self.ledger.executions(),
+            executions + 1,
+            "block executed twice"
+        );
         (elapsed, applied.puts)
     }
 
