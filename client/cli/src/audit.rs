@@ -809,7 +809,7 @@ pub fn run(a: Args) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+    use chancery_core::record::{Record, Role};
     use chancery_ledger::testing::{fixture::Fixture, propose_and_apply};
     use chancery_storage::MemStore;
 
@@ -827,16 +827,7 @@ mod tests {
         for h in 1..=blocks {
             let txs = (0..per_block)
                 .map(|i| {
-                    let r = Record::AnchorDocument(AnchorDocument {
-                        document: DocumentRef {
-                            hash: chancery_core::domain::DOCUMENT_HASH
-                                .hash(format!("doc-{h}-{i}").as_bytes()),
-                            kind: "report".into(),
-                            title: format!("report {h}-{i}"),
-                            url: String::new(),
-                        },
-                        supports: RecordRef::None,
-                    });
+                    let r = chancery_ledger::testing::fixture::anchor(&format!("{h}-{i}"));
                     seq += 1;
                     fx.tx(&key, seq - 1, r)
                 })

@@ -714,7 +714,7 @@ mod pace_tests {
 #[cfg(test)]
 mod fetched_run_tests {
     use super::*;
-    use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef, Role};
+    use chancery_core::record::Role;
     use chancery_ledger::testing::{fixture::Fixture, propose_and_apply};
     use chancery_storage::MemStore;
 
@@ -742,16 +742,7 @@ mod fetched_run_tests {
         for h in 0..n {
             let txs = (0..5)
                 .map(|i| {
-                    let r = Record::AnchorDocument(AnchorDocument {
-                        document: DocumentRef {
-                            hash: chancery_core::domain::DOCUMENT_HASH
-                                .hash(format!("doc-{h}-{i}").as_bytes()),
-                            kind: "report".into(),
-                            title: format!("report {h}-{i}"),
-                            url: String::new(),
-                        },
-                        supports: RecordRef::None,
-                    });
+                    let r = chancery_ledger::testing::fixture::anchor(&format!("{h}-{i}"));
                     fx.tx(&key, h * 5 + i, r)
                 })
                 .collect();

@@ -44,6 +44,21 @@ pub mod fixture {
         key(name)
     }
 
+    /// A document anchor named `tag` (document hash of `doc-{tag}`, title `report {tag}`):
+    /// the cheapest record, for tests that only need many distinct transactions.
+    pub fn anchor(tag: &str) -> Record {
+        use chancery_core::record::{AnchorDocument, DocumentRef, RecordRef};
+        Record::AnchorDocument(AnchorDocument {
+            document: DocumentRef {
+                hash: chancery_core::domain::DOCUMENT_HASH.hash(format!("doc-{tag}").as_bytes()),
+                kind: "report".into(),
+                title: format!("report {tag}"),
+                url: String::new(),
+            },
+            supports: RecordRef::None,
+        })
+    }
+
     impl Fixture {
         /// Build it.
         pub fn new() -> Fixture {
