@@ -3,6 +3,12 @@
 //! K lines, kills the child with SIGKILL, reopens the database and checks that every batch
 //! the child reported is wholly present and that no batch is partly present.
 //!
+//! After each synced batch the writer also writes a *derived* batch with
+//! [`Store::write_behind`] (atomic, not synced: what the ledger does for its state-tree
+//! flushes and index batches). A derived batch must be whole or absent too, and a restarted
+//! writer rebuilds a derived batch the kill cut off, as the ledger re-derives its derived
+//! data from the blocks.
+//!
 //! The kill point K is drawn from a seed printed on failure; set
 //! `CHANCERY_STORAGE_CRASH_SEED` to replay one.
 
@@ -31,12 +37,31 @@ fn log_value(batch: u64, j: u32) -> Vec<u8> {
     v
 }
 
-fn next_batch(store: &RocksStore) -> u64 {
+fn pointer(store: &RocksStore, key: &[u8]) -> u64 {
     store
-        .get(Column::Meta, b"next_batch")
+        .get(Column::Meta, key)
         .expect("read pointer")
         .map(|v| u64::from_be_bytes(v.as_slice().try_into().expect("8-byte pointer")))
         .unwrap_or(0)
+}
+
+fn next_batch(store: &RocksStore) -> u64 {
+    pointer(store, b"next_batch")
+}
+
+/// Derived batches below this are written.
+fn next_derived(store: &RocksStore) -> u64 {
+    pointer(store, b"next_derived")
+}
+
+/// The derived batch of batch `i`, written behind.
+fn derived_batch(i: u64) -> WriteBatch {
+    let mut b = WriteBatch::new();
+    for j in 0..PUTS {
+        b.put(Column::StateTree, log_key(i, j), log_value(i, j));
+    }
+    b.put(Column::Meta, b"next_derived", (i + 1).to_be_bytes());
+    b
 }
 
 /// The writer. Runs only as the child of `sigkill_mid_write_loses_no_committed_batch`.
@@ -46,6 +71,12 @@ fn crash_writer_child() {
     let path = std::env::var(ENV_DB).expect("run only by the crash test, which sets the path");
     let store = RocksStore::open(path).expect("open");
     let first = next_batch(&store);
+    // Rebuild what a kill cut off between a batch and its derived batch.
+    for i in next_derived(&store)..first {
+        store
+            .write_behind(derived_batch(i))
+            .expect("rebuild derived");
+    }
     for i in first..first + BATCHES_PER_CHILD {
         let mut b = WriteBatch::new();
         for j in 0..PUTS {
@@ -56,6 +87,7 @@ fn crash_writer_child() {
         store.write(b).expect("write");
         // Stdout is line-buffered: the line leaves the process when println returns.
         println!("COMMITTED {i}");
+        store.write_behind(derived_batch(i)).expect("write behind");
     }
 }
 
@@ -100,6 +132,27 @@ fn check_all_or_nothing(store: &RocksStore, reported_max: Option<u64>, seed: u64
         .expect("scan")
         .len() as u64;
     assert_eq!(total, n * PUTS as u64, "seed {seed}: stray log entries");
+    // Derived batches: each whole or absent, in order, and none missing below the last
+    // synced batch but one (a synced write makes the unsynced writes before it durable;
+    // the one after the last synced batch may have been cut off).
+    let d = next_derived(store);
+    assert!(
+        d <= n && d + 1 >= n,
+        "seed {seed}: {d} derived batches for {n} batches"
+    );
+    for i in 0..n + 3 {
+        let keys: Vec<Vec<u8>> = (0..PUTS).map(|j| log_key(i, j)).collect();
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let got = store
+            .multi_get(Column::StateTree, &refs)
+            .expect("multi_get");
+        let present = got.iter().filter(|v| v.is_some()).count();
+        let expected = if i < d { PUTS as usize } else { 0 };
+        assert_eq!(
+            present, expected,
+            "seed {seed}: derived batch {i} ({d} derived written) partly present"
+        );
+    }
     let report = store.verify_all().expect("verify");
     assert!(report.is_clean(), "seed {seed}: {report:?}");
     n
