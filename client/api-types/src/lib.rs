@@ -507,6 +507,27 @@ pub struct StatusDto {
     /// indexed.
     #[serde(default)]
     pub indexed_height: Option<u64>,
+    /// The state tree's write-behind: what is flushed, which heights state proofs cover,
+    /// and failed flushes (a node whose flushes keep failing holds ever more tree nodes in
+    /// memory: an operator should look). Absent from nodes before storage v2.
+    #[serde(default)]
+    pub state_tree: Option<StateTreeDto>,
+}
+
+/// The state tree's write-behind, in [`StatusDto::state_tree`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StateTreeDto {
+    /// Height of the last tree written to the store.
+    pub flushed_height: u64,
+    /// State proofs answer for every height from here on, and at every flushed height.
+    pub proofs_from_height: u64,
+    /// Tree nodes held in memory (not yet flushed, or kept for the proof window).
+    pub nodes_in_memory: u64,
+    /// Flushes that failed since the node started (each is retried after the next block).
+    pub flush_failures: u64,
+    /// The last failure's message, if any.
+    pub last_flush_error: Option<String>,
 }
 
 /// `GET /readyz` when ready (and `details` of its 503 answer when not).

@@ -1,7 +1,7 @@
 //! The client against a scripted local HTTP server: typed answers, errors that name the URL
 //! and status, bounded bodies and excerpts, the event stream.
 
-use chancery_client::types::{NodeStatus, StatusDto, TipDto};
+use chancery_client::types::{NodeStatus, StateTreeDto, StatusDto, TipDto};
 use chancery_client::{Client, ClientError, Event, EXCERPT_CHARS_MAX};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -64,6 +64,13 @@ fn status_json() -> StatusDto {
             state_root: "01".repeat(32),
         },
         indexed_height: Some(6),
+        state_tree: Some(StateTreeDto {
+            flushed_height: 0,
+            proofs_from_height: 0,
+            nodes_in_memory: 40,
+            flush_failures: 0,
+            last_flush_error: None,
+        }),
     }
 }
 

@@ -12,8 +12,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chancery_api_types::{
-    BatchDto, BatchItem, BatchRequest, BlockEvent, ErrorBody, ReadyDto, StatusDto, SubmitDto,
-    TipDto, TxStatusDto,
+    BatchDto, BatchItem, BatchRequest, BlockEvent, ErrorBody, ReadyDto, StateTreeDto, StatusDto,
+    SubmitDto, TipDto, TxStatusDto,
 };
 use chancery_core::block::Outcome;
 use chancery_core::ids::Digest;
@@ -93,6 +93,16 @@ pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<StatusDto> {
         },
         // One point read; an unreadable value shows as not indexed.
         indexed_height: h.ledger.indexed_height().ok().flatten().map(|h| h.0),
+        state_tree: Some({
+            let t = h.ledger.tree_status();
+            StateTreeDto {
+                flushed_height: t.flushed.0,
+                proofs_from_height: t.window_from.0,
+                nodes_in_memory: t.nodes_in_memory as u64,
+                flush_failures: t.flush_failures,
+                last_flush_error: t.last_flush_error,
+            }
+        }),
     })
 }
 

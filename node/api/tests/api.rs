@@ -42,6 +42,12 @@ async fn node_status_and_health() {
     assert_eq!(s["tip"]["height"], 4);
     assert_eq!(s["tip"]["log_size"], 9);
     assert_eq!(s["indexed_height"], 4);
+    // Four blocks, no flush due yet: the genesis tree is the flushed one, the rest is in
+    // memory, and proofs cover every height.
+    assert_eq!(s["state_tree"]["flushed_height"], 0);
+    assert_eq!(s["state_tree"]["proofs_from_height"], 0);
+    assert!(s["state_tree"]["nodes_in_memory"].as_u64().unwrap() > 0);
+    assert_eq!(s["state_tree"]["flush_failures"], 0);
     assert_eq!(s["chain_id"], e.fx.genesis.chain_id().to_hex());
     // A read-only server has no consensus: not ready.
     let r = get_json(&e.app, "/readyz", StatusCode::SERVICE_UNAVAILABLE).await;
