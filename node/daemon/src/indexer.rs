@@ -8,6 +8,8 @@
 //! start it catches up from the stored `indexed_height` before waiting. It never holds the
 //! ledger while the driver commits (each chunk reads what is already stored), so a slow
 //! index never delays a vote or a commit; queries answer as of `indexed_height` meanwhile.
+//! After indexing it also writes the state tree a commit sealed for a flush
+//! ([`Ledger::flush_sealed`]), for the same reason.
 
 use chancery_api::handle::Event;
 use chancery_ledger::Ledger;
@@ -23,6 +25,7 @@ pub fn spawn(
     tokio::spawn(async move {
         loop {
             catch_up(&ledger, &shutdown).await;
+            flush_tree(&ledger).await;
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
                 r = events.recv() => match r {
@@ -64,6 +67,21 @@ async fn catch_up(ledger: &Arc<Ledger>, shutdown: &watch::Receiver<bool>) {
                 return;
             }
         }
+    }
+}
+
+/// Write the state tree sealed by a commit whose flush was due (the ledger is opened with
+/// `tree_flush_background`), so that the commit itself does not write it. A failure is
+/// logged and counted by the ledger; the next due commit writes the seal itself.
+async fn flush_tree(ledger: &Arc<Ledger>) {
+    let l = ledger.clone();
+    match tokio::task::spawn_blocking(move || l.flush_sealed()).await {
+        Ok(Ok(Some(h))) => tracing::debug!(height = h.0, "state tree flushed"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "flushing the state tree failed; the next due commit retries")
+        }
+        Err(e) => tracing::error!(error = %e, "the state-tree flush task failed"),
     }
 }
 
@@ -136,6 +154,46 @@ mod tests {
             .records_by_agency(&chancery_core::AgencyId("mof".into()), None, 100)
             .unwrap();
         assert_eq!(page.items.len(), 5);
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the indexer stops on shutdown")
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_the_state_tree_a_commit_sealed_for_a_flush() {
+        let fx = Fixture::new();
+        let config = chancery_ledger::LedgerConfig {
+            tree_flush_background: true,
+            tree_flush_blocks: 2,
+            ..Default::default()
+        };
+        let ledger =
+            Arc::new(Ledger::open_with(Arc::new(MemStore::new()), &fx.genesis, config).unwrap());
+        let key = fx.signer("mof", Role::Archivist).clone();
+        let (events, rx) = broadcast::channel(16);
+        let (stop, stopped) = watch::channel(false);
+        let task = spawn(ledger.clone(), rx, stopped);
+        for seq in 0..2 {
+            let a = propose_and_apply_unindexed(&ledger, &fx, vec![fx.tx(&key, seq, anchor())])
+                .unwrap();
+            events
+                .send(Event::Block {
+                    height: a.height,
+                    hash: a.hash,
+                    tx_count: 1,
+                    log_size: a.first_index + 1,
+                })
+                .unwrap();
+        }
+        // The commit of block 2 sealed the tree without writing it; the task writes it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while ledger.tree_status().flushed < Height(2) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await; // poll interval
+        }
+        assert_eq!(ledger.tree_status().flushed, Height(2));
+        assert_eq!(ledger.tree_status().flush_failures, 0);
         stop.send(true).unwrap();
         tokio::time::timeout(Duration::from_secs(10), task)
             .await

@@ -320,7 +320,12 @@ fn open_ledger(data_dir: &Path, genesis: &Genesis) -> Result<(Arc<dyn Store>, Ar
         RocksStore::open(data_dir.join("db"))
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
     );
-    let ledger = Ledger::open(store.clone(), genesis)
+    // The state tree's flushes are written by the indexer task, off the commit path.
+    let config = chancery_ledger::LedgerConfig {
+        tree_flush_background: true,
+        ..Default::default()
+    };
+    let ledger = Ledger::open_with(store.clone(), genesis, config)
         .with_context(|| format!("opening the ledger in {}", data_dir.display()))?;
     Ok((store, Arc::new(ledger)))
 }

@@ -255,6 +255,10 @@ pub struct LedgerConfig {
     pub tree_flush_blocks: u64,
     /// Flush the state tree sooner once this many keys changed since the last flush.
     pub tree_flush_changes: u64,
+    /// Leave a due flush to [`Ledger::flush_sealed`] (a worker off the commit path)
+    /// instead of writing it in the commit that made it due; the commit after the next
+    /// due one writes it if no worker did. The node sets it; tools and tests do not.
+    pub tree_flush_background: bool,
     /// Most execution results kept for blocks not yet finalized (candidates of this
     /// height from several views or leaders); the oldest is dropped first.
     pub executed_kept_max: usize,
@@ -268,6 +272,7 @@ impl Default for LedgerConfig {
             value_cache_max: 1_000_000,
             tree_flush_blocks: 256,
             tree_flush_changes: 100_000,
+            tree_flush_background: false,
             executed_kept_max: 8,
         }
     }
@@ -536,6 +541,7 @@ impl Ledger {
             inner.frontier = frontier;
             inner.tree.flushed = flushed;
             inner.tree.window_from = flushed;
+            inner.tree.scheduled = flushed;
             ledger.replay_tree(&mut inner)?;
         }
         Ok(ledger)
@@ -1040,7 +1046,8 @@ impl Ledger {
             log_root: ex.log_root,
             log_size: ex.log_size,
         };
-        self.flush_tree_if_due(inner, h.height, ex.state_root);
+        let inline = !self.config.tree_flush_background;
+        self.flush_tree_if_due(inner, h.height, ex.state_root, inline);
     }
 
     fn build_batch(

@@ -67,11 +67,24 @@ pub fn snapshot_key(height: Height) -> Vec<u8> {
     k
 }
 
+/// A tree whose flush is due, its nodes set aside until the flush has landed.
+#[derive(Debug)]
+pub(crate) struct Sealed {
+    /// The height whose tree it is.
+    pub height: Height,
+    /// Its root.
+    pub root: Digest,
+    /// The nodes created in its window (since the previous seal).
+    pub nodes: HashMap<Digest, Node>,
+}
+
 /// Tree nodes not yet flushed, and the flush schedule.
 #[derive(Debug, Default)]
 pub(crate) struct TreeMem {
-    /// Nodes created since the last flush, by hash.
+    /// Nodes created since the last seal, by hash.
     pub pending: HashMap<Digest, Node>,
+    /// The tree sealed for a flush that has not landed yet (at most one).
+    pub sealed: Option<Sealed>,
     /// Nodes of the window before the last flush (kept so that every height from the
     /// previous flush on stays provable); dropped at the next flush.
     pub previous: HashMap<Digest, Node>,
@@ -79,7 +92,9 @@ pub(crate) struct TreeMem {
     pub flushed: Height,
     /// Height of the flush before it: heights from here on are provable.
     pub window_from: Height,
-    /// Changed keys since the last flush.
+    /// Height of the last seal (or flush): the schedule counts from it.
+    pub scheduled: Height,
+    /// Changed keys since the last seal.
     pub changes: u64,
 }
 
@@ -88,6 +103,7 @@ impl TreeMem {
     pub fn get(&self, h: &Digest) -> Option<Node> {
         self.pending
             .get(h)
+            .or_else(|| self.sealed.as_ref().and_then(|s| s.nodes.get(h)))
             .or_else(|| self.previous.get(h))
             .copied()
     }
@@ -103,39 +119,72 @@ impl TreeMem {
     /// Is a flush due after the block at `height`? Decided from the chain alone, so that
     /// every node (and a replay) flushes at the same heights.
     pub fn due(&self, height: Height, flush_blocks: u64, flush_changes: u64) -> bool {
-        height.0.saturating_sub(self.flushed.0) >= flush_blocks.max(1)
+        height.0.saturating_sub(self.scheduled.0) >= flush_blocks.max(1)
             || self.changes >= flush_changes.max(1)
     }
 
-    /// The flush of the tree with root `root` at `height`: every pending node reachable
-    /// from the root (the others belong to replaced intermediate roots), the snapshot
-    /// record and the new flushed height. Children are visited only through pending
-    /// nodes: a node already in the store has its whole subtree there.
-    pub fn flush_batch(&self, root: Digest, height: Height) -> WriteBatch {
+    /// Set the tree of `height` (root `root`) aside for its flush. The previous seal must
+    /// have landed: nodes of one window are flushed only after the window before (a
+    /// flush does not descend below nodes it does not hold, which must be stored).
+    pub fn seal(&mut self, height: Height, root: Digest) {
+        debug_assert!(self.sealed.is_none(), "sealing over an unflushed seal");
+        self.sealed = Some(Sealed {
+            height,
+            root,
+            nodes: std::mem::take(&mut self.pending),
+        });
+        self.scheduled = height;
+        self.changes = 0;
+    }
+
+    /// The flush of the sealed tree: every node of its window reachable from its root
+    /// (the others belong to replaced intermediate roots), under its path key, the
+    /// snapshot record and the new flushed height. Children are visited only through the
+    /// window's nodes: a node not among them is already stored, and so is its subtree.
+    pub fn sealed_batch(&self) -> Option<(Height, WriteBatch)> {
+        let s = self.sealed.as_ref()?;
         let mut b = WriteBatch::new();
-        for (k, n) in smt::positioned(root, &|h| self.pending.get(h).copied()) {
+        for (k, n) in smt::positioned(s.root, &|h| s.nodes.get(h).copied()) {
             b.put(Column::StateTree, k, n.encode());
         }
-        b.put(Column::Meta, snapshot_key(height), root.as_bytes().to_vec());
+        b.put(
+            Column::Meta,
+            snapshot_key(s.height),
+            s.root.as_bytes().to_vec(),
+        );
         b.put(
             Column::Meta,
             META_TREE_FLUSHED,
-            schema::be(height.0).to_vec(),
+            schema::be(s.height.0).to_vec(),
         );
-        b
+        Some((s.height, b))
     }
 
-    /// After the flush at `height` landed: the window moves on.
-    pub fn flushed_at(&mut self, height: Height) {
-        self.previous = std::mem::take(&mut self.pending);
-        self.window_from = self.flushed;
-        self.flushed = height;
-        self.changes = 0;
+    /// Undo [`TreeMem::seal`] (its flush failed): the nodes return to the pending ones
+    /// and the schedule to where it was.
+    pub fn unseal(&mut self, scheduled: Height, changes: u64) {
+        if let Some(s) = self.sealed.take() {
+            self.pending.extend(s.nodes);
+        }
+        self.scheduled = scheduled;
+        self.changes = changes;
+    }
+
+    /// After the flush of the seal at `height` landed: the window moves on. A flush of an
+    /// older seal (landed twice: by the worker and by the commit path) changes nothing.
+    pub fn landed(&mut self, height: Height) {
+        if self.sealed.as_ref().is_some_and(|s| s.height == height) {
+            if let Some(s) = self.sealed.take() {
+                self.previous = s.nodes;
+            }
+            self.window_from = self.flushed;
+            self.flushed = height;
+        }
     }
 
     /// Nodes held in memory.
     pub fn len(&self) -> usize {
-        self.pending.len() + self.previous.len()
+        self.pending.len() + self.sealed.as_ref().map_or(0, |s| s.nodes.len()) + self.previous.len()
     }
 }
 
@@ -243,7 +292,8 @@ impl Ledger {
             }
             root = up.root;
             inner.tree.add(&up.nodes, changes.len());
-            self.flush_tree_if_due(inner, h, root);
+            // Replay writes its flushes at once: the node serves only after it.
+            self.flush_tree_if_due(inner, h, root, true);
         }
         Ok(())
     }
@@ -265,10 +315,18 @@ impl Ledger {
         ))
     }
 
-    /// Flush the tree with root `root` (the state after block `h`) if a flush is due. A
-    /// failed flush is not the block's failure (the block is durable, the nodes stay in
-    /// memory): it is counted and retried after the next block.
-    pub(crate) fn flush_tree_if_due(&self, inner: &mut Inner, h: Height, root: Digest) {
+    /// After block `h` (state root `root`): if a flush is due, seal the tree and, when
+    /// `inline` (or when the previous seal has still not landed), write it now. A failed
+    /// flush is not the block's failure (the block is durable, the nodes stay in memory):
+    /// it is counted and retried after the next block. With `inline` false the sealed tree
+    /// waits for [`Ledger::flush_sealed`] (the node's indexer task), off the commit path.
+    pub(crate) fn flush_tree_if_due(
+        &self,
+        inner: &mut Inner,
+        h: Height,
+        root: Digest,
+        inline: bool,
+    ) {
         let cfg = &self.config;
         if !inner
             .tree
@@ -276,12 +334,57 @@ impl Ledger {
         {
             return;
         }
-        let batch = inner.tree.flush_batch(root, h);
+        // The previous seal first: windows land in order.
+        if inner.tree.sealed.is_some() && self.write_sealed_locked(inner).is_err() {
+            return;
+        }
+        let (scheduled, changes) = (inner.tree.scheduled, inner.tree.changes);
+        inner.tree.seal(h, root);
+        if inline && self.write_sealed_locked(inner).is_err() {
+            // Not sealed after all: the flush stays due and the next block retries it
+            // with its own, later tree.
+            inner.tree.unseal(scheduled, changes);
+        }
+    }
+
+    /// Write the sealed tree while holding the ledger (counting a failure).
+    fn write_sealed_locked(&self, inner: &mut Inner) -> Result<(), LedgerError> {
+        let Some((h, batch)) = inner.tree.sealed_batch() else {
+            return Ok(());
+        };
         match self.store().write_behind(batch) {
-            Ok(()) => inner.tree.flushed_at(h),
+            Ok(()) => {
+                inner.tree.landed(h);
+                Ok(())
+            }
             Err(e) => {
                 inner.tree_flush_failures += 1;
                 inner.tree_flush_error = Some(e.to_string());
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Write the tree sealed for a flush, if any, without holding the ledger during the
+    /// write (commits go on meanwhile): what the node's indexer task calls after each
+    /// commit when the ledger was opened with `tree_flush_background`. Returns the height
+    /// flushed. Writing a seal the commit path has meanwhile written too is harmless
+    /// (same keys, same values).
+    pub fn flush_sealed(&self) -> Result<Option<Height>, LedgerError> {
+        let Some((h, batch)) = self.lock().tree.sealed_batch() else {
+            return Ok(None);
+        };
+        let written = self.store().write_behind(batch);
+        let mut inner = self.lock();
+        match written {
+            Ok(()) => {
+                inner.tree.landed(h);
+                Ok(Some(h))
+            }
+            Err(e) => {
+                inner.tree_flush_failures += 1;
+                inner.tree_flush_error = Some(e.to_string());
+                Err(e.into())
             }
         }
     }
@@ -291,10 +394,14 @@ impl Ledger {
     /// flushes a replay at the heights the database flushed at.
     pub fn flush_tree(&self) -> Result<(), LedgerError> {
         let mut inner = self.lock();
+        if inner.tree.sealed.is_some() {
+            self.write_sealed_locked(&mut inner)?;
+        }
         let (h, root) = (inner.tip.height, inner.tip.state_root);
-        let batch = inner.tree.flush_batch(root, h);
-        self.store().write_behind(batch)?;
-        inner.tree.flushed_at(h);
+        if inner.tree.flushed != h {
+            inner.tree.seal(h, root);
+            self.write_sealed_locked(&mut inner)?;
+        }
         Ok(())
     }
 

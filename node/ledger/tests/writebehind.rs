@@ -256,3 +256,60 @@ fn a_tree_flushed_before_a_planned_stop_is_not_replayed_at_open() {
     let report = check(store, mem()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
 }
+
+#[test]
+fn a_background_flush_leaves_the_commit_and_is_written_by_flush_sealed() {
+    let fx = Fixture::new();
+    let store = mem();
+    let background = LedgerConfig {
+        tree_flush_background: true,
+        ..config(4)
+    };
+    let ledger = Ledger::open_with(store.clone(), &fx.genesis, background.clone()).unwrap();
+    let genesis_nodes = state_tree_keys(&store);
+    for i in 0..4 {
+        block(&fx, &ledger, i);
+    }
+    // Due at 4, sealed, not written by the commit.
+    assert_eq!(ledger.tree_status().flushed, Height(0));
+    assert_eq!(state_tree_keys(&store), genesis_nodes);
+    for i in 0..4 {
+        assert!(
+            proven(&ledger, i, Height(4)).unwrap(),
+            "A{i} at 4 from memory"
+        );
+    }
+    assert_eq!(ledger.flush_sealed().unwrap(), Some(Height(4)));
+    assert_eq!(
+        ledger.flush_sealed().unwrap(),
+        None,
+        "nothing sealed any more"
+    );
+    assert_eq!(ledger.tree_status().flushed, Height(4));
+    assert!(state_tree_keys(&store) > genesis_nodes);
+    // No worker: the next due commit writes the seal it finds (at 8), then seals 12.
+    for i in 4..12 {
+        block(&fx, &ledger, i);
+    }
+    assert_eq!(ledger.tree_status().flushed, Height(8));
+    for h in [4u64, 8, 9, 12] {
+        assert!(proven(&ledger, 0, Height(h)).unwrap(), "height {h}");
+    }
+    assert_eq!(ledger.flush_sealed().unwrap(), Some(Height(12)));
+    // The same roots and the same stored tree as a ledger flushing inline.
+    let inline_store = mem();
+    let inline = Ledger::open_with(inline_store.clone(), &fx.genesis, config(4)).unwrap();
+    for i in 0..12 {
+        block(&fx, &inline, i);
+    }
+    assert_eq!(inline.tip(), ledger.tip());
+    assert_eq!(
+        inline_store.keys(Column::StateTree),
+        store.keys(Column::StateTree)
+    );
+    drop(ledger);
+    let reopened = Ledger::open_with(store.clone(), &fx.genesis, background).unwrap();
+    assert_eq!(reopened.tree_status().flushed, Height(12));
+    let report = check(store, mem()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
