@@ -524,10 +524,9 @@ pub struct StateTreeDto {
     pub proofs_from_height: u64,
     /// Tree nodes held in memory (not yet flushed, or kept for the proof window).
     pub nodes_in_memory: u64,
-    /// Flushes that failed since the node started (each is retried after the next block).
+    /// Flushes that failed since the node started (each is retried; the node's log has
+    /// the store's message, which is not served: it may name the node's files).
     pub flush_failures: u64,
-    /// The last failure's message, if any.
-    pub last_flush_error: Option<String>,
 }
 
 /// `GET /readyz` when ready (and `details` of its 503 answer when not).

@@ -69,7 +69,6 @@ fn status_json() -> StatusDto {
             proofs_from_height: 0,
             nodes_in_memory: 40,
             flush_failures: 0,
-            last_flush_error: None,
         }),
     }
 }

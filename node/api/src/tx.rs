@@ -100,7 +100,6 @@ pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<StatusDto> {
                 proofs_from_height: t.window_from.0,
                 nodes_in_memory: t.nodes_in_memory as u64,
                 flush_failures: t.flush_failures,
-                last_flush_error: t.last_flush_error,
             }
         }),
     })

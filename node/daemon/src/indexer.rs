@@ -23,9 +23,21 @@ pub fn spawn(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut flush_failures_seen = 0;
         loop {
             catch_up(&ledger, &shutdown).await;
             flush_tree(&ledger).await;
+            // Failed flushes (here, or in a commit writing a seal still waiting) are
+            // counted by the ledger: log them here, where the node logs.
+            let t = ledger.tree_status();
+            if t.flush_failures > flush_failures_seen {
+                tracing::warn!(
+                    failures = t.flush_failures,
+                    error = t.last_flush_error.as_deref().unwrap_or(""),
+                    "state-tree flushes failed; retried at the next due commit"
+                );
+                flush_failures_seen = t.flush_failures;
+            }
             tokio::select! {
                 _ = shutdown.wait_for(|s| *s) => return,
                 r = events.recv() => match r {
@@ -78,9 +90,8 @@ async fn flush_tree(ledger: &Arc<Ledger>) {
     match tokio::task::spawn_blocking(move || l.flush_sealed()).await {
         Ok(Ok(Some(h))) => tracing::debug!(height = h.0, "state tree flushed"),
         Ok(Ok(None)) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "flushing the state tree failed; the next due commit retries")
-        }
+        // Counted by the ledger and logged by the loop in `spawn`.
+        Ok(Err(_)) => {}
         Err(e) => tracing::error!(error = %e, "the state-tree flush task failed"),
     }
 }
