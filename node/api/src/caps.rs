@@ -5,7 +5,7 @@
 
 use crate::{ApiError, ApiLimits};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -31,10 +31,7 @@ const ACCEPT_ERROR_PAUSE_MS: u64 = 1000;
 const ASYNC_ROUTES: [&str; 4] = ["/healthz", "/readyz", "/v1/events", "/v1/status"];
 
 fn with_retry_after(e: ApiError) -> Response {
-    let mut res = e.into_response();
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
-    res
+    e.retry_after(RETRY_AFTER_S).into_response()
 }
 
 /// The blocking pool's bound: one permit per handler running on a blocking thread.

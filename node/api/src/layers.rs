@@ -3,7 +3,7 @@
 
 use crate::{ApiError, ApiLimits};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -87,11 +87,7 @@ pub(crate) async fn rate_limit(
                 "request_burst_max": limiter.burst,
                 "retry_after_ms": wait.as_millis() as u64,
             });
-            let mut res = e.into_response();
-            if let Ok(v) = HeaderValue::from_str(&retry_s.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
+            e.retry_after(retry_s).into_response()
         }
     }
 }
@@ -195,6 +191,7 @@ pub(crate) async fn json_errors(req: Request, next: Next) -> Response {
         code,
         message,
         details: serde_json::Value::Null,
+        retry_after_s: None,
     }
     .into_response();
     for name in [header::ALLOW, header::RETRY_AFTER] {

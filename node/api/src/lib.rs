@@ -182,6 +182,10 @@ pub struct ApiError {
     pub message: String,
     /// Structured details.
     pub details: Value,
+    /// Seconds after which the same request may succeed (`Retry-After`): set on refusals
+    /// for load (a full pool, a busy node or thread pool), not on refusals a retry cannot
+    /// cure.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -191,7 +195,13 @@ impl ApiError {
             code: code.to_string(),
             message: message.into(),
             details: Value::Null,
+            retry_after_s: None,
         }
+    }
+    /// The same error, telling the client to retry after `s` seconds.
+    pub(crate) fn retry_after(mut self, s: u64) -> ApiError {
+        self.retry_after_s = Some(s);
+        self
     }
     pub(crate) fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -210,7 +220,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"code": self.code, "message": self.message, "details": self.details});
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
     }
 }
 

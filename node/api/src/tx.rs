@@ -177,6 +177,7 @@ async fn send_submit(
         .map_err(|e| match e {
             TrySendError::Full(_) => {
                 ApiError::unavailable("the node is busy: its command queue is full; retry")
+                    .retry_after(crate::caps::RETRY_AFTER_S)
             }
             TrySendError::Closed(_) => ApiError::unavailable(
                 "this node does not accept transactions (a read-only API server, or shutting down); submit to a node running consensus",
@@ -194,6 +195,10 @@ fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
     };
     let mut err = ApiError::new(status, e.code(), e.to_string());
     err.details = json!({ "reason": e.code() });
+    if e.code() == "pool_full" {
+        // The pool drains as blocks finalize (several per second under load).
+        err = err.retry_after(crate::caps::RETRY_AFTER_S);
+    }
     err
 }
 
@@ -209,7 +214,7 @@ fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
         (status = 409, description = "duplicate", body = ErrorBody),
         (status = 413, description = "body too large", body = ErrorBody),
         (status = 422, description = "refused by admission rules", body = ErrorBody),
-        (status = 503, description = "pool full, node busy, or a read-only server", body = ErrorBody)))]
+        (status = 503, description = "pool full or node busy (both with `Retry-After`), or a read-only server", body = ErrorBody)))]
 pub(crate) async fn submit(
     State(h): State<NodeHandle>,
     headers: HeaderMap,
@@ -236,9 +241,9 @@ pub(crate) async fn submit(
 #[utoipa::path(post, path = "/v1/transactions/batch", tag = "transactions",
     request_body(content = BatchRequest, content_type = "application/json", description = "{\"txs\": [HEX, ...]}"),
     responses(
-        (status = 202, description = "one result per transaction", body = BatchDto),
+        (status = 202, description = "one result per transaction; `Retry-After` when some were refused for a full pool", body = BatchDto),
         (status = 400, description = "malformed", body = ErrorBody),
-        (status = 503, description = "node busy or a read-only server", body = ErrorBody)))]
+        (status = 503, description = "node busy (with `Retry-After`) or a read-only server", body = ErrorBody)))]
 pub(crate) async fn submit_batch(
     State(h): State<NodeHandle>,
     body: Result<Bytes, BytesRejection>,
@@ -268,6 +273,10 @@ pub(crate) async fn submit_batch(
         })?);
     }
     let results = send_submit(&h, txs).await?;
+    // Refusals for a full pool are worth retrying: say when, as a single refusal does.
+    let pool_full = results
+        .iter()
+        .any(|r| r.as_ref().is_err_and(|e| e.code() == "pool_full"));
     let results = results
         .iter()
         .map(|r| match r {
@@ -280,7 +289,14 @@ pub(crate) async fn submit_batch(
             },
         })
         .collect();
-    Ok((StatusCode::ACCEPTED, Json(BatchDto { results })).into_response())
+    let mut res = (StatusCode::ACCEPTED, Json(BatchDto { results })).into_response();
+    if pool_full {
+        res.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            crate::caps::RETRY_AFTER_S.into(),
+        );
+    }
+    Ok(res)
 }
 
 /// A transaction's status: `pending`, `finalized` (height, index, result) or `rejected` (reason).

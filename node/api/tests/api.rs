@@ -543,6 +543,77 @@ async fn a_read_only_server_refuses_submissions_with_503() {
 }
 
 #[tokio::test]
+async fn a_full_pool_tells_the_client_when_to_retry() {
+    let e = env();
+    // A driver whose pool is full: every transaction refused with pool_full.
+    let (commands, mut rx) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        while let Some(cmd) = rx.recv().await {
+            if let chancery_api::handle::Command::Submit { txs, reply, .. } = cmd {
+                let refusals = txs
+                    .iter()
+                    .map(|_| {
+                        Err(chancery_mempool::AdmitError::PoolFull {
+                            limit: chancery_mempool::PoolLimit::Txs,
+                            max: 10,
+                        })
+                    })
+                    .collect();
+                let _ = reply.send(refusals);
+            }
+        }
+    });
+    let handle = chancery_api::NodeHandle {
+        commands,
+        ..e.handle.clone()
+    };
+    let app = chancery_api::router(handle);
+    let key = e.fx.signer("mof", Role::AssetOfficer);
+    let tx = e.fx.tx(key, 3, register("A9", "mof"));
+    let a = send(
+        &app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/v1/transactions")
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(tx.to_bytes()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.json()["code"], "pool_full");
+    assert_eq!(a.headers[header::RETRY_AFTER], "1");
+    // A batch answers 202 with one refusal per transaction, and the same header.
+    let body = serde_json::json!({ "txs": [hex::encode(tx.to_bytes())] }).to_string();
+    let a = send(
+        &app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/v1/transactions/batch")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    assert_eq!(a.json()["results"][0]["code"], "pool_full");
+    assert_eq!(a.headers[header::RETRY_AFTER], "1");
+    // A refusal a retry cannot cure (a read-only server) has no Retry-After.
+    let a = send(
+        &e.app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/v1/transactions")
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(tx.to_bytes()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!a.headers.contains_key(header::RETRY_AFTER));
+}
+
+#[tokio::test]
 async fn framework_errors_are_json_too() {
     let e = env_with(ApiLimits {
         request_bytes_max: 1000,
