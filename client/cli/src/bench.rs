@@ -451,6 +451,8 @@ struct Stats {
     disk_bytes_per_tx: BTreeMap<String, f64>,
     tx_bytes_avg: f64,
     generator_cpu_s: f64,
+    /// Idle share of the whole machine during the measurement, in percent.
+    cpu_idle_pct: Option<f64>,
 }
 
 /// utime + stime of a process, in seconds (clock ticks of 1/100 s, Linux's USER_HZ).
@@ -462,6 +464,32 @@ fn cpu_s(pid: &str) -> Option<f64> {
     let ut: f64 = f.get(11)?.parse().ok()?;
     let st: f64 = f.get(12)?.parse().ok()?;
     Some((ut + st) / 100.0)
+}
+
+/// The machine's CPU time from the first line of `/proc/stat`: (idle, total) in clock
+/// ticks, idle counting `idle` and `iowait`. `None` if the text is not that line.
+fn parse_proc_stat(text: &str) -> Option<(u64, u64)> {
+    let line = text.lines().next()?;
+    let mut f = line.split_whitespace();
+    if f.next()? != "cpu" {
+        return None;
+    }
+    let ticks: Vec<u64> = f.map(|v| v.parse().ok()).collect::<Option<Vec<u64>>>()?;
+    // user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is
+    // already inside user and nice, so only the first eight add up to the total.
+    if ticks.len() < 4 {
+        return None;
+    }
+    let total = ticks.iter().take(8).sum();
+    let idle = ticks[3] + ticks.get(4).copied().unwrap_or(0);
+    Some((idle, total))
+}
+
+/// Idle share of the machine between two `/proc/stat` readings, in percent.
+fn idle_pct(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((i0, t0), (i1, t1)) = (before?, after?);
+    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
+    Some(100.0 * i1.saturating_sub(i0) as f64 / total as f64)
 }
 
 /// Bytes under `dir` (recursively; bounded depth).
@@ -553,6 +581,8 @@ struct Resources {
     disk_bytes: Vec<u64>,
     /// CPU seconds of this generator.
     generator_cpu_s: f64,
+    /// The machine's (idle, total) CPU ticks, where `/proc/stat` is readable.
+    machine: Option<(u64, u64)>,
 }
 
 impl Resources {
@@ -567,6 +597,9 @@ impl Resources {
                 .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
                 .collect(),
             generator_cpu_s: cpu_s("self").unwrap_or(0.0),
+            machine: std::fs::read_to_string("/proc/stat")
+                .ok()
+                .and_then(|t| parse_proc_stat(&t)),
         }
     }
 }
@@ -1184,6 +1217,7 @@ fn figures(
         disk_bytes_per_tx: BTreeMap::new(),
         tx_bytes_avg,
         generator_cpu_s: after.generator_cpu_s - before.generator_cpu_s,
+        cpu_idle_pct: idle_pct(before.machine, after.machine),
     };
     for (i, n) in b.nodes.iter().enumerate() {
         if let (Some(c0), Some(c1)) = (before.cpu_s[i], after.cpu_s[i]) {
@@ -1362,6 +1396,7 @@ fn to_json(st: &Stats) -> Value {
         "cpu_s_per_tx": per_node(&st.cpu_s_per_tx, 1e7),
         "disk_bytes_per_tx": per_node(&st.disk_bytes_per_tx, 10.0),
         "generator_cpu_s": round2(st.generator_cpu_s),
+        "cpu_idle_pct": st.cpu_idle_pct.map(round2),
     })
 }
 
@@ -1418,6 +1453,9 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
         );
     }
     let _ = write!(s, "  generator   {:.1} s CPU", st.generator_cpu_s);
+    if let Some(p) = st.cpu_idle_pct {
+        let _ = write!(s, "\n  machine     {p:.1} % idle");
+    }
     s
 }
 
@@ -1532,7 +1570,29 @@ mod tests {
             disk_bytes_per_tx: BTreeMap::new(),
             tx_bytes_avg: 0.0,
             generator_cpu_s: 0.0,
+            cpu_idle_pct: None,
         }
+    }
+
+    #[test]
+    fn the_machine_idle_share_comes_from_proc_stat() {
+        // user nice system idle iowait irq softirq steal guest guest_nice
+        let before = parse_proc_stat("cpu  100 0 50 800 50 0 0 0 30 0\ncpu0 1 2 3 4\n");
+        assert_eq!(before, Some((850, 1000)), "guest time is not counted twice");
+        let after = parse_proc_stat("cpu  400 0 150 1200 50 0 0 0 90 0\n");
+        assert_eq!(after, Some((1250, 1800)));
+        let pct = idle_pct(before, after).unwrap();
+        assert!(close(pct, 50.0), "{pct}");
+        assert_eq!(parse_proc_stat("cpu0 1 2 3 4"), None);
+        assert_eq!(parse_proc_stat("cpu x y"), None);
+        assert_eq!(parse_proc_stat(""), None);
+        // No time passed, or the counters went backwards: no figure.
+        assert_eq!(idle_pct(after, after), None);
+        assert_eq!(idle_pct(after, before), None);
+        let mut st = stats_with(1..=10);
+        st.cpu_idle_pct = Some(12.345);
+        assert!(close(to_json(&st)["cpu_idle_pct"].as_f64().unwrap(), 12.35));
+        assert!(human(&st, "r", 0, Duration::from_secs(1)).contains("machine     12.3 % idle"));
     }
 
     #[test]
