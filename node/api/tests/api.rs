@@ -508,14 +508,10 @@ async fn state_proofs_verify_against_their_checkpoint() {
     .await;
 }
 
-#[tokio::test]
-async fn a_read_only_server_refuses_submissions_with_503() {
-    let e = env();
-    let key =
-        e.fx.signer("mof", chancery_core::record::Role::AssetOfficer);
-    let tx = e.fx.tx(key, 3, register("A9", "mof"));
-    let a = send(
-        &e.app,
+/// `POST /v1/transactions` with the transaction's canonical bytes.
+async fn post_tx(app: &axum::Router, tx: &chancery_core::tx::Transaction) -> Answer {
+    send(
+        app,
         Request::builder()
             .method(Method::POST)
             .uri("/v1/transactions")
@@ -523,7 +519,16 @@ async fn a_read_only_server_refuses_submissions_with_503() {
             .body(Body::from(tx.to_bytes()))
             .unwrap(),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_read_only_server_refuses_submissions_with_503() {
+    let e = env();
+    let key =
+        e.fx.signer("mof", chancery_core::record::Role::AssetOfficer);
+    let tx = e.fx.tx(key, 3, register("A9", "mof"));
+    let a = post_tx(&e.app, &tx).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     let v = a.json();
     assert_error_shape(&v);
@@ -570,16 +575,7 @@ async fn a_full_pool_tells_the_client_when_to_retry() {
     let app = chancery_api::router(handle);
     let key = e.fx.signer("mof", Role::AssetOfficer);
     let tx = e.fx.tx(key, 3, register("A9", "mof"));
-    let a = send(
-        &app,
-        Request::builder()
-            .method(Method::POST)
-            .uri("/v1/transactions")
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .body(Body::from(tx.to_bytes()))
-            .unwrap(),
-    )
-    .await;
+    let a = post_tx(&app, &tx).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(a.json()["code"], "pool_full");
     assert_eq!(a.headers[header::RETRY_AFTER], "1");
@@ -599,16 +595,7 @@ async fn a_full_pool_tells_the_client_when_to_retry() {
     assert_eq!(a.json()["results"][0]["code"], "pool_full");
     assert_eq!(a.headers[header::RETRY_AFTER], "1");
     // A refusal a retry cannot cure (a read-only server) has no Retry-After.
-    let a = send(
-        &e.app,
-        Request::builder()
-            .method(Method::POST)
-            .uri("/v1/transactions")
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .body(Body::from(tx.to_bytes()))
-            .unwrap(),
-    )
-    .await;
+    let a = post_tx(&e.app, &tx).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!a.headers.contains_key(header::RETRY_AFTER));
 }

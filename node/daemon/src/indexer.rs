@@ -118,6 +118,35 @@ mod tests {
         })
     }
 
+    /// Commit one anchor (sequence `seq`) unindexed and send its block event, as the
+    /// driver does.
+    fn commit(
+        ledger: &Ledger,
+        fx: &Fixture,
+        key: &chancery_core::crypto::SecretKey,
+        seq: u64,
+        events: &broadcast::Sender<Event>,
+    ) {
+        let a = propose_and_apply_unindexed(ledger, fx, vec![fx.tx(key, seq, anchor())]).unwrap();
+        events
+            .send(Event::Block {
+                height: a.height,
+                hash: a.hash,
+                tx_count: 1,
+                log_size: a.first_index + 1,
+            })
+            .unwrap();
+    }
+
+    /// Signal shutdown and wait (deadline 10 s) for the task to end.
+    async fn stop_and_join(stop: watch::Sender<bool>, task: tokio::task::JoinHandle<()>) {
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the indexer stops on shutdown")
+            .unwrap();
+    }
+
     /// Poll until the ledger's indexed height reaches `h` (deadline 10 s).
     async fn indexed(ledger: &Ledger, h: u64) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -146,16 +175,7 @@ mod tests {
         assert!(indexed(&ledger, 3).await, "no catch-up at start");
         // Then each commit's event wakes it.
         for seq in 3..5 {
-            let a = propose_and_apply_unindexed(&ledger, &fx, vec![fx.tx(&key, seq, anchor())])
-                .unwrap();
-            events
-                .send(Event::Block {
-                    height: a.height,
-                    hash: a.hash,
-                    tx_count: 1,
-                    log_size: a.first_index + 1,
-                })
-                .unwrap();
+            commit(&ledger, &fx, &key, seq, &events);
         }
         assert!(
             indexed(&ledger, 5).await,
@@ -165,11 +185,7 @@ mod tests {
             .records_by_agency(&chancery_core::AgencyId("mof".into()), None, 100)
             .unwrap();
         assert_eq!(page.items.len(), 5);
-        stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("the indexer stops on shutdown")
-            .unwrap();
+        stop_and_join(stop, task).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,16 +203,7 @@ mod tests {
         let (stop, stopped) = watch::channel(false);
         let task = spawn(ledger.clone(), rx, stopped);
         for seq in 0..2 {
-            let a = propose_and_apply_unindexed(&ledger, &fx, vec![fx.tx(&key, seq, anchor())])
-                .unwrap();
-            events
-                .send(Event::Block {
-                    height: a.height,
-                    hash: a.hash,
-                    tx_count: 1,
-                    log_size: a.first_index + 1,
-                })
-                .unwrap();
+            commit(&ledger, &fx, &key, seq, &events);
         }
         // The commit of block 2 sealed the tree without writing it; the task writes it.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -205,10 +212,6 @@ mod tests {
         }
         assert_eq!(ledger.tree_status().flushed, Height(2));
         assert_eq!(ledger.tree_status().flush_failures, 0);
-        stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), task)
-            .await
-            .expect("the indexer stops on shutdown")
-            .unwrap();
+        stop_and_join(stop, task).await;
     }
 }

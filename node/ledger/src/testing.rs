@@ -44,6 +44,35 @@ pub mod fixture {
         key(name)
     }
 
+    /// An asset registration: one laptop, id `id`, in the custody of agency `custodian`
+    /// (the record most tests start from).
+    pub fn register_asset(id: &str, custodian: &str) -> Record {
+        use chancery_core::record::{AcquisitionMethod, FundingSource, RegisterAsset, Restricted};
+        use chancery_core::{Amount, Currency, Date, Digest};
+        Record::RegisterAsset(RegisterAsset {
+            asset_id: id.into(),
+            category: "A02010104".into(),
+            name: "Laptop".into(),
+            spec_model: "X1".into(),
+            quantity: 1,
+            unit: "台".into(),
+            acquisition_method: AcquisitionMethod::Purchase,
+            acquisition_date: Date::new(2026, 1, 5).unwrap_or(Date {
+                year: 2026,
+                month: 1,
+                day: 5,
+            }),
+            original_value: Amount {
+                minor: 800_000,
+                currency: Currency::CNY,
+            },
+            funding_source: FundingSource::FiscalAppropriation,
+            custodian: AgencyId(custodian.into()),
+            location: Restricted::Sealed(Digest([7; 32])),
+            documents: vec![],
+        })
+    }
+
     /// A document anchor named `tag` (document hash of `doc-{tag}`, title `report {tag}`):
     /// the cheapest record, for tests that only need many distinct transactions.
     pub fn anchor(tag: &str) -> Record {

@@ -45,21 +45,7 @@ fn cny(minor: u64) -> Amount {
 }
 
 fn register(id: &str, custodian: &str) -> Record {
-    Record::RegisterAsset(RegisterAsset {
-        asset_id: id.into(),
-        category: "A02010104".into(),
-        name: "Laptop".into(),
-        spec_model: "X1".into(),
-        quantity: 1,
-        unit: "台".into(),
-        acquisition_method: AcquisitionMethod::Purchase,
-        acquisition_date: date(2026, 1, 5),
-        original_value: cny(800_000),
-        funding_source: FundingSource::FiscalAppropriation,
-        custodian: ag(custodian),
-        location: Restricted::Sealed(Digest([7; 32])),
-        documents: vec![],
-    })
+    chancery_ledger::testing::fixture::register_asset(id, custodian)
 }
 
 fn transfer(id: &str, from: &str, to: &str) -> Record {

@@ -4,7 +4,7 @@
 use chancery_core::block::Block;
 use chancery_core::record::*;
 use chancery_core::state::{verify_state_proof, StateKey, StateValue};
-use chancery_core::{AgencyId, Amount, Currency, Date, Digest, Height, TimestampMs};
+use chancery_core::{Height, TimestampMs};
 use chancery_ledger::testing::fixture::Fixture;
 use chancery_ledger::testing::propose_and_apply;
 use chancery_ledger::{check, verify_block_txs, Ledger, LedgerConfig, LedgerError};
@@ -24,24 +24,7 @@ fn config(blocks: u64) -> LedgerConfig {
 }
 
 fn register(id: &str) -> Record {
-    Record::RegisterAsset(RegisterAsset {
-        asset_id: id.into(),
-        category: "A02010104".into(),
-        name: "Laptop".into(),
-        spec_model: "X1".into(),
-        quantity: 1,
-        unit: "台".into(),
-        acquisition_method: AcquisitionMethod::Purchase,
-        acquisition_date: Date::new(2026, 1, 5).unwrap(),
-        original_value: Amount {
-            minor: 800_000,
-            currency: Currency::CNY,
-        },
-        funding_source: FundingSource::FiscalAppropriation,
-        custodian: AgencyId("mof".into()),
-        location: Restricted::Sealed(Digest([7; 32])),
-        documents: vec![],
-    })
+    chancery_ledger::testing::fixture::register_asset(id, "mof")
 }
 
 /// One block registering asset `A{i}` (signer sequence `i`).
