@@ -183,7 +183,7 @@ impl Summary {
         writeln!(s, "  block_txs_max      {}", p.block_txs_max)?;
         writeln!(s, "  block_bytes_max    {}", p.block_bytes_max)?;
         writeln!(s, "  delta_ms           {}", p.delta_ms)?;
-        writeln!(s, "  block_interval_ms  {}", p.block_interval_ms)?;
+        writeln!(s, "  heartbeat_ms       {}", p.heartbeat_ms)?;
         Ok(())
     }
 }

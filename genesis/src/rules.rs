@@ -14,8 +14,8 @@ use thiserror::Error;
 pub const PRODUCTION_VALIDATORS_MIN: usize = 4;
 /// Longest Δ accepted, in milliseconds.
 pub const DELTA_MS_MAX: u64 = 60_000;
-/// Longest idle block interval accepted, in milliseconds.
-pub const BLOCK_INTERVAL_MS_MAX: u64 = 60_000;
+/// Longest heartbeat interval accepted, in milliseconds.
+pub const HEARTBEAT_MS_MAX: u64 = 60_000;
 
 /// A broken rule, naming the entry, what was expected and what was found.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -247,10 +247,10 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
     )?;
     range("delta_ms", p.delta_ms, 1, DELTA_MS_MAX)?;
     range(
-        "block_interval_ms",
-        p.block_interval_ms,
+        "heartbeat_ms",
+        p.heartbeat_ms,
         0,
-        BLOCK_INTERVAL_MS_MAX,
+        HEARTBEAT_MS_MAX,
     )?;
 
     // Finally the kernel's own format and limit checks (names, lengths, sortedness).

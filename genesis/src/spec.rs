@@ -136,8 +136,10 @@ pub struct ParamsSpec {
     pub block_bytes_max: u32,
     /// Δ, the message-delay bound, in milliseconds.
     pub delta_ms: u64,
-    /// Least time between blocks of an idle leader, in milliseconds.
-    pub block_interval_ms: u64,
+    /// The heartbeat: one block per this many milliseconds while nothing is pending
+    /// (0: never rest). Also read as `block_interval_ms`, its earlier name.
+    #[serde(alias = "block_interval_ms")]
+    pub heartbeat_ms: u64,
 }
 
 impl Default for ParamsSpec {
@@ -147,7 +149,7 @@ impl Default for ParamsSpec {
             block_txs_max: p.block_txs_max,
             block_bytes_max: p.block_bytes_max,
             delta_ms: p.delta_ms,
-            block_interval_ms: p.block_interval_ms,
+            heartbeat_ms: p.heartbeat_ms,
         }
     }
 }
@@ -408,7 +410,7 @@ impl ConsortiumSpec {
                 block_txs_max: self.params.block_txs_max,
                 block_bytes_max: self.params.block_bytes_max,
                 delta_ms: self.params.delta_ms,
-                block_interval_ms: self.params.block_interval_ms,
+                heartbeat_ms: self.params.heartbeat_ms,
             },
         };
         rules::check(&g, rules).map_err(|p| ctx.invalid(p))?;

@@ -54,8 +54,13 @@ pub struct ChainParams {
     /// Δ, the assumed bound on message delay after GST, in milliseconds. Simplex times out
     /// a proposal after 2Δ and a view after 3Δ.
     pub delta_ms: u64,
-    /// Least time between blocks proposed by an idle leader, in milliseconds.
-    pub block_interval_ms: u64,
+    /// The heartbeat: while no transaction is pending, the chain makes one (empty) block
+    /// per `heartbeat_ms` instead of one per view, so an idle node rests and checkpoints
+    /// stay fresh (docs/consensus.md, R14). 0: never rest, an idle leader proposes an
+    /// empty block after min(Δ, 250 ms). Files written before it was named carry it as
+    /// `block_interval_ms`.
+    #[serde(alias = "block_interval_ms")]
+    pub heartbeat_ms: u64,
 }
 
 impl Default for ChainParams {
@@ -64,7 +69,7 @@ impl Default for ChainParams {
             block_txs_max: 10_000,
             block_bytes_max: 8 * 1024 * 1024,
             delta_ms: 500,
-            block_interval_ms: 50,
+            heartbeat_ms: 5_000,
         }
     }
 }

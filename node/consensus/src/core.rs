@@ -24,6 +24,9 @@ pub enum TimeoutKind {
     View,
     /// Re-broadcast our nullify vote and best certificate while stuck in a view.
     Retry,
+    /// A resting view (R14: no work pending) saw no proposal voted for within
+    /// `heartbeat_ms + leader_timeout_ms`.
+    Rest,
 }
 
 /// Static configuration of one core for one epoch.
@@ -57,6 +60,11 @@ pub struct Config {
     /// host's signing high-water mark when its stored votes may have been lost (a wiped or
     /// restored database, issue 14 finding 4). `None`: the restored votes are complete.
     pub sign_floor: Option<View>,
+    /// R14: the longest an idle leader waits before proposing a (heartbeat) block, in
+    /// milliseconds; while the host reports no pending work ([`Input::Work`]) a view waits
+    /// `heartbeat_ms + leader_timeout_ms` for its proposal instead of the leader and view
+    /// timeouts. 0: never rest (every view times out after 2Δ/3Δ).
+    pub heartbeat_ms: u64,
 }
 
 impl Config {
@@ -82,6 +90,7 @@ impl Config {
             fetches_max: 64,
             finalized_kept_max: 128,
             sign_floor: None,
+            heartbeat_ms: 0,
         }
     }
 }
@@ -137,6 +146,13 @@ pub enum Input {
     PersistAcked {
         /// Its id.
         id: u64,
+    },
+    /// Whether the application has work pending (transactions waiting for a block). With
+    /// [`Config::heartbeat_ms`] > 0, views rest while there is none (R14). The core assumes
+    /// work until told otherwise.
+    Work {
+        /// Is anything waiting?
+        pending: bool,
     },
     /// A new validator set takes over for blocks from `from_height` on. Applied when the
     /// block at `from_height - 1` is finalized; views restart at 1 in the new epoch.
@@ -295,6 +311,11 @@ pub struct Core {
     floor: View,
     /// The host's sign floor and the epoch it applies to ([`Config::sign_floor`]).
     sign_floor: Option<(Epoch, View)>,
+    /// The host's last word on pending work ([`Input::Work`]); true until it speaks.
+    work: bool,
+    /// The view that rests (R14): its leader and view timeouts are ignored, its `Rest`
+    /// timeout counts instead.
+    resting: Option<View>,
     verifier: Box<dyn Verifier>,
     binding: Box<dyn BlockBinding>,
     out: Vec<Effect>,
@@ -365,6 +386,8 @@ impl Core {
             restored,
             floor: View(0),
             sign_floor,
+            work: true,
+            resting: None,
             verifier,
             binding,
             out: Vec::new(),
@@ -435,6 +458,8 @@ impl Core {
             Input::PersistAcked { id } => self.on_persisted(id),
             // R13.
             Input::EpochChange { set, from_height } => self.on_epoch_change(set, from_height),
+            // R14.
+            Input::Work { pending } => self.on_work(pending),
         }
         std::mem::take(&mut self.out)
     }
@@ -538,6 +563,14 @@ impl Core {
             me,
             key,
         );
+        if kind == VoteKind::Notarize {
+            // R14: a view whose proposal we vote for no longer rests; the view timeout
+            // watches for its notarization.
+            if self.resting == Some(view) {
+                self.resting = None;
+                self.schedule(view, TimeoutKind::View, self.cfg.view_timeout_ms);
+            }
+        }
         let mine = &mut self.state(view).mine;
         match kind {
             VoteKind::Notarize => mine.notarize = Some(vote),
@@ -615,8 +648,13 @@ impl Core {
         }
         self.view = view;
         self.prune();
-        self.schedule(view, TimeoutKind::Leader, self.cfg.leader_timeout_ms);
-        self.schedule(view, TimeoutKind::View, self.cfg.view_timeout_ms);
+        if self.cfg.heartbeat_ms > 0 && !self.work {
+            self.rest(view);
+        } else {
+            self.resting = None;
+            self.schedule(view, TimeoutKind::Leader, self.cfg.leader_timeout_ms);
+            self.schedule(view, TimeoutKind::View, self.cfg.view_timeout_ms);
+        }
         if self
             .views
             .get(&view)
@@ -626,6 +664,53 @@ impl Core {
         }
         self.try_propose();
         self.try_vote();
+    }
+
+    /// R14: `view` rests: only a proposal or the `Rest` timeout ends our wait in it.
+    fn rest(&mut self, view: View) {
+        self.resting = Some(view);
+        let after_ms = self
+            .cfg
+            .heartbeat_ms
+            .saturating_add(self.cfg.leader_timeout_ms);
+        self.schedule(view, TimeoutKind::Rest, after_ms);
+    }
+
+    /// R14: `view` stops resting: its leader and view timeouts run again, from now.
+    fn wake(&mut self, view: View) {
+        if self.resting != Some(view) {
+            return;
+        }
+        self.resting = None;
+        self.schedule(view, TimeoutKind::Leader, self.cfg.leader_timeout_ms);
+        self.schedule(view, TimeoutKind::View, self.cfg.view_timeout_ms);
+    }
+
+    /// R14: the host says whether work is pending. Work wakes a resting view; its absence
+    /// lets the current view rest if nothing happened in it yet (no proposal being checked,
+    /// no vote of ours).
+    fn on_work(&mut self, pending: bool) {
+        if self.work == pending {
+            return;
+        }
+        self.work = pending;
+        let view = self.view;
+        if pending {
+            self.wake(view);
+            return;
+        }
+        if self.cfg.heartbeat_ms == 0 || self.resting == Some(view) || view <= self.root.view {
+            return;
+        }
+        let untouched = self.views.get(&view).is_none_or(|s| {
+            s.validating.is_none()
+                && s.mine.notarize.is_none()
+                && s.mine.nullify.is_none()
+                && s.mine.finalize.is_none()
+        });
+        if untouched {
+            self.rest(view);
+        }
     }
 
     fn prune(&mut self) {
@@ -659,7 +744,11 @@ impl Core {
             Some(s) => (s.mine.notarize.is_some(), s.mine.nullify.is_some()),
             None => (false, false),
         };
+        let resting = self.resting == Some(view);
         match kind {
+            // R14: a resting view waits for its heartbeat proposal, not for 2Δ/3Δ.
+            TimeoutKind::Leader | TimeoutKind::View if resting => {}
+            TimeoutKind::Rest if resting && !voted && !nullified => self.nullify(view),
             // R6: no proposal voted within 2Δ, or the view did not end within 3Δ.
             TimeoutKind::Leader if !voted && !nullified => self.nullify(view),
             TimeoutKind::View if !nullified => self.nullify(view),

@@ -63,6 +63,9 @@ pub const STATUS_TICK_INTERVAL_MS: u64 = 250;
 /// How long the driver sleeps when no timer is pending, in milliseconds: an hour, i.e.
 /// until a message, a command or a tick wakes it.
 const IDLE_WAKE_MS: u64 = 3_600_000;
+/// On a chain that never rests (`heartbeat_ms` = 0), the longest an idle leader waits
+/// before proposing an empty block, in milliseconds (when Δ is longer).
+pub const IDLE_BLOCK_MS: u64 = 250;
 /// Rows of stored votes read per scan at start: bounds the memory of one page.
 const VOTE_SCAN_PAGE_ROWS: usize = 1024;
 /// Largest gossiped transaction batch the decoder accepts, in bytes: `GOSSIP_TXS_MAX`
@@ -98,6 +101,7 @@ impl From<TimeoutKind> for TimeoutKindOrd {
             TimeoutKind::Leader => 0,
             TimeoutKind::View => 1,
             TimeoutKind::Retry => 2,
+            TimeoutKind::Rest => 3,
         })
     }
 }
@@ -107,7 +111,8 @@ impl TimeoutKindOrd {
         match self.0 {
             0 => TimeoutKind::Leader,
             1 => TimeoutKind::View,
-            _ => TimeoutKind::Retry,
+            2 => TimeoutKind::Retry,
+            _ => TimeoutKind::Rest,
         }
     }
 }
@@ -119,6 +124,8 @@ type SyncOutcome = (PeerName, Option<Height>, Result<SyncResponse, String>);
 struct PendingPropose {
     view: View,
     parent: BlockRef,
+    /// When the core asked.
+    asked: Instant,
     deadline: Instant,
 }
 
@@ -144,8 +151,13 @@ pub struct Driver {
     pending_propose: Option<PendingPropose>,
     pending_validate: VecDeque<PendingValidate>,
     propose_wait: Duration,
-    /// How long an idle leader waits for transactions before proposing an empty block.
+    /// How long an idle leader waits for transactions before proposing an empty block:
+    /// the heartbeat (R14), or min(Δ, `IDLE_BLOCK_MS`) on a chain that never rests.
     idle_wait: Duration,
+    /// Whether the chain rests while idle (`heartbeat_ms` > 0).
+    rests: bool,
+    /// What the core was last told about pending work ([`Input::Work`]).
+    work_told: bool,
     gossip_out: Vec<Vec<u8>>,
     events: broadcast::Sender<Event>,
     status: watch::Sender<NodeStatus>,
@@ -185,8 +197,8 @@ pub struct DriverParts {
     pub key: Option<SecretKey>,
     /// Δ in milliseconds.
     pub delta_ms: u64,
-    /// Longest an idle leader waits for transactions, in milliseconds.
-    pub idle_block_ms: u64,
+    /// The chain's heartbeat (`ChainParams::heartbeat_ms`; 0: never rest).
+    pub heartbeat_ms: u64,
     /// Network.
     pub net: Arc<dyn Network>,
     /// Its inbound messages.
@@ -355,6 +367,7 @@ impl Driver {
         let mut cfg =
             CoreConfig::with_delta(p.app.chain_id, p.set.clone(), p.key, root, p.delta_ms);
         cfg.root_cert = root_cert;
+        cfg.heartbeat_ms = p.heartbeat_ms;
         let mut sign_mark = None;
         if let (Some(start), true) = (p.sign_mark, cfg.key.is_some()) {
             let (floor, file) = start_sign_mark(start, &*p.store, p.set.epoch.0)?;
@@ -380,9 +393,16 @@ impl Driver {
         Ok(Driver {
             core,
             propose_wait: Duration::from_millis(p.delta_ms),
-            // Below the 2Δ leader timeout, so an idle chain still makes (empty) progress
-            // without spinning out empty blocks back to back.
-            idle_wait: Duration::from_millis(p.delta_ms.min(p.idle_block_ms)),
+            // Resting: the heartbeat, which the others wait for (R14). Otherwise below the
+            // 2Δ leader timeout, so an idle chain still makes (empty) progress without
+            // spinning out empty blocks back to back.
+            idle_wait: Duration::from_millis(if p.heartbeat_ms > 0 {
+                p.heartbeat_ms
+            } else {
+                p.delta_ms.min(IDLE_BLOCK_MS)
+            }),
+            rests: p.heartbeat_ms > 0,
+            work_told: true,
             core_cfg: cfg,
             app: p.app,
             net: p.net,
@@ -420,6 +440,7 @@ impl Driver {
     /// Run until `shutdown` turns true.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         self.step(Input::Start)?;
+        self.tell_work()?;
         let mut gossip_tick =
             tokio::time::interval(Duration::from_millis(GOSSIP_FLUSH_INTERVAL_MS));
         let mut sync_tick = tokio::time::interval(Duration::from_millis(SYNC_TICK_INTERVAL_MS));
@@ -447,8 +468,20 @@ impl Driver {
             if std::mem::take(&mut self.sync_wanted) {
                 self.start_sync();
             }
+            self.tell_work()?;
         }
         tracing::info!(height = self.app.ledger.tip().height.0, "driver stopped");
+        Ok(())
+    }
+
+    /// R14: tell the core when pending work appears or runs out (the pool's transactions:
+    /// those admitted and not yet in a committed block).
+    fn tell_work(&mut self) -> anyhow::Result<()> {
+        let pending = !self.app.mempool.is_empty();
+        if pending != self.work_told {
+            self.work_told = pending;
+            self.step(Input::Work { pending })?;
+        }
         Ok(())
     }
 
@@ -477,15 +510,19 @@ impl Driver {
                 kind: t.kind.kind(),
             })?;
         }
-        if self
-            .pending_propose
-            .as_ref()
-            .is_some_and(|p| p.deadline <= now)
-        {
-            // The parent did not get finalized in time: propose an empty block on it.
-            self.propose_now()?;
+        let Some(p) = self.pending_propose.as_mut().filter(|p| p.deadline <= now) else {
+            return Ok(());
+        };
+        let heartbeat = p.asked + self.idle_wait;
+        if self.rests && self.app.mempool.is_empty() && heartbeat > now {
+            // The work we waited for (the parent's transactions) was committed with the
+            // parent: nothing is pending, so this view rests until the heartbeat (R14).
+            p.deadline = heartbeat;
+            return Ok(());
         }
-        Ok(())
+        // The parent did not get finalized in time, or the heartbeat is due: propose
+        // (an empty block, unless the parent is our tip and transactions wait).
+        self.propose_now()
     }
 
     fn on_inbound(&mut self, first: Inbound) -> anyhow::Result<()> {
@@ -562,13 +599,20 @@ impl Driver {
         self.wake_idle_leader();
     }
 
-    /// A leader waiting for transactions proposes as soon as there are some.
+    /// A leader waiting for transactions proposes as soon as there are some; on a parent
+    /// that is not yet our tip it waits at most `propose_wait` more for its finalization.
     fn wake_idle_leader(&mut self) {
-        let ready = self
-            .pending_propose
-            .as_ref()
-            .is_some_and(|p| self.app.is_tip(&p.parent.digest) && !self.app.mempool.is_empty());
-        if ready {
+        if self.app.mempool.is_empty() {
+            return;
+        }
+        let Some(p) = self.pending_propose.as_mut() else {
+            return;
+        };
+        if !self.app.is_tip(&p.parent.digest) {
+            p.deadline = p.deadline.min(Instant::now() + self.propose_wait);
+            return;
+        }
+        {
             if let Err(e) = self.propose_now() {
                 tracing::warn!(error = %e, "proposal failed");
             }
@@ -904,10 +948,12 @@ impl Driver {
         } else {
             self.propose_wait
         };
+        let asked = Instant::now();
         self.pending_propose = Some(PendingPropose {
             view,
             parent,
-            deadline: Instant::now() + wait,
+            asked,
+            deadline: asked + wait,
         });
         if self.app.is_tip(&parent.digest) && !idle {
             self.propose_now_into(inputs)?;
@@ -1257,7 +1303,7 @@ mod tests {
             set,
             key: Some(fx.validators[0].clone()),
             delta_ms: 500,
-            idle_block_ms: 250,
+            heartbeat_ms: 0,
             net: Arc::new(net),
             inbound,
             commands,

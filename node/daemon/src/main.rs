@@ -28,8 +28,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
 
-/// Longest an idle leader waits for transactions before proposing an empty block, in ms.
-const IDLE_BLOCK_MS: u64 = 250;
 /// Least execution time a proposal is sized for, in milliseconds: half of Δ normally, but
 /// never so little that a test chain with a tiny Δ proposes blocks of a few transactions.
 const PACE_BUDGET_MS_MIN: u64 = 10;
@@ -406,7 +404,7 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         set,
         key: consensus_key,
         delta_ms: genesis.params.delta_ms,
-        idle_block_ms: IDLE_BLOCK_MS,
+        heartbeat_ms: genesis.params.heartbeat_ms,
         net: net.clone(),
         inbound,
         commands: cmd_rx,

@@ -1308,11 +1308,11 @@ pub fn genesis_member() -> BoxedStrategy<Member> {
 pub fn chain_params() -> BoxedStrategy<ChainParams> {
     (any::<u32>(), any::<u32>(), number(), number())
         .prop_map(
-            |(block_txs_max, block_bytes_max, delta_ms, block_interval_ms)| ChainParams {
+            |(block_txs_max, block_bytes_max, delta_ms, heartbeat_ms)| ChainParams {
                 block_txs_max,
                 block_bytes_max,
                 delta_ms,
-                block_interval_ms,
+                heartbeat_ms,
             },
         )
         .boxed()
