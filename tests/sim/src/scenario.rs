@@ -90,6 +90,50 @@ pub struct Scenario {
     /// Ignore the signing mark at restart (only to show that `wipe` catches the bug the
     /// mark prevents; never in a scenario of `SCENARIOS`).
     pub ignore_sign_mark: bool,
+    /// An idle chain that rests (R14): work comes and goes; `None`: always work.
+    pub rest: Option<Rest>,
+}
+
+/// Work that comes and goes, on a chain with a heartbeat (R14).
+#[derive(Clone, Debug)]
+pub struct Rest {
+    /// The heartbeat: cores' `heartbeat_ms`, and how long an idle leader waits before it
+    /// proposes.
+    pub heartbeat_ms: u64,
+    /// Windows `[start_ms, end_ms)` in which transactions are pending; idle in between.
+    pub work: Vec<(u64, u64)>,
+    /// Largest delay, per node, before a window's start or end reaches it (gossip and
+    /// commit are not simultaneous), ms.
+    pub spread_ms: u64,
+    /// After a window opens, every honest node must finalize a block within this many ms.
+    pub wake_bound_ms: u64,
+    /// Run the cores without R14 (heartbeat 0) while idle leaders still wait for the
+    /// heartbeat: only to show that the checks catch it; never in `SCENARIOS`.
+    pub cores_never_rest: bool,
+    /// Idle leaders propose at once instead of at the heartbeat: only to show that the
+    /// checks catch it; never in `SCENARIOS`.
+    pub leaders_never_wait: bool,
+}
+
+impl Rest {
+    /// The end of the last work window, ms.
+    pub fn end_ms(&self) -> u64 {
+        self.work.iter().map(|w| w.1).max().unwrap_or(0)
+    }
+
+    /// The idle gaps `[from, to)` between windows (and after the last until `until_ms`),
+    /// starting `settle_ms` after a window closes.
+    pub fn gaps(&self, settle_ms: u64, until_ms: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        for (i, w) in self.work.iter().enumerate() {
+            let next = self.work.get(i + 1).map(|n| n.0).unwrap_or(until_ms);
+            let from = w.1 + settle_ms;
+            if next > from {
+                out.push((from, next));
+            }
+        }
+        out
+    }
 }
 
 /// A period of slow links (see [`Scenario::slow`]).
@@ -125,6 +169,9 @@ pub const SCENARIOS: &[&str] = &[
     "mixed",
     "epoch",
     "large",
+    "rest",
+    "rest-crash",
+    "rest-byz",
 ];
 
 fn f_of(n: usize) -> usize {
@@ -184,6 +231,7 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         liveness: true,
         wipe_on_restart: false,
         ignore_sign_mark: false,
+        rest: None,
     };
     let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
     let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
@@ -334,12 +382,62 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
             s.duration_ms = 1_500;
             s.liveness_bound_ms = 1_400;
         }
+        "rest" | "rest-crash" | "rest-byz" => {
+            s.n = small(&mut rng);
+            s.net = rough.clone();
+            s.net.loss = 0.01;
+            if name == "rest-byz" {
+                // Leaders that never propose to enough peers, while resting or not.
+                byz(&mut s, &mut rng, ByzKind::Withholder);
+            }
+            let heartbeat_ms = rng.gen_range(300..800);
+            let wake_bound_ms = 1_000;
+            // Long enough gaps that f failed leaders in a row cannot explain a gap without
+            // a heartbeat block (the check in `sim::check_rest`).
+            let f = f_of(s.n) as u64;
+            let gap_min = (f + 2) * (heartbeat_ms + 3 * s.delta_ms) + 2 * wake_bound_ms;
+            let mut work = Vec::new();
+            let mut t = rng.gen_range(100..1_500);
+            for _ in 0..3 {
+                let len = rng.gen_range(100..600);
+                work.push((t, t + len));
+                t += len + gap_min + rng.gen_range(0..4 * heartbeat_ms);
+            }
+            s.duration_ms = t;
+            s.rest = Some(Rest {
+                heartbeat_ms,
+                work,
+                spread_ms: 40,
+                // Each node learns of the work within `spread_ms`; then a few views at 2Δ.
+                wake_bound_ms,
+                cores_never_rest: false,
+                leaders_never_wait: false,
+            });
+            s.liveness_bound_ms = s.rest_liveness_ms();
+            if name == "rest-crash" {
+                // Crash a node while the chain rests, for up to a few heartbeats.
+                let at = s.duration_ms / 2 + rng.gen_range(0..heartbeat_ms);
+                s.crashes.push(Crash {
+                    node: rng.gen_range(0..s.n),
+                    at_ms: at,
+                    restart_ms: at + rng.gen_range(heartbeat_ms..3 * heartbeat_ms),
+                });
+            }
+        }
         _ => return None,
     }
     Some(s)
 }
 
 impl Scenario {
+    /// The liveness window a resting chain needs: up to f+1 resting views whose leaders
+    /// failed, each a heartbeat plus 2Δ, then a heartbeat.
+    fn rest_liveness_ms(&self) -> u64 {
+        let h = self.rest.as_ref().map(|r| r.heartbeat_ms).unwrap_or(0);
+        let f = f_of(self.n) as u64;
+        (f + 2) * (h + 3 * self.delta_ms) + 1_500
+    }
+
     /// Time at which the last scheduled fault heals (0 without faults), ms.
     pub fn heal_ms(&self) -> u64 {
         let p = self.partitions.iter().map(|p| p.heal_ms);
@@ -353,6 +451,15 @@ impl Scenario {
     /// has passed (the window is capped at 2.5 s of simulated time).
     pub fn quick(mut self) -> Scenario {
         self.liveness_bound_ms = self.liveness_bound_ms.min(2_500);
+        if self.rest.is_some() {
+            // The rests are the point: keep every window and gap, and a liveness window
+            // long enough for a resting view with a failed leader.
+            self.liveness_bound_ms = self.liveness_bound_ms.max(self.rest_liveness_ms());
+            self.duration_ms = self
+                .duration_ms
+                .max(self.heal_ms() + self.liveness_bound_ms + 1);
+            return self;
+        }
         self.duration_ms = self.heal_ms() + self.liveness_bound_ms + 1;
         self
     }

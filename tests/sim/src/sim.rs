@@ -190,6 +190,15 @@ enum Ev {
     LeaderCrash {
         restart_ms: u64,
     },
+    /// Work reaches a node (transactions gossiped) or runs out (committed): R14.
+    Work {
+        node: usize,
+        pending: bool,
+    },
+    /// No more work arrives at a node: its pool empties with the next block it finalizes.
+    WorkEnds {
+        node: usize,
+    },
 }
 
 struct Node {
@@ -206,6 +215,12 @@ struct Node {
     chain: Vec<Digest>,
     finalized_at_ms: Vec<u64>,
     byz: Option<Byzantine>,
+    /// Whether work is pending at this node (always, without [`Scenario::rest`]).
+    work: bool,
+    /// The block this node, as an idle leader, holds until the heartbeat (or work).
+    held: Option<(u64, Block)>,
+    /// The work has stopped coming: the next finalized block commits what is pending.
+    closing: bool,
 }
 
 struct Sim<'a> {
@@ -295,6 +310,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
                 .iter()
                 .find(|(j, _)| *j == i)
                 .map(|(_, k)| Byzantine::new(*k)),
+            work: sc.rest.is_none(),
+            held: None,
+            closing: false,
         })
         .collect();
     let epoch1 = sc.epoch_change_height.map(|_| {
@@ -362,6 +380,22 @@ impl Sim<'_> {
         if let Some((at, restart_ms)) = self.sc.leader_crash_at_ms {
             self.push(at, Ev::LeaderCrash { restart_ms });
         }
+        if let Some(rest) = &self.sc.rest {
+            for &(start, end) in &rest.work {
+                for node in 0..self.sc.n {
+                    let a = start + self.rng.gen_range(0..=rest.spread_ms);
+                    let b = end + self.rng.gen_range(0..=rest.spread_ms);
+                    self.push(
+                        a,
+                        Ev::Work {
+                            node,
+                            pending: true,
+                        },
+                    );
+                    self.push(b, Ev::WorkEnds { node });
+                }
+            }
+        }
         let heal = self.heal_ms();
         let end = self
             .sc
@@ -397,6 +431,7 @@ impl Sim<'_> {
                 )));
             }
         }
+        self.check_rest()?;
         let honest: Vec<&Node> = self.nodes.iter().filter(|n| is_honest(n)).collect();
         self.out.height_min = honest
             .iter()
@@ -432,6 +467,9 @@ impl Sim<'_> {
         if let Some(b) = self.sc.views_behind_max {
             cfg.views_behind_max = b;
         }
+        if let Some(r) = self.sc.rest.as_ref().filter(|r| !r.cores_never_rest) {
+            cfg.heartbeat_ms = r.heartbeat_ms;
+        }
         // The node host's start decision (node/daemon/src/signmark.rs): stored votes below
         // the mark of this epoch were lost, so sign nothing at or below the mark.
         if let Some((epoch, view)) = n.mark.filter(|_| !self.sc.ignore_sign_mark) {
@@ -459,6 +497,10 @@ impl Sim<'_> {
         let core = Core::with_verifier(cfg, restored, Box::new(verifier), Box::new(HashBinding))
             .map_err(|e| self.fail(format!("config refused: {e}")))?;
         self.nodes[i].core = Some(core);
+        self.nodes[i].held = None;
+        // The host tells a fresh core about its pool before it starts (R14).
+        let pending = self.nodes[i].work;
+        self.input(i, Input::Work { pending })?;
         self.input(i, Input::Start)?;
         if let (Some(set), Some(h)) = (self.epoch1.clone(), self.sc.epoch_change_height) {
             if self.nodes[i].set.epoch == Epoch(0) {
@@ -604,6 +646,25 @@ impl Sim<'_> {
                 self.nodes[leader].inc += 1;
                 self.push(restart_ms, Ev::Restart { node: leader });
             }
+            Ev::WorkEnds { node } => {
+                (9u8, node).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.nodes[node].closing = true;
+            }
+            Ev::Work { node, pending } => {
+                (8u8, node, pending).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.nodes[node].work = pending;
+                if self.nodes[node].core.is_some() {
+                    self.input(node, Input::Work { pending })?;
+                }
+                // An idle leader holding its block proposes as soon as work comes.
+                if pending {
+                    if let Some((inc, block)) = self.nodes[node].held.take() {
+                        self.push(self.now + self.sc.app_ms, Ev::Proposed { node, inc, block });
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -663,8 +724,17 @@ impl Sim<'_> {
                     view,
                     payload,
                 };
+                // The node host's policy (R14): an idle leader waits for the heartbeat,
+                // or for work, whichever comes first.
+                let delay = match &self.sc.rest {
+                    Some(r) if !self.nodes[i].work && !r.leaders_never_wait => {
+                        self.nodes[i].held = Some((inc, block.clone()));
+                        r.heartbeat_ms
+                    }
+                    _ => self.sc.app_ms,
+                };
                 self.push(
-                    self.now + self.sc.app_ms,
+                    self.now + delay,
                     Ev::Proposed {
                         node: i,
                         inc,
@@ -934,8 +1004,85 @@ impl Sim<'_> {
         let n = &mut self.nodes[i];
         n.chain.push(block.digest);
         n.finalized_at_ms.push(now);
-        n.root = block.reference();
         n.root_cert = (cert.block == block.digest).then_some(cert);
+        n.root = block.reference();
+        if std::mem::take(&mut n.closing) {
+            // The pending transactions are in this block (or an earlier one): the pool is
+            // empty now.
+            self.push(
+                now,
+                Ev::Work {
+                    node: i,
+                    pending: false,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Sim<'_> {
+    /// R14 checks on a resting chain, after the last fault heals: work wakes every honest
+    /// node within `wake_bound_ms`, and an idle gap makes at most one block per heartbeat
+    /// (plus the view that was under way) and at least one when it spans three heartbeats.
+    fn check_rest(&self) -> Result<(), Violation> {
+        let Some(rest) = &self.sc.rest else {
+            return Ok(());
+        };
+        let heal = self.heal_ms();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !is_honest(n) {
+                continue;
+            }
+            for &(start, _) in rest.work.iter().filter(|w| w.0 > heal) {
+                let woke = n
+                    .finalized_at_ms
+                    .iter()
+                    .any(|t| *t > start && *t <= start + rest.wake_bound_ms);
+                if !woke {
+                    return Err(self.fail(format!(
+                        "rest: work came at {start} ms but honest node {i} finalized nothing \
+                         within {} ms",
+                        rest.wake_bound_ms
+                    )));
+                }
+            }
+            // A gap starts once the last window's blocks are final everywhere.
+            let settle = rest.wake_bound_ms;
+            for (from, to) in rest.gaps(settle, self.now) {
+                if from <= heal {
+                    continue;
+                }
+                // Blocks delivered at one instant are one catch-up, not blocks made.
+                let mut at: Vec<u64> = n
+                    .finalized_at_ms
+                    .iter()
+                    .copied()
+                    .filter(|t| *t >= from && *t < to)
+                    .collect();
+                at.dedup();
+                let made = at.len() as u64;
+                let most = (to - from) / rest.heartbeat_ms + 2;
+                if made > most {
+                    return Err(self.fail(format!(
+                        "rest: honest node {i} finalized {made} blocks in the idle gap \
+                         {from}..{to} ms; a heartbeat of {} ms allows at most {most}",
+                        rest.heartbeat_ms
+                    )));
+                }
+                // f failed leaders in a row rest a heartbeat plus 2Δ each before the
+                // next leader's heartbeat.
+                let f = (self.sc.n as u64 - 1) / 3;
+                let need = (f + 2) * (rest.heartbeat_ms + 3 * self.sc.delta_ms);
+                if to - from >= need + rest.wake_bound_ms && made == 0 {
+                    return Err(self.fail(format!(
+                        "rest: honest node {i} finalized no heartbeat block in the idle gap \
+                         {from}..{to} ms (heartbeat {} ms)",
+                        rest.heartbeat_ms
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 }

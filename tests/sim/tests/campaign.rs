@@ -189,3 +189,46 @@ fn same_seed_same_trace() {
         assert_ne!(a.trace, c.trace, "{name}: different seeds, same trace");
     }
 }
+
+/// R14: an idle chain rests (a block per heartbeat), work wakes it within a bound, and a
+/// leader crash or withholding leaders while it rests cost a heartbeat, not liveness.
+#[test]
+fn an_idle_chain_rests_and_work_wakes_it() {
+    campaign("rest", 0..15);
+}
+
+#[test]
+fn a_crash_while_the_chain_rests_is_survived() {
+    campaign("rest-crash", 0..15);
+}
+
+#[test]
+fn withholding_leaders_while_the_chain_rests_cost_a_heartbeat() {
+    campaign("rest-byz", 0..15);
+}
+
+/// The rest checks can fail: cores that do not rest nullify the idle leader's heartbeat
+/// block (no block in an idle gap), and leaders that do not wait make a block per view.
+#[test]
+fn the_rest_checks_catch_a_core_that_does_not_rest_and_a_leader_that_does_not_wait() {
+    for (what, expect) in [
+        ("cores", "no heartbeat block"),
+        ("leaders", "blocks in the idle gap"),
+    ] {
+        let mut caught = 0;
+        for seed in 0..10 {
+            let mut sc = scenario("rest", seed).expect("known scenario").quick();
+            let rest = sc.rest.as_mut().expect("rest scenario");
+            if what == "cores" {
+                rest.cores_never_rest = true;
+            } else {
+                rest.leaders_never_wait = true;
+            }
+            if let Err(v) = run(&sc, seed) {
+                assert!(v.what.contains(expect), "{what}: unexpected violation {v}");
+                caught += 1;
+            }
+        }
+        assert!(caught >= 5, "{what}: only {caught} of 10 seeds caught");
+    }
+}
