@@ -159,6 +159,10 @@ pub struct Driver {
     /// What the core was last told about pending work ([`Input::Work`]).
     work_told: bool,
     gossip_out: Vec<Vec<u8>>,
+    /// When the oldest transaction in `gossip_out` was queued (None: nothing queued).
+    gossip_first_at: Option<Instant>,
+    /// When gossip was last flushed.
+    gossip_last: Instant,
     events: broadcast::Sender<Event>,
     status: watch::Sender<NodeStatus>,
     sync_tx: mpsc::Sender<SyncOutcome>,
@@ -416,6 +420,8 @@ impl Driver {
             pending_propose: None,
             pending_validate: VecDeque::new(),
             gossip_out: Vec::new(),
+            gossip_first_at: None,
+            gossip_last: Instant::now(),
             events: p.events,
             status: p.status,
             sync_tx,
@@ -441,8 +447,6 @@ impl Driver {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         self.step(Input::Start)?;
         self.tell_work()?;
-        let mut gossip_tick =
-            tokio::time::interval(Duration::from_millis(GOSSIP_FLUSH_INTERVAL_MS));
         let mut sync_tick = tokio::time::interval(Duration::from_millis(SYNC_TICK_INTERVAL_MS));
         let mut status_tick = tokio::time::interval(Duration::from_millis(STATUS_TICK_INTERVAL_MS));
         loop {
@@ -455,7 +459,9 @@ impl Driver {
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
                 Some(checked) = self.gossip_rx.recv() => self.on_gossip_checked(checked),
                 _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
-                _ = gossip_tick.tick() => self.flush_gossip(),
+                // Only while something waits to be gossiped: an idle node does not wake
+                // 50 times a second for nothing (issue 17).
+                _ = Self::gossip_due(self.gossip_first_at, self.gossip_last) => self.flush_gossip(),
                 _ = sync_tick.tick() => self.start_sync(),
                 Some((peer, claimed, res)) = self.sync_rx.recv() => {
                     if let Some(h) = claimed {
@@ -641,6 +647,7 @@ impl Driver {
                     .map(|(r, b)| {
                         r.map(|a| {
                             if self.gossip_out.len() < GOSSIP_OUT_TXS_MAX {
+                                self.gossip_first_at.get_or_insert_with(Instant::now);
                                 self.gossip_out.push(b);
                             }
                             a.hash
@@ -656,7 +663,23 @@ impl Driver {
         }
     }
 
+    /// Resolves when queued transactions are due for gossip: at once if the last flush
+    /// was `GOSSIP_FLUSH_INTERVAL_MS` ago, else that long after it (so a loaded node
+    /// sends one batch per interval and a quiet one sends without delay); never while
+    /// nothing is queued, so an idle node does not wake for gossip (issue 17).
+    async fn gossip_due(first_at: Option<Instant>, last: Instant) {
+        match first_at {
+            Some(t) => {
+                let due = t.max(last + Duration::from_millis(GOSSIP_FLUSH_INTERVAL_MS));
+                tokio::time::sleep_until(due.into()).await
+            }
+            None => std::future::pending().await,
+        }
+    }
+
     fn flush_gossip(&mut self) {
+        self.gossip_first_at = None;
+        self.gossip_last = Instant::now();
         while !self.gossip_out.is_empty() {
             // At most GOSSIP_TXS_MAX transactions and GOSSIP_TXS_BYTES_MAX bytes (the wire
             // limit of the transaction channel is derived from both); at least one.
