@@ -111,6 +111,11 @@ pub struct Args {
     /// Print one JSON object with the results as the last line of stdout.
     #[arg(long)]
     json: bool,
+    /// Also break each node's CPU per transaction down by part (its threads, by name:
+    /// the consensus driver, signature checks, storage, the async runtime); needs the
+    /// nodes' pids (--testnet) and Linux's /proc.
+    #[arg(long)]
+    profile: bool,
 }
 
 /// A node under load.
@@ -453,6 +458,61 @@ struct Stats {
     generator_cpu_s: f64,
     /// Idle share of the whole machine during the measurement, in percent.
     cpu_idle_pct: Option<f64>,
+    /// With `--profile`: per node, CPU seconds per finalized transaction by part.
+    profile: BTreeMap<String, BTreeMap<&'static str, f64>>,
+}
+
+/// The part of a node a thread works for, from its name (`/proc/PID/task/TID/comm`, at
+/// most 15 bytes). The node names its threads for this: `consensus-driver`, `verify-N`
+/// (gossip signature checks), `verify-block` (block checks in catch-up); RocksDB names
+/// its background threads `rocksdb:*`; the async runtime's are `tokio-*`.
+fn thread_part(comm: &str) -> &'static str {
+    if comm.starts_with("consensus-driv") {
+        "driver"
+    } else if comm.starts_with("verify-block") {
+        "verify_blocks"
+    } else if comm.starts_with("verify-") {
+        "verify_gossip"
+    } else if comm.starts_with("rocksdb") {
+        "storage"
+    } else if comm.starts_with("tokio-") {
+        "runtime"
+    } else {
+        "other"
+    }
+}
+
+/// CPU seconds of one `/proc/PID/task/TID/stat` line: its thread name and utime + stime.
+fn parse_task_stat(text: &str) -> Option<(&str, f64)> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?;
+    let f: Vec<&str> = text.get(close + 2..)?.split_whitespace().collect();
+    let ut: f64 = f.get(11)?.parse().ok()?;
+    let st: f64 = f.get(12)?.parse().ok()?;
+    Some((comm, (ut + st) / 100.0))
+}
+
+/// CPU seconds of a process's live threads by part ([`thread_part`]), plus the part
+/// `exited`: what threads that are gone used (the process total minus the live threads).
+fn parts_cpu_s(pid: u32) -> Option<BTreeMap<&'static str, f64>> {
+    let mut parts: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut live = 0.0;
+    for e in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let Ok(text) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        if let Some((comm, cpu)) = parse_task_stat(&text) {
+            *parts.entry(thread_part(comm)).or_default() += cpu;
+            live += cpu;
+        }
+    }
+    let total = cpu_s(&pid.to_string())?;
+    parts.insert("exited", (total - live).max(0.0));
+    Some(parts)
 }
 
 /// utime + stime of a process, in seconds (clock ticks of 1/100 s, Linux's USER_HZ).
@@ -583,11 +643,17 @@ struct Resources {
     generator_cpu_s: f64,
     /// The machine's (idle, total) CPU ticks, where `/proc/stat` is readable.
     machine: Option<(u64, u64)>,
+    /// With `--profile`: each node's CPU seconds by part, where its pid is known.
+    parts: Vec<Option<BTreeMap<&'static str, f64>>>,
 }
 
 impl Resources {
-    fn read(nodes: &[Node]) -> Self {
+    fn read(nodes: &[Node], profile: bool) -> Self {
         Resources {
+            parts: nodes
+                .iter()
+                .map(|n| n.pid.filter(|_| profile).and_then(parts_cpu_s))
+                .collect(),
             cpu_s: nodes
                 .iter()
                 .map(|n| n.pid.and_then(|p| cpu_s(&p.to_string())))
@@ -613,7 +679,7 @@ pub fn run(a: Args) -> Result<Outcome> {
     let workload = presign(&b, &signers)?;
     // 3. Measurement threads: one event stream per node, one block reader.
     let shared = start_measurement(&b)?;
-    let before = Resources::read(&b.nodes);
+    let before = Resources::read(&b.nodes, b.a.profile);
     // 4. Submission: per node a bounded queue of batches and a few worker threads, fed by
     //    the scheduler until the duration is over; then a bounded wait for stragglers.
     let per_signer = Arc::new(workload.per_signer);
@@ -635,7 +701,7 @@ pub fn run(a: Args) -> Result<Outcome> {
     // CPU over submission and drain, divided below by every transaction finalized in that
     // time: counting only the submission's CPU undercounts an overloaded run, whose
     // backlog is finalized (and paid for) during the drain.
-    let after = Resources::read(&b.nodes);
+    let after = Resources::read(&b.nodes, b.a.profile);
     // 5. Figures.
     let st = figures(
         &b,
@@ -1218,11 +1284,23 @@ fn figures(
         tx_bytes_avg,
         generator_cpu_s: after.generator_cpu_s - before.generator_cpu_s,
         cpu_idle_pct: idle_pct(before.machine, after.machine),
+        profile: BTreeMap::new(),
     };
     for (i, n) in b.nodes.iter().enumerate() {
         if let (Some(c0), Some(c1)) = (before.cpu_s[i], after.cpu_s[i]) {
             st.cpu_s_per_tx
                 .insert(n.name.clone(), (c1 - c0) / (all_finalized.max(1) as f64));
+        }
+        if let (Some(p0), Some(p1)) = (&before.parts[i], &after.parts[i]) {
+            let per_tx = p1
+                .iter()
+                .map(|(part, c1)| {
+                    let c0 = p0.get(part).copied().unwrap_or(0.0);
+                    // Threads that end between the readings move CPU into `exited`.
+                    (*part, (c1 - c0).max(0.0) / all_finalized.max(1) as f64)
+                })
+                .collect();
+            st.profile.insert(n.name.clone(), per_tx);
         }
         if n.data_dir.is_some() {
             st.disk_bytes_per_tx.insert(
@@ -1397,6 +1475,13 @@ fn to_json(st: &Stats) -> Value {
         "disk_bytes_per_tx": per_node(&st.disk_bytes_per_tx, 10.0),
         "generator_cpu_s": round2(st.generator_cpu_s),
         "cpu_idle_pct": st.cpu_idle_pct.map(round2),
+        "profile_us_per_tx": st.profile.iter().map(|(node, parts)| {
+            let parts: serde_json::Map<String, Value> = parts
+                .iter()
+                .map(|(p, s)| (p.to_string(), json!(round2(s * 1e6))))
+                .collect();
+            (node.clone(), Value::from(parts))
+        }).collect::<serde_json::Map<String, Value>>(),
     })
 }
 
@@ -1451,6 +1536,13 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
             "  node {k:<10} {:.0} us CPU/tx, {disk:.0} disk bytes/tx",
             v * 1e6
         );
+    }
+    for (k, parts) in &st.profile {
+        let list: Vec<String> = parts
+            .iter()
+            .map(|(p, v)| format!("{p} {:.0}", v * 1e6))
+            .collect();
+        let _ = writeln!(s, "  profile {k:<10} us CPU/tx: {}", list.join(", "));
     }
     let _ = write!(s, "  generator   {:.1} s CPU", st.generator_cpu_s);
     if let Some(p) = st.cpu_idle_pct {
@@ -1571,7 +1663,60 @@ mod tests {
             tx_bytes_avg: 0.0,
             generator_cpu_s: 0.0,
             cpu_idle_pct: None,
+            profile: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn threads_are_grouped_by_part_from_their_stat_lines() {
+        // A thread name with spaces and parentheses, as /proc shows it.
+        let line = "4242 (verify-3) S 1 2 3 0 -1 4194560 10 0 0 0 150 25 0 0 20 0 9 0";
+        let (comm, cpu) = parse_task_stat(line).expect("parses");
+        assert_eq!(comm, "verify-3");
+        assert!(close(cpu, 1.75), "{cpu}");
+        let odd = "7 (a (b) c) R 1 2 3 0 -1 0 0 0 0 0 7 3 0 0";
+        assert_eq!(parse_task_stat(odd).map(|p| p.0), Some("a (b) c"));
+        assert_eq!(parse_task_stat("7 (x) R 1"), None);
+        for (comm, part) in [
+            ("consensus-drive", "driver"),
+            ("verify-0", "verify_gossip"),
+            ("verify-block", "verify_blocks"),
+            ("rocksdb:low", "storage"),
+            ("tokio-runtime-w", "runtime"),
+            ("chancery-node", "other"),
+        ] {
+            assert_eq!(thread_part(comm), part, "{comm}");
+        }
+        // A thread of this process named as the node names its signature checkers
+        // works until /proc shows 0.2 s of its CPU, then waits: the profile puts that CPU
+        // under `verify_gossip`.
+        let (busy_tx, busy_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::Builder::new()
+            .name("verify-7".into())
+            .spawn(move || {
+                let mut x = 0u64;
+                loop {
+                    for i in 0..1_000_000u64 {
+                        x = x.wrapping_mul(31).wrapping_add(i);
+                    }
+                    let own = std::fs::read_to_string("/proc/thread-self/stat")
+                        .ok()
+                        .and_then(|t| parse_task_stat(&t).map(|p| p.1));
+                    if own.is_none_or(|c| c >= 0.2) {
+                        break;
+                    }
+                }
+                let _ = busy_tx.send(x);
+                let _ = done_rx.recv();
+            })
+            .expect("thread starts");
+        busy_rx.recv().expect("worker ran");
+        let parts = parts_cpu_s(std::process::id()).expect("our own /proc entry");
+        done_tx.send(()).expect("worker waits");
+        worker.join().expect("worker ends");
+        let verify = parts.get("verify_gossip").copied().unwrap_or(0.0);
+        assert!(verify >= 0.2, "verify_gossip {verify} s in {parts:?}");
     }
 
     #[test]

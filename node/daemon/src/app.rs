@@ -517,16 +517,18 @@ impl App {
         let txs: Vec<_> = run.iter().map(|(b, _)| b.txs.clone()).collect();
         let (verdicts, ahead) = std::sync::mpsc::sync_channel(FETCHED_VERIFIED_AHEAD_MAX);
         std::thread::scope(|s| {
-            let verifier = std::thread::Builder::new().spawn_scoped(s, move || {
-                for t in txs {
-                    if verdicts
-                        .send(verify_block_txs(&chain, t, |_| None))
-                        .is_err()
-                    {
-                        break; // the run stopped
+            let verifier = std::thread::Builder::new()
+                .name("verify-block".into())
+                .spawn_scoped(s, move || {
+                    for t in txs {
+                        if verdicts
+                            .send(verify_block_txs(&chain, t, |_| None))
+                            .is_err()
+                        {
+                            break; // the run stopped
+                        }
                     }
-                }
-            });
+                });
             if verifier.is_err() {
                 // No thread to spare: the ledger verifies each block as it applies it.
                 return self.commit_run(run);

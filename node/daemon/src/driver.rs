@@ -171,8 +171,10 @@ pub struct Driver {
     /// Gossiped transactions whose signatures were checked off this task (finding 5).
     gossip_tx: mpsc::Sender<GossipChecked>,
     gossip_rx: mpsc::Receiver<GossipChecked>,
-    /// Gossip batches being checked on the blocking pool (at most `GOSSIP_CHECKS_MAX`).
+    /// Gossip batches being checked on the verify pool (at most `GOSSIP_CHECKS_MAX`).
     gossip_checking: usize,
+    /// Threads that check gossiped transactions' signatures, one per core.
+    verify: crate::verifypool::VerifyPool,
     /// Gossip batches dropped because `GOSSIP_CHECKS_MAX` were being checked.
     gossip_dropped: u64,
     /// Finalized blocks waiting for the descendant whose certificate finalized them.
@@ -394,6 +396,12 @@ impl Driver {
             .collect();
         let (sync_tx, sync_rx) = mpsc::channel(SYNC_RESULTS_MAX);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
+        let verify = crate::verifypool::VerifyPool::per_core(GOSSIP_CHECKS_MAX)
+            .map_err(|e| anyhow::anyhow!("starting the signature-check threads: {e}"))?;
+        tracing::debug!(
+            threads = verify.threads(),
+            "gossiped transactions are checked on their own threads"
+        );
         Ok(Driver {
             core,
             propose_wait: Duration::from_millis(p.delta_ms),
@@ -430,6 +438,7 @@ impl Driver {
             gossip_tx,
             gossip_rx,
             gossip_checking: 0,
+            verify,
             gossip_dropped: 0,
             finalized_waiting: Vec::new(),
             sync_next_peer: 0,
@@ -558,8 +567,8 @@ impl Driver {
         Ok(())
     }
 
-    /// A peer's transaction batch: decoded and signature-checked on the blocking pool,
-    /// not on this task, which runs consensus (issue 14, finding 5); admitted when the
+    /// A peer's transaction batch: decoded and signature-checked on the verify pool, not
+    /// on this task, which runs consensus (issue 14, finding 5); admitted when the
     /// check comes back ([`Driver::on_gossip_checked`]). At most `GOSSIP_CHECKS_MAX`
     /// batches are checked at once; more are dropped and counted (the transactions are in
     /// their senders' pools and reach the chain through them).
@@ -568,15 +577,20 @@ impl Driver {
             self.gossip_dropped += 1;
             return;
         }
-        self.gossip_checking += 1;
         let chain_id = self.app.chain_id;
         let from = from.clone();
         let out = self.gossip_tx.clone();
-        tokio::task::spawn_blocking(move || {
+        let job = Box::new(move || {
             let checked = check_gossip(&chain_id, from, &payload);
             // The receiver lives as long as the driver; after it stops nothing is owed.
-            let _ = out.blocking_send(checked);
+            // `gossip_tx` has room for every batch in flight (GOSSIP_CHECKS_MAX).
+            let _ = out.try_send(checked);
         });
+        if self.verify.try_run(job).is_err() {
+            self.gossip_dropped += 1;
+            return;
+        }
+        self.gossip_checking += 1;
     }
 
     fn on_gossip_checked(&mut self, checked: GossipChecked) {

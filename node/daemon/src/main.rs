@@ -14,6 +14,7 @@ mod indexer;
 mod signmark;
 mod startup;
 mod sync;
+mod verifypool;
 
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};

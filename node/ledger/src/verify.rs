@@ -218,6 +218,8 @@ fn run_parts<P: Send, U: Send>(parts: Vec<P>, f: impl Fn(P) -> Vec<U> + Sync) ->
             .skip(1)
             .map(|slot| {
                 std::thread::Builder::new()
+                    // Named for profiles (`chancery bench --profile`).
+                    .name("verify-block".into())
                     .spawn_scoped(s, move || take(slot).map(f).unwrap_or_default())
                     .ok()
             })
