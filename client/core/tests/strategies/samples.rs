@@ -346,7 +346,14 @@ pub fn genesis() -> Genesis {
                 })
                 .collect(),
         },
-        params: ChainParams::default(),
+        // Spelled out, not `ChainParams::default()`: the pinned fixtures must not move
+        // when a default does (the heartbeat default went from 50 to 5000 ms).
+        params: ChainParams {
+            block_txs_max: 10_000,
+            block_bytes_max: 8 * 1024 * 1024,
+            delta_ms: 500,
+            heartbeat_ms: 50,
+        },
     }
 }
 
