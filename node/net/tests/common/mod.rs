@@ -3,8 +3,8 @@
 
 use chancery_core::crypto::SecretKey;
 use chancery_net::{
-    Bytes, Inbound, Limits, MemHub, Network, P2pConfig, P2pNetwork, PeerConfig, PeerName,
-    PeerStatus, RequestHandler,
+    Bytes, CountersSnapshot, Inbound, Limits, MemHub, Network, P2pConfig, P2pNetwork, PeerConfig,
+    PeerName, PeerStatus, RequestHandler,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,5 +156,31 @@ pub async fn recv(rx: &mut mpsc::Receiver<Inbound>) -> Inbound {
 pub async fn wait_status(rx: &mut watch::Receiver<PeerStatus>, f: impl FnMut(&PeerStatus) -> bool) {
     if tokio::time::timeout(GUARD, rx.wait_for(f)).await.is_err() {
         panic!("timed out waiting for a status; last: {:?}", *rx.borrow());
+    }
+}
+
+/// How often [`wait_counters`] re-reads the counters.
+const COUNTERS_POLL: Duration = Duration::from_millis(5);
+
+/// Wait until `net`'s counters satisfy `f` and return them, or fail after [`GUARD`].
+/// Counters have no change notification, so they are re-read every few milliseconds: a
+/// wait on a condition, whose outcome does not depend on the interval.
+pub async fn wait_counters(
+    net: &dyn Network,
+    mut f: impl FnMut(&CountersSnapshot) -> bool,
+) -> CountersSnapshot {
+    let wait = async {
+        let mut tick = tokio::time::interval(COUNTERS_POLL);
+        loop {
+            tick.tick().await;
+            let c = net.counters();
+            if f(&c) {
+                return c;
+            }
+        }
+    };
+    match tokio::time::timeout(GUARD, wait).await {
+        Ok(c) => c,
+        Err(_) => panic!("timed out waiting for counters; last: {:?}", net.counters()),
     }
 }
