@@ -1,6 +1,8 @@
 //! Test harness shared by the behavioural suites: builds a set of nodes of either kind.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use chancery_core::crypto::SecretKey;
 use chancery_net::{
     Bytes, CountersSnapshot, Inbound, Limits, MemHub, Network, P2pConfig, P2pNetwork, PeerConfig,
@@ -142,6 +144,37 @@ pub async fn build_p2p(specs: &[Spec]) -> Vec<(P2pNetwork, mpsc::Receiver<Inboun
         }
     }
     nodes
+}
+
+/// Start node `name`, whose allowed set also holds `raw_name`, and a [`raw::Raw`] peer with
+/// that name's identity connected to it; returns once the node sees the raw peer connected.
+pub async fn node_and_raw(
+    name: &str,
+    raw_name: &str,
+    limits: Limits,
+) -> (P2pNetwork, mpsc::Receiver<Inbound>, raw::Raw) {
+    let peers: Vec<PeerConfig> = [name, raw_name]
+        .iter()
+        .map(|n| PeerConfig {
+            name: (*n).into(),
+            network_key: SecretKey::from_seed(seed(n)).public(),
+            addrs: Vec::new(),
+        })
+        .collect();
+    let config = P2pConfig {
+        name: name.into(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+        peers,
+        limits,
+    };
+    let (net, rx) = P2pNetwork::start(config, seed(name), echo(name))
+        .await
+        .expect("start");
+    let raw = raw::Raw::connect(seed(raw_name), net.peer_id(), net.listen_addrs()[0].clone());
+    let mut status = net.status();
+    let raw_peer = PeerName::from(raw_name);
+    wait_status(&mut status, |s| s.connected.contains(&raw_peer)).await;
+    (net, rx, raw)
 }
 
 /// The next inbound message, or a test failure after [`GUARD`].
