@@ -679,7 +679,8 @@ impl Handler {
         Counters::add(&self.ctx.counters.batches_failed, u64::from(s.outstanding));
         match end {
             End::Misbehaved(error) => {
-                tracing::warn!(peer = %self.slot.name, ?channel, %error, "peer broke the message protocol");
+                // Logged as a warning by the swarm task, which scores the peer.
+                tracing::debug!(peer = %self.slot.name, ?channel, %error, "peer broke the message protocol");
                 self.events.push_back(error);
             }
             End::Closed(error) => {
@@ -745,7 +746,8 @@ impl Handler {
                     self.inbound.remove(k);
                 }
                 Err(End::Misbehaved(error)) => {
-                    tracing::warn!(peer = %self.slot.name, %error, "peer broke the message protocol");
+                    // Logged as a warning by the swarm task, which scores the peer.
+                    tracing::debug!(peer = %self.slot.name, %error, "peer broke the message protocol");
                     self.events.push_back(error);
                     self.inbound.remove(k);
                 }
