@@ -1,5 +1,6 @@
 //! Throughput of `P2pNetwork` on loopback: messages per second and process CPU per
-//! message, for 300-byte and 64 KiB messages between two nodes, and a 4-node broadcast.
+//! message, for 300-byte and 64 KiB messages between two nodes (300-byte ones also one at
+//! a time, which costs a whole transfer per message), and a 4-node broadcast.
 //! Each scenario runs `RUNS` times; the median is reported.
 //!
 //! Run: `cargo bench -p chancery-net --bench net` (release). CPU time is read from
@@ -154,8 +155,11 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let scenarios: [(&str, usize, usize, u64, u64); 3] = [
+    let scenarios: [(&str, usize, usize, u64, u64); 4] = [
         ("2 nodes, 300 B, one way both ways", 2, 300, 100_000, 8192),
+        // One message in flight per sender: every message is its own batch, so this
+        // measures the fixed cost of a transfer (latency-bound, like votes at low load).
+        ("2 nodes, 300 B, one in flight", 2, 300, 5_000, 1),
         ("2 nodes, 64 KiB", 2, 64 * 1024, 4_000, 256),
         ("4 nodes, 300 B broadcast", 4, 300, 30_000, 4096),
     ];

@@ -6,7 +6,8 @@
 //! - [`MemNetwork`] (from a [`MemHub`]): endpoints in one process joined by bounded channels;
 //!   for tests, simulators and single-process demos.
 //! - [`P2pNetwork`]: libp2p 0.57 over TCP + Noise + Yamux, with a genesis-gated peer set,
-//!   bounded per-peer outbound queues, batching, peer scoring and bans.
+//!   bounded per-peer outbound queues, one long-lived stream per peer and channel carrying
+//!   framed batches under credit-based flow control, peer scoring and bans.
 //!
 //! What the trait carries is opaque bytes: the node defines payloads (votes, proposals,
 //! transaction batches, catch-up requests) and verifies their signatures itself. The
@@ -25,6 +26,7 @@
 pub mod mem;
 pub mod p2p;
 mod queue;
+mod streams;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -269,14 +271,16 @@ pub struct Limits {
     pub queue_bytes_max: usize,
     /// Capacity of the inbound channel, messages.
     pub inbound_messages_max: usize,
-    /// Soft size of one outbound batch (several queued messages in one transfer), bytes.
-    /// A single larger message still goes alone.
+    /// Soft size of one outbound frame (the queued messages of one channel sent in one
+    /// write), bytes. A single larger message still goes alone.
     pub batch_bytes_max: usize,
-    /// Most messages in one outbound batch.
+    /// Most messages in one frame.
     pub batch_messages_max: usize,
-    /// Per peer: most batches sent but not yet acknowledged.
+    /// Per inbound stream (one per peer and channel): the credit this node grants, i.e.
+    /// the most frames the peer may have sent and not yet seen credited back (a frame is
+    /// credited back once its messages are in the inbound channel).
     pub inflight_batches_max: usize,
-    /// How long a request (or a batch) may wait for its answer, ms.
+    /// How long a request may wait for its answer (and a stream for its negotiation), ms.
     pub request_timeout_ms: u64,
     /// Most request handlers running at once; more requests are answered "busy".
     pub handler_tasks_max: usize,
@@ -502,6 +506,8 @@ pub struct Counters {
     inbound_rejected: AtomicU64,
     batches_failed: AtomicU64,
     requests_served: AtomicU64,
+    streams_opened: [AtomicU64; 2],
+    frames_sent: AtomicU64,
 }
 
 /// A snapshot of [`Counters`]; per-channel arrays are indexed in [`Channel::ALL`] order.
@@ -515,12 +521,19 @@ pub struct CountersSnapshot {
     pub dropped_oldest: [u64; 2],
     /// New messages refused because the queue was full (refuse policy, per channel).
     pub refused_full: [u64; 2],
-    /// Inbound transfers rejected as oversize or undecodable.
+    /// Inbound frames or requests rejected as oversize, undecodable or sent without
+    /// credit (each is a peer offence).
     pub inbound_rejected: u64,
-    /// Outbound batches that were not acknowledged (lost with their messages).
+    /// Outbound frames whose stream or connection failed before they were credited back:
+    /// possibly lost with their messages (possibly delivered: at most once, never resent).
     pub batches_failed: u64,
     /// Requests answered by the local handler.
     pub requests_served: u64,
+    /// Outbound message streams opened (per channel); one per peer and channel while
+    /// connections and streams stay up.
+    pub streams_opened: [u64; 2],
+    /// Outbound frames written (each carries one or more messages of one channel).
+    pub frames_sent: u64,
 }
 
 impl Counters {
@@ -539,6 +552,8 @@ impl Counters {
             inbound_rejected: self.inbound_rejected.load(Ordering::Relaxed),
             batches_failed: self.batches_failed.load(Ordering::Relaxed),
             requests_served: self.requests_served.load(Ordering::Relaxed),
+            streams_opened: r(&self.streams_opened),
+            frames_sent: self.frames_sent.load(Ordering::Relaxed),
         }
     }
 }

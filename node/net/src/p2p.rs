@@ -6,19 +6,21 @@
 //!   peer is refused once its Noise handshake reveals its identity, with a warning naming
 //!   it. Bans remove a peer from the allow list for a while (which also closes its
 //!   connections). `connection_limits` caps connections per peer and pending handshakes.
-//! - Delivery: direct sends over a request-response protocol (`/chancery/msg/1`). Queued
-//!   messages for one peer are packed into batches; each batch is acknowledged once it is in
-//!   the receiver's inbound channel, and at most [`Limits::inflight_batches_max`] batches
-//!   are unacknowledged per peer, which is the back-pressure path from a slow receiver to
-//!   the sender's bounded queue. No transport-level signatures (Noise already authenticates
-//!   the connection; payloads carry their own signatures).
+//! - Delivery: direct sends over `/chancery/msg/2` (`streams.rs`): per peer, one
+//!   connection sends, on one long-lived stream per channel, the queued messages as
+//!   length-prefixed frames. The receiver grants credits (frames) on the same stream and
+//!   returns one when a frame's messages are in its inbound channel; without credit the
+//!   sender stops, which is the back-pressure path from a slow receiver to the sender's
+//!   bounded queue. No transport-level signatures (Noise already authenticates the
+//!   connection; payloads carry their own signatures).
 //! - Catch-up: `/chancery/req/1`, answered by the node's [`RequestHandler`].
 //! - Redial: every configured peer with an address is dialled at start and redialled after
 //!   a drop or a failed dial, with a delay doubling from [`Limits::redial_ms_min`] to
 //!   [`Limits::redial_ms_max`].
 
-use crate::queue::{PeerQueue, Scores};
-use crate::wire::{Answer, MsgCodec, ReqCodec, WireError, MSG_PROTOCOL, REQ_PROTOCOL};
+use crate::queue::{Scores, Slot};
+use crate::streams::{self, StreamCtx};
+use crate::wire::{Answer, ReqCodec, WireError, REQ_PROTOCOL};
 use crate::{
     BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour, Network,
     PeerName, PeerStatus, RequestError, RequestHandler, SendError,
@@ -35,9 +37,9 @@ use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::{allow_block_list, connection_limits, identity, noise, tcp, yamux, PeerId, Swarm};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use tokio::time::Instant;
 
 /// A peer this node may talk to.
@@ -128,7 +130,7 @@ pub fn peers_of(set: &ValidatorSet) -> Vec<PeerConfig> {
 struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     limits: connection_limits::Behaviour,
-    msg: request_response::Behaviour<MsgCodec>,
+    msg: streams::Behaviour,
     req: request_response::Behaviour<ReqCodec>,
 }
 
@@ -154,17 +156,13 @@ struct Shared {
     limits: Limits,
     ids: HashMap<PeerName, PeerId>,
     names: Vec<PeerName>,
-    queues: Mutex<HashMap<PeerId, PeerQueue>>,
-    wake: Arc<Notify>,
-    counters: Counters,
+    /// Every configured peer's outbound queue; the peer's connection handler drains it.
+    slots: Arc<HashMap<PeerId, Arc<Slot>>>,
+    counters: Arc<Counters>,
     status: watch::Sender<PeerStatus>,
     commands: mpsc::Sender<Command>,
     local_id: PeerId,
     listen_addrs: Vec<Multiaddr>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A libp2p network endpoint. Cheap to clone; the swarm task stops when the last clone
@@ -185,11 +183,6 @@ const PENDING_INCOMING_PER_PEER_MAX: u32 = 2;
 /// Incoming connections being set up at once beyond the per-peer share: room for
 /// strangers, whom the allow-list then refuses, without starving the peers.
 const PENDING_INCOMING_SPARE_MAX: u32 = 8;
-/// Concurrent consensus-message streams per batch in flight: a batch is one stream each
-/// way, with room for retries.
-const MSG_STREAMS_PER_BATCH_MAX: usize = 4;
-/// Fewest concurrent consensus-message streams, whatever the batch limit.
-const MSG_STREAMS_MIN: usize = 16;
 /// Concurrent request streams per request-handler task: one being answered, one waiting.
 const REQ_STREAMS_PER_HANDLER_MAX: usize = 2;
 /// Fewest concurrent request streams, whatever the handler limit.
@@ -251,24 +244,24 @@ impl P2pNetwork {
                 n.saturating_mul(PENDING_INCOMING_PER_PEER_MAX)
                     .saturating_add(PENDING_INCOMING_SPARE_MAX),
             ));
+        let (inbound_tx, inbound_rx) = mpsc::channel(config.limits.inbound_messages_max.max(1));
+        let counters = Arc::new(Counters::default());
+        let slots: Arc<HashMap<PeerId, Arc<Slot>>> = Arc::new(
+            peers
+                .iter()
+                .map(|(id, p)| (*id, Arc::new(Slot::new(p.name.clone()))))
+                .collect(),
+        );
+        let stream_ctx = Arc::new(StreamCtx {
+            limits: config.limits.clone(),
+            counters: counters.clone(),
+            inbound: inbound_tx,
+            slots: slots.clone(),
+        });
         let behaviour = Behaviour {
             allow,
             limits: connection_limits::Behaviour::new(conn_limits),
-            msg: request_response::Behaviour::with_codec(
-                MsgCodec {
-                    limits: limits.clone(),
-                },
-                [(MSG_PROTOCOL, ProtocolSupport::Full)],
-                request_response::Config::default()
-                    .with_request_timeout(timeout)
-                    .with_max_concurrent_streams(
-                        config
-                            .limits
-                            .inflight_batches_max
-                            .saturating_mul(MSG_STREAMS_PER_BATCH_MAX)
-                            .max(MSG_STREAMS_MIN),
-                    ),
-            ),
+            msg: streams::Behaviour::new(stream_ctx),
             req: request_response::Behaviour::with_codec(
                 ReqCodec {
                     limits: limits.clone(),
@@ -332,7 +325,6 @@ impl P2pNetwork {
             }
         }
 
-        let (inbound_tx, inbound_rx) = mpsc::channel(config.limits.inbound_messages_max.max(1));
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS_MAX);
         let (status, _) = watch::channel(PeerStatus::default());
         let mut names: Vec<PeerName> = ids.keys().cloned().collect();
@@ -342,34 +334,27 @@ impl P2pNetwork {
             limits: config.limits.clone(),
             ids,
             names,
-            queues: Mutex::new(peers.keys().map(|id| (*id, PeerQueue::default())).collect()),
-            wake: Arc::new(Notify::new()),
-            counters: Counters::default(),
+            slots,
+            counters,
             status,
             commands: cmd_tx,
             local_id,
             listen_addrs,
         });
-        let (acks_tx, acks_rx) = mpsc::channel(COMMANDS_MAX);
         let (answers_tx, answers_rx) = mpsc::channel(config.limits.handler_tasks_max.max(1));
         let mut task = Task {
             swarm,
             shared: Weak::new(),
-            wake: Arc::new(Notify::new()),
             peers,
             scores: Scores::default(),
-            inbound: inbound_tx,
             pending: HashMap::new(),
-            inflight: HashMap::new(),
-            acks_tx,
             answers_tx,
             handler,
             handler_slots: Arc::new(Semaphore::new(config.limits.handler_tasks_max)),
             limits: config.limits,
         };
         task.shared = Arc::downgrade(&shared);
-        task.wake = shared.wake.clone();
-        tokio::spawn(task.run(cmd_rx, acks_rx, answers_rx));
+        tokio::spawn(task.run(cmd_rx, answers_rx));
         Ok((P2pNetwork { shared }, inbound_rx))
     }
 
@@ -413,29 +398,25 @@ impl Network for P2pNetwork {
             .id(to)
             .map_err(|_| SendError::UnknownPeer { peer: to.clone() })?;
         self.shared.limits.check_message(channel, payload.len())?;
-        {
-            let mut queues = lock(&self.shared.queues);
-            let q = queues.entry(id).or_default();
-            q.push(channel, payload, &self.shared.limits, &self.shared.counters);
-        }
-        self.shared.wake.notify_one();
+        let slot = self
+            .shared
+            .slots
+            .get(&id)
+            .ok_or_else(|| SendError::UnknownPeer { peer: to.clone() })?;
+        slot.push(channel, payload, &self.shared.limits, &self.shared.counters);
         Ok(())
     }
 
     fn broadcast(&self, channel: Channel, payload: Bytes) -> Result<(), SendError> {
         self.shared.limits.check_message(channel, payload.len())?;
-        {
-            let mut queues = lock(&self.shared.queues);
-            for q in queues.values_mut() {
-                q.push(
-                    channel,
-                    payload.clone(),
-                    &self.shared.limits,
-                    &self.shared.counters,
-                );
-            }
+        for slot in self.shared.slots.values() {
+            slot.push(
+                channel,
+                payload.clone(),
+                &self.shared.limits,
+                &self.shared.counters,
+            );
         }
-        self.shared.wake.notify_one();
         Ok(())
     }
 
@@ -524,16 +505,12 @@ impl PeerState {
     }
 }
 
-type Ack = ResponseChannel<()>;
-type MsgRequest = Result<Vec<(Channel, Bytes)>, WireError>;
 type ReqRequest = Result<Bytes, WireError>;
 
 enum Event {
     Swarm(SwarmEvent<BehaviourEvent>),
     Command(Command),
-    Ack(Ack),
     Answer(HandlerAnswer),
-    Wake,
     Timer,
 }
 type HandlerAnswer = (ResponseChannel<Answer>, Answer);
@@ -541,15 +518,10 @@ type HandlerAnswer = (ResponseChannel<Answer>, Answer);
 struct Task {
     swarm: Swarm<Behaviour>,
     shared: Weak<Shared>,
-    wake: Arc<Notify>,
     peers: HashMap<PeerId, PeerState>,
     scores: Scores,
-    inbound: mpsc::Sender<Inbound>,
     /// Catch-up requests waiting for their answer.
     pending: HashMap<OutboundRequestId, (PeerName, oneshot::Sender<Result<Bytes, RequestError>>)>,
-    /// Unacknowledged batches per peer.
-    inflight: HashMap<PeerId, usize>,
-    acks_tx: mpsc::Sender<Ack>,
     answers_tx: mpsc::Sender<HandlerAnswer>,
     handler: Arc<dyn RequestHandler>,
     handler_slots: Arc<Semaphore>,
@@ -560,13 +532,11 @@ impl Task {
     async fn run(
         mut self,
         mut commands: mpsc::Receiver<Command>,
-        mut acks: mpsc::Receiver<Ack>,
         mut answers: mpsc::Receiver<HandlerAnswer>,
     ) {
         loop {
             let next_timer = self.next_timer();
             let sleep = tokio::time::sleep_until(next_timer.unwrap_or_else(far_future));
-            let wake = self.wake.clone();
             let event = tokio::select! {
                 event = self.swarm.select_next_some() => Event::Swarm(event),
                 cmd = commands.recv() => match cmd {
@@ -574,9 +544,7 @@ impl Task {
                     // Every handle is gone: stop.
                     None => return,
                 },
-                Some(ack) = acks.recv() => Event::Ack(ack),
                 Some(answer) = answers.recv() => Event::Answer(answer),
-                _ = wake.notified() => Event::Wake,
                 _ = sleep, if next_timer.is_some() => Event::Timer,
             };
             // The task holds the shared state only weakly, so that dropping the last
@@ -587,10 +555,6 @@ impl Task {
             match event {
                 Event::Swarm(e) => self.on_swarm(e, &shared),
                 Event::Command(c) => self.on_command(c, &shared),
-                Event::Ack(ack) => {
-                    // The sender may have gone; nothing to do then.
-                    let _ = self.swarm.behaviour_mut().msg.send_response(ack, ());
-                }
                 Event::Answer((channel, answer)) => {
                     let _ = self
                         .swarm
@@ -598,10 +562,8 @@ impl Task {
                         .req
                         .send_response(channel, answer);
                 }
-                Event::Wake => {}
                 Event::Timer => self.on_timers(&shared),
             }
-            self.pump(&shared);
         }
     }
 
@@ -666,32 +628,6 @@ impl Task {
             }
             p.redial_at = Some(Instant::now() + Duration::from_millis(p.backoff_ms));
             p.backoff_ms = p.backoff_ms.saturating_mul(2).min(max);
-        }
-    }
-
-    /// Send queued messages to connected peers, up to the in-flight window.
-    fn pump(&mut self, shared: &Shared) {
-        let window = self.limits.inflight_batches_max.max(1);
-        let mut queues = lock(&shared.queues);
-        for (id, q) in queues.iter_mut() {
-            if q.is_empty() {
-                continue;
-            }
-            let connected = self.peers.get(id).is_some_and(|p| p.connections > 0);
-            if !connected {
-                continue;
-            }
-            let inflight = self.inflight.entry(*id).or_insert(0);
-            while *inflight < window {
-                let Some(batch) = q.take_batch(&self.limits) else {
-                    break;
-                };
-                for (channel, _) in &batch {
-                    Counters::add(&shared.counters.sent[channel.index()], 1);
-                }
-                self.swarm.behaviour_mut().msg.send_request(id, Ok(batch));
-                *inflight += 1;
-            }
         }
     }
 
@@ -784,7 +720,6 @@ impl Task {
                     p.connections = num_established as usize;
                     if num_established == 0 {
                         tracing::info!(peer = %p.name, cause = ?cause, "disconnected");
-                        self.inflight.remove(&peer_id);
                     }
                 }
                 self.schedule_redial(peer_id);
@@ -814,7 +749,10 @@ impl Task {
                 );
                 shared.status.send_modify(|s| s.refused_connections += 1);
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Msg(e)) => self.on_msg(e, shared),
+            SwarmEvent::Behaviour(BehaviourEvent::Msg(streams::Event::Misbehaved {
+                peer,
+                error,
+            })) => self.invalid(peer, &error, shared),
             SwarmEvent::Behaviour(BehaviourEvent::Req(e)) => self.on_req(e, shared),
             _ => {}
         }
@@ -825,103 +763,9 @@ impl Task {
         tracing::warn!(%peer, error = %wire, "invalid data from peer");
         let why = match wire {
             WireError::Oversize { .. } => Misbehaviour::Oversize,
-            WireError::BadFraming { .. } => Misbehaviour::BadFraming,
+            WireError::BadFraming { .. } | WireError::NoCredit { .. } => Misbehaviour::BadFraming,
         };
         self.penalise(peer, why, shared);
-    }
-
-    fn on_msg(&mut self, event: request_response::Event<MsgRequest, ()>, shared: &Shared) {
-        match event {
-            request_response::Event::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => {
-                let Some(name) = self.peers.get(&peer).map(|p| p.name.clone()) else {
-                    return;
-                };
-                match request {
-                    Ok(batch) => self.deliver(name, batch, channel, shared),
-                    // Dropping `channel` resets the stream: no acknowledgement.
-                    Err(wire) => self.invalid(peer, &wire, shared),
-                }
-            }
-            request_response::Event::Message {
-                peer,
-                message: Message::Response { .. },
-                ..
-            } => self.batch_done(peer),
-            request_response::Event::OutboundFailure { peer, error, .. } => {
-                Counters::add(&shared.counters.batches_failed, 1);
-                tracing::debug!(%peer, %error, "batch lost");
-                if let OutboundFailure::Io(e) = &error {
-                    if WireError::of(e).is_some() {
-                        self.penalise(peer, Misbehaviour::BadFraming, shared);
-                    }
-                }
-                self.batch_done(peer);
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                self.inbound_failure(peer, error, shared)
-            }
-            request_response::Event::ResponseSent { .. } => {}
-        }
-    }
-
-    fn batch_done(&mut self, peer: PeerId) {
-        if let Some(n) = self.inflight.get_mut(&peer) {
-            *n = n.saturating_sub(1);
-        }
-    }
-
-    /// Put a batch into the inbound channel, then acknowledge it. If the channel is full,
-    /// a task waits for room, so the acknowledgement (and the sender's window) waits too.
-    fn deliver(&mut self, from: PeerName, batch: Vec<(Channel, Bytes)>, ack: Ack, shared: &Shared) {
-        let mut rest = batch.into_iter();
-        while let Some((channel, payload)) = rest.next() {
-            let msg = Inbound {
-                from: from.clone(),
-                channel,
-                payload,
-            };
-            match self.inbound.try_send(msg) {
-                Ok(()) => Counters::add(&shared.counters.received[channel.index()], 1),
-                Err(mpsc::error::TrySendError::Closed(_)) => return,
-                Err(mpsc::error::TrySendError::Full(msg)) => {
-                    let inbound = self.inbound.clone();
-                    let acks = self.acks_tx.clone();
-                    let weak = self.shared.clone();
-                    let rest: Vec<(Channel, Bytes)> = rest.by_ref().collect();
-                    let from = from.clone();
-                    tokio::spawn(async move {
-                        let mut n = [0u64; 2];
-                        let first = std::iter::once(msg);
-                        let others = rest.into_iter().map(|(channel, payload)| Inbound {
-                            from: from.clone(),
-                            channel,
-                            payload,
-                        });
-                        for m in first.chain(others) {
-                            let i = m.channel.index();
-                            if inbound.send(m).await.is_err() {
-                                return;
-                            }
-                            n[i] += 1;
-                        }
-                        if let Some(s) = weak.upgrade() {
-                            Counters::add(&s.counters.received[0], n[0]);
-                            Counters::add(&s.counters.received[1], n[1]);
-                        }
-                        let _ = acks.send(ack).await;
-                    });
-                    return;
-                }
-            }
-        }
-        let _ = self.swarm.behaviour_mut().msg.send_response(ack, ());
     }
 
     fn inbound_failure(&mut self, peer: PeerId, error: InboundFailure, shared: &Shared) {

@@ -2,13 +2,18 @@
 
 use crate::{Channel, Counters, Limits, Misbehaviour, PeerName, PeerStatus};
 use libp2p::bytes::Bytes;
+use libp2p::futures::task::AtomicWaker;
+use libp2p::swarm::ConnectionId;
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[derive(Default)]
 struct Lane {
     msgs: VecDeque<Bytes>,
     bytes: usize,
+    /// Messages ever offered to this lane (queued or refused).
+    pushes: u64,
 }
 
 /// The messages waiting for one peer: one bounded lane per channel.
@@ -28,6 +33,7 @@ impl PeerQueue {
     ) {
         let i = channel.index();
         let lane = &mut self.lanes[i];
+        lane.pushes = lane.pushes.wrapping_add(1);
         let full = |lane: &Lane, extra: usize| {
             lane.msgs.len() >= limits.queue_messages_max
                 || lane.bytes.saturating_add(extra) > limits.queue_bytes_max
@@ -52,35 +58,101 @@ impl PeerQueue {
         lane.msgs.push_back(payload);
     }
 
-    /// True if nothing is waiting.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.lanes.iter().all(|l| l.msgs.is_empty())
+    /// True if nothing is waiting on `channel`.
+    pub(crate) fn is_empty(&self, channel: Channel) -> bool {
+        self.lanes[channel.index()].msgs.is_empty()
     }
 
-    /// Take the next batch: consensus messages first, then transactions, up to
-    /// `batch_messages_max` messages and about `batch_bytes_max` bytes (a single larger
-    /// message goes alone). `None` if nothing is waiting.
-    pub(crate) fn take_batch(&mut self, limits: &Limits) -> Option<Vec<(Channel, Bytes)>> {
-        let mut out = Vec::new();
+    /// How many messages were ever offered on `channel` (a send counter that wraps).
+    pub(crate) fn pushes(&self, channel: Channel) -> u64 {
+        self.lanes[channel.index()].pushes
+    }
+
+    /// Move the next frame's messages of `channel` into `out` (which is cleared first): up
+    /// to `batch_messages_max` messages and about `batch_bytes_max` bytes (a single larger
+    /// message goes alone). Returns how many were taken; 0 if nothing is waiting.
+    pub(crate) fn take_frame(
+        &mut self,
+        channel: Channel,
+        limits: &Limits,
+        out: &mut Vec<Bytes>,
+    ) -> usize {
+        out.clear();
+        let lane = &mut self.lanes[channel.index()];
         let mut bytes = 0usize;
-        for channel in Channel::ALL {
-            let lane = &mut self.lanes[channel.index()];
-            while let Some(next) = lane.msgs.front() {
-                let fits = out.is_empty()
-                    || (out.len() < limits.batch_messages_max
-                        && bytes.saturating_add(next.len()) <= limits.batch_bytes_max);
-                if !fits {
-                    return Some(out);
-                }
-                let Some(msg) = lane.msgs.pop_front() else {
-                    break;
-                };
-                lane.bytes -= msg.len();
-                bytes += msg.len();
-                out.push((channel, msg));
+        while let Some(next) = lane.msgs.front() {
+            let fits = out.is_empty()
+                || (out.len() < limits.batch_messages_max
+                    && bytes.saturating_add(next.len()) <= limits.batch_bytes_max);
+            if !fits {
+                break;
             }
+            let Some(msg) = lane.msgs.pop_front() else {
+                break;
+            };
+            lane.bytes -= msg.len();
+            bytes += msg.len();
+            out.push(msg);
         }
-        (!out.is_empty()).then_some(out)
+        out.len()
+    }
+}
+
+/// Everything waiting for one peer, and which of its connections carries it.
+///
+/// `P2pNetwork::send` pushes into the queue and wakes the sending connection's handler;
+/// that handler takes frames out of the queue when its stream has credit. Only one
+/// connection per peer sends (the owner), so there is one stream per channel and peer.
+pub(crate) struct Slot {
+    /// The peer's name, as inbound messages carry it.
+    pub(crate) name: PeerName,
+    state: Mutex<SlotState>,
+    /// The owner's handler, woken when something is queued.
+    waker: AtomicWaker,
+}
+
+/// The lock-protected part of a [`Slot`].
+pub(crate) struct SlotState {
+    /// The bounded outbound queue.
+    pub(crate) queue: PeerQueue,
+    /// The connection whose handler sends the queue, if the peer is connected.
+    pub(crate) owner: Option<ConnectionId>,
+}
+
+impl Slot {
+    pub(crate) fn new(name: PeerName) -> Slot {
+        Slot {
+            name,
+            state: Mutex::new(SlotState {
+                queue: PeerQueue::default(),
+                owner: None,
+            }),
+            waker: AtomicWaker::new(),
+        }
+    }
+
+    /// The queue and owner, locked.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SlotState> {
+        // A panic while holding the lock poisons it; every critical section is a few queue
+        // operations, so the data is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queue a message and wake the sending handler.
+    pub(crate) fn push(
+        &self,
+        channel: Channel,
+        payload: Bytes,
+        limits: &Limits,
+        counters: &Counters,
+    ) {
+        self.lock().queue.push(channel, payload, limits, counters);
+        self.waker.wake();
+    }
+
+    /// The owner's handler registers here on every poll.
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
     }
 }
 
@@ -171,10 +243,15 @@ mod tests {
         let s = c.snapshot();
         assert_eq!(s.dropped_oldest, [2, 0]);
         assert_eq!(s.refused_full, [0, 2]);
+        assert_eq!(q.pushes(Channel::Consensus), 5);
+        assert_eq!(q.pushes(Channel::Transactions), 5);
         let mut got = Vec::new();
-        while let Some(b) = q.take_batch(&l) {
-            assert!(b.len() <= 2);
-            got.extend(b.into_iter().map(|(ch, m)| (ch, m[0])));
+        let mut frame = Vec::new();
+        for ch in Channel::ALL {
+            while q.take_frame(ch, &l, &mut frame) > 0 {
+                assert!(frame.len() <= 2);
+                got.extend(frame.iter().map(|m| (ch, m[0])));
+            }
         }
         assert_eq!(
             got,
@@ -187,7 +264,7 @@ mod tests {
                 (Channel::Transactions, 12),
             ]
         );
-        assert!(q.is_empty());
+        assert!(q.is_empty(Channel::Consensus) && q.is_empty(Channel::Transactions));
     }
 
     #[test]
@@ -199,13 +276,14 @@ mod tests {
         q.push(Channel::Transactions, msg(3, 60), &l, &c);
         assert_eq!(c.snapshot().refused_full, [0, 1]);
         // The 600-byte message is over batch_bytes_max but goes alone.
-        let b = q.take_batch(&l).unwrap_or_default();
-        assert_eq!(b.len(), 1);
-        assert_eq!(b[0].1.len(), 600);
-        let b = q.take_batch(&l).unwrap_or_default();
-        assert_eq!(b.len(), 1);
-        assert_eq!(b[0].1[0], 3);
-        assert!(q.take_batch(&l).is_none());
+        let mut b = Vec::new();
+        assert_eq!(q.take_frame(Channel::Transactions, &l, &mut b), 1);
+        assert_eq!(b[0].len(), 600);
+        assert_eq!(q.take_frame(Channel::Transactions, &l, &mut b), 1);
+        assert_eq!(b[0][0], 3);
+        assert_eq!(q.take_frame(Channel::Transactions, &l, &mut b), 0);
+        assert!(b.is_empty());
+        assert_eq!(q.take_frame(Channel::Consensus, &l, &mut b), 0);
     }
 
     #[test]

@@ -1,11 +1,16 @@
-//! Wire formats of the two libp2p protocols. Both are length-prefixed and check every
-//! length against a limit *before* allocating or reading the body.
+//! Wire formats of the two libp2p protocols. Every length is checked against a limit
+//! *before* allocating or reading what it announces.
 //!
-//! `/chancery/msg/1` — one-way message batches, acknowledged:
-//! request  = count:u32be, then `count` times (channel:u8, len:u32be, payload[len]);
-//! response = one byte 0 (delivered into the receiver's inbound channel).
+//! `/chancery/msg/2` — one long-lived stream per connection and channel, opened by the
+//! sender (see `streams.rs` for the state machines):
+//! - sender → receiver: `channel:u8` once, then frames; a frame is `len:u32be` and a body of
+//!   `len` bytes, the body is `count:u32be` then `count` times (`len:u32be`, payload[len]).
+//!   Every message of a stream is on the stream's channel.
+//! - receiver → sender: credit grants, each `n:u32be` (n ≥ 1 frames). The receiver grants
+//!   `inflight_batches_max` when it accepts the stream, and one more whenever a frame's
+//!   messages are all in its inbound channel. A frame without credit is misbehaviour.
 //!
-//! `/chancery/req/1` — catch-up requests:
+//! `/chancery/req/1` — catch-up requests (request-response, one stream per request):
 //! request  = len:u32be, payload[len];
 //! response = status:u8 (0 answer, 1 declined, 2 busy), len:u32be, payload[len].
 
@@ -17,12 +22,16 @@ use libp2p::StreamProtocol;
 use std::io;
 use std::sync::Arc;
 
-/// Protocol name of message batches.
-pub(crate) const MSG_PROTOCOL: StreamProtocol = StreamProtocol::new("/chancery/msg/1");
+/// Protocol name of the message streams.
+pub(crate) const MSG_PROTOCOL: StreamProtocol = StreamProtocol::new("/chancery/msg/2");
 /// Protocol name of catch-up requests.
 pub(crate) const REQ_PROTOCOL: StreamProtocol = StreamProtocol::new("/chancery/req/1");
 
-/// A violation of the wire format by the remote. In a *request* it is returned as the
+/// Bytes of a length, a count or a credit grant on the wire (`u32be`).
+pub(crate) const U32_BYTES: usize = 4;
+
+/// A violation of the wire format by the remote. For the message streams it is returned by
+/// the frame decoder and the stream handler; in a catch-up *request* it is returned as the
 /// request value (`Err(WireError)`), because request-response reports no event at all when
 /// `read_request` fails, and the swarm task must learn the peer to score it. In a response
 /// it is carried inside `io::Error` (kind `InvalidData`).
@@ -42,6 +51,11 @@ pub(crate) enum WireError {
         expected: String,
         found: String,
     },
+    /// A frame the receiver had not granted credit for.
+    #[error(
+        "{channel:?} frame sent without credit ({granted} frames granted on the stream, all used)"
+    )]
+    NoCredit { channel: Channel, granted: u64 },
 }
 
 impl WireError {
@@ -54,6 +68,119 @@ impl WireError {
         e.get_ref()
             .and_then(|inner| inner.downcast_ref::<WireError>())
     }
+}
+
+/// The largest frame body (after its length prefix) a receiver with `limits` accepts on
+/// `channel`: a count, `batch_messages_max` lengths and `batch_bytes_max` bytes of payload
+/// plus one largest message (a sender's batch limit is local, so leave it room).
+pub(crate) fn frame_bytes_max(limits: &Limits, channel: Channel) -> usize {
+    U32_BYTES
+        .saturating_add(limits.batch_messages_max.saturating_mul(U32_BYTES))
+        .saturating_add(limits.batch_bytes_max)
+        .saturating_add(limits.message_bytes_max(channel))
+}
+
+/// Append one frame holding `msgs`, its length prefix included, to `out`. Fails only for a
+/// message or frame over 4 GiB, which the send path's limits already exclude.
+pub(crate) fn encode_frame(msgs: &[Bytes], out: &mut Vec<u8>) -> io::Result<()> {
+    let body = msgs.iter().fold(U32_BYTES, |n, m| {
+        n.saturating_add(U32_BYTES).saturating_add(m.len())
+    });
+    out.reserve(body.saturating_add(U32_BYTES));
+    out.extend_from_slice(&len_u32(body)?);
+    out.extend_from_slice(&len_u32(msgs.len())?);
+    for m in msgs {
+        out.extend_from_slice(&len_u32(m.len())?);
+        out.extend_from_slice(m);
+    }
+    Ok(())
+}
+
+/// Check a frame's announced body length before reading the body.
+pub(crate) fn check_frame_len(
+    limits: &Limits,
+    channel: Channel,
+    len: usize,
+) -> Result<(), WireError> {
+    let bytes_max = frame_bytes_max(limits, channel);
+    if len > bytes_max {
+        return Err(WireError::Oversize {
+            what: "frame",
+            bytes: len,
+            bytes_max,
+        });
+    }
+    if len < 2 * U32_BYTES {
+        return Err(WireError::BadFraming {
+            what: "frame length",
+            expected: format!(
+                "at least {} bytes (a count and one message length)",
+                2 * U32_BYTES
+            ),
+            found: len.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn take_u32(body: &Bytes, at: usize, what: &'static str) -> Result<usize, WireError> {
+    let end = at.saturating_add(U32_BYTES);
+    match body.get(at..end) {
+        Some(b) => Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize),
+        None => Err(WireError::BadFraming {
+            what,
+            expected: format!("{U32_BYTES} bytes at offset {at}"),
+            found: format!("a frame of {} bytes", body.len()),
+        }),
+    }
+}
+
+/// Decode a frame body of `channel` into its messages (slices of `body`, no copy).
+pub(crate) fn decode_frame(
+    limits: &Limits,
+    channel: Channel,
+    body: &Bytes,
+) -> Result<Vec<Bytes>, WireError> {
+    let count = take_u32(body, 0, "frame message count")?;
+    if count == 0 || count > limits.batch_messages_max {
+        return Err(WireError::BadFraming {
+            what: "frame message count",
+            expected: format!("1..={}", limits.batch_messages_max),
+            found: count.to_string(),
+        });
+    }
+    let bytes_max = limits.message_bytes_max(channel);
+    let mut at = U32_BYTES;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let len = take_u32(body, at, "message length")?;
+        if len > bytes_max {
+            return Err(WireError::Oversize {
+                what: "message",
+                bytes: len,
+                bytes_max,
+            });
+        }
+        at += U32_BYTES;
+        let end = at.saturating_add(len);
+        if end > body.len() {
+            return Err(WireError::BadFraming {
+                what: "message",
+                expected: format!("{len} bytes at offset {at}"),
+                found: format!("a frame of {} bytes", body.len()),
+            });
+        }
+        out.push(body.slice(at..end));
+        at = end;
+    }
+    if at != body.len() {
+        return Err(WireError::BadFraming {
+            what: "frame length",
+            expected: format!("{at} bytes for {count} messages"),
+            found: body.len().to_string(),
+        });
+    }
+    Ok(out)
 }
 
 async fn read_u32<T: AsyncRead + Unpin>(io: &mut T) -> io::Result<u32> {
@@ -94,49 +221,6 @@ fn len_u32(len: usize) -> io::Result<[u8; 4]> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "payload over 4 GiB"))
 }
 
-async fn read_batch<T: AsyncRead + Unpin>(
-    l: &Limits,
-    io: &mut T,
-) -> io::Result<Vec<(Channel, Bytes)>> {
-    let count = read_u32(io).await? as usize;
-    if count == 0 || count > l.batch_messages_max {
-        return Err(WireError::BadFraming {
-            what: "batch message count",
-            expected: format!("1..={}", l.batch_messages_max),
-            found: count.to_string(),
-        }
-        .io());
-    }
-    let total_max = l
-        .batch_bytes_max
-        .saturating_add(l.consensus_bytes_max.max(l.transactions_bytes_max));
-    let mut total = 0usize;
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        let byte = read_u8(io).await?;
-        let channel = Channel::from_byte(byte).ok_or_else(|| {
-            WireError::BadFraming {
-                what: "channel",
-                expected: "0 or 1".into(),
-                found: byte.to_string(),
-            }
-            .io()
-        })?;
-        let payload = read_sized(io, "message", l.message_bytes_max(channel)).await?;
-        total += payload.len();
-        if total > total_max {
-            return Err(WireError::Oversize {
-                what: "batch",
-                bytes: total,
-                bytes_max: total_max,
-            }
-            .io());
-        }
-        out.push((channel, payload));
-    }
-    Ok(out)
-}
-
 /// A wire error out of an `io::Error`, or the `io::Error` itself if it is not one.
 fn split(e: io::Error) -> io::Result<WireError> {
     if WireError::of(&e).is_none() {
@@ -146,71 +230,6 @@ fn split(e: io::Error) -> io::Result<WireError> {
         Some(Ok(wire)) => Ok(*wire),
         Some(Err(other)) => Err(io::Error::other(other)),
         None => Err(io::Error::from(io::ErrorKind::InvalidData)),
-    }
-}
-
-/// Codec of `/chancery/msg/1`.
-#[derive(Clone)]
-pub(crate) struct MsgCodec {
-    pub(crate) limits: Arc<Limits>,
-}
-
-impl request_response::Codec for MsgCodec {
-    type Protocol = StreamProtocol;
-    type Request = Result<Vec<(Channel, Bytes)>, WireError>;
-    type Response = ();
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Self::Request>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        match read_batch(&self.limits, io).await {
-            Ok(batch) => Ok(Ok(batch)),
-            Err(e) => split(e).map(Err),
-        }
-    }
-
-    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        match read_u8(io).await? {
-            0 => Ok(()),
-            other => Err(WireError::BadFraming {
-                what: "acknowledgement",
-                expected: "0".into(),
-                found: other.to_string(),
-            }
-            .io()),
-        }
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: Self::Request,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        let req = req.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let body: usize = req.iter().map(|(_, p)| 5 + p.len()).sum();
-        let mut buf = Vec::with_capacity(4 + body);
-        buf.extend_from_slice(&len_u32(req.len())?);
-        for (channel, payload) in &req {
-            buf.push(channel.to_byte());
-            buf.extend_from_slice(&len_u32(payload.len())?);
-            buf.extend_from_slice(payload);
-        }
-        io.write_all(&buf).await
-    }
-
-    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, _: ()) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        io.write_all(&[0]).await
     }
 }
 
@@ -310,34 +329,36 @@ mod tests {
     use libp2p::futures::io::Cursor;
     use libp2p::request_response::Codec;
 
-    fn codec(limits: Limits) -> MsgCodec {
-        MsgCodec {
-            limits: Arc::new(limits),
-        }
+    fn encode(msgs: &[Bytes]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_frame(msgs, &mut out).expect("encode");
+        out
     }
 
-    fn encode(batch: Vec<(Channel, Bytes)>) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        block_on(codec(Limits::default()).write_request(&MSG_PROTOCOL, &mut out, Ok(batch)))
-            .expect("write");
-        out.into_inner()
-    }
-
-    fn decode(limits: Limits, bytes: Vec<u8>) -> io::Result<Vec<(Channel, Bytes)>> {
-        let r = block_on(codec(limits).read_request(&MSG_PROTOCOL, &mut Cursor::new(bytes)))?;
-        r.map_err(|w| io::Error::new(io::ErrorKind::InvalidData, w))
+    /// Check the length prefix as a receiver does, then decode the body.
+    fn decode(limits: &Limits, channel: Channel, frame: Vec<u8>) -> Result<Vec<Bytes>, WireError> {
+        let len = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
+        assert_eq!(
+            len,
+            frame.len() - U32_BYTES,
+            "the prefix is the body length"
+        );
+        check_frame_len(limits, channel, len)?;
+        decode_frame(limits, channel, &Bytes::from(frame).slice(U32_BYTES..))
     }
 
     #[test]
-    fn batch_round_trips() {
-        let batch = vec![
-            (Channel::Consensus, Bytes::from_static(b"vote")),
-            (Channel::Transactions, Bytes::from(vec![9u8; 1000])),
-            (Channel::Consensus, Bytes::new()),
+    fn frame_round_trips() {
+        let msgs = vec![
+            Bytes::from_static(b"vote"),
+            Bytes::from(vec![9u8; 1000]),
+            Bytes::new(),
         ];
+        let frame = encode(&msgs);
+        assert_eq!(frame.len(), 4 + 4 + 3 * 4 + 1004);
         assert_eq!(
-            decode(Limits::default(), encode(batch.clone())).expect("decode"),
-            batch
+            decode(&Limits::default(), Channel::Consensus, frame).expect("decode"),
+            msgs
         );
     }
 
@@ -347,37 +368,76 @@ mod tests {
             consensus_bytes_max: 10,
             ..Limits::default()
         };
-        let bytes = encode(vec![(Channel::Consensus, Bytes::from(vec![0u8; 11]))]);
-        let e = decode(small, bytes).unwrap_err();
+        let frame = encode(&[Bytes::from(vec![0u8; 11])]);
         assert_eq!(
-            WireError::of(&e),
-            Some(&WireError::Oversize {
+            decode(&small, Channel::Consensus, frame.clone()),
+            Err(WireError::Oversize {
                 what: "message",
                 bytes: 11,
                 bytes_max: 10
             })
         );
-        let mut bytes = encode(vec![(Channel::Consensus, Bytes::from_static(b"x"))]);
-        bytes[4] = 7; // channel byte
-        let e = decode(Limits::default(), bytes).unwrap_err();
+        // The transactions limit is the default one: the same frame is fine there.
+        assert!(decode(&small, Channel::Transactions, frame).is_ok());
+        // A frame length over the limit is refused before the body is read.
+        let max = frame_bytes_max(&small, Channel::Consensus);
         assert!(matches!(
-            WireError::of(&e),
-            Some(WireError::BadFraming {
-                what: "channel",
+            check_frame_len(&small, Channel::Consensus, max + 1),
+            Err(WireError::Oversize { what: "frame", .. })
+        ));
+        assert!(check_frame_len(&small, Channel::Consensus, max).is_ok());
+        assert!(matches!(
+            check_frame_len(&small, Channel::Consensus, 7),
+            Err(WireError::BadFraming { .. })
+        ));
+        // A count of zero, or over the batch limit.
+        let mut zero = encode(&[Bytes::from_static(b"x")]);
+        zero[4..8].copy_from_slice(&0u32.to_be_bytes());
+        assert!(matches!(
+            decode(&Limits::default(), Channel::Consensus, zero),
+            Err(WireError::BadFraming {
+                what: "frame message count",
                 ..
             })
         ));
-        let e = decode(Limits::default(), vec![0, 0, 0, 0]).unwrap_err();
+        let few = Limits {
+            batch_messages_max: 1,
+            ..Limits::default()
+        };
+        let two = encode(&[Bytes::from_static(b"x"), Bytes::from_static(b"y")]);
         assert!(matches!(
-            WireError::of(&e),
-            Some(WireError::BadFraming { .. })
+            decode(&few, Channel::Consensus, two),
+            Err(WireError::BadFraming { .. })
         ));
-        // Truncated input is an IO error, not a wire error.
-        let mut bytes = encode(vec![(Channel::Consensus, Bytes::from_static(b"xyz"))]);
-        bytes.pop();
-        let e = decode(Limits::default(), bytes).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
-        assert!(WireError::of(&e).is_none());
+        // A message running past the frame, and bytes left over after the last one.
+        let mut overrun = encode(&[Bytes::from_static(b"xyz")]);
+        overrun[8..12].copy_from_slice(&4u32.to_be_bytes());
+        assert!(matches!(
+            decode(&Limits::default(), Channel::Consensus, overrun),
+            Err(WireError::BadFraming {
+                what: "message",
+                ..
+            })
+        ));
+        let mut trailing = encode(&[Bytes::from_static(b"xyz")]);
+        trailing[8..12].copy_from_slice(&2u32.to_be_bytes());
+        assert!(matches!(
+            decode(&Limits::default(), Channel::Consensus, trailing),
+            Err(WireError::BadFraming {
+                what: "frame length",
+                ..
+            })
+        ));
+        // A count announcing more messages than the body holds.
+        let mut short = encode(&[Bytes::from_static(b"xyz")]);
+        short[4..8].copy_from_slice(&2u32.to_be_bytes());
+        assert!(matches!(
+            decode(&Limits::default(), Channel::Consensus, short),
+            Err(WireError::BadFraming {
+                what: "message length",
+                ..
+            })
+        ));
     }
 
     #[test]

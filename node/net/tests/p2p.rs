@@ -1,10 +1,11 @@
 //! libp2p-specific behaviour: oversize data from a peer is rejected and the peer scored
-//! down, then banned and disconnected. No sleeps: waits are on status watches and channels.
+//! down, then banned and disconnected; messages queued before a connection are delivered.
+//! No sleeps: waits are on status watches, channels and counters.
 
 mod common;
 
 use chancery_net::{Bytes, Channel, Limits, Network};
-use common::{build_p2p, recv, wait_status, Spec};
+use common::{build_p2p, recv, wait_counters, wait_status, Spec};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversize_message_is_rejected_and_sender_scored_down_then_banned() {
@@ -32,6 +33,9 @@ async fn oversize_message_is_rejected_and_sender_scored_down_then_banned() {
     wait_status(&mut status, |s| s.scores.get(&a) == Some(&-40)).await;
     assert_eq!(nodes[1].0.counters().inbound_rejected, 1);
     assert!(!status.borrow().banned.contains(&a));
+    // b closed the stream; once a has seen it (the frame counted lost), its next send opens
+    // a new stream. (A message a writes before seeing the reset is lost: at most once.)
+    wait_counters(&nodes[0].0, |c| c.batches_failed == 1).await;
 
     // A valid message still gets through, and it is the first thing b receives.
     nodes[0]
@@ -42,12 +46,13 @@ async fn oversize_message_is_rejected_and_sender_scored_down_then_banned() {
     assert_eq!((&m.payload[..], &m.from), (&b"ok"[..], &a));
 
     // Two more offences cross the threshold (-120 <= -100): banned and disconnected.
-    for score in [-80, -120] {
+    for (score, failed) in [(-80, 2), (-120, 3)] {
         nodes[0]
             .0
             .send(&b, Channel::Consensus, Bytes::from(vec![2u8; 2048]))
             .expect("send");
         wait_status(&mut status, |s| s.scores.get(&a) == Some(&score)).await;
+        wait_counters(&nodes[0].0, |c| c.batches_failed == failed).await;
     }
     wait_status(&mut status, |s| {
         s.banned.contains(&a) && !s.connected.contains(&a)
@@ -57,7 +62,11 @@ async fn oversize_message_is_rejected_and_sender_scored_down_then_banned() {
     let mut a_status = nodes[0].0.status();
     wait_status(&mut a_status, |s| !s.connected.contains(&b)).await;
     wait_status(&mut status, |s| s.refused_connections >= 1).await;
-    assert!(nodes[0].0.counters().batches_failed >= 3);
+    let c = nodes[0].0.counters();
+    assert_eq!(c.batches_failed, 3, "{c:?}");
+    // Each offending frame closed its stream: "ok" and the second offence shared the
+    // second of three streams.
+    assert_eq!(c.streams_opened, [3, 0], "{c:?}");
     assert_eq!(nodes[1].0.counters().received, [1, 0]);
 }
 

@@ -1,10 +1,12 @@
 //! Test harness shared by the behavioural suites: builds a set of nodes of either kind.
 #![allow(dead_code)]
 
+pub mod raw;
+
 use chancery_core::crypto::SecretKey;
 use chancery_net::{
-    Bytes, Inbound, Limits, MemHub, Network, P2pConfig, P2pNetwork, PeerConfig, PeerName,
-    PeerStatus, RequestHandler,
+    Bytes, CountersSnapshot, Inbound, Limits, MemHub, Network, P2pConfig, P2pNetwork, PeerConfig,
+    PeerName, PeerStatus, RequestHandler,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,6 +146,37 @@ pub async fn build_p2p(specs: &[Spec]) -> Vec<(P2pNetwork, mpsc::Receiver<Inboun
     nodes
 }
 
+/// Start node `name`, whose allowed set also holds `raw_name`, and a [`raw::Raw`] peer with
+/// that name's identity connected to it; returns once the node sees the raw peer connected.
+pub async fn node_and_raw(
+    name: &str,
+    raw_name: &str,
+    limits: Limits,
+) -> (P2pNetwork, mpsc::Receiver<Inbound>, raw::Raw) {
+    let peers: Vec<PeerConfig> = [name, raw_name]
+        .iter()
+        .map(|n| PeerConfig {
+            name: (*n).into(),
+            network_key: SecretKey::from_seed(seed(n)).public(),
+            addrs: Vec::new(),
+        })
+        .collect();
+    let config = P2pConfig {
+        name: name.into(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+        peers,
+        limits,
+    };
+    let (net, rx) = P2pNetwork::start(config, seed(name), echo(name))
+        .await
+        .expect("start");
+    let raw = raw::Raw::connect(seed(raw_name), net.peer_id(), net.listen_addrs()[0].clone());
+    let mut status = net.status();
+    let raw_peer = PeerName::from(raw_name);
+    wait_status(&mut status, |s| s.connected.contains(&raw_peer)).await;
+    (net, rx, raw)
+}
+
 /// The next inbound message, or a test failure after [`GUARD`].
 pub async fn recv(rx: &mut mpsc::Receiver<Inbound>) -> Inbound {
     tokio::time::timeout(GUARD, rx.recv())
@@ -156,5 +189,31 @@ pub async fn recv(rx: &mut mpsc::Receiver<Inbound>) -> Inbound {
 pub async fn wait_status(rx: &mut watch::Receiver<PeerStatus>, f: impl FnMut(&PeerStatus) -> bool) {
     if tokio::time::timeout(GUARD, rx.wait_for(f)).await.is_err() {
         panic!("timed out waiting for a status; last: {:?}", *rx.borrow());
+    }
+}
+
+/// How often [`wait_counters`] re-reads the counters.
+const COUNTERS_POLL: Duration = Duration::from_millis(5);
+
+/// Wait until `net`'s counters satisfy `f` and return them, or fail after [`GUARD`].
+/// Counters have no change notification, so they are re-read every few milliseconds: a
+/// wait on a condition, whose outcome does not depend on the interval.
+pub async fn wait_counters(
+    net: &dyn Network,
+    mut f: impl FnMut(&CountersSnapshot) -> bool,
+) -> CountersSnapshot {
+    let wait = async {
+        let mut tick = tokio::time::interval(COUNTERS_POLL);
+        loop {
+            tick.tick().await;
+            let c = net.counters();
+            if f(&c) {
+                return c;
+            }
+        }
+    };
+    match tokio::time::timeout(GUARD, wait).await {
+        Ok(c) => c,
+        Err(_) => panic!("timed out waiting for counters; last: {:?}", net.counters()),
     }
 }
