@@ -728,3 +728,50 @@ fn configs_that_cannot_work_are_refused() {
     }
     assert!(MempoolConfig::default().validate().is_ok());
 }
+
+/// Issue 17: past the node's backlog bound its own clients are refused with `pool_full`
+/// (and told when to retry by the API); peers' transactions are still admitted, and the
+/// clients are admitted again once the backlog is below the bound.
+#[test]
+fn the_backlog_bound_refuses_local_submissions_only() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    let b = key(2, 0);
+    view.add(&a, "a");
+    view.add(&b, "b");
+    let mut p = pool(small());
+    let now = t(0);
+    p.set_backlog_max(Some(2));
+    assert_eq!(p.backlog_max(), Some(2));
+    p.insert(tx(&a, 0), Origin::Local, now, &view).unwrap();
+    p.insert(tx(&a, 1), Origin::Local, now, &view).unwrap();
+    let e = p.insert(tx(&a, 2), Origin::Local, now, &view).unwrap_err();
+    assert_eq!(
+        e,
+        AdmitError::PoolFull {
+            limit: PoolLimit::Backlog,
+            max: 2
+        }
+    );
+    assert_eq!(e.code(), "pool_full");
+    assert!(e.to_string().contains("backlog_max = 2"), "{e}");
+    // The batch path refuses the same way.
+    let r = p.insert_batch(vec![tx(&a, 2)], Origin::Local, now, &view);
+    assert!(matches!(
+        r.as_slice(),
+        [Err(AdmitError::PoolFull {
+            limit: PoolLimit::Backlog,
+            ..
+        })]
+    ));
+    // A peer's transaction is admitted over the bound.
+    p.insert(tx(&b, 0), Origin::Peer, now, &view).unwrap();
+    assert_eq!(p.len(), 3);
+    ok(&p);
+    // A higher bound (a faster chain) admits the client again.
+    p.set_backlog_max(Some(4));
+    p.insert(tx(&a, 2), Origin::Local, now, &view).unwrap();
+    p.set_backlog_max(None);
+    p.insert(tx(&a, 3), Origin::Local, now, &view).unwrap();
+    ok(&p);
+}
