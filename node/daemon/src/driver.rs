@@ -913,6 +913,7 @@ impl Driver {
             quorum,
             validators: total,
             mempool_txs: self.app.mempool.len(),
+            mempool_backlog_max: self.app.mempool.backlog_max().unwrap_or(0),
             evidence: self.evidence,
             validator: me.is_some(),
             started: true,
