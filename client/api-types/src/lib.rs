@@ -446,11 +446,6 @@ pub struct NodeStatus {
     pub validators: usize,
     /// Pending transactions in the mempool.
     pub mempool_txs: usize,
-    /// The pool's backlog bound: at or above this many pending transactions the node
-    /// refuses its clients' submissions with `pool_full` and a time to retry (a few seconds
-    /// of work at the recent commit rate; 0: no bound).
-    #[serde(default)]
-    pub mempool_backlog_max: usize,
     /// Evidence of misbehaviour seen.
     pub evidence: usize,
     /// Whether this node votes.

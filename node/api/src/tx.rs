@@ -164,27 +164,6 @@ async fn send_submit(
     h: &NodeHandle,
     txs: Vec<Transaction>,
 ) -> ApiResult<Vec<Result<Digest, chancery_mempool::AdmitError>>> {
-    // Past the backlog bound, refuse before the signature checks: under overload a client
-    // retrying refused transactions must not cost the node a verification each time
-    // (issue 17). The status is at most a status tick old; the pool enforces the bound
-    // exactly.
-    {
-        let st = h.status.borrow();
-        if st.mempool_backlog_max > 0 && st.mempool_txs >= st.mempool_backlog_max {
-            let mut err = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "pool_full",
-                format!(
-                    "pool is full: {} pending transactions, at or over this node's backlog bound \
-                 backlog_max = {} (a few seconds of work at the recent commit rate); retry",
-                    st.mempool_txs, st.mempool_backlog_max
-                ),
-            )
-            .retry_after(crate::caps::RETRY_AFTER_S);
-            err.details = json!({ "reason": "pool_full" });
-            return Err(err);
-        }
-    }
     // Signatures are checked here, on the API's bounded blocking pool (every submission
     // route runs there), not by the driver that runs consensus (issue 14, finding 5).
     let verdicts = chancery_mempool::Verdicts::compute(&h.ledger.chain_id(), &txs);

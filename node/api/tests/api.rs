@@ -600,50 +600,6 @@ async fn a_full_pool_tells_the_client_when_to_retry() {
     assert!(!a.headers.contains_key(header::RETRY_AFTER));
 }
 
-/// Issue 17: past the node's backlog bound a submission is refused before its signatures
-/// are checked and before it reaches the driver, with pool_full and a time to retry; below
-/// it, the submission goes through.
-#[tokio::test]
-async fn over_the_backlog_bound_submissions_are_refused_before_any_work() {
-    let e = env();
-    let (commands, mut rx) = tokio::sync::mpsc::channel(4);
-    let (status_tx, status) = tokio::sync::watch::channel(chancery_api_types::NodeStatus {
-        started: true,
-        mempool_txs: 10_000,
-        mempool_backlog_max: 10_000,
-        ..Default::default()
-    });
-    let handle = chancery_api::NodeHandle {
-        commands,
-        status,
-        ..e.handle.clone()
-    };
-    let app = chancery_api::router(handle);
-    let key = e.fx.signer("mof", Role::AssetOfficer);
-    let tx = e.fx.tx(key, 3, register("A9", "mof"));
-    let a = post_tx(&app, &tx).await;
-    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(a.json()["code"], "pool_full");
-    let message = a.json()["message"].as_str().unwrap_or("").to_string();
-    assert!(message.contains("backlog_max = 10000"), "{message}");
-    assert_eq!(a.headers[header::RETRY_AFTER], "1");
-    assert!(rx.try_recv().is_err(), "nothing reached the driver");
-    // Below the bound the submission reaches the driver.
-    status_tx.send_modify(|s| s.mempool_txs = 9_999);
-    let app2 = app.clone();
-    let tx2 = tx.clone();
-    let post = tokio::spawn(async move { post_tx(&app2, &tx2).await });
-    match rx.recv().await {
-        Some(chancery_api::handle::Command::Submit { txs, reply, .. }) => {
-            assert_eq!(txs.len(), 1);
-            let _ = reply.send(vec![Ok(tx.hash())]);
-        }
-        _ => panic!("expected the submission"),
-    }
-    let a = post.await.expect("request task");
-    assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.json());
-}
-
 #[tokio::test]
 async fn framework_errors_are_json_too() {
     let e = env_with(ApiLimits {

@@ -913,7 +913,6 @@ impl Driver {
             quorum,
             validators: total,
             mempool_txs: self.app.mempool.len(),
-            mempool_backlog_max: self.app.mempool.backlog_max().unwrap_or(0),
             evidence: self.evidence,
             validator: me.is_some(),
             started: true,
