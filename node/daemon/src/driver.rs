@@ -63,55 +63,6 @@ pub const STATUS_TICK_INTERVAL_MS: u64 = 250;
 /// How long the driver sleeps when no timer is pending, in milliseconds: an hour, i.e.
 /// until a message, a command or a tick wakes it.
 const IDLE_WAKE_MS: u64 = 3_600_000;
-/// Seconds over which the finalized rate is averaged for the backlog bound.
-pub const BACKLOG_WINDOW_S: u64 = 10;
-/// Seconds of work, at the finalized rate, that this node admits from its clients before it
-/// refuses them with `pool_full` and a time to retry: so an admitted transaction is
-/// finalized within a bounded time past saturation, instead of waiting behind an ever
-/// longer queue (issue 17).
-pub const BACKLOG_S: u64 = 4;
-/// The least backlog bound, in transactions: what an idle chain admits at once (a burst).
-pub const BACKLOG_TXS_MIN: usize = 8_192;
-/// Most committed blocks remembered for the rate (more than the window can hold at the
-/// block rates seen; older ones are dropped first).
-const BACKLOG_BLOCKS_MAX: usize = 4_096;
-
-/// The rate at which this node commits transactions, over the last `BACKLOG_WINDOW_S`.
-#[derive(Default)]
-struct CommitRate {
-    blocks: VecDeque<(Instant, usize)>,
-    txs: usize,
-}
-
-impl CommitRate {
-    fn record(&mut self, at: Instant, txs: usize) {
-        if self.blocks.len() >= BACKLOG_BLOCKS_MAX {
-            if let Some((_, n)) = self.blocks.pop_front() {
-                self.txs -= n;
-            }
-        }
-        self.blocks.push_back((at, txs));
-        self.txs += txs;
-        let window = Duration::from_secs(BACKLOG_WINDOW_S);
-        while let Some(&(t, n)) = self.blocks.front() {
-            if at.saturating_duration_since(t) <= window {
-                break;
-            }
-            self.blocks.pop_front();
-            self.txs -= n;
-        }
-    }
-
-    /// The backlog bound: `BACKLOG_S` seconds at the recent rate, at least
-    /// `BACKLOG_TXS_MIN`.
-    fn backlog_max(&self) -> usize {
-        let per_s = self.txs / BACKLOG_WINDOW_S as usize;
-        per_s
-            .saturating_mul(BACKLOG_S as usize)
-            .max(BACKLOG_TXS_MIN)
-    }
-}
-
 /// On a chain that never rests (`heartbeat_ms` = 0), the longest an idle leader waits
 /// before proposing an empty block, in milliseconds (when Δ is longer).
 pub const IDLE_BLOCK_MS: u64 = 250;
@@ -207,8 +158,6 @@ pub struct Driver {
     rests: bool,
     /// What the core was last told about pending work ([`Input::Work`]).
     work_told: bool,
-    /// The recent commit rate, which sets the pool's backlog bound.
-    commit_rate: CommitRate,
     gossip_out: Vec<Vec<u8>>,
     /// When the oldest transaction in `gossip_out` was queued (None: nothing queued).
     gossip_first_at: Option<Instant>,
@@ -447,8 +396,6 @@ impl Driver {
             .collect();
         let (sync_tx, sync_rx) = mpsc::channel(SYNC_RESULTS_MAX);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
-        let mut app = p.app;
-        app.mempool.set_backlog_max(Some(BACKLOG_TXS_MIN));
         let verify = crate::verifypool::VerifyPool::per_core(GOSSIP_CHECKS_MAX)
             .map_err(|e| anyhow::anyhow!("starting the signature-check threads: {e}"))?;
         tracing::debug!(
@@ -468,9 +415,8 @@ impl Driver {
             }),
             rests: p.heartbeat_ms > 0,
             work_told: true,
-            commit_rate: CommitRate::default(),
             core_cfg: cfg,
-            app,
+            app: p.app,
             net: p.net,
             inbound: p.inbound,
             commands: p.commands,
@@ -881,9 +827,6 @@ impl Driver {
     }
 
     fn announce(&mut self, block: &Block) {
-        self.commit_rate.record(Instant::now(), block.txs.len());
-        let max = self.commit_rate.backlog_max();
-        self.app.mempool.set_backlog_max(Some(max));
         let _ = self.events.send(Event::Block {
             height: block.header.height,
             hash: block.header.hash(),
@@ -1776,31 +1719,5 @@ mod tests {
             scores.get(&PeerName::from("v2")).is_some_and(|s| *s < 0),
             "{scores:?}"
         );
-    }
-
-    /// Issue 17: the pool admits this node's clients up to `BACKLOG_S` seconds of work at
-    /// the rate of the last `BACKLOG_WINDOW_S`, never less than `BACKLOG_TXS_MIN`, and
-    /// blocks older than the window stop counting.
-    #[test]
-    fn the_backlog_bound_follows_the_recent_commit_rate() {
-        let mut r = CommitRate::default();
-        assert_eq!(r.backlog_max(), BACKLOG_TXS_MIN, "nothing committed yet");
-        let t0 = Instant::now();
-        // 3,000 tx/s for the whole window: 30,000 transactions in 10 s.
-        for i in 0..100u64 {
-            r.record(t0 + Duration::from_millis(i * 100), 300);
-        }
-        assert_eq!(r.backlog_max(), 3_000 * BACKLOG_S as usize);
-        // Much later, one small block: the window holds only it.
-        r.record(t0 + Duration::from_secs(60), 10);
-        assert_eq!(r.blocks.len(), 1);
-        assert_eq!(r.backlog_max(), BACKLOG_TXS_MIN);
-        // The list of blocks is bounded whatever the block rate.
-        let t1 = t0 + Duration::from_secs(61);
-        for _ in 0..(2 * BACKLOG_BLOCKS_MAX) {
-            r.record(t1, 1);
-        }
-        assert_eq!(r.blocks.len(), BACKLOG_BLOCKS_MAX);
-        assert_eq!(r.txs, BACKLOG_BLOCKS_MAX);
     }
 }

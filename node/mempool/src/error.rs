@@ -16,9 +16,6 @@ pub enum PoolLimit {
     AgencyTxs,
     /// [`crate::MempoolConfig::agency_bytes_max`].
     AgencyBytes,
-    /// The node's backlog bound ([`crate::Mempool::set_backlog_max`]): what the chain
-    /// finalizes in a few seconds.
-    Backlog,
 }
 
 impl PoolLimit {
@@ -29,7 +26,6 @@ impl PoolLimit {
             PoolLimit::Bytes => "bytes_max",
             PoolLimit::AgencyTxs => "agency_txs_max",
             PoolLimit::AgencyBytes => "agency_bytes_max",
-            PoolLimit::Backlog => "backlog_max",
         }
     }
 }

@@ -359,8 +359,6 @@ pub struct Mempool {
     /// Signers' decompressed keys (a signer signs many transactions).
     keys: chancery_core::crypto::KeyCache,
     signatures_checked: u64,
-    /// Most pending transactions at which this node's clients are still admitted.
-    backlog_max: Option<usize>,
 }
 
 impl Mempool {
@@ -385,32 +383,7 @@ impl Mempool {
             cache,
             keys: chancery_core::crypto::KeyCache::new(KEY_CACHE_MAX),
             signatures_checked: 0,
-            backlog_max: None,
         })
-    }
-
-    /// Refuse transactions from this node's clients ([`Origin::Local`]) while `max` or more
-    /// are pending (`None`: only the pool's own limits). The node sets it from the rate at
-    /// which the chain finalizes, so that what it admits is finalized within a bounded time
-    /// and the rest is refused with `pool_full` and a time to retry (issue 17). Peers'
-    /// transactions are not refused by it: they were admitted by a peer already.
-    pub fn set_backlog_max(&mut self, max: Option<usize>) {
-        self.backlog_max = max;
-    }
-
-    /// The current backlog bound ([`Mempool::set_backlog_max`]).
-    pub fn backlog_max(&self) -> Option<usize> {
-        self.backlog_max
-    }
-
-    fn check_backlog(&self, origin: Origin) -> Result<(), AdmitError> {
-        match self.backlog_max {
-            Some(max) if origin == Origin::Local && self.txs >= max => Err(AdmitError::PoolFull {
-                limit: PoolLimit::Backlog,
-                max,
-            }),
-            _ => Ok(()),
-        }
     }
 
     /// The configuration.
@@ -479,7 +452,6 @@ impl Mempool {
     ) -> Result<Admitted, AdmitError> {
         let p = Prepared::new(tx);
         let agency = self.precheck(&p, view)?;
-        self.check_backlog(origin)?;
         let victims = self.plan_room(&agency, p.size)?;
         let vtx = self.signature(p, None)?;
         Ok(self.place(vtx, agency, victims, origin, now))
@@ -574,10 +546,7 @@ impl Mempool {
                     }
                     Err(e)
                 }
-                Ok(agency) => match self
-                    .check_backlog(origin)
-                    .and_then(|()| self.plan_room(&agency, p.size))
-                {
+                Ok(agency) => match self.plan_room(&agency, p.size) {
                     Err(e) => {
                         if let Some(v) = pre {
                             self.cache.put(p.hash, v);
