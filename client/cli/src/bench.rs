@@ -482,7 +482,9 @@ fn thread_part(comm: &str) -> &'static str {
     }
 }
 
-/// CPU seconds of one `/proc/PID/task/TID/stat` line: its thread name and utime + stime.
+/// The name and CPU seconds (utime + stime, clock ticks of 1/100 s) of one
+/// `/proc/PID/stat` or `/proc/PID/task/TID/stat` line. The name is in parentheses and may
+/// hold spaces and parentheses itself: the fields start after the last ')'.
 fn parse_task_stat(text: &str) -> Option<(&str, f64)> {
     let open = text.find('(')?;
     let close = text.rfind(')')?;
@@ -518,12 +520,7 @@ fn parts_cpu_s(pid: u32) -> Option<BTreeMap<&'static str, f64>> {
 /// utime + stime of a process, in seconds (clock ticks of 1/100 s, Linux's USER_HZ).
 fn cpu_s(pid: &str) -> Option<f64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may hold spaces: split after the last ')'.
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ut: f64 = f.get(11)?.parse().ok()?;
-    let st: f64 = f.get(12)?.parse().ok()?;
-    Some((ut + st) / 100.0)
+    parse_task_stat(&s).map(|(_, cpu)| cpu)
 }
 
 /// The machine's CPU time from the first line of `/proc/stat`: (idle, total) in clock
