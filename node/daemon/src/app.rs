@@ -1,13 +1,20 @@
 //! The application side of consensus: building a block when we lead, checking a block a
 //! leader proposed, and committing finalized blocks. Synchronous; the driver calls it.
 //!
-//! Execution needs the parent's state. The ledger holds only committed (finalized) state,
-//! so a full block is built or checked only on top of the last applied block (the tip).
-//! When a leader must extend a block that is notarized but not yet finalized, it waits
-//! briefly for the finalization and then proposes an **empty** block, whose header repeats
-//! its parent's log and state roots (an empty block changes nothing). Finalizing the empty
-//! block finalizes its parent too, so the chain never stalls on a block that is notarized
-//! but neither finalized nor nullified (a case Simplex allows).
+//! Execution is pipelined (R15 of docs/consensus.md): every block this node builds or
+//! finds valid is executed on its parent's result — the committed tip, or the parent's
+//! own speculative result kept by the ledger ([`chancery_ledger::Ledger::execute_on`]) —
+//! and its result is kept under its hash. A leader whose parent is notarized but not yet
+//! finalized therefore builds a full block at once, validators check it the same way, and
+//! a finalized block is committed from its kept result without executing again. Results
+//! of skipped blocks are dropped by the ledger at the next commit.
+//!
+//! When the parent has no result here (this node never checked it), a leader waits briefly
+//! for the parent's finalization and then proposes an **empty** block, whose header repeats
+//! its parent's log and state roots (an empty block changes nothing); a validator checks a
+//! full block on such a parent once the parent is committed. Finalizing the empty block
+//! finalizes its parent too, so the chain never stalls on a block that is notarized but
+//! neither finalized nor nullified (a case Simplex allows).
 
 use chancery_consensus::{Block as CBlock, BlockRef};
 use chancery_core::block::{Block, BlockHeader};
@@ -102,6 +109,31 @@ impl Pace {
 
 /// The ledger's committed state, as the mempool needs it.
 pub struct LedgerView<'a>(pub &'a Ledger);
+
+/// The state after a block not yet committed (or the tip), as the mempool's selection
+/// needs it: a leader building on a notarized parent selects the transactions that follow
+/// the parent's (R15).
+pub struct ParentView<'a>(pub chancery_ledger::SpeculativeView<'a>);
+
+impl AdmissionView for ParentView<'_> {
+    fn member(&self, key: &chancery_core::PublicKey) -> Option<MemberInfo> {
+        match self.0.value(&chancery_core::state::StateKey::Member(*key)) {
+            Ok(Some(chancery_core::state::StateValue::Member(m))) => Some(MemberInfo {
+                agency: m.agency,
+                roles: m.roles,
+                revoked: m.revoked,
+            }),
+            _ => None,
+        }
+    }
+
+    fn next_seq(&self, key: &chancery_core::PublicKey) -> chancery_core::Seq {
+        match self.0.value(&chancery_core::state::StateKey::Seq(*key)) {
+            Ok(Some(chancery_core::state::StateValue::Seq(s))) => s,
+            _ => chancery_core::Seq(0),
+        }
+    }
+}
 
 impl AdmissionView for LedgerView<'_> {
     fn member(&self, key: &chancery_core::PublicKey) -> Option<MemberInfo> {
@@ -274,11 +306,6 @@ impl App {
         self.headers.get(digest).map(ParentInfo::from)
     }
 
-    /// Is `digest` the last applied block?
-    pub fn is_tip(&self, digest: &Digest) -> bool {
-        self.ledger.tip().hash == *digest
-    }
-
     fn remember(&mut self, h: &BlockHeader) {
         if self.headers.len() >= HEADERS_KEPT_MAX {
             // Forget the lowest heights first: they are finalized or abandoned.
@@ -294,8 +321,31 @@ impl App {
         self.headers.insert(h.hash(), h.clone());
     }
 
-    /// Build our block for `view` on `parent`. `full` asks for a block with transactions
-    /// (possible only when the parent is the tip); otherwise the block is empty.
+    /// Can a block with transactions be built or checked on `parent` now: is it the tip,
+    /// or a block whose speculative result is kept (R15)?
+    pub fn can_execute_on(&self, parent: &Digest) -> bool {
+        self.ledger.can_execute_on(parent)
+    }
+
+    /// Would a block on `parent` carry transactions: can it be executed on, and does the
+    /// pool hold a transaction that is executable after it (one not in the parent's chain)?
+    pub fn has_work_on(&self, parent: &Digest) -> bool {
+        if self.mempool.is_empty() {
+            return false;
+        }
+        let Ok(view) = self.ledger.view_on(parent) else {
+            return false;
+        };
+        let limits = BlockLimits {
+            txs_max: 1,
+            bytes_max: self.block_bytes_max,
+            rotation: 0,
+        };
+        !self.mempool.select(&limits, &ParentView(view)).is_empty()
+    }
+
+    /// Build our block for `view` on `parent`: with transactions when the parent can be
+    /// executed on (the tip or a kept speculative result), otherwise empty.
     pub fn build(
         &mut self,
         epoch: Epoch,
@@ -324,25 +374,33 @@ impl App {
             validator_set: self.validator_set_hash,
         };
         let mut txs = Vec::new();
-        if self.is_tip(&parent.digest) {
+        let mut result = None;
+        if let Ok(view_state) = self.ledger.view_on(&parent.digest) {
             let started = Instant::now();
-            let view_state = LedgerView(&self.ledger);
             let limits = BlockLimits {
                 txs_max: self.pace.txs_max(self.block_txs_max),
                 bytes_max: self.block_bytes_max,
                 rotation: header.height.0,
             };
-            let selected = self.mempool.select(&limits, &view_state);
+            let selected = self.mempool.select(&limits, &ParentView(view_state));
             let checked: Vec<CheckedTx> = selected.into_iter().map(CheckedTx::from).collect();
-            let ex = self.ledger.execute(&checked, time, header.height)?;
+            let ex = self
+                .ledger
+                .execute_on(&parent.digest, &checked, time, header.height)?;
             ex.fill_header(&mut header);
             txs = checked.iter().map(|c| c.tx().clone()).collect();
             self.pace.observe(txs.len(), started.elapsed());
+            result = Some(ex);
         }
         let block = Block { header, txs };
         let cblock = to_consensus(&block);
         // Never build a proposal the network would refuse (issue 14, finding 6).
         self.check_size(&cblock)?;
+        if let Some(ex) = result {
+            // Our own block's result: the next leader (us, or a peer's block we check)
+            // builds on it before it is finalized (R15).
+            self.ledger.keep_speculative(cblock.digest, &ex);
+        }
         self.remember(&block.header);
         Ok(cblock)
     }
@@ -444,10 +502,19 @@ impl App {
             if h.state_root != info.state_root {
                 return Err(mismatch("state_root", info.state_root, h.state_root));
             }
+            // Keep its (trivial) result when the parent has one, so that its child can be
+            // built and checked before it is finalized (R15).
+            if let Ok(ex) = self
+                .ledger
+                .execute_on(&parent.digest, &[], h.time, h.height)
+            {
+                self.ledger.keep_speculative(digest, &ex);
+            }
             self.remember(h);
             return Ok(true);
         }
-        if !self.is_tip(&parent.digest) {
+        if !self.can_execute_on(&parent.digest) {
+            // Neither the tip nor a block we checked: wait for the parent's commit.
             return Ok(false);
         }
         let started = Instant::now();
@@ -455,7 +522,11 @@ impl App {
         let checked = verify_block_txs(&self.chain_id, block.txs.clone(), |hash| {
             mempool.verified(hash)
         });
-        let ex = self.ledger.execute(&checked, h.time, h.height)?;
+        // On the parent's result: a leader that executed on a stale state (another
+        // branch, or an ancestor's state) gets different roots and is refused below.
+        let ex = self
+            .ledger
+            .execute_on(&parent.digest, &checked, h.time, h.height)?;
         self.pace.observe(block.txs.len(), started.elapsed());
         let mut want = h.clone();
         ex.fill_header(&mut want);
@@ -471,6 +542,8 @@ impl App {
         if want.log_size != h.log_size {
             return Err(mismatch("log_size", want.log_size, h.log_size));
         }
+        // Valid: keep its result for its children and for its commit (R15).
+        self.ledger.keep_speculative(digest, &ex);
         self.remember(h);
         Ok(true)
     }
@@ -801,5 +874,192 @@ mod fetched_run_tests {
         assert!(e.to_string().contains("log_root"), "{e}");
         assert_eq!(plain.ledger.tip(), ahead.ledger.tip());
         assert_eq!(ahead.ledger.tip().height, Height(3));
+    }
+}
+
+#[cfg(test)]
+mod pipeline_tests {
+    //! R15: building and checking on a notarized, uncommitted parent.
+    use super::*;
+    use chancery_core::record::Role;
+    use chancery_core::tx::Transaction;
+    use chancery_ledger::testing::fixture::{anchor, Fixture};
+    use chancery_mempool::Origin;
+    use chancery_storage::MemStore;
+
+    fn app(fx: &Fixture) -> App {
+        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
+        let mempool = Mempool::new(
+            fx.genesis.chain_id(),
+            chancery_mempool::MempoolConfig::default(),
+        )
+        .unwrap();
+        App::new(
+            ledger,
+            mempool,
+            fx.genesis.validators.hash(),
+            fx.genesis.params.block_txs_max as usize,
+            fx.genesis.params.block_bytes_max as usize,
+            Duration::from_millis(50),
+        )
+    }
+
+    fn txs(fx: &Fixture, seqs: std::ops::Range<u64>) -> Vec<Transaction> {
+        let key = fx.signer("mof", Role::Archivist);
+        seqs.map(|s| fx.tx(key, s, anchor(&format!("p{s}"))))
+            .collect()
+    }
+
+    fn submit(a: &mut App, txs: Vec<Transaction>) {
+        let view = LedgerView(&a.ledger);
+        for r in a.mempool.insert_batch(txs, Origin::Local, now_ms(), &view) {
+            r.unwrap();
+        }
+    }
+
+    fn decode(b: &CBlock) -> Block {
+        codec::decode(&b.payload).unwrap()
+    }
+
+    fn now_ms() -> TimestampMs {
+        TimestampMs(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+        )
+    }
+
+    fn reference(b: &CBlock) -> BlockRef {
+        BlockRef {
+            digest: b.digest,
+            height: b.height,
+            view: b.view,
+        }
+    }
+
+    #[test]
+    fn a_leader_builds_on_a_notarized_parent_and_the_commit_does_not_execute_again() {
+        let fx = Fixture::new();
+        let (mut leader, mut checker) = (app(&fx), app(&fx));
+        let genesis = BlockRef {
+            digest: leader.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        submit(&mut leader, txs(&fx, 0..3));
+        let b1 = leader
+            .build(Epoch(0), View(1), 1, &genesis, now_ms())
+            .unwrap();
+        assert_eq!(decode(&b1).txs.len(), 3);
+        assert!(matches!(
+            checker.check(&b1, &genesis, 1, Epoch(0), now_ms()),
+            Verdict::Valid
+        ));
+        // More work arrives; height 1 is notarized, not finalized. The leader of view 2
+        // builds on it at once, with the transactions that follow height 1's.
+        submit(&mut leader, txs(&fx, 3..5));
+        assert!(leader.can_execute_on(&b1.digest));
+        assert!(leader.has_work_on(&b1.digest));
+        let b2 = leader
+            .build(Epoch(0), View(2), 2, &reference(&b1), now_ms())
+            .unwrap();
+        let body2 = decode(&b2);
+        let seqs: Vec<u64> = body2.txs.iter().map(|t| t.body.seq.0).collect();
+        assert_eq!(seqs, vec![3, 4]);
+        assert!(!leader.has_work_on(&b2.digest), "nothing follows height 2");
+        assert!(matches!(
+            checker.check(&b2, &reference(&b1), 2, Epoch(0), now_ms()),
+            Verdict::Valid
+        ));
+        // Both finalize: nobody executes them again.
+        let (before_l, before_c) = (leader.ledger.executions(), checker.ledger.executions());
+        for a in [&mut leader, &mut checker] {
+            let blocks = [decode(&b1), decode(&b2)];
+            let run = blocks
+                .into_iter()
+                .map(|b| {
+                    let c = fx.finalize(&b);
+                    (b, c)
+                })
+                .collect();
+            let out = a.commit_run(run);
+            assert!(out.error.is_none(), "{:?}", out.error);
+        }
+        assert_eq!(leader.ledger.executions(), before_l);
+        assert_eq!(checker.ledger.executions(), before_c);
+        assert_eq!(leader.ledger.tip(), checker.ledger.tip());
+        assert_eq!(leader.ledger.tip().hash, b2.digest);
+    }
+
+    #[test]
+    fn a_block_executed_on_a_stale_state_is_refused() {
+        let fx = Fixture::new();
+        let (mut leader, mut byz, mut checker) = (app(&fx), app(&fx), app(&fx));
+        let genesis = BlockRef {
+            digest: leader.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        submit(&mut leader, txs(&fx, 0..3));
+        let b1 = leader
+            .build(Epoch(0), View(1), 1, &genesis, now_ms())
+            .unwrap();
+        assert!(matches!(
+            checker.check(&b1, &genesis, 1, Epoch(0), now_ms()),
+            Verdict::Valid
+        ));
+        // A Byzantine leader of view 2 extends height 1 but executes its block on the
+        // state before height 1 (a stale state): a block of seq 0..2 again, then relabelled
+        // as height 2 on height 1, correctly signed and bound.
+        submit(&mut byz, txs(&fx, 0..2));
+        let stale = byz.build(Epoch(0), View(2), 2, &genesis, now_ms()).unwrap();
+        let mut block = decode(&stale);
+        block.header.height = Height(2);
+        block.header.parent = b1.digest;
+        block.header.time = TimestampMs(decode(&b1).header.time.0 + 1);
+        let forged = to_consensus(&block);
+        match checker.check(&forged, &reference(&b1), 2, Epoch(0), now_ms()) {
+            Verdict::Invalid(BlockCheckError::Header { field, .. }) => {
+                assert!(
+                    ["txs_hash", "log_root", "state_root", "log_size"].contains(&field),
+                    "{field}"
+                )
+            }
+            v => panic!("expected a refused header, got {v:?}"),
+        }
+        // Its result is not kept: nothing can be built on it.
+        assert!(!checker.can_execute_on(&forged.digest));
+    }
+
+    #[test]
+    fn a_block_on_a_parent_never_checked_waits_for_the_parent() {
+        let fx = Fixture::new();
+        let (mut leader, mut late) = (app(&fx), app(&fx));
+        let genesis = BlockRef {
+            digest: leader.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        submit(&mut leader, txs(&fx, 0..2));
+        let b1 = leader
+            .build(Epoch(0), View(1), 1, &genesis, now_ms())
+            .unwrap();
+        submit(&mut leader, txs(&fx, 2..4));
+        let b2 = leader
+            .build(Epoch(0), View(2), 2, &reference(&b1), now_ms())
+            .unwrap();
+        // `late` never checked height 1: height 2 waits for height 1's commit.
+        assert!(matches!(
+            late.check(&b2, &reference(&b1), 2, Epoch(0), now_ms()),
+            Verdict::NeedParent
+        ));
+        let b = decode(&b1);
+        let c = fx.finalize(&b);
+        assert!(late.commit_run(vec![(b, c)]).error.is_none());
+        assert!(matches!(
+            late.check(&b2, &reference(&b1), 2, Epoch(0), now_ms()),
+            Verdict::Valid
+        ));
     }
 }

@@ -536,7 +536,7 @@ impl Driver {
             return Ok(());
         }
         // The parent did not get finalized in time, or the heartbeat is due: propose
-        // (an empty block, unless the parent is our tip and transactions wait).
+        // (an empty block, unless transactions follow a parent we can execute on).
         self.propose_now()
     }
 
@@ -619,8 +619,9 @@ impl Driver {
         self.wake_idle_leader();
     }
 
-    /// A leader waiting for transactions proposes as soon as there are some; on a parent
-    /// that is not yet our tip it waits at most `propose_wait` more for its finalization.
+    /// A leader waiting for transactions proposes as soon as some follow its parent (on
+    /// the parent's result: the tip or a notarized block it checked, R15); on a parent it
+    /// cannot execute on it waits at most `propose_wait` more for the parent's finalization.
     fn wake_idle_leader(&mut self) {
         if self.app.mempool.is_empty() {
             return;
@@ -628,11 +629,12 @@ impl Driver {
         let Some(p) = self.pending_propose.as_mut() else {
             return;
         };
-        if !self.app.is_tip(&p.parent.digest) {
+        let parent = p.parent.digest;
+        if !self.app.can_execute_on(&parent) {
             p.deadline = p.deadline.min(Instant::now() + self.propose_wait);
             return;
         }
-        {
+        if self.app.has_work_on(&parent) {
             if let Err(e) = self.propose_now() {
                 tracing::warn!(error = %e, "proposal failed");
             }
@@ -970,9 +972,10 @@ impl Driver {
         Ok(())
     }
 
-    /// Our turn to propose in `view` on `parent`: wait for transactions (or, idle, a
-    /// shorter while before an empty block), or propose at once if the parent is our tip
-    /// and the pool is not empty.
+    /// Our turn to propose in `view` on `parent`: propose at once if transactions follow
+    /// the parent (executed on the tip or on the parent's speculative result, R15);
+    /// otherwise wait for transactions or the parent's finalization (or, idle, the
+    /// heartbeat) before an empty block.
     fn on_propose(
         &mut self,
         view: View,
@@ -992,7 +995,7 @@ impl Driver {
             asked,
             deadline: asked + wait,
         });
-        if self.app.is_tip(&parent.digest) && !idle {
+        if !idle && self.app.has_work_on(&parent.digest) {
             self.propose_now_into(inputs)?;
         }
         Ok(())
@@ -1110,10 +1113,13 @@ impl Driver {
         let verdict = self.app.check(&block, &parent, leader, epoch, now_ms());
         self.defer_timers(started.elapsed());
         match verdict {
-            Verdict::Valid => inputs.push_back(Input::Validated {
-                digest: block.digest,
-                valid: true,
-            }),
+            Verdict::Valid => {
+                inputs.push_back(Input::Validated {
+                    digest: block.digest,
+                    valid: true,
+                });
+                self.after_valid(block.digest, inputs);
+            }
             Verdict::Invalid(e) => {
                 tracing::warn!(height = block.height.0, view = block.view.0, error = %e, "proposal rejected");
                 inputs.push_back(Input::Validated {
@@ -1127,6 +1133,28 @@ impl Driver {
                 }
                 self.pending_validate
                     .push_back(PendingValidate { block, parent });
+            }
+        }
+    }
+
+    /// A block was found valid and its result kept (R15): the blocks that waited for it
+    /// as their parent can be checked now, and if we lead on it we can build on it.
+    fn after_valid(&mut self, digest: Digest, inputs: &mut VecDeque<Input>) {
+        let (ready, waiting): (Vec<PendingValidate>, Vec<PendingValidate>) = self
+            .pending_validate
+            .drain(..)
+            .partition(|p| p.parent.digest == digest);
+        self.pending_validate = waiting.into();
+        for p in ready {
+            self.validate(p.block, p.parent, inputs);
+        }
+        let leads_on_it = self
+            .pending_propose
+            .as_ref()
+            .is_some_and(|p| p.parent.digest == digest);
+        if leads_on_it && self.app.has_work_on(&digest) {
+            if let Err(e) = self.propose_now_into(inputs) {
+                tracing::warn!(error = %e, "proposal failed");
             }
         }
     }
@@ -1145,12 +1173,8 @@ impl Driver {
                 self.pending_validate.push_back(p);
             }
         }
-        if !self.app.mempool.is_empty()
-            && self
-                .pending_propose
-                .as_ref()
-                .is_some_and(|p| p.parent.digest == tip.hash)
-        {
+        let parent = self.pending_propose.as_ref().map(|p| p.parent.digest);
+        if parent.is_some_and(|d| self.app.has_work_on(&d)) {
             self.propose_now_into(inputs)?;
         }
         Ok(())

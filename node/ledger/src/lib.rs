@@ -36,6 +36,7 @@ mod proofs;
 mod query;
 pub mod schema;
 mod smt;
+mod speculative;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tree;
@@ -48,6 +49,7 @@ pub use query::{
     AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
     EVIDENCE_BYTES_MAX, EVIDENCE_KEY_PREFIX, PAGE_SIZE_MAX, TX_OCCURRENCES_MAX,
 };
+pub use speculative::{SpeculativeView, SPECULATIVE_DEPTH_MAX, SPECULATIVE_KEPT_MAX};
 pub use tree::{META_TREE_FLUSHED, META_TREE_SNAPSHOT};
 pub use verify::{
     verify_block_txs, verify_block_txs_with, VerifyConfig, CHUNK_TXS_MIN_DEFAULT,
@@ -98,6 +100,19 @@ pub enum LedgerError {
         expected: ChainId,
         /// Chain id stored.
         found: ChainId,
+    },
+    /// A block was to be executed on a parent that has no result here: neither the
+    /// committed tip nor a kept speculative result (R15).
+    #[error("parent {parent} has no result to execute on: expected the last committed block or a block executed speculatively")]
+    NoResult {
+        /// The parent asked for.
+        parent: Digest,
+    },
+    /// A block was to be executed on a chain of uncommitted parents longer than the limit.
+    #[error("more than {max} uncommitted parents: expected at most speculative_depth_max = {max} blocks between the committed tip and the new block")]
+    SpeculationTooDeep {
+        /// The limit ([`SPECULATIVE_DEPTH_MAX`]).
+        max: u64,
     },
     /// A block at the wrong height.
     #[error("block height {found}, expected {expected}")]
@@ -322,8 +337,14 @@ pub struct Executed {
 #[derive(Debug)]
 struct Plan {
     entries: Vec<(TxHash, LogEntry)>,
+    /// The outcome of each transaction hash's last occurrence in the block: a child
+    /// executed on this block's speculative result asks it whether a transaction was
+    /// applied (`speculative.rs`).
+    outcomes_by_hash: HashMap<TxHash, Outcome>,
     changes: BTreeMap<Digest, (StateKey, StateValue)>,
-    nodes: Vec<(Digest, Node)>,
+    /// The state-tree nodes the block created, by hash (a child executed on this block's
+    /// speculative result loads them from here).
+    nodes: HashMap<Digest, Node>,
     /// The block's log-tile puts (one per tile the block changed).
     log_nodes: Vec<chancery_tlog::Put>,
     frontier: logtree::Frontier,
@@ -392,6 +413,10 @@ struct Inner {
     /// Execution results of candidate blocks at the next height, newest last: the one a
     /// finalized block matches is committed without executing again.
     executed: std::collections::VecDeque<Executed>,
+    /// Speculative results (R15 of docs/consensus.md) of blocks not yet committed, by
+    /// block hash: each executed on its parent's result or on the tip
+    /// (`speculative.rs`). Pruned at every commit.
+    speculative: HashMap<Digest, Executed>,
     /// Blocks executed so far (candidates, and finalized blocks that matched none).
     executions: u64,
     /// State-tree nodes not yet flushed, and the flush schedule.
@@ -493,6 +518,7 @@ impl Ledger {
                 nodes: HashMap::new(),
                 values: HashMap::new(),
                 executed: Default::default(),
+                speculative: HashMap::new(),
                 executions: 0,
                 tree: Default::default(),
                 tree_flush_failures: 0,
@@ -770,10 +796,15 @@ impl Ledger {
     fn load_node(
         &self,
         inner: &Inner,
+        plans: &[Arc<Plan>],
         h: &Digest,
         depth: usize,
         path: &Digest,
     ) -> Result<Node, LedgerError> {
+        // Nodes of uncommitted parents first (speculative execution, R15).
+        if let Some(n) = plans.iter().find_map(|p| p.nodes.get(h)) {
+            return Ok(*n);
+        }
         if let Some(n) = inner.nodes.get(h) {
             return Ok(*n);
         }
@@ -820,16 +851,29 @@ impl Ledger {
         time: TimestampMs,
         height: Height,
     ) -> Result<Executed, LedgerError> {
-        let tip = &inner.tip;
-        if height != tip.height.next() {
+        let base = speculative::Base::tip(inner);
+        self.execute_on_base(inner, base, txs, time, height)
+    }
+
+    /// Execute `txs` as the block at `height` on `base` (the tip, or a parent's
+    /// speculative result): reads go through the base's uncommitted results first.
+    fn execute_on_base(
+        &self,
+        inner: &Inner,
+        base: speculative::Base,
+        txs: &[CheckedTx],
+        time: TimestampMs,
+        height: Height,
+    ) -> Result<Executed, LedgerError> {
+        if height != base.height.next() {
             return Err(LedgerError::WrongHeight {
-                expected: tip.height.next(),
+                expected: base.height.next(),
                 found: height,
             });
         }
-        if time <= tip.time {
+        if time <= base.time {
             return Err(LedgerError::TimeNotAfterParent {
-                parent: tip.time,
+                parent: base.time,
                 found: time,
             });
         }
@@ -842,13 +886,15 @@ impl Ledger {
         }
         let reader = Reader {
             ledger: self,
+            plans: &base.plans,
             cache: &inner.values,
             misses: RefCell::new(HashMap::new()),
         };
         let mut exec = exec::Exec::new(self.chain_id, &self.agencies, height, &reader);
         let mut entries = Vec::with_capacity(txs.len());
         let mut outcomes = Vec::with_capacity(txs.len());
-        let mut frontier = inner.frontier.clone();
+        let mut outcomes_by_hash = HashMap::with_capacity(txs.len());
+        let mut frontier = base.frontier;
         for c in txs {
             let pre = match c {
                 CheckedTx::Valid(_) => None,
@@ -863,6 +909,7 @@ impl Ledger {
             };
             frontier.push(logtree::leaf_hash(&codec::encode(&entry)));
             outcomes.push(outcome);
+            outcomes_by_hash.insert(c.hash(), outcome);
             entries.push((c.hash(), entry));
         }
         let log_nodes = frontier.take_puts();
@@ -870,14 +917,14 @@ impl Ledger {
         drop(exec);
         let list: Vec<(Digest, Digest)> =
             changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-        let up = smt::update(tip.state_root, &list, &mut |h, d, p| {
-            self.load_node(inner, h, d, p)
+        let up = smt::update(base.state_root, &list, &mut |h, d, p| {
+            self.load_node(inner, &base.plans, h, d, p)
         })?;
         let txs_hash = chancery_core::block::txs_hash(entries.iter().map(|(h, _)| *h));
         Ok(Executed {
             height,
             time,
-            parent: tip.hash,
+            parent: base.hash,
             outcomes,
             txs_hash,
             tx_count: entries.len() as u32,
@@ -886,8 +933,9 @@ impl Ledger {
             log_size: frontier.size(),
             plan: Arc::new(Plan {
                 entries,
+                outcomes_by_hash,
                 changes,
-                nodes: up.nodes,
+                nodes: up.nodes.into_iter().collect(),
                 log_nodes,
                 frontier,
                 values_read: reader.misses.into_inner(),
@@ -923,7 +971,7 @@ impl Ledger {
         let mut inner = self.lock();
         let tip = inner.tip.clone();
         check_extends(h, &tip)?;
-        let ex = self.executed(&mut inner, block, &tip)?;
+        let ex = self.executed(&mut inner, block, &hash, &tip)?;
         check_header(h, &ex)?;
         let batch = self.build_batch(&inner, block, cert, &ex)?;
         let (puts, bytes) = (batch.len(), batch.bytes());
@@ -985,9 +1033,23 @@ impl Ledger {
         &self,
         inner: &mut Inner,
         block: &Block,
+        hash: &Digest,
         tip: &Tip,
     ) -> Result<Executed, LedgerError> {
         let h = &block.header;
+        // A result kept for this very header (R15): its hash binds height, parent, time,
+        // transactions and roots; the transactions are compared too (the body is given).
+        if let Some(e) = Self::take_speculative(inner, hash) {
+            let same = e.tx_count as usize == block.txs.len()
+                && e.plan
+                    .entries
+                    .iter()
+                    .zip(&block.txs)
+                    .all(|((_, en), t)| en.tx == *t);
+            if same {
+                return Ok(e);
+            }
+        }
         let found = inner.executed.iter().position(|e| {
             e.height == h.height
                 && e.parent == tip.hash
@@ -1034,7 +1096,7 @@ impl Ledger {
         for (n, node) in &plan.nodes {
             inner.nodes.insert(*n, *node);
         }
-        inner.tree.add(&plan.nodes, plan.changes.len());
+        inner.tree.add(plan.nodes.iter(), plan.changes.len());
         // Candidates of this height are spent; later heights' stay.
         inner.executed.retain(|e| e.height > h.height);
         inner.frontier = plan.frontier.clone();
@@ -1046,6 +1108,8 @@ impl Ledger {
             log_root: ex.log_root,
             log_size: ex.log_size,
         };
+        // Results that no longer descend from the tip are dropped (R15).
+        Self::prune_speculative(inner);
         let inline = !self.config.tree_flush_background;
         self.flush_tree_if_due(inner, h.height, ex.state_root, inline);
     }
@@ -1151,8 +1215,9 @@ impl Ledger {
                 .state_root
         };
         let kh = key.hash();
-        let (siblings, end) =
-            smt::prove(root, &kh, &mut |h, d, p| self.load_node(&inner, h, d, p))?;
+        let (siblings, end) = smt::prove(root, &kh, &mut |h, d, p| {
+            self.load_node(&inner, &[], h, d, p)
+        })?;
         drop(inner);
         let end = end.to_proof_end(&kh);
         let value = match end {
@@ -1213,6 +1278,9 @@ fn check_header(h: &BlockHeader, ex: &Executed) -> Result<(), LedgerError> {
 
 struct Reader<'a> {
     ledger: &'a Ledger,
+    /// Speculative results between the committed tip and the block's parent, nearest
+    /// first: their changes and transactions shadow the committed state (R15).
+    plans: &'a [Arc<Plan>],
     cache: &'a HashMap<Digest, Option<StateValue>>,
     misses: RefCell<HashMap<Digest, Option<StateValue>>>,
 }
@@ -1220,6 +1288,9 @@ struct Reader<'a> {
 impl exec::StateRead for Reader<'_> {
     fn value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
         let kh = key.hash();
+        if let Some((_, v)) = self.plans.iter().find_map(|p| p.changes.get(&kh)) {
+            return Ok(Some(v.clone()));
+        }
         if let Some(v) = self.cache.get(&kh) {
             return Ok(v.clone());
         }
@@ -1233,7 +1304,10 @@ impl exec::StateRead for Reader<'_> {
 
     fn tx_applied(&self, hash: &TxHash) -> Result<bool, LedgerError> {
         // Once a transaction is applied, every later occurrence is a rejected duplicate:
-        // the latest occurrence tells.
+        // the latest occurrence tells (an uncommitted parent's is later than the store's).
+        if let Some(o) = self.plans.iter().find_map(|p| p.outcomes_by_hash.get(hash)) {
+            return Ok(*o == Outcome::Applied || *o == Outcome::Rejected(ReasonCode::DuplicateTx));
+        }
         Ok(match self.ledger.tx_occurrences(hash, 1)?.pop() {
             Some(loc) => {
                 loc.outcome == Outcome::Applied

@@ -109,7 +109,11 @@ impl TreeMem {
     }
 
     /// Record a block's new nodes and its number of changed keys.
-    pub fn add(&mut self, nodes: &[(Digest, Node)], changes: usize) {
+    pub fn add<'a>(
+        &mut self,
+        nodes: impl IntoIterator<Item = (&'a Digest, &'a Node)>,
+        changes: usize,
+    ) {
         for (h, n) in nodes {
             self.pending.insert(*h, *n);
         }
@@ -279,7 +283,9 @@ impl Ledger {
             drop(ex);
             let list: Vec<(Digest, Digest)> =
                 changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-            let up = smt::update(root, &list, &mut |n, d, p| self.load_node(inner, n, d, p))?;
+            let up = smt::update(root, &list, &mut |n, d, p| {
+                self.load_node(inner, &[], n, d, p)
+            })?;
             if up.root != header.state_root {
                 return Err(corrupt(
                     Column::Blocks,
@@ -291,7 +297,9 @@ impl Ledger {
                 ));
             }
             root = up.root;
-            inner.tree.add(&up.nodes, changes.len());
+            inner
+                .tree
+                .add(up.nodes.iter().map(|(h, n)| (h, n)), changes.len());
             // Replay writes its flushes at once: the node serves only after it.
             self.flush_tree_if_due(inner, h, root, true);
         }
