@@ -457,6 +457,20 @@ pub struct NodeStatus {
     /// Finalized blocks refused because too many waited for their certificate (fetched
     /// again by sync).
     pub finalized_waiting_overflow: u64,
+    /// Consensus signatures from peers verified off the consensus driver, on the verify
+    /// threads, before the core saw them.
+    #[serde(default)]
+    pub consensus_sigs_prechecked: u64,
+    /// Consensus signatures the core found already verified (by a pre-check or earlier).
+    #[serde(default)]
+    pub consensus_sig_cache_hits: u64,
+    /// Consensus signatures the core verified itself, on the driver.
+    #[serde(default)]
+    pub consensus_sig_cache_misses: u64,
+    /// Batches of consensus messages handed to the core without a pre-check (no idle
+    /// verify thread, or too many pre-checks in flight).
+    #[serde(default)]
+    pub consensus_prechecks_bypassed: u64,
 }
 
 impl NodeStatus {

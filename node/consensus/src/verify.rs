@@ -1,10 +1,12 @@
 //! Signature checking behind a small trait, so a host may add a cache (the simulator
-//! shares one between its cores); the default calls the kernel.
+//! shares one between its cores); the default calls the kernel. [`signature_items`] lists
+//! the signatures a message carries, for a host that verifies them ahead of the core.
 
+use crate::wire::{leader_of, Evidence, Message, Proposal, Vote};
 use chancery_core::cert::{CertError, Certificate};
 use chancery_core::codec::Canonical;
 use chancery_core::crypto::{self, BatchItem, SignatureError};
-use chancery_core::ids::ChainId;
+use chancery_core::ids::{ChainId, PublicKey, Signature};
 use chancery_core::validator::ValidatorSet;
 
 /// Batch signature verification under the kernel's one acceptance rule
@@ -98,6 +100,131 @@ pub fn verify_certificate(
                 name: set.get(index).map(|v| v.name.clone()).unwrap_or_default(),
             })
         }
+    }
+}
+
+/// One signature a consensus message carries, owned (so that it can be checked on another
+/// thread): the claimed signer's key, the exact signed bytes (domain tag included) and the
+/// signature. [`SignedItem::batch_item`] gives the item the core hands its [`Verifier`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedItem {
+    /// The claimed signer's consensus key (from the validator set).
+    pub key: PublicKey,
+    /// The signed bytes, tag included.
+    pub message: Vec<u8>,
+    /// The signature.
+    pub signature: Signature,
+}
+
+impl SignedItem {
+    /// This item as the kernel's batch item.
+    pub fn batch_item(&self) -> BatchItem<'_> {
+        BatchItem {
+            key: self.key,
+            message: &self.message,
+            signature: self.signature,
+        }
+    }
+}
+
+/// The signatures the core may check when it receives `message` (unverified: nothing here
+/// checks a signature), each with the key and signed bytes the core checks it under, so
+/// that a host can verify them ahead of the core, for instance on other threads, and serve
+/// the core's [`Verifier`] from a cache.
+///
+/// Listed: a vote's signature; every signature of a certificate; a proposal's signature,
+/// its parent certificate's and its nullifications' signatures; a fetched block's
+/// proposal signature; both signatures of evidence. Left out, because the core refuses
+/// such a message (or part) before checking any signature: anything of an epoch other than
+/// `set`'s, signers outside `set`, and proposals (or proposal evidence) not signed by the
+/// leader of their view. The core may still skip some listed items (stale views,
+/// duplicates, certificates it holds); listing never changes what the core accepts.
+pub fn signature_items(
+    message: &Message,
+    chain_id: ChainId,
+    set: &ValidatorSet,
+) -> Vec<SignedItem> {
+    let mut out = Vec::new();
+    match message {
+        Message::Vote(v) => vote_item(v, chain_id, set, &mut out),
+        Message::Certificate(c) => certificate_items(c, chain_id, set, &mut out),
+        Message::Proposal(m) => {
+            proposal_item(&m.proposal, chain_id, set, &mut out);
+            if m.proposal.epoch == set.epoch {
+                for c in m.parent_cert.iter().chain(&m.nullifications) {
+                    certificate_items(c, chain_id, set, &mut out);
+                }
+            }
+        }
+        Message::Block(p) => proposal_item(p, chain_id, set, &mut out),
+        Message::Evidence(Evidence::Votes { first, second }) => {
+            // The core checks both votes under the culprit's (the first signer's) key.
+            if first.epoch == set.epoch {
+                if let Some(v) = set.get(first.signer) {
+                    for w in [first, second] {
+                        out.push(SignedItem {
+                            key: v.consensus_key,
+                            message: w.body(chain_id).signed_message(),
+                            signature: w.signature,
+                        });
+                    }
+                }
+            }
+        }
+        Message::Evidence(Evidence::Proposals { first, second }) => {
+            for p in [first, second] {
+                proposal_item(p, chain_id, set, &mut out);
+            }
+        }
+        Message::BlockRequest { .. } => {}
+    }
+    out
+}
+
+fn vote_item(v: &Vote, chain_id: ChainId, set: &ValidatorSet, out: &mut Vec<SignedItem>) {
+    if v.epoch != set.epoch {
+        return;
+    }
+    if let Some(val) = set.get(v.signer) {
+        out.push(SignedItem {
+            key: val.consensus_key,
+            message: v.body(chain_id).signed_message(),
+            signature: v.signature,
+        });
+    }
+}
+
+fn certificate_items(
+    c: &Certificate,
+    chain_id: ChainId,
+    set: &ValidatorSet,
+    out: &mut Vec<SignedItem>,
+) {
+    if c.epoch != set.epoch {
+        return;
+    }
+    let message = c.body(chain_id).signed_message();
+    for s in &c.signatures {
+        if let Some(val) = set.get(s.index) {
+            out.push(SignedItem {
+                key: val.consensus_key,
+                message: message.clone(),
+                signature: s.signature,
+            });
+        }
+    }
+}
+
+fn proposal_item(p: &Proposal, chain_id: ChainId, set: &ValidatorSet, out: &mut Vec<SignedItem>) {
+    if p.epoch != set.epoch || p.proposer != leader_of(p.block.view, set.len()) {
+        return;
+    }
+    if let Some(val) = set.get(p.proposer) {
+        out.push(SignedItem {
+            key: val.consensus_key,
+            message: p.signed_message(chain_id),
+            signature: p.signature,
+        });
     }
 }
 

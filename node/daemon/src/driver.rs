@@ -7,6 +7,7 @@
 //! durable.
 
 use crate::app::{App, Verdict};
+use crate::sigcache::{CachedVerifier, SigCache, SIG_CACHE_ITEMS_MAX};
 use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
 use chancery_consensus::{
@@ -41,6 +42,14 @@ pub const PENDING_VALIDATIONS_MAX: usize = 64;
 pub const FINALIZED_WAITING_MAX: usize = 1024;
 /// Most peer transaction batches being signature-checked off the driver at once.
 pub const GOSSIP_CHECKS_MAX: usize = 8;
+/// Most batches of consensus messages being signature-checked off the driver at once
+/// (`sigcache::precheck`); more are handed to the core unchecked (it checks them itself).
+pub const SIG_PRECHECKS_MAX: usize = 4;
+const _: () = assert!(
+    crate::sigcache::SIG_CACHE_ITEMS_MAX
+        >= SIG_PRECHECKS_MAX * crate::sigcache::SIG_PRECHECK_ITEMS_MAX,
+    "the signature cache holds every pre-check in flight"
+);
 /// Most commands queued from the API.
 pub const COMMANDS_MAX: usize = 4096;
 /// Executions shorter than this do not defer the timeouts (see `Driver::defer_timers`).
@@ -117,6 +126,9 @@ impl TimeoutKindOrd {
     }
 }
 
+/// Consensus messages from peers as the core takes them: sender index and bytes.
+type ConsensusBatch = Vec<(Peer, Vec<u8>)>;
+
 /// A finished sync request: the peer, the height it claimed (if it answered the status
 /// request), and its last answer.
 type SyncOutcome = (PeerName, Option<Height>, Result<SyncResponse, String>);
@@ -177,6 +189,23 @@ pub struct Driver {
     verify: crate::verifypool::VerifyPool,
     /// Gossip batches dropped because `GOSSIP_CHECKS_MAX` were being checked.
     gossip_dropped: u64,
+    /// Consensus signatures verified so far (by the pre-checks on the verify pool or by
+    /// the core's verifier), shared with both.
+    sig_cache: Arc<SigCache>,
+    /// Consensus batches handed to the verify pool, in arrival order, each with its
+    /// sequence number and, once its pre-check came back, its messages. At most
+    /// `SIG_PRECHECKS_MAX`.
+    prechecks: VecDeque<(u64, Option<ConsensusBatch>)>,
+    /// Sequence number of the next pre-check.
+    precheck_seq: u64,
+    /// Pre-checks that came back (room for every one in flight).
+    precheck_tx: mpsc::Sender<Prechecked>,
+    precheck_rx: mpsc::Receiver<Prechecked>,
+    /// The core's validator set as the pre-checks see it (replaced when the epoch changes).
+    precheck_set: Arc<ValidatorSet>,
+    /// Consensus batches handed to the core without a pre-check (no idle verify thread, or
+    /// `SIG_PRECHECKS_MAX` in flight).
+    precheck_bypassed: u64,
     /// Finalized blocks waiting for the descendant whose certificate finalized them.
     finalized_waiting: Vec<(Block, chancery_core::cert::Certificate)>,
     sync_next_peer: usize,
@@ -381,8 +410,8 @@ impl Driver {
             sign_mark = Some(file);
         }
         let restored = restored_votes(&*p.store, p.set.epoch.0, root.view)?;
-        let core = Core::new(cfg.clone(), restored, Box::new(crate::app::KernelBinding))
-            .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
+        let sig_cache = Arc::new(SigCache::new(SIG_CACHE_ITEMS_MAX));
+        let core = new_core(cfg.clone(), restored, &sig_cache)?;
         let names: Vec<PeerName> = p
             .set
             .validators
@@ -396,6 +425,7 @@ impl Driver {
             .collect();
         let (sync_tx, sync_rx) = mpsc::channel(SYNC_RESULTS_MAX);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
+        let (precheck_tx, precheck_rx) = mpsc::channel(SIG_PRECHECKS_MAX);
         let verify = crate::verifypool::VerifyPool::per_core(GOSSIP_CHECKS_MAX)
             .map_err(|e| anyhow::anyhow!("starting the signature-check threads: {e}"))?;
         tracing::debug!(
@@ -440,6 +470,13 @@ impl Driver {
             gossip_checking: 0,
             verify,
             gossip_dropped: 0,
+            sig_cache,
+            prechecks: VecDeque::new(),
+            precheck_seq: 0,
+            precheck_tx,
+            precheck_rx,
+            precheck_set: Arc::new(p.set.clone()),
+            precheck_bypassed: 0,
             finalized_waiting: Vec::new(),
             sync_next_peer: 0,
             // f + 1 validators vouch for a height: at least one of them is honest.
@@ -467,6 +504,7 @@ impl Driver {
                 Some(first) = self.inbound.recv() => self.on_inbound(first)?,
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
                 Some(checked) = self.gossip_rx.recv() => self.on_gossip_checked(checked),
+                Some(checked) = self.precheck_rx.recv() => self.on_prechecked(checked)?,
                 _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
                 // Only while something waits to be gossiped: an idle node does not wake
                 // 50 times a second for nothing (issue 17).
@@ -562,7 +600,70 @@ impl Driver {
             self.on_tx_gossip(&from, payload);
         }
         if !consensus.is_empty() {
-            self.step(Input::Messages(consensus))?;
+            self.precheck(consensus)?;
+        }
+        Ok(())
+    }
+
+    /// Consensus messages from peers: their signatures are verified on the verify pool
+    /// first (`sigcache::precheck`) and the core is stepped with them when that comes
+    /// back ([`Driver::on_prechecked`]), finding its checks in the cache. With no idle
+    /// verify thread (transaction batches keep them busy) or `SIG_PRECHECKS_MAX` batches
+    /// in flight, the core is stepped at once and checks the signatures itself, so
+    /// consensus never waits for the pool.
+    ///
+    /// Order: pre-checked batches reach the core in arrival order (`prechecks` is a FIFO),
+    /// so a peer's messages keep their order among them. A batch stepped at once may
+    /// overtake batches still being checked (by at most `SIG_PRECHECKS_MAX` batches of a
+    /// few milliseconds' work). That is harmless for this core: the network itself may
+    /// reorder messages around a replaced stream (docs/network.md), and the core is built
+    /// for it (the simulator runs it under reordering): votes are counted as sets per
+    /// view and kind, certificates carry their own proof and are idempotent, a proposal
+    /// carries its justification (or finds it held), a missing parent is fetched, and
+    /// the first-proposal rule only matters for a leader that signed two blocks, which
+    /// is evidence whichever arrives first.
+    fn precheck(&mut self, list: ConsensusBatch) -> anyhow::Result<()> {
+        if self.prechecks.len() >= SIG_PRECHECKS_MAX || !self.verify.has_idle_thread() {
+            self.precheck_bypassed += 1;
+            return self.step(Input::Messages(list));
+        }
+        if self.precheck_set.epoch != self.core.epoch() {
+            self.precheck_set = Arc::new(self.core.validator_set().clone());
+        }
+        let seq = self.precheck_seq;
+        self.precheck_seq = self.precheck_seq.wrapping_add(1);
+        let reply = PrecheckReply {
+            seq,
+            list: Some(list),
+            out: self.precheck_tx.clone(),
+        };
+        let chain_id = self.app.chain_id;
+        let set = self.precheck_set.clone();
+        let root_view = self.core.finalized().view;
+        let cache = self.sig_cache.clone();
+        let job = Box::new(move || {
+            let list = reply.list.as_deref().unwrap_or_default();
+            crate::sigcache::precheck(list, chain_id, &set, root_view, &cache);
+            // `reply` is dropped here and sends the messages back.
+        });
+        self.prechecks.push_back((seq, None));
+        // A job the pool refuses is dropped, and so replies at once, unchecked.
+        let _ = self.verify.try_run(job);
+        Ok(())
+    }
+
+    /// A pre-check came back: step the core with every batch at the head of `prechecks`
+    /// whose check is done, in arrival order.
+    fn on_prechecked(&mut self, done: Prechecked) -> anyhow::Result<()> {
+        match self.prechecks.iter_mut().find(|(s, _)| *s == done.seq) {
+            Some(slot) => slot.1 = Some(done.list),
+            // Not ours (cannot happen): the core still gets the messages.
+            None => return self.step(Input::Messages(done.list)),
+        }
+        while self.prechecks.front().is_some_and(|(_, l)| l.is_some()) {
+            if let Some((_, Some(list))) = self.prechecks.pop_front() {
+                self.step(Input::Messages(list))?;
+            }
         }
         Ok(())
     }
@@ -821,8 +922,7 @@ impl Driver {
         cfg.root = root;
         cfg.root_cert = root_cert;
         let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
-        self.core = Core::new(cfg, restored, Box::new(crate::app::KernelBinding))
-            .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))?;
+        self.core = new_core(cfg, restored, &self.sig_cache)?;
         self.pending_propose = None;
         self.pending_validate.clear();
         self.step(Input::Start)
@@ -850,6 +950,7 @@ impl Driver {
         let total = set.len();
         let quorum = (2 * total) / 3 + 1;
         let tip = self.app.ledger.tip().height.0;
+        let sigs = self.sig_cache.counters();
         self.status.send_replace(NodeStatus {
             view: self.core.view().0,
             height: tip,
@@ -863,6 +964,10 @@ impl Driver {
             started: true,
             finalized_refused: self.finalized_refused,
             finalized_waiting_overflow: self.finalized_waiting_overflow,
+            consensus_sigs_prechecked: sigs.prechecked,
+            consensus_sig_cache_hits: sigs.hits,
+            consensus_sig_cache_misses: sigs.misses,
+            consensus_prechecks_bypassed: self.precheck_bypassed,
         });
     }
 
@@ -1239,6 +1344,46 @@ impl Driver {
             Err(e) => tracing::warn!(view = p.view.0, error = %e, "could not build a proposal"),
         }
         Ok(())
+    }
+}
+
+/// The consensus core over the shared signature cache ([`CachedVerifier`]).
+fn new_core(cfg: CoreConfig, restored: Vec<Vote>, cache: &Arc<SigCache>) -> anyhow::Result<Core> {
+    Core::with_verifier(
+        cfg,
+        restored,
+        Box::new(CachedVerifier::new(cache.clone())),
+        Box::new(crate::app::KernelBinding),
+    )
+    .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))
+}
+
+/// A batch of consensus messages whose pre-check is over (done, refused or lost).
+pub struct Prechecked {
+    /// The pre-check's sequence number.
+    pub seq: u64,
+    /// The messages, unchanged.
+    pub list: ConsensusBatch,
+}
+
+/// Sends its messages back to the driver when dropped: after the pre-check ran, and also
+/// if the pool refused the job, dropped it unrun or the check panicked, so the core gets
+/// every batch. `precheck_tx` has room for every batch in flight (`SIG_PRECHECKS_MAX`).
+struct PrecheckReply {
+    seq: u64,
+    list: Option<ConsensusBatch>,
+    out: mpsc::Sender<Prechecked>,
+}
+
+impl Drop for PrecheckReply {
+    fn drop(&mut self) {
+        if let Some(list) = self.list.take() {
+            // After the driver stops nothing is owed.
+            let _ = self.out.try_send(Prechecked {
+                seq: self.seq,
+                list,
+            });
+        }
     }
 }
 
@@ -1743,5 +1888,183 @@ mod tests {
             scores.get(&PeerName::from("v2")).is_some_and(|s| *s < 0),
             "{scores:?}"
         );
+    }
+
+    /// A nullify vote of `view` by validator `i`, as validator `i` sends it.
+    fn nullify_vote(fx: &Fixture, i: usize, view: u64) -> Vote {
+        Vote::sign(
+            fx.genesis.chain_id(),
+            Epoch(0),
+            View(view),
+            VoteKind::Nullify,
+            Digest::ZERO,
+            i as u16,
+            &fx.validators[i],
+        )
+    }
+
+    fn from(i: usize, v: Vote) -> (Peer, Vec<u8>) {
+        (i as u16, Message::Vote(v).encode())
+    }
+
+    /// A rig whose core has started (view 1; validator 0 is us, 1 leads view 1), with two
+    /// verify threads whatever the machine has: a thread is free for each pre-check even
+    /// while the previous job (which replies just before it ends) still counts as busy.
+    fn started(fx: &Fixture) -> Rig {
+        let mut r = rig(fx);
+        r.drv.verify = crate::verifypool::VerifyPool::new(2, GOSSIP_CHECKS_MAX).expect("pool");
+        r.drv.step(Input::Start).expect("start");
+        assert_eq!(r.drv.core.view(), View(1));
+        r
+    }
+
+    /// Hand `list` to the pre-check, wait for it, and step the core with what comes back.
+    fn precheck_and_step(r: &mut Rig, list: ConsensusBatch) {
+        let sent = list.clone();
+        r.drv.precheck(list).expect("precheck");
+        assert_eq!(r.drv.prechecks.len(), 1, "not handed to the verify pool");
+        let back = r
+            .drv
+            .precheck_rx
+            .blocking_recv()
+            .expect("the pre-check replies");
+        assert_eq!(back.list, sent, "the messages come back unchanged");
+        r.drv.on_prechecked(back).expect("step");
+        assert!(r.drv.prechecks.is_empty());
+    }
+
+    fn reported(r: &Rig, i: usize) -> bool {
+        let scores = r.drv.net.status().borrow().scores.clone();
+        scores.get(&r.drv.names[i]).is_some_and(|s| *s < 0)
+    }
+
+    /// Issue 17: good votes are verified on the verify pool; the core forms the certificate
+    /// with every signature found in the cache (none verified on the driver).
+    #[test]
+    fn prechecked_votes_form_a_certificate_with_no_signature_check_on_the_driver() {
+        let fx = Fixture::new();
+        let mut r = started(&fx);
+        let list = (1..4).map(|i| from(i, nullify_vote(&fx, i, 1))).collect();
+        precheck_and_step(&mut r, list);
+        assert_eq!(r.drv.core.view(), View(2), "the nullification did not form");
+        let c = r.drv.sig_cache.counters();
+        assert_eq!(c.prechecked, 3);
+        assert_eq!(c.misses, 0, "signatures verified on the driver");
+        assert_eq!(c.hits, 3);
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert_eq!(
+            (
+                s.consensus_sigs_prechecked,
+                s.consensus_sig_cache_hits,
+                s.consensus_sig_cache_misses,
+                s.consensus_prechecks_bypassed
+            ),
+            (3, 3, 0, 0)
+        );
+    }
+
+    /// A bad vote signature is not cached by the pre-check: the core verifies it itself,
+    /// refuses the vote and reports the sender, as without a pre-check.
+    #[test]
+    fn a_prechecked_vote_with_a_bad_signature_is_refused_and_its_sender_reported() {
+        let fx = Fixture::new();
+        let mut r = started(&fx);
+        let mut bad = nullify_vote(&fx, 1, 1);
+        bad.signature.0[7] ^= 1;
+        let list = vec![
+            from(1, bad),
+            from(2, nullify_vote(&fx, 2, 1)),
+            from(3, nullify_vote(&fx, 3, 1)),
+        ];
+        precheck_and_step(&mut r, list);
+        assert!(
+            reported(&r, 1),
+            "the sender of the bad vote was not reported"
+        );
+        assert!(!reported(&r, 2) && !reported(&r, 3));
+        assert_eq!(r.drv.core.view(), View(1), "a bad vote was counted");
+        let c = r.drv.sig_cache.counters();
+        assert_eq!(
+            (c.hits, c.misses),
+            (2, 1),
+            "the bad one is checked by the core"
+        );
+        // The good votes were counted: one more forms the certificate.
+        precheck_and_step(&mut r, vec![from(1, nullify_vote(&fx, 1, 1))]);
+        assert_eq!(r.drv.core.view(), View(2));
+    }
+
+    /// Bytes that do not decode pass through the pre-check unchanged; the core reports
+    /// their sender as before.
+    #[test]
+    fn an_undecodable_message_reaches_the_core_unchanged_and_is_reported() {
+        let fx = Fixture::new();
+        let mut r = started(&fx);
+        let list = vec![
+            (2, b"not a message".to_vec()),
+            from(1, nullify_vote(&fx, 1, 1)),
+        ];
+        precheck_and_step(&mut r, list);
+        assert!(reported(&r, 2), "the sender of junk was not reported");
+        assert!(!reported(&r, 1));
+        let c = r.drv.sig_cache.counters();
+        assert_eq!((c.prechecked, c.hits, c.misses), (1, 1, 0));
+    }
+
+    /// With `SIG_PRECHECKS_MAX` pre-checks in flight the core is stepped at once and
+    /// verifies the signatures itself.
+    #[test]
+    fn with_too_many_prechecks_in_flight_the_core_is_stepped_at_once() {
+        let fx = Fixture::new();
+        let mut r = started(&fx);
+        for seq in 0..SIG_PRECHECKS_MAX as u64 {
+            r.drv.prechecks.push_back((1000 + seq, None));
+        }
+        let list = (1..4).map(|i| from(i, nullify_vote(&fx, i, 1))).collect();
+        r.drv.precheck(list).expect("step");
+        assert_eq!(r.drv.core.view(), View(2));
+        assert_eq!(r.drv.precheck_bypassed, 1);
+        let c = r.drv.sig_cache.counters();
+        assert_eq!((c.prechecked, c.hits, c.misses), (0, 0, 3));
+    }
+
+    /// Pre-checked batches reach the core in arrival order, whichever check ends first.
+    #[test]
+    fn prechecked_batches_reach_the_core_in_arrival_order() {
+        let fx = Fixture::new();
+        let mut r = started(&fx);
+        let first = vec![from(1, nullify_vote(&fx, 1, 1))];
+        let second = vec![(3, b"junk".to_vec())];
+        r.drv.precheck(first).expect("precheck");
+        r.drv.precheck(second).expect("precheck");
+        assert_eq!(r.drv.prechecks.len(), 2);
+        let mut back = [
+            r.drv.precheck_rx.blocking_recv().expect("reply"),
+            r.drv.precheck_rx.blocking_recv().expect("reply"),
+        ];
+        back.sort_by_key(|b| std::cmp::Reverse(b.seq));
+        let [second, first] = back;
+        r.drv.on_prechecked(second).expect("step");
+        assert!(!reported(&r, 3), "the second batch overtook the first");
+        assert_eq!(r.drv.prechecks.len(), 2);
+        r.drv.on_prechecked(first).expect("step");
+        assert!(reported(&r, 3));
+        assert!(r.drv.prechecks.is_empty());
+    }
+
+    /// A job the pool refuses still gives its batch back, unchecked.
+    #[test]
+    fn a_refused_precheck_gives_its_messages_back() {
+        let fx = Fixture::new();
+        let mut r = started(&fx);
+        let list = vec![from(1, nullify_vote(&fx, 1, 1))];
+        drop(PrecheckReply {
+            seq: 7,
+            list: Some(list.clone()),
+            out: r.drv.precheck_tx.clone(),
+        });
+        let back = r.drv.precheck_rx.blocking_recv().expect("reply");
+        assert_eq!((back.seq, back.list), (7, list));
     }
 }

@@ -11,6 +11,7 @@
 mod app;
 mod driver;
 mod indexer;
+mod sigcache;
 mod signmark;
 mod startup;
 mod sync;

@@ -1,8 +1,12 @@
 //! A small pool of named threads for signature checks of gossiped transactions, off the
 //! consensus driver (issue 14, finding 5) and off the async runtime, sized to the cores
 //! (issue 17), so that a validator with a machine to itself verifies on all of it. Named
-//! `verify-N`, so that a profile (`chancery bench --profile`) shows their CPU apart.
+//! `verify-N`, so that a profile (`chancery bench --profile`) shows their CPU apart. The
+//! consensus messages' signatures are pre-checked here too (`sigcache.rs`), but only when
+//! a thread is free at once ([`VerifyPool::has_idle_thread`]), so that consensus never
+//! waits behind transaction batches.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +20,24 @@ pub const VERIFY_THREADS_MAX: usize = 16;
 pub struct VerifyPool {
     tx: SyncSender<Job>,
     threads: usize,
+    /// Jobs handed to the pool and not yet finished (queued or running).
+    busy: Arc<AtomicUsize>,
+}
+
+/// Counts one job as busy from its creation until it is dropped (run, refused or lost).
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(busy: Arc<AtomicUsize>) -> Busy {
+        busy.fetch_add(1, Ordering::Relaxed);
+        Busy(busy)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl VerifyPool {
@@ -31,7 +53,11 @@ impl VerifyPool {
                 .name(format!("verify-{i}"))
                 .spawn(move || work(&rx))?;
         }
-        Ok(VerifyPool { tx, threads })
+        Ok(VerifyPool {
+            tx,
+            threads,
+            busy: Arc::new(AtomicUsize::new(0)),
+        })
     }
 
     /// A pool with one thread per core.
@@ -45,8 +71,25 @@ impl VerifyPool {
         self.threads
     }
 
-    /// Queue `job`; gives it back when the queue is full (or the pool has stopped).
+    /// How many jobs are queued or running.
+    pub fn busy(&self) -> usize {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Whether a job handed over now would start at once: fewer jobs are queued or running
+    /// than there are threads.
+    pub fn has_idle_thread(&self) -> bool {
+        self.busy() < self.threads
+    }
+
+    /// Queue `job`; gives it back when the queue is full (or the pool has stopped). The job
+    /// counts as busy until it has run or the job given back is dropped.
     pub fn try_run(&self, job: Job) -> Result<(), Job> {
+        let busy = Busy::new(self.busy.clone());
+        let job: Job = Box::new(move || {
+            let _busy = busy;
+            job()
+        });
         self.tx.try_send(job).map_err(|e| match e {
             TrySendError::Full(j) | TrySendError::Disconnected(j) => j,
         })
@@ -101,13 +144,16 @@ mod tests {
                 "{n:?}"
             );
         }
+        assert_eq!(pool.busy(), 2);
+        assert!(!pool.has_idle_thread(), "both threads run a job");
         pool.try_run(Box::new(|| {}))
             .map_err(|_| ())
             .expect("one slot in the queue");
-        assert!(
-            pool.try_run(Box::new(|| {})).is_err(),
-            "a full queue refuses the job"
-        );
+        assert_eq!(pool.busy(), 3);
+        let refused = pool.try_run(Box::new(|| {}));
+        assert!(refused.is_err(), "a full queue refuses the job");
+        drop(refused);
+        assert_eq!(pool.busy(), 3, "a refused job, dropped, is not busy");
         for _ in 0..2 {
             release_tx.send(()).expect("workers alive");
         }
