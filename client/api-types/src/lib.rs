@@ -471,6 +471,17 @@ pub struct NodeStatus {
     /// verify thread, or too many pre-checks in flight).
     #[serde(default)]
     pub consensus_prechecks_bypassed: u64,
+    /// Our proposals built on a parent not yet committed here (pipelining, R15).
+    #[serde(default)]
+    pub proposals_pipelined: u64,
+    /// Speculative results kept for blocks not yet committed (R15).
+    #[serde(default)]
+    pub speculative_results: usize,
+    /// Block executions since start (proposals built, proposals checked, and finalized
+    /// blocks that had no kept result): with pipelining, a finalized block this node built
+    /// or checked is not executed again, so this stays near the number of blocks.
+    #[serde(default)]
+    pub executions: u64,
 }
 
 impl NodeStatus {

@@ -189,6 +189,8 @@ pub struct Driver {
     verify: crate::verifypool::VerifyPool,
     /// Gossip batches dropped because `GOSSIP_CHECKS_MAX` were being checked.
     gossip_dropped: u64,
+    /// Our proposals built on a parent not yet committed (R15).
+    proposals_pipelined: u64,
     /// Consensus signatures verified so far (by the pre-checks on the verify pool or by
     /// the core's verifier), shared with both.
     sig_cache: Arc<SigCache>,
@@ -470,6 +472,7 @@ impl Driver {
             gossip_checking: 0,
             verify,
             gossip_dropped: 0,
+            proposals_pipelined: 0,
             sig_cache,
             prechecks: VecDeque::new(),
             precheck_seq: 0,
@@ -968,6 +971,9 @@ impl Driver {
             consensus_sig_cache_hits: sigs.hits,
             consensus_sig_cache_misses: sigs.misses,
             consensus_prechecks_bypassed: self.precheck_bypassed,
+            proposals_pipelined: self.proposals_pipelined,
+            speculative_results: self.app.ledger.speculative_len(),
+            executions: self.app.ledger.executions(),
         });
     }
 
@@ -1326,12 +1332,18 @@ impl Driver {
             return Ok(());
         };
         let started = Instant::now();
+        // Built on a parent not yet committed, on its speculative result (R15).
+        let pipelined = p.parent.digest != self.app.ledger.tip().hash
+            && self.app.can_execute_on(&p.parent.digest);
         let built = self
             .app
             .build(self.core.epoch(), p.view, me, &p.parent, now_ms());
         self.defer_timers(started.elapsed());
         match built {
             Ok(block) => {
+                if pipelined {
+                    self.proposals_pipelined += 1;
+                }
                 tracing::debug!(
                     view = p.view.0,
                     height = block.height.0,
