@@ -605,6 +605,10 @@ pub enum BatchItem {
         code: String,
         /// What was wrong.
         message: String,
+        /// For a refusal a wait can cure (`pool_full`): seconds after which this
+        /// transaction may be admitted (the pool's own estimate past its backlog bound).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_s: Option<u64>,
     },
 }
 

@@ -11,7 +11,11 @@
 //!    (one to three suppliers and items, one or two documents, Chinese text).
 //! 3. **Submission.** Each signer is bound to one node (so its sequence arrives in order);
 //!    batches go to every validator through `POST /v1/transactions/batch`, at a fixed
-//!    offered rate (`--rate`) or as fast as the in-flight bound allows (open loop).
+//!    offered rate (`--rate`) or as fast as the in-flight bound allows (open loop). A
+//!    transaction refused for load (`pool_full`, or its whole batch with 503 or 429) is
+//!    counted as `refused` and submitted again after the wait the node gives; its signer's
+//!    later transactions wait until it is answered, so the generator itself leaves no gap
+//!    in a signer's sequence ([`Held`]).
 //! 4. **Measurement.** Every node's event stream (`GET /v1/events`) reports finalized
 //!    blocks; the first report of a height is that block's finality time, and the block's
 //!    transaction hashes are read once (`GET /v1/blocks/{height}`). Each transaction's
@@ -34,7 +38,7 @@ use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::{domain, PublicKey};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -56,11 +60,13 @@ pub const TICK_MS: u64 = 10;
 pub const SAMPLE_TXS_MAX: usize = 200;
 /// Longest run accepted, in seconds.
 pub const DURATION_S_MAX: u64 = 3600;
-/// A transaction a node refused because its pool was full is submitted again after this
-/// many milliseconds (as a client would), so one refusal does not leave a gap in its
-/// signer's sequence that stalls every later transaction of that signer.
-pub const RETRY_AFTER_MS: u64 = 250;
-/// Most refused transactions waiting to be submitted again, per node.
+/// A transaction refused for load is submitted again after the wait the node gives
+/// (`retry_after_s` of a `pool_full` refusal); without one (a whole batch refused with 503
+/// or 429), after this many milliseconds.
+pub const RETRY_AFTER_MS: u64 = 1_000;
+/// Longest wait taken from a node's hint, in seconds (a node says at most 30).
+pub const RETRY_AFTER_S_MAX: u64 = 60;
+/// Most refused transactions waiting to be submitted again; beyond, a refusal is final.
 pub const RETRY_TXS_MAX: usize = 100_000;
 /// Longest submit-to-finality latency the histogram tells apart, in microseconds (an
 /// hour); a longer one counts as this.
@@ -446,6 +452,9 @@ struct Stats {
     submitted: u64,
     finalized: u64,
     unfinalized: u64,
+    /// Refusals for load (`pool_full`, or a batch refused with 503 or 429), each submitted
+    /// again after the node's wait.
+    refused: u64,
     /// Submit-to-finality latency of the transactions submitted in the steady window, in
     /// microseconds.
     latency: Histogram<u64>,
@@ -584,8 +593,11 @@ struct Shared {
     /// Blocks seen: height -> (first arrival offset, tx count).
     blocks: Mutex<BTreeMap<u64, (Duration, u64)>>,
     submitted: AtomicU64,
-    /// Per node: (due time, transaction) of `pool_full` refusals to submit again.
-    retry: Vec<Mutex<VecDeque<(Duration, usize)>>>,
+    /// Signers with transactions refused for load, waiting to submit them again.
+    held: Mutex<Held>,
+    /// Refusals for load (`pool_full`, or a batch refused with 503 or 429), each submitted
+    /// again later.
+    refused: AtomicU64,
     /// Submissions that were retries.
     resubmitted: AtomicU64,
     stop: AtomicBool,
@@ -799,8 +811,12 @@ fn register_signers(b: &Bench) -> Result<Vec<Signer>> {
         for chunk in txs.chunks(b.a.batch_txs) {
             let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let res = submit(&b.http, b.first_validator(), &refs);
-            if let Some(Err(code)) = res.iter().find(|r| r.is_err()) {
-                bail!("registering signers of {agency} was refused: {code}");
+            match res.iter().find(|a| **a != Answer::Admitted) {
+                Some(Answer::Refused(code)) => {
+                    bail!("registering signers of {agency} was refused: {code}")
+                }
+                Some(_) => bail!("registering signers of {agency} was refused for load"),
+                None => {}
             }
         }
     }
@@ -940,11 +956,8 @@ fn start_measurement(b: &Bench) -> Result<Arc<Shared>> {
         sample: Mutex::new(Vec::new()),
         blocks: Mutex::new(BTreeMap::new()),
         submitted: AtomicU64::new(0),
-        retry: b
-            .nodes
-            .iter()
-            .map(|_| Mutex::new(VecDeque::new()))
-            .collect(),
+        held: Mutex::new(Held::default()),
+        refused: AtomicU64::new(0),
         resubmitted: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
@@ -980,7 +993,7 @@ fn start_submitters(
 ) -> (Vec<BatchQueue>, Vec<std::thread::JoinHandle<()>>) {
     let mut queues = Vec::new();
     let mut workers = Vec::new();
-    for (ni, n) in b.nodes.iter().enumerate() {
+    for n in &b.nodes {
         let (tx, rx) = mpsc::sync_channel::<Vec<usize>>(QUEUED_BATCHES_MAX);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..WORKERS_PER_NODE {
@@ -989,7 +1002,7 @@ fn start_submitters(
             let shared = shared.clone();
             let per_signer = per_signer.clone();
             workers.push(std::thread::spawn(move || {
-                submitter(ni, &api, &rx, &shared, &per_signer)
+                submitter(&api, &rx, &shared, &per_signer)
             }));
         }
         queues.push(tx);
@@ -997,10 +1010,9 @@ fn start_submitters(
     (queues, workers)
 }
 
-/// One submission thread of node `ni`: takes batches off the node's queue until it
-/// closes, records each transaction's first submission time, and sorts the answers.
+/// One submission thread of a node: takes batches off the node's queue until it closes,
+/// records each transaction's first submission time, and sorts the answers ([`Held`]).
 fn submitter(
-    ni: usize,
     api: &str,
     rx: &Mutex<mpsc::Receiver<Vec<usize>>>,
     shared: &Shared,
@@ -1025,49 +1037,134 @@ fn submitter(
             }
         }
         let hexes: Vec<&str> = txs.iter().map(|t| t.hex.as_str()).collect();
-        let res = submit(&http, api, &hexes);
+        let answers = submit(&http, api, &hexes);
         shared
             .submitted
             .fetch_add(txs.len() as u64, Ordering::Relaxed);
-        let mut refused: Vec<(TxHash, String)> = Vec::new();
-        let mut again: Vec<usize> = Vec::new();
-        for ((r, t), &k) in res.into_iter().zip(&txs).zip(&batch) {
-            match r {
-                Ok(()) => {}
-                Err(c) if c == "pool_full" => again.push(k),
-                Err(c) => refused.push((t.hash, c)),
-            }
-        }
-        queue_retries(ni, again, shared, per_signer, &mut refused);
+        let now = shared.t0.elapsed();
+        let (refused, later) = match shared.held.lock() {
+            Ok(mut held) => held.sort_answers(&batch, answers, now),
+            Err(_) => return,
+        };
+        shared.refused.fetch_add(later, Ordering::Relaxed);
+        let refused = refused
+            .into_iter()
+            .map(|(k, code)| (signed_at(per_signer, k).hash, code))
+            .collect();
         count_refusals(refused, shared);
     }
 }
 
-/// Queue `pool_full` refusals to be submitted again after `RETRY_AFTER_MS`; beyond
-/// `RETRY_TXS_MAX` waiting, they count as refused.
-fn queue_retries(
-    ni: usize,
-    again: Vec<usize>,
-    shared: &Shared,
-    per_signer: &[Vec<Signed>],
-    refused: &mut Vec<(TxHash, String)>,
-) {
-    if again.is_empty() {
-        return;
+/// What a node answered for one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Answer {
+    /// Admitted to its pool.
+    Admitted,
+    /// Refused for load: submit again after this wait.
+    Later(Duration),
+    /// Refused for good, with the code.
+    Refused(String),
+}
+
+/// One signer with transactions refused for load.
+#[derive(Debug, Default)]
+struct HeldSigner {
+    /// Refused transactions waiting to be submitted again (`signer << 32 | position`).
+    refused: BTreeSet<usize>,
+    /// When they may go, as an offset from the start.
+    due: Duration,
+    /// Submitted again, not answered yet.
+    sending: BTreeSet<usize>,
+}
+
+/// Signers whose transactions a node refused for load. Their refused transactions go again
+/// once the node's wait is over, lowest position first, and none of the signer's later
+/// transactions is sent until every one of them is answered: so the generator leaves no gap
+/// in a signer's sequence (past its backlog bound a node refuses a signer's tail but admits
+/// a transaction that fills a gap).
+#[derive(Debug, Default)]
+struct Held {
+    signers: BTreeMap<usize, HeldSigner>,
+    /// Refused transactions waiting, over all signers (at most `RETRY_TXS_MAX`).
+    waiting: usize,
+}
+
+impl Held {
+    /// Whether signer `s` waits for refused transactions.
+    fn holds(&self, s: usize) -> bool {
+        self.signers.contains_key(&s)
     }
-    let due = shared.t0.elapsed() + Duration::from_millis(RETRY_AFTER_MS);
-    if let Ok(mut q) = shared.retry[ni].lock() {
-        if let Ok(mut r) = shared.rejected.lock() {
-            *r.entry("pool_full (submitted again)".to_string())
-                .or_default() += again.len() as u64;
-        }
-        for k in again {
-            if q.len() < RETRY_TXS_MAX {
-                q.push_back((due, k));
-            } else {
-                refused.push((signed_at(per_signer, k).hash, "pool_full".to_string()));
+
+    /// Record one batch's answers (`batch[i]` answered `answers[i]`, at `now`): refusals for
+    /// load wait, the rest settle. Returns the final refusals and how many were refused for
+    /// load.
+    fn sort_answers(
+        &mut self,
+        batch: &[usize],
+        answers: Vec<Answer>,
+        now: Duration,
+    ) -> (Vec<(usize, String)>, u64) {
+        let mut refused = Vec::new();
+        let mut later = 0u64;
+        for (&k, a) in batch.iter().zip(answers) {
+            match a {
+                Answer::Admitted => self.settle(k),
+                Answer::Later(wait) => {
+                    later += 1;
+                    if !self.refuse(k, now + wait) {
+                        refused.push((k, "pool_full (retries past RETRY_TXS_MAX)".to_string()));
+                    }
+                }
+                Answer::Refused(code) => {
+                    self.settle(k);
+                    refused.push((k, code));
+                }
             }
         }
+        (refused, later)
+    }
+
+    /// `k` was refused for load: it waits until `due`. False (given up) past
+    /// `RETRY_TXS_MAX` waiting.
+    fn refuse(&mut self, k: usize, due: Duration) -> bool {
+        if self.waiting >= RETRY_TXS_MAX {
+            self.settle(k);
+            return false;
+        }
+        let s = self.signers.entry(k >> 32).or_default();
+        s.sending.remove(&k);
+        if s.refused.insert(k) {
+            self.waiting += 1;
+        }
+        s.due = s.due.max(due);
+        true
+    }
+
+    /// `k` was answered for good (admitted or refused): a signer with nothing left to send
+    /// again is free.
+    fn settle(&mut self, k: usize) {
+        let signer = k >> 32;
+        if let Some(s) = self.signers.get_mut(&signer) {
+            s.sending.remove(&k);
+            if s.sending.is_empty() && s.refused.is_empty() {
+                self.signers.remove(&signer);
+            }
+        }
+    }
+
+    /// The refused transactions due at `now`, per signer lowest position first, of signers
+    /// with none of them still unanswered; they are being sent from now on.
+    fn due(&mut self, now: Duration) -> Vec<usize> {
+        let mut out = Vec::new();
+        for s in self.signers.values_mut() {
+            if s.sending.is_empty() && !s.refused.is_empty() && s.due <= now {
+                let ks = std::mem::take(&mut s.refused);
+                self.waiting -= ks.len();
+                s.sending.extend(ks.iter().copied());
+                out.extend(ks);
+            }
+        }
+        out
     }
 }
 
@@ -1099,21 +1196,22 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// Cut up to `want` fresh transactions, round-robin over signers, into each signer's
-    /// node's batch; true when every signer's transactions are used up.
+    /// Cut up to `want` fresh transactions, round-robin over the signers not `held`, into
+    /// each signer's node's batch; true when every signer's transactions are used up.
     fn take(
         &mut self,
         want: u64,
         signers: &[Signer],
         per_signer: &[Vec<Signed>],
         per_node: &mut [Vec<usize>],
+        held: &Held,
     ) -> bool {
         let mut taken = 0u64;
         let mut idle_signers = 0usize;
         while taken < want && idle_signers < signers.len() {
             let s = self.next_signer;
             self.next_signer = (self.next_signer + 1) % signers.len();
-            if self.next[s] >= per_signer[s].len() {
+            if self.next[s] >= per_signer[s].len() || held.holds(s) {
                 idle_signers += 1;
                 continue;
             }
@@ -1123,26 +1221,30 @@ impl Cursor {
             taken += 1;
         }
         self.cut += taken;
-        taken < want && idle_signers >= signers.len()
+        taken < want && (0..signers.len()).all(|s| self.next[s] >= per_signer[s].len())
     }
 }
 
-/// Refused transactions that are due, per node, in the order they were refused (so a
-/// signer's sequence is filled in order); they are not new offered load.
-fn due_retries(shared: &Shared, elapsed: Duration, per_node: &mut [Vec<usize>]) {
-    for (ni, q) in shared.retry.iter().enumerate() {
-        if let Ok(mut q) = q.lock() {
-            while q.front().is_some_and(|(due, _)| *due <= elapsed) {
-                if let Some((_, k)) = q.pop_front() {
-                    per_node[ni].push(k);
-                }
-            }
-        }
+/// One tick's transactions per node: first the refused ones that are due (they are not new
+/// offered load), then up to `want` fresh ones of signers not held. Returns them, how many
+/// were retries, and whether the pre-signed workload is used up.
+fn cut(
+    now: Duration,
+    want: u64,
+    cursor: &mut Cursor,
+    held: &mut Held,
+    signers: &[Signer],
+    per_signer: &[Vec<Signed>],
+    nodes: usize,
+) -> (Vec<Vec<usize>>, u64, bool) {
+    let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); nodes];
+    let due = held.due(now);
+    let retries = due.len() as u64;
+    for k in due {
+        per_node[signers[k >> 32].node].push(k);
     }
-    let retries: usize = per_node.iter().map(Vec::len).sum();
-    shared
-        .resubmitted
-        .fetch_add(retries as u64, Ordering::Relaxed);
+    let exhausted = cursor.take(want, signers, per_signer, &mut per_node, held);
+    (per_node, retries, exhausted)
 }
 
 /// The scheduler: every tick, cut the transactions due (the offered rate, or as many as
@@ -1186,9 +1288,23 @@ fn schedule(
         if a.rate.is_none() {
             want = want.min((a.batch_txs * b.validators.len() * 2) as u64);
         }
-        let mut per_node: Vec<Vec<usize>> = vec![Vec::new(); b.nodes.len()];
-        due_retries(shared, elapsed, &mut per_node);
-        exhausted = cursor.take(want, signers, per_signer, &mut per_node);
+        let per_node = {
+            let Ok(mut held) = shared.held.lock() else {
+                bail!("a submission thread failed");
+            };
+            let (per_node, retries, out) = cut(
+                elapsed,
+                want,
+                &mut cursor,
+                &mut held,
+                signers,
+                per_signer,
+                b.nodes.len(),
+            );
+            exhausted = out;
+            shared.resubmitted.fetch_add(retries, Ordering::Relaxed);
+            per_node
+        };
         for (ni, txs) in per_node.into_iter().enumerate() {
             for chunk in txs.chunks(a.batch_txs) {
                 if queues[ni].send(chunk.to_vec()).is_err() {
@@ -1259,8 +1375,8 @@ fn figures(
                 .or_default() += 1;
         }
     }
-    // Offered load is what was sent the first time; retries of refused transactions are
-    // counted among the refusals instead.
+    // Offered load is what was sent the first time; refusals for load are counted as
+    // `refused`, and their retries are not offered load.
     let first_submissions = shared
         .submitted
         .load(Ordering::Relaxed)
@@ -1272,6 +1388,7 @@ fn figures(
         submitted: first_submissions,
         finalized: all_finalized,
         unfinalized: shared.inflight.lock().map(|m| m.len() as u64).unwrap_or(0),
+        refused: shared.refused.load(Ordering::Relaxed),
         latency,
         rejected,
         blocks_per_s: win_blocks.len() as f64 / window_s,
@@ -1464,6 +1581,7 @@ fn to_json(st: &Stats) -> Value {
         "submitted": st.submitted,
         "finalized": st.finalized,
         "unfinalized": st.unfinalized,
+        "refused": st.refused,
         "rejected": st.rejected,
         "blocks_per_s": round2(st.blocks_per_s),
         "tx_per_block": round2(st.tx_per_block),
@@ -1519,6 +1637,11 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
         "  blocks      {:.2} /s, {:.0} tx/block",
         st.blocks_per_s, st.tx_per_block
     );
+    let _ = writeln!(
+        s,
+        "  refused     {} for load (pool_full, or a batch refused with 503/429), each submitted again after the node's Retry-After",
+        st.refused
+    );
     if st.rejected.is_empty() {
         let _ = writeln!(s, "  rejected    none");
     } else {
@@ -1566,29 +1689,47 @@ fn next_seq(c: &Client, api: &str, key: &PublicKey) -> Result<Option<u64>> {
     }
 }
 
-/// Submit one batch; the answer per transaction: Ok(()) when admitted, Err(code) otherwise.
-fn submit(c: &Client, api: &str, txs: &[&str]) -> Vec<Result<(), String>> {
-    let all = |code: String| txs.iter().map(|_| Err(code.clone())).collect();
+/// Submit one batch; the answer per transaction. A `pool_full` refusal is for load: its
+/// `retry_after_s` (at most `RETRY_AFTER_S_MAX`) says when to submit it again. So is a
+/// whole batch refused with 503 or 429 (busy node, full command queue, connection or rate
+/// caps): nothing of it was admitted.
+fn submit(c: &Client, api: &str, txs: &[&str]) -> Vec<Answer> {
+    let all = |a: Answer| txs.iter().map(|_| a.clone()).collect();
     let answer = c
         .at(api)
         .submit_batch(txs.iter().map(|s| s.to_string()).collect());
     let results = match answer {
         Ok(b) => b.results,
         Err(e) => match (e.status(), e.code()) {
-            (Some(status), Some(code)) => return all(format!("http_{status}_{code}")),
-            _ => return all(format!("http_error: {e}")),
+            (Some(503 | 429), _) => {
+                return all(Answer::Later(Duration::from_millis(RETRY_AFTER_MS)))
+            }
+            (Some(status), Some(code)) => {
+                return all(Answer::Refused(format!("http_{status}_{code}")))
+            }
+            _ => return all(Answer::Refused(format!("http_error: {e}"))),
         },
     };
     if results.len() != txs.len() {
-        return all("bad_answer".to_string());
+        return all(Answer::Refused("bad_answer".to_string()));
     }
-    results
-        .into_iter()
-        .map(|x| match x {
-            BatchItem::Admitted { .. } => Ok(()),
-            BatchItem::Refused { code, .. } => Err(code),
-        })
-        .collect()
+    results.into_iter().map(answer_of).collect()
+}
+
+/// One result of a batch.
+fn answer_of(item: BatchItem) -> Answer {
+    match item {
+        BatchItem::Admitted { .. } => Answer::Admitted,
+        BatchItem::Refused {
+            code,
+            retry_after_s,
+            ..
+        } if code == "pool_full" => Answer::Later(match retry_after_s {
+            Some(s) => Duration::from_secs(s.min(RETRY_AFTER_S_MAX)),
+            None => Duration::from_millis(RETRY_AFTER_MS),
+        }),
+        BatchItem::Refused { code, .. } => Answer::Refused(code),
+    }
 }
 
 fn status_height(c: &Client, api: &str) -> Result<u64> {
@@ -1651,6 +1792,7 @@ mod tests {
             submitted: 0,
             finalized: 0,
             unfinalized: 0,
+            refused: 0,
             latency,
             rejected: BTreeMap::new(),
             blocks_per_s: 0.0,
@@ -1822,5 +1964,143 @@ mod tests {
     #[test]
     fn cpu_of_self_is_readable() {
         assert!(cpu_s("self").is_some());
+    }
+
+    /// Node 0's transactions of one tick at `now_ms`, and how many were retries.
+    fn tick(
+        now_ms: u64,
+        want: u64,
+        cursor: &mut Cursor,
+        held: &mut Held,
+        signers: &[Signer],
+        per_signer: &[Vec<Signed>],
+    ) -> (Vec<usize>, u64, bool) {
+        let now = Duration::from_millis(now_ms);
+        let (mut per_node, retries, exhausted) =
+            cut(now, want, cursor, held, signers, per_signer, 1);
+        (per_node.remove(0), retries, exhausted)
+    }
+
+    /// A refused batch goes again once the node's wait is over, lowest position first, and
+    /// none of its signer's later transactions is sent before every one of them is
+    /// answered; the other signers go on meanwhile.
+    #[test]
+    fn a_refused_batch_is_retried_in_order_before_the_signers_later_ones() {
+        let signers: Vec<Signer> = (0..2u8)
+            .map(|i| Signer {
+                key: SecretKey::from_seed([i + 1; 32]),
+                agency: "mof".parse().unwrap(),
+                next: "moe".parse().unwrap(),
+                node: 0,
+            })
+            .collect();
+        let per_signer: Vec<Vec<Signed>> = (0..2u8)
+            .map(|s| {
+                (0..8u8)
+                    .map(|p| Signed {
+                        hash: domain::TX_HASH.hash(&[s, p]),
+                        hex: String::new(),
+                    })
+                    .collect()
+            })
+            .collect();
+        let k = |s: usize, p: usize| (s << 32) | p;
+        let s = Duration::from_secs;
+        let mut cursor = Cursor {
+            next: vec![0; 2],
+            next_signer: 0,
+            cut: 0,
+        };
+        let mut held = Held::default();
+        let (sg, ps) = (&signers[..], &per_signer[..]);
+
+        let (batch, retries, _) = tick(0, 4, &mut cursor, &mut held, sg, ps);
+        assert_eq!(batch, [k(0, 0), k(1, 0), k(0, 1), k(1, 1)]);
+        assert_eq!(retries, 0);
+        // Signer 0's two are refused for load, to be sent again in 2 s.
+        let answers = vec![
+            Answer::Later(s(2)),
+            Answer::Admitted,
+            Answer::Later(s(2)),
+            Answer::Admitted,
+        ];
+        assert_eq!(held.sort_answers(&batch, answers, s(0)), (vec![], 2));
+        // Before the wait is over, only signer 1 goes on.
+        let (batch, _, _) = tick(1_000, 4, &mut cursor, &mut held, sg, ps);
+        assert_eq!(batch, [k(1, 2), k(1, 3), k(1, 4), k(1, 5)]);
+        held.sort_answers(&batch, vec![Answer::Admitted; 4], s(1));
+        // Then signer 0's refused ones, in order, first; not its position 2.
+        let (batch, retries, _) = tick(2_000, 4, &mut cursor, &mut held, sg, ps);
+        assert_eq!(batch, [k(0, 0), k(0, 1), k(1, 6), k(1, 7)]);
+        assert_eq!(retries, 2);
+        assert_eq!(cursor.cut, 10, "the retries are not counted as fresh load");
+        // Its position 1 is refused again (1 s); the rest admitted.
+        let answers = vec![
+            Answer::Admitted,
+            Answer::Later(s(1)),
+            Answer::Admitted,
+            Answer::Admitted,
+        ];
+        assert_eq!(held.sort_answers(&batch, answers, s(2)), (vec![], 1));
+        // Signer 1 is used up and signer 0 waits: nothing, yet not exhausted.
+        let (batch, _, exhausted) = tick(2_500, 4, &mut cursor, &mut held, sg, ps);
+        assert!(batch.is_empty() && !exhausted);
+        let (batch, retries, _) = tick(3_000, 4, &mut cursor, &mut held, sg, ps);
+        assert_eq!((batch.clone(), retries), (vec![k(0, 1)], 1));
+        // While the retry is unanswered, signer 0's later ones still wait.
+        let (nothing, _, _) = tick(3_000, 4, &mut cursor, &mut held, sg, ps);
+        assert!(nothing.is_empty());
+        held.sort_answers(&batch, vec![Answer::Admitted], s(3));
+        // Answered: signer 0 goes on from position 2; a final refusal is reported.
+        let (batch, _, exhausted) = tick(3_000, 10, &mut cursor, &mut held, sg, ps);
+        assert_eq!(batch, (2..8).map(|p| k(0, p)).collect::<Vec<_>>());
+        assert!(exhausted);
+        let mut answers = vec![Answer::Admitted; 6];
+        answers[5] = Answer::Refused("bad_sequence".into());
+        assert_eq!(
+            held.sort_answers(&batch, answers, s(3)),
+            (vec![(k(0, 7), "bad_sequence".to_string())], 0)
+        );
+        assert!(held.signers.is_empty() && held.waiting == 0);
+    }
+
+    /// A `pool_full` refusal waits as long as the node says (at most `RETRY_AFTER_S_MAX`),
+    /// `RETRY_AFTER_MS` when it says nothing; other refusals are final.
+    #[test]
+    fn a_pool_full_refusal_waits_for_the_nodes_hint() {
+        let refused = |code: &str, retry_after_s| BatchItem::Refused {
+            code: code.into(),
+            message: String::new(),
+            retry_after_s,
+        };
+        assert_eq!(
+            answer_of(refused("pool_full", Some(4))),
+            Answer::Later(Duration::from_secs(4))
+        );
+        assert_eq!(
+            answer_of(refused("pool_full", Some(100_000))),
+            Answer::Later(Duration::from_secs(RETRY_AFTER_S_MAX))
+        );
+        assert_eq!(
+            answer_of(refused("pool_full", None)),
+            Answer::Later(Duration::from_millis(RETRY_AFTER_MS))
+        );
+        assert_eq!(
+            answer_of(refused("bad_sequence", None)),
+            Answer::Refused("bad_sequence".into())
+        );
+        assert_eq!(
+            answer_of(BatchItem::Admitted { hash: "aa".into() }),
+            Answer::Admitted
+        );
+    }
+
+    /// `refused` is in the JSON and the human report.
+    #[test]
+    fn refusals_for_load_are_reported_apart() {
+        let mut st = stats_with([10u64].into_iter());
+        st.refused = 42;
+        assert_eq!(to_json(&st)["refused"], 42);
+        assert!(human(&st, "r", 0, Duration::from_secs(1)).contains("refused     42 for load"));
     }
 }

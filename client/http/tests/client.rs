@@ -183,7 +183,8 @@ fn a_batch_is_posted_as_json_and_its_results_are_typed() {
             BatchItem::Admitted { hash: "aa".into() },
             BatchItem::Refused {
                 code: "bad_seq".into(),
-                message: "seq 3, expected 2".into()
+                message: "seq 3, expected 2".into(),
+                retry_after_s: None
             }
         ]
     );

@@ -376,7 +376,10 @@ pub fn routes(h: NodeHandle) -> Router {
     let doc = OpenApiJson(Arc::new(
         serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string()),
     ));
-    routes.layer(Extension(doc)).with_state(h)
+    routes
+        .layer(Extension(doc))
+        .layer(Extension(tx::BacklogGate::default()))
+        .with_state(h)
 }
 
 /// Wrap an application in the API's limits: body size, timeout, concurrency, rate per

@@ -18,10 +18,13 @@ use chancery_api_types::{
 use chancery_core::block::Outcome;
 use chancery_core::ids::Digest;
 use chancery_core::tx::Transaction;
+use chancery_mempool::{AdmitError, Verdicts};
 use futures_util::stream::Stream;
 use serde_json::{json, Value};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 
@@ -160,13 +163,41 @@ fn body_error(r: BytesRejection) -> ApiError {
     )
 }
 
-async fn send_submit(
+/// What the submission routes know of the pool's backlog bound ([`AdmitError::Backlog`]):
+/// the bound as the pool last reported it, in a backlog refusal or an `unverified` answer
+/// (0: none yet). With the node's status (pending transactions, at most a status tick old),
+/// it tells when a submission is likely past the bound: then the pool is asked first, with
+/// no signature checked, and only what it would take is checked (issue 17).
+#[derive(Clone, Default)]
+pub(crate) struct BacklogGate(Arc<AtomicUsize>);
+
+impl BacklogGate {
+    /// Whether `pending` transactions are at or past the bound last reported.
+    fn ask_first(&self, pending: usize) -> bool {
+        let max = self.0.load(Ordering::Relaxed);
+        max > 0 && pending >= max
+    }
+
+    /// Remember the bound the pool reported in `answers`, if it did.
+    fn learn(&self, answers: &[Result<Digest, AdmitError>]) {
+        let reported = answers.iter().rev().find_map(|a| match a {
+            Err(AdmitError::Backlog { backlog_max, .. })
+            | Err(AdmitError::Unverified { backlog_max, .. }) => Some(*backlog_max),
+            _ => None,
+        });
+        if let Some(max) = reported {
+            self.0.store(max, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One submission to the driver, with signature verdicts (or [`Verdicts::deferred`]).
+async fn command(
     h: &NodeHandle,
     txs: Vec<Transaction>,
-) -> ApiResult<Vec<Result<Digest, chancery_mempool::AdmitError>>> {
-    // Signatures are checked here, on the API's bounded blocking pool (every submission
-    // route runs there), not by the driver that runs consensus (issue 14, finding 5).
-    let verdicts = chancery_mempool::Verdicts::compute(&h.ledger.chain_id(), &txs);
+    verdicts: Verdicts,
+) -> ApiResult<Vec<Result<Digest, AdmitError>>> {
+    let n = txs.len();
     let (reply, rx) = oneshot::channel();
     h.commands
         .try_send(Command::Submit {
@@ -183,21 +214,99 @@ async fn send_submit(
                 "this node does not accept transactions (a read-only API server, or shutting down); submit to a node running consensus",
             ),
         })?;
-    rx.await
-        .map_err(|_| ApiError::unavailable("the node is shutting down"))
+    let answers = rx
+        .await
+        .map_err(|_| ApiError::unavailable("the node is shutting down"))?;
+    if answers.len() != n {
+        return Err(ApiError::internal(format!(
+            "the mempool answered {} results for {n} transactions",
+            answers.len()
+        )));
+    }
+    Ok(answers)
 }
 
-fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
+async fn send_submit(
+    h: &NodeHandle,
+    gate: &BacklogGate,
+    txs: Vec<Transaction>,
+) -> ApiResult<Vec<Result<Digest, AdmitError>>> {
+    let n = txs.len();
+    let mut results: Vec<Option<Result<Digest, AdmitError>>> = vec![None; n];
+    // Past the backlog bound most submissions are refused: ask the pool first, without
+    // signatures, so that a refusal costs no signature check (issue 17).
+    let ask_first = gate.ask_first(h.status.borrow().mempool_txs);
+    let (to_check, txs): (Vec<usize>, Vec<Transaction>) = if ask_first {
+        let answers = command(h, txs.clone(), Verdicts::deferred()).await?;
+        gate.learn(&answers);
+        let mut to_check = Vec::new();
+        for (i, a) in answers.into_iter().enumerate() {
+            match a {
+                Err(AdmitError::Unverified { .. }) => to_check.push(i),
+                a => results[i] = Some(a),
+            }
+        }
+        let mut txs: Vec<Option<Transaction>> = txs.into_iter().map(Some).collect();
+        let picked = to_check.iter().filter_map(|&i| txs[i].take()).collect();
+        (to_check, picked)
+    } else {
+        ((0..n).collect(), txs)
+    };
+    if !txs.is_empty() {
+        // Signatures are checked here, on the API's bounded blocking pool (every submission
+        // route runs there), not by the driver that runs consensus (issue 14, finding 5).
+        let verdicts = Verdicts::compute(&h.ledger.chain_id(), &txs);
+        let answers = command(h, txs, verdicts).await?;
+        gate.learn(&answers);
+        for (i, a) in to_check.into_iter().zip(answers) {
+            results[i] = Some(a);
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.ok_or_else(|| ApiError::internal("no answer from the mempool")))
+        .collect()
+}
+
+/// Seconds after which a refused transaction may be admitted, for refusals a wait can cure:
+/// past the backlog bound, the pool's estimate; a full pool, [`crate::caps::RETRY_AFTER_S`].
+fn retry_after_s(e: &AdmitError) -> Option<u64> {
+    match e {
+        AdmitError::PoolFull { .. } => Some(crate::caps::RETRY_AFTER_S),
+        e => e.retry_after_s(),
+    }
+}
+
+fn admit_error(e: &AdmitError) -> ApiError {
     let status = match e.code() {
         "pool_full" => StatusCode::SERVICE_UNAVAILABLE,
         "duplicate" => StatusCode::CONFLICT,
+        "unverified" => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
     let mut err = ApiError::new(status, e.code(), e.to_string());
-    err.details = json!({ "reason": e.code() });
-    if e.code() == "pool_full" {
-        // The pool drains as blocks finalize (several per second under load).
-        err = err.retry_after(crate::caps::RETRY_AFTER_S);
+    err.details = match e {
+        AdmitError::Backlog {
+            backlog,
+            backlog_max,
+            retry_after_s,
+        } => json!({
+            "reason": e.code(),
+            "limit": "backlog_max",
+            "backlog_max": backlog_max,
+            "backlog": backlog,
+            "retry_after_s": retry_after_s,
+        }),
+        AdmitError::PoolFull { limit, max } => json!({
+            "reason": e.code(),
+            "limit": limit.as_str(),
+            "max": max,
+            "retry_after_s": crate::caps::RETRY_AFTER_S,
+        }),
+        _ => json!({ "reason": e.code() }),
+    };
+    if let Some(s) = retry_after_s(e) {
+        err = err.retry_after(s);
     }
     err
 }
@@ -214,15 +323,16 @@ fn admit_error(e: &chancery_mempool::AdmitError) -> ApiError {
         (status = 409, description = "duplicate", body = ErrorBody),
         (status = 413, description = "body too large", body = ErrorBody),
         (status = 422, description = "refused by admission rules", body = ErrorBody),
-        (status = 503, description = "pool full or node busy (both with `Retry-After`), or a read-only server", body = ErrorBody)))]
+        (status = 503, description = "`pool_full` (with `Retry-After`): the pool is full, or past its backlog bound (a few seconds of work at the finalized rate) and this transaction would extend its signer's tail; `details` names the limit (`limit`: `backlog_max`, with `backlog_max`, `backlog`, `retry_after_s`; or `txs_max`/`bytes_max` with `max`). Also a busy node (`unavailable`, with `Retry-After`) or a read-only server (without)", body = ErrorBody)))]
 pub(crate) async fn submit(
     State(h): State<NodeHandle>,
+    Extension(gate): Extension<BacklogGate>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body.map_err(body_error)?;
     let tx = parse_submission(&headers, &body)?;
-    let mut results = send_submit(&h, vec![tx]).await?;
+    let mut results = send_submit(&h, &gate, vec![tx]).await?;
     match results.pop() {
         Some(Ok(hash)) => Ok((
             StatusCode::ACCEPTED,
@@ -241,11 +351,12 @@ pub(crate) async fn submit(
 #[utoipa::path(post, path = "/v1/transactions/batch", tag = "transactions",
     request_body(content = BatchRequest, content_type = "application/json", description = "{\"txs\": [HEX, ...]}"),
     responses(
-        (status = 202, description = "one result per transaction; `Retry-After` when some were refused for a full pool", body = BatchDto),
+        (status = 202, description = "one result per transaction; a `pool_full` refusal (a full pool, or past the backlog bound a transaction that would extend its signer's tail) carries `retry_after_s`, and the answer then has `Retry-After` (the longest)", body = BatchDto),
         (status = 400, description = "malformed", body = ErrorBody),
         (status = 503, description = "node busy (with `Retry-After`) or a read-only server", body = ErrorBody)))]
 pub(crate) async fn submit_batch(
     State(h): State<NodeHandle>,
+    Extension(gate): Extension<BacklogGate>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body.map_err(body_error)?;
@@ -272,29 +383,31 @@ pub(crate) async fn submit_batch(
             e
         })?);
     }
-    let results = send_submit(&h, txs).await?;
-    // Refusals for a full pool are worth retrying: say when, as a single refusal does.
-    let pool_full = results
-        .iter()
-        .any(|r| r.as_ref().is_err_and(|e| e.code() == "pool_full"));
+    let results = send_submit(&h, &gate, txs).await?;
+    // Refusals a wait can cure say when, per transaction and (the longest) in the header,
+    // as a single refusal does.
+    let mut retry_after: Option<u64> = None;
     let results = results
         .iter()
         .map(|r| match r {
             Ok(hash) => BatchItem::Admitted {
                 hash: hash.to_hex(),
             },
-            Err(e) => BatchItem::Refused {
-                code: e.code().to_string(),
-                message: e.to_string(),
-            },
+            Err(e) => {
+                let wait = retry_after_s(e);
+                retry_after = retry_after.max(wait);
+                BatchItem::Refused {
+                    code: e.code().to_string(),
+                    message: e.to_string(),
+                    retry_after_s: wait,
+                }
+            }
         })
         .collect();
     let mut res = (StatusCode::ACCEPTED, Json(BatchDto { results })).into_response();
-    if pool_full {
-        res.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            crate::caps::RETRY_AFTER_S.into(),
-        );
+    if let Some(s) = retry_after {
+        res.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, s.into());
     }
     Ok(res)
 }

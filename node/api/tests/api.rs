@@ -600,6 +600,142 @@ async fn a_full_pool_tells_the_client_when_to_retry() {
     assert!(!a.headers.contains_key(header::RETRY_AFTER));
 }
 
+/// The ledger as the pool needs it (the node's driver does the same).
+struct LedgerView<'a>(&'a chancery_ledger::Ledger);
+
+impl chancery_mempool::AdmissionView for LedgerView<'_> {
+    fn member(&self, key: &chancery_core::PublicKey) -> Option<chancery_mempool::MemberInfo> {
+        self.0
+            .member(key)
+            .ok()
+            .flatten()
+            .map(|m| chancery_mempool::MemberInfo {
+                agency: m.agency,
+                roles: m.roles,
+                revoked: m.revoked,
+            })
+    }
+
+    fn next_seq(&self, key: &chancery_core::PublicKey) -> chancery_core::Seq {
+        match self
+            .0
+            .state_value(&chancery_core::state::StateKey::Seq(*key))
+        {
+            Ok(Some(chancery_core::state::StateValue::Seq(s))) => s,
+            _ => chancery_core::Seq(0),
+        }
+    }
+}
+
+/// Issue 17: past the pool's backlog bound, a transaction that would extend its signer's
+/// tail is refused with 503 `pool_full`, `Retry-After` set to the pool's hint, and the JSON
+/// error naming the limit (`backlog_max`), the backlog and the seconds. Once the API has
+/// seen the bound, a submission past it goes to the pool before any signature check, and
+/// only what the pool would take is checked.
+#[tokio::test]
+async fn past_the_backlog_bound_a_tail_extension_is_refused_with_retry_after() {
+    let e = env();
+    // A driver with a real pool whose bound is 1 transaction (its floor; no rate measured,
+    // so 1 per 3 s is assumed), recording what each submission carried:
+    // (deferred verdicts, verdicts, transactions).
+    let (commands, mut rx) = tokio::sync::mpsc::channel(4);
+    let (status_tx, status) = tokio::sync::watch::channel(chancery_api_types::NodeStatus {
+        started: true,
+        ..Default::default()
+    });
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(bool, usize, usize)>::new()));
+    let (ledger, seen_by_driver) = (e.ledger.clone(), seen.clone());
+    tokio::spawn(async move {
+        let config = chancery_mempool::MempoolConfig {
+            backlog_txs_min: 1,
+            ..Default::default()
+        };
+        let mut pool = chancery_mempool::Mempool::new(ledger.chain_id(), config).unwrap();
+        while let Some(cmd) = rx.recv().await {
+            if let chancery_api::handle::Command::Submit {
+                txs,
+                verdicts,
+                reply,
+            } = cmd
+            {
+                seen_by_driver.lock().unwrap().push((
+                    verdicts.is_deferred(),
+                    verdicts.len(),
+                    txs.len(),
+                ));
+                let view = LedgerView(&ledger);
+                let r = pool.insert_batch_with(
+                    txs,
+                    verdicts,
+                    chancery_mempool::Origin::Local,
+                    chancery_core::TimestampMs(0),
+                    &view,
+                );
+                status_tx.send_modify(|s| s.mempool_txs = pool.len());
+                let _ = reply.send(r.into_iter().map(|r| r.map(|a| a.hash)).collect());
+            }
+        }
+    });
+    let handle = chancery_api::NodeHandle {
+        commands,
+        status,
+        ..e.handle.clone()
+    };
+    let app = chancery_api::router(handle);
+    let asset = e.fx.signer("mof", Role::AssetOfficer);
+    let proc = e.fx.signer("mof", Role::ProcurementOfficer);
+    // The signer's next sequence (3) is admitted; the pool is then at its bound.
+    let a = post_tx(&app, &e.fx.tx(asset, 3, register("A9", "mof"))).await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.json());
+    // Its 4 would extend its tail: refused, 1 over the bound at 1 per 3 s.
+    let tail = e.fx.tx(asset, 4, register("A10", "mof"));
+    let a = post_tx(&app, &tail).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.headers[header::RETRY_AFTER], "3");
+    let j = a.json();
+    assert_error_shape(&j);
+    assert_eq!(j["code"], "pool_full");
+    assert_eq!(j["details"]["limit"], "backlog_max");
+    assert_eq!(j["details"]["backlog_max"], 1);
+    assert_eq!(j["details"]["backlog"], 1);
+    assert_eq!(j["details"]["retry_after_s"], 3);
+    let message = j["message"].as_str().unwrap_or("");
+    assert!(message.contains("backlog_max = 1"), "{message}");
+    // Until then the API knew no bound: both were checked before they reached the pool.
+    assert_eq!(*seen.lock().unwrap(), [(false, 1, 1), (false, 1, 1)]);
+    // Now it does: a batch of the same tail extension and another signer's next
+    // transaction (a gap-filler) goes to the pool first, unchecked; only the gap-filler is
+    // checked and submitted again.
+    let filler =
+        e.fx.tx(proc, 2, award("ocds-x-9", "aw-1", "mof", 1_000, CODE));
+    let body = serde_json::json!({
+        "txs": [hex::encode(tail.to_bytes()), hex::encode(filler.to_bytes())]
+    })
+    .to_string();
+    let a = send(
+        &app,
+        Request::builder()
+            .method(Method::POST)
+            .uri("/v1/transactions/batch")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    let j = a.json();
+    assert_eq!(j["results"][0]["code"], "pool_full");
+    assert_eq!(j["results"][0]["retry_after_s"], 3);
+    assert_eq!(j["results"][1]["hash"], filler.hash().to_hex());
+    assert!(j["results"][1].get("retry_after_s").is_none());
+    assert_eq!(a.headers[header::RETRY_AFTER], "3");
+    assert_eq!(
+        seen.lock().unwrap()[2..],
+        [(true, 0, 2), (false, 1, 1)],
+        "the refused transaction's signature was checked"
+    );
+}
+
 #[tokio::test]
 async fn framework_errors_are_json_too() {
     let e = env_with(ApiLimits {

@@ -76,6 +76,8 @@ fn big_config() -> MempoolConfig {
     MempoolConfig {
         txs_max: 100_000,
         agency_txs_max: 100_000,
+        // The backlog bound off: 100,000 are admitted at once to measure selection.
+        backlog_txs_min: 100_000,
         ..MempoolConfig::default()
     }
 }

@@ -132,6 +132,40 @@ pub enum AdmitError {
         /// Its value.
         max: usize,
     },
+    /// The pool holds at least its backlog bound ([`crate::Mempool::backlog_max`]) and this
+    /// transaction, from a client of this node, would extend its signer's tail: its sequence
+    /// is above every pending one of its signer and is not the signer's next on the ledger.
+    /// A transaction that fills a gap in its signer's sequence is still admitted, and so is
+    /// one whose agency holds less than its share of the bound. Code `pool_full`.
+    #[error(
+        "pool is full for new work: {backlog} transactions pending, at or over the backlog \
+         bound backlog_max = {backlog_max} (what the chain finalizes in backlog_drain_ms at \
+         its recent rate); a transaction that fills a gap in its signer's sequence is still \
+         admitted; retry in {retry_after_s} s"
+    )]
+    Backlog {
+        /// Pending transactions.
+        backlog: usize,
+        /// The bound.
+        backlog_max: usize,
+        /// About when the pool will be back under the bound at the recent finalized rate, in
+        /// seconds (`retry_after_s_min..=retry_after_s_max`).
+        retry_after_s: u64,
+    },
+    /// Only with [`crate::Verdicts::deferred`]: the transaction passes every check but the
+    /// signature, which was not checked and is not cached. Nothing was admitted: check the
+    /// signature and submit it again. Never returned to clients.
+    #[error(
+        "transaction {hash} passes every check but its signature, which was not checked \
+         (deferred verdicts); check it and submit it again"
+    )]
+    Unverified {
+        /// Its hash.
+        hash: TxHash,
+        /// The pool's backlog bound now ([`crate::Mempool::backlog_max`]), so that the caller
+        /// knows when to ask ahead again.
+        backlog_max: usize,
+    },
     /// The signature does not verify.
     #[error("signature by {key} does not verify")]
     BadSignature {
@@ -154,13 +188,14 @@ impl AdmitError {
             AdmitError::SequenceTaken { .. } => "sequence_taken",
             AdmitError::SignerFull { .. } => "signer_full",
             AdmitError::AgencyFull { .. } => "agency_full",
-            AdmitError::PoolFull { .. } => "pool_full",
+            AdmitError::PoolFull { .. } | AdmitError::Backlog { .. } => "pool_full",
+            AdmitError::Unverified { .. } => "unverified",
             AdmitError::BadSignature { .. } => "bad_signature",
         }
     }
 
     /// Every code, in the order of the checks (for documentation and tests).
-    pub const CODES: [&'static str; 12] = [
+    pub const CODES: [&'static str; 13] = [
         "too_large",
         "duplicate",
         "wrong_chain",
@@ -172,8 +207,19 @@ impl AdmitError {
         "signer_full",
         "agency_full",
         "pool_full",
+        "unverified",
         "bad_signature",
     ];
+
+    /// Seconds after which the same submission may be admitted, for refusals that a wait can
+    /// cure: the backlog's hint, or `None`. (A full pool, [`AdmitError::PoolFull`], drains
+    /// as blocks are finalized; the API tells its clients a second.)
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            AdmitError::Backlog { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        }
+    }
 }
 
 /// A configuration that cannot work.

@@ -9,6 +9,11 @@
 //!   (size, duplicate, chain, membership, role, sequence window, capacity) and the signature
 //!   last; batches are verified with batched Ed25519, and every verification result is cached
 //!   by transaction hash. Refusals are [`AdmitError`]s with stable codes.
+//! - Backlog bound ([`Mempool::backlog_max`]): past a few seconds of work at the finalized
+//!   rate (which the pool measures from [`Mempool::on_committed`]), a client's transaction
+//!   that would extend its signer's tail is refused, before its signature is checked, with a
+//!   time to retry; gap-fillers, agencies under their share and peers' transactions are still
+//!   admitted.
 //! - Selection ([`Mempool::select`]) returns, for each signer, a gap-free run of transactions
 //!   starting at its next sequence number, interleaved round-robin across agencies and across
 //!   signers within an agency. It depends only on the pool's contents, the view and the limits.
@@ -67,6 +72,16 @@ pub enum Origin {
 
 /// Most signers' decompressed public keys kept (about 200 bytes each).
 pub const KEY_CACHE_MAX: usize = 16_384;
+/// Longest `backlog_rate_window_ms` accepted (an hour): bounds the rate samples kept.
+pub const BACKLOG_RATE_WINDOW_MS_MAX: u64 = 3_600_000;
+/// Longest `backlog_drain_ms` accepted (an hour).
+pub const BACKLOG_DRAIN_MS_MAX: u64 = 3_600_000;
+/// The finalized rate is sampled at most this often, in milliseconds (so the samples kept
+/// number at most `backlog_rate_window_ms / RATE_SAMPLE_MS + 2`).
+pub const RATE_SAMPLE_MS: u64 = 250;
+/// The finalized rate is known once it has been measured over at least this many
+/// milliseconds; before that the backlog bound is `backlog_txs_min`.
+pub const RATE_SPAN_MS_MIN: u64 = 1_000;
 
 /// Limits of the pool. Every limit is named `*_max`; see `docs/mempool.md` for the defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +114,21 @@ pub struct MempoolConfig {
     pub verified_cache_txs_max: usize,
     /// Most bytes of transactions held by the verification cache.
     pub verified_cache_bytes_max: usize,
+    /// The backlog bound is this many milliseconds of work at the recent finalized rate: past
+    /// it, a transaction from a client of this node that would extend its signer's tail is
+    /// refused ([`AdmitError::Backlog`]), so what is admitted is finalized within about this
+    /// long (see [`Mempool::backlog_max`]).
+    pub backlog_drain_ms: u64,
+    /// The least backlog bound, in transactions: what is admitted before the finalized rate is
+    /// known, or while it is low (a burst on a quiet chain). At `txs_max` or above, the bound
+    /// is off and only the pool's own limits apply.
+    pub backlog_txs_min: usize,
+    /// How far back the finalized rate is measured, in milliseconds.
+    pub backlog_rate_window_ms: u64,
+    /// Least retry hint given with a backlog refusal, in seconds.
+    pub retry_after_s_min: u64,
+    /// Greatest retry hint given with a backlog refusal, in seconds.
+    pub retry_after_s_max: u64,
 }
 
 impl Default for MempoolConfig {
@@ -118,6 +148,11 @@ impl Default for MempoolConfig {
             gossip_peer_txs: false,
             verified_cache_txs_max: 20_000,
             verified_cache_bytes_max: 32 * 1024 * 1024,
+            backlog_drain_ms: 3_000,
+            backlog_txs_min: 8_192,
+            backlog_rate_window_ms: 10_000,
+            retry_after_s_min: 1,
+            retry_after_s_max: 30,
         }
     }
 }
@@ -132,7 +167,7 @@ impl MempoolConfig {
                 found,
             })
         };
-        let positive: [(&'static str, u64); 8] = [
+        let positive: [(&'static str, u64); 12] = [
             ("txs_max", self.txs_max as u64),
             ("bytes_max", self.bytes_max as u64),
             ("per_signer_max", self.per_signer_max as u64),
@@ -141,6 +176,10 @@ impl MempoolConfig {
             ("verify_batch_txs_max", self.verify_batch_txs_max as u64),
             ("gossip_batch_txs_max", self.gossip_batch_txs_max as u64),
             ("gossip_batch_bytes_max", self.gossip_batch_bytes_max as u64),
+            ("backlog_drain_ms", self.backlog_drain_ms),
+            ("backlog_txs_min", self.backlog_txs_min as u64),
+            ("backlog_rate_window_ms", self.backlog_rate_window_ms),
+            ("retry_after_s_min", self.retry_after_s_min),
         ];
         for (field, v) in positive {
             if v == 0 {
@@ -169,6 +208,27 @@ impl MempoolConfig {
                     self.tx_bytes_max, self.bytes_max
                 ),
                 self.agency_bytes_max.to_string(),
+            );
+        }
+        if self.backlog_rate_window_ms > BACKLOG_RATE_WINDOW_MS_MAX {
+            return err(
+                "backlog_rate_window_ms",
+                format!("at most {BACKLOG_RATE_WINDOW_MS_MAX}"),
+                self.backlog_rate_window_ms.to_string(),
+            );
+        }
+        if self.backlog_drain_ms > BACKLOG_DRAIN_MS_MAX {
+            return err(
+                "backlog_drain_ms",
+                format!("at most {BACKLOG_DRAIN_MS_MAX}"),
+                self.backlog_drain_ms.to_string(),
+            );
+        }
+        if self.retry_after_s_max < self.retry_after_s_min {
+            return err(
+                "retry_after_s_max",
+                format!("at least retry_after_s_min ({})", self.retry_after_s_min),
+                self.retry_after_s_max.to_string(),
             );
         }
         if self.gossip_batch_bytes_max < self.tx_bytes_max {
@@ -287,11 +347,15 @@ impl Prepared {
 /// Signature verdicts for a batch of transactions, computed without the pool (by
 /// [`Verdicts::compute`], on any thread) so that the task that owns the pool — the node's
 /// consensus driver — does not spend its time on signature checks. Handed to
-/// [`Mempool::insert_batch_with`], which then verifies only what the verdicts do not cover.
-/// Only verification makes a valid verdict, so the pool still admits only verified
-/// transactions.
+/// [`Mempool::insert_batch_with`], which then verifies only what the verdicts do not cover
+/// (or, with [`Verdicts::deferred`], nothing). Only verification makes a valid verdict, so
+/// the pool still admits only verified transactions.
 #[derive(Debug, Default)]
-pub struct Verdicts(HashMap<TxHash, Verdict>);
+pub struct Verdicts {
+    map: HashMap<TxHash, Verdict>,
+    /// Verify nothing: answer [`AdmitError::Unverified`] instead.
+    deferred: bool,
+}
 
 impl Verdicts {
     /// Verify `txs` for `chain_id` as one batch (the kernel's linear bad-item search).
@@ -318,12 +382,33 @@ impl Verdicts {
                 Err(_) => {}
             }
         }
-        Verdicts(map)
+        Verdicts {
+            map,
+            deferred: false,
+        }
+    }
+
+    /// No verdicts, and none to be made by the pool: [`Mempool::insert_batch_with`] then
+    /// checks no signature. A transaction that passes every other check (the backlog bound
+    /// included) and whose verdict is not cached is not admitted but answered
+    /// [`AdmitError::Unverified`]; the caller checks those signatures off the pool's task
+    /// and submits them again with their verdicts. So a transaction the pool refuses anyway
+    /// costs no signature check.
+    pub fn deferred() -> Verdicts {
+        Verdicts {
+            map: HashMap::new(),
+            deferred: true,
+        }
+    }
+
+    /// Whether these are [`Verdicts::deferred`].
+    pub fn is_deferred(&self) -> bool {
+        self.deferred
     }
 
     /// How many transactions failed their signature check.
     pub fn bad_signatures(&self) -> usize {
-        self.0
+        self.map
             .values()
             .filter(|v| matches!(v, Verdict::Invalid(_)))
             .count()
@@ -331,12 +416,96 @@ impl Verdicts {
 
     /// How many verdicts are held.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.map.len()
     }
 
     /// Whether no verdict is held.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map.is_empty()
+    }
+}
+
+/// The rate at which the chain finalizes transactions, measured by the pool itself: blocks
+/// are counted by [`Mempool::on_committed`] and stamped with the times the pool is given
+/// (admissions and expiry sweeps), so the pool needs no clock of its own.
+#[derive(Debug, Default)]
+struct FinalizedRate {
+    /// Transactions finalized since the pool was made (every transaction of every block).
+    total: u64,
+    /// (time in ms, `total` then), oldest first, at least [`RATE_SAMPLE_MS`] apart, none
+    /// older than the window.
+    samples: VecDeque<(u64, u64)>,
+}
+
+impl FinalizedRate {
+    /// Take a sample at `now_ms` (unless the last one is recent) and forget those that
+    /// left the window.
+    fn observe(&mut self, now_ms: u64, window_ms: u64) {
+        match self.samples.back() {
+            // A clock that went back also lands here: no sample until it passes the last.
+            Some(&(t, _)) if now_ms < t.saturating_add(RATE_SAMPLE_MS) => {}
+            _ => self.samples.push_back((now_ms, self.total)),
+        }
+        while self.samples.len() >= 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|&(t, _)| t.saturating_add(window_ms) < now_ms)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// (transactions, milliseconds): what was finalized from the oldest sample to `now_ms`,
+    /// once that spans at least [`RATE_SPAN_MS_MIN`].
+    fn measured(&self, now_ms: u64) -> Option<(u64, u64)> {
+        let &(t, n) = self.samples.front()?;
+        let span = now_ms.saturating_sub(t);
+        (span >= RATE_SPAN_MS_MIN).then(|| (self.total.saturating_sub(n), span))
+    }
+}
+
+/// The backlog bound and the rate it derives from, as of the last time the pool was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Backlog {
+    /// [`Mempool::backlog_max`].
+    max: usize,
+    /// The rate as `txs` finalized in `ms` milliseconds (measured, or assumed:
+    /// `backlog_txs_min` in `backlog_drain_ms`).
+    txs: u64,
+    ms: u64,
+}
+
+impl Backlog {
+    /// From a rate of `txs` in `ms`: `backlog_drain_ms` of work at it, at least
+    /// `backlog_txs_min`, at most `txs_max`.
+    fn at_rate(c: &MempoolConfig, txs: u64, ms: u64) -> Backlog {
+        let work = u128::from(txs) * u128::from(c.backlog_drain_ms) / u128::from(ms.max(1));
+        let work = usize::try_from(work).unwrap_or(usize::MAX);
+        Backlog {
+            max: work.max(c.backlog_txs_min).min(c.txs_max),
+            txs,
+            ms,
+        }
+    }
+
+    /// Before any rate is measured.
+    fn assumed(c: &MempoolConfig) -> Backlog {
+        Backlog::at_rate(c, c.backlog_txs_min as u64, c.backlog_drain_ms)
+    }
+
+    /// Seconds until `pending` transactions are down below the bound at the rate,
+    /// clamped to `retry_after_s_min..=retry_after_s_max` (the greatest if nothing is
+    /// finalized).
+    fn retry_after_s(&self, c: &MempoolConfig, pending: usize) -> u64 {
+        let excess = pending.saturating_sub(self.max) as u128 + 1;
+        let s = match u128::from(self.txs) * 1000 {
+            0 => u128::from(c.retry_after_s_max),
+            per => (excess * u128::from(self.ms)).div_ceil(per),
+        };
+        u64::try_from(s)
+            .unwrap_or(u64::MAX)
+            .clamp(c.retry_after_s_min, c.retry_after_s_max)
     }
 }
 
@@ -359,6 +528,10 @@ pub struct Mempool {
     /// Signers' decompressed keys (a signer signs many transactions).
     keys: chancery_core::crypto::KeyCache,
     signatures_checked: u64,
+    /// The finalized rate, for the backlog bound.
+    rate: FinalizedRate,
+    /// The backlog bound now.
+    backlog: Backlog,
 }
 
 impl Mempool {
@@ -371,7 +544,6 @@ impl Mempool {
         );
         Ok(Mempool {
             chain_id,
-            config,
             signers: BTreeMap::new(),
             agencies: BTreeMap::new(),
             by_hash: HashMap::new(),
@@ -383,6 +555,9 @@ impl Mempool {
             cache,
             keys: chancery_core::crypto::KeyCache::new(KEY_CACHE_MAX),
             signatures_checked: 0,
+            rate: FinalizedRate::default(),
+            backlog: Backlog::assumed(&config),
+            config,
         })
     }
 
@@ -439,6 +614,74 @@ impl Mempool {
         self.signers.get(key).map_or(0, |q| q.txs.len())
     }
 
+    // ------------------------------------------------------------------ backlog
+
+    /// The backlog bound, in transactions, as of the last time the pool was given
+    /// ([`Mempool::insert`], [`Mempool::insert_batch_with`], [`Mempool::evict_expired`]):
+    /// `backlog_drain_ms` of work at the rate the chain finalized transactions over the last
+    /// `backlog_rate_window_ms` (every transaction of the blocks passed to
+    /// [`Mempool::on_committed`]), at least `backlog_txs_min`, at most `txs_max`. Until the
+    /// rate has been measured over [`RATE_SPAN_MS_MIN`], `backlog_txs_min`.
+    ///
+    /// While this many transactions or more are pending, a transaction from a client of this
+    /// node ([`Origin::Local`]) that would extend its signer's tail is refused with
+    /// [`AdmitError::Backlog`] and a time to retry, so what is admitted is finalized within
+    /// about `backlog_drain_ms` instead of queueing without end. Still admitted past it:
+    /// a transaction that fills a gap in its signer's sequence (its seq is the signer's next
+    /// on the ledger, or below one of its pending transactions: refusing it would leave the
+    /// signer's later transactions unexecutable in the pool), a transaction of an agency that
+    /// holds less than its share of the bound (the bound over the agencies with pending
+    /// transactions), and peers' transactions (another node admitted them). At `txs_max` the
+    /// bound is off: only the pool's own limits apply.
+    pub fn backlog_max(&self) -> usize {
+        self.backlog.max
+    }
+
+    /// Stamp the finalized transactions counted so far with `now` and derive the bound.
+    fn observe(&mut self, now: TimestampMs) {
+        let c = &self.config;
+        self.rate.observe(now.0, c.backlog_rate_window_ms);
+        self.backlog = match self.rate.measured(now.0) {
+            Some((txs, ms)) => Backlog::at_rate(c, txs, ms),
+            None => Backlog::assumed(c),
+        };
+    }
+
+    /// The backlog rule ([`Mempool::backlog_max`]) for a transaction that passed
+    /// [`Mempool::precheck`]: `next` is its signer's next sequence on the ledger.
+    fn check_backlog(
+        &self,
+        p: &Prepared,
+        agency: &AgencyId,
+        next: Seq,
+        origin: Origin,
+    ) -> Result<(), AdmitError> {
+        let max = self.backlog.max;
+        if origin != Origin::Local || max >= self.config.txs_max || self.txs < max {
+            return Ok(());
+        }
+        let body = &p.tx.body;
+        let fills_gap = body.seq == next
+            || self
+                .signers
+                .get(&body.signer)
+                .and_then(|q| q.txs.last_key_value())
+                .is_some_and(|(last, _)| *last > body.seq);
+        if fills_gap {
+            return Ok(());
+        }
+        let agencies = self.agencies.len() + usize::from(!self.agencies.contains_key(agency));
+        let share = max / agencies.max(1);
+        if self.agency_load(agency).0 < share {
+            return Ok(());
+        }
+        Err(AdmitError::Backlog {
+            backlog: self.txs,
+            backlog_max: max,
+            retry_after_s: self.backlog.retry_after_s(&self.config, self.txs),
+        })
+    }
+
     // ------------------------------------------------------------------ admission
 
     /// Admit one transaction, verifying its signature one by one (unless a verdict for its hash
@@ -450,8 +693,10 @@ impl Mempool {
         now: TimestampMs,
         view: &impl AdmissionView,
     ) -> Result<Admitted, AdmitError> {
+        self.observe(now);
         let p = Prepared::new(tx);
-        let agency = self.precheck(&p, view)?;
+        let (agency, next) = self.precheck(&p, view)?;
+        self.check_backlog(&p, &agency, next, origin)?;
         let victims = self.plan_room(&agency, p.size)?;
         let vtx = self.signature(p, None)?;
         Ok(self.place(vtx, agency, victims, origin, now))
@@ -480,6 +725,7 @@ impl Mempool {
         now: TimestampMs,
         view: &impl AdmissionView,
     ) -> Vec<Result<Admitted, AdmitError>> {
+        self.observe(now);
         let mut out = Vec::with_capacity(txs.len());
         let mut txs = txs.into_iter().peekable();
         while txs.peek().is_some() {
@@ -507,12 +753,16 @@ impl Mempool {
         let mut to_verify: Vec<(TxHash, Transaction)> = Vec::new();
         let mut queued: BTreeSet<TxHash> = BTreeSet::new();
         for p in &prepared {
-            match self.precheck(p, view) {
+            let checked = self
+                .precheck(p, view)
+                .and_then(|(agency, next)| self.check_backlog(p, &agency, next, origin));
+            match checked {
                 Err(e) => early.push(Some(e)),
-                Ok(_) => {
+                Ok(()) => {
                     early.push(None);
-                    if self.cache.get(&p.hash).is_none()
-                        && !given.0.contains_key(&p.hash)
+                    if !given.deferred
+                        && self.cache.get(&p.hash).is_none()
+                        && !given.map.contains_key(&p.hash)
                         && queued.insert(p.hash)
                     {
                         to_verify.push((p.hash, p.tx.clone()));
@@ -523,7 +773,7 @@ impl Mempool {
         // 2. One batch verification for everything not yet verified.
         let mut verdicts = self.verify_many(to_verify);
         for p in &prepared {
-            match given.0.remove(&p.hash) {
+            match given.map.remove(&p.hash) {
                 Some(Verdict::Invalid(key)) => self.cache.put(p.hash, Verdict::Invalid(key)),
                 Some(v) => {
                     verdicts.insert(p.hash, v);
@@ -538,7 +788,12 @@ impl Mempool {
                 continue;
             }
             let pre = verdicts.remove(&p.hash);
-            let r = match self.precheck(&p, view) {
+            let room = self.precheck(&p, view).and_then(|(agency, next)| {
+                self.check_backlog(&p, &agency, next, origin)?;
+                let victims = self.plan_room(&agency, p.size)?;
+                Ok((agency, victims))
+            });
+            let r = match room {
                 Err(e) => {
                     // Verified for nothing this time: remember it for a later submission.
                     if let Some(v) = pre {
@@ -546,17 +801,15 @@ impl Mempool {
                     }
                     Err(e)
                 }
-                Ok(agency) => match self.plan_room(&agency, p.size) {
-                    Err(e) => {
-                        if let Some(v) = pre {
-                            self.cache.put(p.hash, v);
-                        }
-                        Err(e)
-                    }
-                    Ok(victims) => self
-                        .signature(p, pre)
-                        .map(|vtx| self.place(vtx, agency, victims, origin, now)),
-                },
+                Ok(_) if given.deferred && pre.is_none() && self.cache.get(&p.hash).is_none() => {
+                    Err(AdmitError::Unverified {
+                        hash: p.hash,
+                        backlog_max: self.backlog.max,
+                    })
+                }
+                Ok((agency, victims)) => self
+                    .signature(p, pre)
+                    .map(|vtx| self.place(vtx, agency, victims, origin, now)),
             };
             out.push(r);
         }
@@ -661,8 +914,13 @@ impl Mempool {
         }
     }
 
-    /// Every check but capacity and signature; returns the signer's agency.
-    fn precheck(&self, p: &Prepared, view: &impl AdmissionView) -> Result<AgencyId, AdmitError> {
+    /// Every check but the backlog, capacity and signature; returns the signer's agency and
+    /// its next sequence on the ledger.
+    fn precheck(
+        &self,
+        p: &Prepared,
+        view: &impl AdmissionView,
+    ) -> Result<(AgencyId, Seq), AdmitError> {
         let body = &p.tx.body;
         let key = body.signer;
         if p.size > self.config.tx_bytes_max {
@@ -734,7 +992,7 @@ impl Mempool {
                 max: self.config.agency_bytes_max,
             });
         }
-        Ok(agency)
+        Ok((agency, next))
     }
 
     /// The share of the pool a load represents, comparable across agencies:
@@ -956,7 +1214,8 @@ impl Mempool {
     /// After a block is finalized: drop its transactions, and every pending transaction that can
     /// no longer execute — sequence below its signer's new `next_seq` (superseded), or signer
     /// unknown or revoked. Only signers touched by the block (its signers and the keys it
-    /// revokes) are re-examined.
+    /// revokes) are re-examined. Every transaction of the block counts towards the finalized
+    /// rate that sets the backlog bound ([`Mempool::backlog_max`]).
     pub fn on_committed<'a>(
         &mut self,
         block_txs: impl IntoIterator<Item = &'a Transaction>,
@@ -965,6 +1224,8 @@ impl Mempool {
         let mut sweep = CommitSweep::default();
         let mut touched: BTreeSet<PublicKey> = BTreeSet::new();
         for t in block_txs {
+            // Every finalized transaction counts for the rate, pending here or not.
+            self.rate.total = self.rate.total.saturating_add(1);
             let key = t.body.signer;
             let is_pending = self
                 .signers
@@ -1004,6 +1265,7 @@ impl Mempool {
     /// Drop every transaction admitted at or before `now - ttl_ms`. Returns their hashes, oldest
     /// first. Expired transactions stay in the verification cache.
     pub fn evict_expired(&mut self, now: TimestampMs) -> Vec<TxHash> {
+        self.observe(now);
         let mut out = Vec::new();
         while let Some((&(at, _), &(key, seq))) = self.expiry.first_key_value() {
             if at.0.saturating_add(self.config.ttl_ms) > now.0 {

@@ -3,8 +3,11 @@
 mod common;
 
 use chancery_core::record::{RecordKind, Role};
+use chancery_core::tx::Transaction;
 use chancery_core::{AgencyId, Digest, Seq, TxHash};
-use chancery_mempool::{AdmitError, BlockLimits, GossipCursor, MempoolConfig, Origin, PoolLimit};
+use chancery_mempool::{
+    AdmitError, BlockLimits, GossipCursor, MempoolConfig, Origin, PoolLimit, Verdicts,
+};
 use common::*;
 use std::collections::BTreeSet;
 
@@ -152,6 +155,25 @@ fn every_reason_code_is_produced() {
             max: 4
         }
     );
+
+    // With deferred verdicts, what passes every other check comes back unchecked.
+    let mut q = pool(small());
+    let r = q.insert_batch_with(
+        vec![tx(&b, 0)],
+        Verdicts::deferred(),
+        Origin::Local,
+        now,
+        &view,
+    );
+    let e = r[0].clone().unwrap_err();
+    assert_eq!(
+        e,
+        AdmitError::Unverified {
+            hash: tx(&b, 0).hash(),
+            backlog_max: 100
+        }
+    );
+    seen.insert(e.code());
 
     let all: BTreeSet<&str> = AdmitError::CODES.into_iter().collect();
     assert_eq!(seen, all, "every documented code is produced by a test");
@@ -350,7 +372,11 @@ fn a_small_agency_is_not_starved_by_a_flood() {
     for k in &small_agency {
         view.add(k, "b-small");
     }
-    let mut p = pool(MempoolConfig::default());
+    // The backlog bound off (at txs_max): 10,000 at once on a quiet chain is past its floor.
+    let mut p = pool(MempoolConfig {
+        backlog_txs_min: MempoolConfig::default().txs_max,
+        ..MempoolConfig::default()
+    });
     // Agency A submits 10,000 first (1,000 per key), agency B 10 afterwards.
     let mut batch = Vec::new();
     for k in &flood {
@@ -719,6 +745,27 @@ fn configs_that_cannot_work_are_refused() {
             seq_window_max: 0,
             ..MempoolConfig::default()
         },
+        MempoolConfig {
+            backlog_drain_ms: 0,
+            ..MempoolConfig::default()
+        },
+        MempoolConfig {
+            backlog_txs_min: 0,
+            ..MempoolConfig::default()
+        },
+        MempoolConfig {
+            backlog_rate_window_ms: chancery_mempool::BACKLOG_RATE_WINDOW_MS_MAX + 1,
+            ..MempoolConfig::default()
+        },
+        MempoolConfig {
+            retry_after_s_min: 0,
+            ..MempoolConfig::default()
+        },
+        MempoolConfig {
+            retry_after_s_min: 10,
+            retry_after_s_max: 9,
+            ..MempoolConfig::default()
+        },
     ];
     for c in bad {
         assert!(
@@ -727,4 +774,307 @@ fn configs_that_cannot_work_are_refused() {
         );
     }
     assert!(MempoolConfig::default().validate().is_ok());
+}
+
+// ---------------------------------------------------------------------- backlog (issue 17)
+
+/// A pool whose backlog bound is 4 transactions until a rate is measured (the floor; the
+/// assumed rate is then 4 transactions in 3 s).
+fn bounded() -> MempoolConfig {
+    MempoolConfig {
+        backlog_txs_min: 4,
+        backlog_drain_ms: 3_000,
+        ..small()
+    }
+}
+
+fn backlog(backlog: usize, backlog_max: usize, retry_after_s: u64) -> AdmitError {
+    AdmitError::Backlog {
+        backlog,
+        backlog_max,
+        retry_after_s,
+    }
+}
+
+/// Over the bound, a client's transaction that extends its signer's tail is refused with
+/// `pool_full` and a time to retry, before any signature check; a peer's is admitted; an
+/// agency below its share of the bound is still admitted.
+#[test]
+fn over_the_backlog_bound_a_tail_extension_is_refused_with_a_retry_hint() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    let b = key(2, 0);
+    view.add(&a, "a");
+    view.add(&b, "b");
+    let mut p = pool(bounded());
+    let now = t(0);
+    assert_eq!(p.backlog_max(), 4);
+    for seq in 0..4 {
+        p.insert(tx(&a, seq), Origin::Local, now, &view).unwrap();
+    }
+    // 4 pending, bound 4: one over it drains in 3/4 s at 4 per 3 s, rounded up to 1 s.
+    let e = p.insert(tx(&a, 4), Origin::Local, now, &view).unwrap_err();
+    assert_eq!(e, backlog(4, 4, 1));
+    assert_eq!(e.code(), "pool_full");
+    assert_eq!(e.retry_after_s(), Some(1));
+    assert!(e.to_string().contains("backlog_max = 4"), "{e}");
+    // The batch path refuses the same way, and checks no signature for it (a bad one
+    // is not even looked at).
+    let checked = p.signatures_checked();
+    let r = p.insert_batch(
+        vec![tx(&a, 4), tx_bad_sig(&a, 5)],
+        Origin::Local,
+        now,
+        &view,
+    );
+    assert_eq!(r, vec![Err(backlog(4, 4, 1)), Err(backlog(4, 4, 1))]);
+    assert_eq!(
+        p.signatures_checked(),
+        checked,
+        "a refusal cost a signature check"
+    );
+    // A peer's transaction was admitted by its node: not refused here.
+    p.insert(tx(&a, 4), Origin::Peer, now, &view).unwrap();
+    // Agency b holds nothing: its share of the bound is 4 / 2 agencies = 2.
+    p.insert(tx(&b, 0), Origin::Local, now, &view).unwrap();
+    p.insert(tx(&b, 1), Origin::Local, now, &view).unwrap();
+    // 7 pending: 4 over the bound, 3 s at 4 per 3 s.
+    let e = p.insert(tx(&b, 2), Origin::Local, now, &view).unwrap_err();
+    assert_eq!(e, backlog(7, 4, 3));
+    assert_eq!(p.len(), 7);
+    ok(&p);
+}
+
+/// Over the bound, a transaction that fills a gap is admitted: the signer's next sequence
+/// on the ledger, or one below a pending transaction of its signer. Then every pending
+/// transaction is executable.
+#[test]
+fn over_the_backlog_bound_a_gap_filler_is_admitted() {
+    let mut view = View::default();
+    let [a, a2, a3] = [key(1, 0), key(1, 1), key(1, 2)];
+    for k in [&a, &a2, &a3] {
+        view.add(k, "a");
+    }
+    view.next.insert(a2.public(), Seq(7));
+    let mut p = pool(bounded());
+    let now = t(0);
+    for t in [tx(&a, 0), tx(&a, 1), tx(&a, 3), tx(&a2, 9)] {
+        p.insert(t, Origin::Local, now, &view).unwrap();
+    }
+    assert_eq!(p.len(), p.backlog_max());
+    // a: 2 fills the gap below 3; 4 and 5 would extend the tail.
+    p.insert(tx(&a, 2), Origin::Local, now, &view).unwrap();
+    for seq in [5, 4] {
+        let e = p
+            .insert(tx(&a, seq), Origin::Local, now, &view)
+            .unwrap_err();
+        assert!(matches!(e, AdmitError::Backlog { .. }), "{e}");
+    }
+    // a2: 7 is its next on the ledger, 8 is below its pending 9, 10 extends the tail.
+    let r = p.insert_batch(
+        vec![tx(&a2, 7), tx(&a2, 8), tx(&a2, 10)],
+        Origin::Local,
+        now,
+        &view,
+    );
+    assert!(r[0].is_ok() && r[1].is_ok(), "{r:?}");
+    assert!(matches!(r[2], Err(AdmitError::Backlog { .. })), "{r:?}");
+    // a3 has nothing pending: its next on the ledger is admitted, its second is not.
+    p.insert(tx(&a3, 0), Origin::Local, now, &view).unwrap();
+    let e = p.insert(tx(&a3, 1), Origin::Local, now, &view).unwrap_err();
+    assert!(matches!(e, AdmitError::Backlog { .. }), "{e}");
+    // No gap is left: a block takes everything pending.
+    assert_eq!(p.len(), 8);
+    assert_eq!(p.select(&BlockLimits::default(), &view).len(), 8);
+    ok(&p);
+}
+
+/// Under the bound every transaction that passes the pool's own checks is admitted, tail
+/// extensions and out-of-order sequences included.
+#[test]
+fn under_the_backlog_bound_everything_is_admitted() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    view.add(&a, "a");
+    let mut p = pool(bounded());
+    let now = t(0);
+    for seq in [0, 5, 1, 9] {
+        assert!(p.len() < p.backlog_max());
+        p.insert(tx(&a, seq), Origin::Local, now, &view).unwrap();
+    }
+    let e = p.insert(tx(&a, 10), Origin::Local, now, &view).unwrap_err();
+    assert_eq!(e, backlog(4, 4, 1));
+    ok(&p);
+}
+
+/// The hint is the time to drain to the bound at the rate, clamped to
+/// `retry_after_s_min..=retry_after_s_max`; the greatest when nothing is finalized.
+#[test]
+fn the_retry_hint_is_clamped() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    view.add(&a, "a");
+    let mut p = pool(MempoolConfig {
+        retry_after_s_min: 2,
+        retry_after_s_max: 30,
+        ..bounded()
+    });
+    let now = t(0);
+    let local =
+        |p: &mut chancery_mempool::Mempool, seq| p.insert(tx(&a, seq), Origin::Local, now, &view);
+    for seq in 0..4 {
+        local(&mut p, seq).unwrap();
+    }
+    // One over: 3/4 s at 4 per 3 s, 1 s rounded up, raised to the least hint.
+    assert_eq!(local(&mut p, 4).unwrap_err(), backlog(4, 4, 2));
+    // Peers' transactions bring the pool to 12: 9 over, 6.75 s.
+    let peer = |p: &mut chancery_mempool::Mempool, seqs: std::ops::Range<u64>| {
+        for seq in seqs {
+            p.insert(tx(&a, seq), Origin::Peer, now, &view).unwrap();
+        }
+    };
+    peer(&mut p, 4..12);
+    assert_eq!(local(&mut p, 12).unwrap_err(), backlog(12, 4, 7));
+    // 44: 41 over, 30.75 s, cut to the greatest hint.
+    peer(&mut p, 12..44);
+    assert_eq!(local(&mut p, 44).unwrap_err(), backlog(44, 4, 30));
+    // Two seconds measured with nothing finalized: the greatest hint.
+    let later = t(2_000);
+    p.evict_expired(t(1_000));
+    let e = p
+        .insert(tx(&a, 44), Origin::Local, later, &view)
+        .unwrap_err();
+    assert_eq!(e, backlog(44, 4, 30));
+    let e = p
+        .insert(tx(&a, 44), Origin::Local, t(2_250), &view)
+        .unwrap_err();
+    assert_eq!(e, backlog(44, 4, 30));
+}
+
+/// The bound is `backlog_drain_ms` of work at the rate finalized over the window, at least
+/// the floor, at most `txs_max` (then off); the floor until a rate is measured, and again
+/// after a quiet spell; the hint follows the measured rate.
+#[test]
+fn the_backlog_bound_follows_the_finalized_rate() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    view.add(&a, "a");
+    let mut p = pool(MempoolConfig {
+        backlog_txs_min: 4,
+        backlog_drain_ms: 1_000,
+        backlog_rate_window_ms: 10_000,
+        ..MempoolConfig::default()
+    });
+    let one = tx(&a, 0);
+    let block = |n: usize| std::iter::repeat_n(&one, n).collect::<Vec<&Transaction>>();
+    p.evict_expired(t(0));
+    assert_eq!(p.backlog_max(), 4, "no rate yet: the floor");
+    p.on_committed(block(3_000), &view);
+    p.evict_expired(t(500));
+    assert_eq!(p.backlog_max(), 4, "half a second is too short to measure");
+    p.evict_expired(t(1_000));
+    assert_eq!(p.backlog_max(), 3_000, "3,000 tx/s for 1 s of drain");
+    p.on_committed(block(6_000), &view);
+    p.evict_expired(t(2_000));
+    assert_eq!(p.backlog_max(), 4_500, "9,000 in 2 s");
+    // The window slides: from 1 s to 11 s, 6,000 were finalized.
+    p.evict_expired(t(11_000));
+    assert_eq!(p.backlog_max(), 600);
+    // After a quiet spell longer than the window, the floor again.
+    p.evict_expired(t(30_000));
+    assert_eq!(p.backlog_max(), 4);
+    // Never more than the pool's capacity: at txs_max the bound is off.
+    p.on_committed(block(1_000_000), &view);
+    p.evict_expired(t(31_000));
+    assert_eq!(p.backlog_max(), MempoolConfig::default().txs_max);
+
+    // The hint at a measured rate: 8 finalized in 1 s, bound 8; with 24 pending, 17 over
+    // take 2.125 s, so 3.
+    let mut p = pool(MempoolConfig {
+        backlog_txs_min: 4,
+        backlog_drain_ms: 1_000,
+        ..small()
+    });
+    p.evict_expired(t(0));
+    p.on_committed(block(8), &view);
+    for seq in 0..24 {
+        let origin = if seq < 8 { Origin::Local } else { Origin::Peer };
+        p.insert(tx(&a, seq), origin, t(1_000), &view).unwrap();
+    }
+    assert_eq!(p.backlog_max(), 8);
+    let e = p
+        .insert(tx(&a, 24), Origin::Local, t(1_000), &view)
+        .unwrap_err();
+    assert_eq!(e, backlog(24, 8, 3));
+}
+
+/// With deferred verdicts the pool checks no signature: what passes every other check comes
+/// back `unverified` and is not admitted; what the bound refuses is refused; a cached
+/// verdict is used. Submitted again with verdicts, the unverified ones are admitted (or
+/// refused for a bad signature) without a check by the pool.
+#[test]
+fn deferred_verdicts_check_no_signature_and_admit_only_cached_ones() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    let stranger = key(9, 0);
+    view.add(&a, "a");
+    let mut p = pool(MempoolConfig {
+        ttl_ms: 1_000,
+        ..bounded()
+    });
+    let now = t(0);
+    p.insert(tx(&a, 0), Origin::Local, now, &view).unwrap();
+    p.insert(tx(&a, 1), Origin::Local, now, &view).unwrap();
+    let checked = p.signatures_checked();
+    let batch = vec![tx(&a, 2), tx_bad_sig(&a, 3), tx(&a, 1), tx(&stranger, 0)];
+    let r = p.insert_batch_with(batch, Verdicts::deferred(), Origin::Local, now, &view);
+    let codes: Vec<&str> = r.iter().map(|r| r.as_ref().unwrap_err().code()).collect();
+    assert_eq!(
+        codes,
+        ["unverified", "unverified", "duplicate", "unknown_signer"]
+    );
+    assert_eq!(
+        r[0],
+        Err(AdmitError::Unverified {
+            hash: tx(&a, 2).hash(),
+            backlog_max: 4
+        })
+    );
+    assert_eq!(p.len(), 2);
+    assert_eq!(p.signatures_checked(), checked);
+    // Checked off the pool and submitted again.
+    let again = vec![tx(&a, 2), tx_bad_sig(&a, 3)];
+    let verdicts = Verdicts::compute(&CHAIN, &again);
+    assert!(!verdicts.is_deferred() && Verdicts::deferred().is_deferred());
+    let r = p.insert_batch_with(again, verdicts, Origin::Local, now, &view);
+    assert!(r[0].is_ok(), "{r:?}");
+    assert_eq!(r[1].as_ref().unwrap_err().code(), "bad_signature");
+    assert_eq!(p.signatures_checked(), checked);
+    // At the bound (4 pending), a tail extension is refused, not handed back.
+    p.insert(tx(&a, 3), Origin::Local, now, &view).unwrap();
+    let r = p.insert_batch_with(
+        vec![tx(&a, 4)],
+        Verdicts::deferred(),
+        Origin::Local,
+        now,
+        &view,
+    );
+    assert_eq!(r, vec![Err(backlog(4, 4, 1))]);
+    // An expired transaction's verdict is cached: admitted at once, unchecked.
+    let expired = p.evict_expired(t(1_000));
+    assert_eq!(expired.len(), 4);
+    let r = p.insert_batch_with(
+        vec![tx(&a, 0)],
+        Verdicts::deferred(),
+        Origin::Local,
+        t(1_000),
+        &view,
+    );
+    assert_eq!(r[0].as_ref().map(|x| x.hash), Ok(tx(&a, 0).hash()));
+    assert_eq!(
+        p.signatures_checked(),
+        checked + 1,
+        "only a:3, inserted singly, was checked"
+    );
+    ok(&p);
 }

@@ -5,7 +5,9 @@ mod common;
 use chancery_core::crypto::SecretKey;
 use chancery_core::tx::Transaction;
 use chancery_core::{PublicKey, Seq, TxHash};
-use chancery_mempool::{AdmissionView, BlockLimits, GossipCursor, Mempool, MempoolConfig, Origin};
+use chancery_mempool::{
+    AdmissionView, AdmitError, BlockLimits, GossipCursor, Mempool, MempoolConfig, Origin,
+};
 use common::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -104,6 +106,9 @@ fn config() -> MempoolConfig {
         verified_cache_txs_max: 10,
         verified_cache_bytes_max: 2000,
         gossip_peer_txs: false,
+        // Below txs_max, so random operations meet the backlog bound too.
+        backlog_txs_min: 6,
+        ..MempoolConfig::default()
     }
 }
 
@@ -152,7 +157,23 @@ fn run(ops: Vec<Op>) {
                 let hash = tx.hash();
                 let before = p.len();
                 let origin = if peer { Origin::Peer } else { Origin::Local };
+                let signer_key = f.keys[signer].public();
+                let highest = (0..SEQS)
+                    .rev()
+                    .find(|s| (0..=VARIANTS).any(|v| p.contains(&f.txs[&(signer, *s, v)].hash())));
+                let fills_gap =
+                    seq == view.next_seq(&signer_key).0 || highest.is_some_and(|h| h > seq);
                 match p.insert(tx, origin, chancery_core::TimestampMs(now), &view) {
+                    Err(AdmitError::Backlog {
+                        backlog,
+                        backlog_max,
+                        ..
+                    }) => {
+                        assert!(!peer, "a peer's transaction refused by the backlog bound");
+                        assert!(!fills_gap, "a gap filler refused by the backlog bound");
+                        assert_eq!(backlog, before);
+                        assert!(backlog >= backlog_max && backlog_max < 16);
+                    }
                     Ok(a) => {
                         assert!(p.contains(&hash));
                         assert_eq!(p.len(), before + 1 - a.evicted.len());
