@@ -1,6 +1,7 @@
 //! Byzantine actors: small drop-in filters over the messages a node's own (honest) core
 //! wants to send. Each replaces, duplicates, forges or garbles them.
 
+use crate::state::{self, Truth};
 use chancery_consensus::wire::leader_of;
 use chancery_consensus::{Block, Message, Proposal, ProposalMsg, Vote};
 use chancery_core::cert::{Certificate, IndexedSignature, VoteKind};
@@ -51,6 +52,10 @@ pub enum ByzKind {
     TorsionSigner,
     /// Floods every peer with votes, certificates and proposals with bad signatures.
     SigFlooder,
+    /// As leader on a notarized, not yet finalized parent, claims the post-state of its
+    /// transactions executed on a stale state (its committed state, the root's, instead of
+    /// the parent's result); the block is bound and signed, and it notarizes it (R15).
+    StaleStateLeader,
 }
 
 impl ByzKind {
@@ -67,10 +72,12 @@ impl ByzKind {
         ByzKind::CertReplayer,
         ByzKind::TorsionSigner,
         ByzKind::SigFlooder,
+        ByzKind::StaleStateLeader,
     ];
 
     /// The kinds the `mixed` scenario draws from: all but [`ByzKind::TorsionSigner`],
-    /// whose scenario needs a per-node signature cache.
+    /// whose scenario needs a per-node signature cache, and [`ByzKind::StaleStateLeader`]
+    /// (so that every `mixed` seed keeps its draws).
     pub const MIXED: &'static [ByzKind] = &[
         ByzKind::Equivocator,
         ByzKind::Conflicter,
@@ -99,6 +106,12 @@ pub struct Ctx<'a> {
     pub rng: &'a mut ChaCha8Rng,
     /// Every block proposed so far, with its validity (Byzantine blocks are registered).
     pub proposed: &'a mut HashMap<Digest, bool>,
+    /// Every block's true post-state and claim (Byzantine blocks are registered).
+    pub truth: &'a mut Truth,
+    /// This node's finalized root (its host's).
+    pub root: Digest,
+    /// The state after the root (its host's committed state).
+    pub committed: Digest,
 }
 
 /// One Byzantine actor's state.
@@ -197,7 +210,14 @@ impl Byzantine {
             (ByzKind::Equivocator, Message::Proposal(m)) => {
                 let p = &m.proposal;
                 let mut block = p.block.clone();
-                block.payload.push(0xEE);
+                // One more transaction, with the post-state it gives (R15).
+                let mut txs = state::transactions(&block.payload).unwrap_or(&[]).to_vec();
+                txs.push(0xEE);
+                let claim = ctx
+                    .truth
+                    .truth(block.parent)
+                    .map_or(Digest::ZERO, |s| state::execute(s, &txs));
+                block.payload = state::payload(ctx.me as u8, &txs, claim);
                 // On odd views the second block is invalid: validity must still hold.
                 let valid = block.view.0 % 2 == 0;
                 if !valid {
@@ -211,7 +231,8 @@ impl Byzantine {
                     block.view,
                     &block.payload,
                 );
-                ctx.proposed.insert(block.digest, valid);
+                let claim_ok = ctx.truth.register(&block);
+                ctx.proposed.insert(block.digest, valid && claim_ok);
                 self.alternative.insert(block.view, block.digest);
                 let m2 = resigned(ctx, m, block);
                 let (a, b) = halves(ctx);
@@ -403,6 +424,21 @@ impl Byzantine {
                 m.proposal.signature = signature;
                 all(&Message::Proposal(m))
             }
+            (ByzKind::StaleStateLeader, Message::Proposal(m)) => {
+                let Some(block) = stale_block(ctx, &m.proposal.block) else {
+                    return all(&msg);
+                };
+                self.alternative.insert(block.view, block.digest);
+                all(&resigned(ctx, m, block))
+            }
+            (ByzKind::StaleStateLeader, Message::Vote(v)) if v.kind == VoteKind::Notarize => {
+                // It notarizes the block it sent, not the one its core built.
+                let Some(alt) = self.alternative.get(&v.view).copied() else {
+                    return all(&msg);
+                };
+                let v2 = Vote::sign(ctx.chain_id, v.epoch, v.view, v.kind, alt, me, ctx.key);
+                all(&Message::Vote(v2))
+            }
             (ByzKind::SigFlooder, Message::Vote(v)) => {
                 let mut out = all(&msg);
                 for j in everyone {
@@ -416,6 +452,28 @@ impl Byzantine {
             _ => all(&msg),
         }
     }
+}
+
+/// `block` (built by this node's host) with the post-state its transactions give on the
+/// node's committed state instead of its parent's result, bound again; `None` when the
+/// parent is the finalized root (the stale state is then the right one) or the claim would
+/// not change. The block is registered, valid only if the stale claim happens to be right.
+fn stale_block(ctx: &mut Ctx<'_>, block: &Block) -> Option<Block> {
+    if block.parent == ctx.root {
+        return None;
+    }
+    let txs = state::transactions(&block.payload)?;
+    let stale = state::execute(ctx.committed, txs);
+    if state::claim(&block.payload) == Some(stale) {
+        return None;
+    }
+    let payload = state::payload(ctx.me as u8, txs, stale);
+    let mut b = block.clone();
+    b.digest = crate::sim::block_digest(b.parent, b.height, b.view, &payload);
+    b.payload = payload;
+    let valid = ctx.truth.register(&b);
+    ctx.proposed.insert(b.digest, valid);
+    Some(b)
 }
 
 fn random_signature(rng: &mut ChaCha8Rng) -> Signature {

@@ -10,6 +10,7 @@ pub mod args;
 pub mod byzantine;
 pub mod scenario;
 pub mod sim;
+pub mod state;
 
 pub use args::Args;
 pub use scenario::{scenario, Scenario, SCENARIOS};

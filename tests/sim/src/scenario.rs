@@ -1,6 +1,8 @@
 //! Named scenarios: each turns a seed into a concrete setup (size, network, faults).
 
 use crate::byzantine::ByzKind;
+use chancery_consensus::Message;
+use chancery_core::cert::VoteKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -92,6 +94,73 @@ pub struct Scenario {
     pub ignore_sign_mark: bool,
     /// An idle chain that rests (R14): work comes and goes; `None`: always work.
     pub rest: Option<Rest>,
+    /// Views whose notarization only one node sees, so that their blocks are notarized and
+    /// then skipped (R15); `None`: no such views.
+    pub skip_views: Option<SkipViews>,
+    /// The host reads the header of any parent block its core hands it (the core holds
+    /// it), not only of blocks it built, found valid or committed: a leader without the
+    /// parent's result proposes an empty block on it, and a validator checks an empty
+    /// block on it. Off: the node host's `parent_info` (node/daemon/src/app.rs), which can
+    /// stall for ever on a notarized block that fewer than a quorum of nodes checked
+    /// (docs/consensus.md §8); only to show that; never off in `SCENARIOS`.
+    pub host_reads_parent_header: bool,
+    /// How long a leader without its parent's result waits for the parent's finalization
+    /// before it proposes (an empty block, unless the parent was finalized), ms; 0: it
+    /// proposes the empty block at once. The node host waits Δ (node/daemon/src/driver.rs,
+    /// `propose_wait`), which can stall the chain (docs/consensus.md §8); only to show
+    /// that; 0 in `SCENARIOS`.
+    pub parent_wait_ms: u64,
+    /// Validators accept any claimed post-state (they still execute the block and keep
+    /// their own result): only to show that the state checks catch it; never in
+    /// `SCENARIOS`.
+    pub accept_any_state: bool,
+    /// Do not report an honest node notarizing an invalid block: only to show that the
+    /// check at finalization catches a wrong claimed post-state on its own; never in
+    /// `SCENARIOS`.
+    pub unchecked_notarize: bool,
+}
+
+/// Views whose notarization only one node sees (see [`Scenario::skip_views`]): in every
+/// view `v` with `v % every == 0`, notarize votes reach only the leader of `v + 1`,
+/// notarizations of `v` reach nobody, and the proposal of `v + 1` reaches nobody. The
+/// other nodes validate the block of `v`, keep its result, never see it notarized and
+/// nullify `v` and `v + 1`; the leader of `v + 1` builds on it and keeps that result too.
+/// The leader of `v + 2` builds on the block before `v`, whose finalization makes every
+/// node drop the notarized block's result (at its height) and the leader of `v + 1` its
+/// child's (not descending from the new root).
+#[derive(Clone, Debug)]
+pub struct SkipViews {
+    /// Every how many views one is skipped.
+    pub every: u64,
+}
+
+impl SkipViews {
+    /// Whether `view` is one of the skipped views.
+    pub fn chosen(&self, view: u64) -> bool {
+        view > 0 && self.every > 0 && view % self.every == 0
+    }
+
+    /// The one node that sees the notarize votes of `view`: the leader of the next.
+    pub fn holder(&self, view: u64, n: usize) -> usize {
+        ((view + 1) % n as u64) as usize
+    }
+
+    /// Whether the message `bytes` to node `to` is dropped.
+    pub fn drops(&self, bytes: &[u8], to: usize, n: usize) -> bool {
+        match Message::decode(bytes) {
+            Ok(Message::Vote(v)) => {
+                v.kind == VoteKind::Notarize
+                    && self.chosen(v.view.0)
+                    && to != self.holder(v.view.0, n)
+            }
+            Ok(Message::Certificate(c)) => c.kind == VoteKind::Notarize && self.chosen(c.view.0),
+            Ok(Message::Proposal(p)) => {
+                let v = p.proposal.block.view.0;
+                v > 0 && self.chosen(v - 1)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Work that comes and goes, on a chain with a heartbeat (R14).
@@ -172,6 +241,9 @@ pub const SCENARIOS: &[&str] = &[
     "rest",
     "rest-crash",
     "rest-byz",
+    "pipeline",
+    "pipeline-skip",
+    "byz-stale-state",
 ];
 
 fn f_of(n: usize) -> usize {
@@ -232,6 +304,11 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         wipe_on_restart: false,
         ignore_sign_mark: false,
         rest: None,
+        skip_views: None,
+        host_reads_parent_header: true,
+        parent_wait_ms: 0,
+        accept_any_state: false,
+        unchecked_notarize: false,
     };
     let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
     let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
@@ -311,6 +388,26 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
             isolate_one(&mut s, &mut rng);
         }
         "byz-split-payload" => byz(&mut s, &mut rng, ByzKind::SplitPayloadLeader),
+        "byz-stale-state" => byz(&mut s, &mut rng, ByzKind::StaleStateLeader),
+        "pipeline" => {
+            // Leaders build on notarized parents at once (R15); one node crashes and comes
+            // back without its speculative results.
+            s.n = small(&mut rng);
+            let at = rng.gen_range(500..1_500);
+            s.crashes.push(Crash {
+                node: rng.gen_range(0..s.n),
+                at_ms: at,
+                restart_ms: at + rng.gen_range(100..600),
+            });
+            s.duration_ms = 4_000;
+        }
+        "pipeline-skip" => {
+            s.n = small(&mut rng);
+            s.skip_views = Some(SkipViews {
+                every: rng.gen_range(3..6),
+            });
+            s.duration_ms = 4_000;
+        }
         "byz-replay" => {
             byz(&mut s, &mut rng, ByzKind::CertReplayer);
             // Slow links: views end by nullification, some of them after a late

@@ -3,6 +3,7 @@
 
 use crate::byzantine::{ByzKind, Byzantine, Ctx};
 use crate::scenario::Scenario;
+use crate::state::{self, Host, Truth};
 use chancery_consensus::verify::Verifier;
 use chancery_consensus::{
     Block, BlockBinding, BlockRef, Config, Core, Effect, HashBinding, Input, Message, TimeoutKind,
@@ -83,6 +84,29 @@ pub struct Outcome {
     pub verify_work: u64,
     /// Signatures carried by the messages delivered to honest nodes.
     pub signatures_received: u64,
+    /// Full blocks honest leaders built at once on a notarized, not yet finalized parent
+    /// whose result they held (R15 pipelining).
+    pub pipelined_proposals: u64,
+    /// Empty blocks honest leaders proposed because they held no result for the parent
+    /// (or the new block would be more than `SPECULATIVE_DEPTH_MAX` heights above the
+    /// root) when their wait for the parent's finalization ended.
+    pub empty_proposals: u64,
+    /// Proposals honest leaders could not build: no result and no header for the parent.
+    pub proposals_unbuilt: u64,
+    /// Blocks notarized at an honest node whose speculative result an honest node dropped
+    /// because another block was finalized at their height (skipped notarized blocks).
+    pub skipped_notarized: u64,
+    /// Finalized blocks an honest node executed on finalizing them, holding no result.
+    pub reexecutions: u64,
+    /// The same, by honest nodes that never crashed.
+    pub reexecutions_uncrashed: u64,
+    /// Validations an honest node put off because it held no result for the parent.
+    pub validations_waited: u64,
+    /// Proposals honest validators refused because the claimed post-state is not the one
+    /// their execution gives.
+    pub state_refused: u64,
+    /// Most heights above its finalized root for which an honest node held results.
+    pub speculative_depth_max: u64,
 }
 
 /// Largest number of signature checks the simulator allows for one delivery of `sigs`
@@ -181,6 +205,12 @@ enum Ev {
         digest: Digest,
         valid: bool,
     },
+    /// A leader's wait for its parent's finalization is over (R15).
+    ProposeDue {
+        node: usize,
+        inc: u64,
+        view: View,
+    },
     Crash {
         node: usize,
     },
@@ -221,6 +251,10 @@ struct Node {
     held: Option<(u64, Block)>,
     /// The work has stopped coming: the next finalized block commits what is pending.
     closing: bool,
+    /// The application state: committed and speculative results (R15).
+    host: Host,
+    /// Whether this node ever crashed.
+    crashed: bool,
 }
 
 struct Sim<'a> {
@@ -247,6 +281,12 @@ struct Sim<'a> {
     notarized_at: HashMap<Digest, u64>,
     final_lat: Vec<u64>,
     crash_view: Option<u64>,
+    /// True post-state and claim of every block built.
+    truth: Truth,
+    /// The state after each finalized height, computed once from the finalized chain.
+    state_at: BTreeMap<u64, Digest>,
+    /// Notarized blocks whose speculative result was dropped as skipped.
+    skipped: HashSet<Digest>,
 }
 
 fn is_honest(n: &Node) -> bool {
@@ -313,6 +353,8 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
             work: sc.rest.is_none(),
             held: None,
             closing: false,
+            host: Host::default(),
+            crashed: false,
         })
         .collect();
     let epoch1 = sc.epoch_change_height.map(|_| {
@@ -345,6 +387,9 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
         notarized_at: HashMap::new(),
         final_lat: Vec::new(),
         crash_view: None,
+        truth: Truth::default(),
+        state_at: BTreeMap::from([(0, state::genesis_state())]),
+        skipped: HashSet::new(),
     };
     sim.main()
 }
@@ -450,6 +495,7 @@ impl Sim<'_> {
             .collect();
         self.out.notarize_ms_mean = mean(&nl);
         self.out.finalize_ms_mean = mean(&self.final_lat);
+        self.out.skipped_notarized = self.skipped.len() as u64;
         self.out.trace = self.trace.finish();
         Ok(self.out)
     }
@@ -498,6 +544,8 @@ impl Sim<'_> {
             .map_err(|e| self.fail(format!("config refused: {e}")))?;
         self.nodes[i].core = Some(core);
         self.nodes[i].held = None;
+        // Speculative results and waiting validations die with the incarnation.
+        self.nodes[i].host.restart();
         // The host tells a fresh core about its pool before it starts (R14).
         let pending = self.nodes[i].work;
         self.input(i, Input::Work { pending })?;
@@ -606,12 +654,20 @@ impl Sim<'_> {
                     self.input(node, Input::Validated { digest, valid })?;
                 }
             }
+            Ev::ProposeDue { node, inc, view } => {
+                (10u8, node, inc, view.0).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                if self.nodes[node].inc == inc && self.nodes[node].core.is_some() {
+                    self.propose_owed(node, Some(view))?;
+                }
+            }
             Ev::Crash { node } => {
                 (5u8, node).hash(&mut h);
                 self.trace.write_u64(h.finish());
                 // Torn write: persists not yet acknowledged are lost with the incarnation.
                 self.nodes[node].core = None;
                 self.nodes[node].inc += 1;
+                self.nodes[node].crashed = true;
             }
             Ev::Restart { node } => {
                 (6u8, node).hash(&mut h);
@@ -644,6 +700,7 @@ impl Sim<'_> {
                 self.crash_view = Some(view.0);
                 self.nodes[leader].core = None;
                 self.nodes[leader].inc += 1;
+                self.nodes[leader].crashed = true;
                 self.push(restart_ms, Ev::Restart { node: leader });
             }
             Ev::WorkEnds { node } => {
@@ -658,10 +715,32 @@ impl Sim<'_> {
                 if self.nodes[node].core.is_some() {
                     self.input(node, Input::Work { pending })?;
                 }
-                // An idle leader holding its block proposes as soon as work comes.
+                // An idle leader holding its block proposes as soon as work comes; one
+                // that waits for its parent's finalization waits at most
+                // `parent_wait_ms` more (R15).
                 if pending {
                     if let Some((inc, block)) = self.nodes[node].held.take() {
                         self.push(self.now + self.sc.app_ms, Ev::Proposed { node, inc, block });
+                    }
+                    let owed = self.nodes[node].host.proposing;
+                    if let Some(p) = owed.filter(|_| self.nodes[node].core.is_some()) {
+                        let host = &self.nodes[node].host;
+                        if host
+                            .base(p.parent.digest, p.parent.height.next().0)
+                            .is_some()
+                        {
+                            self.propose_owed(node, Some(p.view))?;
+                        } else {
+                            let inc = self.nodes[node].inc;
+                            self.push(
+                                self.now + self.sc.parent_wait_ms,
+                                Ev::ProposeDue {
+                                    node,
+                                    inc,
+                                    view: p.view,
+                                },
+                            );
+                        }
                     }
                 }
             }
@@ -711,51 +790,68 @@ impl Sim<'_> {
                 },
             ),
             Effect::Propose { view, parent } => {
-                let mut payload = vec![0u8; 8];
-                self.rng.fill(&mut payload[..]);
-                payload[0] = i as u8; // never 0xFF: honest blocks are valid
-                let height = parent.height.next();
-                let digest = block_digest(parent.digest, height, view, &payload);
-                self.proposed.insert(digest, true);
-                let block = Block {
-                    digest,
-                    parent: parent.digest,
-                    height,
-                    view,
-                    payload,
+                let resting = match &self.sc.rest {
+                    Some(r) if !self.nodes[i].work && !r.leaders_never_wait => Some(r.heartbeat_ms),
+                    _ => None,
                 };
-                // The node host's policy (R14): an idle leader waits for the heartbeat,
-                // or for work, whichever comes first.
-                let delay = match &self.sc.rest {
-                    Some(r) if !self.nodes[i].work && !r.leaders_never_wait => {
-                        self.nodes[i].held = Some((inc, block.clone()));
-                        r.heartbeat_ms
+                let base = self.nodes[i]
+                    .host
+                    .base(parent.digest, parent.height.next().0);
+                if base.is_some() {
+                    let Some(block) = self.build(i, view, parent)? else {
+                        return Ok(());
+                    };
+                    // The node host's policy (R14): an idle leader waits for the heartbeat,
+                    // or for work, whichever comes first.
+                    let delay = match resting {
+                        Some(h) => {
+                            self.nodes[i].held = Some((inc, block.clone()));
+                            h
+                        }
+                        None => self.sc.app_ms,
+                    };
+                    self.push(
+                        self.now + delay,
+                        Ev::Proposed {
+                            node: i,
+                            inc,
+                            block,
+                        },
+                    );
+                } else {
+                    // R15: no result for the parent: wait up to `parent_wait_ms` (idle: the
+                    // heartbeat) for its finalization, then propose on what is held then.
+                    self.nodes[i].host.proposing = Some(state::Proposing { view, parent });
+                    match resting.unwrap_or(self.sc.parent_wait_ms) {
+                        0 => self.propose_owed(i, Some(view))?,
+                        wait => self.push(self.now + wait, Ev::ProposeDue { node: i, inc, view }),
                     }
-                    _ => self.sc.app_ms,
-                };
-                self.push(
-                    self.now + delay,
-                    Ev::Proposed {
-                        node: i,
-                        inc,
-                        block,
-                    },
-                );
+                }
             }
             Effect::Validate { block, parent } => {
-                let valid = block.digest
+                let bound = block.digest
                     == block_digest(block.parent, block.height, block.view, &block.payload)
                     && block.parent == parent.digest
                     && block.payload.first() != Some(&0xFF);
-                self.push(
-                    self.now + self.sc.app_ms,
-                    Ev::Validated {
-                        node: i,
-                        inc,
-                        digest: block.digest,
-                        valid,
-                    },
-                );
+                if !bound {
+                    self.push(
+                        self.now + self.sc.app_ms,
+                        Ev::Validated {
+                            node: i,
+                            inc,
+                            digest: block.digest,
+                            valid: false,
+                        },
+                    );
+                } else if self.validate(i, &block)? {
+                    self.resume(i)?;
+                } else {
+                    // R15: no result (or header) for the parent: check it once there is.
+                    if is_honest(&self.nodes[i]) {
+                        self.out.validations_waited += 1;
+                    }
+                    self.nodes[i].host.wait(block);
+                }
             }
             Effect::Finalized {
                 block,
@@ -809,6 +905,202 @@ impl Sim<'_> {
         Ok(())
     }
 
+    /// The host builds a block on `parent` (R15): on the parent's result when it holds one
+    /// (a full block, pipelined when the parent is not finalized), else an empty block
+    /// repeating the claimed post-state of the parent's header, when it knows the header;
+    /// `None` when it knows neither (the node host fails to build: no proposal).
+    fn build(
+        &mut self,
+        i: usize,
+        view: View,
+        parent: BlockRef,
+    ) -> Result<Option<Block>, Violation> {
+        let mut txs = vec![0u8; 8];
+        self.rng.fill(&mut txs[..]);
+        let height = parent.height.next();
+        let host = &self.nodes[i].host;
+        let base = host.base(parent.digest, height.0);
+        let pipelined = base.is_some() && parent.digest != host.root;
+        let (txs, claim) = match base {
+            Some(s) => {
+                let post = state::execute(s, &txs);
+                (txs, post)
+            }
+            None => match self.parent_claim(i, parent.digest) {
+                Some(c) => (Vec::new(), c),
+                None => {
+                    if is_honest(&self.nodes[i]) {
+                        self.out.proposals_unbuilt += 1;
+                    }
+                    return Ok(None);
+                }
+            },
+        };
+        // The first byte is the proposer's index, never 0xFF: honest blocks are valid.
+        let payload = state::payload(i as u8, &txs, claim);
+        let digest = block_digest(parent.digest, height, view, &payload);
+        let block = Block {
+            digest,
+            parent: parent.digest,
+            height,
+            view,
+            payload,
+        };
+        let valid = self.truth.register(&block);
+        self.proposed.insert(digest, valid);
+        let host = &mut self.nodes[i].host;
+        host.remember(&block, claim);
+        if base.is_some() {
+            host.keep(&block, claim);
+            self.check_host(i)?;
+        }
+        if is_honest(&self.nodes[i]) {
+            if pipelined {
+                self.out.pipelined_proposals += 1;
+            }
+            if base.is_none() {
+                self.out.empty_proposals += 1;
+            }
+        }
+        Ok(Some(block))
+    }
+
+    /// The post-state the header of `parent` claims, as node `i`'s host knows it: the
+    /// root's or a remembered header's; with [`Scenario::host_reads_parent_header`], any
+    /// block's (the core holds the parent it hands the host).
+    fn parent_claim(&self, i: usize, parent: Digest) -> Option<Digest> {
+        self.nodes[i].host.header_claim(parent).or_else(|| {
+            self.sc
+                .host_reads_parent_header
+                .then(|| self.truth.claim(parent))
+                .flatten()
+        })
+    }
+
+    /// The leader's owed proposal (R15), if its view is `view` (any view: `None`): built
+    /// now, full if the parent can now be executed on, else empty, else not at all.
+    fn propose_owed(&mut self, i: usize, view: Option<View>) -> Result<(), Violation> {
+        let host = &mut self.nodes[i].host;
+        let Some(p) = host.proposing.filter(|p| view.is_none_or(|v| v == p.view)) else {
+            return Ok(());
+        };
+        host.proposing = None;
+        let inc = self.nodes[i].inc;
+        if let Some(block) = self.build(i, p.view, p.parent)? {
+            self.push(
+                self.now + self.sc.app_ms,
+                Ev::Proposed {
+                    node: i,
+                    inc,
+                    block,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// The host checks a bound block on its parent (R15) and answers; `false` when it
+    /// must wait, without answering: it knows no header for the parent, or (a block with
+    /// transactions) holds no result for it within `SPECULATIVE_DEPTH_MAX`. An empty
+    /// block must repeat its parent's claimed post-state; a block with transactions must
+    /// claim what executing them on the parent's result gives.
+    fn validate(&mut self, i: usize, block: &Block) -> Result<bool, Violation> {
+        let (Some(txs), Some(claim)) = (
+            state::transactions(&block.payload),
+            state::claim(&block.payload),
+        ) else {
+            self.answer(i, block.digest, false);
+            return Ok(true);
+        };
+        let Some(parent_claim) = self.parent_claim(i, block.parent) else {
+            return Ok(false);
+        };
+        let base = self.nodes[i].host.base(block.parent, block.height.0);
+        let (claim_ok, post) = if txs.is_empty() {
+            (claim == parent_claim, base)
+        } else {
+            let Some(s) = base else {
+                return Ok(false);
+            };
+            let post = state::execute(s, txs);
+            (claim == post, Some(post))
+        };
+        let valid = claim_ok || self.sc.accept_any_state;
+        if valid {
+            let host = &mut self.nodes[i].host;
+            host.remember(block, claim);
+            if let Some(post) = post {
+                host.keep(block, post);
+            }
+            self.check_host(i)?;
+        }
+        if !claim_ok && is_honest(&self.nodes[i]) {
+            self.out.state_refused += 1;
+        }
+        self.answer(i, block.digest, valid);
+        Ok(true)
+    }
+
+    fn answer(&mut self, i: usize, digest: Digest, valid: bool) {
+        let inc = self.nodes[i].inc;
+        self.push(
+            self.now + self.sc.app_ms,
+            Ev::Validated {
+                node: i,
+                inc,
+                digest,
+                valid,
+            },
+        );
+    }
+
+    /// After node `i` kept a result or committed a block: check the waiting validations
+    /// that can be checked now, oldest first (one can give the result the next waits for),
+    /// and forget those at or below the finalized height or on a parent that lost to the
+    /// finalized block of its height; then build the owed proposal if its parent can now
+    /// be executed on and work is pending.
+    fn resume(&mut self, i: usize) -> Result<(), Violation> {
+        let host = &mut self.nodes[i].host;
+        let (root, root_height) = (host.root, host.root_height);
+        host.waiting.retain(|b| {
+            let h = b.height.0;
+            h > root_height && (h > root_height + 1 || b.parent == root)
+        });
+        let mut k = 0;
+        while k < self.nodes[i].host.waiting.len() {
+            let block = self.nodes[i].host.waiting[k].clone();
+            if self.validate(i, &block)? {
+                self.nodes[i].host.waiting.remove(k);
+                k = 0;
+            } else {
+                k += 1;
+            }
+        }
+        let n = &self.nodes[i];
+        let owed = n.host.proposing.is_some_and(|p| {
+            n.host
+                .base(p.parent.digest, p.parent.height.next().0)
+                .is_some()
+        });
+        if owed && n.work {
+            self.propose_owed(i, None)?;
+        }
+        Ok(())
+    }
+
+    /// R15 bounds on an honest node's speculative results.
+    fn check_host(&mut self, i: usize) -> Result<(), Violation> {
+        if !is_honest(&self.nodes[i]) {
+            return Ok(());
+        }
+        let host = &self.nodes[i].host;
+        if let Err(e) = host.check() {
+            return Err(self.fail(format!("honest node {i} {e}")));
+        }
+        self.out.speculative_depth_max = self.out.speculative_depth_max.max(host.depth());
+        Ok(())
+    }
+
     fn send(&mut self, i: usize, to: &[usize], msg: Message) -> Result<(), Violation> {
         let honest = is_honest(&self.nodes[i]);
         if honest {
@@ -835,6 +1127,9 @@ impl Sim<'_> {
                 key: &self.nodes[i].key,
                 rng: &mut self.rng,
                 proposed: &mut self.proposed,
+                truth: &mut self.truth,
+                root: self.nodes[i].host.root,
+                committed: self.nodes[i].host.committed,
             };
             let s = byz.transform(&mut ctx, to, msg);
             self.nodes[i].byz = Some(byz);
@@ -866,6 +1161,9 @@ impl Sim<'_> {
                 key: &self.nodes[i].key,
                 rng: &mut self.rng,
                 proposed: &mut self.proposed,
+                truth: &mut self.truth,
+                root: self.nodes[i].host.root,
+                committed: self.nodes[i].host.committed,
             };
             sends.extend(byz.observe(&mut ctx, usize::from(*from), &msg));
         }
@@ -876,6 +1174,19 @@ impl Sim<'_> {
     }
 
     fn check_vote(&mut self, i: usize, v: &Vote) -> Result<(), Violation> {
+        // R15: an honest node never notarizes a block whose claimed post-state is wrong
+        // (nor any other invalid block).
+        if v.kind == VoteKind::Notarize
+            && self.proposed.get(&v.block) == Some(&false)
+            && !self.sc.unchecked_notarize
+        {
+            return Err(self.fail(format!(
+                "honest node {i} notarized {} in view {}, an invalid block (a wrong claimed \
+                 post-state or an invalid payload)",
+                v.block.to_hex(),
+                v.view
+            )));
+        }
         let key = (i, v.epoch, v.view, v.kind);
         if let Some(d) = self.votes.get(&key) {
             if *d != v.block {
@@ -915,6 +1226,11 @@ impl Sim<'_> {
         if from == to || self.partitioned(from, to) {
             return;
         }
+        if let Some(skip) = &self.sc.skip_views {
+            if skip.drops(&bytes, to, self.sc.n) {
+                return;
+            }
+        }
         if self.rng.gen_bool(self.sc.net.loss) {
             return;
         }
@@ -946,7 +1262,9 @@ impl Sim<'_> {
 
     fn on_finalized(&mut self, i: usize, block: Block, cert: Certificate) -> Result<(), Violation> {
         if !is_honest(&self.nodes[i]) {
-            return Ok(());
+            // A Byzantine node's host keeps its state too (its actor may use it).
+            self.nodes[i].host.finalize(&block);
+            return self.resume(i);
         }
         // Every delivered block is the block its digest names (the digest binds payload,
         // parent, height and view).
@@ -979,6 +1297,9 @@ impl Sim<'_> {
                 )));
             }
         }
+        // R15: it claims the state the finalized chain has at its height (before the
+        // general validity check, which would also catch it, to name the state).
+        let truth = self.check_claim(i, &block)?;
         // Validity: it was proposed and it is valid.
         if self.proposed.get(&block.digest) != Some(&true) {
             return Err(self.fail(format!(
@@ -990,6 +1311,7 @@ impl Sim<'_> {
             return Err(self.fail(format!("node {i} delivered with a {:?} cert", cert.kind)));
         }
         self.finalized.insert(block.height.0, block.digest);
+        self.commit(i, &block, truth)?;
         if cert.block == block.digest {
             if let Some(t) = self.proposed_at.get(&block.digest) {
                 self.final_lat.push(self.now - t);
@@ -1022,6 +1344,76 @@ impl Sim<'_> {
 }
 
 impl Sim<'_> {
+    /// R15: the finalized `block` claims the state the finalized chain has at its height
+    /// (computed once per height, from the state below it); returns that state.
+    fn check_claim(&mut self, i: usize, block: &Block) -> Result<Digest, Violation> {
+        let h = block.height.0;
+        let truth = match self.state_at.get(&h) {
+            Some(t) => *t,
+            None => {
+                let Some(before) = self.state_at.get(&(h - 1)).copied() else {
+                    return Err(self.fail(format!(
+                        "node {i} finalized height {h} before the chain's state at height {} \
+                         was known",
+                        h - 1
+                    )));
+                };
+                let t = state::execute_block(before, block);
+                self.state_at.insert(h, t);
+                t
+            }
+        };
+        let claim = state::claim(&block.payload);
+        if claim != Some(truth) {
+            return Err(self.fail(format!(
+                "node {i} finalized height {h} ({}) whose claimed post-state {} is not the \
+                 state {} that executing the finalized chain gives",
+                block.digest.to_hex(),
+                claim.map_or("(none)".to_string(), |c| c.to_hex()),
+                truth.to_hex()
+            )));
+        }
+        Ok(truth)
+    }
+
+    /// R15 on an honest node finalizing `block`, whose state is `truth`: the node commits
+    /// its held result (executing only when it holds none, never for a block this
+    /// incarnation built or validated), that result is the chain's state, and the results
+    /// left after pruning keep the bounds.
+    fn commit(&mut self, i: usize, block: &Block, truth: Digest) -> Result<(), Violation> {
+        let h = block.height.0;
+        let built_or_validated = self.nodes[i].host.executed.contains_key(&block.digest);
+        let done = self.nodes[i].host.finalize(block);
+        if done.post != truth {
+            return Err(self.fail(format!(
+                "state agreement: node {i} committed post-state {} at height {h}, the finalized \
+                 chain's state there is {}",
+                done.post.to_hex(),
+                truth.to_hex()
+            )));
+        }
+        if done.executed {
+            if built_or_validated {
+                return Err(self.fail(format!(
+                    "honest node {i} executed height {h} ({}) again on finalizing it, though it \
+                     built or validated it in this incarnation (its result was dropped)",
+                    block.digest.to_hex()
+                )));
+            }
+            self.out.reexecutions += 1;
+            if !self.nodes[i].crashed {
+                self.out.reexecutions_uncrashed += 1;
+            }
+        }
+        for d in done.dropped {
+            if self.notarized_at.contains_key(&d) {
+                self.skipped.insert(d);
+            }
+        }
+        self.check_host(i)?;
+        self.resume(i)
+    }
+
     /// R14 checks on a resting chain, after the last fault heals: work wakes every honest
     /// node within `wake_bound_ms`, and an idle gap makes at most one block per heartbeat
     /// (plus the view that was under way) and at least one when it spans three heartbeats.

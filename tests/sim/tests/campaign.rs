@@ -181,7 +181,7 @@ fn large_validator_sets() {
 
 #[test]
 fn same_seed_same_trace() {
-    for name in ["mixed", "byz-garbage", "crash"] {
+    for name in ["mixed", "byz-garbage", "crash", "pipeline-skip"] {
         let a = run(&scenario(name, 7).expect("known").quick(), 7).expect("run");
         let b = run(&scenario(name, 7).expect("known").quick(), 7).expect("run");
         let c = run(&scenario(name, 8).expect("known").quick(), 8).expect("run");
@@ -230,5 +230,99 @@ fn the_rest_checks_catch_a_core_that_does_not_rest_and_a_leader_that_does_not_wa
             }
         }
         assert!(caught >= 5, "{what}: only {caught} of 10 seeds caught");
+    }
+}
+
+/// R15: leaders build full blocks on notarized, not yet finalized parents at once; a node
+/// that never crashed commits every finalized block from the result it kept, and the node
+/// that crashed comes back without results and executes what it finalizes.
+#[test]
+fn pipelined_execution_builds_on_notarized_parents() {
+    let o = campaign("pipeline", 0..12);
+    let pipelined: u64 = o.iter().map(|x| x.pipelined_proposals).sum();
+    assert!(pipelined > 0, "no proposal was built on a notarized parent");
+    for x in &o {
+        assert_eq!(x.reexecutions_uncrashed, 0, "{x:?}");
+    }
+    assert!(
+        o.iter().any(|x| x.reexecutions > 0),
+        "the crashed nodes never executed a block on finalizing it"
+    );
+}
+
+/// R15: a block notarized in a view that is also nullified is skipped; every node drops
+/// its result when another block is finalized at its height.
+#[test]
+fn pipelined_results_of_skipped_notarized_blocks_are_dropped() {
+    let o = campaign("pipeline-skip", 0..12);
+    for x in &o {
+        assert!(
+            x.skipped_notarized > 0,
+            "no notarized block was skipped: {x:?}"
+        );
+    }
+}
+
+/// R15: a leader that claims the post-state of its transactions on a stale state (its
+/// committed state instead of its notarized parent's result) is refused by every honest
+/// validator: its blocks are never notarized by them, never finalized.
+#[test]
+fn byzantine_stale_state_leader_is_refused() {
+    let o = campaign("byz-stale-state", 0..12);
+    let refused: u64 = o.iter().map(|x| x.state_refused).sum();
+    assert!(refused > 0, "no stale-state block was refused");
+}
+
+/// The state checks can fail: validators that accept any claimed post-state notarize the
+/// stale-state leader's blocks (caught at the vote), and, with that check off, finalize
+/// them (caught at finalization, against the state of the finalized chain).
+#[test]
+fn the_state_checks_catch_validators_that_accept_any_post_state() {
+    for (unchecked_notarize, expect) in [
+        (false, "an invalid block (a wrong claimed post-state"),
+        (true, "whose claimed post-state"),
+    ] {
+        let mut caught = 0;
+        for seed in 0..8 {
+            let mut sc = scenario("byz-stale-state", seed)
+                .expect("known scenario")
+                .quick();
+            sc.accept_any_state = true;
+            sc.unchecked_notarize = unchecked_notarize;
+            if let Err(v) = run(&sc, seed) {
+                assert!(v.what.contains(expect), "unexpected violation: {v}");
+                caught += 1;
+            }
+        }
+        assert!(caught >= 4, "{expect}: only {caught} of 8 seeds caught");
+    }
+}
+
+/// R15 as the node host has it can stall: a host that knows only the headers of blocks it
+/// built, found valid or committed cannot build or check anything on a notarized block
+/// that fewer than a quorum of nodes checked (one that checked it crashed, another timed
+/// out first), and a leader that waits Δ for such a parent's finalization proposes its
+/// empty block too late for the others' 2Δ leader timeout. The simulated host reads the
+/// parent's header from its core and proposes the empty block at once; each of the two
+/// alone, and the node host's policy, fail the liveness check.
+#[test]
+fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
+    let delta_ms = scenario("wipe", 0).expect("known scenario").delta_ms;
+    for (reads_header, wait_ms) in [(false, delta_ms), (false, 0), (true, delta_ms)] {
+        let mut caught = Vec::new();
+        for seed in 0..17 {
+            let mut sc = scenario("wipe", seed).expect("known scenario").quick();
+            sc.host_reads_parent_header = reads_header;
+            sc.parent_wait_ms = wait_ms;
+            if let Err(v) = run(&sc, seed) {
+                assert!(v.what.starts_with("liveness"), "unexpected violation: {v}");
+                caught.push(seed);
+            }
+        }
+        assert!(
+            !caught.is_empty(),
+            "17 seeds of `wipe` never stalled (parent's header read: {reads_header}, wait \
+             {wait_ms} ms)"
+        );
     }
 }
