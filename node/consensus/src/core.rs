@@ -425,6 +425,19 @@ impl Core {
         self.views.len()
     }
 
+    /// A block this core holds (a proposal or a fetched block of a view above the root),
+    /// by digest; it passed the host's [`crate::BlockBinding`] and, if it is a proposal,
+    /// its leader's signature. The host reads it to execute a certified parent it never
+    /// checked itself (R15: every block the core hands the host as a parent is held).
+    pub fn held_block(&self, digest: &Digest) -> Option<&Block> {
+        self.find_block(digest).map(|p| &p.block)
+    }
+
+    /// The reference of the root or of a held block ([`Core::held_block`]).
+    pub fn held_ref(&self, digest: &Digest) -> Option<BlockRef> {
+        self.block_ref(digest)
+    }
+
     /// The leader of `view`: round robin over the set, `view mod n` (R1).
     pub fn leader(&self, view: View) -> u16 {
         leader_of(view, self.cfg.set.len())
