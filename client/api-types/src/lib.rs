@@ -474,6 +474,10 @@ pub struct NodeStatus {
     /// Our proposals built on a parent not yet committed here (pipelining, R15).
     #[serde(default)]
     pub proposals_pipelined: u64,
+    /// Certified parents this node executed from its consensus core's copy because it
+    /// had not checked them itself (R15, the held-parent rule).
+    #[serde(default)]
+    pub parents_filled: u64,
     /// Speculative results kept for blocks not yet committed (R15).
     #[serde(default)]
     pub speculative_results: usize,

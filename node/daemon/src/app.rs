@@ -306,6 +306,21 @@ impl App {
         self.headers.get(digest).map(ParentInfo::from)
     }
 
+    /// Remember the header of a block the consensus core holds (a certified parent), so
+    /// that an empty block can be built or checked on it even when it cannot be executed
+    /// on (R15, the held-parent rule). A payload that does not decode, or whose header
+    /// does not hash to the block's digest, is ignored.
+    pub fn remember_held(&mut self, block: &CBlock) {
+        if self.headers.contains_key(&block.digest) {
+            return;
+        }
+        if let Ok(b) = codec::decode::<Block>(&block.payload) {
+            if b.header.hash() == block.digest {
+                self.remember(&b.header);
+            }
+        }
+    }
+
     fn remember(&mut self, h: &BlockHeader) {
         if self.headers.len() >= HEADERS_KEPT_MAX {
             // Forget the lowest heights first: they are finalized or abandoned.

@@ -191,6 +191,8 @@ pub struct Driver {
     gossip_dropped: u64,
     /// Our proposals built on a parent not yet committed (R15).
     proposals_pipelined: u64,
+    /// Certified parents executed from the core's copy (R15, the held-parent rule).
+    parents_filled: u64,
     /// Consensus signatures verified so far (by the pre-checks on the verify pool or by
     /// the core's verifier), shared with both.
     sig_cache: Arc<SigCache>,
@@ -473,6 +475,7 @@ impl Driver {
             verify,
             gossip_dropped: 0,
             proposals_pipelined: 0,
+            parents_filled: 0,
             sig_cache,
             prechecks: VecDeque::new(),
             precheck_seq: 0,
@@ -972,6 +975,7 @@ impl Driver {
             consensus_sig_cache_misses: sigs.misses,
             consensus_prechecks_bypassed: self.precheck_bypassed,
             proposals_pipelined: self.proposals_pipelined,
+            parents_filled: self.parents_filled,
             speculative_results: self.app.ledger.speculative_len(),
             executions: self.app.ledger.executions(),
         });
@@ -1093,11 +1097,17 @@ impl Driver {
         parent: BlockRef,
         inputs: &mut VecDeque<Input>,
     ) -> anyhow::Result<()> {
+        // R15: on a parent we never checked, execute it from the core's copy first.
+        let executable = self.fill_parent(&parent.digest);
         let idle = self.app.mempool.is_empty();
         let wait = if idle {
             self.idle_wait
-        } else {
+        } else if executable {
             self.propose_wait
+        } else {
+            // Neither the parent's result nor its ancestors: an empty block on its
+            // header at once (waiting could outlast the others' leader timeout).
+            Duration::ZERO
         };
         let asked = Instant::now();
         self.pending_propose = Some(PendingPropose {
@@ -1106,7 +1116,7 @@ impl Driver {
             asked,
             deadline: asked + wait,
         });
-        if !idle && self.app.has_work_on(&parent.digest) {
+        if !idle && (!executable || self.app.has_work_on(&parent.digest)) {
             self.propose_now_into(inputs)?;
         }
         Ok(())
@@ -1217,7 +1227,67 @@ impl Driver {
         );
     }
 
+    /// The held-parent rule (R15): give `parent` a result here if it has none, by executing
+    /// the blocks the core holds from the first ancestor that has one (the tip or a kept
+    /// result) up to `parent`, in height order, each checked as a proposal is (its result
+    /// is kept), at most [`chancery_ledger::SPECULATIVE_DEPTH_MAX`] of them. Without it, a
+    /// block notarized by a quorum of which fewer than a quorum checked it (a leader that
+    /// sent its proposal to just enough validators, or crashes) could never get a child
+    /// notarized: the others could check neither a full nor an empty child. When an
+    /// ancestor is not held, the parent's header is still remembered, so that an empty
+    /// block can be built and checked on it. Returns whether `parent` can be executed on.
+    fn fill_parent(&mut self, parent: &Digest) -> bool {
+        if self.app.can_execute_on(parent) {
+            return true;
+        }
+        if let Some(b) = self.core.held_block(parent) {
+            let b = b.clone();
+            self.app.remember_held(&b);
+        }
+        let mut chain: Vec<CBlock> = Vec::new();
+        let mut d = *parent;
+        while !self.app.can_execute_on(&d) {
+            if chain.len() as u64 >= chancery_ledger::SPECULATIVE_DEPTH_MAX {
+                return false;
+            }
+            let Some(b) = self.core.held_block(&d) else {
+                return false;
+            };
+            d = b.parent;
+            chain.push(b.clone());
+        }
+        let epoch = self.core.epoch();
+        for b in chain.into_iter().rev() {
+            // `check` reads the parent's digest and height only.
+            let pref = BlockRef {
+                digest: b.parent,
+                height: Height(b.height.0.saturating_sub(1)),
+                view: self
+                    .core
+                    .held_ref(&b.parent)
+                    .map(|r| r.view)
+                    .unwrap_or(View(0)),
+            };
+            let leader = self.core.leader(b.view);
+            let started = Instant::now();
+            let verdict = self.app.check(&b, &pref, leader, epoch, now_ms());
+            self.defer_timers(started.elapsed());
+            match verdict {
+                Verdict::Valid => self.parents_filled += 1,
+                Verdict::Invalid(e) => {
+                    // A certified block that does not execute to its own header: more than
+                    // f validators notarized an invalid block. Nothing is built on it here.
+                    tracing::error!(height = b.height.0, view = b.view.0, error = %e, "a certified block is invalid");
+                    return false;
+                }
+                Verdict::NeedParent => return false,
+            }
+        }
+        self.app.can_execute_on(parent)
+    }
+
     fn validate(&mut self, block: CBlock, parent: BlockRef, inputs: &mut VecDeque<Input>) {
+        self.fill_parent(&parent.digest);
         let leader = self.core.leader(block.view);
         let epoch = self.core.epoch();
         let started = Instant::now();
@@ -1467,14 +1537,14 @@ mod tests {
     use chancery_net::{MemHub, MemNetwork};
     use chancery_storage::MemStore;
 
-    struct Rig {
-        drv: Driver,
+    pub(super) struct Rig {
+        pub(super) drv: Driver,
         events: broadcast::Receiver<Event>,
         status: watch::Receiver<NodeStatus>,
         _peers: Vec<(MemNetwork, mpsc::Receiver<Inbound>)>,
     }
 
-    fn rig(fx: &Fixture) -> Rig {
+    pub(super) fn rig(fx: &Fixture) -> Rig {
         rig_with(fx, Arc::new(MemStore::new()), None)
     }
 
@@ -2078,5 +2148,140 @@ mod tests {
         });
         let back = r.drv.precheck_rx.blocking_recv().expect("reply");
         assert_eq!((back.seq, back.list), (7, list));
+    }
+}
+
+#[cfg(test)]
+mod held_parent_tests {
+    //! R15, the held-parent rule, in the driver.
+    use super::*;
+    use chancery_consensus::{Message, Proposal, ProposalMsg};
+    use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};
+    use chancery_core::ids::Epoch;
+    use chancery_core::record::Role;
+    use chancery_ledger::testing::fixture::{anchor, Fixture};
+    use chancery_ledger::Ledger;
+    use chancery_mempool::Origin;
+    use chancery_storage::MemStore;
+
+    fn leader_app(fx: &Fixture) -> App {
+        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
+        let mempool = chancery_mempool::Mempool::new(
+            fx.genesis.chain_id(),
+            chancery_mempool::MempoolConfig::default(),
+        )
+        .unwrap();
+        App::new(
+            ledger,
+            mempool,
+            fx.genesis.validators.hash(),
+            fx.genesis.params.block_txs_max as usize,
+            fx.genesis.params.block_bytes_max as usize,
+            Duration::from_millis(50),
+        )
+    }
+
+    fn submit(a: &mut App, fx: &Fixture, seqs: std::ops::Range<u64>) {
+        let key = fx.signer("mof", Role::Archivist);
+        let txs = seqs
+            .map(|s| fx.tx(key, s, anchor(&format!("h{s}"))))
+            .collect();
+        let view = crate::app::LedgerView(&a.ledger);
+        for r in a.mempool.insert_batch(txs, Origin::Local, now_ms(), &view) {
+            r.unwrap();
+        }
+    }
+
+    fn notarization(fx: &Fixture, view: View, block: Digest, signers: &[usize]) -> Certificate {
+        let body = VoteBody {
+            chain_id: fx.genesis.chain_id(),
+            epoch: Epoch(0),
+            view,
+            kind: VoteKind::Notarize,
+            block,
+        };
+        Certificate {
+            kind: VoteKind::Notarize,
+            epoch: Epoch(0),
+            view,
+            block,
+            signatures: signers
+                .iter()
+                .map(|&i| IndexedSignature {
+                    index: i as u16,
+                    signature: body.sign(&fx.validators[i]),
+                })
+                .collect(),
+        }
+    }
+
+    /// Validator 0 never receives the proposal of view 1 (its leader sent it to the
+    /// others only); it learns the notarization and fetches the block, which its core then
+    /// holds. The leader of view 2 builds a full block on it. Validator 0 executes view 1's
+    /// block from its core's copy and finds view 2's valid; without the rule it could not
+    /// check view 2's block until view 1's was finalized, which a leader that withholds its
+    /// votes can prevent forever.
+    #[test]
+    fn a_notarized_parent_never_checked_is_executed_from_the_cores_copy() {
+        let fx = Fixture::new();
+        let mut r = super::tests::rig(&fx);
+        r.drv.step(Input::Start).expect("start");
+        assert_eq!(r.drv.core.view(), View(1));
+        let chain = fx.genesis.chain_id();
+        let mut leader = leader_app(&fx);
+        let genesis = BlockRef {
+            digest: leader.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        submit(&mut leader, &fx, 0..3);
+        let b1 = leader
+            .build(Epoch(0), View(1), 1, &genesis, now_ms())
+            .unwrap();
+        submit(&mut leader, &fx, 3..5);
+        let b1_ref = BlockRef {
+            digest: b1.digest,
+            height: b1.height,
+            view: b1.view,
+        };
+        let b2 = leader
+            .build(Epoch(0), View(2), 2, &b1_ref, now_ms())
+            .unwrap();
+        assert!(!b2.payload.is_empty());
+        let p1 = Proposal::sign(chain, Epoch(0), View(0), b1.clone(), 1, &fx.validators[1]);
+        let p2 = Proposal::sign(chain, Epoch(0), View(1), b2.clone(), 2, &fx.validators[2]);
+        let n1 = notarization(&fx, View(1), b1.digest, &[1, 2, 3]);
+        // The certificate moves validator 0 to view 2; view 2's proposal makes its core
+        // fetch the parent; the block comes back from a peer.
+        let msgs = vec![
+            (1u16, Message::Certificate(n1.clone()).encode()),
+            (
+                2u16,
+                Message::Proposal(ProposalMsg {
+                    proposal: p2,
+                    parent_cert: Some(n1),
+                    nullifications: vec![],
+                })
+                .encode(),
+            ),
+            (1u16, Message::Block(p1).encode()),
+        ];
+        for m in msgs {
+            r.drv.step(Input::Messages(vec![m])).expect("step");
+        }
+        assert_eq!(r.drv.core.view(), View(2));
+        assert!(
+            r.drv.core.held_block(&b1.digest).is_some(),
+            "view 1's block not held"
+        );
+        assert_eq!(
+            r.drv.parents_filled, 1,
+            "view 1's block was not executed from the core"
+        );
+        assert!(
+            r.drv.app.can_execute_on(&b2.digest),
+            "view 2's block was not found valid"
+        );
+        assert!(r.drv.pending_validate.is_empty());
     }
 }
