@@ -104,6 +104,14 @@ pub struct Scenario {
     /// stall for ever on a notarized block that fewer than a quorum of nodes checked
     /// (docs/consensus.md §8); only to show that; never off in `SCENARIOS`.
     pub host_reads_parent_header: bool,
+    /// The held-parent rule (R15): an honest host that must build or check a block on a
+    /// parent it holds no result for first executes the parent, and its ancestors down to
+    /// a block it holds a result for, reading them from its core (`Core::held_block`),
+    /// checking and keeping each ([`crate::state::Host::fill`]); it falls back to the
+    /// rules below when the core does not hold one of them. Off: the host executes only
+    /// blocks it built or checked as proposals (the node host before the rule); only to
+    /// show that this can stall (docs/consensus.md §8); never off in `SCENARIOS`.
+    pub host_executes_held_parents: bool,
     /// How long a leader without its parent's result waits for the parent's finalization
     /// before it proposes (an empty block, unless the parent was finalized), ms; 0: it
     /// proposes the empty block at once. The node host waits Δ (node/daemon/src/driver.rs,
@@ -306,6 +314,7 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         rest: None,
         skip_views: None,
         host_reads_parent_header: true,
+        host_executes_held_parents: true,
         parent_wait_ms: 0,
         accept_any_state: false,
         unchecked_notarize: false,

@@ -298,13 +298,14 @@ fn the_state_checks_catch_validators_that_accept_any_post_state() {
     }
 }
 
-/// R15 as the node host has it can stall: a host that knows only the headers of blocks it
-/// built, found valid or committed cannot build or check anything on a notarized block
-/// that fewer than a quorum of nodes checked (one that checked it crashed, another timed
-/// out first), and a leader that waits Δ for such a parent's finalization proposes its
-/// empty block too late for the others' 2Δ leader timeout. The simulated host reads the
-/// parent's header from its core and proposes the empty block at once; each of the two
-/// alone, and the node host's policy, fail the liveness check.
+/// R15 without the held-parent rule can stall: a host that executes only blocks it built
+/// or checked, and knows only the headers of blocks it built, found valid or committed,
+/// cannot build or check anything on a notarized block that fewer than a quorum of nodes
+/// checked (one that checked it crashed, another timed out first), and a leader that waits
+/// Δ for such a parent's finalization proposes its empty block too late for the others' 2Δ
+/// leader timeout. Without the rule, the simulated host reads the parent's header from its
+/// core and proposes the empty block at once; each of the two alone, and the node host's
+/// former policy, fail the liveness check.
 #[test]
 fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
     let delta_ms = scenario("wipe", 0).expect("known scenario").delta_ms;
@@ -312,6 +313,7 @@ fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
         let mut caught = Vec::new();
         for seed in 0..17 {
             let mut sc = scenario("wipe", seed).expect("known scenario").quick();
+            sc.host_executes_held_parents = false;
             sc.host_reads_parent_header = reads_header;
             sc.parent_wait_ms = wait_ms;
             if let Err(v) = run(&sc, seed) {
