@@ -328,3 +328,42 @@ fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
         );
     }
 }
+
+/// R15, the held-parent rule: a leader that sends its proposal late and to exactly 2f
+/// validators (with it, a quorum) and otherwise never votes gets its block notarized but
+/// not finalized, and leaves f honest nodes that never checked it. They execute it from
+/// their cores when they must check (or build) a child of it, so children get a quorum and
+/// the chain goes on.
+#[test]
+fn byzantine_partial_leader_is_survived_by_executing_held_parents() {
+    let o = campaign("byz-partial", 0..BYZ_PARTIAL_SEEDS);
+    let filled: u64 = o.iter().map(|x| x.parents_filled).sum();
+    assert!(filled > 0, "no host executed a parent from its core");
+}
+
+/// Seeds of `byz-partial` in its campaign and in the test of the former node host.
+const BYZ_PARTIAL_SEEDS: u64 = 12;
+
+/// The same seeds with the node host before the held-parent rule (it executes only blocks
+/// it built or checked, and knows only their headers): once a partial leader's block is
+/// notarized and not finalized, the f nodes left out can check no child of it, the partial
+/// leader does not vote, and no child is ever notarized: the liveness check fails.
+#[test]
+fn without_the_held_parent_rule_a_partial_leader_stalls_the_chain() {
+    let mut caught = Vec::new();
+    for seed in 0..BYZ_PARTIAL_SEEDS {
+        let mut sc = scenario("byz-partial", seed)
+            .expect("known scenario")
+            .quick();
+        sc.host_executes_held_parents = false;
+        sc.host_reads_parent_header = false;
+        if let Err(v) = run(&sc, seed) {
+            assert!(v.what.starts_with("liveness"), "unexpected violation: {v}");
+            caught.push(seed);
+        }
+    }
+    assert!(
+        !caught.is_empty(),
+        "{BYZ_PARTIAL_SEEDS} seeds of `byz-partial` never stalled the former node host"
+    );
+}
