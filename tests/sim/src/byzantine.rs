@@ -58,11 +58,11 @@ pub enum ByzKind {
     StaleStateLeader,
     /// As leader, sends its proposal and its notarize vote to exactly 2f peers (the others
     /// but the last f): with it they are a notarization quorum, and the f left out cannot
-    /// execute any child of the block unless they execute the block itself (R15). Its host
-    /// proposes Δ late, so that the f left out time out on the view before the
-    /// notarization reaches them and never finalize it. It never sends any other vote (no
-    /// finalize, no nullify, no notarize of others' blocks, no certificate carrying its
-    /// signature), so that every later certificate needs every honest node, and until it
+    /// execute any child of the block unless they execute the block itself (R15). It never
+    /// sends any other vote (no finalize, no nullify, no notarize of others' blocks, no
+    /// certificate carrying its signature), so that every later certificate needs every
+    /// honest node: the block is finalized only if the f left out finalize it, which they
+    /// do not once they nullified its view before its notarization reached them. Until it
     /// receives a finalization of its block's view or a later one it proposes nothing (a
     /// later block of its own might be finalized and unstick the chain).
     PartialLeader,
@@ -179,14 +179,6 @@ impl Byzantine {
             certs: VecDeque::new(),
             partial: None,
         }
-    }
-
-    /// Whether its host hands its core the block it built Δ late (a
-    /// [`ByzKind::PartialLeader`]: its proposal then reaches its 2f peers shortly before
-    /// their 2Δ leader timeout, and the notarization they form reaches the f left out
-    /// after theirs, so that they nullify the view and the block is not finalized in it).
-    pub fn propose_late(&self) -> bool {
-        self.kind == ByzKind::PartialLeader
     }
 
     /// React to a message the node received (before its core sees it): extra sends.

@@ -815,7 +815,7 @@ impl Sim<'_> {
                             self.nodes[i].held = Some((inc, block.clone()));
                             h
                         }
-                        None => self.propose_ms(i),
+                        None => self.sc.app_ms,
                     };
                     self.push(
                         self.now + delay,
@@ -972,16 +972,6 @@ impl Sim<'_> {
         Ok(Some(block))
     }
 
-    /// How long node `i`'s host takes to hand its core the block it built: `app_ms`, and
-    /// Δ more for a Byzantine actor that proposes late ([`Byzantine::propose_late`]).
-    fn propose_ms(&self, i: usize) -> u64 {
-        let late = self.nodes[i]
-            .byz
-            .as_ref()
-            .is_some_and(Byzantine::propose_late);
-        self.sc.app_ms + if late { self.sc.delta_ms } else { 0 }
-    }
-
     /// The post-state the header of `parent` claims, as node `i`'s host knows it: the
     /// root's or a remembered header's; with [`Scenario::host_reads_parent_header`], any
     /// block's (the core holds the parent it hands the host).
@@ -1005,7 +995,7 @@ impl Sim<'_> {
         let inc = self.nodes[i].inc;
         if let Some(block) = self.build(i, p.view, p.parent)? {
             self.push(
-                self.now + self.propose_ms(i),
+                self.now + self.sc.app_ms,
                 Ev::Proposed {
                     node: i,
                     inc,

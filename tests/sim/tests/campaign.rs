@@ -329,9 +329,10 @@ fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
     }
 }
 
-/// R15, the held-parent rule: a leader that sends its proposal late and to exactly 2f
-/// validators (with it, a quorum) and otherwise never votes gets its block notarized but
-/// not finalized, and leaves f honest nodes that never checked it. They execute it from
+/// R15, the held-parent rule: a leader that sends its proposal to exactly 2f validators
+/// (with it, a quorum) and otherwise never votes gets its block notarized, and not
+/// finalized whenever one of the f left out nullified the view first; those f never
+/// checked it. They execute it from
 /// their cores when they must check (or build) a child of it, so children get a quorum and
 /// the chain goes on.
 #[test]
