@@ -56,6 +56,16 @@ pub enum ByzKind {
     /// transactions executed on a stale state (its committed state, the root's, instead of
     /// the parent's result); the block is bound and signed, and it notarizes it (R15).
     StaleStateLeader,
+    /// As leader, sends its proposal and its notarize vote to exactly 2f peers (the others
+    /// but the last f): with it they are a notarization quorum, and the f left out cannot
+    /// execute any child of the block unless they execute the block itself (R15). It never
+    /// sends any other vote (no finalize, no nullify, no notarize of others' blocks, no
+    /// certificate carrying its signature), so that every later certificate needs every
+    /// honest node: the block is finalized only if the f left out finalize it, which they
+    /// do not once they nullified its view before its notarization reached them. Until it
+    /// receives a finalization of its block's view or a later one it proposes nothing (a
+    /// later block of its own might be finalized and unstick the chain).
+    PartialLeader,
 }
 
 impl ByzKind {
@@ -73,11 +83,12 @@ impl ByzKind {
         ByzKind::TorsionSigner,
         ByzKind::SigFlooder,
         ByzKind::StaleStateLeader,
+        ByzKind::PartialLeader,
     ];
 
     /// The kinds the `mixed` scenario draws from: all but [`ByzKind::TorsionSigner`],
     /// whose scenario needs a per-node signature cache, and [`ByzKind::StaleStateLeader`]
-    /// (so that every `mixed` seed keeps its draws).
+    /// and [`ByzKind::PartialLeader`] (so that every `mixed` seed keeps its draws).
     pub const MIXED: &'static [ByzKind] = &[
         ByzKind::Equivocator,
         ByzKind::Conflicter,
@@ -122,12 +133,22 @@ pub struct Byzantine {
     alternative: HashMap<View, Digest>,
     nullified: BTreeSet<View>,
     certs: VecDeque<Certificate>,
+    /// A [`ByzKind::PartialLeader`]'s last partial block's view, while it has received no
+    /// finalization of that view or a later one.
+    partial: Option<View>,
 }
 
 fn halves(ctx: &Ctx<'_>) -> (Vec<usize>, Vec<usize>) {
     let peers: Vec<usize> = (0..ctx.n).filter(|j| *j != ctx.me).collect();
     let mid = peers.len() / 2;
     (peers[..mid].to_vec(), peers[mid..].to_vec())
+}
+
+/// The 2f peers a [`ByzKind::PartialLeader`] sends its proposal and notarize vote to: all
+/// but the last f, in index order.
+fn partial_peers(ctx: &Ctx<'_>) -> Vec<usize> {
+    let f = (ctx.n - 1) / 3;
+    (0..ctx.n).filter(|j| *j != ctx.me).take(2 * f).collect()
 }
 
 /// The proposal message `m` with `block` in place of its own, signed again by the proposer
@@ -156,6 +177,7 @@ impl Byzantine {
             alternative: HashMap::new(),
             nullified: BTreeSet::new(),
             certs: VecDeque::new(),
+            partial: None,
         }
     }
 
@@ -173,6 +195,13 @@ impl Byzantine {
             }
             (ByzKind::CertReplayer, Message::Certificate(c)) => {
                 self.record(c);
+                Vec::new()
+            }
+            (ByzKind::PartialLeader, Message::Certificate(c))
+                if c.kind == VoteKind::Finalize && self.partial.is_some_and(|v| c.view >= v) =>
+            {
+                // The others finalized its block, or skipped it: it may try again.
+                self.partial = None;
                 Vec::new()
             }
             _ => Vec::new(),
@@ -438,6 +467,34 @@ impl Byzantine {
                 };
                 let v2 = Vote::sign(ctx.chain_id, v.epoch, v.view, v.kind, alt, me, ctx.key);
                 all(&Message::Vote(v2))
+            }
+            (ByzKind::PartialLeader, Message::Proposal(m)) => {
+                if self.partial.is_some() {
+                    return Vec::new();
+                }
+                self.partial = Some(m.proposal.block.view);
+                let b = msg.encode();
+                partial_peers(ctx)
+                    .into_iter()
+                    .map(|j| (j, b.clone()))
+                    .collect()
+            }
+            (ByzKind::PartialLeader, Message::Vote(v)) => {
+                let own = v.kind == VoteKind::Notarize && self.partial == Some(v.view);
+                if !own {
+                    return Vec::new();
+                }
+                let b = msg.encode();
+                partial_peers(ctx)
+                    .into_iter()
+                    .map(|j| (j, b.clone()))
+                    .collect()
+            }
+            (ByzKind::PartialLeader, Message::Certificate(c))
+                if c.signatures.iter().any(|s| s.index == me) =>
+            {
+                // Its votes would reach the others in the certificates its core forms.
+                Vec::new()
             }
             (ByzKind::SigFlooder, Message::Vote(v)) => {
                 let mut out = all(&msg);

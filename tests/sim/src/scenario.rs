@@ -104,6 +104,15 @@ pub struct Scenario {
     /// stall for ever on a notarized block that fewer than a quorum of nodes checked
     /// (docs/consensus.md §8); only to show that; never off in `SCENARIOS`.
     pub host_reads_parent_header: bool,
+    /// The held-parent rule (R15): an honest host that must build or check a block on a
+    /// parent it holds no result for first executes the parent, and its ancestors down to
+    /// a block it holds a result for, reading them from its core (`Core::held_block`),
+    /// checking and keeping each ([`crate::state::Host::fill`]); it falls back to the
+    /// rules below when the core does not hold one of them. Off: the host executes only
+    /// blocks it built or checked as proposals (the node host before the rule), which a
+    /// leader that sends its proposal to just enough validators stalls for ever
+    /// (`byz-partial`, docs/consensus.md §8); only to show that; never off in `SCENARIOS`.
+    pub host_executes_held_parents: bool,
     /// How long a leader without its parent's result waits for the parent's finalization
     /// before it proposes (an empty block, unless the parent was finalized), ms; 0: it
     /// proposes the empty block at once. The node host waits Δ (node/daemon/src/driver.rs,
@@ -118,6 +127,11 @@ pub struct Scenario {
     /// check at finalization catches a wrong claimed post-state on its own; never in
     /// `SCENARIOS`.
     pub unchecked_notarize: bool,
+    /// The liveness window opens no earlier than this, ms: a scenario whose fault never
+    /// heals (a Byzantine actor whose attack, once it takes, stops the chain for good)
+    /// sets it past the time by which the attack has been tried, so that a stall after
+    /// the first blocks is caught; 0: the window opens when the last fault heals.
+    pub liveness_from_ms: u64,
 }
 
 /// Views whose notarization only one node sees (see [`Scenario::skip_views`]): in every
@@ -244,6 +258,7 @@ pub const SCENARIOS: &[&str] = &[
     "pipeline",
     "pipeline-skip",
     "byz-stale-state",
+    "byz-partial",
 ];
 
 fn f_of(n: usize) -> usize {
@@ -306,9 +321,11 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         rest: None,
         skip_views: None,
         host_reads_parent_header: true,
+        host_executes_held_parents: true,
         parent_wait_ms: 0,
         accept_any_state: false,
         unchecked_notarize: false,
+        liveness_from_ms: 0,
     };
     let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
     let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
@@ -389,6 +406,18 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         }
         "byz-split-payload" => byz(&mut s, &mut rng, ByzKind::SplitPayloadLeader),
         "byz-stale-state" => byz(&mut s, &mut rng, ByzKind::StaleStateLeader),
+        "byz-partial" => {
+            // One `PartialLeader`: its attack needs its 2f recipients honest (with it they
+            // are a quorum, without it they are not). It leads within the first n views,
+            // and again every n views until a block of its sticks, well before 2 s.
+            s.n = [4usize, 7][rng.gen_range(0..2)];
+            s.net = rough.clone();
+            s.net.loss = 0.02;
+            s.byzantine
+                .push((rng.gen_range(0..s.n), ByzKind::PartialLeader));
+            s.liveness_from_ms = 2_000;
+            s.duration_ms = 5_000;
+        }
         "pipeline" => {
             // Leaders build on notarized parents at once (R15); one node crashes and comes
             // back without its speculative results.
@@ -535,13 +564,15 @@ impl Scenario {
         (f + 2) * (h + 3 * self.delta_ms) + 1_500
     }
 
-    /// Time at which the last scheduled fault heals (0 without faults), ms.
+    /// Time at which the last scheduled fault heals (0 without faults), ms; at least
+    /// [`Scenario::liveness_from_ms`].
     pub fn heal_ms(&self) -> u64 {
         let p = self.partitions.iter().map(|p| p.heal_ms);
         let c = self.crashes.iter().map(|c| c.restart_ms);
         let l = self.leader_crash_at_ms.iter().map(|(_, r)| *r);
         let s = self.slow.iter().map(|s| s.heal_ms);
-        p.chain(c).chain(l).chain(s).max().unwrap_or(0)
+        let from = std::iter::once(self.liveness_from_ms);
+        p.chain(c).chain(l).chain(s).chain(from).max().unwrap_or(0)
     }
 
     /// A shorter run for `cargo test`: stop once the liveness window after the last fault

@@ -3,7 +3,7 @@
 
 use crate::byzantine::{ByzKind, Byzantine, Ctx};
 use crate::scenario::Scenario;
-use crate::state::{self, Host, Truth};
+use crate::state::{self, FillError, Host, Truth, SPECULATIVE_DEPTH_MAX};
 use chancery_consensus::verify::Verifier;
 use chancery_consensus::{
     Block, BlockBinding, BlockRef, Config, Core, Effect, HashBinding, Input, Message, TimeoutKind,
@@ -107,6 +107,16 @@ pub struct Outcome {
     pub state_refused: u64,
     /// Most heights above its finalized root for which an honest node held results.
     pub speculative_depth_max: u64,
+    /// Parents an honest host executed from its core's blocks (the held-parent rule,
+    /// [`Scenario::host_executes_held_parents`]): times it had to build or check a block
+    /// on a parent it held no result for, and executed the parent (and its ancestors down
+    /// to a result it held).
+    pub parents_filled: u64,
+    /// Blocks executed in those fills.
+    pub parent_blocks_filled: u64,
+    /// Attempts at such a fill that failed (the core held no block for an ancestor, a block
+    /// was refused, or the results were full); the host then falls back.
+    pub parents_unfilled: u64,
 }
 
 /// Largest number of signature checks the simulator allows for one delivery of `sigs`
@@ -724,9 +734,8 @@ impl Sim<'_> {
                     }
                     let owed = self.nodes[node].host.proposing;
                     if let Some(p) = owed.filter(|_| self.nodes[node].core.is_some()) {
-                        let host = &self.nodes[node].host;
-                        if host
-                            .base(p.parent.digest, p.parent.height.next().0)
+                        if self
+                            .base_filled(node, p.parent.digest, p.parent.height.next().0)?
                             .is_some()
                         {
                             self.propose_owed(node, Some(p.view))?;
@@ -794,9 +803,7 @@ impl Sim<'_> {
                     Some(r) if !self.nodes[i].work && !r.leaders_never_wait => Some(r.heartbeat_ms),
                     _ => None,
                 };
-                let base = self.nodes[i]
-                    .host
-                    .base(parent.digest, parent.height.next().0);
+                let base = self.base_filled(i, parent.digest, parent.height.next().0)?;
                 if base.is_some() {
                     let Some(block) = self.build(i, view, parent)? else {
                         return Ok(());
@@ -832,7 +839,7 @@ impl Sim<'_> {
                 let bound = block.digest
                     == block_digest(block.parent, block.height, block.view, &block.payload)
                     && block.parent == parent.digest
-                    && block.payload.first() != Some(&0xFF);
+                    && block.payload.first() != Some(&state::INVALID_PROPOSER);
                 if !bound {
                     self.push(
                         self.now + self.sc.app_ms,
@@ -905,10 +912,11 @@ impl Sim<'_> {
         Ok(())
     }
 
-    /// The host builds a block on `parent` (R15): on the parent's result when it holds one
-    /// (a full block, pipelined when the parent is not finalized), else an empty block
-    /// repeating the claimed post-state of the parent's header, when it knows the header;
-    /// `None` when it knows neither (the node host fails to build: no proposal).
+    /// The host builds a block on `parent` (R15): a full block on the parent's result when
+    /// it holds one or gets one by the held-parent rule ([`Sim::base_filled`]) (pipelined
+    /// when the parent is not finalized), else an empty block repeating the claimed
+    /// post-state of the parent's header, when it knows the header; `None` when it knows
+    /// neither (the node host fails to build: no proposal).
     fn build(
         &mut self,
         i: usize,
@@ -918,9 +926,8 @@ impl Sim<'_> {
         let mut txs = vec![0u8; 8];
         self.rng.fill(&mut txs[..]);
         let height = parent.height.next();
-        let host = &self.nodes[i].host;
-        let base = host.base(parent.digest, height.0);
-        let pipelined = base.is_some() && parent.digest != host.root;
+        let base = self.base_filled(i, parent.digest, height.0)?;
+        let pipelined = base.is_some() && parent.digest != self.nodes[i].host.root;
         let (txs, claim) = match base {
             Some(s) => {
                 let post = state::execute(s, &txs);
@@ -999,7 +1006,8 @@ impl Sim<'_> {
         Ok(())
     }
 
-    /// The host checks a bound block on its parent (R15) and answers; `false` when it
+    /// The host checks a bound block on its parent (R15) and answers, after the held-parent
+    /// rule ([`Sim::base_filled`]) if it holds no result for the parent; `false` when it
     /// must wait, without answering: it knows no header for the parent, or (a block with
     /// transactions) holds no result for it within `SPECULATIVE_DEPTH_MAX`. An empty
     /// block must repeat its parent's claimed post-state; a block with transactions must
@@ -1012,10 +1020,11 @@ impl Sim<'_> {
             self.answer(i, block.digest, false);
             return Ok(true);
         };
+        // The held-parent rule first: it also gives the host the parent's header.
+        let base = self.base_filled(i, block.parent, block.height.0)?;
         let Some(parent_claim) = self.parent_claim(i, block.parent) else {
             return Ok(false);
         };
-        let base = self.nodes[i].host.base(block.parent, block.height.0);
         let (claim_ok, post) = if txs.is_empty() {
             (claim == parent_claim, base)
         } else {
@@ -1076,16 +1085,59 @@ impl Sim<'_> {
                 k += 1;
             }
         }
-        let n = &self.nodes[i];
-        let owed = n.host.proposing.is_some_and(|p| {
-            n.host
-                .base(p.parent.digest, p.parent.height.next().0)
-                .is_some()
-        });
-        if owed && n.work {
+        let owed = match self.nodes[i].host.proposing {
+            Some(p) if self.nodes[i].work => self
+                .base_filled(i, p.parent.digest, p.parent.height.next().0)?
+                .is_some(),
+            _ => false,
+        };
+        if owed {
             self.propose_owed(i, None)?;
         }
         Ok(())
+    }
+
+    /// The state node `i`'s host executes a block at `height` on `parent` on
+    /// ([`Host::base`]), after applying the held-parent rule when it holds no result for
+    /// the parent ([`Scenario::host_executes_held_parents`], honest hosts only): it
+    /// executes the parent, and its ancestors down to a block it holds a result for, from
+    /// the blocks its core holds, checking and keeping each ([`Host::fill`]). Nothing is
+    /// filled for a block more than `SPECULATIVE_DEPTH_MAX` heights above the root (it
+    /// could not be executed anyway).
+    fn base_filled(
+        &mut self,
+        i: usize,
+        parent: Digest,
+        height: u64,
+    ) -> Result<Option<Digest>, Violation> {
+        let n = &mut self.nodes[i];
+        let base = n.host.base(parent, height);
+        if base.is_some()
+            || !self.sc.host_executes_held_parents
+            || n.byz.is_some()
+            || height > n.host.root_height + SPECULATIVE_DEPTH_MAX
+        {
+            return Ok(base);
+        }
+        let Some(core) = n.core.as_ref() else {
+            return Ok(None);
+        };
+        match n.host.fill(parent, |d| core.held_block(d).cloned()) {
+            Ok(blocks) => {
+                self.out.parents_filled += 1;
+                self.out.parent_blocks_filled += blocks as u64;
+            }
+            Err(FillError::Refused(d)) if self.proposed.get(&d) == Some(&true) => {
+                return Err(self.fail(format!(
+                    "honest node {i} refused {}, a valid block its core holds, when it \
+                     executed the parents of a block at height {height}",
+                    d.to_hex()
+                )));
+            }
+            Err(_) => self.out.parents_unfilled += 1,
+        }
+        self.check_host(i)?;
+        Ok(self.nodes[i].host.base(parent, height))
     }
 
     /// R15 bounds on an honest node's speculative results.

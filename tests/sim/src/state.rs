@@ -7,8 +7,10 @@
 //! finalized root, a speculative result for every block it built or found valid (at most
 //! [`SPECULATIVE_DEPTH_MAX`] heights above the root, at most [`SPECULATIVE_KEPT_MAX`]), the
 //! headers of those blocks, the validations waiting for a parent's result and the proposal
-//! it owes while it waits for a parent's finalization. [`Truth`] is the simulator's own
-//! record of every block's true post-state and claim.
+//! it owes while it waits for a parent's finalization. [`Host::fill`] is the held-parent
+//! rule: a parent the host holds no result for is executed, with its ancestors down to a
+//! block it holds a result for, from the blocks its core holds. [`Truth`] is the
+//! simulator's own record of every block's true post-state and claim.
 
 use chancery_consensus::{Block, BlockRef};
 use chancery_core::domain::Tag;
@@ -27,6 +29,10 @@ pub const PENDING_VALIDATIONS_MAX: usize = 64;
 
 /// Length of the claimed post-state at the end of a payload.
 pub const CLAIM_BYTES: usize = 32;
+
+/// A proposer byte that marks a payload invalid (the simulator's stand-in for a payload
+/// the application refuses); honest proposers never write it.
+pub const INVALID_PROPOSER: u8 = 0xFF;
 
 /// The simulator's domain tag for execution.
 const STATE_HASH: Tag = Tag("chancery/sim/v1/hash/state");
@@ -150,6 +156,23 @@ pub struct Proposing {
     pub parent: BlockRef,
 }
 
+/// Why [`Host::fill`] gave the host no result for a parent; the host then falls back to
+/// building an empty block on the parent's header, or to waiting for its commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FillError {
+    /// The core holds no block under this digest (it pruned it, or never had it).
+    Unheld(Digest),
+    /// The chain down from the parent does not reach the root or a kept result within
+    /// [`SPECULATIVE_DEPTH_MAX`] blocks above the root, or this block's height does not
+    /// follow its parent's.
+    Unlinked(Digest),
+    /// This block is invalid: a malformed or invalid payload, or a claimed post-state that
+    /// is not the state executing it on its parent's result gives. It is not kept.
+    Refused(Digest),
+    /// [`SPECULATIVE_KEPT_MAX`] results are kept already; this block's is not.
+    Full(Digest),
+}
+
 /// What finalizing a block did to a host.
 #[derive(Clone, Debug)]
 pub struct Committed {
@@ -264,6 +287,59 @@ impl Host {
         );
         self.executed.insert(block.digest, block.height.0);
         true
+    }
+
+    /// The held-parent rule (R15): give the host a result for `parent` by executing it, and
+    /// its ancestors down to the first block the host holds a result for (the root or a
+    /// kept result), in height order, reading each from `held` (the blocks the node's core
+    /// holds). Each is checked as a proposal is (its claimed post-state against its
+    /// execution on its parent's result) and its result and header kept; at most
+    /// [`SPECULATIVE_DEPTH_MAX`] blocks. Returns how many blocks were executed (0: the
+    /// host held `parent`'s result already). On an error the blocks below the one named
+    /// keep their results; the one named and those above it are not executed.
+    pub fn fill(
+        &mut self,
+        parent: Digest,
+        held: impl Fn(&Digest) -> Option<Block>,
+    ) -> Result<usize, FillError> {
+        let mut chain: Vec<Block> = Vec::new();
+        let mut at = parent;
+        while at != self.root && !self.speculative.contains_key(&at) {
+            if chain.len() >= SPECULATIVE_DEPTH_MAX as usize {
+                return Err(FillError::Unlinked(at));
+            }
+            let block = held(&at).ok_or(FillError::Unheld(at))?;
+            if block.digest != at || block.height.0 <= self.root_height {
+                return Err(FillError::Unlinked(at));
+            }
+            at = block.parent;
+            chain.push(block);
+        }
+        let (mut state, mut height) = match self.speculative.get(&at) {
+            Some(s) => (s.post, s.height),
+            None => (self.committed, self.root_height),
+        };
+        for block in chain.iter().rev() {
+            if block.height.0 != height + 1
+                || block.height.0 > self.root_height + SPECULATIVE_DEPTH_MAX
+            {
+                return Err(FillError::Unlinked(block.digest));
+            }
+            let (Some(txs), Some(claim)) = (transactions(&block.payload), claim(&block.payload))
+            else {
+                return Err(FillError::Refused(block.digest));
+            };
+            let post = execute(state, txs);
+            if claim != post || block.payload.first() == Some(&INVALID_PROPOSER) {
+                return Err(FillError::Refused(block.digest));
+            }
+            self.remember(block, claim);
+            if !self.keep(block, post) {
+                return Err(FillError::Full(block.digest));
+            }
+            (state, height) = (post, block.height.0);
+        }
+        Ok(chain.len())
     }
 
     /// Put off the validation of `block` (the oldest goes past
@@ -475,6 +551,49 @@ mod tests {
             },
         );
         assert!(h.check().unwrap_err().contains("does not descend"));
+    }
+
+    #[test]
+    fn a_parent_chain_held_by_the_core_is_executed_checked_and_kept() {
+        let mut h = Host::default();
+        let g = h.committed;
+        let a = block(Digest::ZERO, 1, 1, g);
+        let a_post = claim(&a.payload).unwrap();
+        let b = block(a.digest, 2, 2, a_post);
+        let b_post = claim(&b.payload).unwrap();
+        let held: HashMap<Digest, Block> = [(a.digest, a.clone()), (b.digest, b.clone())].into();
+        assert_eq!(h.base(b.digest, 3), None);
+        assert_eq!(h.fill(b.digest, |d| held.get(d).cloned()), Ok(2));
+        assert_eq!(h.base(b.digest, 3), Some(b_post));
+        assert_eq!(h.header_claim(a.digest), Some(a_post));
+        assert!(h.check().is_ok());
+        // Held already: nothing to execute.
+        assert_eq!(h.fill(b.digest, |d| held.get(d).cloned()), Ok(0));
+        // An ancestor the core does not hold: nothing is executed.
+        let mut h = Host::default();
+        assert_eq!(
+            h.fill(b.digest, |d| (*d == b.digest).then(|| b.clone())),
+            Err(FillError::Unheld(a.digest))
+        );
+        assert!(h.speculative.is_empty());
+    }
+
+    #[test]
+    fn a_held_parent_with_a_wrong_claim_is_refused_and_not_kept() {
+        let mut h = Host::default();
+        let g = h.committed;
+        let a = block(Digest::ZERO, 1, 1, g);
+        // b claims the post-state of its transactions on the genesis state, not on a's.
+        let b = block(a.digest, 2, 2, g);
+        let held: HashMap<Digest, Block> = [(a.digest, a.clone()), (b.digest, b.clone())].into();
+        assert_eq!(
+            h.fill(b.digest, |d| held.get(d).cloned()),
+            Err(FillError::Refused(b.digest))
+        );
+        assert!(h.speculative.contains_key(&a.digest));
+        assert!(!h.speculative.contains_key(&b.digest));
+        assert_eq!(h.header_claim(b.digest), None);
+        assert_eq!(h.base(b.digest, 3), None);
     }
 
     #[test]

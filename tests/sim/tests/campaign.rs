@@ -298,13 +298,14 @@ fn the_state_checks_catch_validators_that_accept_any_post_state() {
     }
 }
 
-/// R15 as the node host has it can stall: a host that knows only the headers of blocks it
-/// built, found valid or committed cannot build or check anything on a notarized block
-/// that fewer than a quorum of nodes checked (one that checked it crashed, another timed
-/// out first), and a leader that waits Δ for such a parent's finalization proposes its
-/// empty block too late for the others' 2Δ leader timeout. The simulated host reads the
-/// parent's header from its core and proposes the empty block at once; each of the two
-/// alone, and the node host's policy, fail the liveness check.
+/// R15 without the held-parent rule can stall: a host that executes only blocks it built
+/// or checked, and knows only the headers of blocks it built, found valid or committed,
+/// cannot build or check anything on a notarized block that fewer than a quorum of nodes
+/// checked (one that checked it crashed, another timed out first), and a leader that waits
+/// Δ for such a parent's finalization proposes its empty block too late for the others' 2Δ
+/// leader timeout. Without the rule, the simulated host reads the parent's header from its
+/// core and proposes the empty block at once; each of the two alone, and the node host's
+/// former policy, fail the liveness check.
 #[test]
 fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
     let delta_ms = scenario("wipe", 0).expect("known scenario").delta_ms;
@@ -312,6 +313,7 @@ fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
         let mut caught = Vec::new();
         for seed in 0..17 {
             let mut sc = scenario("wipe", seed).expect("known scenario").quick();
+            sc.host_executes_held_parents = false;
             sc.host_reads_parent_header = reads_header;
             sc.parent_wait_ms = wait_ms;
             if let Err(v) = run(&sc, seed) {
@@ -325,4 +327,44 @@ fn r15_needs_the_parents_header_and_the_empty_block_at_once() {
              {wait_ms} ms)"
         );
     }
+}
+
+/// R15, the held-parent rule: a leader that sends its proposal to exactly 2f validators
+/// (with it, a quorum) and otherwise never votes gets its block notarized, and not
+/// finalized whenever one of the f left out nullified the view first; those f never
+/// checked it. They execute it from
+/// their cores when they must check (or build) a child of it, so children get a quorum and
+/// the chain goes on.
+#[test]
+fn byzantine_partial_leader_is_survived_by_executing_held_parents() {
+    let o = campaign("byz-partial", 0..BYZ_PARTIAL_SEEDS);
+    let filled: u64 = o.iter().map(|x| x.parents_filled).sum();
+    assert!(filled > 0, "no host executed a parent from its core");
+}
+
+/// Seeds of `byz-partial` in its campaign and in the test of the former node host.
+const BYZ_PARTIAL_SEEDS: u64 = 12;
+
+/// The same seeds with the node host before the held-parent rule (it executes only blocks
+/// it built or checked, and knows only their headers): once a partial leader's block is
+/// notarized and not finalized, the f nodes left out can check no child of it, the partial
+/// leader does not vote, and no child is ever notarized: the liveness check fails.
+#[test]
+fn without_the_held_parent_rule_a_partial_leader_stalls_the_chain() {
+    let mut caught = Vec::new();
+    for seed in 0..BYZ_PARTIAL_SEEDS {
+        let mut sc = scenario("byz-partial", seed)
+            .expect("known scenario")
+            .quick();
+        sc.host_executes_held_parents = false;
+        sc.host_reads_parent_header = false;
+        if let Err(v) = run(&sc, seed) {
+            assert!(v.what.starts_with("liveness"), "unexpected violation: {v}");
+            caught.push(seed);
+        }
+    }
+    assert!(
+        !caught.is_empty(),
+        "{BYZ_PARTIAL_SEEDS} seeds of `byz-partial` never stalled the former node host"
+    );
 }
