@@ -770,6 +770,26 @@ pub fn to_consensus(block: &Block) -> CBlock {
     }
 }
 
+/// An application over an in-memory ledger of the fixture's genesis (tests).
+#[cfg(test)]
+pub(crate) fn test_app(fx: &chancery_ledger::testing::fixture::Fixture) -> App {
+    let store = Arc::new(chancery_storage::MemStore::new());
+    let ledger = Arc::new(Ledger::open(store, &fx.genesis).expect("ledger"));
+    let mempool = Mempool::new(
+        fx.genesis.chain_id(),
+        chancery_mempool::MempoolConfig::default(),
+    )
+    .expect("mempool");
+    App::new(
+        ledger,
+        mempool,
+        fx.genesis.validators.hash(),
+        fx.genesis.params.block_txs_max as usize,
+        fx.genesis.params.block_bytes_max as usize,
+        Duration::from_millis(50),
+    )
+}
+
 #[cfg(test)]
 mod pace_tests {
     use super::*;
@@ -809,20 +829,7 @@ mod fetched_run_tests {
     use chancery_storage::MemStore;
 
     fn app(fx: &Fixture) -> App {
-        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
-        let mempool = Mempool::new(
-            fx.genesis.chain_id(),
-            chancery_mempool::MempoolConfig::default(),
-        )
-        .unwrap();
-        App::new(
-            ledger,
-            mempool,
-            fx.genesis.validators.hash(),
-            fx.genesis.params.block_txs_max as usize,
-            fx.genesis.params.block_bytes_max as usize,
-            Duration::from_millis(50),
-        )
+        super::test_app(fx)
     }
 
     /// `n` finalized blocks of 5 document anchors each, as a peer would send them.
@@ -900,23 +907,9 @@ mod pipeline_tests {
     use chancery_core::tx::Transaction;
     use chancery_ledger::testing::fixture::{anchor, Fixture};
     use chancery_mempool::Origin;
-    use chancery_storage::MemStore;
 
     fn app(fx: &Fixture) -> App {
-        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
-        let mempool = Mempool::new(
-            fx.genesis.chain_id(),
-            chancery_mempool::MempoolConfig::default(),
-        )
-        .unwrap();
-        App::new(
-            ledger,
-            mempool,
-            fx.genesis.validators.hash(),
-            fx.genesis.params.block_txs_max as usize,
-            fx.genesis.params.block_bytes_max as usize,
-            Duration::from_millis(50),
-        )
+        super::test_app(fx)
     }
 
     fn txs(fx: &Fixture, seqs: std::ops::Range<u64>) -> Vec<Transaction> {

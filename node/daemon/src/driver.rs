@@ -2160,26 +2160,7 @@ mod held_parent_tests {
     use chancery_core::ids::Epoch;
     use chancery_core::record::Role;
     use chancery_ledger::testing::fixture::{anchor, Fixture};
-    use chancery_ledger::Ledger;
     use chancery_mempool::Origin;
-    use chancery_storage::MemStore;
-
-    fn leader_app(fx: &Fixture) -> App {
-        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap());
-        let mempool = chancery_mempool::Mempool::new(
-            fx.genesis.chain_id(),
-            chancery_mempool::MempoolConfig::default(),
-        )
-        .unwrap();
-        App::new(
-            ledger,
-            mempool,
-            fx.genesis.validators.hash(),
-            fx.genesis.params.block_txs_max as usize,
-            fx.genesis.params.block_bytes_max as usize,
-            Duration::from_millis(50),
-        )
-    }
 
     fn submit(a: &mut App, fx: &Fixture, seqs: std::ops::Range<u64>) {
         let key = fx.signer("mof", Role::Archivist);
@@ -2228,7 +2209,7 @@ mod held_parent_tests {
         r.drv.step(Input::Start).expect("start");
         assert_eq!(r.drv.core.view(), View(1));
         let chain = fx.genesis.chain_id();
-        let mut leader = leader_app(&fx);
+        let mut leader = crate::app::test_app(&fx);
         let genesis = BlockRef {
             digest: leader.ledger.tip().hash,
             height: Height(0),
