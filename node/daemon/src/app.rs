@@ -21,6 +21,7 @@ use chancery_core::block::{Block, BlockHeader};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
 use chancery_core::ids::{ChainId, Digest, Epoch, Height, TimestampMs, View};
+use chancery_core::state::{StateKey, StateValue};
 use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, Tip};
 use chancery_mempool::{AdmissionView, BlockLimits, MemberInfo, Mempool};
 use std::collections::BTreeMap;
@@ -115,43 +116,43 @@ pub struct LedgerView<'a>(pub &'a Ledger);
 /// the parent's (R15).
 pub struct ParentView<'a>(pub chancery_ledger::SpeculativeView<'a>);
 
+/// A member's admission facts from its state value.
+fn member_info(v: Result<Option<StateValue>, chancery_ledger::LedgerError>) -> Option<MemberInfo> {
+    match v {
+        Ok(Some(StateValue::Member(m))) => Some(MemberInfo {
+            agency: m.agency,
+            roles: m.roles,
+            revoked: m.revoked,
+        }),
+        _ => None,
+    }
+}
+
+/// A signer's next sequence from its state value (0 when it has none).
+fn next_seq_of(v: Result<Option<StateValue>, chancery_ledger::LedgerError>) -> chancery_core::Seq {
+    match v {
+        Ok(Some(StateValue::Seq(s))) => s,
+        _ => chancery_core::Seq(0),
+    }
+}
+
 impl AdmissionView for ParentView<'_> {
     fn member(&self, key: &chancery_core::PublicKey) -> Option<MemberInfo> {
-        match self.0.value(&chancery_core::state::StateKey::Member(*key)) {
-            Ok(Some(chancery_core::state::StateValue::Member(m))) => Some(MemberInfo {
-                agency: m.agency,
-                roles: m.roles,
-                revoked: m.revoked,
-            }),
-            _ => None,
-        }
+        member_info(self.0.value(&StateKey::Member(*key)))
     }
 
     fn next_seq(&self, key: &chancery_core::PublicKey) -> chancery_core::Seq {
-        match self.0.value(&chancery_core::state::StateKey::Seq(*key)) {
-            Ok(Some(chancery_core::state::StateValue::Seq(s))) => s,
-            _ => chancery_core::Seq(0),
-        }
+        next_seq_of(self.0.value(&StateKey::Seq(*key)))
     }
 }
 
 impl AdmissionView for LedgerView<'_> {
     fn member(&self, key: &chancery_core::PublicKey) -> Option<MemberInfo> {
-        self.0.member(key).ok().flatten().map(|m| MemberInfo {
-            agency: m.agency,
-            roles: m.roles,
-            revoked: m.revoked,
-        })
+        member_info(self.0.state_value(&StateKey::Member(*key)))
     }
 
     fn next_seq(&self, key: &chancery_core::PublicKey) -> chancery_core::Seq {
-        match self
-            .0
-            .state_value(&chancery_core::state::StateKey::Seq(*key))
-        {
-            Ok(Some(chancery_core::state::StateValue::Seq(s))) => s,
-            _ => chancery_core::Seq(0),
-        }
+        next_seq_of(self.0.state_value(&StateKey::Seq(*key)))
     }
 }
 
@@ -930,20 +931,11 @@ mod pipeline_tests {
     }
 
     fn now_ms() -> TimestampMs {
-        TimestampMs(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0),
-        )
+        crate::driver::now_ms()
     }
 
     fn reference(b: &CBlock) -> BlockRef {
-        BlockRef {
-            digest: b.digest,
-            height: b.height,
-            view: b.view,
-        }
+        b.reference()
     }
 
     #[test]

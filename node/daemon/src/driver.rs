@@ -2220,11 +2220,7 @@ mod held_parent_tests {
             .build(Epoch(0), View(1), 1, &genesis, now_ms())
             .unwrap();
         submit(&mut leader, &fx, 3..5);
-        let b1_ref = BlockRef {
-            digest: b1.digest,
-            height: b1.height,
-            view: b1.view,
-        };
+        let b1_ref = b1.reference();
         let b2 = leader
             .build(Epoch(0), View(2), 2, &b1_ref, now_ms())
             .unwrap();
