@@ -486,6 +486,22 @@ pub struct NodeStatus {
     /// or checked is not executed again, so this stays near the number of blocks.
     #[serde(default)]
     pub executions: u64,
+    /// Our proposals sent with their transactions by hash (issue 17).
+    #[serde(default)]
+    pub proposals_compact_sent: u64,
+    /// Proposals received with their transactions by hash.
+    #[serde(default)]
+    pub proposals_compact_received: u64,
+    /// Of those, proposals rebuilt from this node's pool alone, with nothing fetched.
+    #[serde(default)]
+    pub proposals_rebuilt_from_pool: u64,
+    /// Transactions fetched from proposers because this node lacked them.
+    #[serde(default)]
+    pub proposal_txs_fetched: u64,
+    /// Proposals received by hash and never rebuilt (a fetch failed, or more were waiting
+    /// than the limit allows).
+    #[serde(default)]
+    pub proposals_compact_failed: u64,
 }
 
 impl NodeStatus {

@@ -260,6 +260,20 @@ pub struct App {
     pub block_payload_bytes_max: usize,
     /// How many transactions our proposals carry, from the measured execution time.
     pub pace: Pace,
+    /// Our last built block: its digest, header and transactions, which the driver sends
+    /// by hash (`compact.rs`) and keeps to answer fetches.
+    pub last_built: Option<Built>,
+}
+
+/// A block we built, as the driver needs it to send it by hash.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The block's digest.
+    pub digest: Digest,
+    /// Its header.
+    pub header: BlockHeader,
+    /// Its transactions, in block order.
+    pub txs: Vec<chancery_core::tx::VerifiedTx>,
 }
 
 /// What checking a proposed block concluded.
@@ -295,6 +309,7 @@ impl App {
                 u32::try_from(block_bytes_max).unwrap_or(u32::MAX),
             ),
             pace: Pace::new(exec_budget),
+            last_built: None,
         }
     }
 
@@ -390,6 +405,7 @@ impl App {
             validator_set: self.validator_set_hash,
         };
         let mut txs = Vec::new();
+        let mut verified = Vec::new();
         let mut result = None;
         if let Ok(view_state) = self.ledger.view_on(&parent.digest) {
             let started = Instant::now();
@@ -399,6 +415,7 @@ impl App {
                 rotation: header.height.0,
             };
             let selected = self.mempool.select(&limits, &ParentView(view_state));
+            verified.clone_from(&selected);
             let checked: Vec<CheckedTx> = selected.into_iter().map(CheckedTx::from).collect();
             let ex = self
                 .ledger
@@ -418,6 +435,11 @@ impl App {
             self.ledger.keep_speculative(cblock.digest, &ex);
         }
         self.remember(&block.header);
+        self.last_built = Some(Built {
+            digest: cblock.digest,
+            header: block.header,
+            txs: verified,
+        });
         Ok(cblock)
     }
 

@@ -9,6 +9,7 @@
 //!   HTTP API over an existing database (no consensus, no network; submissions answer 503).
 
 mod app;
+mod compact;
 mod driver;
 mod indexer;
 mod sigcache;
@@ -396,7 +397,16 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         "node starting"
     );
 
-    let (net, inbound) = start_network(&cfg, &genesis, &ledger, network_key.secret.seed()).await?;
+    // Our proposals' transactions, which peers that lack some fetch (`compact.rs`).
+    let recent = Arc::new(compact::RecentTxs::new());
+    let (net, inbound) = start_network(
+        &cfg,
+        &genesis,
+        &ledger,
+        recent.clone(),
+        network_key.secret.seed(),
+    )
+    .await?;
     let app = new_app(&cfg, &genesis, ledger.clone())?;
     let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
     let (events, _) = broadcast::channel(EVENTS_BUFFERED_MAX);
@@ -414,6 +424,7 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         events: events.clone(),
         status: status_tx,
         sign_mark: sign_mark_start(&cfg, allow_sign_below_mark),
+        recent,
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -440,6 +451,7 @@ async fn start_network(
     cfg: &NodeConfig,
     genesis: &Genesis,
     ledger: &Arc<Ledger>,
+    recent: Arc<compact::RecentTxs>,
     seed: [u8; 32],
 ) -> Result<(
     Arc<dyn chancery_net::Network>,
@@ -456,7 +468,7 @@ async fn start_network(
     let (net, inbound) = P2pNetwork::start(
         net_cfg,
         seed,
-        driver::sync_handler(ledger.clone(), startup::wire_limits(genesis)),
+        driver::sync_handler(ledger.clone(), recent, startup::wire_limits(genesis)),
     )
     .await
     .context("starting the network")?;
