@@ -6,8 +6,11 @@
 //! - `chancery-node reindex --data DIR --genesis genesis.json` rebuilds the secondary
 //!   indexes of a stopped node's database from its log;
 //! - `chancery-node serve --data DIR --genesis genesis.json --api ADDR` serves the read-only
-//!   HTTP API over an existing database (no consensus, no network; submissions answer 503).
+//!   HTTP API over an existing database (no consensus, no network; submissions answer 503);
+//! - `chancery-node backup --data DIR --out BACKUP` writes a consistent copy of the database
+//!   while the node runs (through its admin socket) or while it is stopped.
 
+mod admin;
 mod app;
 mod compact;
 mod driver;
@@ -86,6 +89,18 @@ enum Cmd {
         #[arg(long)]
         genesis: PathBuf,
     },
+    /// Write a consistent copy of the database into a new directory BACKUP (as
+    /// `BACKUP/db`, so BACKUP is a data directory), while the node runs (asked through
+    /// `DIR/admin.sock`) or while it is stopped. Check it with `check --data BACKUP`;
+    /// restore by copying it into place (docs/ops/backup.md).
+    Backup {
+        /// The node's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The backup directory to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the read-only HTTP API over an existing data directory: no consensus, no
     /// network, nothing written; transaction submissions answer 503. For audits of a
     /// stopped node's data and for measurements. Stops on SIGTERM or Ctrl-C.
@@ -142,6 +157,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Check { data, genesis } => check(&data, &genesis),
+        Cmd::Backup { data, out } => admin::backup_command(&data, &out),
         Cmd::Reindex { data, genesis } => reindex(&data, &genesis),
         Cmd::Serve {
             data,
@@ -430,6 +446,20 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The indexer follows the commits (block events) on its own blocking tasks.
     let indexer = indexer::spawn(ledger.clone(), events.subscribe(), shutdown_rx.clone());
+    // The admin socket (online backups) in the data directory.
+    {
+        let (dir, store, ledger, stop) = (
+            cfg.data_dir.clone(),
+            store.clone(),
+            ledger.clone(),
+            shutdown_rx.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = admin::serve(dir, store, ledger, stop).await {
+                tracing::warn!(error = %e, "admin socket unavailable: online backups are off");
+            }
+        });
+    }
     let handle = NodeHandle {
         ledger: ledger.clone(),
         genesis: Arc::new(genesis),
