@@ -502,6 +502,12 @@ pub struct NodeStatus {
     /// than the limit allows).
     #[serde(default)]
     pub proposals_compact_failed: u64,
+    /// Bytes sent to peers on the consensus channel since start (framing included).
+    #[serde(default)]
+    pub p2p_consensus_bytes_sent: u64,
+    /// Bytes sent to peers on the transaction (gossip) channel since start.
+    #[serde(default)]
+    pub p2p_transactions_bytes_sent: u64,
 }
 
 impl NodeStatus {

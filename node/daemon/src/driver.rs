@@ -1177,6 +1177,7 @@ impl Driver {
         let quorum = (2 * total) / 3 + 1;
         let tip = self.app.ledger.tip().height.0;
         let sigs = self.sig_cache.counters();
+        let net = self.net.counters();
         self.status.send_replace(NodeStatus {
             view: self.core.view().0,
             height: tip,
@@ -1203,6 +1204,8 @@ impl Driver {
             proposals_rebuilt_from_pool: self.compact.from_pool,
             proposal_txs_fetched: self.compact.txs_fetched,
             proposals_compact_failed: self.compact.failed,
+            p2p_consensus_bytes_sent: net.bytes_sent[Channel::Consensus.to_byte() as usize],
+            p2p_transactions_bytes_sent: net.bytes_sent[Channel::Transactions.to_byte() as usize],
         });
     }
 
