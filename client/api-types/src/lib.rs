@@ -492,9 +492,20 @@ pub struct NodeStatus {
     /// Proposals received with their transactions by hash.
     #[serde(default)]
     pub proposals_compact_received: u64,
-    /// Of those, proposals rebuilt from this node's pool alone, with nothing fetched.
+    /// Of those, proposals rebuilt at once from this node's pool.
     #[serde(default)]
     pub proposals_rebuilt_from_pool: u64,
+    /// Proposals rebuilt after waiting for gossip to bring the transactions they lacked,
+    /// with nothing fetched.
+    #[serde(default)]
+    pub proposals_rebuilt_after_wait: u64,
+    /// Proposals rebuilt with transactions fetched from their proposer.
+    #[serde(default)]
+    pub proposals_rebuilt_with_fetch: u64,
+    /// Requests of the consensus core for a block this node was already rebuilding from
+    /// its hashes, not sent (the whole block would only have come a second time).
+    #[serde(default)]
+    pub block_requests_held: u64,
     /// Transactions fetched from proposers because this node lacked them.
     #[serde(default)]
     pub proposal_txs_fetched: u64,

@@ -268,8 +268,11 @@ struct CompactCounters {
     sent: u64,
     received: u64,
     from_pool: u64,
+    after_wait: u64,
+    with_fetch: u64,
     txs_fetched: u64,
     failed: u64,
+    requests_held: u64,
 }
 
 /// How the driver is set up.
@@ -823,12 +826,20 @@ impl Driver {
             });
             match rebuilt {
                 Ok(m) => {
-                    ready.push((p.from, m.encode()));
+                    ready.push((p.from, m.encode(), !p.fetched.is_empty()));
                     false
                 }
                 Err(_) => true,
             }
         });
+        for (_, _, fetched) in &ready {
+            if *fetched {
+                self.compact.with_fetch += 1;
+            } else {
+                self.compact.after_wait += 1;
+            }
+        }
+        let ready: ConsensusBatch = ready.into_iter().map(|(i, m, _)| (i, m)).collect();
         if ready.is_empty() {
             return Ok(());
         }
@@ -1202,6 +1213,9 @@ impl Driver {
             proposals_compact_sent: self.compact.sent,
             proposals_compact_received: self.compact.received,
             proposals_rebuilt_from_pool: self.compact.from_pool,
+            proposals_rebuilt_after_wait: self.compact.after_wait,
+            proposals_rebuilt_with_fetch: self.compact.with_fetch,
+            block_requests_held: self.compact.requests_held,
             proposal_txs_fetched: self.compact.txs_fetched,
             proposals_compact_failed: self.compact.failed,
             p2p_consensus_bytes_sent: net.bytes_sent[Channel::Consensus.to_byte() as usize],
@@ -1269,6 +1283,19 @@ impl Driver {
     /// Send a consensus message to validator `to` (a failed send is the network's to
     /// retry or drop; consensus tolerates lost messages).
     fn send(&mut self, to: Peer, message: &Message) {
+        if let Message::BlockRequest { digest } = message {
+            // A block we are rebuilding from its hashes: fetch what it lacks now rather
+            // than have the whole block sent (the rebuilt proposal satisfies the core).
+            if let Some(p) = self
+                .compact_pending
+                .iter_mut()
+                .find(|p| p.digest == *digest)
+            {
+                p.fetch_at = p.fetch_at.min(Instant::now());
+                self.compact.requests_held += 1;
+                return;
+            }
+        }
         let bytes = self.wire_bytes(message);
         if let Some(name) = self.names.get(usize::from(to)) {
             if let Err(err) = self.net.send(name, Channel::Consensus, Bytes::from(bytes)) {
@@ -2717,6 +2744,37 @@ mod compact_tests {
             r.drv.app.can_execute_on(&digest),
             "the rebuilt block was not checked"
         );
+    }
+
+    /// While a proposal is being rebuilt from its hashes, the core's request for that
+    /// block (it saw the block certified) is held back and the missing transactions are
+    /// fetched at once: the whole block would only come a second time.
+    #[test]
+    fn the_cores_request_for_a_block_being_rebuilt_fetches_its_transactions_instead() {
+        let fx = Fixture::new();
+        let mut r = started(&fx, super::tests::rig(&fx));
+        let (pm, c, _leader) = leader_proposal(&fx, 3);
+        admit(&mut r.drv.app, txs(&fx, 0..2));
+        r.drv
+            .on_inbound(inbound(&r, 1, compact::encode_compact(&c)))
+            .expect("inbound");
+        let digest = pm.proposal.block.digest;
+        assert!(!r.drv.compact_pending[0].fetching);
+        r.drv.send(2, &Message::BlockRequest { digest });
+        assert_eq!(r.drv.compact.requests_held, 1);
+        assert!(r.drv.compact_pending[0].fetch_at <= Instant::now());
+        assert!(
+            r.drv.next_wake() <= Instant::now(),
+            "the fetch is not due at once"
+        );
+        // A request for any other block goes out.
+        r.drv.send(
+            2,
+            &Message::BlockRequest {
+                digest: Digest([5; 32]),
+            },
+        );
+        assert_eq!(r.drv.compact.requests_held, 1);
     }
 
     /// A proposer that answers a fetch with transactions it was not asked for gets
