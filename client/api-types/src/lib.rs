@@ -506,6 +506,10 @@ pub struct NodeStatus {
     /// its hashes, not sent (the whole block would only have come a second time).
     #[serde(default)]
     pub block_requests_held: u64,
+    /// Our own vote records below this view (of the current epoch) and of earlier epochs
+    /// were pruned: restart safety never needs them (0: nothing pruned yet).
+    #[serde(default)]
+    pub own_votes_pruned_below: u64,
     /// Transactions fetched from proposers because this node lacked them.
     #[serde(default)]
     pub proposal_txs_fetched: u64,

@@ -86,6 +86,10 @@ pub const COMPACT_FETCH_WAIT_MS: u64 = 10;
 /// Most fetch requests for one proposal's transactions (each answer must bring at least
 /// one that was asked for): a proposer answering one at a time cannot keep us asking.
 pub const TX_FETCH_ROUNDS_MAX: usize = 8;
+/// Our vote records are pruned every this many finalized heights (`prune_votes`): often
+/// enough that they stay a few hundred rows, rarely enough that the range deletions cost
+/// nothing.
+pub const VOTE_PRUNE_INTERVAL_BLOCKS: u64 = 32;
 /// Rows of stored votes read per scan at start: bounds the memory of one page.
 const VOTE_SCAN_PAGE_ROWS: usize = 1024;
 /// Largest gossiped transaction batch the decoder accepts, in bytes: `GOSSIP_TXS_MAX`
@@ -254,6 +258,10 @@ pub struct Driver {
     /// Transactions of our recent proposals, for peers' fetches (shared with the request
     /// handler, `compact.rs`).
     recent: Arc<RecentTxs>,
+    /// The height at which our vote records were last pruned, and the view below which
+    /// they were (`prune_votes`).
+    votes_pruned_at: Height,
+    votes_pruned_below: View,
     /// Proposals received by hash, waiting for transactions (at most
     /// `COMPACT_PENDING_MAX`).
     compact_pending: VecDeque<PendingCompact>,
@@ -356,6 +364,22 @@ fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<
         }
     }
     Ok(out)
+}
+
+/// Delete our vote records that restart safety can never need again: every record of an
+/// epoch before `epoch`, and those of `epoch` below view `below`. The core never signs at
+/// or below its finalized root view, and a restart restores only the votes above the
+/// root ([`restored_votes`]); the signing mark's floor reads the highest vote, which stays.
+/// Not synced: a crash may bring some back, which is harmless.
+fn prune_votes(
+    store: &dyn Store,
+    epoch: u64,
+    below: View,
+) -> Result<(), chancery_storage::StoreError> {
+    let mut end = VOTE_PREFIX.to_vec();
+    end.extend_from_slice(&epoch.to_be_bytes());
+    end.extend_from_slice(&below.0.to_be_bytes());
+    store.delete_range(Column::Meta, VOTE_PREFIX, &end)
 }
 
 /// The view of our highest vote persisted in `epoch`, if any.
@@ -549,6 +573,8 @@ impl Driver {
             fetch_tx,
             fetch_rx,
             compact: CompactCounters::default(),
+            votes_pruned_at: Height(0),
+            votes_pruned_below: View(0),
         })
     }
 
@@ -1216,6 +1242,7 @@ impl Driver {
             proposals_rebuilt_after_wait: self.compact.after_wait,
             proposals_rebuilt_with_fetch: self.compact.with_fetch,
             block_requests_held: self.compact.requests_held,
+            own_votes_pruned_below: self.votes_pruned_below.0,
             proposal_txs_fetched: self.compact.txs_fetched,
             proposals_compact_failed: self.compact.failed,
             p2p_consensus_bytes_sent: net.bytes_sent[Channel::Consensus.to_byte() as usize],
@@ -1593,6 +1620,14 @@ impl Driver {
 
     fn after_commit(&mut self, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
         let tip = self.app.ledger.tip();
+        if tip.height.0 >= self.votes_pruned_at.0 + VOTE_PRUNE_INTERVAL_BLOCKS {
+            let root = self.core.finalized();
+            match prune_votes(&*self.store, self.core.epoch().0, root.view) {
+                Ok(()) => self.votes_pruned_below = root.view,
+                Err(e) => tracing::warn!(error = %e, "pruning our old vote records failed"),
+            }
+            self.votes_pruned_at = tip.height;
+        }
         // Blocks that waited for their parent.
         let waiting: Vec<PendingValidate> = self.pending_validate.drain(..).collect();
         for p in waiting {
@@ -2102,6 +2137,66 @@ mod tests {
             0,
             &fx.validators[0],
         )
+    }
+
+    /// Pruning our vote records changes nothing a restart reads: the votes above the
+    /// finalized root and the highest vote (the signing mark's floor) are the same before
+    /// and after, so a validator restarted after pruning signs exactly what it would have
+    /// signed without it (and never a view it voted in).
+    #[test]
+    fn pruned_vote_records_leave_what_a_restart_reads_unchanged() {
+        let fx = Fixture::new();
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        Ledger::open(store.clone(), &fx.genesis).expect("ledger");
+        let mut b = WriteBatch::new();
+        for (epoch, views) in [(0u64, 1..=20u64), (1, 1..=12)] {
+            for view in views {
+                let v = Vote::sign(
+                    fx.genesis.chain_id(),
+                    Epoch(epoch),
+                    View(view),
+                    VoteKind::Nullify,
+                    Digest::ZERO,
+                    0,
+                    &fx.validators[0],
+                );
+                b.put(Column::Meta, vote_key(&v), Message::Vote(v).encode());
+            }
+        }
+        store.write(b).expect("write");
+        let root = View(7);
+        let views = |s: &dyn Store| -> Vec<u64> {
+            restored_votes(s, 1, root)
+                .expect("restore")
+                .iter()
+                .map(|v| v.view.0)
+                .collect()
+        };
+        let before = (
+            views(&*store),
+            highest_own_vote(&*store, 1).expect("highest"),
+        );
+        prune_votes(&*store, 1, root).expect("prune");
+        let after = (
+            views(&*store),
+            highest_own_vote(&*store, 1).expect("highest"),
+        );
+        assert_eq!(before, after);
+        assert_eq!(after.0, (8..=12).collect::<Vec<u64>>());
+        // What went: all of epoch 0 and epoch 1 below the root; the root's own vote stays.
+        let left = store
+            .scan(
+                Column::Meta,
+                VOTE_PREFIX,
+                Some(b"consensus/vote0"),
+                false,
+                1000,
+            )
+            .expect("scan");
+        assert_eq!(left.len(), 6, "views 7..=12 of epoch 1");
+        assert_eq!(highest_own_vote(&*store, 0).expect("highest"), None);
+        // Nothing else in Meta is touched (the ledger's records, the schema key).
+        assert!(Ledger::open(store.clone(), &fx.genesis).is_ok());
     }
 
     fn store_with_vote(fx: &Fixture, view: u64) -> Arc<dyn Store> {

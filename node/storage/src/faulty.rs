@@ -248,6 +248,10 @@ impl<S: Store> Store for FaultyStore<S> {
         self.inner.checkpoint(target)
     }
 
+    fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        self.inner.delete_range(col, start, end)
+    }
+
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         self.inner.verify_all()
     }

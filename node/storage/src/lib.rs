@@ -239,6 +239,13 @@ pub enum StoreError {
         /// Which store.
         store: &'static str,
     },
+    /// A deletion in a record column ([`Column::is_record`]): committed data is never
+    /// deleted.
+    #[error("refusing to delete in record column {column:?}: committed data is never deleted (deletions are for the node's own derived data)")]
+    RecordDelete {
+        /// Column.
+        column: Column,
+    },
     /// A backup target that is not a new directory.
     #[error("backup target {path} already exists (expected a path that does not exist yet)")]
     TargetExists {
@@ -334,6 +341,28 @@ impl Limits {
                     key_hex: hex::encode(key),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Check a range deletion ([`Store::delete_range`]): not in a record column, not over
+    /// [`SCHEMA_KEY`], keys within their length limit.
+    pub fn check_delete_range(
+        &self,
+        col: Column,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<(), StoreError> {
+        if col.is_record() {
+            return Err(StoreError::RecordDelete { column: col });
+        }
+        self.check_key(col, start)?;
+        self.check_key(col, end)?;
+        if col == Column::Meta && start <= SCHEMA_KEY && SCHEMA_KEY < end {
+            return Err(StoreError::Reserved {
+                column: col,
+                key_hex: hex::encode(SCHEMA_KEY),
+            });
         }
         Ok(())
     }
@@ -464,6 +493,15 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Remove every key `start <= key < end` of `col` (absent keys are no matter; an empty
+    /// range does nothing). Refused, before anything is removed, in record columns
+    /// ([`StoreError::RecordDelete`]: committed data is never deleted) and over
+    /// [`SCHEMA_KEY`] ([`StoreError::Reserved`]). Like [`Store::write_behind`] it is
+    /// ordered after every earlier write but not synced: a machine crash may undo it, so
+    /// it is only for data whose return is harmless (the node prunes its own votes below
+    /// the finalized view with it).
+    fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError>;
+
     /// Write a consistent copy of the whole store, as of one moment, into the new directory
     /// `target` (which must not exist), while the store stays in use: an online backup that
     /// opens as a store of the same kind. RocksDB makes a checkpoint (hard links to its
@@ -563,6 +601,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
         (**self).checkpoint(target)
+    }
+    fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        (**self).delete_range(col, start, end)
     }
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         (**self).verify_all()

@@ -100,6 +100,22 @@ impl Store for MemStore {
         self.limits
     }
 
+    fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        self.limits.check_delete_range(col, start, end)?;
+        if end <= start {
+            return Ok(());
+        }
+        let mut cols = self.write_lock();
+        let doomed: Vec<Vec<u8>> = cols[col.index()]
+            .range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            cols[col.index()].remove(&k);
+        }
+        Ok(())
+    }
+
     fn checkpoint(&self, _target: &std::path::Path) -> Result<(), StoreError> {
         Err(StoreError::Unsupported {
             operation: "checkpoint",

@@ -417,6 +417,17 @@ impl Store for RocksStore {
         Ok(())
     }
 
+    fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        self.limits.check_delete_range(col, start, end)?;
+        if end <= start {
+            return Ok(());
+        }
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = rocksdb::WriteBatch::default();
+        batch.delete_range_cf(self.cf(col)?, start, end);
+        self.write_engine(batch, false)
+    }
+
     fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
         if target.exists() {
             return Err(StoreError::TargetExists {

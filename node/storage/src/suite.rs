@@ -41,6 +41,7 @@ pub fn cases<S: Store>() -> Vec<Case<S>> {
         ("limits_enforced", limits_enforced::<S>),
         ("multi_get_matches_get", multi_get_matches_get::<S>),
         ("verify_all_clean", verify_all_clean::<S>),
+        ("delete_range_derived_only", delete_range_derived_only::<S>),
     ]
 }
 
@@ -503,6 +504,49 @@ pub fn meta_overwrite_allowed<S: Store>(s: &S) {
         Err(StoreError::Reserved { column, .. }) => assert_eq!(column, Column::Meta),
         other => panic!("expected Reserved, got {other:?}"),
     }
+}
+
+/// A range deletion removes exactly `[start, end)` of a derived column, and is refused whole
+/// in record columns and over the schema key.
+pub fn delete_range_derived_only<S: Store>(s: &S) {
+    for col in [Column::Meta, Column::Index, Column::Blocks] {
+        let mut b = WriteBatch::new();
+        for i in 0..6u64 {
+            b.put(col, k(i), k(i));
+        }
+        s.write(b).expect("write");
+    }
+    s.delete_range(Column::Meta, &k(1), &k(4)).expect("delete");
+    let left: Vec<Vec<u8>> = s
+        .scan(Column::Meta, &k(0), Some(&k(6)), false, 100)
+        .expect("scan")
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(left, vec![k(0), k(4), k(5)]);
+    // Another column is untouched; an empty or inverted range does nothing.
+    s.delete_range(Column::Index, &k(3), &k(3)).expect("empty");
+    s.delete_range(Column::Index, &k(5), &k(2))
+        .expect("inverted");
+    let index = s
+        .scan(Column::Index, &k(0), None, false, 100)
+        .expect("scan");
+    assert_eq!(index.len(), 6);
+    match s.delete_range(Column::Blocks, &k(0), &k(6)) {
+        Err(StoreError::RecordDelete { column }) => assert_eq!(column, Column::Blocks),
+        other => panic!("expected RecordDelete, got {other:?}"),
+    }
+    assert_eq!(
+        s.scan(Column::Blocks, &k(0), None, false, 100)
+            .expect("scan")
+            .len(),
+        6
+    );
+    match s.delete_range(Column::Meta, b"", b"\xff") {
+        Err(StoreError::Reserved { column, .. }) => assert_eq!(column, Column::Meta),
+        other => panic!("expected Reserved over the schema key, got {other:?}"),
+    }
+    assert!(s.get(Column::Meta, &k(5)).expect("get").is_some());
 }
 
 /// The same key in every column holds independent values.

@@ -267,6 +267,9 @@ fn corruption_planted_on_disk_is_found_on_read_and_by_verify_all() {
         ) -> Result<Entries, StoreError> {
             self.0.scan(c, s, e, r, l)
         }
+        fn delete_range(&self, c: Column, s: &[u8], e: &[u8]) -> Result<(), StoreError> {
+            self.0.delete_range(c, s, e)
+        }
     }
     let via_scan = ViaScan(s).verify_all().expect("verify via scan");
     assert_eq!(via_scan, report);

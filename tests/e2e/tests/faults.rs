@@ -4,8 +4,9 @@
 //! 1. two of four validators killed: no block is finalized (safety over liveness); one
 //!    restarted: progress resumes and every node holds the same chain;
 //! 2. a node whose network identity is not in the genesis is refused and gets no block;
-//! 3. a validator killed with SIGKILL and restarted six times in a row: no node ever sees
-//!    conflicting votes (evidence stays 0) and all nodes hold the same chain.
+//! 3. a validator killed with SIGKILL and restarted six times in a row, and once more after
+//!    it pruned its own vote records: no node ever sees conflicting votes (evidence stays
+//!    0) and all nodes hold the same chain.
 //!
 //! Waits on the nodes' server-sent event streams where there is an event to wait on;
 //! deadlines only turn a hang into a failure. Where a test must show that something does
@@ -236,6 +237,31 @@ fn a_validator_killed_and_restarted_six_times_never_equivocates() {
         let h = tip_height(&apis[0]);
         wait_height(&apis[victim], h + 3, deadline);
     }
+    // Once more after the victim pruned its own vote records (every
+    // VOTE_PRUNE_INTERVAL_BLOCKS heights): a restart after pruning never double-votes.
+    let mut round = 7;
+    while status(&apis[victim]).node.own_votes_pruned_below == 0 {
+        // A round makes a few heights; pruning comes every 32 (VOTE_PRUNE_INTERVAL_BLOCKS).
+        assert!(
+            Instant::now() < deadline && round < 7 + 100,
+            "the victim never pruned its votes (at height {})",
+            tip_height(&apis[victim])
+        );
+        expected += demo(&net, round, 1);
+        wait_log_size(&apis[victim], expected, deadline);
+        round += 1;
+    }
+    testnet_cmd(&net, &["kill", NAMES[victim]]);
+    expected += demo(&net, round, 1);
+    for (i, api) in apis.iter().enumerate() {
+        if i != victim {
+            wait_log_size(api, expected, deadline);
+        }
+    }
+    testnet_cmd(&net, &["start", NAMES[victim]]);
+    wait_log_size(&apis[victim], expected, deadline);
+    let h = tip_height(&apis[0]);
+    wait_height(&apis[victim], h + 3, deadline);
     for (i, api) in apis.iter().enumerate() {
         let s = status(api);
         assert_eq!(

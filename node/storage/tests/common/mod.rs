@@ -70,6 +70,9 @@ impl Store for TempRocks {
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         self.store.verify_all()
     }
+    fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError> {
+        self.store.delete_range(col, start, end)
+    }
 }
 
 #[cfg(feature = "rocksdb")]
