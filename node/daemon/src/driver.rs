@@ -978,6 +978,9 @@ impl Driver {
             parents_filled: self.parents_filled,
             speculative_results: self.app.ledger.speculative_len(),
             executions: self.app.ledger.executions(),
+            mempool_bytes: self.app.mempool.bytes(),
+            peers: connected.len(),
+            epoch: set.epoch.0,
         });
     }
 
