@@ -260,6 +260,10 @@ pub struct App {
     pub block_payload_bytes_max: usize,
     /// How many transactions our proposals carry, from the measured execution time.
     pub pace: Pace,
+    /// The node's metrics: every commit records its time, its transactions and the
+    /// finality of those submitted here (`GET /metrics`). A fresh set by default; the node
+    /// shares its own with the API.
+    pub metrics: Arc<chancery_api::metrics::Metrics>,
 }
 
 /// What checking a proposed block concluded.
@@ -295,6 +299,7 @@ impl App {
                 u32::try_from(block_bytes_max).unwrap_or(u32::MAX),
             ),
             pace: Pace::new(exec_budget),
+            metrics: Arc::default(),
         }
     }
 
@@ -575,12 +580,16 @@ impl App {
         descendants: &[BlockHeader],
         checked: Option<&[CheckedTx]>,
     ) -> Result<chancery_ledger::Applied, BlockCheckError> {
+        let started = std::time::Instant::now();
         let applied = match checked {
             Some(c) => self.ledger.apply_checked(block, c, cert, descendants)?,
             None => self.ledger.apply_by_descendant(block, cert, descendants)?,
         };
+        let spent = started.elapsed();
         let view_state = LedgerView(&self.ledger);
-        self.mempool.on_committed(block.txs.iter(), &view_state);
+        let sweep = self.mempool.on_committed(block.txs.iter(), &view_state);
+        self.metrics
+            .block_committed(block.txs.len(), spent, &sweep.committed, &sweep.stale);
         let tip = self.ledger.tip().height;
         self.headers.retain(|_, x| x.height > tip);
         Ok(applied)
