@@ -271,47 +271,47 @@ impl Metrics {
         scrape.register(&mut r);
         r.register(
             "chancery_blocks_committed",
-            "Blocks committed by this node since it started (consensus and catch-up).",
+            "Blocks committed by this node since it started (consensus and catch-up)",
             self.blocks_committed.clone(),
         );
         r.register(
             "chancery_transactions_committed",
-            "Transactions in the blocks committed by this node since it started.",
+            "Transactions in the blocks committed by this node since it started",
             self.txs_committed.clone(),
         );
         r.register(
             "chancery_block_transactions",
-            "Transactions per committed block.",
+            "Transactions per committed block",
             self.block_txs.clone(),
         );
         r.register(
             "chancery_block_commit_duration_seconds",
-            "Time to commit a finalized block: ledger apply, one synced write batch.",
+            "Time to commit a finalized block: ledger apply, one synced write batch",
             self.commit.clone(),
         );
         r.register(
             "chancery_transaction_finality_seconds",
-            "Time from a transaction's submission to this node's API to the commit of its block on this node, for transactions admitted here.",
+            "Time from a transaction's submission to this node's API to the commit of its block on this node, for transactions admitted here",
             self.finality.clone(),
         );
         r.register(
             "chancery_transaction_finality_untracked",
-            "Transactions submitted here whose finality was not measured: the tracker (bounded) forgot them, oldest first.",
+            "Transactions submitted here whose finality was not measured: the tracker (bounded) forgot them, oldest first",
             self.finality_untracked.clone(),
         );
         r.register(
             "chancery_mempool_refused",
-            "Transactions submitted to this node that the mempool refused, by reason (its admission code).",
+            "Transactions submitted to this node that the mempool refused, by reason (its admission code)",
             self.refused.clone(),
         );
         r.register(
             "chancery_api_requests",
-            "HTTP requests answered, by route template, method and status.",
+            "HTTP requests answered, by route template, method and status",
             self.api_requests.clone(),
         );
         r.register(
             "chancery_api_request_duration_seconds",
-            "Time to answer an HTTP request (to its headers, for event streams), by route template and method.",
+            "Time to answer an HTTP request (to its headers, for event streams), by route template and method",
             self.api_duration.clone(),
         );
         let mut text = String::new();
@@ -397,74 +397,74 @@ impl Scrape {
         .set(1);
         r.register(
             "chancery_build_info",
-            "The node's version, as a label; the value is always 1.",
+            "The node's version, as a label; the value is always 1",
             info,
         );
         r.register(
             "chancery_finalized_height",
-            "Height of the last finalized block this node committed.",
+            "Height of the last finalized block this node committed",
             gauge_i(self.height),
         );
         r.register(
             "chancery_finalized_block_timestamp_seconds",
-            "Block time of the last finalized block, in seconds since 1970.",
+            "Block time of the last finalized block, in seconds since 1970",
             gauge_f(self.tip_time_ms as f64 / 1000.0),
         );
         r.register(
             "chancery_finalized_block_age_seconds",
-            "Seconds since the block time of the last finalized block (grows while the chain rests or stalls).",
+            "Seconds since the block time of the last finalized block (grows while the chain rests or stalls)",
             gauge_f(self.now_ms.saturating_sub(self.tip_time_ms) as f64 / 1000.0),
         );
         r.register(
             "chancery_consensus_view",
-            "Current view of the consensus core.",
+            "Current view of the consensus core",
             gauge_i(s.view),
         );
         r.register(
             "chancery_epoch",
-            "Epoch of the validator set the consensus core runs.",
+            "Epoch of the validator set the consensus core runs",
             gauge_i(s.epoch),
         );
         if let Some(h) = self.indexed_height {
             r.register(
                 "chancery_indexed_height",
-                "Height up to which the secondary indexes are written (index queries answer as of it).",
+                "Height up to which the secondary indexes are written (index queries answer as of it)",
                 gauge_i(h),
             );
         }
         r.register(
             "chancery_peer_height",
-            "Highest height that f + 1 validators claimed in the last 10 s (at least this node's).",
+            "Highest height that f + 1 validators claimed in the last 10 s (at least this node's)",
             gauge_i(s.peer_height.max(self.height)),
         );
         r.register(
             "chancery_catch_up_lag_blocks",
-            "Blocks this node is behind its peers (peer height minus finalized height).",
+            "Blocks this node is behind its peers (peer height minus finalized height)",
             gauge_i(s.peer_height.saturating_sub(self.height)),
         );
         r.register(
             "chancery_node_ready",
-            "1 when the node is caught up and, for a validator, sees a quorum (as /readyz).",
+            "1 when the node is caught up and, for a validator, sees a quorum (as /readyz)",
             gauge_i(u64::from(s.ready())),
         );
         r.register(
             "chancery_node_validator",
-            "1 when this node votes (a validator), 0 for an observer.",
+            "1 when this node votes (a validator), 0 for an observer",
             gauge_i(u64::from(s.validator)),
         );
         r.register(
             "chancery_validators",
-            "Validators in the current set.",
+            "Validators in the current set",
             gauge_i(s.validators as u64),
         );
         r.register(
             "chancery_validators_quorum",
-            "Validators needed for a quorum.",
+            "Validators needed for a quorum",
             gauge_i(s.quorum as u64),
         );
         r.register(
             "chancery_validators_reachable",
-            "Validators this node is connected to, itself included if a validator.",
+            "Validators this node is connected to, itself included if a validator",
             gauge_i(s.validators_live as u64),
         );
         let peers = Family::<RoleLabels, Gauge>::default();
@@ -477,42 +477,42 @@ impl Scrape {
             .set(s.peers.saturating_sub(validator_peers) as i64);
         r.register(
             "chancery_peers_connected",
-            "Peers this node is connected to, by role (validator or observer).",
+            "Peers this node is connected to, by role (validator or observer)",
             peers,
         );
         r.register(
             "chancery_mempool_transactions",
-            "Transactions pending in the mempool.",
+            "Transactions pending in the mempool",
             gauge_i(s.mempool_txs as u64),
         );
         r.register(
             "chancery_mempool_bytes",
-            "Bytes of the transactions pending in the mempool.",
+            "Bytes of the transactions pending in the mempool",
             gauge_i(s.mempool_bytes as u64),
         );
         r.register(
             "chancery_finalized_refused",
-            "Finalized blocks from peers that did not decode or apply (fetched again by block sync).",
+            "Finalized blocks from peers that did not decode or apply (fetched again by block sync)",
             counter_i(s.finalized_refused),
         );
         r.register(
             "chancery_evidence_seen",
-            "Evidence of validator equivocation this node stored since it started.",
+            "Evidence of validator equivocation this node stored since it started",
             counter_i(s.evidence as u64),
         );
         r.register(
             "chancery_block_executions",
-            "Block executions since start (proposals built or checked, finalized blocks without a kept result).",
+            "Block executions since start (proposals built or checked, finalized blocks without a kept result)",
             counter_i(s.executions),
         );
         r.register(
             "chancery_state_tree_nodes_in_memory",
-            "State-tree nodes held in memory (not yet flushed, or kept for the proof window).",
+            "State-tree nodes held in memory (not yet flushed, or kept for the proof window)",
             gauge_i(self.tree_nodes_in_memory),
         );
         r.register(
             "chancery_state_tree_flush_failures",
-            "State-tree flushes that failed since start (each is retried; the node's log says why).",
+            "State-tree flushes that failed since start (each is retried; the node's log says why)",
             counter_i(self.tree_flush_failures),
         );
         self.register_store(r);
@@ -539,38 +539,38 @@ impl Scrape {
             }
             r.register(
                 "chancery_storage_bytes",
-                "Bytes of the store's table files on disk, by column.",
+                "Bytes of the store's table files on disk, by column",
                 sst,
             );
             r.register(
                 "chancery_storage_memtable_bytes",
-                "Bytes of the store's in-memory tables (not yet flushed to files), by column.",
+                "Bytes of the store's in-memory tables (not yet flushed to files), by column",
                 mem,
             );
             r.register(
                 "chancery_storage_pending_compaction_bytes",
-                "Bytes the store's compaction still has to rewrite (estimate), by column; writes slow down, then stop, when it grows too large.",
+                "Bytes the store's compaction still has to rewrite (estimate), by column; writes slow down, then stop, when it grows too large",
                 pending,
             );
         }
         if let Some(stopped) = st.write_stopped {
             r.register(
                 "chancery_storage_write_stopped",
-                "1 while the store stops writes (too much waiting for compaction).",
+                "1 while the store stops writes (too much waiting for compaction)",
                 gauge_i(u64::from(stopped)),
             );
         }
         if let Some(rate) = st.delayed_write_rate_bytes_per_s {
             r.register(
                 "chancery_storage_delayed_write_rate_bytes_per_second",
-                "Rate the store slows writes to now, in bytes per second; 0 when writes are not delayed.",
+                "Rate the store slows writes to now, in bytes per second; 0 when writes are not delayed",
                 gauge_i(rate),
             );
         }
         if let Some(s) = st.write_stall_s {
             r.register(
                 "chancery_storage_write_stall_seconds",
-                "Time writes spent stalled (slowed or stopped) by the store since it opened.",
+                "Time writes spent stalled (slowed or stopped) by the store since it opened",
                 counter_f(s),
             );
         }
@@ -581,34 +581,34 @@ impl Scrape {
         if let Some(v) = p.cpu_s {
             r.register(
                 "process_cpu_seconds",
-                "User and system CPU time spent by the node's process, in seconds.",
+                "User and system CPU time spent by the node's process, in seconds",
                 counter_f(v),
             );
         }
         let gauges: [(&str, &str, Option<u64>); 5] = [
             (
                 "process_resident_memory_bytes",
-                "Resident memory of the node's process, in bytes.",
+                "Resident memory of the node's process, in bytes",
                 p.resident_bytes,
             ),
             (
                 "process_virtual_memory_bytes",
-                "Virtual memory of the node's process, in bytes.",
+                "Virtual memory of the node's process, in bytes",
                 p.virtual_bytes,
             ),
             (
                 "process_open_fds",
-                "Open file descriptors of the node's process.",
+                "Open file descriptors of the node's process",
                 p.open_fds,
             ),
             (
                 "process_max_fds",
-                "Most file descriptors the node's process may open (soft limit).",
+                "Most file descriptors the node's process may open (soft limit)",
                 p.max_fds,
             ),
             (
                 "process_threads",
-                "Threads of the node's process.",
+                "Threads of the node's process",
                 p.threads,
             ),
         ];
@@ -620,7 +620,7 @@ impl Scrape {
         if let Some(v) = p.start_time_s {
             r.register(
                 "process_start_time_seconds",
-                "Start time of the node's process, in seconds since 1970.",
+                "Start time of the node's process, in seconds since 1970",
                 gauge_f(v),
             );
         }

@@ -70,6 +70,7 @@ fn parse(text: &str) -> BTreeMap<String, Family> {
     }
     for (name, f) in &fams {
         assert!(!f.help.is_empty(), "{name} has no HELP");
+        assert!(!f.help.ends_with(".."), "{name}: HELP ends in two periods");
         assert!(!f.kind.is_empty(), "{name} has no TYPE");
         assert!(
             name.starts_with("chancery_") || name.starts_with("process_"),
