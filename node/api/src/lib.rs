@@ -302,7 +302,7 @@ type ApiResult<T> = Result<T, ApiError>;
 #[openapi(
     info(
         title = "Chancery node API",
-        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`. Every route but /healthz, /readyz, /v1/status and /v1/events runs on a bounded pool of reader threads (`blocking_reads_max`): when all are busy the answer is 503 `busy` with `Retry-After: 1`. Connections are capped in total and per client address (`connections_max`, `connections_per_address_max`); event streams likewise (`sse_streams_max`, `sse_streams_per_address_max`)."
+        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`. Every route but /healthz, /readyz, /v1/status, /v1/events and /metrics runs on a bounded pool of reader threads (`blocking_reads_max`): when all are busy the answer is 503 `busy` with `Retry-After: 1`. Connections are capped in total and per client address (`connections_max`, `connections_per_address_max`); event streams likewise (`sse_streams_max`, `sse_streams_per_address_max`)."
     ),
     tags(
         (name = "node", description = "Health and status"),
