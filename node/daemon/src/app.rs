@@ -1072,3 +1072,58 @@ mod pipeline_tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+    use chancery_api::metrics::Scrape;
+    use chancery_core::record::Role;
+    use chancery_ledger::testing::fixture::{anchor, Fixture};
+    use chancery_mempool::Origin;
+
+    /// Every commit is recorded: its time, its transactions, and the finality of the
+    /// transactions submitted here (and only those), which are then no longer tracked.
+    #[test]
+    fn a_commit_records_its_block_and_the_finality_of_transactions_submitted_here() {
+        let fx = Fixture::new();
+        let mut a = super::test_app(&fx);
+        let key = fx.signer("mof", Role::Archivist);
+        let txs: Vec<_> = (0..3)
+            .map(|s| fx.tx(key, s, anchor(&format!("m{s}"))))
+            .collect();
+        let view = LedgerView(&a.ledger);
+        let now = crate::driver::now_ms();
+        for r in a
+            .mempool
+            .insert_batch(txs.clone(), Origin::Local, now, &view)
+        {
+            r.unwrap();
+        }
+        // Two of the three came through this node's API.
+        a.metrics
+            .submitted_at(txs[..2].iter().map(|t| t.hash()), std::time::Instant::now());
+        let genesis = BlockRef {
+            digest: a.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        let b1 = a.build(Epoch(0), View(1), 1, &genesis, now).unwrap();
+        let block: Block = codec::decode(&b1.payload).unwrap();
+        assert_eq!(block.txs.len(), 3);
+        let cert = fx.finalize(&block);
+        let out = a.commit_run(vec![(block, cert)]);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(a.metrics.submissions_tracked(), 0);
+        let text = a.metrics.render(&Scrape::default());
+        for line in [
+            "chancery_transaction_finality_seconds_count 2\n",
+            "chancery_block_commit_duration_seconds_count 1\n",
+            "chancery_block_transactions_count 1\n",
+            "chancery_block_transactions_sum 3.0\n",
+            "chancery_blocks_committed_total 1\n",
+            "chancery_transactions_committed_total 3\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing:\n{text}");
+        }
+    }
+}
