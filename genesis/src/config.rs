@@ -492,6 +492,60 @@ impl NodeConfig {
 mod tests {
     use super::*;
 
+    /// `docs/ops/config.md` names every key a node config has, and gives every default of
+    /// `[mempool]` and `[api]` as the code has it: the reference cannot drift.
+    #[test]
+    fn the_config_reference_names_every_key_with_its_default() {
+        let doc = include_str!("../../docs/ops/config.md");
+        let mut c = NodeConfig::parse(MINIMAL, Path::new("node.toml")).unwrap();
+        c.peers.push(PeerConfig {
+            name: "nda-1".into(),
+            address: "127.0.0.1:26002".parse().unwrap(),
+            network_key: PublicKey([7; 32]),
+        });
+        let toml::Value::Table(top) = toml::Value::try_from(&c).unwrap() else {
+            panic!("a config is a table");
+        };
+        let row = |key: &str| {
+            doc.lines()
+                .find(|l| l.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("docs/ops/config.md has no row for `{key}`"))
+        };
+        let heading = |h: String| {
+            assert!(
+                doc.lines().any(|l| l == format!("## `{h}`")),
+                "docs/ops/config.md has no section `{h}`"
+            );
+        };
+        for (key, value) in &top {
+            let nested = match value {
+                toml::Value::Table(t) => {
+                    heading(format!("[{key}]"));
+                    vec![t.clone()]
+                }
+                toml::Value::Array(a) => {
+                    heading(format!("[[{key}]]"));
+                    a.iter().filter_map(|v| v.as_table().cloned()).collect()
+                }
+                _ => {
+                    row(key);
+                    vec![]
+                }
+            };
+            for t in nested {
+                for (k, v) in &t {
+                    let line = row(k);
+                    if let toml::Value::Integer(n) = v {
+                        assert!(
+                            line.contains(&format!("| {n} ")) || line.contains(&format!("| {n} |")),
+                            "docs/ops/config.md gives another default for `{key}.{k}` (the code's is {n}): {line}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     const MINIMAL: &str = r#"
 name = "mof-1"
 role = "validator"

@@ -495,6 +495,39 @@ pub struct NodeStatus {
     /// Epoch of the validator set the consensus core runs.
     #[serde(default)]
     pub epoch: u64,
+    /// Our proposals sent with their transactions by hash (issue 17).
+    #[serde(default)]
+    pub proposals_compact_sent: u64,
+    /// Proposals received with their transactions by hash.
+    #[serde(default)]
+    pub proposals_compact_received: u64,
+    /// Of those, proposals rebuilt at once from this node's pool.
+    #[serde(default)]
+    pub proposals_rebuilt_from_pool: u64,
+    /// Proposals rebuilt after waiting for gossip to bring the transactions they lacked,
+    /// with nothing fetched.
+    #[serde(default)]
+    pub proposals_rebuilt_after_wait: u64,
+    /// Proposals rebuilt with transactions fetched from their proposer.
+    #[serde(default)]
+    pub proposals_rebuilt_with_fetch: u64,
+    /// Requests of the consensus core for a block this node was already rebuilding from
+    /// its hashes, not sent (the whole block would only have come a second time).
+    #[serde(default)]
+    pub block_requests_held: u64,
+    /// Transactions fetched from proposers because this node lacked them.
+    #[serde(default)]
+    pub proposal_txs_fetched: u64,
+    /// Proposals received by hash and never rebuilt (a fetch failed, or more were waiting
+    /// than the limit allows).
+    #[serde(default)]
+    pub proposals_compact_failed: u64,
+    /// Bytes sent to peers on the consensus channel since start (framing included).
+    #[serde(default)]
+    pub p2p_consensus_bytes_sent: u64,
+    /// Bytes sent to peers on the transaction (gossip) channel since start.
+    #[serde(default)]
+    pub p2p_transactions_bytes_sent: u64,
 }
 
 impl NodeStatus {

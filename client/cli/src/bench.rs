@@ -463,6 +463,8 @@ struct Stats {
     tx_per_block: f64,
     cpu_s_per_tx: BTreeMap<String, f64>,
     disk_bytes_per_tx: BTreeMap<String, f64>,
+    /// Per node, bytes sent to peers per finalized transaction (consensus, transactions).
+    p2p_bytes_per_tx: BTreeMap<String, (f64, f64)>,
     tx_bytes_avg: f64,
     generator_cpu_s: f64,
     /// Idle share of the whole machine during the measurement, in percent.
@@ -648,6 +650,9 @@ struct Resources {
     cpu_s: Vec<Option<f64>>,
     /// Bytes in each node's data directory, where it is known.
     disk_bytes: Vec<u64>,
+    /// Bytes each node sent to its peers (consensus, transactions), where its status
+    /// answers.
+    p2p_bytes: Vec<Option<(u64, u64)>>,
     /// CPU seconds of this generator.
     generator_cpu_s: f64,
     /// The machine's (idle, total) CPU ticks, where `/proc/stat` is readable.
@@ -671,6 +676,10 @@ impl Resources {
                 .iter()
                 .map(|n| n.data_dir.as_deref().map(|d| dir_bytes(d, 0)).unwrap_or(0))
                 .collect(),
+            p2p_bytes: {
+                let http = agent(Some(REQUEST_TIMEOUT_MS));
+                nodes.iter().map(|n| p2p_bytes(&http, &n.api)).collect()
+            },
             generator_cpu_s: cpu_s("self").unwrap_or(0.0),
             machine: std::fs::read_to_string("/proc/stat")
                 .ok()
@@ -1395,6 +1404,7 @@ fn figures(
         tx_per_block: win_blocks.iter().sum::<u64>() as f64 / win_blocks.len().max(1) as f64,
         cpu_s_per_tx: BTreeMap::new(),
         disk_bytes_per_tx: BTreeMap::new(),
+        p2p_bytes_per_tx: BTreeMap::new(),
         tx_bytes_avg,
         generator_cpu_s: after.generator_cpu_s - before.generator_cpu_s,
         cpu_idle_pct: idle_pct(before.machine, after.machine),
@@ -1415,6 +1425,11 @@ fn figures(
                 })
                 .collect();
             st.profile.insert(n.name.clone(), per_tx);
+        }
+        if let (Some((c0, t0)), Some((c1, t1))) = (before.p2p_bytes[i], after.p2p_bytes[i]) {
+            let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / all_finalized.max(1) as f64;
+            st.p2p_bytes_per_tx
+                .insert(n.name.clone(), (per(c0, c1), per(t0, t1)));
         }
         if n.data_dir.is_some() {
             st.disk_bytes_per_tx.insert(
@@ -1588,6 +1603,9 @@ fn to_json(st: &Stats) -> Value {
         "tx_bytes_avg": round2(st.tx_bytes_avg),
         "cpu_s_per_tx": per_node(&st.cpu_s_per_tx, 1e7),
         "disk_bytes_per_tx": per_node(&st.disk_bytes_per_tx, 10.0),
+        "p2p_bytes_per_tx": st.p2p_bytes_per_tx.iter().map(|(node, (c, t))| {
+            (node.clone(), json!({"consensus": round2(*c), "transactions": round2(*t)}))
+        }).collect::<serde_json::Map<String, Value>>(),
         "generator_cpu_s": round2(st.generator_cpu_s),
         "cpu_idle_pct": st.cpu_idle_pct.map(round2),
         "profile_us_per_tx": st.profile.iter().map(|(node, parts)| {
@@ -1651,9 +1669,14 @@ fn human(st: &Stats, run: &str, warmup: u64, submit_end: Duration) -> String {
     }
     for (k, v) in &st.cpu_s_per_tx {
         let disk = st.disk_bytes_per_tx.get(k).copied().unwrap_or(0.0);
+        let p2p = st
+            .p2p_bytes_per_tx
+            .get(k)
+            .map(|(c, t)| format!(", sent to peers {c:.0} consensus + {t:.0} gossip bytes/tx"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  node {k:<10} {:.0} us CPU/tx, {disk:.0} disk bytes/tx",
+            "  node {k:<10} {:.0} us CPU/tx, {disk:.0} disk bytes/tx{p2p}",
             v * 1e6
         );
     }
@@ -1736,6 +1759,13 @@ fn status_height(c: &Client, api: &str) -> Result<u64> {
     Ok(c.at(api).status()?.tip.height)
 }
 
+/// The bytes a node sent to its peers so far (consensus, transactions), from its status;
+/// `None` if it does not answer.
+fn p2p_bytes(c: &Client, api: &str) -> Option<(u64, u64)> {
+    let n = c.at(api).status().ok()?.node;
+    Some((n.p2p_consensus_bytes_sent, n.p2p_transactions_bytes_sent))
+}
+
 /// The chain id a node reports (`GET /v1/status`).
 fn chain_id(c: &Client, api: &str) -> Result<ChainId> {
     let status = c.at(api).status()?;
@@ -1799,6 +1829,7 @@ mod tests {
             tx_per_block: 0.0,
             cpu_s_per_tx: BTreeMap::new(),
             disk_bytes_per_tx: BTreeMap::new(),
+            p2p_bytes_per_tx: BTreeMap::new(),
             tx_bytes_avg: 0.0,
             generator_cpu_s: 0.0,
             cpu_idle_pct: None,

@@ -528,6 +528,8 @@ impl Core {
             st.fetched = Some(proposal);
         }
         self.index.insert(digest, view);
+        // Held now, by whichever path: asking peers for it again would only bring a copy.
+        self.wanted.remove(&digest);
     }
 
     /// The vote gate: may we sign a `kind` vote in `view`? Every own vote passes here

@@ -264,6 +264,20 @@ pub struct App {
     /// finality of those submitted here (`GET /metrics`). A fresh set by default; the node
     /// shares its own with the API.
     pub metrics: Arc<chancery_api::metrics::Metrics>,
+    /// Our last built block: its digest, header and transactions, which the driver sends
+    /// by hash (`compact.rs`) and keeps to answer fetches.
+    pub last_built: Option<Built>,
+}
+
+/// A block we built, as the driver needs it to send it by hash.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The block's digest.
+    pub digest: Digest,
+    /// Its header.
+    pub header: BlockHeader,
+    /// Its transactions, in block order.
+    pub txs: Vec<chancery_core::tx::VerifiedTx>,
 }
 
 /// What checking a proposed block concluded.
@@ -300,6 +314,7 @@ impl App {
             ),
             pace: Pace::new(exec_budget),
             metrics: Arc::default(),
+            last_built: None,
         }
     }
 
@@ -395,6 +410,7 @@ impl App {
             validator_set: self.validator_set_hash,
         };
         let mut txs = Vec::new();
+        let mut verified = Vec::new();
         let mut result = None;
         if let Ok(view_state) = self.ledger.view_on(&parent.digest) {
             let started = Instant::now();
@@ -404,6 +420,7 @@ impl App {
                 rotation: header.height.0,
             };
             let selected = self.mempool.select(&limits, &ParentView(view_state));
+            verified.clone_from(&selected);
             let checked: Vec<CheckedTx> = selected.into_iter().map(CheckedTx::from).collect();
             let ex = self
                 .ledger
@@ -423,6 +440,11 @@ impl App {
             self.ledger.keep_speculative(cblock.digest, &ex);
         }
         self.remember(&block.header);
+        self.last_built = Some(Built {
+            digest: cblock.digest,
+            header: block.header,
+            txs: verified,
+        });
         Ok(cblock)
     }
 

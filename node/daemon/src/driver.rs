@@ -7,6 +7,7 @@
 //! durable.
 
 use crate::app::{App, Verdict};
+use crate::compact::{self, CompactProposal, RecentTxs, TX_FETCH_HASHES_MAX};
 use crate::sigcache::{CachedVerifier, SigCache, SIG_CACHE_ITEMS_MAX};
 use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
@@ -75,6 +76,16 @@ const IDLE_WAKE_MS: u64 = 3_600_000;
 /// On a chain that never rests (`heartbeat_ms` = 0), the longest an idle leader waits
 /// before proposing an empty block, in milliseconds (when Δ is longer).
 pub const IDLE_BLOCK_MS: u64 = 250;
+/// Most proposals received by hash that wait at once for transactions this node lacks;
+/// a further one evicts the oldest (its view has most likely passed).
+pub const COMPACT_PENDING_MAX: usize = 8;
+/// How long a proposal received by hash waits for the transactions it lacks to arrive by
+/// gossip before they are fetched from the proposer, in milliseconds. The proposer flushes
+/// its gossip just before it sends the proposal, so they are usually in flight already.
+pub const COMPACT_FETCH_WAIT_MS: u64 = 10;
+/// Most fetch requests for one proposal's transactions (each answer must bring at least
+/// one that was asked for): a proposer answering one at a time cannot keep us asking.
+pub const TX_FETCH_ROUNDS_MAX: usize = 8;
 /// Rows of stored votes read per scan at start: bounds the memory of one page.
 const VOTE_SCAN_PAGE_ROWS: usize = 1024;
 /// Largest gossiped transaction batch the decoder accepts, in bytes: `GOSSIP_TXS_MAX`
@@ -140,6 +151,22 @@ struct PendingPropose {
     asked: Instant,
     deadline: Instant,
 }
+
+/// A proposal received by hash that waits for transactions this node lacks.
+struct PendingCompact {
+    /// The proposer (who sent it, and who is asked for what is missing).
+    from: u16,
+    compact: Box<CompactProposal>,
+    digest: Digest,
+    /// Transactions fetched so far (hash checked).
+    fetched: HashMap<TxHash, Transaction>,
+    /// When to fetch what is still missing.
+    fetch_at: Instant,
+    fetching: bool,
+}
+
+/// A fetch's outcome: the proposal's digest and the transactions the proposer sent.
+type Fetched = (Digest, Result<Vec<Transaction>, String>);
 
 struct PendingValidate {
     block: CBlock,
@@ -224,6 +251,28 @@ pub struct Driver {
     sync_wanted: bool,
     /// The signing high-water mark (validators started with one).
     sign_mark: Option<SignMarkFile>,
+    /// Transactions of our recent proposals, for peers' fetches (shared with the request
+    /// handler, `compact.rs`).
+    recent: Arc<RecentTxs>,
+    /// Proposals received by hash, waiting for transactions (at most
+    /// `COMPACT_PENDING_MAX`).
+    compact_pending: VecDeque<PendingCompact>,
+    fetch_tx: mpsc::Sender<Fetched>,
+    fetch_rx: mpsc::Receiver<Fetched>,
+    compact: CompactCounters,
+}
+
+/// What proposals by hash did (reported in the status).
+#[derive(Default, Debug, Clone, Copy)]
+struct CompactCounters {
+    sent: u64,
+    received: u64,
+    from_pool: u64,
+    after_wait: u64,
+    with_fetch: u64,
+    txs_fetched: u64,
+    failed: u64,
+    requests_held: u64,
 }
 
 /// How the driver is set up.
@@ -252,6 +301,8 @@ pub struct DriverParts {
     pub status: watch::Sender<NodeStatus>,
     /// The signing high-water mark file (validators; see `signmark`).
     pub sign_mark: Option<SignMarkStart>,
+    /// Our proposals' transactions, shared with the request handler that answers fetches.
+    pub recent: Arc<RecentTxs>,
 }
 
 /// Where a validator's signing mark lives and what the operator allows.
@@ -430,6 +481,7 @@ impl Driver {
         let (sync_tx, sync_rx) = mpsc::channel(SYNC_RESULTS_MAX);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
         let (precheck_tx, precheck_rx) = mpsc::channel(SIG_PRECHECKS_MAX);
+        let (fetch_tx, fetch_rx) = mpsc::channel(COMPACT_PENDING_MAX);
         let verify = crate::verifypool::VerifyPool::per_core(GOSSIP_CHECKS_MAX)
             .map_err(|e| anyhow::anyhow!("starting the signature-check threads: {e}"))?;
         tracing::debug!(
@@ -492,6 +544,11 @@ impl Driver {
             finalized_waiting_overflow: 0,
             sync_wanted: false,
             sign_mark,
+            recent: p.recent,
+            compact_pending: VecDeque::new(),
+            fetch_tx,
+            fetch_rx,
+            compact: CompactCounters::default(),
         })
     }
 
@@ -509,7 +566,8 @@ impl Driver {
                 }
                 Some(first) = self.inbound.recv() => self.on_inbound(first)?,
                 Some(cmd) = self.commands.recv() => self.on_command(cmd),
-                Some(checked) = self.gossip_rx.recv() => self.on_gossip_checked(checked),
+                Some(checked) = self.gossip_rx.recv() => self.on_gossip_checked(checked)?,
+                Some(fetched) = self.fetch_rx.recv() => self.on_fetched(fetched)?,
                 Some(checked) = self.precheck_rx.recv() => self.on_prechecked(checked)?,
                 _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
                 // Only while something waits to be gossiped: an idle node does not wake
@@ -552,11 +610,19 @@ impl Driver {
             .as_ref()
             .map(|p| p.deadline)
             .unwrap_or(far);
-        t.min(p)
+        let f = self
+            .compact_pending
+            .iter()
+            .filter(|c| !c.fetching)
+            .map(|c| c.fetch_at)
+            .min()
+            .unwrap_or(far);
+        t.min(p).min(f)
     }
 
     fn on_wake(&mut self) -> anyhow::Result<()> {
         let now = Instant::now();
+        self.fetch_due(now);
         while let Some(Reverse(t)) = self.timers.peek() {
             if t.at > now {
                 break;
@@ -593,7 +659,18 @@ impl Driver {
                 Channel::Consensus => {
                     // Observers and unknown names do not vote.
                     if let Some(&i) = self.index_of.get(&m.from) {
-                        consensus.push((i, m.payload.to_vec()));
+                        match compact::decode(&m.payload) {
+                            Ok(compact::Inbound::Message(bytes)) => consensus.push((i, bytes)),
+                            Ok(compact::Inbound::Compact(c)) => {
+                                if let Some(bytes) = self.on_compact(i, &m.from, c) {
+                                    consensus.push((i, bytes));
+                                }
+                            }
+                            Err(e) => {
+                                tracing::info!(peer = %m.from, error = %e, "peer sent an invalid consensus frame");
+                                self.net.report(&m.from, Misbehaviour::Invalid);
+                            }
+                        }
                     }
                 }
                 Channel::Transactions => txs.push((m.from, m.payload)),
@@ -674,6 +751,151 @@ impl Driver {
         Ok(())
     }
 
+    /// The bytes of a consensus message on the wire: our own proposal by transaction hash
+    /// (`compact.rs`; its transactions kept to answer fetches, and our queued gossip sent
+    /// first so the peers hold them), anything else whole.
+    fn wire_bytes(&mut self, message: &Message) -> Vec<u8> {
+        if let Message::Proposal(pm) = message {
+            let built = self
+                .app
+                .last_built
+                .as_ref()
+                .filter(|b| b.digest == pm.proposal.block.digest);
+            if let Some(b) = built {
+                let hashes = b.txs.iter().map(|t| t.hash()).collect();
+                let c = CompactProposal::of(pm, &b.header, hashes);
+                self.recent.add(b.digest, &b.txs);
+                self.compact.sent += 1;
+                self.flush_gossip();
+                return compact::encode_compact(&c);
+            }
+        }
+        compact::encode_message(message)
+    }
+
+    /// A proposal received by hash from validator `i`: rebuilt at once from our pool if
+    /// we hold every transaction (its bytes go to the core like any message), else kept
+    /// until gossip brings what is missing or it is fetched from the proposer.
+    fn on_compact(&mut self, i: u16, from: &PeerName, c: Box<CompactProposal>) -> Option<Vec<u8>> {
+        self.compact.received += 1;
+        if c.proposer != i {
+            // Only the proposer sends its proposal by hash: we would ask it for what is
+            // missing, and nobody else may make us ask.
+            tracing::info!(peer = %from, proposer = c.proposer, "peer relayed a proposal by hash");
+            self.net.report(from, Misbehaviour::Invalid);
+            return None;
+        }
+        let digest = c.digest();
+        if self.compact_pending.iter().any(|p| p.digest == digest) {
+            return None;
+        }
+        let pool = &self.app.mempool;
+        if let Ok(m) = c.rebuild(|h| pool.verified(h).map(|v| v.tx().clone())) {
+            self.compact.from_pool += 1;
+            return Some(m.encode());
+        }
+        if self.compact_pending.len() >= COMPACT_PENDING_MAX {
+            self.compact_pending.pop_front();
+            self.compact.failed += 1;
+        }
+        self.compact_pending.push_back(PendingCompact {
+            from: i,
+            compact: c,
+            digest,
+            fetched: HashMap::new(),
+            fetch_at: Instant::now() + Duration::from_millis(COMPACT_FETCH_WAIT_MS),
+            fetching: false,
+        });
+        None
+    }
+
+    /// Rebuild every waiting proposal whose transactions are now all here and hand them
+    /// to the core, in arrival order.
+    fn retry_compact(&mut self) -> anyhow::Result<()> {
+        if self.compact_pending.is_empty() {
+            return Ok(());
+        }
+        let mut ready = Vec::new();
+        let pool = &self.app.mempool;
+        self.compact_pending.retain(|p| {
+            let rebuilt = p.compact.rebuild(|h| {
+                p.fetched
+                    .get(h)
+                    .cloned()
+                    .or_else(|| pool.verified(h).map(|v| v.tx().clone()))
+            });
+            match rebuilt {
+                Ok(m) => {
+                    ready.push((p.from, m.encode(), !p.fetched.is_empty()));
+                    false
+                }
+                Err(_) => true,
+            }
+        });
+        for (_, _, fetched) in &ready {
+            if *fetched {
+                self.compact.with_fetch += 1;
+            } else {
+                self.compact.after_wait += 1;
+            }
+        }
+        let ready: ConsensusBatch = ready.into_iter().map(|(i, m, _)| (i, m)).collect();
+        if ready.is_empty() {
+            return Ok(());
+        }
+        self.precheck(ready)
+    }
+
+    /// Fetch what the waiting proposals whose wait is over still lack, from their
+    /// proposers (`SyncRequest::Txs`, answered from the proposer's recent proposals).
+    fn fetch_due(&mut self, now: Instant) {
+        for p in self.compact_pending.iter_mut() {
+            if p.fetching || p.fetch_at > now {
+                continue;
+            }
+            p.fetching = true;
+            let pool = &self.app.mempool;
+            let fetched = &p.fetched;
+            let missing = p
+                .compact
+                .missing(|h| fetched.contains_key(h) || pool.verified(h).is_some());
+            let Some(peer) = self.names.get(usize::from(p.from)).cloned() else {
+                continue;
+            };
+            let net = self.net.clone();
+            let out = self.fetch_tx.clone();
+            let digest = p.digest;
+            tokio::spawn(async move {
+                let res = fetch_txs(&*net, &peer, missing).await;
+                let _ = out.send((digest, res)).await;
+            });
+        }
+    }
+
+    /// A fetch came back: rebuild the proposal with what came; a proposal still lacking
+    /// transactions is dropped (its view times out like a lost proposal's).
+    fn on_fetched(&mut self, (digest, res): Fetched) -> anyhow::Result<()> {
+        let Some(p) = self.compact_pending.iter_mut().find(|p| p.digest == digest) else {
+            return Ok(());
+        };
+        match res {
+            Ok(txs) => {
+                self.compact.txs_fetched += txs.len() as u64;
+                for t in txs {
+                    p.fetched.insert(t.hash(), t);
+                }
+            }
+            Err(reason) => {
+                tracing::info!(digest = %digest.to_hex(), %reason, "transactions of a proposal could not be fetched");
+            }
+        }
+        self.retry_compact()?;
+        let before = self.compact_pending.len();
+        self.compact_pending.retain(|p| p.digest != digest);
+        self.compact.failed += (before - self.compact_pending.len()) as u64;
+        Ok(())
+    }
+
     /// A peer's transaction batch: decoded and signature-checked on the verify pool, not
     /// on this task, which runs consensus (issue 14, finding 5); admitted when the
     /// check comes back ([`Driver::on_gossip_checked`]). At most `GOSSIP_CHECKS_MAX`
@@ -700,7 +922,7 @@ impl Driver {
         self.gossip_checking += 1;
     }
 
-    fn on_gossip_checked(&mut self, checked: GossipChecked) {
+    fn on_gossip_checked(&mut self, checked: GossipChecked) -> anyhow::Result<()> {
         self.gossip_checking = self.gossip_checking.saturating_sub(1);
         let GossipChecked { from, result } = checked;
         let (txs, verdicts) = match result {
@@ -708,7 +930,7 @@ impl Driver {
             Err(reason) => {
                 tracing::info!(peer = %from, %reason, "peer sent an invalid transaction batch");
                 self.net.report(&from, Misbehaviour::Invalid);
-                return;
+                return Ok(());
             }
         };
         // Honest nodes gossip only transactions they admitted, so a bad signature in a
@@ -724,6 +946,8 @@ impl Driver {
             .mempool
             .insert_batch_with(txs, verdicts, Origin::Peer, now_ms(), &view);
         self.wake_idle_leader();
+        // The transactions a proposal received by hash waited for may have come.
+        self.retry_compact()
     }
 
     /// A leader waiting for transactions proposes as soon as some follow its parent (on
@@ -769,10 +993,13 @@ impl Driver {
                     .zip(bytes)
                     .map(|(r, b)| {
                         r.map(|a| {
-                            if self.gossip_out.len() < GOSSIP_OUT_TXS_MAX {
-                                self.gossip_first_at.get_or_insert_with(Instant::now);
-                                self.gossip_out.push(b);
+                            if self.gossip_out.len() >= GOSSIP_OUT_TXS_MAX {
+                                // Send now rather than drop: a proposal names its
+                                // transactions by hash, so peers should hold them all.
+                                self.flush_gossip();
                             }
+                            self.gossip_first_at.get_or_insert_with(Instant::now);
+                            self.gossip_out.push(b);
                             a.hash
                         })
                     })
@@ -883,6 +1110,10 @@ impl Driver {
         match res {
             Err(e) => tracing::debug!(peer = %peer, error = %e, "sync request failed"),
             Ok(SyncResponse::Status { height }) => self.on_claim(&peer, height),
+            Ok(SyncResponse::Txs { .. }) => {
+                tracing::debug!(peer = %peer, "sync request answered with transactions");
+                self.net.report(&peer, Misbehaviour::Invalid);
+            }
             Ok(SyncResponse::Blocks { blocks }) => {
                 let tip = self.app.ledger.tip().height;
                 let run: Vec<(Block, chancery_core::cert::Certificate)> = blocks
@@ -957,6 +1188,7 @@ impl Driver {
         let quorum = (2 * total) / 3 + 1;
         let tip = self.app.ledger.tip().height.0;
         let sigs = self.sig_cache.counters();
+        let net = self.net.counters();
         self.status.send_replace(NodeStatus {
             view: self.core.view().0,
             height: tip,
@@ -981,6 +1213,16 @@ impl Driver {
             mempool_bytes: self.app.mempool.bytes(),
             peers: connected.len(),
             epoch: set.epoch.0,
+            proposals_compact_sent: self.compact.sent,
+            proposals_compact_received: self.compact.received,
+            proposals_rebuilt_from_pool: self.compact.from_pool,
+            proposals_rebuilt_after_wait: self.compact.after_wait,
+            proposals_rebuilt_with_fetch: self.compact.with_fetch,
+            block_requests_held: self.compact.requests_held,
+            proposal_txs_fetched: self.compact.txs_fetched,
+            proposals_compact_failed: self.compact.failed,
+            p2p_consensus_bytes_sent: net.bytes_sent[Channel::Consensus.to_byte() as usize],
+            p2p_transactions_bytes_sent: net.bytes_sent[Channel::Transactions.to_byte() as usize],
         });
     }
 
@@ -1000,10 +1242,8 @@ impl Driver {
         match e {
             Effect::Send { to, message } => self.send(to, &message),
             Effect::Broadcast { message } => {
-                if let Err(err) = self
-                    .net
-                    .broadcast(Channel::Consensus, Bytes::from(message.encode()))
-                {
+                let bytes = self.wire_bytes(&message);
+                if let Err(err) = self.net.broadcast(Channel::Consensus, Bytes::from(bytes)) {
                     tracing::debug!(error = %err, "consensus broadcast failed");
                 }
             }
@@ -1045,12 +1285,23 @@ impl Driver {
 
     /// Send a consensus message to validator `to` (a failed send is the network's to
     /// retry or drop; consensus tolerates lost messages).
-    fn send(&self, to: Peer, message: &Message) {
-        if let Some(name) = self.names.get(usize::from(to)) {
-            if let Err(err) = self
-                .net
-                .send(name, Channel::Consensus, Bytes::from(message.encode()))
+    fn send(&mut self, to: Peer, message: &Message) {
+        if let Message::BlockRequest { digest } = message {
+            // A block we are rebuilding from its hashes: fetch what it lacks now rather
+            // than have the whole block sent (the rebuilt proposal satisfies the core).
+            if let Some(p) = self
+                .compact_pending
+                .iter_mut()
+                .find(|p| p.digest == *digest)
             {
+                p.fetch_at = p.fetch_at.min(Instant::now());
+                self.compact.requests_held += 1;
+                return;
+            }
+        }
+        let bytes = self.wire_bytes(message);
+        if let Some(name) = self.names.get(usize::from(to)) {
+            if let Err(err) = self.net.send(name, Channel::Consensus, Bytes::from(bytes)) {
                 tracing::debug!(to = %name, error = %err, "consensus send failed");
             }
         }
@@ -1432,6 +1683,59 @@ impl Driver {
     }
 }
 
+/// Ask `peer` for the transactions `missing` (in requests of at most
+/// [`TX_FETCH_HASHES_MAX`] hashes, at most [`TX_FETCH_ROUNDS_MAX`] rounds each); returns
+/// those whose hash was asked for. An error if an answer does not decode or brings none
+/// of what was asked.
+async fn fetch_txs(
+    net: &dyn Network,
+    peer: &PeerName,
+    missing: Vec<TxHash>,
+) -> Result<Vec<Transaction>, String> {
+    let mut got = Vec::new();
+    for chunk in missing.chunks(TX_FETCH_HASHES_MAX) {
+        let mut want: Vec<TxHash> = chunk.to_vec();
+        for _ in 0..TX_FETCH_ROUNDS_MAX {
+            if want.is_empty() {
+                break;
+            }
+            let req = SyncRequest::Txs {
+                hashes: want.clone(),
+            };
+            let bytes = net
+                .request(peer, Bytes::from(codec::encode(&req)))
+                .await
+                .map_err(|e| e.to_string())?;
+            let SyncResponse::Txs { txs } =
+                codec::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string())?
+            else {
+                return Err("expected transactions in the answer".into());
+            };
+            let before = want.len();
+            for b in txs {
+                let t = Transaction::from_bytes(&b).map_err(|e| e.to_string())?;
+                let h = t.hash();
+                if let Some(pos) = want.iter().position(|w| *w == h) {
+                    want.swap_remove(pos);
+                    got.push(t);
+                }
+            }
+            if want.len() == before {
+                return Err(format!(
+                    "the proposer sent none of the {before} transactions asked for"
+                ));
+            }
+        }
+        if !want.is_empty() {
+            return Err(format!(
+                "{} transactions still missing after {TX_FETCH_ROUNDS_MAX} requests",
+                want.len()
+            ));
+        }
+    }
+    Ok(got)
+}
+
 /// The consensus core over the shared signature cache ([`CachedVerifier`]).
 fn new_core(cfg: CoreConfig, restored: Vec<Vote>, cache: &Arc<SigCache>) -> anyhow::Result<Core> {
     Core::with_verifier(
@@ -1522,10 +1826,11 @@ impl codec::Canonical for TxBatch {
 /// genesis-derived wire limits.
 pub fn sync_handler(
     ledger: Arc<chancery_ledger::Ledger>,
+    recent: Arc<RecentTxs>,
     wire: chancery_net::WireLimits,
 ) -> Arc<dyn chancery_net::RequestHandler> {
     Arc::new(move |_: &PeerName, req: Bytes| -> Option<Bytes> {
-        sync::answer(&ledger, &req, wire.sync_blocks_bytes_max).map(Bytes::from)
+        sync::answer(&ledger, &recent, &req, wire.sync_blocks_bytes_max).map(Bytes::from)
     })
 }
 
@@ -1560,6 +1865,23 @@ mod tests {
         store: Arc<dyn Store>,
         sign_mark: Option<SignMarkStart>,
     ) -> anyhow::Result<Rig> {
+        try_rig_answering(fx, store, sign_mark, chancery_net::no_requests())
+    }
+
+    /// A rig whose peer 1 answers requests with `answers`.
+    pub(super) fn rig_answering(
+        fx: &Fixture,
+        answers: Arc<dyn chancery_net::RequestHandler>,
+    ) -> Rig {
+        try_rig_answering(fx, Arc::new(MemStore::new()), None, answers).expect("driver")
+    }
+
+    fn try_rig_answering(
+        fx: &Fixture,
+        store: Arc<dyn Store>,
+        sign_mark: Option<SignMarkStart>,
+        answers: Arc<dyn chancery_net::RequestHandler>,
+    ) -> anyhow::Result<Rig> {
         let ledger = Arc::new(Ledger::open(store.clone(), &fx.genesis).expect("ledger"));
         let set = fx.genesis.validators.clone();
         let mempool = chancery_mempool::Mempool::new(
@@ -1584,7 +1906,15 @@ mod tests {
         let (net, inbound) = hub.join(names[0].clone(), chancery_net::no_requests());
         let peers = names[1..]
             .iter()
-            .map(|n| hub.join(n.clone(), chancery_net::no_requests()))
+            .enumerate()
+            .map(|(i, n)| {
+                let handler = if i == 0 {
+                    answers.clone()
+                } else {
+                    chancery_net::no_requests()
+                };
+                hub.join(n.clone(), handler)
+            })
             .collect();
         let (_cmd_tx, commands) = mpsc::channel(4);
         let (events, events_rx) = broadcast::channel(64);
@@ -1602,6 +1932,7 @@ mod tests {
             events,
             status,
             sign_mark,
+            recent: Arc::new(RecentTxs::new()),
         })?;
         Ok(Rig {
             drv,
@@ -1947,7 +2278,7 @@ mod tests {
         let checked = check_gossip(&fx.genesis.chain_id(), peer.clone(), &codec::encode(&batch));
         let before = r.drv.app.mempool.signatures_checked();
         r.drv.gossip_checking = 1;
-        r.drv.on_gossip_checked(checked);
+        r.drv.on_gossip_checked(checked).expect("admitted");
         assert_eq!(r.drv.gossip_checking, 0);
         assert_eq!(
             r.drv.app.mempool.signatures_checked(),
@@ -1967,7 +2298,7 @@ mod tests {
         // A batch that does not decode is reported too, and admits nothing.
         let junk = check_gossip(&fx.genesis.chain_id(), PeerName::from("v2"), b"junk");
         assert!(junk.result.is_err());
-        r.drv.on_gossip_checked(junk);
+        r.drv.on_gossip_checked(junk).expect("refused");
         let scores = r.drv.net.status().borrow().scores.clone();
         assert!(
             scores.get(&PeerName::from("v2")).is_some_and(|s| *s < 0),
@@ -2263,5 +2594,256 @@ mod held_parent_tests {
             "view 2's block was not found valid"
         );
         assert!(r.drv.pending_validate.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    //! Proposals by transaction hash in the driver (issue 17, `compact.rs`).
+    use super::tests::Rig;
+    use super::*;
+    use chancery_consensus::{Proposal, ProposalMsg};
+    use chancery_core::ids::Epoch;
+    use chancery_core::record::Role;
+    use chancery_ledger::testing::fixture::{anchor, Fixture};
+
+    fn txs(fx: &Fixture, seqs: std::ops::Range<u64>) -> Vec<Transaction> {
+        let key = fx.signer("mof", Role::Archivist);
+        seqs.map(|s| fx.tx(key, s, anchor(&format!("h{s}"))))
+            .collect()
+    }
+
+    fn admit(a: &mut App, txs: Vec<Transaction>) {
+        let view = crate::app::LedgerView(&a.ledger);
+        for r in a.mempool.insert_batch(txs, Origin::Local, now_ms(), &view) {
+            r.unwrap();
+        }
+    }
+
+    /// Validator 1 (the leader of view 1) builds a block of `n` transactions on the
+    /// genesis and signs it; returns its proposal and its compact form, and the
+    /// leader's application (which holds the block's transactions).
+    fn leader_proposal(fx: &Fixture, n: u64) -> (ProposalMsg, CompactProposal, App) {
+        let mut leader = crate::app::test_app(fx);
+        admit(&mut leader, txs(fx, 0..n));
+        let genesis = BlockRef {
+            digest: leader.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        let b1 = leader
+            .build(Epoch(0), View(1), 1, &genesis, now_ms())
+            .unwrap();
+        let chain = fx.genesis.chain_id();
+        let pm = ProposalMsg {
+            proposal: Proposal::sign(chain, Epoch(0), View(0), b1, 1, &fx.validators[1]),
+            parent_cert: None,
+            nullifications: vec![],
+        };
+        let built = leader.last_built.clone().expect("built");
+        assert_eq!(
+            built.txs.len() as u64,
+            n,
+            "the block holds every transaction"
+        );
+        let hashes = built.txs.iter().map(|t| t.hash()).collect();
+        let c = CompactProposal::of(&pm, &built.header, hashes);
+        (pm, c, leader)
+    }
+
+    fn inbound(r: &Rig, from: usize, payload: Vec<u8>) -> Inbound {
+        Inbound {
+            from: r.drv.names[from].clone(),
+            channel: Channel::Consensus,
+            payload: Bytes::from(payload),
+        }
+    }
+
+    /// Wait for the pre-check the driver started and step the core with it.
+    fn finish_precheck(r: &mut Rig) {
+        let back = r
+            .drv
+            .precheck_rx
+            .blocking_recv()
+            .expect("the pre-check replies");
+        r.drv.on_prechecked(back).expect("step");
+    }
+
+    fn started(fx: &Fixture, r: Rig) -> Rig {
+        let mut r = r;
+        r.drv.verify = crate::verifypool::VerifyPool::new(2, GOSSIP_CHECKS_MAX).expect("pool");
+        r.drv.step(Input::Start).expect("start");
+        assert_eq!(r.drv.core.view(), View(1));
+        let _ = fx;
+        r
+    }
+
+    /// The block a proposal by hash names is rebuilt byte for byte from the pool, its
+    /// signature checks, and the driver finds it valid, with nothing fetched.
+    #[test]
+    fn a_proposal_by_hash_is_rebuilt_from_the_pool_and_checked() {
+        let fx = Fixture::new();
+        let mut r = started(&fx, super::tests::rig(&fx));
+        let (pm, c, _leader) = leader_proposal(&fx, 5);
+        admit(&mut r.drv.app, txs(&fx, 0..5));
+        let digest = pm.proposal.block.digest;
+        let bytes = compact::encode_compact(&c);
+        assert!(
+            bytes.len() * 2 < Message::Proposal(pm).encode().len(),
+            "the compact form is not smaller"
+        );
+        r.drv.on_inbound(inbound(&r, 1, bytes)).expect("inbound");
+        finish_precheck(&mut r);
+        assert!(
+            r.drv.app.can_execute_on(&digest),
+            "the rebuilt block was not checked"
+        );
+        assert_eq!(r.drv.compact.received, 1);
+        assert_eq!(r.drv.compact.from_pool, 1);
+        assert_eq!(r.drv.compact.txs_fetched, 0);
+        assert!(r.drv.compact_pending.is_empty());
+    }
+
+    /// A transaction the pool lacks is fetched from the proposer, which answers from its
+    /// recent proposals (`RecentTxs`, as the node's request handler does).
+    #[test]
+    fn a_missing_transaction_is_fetched_from_the_proposer() {
+        let fx = Fixture::new();
+        let (pm, c, leader) = leader_proposal(&fx, 5);
+        let built = leader.last_built.clone().expect("built");
+        let recent = Arc::new(RecentTxs::new());
+        recent.add(built.digest, &built.txs);
+        let wire = crate::startup::wire_limits(&fx.genesis);
+        let handler = sync_handler(leader.ledger.clone(), recent, wire);
+        let mut r = started(&fx, super::tests::rig_answering(&fx, handler));
+        admit(&mut r.drv.app, txs(&fx, 0..3));
+        let digest = pm.proposal.block.digest;
+        r.drv
+            .on_inbound(inbound(&r, 1, compact::encode_compact(&c)))
+            .expect("inbound");
+        assert_eq!(
+            r.drv.compact_pending.len(),
+            1,
+            "it waits for two transactions"
+        );
+        assert!(!r.drv.app.can_execute_on(&digest));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            r.drv.fetch_due(Instant::now() + Duration::from_secs(1));
+            let fetched = r.drv.fetch_rx.recv().await.expect("the fetch returns");
+            r.drv.on_fetched(fetched).expect("fetched");
+        });
+        finish_precheck(&mut r);
+        assert_eq!(
+            r.drv.compact.txs_fetched, 2,
+            "only the two missing were fetched"
+        );
+        assert_eq!(r.drv.compact.from_pool, 0);
+        assert!(r.drv.compact_pending.is_empty());
+        assert!(
+            r.drv.app.can_execute_on(&digest),
+            "the rebuilt block was not checked"
+        );
+    }
+
+    /// While a proposal is being rebuilt from its hashes, the core's request for that
+    /// block (it saw the block certified) is held back and the missing transactions are
+    /// fetched at once: the whole block would only come a second time.
+    #[test]
+    fn the_cores_request_for_a_block_being_rebuilt_fetches_its_transactions_instead() {
+        let fx = Fixture::new();
+        let mut r = started(&fx, super::tests::rig(&fx));
+        let (pm, c, _leader) = leader_proposal(&fx, 3);
+        admit(&mut r.drv.app, txs(&fx, 0..2));
+        r.drv
+            .on_inbound(inbound(&r, 1, compact::encode_compact(&c)))
+            .expect("inbound");
+        let digest = pm.proposal.block.digest;
+        assert!(!r.drv.compact_pending[0].fetching);
+        r.drv.send(2, &Message::BlockRequest { digest });
+        assert_eq!(r.drv.compact.requests_held, 1);
+        assert!(r.drv.compact_pending[0].fetch_at <= Instant::now());
+        assert!(
+            r.drv.next_wake() <= Instant::now(),
+            "the fetch is not due at once"
+        );
+        // A request for any other block goes out.
+        r.drv.send(
+            2,
+            &Message::BlockRequest {
+                digest: Digest([5; 32]),
+            },
+        );
+        assert_eq!(r.drv.compact.requests_held, 1);
+    }
+
+    /// A proposer that answers a fetch with transactions it was not asked for gets
+    /// nothing in: the proposal is dropped, counted, and never reaches the core.
+    #[test]
+    fn a_proposer_answering_with_other_transactions_gets_its_proposal_dropped() {
+        let fx = Fixture::new();
+        let (pm, c, _leader) = leader_proposal(&fx, 3);
+        let other = txs(&fx, 10..11)[0].to_bytes();
+        let liar = Arc::new(move |_: &PeerName, _: Bytes| -> Option<Bytes> {
+            Some(Bytes::from(codec::encode(&SyncResponse::Txs {
+                txs: vec![other.clone()],
+            })))
+        });
+        let mut r = started(&fx, super::tests::rig_answering(&fx, liar));
+        admit(&mut r.drv.app, txs(&fx, 0..2));
+        r.drv
+            .on_inbound(inbound(&r, 1, compact::encode_compact(&c)))
+            .expect("inbound");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            r.drv.fetch_due(Instant::now() + Duration::from_secs(1));
+            let fetched = r.drv.fetch_rx.recv().await.expect("the fetch returns");
+            assert!(fetched.1.is_err(), "the wrong answer was accepted");
+            r.drv.on_fetched(fetched).expect("fetched");
+        });
+        assert_eq!(r.drv.compact.failed, 1);
+        assert!(r.drv.compact_pending.is_empty());
+        assert!(r.drv.prechecks.is_empty(), "something reached the core");
+        assert!(!r.drv.app.can_execute_on(&pm.proposal.block.digest));
+    }
+
+    /// Only the proposer may send its proposal by hash (we would ask the sender for what
+    /// is missing): a validator relaying another's proposal by hash is reported, and a
+    /// hash list that is not the header's is refused before anything is fetched.
+    #[test]
+    fn a_relayed_or_inconsistent_proposal_by_hash_is_refused_and_reported() {
+        let fx = Fixture::new();
+        let mut r = started(&fx, super::tests::rig(&fx));
+        let (_pm, c, _leader) = leader_proposal(&fx, 3);
+        r.drv
+            .on_inbound(inbound(&r, 2, compact::encode_compact(&c)))
+            .expect("inbound");
+        assert!(r.drv.compact_pending.is_empty(), "a relayed proposal waits");
+        let scores = r.drv.net.status().borrow().scores.clone();
+        assert!(
+            scores.get(&r.drv.names[2]).is_some_and(|s| *s < 0),
+            "relay not reported"
+        );
+        let mut bad = c.clone();
+        bad.txs.swap(0, 1);
+        r.drv
+            .on_inbound(inbound(&r, 1, compact::encode_compact(&bad)))
+            .expect("inbound");
+        assert!(
+            r.drv.compact_pending.is_empty(),
+            "an inconsistent list waits"
+        );
+        let scores = r.drv.net.status().borrow().scores.clone();
+        assert!(
+            scores.get(&r.drv.names[1]).is_some_and(|s| *s < 0),
+            "proposer not reported"
+        );
+        assert_eq!(r.drv.compact.received, 1, "only the relayed one decoded");
     }
 }

@@ -6,9 +6,13 @@
 //! - `chancery-node reindex --data DIR --genesis genesis.json` rebuilds the secondary
 //!   indexes of a stopped node's database from its log;
 //! - `chancery-node serve --data DIR --genesis genesis.json --api ADDR` serves the read-only
-//!   HTTP API over an existing database (no consensus, no network; submissions answer 503).
+//!   HTTP API over an existing database (no consensus, no network; submissions answer 503);
+//! - `chancery-node backup --data DIR --out BACKUP` writes a consistent copy of the database
+//!   while the node runs (through its admin socket) or while it is stopped.
 
+mod admin;
 mod app;
+mod compact;
 mod driver;
 mod indexer;
 mod sigcache;
@@ -85,6 +89,18 @@ enum Cmd {
         #[arg(long)]
         genesis: PathBuf,
     },
+    /// Write a consistent copy of the database into a new directory BACKUP (as
+    /// `BACKUP/db`, so BACKUP is a data directory), while the node runs (asked through
+    /// `DIR/admin.sock`) or while it is stopped. Check it with `check --data BACKUP`;
+    /// restore by copying it into place (docs/ops/backup.md).
+    Backup {
+        /// The node's data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The backup directory to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve the read-only HTTP API over an existing data directory: no consensus, no
     /// network, nothing written; transaction submissions answer 503. For audits of a
     /// stopped node's data and for measurements. Stops on SIGTERM or Ctrl-C.
@@ -141,6 +157,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Check { data, genesis } => check(&data, &genesis),
+        Cmd::Backup { data, out } => admin::backup_command(&data, &out),
         Cmd::Reindex { data, genesis } => reindex(&data, &genesis),
         Cmd::Serve {
             data,
@@ -397,7 +414,16 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         "node starting"
     );
 
-    let (net, inbound) = start_network(&cfg, &genesis, &ledger, network_key.secret.seed()).await?;
+    // Our proposals' transactions, which peers that lack some fetch (`compact.rs`).
+    let recent = Arc::new(compact::RecentTxs::new());
+    let (net, inbound) = start_network(
+        &cfg,
+        &genesis,
+        &ledger,
+        recent.clone(),
+        network_key.secret.seed(),
+    )
+    .await?;
     let app = new_app(&cfg, &genesis, ledger.clone())?;
     // One set of metrics: the commit path records, the API records and serves them.
     let metrics = app.metrics.clone();
@@ -417,11 +443,26 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         events: events.clone(),
         status: status_tx,
         sign_mark: sign_mark_start(&cfg, allow_sign_below_mark),
+        recent,
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // The indexer follows the commits (block events) on its own blocking tasks.
     let indexer = indexer::spawn(ledger.clone(), events.subscribe(), shutdown_rx.clone());
+    // The admin socket (online backups) in the data directory.
+    {
+        let (dir, store, ledger, stop) = (
+            cfg.data_dir.clone(),
+            store.clone(),
+            ledger.clone(),
+            shutdown_rx.clone(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = admin::serve(dir, store, ledger, stop).await {
+                tracing::warn!(error = %e, "admin socket unavailable: online backups are off");
+            }
+        });
+    }
     let handle = NodeHandle {
         ledger: ledger.clone(),
         genesis: Arc::new(genesis),
@@ -444,6 +485,7 @@ async fn start_network(
     cfg: &NodeConfig,
     genesis: &Genesis,
     ledger: &Arc<Ledger>,
+    recent: Arc<compact::RecentTxs>,
     seed: [u8; 32],
 ) -> Result<(
     Arc<dyn chancery_net::Network>,
@@ -460,7 +502,7 @@ async fn start_network(
     let (net, inbound) = P2pNetwork::start(
         net_cfg,
         seed,
-        driver::sync_handler(ledger.clone(), startup::wire_limits(genesis)),
+        driver::sync_handler(ledger.clone(), recent, startup::wire_limits(genesis)),
     )
     .await
     .context("starting the network")?;

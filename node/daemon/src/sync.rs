@@ -8,11 +8,12 @@
 //! checks every root: a lying peer can waste a request but never make us apply anything
 //! uncertified.
 
+use crate::compact::{RecentTxs, TX_FETCH_HASHES_MAX};
 use bincode::{Decode, Encode};
 use chancery_core::block::Block;
 use chancery_core::cert::Certificate;
 use chancery_core::codec::{self, check, Canonical, ValidationError};
-use chancery_core::ids::Height;
+use chancery_core::ids::{Height, TxHash};
 use chancery_ledger::Ledger;
 
 /// Most blocks in one response.
@@ -34,16 +35,23 @@ pub enum SyncRequest {
         /// Most blocks wanted.
         max: u32,
     },
+    /// Transactions of a proposal by hash (the receiver of a compact proposal lacks
+    /// them; `compact.rs`).
+    Txs {
+        /// The hashes, at most [`TX_FETCH_HASHES_MAX`].
+        hashes: Vec<TxHash>,
+    },
 }
 
 impl Canonical for SyncRequest {
     const NAME: &'static str = "sync request";
-    const BYTES_MAX: usize = 64;
+    const BYTES_MAX: usize = 64 + 32 * TX_FETCH_HASHES_MAX;
     fn validate(&self) -> Result<(), ValidationError> {
         match self {
             SyncRequest::Blocks { max, .. } if *max == 0 || *max > SYNC_BLOCKS_MAX => Err(
                 ValidationError::new("max", format!("1..={SYNC_BLOCKS_MAX}"), max.to_string()),
             ),
+            SyncRequest::Txs { hashes } => check::list("hashes", hashes, TX_FETCH_HASHES_MAX),
             _ => Ok(()),
         }
     }
@@ -64,6 +72,13 @@ pub enum SyncResponse {
         /// The blocks and certificates, in height order.
         blocks: Vec<(Block, Certificate)>,
     },
+    /// Canonical bytes of the transactions asked for that the peer holds (from its own
+    /// recent proposals), in the order asked. The requester hashes each and keeps only
+    /// those it asked for.
+    Txs {
+        /// The transactions.
+        txs: Vec<Vec<u8>>,
+    },
 }
 
 impl Canonical for SyncResponse {
@@ -77,6 +92,12 @@ impl Canonical for SyncResponse {
                     .map_err(|e| e.within(&format!("blocks[{i}]")))?;
                 c.validate()
                     .map_err(|e| e.within(&format!("blocks[{i}].cert")))?;
+            }
+        }
+        if let SyncResponse::Txs { txs } = self {
+            check::list("txs", txs, TX_FETCH_HASHES_MAX)?;
+            for (i, t) in txs.iter().enumerate() {
+                check::list(&format!("txs[{i}]"), t, chancery_core::limits::TX_BYTES_MAX)?;
             }
         }
         Ok(())
@@ -126,11 +147,20 @@ impl PeerHeights {
     }
 }
 
-/// Answer a request from our ledger; the blocks of one answer total at most
-/// `blocks_bytes_max` bytes (`WireLimits::sync_blocks_bytes_max`), or are one block.
-pub fn answer(ledger: &Ledger, request: &[u8], blocks_bytes_max: usize) -> Option<Vec<u8>> {
+/// Answer a request from our ledger (or, for transactions, our recent proposals); the
+/// blocks or transactions of one answer total at most `blocks_bytes_max` bytes
+/// (`WireLimits::sync_blocks_bytes_max`), or are one block or transaction.
+pub fn answer(
+    ledger: &Ledger,
+    recent: &RecentTxs,
+    request: &[u8],
+    blocks_bytes_max: usize,
+) -> Option<Vec<u8>> {
     let req: SyncRequest = codec::decode(request).ok()?;
     let resp = match req {
+        SyncRequest::Txs { hashes } => SyncResponse::Txs {
+            txs: recent.answer(&hashes, blocks_bytes_max),
+        },
         SyncRequest::Status => SyncResponse::Status {
             height: ledger.tip().height,
         },

@@ -508,6 +508,7 @@ pub struct Counters {
     requests_served: AtomicU64,
     streams_opened: [AtomicU64; 2],
     frames_sent: AtomicU64,
+    bytes_sent: [AtomicU64; 2],
 }
 
 /// A snapshot of [`Counters`]; per-channel arrays are indexed in [`Channel::ALL`] order.
@@ -534,6 +535,9 @@ pub struct CountersSnapshot {
     pub streams_opened: [u64; 2],
     /// Outbound frames written (each carries one or more messages of one channel).
     pub frames_sent: u64,
+    /// Bytes of the messages taken into frames, framing included (per channel); for
+    /// `MemNetwork`, of the messages delivered.
+    pub bytes_sent: [u64; 2],
 }
 
 impl Counters {
@@ -554,6 +558,7 @@ impl Counters {
             requests_served: self.requests_served.load(Ordering::Relaxed),
             streams_opened: r(&self.streams_opened),
             frames_sent: self.frames_sent.load(Ordering::Relaxed),
+            bytes_sent: r(&self.bytes_sent),
         }
     }
 }

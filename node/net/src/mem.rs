@@ -189,6 +189,7 @@ impl Network for MemNetwork {
         let Some(dest) = self.hub.route(&self.name, to) else {
             return Ok(());
         };
+        let bytes = payload.len() as u64;
         let msg = Inbound {
             from: self.name.clone(),
             channel,
@@ -197,6 +198,7 @@ impl Network for MemNetwork {
         match dest.inbound.try_send(msg) {
             Ok(()) => {
                 Counters::add(&self.endpoint.counters.sent[i], 1);
+                Counters::add(&self.endpoint.counters.bytes_sent[i], bytes);
                 Counters::add(&dest.counters.received[i], 1);
             }
             Err(mpsc::error::TrySendError::Full(_)) => {

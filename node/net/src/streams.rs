@@ -721,6 +721,7 @@ impl Handler {
                     tracing::warn!(peer = %self.slot.name, ?channel, error = %e, "frame not encodable; dropped");
                     continue;
                 }
+                Counters::add(&self.ctx.counters.bytes_sent[i], s.buf.len() as u64);
             }
             s.buf_is_frame = true;
             s.credits -= 1;

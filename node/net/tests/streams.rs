@@ -54,6 +54,13 @@ async fn many_frames_to_one_peer_reuse_one_stream_per_channel() {
     let c = nodes[0].0.counters();
     assert_eq!(c.sent, [rounds as u64, rounds as u64], "{c:?}");
     assert_eq!(c.frames_sent, 2 * rounds as u64, "{c:?}");
+    // Each frame: its length, a count of one, the message's length and 4 payload bytes.
+    let frame_bytes = 4 + 4 + 4 + 4;
+    assert_eq!(
+        c.bytes_sent,
+        [rounds as u64 * frame_bytes, rounds as u64 * frame_bytes],
+        "{c:?}"
+    );
     assert_eq!(c.streams_opened, [1, 1], "one stream per channel: {c:?}");
     assert_eq!(c.batches_failed, 0, "{c:?}");
     // Counted just after each message enters the channel, so possibly after we read it.

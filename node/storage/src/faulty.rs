@@ -244,6 +244,10 @@ impl<S: Store> Store for FaultyStore<S> {
         self.inner.flush()
     }
 
+    fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        self.inner.checkpoint(target)
+    }
+
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         self.inner.verify_all()
     }

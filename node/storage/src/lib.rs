@@ -231,6 +231,20 @@ pub enum StoreError {
         /// Key, hex.
         key_hex: String,
     },
+    /// The store cannot do this (e.g. an in-memory store has no files to copy).
+    #[error("{operation} is not supported by the {store} store")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
+        /// Which store.
+        store: &'static str,
+    },
+    /// A backup target that is not a new directory.
+    #[error("backup target {path} already exists (expected a path that does not exist yet)")]
+    TargetExists {
+        /// The path given.
+        path: String,
+    },
 }
 
 /// The [`Column::Meta`] key under which the storage schema version is kept. Reserved: a
@@ -457,6 +471,19 @@ pub trait Store: Send + Sync + 'static {
         StoreStats::default()
     }
 
+    /// Write a consistent copy of the whole store, as of one moment, into the new directory
+    /// `target` (which must not exist), while the store stays in use: an online backup that
+    /// opens as a store of the same kind. RocksDB makes a checkpoint (hard links to its
+    /// immutable files where `target` is on the same filesystem, copies otherwise). The
+    /// default is [`StoreError::Unsupported`].
+    fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        let _ = target;
+        Err(StoreError::Unsupported {
+            operation: "checkpoint",
+            store: "this",
+        })
+    }
+
     /// Walk every entry of every column, checking each value's checksum, and list every
     /// corrupt entry. Fails only if the walk itself cannot continue (engine error).
     ///
@@ -569,6 +596,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn flush(&self) -> Result<(), StoreError> {
         (**self).flush()
+    }
+    fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        (**self).checkpoint(target)
     }
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         (**self).verify_all()

@@ -100,6 +100,13 @@ impl Store for MemStore {
         self.limits
     }
 
+    fn checkpoint(&self, _target: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "checkpoint",
+            store: "in-memory",
+        })
+    }
+
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.limits.check_key(col, key)?;
         let cols = self.read();

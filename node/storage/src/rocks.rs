@@ -450,6 +450,18 @@ impl Store for RocksStore {
         }
     }
 
+    fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
+        if target.exists() {
+            return Err(StoreError::TargetExists {
+                path: target.display().to_string(),
+            });
+        }
+        // One checkpoint is a consistent view of every column family: RocksDB flushes the
+        // memtables (log_size_for_flush 0) and links the live files of one version.
+        let cp = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(|e| engine(None, e))?;
+        cp.create_checkpoint(target).map_err(|e| engine(None, e))
+    }
+
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         let mut report = IntegrityReport::default();
         for col in Column::ALL {

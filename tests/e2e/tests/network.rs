@@ -30,6 +30,19 @@ fn four_validators_commit_a_mixed_workload_identically() {
         let s = observer.tx(hash).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.status, "finalized", "transaction {hash}: {s:?}");
     }
+    // Proposals travelled with their transactions by hash (issue 17) and were rebuilt.
+    let nodes: Vec<_> = apis
+        .iter()
+        .map(|a| client(a).status().unwrap_or_else(|e| panic!("{e}")).node)
+        .collect();
+    let sent: u64 = nodes.iter().map(|n| n.proposals_compact_sent).sum();
+    let received: u64 = nodes.iter().map(|n| n.proposals_compact_received).sum();
+    let rebuilt: u64 = nodes.iter().map(|n| n.proposals_rebuilt_from_pool).sum();
+    assert!(sent > 0, "no proposal was sent by hash: {nodes:?}");
+    assert!(
+        received >= sent && rebuilt > 0,
+        "proposals by hash not received or rebuilt: sent {sent}, received {received}, rebuilt from the pool {rebuilt}"
+    );
 
     // Offline integrity check of every node's database, once the nodes are stopped.
     testnet_cmd(&net, &["down"]);
