@@ -486,6 +486,15 @@ pub struct NodeStatus {
     /// or checked is not executed again, so this stays near the number of blocks.
     #[serde(default)]
     pub executions: u64,
+    /// Bytes of the pending transactions in the mempool (their canonical encodings).
+    #[serde(default)]
+    pub mempool_bytes: usize,
+    /// Peers this node is connected to (validators and observers, not itself).
+    #[serde(default)]
+    pub peers: usize,
+    /// Epoch of the validator set the consensus core runs.
+    #[serde(default)]
+    pub epoch: u64,
     /// Our proposals sent with their transactions by hash (issue 17).
     #[serde(default)]
     pub proposals_compact_sent: u64,

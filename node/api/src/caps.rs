@@ -28,7 +28,15 @@ const ACCEPT_ERROR_PAUSE_MS: u64 = 1000;
 
 /// Routes that never touch the store nor encode a large answer, or that live long (the
 /// event stream has its own cap): they run on the async runtime, outside the blocking pool.
-const ASYNC_ROUTES: [&str; 4] = ["/healthz", "/readyz", "/v1/events", "/v1/status"];
+/// `/metrics` reads only engine properties and `/proc`, and must answer a scrape when the
+/// readers are busy, which is when it matters.
+const ASYNC_ROUTES: [&str; 5] = [
+    "/healthz",
+    "/readyz",
+    "/v1/events",
+    "/v1/status",
+    "/metrics",
+];
 
 fn with_retry_after(e: ApiError) -> Response {
     e.retry_after(RETRY_AFTER_S).into_response()

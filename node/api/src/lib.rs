@@ -21,7 +21,9 @@ pub mod caps;
 pub mod evidence;
 pub mod handle;
 mod layers;
+pub mod metrics;
 mod params;
+pub mod process;
 mod proofs;
 mod reads;
 mod tx;
@@ -126,6 +128,8 @@ pub struct NodeHandle {
     pub events: broadcast::Sender<Event>,
     /// Limits.
     pub limits: ApiLimits,
+    /// The node's metrics (`GET /metrics`), shared with its commit path.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl NodeHandle {
@@ -152,6 +156,7 @@ impl NodeHandle {
             status,
             events,
             limits,
+            metrics: Arc::default(),
         }
     }
 }
@@ -297,7 +302,7 @@ type ApiResult<T> = Result<T, ApiError>;
 #[openapi(
     info(
         title = "Chancery node API",
-        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`. Every route but /healthz, /readyz, /v1/status and /v1/events runs on a bounded pool of reader threads (`blocking_reads_max`): when all are busy the answer is 503 `busy` with `Retry-After: 1`. Connections are capped in total and per client address (`connections_max`, `connections_per_address_max`); event streams likewise (`sse_streams_max`, `sse_streams_per_address_max`)."
+        description = "Read the ledger, submit signed transactions, fetch proofs that verify offline with the genesis file. Errors are `{code, message, details}`; pages are `{items, next}` with `?limit=` and `?cursor=`. Every route but /healthz, /readyz, /v1/status, /v1/events and /metrics runs on a bounded pool of reader threads (`blocking_reads_max`): when all are busy the answer is 503 `busy` with `Retry-After: 1`. Connections are capped in total and per client address (`connections_max`, `connections_per_address_max`); event streams likewise (`sse_streams_max`, `sse_streams_per_address_max`)."
     ),
     tags(
         (name = "node", description = "Health and status"),
@@ -347,6 +352,7 @@ fn api_routes() -> OpenApiRouter<NodeHandle> {
         .routes(routes!(proofs::state_asset))
         .routes(routes!(proofs::state_grant))
         .routes(routes!(openapi_json))
+        .routes(routes!(metrics::metrics))
 }
 
 /// The OpenAPI 3 document of every route (what `GET /v1/openapi.json` serves).
@@ -415,10 +421,23 @@ pub fn with_limits(app: Router, limits: &ApiLimits) -> Router {
         .layer(axum::middleware::from_fn(layers::json_errors))
 }
 
-/// The API with its limits: `with_limits(routes(h), &h.limits)`.
+/// Count and time every request of `app` in `metrics` (`chancery_api_requests_total`,
+/// `chancery_api_request_duration_seconds`), by matched route template, method and
+/// status. Apply it last, over [`with_limits`], so that the answers the limits give
+/// (429, 408, 503) are counted too.
+pub fn with_request_metrics(app: Router, metrics: &Arc<metrics::Metrics>) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(
+        metrics.clone(),
+        metrics::track,
+    ))
+}
+
+/// The API with its limits and request metrics:
+/// `with_request_metrics(with_limits(routes(h), &h.limits), &h.metrics)`.
 pub fn router(h: NodeHandle) -> Router {
     let limits = h.limits.clone();
-    with_limits(routes(h), &limits)
+    let metrics = h.metrics.clone();
+    with_request_metrics(with_limits(routes(h), &limits), &metrics)
 }
 
 /// Serve `app` (usually [`router`], possibly merged with other routers) on `listener`

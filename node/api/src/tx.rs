@@ -226,7 +226,26 @@ async fn command(
     Ok(answers)
 }
 
+/// Submit `txs` to the pool ([`submit_to_pool`]) and record the answers in the node's
+/// metrics: the admitted ones' submission time (for their finality), the refusals by code.
 async fn send_submit(
+    h: &NodeHandle,
+    gate: &BacklogGate,
+    txs: Vec<Transaction>,
+) -> ApiResult<Vec<Result<Digest, AdmitError>>> {
+    let received = std::time::Instant::now();
+    let results = submit_to_pool(h, gate, txs).await?;
+    h.metrics.submitted_at(
+        results.iter().filter_map(|r| r.as_ref().ok().copied()),
+        received,
+    );
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        h.metrics.refused(e.code());
+    }
+    Ok(results)
+}
+
+async fn submit_to_pool(
     h: &NodeHandle,
     gate: &BacklogGate,
     txs: Vec<Transaction>,

@@ -830,6 +830,7 @@ async fn the_openapi_document_lists_every_route_of_the_contract() {
         ("/v1/proofs/state/asset/{id}", "get"),
         ("/v1/proofs/state/grant/{id}", "get"),
         ("/v1/openapi.json", "get"),
+        ("/metrics", "get"),
     ];
     for (p, m) in want {
         assert!(

@@ -260,6 +260,10 @@ pub struct App {
     pub block_payload_bytes_max: usize,
     /// How many transactions our proposals carry, from the measured execution time.
     pub pace: Pace,
+    /// The node's metrics: every commit records its time, its transactions and the
+    /// finality of those submitted here (`GET /metrics`). A fresh set by default; the node
+    /// shares its own with the API.
+    pub metrics: Arc<chancery_api::metrics::Metrics>,
     /// Our last built block: its digest, header and transactions, which the driver sends
     /// by hash (`compact.rs`) and keeps to answer fetches.
     pub last_built: Option<Built>,
@@ -309,6 +313,7 @@ impl App {
                 u32::try_from(block_bytes_max).unwrap_or(u32::MAX),
             ),
             pace: Pace::new(exec_budget),
+            metrics: Arc::default(),
             last_built: None,
         }
     }
@@ -597,12 +602,16 @@ impl App {
         descendants: &[BlockHeader],
         checked: Option<&[CheckedTx]>,
     ) -> Result<chancery_ledger::Applied, BlockCheckError> {
+        let started = std::time::Instant::now();
         let applied = match checked {
             Some(c) => self.ledger.apply_checked(block, c, cert, descendants)?,
             None => self.ledger.apply_by_descendant(block, cert, descendants)?,
         };
+        let spent = started.elapsed();
         let view_state = LedgerView(&self.ledger);
-        self.mempool.on_committed(block.txs.iter(), &view_state);
+        let sweep = self.mempool.on_committed(block.txs.iter(), &view_state);
+        self.metrics
+            .block_committed(block.txs.len(), spent, &sweep.committed, &sweep.stale);
         let tip = self.ledger.tip().height;
         self.headers.retain(|_, x| x.height > tip);
         Ok(applied)
@@ -1083,5 +1092,60 @@ mod pipeline_tests {
             late.check(&b2, &reference(&b1), 2, Epoch(0), now_ms()),
             Verdict::Valid
         ));
+    }
+}
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+    use chancery_api::metrics::Scrape;
+    use chancery_core::record::Role;
+    use chancery_ledger::testing::fixture::{anchor, Fixture};
+    use chancery_mempool::Origin;
+
+    /// Every commit is recorded: its time, its transactions, and the finality of the
+    /// transactions submitted here (and only those), which are then no longer tracked.
+    #[test]
+    fn a_commit_records_its_block_and_the_finality_of_transactions_submitted_here() {
+        let fx = Fixture::new();
+        let mut a = super::test_app(&fx);
+        let key = fx.signer("mof", Role::Archivist);
+        let txs: Vec<_> = (0..3)
+            .map(|s| fx.tx(key, s, anchor(&format!("m{s}"))))
+            .collect();
+        let view = LedgerView(&a.ledger);
+        let now = crate::driver::now_ms();
+        for r in a
+            .mempool
+            .insert_batch(txs.clone(), Origin::Local, now, &view)
+        {
+            r.unwrap();
+        }
+        // Two of the three came through this node's API.
+        a.metrics
+            .submitted_at(txs[..2].iter().map(|t| t.hash()), std::time::Instant::now());
+        let genesis = BlockRef {
+            digest: a.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        let b1 = a.build(Epoch(0), View(1), 1, &genesis, now).unwrap();
+        let block: Block = codec::decode(&b1.payload).unwrap();
+        assert_eq!(block.txs.len(), 3);
+        let cert = fx.finalize(&block);
+        let out = a.commit_run(vec![(block, cert)]);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(a.metrics.submissions_tracked(), 0);
+        let text = a.metrics.render(&Scrape::default());
+        for line in [
+            "chancery_transaction_finality_seconds_count 2\n",
+            "chancery_block_commit_duration_seconds_count 1\n",
+            "chancery_block_transactions_count 1\n",
+            "chancery_block_transactions_sum 3.0\n",
+            "chancery_blocks_committed_total 1\n",
+            "chancery_transactions_committed_total 3\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing:\n{text}");
+        }
     }
 }

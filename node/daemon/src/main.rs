@@ -270,7 +270,8 @@ async fn spawn_api(
 /// `.merge(...)` line each), all within the API's limits.
 fn http_app(handle: NodeHandle) -> chancery_api::Router {
     let app = chancery_api::routes(handle.clone()).merge(chancery_explorer::router(handle.clone()));
-    chancery_api::with_limits(app, &handle.limits)
+    let app = chancery_api::with_limits(app, &handle.limits);
+    chancery_api::with_request_metrics(app, &handle.metrics)
 }
 
 async fn serve(
@@ -424,6 +425,8 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     )
     .await?;
     let app = new_app(&cfg, &genesis, ledger.clone())?;
+    // One set of metrics: the commit path records, the API records and serves them.
+    let metrics = app.metrics.clone();
     let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
     let (events, _) = broadcast::channel(EVENTS_BUFFERED_MAX);
     let (status_tx, status_rx) = watch::channel(driver::NodeStatus::default());
@@ -467,6 +470,7 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         status: status_rx,
         events,
         limits: api_limits(&cfg.api),
+        metrics,
     };
     let api = spawn_api(cfg.api_listen, handle, shutdown_rx.clone()).await?;
     tracing::info!(api = %cfg.api_listen, p2p = %cfg.p2p_listen, "listening");

@@ -255,4 +255,8 @@ impl<S: Store> Store for FaultyStore<S> {
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         self.inner.verify_all()
     }
+
+    fn stats(&self) -> crate::StoreStats {
+        self.inner.stats()
+    }
 }

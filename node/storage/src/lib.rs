@@ -502,6 +502,13 @@ pub trait Store: Send + Sync + 'static {
     /// the finalized view with it).
     fn delete_range(&self, col: Column, start: &[u8], end: &[u8]) -> Result<(), StoreError>;
 
+    /// What the engine reports about its size and write stalls, for the node's metrics.
+    /// Cheap (engine properties, no scan). The default reports nothing: the in-memory
+    /// store has no files and never stalls.
+    fn stats(&self) -> StoreStats {
+        StoreStats::default()
+    }
+
     /// Write a consistent copy of the whole store, as of one moment, into the new directory
     /// `target` (which must not exist), while the store stays in use: an online backup that
     /// opens as a store of the same kind. RocksDB makes a checkpoint (hard links to its
@@ -568,6 +575,35 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// The engine's own figures about its size and write stalls ([`Store::stats`]), for
+/// metrics. Every field is what the engine reported; `None` or an empty list when it
+/// reports nothing (the in-memory store) or a property could not be read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StoreStats {
+    /// One entry per column whose figures the engine reported, in [`Column::ALL`] order.
+    pub columns: Vec<ColumnStats>,
+    /// Whether the engine stops writes right now (too many files waiting for compaction).
+    pub write_stopped: Option<bool>,
+    /// The rate the engine slows writes to now, in bytes per second; 0 when it does not.
+    pub delayed_write_rate_bytes_per_s: Option<u64>,
+    /// Time writes spent stalled (slowed or stopped) since the engine opened, in seconds.
+    pub write_stall_s: Option<f64>,
+}
+
+/// The size of one column as the engine reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnStats {
+    /// The column.
+    pub column: Column,
+    /// Bytes of its table files on disk.
+    pub sst_bytes: u64,
+    /// Bytes of its in-memory tables (writes not yet flushed to table files).
+    pub memtable_bytes: u64,
+    /// Bytes compaction still has to rewrite (the engine's estimate); writes slow down
+    /// and then stop when it grows too large.
+    pub pending_compaction_bytes: u64,
+}
+
 /// A shared store is a store: lets a test keep an `Arc` to the store it wraps (in a
 /// [`FaultyStore`], or under a ledger) and inspect it afterwards. Every method forwards.
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -607,6 +643,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
     }
     fn verify_all(&self) -> Result<IntegrityReport, StoreError> {
         (**self).verify_all()
+    }
+    fn stats(&self) -> StoreStats {
+        (**self).stats()
     }
 }
 

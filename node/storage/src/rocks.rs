@@ -8,8 +8,8 @@
 //! immutability check).
 
 use crate::{
-    checksum, prepare, Column, CorruptEntry, Entries, IntegrityReport, Limits, Store, StoreError,
-    WriteBatch, SCHEMA_KEY, SCHEMA_VERSION,
+    checksum, prepare, Column, ColumnStats, CorruptEntry, Entries, IntegrityReport, Limits, Store,
+    StoreError, StoreStats, WriteBatch, SCHEMA_KEY, SCHEMA_VERSION,
 };
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType,
@@ -428,6 +428,39 @@ impl Store for RocksStore {
         self.write_engine(batch, false)
     }
 
+    fn stats(&self) -> StoreStats {
+        let int_cf =
+            |cf: &ColumnFamily, name: &str| self.db.property_int_value_cf(cf, name).ok().flatten();
+        let columns = Column::ALL
+            .into_iter()
+            .filter_map(|col| {
+                let cf = self.cf(col).ok()?;
+                Some(ColumnStats {
+                    column: col,
+                    sst_bytes: int_cf(cf, "rocksdb.total-sst-files-size")?,
+                    memtable_bytes: int_cf(cf, "rocksdb.size-all-mem-tables").unwrap_or(0),
+                    pending_compaction_bytes: int_cf(
+                        cf,
+                        "rocksdb.estimate-pending-compaction-bytes",
+                    )
+                    .unwrap_or(0),
+                })
+            })
+            .collect();
+        let int = |name: &str| self.db.property_int_value(name).ok().flatten();
+        StoreStats {
+            columns,
+            write_stopped: int("rocksdb.is-write-stopped").map(|v| v != 0),
+            delayed_write_rate_bytes_per_s: int("rocksdb.actual-delayed-write-rate"),
+            write_stall_s: self
+                .db
+                .property_value("rocksdb.dbstats")
+                .ok()
+                .flatten()
+                .and_then(|text| cumulative_stall_s(&text)),
+        }
+    }
+
     fn checkpoint(&self, target: &std::path::Path) -> Result<(), StoreError> {
         if target.exists() {
             return Err(StoreError::TargetExists {
@@ -468,10 +501,57 @@ impl Store for RocksStore {
     }
 }
 
+/// The cumulative write stall of RocksDB's `rocksdb.dbstats` text, in seconds: its line
+/// `Cumulative stall: HH:MM:SS.mmm H:M:S, P percent` (RocksDB 7). `None` if the text has
+/// no such line or it does not parse (another engine version): the metric is then absent
+/// rather than wrong.
+pub(crate) fn cumulative_stall_s(dbstats: &str) -> Option<f64> {
+    let line = dbstats
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Cumulative stall:"))?;
+    let hms = line.split_whitespace().next()?;
+    let mut parts = hms.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(h >= 0.0 && m >= 0.0 && s >= 0.0) {
+        return None;
+    }
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
 impl crate::RawAccess for RocksStore {
     fn put_raw(&self, col: Column, key: &[u8], stored: &[u8]) -> Result<(), StoreError> {
         let mut batch = rocksdb::WriteBatch::default();
         batch.put_cf(self.cf(col)?, key, stored);
         self.write_synced(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cumulative_stall_s;
+
+    #[test]
+    fn the_cumulative_stall_line_of_dbstats_parses_to_seconds() {
+        let text = "\n** DB Stats **\nUptime(secs): 12.0 total, 12.0 interval\n\
+                    Cumulative writes: 10 writes, 10 keys, 10 commit groups, 1.0 writes per commit group, ingest: 0.00 GB, 0.00 MB/s\n\
+                    Cumulative WAL: 10 writes, 10 syncs, 1.00 writes per sync, written: 0.00 GB, 0.00 MB/s\n\
+                    Cumulative stall: 01:02:3.500 H:M:S, 0.5 percent\n\
+                    Interval stall: 00:00:0.000 H:M:S, 0.0 percent\n";
+        assert_eq!(cumulative_stall_s(text), Some(3723.5));
+        assert_eq!(
+            cumulative_stall_s("Cumulative stall: 00:00:0.000 H:M:S, 0.0 percent"),
+            Some(0.0)
+        );
+        assert_eq!(
+            cumulative_stall_s("Interval stall: 00:00:1.000 H:M:S"),
+            None
+        );
+        assert_eq!(
+            cumulative_stall_s("Cumulative stall: soon, 0.0 percent"),
+            None
+        );
+        assert_eq!(cumulative_stall_s("Cumulative stall: 1:2:3:4 H:M:S"), None);
     }
 }

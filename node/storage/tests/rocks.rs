@@ -107,6 +107,43 @@ fn a_checkpoint_taken_during_writes_is_a_consistent_openable_copy() {
 }
 
 #[test]
+fn stats_report_every_column_and_grow_with_flushed_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = RocksStore::open(dir.path().join("db")).expect("create");
+    let before = s.stats();
+    let cols: Vec<Column> = before.columns.iter().map(|c| c.column).collect();
+    assert_eq!(cols, Column::ALL.to_vec(), "one entry per column, in order");
+    assert_eq!(before.write_stopped, Some(false));
+    assert_eq!(before.delayed_write_rate_bytes_per_s, Some(0));
+    let stall = before
+        .write_stall_s
+        .expect("RocksDB 7 reports its cumulative stall");
+    assert!(stall >= 0.0, "stall {stall}");
+    let mut b = WriteBatch::new();
+    for i in 0..1000u64 {
+        b.put(Column::Log, i.to_be_bytes(), vec![i as u8; 200]);
+    }
+    s.write(b).expect("write");
+    s.flush().expect("flush");
+    let after = s.stats();
+    let log = |st: &chancery_storage::StoreStats| st.columns[Column::Log.index()].sst_bytes;
+    assert!(
+        log(&after) > log(&before) + 1000,
+        "the log column's table files grew: {before:?} -> {after:?}"
+    );
+    assert_eq!(
+        after.columns[Column::Certs.index()].sst_bytes,
+        0,
+        "an untouched column has no table file"
+    );
+    // The in-memory store reports nothing (the trait's default).
+    assert_eq!(
+        chancery_storage::MemStore::new().stats(),
+        chancery_storage::StoreStats::default()
+    );
+}
+
+#[test]
 fn refuses_database_with_unexpected_column_families() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("db");

@@ -99,6 +99,12 @@ const RULES: &[Rule] = &[
         why: "only node/api, node/explorer, the API types and client, and the binaries know JSON",
     },
     Rule {
+        deps: &["prometheus-client*"],
+        // The explorer reaches it only through chancery-api, whose handle it serves on.
+        who: Who::Only(&[&["chancery-api", "chancery-explorer"], &BINARIES]),
+        why: "only node/api knows the metrics and their text format",
+    },
+    Rule {
         deps: &["ureq*", "reqwest"],
         who: Who::Only(&[&["chancery-client"], &BINARIES]),
         why: "HTTP requests go through the typed client, in the binaries",

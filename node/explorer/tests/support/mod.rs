@@ -124,6 +124,7 @@ impl World {
             status,
             events,
             limits: ApiLimits::default(),
+            metrics: Arc::default(),
         }
     }
 }
