@@ -565,7 +565,58 @@ fn the_epoch_switches_after_the_delay_and_headers_say_so() {
     assert_eq!(set1.validators[3].consensus_key, new.public());
 
     // The blocks of the delay are still epoch 0; the last of them commits the next set.
-    let blocks = c.empty_blocks(delay as usize);
+    let mut blocks = c.empty_blocks(delay as usize - 1);
+    // A boundary header that does not commit the next set is refused.
+    let tip = c.ledger.tip();
+    let time = TimestampMs(tip.time.0 + 1000);
+    let ex = c.ledger.execute(&[], time, tip.height.next()).unwrap();
+    let mut header = c.fx.header(tip.height.next(), tip.hash, time);
+    ex.fill_header(&mut header);
+    assert_eq!(header.next_validator_set, set1.hash());
+    header.next_validator_set = Digest::ZERO;
+    let forged = Block {
+        header,
+        txs: vec![],
+    };
+    let cert = c.fx.finalize_by(&forged, &c.fx.validators);
+    assert!(matches!(
+        c.ledger.apply(&forged, &cert),
+        Err(LedgerError::HeaderMismatch {
+            field: "next_validator_set",
+            ..
+        })
+    ));
+    // A certificate of the next epoch does not finalize the boundary through a
+    // descendant: a certificate is valid only for the epoch that contains its block.
+    let ex_b = c.ledger.execute(&[], time, tip.height.next()).unwrap();
+    let mut hb = c.fx.header(tip.height.next(), tip.hash, time);
+    ex_b.fill_header(&mut hb);
+    c.ledger.keep_speculative(hb.hash(), &ex_b);
+    let t2 = TimestampMs(time.0 + 1000);
+    let ex_c = c.ledger.execute_on(&hb.hash(), &[], t2, start).unwrap();
+    let mut hc = c.fx.header(start, hb.hash(), t2);
+    ex_c.fill_header(&mut hc);
+    assert_eq!(hc.epoch, Epoch(1));
+    let mut keys1 = c.fx.validators.clone();
+    keys1[3] = new.clone();
+    let child = Block {
+        header: hc.clone(),
+        txs: vec![],
+    };
+    let cert_c = c.fx.finalize_by(&child, &keys1);
+    let boundary_block = Block {
+        header: hb,
+        txs: vec![],
+    };
+    let err = c
+        .ledger
+        .apply_by_descendant(&boundary_block, &cert_c, &[hc])
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Certificate(m) if m.contains("epoch")),
+        "{err}"
+    );
+    blocks.extend(c.empty_blocks(1));
     for b in &blocks[..blocks.len() - 1] {
         assert_eq!(b.header.epoch, Epoch(0));
         assert_eq!(b.header.validator_set, set0.hash());
