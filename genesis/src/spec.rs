@@ -411,6 +411,8 @@ impl ConsortiumSpec {
                 block_bytes_max: self.params.block_bytes_max,
                 delta_ms: self.params.delta_ms,
                 heartbeat_ms: self.params.heartbeat_ms,
+                // The governance policy is not in the TOML description yet: defaults.
+                ..ChainParams::default()
             },
         };
         rules::check(&g, rules).map_err(|p| ctx.invalid(p))?;

@@ -319,6 +319,7 @@ fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
         log_root: merkle::root(&leaves),
         state_root: Digest([9; 32]),
         validator_set: g.validators.hash(),
+        next_validator_set: chancery_core::Digest::ZERO,
     };
     let body = VoteBody {
         chain_id,

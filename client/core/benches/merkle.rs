@@ -115,6 +115,7 @@ fn sample(n: usize) -> (Genesis, Receipt) {
         log_root: merkle::root(&leaves),
         state_root: Digest([9; 32]),
         validator_set: genesis.validators.hash(),
+        next_validator_set: chancery_core::Digest::ZERO,
     };
     let body = VoteBody {
         chain_id,

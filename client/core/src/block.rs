@@ -41,6 +41,10 @@ pub struct BlockHeader {
     pub state_root: Digest,
     /// Hash of the validator set in force for this block.
     pub validator_set: Digest,
+    /// Hash of the next epoch's validator set if this block is the last of its epoch (the
+    /// *boundary* header, certified by the set of the epoch it ends), else
+    /// [`Digest::ZERO`]. See docs/governance.md.
+    pub next_validator_set: Digest,
 }
 
 impl Canonical for BlockHeader {
@@ -55,6 +59,11 @@ impl Canonical for BlockHeader {
 }
 
 impl BlockHeader {
+    /// Does this header end its epoch (it commits the next validator set)?
+    pub fn is_boundary(&self) -> bool {
+        self.next_validator_set != Digest::ZERO
+    }
+
     /// The block id: `H(BLOCK_HASH, canonical header bytes)`.
     pub fn hash(&self) -> Digest {
         domain::BLOCK_HASH.hash(&codec::encode(self))
@@ -140,6 +149,30 @@ pub enum ReasonCode {
     MemberUnknown,
     NotAdmin,
     DuplicateTx,
+    /// Governance: the proposal id is taken.
+    ProposalExists,
+    /// Governance: no proposal with this id.
+    ProposalUnknown,
+    /// Governance: the proposal was already decided (passed or failed).
+    ProposalClosed,
+    /// Governance: the deadline is at or before the block time (a vote too late, or a
+    /// proposal whose deadline is already past).
+    ProposalExpired,
+    /// Governance: an agency with this id exists or existed.
+    AgencyExists,
+    /// Governance: the agency still runs a validator (in the current or pending set).
+    AgencyHasValidator,
+    /// Governance: a validator with this name is in the set.
+    ValidatorExists,
+    /// Governance: no validator with this name in the set.
+    ValidatorUnknown,
+    /// Governance: a key was already used (as a validator key or a member key).
+    KeyReused,
+    /// Governance: the change would leave fewer validators than allowed.
+    ValidatorSetTooSmall,
+    /// Governance: the resulting validator set breaks its format rules (too many
+    /// validators, total power overflow) or the consortium would exceed `AGENCIES_MAX`.
+    LimitExceeded,
 }
 
 impl ReasonCode {

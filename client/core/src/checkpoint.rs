@@ -24,6 +24,7 @@
 //! tx_count <decimal>
 //! state_root <hex>
 //! validator_set <hex>
+//! next_validator_set <hex>
 //!
 //! — <validator name> <base64(4-byte key id || 64-byte signature)>
 //! ...
@@ -227,7 +228,7 @@ impl Checkpoint {
         ));
         out.push_str(&format!(
             "height {}\ntime {}\nepoch {}\nview {}\nparent {}\nproposer {}\ntxs_hash {}\n\
-             tx_count {}\nstate_root {}\nvalidator_set {}\n\n",
+             tx_count {}\nstate_root {}\nvalidator_set {}\nnext_validator_set {}\n\n",
             h.height,
             h.time.0,
             h.epoch,
@@ -237,7 +238,8 @@ impl Checkpoint {
             h.txs_hash,
             h.tx_count,
             h.state_root,
-            h.validator_set
+            h.validator_set,
+            h.next_validator_set
         ));
         for s in &self.certificate.signatures {
             let v = set.get(s.index).ok_or(TextError::UnknownSigner {
@@ -299,7 +301,7 @@ fn text_lines(text: &str) -> Result<Vec<&str>, TextError> {
     }
     if lines.len() < CHECKPOINT_BODY_LINES + 2 || !lines[CHECKPOINT_BODY_LINES].is_empty() {
         return Err(TextError::Layout {
-            expected: "13 body lines, a blank line, then at least one signature line",
+            expected: "14 body lines, a blank line, then at least one signature line",
             found: lines.len(),
         });
     }
@@ -361,6 +363,7 @@ fn text_header(lines: &[&str], chain_id: &ChainId) -> Result<BlockHeader, TextEr
         .map_err(|_| line_err(10, "a count below 2^32", lines[10]))?;
     let state_root = hexd(11, "state_root")?;
     let validator_set = hexd(12, "validator_set")?;
+    let next_validator_set = hexd(13, "next_validator_set")?;
     Ok(BlockHeader {
         chain_id: *chain_id,
         epoch,
@@ -375,6 +378,7 @@ fn text_header(lines: &[&str], chain_id: &ChainId) -> Result<BlockHeader, TextEr
         log_root,
         state_root,
         validator_set,
+        next_validator_set,
     })
 }
 

@@ -8,6 +8,7 @@
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
+use crate::governance::{Threshold, EPOCH_DELAY_BLOCKS_DEFAULT};
 use crate::ids::{AgencyId, ChainId, PublicKey, TimestampMs};
 use crate::limits::{
     ADMIN_KEYS_MAX, AGENCIES_MAX, GENESIS_ENCODING_BYTES_MAX, GENESIS_MEMBERS_MAX, ID_BYTES_MAX,
@@ -61,6 +62,20 @@ pub struct ChainParams {
     /// `block_interval_ms`.
     #[serde(alias = "block_interval_ms")]
     pub heartbeat_ms: u64,
+    /// Governance: a proposal passes when strictly more than this share of the agencies
+    /// approve (default: more than two thirds). Files written before governance carry
+    /// none and get the default.
+    #[serde(default)]
+    pub governance_threshold: Threshold,
+    /// Governance: a passed proposal's validator and parameter changes take effect at the
+    /// first block after this many blocks following the block that passed it (the start
+    /// of the next epoch; default 2).
+    #[serde(default = "epoch_delay_blocks_default")]
+    pub epoch_delay_blocks: u64,
+}
+
+fn epoch_delay_blocks_default() -> u64 {
+    EPOCH_DELAY_BLOCKS_DEFAULT
 }
 
 impl Default for ChainParams {
@@ -70,6 +85,8 @@ impl Default for ChainParams {
             block_bytes_max: 8 * 1024 * 1024,
             delta_ms: 500,
             heartbeat_ms: 5_000,
+            governance_threshold: Threshold::default(),
+            epoch_delay_blocks: EPOCH_DELAY_BLOCKS_DEFAULT,
         }
     }
 }
@@ -112,6 +129,9 @@ impl Canonical for Genesis {
             check::list(&format!("{f}.roles"), &m.roles, ROLES_MAX)?;
             check::strictly_sorted(&format!("{f}.roles"), &m.roles)?;
         }
+        self.params
+            .validate_governance()
+            .map_err(|e| e.within("params"))?;
         self.validators
             .validate()
             .map_err(|e| e.within("validators"))

@@ -51,6 +51,21 @@ pub const ADMIN_KEYS_MAX: usize = 16;
 /// bytes each) and the validator set.
 pub const GENESIS_ENCODING_BYTES_MAX: usize = 16 * 1024 * 1024;
 
+// --------------------------------------------------------------------------- governance
+
+/// Most changes in one governance proposal.
+pub const CHANGES_MAX: usize = 16;
+/// Largest denominator of the governance threshold fraction.
+pub const THRESHOLD_DENOMINATOR_MAX: usize = 1_000_000;
+/// Longest epoch delay a chain may set, in blocks.
+pub const EPOCH_DELAY_BLOCKS_MAX: u64 = 10_000;
+/// Largest Δ a chain may set, in milliseconds.
+pub const DELTA_MS_MAX: u64 = 60_000;
+/// Longest heartbeat a chain may set, in milliseconds (one hour).
+pub const HEARTBEAT_MS_MAX: u64 = 3_600_000;
+/// Most links in one epoch chain (epochs crossed from the genesis).
+pub const EPOCH_LINKS_MAX: usize = 65_536;
+
 // ----------------------------------------------------------------- encodings of one value
 
 /// Largest canonical block header, in bytes: fixed-size fields only (about 250 bytes), so
@@ -88,9 +103,10 @@ pub const PROOF_HASHES_MAX: usize = 64;
 pub const TREE_SIZE_MAX: u64 = 1 << 63;
 /// Most sibling hashes in a state proof: one per bit of the 256-bit key hash.
 pub const PROOF_SIBLINGS_MAX: usize = 256;
-/// Largest canonical state value, in bytes: an award with its largest supplier list is the
-/// biggest, well under this.
-pub const STATE_VALUE_ENCODING_BYTES_MAX: usize = 64 * 1024;
+/// Largest canonical state value, in bytes: an epoch's validator set is the biggest (a
+/// proposal with every agency's vote, or an award with its largest supplier list, is well
+/// under it); the frame is the value's tag.
+pub const STATE_VALUE_ENCODING_BYTES_MAX: usize = VALIDATOR_SET_ENCODING_BYTES_MAX + 64;
 /// Largest canonical state proof, in bytes: a key and a value (within 256 bytes more than
 /// the value), and the sibling hashes.
 pub const STATE_PROOF_ENCODING_BYTES_MAX: usize =
@@ -100,7 +116,7 @@ pub const STATE_PROOF_ENCODING_BYTES_MAX: usize =
 
 /// Number of lines before the blank line of a text checkpoint (a format constant that the
 /// text limits below are counted from).
-pub const CHECKPOINT_BODY_LINES: usize = 13;
+pub const CHECKPOINT_BODY_LINES: usize = 14;
 /// Largest text checkpoint, in bytes: the body (under 1 KiB) and one signature line per
 /// validator (at most about 360 bytes each).
 pub const CHECKPOINT_TEXT_BYTES_MAX: usize = 128 * 1024;
@@ -192,6 +208,142 @@ mod tests {
             BLOCK_BYTES_MAX,
             p.block_bytes_max as usize,
         );
+        assert_eq!(p.validate(), Ok(()), "defaults are settable by governance");
+    }
+
+    #[test]
+    fn governance_records_and_state_fit_their_bounds() {
+        use crate::epoch::EPOCH_LINK_ENCODING_BYTES_MAX;
+        use crate::governance::{AgencyVote, Change, GovernanceState, ProposalState};
+        use crate::governance::{PendingEpoch, ProposalStatus};
+        use crate::ids::{AgencyId, PublicKey, Seq};
+        use crate::record::{ProposeChange, Record};
+        use crate::state::StateValue;
+        use crate::tx::{Transaction, TxBody};
+        use crate::validator::{Validator, ValidatorSet};
+        let id = |c: char| AgencyId(c.to_string().repeat(ID_BYTES_MAX));
+        let key = PublicKey([0xff; 32]);
+        let name = "名".repeat(NAME_BYTES_MAX / 3);
+        let changes = [
+            Change::AddAgency {
+                id: id('a'),
+                name_zh: name.clone(),
+                name_en: name.clone(),
+                admin_keys: vec![key; ADMIN_KEYS_MAX],
+            },
+            Change::AddValidator {
+                agency: id('a'),
+                name: "v".repeat(ID_BYTES_MAX),
+                consensus_key: key,
+                network_key: key,
+                power: u64::MAX,
+            },
+            Change::SetParams {
+                params: ChainParams::default(),
+            },
+        ];
+        let largest = changes
+            .iter()
+            .max_by_key(|c| codec::encode(*c).len())
+            .cloned()
+            .unwrap();
+        let proposal = ProposeChange {
+            proposal_id: "p".repeat(ID_BYTES_MAX),
+            changes: vec![largest; CHANGES_MAX],
+            deadline: TimestampMs(u64::MAX),
+            reason: Digest([0xff; 32]),
+        };
+        let tx = Transaction {
+            body: TxBody {
+                chain_id: Digest([0xff; 32]),
+                signer: key,
+                seq: Seq(u64::MAX),
+                record: Record::ProposeChange(proposal.clone()),
+            },
+            signature: Signature([0xff; 64]),
+        };
+        at_least(
+            "tx >= largest proposal",
+            TX_BYTES_MAX,
+            codec::encode(&tx).len(),
+        );
+        let state = StateValue::Proposal(ProposalState {
+            agency: id('a'),
+            proposer: key,
+            changes: proposal.changes,
+            deadline: TimestampMs(u64::MAX),
+            reason: Digest([0xff; 32]),
+            proposed_at: Height(u64::MAX),
+            votes: (0..AGENCIES_MAX)
+                .map(|_| AgencyVote {
+                    agency: id('b'),
+                    approve: true,
+                    signer: key,
+                    height: Height(u64::MAX),
+                })
+                .collect(),
+            status: ProposalStatus::Passed {
+                at: Height(u64::MAX),
+                epoch: Some(Epoch(u64::MAX)),
+                effective_height: Some(Height(u64::MAX)),
+            },
+            last_tx: Digest([0xff; 32]),
+        });
+        at_least(
+            "state value >= proposal with every agency's vote",
+            STATE_VALUE_ENCODING_BYTES_MAX,
+            codec::encode(&state).len(),
+        );
+        let governance = StateValue::Governance(GovernanceState {
+            agencies: vec![id('c'); AGENCIES_MAX],
+            epoch: Epoch(u64::MAX),
+            params: ChainParams::default(),
+            pending: Some(PendingEpoch {
+                epoch: Epoch(u64::MAX),
+                start_height: Height(u64::MAX),
+                params: ChainParams::default(),
+                passed_at: Height(u64::MAX),
+            }),
+        });
+        at_least(
+            "state value >= governance of AGENCIES_MAX agencies",
+            STATE_VALUE_ENCODING_BYTES_MAX,
+            codec::encode(&governance).len(),
+        );
+        let set = ValidatorSet {
+            epoch: Epoch(u64::MAX),
+            start_height: Height(u64::MAX),
+            validators: vec![
+                Validator {
+                    name: name.clone(),
+                    agency: id('d'),
+                    consensus_key: key,
+                    network_key: key,
+                    power: u64::MAX,
+                };
+                VALIDATORS_MAX
+            ],
+        };
+        at_least(
+            "validator set bound >= largest set",
+            VALIDATOR_SET_ENCODING_BYTES_MAX,
+            codec::encode(&set).len(),
+        );
+        at_least(
+            "state value >= largest validator set",
+            STATE_VALUE_ENCODING_BYTES_MAX,
+            codec::encode(&StateValue::ValidatorSet(set)).len(),
+        );
+        at_least(
+            "any encoding >= epoch link",
+            ENCODING_BYTES_MAX,
+            EPOCH_LINK_ENCODING_BYTES_MAX,
+        );
+        at_least(
+            "any encoding >= state proof",
+            ENCODING_BYTES_MAX,
+            STATE_PROOF_ENCODING_BYTES_MAX,
+        );
     }
 
     #[test]
@@ -227,6 +379,7 @@ mod tests {
             log_root: h,
             state_root: h,
             validator_set: h,
+            next_validator_set: h,
         };
         at_least(
             "header bound",

@@ -17,7 +17,8 @@
 
 use crate::codec::{check, ValidationError};
 use crate::domain;
-use crate::ids::{AgencyId, Amount, Date, Digest, PublicKey, TxHash};
+use crate::governance::{self, Change};
+use crate::ids::{AgencyId, Amount, Date, Digest, PublicKey, TimestampMs, TxHash};
 use crate::limits::*;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -126,11 +127,13 @@ pub enum RecordKind {
     AnchorDocument,
     RegisterMember,
     RevokeMember,
+    ProposeChange,
+    Vote,
 }
 
 impl RecordKind {
     /// Every kind, in order.
-    pub const ALL: [RecordKind; 11] = [
+    pub const ALL: [RecordKind; 13] = [
         RecordKind::RegisterAsset,
         RecordKind::TransferAsset,
         RecordKind::DisposeAsset,
@@ -142,6 +145,8 @@ impl RecordKind {
         RecordKind::AnchorDocument,
         RecordKind::RegisterMember,
         RecordKind::RevokeMember,
+        RecordKind::ProposeChange,
+        RecordKind::Vote,
     ];
 
     /// The role a signer needs to submit this kind.
@@ -152,7 +157,7 @@ impl RecordKind {
             AwardProcurement | AmendAward | CancelAward => Role::ProcurementOfficer,
             GrantDataAccess | RevokeGrant => Role::DataSteward,
             AnchorDocument => Role::Archivist,
-            RegisterMember | RevokeMember => Role::Admin,
+            RegisterMember | RevokeMember | ProposeChange | Vote => Role::Admin,
         }
     }
 
@@ -171,6 +176,8 @@ impl RecordKind {
             AnchorDocument => "anchor_document",
             RegisterMember => "register_member",
             RevokeMember => "revoke_member",
+            ProposeChange => "propose_change",
+            Vote => "vote",
         }
     }
 }
@@ -580,6 +587,28 @@ pub struct RevokeMember {
     pub reason: String,
 }
 
+/// Propose governance changes (signed by an agency admin); see docs/governance.md.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ProposeChange {
+    /// Proposal id, unique on the ledger.
+    pub proposal_id: String,
+    /// The changes, applied in order if it passes: 1..=`CHANGES_MAX`.
+    pub changes: Vec<Change>,
+    /// Voting deadline in block time; must be after the time of the block that carries it.
+    pub deadline: TimestampMs,
+    /// Hash of the document that explains the proposal.
+    pub reason: Digest,
+}
+
+/// An agency admin's vote on an open proposal; the latest vote of each agency counts.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Vote {
+    /// The proposal.
+    pub proposal_id: String,
+    /// Approve (true) or reject (false).
+    pub approve: bool,
+}
+
 /// Any record.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -596,6 +625,8 @@ pub enum Record {
     AnchorDocument(AnchorDocument),
     RegisterMember(RegisterMember),
     RevokeMember(RevokeMember),
+    ProposeChange(ProposeChange),
+    Vote(Vote),
 }
 
 fn suppliers(f: &str, v: &[Supplier]) -> Result<(), ValidationError> {
@@ -667,11 +698,13 @@ impl Record {
             Record::AnchorDocument(_) => RecordKind::AnchorDocument,
             Record::RegisterMember(_) => RecordKind::RegisterMember,
             Record::RevokeMember(_) => RecordKind::RevokeMember,
+            Record::ProposeChange(_) => RecordKind::ProposeChange,
+            Record::Vote(_) => RecordKind::Vote,
         }
     }
 
     /// The id a person would look this record up by (asset id, `ocid/award id`, grant id,
-    /// document hash, member key).
+    /// document hash, member key, proposal id).
     pub fn subject_id(&self) -> String {
         match self {
             Record::RegisterAsset(r) => r.asset_id.clone(),
@@ -685,6 +718,8 @@ impl Record {
             Record::AnchorDocument(r) => r.document.hash.to_hex(),
             Record::RegisterMember(r) => r.key.to_hex(),
             Record::RevokeMember(r) => r.key.to_hex(),
+            Record::ProposeChange(r) => r.proposal_id.clone(),
+            Record::Vote(r) => r.proposal_id.clone(),
         }
     }
 
@@ -710,6 +745,8 @@ impl Record {
             Record::AnchorDocument(r) => anchor_document(r),
             Record::RegisterMember(r) => register_member(r),
             Record::RevokeMember(r) => revoke_member(r),
+            Record::ProposeChange(r) => propose_change(r),
+            Record::Vote(r) => check::id("proposal_id", &r.proposal_id, ID_BYTES_MAX),
         }
     }
 }
@@ -937,4 +974,17 @@ fn revoke_member(r: &RevokeMember) -> Result<(), ValidationError> {
     use check::nonempty;
     r.agency.validate("agency")?;
     nonempty("reason", &r.reason, TEXT_BYTES_MAX)
+}
+
+/// Formats and limits of the fields of [`ProposeChange`].
+fn propose_change(r: &ProposeChange) -> Result<(), ValidationError> {
+    check::id("proposal_id", &r.proposal_id, ID_BYTES_MAX)?;
+    if r.deadline == TimestampMs(0) {
+        return Err(ValidationError::new(
+            "deadline",
+            "a block time after 0",
+            "0",
+        ));
+    }
+    governance::changes(&r.changes)
 }

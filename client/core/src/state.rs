@@ -25,12 +25,16 @@
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
-use crate::ids::{AgencyId, Amount, Date, Digest, Height, PublicKey, Seq, TimestampMs, TxHash};
+use crate::governance::{AgencyState, GovernanceState, ProposalState, ValidatorKeyState};
+use crate::ids::{
+    AgencyId, Amount, Date, Digest, Epoch, Height, PublicKey, Seq, TimestampMs, TxHash,
+};
 use crate::limits::{
     ID_BYTES_MAX, NAME_BYTES_MAX, PROOF_SIBLINGS_MAX, ROLES_MAX, STATE_PROOF_ENCODING_BYTES_MAX,
     STATE_VALUE_ENCODING_BYTES_MAX, SUPPLIERS_MAX,
 };
 use crate::record::{AwardStatus, Role, Supplier};
+use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -56,6 +60,16 @@ pub enum StateKey {
     Seq(PublicKey),
     /// The owner agency of a dataset id.
     Dataset(String),
+    /// An agency (genesis or added by governance).
+    Agency(AgencyId),
+    /// A governance proposal, by proposal id.
+    Proposal(String),
+    /// The consortium's electorate and epochs (one entry).
+    Governance,
+    /// The validator set of an epoch.
+    EpochSet(Epoch),
+    /// A validator key ever used (consensus or network).
+    ValidatorKey(PublicKey),
 }
 
 impl StateKey {
@@ -74,7 +88,13 @@ impl StateKey {
             }
             StateKey::Grant(g) => check::id("key.grant", g, ID_BYTES_MAX),
             StateKey::Dataset(d) => check::id("key.dataset", d, ID_BYTES_MAX),
-            StateKey::Member(_) | StateKey::Seq(_) => Ok(()),
+            StateKey::Agency(a) => a.validate("key.agency"),
+            StateKey::Proposal(p) => check::id("key.proposal", p, ID_BYTES_MAX),
+            StateKey::Member(_)
+            | StateKey::Seq(_)
+            | StateKey::Governance
+            | StateKey::EpochSet(_)
+            | StateKey::ValidatorKey(_) => Ok(()),
         }
     }
 }
@@ -187,6 +207,16 @@ pub enum StateValue {
     Seq(Seq),
     /// For [`StateKey::Dataset`]: the owner agency.
     Dataset(AgencyId),
+    /// For [`StateKey::Agency`].
+    Agency(AgencyState),
+    /// For [`StateKey::Proposal`].
+    Proposal(ProposalState),
+    /// For [`StateKey::Governance`].
+    Governance(GovernanceState),
+    /// For [`StateKey::EpochSet`].
+    ValidatorSet(ValidatorSet),
+    /// For [`StateKey::ValidatorKey`].
+    ValidatorKey(ValidatorKeyState),
 }
 
 impl StateValue {
@@ -208,6 +238,11 @@ impl StateValue {
                 | (StateKey::Member(_), StateValue::Member(_))
                 | (StateKey::Seq(_), StateValue::Seq(_))
                 | (StateKey::Dataset(_), StateValue::Dataset(_))
+                | (StateKey::Agency(_), StateValue::Agency(_))
+                | (StateKey::Proposal(_), StateValue::Proposal(_))
+                | (StateKey::Governance, StateValue::Governance(_))
+                | (StateKey::EpochSet(_), StateValue::ValidatorSet(_))
+                | (StateKey::ValidatorKey(_), StateValue::ValidatorKey(_))
         )
     }
 
@@ -232,6 +267,15 @@ impl StateValue {
             }
             StateValue::Seq(_) => Ok(()),
             StateValue::Dataset(a) => a.validate("dataset.owner"),
+            StateValue::Agency(a) => a.validate(),
+            StateValue::Proposal(p) => p.validate(),
+            StateValue::Governance(g) => g.validate(),
+            StateValue::ValidatorSet(v) => {
+                Canonical::validate(v).map_err(|e| e.within("validator_set"))
+            }
+            StateValue::ValidatorKey(k) => {
+                check::id("validator_key.validator", &k.validator, ID_BYTES_MAX)
+            }
         }
     }
 }
@@ -370,6 +414,11 @@ fn key_kind(k: &StateKey) -> &'static str {
         StateKey::Member(_) => "member",
         StateKey::Seq(_) => "seq",
         StateKey::Dataset(_) => "dataset",
+        StateKey::Agency(_) => "agency",
+        StateKey::Proposal(_) => "proposal",
+        StateKey::Governance => "governance",
+        StateKey::EpochSet(_) => "epoch_set",
+        StateKey::ValidatorKey(_) => "validator_key",
     }
 }
 
@@ -381,6 +430,11 @@ fn value_kind(v: &StateValue) -> &'static str {
         StateValue::Member(_) => "member",
         StateValue::Seq(_) => "seq",
         StateValue::Dataset(_) => "dataset",
+        StateValue::Agency(_) => "agency",
+        StateValue::Proposal(_) => "proposal",
+        StateValue::Governance(_) => "governance",
+        StateValue::ValidatorSet(_) => "epoch_set",
+        StateValue::ValidatorKey(_) => "validator_key",
     }
 }
 

@@ -19,12 +19,15 @@ mod strategies;
 use chancery_core::block::{Block, BlockHeader, LogEntry, Outcome, ReasonCode};
 use chancery_core::cert::{Certificate, VoteKind};
 use chancery_core::codec::{decode, encode, Canonical, CodecError, VERSION};
-use chancery_core::genesis::Genesis;
+use chancery_core::genesis::{ChainParams, Genesis};
+use chancery_core::governance::{Change, Threshold};
 use chancery_core::limits::*;
 use chancery_core::record::*;
 use chancery_core::tx::{self, Transaction, TxBody, TxError};
 use chancery_core::validator::ValidatorSet;
-use chancery_core::{AgencyId, Amount, Currency, Date, Digest, PublicKey, Seq, Signature};
+use chancery_core::{
+    AgencyId, Amount, Currency, Date, Digest, PublicKey, Seq, Signature, TimestampMs,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -1470,7 +1473,150 @@ fn breakers() -> Vec<Breaker> {
             x.reason = b.with_control();
             ex("reason", "no control characters")
         }),
+        // propose_change
+        brk!(ProposeChange, |x, b| {
+            x.proposal_id.clear();
+            ex("proposal_id", "non-empty")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.proposal_id = b.bad_id();
+            ex("proposal_id", "identifier")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.deadline = TimestampMs(0);
+            ex("deadline", "after 0")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes.clear();
+            ex("changes", "at least one change")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![ok_remove_agency(); CHANGES_MAX + b.extra];
+            ex("changes", at_most_entries(CHANGES_MAX))
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::AddAgency {
+                id: AgencyId("mee".into()),
+                name_zh: String::new(),
+                name_en: "Ministry".into(),
+                admin_keys: vec![PublicKey([1; 32])],
+            }];
+            ex("changes[0].add_agency.name_zh", "non-empty")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::AddAgency {
+                id: AgencyId("mee".into()),
+                name_zh: "部".into(),
+                name_en: "Ministry".into(),
+                admin_keys: vec![PublicKey([1; 32]); ADMIN_KEYS_MAX + b.extra],
+            }];
+            ex(
+                "changes[0].add_agency.admin_keys",
+                at_most_entries(ADMIN_KEYS_MAX),
+            )
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::AddValidator {
+                agency: AgencyId("mee".into()),
+                name: "mee-1".into(),
+                consensus_key: PublicKey([1; 32]),
+                network_key: PublicKey([1; 32]),
+                power: 1,
+            }];
+            ex(
+                "changes[0].add_validator.network_key",
+                "other than the consensus key",
+            )
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::AddValidator {
+                agency: AgencyId("mee".into()),
+                name: b.bad_id(),
+                consensus_key: PublicKey([1; 32]),
+                network_key: PublicKey([2; 32]),
+                power: 1,
+            }];
+            ex("changes[0].add_validator.name", "identifier")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::AddValidator {
+                agency: AgencyId("mee".into()),
+                name: "mee-1".into(),
+                consensus_key: PublicKey([1; 32]),
+                network_key: PublicKey([2; 32]),
+                power: 0,
+            }];
+            ex("changes[0].add_validator.power", "at least 1")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::RotateValidatorKeys {
+                name: "mof-1".into(),
+                consensus_key: None,
+                network_key: None,
+            }];
+            ex("changes[0].rotate_validator_keys.consensus_key", "or both")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::SetAdminKeys {
+                agency: AgencyId("mof".into()),
+                admin_keys: vec![PublicKey([2; 32]), PublicKey([1; 32])],
+            }];
+            ex("changes[0].set_admin_keys.admin_keys", "sorted")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::SetAdminKeys {
+                agency: AgencyId("mof".into()),
+                admin_keys: vec![],
+            }];
+            ex("changes[0].set_admin_keys.admin_keys", "at least one")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::SetParams {
+                params: ChainParams {
+                    block_txs_max: 0,
+                    ..ChainParams::default()
+                },
+            }];
+            ex("changes[0].set_params.params.block_txs_max", "1..=")
+        }),
+        brk!(ProposeChange, |x, b| {
+            x.changes = vec![Change::SetParams {
+                params: ChainParams {
+                    governance_threshold: Threshold {
+                        numerator: 3,
+                        denominator: 3,
+                    },
+                    ..ChainParams::default()
+                },
+            }];
+            ex(
+                "changes[0].set_params.params.governance_threshold.numerator",
+                "below the denominator",
+            )
+        }),
+        brk!(ProposeChange, |x, b| {
+            let p = Change::SetParams {
+                params: ChainParams::default(),
+            };
+            x.changes = vec![p.clone(), p];
+            ex("changes[1]", "at most one set_params")
+        }),
+        // vote
+        brk!(Vote, |x, b| {
+            x.proposal_id.clear();
+            ex("proposal_id", "non-empty")
+        }),
+        brk!(Vote, |x, b| {
+            x.proposal_id = b.over_id();
+            ex("proposal_id", at_most_bytes(ID_BYTES_MAX))
+        }),
     ]
+}
+
+fn ok_remove_agency() -> Change {
+    Change::RemoveAgency {
+        id: AgencyId("nbs".into()),
+    }
 }
 
 /// Break `record` with breaker `i`, and check that validation — directly, through

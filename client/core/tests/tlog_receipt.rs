@@ -116,6 +116,7 @@ impl Sample {
             log_root: merkle::root(&self.leaves[..size]),
             state_root: Digest([9; 32]),
             validator_set: self.genesis.validators.hash(),
+            next_validator_set: chancery_core::Digest::ZERO,
         };
         self.certify(header, signers)
     }
@@ -264,10 +265,10 @@ fn checkpoint_text_round_trip_and_strictness() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], cid.to_hex());
     assert_eq!(lines[1], "6");
-    assert_eq!(lines[13], "");
-    assert_eq!(lines.len(), 17);
+    assert_eq!(lines[14], "");
+    assert_eq!(lines.len(), 18);
     // Signature lines carry the C2SP key id of the validator's key.
-    for (line, idx) in lines[14..].iter().zip([0usize, 1, 3]) {
+    for (line, idx) in lines[15..].iter().zip([0usize, 1, 3]) {
         let sig = parse_signature_line(line).unwrap();
         let v = &set.validators[idx];
         assert_eq!(sig.name, v.name);
@@ -294,18 +295,18 @@ fn checkpoint_text_round_trip_and_strictness() {
             text.replacen(&cid.to_hex(), &Digest([5; 32]).to_hex(), 1),
             "unknown origin",
         ),
-        (format!("{text}{}\n", lines[14]), "duplicate signature"),
+        (format!("{text}{}\n", lines[15]), "duplicate signature"),
         (
             format!(
                 "{}\n\n{}\n{}\n",
-                lines[..13].join("\n"),
-                lines[15],
-                lines[14]
+                lines[..14].join("\n"),
+                lines[16],
+                lines[15]
             ),
             "signature order",
         ),
         (text.replace("mof-1", "mof-9"), "unknown signer"),
-        (lines[..14].join("\n") + "\n", "no signatures"),
+        (lines[..15].join("\n") + "\n", "no signatures"),
     ];
     for (t, why) in &bad {
         assert!(

@@ -408,6 +408,7 @@ impl App {
             log_root: info.log_root,
             state_root: info.state_root,
             validator_set: self.validator_set_hash,
+            next_validator_set: chancery_core::Digest::ZERO,
         };
         let mut txs = Vec::new();
         let mut verified = Vec::new();

@@ -145,6 +145,8 @@ impl Lang {
             AnchorDocument => self.t("文件存证", "Document anchored"),
             RegisterMember => self.t("成员登记", "Member registered"),
             RevokeMember => self.t("成员注销", "Member revoked"),
+            ProposeChange => self.t("治理提案", "Governance proposal"),
+            Vote => self.t("治理投票", "Governance vote"),
         }
     }
 

@@ -365,6 +365,8 @@ fn subject_link(x: &Explorer, l: Lang, r: &Record) -> Markup {
         Record::RevokeMember(m) => {
             html! { (short(&Digest(m.key.0))) " · " (agency_name(x, l, &m.agency)) }
         }
+        Record::ProposeChange(p) => html! { (p.proposal_id) },
+        Record::Vote(v) => html! { (v.proposal_id) },
     }
 }
 

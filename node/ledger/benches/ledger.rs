@@ -246,6 +246,46 @@ fn records(kind: RecordKind, tag: &str, n: usize) -> (Signed, Signed) {
                 (reg, rev)
             }
         }
+        ProposeChange | Vote => {
+            let propose = |i: usize, id: &String| {
+                (
+                    Admin,
+                    Record::ProposeChange(chancery_core::record::ProposeChange {
+                        proposal_id: id.clone(),
+                        changes: vec![chancery_core::governance::Change::RotateValidatorKeys {
+                            name: "v0".into(),
+                            consensus_key: Some(member(i)),
+                            network_key: None,
+                        }],
+                        deadline: TimestampMs(u64::MAX),
+                        reason: Digest([4; 32]),
+                    }),
+                )
+            };
+            let proposals: Signed = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| propose(i, id))
+                .collect();
+            if kind == ProposeChange {
+                (vec![], proposals)
+            } else {
+                // One rejection of three agencies decides each proposal (failed).
+                let votes = ids
+                    .iter()
+                    .map(|id| {
+                        (
+                            Admin,
+                            Record::Vote(chancery_core::record::Vote {
+                                proposal_id: id.clone(),
+                                approve: false,
+                            }),
+                        )
+                    })
+                    .collect();
+                (proposals, votes)
+            }
+        }
     }
 }
 

@@ -8,10 +8,11 @@
 //!    log or in this block). A rejected transaction may be included again, and is then
 //!    executed again (it may have been rejected for a sequence gap that is now filled);
 //! 3. `WrongChain` (chain id), `Malformed` (the record breaks its format rules);
-//! 4. `UnknownSigner`, `SignerRevoked`: the signer must be a registered, not revoked member;
+//! 4. `UnknownSigner`, `SignerRevoked`: the signer must be a registered, not revoked member
+//!    of an agency that was not removed;
 //! 5. `BadSequence`: the sequence number must be exactly the signer's next one (from 0);
 //! 6. `NotAdmin` for membership records, `MissingRole` for the others: the signer must hold
-//!    `RecordKind::required_role`;
+//!    `RecordKind::required_role` (governance records need `Admin`);
 //! 7. the record kind's own rules (see [`Exec::rules`]).
 //!
 //! A rejected transaction changes nothing (and consumes no sequence number).
@@ -27,7 +28,7 @@ use chancery_core::state::{
     AssetState, AssetStatus, AwardState, GrantState, MemberState, StateKey, StateValue,
 };
 use chancery_core::tx::Transaction;
-use chancery_core::{AgencyId, ChainId, Digest, Height, Seq, TimestampMs, TxHash};
+use chancery_core::{AgencyId, ChainId, Digest, Height, PublicKey, Seq, TimestampMs, TxHash};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use ReasonCode::*;
 
@@ -42,35 +43,40 @@ pub(crate) trait StateRead {
 /// Execution of one block over a read-only view of the parent state.
 pub(crate) struct Exec<'a> {
     pub chain_id: ChainId,
-    pub agencies: &'a BTreeSet<AgencyId>,
     pub height: Height,
+    /// Block time (governance deadlines).
+    pub time: TimestampMs,
+    /// The fewest validators a governance change may leave: `min(4, genesis set size)`.
+    pub validators_min: usize,
     pub read: &'a dyn StateRead,
     /// Changes so far, by key hash.
     pub overlay: BTreeMap<Digest, (StateKey, StateValue)>,
     applied: HashSet<TxHash>,
 }
 
-type Rule = Result<Vec<(StateKey, StateValue)>, ReasonCode>;
+pub(crate) type Rule = Result<Vec<(StateKey, StateValue)>, ReasonCode>;
 type Checked = Result<(AgencyId, Vec<(StateKey, StateValue)>), ReasonCode>;
 
 impl<'a> Exec<'a> {
     pub fn new(
         chain_id: ChainId,
-        agencies: &'a BTreeSet<AgencyId>,
         height: Height,
+        time: TimestampMs,
+        validators_min: usize,
         read: &'a dyn StateRead,
     ) -> Self {
         Exec {
             chain_id,
-            agencies,
             height,
+            time,
+            validators_min,
             read,
             overlay: BTreeMap::new(),
             applied: HashSet::new(),
         }
     }
 
-    fn get(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
+    pub(crate) fn get(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
         match self.overlay.get(&key.hash()) {
             Some((_, v)) => Ok(Some(v.clone())),
             None => self.read.value(key),
@@ -128,7 +134,8 @@ impl<'a> Exec<'a> {
             Some(StateValue::Member(m)) => m,
             _ => return Ok(Err(ReasonCode::UnknownSigner)),
         };
-        if member.revoked {
+        // Removing an agency revokes its member keys (docs/governance.md).
+        if member.revoked || !self.is_agency(&member.agency)? {
             return Ok(Err(ReasonCode::SignerRevoked));
         }
         let next = match self.get(&StateKey::Seq(body.signer))? {
@@ -148,13 +155,15 @@ impl<'a> Exec<'a> {
             }));
         }
         let agency = member.agency.clone();
-        Ok(match self.rules(&body.record, &agency, hash)? {
-            Ok(mut writes) => {
-                writes.push((StateKey::Seq(body.signer), StateValue::Seq(next.next())));
-                Ok((agency, writes))
-            }
-            Err(r) => Err(r),
-        })
+        Ok(
+            match self.rules(&body.record, &agency, body.signer, hash)? {
+                Ok(mut writes) => {
+                    writes.push((StateKey::Seq(body.signer), StateValue::Seq(next.next())));
+                    Ok((agency, writes))
+                }
+                Err(r) => Err(r),
+            },
+        )
     }
 
     fn asset(&self, id: &str) -> Result<Option<AssetState>, LedgerError> {
@@ -220,7 +229,14 @@ impl<'a> Exec<'a> {
     ///   any agency, revoked or not (`MemberExists`): keys are never reused.
     /// - RevokeMember: agency = acting agency (`WrongAgency`); the key is a not revoked
     ///   member of that agency (`MemberUnknown`).
-    fn rules(&self, record: &Record, agency: &AgencyId, tx: TxHash) -> Result<Rule, LedgerError> {
+    /// - ProposeChange, Vote: see `governance.rs`.
+    fn rules(
+        &self,
+        record: &Record,
+        agency: &AgencyId,
+        signer: PublicKey,
+        tx: TxHash,
+    ) -> Result<Rule, LedgerError> {
         match record {
             Record::RegisterAsset(r) => self.register_asset(r, agency, tx),
             Record::TransferAsset(r) => self.transfer_asset(r, agency, tx),
@@ -233,6 +249,8 @@ impl<'a> Exec<'a> {
             Record::AnchorDocument(r) => self.anchor_document(r),
             Record::RegisterMember(r) => self.register_member(r, agency),
             Record::RevokeMember(r) => self.revoke_member(r, agency),
+            Record::ProposeChange(r) => self.propose_change(r, agency, signer, tx),
+            Record::Vote(r) => self.vote(r, agency, signer, tx),
         }
     }
 
@@ -272,7 +290,7 @@ impl<'a> Exec<'a> {
             None => Err(AssetUnknown),
             Some(a) if a.status == AssetStatus::Disposed => Err(AssetDisposed),
             Some(a) if a.custodian != r.from => Err(NotCustodian),
-            Some(_) if !self.agencies.contains(&r.to) => Err(UnknownAgency),
+            Some(_) if !self.is_agency(&r.to)? => Err(UnknownAgency),
             Some(a) => Ok(vec![(
                 StateKey::Asset(r.asset_id.clone()),
                 StateValue::Asset(AssetState {
@@ -388,7 +406,7 @@ impl<'a> Exec<'a> {
         if r.grantor != *agency {
             return Ok(Err(WrongAgency));
         }
-        if !self.agencies.contains(&r.grantee) {
+        if !self.is_agency(&r.grantee)? {
             return Ok(Err(UnknownAgency));
         }
         if self.grant(&r.grant_id)?.is_some() {
@@ -598,6 +616,9 @@ pub(crate) fn index_keys(
         Record::RevokeMember(r) => {
             out.insert(subject(CLASS_MEMBER, &K::default().b(r.key.as_bytes())));
         }
+        // Governance records are found by agency and by kind; the members a passed
+        // proposal registers are not in the members-by-agency index yet.
+        Record::ProposeChange(_) | Record::Vote(_) => {}
     }
     out
 }

@@ -28,8 +28,10 @@
 
 mod apply_checked;
 mod check;
+mod epochs;
 mod exec;
 pub mod explore;
+mod governance;
 mod indexer;
 mod logtree;
 mod proofs;
@@ -60,11 +62,15 @@ use chancery_core::block::{Block, BlockHeader, LogEntry, Outcome, ReasonCode};
 use chancery_core::cert::{CertError, Certificate, VoteKind};
 use chancery_core::codec::{self, Canonical};
 use chancery_core::genesis::Genesis;
+use chancery_core::governance::{
+    AgencyState, GovernanceState, KeyUse, ValidatorKeyState, VALIDATORS_MIN,
+};
 use chancery_core::limits::BLOCK_TXS_MAX;
 use chancery_core::record::Role;
 use chancery_core::state::{MemberState, StateKey, StateProof, StateValue, EMPTY};
 use chancery_core::tx::{Transaction, VerifiedTx};
-use chancery_core::{AgencyId, ChainId, Digest, Height, TimestampMs, TxHash};
+use chancery_core::validator::ValidatorSet;
+use chancery_core::{AgencyId, ChainId, Digest, Epoch, Height, TimestampMs, TxHash};
 use chancery_storage::{Column, Store, StoreError, WriteBatch};
 use schema::{StateEntry, StoredBlock, TxLoc};
 use smt::Node;
@@ -317,6 +323,14 @@ pub struct Executed {
     pub height: Height,
     /// Block time.
     pub time: TimestampMs,
+    /// The epoch of this height.
+    pub epoch: Epoch,
+    /// Hash of the validator set of that epoch.
+    pub validator_set: Digest,
+    /// Hash of the next epoch's set if this block ends its epoch, else [`Digest::ZERO`].
+    pub next_validator_set: Digest,
+    /// The next epoch's set if this block ends its epoch.
+    pub next_set: Option<ValidatorSet>,
     /// Hash of the parent block.
     pub parent: Digest,
     /// One outcome per transaction, in order.
@@ -352,10 +366,14 @@ struct Plan {
 }
 
 impl Executed {
-    /// Copy the execution results into a header (height, time, txs, log and state roots).
+    /// Copy the execution results into a header (height, time, epoch and validator sets,
+    /// txs, log and state roots).
     pub fn fill_header(&self, header: &mut BlockHeader) {
         header.height = self.height;
         header.time = self.time;
+        header.epoch = self.epoch;
+        header.validator_set = self.validator_set;
+        header.next_validator_set = self.next_validator_set;
         header.parent = self.parent;
         header.txs_hash = self.txs_hash;
         header.tx_count = self.tx_count;
@@ -430,7 +448,8 @@ pub struct Ledger {
     store: Arc<dyn Store>,
     genesis: Genesis,
     chain_id: ChainId,
-    agencies: BTreeSet<AgencyId>,
+    /// The fewest validators a governance change may leave: `min(4, genesis set size)`.
+    validators_min: usize,
     config: LedgerConfig,
     inner: Mutex<Inner>,
     /// Inner trees of recently read log tiles, shared by the proofs (`proofs.rs`).
@@ -477,6 +496,60 @@ fn genesis_members(
     Ok(out)
 }
 
+/// The governance entries of the genesis state: each agency, the electorate and epoch 0,
+/// the genesis validator set and its keys (docs/governance.md).
+fn genesis_governance(g: &Genesis) -> Result<Vec<(StateKey, StateValue)>, LedgerError> {
+    let mut out = Vec::new();
+    let mut ids = BTreeSet::new();
+    for a in &g.agencies {
+        if !ids.insert(a.id.clone()) {
+            return Err(LedgerError::Genesis(format!(
+                "agency {} listed twice",
+                a.id
+            )));
+        }
+        out.push((
+            StateKey::Agency(a.id.clone()),
+            StateValue::Agency(AgencyState {
+                name_zh: a.name_zh.clone(),
+                name_en: a.name_en.clone(),
+                admin_keys: a.admin_keys.clone(),
+                removed: false,
+            }),
+        ));
+    }
+    let set = &g.validators;
+    out.push((
+        StateKey::Governance,
+        StateValue::Governance(GovernanceState {
+            agencies: ids.into_iter().collect(),
+            epoch: set.epoch,
+            params: g.params.clone(),
+            pending: None,
+        }),
+    ));
+    out.push((
+        StateKey::EpochSet(set.epoch),
+        StateValue::ValidatorSet(set.clone()),
+    ));
+    for v in &set.validators {
+        for (key, key_use) in [
+            (v.consensus_key, KeyUse::Consensus),
+            (v.network_key, KeyUse::Network),
+        ] {
+            out.push((
+                StateKey::ValidatorKey(key),
+                StateValue::ValidatorKey(ValidatorKeyState {
+                    validator: v.name.clone(),
+                    key_use,
+                    retired_at: None,
+                }),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) const META_GENESIS_ROOT: &[u8] = b"genesis_state_root";
 
 impl Ledger {
@@ -497,12 +570,12 @@ impl Ledger {
             .validate()
             .map_err(|e| LedgerError::Genesis(e.to_string()))?;
         let chain_id = genesis.chain_id();
-        let agencies = genesis.agencies.iter().map(|a| a.id.clone()).collect();
+        let validators_min = VALIDATORS_MIN.min(genesis.validators.len());
         let ledger = Ledger {
             store,
             genesis: genesis.clone(),
             chain_id,
-            agencies,
+            validators_min,
             config,
             log_tiles: Arc::default(),
             inner: Mutex::new(Inner {
@@ -583,9 +656,11 @@ impl Ledger {
         let members = genesis_members(&self.genesis)?;
         let mut batch = WriteBatch::new();
         let mut changes = Vec::new();
-        for (key, m) in &members {
-            let k = StateKey::Member(*key);
-            let v = StateValue::Member(m.clone());
+        let entries = members
+            .iter()
+            .map(|(key, m)| (StateKey::Member(*key), StateValue::Member(m.clone())))
+            .chain(genesis_governance(&self.genesis)?);
+        for (k, v) in entries {
             changes.push((k.hash(), v.hash()));
             batch.put(
                 Column::State,
@@ -877,20 +952,22 @@ impl Ledger {
                 found: time,
             });
         }
-        let max = (self.genesis.params.block_txs_max as usize).min(BLOCK_TXS_MAX);
-        if txs.len() > max {
-            return Err(LedgerError::TooManyTxs {
-                max,
-                found: txs.len(),
-            });
-        }
         let reader = Reader {
             ledger: self,
             plans: &base.plans,
             cache: &inner.values,
             misses: RefCell::new(HashMap::new()),
         };
-        let mut exec = exec::Exec::new(self.chain_id, &self.agencies, height, &reader);
+        let mut exec = exec::Exec::new(self.chain_id, height, time, self.validators_min, &reader);
+        // The block limit in force at this height (a governance epoch may change it).
+        let in_force = exec.governance()?;
+        let max = (in_force.params_at(height).block_txs_max as usize).min(BLOCK_TXS_MAX);
+        if txs.len() > max {
+            return Err(LedgerError::TooManyTxs {
+                max,
+                found: txs.len(),
+            });
+        }
         let mut entries = Vec::with_capacity(txs.len());
         let mut outcomes = Vec::with_capacity(txs.len());
         let mut outcomes_by_hash = HashMap::with_capacity(txs.len());
@@ -913,6 +990,16 @@ impl Ledger {
             entries.push((c.hash(), entry));
         }
         let log_nodes = frontier.take_puts();
+        // The header's epoch fields, from the state after this block: its own epoch (no
+        // block can change the epoch of its own height) and, if it ends its epoch, the next
+        // set.
+        let gov = exec.governance()?;
+        let epoch = gov.epoch_at(height);
+        let set = exec.epoch_set(epoch)?;
+        let next_set = match gov.epoch_ending_at(height) {
+            Some(e) => Some(exec.epoch_set(e)?),
+            None => None,
+        };
         let changes = std::mem::take(&mut exec.overlay);
         drop(exec);
         let list: Vec<(Digest, Digest)> =
@@ -924,6 +1011,10 @@ impl Ledger {
         Ok(Executed {
             height,
             time,
+            epoch,
+            validator_set: set.hash(),
+            next_validator_set: next_set.as_ref().map_or(Digest::ZERO, ValidatorSet::hash),
+            next_set,
             parent: base.hash,
             outcomes,
             txs_hash,
@@ -1014,6 +1105,13 @@ impl Ledger {
                     d.height
                 )));
             }
+            // A certificate is valid only for the epoch that contains its block.
+            if d.epoch != h.epoch {
+                return Err(LedgerError::Certificate(format!(
+                    "descendant header {i} (height {}) is of epoch {}, the block of epoch {}",
+                    d.height, d.epoch, h.epoch
+                )));
+            }
             link = d.hash();
         }
         if cert.block != link {
@@ -1022,7 +1120,19 @@ impl Ledger {
                 cert.block
             )));
         }
-        cert.verify_kind(VoteKind::Finalize, self.chain_id, &self.genesis.validators)?;
+        let set = self.validator_set_of_epoch(h.epoch)?.ok_or_else(|| {
+            LedgerError::Certificate(format!(
+                "block is of epoch {}, which has no validator set here",
+                h.epoch
+            ))
+        })?;
+        if h.height < set.start_height {
+            return Err(LedgerError::Certificate(format!(
+                "block at height {} is before epoch {} starts at {}",
+                h.height, h.epoch, set.start_height
+            )));
+        }
+        cert.verify_kind(VoteKind::Finalize, self.chain_id, &set)?;
         Ok(hash)
     }
 
@@ -1258,6 +1368,23 @@ fn check_header(h: &BlockHeader, ex: &Executed) -> Result<(), LedgerError> {
             found,
         })
     };
+    if h.epoch != ex.epoch {
+        return mism("epoch", ex.epoch.to_string(), h.epoch.to_string());
+    }
+    if h.validator_set != ex.validator_set {
+        return mism(
+            "validator_set",
+            ex.validator_set.to_hex(),
+            h.validator_set.to_hex(),
+        );
+    }
+    if h.next_validator_set != ex.next_validator_set {
+        return mism(
+            "next_validator_set",
+            ex.next_validator_set.to_hex(),
+            h.next_validator_set.to_hex(),
+        );
+    }
     if h.txs_hash != ex.txs_hash {
         return mism("txs_hash", ex.txs_hash.to_hex(), h.txs_hash.to_hex());
     }

@@ -193,24 +193,31 @@ pub mod fixture {
                 log_root: chancery_core::Digest::ZERO,
                 state_root: chancery_core::Digest::ZERO,
                 validator_set: self.genesis.validators.hash(),
+                next_validator_set: chancery_core::Digest::ZERO,
             }
         }
 
         /// A finalization certificate of the first three validators for `block`.
         pub fn finalize(&self, block: &Block) -> Certificate {
+            self.finalize_by(block, &self.validators[..3])
+        }
+
+        /// A finalization certificate for `block` (of its header's epoch) signed by
+        /// `signers`, the validators at indexes 0, 1, ... of that epoch's set.
+        pub fn finalize_by(&self, block: &Block, signers: &[SecretKey]) -> Certificate {
             let body = VoteBody {
                 chain_id: self.genesis.chain_id(),
-                epoch: Epoch(0),
+                epoch: block.header.epoch,
                 view: block.header.view,
                 kind: VoteKind::Finalize,
                 block: block.header.hash(),
             };
             Certificate {
                 kind: VoteKind::Finalize,
-                epoch: Epoch(0),
+                epoch: block.header.epoch,
                 view: block.header.view,
                 block: block.header.hash(),
-                signatures: self.validators[..3]
+                signatures: signers
                     .iter()
                     .enumerate()
                     .map(|(i, k)| IndexedSignature {

@@ -18,6 +18,7 @@ use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};
 use chancery_core::codec::{Canonical, ValidationError};
 use chancery_core::crypto::SecretKey;
 use chancery_core::genesis::{Agency, ChainParams, Genesis, Member};
+use chancery_core::governance::{Change, Threshold};
 use chancery_core::limits::*;
 use chancery_core::record::*;
 use chancery_core::tx::{Transaction, TxBody};
@@ -319,7 +320,7 @@ pub const OPERATORS: [Operator; 8] = [
 /// Every `VoteKind`.
 pub const VOTE_KINDS: [VoteKind; 3] = [VoteKind::Notarize, VoteKind::Nullify, VoteKind::Finalize];
 /// Every `ReasonCode`.
-pub const REASON_CODES: [ReasonCode; 26] = {
+pub const REASON_CODES: [ReasonCode; 37] = {
     use ReasonCode::*;
     [
         WrongChain,
@@ -348,6 +349,17 @@ pub const REASON_CODES: [ReasonCode; 26] = {
         MemberUnknown,
         NotAdmin,
         DuplicateTx,
+        ProposalExists,
+        ProposalUnknown,
+        ProposalClosed,
+        ProposalExpired,
+        AgencyExists,
+        AgencyHasValidator,
+        ValidatorExists,
+        ValidatorUnknown,
+        KeyReused,
+        ValidatorSetTooSmall,
+        LimitExceeded,
     ]
 };
 
@@ -477,6 +489,17 @@ pub fn variant_positions() -> Vec<(&'static str, usize, usize)> {
             MemberUnknown => 23,
             NotAdmin => 24,
             DuplicateTx => 25,
+            ProposalExists => 26,
+            ProposalUnknown => 27,
+            ProposalClosed => 28,
+            ProposalExpired => 29,
+            AgencyExists => 30,
+            AgencyHasValidator => 31,
+            ValidatorExists => 32,
+            ValidatorUnknown => 33,
+            KeyReused => 34,
+            ValidatorSetTooSmall => 35,
+            LimitExceeded => 36,
         }
     }
     fn rr(v: &RecordRef) -> usize {
@@ -1021,6 +1044,10 @@ pub fn record_of_kind(kind: RecordKind, lists: Lists) -> BoxedStrategy<Record> {
             .prop_map(Record::RegisterMember)
             .boxed(),
         RecordKind::RevokeMember => revoke_member().prop_map(Record::RevokeMember).boxed(),
+        RecordKind::ProposeChange => propose_change(lists)
+            .prop_map(Record::ProposeChange)
+            .boxed(),
+        RecordKind::Vote => vote().prop_map(Record::Vote).boxed(),
     }
 }
 
@@ -1085,13 +1112,13 @@ pub fn block_header() -> BoxedStrategy<BlockHeader> {
             any::<u16>(),
         ),
         (number(), digest(), any::<u32>(), number()),
-        (digest(), digest(), digest()),
+        (digest(), digest(), digest(), digest()),
     )
         .prop_map(
             |(
                 (chain_id, epoch, height, view, parent, proposer),
                 (time, txs_hash, tx_count, log_size),
-                (log_root, state_root, validator_set),
+                (log_root, state_root, validator_set, next_validator_set),
             )| BlockHeader {
                 chain_id,
                 epoch: Epoch(epoch),
@@ -1106,6 +1133,7 @@ pub fn block_header() -> BoxedStrategy<BlockHeader> {
                 log_root,
                 state_root,
                 validator_set,
+                next_validator_set,
             },
         )
         .boxed()
@@ -1304,17 +1332,154 @@ pub fn genesis_member() -> BoxedStrategy<Member> {
         .boxed()
 }
 
-/// Chain parameters.
+/// A valid governance threshold (numerator below denominator).
+pub fn threshold() -> BoxedStrategy<Threshold> {
+    (1..=THRESHOLD_DENOMINATOR_MAX as u32)
+        .prop_flat_map(|den| (0..den, Just(den)))
+        .prop_map(|(numerator, denominator)| Threshold {
+            numerator,
+            denominator,
+        })
+        .boxed()
+}
+
+/// Chain parameters as a genesis may carry them: any block and timing values (a genesis
+/// checks only the governance policy), a valid policy.
 pub fn chain_params() -> BoxedStrategy<ChainParams> {
-    (any::<u32>(), any::<u32>(), number(), number())
+    (
+        any::<u32>(),
+        any::<u32>(),
+        number(),
+        number(),
+        threshold(),
+        1..=EPOCH_DELAY_BLOCKS_MAX,
+    )
         .prop_map(
-            |(block_txs_max, block_bytes_max, delta_ms, heartbeat_ms)| ChainParams {
+            |(block_txs_max, block_bytes_max, delta_ms, heartbeat_ms, t, delay)| ChainParams {
                 block_txs_max,
                 block_bytes_max,
                 delta_ms,
                 heartbeat_ms,
+                governance_threshold: t,
+                epoch_delay_blocks: delay,
             },
         )
+        .boxed()
+}
+
+/// Chain parameters a `set_params` change may set: every value within its limits.
+pub fn settable_chain_params() -> BoxedStrategy<ChainParams> {
+    (
+        1..=BLOCK_TXS_MAX as u32,
+        1..=BLOCK_BYTES_MAX as u32,
+        1..=DELTA_MS_MAX,
+        0..=HEARTBEAT_MS_MAX,
+        threshold(),
+        1..=EPOCH_DELAY_BLOCKS_MAX,
+    )
+        .prop_map(
+            |(block_txs_max, block_bytes_max, delta_ms, heartbeat_ms, t, delay)| ChainParams {
+                block_txs_max,
+                block_bytes_max,
+                delta_ms,
+                heartbeat_ms,
+                governance_threshold: t,
+                epoch_delay_blocks: delay,
+            },
+        )
+        .boxed()
+}
+
+/// Admin keys, strictly sorted: 1..=3, or exactly `ADMIN_KEYS_MAX`.
+pub fn admin_keys(lists: Lists) -> BoxedStrategy<Vec<PublicKey>> {
+    let n = match lists {
+        Lists::Small => 1..=SMALL_MAX,
+        Lists::Max => ADMIN_KEYS_MAX..=ADMIN_KEYS_MAX,
+    };
+    proptest::collection::btree_set(public_key(), n)
+        .prop_map(|s| s.into_iter().collect())
+        .boxed()
+}
+
+/// One governance change of any kind.
+pub fn change(lists: Lists) -> BoxedStrategy<Change> {
+    let two_keys = || {
+        (public_key(), public_key())
+            .prop_filter("distinct keys", |(a, b)| a != b)
+            .boxed()
+    };
+    prop_oneof![
+        (
+            agency(),
+            nonempty(NAME_BYTES_MAX),
+            nonempty(NAME_BYTES_MAX),
+            admin_keys(lists)
+        )
+            .prop_map(|(id, name_zh, name_en, admin_keys)| Change::AddAgency {
+                id,
+                name_zh,
+                name_en,
+                admin_keys
+            }),
+        agency().prop_map(|id| Change::RemoveAgency { id }),
+        (agency(), ident(), two_keys(), positive()).prop_map(
+            |(agency, name, (consensus_key, network_key), power)| Change::AddValidator {
+                agency,
+                name,
+                consensus_key,
+                network_key,
+                power
+            }
+        ),
+        ident().prop_map(|name| Change::RemoveValidator { name }),
+        (ident(), two_keys(), 0..3u8).prop_map(|(name, (c, n), which)| {
+            Change::RotateValidatorKeys {
+                name,
+                consensus_key: (which != 1).then_some(c),
+                network_key: (which != 0).then_some(n),
+            }
+        }),
+        (agency(), admin_keys(lists))
+            .prop_map(|(agency, admin_keys)| Change::SetAdminKeys { agency, admin_keys }),
+        settable_chain_params().prop_map(|params| Change::SetParams { params }),
+    ]
+    .boxed()
+}
+
+/// A `ProposeChange`: 1..=3 changes, or exactly `CHANGES_MAX`; at most one `set_params`.
+pub fn propose_change(lists: Lists) -> BoxedStrategy<ProposeChange> {
+    let n = match lists {
+        Lists::Small => 1..=SMALL_MAX,
+        Lists::Max => CHANGES_MAX..=CHANGES_MAX,
+    };
+    (ident(), vec(change(lists), n), positive(), digest())
+        .prop_map(|(proposal_id, mut changes, deadline, reason)| {
+            let mut params = false;
+            for c in &mut changes {
+                if matches!(c, Change::SetParams { .. }) {
+                    if params {
+                        *c = Change::RemoveValidator { name: "v".into() };
+                    }
+                    params = true;
+                }
+            }
+            ProposeChange {
+                proposal_id,
+                changes,
+                deadline: TimestampMs(deadline),
+                reason,
+            }
+        })
+        .boxed()
+}
+
+/// A governance `Vote`.
+pub fn vote() -> BoxedStrategy<Vote> {
+    (ident(), any::<bool>())
+        .prop_map(|(proposal_id, approve)| Vote {
+            proposal_id,
+            approve,
+        })
         .boxed()
 }
 

@@ -11,6 +11,7 @@ use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};
 use chancery_core::crypto::SecretKey;
 use chancery_core::domain;
 use chancery_core::genesis::{Agency, ChainParams, Genesis, Member};
+use chancery_core::governance::{Change, Threshold};
 use chancery_core::record::*;
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::validator::{Validator, ValidatorSet};
@@ -264,6 +265,57 @@ pub fn revoke_member() -> RevokeMember {
     }
 }
 
+/// A proposal that a fifth agency join with a validator, one validator rotate its
+/// consensus key, and the heartbeat change.
+pub fn propose_change() -> ProposeChange {
+    ProposeChange {
+        proposal_id: "gov-2026-001".into(),
+        changes: vec![
+            Change::AddAgency {
+                id: agency("mee"),
+                name_zh: "生态环境部".into(),
+                name_en: "Ministry of Ecology and Environment".into(),
+                admin_keys: vec![key("mee admin").public()],
+            },
+            Change::AddValidator {
+                agency: agency("mee"),
+                name: "mee-1".into(),
+                consensus_key: key("mee-1 consensus").public(),
+                network_key: key("mee-1 network").public(),
+                power: 1,
+            },
+            Change::RotateValidatorKeys {
+                name: "ndrc-1".into(),
+                consensus_key: Some(key("ndrc-1 consensus 2").public()),
+                network_key: None,
+            },
+            Change::SetParams {
+                params: ChainParams {
+                    block_txs_max: 10_000,
+                    block_bytes_max: 8 * 1024 * 1024,
+                    delta_ms: 500,
+                    heartbeat_ms: 1_000,
+                    governance_threshold: Threshold {
+                        numerator: 2,
+                        denominator: 3,
+                    },
+                    epoch_delay_blocks: 2,
+                },
+            },
+        ],
+        deadline: TimestampMs(1_775_000_000_000),
+        reason: domain::DOCUMENT_HASH.hash("关于生态环境部加入联盟的请示".as_bytes()),
+    }
+}
+
+/// An approving vote on [`propose_change`].
+pub fn vote() -> Vote {
+    Vote {
+        proposal_id: "gov-2026-001".into(),
+        approve: true,
+    }
+}
+
 /// One record of every kind, in `RecordKind::ALL` order.
 pub fn records() -> Vec<Record> {
     vec![
@@ -278,6 +330,8 @@ pub fn records() -> Vec<Record> {
         Record::AnchorDocument(anchor_document()),
         Record::RegisterMember(register_member()),
         Record::RevokeMember(revoke_member()),
+        Record::ProposeChange(propose_change()),
+        Record::Vote(vote()),
     ]
 }
 
@@ -353,6 +407,11 @@ pub fn genesis() -> Genesis {
             block_bytes_max: 8 * 1024 * 1024,
             delta_ms: 500,
             heartbeat_ms: 50,
+            governance_threshold: Threshold {
+                numerator: 2,
+                denominator: 3,
+            },
+            epoch_delay_blocks: 2,
         },
     }
 }
@@ -419,6 +478,7 @@ pub fn block_header() -> BlockHeader {
         log_root: domain::LOG_LEAF.hash(&chancery_core::encode(&log_entry())),
         state_root: domain::STATE_NODE.hash(b"fixture state root"),
         validator_set: g.validators.hash(),
+        next_validator_set: chancery_core::Digest::ZERO,
     }
 }
 

@@ -1,0 +1,585 @@
+//! The epoch chain: from the genesis alone, prove which validator set governs each epoch.
+//!
+//! The last block of an epoch (the *boundary* header) commits the hash of the next
+//! epoch's validator set in `next_validator_set`, and is finalized by the set of the epoch
+//! it ends. An [`EpochLink`] is that header, its finalization certificate and the next set;
+//! [`verify_epoch_chain`] checks links one by one from the genesis set (epoch 0) and
+//! returns the set of the last epoch as a [`VerifiedValidatorSet`], with which a
+//! checkpoint (and so a receipt or a state proof) of that epoch verifies
+//! ([`VerifiedValidatorSet::verify_checkpoint`]). Unverified links and verified sets are
+//! different types; verification is the only door.
+
+use crate::block::BlockHeader;
+use crate::cert::Certificate;
+use crate::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
+use crate::codec::{Canonical, ValidationError};
+use crate::genesis::Genesis;
+use crate::ids::{ChainId, Digest, Epoch, Height};
+use crate::limits::{
+    BLOCK_HEADER_ENCODING_BYTES_MAX, CERTIFICATE_ENCODING_BYTES_MAX, EPOCH_LINKS_MAX,
+    VALIDATOR_SET_ENCODING_BYTES_MAX,
+};
+use crate::validator::ValidatorSet;
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Largest canonical epoch link, in bytes: a header, a certificate and a validator set.
+pub const EPOCH_LINK_ENCODING_BYTES_MAX: usize = BLOCK_HEADER_ENCODING_BYTES_MAX
+    + CERTIFICATE_ENCODING_BYTES_MAX
+    + VALIDATOR_SET_ENCODING_BYTES_MAX;
+
+/// One step of the epoch chain. Unverified.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct EpochLink {
+    /// The boundary header: the last block of its epoch.
+    pub header: BlockHeader,
+    /// Its finalization certificate, by the set of the epoch it ends.
+    pub certificate: Certificate,
+    /// The next epoch's validator set (its hash is `header.next_validator_set`).
+    pub next: ValidatorSet,
+}
+
+impl Canonical for EpochLink {
+    const NAME: &'static str = "epoch link";
+    const BYTES_MAX: usize = EPOCH_LINK_ENCODING_BYTES_MAX;
+    fn validate(&self) -> Result<(), ValidationError> {
+        self.header.validate().map_err(|e| e.within("header"))?;
+        self.certificate
+            .validate()
+            .map_err(|e| e.within("certificate"))?;
+        self.next.validate().map_err(|e| e.within("next"))
+    }
+}
+
+/// A validator set proven from the genesis by an epoch chain (or the genesis set itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedValidatorSet {
+    chain_id: ChainId,
+    set: ValidatorSet,
+}
+
+impl VerifiedValidatorSet {
+    /// The genesis set (epoch 0): trusted as the genesis file is.
+    pub fn genesis(genesis: &Genesis) -> Self {
+        VerifiedValidatorSet {
+            chain_id: genesis.chain_id(),
+            set: genesis.validators.clone(),
+        }
+    }
+
+    /// The set.
+    pub fn set(&self) -> &ValidatorSet {
+        &self.set
+    }
+
+    /// Its epoch.
+    pub fn epoch(&self) -> Epoch {
+        self.set.epoch
+    }
+
+    /// The chain it belongs to.
+    pub fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+
+    /// Verify a checkpoint of this set's epoch: the header must be in the epoch (at or
+    /// after its first height; a certificate is valid only for the epoch that contains
+    /// its block) and certified by this set.
+    pub fn verify_checkpoint(
+        &self,
+        cp: &Checkpoint,
+    ) -> Result<VerifiedCheckpoint, CheckpointError> {
+        if cp.header.height < self.set.start_height {
+            return Err(CheckpointError::CertificateMismatch {
+                field: "height",
+                expected: format!(
+                    "a height of epoch {} (from {})",
+                    self.set.epoch, self.set.start_height
+                ),
+                found: cp.header.height.to_string(),
+            });
+        }
+        cp.verify_with(&self.chain_id, &self.set)
+    }
+}
+
+/// Why an epoch chain does not verify. `index` is the link's position in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EpochChainError {
+    /// More links than any verifier accepts.
+    #[error("epoch chain of {found} links, at most {max}")]
+    TooLong {
+        /// The limit ([`EPOCH_LINKS_MAX`]).
+        max: usize,
+        /// Links given.
+        found: usize,
+    },
+    /// A link breaks its format rules (its next set, typically).
+    #[error("epoch link {index}: {source}")]
+    Malformed {
+        /// The link.
+        index: usize,
+        /// Why.
+        source: ValidationError,
+    },
+    /// A header of another chain.
+    #[error("epoch link {index}: header is for chain {found}, expected chain {expected}")]
+    WrongChain {
+        /// The link.
+        index: usize,
+        /// The genesis' chain id.
+        expected: ChainId,
+        /// The header's.
+        found: ChainId,
+    },
+    /// The header is not of the epoch the chain has reached (a skipped, repeated or
+    /// reordered link).
+    #[error(
+        "epoch link {index}: header is of epoch {found}, the chain has reached epoch {expected}"
+    )]
+    WrongEpoch {
+        /// The link.
+        index: usize,
+        /// The epoch reached.
+        expected: Epoch,
+        /// The header's.
+        found: Epoch,
+    },
+    /// The header lies before the first height of its epoch.
+    #[error("epoch link {index}: header height {found} is before epoch {epoch} starts at {start}")]
+    BeforeEpochStart {
+        /// The link.
+        index: usize,
+        /// Its epoch.
+        epoch: Epoch,
+        /// The epoch's first height.
+        start: Height,
+        /// The header's height.
+        found: Height,
+    },
+    /// The header is not a boundary: it commits no next set.
+    #[error("epoch link {index}: header at height {height} commits no next validator set")]
+    NotABoundary {
+        /// The link.
+        index: usize,
+        /// The header's height.
+        height: Height,
+    },
+    /// The header or its certificate does not verify against the set of its epoch.
+    #[error("epoch link {index}: {source}")]
+    Checkpoint {
+        /// The link.
+        index: usize,
+        /// Why.
+        source: CheckpointError,
+    },
+    /// The next set is not the one the header commits.
+    #[error(
+        "epoch link {index}: header commits next validator set {expected}, link carries {found}"
+    )]
+    NextSetMismatch {
+        /// The link.
+        index: usize,
+        /// `header.next_validator_set`.
+        expected: Digest,
+        /// Hash of the set carried.
+        found: Digest,
+    },
+    /// The next set's epoch is not the header's plus one.
+    #[error("epoch link {index}: next set is for epoch {found}, expected {expected}")]
+    EpochNotConsecutive {
+        /// The link.
+        index: usize,
+        /// The header's epoch plus one.
+        expected: Epoch,
+        /// The next set's.
+        found: Epoch,
+    },
+    /// The next set does not start right after the boundary.
+    #[error("epoch link {index}: next set starts at height {found}, expected {expected}")]
+    StartHeightMismatch {
+        /// The link.
+        index: usize,
+        /// The boundary height plus one.
+        expected: Height,
+        /// The next set's.
+        found: Height,
+    },
+}
+
+/// Verify `links` from the genesis set: link `i` must be the boundary header of epoch `i`,
+/// finalized by the set proven so far, committing the set it carries, which must be for
+/// epoch `i + 1` and start at the next height. Returns the last epoch's set (the genesis
+/// set for no links).
+pub fn verify_epoch_chain(
+    genesis: &Genesis,
+    links: &[EpochLink],
+) -> Result<VerifiedValidatorSet, EpochChainError> {
+    if links.len() > EPOCH_LINKS_MAX {
+        return Err(EpochChainError::TooLong {
+            max: EPOCH_LINKS_MAX,
+            found: links.len(),
+        });
+    }
+    let mut current = VerifiedValidatorSet::genesis(genesis);
+    for (index, link) in links.iter().enumerate() {
+        current = verify_link(&current, index, link)?;
+    }
+    Ok(current)
+}
+
+/// Verify one link on top of the set proven so far.
+pub fn verify_link(
+    current: &VerifiedValidatorSet,
+    index: usize,
+    link: &EpochLink,
+) -> Result<VerifiedValidatorSet, EpochChainError> {
+    let h = &link.header;
+    let set = &current.set;
+    if h.chain_id != current.chain_id {
+        return Err(EpochChainError::WrongChain {
+            index,
+            expected: current.chain_id,
+            found: h.chain_id,
+        });
+    }
+    if h.epoch != set.epoch {
+        return Err(EpochChainError::WrongEpoch {
+            index,
+            expected: set.epoch,
+            found: h.epoch,
+        });
+    }
+    if h.height < set.start_height {
+        return Err(EpochChainError::BeforeEpochStart {
+            index,
+            epoch: set.epoch,
+            start: set.start_height,
+            found: h.height,
+        });
+    }
+    if !h.is_boundary() {
+        return Err(EpochChainError::NotABoundary {
+            index,
+            height: h.height,
+        });
+    }
+    let cp = Checkpoint {
+        header: h.clone(),
+        certificate: link.certificate.clone(),
+    };
+    cp.verify_with(&current.chain_id, set)
+        .map_err(|source| EpochChainError::Checkpoint { index, source })?;
+    link.next
+        .validate()
+        .map_err(|source| EpochChainError::Malformed {
+            index,
+            source: source.within("next"),
+        })?;
+    let found = link.next.hash();
+    if found != h.next_validator_set {
+        return Err(EpochChainError::NextSetMismatch {
+            index,
+            expected: h.next_validator_set,
+            found,
+        });
+    }
+    if link.next.epoch != set.epoch.next() {
+        return Err(EpochChainError::EpochNotConsecutive {
+            index,
+            expected: set.epoch.next(),
+            found: link.next.epoch,
+        });
+    }
+    if link.next.start_height != h.height.next() {
+        return Err(EpochChainError::StartHeightMismatch {
+            index,
+            expected: h.height.next(),
+            found: link.next.start_height,
+        });
+    }
+    Ok(VerifiedValidatorSet {
+        chain_id: current.chain_id,
+        set: link.next.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::{IndexedSignature, VoteBody, VoteKind};
+    use crate::crypto::SecretKey;
+    use crate::genesis::ChainParams;
+    use crate::ids::{AgencyId, PublicKey, TimestampMs, View};
+    use crate::validator::Validator;
+
+    /// The keys of epoch `e`: four validators, fresh keys every epoch.
+    fn keys(e: u64) -> Vec<SecretKey> {
+        (0..4u8)
+            .map(|i| SecretKey::from_seed([e as u8 * 16 + i + 1; 32]))
+            .collect()
+    }
+
+    fn set(e: u64, start: u64) -> ValidatorSet {
+        ValidatorSet {
+            epoch: Epoch(e),
+            start_height: Height(start),
+            validators: keys(e)
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Validator {
+                    name: format!("v{i}"),
+                    agency: AgencyId(format!("a{i}")),
+                    consensus_key: k.public(),
+                    network_key: PublicKey([200 + e as u8 * 4 + i as u8; 32]),
+                    power: 1,
+                })
+                .collect(),
+        }
+    }
+
+    fn genesis() -> Genesis {
+        Genesis {
+            chain_name: "epochs".into(),
+            genesis_time: TimestampMs(1),
+            agencies: vec![],
+            members: vec![],
+            validators: set(0, 1),
+            params: ChainParams::default(),
+        }
+    }
+
+    fn header(
+        g: &Genesis,
+        epoch: u64,
+        height: u64,
+        set: &ValidatorSet,
+        next: &Digest,
+    ) -> BlockHeader {
+        BlockHeader {
+            chain_id: g.chain_id(),
+            epoch: Epoch(epoch),
+            height: Height(height),
+            view: View(height),
+            parent: Digest([1; 32]),
+            proposer: 0,
+            time: TimestampMs(height * 1000),
+            txs_hash: Digest([2; 32]),
+            tx_count: 0,
+            log_size: 0,
+            log_root: Digest([3; 32]),
+            state_root: Digest([4; 32]),
+            validator_set: set.hash(),
+            next_validator_set: *next,
+        }
+    }
+
+    /// A finalization certificate on `h` by the first three of `signers`.
+    fn certify(g: &Genesis, h: &BlockHeader, signers: &[SecretKey]) -> Certificate {
+        let body = VoteBody {
+            chain_id: g.chain_id(),
+            epoch: h.epoch,
+            view: h.view,
+            kind: VoteKind::Finalize,
+            block: h.hash(),
+        };
+        Certificate {
+            kind: VoteKind::Finalize,
+            epoch: h.epoch,
+            view: h.view,
+            block: h.hash(),
+            signatures: signers[..3]
+                .iter()
+                .enumerate()
+                .map(|(i, k)| IndexedSignature {
+                    index: i as u16,
+                    signature: body.sign(k),
+                })
+                .collect(),
+        }
+    }
+
+    /// Epoch `e` ends at height `10 (e + 1)`.
+    fn link(g: &Genesis, e: u64) -> EpochLink {
+        let start = if e == 0 { 1 } else { 10 * e + 1 };
+        let cur = set(e, start);
+        let next = set(e + 1, 10 * (e + 1) + 1);
+        let h = header(g, e, 10 * (e + 1), &cur, &next.hash());
+        EpochLink {
+            certificate: certify(g, &h, &keys(e)),
+            header: h,
+            next,
+        }
+    }
+
+    fn chain(g: &Genesis, n: u64) -> Vec<EpochLink> {
+        (0..n).map(|e| link(g, e)).collect()
+    }
+
+    #[test]
+    fn a_chain_from_the_genesis_proves_each_set() {
+        let g = genesis();
+        assert_eq!(verify_epoch_chain(&g, &[]).unwrap().set(), &g.validators);
+        let links = chain(&g, 3);
+        let last = verify_epoch_chain(&g, &links).unwrap();
+        assert_eq!(last.set(), &set(3, 31));
+        assert_eq!(last.epoch(), Epoch(3));
+        // A checkpoint of epoch 3 verifies with the proven set, not with the genesis set.
+        let h = header(&g, 3, 35, &set(3, 31), &Digest::ZERO);
+        let cp = Checkpoint {
+            certificate: certify(&g, &h, &keys(3)),
+            header: h,
+        };
+        assert!(last.verify_checkpoint(&cp).is_ok());
+        assert!(cp.verify(&g).is_err());
+        // Each link round-trips through the canonical codec.
+        for l in &links {
+            let back: EpochLink = crate::codec::decode(&crate::codec::encode(l)).unwrap();
+            assert_eq!(&back, l);
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_before_its_epoch_starts_is_refused() {
+        let g = genesis();
+        let last = verify_epoch_chain(&g, &chain(&g, 1)).unwrap();
+        // Epoch 1 starts at 11; a header of height 5 naming epoch 1 is not in it.
+        let h = header(&g, 1, 5, &set(1, 11), &Digest::ZERO);
+        let cp = Checkpoint {
+            certificate: certify(&g, &h, &keys(1)),
+            header: h,
+        };
+        assert!(matches!(
+            last.verify_checkpoint(&cp),
+            Err(CheckpointError::CertificateMismatch {
+                field: "height",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_wrong_next_set_is_refused() {
+        let g = genesis();
+        let mut links = chain(&g, 2);
+        links[1].next.validators[0].power = 2;
+        assert!(matches!(
+            verify_epoch_chain(&g, &links),
+            Err(EpochChainError::NextSetMismatch { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_certificate_by_the_wrong_set_is_refused() {
+        let g = genesis();
+        let mut links = chain(&g, 2);
+        // Epoch 1's boundary signed by the genesis keys (the old set, not epoch 1's).
+        links[1].certificate = certify(&g, &links[1].header, &keys(0));
+        let err = verify_epoch_chain(&g, &links).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EpochChainError::Checkpoint {
+                    index: 1,
+                    source: CheckpointError::Certificate(
+                        crate::cert::CertError::BadSignature { .. }
+                    )
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_skipped_epoch_is_refused() {
+        let g = genesis();
+        let mut links = chain(&g, 3);
+        links.remove(1);
+        assert_eq!(
+            verify_epoch_chain(&g, &links),
+            Err(EpochChainError::WrongEpoch {
+                index: 1,
+                expected: Epoch(1),
+                found: Epoch(2)
+            })
+        );
+    }
+
+    #[test]
+    fn reordered_links_are_refused() {
+        let g = genesis();
+        let mut links = chain(&g, 3);
+        links.swap(0, 1);
+        assert_eq!(
+            verify_epoch_chain(&g, &links),
+            Err(EpochChainError::WrongEpoch {
+                index: 0,
+                expected: Epoch(0),
+                found: Epoch(1)
+            })
+        );
+    }
+
+    #[test]
+    fn a_header_of_another_chain_is_refused() {
+        let g = genesis();
+        let other = Genesis {
+            chain_name: "other".into(),
+            ..genesis()
+        };
+        assert!(matches!(
+            verify_epoch_chain(&g, &chain(&other, 1)),
+            Err(EpochChainError::WrongChain { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn a_header_that_commits_no_next_set_is_refused() {
+        let g = genesis();
+        let cur = set(0, 1);
+        let h = header(&g, 0, 10, &cur, &Digest::ZERO);
+        let l = EpochLink {
+            certificate: certify(&g, &h, &keys(0)),
+            header: h,
+            next: set(1, 11),
+        };
+        assert_eq!(
+            verify_epoch_chain(&g, &[l]),
+            Err(EpochChainError::NotABoundary {
+                index: 0,
+                height: Height(10)
+            })
+        );
+    }
+
+    #[test]
+    fn a_signed_next_set_must_be_the_next_epoch_from_the_next_height() {
+        let g = genesis();
+        let cur = set(0, 1);
+        let signed = |next: ValidatorSet| {
+            let h = header(&g, 0, 10, &cur, &next.hash());
+            EpochLink {
+                certificate: certify(&g, &h, &keys(0)),
+                header: h,
+                next,
+            }
+        };
+        assert_eq!(
+            verify_epoch_chain(&g, &[signed(set(2, 11))]),
+            Err(EpochChainError::EpochNotConsecutive {
+                index: 0,
+                expected: Epoch(1),
+                found: Epoch(2)
+            })
+        );
+        assert_eq!(
+            verify_epoch_chain(&g, &[signed(set(1, 12))]),
+            Err(EpochChainError::StartHeightMismatch {
+                index: 0,
+                expected: Height(11),
+                found: Height(12)
+            })
+        );
+    }
+}

@@ -1,0 +1,808 @@
+//! Governance execution (docs/governance.md): proposals and votes, the threshold and its
+//! edges, deadlines, the invariants with their reason codes, the epoch switch and the
+//! headers across it, the epoch chain and state proofs of governance state.
+//!
+//! The fixture has three agencies (mof, moe, nhc) with one admin each and four validators
+//! v0..v3 run by mof, moe, nhc, mof. With the default threshold (more than 2/3) all three
+//! agencies must approve.
+
+use chancery_core::block::{Block, Outcome, ReasonCode};
+use chancery_core::checkpoint::Checkpoint;
+use chancery_core::crypto::SecretKey;
+use chancery_core::epoch::{verify_epoch_chain, VerifiedValidatorSet};
+use chancery_core::genesis::ChainParams;
+use chancery_core::governance::{
+    Change, GovernanceState, ProposalPhase, ProposalState, ProposalStatus, Threshold,
+};
+use chancery_core::record::*;
+use chancery_core::state::{verify_state_proof, StateKey, StateValue};
+use chancery_core::validator::ValidatorSet;
+use chancery_core::{AgencyId, Digest, Epoch, Height, PublicKey, Seq, TimestampMs};
+use chancery_ledger::testing::fixture::{named_key, Fixture};
+use chancery_ledger::{check, verify_block_txs, Ledger, LedgerError};
+use chancery_storage::{MemStore, Store};
+use proptest::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use ReasonCode::*;
+
+/// A ledger over a fixture, applying one block at a time, signing certificates with the
+/// keys of whatever set governs each height.
+struct Chain {
+    fx: Fixture,
+    store: Arc<dyn Store>,
+    ledger: Ledger,
+    /// Consensus keys by validator name (old and new).
+    keys: HashMap<String, SecretKey>,
+    /// Admin keys of agencies added by tests.
+    admins: HashMap<String, SecretKey>,
+}
+
+impl Chain {
+    fn new() -> Chain {
+        Chain::with_params(|_| {})
+    }
+
+    fn with_params(edit: impl FnOnce(&mut ChainParams)) -> Chain {
+        let mut fx = Fixture::new();
+        edit(&mut fx.genesis.params);
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
+        let keys = fx
+            .genesis
+            .validators
+            .validators
+            .iter()
+            .zip(&fx.validators)
+            .map(|(v, k)| (v.name.clone(), k.clone()))
+            .collect();
+        Chain {
+            fx,
+            store,
+            ledger,
+            keys,
+            admins: HashMap::new(),
+        }
+    }
+
+    fn admin(&self, agency: &str) -> SecretKey {
+        match self.admins.get(agency) {
+            Some(k) => k.clone(),
+            None => self.fx.signer(agency, Role::Admin).clone(),
+        }
+    }
+
+    /// Execute and apply the next block with `txs` (each signed by its key with the key's
+    /// next sequence number); returns the outcomes and the block.
+    fn block(&mut self, txs: Vec<(SecretKey, Record)>) -> (Vec<Outcome>, Block) {
+        let signers: Vec<SecretKey> = {
+            let set = self
+                .ledger
+                .validator_set_at(self.ledger.tip().height.next())
+                .unwrap();
+            set.validators
+                .iter()
+                .map(|v| self.keys[&v.name].clone())
+                .collect()
+        };
+        self.block_signed_by(txs, &signers).unwrap()
+    }
+
+    fn block_signed_by(
+        &mut self,
+        txs: Vec<(SecretKey, Record)>,
+        signers: &[SecretKey],
+    ) -> Result<(Vec<Outcome>, Block), LedgerError> {
+        let mut next: HashMap<PublicKey, u64> = HashMap::new();
+        let txs: Vec<_> = txs
+            .into_iter()
+            .map(|(k, r)| {
+                let pk = k.public();
+                let seq = *next.entry(pk).or_insert_with(|| {
+                    match self.ledger.state_value(&StateKey::Seq(pk)).unwrap() {
+                        Some(StateValue::Seq(Seq(s))) => s,
+                        _ => 0,
+                    }
+                });
+                next.insert(pk, seq + 1);
+                self.fx.tx(&k, seq, r)
+            })
+            .collect();
+        let tip = self.ledger.tip();
+        let height = tip.height.next();
+        let time = TimestampMs(tip.time.0 + 1000);
+        let checked = verify_block_txs(&self.ledger.chain_id(), txs.clone(), |_| None);
+        let ex = self.ledger.execute(&checked, time, height)?;
+        let mut header = self.fx.header(height, tip.hash, time);
+        ex.fill_header(&mut header);
+        let block = Block { header, txs };
+        let cert = self.fx.finalize_by(&block, signers);
+        let applied = self.ledger.apply(&block, &cert)?;
+        Ok((applied.outcomes, block))
+    }
+
+    /// One transaction in its own block; its outcome.
+    fn one(&mut self, key: SecretKey, record: Record) -> Outcome {
+        self.block(vec![(key, record)]).0[0]
+    }
+
+    fn propose(&mut self, agency: &str, id: &str, changes: Vec<Change>) -> Outcome {
+        let deadline = TimestampMs(self.ledger.tip().time.0 + 3_600_000);
+        self.propose_until(agency, id, changes, deadline)
+    }
+
+    fn propose_until(
+        &mut self,
+        agency: &str,
+        id: &str,
+        changes: Vec<Change>,
+        deadline: TimestampMs,
+    ) -> Outcome {
+        let k = self.admin(agency);
+        self.one(
+            k,
+            Record::ProposeChange(ProposeChange {
+                proposal_id: id.into(),
+                changes,
+                deadline,
+                reason: Digest([7; 32]),
+            }),
+        )
+    }
+
+    fn vote(&mut self, agency: &str, id: &str, approve: bool) -> Outcome {
+        let k = self.admin(agency);
+        self.one(
+            k,
+            Record::Vote(Vote {
+                proposal_id: id.into(),
+                approve,
+            }),
+        )
+    }
+
+    /// Propose and have every listed agency approve; the outcome of the last vote.
+    fn pass(&mut self, id: &str, changes: Vec<Change>, voters: &[&str]) -> Outcome {
+        assert_eq!(self.propose(voters[0], id, changes), Outcome::Applied);
+        let mut last = Outcome::Applied;
+        for a in voters {
+            last = self.vote(a, id, true);
+        }
+        last
+    }
+
+    fn proposal(&self, id: &str) -> ProposalState {
+        match self
+            .ledger
+            .state_value(&StateKey::Proposal(id.into()))
+            .unwrap()
+        {
+            Some(StateValue::Proposal(p)) => p,
+            other => panic!("proposal {id}: {other:?}"),
+        }
+    }
+
+    fn governance(&self) -> GovernanceState {
+        match self.ledger.state_value(&StateKey::Governance).unwrap() {
+            Some(StateValue::Governance(g)) => g,
+            other => panic!("governance: {other:?}"),
+        }
+    }
+
+    fn empty_blocks(&mut self, n: usize) -> Vec<Block> {
+        (0..n).map(|_| self.block(vec![]).1).collect()
+    }
+}
+
+const ALL: [&str; 3] = ["mof", "moe", "nhc"];
+
+fn rejected(code: ReasonCode) -> Outcome {
+    Outcome::Rejected(code)
+}
+
+fn add_agency(id: &str, admin: &SecretKey) -> Change {
+    Change::AddAgency {
+        id: AgencyId(id.into()),
+        name_zh: format!("{id} 部"),
+        name_en: format!("Ministry {id}"),
+        admin_keys: vec![admin.public()],
+    }
+}
+
+fn rotate(name: &str, key: &SecretKey) -> Change {
+    Change::RotateValidatorKeys {
+        name: name.into(),
+        consensus_key: Some(key.public()),
+        network_key: None,
+    }
+}
+
+#[test]
+fn a_proposal_passes_exactly_when_approvals_exceed_the_threshold() {
+    let mut c = Chain::new();
+    let mee = named_key("admin-mee");
+    assert_eq!(
+        c.propose("mof", "p1", vec![add_agency("mee", &mee)]),
+        Outcome::Applied
+    );
+    assert_eq!(c.vote("mof", "p1", true), Outcome::Applied);
+    assert_eq!(c.vote("moe", "p1", true), Outcome::Applied);
+    // Two of three is exactly two thirds: not more than two thirds.
+    assert_eq!(c.proposal("p1").status, ProposalStatus::Open);
+    assert!(c
+        .ledger
+        .state_value(&StateKey::Agency(AgencyId("mee".into())))
+        .unwrap()
+        .is_none());
+    assert_eq!(c.vote("nhc", "p1", true), Outcome::Applied);
+    let at = c.ledger.tip().height;
+    assert_eq!(
+        c.proposal("p1").status,
+        ProposalStatus::Passed {
+            at,
+            epoch: None,
+            effective_height: None
+        }
+    );
+    // Agency changes take effect at once: the new admin can act in the next block.
+    assert_eq!(c.governance().agencies.len(), 4);
+    c.admins.insert("mee".into(), mee.clone());
+    let clerk = named_key("mee-clerk");
+    assert_eq!(
+        c.one(
+            mee,
+            Record::RegisterMember(RegisterMember {
+                agency: AgencyId("mee".into()),
+                key: clerk.public(),
+                name: "clerk".into(),
+                roles: vec![Role::AssetOfficer],
+            })
+        ),
+        Outcome::Applied
+    );
+    // And nothing about validators changed: no epoch is pending.
+    assert_eq!(c.governance().pending, None);
+}
+
+#[test]
+fn an_agencys_latest_vote_counts_once() {
+    // More than half of three agencies: two approvals.
+    let mut c = Chain::with_params(|p| {
+        p.governance_threshold = Threshold {
+            numerator: 1,
+            denominator: 2,
+        }
+    });
+    let k = named_key("new-v3");
+    assert_eq!(
+        c.propose("mof", "p", vec![rotate("v3", &k)]),
+        Outcome::Applied
+    );
+    assert_eq!(c.vote("mof", "p", true), Outcome::Applied);
+    // The same agency again (any of its admins): still one approval.
+    assert_eq!(c.vote("mof", "p", true), Outcome::Applied);
+    assert_eq!(c.proposal("p").status, ProposalStatus::Open);
+    assert_eq!(c.proposal("p").votes.len(), 1);
+    // A changed vote replaces the earlier one.
+    assert_eq!(c.vote("mof", "p", false), Outcome::Applied);
+    assert_eq!(c.proposal("p").tally(&c.governance().agencies), (0, 1));
+    assert_eq!(c.proposal("p").status, ProposalStatus::Open);
+    // A second rejection leaves one agency: passing is impossible, the proposal fails.
+    assert_eq!(c.vote("moe", "p", false), Outcome::Applied);
+    let at = c.ledger.tip().height;
+    assert_eq!(c.proposal("p").status, ProposalStatus::Failed { at });
+}
+
+#[test]
+fn votes_after_the_decision_or_on_unknown_proposals_are_refused() {
+    let mut c = Chain::new();
+    let mee = named_key("admin-mee");
+    assert_eq!(
+        c.pass("p", vec![add_agency("mee", &mee)], &ALL),
+        Outcome::Applied
+    );
+    assert_eq!(c.vote("mof", "p", false), rejected(ProposalClosed));
+    assert_eq!(c.vote("mof", "nope", true), rejected(ProposalUnknown));
+    assert_eq!(
+        c.propose("moe", "p", vec![add_agency("mee2", &named_key("x"))]),
+        rejected(ProposalExists)
+    );
+    // Four agencies now: three approvals pass, so one rejection leaves it open and a
+    // second decides it; later votes are refused.
+    assert_eq!(
+        c.propose("mof", "q", vec![add_agency("mee3", &named_key("y"))]),
+        Outcome::Applied
+    );
+    assert_eq!(c.vote("nhc", "q", false), Outcome::Applied);
+    assert_eq!(c.proposal("q").status, ProposalStatus::Open);
+    assert_eq!(c.vote("moe", "q", false), Outcome::Applied);
+    assert!(matches!(
+        c.proposal("q").status,
+        ProposalStatus::Failed { .. }
+    ));
+    assert_eq!(c.vote("mof", "q", true), rejected(ProposalClosed));
+}
+
+#[test]
+fn a_proposal_expires_at_its_deadline_in_block_time() {
+    let mut c = Chain::new();
+    let t = c.ledger.tip().time.0;
+    // Blocks are 1 s apart: the first block below is at t + 1 s, the next at t + 2 s, ...
+    assert_eq!(
+        c.propose_until(
+            "mof",
+            "late",
+            vec![add_agency("mee", &named_key("m"))],
+            TimestampMs(t + 1000)
+        ),
+        rejected(ProposalExpired)
+    );
+    assert_eq!(
+        c.propose_until(
+            "mof",
+            "p",
+            vec![add_agency("mee", &named_key("m"))],
+            TimestampMs(t + 4000)
+        ),
+        Outcome::Applied
+    );
+    // Block at t + 3 s votes; the block at t + 4 s, the deadline itself, is too late.
+    assert_eq!(c.vote("mof", "p", true), Outcome::Applied);
+    assert_eq!(c.vote("moe", "p", true), rejected(ProposalExpired));
+    let p = c.proposal("p");
+    assert_eq!(
+        p.status,
+        ProposalStatus::Open,
+        "nothing is written at expiry"
+    );
+    assert_eq!(p.phase_at(TimestampMs(t + 3999)), ProposalPhase::Open);
+    assert_eq!(p.phase_at(c.ledger.tip().time), ProposalPhase::Expired);
+}
+
+#[test]
+fn a_removed_agency_can_no_longer_vote_or_sign() {
+    let mut c = Chain::new();
+    let mee = named_key("admin-mee");
+    assert_eq!(
+        c.pass("join", vec![add_agency("mee", &mee)], &ALL),
+        Outcome::Applied
+    );
+    c.admins.insert("mee".into(), mee.clone());
+    assert_eq!(
+        c.propose("mee", "other", vec![add_agency("x", &named_key("x"))]),
+        Outcome::Applied
+    );
+    // Four agencies: three approvals are more than two thirds.
+    let remove = vec![Change::RemoveAgency {
+        id: AgencyId("mee".into()),
+    }];
+    assert_eq!(c.pass("leave", remove, &ALL), Outcome::Applied);
+    assert_eq!(c.governance().agencies.len(), 3);
+    match c
+        .ledger
+        .state_value(&StateKey::Agency(AgencyId("mee".into())))
+        .unwrap()
+    {
+        Some(StateValue::Agency(a)) => assert!(a.removed),
+        other => panic!("{other:?}"),
+    }
+    // Its keys are revoked with it: a vote, and any other record, is refused.
+    assert_eq!(c.vote("mee", "other", true), rejected(SignerRevoked));
+    // Its id is never reused, and records naming it as a counterpart are refused.
+    assert_eq!(
+        c.propose("mof", "again", vec![add_agency("mee", &named_key("z"))]),
+        rejected(AgencyExists)
+    );
+}
+
+#[test]
+fn invariants_refuse_proposals_with_their_codes() {
+    let mut c = Chain::new();
+    // An agency that runs a validator cannot leave.
+    let remove_nhc = vec![Change::RemoveAgency {
+        id: AgencyId("nhc".into()),
+    }];
+    assert_eq!(
+        c.propose("mof", "a", remove_nhc),
+        rejected(AgencyHasValidator)
+    );
+    // Four validators: removing one would leave three.
+    let remove_v3 = vec![Change::RemoveValidator { name: "v3".into() }];
+    assert_eq!(
+        c.propose("mof", "b", remove_v3),
+        rejected(ValidatorSetTooSmall)
+    );
+    // A key in use, twice in one proposal, or an existing member key.
+    let v0 = c.fx.genesis.validators.validators[0].consensus_key;
+    let fresh = named_key("fresh").public();
+    let add = |name: &str, ck: PublicKey, nk: PublicKey| Change::AddValidator {
+        agency: AgencyId("moe".into()),
+        name: name.into(),
+        consensus_key: ck,
+        network_key: nk,
+        power: 1,
+    };
+    assert_eq!(
+        c.propose("mof", "c", vec![add("v4", v0, fresh)]),
+        rejected(KeyReused)
+    );
+    let other = named_key("other").public();
+    assert_eq!(
+        c.propose(
+            "mof",
+            "d",
+            vec![
+                add("v4", fresh, other),
+                add("v5", other, named_key("o2").public())
+            ]
+        ),
+        rejected(KeyReused)
+    );
+    let member = c.fx.signer("moe", Role::Archivist).public();
+    assert_eq!(
+        c.propose(
+            "mof",
+            "e",
+            vec![Change::SetAdminKeys {
+                agency: AgencyId("moe".into()),
+                admin_keys: vec![member],
+            }]
+        ),
+        rejected(KeyReused)
+    );
+    assert_eq!(
+        c.propose("mof", "f", vec![add("v1", fresh, other)]),
+        rejected(ValidatorExists)
+    );
+    assert_eq!(
+        c.propose("mof", "g", vec![rotate("v9", &named_key("k"))]),
+        rejected(ValidatorUnknown)
+    );
+    let ghost = Change::AddValidator {
+        agency: AgencyId("ghost".into()),
+        name: "g1".into(),
+        consensus_key: fresh,
+        network_key: other,
+        power: 1,
+    };
+    assert_eq!(c.propose("mof", "h", vec![ghost]), rejected(UnknownAgency));
+    // A non-admin may not propose.
+    let officer = c.fx.signer("mof", Role::AssetOfficer).clone();
+    assert_eq!(
+        c.one(
+            officer,
+            Record::Vote(Vote {
+                proposal_id: "a".into(),
+                approve: true
+            })
+        ),
+        rejected(NotAdmin)
+    );
+}
+
+#[test]
+fn a_retired_key_is_never_used_again() {
+    let mut c = Chain::new();
+    let old = c.fx.genesis.validators.validators[3].consensus_key;
+    let new = named_key("v3-second");
+    assert_eq!(
+        c.pass("rotate", vec![rotate("v3", &new)], &ALL),
+        Outcome::Applied
+    );
+    match c.ledger.state_value(&StateKey::ValidatorKey(old)).unwrap() {
+        Some(StateValue::ValidatorKey(k)) => assert!(k.retired_at.is_some()),
+        other => panic!("{other:?}"),
+    }
+    let back = Change::RotateValidatorKeys {
+        name: "v3".into(),
+        consensus_key: Some(old),
+        network_key: None,
+    };
+    assert_eq!(c.propose("mof", "back", vec![back]), rejected(KeyReused));
+}
+
+#[test]
+fn a_vote_that_would_break_an_invariant_is_refused_and_changes_nothing() {
+    let mut c = Chain::new();
+    let k1 = named_key("k1");
+    // Two proposals adding validators with the same new key: each is fine alone.
+    let add = |id: &str| Change::AddValidator {
+        agency: AgencyId("moe".into()),
+        name: id.into(),
+        consensus_key: k1.public(),
+        network_key: named_key(&format!("net-{id}")).public(),
+        power: 1,
+    };
+    assert_eq!(c.propose("mof", "a", vec![add("v4")]), Outcome::Applied);
+    assert_eq!(c.propose("mof", "b", vec![add("v5")]), Outcome::Applied);
+    assert_eq!(c.pass_votes("a"), Outcome::Applied);
+    c.keys.insert("v4".into(), k1.clone());
+    let before = c.ledger.tip().state_root;
+    assert_eq!(c.vote("mof", "b", true), Outcome::Applied);
+    assert_eq!(c.vote("moe", "b", true), Outcome::Applied);
+    assert_eq!(c.vote("nhc", "b", true), rejected(KeyReused));
+    assert_eq!(c.proposal("b").status, ProposalStatus::Open);
+    assert_ne!(
+        before,
+        c.ledger.tip().state_root,
+        "the first votes were applied"
+    );
+}
+
+impl Chain {
+    fn pass_votes(&mut self, id: &str) -> Outcome {
+        let mut last = Outcome::Applied;
+        for a in ALL {
+            last = self.vote(a, id, true);
+        }
+        last
+    }
+}
+
+#[test]
+fn the_epoch_switches_after_the_delay_and_headers_say_so() {
+    let mut c = Chain::new();
+    let delay = c.fx.genesis.params.epoch_delay_blocks;
+    assert_eq!(delay, 2);
+    let new = named_key("v3-epoch-1");
+    assert_eq!(
+        c.pass("rotate", vec![rotate("v3", &new)], &ALL),
+        Outcome::Applied
+    );
+    let passed = c.ledger.tip().height;
+    let start = Height(passed.0 + delay + 1);
+    assert_eq!(
+        c.proposal("rotate").status,
+        ProposalStatus::Passed {
+            at: passed,
+            epoch: Some(Epoch(1)),
+            effective_height: Some(start)
+        }
+    );
+    let set0 = c.fx.genesis.validators.clone();
+    let set1 = c.ledger.validator_set_of_epoch(Epoch(1)).unwrap().unwrap();
+    assert_eq!((set1.epoch, set1.start_height), (Epoch(1), start));
+    assert_eq!(set1.validators[3].consensus_key, new.public());
+
+    // The blocks of the delay are still epoch 0; the last of them commits the next set.
+    let mut blocks = c.empty_blocks(delay as usize - 1);
+    // A boundary header that does not commit the next set is refused.
+    let tip = c.ledger.tip();
+    let time = TimestampMs(tip.time.0 + 1000);
+    let ex = c.ledger.execute(&[], time, tip.height.next()).unwrap();
+    let mut header = c.fx.header(tip.height.next(), tip.hash, time);
+    ex.fill_header(&mut header);
+    assert_eq!(header.next_validator_set, set1.hash());
+    header.next_validator_set = Digest::ZERO;
+    let forged = Block {
+        header,
+        txs: vec![],
+    };
+    let cert = c.fx.finalize_by(&forged, &c.fx.validators);
+    assert!(matches!(
+        c.ledger.apply(&forged, &cert),
+        Err(LedgerError::HeaderMismatch {
+            field: "next_validator_set",
+            ..
+        })
+    ));
+    // A certificate of the next epoch does not finalize the boundary through a
+    // descendant: a certificate is valid only for the epoch that contains its block.
+    let ex_b = c.ledger.execute(&[], time, tip.height.next()).unwrap();
+    let mut hb = c.fx.header(tip.height.next(), tip.hash, time);
+    ex_b.fill_header(&mut hb);
+    c.ledger.keep_speculative(hb.hash(), &ex_b);
+    let t2 = TimestampMs(time.0 + 1000);
+    let ex_c = c.ledger.execute_on(&hb.hash(), &[], t2, start).unwrap();
+    let mut hc = c.fx.header(start, hb.hash(), t2);
+    ex_c.fill_header(&mut hc);
+    assert_eq!(hc.epoch, Epoch(1));
+    let mut keys1 = c.fx.validators.clone();
+    keys1[3] = new.clone();
+    let child = Block {
+        header: hc.clone(),
+        txs: vec![],
+    };
+    let cert_c = c.fx.finalize_by(&child, &keys1);
+    let boundary_block = Block {
+        header: hb,
+        txs: vec![],
+    };
+    let err = c
+        .ledger
+        .apply_by_descendant(&boundary_block, &cert_c, &[hc])
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Certificate(m) if m.contains("epoch")),
+        "{err}"
+    );
+    blocks.extend(c.empty_blocks(1));
+    for b in &blocks[..blocks.len() - 1] {
+        assert_eq!(b.header.epoch, Epoch(0));
+        assert_eq!(b.header.validator_set, set0.hash());
+        assert_eq!(b.header.next_validator_set, Digest::ZERO);
+    }
+    let boundary = &blocks[blocks.len() - 1].header;
+    assert_eq!(boundary.height, Height(start.0 - 1));
+    assert_eq!(boundary.epoch, Epoch(0));
+    assert_eq!(boundary.next_validator_set, set1.hash());
+    assert_eq!(
+        c.ledger.epoch_end(boundary.height).unwrap(),
+        Some(set1.clone())
+    );
+    assert_eq!(
+        c.ledger.epoch_end(Height(boundary.height.0 - 1)).unwrap(),
+        None
+    );
+    assert_eq!(c.ledger.validator_set_at(boundary.height).unwrap(), set0);
+    assert_eq!(c.ledger.validator_set_at(start).unwrap(), set1);
+
+    // The first block of epoch 1 must be finalized by the new set: the old keys fail.
+    let old: Vec<SecretKey> = c.fx.validators.clone();
+    let err = c.block_signed_by(vec![], &old).unwrap_err();
+    assert!(matches!(err, LedgerError::Certificate(_)), "{err}");
+    c.keys.insert("v3".into(), new);
+    let (_, first) = c.block(vec![]);
+    assert_eq!(first.header.height, start);
+    assert_eq!(first.header.epoch, Epoch(1));
+    assert_eq!(first.header.validator_set, set1.hash());
+    assert_eq!(first.header.next_validator_set, Digest::ZERO);
+    assert_eq!(c.governance().epoch_at(start), Epoch(1));
+
+    // The epoch chain from the genesis proves set 1, and a checkpoint of epoch 1 verifies
+    // with it (and not with the genesis alone).
+    let links = c.ledger.epoch_links(Epoch(1)).unwrap();
+    assert_eq!(links.len(), 1);
+    let proven: VerifiedValidatorSet = verify_epoch_chain(&c.fx.genesis, &links).unwrap();
+    assert_eq!(proven.set(), &set1);
+    let (b, cert) = c.ledger.block(start).unwrap().unwrap();
+    let cp = Checkpoint {
+        header: b.header,
+        certificate: cert,
+    };
+    assert!(proven.verify_checkpoint(&cp).is_ok());
+    assert!(cp.verify(&c.fx.genesis).is_err());
+
+    // A reopened ledger (tree replay) and a full re-derivation agree.
+    let tip = c.ledger.tip();
+    drop(c.ledger);
+    let again = Ledger::open(c.store.clone(), &c.fx.genesis).unwrap();
+    assert_eq!(again.tip(), tip);
+    let report = check(c.store.clone(), Arc::new(MemStore::new())).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
+
+#[test]
+fn parameters_change_at_the_epoch_and_a_second_proposal_pushes_it_back() {
+    // A delay long enough to pass a second proposal before the first one's epoch starts.
+    let mut c = Chain::with_params(|p| p.epoch_delay_blocks = 10);
+    let params = ChainParams {
+        block_txs_max: 2,
+        ..c.fx.genesis.params.clone()
+    };
+    assert_eq!(
+        c.pass("p", vec![Change::SetParams { params }], &ALL),
+        Outcome::Applied
+    );
+    let first = c.governance().pending.unwrap();
+    // Another epoch change passed before the start merges into the same pending epoch,
+    // which now starts `delay` blocks after it.
+    let k = named_key("v2-new");
+    assert_eq!(c.pass("q", vec![rotate("v2", &k)], &ALL), Outcome::Applied);
+    let second = c.governance().pending.unwrap();
+    assert_eq!(second.epoch, first.epoch);
+    assert!(second.start_height > first.start_height);
+    assert_eq!(second.params.block_txs_max, 2);
+    while c.ledger.tip().height.next() < second.start_height {
+        let blocks = c.empty_blocks(1);
+        assert_eq!(blocks[0].header.epoch, Epoch(0));
+    }
+    let archivist = c.fx.signer("mof", Role::Archivist).clone();
+    let anchors: Vec<_> = (0..3)
+        .map(|i| {
+            let r = chancery_ledger::testing::fixture::anchor(&i.to_string());
+            c.fx.tx(&archivist, i, r)
+        })
+        .collect();
+    let tip = c.ledger.tip();
+    let checked = verify_block_txs(&c.ledger.chain_id(), anchors, |_| None);
+    assert!(matches!(
+        c.ledger
+            .execute(&checked, TimestampMs(tip.time.0 + 1000), tip.height.next()),
+        Err(LedgerError::TooManyTxs { max: 2, found: 3 })
+    ));
+}
+
+#[test]
+fn a_proposals_status_is_provable_against_the_header() {
+    let mut c = Chain::new();
+    let k = named_key("v1-new");
+    assert_eq!(c.pass("p", vec![rotate("v1", &k)], &ALL), Outcome::Applied);
+    let h = c.ledger.tip().height;
+    let (block, _) = c.ledger.block(h).unwrap().unwrap();
+    let root = block.header.state_root;
+    for key in [
+        StateKey::Proposal("p".into()),
+        StateKey::Governance,
+        StateKey::EpochSet(Epoch(1)),
+        StateKey::ValidatorKey(k.public()),
+    ] {
+        let proof = c.ledger.prove(&key, h).unwrap();
+        let value = verify_state_proof(&root, &proof).unwrap();
+        assert_eq!(value, c.ledger.state_value(&key).unwrap(), "{key:?}");
+    }
+    let proof = c.ledger.prove(&StateKey::Proposal("p".into()), h).unwrap();
+    match verify_state_proof(&root, &proof).unwrap() {
+        Some(StateValue::Proposal(p)) => {
+            assert!(matches!(p.status, ProposalStatus::Passed { at, .. } if at == h))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A tampered status does not verify.
+    let mut bad = proof;
+    if let Some(StateValue::Proposal(p)) = &mut bad.value {
+        p.status = ProposalStatus::Open;
+    }
+    assert!(verify_state_proof(&root, &bad).is_err());
+    let set: ValidatorSet = c.ledger.validator_set_of_epoch(Epoch(1)).unwrap().unwrap();
+    assert_eq!(set.validators[1].consensus_key, k.public());
+}
+
+/// The model of a proposal's decision: after each vote, the latest vote of each agency
+/// counts; passed once approvals pass the threshold, failed once they cannot.
+fn model(votes: &[(usize, bool)], t: Threshold, n: u64) -> Vec<Outcome> {
+    let mut latest: HashMap<usize, bool> = HashMap::new();
+    let mut decided = false;
+    votes
+        .iter()
+        .map(|(a, yes)| {
+            if decided {
+                return rejected(ProposalClosed);
+            }
+            latest.insert(*a, *yes);
+            let y = latest.values().filter(|v| **v).count() as u64;
+            let no = latest.values().filter(|v| !**v).count() as u64;
+            decided = t.passes(y, n) || !t.passes(n - no, n);
+            Outcome::Applied
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Any sequence of votes by the three agencies, under several thresholds, ends as the
+    /// model says: the same outcome for every vote and the same final status.
+    #[test]
+    fn votes_decide_as_the_model_says(
+        votes in proptest::collection::vec((0usize..3, any::<bool>()), 1..8),
+        which in 0usize..4,
+    ) {
+        let t = [
+            Threshold { numerator: 0, denominator: 1 },
+            Threshold { numerator: 1, denominator: 2 },
+            Threshold { numerator: 2, denominator: 3 },
+            Threshold { numerator: 1, denominator: 3 },
+        ][which];
+        let mut c = Chain::with_params(|p| p.governance_threshold = t);
+        let mee = named_key("admin-mee");
+        prop_assert_eq!(c.propose("mof", "p", vec![add_agency("mee", &mee)]), Outcome::Applied);
+        let want = model(&votes, t, 3);
+        let got: Vec<Outcome> = votes.iter().map(|(a, y)| c.vote(ALL[*a], "p", *y)).collect();
+        prop_assert_eq!(&got, &want);
+        let p = c.proposal("p");
+        let mut latest: HashMap<usize, bool> = HashMap::new();
+        for ((a, y), o) in votes.iter().zip(&want) {
+            if *o == Outcome::Applied {
+                latest.insert(*a, *y);
+            }
+        }
+        let yes = latest.values().filter(|v| **v).count() as u64;
+        let passed = matches!(p.status, ProposalStatus::Passed { .. });
+        prop_assert_eq!(passed, t.passes(yes, 3));
+        prop_assert_eq!(
+            c.ledger.state_value(&StateKey::Agency(AgencyId("mee".into()))).unwrap().is_some(),
+            passed
+        );
+    }
+}
