@@ -32,6 +32,11 @@ pub const WIRE_COMPACT: u8 = 1;
 /// Our own recent proposals whose transactions we keep to answer fetches: a few views'
 /// worth (a fetch comes within a view of the proposal).
 pub const RECENT_PROPOSALS_MAX: usize = 8;
+/// Most gossiped transactions remembered by hash before their signatures are checked
+/// ([`SeenTxs`]): a few seconds of gossip at the rates a validator sustains.
+pub const SEEN_TXS_MAX: usize = 16_384;
+/// Most bytes of gossiped transactions remembered ([`SeenTxs`]).
+pub const SEEN_TXS_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// Most transaction hashes asked in one fetch request: the request (32 bytes per hash)
 /// stays under the network's request limit (`Limits::request_bytes_max`, 64 KiB).
 pub const TX_FETCH_HASHES_MAX: usize = 1_900;
@@ -216,6 +221,60 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, WireError> {
     }
 }
 
+/// Transactions peers gossiped to us, by hash, as they arrive: before their batch's
+/// signatures are checked on the verify pool and the pool admits them. A proposal by hash
+/// that arrives with the gossip of its leader's latest transactions (the leader flushes
+/// its gossip just before proposing) is rebuilt from here at once instead of waiting for
+/// that check; the rebuilt block's transactions are checked like those of a block received
+/// whole. Bounded by [`SEEN_TXS_MAX`] and [`SEEN_TXS_BYTES_MAX`], oldest forgotten first.
+#[derive(Default)]
+pub struct SeenTxs {
+    by_hash: HashMap<TxHash, Vec<u8>>,
+    order: VecDeque<TxHash>,
+    bytes: usize,
+}
+
+impl SeenTxs {
+    /// Remember the canonical bytes of gossiped transactions (not decoded: the hash of a
+    /// transaction is the hash of its canonical bytes, and bytes that do not decode are
+    /// never used, a rebuilt block decodes what it takes).
+    pub fn add(&mut self, txs: impl IntoIterator<Item = Vec<u8>>) {
+        for bytes in txs {
+            if bytes.len() > SEEN_TXS_BYTES_MAX {
+                continue;
+            }
+            let hash = chancery_core::domain::TX_HASH.hash(&bytes);
+            if self.by_hash.contains_key(&hash) {
+                continue;
+            }
+            while self.order.len() >= SEEN_TXS_MAX
+                || self.bytes.saturating_add(bytes.len()) > SEEN_TXS_BYTES_MAX
+            {
+                let Some(old) = self.order.pop_front() else {
+                    break;
+                };
+                if let Some(b) = self.by_hash.remove(&old) {
+                    self.bytes -= b.len();
+                }
+            }
+            self.bytes += bytes.len();
+            self.order.push_back(hash);
+            self.by_hash.insert(hash, bytes);
+        }
+    }
+
+    /// The transaction with this hash, if it was gossiped and decodes.
+    pub fn get(&self, hash: &TxHash) -> Option<Transaction> {
+        Transaction::from_bytes(self.by_hash.get(hash)?).ok()
+    }
+
+    /// Transactions remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
 /// The transactions of our own recent proposals, shared between the driver (which adds
 /// each proposal it sends compactly) and the request handler (which answers peers'
 /// fetches from it). Holds [`RECENT_PROPOSALS_MAX`] proposals; the oldest is forgotten.
@@ -350,6 +409,36 @@ mod tests {
         short.txs.pop();
         let e = decode(&encode_compact(&short)).unwrap_err().to_string();
         assert!(e.contains("tx_count"), "{e}");
+    }
+
+    #[test]
+    fn gossip_seen_is_found_by_hash_and_bounded() {
+        let fx = Fixture::new();
+        let (_, c, txs) = proposal(&fx, 3);
+        let mut seen = SeenTxs::default();
+        seen.add(txs.iter().map(|t| t.bytes().to_vec()));
+        for t in &txs {
+            assert_eq!(seen.get(&t.hash()).as_ref(), Some(t.tx()));
+        }
+        assert!(c.rebuild(|h| seen.get(h)).is_ok());
+        // Bytes that do not decode are kept but never handed out.
+        seen.add([vec![1, 2, 3]]);
+        assert!(seen
+            .get(&chancery_core::domain::TX_HASH.hash(&[1, 2, 3]))
+            .is_none());
+        // The count bound: the oldest go first.
+        for i in 0..SEEN_TXS_MAX as u32 {
+            seen.add([i.to_be_bytes().to_vec()]);
+        }
+        assert_eq!(seen.len(), SEEN_TXS_MAX);
+        assert!(seen.get(&txs[0].hash()).is_none());
+        // The byte bound.
+        let mut big = SeenTxs::default();
+        for i in 0..4u8 {
+            big.add([vec![i; SEEN_TXS_BYTES_MAX / 3]]);
+        }
+        assert_eq!(big.len(), 3);
+        assert!(big.bytes <= SEEN_TXS_BYTES_MAX);
     }
 
     #[test]

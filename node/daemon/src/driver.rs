@@ -7,7 +7,7 @@
 //! durable.
 
 use crate::app::{App, Verdict};
-use crate::compact::{self, CompactProposal, RecentTxs, TX_FETCH_HASHES_MAX};
+use crate::compact::{self, CompactProposal, RecentTxs, SeenTxs, TX_FETCH_HASHES_MAX};
 use crate::sigcache::{CachedVerifier, SigCache, SIG_CACHE_ITEMS_MAX};
 use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
@@ -265,6 +265,8 @@ pub struct Driver {
     /// Proposals received by hash, waiting for transactions (at most
     /// `COMPACT_PENDING_MAX`).
     compact_pending: VecDeque<PendingCompact>,
+    /// Gossiped transactions by hash, before their check (`compact::SeenTxs`).
+    seen: SeenTxs,
     fetch_tx: mpsc::Sender<Fetched>,
     fetch_rx: mpsc::Receiver<Fetched>,
     compact: CompactCounters,
@@ -570,6 +572,7 @@ impl Driver {
             sign_mark,
             recent: p.recent,
             compact_pending: VecDeque::new(),
+            seen: SeenTxs::default(),
             fetch_tx,
             fetch_rx,
             compact: CompactCounters::default(),
@@ -679,6 +682,7 @@ impl Driver {
     fn on_inbound(&mut self, first: Inbound) -> anyhow::Result<()> {
         let mut consensus = Vec::new();
         let mut txs = Vec::new();
+        let mut compacts = Vec::new();
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m.channel {
@@ -687,11 +691,7 @@ impl Driver {
                     if let Some(&i) = self.index_of.get(&m.from) {
                         match compact::decode(&m.payload) {
                             Ok(compact::Inbound::Message(bytes)) => consensus.push((i, bytes)),
-                            Ok(compact::Inbound::Compact(c)) => {
-                                if let Some(bytes) = self.on_compact(i, &m.from, c) {
-                                    consensus.push((i, bytes));
-                                }
-                            }
+                            Ok(compact::Inbound::Compact(c)) => compacts.push((i, m.from, c)),
                             Err(e) => {
                                 tracing::info!(peer = %m.from, error = %e, "peer sent an invalid consensus frame");
                                 self.net.report(&m.from, Misbehaviour::Invalid);
@@ -707,6 +707,13 @@ impl Driver {
         }
         for (from, payload) in txs {
             self.on_tx_gossip(&from, payload);
+        }
+        // After the gossip that came with them: a leader's latest transactions travel just
+        // ahead of its proposal.
+        for (i, from, c) in compacts {
+            if let Some(bytes) = self.on_compact(i, &from, c) {
+                consensus.push((i, bytes));
+            }
         }
         if !consensus.is_empty() {
             self.precheck(consensus)?;
@@ -816,7 +823,12 @@ impl Driver {
             return None;
         }
         let pool = &self.app.mempool;
-        if let Ok(m) = c.rebuild(|h| pool.verified(h).map(|v| v.tx().clone())) {
+        let seen = &self.seen;
+        if let Ok(m) = c.rebuild(|h| {
+            pool.verified(h)
+                .map(|v| v.tx().clone())
+                .or_else(|| seen.get(h))
+        }) {
             self.compact.from_pool += 1;
             return Some(m.encode());
         }
@@ -843,12 +855,14 @@ impl Driver {
         }
         let mut ready = Vec::new();
         let pool = &self.app.mempool;
+        let seen = &self.seen;
         self.compact_pending.retain(|p| {
             let rebuilt = p.compact.rebuild(|h| {
                 p.fetched
                     .get(h)
                     .cloned()
                     .or_else(|| pool.verified(h).map(|v| v.tx().clone()))
+                    .or_else(|| seen.get(h))
             });
             match rebuilt {
                 Ok(m) => {
@@ -882,9 +896,10 @@ impl Driver {
             p.fetching = true;
             let pool = &self.app.mempool;
             let fetched = &p.fetched;
-            let missing = p
-                .compact
-                .missing(|h| fetched.contains_key(h) || pool.verified(h).is_some());
+            let seen = &self.seen;
+            let missing = p.compact.missing(|h| {
+                fetched.contains_key(h) || pool.verified(h).is_some() || seen.get(h).is_some()
+            });
             let Some(peer) = self.names.get(usize::from(p.from)).cloned() else {
                 continue;
             };
@@ -928,6 +943,13 @@ impl Driver {
     /// batches are checked at once; more are dropped and counted (the transactions are in
     /// their senders' pools and reach the chain through them).
     fn on_tx_gossip(&mut self, from: &PeerName, payload: Bytes) {
+        // Remembered by hash before the check, for proposals by hash (`SeenTxs`).
+        if let Ok(batch) = codec::decode::<TxBatch>(&payload) {
+            self.seen.add(batch.0);
+            if let Err(e) = self.retry_compact() {
+                tracing::warn!(error = %e, "stepping a rebuilt proposal failed");
+            }
+        }
         if self.gossip_checking >= GOSSIP_CHECKS_MAX {
             self.gossip_dropped += 1;
             return;
@@ -1884,7 +1906,7 @@ mod tests {
         pub(super) drv: Driver,
         events: broadcast::Receiver<Event>,
         status: watch::Receiver<NodeStatus>,
-        _peers: Vec<(MemNetwork, mpsc::Receiver<Inbound>)>,
+        pub(super) _peers: Vec<(MemNetwork, mpsc::Receiver<Inbound>)>,
     }
 
     pub(super) fn rig(fx: &Fixture) -> Rig {
@@ -2797,6 +2819,40 @@ mod compact_tests {
         assert_eq!(r.drv.compact.from_pool, 1);
         assert_eq!(r.drv.compact.txs_fetched, 0);
         assert!(r.drv.compact_pending.is_empty());
+    }
+
+    /// The leader's latest transactions arrive in a gossip batch with its proposal: the
+    /// proposal is rebuilt from the batch at once, before the batch's signatures are
+    /// checked and its transactions admitted (the block check verifies them).
+    #[test]
+    fn a_proposal_by_hash_is_rebuilt_from_gossip_that_came_with_it() {
+        let fx = Fixture::new();
+        let mut r = started(&fx, super::tests::rig(&fx));
+        let (pm, c, _leader) = leader_proposal(&fx, 4);
+        let digest = pm.proposal.block.digest;
+        admit(&mut r.drv.app, txs(&fx, 0..1));
+        let gossip = TxBatch(txs(&fx, 1..4).iter().map(Transaction::to_bytes).collect());
+        let first = inbound(&r, 1, compact::encode_compact(&c));
+        let second = Inbound {
+            from: r.drv.names[1].clone(),
+            channel: Channel::Transactions,
+            payload: Bytes::from(codec::encode(&gossip)),
+        };
+        // Both in one turn of the loop, the proposal first: the gossip waits in the
+        // driver's inbound channel, sent by peer 1.
+        let me = r.drv.names[0].clone();
+        r._peers[0]
+            .0
+            .send(&me, second.channel, second.payload)
+            .expect("gossip sent");
+        r.drv.on_inbound(first).expect("inbound");
+        finish_precheck(&mut r);
+        assert_eq!(r.drv.compact.from_pool, 1, "not rebuilt at once");
+        assert!(r.drv.compact_pending.is_empty());
+        assert!(
+            r.drv.app.can_execute_on(&digest),
+            "the rebuilt block was not checked"
+        );
     }
 
     /// A transaction the pool lacks is fetched from the proposer, which answers from its
