@@ -2776,6 +2776,23 @@ mod compact_tests {
         }
     }
 
+    /// Start the fetches of every waiting proposal now, wait for the first to come back
+    /// and hand it to the driver; returns how the fetch went (the count of transactions
+    /// or why it failed).
+    fn fetch_now(r: &mut Rig) -> Result<usize, String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            r.drv.fetch_due(Instant::now() + Duration::from_secs(1));
+            let fetched = r.drv.fetch_rx.recv().await.expect("the fetch returns");
+            let outcome = fetched.1.as_ref().map(Vec::len).map_err(Clone::clone);
+            r.drv.on_fetched(fetched).expect("fetched");
+            outcome
+        })
+    }
+
     /// Wait for the pre-check the driver started and step the core with it.
     fn finish_precheck(r: &mut Rig) {
         let back = r
@@ -2878,15 +2895,8 @@ mod compact_tests {
             "it waits for two transactions"
         );
         assert!(!r.drv.app.can_execute_on(&digest));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            r.drv.fetch_due(Instant::now() + Duration::from_secs(1));
-            let fetched = r.drv.fetch_rx.recv().await.expect("the fetch returns");
-            r.drv.on_fetched(fetched).expect("fetched");
-        });
+        let fetched = fetch_now(&mut r);
+        assert!(fetched.is_ok(), "{fetched:?}");
         finish_precheck(&mut r);
         assert_eq!(
             r.drv.compact.txs_fetched, 2,
@@ -2948,16 +2958,8 @@ mod compact_tests {
         r.drv
             .on_inbound(inbound(&r, 1, compact::encode_compact(&c)))
             .expect("inbound");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            r.drv.fetch_due(Instant::now() + Duration::from_secs(1));
-            let fetched = r.drv.fetch_rx.recv().await.expect("the fetch returns");
-            assert!(fetched.1.is_err(), "the wrong answer was accepted");
-            r.drv.on_fetched(fetched).expect("fetched");
-        });
+        let fetched = fetch_now(&mut r);
+        assert!(fetched.is_err(), "the wrong answer was accepted");
         assert_eq!(r.drv.compact.failed, 1);
         assert!(r.drv.compact_pending.is_empty());
         assert!(r.drv.prechecks.is_empty(), "something reached the core");

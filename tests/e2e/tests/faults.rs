@@ -222,9 +222,12 @@ fn a_validator_killed_and_restarted_six_times_never_equivocates() {
     for api in &apis {
         wait_log_size(api, expected, deadline);
     }
-    for round in 1..=6u64 {
+    // Kill the victim, submit a demo round, restart it; it catches up and takes part in
+    // consensus again before the next kill (the others finalize 3 more heights after it
+    // caught up and it sees them too). Returns the transactions submitted.
+    let kill_and_restart = |round: u64, expected: u64| -> u64 {
         testnet_cmd(&net, &["kill", NAMES[victim]]);
-        expected += demo(&net, round, 1);
+        let expected = expected + demo(&net, round, 1);
         for (i, api) in apis.iter().enumerate() {
             if i != victim {
                 wait_log_size(api, expected, deadline);
@@ -232,10 +235,12 @@ fn a_validator_killed_and_restarted_six_times_never_equivocates() {
         }
         testnet_cmd(&net, &["start", NAMES[victim]]);
         wait_log_size(&apis[victim], expected, deadline);
-        // Let it take part in consensus again before the next kill: the others finalize
-        // 3 more heights after it caught up and it sees them too.
         let h = tip_height(&apis[0]);
         wait_height(&apis[victim], h + 3, deadline);
+        expected
+    };
+    for round in 1..=6u64 {
+        expected = kill_and_restart(round, expected);
     }
     // Once more after the victim pruned its own vote records (every
     // VOTE_PRUNE_INTERVAL_BLOCKS heights): a restart after pruning never double-votes.
@@ -251,17 +256,7 @@ fn a_validator_killed_and_restarted_six_times_never_equivocates() {
         wait_log_size(&apis[victim], expected, deadline);
         round += 1;
     }
-    testnet_cmd(&net, &["kill", NAMES[victim]]);
-    expected += demo(&net, round, 1);
-    for (i, api) in apis.iter().enumerate() {
-        if i != victim {
-            wait_log_size(api, expected, deadline);
-        }
-    }
-    testnet_cmd(&net, &["start", NAMES[victim]]);
-    wait_log_size(&apis[victim], expected, deadline);
-    let h = tip_height(&apis[0]);
-    wait_height(&apis[victim], h + 3, deadline);
+    expected = kill_and_restart(round, expected);
     for (i, api) in apis.iter().enumerate() {
         let s = status(api);
         assert_eq!(
