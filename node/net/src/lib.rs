@@ -5,9 +5,13 @@
 //!
 //! - [`MemNetwork`] (from a [`MemHub`]): endpoints in one process joined by bounded channels;
 //!   for tests, simulators and single-process demos.
-//! - [`P2pNetwork`]: libp2p 0.57 over TCP + Noise + Yamux, with a genesis-gated peer set,
+//! - [`P2pNetwork`]: libp2p 0.57 over TCP + Noise + Yamux, with an allow-listed peer set,
 //!   bounded per-peer outbound queues, one long-lived stream per peer and channel carrying
 //!   framed batches under credit-based flow control, peer scoring and bans.
+//!
+//! The allowed peer set (names and network keys) is given at start and replaced at runtime
+//! with [`Network::set_peers`] when the validator set changes (governance, at an epoch
+//! boundary).
 //!
 //! What the trait carries is opaque bytes: the node defines payloads (votes, proposals,
 //! transaction batches, catch-up requests) and verifies their signatures itself. The
@@ -25,6 +29,7 @@
 
 pub mod mem;
 pub mod p2p;
+mod peers;
 mod queue;
 mod streams;
 mod wire;
@@ -37,8 +42,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use libp2p::bytes::Bytes;
+pub use libp2p::Multiaddr;
 pub use mem::{MemHub, MemNetwork};
-pub use p2p::{peer_id_of, peers_of, P2pConfig, P2pError, P2pNetwork, PeerConfig};
+pub use p2p::{peer_id_of, peers_of, P2pConfig, P2pError, P2pNetwork};
 
 /// A boxed future, so that [`Network`] stays object-safe (`Arc<dyn Network>`).
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -76,6 +82,81 @@ impl fmt::Display for PeerName {
 impl fmt::Debug for PeerName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", &*self.0)
+    }
+}
+
+/// A peer this node may talk to: an entry of the allowed peer set, given at start
+/// ([`P2pConfig::peers`]) and replaced at runtime with [`Network::set_peers`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// Its name (validator name in the genesis or the current validator set, or observer
+    /// name).
+    pub name: PeerName,
+    /// Its 32-byte Ed25519 network key; the libp2p identity the gate admits under `name`.
+    /// [`MemNetwork`] checks it like [`P2pNetwork`] does but otherwise ignores it.
+    pub network_key: chancery_core::ids::PublicKey,
+    /// Where to dial it; empty if it dials us (or addresses come later through
+    /// [`P2pNetwork::add_address`]). Ignored by [`MemNetwork`].
+    pub addrs: Vec<Multiaddr>,
+}
+
+/// Why [`Network::set_peers`] (or [`P2pNetwork::start`]) refused a peer list. Nothing was
+/// changed.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SetPeersError {
+    /// A network key is not a valid Ed25519 public key.
+    #[error("network key {key} of peer {peer} is not a valid Ed25519 public key: {reason}")]
+    BadNetworkKey {
+        /// Whose key.
+        peer: PeerName,
+        /// The key, hex.
+        key: String,
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// Two entries have the same name.
+    #[error("peer {peer} appears twice in the peer set")]
+    DuplicateName {
+        /// The name.
+        peer: PeerName,
+    },
+    /// Two entries have the same network key (one identity cannot have two names).
+    #[error("peers {first} and {peer} have the same network key {key}")]
+    DuplicateKey {
+        /// The later entry.
+        peer: PeerName,
+        /// The earlier entry with that key.
+        first: PeerName,
+        /// The key, hex.
+        key: String,
+    },
+    /// More peers than [`Limits::peers_max`] (entries naming this node not counted).
+    #[error("{peers} peers is over the limit of {peers_max} peers")]
+    TooMany {
+        /// Peers in the list.
+        peers: usize,
+        /// The limit.
+        peers_max: usize,
+    },
+}
+
+/// What [`Network::set_peers`] changed, for the caller's log. Each list is in name order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerSetChange {
+    /// Names allowed now that were not before.
+    pub added: Vec<PeerName>,
+    /// Names no longer allowed: disconnected, their queues dropped, refused from now on.
+    pub removed: Vec<PeerName>,
+    /// Names kept whose network key changed: the old identity was removed (disconnected,
+    /// refused, its queue, score and ban dropped) and the new one added.
+    /// Always empty for [`MemNetwork`], which ignores keys.
+    pub rotated: Vec<PeerName>,
+}
+
+impl PeerSetChange {
+    /// True if the new list allowed exactly the peers allowed before.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.rotated.is_empty()
     }
 }
 
@@ -161,7 +242,8 @@ impl Misbehaviour {
 /// Why a message could not be queued for sending.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SendError {
-    /// The destination is not in the configured peer set.
+    /// The destination is not in the allowed peer set (never was, or was removed by
+    /// [`Network::set_peers`]).
     #[error("unknown peer {peer}")]
     UnknownPeer {
         /// The name asked for.
@@ -185,7 +267,8 @@ pub enum SendError {
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RequestError {
-    /// The destination is not in the configured peer set.
+    /// The destination is not in the allowed peer set (never was, or was removed by
+    /// [`Network::set_peers`]).
     #[error("unknown peer {peer}")]
     UnknownPeer {
         /// The name asked for.
@@ -254,6 +337,10 @@ pub fn no_requests() -> Arc<dyn RequestHandler> {
     Arc::new(|_: &PeerName, _: Bytes| -> Option<Bytes> { None })
 }
 
+/// Default [`Limits::peers_max`]: as many validators as a validator set may hold
+/// (`chancery_core::limits::VALIDATORS_MAX`), and as many observers again.
+pub const PEERS_MAX_DEFAULT: usize = 2 * chancery_core::limits::VALIDATORS_MAX;
+
 /// Every limit of the network layer. The defaults suit 4-31 validators.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -294,6 +381,10 @@ pub struct Limits {
     pub ban_ms: u64,
     /// Most established connections per peer.
     pub connections_per_peer_max: u32,
+    /// Most peers in the allowed set (this node not counted), at start and in
+    /// [`Network::set_peers`]: validators (at most `VALIDATORS_MAX`, 256) plus observers.
+    /// Connection limits follow the current set's size, so this bounds them too.
+    pub peers_max: usize,
 }
 
 impl Default for Limits {
@@ -317,6 +408,7 @@ impl Default for Limits {
             score_ban: -100,
             ban_ms: 60_000,
             connections_per_peer_max: 2,
+            peers_max: PEERS_MAX_DEFAULT,
         }
     }
 }
@@ -573,13 +665,35 @@ pub trait Network: Send + Sync + 'static {
     /// This node's own name.
     fn local_name(&self) -> &PeerName;
 
-    /// Every configured peer (not including this node), in name order.
+    /// Every allowed peer (not including this node), in name order: the set given at start
+    /// or by the latest [`Network::set_peers`].
     fn peers(&self) -> Vec<PeerName>;
+
+    /// Replace the allowed peer set with `peers` (entries naming this node, by name or by
+    /// network key, are ignored). The list is checked first (keys decode, no name or key
+    /// twice, at most [`Limits::peers_max`] peers); on error nothing changes and the error
+    /// names the peer and the reason.
+    ///
+    /// Then, at once for sends and requests and without waiting for the transport:
+    /// - a name no longer listed is removed: its connections are closed, new ones refused,
+    ///   its outbound queue dropped, its score and ban forgotten; `send` and `request` to
+    ///   it return `UnknownPeer`. (Messages already received from it stay in the inbound
+    ///   channel: the application filters by the validator set it knows.)
+    /// - a new name is allowed, and dialled if its entry has addresses; one without
+    ///   addresses is accepted when it dials us.
+    /// - a kept name whose network key changed (a rotation) is a removal of the old
+    ///   identity and an addition of the new one.
+    /// - a kept name with the same key keeps its connections, queues, score, ban and the
+    ///   addresses learned by `add_address`, unless its new entry gives addresses, which
+    ///   then replace them.
+    ///
+    /// [`Network::peers`], the status and the connection limits follow the new set.
+    fn set_peers(&self, peers: Vec<PeerConfig>) -> Result<PeerSetChange, SetPeersError>;
 
     /// Queue `payload` for `to` on `channel`.
     fn send(&self, to: &PeerName, channel: Channel, payload: Bytes) -> Result<(), SendError>;
 
-    /// Queue `payload` for every configured peer on `channel`.
+    /// Queue `payload` for every allowed peer on `channel`.
     fn broadcast(&self, channel: Channel, payload: Bytes) -> Result<(), SendError> {
         for peer in self.peers() {
             match self.send(&peer, channel, payload.clone()) {

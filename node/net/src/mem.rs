@@ -6,11 +6,18 @@
 //! the message is refused (counted in `refused_full`) whatever the channel; messages are
 //! delivered in send order. Links can be cut and restored with [`MemHub::set_link`] to
 //! model partitions.
+//!
+//! Each endpoint has its own allowed set (names; keys and addresses are checked by
+//! [`Network::set_peers`] but otherwise ignored), starting as the hub's: two endpoints are
+//! linked when each allows the other, as two libp2p nodes connect when each gate admits
+//! the other.
 
+use crate::peers::check_peers;
 use crate::queue::Scores;
 use crate::{
     BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour, Network,
-    PeerName, PeerStatus, RequestError, RequestHandler, SendError,
+    PeerConfig, PeerName, PeerSetChange, PeerStatus, RequestError, RequestHandler, SendError,
+    SetPeersError,
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -27,7 +34,10 @@ struct Endpoint {
 }
 
 struct HubInner {
-    allowed: BTreeSet<PeerName>,
+    /// The set every endpoint starts with (on join, and again on a restart).
+    initial: BTreeSet<PeerName>,
+    /// Per joined endpoint, the names it allows (never itself); `set_peers` replaces it.
+    allowed: HashMap<PeerName, BTreeSet<PeerName>>,
     endpoints: HashMap<PeerName, Arc<Endpoint>>,
     cut: BTreeSet<(PeerName, PeerName)>,
 }
@@ -54,13 +64,15 @@ fn link_key(a: &PeerName, b: &PeerName) -> (PeerName, PeerName) {
 }
 
 impl MemHub {
-    /// A hub whose allowed peer set is `allowed` (the genesis validators plus observers).
-    /// Endpoints with other names may join but can reach no one, like a node whose key is
-    /// not in the genesis.
+    /// A hub whose endpoints start with the allowed peer set `allowed` (the genesis
+    /// validators plus observers); each endpoint may replace its own with
+    /// [`Network::set_peers`]. Endpoints with other names may join but can reach no one
+    /// until others allow them, like a node whose key is not in the genesis.
     pub fn new(allowed: impl IntoIterator<Item = PeerName>, limits: Limits) -> MemHub {
         MemHub {
             inner: Arc::new(Mutex::new(HubInner {
-                allowed: allowed.into_iter().collect(),
+                initial: allowed.into_iter().collect(),
+                allowed: HashMap::new(),
                 endpoints: HashMap::new(),
                 cut: BTreeSet::new(),
             })),
@@ -69,7 +81,8 @@ impl MemHub {
     }
 
     /// Join the hub as `name`; returns the endpoint and its inbound channel. Joining again
-    /// with the same name replaces the earlier endpoint (a restart).
+    /// with the same name replaces the earlier endpoint (a restart), whose allowed set
+    /// starts again as the hub's.
     pub fn join(
         &self,
         name: PeerName,
@@ -87,6 +100,9 @@ impl MemHub {
         });
         {
             let mut inner = lock(&self.inner);
+            let mut allowed = inner.initial.clone();
+            allowed.remove(&name);
+            inner.allowed.insert(name.clone(), allowed);
             inner.endpoints.insert(name.clone(), endpoint.clone());
             Self::refresh_connected(&inner);
         }
@@ -109,9 +125,14 @@ impl MemHub {
         Self::refresh_connected(&inner);
     }
 
+    /// Does `who` allow `peer`?
+    fn allows(inner: &HubInner, who: &PeerName, peer: &PeerName) -> bool {
+        inner.allowed.get(who).is_some_and(|s| s.contains(peer))
+    }
+
     fn linked(inner: &HubInner, a: &PeerName, b: &PeerName) -> bool {
-        inner.allowed.contains(a)
-            && inner.allowed.contains(b)
+        Self::allows(inner, a, b)
+            && Self::allows(inner, b, a)
             && !inner.cut.contains(&link_key(a, b))
     }
 
@@ -136,12 +157,12 @@ impl MemHub {
     }
 
     /// The destination endpoint if `from` may reach it now; counts a refusal at the
-    /// destination when `from` is not allowed or is banned there.
+    /// destination when it does not allow `from`.
     fn route(&self, from: &PeerName, to: &PeerName) -> Option<Arc<Endpoint>> {
         let inner = lock(&self.inner);
         let ep = inner.endpoints.get(to)?.clone();
         if !Self::linked(&inner, from, to) {
-            if !inner.allowed.contains(from) {
+            if !Self::allows(&inner, to, from) {
                 ep.status.send_modify(|s| s.refused_connections += 1);
                 tracing::warn!(peer = %from, "refused: not in the allowed peer set");
             }
@@ -172,14 +193,43 @@ impl Network for MemNetwork {
         let inner = lock(&self.hub.inner);
         inner
             .allowed
-            .iter()
-            .filter(|p| **p != self.name)
-            .cloned()
-            .collect()
+            .get(&self.name)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn set_peers(&self, peers: Vec<PeerConfig>) -> Result<PeerSetChange, SetPeersError> {
+        let checked = check_peers(&self.name, None, peers, &self.hub.limits)?;
+        let next: BTreeSet<PeerName> = checked.into_iter().map(|c| c.config.name).collect();
+        let inner = &mut *lock(&self.hub.inner);
+        let old = inner.allowed.get(&self.name).cloned().unwrap_or_default();
+        let change = PeerSetChange {
+            added: next.difference(&old).cloned().collect(),
+            removed: old.difference(&next).cloned().collect(),
+            rotated: Vec::new(),
+        };
+        inner.allowed.insert(self.name.clone(), next);
+        {
+            let mut scores = lock(&self.endpoint.scores);
+            for name in &change.removed {
+                scores.forget(name);
+            }
+            self.endpoint.status.send_modify(|s| scores.fill(s));
+        }
+        MemHub::refresh_connected(inner);
+        if !change.is_empty() {
+            tracing::info!(
+                node = %self.name,
+                added = ?change.added,
+                removed = ?change.removed,
+                "allowed peer set replaced"
+            );
+        }
+        Ok(change)
     }
 
     fn send(&self, to: &PeerName, channel: Channel, payload: Bytes) -> Result<(), SendError> {
-        if !lock(&self.hub.inner).allowed.contains(to) || *to == self.name {
+        if !MemHub::allows(&lock(&self.hub.inner), &self.name, to) {
             return Err(SendError::UnknownPeer { peer: to.clone() });
         }
         self.hub.limits.check_message(channel, payload.len())?;
@@ -213,7 +263,7 @@ impl Network for MemNetwork {
         let limits = self.hub.limits.clone();
         let to = to.clone();
         let from = self.name.clone();
-        let allowed = lock(&self.hub.inner).allowed.contains(&to) && to != from;
+        let allowed = MemHub::allows(&lock(&self.hub.inner), &from, &to);
         let dest = self.hub.route(&from, &to);
         Box::pin(async move {
             if !allowed {

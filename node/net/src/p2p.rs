@@ -5,7 +5,11 @@
 //! - Gate: an allow list of exactly those `PeerId`s (`libp2p::allow_block_list`). Any other
 //!   peer is refused once its Noise handshake reveals its identity, with a warning naming
 //!   it. Bans remove a peer from the allow list for a while (which also closes its
-//!   connections). `connection_limits` caps connections per peer and pending handshakes.
+//!   connections). `connection_limits` caps connections per peer and pending handshakes,
+//!   sized from the current peer set.
+//! - Runtime peer set: [`Network::set_peers`] swaps the peer table (`peers.rs`) at once for
+//!   senders and wakes the swarm task, which applies it: removed identities are disallowed
+//!   and disconnected, new ones allowed and dialled, limits resized.
 //! - Delivery: direct sends over `/chancery/msg/2` (`streams.rs`): per peer, one
 //!   connection sends, on one long-lived stream per channel, the queued messages as
 //!   length-prefixed frames. The receiver grants credits (frames) on the same stream and
@@ -18,12 +22,14 @@
 //!   a drop or a failed dial, with a delay doubling from [`Limits::redial_ms_min`] to
 //!   [`Limits::redial_ms_max`].
 
-use crate::queue::{Scores, Slot};
+use crate::peers::{check_peers, PeerBook};
+use crate::queue::Scores;
 use crate::streams::{self, StreamCtx};
 use crate::wire::{Answer, ReqCodec, WireError, REQ_PROTOCOL};
 use crate::{
     BoxFuture, Bytes, Channel, Counters, CountersSnapshot, Inbound, Limits, Misbehaviour, Network,
-    PeerName, PeerStatus, RequestError, RequestHandler, SendError,
+    PeerConfig, PeerName, PeerSetChange, PeerStatus, RequestError, RequestHandler, SendError,
+    SetPeersError,
 };
 use chancery_core::ids::PublicKey;
 use chancery_core::validator::ValidatorSet;
@@ -39,20 +45,8 @@ use libp2p::{allow_block_list, connection_limits, identity, noise, tcp, yamux, P
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 use tokio::time::Instant;
-
-/// A peer this node may talk to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerConfig {
-    /// Its name (validator name in the genesis, or observer name).
-    pub name: PeerName,
-    /// Its 32-byte Ed25519 network key.
-    pub network_key: PublicKey,
-    /// Where to dial it; empty if it dials us (or addresses come later through
-    /// [`P2pNetwork::add_address`]).
-    pub addrs: Vec<Multiaddr>,
-}
 
 /// Everything a [`P2pNetwork`] needs besides its secret seed and request handler.
 #[derive(Clone, Debug)]
@@ -61,7 +55,8 @@ pub struct P2pConfig {
     pub name: PeerName,
     /// Addresses to listen on, e.g. `/ip4/0.0.0.0/tcp/7000` (port 0 picks one).
     pub listen: Vec<Multiaddr>,
-    /// The allowed peer set, excluding this node (an entry for this node is ignored).
+    /// The allowed peer set at start, excluding this node (an entry for this node is
+    /// ignored); replaced at runtime by [`Network::set_peers`].
     pub peers: Vec<PeerConfig>,
     /// Limits.
     pub limits: Limits,
@@ -70,25 +65,14 @@ pub struct P2pConfig {
 /// Why a [`P2pNetwork`] could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum P2pError {
-    /// A network key is not a valid Ed25519 public key.
-    #[error("network key of {peer} is not a valid Ed25519 public key: {reason}")]
-    BadNetworkKey {
-        /// Whose key.
-        peer: PeerName,
-        /// The decoder's complaint.
-        reason: String,
-    },
+    /// The peer list is invalid (a bad or repeated key, a repeated name, too many peers).
+    #[error("peer set refused: {0}")]
+    Peers(#[from] SetPeersError),
     /// The secret seed was rejected.
     #[error("secret seed rejected: {reason}")]
     BadSeed {
         /// The decoder's complaint.
         reason: String,
-    },
-    /// Two peers share a name or a key.
-    #[error("peer {peer} appears twice in the peer set (same name or same network key)")]
-    DuplicatePeer {
-        /// The second occurrence.
-        peer: PeerName,
     },
     /// Building the transport failed.
     #[error("transport setup failed: {reason}")]
@@ -154,10 +138,11 @@ enum Command {
 struct Shared {
     name: PeerName,
     limits: Limits,
-    ids: HashMap<PeerName, PeerId>,
-    names: Vec<PeerName>,
-    /// Every configured peer's outbound queue; the peer's connection handler drains it.
-    slots: Arc<HashMap<PeerId, Arc<Slot>>>,
+    /// The allowed peers and their outbound queues (each drained by the peer's sending
+    /// connection's handler); replaced whole by `set_peers`.
+    book: Arc<PeerBook>,
+    /// Wakes the swarm task to apply a new peer table.
+    peers_changed: Arc<Notify>,
     counters: Arc<Counters>,
     status: watch::Sender<PeerStatus>,
     commands: mpsc::Sender<Command>,
@@ -177,7 +162,7 @@ const COMMANDS_MAX: usize = 1024;
 /// An established connection stays open this long without traffic; validators talk
 /// constantly, and a closed idle connection would only be redialled.
 const IDLE_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
-/// Incoming connections being set up at once, per known peer: a peer redialling while its
+/// Incoming connections being set up at once, per allowed peer: a peer redialling while its
 /// old connection closes needs two.
 const PENDING_INCOMING_PER_PEER_MAX: u32 = 2;
 /// Incoming connections being set up at once beyond the per-peer share: room for
@@ -208,26 +193,22 @@ impl P2pNetwork {
         let keypair = identity::Keypair::from(identity::ed25519::Keypair::from(secret));
         let local_id = keypair.public().to_peer_id();
 
-        let mut peers: HashMap<PeerId, PeerState> = HashMap::new();
-        let mut ids = HashMap::new();
-        for p in &config.peers {
-            let id = peer_id_of(&p.network_key).map_err(|reason| P2pError::BadNetworkKey {
-                peer: p.name.clone(),
-                reason,
-            })?;
-            if id == local_id || p.name == config.name {
-                continue;
-            }
-            if ids.insert(p.name.clone(), id).is_some() || peers.contains_key(&id) {
-                return Err(P2pError::DuplicatePeer {
-                    peer: p.name.clone(),
-                });
-            }
-            peers.insert(
-                id,
-                PeerState::new(p.name.clone(), p.addrs.clone(), &config.limits),
-            );
-        }
+        let checked = check_peers(
+            &config.name,
+            Some(local_id),
+            config.peers.clone(),
+            &config.limits,
+        )?;
+        let book = Arc::new(PeerBook::new(checked));
+        let table = book.current();
+        let peers: HashMap<PeerId, PeerState> = table
+            .ids
+            .iter()
+            .map(|(name, id)| {
+                let addrs = table.addrs.get(id).cloned().unwrap_or_default();
+                (*id, PeerState::new(name.clone(), addrs, &config.limits))
+            })
+            .collect();
 
         let limits = Arc::new(config.limits.clone());
         let timeout = Duration::from_millis(config.limits.request_timeout_ms);
@@ -235,32 +216,20 @@ impl P2pNetwork {
         for id in peers.keys() {
             allow.allow_peer(*id);
         }
-        let n = u32::try_from(peers.len()).unwrap_or(u32::MAX);
-        let per_peer = config.limits.connections_per_peer_max;
-        let conn_limits = connection_limits::ConnectionLimits::default()
-            .with_max_established_per_peer(Some(per_peer))
-            .with_max_established(Some(n.saturating_mul(per_peer).saturating_add(1)))
-            .with_max_pending_incoming(Some(
-                n.saturating_mul(PENDING_INCOMING_PER_PEER_MAX)
-                    .saturating_add(PENDING_INCOMING_SPARE_MAX),
-            ));
         let (inbound_tx, inbound_rx) = mpsc::channel(config.limits.inbound_messages_max.max(1));
         let counters = Arc::new(Counters::default());
-        let slots: Arc<HashMap<PeerId, Arc<Slot>>> = Arc::new(
-            peers
-                .iter()
-                .map(|(id, p)| (*id, Arc::new(Slot::new(p.name.clone()))))
-                .collect(),
-        );
         let stream_ctx = Arc::new(StreamCtx {
             limits: config.limits.clone(),
             counters: counters.clone(),
             inbound: inbound_tx,
-            slots: slots.clone(),
+            book: book.clone(),
         });
         let behaviour = Behaviour {
             allow,
-            limits: connection_limits::Behaviour::new(conn_limits),
+            limits: connection_limits::Behaviour::new(connection_limits_for(
+                table.ids.len(),
+                &config.limits,
+            )),
             msg: streams::Behaviour::new(stream_ctx),
             req: request_response::Behaviour::with_codec(
                 ReqCodec {
@@ -327,14 +296,12 @@ impl P2pNetwork {
 
         let (cmd_tx, cmd_rx) = mpsc::channel(COMMANDS_MAX);
         let (status, _) = watch::channel(PeerStatus::default());
-        let mut names: Vec<PeerName> = ids.keys().cloned().collect();
-        names.sort();
+        let peers_changed = Arc::new(Notify::new());
         let shared = Arc::new(Shared {
             name: config.name.clone(),
             limits: config.limits.clone(),
-            ids,
-            names,
-            slots,
+            book,
+            peers_changed: peers_changed.clone(),
             counters,
             status,
             commands: cmd_tx,
@@ -346,6 +313,8 @@ impl P2pNetwork {
             swarm,
             shared: Weak::new(),
             peers,
+            generation: table.generation,
+            peers_changed,
             scores: Scores::default(),
             pending: HashMap::new(),
             answers_tx,
@@ -368,7 +337,9 @@ impl P2pNetwork {
         self.shared.local_id
     }
 
-    /// Learn an address of a configured peer, and dial it if not connected.
+    /// Learn an address of an allowed peer, and dial it if not connected. The address is
+    /// kept while the peer stays in the allowed set under the same key (a later
+    /// [`Network::set_peers`] entry with addresses replaces it).
     pub fn add_address(&self, peer: &PeerName, addr: Multiaddr) -> Result<(), SendError> {
         let id = self
             .id(peer)
@@ -380,7 +351,7 @@ impl P2pNetwork {
     }
 
     fn id(&self, peer: &PeerName) -> Result<PeerId, ()> {
-        self.shared.ids.get(peer).copied().ok_or(())
+        self.shared.book.read().ids.get(peer).copied().ok_or(())
     }
 }
 
@@ -390,26 +361,45 @@ impl Network for P2pNetwork {
     }
 
     fn peers(&self) -> Vec<PeerName> {
-        self.shared.names.clone()
+        self.shared.book.read().names.clone()
+    }
+
+    fn set_peers(&self, peers: Vec<PeerConfig>) -> Result<PeerSetChange, SetPeersError> {
+        let checked = check_peers(
+            &self.shared.name,
+            Some(self.shared.local_id),
+            peers,
+            &self.shared.limits,
+        )?;
+        let change = self.shared.book.replace(checked);
+        // The task applies the table it finds (the latest), so one wake-up is enough
+        // however many replacements it missed; `notify_one` keeps it if the task is busy.
+        self.shared.peers_changed.notify_one();
+        if !change.is_empty() {
+            tracing::info!(
+                added = ?change.added,
+                removed = ?change.removed,
+                rotated = ?change.rotated,
+                "allowed peer set replaced"
+            );
+        }
+        Ok(change)
     }
 
     fn send(&self, to: &PeerName, channel: Channel, payload: Bytes) -> Result<(), SendError> {
-        let id = self
-            .id(to)
-            .map_err(|_| SendError::UnknownPeer { peer: to.clone() })?;
-        self.shared.limits.check_message(channel, payload.len())?;
-        let slot = self
-            .shared
-            .slots
-            .get(&id)
+        let table = self.shared.book.read();
+        let slot = table
+            .slot_of(to)
             .ok_or_else(|| SendError::UnknownPeer { peer: to.clone() })?;
+        self.shared.limits.check_message(channel, payload.len())?;
         slot.push(channel, payload, &self.shared.limits, &self.shared.counters);
         Ok(())
     }
 
     fn broadcast(&self, channel: Channel, payload: Bytes) -> Result<(), SendError> {
         self.shared.limits.check_message(channel, payload.len())?;
-        for slot in self.shared.slots.values() {
+        let table = self.shared.book.read();
+        for slot in table.slots.values() {
             slot.push(
                 channel,
                 payload.clone(),
@@ -512,13 +502,19 @@ enum Event {
     Command(Command),
     Answer(HandlerAnswer),
     Timer,
+    PeersChanged,
 }
 type HandlerAnswer = (ResponseChannel<Answer>, Answer);
 
 struct Task {
     swarm: Swarm<Behaviour>,
     shared: Weak<Shared>,
+    /// The allowed identities as applied to the swarm (allow-list, dials, limits).
     peers: HashMap<PeerId, PeerState>,
+    /// The generation of the peer table `peers` reflects.
+    generation: u64,
+    /// Woken by `set_peers`.
+    peers_changed: Arc<Notify>,
     scores: Scores,
     /// Catch-up requests waiting for their answer.
     pending: HashMap<OutboundRequestId, (PeerName, oneshot::Sender<Result<Bytes, RequestError>>)>,
@@ -537,6 +533,7 @@ impl Task {
         loop {
             let next_timer = self.next_timer();
             let sleep = tokio::time::sleep_until(next_timer.unwrap_or_else(far_future));
+            let peers_changed = self.peers_changed.clone();
             let event = tokio::select! {
                 event = self.swarm.select_next_some() => Event::Swarm(event),
                 cmd = commands.recv() => match cmd {
@@ -546,12 +543,16 @@ impl Task {
                 },
                 Some(answer) = answers.recv() => Event::Answer(answer),
                 _ = sleep, if next_timer.is_some() => Event::Timer,
+                _ = peers_changed.notified() => Event::PeersChanged,
             };
             // The task holds the shared state only weakly, so that dropping the last
             // handle closes the command channel and ends this loop.
             let Some(shared) = self.shared.upgrade() else {
                 return;
             };
+            // Before anything else, so that a command sent after `set_peers` returned
+            // (a request, an address of a new peer) finds the new set applied.
+            self.apply_peers(&shared);
             match event {
                 Event::Swarm(e) => self.on_swarm(e, &shared),
                 Event::Command(c) => self.on_command(c, &shared),
@@ -563,8 +564,63 @@ impl Task {
                         .send_response(channel, answer);
                 }
                 Event::Timer => self.on_timers(&shared),
+                Event::PeersChanged => {}
             }
         }
+    }
+
+    /// Apply the current peer table if it is newer than the one applied: disallow and
+    /// disconnect identities no longer allowed under their name, allow (and dial, with
+    /// addresses) new ones, take new addresses of kept ones, resize the connection limits.
+    fn apply_peers(&mut self, shared: &Shared) {
+        let table = shared.book.current();
+        if table.generation == self.generation {
+            return;
+        }
+        self.generation = table.generation;
+        let gone: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(id, p)| table.ids.get(&p.name) != Some(*id))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            let Some(p) = self.peers.remove(&id) else {
+                continue;
+            };
+            // Disallowing refuses it from now on (and closes its connections on the
+            // behaviour's next poll); disconnecting closes them now.
+            self.swarm.behaviour_mut().allow.disallow_peer(id);
+            let connected = self.swarm.disconnect_peer_id(id).is_ok();
+            // Its score and ban belonged to the identity that left (a rotated key starts
+            // afresh; a name added again later is a new peer).
+            self.scores.forget(&p.name);
+            tracing::info!(peer = %p.name, %id, connected, "peer removed from the allowed set");
+        }
+        let now = Instant::now();
+        for (name, id) in &table.ids {
+            let addrs = table.addrs.get(id).cloned().unwrap_or_default();
+            match self.peers.get_mut(id) {
+                Some(p) => {
+                    if !addrs.is_empty() && p.addrs != addrs {
+                        p.addrs = addrs;
+                        if p.connections == 0 {
+                            p.redial_at = Some(now);
+                        }
+                    }
+                }
+                None => {
+                    self.swarm.behaviour_mut().allow.allow_peer(*id);
+                    tracing::info!(peer = %name, %id, addrs = addrs.len(), "peer added to the allowed set");
+                    // Dialled by the timer at once if it has addresses.
+                    self.peers
+                        .insert(*id, PeerState::new(name.clone(), addrs, &self.limits));
+                }
+            }
+        }
+        *self.swarm.behaviour_mut().limits.limits_mut() =
+            connection_limits_for(table.ids.len(), &self.limits);
+        self.publish(shared);
     }
 
     fn next_timer(&self) -> Option<Instant> {
@@ -578,8 +634,9 @@ impl Task {
 
     fn on_timers(&mut self, shared: &Shared) {
         let now = Instant::now();
+        let table = shared.book.current();
         for name in self.scores.expire(now.into_std()) {
-            if let Some(id) = shared.ids.get(&name) {
+            if let Some(id) = table.ids.get(&name) {
                 self.swarm.behaviour_mut().allow.allow_peer(*id);
                 if let Some(p) = self.peers.get_mut(id) {
                     p.redial_at = (!p.addrs.is_empty()).then_some(now);
@@ -668,9 +725,10 @@ impl Task {
             Command::Request { to, payload, reply } => {
                 let name = self.peers.get(&to).map(|p| p.name.clone());
                 let Some(name) = name else {
+                    // Removed by `set_peers` after the request found it.
                     let _ = reply.send(Err(RequestError::Failed {
                         peer: PeerName::from(to.to_string()),
-                        reason: "not a configured peer".into(),
+                        reason: "not an allowed peer".into(),
                     }));
                     return;
                 };
@@ -682,8 +740,9 @@ impl Task {
                 self.pending.insert(id, (name, reply));
             }
             Command::Report { peer, why } => {
-                if let Some(id) = shared.ids.get(&peer) {
-                    self.penalise(*id, why, shared);
+                let id = shared.book.read().ids.get(&peer).copied();
+                if let Some(id) = id {
+                    self.penalise(id, why, shared);
                 }
             }
             Command::AddAddress { peer, addr } => {
@@ -871,6 +930,21 @@ impl Task {
             request_response::Event::ResponseSent { .. } => {}
         }
     }
+}
+
+/// Connection limits for `peers` allowed peers: `connections_per_peer_max` each, one
+/// spare, and pending handshakes for each peer plus room for strangers (refused after
+/// their handshake). Recomputed whenever the peer set changes.
+fn connection_limits_for(peers: usize, limits: &Limits) -> connection_limits::ConnectionLimits {
+    let n = u32::try_from(peers).unwrap_or(u32::MAX);
+    let per_peer = limits.connections_per_peer_max;
+    connection_limits::ConnectionLimits::default()
+        .with_max_established_per_peer(Some(per_peer))
+        .with_max_established(Some(n.saturating_mul(per_peer).saturating_add(1)))
+        .with_max_pending_incoming(Some(
+            n.saturating_mul(PENDING_INCOMING_PER_PEER_MAX)
+                .saturating_add(PENDING_INCOMING_SPARE_MAX),
+        ))
 }
 
 fn far_future() -> Instant {

@@ -5,6 +5,7 @@ use libp2p::bytes::Bytes;
 use libp2p::futures::task::AtomicWaker;
 use libp2p::swarm::ConnectionId;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -109,6 +110,9 @@ pub(crate) struct Slot {
     state: Mutex<SlotState>,
     /// The owner's handler, woken when something is queued.
     waker: AtomicWaker,
+    /// The peer (this identity under this name) was removed from the allowed set: the
+    /// queue is empty and stays so, and the handlers of its connections stop.
+    closed: AtomicBool,
 }
 
 /// The lock-protected part of a [`Slot`].
@@ -128,7 +132,24 @@ impl Slot {
                 owner: None,
             }),
             waker: AtomicWaker::new(),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// The peer was removed from the allowed set: drop what is queued, refuse what comes.
+    pub(crate) fn close(&self) {
+        let mut st = self.lock();
+        // Set under the lock, so a push either went before (and is dropped here) or sees it.
+        self.closed.store(true, Ordering::Release);
+        st.queue = PeerQueue::default();
+        drop(st);
+        self.waker.wake();
+    }
+
+    /// Was the peer removed from the allowed set? (One atomic load: handlers ask on every
+    /// poll.)
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The queue and owner, locked.
@@ -146,7 +167,13 @@ impl Slot {
         limits: &Limits,
         counters: &Counters,
     ) {
-        self.lock().queue.push(channel, payload, limits, counters);
+        let mut st = self.lock();
+        if self.closed.load(Ordering::Relaxed) {
+            // Its peer was removed after the sender found it: as if sent just before.
+            return;
+        }
+        st.queue.push(channel, payload, limits, counters);
+        drop(st);
         self.waker.wake();
     }
 
@@ -205,6 +232,12 @@ impl Scores {
     /// The earliest ban expiry, if any ban is in force.
     pub(crate) fn next_expiry(&self) -> Option<Instant> {
         self.banned_until.values().min().copied()
+    }
+
+    /// Forget `peer`'s score and ban (it left the allowed set, or its key changed).
+    pub(crate) fn forget(&mut self, peer: &PeerName) {
+        self.scores.remove(peer);
+        self.banned_until.remove(peer);
     }
 
     /// Copy scores and bans into a status.

@@ -25,6 +25,7 @@
 //! A frame not yet written when its stream fails goes on the next stream, so nothing is
 //! ever sent twice.
 
+use crate::peers::PeerBook;
 use crate::queue::Slot;
 use crate::wire::{self, WireError, MSG_PROTOCOL, U32_BYTES};
 use crate::{Channel, Counters, Inbound, Limits};
@@ -70,8 +71,8 @@ pub(crate) struct StreamCtx {
     pub(crate) counters: Arc<Counters>,
     /// Where received messages go (bounded; the node reads it).
     pub(crate) inbound: mpsc::Sender<Inbound>,
-    /// Every configured peer's queue.
-    pub(crate) slots: Arc<HashMap<PeerId, Arc<Slot>>>,
+    /// The allowed peers and their queues (replaced by `set_peers`).
+    pub(crate) book: Arc<PeerBook>,
 }
 
 impl StreamCtx {
@@ -116,15 +117,22 @@ impl Behaviour {
     }
 
     fn handler(&self, peer: PeerId, conn: ConnectionId) -> Result<Handler, ConnectionDenied> {
-        let slot = self.ctx.slots.get(&peer).cloned().ok_or_else(|| {
-            ConnectionDenied::new(io::Error::other(format!("{peer} is not a configured peer")))
-        })?;
+        let slot = self
+            .ctx
+            .book
+            .read()
+            .slots
+            .get(&peer)
+            .cloned()
+            .ok_or_else(|| {
+                ConnectionDenied::new(io::Error::other(format!("{peer} is not an allowed peer")))
+            })?;
         Ok(Handler::new(self.ctx.clone(), slot, conn))
     }
 
     /// Make `conn` the owner of `peer`'s queue if it has none, or if `closed` was the owner.
     fn elect(&mut self, peer: PeerId, closed: Option<ConnectionId>) {
-        let Some(slot) = self.ctx.slots.get(&peer) else {
+        let Some(slot) = self.ctx.book.read().slots.get(&peer).cloned() else {
             return;
         };
         let next = self.conns.get(&peer).and_then(|c| c.first().copied());
@@ -806,6 +814,11 @@ impl ConnectionHandler for Handler {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<ConnectionHandlerEvent<Self::OutboundProtocol, Channel, WireError>> {
+        if self.slot.is_closed() {
+            // The peer was removed from the allowed set (`set_peers`); the swarm task is
+            // closing this connection. Nothing more is sent, read or delivered.
+            return Poll::Pending;
+        }
         if let Some(e) = self.events.pop_front() {
             return Poll::Ready(ConnectionHandlerEvent::NotifyBehaviour(e));
         }

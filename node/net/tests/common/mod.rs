@@ -5,8 +5,8 @@ pub mod raw;
 
 use chancery_core::crypto::SecretKey;
 use chancery_net::{
-    Bytes, CountersSnapshot, Inbound, Limits, MemHub, Network, P2pConfig, P2pNetwork, PeerConfig,
-    PeerName, PeerStatus, RequestHandler,
+    Bytes, CountersSnapshot, Inbound, Limits, MemHub, Multiaddr, Network, P2pConfig, P2pNetwork,
+    PeerConfig, PeerName, PeerStatus, RequestHandler,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,8 @@ pub enum Kind {
 pub struct Node {
     pub net: Arc<dyn Network>,
     pub rx: mpsc::Receiver<Inbound>,
+    /// Where it listens (libp2p only).
+    pub addr: Option<Multiaddr>,
 }
 
 /// Answers `me|from|payload`; declines the payload `decline`.
@@ -52,6 +54,7 @@ pub async fn build(kind: Kind, allowed: &[&str], outsiders: &[&str], limits: Lim
                     Node {
                         net: Arc::new(net),
                         rx,
+                        addr: None,
                     }
                 })
                 .collect()
@@ -70,6 +73,7 @@ pub async fn build(kind: Kind, allowed: &[&str], outsiders: &[&str], limits: Lim
                 .await
                 .into_iter()
                 .map(|(net, rx)| Node {
+                    addr: net.listen_addrs().first().cloned(),
                     net: Arc::new(net),
                     rx,
                 })
@@ -103,6 +107,35 @@ pub fn seed(name: &str) -> [u8; 32] {
         s[i] = b;
     }
     s
+}
+
+/// The peer-set entry of the node started with `seed(key_name)`, under `name`, dialled
+/// at `addr` if given.
+pub fn peer_entry(name: &str, key_name: &str, addr: Option<&Multiaddr>) -> PeerConfig {
+    PeerConfig {
+        name: name.into(),
+        network_key: SecretKey::from_seed(seed(key_name)).public(),
+        addrs: addr.into_iter().cloned().collect(),
+    }
+}
+
+/// Start one libp2p node `name` with the identity `seed(key_name)` on 127.0.0.1 (an
+/// ephemeral port), allowing `peers`.
+pub async fn start_p2p(
+    name: &str,
+    key_name: &str,
+    peers: Vec<PeerConfig>,
+    limits: Limits,
+) -> (P2pNetwork, mpsc::Receiver<Inbound>) {
+    let config = P2pConfig {
+        name: name.into(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+        peers,
+        limits,
+    };
+    P2pNetwork::start(config, seed(key_name), echo(name))
+        .await
+        .expect("start")
 }
 
 /// Start libp2p nodes on 127.0.0.1 with ephemeral ports. The allowed set is every spec
