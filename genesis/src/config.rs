@@ -6,6 +6,7 @@
 use crate::keyfile::{read_key_file_of_kind, KeyFileError, KeyKind, KeyPair};
 use crate::spec::{read_limited, ReadError};
 use chancery_core::genesis::Genesis;
+use chancery_core::validator::ValidatorSet;
 use chancery_core::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -308,8 +309,14 @@ impl NodeConfig {
     /// against genesis: a validator must be listed under its name with exactly these
     /// consensus and network keys; an observer must not use a validator's network key.
     pub fn load_keys(&self, genesis: &Genesis) -> Result<NodeKeys, NodeKeysError> {
+        self.load_keys_for(&genesis.validators)
+    }
+
+    /// [`NodeConfig::load_keys`] against the validator set `set` (the one in force, once
+    /// governance changed the genesis set).
+    pub fn load_keys_for(&self, set: &ValidatorSet) -> Result<NodeKeys, NodeKeysError> {
         let network = read_key_file_of_kind(&self.network_key_file, KeyKind::Network)?;
-        let set = &genesis.validators.validators;
+        let set = &set.validators;
         match (&self.role, &self.consensus_key_file) {
             (NodeRole::Validator, Some(file)) => {
                 let consensus = read_key_file_of_kind(file, KeyKind::Consensus)?;
@@ -363,6 +370,20 @@ impl NodeConfig {
                 })
             }
         }
+    }
+
+    /// Read the node's key files without checking them against any validator set: the
+    /// network key, and the consensus key of a validator (a validator that a governance
+    /// proposal adds starts before any set lists it, and catches up as a follower).
+    pub fn read_keys(&self) -> Result<(KeyPair, Option<KeyPair>), NodeKeysError> {
+        let network = read_key_file_of_kind(&self.network_key_file, KeyKind::Network)?;
+        let consensus = match (&self.role, &self.consensus_key_file) {
+            (NodeRole::Validator, Some(file)) => {
+                Some(read_key_file_of_kind(file, KeyKind::Consensus)?)
+            }
+            _ => None,
+        };
+        Ok((network, consensus))
     }
 
     /// The TOML text.

@@ -9,6 +9,7 @@
 //! and `heal` cut and restore the traffic between groups of nodes (see `netns.rs`).
 
 mod bench;
+mod gov;
 mod manifest;
 mod netns;
 mod procs;
@@ -17,6 +18,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use manifest::Manifest;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "chancery-testnet", about = "Run a local Chancery network")]
@@ -102,6 +104,46 @@ enum Cmd {
     Heal {
         #[arg(long, default_value = "./testnet-data")]
         dir: PathBuf,
+    },
+    /// A new agency joins by a governance vote of the testnet's agencies (their admin keys
+    /// are in DIR/keys); with --validator it runs a new validator node, started at once to
+    /// catch up, voting from the epoch the proposal schedules.
+    Join {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// The new agency's id (lower-case letters, digits, dashes).
+        #[arg(long)]
+        agency: String,
+        /// Also add a validator node `<agency>-1` run by it.
+        #[arg(long)]
+        validator: bool,
+        /// How long to wait for each step (finality, the epoch switch), in seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
+    },
+    /// Remove a validator from the set by a governance vote. Its process keeps running; the
+    /// others ignore and disconnect it from the next epoch.
+    Leave {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// The validator node.
+        #[arg(long)]
+        node: String,
+        /// How long to wait for each step, in seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
+    },
+    /// Rotate a validator's consensus key by a governance vote; the node restarts with the
+    /// new key once its epoch is in force.
+    Rotate {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// The validator node.
+        #[arg(long)]
+        node: String,
+        /// How long to wait for each step, in seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
     },
     /// Measure a running testnet (start it with `up --detach` first).
     Bench {
@@ -202,6 +244,22 @@ fn main() -> Result<()> {
                 runs,
             } => bench::catchup(&dir, &node, rounds, runs),
         },
+        Cmd::Join {
+            dir,
+            agency,
+            validator,
+            timeout_s,
+        } => gov::Gov::open(&dir, Duration::from_secs(timeout_s))?.join(&agency, validator),
+        Cmd::Leave {
+            dir,
+            node,
+            timeout_s,
+        } => gov::Gov::open(&dir, Duration::from_secs(timeout_s))?.leave(&node),
+        Cmd::Rotate {
+            dir,
+            node,
+            timeout_s,
+        } => gov::Gov::open(&dir, Duration::from_secs(timeout_s))?.rotate(&node),
         Cmd::Heal { dir } => {
             netns::require_root("heal")?;
             let mut m = Manifest::load(&dir)?;

@@ -844,8 +844,17 @@ pub(crate) async fn member(
 #[utoipa::path(get, path = "/v1/validators", tag = "governance",
     responses((status = 200, body = ValidatorsDto)))]
 pub(crate) async fn validators(State(h): State<NodeHandle>) -> ApiResult<Json<ValidatorsDto>> {
-    let set = &h.genesis.validators;
     let latest = h.ledger.latest_checkpoint()?;
+    // The set of the latest checkpoint's epoch (its signatures index it), or the one in
+    // force before any: governance changes it at epoch boundaries.
+    let in_epoch = match &latest {
+        Some(c) => h.ledger.validator_set_of_epoch(c.header.epoch)?,
+        None => None,
+    };
+    let set = &match in_epoch {
+        Some(s) => s,
+        None => h.ledger.validator_set_at(h.ledger.tip().height.next())?,
+    };
     let signed: Vec<u16> = latest
         .as_ref()
         .map(|c| c.certificate.signatures.iter().map(|s| s.index).collect())

@@ -221,6 +221,10 @@ pub enum BlockCheckError {
     /// The parent is not known (neither the tip nor a remembered header).
     #[error("parent {0} is unknown")]
     UnknownParent(Digest),
+    /// The parent's result is not here (neither the tip nor a kept speculative result):
+    /// the block's epoch fields cannot be computed.
+    #[error("parent {0} is not executed here: expected the tip or a checked block")]
+    ParentNotExecuted(Digest),
     /// The block's encoding is larger than the genesis allows (and than the network carries).
     #[error("block encoding of {found} bytes: expected at most {expected} bytes (block_bytes_max of the genesis plus the header)")]
     TooLarge {
@@ -249,12 +253,12 @@ pub struct App {
     pub mempool: Mempool,
     /// Headers of proposed and validated blocks not yet applied, by hash.
     headers: BTreeMap<Digest, BlockHeader>,
-    /// Validator-set hash that headers must carry.
-    pub validator_set_hash: Digest,
     /// Most transactions per block.
     pub block_txs_max: usize,
     /// Most transaction bytes per block.
     pub block_bytes_max: usize,
+    /// Most transaction bytes per block the network's limits were sized for.
+    block_bytes_max_wire: usize,
     /// Largest block encoding (the payload of a proposal): derived from `block_bytes_max`
     /// as the network's limits are, so every block built or accepted can be sent.
     pub block_payload_bytes_max: usize,
@@ -296,7 +300,6 @@ impl App {
     pub fn new(
         ledger: Arc<Ledger>,
         mempool: Mempool,
-        validator_set_hash: Digest,
         block_txs_max: usize,
         block_bytes_max: usize,
         exec_budget: Duration,
@@ -306,9 +309,9 @@ impl App {
             ledger,
             mempool,
             headers: BTreeMap::new(),
-            validator_set_hash,
             block_txs_max,
             block_bytes_max,
+            block_bytes_max_wire: block_bytes_max,
             block_payload_bytes_max: chancery_net::block_encoding_bytes_max(
                 u32::try_from(block_bytes_max).unwrap_or(u32::MAX),
             ),
@@ -316,6 +319,15 @@ impl App {
             metrics: Arc::default(),
             last_built: None,
         }
+    }
+
+    /// Follow the block limits of a new epoch (`set_params`). The largest block encoding
+    /// stays what the network was started with (its message limits come from the genesis
+    /// on every node), so a `block_bytes_max` raised above the genesis' builds blocks of at
+    /// most that size until the nodes restart with larger limits.
+    pub fn set_block_limits(&mut self, block_txs_max: usize, block_bytes_max: usize) {
+        self.block_txs_max = block_txs_max;
+        self.block_bytes_max = block_bytes_max.min(self.block_bytes_max_wire);
     }
 
     /// The parent facts of `digest`: the tip, or a remembered header.
@@ -380,8 +392,13 @@ impl App {
         !self.mempool.select(&limits, &ParentView(view)).is_empty()
     }
 
-    /// Build our block for `view` on `parent`: with transactions when the parent can be
-    /// executed on (the tip or a kept speculative result), otherwise empty.
+    /// Build our block for `view` on `parent`, on the parent's result (the tip or a kept
+    /// speculative result, R15). Without the parent's result no block is built: its
+    /// epoch fields (`epoch`, `validator_set`, `next_validator_set`) follow from the
+    /// state after the parent (a proposal that passed in it may make this block an epoch
+    /// boundary), so a header-only guess could be certified and then refused by every
+    /// ledger at commit (docs/governance.md). The view then times out and the next leader
+    /// proposes.
     pub fn build(
         &mut self,
         epoch: Epoch,
@@ -393,6 +410,10 @@ impl App {
         let info = self
             .parent_info(&parent.digest)
             .ok_or(BlockCheckError::UnknownParent(parent.digest))?;
+        let view_state = self
+            .ledger
+            .view_on(&parent.digest)
+            .map_err(|_| BlockCheckError::ParentNotExecuted(parent.digest))?;
         let time = TimestampMs(now.0.max(info.time.0 + 1));
         let mut header = BlockHeader {
             chain_id: self.chain_id,
@@ -407,39 +428,35 @@ impl App {
             log_size: info.log_size,
             log_root: info.log_root,
             state_root: info.state_root,
-            validator_set: self.validator_set_hash,
+            validator_set: chancery_core::Digest::ZERO,
             next_validator_set: chancery_core::Digest::ZERO,
         };
-        let mut txs = Vec::new();
-        let mut verified = Vec::new();
-        let mut result = None;
-        if let Ok(view_state) = self.ledger.view_on(&parent.digest) {
-            let started = Instant::now();
-            let limits = BlockLimits {
-                txs_max: self.pace.txs_max(self.block_txs_max),
-                bytes_max: self.block_bytes_max,
-                rotation: header.height.0,
-            };
-            let selected = self.mempool.select(&limits, &ParentView(view_state));
-            verified.clone_from(&selected);
-            let checked: Vec<CheckedTx> = selected.into_iter().map(CheckedTx::from).collect();
-            let ex = self
-                .ledger
-                .execute_on(&parent.digest, &checked, time, header.height)?;
-            ex.fill_header(&mut header);
-            txs = checked.iter().map(|c| c.tx().clone()).collect();
-            self.pace.observe(txs.len(), started.elapsed());
-            result = Some(ex);
+        let started = Instant::now();
+        let limits = BlockLimits {
+            txs_max: self.pace.txs_max(self.block_txs_max),
+            bytes_max: self.block_bytes_max,
+            rotation: header.height.0,
+        };
+        let verified = self.mempool.select(&limits, &ParentView(view_state));
+        let checked: Vec<CheckedTx> = verified.iter().cloned().map(CheckedTx::from).collect();
+        let ex = self
+            .ledger
+            .execute_on(&parent.digest, &checked, time, header.height)?;
+        ex.fill_header(&mut header);
+        if header.epoch != epoch {
+            // The parent ended our epoch: the block belongs to the next one, whose
+            // consensus has not started here yet.
+            return Err(mismatch("epoch", epoch, header.epoch));
         }
+        let txs: Vec<_> = checked.iter().map(|c| c.tx().clone()).collect();
+        self.pace.observe(txs.len(), started.elapsed());
         let block = Block { header, txs };
         let cblock = to_consensus(&block);
         // Never build a proposal the network would refuse (issue 14, finding 6).
         self.check_size(&cblock)?;
-        if let Some(ex) = result {
-            // Our own block's result: the next leader (us, or a peer's block we check)
-            // builds on it before it is finalized (R15).
-            self.ledger.keep_speculative(cblock.digest, &ex);
-        }
+        // Our own block's result: the next leader (us, or a peer's block we check) builds
+        // on it before it is finalized (R15).
+        self.ledger.keep_speculative(cblock.digest, &ex);
         self.remember(&block.header);
         self.last_built = Some(Built {
             digest: cblock.digest,
@@ -508,13 +525,6 @@ impl App {
         if h.proposer != expect_proposer {
             return Err(mismatch("proposer", expect_proposer, h.proposer));
         }
-        if h.validator_set != self.validator_set_hash {
-            return Err(mismatch(
-                "validator_set",
-                self.validator_set_hash,
-                h.validator_set,
-            ));
-        }
         if h.time.0 > now.0.saturating_add(CLOCK_DRIFT_MS_MAX) {
             return Err(mismatch(
                 "time",
@@ -546,19 +556,10 @@ impl App {
             if h.state_root != info.state_root {
                 return Err(mismatch("state_root", info.state_root, h.state_root));
             }
-            // Keep its (trivial) result when the parent has one, so that its child can be
-            // built and checked before it is finalized (R15).
-            if let Ok(ex) = self
-                .ledger
-                .execute_on(&parent.digest, &[], h.time, h.height)
-            {
-                self.ledger.keep_speculative(digest, &ex);
-            }
-            self.remember(h);
-            return Ok(true);
         }
         if !self.can_execute_on(&parent.digest) {
-            // Neither the tip nor a block we checked: wait for the parent's commit.
+            // Neither the tip nor a block we checked: wait for the parent's commit. An
+            // empty block waits too: its epoch fields follow from the parent's state.
             return Ok(false);
         }
         let started = Instant::now();
@@ -574,10 +575,22 @@ impl App {
         self.pace.observe(block.txs.len(), started.elapsed());
         let mut want = h.clone();
         ex.fill_header(&mut want);
+        // Every field execution decides, the epoch fields included: a header the ledger
+        // would refuse at commit must never get our vote (a certified block that no
+        // ledger applies would stop the chain).
+        if want.epoch != h.epoch {
+            return Err(mismatch("epoch", want.epoch, h.epoch));
+        }
         for (field, a, b) in [
             ("txs_hash", want.txs_hash, h.txs_hash),
             ("log_root", want.log_root, h.log_root),
             ("state_root", want.state_root, h.state_root),
+            ("validator_set", want.validator_set, h.validator_set),
+            (
+                "next_validator_set",
+                want.next_validator_set,
+                h.next_validator_set,
+            ),
         ] {
             if a != b {
                 return Err(mismatch(field, a, b));
@@ -816,7 +829,6 @@ pub(crate) fn test_app(fx: &chancery_ledger::testing::fixture::Fixture) -> App {
     App::new(
         ledger,
         mempool,
-        fx.genesis.validators.hash(),
         fx.genesis.params.block_txs_max as usize,
         fx.genesis.params.block_bytes_max as usize,
         Duration::from_millis(50),
@@ -1093,6 +1105,56 @@ mod pipeline_tests {
             late.check(&b2, &reference(&b1), 2, Epoch(0), now_ms()),
             Verdict::Valid
         ));
+    }
+    /// A Byzantine leader's header with forged epoch fields (full or empty block): the
+    /// ledger would refuse it at commit (`HeaderMismatch`), so a certified one would stop
+    /// the chain; it must never get a vote. Before the check compared them, a full block
+    /// with a forged `next_validator_set` and an empty block with any `validator_set`
+    /// were found valid.
+    #[test]
+    fn a_header_with_forged_epoch_fields_gets_no_vote() {
+        let fx = Fixture::new();
+        let mut checker = app(&fx);
+        let genesis = BlockRef {
+            digest: checker.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        for with_txs in [true, false] {
+            let mut leader = app(&fx);
+            if with_txs {
+                submit(&mut leader, txs(&fx, 0..2));
+            }
+            let honest = leader
+                .build(Epoch(0), View(1), 1, &genesis, now_ms())
+                .unwrap();
+            assert_eq!(decode(&honest).txs.is_empty(), !with_txs);
+            type Forge = fn(&mut BlockHeader);
+            let forgeries: [(&str, Forge); 3] = [
+                ("next_validator_set", |h| {
+                    h.next_validator_set = Digest([5; 32])
+                }),
+                ("validator_set", |h| h.validator_set = Digest([6; 32])),
+                ("epoch", |h| h.epoch = Epoch(1)),
+            ];
+            for (field, forge) in forgeries {
+                let mut block = decode(&honest);
+                forge(&mut block.header);
+                let forged = to_consensus(&block);
+                // The consensus epoch is the forged one too, as a leader would sign it.
+                let epoch = block.header.epoch;
+                match checker.check(&forged, &genesis, 1, epoch, now_ms()) {
+                    Verdict::Invalid(BlockCheckError::Header { field: f, .. }) => {
+                        assert_eq!(f, field, "with txs: {with_txs}")
+                    }
+                    v => panic!("{field} forged (with txs: {with_txs}): got {v:?}"),
+                }
+            }
+            assert!(matches!(
+                checker.check(&honest, &genesis, 1, Epoch(0), now_ms()),
+                Verdict::Valid
+            ));
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use chancery_consensus::{
 use chancery_core::block::Block;
 use chancery_core::codec;
 use chancery_core::crypto::SecretKey;
-use chancery_core::ids::{Digest, Height, TimestampMs, TxHash, View};
+use chancery_core::ids::{Digest, Epoch, Height, TimestampMs, TxHash, View};
 use chancery_core::tx::Transaction;
 use chancery_core::validator::ValidatorSet;
 use chancery_mempool::{AdmitError, Origin};
@@ -224,6 +224,13 @@ pub struct Driver {
     proposals_pipelined: u64,
     /// Certified parents executed from the core's copy (R15, the held-parent rule).
     parents_filled: u64,
+    /// Our turns to propose skipped because the parent's result was not here.
+    proposals_not_built: u64,
+    /// The node's configuration, for the peers it admits (`None` in tests that run no
+    /// real network): the peer gate follows the validator sets ([`Driver::refresh_peers`]).
+    node_config: Option<Arc<chancery_genesis::config::NodeConfig>>,
+    /// The (epoch in force, hash of the next epoch's set) the peer gate was last set for.
+    peers_for: Option<(Epoch, Option<Digest>)>,
     /// Consensus signatures verified so far (by the pre-checks on the verify pool or by
     /// the core's verifier), shared with both.
     sig_cache: Arc<SigCache>,
@@ -313,6 +320,9 @@ pub struct DriverParts {
     pub sign_mark: Option<SignMarkStart>,
     /// Our proposals' transactions, shared with the request handler that answers fetches.
     pub recent: Arc<RecentTxs>,
+    /// The node's configuration (its peers and observers), for the peer gate; `None`
+    /// leaves the network's peer set as it was started.
+    pub node_config: Option<Arc<chancery_genesis::config::NodeConfig>>,
 }
 
 /// Where a validator's signing mark lives and what the operator allows.
@@ -466,6 +476,21 @@ fn root_of(app: &App) -> anyhow::Result<(BlockRef, Option<chancery_core::cert::C
         .ledger
         .block(tip.height)?
         .ok_or_else(|| anyhow::anyhow!("tip block {} missing from the store", tip.height))?;
+    let next_epoch = app.ledger.validator_set_at(tip.height.next())?.epoch;
+    if block.header.epoch != next_epoch {
+        // The tip ends its epoch: the next epoch's consensus starts on it at view 0, with
+        // no certificate of its own epoch (R13), as a core that switched live does. A
+        // validator restarted right after the boundary must not resume at the old epoch's
+        // view numbers.
+        return Ok((
+            BlockRef {
+                digest: tip.hash,
+                height: tip.height,
+                view: View(0),
+            },
+            None,
+        ));
+    }
     Ok((
         BlockRef {
             digest: tip.hash,
@@ -554,6 +579,9 @@ impl Driver {
             gossip_dropped: 0,
             proposals_pipelined: 0,
             parents_filled: 0,
+            proposals_not_built: 0,
+            node_config: p.node_config,
+            peers_for: None,
             sig_cache,
             prechecks: VecDeque::new(),
             precheck_seq: 0,
@@ -1202,6 +1230,13 @@ impl Driver {
 
     /// After catching up past the core's root, restart the core at the new tip.
     fn rebuild_core(&mut self) -> anyhow::Result<()> {
+        // Catch-up may have crossed epoch boundaries: the core restarts with the set
+        // that finalizes the next height.
+        let next = self.app.ledger.tip().height.next();
+        let set = self.app.ledger.validator_set_at(next)?;
+        if set.epoch != self.core_cfg.set.epoch {
+            self.adopt_epoch(set)?;
+        }
         let (root, root_cert) = root_of(&self.app)?;
         let mut cfg = self.core_cfg.clone();
         cfg.root = root;
@@ -1211,6 +1246,127 @@ impl Driver {
         self.pending_propose = None;
         self.pending_validate.clear();
         self.step(Input::Start)
+    }
+
+    /// The core switched epochs (R13) on `root`, the last block of the old one. The host
+    /// follows ([`Driver::adopt_epoch`]); when the new epoch's timing parameters differ,
+    /// the core is restarted on the same root with them (it has no state in the new
+    /// epoch yet beyond entering view 1).
+    fn on_epoch_changed(&mut self, epoch: Epoch, root: BlockRef) -> anyhow::Result<()> {
+        let set = self.core.validator_set().clone();
+        let timing_changed = self.adopt_epoch(set)?;
+        tracing::info!(
+            epoch = epoch.0,
+            height = root.height.0,
+            validators = self.names.len(),
+            validator = self.core.index().is_some(),
+            "epoch changed"
+        );
+        if timing_changed {
+            let mut cfg = self.core_cfg.clone();
+            cfg.root = root;
+            cfg.root_cert = None;
+            let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
+            self.core = new_core(cfg, restored, &self.sig_cache)?;
+            self.step(Input::Work {
+                pending: self.work_told,
+            })?;
+            self.step(Input::Start)?;
+        }
+        Ok(())
+    }
+
+    /// Take on the epoch of `set` in the host: peer names by index, the parameters in
+    /// force from its first height (block limits, Δ, heartbeat), the configuration the
+    /// core is rebuilt with, and drop what belonged to the old epoch's views: view
+    /// numbers restart at 1 in a new epoch, so an old timer would time out a new view.
+    /// Returns whether the consensus timing (Δ or the heartbeat) changed.
+    fn adopt_epoch(&mut self, set: ValidatorSet) -> anyhow::Result<bool> {
+        let params = self.app.ledger.params_at(set.start_height)?;
+        self.names = set
+            .validators
+            .iter()
+            .map(|v| PeerName::from(v.name.as_str()))
+            .collect();
+        self.index_of = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u16))
+            .collect();
+        let mut cfg = CoreConfig::with_delta(
+            self.core_cfg.chain_id,
+            set,
+            self.core_cfg.key.clone(),
+            self.core_cfg.root,
+            params.delta_ms,
+        );
+        cfg.heartbeat_ms = params.heartbeat_ms;
+        // The database is intact while the node runs: the votes of the new epoch (none
+        // yet, or those stored before a restart) are restored from it, so no floor.
+        cfg.sign_floor = None;
+        let timing_changed = cfg.leader_timeout_ms != self.core_cfg.leader_timeout_ms
+            || cfg.heartbeat_ms != self.core_cfg.heartbeat_ms;
+        self.core_cfg = cfg;
+        self.propose_wait = Duration::from_millis(params.delta_ms);
+        self.idle_wait = Duration::from_millis(if params.heartbeat_ms > 0 {
+            params.heartbeat_ms
+        } else {
+            params.delta_ms.min(IDLE_BLOCK_MS)
+        });
+        self.rests = params.heartbeat_ms > 0;
+        self.app.set_block_limits(
+            params.block_txs_max as usize,
+            params.block_bytes_max as usize,
+        );
+        self.timers.clear();
+        self.pending_propose = None;
+        self.pending_validate.clear();
+        self.refresh_peers()?;
+        Ok(timing_changed)
+    }
+
+    /// The peer gate follows the validator sets: the network admits the validators of
+    /// the epoch in force and of the next one once scheduled, and the config's observers
+    /// (`startup::validators_to_admit`). A validator removed at a switch is disconnected
+    /// and refused from then on; one added is admitted from the block that passed it, so
+    /// that it can catch up before it must vote. Asked after every commit; the network is
+    /// told only when the sets changed.
+    fn refresh_peers(&mut self) -> anyhow::Result<()> {
+        let Some(cfg) = self.node_config.clone() else {
+            return Ok(());
+        };
+        let current = self.core_cfg.set.clone();
+        let next = self
+            .app
+            .ledger
+            .validator_set_of_epoch(Epoch(current.epoch.0 + 1))?;
+        let key = (current.epoch, next.as_ref().map(|n| n.hash()));
+        if self.peers_for == Some(key) {
+            return Ok(());
+        }
+        self.peers_for = Some(key);
+        let admit = crate::startup::validators_to_admit(&current, next.as_ref());
+        match self
+            .net
+            .set_peers(crate::startup::allowed_peers(&cfg, &admit))
+        {
+            Ok(change) if !change.is_empty() => tracing::info!(
+                epoch = current.epoch.0,
+                added = ?change.added,
+                removed = ?change.removed,
+                rotated = ?change.rotated,
+                "peer set follows the validator sets"
+            ),
+            Ok(_) => {}
+            // Validator sets are checked by the ledger (unique keys, at most
+            // VALIDATORS_MAX): this is a config entry the network refuses; keep the
+            // previous set and say why.
+            Err(e) => {
+                tracing::error!(error = %e, "the network refused the new peer set; keeping the previous one")
+            }
+        }
+        Ok(())
     }
 
     fn announce(&mut self, block: &Block) {
@@ -1325,9 +1481,7 @@ impl Driver {
                     self.net.report(name, Misbehaviour::Invalid);
                 }
             }
-            Effect::EpochChanged { epoch, root } => {
-                tracing::info!(epoch = epoch.0, height = root.height.0, "epoch changed");
-            }
+            Effect::EpochChanged { epoch, root } => self.on_epoch_changed(epoch, root)?,
         }
         Ok(())
     }
@@ -1401,16 +1555,19 @@ impl Driver {
         inputs: &mut VecDeque<Input>,
     ) -> anyhow::Result<()> {
         // R15: on a parent we never checked, execute it from the core's copy first.
-        let executable = self.fill_parent(&parent.digest);
+        if !self.fill_parent(&parent.digest) {
+            // Neither the parent's result nor its ancestors: no block can be built (its
+            // epoch fields follow from the parent's state, `App::build`). The view times
+            // out and the next leader proposes.
+            self.proposals_not_built += 1;
+            tracing::debug!(view = view.0, parent = %parent.digest, "no proposal: the parent is not executed here");
+            return Ok(());
+        }
         let idle = self.app.mempool.is_empty();
         let wait = if idle {
             self.idle_wait
-        } else if executable {
-            self.propose_wait
         } else {
-            // Neither the parent's result nor its ancestors: an empty block on its
-            // header at once (waiting could outlast the others' leader timeout).
-            Duration::ZERO
+            self.propose_wait
         };
         let asked = Instant::now();
         self.pending_propose = Some(PendingPropose {
@@ -1419,7 +1576,7 @@ impl Driver {
             asked,
             deadline: asked + wait,
         });
-        if !idle && (!executable || self.app.has_work_on(&parent.digest)) {
+        if !idle && self.app.has_work_on(&parent.digest) {
             self.propose_now_into(inputs)?;
         }
         Ok(())
@@ -1645,6 +1802,26 @@ impl Driver {
 
     fn after_commit(&mut self, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
         let tip = self.app.ledger.tip();
+        // R13: the block just committed may end its epoch (docs/governance.md): the core
+        // switches to the next set, which the ledger computed with the block. A run of
+        // blocks ends at a boundary (a certificate is valid only in its own epoch, so the
+        // boundary is finalized by its own certificate), hence the tip is the one to ask.
+        if let Some(next) = self.app.ledger.epoch_end(tip.height)? {
+            if next.epoch > self.core.epoch() {
+                tracing::info!(
+                    epoch = next.epoch.0,
+                    from_height = tip.height.next().0,
+                    validators = next.len(),
+                    "the committed block ends the epoch"
+                );
+                inputs.push_front(Input::EpochChange {
+                    set: next,
+                    from_height: tip.height.next(),
+                });
+            }
+        }
+        // A proposal that passed may have scheduled validators to admit.
+        self.refresh_peers()?;
         if tip.height.0 >= self.votes_pruned_at.0 + VOTE_PRUNE_INTERVAL_BLOCKS {
             let root = self.core.finalized();
             match prune_votes(&*self.store, self.core.epoch().0, root.view) {
@@ -1896,7 +2073,7 @@ mod tests {
     use super::*;
     use chancery_core::block::BlockHeader;
     use chancery_core::cert::{Certificate, VoteKind};
-    use chancery_core::ids::{Epoch, TimestampMs};
+    use chancery_core::ids::TimestampMs;
     use chancery_ledger::testing::fixture::Fixture;
     use chancery_ledger::Ledger;
     use chancery_net::{MemHub, MemNetwork};
@@ -1917,7 +2094,7 @@ mod tests {
         try_rig(fx, store, sign_mark).expect("driver")
     }
 
-    fn try_rig(
+    pub(super) fn try_rig(
         fx: &Fixture,
         store: Arc<dyn Store>,
         sign_mark: Option<SignMarkStart>,
@@ -1940,7 +2117,8 @@ mod tests {
         answers: Arc<dyn chancery_net::RequestHandler>,
     ) -> anyhow::Result<Rig> {
         let ledger = Arc::new(Ledger::open(store.clone(), &fx.genesis).expect("ledger"));
-        let set = fx.genesis.validators.clone();
+        // As the node starts: the set that finalizes the next height.
+        let set = ledger.validator_set_at(ledger.tip().height.next())?;
         let mempool = chancery_mempool::Mempool::new(
             fx.genesis.chain_id(),
             chancery_mempool::MempoolConfig::default(),
@@ -1949,7 +2127,6 @@ mod tests {
         let app = App::new(
             ledger,
             mempool,
-            set.hash(),
             fx.genesis.params.block_txs_max as usize,
             fx.genesis.params.block_bytes_max as usize,
             Duration::from_millis(50),
@@ -1990,6 +2167,7 @@ mod tests {
             status,
             sign_mark,
             recent: Arc::new(RecentTxs::new()),
+            node_config: None,
         })?;
         Ok(Rig {
             drv,
@@ -2027,7 +2205,7 @@ mod tests {
         }
     }
 
-    fn finalized(block: CBlock, finalization: Certificate) -> Effect {
+    pub(super) fn finalized(block: CBlock, finalization: Certificate) -> Effect {
         Effect::Finalized {
             block,
             finalization,
@@ -2998,5 +3176,184 @@ mod compact_tests {
             "proposer not reported"
         );
         assert_eq!(r.drv.compact.received, 1, "only the relayed one decoded");
+    }
+}
+
+#[cfg(test)]
+mod epoch_tests {
+    //! The host's side of an epoch switch (R13, docs/governance.md): the committed
+    //! boundary block tells the core the next set, the host follows it, and a restart
+    //! right after the boundary resumes in the new epoch at view 0.
+    use super::tests::{finalized, try_rig, Rig};
+    use super::*;
+    use chancery_core::governance::Change;
+    use chancery_core::record::{ProposeChange, Record, Role, Vote};
+    use chancery_core::state::{StateKey, StateValue};
+    use chancery_ledger::testing::fixture::{named_key, Fixture};
+    use chancery_ledger::verify_block_txs;
+    use chancery_storage::MemStore;
+
+    /// Execute the next block with `txs` on the rig's ledger, hand it to the driver as
+    /// the core's finalized block, and return the inputs the driver queued.
+    fn commit(r: &mut Rig, fx: &Fixture, txs: Vec<(SecretKey, Record)>) -> VecDeque<Input> {
+        let ledger = r.drv.app.ledger.clone();
+        let txs: Vec<Transaction> = txs
+            .into_iter()
+            .map(|(k, rec)| {
+                let seq = match ledger.state_value(&StateKey::Seq(k.public())).unwrap() {
+                    Some(StateValue::Seq(s)) => s.0,
+                    _ => 0,
+                };
+                fx.tx(&k, seq, rec)
+            })
+            .collect();
+        let tip = ledger.tip();
+        let height = tip.height.next();
+        let time = TimestampMs(tip.time.0 + 1000);
+        let checked = verify_block_txs(&ledger.chain_id(), txs.clone(), |_| None);
+        let ex = ledger.execute(&checked, time, height).unwrap();
+        let mut header = fx.header(height, tip.hash, time);
+        ex.fill_header(&mut header);
+        let block = Block { header, txs };
+        let mut inputs = VecDeque::new();
+        r.drv
+            .effect(
+                finalized(crate::app::to_consensus(&block), fx.finalize(&block)),
+                &mut inputs,
+            )
+            .unwrap();
+        assert_eq!(ledger.tip().height, height, "the block was applied");
+        inputs
+    }
+
+    /// Pass a proposal rotating v3's consensus key (all three agencies approve); returns
+    /// the new key and the inputs queued by the last block before the boundary's.
+    fn pass_rotation(r: &mut Rig, fx: &Fixture) -> SecretKey {
+        let new = named_key("v3-rotated");
+        let change = Change::RotateValidatorKeys {
+            name: "v3".into(),
+            consensus_key: Some(new.public()),
+            network_key: None,
+        };
+        let deadline = TimestampMs(r.drv.app.ledger.tip().time.0 + 3_600_000);
+        let admin = |a: &str| fx.signer(a, Role::Admin).clone();
+        let propose = Record::ProposeChange(ProposeChange {
+            proposal_id: "rotate".into(),
+            changes: vec![change],
+            deadline,
+            reason: Digest([7; 32]),
+        });
+        let vote = || {
+            Record::Vote(Vote {
+                proposal_id: "rotate".into(),
+                approve: true,
+            })
+        };
+        commit(r, fx, vec![(admin("mof"), propose)]);
+        commit(
+            r,
+            fx,
+            vec![
+                (admin("mof"), vote()),
+                (admin("moe"), vote()),
+                (admin("nhc"), vote()),
+            ],
+        );
+        new
+    }
+
+    #[test]
+    fn the_boundary_block_switches_the_core_and_the_host_follows() {
+        let fx = Fixture::new();
+        let mut r = try_rig(&fx, Arc::new(MemStore::new()), None).unwrap();
+        let new = pass_rotation(&mut r, &fx);
+        let passed = r.drv.app.ledger.tip().height;
+        let delay = fx.genesis.params.epoch_delay_blocks;
+        // The delay: blocks passed+1 ..= passed+delay; the last of them is the boundary.
+        for _ in 1..delay {
+            let queued = commit(&mut r, &fx, vec![]);
+            assert!(
+                !queued
+                    .iter()
+                    .any(|i| matches!(i, Input::EpochChange { .. })),
+                "no switch before the boundary"
+            );
+            assert_eq!(r.drv.core.epoch(), Epoch(0));
+        }
+        let mut queued = commit(&mut r, &fx, vec![]);
+        let boundary = r.drv.app.ledger.tip().height;
+        assert_eq!(boundary.0, passed.0 + delay);
+        let Some(Input::EpochChange { set, from_height }) = queued.pop_front() else {
+            panic!("the boundary block must tell the core the next set first");
+        };
+        assert_eq!((set.epoch, from_height), (Epoch(1), boundary.next()));
+        assert_eq!(set.validators[3].consensus_key, new.public());
+        // The core finalized the boundary (its root) and is still in epoch 0 until it is
+        // told: as the core that delivered the boundary block is (this rig hands blocks
+        // to the driver directly, so the core is set at the boundary here).
+        let (b, cert) = r.drv.app.ledger.block(boundary).unwrap().unwrap();
+        let mut cfg = r.drv.core_cfg.clone();
+        assert_eq!(cfg.set.epoch, Epoch(0));
+        cfg.root = BlockRef {
+            digest: b.header.hash(),
+            height: boundary,
+            view: b.header.view,
+        };
+        cfg.root_cert = Some(cert);
+        r.drv.core = new_core(cfg, Vec::new(), &r.drv.sig_cache).unwrap();
+        r.drv.timers.push(Reverse(Timer {
+            at: Instant::now(),
+            seq: 999,
+            view: View(3),
+            kind: TimeoutKind::Leader.into(),
+        }));
+        r.drv.step(Input::EpochChange { set, from_height }).unwrap();
+        assert_eq!(r.drv.core.epoch(), Epoch(1));
+        assert_eq!(r.drv.core.finalized().height, boundary);
+        assert_eq!(r.drv.core.finalized().view, View(0), "views restart");
+        assert_eq!(
+            r.drv.core_cfg.set.epoch,
+            Epoch(1),
+            "a rebuilt core keeps the epoch"
+        );
+        assert_eq!(
+            r.drv.core.validator_set().validators[3].consensus_key,
+            new.public()
+        );
+        assert!(
+            r.drv.timers.iter().all(|t| t.0.seq != 999),
+            "timers of the old epoch's views are dropped"
+        );
+        assert_eq!(r.drv.names.len(), 4);
+    }
+
+    #[test]
+    fn a_restart_right_after_the_boundary_resumes_in_the_new_epoch_at_view_zero() {
+        let fx = Fixture::new();
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let mut r = try_rig(&fx, store.clone(), None).unwrap();
+        pass_rotation(&mut r, &fx);
+        for _ in 0..fx.genesis.params.epoch_delay_blocks {
+            commit(&mut r, &fx, vec![]);
+        }
+        let boundary = r.drv.app.ledger.tip();
+        let boundary_view = r
+            .drv
+            .app
+            .ledger
+            .block(boundary.height)
+            .unwrap()
+            .unwrap()
+            .0
+            .header
+            .view;
+        assert!(boundary_view > View(0));
+        drop(r);
+        let again = try_rig(&fx, store, None).unwrap();
+        assert_eq!(again.drv.core.epoch(), Epoch(1));
+        assert_eq!(again.drv.core.finalized().view, View(0));
+        let (root, cert) = root_of(&again.drv.app).unwrap();
+        assert_eq!((root.height, root.view), (boundary.height, View(0)));
+        assert!(cert.is_none(), "no certificate of the new epoch yet");
     }
 }

@@ -402,10 +402,18 @@ fn reindex(data: &Path, genesis: &Path) -> Result<()> {
 async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
-    let set = genesis.validators.clone();
-    let keys = startup::start_keys(&cfg, &genesis)?;
-    let (network_key, consensus_key) = (keys.network, keys.consensus);
     let (store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+    // The validator set and parameters that finalize the next height: the genesis' until
+    // governance changes them (docs/governance.md).
+    let next = ledger.tip().height.next();
+    let set = ledger
+        .validator_set_at(next)
+        .context("reading the validator set in force")?;
+    let keys = startup::start_keys(&cfg, &set)?;
+    let (network_key, consensus_key) = (keys.network, keys.consensus);
+    let params = ledger
+        .params_at(next)
+        .context("reading the chain parameters in force")?;
     tracing::info!(
         node = %cfg.name,
         chain = %chain_id,
@@ -416,15 +424,24 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
 
     // Our proposals' transactions, which peers that lack some fetch (`compact.rs`).
     let recent = Arc::new(compact::RecentTxs::new());
+    let pending = ledger
+        .validator_set_of_epoch(chancery_core::Epoch(set.epoch.0 + 1))
+        .context("reading the next epoch's validator set")?;
+    let admit = startup::validators_to_admit(&set, pending.as_ref());
     let (net, inbound) = start_network(
         &cfg,
         &genesis,
+        &admit,
         &ledger,
         recent.clone(),
         network_key.secret.seed(),
     )
     .await?;
-    let app = new_app(&cfg, &genesis, ledger.clone())?;
+    let mut app = new_app(&cfg, &genesis, ledger.clone())?;
+    app.set_block_limits(
+        params.block_txs_max as usize,
+        params.block_bytes_max as usize,
+    );
     // One set of metrics: the commit path records, the API records and serves them.
     let metrics = app.metrics.clone();
     let (cmd_tx, cmd_rx) = mpsc::channel(driver::COMMANDS_MAX);
@@ -434,8 +451,8 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         app,
         set,
         key: consensus_key,
-        delta_ms: genesis.params.delta_ms,
-        heartbeat_ms: genesis.params.heartbeat_ms,
+        delta_ms: params.delta_ms,
+        heartbeat_ms: params.heartbeat_ms,
         net: net.clone(),
         inbound,
         commands: cmd_rx,
@@ -444,6 +461,7 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         status: status_tx,
         sign_mark: sign_mark_start(&cfg, allow_sign_below_mark),
         recent,
+        node_config: Some(Arc::new(cfg.clone())),
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -484,6 +502,7 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
 async fn start_network(
     cfg: &NodeConfig,
     genesis: &Genesis,
+    admit: &[chancery_core::validator::Validator],
     ledger: &Arc<Ledger>,
     recent: Arc<compact::RecentTxs>,
     seed: [u8; 32],
@@ -496,7 +515,7 @@ async fn start_network(
         listen: vec![startup::socket_multiaddr(&cfg.p2p_listen)
             .parse()
             .with_context(|| format!("p2p_listen {} is not a TCP address", cfg.p2p_listen))?],
-        peers: startup::allowed_peers(cfg, genesis),
+        peers: startup::allowed_peers(cfg, admit),
         limits: startup::net_limits(genesis),
     };
     let (net, inbound) = P2pNetwork::start(
@@ -523,7 +542,6 @@ fn new_app(cfg: &NodeConfig, genesis: &Genesis, ledger: Arc<Ledger>) -> Result<a
     Ok(app::App::new(
         ledger,
         mempool,
-        genesis.validators.hash(),
         genesis.params.block_txs_max as usize,
         genesis.params.block_bytes_max as usize,
         // A proposal is built by the leader within the others' 2Δ leader timeout, after the

@@ -4,7 +4,8 @@
 use anyhow::{Context, Result};
 use chancery_core::crypto::SecretKey;
 use chancery_core::genesis::Genesis;
-use chancery_genesis::config::NodeConfig;
+use chancery_core::validator::{Validator, ValidatorSet};
+use chancery_genesis::config::{NodeConfig, NodeKeysError};
 use chancery_genesis::keyfile::KeyPair;
 use chancery_net::{PeerConfig, PeerName};
 
@@ -16,31 +17,50 @@ pub struct StartKeys {
     pub consensus: Option<SecretKey>,
 }
 
-/// Read the node's keys and check them against the genesis: a validator must be listed
-/// under its name with exactly these consensus and network keys (the error names the
-/// expected and the found key); an observer must not use a validator's network key.
-pub fn start_keys(cfg: &NodeConfig, genesis: &Genesis) -> Result<StartKeys> {
-    let keys = cfg.load_keys(genesis).with_context(|| {
-        format!(
-            "checking the keys of node {:?} against the genesis",
-            cfg.name
-        )
-    })?;
+/// Read the node's keys and check them against `set`, the validator set in force (the
+/// genesis set until governance changes it): a validator listed under its name must have
+/// exactly these consensus and network keys (the error names the expected and the found
+/// key); an observer must not use a validator's network key. A validator that `set` does
+/// not list yet (one a governance proposal adds, started to catch up before its epoch)
+/// starts as a follower and votes once a set lists its consensus key.
+pub fn start_keys(cfg: &NodeConfig, set: &ValidatorSet) -> Result<StartKeys> {
+    let keys = match cfg.load_keys_for(set) {
+        Err(NodeKeysError::NotAValidator { known, .. }) => {
+            let (network, consensus) = cfg.read_keys()?;
+            tracing::warn!(
+                node = %cfg.name,
+                epoch = set.epoch.0,
+                validators = %known,
+                "this validator is not in the validator set in force: following the chain until a set that governance passed lists its consensus key"
+            );
+            return Ok(StartKeys {
+                network,
+                consensus: consensus.map(|k| k.secret),
+            });
+        }
+        other => other.with_context(|| {
+            format!(
+                "checking the keys of node {:?} against the validator set of epoch {}",
+                cfg.name, set.epoch
+            )
+        })?,
+    };
     Ok(StartKeys {
         network: keys.network,
         consensus: keys.consensus.map(|(_, k)| k.secret.clone()),
     })
 }
 
-/// The peers this node admits and dials (issue 14, finding 7). Validators come from the
-/// genesis: each is admitted under its genesis name with its genesis network key only; the
-/// config may give its address, and a config entry naming a validator with another key is
-/// ignored for the key (logged). Genesis lists no observers, so observers are the config's
-/// entries whose name and key are no validator's; they are admitted as non-voting peers
-/// (the driver takes consensus messages only from the genesis validators' names). An entry
-/// that carries a validator's key under another name is refused.
-pub fn allowed_peers(cfg: &NodeConfig, genesis: &Genesis) -> Vec<PeerConfig> {
-    let set = &genesis.validators.validators;
+/// The peers this node admits and dials (issue 14, finding 7), given `set`, the
+/// validators of the epoch in force and of the next one once governance scheduled it
+/// ([`validators_to_admit`]). Each validator is admitted under its name with its network
+/// key from the ledger only; the config may give its address, and a config entry naming a
+/// validator with another key is ignored for the key (logged). The validator sets list no
+/// observers, so observers are the config's entries whose name and key are no validator's;
+/// they are admitted as non-voting peers (the driver takes consensus messages only from
+/// the names of the set in force). An entry that carries a validator's key under another
+/// name is refused.
+pub fn allowed_peers(cfg: &NodeConfig, set: &[Validator]) -> Vec<PeerConfig> {
     let addrs_of = |p: &chancery_genesis::config::PeerConfig| {
         socket_multiaddr(&p.address)
             .parse()
@@ -91,6 +111,19 @@ pub fn allowed_peers(cfg: &NodeConfig, genesis: &Genesis) -> Vec<PeerConfig> {
     out
 }
 
+/// The validators a node admits as peers: those of the set in force and, once a passed
+/// proposal scheduled the next epoch, those it adds (so that a joining validator can
+/// catch up before it must vote). A name in both keeps its current keys until the switch.
+pub fn validators_to_admit(current: &ValidatorSet, next: Option<&ValidatorSet>) -> Vec<Validator> {
+    let mut out = current.validators.clone();
+    for v in next.map(|n| n.validators.as_slice()).unwrap_or_default() {
+        if !out.iter().any(|c| c.name == v.name) {
+            out.push(v.clone());
+        }
+    }
+    out
+}
+
 /// The wire limits of this genesis for the node's messages (issue 14, finding 6).
 pub fn wire_limits(genesis: &Genesis) -> chancery_net::WireLimits {
     chancery_net::WireLimits::from_genesis(
@@ -102,6 +135,8 @@ pub fn wire_limits(genesis: &Genesis) -> chancery_net::WireLimits {
             blocks_per_message_max: 2,
             blocks_per_response_max: crate::sync::SYNC_BLOCKS_MAX as usize,
             txs_per_gossip_max: crate::driver::GOSSIP_TXS_MAX,
+            // Governance may grow the set up to its limit without a restart.
+            validators_max: chancery_core::limits::VALIDATORS_MAX,
         },
     )
 }
@@ -177,7 +212,7 @@ mod tests {
             // An observer (genesis lists no observers): admitted, never as a validator.
             peer("observer-1", 26006, &observer),
         ];
-        let allowed = allowed_peers(&c, &fx.genesis);
+        let allowed = allowed_peers(&c, &fx.genesis.validators.validators);
         let key_of = |n: &str| {
             allowed
                 .iter()
@@ -216,7 +251,7 @@ mod tests {
         let d = dir("netkey");
         let wrong = named_key("not-net-0");
         let c = config(&d, "v0", &fx.validators[0], &wrong);
-        let e = start_keys(&c, &fx.genesis)
+        let e = start_keys(&c, &fx.genesis.validators)
             .err()
             .expect("a network key that is not the genesis one is refused");
         let text = format!("{e:#}");
@@ -232,7 +267,9 @@ mod tests {
         let fx = Fixture::new();
         let d = dir("conskey");
         let c = config(&d, "v0", &fx.validators[1], &named_key("net-0"));
-        let e = start_keys(&c, &fx.genesis).err().expect("refused");
+        let e = start_keys(&c, &fx.genesis.validators)
+            .err()
+            .expect("refused");
         let text = format!("{e:#}");
         assert!(
             text.contains(&fx.validators[0].public().to_string()),
@@ -242,7 +279,7 @@ mod tests {
         let d = d.join("right");
         std::fs::create_dir_all(&d).expect("dir");
         let c = config(&d, "v0", &fx.validators[0], &named_key("net-0"));
-        let k = start_keys(&c, &fx.genesis).expect("the genesis keys start");
+        let k = start_keys(&c, &fx.genesis.validators).expect("the genesis keys start");
         assert_eq!(
             k.consensus.map(|s| s.public()),
             Some(fx.validators[0].public())

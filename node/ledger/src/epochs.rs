@@ -5,6 +5,7 @@
 use crate::{corrupt, decode_at, schema, Ledger, LedgerError};
 use chancery_core::cert::Certificate;
 use chancery_core::epoch::EpochLink;
+use chancery_core::genesis::ChainParams;
 use chancery_core::governance::GovernanceState;
 use chancery_core::state::{StateKey, StateValue};
 use chancery_core::validator::ValidatorSet;
@@ -69,6 +70,25 @@ impl Ledger {
                 format!("no validator set of epoch {epoch} as of height {parent}"),
             )
         })
+    }
+
+    /// The chain parameters in force at `height`, for any height up to the next one to be
+    /// applied (they follow from the state after its parent, like its validator set).
+    pub fn params_at(&self, height: Height) -> Result<ChainParams, LedgerError> {
+        let last = self.tip().height;
+        if height > last.next() {
+            return Err(LedgerError::NoSuchHeight {
+                found: height,
+                last: last.next(),
+            });
+        }
+        if height == Height(0) {
+            return Ok(self.genesis().params.clone());
+        }
+        Ok(self
+            .governance_as_of(Height(height.0 - 1))?
+            .params_at(height)
+            .clone())
     }
 
     /// Does the applied block at `height` end its epoch? Then the next epoch's set (its

@@ -478,6 +478,10 @@ pub struct MessageShape {
     pub blocks_per_response_max: usize,
     /// Most transactions in one gossip batch.
     pub txs_per_gossip_max: usize,
+    /// Most validators a certificate is sized for: governance may grow the set while the
+    /// node runs (docs/governance.md), and the limits are fixed at start. The genesis
+    /// set's size is used when it is larger.
+    pub validators_max: usize,
 }
 
 /// Every wire limit that depends on the chain (issue 14, finding 6), derived in one place
@@ -504,14 +508,15 @@ pub struct WireLimits {
 }
 
 impl WireLimits {
-    /// The limits of the chain of `genesis` (its `block_bytes_max` and the size of its
-    /// validator set) for messages of `shape`.
+    /// The limits of the chain of `genesis` (its `block_bytes_max`, and the size of its
+    /// validator set or `shape.validators_max`, the larger) for messages of `shape`.
     pub fn from_genesis(genesis: &chancery_core::genesis::Genesis, shape: MessageShape) -> Self {
         let block_bytes_max = block_encoding_bytes_max(genesis.params.block_bytes_max);
         let certificate_bytes_max = CERTIFICATE_FRAMING_BYTES_MAX.saturating_add(
             genesis
                 .validators
                 .len()
+                .max(shape.validators_max)
                 .saturating_mul(CERTIFICATE_SIGNATURE_BYTES),
         );
         let justified = block_bytes_max.saturating_add(

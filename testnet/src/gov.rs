@@ -1,0 +1,435 @@
+//! Governance on a local network (issue 18, docs/governance.md): `join`, `leave` and
+//! `rotate` put a proposal on the ledger, have every agency's admin approve it (the admin
+//! keys are in `DIR/keys/<agency>-admin.key`), and follow the network until the change is
+//! in force. The manifest follows the changes.
+
+use crate::manifest::{Manifest, NodeEntry};
+use crate::procs;
+use anyhow::{anyhow, bail, Context, Result};
+use chancery_client::Client;
+use chancery_core::crypto::SecretKey;
+use chancery_core::governance::Change;
+use chancery_core::record::{ProposeChange, Record, Vote};
+use chancery_core::tx::{Transaction, TxBody};
+use chancery_core::{AgencyId, ChainId, PublicKey, Seq, TimestampMs};
+use chancery_genesis::config::{NodeConfig, NodeRole, PeerConfig};
+use chancery_genesis::keyfile::{generate_key, read_key_file_of_kind, write_key_file, KeyKind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a proposal stays open, in milliseconds of block time.
+const PROPOSAL_OPEN_MS: u64 = 10 * 60 * 1000;
+/// Pause between polls of a node's API, in milliseconds.
+const POLL_MS: u64 = 200;
+/// Longest agency id or node name accepted here, in bytes.
+const NAME_BYTES_MAX: usize = 32;
+
+/// What a governance command needs: the testnet and how long to wait for each step.
+pub struct Gov {
+    dir: PathBuf,
+    manifest: Manifest,
+    timeout: Duration,
+}
+
+/// An agency's admin key.
+struct Admin {
+    agency: String,
+    key: SecretKey,
+}
+
+impl Gov {
+    /// The testnet in `dir`, waiting at most `timeout` for each step.
+    pub fn open(dir: &Path, timeout: Duration) -> Result<Gov> {
+        Ok(Gov {
+            dir: dir.to_path_buf(),
+            manifest: Manifest::load(dir)?,
+            timeout,
+        })
+    }
+
+    /// A node's API that is up (the first validator that answers).
+    fn client(&self) -> Result<Client> {
+        self.manifest
+            .nodes
+            .iter()
+            .filter(|n| n.role == "validator" && procs::alive(n.pid))
+            .map(|n| Client::new(&n.api))
+            .find(|c| c.status().is_ok())
+            .ok_or_else(|| {
+                anyhow!(
+                    "no validator of the testnet in {} answers",
+                    self.dir.display()
+                )
+            })
+    }
+
+    /// Every agency admin key in `DIR/keys`, sorted by agency.
+    fn admins(&self) -> Result<Vec<Admin>> {
+        let keys = self.dir.join("keys");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&keys).with_context(|| format!("listing {}", keys.display()))? {
+            let p = e?.path();
+            let name = p.file_name().and_then(|s| s.to_str()).unwrap_or("");
+            if let Some(agency) = name.strip_suffix("-admin.key") {
+                let k = read_key_file_of_kind(&p, KeyKind::Member)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                out.push(Admin {
+                    agency: agency.to_string(),
+                    key: k.secret,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.agency.cmp(&b.agency));
+        if out.is_empty() {
+            bail!("no agency admin keys (*-admin.key) in {}", keys.display());
+        }
+        Ok(out)
+    }
+
+    /// Submit `record` signed by `key` and wait until it is finalized; its outcome must
+    /// be `applied`.
+    fn submit(&self, c: &Client, chain: ChainId, key: &SecretKey, record: Record) -> Result<()> {
+        let seq = match c.member(&key.public().to_string()) {
+            Ok(m) => m.next_seq,
+            Err(e) if e.status() == Some(404) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        let tx = Transaction::sign(
+            TxBody {
+                chain_id: chain,
+                signer: key.public(),
+                seq: Seq(seq),
+                record,
+            },
+            key,
+        );
+        let hash = c.submit(&tx.to_bytes())?.hash;
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match c.tx(&hash) {
+                Ok(st) if st.status == "finalized" => return Ok(()),
+                Ok(st) if st.is_committed() => bail!(
+                    "transaction {hash} was {}: {}",
+                    st.status,
+                    st.reason.unwrap_or_default()
+                ),
+                Ok(_) => {}
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e.into()),
+            }
+            if Instant::now() >= deadline {
+                bail!("transaction {hash} not finalized within {:?}", self.timeout);
+            }
+            std::thread::sleep(Duration::from_millis(POLL_MS));
+        }
+    }
+
+    /// Propose `changes` as the first agency's admin and have just enough agencies'
+    /// admins approve to pass it under the genesis threshold (a vote after the decision
+    /// would be rejected, and a rejected transaction may be proposed again by a node that
+    /// received it late: docs/governance.md). Returns the epoch in force before.
+    fn pass(&self, id: &str, changes: Vec<Change>) -> Result<u64> {
+        let c = self.client()?;
+        let status = c.status()?;
+        let chain: ChainId = status
+            .chain_id
+            .parse()
+            .map_err(|e| anyhow!("the node's chain id {:?}: {e:?}", status.chain_id))?;
+        let epoch = status.node.epoch;
+        let admins = self.admins()?;
+        let first = admins.first().ok_or_else(|| anyhow!("no admin"))?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let record = Record::ProposeChange(ProposeChange {
+            proposal_id: id.into(),
+            changes,
+            deadline: TimestampMs(now + PROPOSAL_OPEN_MS),
+            // The reason document: here just the proposal id, hashed as documents are.
+            reason: chancery_core::domain::DOCUMENT_HASH.hash(id.as_bytes()),
+        });
+        self.submit(&c, chain, &first.key, record)
+            .with_context(|| format!("proposing {id} as {}'s admin", first.agency))?;
+        println!("proposed {id} (as {})", first.agency);
+        let genesis = chancery_genesis::document::load_genesis(&self.manifest.genesis)
+            .with_context(|| format!("reading {}", self.manifest.genesis.display()))?;
+        let needed = genesis
+            .params
+            .governance_threshold
+            .approvals_needed(admins.len() as u64);
+        for a in admins.iter().take(needed as usize) {
+            let vote = Record::Vote(Vote {
+                proposal_id: id.into(),
+                approve: true,
+            });
+            self.submit(&c, chain, &a.key, vote)
+                .with_context(|| format!("{} voting on {id}", a.agency))?;
+            println!("  {} approves", a.agency);
+        }
+        Ok(epoch)
+    }
+
+    /// Wait until every running validator of the manifest is in an epoch after `epoch`.
+    fn wait_epoch_after(&self, epoch: u64, nodes: &[&NodeEntry]) -> Result<u64> {
+        let deadline = Instant::now() + self.timeout;
+        let mut reached = 0;
+        for n in nodes {
+            let c = Client::new(&n.api);
+            loop {
+                if let Ok(s) = c.status() {
+                    if s.node.epoch > epoch {
+                        reached = reached.max(s.node.epoch);
+                        break;
+                    }
+                }
+                if Instant::now() >= deadline {
+                    bail!(
+                        "{} did not reach an epoch after {epoch} within {:?}",
+                        n.name,
+                        self.timeout
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(POLL_MS));
+            }
+        }
+        Ok(reached)
+    }
+
+    fn running_validators(&self) -> Vec<&NodeEntry> {
+        self.manifest
+            .nodes
+            .iter()
+            .filter(|n| n.role == "validator" && procs::alive(n.pid))
+            .collect()
+    }
+
+    /// A new agency joins; with `validator`, it runs a validator node that catches up and
+    /// votes from the next epoch.
+    pub fn join(mut self, agency: &str, validator: bool) -> Result<()> {
+        check_name(agency)?;
+        let keys = self.dir.join("keys");
+        let admin_path = keys.join(format!("{agency}-admin.key"));
+        if admin_path.exists() {
+            bail!(
+                "agency {agency} has keys already ({})",
+                admin_path.display()
+            );
+        }
+        let admin = generate_key()?;
+        let mut changes = vec![Change::AddAgency {
+            id: AgencyId(agency.into()),
+            name_zh: format!("{agency} 机构"),
+            name_en: format!("Agency {agency}"),
+            admin_keys: vec![admin.public()],
+        }];
+        let node = if validator {
+            let (entry, consensus, network) = self.new_node(&format!("{agency}-1"))?;
+            changes.push(Change::AddValidator {
+                agency: AgencyId(agency.into()),
+                name: entry.name.clone(),
+                consensus_key: consensus,
+                network_key: network,
+                power: 1,
+            });
+            Some(entry)
+        } else {
+            None
+        };
+        let epoch = self.pass(&format!("join-{agency}"), changes)?;
+        // Saved only once it passed: a refused proposal leaves no stray admin key.
+        write_key_file(&admin_path, KeyKind::Member, &admin)?;
+        let Some(mut entry) = node else {
+            println!("agency {agency} joined");
+            return Ok(());
+        };
+        // Start it now: it catches up while the epoch change is pending.
+        entry.pid = procs::spawn(&self.dir, &entry)?;
+        self.manifest.nodes.push(entry.clone());
+        self.manifest.save(&self.dir)?;
+        let mut all = self.running_validators();
+        all.retain(|n| n.name != entry.name);
+        let reached = self.wait_epoch_after(epoch, &all)?;
+        self.wait_epoch_after(epoch, &[&entry])?;
+        procs::wait_ready(&entry, self.timeout)?;
+        println!(
+            "agency {agency} joined with validator {} (pid {}), active in epoch {reached}",
+            entry.name, entry.pid
+        );
+        Ok(())
+    }
+
+    /// A validator leaves the set. Its process keeps running (stop it with `stop`): the
+    /// others ignore it from the next epoch.
+    pub fn leave(mut self, node: &str) -> Result<()> {
+        let n = self.manifest.node(node)?.clone();
+        if n.role != "validator" {
+            bail!("{node} is a {}, expected a validator", n.role);
+        }
+        let epoch = self.pass(
+            &format!("leave-{node}"),
+            vec![Change::RemoveValidator { name: node.into() }],
+        )?;
+        let others: Vec<&NodeEntry> = self
+            .running_validators()
+            .into_iter()
+            .filter(|x| x.name != node)
+            .collect();
+        let reached = self.wait_epoch_after(epoch, &others)?;
+        self.manifest.node_mut(node)?.role = "removed".into();
+        self.manifest.save(&self.dir)?;
+        println!("{node} left the validator set in epoch {reached}");
+        Ok(())
+    }
+
+    /// A validator rotates its consensus key: the new key is voted in, and once its epoch
+    /// is in force the node restarts with it.
+    pub fn rotate(self, node: &str) -> Result<()> {
+        let n = self.manifest.node(node)?.clone();
+        if n.role != "validator" {
+            bail!("{node} is a {}, expected a validator", n.role);
+        }
+        let cfg = NodeConfig::load(&n.config)?;
+        let old = cfg
+            .consensus_key_file
+            .clone()
+            .ok_or_else(|| anyhow!("{} has no consensus key file", n.config.display()))?;
+        let fresh = generate_key()?;
+        let dir = n.config.parent().unwrap_or(Path::new("."));
+        let mut i = 1;
+        let file = loop {
+            let f = dir.join(format!("consensus-{i}.key"));
+            if !f.exists() {
+                break f;
+            }
+            i += 1;
+        };
+        write_key_file(&file, KeyKind::Consensus, &fresh)?;
+        let epoch = self.pass(
+            &format!("rotate-{node}-{i}"),
+            vec![Change::RotateValidatorKeys {
+                name: node.into(),
+                consensus_key: Some(fresh.public()),
+                network_key: None,
+            }],
+        )?;
+        let others: Vec<&NodeEntry> = self
+            .running_validators()
+            .into_iter()
+            .filter(|x| x.name != node)
+            .collect();
+        let reached = self.wait_epoch_after(epoch, &others)?;
+        // The node signs with its new key from the new epoch on: restart it with it (the
+        // config is rewritten as written, its paths relative to its directory).
+        let text = std::fs::read_to_string(&n.config)
+            .with_context(|| format!("reading {}", n.config.display()))?;
+        let mut written = NodeConfig::parse(&text, &n.config)?;
+        written.consensus_key_file = Some(PathBuf::from(format!("consensus-{i}.key")));
+        std::fs::write(&n.config, written.to_toml())
+            .with_context(|| format!("writing {}", n.config.display()))?;
+        procs::stop(&n)?;
+        let mut m = Manifest::load(&self.dir)?;
+        let entry = m.node_mut(node)?;
+        entry.pid = procs::spawn(&self.dir, entry)?;
+        let entry = entry.clone();
+        m.save(&self.dir)?;
+        procs::wait_ready(&entry, self.timeout)?;
+        println!(
+            "{node} rotated its consensus key ({} -> {}), in force from epoch {reached}",
+            old.display(),
+            file.display()
+        );
+        Ok(())
+    }
+
+    /// A new validator node's directory, keys and config: it dials every node of the
+    /// testnet; its ports follow the last node's.
+    fn new_node(&self, name: &str) -> Result<(NodeEntry, PublicKey, PublicKey)> {
+        check_name(name)?;
+        if self.manifest.nodes.iter().any(|n| n.name == name) {
+            bail!("a node named {name} exists already");
+        }
+        let template = self
+            .manifest
+            .nodes
+            .iter()
+            .find(|n| n.role == "validator")
+            .ok_or_else(|| anyhow!("the testnet has no validator"))?;
+        let base = NodeConfig::load(&template.config)?;
+        let (mut p2p, mut api) = (base.p2p_listen, base.api_listen);
+        for n in &self.manifest.nodes {
+            let c = NodeConfig::load(&n.config)?;
+            p2p.set_port(p2p.port().max(c.p2p_listen.port()).max(c.api_listen.port()));
+        }
+        p2p.set_port(p2p.port() + 1);
+        api.set_port(p2p.port() + 1);
+        let dir = self.dir.join(name);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let consensus = generate_key()?;
+        let network = generate_key()?;
+        write_key_file(&dir.join("consensus.key"), KeyKind::Consensus, &consensus)?;
+        write_key_file(&dir.join("network.key"), KeyKind::Network, &network)?;
+        let mut peers = Vec::new();
+        for n in &self.manifest.nodes {
+            let c = NodeConfig::load(&n.config)?;
+            let key = read_key_file_of_kind(&c.network_key_file, KeyKind::Network)?;
+            peers.push(PeerConfig {
+                name: c.name.clone(),
+                address: c.p2p_listen,
+                network_key: key.public(),
+            });
+        }
+        let genesis = self.dir.join("genesis.json");
+        let cfg = NodeConfig {
+            name: name.to_string(),
+            role: NodeRole::Validator,
+            data_dir: PathBuf::from("data"),
+            genesis: relative_to(&genesis, &dir),
+            consensus_key_file: Some(PathBuf::from("consensus.key")),
+            network_key_file: PathBuf::from("network.key"),
+            p2p_listen: p2p,
+            api_listen: api,
+            log_format: base.log_format,
+            mempool: base.mempool.clone(),
+            api: base.api.clone(),
+            peers,
+        };
+        let config = dir.join("node.toml");
+        std::fs::write(&config, cfg.to_toml())
+            .with_context(|| format!("writing {}", config.display()))?;
+        let entry = NodeEntry {
+            name: name.to_string(),
+            role: "validator".into(),
+            pid: 0,
+            api: format!("http://{api}"),
+            p2p: p2p.to_string(),
+            data_dir: dir.join("data"),
+            config,
+            key: dir.join("network.key"),
+            netns: None,
+        };
+        Ok((entry, consensus.public(), network.public()))
+    }
+}
+
+/// `path` relative to `dir` when it is inside `dir`'s parent (the testnet layout), else
+/// as given.
+fn relative_to(path: &Path, dir: &Path) -> PathBuf {
+    match (path.parent(), dir.parent()) {
+        (Some(a), Some(b)) if a == b => Path::new("..").join(path.file_name().unwrap_or_default()),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Agency ids and node names: short, lower-case letters, digits and dashes.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= NAME_BYTES_MAX
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !ok {
+        bail!("{name:?}: expected 1..={NAME_BYTES_MAX} lower-case letters, digits or dashes");
+    }
+    Ok(())
+}
