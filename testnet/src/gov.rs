@@ -236,6 +236,7 @@ impl Gov {
         } else {
             None
         };
+        let started = Instant::now();
         let epoch = self.pass(&format!("join-{agency}"), changes)?;
         // Saved only once it passed: a refused proposal leaves no stray admin key.
         write_key_file(&admin_path, KeyKind::Member, &admin)?;
@@ -253,8 +254,10 @@ impl Gov {
         self.wait_epoch_after(epoch, &[&entry])?;
         procs::wait_ready(&entry, self.timeout)?;
         println!(
-            "agency {agency} joined with validator {} (pid {}), active in epoch {reached}",
-            entry.name, entry.pid
+            "agency {agency} joined with validator {} (pid {}), active in epoch {reached}; proposal to active validator: {:.1} s",
+            entry.name,
+            entry.pid,
+            started.elapsed().as_secs_f64()
         );
         Ok(())
     }
@@ -266,6 +269,7 @@ impl Gov {
         if n.role != "validator" {
             bail!("{node} is a {}, expected a validator", n.role);
         }
+        let started = Instant::now();
         let epoch = self.pass(
             &format!("leave-{node}"),
             vec![Change::RemoveValidator { name: node.into() }],
@@ -278,7 +282,10 @@ impl Gov {
         let reached = self.wait_epoch_after(epoch, &others)?;
         self.manifest.node_mut(node)?.role = "removed".into();
         self.manifest.save(&self.dir)?;
-        println!("{node} left the validator set in epoch {reached}");
+        println!(
+            "{node} left the validator set in epoch {reached}; proposal to in force: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         Ok(())
     }
 
