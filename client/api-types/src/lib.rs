@@ -380,13 +380,19 @@ pub struct StateProofDto {
     pub proof_hex: String,
     /// Hex of the canonical `Checkpoint` encoding.
     pub checkpoint: String,
+    /// For a checkpoint of epoch `e > 0`: hex of the canonical `EpochLink` of each epoch
+    /// `0..e` (exactly `e`), which prove the checkpoint's validator set from the genesis;
+    /// empty (and absent) for epoch 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<String>,
 }
 
 /// A receipt: exactly the kernel's `chancery_core::receipt::Receipt`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptDto {
-    /// `chancery-receipt/v1`.
+    /// `chancery-receipt/v1` (checkpoint of epoch 0), or `chancery-receipt/v2` (of a later
+    /// epoch, with `epochs`).
     pub format: String,
     /// Hex of the log entry's canonical bytes.
     pub entry: String,
@@ -396,6 +402,168 @@ pub struct ReceiptDto {
     pub proof: Vec<String>,
     /// Hex of the canonical checkpoint.
     pub checkpoint: String,
+    /// v2 only: hex of the canonical `EpochLink` of each epoch from 0 to the checkpoint's
+    /// epoch (excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<Vec<String>>,
+}
+
+/// One link of the epoch chain (`GET /v1/epochs`): the boundary header that ends an epoch,
+/// its finalization certificate by that epoch's set, and the next epoch's set. `link` is
+/// what the kernel verifies (`chancery_core::epoch::verify_epoch_chain`); the rest is a
+/// view of it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EpochLinkDto {
+    /// The epoch this link ends.
+    pub epoch: u64,
+    /// Its first height.
+    pub start_height: u64,
+    /// Its last height: the boundary header's.
+    pub end_height: u64,
+    /// Hash of the epoch's validator set (the header's `validator_set`).
+    pub validator_set: String,
+    /// Hash of the next epoch's set (the header's `next_validator_set`).
+    pub next_validator_set: String,
+    /// Names of the next epoch's validators, in index order.
+    pub next_validators: Vec<String>,
+    /// The boundary header (the kernel's JSON form).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub header: Value,
+    /// Its finalization certificate (the kernel's JSON form).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub certificate: Value,
+    /// The next epoch's validator set (the kernel's JSON form).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub next: Value,
+    /// Hex of the canonical `EpochLink` encoding.
+    pub link: String,
+}
+
+/// A page of the epoch chain (`GET /v1/epochs?from=&limit=`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EpochsDto {
+    /// The epoch in force for the next block: the chain has that many links in all.
+    pub current_epoch: u64,
+    /// Its first height.
+    pub current_start_height: u64,
+    /// The links from `from`, in order.
+    pub items: Vec<EpochLinkDto>,
+    /// Pass as `?from=` for the next page; null when the page reaches the current epoch.
+    pub next: Option<u64>,
+}
+
+/// The next epoch, scheduled by a passed proposal and not started yet.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingEpochDto {
+    /// The epoch.
+    pub epoch: u64,
+    /// Its first height.
+    pub start_height: u64,
+    /// Height of the block that passed the last proposal merged into it.
+    pub passed_at: u64,
+    /// Its parameters (`ChainParams`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Value,
+    /// Hash of its validator set.
+    pub validator_set: String,
+    /// Its validators' names, in index order.
+    pub validators: Vec<String>,
+}
+
+/// The consortium's governance (`GET /v1/governance`): the epoch in force, its parameters
+/// and validators, the electorate, the pending epoch.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GovernanceDto {
+    /// The last applied height; the rest is as of it, for the next block.
+    pub height: u64,
+    /// The epoch in force.
+    pub epoch: u64,
+    /// Its first height.
+    pub epoch_start_height: u64,
+    /// Hash of its validator set.
+    pub validator_set: String,
+    /// Its validators (index, name, agency, keys, power).
+    pub validators: Vec<ValidatorDto>,
+    /// The parameters in force (`ChainParams`, with the governance threshold and the epoch
+    /// delay).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub params: Value,
+    /// The electorate: agencies not removed.
+    pub agencies: Vec<String>,
+    /// Approvals a proposal needs to pass now.
+    pub approvals_needed: u64,
+    /// The next epoch, if one is scheduled and has not started.
+    pub pending: Option<PendingEpochDto>,
+}
+
+/// One agency's vote on a proposal (the latest by any of its admins).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VoteDto {
+    /// The agency.
+    pub agency: String,
+    /// Approve (true) or reject.
+    pub approve: bool,
+    /// The admin key that cast it.
+    pub signer: String,
+    /// Height of its block.
+    pub height: u64,
+}
+
+/// A governance proposal.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProposalDto {
+    /// Proposal id.
+    pub id: String,
+    /// `open`, `passed`, `failed` or `expired` (open at or after its deadline), at the
+    /// time of the block it is read at.
+    pub status: String,
+    /// The proposing agency.
+    pub agency: String,
+    /// The admin key that proposed it.
+    pub proposer: String,
+    /// The changes, in order (the kernel's `Change` JSON, tagged by `change`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub changes: Vec<Value>,
+    /// Voting deadline, block time in ms since 1970.
+    pub deadline_ms: u64,
+    /// Hash of the reason document, hex.
+    pub reason: String,
+    /// Height of the block that carried it.
+    pub proposed_at: u64,
+    /// One vote per agency, by agency.
+    pub votes: Vec<VoteDto>,
+    /// Approvals by agencies of the electorate.
+    pub approvals: u64,
+    /// Rejections by agencies of the electorate.
+    pub rejections: u64,
+    /// Approvals needed to pass, with the electorate and threshold of the block it is read
+    /// at.
+    pub approvals_needed: u64,
+    /// Height of the block that passed or failed it.
+    pub decided_at: Option<u64>,
+    /// If passed with validator or parameter changes: the epoch they start.
+    pub epoch: Option<u64>,
+    /// And that epoch's first height, as scheduled when it passed.
+    pub effective_height: Option<u64>,
+    /// The last transaction that changed it.
+    pub last_tx: String,
+}
+
+/// A proposal with the proof of its state (`GET /v1/governance/proposals/{id}`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProposalDetail {
+    /// The proposal, as the proof shows it (its status at the checkpoint's block time).
+    pub proposal: ProposalDto,
+    /// Proof of `Proposal(id)` against the state root of the latest checkpoint, with the
+    /// epoch links that prove the checkpoint from the genesis: `chancery verify` checks it.
+    pub proof: StateProofDto,
 }
 
 /// Evidence that a validator signed two conflicting messages (`GET /v1/evidence`), as this

@@ -6,21 +6,31 @@
 //! node's database is seen as of the open), or an export file (`--file F`, see [`crate::blockfile`]).
 //!
 //! For every block, in height order: the height follows the last one, the header is for
-//! this chain, the genesis validator set and the previous header; the transactions hash
-//! to the header's `txs_hash`; the finalization certificate (the block's own, or a
-//! descendant's together with the headers linking the two) verifies against the genesis
-//! validator set; every transaction signature is checked (a bad one must have been logged
-//! as rejected); the block is re-executed into a fresh ledger, and the header's
-//! `tx_count`, `log_size`, `log_root` and `state_root` must be what execution computed.
-//! The first difference is reported as a [`Discrepancy`] (height, field, expected,
-//! found) and the command exits 1.
+//! this chain and follows the previous header; the transactions hash to the header's
+//! `txs_hash`; the finalization certificate (the block's own, or a descendant's together
+//! with the headers linking the two) verifies against the validator set of the block's
+//! epoch; every transaction signature is checked (a bad one must have been logged as
+//! rejected); the block is re-executed into a fresh ledger, and the header's `epoch`,
+//! `validator_set`, `next_validator_set`, `tx_count`, `log_size`, `log_root` and
+//! `state_root` must be what execution computed. The first difference is reported as a
+//! [`Discrepancy`] (height, field, expected, found) and the command exits 1.
+//!
+//! Across epochs: the audit follows the validator sets from the genesis as the re-executed
+//! governance decides them. The set of each height is the re-executed ledger's; a block
+//! that ends an epoch must commit the next set that re-execution computed; at the end,
+//! the epoch chain of the audited history (one link per boundary) is verified again with
+//! the kernel (`verify_epoch_chain`) and, from a node, compared link by link with what the
+//! node serves at `GET /v1/epochs`. So a certificate by a set that governance did not
+//! install, or a boundary that commits another set, is found at its height.
 //!
 //! The work is pipelined over the cores ([`audit`]): a reader thread reads and decodes the
 //! blocks ahead and does what depends on one block alone ([`Prepared`]: transaction hashes,
-//! signature checks across the cores, the certificate's signatures), at most
-//! [`BLOCKS_AHEAD_MAX`] blocks ahead, while the calling thread checks the links and
-//! re-executes in order. The checks are the same and run in the same order of blocks, so
-//! the first discrepancy is the one a serial audit finds.
+//! signature checks across the cores, the certificate's signatures against the set of its
+//! epoch if already known, [`KnownSets`]), at most [`BLOCKS_AHEAD_MAX`] blocks ahead,
+//! while the calling thread checks the links and re-executes in order (and checks again
+//! a certificate that was prepared with another set than its height's). The checks are
+//! the same and run in the same order of blocks, so the first discrepancy is the one a
+//! serial audit finds.
 
 use crate::blockfile::{self, RawBlock};
 use crate::Outcome;
@@ -28,8 +38,10 @@ use anyhow::{bail, Context, Result};
 use chancery_core::block::{Block, BlockHeader, Outcome as TxOutcome};
 use chancery_core::cert::{Certificate, VoteKind};
 use chancery_core::codec;
+use chancery_core::epoch::{verify_epoch_chain, EpochLink};
 use chancery_core::genesis::Genesis;
-use chancery_core::{Digest, TxHash};
+use chancery_core::validator::ValidatorSet;
+use chancery_core::{Digest, Epoch, Height, TxHash};
 use chancery_ledger::schema::{self, StoredBlock};
 use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, LedgerConfig, LedgerError};
 use chancery_storage::{Column, Store};
@@ -37,7 +49,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 /// Most blocks held while looking for the descendant that a certificate finalizes.
@@ -137,6 +149,39 @@ pub fn decode_raw(r: &RawBlock) -> Result<Item, Discrepancy> {
     })
 }
 
+/// The validator sets the audit knows so far, by epoch: the genesis set, then each set
+/// the re-execution installs (added by the main thread when it applies the block that ends
+/// an epoch). Shared with the reader thread so that it checks certificates ahead with the
+/// set of their epoch; a block prepared before its epoch's set was known is checked again
+/// by the main thread, in order, with the set of its height.
+#[derive(Clone, Debug)]
+pub struct KnownSets(Arc<RwLock<Vec<ValidatorSet>>>);
+
+impl KnownSets {
+    /// The genesis set alone.
+    pub fn new(genesis: &Genesis) -> KnownSets {
+        KnownSets(Arc::new(RwLock::new(vec![genesis.validators.clone()])))
+    }
+
+    /// The set of `epoch`, if known (a poisoned lock knows nothing: the main thread checks).
+    fn get(&self, epoch: Epoch) -> Option<ValidatorSet> {
+        let sets = self.0.read().ok()?;
+        usize::try_from(epoch.0)
+            .ok()
+            .and_then(|e| sets.get(e))
+            .cloned()
+    }
+
+    /// Learn the set of the next epoch.
+    fn push(&self, set: ValidatorSet) {
+        if let Ok(mut sets) = self.0.write() {
+            if sets.len() as u64 == set.epoch.0 {
+                sets.push(set);
+            }
+        }
+    }
+}
+
 /// A block with what can be checked from it alone, computed ahead of execution (on the
 /// reader thread in [`audit`]): its transactions' hashes and signature verdicts, and the
 /// verdict on its certificate's signatures. [`Auditor`] checks everything else in order.
@@ -146,20 +191,25 @@ pub struct Prepared {
     pub item: Item,
     /// One verdict per transaction, in block order.
     checked: Vec<CheckedTx>,
-    /// The certificate verifies as a finalization by the genesis validators (whatever
-    /// block it names), or why not.
-    cert_verdict: Result<(), String>,
+    /// The hash of the set the certificate was checked against (the set of its epoch as
+    /// known then), and whether it verifies as a finalization by that set (whatever block
+    /// it names); `None` if the set of its epoch was not known yet.
+    cert_verdict: Option<(Digest, Result<(), String>)>,
 }
 
 impl Prepared {
-    /// Hash and verify `item`'s transactions (across the cores) and its certificate.
-    pub fn new(item: Item, genesis: &Genesis) -> Prepared {
+    /// Hash and verify `item`'s transactions (across the cores) and its certificate, with
+    /// the set of the certificate's epoch if `known` has it.
+    pub fn new(item: Item, genesis: &Genesis, known: &KnownSets) -> Prepared {
         let chain = genesis.chain_id();
         let checked = verify_block_txs(&chain, item.block.txs.clone(), |_| None);
-        let cert_verdict = item
-            .cert
-            .verify_kind(VoteKind::Finalize, chain, &genesis.validators)
-            .map_err(|e| e.to_string());
+        let cert_verdict = known.get(item.cert.epoch).map(|set| {
+            let v = item
+                .cert
+                .verify_kind(VoteKind::Finalize, chain, &set)
+                .map_err(|e| e.to_string());
+            (set.hash(), v)
+        });
         Prepared {
             item,
             checked,
@@ -195,6 +245,12 @@ pub struct Summary {
     pub log_root: String,
     /// State root after the last block.
     pub state_root: String,
+    /// Epoch of the last block: the epoch boundaries crossed, each verified.
+    pub epoch: u64,
+    /// The epoch chain of the audited history (one link per boundary), verified from the
+    /// genesis by the kernel.
+    #[serde(skip)]
+    pub links: Vec<EpochLink>,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// Transactions per second.
@@ -205,6 +261,7 @@ pub struct Summary {
 pub struct Auditor {
     genesis: Genesis,
     ledger: Ledger,
+    known: KnownSets,
     pending: VecDeque<Prepared>,
     prev: Option<BlockHeader>,
     verified_cert: Option<Certificate>,
@@ -221,6 +278,7 @@ impl Auditor {
         };
         Ok(Auditor {
             ledger: Ledger::open_with(scratch, genesis, config)?,
+            known: KnownSets::new(genesis),
             genesis: genesis.clone(),
             pending: VecDeque::new(),
             prev: None,
@@ -234,15 +292,21 @@ impl Auditor {
         &self.summary
     }
 
+    /// The validator sets learned so far, to prepare blocks with ([`Prepared::new`]).
+    pub fn known_sets(&self) -> KnownSets {
+        self.known.clone()
+    }
+
     /// Check one block's own fields and links, hold it until its certificate's block is
     /// seen, and re-execute every block that is then final.
     #[cfg(test)]
     pub fn push(&mut self, item: Item) -> Result<(), Discrepancy> {
-        let p = Prepared::new(item, &self.genesis);
+        let p = Prepared::new(item, &self.genesis, &self.known);
         self.push_prepared(p)
     }
 
-    /// [`Auditor::push`] for a block prepared ahead ([`Prepared::new`] with this genesis).
+    /// [`Auditor::push`] for a block prepared ahead ([`Prepared::new`] with this genesis
+    /// and [`Auditor::known_sets`]).
     pub fn push_prepared(&mut self, p: Prepared) -> Result<(), Discrepancy> {
         let item = &p.item;
         let h = &item.block.header;
@@ -262,18 +326,6 @@ impl Auditor {
         let chain = self.genesis.chain_id();
         if h.chain_id != chain {
             return Err(disc(height, "header.chain_id", chain, h.chain_id));
-        }
-        let set = self.genesis.validators.hash();
-        if h.validator_set != set {
-            return Err(disc(height, "header.validator_set", set, h.validator_set));
-        }
-        if h.epoch != self.genesis.validators.epoch {
-            return Err(disc(
-                height,
-                "header.epoch",
-                self.genesis.validators.epoch,
-                h.epoch,
-            ));
         }
         let (parent, parent_time) = match &self.prev {
             Some(p) => (p.hash(), p.time),
@@ -376,11 +428,26 @@ impl Auditor {
                 cert.epoch,
             ));
         }
-        p.cert_verdict.as_ref().map_err(|e| {
+        // The set that finalizes this height, as the re-executed governance decides it
+        // (the genesis set in epoch 0).
+        let set = self
+            .ledger
+            .validator_set_at(Height(height))
+            .map_err(|e| disc(height, "validator set", "the set of this height", e))?;
+        let verdict = match &p.cert_verdict {
+            Some((used, v)) if *used == set.hash() => v.clone(),
+            _ => cert
+                .verify_kind(VoteKind::Finalize, self.genesis.chain_id(), &set)
+                .map_err(|e| e.to_string()),
+        };
+        verdict.map_err(|e| {
             disc(
                 height,
                 &field,
-                "a finalization certificate of a quorum of the genesis validators",
+                format!(
+                    "a finalization certificate of a quorum of the validators of epoch {}",
+                    set.epoch
+                ),
                 e,
             )
         })?;
@@ -401,7 +468,18 @@ impl Auditor {
             .ledger
             .execute(&checked, h.time, h.height)
             .map_err(|e| disc(height, "execution", "the block to execute", e))?;
-        let checks: [(&str, String, String); 4] = [
+        let checks: [(&str, String, String); 7] = [
+            ("header.epoch", ex.epoch.to_string(), h.epoch.to_string()),
+            (
+                "header.validator_set",
+                ex.validator_set.to_hex(),
+                h.validator_set.to_hex(),
+            ),
+            (
+                "header.next_validator_set",
+                ex.next_validator_set.to_hex(),
+                h.next_validator_set.to_hex(),
+            ),
             (
                 "header.tx_count",
                 ex.tx_count.to_string(),
@@ -444,6 +522,11 @@ impl Auditor {
         self.ledger
             .apply_by_descendant(&item.block, &item.cert, descendants)
             .map_err(|e| disc(height, "apply", "the block to apply", e))?;
+        if let Some(next) = &ex.next_set {
+            // This block ends its epoch: the reader may check the next epoch's
+            // certificates ahead from now on.
+            self.known.push(next.clone());
+        }
         let s = &mut self.summary;
         s.blocks += 1;
         s.txs += ex.outcomes.len() as u64;
@@ -462,11 +545,43 @@ impl Auditor {
         s.log_size = ex.log_size;
         s.log_root = ex.log_root.to_hex();
         s.state_root = ex.state_root.to_hex();
+        s.epoch = h.epoch.0;
         Ok(())
     }
 
-    /// Every block must have been finalized; the summary.
-    pub fn finish(self) -> Result<Summary, Discrepancy> {
+    /// The epoch chain of the audited history: one link per boundary applied (header,
+    /// stored certificate, next set, as re-executed), verified from the genesis by the
+    /// kernel. A failure is reported at the boundary's height.
+    pub fn audited_links(&self) -> Result<Vec<EpochLink>, Discrepancy> {
+        let ended = self
+            .ledger
+            .governance_now()
+            .map_err(|e| disc(self.summary.height, "governance state", "readable", e))?
+            .epoch;
+        let links = self
+            .ledger
+            .epoch_links(ended)
+            .map_err(|e| disc(self.summary.height, "epoch chain", "every boundary", e))?;
+        verify_epoch_chain(&self.genesis, &links).map_err(|e| {
+            let height = match &e {
+                chancery_core::epoch::EpochChainError::TooLong { .. } => self.summary.height,
+                _ => links
+                    .get(epoch_link_index(&e))
+                    .map_or(self.summary.height, |l| l.header.height.0),
+            };
+            disc(
+                height,
+                "epoch chain",
+                "links that verify from the genesis",
+                e,
+            )
+        })?;
+        Ok(links)
+    }
+
+    /// Every block must have been finalized; the summary, with the audited epoch chain
+    /// ([`Auditor::audited_links`]).
+    pub fn finish(mut self) -> Result<Summary, Discrepancy> {
         if let Some(front) = self.pending.front().map(|p| &p.item) {
             return Err(disc(
                 front.height,
@@ -479,8 +594,52 @@ impl Auditor {
                 ),
             ));
         }
+        self.summary.links = self.audited_links()?;
         Ok(self.summary)
     }
+}
+
+/// The position of the link an epoch-chain error names.
+fn epoch_link_index(e: &chancery_core::epoch::EpochChainError) -> usize {
+    use chancery_core::epoch::EpochChainError as E;
+    match e {
+        E::TooLong { .. } => 0,
+        E::Malformed { index, .. }
+        | E::WrongChain { index, .. }
+        | E::WrongEpoch { index, .. }
+        | E::BeforeEpochStart { index, .. }
+        | E::NotABoundary { index, .. }
+        | E::Checkpoint { index, .. }
+        | E::NextSetMismatch { index, .. }
+        | E::EpochNotConsecutive { index, .. }
+        | E::StartHeightMismatch { index, .. } => *index,
+    }
+}
+
+/// Compare the epoch links a node serves with the audited ones: the same links, byte for
+/// byte (a node that serves another boundary, certificate or next set for an epoch shows
+/// a history the audit did not verify).
+pub fn compare_links(audited: &[EpochLink], served: &[EpochLink]) -> Result<(), String> {
+    if audited.len() != served.len() {
+        return Err(format!(
+            "the node serves {} epoch links, the audited history has {}",
+            served.len(),
+            audited.len()
+        ));
+    }
+    for (i, (a, b)) in audited.iter().zip(served).enumerate() {
+        if a != b {
+            return Err(format!(
+                "epoch link {i}: the node serves boundary header {} at height {}, the audited history has {} at height {}{}",
+                b.header.hash(),
+                b.header.height,
+                a.header.hash(),
+                a.header.height,
+                if a.header == b.header { " (same header, another certificate or next set)" } else { "" }
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Where blocks come from.
@@ -671,6 +830,7 @@ pub fn audit(
 ) -> Result<Result<Summary, Discrepancy>> {
     let start = Instant::now();
     let mut auditor = Auditor::new(genesis, scratch)?;
+    let known = auditor.known_sets();
     // The reader thread reads, decodes and prepares blocks in order, at most
     // BLOCKS_AHEAD_MAX ahead; it stops after the source's end, its first bad block or
     // error, or when this thread stops listening (a discrepancy).
@@ -678,7 +838,9 @@ pub fn audit(
     let found = std::thread::scope(|s| -> Result<Option<Discrepancy>> {
         s.spawn(move || loop {
             let next = match source.next_item() {
-                Ok(Some(Next::Item(i))) => Ok(Ahead::Block(Box::new(Prepared::new(*i, genesis)))),
+                Ok(Some(Next::Item(i))) => {
+                    Ok(Ahead::Block(Box::new(Prepared::new(*i, genesis, &known))))
+                }
                 Ok(Some(Next::Bad(d))) => Ok(Ahead::Bad(d)),
                 Ok(None) => break,
                 Err(e) => Err(e),
@@ -790,16 +952,26 @@ pub fn run(a: Args) -> Result<Outcome> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    match audit(&genesis, &mut source, scratch, &progress)? {
+    let result = audit(&genesis, &mut source, scratch, &progress)?;
+    if let (Ok(s), Source::Node { client, .. }) = (&result, &source) {
+        // The node's epoch chain must be the audited one: what receipts of later epochs
+        // carry and what `chancery watch` follows.
+        let served = crate::epochs::fetch_links(client, 0, s.links.len() as u64)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        if let Err(e) = compare_links(&s.links, &served) {
+            return Ok(Outcome::Invalid(format!("audit failed: {e}")));
+        }
+    }
+    match result {
         Ok(s) => Ok(Outcome::Ok(if a.json {
             serde_json::to_string(&s)?
         } else {
             format!(
                 "audit passed: {} blocks, {} transactions ({} applied, {} rejected, {} with a bad signature), {} certificates verified\n\
-                 height {}, log size {}, log root {}, state root {}\n\
+                 height {}, epoch {} ({} epoch links verified), log size {}, log root {}, state root {}\n\
                  {:.2} s, {:.0} tx/s",
                 s.blocks, s.txs, s.applied, s.rejected, s.bad_signatures, s.certificates,
-                s.height, s.log_size, s.log_root, s.state_root, s.seconds, s.txs_per_s
+                s.height, s.epoch, s.links.len(), s.log_size, s.log_root, s.state_root, s.seconds, s.txs_per_s
             )
         })),
         Err(d) => Ok(Outcome::Invalid(format!("audit failed: {d}"))),
@@ -1084,5 +1256,97 @@ mod tests {
             (d.height, d.field.clone()),
             (2, format!("log entry {index}"))
         );
+    }
+
+    /// A chain taken to epoch 2 by two key rotations, with anchors in every epoch: the
+    /// fixture, its blocks with their stored certificates, and the keys of each epoch.
+    fn governed_chain() -> (
+        chancery_ledger::testing::governed::Chain,
+        Vec<(Block, Certificate)>,
+    ) {
+        use chancery_ledger::testing::fixture::anchor;
+        let mut c = chancery_ledger::testing::governed::Chain::new();
+        let archivist = c.fx.signer("mof", Role::Archivist).clone();
+        c.block(vec![(archivist.clone(), anchor("e0"))]);
+        assert_eq!(c.rotate_to_next_epoch("v3", "one"), chancery_core::Epoch(1));
+        c.block(vec![(archivist.clone(), anchor("e1"))]);
+        assert_eq!(c.rotate_to_next_epoch("v0", "two"), chancery_core::Epoch(2));
+        c.block(vec![(archivist, anchor("e2"))]);
+        let tip = c.ledger.tip().height.0;
+        let blocks = (1..=tip)
+            .map(|h| c.ledger.block(chancery_core::Height(h)).unwrap().unwrap())
+            .collect();
+        (c, blocks)
+    }
+
+    #[test]
+    fn an_audit_follows_the_validator_sets_across_epochs() {
+        let (c, blocks) = governed_chain();
+        let fx = &c.fx;
+        let bytes = export(fx, &blocks);
+        let s = audit_bytes(&fx.genesis, &bytes).unwrap();
+        assert_eq!(s.blocks, blocks.len() as u64);
+        assert_eq!(s.epoch, 2);
+        assert_eq!(
+            s.links,
+            c.ledger.epoch_links(chancery_core::Epoch(2)).unwrap()
+        );
+        // The pipelined audit prepares blocks before it knows their epoch's set: same result.
+        let piped = audit_pipelined(&fx.genesis, &bytes).unwrap();
+        assert_eq!((piped.epoch, piped.links.len()), (2, 2));
+        assert_eq!(piped.state_root, s.state_root);
+        // The node serving these links agrees; one serving another next set does not.
+        assert!(compare_links(&s.links, &s.links).is_ok());
+        let mut other = s.links.clone();
+        other[1].next.validators[0].power = 2;
+        let e = compare_links(&s.links, &other).unwrap_err();
+        assert!(
+            e.starts_with("epoch link 1:") && e.contains("another certificate or next set"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_block_of_a_later_epoch_certified_by_the_old_set_is_found() {
+        let (c, mut blocks) = governed_chain();
+        let fx = &c.fx;
+        // The first block of epoch 1, certified by the genesis keys (v3 has since rotated).
+        let set1 = c
+            .ledger
+            .validator_set_of_epoch(chancery_core::Epoch(1))
+            .unwrap()
+            .unwrap();
+        let i = set1.start_height.0 as usize - 1;
+        blocks[i].1 = fx.finalize_by(&blocks[i].0, &fx.validators);
+        let d = audit_bytes(&fx.genesis, &export(fx, &blocks)).unwrap_err();
+        assert_eq!(
+            (d.height, d.field.as_str()),
+            (set1.start_height.0, "certificate")
+        );
+        assert!(d.expected.contains("validators of epoch 1"), "{d}");
+        let piped = audit_pipelined(&fx.genesis, &export(fx, &blocks)).unwrap_err();
+        assert_eq!(piped, d);
+    }
+
+    #[test]
+    fn a_boundary_that_commits_another_next_set_is_found_at_its_height() {
+        let (c, mut blocks) = governed_chain();
+        let fx = &c.fx;
+        let set1 = c
+            .ledger
+            .validator_set_of_epoch(chancery_core::Epoch(1))
+            .unwrap()
+            .unwrap();
+        let b = set1.start_height.0 as usize - 2;
+        assert_eq!(blocks[b].0.header.next_validator_set, set1.hash());
+        // A quorum of the old set signs a boundary that commits another set.
+        blocks[b].0.header.next_validator_set = fx.genesis.validators.hash();
+        blocks[b].1 = fx.finalize_by(&blocks[b].0, &fx.validators[..3]);
+        // Its child must follow it.
+        blocks[b + 1].0.header.parent = blocks[b].0.header.hash();
+        let d = audit_bytes(&fx.genesis, &export(fx, &blocks)).unwrap_err();
+        assert_eq!(d.height, b as u64 + 1);
+        assert_eq!(d.field, "header.next_validator_set (re-executed)");
+        assert_eq!(d.expected, set1.hash().to_hex());
     }
 }

@@ -8,8 +8,10 @@ mod audit;
 mod bench;
 mod blockfile;
 mod demo;
+mod epochs;
 mod files;
 mod get;
+mod gov;
 mod keys;
 mod ocds;
 mod receipt;
@@ -56,6 +58,9 @@ enum Command {
     Export(blockfile::Command),
     /// Watch several nodes' checkpoints and raise an alarm on a split view.
     Watch(watch::Args),
+    /// Governance: propose changes, vote, show and list proposals.
+    #[command(subcommand)]
+    Gov(gov::Command),
 }
 
 /// What a command concluded.
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
         Command::Audit(a) => audit::run(a),
         Command::Export(c) => blockfile::run(c),
         Command::Watch(a) => watch::run(a),
+        Command::Gov(c) => gov::run(c),
     };
     match result {
         Ok(Outcome::Ok(s)) => {

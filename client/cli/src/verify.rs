@@ -6,7 +6,11 @@
 //! - A state-proof bundle (`GET /v1/proofs/state/{asset|grant}/{id}`) has a state proof
 //!   (`proof` or `state_proof`: the kernel's `StateProof`, as JSON or canonical hex) and a
 //!   `checkpoint` (canonical hex, or the checkpoint answer `{"checkpoint": HEX, ...}`): the
-//!   checkpoint is verified against the genesis, then the proof against its state root.
+//!   checkpoint is verified against the genesis (a checkpoint of epoch `e > 0` with the `e`
+//!   epoch links the bundle carries in `epochs`, like a v2 receipt), then the proof against
+//!   its state root. A governance proposal (`GET /v1/governance/proposals/{id}`,
+//!   `{proposal, proof}`) is checked as its `proof` bundle, and the proposal shown must be
+//!   the proven one.
 //! - An evidence document (`GET /v1/evidence/{id}`) has `evidence` (canonical hex of the
 //!   consensus crate's `Evidence`): the consensus crate's own check proves that one
 //!   validator of the genesis set signed two conflicting messages, and names it.
@@ -16,10 +20,11 @@ use crate::Outcome;
 use anyhow::{Context, Result};
 use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec;
+use chancery_core::epoch::verify_checkpoint_with_links;
 use chancery_core::genesis::Genesis;
 use chancery_core::limits::RECEIPT_BYTES_MAX;
-use chancery_core::receipt::{self, Receipt};
-use chancery_core::state::{verify_state_proof, StateProof};
+use chancery_core::receipt::{self, decode_epoch_links, Receipt};
+use chancery_core::state::{verify_state_proof, StateProof, StateValue};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -53,6 +58,8 @@ pub enum FileKind {
     Receipt,
     /// A state-proof bundle.
     StateProof,
+    /// A governance proposal with the proof of its state.
+    Proposal,
     /// Evidence of equivocation.
     Evidence,
     /// Neither.
@@ -64,6 +71,11 @@ pub fn detect(v: &Value) -> FileKind {
     let has = |k: &str| v.get(k).is_some();
     if has("entry") && has("index") {
         FileKind::Receipt
+    } else if has("proposal")
+        && v.get("proof")
+            .is_some_and(|p| p.get("checkpoint").is_some())
+    {
+        FileKind::Proposal
     } else if (has("state_proof") || has("proof")) && has("checkpoint") {
         FileKind::StateProof
     } else if has("evidence") && has("first") && has("second") {
@@ -124,7 +136,16 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
         }
     }
     let cp = bundle_checkpoint(v.get("checkpoint").ok_or("no `checkpoint` field")?)?;
-    let cp = cp.verify(genesis).map_err(|e| format!("checkpoint: {e}"))?;
+    let links = match v.get("epochs") {
+        None => Vec::new(),
+        Some(e) => {
+            let list: Vec<String> = serde_json::from_value(e.clone())
+                .map_err(|e| format!("epochs: expected a list of hex epoch links: {e}"))?;
+            decode_epoch_links(&list).map_err(|e| e.to_string())?
+        }
+    };
+    let cp = verify_checkpoint_with_links(genesis, &links, &cp)
+        .map_err(|e| format!("checkpoint: {e}"))?;
     // Fields repeated for readers must be the checkpoint's.
     let header = cp.header();
     if let Some(h) = v.get("height") {
@@ -163,6 +184,63 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
             cp.header().state_root
         ),
     })
+}
+
+/// Verify a governance proposal document (`{proposal, proof}`): its proof bundle, and that
+/// the proposal shown is the proven value's (id, changes, votes, status). The text says
+/// what it proves.
+pub fn verify_proposal(v: &Value, genesis: &Genesis) -> Result<String, String> {
+    let bundle = v.get("proof").ok_or("no `proof` field")?;
+    let text = verify_state_bundle(bundle, genesis)?;
+    let proof = bundle_proof(
+        bundle
+            .get("proof")
+            .or_else(|| bundle.get("state_proof"))
+            .ok_or("no proof in `proof`")?,
+    )?;
+    let shown = v.get("proposal").ok_or("no `proposal` field")?;
+    let (chancery_core::state::StateKey::Proposal(id), Some(StateValue::Proposal(p))) =
+        (&proof.key, &proof.value)
+    else {
+        return Err("the proof is not of a proposal's state".into());
+    };
+    let cp = bundle_checkpoint(bundle.get("checkpoint").ok_or("no `checkpoint` field")?)?;
+    let checks: [(&str, Value); 5] = [
+        ("id", Value::from(id.as_str())),
+        (
+            "status",
+            serde_json::to_value(p.phase_at(cp.header.time)).unwrap_or_default(),
+        ),
+        (
+            "changes",
+            serde_json::to_value(&p.changes).unwrap_or_default(),
+        ),
+        ("deadline_ms", Value::from(p.deadline.0)),
+        ("reason", Value::from(p.reason.to_hex())),
+    ];
+    for (field, want) in checks {
+        if shown.get(field) != Some(&want) {
+            return Err(format!(
+                "`proposal.{field}` is {}, the proven proposal's is {want}",
+                shown.get(field).cloned().unwrap_or(Value::Null)
+            ));
+        }
+    }
+    let votes: Vec<Value> = p
+        .votes
+        .iter()
+        .map(|x| {
+            serde_json::json!({"agency": x.agency.as_str(), "approve": x.approve,
+                "signer": x.signer.to_hex(), "height": x.height.0})
+        })
+        .collect();
+    if shown.get("votes") != Some(&Value::from(votes.clone())) {
+        return Err(format!(
+            "`proposal.votes` are not the proven votes {}",
+            Value::from(votes)
+        ));
+    }
+    Ok(text)
 }
 
 /// Verify an evidence document; the text names the culprit. The canonical `evidence` hex
@@ -227,6 +305,10 @@ pub fn run(a: Args) -> Result<Outcome> {
                 Err(e) => Outcome::Invalid(e.to_string()),
             })
         }
+        FileKind::Proposal => Ok(match verify_proposal(&v, &genesis) {
+            Ok(s) => Outcome::Ok(s),
+            Err(e) => Outcome::Invalid(e),
+        }),
         FileKind::StateProof => Ok(match verify_state_bundle(&v, &genesis) {
             Ok(s) => Outcome::Ok(s),
             Err(e) => Outcome::Invalid(e),
@@ -387,5 +469,93 @@ mod tests {
         let mut other = fx.genesis.clone();
         other.chain_name = format!("{}-other", other.chain_name);
         assert!(verify_evidence(&v, &other).is_err());
+    }
+
+    /// A ledger taken to epoch 2, and the bundle of a proposal as
+    /// `GET /v1/governance/proposals/{id}` serves it (the proof under the latest
+    /// checkpoint, of epoch 2, with its two links).
+    fn proposal_doc() -> (chancery_ledger::testing::governed::Chain, Value) {
+        let mut c = chancery_ledger::testing::governed::Chain::new();
+        c.rotate_to_next_epoch("v3", "one");
+        c.rotate_to_next_epoch("v1", "two");
+        c.empty_blocks(1);
+        let (proof, cp) = c
+            .ledger
+            .state_proof(&StateKey::Proposal("rotate-v3-one".into()), None)
+            .unwrap();
+        assert_eq!(cp.header.epoch, chancery_core::Epoch(2));
+        let links = c.ledger.epoch_links(cp.header.epoch).unwrap();
+        let Some(StateValue::Proposal(p)) = &proof.value else {
+            panic!("{:?}", proof.value)
+        };
+        let votes: Vec<Value> = p
+            .votes
+            .iter()
+            .map(|v| {
+                serde_json::json!({"agency": v.agency.as_str(), "approve": v.approve,
+                    "signer": v.signer.to_hex(), "height": v.height.0})
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "proposal": {
+                "id": "rotate-v3-one",
+                "status": "passed",
+                "changes": serde_json::to_value(&p.changes).unwrap(),
+                "deadline_ms": p.deadline.0,
+                "reason": p.reason.to_hex(),
+                "votes": votes,
+            },
+            "proof": {
+                "height": cp.header.height.0,
+                "state_root": cp.header.state_root.to_hex(),
+                "proof": serde_json::to_value(&proof).unwrap(),
+                "proof_hex": hex::encode(codec::encode(&proof)),
+                "checkpoint": hex::encode(codec::encode(&cp)),
+                "epochs": links.iter().map(|l| hex::encode(codec::encode(l))).collect::<Vec<_>>(),
+            }
+        });
+        (c, doc)
+    }
+
+    #[test]
+    fn a_bundle_of_a_later_epoch_verifies_with_its_links_and_names_a_tampered_one() {
+        let (c, doc) = proposal_doc();
+        let g = &c.fx.genesis;
+        assert_eq!(detect(&doc), FileKind::Proposal);
+        let ok = verify_proposal(&doc, g).unwrap();
+        assert!(ok.starts_with("valid: state key {\"proposal\""), "{ok}");
+        // The bundle alone is a state-proof bundle.
+        assert_eq!(detect(&doc["proof"]), FileKind::StateProof);
+        assert!(verify_state_bundle(&doc["proof"], g).is_ok());
+        // Without its links, a checkpoint of epoch 2 does not verify from the genesis.
+        let mut t = doc.clone();
+        t["proof"].as_object_mut().unwrap().remove("epochs");
+        let e = verify_proposal(&t, g).unwrap_err();
+        assert!(e.contains("epoch 2"), "{e}");
+        // A link's byte flipped: the error names the link.
+        let mut t = doc.clone();
+        let l1 = t["proof"]["epochs"][1].as_str().unwrap().to_string();
+        let mut b = hex::decode(&l1).unwrap();
+        let n = b.len();
+        b[n - 5] ^= 1;
+        t["proof"]["epochs"][1] = hex::encode(b).into();
+        let e = verify_proposal(&t, g).unwrap_err();
+        assert!(e.contains("epoch link 1"), "{e}");
+        // A proposal shown otherwise than proven.
+        for (field, v) in [
+            ("status", Value::from("failed")),
+            ("id", Value::from("another")),
+            ("deadline_ms", Value::from(1)),
+        ] {
+            let mut t = doc.clone();
+            t["proposal"][field] = v;
+            let e = verify_proposal(&t, g).unwrap_err();
+            assert!(e.contains(&format!("proposal.{field}")), "{e}");
+        }
+        let mut t = doc.clone();
+        t["proposal"]["votes"][0]["approve"] = false.into();
+        assert!(verify_proposal(&t, g)
+            .unwrap_err()
+            .contains("proposal.votes"));
     }
 }

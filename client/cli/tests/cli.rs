@@ -454,3 +454,85 @@ fn verify_evidence_command_names_the_culprit_and_refuses_a_tampered_one() {
     assert_eq!(code, 1);
     assert!(err.contains("does not prove misbehaviour"), "{err}");
 }
+
+#[test]
+fn verify_a_receipt_of_a_later_epoch_with_only_the_genesis() {
+    use chancery_ledger::testing::fixture::anchor;
+    use chancery_ledger::testing::governed::Chain;
+    let mut c = Chain::new();
+    c.rotate_to_next_epoch("v3", "one");
+    c.rotate_to_next_epoch("v1", "two");
+    let archivist =
+        c.fx.signer("mof", chancery_core::record::Role::Archivist)
+            .clone();
+    let (_, b) = c.block(vec![(archivist, anchor("late"))]);
+    let r = c.ledger.receipt(&b.txs[0].hash()).unwrap().unwrap();
+    assert_eq!(r.epochs.as_ref().map(Vec::len), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let gp = dir.path().join("genesis.json");
+    std::fs::write(&gp, serde_json::to_string_pretty(&c.fx.genesis).unwrap()).unwrap();
+    let gp = gp.to_str().unwrap();
+    let write = |name: &str, r: &Receipt| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_string_pretty(r).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let good = write("late.json", &r);
+    let (code, out, err) = run(&["verify", &good, "--genesis", gp]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("epoch 2 (2 epoch links verified from the genesis)"),
+        "{out}"
+    );
+    // The first link's certificate loses a signature: the error names the link.
+    let mut bad = r.clone();
+    let links = bad.epochs.as_mut().unwrap();
+    let mut l0: chancery_core::epoch::EpochLink =
+        codec::decode(&hex::decode(&links[0]).unwrap()).unwrap();
+    l0.certificate.signatures.truncate(2);
+    links[0] = hex::encode(codec::encode(&l0));
+    let bad = write("bad.json", &bad);
+    let (code, _, err) = run(&["verify", &bad, "--genesis", gp]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("epoch link 0") && err.contains("quorum not reached"),
+        "{err}"
+    );
+}
+
+#[test]
+fn gov_propose_refuses_bad_changes_before_asking_a_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("changes.toml");
+    std::fs::write(
+        &f,
+        "[[changes]]\nchange = \"remove_validator\"\nname = \"v1\"\n\n[[changes]]\nchange = \"add_validator\"\nname = \"v9\"\n",
+    )
+    .unwrap();
+    let hash = "00".repeat(32);
+    let args = [
+        "gov",
+        "propose",
+        "--changes",
+        f.to_str().unwrap(),
+        "--key",
+        "no-such.key",
+        "--reason-hash",
+        &hash,
+        "--node",
+        "http://127.0.0.1:9",
+    ];
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("changes[1] (add_validator)") && err.contains("missing field"),
+        "{err}"
+    );
+    // Without a reason.
+    let (code, _, err) = run(&args[..6]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--reason"), "{err}");
+    // A vote must approve or reject.
+    let (code, _, err) = run(&["gov", "vote", "--proposal", "p", "--key", "k"]);
+    assert_eq!(code, 2, "{err}");
+}

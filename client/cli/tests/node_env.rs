@@ -60,6 +60,10 @@ fn every_command_that_talks_to_a_node_names_the_variable_in_its_help() {
         &["export", "ocds", "--help"],
         &["watch", "--help"],
         &["audit", "--help"],
+        &["gov", "propose", "--help"],
+        &["gov", "vote", "--help"],
+        &["gov", "show", "--help"],
+        &["gov", "list", "--help"],
     ] {
         let (_, out, _) = run(None, cmd);
         assert!(out.contains("CHANCERY_NODE"), "{cmd:?}: {out}");

@@ -5,8 +5,9 @@
 //! A [`Checkpoint`] decoded from bytes or text is unverified; [`Checkpoint::verify`] checks
 //! it against the genesis document and returns a [`VerifiedCheckpoint`]. The certificate
 //! must be a `Finalize` certificate over the header hash, for the header's epoch and view,
-//! signed by a quorum of the epoch's validators. Offline verification knows only the genesis
-//! validator set (epoch 0).
+//! signed by a quorum of the epoch's validators. [`Checkpoint::verify`] knows only the
+//! genesis validator set (epoch 0); a checkpoint of a later epoch verifies with the set the
+//! epoch chain proves from the genesis (`crate::epoch`, `docs/governance.md`).
 //!
 //! Text form (every line ends in `\n`; see `docs/tlog.md`):
 //!
@@ -116,7 +117,7 @@ pub enum CheckpointError {
     },
     /// The header's epoch has a validator set this verifier does not know.
     #[error(
-        "checkpoint is for epoch {found}; only the genesis epoch {known} can be verified offline"
+        "checkpoint is for epoch {found}, the validator set given is of epoch {known} (the set of a later epoch is proven from the genesis by the epoch chain)"
     )]
     UnknownEpoch {
         /// Known epoch.
@@ -447,9 +448,12 @@ fn mismatch(field: &'static str, expected: impl ToString, found: impl ToString) 
     }
 }
 
-/// Check that the log of `new` extends the log of `old` (both verified against `genesis`),
-/// with one consistency proof from `old.log_size` to `new.log_size`. An empty old log
-/// (size 0) needs an empty proof and the empty-log root.
+/// Check that the log of `new` extends the log of `old` (both verified against `genesis`,
+/// so both of epoch 0), with one consistency proof from `old.log_size` to `new.log_size`.
+/// An empty old log (size 0) needs an empty proof and the empty-log root. For checkpoints
+/// of later epochs, verify each with the epoch chain
+/// ([`crate::epoch::VerifiedEpochs::verify_checkpoint`]) and call
+/// [`verify_verified_consistency`].
 pub fn verify_checkpoint_consistency(
     old: &Checkpoint,
     new: &Checkpoint,
@@ -458,6 +462,17 @@ pub fn verify_checkpoint_consistency(
 ) -> Result<(), CheckpointError> {
     let old = old.verify(genesis)?;
     let new = new.verify(genesis)?;
+    verify_verified_consistency(&old, &new, proof)
+}
+
+/// Check that the log of `new` extends the log of `old`, two checkpoints already verified
+/// (of any epochs), with one consistency proof from `old.log_size` to `new.log_size`. Two
+/// different headers at one height are a [`CheckpointError::Fork`].
+pub fn verify_verified_consistency(
+    old: &VerifiedCheckpoint,
+    new: &VerifiedCheckpoint,
+    proof: &[Digest],
+) -> Result<(), CheckpointError> {
     let (ho, hn) = (old.header(), new.header());
     if ho.height == hn.height && ho.hash() != hn.hash() {
         return Err(CheckpointError::Fork {

@@ -6,8 +6,11 @@
 //! [`verify_epoch_chain`] checks links one by one from the genesis set (epoch 0) and
 //! returns the set of the last epoch as a [`VerifiedValidatorSet`], with which a
 //! checkpoint (and so a receipt or a state proof) of that epoch verifies
-//! ([`VerifiedValidatorSet::verify_checkpoint`]). Unverified links and verified sets are
-//! different types; verification is the only door.
+//! ([`VerifiedValidatorSet::verify_checkpoint`]). [`VerifiedEpochs`] keeps every set of a
+//! verified chain, for verifiers that check checkpoints of many epochs (`chancery audit`,
+//! `chancery watch`), and [`verify_checkpoint_with_links`] verifies a checkpoint of epoch
+//! `e` with exactly the `e` links that a receipt or a state-proof bundle carries.
+//! Unverified links and verified sets are different types; verification is the only door.
 
 use crate::block::BlockHeader;
 use crate::cert::Certificate;
@@ -305,6 +308,180 @@ pub fn verify_link(
     })
 }
 
+/// Every validator set of an epoch chain, proven from the genesis: the sets of epochs
+/// `0..=epoch()`, in order. What a verifier keeps to check checkpoints of any epoch it has
+/// reached (an auditor, a monitor); [`verify_epoch_chain`] keeps the last set only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedEpochs {
+    chain_id: ChainId,
+    /// `sets[e]` governs epoch `e`.
+    sets: Vec<ValidatorSet>,
+}
+
+impl VerifiedEpochs {
+    /// The genesis set alone (epoch 0).
+    pub fn genesis(genesis: &Genesis) -> Self {
+        VerifiedEpochs {
+            chain_id: genesis.chain_id(),
+            sets: vec![genesis.validators.clone()],
+        }
+    }
+
+    /// Verify `links` from the genesis ([`verify_epoch_chain`]'s checks) and keep every set.
+    pub fn verify(genesis: &Genesis, links: &[EpochLink]) -> Result<Self, EpochChainError> {
+        let mut v = VerifiedEpochs::genesis(genesis);
+        v.extend(links)?;
+        Ok(v)
+    }
+
+    /// Verify `links` as the continuation of this chain: `links[0]` must end the last epoch
+    /// reached. Errors name each link by its position in the whole chain (its epoch). On an
+    /// error the chain is left as it was.
+    pub fn extend(&mut self, links: &[EpochLink]) -> Result<(), EpochChainError> {
+        let total = self.sets.len() - 1 + links.len();
+        if total > EPOCH_LINKS_MAX {
+            return Err(EpochChainError::TooLong {
+                max: EPOCH_LINKS_MAX,
+                found: total,
+            });
+        }
+        let mut added = Vec::with_capacity(links.len());
+        let mut current = self.last();
+        for (i, link) in links.iter().enumerate() {
+            current = verify_link(&current, self.sets.len() - 1 + i, link)?;
+            added.push(current.set.clone());
+        }
+        self.sets.extend(added);
+        Ok(())
+    }
+
+    /// The chain it belongs to.
+    pub fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+
+    /// The last epoch reached (the number of links verified).
+    pub fn epoch(&self) -> Epoch {
+        Epoch(self.sets.len() as u64 - 1)
+    }
+
+    /// The set of `epoch`, if the chain reaches it.
+    pub fn set(&self, epoch: Epoch) -> Option<&ValidatorSet> {
+        usize::try_from(epoch.0).ok().and_then(|e| self.sets.get(e))
+    }
+
+    /// The set of the last epoch reached.
+    pub fn last(&self) -> VerifiedValidatorSet {
+        VerifiedValidatorSet {
+            chain_id: self.chain_id,
+            // Never empty: the genesis set is the first.
+            set: self.sets[self.sets.len() - 1].clone(),
+        }
+    }
+
+    /// Verify a checkpoint of any epoch the chain reaches: certified by its epoch's set, at
+    /// or after the epoch's first height and, if the chain knows the next epoch, before it
+    /// starts (a header that claims an epoch after its end is from another history, signed
+    /// by keys that have since been retired or by a quorum that signed twice).
+    pub fn verify_checkpoint(
+        &self,
+        cp: &Checkpoint,
+    ) -> Result<VerifiedCheckpoint, EpochProofError> {
+        let epoch = cp.header.epoch;
+        let set = self.set(epoch).ok_or(EpochProofError::EpochNotProven {
+            found: epoch,
+            reached: self.epoch(),
+        })?;
+        if let Some(next) = self.set(epoch.next()) {
+            if cp.header.height >= next.start_height {
+                return Err(EpochProofError::AfterEpochEnd {
+                    epoch,
+                    height: cp.header.height,
+                    next_start: next.start_height,
+                });
+            }
+        }
+        VerifiedValidatorSet {
+            chain_id: self.chain_id,
+            set: set.clone(),
+        }
+        .verify_checkpoint(cp)
+        .map_err(|source| EpochProofError::Checkpoint { epoch, source })
+    }
+}
+
+/// Why a checkpoint does not verify with an epoch chain.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EpochProofError {
+    /// The epoch chain itself does not verify (the error names the link).
+    #[error("epoch chain: {0}")]
+    Chain(#[from] EpochChainError),
+    /// The chain does not reach the checkpoint's epoch.
+    #[error("checkpoint is of epoch {found}, the epoch chain proves the sets of epochs 0 to {reached} only")]
+    EpochNotProven {
+        /// The checkpoint's epoch.
+        found: Epoch,
+        /// The last epoch the chain reaches.
+        reached: Epoch,
+    },
+    /// More links than the proof needs: a checkpoint of epoch `e` is proven by the links of
+    /// epochs `0..e` exactly (one spelling per proof).
+    #[error("{found} epoch links for a checkpoint of epoch {epoch}: exactly {epoch} are needed")]
+    TooManyLinks {
+        /// The checkpoint's epoch.
+        epoch: Epoch,
+        /// Links given.
+        found: usize,
+    },
+    /// The checkpoint claims an epoch at a height after that epoch ended.
+    #[error("checkpoint at height {height} claims epoch {epoch}, but epoch {epoch} ended before height {next_start}")]
+    AfterEpochEnd {
+        /// The checkpoint's epoch.
+        epoch: Epoch,
+        /// Its height.
+        height: Height,
+        /// The first height of the next epoch.
+        next_start: Height,
+    },
+    /// The checkpoint does not verify against its epoch's set.
+    #[error("checkpoint of epoch {epoch}: {source}")]
+    Checkpoint {
+        /// The checkpoint's epoch.
+        epoch: Epoch,
+        /// Why.
+        source: CheckpointError,
+    },
+}
+
+/// Verify a checkpoint of epoch `e` with the epoch chain that proves epoch `e`'s set: exactly
+/// the links of epochs `0..e` (no more, no less: a receipt or a state-proof bundle carries
+/// the part of the chain it needs). The cost is one certificate verification per link,
+/// then one for the checkpoint.
+pub fn verify_checkpoint_with_links(
+    genesis: &Genesis,
+    links: &[EpochLink],
+    cp: &Checkpoint,
+) -> Result<VerifiedCheckpoint, EpochProofError> {
+    let epoch = cp.header.epoch;
+    if epoch.0 != links.len() as u64 {
+        // Checked first so that a short or long chain is named as such, whatever its links.
+        return Err(if epoch.0 > links.len() as u64 {
+            EpochProofError::EpochNotProven {
+                found: epoch,
+                reached: Epoch(links.len() as u64),
+            }
+        } else {
+            EpochProofError::TooManyLinks {
+                epoch,
+                found: links.len(),
+            }
+        });
+    }
+    let set = verify_epoch_chain(genesis, links)?;
+    set.verify_checkpoint(cp)
+        .map_err(|source| EpochProofError::Checkpoint { epoch, source })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,5 +758,94 @@ mod tests {
                 found: Height(12)
             })
         );
+    }
+
+    #[test]
+    fn verified_epochs_keep_every_set_and_extend_link_by_link() {
+        let g = genesis();
+        let links = chain(&g, 3);
+        let mut v = VerifiedEpochs::genesis(&g);
+        assert_eq!(v.epoch(), Epoch(0));
+        v.extend(&links[..1]).unwrap();
+        v.extend(&links[1..]).unwrap();
+        assert_eq!(v, VerifiedEpochs::verify(&g, &links).unwrap());
+        assert_eq!(v.epoch(), Epoch(3));
+        for e in 0..=3 {
+            let start = if e == 0 { 1 } else { 10 * e + 1 };
+            assert_eq!(v.set(Epoch(e)), Some(&set(e, start)));
+        }
+        assert_eq!(v.set(Epoch(4)), None);
+        assert_eq!(v.last().set(), &set(3, 31));
+        // A bad continuation is named by its position in the whole chain and leaves the
+        // chain as it was.
+        let mut more = chain(&g, 5)[3..].to_vec();
+        more[1].certificate.signatures[0].signature.0[3] ^= 1;
+        let err = v.extend(&more).unwrap_err();
+        assert!(
+            matches!(err, EpochChainError::Checkpoint { index: 4, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("epoch link 4:"), "{err}");
+        assert_eq!(v.epoch(), Epoch(3));
+        // Re-extending from the start is a repeated epoch.
+        assert!(matches!(
+            v.clone().extend(&links[..1]),
+            Err(EpochChainError::WrongEpoch { index: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn verified_epochs_check_a_checkpoint_against_its_own_epochs_set_and_bounds() {
+        let g = genesis();
+        let v = VerifiedEpochs::verify(&g, &chain(&g, 2)).unwrap();
+        let cp = |e: u64, height: u64, signers: &[SecretKey]| {
+            let start = if e == 0 { 1 } else { 10 * e + 1 };
+            let h = header(&g, e, height, &set(e, start), &Digest::ZERO);
+            Checkpoint {
+                certificate: certify(&g, &h, signers),
+                header: h,
+            }
+        };
+        assert!(v.verify_checkpoint(&cp(1, 15, &keys(1))).is_ok());
+        assert!(v.verify_checkpoint(&cp(2, 25, &keys(2))).is_ok());
+        // Epoch 1's keys for a header of epoch 2.
+        assert!(matches!(
+            v.verify_checkpoint(&cp(2, 25, &keys(1))),
+            Err(EpochProofError::Checkpoint {
+                epoch: Epoch(2),
+                ..
+            })
+        ));
+        // Epoch 1 ended at 20.
+        assert_eq!(
+            v.verify_checkpoint(&cp(1, 21, &keys(1))),
+            Err(EpochProofError::AfterEpochEnd {
+                epoch: Epoch(1),
+                height: Height(21),
+                next_start: Height(21)
+            })
+        );
+        assert_eq!(
+            v.verify_checkpoint(&cp(3, 35, &keys(3))),
+            Err(EpochProofError::EpochNotProven {
+                found: Epoch(3),
+                reached: Epoch(2)
+            })
+        );
+        // With exactly the links it needs.
+        let links = chain(&g, 2);
+        assert!(verify_checkpoint_with_links(&g, &links, &cp(2, 25, &keys(2))).is_ok());
+        assert!(verify_checkpoint_with_links(&g, &[], &cp(0, 5, &keys(0))).is_ok());
+        assert_eq!(
+            verify_checkpoint_with_links(&g, &links, &cp(1, 15, &keys(1))),
+            Err(EpochProofError::TooManyLinks {
+                epoch: Epoch(1),
+                found: 2
+            })
+        );
+        assert!(matches!(
+            verify_checkpoint_with_links(&g, &links[..1], &cp(2, 25, &keys(2))),
+            Err(EpochProofError::EpochNotProven { .. })
+        ));
     }
 }

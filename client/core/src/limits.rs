@@ -120,9 +120,11 @@ pub const CHECKPOINT_BODY_LINES: usize = 14;
 /// Largest text checkpoint, in bytes: the body (under 1 KiB) and one signature line per
 /// validator (at most about 360 bytes each).
 pub const CHECKPOINT_TEXT_BYTES_MAX: usize = 128 * 1024;
-/// Largest receipt file, in bytes: a hex log entry and a hex checkpoint (under 200 KiB
-/// together) and the proof.
-pub const RECEIPT_BYTES_MAX: usize = 1024 * 1024;
+/// Largest receipt file (or state-proof bundle), in bytes: a hex log entry and a hex
+/// checkpoint (under 200 KiB together), the proof, and for a checkpoint of a later epoch
+/// the hex epoch links that prove its set: about 6 KiB of hex per link for 16 validators
+/// (so thousands of epochs), at least 7 links of the largest possible set.
+pub const RECEIPT_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 // ------------------------------------------------------------------------------ decoding
 
@@ -423,6 +425,13 @@ mod tests {
             "receipt file >= its largest JSON",
             RECEIPT_BYTES_MAX,
             receipt_bytes,
+        );
+        // A receipt of a later epoch carries links, in hex: several of the largest.
+        use crate::epoch::EPOCH_LINK_ENCODING_BYTES_MAX;
+        at_least(
+            "receipt file >= its JSON with 7 of the largest epoch links",
+            RECEIPT_BYTES_MAX,
+            receipt_bytes + 7 * (2 * EPOCH_LINK_ENCODING_BYTES_MAX + 3),
         );
     }
 }

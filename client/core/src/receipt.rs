@@ -13,27 +13,40 @@
 //! }
 //! ```
 //!
-//! [`verify`] decodes the entry, checks that it is for this chain, checks the checkpoint
-//! (chain, genesis validator set, finalization certificate), then the inclusion of
-//! `leaf_hash(entry bytes)` at `index` in the checkpoint's log. Unknown JSON fields,
-//! upper-case hex and non-canonical encodings are rejected, so each receipt has one spelling.
-//! The kernel does no JSON itself (it has no JSON dependency): readers parse the file with
-//! `serde_json` after checking its size against [`crate::limits::RECEIPT_BYTES_MAX`].
+//! A receipt whose checkpoint is of epoch `e > 0` is `chancery-receipt/v2` and carries the
+//! epoch chain that proves epoch `e`'s validator set from the genesis: `"epochs": [...]`,
+//! the hex of the canonical bytes of each [`EpochLink`] of epochs `0..e`, in order (exactly
+//! `e` links). A v1 receipt has no `epochs` field (its checkpoint is of epoch 0), so
+//! receipts of epoch 0 read the same as before governance and every receipt has one
+//! spelling. Why the chain is carried rather than fetched: `docs/governance.md`.
+//!
+//! [`verify`] decodes the entry, checks that it is for this chain, verifies the epoch chain
+//! from the genesis set (`crate::epoch::verify_epoch_chain`; a bad link is named by its
+//! epoch), then the checkpoint (chain, the proven validator set, finalization certificate),
+//! then the inclusion of `leaf_hash(entry bytes)` at `index` in the checkpoint's log.
+//! Unknown JSON fields, upper-case hex and non-canonical encodings are rejected, so each
+//! receipt has one spelling. The kernel does no JSON itself (it has no JSON dependency):
+//! readers parse the file with `serde_json` after checking its size against
+//! [`crate::limits::RECEIPT_BYTES_MAX`].
 
 use crate::block::{LogEntry, Outcome};
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::codec::{self, CodecError};
+use crate::epoch::{verify_checkpoint_with_links, EpochLink, EpochProofError};
 use crate::genesis::Genesis;
-use crate::ids::{ChainId, Digest, Height, TxHash};
-use crate::limits::PROOF_HASHES_MAX;
+use crate::ids::{ChainId, Digest, Epoch, Height, TxHash};
+use crate::limits::{EPOCH_LINKS_MAX, PROOF_HASHES_MAX};
 use crate::merkle::{self, ProofError};
 use crate::record::RecordKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use thiserror::Error;
 
-/// The `format` value of a version-1 receipt.
+/// The `format` value of a version-1 receipt (checkpoint of epoch 0, no `epochs`).
 pub const RECEIPT_FORMAT: &str = "chancery-receipt/v1";
+/// The `format` value of a version-2 receipt (checkpoint of epoch `e > 0`, with the `e`
+/// links of the epoch chain in `epochs`).
+pub const RECEIPT_FORMAT_V2: &str = "chancery-receipt/v2";
 
 /// A receipt as read from a file: unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +62,10 @@ pub struct Receipt {
     pub proof: Vec<String>,
     /// Canonical bytes of the checkpoint, hex.
     pub checkpoint: String,
+    /// v2 only: canonical bytes of each link of the epoch chain from the genesis to the
+    /// checkpoint's epoch, hex; absent in v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<Vec<String>>,
 }
 
 /// What a verified receipt proves.
@@ -70,6 +87,8 @@ pub struct ReceiptSummary {
     pub checkpoint_size: u64,
     /// Height of the checkpoint.
     pub checkpoint_height: Height,
+    /// Epoch of the checkpoint (the number of epoch links verified).
+    pub checkpoint_epoch: Epoch,
 }
 
 impl fmt::Display for ReceiptSummary {
@@ -89,7 +108,15 @@ impl fmt::Display for ReceiptSummary {
             outcome,
             self.checkpoint_height,
             self.checkpoint_size
-        )
+        )?;
+        if self.checkpoint_epoch.0 > 0 {
+            write!(
+                f,
+                " epoch {} ({} epoch links verified from the genesis)",
+                self.checkpoint_epoch, self.checkpoint_epoch
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -126,6 +153,22 @@ pub enum ReceiptError {
     /// The checkpoint does not decode.
     #[error("receipt checkpoint: {0}")]
     CheckpointEncoding(CodecError),
+    /// The `epochs` field does not fit the format (present in v1, absent or empty in v2,
+    /// too many links).
+    #[error("receipt epochs: {0}")]
+    EpochsField(String),
+    /// An epoch link does not decode.
+    #[error("receipt epoch link {index} (the end of epoch {index}): {source}")]
+    EpochLinkEncoding {
+        /// Its position (the epoch it ends).
+        index: usize,
+        /// Why.
+        source: CodecError,
+    },
+    /// The checkpoint does not verify with the epoch chain, or the chain itself does not
+    /// (the error names the link).
+    #[error("{0}")]
+    Epochs(#[from] EpochProofError),
     /// The transaction is for another chain.
     #[error("wrong chain: the transaction is for chain {found}, this genesis is chain {expected}")]
     WrongChain {
@@ -172,7 +215,8 @@ fn hex_lower(field: &str, s: &str) -> Result<Vec<u8>, ReceiptError> {
 }
 
 impl Receipt {
-    /// Build a receipt.
+    /// Build a receipt of a checkpoint of epoch 0 (v1). A checkpoint of a later epoch needs
+    /// its epoch chain: [`Receipt::with_epochs`].
     pub fn new(entry: &LogEntry, index: u64, proof: &[Digest], checkpoint: &Checkpoint) -> Self {
         Receipt {
             format: RECEIPT_FORMAT.to_string(),
@@ -180,18 +224,70 @@ impl Receipt {
             index,
             proof: proof.iter().map(Digest::to_hex).collect(),
             checkpoint: hex::encode(codec::encode(checkpoint)),
+            epochs: None,
         }
     }
+
+    /// The same receipt carrying the epoch chain `links` (the links of epochs `0..e` for
+    /// a checkpoint of epoch `e`): v2 if there are any, v1 without.
+    pub fn with_epochs(mut self, links: &[EpochLink]) -> Self {
+        if links.is_empty() {
+            self.format = RECEIPT_FORMAT.to_string();
+            self.epochs = None;
+        } else {
+            self.format = RECEIPT_FORMAT_V2.to_string();
+            self.epochs = Some(
+                links
+                    .iter()
+                    .map(|l| hex::encode(codec::encode(l)))
+                    .collect(),
+            );
+        }
+        self
+    }
+}
+
+/// Decode the `epochs` of a receipt or a state-proof bundle: each hex string a canonical
+/// [`EpochLink`], at most [`EPOCH_LINKS_MAX`] of them. Errors name the link.
+pub fn decode_epoch_links(hex_links: &[String]) -> Result<Vec<EpochLink>, ReceiptError> {
+    if hex_links.len() > EPOCH_LINKS_MAX {
+        return Err(ReceiptError::EpochsField(format!(
+            "{} links, at most {EPOCH_LINKS_MAX}",
+            hex_links.len()
+        )));
+    }
+    let mut links = Vec::with_capacity(hex_links.len());
+    for (index, h) in hex_links.iter().enumerate() {
+        let bytes = hex_lower(&format!("epochs[{index}]"), h)?;
+        let link: EpochLink = codec::decode(&bytes)
+            .map_err(|source| ReceiptError::EpochLinkEncoding { index, source })?;
+        links.push(link);
+    }
+    Ok(links)
 }
 
 /// Verify a receipt against the genesis document. See the module docs for the steps.
 pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, ReceiptError> {
-    if receipt.format != RECEIPT_FORMAT {
-        return Err(ReceiptError::Format {
-            expected: RECEIPT_FORMAT,
-            found: receipt.format.chars().take(80).collect(),
-        });
-    }
+    let links = match (receipt.format.as_str(), &receipt.epochs) {
+        (RECEIPT_FORMAT, None) => Vec::new(),
+        (RECEIPT_FORMAT, Some(_)) => {
+            return Err(ReceiptError::EpochsField(format!(
+                "a {RECEIPT_FORMAT} receipt has no epochs field (its checkpoint is of epoch 0); {RECEIPT_FORMAT_V2} carries them"
+            )))
+        }
+        (RECEIPT_FORMAT_V2, Some(l)) if !l.is_empty() => decode_epoch_links(l)?,
+        (RECEIPT_FORMAT_V2, _) => {
+            return Err(ReceiptError::EpochsField(format!(
+                "a {RECEIPT_FORMAT_V2} receipt carries at least one epoch link; a receipt of epoch 0 is {RECEIPT_FORMAT}"
+            )))
+        }
+        _ => {
+            return Err(ReceiptError::Format {
+                expected: "chancery-receipt/v1 or chancery-receipt/v2",
+                found: receipt.format.chars().take(80).collect(),
+            })
+        }
+    };
     if receipt.proof.len() > PROOF_HASHES_MAX {
         return Err(ReceiptError::ProofTooLong {
             max: PROOF_HASHES_MAX,
@@ -219,7 +315,11 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
     }
     let cp_bytes = hex_lower("checkpoint", &receipt.checkpoint)?;
     let cp: Checkpoint = codec::decode(&cp_bytes).map_err(ReceiptError::CheckpointEncoding)?;
-    let cp = cp.verify(genesis)?;
+    let cp = if links.is_empty() {
+        cp.verify(genesis)?
+    } else {
+        verify_checkpoint_with_links(genesis, &links, &cp)?
+    };
     let header = cp.header();
     if entry.height > header.height {
         return Err(ReceiptError::EntryAfterCheckpoint {
@@ -244,5 +344,6 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
         outcome: entry.outcome,
         checkpoint_size: cp.size(),
         checkpoint_height: header.height,
+        checkpoint_epoch: header.epoch,
     })
 }

@@ -445,6 +445,45 @@ impl Client {
         self.get("/v1/validators")
     }
 
+    /// `GET /v1/governance`: the epoch in force, its validators and parameters, the
+    /// pending epoch.
+    pub fn governance(&self) -> Result<GovernanceDto> {
+        self.get("/v1/governance")
+    }
+
+    /// `GET /v1/governance/proposals?status=&cursor=`: newest first.
+    pub fn proposals(
+        &self,
+        status: Option<String>,
+        limit: Option<u64>,
+        cursor: Option<String>,
+    ) -> Result<Page<ProposalDto>> {
+        self.get(&query(
+            "/v1/governance/proposals",
+            &[
+                ("status", status),
+                ("limit", limit.map(|l| l.to_string())),
+                ("cursor", cursor),
+            ],
+        ))
+    }
+
+    /// `GET /v1/governance/proposals/{id}`: the proposal with the proof of its state.
+    pub fn proposal(&self, id: &str) -> Result<ProposalDetail> {
+        self.get(&format!("/v1/governance/proposals/{}", enc(id)))
+    }
+
+    /// `GET /v1/epochs?from=&limit=`: a page of the epoch chain.
+    pub fn epochs(&self, from: u64, limit: Option<u64>) -> Result<EpochsDto> {
+        self.get(&query(
+            "/v1/epochs",
+            &[
+                ("from", Some(from.to_string())),
+                ("limit", limit.map(|l| l.to_string())),
+            ],
+        ))
+    }
+
     /// `GET /v1/evidence`.
     pub fn evidence_list(&self, cursor: Option<String>) -> Result<Page<EvidenceDto>> {
         self.get(&query("/v1/evidence", &[("cursor", cursor)]))

@@ -19,6 +19,7 @@
 
 pub mod caps;
 pub mod evidence;
+pub mod governance;
 pub mod handle;
 mod layers;
 pub mod metrics;
@@ -309,7 +310,7 @@ type ApiResult<T> = Result<T, ApiError>;
         (name = "transactions", description = "Submit and track transactions"),
         (name = "blocks", description = "Finalized blocks"),
         (name = "records", description = "Assets, awards, grants, records"),
-        (name = "governance", description = "Agencies, members, validators"),
+        (name = "governance", description = "Agencies, members, validators, epochs, proposals and votes"),
         (name = "proofs", description = "Checkpoints, receipts, log and state proofs")
     )
 )]
@@ -342,6 +343,10 @@ fn api_routes() -> OpenApiRouter<NodeHandle> {
         .routes(routes!(reads::members))
         .routes(routes!(reads::member))
         .routes(routes!(reads::validators))
+        .routes(routes!(governance::governance))
+        .routes(routes!(governance::proposals))
+        .routes(routes!(governance::proposal_one))
+        .routes(routes!(governance::epochs))
         .routes(routes!(evidence::evidence_list))
         .routes(routes!(evidence::evidence_one))
         .routes(routes!(proofs::checkpoint_latest))

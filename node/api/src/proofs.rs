@@ -1,5 +1,6 @@
 //! Proofs: checkpoints, receipts, log inclusion and consistency proofs, state proofs. Each
-//! verifies offline with the kernel and the genesis file.
+//! verifies offline with the kernel and the genesis file (a receipt or a state proof of a
+//! later epoch carries the epoch links that prove its checkpoint from the genesis).
 
 use crate::params::{digest, height, id, number, P, Q};
 use crate::{ApiError, ApiResult, NodeHandle};
@@ -9,13 +10,27 @@ use chancery_api_types::*;
 use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec;
 use chancery_core::receipt::Receipt;
-use chancery_core::state::StateKey;
+use chancery_core::state::{StateKey, StateProof};
+use chancery_core::validator::ValidatorSet;
 use chancery_core::Height;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+/// The validator set of a checkpoint's epoch (its signers' names for the text form).
+fn checkpoint_set(h: &NodeHandle, cp: &Checkpoint) -> ApiResult<ValidatorSet> {
+    h.ledger
+        .validator_set_of_epoch(cp.header.epoch)?
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "checkpoint at height {} is of epoch {}, which has no validator set here",
+                cp.header.height, cp.header.epoch
+            ))
+        })
+}
+
 pub(crate) fn checkpoint_dto(h: &NodeHandle, cp: &Checkpoint) -> ApiResult<CheckpointDto> {
-    let text = cp.to_text(&h.genesis.validators).map_err(|e| {
+    let set = checkpoint_set(h, cp)?;
+    let text = cp.to_text(&set).map_err(|e| {
         ApiError::internal(format!(
             "checkpoint at height {} has no text form: {e}",
             cp.header.height
@@ -60,7 +75,8 @@ pub(crate) async fn checkpoint_at(
 
 /// The receipt of a transaction in the log: exactly the kernel's
 /// `chancery_core::receipt::Receipt`, which `chancery verify receipt.json --genesis
-/// genesis.json` checks offline.
+/// genesis.json` checks offline. A receipt whose checkpoint is of epoch `e > 0` is v2 and
+/// carries the `e` links of the epoch chain (`GET /v1/epochs`) in `epochs`.
 #[utoipa::path(get, path = "/v1/receipts/{tx_hash}", tag = "proofs",
     params(("tx_hash" = String, Path, description = "transaction hash, 64 hex digits")),
     responses((status = 200, body = ReceiptDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -160,20 +176,44 @@ pub(crate) struct StateQuery {
     height: Option<String>,
 }
 
-fn state_proof(h: &NodeHandle, key: StateKey, q: &StateQuery) -> ApiResult<StateProofDto> {
+/// A proof of `key` against the checkpoint at `at` (the latest if `None`).
+pub(crate) fn state_proof(
+    h: &NodeHandle,
+    key: StateKey,
+    at: Option<Height>,
+) -> ApiResult<(StateProof, Checkpoint)> {
+    Ok(h.ledger.state_proof(&key, at)?)
+}
+
+/// The bundle `chancery verify` checks: the proof, its checkpoint and, for a checkpoint of
+/// epoch `e > 0`, the `e` epoch links that prove its validator set from the genesis.
+pub(crate) fn state_proof_dto(
+    h: &NodeHandle,
+    proof: &StateProof,
+    cp: &Checkpoint,
+) -> ApiResult<StateProofDto> {
+    let links = h.ledger.epoch_links(cp.header.epoch)?;
+    Ok(StateProofDto {
+        height: cp.header.height.0,
+        state_root: cp.header.state_root.to_hex(),
+        proof: serde_json::to_value(proof).unwrap_or(serde_json::Value::Null),
+        proof_hex: hex::encode(codec::encode(proof)),
+        checkpoint: hex::encode(codec::encode(cp)),
+        epochs: links
+            .iter()
+            .map(|l| hex::encode(codec::encode(l)))
+            .collect(),
+    })
+}
+
+fn state_bundle(h: &NodeHandle, key: StateKey, q: &StateQuery) -> ApiResult<StateProofDto> {
     let at: Option<Height> = q
         .height
         .as_deref()
         .map(|s| height(s, "height"))
         .transpose()?;
-    let (proof, cp) = h.ledger.state_proof(&key, at)?;
-    Ok(StateProofDto {
-        height: cp.header.height.0,
-        state_root: cp.header.state_root.to_hex(),
-        proof: serde_json::to_value(&proof).unwrap_or(serde_json::Value::Null),
-        proof_hex: hex::encode(codec::encode(&proof)),
-        checkpoint: hex::encode(codec::encode(&cp)),
-    })
+    let (proof, cp) = state_proof(h, key, at)?;
+    state_proof_dto(h, &proof, &cp)
 }
 
 /// Proof of an asset's state (custodian, status) or absence at a height, with the
@@ -187,7 +227,11 @@ pub(crate) async fn state_asset(
     Q(q): Q<StateQuery>,
 ) -> ApiResult<Json<StateProofDto>> {
     let aid = id(&aid, "asset id")?;
-    Ok(Json(state_proof(&h, StateKey::Asset(aid.to_string()), &q)?))
+    Ok(Json(state_bundle(
+        &h,
+        StateKey::Asset(aid.to_string()),
+        &q,
+    )?))
 }
 
 /// Proof of a grant's state (dates, revoked) or absence at a height, with the checkpoint
@@ -202,5 +246,9 @@ pub(crate) async fn state_grant(
     Q(q): Q<StateQuery>,
 ) -> ApiResult<Json<StateProofDto>> {
     let gid = id(&gid, "grant id")?;
-    Ok(Json(state_proof(&h, StateKey::Grant(gid.to_string()), &q)?))
+    Ok(Json(state_bundle(
+        &h,
+        StateKey::Grant(gid.to_string()),
+        &q,
+    )?))
 }

@@ -839,24 +839,17 @@ pub(crate) async fn member(
     Ok(Json(member_dto(&h, &key, &m)?))
 }
 
-/// The validators with liveness: who signed the latest checkpoint, how many this node sees
-/// live, and the quorum needed.
+/// The validators of the epoch in force (for the next block) with liveness: who signed
+/// the latest checkpoint (if it is of this epoch), how many this node sees live, and the
+/// quorum needed.
 #[utoipa::path(get, path = "/v1/validators", tag = "governance",
     responses((status = 200, body = ValidatorsDto)))]
 pub(crate) async fn validators(State(h): State<NodeHandle>) -> ApiResult<Json<ValidatorsDto>> {
+    let set = &h.ledger.validator_set_at(h.ledger.tip().height.next())?;
     let latest = h.ledger.latest_checkpoint()?;
-    // The set of the latest checkpoint's epoch (its signatures index it), or the one in
-    // force before any: governance changes it at epoch boundaries.
-    let in_epoch = match &latest {
-        Some(c) => h.ledger.validator_set_of_epoch(c.header.epoch)?,
-        None => None,
-    };
-    let set = &match in_epoch {
-        Some(s) => s,
-        None => h.ledger.validator_set_at(h.ledger.tip().height.next())?,
-    };
     let signed: Vec<u16> = latest
         .as_ref()
+        .filter(|c| c.certificate.epoch == set.epoch)
         .map(|c| c.certificate.signatures.iter().map(|s| s.index).collect())
         .unwrap_or_default();
     let status = h.status.borrow().clone();

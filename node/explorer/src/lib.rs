@@ -2,7 +2,8 @@
 //!
 //! Server-rendered HTML (maud templates: every interpolated value is escaped) served at
 //! `/` by every node: latest blocks and checkpoint, validators, procurement awards,
-//! data-sharing grants, assets, agencies, records, search. Every record page offers the
+//! data-sharing grants, assets, agencies, records, search, governance (proposals with
+//! their votes, the epochs and their validator sets). Every record page offers the
 //! record's receipt (`/v1/receipts/{tx}`) and says how to check it offline with
 //! `chancery verify`. Simplified Chinese by default, English with `?lang=en` (remembered
 //! in a cookie). Pages need no JavaScript; the home page has a small optional script that
@@ -15,6 +16,7 @@
 //! page of at most [`PAGE_ITEMS_MAX`] items.
 
 pub mod catalog;
+mod governance;
 pub mod locale;
 pub mod ocds;
 mod pages;
@@ -176,6 +178,9 @@ pub fn router_with(x: Explorer) -> Router {
         .route("/agency", get(pages::agency))
         .route("/search", get(pages::search))
         .route("/evidence", get(pages::evidence))
+        .route("/governance", get(governance::governance))
+        .route("/governance/proposal", get(governance::proposal))
+        .route("/epochs", get(governance::epochs))
         .route("/genesis.json", get(pages::genesis))
         .route("/ocds/releases", get(ocds::releases))
         .route("/ocds/records/{*ocid}", get(ocds::record))

@@ -16,7 +16,7 @@ use chancery_ledger::explore::AwardOrder;
 use chancery_ledger::{AwardFilter, GrantFilter, GrantStatus, TxRecord};
 use maud::{html, Markup};
 
-type R = Result<Page, ExplorerError>;
+pub(crate) type R = Result<Page, ExplorerError>;
 
 /// Blocks listed on the home page.
 const HOME_BLOCKS: u64 = 10;
@@ -27,7 +27,7 @@ const HISTORY_MAX: usize = 100;
 /// Results of each kind a search shows.
 const SEARCH_RESULTS_MAX: usize = 20;
 
-fn page(title: impl Into<String>, body: Markup) -> R {
+pub(crate) fn page(title: impl Into<String>, body: Markup) -> R {
     Ok(Page {
         title: title.into(),
         body,
@@ -35,7 +35,7 @@ fn page(title: impl Into<String>, body: Markup) -> R {
     })
 }
 
-fn bad(name: &'static str, expected: &'static str, found: &str) -> ExplorerError {
+pub(crate) fn bad(name: &'static str, expected: &'static str, found: &str) -> ExplorerError {
     ExplorerError::BadParam {
         name,
         expected,
@@ -43,7 +43,7 @@ fn bad(name: &'static str, expected: &'static str, found: &str) -> ExplorerError
     }
 }
 
-fn limit(cx: &Ctx) -> Result<usize, ExplorerError> {
+pub(crate) fn limit(cx: &Ctx) -> Result<usize, ExplorerError> {
     match cx.q("limit") {
         None => Ok(PAGE_ITEMS_DEFAULT),
         Some(s) => match s.parse::<usize>() {
@@ -94,14 +94,14 @@ fn amount_param(
     Ok(Some(Amount { minor, currency }))
 }
 
-fn find<T>(what: &'static str, id: &str, v: Option<T>) -> Result<T, ExplorerError> {
+pub(crate) fn find<T>(what: &'static str, id: &str, v: Option<T>) -> Result<T, ExplorerError> {
     v.ok_or_else(|| ExplorerError::NotFound {
         what,
         id: id.to_string(),
     })
 }
 
-fn required<'a>(cx: &'a Ctx, name: &'static str) -> Result<&'a str, ExplorerError> {
+pub(crate) fn required<'a>(cx: &'a Ctx, name: &'static str) -> Result<&'a str, ExplorerError> {
     cx.q(name).ok_or_else(|| bad(name, "a value", ""))
 }
 

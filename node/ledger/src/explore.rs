@@ -1,7 +1,11 @@
-//! Queries for the public explorer and the OCDS export that the core query layer
-//! (`query.rs`) does not offer: block headers without their transactions, runs of log
-//! entries, awards in a chosen order, every record of one contracting process (ocid), and
-//! the award releases of a time range across the three award kinds.
+//! Queries for the public explorer, the OCDS export and the governance reads that the core
+//! query layer (`query.rs`) does not offer: block headers without their transactions, runs
+//! of log entries, awards in a chosen order, every record of one contracting process
+//! (ocid), the award releases of a time range across the three award kinds, and
+//! governance: the epoch in force and the pending one ([`Ledger::governance_now`]), the
+//! epoch chain a page at a time ([`Ledger::epoch_links_page`], what `GET /v1/epochs`
+//! serves), the epochs with their sets ([`Ledger::epochs_page`]) and the proposals,
+//! newest first ([`Ledger::proposals`]).
 //!
 //! Same rules as `query.rs`: index answers are as of [`Ledger::indexed_height`] (entries of
 //! later heights skipped, candidates checked against the state as of that height); every
@@ -12,13 +16,53 @@ use crate::schema::{self, ix, KeyBuf, RawLogEntry, StoredBlock};
 use crate::{corrupt, decode_at, AwardFilter, AwardKey, Ledger, LedgerError, Page, TxRecord};
 use chancery_core::block::{BlockHeader, LogEntry};
 use chancery_core::cert::Certificate;
+use chancery_core::epoch::EpochLink;
+use chancery_core::genesis::ChainParams;
+use chancery_core::governance::{GovernanceState, PendingEpoch, ProposalPhase, ProposalState};
 use chancery_core::record::RecordKind;
 use chancery_core::state::AwardState;
+use chancery_core::state::{StateKey, StateValue};
+use chancery_core::validator::ValidatorSet;
+use chancery_core::Epoch;
 use chancery_core::{Currency, Height, TimestampMs};
 use chancery_storage::Column;
 
 /// Most index keys one explorer query scans before it returns what it found with a cursor.
 pub const EXPLORE_SCAN_MAX: usize = 4096;
+/// Most epoch links (or epochs) one page returns: a link holds a header, a certificate and
+/// a validator set (a few KiB for tens of validators, at most about 1 MiB for the largest
+/// set), so a page stays a few MiB at worst.
+pub const EPOCH_LINKS_PAGE_MAX: usize = 64;
+
+/// The consortium's governance as of the tip: what `GET /v1/governance` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GovernanceNow {
+    /// The last applied height (the state is as of it).
+    pub height: Height,
+    /// The epoch in force for the next block.
+    pub epoch: Epoch,
+    /// Its first height.
+    pub epoch_start: Height,
+    /// The parameters in force for the next block.
+    pub params: ChainParams,
+    /// The validator set in force for the next block.
+    pub set: ValidatorSet,
+    /// The next epoch, scheduled and not started yet.
+    pub pending: Option<PendingEpoch>,
+    /// The stored governance value (electorate, stored epoch and pending epoch).
+    pub state: GovernanceState,
+}
+
+/// One epoch as the explorer lists it: its set and, once it ended, its boundary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochInfo {
+    /// Its validator set (with its epoch and first height).
+    pub set: ValidatorSet,
+    /// Its last height, if it has ended (the boundary block is applied).
+    pub end: Option<Height>,
+    /// Scheduled and not started yet (a pending epoch's set may still change).
+    pub pending: bool,
+}
 
 /// The order of [`Ledger::awards_ordered`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,4 +373,210 @@ impl Ledger {
         };
         Ok(Page { items, next })
     }
+}
+
+impl Ledger {
+    /// The governance state as of the tip: the epoch, parameters and validator set in force
+    /// for the next block, and the pending epoch if it has not started.
+    pub fn governance_now(&self) -> Result<GovernanceNow, LedgerError> {
+        let tip = self.tip().height;
+        let state = match self.value_as_of(&StateKey::Governance, tip)? {
+            Some(StateValue::Governance(g)) => g,
+            _ => {
+                return Err(corrupt(
+                    Column::State,
+                    StateKey::Governance.hash().as_bytes(),
+                    format!("no governance state as of height {tip}"),
+                ))
+            }
+        };
+        let next = tip.next();
+        let set = self.validator_set_at(next)?;
+        Ok(GovernanceNow {
+            height: tip,
+            epoch: state.epoch_at(next),
+            epoch_start: set.start_height,
+            params: state.params_at(next).clone(),
+            pending: state.pending.clone().filter(|p| p.start_height > next),
+            set,
+            state,
+        })
+    }
+
+    /// The link of the epoch chain that ends `epoch` (its boundary header, the header's own
+    /// certificate and the next set), or `None` if `epoch` has not ended (its boundary
+    /// block is not applied yet).
+    pub fn epoch_link(&self, epoch: Epoch) -> Result<Option<EpochLink>, LedgerError> {
+        let Some(next) = self.validator_set_of_epoch(epoch.next())? else {
+            return Ok(None);
+        };
+        let boundary = Height(next.start_height.0.saturating_sub(1));
+        if boundary > self.tip().height {
+            return Ok(None);
+        }
+        let k = schema::be(boundary.0);
+        let sb = self
+            .stored_block(boundary)?
+            .ok_or_else(|| corrupt(Column::Blocks, &k, "missing boundary block"))?;
+        let certificate = self
+            .block_certificate(boundary)?
+            .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
+        if sb.header.epoch != epoch || certificate.block != sb.header.hash() {
+            return Err(corrupt(
+                Column::Certs,
+                &k,
+                format!(
+                    "the boundary of epoch {epoch} is not a header of that epoch with its own certificate"
+                ),
+            ));
+        }
+        Ok(Some(EpochLink {
+            header: sb.header,
+            certificate,
+            next,
+        }))
+    }
+
+    /// Links of the epoch chain from the one that ends epoch `from`, at most `limit`
+    /// (1..=[`EPOCH_LINKS_PAGE_MAX`]): the links of the ended epochs, in order, and the
+    /// epoch to ask from next (`None` when the page reaches the epoch in force).
+    pub fn epoch_links_page(
+        &self,
+        from: Epoch,
+        limit: usize,
+    ) -> Result<(Vec<EpochLink>, Option<Epoch>), LedgerError> {
+        let limit = epochs_limit(limit)?;
+        let mut links = Vec::new();
+        let mut e = from;
+        while links.len() < limit {
+            match self.epoch_link(e)? {
+                Some(l) => links.push(l),
+                None => return Ok((links, None)),
+            }
+            e = e.next();
+        }
+        let more = self.epoch_link(e)?.is_some();
+        Ok((links, more.then_some(e)))
+    }
+
+    /// Epochs from `from` on, at most `limit` (1..=[`EPOCH_LINKS_PAGE_MAX`]): the ended
+    /// ones, the one in force and a pending one; and the epoch to ask from next.
+    pub fn epochs_page(
+        &self,
+        from: Epoch,
+        limit: usize,
+    ) -> Result<(Vec<EpochInfo>, Option<Epoch>), LedgerError> {
+        let limit = epochs_limit(limit)?;
+        let tip = self.tip().height;
+        let mut out = Vec::new();
+        let mut e = from;
+        while out.len() < limit {
+            let Some(set) = self.validator_set_of_epoch(e)? else {
+                return Ok((out, None));
+            };
+            let next_start = self
+                .validator_set_of_epoch(e.next())?
+                .map(|n| n.start_height);
+            let end = next_start
+                .map(|s| Height(s.0.saturating_sub(1)))
+                .filter(|b| *b <= tip);
+            out.push(EpochInfo {
+                pending: set.start_height > tip.next(),
+                set,
+                end,
+            });
+            e = e.next();
+        }
+        let more = self.validator_set_of_epoch(e)?.is_some();
+        Ok((out, more.then_some(e)))
+    }
+
+    /// Proposals, newest first (by the block that carried them), as of the indexed height,
+    /// with their state and phase then; with `phase`, only those in that phase at the
+    /// indexed block's time (an open proposal past its deadline is `expired`). Scans at most
+    /// [`EXPLORE_SCAN_MAX`] index keys a page; the cursor is opaque hex.
+    pub fn proposals(
+        &self,
+        phase: Option<ProposalPhase>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<(String, ProposalState, ProposalPhase)>, LedgerError> {
+        let limit = self.explore_limit(limit)?;
+        let prefix = KeyBuf::new(ix::KIND_TIME)
+            .b(&[RecordKind::ProposeChange as u8])
+            .done();
+        let lo = prefix.clone();
+        let mut hi = schema::prefix_end(&prefix);
+        if let Some(c) = cursor {
+            let k = hex::decode(c).map_err(|_| LedgerError::BadCursor(c.to_string()))?;
+            if !k.starts_with(&prefix) || k.len() != prefix.len() + 16 {
+                return Err(LedgerError::BadCursor(c.to_string()));
+            }
+            hi = Some(k);
+        }
+        let view = self.index_view()?;
+        let mut items = Vec::new();
+        let mut scanned = 0usize;
+        loop {
+            let chunk = (limit * 2).min(EXPLORE_SCAN_MAX - scanned).max(1);
+            let rows = self
+                .store
+                .scan(Column::Index, &lo, hi.as_deref(), true, chunk)?;
+            let exhausted = rows.len() < chunk;
+            for (k, _) in rows {
+                scanned += 1;
+                if view.shows_key(&k) {
+                    let index = index_of(&k)?;
+                    let entry = self
+                        .log_entry(index)?
+                        .ok_or_else(|| corrupt(Column::Log, &schema::be(index), "missing entry"))?;
+                    let chancery_core::record::Record::ProposeChange(p) = &entry.tx.body.record
+                    else {
+                        return Err(corrupt(
+                            Column::Index,
+                            &k,
+                            "a proposal index entry names another record",
+                        ));
+                    };
+                    let key = StateKey::Proposal(p.proposal_id.clone());
+                    if let Some(StateValue::Proposal(st)) = self.value_in(&view, &key)? {
+                        let ph = st.phase_at(view.time);
+                        if phase.is_none_or(|want| want == ph) {
+                            items.push((p.proposal_id.clone(), st, ph));
+                        }
+                    }
+                }
+                hi = Some(k.clone());
+                if items.len() == limit || scanned >= EXPLORE_SCAN_MAX {
+                    return Ok(Page {
+                        items,
+                        next: Some(hex::encode(k)),
+                    });
+                }
+            }
+            if exhausted {
+                return Ok(Page { items, next: None });
+            }
+        }
+    }
+
+    /// A proposal's current state (at the tip).
+    pub fn proposal(&self, id: &str) -> Result<Option<ProposalState>, LedgerError> {
+        Ok(
+            match self.state_value(&StateKey::Proposal(id.to_string()))? {
+                Some(StateValue::Proposal(p)) => Some(p),
+                _ => None,
+            },
+        )
+    }
+}
+
+fn epochs_limit(limit: usize) -> Result<usize, LedgerError> {
+    if limit > EPOCH_LINKS_PAGE_MAX {
+        return Err(LedgerError::PageTooLarge {
+            max: EPOCH_LINKS_PAGE_MAX,
+            found: limit,
+        });
+    }
+    Ok(limit.max(1))
 }

@@ -229,15 +229,20 @@ impl Ledger {
     }
 
     /// The receipt of an applied or rejected transaction: its log entry, its inclusion
-    /// proof, and the checkpoint certifying its block (so the same transaction always gets
-    /// the same receipt). `None` if the transaction is not in the log.
+    /// proof, the checkpoint certifying its block (so the same transaction always gets
+    /// the same receipt) and, for a checkpoint of epoch `e > 0`, the `e` links of the epoch
+    /// chain that prove its validator set from the genesis (a v2 receipt). `None` if the
+    /// transaction is not in the log.
     pub fn receipt(&self, hash: &TxHash) -> Result<Option<Receipt>, ProofRequestError> {
         let Some(rec) = self.tx(hash)? else {
             return Ok(None);
         };
         let cp = self.checkpoint(rec.entry.height)?;
         let proof = self.inclusion_proof(rec.index, cp.header.log_size)?;
-        Ok(Some(Receipt::new(&rec.entry, rec.index, &proof, &cp)))
+        let links = self.epoch_links(cp.header.epoch)?;
+        Ok(Some(
+            Receipt::new(&rec.entry, rec.index, &proof, &cp).with_epochs(&links),
+        ))
     }
 
     /// A proof of `key`'s value (or absence) against the state root of a checkpoint, with

@@ -267,3 +267,267 @@ pub fn propose_and_apply_unindexed(
     let cert = fx.finalize(&block);
     ledger.apply(&block, &cert)
 }
+
+/// A ledger that runs governance to epoch changes in-process, one block at a time,
+/// certifying each block with the keys of whatever set governs its height (what
+/// `tests/governance.rs` and the proof, API and CLI tests across epochs need).
+// A test fixture: a failed step is a failed test, so it panics with the reason.
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub mod governed {
+    use super::fixture::{named_key, Fixture};
+    use crate::{verify_block_txs, Ledger, LedgerError};
+    use chancery_core::block::{Block, Outcome};
+    use chancery_core::crypto::SecretKey;
+    use chancery_core::genesis::ChainParams;
+    use chancery_core::governance::{Change, GovernanceState, ProposalState};
+    use chancery_core::record::{ProposeChange, Record, Role, Vote};
+    use chancery_core::state::{StateKey, StateValue};
+    use chancery_core::{AgencyId, Digest, Epoch, PublicKey, Seq, TimestampMs};
+    use chancery_storage::{MemStore, Store};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    /// The fixture's agencies, all of which must approve under the default threshold.
+    pub const ALL: [&str; 3] = ["mof", "moe", "nhc"];
+
+    /// A ledger over a [`Fixture`], applying one block at a time.
+    pub struct Chain {
+        /// Keys and genesis.
+        pub fx: Fixture,
+        /// The ledger's store.
+        pub store: Arc<dyn Store>,
+        /// The ledger.
+        pub ledger: Arc<Ledger>,
+        /// Consensus keys by validator name (old and new).
+        pub keys: HashMap<String, SecretKey>,
+        /// Admin keys of agencies added by tests.
+        pub admins: HashMap<String, SecretKey>,
+        /// Index every block after applying it (what a node's indexer does), so index
+        /// queries see it at once.
+        pub index: bool,
+    }
+
+    impl Chain {
+        /// The fixture's chain with its default parameters.
+        pub fn new() -> Chain {
+            Chain::with_params(|_| {})
+        }
+
+        /// The fixture's chain with its genesis parameters edited.
+        pub fn with_params(edit: impl FnOnce(&mut ChainParams)) -> Chain {
+            let mut fx = Fixture::new();
+            edit(&mut fx.genesis.params);
+            let store: Arc<dyn Store> = Arc::new(MemStore::new());
+            let ledger = Arc::new(Ledger::open(store.clone(), &fx.genesis).unwrap());
+            let keys = fx
+                .genesis
+                .validators
+                .validators
+                .iter()
+                .zip(&fx.validators)
+                .map(|(v, k)| (v.name.clone(), k.clone()))
+                .collect();
+            Chain {
+                fx,
+                store,
+                ledger,
+                keys,
+                admins: HashMap::new(),
+                index: false,
+            }
+        }
+
+        /// The admin key of `agency`.
+        pub fn admin(&self, agency: &str) -> SecretKey {
+            match self.admins.get(agency) {
+                Some(k) => k.clone(),
+                None => self.fx.signer(agency, Role::Admin).clone(),
+            }
+        }
+
+        /// Execute and apply the next block with `txs` (each signed by its key with the
+        /// key's next sequence number), certified by the set of its height; the outcomes
+        /// and the block.
+        pub fn block(&mut self, txs: Vec<(SecretKey, Record)>) -> (Vec<Outcome>, Block) {
+            let signers: Vec<SecretKey> = {
+                let set = self
+                    .ledger
+                    .validator_set_at(self.ledger.tip().height.next())
+                    .unwrap();
+                set.validators
+                    .iter()
+                    .map(|v| self.keys[&v.name].clone())
+                    .collect()
+            };
+            self.block_signed_by(txs, &signers).unwrap()
+        }
+
+        /// [`Chain::block`] certified by `signers` (validators 0, 1, ... of the block's
+        /// epoch).
+        pub fn block_signed_by(
+            &mut self,
+            txs: Vec<(SecretKey, Record)>,
+            signers: &[SecretKey],
+        ) -> Result<(Vec<Outcome>, Block), LedgerError> {
+            let mut next: HashMap<PublicKey, u64> = HashMap::new();
+            let txs: Vec<_> = txs
+                .into_iter()
+                .map(|(k, r)| {
+                    let pk = k.public();
+                    let seq = *next.entry(pk).or_insert_with(|| {
+                        match self.ledger.state_value(&StateKey::Seq(pk)).unwrap() {
+                            Some(StateValue::Seq(Seq(s))) => s,
+                            _ => 0,
+                        }
+                    });
+                    next.insert(pk, seq + 1);
+                    self.fx.tx(&k, seq, r)
+                })
+                .collect();
+            let tip = self.ledger.tip();
+            let height = tip.height.next();
+            let time = TimestampMs(tip.time.0 + 1000);
+            let checked = verify_block_txs(&self.ledger.chain_id(), txs.clone(), |_| None);
+            let ex = self.ledger.execute(&checked, time, height)?;
+            let mut header = self.fx.header(height, tip.hash, time);
+            ex.fill_header(&mut header);
+            let block = Block { header, txs };
+            let cert = self.fx.finalize_by(&block, signers);
+            let applied = self.ledger.apply(&block, &cert)?;
+            if self.index {
+                self.ledger.index_pending()?;
+            }
+            Ok((applied.outcomes, block))
+        }
+
+        /// One transaction in its own block; its outcome.
+        pub fn one(&mut self, key: SecretKey, record: Record) -> Outcome {
+            self.block(vec![(key, record)]).0[0]
+        }
+
+        /// Propose `changes` as `agency`'s admin, with a deadline an hour ahead.
+        pub fn propose(&mut self, agency: &str, id: &str, changes: Vec<Change>) -> Outcome {
+            let deadline = TimestampMs(self.ledger.tip().time.0 + 3_600_000);
+            self.propose_until(agency, id, changes, deadline)
+        }
+
+        /// Propose with a deadline.
+        pub fn propose_until(
+            &mut self,
+            agency: &str,
+            id: &str,
+            changes: Vec<Change>,
+            deadline: TimestampMs,
+        ) -> Outcome {
+            let k = self.admin(agency);
+            self.one(
+                k,
+                Record::ProposeChange(ProposeChange {
+                    proposal_id: id.into(),
+                    changes,
+                    deadline,
+                    reason: Digest([7; 32]),
+                }),
+            )
+        }
+
+        /// `agency`'s admin votes.
+        pub fn vote(&mut self, agency: &str, id: &str, approve: bool) -> Outcome {
+            let k = self.admin(agency);
+            self.one(
+                k,
+                Record::Vote(Vote {
+                    proposal_id: id.into(),
+                    approve,
+                }),
+            )
+        }
+
+        /// Propose and have every listed agency approve; the outcome of the last vote.
+        pub fn pass(&mut self, id: &str, changes: Vec<Change>, voters: &[&str]) -> Outcome {
+            assert_eq!(self.propose(voters[0], id, changes), Outcome::Applied);
+            let mut last = Outcome::Applied;
+            for a in voters {
+                last = self.vote(a, id, true);
+            }
+            last
+        }
+
+        /// Every agency of the fixture approves `id`; the outcome of the last vote.
+        pub fn pass_votes(&mut self, id: &str) -> Outcome {
+            let mut last = Outcome::Applied;
+            for a in ALL {
+                last = self.vote(a, id, true);
+            }
+            last
+        }
+
+        /// A proposal's current state.
+        pub fn proposal(&self, id: &str) -> ProposalState {
+            match self
+                .ledger
+                .state_value(&StateKey::Proposal(id.into()))
+                .unwrap()
+            {
+                Some(StateValue::Proposal(p)) => p,
+                other => panic!("proposal {id}: {other:?}"),
+            }
+        }
+
+        /// The current governance state.
+        pub fn governance(&self) -> GovernanceState {
+            match self.ledger.state_value(&StateKey::Governance).unwrap() {
+                Some(StateValue::Governance(g)) => g,
+                other => panic!("governance: {other:?}"),
+            }
+        }
+
+        /// `n` empty blocks.
+        pub fn empty_blocks(&mut self, n: usize) -> Vec<Block> {
+            (0..n).map(|_| self.block(vec![]).1).collect()
+        }
+
+        /// Rotate validator `name`'s consensus key to a fresh key (derived from `tag`),
+        /// pass it with every agency's vote, and run blocks until the new epoch is in
+        /// force; the new epoch.
+        pub fn rotate_to_next_epoch(&mut self, name: &str, tag: &str) -> Epoch {
+            let id = format!("rotate-{name}-{tag}");
+            let key = named_key(&format!("{name}-{tag}"));
+            let change = rotate(name, &key);
+            assert_eq!(self.pass(&id, vec![change], &ALL), Outcome::Applied);
+            let pending = self.governance().pending.expect("a pending epoch");
+            while self.ledger.tip().height.next() < pending.start_height {
+                self.empty_blocks(1);
+            }
+            self.keys.insert(name.to_string(), key);
+            // The first block of the new epoch, certified by the new set.
+            self.empty_blocks(1);
+            pending.epoch
+        }
+    }
+
+    impl Default for Chain {
+        fn default() -> Self {
+            Chain::new()
+        }
+    }
+
+    /// A change adding agency `id` with one admin key.
+    pub fn add_agency(id: &str, admin: &SecretKey) -> Change {
+        Change::AddAgency {
+            id: AgencyId(id.into()),
+            name_zh: format!("{id} 部"),
+            name_en: format!("Ministry {id}"),
+            admin_keys: vec![admin.public()],
+        }
+    }
+
+    /// A change rotating validator `name`'s consensus key to `key`.
+    pub fn rotate(name: &str, key: &SecretKey) -> Change {
+        Change::RotateValidatorKeys {
+            name: name.into(),
+            consensus_key: Some(key.public()),
+            network_key: None,
+        }
+    }
+}

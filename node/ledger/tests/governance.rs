@@ -11,210 +11,23 @@ use chancery_core::checkpoint::Checkpoint;
 use chancery_core::crypto::SecretKey;
 use chancery_core::epoch::{verify_epoch_chain, VerifiedValidatorSet};
 use chancery_core::genesis::ChainParams;
-use chancery_core::governance::{
-    Change, GovernanceState, ProposalPhase, ProposalState, ProposalStatus, Threshold,
-};
+use chancery_core::governance::{Change, ProposalPhase, ProposalState, ProposalStatus, Threshold};
 use chancery_core::record::*;
 use chancery_core::state::{verify_state_proof, StateKey, StateValue};
 use chancery_core::validator::ValidatorSet;
-use chancery_core::{AgencyId, Digest, Epoch, Height, PublicKey, Seq, TimestampMs};
-use chancery_ledger::testing::fixture::{named_key, Fixture};
+use chancery_core::{AgencyId, Digest, Epoch, Height, PublicKey, TimestampMs};
+use chancery_ledger::testing::fixture::named_key;
 use chancery_ledger::{check, verify_block_txs, Ledger, LedgerError};
-use chancery_storage::{MemStore, Store};
+use chancery_storage::MemStore;
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use ReasonCode::*;
 
-/// A ledger over a fixture, applying one block at a time, signing certificates with the
-/// keys of whatever set governs each height.
-struct Chain {
-    fx: Fixture,
-    store: Arc<dyn Store>,
-    ledger: Ledger,
-    /// Consensus keys by validator name (old and new).
-    keys: HashMap<String, SecretKey>,
-    /// Admin keys of agencies added by tests.
-    admins: HashMap<String, SecretKey>,
-}
-
-impl Chain {
-    fn new() -> Chain {
-        Chain::with_params(|_| {})
-    }
-
-    fn with_params(edit: impl FnOnce(&mut ChainParams)) -> Chain {
-        let mut fx = Fixture::new();
-        edit(&mut fx.genesis.params);
-        let store: Arc<dyn Store> = Arc::new(MemStore::new());
-        let ledger = Ledger::open(store.clone(), &fx.genesis).unwrap();
-        let keys = fx
-            .genesis
-            .validators
-            .validators
-            .iter()
-            .zip(&fx.validators)
-            .map(|(v, k)| (v.name.clone(), k.clone()))
-            .collect();
-        Chain {
-            fx,
-            store,
-            ledger,
-            keys,
-            admins: HashMap::new(),
-        }
-    }
-
-    fn admin(&self, agency: &str) -> SecretKey {
-        match self.admins.get(agency) {
-            Some(k) => k.clone(),
-            None => self.fx.signer(agency, Role::Admin).clone(),
-        }
-    }
-
-    /// Execute and apply the next block with `txs` (each signed by its key with the key's
-    /// next sequence number); returns the outcomes and the block.
-    fn block(&mut self, txs: Vec<(SecretKey, Record)>) -> (Vec<Outcome>, Block) {
-        let signers: Vec<SecretKey> = {
-            let set = self
-                .ledger
-                .validator_set_at(self.ledger.tip().height.next())
-                .unwrap();
-            set.validators
-                .iter()
-                .map(|v| self.keys[&v.name].clone())
-                .collect()
-        };
-        self.block_signed_by(txs, &signers).unwrap()
-    }
-
-    fn block_signed_by(
-        &mut self,
-        txs: Vec<(SecretKey, Record)>,
-        signers: &[SecretKey],
-    ) -> Result<(Vec<Outcome>, Block), LedgerError> {
-        let mut next: HashMap<PublicKey, u64> = HashMap::new();
-        let txs: Vec<_> = txs
-            .into_iter()
-            .map(|(k, r)| {
-                let pk = k.public();
-                let seq = *next.entry(pk).or_insert_with(|| {
-                    match self.ledger.state_value(&StateKey::Seq(pk)).unwrap() {
-                        Some(StateValue::Seq(Seq(s))) => s,
-                        _ => 0,
-                    }
-                });
-                next.insert(pk, seq + 1);
-                self.fx.tx(&k, seq, r)
-            })
-            .collect();
-        let tip = self.ledger.tip();
-        let height = tip.height.next();
-        let time = TimestampMs(tip.time.0 + 1000);
-        let checked = verify_block_txs(&self.ledger.chain_id(), txs.clone(), |_| None);
-        let ex = self.ledger.execute(&checked, time, height)?;
-        let mut header = self.fx.header(height, tip.hash, time);
-        ex.fill_header(&mut header);
-        let block = Block { header, txs };
-        let cert = self.fx.finalize_by(&block, signers);
-        let applied = self.ledger.apply(&block, &cert)?;
-        Ok((applied.outcomes, block))
-    }
-
-    /// One transaction in its own block; its outcome.
-    fn one(&mut self, key: SecretKey, record: Record) -> Outcome {
-        self.block(vec![(key, record)]).0[0]
-    }
-
-    fn propose(&mut self, agency: &str, id: &str, changes: Vec<Change>) -> Outcome {
-        let deadline = TimestampMs(self.ledger.tip().time.0 + 3_600_000);
-        self.propose_until(agency, id, changes, deadline)
-    }
-
-    fn propose_until(
-        &mut self,
-        agency: &str,
-        id: &str,
-        changes: Vec<Change>,
-        deadline: TimestampMs,
-    ) -> Outcome {
-        let k = self.admin(agency);
-        self.one(
-            k,
-            Record::ProposeChange(ProposeChange {
-                proposal_id: id.into(),
-                changes,
-                deadline,
-                reason: Digest([7; 32]),
-            }),
-        )
-    }
-
-    fn vote(&mut self, agency: &str, id: &str, approve: bool) -> Outcome {
-        let k = self.admin(agency);
-        self.one(
-            k,
-            Record::Vote(Vote {
-                proposal_id: id.into(),
-                approve,
-            }),
-        )
-    }
-
-    /// Propose and have every listed agency approve; the outcome of the last vote.
-    fn pass(&mut self, id: &str, changes: Vec<Change>, voters: &[&str]) -> Outcome {
-        assert_eq!(self.propose(voters[0], id, changes), Outcome::Applied);
-        let mut last = Outcome::Applied;
-        for a in voters {
-            last = self.vote(a, id, true);
-        }
-        last
-    }
-
-    fn proposal(&self, id: &str) -> ProposalState {
-        match self
-            .ledger
-            .state_value(&StateKey::Proposal(id.into()))
-            .unwrap()
-        {
-            Some(StateValue::Proposal(p)) => p,
-            other => panic!("proposal {id}: {other:?}"),
-        }
-    }
-
-    fn governance(&self) -> GovernanceState {
-        match self.ledger.state_value(&StateKey::Governance).unwrap() {
-            Some(StateValue::Governance(g)) => g,
-            other => panic!("governance: {other:?}"),
-        }
-    }
-
-    fn empty_blocks(&mut self, n: usize) -> Vec<Block> {
-        (0..n).map(|_| self.block(vec![]).1).collect()
-    }
-}
-
-const ALL: [&str; 3] = ["mof", "moe", "nhc"];
+use chancery_ledger::testing::governed::{add_agency, rotate, Chain, ALL};
 
 fn rejected(code: ReasonCode) -> Outcome {
     Outcome::Rejected(code)
-}
-
-fn add_agency(id: &str, admin: &SecretKey) -> Change {
-    Change::AddAgency {
-        id: AgencyId(id.into()),
-        name_zh: format!("{id} 部"),
-        name_en: format!("Ministry {id}"),
-        admin_keys: vec![admin.public()],
-    }
-}
-
-fn rotate(name: &str, key: &SecretKey) -> Change {
-    Change::RotateValidatorKeys {
-        name: name.into(),
-        consensus_key: Some(key.public()),
-        network_key: None,
-    }
 }
 
 #[test]
@@ -529,16 +342,6 @@ fn a_vote_that_would_break_an_invariant_is_refused_and_changes_nothing() {
     );
 }
 
-impl Chain {
-    fn pass_votes(&mut self, id: &str) -> Outcome {
-        let mut last = Outcome::Applied;
-        for a in ALL {
-            last = self.vote(a, id, true);
-        }
-        last
-    }
-}
-
 #[test]
 fn the_epoch_switches_after_the_delay_and_headers_say_so() {
     let mut c = Chain::new();
@@ -805,4 +608,183 @@ proptest! {
             passed
         );
     }
+}
+
+#[test]
+fn the_epoch_chain_is_served_a_page_at_a_time_and_verifies_from_the_genesis() {
+    let mut c = Chain::new();
+    c.index = true;
+    let archivist = c.fx.signer("mof", Role::Archivist).clone();
+    let (_, b0) = c.block(vec![(
+        archivist.clone(),
+        chancery_ledger::testing::fixture::anchor("zero"),
+    )]);
+    assert_eq!(c.rotate_to_next_epoch("v3", "one"), Epoch(1));
+    assert_eq!(c.rotate_to_next_epoch("v2", "two"), Epoch(2));
+    let (_, b2) = c.block(vec![(
+        archivist,
+        chancery_ledger::testing::fixture::anchor("two"),
+    )]);
+    let g = &c.fx.genesis;
+
+    let now = c.ledger.governance_now().unwrap();
+    let set2 = c.ledger.validator_set_of_epoch(Epoch(2)).unwrap().unwrap();
+    assert_eq!(
+        (now.epoch, now.epoch_start, now.pending),
+        (Epoch(2), set2.start_height, None)
+    );
+    assert_eq!(now.set, set2);
+
+    // Every link at once, and one at a time.
+    let (all, next) = c.ledger.epoch_links_page(Epoch(0), 64).unwrap();
+    assert_eq!((all.len(), next), (2, None));
+    assert_eq!(all, c.ledger.epoch_links(Epoch(2)).unwrap());
+    assert_eq!(verify_epoch_chain(g, &all).unwrap().set(), &set2);
+    for (i, l) in all.iter().enumerate() {
+        assert_eq!(l.header.epoch, Epoch(i as u64));
+        assert_eq!(l.next.start_height, l.header.height.next());
+        assert_eq!(
+            c.ledger.epoch_link(Epoch(i as u64)).unwrap().as_ref(),
+            Some(l)
+        );
+    }
+    assert_eq!(
+        c.ledger.epoch_links_page(Epoch(0), 1).unwrap(),
+        (vec![all[0].clone()], Some(Epoch(1)))
+    );
+    assert_eq!(
+        c.ledger.epoch_links_page(Epoch(1), 1).unwrap(),
+        (vec![all[1].clone()], None)
+    );
+    assert_eq!(
+        c.ledger.epoch_links_page(Epoch(2), 1).unwrap(),
+        (vec![], None)
+    );
+    assert_eq!(c.ledger.epoch_link(Epoch(2)).unwrap(), None);
+    assert!(matches!(
+        c.ledger.epoch_links_page(Epoch(0), 65),
+        Err(LedgerError::PageTooLarge { max: 64, found: 65 })
+    ));
+
+    // The epochs with their sets: two ended, one in force.
+    let (eps, next) = c.ledger.epochs_page(Epoch(0), 10).unwrap();
+    assert_eq!((eps.len(), next), (3, None));
+    assert_eq!(eps[0].set, c.fx.genesis.validators);
+    assert_eq!(eps[0].end, Some(all[0].header.height));
+    assert_eq!(eps[1].end, Some(all[1].header.height));
+    assert_eq!((eps[2].end, eps[2].pending), (None, false));
+
+    // Receipts: a transaction of epoch 0 under its own checkpoint (v1), one of epoch 2
+    // with the two links (v2); both verify with the genesis alone.
+    let r0 = c.ledger.receipt(&b0.txs[0].hash()).unwrap().unwrap();
+    assert!(r0.epochs.is_none());
+    assert_eq!(
+        chancery_core::receipt::verify(&r0, g)
+            .unwrap()
+            .checkpoint_epoch,
+        Epoch(0)
+    );
+    let r2 = c.ledger.receipt(&b2.txs[0].hash()).unwrap().unwrap();
+    assert_eq!(r2.epochs.as_ref().map(Vec::len), Some(2));
+    assert_eq!(
+        chancery_core::receipt::verify(&r2, g)
+            .unwrap()
+            .checkpoint_epoch,
+        Epoch(2)
+    );
+
+    // A scheduled epoch is pending: no link yet, listed as pending.
+    let k = named_key("v0-three");
+    assert_eq!(
+        c.pass("three", vec![rotate("v0", &k)], &ALL),
+        Outcome::Applied
+    );
+    let now = c.ledger.governance_now().unwrap();
+    assert_eq!(now.epoch, Epoch(2));
+    assert_eq!(now.pending.as_ref().map(|p| p.epoch), Some(Epoch(3)));
+    assert_eq!(c.ledger.epoch_link(Epoch(2)).unwrap(), None);
+    let (eps, _) = c.ledger.epochs_page(Epoch(2), 10).unwrap();
+    assert_eq!(eps.len(), 2);
+    assert_eq!((eps[0].end, eps[1].pending), (None, true));
+    assert_eq!(eps[1].set.epoch, Epoch(3));
+}
+
+#[test]
+fn proposals_are_listed_newest_first_with_their_phase() {
+    let mut c = Chain::new();
+    c.index = true;
+    assert_eq!(
+        c.pass("a", vec![add_agency("mee", &named_key("mee"))], &ALL),
+        Outcome::Applied
+    );
+    assert_eq!(
+        c.propose("mof", "b", vec![add_agency("mps", &named_key("mps"))]),
+        Outcome::Applied
+    );
+    // With mee added there are four agencies: two rejections leave at most two
+    // approvals, not more than 2/3.
+    assert_eq!(c.vote("moe", "b", false), Outcome::Applied);
+    assert_eq!(c.proposal("b").status, ProposalStatus::Open);
+    assert_eq!(c.vote("nhc", "b", false), Outcome::Applied);
+    let soon = TimestampMs(c.ledger.tip().time.0 + 1500);
+    assert_eq!(
+        c.propose_until("nhc", "c", vec![add_agency("mca", &named_key("mca"))], soon),
+        Outcome::Applied
+    );
+    c.empty_blocks(2);
+    assert_eq!(
+        c.propose("moe", "d", vec![add_agency("mwr", &named_key("mwr"))]),
+        Outcome::Applied
+    );
+    let ids = |p: &chancery_ledger::Page<(String, ProposalState, ProposalPhase)>| {
+        p.items
+            .iter()
+            .map(|(i, _, _)| i.clone())
+            .collect::<Vec<_>>()
+    };
+    let all = c.ledger.proposals(None, None, 10).unwrap();
+    assert_eq!(ids(&all), ["d", "c", "b", "a"]);
+    assert_eq!(
+        all.items.iter().map(|(_, _, ph)| *ph).collect::<Vec<_>>(),
+        [
+            ProposalPhase::Open,
+            ProposalPhase::Expired,
+            ProposalPhase::Failed,
+            ProposalPhase::Passed
+        ]
+    );
+    assert_eq!(all.items[2].1.votes.len(), 2);
+    for (phase, want) in [
+        (ProposalPhase::Open, vec!["d"]),
+        (ProposalPhase::Expired, vec!["c"]),
+        (ProposalPhase::Passed, vec!["a"]),
+        (ProposalPhase::Failed, vec!["b"]),
+    ] {
+        assert_eq!(
+            ids(&c.ledger.proposals(Some(phase), None, 10).unwrap()),
+            want
+        );
+    }
+    // Page by page.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = c.ledger.proposals(None, cursor.as_deref(), 1).unwrap();
+        seen.extend(ids(&p));
+        match p.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+        assert!(seen.len() <= 4);
+    }
+    assert_eq!(seen, ["d", "c", "b", "a"]);
+    assert!(matches!(
+        c.ledger.proposals(None, Some("00"), 1),
+        Err(LedgerError::BadCursor(_))
+    ));
+    assert_eq!(
+        c.ledger.proposal("b").unwrap().map(|p| p.votes.len()),
+        Some(2)
+    );
+    assert_eq!(c.ledger.proposal("zz").unwrap(), None);
 }
