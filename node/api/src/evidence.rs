@@ -11,12 +11,18 @@ use axum::extract::State;
 use axum::Json;
 use chancery_api_types::{ErrorBody, EvidenceDto, Page};
 use chancery_core::codec;
-use chancery_core::genesis::Genesis;
+use chancery_core::validator::ValidatorSet;
+use chancery_core::{ChainId, Epoch};
 use chancery_ledger::EvidenceRecord;
 
-/// Decode one stored evidence record and verify it against the genesis validator set.
-/// A record that does not decode is shown with `verified: false` and the decoding error.
-pub fn evidence_dto(r: &EvidenceRecord, genesis: &Genesis) -> EvidenceDto {
+/// Decode one stored evidence record and verify it against the validator set of its
+/// epoch (`set_of`: the ledger's sets, governance changes them). A record that does not
+/// decode, or names an epoch without a set here, is shown with `verified: false` and why.
+pub fn evidence_dto(
+    r: &EvidenceRecord,
+    chain_id: ChainId,
+    set_of: impl Fn(Epoch) -> Option<ValidatorSet>,
+) -> EvidenceDto {
     let mut dto = EvidenceDto {
         id: hex::encode(&r.id),
         kind: "votes".to_string(),
@@ -44,14 +50,21 @@ pub fn evidence_dto(r: &EvidenceRecord, genesis: &Genesis) -> EvidenceDto {
     dto.kind = kind.to_string();
     dto.first = hex::encode(first);
     dto.second = hex::encode(second);
-    match ev.verify(genesis.chain_id(), &genesis.validators) {
+    let Some(set) = set_of(ev.epoch()) else {
+        dto.error = Some(format!(
+            "epoch {} has no validator set on this ledger",
+            ev.epoch()
+        ));
+        return dto;
+    };
+    match ev.verify(chain_id, &set) {
         Ok(culprit) => {
             dto.culprit = culprit;
             dto.verified = true;
         }
         Err(e) => dto.error = Some(e.to_string()),
     }
-    dto.culprit_name = genesis.validators.get(dto.culprit).map(|v| v.name.clone());
+    dto.culprit_name = set.get(dto.culprit).map(|v| v.name.clone());
     dto
 }
 
@@ -74,7 +87,7 @@ pub(crate) async fn evidence_list(
         items: p
             .items
             .iter()
-            .map(|r| evidence_dto(r, &h.genesis))
+            .map(|r| evidence_dto(r, h.genesis.chain_id(), |e| set_of_epoch(&h, e)))
             .collect(),
         next: p.next,
     }))
@@ -98,5 +111,64 @@ pub(crate) async fn evidence_one(
         .ledger
         .evidence_record(&key)?
         .ok_or_else(|| ApiError::not_found(format!("no evidence {:?} on this node", short(&id))))?;
-    Ok(Json(evidence_dto(&r, &h.genesis)))
+    Ok(Json(evidence_dto(&r, h.genesis.chain_id(), |e| {
+        set_of_epoch(&h, e)
+    })))
+}
+
+/// The validator set of `epoch` on this node's ledger (a read error shows as none).
+pub fn set_of_epoch(h: &NodeHandle, epoch: Epoch) -> Option<ValidatorSet> {
+    h.ledger.validator_set_of_epoch(epoch).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chancery_consensus::{Evidence, Vote};
+    use chancery_core::cert::VoteKind;
+    use chancery_core::{Digest, View};
+    use chancery_ledger::testing::fixture::{named_key, Fixture};
+
+    /// Evidence of a later epoch is checked against that epoch's set: its culprit signs
+    /// with a key the genesis set does not have. Before, every record was checked against
+    /// the genesis set and such evidence showed as not verified.
+    #[test]
+    fn evidence_is_verified_against_the_set_of_its_epoch() {
+        let fx = Fixture::new();
+        let rotated = named_key("v2-epoch-1");
+        let mut set1 = fx.genesis.validators.clone();
+        set1.epoch = Epoch(1);
+        set1.validators[2].consensus_key = rotated.public();
+        let vote = |block: u8| {
+            Vote::sign(
+                fx.genesis.chain_id(),
+                Epoch(1),
+                View(3),
+                VoteKind::Notarize,
+                Digest([block; 32]),
+                2,
+                &rotated,
+            )
+        };
+        let ev = Evidence::Votes {
+            first: vote(1),
+            second: vote(2),
+        };
+        let r = EvidenceRecord {
+            id: ev.id().to_vec(),
+            bytes: codec::encode(&ev),
+        };
+        let chain = fx.genesis.chain_id();
+        let of_epoch = |e: Epoch| (e == Epoch(1)).then(|| set1.clone());
+        let dto = evidence_dto(&r, chain, of_epoch);
+        assert!(dto.verified, "{:?}", dto.error);
+        assert_eq!((dto.epoch, dto.culprit), (1, 2));
+        // Checked against the genesis set, as before, it fails.
+        let genesis_only = |_| Some(fx.genesis.validators.clone());
+        assert!(!evidence_dto(&r, chain, genesis_only).verified);
+        // An epoch this ledger has no set for says so.
+        let dto = evidence_dto(&r, chain, |_| None);
+        assert!(!dto.verified);
+        assert!(dto.error.unwrap_or_default().contains("epoch 1"));
+    }
 }

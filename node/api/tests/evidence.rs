@@ -1,5 +1,5 @@
 //! `GET /v1/evidence`: conflicting votes stored as the driver stores them are served,
-//! checked against the genesis validator set, paged, and a forged one is marked.
+//! checked against the validator set of their epoch, paged, and a forged one is marked.
 
 mod common;
 

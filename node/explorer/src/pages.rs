@@ -854,7 +854,11 @@ fn evidence_page(x: &Explorer, cx: &Ctx) -> R {
     let items: Vec<_> = res
         .items
         .iter()
-        .map(|r| chancery_api::evidence::evidence_dto(r, &x.node.genesis))
+        .map(|r| {
+            chancery_api::evidence::evidence_dto(r, x.node.genesis.chain_id(), |e| {
+                chancery_api::evidence::set_of_epoch(&x.node, e)
+            })
+        })
         .collect();
     let body = html! {
         p { (l.t("验证人对同一视图签署两条相互冲突的消息即为作恶证据。每条证据都已用创世文件中的验证人公钥检查；下载后可用 ",
