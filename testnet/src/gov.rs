@@ -196,6 +196,13 @@ impl Gov {
         Ok(reached)
     }
 
+    /// The running validators other than `node`.
+    fn running_validators_but(&self, node: &str) -> Vec<&NodeEntry> {
+        let mut v = self.running_validators();
+        v.retain(|x| x.name != node);
+        v
+    }
+
     fn running_validators(&self) -> Vec<&NodeEntry> {
         self.manifest
             .nodes
@@ -248,9 +255,7 @@ impl Gov {
         entry.pid = procs::spawn(&self.dir, &entry)?;
         self.manifest.nodes.push(entry.clone());
         self.manifest.save(&self.dir)?;
-        let mut all = self.running_validators();
-        all.retain(|n| n.name != entry.name);
-        let reached = self.wait_epoch_after(epoch, &all)?;
+        let reached = self.wait_epoch_after(epoch, &self.running_validators_but(&entry.name))?;
         self.wait_epoch_after(epoch, &[&entry])?;
         procs::wait_ready(&entry, self.timeout)?;
         println!(
@@ -274,12 +279,7 @@ impl Gov {
             &format!("leave-{node}"),
             vec![Change::RemoveValidator { name: node.into() }],
         )?;
-        let others: Vec<&NodeEntry> = self
-            .running_validators()
-            .into_iter()
-            .filter(|x| x.name != node)
-            .collect();
-        let reached = self.wait_epoch_after(epoch, &others)?;
+        let reached = self.wait_epoch_after(epoch, &self.running_validators_but(node))?;
         self.manifest.node_mut(node)?.role = "removed".into();
         self.manifest.save(&self.dir)?;
         println!(
@@ -320,12 +320,7 @@ impl Gov {
                 network_key: None,
             }],
         )?;
-        let others: Vec<&NodeEntry> = self
-            .running_validators()
-            .into_iter()
-            .filter(|x| x.name != node)
-            .collect();
-        let reached = self.wait_epoch_after(epoch, &others)?;
+        let reached = self.wait_epoch_after(epoch, &self.running_validators_but(node))?;
         // The node signs with its new key from the new epoch on: restart it with it (the
         // config is rewritten as written, its paths relative to its directory).
         let text = std::fs::read_to_string(&n.config)
