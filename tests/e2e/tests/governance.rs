@@ -193,4 +193,18 @@ fn agencies_join_validators_leave_and_rotate_while_the_chain_finalizes() {
     same_chain(&[apis[0].clone(), apis[1].clone()]);
 
     receipts_and_audit_across_epochs(&dir, &apis[0]);
+
+    // The governance history through the client: every proposal passed, and `show`
+    // verifies its state proof (with its checkpoint's epoch links) from the genesis.
+    let genesis = dir.join("genesis.json");
+    let genesis = genesis.to_str().expect("utf-8 path");
+    let list = chancery(&["gov", "list", "--node", &apis[0], "--json"]);
+    assert!(list.status.success(), "{}", text(&list));
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    for id in ["join-audit", "leave-mof-1", "rotate-nda-1-1"] {
+        assert!(listed.contains(id), "{id} missing from gov list: {listed}");
+        let show = chancery(&["gov", "show", id, "--node", &apis[0], "--genesis", genesis]);
+        assert!(show.status.success(), "gov show {id}: {}", text(&show));
+        assert!(text(&show).contains("passed"), "{id}: {}", text(&show));
+    }
 }
