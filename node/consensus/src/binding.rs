@@ -16,6 +16,18 @@ pub trait BlockBinding: Send {
     /// payload names exactly `block.parent`, `block.height` and `block.view`; otherwise an
     /// error that says what differs (expected and found).
     fn check(&self, block: &Block) -> Result<(), String>;
+
+    /// Whether `block` is the last block of its epoch (R13): its header commits the next
+    /// validator set (Chancery: `next_validator_set` is not the zero digest). The core never
+    /// delivers a block past it in the same epoch: a finalization that covers it and
+    /// blocks past it (the old epoch's suffix) delivers it and stops, so that its host,
+    /// which learns of the next set from the chain, can tell the core before anything of
+    /// the next epoch is delivered. Called only on blocks the core stored (`check` passed).
+    /// By default no block ends an epoch.
+    fn ends_epoch(&self, block: &Block) -> bool {
+        let _ = block;
+        false
+    }
 }
 
 /// A simple digest rule for simulators and tests: the BLAKE3 block-hash (domain

@@ -303,6 +303,12 @@ pub struct Core {
     wanted: BTreeMap<Digest, u32>,
     recent: VecDeque<Proposal>,
     pending_epoch: Option<(ValidatorSet, Height)>,
+    /// The set before the last epoch switch: senders of a batch that switched the epoch
+    /// were named in it (R13, [`Core::renamed`]).
+    previous_set: Option<ValidatorSet>,
+    /// The root ends its epoch ([`BlockBinding::ends_epoch`]) and the host has not yet told
+    /// the core of the next set: nothing more is delivered in this epoch (R13).
+    at_boundary: bool,
     propose_asked: Option<(View, BlockRef, View)>,
     restored: Vec<Vote>,
     /// The lowest view of this epoch whose own-vote records the core still holds: views
@@ -382,6 +388,8 @@ impl Core {
             wanted: BTreeMap::new(),
             recent: VecDeque::new(),
             pending_epoch: None,
+            previous_set: None,
+            at_boundary: false,
             propose_asked: None,
             restored,
             floor: View(0),
@@ -425,12 +433,17 @@ impl Core {
         self.views.len()
     }
 
-    /// A block this core holds (a proposal or a fetched block of a view above the root),
-    /// by digest; it passed the host's [`crate::BlockBinding`] and, if it is a proposal,
-    /// its leader's signature. The host reads it to execute a certified parent it never
-    /// checked itself (R15: every block the core hands the host as a parent is held).
+    /// A block this core holds (a proposal or a fetched block of a view above the root, or
+    /// one of the last `finalized_kept_max` finalized blocks and the old epoch's suffix
+    /// blocks past its boundary, R13), by digest; it passed the host's
+    /// [`crate::BlockBinding`] and, if it is a proposal, its leader's signature. The host
+    /// reads it to execute a certified parent it never checked itself (R15: every block the
+    /// core hands the host as a parent is held), and to read the block a boundary block's
+    /// finalization certificate names when it is a suffix block, never delivered (R13).
     pub fn held_block(&self, digest: &Digest) -> Option<&Block> {
-        self.find_block(digest).map(|p| &p.block)
+        self.find_block(digest)
+            .or_else(|| self.recent.iter().find(|p| p.block.digest == *digest))
+            .map(|p| &p.block)
     }
 
     /// The reference of the root or of a held block ([`Core::held_block`]).
@@ -841,16 +854,31 @@ impl Core {
         let mut w = View(view.0.checked_sub(1)?);
         while w > self.root.view {
             let st = self.views.get(&w)?;
-            if let Some(d) = st.certified() {
-                return match self.block_ref(&d) {
-                    Some(r) => Some((r, w)),
-                    None => {
-                        self.want(d);
-                        None
-                    }
+            let (certified, nullified) = (st.certified(), st.nullification.is_some());
+            if let Some(d) = certified {
+                let Some(r) = self.block_ref(&d) else {
+                    self.want(d);
+                    return None;
                 };
+                // R13: a block at or past the last height of the epoch (the boundary
+                // block) notarized in a view that is also nullified is dead: its own view
+                // can never finalize it, and a descendant would belong to the next epoch,
+                // which starts only once a block at that height is finalized. The leader
+                // skips its view (nullified, so R4 lets it) instead of extending it.
+                let boundary = self
+                    .pending_epoch
+                    .as_ref()
+                    .is_some_and(|(_, from)| r.height.next() >= *from)
+                    || self
+                        .find_block(&d)
+                        .is_some_and(|p| self.binding.ends_epoch(&p.block));
+                if !(boundary && nullified) {
+                    return Some((r, w));
+                }
             }
-            st.nullification.as_ref()?;
+            if !nullified {
+                return None;
+            }
             w = View(w.0 - 1);
         }
         Some((self.root, self.root.view))
@@ -963,10 +991,27 @@ impl Core {
     // ----- messages ------------------------------------------------------------------
 
     fn on_messages(&mut self, list: Vec<(Peer, Vec<u8>)>) {
-        let n = self.cfg.set.len();
+        // R13: the host named the senders by their index in the set current when it handed
+        // the batch over. If a message of the batch switches the epoch, the senders of the
+        // rest, and of the votes collected so far, are renamed into the new set (those not
+        // in it are dropped), so that a report never names whoever holds their old index.
+        let named_in = self.cfg.set.epoch;
+        let mut renamed = false;
         let mut votes: Vec<(Peer, Vote)> = Vec::new();
         for (from, bytes) in list {
-            if usize::from(from) >= n {
+            let from = if self.cfg.set.epoch == named_in {
+                from
+            } else {
+                if !renamed {
+                    votes = self.renamed_votes(votes);
+                    renamed = true;
+                }
+                match self.renamed(from) {
+                    Some(f) => f,
+                    None => continue,
+                }
+            };
+            if usize::from(from) >= self.cfg.set.len() {
                 continue;
             }
             let msg = match Message::decode(&bytes) {
@@ -985,9 +1030,33 @@ impl Core {
                 Message::Evidence(ev) => self.on_evidence(from, ev),
             }
         }
+        if !renamed && self.cfg.set.epoch != named_in {
+            votes = self.renamed_votes(votes);
+        }
         if !votes.is_empty() {
             self.on_votes(votes);
         }
+    }
+
+    /// R13: the index in the current set of the validator that was `from` in the set
+    /// before the last switch, matched by name (a validator's identity across epochs, as
+    /// the host names its peers); `None` when it is no longer a validator.
+    fn renamed(&self, from: Peer) -> Option<Peer> {
+        let name = &self.previous_set.as_ref()?.get(from)?.name;
+        let i = self
+            .cfg
+            .set
+            .validators
+            .iter()
+            .position(|v| &v.name == name)?;
+        u16::try_from(i).ok()
+    }
+
+    fn renamed_votes(&self, votes: Vec<(Peer, Vote)>) -> Vec<(Peer, Vote)> {
+        votes
+            .into_iter()
+            .filter_map(|(from, v)| self.renamed(from).map(|f| (f, v)))
+            .collect()
     }
 
     /// R5 (collection): check votes cheaply, verify the survivors as one batch, count.
@@ -1037,7 +1106,19 @@ impl Core {
         let bad: BTreeSet<usize> = bad_items(self.verifier.as_mut(), &items)
             .into_iter()
             .collect();
+        let epoch = self.cfg.set.epoch;
         for (i, (from, v)) in fresh.into_iter().enumerate() {
+            // R13: a vote of this batch completed the boundary's finalization and switched
+            // the epoch: the rest were checked against the old set and count no more (views
+            // restart in the new epoch); their senders are named in the new set.
+            let from = if self.cfg.set.epoch == epoch {
+                from
+            } else {
+                match self.renamed(from) {
+                    Some(f) if bad.contains(&i) => f,
+                    _ => continue,
+                }
+            };
             if bad.contains(&i) {
                 self.misbehaved(
                     from,
@@ -1054,7 +1135,8 @@ impl Core {
 
     /// Count a verified vote; form a certificate at quorum (R5); keep evidence (R10).
     fn add_vote(&mut self, v: Vote) {
-        if !self.in_window(v.view) && v.view != self.view {
+        // Only votes of the current epoch count (R13: views restart at each switch).
+        if v.epoch != self.cfg.set.epoch || (!self.in_window(v.view) && v.view != self.view) {
             return;
         }
         let st = self.state(v.view);
@@ -1425,6 +1507,9 @@ impl Core {
     /// R12: a finalization finalizes its block and every ancestor; deliver them in order
     /// once all are present (fetching missing ones).
     fn try_deliver(&mut self) {
+        if self.at_boundary {
+            return; // R13: the next block belongs to the next epoch
+        }
         let Some(cert) = self.pending_final.clone() else {
             return;
         };
@@ -1470,7 +1555,7 @@ impl Core {
             }
         }
         self.pending_final = None;
-        for p in chain.into_iter().rev() {
+        while let Some(p) = chain.pop() {
             let r = p.block.reference();
             self.out.push(Effect::Finalized {
                 block: p.block.clone(),
@@ -1482,12 +1567,31 @@ impl Core {
             } else {
                 None
             };
+            let ends = self.binding.ends_epoch(&p.block);
             self.recent.push_back(p);
             while self.recent.len() > self.cfg.finalized_kept_max {
                 self.recent.pop_front();
             }
-            if self.maybe_switch_epoch() {
-                return;
+            let switched = self.maybe_switch_epoch();
+            if switched || ends {
+                // R13: the rest of the walk is the old epoch's suffix past its last height
+                // (blocks the host built empty to finalize the boundary block when its own
+                // view could not): never delivered, but kept with the finalized blocks so
+                // that the host can read the link to the certificate's block
+                // (`held_block`) and peers can fetch it.
+                while let Some(p) = chain.pop() {
+                    self.recent.push_back(p);
+                }
+                while self.recent.len() > self.cfg.finalized_kept_max {
+                    self.recent.pop_front();
+                }
+                if switched {
+                    return;
+                }
+                // The boundary block, with no next set yet: wait for the host's
+                // `EpochChange` (it learns the set from this very block).
+                self.at_boundary = true;
+                break;
             }
         }
         self.prune();
@@ -1564,7 +1668,7 @@ impl Core {
             .key
             .as_ref()
             .and_then(|k| set.index_of(&k.public()));
-        self.cfg.set = set;
+        self.previous_set = Some(std::mem::replace(&mut self.cfg.set, set));
         self.root = BlockRef {
             digest: self.root.digest,
             height: self.root.height,
@@ -1576,6 +1680,7 @@ impl Core {
         self.pending_final = None;
         self.wanted.clear();
         self.propose_asked = None;
+        self.at_boundary = false;
         self.floor = View(0); // views restart in the new epoch
         self.view = View(0);
         self.out.push(Effect::EpochChanged {

@@ -9,10 +9,10 @@ use chancery_core::codec;
 use chancery_core::crypto::testing::sign_torsioned;
 use chancery_core::crypto::SecretKey;
 use chancery_core::domain;
-use chancery_core::ids::{ChainId, Digest, Height, Signature, View};
+use chancery_core::ids::{ChainId, Digest, Epoch, Height, Signature, View};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 /// Most certificates a [`ByzKind::CertReplayer`] keeps to replay.
 pub const REPLAY_KEPT_MAX: usize = 256;
@@ -21,6 +21,8 @@ pub const REPLAYS_PER_SEND: usize = 2;
 /// Votes with bad signatures a [`ByzKind::SigFlooder`] sends each peer with each of its
 /// votes (plus one certificate and one proposal with bad signatures).
 pub const FLOOD_PER_VOTE: usize = 32;
+/// Old votes of its own a [`ByzKind::Ghost`] keeps to replay.
+pub const GHOST_VOTES_KEPT_MAX: usize = 64;
 
 /// The Byzantine behaviours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +68,28 @@ pub enum ByzKind {
     /// receives a finalization of its block's view or a later one it proposes nothing (a
     /// later block of its own might be finalized and unstick the chain).
     PartialLeader,
+    /// A removed validator whose host never tells its core of the epoch change: its core
+    /// keeps running the old epoch (proposing and voting there after the boundary), its
+    /// messages are sent unchanged.
+    Stale,
+    /// A removed validator: sends what its core sends, and signs messages of the epochs it
+    /// is no longer a validator of with its retired key: for every vote, certificate and
+    /// proposal of such an epoch it receives, the same vote in its old index's name, the
+    /// certificate with one signature replaced by its own, the proposal signed by it; with
+    /// each, it replays one of its own votes of the old epoch.
+    Ghost,
+    /// A validator holding another validator's retired (rotated) consensus key: for every
+    /// vote of the epochs after the rotation it sends or receives, it signs a conflicting
+    /// vote in that validator's name with the old key (a notarize of another block, a
+    /// nullify beside a finalize), and sends certificates with that validator's signature
+    /// replaced by one of the old key. It never sends its own notarize or finalize votes,
+    /// nor certificates carrying its signature, so that with n = 4 every quorum needs the
+    /// rotated validator's new key.
+    KeyThief,
+    /// A validator that relays a removed validator's messages: the simulator delivers the
+    /// [`ByzKind::Ghost`]'s messages as the relay's to nodes whose host gate would drop
+    /// them (docs/consensus.md §8). Its own messages are sent unchanged.
+    Relay,
 }
 
 impl ByzKind {
@@ -84,6 +108,10 @@ impl ByzKind {
         ByzKind::SigFlooder,
         ByzKind::StaleStateLeader,
         ByzKind::PartialLeader,
+        ByzKind::Stale,
+        ByzKind::Ghost,
+        ByzKind::KeyThief,
+        ByzKind::Relay,
     ];
 
     /// The kinds the `mixed` scenario draws from: all but [`ByzKind::TorsionSigner`],
@@ -103,14 +131,36 @@ impl ByzKind {
     ];
 }
 
+/// A consensus key that is no longer a validator's in the later epochs (its validator was
+/// removed, or rotated to a new key), which a [`ByzKind::Ghost`] or [`ByzKind::KeyThief`]
+/// signs with.
+#[derive(Clone, Debug)]
+pub struct Retired {
+    /// The key.
+    pub key: SecretKey,
+    /// The validator index its signatures claim.
+    pub index: u16,
+    /// The first epoch in which the key is retired.
+    pub from: Epoch,
+}
+
 /// What a Byzantine filter needs from the simulator.
 pub struct Ctx<'a> {
     /// Chain id.
     pub chain_id: ChainId,
-    /// This node's index.
+    /// This node's index in its core's validator set (the set's size when it is not a
+    /// member).
     pub me: usize,
-    /// Number of validators.
+    /// Number of validators of its core's set (indices are into that set).
     pub n: usize,
+    /// Its core's epoch.
+    pub epoch: Epoch,
+    /// The retired key it signs with, if it is a [`ByzKind::Ghost`] or a
+    /// [`ByzKind::KeyThief`].
+    pub retired: Option<&'a Retired>,
+    /// Every signature made with a retired key so far (the simulator checks that no
+    /// certificate carries one).
+    pub retired_sigs: &'a mut HashSet<Signature>,
     /// This node's key.
     pub key: &'a SecretKey,
     /// The simulator's random source.
@@ -136,6 +186,11 @@ pub struct Byzantine {
     /// A [`ByzKind::PartialLeader`]'s last partial block's view, while it has received no
     /// finalization of that view or a later one.
     partial: Option<View>,
+    /// What a [`ByzKind::Ghost`] or [`ByzKind::KeyThief`] forged already: (epoch, view,
+    /// what), one forgery of each.
+    forged: BTreeSet<(Epoch, View, u8)>,
+    /// A [`ByzKind::Ghost`]'s own votes of the epochs it was a validator of, to replay.
+    old_votes: VecDeque<Vote>,
 }
 
 fn halves(ctx: &Ctx<'_>) -> (Vec<usize>, Vec<usize>) {
@@ -178,6 +233,82 @@ impl Byzantine {
             nullified: BTreeSet::new(),
             certs: VecDeque::new(),
             partial: None,
+            forged: BTreeSet::new(),
+            old_votes: VecDeque::new(),
+        }
+    }
+
+    /// Messages signed with the retired key (`ctx.retired`) after `msg` of an epoch in which
+    /// the key is retired: a vote of the same kind in the claimed index's name (with
+    /// `conflicting`, a notarize of another block, or a nullify for a finalize), the
+    /// certificate with the claimed index's signature (or the first one) replaced, and
+    /// (without `conflicting`) the proposal signed again by the retired key. One of each per
+    /// (epoch, view). Every signature made is recorded in `ctx.retired_sigs`.
+    fn forge_retired(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        msg: &Message,
+        conflicting: bool,
+    ) -> Vec<Message> {
+        let Some(r) = ctx.retired else {
+            return Vec::new();
+        };
+        let chain_id = ctx.chain_id;
+        match msg {
+            Message::Vote(v) if v.epoch >= r.from && v.kind != VoteKind::Nullify => {
+                if !self.forged.insert((v.epoch, v.view, v.kind as u8)) {
+                    return Vec::new();
+                }
+                let (kind, block) = match (conflicting, v.kind) {
+                    (false, k) => (k, v.block),
+                    (true, VoteKind::Finalize) => (VoteKind::Nullify, Digest::ZERO),
+                    (true, k) => {
+                        let mut d = [0u8; 32];
+                        ctx.rng.fill(&mut d[..]);
+                        (k, Digest(d))
+                    }
+                };
+                let f = Vote::sign(chain_id, v.epoch, v.view, kind, block, r.index, &r.key);
+                ctx.retired_sigs.insert(f.signature);
+                vec![Message::Vote(f)]
+            }
+            Message::Certificate(c) if c.epoch >= r.from && !c.signatures.is_empty() => {
+                if !self.forged.insert((c.epoch, c.view, 10 + c.kind as u8)) {
+                    return Vec::new();
+                }
+                let mut c = c.clone();
+                let k = c
+                    .signatures
+                    .iter()
+                    .position(|s| s.index == r.index)
+                    .unwrap_or(0);
+                let index = c.signatures[k].index;
+                let f = Vote::sign(chain_id, c.epoch, c.view, c.kind, c.block, index, &r.key);
+                ctx.retired_sigs.insert(f.signature);
+                c.signatures[k].signature = f.signature;
+                vec![Message::Certificate(c)]
+            }
+            Message::Proposal(m) if !conflicting && m.proposal.epoch >= r.from => {
+                let p = &m.proposal;
+                if !self.forged.insert((p.epoch, p.block.view, 20)) {
+                    return Vec::new();
+                }
+                let proposal = Proposal::sign(
+                    chain_id,
+                    p.epoch,
+                    p.parent_view,
+                    p.block.clone(),
+                    p.proposer,
+                    &r.key,
+                );
+                ctx.retired_sigs.insert(proposal.signature);
+                vec![Message::Proposal(ProposalMsg {
+                    proposal,
+                    parent_cert: m.parent_cert.clone(),
+                    nullifications: m.nullifications.clone(),
+                })]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -203,6 +334,21 @@ impl Byzantine {
                 // The others finalized its block, or skipped it: it may try again.
                 self.partial = None;
                 Vec::new()
+            }
+            (ByzKind::Ghost | ByzKind::KeyThief, _) => {
+                let conflicting = self.kind == ByzKind::KeyThief;
+                let mut out = self.forge_retired(ctx, msg, conflicting);
+                if !out.is_empty() && !self.old_votes.is_empty() {
+                    let i = ctx.rng.gen_range(0..self.old_votes.len());
+                    out.push(Message::Vote(self.old_votes[i]));
+                }
+                let everyone: Vec<usize> = (0..ctx.n).filter(|j| *j != ctx.me).collect();
+                out.iter()
+                    .flat_map(|m| {
+                        let b = m.encode();
+                        everyone.iter().map(move |j| (*j, b.clone()))
+                    })
+                    .collect()
             }
             _ => Vec::new(),
         }
@@ -496,6 +642,41 @@ impl Byzantine {
                 // Its votes would reach the others in the certificates its core forms.
                 Vec::new()
             }
+            (ByzKind::Ghost, Message::Vote(v)) => {
+                if ctx.retired.is_none_or(|r| v.epoch < r.from) {
+                    self.old_votes.push_back(*v);
+                    while self.old_votes.len() > GHOST_VOTES_KEPT_MAX {
+                        self.old_votes.pop_front();
+                    }
+                }
+                all(&msg)
+            }
+            (ByzKind::KeyThief, Message::Vote(v))
+                if v.signer == me && v.kind != VoteKind::Nullify =>
+            {
+                // Its own notarize and finalize votes are withheld; the stolen key signs
+                // conflicting ones in the rotated validator's name.
+                let forged = self.forge_retired(ctx, &msg, true);
+                forged
+                    .iter()
+                    .flat_map(|m| {
+                        let b = m.encode();
+                        everyone.iter().map(move |j| (*j, b.clone()))
+                    })
+                    .collect()
+            }
+            (ByzKind::KeyThief, Message::Certificate(c)) => {
+                let mut out = if c.signatures.iter().any(|s| s.index == me) {
+                    Vec::new()
+                } else {
+                    all(&msg)
+                };
+                for m in self.forge_retired(ctx, &msg, true) {
+                    let b = m.encode();
+                    out.extend(everyone.iter().map(|j| (*j, b.clone())));
+                }
+                out
+            }
             (ByzKind::SigFlooder, Message::Vote(v)) => {
                 let mut out = all(&msg);
                 for j in everyone {
@@ -618,7 +799,7 @@ fn forge_block(ctx: &mut Ctx<'_>, digest: Digest, real: Option<&Block>) -> Propo
         let view = View(b.view.0 - (b.view.0 + n - me) % n);
         return Proposal::sign(
             ctx.chain_id,
-            chancery_core::ids::Epoch(0),
+            ctx.epoch,
             View(0),
             Block {
                 digest,
@@ -643,7 +824,7 @@ fn forge_block(ctx: &mut Ctx<'_>, digest: Digest, real: Option<&Block>) -> Propo
     };
     Proposal::sign(
         ctx.chain_id,
-        chancery_core::ids::Epoch(0),
+        ctx.epoch,
         View(0),
         Block {
             digest,

@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod byzantine;
+pub mod epochs;
 pub mod scenario;
 pub mod sim;
 pub mod state;

@@ -1,6 +1,7 @@
 //! Named scenarios: each turns a seed into a concrete setup (size, network, faults).
 
 use crate::byzantine::ByzKind;
+pub use crate::epochs::Epochs;
 use chancery_consensus::Message;
 use chancery_core::cert::VoteKind;
 use rand::{Rng, SeedableRng};
@@ -60,8 +61,9 @@ pub struct Scenario {
     pub crashes: Vec<Crash>,
     /// Crash the leader of the view current at this time (measures recovery).
     pub leader_crash_at_ms: Option<(u64, u64)>,
-    /// Epoch change at this height.
-    pub epoch_change_height: Option<u64>,
+    /// Validator-set changes at epoch boundaries (R13); `None`: epoch 0 only, nodes
+    /// `0..n` are its validators.
+    pub epochs: Option<Epochs>,
     /// Δ used for the timeouts, ms.
     pub delta_ms: u64,
     /// Delay of a persist, ms.
@@ -127,6 +129,13 @@ pub struct Scenario {
     /// check at finalization catches a wrong claimed post-state on its own; never in
     /// `SCENARIOS`.
     pub unchecked_notarize: bool,
+    /// R13: a host whose core is still in epoch e builds and accepts empty blocks past
+    /// the epoch's last height (suffix blocks, never delivered), so that a boundary block
+    /// whose own view can be neither finalized nor nullified is finalized by a suffix
+    /// block's certificate. Off: it builds and accepts nothing past the boundary, and such
+    /// a boundary block stops the chain for good (docs/consensus.md §8); only to show
+    /// that; on in `SCENARIOS`.
+    pub boundary_suffix: bool,
     /// The liveness window opens no earlier than this, ms: a scenario whose fault never
     /// heals (a Byzantine actor whose attack, once it takes, stops the chain for good)
     /// sets it past the time by which the attack has been tried, so that a stall after
@@ -251,6 +260,11 @@ pub const SCENARIOS: &[&str] = &[
     "byz-sig-flood",
     "mixed",
     "epoch",
+    "epoch-remove",
+    "epoch-add",
+    "epoch-rotate",
+    "epoch-crash",
+    "epoch-mixed",
     "large",
     "rest",
     "rest-crash",
@@ -261,7 +275,7 @@ pub const SCENARIOS: &[&str] = &[
     "byz-partial",
 ];
 
-fn f_of(n: usize) -> usize {
+pub(crate) fn f_of(n: usize) -> usize {
     (n - 1) / 3
 }
 
@@ -306,7 +320,7 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         partitions: Vec::new(),
         crashes: Vec::new(),
         leader_crash_at_ms: None,
-        epoch_change_height: None,
+        epochs: None,
         delta_ms: 50,
         persist_ms: 2,
         app_ms: 1,
@@ -326,6 +340,7 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         accept_any_state: false,
         unchecked_notarize: false,
         liveness_from_ms: 0,
+        boundary_suffix: true,
     };
     let small = |rng: &mut ChaCha8Rng| [4usize, 4, 5, 7, 7, 10][rng.gen_range(0..6)];
     let byz = |s: &mut Scenario, rng: &mut ChaCha8Rng, kind: ByzKind| {
@@ -498,8 +513,15 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
         }
         "epoch" => {
             s.n = small(&mut rng);
-            s.epoch_change_height = Some(rng.gen_range(3..8));
+            let h = rng.gen_range(3..8);
+            // Epoch 1 has the same validators; every host knows of it from the start.
+            let mut e = Epochs::genesis(s.n);
+            e.push_change(h, 0, e.members(0));
+            s.epochs = Some(e);
             s.duration_ms = 3_000;
+        }
+        "epoch-remove" | "epoch-add" | "epoch-rotate" | "epoch-crash" | "epoch-mixed" => {
+            crate::epochs::build(&mut s, &mut rng);
         }
         "large" => {
             s.n = [31, 16, 22][(seed % 3) as usize];
@@ -572,7 +594,15 @@ impl Scenario {
         let l = self.leader_crash_at_ms.iter().map(|(_, r)| *r);
         let s = self.slow.iter().map(|s| s.heal_ms);
         let from = std::iter::once(self.liveness_from_ms);
-        p.chain(c).chain(l).chain(s).chain(from).max().unwrap_or(0)
+        // A late joiner is a fault until it starts.
+        let late = self.epochs.iter().flat_map(|e| e.late.iter().map(|l| l.1));
+        p.chain(c)
+            .chain(l)
+            .chain(s)
+            .chain(from)
+            .chain(late)
+            .max()
+            .unwrap_or(0)
     }
 
     /// A shorter run for `cargo test`: stop once the liveness window after the last fault

@@ -1,15 +1,17 @@
 //! The simulation loop: a seeded event queue drives the cores, the network, the disk, the
 //! application and the fault schedule; invariants are checked as effects come out.
 
-use crate::byzantine::{ByzKind, Byzantine, Ctx};
+use crate::byzantine::{ByzKind, Byzantine, Ctx, Retired};
+use crate::epochs::Epochs;
 use crate::scenario::Scenario;
 use crate::state::{self, FillError, Host, Truth, SPECULATIVE_DEPTH_MAX};
-use chancery_consensus::verify::Verifier;
+use chancery_consensus::verify::{verify_certificate, Verifier};
 use chancery_consensus::{
     Block, BlockBinding, BlockRef, Config, Core, Effect, HashBinding, Input, Message, TimeoutKind,
     Vote,
 };
 use chancery_core::cert::{Certificate, VoteKind};
+use chancery_core::codec;
 use chancery_core::crypto::{self, BatchItem, SecretKey, SignatureError};
 use chancery_core::domain;
 use chancery_core::ids::{AgencyId, ChainId, Digest, Epoch, Height, PublicKey, Signature, View};
@@ -27,6 +29,23 @@ use std::sync::{Arc, Mutex};
 /// (the consensus crate's [`HashBinding`] rule).
 pub fn block_digest(parent: Digest, height: Height, view: View, payload: &[u8]) -> Digest {
     HashBinding::digest(parent, height, view, payload)
+}
+
+/// The simulated application's digest rule ([`HashBinding`]) and its boundary blocks: the
+/// block at the height before an epoch's first ends the epoch before (a boundary header
+/// commits the next validator set, docs/governance.md).
+struct SimBinding {
+    ends: Vec<u64>,
+}
+
+impl BlockBinding for SimBinding {
+    fn check(&self, block: &Block) -> Result<(), String> {
+        HashBinding.check(block)
+    }
+
+    fn ends_epoch(&self, block: &Block) -> bool {
+        self.ends.contains(&block.height.0)
+    }
 }
 
 /// A broken invariant, with what is needed to replay it.
@@ -117,6 +136,45 @@ pub struct Outcome {
     /// Attempts at such a fill that failed (the core held no block for an ancestor, a block
     /// was refused, or the results were full); the host then falls back.
     pub parents_unfilled: u64,
+    /// Epoch switches (`Effect::EpochChanged`) at honest nodes.
+    pub epoch_switches: u64,
+    /// The last epoch's number (0 without epoch changes).
+    pub last_epoch: u64,
+    /// Messages a host gate dropped: their sender is not a validator of the receiver's
+    /// current set.
+    pub gate_dropped: u64,
+    /// A removed validator's messages delivered through its Byzantine relay.
+    pub relayed: u64,
+    /// Signatures made with retired keys (removed validators' and rotated-out keys).
+    pub retired_signatures: u64,
+    /// Proposals honest validators refused because the block's height belongs to another
+    /// epoch than the proposal's (a stale core's proposal after the boundary).
+    pub wrong_epoch_refused: u64,
+    /// Blocks an honest leader's host would not build: the height belongs to the next
+    /// epoch (its parent is the boundary block, not yet finalized).
+    pub wrong_epoch_unbuilt: u64,
+    /// Empty suffix blocks honest leaders built past an epoch's last height (R13).
+    pub suffix_proposals: u64,
+    /// Boundary blocks finalized by a suffix block's certificate (at honest nodes).
+    pub suffix_finalized: u64,
+    /// Distinct certificates checked against their epoch's set.
+    pub certificates_checked: u64,
+    /// Finalized blocks honest hosts committed from block sync.
+    pub synced_blocks: u64,
+    /// Times an honest host restarted its core after block sync or a key rotation.
+    pub core_rebuilds: u64,
+    /// Late joiners (honest).
+    pub late_joiners: u64,
+    /// Late joiners whose signature is in a certificate of an epoch they are a validator
+    /// of (their votes counted).
+    pub late_joiners_counted: u64,
+    /// Rotated validators (honest) whose new key signed a certificate of an epoch after
+    /// their rotation.
+    pub rotated_counted: u64,
+    /// Rotated validators (honest).
+    pub rotated: u64,
+    /// Validators crashed at a boundary.
+    pub boundary_crashes: u64,
 }
 
 /// Largest number of signature checks the simulator allows for one delivery of `sigs`
@@ -239,6 +297,25 @@ enum Ev {
     WorkEnds {
         node: usize,
     },
+    /// A late joiner starts, from the genesis root.
+    Join {
+        node: usize,
+    },
+    /// A host's periodic block-sync request is due.
+    SyncTick {
+        node: usize,
+    },
+    /// A block-sync request reaches `to`: the finalized blocks above height `after`.
+    SyncRequest {
+        to: usize,
+        from: usize,
+        after: u64,
+    },
+    /// A block-sync answer reaches `to`.
+    SyncReply {
+        to: usize,
+        blocks: Vec<Synced>,
+    },
 }
 
 struct Node {
@@ -265,6 +342,165 @@ struct Node {
     host: Host,
     /// Whether this node ever crashed.
     crashed: bool,
+    /// The current core has been started (`Input::Start`): the host may feed it an epoch
+    /// change.
+    started: bool,
+    /// The epoch change the host fed the current core, if any.
+    fed: Option<u64>,
+    /// The host never feeds its core an epoch change (a removed validator left running).
+    unannounced: bool,
+    /// The core must be restarted with a new key (a rotation took effect).
+    rebuild: bool,
+    /// The finalized blocks with the certificates they were delivered with (kept with
+    /// epoch changes, to answer block sync).
+    blocks: Vec<Synced>,
+    /// The next node a block-sync request goes to.
+    sync_next: usize,
+    /// The retired key a `Ghost` or `KeyThief` signs with.
+    retired: Option<Retired>,
+}
+
+/// A finalized block as a host keeps it to answer block sync: the certificate it was
+/// finalized with and, when that certificate is a suffix block's (R13), the blocks from
+/// this one's child up to the certificate's block (the link, read from the core).
+#[derive(Clone, Debug)]
+struct Synced {
+    block: Block,
+    cert: Certificate,
+    links: Vec<Block>,
+}
+
+/// The validator sets of a run by epoch, and every node's index and key in them.
+struct Plan {
+    /// The scenario's plan (`None`: epoch 0 only, nodes `0..n`).
+    epochs: Option<Epochs>,
+    /// The set of each epoch.
+    sets: Vec<ValidatorSet>,
+    /// `[epoch][index]`: the node.
+    members: Vec<Vec<usize>>,
+    /// `[epoch][node]`: its index, if it is a validator.
+    index: Vec<Vec<Option<u16>>>,
+    /// `[epoch][node]`: its key generation, if it is a validator.
+    gens: Vec<Vec<Option<usize>>>,
+    /// The first height of each epoch.
+    starts: Vec<u64>,
+    /// The height whose finalization tells a host of each epoch (0 for epoch 0).
+    announce: Vec<u64>,
+}
+
+impl Plan {
+    fn new(sc: &Scenario, keys: &[Vec<SecretKey>]) -> Plan {
+        let epochs = sc.epochs.clone();
+        let e = epochs.clone().unwrap_or_else(|| Epochs::genesis(sc.n));
+        let mut plan = Plan {
+            epochs,
+            sets: Vec::new(),
+            members: Vec::new(),
+            index: Vec::new(),
+            gens: Vec::new(),
+            starts: Vec::new(),
+            announce: Vec::new(),
+        };
+        for epoch in 0..=e.last() {
+            let members = e.members(epoch);
+            let mut index = vec![None; sc.n];
+            let mut gens = vec![None; sc.n];
+            for (i, (node, gen)) in members.iter().enumerate() {
+                index[*node] = Some(i as u16);
+                gens[*node] = Some(*gen);
+            }
+            plan.sets.push(ValidatorSet {
+                epoch: Epoch(epoch as u64),
+                start_height: Height(e.start_of(epoch)),
+                validators: members
+                    .iter()
+                    .map(|(node, gen)| Validator {
+                        name: format!("v{node}"),
+                        agency: AgencyId(format!("agency-{node}")),
+                        consensus_key: keys[*node][*gen].public(),
+                        network_key: SecretKey::from_seed([*node as u8 + 1; 32]).public(),
+                        power: 1,
+                    })
+                    .collect(),
+            });
+            plan.members.push(members.iter().map(|m| m.0).collect());
+            plan.index.push(index);
+            plan.gens.push(gens);
+            plan.starts.push(e.start_of(epoch));
+            plan.announce.push(
+                epoch
+                    .checked_sub(1)
+                    .map_or(0, |p| e.changes[p].announce_height),
+            );
+        }
+        plan
+    }
+
+    /// The epoch that governs `height`.
+    fn epoch_of(&self, height: u64) -> usize {
+        self.starts.iter().rposition(|s| *s <= height).unwrap_or(0)
+    }
+
+    /// The number of the last epoch.
+    fn last(&self) -> usize {
+        self.sets.len() - 1
+    }
+
+    /// The node at `index` of `epoch`'s set.
+    fn node(&self, epoch: u64, index: u16) -> Option<usize> {
+        self.members
+            .get(epoch as usize)?
+            .get(usize::from(index))
+            .copied()
+    }
+
+    /// `node`'s index in `epoch`'s set.
+    fn idx(&self, epoch: u64, node: usize) -> Option<u16> {
+        *self.index.get(epoch as usize)?.get(node)?
+    }
+
+    /// The key generation `node` signs with in `epoch`: its own there, else the last one
+    /// it had, else the first it will have.
+    fn gen_for(&self, node: usize, epoch: usize) -> usize {
+        let before = (0..=epoch).rev().find_map(|e| self.gens[e][node]);
+        let after = (epoch..self.sets.len()).find_map(|e| self.gens[e][node]);
+        before.or(after).unwrap_or(0)
+    }
+
+    /// The retired key a `Ghost` (its own, from the first epoch it is not a validator of)
+    /// or a `KeyThief` (the first rotated validator's old key, from its rotation) signs
+    /// with.
+    fn retired(&self, node: usize, kind: ByzKind, keys: &[Vec<SecretKey>]) -> Option<Retired> {
+        match kind {
+            ByzKind::Ghost => {
+                let out = (1..self.sets.len())
+                    .find(|e| self.gens[e - 1][node].is_some() && self.gens[*e][node].is_none())?;
+                Some(Retired {
+                    key: keys[node][self.gens[out - 1][node]?].clone(),
+                    index: self.index[out - 1][node]?,
+                    from: Epoch(out as u64),
+                })
+            }
+            ByzKind::KeyThief => {
+                for e in 1..self.sets.len() {
+                    for (r, gen) in self.gens[e].iter().enumerate() {
+                        let old = self.gens[e - 1][r];
+                        if let (Some(g), Some(o)) = (gen, old) {
+                            if g != &o && r != node {
+                                return Some(Retired {
+                                    key: keys[r][o].clone(),
+                                    index: self.index[e][r]?,
+                                    from: Epoch(e as u64),
+                                });
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            _ => None,
+        }
+    }
 }
 
 struct Sim<'a> {
@@ -284,7 +520,6 @@ struct Sim<'a> {
     proposed: HashMap<Digest, bool>,
     finalized: BTreeMap<u64, Digest>,
     votes: HashMap<(usize, Epoch, View, VoteKind), Digest>,
-    epoch1: Option<ValidatorSet>,
     trace: DefaultHasher,
     out: Outcome,
     proposed_at: HashMap<Digest, u64>,
@@ -297,6 +532,28 @@ struct Sim<'a> {
     state_at: BTreeMap<u64, Digest>,
     /// Notarized blocks whose speculative result was dropped as skipped.
     skipped: HashSet<Digest>,
+    /// The validator sets by epoch.
+    plan: Plan,
+    /// Every node's consensus keys, by generation.
+    keys: Vec<Vec<SecretKey>>,
+    /// Every signature made with a retired key.
+    retired_sigs: HashSet<Signature>,
+    /// Certificates already checked against their epoch's set (hashes of their bytes).
+    certs_checked: HashSet<u64>,
+    /// The checks' own signature cache (its work is not the cores').
+    checker: CachedVerifier,
+    /// The latest restart of a crash at a boundary (known only when it happens), ms.
+    dyn_heal: u64,
+    /// When an honest node first switched into each epoch, ms.
+    first_switch: BTreeMap<u64, u64>,
+    /// When an honest node first finalized a block of each epoch, ms.
+    first_final: BTreeMap<u64, u64>,
+    /// Late joiners whose signature is in a certificate of an epoch they validate.
+    late_counted: HashSet<usize>,
+    /// Rotated validators whose new key signed a certificate after their rotation.
+    rotated_counted: HashSet<usize>,
+    /// Boundary crashes already triggered: (node, epoch).
+    crashes_done: HashSet<(usize, u64)>,
 }
 
 fn is_honest(n: &Node) -> bool {
@@ -306,28 +563,13 @@ fn is_honest(n: &Node) -> bool {
 /// Run `sc` with `seed`; `Err` names the first broken invariant.
 pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let keys: Vec<SecretKey> = (0..sc.n)
+    let first_keys: Vec<SecretKey> = (0..sc.n)
         .map(|_| {
             let mut s = [0u8; 32];
             rng.fill(&mut s);
             SecretKey::from_seed(s)
         })
         .collect();
-    let set = ValidatorSet {
-        epoch: Epoch(0),
-        start_height: Height(1),
-        validators: keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| Validator {
-                name: format!("v{i}"),
-                agency: AgencyId(format!("agency-{i}")),
-                consensus_key: k.public(),
-                network_key: SecretKey::from_seed([i as u8 + 1; 32]).public(),
-                power: 1,
-            })
-            .collect(),
-    };
     let chain_id = domain::GENESIS_HASH.hash(&seed.to_le_bytes());
     let latency = (0..sc.n)
         .map(|_| {
@@ -336,42 +578,60 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
                 .collect()
         })
         .collect();
+    // Rotated keys, drawn after everything a run without epoch changes draws.
+    let mut keys: Vec<Vec<SecretKey>> = first_keys.into_iter().map(|k| vec![k]).collect();
+    if let Some(e) = &sc.epochs {
+        for epoch in 1..=e.last() {
+            for (node, gen) in e.members(epoch) {
+                while keys[node].len() <= gen {
+                    let mut s = [0u8; 32];
+                    rng.fill(&mut s);
+                    keys[node].push(SecretKey::from_seed(s));
+                }
+            }
+        }
+    }
+    let plan = Plan::new(sc, &keys);
     let root = BlockRef {
         digest: Digest::ZERO,
         height: Height(0),
         view: View(0),
     };
-    let nodes = keys
-        .into_iter()
-        .enumerate()
-        .map(|(i, key)| Node {
-            key,
-            core: None,
-            inc: 0,
-            durable: Vec::new(),
-            mark: None,
-            set: set.clone(),
-            root,
-            root_cert: None,
-            chain: Vec::new(),
-            finalized_at_ms: Vec::new(),
-            byz: sc
-                .byzantine
-                .iter()
-                .find(|(j, _)| *j == i)
-                .map(|(_, k)| Byzantine::new(*k)),
-            work: sc.rest.is_none(),
-            held: None,
-            closing: false,
-            host: Host::default(),
-            crashed: false,
+    let unannounced: Vec<usize> = sc
+        .epochs
+        .as_ref()
+        .map(|e| e.unannounced.clone())
+        .unwrap_or_default();
+    let nodes = (0..sc.n)
+        .map(|i| {
+            let kind = sc.byzantine.iter().find(|(j, _)| *j == i).map(|(_, k)| *k);
+            Node {
+                key: keys[i][plan.gen_for(i, 0)].clone(),
+                core: None,
+                inc: 0,
+                durable: Vec::new(),
+                mark: None,
+                set: plan.sets[0].clone(),
+                root,
+                root_cert: None,
+                chain: Vec::new(),
+                finalized_at_ms: Vec::new(),
+                byz: kind.map(Byzantine::new),
+                work: sc.rest.is_none(),
+                held: None,
+                closing: false,
+                host: Host::default(),
+                crashed: false,
+                started: false,
+                fed: None,
+                unannounced: unannounced.contains(&i),
+                rebuild: false,
+                blocks: Vec::new(),
+                sync_next: i + 1,
+                retired: kind.and_then(|k| plan.retired(i, k, &keys)),
+            }
         })
         .collect();
-    let epoch1 = sc.epoch_change_height.map(|_| {
-        let mut s = set.clone();
-        s.epoch = Epoch(1);
-        s
-    });
     let work = Arc::new(AtomicU64::new(0));
     let sim = Sim {
         sc,
@@ -390,7 +650,6 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
         proposed: HashMap::new(),
         finalized: BTreeMap::new(),
         votes: HashMap::new(),
-        epoch1,
         trace: DefaultHasher::new(),
         out: Outcome::default(),
         proposed_at: HashMap::new(),
@@ -400,6 +659,17 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
         truth: Truth::default(),
         state_at: BTreeMap::from([(0, state::genesis_state())]),
         skipped: HashSet::new(),
+        plan,
+        keys,
+        retired_sigs: HashSet::new(),
+        certs_checked: HashSet::new(),
+        checker: CachedVerifier::counting(Arc::new(AtomicU64::new(0))),
+        dyn_heal: 0,
+        first_switch: BTreeMap::new(),
+        first_final: BTreeMap::new(),
+        late_counted: HashSet::new(),
+        rotated_counted: HashSet::new(),
+        crashes_done: HashSet::new(),
     };
     sim.main()
 }
@@ -421,13 +691,31 @@ impl Sim<'_> {
     }
 
     fn heal_ms(&self) -> u64 {
-        self.sc.heal_ms()
+        self.sc.heal_ms().max(self.dyn_heal)
     }
 
     fn main(mut self) -> Result<Outcome, Violation> {
+        let late: Vec<(usize, u64)> = self
+            .plan
+            .epochs
+            .as_ref()
+            .map(|e| e.late.clone())
+            .unwrap_or_default();
         for i in 0..self.sc.n {
-            self.start(i)?;
+            match late.iter().find(|l| l.0 == i) {
+                Some(&(_, at)) => self.push(at, Ev::Join { node: i }),
+                None => self.start(i)?,
+            }
         }
+        if let Some(sync) = self.plan.epochs.as_ref().and_then(|e| e.sync.clone()) {
+            for i in 0..self.sc.n {
+                // Spread the hosts' requests over the interval.
+                let at = sync.interval_ms + (i as u64 * 37) % sync.interval_ms;
+                self.push(at, Ev::SyncTick { node: i });
+            }
+        }
+        self.out.last_epoch = self.plan.last() as u64;
+        self.out.late_joiners = late.iter().filter(|l| is_honest(&self.nodes[l.0])).count() as u64;
         for c in &self.sc.crashes {
             self.push(c.at_ms, Ev::Crash { node: c.node });
             self.push(c.restart_ms, Ev::Restart { node: c.node });
@@ -451,12 +739,13 @@ impl Sim<'_> {
                 }
             }
         }
-        let heal = self.heal_ms();
-        let end = self
-            .sc
-            .duration_ms
-            .max(heal + self.sc.liveness_bound_ms + 1);
+        let mut end = 0;
         while let Some(Reverse((t, seq))) = self.queue.pop() {
+            // A crash at a boundary moves the end (its restart is known when it happens).
+            end = self
+                .sc
+                .duration_ms
+                .max(self.heal_ms() + self.sc.liveness_bound_ms + 1);
             if t > end {
                 break;
             }
@@ -466,6 +755,7 @@ impl Sim<'_> {
             };
             self.step(ev)?;
         }
+        let heal = self.heal_ms();
         self.now = end;
         // Liveness: after the last fault heals, every honest node finalizes within bound.
         for (i, n) in self.nodes.iter().enumerate() {
@@ -487,6 +777,7 @@ impl Sim<'_> {
             }
         }
         self.check_rest()?;
+        self.check_epochs(heal)?;
         let honest: Vec<&Node> = self.nodes.iter().filter(|n| is_honest(n)).collect();
         self.out.height_min = honest
             .iter()
@@ -543,6 +834,21 @@ impl Sim<'_> {
     }
 
     fn start(&mut self, i: usize) -> Result<(), Violation> {
+        self.boot(i, false)
+    }
+
+    /// Build node `i`'s core from its host's durable state (root, set, key, stored votes)
+    /// and start it: after a crash or a late start (`rebuilt` false: the incarnation's
+    /// speculative results are gone), or when the host restarts it at a new root after
+    /// block sync or with a new key after a rotation (`rebuilt`: results kept, events of
+    /// the former core dropped).
+    fn boot(&mut self, i: usize, rebuilt: bool) -> Result<(), Violation> {
+        if rebuilt {
+            self.nodes[i].inc += 1;
+            if is_honest(&self.nodes[i]) {
+                self.out.core_rebuilds += 1;
+            }
+        }
         let cfg = self.config(i);
         let restored = self.nodes[i].durable.clone();
         let verifier = if self.sc.per_node_cache {
@@ -550,28 +856,90 @@ impl Sim<'_> {
         } else {
             self.cache.clone()
         };
-        let core = Core::with_verifier(cfg, restored, Box::new(verifier), Box::new(HashBinding))
+        let binding: Box<dyn BlockBinding> = if self.plan.epochs.is_some() {
+            Box::new(SimBinding {
+                ends: self.plan.starts.iter().skip(1).map(|s| s - 1).collect(),
+            })
+        } else {
+            Box::new(HashBinding)
+        };
+        let core = Core::with_verifier(cfg, restored, Box::new(verifier), binding)
             .map_err(|e| self.fail(format!("config refused: {e}")))?;
-        self.nodes[i].core = Some(core);
-        self.nodes[i].held = None;
-        // Speculative results and waiting validations die with the incarnation.
-        self.nodes[i].host.restart();
+        let n = &mut self.nodes[i];
+        n.core = Some(core);
+        n.held = None;
+        n.started = false;
+        n.fed = None;
+        n.rebuild = false;
+        if rebuilt {
+            // The ledger keeps its results; the former core's requests are gone.
+            n.host.waiting.clear();
+            n.host.proposing = None;
+        } else {
+            // Speculative results and waiting validations die with the incarnation.
+            n.host.restart();
+        }
         // The host tells a fresh core about its pool before it starts (R14).
-        let pending = self.nodes[i].work;
+        let pending = n.work;
         self.input(i, Input::Work { pending })?;
+        self.nodes[i].started = true;
         self.input(i, Input::Start)?;
-        if let (Some(set), Some(h)) = (self.epoch1.clone(), self.sc.epoch_change_height) {
-            if self.nodes[i].set.epoch == Epoch(0) {
-                self.input(
-                    i,
-                    Input::EpochChange {
-                        set,
-                        from_height: Height(h),
-                    },
-                )?;
+        // R13: a core started at a root runs the epoch that governs the next height (its
+        // host tells it of a change announced at or below its root, and it switches at
+        // once when the root is the boundary block).
+        let n = &self.nodes[i];
+        if self.plan.epochs.is_some() && is_honest(n) && !n.unannounced {
+            let want = self.plan.epoch_of(n.chain.len() as u64 + 1) as u64;
+            let have = n.core.as_ref().map_or(want, |c| c.epoch().0);
+            if have != want {
+                return Err(self.fail(format!(
+                    "honest node {i} started its core in epoch {have} at height {}; the next \
+                     height belongs to epoch {want}",
+                    n.chain.len()
+                )));
             }
         }
         Ok(())
+    }
+
+    /// R13, the host's side: once its node has finalized the height at which the next
+    /// epoch was announced (the governance proposal's block), the host tells its core of
+    /// the new set; the core switches when the boundary block is finalized. Never for an
+    /// `unannounced` node, never twice to one core.
+    fn announce(&mut self, i: usize) -> Result<(), Violation> {
+        let n = &self.nodes[i];
+        if n.unannounced || !n.started {
+            return Ok(());
+        }
+        let Some(core) = n.core.as_ref() else {
+            return Ok(());
+        };
+        let next = core.epoch().0 + 1;
+        let e = next as usize;
+        if e > self.plan.last() || n.fed == Some(next) {
+            return Ok(());
+        }
+        if (n.chain.len() as u64) < self.plan.announce[e] {
+            return Ok(());
+        }
+        let from_height = self.plan.starts[e];
+        if core.finalized().height.0 >= from_height && is_honest(n) {
+            return Err(self.fail(format!(
+                "honest node {i} finalized height {} in epoch {} before its host learned \
+                 that epoch {next} starts at height {from_height}",
+                core.finalized().height,
+                core.epoch()
+            )));
+        }
+        let set = self.plan.sets[e].clone();
+        self.nodes[i].fed = Some(next);
+        self.input(
+            i,
+            Input::EpochChange {
+                set,
+                from_height: Height(from_height),
+            },
+        )
     }
 
     fn step(&mut self, ev: Ev) -> Result<(), Violation> {
@@ -580,7 +948,7 @@ impl Sim<'_> {
         match ev {
             Ev::Deliver { to, from, bytes } => {
                 (0u8, to, from, &bytes).hash(&mut h);
-                let mut batch = vec![(from as u16, bytes)];
+                let mut batch = vec![(from, bytes)];
                 // Messages arriving together are verified as one batch.
                 while let Some(Reverse((t, seq))) = self.queue.peek().copied() {
                     if t != self.now {
@@ -593,11 +961,18 @@ impl Sim<'_> {
                     self.queue.pop();
                     if let Some(Ev::Deliver { from, bytes, .. }) = self.events.remove(&seq) {
                         (from, &bytes).hash(&mut h);
-                        batch.push((from as u16, bytes));
+                        batch.push((from, bytes));
                     }
                 }
                 self.trace.write_u64(h.finish());
                 if self.nodes[to].core.is_some() {
+                    let batch: Vec<(u16, Vec<u8>)> = batch
+                        .into_iter()
+                        .filter_map(|(from, bytes)| self.gate(to, from).map(|p| (p, bytes)))
+                        .collect();
+                    if batch.is_empty() {
+                        return Ok(());
+                    }
                     self.observe(to, &batch);
                     let sigs: u64 = batch.iter().map(|(_, b)| signatures_in(b)).sum();
                     let before = self.work.load(Ordering::Relaxed);
@@ -700,10 +1075,11 @@ impl Sim<'_> {
                     .max()
                     .unwrap_or(View(0));
                 let next = view.next();
+                let epoch = self.nodes[0].set.epoch.0;
                 let leader = self.nodes[0]
                     .core
                     .as_ref()
-                    .map(|c| c.leader(next) as usize)
+                    .and_then(|c| self.plan.node(epoch, c.leader(next)))
                     .unwrap_or(0);
                 (7u8, leader).hash(&mut h);
                 self.trace.write_u64(h.finish());
@@ -712,6 +1088,26 @@ impl Sim<'_> {
                 self.nodes[leader].inc += 1;
                 self.nodes[leader].crashed = true;
                 self.push(restart_ms, Ev::Restart { node: leader });
+            }
+            Ev::Join { node } => {
+                (11u8, node).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.start(node)?;
+            }
+            Ev::SyncTick { node } => {
+                (12u8, node).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.sync_tick(node);
+            }
+            Ev::SyncRequest { to, from, after } => {
+                (13u8, to, from, after).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.sync_answer(to, from, after);
+            }
+            Ev::SyncReply { to, blocks } => {
+                (14u8, to, blocks.len()).hash(&mut h);
+                self.trace.write_u64(h.finish());
+                self.on_sync(to, blocks)?;
             }
             Ev::WorkEnds { node } => {
                 (9u8, node).hash(&mut h);
@@ -765,17 +1161,19 @@ impl Sim<'_> {
         for e in effects {
             self.effect(i, e)?;
         }
-        Ok(())
+        if self.nodes[i].rebuild {
+            // A rotation took effect: the core cannot change its key, so the host restarts
+            // it with the new one (the node host does the same on `EpochChanged`).
+            return self.boot(i, true);
+        }
+        self.announce(i)
     }
 
     fn effect(&mut self, i: usize, e: Effect) -> Result<(), Violation> {
         let inc = self.nodes[i].inc;
         match e {
-            Effect::Send { to, message } => self.send(i, &[usize::from(to)], message)?,
-            Effect::Broadcast { message } => {
-                let to: Vec<usize> = (0..self.sc.n).filter(|j| *j != i).collect();
-                self.send(i, &to, message)?;
-            }
+            Effect::Send { to, message } => self.send(i, Some(to), message)?,
+            Effect::Broadcast { message } => self.send(i, None, message)?,
             Effect::ScheduleTimeout {
                 view,
                 kind,
@@ -836,6 +1234,23 @@ impl Sim<'_> {
                 }
             }
             Effect::Validate { block, parent } => {
+                // R13: a block belongs to the epoch that governs its height (the header
+                // carries it); a host that knows the plan refuses a proposal of another
+                // epoch (a core still in the old epoch proposing past the boundary).
+                let epoch = self.nodes[i].set.epoch.0;
+                let empty = state::transactions(&block.payload).is_some_and(|t| t.is_empty());
+                let suffix = empty && self.suffix_height(i, block.height.0);
+                if self.plan.epochs.is_some()
+                    && !self.nodes[i].unannounced
+                    && self.plan.epoch_of(block.height.0) as u64 != epoch
+                    && !suffix
+                {
+                    if is_honest(&self.nodes[i]) {
+                        self.out.wrong_epoch_refused += 1;
+                    }
+                    self.answer(i, block.digest, false);
+                    return Ok(());
+                }
                 let bound = block.digest
                     == block_digest(block.parent, block.height, block.view, &block.payload)
                     && block.parent == parent.digest
@@ -868,9 +1283,13 @@ impl Sim<'_> {
                 let set = &self.nodes[i].set;
                 match ev.verify(self.chain_id, set) {
                     Ok(culprit) => {
-                        if self.nodes[usize::from(culprit)].byz.is_none() {
+                        let node = self.plan.node(set.epoch.0, culprit);
+                        if node.is_none_or(|j| is_honest(&self.nodes[j])) {
                             return Err(self.fail(format!(
-                                "node {i} produced evidence against honest node {culprit}"
+                                "node {i} produced evidence against honest node {} (index \
+                                 {culprit} of epoch {})",
+                                node.map_or("?".to_string(), |j| j.to_string()),
+                                set.epoch
                             )));
                         }
                         // Reported once per (epoch, view, culprit) by each core (incarnation).
@@ -890,24 +1309,38 @@ impl Sim<'_> {
                 }
             }
             Effect::PeerMisbehaved { peer, reason } => {
-                if is_honest(&self.nodes[i]) && is_honest(&self.nodes[usize::from(peer)]) {
-                    return Err(self.fail(format!("node {i} accused honest node {peer}: {reason}")));
-                }
+                // The peer is an index in the reporting core's current set.
+                let epoch = self.nodes[i].set.epoch.0;
+                let accused = self.plan.node(epoch, peer);
                 if is_honest(&self.nodes[i]) {
+                    let Some(j) = accused else {
+                        return Err(self.fail(format!(
+                            "node {i} accused peer {peer}, not a validator of epoch {epoch}: \
+                             {reason}"
+                        )));
+                    };
+                    if is_honest(&self.nodes[j]) {
+                        return Err(self.fail(format!(
+                            "node {i} accused honest node {j} (index {peer} of epoch {epoch}): \
+                             {reason}"
+                        )));
+                    }
+                    // A removed validator is a validator only of epochs in which it sends
+                    // nothing invalid: its messages of later epochs are dropped by the
+                    // gates or ignored by the cores, never blamed on it.
+                    if matches!(
+                        self.nodes[j].byz.as_ref().map(|b| b.kind),
+                        Some(ByzKind::Stale | ByzKind::Ghost)
+                    ) {
+                        return Err(self.fail(format!(
+                            "node {i} reported node {j}, a removed validator, in epoch \
+                             {epoch}: {reason}"
+                        )));
+                    }
                     self.out.byzantine_reported += 1;
                 }
             }
-            Effect::EpochChanged { root, .. } => {
-                let n = &mut self.nodes[i];
-                if let Some(set) = &self.epoch1 {
-                    n.set = set.clone();
-                }
-                n.root = root;
-                n.root_cert = None;
-                // The host drops votes of the old epoch.
-                let e = n.set.epoch;
-                n.durable.retain(|v| v.epoch == e);
-            }
+            Effect::EpochChanged { epoch, root } => self.on_epoch_changed(i, epoch, root)?,
         }
         Ok(())
     }
@@ -923,12 +1356,28 @@ impl Sim<'_> {
         view: View,
         parent: BlockRef,
     ) -> Result<Option<Block>, Violation> {
+        let height = parent.height.next();
+        // R13: the host builds only blocks of its core's epoch (the header carries the
+        // epoch of its height); a host that does not know of the change (a removed
+        // validator left running) builds one, invalid, past the boundary.
+        let epoch_ok = self.plan.epoch_of(height.0) as u64 == self.nodes[i].set.epoch.0;
+        let suffix = self.suffix_height(i, height.0);
+        if !epoch_ok && !self.nodes[i].unannounced && !suffix {
+            if is_honest(&self.nodes[i]) {
+                self.out.wrong_epoch_unbuilt += 1;
+            }
+            return Ok(None);
+        }
         let mut txs = vec![0u8; 8];
         self.rng.fill(&mut txs[..]);
-        let height = parent.height.next();
         let base = self.base_filled(i, parent.digest, height.0)?;
         let pipelined = base.is_some() && parent.digest != self.nodes[i].host.root;
         let (txs, claim) = match base {
+            // A suffix block is empty: it changes nothing (and is never committed).
+            _ if suffix => match base.or_else(|| self.parent_claim(i, parent.digest)) {
+                Some(c) => (Vec::new(), c),
+                None => return Ok(None),
+            },
             Some(s) => {
                 let post = state::execute(s, &txs);
                 (txs, post)
@@ -953,7 +1402,10 @@ impl Sim<'_> {
             view,
             payload,
         };
-        let valid = self.truth.register(&block);
+        // Past the boundary only an empty block (a suffix block) is valid, whoever built it.
+        let beyond = self.plan.epoch_of(height.0) as u64 > self.nodes[i].set.epoch.0;
+        let suffix_ok = self.sc.boundary_suffix && beyond && txs.is_empty();
+        let valid = self.truth.register(&block) && (epoch_ok || suffix_ok);
         self.proposed.insert(digest, valid);
         let host = &mut self.nodes[i].host;
         host.remember(&block, claim);
@@ -965,7 +1417,9 @@ impl Sim<'_> {
             if pipelined {
                 self.out.pipelined_proposals += 1;
             }
-            if base.is_none() {
+            if suffix {
+                self.out.suffix_proposals += 1;
+            } else if base.is_none() {
                 self.out.empty_proposals += 1;
             }
         }
@@ -1153,7 +1607,33 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn send(&mut self, i: usize, to: &[usize], msg: Message) -> Result<(), Violation> {
+    /// What node `i`'s Byzantine actor sees of the simulation. Indices are into its core's
+    /// current set.
+    fn ctx(&mut self, i: usize) -> Ctx<'_> {
+        let epoch = self.nodes[i].set.epoch;
+        let n = self.plan.members[epoch.0 as usize].len();
+        let me = self.plan.idx(epoch.0, i).map_or(n, usize::from);
+        let node = &self.nodes[i];
+        Ctx {
+            chain_id: self.chain_id,
+            me,
+            n,
+            epoch,
+            retired: node.retired.as_ref(),
+            retired_sigs: &mut self.retired_sigs,
+            key: &node.key,
+            rng: &mut self.rng,
+            proposed: &mut self.proposed,
+            truth: &mut self.truth,
+            root: node.host.root,
+            committed: node.host.committed,
+        }
+    }
+
+    /// Node `i`'s core sends `msg` to the validator at index `to` of its current set, or
+    /// to every other node (`None`: a broadcast reaches every node; each host's gate keeps
+    /// what comes from its own core's validators).
+    fn send(&mut self, i: usize, to: Option<u16>, msg: Message) -> Result<(), Violation> {
         let honest = is_honest(&self.nodes[i]);
         if honest {
             // Invariant: an honest node never signs conflicting votes.
@@ -1164,31 +1644,43 @@ impl Sim<'_> {
                 self.proposed_at
                     .entry(m.proposal.block.digest)
                     .or_insert(self.now);
+                for c in m.parent_cert.iter().chain(m.nullifications.iter()) {
+                    self.check_cert(i, c)?;
+                }
             }
             if let Message::Certificate(c) = &msg {
                 if c.kind == VoteKind::Notarize {
                     self.notarized_at.entry(c.block).or_insert(self.now);
                 }
+                self.check_cert(i, c)?;
             }
         }
+        let epoch = self.nodes[i].set.epoch.0;
         let sends: Vec<(usize, Vec<u8>)> = if let Some(mut byz) = self.nodes[i].byz.take() {
-            let mut ctx = Ctx {
-                chain_id: self.chain_id,
-                me: i,
-                n: self.sc.n,
-                key: &self.nodes[i].key,
-                rng: &mut self.rng,
-                proposed: &mut self.proposed,
-                truth: &mut self.truth,
-                root: self.nodes[i].host.root,
-                committed: self.nodes[i].host.committed,
+            let mut ctx = self.ctx(i);
+            let to: Vec<usize> = match to {
+                Some(t) => vec![usize::from(t)],
+                None => (0..ctx.n).filter(|j| *j != ctx.me).collect(),
             };
-            let s = byz.transform(&mut ctx, to, msg);
+            let s = byz.transform(&mut ctx, &to, msg);
             self.nodes[i].byz = Some(byz);
-            s
+            s.into_iter()
+                .filter_map(|(j, b)| self.plan.node(epoch, j as u16).map(|n| (n, b)))
+                .collect()
         } else {
             let b = msg.encode();
-            to.iter().map(|j| (*j, b.clone())).collect()
+            match to {
+                Some(t) => self
+                    .plan
+                    .node(epoch, t)
+                    .map(|j| (j, b))
+                    .into_iter()
+                    .collect(),
+                None => (0..self.sc.n)
+                    .filter(|j| *j != i)
+                    .map(|j| (j, b.clone()))
+                    .collect(),
+            }
         };
         for (j, bytes) in sends {
             self.transmit(i, j, bytes);
@@ -1196,33 +1688,49 @@ impl Sim<'_> {
         Ok(())
     }
 
-    /// A Byzantine node sees what it receives (to answer or record it).
+    /// A Byzantine node sees what it receives (to answer or record it); `from` are indices
+    /// into its core's current set.
     fn observe(&mut self, i: usize, batch: &[(u16, Vec<u8>)]) {
         let Some(mut byz) = self.nodes[i].byz.take() else {
             return;
         };
+        let epoch = self.nodes[i].set.epoch.0;
         let mut sends = Vec::new();
         for (from, bytes) in batch {
             let Ok(msg) = Message::decode(bytes) else {
                 continue;
             };
-            let mut ctx = Ctx {
-                chain_id: self.chain_id,
-                me: i,
-                n: self.sc.n,
-                key: &self.nodes[i].key,
-                rng: &mut self.rng,
-                proposed: &mut self.proposed,
-                truth: &mut self.truth,
-                root: self.nodes[i].host.root,
-                committed: self.nodes[i].host.committed,
-            };
+            let mut ctx = self.ctx(i);
             sends.extend(byz.observe(&mut ctx, usize::from(*from), &msg));
         }
         self.nodes[i].byz = Some(byz);
         for (j, bytes) in sends {
-            self.transmit(i, j, bytes);
+            if let Some(node) = self.plan.node(epoch, j as u16) {
+                self.transmit(i, node, bytes);
+            }
         }
+    }
+
+    /// The host gate of node `to`: the index in its core's current set of a message's
+    /// sender, `None` (dropped) when the sender is not one of its validators. A
+    /// [`ByzKind::Ghost`]'s messages reach such a node through the scenario's relay, as
+    /// the relay's.
+    fn gate(&mut self, to: usize, from: usize) -> Option<u16> {
+        let epoch = self.nodes[to].set.epoch.0;
+        if let Some(p) = self.plan.idx(epoch, from) {
+            return Some(p);
+        }
+        let relay = self.plan.epochs.as_ref().and_then(|e| e.relay);
+        let ghost = self.nodes[from].byz.as_ref().map(|b| b.kind) == Some(ByzKind::Ghost);
+        if let Some(p) = relay
+            .filter(|_| ghost)
+            .and_then(|r| self.plan.idx(epoch, r))
+        {
+            self.out.relayed += 1;
+            return Some(p);
+        }
+        self.out.gate_dropped += 1;
+        None
     }
 
     fn check_vote(&mut self, i: usize, v: &Vote) -> Result<(), Violation> {
@@ -1313,9 +1821,25 @@ impl Sim<'_> {
     }
 
     fn on_finalized(&mut self, i: usize, block: Block, cert: Certificate) -> Result<(), Violation> {
+        if self.plan.epochs.is_some() {
+            // Kept to answer block sync, with the link to a suffix block's certificate.
+            let links = self.suffix_links(i, &block, &cert);
+            self.nodes[i].blocks.push(Synced {
+                block: block.clone(),
+                cert: cert.clone(),
+                links,
+            });
+        }
         if !is_honest(&self.nodes[i]) {
-            // A Byzantine node's host keeps its state too (its actor may use it).
+            // A Byzantine node's host keeps its state too (its actor may use it, and its
+            // finalized height tells it of epoch changes).
             self.nodes[i].host.finalize(&block);
+            let now = self.now;
+            let n = &mut self.nodes[i];
+            n.chain.push(block.digest);
+            n.finalized_at_ms.push(now);
+            n.root_cert = (cert.block == block.digest).then_some(cert);
+            n.root = block.reference();
             return self.resume(i);
         }
         // Every delivered block is the block its digest names (the digest binds payload,
@@ -1361,6 +1885,19 @@ impl Sim<'_> {
         }
         if cert.kind != VoteKind::Finalize {
             return Err(self.fail(format!("node {i} delivered with a {:?} cert", cert.kind)));
+        }
+        if self.plan.epochs.is_some() {
+            // R13: a block is finalized by a quorum of the set of its height's epoch.
+            let e = self.plan.epoch_of(block.height.0) as u64;
+            if cert.epoch.0 != e {
+                return Err(self.fail(format!(
+                    "node {i} finalized height {} of epoch {e} with a certificate of epoch {}",
+                    block.height, cert.epoch
+                )));
+            }
+            self.check_cert(i, &cert)?;
+            self.first_final.entry(e).or_insert(self.now);
+            self.boundary_crash(i, block.height.0);
         }
         self.finalized.insert(block.height.0, block.digest);
         self.commit(i, &block, truth)?;
@@ -1527,6 +2064,427 @@ impl Sim<'_> {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+impl Sim<'_> {
+    /// R13: node `i`'s core switched to `epoch` at `root`. Its host takes the new set,
+    /// drops its votes of the old epoch, and, when the node's consensus key rotated,
+    /// restarts the core with the new key (a core keeps its key across a switch: it would
+    /// run the new epoch as an observer). An honest core switches epochs in order, at the
+    /// boundary block of the finalized chain, with views restarting at 0.
+    fn on_epoch_changed(
+        &mut self,
+        i: usize,
+        epoch: Epoch,
+        root: BlockRef,
+    ) -> Result<(), Violation> {
+        let e = epoch.0 as usize;
+        let prev = self.nodes[i].set.epoch;
+        if is_honest(&self.nodes[i]) {
+            let h = root.height.0;
+            let on_chain = match h {
+                0 => Digest::ZERO,
+                h => self.nodes[i]
+                    .chain
+                    .get(h as usize - 1)
+                    .copied()
+                    .unwrap_or(Digest::ZERO),
+            };
+            if epoch.0 != prev.0 + 1
+                || self.plan.starts.get(e) != Some(&(h + 1))
+                || root.view != View(0)
+                || root.digest != on_chain
+            {
+                return Err(self.fail(format!(
+                    "honest node {i} switched from epoch {prev} to epoch {epoch} at height {h} \
+                     view {} ({}); the plan starts epoch {epoch} at height {:?} and its chain \
+                     has {} there",
+                    root.view,
+                    root.digest.to_hex(),
+                    self.plan.starts.get(e),
+                    on_chain.to_hex()
+                )));
+            }
+            self.out.epoch_switches += 1;
+            self.first_switch.entry(epoch.0).or_insert(self.now);
+        }
+        let Some(set) = self.plan.sets.get(e).cloned() else {
+            return Err(self.fail(format!(
+                "node {i} switched to epoch {epoch}, not in the plan"
+            )));
+        };
+        let key = self.keys[i][self.plan.gen_for(i, e)].clone();
+        let n = &mut self.nodes[i];
+        n.set = set;
+        n.root = root;
+        n.root_cert = None;
+        // The host drops votes of the old epoch.
+        n.durable.retain(|v| v.epoch == epoch);
+        if n.key.public() != key.public() && self.plan.idx(epoch.0, i).is_some() {
+            n.key = key;
+            n.rebuild = true;
+        }
+        Ok(())
+    }
+
+    /// Every certificate an honest node sends, or finalizes with, is a quorum of its
+    /// epoch's set: no signature of a removed validator or of a rotated-out key counts in
+    /// it. Each distinct certificate is checked once; the signers whose votes counted are
+    /// noted (late joiners, rotated validators).
+    fn check_cert(&mut self, i: usize, c: &Certificate) -> Result<(), Violation> {
+        if self.plan.epochs.is_none() {
+            return Ok(());
+        }
+        let mut h = DefaultHasher::new();
+        codec::encode(c).hash(&mut h);
+        if !self.certs_checked.insert(h.finish()) {
+            return Ok(());
+        }
+        self.out.certificates_checked += 1;
+        let e = c.epoch.0 as usize;
+        let what = format!(
+            "honest node {i} holds a {:?} certificate of epoch {} view {} for {}",
+            c.kind,
+            c.epoch,
+            c.view,
+            c.block.to_hex()
+        );
+        let Some(set) = self.plan.sets.get(e) else {
+            return Err(self.fail(format!("{what}: no such epoch")));
+        };
+        if let Err(err) = verify_certificate(c, self.chain_id, set, &mut self.checker) {
+            return Err(self.fail(format!(
+                "{what} that is not a quorum of epoch {}'s set: {err}",
+                c.epoch
+            )));
+        }
+        if let Some(s) = c
+            .signatures
+            .iter()
+            .find(|s| self.retired_sigs.contains(&s.signature))
+        {
+            return Err(self.fail(format!(
+                "{what} carrying a signature made with a retired key (index {})",
+                s.index
+            )));
+        }
+        let late: Vec<usize> = self
+            .plan
+            .epochs
+            .as_ref()
+            .map(|x| x.late.iter().map(|l| l.0).collect())
+            .unwrap_or_default();
+        for s in &c.signatures {
+            let Some(node) = self.plan.node(c.epoch.0, s.index) else {
+                continue;
+            };
+            if !is_honest(&self.nodes[node]) {
+                continue;
+            }
+            if late.contains(&node) {
+                self.late_counted.insert(node);
+            }
+            if self.plan.gens[e][node].is_some_and(|g| g > 0) {
+                self.rotated_counted.insert(node);
+            }
+        }
+        Ok(())
+    }
+
+    /// Crash node `i` if it is to be killed at the boundary block it just finalized.
+    fn boundary_crash(&mut self, i: usize, height: u64) {
+        let Some(e) = self.plan.epochs.as_ref() else {
+            return;
+        };
+        let due: Vec<(u64, u64, u64)> = e
+            .boundary_crashes
+            .iter()
+            .filter(|c| {
+                c.node == i && self.plan.starts.get(c.epoch as usize) == Some(&(height + 1))
+            })
+            .map(|c| (c.epoch, c.delay_ms, c.down_ms))
+            .collect();
+        for (epoch, delay, down) in due {
+            if !self.crashes_done.insert((i, epoch)) {
+                continue;
+            }
+            self.out.boundary_crashes += 1;
+            self.push(self.now + delay, Ev::Crash { node: i });
+            self.push(self.now + delay + down, Ev::Restart { node: i });
+            self.dyn_heal = self.dyn_heal.max(self.now + delay + down);
+        }
+    }
+
+    /// When a message from `from` to `to` arrives (a sync request or answer), if it does:
+    /// the link's latency and jitter, its loss, and partitions.
+    fn link(&mut self, from: usize, to: usize) -> Option<u64> {
+        if from == to || self.partitioned(from, to) || self.rng.gen_bool(self.sc.net.loss) {
+            return None;
+        }
+        Some(self.now + self.latency[from][to] + self.rng.gen_range(0..=self.sc.net.jitter_ms))
+    }
+
+    /// A host's block-sync request is due: ask the next node for the blocks above its tip.
+    fn sync_tick(&mut self, i: usize) {
+        let Some(sync) = self.plan.epochs.as_ref().and_then(|e| e.sync.clone()) else {
+            return;
+        };
+        self.push(self.now + sync.interval_ms, Ev::SyncTick { node: i });
+        let n = &self.nodes[i];
+        if !is_honest(n) || n.unannounced || n.core.is_none() {
+            return;
+        }
+        let mut peer = n.sync_next % self.sc.n;
+        if peer == i {
+            peer = (peer + 1) % self.sc.n;
+        }
+        self.nodes[i].sync_next = peer + 1;
+        let after = self.nodes[i].chain.len() as u64;
+        if let Some(at) = self.link(i, peer) {
+            self.push(
+                at,
+                Ev::SyncRequest {
+                    to: peer,
+                    from: i,
+                    after,
+                },
+            );
+        }
+    }
+
+    /// Node `i` answers a block-sync request with its finalized blocks above `after`, at
+    /// most `blocks_max` (more while the last one's certificate names a later block), each
+    /// with the certificate it was finalized with (and a suffix block's link). Honest nodes
+    /// answer, and the Byzantine kinds whose hosts are honest (a removed validator's, a
+    /// relay's, a key thief's).
+    fn sync_answer(&mut self, i: usize, from: usize, after: u64) {
+        let Some(sync) = self.plan.epochs.as_ref().and_then(|e| e.sync.clone()) else {
+            return;
+        };
+        let n = &self.nodes[i];
+        let answers = match n.byz.as_ref().map(|b| b.kind) {
+            None => true,
+            Some(k) => matches!(
+                k,
+                ByzKind::Stale | ByzKind::Ghost | ByzKind::Relay | ByzKind::KeyThief
+            ),
+        };
+        if !answers || n.core.is_none() || n.blocks.len() as u64 <= after {
+            return;
+        }
+        let mut blocks: Vec<Synced> = Vec::new();
+        for s in &n.blocks[after as usize..] {
+            let done = blocks
+                .last()
+                .is_some_and(|l| l.cert.block == l.block.digest || !l.links.is_empty())
+                && blocks.len() >= sync.blocks_max;
+            if done {
+                break;
+            }
+            blocks.push(s.clone());
+        }
+        if let Some(at) = self.link(i, from) {
+            self.push(at, Ev::SyncReply { to: from, blocks });
+        }
+    }
+
+    /// Whether node `i`'s host builds and accepts an empty suffix block at `height` (R13):
+    /// the height belongs to a later epoch than its core's, and the host knows the plan.
+    fn suffix_height(&self, i: usize, height: u64) -> bool {
+        let n = &self.nodes[i];
+        self.sc.boundary_suffix
+            && self.plan.epochs.is_some()
+            && !n.unannounced
+            && self.plan.epoch_of(height) as u64 > n.set.epoch.0
+    }
+
+    /// The blocks from `block`'s child up to the block `cert` names, when that is a suffix
+    /// block past `block`'s epoch (R13: never delivered, read from node `i`'s core); empty
+    /// otherwise.
+    fn suffix_links(&mut self, i: usize, block: &Block, cert: &Certificate) -> Vec<Block> {
+        let Some(core) = self.nodes[i].core.as_ref() else {
+            return Vec::new();
+        };
+        if cert.block == block.digest {
+            return Vec::new();
+        }
+        let past = core
+            .held_block(&cert.block)
+            .is_some_and(|c| self.plan.epoch_of(c.height.0) != self.plan.epoch_of(block.height.0));
+        if !past {
+            return Vec::new();
+        }
+        let mut links = Vec::new();
+        let mut d = cert.block;
+        while let Some(b) = core.held_block(&d) {
+            links.push(b.clone());
+            if b.parent == block.digest || links.len() > 64 {
+                break;
+            }
+            d = b.parent;
+        }
+        links.reverse();
+        if is_honest(&self.nodes[i]) {
+            self.out.suffix_finalized += 1;
+        }
+        links
+    }
+
+    /// Whether `s`'s certificate is a finalization of `epoch`'s set for its block, for a
+    /// later block of `run` (from index `k`), or for the last of its suffix links, which
+    /// lead from it; `Err` when the certificate itself does not verify.
+    fn sync_certified(&mut self, run: &[Synced], k: usize, epoch: usize) -> Result<bool, String> {
+        let s = &run[k];
+        let c = &s.cert;
+        let in_run = run[k..].iter().any(|r| r.block.digest == c.block);
+        let mut parent = s.block.digest;
+        let mut height = s.block.height.0;
+        let linked = !s.links.is_empty()
+            && s.links.iter().all(|l| {
+                let ok =
+                    l.parent == parent && l.height.0 == height + 1 && HashBinding.check(l).is_ok();
+                parent = l.digest;
+                height = l.height.0;
+                ok
+            })
+            && parent == c.block;
+        if !in_run && !linked {
+            return Ok(false);
+        }
+        if c.kind != VoteKind::Finalize || c.epoch.0 as usize != epoch {
+            return Err(format!("a {:?} certificate of epoch {}", c.kind, c.epoch));
+        }
+        verify_certificate(c, self.chain_id, &self.plan.sets[epoch], &mut self.checker)
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// Node `i`'s host received finalized blocks by block sync: it commits those that
+    /// extend its tip, up to the end of the first one's epoch, each with a finalization
+    /// certificate of that epoch's set for it, for a later block of the run, or for a
+    /// suffix block it links to (checked), then restarts its core at the new tip (its host
+    /// then tells the core of the next epoch, and the core switches when the tip is the
+    /// boundary block).
+    fn on_sync(&mut self, i: usize, blocks: Vec<Synced>) -> Result<(), Violation> {
+        let n = &self.nodes[i];
+        if !is_honest(n) || n.unannounced || n.core.is_none() {
+            return Ok(());
+        }
+        let tip = n.chain.len() as u64;
+        let run: Vec<Synced> = blocks
+            .into_iter()
+            .filter(|s| s.block.height.0 > tip)
+            .collect();
+        let Some(first) = run.first() else {
+            return Ok(());
+        };
+        let epoch = self.plan.epoch_of(first.block.height.0);
+        // The linked prefix of the run, within one epoch.
+        let mut parent = n.chain.last().copied().unwrap_or(Digest::ZERO);
+        let mut linked = 0;
+        for (k, s) in run.iter().enumerate() {
+            let b = &s.block;
+            if b.height.0 != tip + 1 + k as u64
+                || b.parent != parent
+                || self.plan.epoch_of(b.height.0) != epoch
+                || HashBinding.check(b).is_err()
+            {
+                break;
+            }
+            parent = b.digest;
+            linked = k + 1;
+        }
+        let run = &run[..linked];
+        // The longest part of it whose every block is certified within it.
+        let mut take = 0;
+        for k in 0..run.len() {
+            match self.sync_certified(run, k, epoch) {
+                Ok(true) => take = k + 1,
+                Ok(false) => break,
+                Err(e) => {
+                    return Err(self.fail(format!(
+                        "node {i} was sent height {} of epoch {epoch} with {e}",
+                        run[k].block.height
+                    )))
+                }
+            }
+        }
+        for s in run[..take].iter().cloned() {
+            self.out.synced_blocks += 1;
+            self.on_finalized(i, s.block, s.cert)?;
+            // Its core never held the suffix: keep the link that came with it.
+            if let Some(kept) = self.nodes[i].blocks.last_mut() {
+                if kept.links.is_empty() {
+                    kept.links = s.links;
+                }
+            }
+        }
+        let n = &mut self.nodes[i];
+        let root = n.core.as_ref().map_or(0, |c| c.finalized().height.0);
+        if take == 0 || (n.chain.len() as u64) <= root {
+            return Ok(());
+        }
+        // Restart the core at the new tip, in the epoch that finalized it.
+        let Some(last) = n.blocks.last().cloned() else {
+            return Ok(());
+        };
+        let (b, c) = (last.block, last.cert);
+        let e = self.plan.epoch_of(b.height.0);
+        n.set = self.plan.sets[e].clone();
+        n.key = self.keys[i][self.plan.gen_for(i, e)].clone();
+        n.root = b.reference();
+        n.root_cert = (c.block == b.digest).then_some(c);
+        n.durable.retain(|v| v.epoch.0 as usize == e);
+        self.boot(i, true)
+    }
+
+    /// At the end of a run with epoch changes: every honest node that follows the changes
+    /// runs the last epoch and has finalized a block of it; every epoch's first block was
+    /// finalized within the liveness bound of its switch (or of the last fault's heal).
+    fn check_epochs(&mut self, heal: u64) -> Result<(), Violation> {
+        if self.plan.epochs.is_none() {
+            return Ok(());
+        }
+        let last = self.plan.last();
+        let start = self.plan.starts[last];
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !is_honest(n) || n.unannounced {
+                continue;
+            }
+            let Some(core) = n.core.as_ref() else {
+                continue;
+            };
+            if core.epoch().0 as usize != last || (n.chain.len() as u64) < start {
+                return Err(self.fail(format!(
+                    "epoch liveness: honest node {i} ended in epoch {} at height {}; the last \
+                     epoch, {last}, starts at height {start}",
+                    core.epoch(),
+                    n.chain.len()
+                )));
+            }
+        }
+        let bound = self.sc.liveness_bound_ms;
+        for ep in 1..=last as u64 {
+            let Some(&t) = self.first_switch.get(&ep) else {
+                return Err(self.fail(format!("no honest node switched to epoch {ep}")));
+            };
+            let due = t.max(heal) + bound;
+            if self.first_final.get(&ep).is_none_or(|f| *f > due) {
+                return Err(self.fail(format!(
+                    "epoch liveness: epoch {ep} began at {t} ms but no honest node finalized a \
+                     block of it by {due} ms"
+                )));
+            }
+        }
+        self.out.late_joiners_counted = self.late_counted.len() as u64;
+        self.out.rotated_counted = self.rotated_counted.len() as u64;
+        self.out.rotated = (0..self.sc.n)
+            .filter(|i| is_honest(&self.nodes[*i]))
+            .filter(|i| self.plan.gens.iter().any(|g| g[*i].is_some_and(|x| x > 0)))
+            .count() as u64;
+        self.out.retired_signatures = self.retired_sigs.len() as u64;
         Ok(())
     }
 }

@@ -164,7 +164,7 @@ fn mixed_faults() {
 fn epoch_change() {
     for seed in 0..10 {
         let sc = scenario("epoch", seed).expect("known").quick();
-        let h = sc.epoch_change_height.expect("epoch scenario");
+        let h = sc.epochs.as_ref().expect("epoch scenario").changes[0].start_height;
         let o = run(&sc, seed).unwrap_or_else(|v| panic!("{v}"));
         assert!(
             o.height_min > h + 2,
@@ -174,6 +174,134 @@ fn epoch_change() {
     }
 }
 
+/// Seeds of each `epoch-*` scenario in its campaign test.
+const EPOCH_SEEDS: u64 = 25;
+
+/// Issue 18: a validator removed at the boundary keeps running: stale (its host never
+/// feeds the change, its core keeps proposing and voting in the old epoch) or a ghost
+/// signing messages of the new epoch with its retired key, which the gates drop or a
+/// Byzantine member relays. None of its signatures is in any certificate of the new epoch
+/// (the simulator checks every certificate against its epoch's set and against every
+/// signature a retired key made), honest nodes never report it (they cannot name it in the
+/// new set) and report the relay.
+#[test]
+fn a_removed_validator_that_keeps_voting_never_counts() {
+    let o = campaign("epoch-remove", 0..EPOCH_SEEDS);
+    for x in &o {
+        assert!(x.epoch_switches > 0, "{x:?}");
+    }
+    let retired: u64 = o.iter().map(|x| x.retired_signatures).sum();
+    assert!(
+        retired > 0,
+        "no removed validator signed with its retired key"
+    );
+    assert!(
+        o.iter().any(|x| x.gate_dropped > 0),
+        "no host gate dropped a removed validator's message"
+    );
+    assert!(
+        o.iter().any(|x| x.relayed > 0 && x.byzantine_reported > 0),
+        "no relayed message of a removed validator was refused and reported"
+    );
+}
+
+/// Issue 18: validators added; each starts late from the genesis root, catches up by
+/// block sync epoch by epoch (its core switches at each boundary as its host tells it),
+/// and votes: its signature is in a certificate of an epoch it validates. In a third of
+/// the seeds the new set needs it for every quorum.
+#[test]
+fn a_late_joiner_catches_up_across_epochs_and_votes() {
+    let o = campaign("epoch-add", 0..EPOCH_SEEDS);
+    for x in &o {
+        assert!(x.late_joiners > 0, "{x:?}");
+        assert_eq!(x.late_joiners_counted, x.late_joiners, "{x:?}");
+        assert!(x.synced_blocks > 0, "{x:?}");
+    }
+    assert!(
+        o.iter().any(|x| x.last_epoch == 2),
+        "no seed crossed two epochs"
+    );
+}
+
+/// Issue 18: a consensus key rotated (same validator and index): the validator's host
+/// restarts its core with the new key at the switch, and certificates of the new epochs
+/// carry the new key's signatures; a member holding the old key signs conflicting votes
+/// in the rotated validator's name, which are refused and reported, never counted (with
+/// n = 4 and the thief withholding its votes, every quorum needs the new key).
+#[test]
+fn a_rotated_key_counts_and_the_old_one_does_not() {
+    let o = campaign("epoch-rotate", 0..EPOCH_SEEDS);
+    for x in &o {
+        assert_eq!(x.rotated_counted, x.rotated, "{x:?}");
+        assert!(x.rotated > 0, "{x:?}");
+    }
+    assert!(
+        o.iter()
+            .any(|x| x.retired_signatures > 0 && x.byzantine_reported > 0),
+        "no old-key vote was made and refused"
+    );
+}
+
+/// Issue 18: validators killed right after they finalize the boundary block restart from
+/// their durable votes in the new epoch, never sign twice, and the chain goes on.
+#[test]
+fn validators_killed_at_the_boundary_resume_in_the_right_epoch() {
+    let o = campaign("epoch-crash", 0..EPOCH_SEEDS);
+    for x in &o {
+        assert!(x.boundary_crashes > 0, "{x:?}");
+    }
+}
+
+/// Issue 18: two or three set changes under a partition around the first boundary, a
+/// crash, a crash at a boundary, late joiners, removed validators and a Byzantine member of
+/// a new set.
+#[test]
+fn epoch_changes_under_partitions_crashes_and_byzantine_members() {
+    campaign("epoch-mixed", 0..EPOCH_SEEDS);
+}
+
+/// The epoch scenarios keep f < n/3 faulty validators in every epoch's set.
+#[test]
+fn every_epoch_scenario_keeps_an_honest_majority_in_every_set() {
+    for name in chancery_sim::SCENARIOS
+        .iter()
+        .filter(|n| n.starts_with("epoch"))
+    {
+        for seed in 0..500 {
+            let sc = scenario(name, seed).expect("known scenario");
+            let e = sc.epochs.as_ref().expect("an epoch scenario");
+            let faulty: Vec<usize> = sc.byzantine.iter().map(|b| b.0).collect();
+            assert!(e.faults_ok(&faulty), "{name} seed {seed}: {sc:?}");
+        }
+    }
+}
+
+/// R13: without suffix blocks (a host that builds and accepts nothing past an epoch's
+/// last height), a boundary block whose view collected finalize votes from some nodes and
+/// nullify votes from others (a partition at the boundary) can be neither finalized by its
+/// own view nor by a descendant's, and the chain stops for good: the liveness checks fail.
+#[test]
+fn without_suffix_blocks_a_boundary_block_can_stop_the_chain() {
+    let mut caught = Vec::new();
+    for seed in 0..SUFFIX_SEEDS {
+        let mut sc = scenario("epoch-mixed", seed)
+            .expect("known scenario")
+            .quick();
+        sc.boundary_suffix = false;
+        if let Err(v) = run(&sc, seed) {
+            assert!(v.what.contains("liveness"), "an unexpected violation: {v}");
+            caught.push(seed);
+        }
+    }
+    assert!(
+        !caught.is_empty(),
+        "{SUFFIX_SEEDS} seeds of `epoch-mixed` without suffix blocks never stalled"
+    );
+}
+
+/// Seeds of `epoch-mixed` run without suffix blocks (1 of the first 25 stalls: seed 1).
+const SUFFIX_SEEDS: u64 = 4;
+
 #[test]
 fn large_validator_sets() {
     campaign("large", 0..3);
@@ -181,7 +309,13 @@ fn large_validator_sets() {
 
 #[test]
 fn same_seed_same_trace() {
-    for name in ["mixed", "byz-garbage", "crash", "pipeline-skip"] {
+    for name in [
+        "mixed",
+        "byz-garbage",
+        "crash",
+        "pipeline-skip",
+        "epoch-mixed",
+    ] {
         let a = run(&scenario(name, 7).expect("known").quick(), 7).expect("run");
         let b = run(&scenario(name, 7).expect("known").quick(), 7).expect("run");
         let c = run(&scenario(name, 8).expect("known").quick(), 8).expect("run");
