@@ -803,6 +803,13 @@ impl chancery_consensus::BlockBinding for KernelBinding {
         }
         Ok(())
     }
+
+    /// The boundary block of an epoch commits the next set (docs/governance.md). One
+    /// decode per delivered block, as the driver's commit does.
+    fn ends_epoch(&self, block: &CBlock) -> bool {
+        codec::decode::<Block>(&block.payload)
+            .is_ok_and(|b| b.header.next_validator_set != chancery_core::Digest::ZERO)
+    }
 }
 
 /// The consensus view of a kernel block.
@@ -1106,6 +1113,28 @@ mod pipeline_tests {
             Verdict::Valid
         ));
     }
+    /// The core stops delivering at a boundary block (R13) only if the binding says which
+    /// block that is: the one whose header commits the next set.
+    #[test]
+    fn the_binding_names_the_block_that_ends_its_epoch() {
+        use chancery_consensus::BlockBinding;
+        let fx = Fixture::new();
+        let mut leader = app(&fx);
+        let genesis = BlockRef {
+            digest: leader.ledger.tip().hash,
+            height: Height(0),
+            view: View(0),
+        };
+        let plain = leader
+            .build(Epoch(0), View(1), 1, &genesis, now_ms())
+            .unwrap();
+        assert!(KernelBinding.check(&plain).is_ok());
+        assert!(!KernelBinding.ends_epoch(&plain));
+        let mut block = decode(&plain);
+        block.header.next_validator_set = Digest([5; 32]);
+        assert!(KernelBinding.ends_epoch(&to_consensus(&block)));
+    }
+
     /// A Byzantine leader's header with forged epoch fields (full or empty block): the
     /// ledger would refuse it at commit (`HeaderMismatch`), so a certified one would stop
     /// the chain; it must never get a vote. Before the check compared them, a full block
