@@ -107,6 +107,36 @@ pub enum SuffixError {
     },
 }
 
+/// The header of the suffix block that a leader of `view` builds on `parent` (the
+/// boundary header `boundary` itself or the last suffix header past it) at `time` (after
+/// the parent's): empty, of the boundary's epoch and set, repeating its log and state,
+/// committing no next set. [`check_suffix`] accepts it when `view` and `time` are later
+/// than the parent's.
+pub fn suffix_child(
+    boundary: &BlockHeader,
+    parent: &BlockHeader,
+    view: crate::ids::View,
+    proposer: u16,
+    time: crate::ids::TimestampMs,
+) -> BlockHeader {
+    BlockHeader {
+        chain_id: boundary.chain_id,
+        epoch: boundary.epoch,
+        height: parent.height.next(),
+        view,
+        parent: parent.hash(),
+        proposer,
+        time,
+        txs_hash: crate::block::txs_hash(std::iter::empty()),
+        tx_count: 0,
+        log_size: boundary.log_size,
+        log_root: boundary.log_root,
+        state_root: boundary.state_root,
+        validator_set: boundary.validator_set,
+        next_validator_set: Digest::ZERO,
+    }
+}
+
 /// Check that `suffix` is a valid run of suffix blocks past the boundary header `boundary`
 /// (R13 in docs/consensus.md): each extends the one before it (the first, the boundary) at
 /// the next height in a later view and time, is of the same chain, epoch and validator
@@ -1010,16 +1040,13 @@ mod tests {
 
     /// Suffix header `i` past `b`: empty, the next height, a later view and time.
     fn suffix_after(b: &BlockHeader, prev: &BlockHeader) -> BlockHeader {
-        BlockHeader {
-            height: prev.height.next(),
-            view: View(prev.view.0 + 1),
-            parent: prev.hash(),
-            time: TimestampMs(prev.time.0 + 1),
-            txs_hash: crate::block::txs_hash(std::iter::empty()),
-            tx_count: 0,
-            next_validator_set: Digest::ZERO,
-            ..b.clone()
-        }
+        suffix_child(
+            b,
+            prev,
+            View(prev.view.0 + 1),
+            0,
+            TimestampMs(prev.time.0 + 1),
+        )
     }
 
     /// The link that ends epoch 0 at height 10, finalized through `n` suffix headers
