@@ -110,6 +110,11 @@ pub struct RawBlock {
     /// Hex of the canonical finalization `Certificate` stored with it (its own, or a
     /// descendant's for a block finalized together with that descendant).
     pub certificate: String,
+    /// For an epoch's boundary block finalized through the old epoch's suffix blocks
+    /// (docs/governance.md): hex of each canonical suffix `BlockHeader`, from its child up
+    /// to the block the certificate signs. Absent (empty) for every other block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suffix: Vec<String>,
 }
 
 /// A page of raw blocks.

@@ -394,6 +394,26 @@ pub enum EpochChainError {
     },
 }
 
+impl EpochChainError {
+    /// The position of the link the error names (`None` for a chain that is too long).
+    pub fn link_index(&self) -> Option<usize> {
+        use EpochChainError as E;
+        match self {
+            E::TooLong { .. } => None,
+            E::Malformed { index, .. }
+            | E::WrongChain { index, .. }
+            | E::WrongEpoch { index, .. }
+            | E::BeforeEpochStart { index, .. }
+            | E::NotABoundary { index, .. }
+            | E::Suffix { index, .. }
+            | E::Checkpoint { index, .. }
+            | E::NextSetMismatch { index, .. }
+            | E::EpochNotConsecutive { index, .. }
+            | E::StartHeightMismatch { index, .. } => Some(*index),
+        }
+    }
+}
+
 /// Verify `links` from the genesis set: link `i` must be the boundary header of epoch `i`,
 /// finalized by the set proven so far, committing the set it carries, which must be for
 /// epoch `i + 1` and start at the next height. Returns the last epoch's set (the genesis

@@ -1561,4 +1561,54 @@ mod suffix_tests {
         );
         drop(c);
     }
+
+    /// Catch-up across a boundary finalized through suffix blocks: a peer's sync answer
+    /// carries the suffix, and a node starting from the genesis applies the run through
+    /// the boundary into the next epoch; without the suffix the boundary cannot be linked
+    /// to its certificate and nothing past it applies.
+    #[test]
+    fn block_sync_carries_a_boundarys_suffix_and_catch_up_crosses_it() {
+        use crate::sync::{answer, SyncRequest, SyncResponse};
+        let mut c = Chain::new();
+        let new = named_key("v3-sync-suffix");
+        c.pass("rotate", vec![rotate("v3", &new)], &ALL);
+        c.run_to_boundary();
+        let (b, suffix, cert) = c.boundary_with_suffix(vec![], 3);
+        c.ledger.apply_by_descendant(&b, &cert, &suffix).unwrap();
+        c.keys.insert("v3".into(), new);
+        c.empty_blocks(2);
+        let tip = c.ledger.tip();
+        let recent = crate::compact::RecentTxs::new();
+        let req = codec::encode(&SyncRequest::Blocks {
+            from: Height(1),
+            max: 64,
+        });
+        let bytes = answer(&c.ledger, &recent, &req, 16 << 20).unwrap();
+        let SyncResponse::Blocks { blocks } = codec::decode(&bytes).unwrap() else {
+            panic!("blocks expected");
+        };
+        assert_eq!(blocks.len() as u64, tip.height.0);
+        let at = (b.header.height.0 - 1) as usize;
+        assert_eq!(blocks[at].suffix, suffix);
+        assert!(blocks
+            .iter()
+            .enumerate()
+            .all(|(i, f)| i == at || f.suffix.is_empty()));
+
+        // Without the suffix the boundary is not final: the next epoch's certificate does
+        // not finalize it (a certificate is valid only in its own epoch).
+        let mut stripped = blocks.clone();
+        stripped[at].suffix.clear();
+        let mut late = test_app(&c.fx);
+        let out = late.commit_fetched_run(stripped);
+        let e = out.error.expect("refused");
+        assert_eq!(e.height(), b.header.height, "{e}");
+        assert_eq!(late.ledger.tip().height.next(), b.header.height);
+
+        let mut fresh = test_app(&c.fx);
+        let out = fresh.commit_fetched_run(blocks);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(fresh.ledger.tip(), tip);
+        assert_eq!(fresh.ledger.block_suffix(b.header.height).unwrap(), suffix);
+    }
 }

@@ -835,6 +835,11 @@ fn a_boundary_finalized_through_suffix_blocks_links_its_epoch_and_gets_receipts(
         .apply_by_descendant(&boundary, &cert, &suffix)
         .unwrap();
     assert_eq!(c.ledger.block_suffix(height).unwrap(), suffix);
+    // Read back with its certificate, which signs the last suffix header.
+    assert_eq!(
+        c.ledger.block(height).unwrap().unwrap(),
+        (boundary.clone(), cert.clone())
+    );
     assert_eq!(c.ledger.block_suffix(Height(height.0 - 1)).unwrap(), vec![]);
 
     // The link carries the suffix and proves the next set from the genesis.
