@@ -441,6 +441,12 @@ pub struct EpochLinkDto {
     /// The next epoch's validator set (the kernel's JSON form).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub next: Value,
+    /// When the boundary was finalized through the old epoch's empty suffix blocks
+    /// (docs/governance.md): their headers (the kernel's JSON form), from the boundary's
+    /// child up to the one the certificate signs. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub suffix: Vec<Value>,
     /// Hex of the canonical `EpochLink` encoding.
     pub link: String,
 }
