@@ -92,6 +92,14 @@ pub enum NodeKeysError {
         /// The key in the file.
         found: PublicKey,
     },
+    /// The directory of the key files cannot be listed.
+    #[error("cannot list the key directory {dir}: {reason}")]
+    KeyDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// An observer's network key belongs to a validator.
     #[error("observer {name:?}: network key {key} is validator {validator:?}'s")]
     ObserverUsesValidatorKey {
@@ -103,6 +111,10 @@ pub enum NodeKeysError {
         validator: String,
     },
 }
+
+/// Most directory entries looked at for a rotated consensus key
+/// ([`NodeConfig::find_consensus_key`]).
+pub const KEY_DIR_ENTRIES_MAX: usize = 256;
 
 /// A node's secret keys, checked against genesis.
 #[derive(Debug, Clone)]
@@ -319,7 +331,7 @@ impl NodeConfig {
         let set = &set.validators;
         match (&self.role, &self.consensus_key_file) {
             (NodeRole::Validator, Some(file)) => {
-                let consensus = read_key_file_of_kind(file, KeyKind::Consensus)?;
+                let mut consensus = read_key_file_of_kind(file, KeyKind::Consensus)?;
                 let (index, v) = set
                     .iter()
                     .enumerate()
@@ -333,6 +345,12 @@ impl NodeConfig {
                             .collect::<Vec<_>>()
                             .join(", "),
                     })?;
+                if consensus.public() != v.consensus_key {
+                    // Rotated by governance: the new key may sit beside the old one.
+                    if let Some((_, kp)) = self.find_consensus_key(&v.consensus_key)? {
+                        consensus = kp;
+                    }
+                }
                 for (which, file, expected, found) in [
                     ("consensus", file, v.consensus_key, consensus.public()),
                     (
@@ -370,6 +388,43 @@ impl NodeConfig {
                 })
             }
         }
+    }
+
+    /// The consensus key file that holds `public`, looked for among the key files beside
+    /// the configured one (its directory, at most [`KEY_DIR_ENTRIES_MAX`] entries, files
+    /// ending `.key` that hold a consensus key): how a validator whose key governance
+    /// rotated finds its new key (`chancery-testnet rotate` writes it there) without a
+    /// config change or a restart. `None` for an observer or when no file holds it.
+    pub fn find_consensus_key(
+        &self,
+        public: &PublicKey,
+    ) -> Result<Option<(PathBuf, KeyPair)>, NodeKeysError> {
+        let (NodeRole::Validator, Some(file)) = (&self.role, &self.consensus_key_file) else {
+            return Ok(None);
+        };
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let entries = std::fs::read_dir(dir).map_err(|e| NodeKeysError::KeyDir {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut paths: Vec<PathBuf> = entries
+            .take(KEY_DIR_ENTRIES_MAX)
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "key"))
+            .collect();
+        // The configured file first, then the others in name order (one answer per
+        // directory).
+        paths.sort();
+        paths.sort_by_key(|p| p != file);
+        for p in paths {
+            // Network keys and unreadable files are not candidates.
+            if let Ok(kp) = read_key_file_of_kind(&p, KeyKind::Consensus) {
+                if kp.public() == *public {
+                    return Ok(Some((p, kp)));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Read the node's key files without checking them against any validator set: the

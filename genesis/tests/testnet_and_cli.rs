@@ -284,3 +284,41 @@ fn build_and_inspect_on_the_command_line() {
         "{err}"
     );
 }
+
+/// A validator whose consensus key governance rotated finds the new key in a key file
+/// beside its configured one (`chancery-testnet rotate` writes it there): no config
+/// change is needed to start or to follow the switch. A set listing a key that no file
+/// there holds is still refused, naming the key.
+#[test]
+fn a_rotated_consensus_key_is_found_beside_the_configured_one() {
+    use chancery_genesis::keyfile::{generate_key, write_key_file, KeyKind};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let t = generate(&opts(&out, 4, 1)).unwrap();
+    let c = NodeConfig::load(&t.nodes[0].config_path).unwrap();
+    let fresh = generate_key().unwrap();
+    let mut set = t.genesis.validators.clone();
+    set.validators[0].consensus_key = fresh.public();
+    // Not there yet.
+    assert!(c.find_consensus_key(&fresh.public()).unwrap().is_none());
+    assert!(matches!(
+        c.load_keys_for(&set).unwrap_err(),
+        NodeKeysError::Mismatch {
+            which: "consensus",
+            ..
+        }
+    ));
+    let node_dir = c.consensus_key_file.clone().unwrap();
+    let file = node_dir.parent().unwrap().join("consensus-1.key");
+    write_key_file(&file, KeyKind::Consensus, &fresh).unwrap();
+    let (found, kp) = c.find_consensus_key(&fresh.public()).unwrap().unwrap();
+    assert_eq!((found, kp.public()), (file, fresh.public()));
+    let keys = c.load_keys_for(&set).unwrap();
+    assert_eq!(keys.consensus.unwrap().1.public(), fresh.public());
+    // The network key file is never taken for a consensus key.
+    let net = c.network_key_file.clone();
+    let net_pub = chancery_genesis::keyfile::read_key_file(&net)
+        .unwrap()
+        .public();
+    assert!(c.find_consensus_key(&net_pub).unwrap().is_none());
+}

@@ -289,8 +289,10 @@ impl Gov {
         Ok(())
     }
 
-    /// A validator rotates its consensus key: the new key is voted in, and once its epoch
-    /// is in force the node restarts with it.
+    /// A validator rotates its consensus key: the new key is written beside the old one
+    /// and voted in; the node finds it there at the switch (`NodeConfig::
+    /// find_consensus_key`) and signs with it from the new epoch on, without a restart.
+    /// The config is then pointed at the new file (what a restart reads first).
     pub fn rotate(self, node: &str) -> Result<()> {
         let n = self.manifest.node(node)?.clone();
         if n.role != "validator" {
@@ -302,7 +304,7 @@ impl Gov {
             .clone()
             .ok_or_else(|| anyhow!("{} has no consensus key file", n.config.display()))?;
         let fresh = generate_key()?;
-        let dir = n.config.parent().unwrap_or(Path::new("."));
+        let dir = old.parent().unwrap_or(Path::new("."));
         let mut i = 1;
         let file = loop {
             let f = dir.join(format!("consensus-{i}.key"));
@@ -321,27 +323,41 @@ impl Gov {
             }],
         )?;
         let reached = self.wait_epoch_after(epoch, &self.running_validators_but(node))?;
-        // The node signs with its new key from the new epoch on: restart it with it (the
-        // config is rewritten as written, its paths relative to its directory).
+        // The running node switched keys by itself: wait until it votes in the new epoch.
+        self.wait_voting(&n, epoch)?;
         let text = std::fs::read_to_string(&n.config)
             .with_context(|| format!("reading {}", n.config.display()))?;
         let mut written = NodeConfig::parse(&text, &n.config)?;
         written.consensus_key_file = Some(PathBuf::from(format!("consensus-{i}.key")));
         std::fs::write(&n.config, written.to_toml())
             .with_context(|| format!("writing {}", n.config.display()))?;
-        procs::stop(&n)?;
-        let mut m = Manifest::load(&self.dir)?;
-        let entry = m.node_mut(node)?;
-        entry.pid = procs::spawn(&self.dir, entry)?;
-        let entry = entry.clone();
-        m.save(&self.dir)?;
-        procs::wait_ready(&entry, self.timeout)?;
         println!(
-            "{node} rotated its consensus key ({} -> {}), in force from epoch {reached}",
+            "{node} rotated its consensus key ({} -> {}) without a restart, in force from epoch {reached}",
             old.display(),
             file.display()
         );
         Ok(())
+    }
+
+    /// Wait until `n` says it is in an epoch after `epoch` and votes in it.
+    fn wait_voting(&self, n: &NodeEntry, epoch: u64) -> Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        let c = Client::new(&n.api);
+        loop {
+            if let Ok(s) = c.status() {
+                if s.node.epoch > epoch && s.node.validator {
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} does not vote in an epoch after {epoch} within {:?}: does its key directory hold the new key?",
+                    n.name,
+                    self.timeout
+                );
+            }
+            std::thread::sleep(Duration::from_millis(POLL_MS));
+        }
     }
 
     /// A new validator node's directory, keys and config: it dials every node of the

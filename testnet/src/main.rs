@@ -133,8 +133,8 @@ enum Cmd {
         #[arg(long, default_value_t = 120)]
         timeout_s: u64,
     },
-    /// Rotate a validator's consensus key by a governance vote; the node restarts with the
-    /// new key once its epoch is in force.
+    /// Rotate a validator's consensus key by a governance vote; the running node signs
+    /// with the new key from its epoch on (no restart).
     Rotate {
         #[arg(long, default_value = "./testnet-data")]
         dir: PathBuf,

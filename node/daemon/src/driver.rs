@@ -1276,11 +1276,56 @@ impl Driver {
         Ok(())
     }
 
+    /// The consensus key to sign with in the epoch of `set`: ours, or, when governance
+    /// rotated it (the set lists another key under our name), the key file beside the
+    /// configured one that holds the new key (`NodeConfig::find_consensus_key`), so that
+    /// a rotated validator votes from the new epoch on without a restart. Without such a
+    /// file it keeps its old key, which the new set does not list: it does not vote.
+    fn consensus_key_for(&self, set: &ValidatorSet) -> Option<chancery_core::crypto::SecretKey> {
+        let current = self.core_cfg.key.clone();
+        let Some(cfg) = self.node_config.as_ref() else {
+            return current;
+        };
+        let Some(v) = set.validators.iter().find(|v| v.name == cfg.name) else {
+            return current;
+        };
+        if current
+            .as_ref()
+            .is_some_and(|k| k.public() == v.consensus_key)
+        {
+            return current;
+        }
+        match cfg.find_consensus_key(&v.consensus_key) {
+            Ok(Some((file, kp))) => {
+                tracing::info!(
+                    epoch = set.epoch.0,
+                    file = %file.display(),
+                    key = %v.consensus_key,
+                    "signing with the rotated consensus key from this epoch on"
+                );
+                Some(kp.secret)
+            }
+            Ok(None) => {
+                tracing::warn!(
+                    epoch = set.epoch.0,
+                    key = %v.consensus_key,
+                    "the validator set lists another consensus key for this node, and no key file beside the configured one holds it: not voting until the node has that key"
+                );
+                current
+            }
+            Err(e) => {
+                tracing::warn!(epoch = set.epoch.0, error = %e, "looking for the rotated consensus key failed: not voting until the node has it");
+                current
+            }
+        }
+    }
+
     /// Take on the epoch of `set` in the host: peer names by index, the parameters in
     /// force from its first height (block limits, Δ, heartbeat), the configuration the
     /// core is rebuilt with, and drop what belonged to the old epoch's views: view
     /// numbers restart at 1 in a new epoch, so an old timer would time out a new view.
-    /// Returns whether the consensus timing (Δ or the heartbeat) changed.
+    /// Returns whether the core must be rebuilt: the consensus timing (Δ or the
+    /// heartbeat) or our consensus key changed.
     fn adopt_epoch(&mut self, set: ValidatorSet) -> anyhow::Result<bool> {
         let params = self.app.ledger.params_at(set.start_height)?;
         self.names = set
@@ -1294,10 +1339,14 @@ impl Driver {
             .enumerate()
             .map(|(i, n)| (n.clone(), i as u16))
             .collect();
+        let key = self.consensus_key_for(&set);
+        // The live core keeps the key it was built with: a rotated key needs a new core.
+        let key_changed =
+            key.as_ref().map(|k| k.public()) != self.core_cfg.key.as_ref().map(|k| k.public());
         let mut cfg = CoreConfig::with_delta(
             self.core_cfg.chain_id,
             set,
-            self.core_cfg.key.clone(),
+            key,
             self.core_cfg.root,
             params.delta_ms,
         );
@@ -1306,7 +1355,8 @@ impl Driver {
         // yet, or those stored before a restart) are restored from it, so no floor.
         cfg.sign_floor = None;
         let timing_changed = cfg.leader_timeout_ms != self.core_cfg.leader_timeout_ms
-            || cfg.heartbeat_ms != self.core_cfg.heartbeat_ms;
+            || cfg.heartbeat_ms != self.core_cfg.heartbeat_ms
+            || key_changed;
         self.core_cfg = cfg;
         self.propose_wait = Duration::from_millis(params.delta_ms);
         self.idle_wait = Duration::from_millis(if params.heartbeat_ms > 0 {
@@ -3296,11 +3346,17 @@ mod epoch_tests {
     }
 
     /// Pass a proposal rotating v3's consensus key (all three agencies approve); returns
-    /// the new key and the inputs queued by the last block before the boundary's.
+    /// the new key.
     fn pass_rotation(r: &mut Rig, fx: &Fixture) -> SecretKey {
         let new = named_key("v3-rotated");
+        pass_rotation_of(r, fx, "v3", &new);
+        new
+    }
+
+    /// Pass a proposal rotating validator `name`'s consensus key to `new`.
+    fn pass_rotation_of(r: &mut Rig, fx: &Fixture, name: &str, new: &SecretKey) {
         let change = Change::RotateValidatorKeys {
-            name: "v3".into(),
+            name: name.into(),
             consensus_key: Some(new.public()),
             network_key: None,
         };
@@ -3328,7 +3384,6 @@ mod epoch_tests {
                 (admin("nhc"), vote()),
             ],
         );
-        new
     }
 
     #[test]
@@ -3552,5 +3607,90 @@ mod epoch_tests {
         let links = ledger.epoch_links(Epoch(1)).unwrap();
         let set1 = chancery_core::epoch::verify_epoch_chain(&fx.genesis, &links).unwrap();
         assert_eq!(set1.epoch(), Epoch(1));
+    }
+
+    /// Governance rotates this node's (v0's) consensus key. With the new key in a file
+    /// beside the configured one, the node signs with it from the new epoch on, without a
+    /// restart; without that file it does not vote in the new epoch (its old key is not
+    /// listed) and says so.
+    #[test]
+    fn a_rotated_validator_signs_with_its_new_key_from_the_new_epoch_without_a_restart() {
+        use chancery_genesis::keyfile::{write_key_file, KeyKind};
+        for with_file in [true, false] {
+            let fx = Fixture::new();
+            let mut r = try_rig(&fx, Arc::new(MemStore::new()), None).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let old_file = dir.path().join("consensus.key");
+            write_key_file(&old_file, KeyKind::Consensus, &fx.validators[0]).unwrap();
+            let new = named_key(&format!("v0-hot-{with_file}"));
+            if with_file {
+                write_key_file(
+                    &dir.path().join("consensus-1.key"),
+                    KeyKind::Consensus,
+                    &new,
+                )
+                .unwrap();
+            }
+            let toml = format!(
+                "name = \"v0\"\nrole = \"validator\"\ndata_dir = \"data\"\ngenesis = \"g.json\"\n\
+                 consensus_key_file = {:?}\nnetwork_key_file = \"network.key\"\n\
+                 p2p_listen = \"127.0.0.1:1\"\napi_listen = \"127.0.0.1:2\"\n",
+                old_file.display().to_string()
+            );
+            let cfg =
+                chancery_genesis::config::NodeConfig::parse(&toml, &dir.path().join("node.toml"))
+                    .unwrap();
+            r.drv.node_config = Some(Arc::new(cfg));
+            pass_rotation_of(&mut r, &fx, "v0", &new);
+            let mut queued = VecDeque::new();
+            for _ in 0..fx.genesis.params.epoch_delay_blocks {
+                queued = commit(&mut r, &fx, vec![]);
+            }
+            let Some(Input::EpochChange { set, from_height }) = queued.pop_front() else {
+                panic!("the boundary must announce the next set");
+            };
+            assert_eq!(set.validators[0].consensus_key, new.public());
+            // The core at the boundary, as the one that delivered it would be, with the
+            // timing of the new epoch already, so that only the key can make the host
+            // rebuild it.
+            let boundary = r.drv.app.ledger.tip();
+            let (b, cert) = r.drv.app.ledger.block(boundary.height).unwrap().unwrap();
+            let params = r.drv.app.ledger.params_at(from_height).unwrap();
+            let root = BlockRef {
+                digest: b.header.hash(),
+                height: boundary.height,
+                view: b.header.view,
+            };
+            let old = r.drv.core_cfg.clone();
+            let mut cfg =
+                CoreConfig::with_delta(old.chain_id, old.set, old.key, root, params.delta_ms);
+            cfg.heartbeat_ms = params.heartbeat_ms;
+            cfg.root_cert = Some(cert);
+            r.drv.core_cfg = cfg.clone();
+            r.drv.core = new_core(cfg, Vec::new(), &r.drv.sig_cache).unwrap();
+            assert_eq!(
+                r.drv.core.index(),
+                Some(0),
+                "votes in epoch 0 with its old key"
+            );
+            r.drv.step(Input::EpochChange { set, from_height }).unwrap();
+            assert_eq!(r.drv.core.epoch(), Epoch(1));
+            let signing = r.drv.core_cfg.key.as_ref().map(|k| k.public());
+            if with_file {
+                assert_eq!(signing, Some(new.public()));
+                assert_eq!(
+                    r.drv.core.index(),
+                    Some(0),
+                    "votes in epoch 1 with its new key"
+                );
+            } else {
+                assert_eq!(signing, Some(fx.validators[0].public()));
+                assert_eq!(
+                    r.drv.core.index(),
+                    None,
+                    "its old key is not in the new set"
+                );
+            }
+        }
     }
 }

@@ -164,9 +164,17 @@ fn agencies_join_validators_leave_and_rotate_while_the_chain_finalizes() {
     round += 2;
     finalization_continues(&[&apis[0], &apis[2], &joined_api]);
 
-    // Another rotates its consensus key and is restarted with it.
+    // Another rotates its consensus key: the running process finds the new key beside the
+    // old one at the switch and votes with it, without a restart (same process).
+    let pid_before = manifest(&dir).node(NAMES[2]).expect("listed").pid;
     let out = testnet_cmd(&net, &["rotate", "--node", NAMES[2]]);
     assert!(out.contains("rotated its consensus key"), "{out}");
+    println!("{out}");
+    assert_eq!(
+        manifest(&dir).node(NAMES[2]).expect("listed").pid,
+        pid_before,
+        "rotated without a restart"
+    );
     let s = status(&apis[2]);
     assert!(s.node.epoch > epoch_after_leave, "{s:?}");
     assert!(
