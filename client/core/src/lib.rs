@@ -30,6 +30,7 @@ pub mod limits;
 pub mod merkle;
 pub mod receipt;
 pub mod record;
+pub mod snapshot;
 pub mod state;
 pub mod tx;
 pub mod validator;

@@ -132,6 +132,33 @@ pub const CHECKPOINT_TEXT_BYTES_MAX: usize = 128 * 1024;
 /// (so thousands of epochs), at least 7 links of the largest possible set.
 pub const RECEIPT_BYTES_MAX: usize = 16 * 1024 * 1024;
 
+// ----------------------------------------------------------------------------- snapshots
+
+/// Largest canonical state-snapshot chunk (`snapshot::SnapshotChunk`: the state leaves
+/// under one key-hash prefix and the sibling subtrees above it), in bytes. Twice the size a
+/// producer aims at, so that the largest state value with its key always fits in a chunk of
+/// its own.
+pub const SNAPSHOT_CHUNK_BYTES_MAX: usize = 2 * 1024 * 1024;
+/// Size a snapshot producer aims every chunk at, in bytes: it takes the shortest prefix
+/// length whose largest chunk is under it (else under `SNAPSHOT_CHUNK_BYTES_MAX`).
+pub const SNAPSHOT_CHUNK_TARGET_BYTES: usize = 1024 * 1024;
+/// Longest key-hash prefix a snapshot splits the state by, in bits.
+pub const SNAPSHOT_PREFIX_BITS_MAX: usize = 16;
+/// Most chunks in one snapshot: one per key-hash prefix of `SNAPSHOT_PREFIX_BITS_MAX` bits.
+pub const SNAPSHOT_CHUNKS_MAX: usize = 1 << 16;
+/// Most state leaves in one snapshot chunk (a leaf encodes in more than 32 bytes, so a
+/// chunk of `SNAPSHOT_CHUNK_BYTES_MAX` holds fewer).
+pub const SNAPSHOT_CHUNK_LEAVES_MAX: usize = 65_536;
+/// Log entries in one snapshot log piece: every piece but the last holds exactly this many
+/// (one level-0 log tile; a piece is a complete subtree of the log, level 8).
+pub const SNAPSHOT_LOG_PIECE_ENTRIES_MAX: usize = 256;
+/// Largest canonical snapshot log piece, in bytes: its entries at their largest, the
+/// inclusion proof of its subtree and a frame.
+pub const SNAPSHOT_LOG_PIECE_BYTES_MAX: usize =
+    SNAPSHOT_LOG_PIECE_ENTRIES_MAX * LOG_ENTRY_ENCODING_BYTES_MAX + PROOF_HASHES_MAX * 32 + 64;
+/// Largest canonical snapshot manifest, in bytes (fixed-size fields only).
+pub const SNAPSHOT_MANIFEST_BYTES_MAX: usize = 256;
+
 // ------------------------------------------------------------------------------ decoding
 
 /// Inputs up to this size, in bytes, decode with the smallest reservation bound.
@@ -351,6 +378,35 @@ mod tests {
             "any encoding >= state proof",
             ENCODING_BYTES_MAX,
             STATE_PROOF_ENCODING_BYTES_MAX,
+        );
+    }
+
+    #[test]
+    fn snapshot_limits_hold_their_largest_contents() {
+        // The largest leaf: a key (an award's two ids at most, with tags and lengths), the
+        // largest value, and every sibling (tag and two digests), with the chunk's frame.
+        let key_max = 1 + 2 * (8 + ID_BYTES_MAX);
+        at_least(
+            "chunk >= largest leaf + every sibling + frame",
+            SNAPSHOT_CHUNK_BYTES_MAX,
+            key_max + STATE_VALUE_ENCODING_BYTES_MAX + SNAPSHOT_PREFIX_BITS_MAX * 65 + 64,
+        );
+        at_least(
+            "chunk max >= target",
+            SNAPSHOT_CHUNK_BYTES_MAX,
+            SNAPSHOT_CHUNK_TARGET_BYTES,
+        );
+        assert_eq!(SNAPSHOT_CHUNKS_MAX, 1 << SNAPSHOT_PREFIX_BITS_MAX);
+        at_least(
+            "chunk leaves x smallest leaf (key tag + 32, value tag + 8) >= chunk bytes",
+            SNAPSHOT_CHUNK_LEAVES_MAX * (33 + 9),
+            SNAPSHOT_CHUNK_BYTES_MAX,
+        );
+        assert!(SNAPSHOT_LOG_PIECE_ENTRIES_MAX.is_power_of_two());
+        at_least(
+            "any encoding >= log piece",
+            ENCODING_BYTES_MAX,
+            SNAPSHOT_LOG_PIECE_BYTES_MAX,
         );
     }
 
