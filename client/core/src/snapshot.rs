@@ -401,6 +401,7 @@ impl Canonical for SnapshotChunk {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedChunk {
     height: Height,
+    state_root: Digest,
     prefix_bits: u8,
     index: u32,
     leaves: Vec<SnapshotLeaf>,
@@ -412,6 +413,10 @@ impl VerifiedChunk {
     /// The snapshot's height.
     pub fn height(&self) -> Height {
         self.height
+    }
+    /// The certified state root it was verified against.
+    pub fn state_root(&self) -> Digest {
+        self.state_root
     }
     /// The prefix length.
     pub fn prefix_bits(&self) -> u8 {
@@ -715,6 +720,7 @@ pub fn verify_chunk(
     }
     Ok(VerifiedChunk {
         height: m.height,
+        state_root: m.state_root,
         prefix_bits: bits,
         index: c,
         leaves: chunk.leaves,
@@ -754,12 +760,17 @@ impl Canonical for LogPiece {
 /// its indexes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedLogPiece {
+    log_root: Digest,
     index: u64,
     entries: Vec<LogEntry>,
     leaf_hashes: Vec<Digest>,
 }
 
 impl VerifiedLogPiece {
+    /// The certified log root it was verified against.
+    pub fn log_root(&self) -> Digest {
+        self.log_root
+    }
     /// The piece's index.
     pub fn index(&self) -> u64 {
         self.index
@@ -831,6 +842,7 @@ pub fn verify_log_piece(
     merkle::verify_inclusion(p, m.log_piece_count, &root, &piece.proof, &m.log_root)
         .map_err(|source| SnapshotError::PieceProof { piece: p, source })?;
     Ok(VerifiedLogPiece {
+        log_root: m.log_root,
         index: p,
         entries: piece.entries,
         leaf_hashes,

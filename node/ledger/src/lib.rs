@@ -38,6 +38,7 @@ mod proofs;
 mod query;
 pub mod schema;
 mod smt;
+mod snapshot;
 mod speculative;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -51,6 +52,7 @@ pub use query::{
     AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
     EVIDENCE_BYTES_MAX, EVIDENCE_KEY_PREFIX, PAGE_SIZE_MAX, TX_OCCURRENCES_MAX,
 };
+pub use snapshot::{InstallError, SnapshotInstaller, META_FIRST_HEIGHT, META_SNAPSHOT_INSTALL};
 pub use speculative::{SpeculativeView, SPECULATIVE_DEPTH_MAX, SPECULATIVE_KEPT_MAX};
 pub use tree::{META_TREE_FLUSHED, META_TREE_SNAPSHOT};
 pub use verify::{
@@ -196,6 +198,50 @@ pub enum LedgerError {
         /// Most blocks between two flushed heights.
         flush_blocks: u64,
     },
+    /// A height below the first one this ledger holds: it was installed from the snapshot
+    /// of `first` (docs/ledger.md, "Snapshots"), so the blocks, state versions and state
+    /// trees below it are not here.
+    #[error(
+        "height {found} is below the first height this node holds ({first}): it started \
+         from a snapshot of height {first}; ask a node that holds the full history"
+    )]
+    BeforeFirstHeight {
+        /// Asked.
+        found: Height,
+        /// The first height held.
+        first: Height,
+    },
+    /// A snapshot piece that does not exist (or a snapshot of height 0).
+    #[error("snapshot of height {height}: no {what} {index} (there are {count})")]
+    SnapshotIndex {
+        /// The snapshot's height.
+        height: Height,
+        /// "chunk", "log piece" or "height".
+        what: &'static str,
+        /// Asked.
+        index: u64,
+        /// How many there are.
+        count: u64,
+    },
+    /// Keys so clustered that even the longest prefix leaves a chunk over the limit.
+    #[error("snapshot: at {bits} prefix bits a chunk still takes {found} bytes, at most {max}")]
+    SnapshotTooDense {
+        /// The longest prefix length.
+        bits: u8,
+        /// The largest chunk at that length, in bytes.
+        found: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The store holds a snapshot install that did not finish.
+    #[error(
+        "the store holds an unfinished snapshot install of height {height}: start again \
+         with an empty store"
+    )]
+    SnapshotIncomplete {
+        /// The snapshot's height.
+        height: Height,
+    },
     /// A height not yet applied.
     #[error("height {found} not applied (last applied {last})")]
     NoSuchHeight {
@@ -283,6 +329,14 @@ pub struct LedgerConfig {
     /// Most execution results kept for blocks not yet finalized (candidates of this
     /// height from several views or leaders); the oldest is dropped first.
     pub executed_kept_max: usize,
+    /// Size the snapshots this ledger serves aim each chunk at, in bytes (at most
+    /// `chancery_core::limits::SNAPSHOT_CHUNK_BYTES_MAX`; tests lower it to get many
+    /// chunks from a small state).
+    pub snapshot_chunk_target_bytes: usize,
+    /// The shortest key-hash prefix the snapshots this ledger serves are cut by, in bits
+    /// (at most `chancery_core::limits::SNAPSHOT_PREFIX_BITS_MAX`): more chunks than the
+    /// target alone asks for, for fetching from more peers at once.
+    pub snapshot_prefix_bits_min: u8,
 }
 
 impl Default for LedgerConfig {
@@ -295,6 +349,8 @@ impl Default for LedgerConfig {
             tree_flush_changes: 100_000,
             tree_flush_background: false,
             executed_kept_max: 8,
+            snapshot_chunk_target_bytes: chancery_core::limits::SNAPSHOT_CHUNK_TARGET_BYTES,
+            snapshot_prefix_bits_min: 0,
         }
     }
 }
@@ -454,6 +510,11 @@ pub struct Ledger {
     inner: Mutex<Inner>,
     /// Inner trees of recently read log tiles, shared by the proofs (`proofs.rs`).
     log_tiles: Arc<chancery_tlog::TileCache>,
+    /// The first height held: 0, or the height of the snapshot the store was installed
+    /// from (`snapshot.rs`).
+    first_height: Height,
+    /// The top of the state tree of the last snapshot height served (`snapshot.rs`).
+    snapshot_top: Mutex<Option<Arc<snapshot::SnapshotTop>>>,
 }
 
 /// Genesis members: admin keys (role Admin) merged with listed members.
@@ -571,7 +632,9 @@ impl Ledger {
             .map_err(|e| LedgerError::Genesis(e.to_string()))?;
         let chain_id = genesis.chain_id();
         let validators_min = VALIDATORS_MIN.min(genesis.validators.len());
-        let ledger = Ledger {
+        let mut ledger = Ledger {
+            first_height: Height(0),
+            snapshot_top: Mutex::new(None),
             store,
             genesis: genesis.clone(),
             chain_id,
@@ -599,7 +662,14 @@ impl Ledger {
             }),
         };
         match ledger.store.get(Column::Meta, schema::META_GENESIS)? {
-            None => ledger.write_genesis()?,
+            None => {
+                if let Some(v) = ledger.store.get(Column::Meta, META_SNAPSHOT_INSTALL)? {
+                    return Err(LedgerError::SnapshotIncomplete {
+                        height: Height(schema::read_be(&v).unwrap_or(0)),
+                    });
+                }
+                ledger.write_genesis()?
+            }
             Some(bytes) => {
                 let stored: Genesis = decode_at(Column::Meta, schema::META_GENESIS, &bytes)?;
                 if stored.chain_id() != chain_id {
@@ -609,6 +679,15 @@ impl Ledger {
                     });
                 }
             }
+        }
+        if let Some(v) = ledger.store.get(Column::Meta, META_FIRST_HEIGHT)? {
+            ledger.first_height = Height(
+                schema::read_be(&v)
+                    .filter(|_| v.len() == 8)
+                    .ok_or_else(|| {
+                        corrupt(Column::Meta, META_FIRST_HEIGHT, "not an 8-byte height")
+                    })?,
+            );
         }
         let tip = ledger.load_tip()?;
         let frontier = logtree::Frontier::load(ledger.store.as_ref(), tip.log_size)?;
@@ -741,6 +820,7 @@ impl Ledger {
     }
 
     pub(crate) fn stored_block(&self, h: Height) -> Result<Option<StoredBlock>, LedgerError> {
+        self.check_held(h)?;
         let k = schema::be(h.0);
         match self.store.get(Column::Blocks, &k)? {
             None => Ok(None),
@@ -820,6 +900,7 @@ impl Ledger {
         key: &StateKey,
         height: Height,
     ) -> Result<Option<StateValue>, LedgerError> {
+        self.check_held(height)?;
         let kh = key.hash();
         let start = schema::state_key(&kh, Height(0));
         let end = if height.0 == u64::MAX {
@@ -1319,6 +1400,7 @@ impl Ledger {
 
     /// A proof of `key`'s value (or absence) as of `height` (its header's state root).
     pub fn prove(&self, key: &StateKey, height: Height) -> Result<StateProof, LedgerError> {
+        self.check_held(height)?;
         let inner = self.lock();
         let tip = &inner.tip;
         if height > tip.height {

@@ -144,6 +144,14 @@ fn update_at<E>(
     }
 }
 
+/// Build the subtree at `depth` of sorted, distinct entries that share their first `depth`
+/// bits (a snapshot chunk's): its root and every node, children before parents.
+pub fn build_at(depth: usize, entries: &[(Digest, Digest)]) -> TreeUpdate {
+    let mut nodes = Vec::new();
+    let root = build(depth, entries, &mut nodes);
+    TreeUpdate { root, nodes }
+}
+
 /// Build a fresh subtree for sorted, distinct entries.
 fn build(depth: usize, entries: &[(Digest, Digest)], nodes: &mut Vec<(Digest, Node)>) -> Digest {
     match entries {
@@ -228,9 +236,20 @@ pub fn store_key(hash: &Digest, depth: usize, path: &Digest) -> Vec<u8> {
 /// before children. The walk does not descend below a node `get` does not know: such a
 /// node is already stored, and so is its whole subtree.
 pub fn positioned(root: Digest, get: &dyn Fn(&Digest) -> Option<Node>) -> Vec<(Vec<u8>, Node)> {
+    positioned_at(root, 0, Digest([0; 32]), get)
+}
+
+/// [`positioned`] for the subtree whose root sits at `depth` on `path` (only the first
+/// `depth` bits of `path` matter; the rest must be zero).
+pub fn positioned_at(
+    root: Digest,
+    depth: usize,
+    path: Digest,
+    get: &dyn Fn(&Digest) -> Option<Node>,
+) -> Vec<(Vec<u8>, Node)> {
     let mut out = Vec::new();
     // (hash, depth, a path with the node's first `depth` bits, zero after them)
-    let mut stack = vec![(root, 0usize, Digest([0; 32]))];
+    let mut stack = vec![(root, depth, path)];
     while let Some((h, depth, path)) = stack.pop() {
         if h == EMPTY {
             continue;
