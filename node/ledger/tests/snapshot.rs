@@ -135,7 +135,11 @@ fn a_snapshot_installs_into_an_empty_store_and_follows_the_chain() {
             propose_and_apply(&source, &fx, block_txs(&mut s, h as usize + i as usize / 8))
                 .unwrap();
         }
-        chunks.push(verify_chunk(&vm, source.snapshot_chunk(Height(h), i).unwrap()).unwrap());
+        let chunk = source.snapshot_chunk(Height(h), i).unwrap();
+        // Under the configured target, siblings and frame included.
+        let bytes = chancery_core::codec::encode(&chunk).len();
+        assert!(bytes <= 16 * 1024, "chunk {i}: {bytes} bytes");
+        chunks.push(verify_chunk(&vm, chunk).unwrap());
     }
     let mut pieces = Vec::new();
     for k in 0..m.log_piece_count {
