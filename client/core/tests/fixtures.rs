@@ -572,6 +572,9 @@ fn bytes_max_table() -> String {
         row::<Certificate>("cert::Certificate"),
         row::<ValidatorSet>("validator::ValidatorSet"),
         row::<Genesis>("genesis::Genesis"),
+        row::<chancery_core::snapshot::SnapshotManifest>("snapshot::SnapshotManifest"),
+        row::<chancery_core::snapshot::SnapshotChunk>("snapshot::SnapshotChunk"),
+        row::<chancery_core::snapshot::LogPiece>("snapshot::LogPiece"),
     ]
     .join("\n")
 }

@@ -326,6 +326,11 @@ fn a_snapshot_installs_into_an_empty_store_and_follows_the_chain() {
     drop(installed);
     let reopened = Ledger::open_with(store, &fx.genesis, config()).unwrap();
     assert_eq!(reopened.tip(), source.tip());
+    // An installed node serves snapshots of its own later heights: a third node starts
+    // from one of them.
+    let third = install_from(&reopened, &fx, reopened.tip().height, config());
+    assert_eq!(third.tip(), source.tip());
+    assert_eq!(third.asset("A3-7").unwrap(), source.asset("A3-7").unwrap());
 }
 
 /// A source with a few thousand records, and the verified manifest of height `h`.
