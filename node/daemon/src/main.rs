@@ -2,6 +2,9 @@
 //!
 //! - `chancery-node start --config node.toml` runs the node until SIGTERM or Ctrl-C;
 //! - `chancery-node init --config node.toml` creates the database with the genesis state;
+//! - `chancery-node init --genesis FILE --agency ID --name NAME --dir DIR [--validator]
+//!   [--peer NAME=HOST:PORT=KEY]...` prepares a node for an agency joining a network: keys,
+//!   config, database and the governance changes to vote (`join.rs`, docs/ops/join.md);
 //! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database;
 //! - `chancery-node reindex --data DIR --genesis genesis.json` rebuilds the secondary
 //!   indexes of a stopped node's database from its log;
@@ -15,6 +18,7 @@ mod app;
 mod compact;
 mod driver;
 mod indexer;
+mod join;
 mod sigcache;
 mod signmark;
 mod startup;
@@ -61,11 +65,37 @@ enum Cmd {
         #[arg(long)]
         allow_sign_below_mark: bool,
     },
-    /// Create the database and write the genesis state, then exit.
+    /// Create the database and write the genesis state, then exit. With `--genesis`
+    /// instead of `--config`: first prepare a node for an agency joining an existing
+    /// network (keys, config, `join-changes.toml` for the vote) in a new directory.
     Init {
-        /// The node's config file.
+        /// The node's config file (an existing node).
+        #[arg(long, required_unless_present = "genesis", conflicts_with = "genesis")]
+        config: Option<PathBuf>,
+        /// The network's genesis file (a joining node).
+        #[arg(long, requires_all = ["agency", "name", "dir"])]
+        genesis: Option<PathBuf>,
+        /// The joining agency's id (in the genesis, or one the vote adds).
         #[arg(long)]
-        config: PathBuf,
+        agency: Option<String>,
+        /// The node's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The directory to create (must not exist or be empty).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Prepare a validator (its consensus key; the vote adds it to the set).
+        #[arg(long)]
+        validator: bool,
+        /// A peer to dial: NAME=HOST:PORT=NETWORK_KEY_HEX (repeat for each).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// The p2p listen address.
+        #[arg(long, default_value = "0.0.0.0:26656")]
+        p2p: std::net::SocketAddr,
+        /// The HTTP API listen address.
+        #[arg(long, default_value = "127.0.0.1:26657")]
+        api: std::net::SocketAddr,
     },
     /// Walk the whole database, recompute every hash, root and index, and report any
     /// corruption (exit 1 if there is any).
@@ -144,15 +174,64 @@ fn main() -> Result<()> {
                 .context("starting the async runtime")?;
             rt.block_on(run(cfg, allow_sign_below_mark))
         }
-        Cmd::Init { config } => {
+        Cmd::Init {
+            config,
+            genesis,
+            agency,
+            name,
+            dir,
+            validator,
+            peers,
+            p2p,
+            api,
+        } => {
+            let config = match (config, genesis) {
+                (Some(c), _) => c,
+                (None, Some(genesis)) => {
+                    let a = join::JoinArgs {
+                        genesis,
+                        agency: agency.unwrap_or_default(),
+                        name: name.unwrap_or_default(),
+                        dir: dir.unwrap_or_default(),
+                        validator,
+                        peers,
+                        p2p,
+                        api,
+                    };
+                    let g = load_genesis(&a.genesis)?;
+                    let p = join::prepare(&a, &g)?;
+                    println!(
+                        "prepared {} in {}: network key {}{}{}",
+                        a.name,
+                        a.dir.display(),
+                        p.network_key,
+                        p.consensus_key
+                            .map(|k| format!(", consensus key {k}"))
+                            .unwrap_or_default(),
+                        p.admin_key
+                            .map(|k| format!(", admin key {k} (admin.key)"))
+                            .unwrap_or_default()
+                    );
+                    if p.change_count > 0 {
+                        println!(
+                            "the network must pass {} change(s) first: give {} to an admin (chancery gov propose --changes FILE ...)",
+                            p.change_count,
+                            p.changes.display()
+                        );
+                    }
+                    p.config
+                }
+                (None, None) => bail!("init: expected --config FILE, or --genesis FILE with --agency, --name and --dir"),
+            };
             let cfg = NodeConfig::load(&config)?;
             let genesis = load_genesis(&cfg.genesis)?;
             let (_store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
             println!(
-                "initialised {} for chain {} at height {}",
+                "initialised {} for chain {} at height {}; start with: chancery-node start --config {}",
                 cfg.data_dir.display(),
                 ledger.chain_id(),
-                ledger.tip().height
+                ledger.tip().height,
+                config.display()
             );
             Ok(())
         }
