@@ -567,7 +567,7 @@ pub struct ProposalDetail {
 }
 
 /// Evidence that a validator signed two conflicting messages (`GET /v1/evidence`), as this
-/// node stored it, with the result of checking it against the genesis validator set.
+/// node stored it, with the result of checking it against the validator set of its epoch.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceDto {
@@ -593,6 +593,12 @@ pub struct EvidenceDto {
     pub verified: bool,
     /// Why it does not verify (or does not decode), when `verified` is false.
     pub error: Option<String>,
+    /// `GET /v1/evidence/{id}` only, for evidence of epoch `e > 0`: hex of the canonical
+    /// `EpochLink` of each epoch `0..e` (exactly `e`), which prove the set of epoch `e` from
+    /// the genesis, so `chancery verify` checks the evidence with the genesis file alone.
+    /// Empty (and absent) for epoch 0 and in the list, whose pages stay small.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<String>,
 }
 
 /// What a node reports about itself (`node` in `GET /v1/status`, the explorer's home page).
