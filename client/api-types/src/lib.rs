@@ -243,7 +243,7 @@ pub struct GrantDetail {
     pub history: Page<TxSummary>,
 }
 
-/// An agency.
+/// An agency: one of the genesis, or added by a passed proposal; removed ones included.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgencyDto {
@@ -253,14 +253,38 @@ pub struct AgencyDto {
     pub name_zh: String,
     /// English name.
     pub name_en: String,
-    /// Genesis admin keys.
+    /// The admin keys listed for it now (the genesis', or as `add_agency` and
+    /// `set_admin_keys` set them).
     pub admin_keys: Vec<String>,
     /// Member keys (revoked included), counted up to `member_count_max`.
     pub member_count: usize,
     /// True if there are more members than counted.
     pub member_count_capped: bool,
-    /// Validators run by this agency.
+    /// Validators run by this agency in the set in force for the next block.
     pub validators: Vec<String>,
+    /// In the genesis document (else added by a proposal).
+    #[serde(default)]
+    pub genesis: bool,
+    /// Removed by a proposal: it no longer votes, its member keys count as revoked.
+    #[serde(default)]
+    pub removed: bool,
+    /// The proposal that added it (absent for a genesis agency, and for an addition not
+    /// indexed yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<AgencyChangeDto>,
+    /// The proposal that removed it (once the removal is indexed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<AgencyChangeDto>,
+}
+
+/// A passed proposal that added or removed an agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgencyChangeDto {
+    /// The proposal id (`GET /v1/governance/proposals/{id}`).
+    pub proposal: String,
+    /// The block that passed it, where the change took effect.
+    pub height: u64,
 }
 
 /// A member key.
