@@ -110,6 +110,11 @@ pub struct RawBlock {
     /// Hex of the canonical finalization `Certificate` stored with it (its own, or a
     /// descendant's for a block finalized together with that descendant).
     pub certificate: String,
+    /// For an epoch's boundary block finalized through the old epoch's suffix blocks
+    /// (docs/governance.md): hex of each canonical suffix `BlockHeader`, from its child up
+    /// to the block the certificate signs. Absent (empty) for every other block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suffix: Vec<String>,
 }
 
 /// A page of raw blocks.
@@ -460,6 +465,12 @@ pub struct EpochLinkDto {
     /// The next epoch's validator set (the kernel's JSON form).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub next: Value,
+    /// When the boundary was finalized through the old epoch's empty suffix blocks
+    /// (docs/governance.md): their headers (the kernel's JSON form), from the boundary's
+    /// child up to the one the certificate signs. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub suffix: Vec<Value>,
     /// Hex of the canonical `EpochLink` encoding.
     pub link: String,
 }

@@ -125,6 +125,9 @@ pub struct Item {
     pub block: Block,
     /// Its finalization certificate (own or a descendant's).
     pub cert: Certificate,
+    /// The suffix headers of a boundary finalized through them (docs/governance.md):
+    /// never applied, they link the boundary to its certificate; empty otherwise.
+    pub suffix: Vec<BlockHeader>,
     /// Outcomes the source logged for its transactions, if it has them (data dirs).
     pub outcomes: Option<Vec<TxOutcome>>,
 }
@@ -141,10 +144,26 @@ pub fn decode_raw(r: &RawBlock) -> Result<Item, Discrepancy> {
             e,
         )
     })?;
+    let suffix = r
+        .suffix
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            codec::decode::<BlockHeader>(b).map_err(|e| {
+                disc(
+                    r.height,
+                    &format!("suffix header {i} encoding"),
+                    "a canonical block header",
+                    e,
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Item {
         height: r.height,
         block,
         cert,
+        suffix,
         outcomes: None,
     })
 }
@@ -368,11 +387,18 @@ impl Auditor {
     fn drain(&mut self) -> Result<(), Discrepancy> {
         while let Some(front) = self.pending.front().map(|p| &p.item) {
             let target = front.cert.block;
-            let Some(j) = self
-                .pending
-                .iter()
-                .position(|p| p.item.block.header.hash() == target)
-            else {
+            // The certificate's block: a pending block, or the last suffix header of a
+            // pending boundary (R13), whose suffix then ends the descendants.
+            let found = self.pending.iter().enumerate().find_map(|(j, p)| {
+                if p.item.block.header.hash() == target {
+                    Some((j, Vec::new()))
+                } else if p.item.suffix.last().is_some_and(|s| s.hash() == target) {
+                    Some((j, p.item.suffix.clone()))
+                } else {
+                    None
+                }
+            });
+            let Some((j, suffix)) = found else {
                 if self.pending.len() > DESCENDANTS_MAX {
                     return Err(disc(
                         front.height,
@@ -394,6 +420,7 @@ impl Auditor {
                 .iter()
                 .take(j)
                 .map(|p| p.item.block.header.clone())
+                .chain(suffix)
                 .collect();
             let certified = descendants.last().unwrap_or(&p.item.block.header).clone();
             self.check_cert(&p, &certified)?;
@@ -599,21 +626,9 @@ impl Auditor {
     }
 }
 
-/// The position of the link an epoch-chain error names.
+/// The position of the link an epoch-chain error names (0 for a chain too long).
 fn epoch_link_index(e: &chancery_core::epoch::EpochChainError) -> usize {
-    use chancery_core::epoch::EpochChainError as E;
-    match e {
-        E::TooLong { .. } => 0,
-        E::Malformed { index, .. }
-        | E::WrongChain { index, .. }
-        | E::WrongEpoch { index, .. }
-        | E::BeforeEpochStart { index, .. }
-        | E::NotABoundary { index, .. }
-        | E::Checkpoint { index, .. }
-        | E::NextSetMismatch { index, .. }
-        | E::EpochNotConsecutive { index, .. }
-        | E::StartHeightMismatch { index, .. } => *index,
-    }
+    e.link_index().unwrap_or(0)
 }
 
 /// Compare the epoch links a node serves with the audited ones: the same links, byte for
@@ -748,6 +763,17 @@ pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
         .ok_or_else(|| disc(h, "stored certificate", "a certificate", "nothing"))?;
     let cert: Certificate =
         codec::decode(&c).map_err(|e| col_err(Column::Certs, "certificate", &e))?;
+    let suffix = match store
+        .get(Column::Meta, &schema::suffix_key(sb.header.height))
+        .map_err(|e| col_err(Column::Meta, "suffix", &e))?
+    {
+        None => Vec::new(),
+        Some(v) => {
+            codec::decode::<schema::StoredSuffix>(&v)
+                .map_err(|e| col_err(Column::Meta, "suffix", &e))?
+                .0
+        }
+    };
     Ok(Item {
         height: h,
         block: Block {
@@ -755,6 +781,7 @@ pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
             txs,
         },
         cert,
+        suffix,
         outcomes: Some(outcomes),
     })
 }
@@ -1018,6 +1045,7 @@ mod tests {
                 height: i as u64 + 1,
                 block: codec::encode(b),
                 cert: codec::encode(c),
+                suffix: vec![],
             };
             blockfile::write_block(&mut buf, &raw).unwrap();
         }
@@ -1076,6 +1104,7 @@ mod tests {
             height: 1,
             block: blocks[0].0.clone(),
             cert: blocks[0].1.clone(),
+            suffix: vec![],
             outcomes: None,
         };
         item.block.txs.swap(0, 1);
@@ -1192,7 +1221,8 @@ mod tests {
         bad[8] = blocks[8].clone();
         bytes = export(&fx, &bad);
         assert!(audit_bytes(&fx.genesis, &bytes).is_ok());
-        let at = bytes.len() - 3;
+        // Inside the last certificate (the file ends with its 4-byte suffix count, 0).
+        let at = bytes.len() - 4 - 3;
         bytes[at] ^= 0xff;
         let want = audit_bytes(&fx.genesis, &bytes).unwrap_err();
         assert_eq!(want.height, blocks_n);
@@ -1348,5 +1378,105 @@ mod tests {
         assert_eq!(d.height, b as u64 + 1);
         assert_eq!(d.field, "header.next_validator_set (re-executed)");
         assert_eq!(d.expected, set1.hash().to_hex());
+    }
+
+    /// A chain whose epoch-0 boundary (with an anchor) was finalized through two suffix
+    /// blocks, then a block of epoch 1: the export (with the suffix) and the ledger.
+    fn suffix_chain() -> (chancery_ledger::testing::governed::Chain, Vec<u8>) {
+        use chancery_ledger::testing::fixture::{anchor, named_key};
+        use chancery_ledger::testing::governed::{rotate, Chain, ALL};
+        let mut c = Chain::new();
+        let new = named_key("v3-audit-suffix");
+        c.pass("rotate", vec![rotate("v3", &new)], &ALL);
+        c.run_to_boundary();
+        let archivist = c.fx.signer("mof", Role::Archivist).clone();
+        let (b, suffix, cert) = c.boundary_with_suffix(vec![(archivist, 0, anchor("b"))], 2);
+        c.ledger.apply_by_descendant(&b, &cert, &suffix).unwrap();
+        c.keys.insert("v3".into(), new);
+        c.block(vec![]);
+        let mut buf = Vec::new();
+        blockfile::write_header(&mut buf, &c.fx.genesis.chain_id()).unwrap();
+        for h in 1..=c.ledger.tip().height.0 {
+            let (b, cert) = c.ledger.block(chancery_core::Height(h)).unwrap().unwrap();
+            let suffix = c.ledger.block_suffix(chancery_core::Height(h)).unwrap();
+            let raw = RawBlock {
+                height: h,
+                block: codec::encode(&b),
+                cert: codec::encode(&cert),
+                suffix: suffix.iter().map(codec::encode).collect(),
+            };
+            blockfile::write_block(&mut buf, &raw).unwrap();
+        }
+        (c, buf)
+    }
+
+    #[test]
+    fn a_boundary_finalized_through_suffix_blocks_is_audited_with_its_suffix() {
+        let (c, bytes) = suffix_chain();
+        let s = audit_bytes(&c.fx.genesis, &bytes).unwrap();
+        assert_eq!((s.blocks, s.epoch), (c.ledger.tip().height.0, 1));
+        let served = c.ledger.epoch_links(chancery_core::Epoch(1)).unwrap();
+        assert_eq!(served[0].suffix.len(), 2);
+        assert_eq!(s.links, served);
+        let piped = audit_pipelined(&c.fx.genesis, &bytes).unwrap();
+        assert_eq!(piped.links, served);
+    }
+
+    #[test]
+    fn a_suffix_header_that_changes_the_state_is_found_at_the_boundary() {
+        let (c, _) = suffix_chain();
+        let boundary = c
+            .ledger
+            .epoch_link(chancery_core::Epoch(0))
+            .unwrap()
+            .unwrap();
+        let height = boundary.header.height.0;
+        // A quorum of the old set certifies a "suffix" block with another state root.
+        let mut forged = boundary.suffix.clone();
+        forged[1].state_root = chancery_core::Digest([9; 32]);
+        let cert = c.fx.finalize_by(
+            &Block {
+                header: forged[1].clone(),
+                txs: vec![],
+            },
+            &c.fx.validators,
+        );
+        let mut buf = Vec::new();
+        blockfile::write_header(&mut buf, &c.fx.genesis.chain_id()).unwrap();
+        for h in 1..=height {
+            let (b, stored) = c.ledger.block(chancery_core::Height(h)).unwrap().unwrap();
+            let (cert, suffix) = if h == height {
+                (cert.clone(), forged.iter().map(codec::encode).collect())
+            } else {
+                (stored, vec![])
+            };
+            let raw = RawBlock {
+                height: h,
+                block: codec::encode(&b),
+                cert: codec::encode(&cert),
+                suffix,
+            };
+            blockfile::write_block(&mut buf, &raw).unwrap();
+        }
+        let d = audit_bytes(&c.fx.genesis, &buf).unwrap_err();
+        assert_eq!((d.height, d.field.as_str()), (height, "apply"));
+        assert!(d.found.contains("state_root"), "{d}");
+    }
+
+    #[test]
+    fn a_first_format_export_without_suffix_parts_is_still_read() {
+        let (fx, blocks) = chain(3, 2);
+        let mut v1 = blockfile::MAGIC_V1.to_vec();
+        v1.extend_from_slice(fx.genesis.chain_id().as_bytes());
+        for (b, c) in &blocks {
+            for part in [codec::encode(b), codec::encode(c)] {
+                v1.extend_from_slice(&(part.len() as u32).to_be_bytes());
+                v1.extend_from_slice(&part);
+            }
+        }
+        let s = audit_bytes(&fx.genesis, &v1).unwrap();
+        assert_eq!(s.blocks, 3);
+        let v2 = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap();
+        assert_eq!((v2.blocks, v2.state_root), (s.blocks, s.state_root.clone()));
     }
 }

@@ -3,16 +3,19 @@
 //! Format (binary, all integers big-endian):
 //!
 //! ```text
-//! "chancery-blocks/v1\n"            19-byte magic
+//! "chancery-blocks/v2\n"            19-byte magic
 //! chain id                          32 bytes
 //! then, for each height 1, 2, ...:
 //!   u32 length ‖ canonical Block bytes       (chancery_core::codec, as stored)
 //!   u32 length ‖ canonical Certificate bytes (the block's own or a descendant's)
+//!   u32 count, then count × (u32 length ‖ canonical BlockHeader bytes):
+//!                                   the suffix headers of a boundary finalized through
+//!                                   them (docs/governance.md); count 0 for other blocks
 //! ```
 //!
-//! The file ends after the last certificate. Every length is checked against the kernel's
-//! `BYTES_MAX` of the type before anything is read, so a bad file cannot make the reader
-//! allocate without bound.
+//! A `chancery-blocks/v1` file (no suffix parts) is still read. The file ends after the
+//! last block. Every length and count is checked against the kernel's limits before
+//! anything is read, so a bad file cannot make the reader allocate without bound.
 
 use crate::Outcome;
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,8 +27,10 @@ use chancery_core::ChainId;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-/// The magic line that starts an export file.
-pub const MAGIC: &[u8] = b"chancery-blocks/v1\n";
+/// The magic line that starts an export file (written).
+pub const MAGIC: &[u8] = b"chancery-blocks/v2\n";
+/// The magic line of the first format, without suffix parts (still read).
+pub const MAGIC_V1: &[u8] = b"chancery-blocks/v1\n";
 /// Most blocks asked for in one `GET /v1/blocks/raw` page.
 pub const RAW_PAGE_BLOCKS_MAX: u64 = 100;
 
@@ -38,6 +43,9 @@ pub struct RawBlock {
     pub block: Vec<u8>,
     /// Canonical certificate bytes.
     pub cert: Vec<u8>,
+    /// Canonical bytes of each suffix header (a boundary finalized through them; empty
+    /// for other blocks).
+    pub suffix: Vec<Vec<u8>>,
 }
 
 /// Write the file header.
@@ -52,6 +60,11 @@ pub fn write_block(w: &mut impl Write, b: &RawBlock) -> std::io::Result<()> {
         w.write_all(&(part.len() as u32).to_be_bytes())?;
         w.write_all(part)?;
     }
+    w.write_all(&(b.suffix.len() as u32).to_be_bytes())?;
+    for part in &b.suffix {
+        w.write_all(&(part.len() as u32).to_be_bytes())?;
+        w.write_all(part)?;
+    }
     Ok(())
 }
 
@@ -61,6 +74,8 @@ pub struct Reader<R: Read> {
     /// The chain id in the header.
     pub chain_id: ChainId,
     next_height: u64,
+    /// Whether blocks carry suffix parts (format v2).
+    with_suffix: bool,
 }
 
 impl<R: Read> Reader<R> {
@@ -69,10 +84,11 @@ impl<R: Read> Reader<R> {
         let mut magic = vec![0u8; MAGIC.len()];
         r.read_exact(&mut magic)
             .context("export file: too short for its header")?;
-        if magic != MAGIC {
+        if magic != MAGIC && magic != MAGIC_V1 {
             bail!(
-                "export file: expected the magic {:?}, found {:?}",
+                "export file: expected the magic {:?} (or {:?}), found {:?}",
                 String::from_utf8_lossy(MAGIC),
+                String::from_utf8_lossy(MAGIC_V1),
                 String::from_utf8_lossy(&magic)
             );
         }
@@ -83,10 +99,13 @@ impl<R: Read> Reader<R> {
             r,
             chain_id: chancery_core::Digest(id),
             next_height: 1,
+            with_suffix: magic == MAGIC,
         })
     }
 
-    fn part(&mut self, what: &str, max: usize, first: bool) -> Result<Option<Vec<u8>>> {
+    /// A big-endian `u32` (a length or a count), or `None` at the end of the file when
+    /// `first` (the first field of a block).
+    fn read_u32(&mut self, what: &str, first: bool) -> Result<Option<u32>> {
         let mut len = [0u8; 4];
         let mut got = 0;
         while got < 4 {
@@ -105,7 +124,14 @@ impl<R: Read> Reader<R> {
             }
             got += n;
         }
-        let len = u32::from_be_bytes(len) as usize;
+        Ok(Some(u32::from_be_bytes(len)))
+    }
+
+    fn part(&mut self, what: &str, max: usize, first: bool) -> Result<Option<Vec<u8>>> {
+        let Some(len) = self.read_u32(what, first)? else {
+            return Ok(None);
+        };
+        let len = len as usize;
         if len > max {
             bail!(
                 "export file: the {what} of block {} has {len} bytes, more than the limit of {max}",
@@ -130,12 +156,37 @@ impl<R: Read> Reader<R> {
         let cert = self
             .part("certificate", Certificate::BYTES_MAX, false)?
             .ok_or_else(|| anyhow!("export file: missing certificate"))?;
+        let mut suffix = Vec::new();
+        if self.with_suffix {
+            let count = self
+                .read_u32("suffix count", false)?
+                .ok_or_else(|| anyhow!("export file: missing suffix count"))?
+                as usize;
+            let max = chancery_core::limits::EPOCH_SUFFIX_MAX;
+            if count > max {
+                bail!(
+                    "export file: block {} has {count} suffix headers, more than the limit of {max}",
+                    self.next_height
+                );
+            }
+            for _ in 0..count {
+                let h = self
+                    .part(
+                        "suffix header",
+                        chancery_core::limits::BLOCK_HEADER_ENCODING_BYTES_MAX,
+                        false,
+                    )?
+                    .ok_or_else(|| anyhow!("export file: missing suffix header"))?;
+                suffix.push(h);
+            }
+        }
         let height = self.next_height;
         self.next_height += 1;
         Ok(Some(RawBlock {
             height,
             block,
             cert,
+            suffix,
         }))
     }
 }
@@ -166,10 +217,25 @@ pub fn fetch_raw_page(
                 )
             })
         };
+        if it.suffix.len() > chancery_core::limits::EPOCH_SUFFIX_MAX {
+            bail!(
+                "{}: item at height {} has {} suffix headers, at most {}",
+                url(),
+                it.height,
+                it.suffix.len(),
+                chancery_core::limits::EPOCH_SUFFIX_MAX
+            );
+        }
+        let suffix = it
+            .suffix
+            .iter()
+            .map(|s| hex("suffix", s))
+            .collect::<Result<Vec<_>>>()?;
         out.push(RawBlock {
             height: it.height,
             block: hex("block", &it.block)?,
             cert: hex("certificate", &it.certificate)?,
+            suffix,
         });
     }
     if let Some(n) = page.next {

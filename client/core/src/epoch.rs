@@ -11,6 +11,13 @@
 //! `chancery watch`), and [`verify_checkpoint_with_links`] verifies a checkpoint of epoch
 //! `e` with exactly the `e` links that a receipt or a state-proof bundle carries.
 //! Unverified links and verified sets are different types; verification is the only door.
+//!
+//! A boundary block is not always finalized in its own view: when its view ends with the
+//! block notarized but too few finalize votes (some validators nullified the view), the
+//! old set goes on past the boundary with empty *suffix* blocks, and the finalization of
+//! one of them finalizes the boundary with it (Simplex finalizes ancestors). Such a link
+//! carries the suffix headers, from the boundary's child up to the certified one; they are
+//! never part of the ledger and must change nothing ([`check_suffix`]).
 
 use crate::block::BlockHeader;
 use crate::cert::Certificate;
@@ -20,27 +27,35 @@ use crate::genesis::Genesis;
 use crate::ids::{ChainId, Digest, Epoch, Height};
 use crate::limits::{
     BLOCK_HEADER_ENCODING_BYTES_MAX, CERTIFICATE_ENCODING_BYTES_MAX, EPOCH_LINKS_MAX,
-    VALIDATOR_SET_ENCODING_BYTES_MAX,
+    EPOCH_SUFFIX_MAX, VALIDATOR_SET_ENCODING_BYTES_MAX,
 };
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Largest canonical epoch link, in bytes: a header, a certificate and a validator set.
+/// Largest canonical epoch link, in bytes: a header, a certificate, a validator set and
+/// at most [`EPOCH_SUFFIX_MAX`] suffix headers (with the list's length prefix).
 pub const EPOCH_LINK_ENCODING_BYTES_MAX: usize = BLOCK_HEADER_ENCODING_BYTES_MAX
     + CERTIFICATE_ENCODING_BYTES_MAX
-    + VALIDATOR_SET_ENCODING_BYTES_MAX;
+    + VALIDATOR_SET_ENCODING_BYTES_MAX
+    + EPOCH_SUFFIX_MAX * BLOCK_HEADER_ENCODING_BYTES_MAX
+    + 16;
 
 /// One step of the epoch chain. Unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct EpochLink {
     /// The boundary header: the last block of its epoch.
     pub header: BlockHeader,
-    /// Its finalization certificate, by the set of the epoch it ends.
+    /// Its finalization certificate, by the set of the epoch it ends: over the header
+    /// itself, or over the last of `suffix`.
     pub certificate: Certificate,
     /// The next epoch's validator set (its hash is `header.next_validator_set`).
     pub next: ValidatorSet,
+    /// The old epoch's empty blocks past the boundary, from its child up to the block the
+    /// certificate signs, when the boundary was finalized through them; empty when the
+    /// certificate signs the boundary header. At most [`EPOCH_SUFFIX_MAX`].
+    pub suffix: Vec<BlockHeader>,
 }
 
 impl Canonical for EpochLink {
@@ -51,8 +66,168 @@ impl Canonical for EpochLink {
         self.certificate
             .validate()
             .map_err(|e| e.within("certificate"))?;
+        crate::codec::check::list("suffix", &self.suffix, EPOCH_SUFFIX_MAX)?;
+        for (i, s) in self.suffix.iter().enumerate() {
+            s.validate()
+                .map_err(|e| e.within(&format!("suffix[{i}]")))?;
+        }
         self.next.validate().map_err(|e| e.within("next"))
     }
+}
+
+/// Why suffix headers do not finalize a boundary header.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SuffixError {
+    /// More suffix headers than any verifier (or node) accepts.
+    #[error("{found} suffix headers, at most {max}")]
+    TooLong {
+        /// The limit ([`EPOCH_SUFFIX_MAX`]).
+        max: usize,
+        /// Headers given.
+        found: usize,
+    },
+    /// The header the suffix would extend is not a boundary.
+    #[error("header at height {height} commits no next validator set: it has no suffix")]
+    NotABoundary {
+        /// Its height.
+        height: Height,
+    },
+    /// A suffix header breaks the rule for its field: it does not extend the one before
+    /// it, is not of the boundary's epoch, or is not empty (it must change nothing).
+    #[error("suffix header {index}: `{field}` expected {expected}, found {found}")]
+    Field {
+        /// Its position in the suffix.
+        index: usize,
+        /// The field.
+        field: &'static str,
+        /// What the rule requires.
+        expected: String,
+        /// What the header has.
+        found: String,
+    },
+}
+
+/// The header of the suffix block that a leader of `view` builds on `parent` (the
+/// boundary header `boundary` itself or the last suffix header past it) at `time` (after
+/// the parent's): empty, of the boundary's epoch and set, repeating its log and state,
+/// committing no next set. [`check_suffix`] accepts it when `view` and `time` are later
+/// than the parent's.
+pub fn suffix_child(
+    boundary: &BlockHeader,
+    parent: &BlockHeader,
+    view: crate::ids::View,
+    proposer: u16,
+    time: crate::ids::TimestampMs,
+) -> BlockHeader {
+    BlockHeader {
+        chain_id: boundary.chain_id,
+        epoch: boundary.epoch,
+        height: parent.height.next(),
+        view,
+        parent: parent.hash(),
+        proposer,
+        time,
+        txs_hash: crate::block::txs_hash(std::iter::empty()),
+        tx_count: 0,
+        log_size: boundary.log_size,
+        log_root: boundary.log_root,
+        state_root: boundary.state_root,
+        validator_set: boundary.validator_set,
+        next_validator_set: Digest::ZERO,
+    }
+}
+
+/// Check that `suffix` is a valid run of suffix blocks past the boundary header `boundary`
+/// (R13 in docs/consensus.md): each extends the one before it (the first, the boundary) at
+/// the next height in a later view and time, is of the same chain, epoch and validator
+/// set, carries no transaction, repeats the boundary's log and state, and commits no next
+/// set. Returns the hash of the last suffix header (the one a certificate must sign), or
+/// the boundary's own hash for an empty suffix. Used by the node before it builds, votes
+/// for or stores suffix blocks, and by every verifier of an [`EpochLink`].
+pub fn check_suffix(boundary: &BlockHeader, suffix: &[BlockHeader]) -> Result<Digest, SuffixError> {
+    if suffix.len() > EPOCH_SUFFIX_MAX {
+        return Err(SuffixError::TooLong {
+            max: EPOCH_SUFFIX_MAX,
+            found: suffix.len(),
+        });
+    }
+    if !boundary.is_boundary() && !suffix.is_empty() {
+        return Err(SuffixError::NotABoundary {
+            height: boundary.height,
+        });
+    }
+    let empty_txs = crate::block::txs_hash(std::iter::empty());
+    let mut prev = boundary;
+    let mut link = boundary.hash();
+    for (index, s) in suffix.iter().enumerate() {
+        let field = |field: &'static str, expected: String, found: String| SuffixError::Field {
+            index,
+            field,
+            expected,
+            found,
+        };
+        let same = |name: &'static str, want: Digest, got: Digest| {
+            if want == got {
+                Ok(())
+            } else {
+                Err(field(name, want.to_string(), got.to_string()))
+            }
+        };
+        if s.chain_id != boundary.chain_id {
+            return Err(field(
+                "chain_id",
+                boundary.chain_id.to_hex(),
+                s.chain_id.to_hex(),
+            ));
+        }
+        if s.epoch != boundary.epoch {
+            return Err(field(
+                "epoch",
+                boundary.epoch.to_string(),
+                s.epoch.to_string(),
+            ));
+        }
+        if s.height != prev.height.next() {
+            return Err(field(
+                "height",
+                prev.height.next().to_string(),
+                s.height.to_string(),
+            ));
+        }
+        same("parent", link, s.parent)?;
+        if s.view <= prev.view {
+            return Err(field(
+                "view",
+                format!("after {}", prev.view),
+                s.view.to_string(),
+            ));
+        }
+        if s.time <= prev.time {
+            return Err(field(
+                "time",
+                format!("after {}", prev.time),
+                s.time.to_string(),
+            ));
+        }
+        if s.tx_count != 0 {
+            return Err(field("tx_count", "0".into(), s.tx_count.to_string()));
+        }
+        same("txs_hash", empty_txs, s.txs_hash)?;
+        if s.log_size != boundary.log_size {
+            return Err(field(
+                "log_size",
+                boundary.log_size.to_string(),
+                s.log_size.to_string(),
+            ));
+        }
+        same("log_root", boundary.log_root, s.log_root)?;
+        same("state_root", boundary.state_root, s.state_root)?;
+        same("validator_set", boundary.validator_set, s.validator_set)?;
+        same("next_validator_set", Digest::ZERO, s.next_validator_set)?;
+        link = s.hash();
+        prev = s;
+    }
+    Ok(link)
 }
 
 /// A validator set proven from the genesis by an epoch chain (or the genesis set itself).
@@ -169,6 +344,14 @@ pub enum EpochChainError {
         /// The header's height.
         height: Height,
     },
+    /// The suffix headers do not extend the boundary as suffix blocks must.
+    #[error("epoch link {index}: {source}")]
+    Suffix {
+        /// The link.
+        index: usize,
+        /// Why.
+        source: SuffixError,
+    },
     /// The header or its certificate does not verify against the set of its epoch.
     #[error("epoch link {index}: {source}")]
     Checkpoint {
@@ -209,6 +392,26 @@ pub enum EpochChainError {
         /// The next set's.
         found: Height,
     },
+}
+
+impl EpochChainError {
+    /// The position of the link the error names (`None` for a chain that is too long).
+    pub fn link_index(&self) -> Option<usize> {
+        use EpochChainError as E;
+        match self {
+            E::TooLong { .. } => None,
+            E::Malformed { index, .. }
+            | E::WrongChain { index, .. }
+            | E::WrongEpoch { index, .. }
+            | E::BeforeEpochStart { index, .. }
+            | E::NotABoundary { index, .. }
+            | E::Suffix { index, .. }
+            | E::Checkpoint { index, .. }
+            | E::NextSetMismatch { index, .. }
+            | E::EpochNotConsecutive { index, .. }
+            | E::StartHeightMismatch { index, .. } => Some(*index),
+        }
+    }
 }
 
 /// Verify `links` from the genesis set: link `i` must be the boundary header of epoch `i`,
@@ -268,8 +471,11 @@ pub fn verify_link(
             height: h.height,
         });
     }
+    check_suffix(h, &link.suffix).map_err(|source| EpochChainError::Suffix { index, source })?;
+    // The certificate signs the boundary header, or the last suffix header, which
+    // `check_suffix` linked to the boundary; either way a header of this epoch and set.
     let cp = Checkpoint {
-        header: h.clone(),
+        header: link.suffix.last().unwrap_or(h).clone(),
         certificate: link.certificate.clone(),
     };
     cp.verify_with(&current.chain_id, set)
@@ -587,6 +793,7 @@ mod tests {
             certificate: certify(g, &h, &keys(e)),
             header: h,
             next,
+            suffix: vec![],
         }
     }
 
@@ -720,6 +927,7 @@ mod tests {
             certificate: certify(&g, &h, &keys(0)),
             header: h,
             next: set(1, 11),
+            suffix: vec![],
         };
         assert_eq!(
             verify_epoch_chain(&g, &[l]),
@@ -740,6 +948,7 @@ mod tests {
                 certificate: certify(&g, &h, &keys(0)),
                 header: h,
                 next,
+                suffix: vec![],
             }
         };
         assert_eq!(
@@ -847,5 +1056,135 @@ mod tests {
             verify_checkpoint_with_links(&g, &links[..1], &cp(2, 25, &keys(2))),
             Err(EpochProofError::EpochNotProven { .. })
         ));
+    }
+
+    /// Suffix header `i` past `b`: empty, the next height, a later view and time.
+    fn suffix_after(b: &BlockHeader, prev: &BlockHeader) -> BlockHeader {
+        suffix_child(
+            b,
+            prev,
+            View(prev.view.0 + 1),
+            0,
+            TimestampMs(prev.time.0 + 1),
+        )
+    }
+
+    /// The link that ends epoch 0 at height 10, finalized through `n` suffix headers
+    /// (edited by `edit` before the certificate signs the last).
+    fn suffix_link(g: &Genesis, n: usize, edit: impl Fn(usize, &mut BlockHeader)) -> EpochLink {
+        let mut l = link(g, 0);
+        let mut prev = l.header.clone();
+        for i in 0..n {
+            let mut s = suffix_after(&l.header, &prev);
+            edit(i, &mut s);
+            l.suffix.push(s.clone());
+            prev = s;
+        }
+        if let Some(last) = l.suffix.last() {
+            l.certificate = certify(g, last, &keys(0));
+        }
+        l
+    }
+
+    #[test]
+    fn a_boundary_finalized_through_suffix_blocks_proves_the_next_set() {
+        let g = genesis();
+        for n in [1, 3, EPOCH_SUFFIX_MAX] {
+            let links = vec![suffix_link(&g, n, |_, _| {}), link(&g, 1)];
+            let last = verify_epoch_chain(&g, &links).unwrap();
+            assert_eq!(last.set(), &set(2, 21), "{n} suffix headers");
+            // The link's canonical form round-trips with its suffix.
+            let bytes = crate::codec::encode(&links[0]);
+            assert_eq!(crate::codec::decode::<EpochLink>(&bytes).unwrap(), links[0]);
+            assert!(bytes.len() <= EPOCH_LINK_ENCODING_BYTES_MAX);
+        }
+    }
+
+    #[test]
+    fn suffix_headers_that_carry_or_change_anything_are_refused() {
+        let g = genesis();
+        type Edit = fn(&mut BlockHeader);
+        let cases: [(&str, Edit); 9] = [
+            ("tx_count", |s| s.tx_count = 1),
+            ("txs_hash", |s| s.txs_hash = Digest([9; 32])),
+            ("log_size", |s| s.log_size += 1),
+            ("log_root", |s| s.log_root = Digest([9; 32])),
+            ("state_root", |s| s.state_root = Digest([9; 32])),
+            ("validator_set", |s| s.validator_set = Digest([9; 32])),
+            ("next_validator_set", |s| {
+                s.next_validator_set = Digest([9; 32])
+            }),
+            ("epoch", |s| s.epoch = Epoch(1)),
+            ("parent", |s| s.parent = Digest([9; 32])),
+        ];
+        for (field, edit) in cases {
+            // The second suffix header is edited and the certificate signs it as edited:
+            // a quorum signed it, but it is not a suffix block.
+            let l = suffix_link(&g, 2, |i, s| {
+                if i == 1 {
+                    edit(s)
+                }
+            });
+            match verify_epoch_chain(&g, &[l]) {
+                Err(EpochChainError::Suffix {
+                    index: 0,
+                    source:
+                        SuffixError::Field {
+                            index: 1, field: f, ..
+                        },
+                }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_suffix_certificate_must_sign_the_last_suffix_header_by_the_old_set() {
+        let g = genesis();
+        // Certificate on the first of two suffix headers: the second is not certified.
+        let mut l = suffix_link(&g, 2, |_, _| {});
+        l.certificate = certify(&g, &l.suffix[0], &keys(0));
+        assert!(matches!(
+            verify_epoch_chain(&g, &[l]),
+            Err(EpochChainError::Checkpoint { index: 0, .. })
+        ));
+        // Signed by the next set: not the set of the epoch the suffix belongs to.
+        let mut l = suffix_link(&g, 1, |_, _| {});
+        l.certificate = certify(&g, &l.suffix[0], &keys(1));
+        assert!(matches!(
+            verify_epoch_chain(&g, &[l]),
+            Err(EpochChainError::Checkpoint { index: 0, .. })
+        ));
+        // The boundary's own certificate with a suffix attached: the suffix is unsigned.
+        let mut l = suffix_link(&g, 1, |_, _| {});
+        l.certificate = certify(&g, &l.header, &keys(0));
+        assert!(matches!(
+            verify_epoch_chain(&g, &[l]),
+            Err(EpochChainError::Checkpoint { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn a_suffix_longer_than_the_limit_is_refused() {
+        let g = genesis();
+        let l = suffix_link(&g, EPOCH_SUFFIX_MAX + 1, |_, _| {});
+        assert_eq!(
+            verify_epoch_chain(&g, std::slice::from_ref(&l)),
+            Err(EpochChainError::Suffix {
+                index: 0,
+                source: SuffixError::TooLong {
+                    max: EPOCH_SUFFIX_MAX,
+                    found: EPOCH_SUFFIX_MAX + 1
+                }
+            })
+        );
+        assert!(l.validate().is_err(), "the format refuses it too");
+        // A suffix after a header that is not a boundary.
+        let plain = header(&g, 0, 9, &set(0, 1), &Digest::ZERO);
+        let s = suffix_after(&plain, &plain);
+        assert_eq!(
+            check_suffix(&plain, &[s]),
+            Err(SuffixError::NotABoundary { height: Height(9) })
+        );
     }
 }

@@ -65,6 +65,12 @@ pub const DELTA_MS_MAX: u64 = 60_000;
 pub const HEARTBEAT_MS_MAX: u64 = 3_600_000;
 /// Most links in one epoch chain (epochs crossed from the genesis).
 pub const EPOCH_LINKS_MAX: usize = 65_536;
+/// Most suffix blocks past an epoch's boundary (docs/governance.md): empty blocks of the
+/// old epoch that finalize a boundary block its own view could not. Each needs a view
+/// that notarizes a block and then fails to finalize it; honest nodes build and vote for
+/// no suffix block past this many, so the chain would wait after that many such views in
+/// a row (the bound keeps every epoch link, and so every receipt, small).
+pub const EPOCH_SUFFIX_MAX: usize = 64;
 
 // ----------------------------------------------------------------- encodings of one value
 

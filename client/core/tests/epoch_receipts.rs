@@ -176,6 +176,7 @@ impl Chain {
             header: cp.header,
             certificate: cp.certificate,
             next,
+            suffix: vec![],
         }
     }
 
@@ -329,6 +330,7 @@ fn a_tampered_link_fails_and_the_error_names_it() {
         header: cp0.header,
         certificate: cp0.certificate,
         next: forged,
+        suffix: vec![],
     };
     check(
         links,
@@ -611,6 +613,7 @@ fn receipt_verification_time_by_epochs_crossed() {
                     certificate: certify(h.clone(), &keys_of(e)),
                     header: h,
                     next,
+                    suffix: vec![],
                 }
             })
             .collect();

@@ -62,13 +62,15 @@ fn link_dto(h: &NodeHandle, link: &EpochLink) -> ApiResult<EpochLinkDto> {
         header: to_value(&link.header),
         certificate: to_value(&link.certificate),
         next: to_value(&link.next),
+        suffix: link.suffix.iter().map(to_value).collect(),
         link: hex::encode(codec::encode(link)),
     })
 }
 
 /// The epoch chain: for each ended epoch, the boundary header (its last block, which
-/// commits the next epoch's validator set), that header's finalization certificate by the
-/// epoch's own set, and the next set. From the genesis alone, `verify_epoch_chain` over
+/// commits the next epoch's validator set), its finalization certificate by the epoch's
+/// own set (over the header, or over the last of the empty suffix headers it carries),
+/// and the next set. From the genesis alone, `verify_epoch_chain` over
 /// the `link` hex of epochs `0..e` proves epoch `e`'s set; receipts and state proofs of a
 /// later epoch carry these links.
 #[utoipa::path(get, path = "/v1/epochs", tag = "proofs", params(EpochsQuery),

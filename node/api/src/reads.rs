@@ -155,7 +155,13 @@ pub(crate) async fn blocks_raw(
         })?;
         let block = hex::encode(codec::encode(&b));
         let certificate = hex::encode(codec::encode(&c));
-        let size = block.len() + certificate.len();
+        let suffix: Vec<String> = h
+            .ledger
+            .block_suffix(Height(ht))?
+            .iter()
+            .map(|s| hex::encode(codec::encode(s)))
+            .collect();
+        let size = block.len() + certificate.len() + suffix.iter().map(String::len).sum::<usize>();
         if !items.is_empty() && bytes.saturating_add(size) > bytes_max {
             next = ht;
             break;
@@ -165,6 +171,7 @@ pub(crate) async fn blocks_raw(
             height: ht,
             block,
             certificate,
+            suffix,
         });
     }
     Ok(Json(RawBlockPage {

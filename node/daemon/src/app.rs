@@ -20,7 +20,9 @@ use chancery_consensus::{Block as CBlock, BlockRef};
 use chancery_core::block::{Block, BlockHeader};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
+use chancery_core::epoch::{check_suffix, suffix_child};
 use chancery_core::ids::{ChainId, Digest, Epoch, Height, TimestampMs, View};
+use chancery_core::limits::EPOCH_SUFFIX_MAX;
 use chancery_core::state::{StateKey, StateValue};
 use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, Tip};
 use chancery_mempool::{AdmissionView, BlockLimits, MemberInfo, Mempool};
@@ -225,6 +227,15 @@ pub enum BlockCheckError {
     /// the block's epoch fields cannot be computed.
     #[error("parent {0} is not executed here: expected the tip or a checked block")]
     ParentNotExecuted(Digest),
+    /// A block past its epoch's boundary that is not a valid suffix block (R13).
+    #[error("suffix block: {0}")]
+    Suffix(#[from] chancery_core::epoch::SuffixError),
+    /// A suffix block past the most any node builds or votes for.
+    #[error("suffix block past the boundary beyond the limit: at most {max} (EPOCH_SUFFIX_MAX)")]
+    SuffixTooLong {
+        /// The limit.
+        max: usize,
+    },
     /// The block's encoding is larger than the genesis allows (and than the network carries).
     #[error("block encoding of {found} bytes: expected at most {expected} bytes (block_bytes_max of the genesis plus the header)")]
     TooLarge {
@@ -369,6 +380,83 @@ impl App {
         self.headers.insert(h.hash(), h.clone());
     }
 
+    /// The header of `digest`: a remembered one, or the tip's.
+    fn header_of(&self, digest: &Digest) -> Option<BlockHeader> {
+        if let Some(h) = self.headers.get(digest) {
+            return Some(h.clone());
+        }
+        let tip = self.ledger.tip();
+        if tip.hash != *digest {
+            return None;
+        }
+        self.ledger
+            .block_header(tip.height)
+            .ok()
+            .flatten()
+            .map(|(h, _)| h)
+    }
+
+    /// If a block of `epoch` on `parent` is a suffix block (R13, docs/governance.md): the
+    /// boundary header of `epoch` it follows and the suffix headers from the boundary's
+    /// child up to `parent` (empty when `parent` is the boundary). `None` when `parent` is
+    /// not the boundary of `epoch` nor a suffix block past it (as far as the remembered
+    /// headers tell, at most [`EPOCH_SUFFIX_MAX`] of them).
+    pub fn suffix_past(
+        &self,
+        parent: &Digest,
+        epoch: Epoch,
+    ) -> Option<(BlockHeader, Vec<BlockHeader>)> {
+        let mut suffix = Vec::new();
+        let mut d = *parent;
+        loop {
+            let h = self.header_of(&d)?;
+            if h.epoch != epoch {
+                return None;
+            }
+            if h.is_boundary() {
+                suffix.reverse();
+                return Some((h, suffix));
+            }
+            // Suffix blocks are empty; past the bound none is built or voted for.
+            if h.tx_count != 0 || suffix.len() >= EPOCH_SUFFIX_MAX {
+                return None;
+            }
+            d = h.parent;
+            suffix.push(h);
+        }
+    }
+
+    /// Build the suffix block of `view` on `parent` past `boundary` (`suffix` so far).
+    fn build_suffix(
+        &mut self,
+        boundary: &BlockHeader,
+        suffix: &[BlockHeader],
+        view: View,
+        proposer: u16,
+        now: TimestampMs,
+    ) -> Result<CBlock, BlockCheckError> {
+        if suffix.len() >= EPOCH_SUFFIX_MAX {
+            return Err(BlockCheckError::SuffixTooLong {
+                max: EPOCH_SUFFIX_MAX,
+            });
+        }
+        let parent = suffix.last().unwrap_or(boundary);
+        let time = TimestampMs(now.0.max(parent.time.0 + 1));
+        let header = suffix_child(boundary, parent, view, proposer, time);
+        let block = Block {
+            header,
+            txs: Vec::new(),
+        };
+        let cblock = to_consensus(&block);
+        self.remember(&block.header);
+        self.last_built = Some(Built {
+            digest: cblock.digest,
+            header: block.header,
+            txs: Vec::new(),
+        });
+        Ok(cblock)
+    }
+
     /// Can a block with transactions be built or checked on `parent` now: is it the tip,
     /// or a block whose speculative result is kept (R15)?
     pub fn can_execute_on(&self, parent: &Digest) -> bool {
@@ -407,6 +495,11 @@ impl App {
         parent: &BlockRef,
         now: TimestampMs,
     ) -> Result<CBlock, BlockCheckError> {
+        if let Some((boundary, suffix)) = self.suffix_past(&parent.digest, epoch) {
+            // The parent ends our epoch but is not final yet: only an empty suffix block
+            // of this epoch can finalize it (R13), never a block of the next epoch.
+            return self.build_suffix(&boundary, &suffix, view, proposer, now);
+        }
         let info = self
             .parent_info(&parent.digest)
             .ok_or(BlockCheckError::UnknownParent(parent.digest))?;
@@ -535,6 +628,26 @@ impl App {
                 h.time.0,
             ));
         }
+        if let Some((boundary, mut suffix)) = self.suffix_past(&parent.digest, epoch) {
+            // Past the boundary of our epoch only a suffix block: empty, changing nothing,
+            // within the bound (R13). Its header is all there is to check.
+            if !block.txs.is_empty() {
+                return Err(mismatch(
+                    "transactions",
+                    "none (a suffix block)",
+                    block.txs.len(),
+                ));
+            }
+            if suffix.len() >= EPOCH_SUFFIX_MAX {
+                return Err(BlockCheckError::SuffixTooLong {
+                    max: EPOCH_SUFFIX_MAX,
+                });
+            }
+            suffix.push(h.clone());
+            check_suffix(&boundary, &suffix)?;
+            self.remember(h);
+            return Ok(true);
+        }
         let Some(info) = self.parent_info(&parent.digest) else {
             return Ok(false);
         };
@@ -636,7 +749,7 @@ impl App {
     /// first block that does not apply. Returns the blocks applied, and an error for the
     /// block that did not apply or, when the run ends with blocks whose certificate names a
     /// block outside the run, for the first of them: no block is ever skipped silently.
-    pub fn commit_run(&mut self, run: Vec<(Block, Certificate)>) -> RunOutcome {
+    pub fn commit_run(&mut self, run: Vec<FinalBlock>) -> RunOutcome {
         self.commit_run_with(run, || None)
     }
 
@@ -645,10 +758,10 @@ impl App {
     /// over the cores), at most [`FETCHED_VERIFIED_AHEAD_MAX`] blocks ahead of execution,
     /// and each block is applied with those verdicts instead of verifying again. Every
     /// other check of the ledger (certificate, links, every root) still runs.
-    pub fn commit_fetched_run(&mut self, run: Vec<(Block, Certificate)>) -> RunOutcome {
+    pub fn commit_fetched_run(&mut self, run: Vec<FinalBlock>) -> RunOutcome {
         let chain = self.chain_id;
         // Blocks are committed in run order, so the verdicts come in the same order.
-        let txs: Vec<_> = run.iter().map(|(b, _)| b.txs.clone()).collect();
+        let txs: Vec<_> = run.iter().map(|f| f.block.txs.clone()).collect();
         let (verdicts, ahead) = std::sync::mpsc::sync_channel(FETCHED_VERIFIED_AHEAD_MAX);
         std::thread::scope(|s| {
             let verifier = std::thread::Builder::new()
@@ -676,23 +789,27 @@ impl App {
     /// `next_checked` (`None`: the ledger verifies).
     fn commit_run_with(
         &mut self,
-        run: Vec<(Block, Certificate)>,
+        run: Vec<FinalBlock>,
         mut next_checked: impl FnMut() -> Option<Vec<CheckedTx>>,
     ) -> RunOutcome {
         let mut applied = Vec::new();
-        let mut waiting: Vec<(Block, Certificate)> = Vec::new();
-        for (block, cert) in run {
-            if cert.block != block.header.hash() {
-                waiting.push((block, cert));
+        let mut waiting: Vec<FinalBlock> = Vec::new();
+        for f in run {
+            if !f.anchored() {
+                waiting.push(f);
                 continue;
             }
+            // The headers from the first waiting block's child up to the certified one:
+            // the blocks of the run, then the suffix of a boundary.
             let mut headers: Vec<BlockHeader> =
-                waiting.iter().map(|(b, _)| b.header.clone()).collect();
-            headers.push(block.header.clone());
+                waiting.iter().map(|w| w.block.header.clone()).collect();
+            headers.push(f.block.header.clone());
+            headers.extend(f.suffix.iter().cloned());
+            let cert = f.cert;
             let linked = std::mem::take(&mut waiting)
                 .into_iter()
-                .map(|(b, _)| b)
-                .chain(std::iter::once(block));
+                .map(|w| w.block)
+                .chain(std::iter::once(f.block));
             for (i, b) in linked.enumerate() {
                 let checked = next_checked();
                 if let Err(source) = self.commit(&b, &cert, &headers[i + 1..], checked.as_deref()) {
@@ -707,13 +824,59 @@ impl App {
                 applied.push(b);
             }
         }
-        let error = waiting.first().map(|(b, c)| CommitRunError::Unlinked {
-            height: b.header.height,
-            hash: b.header.hash(),
-            cert_block: c.block,
+        let error = waiting.first().map(|w| CommitRunError::Unlinked {
+            height: w.block.header.height,
+            hash: w.block.header.hash(),
+            cert_block: w.cert.block,
             left: waiting.len(),
         });
         RunOutcome { applied, error }
+    }
+}
+
+/// A finalized block as it is committed: the block, the certificate that finalized it
+/// (its own, or a descendant's), and, for an epoch's boundary block finalized through the
+/// old epoch's suffix blocks (docs/governance.md), the suffix headers from its child up to
+/// the certified one (never applied; the ledger keeps them for the epoch link). The
+/// ledger checks all of it.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct FinalBlock {
+    /// The block.
+    pub block: Block,
+    /// The certificate that finalized it.
+    pub cert: Certificate,
+    /// Suffix headers (boundary blocks only; empty otherwise).
+    pub suffix: Vec<BlockHeader>,
+}
+
+impl FinalBlock {
+    /// A block with its certificate and no suffix.
+    pub fn new(block: Block, cert: Certificate) -> FinalBlock {
+        FinalBlock {
+            block,
+            cert,
+            suffix: Vec::new(),
+        }
+    }
+
+    /// Whether its certificate signs the block itself or the last of its suffix headers,
+    /// so that it can be committed without the blocks after it.
+    fn anchored(&self) -> bool {
+        self.cert.block == self.block.header.hash()
+            || self
+                .suffix
+                .last()
+                .is_some_and(|s| s.hash() == self.cert.block)
+    }
+
+    /// Its canonical encoding's size with the suffix headers, in bytes.
+    pub fn encoded_len(&self) -> usize {
+        codec::encode(&self.block).len()
+            + self
+                .suffix
+                .iter()
+                .map(|h| codec::encode(h).len())
+                .sum::<usize>()
     }
 }
 
@@ -828,6 +991,15 @@ pub fn to_consensus(block: &Block) -> CBlock {
 pub(crate) fn test_app(fx: &chancery_ledger::testing::fixture::Fixture) -> App {
     let store = Arc::new(chancery_storage::MemStore::new());
     let ledger = Arc::new(Ledger::open(store, &fx.genesis).expect("ledger"));
+    test_app_on(fx, ledger)
+}
+
+/// An application over `ledger` (tests).
+#[cfg(test)]
+pub(crate) fn test_app_on(
+    fx: &chancery_ledger::testing::fixture::Fixture,
+    ledger: Arc<Ledger>,
+) -> App {
     let mempool = Mempool::new(
         fx.genesis.chain_id(),
         chancery_mempool::MempoolConfig::default(),
@@ -885,7 +1057,7 @@ mod fetched_run_tests {
     }
 
     /// `n` finalized blocks of 5 document anchors each, as a peer would send them.
-    fn run(fx: &Fixture, n: u64) -> Vec<(Block, Certificate)> {
+    fn run(fx: &Fixture, n: u64) -> Vec<FinalBlock> {
         let src = Ledger::open(Arc::new(MemStore::new()), &fx.genesis).unwrap();
         let key = fx.signer("mof", Role::Archivist).clone();
         for h in 0..n {
@@ -898,7 +1070,10 @@ mod fetched_run_tests {
             propose_and_apply(&src, fx, txs).unwrap();
         }
         (1..=n)
-            .map(|h| src.block(Height(h)).unwrap().unwrap())
+            .map(|h| {
+                let (b, c) = src.block(Height(h)).unwrap().unwrap();
+                FinalBlock::new(b, c)
+            })
             .collect()
     }
 
@@ -913,7 +1088,7 @@ mod fetched_run_tests {
         let (mut plain, mut ahead) = (app(&fx), app(&fx));
         // Block 2 is finalized by block 3's certificate.
         let mut blocks2 = blocks.clone();
-        blocks2[1].1 = blocks2[2].1.clone();
+        blocks2[1].cert = blocks2[2].cert.clone();
         let a = plain.commit_run(blocks2.clone());
         let b = ahead.commit_fetched_run(blocks2);
         assert!(
@@ -933,10 +1108,10 @@ mod fetched_run_tests {
         let mut blocks = run(&fx, 6);
         // A Byzantine quorum certifies block 4 with a forged transaction signature but
         // the header of the honest execution (where the transaction was applied).
-        let b = &mut blocks[3].0;
+        let b = &mut blocks[3].block;
         b.txs[2].signature.0[0] ^= 1;
         b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
-        blocks[3].1 = fx.finalize(&blocks[3].0);
+        blocks[3].cert = fx.finalize(&blocks[3].block);
         let (mut plain, mut ahead) = (app(&fx), app(&fx));
         let a = plain.commit_run(blocks.clone());
         let b = ahead.commit_fetched_run(blocks);
@@ -1031,7 +1206,7 @@ mod pipeline_tests {
                 .into_iter()
                 .map(|b| {
                     let c = fx.finalize(&b);
-                    (b, c)
+                    FinalBlock::new(b, c)
                 })
                 .collect();
             let out = a.commit_run(run);
@@ -1107,7 +1282,7 @@ mod pipeline_tests {
         ));
         let b = decode(&b1);
         let c = fx.finalize(&b);
-        assert!(late.commit_run(vec![(b, c)]).error.is_none());
+        assert!(late.commit_run(vec![FinalBlock::new(b, c)]).error.is_none());
         assert!(matches!(
             late.check(&b2, &reference(&b1), 2, Epoch(0), now_ms()),
             Verdict::Valid
@@ -1225,7 +1400,7 @@ mod metrics_tests {
         let block: Block = codec::decode(&b1.payload).unwrap();
         assert_eq!(block.txs.len(), 3);
         let cert = fx.finalize(&block);
-        let out = a.commit_run(vec![(block, cert)]);
+        let out = a.commit_run(vec![FinalBlock::new(block, cert)]);
         assert!(out.error.is_none(), "{:?}", out.error);
         assert_eq!(a.metrics.submissions_tracked(), 0);
         let text = a.metrics.render(&Scrape::default());
@@ -1239,5 +1414,201 @@ mod metrics_tests {
         ] {
             assert!(text.contains(line), "{line:?} missing:\n{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod suffix_tests {
+    //! R13 in the node: past a boundary that is notarized but not final, leaders build and
+    //! validators accept only empty suffix blocks of the old epoch (docs/governance.md).
+    use super::*;
+    use chancery_core::record::Role;
+    use chancery_ledger::testing::fixture::{anchor, named_key};
+    use chancery_ledger::testing::governed::{rotate, Chain, ALL};
+    use chancery_mempool::Origin;
+
+    /// A chain whose next block ends epoch 0, an app over it that checked the boundary
+    /// (built by another leader, with a transaction), and the boundary's reference.
+    fn at_boundary() -> (Chain, App, CBlock) {
+        let mut c = Chain::new();
+        let new = named_key("v3-app-suffix");
+        assert_eq!(
+            c.pass("rotate", vec![rotate("v3", &new)], &ALL),
+            chancery_core::block::Outcome::Applied
+        );
+        c.run_to_boundary();
+        let mut leader = test_app_on(&c.fx, c.ledger.clone());
+        let key = c.fx.signer("mof", Role::Archivist).clone();
+        let seq = match c.ledger.state_value(&StateKey::Seq(key.public())).unwrap() {
+            Some(StateValue::Seq(s)) => s.0,
+            _ => 0,
+        };
+        let tx = c.fx.tx(&key, seq, anchor("boundary"));
+        let view = LedgerView(&leader.ledger);
+        for r in
+            leader
+                .mempool
+                .insert_batch(vec![tx], Origin::Local, crate::driver::now_ms(), &view)
+        {
+            r.unwrap();
+        }
+        let tip = c.ledger.tip();
+        let parent = BlockRef {
+            digest: tip.hash,
+            height: tip.height,
+            view: View(tip.height.0),
+        };
+        let boundary = leader
+            .build(Epoch(0), View(100), 0, &parent, crate::driver::now_ms())
+            .unwrap();
+        let b: Block = codec::decode(&boundary.payload).unwrap();
+        assert!(b.header.is_boundary() && b.txs.len() == 1);
+        let mut checker = test_app_on(&c.fx, c.ledger.clone());
+        assert!(matches!(
+            checker.check(&boundary, &parent, 0, Epoch(0), crate::driver::now_ms()),
+            Verdict::Valid
+        ));
+        (c, checker, boundary)
+    }
+
+    fn reference(b: &CBlock) -> BlockRef {
+        BlockRef {
+            digest: b.digest,
+            height: b.height,
+            view: b.view,
+        }
+    }
+
+    #[test]
+    fn past_a_boundary_only_empty_suffix_blocks_are_built_and_voted_for() {
+        let (c, mut app, boundary) = at_boundary();
+        let now = crate::driver::now_ms();
+        let b = reference(&boundary);
+        // The leader of the next view builds an empty block of epoch 0 on the boundary
+        // (not a block of epoch 1, whose consensus has not started).
+        let s1 = app.build(Epoch(0), View(101), 1, &b, now).unwrap();
+        let h1 = codec::decode::<Block>(&s1.payload).unwrap();
+        let bh = codec::decode::<Block>(&boundary.payload).unwrap().header;
+        assert_eq!(
+            check_suffix(&bh, std::slice::from_ref(&h1.header)),
+            Ok(s1.digest)
+        );
+        assert!(h1.txs.is_empty());
+        // A second suffix block on the first, checked by another node.
+        let mut other = test_app_on(&c.fx, c.ledger.clone());
+        other.remember_held(&boundary);
+        assert!(matches!(
+            other.check(&s1, &b, 1, Epoch(0), now),
+            Verdict::Valid
+        ));
+        let s2 = other
+            .build(Epoch(0), View(102), 2, &reference(&s1), now)
+            .unwrap();
+        assert!(matches!(
+            app.check(&s2, &reference(&s1), 2, Epoch(0), now),
+            Verdict::Valid
+        ));
+
+        // Forged suffix blocks get no vote: one with a transaction, one that changes the
+        // state root, one of the next epoch.
+        let key = c.fx.signer("moe", Role::Archivist).clone();
+        let mut with_tx = h1.clone();
+        with_tx.txs = vec![c.fx.tx(&key, 0, anchor("smuggled"))];
+        with_tx.header.tx_count = 1;
+        with_tx.header.txs_hash =
+            chancery_core::block::txs_hash(with_tx.txs.iter().map(|t| t.hash()));
+        let mut new_root = h1.clone();
+        new_root.header.state_root = Digest([9; 32]);
+        for (what, forged) in [("a transaction", with_tx), ("a new state root", new_root)] {
+            let v = app.check(&to_consensus(&forged), &b, 1, Epoch(0), now);
+            assert!(matches!(v, Verdict::Invalid(_)), "{what}: {v:?}");
+        }
+        let mut next_epoch = h1.clone();
+        next_epoch.header.epoch = Epoch(1);
+        let v = app.check(&to_consensus(&next_epoch), &b, 1, Epoch(1), now);
+        assert!(
+            matches!(v, Verdict::Invalid(_)),
+            "a block of epoch 1: {v:?}"
+        );
+    }
+
+    #[test]
+    fn no_suffix_block_is_built_or_voted_for_past_the_limit() {
+        let (c, mut app, boundary) = at_boundary();
+        let now = crate::driver::now_ms();
+        let mut parent = reference(&boundary);
+        for i in 0..EPOCH_SUFFIX_MAX as u64 {
+            let s = app
+                .build(Epoch(0), View(101 + i), (i % 4) as u16, &parent, now)
+                .unwrap();
+            parent = reference(&s);
+        }
+        assert!(matches!(
+            app.build(Epoch(0), View(500), 0, &parent, now),
+            Err(BlockCheckError::SuffixTooLong { .. })
+        ));
+        // Another leader's block there is refused too.
+        let last = app.headers[&parent.digest].clone();
+        let bh = codec::decode::<Block>(&boundary.payload).unwrap().header;
+        let over = Block {
+            header: suffix_child(&bh, &last, View(500), 0, TimestampMs(last.time.0 + 1)),
+            txs: vec![],
+        };
+        let v = app.check(&to_consensus(&over), &parent, 0, Epoch(0), now);
+        assert!(
+            matches!(v, Verdict::Invalid(BlockCheckError::SuffixTooLong { .. })),
+            "{v:?}"
+        );
+        drop(c);
+    }
+
+    /// Catch-up across a boundary finalized through suffix blocks: a peer's sync answer
+    /// carries the suffix, and a node starting from the genesis applies the run through
+    /// the boundary into the next epoch; without the suffix the boundary cannot be linked
+    /// to its certificate and nothing past it applies.
+    #[test]
+    fn block_sync_carries_a_boundarys_suffix_and_catch_up_crosses_it() {
+        use crate::sync::{answer, SyncRequest, SyncResponse};
+        let mut c = Chain::new();
+        let new = named_key("v3-sync-suffix");
+        c.pass("rotate", vec![rotate("v3", &new)], &ALL);
+        c.run_to_boundary();
+        let (b, suffix, cert) = c.boundary_with_suffix(vec![], 3);
+        c.ledger.apply_by_descendant(&b, &cert, &suffix).unwrap();
+        c.keys.insert("v3".into(), new);
+        c.empty_blocks(2);
+        let tip = c.ledger.tip();
+        let recent = crate::compact::RecentTxs::new();
+        let req = codec::encode(&SyncRequest::Blocks {
+            from: Height(1),
+            max: 64,
+        });
+        let bytes = answer(&c.ledger, &recent, &req, 16 << 20).unwrap();
+        let SyncResponse::Blocks { blocks } = codec::decode(&bytes).unwrap() else {
+            panic!("blocks expected");
+        };
+        assert_eq!(blocks.len() as u64, tip.height.0);
+        let at = (b.header.height.0 - 1) as usize;
+        assert_eq!(blocks[at].suffix, suffix);
+        assert!(blocks
+            .iter()
+            .enumerate()
+            .all(|(i, f)| i == at || f.suffix.is_empty()));
+
+        // Without the suffix the boundary is not final: the next epoch's certificate does
+        // not finalize it (a certificate is valid only in its own epoch).
+        let mut stripped = blocks.clone();
+        stripped[at].suffix.clear();
+        let mut late = test_app(&c.fx);
+        let out = late.commit_fetched_run(stripped);
+        let e = out.error.expect("refused");
+        assert_eq!(e.height(), b.header.height, "{e}");
+        assert_eq!(late.ledger.tip().height.next(), b.header.height);
+
+        let mut fresh = test_app(&c.fx);
+        let out = fresh.commit_fetched_run(blocks);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(fresh.ledger.tip(), tip);
+        assert_eq!(fresh.ledger.block_suffix(b.header.height).unwrap(), suffix);
     }
 }

@@ -6,7 +6,7 @@
 //! any later effect of the same step is performed, so a vote is never sent before it is
 //! durable.
 
-use crate::app::{App, Verdict};
+use crate::app::{App, FinalBlock, Verdict};
 use crate::compact::{self, CompactProposal, RecentTxs, SeenTxs, TX_FETCH_HASHES_MAX};
 use crate::sigcache::{CachedVerifier, SigCache, SIG_CACHE_ITEMS_MAX};
 use crate::signmark::{self, SignMark, SignMarkFile};
@@ -15,7 +15,7 @@ use chancery_consensus::{
     Block as CBlock, BlockRef, Config as CoreConfig, Core, Effect, Evidence, Input, Message, Peer,
     TimeoutKind, Vote,
 };
-use chancery_core::block::Block;
+use chancery_core::block::{Block, BlockHeader};
 use chancery_core::codec;
 use chancery_core::crypto::SecretKey;
 use chancery_core::ids::{Digest, Epoch, Height, TimestampMs, TxHash, View};
@@ -249,7 +249,7 @@ pub struct Driver {
     /// `SIG_PRECHECKS_MAX` in flight).
     precheck_bypassed: u64,
     /// Finalized blocks waiting for the descendant whose certificate finalized them.
-    finalized_waiting: Vec<(Block, chancery_core::cert::Certificate)>,
+    finalized_waiting: Vec<FinalBlock>,
     sync_next_peer: usize,
     /// Heights the validators claim, for readiness (finding 9).
     peer_heights: sync::PeerHeights,
@@ -1192,9 +1192,9 @@ impl Driver {
             }
             Ok(SyncResponse::Blocks { blocks }) => {
                 let tip = self.app.ledger.tip().height;
-                let run: Vec<(Block, chancery_core::cert::Certificate)> = blocks
+                let run: Vec<FinalBlock> = blocks
                     .into_iter()
-                    .filter(|(b, _)| b.header.height > tip)
+                    .filter(|f| f.block.header.height > tip)
                     .collect();
                 let out = self.app.commit_fetched_run(run);
                 for b in &out.applied {
@@ -1576,7 +1576,12 @@ impl Driver {
             asked,
             deadline: asked + wait,
         });
-        if !idle && self.app.has_work_on(&parent.digest) {
+        let suffix = self
+            .app
+            .suffix_past(&parent.digest, self.core.epoch())
+            .is_some();
+        if suffix || (!idle && self.app.has_work_on(&parent.digest)) {
+            // A suffix block (R13) is empty by rule: nothing to wait for.
             self.propose_now_into(inputs)?;
         }
         Ok(())
@@ -1635,10 +1640,23 @@ impl Driver {
             );
             return Ok(());
         }
-        if finalization.block != block.digest {
+        let mut suffix = Vec::new();
+        if finalization.block != block.digest && decoded.header.is_boundary() {
+            // R13: a boundary finalized through the old epoch's suffix blocks, which the
+            // core never delivers but holds: their headers go with it to the ledger.
+            match self.held_suffix(&block.digest, &finalization.block) {
+                Ok(s) => suffix = s,
+                Err(why) => {
+                    self.refuse_finalized(block.height, &why);
+                    return Ok(());
+                }
+            }
+        }
+        if finalization.block != block.digest && suffix.is_empty() {
             // Finalized by a descendant, which the core delivers next.
             if self.finalized_waiting.len() < FINALIZED_WAITING_MAX {
-                self.finalized_waiting.push((decoded, finalization));
+                self.finalized_waiting
+                    .push(FinalBlock::new(decoded, finalization));
             } else {
                 self.finalized_waiting_overflow += 1;
                 self.sync_wanted = true;
@@ -1652,7 +1670,11 @@ impl Driver {
             return Ok(());
         }
         let mut run = std::mem::take(&mut self.finalized_waiting);
-        run.push((decoded, finalization));
+        run.push(FinalBlock {
+            block: decoded,
+            cert: finalization,
+            suffix,
+        });
         let out = self.app.commit_run(run);
         for b in &out.applied {
             self.announce(b);
@@ -1672,6 +1694,37 @@ impl Driver {
             self.after_commit(inputs)?;
         }
         Ok(())
+    }
+
+    /// The suffix headers from the child of the boundary block `boundary` up to `certified`
+    /// (R13), read from the blocks the core holds, at most `EPOCH_SUFFIX_MAX`; or why not.
+    /// The ledger checks them ([`chancery_core::epoch::check_suffix`]).
+    fn held_suffix(
+        &self,
+        boundary: &Digest,
+        certified: &Digest,
+    ) -> Result<Vec<BlockHeader>, String> {
+        let mut suffix = Vec::new();
+        let mut d = *certified;
+        while d != *boundary {
+            if suffix.len() >= chancery_core::limits::EPOCH_SUFFIX_MAX {
+                return Err(format!(
+                    "the certificate's block {certified} is not within {} suffix blocks of the boundary",
+                    chancery_core::limits::EPOCH_SUFFIX_MAX
+                ));
+            }
+            let b = self
+                .core
+                .held_block(&d)
+                .ok_or_else(|| format!("suffix block {d} is not held"))?;
+            let h = codec::decode::<Block>(&b.payload)
+                .map_err(|e| format!("suffix block {d} is not a canonical block: {e}"))?
+                .header;
+            d = h.parent;
+            suffix.push(h);
+        }
+        suffix.reverse();
+        Ok(suffix)
     }
 
     /// A finalized block we could not apply: say so loudly, count it, and fetch the chain
@@ -1700,9 +1753,21 @@ impl Driver {
         if self.app.can_execute_on(parent) {
             return true;
         }
-        if let Some(b) = self.core.held_block(parent) {
+        // Remember the held headers up from the parent: a suffix parent (R13) needs its
+        // chain back to the boundary, any other at least its own header.
+        let mut d = *parent;
+        for _ in 0..=chancery_core::limits::EPOCH_SUFFIX_MAX {
+            let Some(b) = self.core.held_block(&d) else {
+                break;
+            };
             let b = b.clone();
             self.app.remember_held(&b);
+            d = b.parent;
+        }
+        if self.app.suffix_past(parent, self.core.epoch()).is_some() {
+            // Past our epoch's boundary: an empty suffix block is built or checked on
+            // headers alone.
+            return true;
         }
         let mut chain: Vec<CBlock> = Vec::new();
         let mut d = *parent;
@@ -1793,7 +1858,8 @@ impl Driver {
             .pending_propose
             .as_ref()
             .is_some_and(|p| p.parent.digest == digest);
-        if leads_on_it && self.app.has_work_on(&digest) {
+        let suffix = self.app.suffix_past(&digest, self.core.epoch()).is_some();
+        if leads_on_it && (suffix || self.app.has_work_on(&digest)) {
             if let Err(e) = self.propose_now_into(inputs) {
                 tracing::warn!(error = %e, "proposal failed");
             }
@@ -2318,7 +2384,9 @@ mod tests {
         let b1 = empty_block(&fx, &r.drv.app.ledger, 1, tip);
         let later = cert_for(View(5), Digest([5; 32]));
         for _ in 0..FINALIZED_WAITING_MAX {
-            r.drv.finalized_waiting.push((b1.clone(), later.clone()));
+            r.drv
+                .finalized_waiting
+                .push(FinalBlock::new(b1.clone(), later.clone()));
         }
         let res = r.drv.effect(
             finalized(crate::app::to_consensus(&b1), later),
@@ -3186,6 +3254,7 @@ mod epoch_tests {
     //! right after the boundary resumes in the new epoch at view 0.
     use super::tests::{finalized, try_rig, Rig};
     use super::*;
+    use chancery_core::cert::{Certificate, VoteKind};
     use chancery_core::governance::Change;
     use chancery_core::record::{ProposeChange, Record, Role, Vote};
     use chancery_core::state::{StateKey, StateValue};
@@ -3355,5 +3424,133 @@ mod epoch_tests {
         let (root, cert) = root_of(&again.drv.app).unwrap();
         assert_eq!((root.height, root.view), (boundary.height, View(0)));
         assert!(cert.is_none(), "no certificate of the new epoch yet");
+    }
+
+    fn cert_of(fx: &Fixture, kind: VoteKind, view: View, block: Digest) -> Certificate {
+        let body = chancery_core::cert::VoteBody {
+            chain_id: fx.genesis.chain_id(),
+            epoch: Epoch(0),
+            view,
+            kind,
+            block,
+        };
+        Certificate {
+            kind,
+            epoch: Epoch(0),
+            view,
+            block,
+            signatures: [1usize, 2, 3]
+                .iter()
+                .map(|&i| chancery_core::cert::IndexedSignature {
+                    index: i as u16,
+                    signature: body.sign(&fx.validators[i]),
+                })
+                .collect(),
+        }
+    }
+
+    /// R13 in the node: the boundary block is notarized in view 11 but its own view does
+    /// not finalize it. This node leads view 12 and builds an empty suffix block of epoch
+    /// 0 on it; that block's finalization finalizes the boundary, which the node commits
+    /// with the suffix header, and the core switches to epoch 1. The epoch link carries
+    /// the suffix and verifies from the genesis.
+    #[test]
+    fn a_boundary_is_finalized_through_a_suffix_block_this_node_builds() {
+        use chancery_consensus::{Proposal, ProposalMsg};
+        let fx = Fixture::new();
+        let mut r = try_rig(&fx, Arc::new(MemStore::new()), None).unwrap();
+        pass_rotation(&mut r, &fx);
+        for _ in 1..fx.genesis.params.epoch_delay_blocks {
+            commit(&mut r, &fx, vec![]);
+        }
+        // The core's root is the tip (the rig hands blocks to the driver directly), at a
+        // view chosen so that validator 3 leads view 11 and this node (0) view 12.
+        let tip = r.drv.app.ledger.tip();
+        let (_, tip_cert) = r.drv.app.ledger.block(tip.height).unwrap().unwrap();
+        let mut cfg = r.drv.core_cfg.clone();
+        cfg.root = BlockRef {
+            digest: tip.hash,
+            height: tip.height,
+            view: View(10),
+        };
+        cfg.root_cert = Some(tip_cert);
+        r.drv.core = new_core(cfg, Vec::new(), &r.drv.sig_cache).unwrap();
+        r.drv.step(Input::Start).unwrap();
+        assert_eq!(r.drv.core.leader(View(11)), 3);
+        assert_eq!(r.drv.core.leader(View(12)), 0);
+
+        let chain = fx.genesis.chain_id();
+        let mut leader = crate::app::test_app_on(&fx, r.drv.app.ledger.clone());
+        let parent = BlockRef {
+            digest: tip.hash,
+            height: tip.height,
+            view: View(10),
+        };
+        let b = leader
+            .build(Epoch(0), View(11), 3, &parent, now_ms())
+            .unwrap();
+        let boundary: Block = codec::decode(&b.payload).unwrap();
+        assert!(boundary.header.is_boundary());
+        let p = Proposal::sign(chain, Epoch(0), View(10), b.clone(), 3, &fx.validators[3]);
+        let msgs = vec![
+            (
+                3u16,
+                Message::Proposal(ProposalMsg {
+                    proposal: p,
+                    parent_cert: None,
+                    nullifications: vec![],
+                })
+                .encode(),
+            ),
+            // Notarized; its finalize votes never reach a quorum.
+            (
+                1u16,
+                Message::Certificate(cert_of(&fx, VoteKind::Notarize, View(11), b.digest)).encode(),
+            ),
+        ];
+        for m in msgs {
+            r.drv.step(Input::Messages(vec![m])).unwrap();
+        }
+        assert_eq!(r.drv.core.view(), View(12));
+        // This node led view 12: its proposal is an empty block of epoch 0 on the boundary.
+        let built = r
+            .drv
+            .app
+            .last_built
+            .clone()
+            .expect("a proposal for view 12");
+        assert_eq!(built.header.parent, b.digest);
+        assert_eq!(
+            chancery_core::epoch::check_suffix(
+                &boundary.header,
+                std::slice::from_ref(&built.header)
+            ),
+            Ok(built.digest)
+        );
+        assert_eq!(
+            r.drv.app.ledger.tip().height,
+            tip.height,
+            "nothing final yet"
+        );
+
+        let fin = cert_of(&fx, VoteKind::Finalize, View(12), built.digest);
+        r.drv
+            .step(Input::Messages(vec![(
+                1u16,
+                Message::Certificate(fin.clone()).encode(),
+            )]))
+            .unwrap();
+        let ledger = r.drv.app.ledger.clone();
+        assert_eq!(ledger.tip().hash, b.digest, "the boundary is committed");
+        assert_eq!(
+            ledger.block_suffix(ledger.tip().height).unwrap(),
+            vec![built.header.clone()]
+        );
+        assert_eq!(r.drv.core.epoch(), Epoch(1), "the core switched");
+        let link = ledger.epoch_link(Epoch(0)).unwrap().unwrap();
+        assert_eq!((link.certificate, link.suffix.len()), (fin, 1));
+        let links = ledger.epoch_links(Epoch(1)).unwrap();
+        let set1 = chancery_core::epoch::verify_epoch_chain(&fx.genesis, &links).unwrap();
+        assert_eq!(set1.epoch(), Epoch(1));
     }
 }

@@ -429,7 +429,10 @@ mod tests {
         let limits = net_limits(&fx.genesis);
         let block = largest_block(&fx);
         let cert = full_cert(&fx, VoteKind::Finalize);
-        let stored = std::iter::repeat_n((block, cert), SYNC_BLOCKS_MAX as usize);
+        let stored = std::iter::repeat_n(
+            crate::app::FinalBlock::new(block, cert),
+            SYNC_BLOCKS_MAX as usize,
+        );
         let blocks = pack(stored, SYNC_BLOCKS_MAX as usize, wire.sync_blocks_bytes_max);
         assert!(blocks.len() >= 2, "{} blocks", blocks.len());
         let answer = chancery_core::codec::encode(&SyncResponse::Blocks { blocks });

@@ -8,10 +8,9 @@
 //! checks every root: a lying peer can waste a request but never make us apply anything
 //! uncertified.
 
+use crate::app::FinalBlock;
 use crate::compact::{RecentTxs, TX_FETCH_HASHES_MAX};
 use bincode::{Decode, Encode};
-use chancery_core::block::Block;
-use chancery_core::cert::Certificate;
 use chancery_core::codec::{self, check, Canonical, ValidationError};
 use chancery_core::ids::{Height, TxHash};
 use chancery_ledger::Ledger;
@@ -66,11 +65,12 @@ pub enum SyncResponse {
         height: Height,
     },
     /// Consecutive finalized blocks from the height asked, each with the finalization
-    /// certificate the peer stored for it. The requester's ledger checks each certificate
+    /// certificate the peer stored for it (and, for a boundary finalized through suffix
+    /// blocks, their headers). The requester's ledger checks each certificate and suffix
     /// and re-executes each block before applying it.
     Blocks {
-        /// The blocks and certificates, in height order.
-        blocks: Vec<(Block, Certificate)>,
+        /// The blocks, certificates and suffixes, in height order.
+        blocks: Vec<FinalBlock>,
     },
     /// Canonical bytes of the transactions asked for that the peer holds (from its own
     /// recent proposals), in the order asked. The requester hashes each and keeps only
@@ -87,11 +87,19 @@ impl Canonical for SyncResponse {
     fn validate(&self) -> Result<(), ValidationError> {
         if let SyncResponse::Blocks { blocks } = self {
             check::list("blocks", blocks, SYNC_BLOCKS_MAX as usize)?;
-            for (i, (b, c)) in blocks.iter().enumerate() {
-                b.validate()
+            for (i, f) in blocks.iter().enumerate() {
+                f.block
+                    .validate()
                     .map_err(|e| e.within(&format!("blocks[{i}]")))?;
-                c.validate()
+                f.cert
+                    .validate()
                     .map_err(|e| e.within(&format!("blocks[{i}].cert")))?;
+                let suffix = format!("blocks[{i}].suffix");
+                check::list(&suffix, &f.suffix, chancery_core::limits::EPOCH_SUFFIX_MAX)?;
+                for (j, h) in f.suffix.iter().enumerate() {
+                    h.validate()
+                        .map_err(|e| e.within(&format!("{suffix}[{j}]")))?;
+                }
             }
         }
         if let SyncResponse::Txs { txs } = self {
@@ -171,9 +179,14 @@ pub fn answer(
                 if h > tip {
                     return None;
                 }
-                let b = ledger.block(h).ok().flatten()?;
+                let (block, cert) = ledger.block(h).ok().flatten()?;
+                let suffix = ledger.block_suffix(h).ok()?;
                 h = h.next();
-                Some(b)
+                Some(FinalBlock {
+                    block,
+                    cert,
+                    suffix,
+                })
             });
             SyncResponse::Blocks {
                 blocks: pack(stored, max as usize, blocks_bytes_max),
@@ -186,19 +199,19 @@ pub fn answer(
 /// The blocks of one sync answer: consecutive blocks from `stored`, at most `max`, whose
 /// encodings total at most `bytes_max` (a first block larger than that goes alone).
 pub fn pack(
-    stored: impl Iterator<Item = (Block, Certificate)>,
+    stored: impl Iterator<Item = FinalBlock>,
     max: usize,
     bytes_max: usize,
-) -> Vec<(Block, Certificate)> {
+) -> Vec<FinalBlock> {
     let mut blocks = Vec::new();
     let mut bytes = 0usize;
-    for (b, c) in stored.take(max.min(SYNC_BLOCKS_MAX as usize)) {
-        let size = codec::encode(&b).len();
+    for f in stored.take(max.min(SYNC_BLOCKS_MAX as usize)) {
+        let size = f.encoded_len();
         if bytes.saturating_add(size) > bytes_max && !blocks.is_empty() {
             break;
         }
         bytes = bytes.saturating_add(size);
-        blocks.push((b, c));
+        blocks.push(f);
     }
     blocks
 }

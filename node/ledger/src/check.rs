@@ -385,8 +385,20 @@ fn stored_descendants(
     if cert.block == sb.header.hash() {
         return Ok(descendants);
     }
-    let mut next = h.next();
+    let mut at = (h, sb.header.is_boundary());
     while descendants.len() < DESCENDANTS_MAX {
+        if at.1 {
+            // A boundary's certificate signs the last of its suffix headers (never
+            // applied, stored with it): the descendants end there.
+            let k = schema::suffix_key(at.0);
+            if let Some(v) = store.get(Column::Meta, &k)? {
+                if let Ok(s) = codec::decode::<schema::StoredSuffix>(&v) {
+                    descendants.extend(s.0);
+                }
+            }
+            break;
+        }
+        let next = at.0.next();
         let Some(v) = store.get(Column::Blocks, &schema::be(next.0))? else {
             break;
         };
@@ -394,11 +406,11 @@ fn stored_descendants(
             break;
         };
         let done = d.header.hash() == cert.block;
+        at = (next, d.header.is_boundary());
         descendants.push(d.header);
         if done {
             break;
         }
-        next = next.next();
     }
     Ok(descendants)
 }

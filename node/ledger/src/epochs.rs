@@ -2,8 +2,7 @@
 //! which block ends an epoch and with what next set, and the epoch chain an auditor
 //! verifies from the genesis (`chancery_core::epoch`). See docs/governance.md.
 
-use crate::{corrupt, decode_at, schema, Ledger, LedgerError};
-use chancery_core::cert::Certificate;
+use crate::{corrupt, Ledger, LedgerError};
 use chancery_core::epoch::EpochLink;
 use chancery_core::genesis::ChainParams;
 use chancery_core::governance::GovernanceState;
@@ -107,36 +106,21 @@ impl Ledger {
         }
     }
 
-    /// The epoch chain from the genesis up to `epoch`: one link per epoch ended, the
-    /// boundary header with its own finalization certificate and the next set.
-    /// `NoSuchHeight` if the boundary before `epoch` is not applied yet.
+    /// The epoch chain from the genesis up to `epoch`: one link per epoch ended
+    /// ([`Ledger::epoch_link`]). `NoSuchHeight` if the boundary before `epoch` is not
+    /// applied yet.
     pub fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, LedgerError> {
         let mut links = Vec::new();
-        for e in 1..=epoch.0 {
-            let Some(next) = self.validator_set_of_epoch(Epoch(e))? else {
-                return Err(LedgerError::NoSuchHeight {
-                    found: Height(u64::MAX),
-                    last: self.tip().height,
-                });
-            };
-            let boundary = Height(next.start_height.0.saturating_sub(1));
-            let Some(sb) = self.stored_block(boundary)? else {
-                return Err(LedgerError::NoSuchHeight {
-                    found: boundary,
-                    last: self.tip().height,
-                });
-            };
-            let k = schema::be(boundary.0);
-            let bytes = self
-                .store()
-                .get(Column::Certs, &k)?
-                .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
-            let certificate: Certificate = decode_at(Column::Certs, &k, &bytes)?;
-            links.push(EpochLink {
-                header: sb.header,
-                certificate,
-                next,
-            });
+        for e in 0..epoch.0 {
+            match self.epoch_link(Epoch(e))? {
+                Some(l) => links.push(l),
+                None => {
+                    return Err(LedgerError::NoSuchHeight {
+                        found: Height(u64::MAX),
+                        last: self.tip().height,
+                    })
+                }
+            }
         }
         Ok(links)
     }

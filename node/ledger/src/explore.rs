@@ -403,9 +403,9 @@ impl Ledger {
         })
     }
 
-    /// The link of the epoch chain that ends `epoch` (its boundary header, the header's own
-    /// certificate and the next set), or `None` if `epoch` has not ended (its boundary
-    /// block is not applied yet).
+    /// The link of the epoch chain that ends `epoch` (its boundary header, its certificate,
+    /// the next set and, for a boundary finalized through suffix blocks, their headers), or
+    /// `None` if `epoch` has not ended (its boundary block is not applied yet).
     pub fn epoch_link(&self, epoch: Epoch) -> Result<Option<EpochLink>, LedgerError> {
         let Some(next) = self.validator_set_of_epoch(epoch.next())? else {
             return Ok(None);
@@ -421,12 +421,14 @@ impl Ledger {
         let certificate = self
             .block_certificate(boundary)?
             .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
-        if sb.header.epoch != epoch || certificate.block != sb.header.hash() {
+        let suffix = self.block_suffix(boundary)?;
+        let certified = chancery_core::epoch::check_suffix(&sb.header, &suffix).ok();
+        if sb.header.epoch != epoch || certified != Some(certificate.block) {
             return Err(corrupt(
                 Column::Certs,
                 &k,
                 format!(
-                    "the boundary of epoch {epoch} is not a header of that epoch with its own certificate"
+                    "the boundary of epoch {epoch} is not a header of that epoch with its own certificate or that of its suffix"
                 ),
             ));
         }
@@ -434,6 +436,7 @@ impl Ledger {
             header: sb.header,
             certificate,
             next,
+            suffix,
         }))
     }
 

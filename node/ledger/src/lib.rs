@@ -759,6 +759,18 @@ impl Ledger {
         }
     }
 
+    /// The suffix headers stored with the boundary block at `height` (docs/governance.md):
+    /// the old epoch's empty blocks through which its certificate finalized it, from its
+    /// child up to the certified one. Empty for any other block, and for a boundary with
+    /// its own certificate.
+    pub fn block_suffix(&self, height: Height) -> Result<Vec<BlockHeader>, LedgerError> {
+        let k = schema::suffix_key(height);
+        match self.store.get(Column::Meta, &k)? {
+            None => Ok(Vec::new()),
+            Some(v) => Ok(decode_at::<schema::StoredSuffix>(Column::Meta, &k, &v)?.0),
+        }
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> ChainId {
         self.chain_id
@@ -1065,7 +1077,17 @@ impl Ledger {
         check_extends(h, &tip)?;
         let ex = self.executed(&mut inner, block, &hash, &tip)?;
         check_header(h, &ex)?;
-        let batch = self.build_batch(&inner, block, cert, &ex)?;
+        let mut batch = self.build_batch(&inner, block, cert, &ex)?;
+        if h.is_boundary() && !descendants.is_empty() {
+            // The boundary was finalized through the old epoch's suffix blocks, which are
+            // never applied: keep their headers with it, for its epoch link (the link to
+            // its certificate), atomically with the block.
+            batch.put(
+                Column::Meta,
+                schema::suffix_key(h.height),
+                codec::encode(&schema::StoredSuffix(descendants.to_vec())),
+            );
+        }
         let (puts, bytes) = (batch.len(), batch.bytes());
         self.store.write(batch)?;
         self.advance(&mut inner, &ex, h, hash);
@@ -1098,6 +1120,11 @@ impl Ledger {
             });
         }
         let hash = h.hash();
+        if h.is_boundary() && !descendants.is_empty() {
+            // Past a boundary only suffix blocks: empty, changing nothing (R13).
+            chancery_core::epoch::check_suffix(h, descendants)
+                .map_err(|e| LedgerError::Certificate(format!("boundary suffix: {e}")))?;
+        }
         let mut link = hash;
         for (i, d) in descendants.iter().enumerate() {
             if d.parent != link || d.height.0 != h.height.0 + 1 + i as u64 {

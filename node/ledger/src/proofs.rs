@@ -164,9 +164,11 @@ impl Ledger {
     }
 
     /// The checkpoint certifying the block at `height`: its own header and certificate, or,
-    /// for a block finalized by a descendant's certificate, the descendant's header with
-    /// that certificate (so `header.height >= height`). The certificate is not re-verified
-    /// here; clients verify it against the genesis.
+    /// for a block finalized by a descendant's certificate, the first later block that has
+    /// its own certificate (so `header.height >= height`): the descendant the certificate
+    /// signs, or, for a boundary finalized through suffix blocks that are never applied
+    /// (docs/governance.md), the first block of the next epochs with its own certificate.
+    /// The certificate is not re-verified here; clients verify it against the genesis.
     pub fn checkpoint(&self, height: Height) -> Result<Checkpoint, ProofRequestError> {
         if height == Height(0) {
             return Err(ProofRequestError::NotCertified {
@@ -174,33 +176,25 @@ impl Ledger {
                 why: "height 0 is the genesis, which no certificate signs",
             });
         }
-        let (header, certificate) = self.header_and_cert(height)?;
-        if certificate.block == header.hash() {
-            return Ok(Checkpoint {
-                header,
-                certificate,
-            });
-        }
         let last = self.tip().height;
         let mut h = height;
-        for _ in 0..DESCENDANT_SEARCH_MAX {
-            h = h.next();
-            if h > last {
+        for _ in 0..=DESCENDANT_SEARCH_MAX {
+            if h > last && h > height {
                 break;
             }
-            let Some(sb) = self.stored_block(h)? else {
-                break;
-            };
-            if sb.header.hash() == certificate.block {
+            // `NoSuchHeight` for a `height` above the tip.
+            let (header, certificate) = self.header_and_cert(h)?;
+            if certificate.block == header.hash() {
                 return Ok(Checkpoint {
-                    header: sb.header,
+                    header,
                     certificate,
                 });
             }
+            h = h.next();
         }
         Err(ProofRequestError::NotCertified {
             height,
-            why: "its certificate signs a descendant that is not applied yet",
+            why: "no block from it on carries its own certificate yet",
         })
     }
 

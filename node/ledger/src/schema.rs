@@ -4,6 +4,7 @@
 //! | --- | --- | --- |
 //! | Meta | `last_applied` | height (8 bytes BE) |
 //! | Meta | `genesis` | canonical genesis document |
+//! | Meta | `suffix` ‖ height (8 BE) | [`StoredSuffix`]: the suffix headers that finalized the boundary block at that height (docs/governance.md), only for a boundary finalized through them |
 //! | Blocks | height (8 BE) | [`StoredBlock`]: header and first log index |
 //! | Certs | height (8 BE) | canonical finalization certificate |
 //! | Log | log index (8 BE) | canonical `LogEntry` |
@@ -28,6 +29,41 @@ use chancery_core::{Digest, Height};
 pub const META_LAST_APPLIED: &[u8] = b"last_applied";
 /// Meta key of the genesis document.
 pub const META_GENESIS: &[u8] = b"genesis";
+
+/// Meta key prefix of a boundary block's suffix headers ([`suffix_key`]).
+pub const META_SUFFIX: &[u8] = b"suffix";
+
+/// `Column::Meta` key of the suffix headers of the boundary block at `height`.
+pub fn suffix_key(height: Height) -> Vec<u8> {
+    let mut k = META_SUFFIX.to_vec();
+    k.extend_from_slice(&be(height.0));
+    k
+}
+
+/// The headers of the old epoch's empty blocks past a boundary block, from its child up to
+/// the block its stored certificate signs (never applied themselves: the ledger keeps them
+/// for the epoch link). Checked with `chancery_core::epoch::check_suffix` before storing.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StoredSuffix(pub Vec<BlockHeader>);
+
+impl Canonical for StoredSuffix {
+    const NAME: &'static str = "stored suffix";
+    const BYTES_MAX: usize = chancery_core::limits::EPOCH_SUFFIX_MAX
+        * chancery_core::limits::BLOCK_HEADER_ENCODING_BYTES_MAX
+        + 16;
+    fn validate(&self) -> Result<(), ValidationError> {
+        chancery_core::codec::check::list(
+            "suffix",
+            &self.0,
+            chancery_core::limits::EPOCH_SUFFIX_MAX,
+        )?;
+        for (i, h) in self.0.iter().enumerate() {
+            h.validate()
+                .map_err(|e| e.within(&format!("suffix[{i}]")))?;
+        }
+        Ok(())
+    }
+}
 
 /// Log index used in index keys written at genesis.
 pub const GENESIS_INDEX: u64 = u64::MAX;

@@ -276,13 +276,14 @@ pub fn propose_and_apply_unindexed(
 pub mod governed {
     use super::fixture::{named_key, Fixture};
     use crate::{verify_block_txs, Ledger, LedgerError};
-    use chancery_core::block::{Block, Outcome};
+    use chancery_core::block::{Block, BlockHeader, Outcome};
+    use chancery_core::cert::Certificate;
     use chancery_core::crypto::SecretKey;
     use chancery_core::genesis::ChainParams;
     use chancery_core::governance::{Change, GovernanceState, ProposalState};
     use chancery_core::record::{ProposeChange, Record, Role, Vote};
     use chancery_core::state::{StateKey, StateValue};
-    use chancery_core::{AgencyId, Digest, Epoch, PublicKey, Seq, TimestampMs};
+    use chancery_core::{AgencyId, Digest, Epoch, PublicKey, Seq, TimestampMs, View};
     use chancery_storage::{MemStore, Store};
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -485,6 +486,64 @@ pub mod governed {
         /// `n` empty blocks.
         pub fn empty_blocks(&mut self, n: usize) -> Vec<Block> {
             (0..n).map(|_| self.block(vec![]).1).collect()
+        }
+
+        /// Run empty blocks until the next block is the boundary of the pending epoch.
+        pub fn run_to_boundary(&mut self) {
+            let pending = self.governance().pending.expect("a pending epoch");
+            while self.ledger.tip().height.next().next() < pending.start_height {
+                self.empty_blocks(1);
+            }
+        }
+
+        /// The next block, a boundary, with `txs` (sequence numbers from the state), and
+        /// `n` suffix headers past it (docs/governance.md); not applied. The certificate
+        /// of the last suffix header (by the boundary's set) finalizes it.
+        pub fn boundary_with_suffix(
+            &mut self,
+            txs: Vec<(SecretKey, u64, Record)>,
+            n: usize,
+        ) -> (Block, Vec<BlockHeader>, Certificate) {
+            let txs: Vec<_> = txs
+                .into_iter()
+                .map(|(k, seq, r)| self.fx.tx(&k, seq, r))
+                .collect();
+            let tip = self.ledger.tip();
+            let height = tip.height.next();
+            let time = TimestampMs(tip.time.0 + 1000);
+            let checked = verify_block_txs(&self.ledger.chain_id(), txs.clone(), |_| None);
+            let ex = self.ledger.execute(&checked, time, height).unwrap();
+            let mut header = self.fx.header(height, tip.hash, time);
+            ex.fill_header(&mut header);
+            assert!(
+                header.is_boundary(),
+                "height {height} does not end its epoch"
+            );
+            let mut suffix: Vec<BlockHeader> = Vec::new();
+            for i in 0..n as u64 {
+                let parent = suffix.last().unwrap_or(&header).clone();
+                suffix.push(chancery_core::epoch::suffix_child(
+                    &header,
+                    &parent,
+                    View(parent.view.0 + 1),
+                    (i % 4) as u16,
+                    TimestampMs(parent.time.0 + 1),
+                ));
+            }
+            let signers: Vec<SecretKey> = self
+                .ledger
+                .validator_set_at(height)
+                .unwrap()
+                .validators
+                .iter()
+                .map(|v| self.keys[&v.name].clone())
+                .collect();
+            let certified = Block {
+                header: suffix.last().unwrap_or(&header).clone(),
+                txs: vec![],
+            };
+            let cert = self.fx.finalize_by(&certified, &signers);
+            (Block { header, txs }, suffix, cert)
         }
 
         /// Rotate validator `name`'s consensus key to a fresh key (derived from `tag`),

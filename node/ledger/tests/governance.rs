@@ -788,3 +788,92 @@ fn proposals_are_listed_newest_first_with_their_phase() {
     );
     assert_eq!(c.ledger.proposal("zz").unwrap(), None);
 }
+
+/// A boundary block whose own view could not finalize it is finalized through the old
+/// epoch's empty suffix blocks (docs/governance.md): the ledger keeps their headers with
+/// it, its epoch link carries them and verifies from the genesis, its transactions get
+/// receipts certified by the next epoch, and a replay re-derives it all. Suffix headers
+/// that carry or change anything are refused.
+#[test]
+fn a_boundary_finalized_through_suffix_blocks_links_its_epoch_and_gets_receipts() {
+    use chancery_core::receipt;
+    let mut c = Chain::new();
+    let new = named_key("v3-suffix");
+    assert_eq!(
+        c.pass("rotate", vec![rotate("v3", &new)], &ALL),
+        Outcome::Applied
+    );
+    c.run_to_boundary();
+    let officer = c.fx.signer("mof", Role::AssetOfficer).clone();
+    let record = chancery_ledger::testing::fixture::register_asset("SUFFIX-1", "mof");
+    let (boundary, suffix, cert) = c.boundary_with_suffix(vec![(officer, 0, record)], 2);
+    let tx = boundary.txs[0].hash();
+    let height = boundary.header.height;
+
+    // Suffix headers must change nothing: one that claims a new state root is refused
+    // even with a valid certificate over it, and nothing is stored.
+    let mut forged = suffix.clone();
+    forged[1].state_root = Digest([9; 32]);
+    let forged_cert = c.fx.finalize_by(
+        &Block {
+            header: forged[1].clone(),
+            txs: vec![],
+        },
+        &c.fx.validators,
+    );
+    let err = c
+        .ledger
+        .apply_by_descendant(&boundary, &forged_cert, &forged)
+        .unwrap_err();
+    assert!(
+        matches!(&err, LedgerError::Certificate(m) if m.contains("state_root")),
+        "{err}"
+    );
+    assert_eq!(c.ledger.tip().height.next(), height);
+
+    c.ledger
+        .apply_by_descendant(&boundary, &cert, &suffix)
+        .unwrap();
+    assert_eq!(c.ledger.block_suffix(height).unwrap(), suffix);
+    // Read back with its certificate, which signs the last suffix header.
+    assert_eq!(
+        c.ledger.block(height).unwrap().unwrap(),
+        (boundary.clone(), cert.clone())
+    );
+    assert_eq!(c.ledger.block_suffix(Height(height.0 - 1)).unwrap(), vec![]);
+
+    // The link carries the suffix and proves the next set from the genesis.
+    let link = c.ledger.epoch_link(Epoch(0)).unwrap().unwrap();
+    assert_eq!(link.suffix, suffix);
+    assert_eq!(link.certificate, cert);
+    let set1 = c.ledger.validator_set_of_epoch(Epoch(1)).unwrap().unwrap();
+    let proven = verify_epoch_chain(&c.fx.genesis, std::slice::from_ref(&link)).unwrap();
+    assert_eq!(proven.set(), &set1);
+    // Without its suffix the link does not verify (the certificate signs another header).
+    let mut bare = link.clone();
+    bare.suffix.clear();
+    assert!(verify_epoch_chain(&c.fx.genesis, &[bare]).is_err());
+
+    // No block carries its own certificate yet: the boundary's transaction has no receipt.
+    assert!(c.ledger.receipt(&tx).is_err());
+    c.keys.insert("v3".into(), new);
+    let (_, first) = c.block(vec![]);
+    assert_eq!(first.header.epoch, Epoch(1));
+    let cp = c.ledger.checkpoint(height).unwrap();
+    assert_eq!(
+        cp.header.height, first.header.height,
+        "certified by the next epoch"
+    );
+    let r = c.ledger.receipt(&tx).unwrap().unwrap();
+    let summary = receipt::verify(&r, &c.fx.genesis).unwrap();
+    assert_eq!(summary.height, height);
+
+    // A reopened ledger and a full re-derivation from the blocks agree.
+    let tip = c.ledger.tip();
+    drop(c.ledger);
+    let again = Ledger::open(c.store.clone(), &c.fx.genesis).unwrap();
+    assert_eq!(again.tip(), tip);
+    assert_eq!(again.epoch_link(Epoch(0)).unwrap(), Some(link));
+    let report = check(c.store.clone(), Arc::new(MemStore::new())).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+}
