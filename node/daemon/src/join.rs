@@ -160,6 +160,7 @@ pub fn prepare(a: &JoinArgs, genesis: &Genesis) -> Result<Prepared> {
         log_format: LogFormat::default(),
         mempool: MempoolConfig::default(),
         api: ApiConfig::default(),
+        storage: Default::default(),
         peers,
     };
     let config = a.dir.join("node.toml");

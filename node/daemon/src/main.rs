@@ -28,7 +28,7 @@ mod verifypool;
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};
 use chancery_core::genesis::Genesis;
-use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig};
+use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig, StorageConfig};
 use chancery_ledger::Ledger;
 use chancery_net::{P2pConfig, P2pNetwork, PeerName};
 use chancery_storage::rocks::RocksStore;
@@ -225,7 +225,7 @@ fn main() -> Result<()> {
             };
             let cfg = NodeConfig::load(&config)?;
             let genesis = load_genesis(&cfg.genesis)?;
-            let (_store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+            let (_store, ledger) = open_ledger(&cfg.data_dir, &genesis, &cfg.storage)?;
             println!(
                 "initialised {} for chain {} at height {}; start with: chancery-node start --config {}",
                 cfg.data_dir.display(),
@@ -410,11 +410,19 @@ fn load_genesis(path: &Path) -> Result<Genesis> {
         .with_context(|| format!("loading the genesis file {}", path.display()))
 }
 
-fn open_ledger(data_dir: &Path, genesis: &Genesis) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
+fn open_ledger(
+    data_dir: &Path,
+    genesis: &Genesis,
+    storage: &StorageConfig,
+) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let rocks = chancery_storage::rocks::RocksConfig {
+        disk_free_min_bytes: storage.disk_free_min_bytes,
+        ..Default::default()
+    };
     let store: Arc<dyn Store> = Arc::new(
-        RocksStore::open(data_dir.join("db"))
+        RocksStore::open_with(data_dir.join("db"), rocks)
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
     );
     // The state tree's flushes are written by the indexer task, off the commit path.
@@ -481,7 +489,7 @@ fn reindex(data: &Path, genesis: &Path) -> Result<()> {
 async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
-    let (store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+    let (store, ledger) = open_ledger(&cfg.data_dir, &genesis, &cfg.storage)?;
     // The validator set and parameters that finalize the next height: the genesis' until
     // governance changes them (docs/governance.md).
     let next = ledger.tip().height.next();
@@ -701,5 +709,21 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod storage_defaults {
+    /// The node config's default reserve is the store's: one figure in the docs.
+    #[test]
+    fn the_configs_free_space_reserve_defaults_to_the_stores() {
+        assert_eq!(
+            chancery_genesis::config::DISK_FREE_MIN_BYTES_DEFAULT,
+            chancery_storage::rocks::DISK_FREE_MIN_BYTES_DEFAULT
+        );
+        assert_eq!(
+            chancery_genesis::config::StorageConfig::default().disk_free_min_bytes,
+            chancery_storage::rocks::RocksConfig::default().disk_free_min_bytes
+        );
     }
 }
