@@ -59,6 +59,10 @@ enum Cmd {
         /// The node's config file.
         #[arg(long)]
         config: PathBuf,
+        /// Log format, over the config's `log_format`: `text` or `json` (one object per
+        /// line, docs/ops/logs.md).
+        #[arg(long)]
+        log_format: Option<LogFormat>,
         /// Sign votes even if the database's own votes are below the signing mark kept
         /// beside the consensus key (a restored or wiped database). Only for an operator
         /// who knows this validator never signed above the database's votes.
@@ -164,10 +168,11 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Start {
             config,
+            log_format,
             allow_sign_below_mark,
         } => {
             let cfg = NodeConfig::load(&config)?;
-            init_logging(cfg.log_format);
+            init_logging(log_format.unwrap_or(cfg.log_format));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -400,7 +405,14 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
     let b = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Json => b.json().init(),
+        // One flat JSON object per line with stable names (docs/ops/logs.md): `timestamp`,
+        // `level`, `target`, `message` and each event's own fields at the top level.
+        LogFormat::Json => b
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
         LogFormat::Text => b.init(),
     }
 }
