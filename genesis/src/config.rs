@@ -136,7 +136,7 @@ pub enum NodeRole {
 }
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// One JSON object per line.
@@ -235,6 +235,28 @@ impl Default for ApiConfig {
     }
 }
 
+/// Storage settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Free bytes kept on the database's filesystem: below it, writes are refused with a
+    /// disk-full error before they reach the database, and the node stops with that error
+    /// (docs/ops/config.md). 0 turns the check off.
+    pub disk_free_min_bytes: u64,
+}
+
+/// Default [`StorageConfig::disk_free_min_bytes`], in bytes (256 MiB: room for the
+/// database's own memtable flushes and compactions); the store's default is the same.
+pub const DISK_FREE_MIN_BYTES_DEFAULT: u64 = 256 << 20;
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            disk_free_min_bytes: DISK_FREE_MIN_BYTES_DEFAULT,
+        }
+    }
+}
+
 /// The configuration of one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,6 +287,9 @@ pub struct NodeConfig {
     /// API limits.
     #[serde(default)]
     pub api: ApiConfig,
+    /// Storage settings.
+    #[serde(default)]
+    pub storage: StorageConfig,
     /// Peers to connect to.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,

@@ -184,6 +184,12 @@ impl Summary {
         writeln!(s, "  block_bytes_max    {}", p.block_bytes_max)?;
         writeln!(s, "  delta_ms           {}", p.delta_ms)?;
         writeln!(s, "  heartbeat_ms       {}", p.heartbeat_ms)?;
+        writeln!(
+            s,
+            "  governance_threshold {}/{} (passes with strictly more approving agencies)",
+            p.governance_threshold.numerator, p.governance_threshold.denominator
+        )?;
+        writeln!(s, "  epoch_delay_blocks {}", p.epoch_delay_blocks)?;
         Ok(())
     }
 }

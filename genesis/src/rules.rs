@@ -5,7 +5,9 @@
 
 use chancery_core::codec::Canonical;
 use chancery_core::genesis::Genesis;
-use chancery_core::limits::{BLOCK_BYTES_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX};
+use chancery_core::limits::{
+    BLOCK_BYTES_MAX, BLOCK_TXS_MAX, EPOCH_DELAY_BLOCKS_MAX, THRESHOLD_DENOMINATOR_MAX, TX_BYTES_MAX,
+};
 use chancery_core::{Epoch, Height, PublicKey};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
@@ -247,6 +249,25 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
     )?;
     range("delta_ms", p.delta_ms, 1, DELTA_MS_MAX)?;
     range("heartbeat_ms", p.heartbeat_ms, 0, HEARTBEAT_MS_MAX)?;
+    range(
+        "epoch_delay_blocks",
+        p.epoch_delay_blocks,
+        1,
+        EPOCH_DELAY_BLOCKS_MAX,
+    )?;
+    let t = p.governance_threshold;
+    if t.denominator == 0
+        || t.denominator as usize > THRESHOLD_DENOMINATOR_MAX
+        || t.numerator >= t.denominator
+    {
+        return Err(Problem::new(
+            "params.governance_threshold",
+            format!(
+                "a fraction N/D with 0 <= N < D <= {THRESHOLD_DENOMINATOR_MAX} (a proposal passes with strictly more approvals than the fraction, so N/D = 1 could never pass)"
+            ),
+            format!("{}/{}", t.numerator, t.denominator),
+        ));
+    }
 
     // Finally the kernel's own format and limit checks (names, lengths, sortedness).
     g.validate()

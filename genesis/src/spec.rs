@@ -4,6 +4,7 @@
 use crate::keyfile::{self, KeyFileError, KeyKind};
 use crate::rules::{self, agency_entry, member_entry, validator_entry, Problem, Rules};
 use chancery_core::genesis::{Agency, ChainParams, Genesis, Member};
+use chancery_core::governance::Threshold;
 use chancery_core::limits::{
     ADMIN_KEYS_MAX, AGENCIES_MAX, GENESIS_MEMBERS_MAX, ROLES_MAX, VALIDATORS_MAX,
 };
@@ -140,6 +141,12 @@ pub struct ParamsSpec {
     /// (0: never rest). Also read as `block_interval_ms`, its earlier name.
     #[serde(alias = "block_interval_ms")]
     pub heartbeat_ms: u64,
+    /// Governance: a proposal passes when strictly more than this share of the agencies
+    /// approve, written `"2/3"` or `{ numerator = 2, denominator = 3 }` (default 2/3).
+    pub governance_threshold: ThresholdSpec,
+    /// Governance: blocks between the block that passes a proposal with validator or
+    /// parameter changes and the first block of the epoch that applies them (default 2).
+    pub epoch_delay_blocks: u64,
 }
 
 impl Default for ParamsSpec {
@@ -150,7 +157,85 @@ impl Default for ParamsSpec {
             block_bytes_max: p.block_bytes_max,
             delta_ms: p.delta_ms,
             heartbeat_ms: p.heartbeat_ms,
+            governance_threshold: ThresholdSpec::Text(format!(
+                "{}/{}",
+                p.governance_threshold.numerator, p.governance_threshold.denominator
+            )),
+            epoch_delay_blocks: p.epoch_delay_blocks,
         }
+    }
+}
+
+/// The governance threshold as written: a fraction `"N/D"`, or a table
+/// `{ numerator = N, denominator = D }`. Checked when the genesis is built
+/// ([`ThresholdSpec::to_threshold`], then the rules), so a bad value is named with what was
+/// expected rather than refused by the TOML parser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a fraction such as \"2/3\" or a table { numerator = 2, denominator = 3 }"
+)]
+pub enum ThresholdSpec {
+    /// `"2/3"`.
+    Text(String),
+    /// `{ numerator = 2, denominator = 3 }`.
+    Parts(ThresholdParts),
+}
+
+/// The table form of [`ThresholdSpec`]. TOML integers are signed, so a negative value
+/// reaches the check and is named there rather than by the parser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdParts {
+    /// Numerator.
+    pub numerator: i64,
+    /// Denominator.
+    pub denominator: i64,
+}
+
+impl ThresholdSpec {
+    /// The kernel's threshold. Only the form is checked here (two integers that fit); the
+    /// range (`0 <= N < D <= 1,000,000`) is a rule ([`crate::rules::check`]), which also
+    /// runs on every `genesis.json` loaded.
+    pub fn to_threshold(&self) -> Result<Threshold, Problem> {
+        const ENTRY: &str = "params.governance_threshold";
+        const FORM: &str = "a fraction N/D of integers with 0 <= N < D <= 1000000, e.g. \"2/3\"";
+        let part = |v: i64| u32::try_from(v).ok();
+        let (n, d) = match self {
+            ThresholdSpec::Text(t) => {
+                let found = || format!("{:?}", t.chars().take(64).collect::<String>());
+                let Some((n, d)) = t.split_once('/') else {
+                    return Err(Problem::new(ENTRY, FORM, found()));
+                };
+                let num = |s: &str| {
+                    let s = s.trim();
+                    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| s.parse::<u32>().ok())
+                        .flatten()
+                };
+                match (num(n), num(d)) {
+                    (Some(n), Some(d)) => (n, d),
+                    _ => return Err(Problem::new(ENTRY, FORM, found())),
+                }
+            }
+            ThresholdSpec::Parts(ThresholdParts {
+                numerator,
+                denominator,
+            }) => match (part(*numerator), part(*denominator)) {
+                (Some(n), Some(d)) => (n, d),
+                _ => {
+                    return Err(Problem::new(
+                        ENTRY,
+                        FORM,
+                        format!("{numerator}/{denominator}"),
+                    ))
+                }
+            },
+        };
+        Ok(Threshold {
+            numerator: n,
+            denominator: d,
+        })
     }
 }
 
@@ -411,8 +496,12 @@ impl ConsortiumSpec {
                 block_bytes_max: self.params.block_bytes_max,
                 delta_ms: self.params.delta_ms,
                 heartbeat_ms: self.params.heartbeat_ms,
-                // The governance policy is not in the TOML description yet: defaults.
-                ..ChainParams::default()
+                governance_threshold: self
+                    .params
+                    .governance_threshold
+                    .to_threshold()
+                    .map_err(|p| ctx.invalid(p))?,
+                epoch_delay_blocks: self.params.epoch_delay_blocks,
             },
         };
         rules::check(&g, rules).map_err(|p| ctx.invalid(p))?;

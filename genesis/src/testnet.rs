@@ -368,6 +368,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
             log_format: LogFormat::Text,
             mempool: MempoolConfig::default(),
             api: ApiConfig::default(),
+            storage: Default::default(),
             peers: plans
                 .iter()
                 .filter(|p| p.name != plan.name)

@@ -383,3 +383,96 @@ fn corrupted_descriptions_never_panic() {
         "most corruptions must be rejected, only {rejected} were"
     );
 }
+
+/// The governance policy comes from `[params]`: a threshold written as a fraction or a
+/// table, and the epoch delay; absent, the kernel's defaults (2/3, 2 blocks).
+#[test]
+fn the_governance_policy_is_set_in_params_and_defaults_when_absent() {
+    use chancery_core::genesis::ChainParams;
+    use chancery_core::governance::Threshold;
+    let f = Fixture::new();
+    let g = f.build(&f.text(), Rules::PRODUCTION).unwrap();
+    let d = ChainParams::default();
+    assert_eq!(
+        (g.params.governance_threshold, g.params.epoch_delay_blocks),
+        (d.governance_threshold, d.epoch_delay_blocks)
+    );
+    let with = |lines: &str| {
+        f.text()
+            .replace("delta_ms = 400", &format!("delta_ms = 400\n{lines}"))
+    };
+    let g = f
+        .build(
+            &with("governance_threshold = \"1/2\"\nepoch_delay_blocks = 7"),
+            Rules::PRODUCTION,
+        )
+        .unwrap();
+    let half = Threshold {
+        numerator: 1,
+        denominator: 2,
+    };
+    assert_eq!(g.params.governance_threshold, half);
+    assert_eq!(g.params.epoch_delay_blocks, 7);
+    let default_id = f.build(&f.text(), Rules::PRODUCTION).unwrap().chain_id();
+    assert_ne!(
+        g.chain_id(),
+        default_id,
+        "the policy is part of the chain id"
+    );
+    let g = f
+        .build(
+            &with("governance_threshold = { numerator = 3, denominator = 4 }"),
+            Rules::PRODUCTION,
+        )
+        .unwrap();
+    assert_eq!(
+        g.params.governance_threshold,
+        Threshold {
+            numerator: 3,
+            denominator: 4
+        }
+    );
+    // The defaults written out build the same genesis as nothing written.
+    let g = f
+        .build(
+            &with("governance_threshold = \"2/3\"\nepoch_delay_blocks = 2"),
+            Rules::PRODUCTION,
+        )
+        .unwrap();
+    assert_eq!(g.chain_id(), default_id);
+
+    // Each bad value names the field, what was expected and what was found.
+    let t = "params.governance_threshold";
+    for (bad, found) in [
+        ("\"3/3\"", "found 3/3"),
+        ("\"4/3\"", "found 4/3"),
+        ("\"1/0\"", "found 1/0"),
+        ("\"1/2000000\"", "found 1/2000000"),
+        ("\"two thirds\"", "found \"two thirds\""),
+        ("\"2/-3\"", "found \"2/-3\""),
+        ("{ numerator = -1, denominator = 3 }", "found -1/3"),
+    ] {
+        f.fails(
+            &with(&format!("governance_threshold = {bad}")),
+            &[t, "a fraction N/D", found],
+        );
+    }
+    f.fails(
+        &with("governance_threshold = 0.66"),
+        &["governance_threshold", "a fraction such as \"2/3\""],
+    );
+    f.fails(
+        &with("governance_threshold = { numerator = 2, denominator = 3, extra = 1 }"),
+        &["governance_threshold"],
+    );
+    for bad in ["0", "10001"] {
+        f.fails(
+            &with(&format!("epoch_delay_blocks = {bad}")),
+            &[
+                "params.epoch_delay_blocks",
+                "1..=10000",
+                &format!("found {bad}"),
+            ],
+        );
+    }
+}

@@ -410,6 +410,7 @@ impl Gov {
             log_format: base.log_format,
             mempool: base.mempool.clone(),
             api: base.api.clone(),
+            storage: Default::default(),
             peers,
         };
         let config = dir.join("node.toml");

@@ -248,7 +248,7 @@ pub struct GrantDetail {
     pub history: Page<TxSummary>,
 }
 
-/// An agency.
+/// An agency: one of the genesis, or added by a passed proposal; removed ones included.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgencyDto {
@@ -258,14 +258,38 @@ pub struct AgencyDto {
     pub name_zh: String,
     /// English name.
     pub name_en: String,
-    /// Genesis admin keys.
+    /// The admin keys listed for it now (the genesis', or as `add_agency` and
+    /// `set_admin_keys` set them).
     pub admin_keys: Vec<String>,
     /// Member keys (revoked included), counted up to `member_count_max`.
     pub member_count: usize,
     /// True if there are more members than counted.
     pub member_count_capped: bool,
-    /// Validators run by this agency.
+    /// Validators run by this agency in the set in force for the next block.
     pub validators: Vec<String>,
+    /// In the genesis document (else added by a proposal).
+    #[serde(default)]
+    pub genesis: bool,
+    /// Removed by a proposal: it no longer votes, its member keys count as revoked.
+    #[serde(default)]
+    pub removed: bool,
+    /// The proposal that added it (absent for a genesis agency, and for an addition not
+    /// indexed yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_by: Option<AgencyChangeDto>,
+    /// The proposal that removed it (once the removal is indexed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<AgencyChangeDto>,
+}
+
+/// A passed proposal that added or removed an agency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgencyChangeDto {
+    /// The proposal id (`GET /v1/governance/proposals/{id}`).
+    pub proposal: String,
+    /// The block that passed it, where the change took effect.
+    pub height: u64,
 }
 
 /// A member key.
@@ -578,7 +602,7 @@ pub struct ProposalDetail {
 }
 
 /// Evidence that a validator signed two conflicting messages (`GET /v1/evidence`), as this
-/// node stored it, with the result of checking it against the genesis validator set.
+/// node stored it, with the result of checking it against the validator set of its epoch.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceDto {
@@ -604,6 +628,12 @@ pub struct EvidenceDto {
     pub verified: bool,
     /// Why it does not verify (or does not decode), when `verified` is false.
     pub error: Option<String>,
+    /// `GET /v1/evidence/{id}` only, for evidence of epoch `e > 0`: hex of the canonical
+    /// `EpochLink` of each epoch `0..e` (exactly `e`), which prove the set of epoch `e` from
+    /// the genesis, so `chancery verify` checks the evidence with the genesis file alone.
+    /// Empty (and absent) for epoch 0 and in the list, whose pages stay small.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<String>,
 }
 
 /// What a node reports about itself (`node` in `GET /v1/status`, the explorer's home page).

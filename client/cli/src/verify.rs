@@ -12,15 +12,18 @@
 //!   `{proposal, proof}`) is checked as its `proof` bundle, and the proposal shown must be
 //!   the proven one.
 //! - An evidence document (`GET /v1/evidence/{id}`) has `evidence` (canonical hex of the
-//!   consensus crate's `Evidence`): the consensus crate's own check proves that one
-//!   validator of the genesis set signed two conflicting messages, and names it.
+//!   consensus crate's `Evidence`): the set of its epoch is proven from the genesis by the
+//!   epoch links it carries in `epochs` (none for epoch 0; the kernel's
+//!   `verify_set_of_epoch`), then the consensus crate's own check proves that one validator
+//!   of that set signed two conflicting messages, and names it.
 
 use crate::files::read_limited;
 use crate::Outcome;
 use anyhow::{Context, Result};
 use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec;
-use chancery_core::epoch::verify_checkpoint_with_links;
+use chancery_core::epoch::{verify_checkpoint_with_links, EpochLink};
+use chancery_core::epoch_set::verify_set_of_epoch;
 use chancery_core::genesis::Genesis;
 use chancery_core::limits::RECEIPT_BYTES_MAX;
 use chancery_core::receipt::{self, decode_epoch_links, Receipt};
@@ -122,6 +125,19 @@ fn bundle_proof(v: &Value) -> Result<StateProof, String> {
     }
 }
 
+/// Decode the `epochs` a document carries (none when absent): the hex of canonical epoch
+/// links, verified later from the genesis by the kernel.
+fn bundle_links(v: &Value) -> Result<Vec<EpochLink>, String> {
+    match v.get("epochs") {
+        None => Ok(Vec::new()),
+        Some(e) => {
+            let list: Vec<String> = serde_json::from_value(e.clone())
+                .map_err(|e| format!("epochs: expected a list of hex epoch links: {e}"))?;
+            decode_epoch_links(&list).map_err(|e| e.to_string())
+        }
+    }
+}
+
 /// Verify a state-proof bundle; the text says what it proves.
 pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, String> {
     let proof_v = v
@@ -136,14 +152,7 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
         }
     }
     let cp = bundle_checkpoint(v.get("checkpoint").ok_or("no `checkpoint` field")?)?;
-    let links = match v.get("epochs") {
-        None => Vec::new(),
-        Some(e) => {
-            let list: Vec<String> = serde_json::from_value(e.clone())
-                .map_err(|e| format!("epochs: expected a list of hex epoch links: {e}"))?;
-            decode_epoch_links(&list).map_err(|e| e.to_string())?
-        }
-    };
+    let links = bundle_links(v)?;
     let cp = verify_checkpoint_with_links(genesis, &links, &cp)
         .map_err(|e| format!("checkpoint: {e}"))?;
     // Fields repeated for readers must be the checkpoint's.
@@ -253,8 +262,12 @@ pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
         .ok_or("`evidence`: expected canonical hex")?;
     let ev: chancery_consensus::Evidence =
         codec::decode(&hex_field("evidence", hex)?).map_err(|e| format!("evidence: {e}"))?;
+    // The set of the evidence's epoch, proven from the genesis by the links it carries.
+    let links = bundle_links(v)?;
+    let set = verify_set_of_epoch(genesis, &links, ev.epoch())
+        .map_err(|e| format!("the validator set of evidence of epoch {}: {e}", ev.epoch()))?;
     let culprit = ev
-        .verify(genesis.chain_id(), &genesis.validators)
+        .verify(genesis.chain_id(), set.set())
         .map_err(|e| format!("evidence does not prove misbehaviour: {e}"))?;
     let (epoch, view) = (ev.epoch().0, ev.view().0);
     let (kind, first, second) = ev.encoded_parts();
@@ -273,12 +286,14 @@ pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
             }
         }
     }
-    let name = genesis
-        .validators
-        .get(culprit)
-        .map_or("?", |v| v.name.as_str());
+    let name = set.set().get(culprit).map_or("?", |v| v.name.as_str());
+    let chain = if links.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} epoch links verified from the genesis)", links.len())
+    };
     Ok(format!(
-        "valid: validator {name} (index {culprit}) signed two conflicting votes in epoch {epoch}, view {view}"
+        "valid: validator {name} (index {culprit}) signed two conflicting votes in epoch {epoch}, view {view}{chain}"
     ))
 }
 

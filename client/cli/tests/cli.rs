@@ -455,6 +455,107 @@ fn verify_evidence_command_names_the_culprit_and_refuses_a_tampered_one() {
     assert!(err.contains("does not prove misbehaviour"), "{err}");
 }
 
+/// Evidence of epoch 1, signed with a consensus key that governance rotated in (the
+/// genesis set does not know it), verifies with the genesis alone through the epoch link it
+/// carries; a tampered or missing link fails and says so.
+#[test]
+fn verify_evidence_of_a_later_epoch_with_its_links_and_only_the_genesis() {
+    use chancery_ledger::testing::governed::Chain;
+    let mut c = Chain::new();
+    assert_eq!(c.rotate_to_next_epoch("v3", "one"), Epoch(1));
+    let set1 = c.ledger.validator_set_of_epoch(Epoch(1)).unwrap().unwrap();
+    let culprit = set1.validators.iter().position(|v| v.name == "v3").unwrap() as u16;
+    let key = c.keys["v3"].clone();
+    let g = &c.fx.genesis;
+    let vote = |block: u8| {
+        chancery_consensus::Vote::sign(
+            g.chain_id(),
+            Epoch(1),
+            View(4),
+            VoteKind::Notarize,
+            Digest([block; 32]),
+            culprit,
+            &key,
+        )
+    };
+    let ev = chancery_consensus::Evidence::Votes {
+        first: vote(1),
+        second: vote(2),
+    };
+    let links: Vec<String> = c
+        .ledger
+        .epoch_links(Epoch(1))
+        .unwrap()
+        .iter()
+        .map(|l| hex::encode(codec::encode(l)))
+        .collect();
+    assert_eq!(links.len(), 1);
+    let doc = serde_json::json!({
+        "id": "00", "kind": "votes", "epoch": 1, "view": 4, "culprit": culprit,
+        "first": hex::encode(ev.encoded_parts().1),
+        "second": hex::encode(ev.encoded_parts().2),
+        "evidence": hex::encode(codec::encode(&ev)),
+        "verified": true,
+        "epochs": links,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let gp = dir.path().join("genesis.json");
+    std::fs::write(&gp, serde_json::to_string_pretty(g).unwrap()).unwrap();
+    let gp = gp.to_str().unwrap();
+    let verify = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, serde_json::to_string_pretty(v).unwrap()).unwrap();
+        run(&["verify", p.to_str().unwrap(), "--genesis", gp])
+    };
+    let (code, out, err) = verify("evidence.json", &doc);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(
+        out.contains(&format!("validator v3 (index {culprit})")) && out.contains("epoch 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 epoch links verified from the genesis"),
+        "{out}"
+    );
+
+    // Without its link the genesis set is all there is, and epoch 1 is not proven.
+    let mut t = doc.clone();
+    t.as_object_mut().unwrap().remove("epochs");
+    let (code, _, err) = verify("no-links.json", &t);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("exactly 1 epoch links") && err.contains("found 0"),
+        "{err}"
+    );
+
+    // A byte of the link flipped: in the certificate, then in the next set it carries.
+    let link = hex::decode(doc["epochs"][0].as_str().unwrap()).unwrap();
+    for at in [link.len() / 2, link.len() - 5] {
+        let mut b = link.clone();
+        b[at] ^= 1;
+        let mut t = doc.clone();
+        t["epochs"][0] = hex::encode(&b).into();
+        let (code, out, err) = verify("tampered-link.json", &t);
+        assert_eq!(code, 1, "byte {at}: {out}");
+        assert!(err.contains("epoch link 0"), "byte {at}: {err}");
+    }
+
+    // A link that verifies but proves another chain's set: the genesis' own chain only.
+    let mut other = g.clone();
+    other.chain_name = format!("{}-other", other.chain_name);
+    let op = dir.path().join("other.json");
+    std::fs::write(&op, serde_json::to_string_pretty(&other).unwrap()).unwrap();
+    let p = dir.path().join("evidence.json");
+    let (code, _, err) = run(&[
+        "verify",
+        p.to_str().unwrap(),
+        "--genesis",
+        op.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("epoch link 0"), "{err}");
+}
+
 #[test]
 fn verify_a_receipt_of_a_later_epoch_with_only_the_genesis() {
     use chancery_ledger::testing::fixture::anchor;

@@ -23,6 +23,7 @@ pub mod codec;
 pub mod crypto;
 pub mod domain;
 pub mod epoch;
+pub mod epoch_set;
 pub mod genesis;
 pub mod governance;
 pub mod ids;

@@ -90,7 +90,7 @@ pub(crate) async fn blocking_reads(
         Ok(res) => res,
         // A panic in the handler: the same answer as the panic layer gives.
         Err(e) => {
-            tracing::error!(error = %e, "API handler on the blocking pool failed");
+            tracing::error!(error = %e, "API handler on the blocking pool failed (a bug: report this line; the client got 500 and the node goes on)");
             ApiError::internal("the server failed to answer this request (a bug, logged)")
                 .into_response()
         }
@@ -313,7 +313,7 @@ impl axum::serve::Listener for CappedListener {
                 Err(e) if is_connection_error(&e) => {}
                 Err(e) => {
                     // Out of descriptors or similar: wait instead of spinning (as axum does).
-                    tracing::error!(error = %e, "accepting an API connection");
+                    tracing::error!(error = %e, "accepting an API connection failed; retrying shortly (out of file descriptors? raise LimitNOFILE or lower api.connections_max)");
                     tokio::time::sleep(Duration::from_millis(ACCEPT_ERROR_PAUSE_MS)).await;
                 }
             }

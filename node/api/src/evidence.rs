@@ -13,7 +13,7 @@ use chancery_api_types::{ErrorBody, EvidenceDto, Page};
 use chancery_core::codec;
 use chancery_core::validator::ValidatorSet;
 use chancery_core::{ChainId, Epoch};
-use chancery_ledger::EvidenceRecord;
+use chancery_ledger::{EvidenceRecord, LedgerError};
 
 /// Decode one stored evidence record and verify it against the validator set of its
 /// epoch (`set_of`: the ledger's sets, governance changes them). A record that does not
@@ -35,6 +35,7 @@ pub fn evidence_dto(
         evidence: hex::encode(&r.bytes),
         verified: false,
         error: None,
+        epochs: Vec::new(),
     };
     let ev: chancery_consensus::Evidence = match codec::decode(&r.bytes) {
         Ok(ev) => ev,
@@ -69,8 +70,9 @@ pub fn evidence_dto(
 }
 
 /// Evidence of equivocation this node has seen: two conflicting messages signed by one
-/// validator, each with `verified` (checked here against the genesis validator set) and
-/// the canonical hex that `chancery verify` checks offline. Ordered by id.
+/// validator, each with `verified` (checked here against the validator set of its epoch)
+/// and the canonical hex. Ordered by id. The list carries no epoch links: save
+/// `GET /v1/evidence/{id}` for `chancery verify`.
 #[utoipa::path(get, path = "/v1/evidence", tag = "governance", params(PageQuery),
     responses((status = 200, body = Page<EvidenceDto>), (status = 400, body = ErrorBody)))]
 pub(crate) async fn evidence_list(
@@ -93,7 +95,9 @@ pub(crate) async fn evidence_list(
     }))
 }
 
-/// One piece of evidence by id (the `id` of the list).
+/// One piece of evidence by id (the `id` of the list), with the epoch links that prove
+/// the set of its epoch from the genesis (`epochs`, for epochs after 0): what
+/// `chancery verify` checks offline.
 #[utoipa::path(get, path = "/v1/evidence/{id}", tag = "governance",
     params(("id" = String, Path, description = "evidence id (hex)")),
     responses((status = 200, body = EvidenceDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -111,9 +115,25 @@ pub(crate) async fn evidence_one(
         .ledger
         .evidence_record(&key)?
         .ok_or_else(|| ApiError::not_found(format!("no evidence {:?} on this node", short(&id))))?;
-    Ok(Json(evidence_dto(&r, h.genesis.chain_id(), |e| {
-        set_of_epoch(&h, e)
-    })))
+    let mut dto = evidence_dto(&r, h.genesis.chain_id(), |e| set_of_epoch(&h, e));
+    // The epoch chain that proves the set of the evidence's epoch from the genesis, as a
+    // receipt of that epoch carries it (docs/governance.md). Only for evidence that
+    // verified here: its epoch is then one whose set this ledger has.
+    // An epoch whose boundary is not applied here yet (a pending epoch) has no links:
+    // offline verification then names the missing links.
+    if dto.verified && dto.epoch > 0 {
+        match h.ledger.epoch_links(Epoch(dto.epoch)) {
+            Ok(links) => {
+                dto.epochs = links
+                    .iter()
+                    .map(|l| hex::encode(codec::encode(l)))
+                    .collect();
+            }
+            Err(LedgerError::NoSuchHeight { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(dto))
 }
 
 /// The validator set of `epoch` on this node's ledger (a read error shows as none).

@@ -127,7 +127,7 @@ pub(crate) fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Re
         .cloned()
         .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
-    tracing::error!(panic = %what, "API handler panicked");
+    tracing::error!(panic = %what, "API handler panicked (a bug: report this line; the client got 500 and the node goes on)");
     ApiError::internal("the server failed to answer this request (a bug, logged)").into_response()
 }
 

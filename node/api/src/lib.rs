@@ -266,7 +266,7 @@ impl From<LedgerError> for ApiError {
                 err
             }
             _ => {
-                tracing::error!(error = %e, "ledger error");
+                tracing::error!(error = %e, "ledger error while answering a request (the client got 500); if it says corrupt, stop the node and run `chancery-node check`");
                 ApiError::internal(e.to_string())
             }
         }

@@ -716,38 +716,57 @@ fn count_members(h: &NodeHandle, a: &chancery_core::AgencyId) -> ApiResult<(usiz
     }
 }
 
-fn agency_dto(h: &NodeHandle, a: &chancery_core::genesis::Agency) -> ApiResult<AgencyDto> {
+fn agency_dto(
+    h: &NodeHandle,
+    a: &chancery_ledger::agencies::AgencyEntry,
+    validators: &chancery_core::validator::ValidatorSet,
+) -> ApiResult<AgencyDto> {
     let (member_count, member_count_capped) = count_members(h, &a.id)?;
+    let change = |c: &chancery_ledger::agencies::AgencyChange| AgencyChangeDto {
+        proposal: c.proposal.clone(),
+        height: c.height.0,
+    };
     Ok(AgencyDto {
         id: a.id.to_string(),
-        name_zh: a.name_zh.clone(),
-        name_en: a.name_en.clone(),
-        admin_keys: a.admin_keys.iter().map(|k| k.to_string()).collect(),
+        name_zh: a.state.name_zh.clone(),
+        name_en: a.state.name_en.clone(),
+        admin_keys: a.state.admin_keys.iter().map(|k| k.to_string()).collect(),
         member_count,
         member_count_capped,
-        validators: h
-            .genesis
-            .validators
+        validators: validators
             .validators
             .iter()
             .filter(|v| v.agency == a.id)
             .map(|v| v.name.clone())
             .collect(),
+        genesis: a.genesis,
+        removed: a.state.removed,
+        added_by: a.added.as_ref().map(change),
+        removed_by: a.removed.as_ref().map(change),
     })
 }
 
-/// The agencies of the consortium, with member counts.
+/// The validator set in force for the next block (the one that runs the chain now).
+fn set_in_force(h: &NodeHandle) -> ApiResult<chancery_core::validator::ValidatorSet> {
+    Ok(h.ledger.validator_set_at(h.ledger.tip().height.next())?)
+}
+
+/// Every agency of the consortium, with member counts: the genesis agencies, then those
+/// that passed proposals added, in order; removed ones included (`removed`, and
+/// `removed_by` with the proposal and its block). At most 2048.
 #[utoipa::path(get, path = "/v1/agencies", tag = "governance",
     responses((status = 200, body = Vec<AgencyDto>)))]
 pub(crate) async fn agencies(State(h): State<NodeHandle>) -> ApiResult<Json<Vec<AgencyDto>>> {
-    let mut out = Vec::with_capacity(h.genesis.agencies.len());
-    for a in &h.genesis.agencies {
-        out.push(agency_dto(&h, a)?);
+    let all = h.ledger.agencies()?;
+    let set = set_in_force(&h)?;
+    let mut out = Vec::with_capacity(all.len());
+    for a in &all {
+        out.push(agency_dto(&h, a, &set)?);
     }
     Ok(Json(out))
 }
 
-/// One agency.
+/// One agency, of the genesis or added by a proposal, removed or not.
 #[utoipa::path(get, path = "/v1/agencies/{id}", tag = "governance",
     params(("id" = String, Path, description = "agency id")),
     responses((status = 200, body = AgencyDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -757,10 +776,10 @@ pub(crate) async fn agency_one(
 ) -> ApiResult<Json<AgencyDto>> {
     let aid = agency(&aid, "agency id")?;
     let a = h
-        .genesis
-        .agency(&aid)
-        .ok_or_else(|| ApiError::not_found(format!("no agency {aid} in the genesis")))?;
-    Ok(Json(agency_dto(&h, a)?))
+        .ledger
+        .agency_entry(&aid)?
+        .ok_or_else(|| ApiError::not_found(format!("no agency {aid} on this ledger")))?;
+    Ok(Json(agency_dto(&h, &a, &set_in_force(&h)?)?))
 }
 
 fn next_seq(h: &NodeHandle, key: &chancery_core::PublicKey) -> ApiResult<u64> {

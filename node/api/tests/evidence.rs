@@ -107,3 +107,89 @@ async fn stored_evidence_is_served_verified_and_paged() {
     want.sort();
     assert_eq!(ids, want);
 }
+
+/// Evidence of epoch 1, by a validator whose consensus key governance rotated in (the
+/// genesis set does not have it): verified here against the set of epoch 1, and
+/// `GET /v1/evidence/{id}` carries the epoch link that proves that set from the genesis,
+/// with which the kernel and the consensus check verify it offline. The list carries none.
+#[tokio::test]
+async fn evidence_of_a_later_epoch_carries_the_links_that_prove_its_set() {
+    use chancery_api::{ApiLimits, NodeHandle};
+    use chancery_core::epoch::EpochLink;
+    use chancery_core::epoch_set::{verify_set_of_epoch, EpochSetError};
+    use chancery_core::Epoch;
+    use chancery_ledger::testing::governed::Chain;
+    use std::sync::Arc;
+
+    let mut c = Chain::new();
+    assert_eq!(c.rotate_to_next_epoch("v3", "one"), Epoch(1));
+    let set1 = c.ledger.validator_set_of_epoch(Epoch(1)).unwrap().unwrap();
+    let culprit = set1.validators.iter().position(|v| v.name == "v3").unwrap() as u16;
+    let g = c.fx.genesis.clone();
+    let vote = |block: u8| {
+        Vote::sign(
+            g.chain_id(),
+            Epoch(1),
+            View(4),
+            VoteKind::Notarize,
+            Digest([block; 32]),
+            culprit,
+            &c.keys["v3"],
+        )
+    };
+    let ev = Evidence::Votes {
+        first: vote(1),
+        second: vote(2),
+    };
+    let id = hex::encode(ev.id());
+    let mut key = b"consensus/evidence/".to_vec();
+    key.extend_from_slice(&ev.id());
+    let mut b = WriteBatch::new();
+    b.put(Column::Meta, key, codec::encode(&ev));
+    c.ledger.store().write(b).unwrap();
+    let app = chancery_api::router(NodeHandle::read_only(
+        c.ledger.clone(),
+        Arc::new(g.clone()),
+        ApiLimits::default(),
+    ));
+
+    let one = get_json(&app, &format!("/v1/evidence/{id}"), StatusCode::OK).await;
+    assert_eq!(one["verified"], true, "{one}");
+    assert_eq!(
+        (one["epoch"].as_u64(), one["culprit"].as_u64()),
+        (Some(1), Some(u64::from(culprit)))
+    );
+    assert_eq!(one["culprit_name"], "v3");
+    let links: Vec<EpochLink> = one["epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| codec::decode(&hex::decode(h.as_str().unwrap()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(links, c.ledger.epoch_links(Epoch(1)).unwrap());
+    // Offline: the links from the genesis, then the evidence against the proven set.
+    let decoded: Evidence =
+        codec::decode(&hex::decode(one["evidence"].as_str().unwrap()).unwrap()).unwrap();
+    let proven = verify_set_of_epoch(&g, &links, decoded.epoch()).unwrap();
+    assert_eq!(decoded.verify(g.chain_id(), proven.set()).unwrap(), culprit);
+    // Against the genesis set alone it fails: the key is not there.
+    assert!(decoded.verify(g.chain_id(), &g.validators).is_err());
+    assert!(matches!(
+        verify_set_of_epoch(&g, &[], Epoch(1)),
+        Err(EpochSetError::LinkCount { .. })
+    ));
+    // A tampered link does not prove the set.
+    let mut bad = links.clone();
+    bad[0].certificate.signatures[0].signature.0[3] ^= 1;
+    assert!(matches!(
+        verify_set_of_epoch(&g, &bad, Epoch(1)),
+        Err(EpochSetError::Chain(_))
+    ));
+
+    // The list shows the same evidence without links.
+    let list = get_json(&app, "/v1/evidence", StatusCode::OK).await;
+    let item = &list["items"][0];
+    assert_eq!(item["id"], id.as_str());
+    assert_eq!(item["verified"], true);
+    assert!(item.get("epochs").is_none(), "{item}");
+}

@@ -1413,7 +1413,9 @@ impl Driver {
             // VALIDATORS_MAX): this is a config entry the network refuses; keep the
             // previous set and say why.
             Err(e) => {
-                tracing::error!(error = %e, "the network refused the new peer set; keeping the previous one")
+                // Asked again after the next commit.
+                self.peers_for = None;
+                tracing::error!(error = %e, "the network refused the new peer set; keeping the previous one and asking again after the next commit (fix the [[peers]] entry it names in node.toml and restart)")
             }
         }
         Ok(())
@@ -1852,7 +1854,7 @@ impl Driver {
                 Verdict::Invalid(e) => {
                     // A certified block that does not execute to its own header: more than
                     // f validators notarized an invalid block. Nothing is built on it here.
-                    tracing::error!(height = b.height.0, view = b.view.0, error = %e, "a certified block is invalid");
+                    tracing::error!(height = b.height.0, view = b.view.0, error = %e, "a certified block is invalid: more than f validators notarized it; nothing is built on it here (report this line to the network's operators)");
                     return false;
                 }
                 Verdict::NeedParent => return false,

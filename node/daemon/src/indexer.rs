@@ -71,11 +71,11 @@ async fn catch_up(ledger: &Arc<Ledger>, shutdown: &watch::Receiver<bool>) {
                 }
             }
             Ok(Err(e)) => {
-                tracing::error!(error = %e, "indexing failed; retrying after the next block");
+                tracing::error!(error = %e, "indexing failed; retrying after the next block (queries may lag meanwhile; if it repeats, stop the node and run `chancery-node reindex`)");
                 return;
             }
             Err(e) => {
-                tracing::error!(error = %e, "the indexing task failed; retrying after the next block");
+                tracing::error!(error = %e, "the indexing task failed; retrying after the next block (if it repeats, stop the node and run `chancery-node reindex`)");
                 return;
             }
         }
@@ -92,7 +92,9 @@ async fn flush_tree(ledger: &Arc<Ledger>) {
         Ok(Ok(None)) => {}
         // Counted by the ledger and logged by the loop in `spawn`.
         Ok(Err(_)) => {}
-        Err(e) => tracing::error!(error = %e, "the state-tree flush task failed"),
+        Err(e) => {
+            tracing::error!(error = %e, "the state-tree flush task failed; retried with the next flush (nothing is lost: a restart replays the unflushed blocks)")
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //!
 //! - `chancery-node start --config node.toml` runs the node until SIGTERM or Ctrl-C;
 //! - `chancery-node init --config node.toml` creates the database with the genesis state;
+//! - `chancery-node init --genesis FILE --agency ID --name NAME --dir DIR [--validator]
+//!   [--peer NAME=HOST:PORT=KEY]...` prepares a node for an agency joining a network: keys,
+//!   config, database and the governance changes to vote (`join.rs`, docs/ops/join.md);
 //! - `chancery-node check --data DIR --genesis genesis.json` re-verifies a database;
 //! - `chancery-node reindex --data DIR --genesis genesis.json` rebuilds the secondary
 //!   indexes of a stopped node's database from its log;
@@ -15,6 +18,7 @@ mod app;
 mod compact;
 mod driver;
 mod indexer;
+mod join;
 mod sigcache;
 mod signmark;
 mod startup;
@@ -24,7 +28,7 @@ mod verifypool;
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};
 use chancery_core::genesis::Genesis;
-use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig};
+use chancery_genesis::config::{ApiConfig, LogFormat, NodeConfig, StorageConfig};
 use chancery_ledger::Ledger;
 use chancery_net::{P2pConfig, P2pNetwork, PeerName};
 use chancery_storage::rocks::RocksStore;
@@ -55,17 +59,47 @@ enum Cmd {
         /// The node's config file.
         #[arg(long)]
         config: PathBuf,
+        /// Log format, over the config's `log_format`: `text` or `json` (one object per
+        /// line, docs/ops/logs.md).
+        #[arg(long)]
+        log_format: Option<LogFormat>,
         /// Sign votes even if the database's own votes are below the signing mark kept
         /// beside the consensus key (a restored or wiped database). Only for an operator
         /// who knows this validator never signed above the database's votes.
         #[arg(long)]
         allow_sign_below_mark: bool,
     },
-    /// Create the database and write the genesis state, then exit.
+    /// Create the database and write the genesis state, then exit. With `--genesis`
+    /// instead of `--config`: first prepare a node for an agency joining an existing
+    /// network (keys, config, `join-changes.toml` for the vote) in a new directory.
     Init {
-        /// The node's config file.
+        /// The node's config file (an existing node).
+        #[arg(long, required_unless_present = "genesis", conflicts_with = "genesis")]
+        config: Option<PathBuf>,
+        /// The network's genesis file (a joining node).
+        #[arg(long, requires_all = ["agency", "name", "dir"])]
+        genesis: Option<PathBuf>,
+        /// The joining agency's id (in the genesis, or one the vote adds).
         #[arg(long)]
-        config: PathBuf,
+        agency: Option<String>,
+        /// The node's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The directory to create (must not exist or be empty).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Prepare a validator (its consensus key; the vote adds it to the set).
+        #[arg(long)]
+        validator: bool,
+        /// A peer to dial: NAME=HOST:PORT=NETWORK_KEY_HEX (repeat for each).
+        #[arg(long = "peer")]
+        peers: Vec<String>,
+        /// The p2p listen address.
+        #[arg(long, default_value = "0.0.0.0:26656")]
+        p2p: std::net::SocketAddr,
+        /// The HTTP API listen address.
+        #[arg(long, default_value = "127.0.0.1:26657")]
+        api: std::net::SocketAddr,
     },
     /// Walk the whole database, recompute every hash, root and index, and report any
     /// corruption (exit 1 if there is any).
@@ -134,25 +168,75 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Start {
             config,
+            log_format,
             allow_sign_below_mark,
         } => {
             let cfg = NodeConfig::load(&config)?;
-            init_logging(cfg.log_format);
+            init_logging(log_format.unwrap_or(cfg.log_format));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
             rt.block_on(run(cfg, allow_sign_below_mark))
         }
-        Cmd::Init { config } => {
+        Cmd::Init {
+            config,
+            genesis,
+            agency,
+            name,
+            dir,
+            validator,
+            peers,
+            p2p,
+            api,
+        } => {
+            let config = match (config, genesis) {
+                (Some(c), _) => c,
+                (None, Some(genesis)) => {
+                    let a = join::JoinArgs {
+                        genesis,
+                        agency: agency.unwrap_or_default(),
+                        name: name.unwrap_or_default(),
+                        dir: dir.unwrap_or_default(),
+                        validator,
+                        peers,
+                        p2p,
+                        api,
+                    };
+                    let g = load_genesis(&a.genesis)?;
+                    let p = join::prepare(&a, &g)?;
+                    println!(
+                        "prepared {} in {}: network key {}{}{}",
+                        a.name,
+                        a.dir.display(),
+                        p.network_key,
+                        p.consensus_key
+                            .map(|k| format!(", consensus key {k}"))
+                            .unwrap_or_default(),
+                        p.admin_key
+                            .map(|k| format!(", admin key {k} (admin.key)"))
+                            .unwrap_or_default()
+                    );
+                    if p.change_count > 0 {
+                        println!(
+                            "the network must pass {} change(s) first: give {} to an admin (chancery gov propose --changes FILE ...)",
+                            p.change_count,
+                            p.changes.display()
+                        );
+                    }
+                    p.config
+                }
+                (None, None) => bail!("init: expected --config FILE, or --genesis FILE with --agency, --name and --dir"),
+            };
             let cfg = NodeConfig::load(&config)?;
             let genesis = load_genesis(&cfg.genesis)?;
-            let (_store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+            let (_store, ledger) = open_ledger(&cfg.data_dir, &genesis, &cfg.storage)?;
             println!(
-                "initialised {} for chain {} at height {}",
+                "initialised {} for chain {} at height {}; start with: chancery-node start --config {}",
                 cfg.data_dir.display(),
                 ledger.chain_id(),
-                ledger.tip().height
+                ledger.tip().height,
+                config.display()
             );
             Ok(())
         }
@@ -321,7 +405,14 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn"));
     let b = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
-        LogFormat::Json => b.json().init(),
+        // One flat JSON object per line with stable names (docs/ops/logs.md): `timestamp`,
+        // `level`, `target`, `message` and each event's own fields at the top level.
+        LogFormat::Json => b
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
         LogFormat::Text => b.init(),
     }
 }
@@ -331,11 +422,19 @@ fn load_genesis(path: &Path) -> Result<Genesis> {
         .with_context(|| format!("loading the genesis file {}", path.display()))
 }
 
-fn open_ledger(data_dir: &Path, genesis: &Genesis) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
+fn open_ledger(
+    data_dir: &Path,
+    genesis: &Genesis,
+    storage: &StorageConfig,
+) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let rocks = chancery_storage::rocks::RocksConfig {
+        disk_free_min_bytes: storage.disk_free_min_bytes,
+        ..Default::default()
+    };
     let store: Arc<dyn Store> = Arc::new(
-        RocksStore::open(data_dir.join("db"))
+        RocksStore::open_with(data_dir.join("db"), rocks)
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
     );
     // The state tree's flushes are written by the indexer task, off the commit path.
@@ -402,7 +501,7 @@ fn reindex(data: &Path, genesis: &Path) -> Result<()> {
 async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
-    let (store, ledger) = open_ledger(&cfg.data_dir, &genesis)?;
+    let (store, ledger) = open_ledger(&cfg.data_dir, &genesis, &cfg.storage)?;
     // The validator set and parameters that finalize the next height: the genesis' until
     // governance changes them (docs/governance.md).
     let next = ledger.tip().height.next();
@@ -622,5 +721,21 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[cfg(test)]
+mod storage_defaults {
+    /// The node config's default reserve is the store's: one figure in the docs.
+    #[test]
+    fn the_configs_free_space_reserve_defaults_to_the_stores() {
+        assert_eq!(
+            chancery_genesis::config::DISK_FREE_MIN_BYTES_DEFAULT,
+            chancery_storage::rocks::DISK_FREE_MIN_BYTES_DEFAULT
+        );
+        assert_eq!(
+            chancery_genesis::config::StorageConfig::default().disk_free_min_bytes,
+            chancery_storage::rocks::RocksConfig::default().disk_free_min_bytes
+        );
     }
 }

@@ -3,7 +3,8 @@
 
 use crate::locale::{decimals, Lang};
 use crate::render::{
-    agency_link, agency_name, fields, outcome, pager, proof_box, respond, short, tx_link, Page,
+    agency_change, agency_link, agency_name, fields, outcome, pager, proof_box, respond, short,
+    tx_link, Page,
 };
 use crate::{url, Ctx, Explorer, ExplorerError, PAGE_ITEMS_DEFAULT, PAGE_ITEMS_MAX};
 use axum::extract::{Path, State};
@@ -819,30 +820,47 @@ fn grant_page(x: &Explorer, cx: &Ctx) -> R {
 
 // ------------------------------------------------------------------ agencies
 
-/// `GET /agencies`.
+/// `GET /agencies`: the genesis agencies, then those that proposals added; removed ones
+/// marked, with the proposal that removed them.
 pub async fn agencies(State(x): State<Explorer>, cx: Ctx) -> Response {
+    let r = agencies_page(&x, &cx);
+    respond(&x, &cx, r)
+}
+
+fn agencies_page(x: &Explorer, cx: &Ctx) -> R {
     let l = cx.lang;
+    let all = x.node.ledger.agencies()?;
     let body = html! {
         div.scroll { table {
-            thead { tr { th scope="col" { (l.t("机构", "Agency")) } th scope="col" { (l.t("标识", "Id")) } th scope="col" { (l.t("其他语言名称", "Name in Chinese")) } } }
+            thead { tr {
+                th scope="col" { (l.t("机构", "Agency")) } th scope="col" { (l.t("标识", "Id")) }
+                th scope="col" { (l.t("其他语言名称", "Name in Chinese")) }
+                th scope="col" { (l.t("加入", "Joined")) } th scope="col" { (l.t("状态", "Status")) }
+            } }
             tbody {
-                @for a in &x.node.genesis.agencies {
+                @for a in &all {
                     tr {
-                        td { (agency_link(&x, l, &a.id)) }
+                        td { (agency_link(x, l, &a.id)) }
                         td { code { (a.id.as_str()) } }
-                        td { (match l { Lang::Zh => &a.name_en, Lang::En => &a.name_zh }) }
+                        td { (match l { Lang::Zh => &a.state.name_en, Lang::En => &a.state.name_zh }) }
+                        td { @if a.genesis { (l.t("创世", "genesis")) }
+                             @else if let Some(c) = &a.added { (l.t("提案 ", "proposal ")) (agency_change(l, c)) }
+                             @else { (l.t("治理提案", "by a proposal")) } }
+                        td { @if a.state.removed {
+                                span.badge.bad { (l.t("已移除", "removed")) }
+                                @if let Some(c) = &a.removed { " " (l.t("提案 ", "proposal ")) (agency_change(l, c)) }
+                             } @else { span.badge.ok { (l.t("成员", "member")) } } }
                     }
                 }
             }
         } }
     };
-    let r = page(l.t("机构", "Agencies"), body);
-    respond(&x, &cx, r)
+    page(l.t("机构", "Agencies"), body)
 }
 
 /// `GET /evidence`: evidence of equivocation this node stored (two conflicting messages
-/// signed by one validator), each checked against the genesis validator set, with the
-/// canonical hex that `chancery verify` checks offline.
+/// signed by one validator), each checked against the validator set of its epoch, with a
+/// link to its JSON (with the epoch links) that `chancery verify` checks offline.
 pub async fn evidence(State(x): State<Explorer>, cx: Ctx) -> Response {
     let r = evidence_page(&x, &cx);
     respond(&x, &cx, r)
@@ -861,8 +879,8 @@ fn evidence_page(x: &Explorer, cx: &Ctx) -> R {
         })
         .collect();
     let body = html! {
-        p { (l.t("验证人对同一视图签署两条相互冲突的消息即为作恶证据。每条证据都已用创世文件中的验证人公钥检查；下载后可用 ",
-                 "A validator that signs two conflicting messages for one view leaves evidence of misbehaviour. Each item is checked here against the validator keys of the genesis; save its JSON from "))
+        p { (l.t("验证人对同一视图签署两条相互冲突的消息即为作恶证据。每条证据都已用其所在纪元的验证人公钥检查；其 JSON 附带从创世文件证明该纪元验证人集合的纪元链。下载后可用 ",
+                 "A validator that signs two conflicting messages for one view leaves evidence of misbehaviour. Each item is checked here against the validator keys of its epoch; its JSON carries the epoch chain that proves that epoch's set from the genesis. Save it from "))
             code { "/v1/evidence/{id}" }
             (l.t(" 的 JSON 离线验证：", " and check it offline with "))
             code { "chancery verify evidence.json --genesis genesis.json" } (l.t("。", ".")) }
@@ -899,7 +917,7 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
     let l = cx.lang;
     let id = required(cx, "id")?;
     let aid: AgencyId = id.parse().map_err(|_| bad("id", "an agency id", id))?;
-    let g = find("agency", id, x.node.genesis.agency(&aid).cloned())?;
+    let g = find("agency", id, x.node.ledger.agency_entry(&aid)?)?;
     let ledger = &x.node.ledger;
     // Five index queries build this page, each reading the current state of every item it
     // lists: the first few of each, with links to the full, paginated lists, keep it fast.
@@ -935,8 +953,18 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
     let body = html! {
         dl.kv {
             dt { (l.t("标识", "Id")) } dd { code { (aid.as_str()) } }
-            dt { "中文名称" } dd lang="zh-Hans" { (g.name_zh) }
-            dt { "English name" } dd lang="en" { (g.name_en) }
+            dt { "中文名称" } dd lang="zh-Hans" { (g.state.name_zh) }
+            dt { "English name" } dd lang="en" { (g.state.name_en) }
+            dt { (l.t("加入", "Joined")) }
+            dd { @if g.genesis { (l.t("创世", "at the genesis")) }
+                 @else if let Some(c) = &g.added { (l.t("提案 ", "by proposal ")) (agency_change(l, c)) }
+                 @else { (l.t("治理提案", "by a proposal")) } }
+            dt { (l.t("状态", "Status")) }
+            dd { @if g.state.removed {
+                    span.badge.bad { (l.t("已移除", "removed")) }
+                    @if let Some(c) = &g.removed { " " (l.t("提案 ", "by proposal ")) (agency_change(l, c)) }
+                    (l.t("：不再参与表决，其成员密钥视为已注销。", ": it no longer votes, and its member keys count as revoked."))
+                 } @else { span.badge.ok { (l.t("成员", "member")) } } }
         }
         h2 { (l.t("保管的资产", "Assets held")) }
         @if assets.items.is_empty() { p.muted { (l.t("无。", "None.")) } }
@@ -970,7 +998,9 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
                     td { (m.name) }
                     td { @for (i, r) in m.roles.iter().enumerate() { @if i > 0 { ", " } code { (r.as_str()) } } }
                     td { (short(&Digest(k.0))) }
-                    td { @if m.revoked { span.badge.bad { (l.t("已注销", "revoked")) } } @else { span.badge.ok { (l.t("有效", "active")) } } }
+                    td { @if m.revoked { span.badge.bad { (l.t("已注销", "revoked")) } }
+                         @else if g.state.removed { span.badge.bad { (l.t("已注销（机构已移除）", "revoked (agency removed)")) } }
+                         @else { span.badge.ok { (l.t("有效", "active")) } } }
                 }
             } }
         } }

@@ -6,6 +6,7 @@ use crate::{html, url, Ctx, Explorer, ExplorerError};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chancery_core::block::{Outcome, ReasonCode};
+use chancery_core::state::{StateKey, StateValue};
 use chancery_core::{AgencyId, Amount, Date, Digest};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
@@ -162,12 +163,26 @@ pub fn tx_link(d: &Digest) -> Markup {
 
 /// An agency's display name.
 pub fn agency_name(x: &Explorer, l: Lang, a: &AgencyId) -> String {
-    match x.node.genesis.agency(a) {
-        Some(g) => match l {
-            Lang::Zh => g.name_zh.clone(),
-            Lang::En => g.name_en.clone(),
-        },
-        None => a.to_string(),
+    let pick = |zh: &str, en: &str| match l {
+        Lang::Zh => zh.to_string(),
+        Lang::En => en.to_string(),
+    };
+    if let Some(g) = x.node.genesis.agency(a) {
+        return pick(&g.name_zh, &g.name_en);
+    }
+    // An agency a proposal added: its names are in the state.
+    match x.node.ledger.state_value(&StateKey::Agency(a.clone())) {
+        Ok(Some(StateValue::Agency(s))) => pick(&s.name_zh, &s.name_en),
+        _ => a.to_string(),
+    }
+}
+
+/// A passed proposal that added or removed an agency: a link to the proposal and to the
+/// block that passed it.
+pub fn agency_change(l: Lang, c: &chancery_ledger::agencies::AgencyChange) -> Markup {
+    html! {
+        a href=(url("/governance/proposal", [("id", c.proposal.as_str())])) { (c.proposal) }
+        (l.t("，高度 ", ", height ")) a href=(format!("/blocks/{}", c.height.0)) { (l.number(c.height.0)) }
     }
 }
 

@@ -616,8 +616,9 @@ pub(crate) fn index_keys(
         Record::RevokeMember(r) => {
             out.insert(subject(CLASS_MEMBER, &K::default().b(r.key.as_bytes())));
         }
-        // Governance records are found by agency and by kind; the members a passed
-        // proposal registers are not in the members-by-agency index yet.
+        // Governance records are found by agency and by kind. What a passed proposal
+        // does depends on the state, not on the vote alone: the indexer adds those
+        // entries (`indexer.rs`, `passed_keys`).
         Record::ProposeChange(_) | Record::Vote(_) => {}
     }
     out

@@ -14,18 +14,23 @@
 //! - The acting agency of an applied record is its signer's agency. A member's agency never
 //!   changes and keys are never reused, so the current state's `Member(signer)` gives it.
 //! - Rejected transactions get no entries (as [`crate::exec`] decides).
+//! - A vote that passes a proposal also gets the entries of what the proposal did to
+//!   members and agencies (`Ledger::passed_keys`): the admin keys it registered are listed
+//!   with their agency's members like keys a `register_member` registered.
 //!
 //! Queries ([`crate::query`], [`crate::explore`]) read through an [`IndexView`]: entries of
 //! heights above `indexed_height` are skipped and candidates are checked against the state
 //! as of `indexed_height`, so every index answer is the answer of the ledger at that height.
 
-use crate::schema::{self, StoredBlock};
-use crate::{corrupt, decode_at, exec, genesis_members, Ledger, LedgerError};
+use crate::schema::{self, ix, KeyBuf, StoredBlock};
+use crate::{agencies, corrupt, decode_at, exec, genesis_members, Ledger, LedgerError};
 use chancery_core::block::Outcome;
+use chancery_core::governance::{Change, ProposalStatus};
+use chancery_core::record::Record;
 use chancery_core::state::{StateKey, StateValue};
-use chancery_core::{AgencyId, Height, PublicKey, TimestampMs};
+use chancery_core::{AgencyId, Height, PublicKey, TimestampMs, TxHash};
 use chancery_storage::{Column, Store, WriteBatch};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 /// `Column::Meta` key of the last height whose index entries are written (8 bytes BE).
@@ -66,6 +71,15 @@ impl IndexProgress {
         self.batches += o.batches;
         self.pending = o.pending;
     }
+}
+
+/// What the proposals passed so far in the block being indexed did to member keys.
+#[derive(Default)]
+struct PassedInBlock {
+    /// Admin keys registered.
+    registered: HashSet<PublicKey>,
+    /// Admin lists set, by agency.
+    admins: HashMap<AgencyId, Vec<PublicKey>>,
 }
 
 /// What the queries see of the index: the heights up to `height` (if any).
@@ -247,6 +261,9 @@ impl Ledger {
         let page = self.store.limits().scan_entries_max.max(1);
         let mut next = sb.first_index;
         let mut applied = 0;
+        // What passed proposals did earlier in this block (admin keys registered, admin
+        // lists set), for a later proposal of the same block that changes them again.
+        let mut passed = PassedInBlock::default();
         while next < end {
             let want = usize::try_from(end - next).unwrap_or(usize::MAX).min(page);
             let rows = self.store.scan(
@@ -284,6 +301,12 @@ impl Ledger {
                     for key in exec::index_keys(&entry.tx.body.record, &agency, next, h.time) {
                         batch.put(Column::Index, key, Vec::new());
                     }
+                    if let Record::Vote(v) = &entry.tx.body.record {
+                        let tx = entry.tx.hash();
+                        for key in self.passed_keys(v, &tx, h.height, next, &mut passed)? {
+                            batch.put(Column::Index, key, Vec::new());
+                        }
+                    }
                     applied += 1;
                 }
                 next += 1;
@@ -293,6 +316,94 @@ impl Ledger {
             return Err(corrupt(Column::Log, &schema::be(next), "log entry missing"));
         }
         Ok(applied)
+    }
+
+    /// The index entries of what a proposal did if the vote at log `index` of the block
+    /// at `height` passed it (the proposal passed in that block and this vote is the last
+    /// transaction that changed it): the admin keys `add_agency` and `set_admin_keys`
+    /// registered, in the members-by-agency index and in their member history; the keys
+    /// `set_admin_keys` revoked, in their member history (as a `revoke_member` is); an
+    /// agency's addition and removal, in the agency-changes index
+    /// ([`crate::agencies`]). Nothing for any other vote.
+    ///
+    /// The proposal is read from the current state: once passed it never changes, and its
+    /// status names the block. A key is new if it was no member before this block and no
+    /// earlier proposal of the block registered it (as execution decides: a member key is
+    /// never registered twice).
+    fn passed_keys(
+        &self,
+        vote: &chancery_core::record::Vote,
+        tx: &TxHash,
+        height: Height,
+        index: u64,
+        passed: &mut PassedInBlock,
+    ) -> Result<Vec<Vec<u8>>, LedgerError> {
+        let mut out = Vec::new();
+        let Some(StateValue::Proposal(p)) =
+            self.state_value(&StateKey::Proposal(vote.proposal_id.clone()))?
+        else {
+            return Ok(out);
+        };
+        match p.status {
+            ProposalStatus::Passed { at, .. } if at == height && p.last_tx == *tx => {}
+            _ => return Ok(out),
+        }
+        let before = Height(height.0.saturating_sub(1));
+        let member = |k: &PublicKey| {
+            KeyBuf::new(ix::SUBJECT)
+                .b(&[ix::CLASS_MEMBER])
+                .b(k.as_bytes())
+                .n(index)
+                .done()
+        };
+        for c in &p.changes {
+            match c {
+                Change::AddAgency { id, admin_keys, .. } => {
+                    for k in admin_keys {
+                        out.push(exec::member_key(id, k, index));
+                        out.push(member(k));
+                        passed.registered.insert(*k);
+                    }
+                    passed.admins.insert(id.clone(), admin_keys.clone());
+                    out.push(agencies::change_key(id, agencies::ChangeKind::Added, index));
+                }
+                Change::RemoveAgency { id } => {
+                    out.push(agencies::change_key(
+                        id,
+                        agencies::ChangeKind::Removed,
+                        index,
+                    ));
+                }
+                Change::SetAdminKeys { agency, admin_keys } => {
+                    let prior = match passed.admins.get(agency) {
+                        Some(l) => l.clone(),
+                        None => match self.value_at(&StateKey::Agency(agency.clone()), before)? {
+                            Some(StateValue::Agency(a)) => a.admin_keys,
+                            _ => Vec::new(),
+                        },
+                    };
+                    for k in admin_keys {
+                        if prior.contains(k) || passed.registered.contains(k) {
+                            continue;
+                        }
+                        if self.value_at(&StateKey::Member(*k), before)?.is_none() {
+                            out.push(exec::member_key(agency, k, index));
+                            out.push(member(k));
+                            passed.registered.insert(*k);
+                        }
+                    }
+                    for k in prior.iter().filter(|k| !admin_keys.contains(k)) {
+                        out.push(member(k));
+                    }
+                    passed.admins.insert(agency.clone(), admin_keys.clone());
+                }
+                Change::AddValidator { .. }
+                | Change::RemoveValidator { .. }
+                | Change::RotateValidatorKeys { .. }
+                | Change::SetParams { .. } => {}
+            }
+        }
+        Ok(out)
     }
 
     /// The agency of a member key (members are never removed, their agency never changes).

@@ -26,6 +26,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod agencies;
 mod apply_checked;
 mod check;
 mod epochs;

@@ -200,6 +200,9 @@ pub mod ix {
     pub const ASSET_CUSTODIAN: u8 = 13;
     /// Grants by grantor.
     pub const GRANT_GRANTOR: u8 = 14;
+    /// Agencies added and removed by passed proposals: agency id, change (0 added,
+    /// 1 removed), log index of the vote that passed the proposal.
+    pub const AGENCY_CHANGE: u8 = 15;
 
     /// Subject classes for [`SUBJECT`].
     pub const CLASS_ASSET: u8 = b'a';

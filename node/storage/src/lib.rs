@@ -169,11 +169,20 @@ impl WriteBatch {
 }
 
 /// Storage failures. Every variant says where.
-#[derive(Debug, Error)]
+#[derive(Clone, Debug, Error)]
 pub enum StoreError {
     /// The engine failed (IO error, corruption detected by RocksDB, ...).
     #[error("storage engine error in column {column:?}: {message}")]
     Engine {
+        /// Column involved, if known.
+        column: Option<Column>,
+        /// The engine's message.
+        message: String,
+    },
+    /// The filesystem holding the database is full (or over quota). The write that failed
+    /// was not applied; nothing committed before it is lost.
+    #[error("the disk holding the database is full: {message}. Nothing committed is lost; free space on that filesystem and start the node again")]
+    DiskFull {
         /// Column involved, if known.
         column: Option<Column>,
         /// The engine's message.

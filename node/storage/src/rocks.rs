@@ -29,7 +29,16 @@ pub struct RocksConfig {
     pub write_buffer_bytes: usize,
     /// Most open SST files (bounds file descriptors).
     pub open_files_max: i32,
+    /// Free bytes kept on the database's filesystem: a write that finds less free space
+    /// is refused with [`StoreError::DiskFull`] before it reaches RocksDB. Why: RocksDB
+    /// (7.8, Debian's) aborts the whole process on an internal assertion when a synced
+    /// write meets a full disk (`tests/disk_full.rs`), and its memtable flushes and
+    /// compactions need room of their own. 0 turns the check off.
+    pub disk_free_min_bytes: u64,
 }
+
+/// Default [`RocksConfig::disk_free_min_bytes`]: a few memtable flushes' worth.
+pub const DISK_FREE_MIN_BYTES_DEFAULT: u64 = 256 << 20;
 
 impl Default for RocksConfig {
     fn default() -> Self {
@@ -38,6 +47,7 @@ impl Default for RocksConfig {
             block_cache_bytes: 128 << 20,
             write_buffer_bytes: 32 << 20,
             open_files_max: 1024,
+            disk_free_min_bytes: DISK_FREE_MIN_BYTES_DEFAULT,
         }
     }
 }
@@ -49,6 +59,14 @@ pub struct RocksStore {
     limits: Limits,
     /// Serialises writes so that the immutability check and the write are one step.
     write_lock: Mutex<()>,
+    /// The first failed write, if any. After a failed write (a full disk, typically)
+    /// RocksDB's writer is in an error state in which a further write can abort the whole
+    /// process on an internal assertion (found on a full tmpfs, `tests/disk_full.rs`): so
+    /// every later write and checkpoint is refused here with the first error, until the
+    /// database is reopened.
+    failed: Mutex<Option<StoreError>>,
+    /// [`RocksConfig::disk_free_min_bytes`].
+    disk_free_min_bytes: u64,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -61,10 +79,14 @@ impl std::fmt::Debug for RocksStore {
 }
 
 fn engine(column: Option<Column>, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Engine {
-        column,
-        message: e.to_string(),
+    let message = e.to_string();
+    // RocksDB reports ENOSPC as an IO error with the OS's text: say what it means and what
+    // to do (the write that failed was not applied, and RocksDB refuses further writes
+    // until it is reopened).
+    if message.contains("No space left on device") || message.contains("Disk quota exceeded") {
+        return StoreError::DiskFull { column, message };
     }
+    StoreError::Engine { column, message }
 }
 
 /// The column-family names a database of this schema has: RocksDB's `default` and one per
@@ -167,21 +189,24 @@ impl RocksStore {
             .map(|&c| ColumnFamilyDescriptor::new(c.name(), cf_options(c, &cache, &config)));
         let db = DB::open_cf_descriptors(&db_options(&config, fresh), &path, descriptors)
             .map_err(|e| engine(None, e))?;
-        RocksStore::opened(db, path, config.limits, &path_str)
+        RocksStore::opened(db, path, &config, &path_str)
     }
 
     /// The store around a database just opened, once its schema version checks out.
     fn opened(
         db: DB,
         path: PathBuf,
-        limits: Limits,
+        config: &RocksConfig,
         path_str: &str,
     ) -> Result<RocksStore, StoreError> {
+        let (limits, disk_free_min_bytes) = (config.limits, config.disk_free_min_bytes);
         let store = RocksStore {
             db,
             path,
             limits,
             write_lock: Mutex::new(()),
+            failed: Mutex::new(None),
+            disk_free_min_bytes,
         };
         store.check_schema(path_str)?;
         Ok(store)
@@ -208,7 +233,7 @@ impl RocksStore {
         let db =
             DB::open_cf_with_opts_for_read_only(&db_options(&config, false), &path, cfs, false)
                 .map_err(|e| engine(None, e))?;
-        RocksStore::opened(db, path, config.limits, &path_str)
+        RocksStore::opened(db, path, &config, &path_str)
     }
 
     /// Check the schema version; write it into a database that is still empty (new, or
@@ -272,9 +297,52 @@ impl RocksStore {
     }
 
     fn write_engine(&self, batch: rocksdb::WriteBatch, sync: bool) -> Result<(), StoreError> {
+        self.refuse_after_failure()?;
+        self.check_free_space()?;
         let mut opts = WriteOptions::default();
         opts.set_sync(sync);
-        self.db.write_opt(batch, &opts).map_err(|e| engine(None, e))
+        self.db.write_opt(batch, &opts).map_err(|e| {
+            let e = engine(None, e);
+            let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.get_or_insert_with(|| e.clone());
+            e
+        })
+    }
+
+    /// [`StoreError::DiskFull`] when the database's filesystem has less free space than
+    /// the reserve. Nothing is recorded: once space is freed, writes go through again.
+    fn check_free_space(&self) -> Result<(), StoreError> {
+        if self.disk_free_min_bytes == 0 {
+            return Ok(());
+        }
+        let st = nix::sys::statvfs::statvfs(&self.path).map_err(|e| {
+            engine(
+                None,
+                format!("reading the free space of {}: {e}", self.path.display()),
+            )
+        })?;
+        // Blocks available to unprivileged users, in fragment-size units (statvfs(3)).
+        let free = (st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64);
+        if free < self.disk_free_min_bytes {
+            return Err(StoreError::DiskFull {
+                column: None,
+                message: format!(
+                    "{free} bytes free on the filesystem of {}, below the reserve of {} bytes (disk_free_min_bytes) kept for the database's own flushes and compactions; the write was refused before it reached the database",
+                    self.path.display(),
+                    self.disk_free_min_bytes
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The first write error, again, if a write has failed since the open.
+    fn refuse_after_failure(&self) -> Result<(), StoreError> {
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        match failed.as_ref() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Check, seal and write `batch` in one RocksDB write batch, synced or not.
@@ -467,6 +535,7 @@ impl Store for RocksStore {
                 path: target.display().to_string(),
             });
         }
+        self.refuse_after_failure()?;
         // One checkpoint is a consistent view of every column family: RocksDB flushes the
         // memtables (log_size_for_flush 0) and links the live files of one version.
         let cp = rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(|e| engine(None, e))?;
