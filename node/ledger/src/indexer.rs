@@ -75,11 +75,67 @@ impl IndexProgress {
 
 /// What the proposals passed so far in the block being indexed did to member keys.
 #[derive(Default)]
-struct PassedInBlock {
+pub(crate) struct PassedInBlock {
     /// Admin keys registered.
-    registered: HashSet<PublicKey>,
+    pub registered: HashSet<PublicKey>,
     /// Admin lists set, by agency.
-    admins: HashMap<AgencyId, Vec<PublicKey>>,
+    pub admins: HashMap<AgencyId, Vec<PublicKey>>,
+}
+
+/// Where [`passed_keys_with`] reads the state: the proposal as it is now (once passed it
+/// never changes), and the state before the block being indexed. The ledger reads its
+/// store; a snapshot install, which has no state below its height, tracks what it needs
+/// while it walks the log (`snapshot.rs`).
+pub(crate) trait PassedState {
+    /// The proposal `id`, if any.
+    fn proposal(
+        &self,
+        id: &str,
+    ) -> Result<Option<chancery_core::governance::ProposalState>, LedgerError>;
+    /// The admin keys of `agency` before the block (empty if it did not exist).
+    fn admins_before(&self, agency: &AgencyId) -> Result<Vec<PublicKey>, LedgerError>;
+    /// Was `key` a member (of any agency, revoked or not) before the block?
+    fn member_before(&self, key: &PublicKey) -> Result<bool, LedgerError>;
+}
+
+/// The ledger's own state, before the block at `height`.
+struct LedgerBefore<'a> {
+    ledger: &'a Ledger,
+    before: Height,
+}
+
+impl PassedState for LedgerBefore<'_> {
+    fn proposal(
+        &self,
+        id: &str,
+    ) -> Result<Option<chancery_core::governance::ProposalState>, LedgerError> {
+        Ok(
+            match self
+                .ledger
+                .state_value(&StateKey::Proposal(id.to_string()))?
+            {
+                Some(StateValue::Proposal(p)) => Some(p),
+                _ => None,
+            },
+        )
+    }
+    fn admins_before(&self, agency: &AgencyId) -> Result<Vec<PublicKey>, LedgerError> {
+        Ok(
+            match self
+                .ledger
+                .value_at(&StateKey::Agency(agency.clone()), self.before)?
+            {
+                Some(StateValue::Agency(a)) => a.admin_keys,
+                _ => Vec::new(),
+            },
+        )
+    }
+    fn member_before(&self, key: &PublicKey) -> Result<bool, LedgerError> {
+        Ok(self
+            .ledger
+            .value_at(&StateKey::Member(*key), self.before)?
+            .is_some())
+    }
 }
 
 /// What the queries see of the index: the heights up to `height` (if any).
@@ -338,72 +394,11 @@ impl Ledger {
         index: u64,
         passed: &mut PassedInBlock,
     ) -> Result<Vec<Vec<u8>>, LedgerError> {
-        let mut out = Vec::new();
-        let Some(StateValue::Proposal(p)) =
-            self.state_value(&StateKey::Proposal(vote.proposal_id.clone()))?
-        else {
-            return Ok(out);
+        let state = LedgerBefore {
+            ledger: self,
+            before: Height(height.0.saturating_sub(1)),
         };
-        match p.status {
-            ProposalStatus::Passed { at, .. } if at == height && p.last_tx == *tx => {}
-            _ => return Ok(out),
-        }
-        let before = Height(height.0.saturating_sub(1));
-        let member = |k: &PublicKey| {
-            KeyBuf::new(ix::SUBJECT)
-                .b(&[ix::CLASS_MEMBER])
-                .b(k.as_bytes())
-                .n(index)
-                .done()
-        };
-        for c in &p.changes {
-            match c {
-                Change::AddAgency { id, admin_keys, .. } => {
-                    for k in admin_keys {
-                        out.push(exec::member_key(id, k, index));
-                        out.push(member(k));
-                        passed.registered.insert(*k);
-                    }
-                    passed.admins.insert(id.clone(), admin_keys.clone());
-                    out.push(agencies::change_key(id, agencies::ChangeKind::Added, index));
-                }
-                Change::RemoveAgency { id } => {
-                    out.push(agencies::change_key(
-                        id,
-                        agencies::ChangeKind::Removed,
-                        index,
-                    ));
-                }
-                Change::SetAdminKeys { agency, admin_keys } => {
-                    let prior = match passed.admins.get(agency) {
-                        Some(l) => l.clone(),
-                        None => match self.value_at(&StateKey::Agency(agency.clone()), before)? {
-                            Some(StateValue::Agency(a)) => a.admin_keys,
-                            _ => Vec::new(),
-                        },
-                    };
-                    for k in admin_keys {
-                        if prior.contains(k) || passed.registered.contains(k) {
-                            continue;
-                        }
-                        if self.value_at(&StateKey::Member(*k), before)?.is_none() {
-                            out.push(exec::member_key(agency, k, index));
-                            out.push(member(k));
-                            passed.registered.insert(*k);
-                        }
-                    }
-                    for k in prior.iter().filter(|k| !admin_keys.contains(k)) {
-                        out.push(member(k));
-                    }
-                    passed.admins.insert(agency.clone(), admin_keys.clone());
-                }
-                Change::AddValidator { .. }
-                | Change::RemoveValidator { .. }
-                | Change::RotateValidatorKeys { .. }
-                | Change::SetParams { .. } => {}
-            }
-        }
-        Ok(out)
+        passed_keys_with(&state, vote, tx, height, index, passed)
     }
 
     /// The agency of a member key (members are never removed, their agency never changes).
@@ -459,4 +454,77 @@ impl Ledger {
             Some(h) => self.value_at(key, h),
         }
     }
+}
+
+/// The index entries of what a proposal did if the vote at log `index` of the block at
+/// `height` passed it: see `Ledger::passed_keys`, which reads the state from the ledger;
+/// `state` gives the proposal and the state before the block.
+pub(crate) fn passed_keys_with(
+    state: &dyn PassedState,
+    vote: &chancery_core::record::Vote,
+    tx: &TxHash,
+    height: Height,
+    index: u64,
+    passed: &mut PassedInBlock,
+) -> Result<Vec<Vec<u8>>, LedgerError> {
+    let mut out = Vec::new();
+    let Some(p) = state.proposal(&vote.proposal_id)? else {
+        return Ok(out);
+    };
+    match p.status {
+        ProposalStatus::Passed { at, .. } if at == height && p.last_tx == *tx => {}
+        _ => return Ok(out),
+    }
+    let member = |k: &PublicKey| {
+        KeyBuf::new(ix::SUBJECT)
+            .b(&[ix::CLASS_MEMBER])
+            .b(k.as_bytes())
+            .n(index)
+            .done()
+    };
+    for c in &p.changes {
+        match c {
+            Change::AddAgency { id, admin_keys, .. } => {
+                for k in admin_keys {
+                    out.push(exec::member_key(id, k, index));
+                    out.push(member(k));
+                    passed.registered.insert(*k);
+                }
+                passed.admins.insert(id.clone(), admin_keys.clone());
+                out.push(agencies::change_key(id, agencies::ChangeKind::Added, index));
+            }
+            Change::RemoveAgency { id } => {
+                out.push(agencies::change_key(
+                    id,
+                    agencies::ChangeKind::Removed,
+                    index,
+                ));
+            }
+            Change::SetAdminKeys { agency, admin_keys } => {
+                let prior = match passed.admins.get(agency) {
+                    Some(l) => l.clone(),
+                    None => state.admins_before(agency)?,
+                };
+                for k in admin_keys {
+                    if prior.contains(k) || passed.registered.contains(k) {
+                        continue;
+                    }
+                    if !state.member_before(k)? {
+                        out.push(exec::member_key(agency, k, index));
+                        out.push(member(k));
+                        passed.registered.insert(*k);
+                    }
+                }
+                for k in prior.iter().filter(|k| !admin_keys.contains(k)) {
+                    out.push(member(k));
+                }
+                passed.admins.insert(agency.clone(), admin_keys.clone());
+            }
+            Change::AddValidator { .. }
+            | Change::RemoveValidator { .. }
+            | Change::RotateValidatorKeys { .. }
+            | Change::SetParams { .. } => {}
+        }
+    }
+    Ok(out)
 }
