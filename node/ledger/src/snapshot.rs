@@ -27,14 +27,17 @@
 //! are absent: reading one, or a state value or proof below it, is
 //! [`LedgerError::BeforeFirstHeight`].
 
+use crate::indexer::{passed_keys_with, PassedInBlock, PassedState};
 use crate::schema::{self, StateEntry, StoredBlock, TxLoc};
 use crate::smt::{self, Node};
 use crate::{corrupt, decode_at, exec, logtree, Ledger, LedgerError};
 use chancery_core::block::Outcome;
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
+use chancery_core::governance::ProposalState;
 use chancery_core::limits::{SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_PREFIX_BITS_MAX};
 use chancery_core::merkle::Blake3Hasher;
+use chancery_core::record::Record;
 use chancery_core::snapshot::{
     chunk_start, log_piece_len, log_piece_proof, LogPiece, SnapshotChunk, SnapshotLeaf,
     SnapshotManifest, Subtree, TopLevels, VerifiedChunk, VerifiedLogPiece, VerifiedManifest,
@@ -43,7 +46,7 @@ use chancery_core::state::{StateKey, StateValue};
 use chancery_core::{AgencyId, ChainId, Digest, Height, PublicKey};
 use chancery_storage::{Column, Store, StoreError, WriteBatch};
 use chancery_tlog::TileReader;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -470,6 +473,82 @@ pub struct SnapshotInstaller {
     frontier: logtree::Frontier,
     next_piece: u64,
     agencies: HashMap<PublicKey, AgencyId>,
+    /// What the index entries of passed proposals need of the state before each block
+    /// (`indexer::passed_keys_with`), tracked along the log: there is no state below the
+    /// snapshot's height to read it from.
+    walk: Walk,
+}
+
+/// The state before the block being walked, as far as the index of passed proposals needs
+/// it: every agency's admin keys and every key that is a member. Admin keys change only by
+/// `add_agency` and `set_admin_keys`; members are made by the genesis, `register_member`
+/// and those two changes (every key in their lists is a member afterwards).
+#[derive(Default)]
+struct Walk {
+    /// The block being walked.
+    height: Option<Height>,
+    /// Admin keys by agency, before it.
+    admins: HashMap<AgencyId, Vec<PublicKey>>,
+    /// Member keys, before it.
+    members: HashSet<PublicKey>,
+    /// Keys `register_member` registered in it so far.
+    registered: Vec<PublicKey>,
+    /// What its passed proposals did so far.
+    passed: PassedInBlock,
+}
+
+impl Walk {
+    fn new(genesis: &Genesis) -> Result<Walk, LedgerError> {
+        Ok(Walk {
+            admins: genesis
+                .agencies
+                .iter()
+                .map(|a| (a.id.clone(), a.admin_keys.clone()))
+                .collect(),
+            members: crate::genesis_members(genesis)?.into_keys().collect(),
+            ..Walk::default()
+        })
+    }
+
+    /// Enter the block at `height`: what the previous block did is now "before".
+    fn enter(&mut self, height: Height) {
+        if self.height == Some(height) {
+            return;
+        }
+        let passed = std::mem::take(&mut self.passed);
+        self.admins.extend(passed.admins);
+        self.members.extend(passed.registered);
+        self.members.extend(self.registered.drain(..));
+        self.height = Some(height);
+    }
+}
+
+/// [`PassedState`] of an install: proposals from the installed state (a proposal passed
+/// at or below the snapshot's height is final there), the rest from the walk.
+struct WalkState<'a> {
+    store: &'a dyn Store,
+    height: Height,
+    admins: &'a HashMap<AgencyId, Vec<PublicKey>>,
+    members: &'a HashSet<PublicKey>,
+}
+
+impl PassedState for WalkState<'_> {
+    fn proposal(&self, id: &str) -> Result<Option<ProposalState>, LedgerError> {
+        let k = schema::state_key(&StateKey::Proposal(id.to_string()).hash(), self.height);
+        Ok(match self.store.get(Column::State, &k)? {
+            Some(v) => match decode_at::<StateEntry>(Column::State, &k, &v)?.value {
+                StateValue::Proposal(p) => Some(p),
+                _ => None,
+            },
+            None => None,
+        })
+    }
+    fn admins_before(&self, agency: &AgencyId) -> Result<Vec<PublicKey>, LedgerError> {
+        Ok(self.admins.get(agency).cloned().unwrap_or_default())
+    }
+    fn member_before(&self, key: &PublicKey) -> Result<bool, LedgerError> {
+        Ok(self.members.contains(key))
+    }
 }
 
 impl SnapshotInstaller {
@@ -518,6 +597,7 @@ impl SnapshotInstaller {
             frontier: logtree::Frontier::default(),
             next_piece: 0,
             agencies: HashMap::new(),
+            walk: Walk::new(genesis)?,
         })
     }
 
@@ -639,10 +719,34 @@ impl SnapshotInstaller {
                     outcome: e.outcome,
                 }),
             );
+            self.walk.enter(e.height);
             if e.outcome == Outcome::Applied {
                 let agency = self.agency(index, &e.tx.body.signer)?;
                 for key in exec::index_keys(&e.tx.body.record, &agency, index, e.time) {
                     b.put(Column::Index, key, Vec::new());
+                }
+                match &e.tx.body.record {
+                    Record::RegisterMember(r) => self.walk.registered.push(r.key),
+                    Record::Vote(v) => {
+                        let state = WalkState {
+                            store: self.store.as_ref(),
+                            height: m.height,
+                            admins: &self.walk.admins,
+                            members: &self.walk.members,
+                        };
+                        let keys = passed_keys_with(
+                            &state,
+                            v,
+                            &hash,
+                            e.height,
+                            index,
+                            &mut self.walk.passed,
+                        )?;
+                        for key in keys {
+                            b.put(Column::Index, key, Vec::new());
+                        }
+                    }
+                    _ => {}
                 }
             }
             self.frontier.push(*leaf);

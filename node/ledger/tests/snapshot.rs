@@ -19,7 +19,7 @@ use chancery_core::{AgencyId, Digest, Height, TimestampMs};
 use chancery_ledger::testing::fixture::{anchor, register_asset, Fixture, AGENCIES};
 use chancery_ledger::testing::propose_and_apply;
 use chancery_ledger::{InstallError, Ledger, LedgerConfig, LedgerError, SnapshotInstaller};
-use chancery_storage::{MemStore, Store};
+use chancery_storage::{Column, MemStore, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -188,11 +188,20 @@ fn a_snapshot_installs_into_an_empty_store_and_follows_the_chain() {
     let installed = Ledger::open_with(store.clone(), &fx.genesis, config()).unwrap();
 
     // A replica that replayed blocks 1..=h.
-    let replica = Ledger::open_with(mem(), &fx.genesis, config()).unwrap();
+    let replica_store = mem();
+    let replica = Ledger::open_with(replica_store.clone(), &fx.genesis, config()).unwrap();
     for (b, c) in blocks(&source, 1, h) {
         replica.apply(&b, &c).unwrap();
     }
     replica.index_pending().unwrap();
+    // The log, its tx index and tiles, and the secondary index, entry for entry.
+    for col in [Column::Log, Column::TxIndex, Column::LogTree, Column::Index] {
+        assert_eq!(
+            column_entries(store.as_ref(), col),
+            column_entries(replica_store.as_ref(), col),
+            "{col:?}"
+        );
+    }
     assert_eq!(installed.tip(), replica.tip());
     assert_eq!(installed.first_height(), Height(h));
     assert_eq!(installed.indexed_height().unwrap(), Some(Height(h)));
@@ -540,4 +549,154 @@ fn sparse_chunks_install_the_same_tree() {
     let (b, c) = installed.block(Height(4)).unwrap().unwrap();
     source.apply(&b, &c).unwrap();
     assert_eq!(installed.tip(), source.tip());
+}
+
+/// Every entry of `col`, through the `Store` trait, a page at a time.
+fn column_entries(store: &dyn Store, col: Column) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut from = Vec::new();
+    loop {
+        let rows = store.scan(col, &from, None, false, 1000).unwrap();
+        let full = rows.len() == 1000;
+        out.extend(rows);
+        match out.last() {
+            Some((k, _)) if full => from = chancery_storage::successor(k),
+            _ => return out,
+        }
+    }
+}
+
+/// Every key of `col`.
+fn column_keys(store: &dyn Store, col: Column) -> Vec<Vec<u8>> {
+    column_entries(store, col)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Governance below the snapshot: agencies added (two in one block, one of them with its
+/// admin key replaced by the same proposal) and removed, a genesis agency's admin keys
+/// replaced. The installer derives the index entries of what those proposals did from its
+/// walk of the log, so the installed index is key for key the source's, the agencies and
+/// members read the same.
+#[test]
+fn governance_below_the_snapshot_indexes_the_same() {
+    use chancery_core::governance::{Change, ProposalStatus};
+    use chancery_core::record::Vote;
+    use chancery_ledger::testing::fixture::named_key;
+    use chancery_ledger::testing::governed::{add_agency, Chain, ALL};
+    let mut c = Chain::new();
+    c.index = true;
+    let mee = named_key("mee-admin");
+    assert_eq!(
+        c.pass("add-mee", vec![add_agency("mee", &mee)], &ALL),
+        Outcome::Applied
+    );
+    let set = Change::SetAdminKeys {
+        agency: AgencyId("moe".into()),
+        admin_keys: vec![named_key("moe-admin-2").public()],
+    };
+    assert_eq!(c.pass("moe-keys", vec![set], &ALL), Outcome::Applied);
+    c.admins.insert("mee".into(), mee.clone());
+    c.admins.insert("moe".into(), named_key("moe-admin-2"));
+    let both = vec![
+        add_agency("mps", &named_key("mps-1")),
+        Change::SetAdminKeys {
+            agency: AgencyId("mps".into()),
+            admin_keys: vec![named_key("mps-2").public()],
+        },
+    ];
+    assert_eq!(c.propose("mof", "add-set", both), Outcome::Applied);
+    assert_eq!(
+        c.propose("moe", "add-2", vec![add_agency("mem", &named_key("mem-1"))]),
+        Outcome::Applied
+    );
+    for id in ["add-set", "add-2"] {
+        for a in ["mof", "moe"] {
+            assert_eq!(c.vote(a, id, true), Outcome::Applied, "{a} on {id}");
+        }
+    }
+    let vote = |id: &str| {
+        Record::Vote(Vote {
+            proposal_id: id.into(),
+            approve: true,
+        })
+    };
+    let (o, _) = c.block(vec![
+        (c.admin("nhc"), vote("add-set")),
+        (c.admin("nhc"), vote("add-2")),
+    ]);
+    assert_eq!(o, vec![Outcome::Applied; 2]);
+    c.admins.insert("mps".into(), named_key("mps-2"));
+    c.admins.insert("mem".into(), named_key("mem-1"));
+    let rm = Change::RemoveAgency {
+        id: AgencyId("mee".into()),
+    };
+    let voters = ["mof", "moe", "nhc", "mee", "mps", "mem"];
+    // Votes until `id` passes (the electorate grows as agencies are added).
+    let until_passed = |c: &mut Chain, id: &str, from: &[&str]| {
+        for a in from {
+            if matches!(c.proposal(id).status, ProposalStatus::Passed { .. }) {
+                break;
+            }
+            assert_eq!(c.vote(a, id, true), Outcome::Applied, "{a} on {id}");
+        }
+        assert!(
+            matches!(c.proposal(id).status, ProposalStatus::Passed { .. }),
+            "{id}: {:?}",
+            c.proposal(id).status
+        );
+    };
+    until_passed(&mut c, "add-set", &[]);
+    until_passed(&mut c, "add-2", &["mee", "mps"]);
+    assert_eq!(c.propose("mof", "rm-mee", vec![rm]), Outcome::Applied);
+    until_passed(&mut c, "rm-mee", &voters);
+    c.empty_blocks(2);
+    let source = c.ledger.clone();
+    let h = source.tip().height;
+
+    // The snapshot's checkpoint, verified with the epoch chain up to its epoch.
+    let (block, certificate) = source.block(h).unwrap().unwrap();
+    let epoch = block.header.epoch;
+    let epochs =
+        VerifiedEpochs::verify(&c.fx.genesis, &source.epoch_links(epoch).unwrap()).unwrap();
+    let cp = epochs
+        .verify_checkpoint(&Checkpoint {
+            header: block.header,
+            certificate,
+        })
+        .unwrap();
+    let vm = source.snapshot_manifest(h).unwrap().verify(&cp).unwrap();
+    let m = vm.manifest().clone();
+    let store = mem();
+    let mut inst = SnapshotInstaller::new(store.clone(), &c.fx.genesis, vm.clone()).unwrap();
+    for i in 0..m.chunk_count {
+        inst.add_chunk(verify_chunk(&vm, source.snapshot_chunk(h, i).unwrap()).unwrap())
+            .unwrap();
+    }
+    for k in 0..m.log_piece_count {
+        inst.add_log_piece(
+            verify_log_piece(&vm, source.snapshot_log_piece(h, k).unwrap()).unwrap(),
+        )
+        .unwrap();
+    }
+    inst.finish().unwrap();
+    let installed = Ledger::open(store.clone(), &c.fx.genesis).unwrap();
+    assert_eq!(installed.tip(), source.tip());
+
+    assert_eq!(source.indexed_height().unwrap(), Some(h));
+    let index = Column::Index;
+    assert_eq!(
+        column_keys(store.as_ref(), index),
+        column_keys(c.store.as_ref(), index)
+    );
+    assert_eq!(installed.agencies().unwrap(), source.agencies().unwrap());
+    for a in voters {
+        let agency = AgencyId(a.into());
+        assert_eq!(
+            installed.members(&agency, None, 100).unwrap(),
+            source.members(&agency, None, 100).unwrap(),
+            "{a}"
+        );
+    }
 }
