@@ -265,6 +265,13 @@ impl From<LedgerError> for ApiError {
                 });
                 err
             }
+            // A node started from a snapshot holds no block below it (docs/ledger.md,
+            // "Snapshots"): the data is elsewhere, not broken.
+            LedgerError::BeforeFirstHeight { found, first } => {
+                let mut err = ApiError::new(StatusCode::GONE, "before_first_height", e.to_string());
+                err.details = json!({"height": found.0, "first_height": first.0});
+                err
+            }
             _ => {
                 tracing::error!(error = %e, "ledger error while answering a request (the client got 500); if it says corrupt, stop the node and run `chancery-node check`");
                 ApiError::internal(e.to_string())
