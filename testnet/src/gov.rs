@@ -12,7 +12,7 @@ use chancery_core::governance::Change;
 use chancery_core::record::{ProposeChange, Record, Vote};
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::{AgencyId, ChainId, PublicKey, Seq, TimestampMs};
-use chancery_genesis::config::{NodeConfig, NodeRole, PeerConfig};
+use chancery_genesis::config::NodeConfig;
 use chancery_genesis::keyfile::{generate_key, read_key_file_of_kind, write_key_file, KeyKind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -223,28 +223,48 @@ impl Gov {
                 admin_path.display()
             );
         }
-        let admin = generate_key()?;
+        // With a validator, its operator's `chancery-node init` makes the agency's admin
+        // key too; without one, the testnet makes it.
+        let (node, admin) = if validator {
+            let (entry, consensus, network, admin) =
+                self.new_node(&format!("{agency}-1"), agency)?;
+            let admin = match admin {
+                Some(a) => a,
+                None => generate_key()?,
+            };
+            (Some((entry, consensus, network)), admin)
+        } else {
+            (None, generate_key()?)
+        };
         let mut changes = vec![Change::AddAgency {
             id: AgencyId(agency.into()),
             name_zh: format!("{agency} 机构"),
             name_en: format!("Agency {agency}"),
             admin_keys: vec![admin.public()],
         }];
-        let node = if validator {
-            let (entry, consensus, network) = self.new_node(&format!("{agency}-1"))?;
+        if let Some((entry, consensus, network)) = &node {
             changes.push(Change::AddValidator {
                 agency: AgencyId(agency.into()),
                 name: entry.name.clone(),
-                consensus_key: consensus,
-                network_key: network,
+                consensus_key: *consensus,
+                network_key: *network,
                 power: 1,
             });
-            Some(entry)
-        } else {
-            None
-        };
+        }
+        let node = node.map(|(entry, _, _)| entry);
         let started = Instant::now();
-        let epoch = self.pass(&format!("join-{agency}"), changes)?;
+        let epoch = match self.pass(&format!("join-{agency}"), changes) {
+            Ok(e) => e,
+            Err(e) => {
+                // A refused proposal leaves no prepared node behind (a retry prepares anew).
+                if let Some(entry) = &node {
+                    if let Some(d) = entry.config.parent() {
+                        let _ = std::fs::remove_dir_all(d);
+                    }
+                }
+                return Err(e);
+            }
+        };
         // Saved only once it passed: a refused proposal leaves no stray admin key.
         write_key_file(&admin_path, KeyKind::Member, &admin)?;
         let Some(mut entry) = node else {
@@ -360,9 +380,17 @@ impl Gov {
         }
     }
 
-    /// A new validator node's directory, keys and config: it dials every node of the
-    /// testnet; its ports follow the last node's.
-    fn new_node(&self, name: &str) -> Result<(NodeEntry, PublicKey, PublicKey)> {
+    /// A new validator node of `agency`, prepared as an agency's operator would prepare it:
+    /// by `chancery-node init --genesis ... --agency ... --validator` (docs/ops/join.md),
+    /// which writes its keys (and the agency's first admin key), config and database. It
+    /// dials every node of the testnet; its ports follow the last node's. Returns the entry,
+    /// its consensus and network keys, and the admin key `init` made (an agency the genesis
+    /// does not have).
+    fn new_node(
+        &self,
+        name: &str,
+        agency: &str,
+    ) -> Result<(NodeEntry, PublicKey, PublicKey, Option<SecretKey>)> {
         check_name(name)?;
         if self.manifest.nodes.iter().any(|n| n.name == name) {
             bail!("a node named {name} exists already");
@@ -382,40 +410,45 @@ impl Gov {
         p2p.set_port(p2p.port() + 1);
         api.set_port(p2p.port() + 1);
         let dir = self.dir.join(name);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let consensus = generate_key()?;
-        let network = generate_key()?;
-        write_key_file(&dir.join("consensus.key"), KeyKind::Consensus, &consensus)?;
-        write_key_file(&dir.join("network.key"), KeyKind::Network, &network)?;
-        let mut peers = Vec::new();
+        let mut init = std::process::Command::new(procs::sibling("chancery-node"));
+        init.arg("init")
+            .arg("--genesis")
+            .arg(self.dir.join("genesis.json"))
+            .args(["--agency", agency, "--name", name, "--validator"])
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--p2p")
+            .arg(p2p.to_string())
+            .arg("--api")
+            .arg(api.to_string());
         for n in &self.manifest.nodes {
             let c = NodeConfig::load(&n.config)?;
             let key = read_key_file_of_kind(&c.network_key_file, KeyKind::Network)?;
-            peers.push(PeerConfig {
-                name: c.name.clone(),
-                address: c.p2p_listen,
-                network_key: key.public(),
-            });
+            init.arg("--peer").arg(format!(
+                "{}={}={}",
+                c.name,
+                c.p2p_listen,
+                key.public().to_hex()
+            ));
         }
-        let genesis = self.dir.join("genesis.json");
-        let cfg = NodeConfig {
-            name: name.to_string(),
-            role: NodeRole::Validator,
-            data_dir: PathBuf::from("data"),
-            genesis: relative_to(&genesis, &dir),
-            consensus_key_file: Some(PathBuf::from("consensus.key")),
-            network_key_file: PathBuf::from("network.key"),
-            p2p_listen: p2p,
-            api_listen: api,
-            log_format: base.log_format,
-            mempool: base.mempool.clone(),
-            api: base.api.clone(),
-            storage: Default::default(),
-            peers,
+        let out = init
+            .output()
+            .context("running chancery-node init (is it built? `cargo build -p chancery-node`)")?;
+        if !out.status.success() {
+            bail!(
+                "chancery-node init for {name} failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let consensus = read_key_file_of_kind(&dir.join("consensus.key"), KeyKind::Consensus)?;
+        let network = read_key_file_of_kind(&dir.join("network.key"), KeyKind::Network)?;
+        let admin_file = dir.join("admin.key");
+        let admin = if admin_file.exists() {
+            Some(read_key_file_of_kind(&admin_file, KeyKind::Member)?.secret)
+        } else {
+            None
         };
-        let config = dir.join("node.toml");
-        std::fs::write(&config, cfg.to_toml())
-            .with_context(|| format!("writing {}", config.display()))?;
         let entry = NodeEntry {
             name: name.to_string(),
             role: "validator".into(),
@@ -423,20 +456,11 @@ impl Gov {
             api: format!("http://{api}"),
             p2p: p2p.to_string(),
             data_dir: dir.join("data"),
-            config,
+            config: dir.join("node.toml"),
             key: dir.join("network.key"),
             netns: None,
         };
-        Ok((entry, consensus.public(), network.public()))
-    }
-}
-
-/// `path` relative to `dir` when it is inside `dir`'s parent (the testnet layout), else
-/// as given.
-fn relative_to(path: &Path, dir: &Path) -> PathBuf {
-    match (path.parent(), dir.parent()) {
-        (Some(a), Some(b)) if a == b => Path::new("..").join(path.file_name().unwrap_or_default()),
-        _ => path.to_path_buf(),
+        Ok((entry, consensus.public(), network.public(), admin))
     }
 }
 
