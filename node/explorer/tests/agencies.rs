@@ -3,8 +3,6 @@
 //! both proposals; `/agency?id=` shows it with the admin keys proposals registered; in
 //! Chinese and in English.
 
-use axum::body::Body;
-use axum::http::Request;
 use chancery_api::{ApiLimits, NodeHandle};
 use chancery_core::block::Outcome;
 use chancery_core::governance::Change;
@@ -12,25 +10,9 @@ use chancery_core::AgencyId;
 use chancery_ledger::testing::fixture::named_key;
 use chancery_ledger::testing::governed::{add_agency, Chain, ALL};
 use std::sync::Arc;
-use tower::ServiceExt;
 
-async fn ok(app: &axum::Router, uri: &str) -> String {
-    let r = app
-        .clone()
-        .oneshot(
-            Request::get(uri)
-                .header("host", "explorer.test")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let b = axum::body::to_bytes(r.into_body(), 16 << 20).await.unwrap();
-    let b = String::from_utf8(b.to_vec()).unwrap();
-    assert_eq!(status, 200, "{uri}: {b}");
-    b
-}
+mod support;
+use support::ok_text as ok;
 
 fn router(c: &Chain) -> axum::Router {
     chancery_explorer::router(NodeHandle::read_only(

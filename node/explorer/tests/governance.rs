@@ -2,37 +2,15 @@
 //! the proposals (by status), a proposal's changes, votes and proof instructions, the
 //! epochs with their validator sets; in Chinese and in English.
 
-use axum::body::Body;
-use axum::http::Request;
 use chancery_api::{ApiLimits, NodeHandle};
 use chancery_core::block::Outcome;
 use chancery_core::Epoch;
 use chancery_ledger::testing::fixture::named_key;
 use chancery_ledger::testing::governed::{add_agency, Chain};
 use std::sync::Arc;
-use tower::ServiceExt;
 
-async fn get(app: &axum::Router, uri: &str) -> (u16, String) {
-    let r = app
-        .clone()
-        .oneshot(
-            Request::get(uri)
-                .header("host", "explorer.test")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let b = axum::body::to_bytes(r.into_body(), 16 << 20).await.unwrap();
-    (status, String::from_utf8(b.to_vec()).unwrap())
-}
-
-async fn ok(app: &axum::Router, uri: &str) -> String {
-    let (s, b) = get(app, uri).await;
-    assert_eq!(s, 200, "{uri}: {b}");
-    b
-}
+mod support;
+use support::{get_text as get, ok_text as ok};
 
 fn app() -> (axum::Router, Chain) {
     let mut c = Chain::new();

@@ -397,3 +397,28 @@ pub fn world() -> World {
     w.block(txs);
     w
 }
+
+/// GET `uri` from the explorer `app`: the status and the body as text.
+pub async fn get_text(app: &axum::Router, uri: &str) -> (u16, String) {
+    use tower::ServiceExt;
+    let r = app
+        .clone()
+        .oneshot(
+            axum::http::Request::get(uri)
+                .header("host", "explorer.test")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let b = axum::body::to_bytes(r.into_body(), 16 << 20).await.unwrap();
+    (status, String::from_utf8(b.to_vec()).unwrap())
+}
+
+/// [`get_text`], which must answer 200; the body.
+pub async fn ok_text(app: &axum::Router, uri: &str) -> String {
+    let (s, b) = get_text(app, uri).await;
+    assert_eq!(s, 200, "{uri}: {b}");
+    b
+}
