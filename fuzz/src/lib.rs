@@ -57,3 +57,31 @@ where
         Err(e) => panic!("JSON written for an accepted value does not parse: {e}"),
     }
 }
+
+/// The ledger the HTTP target serves: the fixture's consortium with records of several
+/// kinds, a passed governance proposal and an epoch change (built once per process).
+pub mod ledger {
+    use chancery_core::record::Role;
+    use chancery_ledger::testing::fixture::{anchor, named_key, register_asset};
+    use chancery_ledger::testing::governed::{add_agency, Chain, ALL};
+
+    /// Build the chain (the same history as the seed generator's).
+    pub fn chain() -> Chain {
+        let mut chain = Chain::new();
+        // Index every block as it is applied, as a node's indexer does.
+        chain.index = true;
+        let officer = chain.fx.signer("mof", Role::AssetOfficer).clone();
+        let archivist = chain.fx.signer("moe", Role::Archivist).clone();
+        chain.block(vec![
+            (officer.clone(), register_asset("A-1", "mof")),
+            (archivist.clone(), anchor("one")),
+        ]);
+        chain.block(vec![(archivist.clone(), anchor("two"))]);
+        chain.empty_blocks(1);
+        let newcomer = named_key("admin-audit");
+        chain.pass("add-audit", vec![add_agency("audit", &newcomer)], &ALL);
+        chain.rotate_to_next_epoch("v1", "seed");
+        chain.block(vec![(officer, anchor("three"))]);
+        chain
+    }
+}

@@ -141,10 +141,87 @@ fn main() {
         }
     }
 
+    http_seeds(&mut out, &blocks);
     consensus_seeds(&mut out, &chain, &blocks);
     genesis_text_seeds(&mut out, &root);
     merkle_seeds(&mut out);
     eprintln!("wrote {} seed files under {}", out.written, root.display());
+}
+
+/// Requests to the API and explorer routes (the `http_request` target's input: a method
+/// byte, 0 for GET and 5 for POST, the request target, a newline, a body), with values of
+/// the fixture chain.
+fn http_seeds(out: &mut Out, blocks: &[Block]) {
+    let tx = blocks[0].txs[0].hash().to_hex();
+    let key = hex::encode(blocks[0].txs[0].body.signer.as_bytes());
+    let targets = [
+        "/healthz".to_string(),
+        "/readyz".into(),
+        "/metrics".into(),
+        "/v1/status".into(),
+        "/v1/agencies".into(),
+        "/v1/agencies/mof".into(),
+        "/v1/assets?custodian=mof&limit=2".into(),
+        "/v1/assets/A-1".into(),
+        "/v1/assets/A-1/history".into(),
+        "/v1/awards?supplier=91110000100000000A&limit=5".into(),
+        "/v1/awards/ocds-x-1/aw-1".into(),
+        "/v1/blocks?limit=2&cursor=3".into(),
+        "/v1/blocks/latest".into(),
+        "/v1/blocks/raw?from=1&limit=3".into(),
+        "/v1/blocks/2".into(),
+        "/v1/checkpoints/latest".into(),
+        "/v1/checkpoints/3".into(),
+        "/v1/epochs?from=0&limit=2".into(),
+        "/v1/evidence?limit=1".into(),
+        "/v1/evidence/00".into(),
+        "/v1/governance".into(),
+        "/v1/governance/proposals?status=passed".into(),
+        "/v1/governance/proposals/add-audit".into(),
+        "/v1/grants?grantee=moe".into(),
+        "/v1/grants/G1".into(),
+        "/v1/members?agency=mof".into(),
+        format!("/v1/members/{key}"),
+        "/v1/proofs/consistency?from=1&to=4".into(),
+        "/v1/proofs/inclusion?index=0&size=3".into(),
+        "/v1/proofs/state/asset/A-1?height=3".into(),
+        "/v1/proofs/state/grant/G1".into(),
+        format!("/v1/receipts/{tx}"),
+        "/v1/records?kind=register_asset&agency=mof&from=2026-01-01&to=2026-12-31".into(),
+        "/v1/transactions?signer=x&limit=1".into(),
+        format!("/v1/transactions/{tx}"),
+        "/".into(),
+        "/?lang=en".into(),
+        "/agencies?lang=zh".into(),
+        "/agency?id=mof".into(),
+        "/asset?id=A-1".into(),
+        "/award?ocid=ocds-x-1&id=aw-1".into(),
+        "/awards?q=laptop&page=2".into(),
+        "/blocks/2?lang=en".into(),
+        "/epochs".into(),
+        "/evidence".into(),
+        "/genesis.json".into(),
+        "/governance".into(),
+        "/governance/proposal?id=add-audit".into(),
+        "/grant?id=G1".into(),
+        "/grants?dataset=D1".into(),
+        "/ocds/records/ocds-x-1".into(),
+        "/ocds/releases?limit=1".into(),
+        "/search?q=A-1".into(),
+        format!("/tx/{tx}"),
+    ];
+    for t in &targets {
+        let mut input = vec![0u8];
+        input.extend_from_slice(t.as_bytes());
+        out.put("http_request", &input);
+    }
+    let mut post = vec![5u8];
+    post.extend_from_slice(b"/v1/transactions\n");
+    post.extend_from_slice(&blocks[0].txs[0].to_bytes());
+    out.put("http_request", &post);
+    let mut batch = vec![5u8];
+    batch.extend_from_slice(b"/v1/transactions/batch\n[]");
+    out.put("http_request", &batch);
 }
 
 fn put_receipt(out: &mut Out, r: &Receipt) {
@@ -322,7 +399,24 @@ fn genesis_text_seeds(out: &mut Out, root: &Path) {
     };
     let net = chancery_genesis::testnet::generate(&opts).expect("generate a testnet");
     for node in net.nodes.iter().take(2) {
-        out.put("node_config", node.config.to_toml().as_bytes());
+        // The testnet's keys are fresh random ones: put fixed keys in their place, so the
+        // seeds are the same at every run.
+        let mut n = 0;
+        let text: Vec<String> = node
+            .config
+            .to_toml()
+            .lines()
+            .map(|l| {
+                if l.starts_with("network_key = \"") {
+                    n += 1;
+                    let k = named_key(&format!("net-{n}")).public();
+                    format!("network_key = \"{}\"", hex::encode(k.as_bytes()))
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        out.put("node_config", (text.join("\n") + "\n").as_bytes());
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
