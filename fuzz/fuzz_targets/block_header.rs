@@ -1,0 +1,17 @@
+//! Block headers (epoch-link suffixes, checkpoints, catch-up): canonical decode and round
+//! trip, the hash, and the suffix rule with the header as its own one-header suffix.
+#![no_main]
+
+use chancery_core::block::BlockHeader;
+use chancery_core::epoch::check_suffix;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some(header) = chancery_fuzz::canonical::<BlockHeader>(data) else {
+        return;
+    };
+    let _ = header.hash();
+    let _ = header.is_boundary();
+    let _ = check_suffix(&header, &[]);
+    let _ = check_suffix(&header, std::slice::from_ref(&header));
+});
