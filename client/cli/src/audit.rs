@@ -1394,20 +1394,32 @@ mod tests {
         c.ledger.apply_by_descendant(&b, &cert, &suffix).unwrap();
         c.keys.insert("v3".into(), new);
         c.block(vec![]);
+        let buf = export_ledger(&c, c.ledger.tip().height.0, |_, _| {});
+        (c, buf)
+    }
+
+    /// The export of `c`'s blocks 1..=`upto` as stored (with their suffixes), each raw
+    /// block edited by `edit` before it is written.
+    fn export_ledger(
+        c: &chancery_ledger::testing::governed::Chain,
+        upto: u64,
+        edit: impl Fn(u64, &mut RawBlock),
+    ) -> Vec<u8> {
         let mut buf = Vec::new();
         blockfile::write_header(&mut buf, &c.fx.genesis.chain_id()).unwrap();
-        for h in 1..=c.ledger.tip().height.0 {
+        for h in 1..=upto {
             let (b, cert) = c.ledger.block(chancery_core::Height(h)).unwrap().unwrap();
             let suffix = c.ledger.block_suffix(chancery_core::Height(h)).unwrap();
-            let raw = RawBlock {
+            let mut raw = RawBlock {
                 height: h,
                 block: codec::encode(&b),
                 cert: codec::encode(&cert),
                 suffix: suffix.iter().map(codec::encode).collect(),
             };
+            edit(h, &mut raw);
             blockfile::write_block(&mut buf, &raw).unwrap();
         }
-        (c, buf)
+        buf
     }
 
     #[test]
@@ -1441,23 +1453,12 @@ mod tests {
             },
             &c.fx.validators,
         );
-        let mut buf = Vec::new();
-        blockfile::write_header(&mut buf, &c.fx.genesis.chain_id()).unwrap();
-        for h in 1..=height {
-            let (b, stored) = c.ledger.block(chancery_core::Height(h)).unwrap().unwrap();
-            let (cert, suffix) = if h == height {
-                (cert.clone(), forged.iter().map(codec::encode).collect())
-            } else {
-                (stored, vec![])
-            };
-            let raw = RawBlock {
-                height: h,
-                block: codec::encode(&b),
-                cert: codec::encode(&cert),
-                suffix,
-            };
-            blockfile::write_block(&mut buf, &raw).unwrap();
-        }
+        let buf = export_ledger(&c, height, |h, raw| {
+            if h == height {
+                raw.cert = codec::encode(&cert);
+                raw.suffix = forged.iter().map(codec::encode).collect();
+            }
+        });
         let d = audit_bytes(&c.fx.genesis, &buf).unwrap_err();
         assert_eq!((d.height, d.field.as_str()), (height, "apply"));
         assert!(d.found.contains("state_root"), "{d}");
