@@ -257,6 +257,50 @@ impl Default for StorageConfig {
     }
 }
 
+/// Snapshots this node serves to nodes that start by state sync (docs/ops/state-sync.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnapshotsConfig {
+    /// Offer a snapshot of every height that is a multiple of this, in blocks (the latest
+    /// two such heights are served); 0 offers none.
+    pub interval_blocks: u64,
+}
+
+/// Default [`SnapshotsConfig::interval_blocks`].
+pub const SNAPSHOT_INTERVAL_BLOCKS_DEFAULT: u64 = 1000;
+
+impl Default for SnapshotsConfig {
+    fn default() -> Self {
+        SnapshotsConfig {
+            interval_blocks: SNAPSHOT_INTERVAL_BLOCKS_DEFAULT,
+        }
+    }
+}
+
+/// How a node with an empty database starts: by replaying every block, or from a
+/// verified snapshot its peers offer (docs/ops/state-sync.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateSyncConfig {
+    /// Start an empty database from a snapshot (`chancery-node start --state-sync` sets it
+    /// for one start).
+    pub enabled: bool,
+    /// How long to wait for a first peer to connect, in seconds.
+    pub peers_wait_s: u64,
+    /// Attempts before giving up (each starts again from an empty database).
+    pub attempts_max: u32,
+}
+
+impl Default for StateSyncConfig {
+    fn default() -> Self {
+        StateSyncConfig {
+            enabled: false,
+            peers_wait_s: 60,
+            attempts_max: 3,
+        }
+    }
+}
+
 /// The configuration of one node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -290,6 +334,12 @@ pub struct NodeConfig {
     /// Storage settings.
     #[serde(default)]
     pub storage: StorageConfig,
+    /// Snapshots served to nodes that start by state sync.
+    #[serde(default)]
+    pub snapshots: SnapshotsConfig,
+    /// Starting an empty database from a snapshot.
+    #[serde(default)]
+    pub state_sync: StateSyncConfig,
     /// Peers to connect to.
     #[serde(default)]
     pub peers: Vec<PeerConfig>,

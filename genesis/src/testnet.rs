@@ -369,6 +369,8 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
             mempool: MempoolConfig::default(),
             api: ApiConfig::default(),
             storage: Default::default(),
+            snapshots: Default::default(),
+            state_sync: Default::default(),
             peers: plans
                 .iter()
                 .filter(|p| p.name != plan.name)

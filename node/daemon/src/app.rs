@@ -1583,7 +1583,13 @@ mod suffix_tests {
             from: Height(1),
             max: 64,
         });
-        let bytes = answer(&c.ledger, &recent, &req, 16 << 20).unwrap();
+        let bytes = answer(
+            &c.ledger,
+            &recent,
+            &crate::statesync::SnapshotOffers::new(0),
+            &req,
+            16 << 20,
+        ).unwrap();
         let SyncResponse::Blocks { blocks } = codec::decode(&bytes).unwrap() else {
             panic!("blocks expected");
         };

@@ -1186,8 +1186,16 @@ impl Driver {
         match res {
             Err(e) => tracing::debug!(peer = %peer, error = %e, "sync request failed"),
             Ok(SyncResponse::Status { height }) => self.on_claim(&peer, height),
-            Ok(SyncResponse::Txs { .. }) => {
-                tracing::debug!(peer = %peer, "sync request answered with transactions");
+            Ok(
+                other @ (SyncResponse::Txs { .. }
+                | SyncResponse::SnapshotOffer { .. }
+                | SyncResponse::EpochLinks { .. }
+                | SyncResponse::SnapshotManifest { .. }
+                | SyncResponse::SnapshotChunk { .. }
+                | SyncResponse::SnapshotLogPiece { .. }
+                | SyncResponse::Refused { .. }),
+            ) => {
+                tracing::debug!(peer = %peer, answer = other.kind(), "a blocks request answered with something else");
                 self.net.report(&peer, Misbehaviour::Invalid);
             }
             Ok(SyncResponse::Blocks { blocks }) => {
@@ -2179,10 +2187,12 @@ impl codec::Canonical for TxBatch {
 pub fn sync_handler(
     ledger: Arc<chancery_ledger::Ledger>,
     recent: Arc<RecentTxs>,
+    snapshots: crate::statesync::SnapshotOffers,
     wire: chancery_net::WireLimits,
 ) -> Arc<dyn chancery_net::RequestHandler> {
     Arc::new(move |_: &PeerName, req: Bytes| -> Option<Bytes> {
-        sync::answer(&ledger, &recent, &req, wire.sync_blocks_bytes_max).map(Bytes::from)
+        sync::answer(&ledger, &recent, &snapshots, &req, wire.sync_blocks_bytes_max)
+            .map(Bytes::from)
     })
 }
 
@@ -3180,7 +3190,12 @@ mod compact_tests {
         let recent = Arc::new(RecentTxs::new());
         recent.add(built.digest, &built.txs);
         let wire = crate::startup::wire_limits(&fx.genesis);
-        let handler = sync_handler(leader.ledger.clone(), recent, wire);
+        let handler = sync_handler(
+            leader.ledger.clone(),
+            recent,
+            crate::statesync::SnapshotOffers::new(0),
+            wire,
+        );
         let mut r = started(&fx, super::tests::rig_answering(&fx, handler));
         admit(&mut r.drv.app, txs(&fx, 0..3));
         let digest = pm.proposal.block.digest;

@@ -161,6 +161,8 @@ pub fn prepare(a: &JoinArgs, genesis: &Genesis) -> Result<Prepared> {
         mempool: MempoolConfig::default(),
         api: ApiConfig::default(),
         storage: Default::default(),
+        snapshots: Default::default(),
+        state_sync: Default::default(),
         peers,
     };
     let config = a.dir.join("node.toml");

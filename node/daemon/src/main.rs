@@ -22,9 +22,6 @@ mod join;
 mod sigcache;
 mod signmark;
 mod startup;
-// The fetching side of state sync, tested against ledger-backed and lying sources; it is
-// not wired into `start --state-sync` over the network yet (docs/ledger.md, "Snapshots").
-#[cfg_attr(not(test), allow(dead_code))]
 mod statesync;
 mod sync;
 mod verifypool;
@@ -72,6 +69,11 @@ enum Cmd {
         /// who knows this validator never signed above the database's votes.
         #[arg(long)]
         allow_sign_below_mark: bool,
+        /// On an empty database, start from the latest snapshot the peers offer, verified
+        /// from the genesis, instead of replaying every block (the config's
+        /// `state_sync.enabled`; docs/ops/state-sync.md).
+        #[arg(long)]
+        state_sync: bool,
     },
     /// Create the database and write the genesis state, then exit. With `--genesis`
     /// instead of `--config`: first prepare a node for an agency joining an existing
@@ -174,8 +176,10 @@ fn main() -> Result<()> {
             config,
             log_format,
             allow_sign_below_mark,
+            state_sync,
         } => {
-            let cfg = NodeConfig::load(&config)?;
+            let mut cfg = NodeConfig::load(&config)?;
+            cfg.state_sync.enabled |= state_sync;
             init_logging(log_format.unwrap_or(cfg.log_format));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -426,27 +430,36 @@ fn load_genesis(path: &Path) -> Result<Genesis> {
         .with_context(|| format!("loading the genesis file {}", path.display()))
 }
 
-fn open_ledger(
-    data_dir: &Path,
-    genesis: &Genesis,
-    storage: &StorageConfig,
-) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
+/// The node's database in `data_dir/db` (created if absent).
+fn open_store(data_dir: &Path, storage: &StorageConfig) -> Result<Arc<dyn Store>> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
     let rocks = chancery_storage::rocks::RocksConfig {
         disk_free_min_bytes: storage.disk_free_min_bytes,
         ..Default::default()
     };
-    let store: Arc<dyn Store> = Arc::new(
+    Ok(Arc::new(
         RocksStore::open_with(data_dir.join("db"), rocks)
             .with_context(|| format!("opening the database in {}", data_dir.display()))?,
-    );
+    ))
+}
+
+/// The ledger settings of a running node.
+fn ledger_config() -> chancery_ledger::LedgerConfig {
     // The state tree's flushes are written by the indexer task, off the commit path.
-    let config = chancery_ledger::LedgerConfig {
+    chancery_ledger::LedgerConfig {
         tree_flush_background: true,
         ..Default::default()
-    };
-    let ledger = Ledger::open_with(store.clone(), genesis, config)
+    }
+}
+
+fn open_ledger(
+    data_dir: &Path,
+    genesis: &Genesis,
+    storage: &StorageConfig,
+) -> Result<(Arc<dyn Store>, Arc<Ledger>)> {
+    let store = open_store(data_dir, storage)?;
+    let ledger = Ledger::open_with(store.clone(), genesis, ledger_config())
         .with_context(|| format!("opening the ledger in {}", data_dir.display()))?;
     Ok((store, Arc::new(ledger)))
 }
@@ -505,7 +518,17 @@ fn reindex(data: &Path, genesis: &Path) -> Result<()> {
 async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
-    let (store, ledger) = open_ledger(&cfg.data_dir, &genesis, &cfg.storage)?;
+    // Our proposals' transactions, which peers that lack some fetch (`compact.rs`).
+    let recent = Arc::new(compact::RecentTxs::new());
+    // With state sync, the network starts first (it fetches the snapshot) and answers
+    // peers once the ledger is open.
+    let (store, ledger, synced_net) = if cfg.state_sync.enabled {
+        let (store, ledger, net) = open_by_state_sync(&cfg, &genesis).await?;
+        (store, ledger, Some(net))
+    } else {
+        let (store, ledger) = open_ledger(&cfg.data_dir, &genesis, &cfg.storage)?;
+        (store, ledger, None)
+    };
     // The validator set and parameters that finalize the next height: the genesis' until
     // governance changes them (docs/governance.md).
     let next = ledger.tip().height.next();
@@ -525,21 +548,30 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         "node starting"
     );
 
-    // Our proposals' transactions, which peers that lack some fetch (`compact.rs`).
-    let recent = Arc::new(compact::RecentTxs::new());
     let pending = ledger
         .validator_set_of_epoch(chancery_core::Epoch(set.epoch.0 + 1))
         .context("reading the next epoch's validator set")?;
     let admit = startup::validators_to_admit(&set, pending.as_ref());
-    let (net, inbound) = start_network(
-        &cfg,
-        &genesis,
-        &admit,
-        &ledger,
-        recent.clone(),
-        network_key.secret.seed(),
-    )
-    .await?;
+    let handler = request_handler(&cfg, &genesis, &ledger, recent.clone());
+    let (net, inbound) = match synced_net {
+        Some((net, inbound, late)) => {
+            late.set(handler);
+            // The peers of the validator sets in force, as a node that replayed has.
+            net.set_peers(startup::allowed_peers(&cfg, &admit))
+                .context("admitting the validators of the installed ledger's sets")?;
+            (net, inbound)
+        }
+        None => {
+            start_network(
+                &cfg,
+                &genesis,
+                &admit,
+                handler,
+                network_key.secret.seed(),
+            )
+            .await?
+        }
+    };
     let mut app = new_app(&cfg, &genesis, ledger.clone())?;
     app.set_block_limits(
         params.block_txs_max as usize,
@@ -601,13 +633,111 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
     out
 }
 
-/// The p2p network of this node, answering peers' catch-up requests from `ledger`.
+/// The handler that answers peers' catch-up and state-sync requests from `ledger`.
+fn request_handler(
+    cfg: &NodeConfig,
+    genesis: &Genesis,
+    ledger: &Arc<Ledger>,
+    recent: Arc<compact::RecentTxs>,
+) -> Arc<dyn chancery_net::RequestHandler> {
+    driver::sync_handler(
+        ledger.clone(),
+        recent,
+        statesync::SnapshotOffers::new(cfg.snapshots.interval_blocks),
+        startup::wire_limits(genesis),
+    )
+}
+
+/// `state_sync.enabled`: start the network, and, on an empty database, install the latest
+/// snapshot the peers offer (verified from the genesis); then open the ledger. A database
+/// that already holds a ledger is opened as it is; an install that did not finish is wiped
+/// first. When no peer offers a snapshot yet, the ledger starts from the genesis.
+async fn open_by_state_sync(
+    cfg: &NodeConfig,
+    genesis: &Genesis,
+) -> Result<(
+    Arc<dyn Store>,
+    Arc<Ledger>,
+    (
+        Arc<dyn chancery_net::Network>,
+        mpsc::Receiver<chancery_net::Inbound>,
+        Arc<statesync::LateHandler>,
+    ),
+)> {
+    use chancery_ledger::StoreKind;
+    let db = cfg.data_dir.join("db");
+    let mut store = open_store(&cfg.data_dir, &cfg.storage)?;
+    let kind = chancery_ledger::store_kind(&*store).context("reading what the database holds")?;
+    let (network_key, _) = cfg.read_keys()?;
+    let late = Arc::new(statesync::LateHandler::default());
+    let (net, inbound) = start_network(
+        cfg,
+        genesis,
+        &genesis.validators.validators,
+        late.clone(),
+        network_key.secret.seed(),
+    )
+    .await?;
+    let wipe = |store: Arc<dyn Store>| -> Result<Arc<dyn Store>> {
+        drop(store);
+        std::fs::remove_dir_all(&db)
+            .with_context(|| format!("removing the unfinished install in {}", db.display()))?;
+        open_store(&cfg.data_dir, &cfg.storage)
+    };
+    match kind {
+        StoreKind::Ledger => tracing::info!(
+            "the database already holds a ledger: state sync is for an empty database; starting from it"
+        ),
+        StoreKind::UnfinishedInstall | StoreKind::Empty => {
+            if kind == StoreKind::UnfinishedInstall {
+                tracing::warn!("the database holds a snapshot install that did not finish; removing it and starting again");
+                store = wipe(store)?;
+            }
+            let attempts = cfg.state_sync.attempts_max.max(1);
+            let wait = std::time::Duration::from_secs(cfg.state_sync.peers_wait_s);
+            let genesis_arc = Arc::new(genesis.clone());
+            for attempt in 1..=attempts {
+                let started = std::time::Instant::now();
+                match statesync::sync_over(net.clone(), genesis_arc.clone(), store.clone(), wait)
+                    .await
+                {
+                    Ok(r) => {
+                        tracing::info!(
+                            height = r.height.0,
+                            chunks = r.chunks,
+                            log_pieces = r.log_pieces,
+                            dropped = ?r.dropped,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "installed a verified snapshot; following the chain from it"
+                        );
+                        break;
+                    }
+                    Err(statesync::StateSyncError::NoOffer { reasons }) => {
+                        tracing::info!(%reasons, "no peer offers a snapshot yet: starting from the genesis and replaying the chain");
+                        break;
+                    }
+                    Err(e) if attempt < attempts => {
+                        tracing::warn!(attempt, error = %e, "state sync failed; removing the partial install and trying again");
+                        store = wipe(store)?;
+                    }
+                    Err(e) => bail!(
+                        "state sync failed after {attempts} attempts: {e}. Start again, or set state_sync.enabled = false (no --state-sync) to replay the chain from the genesis"
+                    ),
+                }
+            }
+        }
+    }
+    let ledger = Ledger::open_with(store.clone(), genesis, ledger_config())
+        .with_context(|| format!("opening the ledger in {}", cfg.data_dir.display()))?;
+    Ok((store, Arc::new(ledger), (net, inbound, late)))
+}
+
+/// The p2p network of this node, answering peers' requests with `handler`.
 async fn start_network(
     cfg: &NodeConfig,
     genesis: &Genesis,
     admit: &[chancery_core::validator::Validator],
-    ledger: &Arc<Ledger>,
-    recent: Arc<compact::RecentTxs>,
+    handler: Arc<dyn chancery_net::RequestHandler>,
     seed: [u8; 32],
 ) -> Result<(
     Arc<dyn chancery_net::Network>,
@@ -621,11 +751,7 @@ async fn start_network(
         peers: startup::allowed_peers(cfg, admit),
         limits: startup::net_limits(genesis),
     };
-    let (net, inbound) = P2pNetwork::start(
-        net_cfg,
-        seed,
-        driver::sync_handler(ledger.clone(), recent, startup::wire_limits(genesis)),
-    )
+    let (net, inbound) = P2pNetwork::start(net_cfg, seed, handler)
     .await
     .context("starting the network")?;
     Ok((Arc::new(net), inbound))

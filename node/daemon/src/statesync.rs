@@ -1,46 +1,71 @@
-//! State sync (issue 19, phase 2, the fetching side): a new node with only the genesis
-//! installs the latest snapshot that untrusted sources serve, verifying everything, and
-//! replaces a source that serves a bad piece.
+//! State sync (issue 19): a new node with only the genesis installs the latest snapshot
+//! that untrusted peers serve, verifying everything, and replaces a peer that serves a bad
+//! piece; and the serving side, which offers snapshots of every `interval_blocks`-th
+//! height.
 //!
 //! The order of trust: the epoch chain from the genesis (`VerifiedEpochs`) proves the set
 //! of the snapshot's epoch; that set verifies the checkpoint of the snapshot's height; the
 //! checkpoint verifies the manifest; the manifest verifies every state chunk and log piece
-//! (`chancery_core::snapshot`). A source whose answer fails a check is dropped for the rest
-//! of the sync and named in the report; its piece is asked of the next source. The pieces
-//! go into an empty store through [`chancery_ledger::SnapshotInstaller`]; then
-//! `Ledger::open` starts at the snapshot's height and block sync follows the chain.
+//! (`chancery_core::snapshot`). A source whose answer fails a check is penalised, dropped
+//! for the rest of the sync and named in the report; its piece is asked of the next
+//! source. The pieces go into an empty store through [`chancery_ledger::SnapshotInstaller`];
+//! then `Ledger::open` starts at the snapshot's height and block sync follows the chain.
 //!
-//! Sources are behind [`SnapshotSource`]: a peer over the network in the node, a ledger in
-//! the tests. Not wired into `chancery-node start` yet (docs/ledger.md, "Snapshots").
+//! Sources are behind [`SnapshotSource`]: a peer over the network ([`NetSource`]) in the
+//! node, a ledger in the tests. `chancery-node start --state-sync` runs [`state_sync`]
+//! before it opens the ledger (docs/ops/state-sync.md).
 
+use crate::sync::{SyncRequest, SyncResponse, SYNC_EPOCH_LINKS_MAX, SYNC_REFUSAL_BYTES_MAX};
 use chancery_core::checkpoint::Checkpoint;
+use chancery_core::codec;
 use chancery_core::epoch::{EpochLink, VerifiedEpochs};
 use chancery_core::genesis::Genesis;
 use chancery_core::snapshot::{
     verify_chunk, verify_log_piece, LogPiece, SnapshotChunk, SnapshotManifest,
 };
 use chancery_core::{Epoch, Height};
-use chancery_ledger::{InstallError, SnapshotInstaller};
+use chancery_ledger::{InstallError, Ledger, SnapshotInstaller};
+use chancery_net::{Bytes, Misbehaviour, Network, PeerName};
 use chancery_storage::Store;
 use std::sync::Arc;
 
 /// Most sources one sync uses.
 pub const SOURCES_MAX: usize = 64;
+/// Snapshot heights a node serves at once: the latest and the one before, so that a sync
+/// under way survives the next snapshot height.
+pub const OFFERED_MAX: usize = 2;
+/// Multiples of the interval looked at, from the tip down, for heights with their own
+/// certificate (a boundary finalized through suffix blocks has none and is skipped).
+const OFFER_SEARCH_MAX: u64 = 8;
+
+/// Why a source's answer was not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceFault {
+    /// The source did not answer, does not have it, or refused: not its fault.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The source answered something that fails a check: a fault, penalised.
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
 
 /// What a source of snapshots answers. Every answer is untrusted.
-pub trait SnapshotSource {
+pub trait SnapshotSource: Send + Sync {
     /// A name for logs and the report.
     fn name(&self) -> String;
-    /// The checkpoint of the snapshot it offers (a header with its own certificate).
-    fn checkpoint(&self) -> Result<Checkpoint, String>;
+    /// The checkpoint of the latest snapshot it offers (a header with its own
+    /// certificate).
+    fn checkpoint(&self) -> Result<Checkpoint, SourceFault>;
     /// The epoch links of epochs `0..epoch` (the chain that proves `epoch`'s set).
-    fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, String>;
+    fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, SourceFault>;
     /// The manifest of the snapshot at `height`.
-    fn manifest(&self, height: Height) -> Result<SnapshotManifest, String>;
+    fn manifest(&self, height: Height) -> Result<SnapshotManifest, SourceFault>;
     /// State chunk `index` of the snapshot at `height`.
-    fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, String>;
+    fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, SourceFault>;
     /// Log piece `index` of the snapshot at `height`.
-    fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, String>;
+    fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, SourceFault>;
+    /// The source served something that failed a check (`why`): lower its standing.
+    fn penalise(&self, _why: &str) {}
 }
 
 /// Why a state sync failed.
@@ -65,6 +90,24 @@ pub enum StateSyncError {
     /// Installing failed (this node's store, or a store that is not empty).
     #[error("installing the snapshot: {0}")]
     Install(#[from] InstallError),
+    /// No source offers a snapshot (none was taken yet, or snapshots are off): nothing
+    /// was written.
+    #[error("no peer offers a snapshot yet: {reasons}")]
+    NoOffer {
+        /// Each source and what it said.
+        reasons: String,
+    },
+    /// No peer connected in time.
+    #[error("no peer connected within {waited_s} s (expected at least one of {peers} allowed peers; check [[peers]] addresses and that they admit this node's network key)")]
+    NoPeers {
+        /// How long it waited.
+        waited_s: u64,
+        /// Peers allowed.
+        peers: usize,
+    },
+    /// The blocking task running the sync failed.
+    #[error("the state sync task failed: {0}")]
+    Task(String),
 }
 
 /// What a state sync did.
@@ -76,7 +119,7 @@ pub struct StateSyncReport {
     pub chunks: u32,
     /// Log pieces installed.
     pub log_pieces: u64,
-    /// Sources dropped for a bad answer, with the reason.
+    /// Sources dropped, with the reason (a fault, or unavailable).
     pub dropped: Vec<(String, String)>,
 }
 
@@ -88,24 +131,33 @@ struct Rotation<'a> {
 }
 
 impl<'a> Rotation<'a> {
+    /// Drop `s` for `fault`, penalising it when the fault is its own.
+    fn drop_source(&mut self, s: &dyn SnapshotSource, fault: &SourceFault) {
+        if let SourceFault::Invalid(why) = fault {
+            s.penalise(why);
+        }
+        self.dropped.push((s.name(), fault.to_string()));
+    }
+
     /// Ask sources in turn until one answers `ask` with something `check` accepts; a
-    /// source that fails either is dropped (and named). `None` when none is left.
+    /// source that fails either is dropped (and named; penalised if its answer failed a
+    /// check). `None` when none is left.
     fn first_good<T, V>(
         &mut self,
-        ask: impl Fn(&dyn SnapshotSource) -> Result<T, String>,
+        ask: impl Fn(&dyn SnapshotSource) -> Result<T, SourceFault>,
         check: impl Fn(T) -> Result<V, String>,
     ) -> Option<V> {
         while !self.sources.is_empty() {
             let i = self.next % self.sources.len();
             let s = self.sources[i];
-            match ask(s).and_then(&check) {
+            match ask(s).and_then(|t| check(t).map_err(SourceFault::Invalid)) {
                 Ok(v) => {
                     // Spread the load: the next piece goes to the next source.
                     self.next = i + 1;
                     return Some(v);
                 }
-                Err(why) => {
-                    self.dropped.push((s.name(), why));
+                Err(fault) => {
+                    self.drop_source(s, &fault);
                     self.sources.remove(i);
                 }
             }
@@ -113,22 +165,28 @@ impl<'a> Rotation<'a> {
         None
     }
 
+    /// Each dropped source and why, in one line.
+    fn reasons(&self) -> String {
+        self.dropped
+            .iter()
+            .map(|(n, w)| format!("{n}: {w}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     fn none_left(&self, what: String) -> StateSyncError {
         StateSyncError::NoSource {
             what,
-            reasons: self
-                .dropped
-                .iter()
-                .map(|(n, w)| format!("{n}: {w}"))
-                .collect::<Vec<_>>()
-                .join("; "),
+            reasons: self.reasons(),
         }
     }
 }
 
-/// Install, into the empty `store`, the snapshot the first good source offers, verified
-/// from `genesis`. The snapshot and its chain come from one source; chunks and pieces from
-/// any (all are checked against the one verified manifest).
+/// Install, into the empty `store`, the highest snapshot the sources offer that verifies
+/// from `genesis`. The offers are taken from every source, highest first; the chain and
+/// manifest of the chosen one come from the source that offered it; chunks and pieces
+/// from every source that offers the same checkpoint (all are checked against the one
+/// verified manifest).
 pub fn state_sync(
     genesis: &Genesis,
     store: Arc<dyn Store>,
@@ -141,28 +199,58 @@ pub fn state_sync(
         });
     }
     let mut rot = Rotation {
-        sources: sources.to_vec(),
+        sources: Vec::new(),
         next: 0,
         dropped: Vec::new(),
     };
-    let manifest = rot
-        .first_good(
-            |s| {
-                let cp = s.checkpoint()?;
-                let links = s.epoch_links(cp.header.epoch)?;
-                let manifest = s.manifest(cp.header.height)?;
-                Ok((cp, links, manifest))
-            },
-            |(cp, links, manifest)| {
+    let mut offers: Vec<(&dyn SnapshotSource, Checkpoint)> = Vec::new();
+    for s in sources {
+        match s.checkpoint() {
+            Ok(cp) => offers.push((*s, cp)),
+            Err(fault) => rot.drop_source(*s, &fault),
+        }
+    }
+    // Highest first; a forged high offer fails below and costs its sender.
+    offers.sort_by(|a, b| b.1.header.height.cmp(&a.1.header.height));
+    let mut chosen = None;
+    for (s, cp) in &offers {
+        let got = s
+            .epoch_links(cp.header.epoch)
+            .and_then(|links| Ok((links, s.manifest(cp.header.height)?)))
+            .and_then(|(links, manifest)| {
                 let epochs = VerifiedEpochs::verify(genesis, &links)
-                    .map_err(|e| format!("epoch chain: {e}"))?;
+                    .map_err(|e| SourceFault::Invalid(format!("epoch chain: {e}")))?;
                 let vcp = epochs
-                    .verify_checkpoint(&cp)
-                    .map_err(|e| format!("checkpoint: {e}"))?;
-                manifest.verify(&vcp).map_err(|e| format!("manifest: {e}"))
-            },
-        )
-        .ok_or_else(|| rot.none_left("snapshot manifest".into()))?;
+                    .verify_checkpoint(cp)
+                    .map_err(|e| SourceFault::Invalid(format!("checkpoint: {e}")))?;
+                manifest
+                    .verify(&vcp)
+                    .map_err(|e| SourceFault::Invalid(format!("manifest: {e}")))
+            });
+        match got {
+            Ok(m) => {
+                chosen = Some((m, cp.header.hash()));
+                break;
+            }
+            Err(fault) => rot.drop_source(*s, &fault),
+        }
+    }
+    let Some((manifest, header_hash)) = chosen else {
+        if offers.is_empty() {
+            return Err(StateSyncError::NoOffer {
+                reasons: rot.reasons(),
+            });
+        }
+        return Err(rot.none_left("snapshot offer".into()));
+    };
+    // The pieces come from every source that offered this very checkpoint.
+    rot.sources = offers
+        .iter()
+        .filter(|(s, cp)| {
+            cp.header.hash() == header_hash && !rot.dropped.iter().any(|(n, _)| *n == s.name())
+        })
+        .map(|(s, _)| *s)
+        .collect();
     let m = manifest.manifest().clone();
     let h = m.height;
     let mut installer = SnapshotInstaller::new(store, genesis, manifest.clone())?;
@@ -193,6 +281,324 @@ pub fn state_sync(
     })
 }
 
+/// The serving side: which snapshot heights this node offers, and the answers to the
+/// snapshot requests of [`crate::sync`]. A snapshot of height *h* costs one pass over the
+/// state when first asked (its manifest; the ledger keeps the tops of the last
+/// [`OFFERED_MAX`] heights), so only offered heights are served: a peer cannot make this
+/// node walk its state for heights of its choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotOffers {
+    interval_blocks: u64,
+}
+
+impl SnapshotOffers {
+    /// Offer the heights that are multiples of `interval_blocks` (0: offer none).
+    pub fn new(interval_blocks: u64) -> SnapshotOffers {
+        SnapshotOffers { interval_blocks }
+    }
+
+    /// The heights served, latest first, at most [`OFFERED_MAX`]: multiples of the
+    /// interval at or below the tip (and at or above the first height held) whose block
+    /// has its own certificate.
+    pub fn offered(&self, ledger: &Ledger) -> Vec<Height> {
+        let iv = self.interval_blocks;
+        if iv == 0 {
+            return Vec::new();
+        }
+        let first = ledger.first_height().0.max(1);
+        let mut m = ledger.tip().height.0 / iv * iv;
+        let mut out = Vec::new();
+        for _ in 0..OFFER_SEARCH_MAX {
+            if m < first || out.len() == OFFERED_MAX {
+                break;
+            }
+            let own = ledger
+                .checkpoint(Height(m))
+                .is_ok_and(|cp| cp.header.height == Height(m));
+            if own {
+                out.push(Height(m));
+            }
+            m = m.saturating_sub(iv);
+        }
+        out
+    }
+
+    /// Answer a snapshot request (`Refused` with the reason for anything not served).
+    pub fn answer(&self, ledger: &Ledger, req: SyncRequest, bytes_max: usize) -> SyncResponse {
+        self.try_answer(ledger, req, bytes_max)
+            .unwrap_or_else(|reason| SyncResponse::Refused {
+                reason: truncate(reason, SYNC_REFUSAL_BYTES_MAX),
+            })
+    }
+
+    fn try_answer(
+        &self,
+        ledger: &Ledger,
+        req: SyncRequest,
+        bytes_max: usize,
+    ) -> Result<SyncResponse, String> {
+        let served = |height: Height| -> Result<(), String> {
+            let offered = self.offered(ledger);
+            if offered.contains(&height) {
+                return Ok(());
+            }
+            Err(format!(
+                "no snapshot of height {height} is offered (offered: {})",
+                offered
+                    .iter()
+                    .map(|h| h.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        };
+        Ok(match req {
+            SyncRequest::SnapshotOffer => {
+                let checkpoint = match self.offered(ledger).first() {
+                    Some(h) => Some(ledger.checkpoint(*h).map_err(|e| e.to_string())?),
+                    None => None,
+                };
+                SyncResponse::SnapshotOffer { checkpoint }
+            }
+            SyncRequest::EpochLinks { from, max } => {
+                let limit = max.min(SYNC_EPOCH_LINKS_MAX) as usize;
+                let limit = limit.min(chancery_ledger::explore::EPOCH_LINKS_PAGE_MAX);
+                let (mut links, mut next) = ledger
+                    .epoch_links_page(from, limit)
+                    .map_err(|e| e.to_string())?;
+                // Within the answer's byte budget (at least one link).
+                let mut bytes = 0usize;
+                let keep = links
+                    .iter()
+                    .take_while(|l| {
+                        bytes = bytes.saturating_add(codec::encode(*l).len());
+                        bytes <= bytes_max
+                    })
+                    .count()
+                    .max(1)
+                    .min(links.len());
+                if keep < links.len() {
+                    links.truncate(keep);
+                    next = Some(Epoch(from.0 + keep as u64));
+                }
+                SyncResponse::EpochLinks { links, next }
+            }
+            SyncRequest::SnapshotManifest { height } => {
+                served(height)?;
+                SyncResponse::SnapshotManifest {
+                    manifest: ledger
+                        .snapshot_manifest(height)
+                        .map_err(|e| e.to_string())?,
+                }
+            }
+            SyncRequest::SnapshotChunk { height, index } => {
+                served(height)?;
+                SyncResponse::SnapshotChunk {
+                    chunk: ledger
+                        .snapshot_chunk(height, index)
+                        .map_err(|e| e.to_string())?,
+                }
+            }
+            SyncRequest::SnapshotLogPiece { height, index } => {
+                served(height)?;
+                SyncResponse::SnapshotLogPiece {
+                    piece: ledger
+                        .snapshot_log_piece(height, index)
+                        .map_err(|e| e.to_string())?,
+                }
+            }
+            other => return Err(format!("not a snapshot request: {other:?}")),
+        })
+    }
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// A peer over the network as a snapshot source. Its calls block on the network: run
+/// [`state_sync`] on a blocking thread of the runtime `rt` belongs to.
+pub struct NetSource {
+    net: Arc<dyn Network>,
+    peer: PeerName,
+    rt: tokio::runtime::Handle,
+}
+
+impl NetSource {
+    /// Ask `peer` through `net`.
+    pub fn new(net: Arc<dyn Network>, peer: PeerName, rt: tokio::runtime::Handle) -> NetSource {
+        NetSource { net, peer, rt }
+    }
+
+    fn ask(&self, req: &SyncRequest) -> Result<SyncResponse, SourceFault> {
+        let bytes = self
+            .rt
+            .block_on(self.net.request(&self.peer, Bytes::from(codec::encode(req))))
+            .map_err(|e| SourceFault::Unavailable(e.to_string()))?;
+        let resp: SyncResponse = codec::decode(&bytes)
+            .map_err(|e| SourceFault::Invalid(format!("undecodable answer: {e}")))?;
+        match resp {
+            SyncResponse::Refused { reason } => {
+                Err(SourceFault::Unavailable(format!("refused: {reason}")))
+            }
+            r => Ok(r),
+        }
+    }
+}
+
+/// A request handler set once the ledger is open; until then every request is declined
+/// (a node installing a snapshot has nothing to serve yet).
+#[derive(Default)]
+pub struct LateHandler(std::sync::OnceLock<Arc<dyn chancery_net::RequestHandler>>);
+
+impl LateHandler {
+    /// Answer with `handler` from now on (the first call wins).
+    pub fn set(&self, handler: Arc<dyn chancery_net::RequestHandler>) {
+        let _ = self.0.set(handler);
+    }
+}
+
+impl chancery_net::RequestHandler for LateHandler {
+    fn handle(&self, from: &PeerName, request: Bytes) -> Option<Bytes> {
+        self.0.get()?.handle(from, request)
+    }
+}
+
+/// After the first peer connects, how long to wait for the others before asking the
+/// ones connected, in milliseconds.
+pub const PEERS_SETTLE_MS: u64 = 2_000;
+
+/// State sync over `net`: wait (at most `peers_wait`) for a first peer to connect, and
+/// briefly for the others, then run [`state_sync`] on a blocking thread with every
+/// connected peer (at most [`SOURCES_MAX`]) as a source.
+pub async fn sync_over(
+    net: Arc<dyn Network>,
+    genesis: Arc<Genesis>,
+    store: Arc<dyn Store>,
+    peers_wait: std::time::Duration,
+) -> Result<StateSyncReport, StateSyncError> {
+    let mut status = net.status();
+    let allowed = net.peers().len();
+    let connected_now = |s: &tokio::sync::watch::Receiver<chancery_net::PeerStatus>| {
+        s.borrow().connected.len()
+    };
+    let first = tokio::time::timeout(peers_wait, async {
+        while connected_now(&status) == 0 {
+            if status.changed().await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    if first.is_err() || connected_now(&status) == 0 {
+        return Err(StateSyncError::NoPeers {
+            waited_s: peers_wait.as_secs(),
+            peers: allowed,
+        });
+    }
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(PEERS_SETTLE_MS),
+        async {
+            while connected_now(&status) < allowed {
+                if status.changed().await.is_err() {
+                    break;
+                }
+            }
+        },
+    )
+    .await;
+    let peers: Vec<PeerName> = status
+        .borrow()
+        .connected
+        .iter()
+        .take(SOURCES_MAX)
+        .cloned()
+        .collect();
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let sources: Vec<NetSource> = peers
+            .into_iter()
+            .map(|p| NetSource::new(net.clone(), p, rt.clone()))
+            .collect();
+        let refs: Vec<&dyn SnapshotSource> =
+            sources.iter().map(|s| s as &dyn SnapshotSource).collect();
+        state_sync(&genesis, store, &refs)
+    })
+    .await
+    .map_err(|e| StateSyncError::Task(e.to_string()))?
+}
+
+/// An answer of the wrong kind: the peer's fault.
+fn unexpected(asked: &str, got: &SyncResponse) -> SourceFault {
+    SourceFault::Invalid(format!("asked for {asked}, answered {}", got.kind()))
+}
+
+impl SnapshotSource for NetSource {
+    fn name(&self) -> String {
+        self.peer.to_string()
+    }
+    fn checkpoint(&self) -> Result<Checkpoint, SourceFault> {
+        match self.ask(&SyncRequest::SnapshotOffer)? {
+            SyncResponse::SnapshotOffer {
+                checkpoint: Some(cp),
+            } => Ok(cp),
+            SyncResponse::SnapshotOffer { checkpoint: None } => Err(SourceFault::Unavailable(
+                "offers no snapshot yet".to_string(),
+            )),
+            r => Err(unexpected("a snapshot offer", &r)),
+        }
+    }
+    fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, SourceFault> {
+        let mut links: Vec<EpochLink> = Vec::new();
+        while (links.len() as u64) < epoch.0 {
+            let from = Epoch(links.len() as u64);
+            match self.ask(&SyncRequest::EpochLinks {
+                from,
+                max: SYNC_EPOCH_LINKS_MAX,
+            })? {
+                SyncResponse::EpochLinks { links: page, .. } if page.is_empty() => {
+                    return Err(SourceFault::Invalid(format!(
+                        "no epoch links from epoch {from}, though it offers a snapshot of epoch {epoch}"
+                    )))
+                }
+                SyncResponse::EpochLinks { links: page, .. } => links.extend(page),
+                r => return Err(unexpected("epoch links", &r)),
+            }
+        }
+        links.truncate(epoch.0 as usize);
+        Ok(links)
+    }
+    fn manifest(&self, height: Height) -> Result<SnapshotManifest, SourceFault> {
+        match self.ask(&SyncRequest::SnapshotManifest { height })? {
+            SyncResponse::SnapshotManifest { manifest } => Ok(manifest),
+            r => Err(unexpected("a snapshot manifest", &r)),
+        }
+    }
+    fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, SourceFault> {
+        match self.ask(&SyncRequest::SnapshotChunk { height, index })? {
+            SyncResponse::SnapshotChunk { chunk } => Ok(chunk),
+            r => Err(unexpected("a state chunk", &r)),
+        }
+    }
+    fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, SourceFault> {
+        match self.ask(&SyncRequest::SnapshotLogPiece { height, index })? {
+            SyncResponse::SnapshotLogPiece { piece } => Ok(piece),
+            r => Err(unexpected("a log piece", &r)),
+        }
+    }
+    fn penalise(&self, why: &str) {
+        tracing::warn!(peer = %self.peer, reason = why, "a peer served a snapshot piece that fails verification; penalised and replaced");
+        self.net.report(&self.peer, Misbehaviour::BadSignature);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,27 +615,27 @@ mod tests {
         fn name(&self) -> String {
             "honest".into()
         }
-        fn checkpoint(&self) -> Result<Checkpoint, String> {
+        fn checkpoint(&self) -> Result<Checkpoint, SourceFault> {
             self.0
                 .latest_checkpoint()
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "no block yet".to_string())
+                .map_err(|e| SourceFault::Unavailable(e.to_string()))?
+                .ok_or_else(|| SourceFault::Unavailable("no block yet".to_string()))
         }
-        fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, String> {
-            self.0.epoch_links(epoch).map_err(|e| e.to_string())
+        fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, SourceFault> {
+            self.0.epoch_links(epoch).map_err(|e| SourceFault::Unavailable(e.to_string()))
         }
-        fn manifest(&self, height: Height) -> Result<SnapshotManifest, String> {
-            self.0.snapshot_manifest(height).map_err(|e| e.to_string())
+        fn manifest(&self, height: Height) -> Result<SnapshotManifest, SourceFault> {
+            self.0.snapshot_manifest(height).map_err(|e| SourceFault::Unavailable(e.to_string()))
         }
-        fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, String> {
+        fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, SourceFault> {
             self.0
                 .snapshot_chunk(height, index)
-                .map_err(|e| e.to_string())
+                .map_err(|e| SourceFault::Unavailable(e.to_string()))
         }
-        fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, String> {
+        fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, SourceFault> {
             self.0
                 .snapshot_log_piece(height, index)
-                .map_err(|e| e.to_string())
+                .map_err(|e| SourceFault::Unavailable(e.to_string()))
         }
     }
 
@@ -245,16 +651,16 @@ mod tests {
         fn name(&self) -> String {
             "liar".into()
         }
-        fn checkpoint(&self) -> Result<Checkpoint, String> {
+        fn checkpoint(&self) -> Result<Checkpoint, SourceFault> {
             self.honest.checkpoint()
         }
-        fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, String> {
+        fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, SourceFault> {
             self.honest.epoch_links(epoch)
         }
-        fn manifest(&self, height: Height) -> Result<SnapshotManifest, String> {
+        fn manifest(&self, height: Height) -> Result<SnapshotManifest, SourceFault> {
             self.honest.manifest(height)
         }
-        fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, String> {
+        fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, SourceFault> {
             let mut c = self.honest.chunk(height, index)?;
             if self.chunks {
                 if let Some(l) = c.leaves.first_mut() {
@@ -263,7 +669,7 @@ mod tests {
             }
             Ok(c)
         }
-        fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, String> {
+        fn log_piece(&self, height: Height, index: u64) -> Result<LogPiece, SourceFault> {
             let mut p = self.honest.log_piece(height, index)?;
             if self.log {
                 if let Some(e) = p.entries.first_mut() {
@@ -356,6 +762,184 @@ mod tests {
             &[&Honest(&src) as &dyn SnapshotSource],
         )
         .unwrap_err();
-        assert!(e.to_string().contains("snapshot manifest"), "{e}");
+        assert!(e.to_string().contains("snapshot offer"), "{e}");
     }
+
+    /// A source ledger served over an in-memory network by the production handler.
+    fn honest_handler(
+        fx: &Fixture,
+        src: &Arc<Ledger>,
+        interval: u64,
+    ) -> Arc<dyn chancery_net::RequestHandler> {
+        crate::driver::sync_handler(
+            src.clone(),
+            Arc::new(crate::compact::RecentTxs::new()),
+            SnapshotOffers::new(interval),
+            crate::startup::wire_limits(&fx.genesis),
+        )
+    }
+
+    fn ask(
+        h: &Arc<dyn chancery_net::RequestHandler>,
+        req: SyncRequest,
+    ) -> SyncResponse {
+        let bytes = h
+            .handle(&PeerName::from("asker"), Bytes::from(codec::encode(&req)))
+            .expect("answered");
+        codec::decode(&bytes).expect("decodes")
+    }
+
+    #[test]
+    fn only_offered_heights_are_served_and_a_refusal_names_them() {
+        let fx = Fixture::new();
+        let src = Arc::new(source(&fx, 8));
+        let h = honest_handler(&fx, &src, 3);
+        assert_eq!(
+            SnapshotOffers::new(3).offered(&src),
+            [Height(6), Height(3)],
+            "the latest two multiples of the interval"
+        );
+        let SyncResponse::SnapshotOffer {
+            checkpoint: Some(cp),
+        } = ask(&h, SyncRequest::SnapshotOffer)
+        else {
+            panic!("an offer expected")
+        };
+        assert_eq!(cp.header.height, Height(6));
+        // A height that is not offered costs no pass over the state: refused, naming
+        // what is offered.
+        for req in [
+            SyncRequest::SnapshotManifest { height: Height(5) },
+            SyncRequest::SnapshotChunk {
+                height: Height(8),
+                index: 0,
+            },
+            SyncRequest::SnapshotLogPiece {
+                height: Height(1),
+                index: 0,
+            },
+        ] {
+            match ask(&h, req) {
+                SyncResponse::Refused { reason } => {
+                    assert!(reason.contains("offered: 6, 3"), "{reason}")
+                }
+                r => panic!("a refusal expected, got {}", r.kind()),
+            }
+        }
+        assert!(matches!(
+            ask(&h, SyncRequest::SnapshotManifest { height: Height(3) }),
+            SyncResponse::SnapshotManifest { manifest } if manifest.height == Height(3)
+        ));
+        // No epoch has ended: an empty chain.
+        assert!(matches!(
+            ask(&h, SyncRequest::EpochLinks { from: Epoch(0), max: 8 }),
+            SyncResponse::EpochLinks { links, next: None } if links.is_empty()
+        ));
+        // Snapshots off: no offer, nothing served.
+        let off = honest_handler(&fx, &src, 0);
+        assert!(matches!(
+            ask(&off, SyncRequest::SnapshotOffer),
+            SyncResponse::SnapshotOffer { checkpoint: None }
+        ));
+        assert!(matches!(
+            ask(&off, SyncRequest::SnapshotManifest { height: Height(6) }),
+            SyncResponse::Refused { .. }
+        ));
+        // Two kept tops: the offered heights alternate without a new pass each time.
+        assert_eq!(chancery_ledger::SNAPSHOT_TOPS_KEPT, OFFERED_MAX);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_new_node_installs_over_the_network_and_a_peer_serving_bad_chunks_is_penalised() {
+        let fx = Fixture::new();
+        let src = Arc::new(source(&fx, 8));
+        let names = ["new", "honest", "liar", "empty"].map(PeerName::from);
+        let limits = chancery_net::Limits::default()
+            .with_wire(&crate::startup::wire_limits(&fx.genesis));
+        let hub = chancery_net::MemHub::new(names.clone(), limits);
+        let honest = honest_handler(&fx, &src, 4);
+        let _h = hub.join(names[1].clone(), honest.clone());
+        // The liar answers like the honest node, with one state value changed in every
+        // chunk.
+        let liar = move |from: &PeerName, req: Bytes| -> Option<Bytes> {
+            let answer = honest.handle(from, req)?;
+            match codec::decode::<SyncResponse>(&answer).ok()? {
+                SyncResponse::SnapshotChunk { mut chunk } => {
+                    if let Some(l) = chunk.leaves.first_mut() {
+                        l.value =
+                            chancery_core::state::StateValue::Seq(chancery_core::Seq(424_242));
+                    }
+                    Some(Bytes::from(codec::encode(&SyncResponse::SnapshotChunk { chunk })))
+                }
+                _ => Some(answer),
+            }
+        };
+        let _l = hub.join(names[2].clone(), Arc::new(liar));
+        // A peer that offers nothing (snapshots off) is passed over, not penalised.
+        let _e = hub.join(names[3].clone(), honest_handler(&fx, &src, 0));
+        let (net, _inbound) = hub.join(names[0].clone(), chancery_net::no_requests());
+        let net: Arc<dyn Network> = Arc::new(net);
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let report = sync_over(
+            net.clone(),
+            Arc::new(fx.genesis.clone()),
+            store.clone(),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .expect("installed");
+        assert_eq!(report.height, Height(8));
+        let why = |n: &str| {
+            report
+                .dropped
+                .iter()
+                .find(|(name, _)| name == n)
+                .map(|(_, w)| w.clone())
+                .unwrap_or_default()
+        };
+        assert!(why("liar").starts_with("invalid:"), "{:?}", report.dropped);
+        assert!(why("empty").contains("offers no snapshot"), "{:?}", report.dropped);
+        assert!(why("honest").is_empty(), "{:?}", report.dropped);
+        let scores = net.status().borrow().scores.clone();
+        assert!(
+            scores.get(&names[2]).is_some_and(|s| *s < 0),
+            "the liar is penalised: {scores:?}"
+        );
+        assert!(!scores.contains_key(&names[3]), "{scores:?}");
+        let installed = Ledger::open(store, &fx.genesis).unwrap();
+        assert_eq!(installed.tip().height, Height(8));
+        assert_eq!(installed.first_height(), Height(8));
+        assert_eq!(
+            installed.tip().state_root,
+            src.checkpoint(Height(8)).unwrap().header.state_root
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn with_no_offer_anywhere_nothing_is_written_and_the_error_says_so() {
+        let fx = Fixture::new();
+        let src = Arc::new(source(&fx, 2));
+        let names = ["new", "a"].map(PeerName::from);
+        let limits = chancery_net::Limits::default()
+            .with_wire(&crate::startup::wire_limits(&fx.genesis));
+        let hub = chancery_net::MemHub::new(names.clone(), limits);
+        // Interval 4 on a 2-block chain: no multiple yet.
+        let _a = hub.join(names[1].clone(), honest_handler(&fx, &src, 4));
+        let (net, _inbound) = hub.join(names[0].clone(), chancery_net::no_requests());
+        let store: Arc<dyn Store> = Arc::new(MemStore::new());
+        let e = sync_over(
+            Arc::new(net),
+            Arc::new(fx.genesis.clone()),
+            store.clone(),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, StateSyncError::NoOffer { .. }), "{e}");
+        assert_eq!(
+            chancery_ledger::store_kind(&*store).unwrap(),
+            chancery_ledger::StoreKind::Empty
+        );
+    }
+
 }

@@ -11,12 +11,21 @@
 use crate::app::FinalBlock;
 use crate::compact::{RecentTxs, TX_FETCH_HASHES_MAX};
 use bincode::{Decode, Encode};
+use crate::statesync::SnapshotOffers;
+use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec::{self, check, Canonical, ValidationError};
-use chancery_core::ids::{Height, TxHash};
+use chancery_core::epoch::EpochLink;
+use chancery_core::ids::{Epoch, Height, TxHash};
+use chancery_core::snapshot::{LogPiece, SnapshotChunk, SnapshotManifest};
 use chancery_ledger::Ledger;
 
 /// Most blocks in one response.
 pub const SYNC_BLOCKS_MAX: u32 = 64;
+/// Most epoch links in one response (state sync's chain from the genesis, a page at a
+/// time).
+pub const SYNC_EPOCH_LINKS_MAX: u32 = 256;
+/// Longest reason in a [`SyncResponse::Refused`], in bytes.
+pub const SYNC_REFUSAL_BYTES_MAX: usize = 1024;
 /// Largest response decoded, in bytes: a static ceiling (the kernel's largest encoding);
 /// the network refuses larger answers first, at `WireLimits::response_bytes_max`, which
 /// the genesis determines.
@@ -40,6 +49,35 @@ pub enum SyncRequest {
         /// The hashes, at most [`TX_FETCH_HASHES_MAX`].
         hashes: Vec<TxHash>,
     },
+    /// State sync: the checkpoint of the latest snapshot you offer.
+    SnapshotOffer,
+    /// State sync: epoch links from `from` on, at most `max` (the chain that proves a
+    /// snapshot's validator set from the genesis).
+    EpochLinks {
+        /// First epoch whose link is wanted.
+        from: Epoch,
+        /// Most links wanted.
+        max: u32,
+    },
+    /// State sync: the manifest of the snapshot of `height` (an offered height).
+    SnapshotManifest {
+        /// The snapshot's height.
+        height: Height,
+    },
+    /// State sync: state chunk `index` of the snapshot of `height`.
+    SnapshotChunk {
+        /// The snapshot's height.
+        height: Height,
+        /// The chunk.
+        index: u32,
+    },
+    /// State sync: log piece `index` of the snapshot of `height`.
+    SnapshotLogPiece {
+        /// The snapshot's height.
+        height: Height,
+        /// The piece.
+        index: u64,
+    },
 }
 
 impl Canonical for SyncRequest {
@@ -51,6 +89,13 @@ impl Canonical for SyncRequest {
                 ValidationError::new("max", format!("1..={SYNC_BLOCKS_MAX}"), max.to_string()),
             ),
             SyncRequest::Txs { hashes } => check::list("hashes", hashes, TX_FETCH_HASHES_MAX),
+            SyncRequest::EpochLinks { max, .. } if *max == 0 || *max > SYNC_EPOCH_LINKS_MAX => {
+                Err(ValidationError::new(
+                    "max",
+                    format!("1..={SYNC_EPOCH_LINKS_MAX}"),
+                    max.to_string(),
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -79,6 +124,58 @@ pub enum SyncResponse {
         /// The transactions.
         txs: Vec<Vec<u8>>,
     },
+    /// The checkpoint of the latest snapshot offered (`None`: none yet, or snapshots are
+    /// off). The requester verifies it with the epoch chain.
+    SnapshotOffer {
+        /// A header of the snapshot's height with its own certificate.
+        checkpoint: Option<Checkpoint>,
+    },
+    /// Epoch links from the epoch asked, in order, and the first epoch of the next page
+    /// (`None`: no more links).
+    EpochLinks {
+        /// The links.
+        links: Vec<EpochLink>,
+        /// Where the next page starts.
+        next: Option<Epoch>,
+    },
+    /// A snapshot's manifest.
+    SnapshotManifest {
+        /// The manifest.
+        manifest: SnapshotManifest,
+    },
+    /// A snapshot's state chunk.
+    SnapshotChunk {
+        /// The chunk.
+        chunk: SnapshotChunk,
+    },
+    /// A snapshot's log piece.
+    SnapshotLogPiece {
+        /// The piece.
+        piece: LogPiece,
+    },
+    /// The request was understood and refused: the reason says what is served (for
+    /// example which snapshot heights are offered).
+    Refused {
+        /// Why, at most [`SYNC_REFUSAL_BYTES_MAX`] bytes.
+        reason: String,
+    },
+}
+
+impl SyncResponse {
+    /// The answer's kind, for logs and errors (never its contents, which may be large).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncResponse::Status { .. } => "status",
+            SyncResponse::Blocks { .. } => "blocks",
+            SyncResponse::Txs { .. } => "transactions",
+            SyncResponse::SnapshotOffer { .. } => "a snapshot offer",
+            SyncResponse::EpochLinks { .. } => "epoch links",
+            SyncResponse::SnapshotManifest { .. } => "a snapshot manifest",
+            SyncResponse::SnapshotChunk { .. } => "a state chunk",
+            SyncResponse::SnapshotLogPiece { .. } => "a log piece",
+            SyncResponse::Refused { .. } => "a refusal",
+        }
+    }
 }
 
 impl Canonical for SyncResponse {
@@ -102,11 +199,36 @@ impl Canonical for SyncResponse {
                 }
             }
         }
-        if let SyncResponse::Txs { txs } = self {
-            check::list("txs", txs, TX_FETCH_HASHES_MAX)?;
-            for (i, t) in txs.iter().enumerate() {
-                check::list(&format!("txs[{i}]"), t, chancery_core::limits::TX_BYTES_MAX)?;
+        match self {
+            SyncResponse::Txs { txs } => {
+                check::list("txs", txs, TX_FETCH_HASHES_MAX)?;
+                for (i, t) in txs.iter().enumerate() {
+                    check::list(&format!("txs[{i}]"), t, chancery_core::limits::TX_BYTES_MAX)?;
+                }
             }
+            SyncResponse::SnapshotOffer {
+                checkpoint: Some(cp),
+            } => cp.validate().map_err(|e| e.within("checkpoint"))?,
+            SyncResponse::EpochLinks { links, .. } => {
+                check::list("links", links, SYNC_EPOCH_LINKS_MAX as usize)?;
+                for (i, l) in links.iter().enumerate() {
+                    l.validate()
+                        .map_err(|e| e.within(&format!("links[{i}]")))?;
+                }
+            }
+            SyncResponse::SnapshotManifest { manifest } => {
+                manifest.validate().map_err(|e| e.within("manifest"))?
+            }
+            SyncResponse::SnapshotChunk { chunk } => {
+                chunk.validate().map_err(|e| e.within("chunk"))?
+            }
+            SyncResponse::SnapshotLogPiece { piece } => {
+                piece.validate().map_err(|e| e.within("piece"))?
+            }
+            SyncResponse::Refused { reason } => {
+                check::list("reason", reason.as_bytes(), SYNC_REFUSAL_BYTES_MAX)?
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -161,11 +283,17 @@ impl PeerHeights {
 pub fn answer(
     ledger: &Ledger,
     recent: &RecentTxs,
+    snapshots: &SnapshotOffers,
     request: &[u8],
     blocks_bytes_max: usize,
 ) -> Option<Vec<u8>> {
     let req: SyncRequest = codec::decode(request).ok()?;
     let resp = match req {
+        SyncRequest::SnapshotOffer
+        | SyncRequest::EpochLinks { .. }
+        | SyncRequest::SnapshotManifest { .. }
+        | SyncRequest::SnapshotChunk { .. }
+        | SyncRequest::SnapshotLogPiece { .. } => snapshots.answer(ledger, req, blocks_bytes_max),
         SyncRequest::Txs { hashes } => SyncResponse::Txs {
             txs: recent.answer(&hashes, blocks_bytes_max),
         },

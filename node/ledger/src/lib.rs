@@ -53,7 +53,10 @@ pub use query::{
     AwardFilter, AwardKey, EvidenceRecord, GrantFilter, GrantStatus, Page, TxRecord,
     EVIDENCE_BYTES_MAX, EVIDENCE_KEY_PREFIX, PAGE_SIZE_MAX, TX_OCCURRENCES_MAX,
 };
-pub use snapshot::{InstallError, SnapshotInstaller, META_FIRST_HEIGHT, META_SNAPSHOT_INSTALL};
+pub use snapshot::{
+    store_kind, InstallError, SnapshotInstaller, StoreKind, META_FIRST_HEIGHT,
+    META_SNAPSHOT_INSTALL, SNAPSHOT_TOPS_KEPT,
+};
 pub use speculative::{SpeculativeView, SPECULATIVE_DEPTH_MAX, SPECULATIVE_KEPT_MAX};
 pub use tree::{META_TREE_FLUSHED, META_TREE_SNAPSHOT};
 pub use verify::{
@@ -515,7 +518,10 @@ pub struct Ledger {
     /// from (`snapshot.rs`).
     first_height: Height,
     /// The top of the state tree of the last snapshot height served (`snapshot.rs`).
-    snapshot_top: Mutex<Option<Arc<snapshot::SnapshotTop>>>,
+    snapshot_top: Mutex<Vec<Arc<snapshot::SnapshotTop>>>,
+    /// Held while a pass over the state builds a snapshot top, so that concurrent requests
+    /// for the same height make one pass, not several.
+    snapshot_pass: Mutex<()>,
 }
 
 /// Genesis members: admin keys (role Admin) merged with listed members.
@@ -635,7 +641,8 @@ impl Ledger {
         let validators_min = VALIDATORS_MIN.min(genesis.validators.len());
         let mut ledger = Ledger {
             first_height: Height(0),
-            snapshot_top: Mutex::new(None),
+            snapshot_top: Mutex::new(Vec::new()),
+            snapshot_pass: Mutex::new(()),
             store,
             genesis: genesis.clone(),
             chain_id,

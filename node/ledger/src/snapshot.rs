@@ -62,6 +62,9 @@ pub const META_SNAPSHOT_INSTALL: &[u8] = b"snapshot_install";
 const CHUNK_FRAME_BYTES: usize = 64;
 /// Encoded size of one sibling, in bytes: the variant tag and two digests at most.
 const SIBLING_BYTES: usize = 4 + 64;
+/// Snapshot tops kept (each is one pass over the state to rebuild): as many as the heights
+/// a node offers at once, the latest and the one before.
+pub const SNAPSHOT_TOPS_KEPT: usize = 2;
 /// Entries read per store scan while walking the state.
 const SCAN_PAGE_MAX: usize = 4096;
 
@@ -72,6 +75,28 @@ pub(crate) struct SnapshotTop {
     height: Height,
     manifest: SnapshotManifest,
     top: TopLevels,
+}
+
+/// What a store holds, for a node deciding how to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Nothing: a new node (it may start from a snapshot).
+    Empty,
+    /// A snapshot install that did not finish: wipe it and start again.
+    UnfinishedInstall,
+    /// A ledger (from the genesis or an installed snapshot).
+    Ledger,
+}
+
+/// What `store` holds.
+pub fn store_kind(store: &dyn Store) -> Result<StoreKind, LedgerError> {
+    if store.get(Column::Meta, schema::META_GENESIS)?.is_some() {
+        return Ok(StoreKind::Ledger);
+    }
+    if store.get(Column::Meta, META_SNAPSHOT_INSTALL)?.is_some() {
+        return Ok(StoreKind::UnfinishedInstall);
+    }
+    Ok(StoreKind::Empty)
 }
 
 impl Ledger {
@@ -215,12 +240,21 @@ impl Ledger {
     /// The top of the state tree at `height`, from the cache or one pass over the state.
     fn snapshot_top(&self, height: Height) -> Result<Arc<SnapshotTop>, LedgerError> {
         let header = self.snapshot_header(height)?;
-        let cached = self
-            .snapshot_top
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(t) = cached.filter(|t| t.height == height) {
+        let cached = |l: &Ledger| {
+            l.snapshot_top
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|t| t.height == height)
+                .cloned()
+        };
+        if let Some(t) = cached(self) {
+            return Ok(t);
+        }
+        // One pass at a time: a request that waited here finds the top the pass before
+        // it built.
+        let _pass = self.snapshot_pass.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = cached(self) {
             return Ok(t);
         }
         let buckets = 1usize << SNAPSHOT_PREFIX_BITS_MAX;
@@ -279,7 +313,11 @@ impl Ledger {
             manifest: SnapshotManifest::for_header(&header, bits),
             top,
         });
-        *self.snapshot_top.lock().unwrap_or_else(|e| e.into_inner()) = Some(t.clone());
+        let mut tops = self.snapshot_top.lock().unwrap_or_else(|e| e.into_inner());
+        if tops.len() >= SNAPSHOT_TOPS_KEPT {
+            tops.remove(0);
+        }
+        tops.push(t.clone());
         Ok(t)
     }
 

@@ -543,7 +543,13 @@ impl WireLimits {
                 .saturating_add(shape.blocks_per_response_max.saturating_mul(
                     certificate_bytes_max.saturating_add(SYNC_BLOCK_FRAMING_BYTES_MAX),
                 ))
-                .saturating_add(MESSAGE_FRAMING_BYTES_MAX);
+                .saturating_add(MESSAGE_FRAMING_BYTES_MAX)
+                // A state-sync answer: a snapshot's largest log piece (or state chunk).
+                .max(
+                    chancery_core::limits::SNAPSHOT_LOG_PIECE_BYTES_MAX
+                        .max(chancery_core::limits::SNAPSHOT_CHUNK_BYTES_MAX)
+                        .saturating_add(MESSAGE_FRAMING_BYTES_MAX),
+                );
         WireLimits {
             block_bytes_max,
             certificate_bytes_max,
