@@ -229,6 +229,8 @@ pub struct Driver {
     /// The node's configuration, for the peers it admits (`None` in tests that run no
     /// real network): the peer gate follows the validator sets ([`Driver::refresh_peers`]).
     node_config: Option<Arc<chancery_genesis::config::NodeConfig>>,
+    /// Reloaded configurations (see [`DriverParts::config_updates`]).
+    config_updates: Option<mpsc::Receiver<Arc<chancery_genesis::config::NodeConfig>>>,
     /// The (epoch in force, hash of the next epoch's set) the peer gate was last set for.
     peers_for: Option<(Epoch, Option<Digest>)>,
     /// Consensus signatures verified so far (by the pre-checks on the verify pool or by
@@ -323,6 +325,8 @@ pub struct DriverParts {
     /// The node's configuration (its peers and observers), for the peer gate; `None`
     /// leaves the network's peer set as it was started.
     pub node_config: Option<Arc<chancery_genesis::config::NodeConfig>>,
+    /// Reloaded configurations (SIGHUP): their `[[peers]]` replace the observers admitted.
+    pub config_updates: Option<mpsc::Receiver<Arc<chancery_genesis::config::NodeConfig>>>,
 }
 
 /// Where a validator's signing mark lives and what the operator allows.
@@ -581,6 +585,7 @@ impl Driver {
             parents_filled: 0,
             proposals_not_built: 0,
             node_config: p.node_config,
+            config_updates: p.config_updates,
             peers_for: None,
             sig_cache,
             prechecks: VecDeque::new(),
@@ -638,6 +643,7 @@ impl Driver {
                     self.on_sync(peer, res)?
                 }
                 _ = status_tick.tick() => self.publish_status(),
+                Some(cfg) = recv_some(&mut self.config_updates) => self.on_config(cfg),
             }
             if std::mem::take(&mut self.sync_wanted) {
                 self.start_sync();
@@ -1382,6 +1388,20 @@ impl Driver {
         self.pending_validate.clear();
         self.refresh_peers()?;
         Ok(timing_changed)
+    }
+
+    /// A reloaded configuration: its `[[peers]]` are admitted (with the validators of the
+    /// sets), at once. Other keys take effect at the next start.
+    fn on_config(&mut self, cfg: Arc<chancery_genesis::config::NodeConfig>) {
+        tracing::info!(
+            peers = cfg.peers.len(),
+            "configuration reloaded: applying its [[peers]] (other keys take effect at the next start)"
+        );
+        self.node_config = Some(cfg);
+        self.peers_for = None;
+        if let Err(e) = self.refresh_peers() {
+            tracing::error!(error = %e, "applying the reloaded peers failed; asking again after the next commit");
+        }
     }
 
     /// The peer gate follows the validator sets: the network admits the validators of
@@ -2170,6 +2190,18 @@ pub fn check_gossip(
     GossipChecked { from, result }
 }
 
+/// The next value of an optional channel; pending for ever when there is none (or it
+/// closed), so that a `select!` branch on it never fires.
+async fn recv_some<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(r) => match r.recv().await {
+            Some(v) => Some(v),
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
 /// Transactions gossiped between nodes: canonical transaction bytes.
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct TxBatch(pub Vec<Vec<u8>>);
@@ -2296,6 +2328,7 @@ mod tests {
             sign_mark,
             recent: Arc::new(RecentTxs::new()),
             node_config: None,
+            config_updates: None,
         })?;
         Ok(Rig {
             drv,
@@ -3624,6 +3657,38 @@ mod epoch_tests {
         let links = ledger.epoch_links(Epoch(1)).unwrap();
         let set1 = chancery_core::epoch::verify_epoch_chain(&fx.genesis, &links).unwrap();
         assert_eq!(set1.epoch(), Epoch(1));
+    }
+
+    /// SIGHUP's reload: an observer added to `[[peers]]` is admitted at once (and a
+    /// removed one dropped), the validators stay.
+    #[test]
+    fn a_reloaded_config_admits_its_new_observer_peer_at_once() {
+        let fx = Fixture::new();
+        let mut r = try_rig(&fx, Arc::new(MemStore::new()), None).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let base = "name = \"v0\"\nrole = \"validator\"\ndata_dir = \"data\"\ngenesis = \"g.json\"\n\
+                    consensus_key_file = \"consensus.key\"\nnetwork_key_file = \"network.key\"\np2p_listen = \"127.0.0.1:1\"\napi_listen = \"127.0.0.1:2\"\n";
+        let parse = |text: &str| {
+            Arc::new(
+                chancery_genesis::config::NodeConfig::parse(text, &dir.path().join("node.toml"))
+                    .unwrap(),
+            )
+        };
+        r.drv.on_config(parse(base));
+        let before = r.drv.net.peers();
+        assert!(!before.contains(&PeerName::from("obs-new")));
+        let observer = named_key("obs-new").public();
+        let with_observer = format!(
+            "{base}[[peers]]\nname = \"obs-new\"\naddress = \"127.0.0.1:3\"\nnetwork_key = \"{observer}\"\n"
+        );
+        r.drv.on_config(parse(&with_observer));
+        let after = r.drv.net.peers();
+        assert!(after.contains(&PeerName::from("obs-new")), "{after:?}");
+        for v in &before {
+            assert!(after.contains(v), "validator {v} still admitted: {after:?}");
+        }
+        r.drv.on_config(parse(base));
+        assert!(!r.drv.net.peers().contains(&PeerName::from("obs-new")));
     }
 
     /// Governance rotates this node's (v0's) consensus key. With the new key in a file

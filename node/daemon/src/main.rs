@@ -185,7 +185,7 @@ fn main() -> Result<()> {
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
-            rt.block_on(run(cfg, allow_sign_below_mark))
+            rt.block_on(run(cfg, config, allow_sign_below_mark))
         }
         Cmd::Init {
             config,
@@ -515,7 +515,7 @@ fn reindex(data: &Path, genesis: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
+async fn run(cfg: NodeConfig, config_path: PathBuf, allow_sign_below_mark: bool) -> Result<()> {
     let genesis = load_genesis(&cfg.genesis)?;
     let chain_id = genesis.chain_id();
     // Our proposals' transactions, which peers that lack some fetch (`compact.rs`).
@@ -597,6 +597,7 @@ async fn run(cfg: NodeConfig, allow_sign_below_mark: bool) -> Result<()> {
         sign_mark: sign_mark_start(&cfg, allow_sign_below_mark),
         recent,
         node_config: Some(Arc::new(cfg.clone())),
+        config_updates: Some(reload_on_sighup(config_path)),
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -835,6 +836,38 @@ fn sign_mark_start(cfg: &NodeConfig, allow_below: bool) -> Option<driver::SignMa
             path: signmark::path_for_key(key),
             allow_below,
         })
+}
+
+/// On SIGHUP, load the config file again and hand it to the driver, which applies its
+/// `[[peers]]` (an observer added to a running network: docs/ops/state-sync.md). A file
+/// that does not load is logged and changes nothing.
+fn reload_on_sighup(path: PathBuf) -> mpsc::Receiver<Arc<NodeConfig>> {
+    let (tx, rx) = mpsc::channel(1);
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; peers are reloaded only at a restart");
+                return;
+            }
+        };
+        while hup.recv().await.is_some() {
+            match NodeConfig::load(&path) {
+                Ok(cfg) => {
+                    if tx.send(Arc::new(cfg)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::error!(
+                    error = %e,
+                    file = %path.display(),
+                    "SIGHUP: the config does not load; keeping the running peers (fix the file and send SIGHUP again)"
+                ),
+            }
+        }
+    });
+    rx
 }
 
 /// Resolve on SIGTERM or SIGINT.
