@@ -227,7 +227,9 @@ impl Gov {
         // key too; without one, the testnet makes it.
         let (node, admin) = if validator {
             let (entry, consensus, network, admin) =
-                self.new_node(&format!("{agency}-1"), agency)?;
+                self.new_node(&format!("{agency}-1"), agency, true)?;
+            let consensus =
+                consensus.ok_or_else(|| anyhow!("init made no consensus key for a validator"))?;
             let admin = match admin {
                 Some(a) => a,
                 None => generate_key()?,
@@ -282,6 +284,83 @@ impl Gov {
             "agency {agency} joined with validator {} (pid {}), active in epoch {reached}; proposal to active validator: {:.1} s",
             entry.name,
             entry.pid,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// A new observer joins the running testnet: `chancery-node init` prepares it (as an
+    /// observer of the first genesis agency, with every node as a peer); every running
+    /// node gets it in its `[[peers]]` and reloads them (SIGHUP); with `state_sync` it
+    /// starts from the latest snapshot its peers offer. Returns once it is ready (caught
+    /// up), printing how long that took.
+    pub fn add_observer(mut self, name: &str, state_sync: bool) -> Result<()> {
+        if self.manifest.network.is_some() {
+            bail!("add-node does not support testnets in network namespaces (--netns) yet: start one without --netns");
+        }
+        let genesis = chancery_genesis::document::load_genesis(&self.dir.join("genesis.json"))?;
+        let agency = genesis
+            .agencies
+            .first()
+            .map(|a| a.id.0.clone())
+            .ok_or_else(|| anyhow!("the genesis has no agency"))?;
+        let (mut entry, _, network, _) = self.new_node(name, &agency, false)?;
+        if state_sync {
+            procs::edit_config(&entry.config, |t| {
+                procs::set_in(t, "state_sync", "enabled", toml::Value::Boolean(true))
+            })?;
+        }
+        // Every node admits the newcomer: its [[peers]] entry, then a reload.
+        let mut peer = toml::Table::new();
+        peer.insert("name".into(), toml::Value::String(name.to_string()));
+        peer.insert("address".into(), toml::Value::String(entry.p2p.clone()));
+        peer.insert("network_key".into(), toml::Value::String(network.to_hex()));
+        for n in &self.manifest.nodes {
+            procs::edit_config(&n.config, |t| {
+                let peers = t
+                    .entry("peers")
+                    .or_insert_with(|| toml::Value::Array(Vec::new()));
+                if let Some(a) = peers.as_array_mut() {
+                    a.push(toml::Value::Table(peer.clone()));
+                }
+            })?;
+            if procs::alive(n.pid) {
+                procs::reload(n)?;
+            }
+        }
+        // Caught up means at least where the network was when it started (a node that
+        // has heard no peer yet may call itself ready at height 0).
+        let target = self.client()?.status()?.tip.height;
+        let started = Instant::now();
+        entry.pid = procs::spawn(&self.dir, &entry)?;
+        self.manifest.nodes.push(entry.clone());
+        self.manifest.save(&self.dir)?;
+        procs::wait_ready(&entry, self.timeout)?;
+        let c = Client::new(&entry.api);
+        let status = loop {
+            let s = c.status()?;
+            if s.tip.height >= target {
+                break s;
+            }
+            if started.elapsed() > self.timeout {
+                bail!(
+                    "{name} is at height {} after {} s, the network was at {target} when it started; see {}",
+                    s.tip.height,
+                    self.timeout.as_secs(),
+                    entry.log_path().display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        println!(
+            "observer {name} (pid {}) {} and ready at height {} in {:.1} s",
+            entry.pid,
+            if state_sync {
+                "started from a snapshot"
+            } else {
+                "replayed the chain"
+            },
+            status.tip.height,
             started.elapsed().as_secs_f64()
         );
         Ok(())
@@ -390,7 +469,8 @@ impl Gov {
         &self,
         name: &str,
         agency: &str,
-    ) -> Result<(NodeEntry, PublicKey, PublicKey, Option<SecretKey>)> {
+        validator: bool,
+    ) -> Result<(NodeEntry, Option<PublicKey>, PublicKey, Option<SecretKey>)> {
         check_name(name)?;
         if self.manifest.nodes.iter().any(|n| n.name == name) {
             bail!("a node named {name} exists already");
@@ -414,8 +494,11 @@ impl Gov {
         init.arg("init")
             .arg("--genesis")
             .arg(self.dir.join("genesis.json"))
-            .args(["--agency", agency, "--name", name, "--validator"])
-            .arg("--dir")
+            .args(["--agency", agency, "--name", name]);
+        if validator {
+            init.arg("--validator");
+        }
+        init.arg("--dir")
             .arg(&dir)
             .arg("--p2p")
             .arg(p2p.to_string())
@@ -441,7 +524,11 @@ impl Gov {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let consensus = read_key_file_of_kind(&dir.join("consensus.key"), KeyKind::Consensus)?;
+        let consensus = if validator {
+            Some(read_key_file_of_kind(&dir.join("consensus.key"), KeyKind::Consensus)?.public())
+        } else {
+            None
+        };
         let network = read_key_file_of_kind(&dir.join("network.key"), KeyKind::Network)?;
         let admin_file = dir.join("admin.key");
         let admin = if admin_file.exists() {
@@ -451,7 +538,7 @@ impl Gov {
         };
         let entry = NodeEntry {
             name: name.to_string(),
-            role: "validator".into(),
+            role: if validator { "validator" } else { "observer" }.into(),
             pid: 0,
             api: format!("http://{api}"),
             p2p: p2p.to_string(),
@@ -460,7 +547,7 @@ impl Gov {
             key: dir.join("network.key"),
             netns: None,
         };
-        Ok((entry, consensus.public(), network.public(), admin))
+        Ok((entry, consensus, network.public(), admin))
     }
 }
 

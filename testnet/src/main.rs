@@ -56,6 +56,10 @@ enum Cmd {
         /// `partition` and `heal` work.
         #[arg(long)]
         netns: bool,
+        /// Offer a state-sync snapshot every this many blocks (the nodes' default
+        /// otherwise; written into each new node.toml's `[snapshots]`).
+        #[arg(long)]
+        snapshot_interval_blocks: Option<u64>,
     },
     /// Stop every node of the testnet in DIR.
     Down {
@@ -119,6 +123,25 @@ enum Cmd {
         validator: bool,
         /// How long to wait for each step (finality, the epoch switch), in seconds.
         #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
+    },
+    /// Add a node to the running testnet: an observer, admitted by every node (their
+    /// `[[peers]]` and a reload); with --state-sync it starts from the latest verified
+    /// snapshot its peers offer instead of replaying the chain.
+    AddNode {
+        #[arg(long, default_value = "./testnet-data")]
+        dir: PathBuf,
+        /// The new node's name (lower-case letters, digits, dashes).
+        #[arg(long)]
+        name: String,
+        /// An observer (the only kind `add-node` makes; validators join by `join`).
+        #[arg(long, required = true)]
+        observer: bool,
+        /// Start from a snapshot (docs/ops/state-sync.md).
+        #[arg(long)]
+        state_sync: bool,
+        /// How long to wait for it to be ready, in seconds.
+        #[arg(long, default_value_t = 300)]
         timeout_s: u64,
     },
     /// Remove a validator from the set by a governance vote. Its process keeps running; the
@@ -197,6 +220,7 @@ fn main() -> Result<()> {
             detach,
             ready_timeout_s,
             netns,
+            snapshot_interval_blocks,
         } => up(UpArgs {
             validators,
             observers,
@@ -206,6 +230,7 @@ fn main() -> Result<()> {
             detach,
             ready_timeout_s,
             netns,
+            snapshot_interval_blocks,
         }),
         Cmd::Down { dir } => {
             let m = Manifest::load(&dir)?;
@@ -250,6 +275,13 @@ fn main() -> Result<()> {
             validator,
             timeout_s,
         } => gov::Gov::open(&dir, Duration::from_secs(timeout_s))?.join(&agency, validator),
+        Cmd::AddNode {
+            dir,
+            name,
+            observer: _,
+            state_sync,
+            timeout_s,
+        } => gov::Gov::open(&dir, Duration::from_secs(timeout_s))?.add_observer(&name, state_sync),
         Cmd::Leave {
             dir,
             node,
@@ -323,6 +355,7 @@ struct UpArgs {
     detach: bool,
     ready_timeout_s: u64,
     netns: bool,
+    snapshot_interval_blocks: Option<u64>,
 }
 
 fn up(a: UpArgs) -> Result<()> {
@@ -346,6 +379,9 @@ fn up(a: UpArgs) -> Result<()> {
     let genesis = a.dir.join("genesis.json");
     if !genesis.exists() {
         procs::generate(&a.dir, a.validators, a.observers, a.base_port)?;
+        if let Some(n) = a.snapshot_interval_blocks {
+            procs::set_snapshot_interval(&a.dir, n)?;
+        }
     } else {
         println!(
             "reusing the network already generated in {}",

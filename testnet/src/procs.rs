@@ -62,6 +62,57 @@ pub fn spawn(_dir: &Path, n: &NodeEntry) -> Result<u32> {
     Ok(child.id())
 }
 
+/// Change a node config in place: parse it, let `f` edit the table, write it back.
+pub fn edit_config(path: &Path, f: impl FnOnce(&mut toml::Table)) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut t: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    f(&mut t);
+    std::fs::write(path, toml::to_string(&t)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Set `[table] key = value` in a config table.
+pub fn set_in(t: &mut toml::Table, table: &str, key: &str, value: toml::Value) {
+    let entry = t
+        .entry(table.to_string())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if !entry.is_table() {
+        *entry = toml::Value::Table(toml::Table::new());
+    }
+    if let Some(sub) = entry.as_table_mut() {
+        sub.insert(key.to_string(), value);
+    }
+}
+
+/// Write `[snapshots] interval_blocks = n` into every node config in `dir`.
+pub fn set_snapshot_interval(dir: &Path, n: u64) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let cfg = e?.path().join("node.toml");
+        if cfg.is_file() {
+            edit_config(&cfg, |t| {
+                set_in(
+                    t,
+                    "snapshots",
+                    "interval_blocks",
+                    toml::Value::Integer(n as i64),
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Ask a running node to reload its config's `[[peers]]` (SIGHUP).
+pub fn reload(n: &NodeEntry) -> Result<()> {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(n.pid as i32),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .with_context(|| format!("sending SIGHUP to {} (pid {})", n.name, n.pid))
+}
+
 /// Start the demo workload (`chancery demo --testnet DIR`), logging to `DIR/demo.log`.
 pub fn spawn_demo(dir: &Path) -> Result<Child> {
     let log_path = dir.join("demo.log");

@@ -1589,7 +1589,8 @@ mod suffix_tests {
             &crate::statesync::SnapshotOffers::new(0),
             &req,
             16 << 20,
-        ).unwrap();
+        )
+        .unwrap();
         let SyncResponse::Blocks { blocks } = codec::decode(&bytes).unwrap() else {
             panic!("blocks expected");
         };

@@ -2223,8 +2223,14 @@ pub fn sync_handler(
     wire: chancery_net::WireLimits,
 ) -> Arc<dyn chancery_net::RequestHandler> {
     Arc::new(move |_: &PeerName, req: Bytes| -> Option<Bytes> {
-        sync::answer(&ledger, &recent, &snapshots, &req, wire.sync_blocks_bytes_max)
-            .map(Bytes::from)
+        sync::answer(
+            &ledger,
+            &recent,
+            &snapshots,
+            &req,
+            wire.sync_blocks_bytes_max,
+        )
+        .map(Bytes::from)
     })
 }
 

@@ -421,7 +421,10 @@ fn init_logging(format: LogFormat) {
             .with_current_span(false)
             .with_span_list(false)
             .init(),
-        LogFormat::Text => b.init(),
+        // Colours only on a terminal: a log file or journald gets plain text.
+        LogFormat::Text => b
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .init(),
     }
 }
 
@@ -561,16 +564,7 @@ async fn run(cfg: NodeConfig, config_path: PathBuf, allow_sign_below_mark: bool)
                 .context("admitting the validators of the installed ledger's sets")?;
             (net, inbound)
         }
-        None => {
-            start_network(
-                &cfg,
-                &genesis,
-                &admit,
-                handler,
-                network_key.secret.seed(),
-            )
-            .await?
-        }
+        None => start_network(&cfg, &genesis, &admit, handler, network_key.secret.seed()).await?,
     };
     let mut app = new_app(&cfg, &genesis, ledger.clone())?;
     app.set_block_limits(
@@ -668,7 +662,20 @@ async fn open_by_state_sync(
     use chancery_ledger::StoreKind;
     let db = cfg.data_dir.join("db");
     let mut store = open_store(&cfg.data_dir, &cfg.storage)?;
-    let kind = chancery_ledger::store_kind(&*store).context("reading what the database holds")?;
+    let mut kind =
+        chancery_ledger::store_kind(&*store).context("reading what the database holds")?;
+    if kind == StoreKind::Ledger {
+        // A ledger at height 0 (`chancery-node init` writes the genesis state) holds
+        // nothing the genesis file does not: it may be replaced by a snapshot.
+        let at_genesis = Ledger::open(store.clone(), genesis)
+            .with_context(|| format!("opening the ledger in {}", cfg.data_dir.display()))?
+            .tip()
+            .height
+            == chancery_core::Height(0);
+        if at_genesis {
+            kind = StoreKind::Empty;
+        }
+    }
     let (network_key, _) = cfg.read_keys()?;
     let late = Arc::new(statesync::LateHandler::default());
     let (net, inbound) = start_network(
@@ -692,8 +699,9 @@ async fn open_by_state_sync(
         StoreKind::UnfinishedInstall | StoreKind::Empty => {
             if kind == StoreKind::UnfinishedInstall {
                 tracing::warn!("the database holds a snapshot install that did not finish; removing it and starting again");
-                store = wipe(store)?;
             }
+            // An install needs an empty store (no genesis state either).
+            store = wipe(store)?;
             let attempts = cfg.state_sync.attempts_max.max(1);
             let wait = std::time::Duration::from_secs(cfg.state_sync.peers_wait_s);
             let genesis_arc = Arc::new(genesis.clone());
@@ -753,8 +761,8 @@ async fn start_network(
         limits: startup::net_limits(genesis),
     };
     let (net, inbound) = P2pNetwork::start(net_cfg, seed, handler)
-    .await
-    .context("starting the network")?;
+        .await
+        .context("starting the network")?;
     Ok((Arc::new(net), inbound))
 }
 

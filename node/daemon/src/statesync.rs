@@ -440,7 +440,10 @@ impl NetSource {
     fn ask(&self, req: &SyncRequest) -> Result<SyncResponse, SourceFault> {
         let bytes = self
             .rt
-            .block_on(self.net.request(&self.peer, Bytes::from(codec::encode(req))))
+            .block_on(
+                self.net
+                    .request(&self.peer, Bytes::from(codec::encode(req))),
+            )
             .map_err(|e| SourceFault::Unavailable(e.to_string()))?;
         let resp: SyncResponse = codec::decode(&bytes)
             .map_err(|e| SourceFault::Invalid(format!("undecodable answer: {e}")))?;
@@ -486,9 +489,8 @@ pub async fn sync_over(
 ) -> Result<StateSyncReport, StateSyncError> {
     let mut status = net.status();
     let allowed = net.peers().len();
-    let connected_now = |s: &tokio::sync::watch::Receiver<chancery_net::PeerStatus>| {
-        s.borrow().connected.len()
-    };
+    let connected_now =
+        |s: &tokio::sync::watch::Receiver<chancery_net::PeerStatus>| s.borrow().connected.len();
     let first = tokio::time::timeout(peers_wait, async {
         while connected_now(&status) == 0 {
             if status.changed().await.is_err() {
@@ -503,16 +505,13 @@ pub async fn sync_over(
             peers: allowed,
         });
     }
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_millis(PEERS_SETTLE_MS),
-        async {
-            while connected_now(&status) < allowed {
-                if status.changed().await.is_err() {
-                    break;
-                }
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(PEERS_SETTLE_MS), async {
+        while connected_now(&status) < allowed {
+            if status.changed().await.is_err() {
+                break;
             }
-        },
-    )
+        }
+    })
     .await;
     let peers: Vec<PeerName> = status
         .borrow()
@@ -622,10 +621,14 @@ mod tests {
                 .ok_or_else(|| SourceFault::Unavailable("no block yet".to_string()))
         }
         fn epoch_links(&self, epoch: Epoch) -> Result<Vec<EpochLink>, SourceFault> {
-            self.0.epoch_links(epoch).map_err(|e| SourceFault::Unavailable(e.to_string()))
+            self.0
+                .epoch_links(epoch)
+                .map_err(|e| SourceFault::Unavailable(e.to_string()))
         }
         fn manifest(&self, height: Height) -> Result<SnapshotManifest, SourceFault> {
-            self.0.snapshot_manifest(height).map_err(|e| SourceFault::Unavailable(e.to_string()))
+            self.0
+                .snapshot_manifest(height)
+                .map_err(|e| SourceFault::Unavailable(e.to_string()))
         }
         fn chunk(&self, height: Height, index: u32) -> Result<SnapshotChunk, SourceFault> {
             self.0
@@ -779,10 +782,7 @@ mod tests {
         )
     }
 
-    fn ask(
-        h: &Arc<dyn chancery_net::RequestHandler>,
-        req: SyncRequest,
-    ) -> SyncResponse {
+    fn ask(h: &Arc<dyn chancery_net::RequestHandler>, req: SyncRequest) -> SyncResponse {
         let bytes = h
             .handle(&PeerName::from("asker"), Bytes::from(codec::encode(&req)))
             .expect("answered");
@@ -854,8 +854,8 @@ mod tests {
         let fx = Fixture::new();
         let src = Arc::new(source(&fx, 8));
         let names = ["new", "honest", "liar", "empty"].map(PeerName::from);
-        let limits = chancery_net::Limits::default()
-            .with_wire(&crate::startup::wire_limits(&fx.genesis));
+        let limits =
+            chancery_net::Limits::default().with_wire(&crate::startup::wire_limits(&fx.genesis));
         let hub = chancery_net::MemHub::new(names.clone(), limits);
         let honest = honest_handler(&fx, &src, 4);
         let _h = hub.join(names[1].clone(), honest.clone());
@@ -869,7 +869,9 @@ mod tests {
                         l.value =
                             chancery_core::state::StateValue::Seq(chancery_core::Seq(424_242));
                     }
-                    Some(Bytes::from(codec::encode(&SyncResponse::SnapshotChunk { chunk })))
+                    Some(Bytes::from(codec::encode(&SyncResponse::SnapshotChunk {
+                        chunk,
+                    })))
                 }
                 _ => Some(answer),
             }
@@ -898,7 +900,11 @@ mod tests {
                 .unwrap_or_default()
         };
         assert!(why("liar").starts_with("invalid:"), "{:?}", report.dropped);
-        assert!(why("empty").contains("offers no snapshot"), "{:?}", report.dropped);
+        assert!(
+            why("empty").contains("offers no snapshot"),
+            "{:?}",
+            report.dropped
+        );
         assert!(why("honest").is_empty(), "{:?}", report.dropped);
         let scores = net.status().borrow().scores.clone();
         assert!(
@@ -920,8 +926,8 @@ mod tests {
         let fx = Fixture::new();
         let src = Arc::new(source(&fx, 2));
         let names = ["new", "a"].map(PeerName::from);
-        let limits = chancery_net::Limits::default()
-            .with_wire(&crate::startup::wire_limits(&fx.genesis));
+        let limits =
+            chancery_net::Limits::default().with_wire(&crate::startup::wire_limits(&fx.genesis));
         let hub = chancery_net::MemHub::new(names.clone(), limits);
         // Interval 4 on a 2-block chain: no multiple yet.
         let _a = hub.join(names[1].clone(), honest_handler(&fx, &src, 4));
@@ -941,5 +947,4 @@ mod tests {
             chancery_ledger::StoreKind::Empty
         );
     }
-
 }

@@ -10,8 +10,8 @@
 
 use crate::app::FinalBlock;
 use crate::compact::{RecentTxs, TX_FETCH_HASHES_MAX};
-use bincode::{Decode, Encode};
 use crate::statesync::SnapshotOffers;
+use bincode::{Decode, Encode};
 use chancery_core::checkpoint::Checkpoint;
 use chancery_core::codec::{self, check, Canonical, ValidationError};
 use chancery_core::epoch::EpochLink;
@@ -212,8 +212,7 @@ impl Canonical for SyncResponse {
             SyncResponse::EpochLinks { links, .. } => {
                 check::list("links", links, SYNC_EPOCH_LINKS_MAX as usize)?;
                 for (i, l) in links.iter().enumerate() {
-                    l.validate()
-                        .map_err(|e| e.within(&format!("links[{i}]")))?;
+                    l.validate().map_err(|e| e.within(&format!("links[{i}]")))?;
                 }
             }
             SyncResponse::SnapshotManifest { manifest } => {

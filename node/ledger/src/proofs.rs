@@ -231,7 +231,10 @@ impl Ledger {
         let Some(rec) = self.tx(hash)? else {
             return Ok(None);
         };
-        let cp = self.checkpoint(rec.entry.height)?;
+        // A node installed from a snapshot holds the whole log but no block below its
+        // first height: an older entry is proven in the log of the first height's
+        // checkpoint (a receipt's checkpoint may be any one at or after the entry).
+        let cp = self.checkpoint(rec.entry.height.max(self.first_height()))?;
         let proof = self.inclusion_proof(rec.index, cp.header.log_size)?;
         let links = self.epoch_links(cp.header.epoch)?;
         Ok(Some(

@@ -265,6 +265,16 @@ fn a_snapshot_installs_into_an_empty_store_and_follows_the_chain() {
         replica.tx(&old_tx.hash()).unwrap()
     );
 
+    // A transaction of a block below h still gets a receipt that verifies offline: the
+    // whole log is installed, so it is proven in the log of h's checkpoint.
+    let r = installed
+        .receipt(&old_tx.hash())
+        .unwrap()
+        .expect("a receipt for a transaction below the first height");
+    let summary = chancery_core::receipt::verify(&r, &fx.genesis).expect("verifies offline");
+    assert_eq!(summary.checkpoint_height, Height(h));
+    assert!(summary.height < Height(h));
+
     // Below h: a clear error naming the first height held, no panic.
     let below = |r: Result<(), LedgerError>| match r {
         Err(LedgerError::BeforeFirstHeight { found, first }) => {
