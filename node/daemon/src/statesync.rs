@@ -211,7 +211,7 @@ pub fn state_sync(
         }
     }
     // Highest first; a forged high offer fails below and costs its sender.
-    offers.sort_by(|a, b| b.1.header.height.cmp(&a.1.header.height));
+    offers.sort_by_key(|o| std::cmp::Reverse(o.1.header.height));
     let mut chosen = None;
     for (s, cp) in &offers {
         let got = s
@@ -354,7 +354,7 @@ impl SnapshotOffers {
         Ok(match req {
             SyncRequest::SnapshotOffer => {
                 let checkpoint = match self.offered(ledger).first() {
-                    Some(h) => Some(ledger.checkpoint(*h).map_err(|e| e.to_string())?),
+                    Some(h) => Some(Box::new(ledger.checkpoint(*h).map_err(|e| e.to_string())?)),
                     None => None,
                 };
                 SyncResponse::SnapshotOffer { checkpoint }
@@ -385,9 +385,11 @@ impl SnapshotOffers {
             SyncRequest::SnapshotManifest { height } => {
                 served(height)?;
                 SyncResponse::SnapshotManifest {
-                    manifest: ledger
-                        .snapshot_manifest(height)
-                        .map_err(|e| e.to_string())?,
+                    manifest: Box::new(
+                        ledger
+                            .snapshot_manifest(height)
+                            .map_err(|e| e.to_string())?,
+                    ),
                 }
             }
             SyncRequest::SnapshotChunk { height, index } => {
@@ -547,7 +549,7 @@ impl SnapshotSource for NetSource {
         match self.ask(&SyncRequest::SnapshotOffer)? {
             SyncResponse::SnapshotOffer {
                 checkpoint: Some(cp),
-            } => Ok(cp),
+            } => Ok(*cp),
             SyncResponse::SnapshotOffer { checkpoint: None } => Err(SourceFault::Unavailable(
                 "offers no snapshot yet".to_string(),
             )),
@@ -576,7 +578,7 @@ impl SnapshotSource for NetSource {
     }
     fn manifest(&self, height: Height) -> Result<SnapshotManifest, SourceFault> {
         match self.ask(&SyncRequest::SnapshotManifest { height })? {
-            SyncResponse::SnapshotManifest { manifest } => Ok(manifest),
+            SyncResponse::SnapshotManifest { manifest } => Ok(*manifest),
             r => Err(unexpected("a snapshot manifest", &r)),
         }
     }

@@ -128,7 +128,7 @@ pub enum SyncResponse {
     /// off). The requester verifies it with the epoch chain.
     SnapshotOffer {
         /// A header of the snapshot's height with its own certificate.
-        checkpoint: Option<Checkpoint>,
+        checkpoint: Option<Box<Checkpoint>>,
     },
     /// Epoch links from the epoch asked, in order, and the first epoch of the next page
     /// (`None`: no more links).
@@ -141,7 +141,7 @@ pub enum SyncResponse {
     /// A snapshot's manifest.
     SnapshotManifest {
         /// The manifest.
-        manifest: SnapshotManifest,
+        manifest: Box<SnapshotManifest>,
     },
     /// A snapshot's state chunk.
     SnapshotChunk {
