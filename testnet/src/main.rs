@@ -13,6 +13,8 @@ mod gov;
 mod manifest;
 mod netns;
 mod procs;
+mod soak;
+mod soak_check;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -168,6 +170,28 @@ enum Cmd {
         #[arg(long, default_value_t = 120)]
         timeout_s: u64,
     },
+    /// Jepsen-style soak (root): a fresh namespaced network under load and a seeded
+    /// schedule of faults, then an independent check of every log (docs/testing.md).
+    Soak {
+        /// A new or empty directory for the network.
+        #[arg(long)]
+        dir: PathBuf,
+        /// How long faults are injected, in seconds.
+        #[arg(long, default_value_t = 300)]
+        duration_s: u64,
+        /// The schedule's seed (random if not given; printed either way).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Validators: 4 or 7.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Print the summary as JSON on stdout (the timeline goes to stderr).
+        #[arg(long)]
+        json: bool,
+        /// First port: node i listens for peers on base+2i and for HTTP on base+2i+1.
+        #[arg(long, default_value_t = 27600)]
+        base_port: u16,
+    },
     /// Measure a running testnet (start it with `up --detach` first).
     Bench {
         #[command(subcommand)]
@@ -255,6 +279,21 @@ fn main() -> Result<()> {
             println!("partitioned: {}", shown.join(" | "));
             Ok(())
         }
+        Cmd::Soak {
+            dir,
+            duration_s,
+            seed,
+            validators,
+            json,
+            base_port,
+        } => soak::run(soak::Args {
+            dir,
+            duration_s,
+            seed,
+            validators,
+            json,
+            base_port,
+        }),
         Cmd::Bench { what } => match what {
             BenchCmd::Latency {
                 dir,

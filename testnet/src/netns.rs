@@ -345,7 +345,7 @@ pub fn partition(m: &mut Manifest, groups: &[String]) -> Result<Vec<Vec<String>>
 }
 
 /// Drop every IPv4 packet from `sources` on its way into the node behind `veth`.
-fn cut(veth: &str, sources: &[Ipv4Addr]) -> Result<()> {
+pub fn cut(veth: &str, sources: &[Ipv4Addr]) -> Result<()> {
     // HTB with no default class: unclassified packets take the direct queue, unshaped.
     run(
         "tc",
