@@ -254,32 +254,75 @@ pub fn state_sync(
     let m = manifest.manifest().clone();
     let h = m.height;
     let mut installer = SnapshotInstaller::new(store, genesis, manifest.clone())?;
-    for i in 0..m.chunk_count {
-        let chunk = rot
-            .first_good(
-                |s| s.chunk(h, i),
-                |c| verify_chunk(&manifest, c).map_err(|e| e.to_string()),
-            )
-            .ok_or_else(|| rot.none_left(format!("state chunk {i} of height {h}")))?;
-        installer.add_chunk(chunk)?;
-    }
-    for k in 0..m.log_piece_count {
-        let piece = rot
-            .first_good(
-                |s| s.log_piece(h, k),
-                |p| verify_log_piece(&manifest, p).map_err(|e| e.to_string()),
-            )
-            .ok_or_else(|| rot.none_left(format!("log piece {k} of height {h}")))?;
-        installer.add_log_piece(piece)?;
-    }
+    // Fetching and verifying (network, hashing) run on one thread, installing (store
+    // writes) on this one, a few pieces apart: the two overlap.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Piece>(PIPELINE_PIECES_MAX);
+    let fetched = std::thread::scope(|scope| {
+        let fetcher = scope.spawn(|| -> Result<Rotation<'_>, StateSyncError> {
+            // Owned here, so that the installer's loop ends when this thread does.
+            let tx = tx;
+            let mut rot = rot;
+            for i in 0..m.chunk_count {
+                let chunk = rot
+                    .first_good(
+                        |s| s.chunk(h, i),
+                        |c| verify_chunk(&manifest, c).map_err(|e| e.to_string()),
+                    )
+                    .ok_or_else(|| rot.none_left(format!("state chunk {i} of height {h}")))?;
+                if tx.send(Piece::Chunk(chunk)).is_err() {
+                    // The installer stopped (its error is the one reported).
+                    return Ok(rot);
+                }
+            }
+            for k in 0..m.log_piece_count {
+                let piece = rot
+                    .first_good(
+                        |s| s.log_piece(h, k),
+                        |p| verify_log_piece(&manifest, p).map_err(|e| e.to_string()),
+                    )
+                    .ok_or_else(|| rot.none_left(format!("log piece {k} of height {h}")))?;
+                if tx.send(Piece::Log(piece)).is_err() {
+                    return Ok(rot);
+                }
+            }
+            Ok(rot)
+        });
+        let mut installed: Result<(), StateSyncError> = Ok(());
+        for piece in rx {
+            let r = match piece {
+                Piece::Chunk(c) => installer.add_chunk(c),
+                Piece::Log(p) => installer.add_log_piece(p),
+            };
+            if let Err(e) = r {
+                installed = Err(e.into());
+                break;
+            }
+        }
+        // Leaving the loop dropped the receiver: a fetcher still sending stops.
+        let rot = fetcher
+            .join()
+            .map_err(|_| StateSyncError::Task("the fetching thread panicked".into()))?;
+        installed?;
+        rot
+    })?;
     let height = installer.finish()?;
     Ok(StateSyncReport {
         height,
         chunks: m.chunk_count,
         log_pieces: m.log_piece_count,
-        dropped: rot.dropped,
+        dropped: fetched.dropped,
     })
 }
+
+/// A verified piece on its way from the fetching thread to the installer.
+enum Piece {
+    Chunk(chancery_core::snapshot::VerifiedChunk),
+    Log(chancery_core::snapshot::VerifiedLogPiece),
+}
+
+/// Verified pieces waiting for the installer at most (each at most
+/// `SNAPSHOT_LOG_PIECE_BYTES_MAX`, about 16 MiB, so at most about 64 MiB held).
+pub const PIPELINE_PIECES_MAX: usize = 4;
 
 /// The serving side: which snapshot heights this node offers, and the answers to the
 /// snapshot requests of [`crate::sync`]. A snapshot of height *h* costs one pass over the
