@@ -340,30 +340,32 @@ impl SnapshotOffers {
         SnapshotOffers { interval_blocks }
     }
 
-    /// The heights served, latest first, at most [`OFFERED_MAX`]: multiples of the
-    /// interval at or below the tip (and at or above the first height held) whose block
-    /// has its own certificate.
+    /// The heights served, latest first, at most [`OFFERED_MAX`]: of the multiples of the
+    /// interval at or below the tip and the last epoch boundary (the block that ended the
+    /// previous epoch), those at or above the first height held whose block has its own
+    /// certificate (a boundary finalized through suffix blocks has none).
     pub fn offered(&self, ledger: &Ledger) -> Vec<Height> {
-        let iv = self.interval_blocks;
-        if iv == 0 {
-            return Vec::new();
-        }
-        let first = ledger.first_height().0.max(1);
-        let mut m = ledger.tip().height.0 / iv * iv;
-        let mut out = Vec::new();
-        for _ in 0..OFFER_SEARCH_MAX {
-            if m < first || out.len() == OFFERED_MAX {
-                break;
-            }
-            let own = ledger
-                .checkpoint(Height(m))
-                .is_ok_and(|cp| cp.header.height == Height(m));
-            if own {
-                out.push(Height(m));
-            }
-            m = m.saturating_sub(iv);
-        }
-        out
+        let tip = ledger.tip().height;
+        let boundary = ledger
+            .validator_set_at(tip.next())
+            .ok()
+            .map(|set| set.start_height.0.saturating_sub(1));
+        let own = |h: u64| {
+            ledger
+                .checkpoint(Height(h))
+                .is_ok_and(|cp| cp.header.height == Height(h))
+        };
+        candidates(
+            self.interval_blocks,
+            tip.0,
+            ledger.first_height().0,
+            boundary,
+        )
+        .into_iter()
+        .filter(|h| own(*h))
+        .take(OFFERED_MAX)
+        .map(Height)
+        .collect()
     }
 
     /// Answer a snapshot request (`Refused` with the reason for anything not served).
@@ -454,6 +456,27 @@ impl SnapshotOffers {
             other => return Err(format!("not a snapshot request: {other:?}")),
         })
     }
+}
+
+/// The heights a node may offer, latest first, before the own-certificate check: the
+/// last [`OFFER_SEARCH_MAX`] multiples of `interval` (0: none) at or below `tip`, and the
+/// last epoch boundary when there is one (snapshots off leave it out too), all at or
+/// above `first` (and above 0).
+fn candidates(interval: u64, tip: u64, first: u64, boundary: Option<u64>) -> Vec<u64> {
+    if interval == 0 {
+        return Vec::new();
+    }
+    let low = first.max(1);
+    let mut out: Vec<u64> = (0..OFFER_SEARCH_MAX)
+        .filter_map(|k| (tip / interval).checked_sub(k).map(|m| m * interval))
+        .filter(|h| *h >= low)
+        .collect();
+    if let Some(b) = boundary.filter(|b| *b >= low && *b <= tip) {
+        out.push(b);
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out.dedup();
+    out
 }
 
 /// `s` cut to at most `max` bytes, at a character boundary.
@@ -990,6 +1013,23 @@ mod tests {
         assert_eq!(
             chancery_ledger::store_kind(&*store).unwrap(),
             chancery_ledger::StoreKind::Empty
+        );
+    }
+
+    #[test]
+    fn offered_candidates_are_the_latest_multiples_and_the_last_epoch_boundary() {
+        assert_eq!(candidates(10, 47, 0, None)[..3], [40, 30, 20]);
+        assert_eq!(candidates(10, 47, 0, Some(44))[..3], [44, 40, 30]);
+        // A boundary that is a multiple counts once; one below the first height held, or
+        // the genesis, not at all.
+        assert_eq!(candidates(10, 47, 0, Some(40))[..2], [40, 30]);
+        assert_eq!(candidates(10, 47, 35, Some(33)), [40]);
+        assert_eq!(candidates(10, 47, 0, Some(0)).last(), Some(&10));
+        assert!(candidates(10, 9, 0, None).is_empty());
+        assert!(candidates(0, 47, 0, Some(44)).is_empty(), "snapshots off");
+        assert_eq!(
+            candidates(10, 1_000, 0, None).len(),
+            OFFER_SEARCH_MAX as usize
         );
     }
 }
