@@ -34,6 +34,30 @@ mod queue;
 mod streams;
 mod wire;
 
+/// The frame codec of the message streams, for the fuzz targets
+/// (`fuzz/fuzz_targets/net_frame.rs`); not an API of the network.
+#[doc(hidden)]
+pub mod frame {
+    use super::{Bytes, Channel, Limits};
+
+    /// Decode a frame body (what follows its length prefix) of `channel` as a receiver
+    /// with `limits` does: the length checked first, then the messages; the error says
+    /// what was expected.
+    pub fn decode(limits: &Limits, channel: Channel, body: &[u8]) -> Result<Vec<Bytes>, String> {
+        crate::wire::check_frame_len(limits, channel, body.len()).map_err(|e| e.to_string())?;
+        crate::wire::decode_frame(limits, channel, &Bytes::copy_from_slice(body))
+            .map_err(|e| e.to_string())
+    }
+
+    /// One frame holding `msgs`, its 4-byte length prefix included (`None` only past
+    /// 4 GiB).
+    pub fn encode(msgs: &[Bytes]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        crate::wire::encode_frame(msgs, &mut out).ok()?;
+        Some(out)
+    }
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
