@@ -329,15 +329,49 @@ pub const PIPELINE_PIECES_MAX: usize = 4;
 /// state when first asked (its manifest; the ledger keeps the tops of the last
 /// [`OFFERED_MAX`] heights), so only offered heights are served: a peer cannot make this
 /// node walk its state for heights of its choosing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SnapshotOffers {
     interval_blocks: u64,
+    /// Snapshot requests being served now (at most [`SNAPSHOT_REQUESTS_MAX`]).
+    serving: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Snapshot requests (manifest, chunk, log piece) served at once; more are refused as
+/// busy. Below the network's request handlers (`Limits::handler_tasks_max`, 8 by
+/// default), so that peers fetching snapshots never take every handler from block sync.
+pub const SNAPSHOT_REQUESTS_MAX: usize = 4;
+
+/// A place among the snapshot requests being served; freed when dropped.
+struct Serving(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl SnapshotOffers {
     /// Offer the heights that are multiples of `interval_blocks` (0: offer none).
     pub fn new(interval_blocks: u64) -> SnapshotOffers {
-        SnapshotOffers { interval_blocks }
+        SnapshotOffers {
+            interval_blocks,
+            serving: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        }
+    }
+
+    /// A place to serve one snapshot request, or why not.
+    fn enter(&self) -> Result<Serving, String> {
+        use std::sync::atomic::Ordering;
+        self.serving
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < SNAPSHOT_REQUESTS_MAX).then_some(n + 1)
+            })
+            .map(|_| Serving(self.serving.clone()))
+            .map_err(|_| {
+                format!(
+                    "busy: {SNAPSHOT_REQUESTS_MAX} snapshot requests are being served (at most {SNAPSHOT_REQUESTS_MAX} at once); ask again or ask another peer"
+                )
+            })
     }
 
     /// The heights served, latest first, at most [`OFFERED_MAX`]: of the multiples of the
@@ -382,10 +416,10 @@ impl SnapshotOffers {
         req: SyncRequest,
         bytes_max: usize,
     ) -> Result<SyncResponse, String> {
-        let served = |height: Height| -> Result<(), String> {
+        let served = |height: Height| -> Result<Serving, String> {
             let offered = self.offered(ledger);
             if offered.contains(&height) {
-                return Ok(());
+                return self.enter();
             }
             Err(format!(
                 "no snapshot of height {height} is offered (offered: {})",
@@ -428,7 +462,7 @@ impl SnapshotOffers {
                 SyncResponse::EpochLinks { links, next }
             }
             SyncRequest::SnapshotManifest { height } => {
-                served(height)?;
+                let _serving = served(height)?;
                 SyncResponse::SnapshotManifest {
                     manifest: Box::new(
                         ledger
@@ -438,7 +472,7 @@ impl SnapshotOffers {
                 }
             }
             SyncRequest::SnapshotChunk { height, index } => {
-                served(height)?;
+                let _serving = served(height)?;
                 SyncResponse::SnapshotChunk {
                     chunk: ledger
                         .snapshot_chunk(height, index)
@@ -446,7 +480,7 @@ impl SnapshotOffers {
                 }
             }
             SyncRequest::SnapshotLogPiece { height, index } => {
-                served(height)?;
+                let _serving = served(height)?;
                 SyncResponse::SnapshotLogPiece {
                     piece: ledger
                         .snapshot_log_piece(height, index)
@@ -1031,5 +1065,51 @@ mod tests {
             candidates(10, 1_000, 0, None).len(),
             OFFER_SEARCH_MAX as usize
         );
+    }
+
+    /// Peers fetching snapshots never take every request handler: past
+    /// `SNAPSHOT_REQUESTS_MAX` at once a snapshot request is refused as busy, and a
+    /// blocks request is still answered.
+    #[test]
+    fn snapshot_requests_past_the_limit_are_refused_as_busy_and_block_sync_goes_on() {
+        let fx = Fixture::new();
+        let src = source(&fx, 4);
+        let offers = SnapshotOffers::new(2);
+        let held: Vec<Serving> = (0..SNAPSHOT_REQUESTS_MAX)
+            .map(|_| offers.enter().expect("a place"))
+            .collect();
+        match offers.answer(
+            &src,
+            SyncRequest::SnapshotManifest { height: Height(4) },
+            1 << 20,
+        ) {
+            SyncResponse::Refused { reason } => assert!(reason.starts_with("busy"), "{reason}"),
+            r => panic!("busy expected, got {}", r.kind()),
+        }
+        let recent = crate::compact::RecentTxs::new();
+        let blocks = crate::sync::answer(
+            &src,
+            &recent,
+            &offers,
+            &codec::encode(&SyncRequest::Blocks {
+                from: Height(1),
+                max: 4,
+            }),
+            1 << 20,
+        )
+        .expect("answered");
+        assert!(matches!(
+            codec::decode::<SyncResponse>(&blocks).unwrap(),
+            SyncResponse::Blocks { blocks } if blocks.len() == 4
+        ));
+        drop(held);
+        assert!(matches!(
+            offers.answer(
+                &src,
+                SyncRequest::SnapshotManifest { height: Height(4) },
+                1 << 20
+            ),
+            SyncResponse::SnapshotManifest { .. }
+        ));
     }
 }
