@@ -525,6 +525,11 @@ fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
+/// Times a busy peer is asked again for one piece before it is dropped.
+pub const BUSY_RETRIES_MAX: u32 = 5;
+/// Wait before asking a busy peer again, times the attempt, in milliseconds.
+pub const BUSY_BACKOFF_MS: u64 = 200;
+
 /// A peer over the network as a snapshot source. Its calls block on the network: run
 /// [`state_sync`] on a blocking thread of the runtime `rt` belongs to.
 pub struct NetSource {
@@ -540,20 +545,32 @@ impl NetSource {
     }
 
     fn ask(&self, req: &SyncRequest) -> Result<SyncResponse, SourceFault> {
-        let bytes = self
-            .rt
-            .block_on(
-                self.net
-                    .request(&self.peer, Bytes::from(codec::encode(req))),
-            )
-            .map_err(|e| SourceFault::Unavailable(e.to_string()))?;
-        let resp: SyncResponse = codec::decode(&bytes)
-            .map_err(|e| SourceFault::Invalid(format!("undecodable answer: {e}")))?;
-        match resp {
-            SyncResponse::Refused { reason } => {
-                Err(SourceFault::Unavailable(format!("refused: {reason}")))
+        let mut busy = 0u32;
+        loop {
+            let bytes = self
+                .rt
+                .block_on(
+                    self.net
+                        .request(&self.peer, Bytes::from(codec::encode(req))),
+                )
+                .map_err(|e| SourceFault::Unavailable(e.to_string()))?;
+            let resp: SyncResponse = codec::decode(&bytes)
+                .map_err(|e| SourceFault::Invalid(format!("undecodable answer: {e}")))?;
+            match resp {
+                // A peer serving others: ask again a little later, a few times.
+                SyncResponse::Refused { reason }
+                    if reason.starts_with("busy") && busy < BUSY_RETRIES_MAX =>
+                {
+                    busy += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        BUSY_BACKOFF_MS * u64::from(busy),
+                    ));
+                }
+                SyncResponse::Refused { reason } => {
+                    return Err(SourceFault::Unavailable(format!("refused: {reason}")))
+                }
+                r => return Ok(r),
             }
-            r => Ok(r),
         }
     }
 }
