@@ -13,18 +13,9 @@
 //! - `chancery-node backup --data DIR --out BACKUP` writes a consistent copy of the database
 //!   while the node runs (through its admin socket) or while it is stopped.
 
-mod admin;
-mod app;
-mod compact;
-mod driver;
-mod indexer;
-mod join;
-mod sigcache;
-mod signmark;
-mod startup;
-mod statesync;
-mod sync;
-mod verifypool;
+#![forbid(unsafe_code)]
+
+use chancery_node::{admin, app, compact, driver, indexer, join, signmark, startup, statesync};
 
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};
