@@ -14,6 +14,7 @@ pub mod compact;
 pub mod driver;
 pub mod indexer;
 pub mod join;
+pub mod runtime;
 mod sigcache;
 pub mod signmark;
 pub mod startup;

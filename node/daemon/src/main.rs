@@ -583,6 +583,7 @@ async fn run(cfg: NodeConfig, config_path: PathBuf, allow_sign_below_mark: bool)
         recent,
         node_config: Some(Arc::new(cfg.clone())),
         config_updates: Some(reload_on_sighup(config_path)),
+        runtime: chancery_node::runtime::TokioRuntime::shared(),
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
