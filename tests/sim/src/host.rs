@@ -96,7 +96,7 @@ impl HostConfig {
     pub fn for_seed(seed: u64) -> HostConfig {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_ed0f_0057);
         let nodes = 4;
-        let duration_ms = 12_000;
+        let duration_ms = 16_000;
         let heal_at_ms = 8_000;
         let mut cuts = Vec::new();
         for _ in 0..rng.gen_range(0..=4) {
@@ -517,13 +517,17 @@ fn start_node(
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let errs = errors.clone();
     let name = node.name.clone();
-    let task = rt.spawn_task(Box::pin(async move {
-        if let Err(e) = drv.run(shutdown_rx).await {
-            errs.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!("{name}: driver stopped: {e:#}"));
-        }
-    }));
+    let span = tracing::info_span!("node", name = %node.name);
+    let task = rt.spawn_task(Box::pin(tracing::Instrument::instrument(
+        async move {
+            if let Err(e) = drv.run(shutdown_rx).await {
+                errs.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(format!("{name}: driver stopped: {e:#}"));
+            }
+        },
+        span,
+    )));
     node.live = Some(Live {
         ledger,
         commands: cmd_tx,
@@ -777,6 +781,9 @@ impl<'a> Sim<'a> {
                 )));
             }
             self.check_slice()?;
+            if t % 500 == 0 {
+                self.debug_status();
+            }
         }
         match heights_at_heal {
             Some(h) => self.final_checks(h),
@@ -789,6 +796,43 @@ impl<'a> Sim<'a> {
             .iter()
             .map(|n| n.live.as_ref().map_or(0, |l| l.ledger.tip().height.0))
             .collect()
+    }
+
+    /// `HOST_SIM_DEBUG`: each live node's published status.
+    fn debug_status(&self) {
+        if std::env::var_os("HOST_SIM_DEBUG").is_none() {
+            return;
+        }
+        {
+            let st = self.hub.lock();
+            for (name, ep) in &st.endpoints {
+                eprintln!(
+                    "{} ms {name}: inbound room {} of {}, cut {:?}, loss {}",
+                    self.rt.elapsed().as_millis(),
+                    ep.inbound.capacity(),
+                    ep.inbound.max_capacity(),
+                    st.cut,
+                    st.loss
+                );
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(l) = &n.live {
+                let s = l._status.borrow().clone();
+                eprintln!(
+                    "{} ms node {i}: view {} height {} peer_height {} mempool {} evidence {} refused {} waiting_overflow {} compact_failed {}",
+                    self.rt.elapsed().as_millis(),
+                    s.view,
+                    s.height,
+                    s.peer_height,
+                    s.mempool_txs,
+                    s.evidence,
+                    s.finalized_refused,
+                    s.finalized_waiting_overflow,
+                    s.proposals_compact_failed
+                );
+            }
+        }
     }
 
     fn check_slice(&mut self) -> Result<(), HostViolation> {
