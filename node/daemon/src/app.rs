@@ -16,6 +16,7 @@
 //! finalizes its parent too, so the chain never stalls on a block that is notarized but
 //! neither finalized nor nullified (a case Simplex allows).
 
+use crate::runtime::Runtime;
 use chancery_consensus::{Block as CBlock, BlockRef};
 use chancery_core::block::{Block, BlockHeader};
 use chancery_core::cert::Certificate;
@@ -28,7 +29,7 @@ use chancery_ledger::{verify_block_txs, CheckedTx, Ledger, Tip};
 use chancery_mempool::{AdmissionView, BlockLimits, MemberInfo, Mempool};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Most block headers of unfinalized blocks remembered (to check empty blocks and
 /// to propose on notarized parents).
@@ -282,6 +283,9 @@ pub struct App {
     /// Our last built block: its digest, header and transactions, which the driver sends
     /// by hash (`compact.rs`) and keeps to answer fetches.
     pub last_built: Option<Built>,
+    /// The clock the pace measures execution with (the driver's runtime, so that in the
+    /// simulator the pace is a function of the seed).
+    rt: Arc<dyn Runtime>,
 }
 
 /// A block we built, as the driver needs it to send it by hash.
@@ -329,7 +333,14 @@ impl App {
             pace: Pace::new(exec_budget),
             metrics: Arc::default(),
             last_built: None,
+            rt: crate::runtime::TokioRuntime::shared(),
         }
+    }
+
+    /// Measure execution times with `rt`'s clock (the driver's runtime; the OS clock
+    /// until then).
+    pub fn set_runtime(&mut self, rt: Arc<dyn Runtime>) {
+        self.rt = rt;
     }
 
     /// Follow the block limits of a new epoch (`set_params`). The largest block encoding
@@ -524,7 +535,7 @@ impl App {
             validator_set: chancery_core::Digest::ZERO,
             next_validator_set: chancery_core::Digest::ZERO,
         };
-        let started = Instant::now();
+        let started = self.rt.now();
         let limits = BlockLimits {
             txs_max: self.pace.txs_max(self.block_txs_max),
             bytes_max: self.block_bytes_max,
@@ -542,7 +553,8 @@ impl App {
             return Err(mismatch("epoch", epoch, header.epoch));
         }
         let txs: Vec<_> = checked.iter().map(|c| c.tx().clone()).collect();
-        self.pace.observe(txs.len(), started.elapsed());
+        self.pace
+            .observe(txs.len(), self.rt.now().saturating_duration_since(started));
         let block = Block { header, txs };
         let cblock = to_consensus(&block);
         // Never build a proposal the network would refuse (issue 14, finding 6).
@@ -675,7 +687,7 @@ impl App {
             // empty block waits too: its epoch fields follow from the parent's state.
             return Ok(false);
         }
-        let started = Instant::now();
+        let started = self.rt.now();
         let mempool = &self.mempool;
         let checked = verify_block_txs(&self.chain_id, block.txs.clone(), |hash| {
             mempool.verified(hash)
@@ -685,7 +697,10 @@ impl App {
         let ex = self
             .ledger
             .execute_on(&parent.digest, &checked, h.time, h.height)?;
-        self.pace.observe(block.txs.len(), started.elapsed());
+        self.pace.observe(
+            block.txs.len(),
+            self.rt.now().saturating_duration_since(started),
+        );
         let mut want = h.clone();
         ex.fill_header(&mut want);
         // Every field execution decides, the epoch fields included: a header the ledger
@@ -729,12 +744,12 @@ impl App {
         descendants: &[BlockHeader],
         checked: Option<&[CheckedTx]>,
     ) -> Result<chancery_ledger::Applied, BlockCheckError> {
-        let started = std::time::Instant::now();
+        let started = self.rt.now();
         let applied = match checked {
             Some(c) => self.ledger.apply_checked(block, c, cert, descendants)?,
             None => self.ledger.apply_by_descendant(block, cert, descendants)?,
         };
-        let spent = started.elapsed();
+        let spent = self.rt.now().saturating_duration_since(started);
         let view_state = LedgerView(&self.ledger);
         let sweep = self.mempool.on_committed(block.txs.iter(), &view_state);
         self.metrics

@@ -8,6 +8,7 @@
 
 use crate::app::{App, FinalBlock, Verdict};
 use crate::compact::{self, CompactProposal, RecentTxs, SeenTxs, TX_FETCH_HASHES_MAX};
+use crate::runtime::{JobPool, Runtime};
 use crate::sigcache::{CachedVerifier, SigCache, SIG_CACHE_ITEMS_MAX};
 use crate::signmark::{self, SignMark, SignMarkFile};
 use crate::sync::{self, SyncRequest, SyncResponse, SYNC_BLOCKS_MAX};
@@ -26,8 +27,10 @@ use chancery_net::{Bytes, Channel, Inbound, Misbehaviour, Network, PeerName};
 use chancery_storage::{Column, Store, WriteBatch};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, watch};
 
 pub use chancery_api::handle::{Command, Event, NodeStatus};
@@ -97,15 +100,44 @@ const VOTE_SCAN_PAGE_ROWS: usize = 1024;
 /// transaction message (`chancery_net::GOSSIP_TXS_BYTES_MAX`) is tighter and bites first.
 pub const TX_BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-/// The wall clock as consensus-block time candidates (used only to propose and to bound a
-/// proposal's time, never in execution).
+/// The OS wall clock as consensus-block time candidates (used only to propose and to
+/// bound a proposal's time, never in execution). The driver itself reads its runtime's
+/// wall clock (`Runtime::system_time_ms`); this is the production one, for callers outside.
 pub fn now_ms() -> TimestampMs {
-    TimestampMs(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
-    )
+    TimestampMs(crate::runtime::TokioRuntime.system_time_ms())
+}
+
+/// What woke the driver's loop ([`Driver::next_source`]).
+enum Source {
+    Shutdown,
+    Inbound(Inbound),
+    Command(Command),
+    GossipChecked(GossipChecked),
+    Fetched(Fetched),
+    Prechecked(Prechecked),
+    Sync(SyncOutcome),
+    Config(Arc<chancery_genesis::config::NodeConfig>),
+    /// The deadline the loop slept until passed.
+    Time,
+}
+
+/// A channel's item if one is ready (`None`: nothing yet, or the channel is closed).
+fn ready_some<T>(p: Poll<Option<T>>) -> Option<T> {
+    match p {
+        Poll::Ready(Some(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// The tick after the one due at `due`, seen at `now`: an interval later, or an interval
+/// from now when the loop fell more than a whole interval behind.
+fn next_tick(due: Instant, now: Instant, every: Duration) -> Instant {
+    let next = due + every;
+    if next <= now {
+        now + every
+    } else {
+        next
+    }
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -216,8 +248,18 @@ pub struct Driver {
     gossip_rx: mpsc::Receiver<GossipChecked>,
     /// Gossip batches being checked on the verify pool (at most `GOSSIP_CHECKS_MAX`).
     gossip_checking: usize,
-    /// Threads that check gossiped transactions' signatures, one per core.
-    verify: crate::verifypool::VerifyPool,
+    /// Threads that check gossiped transactions' signatures, one per core (the
+    /// runtime's job pool).
+    verify: Arc<dyn JobPool>,
+    /// Time, timers and tasks: the driver reads the clock and spawns only through it.
+    rt: Arc<dyn Runtime>,
+    /// When the next catch-up check is due (every `SYNC_TICK_INTERVAL_MS`).
+    sync_tick_at: Instant,
+    /// When the status is next published (every `STATUS_TICK_INTERVAL_MS`).
+    status_tick_at: Instant,
+    /// Which source the loop looks at first on its next turn: the sources take turns,
+    /// so none starves the others and the order is the same on every run.
+    turn: usize,
     /// Gossip batches dropped because `GOSSIP_CHECKS_MAX` were being checked.
     gossip_dropped: u64,
     /// Our proposals built on a parent not yet committed (R15).
@@ -327,6 +369,9 @@ pub struct DriverParts {
     pub node_config: Option<Arc<chancery_genesis::config::NodeConfig>>,
     /// Reloaded configurations (SIGHUP): their `[[peers]]` replace the observers admitted.
     pub config_updates: Option<mpsc::Receiver<Arc<chancery_genesis::config::NodeConfig>>>,
+    /// Time, timers, tasks and the job pool (`TokioRuntime` in production, virtual time
+    /// in the simulator).
+    pub runtime: Arc<dyn Runtime>,
 }
 
 /// Where a validator's signing mark lives and what the operator allows.
@@ -537,8 +582,13 @@ impl Driver {
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_CHECKS_MAX);
         let (precheck_tx, precheck_rx) = mpsc::channel(SIG_PRECHECKS_MAX);
         let (fetch_tx, fetch_rx) = mpsc::channel(COMPACT_PENDING_MAX);
-        let verify = crate::verifypool::VerifyPool::per_core(GOSSIP_CHECKS_MAX)
+        let rt = p.runtime;
+        let verify = rt
+            .job_pool(GOSSIP_CHECKS_MAX)
             .map_err(|e| anyhow::anyhow!("starting the signature-check threads: {e}"))?;
+        let mut app = p.app;
+        app.set_runtime(rt.clone());
+        let start = rt.now();
         tracing::debug!(
             threads = verify.threads(),
             "gossiped transactions are checked on their own threads"
@@ -557,7 +607,7 @@ impl Driver {
             rests: p.heartbeat_ms > 0,
             work_told: true,
             core_cfg: cfg,
-            app: p.app,
+            app,
             net: p.net,
             inbound: p.inbound,
             commands: p.commands,
@@ -570,7 +620,7 @@ impl Driver {
             pending_validate: VecDeque::new(),
             gossip_out: Vec::new(),
             gossip_first_at: None,
-            gossip_last: Instant::now(),
+            gossip_last: start,
             events: p.events,
             status: p.status,
             sync_tx,
@@ -580,6 +630,11 @@ impl Driver {
             gossip_rx,
             gossip_checking: 0,
             verify,
+            rt,
+            // Both ticks are due at once, as an interval's first tick is.
+            sync_tick_at: start,
+            status_tick_at: start,
+            turn: 0,
             gossip_dropped: 0,
             proposals_pipelined: 0,
             parents_filled: 0,
@@ -618,32 +673,26 @@ impl Driver {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
         self.step(Input::Start)?;
         self.tell_work()?;
-        let mut sync_tick = tokio::time::interval(Duration::from_millis(SYNC_TICK_INTERVAL_MS));
-        let mut status_tick = tokio::time::interval(Duration::from_millis(STATUS_TICK_INTERVAL_MS));
         loop {
-            let wake = self.next_wake();
-            tokio::select! {
-                _ = shutdown.changed() => {
-                    if *shutdown.borrow() { break; }
+            match self.next_source(&mut shutdown).await {
+                Source::Shutdown => {
+                    if *shutdown.borrow() {
+                        break;
+                    }
                 }
-                Some(first) = self.inbound.recv() => self.on_inbound(first)?,
-                Some(cmd) = self.commands.recv() => self.on_command(cmd),
-                Some(checked) = self.gossip_rx.recv() => self.on_gossip_checked(checked)?,
-                Some(fetched) = self.fetch_rx.recv() => self.on_fetched(fetched)?,
-                Some(checked) = self.precheck_rx.recv() => self.on_prechecked(checked)?,
-                _ = tokio::time::sleep_until(wake.into()) => self.on_wake()?,
-                // Only while something waits to be gossiped: an idle node does not wake
-                // 50 times a second for nothing (issue 17).
-                _ = Self::gossip_due(self.gossip_first_at, self.gossip_last) => self.flush_gossip(),
-                _ = sync_tick.tick() => self.start_sync(),
-                Some((peer, claimed, res)) = self.sync_rx.recv() => {
+                Source::Inbound(first) => self.on_inbound(first)?,
+                Source::Command(cmd) => self.on_command(cmd),
+                Source::GossipChecked(checked) => self.on_gossip_checked(checked)?,
+                Source::Fetched(fetched) => self.on_fetched(fetched)?,
+                Source::Prechecked(checked) => self.on_prechecked(checked)?,
+                Source::Sync((peer, claimed, res)) => {
                     if let Some(h) = claimed {
                         self.on_claim(&peer, h);
                     }
                     self.on_sync(peer, res)?
                 }
-                _ = status_tick.tick() => self.publish_status(),
-                Some(cfg) = recv_some(&mut self.config_updates) => self.on_config(cfg),
+                Source::Config(cfg) => self.on_config(cfg),
+                Source::Time => self.on_time()?,
             }
             if std::mem::take(&mut self.sync_wanted) {
                 self.start_sync();
@@ -652,6 +701,100 @@ impl Driver {
         }
         tracing::info!(height = self.app.ledger.tip().height.0, "driver stopped");
         Ok(())
+    }
+
+    /// Wait for the next thing to do: the shutdown signal (looked at first), a message, a
+    /// command, a finished job or task, or the next deadline ([`Driver::next_deadline`],
+    /// one timer of the runtime for all of them). When several are ready, the sources take
+    /// turns (`turn`): fair, and the same order on every run, which the simulator needs
+    /// (a `tokio::select!` picks at random).
+    async fn next_source(&mut self, shutdown: &mut watch::Receiver<bool>) -> Source {
+        /// The sources that take turns: seven channels and the timer.
+        const SOURCES: usize = 8;
+        let mut sleep = self.rt.sleep_until(self.next_deadline());
+        let first = self.turn;
+        self.turn = (self.turn + 1) % SOURCES;
+        let mut changed = std::pin::pin!(shutdown.changed());
+        let inbound = &mut self.inbound;
+        let commands = &mut self.commands;
+        let gossip = &mut self.gossip_rx;
+        let fetch = &mut self.fetch_rx;
+        let precheck = &mut self.precheck_rx;
+        let sync = &mut self.sync_rx;
+        let mut config = self.config_updates.as_mut();
+        std::future::poll_fn(move |cx| {
+            if changed.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Source::Shutdown);
+            }
+            for i in 0..SOURCES {
+                // A closed channel (`Ready(None)`) is skipped, as `select!` disables it.
+                let ready = match (first + i) % SOURCES {
+                    0 => ready_some(inbound.poll_recv(cx)).map(Source::Inbound),
+                    1 => ready_some(commands.poll_recv(cx)).map(Source::Command),
+                    2 => ready_some(gossip.poll_recv(cx)).map(Source::GossipChecked),
+                    3 => ready_some(fetch.poll_recv(cx)).map(Source::Fetched),
+                    4 => ready_some(precheck.poll_recv(cx)).map(Source::Prechecked),
+                    5 => ready_some(sync.poll_recv(cx)).map(Source::Sync),
+                    6 => match config.as_mut() {
+                        Some(rx) => ready_some(rx.poll_recv(cx)).map(Source::Config),
+                        None => None,
+                    },
+                    _ => sleep.as_mut().poll(cx).is_ready().then_some(Source::Time),
+                };
+                if let Some(source) = ready {
+                    return Poll::Ready(source);
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The earliest of everything the driver waits for in time: its timers
+    /// ([`Driver::next_wake`]), the gossip flush while something is queued, and the
+    /// catch-up and status ticks.
+    fn next_deadline(&self) -> Instant {
+        let mut at = self
+            .next_wake()
+            .min(self.sync_tick_at)
+            .min(self.status_tick_at);
+        if let Some(due) = self.gossip_due() {
+            at = at.min(due);
+        }
+        at
+    }
+
+    /// A deadline passed: fire what is due — timers, proposals and fetches
+    /// ([`Driver::on_wake`]), the gossip flush, the catch-up and status ticks. A tick that
+    /// fell behind (a long step) is taken once and the next one is an interval from now.
+    fn on_time(&mut self) -> anyhow::Result<()> {
+        self.on_wake()?;
+        let now = self.rt.now();
+        if self.gossip_due().is_some_and(|due| due <= now) {
+            self.flush_gossip();
+        }
+        if self.sync_tick_at <= now {
+            self.sync_tick_at = next_tick(
+                self.sync_tick_at,
+                now,
+                Duration::from_millis(SYNC_TICK_INTERVAL_MS),
+            );
+            self.start_sync();
+        }
+        if self.status_tick_at <= now {
+            self.status_tick_at = next_tick(
+                self.status_tick_at,
+                now,
+                Duration::from_millis(STATUS_TICK_INTERVAL_MS),
+            );
+            self.publish_status();
+        }
+        Ok(())
+    }
+
+    /// The runtime's wall clock as a block-time candidate ([`now_ms`]).
+    fn now_ms(&self) -> TimestampMs {
+        TimestampMs(self.rt.system_time_ms())
     }
 
     /// R14: tell the core when pending work appears or runs out (the pool's transactions:
@@ -666,7 +809,7 @@ impl Driver {
     }
 
     fn next_wake(&self) -> Instant {
-        let far = Instant::now() + Duration::from_millis(IDLE_WAKE_MS);
+        let far = self.rt.now() + Duration::from_millis(IDLE_WAKE_MS);
         let t = self.timers.peek().map(|Reverse(t)| t.at).unwrap_or(far);
         let p = self
             .pending_propose
@@ -684,7 +827,7 @@ impl Driver {
     }
 
     fn on_wake(&mut self) -> anyhow::Result<()> {
-        let now = Instant::now();
+        let now = self.rt.now();
         self.fetch_due(now);
         while let Some(Reverse(t)) = self.timers.peek() {
             if t.at > now {
@@ -875,7 +1018,7 @@ impl Driver {
             compact: c,
             digest,
             fetched: HashMap::new(),
-            fetch_at: Instant::now() + Duration::from_millis(COMPACT_FETCH_WAIT_MS),
+            fetch_at: self.rt.now() + Duration::from_millis(COMPACT_FETCH_WAIT_MS),
             fetching: false,
         });
         None
@@ -940,10 +1083,10 @@ impl Driver {
             let net = self.net.clone();
             let out = self.fetch_tx.clone();
             let digest = p.digest;
-            tokio::spawn(async move {
+            self.rt.spawn(Box::pin(async move {
                 let res = fetch_txs(&*net, &peer, missing).await;
                 let _ = out.send((digest, res)).await;
-            });
+            }));
         }
     }
 
@@ -1022,11 +1165,12 @@ impl Driver {
             tracing::info!(peer = %from, bad, "peer gossiped transactions with bad signatures");
             self.net.report(&from, Misbehaviour::Invalid);
         }
+        let now_ms = self.now_ms();
         let view = crate::app::LedgerView(&self.app.ledger);
         let _ = self
             .app
             .mempool
-            .insert_batch_with(txs, verdicts, Origin::Peer, now_ms(), &view);
+            .insert_batch_with(txs, verdicts, Origin::Peer, now_ms, &view);
         self.wake_idle_leader();
         // The transactions a proposal received by hash waited for may have come.
         self.retry_compact()
@@ -1044,7 +1188,7 @@ impl Driver {
         };
         let parent = p.parent.digest;
         if !self.app.can_execute_on(&parent) {
-            p.deadline = p.deadline.min(Instant::now() + self.propose_wait);
+            p.deadline = p.deadline.min(self.rt.now() + self.propose_wait);
             return;
         }
         if self.app.has_work_on(&parent) {
@@ -1062,14 +1206,13 @@ impl Driver {
                 reply,
             } => {
                 let bytes: Vec<Vec<u8>> = txs.iter().map(Transaction::to_bytes).collect();
+                let now = self.rt.now();
+                let now_ms = self.now_ms();
                 let view = crate::app::LedgerView(&self.app.ledger);
-                let results = self.app.mempool.insert_batch_with(
-                    txs,
-                    verdicts,
-                    Origin::Local,
-                    now_ms(),
-                    &view,
-                );
+                let results =
+                    self.app
+                        .mempool
+                        .insert_batch_with(txs, verdicts, Origin::Local, now_ms, &view);
                 let out: Vec<Result<TxHash, AdmitError>> = results
                     .into_iter()
                     .zip(bytes)
@@ -1080,7 +1223,7 @@ impl Driver {
                                 // transactions by hash, so peers should hold them all.
                                 self.flush_gossip();
                             }
-                            self.gossip_first_at.get_or_insert_with(Instant::now);
+                            self.gossip_first_at.get_or_insert(now);
                             self.gossip_out.push(b);
                             a.hash
                         })
@@ -1095,23 +1238,18 @@ impl Driver {
         }
     }
 
-    /// Resolves when queued transactions are due for gossip: at once if the last flush
-    /// was `GOSSIP_FLUSH_INTERVAL_MS` ago, else that long after it (so a loaded node
-    /// sends one batch per interval and a quiet one sends without delay); never while
+    /// When queued transactions are due for gossip: at once if the last flush was
+    /// `GOSSIP_FLUSH_INTERVAL_MS` ago, else that long after it (so a loaded node sends one
+    /// batch per interval and a quiet one sends without delay); never (`None`) while
     /// nothing is queued, so an idle node does not wake for gossip (issue 17).
-    async fn gossip_due(first_at: Option<Instant>, last: Instant) {
-        match first_at {
-            Some(t) => {
-                let due = t.max(last + Duration::from_millis(GOSSIP_FLUSH_INTERVAL_MS));
-                tokio::time::sleep_until(due.into()).await
-            }
-            None => std::future::pending().await,
-        }
+    fn gossip_due(&self) -> Option<Instant> {
+        self.gossip_first_at
+            .map(|t| t.max(self.gossip_last + Duration::from_millis(GOSSIP_FLUSH_INTERVAL_MS)))
     }
 
     fn flush_gossip(&mut self) {
         self.gossip_first_at = None;
-        self.gossip_last = Instant::now();
+        self.gossip_last = self.rt.now();
         while !self.gossip_out.is_empty() {
             // At most GOSSIP_TXS_MAX transactions and GOSSIP_TXS_BYTES_MAX bytes (the wire
             // limit of the transaction channel is derived from both); at least one.
@@ -1148,7 +1286,7 @@ impl Driver {
         let net = self.net.clone();
         let tx = self.sync_tx.clone();
         self.sync_in_flight = true;
-        tokio::spawn(async move {
+        self.rt.spawn(Box::pin(async move {
             let mut claimed = None;
             let res = async {
                 let status = net
@@ -1175,15 +1313,14 @@ impl Driver {
             }
             .await;
             let _ = tx.send((peer, claimed, res)).await;
-        });
+        }));
     }
 
     /// A peer's claimed height (its sync status answer), for readiness. Only validators'
     /// claims count (observers may be many).
     fn on_claim(&mut self, peer: &PeerName, height: Height) {
         if self.index_of.contains_key(peer) {
-            self.peer_heights
-                .claim(peer.clone(), height, Instant::now());
+            self.peer_heights.claim(peer.clone(), height, self.rt.now());
         }
     }
 
@@ -1476,7 +1613,7 @@ impl Driver {
         self.status.send_replace(NodeStatus {
             view: self.core.view().0,
             height: tip,
-            peer_height: self.peer_heights.height(Instant::now()).0.max(tip),
+            peer_height: self.peer_heights.height(self.rt.now()).0.max(tip),
             validators_live: live,
             quorum,
             validators: total,
@@ -1539,7 +1676,7 @@ impl Driver {
             } => {
                 self.timer_seq += 1;
                 self.timers.push(Reverse(Timer {
-                    at: Instant::now() + Duration::from_millis(after_ms),
+                    at: self.rt.now() + Duration::from_millis(after_ms),
                     seq: self.timer_seq,
                     view,
                     kind: kind.into(),
@@ -1577,7 +1714,7 @@ impl Driver {
                 .iter_mut()
                 .find(|p| p.digest == *digest)
             {
-                p.fetch_at = p.fetch_at.min(Instant::now());
+                p.fetch_at = p.fetch_at.min(self.rt.now());
                 self.compact.requests_held += 1;
                 return;
             }
@@ -1649,7 +1786,7 @@ impl Driver {
         } else {
             self.propose_wait
         };
-        let asked = Instant::now();
+        let asked = self.rt.now();
         self.pending_propose = Some(PendingPropose {
             view,
             parent,
@@ -1874,9 +2011,9 @@ impl Driver {
                     .unwrap_or(View(0)),
             };
             let leader = self.core.leader(b.view);
-            let started = Instant::now();
-            let verdict = self.app.check(&b, &pref, leader, epoch, now_ms());
-            self.defer_timers(started.elapsed());
+            let started = self.rt.now();
+            let verdict = self.app.check(&b, &pref, leader, epoch, self.now_ms());
+            self.defer_timers(self.rt.now().saturating_duration_since(started));
             match verdict {
                 Verdict::Valid => self.parents_filled += 1,
                 Verdict::Invalid(e) => {
@@ -1895,9 +2032,11 @@ impl Driver {
         self.fill_parent(&parent.digest);
         let leader = self.core.leader(block.view);
         let epoch = self.core.epoch();
-        let started = Instant::now();
-        let verdict = self.app.check(&block, &parent, leader, epoch, now_ms());
-        self.defer_timers(started.elapsed());
+        let started = self.rt.now();
+        let verdict = self
+            .app
+            .check(&block, &parent, leader, epoch, self.now_ms());
+        self.defer_timers(self.rt.now().saturating_duration_since(started));
         match verdict {
             Verdict::Valid => {
                 inputs.push_back(Input::Validated {
@@ -2035,14 +2174,15 @@ impl Driver {
         let Some(me) = self.core.index() else {
             return Ok(());
         };
-        let started = Instant::now();
+        let started = self.rt.now();
         // Built on a parent not yet committed, on its speculative result (R15).
         let pipelined = p.parent.digest != self.app.ledger.tip().hash
             && self.app.can_execute_on(&p.parent.digest);
         let built = self
             .app
-            .build(self.core.epoch(), p.view, me, &p.parent, now_ms());
-        self.defer_timers(started.elapsed());
+            .build(self.core.epoch(), p.view, me, &p.parent, self.now_ms());
+        let spent = self.rt.now().saturating_duration_since(started);
+        self.defer_timers(spent);
         match built {
             Ok(block) => {
                 if pipelined {
@@ -2051,7 +2191,7 @@ impl Driver {
                 tracing::debug!(
                     view = p.view.0,
                     height = block.height.0,
-                    took_ms = started.elapsed().as_millis() as u64,
+                    took_ms = spent.as_millis() as u64,
                     us_per_tx = self.app.pace.us_per_tx().unwrap_or(0.0),
                     "proposed"
                 );
@@ -2190,18 +2330,6 @@ pub fn check_gossip(
     GossipChecked { from, result }
 }
 
-/// The next value of an optional channel; pending for ever when there is none (or it
-/// closed), so that a `select!` branch on it never fires.
-async fn recv_some<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
-    match rx {
-        Some(r) => match r.recv().await {
-            Some(v) => Some(v),
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
-    }
-}
-
 /// Transactions gossiped between nodes: canonical transaction bytes.
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct TxBatch(pub Vec<Vec<u8>>);
@@ -2335,6 +2463,7 @@ mod tests {
             recent: Arc::new(RecentTxs::new()),
             node_config: None,
             config_updates: None,
+            runtime: crate::runtime::TokioRuntime::shared(),
         })?;
         Ok(Rig {
             drv,
@@ -2792,7 +2921,8 @@ mod tests {
     /// while the previous job (which replies just before it ends) still counts as busy.
     fn started(fx: &Fixture) -> Rig {
         let mut r = rig(fx);
-        r.drv.verify = crate::verifypool::VerifyPool::new(2, GOSSIP_CHECKS_MAX).expect("pool");
+        r.drv.verify =
+            Arc::new(crate::verifypool::VerifyPool::new(2, GOSSIP_CHECKS_MAX).expect("pool"));
         r.drv.step(Input::Start).expect("start");
         assert_eq!(r.drv.core.view(), View(1));
         r
@@ -3152,7 +3282,8 @@ mod compact_tests {
 
     fn started(fx: &Fixture, r: Rig) -> Rig {
         let mut r = r;
-        r.drv.verify = crate::verifypool::VerifyPool::new(2, GOSSIP_CHECKS_MAX).expect("pool");
+        r.drv.verify =
+            Arc::new(crate::verifypool::VerifyPool::new(2, GOSSIP_CHECKS_MAX).expect("pool"));
         r.drv.step(Input::Start).expect("start");
         assert_eq!(r.drv.core.view(), View(1));
         let _ = fx;

@@ -13,18 +13,9 @@
 //! - `chancery-node backup --data DIR --out BACKUP` writes a consistent copy of the database
 //!   while the node runs (through its admin socket) or while it is stopped.
 
-mod admin;
-mod app;
-mod compact;
-mod driver;
-mod indexer;
-mod join;
-mod sigcache;
-mod signmark;
-mod startup;
-mod statesync;
-mod sync;
-mod verifypool;
+#![forbid(unsafe_code)]
+
+use chancery_node::{admin, app, compact, driver, indexer, join, signmark, startup, statesync};
 
 use anyhow::{bail, Context, Result};
 use chancery_api::{ApiLimits, NodeHandle};
@@ -592,6 +583,7 @@ async fn run(cfg: NodeConfig, config_path: PathBuf, allow_sign_below_mark: bool)
         recent,
         node_config: Some(Arc::new(cfg.clone())),
         config_updates: Some(reload_on_sighup(config_path)),
+        runtime: chancery_node::runtime::TokioRuntime::shared(),
     })?;
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);

@@ -74,13 +74,14 @@ const IO_CRATES: &[&str] = &[
 const RULES: &[Rule] = &[
     Rule {
         deps: &["libp2p*"],
-        who: Who::Only(&[&["chancery-net", "chancery-node"]]),
+        // The simulator runs the node's host (`tests/sim/src/host.rs`, issue 20).
+        who: Who::Only(&[&["chancery-net", "chancery-node", "chancery-sim"]]),
         why: "only node/net knows libp2p",
     },
     Rule {
         deps: &["rocksdb", "librocksdb-sys"],
         // Everyone else depends on chancery-storage with `default-features = false`.
-        who: Who::Only(&[&["chancery-storage", "chancery-node", "chancery"]]),
+        who: Who::Only(&[&["chancery-storage", "chancery-node", "chancery", "chancery-sim"]]),
         why: "only node/storage knows RocksDB (its default `rocksdb` feature)",
     },
     Rule {

@@ -5,10 +5,14 @@
 //! last write) with Byzantine actors ([`byzantine`]), checking safety invariants after every
 //! event and liveness after the last fault heals. The same seed always yields the same
 //! trace digest.
+//!
+//! [`host`] runs the production node host instead (the `chancery-node` library's driver,
+//! app, ledger and mempool on its deterministic runtime; the `host-sim` binary).
 
 pub mod args;
 pub mod byzantine;
 pub mod epochs;
+pub mod host;
 pub mod scenario;
 pub mod sim;
 pub mod state;
