@@ -81,7 +81,12 @@ const RULES: &[Rule] = &[
     Rule {
         deps: &["rocksdb", "librocksdb-sys"],
         // Everyone else depends on chancery-storage with `default-features = false`.
-        who: Who::Only(&[&["chancery-storage", "chancery-node", "chancery", "chancery-sim"]]),
+        who: Who::Only(&[&[
+            "chancery-storage",
+            "chancery-node",
+            "chancery",
+            "chancery-sim",
+        ]]),
         why: "only node/storage knows RocksDB (its default `rocksdb` feature)",
     },
     Rule {

@@ -25,9 +25,21 @@ pub struct Args {
     /// leader crash, instead of a campaign.
     #[arg(long, conflicts_with_all = ["start", "seed", "scenario"])]
     pub measure: bool,
+    /// Threads running seeds side by side (default: the machine's cores). Each seed runs
+    /// on one thread from its own seed alone, so the verdicts do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
 }
 
 impl Args {
+    /// Threads to run seeds on.
+    pub fn job_count(&self) -> usize {
+        match self.jobs {
+            Some(j) => usize::from(j),
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
     /// The first seed to run.
     pub fn first_seed(&self) -> u64 {
         self.seed.unwrap_or(self.start)

@@ -4,6 +4,7 @@
 use chancery_sim::{run, scenario, Args, SCENARIOS};
 use clap::Parser;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Happy-path latency in message delays (fixed latency, no jitter, instant disk and app)
@@ -68,38 +69,61 @@ fn main() -> ExitCode {
         return measure(args.seeds);
     }
     let (start, seeds, names) = (args.first_seed(), args.seed_count(), args.scenarios());
-    let t0 = Instant::now();
-    let mut runs: u64 = 0;
-    let mut failures: u64 = 0;
-    for k in 0..seeds {
-        let seed = start + k;
-        let name = &names[(k as usize) % names.len()];
-        let Some(sc) = scenario(name, seed) else {
+    for name in &names {
+        if scenario(name, start).is_none() {
             eprintln!("unknown scenario {name}; known: {}", SCENARIOS.join(", "));
             return ExitCode::from(2);
-        };
-        runs += 1;
-        match run(&sc, seed) {
-            Ok(o) => {
-                if seeds == 1 {
-                    println!("{name} seed {seed}: n={} ok: {o:?}", sc.n);
-                }
-            }
-            Err(v) => {
-                failures += 1;
-                println!("{v}");
-            }
-        }
-        if runs % 1000 == 0 {
-            eprintln!(
-                "{runs} seeds, {failures} violations, {:.0} seeds/min",
-                runs as f64 * 60.0 / t0.elapsed().as_secs_f64()
-            );
         }
     }
+    let t0 = Instant::now();
+    // Seed k goes to whichever thread takes it next; a seed's run depends on its seed
+    // alone, so the set of verdicts is the same for any number of threads.
+    let next = AtomicU64::new(0);
+    let done = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    let jobs = args
+        .job_count()
+        .min(usize::try_from(seeds).unwrap_or(usize::MAX))
+        .max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= seeds {
+                    break;
+                }
+                let seed = start + k;
+                let name = &names[(k as usize) % names.len()];
+                let Some(sc) = scenario(name, seed) else {
+                    break; // every name was checked above
+                };
+                match run(&sc, seed) {
+                    Ok(o) => {
+                        if seeds == 1 {
+                            println!("{name} seed {seed}: n={} ok: {o:?}", sc.n);
+                        }
+                    }
+                    Err(v) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        println!("{v}");
+                    }
+                }
+                let runs = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if runs % 1000 == 0 {
+                    eprintln!(
+                        "{runs} seeds, {} violations, {:.0} seeds/min",
+                        failed.load(Ordering::Relaxed),
+                        runs as f64 * 60.0 / t0.elapsed().as_secs_f64()
+                    );
+                }
+            });
+        }
+    });
+    let runs = done.load(Ordering::Relaxed);
+    let failures = failed.load(Ordering::Relaxed);
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "{runs} seeds ({}) in {secs:.1} s = {:.0} seeds/min; {failures} violations",
+        "{runs} seeds ({}) on {jobs} threads in {secs:.1} s = {:.0} seeds/min; {failures} violations",
         names.join(","),
         runs as f64 * 60.0 / secs
     );

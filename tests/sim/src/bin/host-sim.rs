@@ -6,6 +6,7 @@
 use chancery_sim::host::{run_host_with, HostConfig};
 use clap::Parser;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// The arguments of `host-sim`.
@@ -25,6 +26,10 @@ struct HostArgs {
     /// the network has to show progress once every fault is gone.
     #[arg(long)]
     after_heal_ms: Option<u64>,
+    /// Threads running seeds side by side (default: the machine's cores). A seed's run
+    /// depends on its seed alone, so the verdicts do not depend on this.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: Option<u16>,
 }
 
 fn main() -> ExitCode {
@@ -41,7 +46,6 @@ fn main() -> ExitCode {
         None => (args.start, args.seeds),
     };
     let started = Instant::now();
-    let mut violations = 0u64;
     let config = |seed: u64| {
         let mut cfg = HostConfig::for_seed(seed);
         if let Some(ms) = args.after_heal_ms {
@@ -52,19 +56,37 @@ fn main() -> ExitCode {
     if let Some(seed) = args.seed {
         println!("seed {seed}: {:?}", config(seed));
     }
-    for seed in first..first.saturating_add(count) {
-        match run_host_with(&config(seed), seed) {
-            Ok(o) if args.seed.is_some() => println!("seed {seed}: {o:?}"),
-            Ok(_) => {}
-            Err(v) => {
-                violations += 1;
-                println!("{v}");
-            }
-        }
+    let jobs = match args.jobs {
+        Some(j) => usize::from(j),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
+    .min(usize::try_from(count).unwrap_or(usize::MAX))
+    .max(1);
+    let next = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= count {
+                    break;
+                }
+                let seed = first.saturating_add(k);
+                match run_host_with(&config(seed), seed) {
+                    Ok(o) if args.seed.is_some() => println!("seed {seed}: {o:?}"),
+                    Ok(_) => {}
+                    Err(v) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        println!("{v}");
+                    }
+                }
+            });
+        }
+    });
+    let violations = failed.load(Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "host-sim: {count} seeds from {first}, {violations} violations, {:.1} s, {:.0} seeds/minute",
+        "host-sim: {count} seeds from {first} on {jobs} threads, {violations} violations, {:.1} s, {:.0} seeds/minute",
         secs,
         count as f64 * 60.0 / secs.max(1e-9)
     );
