@@ -31,7 +31,7 @@ use chancery_net::{
     BoxFuture, Bytes, Channel, CountersSnapshot, Inbound, Misbehaviour, Network, PeerConfig,
     PeerName, PeerSetChange, PeerStatus, RequestError, RequestHandler, SendError, SetPeersError,
 };
-use chancery_node::app::App;
+use chancery_node::app::{App, CLOCK_DRIFT_MS_MAX};
 use chancery_node::compact::RecentTxs;
 use chancery_node::driver::{Command, Driver, DriverParts, NodeStatus};
 use chancery_node::runtime::{Deterministic, Runtime};
@@ -88,6 +88,12 @@ pub struct HostConfig {
     pub delta_ms: u64,
     /// The chain's heartbeat, in ms.
     pub heartbeat_ms: u64,
+    /// Each node's wall clock minus virtual time, in ms (clock skew between nodes).
+    pub clock_offsets_ms: Vec<i64>,
+    /// A clock jump: (at ms, node, by ms): the node's wall clock moves by that much at
+    /// once and is set right again at the heal. Beyond the chain's drift bound
+    /// (`CLOCK_DRIFT_MS_MAX`) the node's proposals are refused until then.
+    pub clock_jump: Option<(u64, usize, i64)>,
 }
 
 impl HostConfig {
@@ -119,19 +125,48 @@ impl HostConfig {
             (at, back, rng.gen_range(0..nodes))
         });
         let delay_min_ms = rng.gen_range(1..10);
+        let delay_max_ms = delay_min_ms + rng.gen_range(0..60);
+        let loss = [0.0, 0.01, 0.05, 0.15][rng.gen_range(0..4)];
+        let duplication = [0.0, 0.02][rng.gen_range(0..2)];
+        let clients = rng.gen_range(1..=3);
+        // Drawn after everything above so that older seeds keep their network faults.
+        // Offsets within half the drift bound each: any two clocks stay within the bound.
+        let skew_max = (CLOCK_DRIFT_MS_MAX / 2) as i64 - 100;
+        let clock_offsets_ms = (0..nodes)
+            .map(|_| {
+                if rng.gen_bool(0.5) {
+                    rng.gen_range(-skew_max..=skew_max)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let clock_jump = rng.gen_bool(0.3).then(|| {
+            let at = rng.gen_range(0..heal_at_ms - 1_000);
+            let by = if rng.gen_bool(0.5) {
+                // Far ahead: past the bound.
+                rng.gen_range(CLOCK_DRIFT_MS_MAX as i64 + 1_000..=30_000)
+            } else {
+                // Back: block times must still rise.
+                -rng.gen_range(1_000..=20_000)
+            };
+            (at, rng.gen_range(0..nodes), by)
+        });
         HostConfig {
             nodes,
             duration_ms,
             heal_at_ms,
             delay_min_ms,
-            delay_max_ms: delay_min_ms + rng.gen_range(0..60),
-            loss: [0.0, 0.01, 0.05, 0.15][rng.gen_range(0..4)],
-            duplication: [0.0, 0.02][rng.gen_range(0..2)],
+            delay_max_ms,
+            loss,
+            duplication,
             cuts,
             crash,
-            clients: rng.gen_range(1..=3),
+            clients,
             delta_ms: 200,
             heartbeat_ms: 1_000,
+            clock_offsets_ms,
+            clock_jump,
         }
     }
 }
@@ -172,9 +207,10 @@ impl fmt::Display for HostViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "host-sim VIOLATION seed {} at {} ms: {}\n  replay: {}",
+            "host-sim VIOLATION seed {} at {} ms (commit {}): {}\n  replay: {}",
             self.seed,
             self.at_ms,
+            crate::BUILT_FROM_COMMIT,
             self.what,
             host_replay_command(self.seed)
         )
@@ -448,6 +484,8 @@ impl Network for SimNet {
 struct Node {
     name: PeerName,
     key: SecretKey,
+    /// The node's wall clock (kept across crashes: the machine's clock, not the process's).
+    clock: Arc<SkewedClock>,
     store: Arc<dyn Store>,
     /// Running: its ledger, command channel, the driver's task and its shutdown signal.
     live: Option<Live>,
@@ -463,6 +501,53 @@ struct Live {
 
 /// Errors the drivers returned (a driver stops only on its own storage's failure).
 type DriverErrors = Arc<Mutex<Vec<String>>>;
+
+/// One node's view of the simulator's runtime: the same virtual time, timers and tasks,
+/// and a wall clock off by an offset that the schedule may change (skew, jumps).
+struct SkewedClock {
+    rt: Deterministic,
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl SkewedClock {
+    fn new(rt: Deterministic, offset_ms: i64) -> SkewedClock {
+        SkewedClock {
+            rt,
+            offset_ms: std::sync::atomic::AtomicI64::new(offset_ms),
+        }
+    }
+
+    fn set_offset(&self, offset_ms: i64) {
+        self.offset_ms.store(offset_ms, Ordering::Relaxed);
+    }
+}
+
+impl Runtime for SkewedClock {
+    fn now(&self) -> std::time::Instant {
+        self.rt.now()
+    }
+
+    fn system_time_ms(&self) -> u64 {
+        self.rt
+            .system_time_ms()
+            .saturating_add_signed(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    fn sleep_until(&self, at: std::time::Instant) -> chancery_node::runtime::Sleep {
+        self.rt.sleep_until(at)
+    }
+
+    fn spawn(&self, task: chancery_node::runtime::Task) {
+        self.rt.spawn(task)
+    }
+
+    fn job_pool(
+        &self,
+        queue_max: usize,
+    ) -> std::io::Result<Arc<dyn chancery_node::runtime::JobPool>> {
+        self.rt.job_pool(queue_max)
+    }
+}
 
 fn start_node(
     node: &mut Node,
@@ -512,7 +597,7 @@ fn start_node(
         recent,
         node_config: None,
         config_updates: None,
-        runtime: Arc::new(rt.clone()),
+        runtime: node.clock.clone(),
     })?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let errs = errors.clone();
@@ -667,9 +752,14 @@ impl<'a> Sim<'a> {
         let nodes = names
             .iter()
             .zip(&fx.validators)
-            .map(|(n, k)| Node {
+            .enumerate()
+            .map(|(i, (n, k))| Node {
                 name: n.clone(),
                 key: k.clone(),
+                clock: Arc::new(SkewedClock::new(
+                    rt.clone(),
+                    cfg.clock_offsets_ms.get(i).copied().unwrap_or(0),
+                )),
                 store: Arc::new(MemStore::new()),
                 live: None,
             })
@@ -750,6 +840,15 @@ impl<'a> Sim<'a> {
                 }
                 if to == t || (to > t.saturating_sub(SLICE_MS) && to < t) {
                     self.hub.set_link(&na, &nb, true);
+                }
+            }
+            if let Some((at, i, by)) = cfg.clock_jump {
+                let base = cfg.clock_offsets_ms.get(i).copied().unwrap_or(0);
+                if at <= t && at + SLICE_MS > t {
+                    self.nodes[i].clock.set_offset(base.saturating_add(by));
+                }
+                if cfg.heal_at_ms <= t && cfg.heal_at_ms + SLICE_MS > t {
+                    self.nodes[i].clock.set_offset(base);
                 }
             }
             if let Some((at, back, i)) = cfg.crash {

@@ -21,6 +21,10 @@ pub use args::Args;
 pub use scenario::{scenario, Scenario, SCENARIOS};
 pub use sim::{run, Outcome, Violation};
 
+/// The commit this simulator was built from (`build.rs`; `+changes` when the work tree
+/// differed from it): a violation names it, since a seed replays only on the same code.
+pub const BUILT_FROM_COMMIT: &str = env!("CHANCERY_SIM_COMMIT");
+
 /// The command that replays one seed of one scenario.
 pub fn replay_command(scenario: &str, seed: u64) -> String {
     format!("cargo run --release -p chancery-sim -- --scenario {scenario} --seed {seed}")

@@ -65,10 +65,11 @@ impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "VIOLATION in scenario {} seed {} at {} ms: {}\n  replay: {}",
+            "VIOLATION in scenario {} seed {} at {} ms (commit {}): {}\n  replay: {}",
             self.scenario,
             self.seed,
             self.at_ms,
+            crate::BUILT_FROM_COMMIT,
             self.what,
             crate::replay_command(&self.scenario, self.seed)
         )

@@ -49,3 +49,59 @@ fn seeds_with_a_split_pool_recover_after_the_heal() {
         assert!(o.height_min > 0, "seed {seed}: {o:?}");
     }
 }
+
+/// Clock skew: any two nodes' clocks stay within the chain's drift bound (so every honest
+/// proposal is acceptable), except for a scheduled jump, which some seeds take past it.
+#[test]
+fn clock_offsets_stay_within_the_drift_bound_and_some_seeds_jump_past_it() {
+    use chancery_node::app::CLOCK_DRIFT_MS_MAX;
+    let bound = CLOCK_DRIFT_MS_MAX as i64;
+    let (mut skewed, mut far_jumps, mut back_jumps) = (0, 0, 0);
+    for seed in 0..1_000 {
+        let cfg = HostConfig::for_seed(seed);
+        assert_eq!(cfg.clock_offsets_ms.len(), cfg.nodes, "seed {seed}");
+        let (lo, hi) = (
+            cfg.clock_offsets_ms.iter().min().copied().unwrap_or(0),
+            cfg.clock_offsets_ms.iter().max().copied().unwrap_or(0),
+        );
+        assert!(
+            hi - lo < bound,
+            "seed {seed}: offsets {:?}",
+            cfg.clock_offsets_ms
+        );
+        skewed += usize::from(hi != lo);
+        if let Some((at, node, by)) = cfg.clock_jump {
+            assert!(
+                at < cfg.heal_at_ms && node < cfg.nodes,
+                "seed {seed}: {cfg:?}"
+            );
+            far_jumps += usize::from(by > bound);
+            back_jumps += usize::from(by < 0);
+        }
+    }
+    assert!(skewed > 500, "only {skewed} of 1,000 seeds skew clocks");
+    assert!(
+        far_jumps > 50 && back_jumps > 50,
+        "{far_jumps} far, {back_jumps} back"
+    );
+}
+
+/// A node whose clock jumps past the drift bound has its proposals refused until its clock
+/// is set right at the heal; the others carry on and it catches up.
+#[test]
+fn a_clock_jump_past_the_bound_holds_every_invariant() {
+    use chancery_node::app::CLOCK_DRIFT_MS_MAX;
+    let seeds: Vec<u64> = (0..200)
+        .filter(|s| {
+            HostConfig::for_seed(*s)
+                .clock_jump
+                .is_some_and(|(_, _, by)| by > CLOCK_DRIFT_MS_MAX as i64)
+        })
+        .take(3)
+        .collect();
+    assert_eq!(seeds.len(), 3, "no seed below 200 jumps a clock far ahead");
+    for seed in seeds {
+        let o = run_host(seed).unwrap_or_else(|v| panic!("{v}"));
+        assert!(o.height_min > 0, "seed {seed}: {o:?}");
+    }
+}
