@@ -518,3 +518,34 @@ fn without_the_held_parent_rule_a_partial_leader_stalls_the_chain() {
         "{BYZ_PARTIAL_SEEDS} seeds of `byz-partial` never stalled the former node host"
     );
 }
+
+/// Seeds of the commit-seeded run (`cargo test`; the long campaigns use the binary).
+const COMMIT_SEEDS: u64 = 200;
+
+/// The first seed of the commit-seeded run: from the commit the simulator was built from,
+/// so that every commit explores seeds no earlier commit ran (`unknown`: a fixed start).
+fn commit_start(commit: &str) -> u64 {
+    let hex: String = commit.chars().take(8).collect();
+    let x = u64::from_str_radix(&hex, 16).unwrap_or(0);
+    1_000_000_000 + x * 1_000
+}
+
+/// A few hundred seeds of the default mix (every scenario in turn, full length, as
+/// `chancery-sim --seeds 200 --start S` runs them) from a start that changes with each
+/// commit. A violation prints its seed, the commit and the replay command.
+#[test]
+fn seeds_from_a_start_that_changes_with_each_commit() {
+    let commit = chancery_sim::BUILT_FROM_COMMIT;
+    let start = commit_start(commit);
+    assert_ne!(commit_start("0123abcd"), commit_start("0123abce"));
+    println!("commit {commit}: seeds {start}..{}", start + COMMIT_SEEDS);
+    let names = chancery_sim::SCENARIOS;
+    for k in 0..COMMIT_SEEDS {
+        let seed = start + k;
+        let name = names[(k as usize) % names.len()];
+        let sc = scenario(name, seed).expect("known scenario");
+        if let Err(v) = run(&sc, seed) {
+            panic!("{v}\n  (the commit-seeded run: chancery-sim --seeds {COMMIT_SEEDS} --start {start})");
+        }
+    }
+}
