@@ -741,15 +741,26 @@ pub struct NodeStatus {
     /// Bytes sent to peers on the transaction (gossip) channel since start.
     #[serde(default)]
     pub p2p_transactions_bytes_sent: u64,
+    /// Whether `peer_height` is vouched for: f + 1 validators claimed a height lately (or
+    /// this node is the chain's only validator). A node that has heard nobody does not
+    /// know how far behind it is, so it is not ready. Absent from older nodes: true.
+    #[serde(default = "vouched_by_default")]
+    pub peer_height_vouched: bool,
+}
+
+fn vouched_by_default() -> bool {
+    true
 }
 
 impl NodeStatus {
     /// How far behind its peers a node may be and still be ready, in blocks.
     pub const LAG_BLOCKS_MAX: u64 = 2;
 
-    /// Caught up and, for a validator, seeing a quorum.
+    /// Caught up (by heights that f + 1 validators vouch for) and, for a validator,
+    /// seeing a quorum.
     pub fn ready(&self) -> bool {
         self.started
+            && self.peer_height_vouched
             && self.height + Self::LAG_BLOCKS_MAX >= self.peer_height
             && (!self.validator || self.validators_live >= self.quorum)
     }

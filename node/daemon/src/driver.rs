@@ -1614,6 +1614,8 @@ impl Driver {
             view: self.core.view().0,
             height: tip,
             peer_height: self.peer_heights.height(self.rt.now()).0.max(tip),
+            peer_height_vouched: self.peer_heights.vouched(self.rt.now())
+                || (me.is_some() && total == 1),
             validators_live: live,
             quorum,
             validators: total,
@@ -2818,6 +2820,25 @@ mod tests {
         .err()
         .expect("a mark that does not parse refuses to start");
         assert!(e.to_string().contains("consensus.key.sign-mark"), "{e}");
+    }
+
+    /// A node that has heard no validator's height does not know it is behind: not ready
+    /// (it was, at height 0, with a chain far ahead); f + 1 claims make it ready.
+    #[test]
+    fn a_node_that_heard_no_peer_height_is_not_ready() {
+        let fx = Fixture::new();
+        let mut r = rig(&fx);
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert!(!s.peer_height_vouched && !s.ready(), "{s:?}");
+        let claim = |h: u64| Ok(SyncResponse::Status { height: Height(h) });
+        r.drv.on_sync(PeerName::from("v1"), claim(0)).expect("sync");
+        r.drv.publish_status();
+        assert!(!r.status.borrow().ready(), "one claim is not f + 1");
+        r.drv.on_sync(PeerName::from("v2"), claim(0)).expect("sync");
+        r.drv.publish_status();
+        let s = r.status.borrow().clone();
+        assert!(s.peer_height_vouched && s.ready(), "{s:?}");
     }
 
     #[test]

@@ -262,6 +262,18 @@ impl PeerHeights {
         self.claims.insert(peer, (height, now));
     }
 
+    /// Whether `vouchers` peers have claimed a height within the last
+    /// [`PEER_CLAIM_TTL_MS`]: until then [`PeerHeights::height`] says nothing about where
+    /// the chain is (a node that has heard nobody does not know it is behind).
+    pub fn vouched(&self, now: std::time::Instant) -> bool {
+        let ttl = std::time::Duration::from_millis(PEER_CLAIM_TTL_MS);
+        self.claims
+            .values()
+            .filter(|(_, at)| now.saturating_duration_since(*at) < ttl)
+            .count()
+            >= self.vouchers
+    }
+
     /// The highest height that `vouchers` fresh claims reach at `now` (0 with fewer claims).
     pub fn height(&self, now: std::time::Instant) -> Height {
         let ttl = std::time::Duration::from_millis(PEER_CLAIM_TTL_MS);
