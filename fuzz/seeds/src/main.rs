@@ -145,6 +145,7 @@ fn main() {
     consensus_seeds(&mut out, &chain, &blocks);
     genesis_text_seeds(&mut out, &root);
     merkle_seeds(&mut out);
+    sync_seeds(&mut out, &ledger, &genesis);
     eprintln!("wrote {} seed files under {}", out.written, root.display());
 }
 
@@ -436,6 +437,62 @@ fn merkle_seeds(out: &mut Out) {
             small[4] = 1;
             small.extend_from_slice(&[0, 2, 9]);
             out.put("merkle", &small);
+        }
+    }
+}
+
+/// The sync target: a request of every kind (for heights and epochs the fixture chain
+/// has, snapshots offered every 2 blocks as the target's server does) and the chain's
+/// answers to them.
+fn sync_seeds(
+    out: &mut Out,
+    ledger: &chancery_ledger::Ledger,
+    genesis: &chancery_core::genesis::Genesis,
+) {
+    use chancery_node::sync::{self, SyncRequest};
+    let snapshots = chancery_node::statesync::SnapshotOffers::new(2);
+    let recent = chancery_node::compact::RecentTxs::new();
+    let wire = chancery_node::startup::wire_limits(genesis);
+    let tx = ledger
+        .block(Height(1))
+        .ok()
+        .flatten()
+        .and_then(|(b, _)| b.txs.first().map(|t| t.hash()));
+    let requests = [
+        SyncRequest::Status,
+        SyncRequest::Blocks {
+            from: Height(1),
+            max: 4,
+        },
+        SyncRequest::Txs {
+            hashes: tx.into_iter().collect(),
+        },
+        SyncRequest::SnapshotOffer,
+        SyncRequest::EpochLinks {
+            from: Epoch(0),
+            max: 4,
+        },
+        SyncRequest::SnapshotManifest { height: Height(4) },
+        SyncRequest::SnapshotChunk {
+            height: Height(4),
+            index: 0,
+        },
+        SyncRequest::SnapshotLogPiece {
+            height: Height(4),
+            index: 0,
+        },
+    ];
+    for req in &requests {
+        let bytes = codec::encode(req);
+        out.put("sync", &bytes);
+        if let Some(answer) = sync::answer(
+            ledger,
+            &recent,
+            &snapshots,
+            &bytes,
+            wire.sync_blocks_bytes_max,
+        ) {
+            out.put("sync", &answer);
         }
     }
 }

@@ -19,5 +19,8 @@ mod sigcache;
 pub mod signmark;
 pub mod startup;
 pub mod statesync;
-mod sync;
+// Public only for the fuzz target of the sync protocol (`fuzz/fuzz_targets/sync.rs`):
+// the requests and answers peers send, and the function that answers them.
+#[doc(hidden)]
+pub mod sync;
 mod verifypool;
