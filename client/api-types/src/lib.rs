@@ -735,6 +735,13 @@ pub struct NodeStatus {
     /// than the limit allows).
     #[serde(default)]
     pub proposals_compact_failed: u64,
+    /// Local transactions gossiped again because they were still pending two seconds
+    /// after admission (a peer may have been cut off when they first went out).
+    #[serde(default)]
+    pub txs_regossiped: u64,
+    /// Gossiped transactions not checked again because they were already pending here.
+    #[serde(default)]
+    pub gossip_txs_known: u64,
     /// Bytes sent to peers on the consensus channel since start (framing included).
     #[serde(default)]
     pub p2p_consensus_bytes_sent: u64,

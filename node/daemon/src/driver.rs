@@ -70,6 +70,17 @@ pub const GOSSIP_FLUSH_INTERVAL_MS: u64 = 20;
 /// Interval between catch-up checks, in milliseconds: about Δ, so a node that fell behind
 /// starts syncing within a view or two.
 pub const SYNC_TICK_INTERVAL_MS: u64 = 500;
+/// A local transaction still pending this long after admission, in milliseconds, is
+/// gossiped again (`Driver::regossip`): a few block times, so a healthy chain has
+/// finalized it long before and re-gossip costs nothing.
+pub const REGOSSIP_AGE_MS: u64 = 2_000;
+/// Interval between re-gossip rounds, in milliseconds.
+pub const REGOSSIP_INTERVAL_MS: u64 = 1_000;
+/// Most transactions gossiped again per round (one gossip message): re-gossip of a large
+/// backlog costs peers at most this many hash lookups per round (what they hold is not
+/// checked again, `Driver::on_tx_gossip`).
+pub const REGOSSIP_TXS_MAX: usize = 1_024;
+const _: () = assert!(REGOSSIP_TXS_MAX <= GOSSIP_TXS_MAX);
 /// Interval between status publications to the API, in milliseconds: often enough for
 /// `/v1/status` and readiness checks, rarely enough to cost nothing.
 pub const STATUS_TICK_INTERVAL_MS: u64 = 250;
@@ -262,6 +273,14 @@ pub struct Driver {
     turn: usize,
     /// Gossip batches dropped because `GOSSIP_CHECKS_MAX` were being checked.
     gossip_dropped: u64,
+    /// When the next re-gossip round is due (every `REGOSSIP_INTERVAL_MS`).
+    regossip_at: Instant,
+    /// Where the next re-gossip round continues in the pool's admission order.
+    regossip_cursor: chancery_mempool::GossipCursor,
+    /// Transactions gossiped again because they stayed pending (`REGOSSIP_AGE_MS`).
+    txs_regossiped: u64,
+    /// Gossiped transactions not checked because they were already pending here.
+    gossip_txs_known: u64,
     /// Our proposals built on a parent not yet committed (R15).
     proposals_pipelined: u64,
     /// Certified parents executed from the core's copy (R15, the held-parent rule).
@@ -636,6 +655,10 @@ impl Driver {
             status_tick_at: start,
             turn: 0,
             gossip_dropped: 0,
+            regossip_at: start,
+            regossip_cursor: chancery_mempool::GossipCursor::default(),
+            txs_regossiped: 0,
+            gossip_txs_known: 0,
             proposals_pipelined: 0,
             parents_filled: 0,
             proposals_not_built: 0,
@@ -780,6 +803,15 @@ impl Driver {
                 Duration::from_millis(SYNC_TICK_INTERVAL_MS),
             );
             self.start_sync();
+        }
+        // On the catch-up tick (no wake of its own): a round is at most this late.
+        if self.regossip_at <= now {
+            self.regossip_at = next_tick(
+                self.regossip_at,
+                now,
+                Duration::from_millis(REGOSSIP_INTERVAL_MS),
+            );
+            self.regossip();
         }
         if self.status_tick_at <= now {
             self.status_tick_at = next_tick(
@@ -1120,13 +1152,31 @@ impl Driver {
     /// batches are checked at once; more are dropped and counted (the transactions are in
     /// their senders' pools and reach the chain through them).
     fn on_tx_gossip(&mut self, from: &PeerName, payload: Bytes) {
-        // Remembered by hash before the check, for proposals by hash (`SeenTxs`).
-        if let Ok(batch) = codec::decode::<TxBatch>(&payload) {
-            self.seen.add(batch.0);
-            if let Err(e) = self.retry_compact() {
-                tracing::warn!(error = %e, "stepping a rebuilt proposal failed");
+        let batch = match codec::decode::<TxBatch>(&payload) {
+            Ok(batch) => {
+                // What is pending here already (a peer's re-gossip, `Driver::regossip`)
+                // is neither remembered nor checked again.
+                let pool = &self.app.mempool;
+                let before = batch.0.len();
+                let fresh: Vec<Vec<u8>> = batch
+                    .0
+                    .into_iter()
+                    .filter(|b| !pool.contains(&chancery_core::domain::TX_HASH.hash(b)))
+                    .collect();
+                self.gossip_txs_known += (before - fresh.len()) as u64;
+                if fresh.is_empty() {
+                    return;
+                }
+                // Remembered by hash before the check, for proposals by hash (`SeenTxs`).
+                self.seen.add(fresh.iter().cloned());
+                if let Err(e) = self.retry_compact() {
+                    tracing::warn!(error = %e, "stepping a rebuilt proposal failed");
+                }
+                Ok(TxBatch(fresh))
             }
-        }
+            // Checked (and reported) on the pool like any batch.
+            Err(_) => Err(payload),
+        };
         if self.gossip_checking >= GOSSIP_CHECKS_MAX {
             self.gossip_dropped += 1;
             return;
@@ -1135,7 +1185,10 @@ impl Driver {
         let from = from.clone();
         let out = self.gossip_tx.clone();
         let job = Box::new(move || {
-            let checked = check_gossip(&chain_id, from, &payload);
+            let checked = match batch {
+                Ok(batch) => check_gossip_batch(&chain_id, from, batch),
+                Err(payload) => check_gossip(&chain_id, from, &payload),
+            };
             // The receiver lives as long as the driver; after it stops nothing is owed.
             // `gossip_tx` has room for every batch in flight (GOSSIP_CHECKS_MAX).
             let _ = out.try_send(checked);
@@ -1269,6 +1322,42 @@ impl Driver {
             {
                 tracing::debug!(error = %e, "transaction gossip not sent");
             }
+        }
+    }
+
+    /// Gossip again the local transactions still pending `REGOSSIP_AGE_MS` after
+    /// admission, at most `REGOSSIP_TXS_MAX` a round, sweeping the pool in admission order.
+    /// Gossip goes out once, to the peers connected then: a peer cut off at that moment
+    /// (a partition, a restart) would never hold the transaction, and a leader without
+    /// pending work rests until its heartbeat while the followers that hold work nullify
+    /// its view (R14), so the transaction would wait for a holder's turn to lead, view
+    /// after failed view (the host simulator's seed 11184, docs/testing.md).
+    fn regossip(&mut self) {
+        let Some(by) = self.now_ms().0.checked_sub(REGOSSIP_AGE_MS) else {
+            return;
+        };
+        let pool = &self.app.mempool;
+        let mut batch =
+            pool.pending_admitted_by(self.regossip_cursor, TimestampMs(by), REGOSSIP_TXS_MAX);
+        if batch.txs.is_empty() && self.regossip_cursor != Default::default() {
+            // The sweep reached the end (or the young): start over.
+            batch = pool.pending_admitted_by(Default::default(), TimestampMs(by), REGOSSIP_TXS_MAX);
+        }
+        self.regossip_cursor = batch.next;
+        if batch.txs.is_empty() {
+            return;
+        }
+        self.txs_regossiped += batch.txs.len() as u64;
+        tracing::debug!(
+            txs = batch.txs.len(),
+            "re-gossip of transactions still pending"
+        );
+        let msg = TxBatch(batch.txs.iter().map(|v| v.bytes().to_vec()).collect());
+        if let Err(e) = self
+            .net
+            .broadcast(Channel::Transactions, Bytes::from(codec::encode(&msg)))
+        {
+            tracing::debug!(error = %e, "transaction re-gossip not sent");
         }
     }
 
@@ -1645,6 +1734,8 @@ impl Driver {
             own_votes_pruned_below: self.votes_pruned_below.0,
             proposal_txs_fetched: self.compact.txs_fetched,
             proposals_compact_failed: self.compact.failed,
+            txs_regossiped: self.txs_regossiped,
+            gossip_txs_known: self.gossip_txs_known,
             p2p_consensus_bytes_sent: net.bytes_sent[Channel::Consensus.to_byte() as usize],
             p2p_transactions_bytes_sent: net.bytes_sent[Channel::Transactions.to_byte() as usize],
         });
@@ -1654,12 +1745,27 @@ impl Driver {
     fn step(&mut self, input: Input) -> anyhow::Result<()> {
         let mut inputs = VecDeque::from([input]);
         while let Some(input) = inputs.pop_front() {
-            let effects = self.core.handle(input);
-            for e in effects {
+            for e in self.core_handle(input) {
                 self.effect(e, &mut inputs)?;
             }
         }
         Ok(())
+    }
+
+    /// The core's step, with its input and effects in the trace log (`RUST_LOG=
+    /// chancery_node::driver=trace`: how a view went, message by message).
+    fn core_handle(&mut self, input: Input) -> Vec<Effect> {
+        let tracing = tracing::enabled!(tracing::Level::TRACE);
+        if tracing {
+            tracing::trace!(view = self.core.view().0, input = %describe_input(&input), "core input");
+        }
+        let effects = self.core.handle(input);
+        if tracing {
+            for e in &effects {
+                tracing::trace!(view = self.core.view().0, effect = %describe_effect(e), "core effect");
+            }
+        }
+        effects
     }
 
     fn effect(&mut self, e: Effect, inputs: &mut VecDeque<Input>) -> anyhow::Result<()> {
@@ -1756,8 +1862,7 @@ impl Driver {
         // Synced before the acknowledgement: the vote is sent only after this.
         self.store.write(b)?;
         // Acknowledge before any later input so effect order is preserved.
-        let effects = self.core.handle(Input::PersistAcked { id });
-        for e in effects {
+        for e in self.core_handle(Input::PersistAcked { id }) {
             self.effect(e, inputs)?;
         }
         Ok(())
@@ -2313,18 +2418,29 @@ pub fn check_gossip(
     from: PeerName,
     payload: &[u8],
 ) -> GossipChecked {
-    let result = codec::decode::<TxBatch>(payload)
-        .map_err(|e| format!("undecodable transaction batch: {e}"))
-        .and_then(|batch| {
-            batch
-                .0
-                .iter()
-                .map(|b| {
-                    Transaction::from_bytes(b)
-                        .map_err(|e| format!("undecodable transaction in a batch: {e}"))
-                })
-                .collect::<Result<Vec<Transaction>, String>>()
+    match codec::decode::<TxBatch>(payload) {
+        Ok(batch) => check_gossip_batch(chain_id, from, batch),
+        Err(e) => GossipChecked {
+            from,
+            result: Err(format!("undecodable transaction batch: {e}")),
+        },
+    }
+}
+
+/// [`check_gossip`] of a batch already decoded.
+pub fn check_gossip_batch(
+    chain_id: &chancery_core::ids::ChainId,
+    from: PeerName,
+    batch: TxBatch,
+) -> GossipChecked {
+    let result = batch
+        .0
+        .iter()
+        .map(|b| {
+            Transaction::from_bytes(b)
+                .map_err(|e| format!("undecodable transaction in a batch: {e}"))
         })
+        .collect::<Result<Vec<Transaction>, String>>()
         .map(|txs| {
             let verdicts = chancery_mempool::Verdicts::compute(chain_id, &txs);
             (txs, verdicts)
@@ -2341,6 +2457,78 @@ impl codec::Canonical for TxBatch {
     const BYTES_MAX: usize = TX_BATCH_BYTES_MAX;
     fn validate(&self) -> Result<(), codec::ValidationError> {
         codec::check::list("txs", &self.0, GOSSIP_TXS_MAX)
+    }
+}
+
+/// One line on a consensus message for the trace log (what, which view, which block).
+fn describe_message(m: &Message) -> String {
+    let short = |d: &Digest| d.to_hex()[..8].to_string();
+    match m {
+        Message::Proposal(p) => format!(
+            "proposal view {} height {} block {} on {} (view {}) payload {} B nullifications {} parent_cert {}",
+            p.proposal.block.view.0,
+            p.proposal.block.height.0,
+            short(&p.proposal.block.digest),
+            short(&p.proposal.block.parent),
+            p.proposal.parent_view.0,
+            p.proposal.block.payload.len(),
+            p.nullifications.len(),
+            p.parent_cert.is_some()
+        ),
+        Message::Vote(v) => format!(
+            "vote {:?} view {} block {} by {}",
+            v.kind,
+            v.view.0,
+            short(&v.block),
+            v.signer
+        ),
+        Message::Certificate(c) => format!(
+            "certificate {:?} view {} block {} ({} signatures)",
+            c.kind,
+            c.view.0,
+            short(&c.block),
+            c.signatures.len()
+        ),
+        Message::BlockRequest { digest } => format!("block request {}", short(digest)),
+        Message::Block(p) => format!("block view {} {}", p.block.view.0, short(&p.block.digest)),
+        Message::Evidence(_) => "evidence".to_string(),
+    }
+}
+
+/// One line on a core input for the trace log.
+fn describe_input(input: &Input) -> String {
+    match input {
+        Input::Messages(list) => {
+            let parts: Vec<String> = list
+                .iter()
+                .map(|(from, bytes)| match codec::decode::<Message>(bytes) {
+                    Ok(m) => format!("from {from}: {}", describe_message(&m)),
+                    Err(e) => format!("from {from}: undecodable ({e})"),
+                })
+                .collect();
+            format!("messages [{}]", parts.join("; "))
+        }
+        Input::Message { from, bytes } => match codec::decode::<Message>(bytes) {
+            Ok(m) => format!("message from {from}: {}", describe_message(&m)),
+            Err(e) => format!("message from {from}: undecodable ({e})"),
+        },
+        other => format!("{other:?}").chars().take(200).collect(),
+    }
+}
+
+/// One line on a core effect for the trace log.
+fn describe_effect(e: &Effect) -> String {
+    match e {
+        Effect::Send { to, message } => format!("send to {to}: {}", describe_message(message)),
+        Effect::Broadcast { message } => format!("broadcast {}", describe_message(message)),
+        Effect::Validate { block, parent } => format!(
+            "validate view {} height {} block {} on {}",
+            block.view.0,
+            block.height.0,
+            &block.digest.to_hex()[..8],
+            &parent.digest.to_hex()[..8]
+        ),
+        other => format!("{other:?}").chars().take(200).collect(),
     }
 }
 
@@ -3264,6 +3452,90 @@ mod compact_tests {
         let hashes = built.txs.iter().map(|t| t.hash()).collect();
         let c = CompactProposal::of(&pm, &built.header, hashes);
         (pm, c, leader)
+    }
+
+    /// The transaction batches the peers received on the gossip channel.
+    fn gossip_received(r: &mut Rig) -> Vec<Vec<TxHash>> {
+        let mut out = Vec::new();
+        for (_, rx) in r._peers.iter_mut() {
+            while let Ok(m) = rx.try_recv() {
+                if m.channel == Channel::Transactions {
+                    let batch: TxBatch = codec::decode(&m.payload).expect("a batch");
+                    out.push(
+                        batch
+                            .0
+                            .iter()
+                            .map(|b| chancery_core::domain::TX_HASH.hash(b))
+                            .collect(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transactions_still_pending_after_the_regossip_age_are_gossiped_again() {
+        let fx = Fixture::new();
+        let mut r = super::tests::rig(&fx);
+        // Three admitted 3 s ago (their first gossip went nowhere: never sent here), one
+        // just now.
+        let old = txs(&fx, 0..3);
+        let view = crate::app::LedgerView(&r.drv.app.ledger);
+        let long_ago = TimestampMs(now_ms().0 - REGOSSIP_AGE_MS - 1_000);
+        for res in r
+            .drv
+            .app
+            .mempool
+            .insert_batch(old.clone(), Origin::Local, long_ago, &view)
+        {
+            res.expect("admitted");
+        }
+        admit(&mut r.drv.app, txs(&fx, 3..4));
+        assert!(gossip_received(&mut r).is_empty());
+        r.drv.regossip();
+        let want: Vec<TxHash> = old.iter().map(Transaction::hash).collect();
+        let got = gossip_received(&mut r);
+        assert_eq!(
+            got,
+            vec![want.clone(); 3],
+            "each of the 3 peers gets the old three"
+        );
+        assert_eq!(r.drv.txs_regossiped, 3);
+        // The next round sends them again (a peer may still lack them), not the young one.
+        r.drv.regossip();
+        assert_eq!(gossip_received(&mut r), vec![want; 3]);
+    }
+
+    #[test]
+    fn gossiped_transactions_already_pending_are_not_checked_again() {
+        let fx = Fixture::new();
+        let mut r = super::tests::rig(&fx);
+        r.drv.verify =
+            Arc::new(crate::verifypool::VerifyPool::new(1, GOSSIP_CHECKS_MAX).expect("pool"));
+        let all = txs(&fx, 0..3);
+        admit(&mut r.drv.app, all[..2].to_vec());
+        let from = r.drv.names[1].clone();
+        let batch = |t: &[Transaction]| {
+            Bytes::from(codec::encode(&TxBatch(
+                t.iter().map(Transaction::to_bytes).collect(),
+            )))
+        };
+        r.drv.on_tx_gossip(&from, batch(&all[..2]));
+        assert_eq!(
+            r.drv.gossip_checking, 0,
+            "a batch of known transactions was checked"
+        );
+        assert_eq!(r.drv.gossip_txs_known, 2);
+        // A batch with one new transaction: only that one goes to the check.
+        r.drv.on_tx_gossip(&from, batch(&all));
+        assert_eq!(r.drv.gossip_checking, 1);
+        assert_eq!(r.drv.gossip_txs_known, 4);
+        let checked = r.drv.gossip_rx.blocking_recv().expect("checked");
+        let txs_checked = checked.result.as_ref().map(|(t, _)| t.clone());
+        assert_eq!(txs_checked, Ok(vec![all[2].clone()]));
+        r.drv.on_gossip_checked(checked).expect("admitted");
+        assert!(r.drv.app.mempool.contains(&all[2].hash()));
     }
 
     fn inbound(r: &Rig, from: usize, payload: Vec<u8>) -> Inbound {

@@ -1291,6 +1291,28 @@ impl Mempool {
     /// pending transactions admitted at or after `cursor`, oldest first; peers' transactions are
     /// included only if `gossip_peer_txs`. Transactions that left the pool are skipped.
     pub fn pending_since(&self, cursor: GossipCursor, txs_max: usize) -> GossipBatch {
+        self.gossip_batch(cursor, None, txs_max)
+    }
+
+    /// Like [`Mempool::pending_since`], but only transactions admitted at or before
+    /// `admitted_by`: the batch ends at the first one admitted later (admission order is
+    /// nearly time order; one admitted under a clock that stepped back waits a round).
+    /// For re-gossip of transactions still pending long after they were first sent.
+    pub fn pending_admitted_by(
+        &self,
+        cursor: GossipCursor,
+        admitted_by: TimestampMs,
+        txs_max: usize,
+    ) -> GossipBatch {
+        self.gossip_batch(cursor, Some(admitted_by), txs_max)
+    }
+
+    fn gossip_batch(
+        &self,
+        cursor: GossipCursor,
+        admitted_by: Option<TimestampMs>,
+        txs_max: usize,
+    ) -> GossipBatch {
         let txs_max = txs_max.min(self.config.gossip_batch_txs_max);
         let mut out = Vec::new();
         let mut bytes = 0usize;
@@ -1302,6 +1324,9 @@ impl Mempool {
             let Some(e) = self.signers.get(key).and_then(|q| q.txs.get(seq)) else {
                 continue;
             };
+            if admitted_by.is_some_and(|by| e.admitted_at > by) {
+                break;
+            }
             if bytes + e.size() > self.config.gossip_batch_bytes_max {
                 break;
             }

@@ -723,6 +723,47 @@ fn gossip_batches_are_bounded_and_skip_peer_and_removed_txs() {
 }
 
 #[test]
+fn regossip_batches_hold_only_transactions_admitted_by_the_cutoff() {
+    let mut view = View::default();
+    let a = key(1, 0);
+    let b = key(2, 0);
+    view.add(&a, "a");
+    view.add(&b, "b");
+    let mut p = pool(small());
+    // Admitted at 0, 1000, 2000, ... ms; b's are a peer's and never gossiped by us.
+    for seq in 0..6 {
+        p.insert(tx(&a, seq), Origin::Local, t(seq * 1000), &view)
+            .unwrap();
+        p.insert(tx(&b, seq), Origin::Peer, t(seq * 1000), &view)
+            .unwrap();
+    }
+    let seqs = |batch: &chancery_mempool::GossipBatch| -> Vec<u64> {
+        batch.txs.iter().map(|v| v.tx().body.seq.0).collect()
+    };
+    let start = GossipCursor::default();
+    // Cut-off 2500 ms: seqs 0, 1, 2; the batch ends at the first younger one.
+    let batch = p.pending_admitted_by(start, t(2500), 100);
+    assert_eq!(seqs(&batch), vec![0, 1, 2]);
+    assert!(batch.txs.iter().all(|v| v.tx().body.signer == a.public()));
+    // From its cursor, nothing more is old enough yet; later it is.
+    assert!(p
+        .pending_admitted_by(batch.next, t(2500), 100)
+        .txs
+        .is_empty());
+    assert_eq!(
+        seqs(&p.pending_admitted_by(batch.next, t(4000), 100)),
+        vec![3, 4]
+    );
+    // Bounded by the caller; a committed transaction is not sent again.
+    assert_eq!(seqs(&p.pending_admitted_by(start, t(9000), 2)), vec![0, 1]);
+    view.commit(&[tx(&a, 0)]);
+    p.on_committed(&[tx(&a, 0)], &view);
+    assert_eq!(seqs(&p.pending_admitted_by(start, t(1000), 100)), vec![1]);
+    // A cut-off before everything gives nothing.
+    assert!(p.pending_admitted_by(start, t(0), 100).txs.is_empty());
+}
+
+#[test]
 fn configs_that_cannot_work_are_refused() {
     let bad = [
         MempoolConfig {

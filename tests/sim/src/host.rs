@@ -11,7 +11,8 @@
 //! Checked after every slice of virtual time: agreement (one block hash per height across
 //! nodes; equal hashes mean equal state roots, and the state root each ledger computed is
 //! compared too) and no driver error. After the run: every transaction a client saw
-//! finalized is in every node's log exactly once (and no transaction is there twice), and
+//! finalized is in every node's log exactly once (and no transaction is there twice),
+//! every transaction a node admitted (and did not lose in a crash) was finalized, and
 //! after the last heal every node's height rose (liveness). A failure names the seed and
 //! the replay command ([`host_replay_command`]).
 //!
@@ -636,6 +637,8 @@ struct Client {
 struct Pending {
     tx: Transaction,
     sent_ms: u64,
+    /// The node it was last sent to.
+    node: usize,
     reply: Option<oneshot::Receiver<Vec<Result<TxHash, chancery_mempool::AdmitError>>>>,
 }
 
@@ -730,6 +733,9 @@ struct Sim<'a> {
     rng: ChaCha8Rng,
     /// Transactions clients saw finalized: hash → height.
     finalized: HashMap<TxHash, u64>,
+    /// Transactions a node admitted (its reply was `Ok`): hash → (node, virtual ms the
+    /// client sent it).
+    acknowledged: HashMap<TxHash, (usize, u64)>,
     resubmitted: usize,
 }
 
@@ -793,6 +799,7 @@ impl<'a> Sim<'a> {
             },
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x00c1_1e27),
             finalized: HashMap::new(),
+            acknowledged: HashMap::new(),
             resubmitted: 0,
         };
         for i in 0..sim.nodes.len() {
@@ -970,6 +977,15 @@ impl<'a> Sim<'a> {
                     l.ledger.tx(&hash).ok().flatten()
                 });
                 if let Some(rec) = found {
+                    if std::env::var_os("HOST_SIM_DEBUG").is_some() {
+                        eprintln!(
+                            "{now_ms} client {c}: seq {} {} finalized at height {}: {:?}",
+                            p.tx.body.seq.0,
+                            hash.to_hex(),
+                            rec.entry.height.0,
+                            rec.entry.outcome
+                        );
+                    }
                     if rec.entry.outcome == TxOutcome::Applied {
                         self.finalized.insert(hash, rec.entry.height.0);
                     }
@@ -990,6 +1006,10 @@ impl<'a> Sim<'a> {
                             }
                             if res.iter().any(Result::is_err) {
                                 p.sent_ms = 0;
+                            } else {
+                                // Admitted between the send and now: a crash of that
+                                // node after the send may have lost it.
+                                self.acknowledged.insert(p.tx.hash(), (p.node, p.sent_ms));
                             }
                         }
                     }
@@ -1034,6 +1054,7 @@ impl<'a> Sim<'a> {
                 .is_ok();
             self.clients[c].pending = Some(Pending {
                 tx,
+                node,
                 sent_ms: if sent { now_ms } else { 0 },
                 reply: sent.then_some(rx),
             });
@@ -1042,6 +1063,33 @@ impl<'a> Sim<'a> {
 
     fn final_checks(&mut self, at_heal: Vec<u64>) -> Result<HostOutcome, HostViolation> {
         let heights = self.heights();
+        // Every acknowledged transaction finalized: a node that admitted a transaction and
+        // kept running gets it into the chain (its pool and re-gossip, issue 20), without
+        // the client's help (clients stop resubmitting a second after the heal). Admission
+        // is not durable: a node that crashed after admitting it is exempt.
+        let mut acked: Vec<(&TxHash, &(usize, u64))> = self.acknowledged.iter().collect();
+        acked.sort_by_key(|(h, (_, at))| (*at, **h));
+        for (hash, &(node, at)) in acked {
+            let crashed_after = self
+                .cfg
+                .crash
+                .is_some_and(|(crash_at, _, i)| i == node && crash_at >= at);
+            if crashed_after {
+                continue;
+            }
+            let found = self.nodes.iter().any(|n| {
+                n.live
+                    .as_ref()
+                    .is_some_and(|l| matches!(l.ledger.tx(hash), Ok(Some(_))))
+            });
+            if !found {
+                return Err(self.violation(format!(
+                    "acknowledged: transaction {} sent at {at} ms and admitted by node {node} is not finalized at the end ({} ms after the heal); heights at the end {heights:?}",
+                    hash.to_hex(),
+                    self.cfg.duration_ms - self.cfg.heal_at_ms
+                )));
+            }
+        }
         // Liveness after the heal: every node's height rose past the highest at the heal.
         let best_at_heal = at_heal.iter().copied().max().unwrap_or(0);
         for (i, h) in heights.iter().enumerate() {
