@@ -31,6 +31,7 @@ pub mod limits;
 pub mod merkle;
 pub mod receipt;
 pub mod record;
+pub mod sm;
 pub mod snapshot;
 pub mod state;
 pub mod tx;
