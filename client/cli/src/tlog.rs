@@ -1,4 +1,5 @@
-//! `chancery tlog ...`: Merkle log proofs, SHA-256 (RFC 6962) or BLAKE3 (the ledger's).
+//! `chancery tlog ...`: Merkle log proofs, SHA-256 (RFC 6962), SM3 (RFC 6962's construction
+//! with SM3) or BLAKE3 (the ledger's).
 
 use crate::files::read_limited;
 use crate::Outcome;
@@ -6,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use chancery_core::limits::PROOF_HASHES_MAX;
 use chancery_core::merkle::{
     consistency_proof_with, inclusion_proof_with, root_with, verify_consistency_bytes,
-    verify_inclusion_bytes, Blake3Hasher, MerkleHasher, Sha256Hasher,
+    verify_inclusion_bytes, Blake3Hasher, MerkleHasher, Sha256Hasher, Sm3Hasher,
 };
 use chancery_core::Digest;
 use clap::{Args, Subcommand, ValueEnum};
@@ -22,6 +23,8 @@ pub const LEAVES_MAX: usize = 16 * 1024 * 1024;
 pub enum HashKind {
     /// RFC 6962: SHA-256 with 0x00 / 0x01 prefixes.
     Sha256,
+    /// RFC 6962's construction with SM3 (GB/T 32905) in place of SHA-256.
+    Sm3,
     /// The Chancery ledger: BLAKE3 keyed with the log-leaf / log-node domain keys.
     Blake3,
 }
@@ -137,6 +140,7 @@ pub fn run(cmd: Command) -> Result<Outcome> {
     };
     match hash {
         HashKind::Sha256 => run_with(&Sha256Hasher, cmd),
+        HashKind::Sm3 => run_with(&Sm3Hasher, cmd),
         HashKind::Blake3 => run_with(&Blake3Hasher, cmd),
     }
 }

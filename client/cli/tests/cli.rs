@@ -179,6 +179,104 @@ fn tlog_sha256_root_prove_verify() {
     assert!(err.contains("--leaf-hash"), "{err}");
 }
 
+/// SM3 of `bytes` by the `openssl` command (an implementation independent of ours), or
+/// `None` when there is no `openssl` with SM3.
+fn openssl_sm3(bytes: &[u8]) -> Option<[u8; 32]> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sm3", "-binary"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(bytes).ok()?;
+    let out = child.wait_with_output().ok()?;
+    out.status.success().then_some(())?;
+    out.stdout.try_into().ok()
+}
+
+/// RFC 6962's MTH over `leaves` with every hash computed by `openssl dgst -sm3`.
+fn openssl_sm3_root(leaves: &[Vec<u8>]) -> Option<[u8; 32]> {
+    match leaves.len() {
+        0 => openssl_sm3(b""),
+        1 => openssl_sm3(&[&[0u8][..], &leaves[0]].concat()),
+        n => {
+            // The largest power of two below n.
+            let mut k = 1;
+            while k * 2 < n {
+                k *= 2;
+            }
+            let l = openssl_sm3_root(&leaves[..k])?;
+            let r = openssl_sm3_root(&leaves[k..])?;
+            openssl_sm3(&[&[1u8][..], &l, &r].concat())
+        }
+    }
+}
+
+#[test]
+fn tlog_sm3_is_rfc6962_with_sm3_as_openssl_computes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_leaves(dir.path(), &RFC_LEAVES);
+    let (code, root, err) = run(&["tlog", "root", "--hash", "sm3", "--leaves", &f]);
+    assert_eq!(code, 0, "{err}");
+    // Not SHA-256's root, not BLAKE3's.
+    let (_, sha, _) = run(&["tlog", "root", "--hash", "sha256", "--leaves", &f]);
+    assert_ne!(root, sha);
+    let leaves: Vec<Vec<u8>> = RFC_LEAVES.iter().map(|l| hex::decode(l).unwrap()).collect();
+    match openssl_sm3_root(&leaves) {
+        Some(want) => assert_eq!(root, hex::encode(want), "openssl disagrees"),
+        None => eprintln!("SKIP openssl cross-check: no `openssl` with SM3 on PATH"),
+    }
+    for (size, want_len) in [(1usize, 0usize), (3, 1), (8, 3)] {
+        let sub = write_leaves(dir.path(), &RFC_LEAVES[..size]);
+        if let Some(want) = openssl_sm3_root(&leaves[..size]) {
+            let (_, got, _) = run(&["tlog", "root", "--hash", "sm3", "--leaves", &sub]);
+            assert_eq!(got, hex::encode(want), "size {size}");
+        }
+        let (_, sub_root, _) = run(&["tlog", "root", "--hash", "sm3", "--leaves", &sub]);
+        let index = (size - 1).to_string();
+        let (code, proof, _) = run(&[
+            "tlog",
+            "prove-inclusion",
+            "--hash",
+            "sm3",
+            "--leaves",
+            &sub,
+            "--index",
+            &index,
+        ]);
+        assert_eq!(code, 0);
+        assert_eq!(proof.split(',').filter(|p| !p.is_empty()).count(), want_len);
+        let leaf = merkle::Sm3Hasher.hash_leaf(&leaves[size - 1]).to_hex();
+        let verify = |leaf: &str, hash: &str| {
+            run(&[
+                "tlog",
+                "verify-inclusion",
+                "--hash",
+                hash,
+                "--size",
+                &size.to_string(),
+                "--index",
+                &index,
+                "--leaf-hash",
+                leaf,
+                "--root",
+                &sub_root,
+                "--proof",
+                &proof,
+            ])
+        };
+        assert_eq!(verify(&leaf, "sm3").0, 0, "size {size}");
+        // The same proof under another hash, or another leaf: refused.
+        if size > 1 {
+            assert_eq!(verify(&leaf, "sha256").0, 1);
+        }
+        let other = merkle::Sm3Hasher.hash_leaf(b"x").to_hex();
+        assert_eq!(verify(&other, "sm3").0, 1);
+    }
+}
+
 #[test]
 fn tlog_blake3_single_leaf_empty_proof() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,9 @@
 //! - [`Sha256Hasher`] is RFC 6962 itself (`SHA-256(0x00 || d)`, `SHA-256(0x01 || l || r)`,
 //!   empty root `SHA-256("")`); it exists so that third-party vectors check our tree shape
 //!   and verifier logic.
+//! - [`Sm3Hasher`] is RFC 6962's construction with SM3 (GB/T 32905) in place of SHA-256
+//!   (`SM3(0x00 || d)`, `SM3(0x01 || l || r)`, empty root `SM3("")`), so that any RFC 6962
+//!   tool given an SM3 hash checks it (`chancery tlog --hash sm3`, docs/tlog.md).
 //! - [`Blake3Hasher`] is the ledger's: leaf = BLAKE3 keyed with
 //!   `LOG_LEAF.derived_key()` over the data; node = BLAKE3 keyed with
 //!   `LOG_NODE.derived_key()` over the 64 bytes `left || right` (one compression block);
@@ -64,6 +67,39 @@ impl MerkleHasher for Sha256Hasher {
     }
     fn hash_leaf(&self, data: &[u8]) -> Digest {
         let mut h = Sha256::new();
+        h.update([0u8]);
+        h.update(data);
+        Digest(h.finalize().into())
+    }
+    fn hash_node(&self, left: &Digest, right: &Digest) -> Digest {
+        self.hash_node_bytes(left.as_bytes(), right.as_bytes())
+    }
+}
+
+/// RFC 6962's tree hash with SM3 in place of SHA-256 (the interoperable form of an
+/// SM2/SM3 chain's log, docs/tlog.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sm3Hasher;
+
+impl Sm3Hasher {
+    /// `SM3(0x01 || left || right)` over raw byte strings of any length.
+    pub fn hash_node_bytes(&self, left: &[u8], right: &[u8]) -> Digest {
+        use sm3::Digest as _;
+        let mut h = sm3::Sm3::new();
+        h.update([1u8]);
+        h.update(left);
+        h.update(right);
+        Digest(h.finalize().into())
+    }
+}
+
+impl MerkleHasher for Sm3Hasher {
+    fn empty_root(&self) -> Digest {
+        Digest(crate::sm::sm3(b""))
+    }
+    fn hash_leaf(&self, data: &[u8]) -> Digest {
+        use sm3::Digest as _;
+        let mut h = sm3::Sm3::new();
         h.update([0u8]);
         h.update(data);
         Digest(h.finalize().into())
