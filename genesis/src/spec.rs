@@ -503,6 +503,7 @@ impl ConsortiumSpec {
                     .map_err(|p| ctx.invalid(p))?,
                 epoch_delay_blocks: self.params.epoch_delay_blocks,
             },
+            crypto: Default::default(),
         };
         rules::check(&g, rules).map_err(|p| ctx.invalid(p))?;
         Ok(g)

@@ -71,6 +71,7 @@ fn sample(n: usize) -> (Genesis, Receipt) {
                 .collect(),
         },
         params: ChainParams::default(),
+        crypto: Default::default(),
     };
     let chain_id = genesis.chain_id();
     let entries: Vec<LogEntry> = (0..1000u64)

@@ -730,6 +730,7 @@ mod tests {
             members: vec![],
             validators: set(0, 1),
             params: ChainParams::default(),
+            crypto: Default::default(),
         }
     }
 

@@ -64,6 +64,7 @@ mod tests {
                 validators: vec![],
             },
             params: ChainParams::default(),
+            crypto: Default::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use crate::limits::{
     NAME_BYTES_MAX, ROLES_MAX,
 };
 use crate::record::Role;
+use crate::suite::Suite;
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,13 @@ impl Default for ChainParams {
 }
 
 /// The genesis document.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+///
+/// The canonical encoding is the fields in order; the crypto suite follows as one code byte
+/// only when it is not the default (`ed25519-blake3`), so every genesis made before suites
+/// existed keeps its encoding and its chain id. An explicit default code is refused as
+/// malformed, and a genesis is never encoded inside another value (its suite byte is
+/// the last of the input).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
     /// Human name of the chain, e.g. `chancery-beijing`.
     pub chain_name: String,
@@ -106,7 +113,68 @@ pub struct Genesis {
     pub validators: ValidatorSet,
     /// Parameters.
     pub params: ChainParams,
+    /// The crypto suite every signature and hash of the chain uses (issue 21).
+    #[serde(default, skip_serializing_if = "Suite::is_default")]
+    pub crypto: Suite,
 }
+
+impl Encode for Genesis {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        encoder: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.chain_name.encode(encoder)?;
+        self.genesis_time.encode(encoder)?;
+        self.agencies.encode(encoder)?;
+        self.members.encode(encoder)?;
+        self.validators.encode(encoder)?;
+        self.params.encode(encoder)?;
+        if !self.crypto.is_default() {
+            self.crypto.code().encode(encoder)?;
+        }
+        Ok(())
+    }
+}
+
+impl<Context> Decode<Context> for Genesis {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        use bincode::de::read::Reader;
+        let chain_name = Decode::decode(decoder)?;
+        let genesis_time = Decode::decode(decoder)?;
+        let agencies = Decode::decode(decoder)?;
+        let members = Decode::decode(decoder)?;
+        let validators = Decode::decode(decoder)?;
+        let params = Decode::decode(decoder)?;
+        // A byte after the parameters is the suite's code; the default suite is written by
+        // its absence, so its code here would be a second encoding of the same genesis.
+        let crypto = if decoder.reader().peek_read(1).is_some() {
+            let code: u8 = Decode::decode(decoder)?;
+            let suite = Suite::from_code(code)
+                .map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))?;
+            if suite.is_default() {
+                return Err(bincode::error::DecodeError::OtherString(format!(
+                    "crypto suite code {code} ({suite}) written out: expected the default suite to be encoded by its absence"
+                )));
+            }
+            suite
+        } else {
+            Suite::default()
+        };
+        Ok(Genesis {
+            chain_name,
+            genesis_time,
+            agencies,
+            members,
+            validators,
+            params,
+            crypto,
+        })
+    }
+}
+
+bincode::impl_borrow_decode!(Genesis);
 
 impl Canonical for Genesis {
     const NAME: &'static str = "genesis";
@@ -132,6 +200,13 @@ impl Canonical for Genesis {
         self.params
             .validate_governance()
             .map_err(|e| e.within("params"))?;
+        self.crypto.supported().map_err(|_| {
+            ValidationError::new(
+                "crypto",
+                "ed25519-blake3 (the only suite this build runs and verifies: sm2-sm3 keys, signatures and trees are not wired yet, issue 21)",
+                self.crypto.name(),
+            )
+        })?;
         self.validators
             .validate()
             .map_err(|e| e.within("validators"))
@@ -139,9 +214,9 @@ impl Canonical for Genesis {
 }
 
 impl Genesis {
-    /// The chain id: `H(GENESIS_HASH, canonical bytes)`.
+    /// The chain id: `H(GENESIS_HASH, canonical bytes)`, `H` the chain's suite's hash.
     pub fn chain_id(&self) -> ChainId {
-        domain::GENESIS_HASH.hash(&codec::encode(self))
+        self.crypto.hash(domain::GENESIS_HASH, &codec::encode(self))
     }
 
     /// The agency with this id.

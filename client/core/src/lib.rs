@@ -34,6 +34,7 @@ pub mod record;
 pub mod sm;
 pub mod snapshot;
 pub mod state;
+pub mod suite;
 pub mod tx;
 pub mod validator;
 

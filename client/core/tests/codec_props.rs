@@ -253,6 +253,18 @@ fn check_mutant<T: Canonical + Debug + PartialEq>(
                 found: mutant.len()
             })
         ),
+        // A genesis ends with its optional suite code (docs/encoding.md): a byte appended
+        // to a default-suite genesis is read as that code: the suite this build refuses
+        // (invalid), or an explicit default or no suite at all (malformed).
+        Mutation::Append { byte } if T::NAME == "genesis" => prop_assert!(
+            matches!(
+                (byte, &result),
+                (1, Err(CodecError::Invalid { .. })) | (_, Err(CodecError::Malformed { .. }))
+            ),
+            "appended {}: {:?}",
+            byte,
+            result
+        ),
         Mutation::Append { .. } => prop_assert_eq!(
             result,
             Err(CodecError::TrailingBytes {
@@ -362,13 +374,16 @@ fn check_framing<T: Canonical + Debug + PartialEq>(value: &T) {
         Err(CodecError::TooLarge { .. })
     ));
     let mut trailing = encode(value);
-    trailing.extend_from_slice(&[0, 0, 0]);
+    // A genesis reads the first byte after its parameters as its suite code (1: sm2-sm3).
+    let (extra, found): (&[u8], usize) = if T::NAME == "genesis" {
+        (&[1, 0, 0], 2)
+    } else {
+        (&[0, 0, 0], 3)
+    };
+    trailing.extend_from_slice(extra);
     assert_eq!(
         decode::<T>(&trailing),
-        Err(CodecError::TrailingBytes {
-            ty: T::NAME,
-            found: 3
-        })
+        Err(CodecError::TrailingBytes { ty: T::NAME, found })
     );
 }
 

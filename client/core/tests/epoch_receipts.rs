@@ -71,6 +71,7 @@ fn genesis() -> Genesis {
         members: vec![],
         validators: set(0),
         params: ChainParams::default(),
+        crypto: Default::default(),
     }
 }
 

@@ -53,6 +53,7 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
                 .collect(),
         },
         params: ChainParams::default(),
+        crypto: Default::default(),
     };
     (g, keys)
 }

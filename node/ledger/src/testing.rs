@@ -141,6 +141,7 @@ pub mod fixture {
                     block_txs_max: 20_000,
                     ..ChainParams::default()
                 },
+                crypto: Default::default(),
             };
             Fixture {
                 genesis,

@@ -40,6 +40,7 @@ fn genesis() -> Genesis {
                 .collect(),
         },
         params: ChainParams::default(),
+        crypto: Default::default(),
     }
 }
 

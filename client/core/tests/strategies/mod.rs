@@ -1501,6 +1501,7 @@ pub fn genesis() -> BoxedStrategy<Genesis> {
                 members,
                 validators,
                 params,
+                crypto: Default::default(),
             },
         )
         .boxed()

@@ -413,6 +413,7 @@ pub fn genesis() -> Genesis {
             },
             epoch_delay_blocks: 2,
         },
+        crypto: Default::default(),
     }
 }
 

@@ -1,0 +1,205 @@
+//! The chain's crypto suite (issue 21): the signature scheme and the hash every signature
+//! and every hash of a chain uses, chosen once in its genesis (`genesis.crypto`).
+//!
+//! A closed enum, matched where a hash is computed: no trait objects on hot paths and no
+//! algorithm loaded at run time. Domain separation is the same in both suites (every hash
+//! and signature carries a tag from [`crate::domain`]); only the primitive differs:
+//!
+//! | suite | hash under a tag | signature |
+//! |---|---|---|
+//! | `ed25519-blake3` (default) | BLAKE3 in key-derivation mode, the tag as context ([`Tag::hash`]) | Ed25519, ZIP-215 ([`crate::crypto`]) |
+//! | `sm2-sm3` | `SM3(tag \|\| 0x00 \|\| bytes)` ([`crate::sm::sm3_tagged`]) | SM2 with the GM/T 0009 identity ([`crate::sm`]) |
+//!
+//! What is wired so far: the genesis parameter and the chain id (the genesis hash is taken
+//! with the chain's suite). Keys, signatures and the ledger's trees are not yet: until they
+//! are, a genesis asking for `sm2-sm3` is refused by its validation ([`Suite::supported`])
+//! with an error that says so, rather than run or verified with the wrong algorithms
+//! (docs/crypto.md).
+
+use crate::domain::Tag;
+use crate::ids::Digest;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// A chain's crypto suite.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum Suite {
+    /// Ed25519 signatures, BLAKE3 hashes: every chain made before suites existed.
+    #[default]
+    #[serde(rename = "ed25519-blake3")]
+    Ed25519Blake3,
+    /// SM2 signatures (GB/T 32918), SM3 hashes (GB/T 32905).
+    #[serde(rename = "sm2-sm3")]
+    Sm2Sm3,
+}
+
+/// Why a suite name or code was not accepted, or a suite cannot be used here.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SuiteError {
+    /// Not a suite name.
+    #[error("unknown crypto suite `{found}`: expected one of {expected}")]
+    UnknownName {
+        /// The text given.
+        found: String,
+        /// The names accepted.
+        expected: &'static str,
+    },
+    /// Not a suite code (the byte that follows a genesis encoding).
+    #[error("unknown crypto suite code {found}: expected {expected}")]
+    UnknownCode {
+        /// The byte given.
+        found: u8,
+        /// The codes accepted.
+        expected: &'static str,
+    },
+    /// A suite this build cannot run or verify yet.
+    #[error("crypto suite {found} is not supported by this build yet: expected {expected} (issue 21: keys, signatures and the ledger's trees are not wired for it)")]
+    Unsupported {
+        /// The suite asked for.
+        found: Suite,
+        /// The suites supported.
+        expected: &'static str,
+    },
+}
+
+/// The names [`Suite::from_str`] accepts, for error messages and help texts.
+pub const SUITE_NAMES: &str = "ed25519-blake3, sm2-sm3";
+
+impl Suite {
+    /// Every suite, in code order.
+    pub const ALL: [Suite; 2] = [Suite::Ed25519Blake3, Suite::Sm2Sm3];
+
+    /// The name used in genesis files and on command lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Ed25519Blake3 => "ed25519-blake3",
+            Suite::Sm2Sm3 => "sm2-sm3",
+        }
+    }
+
+    /// The byte that stands for the suite in the canonical genesis encoding (written only
+    /// for a suite other than the default, `genesis.rs`).
+    pub fn code(self) -> u8 {
+        match self {
+            Suite::Ed25519Blake3 => 0,
+            Suite::Sm2Sm3 => 1,
+        }
+    }
+
+    /// The suite of a code byte.
+    pub fn from_code(code: u8) -> Result<Suite, SuiteError> {
+        Suite::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+            .ok_or(SuiteError::UnknownCode {
+                found: code,
+                expected: "0 (ed25519-blake3) or 1 (sm2-sm3)",
+            })
+    }
+
+    /// Whether this is the default suite.
+    pub fn is_default(&self) -> bool {
+        *self == Suite::default()
+    }
+
+    /// Hash `bytes` under `tag` with this suite's hash.
+    pub fn hash(self, tag: Tag, bytes: &[u8]) -> Digest {
+        match self {
+            Suite::Ed25519Blake3 => tag.hash(bytes),
+            Suite::Sm2Sm3 => crate::sm::sm3_tagged(tag, bytes),
+        }
+    }
+
+    /// Whether this build can run and verify a chain of this suite end to end.
+    pub fn supported(self) -> Result<(), SuiteError> {
+        match self {
+            Suite::Ed25519Blake3 => Ok(()),
+            Suite::Sm2Sm3 => Err(SuiteError::Unsupported {
+                found: self,
+                expected: "ed25519-blake3",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Suite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Suite {
+    type Err = SuiteError;
+    fn from_str(s: &str) -> Result<Suite, SuiteError> {
+        Suite::ALL
+            .into_iter()
+            .find(|x| x.name() == s)
+            .ok_or_else(|| SuiteError::UnknownName {
+                found: s.chars().take(64).collect(),
+                expected: SUITE_NAMES,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain;
+
+    #[test]
+    fn names_and_codes_round_trip() {
+        for s in Suite::ALL {
+            assert_eq!(s.name().parse::<Suite>(), Ok(s));
+            assert_eq!(Suite::from_code(s.code()), Ok(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.name())
+            );
+            assert_eq!(
+                serde_json::from_str::<Suite>(&format!("\"{}\"", s.name())).unwrap(),
+                s
+            );
+        }
+        let e = "sm2".parse::<Suite>().unwrap_err().to_string();
+        assert!(e.contains("`sm2`") && e.contains(SUITE_NAMES), "{e}");
+        let e = Suite::from_code(7).unwrap_err().to_string();
+        assert!(e.contains("code 7") && e.contains("1 (sm2-sm3)"), "{e}");
+        assert!(Suite::default().is_default());
+        assert!(!Suite::Sm2Sm3.is_default());
+    }
+
+    #[test]
+    fn each_suite_hashes_with_its_own_primitive_under_the_tag() {
+        let b = b"body";
+        assert_eq!(
+            Suite::Ed25519Blake3.hash(domain::TX_HASH, b),
+            domain::TX_HASH.hash(b)
+        );
+        assert_eq!(
+            Suite::Sm2Sm3.hash(domain::TX_HASH, b),
+            crate::sm::sm3_tagged(domain::TX_HASH, b)
+        );
+        assert_ne!(
+            Suite::Sm2Sm3.hash(domain::TX_HASH, b),
+            Suite::Ed25519Blake3.hash(domain::TX_HASH, b)
+        );
+        assert_ne!(
+            Suite::Sm2Sm3.hash(domain::TX_HASH, b),
+            Suite::Sm2Sm3.hash(domain::BLOCK_HASH, b)
+        );
+    }
+
+    #[test]
+    fn only_the_default_suite_is_supported_until_it_is_wired() {
+        assert_eq!(Suite::Ed25519Blake3.supported(), Ok(()));
+        let e = Suite::Sm2Sm3.supported().unwrap_err().to_string();
+        assert!(
+            e.contains("sm2-sm3") && e.contains("expected ed25519-blake3"),
+            "{e}"
+        );
+    }
+}
