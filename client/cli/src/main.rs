@@ -12,6 +12,7 @@ mod epochs;
 mod files;
 mod get;
 mod gov;
+mod inspect;
 mod keys;
 mod ocds;
 mod receipt;
@@ -49,6 +50,10 @@ enum Command {
     Submit(submit::Args),
     /// Read from a node: status, blocks, transactions, assets, awards, grants, ...
     Get(get::Args),
+    /// A transaction's signer, exact signed bytes and signature (hex), to check with
+    /// another tool.
+    #[command(subcommand)]
+    Inspect(inspect::Command),
     /// Fetch a transaction's receipt (JSON) for offline verification.
     Receipt(receipt::Args),
     /// Re-verify a whole ledger (node, data directory or export file) from the genesis.
@@ -84,6 +89,7 @@ fn main() -> ExitCode {
         Command::Submit(a) => submit::run(a),
         Command::Get(a) => get::run(a),
         Command::Receipt(a) => receipt::run(a),
+        Command::Inspect(c) => inspect::run(c),
         Command::Audit(a) => audit::run(a),
         Command::Export(c) => blockfile::run(c),
         Command::Watch(a) => watch::run(a),

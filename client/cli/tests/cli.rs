@@ -736,3 +736,114 @@ fn gov_propose_refuses_bad_changes_before_asking_a_node() {
     let (code, _, err) = run(&["gov", "vote", "--proposal", "p", "--key", "k"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `chancery inspect tx` prints what an outside tool needs to check a transaction's
+/// signature; OpenSSL (an implementation independent of ours) checks it when present.
+#[test]
+fn inspect_tx_gives_bytes_that_openssl_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, keys) = genesis(4, "inspect");
+    let r = receipt(&g, &keys, &[0, 1, 2]);
+    let rf = dir.path().join("receipt.json");
+    std::fs::write(&rf, serde_json::to_string(&r).unwrap()).unwrap();
+    let (code, out, err) = run(&["inspect", "tx", "--file", rf.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entry: LogEntry = codec::decode(&hex::decode(&r.entry).unwrap()).unwrap();
+    let tx = entry.tx;
+    assert_eq!(v["tx_hash"], tx.hash().to_hex());
+    assert_eq!(v["signer"], tx.body.signer.to_hex());
+    assert_eq!(v["signature"], tx.signature.to_hex());
+    assert_eq!(v["signature_valid"], true);
+    let signed = hex::decode(v["signed_bytes"].as_str().unwrap()).unwrap();
+    // The signed bytes are the tag, a NUL and the canonical body, nothing else.
+    let mut want = b"chancery/v1/sign/tx\0".to_vec();
+    want.extend(codec::encode(&tx.body));
+    assert_eq!(signed, want);
+    // The same from the transaction's canonical bytes in hex, and in the human form.
+    let tf = dir.path().join("tx.hex");
+    std::fs::write(&tf, hex::encode(tx.to_bytes())).unwrap();
+    let (code, human, err) = run(&["inspect", "tx", "--file", tf.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        human.contains(&format!("signed_bytes: {}", hex::encode(&signed))),
+        "{human}"
+    );
+    // A flipped signature bit: still printed, but not valid.
+    let mut bad = tx.clone();
+    bad.signature.0[5] ^= 1;
+    std::fs::write(&tf, hex::encode(bad.to_bytes())).unwrap();
+    let (_, out, _) = run(&["inspect", "tx", "--file", tf.to_str().unwrap(), "--json"]);
+    let b: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(b["signature_valid"], false);
+    // Garbage and a missing source are refused, saying what was expected.
+    std::fs::write(&tf, "zz").unwrap();
+    let (code, _, err) = run(&["inspect", "tx", "--file", tf.to_str().unwrap()]);
+    assert_eq!(code, 1, "bad input: {err}");
+    assert!(
+        err.contains("expected a receipt (JSON) or a transaction"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["inspect", "tx"]);
+    assert_eq!(code, 2, "a usage error: {err}");
+    assert!(err.contains("--file") || err.contains("HASH"), "{err}");
+    // OpenSSL: the key as PEM from its SPKI DER, the signed bytes and the signature.
+    let has_openssl = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_openssl {
+        eprintln!("SKIP openssl check: no `openssl` on PATH");
+        return;
+    }
+    let der = hex::decode(v["signer_spki_der"].as_str().unwrap()).unwrap();
+    let der_path = dir.path().join("signer.der");
+    std::fs::write(&der_path, &der).unwrap();
+    let pem = dir.path().join("signer.pem");
+    let conv = Command::new("openssl")
+        .args(["pkey", "-pubin", "-inform", "DER", "-in"])
+        .arg(&der_path)
+        .arg("-out")
+        .arg(&pem)
+        .output()
+        .unwrap();
+    assert!(
+        conv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conv.stderr)
+    );
+    let msg = dir.path().join("signed_bytes.bin");
+    let sig = dir.path().join("signature.bin");
+    std::fs::write(&msg, &signed).unwrap();
+    let check = |sig_bytes: &[u8]| {
+        std::fs::write(&sig, sig_bytes).unwrap();
+        Command::new("openssl")
+            .current_dir(dir.path())
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "signer.pem",
+                "-rawin",
+                "-in",
+                "signed_bytes.bin",
+                "-sigfile",
+                "signature.bin",
+            ])
+            .output()
+            .unwrap()
+    };
+    let good = check(&tx.signature.0);
+    assert!(
+        good.status.success(),
+        "openssl refused our signature: {}{}",
+        String::from_utf8_lossy(&good.stdout),
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let refused = check(&bad.signature.0);
+    assert!(
+        !refused.status.success(),
+        "openssl accepted a flipped signature"
+    );
+}
