@@ -332,6 +332,18 @@ fn consensus_seeds(out: &mut Out, chain: &Chain, blocks: &[Block]) {
     }
     for m in &messages {
         out.put("consensus_message", &m.encode());
+        out.put("consensus_frame", &chancery_node::compact::encode_message(m));
+        // Proposals travel by transaction hash too.
+        if let Message::Proposal(pm) = m {
+            if let Ok(block) = codec::decode::<Block>(&pm.proposal.block.payload) {
+                let hashes = block.txs.iter().map(|t| t.hash()).collect();
+                let c = chancery_node::compact::CompactProposal::of(pm, &block.header, hashes);
+                out.put(
+                    "consensus_frame",
+                    &chancery_node::compact::encode_compact(&c),
+                );
+            }
+        }
     }
 }
 

@@ -275,6 +275,26 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
     let tx = ok(&["get", "tx", &hashes[0], "--node", &ctx.api]);
     assert!(tx.contains("status: finalized"), "{tx}");
 
+    // A transaction's signature material from the node: the signer, the exact signed
+    // bytes and the signature, and the kernel's verdict (OpenSSL checks the same fields in
+    // client/cli/tests/cli.rs).
+    for h in &hashes {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(&["inspect", "tx", h, "--node", &ctx.api, "--json"])).unwrap();
+        assert_eq!(v["tx_hash"], h.as_str(), "{v}");
+        assert_eq!(v["signature_valid"], true, "{v}");
+        let signed = v["signed_bytes"].as_str().unwrap();
+        assert!(
+            signed.starts_with(
+                &b"chancery/v1/sign/tx\0"
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+            "{v}"
+        );
+    }
+
     // Receipts: fetch, verify offline, tamper.
     for (i, h) in hashes.iter().enumerate() {
         let text = ok(&["receipt", h, "--node", &ctx.api]);
