@@ -1352,13 +1352,13 @@ impl Driver {
             txs = batch.txs.len(),
             "re-gossip of transactions still pending"
         );
-        let msg = TxBatch(batch.txs.iter().map(|v| v.bytes().to_vec()).collect());
-        if let Err(e) = self
-            .net
-            .broadcast(Channel::Transactions, Bytes::from(codec::encode(&msg)))
-        {
-            tracing::debug!(error = %e, "transaction re-gossip not sent");
+        // Through the gossip queue, whose flush cuts messages to the wire's limits.
+        if self.gossip_out.len() + batch.txs.len() > GOSSIP_OUT_TXS_MAX {
+            self.flush_gossip();
         }
+        self.gossip_out
+            .extend(batch.txs.iter().map(|v| v.bytes().to_vec()));
+        self.flush_gossip();
     }
 
     fn start_sync(&mut self) {
