@@ -141,6 +141,41 @@ impl MerkleHasher for Blake3Hasher {
     }
 }
 
+/// The ledger's log hasher for a chain of `suite` (a closed enum, no trait object): the
+/// default suite's is [`Blake3Hasher`], unchanged; the SM2/SM3 suite's keeps the same
+/// domain tags with SM3 over `tag || 0x00 || input` ([`crate::sm::sm3_tagged`]): leaf
+/// `SM3(LOG_LEAF || 0x00 || d)`, node `SM3(LOG_NODE || 0x00 || left || right)`, empty tree
+/// `SM3(LOG_NODE || 0x00)` (a node's input is always 64 bytes, so it cannot be the empty
+/// tree's). Issue 21: not yet used by the ledger.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SuiteLogHasher(pub crate::suite::Suite);
+
+impl MerkleHasher for SuiteLogHasher {
+    fn empty_root(&self) -> Digest {
+        match self.0 {
+            crate::suite::Suite::Ed25519Blake3 => Blake3Hasher.empty_root(),
+            crate::suite::Suite::Sm2Sm3 => crate::sm::sm3_tagged(domain::LOG_NODE, b""),
+        }
+    }
+    fn hash_leaf(&self, data: &[u8]) -> Digest {
+        match self.0 {
+            crate::suite::Suite::Ed25519Blake3 => Blake3Hasher.hash_leaf(data),
+            crate::suite::Suite::Sm2Sm3 => crate::sm::sm3_tagged(domain::LOG_LEAF, data),
+        }
+    }
+    fn hash_node(&self, left: &Digest, right: &Digest) -> Digest {
+        match self.0 {
+            crate::suite::Suite::Ed25519Blake3 => Blake3Hasher.hash_node(left, right),
+            crate::suite::Suite::Sm2Sm3 => {
+                let mut buf = [0u8; 64];
+                buf[..32].copy_from_slice(left.as_bytes());
+                buf[32..].copy_from_slice(right.as_bytes());
+                crate::sm::sm3_tagged(domain::LOG_NODE, &buf)
+            }
+        }
+    }
+}
+
 /// Why a proof does not verify (or cannot be made).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ProofError {

@@ -105,3 +105,53 @@ fn suite_bytes_that_are_not_canonical_or_unknown_are_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn the_log_tree_of_each_suite() {
+    use chancery_core::merkle::{self, Blake3Hasher, MerkleHasher, SuiteLogHasher};
+    let leaves: Vec<Vec<u8>> = (0..7u8).map(|i| vec![i; usize::from(i) * 3]).collect();
+    // The default suite's log tree is the ledger's, unchanged.
+    let d = SuiteLogHasher(Suite::Ed25519Blake3);
+    let sm = SuiteLogHasher(Suite::Sm2Sm3);
+    let hashes = |h: &SuiteLogHasher| -> Vec<chancery_core::Digest> {
+        leaves.iter().map(|l| h.hash_leaf(l)).collect()
+    };
+    let (dh, sh) = (hashes(&d), hashes(&sm));
+    assert_eq!(
+        dh,
+        leaves
+            .iter()
+            .map(|l| Blake3Hasher.hash_leaf(l))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        merkle::root_with(&d, &dh),
+        merkle::root_with(&Blake3Hasher, &dh)
+    );
+    // The SM3 tree, built from its definition with plain SM3.
+    let plain = |tag: &str, body: &[u8]| {
+        let mut m = tag.as_bytes().to_vec();
+        m.push(0);
+        m.extend_from_slice(body);
+        chancery_core::Digest(chancery_core::sm::sm3(&m))
+    };
+    assert_eq!(sh[3], plain("chancery/v1/hash/log-leaf", &leaves[3]));
+    let node = sm.hash_node(&sh[0], &sh[1]);
+    assert_eq!(
+        node,
+        plain("chancery/v1/hash/log-node", &[sh[0].0, sh[1].0].concat())
+    );
+    assert_eq!(sm.empty_root(), plain("chancery/v1/hash/log-node", b""));
+    assert_eq!(merkle::root_with(&sm, &sh[..2]), node);
+    // Proofs: made and checked in the SM3 tree; refused under the other suite's hasher.
+    let root = merkle::root_with(&sm, &sh);
+    for i in 0..sh.len() as u64 {
+        let proof = merkle::inclusion_proof_with(&sm, &sh, i).unwrap();
+        merkle::verify_inclusion_with(&sm, i, 7, &sh[i as usize], &proof, &root).unwrap();
+        assert!(merkle::verify_inclusion_with(&d, i, 7, &sh[i as usize], &proof, &root).is_err());
+    }
+    let c = merkle::consistency_proof_with(&sm, &sh, 3).unwrap();
+    merkle::verify_consistency_with(&sm, 3, 7, &c, &merkle::root_with(&sm, &sh[..3]), &root)
+        .unwrap();
+    assert_ne!(root, merkle::root_with(&d, &dh));
+}
