@@ -88,9 +88,9 @@ pub enum NodeKeysError {
         /// The key file.
         file: PathBuf,
         /// The key in genesis.
-        expected: PublicKey,
+        expected: Box<PublicKey>,
         /// The key in the file.
-        found: PublicKey,
+        found: Box<PublicKey>,
     },
     /// The directory of the key files cannot be listed.
     #[error("cannot list the key directory {dir}: {reason}")]
@@ -106,7 +106,7 @@ pub enum NodeKeysError {
         /// The node.
         name: String,
         /// The key.
-        key: PublicKey,
+        key: Box<PublicKey>,
         /// The validator whose key it is.
         validator: String,
     },
@@ -154,8 +154,9 @@ pub struct PeerConfig {
     pub name: String,
     /// Its p2p address (TCP), e.g. `127.0.0.1:26000`.
     pub address: SocketAddr,
-    /// Its network public key (Ed25519, hex); the libp2p peer id derives from it.
-    pub network_key: PublicKey,
+    /// Its network public key (Ed25519, hex, in every suite); the libp2p peer id derives
+    /// from it.
+    pub network_key: chancery_core::NetworkKey,
 }
 
 /// Mempool limits.
@@ -431,7 +432,7 @@ impl NodeConfig {
                     (
                         "network",
                         &self.network_key_file,
-                        v.network_key,
+                        v.network_key.as_public_key(),
                         network.public(),
                     ),
                 ] {
@@ -439,8 +440,8 @@ impl NodeConfig {
                         return Err(NodeKeysError::Mismatch {
                             which,
                             file: file.clone(),
-                            expected,
-                            found,
+                            expected: Box::new(expected),
+                            found: Box::new(found),
                         });
                     }
                 }
@@ -450,10 +451,13 @@ impl NodeConfig {
                 })
             }
             _ => {
-                if let Some(v) = set.iter().find(|v| v.network_key == network.public()) {
+                if let Some(v) = set
+                    .iter()
+                    .find(|v| v.network_key.as_public_key() == network.public())
+                {
                     return Err(NodeKeysError::ObserverUsesValidatorKey {
                         name: self.name.clone(),
-                        key: network.public(),
+                        key: Box::new(network.public()),
                         validator: v.name.clone(),
                     });
                 }
@@ -652,7 +656,7 @@ mod tests {
         c.peers.push(PeerConfig {
             name: "nda-1".into(),
             address: "127.0.0.1:26002".parse().unwrap(),
-            network_key: PublicKey([7; 32]),
+            network_key: chancery_core::NetworkKey([7; 32]),
         });
         let toml::Value::Table(top) = toml::Value::try_from(&c).unwrap() else {
             panic!("a config is a table");

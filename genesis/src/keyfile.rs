@@ -110,9 +110,17 @@ pub enum KeyFileError {
         /// The file.
         path: PathBuf,
         /// The public key of the secret.
-        expected: PublicKey,
+        expected: Box<PublicKey>,
         /// The public key written in the file.
-        found: PublicKey,
+        found: Box<PublicKey>,
+    },
+    /// A network key that is not Ed25519 (network keys are Ed25519 in every suite).
+    #[error("{path}: a {found} key: expected an Ed25519 network key (the libp2p identity is Ed25519 in every suite)")]
+    NotEd25519 {
+        /// The file.
+        path: PathBuf,
+        /// The key's suite.
+        found: chancery_core::suite::Suite,
     },
     /// A key of another kind was given.
     #[error("{path}: a {found} key: expected a {expected} key")]
@@ -319,8 +327,8 @@ pub fn read_key_file(path: &Path) -> Result<KeyPair, KeyFileError> {
     if secret.public() != json.public {
         return Err(KeyFileError::Mismatch {
             path: path.to_path_buf(),
-            expected: secret.public(),
-            found: json.public,
+            expected: Box::new(secret.public()),
+            found: Box::new(json.public),
         });
     }
     Ok(KeyPair {

@@ -180,7 +180,10 @@ pub fn check(g: &Genesis, rules: Rules) -> Result<(), Problem> {
             return Err(Problem::new(format!("{entry}.power"), "at least 1", "0"));
         }
         use_key(&v.consensus_key, format!("{entry}.consensus_key"))?;
-        use_key(&v.network_key, format!("{entry}.network_key"))?;
+        use_key(
+            &v.network_key.as_public_key(),
+            format!("{entry}.network_key"),
+        )?;
     }
     let total = g
         .validators

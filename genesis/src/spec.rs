@@ -324,6 +324,22 @@ impl Ctx<'_> {
 
     /// Resolve a key reference: 64 hex digits inline, else a key file path relative to the
     /// description's directory (a public key file, or a secret key file of mode 0600).
+    /// A network key: Ed25519 in every suite (an SM2 key here is refused by name).
+    fn network_key(
+        &self,
+        entry: String,
+        text: &str,
+    ) -> Result<chancery_core::NetworkKey, BuildError> {
+        let key = self.key(entry.clone(), text, KeyKind::Network)?;
+        chancery_core::NetworkKey::of_ed25519(&key).ok_or_else(|| {
+            self.invalid(Problem::new(
+                entry,
+                "an Ed25519 network key (64 hex digits): network keys are Ed25519 in every suite",
+                format!("an {} key", key.suite()),
+            ))
+        })
+    }
+
     fn key(&self, entry: String, text: &str, kind: KeyKind) -> Result<PublicKey, BuildError> {
         if is_inline_hex(text) {
             return text.parse().map_err(|_| {
@@ -439,11 +455,7 @@ impl ConsortiumSpec {
                     &v.consensus_key,
                     KeyKind::Consensus,
                 )?,
-                network_key: ctx.key(
-                    format!("{entry}.network_key"),
-                    &v.network_key,
-                    KeyKind::Network,
-                )?,
+                network_key: ctx.network_key(format!("{entry}.network_key"), &v.network_key)?,
                 power: v.power,
             });
         }

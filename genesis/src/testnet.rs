@@ -207,12 +207,24 @@ fn new_key(path: &Path, kind: KeyKind) -> Result<PublicKey, TestnetError> {
     Ok(k.public())
 }
 
+/// A new network key file (Ed25519 in every suite) and its key.
+fn new_network_key(path: &Path) -> Result<chancery_core::NetworkKey, TestnetError> {
+    let k = generate_key()?;
+    write_key_file(path, KeyKind::Network, &k)?;
+    chancery_core::NetworkKey::of_ed25519(&k.public()).ok_or_else(|| {
+        TestnetError::Key(KeyFileError::NotEd25519 {
+            path: path.to_path_buf(),
+            found: k.suite(),
+        })
+    })
+}
+
 struct NodePlan {
     name: String,
     role: NodeRole,
     p2p: SocketAddr,
     api: SocketAddr,
-    network_key: PublicKey,
+    network_key: chancery_core::NetworkKey,
 }
 
 /// Generate a testnet.
@@ -298,7 +310,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
         let dir = out.join(&name);
         mkdir(&dir)?;
         let consensus = new_key(&dir.join("consensus.key"), KeyKind::Consensus)?;
-        let network = new_key(&dir.join("network.key"), KeyKind::Network)?;
+        let network = new_network_key(&dir.join("network.key"))?;
         validators.push(ValidatorSpec {
             name: name.clone(),
             agency: agency.to_string(),
@@ -319,7 +331,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
         let name = format!("observer-{}", j + 1);
         let dir = out.join(&name);
         mkdir(&dir)?;
-        let network = new_key(&dir.join("network.key"), KeyKind::Network)?;
+        let network = new_network_key(&dir.join("network.key"))?;
         plans.push(NodePlan {
             name,
             role: NodeRole::Observer,

@@ -287,7 +287,7 @@ fn bad_keys_name_the_entry() {
     write_public_key_file(&p, KeyKind::Network, &k).unwrap();
     let t = f.text().replace(&f.keys[5], "n.pub");
     let g = f.build(&t, Rules::PRODUCTION).unwrap();
-    assert_eq!(g.validators.validators[1].network_key, k);
+    assert_eq!(g.validators.validators[1].network_key.as_public_key(), k);
     // Not a point on the curve (y = 2 has no x).
     let mut not_a_point = "02".to_string();
     not_a_point.push_str(&"00".repeat(31));

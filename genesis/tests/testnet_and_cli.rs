@@ -84,7 +84,7 @@ fn testnet_genesis_validates_and_configs_match_it() {
                 )
                 .unwrap();
                 assert_eq!(ck.public(), v.consensus_key);
-                assert_eq!(nk.public(), v.network_key);
+                assert_eq!(nk.public(), v.network_key.as_public_key());
             }
             NodeRole::Observer => {
                 assert!(c.consensus_key_file.is_none());
@@ -92,7 +92,7 @@ fn testnet_genesis_validates_and_configs_match_it() {
                     .validators
                     .validators
                     .iter()
-                    .all(|v| v.network_key != nk.public()));
+                    .all(|v| v.network_key.as_public_key() != nk.public()));
             }
         }
         assert_eq!(c.peers.len(), 6);
@@ -104,7 +104,10 @@ fn testnet_genesis_validates_and_configs_match_it() {
     for n in &t.nodes {
         for p in &n.config.peers {
             assert_ne!(p.name, n.name);
-            assert_eq!(network_keys[&p.name], (p.network_key, p.address));
+            assert_eq!(
+                network_keys[&p.name],
+                (p.network_key.as_public_key(), p.address)
+            );
         }
     }
 }

@@ -470,7 +470,12 @@ impl Gov {
         name: &str,
         agency: &str,
         validator: bool,
-    ) -> Result<(NodeEntry, Option<PublicKey>, PublicKey, Option<SecretKey>)> {
+    ) -> Result<(
+        NodeEntry,
+        Option<PublicKey>,
+        chancery_core::NetworkKey,
+        Option<SecretKey>,
+    )> {
         check_name(name)?;
         if self.manifest.nodes.iter().any(|n| n.name == name) {
             bail!("a node named {name} exists already");
@@ -547,7 +552,14 @@ impl Gov {
             key: dir.join("network.key"),
             netns: None,
         };
-        Ok((entry, consensus, network.public(), admin))
+        let network =
+            chancery_core::NetworkKey::of_ed25519(&network.public()).ok_or_else(|| {
+                anyhow!(
+                    "{}: not an Ed25519 key (network keys are Ed25519 in every suite)",
+                    entry.key.display()
+                )
+            })?;
+        Ok((entry, consensus, network, admin))
     }
 }
 

@@ -984,7 +984,7 @@ governance_threshold = {{ numerator = 1, denominator = 2 }}
                 agency: AgencyId("mps".into()),
                 name: "mps-1".into(),
                 consensus_key: key(1).public(),
-                network_key: key(2).public(),
+                network_key: chancery_core::NetworkKey::of_ed25519(&key(2).public()).unwrap(),
                 power: 1,
             }
         );

@@ -362,7 +362,13 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
                     name: format!("mof-{i}"),
                     agency: AgencyId("mof".into()),
                     consensus_key: k.public(),
-                    network_key: SecretKey::from_seed([100 + i as u8; 32]).public(),
+                    network_key: chancery_core::NetworkKey(
+                        SecretKey::from_seed([100 + i as u8; 32])
+                            .public()
+                            .as_bytes()
+                            .try_into()
+                            .unwrap(),
+                    ),
                     power: 1,
                 })
                 .collect(),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// A block header. The consensus finality certificate signs its hash, so it certifies the
 /// transaction log (size and root) and the state root after this block.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct BlockHeader {
     /// Chain id.
     pub chain_id: ChainId,
@@ -81,6 +82,7 @@ pub fn txs_hash(hashes: impl IntoIterator<Item = TxHash>) -> Digest {
 
 /// A block: header and transactions (unverified until the ledger checks it).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Block {
     /// Header.
     pub header: BlockHeader,
@@ -120,6 +122,7 @@ impl Canonical for Block {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
 )]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum ReasonCode {
@@ -196,6 +199,7 @@ impl ReasonCode {
 
 /// What execution did with a transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Outcome {
     /// Applied to the state.
@@ -207,6 +211,7 @@ pub enum Outcome {
 /// One leaf of the transaction log: the transaction, where it was committed and what
 /// execution did with it. The leaf hash is `H(LOG_LEAF, canonical bytes)`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct LogEntry {
     /// Height of the block that carried it.
     pub height: Height,

@@ -18,6 +18,7 @@ use thiserror::Error;
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
 )]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum VoteKind {
     /// Support for a proposed block in a view.
@@ -30,6 +31,7 @@ pub enum VoteKind {
 
 /// What a vote signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct VoteBody {
     /// Chain id (genesis hash).
     pub chain_id: ChainId,
@@ -57,6 +59,7 @@ impl VoteBody {
 
 /// A validator's signature with its index in the epoch's validator set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct IndexedSignature {
     /// Validator index.
     pub index: u16,
@@ -66,6 +69,7 @@ pub struct IndexedSignature {
 
 /// A quorum certificate: votes of the same body from validators holding a quorum of power.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Certificate {
     /// Kind of the votes.
     pub kind: VoteKind,

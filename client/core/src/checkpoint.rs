@@ -55,6 +55,7 @@ use thiserror::Error;
 
 /// A block header with its finalization certificate. Unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Checkpoint {
     /// The finalized header: log size, log root, state root, validator set hash.
     pub header: BlockHeader,
@@ -249,7 +250,7 @@ impl Checkpoint {
             })?;
             check_key_name(&v.name, 0)?;
             let mut sig = Vec::with_capacity(68);
-            sig.extend_from_slice(&key_id(&v.name, v.consensus_key.as_bytes()));
+            sig.extend_from_slice(&key_id(&v.name, &v.consensus_key));
             sig.extend_from_slice(&s.signature.0);
             out.push_str(&format!("\u{2014} {} {}\n", v.name, base64_encode(&sig)));
         }
@@ -423,7 +424,7 @@ fn text_signature(i: usize, l: &str, set: &ValidatorSet) -> Result<IndexedSignat
             name: truncate(name),
         })?;
     let v = &set.validators[usize::from(index)];
-    let kid = key_id(&v.name, v.consensus_key.as_bytes());
+    let kid = key_id(&v.name, &v.consensus_key);
     if sig.key_id != kid {
         return Err(TextError::KeyIdMismatch {
             line: i + 1,
@@ -663,13 +664,19 @@ fn check_key_name(name: &str, line: usize) -> Result<(), TextError> {
     Ok(())
 }
 
-/// The C2SP signed-note key id of an Ed25519 key: the first 4 bytes of
-/// `SHA-256(name || 0x0A || 0x01 || key)`.
-pub fn key_id(name: &str, key: &[u8; 32]) -> [u8; 4] {
+/// The C2SP signed-note key id of a validator key: the first 4 bytes of
+/// `SHA-256(name || 0x0A || type || key)`, where `type` is the note's signature type:
+/// `0x01` for Ed25519 (as the signed-note specification assigns), and for SM2, which it
+/// assigns no type, `0xFF` followed by the ASCII text `sm2` (docs/crypto.md).
+pub fn key_id(name: &str, key: &crate::ids::PublicKey) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([0x0A, 0x01]);
-    h.update(key);
+    h.update([0x0A]);
+    match key {
+        crate::ids::PublicKey::Ed25519(_) => h.update([0x01]),
+        crate::ids::PublicKey::Sm2(_) => h.update(b"\xffsm2"),
+    }
+    h.update(key.as_bytes());
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
 }

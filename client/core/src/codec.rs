@@ -120,7 +120,7 @@ pub enum CodecError {
 }
 
 /// A type with a canonical encoding.
-pub trait Canonical: Encode + Decode<()> + Sized {
+pub trait Canonical: Encode + Decode<crate::suite::Suite> + Sized {
     /// Name used in errors.
     const NAME: &'static str;
     /// Largest accepted encoding, in bytes (version byte included).
@@ -147,8 +147,17 @@ fn unreachable_encode(e: bincode::error::EncodeError) -> Vec<u8> {
     Vec::new()
 }
 
-/// Decode canonical bytes into a validated `T`.
+/// Decode canonical bytes of a chain of the default suite (`ed25519-blake3`) into a
+/// validated `T`: [`decode_in`] with [`Suite::default`](crate::suite::Suite). Code that
+/// serves chains of any suite calls [`decode_in`] with the chain's suite.
 pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_in(crate::suite::Suite::default(), bytes)
+}
+
+/// Decode canonical bytes of a chain of `suite` into a validated `T`. The suite is the
+/// decoding context: it says how long a [`crate::ids::PublicKey`] is (32 bytes in
+/// `ed25519-blake3`, 65 in `sm2-sm3`); nothing else in an encoding depends on it.
+pub fn decode_in<T: Canonical>(suite: crate::suite::Suite, bytes: &[u8]) -> Result<T, CodecError> {
     let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
     if bytes.len() > T::BYTES_MAX {
         return Err(CodecError::TooLarge {
@@ -170,17 +179,23 @@ pub fn decode<T: Canonical>(bytes: &[u8]) -> Result<T, CodecError> {
     // prefix from making us reserve megabytes.
     let decoded: Result<(T, usize), bincode::error::DecodeError> =
         if body.len() <= DECODE_SMALL_BYTES_MAX {
-            bincode::decode_from_slice(
+            bincode::decode_from_slice_with_context(
                 body,
                 config().with_limit::<{ DECODE_RESERVE_PER_BYTE_MAX * DECODE_SMALL_BYTES_MAX }>(),
+                suite,
             )
         } else if body.len() <= DECODE_MEDIUM_BYTES_MAX {
-            bincode::decode_from_slice(
+            bincode::decode_from_slice_with_context(
                 body,
                 config().with_limit::<{ DECODE_RESERVE_PER_BYTE_MAX * DECODE_MEDIUM_BYTES_MAX }>(),
+                suite,
             )
         } else {
-            bincode::decode_from_slice(body, config().with_limit::<DECODE_RESERVE_BYTES_MAX>())
+            bincode::decode_from_slice_with_context(
+                body,
+                config().with_limit::<DECODE_RESERVE_BYTES_MAX>(),
+                suite,
+            )
         };
     let (value, used) = decoded.map_err(|e| CodecError::Malformed {
         ty: T::NAME,
@@ -284,6 +299,7 @@ mod tests {
     use super::*;
 
     #[derive(Debug, PartialEq, Encode, Decode)]
+    #[bincode(decode_context = "crate::suite::Suite")]
     struct Texts(Vec<String>);
 
     impl Canonical for Texts {

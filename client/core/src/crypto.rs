@@ -23,16 +23,26 @@
 
 use crate::domain::Tag;
 use crate::ids::{PublicKey, Signature};
+use crate::sm::{Sm2PublicKey, Sm2SecretKey, Sm2Signature, Sm2Verifier};
+use crate::suite::Suite;
 use chacha20::rand_core::SeedableRng;
 use ed25519_dalek::Signer;
 use ed25519_zebra::{batch, VerificationKey, VerificationKeyBytes};
+use std::sync::Arc;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-/// A signing key. Its Debug form never shows the secret; the secret is zeroed on drop
-/// (ed25519-dalek's `zeroize` feature).
+/// A signing key of either suite. Its Debug form never shows the secret; an Ed25519 secret
+/// is zeroed on drop (ed25519-dalek's `zeroize` feature), an SM2 one overwritten
+/// ([`Sm2SecretKey`]). Cloning an SM2 key shares it rather than copying the secret.
 #[derive(Clone)]
-pub struct SecretKey(ed25519_dalek::SigningKey);
+pub struct SecretKey(SecretInner);
+
+#[derive(Clone)]
+enum SecretInner {
+    Ed25519(Box<ed25519_dalek::SigningKey>),
+    Sm2(Arc<Sm2SecretKey>),
+}
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,35 +51,96 @@ impl std::fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
-    /// The key whose 32-byte seed is `seed` (this copy of the seed is zeroed).
+    /// The Ed25519 key whose 32-byte seed is `seed` (this copy of the seed is zeroed).
     pub fn from_seed(seed: [u8; 32]) -> SecretKey {
         let seed = Zeroizing::new(seed);
-        SecretKey(ed25519_dalek::SigningKey::from_bytes(&seed))
+        SecretKey(SecretInner::Ed25519(Box::new(
+            ed25519_dalek::SigningKey::from_bytes(&seed),
+        )))
     }
 
-    /// The 32-byte seed (for writing key files). The caller owns this copy of the secret
-    /// and should hold it in a `zeroize::Zeroizing`.
+    /// The key of `suite` made from 32 secret bytes the caller supplies (the kernel draws
+    /// no randomness): an Ed25519 seed (any 32 bytes), or the SM2 scalar `d`, big-endian,
+    /// which must lie in `1..n-1`. This copy of the bytes is wiped.
+    pub fn from_secret(suite: Suite, secret: [u8; 32]) -> Result<SecretKey, crate::sm::SmError> {
+        match suite {
+            Suite::Ed25519Blake3 => Ok(SecretKey::from_seed(secret)),
+            Suite::Sm2Sm3 => Ok(SecretKey(SecretInner::Sm2(Arc::new(
+                Sm2SecretKey::from_bytes(secret)?,
+            )))),
+        }
+    }
+
+    /// The suite of the key.
+    pub fn suite(&self) -> Suite {
+        match &self.0 {
+            SecretInner::Ed25519(_) => Suite::Ed25519Blake3,
+            SecretInner::Sm2(_) => Suite::Sm2Sm3,
+        }
+    }
+
+    /// The 32 secret bytes [`SecretKey::from_secret`] takes (for writing key files): the
+    /// Ed25519 seed or the SM2 scalar. The caller owns this copy, wiped on drop.
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        match &self.0 {
+            SecretInner::Ed25519(k) => Zeroizing::new(k.to_bytes()),
+            SecretInner::Sm2(k) => k.to_bytes(),
+        }
+    }
+
+    /// The 32-byte Ed25519 seed (for writing key files). The caller owns this copy of the
+    /// secret and should hold it in a `zeroize::Zeroizing`. For an SM2 key: its scalar, as
+    /// [`SecretKey::secret_bytes`].
     pub fn seed(&self) -> [u8; 32] {
-        self.0.to_bytes()
+        *self.secret_bytes()
     }
 
     /// The public key.
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key().to_bytes())
+        match &self.0 {
+            SecretInner::Ed25519(k) => PublicKey::Ed25519(k.verifying_key().to_bytes()),
+            SecretInner::Sm2(k) => PublicKey::Sm2(k.public().to_bytes()),
+        }
     }
 
-    /// Sign `body` under `tag` (RFC 8032 Ed25519; every such signature passes the
-    /// acceptance rule).
+    /// Sign `body` under `tag`: the signed message is `tag || 0x00 || body` in both suites
+    /// ([`Tag::signing_bytes`]). Ed25519 per RFC 8032 (every such signature passes the
+    /// acceptance rule); SM2 per GB/T 32918.2 under the default distinguishing ID.
     pub fn sign(&self, tag: Tag, body: &[u8]) -> Signature {
-        Signature(self.0.sign(&tag.signing_bytes(body)).to_bytes())
+        match &self.0 {
+            SecretInner::Ed25519(k) => Signature(k.sign(&tag.signing_bytes(body)).to_bytes()),
+            SecretInner::Sm2(k) => match k.sign(&tag.signing_bytes(body)) {
+                Ok(sig) => Signature(sig.to_bytes()),
+                // The sm2 crate fails only when its deterministic nonce k gives r = 0 or
+                // r + k = n: probability about 2^-256 per message, as likely as guessing
+                // the key, and no input can steer it there without breaking SM3. Fail
+                // closed rather than panic: the all-zero signature has r = 0, which every
+                // verifier refuses, so the message is refused as unsigned.
+                Err(_) => Signature([0; 64]),
+            },
+        }
+    }
+}
+
+impl crate::ids::NetworkKey {
+    /// The network key (Ed25519 in every suite) of the secret seed `seed` (this copy of the
+    /// seed is zeroed).
+    pub fn from_seed(seed: [u8; 32]) -> crate::ids::NetworkKey {
+        let seed = Zeroizing::new(seed);
+        crate::ids::NetworkKey(
+            ed25519_dalek::SigningKey::from_bytes(&seed)
+                .verifying_key()
+                .to_bytes(),
+        )
     }
 }
 
 /// Why a signature was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum SignatureError {
-    /// The public key is not a valid Ed25519 point (or is a weak key).
-    #[error("public key {key} is not a valid Ed25519 key")]
+    /// The public key is not a usable key of its suite: for Ed25519 not a valid point or a
+    /// weak key, for SM2 not an uncompressed point on the curve.
+    #[error("public key {key} is not a valid {} key", key.suite())]
     BadKey {
         /// The key.
         key: PublicKey,
@@ -92,42 +163,70 @@ pub enum SignatureError {
     },
 }
 
-/// The key rule: a valid point encoding (decompression succeeds; non-canonical encodings
-/// are accepted, as ZIP-215 requires) that is not of small order. Small-order ("weak") keys
-/// would let one signature verify for many messages. The rule depends on the key alone, so
-/// single and batch paths apply it identically.
-fn checked_key(key: &PublicKey) -> Result<VerificationKey, SignatureError> {
+/// A key that passed the key rule of its suite, ready to verify.
+#[derive(Clone, Debug)]
+enum CheckedKey {
+    Ed25519(VerificationKey),
+    Sm2(Arc<Sm2Verifier>),
+}
+
+/// The key rule. Ed25519: a valid point encoding (decompression succeeds; non-canonical
+/// encodings are accepted, as ZIP-215 requires) that is not of small order. Small-order
+/// ("weak") keys would let one signature verify for many messages. SM2: `0x04 || x || y`
+/// with the point on the curve (not the identity, which has no such encoding). The rule
+/// depends on the key alone, so single and batch paths apply it identically.
+fn checked_key(key: &PublicKey) -> Result<CheckedKey, SignatureError> {
     let bad = || SignatureError::BadKey { key: *key };
-    let point = ed25519_dalek::VerifyingKey::from_bytes(&key.0).map_err(|_| bad())?;
-    if point.is_weak() {
-        return Err(bad());
+    match key {
+        PublicKey::Ed25519(bytes) => {
+            let point = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| bad())?;
+            if point.is_weak() {
+                return Err(bad());
+            }
+            VerificationKey::try_from(*bytes)
+                .map(CheckedKey::Ed25519)
+                .map_err(|_| bad())
+        }
+        PublicKey::Sm2(bytes) => {
+            let pk = Sm2PublicKey::from_bytes(*bytes).map_err(|_| bad())?;
+            Sm2Verifier::new(&pk)
+                .map(|v| CheckedKey::Sm2(Arc::new(v)))
+                .map_err(|_| bad())
+        }
     }
-    VerificationKey::try_from(key.0).map_err(|_| bad())
 }
 
 impl PublicKey {
-    /// Check that this is a usable Ed25519 key (a valid point encoding, not of small order).
+    /// Check that this is a usable key of its suite (Ed25519: a valid point encoding, not
+    /// of small order; SM2: an uncompressed point on the curve).
     pub fn check(&self) -> Result<(), SignatureError> {
         checked_key(self).map(|_| ())
     }
 }
 
-/// The acceptance rule's equation for one signature, alone (ZIP-215, cofactored).
-fn check_one(key: &VerificationKey, message: &[u8], sig: &Signature) -> bool {
+/// The acceptance rule's equation for one signature, alone (Ed25519: ZIP-215, cofactored;
+/// SM2: GB/T 32918.2, with `r` and `s` in `1..n-1`).
+fn check_one(key: &CheckedKey, message: &[u8], sig: &Signature) -> bool {
     count_work(1);
-    key.verify(&ed25519_zebra::Signature::from_bytes(&sig.0), message)
-        .is_ok()
+    match key {
+        CheckedKey::Ed25519(k) => k
+            .verify(&ed25519_zebra::Signature::from_bytes(&sig.0), message)
+            .is_ok(),
+        CheckedKey::Sm2(v) => Sm2Signature::from_bytes(sig.0)
+            .and_then(|s| v.verify(message, &s))
+            .is_ok(),
+    }
 }
 
-/// Verify one signature of `body` under `tag`, under the acceptance rule.
+/// Verify one signature of `body` under `tag`, under the acceptance rule of the key's suite.
 pub fn verify(
     key: &PublicKey,
     tag: Tag,
     body: &[u8],
     sig: &Signature,
 ) -> Result<(), SignatureError> {
-    let vk = checked_key(key)?;
-    if check_one(&vk, &tag.signing_bytes(body), sig) {
+    let checked = checked_key(key)?;
+    if check_one(&checked, &tag.signing_bytes(body), sig) {
         Ok(())
     } else {
         Err(SignatureError::Invalid {
@@ -173,15 +272,17 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
     verify_batch_cached(items, &mut KeyCache::new(0))
 }
 
-/// Decompressed and checked Ed25519 public keys, by their 32-byte encoding.
+/// Checked public keys, by their encoding: Ed25519 keys decompressed, SM2 keys with their
+/// `Z_A` computed.
 ///
-/// Checking a key takes square roots in the field; the signers are few (an agency's
+/// Checking a key takes square roots in the field (and for SM2 a hash of the curve and
+/// the key); the signers are few (an agency's
 /// members, the validators) and sign many messages each. Only keys that pass the key
 /// rule are kept. Bounded: when `max` keys are held, the cache is emptied before the next
 /// is added (cheap, and an attacker cycling keys only costs the work saved).
 #[derive(Debug)]
 pub struct KeyCache {
-    keys: std::collections::HashMap<PublicKey, VerificationKey>,
+    keys: std::collections::HashMap<PublicKey, CheckedKey>,
     max: usize,
 }
 
@@ -205,16 +306,16 @@ impl KeyCache {
     }
 
     /// The checked `key`, from the cache or checked (and then kept).
-    fn get(&mut self, key: &PublicKey) -> Result<VerificationKey, SignatureError> {
+    fn get(&mut self, key: &PublicKey) -> Result<CheckedKey, SignatureError> {
         if let Some(vk) = self.keys.get(key) {
-            return Ok(*vk);
+            return Ok(vk.clone());
         }
         let vk = checked_key(key)?;
         if self.max > 0 {
             if self.keys.len() >= self.max {
                 self.keys.clear();
             }
-            self.keys.insert(*key, vk);
+            self.keys.insert(*key, vk.clone());
         }
         Ok(vk)
     }
@@ -279,12 +380,18 @@ pub fn bad_items(items: &[BatchItem<'_>], cache: &mut KeyCache) -> Vec<usize> {
     let mut prepared = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         match cache.get(&item.key) {
-            Ok(key) => {
+            Ok(CheckedKey::Ed25519(key)) => {
+                let PublicKey::Ed25519(encoded) = item.key else {
+                    // A checked Ed25519 key comes only from an Ed25519 public key.
+                    bad.push(index);
+                    continue;
+                };
                 let sig = ed25519_zebra::Signature::from_bytes(&item.signature.0);
+                // The key as encoded (not re-encoded): k = H(R || A || M) is over A's bytes.
                 let entry =
-                    batch::Item::from((VerificationKeyBytes::from(item.key.0), sig, item.message));
+                    batch::Item::from((VerificationKeyBytes::from(encoded), sig, item.message));
                 let mut h = blake3::Hasher::new();
-                h.update(&item.key.0);
+                h.update(item.key.as_bytes());
                 h.update(&item.signature.0);
                 h.update(&(item.message.len() as u64).to_le_bytes());
                 h.update(item.message);
@@ -295,6 +402,12 @@ pub fn bad_items(items: &[BatchItem<'_>], cache: &mut KeyCache) -> Vec<usize> {
                     entry,
                     digest: *h.finalize().as_bytes(),
                 });
+            }
+            // SM2 has no batch equation: each signature is checked alone.
+            Ok(key @ CheckedKey::Sm2(_)) => {
+                if !check_one(&key, item.message, &item.signature) {
+                    bad.push(index);
+                }
             }
             Err(_) => bad.push(index),
         }
@@ -319,7 +432,11 @@ fn search(range: &[Prepared<'_, '_>], bad: &mut Vec<usize>) {
         }
     }
     for p in range {
-        if !check_one(&p.key, p.item.message, &p.item.signature) {
+        if !check_one(
+            &CheckedKey::Ed25519(p.key),
+            p.item.message,
+            &p.item.signature,
+        ) {
             bad.push(p.index);
         }
     }
@@ -328,7 +445,11 @@ fn search(range: &[Prepared<'_, '_>], bad: &mut Vec<usize>) {
 /// One batch equation over `range` (a single check for one item).
 fn batch_passes(range: &[Prepared<'_, '_>]) -> bool {
     if let [p] = range {
-        return check_one(&p.key, p.item.message, &p.item.signature);
+        return check_one(
+            &CheckedKey::Ed25519(p.key),
+            p.item.message,
+            &p.item.signature,
+        );
     }
     count_work(range.len());
     let mut seed = blake3::Hasher::new_derive_key(COEFFICIENTS_CONTEXT);
@@ -405,7 +526,8 @@ pub mod testing {
             .finalize();
         let r = Scalar::from_bytes_mod_order_wide(&nonce.into());
         let big_r = (EdwardsPoint::mul_base(&r) + torsion).compress().to_bytes();
-        let public = key.public().0;
+        let public = key.public();
+        let public = public.as_bytes();
         let challenge = Sha512::new()
             .chain_update(big_r)
             .chain_update(public)
@@ -504,12 +626,12 @@ mod tests {
         items[13].signature.0[0] ^= 1;
         // An invalid key is refused and never cached.
         let mut bad = items.clone();
-        bad[2].key = PublicKey([0u8; 32]); // small order: weak
+        bad[2].key = PublicKey::Ed25519([0u8; 32]); // small order: weak
         let mut cache = KeyCache::new(100);
         assert!(matches!(
             verify_batch_cached(&bad, &mut cache),
             Err(SignatureError::BatchItem { index: 2, .. })
         ));
-        assert!(!cache.keys.contains_key(&PublicKey([0u8; 32])));
+        assert!(!cache.keys.contains_key(&PublicKey::Ed25519([0u8; 32])));
     }
 }

@@ -44,6 +44,7 @@ pub const EPOCH_LINK_ENCODING_BYTES_MAX: usize = BLOCK_HEADER_ENCODING_BYTES_MAX
 
 /// One step of the epoch chain. Unverified.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct EpochLink {
     /// The boundary header: the last block of its epoch.
     pub header: BlockHeader,
@@ -694,7 +695,7 @@ mod tests {
     use crate::cert::{IndexedSignature, VoteBody, VoteKind};
     use crate::crypto::SecretKey;
     use crate::genesis::ChainParams;
-    use crate::ids::{AgencyId, PublicKey, TimestampMs, View};
+    use crate::ids::{AgencyId, NetworkKey, TimestampMs, View};
     use crate::validator::Validator;
 
     /// The keys of epoch `e`: four validators, fresh keys every epoch.
@@ -715,7 +716,7 @@ mod tests {
                     name: format!("v{i}"),
                     agency: AgencyId(format!("a{i}")),
                     consensus_key: k.public(),
-                    network_key: PublicKey([200 + e as u8 * 4 + i as u8; 32]),
+                    network_key: NetworkKey([200 + e as u8 * 4 + i as u8; 32]),
                     power: 1,
                 })
                 .collect(),

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 /// An agency of the consortium.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Agency {
     /// Id.
     pub id: AgencyId,
@@ -35,6 +36,7 @@ pub struct Agency {
 
 /// A member key listed in genesis.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Member {
     /// Its agency.
     pub agency: AgencyId,
@@ -48,6 +50,7 @@ pub struct Member {
 
 /// Chain parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct ChainParams {
     /// Most transactions per block.
     pub block_txs_max: u32,
@@ -118,63 +121,71 @@ pub struct Genesis {
     pub crypto: Suite,
 }
 
+/// The byte that opens the encoding of a genesis whose suite is not the default, followed
+/// by the suite's code. A default-suite genesis opens with the length of its chain name, a
+/// bincode varint, whose first byte is never 0xFF (251..=254 announce wider integers, 255 is
+/// unused), so the two forms cannot be confused, and the encoding of a default-suite genesis
+/// is what it was before suites existed.
+pub const SUITE_MARKER: u8 = 0xFF;
+
 impl Encode for Genesis {
     fn encode<E: bincode::enc::Encoder>(
         &self,
         encoder: &mut E,
     ) -> Result<(), bincode::error::EncodeError> {
+        // The suite comes first: decoding the keys that follow needs it (their length
+        // depends on it).
+        if !self.crypto.is_default() {
+            SUITE_MARKER.encode(encoder)?;
+            self.crypto.code().encode(encoder)?;
+        }
         self.chain_name.encode(encoder)?;
         self.genesis_time.encode(encoder)?;
         self.agencies.encode(encoder)?;
         self.members.encode(encoder)?;
         self.validators.encode(encoder)?;
-        self.params.encode(encoder)?;
-        if !self.crypto.is_default() {
-            self.crypto.code().encode(encoder)?;
-        }
-        Ok(())
+        self.params.encode(encoder)
     }
 }
 
-impl<Context> Decode<Context> for Genesis {
-    fn decode<D: bincode::de::Decoder<Context = Context>>(
+/// A genesis names its own suite, so its decoding ignores the caller's: it sets the
+/// decoding context to the suite it reads before reading any key.
+impl Decode<Suite> for Genesis {
+    fn decode<D: bincode::de::Decoder<Context = Suite>>(
         decoder: &mut D,
     ) -> Result<Self, bincode::error::DecodeError> {
         use bincode::de::read::Reader;
-        let chain_name = Decode::decode(decoder)?;
-        let genesis_time = Decode::decode(decoder)?;
-        let agencies = Decode::decode(decoder)?;
-        let members = Decode::decode(decoder)?;
-        let validators = Decode::decode(decoder)?;
-        let params = Decode::decode(decoder)?;
-        // A byte after the parameters is the suite's code; the default suite is written by
-        // its absence, so its code here would be a second encoding of the same genesis.
-        let crypto = if decoder.reader().peek_read(1).is_some() {
-            let code: u8 = Decode::decode(decoder)?;
-            let suite = Suite::from_code(code)
-                .map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))?;
-            if suite.is_default() {
-                return Err(bincode::error::DecodeError::OtherString(format!(
-                    "crypto suite code {code} ({suite}) written out: expected the default suite to be encoded by its absence"
-                )));
+        let crypto = match decoder.reader().peek_read(1) {
+            Some([SUITE_MARKER]) => {
+                let _marker: u8 = Decode::decode(decoder)?;
+                let code: u8 = Decode::decode(decoder)?;
+                let suite = Suite::from_code(code)
+                    .map_err(|e| bincode::error::DecodeError::OtherString(e.to_string()))?;
+                // The default suite is written by its absence; its code here would be a
+                // second encoding of the same genesis.
+                if suite.is_default() {
+                    return Err(bincode::error::DecodeError::OtherString(format!(
+                        "crypto suite code {code} ({suite}) written out: expected the default suite to be encoded by its absence"
+                    )));
+                }
+                suite
             }
-            suite
-        } else {
-            Suite::default()
+            _ => Suite::default(),
         };
+        *decoder.context() = crypto;
         Ok(Genesis {
-            chain_name,
-            genesis_time,
-            agencies,
-            members,
-            validators,
-            params,
             crypto,
+            chain_name: Decode::decode(decoder)?,
+            genesis_time: Decode::decode(decoder)?,
+            agencies: Decode::decode(decoder)?,
+            members: Decode::decode(decoder)?,
+            validators: Decode::decode(decoder)?,
+            params: Decode::decode(decoder)?,
         })
     }
 }
 
-bincode::impl_borrow_decode!(Genesis);
+bincode::impl_borrow_decode_with_context!(Genesis, Suite);
 
 impl Canonical for Genesis {
     const NAME: &'static str = "genesis";
@@ -189,6 +200,16 @@ impl Canonical for Genesis {
             check::nonempty(&format!("{f}.name_zh"), &a.name_zh, NAME_BYTES_MAX)?;
             check::nonempty(&format!("{f}.name_en"), &a.name_en, NAME_BYTES_MAX)?;
             check::list(&format!("{f}.admin_keys"), &a.admin_keys, ADMIN_KEYS_MAX)?;
+            for (j, k) in a.admin_keys.iter().enumerate() {
+                key_of_suite(&format!("{f}.admin_keys[{j}]"), k, self.crypto)?;
+            }
+        }
+        for (i, v) in self.validators.validators.iter().enumerate() {
+            key_of_suite(
+                &format!("validators.validators[{i}].consensus_key"),
+                &v.consensus_key,
+                self.crypto,
+            )?;
         }
         for (i, m) in self.members.iter().enumerate() {
             let f = format!("members[{i}]");
@@ -196,6 +217,7 @@ impl Canonical for Genesis {
             check::nonempty(&format!("{f}.name"), &m.name, NAME_BYTES_MAX)?;
             check::list(&format!("{f}.roles"), &m.roles, ROLES_MAX)?;
             check::strictly_sorted(&format!("{f}.roles"), &m.roles)?;
+            key_of_suite(&format!("{f}.key"), &m.key, self.crypto)?;
         }
         self.params
             .validate_governance()
@@ -211,6 +233,23 @@ impl Canonical for Genesis {
             .validate()
             .map_err(|e| e.within("validators"))
     }
+}
+
+/// Every signer key of a chain is of the chain's suite: a key of the other suite (which a
+/// JSON or TOML genesis could hold, as its length tells them apart) is refused by name.
+/// Network keys are Ed25519 in every suite and have their own type.
+pub fn key_of_suite(field: &str, key: &PublicKey, suite: Suite) -> Result<(), ValidationError> {
+    if key.suite() == suite {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        format!(
+            "a {suite} key ({} bytes, the chain's crypto suite)",
+            PublicKey::len_of(suite)
+        ),
+        format!("a {} key ({} bytes)", key.suite(), key.as_bytes().len()),
+    ))
 }
 
 impl Genesis {

@@ -9,7 +9,7 @@
 
 use crate::codec::{check, ValidationError};
 use crate::genesis::ChainParams;
-use crate::ids::{AgencyId, Digest, Epoch, Height, PublicKey, TimestampMs, TxHash};
+use crate::ids::{AgencyId, Digest, Epoch, Height, NetworkKey, PublicKey, TimestampMs, TxHash};
 use crate::limits::{
     ADMIN_KEYS_MAX, AGENCIES_MAX, BLOCK_BYTES_MAX, BLOCK_TXS_MAX, CHANGES_MAX, DELTA_MS_MAX,
     EPOCH_DELAY_BLOCKS_MAX, HEARTBEAT_MS_MAX, ID_BYTES_MAX, NAME_BYTES_MAX,
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// The share of agencies whose approval passes a proposal: a proposal passes when
 /// `approving agencies / agencies > numerator / denominator` (strictly more).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Threshold {
     /// Numerator, below the denominator.
     pub numerator: u32,
@@ -86,6 +87,7 @@ pub const VALIDATORS_MIN: usize = 4;
 
 /// One change a proposal makes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
     /// A new agency joins; its admin keys become Admin members at once.
@@ -113,7 +115,7 @@ pub enum Change {
         /// Consensus key, never used before.
         consensus_key: PublicKey,
         /// Network key, never used before.
-        network_key: PublicKey,
+        network_key: NetworkKey,
         /// Voting power, at least 1.
         power: u64,
     },
@@ -129,7 +131,7 @@ pub enum Change {
         /// New consensus key, if it changes.
         consensus_key: Option<PublicKey>,
         /// New network key, if it changes.
-        network_key: Option<PublicKey>,
+        network_key: Option<NetworkKey>,
     },
     /// An agency's admin keys become exactly these, at once: keys no longer listed are
     /// revoked, new ones become Admin members.
@@ -196,7 +198,7 @@ impl Change {
             } => {
                 agency.validate("agency")?;
                 check::id("name", name, ID_BYTES_MAX)?;
-                if consensus_key == network_key {
+                if consensus_key.as_bytes() == network_key.as_bytes() {
                     return Err(ValidationError::new(
                         "network_key",
                         "a key other than the consensus key",
@@ -221,11 +223,13 @@ impl Change {
                         "a new consensus key, a new network key, or both",
                         "neither",
                     )),
-                    (Some(c), Some(n)) if c == n => Err(ValidationError::new(
-                        "network_key",
-                        "a key other than the new consensus key",
-                        n.to_hex(),
-                    )),
+                    (Some(c), Some(n)) if c.as_bytes() == n.as_bytes() => {
+                        Err(ValidationError::new(
+                            "network_key",
+                            "a key other than the new consensus key",
+                            n.to_hex(),
+                        ))
+                    }
                     _ => Ok(()),
                 }
             }
@@ -331,6 +335,7 @@ impl ChainParams {
 
 /// Current state of an agency ([`crate::state::StateKey::Agency`]).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AgencyState {
     /// Name in Chinese.
     pub name_zh: String,
@@ -353,6 +358,7 @@ impl AgencyState {
 
 /// One agency's vote on a proposal: the latest vote by any of its admins.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AgencyVote {
     /// The agency.
     pub agency: AgencyId,
@@ -366,6 +372,7 @@ pub struct AgencyVote {
 
 /// Where a proposal stands, as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ProposalStatus {
     /// Open for votes until its deadline (after it, it counts as expired:
@@ -405,6 +412,7 @@ pub enum ProposalPhase {
 
 /// Current state of a proposal ([`crate::state::StateKey::Proposal`]).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct ProposalState {
     /// The proposing agency.
     pub agency: AgencyId,
@@ -467,6 +475,7 @@ impl ProposalState {
 
 /// The validator set and parameters scheduled for the next epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct PendingEpoch {
     /// The epoch (the current one plus one).
     pub epoch: Epoch,
@@ -486,6 +495,7 @@ pub struct PendingEpoch {
 /// this value folds it in. So the state after a block tells the epoch of every following
 /// height until another proposal passes.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct GovernanceState {
     /// The agencies not removed, strictly sorted: the electorate.
     pub agencies: Vec<AgencyId>,
@@ -549,6 +559,7 @@ impl GovernanceState {
 
 /// What a validator key is used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum KeyUse {
     /// Signs consensus votes.
@@ -560,6 +571,7 @@ pub enum KeyUse {
 /// A validator key ever used ([`crate::state::StateKey::ValidatorKey`]): present for good,
 /// so no key is ever used twice.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct ValidatorKeyState {
     /// The validator's name.
     pub validator: String,
@@ -657,12 +669,12 @@ mod tests {
 
     #[test]
     fn change_rules() {
-        let k = |b: u8| PublicKey([b; 32]);
+        let k = |b: u8| PublicKey::Ed25519([b; 32]);
         let ok = Change::AddValidator {
             agency: AgencyId("a".into()),
             name: "a-5".into(),
             consensus_key: k(1),
-            network_key: k(2),
+            network_key: NetworkKey([2; 32]),
             power: 1,
         };
         assert_eq!(ok.validate(), Ok(()));
@@ -670,7 +682,7 @@ mod tests {
             agency: AgencyId("a".into()),
             name: "a-5".into(),
             consensus_key: k(1),
-            network_key: k(1),
+            network_key: NetworkKey([1; 32]),
             power: 1,
         };
         assert_eq!(same.validate().unwrap_err().field, "network_key");

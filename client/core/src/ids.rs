@@ -1,6 +1,7 @@
 //! Identifiers and small value types: newtypes, never bare integers or byte arrays.
 
 use crate::codec::{check, ValidationError};
+use crate::suite::Suite;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -93,11 +94,176 @@ hex_bytes!(
     Digest, 32, "digest"
 );
 hex_bytes!(
-    /// An Ed25519 public key (32 bytes, compressed Edwards point).
-    PublicKey, 32, "public key"
+    /// A node's network identity key: always Ed25519 (32 bytes, compressed Edwards point),
+    /// in every crypto suite, because libp2p's Noise handshake authenticates peers with it
+    /// (docs/crypto.md, "The transport").
+    NetworkKey, 32, "network key"
 );
+
+impl NetworkKey {
+    /// The network key with the same bytes as an Ed25519 [`PublicKey`] (`None` for an SM2
+    /// key: network keys are Ed25519 in every suite).
+    pub fn of_ed25519(key: &PublicKey) -> Option<NetworkKey> {
+        match key {
+            PublicKey::Ed25519(b) => Some(NetworkKey(*b)),
+            PublicKey::Sm2(_) => None,
+        }
+    }
+
+    /// The same bytes as an Ed25519 [`PublicKey`] (to check a signature by the key).
+    pub fn as_public_key(&self) -> PublicKey {
+        PublicKey::Ed25519(self.0)
+    }
+}
+
+/// A signer's public key (a member's, an agency admin's, a validator's consensus key), of
+/// the chain's crypto suite ([`Suite`]).
+///
+/// Its canonical encoding is the key's bytes and nothing else: 32 for Ed25519 (so chains of
+/// the default suite encode exactly as before suites existed), 65 for SM2 (`0x04 || x || y`).
+/// Which one a decoder reads is the chain's suite, the decoding context
+/// ([`crate::codec::decode_in`]). The bytes are not checked to be a usable key when read;
+/// [`PublicKey::check`] and every verification do that. In JSON it is hex, 64 or 130 digits.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PublicKey {
+    /// An Ed25519 key: a compressed Edwards point.
+    Ed25519([u8; 32]),
+    /// An SM2 key: an uncompressed SEC1 point.
+    Sm2([u8; crate::sm::PUBLIC_KEY_LEN]),
+}
+
+impl PublicKey {
+    /// The suite the key belongs to.
+    pub fn suite(&self) -> Suite {
+        match self {
+            PublicKey::Ed25519(_) => Suite::Ed25519Blake3,
+            PublicKey::Sm2(_) => Suite::Sm2Sm3,
+        }
+    }
+
+    /// The bytes of the key (32 or 65).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            PublicKey::Ed25519(b) => b,
+            PublicKey::Sm2(b) => b,
+        }
+    }
+
+    /// The length of a key of `suite`, in bytes.
+    pub fn len_of(suite: Suite) -> usize {
+        match suite {
+            Suite::Ed25519Blake3 => 32,
+            Suite::Sm2Sm3 => crate::sm::PUBLIC_KEY_LEN,
+        }
+    }
+
+    /// A key of `suite` from its bytes, which must have that suite's length (not checked to
+    /// be a usable key: see [`PublicKey::check`]).
+    pub fn from_slice(suite: Suite, bytes: &[u8]) -> Result<PublicKey, ParseError> {
+        let bad = || {
+            ParseError::new(
+                "public key",
+                match suite {
+                    Suite::Ed25519Blake3 => "32 bytes (an ed25519-blake3 key)",
+                    Suite::Sm2Sm3 => "65 bytes (an sm2-sm3 key)",
+                },
+                &format!("{} bytes", bytes.len()),
+            )
+        };
+        Ok(match suite {
+            Suite::Ed25519Blake3 => PublicKey::Ed25519(bytes.try_into().map_err(|_| bad())?),
+            Suite::Sm2Sm3 => PublicKey::Sm2(bytes.try_into().map_err(|_| bad())?),
+        })
+    }
+
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.as_bytes())
+    }
+
+    /// A key of `suite` whose bytes are all `byte` (a placeholder for tests and examples;
+    /// not a usable key).
+    pub fn filled(suite: Suite, byte: u8) -> PublicKey {
+        match suite {
+            Suite::Ed25519Blake3 => PublicKey::Ed25519([byte; 32]),
+            Suite::Sm2Sm3 => PublicKey::Sm2([byte; crate::sm::PUBLIC_KEY_LEN]),
+        }
+    }
+}
+
+impl FromStr for PublicKey {
+    type Err = ParseError;
+    /// 64 hex digits (an Ed25519 key) or 130 (an SM2 key), lower case.
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        let expected =
+            "64 lower-case hex digits (an ed25519-blake3 key) or 130 (an sm2-sm3 key, 04...)";
+        let bad = || ParseError::new("public key", expected, s);
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(bad());
+        }
+        let suite = match s.len() {
+            64 => Suite::Ed25519Blake3,
+            130 => Suite::Sm2Sm3,
+            _ => return Err(bad()),
+        };
+        let bytes = hex::decode(s).map_err(|_| bad())?;
+        PublicKey::from_slice(suite, &bytes).map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_hex())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Encode for PublicKey {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        encoder: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        // Fixed-size arrays are written as their bytes, without a length.
+        match self {
+            PublicKey::Ed25519(b) => b.encode(encoder),
+            PublicKey::Sm2(b) => b.encode(encoder),
+        }
+    }
+}
+
+impl Decode<Suite> for PublicKey {
+    fn decode<D: bincode::de::Decoder<Context = Suite>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        Ok(match *decoder.context() {
+            Suite::Ed25519Blake3 => PublicKey::Ed25519(Decode::decode(decoder)?),
+            Suite::Sm2Sm3 => PublicKey::Sm2(Decode::decode(decoder)?),
+        })
+    }
+}
+
+bincode::impl_borrow_decode_with_context!(PublicKey, Suite);
 hex_bytes!(
-    /// An Ed25519 signature (64 bytes).
+    /// A signature (64 bytes in both suites: Ed25519's `R || S`, SM2's `r || s`, each
+    /// big-endian), verified under its signer's [`PublicKey`].
     Signature, 64, "signature"
 );
 

@@ -38,5 +38,5 @@ pub mod suite;
 pub mod tx;
 pub mod validator;
 
-pub use codec::{decode, encode, Canonical, CodecError};
+pub use codec::{decode, decode_in, encode, Canonical, CodecError};
 pub use ids::*;

@@ -246,18 +246,25 @@ mod tests {
         assert_eq!(p.validate(), Ok(()), "defaults are settable by governance");
     }
 
+    /// In both suites: an SM2 key takes 65 bytes where an Ed25519 key takes 32.
     #[test]
     fn governance_records_and_state_fit_their_bounds() {
+        for suite in crate::suite::Suite::ALL {
+            governance_bounds(crate::ids::PublicKey::filled(suite, 0xff));
+        }
+    }
+
+    fn governance_bounds(key: crate::ids::PublicKey) {
         use crate::epoch::EPOCH_LINK_ENCODING_BYTES_MAX;
         use crate::governance::{AgencyVote, Change, GovernanceState, ProposalState};
         use crate::governance::{PendingEpoch, ProposalStatus};
-        use crate::ids::{AgencyId, PublicKey, Seq};
+        use crate::ids::{AgencyId, NetworkKey, Seq};
         use crate::record::{ProposeChange, Record};
         use crate::state::StateValue;
         use crate::tx::{Transaction, TxBody};
         use crate::validator::{Validator, ValidatorSet};
         let id = |c: char| AgencyId(c.to_string().repeat(ID_BYTES_MAX));
-        let key = PublicKey([0xff; 32]);
+        let network_key = NetworkKey([0xff; 32]);
         let name = "名".repeat(NAME_BYTES_MAX / 3);
         let changes = [
             Change::AddAgency {
@@ -270,7 +277,7 @@ mod tests {
                 agency: id('a'),
                 name: "v".repeat(ID_BYTES_MAX),
                 consensus_key: key,
-                network_key: key,
+                network_key,
                 power: u64::MAX,
             },
             Change::SetParams {
@@ -353,7 +360,7 @@ mod tests {
                     name: name.clone(),
                     agency: id('d'),
                     consensus_key: key,
-                    network_key: key,
+                    network_key,
                     power: u64::MAX,
                 };
                 VALIDATORS_MAX

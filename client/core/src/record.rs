@@ -68,6 +68,7 @@ impl<T: Encode> Restricted<T> {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
 )]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Registers and revokes members of its own agency.
@@ -113,6 +114,7 @@ impl Role {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
 )]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum RecordKind {
@@ -184,6 +186,7 @@ impl RecordKind {
 
 /// A document referenced by a record: its hash, title and where to fetch it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct DocumentRef {
     /// BLAKE3 hash of the document's bytes.
     pub hash: Digest,
@@ -215,6 +218,7 @@ fn documents(f: &str, docs: &[DocumentRef]) -> Result<(), ValidationError> {
 
 /// How an asset was acquired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum AcquisitionMethod {
@@ -228,6 +232,7 @@ pub enum AcquisitionMethod {
 
 /// Where the money came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum FundingSource {
@@ -240,6 +245,7 @@ pub enum FundingSource {
 
 /// Register a state-owned fixed asset (GB/T 14885 categories).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct RegisterAsset {
     /// Asset id, unique on the ledger.
     pub asset_id: String,
@@ -271,6 +277,7 @@ pub struct RegisterAsset {
 
 /// Kinds of transfer between agencies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum TransferKind {
@@ -281,6 +288,7 @@ pub enum TransferKind {
 
 /// Move an asset from its custodian agency to another.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct TransferAsset {
     /// The asset.
     pub asset_id: String,
@@ -299,6 +307,7 @@ pub struct TransferAsset {
 
 /// How an asset leaves the register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum DisposalMethod {
@@ -312,6 +321,7 @@ pub enum DisposalMethod {
 
 /// Dispose of an asset; a disposed asset can do nothing more.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct DisposeAsset {
     /// The asset.
     pub asset_id: String,
@@ -331,6 +341,7 @@ pub struct DisposeAsset {
 
 /// OCDS procurement method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum ProcurementMethod {
@@ -342,6 +353,7 @@ pub enum ProcurementMethod {
 
 /// OCDS award status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum AwardStatus {
@@ -353,6 +365,7 @@ pub enum AwardStatus {
 
 /// A supplier on an award.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Supplier {
     /// Legal name.
     pub name: String,
@@ -362,6 +375,7 @@ pub struct Supplier {
 
 /// An item on an award.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Item {
     /// Item id, unique within the award.
     pub id: String,
@@ -381,6 +395,7 @@ pub struct Item {
 
 /// A procurement award (public by law); maps losslessly onto an OCDS 1.1 release.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AwardProcurement {
     /// OCDS contracting process id, e.g. `ocds-abc123-2026-0001`.
     pub ocid: String,
@@ -414,6 +429,7 @@ pub struct AwardProcurement {
 
 /// Amend an existing, not cancelled award. `None` fields are unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AmendAward {
     /// Process id.
     pub ocid: String,
@@ -437,6 +453,7 @@ pub struct AmendAward {
 
 /// Cancel an award.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct CancelAward {
     /// Process id.
     pub ocid: String,
@@ -454,6 +471,7 @@ pub struct CancelAward {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, Serialize, Deserialize,
 )]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Action {
@@ -466,6 +484,7 @@ pub enum Action {
 
 /// Sharing condition (国务院政务数据共享: 无条件共享 / 有条件共享).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum SharingCondition {
@@ -475,6 +494,7 @@ pub enum SharingCondition {
 
 /// ODRL constraint operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Operator {
@@ -490,6 +510,7 @@ pub enum Operator {
 
 /// An ODRL constraint, e.g. `spatial eq 110000` or `count lteq 1000`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Constraint {
     /// Left operand, e.g. `spatial`, `purpose`, `count`, `recipient`.
     pub left_operand: String,
@@ -504,6 +525,7 @@ pub struct Constraint {
 /// Validity is measured in block time (UTC): active from the start of `valid_from` until the
 /// end of `valid_until`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct GrantDataAccess {
     /// Grant id, unique on the ledger.
     pub grant_id: String,
@@ -529,6 +551,7 @@ pub struct GrantDataAccess {
 
 /// Revoke a grant; the grant stays in history but is no longer active.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct RevokeGrant {
     /// The grant.
     pub grant_id: String,
@@ -540,6 +563,7 @@ pub struct RevokeGrant {
 
 /// What a document anchor supports.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum RecordRef {
     /// Nothing in particular.
@@ -556,6 +580,7 @@ pub enum RecordRef {
 
 /// Anchor a document's hash on the ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AnchorDocument {
     /// The document.
     pub document: DocumentRef,
@@ -565,6 +590,7 @@ pub struct AnchorDocument {
 
 /// Register a member key of the signer's own agency.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct RegisterMember {
     /// The agency; must be the signer's agency.
     pub agency: AgencyId,
@@ -578,6 +604,7 @@ pub struct RegisterMember {
 
 /// Revoke a member key of the signer's own agency.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct RevokeMember {
     /// The agency; must be the signer's agency.
     pub agency: AgencyId,
@@ -589,6 +616,7 @@ pub struct RevokeMember {
 
 /// Propose governance changes (signed by an agency admin); see docs/governance.md.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct ProposeChange {
     /// Proposal id, unique on the ledger.
     pub proposal_id: String,
@@ -602,6 +630,7 @@ pub struct ProposeChange {
 
 /// An agency admin's vote on an open proposal; the latest vote of each agency counts.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Vote {
     /// The proposal.
     pub proposal_id: String,
@@ -611,6 +640,7 @@ pub struct Vote {
 
 /// Any record.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[allow(missing_docs)]
 pub enum Record {

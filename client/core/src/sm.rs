@@ -285,6 +285,13 @@ impl Sm2SecretKey {
         self.public.clone()
     }
 
+    /// The 32-byte scalar `d`, big-endian (for writing key files), in a buffer wiped on drop.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; SECRET_KEY_LEN]> {
+        let mut out = Zeroizing::new([0u8; SECRET_KEY_LEN]);
+        out.copy_from_slice(&self.inner.to_bytes());
+        out
+    }
+
     /// The distinguishing identifier this key signs under.
     pub fn dist_id(&self) -> &str {
         self.inner.distid()
@@ -300,6 +307,28 @@ impl Sm2SecretKey {
             .map_err(|_| SmError::SigningFailed)?;
         let bytes: [u8; SIGNATURE_LEN] = sig.to_bytes();
         Sm2Signature::from_bytes(bytes)
+    }
+}
+
+/// A public key prepared to verify under [`DEFAULT_DIST_ID`]: the signer's `Z_A` (an SM3
+/// over the curve parameters, the ID and the key) is computed once, here, rather than for
+/// every signature; the kernel's key cache keeps these (`crypto::KeyCache`).
+#[derive(Clone, Debug)]
+pub struct Sm2Verifier(sm2::dsa::VerifyingKey);
+
+impl Sm2Verifier {
+    /// Prepare `pk` for verification under [`DEFAULT_DIST_ID`].
+    pub fn new(pk: &Sm2PublicKey) -> Result<Sm2Verifier, SmError> {
+        sm2::dsa::VerifyingKey::new(DEFAULT_DIST_ID, pk.point)
+            .map(Sm2Verifier)
+            .map_err(|_| SmError::PublicKeyNotOnCurve)
+    }
+
+    /// Verify `sig` on `msg` (GB/T 32918.2, steps B1–B7).
+    pub fn verify(&self, msg: &[u8], sig: &Sm2Signature) -> Result<(), SmError> {
+        let s = sm2::dsa::Signature::from_bytes(&sig.0)
+            .map_err(|_| SmError::SignatureRange { which: "r or s" })?;
+        self.0.verify(msg, &s).map_err(|_| SmError::BadSignature)
     }
 }
 

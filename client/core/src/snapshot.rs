@@ -56,6 +56,7 @@ use thiserror::Error;
 /// A subtree of the state tree as the fold above a chunk needs it: whether it is empty, a
 /// single leaf, or an interior node (two entries or more below).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum Subtree {
     /// No entry: hashes to [`EMPTY`].
@@ -215,6 +216,7 @@ impl TopLevels {
 /// snapshot do you have". Unverified: [`SnapshotManifest::verify`] binds it to a verified
 /// checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct SnapshotManifest {
     /// The height the snapshot is the state after.
     pub height: Height,
@@ -349,6 +351,7 @@ impl VerifiedManifest {
 
 /// One entry of the state: a key and its value.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct SnapshotLeaf {
     /// The key.
     pub key: StateKey,
@@ -359,6 +362,7 @@ pub struct SnapshotLeaf {
 /// The state leaves under one key-hash prefix, with the sibling subtrees from the top of
 /// the tree down to the prefix. Unverified: check with [`verify_chunk`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct SnapshotChunk {
     /// The snapshot's height.
     pub height: Height,
@@ -733,6 +737,7 @@ pub fn verify_chunk(
 /// docs), with the inclusion proof of that subtree. Unverified: check with
 /// [`verify_log_piece`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct LogPiece {
     /// The snapshot's height.
     pub height: Height,

@@ -27,7 +27,7 @@ use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
 use crate::governance::{AgencyState, GovernanceState, ProposalState, ValidatorKeyState};
 use crate::ids::{
-    AgencyId, Amount, Date, Digest, Epoch, Height, PublicKey, Seq, TimestampMs, TxHash,
+    AgencyId, Amount, Date, Digest, Epoch, Height, NetworkKey, PublicKey, Seq, TimestampMs, TxHash,
 };
 use crate::limits::{
     ID_BYTES_MAX, NAME_BYTES_MAX, PROOF_SIBLINGS_MAX, ROLES_MAX, STATE_PROOF_ENCODING_BYTES_MAX,
@@ -46,6 +46,7 @@ pub const EMPTY: Digest = Digest::ZERO;
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
 )]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum StateKey {
     /// An asset, by asset id.
@@ -68,11 +69,26 @@ pub enum StateKey {
     Governance,
     /// The validator set of an epoch.
     EpochSet(Epoch),
-    /// A validator key ever used (consensus or network).
+    /// A validator key ever used: a consensus key, or in an `ed25519-blake3` chain also a
+    /// network key (both Ed25519 there, so one namespace; [`StateKey::network_key`]).
     ValidatorKey(PublicKey),
+    /// A network key ever used, in a chain whose signer keys are not Ed25519 (`sm2-sm3`).
+    NetworkKey(NetworkKey),
 }
 
 impl StateKey {
+    /// Where a validator's network key is recorded in a chain of `suite`: under
+    /// [`StateKey::ValidatorKey`] with the same bytes in the default suite (as before suites
+    /// existed; network and consensus keys are both Ed25519 there and must differ), under
+    /// [`StateKey::NetworkKey`] in `sm2-sm3`, where a signer key is 65 bytes and could not
+    /// hold it.
+    pub fn network_key(suite: crate::suite::Suite, key: NetworkKey) -> StateKey {
+        match suite {
+            crate::suite::Suite::Ed25519Blake3 => StateKey::ValidatorKey(key.as_public_key()),
+            crate::suite::Suite::Sm2Sm3 => StateKey::NetworkKey(key),
+        }
+    }
+
     /// `H(STATE_KEY, canonical(key))`: the key's path in the tree.
     pub fn hash(&self) -> Digest {
         domain::STATE_KEY.hash(&codec::encode(self))
@@ -94,13 +110,15 @@ impl StateKey {
             | StateKey::Seq(_)
             | StateKey::Governance
             | StateKey::EpochSet(_)
-            | StateKey::ValidatorKey(_) => Ok(()),
+            | StateKey::ValidatorKey(_)
+            | StateKey::NetworkKey(_) => Ok(()),
         }
     }
 }
 
 /// Whether an asset is still on the register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum AssetStatus {
     /// Held by its custodian.
@@ -111,6 +129,7 @@ pub enum AssetStatus {
 
 /// Current state of an asset.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AssetState {
     /// Custodian agency.
     pub custodian: AgencyId,
@@ -124,6 +143,7 @@ pub struct AssetState {
 
 /// Current state of an award.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct AwardState {
     /// Purchasing agency.
     pub purchaser: AgencyId,
@@ -141,6 +161,7 @@ pub struct AwardState {
 
 /// Current state of a data-sharing grant.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct GrantState {
     /// Dataset.
     pub dataset_id: String,
@@ -173,6 +194,7 @@ impl GrantState {
 
 /// Current state of a member key.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct MemberState {
     /// Its agency.
     pub agency: AgencyId,
@@ -193,6 +215,7 @@ impl MemberState {
 
 /// A value of the state map; its variant matches its key's.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum StateValue {
     /// For [`StateKey::Asset`].
@@ -243,6 +266,7 @@ impl StateValue {
                 | (StateKey::Governance, StateValue::Governance(_))
                 | (StateKey::EpochSet(_), StateValue::ValidatorSet(_))
                 | (StateKey::ValidatorKey(_), StateValue::ValidatorKey(_))
+                | (StateKey::NetworkKey(_), StateValue::ValidatorKey(_))
         )
     }
 
@@ -320,6 +344,7 @@ pub fn same_prefix(a: &Digest, b: &Digest, bits: usize) -> bool {
 
 /// Where a proof's path ends.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 pub enum ProofEnd {
     /// The key's own leaf: the value is in [`StateProof::value`].
@@ -337,6 +362,7 @@ pub enum ProofEnd {
 
 /// A proof that `key` maps to `value` (or to nothing) under some state root.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct StateProof {
     /// The key.
     pub key: StateKey,
@@ -419,6 +445,7 @@ fn key_kind(k: &StateKey) -> &'static str {
         StateKey::Governance => "governance",
         StateKey::EpochSet(_) => "epoch_set",
         StateKey::ValidatorKey(_) => "validator_key",
+        StateKey::NetworkKey(_) => "network_key",
     }
 }
 
@@ -530,7 +557,7 @@ mod tests {
     /// Two keys whose hashes differ at bit 0 form a root of two leaves.
     fn two_leaves() -> (StateKey, StateKey, Digest) {
         let mut keys: Vec<StateKey> = (0..64u8)
-            .map(|i| StateKey::Member(PublicKey([i; 32])))
+            .map(|i| StateKey::Member(PublicKey::Ed25519([i; 32])))
             .collect();
         keys.sort_by_key(|k| bit(&k.hash(), 0));
         let a = keys[0].clone();

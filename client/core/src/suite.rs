@@ -12,8 +12,10 @@
 //!
 //! What is wired so far: the genesis parameter, the chain id (the genesis hash is taken
 //! with the chain's suite), and keys and signatures of either suite as closed enums
-//! ([`SuitePublicKey`], [`SuiteSignature`], [`SuiteSecretKey`]) signing and verifying
-//! `tag || 0x00 || body` in both. Keys, signatures and the ledger's trees are not yet: until they
+//! ([`crate::ids::PublicKey`], [`crate::crypto::SecretKey`]; a [`crate::ids::Signature`] is
+//! 64 bytes in both) signing and verifying `tag || 0x00 || body` in both, decoded with the
+//! chain's suite as context ([`crate::codec::decode_in`]). The ledger's hashes are not
+//! yet: until they
 //! are, a genesis asking for `sm2-sm3` is refused by its validation ([`Suite::supported`])
 //! with an error that says so, rather than run or verified with the wrong algorithms
 //! (docs/crypto.md).
@@ -147,197 +149,6 @@ impl FromStr for Suite {
     }
 }
 
-/// Why a key or signature of a suite was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SuiteKeyError {
-    /// A key, signature or secret of one suite used with another.
-    #[error("{what} of suite {found} used where suite {expected} is expected")]
-    WrongSuite {
-        /// What was mixed up ("signature", "key").
-        what: &'static str,
-        /// The suite expected.
-        expected: Suite,
-        /// The suite found.
-        found: Suite,
-    },
-    /// Bytes of the wrong length for the suite.
-    #[error("{what} of suite {suite}: expected {expected} bytes, found {found}")]
-    Length {
-        /// What was read.
-        what: &'static str,
-        /// The suite.
-        suite: Suite,
-        /// Bytes expected.
-        expected: usize,
-        /// Bytes found.
-        found: usize,
-    },
-    /// Ed25519 refused it (a bad key or a signature that does not verify).
-    #[error(transparent)]
-    Ed25519(#[from] crate::crypto::SignatureError),
-    /// SM2 refused it.
-    #[error(transparent)]
-    Sm2(#[from] crate::sm::SmError),
-}
-
-/// A public key of either suite: the verifying side of [`SuiteSecretKey`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SuitePublicKey {
-    /// A 32-byte Ed25519 key.
-    Ed25519(crate::ids::PublicKey),
-    /// A 65-byte uncompressed SM2 point.
-    Sm2(crate::sm::Sm2PublicKey),
-}
-
-/// A signature of either suite (64 bytes in both: Ed25519's `R || S`, SM2's `r || s`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SuiteSignature {
-    /// Ed25519.
-    Ed25519(crate::ids::Signature),
-    /// SM2.
-    Sm2(crate::sm::Sm2Signature),
-}
-
-/// A signing key of either suite. Its Debug form shows only the public key (each
-/// suite's key type hides its secret). Not `Clone`: the SM2 key's secret is not copied.
-#[derive(Debug)]
-pub enum SuiteSecretKey {
-    /// Ed25519.
-    Ed25519(crate::crypto::SecretKey),
-    /// SM2 (signing under the default distinguishing ID).
-    Sm2(crate::sm::Sm2SecretKey),
-}
-
-impl SuitePublicKey {
-    /// The suite of the key.
-    pub fn suite(&self) -> Suite {
-        match self {
-            SuitePublicKey::Ed25519(_) => Suite::Ed25519Blake3,
-            SuitePublicKey::Sm2(_) => Suite::Sm2Sm3,
-        }
-    }
-
-    /// The key's bytes: 32 (Ed25519) or 65 (SM2).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        match self {
-            SuitePublicKey::Ed25519(k) => k.0.to_vec(),
-            SuitePublicKey::Sm2(k) => k.to_bytes().to_vec(),
-        }
-    }
-
-    /// Read a key of `suite` from its bytes (the suite says how long it is and how to
-    /// check it: a usable Ed25519 point, or an SM2 point on the curve).
-    pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<SuitePublicKey, SuiteKeyError> {
-        match suite {
-            Suite::Ed25519Blake3 => {
-                let arr: [u8; 32] = bytes.try_into().map_err(|_| SuiteKeyError::Length {
-                    what: "public key",
-                    suite,
-                    expected: 32,
-                    found: bytes.len(),
-                })?;
-                let key = crate::ids::PublicKey(arr);
-                key.check()?;
-                Ok(SuitePublicKey::Ed25519(key))
-            }
-            Suite::Sm2Sm3 => Ok(SuitePublicKey::Sm2(crate::sm::Sm2PublicKey::from_slice(
-                bytes,
-            )?)),
-        }
-    }
-
-    /// Verify `sig` on `body` under `tag`: the signed message is `tag || 0x00 || body` in
-    /// both suites ([`Tag::signing_bytes`]); SM2 hashes it with the signer's `Z_A` in
-    /// front, under the default distinguishing ID.
-    pub fn verify(&self, tag: Tag, body: &[u8], sig: &SuiteSignature) -> Result<(), SuiteKeyError> {
-        match (self, sig) {
-            (SuitePublicKey::Ed25519(k), SuiteSignature::Ed25519(s)) => {
-                Ok(crate::crypto::verify(k, tag, body, s)?)
-            }
-            (SuitePublicKey::Sm2(k), SuiteSignature::Sm2(s)) => {
-                Ok(crate::sm::verify(k, &tag.signing_bytes(body), s)?)
-            }
-            _ => Err(SuiteKeyError::WrongSuite {
-                what: "signature",
-                expected: self.suite(),
-                found: sig.suite(),
-            }),
-        }
-    }
-}
-
-impl SuiteSignature {
-    /// The suite of the signature.
-    pub fn suite(&self) -> Suite {
-        match self {
-            SuiteSignature::Ed25519(_) => Suite::Ed25519Blake3,
-            SuiteSignature::Sm2(_) => Suite::Sm2Sm3,
-        }
-    }
-
-    /// The 64 bytes.
-    pub fn to_bytes(&self) -> [u8; 64] {
-        match self {
-            SuiteSignature::Ed25519(s) => s.0,
-            SuiteSignature::Sm2(s) => s.to_bytes(),
-        }
-    }
-
-    /// Read a signature of `suite` (SM2's `r` and `s` must lie in `1..n-1`).
-    pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<SuiteSignature, SuiteKeyError> {
-        let arr: [u8; 64] = bytes.try_into().map_err(|_| SuiteKeyError::Length {
-            what: "signature",
-            suite,
-            expected: 64,
-            found: bytes.len(),
-        })?;
-        Ok(match suite {
-            Suite::Ed25519Blake3 => SuiteSignature::Ed25519(crate::ids::Signature(arr)),
-            Suite::Sm2Sm3 => SuiteSignature::Sm2(crate::sm::Sm2Signature::from_bytes(arr)?),
-        })
-    }
-}
-
-impl SuiteSecretKey {
-    /// The key of `suite` made from 32 secret bytes the caller supplies (the kernel draws
-    /// no randomness): an Ed25519 seed, or the SM2 scalar `d`, which must lie in `1..n-1`.
-    pub fn from_secret_bytes(
-        suite: Suite,
-        secret: [u8; 32],
-    ) -> Result<SuiteSecretKey, SuiteKeyError> {
-        Ok(match suite {
-            Suite::Ed25519Blake3 => {
-                SuiteSecretKey::Ed25519(crate::crypto::SecretKey::from_seed(secret))
-            }
-            Suite::Sm2Sm3 => SuiteSecretKey::Sm2(crate::sm::Sm2SecretKey::from_bytes(secret)?),
-        })
-    }
-
-    /// The suite of the key.
-    pub fn suite(&self) -> Suite {
-        match self {
-            SuiteSecretKey::Ed25519(_) => Suite::Ed25519Blake3,
-            SuiteSecretKey::Sm2(_) => Suite::Sm2Sm3,
-        }
-    }
-
-    /// The public key.
-    pub fn public(&self) -> SuitePublicKey {
-        match self {
-            SuiteSecretKey::Ed25519(k) => SuitePublicKey::Ed25519(k.public()),
-            SuiteSecretKey::Sm2(k) => SuitePublicKey::Sm2(k.public()),
-        }
-    }
-
-    /// Sign `body` under `tag` (the message is `tag || 0x00 || body` in both suites).
-    pub fn sign(&self, tag: Tag, body: &[u8]) -> Result<SuiteSignature, SuiteKeyError> {
-        Ok(match self {
-            SuiteSecretKey::Ed25519(k) => SuiteSignature::Ed25519(k.sign(tag, body)),
-            SuiteSecretKey::Sm2(k) => SuiteSignature::Sm2(k.sign(&tag.signing_bytes(body))?),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,64 +198,64 @@ mod tests {
     }
 
     #[test]
-    fn each_suite_signs_and_verifies_under_a_tag_and_refuses_the_other() {
+    fn each_suite_signs_and_verifies_under_a_tag() {
+        use crate::crypto::{self, SecretKey};
+        use crate::ids::{PublicKey, Signature};
         let body = b"a transaction body";
         let mut keys = Vec::new();
         for suite in Suite::ALL {
-            let sk = SuiteSecretKey::from_secret_bytes(suite, [9; 32]).unwrap();
+            let sk = SecretKey::from_secret(suite, [9; 32]).unwrap();
             assert_eq!(sk.suite(), suite);
             let pk = sk.public();
             assert_eq!(pk.suite(), suite);
-            let sig = sk.sign(domain::TX_SIGN, body).unwrap();
-            assert_eq!(sig.suite(), suite);
-            assert_eq!(pk.verify(domain::TX_SIGN, body, &sig), Ok(()));
+            let sig = sk.sign(domain::TX_SIGN, body);
+            assert_eq!(crypto::verify(&pk, domain::TX_SIGN, body, &sig), Ok(()));
             // Another tag, another body, a flipped bit: refused.
-            assert!(pk.verify(domain::VOTE_SIGN, body, &sig).is_err());
-            assert!(pk.verify(domain::TX_SIGN, b"another body", &sig).is_err());
-            let mut bytes = sig.to_bytes();
-            bytes[40] ^= 1;
-            let flipped = SuiteSignature::from_bytes(suite, &bytes);
-            assert!(flipped
-                .and_then(|s| pk.verify(domain::TX_SIGN, body, &s))
-                .is_err());
-            // Keys and signatures read back from their bytes with their suite.
-            let pk2 = SuitePublicKey::from_bytes(suite, &pk.to_bytes()).unwrap();
+            assert!(crypto::verify(&pk, domain::VOTE_SIGN, body, &sig).is_err());
+            assert!(crypto::verify(&pk, domain::TX_SIGN, b"another body", &sig).is_err());
+            let mut flipped = sig;
+            flipped.0[40] ^= 1;
+            assert!(crypto::verify(&pk, domain::TX_SIGN, body, &flipped).is_err());
+            // Keys read back from their bytes with their suite; the secret round-trips.
+            let pk2 = PublicKey::from_slice(suite, pk.as_bytes()).unwrap();
             assert_eq!(pk2, pk);
-            let sig2 = SuiteSignature::from_bytes(suite, &sig.to_bytes()).unwrap();
-            assert_eq!(pk2.verify(domain::TX_SIGN, body, &sig2), Ok(()));
+            assert_eq!(pk.to_hex().parse::<PublicKey>(), Ok(pk));
+            let sk2 = SecretKey::from_secret(suite, *sk.secret_bytes()).unwrap();
+            assert_eq!(sk2.public(), pk);
             keys.push((pk, sig));
         }
-        assert_eq!(keys[0].0.to_bytes().len(), 32);
-        assert_eq!(keys[1].0.to_bytes().len(), 65);
-        // A signature of one suite under a key of the other: named as such.
-        let e = keys[0]
-            .0
-            .verify(domain::TX_SIGN, body, &keys[1].1)
-            .unwrap_err();
-        assert_eq!(
-            e,
-            SuiteKeyError::WrongSuite {
-                what: "signature",
-                expected: Suite::Ed25519Blake3,
-                found: Suite::Sm2Sm3
-            }
+        assert_eq!(keys[0].0.as_bytes().len(), 32);
+        assert_eq!(keys[1].0.as_bytes().len(), 65);
+        // A key's bytes read with the wrong suite: the error names what was expected.
+        let e = PublicKey::from_slice(Suite::Ed25519Blake3, keys[1].0.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expected 32 bytes") && e.contains("65 bytes"),
+            "{e}"
         );
-        assert!(e
-            .to_string()
-            .contains("suite sm2-sm3 used where suite ed25519-blake3"));
-        // A key's bytes read with the wrong suite: the length names what was expected.
-        let e = SuitePublicKey::from_bytes(Suite::Ed25519Blake3, &keys[1].0.to_bytes())
+        let e = PublicKey::from_slice(Suite::Sm2Sm3, keys[0].0.as_bytes())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("expected 32 bytes, found 65"), "{e}");
-        let e = SuitePublicKey::from_bytes(Suite::Sm2Sm3, &keys[0].0.to_bytes())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("65-byte"), "{e}");
+        assert!(
+            e.contains("expected 65 bytes") && e.contains("32 bytes"),
+            "{e}"
+        );
+        // An SM2 key that is not a point on the curve: refused by the key rule, named.
+        let mut off = keys[1].0;
+        if let PublicKey::Sm2(b) = &mut off {
+            b[64] ^= 1;
+        }
+        let e = crypto::verify(&off, domain::TX_SIGN, body, &keys[1].1).unwrap_err();
+        assert_eq!(e, crypto::SignatureError::BadKey { key: off });
+        assert!(e.to_string().contains("not a valid sm2-sm3 key"), "{e}");
+        // An SM2 signature with r = 0 is refused, not passed to the curve arithmetic.
+        let zero_r = Signature([0; 64]);
+        assert!(crypto::verify(&keys[1].0, domain::TX_SIGN, body, &zero_r).is_err());
         // An SM2 secret outside 1..n-1 is refused, an Ed25519 seed never is.
-        assert!(SuiteSecretKey::from_secret_bytes(Suite::Sm2Sm3, [0; 32]).is_err());
-        assert!(SuiteSecretKey::from_secret_bytes(Suite::Sm2Sm3, [0xff; 32]).is_err());
-        assert!(SuiteSecretKey::from_secret_bytes(Suite::Ed25519Blake3, [0; 32]).is_ok());
+        assert!(SecretKey::from_secret(Suite::Sm2Sm3, [0; 32]).is_err());
+        assert!(SecretKey::from_secret(Suite::Sm2Sm3, [0xff; 32]).is_err());
+        assert!(SecretKey::from_secret(Suite::Ed25519Blake3, [0; 32]).is_ok());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use thiserror::Error;
 
 /// What the signer signs.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct TxBody {
     /// The chain this transaction is for (the genesis hash); stops cross-chain replay.
     pub chain_id: ChainId,
@@ -29,6 +30,7 @@ pub struct TxBody {
 
 /// A signed transaction, not yet verified.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Transaction {
     /// What was signed.
     pub body: TxBody,

@@ -2,13 +2,14 @@
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;
-use crate::ids::{AgencyId, Digest, Epoch, Height, PublicKey};
+use crate::ids::{AgencyId, Digest, Epoch, Height, NetworkKey, PublicKey};
 use crate::limits::{NAME_BYTES_MAX, VALIDATORS_MAX, VALIDATOR_SET_ENCODING_BYTES_MAX};
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 /// One validator.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct Validator {
     /// Node name, e.g. `mof-1`.
     pub name: String,
@@ -17,13 +18,14 @@ pub struct Validator {
     /// Ed25519 key that signs consensus votes.
     pub consensus_key: PublicKey,
     /// Ed25519 key of its network (libp2p) identity.
-    pub network_key: PublicKey,
+    pub network_key: NetworkKey,
     /// Voting power, at least 1.
     pub power: u64,
 }
 
 /// The validators of one epoch, in a fixed order (their index is their id in certificates).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
 pub struct ValidatorSet {
     /// The epoch this set governs.
     pub epoch: Epoch,
@@ -147,8 +149,8 @@ mod tests {
                 .map(|i| Validator {
                     name: format!("v{i}"),
                     agency: AgencyId("a".into()),
-                    consensus_key: PublicKey([i as u8; 32]),
-                    network_key: PublicKey([100 + i as u8; 32]),
+                    consensus_key: PublicKey::Ed25519([i as u8; 32]),
+                    network_key: NetworkKey([100 + i as u8; 32]),
                     power: 1,
                 })
                 .collect(),

@@ -18,7 +18,7 @@ use chancery_core::receipt::{self, Receipt, ReceiptError, RECEIPT_FORMAT, RECEIP
 use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef};
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::validator::{Validator, ValidatorSet};
-use chancery_core::{codec, AgencyId, Digest, Epoch, Height, PublicKey, Seq, TimestampMs, View};
+use chancery_core::{codec, AgencyId, Digest, Epoch, Height, NetworkKey, Seq, TimestampMs, View};
 
 /// Consensus keys of epoch `e`.
 fn keys(e: u64) -> Vec<SecretKey> {
@@ -47,7 +47,7 @@ fn set(e: u64) -> ValidatorSet {
                 name: format!("v{i}"),
                 agency: AgencyId("mof".into()),
                 consensus_key: k.public(),
-                network_key: PublicKey([200 + e as u8 * 4 + i as u8; 32]),
+                network_key: NetworkKey([200 + e as u8 * 4 + i as u8; 32]),
                 power: 1,
             })
             .collect(),
@@ -532,7 +532,13 @@ fn receipt_verification_time_by_epochs_crossed() {
                     name: format!("agency{i}-node"),
                     agency: AgencyId(format!("agency{i}")),
                     consensus_key: k.public(),
-                    network_key: SecretKey::from_seed([i as u8 + 100; 32]).public(),
+                    network_key: chancery_core::NetworkKey(
+                        SecretKey::from_seed([i as u8 + 100; 32])
+                            .public()
+                            .as_bytes()
+                            .try_into()
+                            .unwrap(),
+                    ),
                     power: 1,
                 })
                 .collect(),

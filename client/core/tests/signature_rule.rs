@@ -101,7 +101,9 @@ fn torsioned_signatures_are_valid_alone() {
     }
     // The constructor really adds torsion: RFC 8032 strict (cofactorless) verification,
     // the old single path, accepts order 1 only.
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&signer.public().0).unwrap();
+    let vk =
+        ed25519_dalek::VerifyingKey::from_bytes(signer.public().as_bytes().try_into().unwrap())
+            .unwrap();
     let message = domain::TX_SIGN.signing_bytes(b"torsion");
     for (order, strict_ok) in [(1u8, true), (2, false), (4, false), (8, false)] {
         let s = testing::sign_torsioned(&signer, domain::TX_SIGN, b"torsion", order);
@@ -219,7 +221,7 @@ fn speccheck_vectors() -> Vec<Vector> {
     cases
         .into_iter()
         .map(|c| Vector {
-            key: PublicKey(hex::decode(&c.pub_key).unwrap().try_into().unwrap()),
+            key: PublicKey::Ed25519(hex::decode(&c.pub_key).unwrap().try_into().unwrap()),
             message: hex::decode(&c.message).unwrap(),
             signature: Signature(hex::decode(&c.signature).unwrap().try_into().unwrap()),
         })
@@ -355,10 +357,10 @@ fn bad_keys_are_bad_items() {
         .map(|i| Signed::valid(&signer, domain::TX_SIGN, &[i]))
         .collect();
     let mut items: Vec<BatchItem<'_>> = signed.iter().map(Signed::item).collect();
-    items[1].key = PublicKey([0u8; 32]); // small order
+    items[1].key = PublicKey::Ed25519([0u8; 32]); // small order
     let mut not_a_point = [0u8; 32];
     not_a_point[0] = 2; // y = 2 is not on the curve
-    items[4].key = PublicKey(not_a_point);
+    items[4].key = PublicKey::Ed25519(not_a_point);
     for i in [1, 4] {
         assert!(matches!(
             crypto::verify_item(&items[i]),
@@ -442,7 +444,7 @@ fn transaction_batch_results_equal_single_results() {
                 tx.signature = testing::sign_torsioned(&member, domain::TX_SIGN, &body, 8);
             }
             2 => tx.body.chain_id = Digest([6u8; 32]),
-            3 => tx.body.signer = PublicKey([0u8; 32]),
+            3 => tx.body.signer = PublicKey::Ed25519([0u8; 32]),
             _ => {} // junk signature
         }
     }

@@ -1,19 +1,47 @@
 //! The crypto suite in the genesis (issue 21): how it is encoded, what it does to the
-//! chain id, and that a suite this build cannot run yet is refused with a clear error.
+//! chain id, keys of each suite decoded with the chain's suite, and that a suite this build
+//! cannot run yet is refused with a clear error.
 
 mod strategies;
 
 use chancery_core::codec::{self, CodecError};
+use chancery_core::crypto::SecretKey;
 use chancery_core::domain;
 use chancery_core::genesis::Genesis;
 use chancery_core::suite::Suite;
+use chancery_core::tx::{Transaction, TxBody};
+use chancery_core::{PublicKey, Seq};
 use strategies::samples;
 
+/// An SM2 key for a placeholder: the key of the SM2 secret `[i + 1; 32]`.
+fn sm2_key(i: usize) -> PublicKey {
+    SecretKey::from_secret(Suite::Sm2Sm3, [(i as u8).wrapping_add(1); 32])
+        .unwrap()
+        .public()
+}
+
+/// The sample genesis as an `sm2-sm3` chain: every signer key an SM2 key (network keys
+/// stay Ed25519).
 fn sm_genesis() -> Genesis {
-    Genesis {
-        crypto: Suite::Sm2Sm3,
-        ..samples::genesis()
+    let mut g = samples::genesis();
+    g.crypto = Suite::Sm2Sm3;
+    let mut i = 0;
+    let mut next = || {
+        i += 1;
+        sm2_key(i)
+    };
+    for a in &mut g.agencies {
+        for k in &mut a.admin_keys {
+            *k = next();
+        }
     }
+    for m in &mut g.members {
+        m.key = next();
+    }
+    for v in &mut g.validators.validators {
+        v.consensus_key = next();
+    }
+    g
 }
 
 #[test]
@@ -26,19 +54,26 @@ fn a_default_genesis_encodes_without_a_suite_byte_and_keeps_its_chain_id() {
     assert_eq!(g.chain_id(), domain::GENESIS_HASH.hash(&bytes));
     let back: Genesis = codec::decode(&bytes).expect("decodes");
     assert_eq!(back, g);
+    // A genesis names its own suite: decoding it under either context gives the same.
+    let back: Genesis = codec::decode_in(Suite::Sm2Sm3, &bytes).expect("decodes");
+    assert_eq!(back, g);
     // JSON: no `crypto` key for the default suite, so existing files stay as they are.
     let json = serde_json::to_value(&g).unwrap();
     assert!(json.get("crypto").is_none(), "{json}");
 }
 
 #[test]
-fn an_sm2_sm3_genesis_ends_with_its_code_and_hashes_its_chain_id_with_sm3() {
-    let d = codec::encode(&samples::genesis());
+fn an_sm2_sm3_genesis_opens_with_its_suite_and_hashes_its_chain_id_with_sm3() {
     let g = sm_genesis();
     let bytes = codec::encode(&g);
-    assert_eq!(bytes.len(), d.len() + 1);
-    assert_eq!(&bytes[..d.len()], &d[..], "the suite byte only follows");
-    assert_eq!(bytes[d.len()], Suite::Sm2Sm3.code());
+    // Version byte, the marker, the code: before any key, whose length depends on it.
+    assert_eq!(bytes[1], chancery_core::genesis::SUITE_MARKER);
+    assert_eq!(bytes[2], Suite::Sm2Sm3.code());
+    // A default genesis opens with its chain name's length, never the marker.
+    assert_eq!(
+        codec::encode(&samples::genesis())[1] as usize,
+        g.chain_name.len()
+    );
     assert_eq!(
         g.chain_id(),
         chancery_core::sm::sm3_tagged(domain::GENESIS_HASH, &bytes)
@@ -46,19 +81,26 @@ fn an_sm2_sm3_genesis_ends_with_its_code_and_hashes_its_chain_id_with_sm3() {
     assert_ne!(g.chain_id(), samples::genesis().chain_id());
     let json = serde_json::to_value(&g).unwrap();
     assert_eq!(json["crypto"], "sm2-sm3");
+    // Its SM2 keys are 65 bytes each, read back as such from JSON.
+    let back: Genesis = serde_json::from_value(json).unwrap();
+    assert_eq!(back, g);
 }
 
 #[test]
 fn an_sm2_sm3_genesis_is_refused_until_the_suite_is_wired() {
-    let err = codec::decode::<Genesis>(&codec::encode(&sm_genesis())).unwrap_err();
-    let text = err.to_string();
-    assert!(
-        matches!(err, CodecError::Invalid { .. })
-            && text.contains("`crypto`")
-            && text.contains("expected ed25519-blake3")
-            && text.contains("found sm2-sm3"),
-        "{text}"
-    );
+    // The bytes decode (keys of 65 bytes, read with the suite the genesis names, under
+    // either context) and re-encode canonically; then the validation refuses the suite.
+    for context in Suite::ALL {
+        let err = codec::decode_in::<Genesis>(context, &codec::encode(&sm_genesis())).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, CodecError::Invalid { .. })
+                && text.contains("`crypto`")
+                && text.contains("expected ed25519-blake3")
+                && text.contains("found sm2-sm3"),
+            "{text}"
+        );
+    }
     // From JSON as well: the suite name parses, the validation refuses it.
     let json = serde_json::to_string(&sm_genesis()).unwrap();
     let g: Genesis = serde_json::from_str(&json).unwrap();
@@ -67,29 +109,77 @@ fn an_sm2_sm3_genesis_is_refused_until_the_suite_is_wired() {
 }
 
 #[test]
+fn a_genesis_key_of_the_other_suite_is_refused_by_name() {
+    // An SM2 member key in a default chain (JSON can say so: the length tells them apart).
+    let mut g = samples::genesis();
+    g.members[0].key = sm2_key(0);
+    let e = codec::Canonical::validate(&g).unwrap_err();
+    assert_eq!(e.field, "members[0].key");
+    let text = e.to_string();
+    assert!(
+        text.contains("a ed25519-blake3 key (32 bytes")
+            && text.contains("a sm2-sm3 key (65 bytes)"),
+        "{text}"
+    );
+    // An Ed25519 admin key in an SM2 chain: named likewise, before the suite is refused.
+    let mut g = sm_genesis();
+    g.agencies[0].admin_keys[0] = samples::genesis().agencies[0].admin_keys[0];
+    let e = codec::Canonical::validate(&g).unwrap_err();
+    assert_eq!(e.field, "agencies[0].admin_keys[0]");
+}
+
+#[test]
+fn transactions_of_an_sm2_chain_decode_with_its_suite_and_verify_with_sm2() {
+    let sk = SecretKey::from_secret(Suite::Sm2Sm3, [5; 32]).unwrap();
+    let chain_id = sm_genesis().chain_id();
+    let body = TxBody {
+        chain_id,
+        signer: sk.public(),
+        seq: Seq(0),
+        record: samples::transaction().body.record,
+    };
+    let tx = Transaction::sign(body, &sk);
+    let bytes = codec::encode(&tx);
+    let back: Transaction = codec::decode_in(Suite::Sm2Sm3, &bytes).expect("decodes as sm2-sm3");
+    assert_eq!(back, tx);
+    assert_eq!(back.body.signer.suite(), Suite::Sm2Sm3);
+    back.verify(&chain_id)
+        .expect("an SM2 signature by the signer");
+    // The same bytes read as a default-suite chain: not this transaction.
+    assert!(codec::decode::<Transaction>(&bytes).map_or(true, |t| t != tx));
+    // A flipped bit of the signature: refused.
+    let mut bad = tx.clone();
+    bad.signature.0[10] ^= 1;
+    assert!(bad.verify(&chain_id).is_err());
+}
+
+#[test]
 fn suite_bytes_that_are_not_canonical_or_unknown_are_refused() {
     let d = codec::encode(&samples::genesis());
+    let marked = |code: u8| {
+        let mut b = vec![d[0], chancery_core::genesis::SUITE_MARKER, code];
+        b.extend_from_slice(&d[1..]);
+        b
+    };
     // The default suite's code written out: a second encoding of the same genesis.
-    let mut explicit = d.clone();
-    explicit.push(Suite::Ed25519Blake3.code());
-    let err = codec::decode::<Genesis>(&explicit).unwrap_err();
+    let err = codec::decode::<Genesis>(&marked(Suite::Ed25519Blake3.code())).unwrap_err();
     assert!(
         matches!(err, CodecError::Malformed { .. })
             && err.to_string().contains("encoded by its absence"),
         "explicit default code: {err}"
     );
     // An unknown code: the error names it and the codes expected.
-    let mut unknown = d.clone();
-    unknown.push(7);
-    let text = codec::decode::<Genesis>(&unknown).unwrap_err().to_string();
+    let text = codec::decode::<Genesis>(&marked(7))
+        .unwrap_err()
+        .to_string();
     assert!(
         text.contains("code 7") && text.contains("1 (sm2-sm3)"),
         "{text}"
     );
-    // Two bytes after the parameters: one is the suite, the other is trailing.
-    let mut two = d.clone();
-    two.extend([Suite::Sm2Sm3.code(), 0]);
-    let err = codec::decode::<Genesis>(&two).unwrap_err();
+    // A byte after the parameters: trailing, as before suites existed.
+    let mut trailing = d.clone();
+    trailing.push(Suite::Sm2Sm3.code());
+    let err = codec::decode::<Genesis>(&trailing).unwrap_err();
     assert!(
         matches!(err, CodecError::TrailingBytes { found: 1, .. }),
         "{err}"
@@ -154,4 +244,85 @@ fn the_log_tree_of_each_suite() {
     merkle::verify_consistency_with(&sm, 3, 7, &c, &merkle::root_with(&sm, &sh[..3]), &root)
         .unwrap();
     assert_ne!(root, merkle::root_with(&d, &dh));
+}
+
+/// `r` with every signer key in it replaced by an SM2 key (network keys stay Ed25519).
+fn with_sm2_keys(r: chancery_core::record::Record, i: &mut usize) -> chancery_core::record::Record {
+    use chancery_core::governance::Change;
+    use chancery_core::record::Record;
+    let mut next = || {
+        *i += 1;
+        sm2_key(100 + *i)
+    };
+    match r {
+        Record::RegisterMember(mut m) => {
+            m.key = next();
+            Record::RegisterMember(m)
+        }
+        Record::RevokeMember(mut m) => {
+            m.key = next();
+            Record::RevokeMember(m)
+        }
+        Record::ProposeChange(mut p) => {
+            for c in &mut p.changes {
+                match c {
+                    Change::AddAgency { admin_keys, .. }
+                    | Change::SetAdminKeys { admin_keys, .. } => {
+                        for k in admin_keys.iter_mut() {
+                            *k = next();
+                        }
+                    }
+                    Change::AddValidator { consensus_key, .. } => *consensus_key = next(),
+                    Change::RotateValidatorKeys {
+                        consensus_key: Some(k),
+                        ..
+                    } => *k = next(),
+                    _ => {}
+                }
+            }
+            Record::ProposeChange(p)
+        }
+        other => other,
+    }
+}
+
+/// Every record kind, signed by SM2 keys and carrying SM2 keys, in one block: its bytes
+/// decode with the `sm2-sm3` suite to the same block, every signature verifies, and the
+/// encoding is the default one but for the keys (65 bytes each instead of 32).
+#[test]
+fn a_block_of_every_record_kind_round_trips_in_an_sm2_chain() {
+    use chancery_core::block::{txs_hash, Block};
+    let chain_id = sm_genesis().chain_id();
+    let mut i = 0;
+    let mut keys_in_records = 0;
+    let txs: Vec<Transaction> = samples::records()
+        .into_iter()
+        .enumerate()
+        .map(|(n, r)| {
+            let before = i;
+            let record = with_sm2_keys(r, &mut i);
+            keys_in_records += i - before;
+            let sk = SecretKey::from_secret(Suite::Sm2Sm3, [n as u8 + 30; 32]).unwrap();
+            let body = TxBody {
+                chain_id,
+                signer: sk.public(),
+                seq: Seq(n as u64),
+                record,
+            };
+            Transaction::sign(body, &sk)
+        })
+        .collect();
+    assert!(keys_in_records >= 5, "the sample records hold keys");
+    let mut header = samples::block_header();
+    header.tx_count = txs.len() as u32;
+    header.txs_hash = txs_hash(txs.iter().map(Transaction::hash));
+    let block = Block { header, txs };
+    let bytes = codec::encode(&block);
+    let back: Block = codec::decode_in(Suite::Sm2Sm3, &bytes).expect("an sm2-sm3 block");
+    assert_eq!(back, block);
+    for tx in back.txs {
+        tx.verify(&chain_id).expect("an SM2 signature");
+    }
+    // Read as a default-suite chain, the same bytes are not this block.
+    assert!(codec::decode::<Block>(&bytes).map_or(true, |b| b != block));
 }

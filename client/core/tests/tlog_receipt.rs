@@ -47,7 +47,13 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
                     name: format!("mof-{i}"),
                     agency: AgencyId("mof".into()),
                     consensus_key: k.public(),
-                    network_key: SecretKey::from_seed([100 + i as u8; 32]).public(),
+                    network_key: chancery_core::NetworkKey(
+                        SecretKey::from_seed([100 + i as u8; 32])
+                            .public()
+                            .as_bytes()
+                            .try_into()
+                            .unwrap(),
+                    ),
                     power: 1,
                 })
                 .collect(),
@@ -273,7 +279,7 @@ fn checkpoint_text_round_trip_and_strictness() {
         let sig = parse_signature_line(line).unwrap();
         let v = &set.validators[idx];
         assert_eq!(sig.name, v.name);
-        assert_eq!(sig.key_id, key_id(&v.name, v.consensus_key.as_bytes()));
+        assert_eq!(sig.key_id, key_id(&v.name, &v.consensus_key));
     }
     let bad: Vec<(String, &str)> = vec![
         (text.trim_end().to_string(), "no final newline"),
@@ -396,7 +402,7 @@ fn signed_note_vectors() {
             assert_eq!((raw[0], raw.len()), (0x01, 33));
             let key: [u8; 32] = raw[1..].try_into().unwrap();
             assert_eq!(
-                hex::encode(key_id(parts[0], &key)),
+                hex::encode(key_id(parts[0], &chancery_core::PublicKey::Ed25519(key))),
                 parts[1],
                 "key id of {}",
                 parts[0]
@@ -409,7 +415,10 @@ fn signed_note_vectors() {
         for line in note[split + 2..].lines() {
             let sig = parse_signature_line(line).unwrap();
             let (_, key) = keys.iter().find(|(name, _)| *name == sig.name).unwrap();
-            assert_eq!(sig.key_id, key_id(&sig.name, key));
+            assert_eq!(
+                sig.key_id,
+                key_id(&sig.name, &chancery_core::PublicKey::Ed25519(*key))
+            );
             let vk = ed25519_dalek::VerifyingKey::from_bytes(key).unwrap();
             let s = ed25519_dalek::Signature::from_slice(&sig.signature).unwrap();
             vk.verify_strict(body.as_bytes(), &s).unwrap();

@@ -136,6 +136,18 @@ pub(crate) fn digest(s: &str, what: &str) -> ApiResult<Digest> {
     })
 }
 
+pub(crate) fn public_key(s: &str, what: &str) -> ApiResult<chancery_core::PublicKey> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request(
+            "malformed",
+            format!(
+                "{what} must be 64 lower-case hex digits (an ed25519-blake3 key) or 130 (an sm2-sm3 key), found {:?}",
+                short(s)
+            ),
+        )
+    })
+}
+
 pub(crate) fn agency(s: &str, what: &str) -> ApiResult<AgencyId> {
     s.parse().map_err(|_| {
         ApiError::bad_request(

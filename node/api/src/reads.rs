@@ -1,6 +1,6 @@
 //! Reads: blocks, assets, awards, grants, records, agencies, members, validators.
 
-use crate::params::{self, agency, digest, height, id, page, short, P, Q};
+use crate::params::{self, agency, height, id, page, short, P, Q};
 use crate::{ApiError, ApiResult, NodeHandle, RAW_BLOCKS_MAX};
 use axum::extract::State;
 use axum::Json;
@@ -851,13 +851,13 @@ fn member_dto(
 /// A member key: agency, name, roles, revoked, and the sequence number its next
 /// transaction must carry.
 #[utoipa::path(get, path = "/v1/members/{key}", tag = "governance",
-    params(("key" = String, Path, description = "member public key, 64 hex digits")),
+    params(("key" = String, Path, description = "member public key: 64 hex digits (ed25519-blake3) or 130 (sm2-sm3)")),
     responses((status = 200, body = MemberDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn member(
     State(h): State<NodeHandle>,
     P(key): P<String>,
 ) -> ApiResult<Json<MemberDto>> {
-    let key = chancery_core::PublicKey(digest(&key, "member key")?.0);
+    let key = crate::params::public_key(&key, "member key")?;
     let m = h
         .ledger
         .member(&key)?

@@ -40,6 +40,7 @@ pub const MESSAGE_BYTES_MAX: usize = 16
 /// The application guarantees that `digest` commits to everything else (it checks this
 /// when asked to validate); consensus never interprets `payload`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct Block {
     /// Application-defined digest (for Chancery: the block header hash).
     pub digest: Digest,
@@ -55,6 +56,7 @@ pub struct Block {
 
 /// A reference to a block without its payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct BlockRef {
     /// Digest.
     pub digest: Digest,
@@ -79,6 +81,7 @@ impl Block {
 ///
 /// Signed bytes: `PROPOSAL_SIGN || 0 || encode((chain_id, epoch, parent_view, block))`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct Proposal {
     /// Epoch.
     pub epoch: Epoch,
@@ -134,6 +137,7 @@ impl Proposal {
 /// One signed vote as it travels: the [`VoteBody`] fields (without the chain id, which is
 /// implied) plus the signer's index and signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct Vote {
     /// Epoch.
     pub epoch: Epoch,
@@ -208,6 +212,7 @@ impl Vote {
 /// when the parent is the epoch's root block) and one nullification per skipped view, in
 /// increasing view order.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct ProposalMsg {
     /// The signed proposal.
     pub proposal: Proposal,
@@ -219,6 +224,7 @@ pub struct ProposalMsg {
 
 /// Every message consensus sends to a peer.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub enum Message {
     /// A leader's proposal with its justification.
     Proposal(ProposalMsg),
@@ -305,6 +311,7 @@ pub fn leader_of(view: View, n: usize) -> u16 {
 /// A self-contained proof that one validator equivocated in one view (R10). Anyone holding
 /// the epoch's validator set can check it with [`Evidence::verify`].
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub enum Evidence {
     /// Two conflicting votes by one signer in one view (see [`Vote::conflicts_with`]).
     Votes {

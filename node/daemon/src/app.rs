@@ -855,6 +855,7 @@ impl App {
 /// the certified one (never applied; the ledger keeps them for the epoch link). The
 /// ledger checks all of it.
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct FinalBlock {
     /// The block.
     pub block: Block,

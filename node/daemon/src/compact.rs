@@ -45,6 +45,7 @@ pub const TX_FETCH_HASHES_MAX: usize = 1_900;
 /// [`ProposalMsg`] as the leader signed it; the consensus block's digest, parent, height
 /// and view are the header's (the leader builds them so, `app::to_consensus`).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct CompactProposal {
     /// Epoch of the proposal.
     pub epoch: Epoch,

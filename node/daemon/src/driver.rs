@@ -2450,6 +2450,7 @@ pub fn check_gossip_batch(
 
 /// Transactions gossiped between nodes: canonical transaction bytes.
 #[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct TxBatch(pub Vec<Vec<u8>>);
 
 impl codec::Canonical for TxBatch {

@@ -54,7 +54,7 @@ pub struct Prepared {
     /// How many changes the network must pass.
     pub change_count: usize,
     /// The node's network key.
-    pub network_key: PublicKey,
+    pub network_key: chancery_core::NetworkKey,
     /// Its consensus key (validators).
     pub consensus_key: Option<PublicKey>,
     /// The new agency's admin key (an agency not in the genesis).
@@ -70,7 +70,7 @@ pub fn parse_peer(s: &str) -> Result<PeerConfig> {
     let address: SocketAddr = addr
         .parse()
         .map_err(|e| anyhow!("--peer {s:?}: address {addr:?} is not HOST:PORT: {e}"))?;
-    let network_key: PublicKey = key.parse().map_err(|e| {
+    let network_key: chancery_core::NetworkKey = key.parse().map_err(|e| {
         anyhow!(
             "--peer {s:?}: network key is not 64 hex digits (the peer's network public key): {e}"
         )
@@ -203,7 +203,7 @@ pub fn prepare(a: &JoinArgs, genesis: &Genesis) -> Result<Prepared> {
         config,
         changes: changes_file,
         change_count,
-        network_key: network.public(),
+        network_key: chancery_core::NetworkKey::of_ed25519(&network.public()).unwrap(),
         consensus_key: consensus.map(|k| k.public()),
         admin_key: admin.map(|k| k.public()),
     })
@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(cfg.genesis, dir.join("genesis.json"));
         // The keys in the files are the ones the changes name; the changes carry no secret.
         let (network, consensus) = cfg.read_keys().unwrap();
-        assert_eq!(network.public(), p.network_key);
+        assert_eq!(network.public(), p.network_key.as_public_key());
         assert_eq!(consensus.map(|k| k.public()), p.consensus_key);
         let admin = read_key_file_of_kind(&dir.join("admin.key"), KeyKind::Member).unwrap();
         assert_eq!(Some(admin.public()), p.admin_key);

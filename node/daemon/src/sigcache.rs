@@ -382,7 +382,7 @@ mod tests {
                     name: format!("v{i}"),
                     agency: chancery_core::AgencyId("a".into()),
                     consensus_key: k.public(),
-                    network_key: k.public(),
+                    network_key: chancery_core::NetworkKey::of_ed25519(&k.public()).unwrap(),
                     power: 1,
                 })
                 .collect(),

@@ -193,7 +193,7 @@ mod tests {
         CfgPeer {
             name: name.into(),
             address: format!("127.0.0.1:{port}").parse().expect("addr"),
-            network_key: key.public(),
+            network_key: chancery_core::NetworkKey::of_ed25519(&key.public()).unwrap(),
         }
     }
 
@@ -220,20 +220,25 @@ mod tests {
                 .map(|p| p.network_key)
         };
         assert!(
-            allowed.iter().all(|p| p.network_key != foreign.public()),
+            allowed
+                .iter()
+                .all(|p| p.network_key.as_public_key() != foreign.public()),
             "a key outside the genesis is admitted as validator v1: {:?}",
             allowed
                 .iter()
                 .map(|p| (&p.name, p.network_key))
                 .collect::<Vec<_>>()
         );
-        assert_eq!(key_of("v1"), Some(named_key("net-1").public()));
+        assert_eq!(
+            key_of("v1"),
+            chancery_core::NetworkKey::of_ed25519(&named_key("net-1").public())
+        );
         assert_eq!(key_of("alias"), None);
         // Every genesis validator but ourselves, with its genesis key; v1 keeps its address.
         for i in 1..4 {
             assert_eq!(
                 key_of(&format!("v{i}")),
-                Some(named_key(&format!("net-{i}")).public())
+                chancery_core::NetworkKey::of_ed25519(&named_key(&format!("net-{i}")).public())
             );
         }
         assert_eq!(key_of("v0"), None);
@@ -242,7 +247,10 @@ mod tests {
             .find(|p| p.name.as_str() == "v1")
             .expect("v1");
         assert_eq!(v1.addrs.len(), 1);
-        assert_eq!(key_of("observer-1"), Some(observer.public()));
+        assert_eq!(
+            key_of("observer-1"),
+            chancery_core::NetworkKey::of_ed25519(&observer.public())
+        );
     }
 
     #[test]

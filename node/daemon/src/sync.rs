@@ -33,6 +33,7 @@ pub const SYNC_RESPONSE_BYTES_MAX: usize = chancery_core::limits::ENCODING_BYTES
 
 /// A catch-up request.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub enum SyncRequest {
     /// What is your last applied height?
     Status,
@@ -103,6 +104,7 @@ impl Canonical for SyncRequest {
 
 /// A catch-up response.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub enum SyncResponse {
     /// Our last applied height.
     Status {

@@ -4,7 +4,7 @@
 
 use crate::locale::Lang;
 use crate::pages::{bad, find, limit, page, required, R};
-use crate::render::{agency_link, fields, pager, respond, short, tx_link};
+use crate::render::{agency_link, fields, pager, respond, short, short_key, tx_link};
 use crate::{url, Ctx, Explorer, ExplorerError};
 use axum::extract::State;
 use axum::response::Response;
@@ -169,7 +169,7 @@ fn proposal_page(x: &Explorer, cx: &Ctx) -> R {
     let body = html! {
         dl.kv {
             dt { (l.t("状态", "Status")) } dd { (phase_label(l, phase)) " " (status_line(l, &p)) }
-            dt { (l.t("提出机构", "Proposed by")) } dd { (agency_link(x, l, &p.agency)) " · " code { (short(&chancery_core::Digest(p.proposer.0))) } }
+            dt { (l.t("提出机构", "Proposed by")) } dd { (agency_link(x, l, &p.agency)) " · " code { (short_key(&p.proposer)) } }
             dt { (l.t("提出高度", "Proposed at height")) } dd { a href=(format!("/blocks/{}", p.proposed_at.0)) { (l.number(p.proposed_at.0)) } }
             dt { (l.t("投票截止（区块时间）", "Voting deadline (block time)")) } dd { (l.time(p.deadline)) }
             dt { (l.t("理由文件哈希", "Reason document hash")) } dd { code { (p.reason.to_hex()) } }
@@ -190,7 +190,7 @@ fn proposal_page(x: &Explorer, cx: &Ctx) -> R {
                 tr {
                     td { (agency_link(x, l, &v.agency)) }
                     td { @if v.approve { span.badge.ok { (l.t("赞成", "for")) } } @else { span.badge.bad { (l.t("反对", "against")) } } }
-                    td { code { (short(&chancery_core::Digest(v.signer.0))) } }
+                    td { code { (short_key(&v.signer)) } }
                     td.num { a href=(format!("/blocks/{}", v.height.0)) { (l.number(v.height.0)) } }
                 }
             } }

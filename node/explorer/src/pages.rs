@@ -4,7 +4,7 @@
 use crate::locale::{decimals, Lang};
 use crate::render::{
     agency_change, agency_link, agency_name, fields, outcome, pager, proof_box, respond, short,
-    tx_link, Page,
+    short_key, tx_link, Page,
 };
 use crate::{url, Ctx, Explorer, ExplorerError, PAGE_ITEMS_DEFAULT, PAGE_ITEMS_MAX};
 use axum::extract::{Path, State};
@@ -204,7 +204,7 @@ fn home_page(x: &Explorer, cx: &Ctx) -> R {
                 thead { tr { th scope="col" { (l.t("名称", "Name")) } th scope="col" { (l.t("所属机构", "Agency")) } th scope="col" { (l.t("共识公钥", "Consensus key")) } } }
                 tbody {
                     @for v in &g.validators.validators {
-                        tr { td { (v.name) } td { (agency_link(x, l, &v.agency)) } td { (short(&Digest(v.consensus_key.0))) } }
+                        tr { td { (v.name) } td { (agency_link(x, l, &v.agency)) } td { (short_key(&v.consensus_key)) } }
                     }
                 }
             } }
@@ -364,7 +364,7 @@ fn subject_link(x: &Explorer, l: Lang, r: &Record) -> Markup {
         Record::AnchorDocument(d) => html! { (d.document.title) },
         Record::RegisterMember(m) => html! { (m.name) " · " (agency_name(x, l, &m.agency)) },
         Record::RevokeMember(m) => {
-            html! { (short(&Digest(m.key.0))) " · " (agency_name(x, l, &m.agency)) }
+            html! { (short_key(&m.key)) " · " (agency_name(x, l, &m.agency)) }
         }
         Record::ProposeChange(p) => html! { (p.proposal_id) },
         Record::Vote(v) => html! { (v.proposal_id) },
@@ -997,7 +997,7 @@ fn agency_page(x: &Explorer, cx: &Ctx) -> R {
                 tr {
                     td { (m.name) }
                     td { @for (i, r) in m.roles.iter().enumerate() { @if i > 0 { ", " } code { (r.as_str()) } } }
-                    td { (short(&Digest(k.0))) }
+                    td { (short_key(k)) }
                     td { @if m.revoked { span.badge.bad { (l.t("已注销", "revoked")) } }
                          @else if g.state.removed { span.badge.bad { (l.t("已注销（机构已移除）", "revoked (agency removed)")) } }
                          @else { span.badge.ok { (l.t("有效", "active")) } } }

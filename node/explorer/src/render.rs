@@ -156,6 +156,13 @@ pub fn short(d: &Digest) -> Markup {
     html! { span.hash title=(h) { (&h[..12]) "…" } }
 }
 
+/// A shortened public key for tables (full value in the title attribute). An SM2 key's
+/// hex opens with `04` (uncompressed), an Ed25519 key's does not, so the suite shows.
+pub fn short_key(k: &chancery_core::PublicKey) -> Markup {
+    let h = k.to_hex();
+    html! { span.hash title=(h) { (&h[..12]) "…" } }
+}
+
 /// A link to a transaction.
 pub fn tx_link(d: &Digest) -> Markup {
     html! { a href=(format!("/tx/{}", d.to_hex())) { (short(d)) } }

@@ -48,6 +48,8 @@ pub(crate) struct Exec<'a> {
     pub time: TimestampMs,
     /// The fewest validators a governance change may leave: `min(4, genesis set size)`.
     pub validators_min: usize,
+    /// The chain's crypto suite (where a network key is recorded, `StateKey::network_key`).
+    pub suite: chancery_core::suite::Suite,
     pub read: &'a dyn StateRead,
     /// Changes so far, by key hash.
     pub overlay: BTreeMap<Digest, (StateKey, StateValue)>,
@@ -63,6 +65,7 @@ impl<'a> Exec<'a> {
         height: Height,
         time: TimestampMs,
         validators_min: usize,
+        suite: chancery_core::suite::Suite,
         read: &'a dyn StateRead,
     ) -> Self {
         Exec {
@@ -70,6 +73,7 @@ impl<'a> Exec<'a> {
             height,
             time,
             validators_min,
+            suite,
             read,
             overlay: BTreeMap::new(),
             applied: HashSet::new(),

@@ -33,7 +33,7 @@ use chancery_core::limits::{AGENCIES_MAX, VALIDATORS_MAX};
 use chancery_core::record::{ProposeChange, Role, Vote};
 use chancery_core::state::{MemberState, StateKey, StateValue};
 use chancery_core::validator::{Validator, ValidatorSet};
-use chancery_core::{AgencyId, Digest, Epoch, Height, PublicKey, TxHash};
+use chancery_core::{AgencyId, Digest, Epoch, Height, NetworkKey, PublicKey, TxHash};
 use chancery_storage::Column;
 use std::collections::BTreeMap;
 
@@ -71,13 +71,23 @@ impl Work<'_, '_> {
     }
 
     /// Was `key` ever a validator key?
-    fn key_used(&self, key: &PublicKey) -> Result<bool, LedgerError> {
-        Ok(self.get(&StateKey::ValidatorKey(*key))?.is_some())
+    fn key_used(&self, key: &StateKey) -> Result<bool, LedgerError> {
+        Ok(self.get(key)?.is_some())
     }
 
-    fn use_key(&mut self, key: PublicKey, validator: &str, key_use: KeyUse) {
+    /// Where a consensus key is recorded.
+    fn consensus(key: PublicKey) -> StateKey {
+        StateKey::ValidatorKey(key)
+    }
+
+    /// Where a network key is recorded (depends on the suite, `StateKey::network_key`).
+    fn network(&self, key: NetworkKey) -> StateKey {
+        StateKey::network_key(self.exec.suite, key)
+    }
+
+    fn use_key(&mut self, key: StateKey, validator: &str, key_use: KeyUse) {
         self.put(
-            StateKey::ValidatorKey(key),
+            key,
             StateValue::ValidatorKey(ValidatorKeyState {
                 validator: validator.to_string(),
                 key_use,
@@ -88,12 +98,12 @@ impl Work<'_, '_> {
 
     fn retire_key(
         &mut self,
-        key: PublicKey,
+        key: StateKey,
         validator: &str,
         key_use: KeyUse,
         at: Height,
     ) -> Result<(), LedgerError> {
-        let state = match self.get(&StateKey::ValidatorKey(key))? {
+        let state = match self.get(&key)? {
             Some(StateValue::ValidatorKey(k)) => ValidatorKeyState {
                 retired_at: Some(at),
                 ..k
@@ -104,7 +114,7 @@ impl Work<'_, '_> {
                 retired_at: Some(at),
             },
         };
-        self.put(StateKey::ValidatorKey(key), StateValue::ValidatorKey(state));
+        self.put(key, StateValue::ValidatorKey(state));
         Ok(())
     }
 
@@ -330,14 +340,16 @@ impl Exec<'_> {
                     if next.validators.iter().any(|v| v.name == *name) {
                         return Ok(Err(ValidatorExists));
                     }
-                    if w.key_used(consensus_key)? || w.key_used(network_key)? {
+                    if w.key_used(&Work::consensus(*consensus_key))?
+                        || w.key_used(&w.network(*network_key))?
+                    {
                         return Ok(Err(KeyReused));
                     }
                     if next.validators.len() >= VALIDATORS_MAX {
                         return Ok(Err(LimitExceeded));
                     }
-                    w.use_key(*consensus_key, name, KeyUse::Consensus);
-                    w.use_key(*network_key, name, KeyUse::Network);
+                    w.use_key(Work::consensus(*consensus_key), name, KeyUse::Consensus);
+                    w.use_key(w.network(*network_key), name, KeyUse::Network);
                     next.validators.push(Validator {
                         name: name.clone(),
                         agency: agency.clone(),
@@ -355,8 +367,13 @@ impl Exec<'_> {
                         return Ok(Err(ValidatorSetTooSmall));
                     }
                     let v = next.validators.remove(i);
-                    w.retire_key(v.consensus_key, name, KeyUse::Consensus, height)?;
-                    w.retire_key(v.network_key, name, KeyUse::Network, height)?;
+                    w.retire_key(
+                        Work::consensus(v.consensus_key),
+                        name,
+                        KeyUse::Consensus,
+                        height,
+                    )?;
+                    w.retire_key(w.network(v.network_key), name, KeyUse::Network, height)?;
                     epoch_change = true;
                 }
                 Change::RotateValidatorKeys {
@@ -367,20 +384,30 @@ impl Exec<'_> {
                     let Some(i) = next.validators.iter().position(|v| v.name == *name) else {
                         return Ok(Err(ValidatorUnknown));
                     };
-                    for k in consensus_key.iter().chain(network_key) {
-                        if w.key_used(k)? {
+                    let new_keys = consensus_key
+                        .iter()
+                        .map(|k| Work::consensus(*k))
+                        .chain(network_key.iter().map(|k| w.network(*k)));
+                    for k in new_keys.collect::<Vec<_>>() {
+                        if w.key_used(&k)? {
                             return Ok(Err(KeyReused));
                         }
                     }
                     let v = &mut next.validators[i];
                     if let Some(k) = consensus_key {
-                        w.retire_key(v.consensus_key, name, KeyUse::Consensus, height)?;
-                        w.use_key(*k, name, KeyUse::Consensus);
+                        w.retire_key(
+                            Work::consensus(v.consensus_key),
+                            name,
+                            KeyUse::Consensus,
+                            height,
+                        )?;
+                        w.use_key(Work::consensus(*k), name, KeyUse::Consensus);
                         v.consensus_key = *k;
                     }
                     if let Some(k) = network_key {
-                        w.retire_key(v.network_key, name, KeyUse::Network, height)?;
-                        w.use_key(*k, name, KeyUse::Network);
+                        let (old, new) = (w.network(v.network_key), w.network(*k));
+                        w.retire_key(old, name, KeyUse::Network, height)?;
+                        w.use_key(new, name, KeyUse::Network);
                         v.network_key = *k;
                     }
                     epoch_change = true;

@@ -602,11 +602,14 @@ fn genesis_governance(g: &Genesis) -> Result<Vec<(StateKey, StateValue)>, Ledger
     ));
     for v in &set.validators {
         for (key, key_use) in [
-            (v.consensus_key, KeyUse::Consensus),
-            (v.network_key, KeyUse::Network),
+            (StateKey::ValidatorKey(v.consensus_key), KeyUse::Consensus),
+            (
+                StateKey::network_key(g.crypto, v.network_key),
+                KeyUse::Network,
+            ),
         ] {
             out.push((
-                StateKey::ValidatorKey(key),
+                key,
                 StateValue::ValidatorKey(ValidatorKeyState {
                     validator: v.name.clone(),
                     key_use,
@@ -1059,7 +1062,14 @@ impl Ledger {
             cache: &inner.values,
             misses: RefCell::new(HashMap::new()),
         };
-        let mut exec = exec::Exec::new(self.chain_id, height, time, self.validators_min, &reader);
+        let mut exec = exec::Exec::new(
+            self.chain_id,
+            height,
+            time,
+            self.validators_min,
+            self.genesis.crypto,
+            &reader,
+        );
         // The block limit in force at this height (a governance epoch may change it).
         let in_force = exec.governance()?;
         let max = (in_force.params_at(height).block_txs_max as usize).min(BLOCK_TXS_MAX);

@@ -620,11 +620,11 @@ impl Ledger {
         let n = p.len();
         let view = self.index_view()?;
         self.scan_index(&view, p, end, cursor, limit, true, |k| {
-            let key: [u8; 32] = k
-                .get(n..n + 32)
-                .and_then(|b| b.try_into().ok())
+            let suite = self.genesis.crypto;
+            let key = k
+                .get(n..n + PublicKey::len_of(suite))
+                .and_then(|b| PublicKey::from_slice(suite, b).ok())
                 .ok_or_else(|| corrupt(Column::Index, k, "bad member key"))?;
-            let key = PublicKey(key);
             Ok(self
                 .member_in(&view, &key)?
                 .filter(|m| m.agency == *agency)

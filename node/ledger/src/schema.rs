@@ -44,6 +44,7 @@ pub fn suffix_key(height: Height) -> Vec<u8> {
 /// the block its stored certificate signs (never applied themselves: the ledger keeps them
 /// for the epoch link). Checked with `chancery_core::epoch::check_suffix` before storing.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct StoredSuffix(pub Vec<BlockHeader>);
 
 impl Canonical for StoredSuffix {
@@ -70,6 +71,7 @@ pub const GENESIS_INDEX: u64 = u64::MAX;
 
 /// A block as stored: the header, and where its transactions start in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct StoredBlock {
     /// Header.
     pub header: BlockHeader,
@@ -87,6 +89,7 @@ impl Canonical for StoredBlock {
 
 /// Where a transaction is (one entry per occurrence in the log).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct TxLoc {
     /// Log index.
     pub index: u64,
@@ -108,6 +111,7 @@ pub fn tx_key(hash: &Digest, index: u64) -> Vec<u8> {
 /// executed, except a transaction rejected as `Malformed`, which is logged as it came:
 /// so read-back does not re-run format validation (hashes are re-checked instead).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct RawLogEntry(pub LogEntry);
 
 impl Canonical for RawLogEntry {
@@ -128,6 +132,7 @@ impl Canonical for TxLoc {
 
 /// A versioned state value.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 pub struct StateEntry {
     /// Key.
     pub key: StateKey,

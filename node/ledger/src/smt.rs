@@ -308,7 +308,7 @@ mod tests {
     fn kv(i: u64, v: u64) -> (StateKey, StateValue) {
         let pk = chancery_core::domain::DOCUMENT_HASH.hash(&i.to_be_bytes());
         (
-            StateKey::Seq(chancery_core::PublicKey(pk.0)),
+            StateKey::Seq(chancery_core::PublicKey::Ed25519(pk.0)),
             StateValue::Seq(Seq(v)),
         )
     }

@@ -38,6 +38,14 @@ pub mod fixture {
                 .as_bytes(),
         )
     }
+    /// The Ed25519 network key of the same seed as [`key`].
+    fn network_key(tag: &str) -> chancery_core::NetworkKey {
+        chancery_core::NetworkKey::from_seed(
+            *chancery_core::domain::DOCUMENT_HASH
+                .hash(tag.as_bytes())
+                .as_bytes(),
+        )
+    }
 
     /// A key derived from a name (deterministic).
     pub fn named_key(name: &str) -> SecretKey {
@@ -132,7 +140,7 @@ pub mod fixture {
                             name: format!("v{i}"),
                             agency: AgencyId(AGENCIES[i % 3].into()),
                             consensus_key: k.public(),
-                            network_key: key(&format!("net-{i}")).public(),
+                            network_key: network_key(&format!("net-{i}")),
                             power: 1,
                         })
                         .collect(),

@@ -264,8 +264,14 @@ impl Ledger {
                 as_of: Height(h.0 - 1),
                 before: sb.first_index,
             };
-            let mut ex =
-                exec::Exec::new(self.chain_id, h, header.time, self.validators_min, &reader);
+            let mut ex = exec::Exec::new(
+                self.chain_id,
+                h,
+                header.time,
+                self.validators_min,
+                self.genesis.crypto,
+                &reader,
+            );
             for (i, e) in entries.iter().enumerate() {
                 let (outcome, _) = ex.run(&e.tx, e.tx.hash(), pre_reason(e.outcome))?;
                 if outcome != e.outcome {

@@ -293,7 +293,7 @@ mod tests {
         }
         // A signer key that is not a curve point: a bad signature too.
         let mut body: TxBody = txs[151].body.clone();
-        body.signer = chancery_core::PublicKey([0xff; 32]);
+        body.signer = chancery_core::PublicKey::Ed25519([0xff; 32]);
         txs[151] = Transaction {
             body,
             signature: txs[151].signature,

@@ -232,7 +232,7 @@ fn invariants_refuse_proposals_with_their_codes() {
         agency: AgencyId("moe".into()),
         name: name.into(),
         consensus_key: ck,
-        network_key: nk,
+        network_key: chancery_core::NetworkKey::of_ed25519(&nk).unwrap(),
         power: 1,
     };
     assert_eq!(
@@ -275,7 +275,7 @@ fn invariants_refuse_proposals_with_their_codes() {
         agency: AgencyId("ghost".into()),
         name: "g1".into(),
         consensus_key: fresh,
-        network_key: other,
+        network_key: chancery_core::NetworkKey::of_ed25519(&other).unwrap(),
         power: 1,
     };
     assert_eq!(c.propose("mof", "h", vec![ghost]), rejected(UnknownAgency));
@@ -323,7 +323,10 @@ fn a_vote_that_would_break_an_invariant_is_refused_and_changes_nothing() {
         agency: AgencyId("moe".into()),
         name: id.into(),
         consensus_key: k1.public(),
-        network_key: named_key(&format!("net-{id}")).public(),
+        network_key: chancery_core::NetworkKey::of_ed25519(
+            &named_key(&format!("net-{id}")).public(),
+        )
+        .unwrap(),
         power: 1,
     };
     assert_eq!(c.propose("mof", "a", vec![add("v4")]), Outcome::Applied);

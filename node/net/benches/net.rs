@@ -42,7 +42,13 @@ async fn nodes(n: usize) -> Vec<(P2pNetwork, mpsc::Receiver<Inbound>)> {
     let peers: Vec<PeerConfig> = (0..n)
         .map(|i| PeerConfig {
             name: format!("n{i}").into(),
-            network_key: SecretKey::from_seed(seed(i)).public(),
+            network_key: chancery_core::NetworkKey(
+                SecretKey::from_seed(seed(i))
+                    .public()
+                    .as_bytes()
+                    .try_into()
+                    .unwrap(),
+            ),
             addrs: Vec::new(),
         })
         .collect();

@@ -118,7 +118,7 @@ pub struct PeerConfig {
     pub name: PeerName,
     /// Its 32-byte Ed25519 network key; the libp2p identity the gate admits under `name`.
     /// [`MemNetwork`] checks it like [`P2pNetwork`] does but otherwise ignores it.
-    pub network_key: chancery_core::ids::PublicKey,
+    pub network_key: chancery_core::ids::NetworkKey,
     /// Where to dial it; empty if it dials us (or addresses come later through
     /// [`P2pNetwork::add_address`]). Ignored by [`MemNetwork`].
     pub addrs: Vec<Multiaddr>,

@@ -31,7 +31,7 @@ use crate::{
     PeerConfig, PeerName, PeerSetChange, PeerStatus, RequestError, RequestHandler, SendError,
     SetPeersError,
 };
-use chancery_core::ids::PublicKey;
+use chancery_core::ids::NetworkKey;
 use chancery_core::validator::ValidatorSet;
 use libp2p::futures::StreamExt;
 use libp2p::multiaddr::Multiaddr;
@@ -91,7 +91,7 @@ pub enum P2pError {
 }
 
 /// The libp2p `PeerId` of a 32-byte Ed25519 network key.
-pub fn peer_id_of(network_key: &PublicKey) -> Result<PeerId, String> {
+pub fn peer_id_of(network_key: &NetworkKey) -> Result<PeerId, String> {
     let pk = identity::ed25519::PublicKey::try_from_bytes(network_key.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(identity::PublicKey::from(pk).to_peer_id())

@@ -203,7 +203,13 @@ mod tests {
     fn peer(name: &str, seed: u8) -> PeerConfig {
         PeerConfig {
             name: name.into(),
-            network_key: SecretKey::from_seed([seed; 32]).public(),
+            network_key: chancery_core::NetworkKey(
+                SecretKey::from_seed([seed; 32])
+                    .public()
+                    .as_bytes()
+                    .try_into()
+                    .unwrap(),
+            ),
             addrs: Vec::new(),
         }
     }

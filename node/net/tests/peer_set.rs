@@ -7,7 +7,6 @@
 
 mod common;
 
-use chancery_core::ids::PublicKey;
 use chancery_net::{
     peer_id_of, Bytes, Channel, Inbound, Limits, Misbehaviour, Network, PeerConfig, PeerName,
     PeerSetChange, RequestError, SendError, SetPeersError,
@@ -185,9 +184,9 @@ async fn removed_peer_is_cut_off(kind: Kind) {
 }
 
 /// A 32-byte value that is not an Ed25519 public key (not a curve point).
-fn bad_key() -> PublicKey {
+fn bad_key() -> chancery_core::NetworkKey {
     (0u8..=255)
-        .map(|b| PublicKey([b; 32]))
+        .map(|b| chancery_core::NetworkKey([b; 32]))
         .find(|k| peer_id_of(k).is_err())
         .expect("some byte pattern is not a curve point")
 }

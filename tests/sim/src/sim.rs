@@ -446,7 +446,13 @@ impl Plan {
                         name: format!("v{node}"),
                         agency: AgencyId(format!("agency-{node}")),
                         consensus_key: keys[*node][*gen].public(),
-                        network_key: SecretKey::from_seed([*node as u8 + 1; 32]).public(),
+                        network_key: chancery_core::NetworkKey(
+                            SecretKey::from_seed([*node as u8 + 1; 32])
+                                .public()
+                                .as_bytes()
+                                .try_into()
+                                .unwrap(),
+                        ),
                         power: 1,
                     })
                     .collect(),

@@ -5,7 +5,7 @@ use crate::checkpoint::Checkpoint;
 use crate::crypto::SecretKey;
 use crate::epoch::VerifiedEpochs;
 use crate::genesis::{ChainParams, Genesis};
-use crate::ids::{AgencyId, Epoch, PublicKey, Seq, TimestampMs, View};
+use crate::ids::{AgencyId, Epoch, NetworkKey, PublicKey, Seq, TimestampMs, View};
 use crate::record::{Record, RevokeMember};
 use crate::state::{MemberState, StateKey, StateValue};
 use crate::tx::{Transaction, TxBody};
@@ -34,7 +34,7 @@ fn genesis() -> Genesis {
                     name: format!("v{i}"),
                     agency: AgencyId(format!("a{i}")),
                     consensus_key: k.public(),
-                    network_key: PublicKey([200 + i as u8; 32]),
+                    network_key: NetworkKey([200 + i as u8; 32]),
                     power: 1,
                 })
                 .collect(),
@@ -97,7 +97,7 @@ fn member(i: u32) -> (StateKey, StateValue) {
     let mut k = [0u8; 32];
     k[..4].copy_from_slice(&i.to_be_bytes());
     (
-        StateKey::Member(PublicKey(k)),
+        StateKey::Member(PublicKey::Ed25519(k)),
         StateValue::Member(MemberState {
             agency: AgencyId(format!("ag{}", i % 7)),
             name: format!("m{i}"),
@@ -348,7 +348,7 @@ fn entry(i: u64) -> LogEntry {
         seq: Seq(i),
         record: Record::RevokeMember(RevokeMember {
             agency: AgencyId("a".into()),
-            key: PublicKey([i as u8; 32]),
+            key: PublicKey::Ed25519([i as u8; 32]),
             reason: format!("r{i}"),
         }),
     };

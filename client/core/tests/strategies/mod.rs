@@ -37,6 +37,7 @@ use std::collections::BTreeSet;
 /// `Record` is not itself `Canonical` (it travels inside a transaction); this wrapper gives
 /// it the same codec so its encoding can be decoded, mutated and pinned on its own.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 #[serde(transparent)]
 pub struct CanonicalRecord(pub Record);
 
@@ -50,6 +51,7 @@ impl Canonical for CanonicalRecord {
 
 /// `VoteBody` is only ever encoded (to be signed); this wrapper lets the tests decode it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, serde::Serialize)]
+#[bincode(decode_context = "chancery_core::suite::Suite")]
 #[serde(transparent)]
 pub struct CanonicalVote(pub VoteBody);
 
@@ -166,7 +168,7 @@ pub fn digest() -> impl Strategy<Value = Digest> {
 
 /// Any 32 bytes as a public key (records do not require a valid curve point).
 pub fn public_key() -> impl Strategy<Value = PublicKey> {
-    any::<[u8; 32]>().prop_map(PublicKey)
+    any::<[u8; 32]>().prop_map(PublicKey::Ed25519)
 }
 
 /// Any 64 bytes as a signature.
@@ -1245,7 +1247,7 @@ pub fn validator() -> BoxedStrategy<Validator> {
                 name,
                 agency,
                 consensus_key,
-                network_key,
+                network_key: chancery_core::NetworkKey::of_ed25519(&network_key).unwrap(),
                 power,
             },
         )
@@ -1257,7 +1259,7 @@ pub fn validators_distinct(vs: &[Validator]) -> bool {
     let names: BTreeSet<_> = vs.iter().map(|v| &v.name).collect();
     let keys: BTreeSet<_> = vs
         .iter()
-        .flat_map(|v| [v.consensus_key, v.network_key])
+        .flat_map(|v| [v.consensus_key, v.network_key.as_public_key()])
         .collect();
     names.len() == vs.len() && keys.len() == 2 * vs.len()
 }
@@ -1268,7 +1270,7 @@ fn numbered_key(i: usize, salt: u8, role: u8) -> PublicKey {
     k[..8].copy_from_slice(&(i as u64).to_le_bytes());
     k[8] = salt;
     k[9] = role;
-    PublicKey(k)
+    PublicKey::Ed25519(k)
 }
 
 /// A validator set of 1..=7 validators, or exactly `VALIDATORS_MAX`.
@@ -1281,7 +1283,9 @@ pub fn validator_set() -> BoxedStrategy<ValidatorSet> {
                 name: format!("node-{i}"),
                 agency: agency.clone(),
                 consensus_key: numbered_key(i, salt, 1),
-                network_key: numbered_key(i, salt, 2),
+                network_key: chancery_core::NetworkKey(
+                    *numbered_key(i, salt, 2).as_bytes().first_chunk().unwrap(),
+                ),
                 power: 1,
             })
             .collect::<Vec<_>>()
@@ -1427,7 +1431,7 @@ pub fn change(lists: Lists) -> BoxedStrategy<Change> {
                 agency,
                 name,
                 consensus_key,
-                network_key,
+                network_key: chancery_core::NetworkKey::of_ed25519(&network_key).unwrap(),
                 power
             }
         ),
@@ -1436,7 +1440,8 @@ pub fn change(lists: Lists) -> BoxedStrategy<Change> {
             Change::RotateValidatorKeys {
                 name,
                 consensus_key: (which != 1).then_some(c),
-                network_key: (which != 0).then_some(n),
+                network_key: (which != 0)
+                    .then(|| chancery_core::NetworkKey::of_ed25519(&n).unwrap()),
             }
         }),
         (agency(), admin_keys(lists))

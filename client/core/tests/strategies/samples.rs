@@ -281,7 +281,8 @@ pub fn propose_change() -> ProposeChange {
                 agency: agency("mee"),
                 name: "mee-1".into(),
                 consensus_key: key("mee-1 consensus").public(),
-                network_key: key("mee-1 network").public(),
+                network_key: chancery_core::NetworkKey::of_ed25519(&key("mee-1 network").public())
+                    .unwrap(),
                 power: 1,
             },
             Change::RotateValidatorKeys {
@@ -395,7 +396,10 @@ pub fn genesis() -> Genesis {
                     name: format!("{id}-1"),
                     agency: agency(id),
                     consensus_key: k.public(),
-                    network_key: key(&format!("{id}-1 network")).public(),
+                    network_key: chancery_core::NetworkKey::of_ed25519(
+                        &key(&format!("{id}-1 network")).public(),
+                    )
+                    .unwrap(),
                     power: 1,
                 })
                 .collect(),

@@ -114,7 +114,13 @@ pub fn seed(name: &str) -> [u8; 32] {
 pub fn peer_entry(name: &str, key_name: &str, addr: Option<&Multiaddr>) -> PeerConfig {
     PeerConfig {
         name: name.into(),
-        network_key: SecretKey::from_seed(seed(key_name)).public(),
+        network_key: chancery_core::NetworkKey(
+            SecretKey::from_seed(seed(key_name))
+                .public()
+                .as_bytes()
+                .try_into()
+                .unwrap(),
+        ),
         addrs: addr.into_iter().cloned().collect(),
     }
 }
@@ -146,7 +152,13 @@ pub async fn build_p2p(specs: &[Spec]) -> Vec<(P2pNetwork, mpsc::Receiver<Inboun
         .filter(|s| s.allowed)
         .map(|s| PeerConfig {
             name: s.name.as_str().into(),
-            network_key: SecretKey::from_seed(seed(&s.name)).public(),
+            network_key: chancery_core::NetworkKey(
+                SecretKey::from_seed(seed(&s.name))
+                    .public()
+                    .as_bytes()
+                    .try_into()
+                    .unwrap(),
+            ),
             addrs: Vec::new(),
         })
         .collect();
@@ -190,7 +202,13 @@ pub async fn node_and_raw(
         .iter()
         .map(|n| PeerConfig {
             name: (*n).into(),
-            network_key: SecretKey::from_seed(seed(n)).public(),
+            network_key: chancery_core::NetworkKey(
+                SecretKey::from_seed(seed(n))
+                    .public()
+                    .as_bytes()
+                    .try_into()
+                    .unwrap(),
+            ),
             addrs: Vec::new(),
         })
         .collect();
