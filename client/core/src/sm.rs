@@ -118,6 +118,24 @@ pub fn sm3_tagged(tag: Tag, bytes: &[u8]) -> Digest {
     Digest(h.finalize().into())
 }
 
+/// A streaming [`sm3_tagged`]: the tag and its NUL are fed first.
+pub fn sm3_tagged_hasher(tag: Tag) -> sm3::Sm3 {
+    let mut h = sm3::Sm3::new();
+    h.update(tag.0.as_bytes());
+    h.update([0u8]);
+    h
+}
+
+/// The digest of a [`sm3_tagged_hasher`].
+pub fn sm3_finalize(h: sm3::Sm3) -> Digest {
+    Digest(h.finalize().into())
+}
+
+/// Feed `bytes` to a [`sm3_tagged_hasher`].
+pub fn sm3_update(h: &mut sm3::Sm3, bytes: &[u8]) {
+    h.update(bytes);
+}
+
 fn check_dist_id(id: &str) -> Result<(), SmError> {
     if id.len() > DIST_ID_MAX_BYTES {
         return Err(SmError::DistIdTooLong {

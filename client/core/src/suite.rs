@@ -118,6 +118,15 @@ impl Suite {
         }
     }
 
+    /// A streaming hasher of this suite under `tag`: the same digest as [`Suite::hash`]
+    /// over everything fed to it.
+    pub fn hasher(self, tag: Tag) -> SuiteHasher {
+        match self {
+            Suite::Ed25519Blake3 => SuiteHasher(HasherInner::Blake3(Box::new(tag.hasher()))),
+            Suite::Sm2Sm3 => SuiteHasher(HasherInner::Sm3(crate::sm::sm3_tagged_hasher(tag))),
+        }
+    }
+
     /// Whether this build can run and verify a chain of this suite end to end.
     pub fn supported(self) -> Result<(), SuiteError> {
         match self {
@@ -127,6 +136,46 @@ impl Suite {
                 expected: "ed25519-blake3",
             }),
         }
+    }
+}
+
+/// A streaming hash of one suite under one tag ([`Suite::hasher`]).
+#[derive(Clone)]
+pub struct SuiteHasher(HasherInner);
+
+#[derive(Clone)]
+enum HasherInner {
+    Blake3(Box<blake3::Hasher>),
+    Sm3(sm3::Sm3),
+}
+
+impl SuiteHasher {
+    /// Feed `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) -> &mut Self {
+        match &mut self.0 {
+            HasherInner::Blake3(h) => {
+                h.update(bytes);
+            }
+            HasherInner::Sm3(h) => crate::sm::sm3_update(h, bytes),
+        }
+        self
+    }
+
+    /// The digest.
+    pub fn finalize(self) -> Digest {
+        match self.0 {
+            HasherInner::Blake3(h) => Digest(*h.finalize().as_bytes()),
+            HasherInner::Sm3(h) => crate::sm::sm3_finalize(h),
+        }
+    }
+}
+
+impl fmt::Debug for SuiteHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            HasherInner::Blake3(_) => "SuiteHasher(blake3)",
+            HasherInner::Sm3(_) => "SuiteHasher(sm3)",
+        })
     }
 }
 

@@ -83,9 +83,13 @@ impl Transaction {
         codec::encode(self)
     }
 
-    /// The transaction's id: `H(TX_HASH, canonical bytes)`.
+    /// The transaction's id: `H(TX_HASH, canonical bytes)`, `H` the hash of its signer's
+    /// suite, which is the chain's (a chain decodes and admits only signers of its suite).
     pub fn hash(&self) -> TxHash {
-        domain::TX_HASH.hash(&self.to_bytes())
+        self.body
+            .signer
+            .suite()
+            .hash(domain::TX_HASH, &self.to_bytes())
     }
 
     /// Decode canonical bytes (unverified).
@@ -125,7 +129,7 @@ impl VerifiedTx {
     /// Only verification paths in this module may call this.
     fn new_unchecked(tx: Transaction) -> VerifiedTx {
         let bytes: Arc<[u8]> = tx.to_bytes().into();
-        let hash = domain::TX_HASH.hash(&bytes);
+        let hash = tx.body.signer.suite().hash(domain::TX_HASH, &bytes);
         VerifiedTx {
             tx: Arc::new(tx),
             bytes,

@@ -51,6 +51,12 @@ impl Canonical for ValidatorSet {
         for (i, v) in self.validators.iter().enumerate() {
             let f = format!("validators[{i}]");
             check::nonempty(&format!("{f}.name"), &v.name, NAME_BYTES_MAX)?;
+            // One suite per set: its hash is taken with its keys' suite ([`Self::suite`]).
+            crate::genesis::key_of_suite(
+                &format!("{f}.consensus_key"),
+                &v.consensus_key,
+                self.suite(),
+            )?;
             v.agency.validate(&format!("{f}.agency"))?;
             if v.power == 0 {
                 return Err(ValidationError::new(
@@ -89,9 +95,20 @@ impl Canonical for ValidatorSet {
 }
 
 impl ValidatorSet {
-    /// `H(VALIDATOR_SET_HASH, canonical bytes)`; block headers carry it.
+    /// `H(VALIDATOR_SET_HASH, canonical bytes)`, `H` the hash of the set's suite; block
+    /// headers carry it.
     pub fn hash(&self) -> Digest {
-        domain::VALIDATOR_SET_HASH.hash(&codec::encode(self))
+        self.suite()
+            .hash(domain::VALIDATOR_SET_HASH, &codec::encode(self))
+    }
+
+    /// The suite of the set: its consensus keys' (validation requires them all of one
+    /// suite; the default for an empty set, which validation refuses).
+    pub fn suite(&self) -> crate::suite::Suite {
+        self.validators
+            .first()
+            .map(|v| v.consensus_key.suite())
+            .unwrap_or_default()
     }
 
     /// Number of validators.

@@ -326,3 +326,43 @@ fn a_block_of_every_record_kind_round_trips_in_an_sm2_chain() {
     // Read as a default-suite chain, the same bytes are not this block.
     assert!(codec::decode::<Block>(&bytes).map_or(true, |b| b != block));
 }
+
+/// A transaction's id and a validator set's hash are taken with their keys' suite, which
+/// is the chain's: SM3 in an `sm2-sm3` chain, BLAKE3 (unchanged) in the default one.
+#[test]
+fn transaction_ids_and_validator_set_hashes_use_their_keys_suite() {
+    let d = samples::transaction();
+    assert_eq!(d.hash(), domain::TX_HASH.hash(&codec::encode(&d)));
+    let sk = SecretKey::from_secret(Suite::Sm2Sm3, [6; 32]).unwrap();
+    let body = TxBody {
+        signer: sk.public(),
+        ..d.body.clone()
+    };
+    let tx = Transaction::sign(body, &sk);
+    let want = chancery_core::sm::sm3_tagged(domain::TX_HASH, &codec::encode(&tx));
+    assert_eq!(tx.hash(), want);
+    let verified = tx.clone().verify(&tx.body.chain_id).unwrap();
+    assert_eq!(
+        verified.hash(),
+        want,
+        "a verified transaction keeps the same id"
+    );
+
+    let g = sm_genesis();
+    let set = &g.validators;
+    assert_eq!(set.suite(), Suite::Sm2Sm3);
+    assert_eq!(
+        set.hash(),
+        chancery_core::sm::sm3_tagged(domain::VALIDATOR_SET_HASH, &codec::encode(set))
+    );
+    let dset = samples::genesis().validators;
+    assert_eq!(
+        dset.hash(),
+        domain::VALIDATOR_SET_HASH.hash(&codec::encode(&dset))
+    );
+    // A set mixing suites has no one hash: refused, naming the key.
+    let mut mixed = set.clone();
+    mixed.validators[1].consensus_key = dset.validators[0].consensus_key;
+    let e = codec::Canonical::validate(&mixed).unwrap_err();
+    assert_eq!(e.field, "validators[1].consensus_key");
+}
