@@ -9,7 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let Some(block) = chancery_fuzz::canonical::<Block>(data) else {
         return;
     };
-    let _ = block.header.hash();
+    let suite = chancery_core::suite::Suite::default();
+    let _ = block.header.hash(suite);
     let _ = block.header.is_boundary();
-    let _ = txs_hash(block.txs.iter().map(|t| t.hash()));
+    let _ = txs_hash(suite, block.txs.iter().map(|t| t.hash()));
 });

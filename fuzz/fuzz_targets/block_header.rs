@@ -10,8 +10,14 @@ fuzz_target!(|data: &[u8]| {
     let Some(header) = chancery_fuzz::canonical::<BlockHeader>(data) else {
         return;
     };
-    let _ = header.hash();
+    for suite in chancery_core::suite::Suite::ALL {
+        let _ = header.hash(suite);
+    }
     let _ = header.is_boundary();
-    let _ = check_suffix(&header, &[]);
-    let _ = check_suffix(&header, std::slice::from_ref(&header));
+    let _ = check_suffix(chancery_core::suite::Suite::default(), &header, &[]);
+    let _ = check_suffix(
+        chancery_core::suite::Suite::default(),
+        &header,
+        std::slice::from_ref(&header),
+    );
 });

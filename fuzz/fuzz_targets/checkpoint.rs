@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let c = &cp.certificate;
     let h = &cp.header;
     let text_form = c.kind == VoteKind::Finalize
-        && c.block == h.hash()
+        && c.block == h.hash(g.crypto)
         && c.epoch == h.epoch
         && c.view == h.view;
     match Checkpoint::from_text(&text, &h.chain_id, &g.validators) {

@@ -36,7 +36,11 @@ fn known() -> &'static HashMap<TxHash, Transaction> {
 fuzz_target!(|data: &[u8]| {
     match compact::decode(data) {
         Ok(Inbound::Message(bytes)) => {
-            assert_eq!(&data[1..], &bytes[..], "a message frame is its tag and the message");
+            assert_eq!(
+                &data[1..],
+                &bytes[..],
+                "a message frame is its tag and the message"
+            );
             let _ = Message::decode(&bytes);
         }
         Ok(Inbound::Compact(c)) => {
@@ -52,13 +56,14 @@ fuzz_target!(|data: &[u8]| {
             assert!(missing
                 .iter()
                 .all(|h| !table.contains_key(h) && c.txs.contains(h)));
-            match c.rebuild(|h| table.get(h).cloned()) {
+            let suite = chancery_core::suite::Suite::default();
+            match c.rebuild(suite, |h| table.get(h).cloned()) {
                 Ok(m) => {
                     assert!(missing.is_empty(), "rebuilt though {missing:?} are missing");
                     let Message::Proposal(p) = &m else {
                         panic!("a compact proposal rebuilt into another kind of message");
                     };
-                    assert_eq!(p.proposal.block.digest, c.digest());
+                    assert_eq!(p.proposal.block.digest, c.digest(suite));
                     if let Ok(back) = Message::decode(&m.encode()) {
                         assert_eq!(back, m, "a rebuilt proposal does not decode to itself");
                     }

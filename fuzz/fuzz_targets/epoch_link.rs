@@ -11,7 +11,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     chancery_fuzz::json_round_trip(&link);
-    let _ = check_suffix(&link.header, &link.suffix);
+    let _ = check_suffix(
+        chancery_core::suite::Suite::default(),
+        &link.header,
+        &link.suffix,
+    );
     let g = chancery_fuzz::genesis();
     if let Ok(set) = verify_epoch_chain(g, std::slice::from_ref(&link)) {
         assert_eq!(set.set(), &link.next, "the proven set is not the link's");

@@ -908,9 +908,10 @@ impl<'a, L: Fn(String)> Soak<'a, L> {
         self.last_checkpoint = Instant::now() - Duration::from_millis(CHECKPOINT_EVERY_MS);
         self.maybe_checkpoint();
         self.say("reading every node's blocks".into());
+        let genesis = chancery_genesis::load_genesis(&self.m.genesis)?;
         let mut logs = Vec::new();
         for n in &self.m.nodes {
-            logs.push(soak_check::fetch_log(&n.name, &n.api)?);
+            logs.push(soak_check::fetch_log(genesis.crypto, &n.name, &n.api)?);
         }
         let stats = std::mem::take(&mut *self.load.lock().map_err(|_| anyhow!("load stats"))?);
         let findings = soak_check::check_logs(&stats.acked, &logs);
@@ -923,7 +924,6 @@ impl<'a, L: Fn(String)> Soak<'a, L> {
             "verifying {} checkpoints pairwise through {reference}",
             self.checkpoints.len()
         ));
-        let genesis = chancery_genesis::load_genesis(&self.m.genesis)?;
         let checkpoints = soak_check::verify_checkpoints(&self.checkpoints, &genesis, &reference)?;
         let mut violations = std::mem::take(&mut self.violations);
         if findings.lost > 0 {

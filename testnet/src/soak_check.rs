@@ -187,7 +187,7 @@ fn client(api: &str) -> Client {
 
 /// Read a node's whole history through `GET /v1/blocks/raw`, decoding each block with the
 /// kernel and hashing its transactions here.
-pub fn fetch_log(node: &str, api: &str) -> Result<NodeLog> {
+pub fn fetch_log(suite: chancery_core::suite::Suite, node: &str, api: &str) -> Result<NodeLog> {
     let c = client(api);
     let mut log = NodeLog {
         node: node.to_string(),
@@ -208,7 +208,7 @@ pub fn fetch_log(node: &str, api: &str) -> Result<NodeLog> {
             }
             let bytes = hex::decode(&raw.block)
                 .map_err(|e| anyhow!("{node}: block {} is not hex: {e}", raw.height))?;
-            let block: Block = codec::decode(&bytes)
+            let block: Block = codec::decode_in(suite, &bytes)
                 .map_err(|e| anyhow!("{node}: block {} does not decode: {e}", raw.height))?;
             if block.header.height.0 != raw.height {
                 bail!(
@@ -217,7 +217,7 @@ pub fn fetch_log(node: &str, api: &str) -> Result<NodeLog> {
                     block.header.height.0
                 );
             }
-            log.headers.push(block.header.hash().to_hex());
+            log.headers.push(block.header.hash(suite).to_hex());
             log.txs.extend(block.txs.iter().map(|t| t.hash().to_hex()));
         }
         match page.next {
@@ -259,7 +259,7 @@ pub fn verify_checkpoints(
     let mut r = CheckpointReport::default();
     let mut distinct: BTreeMap<(u64, String), (Checkpoint, String)> = BTreeMap::new();
     for s in seen {
-        let cp: Checkpoint = match codec::decode(&s.bytes) {
+        let cp: Checkpoint = match codec::decode_in(genesis.crypto, &s.bytes) {
             Ok(c) => c,
             Err(e) => {
                 r.failures
@@ -275,7 +275,7 @@ pub fn verify_checkpoints(
             continue;
         }
         distinct.insert(
-            (cp.header.height.0, cp.header.hash().to_hex()),
+            (cp.header.height.0, cp.header.hash(genesis.crypto).to_hex()),
             (cp, s.node.clone()),
         );
     }

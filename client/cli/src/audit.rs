@@ -347,7 +347,7 @@ impl Auditor {
             return Err(disc(height, "header.chain_id", chain, h.chain_id));
         }
         let (parent, parent_time) = match &self.prev {
-            Some(p) => (p.hash(), p.time),
+            Some(p) => (p.hash(self.genesis.crypto), p.time),
             None => (Digest::ZERO, self.genesis.genesis_time),
         };
         if h.parent != parent {
@@ -369,7 +369,7 @@ impl Auditor {
                 h.tx_count,
             ));
         }
-        let txs_hash = chancery_core::block::txs_hash(p.tx_hashes());
+        let txs_hash = chancery_core::block::txs_hash(self.genesis.crypto, p.tx_hashes());
         if txs_hash != h.txs_hash {
             return Err(disc(
                 height,
@@ -390,9 +390,14 @@ impl Auditor {
             // The certificate's block: a pending block, or the last suffix header of a
             // pending boundary (R13), whose suffix then ends the descendants.
             let found = self.pending.iter().enumerate().find_map(|(j, p)| {
-                if p.item.block.header.hash() == target {
+                if p.item.block.header.hash(self.genesis.crypto) == target {
                     Some((j, Vec::new()))
-                } else if p.item.suffix.last().is_some_and(|s| s.hash() == target) {
+                } else if p
+                    .item
+                    .suffix
+                    .last()
+                    .is_some_and(|s| s.hash(self.genesis.crypto) == target)
+                {
                     Some((j, p.item.suffix.clone()))
                 } else {
                     None
@@ -405,7 +410,7 @@ impl Auditor {
                         "certificate.block",
                         format!(
                             "this block's hash {} or one of its next {DESCENDANTS_MAX} descendants'",
-                            front.block.header.hash()
+                            front.block.header.hash(self.genesis.crypto)
                         ),
                         target,
                     ));
@@ -646,9 +651,9 @@ pub fn compare_links(audited: &[EpochLink], served: &[EpochLink]) -> Result<(), 
         if a != b {
             return Err(format!(
                 "epoch link {i}: the node serves boundary header {} at height {}, the audited history has {} at height {}{}",
-                b.header.hash(),
+                b.header.hash(b.next.suite()),
                 b.header.height,
-                a.header.hash(),
+                a.header.hash(a.next.suite()),
                 a.header.height,
                 if a.header == b.header { " (same header, another certificate or next set)" } else { "" }
             ));
@@ -1152,7 +1157,10 @@ mod tests {
         let (fx, mut blocks) = chain(2, 2);
         let b = &mut blocks[1].0;
         b.txs[0].signature.0[0] ^= 1;
-        b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
+        b.header.txs_hash = chancery_core::block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            b.txs.iter().map(|t| t.hash()),
+        );
         blocks[1].1 = fx.finalize(&blocks[1].0);
         let d = audit_bytes(&fx.genesis, &export(&fx, &blocks)).unwrap_err();
         assert_eq!(d.height, 2);
@@ -1198,7 +1206,10 @@ mod tests {
         let mut bad = blocks.clone();
         let b = &mut bad[7].0;
         b.txs[0].signature.0[0] ^= 1;
-        b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
+        b.header.txs_hash = chancery_core::block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            b.txs.iter().map(|t| t.hash()),
+        );
         bad[7].1 = fx.finalize(&bad[7].0);
         bad[8].1.signatures[1].signature.0[5] ^= 1;
         bad[3].1.signatures[0].signature.0[5] ^= 1;
@@ -1373,7 +1384,10 @@ mod tests {
         blocks[b].0.header.next_validator_set = fx.genesis.validators.hash();
         blocks[b].1 = fx.finalize_by(&blocks[b].0, &fx.validators[..3]);
         // Its child must follow it.
-        blocks[b + 1].0.header.parent = blocks[b].0.header.hash();
+        blocks[b + 1].0.header.parent = blocks[b]
+            .0
+            .header
+            .hash(chancery_core::suite::Suite::default());
         let d = audit_bytes(&fx.genesis, &export(fx, &blocks)).unwrap_err();
         assert_eq!(d.height, b as u64 + 1);
         assert_eq!(d.field, "header.next_validator_set (re-executed)");

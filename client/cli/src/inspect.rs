@@ -13,8 +13,9 @@ use chancery_client::{Client, NODE_DEFAULT};
 use chancery_core::block::LogEntry;
 use chancery_core::codec;
 use chancery_core::receipt::Receipt;
+use chancery_core::suite::Suite;
 use chancery_core::tx::Transaction;
-use chancery_core::{crypto, domain, TxHash};
+use chancery_core::{crypto, domain, sm, PublicKey, TxHash};
 use clap::Subcommand;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ pub struct TxArgs {
     /// writes) or a transaction's canonical bytes in hex.
     #[arg(long)]
     file: Option<PathBuf>,
+    /// The chain's crypto suite (`ed25519-blake3` or `sm2-sm3`): how the transaction's
+    /// canonical bytes decode (a signer key is 32 or 65 bytes).
+    #[arg(long, default_value = "ed25519-blake3")]
+    crypto: Suite,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -69,8 +74,14 @@ pub struct TxInspection {
     pub tag: &'static str,
     /// Exactly the bytes the signature covers: `tag || 0x00 || canonical body` (hex).
     pub signed_bytes: String,
-    /// The signature (raw, hex).
+    /// The signature (raw, hex): Ed25519's `R || S`, SM2's `r || s`.
     pub signature: String,
+    /// SM2 only: the signature as a DER `ECDSA-Sig-Value` (hex), the form OpenSSL reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature_der: Option<String>,
+    /// SM2 only: the signer's distinguishing ID (GM/T 0009 default), which enters the hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dist_id: Option<&'static str>,
     /// Whether the kernel accepts the signature.
     pub signature_valid: bool,
     /// How to check it with OpenSSL, given the three values written to files.
@@ -86,14 +97,14 @@ pub fn run(cmd: Command) -> Result<Outcome> {
 
 fn tx(a: TxArgs) -> Result<Outcome> {
     let tx = match (&a.file, &a.hash) {
-        (Some(path), _) => from_file(path)?,
+        (Some(path), _) => from_file(a.crypto, path)?,
         (None, Some(hash)) => {
             let want: TxHash = hash.parse().map_err(|e| anyhow!("transaction hash: {e}"))?;
             let client = Client::new(&a.node);
             let dto = client.receipt(hash)?;
             let r: Receipt = serde_json::from_value(serde_json::to_value(&dto)?)
                 .map_err(|e| anyhow!("the node's answer is not a kernel receipt: {e}"))?;
-            let tx = from_receipt(&r)?;
+            let tx = from_receipt(a.crypto, &r)?;
             if tx.hash() != want {
                 bail!(
                     "the node's receipt is for transaction {}, expected {}",
@@ -127,30 +138,54 @@ fn tx(a: TxArgs) -> Result<Outcome> {
 pub fn inspect(tx: &Transaction) -> TxInspection {
     let signer = tx.body.signer;
     let body = codec::encode(&tx.body);
-    let mut spki = ED25519_SPKI_PREFIX.to_vec();
-    spki.extend_from_slice(signer.as_bytes());
+    let (scheme, spki, signature_der, dist_id, openssl) = match signer {
+        PublicKey::Ed25519(k) => {
+            let mut spki = ED25519_SPKI_PREFIX.to_vec();
+            spki.extend_from_slice(&k);
+            (
+                "ed25519",
+                spki,
+                None,
+                None,
+                "openssl pkeyutl -verify -pubin -inkey signer.pem -rawin -in signed_bytes.bin -sigfile signature.bin",
+            )
+        }
+        PublicKey::Sm2(k) => (
+            "sm2",
+            sm::spki_der(&k),
+            // A signature whose r or s is out of range has no DER form worth showing.
+            sm::Sm2Signature::from_bytes(tx.signature.0)
+                .ok()
+                .map(|s| hex::encode(s.to_der())),
+            Some(sm::DEFAULT_DIST_ID),
+            "openssl pkeyutl -verify -pubin -inkey signer.pem -rawin -digest sm3 -in signed_bytes.bin -sigfile signature.der -pkeyopt distid:1234567812345678",
+        ),
+    };
     TxInspection {
         tx_hash: tx.hash().to_hex(),
         chain_id: tx.body.chain_id.to_hex(),
-        scheme: "ed25519",
+        scheme,
         signer: signer.to_hex(),
         signer_spki_der: hex::encode(spki),
         tag: domain::TX_SIGN.0,
         signed_bytes: hex::encode(tx.signed_message()),
         signature: tx.signature.to_hex(),
+        signature_der,
+        dist_id,
         signature_valid: crypto::verify(&signer, domain::TX_SIGN, &body, &tx.signature).is_ok(),
-        openssl: "openssl pkeyutl -verify -pubin -inkey signer.pem -rawin -in signed_bytes.bin -sigfile signature.bin",
+        openssl,
     }
 }
 
-fn from_receipt(r: &Receipt) -> Result<Transaction> {
+fn from_receipt(suite: Suite, r: &Receipt) -> Result<Transaction> {
     let bytes = hex::decode(&r.entry).context("the receipt's entry is not hex")?;
-    let entry: LogEntry =
-        codec::decode(&bytes).map_err(|e| anyhow!("the receipt's entry does not decode: {e}"))?;
+    let entry: LogEntry = codec::decode_in(suite, &bytes).map_err(|e| {
+        anyhow!("the receipt's entry does not decode as a {suite} chain's (see --crypto): {e}")
+    })?;
     Ok(entry.tx)
 }
 
-fn from_file(path: &std::path::Path) -> Result<Transaction> {
+fn from_file(suite: Suite, path: &std::path::Path) -> Result<Transaction> {
     let bytes = read_limited(path, INSPECT_FILE_BYTES_MAX)?;
     let text = String::from_utf8(bytes).map_err(|_| {
         anyhow!(
@@ -162,7 +197,7 @@ fn from_file(path: &std::path::Path) -> Result<Transaction> {
     if trimmed.starts_with('{') {
         let r: Receipt = serde_json::from_str(trimmed)
             .with_context(|| format!("{} is not a receipt", path.display()))?;
-        return from_receipt(&r);
+        return from_receipt(suite, &r);
     }
     let raw = hex::decode(trimmed).map_err(|e| {
         anyhow!(
@@ -170,5 +205,10 @@ fn from_file(path: &std::path::Path) -> Result<Transaction> {
             path.display()
         )
     })?;
-    Transaction::from_bytes(&raw).map_err(|e| anyhow!("{}: not a transaction: {e}", path.display()))
+    codec::decode_in(suite, &raw).map_err(|e| {
+        anyhow!(
+            "{}: not a transaction of a {suite} chain (see --crypto): {e}",
+            path.display()
+        )
+    })
 }

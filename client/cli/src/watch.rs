@@ -101,11 +101,11 @@ impl Alarm {
             self.reason,
             self.old.source,
             self.old.checkpoint.header.height,
-            self.old.checkpoint.header.hash(),
+            self.old.checkpoint.header.hash(genesis.crypto),
             text(&self.old),
             self.new.source,
             self.new.checkpoint.header.height,
-            self.new.checkpoint.header.hash(),
+            self.new.checkpoint.header.hash(genesis.crypto),
             text(&self.new),
         )
     }
@@ -222,15 +222,15 @@ impl Watcher {
         };
         let (ho, hn) = (&old.checkpoint.header, &new.checkpoint.header);
         if ho.height == hn.height {
-            if ho.hash() == hn.hash() {
+            if ho.hash(self.epochs.suite()) == hn.hash(self.epochs.suite()) {
                 return Ok(Verdict::Consistent);
             }
             return Err(Problem::Alarm(Box::new(Alarm {
                 reason: format!(
                     "two different finalized headers at height {}: {} and {}",
                     ho.height,
-                    ho.hash(),
-                    hn.hash()
+                    ho.hash(self.epochs.suite()),
+                    hn.hash(self.epochs.suite())
                 ),
                 old,
                 new,

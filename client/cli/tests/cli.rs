@@ -418,7 +418,10 @@ fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
         parent: Digest::ZERO,
         proposer: 0,
         time: TimestampMs(1_795_737_600_001),
-        txs_hash: block::txs_hash(entries.iter().map(|e| e.tx.hash())),
+        txs_hash: block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            entries.iter().map(|e| e.tx.hash()),
+        ),
         tx_count: 5,
         log_size: 5,
         log_root: merkle::root(&leaves),
@@ -431,13 +434,13 @@ fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
         epoch: Epoch(0),
         view: View(1),
         kind: VoteKind::Finalize,
-        block: header.hash(),
+        block: header.hash(chancery_core::suite::Suite::default()),
     };
     let certificate = Certificate {
         kind: VoteKind::Finalize,
         epoch: Epoch(0),
         view: View(1),
-        block: header.hash(),
+        block: header.hash(chancery_core::suite::Suite::default()),
         signatures: signers
             .iter()
             .map(|&i| IndexedSignature {
@@ -851,5 +854,127 @@ fn inspect_tx_gives_bytes_that_openssl_verifies() {
     assert!(
         !refused.status.success(),
         "openssl accepted a flipped signature"
+    );
+}
+
+/// The SM2 form of `chancery inspect tx`: a transaction of an `sm2-sm3` chain (signed by
+/// the kernel) read with `--crypto sm2-sm3`, its key as SPKI DER and its signature as DER,
+/// and OpenSSL (independent of ours) verifies it under the GM/T 0009 default ID.
+#[test]
+fn inspect_tx_of_an_sm2_chain_gives_what_openssl_verifies() {
+    use chancery_core::crypto::SecretKey;
+    use chancery_core::suite::Suite;
+    let dir = tempfile::tempdir().unwrap();
+    let (g, keys) = genesis(4, "inspect-sm2");
+    let r = receipt(&g, &keys, &[0, 1, 2]);
+    let entry: LogEntry = codec::decode(&hex::decode(&r.entry).unwrap()).unwrap();
+    let sk = SecretKey::from_secret(Suite::Sm2Sm3, [0x5a; 32]).unwrap();
+    let mut body = entry.tx.body.clone();
+    body.signer = sk.public();
+    let tx = chancery_core::tx::Transaction::sign(body, &sk);
+    let tf = dir.path().join("tx.hex");
+    std::fs::write(&tf, hex::encode(tx.to_bytes())).unwrap();
+    // Without --crypto the bytes are read as a default-suite chain's: refused, naming it.
+    let (code, _, err) = run(&["inspect", "tx", "--file", tf.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("ed25519-blake3") && err.contains("--crypto"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "inspect",
+        "tx",
+        "--file",
+        tf.to_str().unwrap(),
+        "--crypto",
+        "sm2-sm3",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["scheme"], "sm2");
+    assert_eq!(v["signer"], sk.public().to_hex());
+    assert_eq!(v["dist_id"], "1234567812345678");
+    assert_eq!(v["signature_valid"], true);
+    assert_eq!(v["tx_hash"], tx.hash().to_hex());
+    let mut want = b"chancery/v1/sign/tx\0".to_vec();
+    want.extend(codec::encode(&tx.body));
+    let signed = hex::decode(v["signed_bytes"].as_str().unwrap()).unwrap();
+    assert_eq!(signed, want);
+    let has_sm2 = Command::new("openssl")
+        .args(["list", "-public-key-algorithms"])
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("SM2"));
+    if !has_sm2 {
+        eprintln!("SKIP openssl SM2 check: no `openssl` with SM2 on PATH");
+        return;
+    }
+    let d = dir.path();
+    std::fs::write(
+        d.join("signer.der"),
+        hex::decode(v["signer_spki_der"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let conv = Command::new("openssl")
+        .current_dir(d)
+        .args([
+            "pkey",
+            "-pubin",
+            "-inform",
+            "DER",
+            "-in",
+            "signer.der",
+            "-out",
+            "signer.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        conv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conv.stderr)
+    );
+    std::fs::write(d.join("signed_bytes.bin"), &signed).unwrap();
+    let check = |der_hex: &str| {
+        std::fs::write(d.join("signature.der"), hex::decode(der_hex).unwrap()).unwrap();
+        Command::new("openssl")
+            .current_dir(d)
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "signer.pem",
+                "-rawin",
+                "-digest",
+                "sm3",
+                "-in",
+                "signed_bytes.bin",
+                "-sigfile",
+                "signature.der",
+                "-pkeyopt",
+                "distid:1234567812345678",
+            ])
+            .output()
+            .unwrap()
+    };
+    let good = check(v["signature_der"].as_str().unwrap());
+    assert!(
+        good.status.success(),
+        "openssl refused our SM2 signature: {}{}",
+        String::from_utf8_lossy(&good.stdout),
+        String::from_utf8_lossy(&good.stderr)
+    );
+    // Another transaction's signature on these bytes: OpenSSL refuses it.
+    let mut other = tx.body.clone();
+    other.seq = chancery_core::Seq(other.seq.0 + 1);
+    let other = chancery_core::tx::Transaction::sign(other, &sk);
+    let other_der = chancery_core::sm::Sm2Signature::from_bytes(other.signature.0)
+        .unwrap()
+        .to_der();
+    let refused = check(&hex::encode(other_der));
+    assert!(
+        !refused.status.success(),
+        "openssl accepted another message's signature"
     );
 }

@@ -116,7 +116,10 @@ fn sample(n: usize) -> (Genesis, Receipt) {
         parent: Digest::ZERO,
         proposer: 0,
         time: TimestampMs(1),
-        txs_hash: block::txs_hash(entries.iter().map(|e| e.tx.hash())),
+        txs_hash: block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            entries.iter().map(|e| e.tx.hash()),
+        ),
         tx_count: 1000,
         log_size: 1000,
         log_root: merkle::root(&leaves),
@@ -129,14 +132,14 @@ fn sample(n: usize) -> (Genesis, Receipt) {
         epoch: Epoch(0),
         view: View(1),
         kind: VoteKind::Finalize,
-        block: header.hash(),
+        block: header.hash(chancery_core::suite::Suite::default()),
     };
     let quorum = genesis.validators.quorum_power() as usize;
     let certificate = Certificate {
         kind: VoteKind::Finalize,
         epoch: Epoch(0),
         view: View(1),
-        block: header.hash(),
+        block: header.hash(chancery_core::suite::Suite::default()),
         signatures: (0..quorum)
             .map(|i| IndexedSignature {
                 index: i as u16,

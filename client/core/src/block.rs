@@ -7,6 +7,7 @@ use crate::limits::{
     BLOCK_ENCODING_BYTES_MAX, BLOCK_HEADER_ENCODING_BYTES_MAX, BLOCK_TXS_MAX,
     LOG_ENTRY_ENCODING_BYTES_MAX,
 };
+use crate::suite::Suite;
 use crate::tx::Transaction;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -65,19 +66,21 @@ impl BlockHeader {
         self.next_validator_set != Digest::ZERO
     }
 
-    /// The block id: `H(BLOCK_HASH, canonical header bytes)`.
-    pub fn hash(&self) -> Digest {
-        domain::BLOCK_HASH.hash(&codec::encode(self))
+    /// The block id: `H(BLOCK_HASH, canonical header bytes)`, `H` the hash of the chain's
+    /// suite.
+    pub fn hash(&self, suite: Suite) -> Digest {
+        suite.hash(domain::BLOCK_HASH, &codec::encode(self))
     }
 }
 
-/// The hash over a block's transaction hashes that its header carries.
-pub fn txs_hash(hashes: impl IntoIterator<Item = TxHash>) -> Digest {
-    let mut h = domain::BLOCK_TXS_HASH.hasher();
+/// The hash over a block's transaction hashes that its header carries, with the chain's
+/// suite.
+pub fn txs_hash(suite: Suite, hashes: impl IntoIterator<Item = TxHash>) -> Digest {
+    let mut h = suite.hasher(domain::BLOCK_TXS_HASH);
     for t in hashes {
         h.update(t.as_bytes());
     }
-    Digest(*h.finalize().as_bytes())
+    h.finalize()
 }
 
 /// A block: header and transactions (unverified until the ledger checks it).
@@ -93,7 +96,18 @@ pub struct Block {
 impl Canonical for Block {
     const NAME: &'static str = "block";
     const BYTES_MAX: usize = BLOCK_ENCODING_BYTES_MAX;
+    /// With the suite of the block's transactions (the default for an empty block); a
+    /// chain's decoder checks with the chain's suite ([`Canonical::validate_in`]).
     fn validate(&self) -> Result<(), ValidationError> {
+        let suite = self
+            .txs
+            .first()
+            .map(|t| t.body.signer.suite())
+            .unwrap_or_default();
+        self.validate_in(suite)
+    }
+
+    fn validate_in(&self, suite: Suite) -> Result<(), ValidationError> {
         self.header.validate().map_err(|e| e.within("header"))?;
         check::list("txs", &self.txs, BLOCK_TXS_MAX)?;
         if self.txs.len() != self.header.tx_count as usize {
@@ -106,7 +120,10 @@ impl Canonical for Block {
         for (i, tx) in self.txs.iter().enumerate() {
             tx.validate().map_err(|e| e.within(&format!("txs[{i}]")))?;
         }
-        let want = txs_hash(self.txs.iter().map(Transaction::hash));
+        for (i, tx) in self.txs.iter().enumerate() {
+            crate::genesis::key_of_suite(&format!("txs[{i}].body.signer"), &tx.body.signer, suite)?;
+        }
+        let want = txs_hash(suite, self.txs.iter().map(Transaction::hash));
         if want != self.header.txs_hash {
             return Err(ValidationError::new(
                 "header.txs_hash",

@@ -76,7 +76,7 @@ impl Canonical for Checkpoint {
 
 /// A checkpoint that passed [`Checkpoint::verify`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedCheckpoint(Checkpoint);
+pub struct VerifiedCheckpoint(Checkpoint, crate::suite::Suite);
 
 impl VerifiedCheckpoint {
     /// The checkpoint.
@@ -86,6 +86,14 @@ impl VerifiedCheckpoint {
     /// The header.
     pub fn header(&self) -> &BlockHeader {
         &self.0.header
+    }
+    /// The suite of the chain (of the set that certified it).
+    pub fn suite(&self) -> crate::suite::Suite {
+        self.1
+    }
+    /// The certified block's hash.
+    pub fn block_hash(&self) -> Digest {
+        self.0.certificate.block
     }
     /// Log size.
     pub fn size(&self) -> u64 {
@@ -202,7 +210,8 @@ impl Checkpoint {
             });
         }
         let c = &self.certificate;
-        let block = h.hash();
+        // The set that certifies the header is of the chain's suite.
+        let block = h.hash(set.suite());
         if c.block != block {
             return Err(mismatch("block", block, c.block));
         }
@@ -213,7 +222,7 @@ impl Checkpoint {
             return Err(mismatch("view", h.view, c.view));
         }
         c.verify_kind(VoteKind::Finalize, *chain_id, set)?;
-        Ok(VerifiedCheckpoint(self.clone()))
+        Ok(VerifiedCheckpoint(self.clone(), set.suite()))
     }
 
     /// The text form. Fails only if a signer index is not in `set` or a validator name
@@ -271,7 +280,7 @@ impl Checkpoint {
             kind: VoteKind::Finalize,
             epoch: header.epoch,
             view: header.view,
-            block: header.hash(),
+            block: header.hash(set.suite()),
             signatures,
         };
         Ok(Checkpoint {
@@ -475,11 +484,11 @@ pub fn verify_verified_consistency(
     proof: &[Digest],
 ) -> Result<(), CheckpointError> {
     let (ho, hn) = (old.header(), new.header());
-    if ho.height == hn.height && ho.hash() != hn.hash() {
+    if ho.height == hn.height && ho != hn {
         return Err(CheckpointError::Fork {
             height: ho.height,
-            old: ho.hash(),
-            new: hn.hash(),
+            old: ho.hash(old.suite()),
+            new: hn.hash(new.suite()),
         });
     }
     if hn.height < ho.height {

@@ -114,6 +114,7 @@ pub enum SuffixError {
 /// committing no next set. [`check_suffix`] accepts it when `view` and `time` are later
 /// than the parent's.
 pub fn suffix_child(
+    suite: crate::suite::Suite,
     boundary: &BlockHeader,
     parent: &BlockHeader,
     view: crate::ids::View,
@@ -125,10 +126,10 @@ pub fn suffix_child(
         epoch: boundary.epoch,
         height: parent.height.next(),
         view,
-        parent: parent.hash(),
+        parent: parent.hash(suite),
         proposer,
         time,
-        txs_hash: crate::block::txs_hash(std::iter::empty()),
+        txs_hash: crate::block::txs_hash(suite, std::iter::empty()),
         tx_count: 0,
         log_size: boundary.log_size,
         log_root: boundary.log_root,
@@ -145,7 +146,11 @@ pub fn suffix_child(
 /// set. Returns the hash of the last suffix header (the one a certificate must sign), or
 /// the boundary's own hash for an empty suffix. Used by the node before it builds, votes
 /// for or stores suffix blocks, and by every verifier of an [`EpochLink`].
-pub fn check_suffix(boundary: &BlockHeader, suffix: &[BlockHeader]) -> Result<Digest, SuffixError> {
+pub fn check_suffix(
+    suite: crate::suite::Suite,
+    boundary: &BlockHeader,
+    suffix: &[BlockHeader],
+) -> Result<Digest, SuffixError> {
     if suffix.len() > EPOCH_SUFFIX_MAX {
         return Err(SuffixError::TooLong {
             max: EPOCH_SUFFIX_MAX,
@@ -157,9 +162,9 @@ pub fn check_suffix(boundary: &BlockHeader, suffix: &[BlockHeader]) -> Result<Di
             height: boundary.height,
         });
     }
-    let empty_txs = crate::block::txs_hash(std::iter::empty());
+    let empty_txs = crate::block::txs_hash(suite, std::iter::empty());
     let mut prev = boundary;
-    let mut link = boundary.hash();
+    let mut link = boundary.hash(suite);
     for (index, s) in suffix.iter().enumerate() {
         let field = |field: &'static str, expected: String, found: String| SuffixError::Field {
             index,
@@ -225,7 +230,7 @@ pub fn check_suffix(boundary: &BlockHeader, suffix: &[BlockHeader]) -> Result<Di
         same("state_root", boundary.state_root, s.state_root)?;
         same("validator_set", boundary.validator_set, s.validator_set)?;
         same("next_validator_set", Digest::ZERO, s.next_validator_set)?;
-        link = s.hash();
+        link = s.hash(suite);
         prev = s;
     }
     Ok(link)
@@ -472,7 +477,8 @@ pub fn verify_link(
             height: h.height,
         });
     }
-    check_suffix(h, &link.suffix).map_err(|source| EpochChainError::Suffix { index, source })?;
+    check_suffix(set.suite(), h, &link.suffix)
+        .map_err(|source| EpochChainError::Suffix { index, source })?;
     // The certificate signs the boundary header, or the last suffix header, which
     // `check_suffix` linked to the boundary; either way a header of this epoch and set.
     let cp = Checkpoint {
@@ -526,6 +532,14 @@ pub struct VerifiedEpochs {
 }
 
 impl VerifiedEpochs {
+    /// The chain's crypto suite (its genesis set's).
+    pub fn suite(&self) -> crate::suite::Suite {
+        self.sets
+            .first()
+            .map(ValidatorSet::suite)
+            .unwrap_or_default()
+    }
+
     /// The genesis set alone (epoch 0).
     pub fn genesis(genesis: &Genesis) -> Self {
         VerifiedEpochs {
@@ -767,13 +781,13 @@ mod tests {
             epoch: h.epoch,
             view: h.view,
             kind: VoteKind::Finalize,
-            block: h.hash(),
+            block: h.hash(crate::suite::Suite::default()),
         };
         Certificate {
             kind: VoteKind::Finalize,
             epoch: h.epoch,
             view: h.view,
-            block: h.hash(),
+            block: h.hash(crate::suite::Suite::default()),
             signatures: signers[..3]
                 .iter()
                 .enumerate()
@@ -1063,6 +1077,7 @@ mod tests {
     /// Suffix header `i` past `b`: empty, the next height, a later view and time.
     fn suffix_after(b: &BlockHeader, prev: &BlockHeader) -> BlockHeader {
         suffix_child(
+            crate::suite::Suite::default(),
             b,
             prev,
             View(prev.view.0 + 1),
@@ -1185,7 +1200,7 @@ mod tests {
         let plain = header(&g, 0, 9, &set(0, 1), &Digest::ZERO);
         let s = suffix_after(&plain, &plain);
         assert_eq!(
-            check_suffix(&plain, &[s]),
+            check_suffix(crate::suite::Suite::default(), &plain, &[s]),
             Err(SuffixError::NotABoundary { height: Height(9) })
         );
     }

@@ -98,6 +98,9 @@ pub enum SmError {
     /// which does not happen with a valid key).
     #[error("signing failed in the sm2 crate")]
     SigningFailed,
+    /// A DER signature that is not a strict `ECDSA-Sig-Value`.
+    #[error("signature: expected a DER ECDSA-Sig-Value (SEQUENCE of two minimal positive INTEGERs of at most 32 bytes, short-form lengths)")]
+    SignatureDer,
 }
 
 /// SM3 of `bytes` (GB/T 32905), no domain tag: for standard-tool interoperability only.
@@ -325,6 +328,84 @@ impl Sm2SecretKey {
             .map_err(|_| SmError::SigningFailed)?;
         let bytes: [u8; SIGNATURE_LEN] = sig.to_bytes();
         Sm2Signature::from_bytes(bytes)
+    }
+}
+
+/// DER prefix of an SM2 `SubjectPublicKeyInfo` (RFC 5480 with the SM2 curve of GM/T 0006:
+/// algorithm `id-ecPublicKey` 1.2.840.10045.2.1, parameters `sm2` 1.2.156.10197.1.301),
+/// followed by a BIT STRING holding the 65-byte uncompressed point: what OpenSSL reads as
+/// an SM2 public key.
+pub const SPKI_DER_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d, 0x03, 0x42, 0x00,
+];
+
+/// The DER `SubjectPublicKeyInfo` of the SM2 key `point` (`0x04 || x || y`).
+pub fn spki_der(point: &[u8; PUBLIC_KEY_LEN]) -> Vec<u8> {
+    let mut out = SPKI_DER_PREFIX.to_vec();
+    out.extend_from_slice(point);
+    out
+}
+
+/// One DER INTEGER of a 32-byte big-endian unsigned value (minimal: leading zeros dropped,
+/// a zero byte added when the top bit is set).
+fn der_uint(v: &[u8]) -> Vec<u8> {
+    let mut body: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
+    if body.first().is_none_or(|b| b & 0x80 != 0) {
+        body.insert(0, 0);
+    }
+    let mut out = vec![0x02, body.len() as u8];
+    out.extend(body);
+    out
+}
+
+impl Sm2Signature {
+    /// The DER `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` that OpenSSL and
+    /// other tools write and read for SM2 (at most 72 bytes, so every length is one byte).
+    pub fn to_der(&self) -> Vec<u8> {
+        let body = [der_uint(&self.0[..32]), der_uint(&self.0[32..])].concat();
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend(body);
+        out
+    }
+
+    /// Read a DER `ECDSA-Sig-Value`, strictly: short-form lengths, minimal positive
+    /// INTEGERs of at most 32 bytes of value, nothing after; then `r` and `s` must lie in
+    /// `1..n-1` as for [`Sm2Signature::from_bytes`].
+    pub fn from_der(der: &[u8]) -> Result<Sm2Signature, SmError> {
+        let bad = || SmError::SignatureDer;
+        let (&tag, rest) = der.split_first().ok_or_else(bad)?;
+        let (&len, mut rest) = rest.split_first().ok_or_else(bad)?;
+        if tag != 0x30 || len & 0x80 != 0 || len as usize != rest.len() {
+            return Err(bad());
+        }
+        let mut raw = [0u8; SIGNATURE_LEN];
+        for half in raw.chunks_mut(32) {
+            let [0x02, n, tail @ ..] = rest else {
+                return Err(bad());
+            };
+            let n = *n as usize;
+            if n == 0 || n & 0x80 != 0 || tail.len() < n {
+                return Err(bad());
+            }
+            let (int, after) = tail.split_at(n);
+            // Minimal and positive: a leading zero only before a byte with its top bit set.
+            let minimal = match int {
+                [0, next, ..] => next & 0x80 != 0,
+                [first, ..] => first & 0x80 == 0,
+                [] => false,
+            };
+            let value = if int[0] == 0 { &int[1..] } else { int };
+            if !minimal || value.len() > 32 {
+                return Err(bad());
+            }
+            half[32 - value.len()..].copy_from_slice(value);
+            rest = after;
+        }
+        if !rest.is_empty() {
+            return Err(bad());
+        }
+        Sm2Signature::from_bytes(raw)
     }
 }
 

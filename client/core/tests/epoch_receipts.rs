@@ -131,7 +131,10 @@ impl Chain {
             parent: Digest([7; 32]),
             proposer: 0,
             time: TimestampMs(1_795_737_600_000 + height * 1000),
-            txs_hash: block::txs_hash([self.entries[n - 1].tx.hash()]),
+            txs_hash: block::txs_hash(
+                chancery_core::suite::Suite::default(),
+                [self.entries[n - 1].tx.hash()],
+            ),
             tx_count: 1,
             log_size: height,
             log_root: merkle::root(&self.leaves[..n]),
@@ -147,13 +150,13 @@ impl Chain {
             epoch: header.epoch,
             view: header.view,
             kind: VoteKind::Finalize,
-            block: header.hash(),
+            block: header.hash(chancery_core::suite::Suite::default()),
         };
         let certificate = Certificate {
             kind: VoteKind::Finalize,
             epoch: header.epoch,
             view: header.view,
-            block: header.hash(),
+            block: header.hash(chancery_core::suite::Suite::default()),
             signatures: signers[..3]
                 .iter()
                 .enumerate()
@@ -554,13 +557,13 @@ fn receipt_verification_time_by_epochs_crossed() {
                 epoch: h.epoch,
                 view: h.view,
                 kind: VoteKind::Finalize,
-                block: h.hash(),
+                block: h.hash(chancery_core::suite::Suite::default()),
             };
             Certificate {
                 kind: VoteKind::Finalize,
                 epoch: h.epoch,
                 view: h.view,
-                block: h.hash(),
+                block: h.hash(chancery_core::suite::Suite::default()),
                 signatures: keys[..quorum]
                     .iter()
                     .enumerate()

@@ -150,7 +150,7 @@ fn fixtures() -> Vec<Fixture> {
             "The first block's header (log and state roots are stand-in digests).",
             &h,
         )
-        .hash("block_hash", h.hash())
+        .hash("block_hash", h.hash(chancery_core::suite::Suite::default()))
         .hash("txs_hash", h.txs_hash),
     );
     let block = Block {
@@ -163,7 +163,10 @@ fn fixtures() -> Vec<Fixture> {
             "The first block: its header and its one transaction.",
             &block,
         )
-        .hash("block_hash", block.header.hash()),
+        .hash(
+            "block_hash",
+            block.header.hash(chancery_core::suite::Suite::default()),
+        ),
     );
     let c = samples::certificate();
     let vote = c.body(samples::chain_id());
@@ -335,7 +338,7 @@ fn fixture_values_are_valid_and_verify() {
     assert_eq!(h.validate(), Ok(()));
     assert_eq!(h.validator_set, g.validators.hash());
     let c = samples::certificate();
-    assert_eq!(c.block, h.hash());
+    assert_eq!(c.block, h.hash(chancery_core::suite::Suite::default()));
     c.verify(chain, &g.validators)
         .expect("3 of 4 validators finalize");
     // Two signatures are not a quorum of four.

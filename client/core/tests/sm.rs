@@ -353,45 +353,49 @@ fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
 }
 
 /// DER INTEGER of an unsigned big-endian value.
-fn der_int(v: &[u8]) -> Vec<u8> {
-    let mut v: Vec<u8> = v.iter().copied().skip_while(|&b| b == 0).collect();
-    if v.is_empty() || v[0] & 0x80 != 0 {
-        v.insert(0, 0);
+/// The kernel's DER forms agree with the `sm2` crate's SPKI and round-trip signatures;
+/// malformed DER is refused, never read loosely.
+#[test]
+fn der_forms_of_keys_and_signatures() {
+    use sm2::pkcs8::EncodePublicKey;
+    let sk = key(0x42);
+    let pk = sk.public();
+    let theirs = pk.as_point().to_public_key_der().unwrap();
+    assert_eq!(
+        chancery_core::sm::spki_der(&pk.to_bytes()),
+        theirs.as_bytes()
+    );
+    for i in 0..64u8 {
+        let sig = sk.sign(&[i]).unwrap();
+        let der = sig.to_der();
+        assert!(der.len() <= 72);
+        assert_eq!(Sm2Signature::from_der(&der).unwrap(), sig);
     }
-    let mut out = vec![0x02, v.len() as u8];
-    out.extend(v);
-    out
-}
-
-/// ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (what OpenSSL signs and reads).
-fn sig_to_der(sig: &Sm2Signature) -> Vec<u8> {
-    let b = sig.to_bytes();
-    let body = [der_int(&b[..32]), der_int(&b[32..])].concat();
-    let mut out = vec![0x30, body.len() as u8];
-    out.extend(body);
-    out
-}
-
-fn sig_from_der(der: &[u8]) -> Sm2Signature {
-    assert_eq!(der[0], 0x30);
-    assert_eq!(der[1] as usize, der.len() - 2, "short-form length only");
-    let mut rest = &der[2..];
-    let mut raw = Vec::new();
-    for _ in 0..2 {
-        assert_eq!(rest[0], 0x02);
-        let len = rest[1] as usize;
-        let v: Vec<u8> = rest[2..2 + len]
-            .iter()
-            .copied()
-            .skip_while(|&b| b == 0)
-            .collect();
-        assert!(v.len() <= 32);
-        raw.extend(std::iter::repeat_n(0u8, 32 - v.len()));
-        raw.extend(v);
-        rest = &rest[2 + len..];
+    let der = sk.sign(b"m").unwrap().to_der();
+    // Trailing bytes, a wrong outer length, a long-form length, a non-minimal INTEGER:
+    let mut trailing = der.clone();
+    trailing.push(0);
+    let mut outer = der.clone();
+    outer[1] += 1;
+    let mut padded = der.clone();
+    padded[3] += 1;
+    padded.insert(4, 0);
+    padded[1] += 1;
+    for bad in [
+        &trailing[..],
+        &outer[..],
+        &[0x30, 0x81, 0x00][..],
+        &padded[..],
+        &[][..],
+        &der[..der.len() - 1],
+    ] {
+        assert_eq!(
+            Sm2Signature::from_der(bad),
+            Err(SmError::SignatureDer),
+            "{}",
+            hex::encode(bad)
+        );
     }
-    assert!(rest.is_empty());
-    Sm2Signature::from_slice(&raw).unwrap()
 }
 
 #[test]
@@ -426,7 +430,7 @@ fn openssl_cross_check() {
         .unwrap();
     std::fs::write(d.join("ours.pub.pem"), pem).unwrap();
     std::fs::write(d.join("msg1"), msg).unwrap();
-    std::fs::write(d.join("sig1.der"), sig_to_der(&sig)).unwrap();
+    std::fs::write(d.join("sig1.der"), sig.to_der()).unwrap();
     let distid = format!("distid:{DEFAULT_DIST_ID}");
     let verify_args = |key: &'static str, m: &'static str, s: &'static str| {
         vec![
@@ -505,7 +509,7 @@ fn openssl_cross_check() {
         ],
         d,
     );
-    let sig2 = sig_from_der(&std::fs::read(d.join("sig2.der")).unwrap());
+    let sig2 = Sm2Signature::from_der(&std::fs::read(d.join("sig2.der")).unwrap()).unwrap();
     verify(&pk, msg2, &sig2).unwrap();
     assert_eq!(verify(&pk, msg, &sig2), Err(SmError::BadSignature));
     println!("OpenSSL SM2/SM3 cross-check ran and agreed");

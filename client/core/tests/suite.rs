@@ -315,7 +315,7 @@ fn a_block_of_every_record_kind_round_trips_in_an_sm2_chain() {
     assert!(keys_in_records >= 5, "the sample records hold keys");
     let mut header = samples::block_header();
     header.tx_count = txs.len() as u32;
-    header.txs_hash = txs_hash(txs.iter().map(Transaction::hash));
+    header.txs_hash = txs_hash(Suite::Sm2Sm3, txs.iter().map(Transaction::hash));
     let block = Block { header, txs };
     let bytes = codec::encode(&block);
     let back: Block = codec::decode_in(Suite::Sm2Sm3, &bytes).expect("an sm2-sm3 block");
@@ -325,6 +325,26 @@ fn a_block_of_every_record_kind_round_trips_in_an_sm2_chain() {
     }
     // Read as a default-suite chain, the same bytes are not this block.
     assert!(codec::decode::<Block>(&bytes).map_or(true, |b| b != block));
+    // Its id and its transactions' hash are SM3 under their tags.
+    assert_eq!(
+        block.header.hash(Suite::Sm2Sm3),
+        chancery_core::sm::sm3_tagged(domain::BLOCK_HASH, &codec::encode(&block.header))
+    );
+    assert_ne!(
+        block.header.hash(Suite::Sm2Sm3),
+        block.header.hash(Suite::Ed25519Blake3)
+    );
+    // A header whose txs_hash was taken with the other suite is refused, named.
+    let mut wrong = block.clone();
+    wrong.header.txs_hash = txs_hash(
+        Suite::Ed25519Blake3,
+        wrong.txs.iter().map(Transaction::hash),
+    );
+    let e = codec::Canonical::validate_in(&wrong, Suite::Sm2Sm3).unwrap_err();
+    assert_eq!(e.field, "header.txs_hash");
+    // A default-suite block cannot carry an SM2 signer: refused, named.
+    let e = codec::Canonical::validate_in(&block, Suite::Ed25519Blake3).unwrap_err();
+    assert_eq!(e.field, "txs[0].body.signer");
 }
 
 /// A transaction's id and a validator set's hash are taken with their keys' suite, which

@@ -117,7 +117,10 @@ impl Sample {
             parent: Digest([7; 32]),
             proposer: 1,
             time: TimestampMs(1_795_737_700_000 + height),
-            txs_hash: block::txs_hash(txs.iter().map(|e| e.tx.hash())),
+            txs_hash: block::txs_hash(
+                chancery_core::suite::Suite::default(),
+                txs.iter().map(|e| e.tx.hash()),
+            ),
             tx_count: size as u32,
             log_size: size as u64,
             log_root: merkle::root(&self.leaves[..size]),
@@ -134,13 +137,13 @@ impl Sample {
             epoch: header.epoch,
             view: header.view,
             kind: VoteKind::Finalize,
-            block: header.hash(),
+            block: header.hash(chancery_core::suite::Suite::default()),
         };
         let certificate = Certificate {
             kind: VoteKind::Finalize,
             epoch: header.epoch,
             view: header.view,
-            block: header.hash(),
+            block: header.hash(chancery_core::suite::Suite::default()),
             signatures: signers
                 .iter()
                 .map(|&i| IndexedSignature {

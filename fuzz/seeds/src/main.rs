@@ -239,7 +239,7 @@ fn consensus_seeds(out: &mut Out, chain: &Chain, blocks: &[Block]) {
     let fx = &chain.fx;
     let chain_id = fx.genesis.chain_id();
     let b = &blocks[0];
-    let digest = b.header.hash();
+    let digest = b.header.hash(chancery_core::suite::Suite::default());
     let cblock = CBlock {
         digest,
         parent: b.header.parent,
@@ -293,7 +293,7 @@ fn consensus_seeds(out: &mut Out, chain: &Chain, blocks: &[Block]) {
     ];
     let second = &blocks[1];
     let second_block = CBlock {
-        digest: second.header.hash(),
+        digest: second.header.hash(chancery_core::suite::Suite::default()),
         parent: digest,
         height: second.header.height,
         view: second.header.view,
@@ -332,7 +332,10 @@ fn consensus_seeds(out: &mut Out, chain: &Chain, blocks: &[Block]) {
     }
     for m in &messages {
         out.put("consensus_message", &m.encode());
-        out.put("consensus_frame", &chancery_node::compact::encode_message(m));
+        out.put(
+            "consensus_frame",
+            &chancery_node::compact::encode_message(m),
+        );
         // Proposals travel by transaction hash too.
         if let Message::Proposal(pm) = m {
             if let Ok(block) = codec::decode::<Block>(&pm.proposal.block.payload) {

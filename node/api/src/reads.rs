@@ -116,7 +116,7 @@ pub(crate) async fn blocks(
         })?;
         items.push(BlockSummary {
             height: ht,
-            hash: hd.hash().to_hex(),
+            hash: hd.hash(h.ledger.genesis().crypto).to_hex(),
             time_ms: hd.time.0,
             tx_count: hd.tx_count,
             log_size: hd.log_size,
@@ -180,7 +180,7 @@ pub(crate) async fn blocks_raw(
     }))
 }
 
-fn render_block(b: &Block, cert: &Certificate) -> BlockDetail {
+fn render_block(suite: chancery_core::suite::Suite, b: &Block, cert: &Certificate) -> BlockDetail {
     let transactions = b
         .txs
         .iter()
@@ -193,7 +193,7 @@ fn render_block(b: &Block, cert: &Certificate) -> BlockDetail {
         })
         .collect();
     BlockDetail {
-        hash: b.header.hash().to_hex(),
+        hash: b.header.hash(suite).to_hex(),
         header: to_value(&b.header),
         transactions,
         certificate: to_value(cert),
@@ -210,7 +210,7 @@ pub(crate) async fn block_at(
 ) -> ApiResult<Json<BlockDetail>> {
     let ht = height(&ht, "height")?;
     match h.ledger.block(ht)? {
-        Some((b, c)) => Ok(Json(render_block(&b, &c))),
+        Some((b, c)) => Ok(Json(render_block(h.ledger.genesis().crypto, &b, &c))),
         None => Err(ApiError::not_found(format!(
             "no block at height {ht}; the last is {}",
             h.ledger.tip().height
@@ -227,7 +227,7 @@ pub(crate) async fn block_latest(State(h): State<NodeHandle>) -> ApiResult<Json<
         return Err(ApiError::not_found("no block has been finalized yet"));
     }
     match h.ledger.block(tip)? {
-        Some((b, c)) => Ok(Json(render_block(&b, &c))),
+        Some((b, c)) => Ok(Json(render_block(h.ledger.genesis().crypto, &b, &c))),
         None => Err(ApiError::internal(format!("tip block {tip} missing"))),
     }
 }

@@ -189,10 +189,11 @@ impl From<&Tip> for ParentInfo {
     }
 }
 
-impl From<&BlockHeader> for ParentInfo {
-    fn from(h: &BlockHeader) -> Self {
+impl ParentInfo {
+    /// The parent facts of `h`, its digest taken with the chain's `suite`.
+    fn of(suite: chancery_core::suite::Suite, h: &BlockHeader) -> Self {
         ParentInfo {
-            digest: h.hash(),
+            digest: h.hash(suite),
             height: h.height,
             time: h.time,
             log_size: h.log_size,
@@ -358,7 +359,8 @@ impl App {
         if tip.hash == *digest {
             return Some(ParentInfo::from(&tip));
         }
-        self.headers.get(digest).map(ParentInfo::from)
+        let suite = self.ledger.genesis().crypto;
+        self.headers.get(digest).map(|h| ParentInfo::of(suite, h))
     }
 
     /// Remember the header of a block the consensus core holds (a certified parent), so
@@ -370,7 +372,7 @@ impl App {
             return;
         }
         if let Ok(b) = codec::decode::<Block>(&block.payload) {
-            if b.header.hash() == block.digest {
+            if b.header.hash(self.ledger.genesis().crypto) == block.digest {
                 self.remember(&b.header);
             }
         }
@@ -388,7 +390,8 @@ impl App {
                 self.headers.remove(&k);
             }
         }
-        self.headers.insert(h.hash(), h.clone());
+        self.headers
+            .insert(h.hash(self.ledger.genesis().crypto), h.clone());
     }
 
     /// The header of `digest`: a remembered one, or the tip's.
@@ -453,12 +456,19 @@ impl App {
         }
         let parent = suffix.last().unwrap_or(boundary);
         let time = TimestampMs(now.0.max(parent.time.0 + 1));
-        let header = suffix_child(boundary, parent, view, proposer, time);
+        let header = suffix_child(
+            self.ledger.genesis().crypto,
+            boundary,
+            parent,
+            view,
+            proposer,
+            time,
+        );
         let block = Block {
             header,
             txs: Vec::new(),
         };
-        let cblock = to_consensus(&block);
+        let cblock = to_consensus(self.ledger.genesis().crypto, &block);
         self.remember(&block.header);
         self.last_built = Some(Built {
             digest: cblock.digest,
@@ -527,7 +537,10 @@ impl App {
             parent: parent.digest,
             proposer,
             time,
-            txs_hash: chancery_core::block::txs_hash(std::iter::empty()),
+            txs_hash: chancery_core::block::txs_hash(
+                chancery_core::suite::Suite::default(),
+                std::iter::empty(),
+            ),
             tx_count: 0,
             log_size: info.log_size,
             log_root: info.log_root,
@@ -556,7 +569,7 @@ impl App {
         self.pace
             .observe(txs.len(), self.rt.now().saturating_duration_since(started));
         let block = Block { header, txs };
-        let cblock = to_consensus(&block);
+        let cblock = to_consensus(self.ledger.genesis().crypto, &block);
         // Never build a proposal the network would refuse (issue 14, finding 6).
         self.check_size(&cblock)?;
         // Our own block's result: the next leader (us, or a peer's block we check) builds
@@ -608,7 +621,7 @@ impl App {
         self.check_size(cblock)?;
         let block: Block = codec::decode(&cblock.payload)?;
         let h = &block.header;
-        let digest = h.hash();
+        let digest = h.hash(self.ledger.genesis().crypto);
         if digest != cblock.digest {
             return Err(mismatch("hash", cblock.digest, digest));
         }
@@ -656,7 +669,7 @@ impl App {
                 });
             }
             suffix.push(h.clone());
-            check_suffix(&boundary, &suffix)?;
+            check_suffix(self.ledger.genesis().crypto, &boundary, &suffix)?;
             self.remember(h);
             return Ok(true);
         }
@@ -810,7 +823,7 @@ impl App {
         let mut applied = Vec::new();
         let mut waiting: Vec<FinalBlock> = Vec::new();
         for f in run {
-            if !f.anchored() {
+            if !f.anchored(self.ledger.genesis().crypto) {
                 waiting.push(f);
                 continue;
             }
@@ -841,7 +854,7 @@ impl App {
         }
         let error = waiting.first().map(|w| CommitRunError::Unlinked {
             height: w.block.header.height,
-            hash: w.block.header.hash(),
+            hash: w.block.header.hash(self.ledger.genesis().crypto),
             cert_block: w.cert.block,
             left: waiting.len(),
         });
@@ -877,12 +890,12 @@ impl FinalBlock {
 
     /// Whether its certificate signs the block itself or the last of its suffix headers,
     /// so that it can be committed without the blocks after it.
-    fn anchored(&self) -> bool {
-        self.cert.block == self.block.header.hash()
+    fn anchored(&self, suite: chancery_core::suite::Suite) -> bool {
+        self.cert.block == self.block.header.hash(suite)
             || self
                 .suffix
                 .last()
-                .is_some_and(|s| s.hash() == self.cert.block)
+                .is_some_and(|s| s.hash(suite) == self.cert.block)
     }
 
     /// Its canonical encoding's size with the suffix headers, in bytes.
@@ -960,14 +973,17 @@ impl CommitRunError {
 /// Chancery's digest rule for consensus blocks: the payload is a canonical kernel block
 /// whose header hash is the digest and whose header names the same parent, height and view.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct KernelBinding;
+pub struct KernelBinding {
+    /// The chain's crypto suite: how blocks decode and hash.
+    pub suite: chancery_core::suite::Suite,
+}
 
 impl chancery_consensus::BlockBinding for KernelBinding {
     fn check(&self, block: &CBlock) -> Result<(), String> {
-        let decoded: Block = codec::decode(&block.payload)
+        let decoded: Block = codec::decode_in(self.suite, &block.payload)
             .map_err(|e| format!("payload is not a canonical block: {e}"))?;
         let h = &decoded.header;
-        let hash = h.hash();
+        let hash = h.hash(self.suite);
         if hash != block.digest {
             return Err(format!(
                 "payload hashes to {hash}, expected the digest {}",
@@ -986,15 +1002,15 @@ impl chancery_consensus::BlockBinding for KernelBinding {
     /// The boundary block of an epoch commits the next set (docs/governance.md). One
     /// decode per delivered block, as the driver's commit does.
     fn ends_epoch(&self, block: &CBlock) -> bool {
-        codec::decode::<Block>(&block.payload)
+        codec::decode_in::<Block>(self.suite, &block.payload)
             .is_ok_and(|b| b.header.next_validator_set != chancery_core::Digest::ZERO)
     }
 }
 
 /// The consensus view of a kernel block.
-pub fn to_consensus(block: &Block) -> CBlock {
+pub fn to_consensus(suite: chancery_core::suite::Suite, block: &Block) -> CBlock {
     CBlock {
-        digest: block.header.hash(),
+        digest: block.header.hash(suite),
         parent: block.header.parent,
         height: block.header.height,
         view: block.header.view,
@@ -1126,7 +1142,10 @@ mod fetched_run_tests {
         // the header of the honest execution (where the transaction was applied).
         let b = &mut blocks[3].block;
         b.txs[2].signature.0[0] ^= 1;
-        b.header.txs_hash = chancery_core::block::txs_hash(b.txs.iter().map(|t| t.hash()));
+        b.header.txs_hash = chancery_core::block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            b.txs.iter().map(|t| t.hash()),
+        );
         blocks[3].cert = fx.finalize(&blocks[3].block);
         let (mut plain, mut ahead) = (app(&fx), app(&fx));
         let a = plain.commit_run(blocks.clone());
@@ -1260,7 +1279,7 @@ mod pipeline_tests {
         block.header.height = Height(2);
         block.header.parent = b1.digest;
         block.header.time = TimestampMs(decode(&b1).header.time.0 + 1);
-        let forged = to_consensus(&block);
+        let forged = to_consensus(chancery_core::suite::Suite::default(), &block);
         match checker.check(&forged, &reference(&b1), 2, Epoch(0), now_ms()) {
             Verdict::Invalid(BlockCheckError::Header { field, .. }) => {
                 assert!(
@@ -1319,11 +1338,14 @@ mod pipeline_tests {
         let plain = leader
             .build(Epoch(0), View(1), 1, &genesis, now_ms())
             .unwrap();
-        assert!(KernelBinding.check(&plain).is_ok());
-        assert!(!KernelBinding.ends_epoch(&plain));
+        assert!(KernelBinding::default().check(&plain).is_ok());
+        assert!(!KernelBinding::default().ends_epoch(&plain));
         let mut block = decode(&plain);
         block.header.next_validator_set = Digest([5; 32]);
-        assert!(KernelBinding.ends_epoch(&to_consensus(&block)));
+        assert!(KernelBinding::default().ends_epoch(&to_consensus(
+            chancery_core::suite::Suite::default(),
+            &block
+        )));
     }
 
     /// A Byzantine leader's header with forged epoch fields (full or empty block): the
@@ -1360,7 +1382,7 @@ mod pipeline_tests {
             for (field, forge) in forgeries {
                 let mut block = decode(&honest);
                 forge(&mut block.header);
-                let forged = to_consensus(&block);
+                let forged = to_consensus(chancery_core::suite::Suite::default(), &block);
                 // The consensus epoch is the forged one too, as a leader would sign it.
                 let epoch = block.header.epoch;
                 match checker.check(&forged, &genesis, 1, epoch, now_ms()) {
@@ -1506,7 +1528,11 @@ mod suffix_tests {
         let h1 = codec::decode::<Block>(&s1.payload).unwrap();
         let bh = codec::decode::<Block>(&boundary.payload).unwrap().header;
         assert_eq!(
-            check_suffix(&bh, std::slice::from_ref(&h1.header)),
+            check_suffix(
+                chancery_core::suite::Suite::default(),
+                &bh,
+                std::slice::from_ref(&h1.header)
+            ),
             Ok(s1.digest)
         );
         assert!(h1.txs.is_empty());
@@ -1531,17 +1557,31 @@ mod suffix_tests {
         let mut with_tx = h1.clone();
         with_tx.txs = vec![c.fx.tx(&key, 0, anchor("smuggled"))];
         with_tx.header.tx_count = 1;
-        with_tx.header.txs_hash =
-            chancery_core::block::txs_hash(with_tx.txs.iter().map(|t| t.hash()));
+        with_tx.header.txs_hash = chancery_core::block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            with_tx.txs.iter().map(|t| t.hash()),
+        );
         let mut new_root = h1.clone();
         new_root.header.state_root = Digest([9; 32]);
         for (what, forged) in [("a transaction", with_tx), ("a new state root", new_root)] {
-            let v = app.check(&to_consensus(&forged), &b, 1, Epoch(0), now);
+            let v = app.check(
+                &to_consensus(chancery_core::suite::Suite::default(), &forged),
+                &b,
+                1,
+                Epoch(0),
+                now,
+            );
             assert!(matches!(v, Verdict::Invalid(_)), "{what}: {v:?}");
         }
         let mut next_epoch = h1.clone();
         next_epoch.header.epoch = Epoch(1);
-        let v = app.check(&to_consensus(&next_epoch), &b, 1, Epoch(1), now);
+        let v = app.check(
+            &to_consensus(chancery_core::suite::Suite::default(), &next_epoch),
+            &b,
+            1,
+            Epoch(1),
+            now,
+        );
         assert!(
             matches!(v, Verdict::Invalid(_)),
             "a block of epoch 1: {v:?}"
@@ -1567,10 +1607,23 @@ mod suffix_tests {
         let last = app.headers[&parent.digest].clone();
         let bh = codec::decode::<Block>(&boundary.payload).unwrap().header;
         let over = Block {
-            header: suffix_child(&bh, &last, View(500), 0, TimestampMs(last.time.0 + 1)),
+            header: suffix_child(
+                chancery_core::suite::Suite::default(),
+                &bh,
+                &last,
+                View(500),
+                0,
+                TimestampMs(last.time.0 + 1),
+            ),
             txs: vec![],
         };
-        let v = app.check(&to_consensus(&over), &parent, 0, Epoch(0), now);
+        let v = app.check(
+            &to_consensus(chancery_core::suite::Suite::default(), &over),
+            &parent,
+            0,
+            Epoch(0),
+            now,
+        );
         assert!(
             matches!(v, Verdict::Invalid(BlockCheckError::SuffixTooLong { .. })),
             "{v:?}"

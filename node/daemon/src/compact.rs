@@ -68,7 +68,12 @@ pub struct CompactProposal {
 impl Canonical for CompactProposal {
     const NAME: &'static str = "compact proposal";
     const BYTES_MAX: usize = chancery_consensus::wire::PROPOSAL_MSG_BYTES_MAX;
+    /// In the default suite; the driver decodes with the chain's ([`Canonical::validate_in`]).
     fn validate(&self) -> Result<(), ValidationError> {
+        self.validate_in(chancery_core::suite::Suite::default())
+    }
+
+    fn validate_in(&self, suite: chancery_core::suite::Suite) -> Result<(), ValidationError> {
         self.header.validate().map_err(|e| e.within("header"))?;
         check::list("txs", &self.txs, BLOCK_TXS_MAX)?;
         check::list(
@@ -85,7 +90,7 @@ impl Canonical for CompactProposal {
         }
         // Checked before anything is fetched: a list that cannot be the header's costs
         // the receiver nothing more.
-        let want = txs_hash(self.txs.iter().copied());
+        let want = txs_hash(suite, self.txs.iter().copied());
         if want != self.header.txs_hash {
             return Err(ValidationError::new(
                 "header.txs_hash",
@@ -119,9 +124,9 @@ impl CompactProposal {
         }
     }
 
-    /// The block's digest (its header hash).
-    pub fn digest(&self) -> Digest {
-        self.header.hash()
+    /// The block's digest (its header hash, with the chain's suite).
+    pub fn digest(&self, suite: chancery_core::suite::Suite) -> Digest {
+        self.header.hash(suite)
     }
 
     /// The transactions `lookup` does not know, in block order, without repeats.
@@ -138,6 +143,7 @@ impl CompactProposal {
     /// names the first transaction it lacks.
     pub fn rebuild(
         &self,
+        suite: chancery_core::suite::Suite,
         lookup: impl Fn(&TxHash) -> Option<Transaction>,
     ) -> Result<Message, TxHash> {
         let mut txs = Vec::with_capacity(self.txs.len());
@@ -149,7 +155,7 @@ impl CompactProposal {
             txs,
         };
         let cblock = CBlock {
-            digest: block.header.hash(),
+            digest: block.header.hash(suite),
             parent: block.header.parent,
             height: block.header.height,
             view: block.header.view,
@@ -373,7 +379,11 @@ mod tests {
         let (msg, c, txs) = proposal(&fx, 4);
         let by_hash: HashMap<TxHash, Transaction> =
             txs.iter().map(|t| (t.hash(), t.tx().clone())).collect();
-        let rebuilt = c.rebuild(|h| by_hash.get(h).cloned()).unwrap();
+        let rebuilt = c
+            .rebuild(chancery_core::suite::Suite::default(), |h| {
+                by_hash.get(h).cloned()
+            })
+            .unwrap();
         assert_eq!(rebuilt.encode(), msg.encode());
         // Through the wire format too.
         let Inbound::Compact(back) = decode(&encode_compact(&c)).unwrap() else {
@@ -387,7 +397,9 @@ mod tests {
         // A transaction missing is named.
         let gone = txs[2].hash();
         let e = c
-            .rebuild(|h| (*h != gone).then(|| by_hash.get(h).cloned()).flatten())
+            .rebuild(chancery_core::suite::Suite::default(), |h| {
+                (*h != gone).then(|| by_hash.get(h).cloned()).flatten()
+            })
             .unwrap_err();
         assert_eq!(e, gone);
         assert_eq!(c.missing(|h| *h != gone), vec![gone]);
@@ -421,7 +433,9 @@ mod tests {
         for t in &txs {
             assert_eq!(seen.get(&t.hash()).as_ref(), Some(t.tx()));
         }
-        assert!(c.rebuild(|h| seen.get(h)).is_ok());
+        assert!(c
+            .rebuild(chancery_core::suite::Suite::default(), |h| seen.get(h))
+            .is_ok());
         // Bytes that do not decode are kept but never handed out.
         seen.add([vec![1, 2, 3]]);
         assert!(seen
@@ -447,7 +461,7 @@ mod tests {
         let fx = Fixture::new();
         let (_, c, txs) = proposal(&fx, 3);
         let recent = RecentTxs::new();
-        recent.add(c.digest(), &txs);
+        recent.add(c.digest(chancery_core::suite::Suite::default()), &txs);
         let asked: Vec<TxHash> = txs.iter().rev().map(|t| t.hash()).collect();
         let all = recent.answer(&asked, usize::MAX);
         let want: Vec<Vec<u8>> = txs.iter().rev().map(|t| t.bytes().to_vec()).collect();

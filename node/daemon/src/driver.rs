@@ -585,7 +585,12 @@ impl Driver {
         }
         let restored = restored_votes(&*p.store, p.set.epoch.0, root.view)?;
         let sig_cache = Arc::new(SigCache::new(SIG_CACHE_ITEMS_MAX));
-        let core = new_core(cfg.clone(), restored, &sig_cache)?;
+        let core = new_core(
+            p.app.ledger.genesis().crypto,
+            cfg.clone(),
+            restored,
+            &sig_cache,
+        )?;
         let names: Vec<PeerName> = p
             .set
             .validators
@@ -1027,13 +1032,13 @@ impl Driver {
             self.net.report(from, Misbehaviour::Invalid);
             return None;
         }
-        let digest = c.digest();
+        let digest = c.digest(self.app.ledger.genesis().crypto);
         if self.compact_pending.iter().any(|p| p.digest == digest) {
             return None;
         }
         let pool = &self.app.mempool;
         let seen = &self.seen;
-        if let Ok(m) = c.rebuild(|h| {
+        if let Ok(m) = c.rebuild(self.app.ledger.genesis().crypto, |h| {
             pool.verified(h)
                 .map(|v| v.tx().clone())
                 .or_else(|| seen.get(h))
@@ -1066,7 +1071,7 @@ impl Driver {
         let pool = &self.app.mempool;
         let seen = &self.seen;
         self.compact_pending.retain(|p| {
-            let rebuilt = p.compact.rebuild(|h| {
+            let rebuilt = p.compact.rebuild(self.app.ledger.genesis().crypto, |h| {
                 p.fetched
                     .get(h)
                     .cloned()
@@ -1482,7 +1487,12 @@ impl Driver {
         cfg.root = root;
         cfg.root_cert = root_cert;
         let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
-        self.core = new_core(cfg, restored, &self.sig_cache)?;
+        self.core = new_core(
+            self.app.ledger.genesis().crypto,
+            cfg,
+            restored,
+            &self.sig_cache,
+        )?;
         self.pending_propose = None;
         self.pending_validate.clear();
         self.step(Input::Start)
@@ -1507,7 +1517,12 @@ impl Driver {
             cfg.root = root;
             cfg.root_cert = None;
             let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
-            self.core = new_core(cfg, restored, &self.sig_cache)?;
+            self.core = new_core(
+                self.app.ledger.genesis().crypto,
+                cfg,
+                restored,
+                &self.sig_cache,
+            )?;
             self.step(Input::Work {
                 pending: self.work_told,
             })?;
@@ -1678,7 +1693,7 @@ impl Driver {
     fn announce(&mut self, block: &Block) {
         let _ = self.events.send(Event::Block {
             height: block.header.height,
-            hash: block.header.hash(),
+            hash: block.header.hash(self.app.ledger.genesis().crypto),
             tx_count: block.header.tx_count,
             log_size: block.header.log_size,
         });
@@ -1943,17 +1958,18 @@ impl Driver {
         if block.height <= self.app.ledger.tip().height {
             return Ok(()); // already applied through catch-up
         }
-        let decoded: Block = match codec::decode(&block.payload) {
-            Ok(b) => b,
-            Err(e) => {
-                self.refuse_finalized(
-                    block.height,
-                    &format!("payload is not a canonical block: {e}"),
-                );
-                return Ok(());
-            }
-        };
-        let hash = decoded.header.hash();
+        let decoded: Block =
+            match codec::decode_in(self.app.ledger.genesis().crypto, &block.payload) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.refuse_finalized(
+                        block.height,
+                        &format!("payload is not a canonical block: {e}"),
+                    );
+                    return Ok(());
+                }
+            };
+        let hash = decoded.header.hash(self.app.ledger.genesis().crypto);
         if hash != block.digest || decoded.header.height != block.height {
             self.refuse_finalized(
                 block.height,
@@ -2364,12 +2380,17 @@ async fn fetch_txs(
 }
 
 /// The consensus core over the shared signature cache ([`CachedVerifier`]).
-fn new_core(cfg: CoreConfig, restored: Vec<Vote>, cache: &Arc<SigCache>) -> anyhow::Result<Core> {
+fn new_core(
+    suite: chancery_core::suite::Suite,
+    cfg: CoreConfig,
+    restored: Vec<Vote>,
+    cache: &Arc<SigCache>,
+) -> anyhow::Result<Core> {
     Core::with_verifier(
         cfg,
         restored,
         Box::new(CachedVerifier::new(cache.clone())),
-        Box::new(crate::app::KernelBinding),
+        Box::new(crate::app::KernelBinding { suite }),
     )
     .map_err(|e| anyhow::anyhow!("consensus configuration: {e}"))
 }
@@ -2747,7 +2768,7 @@ mod tests {
         // The certificate and the consensus digest name the real block; the payload is
         // another block.
         let block = CBlock {
-            digest: real.header.hash(),
+            digest: real.header.hash(chancery_core::suite::Suite::default()),
             parent: tip,
             height: Height(1),
             view: View(1),
@@ -2770,12 +2791,18 @@ mod tests {
         let c2 = fx.finalize(&b2);
         // b1 is finalized by b2's certificate (a descendant), so it waits first.
         let res = r.drv.effect(
-            finalized(crate::app::to_consensus(&b1), c2.clone()),
+            finalized(
+                crate::app::to_consensus(chancery_core::suite::Suite::default(), &b1),
+                c2.clone(),
+            ),
             &mut VecDeque::new(),
         );
         assert!(res.is_ok(), "{:?}", res.err());
         let res = r.drv.effect(
-            finalized(crate::app::to_consensus(&b2), c2),
+            finalized(
+                crate::app::to_consensus(chancery_core::suite::Suite::default(), &b2),
+                c2,
+            ),
             &mut VecDeque::new(),
         );
         assert_refused_and_synced(&mut r, res);
@@ -2788,7 +2815,10 @@ mod tests {
         let tip = r.drv.app.ledger.tip().hash;
         let b1 = empty_block(&fx, &r.drv.app.ledger, 1, tip);
         let res = r.drv.effect(
-            finalized(crate::app::to_consensus(&b1), fx.finalize(&b1)),
+            finalized(
+                crate::app::to_consensus(chancery_core::suite::Suite::default(), &b1),
+                fx.finalize(&b1),
+            ),
             &mut VecDeque::new(),
         );
         assert!(res.is_ok(), "{:?}", res.err());
@@ -2810,7 +2840,10 @@ mod tests {
                 .push(FinalBlock::new(b1.clone(), later.clone()));
         }
         let res = r.drv.effect(
-            finalized(crate::app::to_consensus(&b1), later),
+            finalized(
+                crate::app::to_consensus(chancery_core::suite::Suite::default(), &b1),
+                later,
+            ),
             &mut VecDeque::new(),
         );
         assert!(res.is_ok(), "{:?}", res.err());
@@ -3818,7 +3851,10 @@ mod epoch_tests {
         let mut inputs = VecDeque::new();
         r.drv
             .effect(
-                finalized(crate::app::to_consensus(&block), fx.finalize(&block)),
+                finalized(
+                    crate::app::to_consensus(chancery_core::suite::Suite::default(), &block),
+                    fx.finalize(&block),
+                ),
                 &mut inputs,
             )
             .unwrap();
@@ -3900,12 +3936,18 @@ mod epoch_tests {
         let mut cfg = r.drv.core_cfg.clone();
         assert_eq!(cfg.set.epoch, Epoch(0));
         cfg.root = BlockRef {
-            digest: b.header.hash(),
+            digest: b.header.hash(chancery_core::suite::Suite::default()),
             height: boundary,
             view: b.header.view,
         };
         cfg.root_cert = Some(cert);
-        r.drv.core = new_core(cfg, Vec::new(), &r.drv.sig_cache).unwrap();
+        r.drv.core = new_core(
+            chancery_core::suite::Suite::default(),
+            cfg,
+            Vec::new(),
+            &r.drv.sig_cache,
+        )
+        .unwrap();
         r.drv.timers.push(Reverse(Timer {
             at: Instant::now(),
             seq: 999,
@@ -4010,7 +4052,13 @@ mod epoch_tests {
             view: View(10),
         };
         cfg.root_cert = Some(tip_cert);
-        r.drv.core = new_core(cfg, Vec::new(), &r.drv.sig_cache).unwrap();
+        r.drv.core = new_core(
+            chancery_core::suite::Suite::default(),
+            cfg,
+            Vec::new(),
+            &r.drv.sig_cache,
+        )
+        .unwrap();
         r.drv.step(Input::Start).unwrap();
         assert_eq!(r.drv.core.leader(View(11)), 3);
         assert_eq!(r.drv.core.leader(View(12)), 0);
@@ -4058,6 +4106,7 @@ mod epoch_tests {
         assert_eq!(built.header.parent, b.digest);
         assert_eq!(
             chancery_core::epoch::check_suffix(
+                chancery_core::suite::Suite::default(),
                 &boundary.header,
                 std::slice::from_ref(&built.header)
             ),
@@ -4170,7 +4219,7 @@ mod epoch_tests {
             let (b, cert) = r.drv.app.ledger.block(boundary.height).unwrap().unwrap();
             let params = r.drv.app.ledger.params_at(from_height).unwrap();
             let root = BlockRef {
-                digest: b.header.hash(),
+                digest: b.header.hash(chancery_core::suite::Suite::default()),
                 height: boundary.height,
                 view: b.header.view,
             };
@@ -4180,7 +4229,13 @@ mod epoch_tests {
             cfg.heartbeat_ms = params.heartbeat_ms;
             cfg.root_cert = Some(cert);
             r.drv.core_cfg = cfg.clone();
-            r.drv.core = new_core(cfg, Vec::new(), &r.drv.sig_cache).unwrap();
+            r.drv.core = new_core(
+                chancery_core::suite::Suite::default(),
+                cfg,
+                Vec::new(),
+                &r.drv.sig_cache,
+            )
+            .unwrap();
             assert_eq!(
                 r.drv.core.index(),
                 Some(0),

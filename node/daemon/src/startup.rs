@@ -325,7 +325,10 @@ mod tests {
             chancery_core::TimestampMs(1),
         );
         header.tx_count = n as u32;
-        header.txs_hash = chancery_core::block::txs_hash(txs.iter().map(|t| t.hash()));
+        header.txs_hash = chancery_core::block::txs_hash(
+            chancery_core::suite::Suite::default(),
+            txs.iter().map(|t| t.hash()),
+        );
         chancery_core::block::Block { header, txs }
     }
 
@@ -361,7 +364,7 @@ mod tests {
             proposal: Proposal {
                 epoch: chancery_core::Epoch(0),
                 parent_view: chancery_core::View(0),
-                block: crate::app::to_consensus(&block),
+                block: crate::app::to_consensus(chancery_core::suite::Suite::default(), &block),
                 proposer: 0,
                 signature: chancery_core::Signature([7; 64]),
             },
@@ -396,7 +399,7 @@ mod tests {
         let proposal = |fill: u8| Proposal {
             epoch: chancery_core::Epoch(0),
             parent_view: chancery_core::View(0),
-            block: crate::app::to_consensus(&block),
+            block: crate::app::to_consensus(chancery_core::suite::Suite::default(), &block),
             proposer: 0,
             signature: chancery_core::Signature([fill; 64]),
         };

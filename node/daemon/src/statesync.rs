@@ -229,7 +229,7 @@ pub fn state_sync(
             });
         match got {
             Ok(m) => {
-                chosen = Some((m, cp.header.hash()));
+                chosen = Some((m, cp.header.hash(genesis.crypto)));
                 break;
             }
             Err(fault) => rot.drop_source(*s, &fault),
@@ -247,7 +247,8 @@ pub fn state_sync(
     rot.sources = offers
         .iter()
         .filter(|(s, cp)| {
-            cp.header.hash() == header_hash && !rot.dropped.iter().any(|(n, _)| *n == s.name())
+            cp.header.hash(genesis.crypto) == header_hash
+                && !rot.dropped.iter().any(|(n, _)| *n == s.name())
         })
         .map(|(s, _)| *s)
         .collect();

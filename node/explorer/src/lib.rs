@@ -111,6 +111,11 @@ pub struct Explorer {
 }
 
 impl Explorer {
+    /// The chain's crypto suite (block hashes are taken with it).
+    pub fn suite(&self) -> chancery_core::suite::Suite {
+        self.node.ledger.genesis().crypto
+    }
+
     /// Bring the catalog up to date, reading at most a bounded number of new entries.
     fn refresh_catalog(&self) {
         if let Err(e) = self

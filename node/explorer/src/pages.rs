@@ -222,7 +222,7 @@ fn home_page(x: &Explorer, cx: &Ctx) -> R {
                             td { a href=(format!("/blocks/{}", b.height.0)) { (l.number(b.height.0)) } }
                             td { (l.time(b.time)) }
                             td.num { (b.tx_count) }
-                            td { (short(&b.hash())) }
+                            td { (short(&b.hash(x.suite()))) }
                         }
                     }
                 }
@@ -289,7 +289,7 @@ fn block_page(x: &Explorer, cx: &Ctx, h: &str) -> R {
     let body = html! {
         dl.kv {
             dt { (l.t("时间", "Time")) } dd { (l.time(hd.time)) }
-            dt { (l.t("区块哈希", "Block hash")) } dd { code { (hd.hash().to_hex()) } }
+            dt { (l.t("区块哈希", "Block hash")) } dd { code { (hd.hash(x.suite()).to_hex()) } }
             dt { (l.t("父区块", "Parent")) } dd {
                 @if height > 1 { a href=(format!("/blocks/{}", height - 1)) { code { (hd.parent.to_hex()) } } }
                 @else { code { (hd.parent.to_hex()) } }
@@ -303,7 +303,7 @@ fn block_page(x: &Explorer, cx: &Ctx, h: &str) -> R {
                 dt { (l.t("确定证书", "Finality certificate")) }
                 dd {
                     (c.signatures.len()) (l.t(" 个验证人签名", " validator signatures"))
-                    @if c.block != hd.hash() {
+                    @if c.block != hd.hash(x.suite()) {
                         " " (l.t("（由后继区块的证书一并确定）", "(finalized by a descendant's certificate)"))
                     }
                 }
@@ -1067,7 +1067,7 @@ fn search_hits(x: &Explorer, cx: &Ctx) -> Result<(Vec<(String, String)>, bool), 
             ));
         }
         if let Ok(hd) = ledger.block_header(ledger.tip().height) {
-            if hd.is_some_and(|(b, _)| b.hash() == h) {
+            if hd.is_some_and(|(b, _)| b.hash(x.suite()) == h) {
                 hits.push((
                     format!("{} {}", l.t("区块", "Block"), ledger.tip().height.0),
                     format!("/blocks/{}", ledger.tip().height.0),

@@ -258,7 +258,7 @@ fn replay_block(
         header: sb.header.clone(),
         txs: entries.iter().map(|e| e.tx.clone()).collect(),
     };
-    let descendants = stored_descendants(store, h, &sb, &cert)?;
+    let descendants = stored_descendants(replay.genesis().crypto, store, h, &sb, &cert)?;
     match replay.apply_by_descendant(&block, &cert, &descendants) {
         Ok(applied) => {
             for (i, (e, o)) in entries.iter().zip(&applied.outcomes).enumerate() {
@@ -387,13 +387,14 @@ fn stored_entries(
 /// up to the certified block (at most [`DESCENDANTS_MAX`]), as the live node had them.
 /// Empty if the certificate is the block's own.
 fn stored_descendants(
+    suite: chancery_core::suite::Suite,
     store: &dyn Store,
     h: Height,
     sb: &StoredBlock,
     cert: &Certificate,
 ) -> Result<Vec<BlockHeader>, LedgerError> {
     let mut descendants = Vec::new();
-    if cert.block == sb.header.hash() {
+    if cert.block == sb.header.hash(suite) {
         return Ok(descendants);
     }
     let mut at = (h, sb.header.is_boundary());
@@ -416,7 +417,7 @@ fn stored_descendants(
         let Ok(d) = codec::decode::<StoredBlock>(&v) else {
             break;
         };
-        let done = d.header.hash() == cert.block;
+        let done = d.header.hash(suite) == cert.block;
         at = (next, d.header.is_boundary());
         descendants.push(d.header);
         if done {

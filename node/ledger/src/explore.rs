@@ -422,7 +422,8 @@ impl Ledger {
             .block_certificate(boundary)?
             .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
         let suffix = self.block_suffix(boundary)?;
-        let certified = chancery_core::epoch::check_suffix(&sb.header, &suffix).ok();
+        let certified =
+            chancery_core::epoch::check_suffix(self.genesis.crypto, &sb.header, &suffix).ok();
         if sb.header.epoch != epoch || certified != Some(certificate.block) {
             return Err(corrupt(
                 Column::Certs,

@@ -822,7 +822,7 @@ impl Ledger {
             .ok_or_else(|| corrupt(Column::Blocks, &schema::be(h), "last applied block missing"))?;
         Ok(Tip {
             height: sb.header.height,
-            hash: sb.header.hash(),
+            hash: sb.header.hash(self.genesis.crypto),
             time: sb.header.time,
             state_root: sb.header.state_root,
             log_root: sb.header.log_root,
@@ -1118,7 +1118,8 @@ impl Ledger {
         let up = smt::update(base.state_root, &list, &mut |h, d, p| {
             self.load_node(inner, &base.plans, h, d, p)
         })?;
-        let txs_hash = chancery_core::block::txs_hash(entries.iter().map(|(h, _)| *h));
+        let txs_hash =
+            chancery_core::block::txs_hash(self.genesis.crypto, entries.iter().map(|(h, _)| *h));
         Ok(Executed {
             height,
             time,
@@ -1217,10 +1218,10 @@ impl Ledger {
                 found: h.chain_id.to_hex(),
             });
         }
-        let hash = h.hash();
+        let hash = h.hash(self.genesis.crypto);
         if h.is_boundary() && !descendants.is_empty() {
             // Past a boundary only suffix blocks: empty, changing nothing (R13).
-            chancery_core::epoch::check_suffix(h, descendants)
+            chancery_core::epoch::check_suffix(self.genesis.crypto, h, descendants)
                 .map_err(|e| LedgerError::Certificate(format!("boundary suffix: {e}")))?;
         }
         let mut link = hash;
@@ -1238,7 +1239,7 @@ impl Ledger {
                     d.height, d.epoch, h.epoch
                 )));
             }
-            link = d.hash();
+            link = d.hash(self.genesis.crypto);
         }
         if cert.block != link {
             return Err(LedgerError::Certificate(format!(

@@ -184,7 +184,7 @@ impl Ledger {
             }
             // `NoSuchHeight` for a `height` above the tip.
             let (header, certificate) = self.header_and_cert(h)?;
-            if certificate.block == header.hash() {
+            if certificate.block == header.hash(self.genesis.crypto) {
                 return Ok(Checkpoint {
                     header,
                     certificate,
@@ -208,7 +208,7 @@ impl Ledger {
                 return Ok(None);
             }
             let (header, certificate) = self.header_and_cert(h)?;
-            if certificate.block == header.hash() {
+            if certificate.block == header.hash(self.genesis.crypto) {
                 return Ok(Some(Checkpoint {
                     header,
                     certificate,
@@ -494,7 +494,7 @@ mod tests {
         };
         let mut h4 = fx.header(
             Height(4),
-            h3.hash(),
+            h3.hash(chancery_core::suite::Suite::default()),
             chancery_core::TimestampMs(t1.0 + 1000),
         );
         h4.log_size = h3.log_size;

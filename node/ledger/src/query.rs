@@ -384,13 +384,13 @@ impl Ledger {
             if self
                 .block_suffix(h)?
                 .last()
-                .is_some_and(|s| s.hash() == cert.block)
+                .is_some_and(|s| s.hash(self.genesis.crypto) == cert.block)
             {
                 return Ok(true);
             }
             h = h.next();
             match self.stored_block(h)? {
-                Some(sb) if sb.header.hash() == cert.block => return Ok(true),
+                Some(sb) if sb.header.hash(self.genesis.crypto) == cert.block => return Ok(true),
                 Some(_) => continue,
                 None => return Ok(false),
             }
@@ -423,7 +423,7 @@ impl Ledger {
                 .ok_or_else(|| corrupt(Column::Log, &schema::be(index), "missing entry"))?;
             txs.push(e.tx);
         }
-        let got = chancery_core::block::txs_hash(txs.iter().map(|t| t.hash()));
+        let got = chancery_core::block::txs_hash(self.genesis.crypto, txs.iter().map(|t| t.hash()));
         let k = schema::be(height.0);
         if got != sb.header.txs_hash {
             return Err(corrupt(
@@ -440,7 +440,9 @@ impl Ledger {
             .get(Column::Certs, &k)?
             .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
         let cert: Certificate = decode_at(Column::Certs, &k, &c)?;
-        if cert.block != sb.header.hash() && !self.finalizes_descendant(height, &cert)? {
+        if cert.block != sb.header.hash(self.genesis.crypto)
+            && !self.finalizes_descendant(height, &cert)?
+        {
             return Err(corrupt(
                 Column::Certs,
                 &k,

@@ -196,7 +196,7 @@ pub mod fixture {
                 parent,
                 proposer: 0,
                 time,
-                txs_hash: txs_hash([]),
+                txs_hash: txs_hash(self.genesis.crypto, []),
                 tx_count: 0,
                 log_size: 0,
                 log_root: chancery_core::Digest::ZERO,
@@ -219,13 +219,13 @@ pub mod fixture {
                 epoch: block.header.epoch,
                 view: block.header.view,
                 kind: VoteKind::Finalize,
-                block: block.header.hash(),
+                block: block.header.hash(self.genesis.crypto),
             };
             Certificate {
                 kind: VoteKind::Finalize,
                 epoch: block.header.epoch,
                 view: block.header.view,
-                block: block.header.hash(),
+                block: block.header.hash(self.genesis.crypto),
                 signatures: signers
                     .iter()
                     .enumerate()
@@ -532,6 +532,7 @@ pub mod governed {
             for i in 0..n as u64 {
                 let parent = suffix.last().unwrap_or(&header).clone();
                 suffix.push(chancery_core::epoch::suffix_child(
+                    self.fx.genesis.crypto,
                     &header,
                     &parent,
                     View(parent.view.0 + 1),

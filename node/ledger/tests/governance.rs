@@ -397,10 +397,20 @@ fn the_epoch_switches_after_the_delay_and_headers_say_so() {
     let ex_b = c.ledger.execute(&[], time, tip.height.next()).unwrap();
     let mut hb = c.fx.header(tip.height.next(), tip.hash, time);
     ex_b.fill_header(&mut hb);
-    c.ledger.keep_speculative(hb.hash(), &ex_b);
+    c.ledger
+        .keep_speculative(hb.hash(chancery_core::suite::Suite::default()), &ex_b);
     let t2 = TimestampMs(time.0 + 1000);
-    let ex_c = c.ledger.execute_on(&hb.hash(), &[], t2, start).unwrap();
-    let mut hc = c.fx.header(start, hb.hash(), t2);
+    let ex_c = c
+        .ledger
+        .execute_on(
+            &hb.hash(chancery_core::suite::Suite::default()),
+            &[],
+            t2,
+            start,
+        )
+        .unwrap();
+    let mut hc =
+        c.fx.header(start, hb.hash(chancery_core::suite::Suite::default()), t2);
     ex_c.fill_header(&mut hc);
     assert_eq!(hc.epoch, Epoch(1));
     let mut keys1 = c.fx.validators.clone();

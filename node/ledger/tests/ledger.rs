@@ -1336,7 +1336,11 @@ fn block_finalized_by_a_descendants_certificate() {
         txs: vec![],
     };
     // An empty child repeats its parent's roots.
-    let mut h2 = fx.header(Height(2), h1.hash(), TimestampMs(t1.0 + 1000));
+    let mut h2 = fx.header(
+        Height(2),
+        h1.hash(chancery_core::suite::Suite::default()),
+        TimestampMs(t1.0 + 1000),
+    );
     h2.log_size = h1.log_size;
     h2.log_root = h1.log_root;
     h2.state_root = h1.state_root;
@@ -1368,7 +1372,10 @@ fn block_finalized_by_a_descendants_certificate() {
         .apply_by_descendant(&b1, &cert2, &[h2.clone()])
         .unwrap();
     ledger.apply(&b2, &cert2).unwrap();
-    assert_eq!(ledger.tip().hash, h2.hash());
+    assert_eq!(
+        ledger.tip().hash,
+        h2.hash(chancery_core::suite::Suite::default())
+    );
     let (served, served_cert) = ledger.block(Height(1)).unwrap().unwrap();
     assert_eq!(served, b1);
     assert_eq!(served_cert, cert2);

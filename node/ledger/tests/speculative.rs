@@ -49,7 +49,7 @@ fn build(
     header.view = View(view);
     ex.fill_header(&mut header);
     let block = Block { header, txs };
-    let hash = block.header.hash();
+    let hash = block.header.hash(chancery_core::suite::Suite::default());
     assert!(
         l.keep_speculative(hash, &ex),
         "result of height {height} kept"

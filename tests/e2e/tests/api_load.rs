@@ -26,14 +26,35 @@ const SSE_STREAMS: usize = 12;
 /// flood's own requests and the measurements still get through).
 const IDLE_CONNECTIONS: usize = 80;
 
+/// Most times a probe of the flooded node is asked again after a rate-limit answer.
+const PROBE_RETRIES_MAX: u32 = 500;
+
+/// The finalized height `api` reports. The probe shares the flood's address, so the
+/// node's per-client rate limit may refuse it (429, which is the limit working): it asks
+/// again after the wait the node names, at least a millisecond, a bounded number of times.
+fn probe_height(api: &str) -> u64 {
+    let c = client(api);
+    for _ in 0..PROBE_RETRIES_MAX {
+        match c.status() {
+            Ok(s) => return s.tip.height,
+            Err(chancery_client::ClientError::Status { status: 429, .. }) => {
+                // Backing off as the node asks, not a synchronisation point.
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("{api}: /v1/status refused by the rate limit {PROBE_RETRIES_MAX} times in a row")
+}
+
 /// Finalized heights of `api` per second over `WINDOW`, from `/v1/status` (the height is
 /// the node's own: a starved node falls behind the others).
 fn rate_over_window(api: &str) -> f64 {
-    let h0 = tip_height(api);
+    let h0 = probe_height(api);
     let t0 = Instant::now();
     // The window itself is what is measured, not a synchronisation point.
     std::thread::sleep(WINDOW);
-    let h1 = tip_height(api);
+    let h1 = probe_height(api);
     (h1.saturating_sub(h0)) as f64 / t0.elapsed().as_secs_f64()
 }
 

@@ -667,7 +667,7 @@ impl Checker {
                     "node {i}: block {h} below its tip {tip} is missing"
                 ));
             };
-            let hash = block.header.hash();
+            let hash = block.header.hash(ledger.genesis().crypto);
             let root = block.header.state_root;
             match self.seen.get(&h) {
                 Some((other, other_root, by)) if *other != hash || *other_root != root => {

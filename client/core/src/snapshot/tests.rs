@@ -69,13 +69,13 @@ fn checkpoint(height: u64, state_root: Digest, log: &[Digest]) -> VerifiedCheckp
         epoch: header.epoch,
         view: header.view,
         kind: VoteKind::Finalize,
-        block: header.hash(),
+        block: header.hash(crate::suite::Suite::default()),
     };
     let certificate = Certificate {
         kind: VoteKind::Finalize,
         epoch: header.epoch,
         view: header.view,
-        block: header.hash(),
+        block: header.hash(crate::suite::Suite::default()),
         signatures: keys()[..3]
             .iter()
             .enumerate()

@@ -1149,7 +1149,10 @@ pub fn block() -> BoxedStrategy<Block> {
     )
         .prop_map(|(mut header, txs)| {
             header.tx_count = txs.len() as u32;
-            header.txs_hash = txs_hash(txs.iter().map(Transaction::hash));
+            header.txs_hash = txs_hash(
+                chancery_core::suite::Suite::default(),
+                txs.iter().map(Transaction::hash),
+            );
             Block { header, txs }
         })
         .boxed()

@@ -477,7 +477,10 @@ pub fn block_header() -> BlockHeader {
         parent: Digest::ZERO,
         proposer: 1,
         time: block_time(),
-        txs_hash: txs_hash([transaction().hash()]),
+        txs_hash: txs_hash(
+            chancery_core::suite::Suite::default(),
+            [transaction().hash()],
+        ),
         tx_count: 1,
         log_size: 1,
         log_root: domain::LOG_LEAF.hash(&chancery_core::encode(&log_entry())),
@@ -495,7 +498,7 @@ pub fn certificate() -> Certificate {
         epoch: h.epoch,
         view: h.view,
         kind: VoteKind::Finalize,
-        block: h.hash(),
+        block: h.hash(chancery_core::suite::Suite::default()),
     };
     let keys = validator_keys();
     Certificate {
