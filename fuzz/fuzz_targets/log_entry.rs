@@ -9,6 +9,6 @@ fuzz_target!(|data: &[u8]| {
     let Some(entry) = chancery_fuzz::canonical::<LogEntry>(data) else {
         return;
     };
-    let _ = merkle::leaf_hash(data);
+    let _ = merkle::leaf_hash(chancery_core::suite::Suite::default(), data);
     let _ = entry.tx.hash();
 });

@@ -79,7 +79,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert_eq!(verified.checkpoint(), &cp);
-    if let Ok(value) = verify_state_proof(&verified.header().state_root, &proof) {
+    if let Ok(value) = verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &verified.header().state_root,
+        &proof,
+    ) {
         assert_eq!(value, proof.value);
     }
 });

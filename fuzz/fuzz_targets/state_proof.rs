@@ -12,10 +12,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     chancery_fuzz::json_round_trip(&proof);
-    let _ = proof.key.hash();
-    match verify_state_proof(&Digest::ZERO, &proof) {
+    let _ = proof.key.hash(chancery_core::suite::Suite::default());
+    match verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &Digest::ZERO,
+        &proof,
+    ) {
         Err(StateProofError::RootMismatch { found, .. }) => {
-            match verify_state_proof(&found, &proof) {
+            match verify_state_proof(chancery_core::suite::Suite::default(), &found, &proof) {
                 Ok(value) => assert_eq!(value, proof.value, "proved another value"),
                 Err(e) => panic!("refused at the root it leads to ({found}): {e}"),
             }

@@ -268,7 +268,14 @@ const ASSETS: [(&str, &str, &str, &str, u64); 4] = [
 ];
 
 /// The seven records of round `n` of signer `s` (of agency `a`, `b` another agency).
-fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<Record>> {
+fn round(
+    suite: chancery_core::suite::Suite,
+    run: &str,
+    s: usize,
+    a: &AgencyId,
+    b: &AgencyId,
+    n: u64,
+) -> Result<Vec<Record>> {
     let tag = format!("{run}-{s}-{n}");
     let asset = format!("{a}-bench-{tag}");
     let ocid = format!("ocds-bench-{a}-{tag}");
@@ -278,9 +285,9 @@ fn round(run: &str, s: usize, a: &AgencyId, b: &AgencyId, n: u64) -> Result<Vec<
     let (_, _, _, _, price) = ASSETS[(n as usize + s) % ASSETS.len()];
     let amended_value = (award.value.minor / 100).saturating_sub(price).max(1);
     Ok(vec![
-        Record::RegisterAsset(register_asset(&asset, &tag, a, s, n, today)?),
+        Record::RegisterAsset(register_asset(suite, &asset, &tag, a, s, n, today)?),
         Record::AwardProcurement(award),
-        Record::GrantDataAccess(grant_data_access(&grant, a, b, n, today)?),
+        Record::GrantDataAccess(grant_data_access(suite, &grant, a, b, n, today)?),
         Record::AnchorDocument(AnchorDocument {
             document: document("report", "年度资产报告", &format!("{tag}-report")),
             supports: RecordRef::Asset(asset.clone()),
@@ -318,6 +325,7 @@ fn quantity(s: usize, n: u64) -> u64 {
 
 /// The asset registered in round `n` of signer `s`, with a freshly salted location.
 fn register_asset(
+    suite: chancery_core::suite::Suite,
     asset: &str,
     tag: &str,
     a: &AgencyId,
@@ -343,6 +351,7 @@ fn register_asset(
         funding_source: FundingSource::FiscalAppropriation,
         custodian: a.clone(),
         location: Restricted::seal(
+            suite,
             &location_salt,
             &format!("{a} 办公楼 {} 层 {} 室", 1 + n % 9, 100 + s),
         ),
@@ -421,6 +430,7 @@ fn award(ocid: &str, tag: &str, a: &AgencyId, s: usize, n: u64, today: Date) -> 
 /// The data-sharing grant of round `n` from agency `a` to `b`, with freshly salted
 /// constraints.
 fn grant_data_access(
+    suite: chancery_core::suite::Suite,
     grant: &str,
     a: &AgencyId,
     b: &AgencyId,
@@ -439,7 +449,7 @@ fn grant_data_access(
         condition: SharingCondition::Conditional,
         valid_from: today,
         valid_until: date(2027, 12, 31)?,
-        constraints: Restricted::seal(&constraints_salt, &vec![]),
+        constraints: Restricted::seal(suite, &constraints_salt, &vec![]),
     })
 }
 
@@ -933,7 +943,8 @@ fn sign_rounds(b: &Bench, i: usize, s: &Signer, rounds: u64) -> Result<(Vec<Sign
     let mut bytes = 0u64;
     let mut seq = 0u64;
     for n in 0..rounds {
-        for record in round(&b.run, i, &s.agency, &s.next, n)? {
+        // The chain's suite is the signing key's.
+        for record in round(s.key.suite(), &b.run, i, &s.agency, &s.next, n)? {
             let body = TxBody {
                 chain_id: b.chain_id,
                 signer: s.key.public(),
@@ -1963,7 +1974,15 @@ mod tests {
         let b: AgencyId = "ndrc".parse().unwrap();
         let mut ids = HashSet::new();
         for n in 0..10 {
-            let records = round("abcd1234", 3, &a, &b, n).unwrap();
+            let records = round(
+                chancery_core::suite::Suite::default(),
+                "abcd1234",
+                3,
+                &a,
+                &b,
+                n,
+            )
+            .unwrap();
             assert_eq!(records.len(), 7);
             for r in records {
                 r.validate().unwrap();
@@ -1984,8 +2003,30 @@ mod tests {
                 _ => None,
             })
         };
-        let first = location(round("abcd1234", 3, &a, &b, 1).unwrap()).unwrap();
-        let second = location(round("abcd1234", 3, &a, &b, 1).unwrap()).unwrap();
+        let first = location(
+            round(
+                chancery_core::suite::Suite::default(),
+                "abcd1234",
+                3,
+                &a,
+                &b,
+                1,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let second = location(
+            round(
+                chancery_core::suite::Suite::default(),
+                "abcd1234",
+                3,
+                &a,
+                &b,
+                1,
+            )
+            .unwrap(),
+        )
+        .unwrap();
         assert_ne!(
             first, second,
             "the same value sealed twice gives the same commitment (salt derived, not random)"

@@ -11,6 +11,7 @@ use chancery_client::types::BatchItem;
 use chancery_client::Client;
 use chancery_core::ids::{AgencyId, Amount, Currency, Date, Seq};
 use chancery_core::record::*;
+use chancery_core::suite::Suite;
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::{crypto::SecretKey, domain};
 use std::path::PathBuf;
@@ -74,7 +75,7 @@ fn today() -> Date {
 
 /// The records agency `a` submits in round `n` (`next` is another agency). Restricted
 /// fields are sealed with fresh random salts.
-fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
+fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
     let asset = format!("{a}-asset-{n}");
     let ocid = format!("ocds-chancery-{a}-{n}");
     let grant = format!("{a}-grant-{n}");
@@ -97,7 +98,11 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
             original_value: cny(5_600 * (20 + n % 7)),
             funding_source: FundingSource::FiscalAppropriation,
             custodian: a.clone(),
-            location: Restricted::seal(&location_salt, &format!("{a} 办公楼 {} 层", 1 + n % 9)),
+            location: Restricted::seal(
+                suite,
+                &location_salt,
+                &format!("{a} 办公楼 {} 层", 1 + n % 9),
+            ),
             documents: vec![doc("资产入账凭证", n)],
         }),
         Record::AwardProcurement(AwardProcurement {
@@ -137,7 +142,7 @@ fn round(a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Record>> {
             condition: SharingCondition::Conditional,
             valid_from: today(),
             valid_until: Date::new(2027, 12, 31).unwrap_or(today()),
-            constraints: Restricted::seal(&constraints_salt, &vec![]),
+            constraints: Restricted::seal(suite, &constraints_salt, &vec![]),
         }),
         Record::AnchorDocument(AnchorDocument {
             document: doc("年度资产报告", n),
@@ -201,7 +206,8 @@ pub fn run(a: Args) -> Result<Outcome> {
             let next = agencies[(i + 1) % agencies.len()].id.clone();
             let ag = &mut agencies[i];
             let mut txs = Vec::new();
-            for record in round(&ag.id, &next, n)? {
+            // The chain's suite is the signing key's.
+            for record in round(ag.key.suite(), &ag.id, &next, n)? {
                 let body = TxBody {
                     chain_id,
                     signer: ag.key.public(),
@@ -282,8 +288,8 @@ mod tests {
     fn two_seals_of_the_same_value_differ() {
         let a: AgencyId = "mof".parse().unwrap();
         let b: AgencyId = "ndrc".parse().unwrap();
-        let first = sealed(&round(&a, &b, 1).unwrap());
-        let second = sealed(&round(&a, &b, 1).unwrap());
+        let first = sealed(&round(Suite::default(), &a, &b, 1).unwrap());
+        let second = sealed(&round(Suite::default(), &a, &b, 1).unwrap());
         assert_eq!(first.len(), 2);
         for (x, y) in first.iter().zip(&second) {
             assert_ne!(

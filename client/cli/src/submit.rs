@@ -164,8 +164,10 @@ pub struct Sealed {
     pub value: Value,
 }
 
-/// Seal (or, with `disclose`, open) the restricted fields of `obj` given as plain values.
+/// Seal (or, with `disclose`, open) the restricted fields of `obj` given as plain values,
+/// committing with the hash of the chain's `suite` (the signing key's).
 pub fn restrict_fields(
+    suite: chancery_core::suite::Suite,
     kind: RecordKind,
     obj: &mut Map<String, Value>,
     disclose: bool,
@@ -191,12 +193,12 @@ pub fn restrict_fields(
         let cs: Vec<Constraint> = serde_json::from_value(v.clone()).with_context(|| {
             format!("field constraints: expected a list of {{left_operand, operator, right_operand}}, found {v}")
         })?;
-        Restricted::commitment(&salt, &cs)
+        Restricted::commitment(suite, &salt, &cs)
     } else {
         let s = v
             .as_str()
             .ok_or_else(|| anyhow!("field {field}: expected a string, found {v}"))?;
-        Restricted::commitment(&salt, &s.to_string())
+        Restricted::commitment(suite, &salt, &s.to_string())
     };
     obj.insert(field.into(), serde_json::json!({ "sealed": digest }));
     Ok(vec![Sealed {
@@ -326,9 +328,10 @@ pub fn run(a: Args) -> Result<Outcome> {
     for f in &a.fields {
         apply_field(&mut obj, f)?;
     }
-    let sealed = restrict_fields(kind, &mut obj, a.disclose)?;
-    let record = build_record(kind, obj)?;
     let key = chancery_genesis::read_key_file(&a.key)?.secret;
+    // The chain's suite is the signing key's (a chain admits only keys of its suite).
+    let sealed = restrict_fields(key.suite(), kind, &mut obj, a.disclose)?;
+    let record = build_record(kind, obj)?;
     let client = Client::new(&a.node);
     let chain = chain_id(&client)?;
     let seq = match a.seq {
@@ -397,6 +400,7 @@ pub fn run(a: Args) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chancery_core::suite::Suite;
 
     #[test]
     fn fields_build_a_record_and_name_what_is_missing() {
@@ -421,16 +425,17 @@ mod tests {
     fn restricted_fields_are_sealed_unless_disclosed() {
         let mut obj = Map::new();
         apply_field(&mut obj, "location=Room 5").unwrap();
-        let s = restrict_fields(RecordKind::RegisterAsset, &mut obj, false).unwrap();
+        let s =
+            restrict_fields(Suite::default(), RecordKind::RegisterAsset, &mut obj, false).unwrap();
         assert_eq!(s.len(), 1);
         let salt: [u8; 32] = hex::decode(&s[0].salt).unwrap().try_into().unwrap();
         let sealed: Restricted<String> = serde_json::from_value(obj["location"].clone()).unwrap();
         assert!(sealed.is_sealed());
-        assert!(sealed.opens_to(&salt, &"Room 5".to_string()));
-        assert!(!sealed.opens_to(&salt, &"Room 6".to_string()));
+        assert!(sealed.opens_to(Suite::default(), &salt, &"Room 5".to_string()));
+        assert!(!sealed.opens_to(Suite::default(), &salt, &"Room 6".to_string()));
         let mut obj = Map::new();
         apply_field(&mut obj, "location=Room 5").unwrap();
-        restrict_fields(RecordKind::RegisterAsset, &mut obj, true).unwrap();
+        restrict_fields(Suite::default(), RecordKind::RegisterAsset, &mut obj, true).unwrap();
         assert_eq!(obj["location"]["open"], "Room 5");
     }
 }

@@ -173,7 +173,7 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
             ));
         }
     }
-    let value = verify_state_proof(&cp.header().state_root, &proof).map_err(|e| {
+    let value = verify_state_proof(cp.suite(), &cp.header().state_root, &proof).map_err(|e| {
         format!(
             "state proof against the state root of height {}: {e}",
             cp.header().height

@@ -615,7 +615,12 @@ mod tests {
 
     fn leaves(l: &Ledger) -> Vec<Digest> {
         (0..l.tip().log_size)
-            .map(|i| merkle::leaf_hash(&codec::encode(&l.log_entry(i).unwrap().unwrap())))
+            .map(|i| {
+                merkle::leaf_hash(
+                    chancery_core::suite::Suite::default(),
+                    &codec::encode(&l.log_entry(i).unwrap().unwrap()),
+                )
+            })
             .collect()
     }
 

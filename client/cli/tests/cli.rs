@@ -283,7 +283,7 @@ fn tlog_blake3_single_leaf_empty_proof() {
     let f = write_leaves(dir.path(), &["abcd"]);
     let (code, root, _) = run(&["tlog", "root", "--hash", "blake3", "--leaves", &f]);
     assert_eq!(code, 0);
-    let leaf = merkle::leaf_hash(&[0xab, 0xcd]);
+    let leaf = merkle::leaf_hash(chancery_core::suite::Suite::default(), &[0xab, 0xcd]);
     assert_eq!(root, leaf.to_hex());
     let (code, proof, _) = run(&[
         "tlog",
@@ -408,7 +408,7 @@ fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
         .collect();
     let leaves: Vec<Digest> = entries
         .iter()
-        .map(|e| merkle::leaf_hash(&codec::encode(e)))
+        .map(|e| merkle::leaf_hash(chancery_core::suite::Suite::default(), &codec::encode(e)))
         .collect();
     let header = BlockHeader {
         chain_id,
@@ -424,7 +424,7 @@ fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
         ),
         tx_count: 5,
         log_size: 5,
-        log_root: merkle::root(&leaves),
+        log_root: merkle::root(chancery_core::suite::Suite::default(), &leaves),
         state_root: Digest([9; 32]),
         validator_set: g.validators.hash(),
         next_validator_set: chancery_core::Digest::ZERO,

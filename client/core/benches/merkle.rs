@@ -21,21 +21,44 @@ const N: u64 = 10_000_000;
 fn proofs(c: &mut Criterion) {
     // A tree of 10^7 leaves in memory; one inclusion and one consistency proof from it.
     let leaves: Vec<Digest> = (0..N)
-        .map(|i| merkle::leaf_hash(&i.to_le_bytes()))
+        .map(|i| merkle::leaf_hash(chancery_core::suite::Suite::default(), &i.to_le_bytes()))
         .collect();
-    let root = merkle::root(&leaves);
+    let root = merkle::root(chancery_core::suite::Suite::default(), &leaves);
     let index = 7_654_321u64;
     let ip = merkle::inclusion_proof_with(&Blake3Hasher, &leaves, index).unwrap();
     let size1 = 6_543_210u64;
     let cp = merkle::consistency_proof_with(&Blake3Hasher, &leaves, size1).unwrap();
-    let root1 = merkle::root(&leaves[..size1 as usize]);
+    let root1 = merkle::root(
+        chancery_core::suite::Suite::default(),
+        &leaves[..size1 as usize],
+    );
     let mut g = c.benchmark_group("merkle_verify");
     g.throughput(Throughput::Elements(1));
     g.bench_function(BenchmarkId::new("inclusion_at", N), |b| {
-        b.iter(|| merkle::verify_inclusion(index, N, &leaves[index as usize], &ip, &root).unwrap())
+        b.iter(|| {
+            merkle::verify_inclusion(
+                chancery_core::suite::Suite::default(),
+                index,
+                N,
+                &leaves[index as usize],
+                &ip,
+                &root,
+            )
+            .unwrap()
+        })
     });
     g.bench_function(BenchmarkId::new("consistency_at", N), |b| {
-        b.iter(|| merkle::verify_consistency(size1, N, &cp, &root1, &root).unwrap())
+        b.iter(|| {
+            merkle::verify_consistency(
+                chancery_core::suite::Suite::default(),
+                size1,
+                N,
+                &cp,
+                &root1,
+                &root,
+            )
+            .unwrap()
+        })
     });
     g.finish();
 }
@@ -106,7 +129,7 @@ fn sample(n: usize) -> (Genesis, Receipt) {
         .collect();
     let leaves: Vec<Digest> = entries
         .iter()
-        .map(|e| merkle::leaf_hash(&codec::encode(e)))
+        .map(|e| merkle::leaf_hash(chancery_core::suite::Suite::default(), &codec::encode(e)))
         .collect();
     let header = BlockHeader {
         chain_id,
@@ -122,7 +145,7 @@ fn sample(n: usize) -> (Genesis, Receipt) {
         ),
         tx_count: 1000,
         log_size: 1000,
-        log_root: merkle::root(&leaves),
+        log_root: merkle::root(chancery_core::suite::Suite::default(), &leaves),
         state_root: Digest([9; 32]),
         validator_set: genesis.validators.hash(),
         next_validator_set: chancery_core::Digest::ZERO,

@@ -504,7 +504,7 @@ pub fn verify_verified_consistency(
         source,
     };
     if size1 == 0 {
-        let empty = merkle::empty_root();
+        let empty = merkle::empty_root(old.suite());
         if old.root() != empty {
             return Err(wrap(ProofError::RootMismatch {
                 what: "old root (empty log)",
@@ -521,7 +521,8 @@ pub fn verify_verified_consistency(
         }
         return Ok(());
     }
-    merkle::verify_consistency(size1, size2, proof, &old.root(), &new.root()).map_err(wrap)
+    merkle::verify_consistency(old.suite(), size1, size2, proof, &old.root(), &new.root())
+        .map_err(wrap)
 }
 
 /// Why a text checkpoint was not accepted.

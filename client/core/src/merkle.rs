@@ -146,7 +146,7 @@ impl MerkleHasher for Blake3Hasher {
 /// domain tags with SM3 over `tag || 0x00 || input` ([`crate::sm::sm3_tagged`]): leaf
 /// `SM3(LOG_LEAF || 0x00 || d)`, node `SM3(LOG_NODE || 0x00 || left || right)`, empty tree
 /// `SM3(LOG_NODE || 0x00)` (a node's input is always 64 bytes, so it cannot be the empty
-/// tree's). Issue 21: not yet used by the ledger.
+/// tree's). The ledger's log, its tiles and every log proof use it with the chain's suite.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SuiteLogHasher(pub crate::suite::Suite);
 
@@ -650,46 +650,50 @@ fn subproof<H: MerkleHasher>(
 
 // ---------------------------------------------------------------- the ledger's tree
 
-/// The ledger's leaf hash of `data` (the canonical bytes of a `block::LogEntry`).
-pub fn leaf_hash(data: &[u8]) -> Digest {
-    Blake3Hasher.hash_leaf(data)
+/// The ledger's leaf hash of `data` (the canonical bytes of a `block::LogEntry`) in a
+/// chain of `suite`.
+pub fn leaf_hash(suite: crate::suite::Suite, data: &[u8]) -> Digest {
+    SuiteLogHasher(suite).hash_leaf(data)
 }
 
-/// The ledger's node hash.
-pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
-    Blake3Hasher.hash_node(left, right)
+/// The ledger's node hash in a chain of `suite`.
+pub fn node_hash(suite: crate::suite::Suite, left: &Digest, right: &Digest) -> Digest {
+    SuiteLogHasher(suite).hash_node(left, right)
 }
 
-/// The ledger's empty-log root.
-pub fn empty_root() -> Digest {
-    Blake3Hasher.empty_root()
+/// The ledger's empty-log root in a chain of `suite`.
+pub fn empty_root(suite: crate::suite::Suite) -> Digest {
+    SuiteLogHasher(suite).empty_root()
 }
 
-/// The ledger's root over a list of leaf hashes.
-pub fn root(leaf_hashes: &[Digest]) -> Digest {
-    root_with(&Blake3Hasher, leaf_hashes)
+/// The ledger's root over a list of leaf hashes in a chain of `suite`.
+pub fn root(suite: crate::suite::Suite, leaf_hashes: &[Digest]) -> Digest {
+    root_with(&SuiteLogHasher(suite), leaf_hashes)
 }
 
-/// Verify a ledger inclusion proof. See [`verify_inclusion_with`].
+/// Verify a ledger inclusion proof in a chain of `suite`. See [`verify_inclusion_with`].
 pub fn verify_inclusion(
+    suite: crate::suite::Suite,
     index: u64,
     size: u64,
     leaf_hash: &Digest,
     proof: &[Digest],
     root: &Digest,
 ) -> Result<(), ProofError> {
-    verify_inclusion_with(&Blake3Hasher, index, size, leaf_hash, proof, root)
+    verify_inclusion_with(&SuiteLogHasher(suite), index, size, leaf_hash, proof, root)
 }
 
-/// Verify a ledger consistency proof. See [`verify_consistency_with`].
+/// Verify a ledger consistency proof in a chain of `suite`. See
+/// [`verify_consistency_with`].
 pub fn verify_consistency(
+    suite: crate::suite::Suite,
     size1: u64,
     size2: u64,
     proof: &[Digest],
     root1: &Digest,
     root2: &Digest,
 ) -> Result<(), ProofError> {
-    verify_consistency_with(&Blake3Hasher, size1, size2, proof, root1, root2)
+    verify_consistency_with(&SuiteLogHasher(suite), size1, size2, proof, root1, root2)
 }
 
 #[cfg(test)]
@@ -699,58 +703,105 @@ mod tests {
 
     fn leaves(n: usize) -> Vec<Digest> {
         (0..n)
-            .map(|i| leaf_hash(&(i as u64).to_le_bytes()))
+            .map(|i| leaf_hash(crate::suite::Suite::default(), &(i as u64).to_le_bytes()))
             .collect()
     }
 
     #[test]
     fn blake3_hasher_uses_the_domain_keys() {
         let k = domain::LOG_NODE.derived_key();
-        let a = leaf_hash(b"a");
-        let b = leaf_hash(b"b");
+        let a = leaf_hash(crate::suite::Suite::default(), b"a");
+        let b = leaf_hash(crate::suite::Suite::default(), b"b");
         let mut buf = [0u8; 64];
         buf[..32].copy_from_slice(&a.0);
         buf[32..].copy_from_slice(&b.0);
         assert_eq!(
-            node_hash(&a, &b).0,
+            node_hash(crate::suite::Suite::default(), &a, &b).0,
             *blake3::keyed_hash(&k, &buf).as_bytes()
         );
         let lk = domain::LOG_LEAF.derived_key();
         assert_eq!(a.0, *blake3::keyed_hash(&lk, b"a").as_bytes());
-        assert_ne!(leaf_hash(&buf), node_hash(&a, &b));
-        assert_ne!(empty_root(), leaf_hash(b""));
+        assert_ne!(
+            leaf_hash(crate::suite::Suite::default(), &buf),
+            node_hash(crate::suite::Suite::default(), &a, &b)
+        );
+        assert_ne!(
+            empty_root(crate::suite::Suite::default()),
+            leaf_hash(crate::suite::Suite::default(), b"")
+        );
     }
 
     #[test]
     fn every_proof_of_small_trees_verifies_and_mutations_fail() {
         for n in 1..=33usize {
             let l = leaves(n);
-            let r = root(&l);
+            let r = root(crate::suite::Suite::default(), &l);
             for i in 0..n as u64 {
                 let p = inclusion_proof_with(&Blake3Hasher, &l, i).unwrap();
                 assert_eq!(p.len(), inclusion_proof_len(i, n as u64));
-                verify_inclusion(i, n as u64, &l[i as usize], &p, &r).unwrap();
+                verify_inclusion(
+                    crate::suite::Suite::default(),
+                    i,
+                    n as u64,
+                    &l[i as usize],
+                    &p,
+                    &r,
+                )
+                .unwrap();
                 assert!(
-                    verify_inclusion(i, n as u64, &l[(i as usize + 1) % n], &p, &r).is_err()
+                    verify_inclusion(
+                        crate::suite::Suite::default(),
+                        i,
+                        n as u64,
+                        &l[(i as usize + 1) % n],
+                        &p,
+                        &r
+                    )
+                    .is_err()
                         || n == 1
                 );
                 for j in 0..p.len() {
                     let mut q = p.clone();
                     q[j].0[0] ^= 1;
-                    assert!(verify_inclusion(i, n as u64, &l[i as usize], &q, &r).is_err());
+                    assert!(verify_inclusion(
+                        crate::suite::Suite::default(),
+                        i,
+                        n as u64,
+                        &l[i as usize],
+                        &q,
+                        &r
+                    )
+                    .is_err());
                 }
             }
             for m in 1..=n as u64 {
                 let p = consistency_proof_with(&Blake3Hasher, &l, m).unwrap();
-                let r1 = root(&l[..m as usize]);
-                verify_consistency(m, n as u64, &p, &r1, &r).unwrap();
+                let r1 = root(crate::suite::Suite::default(), &l[..m as usize]);
+                verify_consistency(crate::suite::Suite::default(), m, n as u64, &p, &r1, &r)
+                    .unwrap();
                 for j in 0..p.len() {
                     let mut q = p.clone();
                     q[j].0[31] ^= 0x80;
-                    assert!(verify_consistency(m, n as u64, &q, &r1, &r).is_err());
+                    assert!(verify_consistency(
+                        crate::suite::Suite::default(),
+                        m,
+                        n as u64,
+                        &q,
+                        &r1,
+                        &r
+                    )
+                    .is_err());
                 }
                 if m < n as u64 {
-                    assert!(verify_consistency(m + 1, n as u64, &p, &r1, &r).is_err());
+                    assert!(verify_consistency(
+                        crate::suite::Suite::default(),
+                        m + 1,
+                        n as u64,
+                        &p,
+                        &r1,
+                        &r
+                    )
+                    .is_err());
                 }
             }
         }
@@ -759,26 +810,36 @@ mod tests {
     #[test]
     fn limits_and_edge_cases() {
         let l = leaves(4);
-        let r = root(&l);
+        let r = root(crate::suite::Suite::default(), &l);
         assert_eq!(
-            verify_inclusion(4, 4, &l[0], &[], &r),
+            verify_inclusion(crate::suite::Suite::default(), 4, 4, &l[0], &[], &r),
             Err(ProofError::IndexOutOfRange { index: 4, size: 4 })
         );
         assert!(matches!(
-            verify_inclusion(0, TREE_SIZE_MAX + 1, &l[0], &[], &r),
+            verify_inclusion(
+                crate::suite::Suite::default(),
+                0,
+                TREE_SIZE_MAX + 1,
+                &l[0],
+                &[],
+                &r
+            ),
             Err(ProofError::SizeTooLarge { .. })
         ));
         let long = vec![Digest::ZERO; PROOF_HASHES_MAX + 1];
         assert!(matches!(
-            verify_inclusion(0, 4, &l[0], &long, &r),
+            verify_inclusion(crate::suite::Suite::default(), 0, 4, &l[0], &long, &r),
             Err(ProofError::ProofTooLong { .. })
         ));
         assert_eq!(
-            verify_consistency(0, 4, &[], &r, &r),
+            verify_consistency(crate::suite::Suite::default(), 0, 4, &[], &r, &r),
             Err(ProofError::EmptyOldTree)
         );
-        assert_eq!(verify_consistency(4, 4, &[], &r, &r), Ok(()));
-        assert!(verify_consistency(5, 4, &[], &r, &r).is_err());
+        assert_eq!(
+            verify_consistency(crate::suite::Suite::default(), 4, 4, &[], &r, &r),
+            Ok(())
+        );
+        assert!(verify_consistency(crate::suite::Suite::default(), 5, 4, &[], &r, &r).is_err());
         // Proofs at the size limit have the expected shape.
         assert_eq!(inclusion_proof_len(TREE_SIZE_MAX - 1, TREE_SIZE_MAX), 63);
     }
@@ -787,13 +848,13 @@ mod tests {
         #[test]
         fn random_trees(n in 1usize..200, i in 0usize..200, m in 1usize..200) {
             let l = leaves(n);
-            let r = root(&l);
+            let r = root(crate::suite::Suite::default(), &l);
             let i = (i % n) as u64;
             let p = inclusion_proof_with(&Blake3Hasher, &l, i).unwrap();
-            prop_assert!(verify_inclusion(i, n as u64, &l[i as usize], &p, &r).is_ok());
+            prop_assert!(verify_inclusion(crate::suite::Suite::default(), i, n as u64, &l[i as usize], &p, &r).is_ok());
             let m = ((m - 1) % n + 1) as u64;
             let c = consistency_proof_with(&Blake3Hasher, &l, m).unwrap();
-            prop_assert!(verify_consistency(m, n as u64, &c, &root(&l[..m as usize]), &r).is_ok());
+            prop_assert!(verify_consistency(crate::suite::Suite::default(), m, n as u64, &c, &root(crate::suite::Suite::default(), &l[..m as usize]), &r).is_ok());
         }
     }
 }

@@ -327,14 +327,20 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
             checkpoint: header.height,
         });
     }
-    let leaf = merkle::leaf_hash(&entry_bytes);
-    merkle::verify_inclusion(receipt.index, cp.size(), &leaf, &proof, &cp.root()).map_err(
-        |source| ReceiptError::Inclusion {
-            index: receipt.index,
-            size: cp.size(),
-            source,
-        },
-    )?;
+    let leaf = merkle::leaf_hash(cp.suite(), &entry_bytes);
+    merkle::verify_inclusion(
+        cp.suite(),
+        receipt.index,
+        cp.size(),
+        &leaf,
+        &proof,
+        &cp.root(),
+    )
+    .map_err(|source| ReceiptError::Inclusion {
+        index: receipt.index,
+        size: cp.size(),
+        source,
+    })?;
     Ok(ReceiptSummary {
         kind: entry.tx.body.record.kind(),
         subject_id: entry.tx.body.record.subject_id(),

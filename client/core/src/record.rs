@@ -34,27 +34,29 @@ pub enum Restricted<T> {
 }
 
 impl<T: Encode> Restricted<T> {
-    /// The commitment to `value` under `salt`.
-    pub fn commitment(salt: &[u8; 32], value: &T) -> Digest {
-        let mut h = domain::RESTRICTED_FIELD.hasher();
+    /// The commitment to `value` under `salt` in a chain of `suite`:
+    /// `H(RESTRICTED_FIELD, salt || canonical(value))`, `H` the suite's hash.
+    pub fn commitment(suite: crate::suite::Suite, salt: &[u8; 32], value: &T) -> Digest {
+        let mut h = suite.hasher(domain::RESTRICTED_FIELD);
         h.update(salt);
         h.update(&crate::codec::encode(value));
-        Digest(*h.finalize().as_bytes())
+        h.finalize()
     }
 
-    /// Seal `value` under `salt`.
-    pub fn seal(salt: &[u8; 32], value: &T) -> Self {
-        Restricted::Sealed(Self::commitment(salt, value))
+    /// Seal `value` under `salt` in a chain of `suite`.
+    pub fn seal(suite: crate::suite::Suite, salt: &[u8; 32], value: &T) -> Self {
+        Restricted::Sealed(Self::commitment(suite, salt, value))
     }
 
-    /// Does `(salt, value)` open this field? An `Open` field opens only to its own value.
-    pub fn opens_to(&self, salt: &[u8; 32], value: &T) -> bool
+    /// Does `(salt, value)` open this field of a chain of `suite`? An `Open` field opens
+    /// only to its own value.
+    pub fn opens_to(&self, suite: crate::suite::Suite, salt: &[u8; 32], value: &T) -> bool
     where
         T: PartialEq,
     {
         match self {
             Restricted::Open(v) => v == value,
-            Restricted::Sealed(d) => *d == Self::commitment(salt, value),
+            Restricted::Sealed(d) => *d == Self::commitment(suite, salt, value),
         }
     }
 

@@ -49,6 +49,7 @@ use crate::limits::{
 };
 use crate::merkle::{self, ProofError};
 use crate::state::{bit, leaf_hash, node_hash, StateKey, StateValue, EMPTY};
+use crate::suite::Suite;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -73,14 +74,14 @@ pub enum Subtree {
 }
 
 impl Subtree {
-    /// The subtree's hash, as the state tree has it.
-    pub fn hash(&self) -> Digest {
+    /// The subtree's hash, as the state tree of a chain of `suite` has it.
+    pub fn hash(&self, suite: Suite) -> Digest {
         match self {
             Subtree::Empty => EMPTY,
             Subtree::Leaf {
                 key_hash,
                 value_hash,
-            } => leaf_hash(key_hash, value_hash),
+            } => leaf_hash(suite, key_hash, value_hash),
             Subtree::Node(h) => *h,
         }
     }
@@ -88,19 +89,19 @@ impl Subtree {
     /// The parent of `left` (bit 0) and `right` (bit 1), by the state tree's rule: a
     /// parent of at most one entry is that entry's leaf (or empty); any other parent is
     /// the interior node `H(STATE_NODE, left || right)`.
-    pub fn combine(left: &Subtree, right: &Subtree) -> Subtree {
+    pub fn combine(suite: Suite, left: &Subtree, right: &Subtree) -> Subtree {
         match (left, right) {
             (Subtree::Empty, Subtree::Empty) => Subtree::Empty,
             (Subtree::Empty, leaf @ Subtree::Leaf { .. })
             | (leaf @ Subtree::Leaf { .. }, Subtree::Empty) => *leaf,
-            (l, r) => Subtree::Node(node_hash(&l.hash(), &r.hash())),
+            (l, r) => Subtree::Node(node_hash(suite, &l.hash(suite), &r.hash(suite))),
         }
     }
 
     /// The subtree at `depth` of `entries` (key hash, value hash), which must be sorted by
     /// key hash without duplicates and share their first `depth` bits: the same tree the
     /// ledger builds.
-    pub fn of_sorted(depth: usize, entries: &[(Digest, Digest)]) -> Subtree {
+    pub fn of_sorted(suite: Suite, depth: usize, entries: &[(Digest, Digest)]) -> Subtree {
         match entries {
             [] => Subtree::Empty,
             [(key_hash, value_hash)] => Subtree::Leaf {
@@ -111,9 +112,9 @@ impl Subtree {
             _ if depth >= 256 => Subtree::Empty,
             _ => {
                 let mid = entries.partition_point(|(k, _)| !bit(k, depth));
-                let l = Subtree::of_sorted(depth + 1, &entries[..mid]);
-                let r = Subtree::of_sorted(depth + 1, &entries[mid..]);
-                Subtree::combine(&l, &r)
+                let l = Subtree::of_sorted(suite, depth + 1, &entries[..mid]);
+                let r = Subtree::of_sorted(suite, depth + 1, &entries[mid..]);
+                Subtree::combine(suite, &l, &r)
             }
         }
     }
@@ -151,6 +152,8 @@ pub fn chunk_start(index: u32, bits: u8) -> Digest {
 /// chunk) up to the root: what a snapshot producer gives each chunk as its siblings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopLevels {
+    /// The chain's suite (how subtrees combine and hash).
+    suite: Suite,
     /// `levels[d][j]`: the subtree of the prefix `j` of `d` bits, for `d` in `0..=bits`.
     levels: Vec<Vec<Subtree>>,
 }
@@ -158,7 +161,7 @@ pub struct TopLevels {
 impl TopLevels {
     /// Build from the `2^bits` subtrees at depth `bits`, in prefix order. `None` if their
     /// number is not a power of two of at most [`SNAPSHOT_PREFIX_BITS_MAX`] bits.
-    pub fn new(bottom: Vec<Subtree>) -> Option<TopLevels> {
+    pub fn new(suite: Suite, bottom: Vec<Subtree>) -> Option<TopLevels> {
         let n = bottom.len();
         if !n.is_power_of_two() || n.trailing_zeros() as usize > SNAPSHOT_PREFIX_BITS_MAX {
             return None;
@@ -168,14 +171,19 @@ impl TopLevels {
             let up = last
                 .chunks(2)
                 .map(|p| match p {
-                    [l, r] => Subtree::combine(l, r),
+                    [l, r] => Subtree::combine(suite, l, r),
                     _ => Subtree::Empty,
                 })
                 .collect();
             levels.push(up);
         }
         levels.reverse();
-        Some(TopLevels { levels })
+        Some(TopLevels { suite, levels })
+    }
+
+    /// The chain's suite the levels were combined with.
+    pub fn suite(&self) -> Suite {
+        self.suite
     }
 
     /// The prefix length of the bottom level.
@@ -190,13 +198,16 @@ impl TopLevels {
 
     /// The root of the whole tree.
     pub fn root(&self) -> Digest {
-        self.at(0, 0).map_or(EMPTY, Subtree::hash)
+        self.at(0, 0).map_or(EMPTY, |s| s.hash(self.suite))
     }
 
     /// A level coarser than the bottom: the tree's top as cut at `bits` bits.
     pub fn cut(&self, bits: u8) -> Option<TopLevels> {
         let levels = self.levels.get(..=usize::from(bits))?.to_vec();
-        Some(TopLevels { levels })
+        Some(TopLevels {
+            suite: self.suite,
+            levels,
+        })
     }
 
     /// The siblings of chunk `index` at the bottom level, from depth 1 down to the
@@ -624,6 +635,7 @@ pub fn verify_chunk(
     chunk: SnapshotChunk,
 ) -> Result<VerifiedChunk, SnapshotError> {
     let m = &manifest.manifest;
+    let suite = manifest.checkpoint().suite();
     let c = chunk.index;
     if chunk.height != m.height {
         return Err(SnapshotError::ChunkHeight {
@@ -675,7 +687,7 @@ pub fn verify_chunk(
                 l.key
             )));
         }
-        let kh = l.key.hash();
+        let kh = l.key.hash(suite);
         if hashes.last().is_some_and(|(prev, _)| *prev >= kh) {
             return Err(SnapshotError::Unsorted {
                 chunk: c,
@@ -690,9 +702,9 @@ pub fn verify_chunk(
                 key_hash: kh,
             });
         }
-        hashes.push((kh, l.value.hash()));
+        hashes.push((kh, l.value.hash(suite)));
     }
-    let subtree = Subtree::of_sorted(usize::from(bits), &hashes);
+    let subtree = Subtree::of_sorted(suite, usize::from(bits), &hashes);
     let mut cur = subtree;
     for d in (0..bits).rev() {
         let sib = &chunk.siblings[usize::from(d)];
@@ -709,12 +721,12 @@ pub fn verify_chunk(
             }
         }
         cur = if right {
-            Subtree::combine(sib, &cur)
+            Subtree::combine(suite, sib, &cur)
         } else {
-            Subtree::combine(&cur, sib)
+            Subtree::combine(suite, &cur, sib)
         };
     }
-    let found = cur.hash();
+    let found = cur.hash(suite);
     if found != m.state_root {
         return Err(SnapshotError::RootMismatch {
             chunk: c,
@@ -808,6 +820,7 @@ pub fn verify_log_piece(
     piece: LogPiece,
 ) -> Result<VerifiedLogPiece, SnapshotError> {
     let m = &manifest.manifest;
+    let suite = manifest.checkpoint().suite();
     let p = piece.index;
     if piece.height != m.height {
         return Err(SnapshotError::PieceHeight {
@@ -841,11 +854,18 @@ pub fn verify_log_piece(
                 snapshot: m.height,
             });
         }
-        leaf_hashes.push(merkle::leaf_hash(&codec::encode(e)));
+        leaf_hashes.push(merkle::leaf_hash(suite, &codec::encode(e)));
     }
-    let root = merkle::root(&leaf_hashes);
-    merkle::verify_inclusion(p, m.log_piece_count, &root, &piece.proof, &m.log_root)
-        .map_err(|source| SnapshotError::PieceProof { piece: p, source })?;
+    let root = merkle::root(suite, &leaf_hashes);
+    merkle::verify_inclusion(
+        suite,
+        p,
+        m.log_piece_count,
+        &root,
+        &piece.proof,
+        &m.log_root,
+    )
+    .map_err(|source| SnapshotError::PieceProof { piece: p, source })?;
     Ok(VerifiedLogPiece {
         log_root: m.log_root,
         index: p,

@@ -34,6 +34,7 @@ use crate::limits::{
     STATE_VALUE_ENCODING_BYTES_MAX, SUPPLIERS_MAX,
 };
 use crate::record::{AwardStatus, Role, Supplier};
+use crate::suite::Suite;
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
@@ -89,9 +90,9 @@ impl StateKey {
         }
     }
 
-    /// `H(STATE_KEY, canonical(key))`: the key's path in the tree.
-    pub fn hash(&self) -> Digest {
-        domain::STATE_KEY.hash(&codec::encode(self))
+    /// `H(STATE_KEY, canonical(key))`: the key's path in the tree, `H` the chain's suite's.
+    pub fn hash(&self, suite: Suite) -> Digest {
+        suite.hash(domain::STATE_KEY, &codec::encode(self))
     }
 
     /// Check formats and limits.
@@ -243,12 +244,12 @@ pub enum StateValue {
 }
 
 impl StateValue {
-    /// `H(STATE_LEAF, 0x00 || canonical(value))`.
-    pub fn hash(&self) -> Digest {
-        let mut h = domain::STATE_LEAF.hasher();
+    /// `H(STATE_LEAF, 0x00 || canonical(value))`, `H` the chain's suite's.
+    pub fn hash(&self, suite: Suite) -> Digest {
+        let mut h = suite.hasher(domain::STATE_LEAF);
         h.update(&[0x00]);
         h.update(&codec::encode(self));
-        Digest(*h.finalize().as_bytes())
+        h.finalize()
     }
 
     /// Does this value's variant belong to `key`'s variant?
@@ -313,20 +314,20 @@ impl Canonical for StateValue {
 }
 
 /// `H(STATE_LEAF, 0x01 || key_hash || value_hash)`.
-pub fn leaf_hash(key_hash: &Digest, value_hash: &Digest) -> Digest {
-    let mut h = domain::STATE_LEAF.hasher();
+pub fn leaf_hash(suite: Suite, key_hash: &Digest, value_hash: &Digest) -> Digest {
+    let mut h = suite.hasher(domain::STATE_LEAF);
     h.update(&[0x01]);
     h.update(key_hash.as_bytes());
     h.update(value_hash.as_bytes());
-    Digest(*h.finalize().as_bytes())
+    h.finalize()
 }
 
 /// `H(STATE_NODE, left || right)`.
-pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
-    let mut h = domain::STATE_NODE.hasher();
+pub fn node_hash(suite: Suite, left: &Digest, right: &Digest) -> Digest {
+    let mut h = suite.hasher(domain::STATE_NODE);
     h.update(left.as_bytes());
     h.update(right.as_bytes());
-    Digest(*h.finalize().as_bytes())
+    h.finalize()
 }
 
 /// Bit `depth` of `key` (0 = most significant bit of byte 0): 0 goes left, 1 right.
@@ -467,13 +468,13 @@ fn value_kind(v: &StateValue) -> &'static str {
 
 /// Fold a path bottom-up: start from `bottom` at depth `siblings.len()` and hash with each
 /// sibling up to the root, going left or right by the bits of `key_hash`.
-pub fn fold_path(key_hash: &Digest, bottom: Digest, siblings: &[Digest]) -> Digest {
+pub fn fold_path(suite: Suite, key_hash: &Digest, bottom: Digest, siblings: &[Digest]) -> Digest {
     let mut cur = bottom;
     for (depth, sib) in siblings.iter().enumerate().rev() {
         cur = if bit(key_hash, depth) {
-            node_hash(sib, &cur)
+            node_hash(suite, sib, &cur)
         } else {
-            node_hash(&cur, sib)
+            node_hash(suite, &cur, sib)
         };
     }
     cur
@@ -482,6 +483,7 @@ pub fn fold_path(key_hash: &Digest, bottom: Digest, siblings: &[Digest]) -> Dige
 /// Verify `proof` against the trusted state `root`; returns the proven value (`None`: the
 /// key is absent).
 pub fn verify_state_proof(
+    suite: Suite,
     root: &Digest,
     proof: &StateProof,
 ) -> Result<Option<StateValue>, StateProofError> {
@@ -491,7 +493,7 @@ pub fn verify_state_proof(
             found: proof.siblings.len(),
         });
     }
-    let key_hash = proof.key.hash();
+    let key_hash = proof.key.hash(suite);
     let bottom = match (&proof.value, &proof.end) {
         (Some(v), ProofEnd::Value) => {
             if !v.fits(&proof.key) {
@@ -500,7 +502,7 @@ pub fn verify_state_proof(
                     value: value_kind(v).to_string(),
                 });
             }
-            leaf_hash(&key_hash, &v.hash())
+            leaf_hash(suite, &key_hash, &v.hash(suite))
         }
         (None, ProofEnd::Empty) => EMPTY,
         (
@@ -516,7 +518,7 @@ pub fn verify_state_proof(
                     found: *other,
                 });
             }
-            leaf_hash(other, value_hash)
+            leaf_hash(suite, other, value_hash)
         }
         (Some(_), _) => {
             return Err(StateProofError::Inconsistent {
@@ -531,7 +533,7 @@ pub fn verify_state_proof(
             })
         }
     };
-    let found = fold_path(&key_hash, bottom, &proof.siblings);
+    let found = fold_path(suite, &key_hash, bottom, &proof.siblings);
     if found != *root {
         return Err(StateProofError::RootMismatch {
             expected: *root,
@@ -559,67 +561,92 @@ mod tests {
         let mut keys: Vec<StateKey> = (0..64u8)
             .map(|i| StateKey::Member(PublicKey::Ed25519([i; 32])))
             .collect();
-        keys.sort_by_key(|k| bit(&k.hash(), 0));
+        keys.sort_by_key(|k| bit(&k.hash(crate::suite::Suite::default()), 0));
         let a = keys[0].clone();
         let b = keys.last().cloned().unwrap_or_else(|| a.clone());
-        assert!(!bit(&a.hash(), 0) && bit(&b.hash(), 0));
-        let la = leaf_hash(&a.hash(), &member("mof").hash());
-        let lb = leaf_hash(&b.hash(), &member("moe").hash());
-        (a, b, node_hash(&la, &lb))
+        assert!(
+            !bit(&a.hash(crate::suite::Suite::default()), 0)
+                && bit(&b.hash(crate::suite::Suite::default()), 0)
+        );
+        let la = leaf_hash(
+            crate::suite::Suite::default(),
+            &a.hash(crate::suite::Suite::default()),
+            &member("mof").hash(crate::suite::Suite::default()),
+        );
+        let lb = leaf_hash(
+            crate::suite::Suite::default(),
+            &b.hash(crate::suite::Suite::default()),
+            &member("moe").hash(crate::suite::Suite::default()),
+        );
+        (a, b, node_hash(crate::suite::Suite::default(), &la, &lb))
     }
 
     #[test]
     fn existence_and_absence_verify_and_tampering_fails() {
         let (a, b, root) = two_leaves();
-        let lb = leaf_hash(&b.hash(), &member("moe").hash());
+        let lb = leaf_hash(
+            crate::suite::Suite::default(),
+            &b.hash(crate::suite::Suite::default()),
+            &member("moe").hash(crate::suite::Suite::default()),
+        );
         let proof = StateProof {
             key: a.clone(),
             value: Some(member("mof")),
             siblings: vec![lb],
             end: ProofEnd::Value,
         };
-        assert_eq!(verify_state_proof(&root, &proof), Ok(Some(member("mof"))));
+        assert_eq!(
+            verify_state_proof(crate::suite::Suite::default(), &root, &proof),
+            Ok(Some(member("mof")))
+        );
         let mut bad = proof.clone();
         bad.value = Some(member("moe"));
         assert!(matches!(
-            verify_state_proof(&root, &bad),
+            verify_state_proof(crate::suite::Suite::default(), &root, &bad),
             Err(StateProofError::RootMismatch { .. })
         ));
         // An absent key on a's side of the root ends at a's leaf.
         let absent = (0..1000)
             .map(|i| StateKey::Grant(format!("g{i}")))
-            .find(|k| !bit(&k.hash(), 0))
+            .find(|k| !bit(&k.hash(crate::suite::Suite::default()), 0))
             .unwrap();
-        let la = leaf_hash(&a.hash(), &member("mof").hash());
+        let la = leaf_hash(
+            crate::suite::Suite::default(),
+            &a.hash(crate::suite::Suite::default()),
+            &member("mof").hash(crate::suite::Suite::default()),
+        );
         let _ = la;
         let absence = StateProof {
             key: absent.clone(),
             value: None,
             siblings: vec![lb],
             end: ProofEnd::OtherLeaf {
-                key_hash: a.hash(),
-                value_hash: member("mof").hash(),
+                key_hash: a.hash(crate::suite::Suite::default()),
+                value_hash: member("mof").hash(crate::suite::Suite::default()),
             },
         };
-        assert_eq!(verify_state_proof(&root, &absence), Ok(None));
+        assert_eq!(
+            verify_state_proof(crate::suite::Suite::default(), &root, &absence),
+            Ok(None)
+        );
         // Claiming the key itself as the "other" leaf is refused.
         let mut selfish = absence.clone();
         selfish.key = a.clone();
         assert!(matches!(
-            verify_state_proof(&root, &selfish),
+            verify_state_proof(crate::suite::Suite::default(), &root, &selfish),
             Err(StateProofError::BadOtherLeaf { .. })
         ));
         // Wrong kinds of value are refused before hashing.
         let mut wrong = proof.clone();
         wrong.value = Some(StateValue::Seq(Seq(3)));
         assert!(matches!(
-            verify_state_proof(&root, &wrong),
+            verify_state_proof(crate::suite::Suite::default(), &root, &wrong),
             Err(StateProofError::ValueKindMismatch { .. })
         ));
         let mut inconsistent = proof;
         inconsistent.end = ProofEnd::Empty;
         assert!(matches!(
-            verify_state_proof(&root, &inconsistent),
+            verify_state_proof(crate::suite::Suite::default(), &root, &inconsistent),
             Err(StateProofError::Inconsistent { .. })
         ));
     }
@@ -633,7 +660,7 @@ mod tests {
             end: ProofEnd::Empty,
         };
         assert_eq!(
-            verify_state_proof(&Digest::ZERO, &p),
+            verify_state_proof(crate::suite::Suite::default(), &Digest::ZERO, &p),
             Err(StateProofError::TooLong {
                 max: PROOF_SIBLINGS_MAX,
                 found: PROOF_SIBLINGS_MAX + 1
@@ -651,8 +678,11 @@ mod tests {
             siblings: vec![],
             end: ProofEnd::Empty,
         };
-        assert_eq!(verify_state_proof(&EMPTY, &p), Ok(None));
-        assert!(verify_state_proof(&Digest([1; 32]), &p).is_err());
+        assert_eq!(
+            verify_state_proof(crate::suite::Suite::default(), &EMPTY, &p),
+            Ok(None)
+        );
+        assert!(verify_state_proof(crate::suite::Suite::default(), &Digest([1; 32]), &p).is_err());
     }
 
     #[test]

@@ -1750,11 +1750,25 @@ fn every_breaker_breaks_the_sample_record() {
 fn sealed_fields_are_not_content_checked() {
     let long = "中".repeat(TEXT_BYTES_MAX);
     let mut r = samples::register_asset();
-    r.location = Restricted::seal(&samples::SALT, &long);
+    r.location = Restricted::seal(
+        chancery_core::suite::Suite::default(),
+        &samples::SALT,
+        &long,
+    );
     assert_eq!(Record::RegisterAsset(r.clone()).validate(), Ok(()));
-    assert!(r.location.opens_to(&samples::SALT, &long));
-    assert!(!r.location.opens_to(&samples::SALT, &"别处".to_string()));
-    assert!(!r.location.opens_to(&[8; 32], &long));
+    assert!(r.location.opens_to(
+        chancery_core::suite::Suite::default(),
+        &samples::SALT,
+        &long
+    ));
+    assert!(!r.location.opens_to(
+        chancery_core::suite::Suite::default(),
+        &samples::SALT,
+        &"别处".to_string()
+    ));
+    assert!(!r
+        .location
+        .opens_to(chancery_core::suite::Suite::default(), &[8; 32], &long));
     r.location = Restricted::Open(long);
     assert!(Record::RegisterAsset(r).validate().is_err());
 }

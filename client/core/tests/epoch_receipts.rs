@@ -110,7 +110,7 @@ fn chain() -> Chain {
         .collect();
     let leaves = entries
         .iter()
-        .map(|e| merkle::leaf_hash(&codec::encode(e)))
+        .map(|e| merkle::leaf_hash(chancery_core::suite::Suite::default(), &codec::encode(e)))
         .collect();
     Chain {
         genesis,
@@ -137,7 +137,7 @@ impl Chain {
             ),
             tx_count: 1,
             log_size: height,
-            log_root: merkle::root(&self.leaves[..n]),
+            log_root: merkle::root(chancery_core::suite::Suite::default(), &self.leaves[..n]),
             state_root: Digest([9; 32]),
             validator_set: set(e).hash(),
             next_validator_set: next,
@@ -597,7 +597,10 @@ fn receipt_verification_time_by_epochs_crossed() {
             ),
             outcome: Outcome::Applied,
         };
-        let leaf = merkle::leaf_hash(&codec::encode(&entry));
+        let leaf = merkle::leaf_hash(
+            chancery_core::suite::Suite::default(),
+            &codec::encode(&entry),
+        );
         let header = |e: u64, height: u64, next: Digest| BlockHeader {
             chain_id: genesis.chain_id(),
             epoch: Epoch(e),
@@ -609,7 +612,7 @@ fn receipt_verification_time_by_epochs_crossed() {
             txs_hash: Digest([8; 32]),
             tx_count: 0,
             log_size: 1,
-            log_root: merkle::root(&[leaf]),
+            log_root: merkle::root(chancery_core::suite::Suite::default(), &[leaf]),
             state_root: Digest([9; 32]),
             validator_set: set_of(e).hash(),
             next_validator_set: next,

@@ -370,6 +370,7 @@ fn fixture_values_are_valid_and_verify() {
     };
     assert!(ra.location.is_sealed());
     assert!(ra.location.opens_to(
+        chancery_core::suite::Suite::default(),
         &samples::SALT,
         &"北京市西城区三里河南三巷3号 财政部办公楼 B座 412 室".to_string()
     ));

@@ -386,3 +386,92 @@ fn transaction_ids_and_validator_set_hashes_use_their_keys_suite() {
     let e = codec::Canonical::validate(&mixed).unwrap_err();
     assert_eq!(e.field, "validators[1].consensus_key");
 }
+
+/// The state tree of an `sm2-sm3` chain hashes keys, values, leaves and nodes with SM3: a
+/// proof verifies against its root with that suite, and not with the default one.
+#[test]
+fn state_proofs_verify_with_the_chains_suite_only() {
+    use chancery_core::state::{
+        leaf_hash, node_hash, verify_state_proof, ProofEnd, StateKey, StateProof, StateValue,
+    };
+    let key = StateKey::Seq(sm2_key(1));
+    let value = StateValue::Seq(Seq(7));
+    let s = Suite::Sm2Sm3;
+    let first_bit = |d: &chancery_core::Digest| d.0[0] & 0x80 != 0;
+    let (kh, vh) = (key.hash(s), value.hash(s));
+    // A second key on the other side of the root.
+    let other = (2..)
+        .map(|i| StateKey::Seq(sm2_key(i)))
+        .find(|k| first_bit(&k.hash(s)) != first_bit(&kh))
+        .unwrap();
+    assert_eq!(
+        kh,
+        chancery_core::sm::sm3_tagged(domain::STATE_KEY, &codec::encode(&key))
+    );
+    // Two leaves under one root; which side each is on follows the first bit.
+    let (ok, ov) = (other.hash(s), StateValue::Seq(Seq(1)).hash(s));
+    let (la, lb) = (leaf_hash(s, &kh, &vh), leaf_hash(s, &ok, &ov));
+    let root = if first_bit(&kh) {
+        node_hash(s, &lb, &la)
+    } else {
+        node_hash(s, &la, &lb)
+    };
+    let proof = StateProof {
+        key: key.clone(),
+        value: Some(value.clone()),
+        siblings: vec![lb],
+        end: ProofEnd::Value,
+    };
+    assert_eq!(verify_state_proof(s, &root, &proof), Ok(Some(value)));
+    assert!(verify_state_proof(Suite::Ed25519Blake3, &root, &proof).is_err());
+}
+
+/// The ledger's log tree in an `sm2-sm3` chain is SM3 under the log's tags: its root and
+/// proofs verify with that suite, not with the default one.
+#[test]
+fn log_proofs_verify_with_the_chains_suite_only() {
+    use chancery_core::merkle::{self, inclusion_proof_with, SuiteLogHasher};
+    let s = Suite::Sm2Sm3;
+    let leaves: Vec<_> = (0u32..13)
+        .map(|i| merkle::leaf_hash(s, &i.to_be_bytes()))
+        .collect();
+    assert_eq!(
+        leaves[0],
+        chancery_core::sm::sm3_tagged(domain::LOG_LEAF, &0u32.to_be_bytes())
+    );
+    let root = merkle::root(s, &leaves);
+    assert_ne!(root, merkle::root(Suite::Ed25519Blake3, &leaves));
+    let proof = inclusion_proof_with(&SuiteLogHasher(s), &leaves, 5).unwrap();
+    assert_eq!(
+        merkle::verify_inclusion(s, 5, 13, &leaves[5], &proof, &root),
+        Ok(())
+    );
+    assert!(
+        merkle::verify_inclusion(Suite::Ed25519Blake3, 5, 13, &leaves[5], &proof, &root).is_err()
+    );
+    assert_eq!(
+        merkle::empty_root(s),
+        chancery_core::sm::sm3_tagged(domain::LOG_NODE, b"")
+    );
+}
+
+/// A sealed field of an `sm2-sm3` chain commits with SM3: it opens with the same suite only.
+#[test]
+fn sealed_fields_commit_with_the_chains_suite() {
+    use chancery_core::record::Restricted;
+    let salt = [3u8; 32];
+    let value = "办公楼 3 层".to_string();
+    let sealed = Restricted::seal(Suite::Sm2Sm3, &salt, &value);
+    let mut input = salt.to_vec();
+    input.extend(codec::encode(&value));
+    assert_eq!(
+        sealed,
+        Restricted::Sealed(chancery_core::sm::sm3_tagged(
+            domain::RESTRICTED_FIELD,
+            &input
+        ))
+    );
+    assert!(sealed.opens_to(Suite::Sm2Sm3, &salt, &value));
+    assert!(!sealed.opens_to(Suite::Ed25519Blake3, &salt, &value));
+    assert!(!sealed.opens_to(Suite::Sm2Sm3, &[4; 32], &value));
+}

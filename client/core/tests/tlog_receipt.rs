@@ -94,7 +94,7 @@ fn sample(n: usize, entries: usize) -> Sample {
         .collect();
     let leaves = entries
         .iter()
-        .map(|e| merkle::leaf_hash(&codec::encode(e)))
+        .map(|e| merkle::leaf_hash(chancery_core::suite::Suite::default(), &codec::encode(e)))
         .collect();
     Sample {
         genesis,
@@ -123,7 +123,7 @@ impl Sample {
             ),
             tx_count: size as u32,
             log_size: size as u64,
-            log_root: merkle::root(&self.leaves[..size]),
+            log_root: merkle::root(chancery_core::suite::Suite::default(), &self.leaves[..size]),
             state_root: Digest([9; 32]),
             validator_set: self.genesis.validators.hash(),
             next_validator_set: chancery_core::Digest::ZERO,
@@ -365,7 +365,7 @@ fn checkpoint_consistency() {
     // Empty old log.
     let mut h = old.header.clone();
     h.log_size = 0;
-    h.log_root = merkle::empty_root();
+    h.log_root = merkle::empty_root(chancery_core::suite::Suite::default());
     h.height = Height(1);
     let empty = s.certify(h, &[0, 1, 2]);
     verify_checkpoint_consistency(&empty, &new, &[], &s.genesis).unwrap();

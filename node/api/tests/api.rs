@@ -402,12 +402,28 @@ async fn log_proofs_verify_against_checkpoints() {
             StatusCode::OK,
         )
         .await;
-        let leaf = merkle::leaf_hash(&hex::decode(p["leaf"].as_str().unwrap()).unwrap());
-        merkle::verify_inclusion(i, 6, &leaf, &digests(&p["proof"]), &cp2.header.log_root).unwrap();
-        assert!(
-            merkle::verify_inclusion(i, 6, &leaf, &digests(&p["proof"]), &cp4.header.log_root)
-                .is_err()
+        let leaf = merkle::leaf_hash(
+            chancery_core::suite::Suite::default(),
+            &hex::decode(p["leaf"].as_str().unwrap()).unwrap(),
         );
+        merkle::verify_inclusion(
+            chancery_core::suite::Suite::default(),
+            i,
+            6,
+            &leaf,
+            &digests(&p["proof"]),
+            &cp2.header.log_root,
+        )
+        .unwrap();
+        assert!(merkle::verify_inclusion(
+            chancery_core::suite::Suite::default(),
+            i,
+            6,
+            &leaf,
+            &digests(&p["proof"]),
+            &cp4.header.log_root
+        )
+        .is_err());
     }
     let c = get_json(
         &e.app,
@@ -416,6 +432,7 @@ async fn log_proofs_verify_against_checkpoints() {
     )
     .await;
     merkle::verify_consistency(
+        chancery_core::suite::Suite::default(),
         6,
         9,
         &digests(&c["proof"]),
@@ -467,7 +484,13 @@ async fn state_proofs_verify_against_their_checkpoint() {
     let from_hex: StateProof =
         codec::decode(&hex::decode(p["proof_hex"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(proof, from_hex);
-    match verify_state_proof(&cp.header.state_root, &proof).unwrap() {
+    match verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &cp.header.state_root,
+        &proof,
+    )
+    .unwrap()
+    {
         Some(StateValue::Asset(a)) => assert_eq!(a.custodian, ag("moe")),
         other => panic!("{other:?}"),
     }
@@ -475,15 +498,32 @@ async fn state_proofs_verify_against_their_checkpoint() {
     let p1 = get_json(&e.app, "/v1/proofs/state/asset/A1?height=1", StatusCode::OK).await;
     let cp1 = checkpoint_of(&e, p1["checkpoint"].as_str().unwrap());
     let proof1: StateProof = serde_json::from_value(p1["proof"].clone()).unwrap();
-    match verify_state_proof(&cp1.header.state_root, &proof1).unwrap() {
+    match verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &cp1.header.state_root,
+        &proof1,
+    )
+    .unwrap()
+    {
         Some(StateValue::Asset(a)) => assert_eq!(a.custodian, ag("mof")),
         other => panic!("{other:?}"),
     }
-    assert!(verify_state_proof(&cp.header.state_root, &proof1).is_err());
+    assert!(verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &cp.header.state_root,
+        &proof1
+    )
+    .is_err());
     let g = get_json(&e.app, "/v1/proofs/state/grant/G1", StatusCode::OK).await;
     let cpg = checkpoint_of(&e, g["checkpoint"].as_str().unwrap());
     let pg: StateProof = serde_json::from_value(g["proof"].clone()).unwrap();
-    match verify_state_proof(&cpg.header.state_root, &pg).unwrap() {
+    match verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &cpg.header.state_root,
+        &pg,
+    )
+    .unwrap()
+    {
         Some(StateValue::Grant(s)) => assert!(s.revoked && !s.is_active_at(cpg.header.time)),
         other => panic!("{other:?}"),
     }
@@ -491,7 +531,12 @@ async fn state_proofs_verify_against_their_checkpoint() {
     let none = get_json(&e.app, "/v1/proofs/state/grant/G9", StatusCode::OK).await;
     let pn: StateProof = serde_json::from_value(none["proof"].clone()).unwrap();
     assert_eq!(
-        verify_state_proof(&cpg.header.state_root, &pn).unwrap(),
+        verify_state_proof(
+            chancery_core::suite::Suite::default(),
+            &cpg.header.state_root,
+            &pn
+        )
+        .unwrap(),
         None
     );
     get_json(

@@ -295,7 +295,13 @@ async fn a_proposal_comes_with_a_proof_that_verifies_across_epochs() {
     let cp = verify_checkpoint_with_links(g, &links, &cp).unwrap();
     let proof: StateProof =
         codec::decode(&hex::decode(b["proof_hex"].as_str().unwrap()).unwrap()).unwrap();
-    match verify_state_proof(&cp.header().state_root, &proof).unwrap() {
+    match verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &cp.header().state_root,
+        &proof,
+    )
+    .unwrap()
+    {
         Some(StateValue::Proposal(p)) => {
             assert_eq!(p.votes.len(), 3);
             assert_eq!(
@@ -381,7 +387,12 @@ async fn receipts_state_proofs_and_checkpoints_of_a_later_epoch_verify_with_the_
     let proof: StateProof =
         codec::decode(&hex::decode(v["proof_hex"].as_str().unwrap()).unwrap()).unwrap();
     assert!(matches!(
-        verify_state_proof(&cp.header().state_root, &proof).unwrap(),
+        verify_state_proof(
+            chancery_core::suite::Suite::default(),
+            &cp.header().state_root,
+            &proof
+        )
+        .unwrap(),
         Some(StateValue::Asset(_))
     ));
 }

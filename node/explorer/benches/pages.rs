@@ -58,7 +58,11 @@ fn build(n: usize, dir: &std::path::Path) -> (Arc<Ledger>, chancery_core::genesi
                     original_value: support::money(560_000, "CNY"),
                     funding_source: FundingSource::FiscalAppropriation,
                     custodian: support::ag(a),
-                    location: Restricted::seal(&[1; 32], &"x".to_string()),
+                    location: Restricted::seal(
+                        chancery_core::suite::Suite::default(),
+                        &[1; 32],
+                        &"x".to_string(),
+                    ),
                     documents: vec![],
                 }),
                 1 | 2 => Record::AwardProcurement(AwardProcurement {

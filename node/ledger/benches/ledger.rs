@@ -508,7 +508,7 @@ fn proof_benches(c: &mut Criterion) {
     g.bench_function("verify", |b| {
         b.iter(|| {
             i = (i + 1) % proofs.len();
-            verify_state_proof(&root, &proofs[i]).is_ok()
+            verify_state_proof(chancery_core::suite::Suite::default(), &root, &proofs[i]).is_ok()
         })
     });
     g.finish();

@@ -251,7 +251,7 @@ fn replay_block(
     let Some((sb, cert)) = stored_block(store, replay, h, report)? else {
         return Ok(false);
     };
-    let Some(entries) = stored_entries(store, &sb, report)? else {
+    let Some(entries) = stored_entries(replay.genesis().crypto, store, &sb, report)? else {
         return Ok(false);
     };
     let block = Block {
@@ -336,6 +336,7 @@ fn stored_block(
 /// tile (which names the exact entry that was corrupted); `None` if one is missing or does
 /// not decode, with the problem recorded.
 fn stored_entries(
+    suite: chancery_core::suite::Suite,
     store: &dyn Store,
     sb: &StoredBlock,
     report: &mut CheckReport,
@@ -360,7 +361,7 @@ fn stored_entries(
             .as_ref()
             .and_then(|(_, v)| v.as_deref())
             .and_then(|v| v.get(at..at + 32));
-        let got = logtree::leaf_hash(&v);
+        let got = logtree::leaf_hash(suite, &v);
         if leaf != Some(got.as_bytes().as_slice()) {
             report.add(
                 Column::Log,

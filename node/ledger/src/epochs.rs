@@ -17,7 +17,7 @@ impl Ledger {
             Some(StateValue::Governance(g)) => Ok(g),
             _ => Err(corrupt(
                 Column::State,
-                StateKey::Governance.hash().as_bytes(),
+                StateKey::Governance.hash(self.genesis.crypto).as_bytes(),
                 format!("no governance state as of height {height}"),
             )),
         }
@@ -65,7 +65,9 @@ impl Ledger {
         self.epoch_set_as_of(epoch, parent)?.ok_or_else(|| {
             corrupt(
                 Column::State,
-                StateKey::EpochSet(epoch).hash().as_bytes(),
+                StateKey::EpochSet(epoch)
+                    .hash(self.genesis.crypto)
+                    .as_bytes(),
                 format!("no validator set of epoch {epoch} as of height {parent}"),
             )
         })

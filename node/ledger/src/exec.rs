@@ -81,7 +81,7 @@ impl<'a> Exec<'a> {
     }
 
     pub(crate) fn get(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
-        match self.overlay.get(&key.hash()) {
+        match self.overlay.get(&key.hash(self.suite)) {
             Some((_, v)) => Ok(Some(v.clone())),
             None => self.read.value(key),
         }
@@ -104,7 +104,7 @@ impl<'a> Exec<'a> {
         match self.check(tx, hash)? {
             Ok((agency, writes)) => {
                 for (k, v) in writes {
-                    self.overlay.insert(k.hash(), (k, v));
+                    self.overlay.insert(k.hash(self.suite), (k, v));
                 }
                 self.applied.insert(hash);
                 Ok((Outcome::Applied, Some(agency)))

@@ -385,7 +385,7 @@ impl Ledger {
             _ => {
                 return Err(corrupt(
                     Column::State,
-                    StateKey::Governance.hash().as_bytes(),
+                    StateKey::Governance.hash(self.genesis.crypto).as_bytes(),
                     format!("no governance state as of height {tip}"),
                 ))
             }

@@ -52,14 +52,14 @@ struct Work<'e, 'a> {
 
 impl Work<'_, '_> {
     fn get(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
-        match self.writes.get(&key.hash()) {
+        match self.writes.get(&key.hash(self.exec.suite)) {
             Some((_, v)) => Ok(Some(v.clone())),
             None => self.exec.get(key),
         }
     }
 
     fn put(&mut self, key: StateKey, value: StateValue) {
-        self.writes.insert(key.hash(), (key, value));
+        self.writes.insert(key.hash(self.exec.suite), (key, value));
     }
 
     /// The agency, if it exists and was not removed.
@@ -159,7 +159,7 @@ impl Exec<'_> {
             Some(StateValue::Governance(g)) => Ok(g),
             _ => Err(crate::corrupt(
                 Column::State,
-                key.hash().as_bytes(),
+                key.hash(self.suite).as_bytes(),
                 "missing governance state",
             )),
         }
@@ -172,7 +172,7 @@ impl Exec<'_> {
             Some(StateValue::ValidatorSet(s)) => Ok(s),
             _ => Err(crate::corrupt(
                 Column::State,
-                key.hash().as_bytes(),
+                key.hash(self.suite).as_bytes(),
                 format!("missing validator set of epoch {epoch}"),
             )),
         }

@@ -658,10 +658,10 @@ impl Ledger {
                     hash: Digest::ZERO,
                     time: genesis.genesis_time,
                     state_root: EMPTY,
-                    log_root: logtree::empty_root(),
+                    log_root: logtree::empty_root(genesis.crypto),
                     log_size: 0,
                 },
-                frontier: logtree::Frontier::default(),
+                frontier: logtree::Frontier::empty(genesis.crypto),
                 nodes: HashMap::new(),
                 values: HashMap::new(),
                 executed: Default::default(),
@@ -701,7 +701,8 @@ impl Ledger {
             );
         }
         let tip = ledger.load_tip()?;
-        let frontier = logtree::Frontier::load(ledger.store.as_ref(), tip.log_size)?;
+        let frontier =
+            logtree::Frontier::load(ledger.genesis.crypto, ledger.store.as_ref(), tip.log_size)?;
         if frontier.root() != tip.log_root {
             return Err(corrupt(
                 Column::LogTree,
@@ -751,17 +752,22 @@ impl Ledger {
             .map(|(key, m)| (StateKey::Member(*key), StateValue::Member(m.clone())))
             .chain(genesis_governance(&self.genesis)?);
         for (k, v) in entries {
-            changes.push((k.hash(), v.hash()));
+            changes.push((k.hash(self.genesis.crypto), v.hash(self.genesis.crypto)));
             batch.put(
                 Column::State,
-                schema::state_key(&k.hash(), Height(0)),
+                schema::state_key(&k.hash(self.genesis.crypto), Height(0)),
                 codec::encode(&StateEntry { key: k, value: v }),
             );
         }
         changes.sort();
-        let up = smt::update(EMPTY, &changes, &mut |h: &Digest, _, _| {
-            Err::<Node, LedgerError>(corrupt(Column::StateTree, h.as_bytes(), "missing"))
-        })?;
+        let up = smt::update(
+            self.genesis.crypto,
+            EMPTY,
+            &changes,
+            &mut |h: &Digest, _, _| {
+                Err::<Node, LedgerError>(corrupt(Column::StateTree, h.as_bytes(), "missing"))
+            },
+        )?;
         // The genesis tree is written with the genesis (height 0 is the first flushed
         // height); later trees are written behind (`tree.rs`).
         let created: std::collections::HashMap<Digest, Node> = up.nodes.iter().copied().collect();
@@ -813,7 +819,7 @@ impl Ledger {
                 hash: Digest::ZERO,
                 time: self.genesis.genesis_time,
                 state_root: Digest(root),
-                log_root: logtree::empty_root(),
+                log_root: logtree::empty_root(self.genesis.crypto),
                 log_size: 0,
             });
         }
@@ -912,7 +918,7 @@ impl Ledger {
         height: Height,
     ) -> Result<Option<StateValue>, LedgerError> {
         self.check_held(height)?;
-        let kh = key.hash();
+        let kh = key.hash(self.genesis.crypto);
         let start = schema::state_key(&kh, Height(0));
         let end = if height.0 == u64::MAX {
             schema::prefix_end(kh.as_bytes())
@@ -953,7 +959,7 @@ impl Ledger {
 
     /// Current value of a state key.
     pub fn state_value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
-        if let Some(v) = self.lock().values.get(&key.hash()) {
+        if let Some(v) = self.lock().values.get(&key.hash(self.genesis.crypto)) {
             return Ok(v.clone());
         }
         self.value_at(key, Height(u64::MAX))
@@ -996,11 +1002,11 @@ impl Ledger {
             .get(Column::StateTree, &key)?
             .ok_or_else(|| corrupt(Column::StateTree, &key, "missing state-tree node"))?;
         let n = Node::decode(&v).ok_or_else(|| corrupt(Column::StateTree, &key, "not a node"))?;
-        if n.hash() != *h {
+        if n.hash(self.genesis.crypto) != *h {
             return Err(corrupt(
                 Column::StateTree,
                 &key,
-                format!("node hashes to {}", n.hash()),
+                format!("node hashes to {}", n.hash(self.genesis.crypto)),
             ));
         }
         Ok(n)
@@ -1095,7 +1101,10 @@ impl Ledger {
                 tx: c.tx().clone(),
                 outcome,
             };
-            frontier.push(logtree::leaf_hash(&codec::encode(&entry)));
+            frontier.push(logtree::leaf_hash(
+                self.genesis.crypto,
+                &codec::encode(&entry),
+            ));
             outcomes.push(outcome);
             outcomes_by_hash.insert(c.hash(), outcome);
             entries.push((c.hash(), entry));
@@ -1113,11 +1122,16 @@ impl Ledger {
         };
         let changes = std::mem::take(&mut exec.overlay);
         drop(exec);
-        let list: Vec<(Digest, Digest)> =
-            changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-        let up = smt::update(base.state_root, &list, &mut |h, d, p| {
-            self.load_node(inner, &base.plans, h, d, p)
-        })?;
+        let list: Vec<(Digest, Digest)> = changes
+            .iter()
+            .map(|(k, (_, v))| (*k, v.hash(self.genesis.crypto)))
+            .collect();
+        let up = smt::update(
+            self.genesis.crypto,
+            base.state_root,
+            &list,
+            &mut |h, d, p| self.load_node(inner, &base.plans, h, d, p),
+        )?;
         let txs_hash =
             chancery_core::block::txs_hash(self.genesis.crypto, entries.iter().map(|(h, _)| *h));
         Ok(Executed {
@@ -1452,7 +1466,7 @@ impl Ledger {
                 .header
                 .state_root
         };
-        let kh = key.hash();
+        let kh = key.hash(self.genesis.crypto);
         let (siblings, end) = smt::prove(root, &kh, &mut |h, d, p| {
             self.load_node(&inner, &[], h, d, p)
         })?;
@@ -1542,7 +1556,7 @@ struct Reader<'a> {
 
 impl exec::StateRead for Reader<'_> {
     fn value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
-        let kh = key.hash();
+        let kh = key.hash(self.ledger.genesis.crypto);
         if let Some((_, v)) = self.plans.iter().find_map(|p| p.changes.get(&kh)) {
             return Ok(Some(v.clone()));
         }

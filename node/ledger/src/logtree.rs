@@ -15,19 +15,20 @@
 //! reading or committing anything.
 
 use crate::{corrupt, LedgerError};
-use chancery_core::merkle::{self, Blake3Hasher};
+use chancery_core::merkle::{self, SuiteLogHasher};
+use chancery_core::suite::Suite;
 use chancery_core::Digest;
 use chancery_storage::{Column, Store};
 use chancery_tlog::{Edge, Put, TlogError};
 
-/// Leaf hash of canonical entry bytes.
-pub fn leaf_hash(entry_bytes: &[u8]) -> Digest {
-    merkle::leaf_hash(entry_bytes)
+/// Leaf hash of canonical entry bytes in a chain of `suite`.
+pub fn leaf_hash(suite: Suite, entry_bytes: &[u8]) -> Digest {
+    merkle::leaf_hash(suite, entry_bytes)
 }
 
-/// Root of the empty log.
-pub fn empty_root() -> Digest {
-    merkle::empty_root()
+/// Root of the empty log in a chain of `suite`.
+pub fn empty_root(suite: Suite) -> Digest {
+    merkle::empty_root(suite)
 }
 
 /// `Column::LogTree` key of a tile.
@@ -51,15 +52,22 @@ pub fn tlog_corrupt(e: TlogError) -> LedgerError {
 
 /// The right edge of the log tree: the roots of its perfect subtrees and the partial tile
 /// of every tile level.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frontier {
-    edge: Edge<Blake3Hasher>,
+    edge: Edge<SuiteLogHasher>,
 }
 
 impl Frontier {
+    /// The frontier of the empty log of a chain of `suite`.
+    pub fn empty(suite: Suite) -> Frontier {
+        Frontier {
+            edge: Edge::empty(SuiteLogHasher(suite)),
+        }
+    }
+
     /// Rebuild from the stored partial tiles of the log of `size` entries.
-    pub fn load(store: &dyn Store, size: u64) -> Result<Frontier, LedgerError> {
-        let edge = Edge::read(store, Blake3Hasher, size).map_err(tlog_corrupt)?;
+    pub fn load(suite: Suite, store: &dyn Store, size: u64) -> Result<Frontier, LedgerError> {
+        let edge = Edge::read(store, SuiteLogHasher(suite), size).map_err(tlog_corrupt)?;
         Ok(Frontier { edge })
     }
 
@@ -92,12 +100,16 @@ mod tests {
     /// RFC 6962 MTH by its recursive definition.
     fn mth(leaves: &[Digest]) -> Digest {
         match leaves.len() {
-            0 => empty_root(),
+            0 => empty_root(chancery_core::suite::Suite::default()),
             1 => leaves[0],
             n => {
                 let k = (n as u64).next_power_of_two() as usize / 2;
                 let k = if k == n { n / 2 } else { k };
-                merkle::node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
+                merkle::node_hash(
+                    chancery_core::suite::Suite::default(),
+                    &mth(&leaves[..k]),
+                    &mth(&leaves[k..]),
+                )
             }
         }
     }
@@ -105,14 +117,14 @@ mod tests {
     #[test]
     fn frontier_matches_the_recursive_definition_and_reloads_from_tiles() {
         let store = MemStore::new();
-        let mut f = Frontier::default();
+        let mut f = Frontier::empty(Suite::default());
         let mut leaves = Vec::new();
         // Blocks of uneven sizes crossing tile boundaries (256) more than once.
         let mut i = 0u64;
         let mut block = 1u64;
         while i < 700 {
             for _ in 0..block {
-                let l = leaf_hash(&i.to_be_bytes());
+                let l = leaf_hash(chancery_core::suite::Suite::default(), &i.to_be_bytes());
                 leaves.push(l);
                 f.push(l);
                 i += 1;
@@ -121,8 +133,15 @@ mod tests {
             assert!(!puts.is_empty() && puts.len() <= 4, "{} puts", puts.len());
             store.write(WriteBatch { puts }).unwrap();
             assert_eq!(f.root(), mth(&leaves), "size {i}");
-            assert_eq!(f.root(), merkle::root(&leaves), "size {i}");
-            assert_eq!(Frontier::load(&store, i).unwrap(), f);
+            assert_eq!(
+                f.root(),
+                merkle::root(chancery_core::suite::Suite::default(), &leaves),
+                "size {i}"
+            );
+            assert_eq!(
+                Frontier::load(chancery_core::suite::Suite::default(), &store, i).unwrap(),
+                f
+            );
             block = block * 3 % 97 + 1;
         }
     }
@@ -130,21 +149,24 @@ mod tests {
     #[test]
     fn a_missing_or_short_tile_is_corruption_naming_the_tile() {
         let store = MemStore::new();
-        let mut f = Frontier::default();
+        let mut f = Frontier::empty(Suite::default());
         for i in 0..10u64 {
-            f.push(leaf_hash(&i.to_be_bytes()));
+            f.push(leaf_hash(
+                chancery_core::suite::Suite::default(),
+                &i.to_be_bytes(),
+            ));
         }
         store
             .write(WriteBatch {
                 puts: f.take_puts(),
             })
             .unwrap();
-        let e = Frontier::load(&store, 11).unwrap_err();
+        let e = Frontier::load(chancery_core::suite::Suite::default(), &store, 11).unwrap_err();
         assert!(
             matches!(&e, LedgerError::Corrupt { key_hex, .. } if *key_hex == hex::encode(tile_key(0, 0))),
             "{e}"
         );
-        let e = Frontier::load(&store, 300).unwrap_err();
+        let e = Frontier::load(chancery_core::suite::Suite::default(), &store, 300).unwrap_err();
         assert!(
             matches!(&e, LedgerError::Corrupt { key_hex, .. } if *key_hex == hex::encode(tile_key(0, 1))),
             "{e}"

@@ -20,7 +20,7 @@ use crate::{corrupt, decode_at, logtree, Ledger, LedgerError};
 use chancery_core::block::BlockHeader;
 use chancery_core::cert::Certificate;
 use chancery_core::checkpoint::Checkpoint;
-use chancery_core::merkle::{Blake3Hasher, ProofError};
+use chancery_core::merkle::{ProofError, SuiteLogHasher};
 use chancery_core::receipt::Receipt;
 use chancery_core::state::{StateKey, StateProof};
 use chancery_core::{Digest, Height, TxHash};
@@ -81,10 +81,12 @@ impl Ledger {
     /// The stored log tree (`chancery-tlog`, the same `Column::LogTree` tiles the ledger
     /// writes) at the current log size, for one proof: nothing is read until the proof,
     /// and the ledger's tile cache (tiles only grow, so its entries stay true) is shared.
-    fn log_tree(&self) -> Result<TileReader<dyn chancery_storage::Store>, ProofRequestError> {
+    fn log_tree(
+        &self,
+    ) -> Result<TileReader<dyn chancery_storage::Store, SuiteLogHasher>, ProofRequestError> {
         Ok(TileReader::with_cache(
             self.store.clone(),
-            Blake3Hasher,
+            SuiteLogHasher(self.genesis.crypto),
             self.tip().log_size,
             self.log_tiles.clone(),
         ))
@@ -298,7 +300,11 @@ mod tests {
             },
             funding_source: FundingSource::FiscalAppropriation,
             custodian: AgencyId(agency.into()),
-            location: Restricted::seal(&[7; 32], &"room 1".to_string()),
+            location: Restricted::seal(
+                chancery_core::suite::Suite::default(),
+                &[7; 32],
+                &"room 1".to_string(),
+            ),
             documents: vec![],
         })
     }
@@ -325,7 +331,12 @@ mod tests {
 
     fn leaves(l: &Ledger, n: u64) -> Vec<Digest> {
         (0..n)
-            .map(|i| merkle::leaf_hash(&l.log_entry_bytes(i).unwrap().unwrap()))
+            .map(|i| {
+                merkle::leaf_hash(
+                    chancery_core::suite::Suite::default(),
+                    &l.log_entry_bytes(i).unwrap().unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -336,16 +347,36 @@ mod tests {
         assert_eq!(n, 1 + 2 + 3 + 4 + 5 + 1 + 2 + 3 + 4);
         let all = leaves(&l, n);
         for size in 1..=n {
-            let root = merkle::root(&all[..size as usize]);
+            let root = merkle::root(
+                chancery_core::suite::Suite::default(),
+                &all[..size as usize],
+            );
             for i in 0..size {
                 let p = l.inclusion_proof(i, size).unwrap();
                 let want = inclusion_proof_with(&Blake3Hasher, &all[..size as usize], i).unwrap();
                 assert_eq!(p, want, "index {i} size {size}");
-                verify_inclusion(i, size, &all[i as usize], &p, &root).unwrap();
+                verify_inclusion(
+                    chancery_core::suite::Suite::default(),
+                    i,
+                    size,
+                    &all[i as usize],
+                    &p,
+                    &root,
+                )
+                .unwrap();
                 if let Some(first) = p.first() {
                     let mut bad = p.clone();
-                    bad[0] = merkle::node_hash(first, first);
-                    assert!(verify_inclusion(i, size, &all[i as usize], &bad, &root).is_err());
+                    bad[0] =
+                        merkle::node_hash(chancery_core::suite::Suite::default(), first, first);
+                    assert!(verify_inclusion(
+                        chancery_core::suite::Suite::default(),
+                        i,
+                        size,
+                        &all[i as usize],
+                        &bad,
+                        &root
+                    )
+                    .is_err());
                 }
             }
             for first in 1..=size {
@@ -353,17 +384,40 @@ mod tests {
                 let want =
                     consistency_proof_with(&Blake3Hasher, &all[..size as usize], first).unwrap();
                 assert_eq!(p, want, "{first} -> {size}");
-                let r1 = merkle::root(&all[..first as usize]);
-                verify_consistency(first, size, &p, &r1, &root).unwrap();
+                let r1 = merkle::root(
+                    chancery_core::suite::Suite::default(),
+                    &all[..first as usize],
+                );
+                verify_consistency(
+                    chancery_core::suite::Suite::default(),
+                    first,
+                    size,
+                    &p,
+                    &r1,
+                    &root,
+                )
+                .unwrap();
                 if let Some(last) = p.last() {
                     let mut bad = p.clone();
-                    *bad.last_mut().unwrap() = merkle::node_hash(last, last);
-                    assert!(verify_consistency(first, size, &bad, &r1, &root).is_err());
+                    *bad.last_mut().unwrap() =
+                        merkle::node_hash(chancery_core::suite::Suite::default(), last, last);
+                    assert!(verify_consistency(
+                        chancery_core::suite::Suite::default(),
+                        first,
+                        size,
+                        &bad,
+                        &r1,
+                        &root
+                    )
+                    .is_err());
                 }
             }
         }
         // The latest size's root is the tip's.
-        assert_eq!(merkle::root(&all), l.tip().log_root);
+        assert_eq!(
+            merkle::root(chancery_core::suite::Suite::default(), &all),
+            l.tip().log_root
+        );
     }
 
     #[test]
@@ -463,17 +517,35 @@ mod tests {
         let key = StateKey::Asset("A0".into());
         let (p, cp) = l.state_proof(&key, None).unwrap();
         let cp = cp.verify(&fx.genesis).unwrap();
-        let v = verify_state_proof(&cp.header().state_root, &p).unwrap();
+        let v = verify_state_proof(
+            chancery_core::suite::Suite::default(),
+            &cp.header().state_root,
+            &p,
+        )
+        .unwrap();
         assert!(matches!(v, Some(StateValue::Asset(a)) if a.custodian.0 == "mof"));
         // At height 1, asset A1 (registered in block 2) is absent.
         let (p, cp) = l
             .state_proof(&StateKey::Asset("A1".into()), Some(Height(1)))
             .unwrap();
         assert_eq!(cp.header.height, Height(1));
-        assert_eq!(verify_state_proof(&cp.header.state_root, &p).unwrap(), None);
+        assert_eq!(
+            verify_state_proof(
+                chancery_core::suite::Suite::default(),
+                &cp.header.state_root,
+                &p
+            )
+            .unwrap(),
+            None
+        );
         // Proven against another checkpoint's root, it fails.
         let latest = l.latest_checkpoint().unwrap().unwrap();
-        assert!(verify_state_proof(&latest.header.state_root, &p).is_err());
+        assert!(verify_state_proof(
+            chancery_core::suite::Suite::default(),
+            &latest.header.state_root,
+            &p
+        )
+        .is_err());
     }
 
     #[test]
@@ -526,8 +598,12 @@ mod tests {
             .state_proof(&StateKey::Asset("D1".into()), Some(Height(3)))
             .unwrap();
         let cp = cp.verify(&fx.genesis).unwrap();
-        assert!(verify_state_proof(&cp.header().state_root, &p)
-            .unwrap()
-            .is_some());
+        assert!(verify_state_proof(
+            chancery_core::suite::Suite::default(),
+            &cp.header().state_root,
+            &p
+        )
+        .unwrap()
+        .is_some());
     }
 }

@@ -10,6 +10,7 @@
 //! old roots stay valid, so proofs can be made as of any flushed height.
 
 use chancery_core::state::{bit, leaf_hash, node_hash, ProofEnd, EMPTY};
+use chancery_core::suite::Suite;
 use chancery_core::Digest;
 
 /// Node encoding length: tag byte and two digests.
@@ -36,10 +37,10 @@ pub enum Node {
 
 impl Node {
     /// The node's hash (its address).
-    pub fn hash(&self) -> Digest {
+    pub fn hash(&self, suite: Suite) -> Digest {
         match self {
-            Node::Leaf { key, value } => leaf_hash(key, value),
-            Node::Internal { left, right } => node_hash(left, right),
+            Node::Leaf { key, value } => leaf_hash(suite, key, value),
+            Node::Internal { left, right } => node_hash(suite, left, right),
         }
     }
 
@@ -88,17 +89,18 @@ pub type Load<'a, E> = dyn FnMut(&Digest, usize, &Digest) -> Result<Node, E> + '
 /// Insert or replace entries. `changes` must be sorted by key hash without duplicates;
 /// entries are never removed (the ledger's state only grows).
 pub fn update<E>(
+    suite: Suite,
     root: Digest,
     changes: &[(Digest, Digest)],
     load: &mut Load<'_, E>,
 ) -> Result<TreeUpdate, E> {
     let mut nodes = Vec::new();
-    let root = update_at(root, 0, changes, load, &mut nodes)?;
+    let root = update_at(suite, root, 0, changes, load, &mut nodes)?;
     Ok(TreeUpdate { root, nodes })
 }
 
-fn emit(node: Node, nodes: &mut Vec<(Digest, Node)>) -> Digest {
-    let h = node.hash();
+fn emit(suite: Suite, node: Node, nodes: &mut Vec<(Digest, Node)>) -> Digest {
+    let h = node.hash(suite);
     nodes.push((h, node));
     h
 }
@@ -108,6 +110,7 @@ fn split(changes: &[(Digest, Digest)], depth: usize) -> usize {
 }
 
 fn update_at<E>(
+    suite: Suite,
     at: Digest,
     depth: usize,
     changes: &[(Digest, Digest)],
@@ -118,45 +121,51 @@ fn update_at<E>(
         return Ok(at);
     };
     if at == EMPTY {
-        return Ok(build(depth, changes, nodes));
+        return Ok(build(suite, depth, changes, nodes));
     }
     // Every change below this node shares its first `depth` bits: any of them is its path.
     match load(&at, depth, path)? {
         Node::Leaf { key, value } => {
             // Merge the existing leaf with the changes, unless a change replaces it.
             if changes.iter().any(|(k, _)| *k == key) {
-                Ok(build(depth, changes, nodes))
+                Ok(build(suite, depth, changes, nodes))
             } else {
                 let mut merged = Vec::with_capacity(changes.len() + 1);
                 let pos = changes.partition_point(|(k, _)| *k < key);
                 merged.extend_from_slice(&changes[..pos]);
                 merged.push((key, value));
                 merged.extend_from_slice(&changes[pos..]);
-                Ok(build(depth, &merged, nodes))
+                Ok(build(suite, depth, &merged, nodes))
             }
         }
         Node::Internal { left, right } => {
             let mid = split(changes, depth);
-            let l = update_at(left, depth + 1, &changes[..mid], load, nodes)?;
-            let r = update_at(right, depth + 1, &changes[mid..], load, nodes)?;
-            Ok(emit(Node::Internal { left: l, right: r }, nodes))
+            let l = update_at(suite, left, depth + 1, &changes[..mid], load, nodes)?;
+            let r = update_at(suite, right, depth + 1, &changes[mid..], load, nodes)?;
+            Ok(emit(suite, Node::Internal { left: l, right: r }, nodes))
         }
     }
 }
 
 /// Build the subtree at `depth` of sorted, distinct entries that share their first `depth`
 /// bits (a snapshot chunk's): its root and every node, children before parents.
-pub fn build_at(depth: usize, entries: &[(Digest, Digest)]) -> TreeUpdate {
+pub fn build_at(suite: Suite, depth: usize, entries: &[(Digest, Digest)]) -> TreeUpdate {
     let mut nodes = Vec::new();
-    let root = build(depth, entries, &mut nodes);
+    let root = build(suite, depth, entries, &mut nodes);
     TreeUpdate { root, nodes }
 }
 
 /// Build a fresh subtree for sorted, distinct entries.
-fn build(depth: usize, entries: &[(Digest, Digest)], nodes: &mut Vec<(Digest, Node)>) -> Digest {
+fn build(
+    suite: Suite,
+    depth: usize,
+    entries: &[(Digest, Digest)],
+    nodes: &mut Vec<(Digest, Node)>,
+) -> Digest {
     match entries {
         [] => EMPTY,
         [(key, value)] => emit(
+            suite,
             Node::Leaf {
                 key: *key,
                 value: *value,
@@ -170,9 +179,9 @@ fn build(depth: usize, entries: &[(Digest, Digest)], nodes: &mut Vec<(Digest, No
         }
         _ => {
             let mid = split(entries, depth);
-            let l = build(depth + 1, &entries[..mid], nodes);
-            let r = build(depth + 1, &entries[mid..], nodes);
-            emit(Node::Internal { left: l, right: r }, nodes)
+            let l = build(suite, depth + 1, &entries[..mid], nodes);
+            let r = build(suite, depth + 1, &entries[mid..], nodes);
+            emit(suite, Node::Internal { left: l, right: r }, nodes)
         }
     }
 }
@@ -317,7 +326,7 @@ mod tests {
     fn reference_root(entries: &BTreeMap<Digest, Digest>) -> Digest {
         let v: Vec<(Digest, Digest)> = entries.iter().map(|(k, v)| (*k, *v)).collect();
         let mut nodes = Vec::new();
-        build(0, &v, &mut nodes)
+        build(chancery_core::suite::Suite::default(), 0, &v, &mut nodes)
     }
 
     #[test]
@@ -332,9 +341,15 @@ mod tests {
             let mut changes: BTreeMap<Digest, Digest> = BTreeMap::new();
             for i in 0..(round * 7 % 13 + 1) {
                 let (k, v) = kv((round * 31 + i * 17) % 150, round);
-                changes.insert(k.hash(), v.hash());
-                all.insert(k.hash(), v.hash());
-                values.insert(k.hash(), (k, v));
+                changes.insert(
+                    k.hash(chancery_core::suite::Suite::default()),
+                    v.hash(chancery_core::suite::Suite::default()),
+                );
+                all.insert(
+                    k.hash(chancery_core::suite::Suite::default()),
+                    v.hash(chancery_core::suite::Suite::default()),
+                );
+                values.insert(k.hash(chancery_core::suite::Suite::default()), (k, v));
             }
             let ch: Vec<(Digest, Digest)> = changes.into_iter().collect();
             let mut load = |h: &Digest, depth: usize, path: &Digest| -> Result<Node, String> {
@@ -343,13 +358,16 @@ mod tests {
                     .copied()
                     .ok_or_else(|| format!("missing {h} at depth {depth}"))
             };
-            let up = update(root, &ch, &mut load).unwrap();
+            let up = update(chancery_core::suite::Suite::default(), root, &ch, &mut load).unwrap();
             let created: HashMap<Digest, Node> = up.nodes.iter().copied().collect();
             for (h, n) in &up.nodes {
-                assert_eq!(*h, n.hash());
+                assert_eq!(*h, n.hash(chancery_core::suite::Suite::default()));
             }
             for (k, n) in positioned(up.root, &|h| created.get(h).copied()) {
-                assert_eq!(k[k.len() - 32..], *n.hash().as_bytes());
+                assert_eq!(
+                    k[k.len() - 32..],
+                    *n.hash(chancery_core::suite::Suite::default()).as_bytes()
+                );
                 store.insert(k, n);
             }
             root = up.root;
@@ -372,13 +390,16 @@ mod tests {
                 end: end.to_proof_end(kh),
                 siblings,
             };
-            assert_eq!(verify_state_proof(&root, &proof).unwrap(), Some(v.clone()));
+            assert_eq!(
+                verify_state_proof(chancery_core::suite::Suite::default(), &root, &proof).unwrap(),
+                Some(v.clone())
+            );
         }
         // About log2(150) + a few, not 256.
         assert!(longest < 24, "longest proof {longest}");
         for i in 1000..1050 {
             let (k, _) = kv(i, 0);
-            let kh = k.hash();
+            let kh = k.hash(chancery_core::suite::Suite::default());
             let (siblings, end) = prove(root, &kh, &mut load).unwrap();
             let proof = StateProof {
                 key: k,
@@ -386,12 +407,25 @@ mod tests {
                 end: end.to_proof_end(&kh),
                 siblings: siblings.clone(),
             };
-            assert_eq!(verify_state_proof(&root, &proof).unwrap(), None);
+            assert_eq!(
+                verify_state_proof(chancery_core::suite::Suite::default(), &root, &proof).unwrap(),
+                None
+            );
             let bottom = match end {
                 PathEnd::Empty => EMPTY,
-                PathEnd::Leaf { key, value } => leaf_hash(&key, &value),
+                PathEnd::Leaf { key, value } => {
+                    leaf_hash(chancery_core::suite::Suite::default(), &key, &value)
+                }
             };
-            assert_eq!(fold_path(&kh, bottom, &siblings), root);
+            assert_eq!(
+                fold_path(
+                    chancery_core::suite::Suite::default(),
+                    &kh,
+                    bottom,
+                    &siblings
+                ),
+                root
+            );
         }
     }
 

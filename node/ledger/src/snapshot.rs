@@ -36,7 +36,6 @@ use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_core::governance::ProposalState;
 use chancery_core::limits::{SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_PREFIX_BITS_MAX};
-use chancery_core::merkle::Blake3Hasher;
 use chancery_core::record::Record;
 use chancery_core::snapshot::{
     chunk_start, log_piece_len, log_piece_proof, LogPiece, SnapshotChunk, SnapshotLeaf,
@@ -143,7 +142,7 @@ impl Ledger {
         let mut leaves = Vec::new();
         let mut hashes = Vec::new();
         self.for_each_leaf_as_of(start, end, height, &mut |kh, entry, _| {
-            hashes.push((kh, entry.value.hash()));
+            hashes.push((kh, entry.value.hash(self.genesis.crypto)));
             leaves.push(SnapshotLeaf {
                 key: entry.key,
                 value: entry.value,
@@ -151,7 +150,7 @@ impl Ledger {
             Ok(())
         })?;
         // The pass that made the top saw the same versions: they never change.
-        let subtree = Subtree::of_sorted(usize::from(bits), &hashes);
+        let subtree = Subtree::of_sorted(self.genesis.crypto, usize::from(bits), &hashes);
         if top.top.at(bits, index) != Some(&subtree) {
             return Err(corrupt(
                 Column::State,
@@ -196,7 +195,7 @@ impl Ledger {
         }
         let reader = TileReader::with_cache(
             self.store.clone(),
-            Blake3Hasher,
+            chancery_core::merkle::SuiteLogHasher(self.genesis.crypto),
             self.tip().log_size,
             self.log_tiles.clone(),
         );
@@ -266,7 +265,7 @@ impl Ledger {
         let depth = SNAPSHOT_PREFIX_BITS_MAX;
         let close = |b: usize, list: &mut Vec<(Digest, Digest)>, bottom: &mut Vec<Subtree>| {
             if let Some(slot) = bottom.get_mut(b) {
-                *slot = Subtree::of_sorted(depth, list);
+                *slot = Subtree::of_sorted(self.genesis.crypto, depth, list);
             }
             list.clear();
         };
@@ -278,7 +277,7 @@ impl Ledger {
                 }
                 current = Some(b);
             }
-            list.push((kh, entry.value.hash()));
+            list.push((kh, entry.value.hash(self.genesis.crypto)));
             if let Some(n) = bytes.get_mut(b) {
                 *n += size;
             }
@@ -287,7 +286,7 @@ impl Ledger {
         if let Some(prev) = current {
             close(prev, &mut list, &mut bottom);
         }
-        let levels = TopLevels::new(bottom)
+        let levels = TopLevels::new(self.genesis.crypto, bottom)
             .ok_or_else(|| corrupt(Column::State, b"", "snapshot buckets not a power of two"))?;
         if levels.root() != header.state_root {
             return Err(corrupt(
@@ -338,7 +337,7 @@ impl Ledger {
                     f: &mut dyn FnMut(Digest, StateEntry, usize) -> Result<(), LedgerError>|
          -> Result<(), LedgerError> {
             let e: StateEntry = decode_at(Column::State, &k, &v)?;
-            let kh = e.key.hash();
+            let kh = e.key.hash(self.genesis.crypto);
             if kh.as_bytes()[..] != k[..32] {
                 return Err(corrupt(Column::State, &k, "entry for another key"));
             }
@@ -564,6 +563,7 @@ impl Walk {
 /// [`PassedState`] of an install: proposals from the installed state (a proposal passed
 /// at or below the snapshot's height is final there), the rest from the walk.
 struct WalkState<'a> {
+    suite: chancery_core::suite::Suite,
     store: &'a dyn Store,
     height: Height,
     admins: &'a HashMap<AgencyId, Vec<PublicKey>>,
@@ -572,7 +572,10 @@ struct WalkState<'a> {
 
 impl PassedState for WalkState<'_> {
     fn proposal(&self, id: &str) -> Result<Option<ProposalState>, LedgerError> {
-        let k = schema::state_key(&StateKey::Proposal(id.to_string()).hash(), self.height);
+        let k = schema::state_key(
+            &StateKey::Proposal(id.to_string()).hash(self.suite),
+            self.height,
+        );
         Ok(match self.store.get(Column::State, &k)? {
             Some(v) => match decode_at::<StateEntry>(Column::State, &k, &v)?.value {
                 StateValue::Proposal(p) => Some(p),
@@ -632,7 +635,7 @@ impl SnapshotInstaller {
             manifest,
             chunks: vec![None; n as usize],
             chunks_missing: n,
-            frontier: logtree::Frontier::default(),
+            frontier: logtree::Frontier::empty(genesis.crypto),
             next_piece: 0,
             agencies: HashMap::new(),
             walk: Walk::new(genesis)?,
@@ -694,7 +697,7 @@ impl SnapshotInstaller {
         for l in chunk.leaves() {
             b.put(
                 Column::State,
-                schema::state_key(&l.key.hash(), m.height),
+                schema::state_key(&l.key.hash(self.genesis.crypto), m.height),
                 codec::encode(&StateEntry {
                     key: l.key.clone(),
                     value: l.value.clone(),
@@ -704,7 +707,7 @@ impl SnapshotInstaller {
         // A chunk of one leaf is stored where the walk from the root meets it, which the
         // whole top decides: `finish` writes it. Interior nodes sit below the chunk's depth.
         if let Subtree::Node(root) = chunk.subtree() {
-            let up = smt::build_at(bits, chunk.hashes());
+            let up = smt::build_at(self.genesis.crypto, bits, chunk.hashes());
             let nodes: HashMap<Digest, Node> = up.nodes.into_iter().collect();
             let path = chunk_start(index, m.prefix_bits);
             for (k, n) in smt::positioned_at(root, bits, path, &|h| nodes.get(h).copied()) {
@@ -767,6 +770,7 @@ impl SnapshotInstaller {
                     Record::RegisterMember(r) => self.walk.registered.push(r.key),
                     Record::Vote(v) => {
                         let state = WalkState {
+                            suite: self.genesis.crypto,
                             store: self.store.as_ref(),
                             height: m.height,
                             admins: &self.walk.admins,
@@ -804,7 +808,7 @@ impl SnapshotInstaller {
             return Ok(a.clone());
         }
         let key = StateKey::Member(*signer);
-        let k = schema::state_key(&key.hash(), self.manifest.height());
+        let k = schema::state_key(&key.hash(self.genesis.crypto), self.manifest.height());
         let agency = match self.store.get(Column::State, &k)? {
             Some(v) => match decode_at::<StateEntry>(Column::State, &k, &v)?.value {
                 StateValue::Member(m) => m.agency,
@@ -863,7 +867,7 @@ impl SnapshotInstaller {
             .iter()
             .map(|c| c.unwrap_or(Subtree::Empty))
             .collect();
-        let top = TopLevels::new(bottom).ok_or_else(|| {
+        let top = TopLevels::new(self.genesis.crypto, bottom).ok_or_else(|| {
             mism(
                 "chunk count",
                 "a power of two".into(),
@@ -956,7 +960,7 @@ fn write_top(top: &TopLevels, depth: u8, index: u32, b: &mut WriteBatch) {
             };
             b.put(
                 Column::StateTree,
-                smt::store_key(&n.hash(), usize::from(depth), &path),
+                smt::store_key(&n.hash(top.suite()), usize::from(depth), &path),
                 n.encode(),
             );
         }
@@ -969,8 +973,8 @@ fn write_top(top: &TopLevels, depth: u8, index: u32, b: &mut WriteBatch) {
                 return;
             };
             let n = Node::Internal {
-                left: left.hash(),
-                right: right.hash(),
+                left: left.hash(top.suite()),
+                right: right.hash(top.suite()),
             };
             b.put(
                 Column::StateTree,

@@ -113,7 +113,7 @@ pub struct SpeculativeView<'a> {
 impl SpeculativeView<'_> {
     /// The value of `key` after the block.
     pub fn value(&self, key: &StateKey) -> Result<Option<StateValue>, LedgerError> {
-        let kh = key.hash();
+        let kh = key.hash(self.ledger.genesis.crypto);
         if let Some((_, v)) = self.plans.iter().find_map(|p| p.changes.get(&kh)) {
             return Ok(Some(v.clone()));
         }

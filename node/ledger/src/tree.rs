@@ -288,9 +288,11 @@ impl Ledger {
             }
             let changes = std::mem::take(&mut ex.overlay);
             drop(ex);
-            let list: Vec<(Digest, Digest)> =
-                changes.iter().map(|(k, (_, v))| (*k, v.hash())).collect();
-            let up = smt::update(root, &list, &mut |n, d, p| {
+            let list: Vec<(Digest, Digest)> = changes
+                .iter()
+                .map(|(k, (_, v))| (*k, v.hash(self.genesis.crypto)))
+                .collect();
+            let up = smt::update(self.genesis.crypto, root, &list, &mut |n, d, p| {
                 self.load_node(inner, &[], n, d, p)
             })?;
             if up.root != header.state_root {

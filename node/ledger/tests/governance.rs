@@ -544,11 +544,12 @@ fn a_proposals_status_is_provable_against_the_header() {
         StateKey::ValidatorKey(k.public()),
     ] {
         let proof = c.ledger.prove(&key, h).unwrap();
-        let value = verify_state_proof(&root, &proof).unwrap();
+        let value =
+            verify_state_proof(chancery_core::suite::Suite::default(), &root, &proof).unwrap();
         assert_eq!(value, c.ledger.state_value(&key).unwrap(), "{key:?}");
     }
     let proof = c.ledger.prove(&StateKey::Proposal("p".into()), h).unwrap();
-    match verify_state_proof(&root, &proof).unwrap() {
+    match verify_state_proof(chancery_core::suite::Suite::default(), &root, &proof).unwrap() {
         Some(StateValue::Proposal(p)) => {
             assert!(matches!(p.status, ProposalStatus::Passed { at, .. } if at == h))
         }
@@ -559,7 +560,7 @@ fn a_proposals_status_is_provable_against_the_header() {
     if let Some(StateValue::Proposal(p)) = &mut bad.value {
         p.status = ProposalStatus::Open;
     }
-    assert!(verify_state_proof(&root, &bad).is_err());
+    assert!(verify_state_proof(chancery_core::suite::Suite::default(), &root, &bad).is_err());
     let set: ValidatorSet = c.ledger.validator_set_of_epoch(Epoch(1)).unwrap().unwrap();
     assert_eq!(set.validators[1].consensus_key, k.public());
 }

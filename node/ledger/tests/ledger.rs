@@ -766,14 +766,33 @@ fn state_proofs_verify_in_the_kernel_as_of_any_height() {
         other => panic!("not an asset: {other:?}"),
     };
     assert_eq!(
-        custodian(verify_state_proof(&root_at(h_before), &before).unwrap()),
+        custodian(
+            verify_state_proof(
+                chancery_core::suite::Suite::default(),
+                &root_at(h_before),
+                &before
+            )
+            .unwrap()
+        ),
         ag("mof")
     );
     assert_eq!(
-        custodian(verify_state_proof(&root_at(h_after), &after).unwrap()),
+        custodian(
+            verify_state_proof(
+                chancery_core::suite::Suite::default(),
+                &root_at(h_after),
+                &after
+            )
+            .unwrap()
+        ),
         ag("nhc")
     );
-    assert!(verify_state_proof(&root_at(h_after), &before).is_err());
+    assert!(verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &root_at(h_after),
+        &before
+    )
+    .is_err());
     assert!(
         after.siblings.len() < 20,
         "proof of {} siblings",
@@ -785,7 +804,12 @@ fn state_proofs_verify_in_the_kernel_as_of_any_height() {
         .prove(&StateKey::Asset("nope".into()), h_after)
         .unwrap();
     assert_eq!(
-        verify_state_proof(&root_at(h_after), &missing).unwrap(),
+        verify_state_proof(
+            chancery_core::suite::Suite::default(),
+            &root_at(h_after),
+            &missing
+        )
+        .unwrap(),
         None
     );
     // Genesis members are proven at height 0 too.
@@ -1098,7 +1122,10 @@ fn the_log_tree_column_is_what_chancery_tlog_reads() {
     assert_eq!(tree.size(), tip.log_size);
     assert_eq!(tree.root(), tip.log_root);
     let entry = ledger.log_entry(3).unwrap().unwrap();
-    let leaf = chancery_core::merkle::leaf_hash(&chancery_core::codec::encode(&entry));
+    let leaf = chancery_core::merkle::leaf_hash(
+        chancery_core::suite::Suite::default(),
+        &chancery_core::codec::encode(&entry),
+    );
     let proof = tree.inclusion_proof(3, tip.log_size).unwrap();
     chancery_core::merkle::verify_inclusion_with(
         &chancery_core::merkle::Blake3Hasher,

@@ -210,7 +210,7 @@ fn a_snapshot_installs_into_an_empty_store_and_follows_the_chain() {
     let root = replica.tip().state_root;
     for key in keys_sample(h as usize) {
         let p = installed.prove(&key, Height(h)).unwrap();
-        let v = verify_state_proof(&root, &p).unwrap();
+        let v = verify_state_proof(chancery_core::suite::Suite::default(), &root, &p).unwrap();
         assert_eq!(v, source.value_as_of(&key, Height(h)).unwrap(), "{key:?}");
         assert_eq!(p, replica.prove(&key, Height(h)).unwrap(), "{key:?}");
         assert_eq!(installed.state_value(&key).unwrap(), v);
@@ -323,15 +323,19 @@ fn a_snapshot_installs_into_an_empty_store_and_follows_the_chain() {
     let p = installed
         .prove(&StateKey::Asset("A3-7".into()), installed.tip().height)
         .unwrap();
-    assert!(verify_state_proof(&installed.tip().state_root, &p)
-        .unwrap()
-        .is_some());
+    assert!(verify_state_proof(
+        chancery_core::suite::Suite::default(),
+        &installed.tip().state_root,
+        &p
+    )
+    .unwrap()
+    .is_some());
 
     // The snapshot's height stays provable (it is a flushed height) after later flushes.
     let key = StateKey::Asset("A3-7".into());
     let p = installed.prove(&key, Height(h)).unwrap();
     assert_eq!(
-        verify_state_proof(&root, &p).unwrap(),
+        verify_state_proof(chancery_core::suite::Suite::default(), &root, &p).unwrap(),
         source.value_as_of(&key, Height(h)).unwrap()
     );
     // The integrity check replays from the genesis: on a store without the blocks below
@@ -411,13 +415,17 @@ fn tampered_chunks_and_log_pieces_are_refused_naming_them() {
                 .leaves
         })
         .find(|l| {
-            chancery_core::snapshot::chunk_of(&l.key.hash(), bits) == idx
+            chancery_core::snapshot::chunk_of(
+                &l.key.hash(chancery_core::suite::Suite::default()),
+                bits,
+            ) == idx
                 && !good.leaves.iter().any(|g| g.key == l.key)
         })
         .unwrap();
     let mut c = good.clone();
     c.leaves.push(extra);
-    c.leaves.sort_by_key(|l| l.key.hash());
+    c.leaves
+        .sort_by_key(|l| l.key.hash(chancery_core::suite::Suite::default()));
     root_mismatch(c, "leaf added");
     // A sibling hash changed.
     let mut c = good.clone();

@@ -43,7 +43,8 @@ fn proven(ledger: &Ledger, i: u64, h: Height) -> Result<bool, LedgerError> {
     let proof = ledger.prove(&StateKey::Asset(format!("A{i}")), h)?;
     let root = ledger.block(h)?.expect("block").0.header.state_root;
     Ok(matches!(
-        verify_state_proof(&root, &proof).expect("proof verifies"),
+        verify_state_proof(chancery_core::suite::Suite::default(), &root, &proof)
+            .expect("proof verifies"),
         Some(StateValue::Asset(_))
     ))
 }

@@ -26,7 +26,7 @@ fn grow(t: &mut LogTree<MemStore>, store: &MemStore, to: u64) {
         let start = t.size();
         let end = (start + BLOCK).min(to);
         let leaves: Vec<Digest> = (start..end)
-            .map(|i| merkle::leaf_hash(&i.to_le_bytes()))
+            .map(|i| merkle::leaf_hash(chancery_core::suite::Suite::default(), &i.to_le_bytes()))
             .collect();
         let puts = t.append(&leaves).unwrap();
         store.write(WriteBatch { puts }).unwrap();
@@ -50,7 +50,7 @@ fn write_cost(block: u64) -> (f64, f64) {
     while t.size() < total {
         let start = t.size();
         let leaves: Vec<Digest> = (start..(start + block).min(total))
-            .map(|i| merkle::leaf_hash(&i.to_le_bytes()))
+            .map(|i| merkle::leaf_hash(chancery_core::suite::Suite::default(), &i.to_le_bytes()))
             .collect();
         let p = t.append(&leaves).unwrap();
         puts += p.len();
@@ -128,7 +128,7 @@ fn benches(c: &mut Criterion) {
     grow(&mut small, &small_store, 1_000_000);
     // Pre-hashed leaves: the figure is tree work + store writes, not leaf hashing.
     let leaves: Vec<Digest> = (0..BLOCK)
-        .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+        .map(|i| merkle::leaf_hash(chancery_core::suite::Suite::default(), &i.to_be_bytes()))
         .collect();
     g.throughput(Throughput::Elements(BLOCK));
     for (target, tree, store) in [

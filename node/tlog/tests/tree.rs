@@ -159,13 +159,16 @@ fn large_tree_proofs_read_log_n_nodes_and_verify() {
     while i < n {
         let end = (i + 4096).min(n);
         let chunk: Vec<Digest> = (i..end)
-            .map(|j| merkle::leaf_hash(&j.to_le_bytes()))
+            .map(|j| merkle::leaf_hash(chancery_core::suite::Suite::default(), &j.to_le_bytes()))
             .collect();
         write(&store, t.append(&chunk).unwrap());
         all.extend(chunk);
         i = end;
     }
-    assert_eq!(t.root(), merkle::root(&all));
+    assert_eq!(
+        t.root(),
+        merkle::root(chancery_core::suite::Suite::default(), &all)
+    );
     let root = t.root();
     let mut x: u64 = 12345;
     for _ in 0..200 {
@@ -181,7 +184,15 @@ fn large_tree_proofs_read_log_n_nodes_and_verify() {
         // One tile per tile level for the proof's path and its siblings' borders, and the
         // root's border: O(log n) tiles, a few for a tree of three tile levels.
         assert!(reads <= 3 * 3, "{reads} tile reads for one proof and root");
-        merkle::verify_inclusion(index, size, &all[index as usize], &p, &r).unwrap();
+        merkle::verify_inclusion(
+            chancery_core::suite::Suite::default(),
+            index,
+            size,
+            &all[index as usize],
+            &p,
+            &r,
+        )
+        .unwrap();
         let size1 = 1 + index;
         let before = store.point_reads();
         let c = t.consistency_proof(size1, n).unwrap();
@@ -191,7 +202,15 @@ fn large_tree_proofs_read_log_n_nodes_and_verify() {
             reads <= 4 * 3,
             "{reads} tile reads for one consistency proof and root"
         );
-        merkle::verify_consistency(size1, n, &c, &r1, &root).unwrap();
+        merkle::verify_consistency(
+            chancery_core::suite::Suite::default(),
+            size1,
+            n,
+            &c,
+            &r1,
+            &root,
+        )
+        .unwrap();
     }
 }
 
@@ -229,7 +248,7 @@ fn grow(store: &Arc<Counted>, t: &mut LogTree<Counted>, all: &mut Vec<Digest>, a
     for &n in appends {
         let start = all.len() as u64;
         let chunk: Vec<Digest> = (start..start + n)
-            .map(|j| merkle::leaf_hash(&j.to_le_bytes()))
+            .map(|j| merkle::leaf_hash(chancery_core::suite::Suite::default(), &j.to_le_bytes()))
             .collect();
         let puts = t.append(&chunk).unwrap();
         // One put per tile touched: the tiles completed, plus at most one partial tile per
@@ -270,8 +289,15 @@ fn proofs_at_every_size_across_tile_boundaries_match_the_recursive_definition() 
         }
         for m in (1..=size).step_by(step) {
             let p = t.consistency_proof(m as u64, size as u64).unwrap();
-            merkle::verify_consistency(m as u64, size as u64, &p, &mth(&h, &all[..m]), &root)
-                .unwrap();
+            merkle::verify_consistency(
+                chancery_core::suite::Suite::default(),
+                m as u64,
+                size as u64,
+                &p,
+                &mth(&h, &all[..m]),
+                &root,
+            )
+            .unwrap();
         }
     }
     // Every complete subtree of the final tree, at every level, is the recursive MTH.
@@ -299,7 +325,10 @@ fn partial_tiles_grow_across_appends_of_1_255_256_257_and_65536_leaves() {
     let mut roots = Vec::new();
     for appends in [&[1u64][..], &[255], &[256], &[257], &[65_536], &[1, 300]] {
         grow(&store, &mut t, &mut all, appends);
-        assert_eq!(t.root(), merkle::root(&all));
+        assert_eq!(
+            t.root(),
+            merkle::root(chancery_core::suite::Suite::default(), &all)
+        );
         roots.push((all.len() as u64, t.root()));
         // The stored tiles: every level-0 tile holds the leaves it covers, the partial one
         // as many as there are.
@@ -329,10 +358,26 @@ fn partial_tiles_grow_across_appends_of_1_255_256_257_and_65536_leaves() {
         assert_eq!(t.root_at(size).unwrap(), root);
         for index in [0, size / 2, size - 1] {
             let p = t.inclusion_proof(index, size).unwrap();
-            merkle::verify_inclusion(index, size, &all[index as usize], &p, &root).unwrap();
+            merkle::verify_inclusion(
+                chancery_core::suite::Suite::default(),
+                index,
+                size,
+                &all[index as usize],
+                &p,
+                &root,
+            )
+            .unwrap();
         }
         let c = t.consistency_proof(size, n).unwrap();
-        merkle::verify_consistency(size, n, &c, &root, &t.root()).unwrap();
+        merkle::verify_consistency(
+            chancery_core::suite::Suite::default(),
+            size,
+            n,
+            &c,
+            &root,
+            &t.root(),
+        )
+        .unwrap();
     }
     // A reader that knows the size reads nothing until asked, and agrees.
     let before = store.point_reads();
@@ -368,7 +413,9 @@ fn a_failed_or_torn_write_between_appends_reopens_to_the_last_whole_write() {
         for (b, &n) in blocks.iter().enumerate() {
             let start = all.len() as u64;
             let chunk: Vec<Digest> = (start..start + n)
-                .map(|j| merkle::leaf_hash(&j.to_le_bytes()))
+                .map(|j| {
+                    merkle::leaf_hash(chancery_core::suite::Suite::default(), &j.to_le_bytes())
+                })
                 .collect();
             write(&clean, ct.append(&chunk).unwrap());
             let puts = t.append(&chunk).unwrap();
@@ -383,7 +430,10 @@ fn a_failed_or_torn_write_between_appends_reopens_to_the_last_whole_write() {
                     drop(t);
                     let size = all.len() as u64;
                     let again = LogTree::open_at(store.clone(), Blake3Hasher, size).unwrap();
-                    assert_eq!(again.root(), merkle::root(&all));
+                    assert_eq!(
+                        again.root(),
+                        merkle::root(chancery_core::suite::Suite::default(), &all)
+                    );
                     t = again;
                     // Redo the lost append after the crash, as the ledger replays the block.
                     store.set_plan(FaultPlan::default());
@@ -520,12 +570,19 @@ fn a_shared_tile_cache_stays_true_as_the_tree_grows() {
         let size = all.len() as u64;
         let r = TileReader::with_cache(store.clone(), Blake3Hasher, size, cache.clone());
         for s in [size, size / 2 + 1, size - 1] {
-            let root = merkle::root(&all[..s as usize]);
+            let root = merkle::root(chancery_core::suite::Suite::default(), &all[..s as usize]);
             assert_eq!(r.root_at(s).unwrap(), root, "root at {s}");
             for i in [0, s / 2, s - 1] {
                 let p = r.inclusion_proof(i, s).unwrap();
-                merkle::verify_inclusion(i, s, &all[i as usize], &p, &root)
-                    .unwrap_or_else(|e| panic!("proof {i} at {s} of {size}: {e}"));
+                merkle::verify_inclusion(
+                    chancery_core::suite::Suite::default(),
+                    i,
+                    s,
+                    &all[i as usize],
+                    &p,
+                    &root,
+                )
+                .unwrap_or_else(|e| panic!("proof {i} at {s} of {size}: {e}"));
             }
         }
     }

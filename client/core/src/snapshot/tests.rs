@@ -59,7 +59,7 @@ fn checkpoint(height: u64, state_root: Digest, log: &[Digest]) -> VerifiedCheckp
         txs_hash: Digest([2; 32]),
         tx_count: 0,
         log_size: log.len() as u64,
-        log_root: merkle::root(log),
+        log_root: merkle::root(crate::suite::Suite::default(), log),
         state_root,
         validator_set: g.validators.hash(),
         next_validator_set: Digest::ZERO,
@@ -113,13 +113,22 @@ fn state(entries: Vec<(StateKey, StateValue)>) -> (Vec<SnapshotLeaf>, Digest) {
         .into_iter()
         .map(|(key, value)| SnapshotLeaf { key, value })
         .collect();
-    leaves.sort_by_key(|l| l.key.hash());
-    leaves.dedup_by_key(|l| l.key.hash());
+    leaves.sort_by_key(|l| l.key.hash(crate::suite::Suite::default()));
+    leaves.dedup_by_key(|l| l.key.hash(crate::suite::Suite::default()));
     let hashes: Vec<(Digest, Digest)> = leaves
         .iter()
-        .map(|l| (l.key.hash(), l.value.hash()))
+        .map(|l| {
+            (
+                l.key.hash(crate::suite::Suite::default()),
+                l.value.hash(crate::suite::Suite::default()),
+            )
+        })
         .collect();
-    (leaves, Subtree::of_sorted(0, &hashes).hash())
+    (
+        leaves,
+        Subtree::of_sorted(crate::suite::Suite::default(), 0, &hashes)
+            .hash(crate::suite::Suite::default()),
+    )
 }
 
 /// Cut the leaves into the chunks of `bits` bits, as a producer does.
@@ -127,16 +136,24 @@ fn chunks(leaves: &[SnapshotLeaf], height: u64, bits: u8) -> Vec<SnapshotChunk> 
     let n = 1u32 << bits;
     let mut per: Vec<Vec<SnapshotLeaf>> = vec![Vec::new(); n as usize];
     for l in leaves {
-        per[chunk_of(&l.key.hash(), bits) as usize].push(l.clone());
+        per[chunk_of(&l.key.hash(crate::suite::Suite::default()), bits) as usize].push(l.clone());
     }
     let bottom: Vec<Subtree> = per
         .iter()
         .map(|ls| {
-            let h: Vec<_> = ls.iter().map(|l| (l.key.hash(), l.value.hash())).collect();
-            Subtree::of_sorted(usize::from(bits), &h)
+            let h: Vec<_> = ls
+                .iter()
+                .map(|l| {
+                    (
+                        l.key.hash(crate::suite::Suite::default()),
+                        l.value.hash(crate::suite::Suite::default()),
+                    )
+                })
+                .collect();
+            Subtree::of_sorted(crate::suite::Suite::default(), usize::from(bits), &h)
         })
         .collect();
-    let top = TopLevels::new(bottom).unwrap();
+    let top = TopLevels::new(crate::suite::Suite::default(), bottom).unwrap();
     per.into_iter()
         .enumerate()
         .map(|(i, leaves)| SnapshotChunk {
@@ -199,14 +216,15 @@ fn tampered_chunks_fail_naming_the_chunk() {
     // A leaf added under the chunk's prefix (another key of the same prefix).
     let extra = (10_000..20_000)
         .map(member)
-        .find(|(k, _)| chunk_of(&k.hash(), 4) == idx)
+        .find(|(k, _)| chunk_of(&k.hash(crate::suite::Suite::default()), 4) == idx)
         .unwrap();
     let mut c = good.clone();
     c.leaves.push(SnapshotLeaf {
         key: extra.0,
         value: extra.1,
     });
-    c.leaves.sort_by_key(|l| l.key.hash());
+    c.leaves
+        .sort_by_key(|l| l.key.hash(crate::suite::Suite::default()));
     root_mismatch(c);
     // A sibling hash changed.
     let mut c = good.clone();
@@ -219,7 +237,8 @@ fn tampered_chunks_fail_naming_the_chunk() {
         .unwrap();
     let mut c = good.clone();
     c.leaves.push(other.leaves[0].clone());
-    c.leaves.sort_by_key(|l| l.key.hash());
+    c.leaves
+        .sort_by_key(|l| l.key.hash(crate::suite::Suite::default()));
     assert!(matches!(
         verify_chunk(&m, c),
         Err(SnapshotError::OutsidePrefix { chunk, .. }) if chunk == idx
@@ -292,7 +311,7 @@ fn sparse_states_verify_and_a_hidden_leaf_is_refused() {
     // beside it on the path verifies; the leaf's own chunk served as empty, with the leaf
     // as a sibling at the depth where it floats, is refused.
     let (leaves, root) = state(vec![member(1)]);
-    let kh = leaves[0].key.hash();
+    let kh = leaves[0].key.hash(crate::suite::Suite::default());
     let m = manifest(3, root, &[], 5);
     let own = chunk_of(&kh, 5);
     let neighbour = own ^ 1;
@@ -364,7 +383,7 @@ fn entry(i: u64) -> LogEntry {
 fn pieces(entries: &[LogEntry], height: u64) -> Vec<LogPiece> {
     let leaves: Vec<Digest> = entries
         .iter()
-        .map(|e| merkle::leaf_hash(&codec::encode(e)))
+        .map(|e| merkle::leaf_hash(crate::suite::Suite::default(), &codec::encode(e)))
         .collect();
     let n = entries.len() as u64;
     (0..log_piece_count(n))
@@ -388,7 +407,7 @@ fn log_pieces_verify_against_the_log_root_and_a_changed_entry_fails() {
         let entries: Vec<LogEntry> = (0..n).map(entry).collect();
         let leaves: Vec<Digest> = entries
             .iter()
-            .map(|e| merkle::leaf_hash(&codec::encode(e)))
+            .map(|e| merkle::leaf_hash(crate::suite::Suite::default(), &codec::encode(e)))
             .collect();
         let m = manifest(20, Digest::ZERO, &leaves, 0);
         let ps = pieces(&entries, 20);
@@ -464,12 +483,12 @@ proptest! {
         for c in cs {
             let v = verify_chunk(&m, c).unwrap();
             for l in v.leaves() {
-                *seen.entry(l.key.hash()).or_insert(0u32) += 1;
+                *seen.entry(l.key.hash(crate::suite::Suite::default())).or_insert(0u32) += 1;
             }
             bottom.push(v.subtree());
         }
         prop_assert_eq!(seen.len(), leaves.len());
         prop_assert!(seen.values().all(|n| *n == 1));
-        prop_assert_eq!(TopLevels::new(bottom).unwrap().root(), root);
+        prop_assert_eq!(TopLevels::new(crate::suite::Suite::default(), bottom).unwrap().root(), root);
     }
 }

@@ -63,6 +63,7 @@ pub fn register_asset() -> RegisterAsset {
         funding_source: FundingSource::FiscalAppropriation,
         custodian: agency("mof"),
         location: Restricted::seal(
+            chancery_core::suite::Suite::default(),
             &SALT,
             &"北京市西城区三里河南三巷3号 财政部办公楼 B座 412 室".to_string(),
         ),
@@ -104,6 +105,7 @@ pub fn dispose_asset() -> DisposeAsset {
         date: date(2026, 9, 30),
         proceeds: Some(cny(1_200, 50)),
         counterparty: Some(Restricted::seal(
+            chancery_core::suite::Suite::default(),
             &SALT,
             &"北京某再生资源回收有限公司".to_string(),
         )),

@@ -44,7 +44,11 @@ pub fn register(id: &str, custodian: &str) -> Record {
         original_value: cny(800_000),
         funding_source: FundingSource::FiscalAppropriation,
         custodian: ag(custodian),
-        location: Restricted::seal(&[7; 32], &"Building 3, room 12".to_string()),
+        location: Restricted::seal(
+            chancery_core::suite::Suite::default(),
+            &[7; 32],
+            &"Building 3, room 12".to_string(),
+        ),
         documents: vec![],
     })
 }
@@ -107,7 +111,7 @@ pub fn grant(id: &str, dataset: &str, grantor: &str, grantee: &str) -> Record {
         condition: SharingCondition::Conditional,
         valid_from: date(2026, 1, 1),
         valid_until: date(2030, 12, 31),
-        constraints: Restricted::seal(&[3; 32], &vec![]),
+        constraints: Restricted::seal(chancery_core::suite::Suite::default(), &[3; 32], &vec![]),
     })
 }
 

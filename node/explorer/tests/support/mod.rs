@@ -209,7 +209,11 @@ pub fn world() -> World {
                 original_value: money(112_000_00, "CNY"),
                 funding_source: FundingSource::FiscalAppropriation,
                 custodian: ag("mof"),
-                location: Restricted::seal(&salt, &SECRET_LOCATION.to_string()),
+                location: Restricted::seal(
+                    chancery_core::suite::Suite::default(),
+                    &salt,
+                    &SECRET_LOCATION.to_string(),
+                ),
                 documents: vec![],
             }),
         ),
@@ -276,7 +280,11 @@ pub fn world() -> World {
                 condition: SharingCondition::Conditional,
                 valid_from: d(2026, 1, 1),
                 valid_until: d(2099, 12, 31),
-                constraints: Restricted::seal(&salt, &vec![]),
+                constraints: Restricted::seal(
+                    chancery_core::suite::Suite::default(),
+                    &salt,
+                    &vec![],
+                ),
             }),
         ),
         w.tx(
@@ -390,7 +398,11 @@ pub fn world() -> World {
                 approval_document: domain::DOCUMENT_HASH.hash(b"dispose"),
                 date: d(2026, 11, 27),
                 proceeds: Some(money(30_000_00, "CNY")),
-                counterparty: Some(Restricted::seal(&salt, &"张三".to_string())),
+                counterparty: Some(Restricted::seal(
+                    chancery_core::suite::Suite::default(),
+                    &salt,
+                    &"张三".to_string(),
+                )),
             }),
         ),
     ];
