@@ -122,7 +122,7 @@ impl Suite {
     /// over everything fed to it.
     pub fn hasher(self, tag: Tag) -> SuiteHasher {
         match self {
-            Suite::Ed25519Blake3 => SuiteHasher(HasherInner::Blake3(Box::new(tag.hasher()))),
+            Suite::Ed25519Blake3 => SuiteHasher(HasherInner::Blake3(tag.hasher())),
             Suite::Sm2Sm3 => SuiteHasher(HasherInner::Sm3(crate::sm::sm3_tagged_hasher(tag))),
         }
     }
@@ -143,9 +143,12 @@ impl Suite {
 #[derive(Clone)]
 pub struct SuiteHasher(HasherInner);
 
+// Not boxed: a hasher lives on the stack for one hash, and the state tree hashes on hot
+// paths; an allocation per hash would cost more than the larger enum.
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 enum HasherInner {
-    Blake3(Box<blake3::Hasher>),
+    Blake3(blake3::Hasher),
     Sm3(sm3::Sm3),
 }
 
