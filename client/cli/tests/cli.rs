@@ -746,6 +746,49 @@ fn gov_propose_refuses_bad_changes_before_asking_a_node() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// Write `signer.pem` in `dir` from a DER `SubjectPublicKeyInfo` given in hex, with OpenSSL.
+fn openssl_pem_from_spki(dir: &std::path::Path, der_hex: &str) {
+    std::fs::write(dir.join("signer.der"), hex::decode(der_hex).unwrap()).unwrap();
+    let conv = Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "pkey",
+            "-pubin",
+            "-inform",
+            "DER",
+            "-in",
+            "signer.der",
+            "-out",
+            "signer.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        conv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conv.stderr)
+    );
+}
+
+/// `openssl pkeyutl -verify` of `signed_bytes.bin` in `dir` by `signer.pem` against the
+/// signature file `sig_file`, with the scheme's `extra` options.
+fn openssl_verify(dir: &std::path::Path, sig_file: &str, extra: &[&str]) -> std::process::Output {
+    Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "signer.pem",
+            "-rawin",
+        ])
+        .args(extra)
+        .args(["-in", "signed_bytes.bin", "-sigfile", sig_file])
+        .output()
+        .unwrap()
+}
+
 /// `chancery inspect tx` prints what an outside tool needs to check a transaction's
 /// signature; OpenSSL (an implementation independent of ours) checks it when present.
 #[test]
@@ -805,43 +848,11 @@ fn inspect_tx_gives_bytes_that_openssl_verifies() {
         eprintln!("SKIP openssl check: no `openssl` on PATH");
         return;
     }
-    let der = hex::decode(v["signer_spki_der"].as_str().unwrap()).unwrap();
-    let der_path = dir.path().join("signer.der");
-    std::fs::write(&der_path, &der).unwrap();
-    let pem = dir.path().join("signer.pem");
-    let conv = Command::new("openssl")
-        .args(["pkey", "-pubin", "-inform", "DER", "-in"])
-        .arg(&der_path)
-        .arg("-out")
-        .arg(&pem)
-        .output()
-        .unwrap();
-    assert!(
-        conv.status.success(),
-        "{}",
-        String::from_utf8_lossy(&conv.stderr)
-    );
-    let msg = dir.path().join("signed_bytes.bin");
-    let sig = dir.path().join("signature.bin");
-    std::fs::write(&msg, &signed).unwrap();
+    openssl_pem_from_spki(dir.path(), v["signer_spki_der"].as_str().unwrap());
+    std::fs::write(dir.path().join("signed_bytes.bin"), &signed).unwrap();
     let check = |sig_bytes: &[u8]| {
-        std::fs::write(&sig, sig_bytes).unwrap();
-        Command::new("openssl")
-            .current_dir(dir.path())
-            .args([
-                "pkeyutl",
-                "-verify",
-                "-pubin",
-                "-inkey",
-                "signer.pem",
-                "-rawin",
-                "-in",
-                "signed_bytes.bin",
-                "-sigfile",
-                "signature.bin",
-            ])
-            .output()
-            .unwrap()
+        std::fs::write(dir.path().join("signature.bin"), sig_bytes).unwrap();
+        openssl_verify(dir.path(), "signature.bin", &[])
     };
     let good = check(&tx.signature.0);
     assert!(
@@ -910,53 +921,15 @@ fn inspect_tx_of_an_sm2_chain_gives_what_openssl_verifies() {
         return;
     }
     let d = dir.path();
-    std::fs::write(
-        d.join("signer.der"),
-        hex::decode(v["signer_spki_der"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
-    let conv = Command::new("openssl")
-        .current_dir(d)
-        .args([
-            "pkey",
-            "-pubin",
-            "-inform",
-            "DER",
-            "-in",
-            "signer.der",
-            "-out",
-            "signer.pem",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        conv.status.success(),
-        "{}",
-        String::from_utf8_lossy(&conv.stderr)
-    );
+    openssl_pem_from_spki(d, v["signer_spki_der"].as_str().unwrap());
     std::fs::write(d.join("signed_bytes.bin"), &signed).unwrap();
     let check = |der_hex: &str| {
         std::fs::write(d.join("signature.der"), hex::decode(der_hex).unwrap()).unwrap();
-        Command::new("openssl")
-            .current_dir(d)
-            .args([
-                "pkeyutl",
-                "-verify",
-                "-pubin",
-                "-inkey",
-                "signer.pem",
-                "-rawin",
-                "-digest",
-                "sm3",
-                "-in",
-                "signed_bytes.bin",
-                "-sigfile",
-                "signature.der",
-                "-pkeyopt",
-                "distid:1234567812345678",
-            ])
-            .output()
-            .unwrap()
+        openssl_verify(
+            d,
+            "signature.der",
+            &["-digest", "sm3", "-pkeyopt", "distid:1234567812345678"],
+        )
     };
     let good = check(v["signature_der"].as_str().unwrap());
     assert!(
