@@ -88,13 +88,7 @@ fn sample(n: usize) -> (Genesis, Receipt) {
                     name: format!("v{i}"),
                     agency: AgencyId("mof".into()),
                     consensus_key: k.public(),
-                    network_key: chancery_core::NetworkKey(
-                        SecretKey::from_seed([100 + i as u8; 32])
-                            .public()
-                            .as_bytes()
-                            .try_into()
-                            .unwrap(),
-                    ),
+                    network_key: chancery_core::NetworkKey::from_seed([100 + i as u8; 32]),
                     power: 1,
                 })
                 .collect(),

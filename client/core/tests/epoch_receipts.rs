@@ -535,13 +535,7 @@ fn receipt_verification_time_by_epochs_crossed() {
                     name: format!("agency{i}-node"),
                     agency: AgencyId(format!("agency{i}")),
                     consensus_key: k.public(),
-                    network_key: chancery_core::NetworkKey(
-                        SecretKey::from_seed([i as u8 + 100; 32])
-                            .public()
-                            .as_bytes()
-                            .try_into()
-                            .unwrap(),
-                    ),
+                    network_key: chancery_core::NetworkKey::from_seed([i as u8 + 100; 32]),
                     power: 1,
                 })
                 .collect(),

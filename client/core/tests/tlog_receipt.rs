@@ -47,13 +47,7 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
                     name: format!("mof-{i}"),
                     agency: AgencyId("mof".into()),
                     consensus_key: k.public(),
-                    network_key: chancery_core::NetworkKey(
-                        SecretKey::from_seed([100 + i as u8; 32])
-                            .public()
-                            .as_bytes()
-                            .try_into()
-                            .unwrap(),
-                    ),
+                    network_key: chancery_core::NetworkKey::from_seed([100 + i as u8; 32]),
                     power: 1,
                 })
                 .collect(),

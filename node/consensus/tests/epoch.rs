@@ -23,13 +23,7 @@ fn named_set(k: &[SecretKey], order: &[usize], epoch: u64, start: u64) -> Valida
                 name: format!("v{i}"),
                 agency: AgencyId("a".into()),
                 consensus_key: k[i].public(),
-                network_key: chancery_core::NetworkKey(
-                    SecretKey::from_seed([100 + i as u8; 32])
-                        .public()
-                        .as_bytes()
-                        .try_into()
-                        .unwrap(),
-                ),
+                network_key: chancery_core::NetworkKey::from_seed([100 + i as u8; 32]),
                 power: 1,
             })
             .collect(),

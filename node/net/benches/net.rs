@@ -8,7 +8,6 @@
 //! second or more, and it includes both (or all four) nodes: it is the cost of a message
 //! end to end, sender plus receiver.
 
-use chancery_core::crypto::SecretKey;
 use chancery_net::{
     no_requests, Bytes, Channel, Inbound, Limits, Network, P2pConfig, P2pNetwork, PeerConfig,
 };
@@ -42,13 +41,7 @@ async fn nodes(n: usize) -> Vec<(P2pNetwork, mpsc::Receiver<Inbound>)> {
     let peers: Vec<PeerConfig> = (0..n)
         .map(|i| PeerConfig {
             name: format!("n{i}").into(),
-            network_key: chancery_core::NetworkKey(
-                SecretKey::from_seed(seed(i))
-                    .public()
-                    .as_bytes()
-                    .try_into()
-                    .unwrap(),
-            ),
+            network_key: chancery_core::NetworkKey::from_seed(seed(i)),
             addrs: Vec::new(),
         })
         .collect();

@@ -203,13 +203,7 @@ mod tests {
     fn peer(name: &str, seed: u8) -> PeerConfig {
         PeerConfig {
             name: name.into(),
-            network_key: chancery_core::NetworkKey(
-                SecretKey::from_seed([seed; 32])
-                    .public()
-                    .as_bytes()
-                    .try_into()
-                    .unwrap(),
-            ),
+            network_key: chancery_core::NetworkKey::from_seed([seed; 32]),
             addrs: Vec::new(),
         }
     }

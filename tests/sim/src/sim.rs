@@ -446,13 +446,7 @@ impl Plan {
                         name: format!("v{node}"),
                         agency: AgencyId(format!("agency-{node}")),
                         consensus_key: keys[*node][*gen].public(),
-                        network_key: chancery_core::NetworkKey(
-                            SecretKey::from_seed([*node as u8 + 1; 32])
-                                .public()
-                                .as_bytes()
-                                .try_into()
-                                .unwrap(),
-                        ),
+                        network_key: chancery_core::NetworkKey::from_seed([*node as u8 + 1; 32]),
                         power: 1,
                     })
                     .collect(),

@@ -34,13 +34,7 @@ pub fn set(keys: &[SecretKey]) -> ValidatorSet {
                 name: format!("v{i}"),
                 agency: AgencyId("a".into()),
                 consensus_key: k.public(),
-                network_key: chancery_core::NetworkKey(
-                    SecretKey::from_seed([100 + i as u8; 32])
-                        .public()
-                        .as_bytes()
-                        .try_into()
-                        .unwrap(),
-                ),
+                network_key: chancery_core::NetworkKey::from_seed([100 + i as u8; 32]),
                 power: 1,
             })
             .collect(),

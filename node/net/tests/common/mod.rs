@@ -3,7 +3,6 @@
 
 pub mod raw;
 
-use chancery_core::crypto::SecretKey;
 use chancery_net::{
     Bytes, CountersSnapshot, Inbound, Limits, MemHub, Multiaddr, Network, P2pConfig, P2pNetwork,
     PeerConfig, PeerName, PeerStatus, RequestHandler,
@@ -114,13 +113,7 @@ pub fn seed(name: &str) -> [u8; 32] {
 pub fn peer_entry(name: &str, key_name: &str, addr: Option<&Multiaddr>) -> PeerConfig {
     PeerConfig {
         name: name.into(),
-        network_key: chancery_core::NetworkKey(
-            SecretKey::from_seed(seed(key_name))
-                .public()
-                .as_bytes()
-                .try_into()
-                .unwrap(),
-        ),
+        network_key: chancery_core::NetworkKey::from_seed(seed(key_name)),
         addrs: addr.into_iter().cloned().collect(),
     }
 }
@@ -152,13 +145,7 @@ pub async fn build_p2p(specs: &[Spec]) -> Vec<(P2pNetwork, mpsc::Receiver<Inboun
         .filter(|s| s.allowed)
         .map(|s| PeerConfig {
             name: s.name.as_str().into(),
-            network_key: chancery_core::NetworkKey(
-                SecretKey::from_seed(seed(&s.name))
-                    .public()
-                    .as_bytes()
-                    .try_into()
-                    .unwrap(),
-            ),
+            network_key: chancery_core::NetworkKey::from_seed(seed(&s.name)),
             addrs: Vec::new(),
         })
         .collect();
@@ -202,13 +189,7 @@ pub async fn node_and_raw(
         .iter()
         .map(|n| PeerConfig {
             name: (*n).into(),
-            network_key: chancery_core::NetworkKey(
-                SecretKey::from_seed(seed(n))
-                    .public()
-                    .as_bytes()
-                    .try_into()
-                    .unwrap(),
-            ),
+            network_key: chancery_core::NetworkKey::from_seed(seed(n)),
             addrs: Vec::new(),
         })
         .collect();
