@@ -198,7 +198,6 @@ impl PeerBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chancery_core::crypto::SecretKey;
 
     fn peer(name: &str, seed: u8) -> PeerConfig {
         PeerConfig {
