@@ -34,14 +34,15 @@ fn known() -> &'static HashMap<TxHash, Transaction> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    match compact::decode(data) {
+    let suite = chancery_core::suite::Suite::default();
+    match compact::decode(suite, data) {
         Ok(Inbound::Message(bytes)) => {
             assert_eq!(
                 &data[1..],
                 &bytes[..],
                 "a message frame is its tag and the message"
             );
-            let _ = Message::decode(&bytes);
+            let _ = Message::decode(suite, &bytes);
         }
         Ok(Inbound::Compact(c)) => {
             assert_eq!(
@@ -56,7 +57,6 @@ fuzz_target!(|data: &[u8]| {
             assert!(missing
                 .iter()
                 .all(|h| !table.contains_key(h) && c.txs.contains(h)));
-            let suite = chancery_core::suite::Suite::default();
             match c.rebuild(suite, |h| table.get(h).cloned()) {
                 Ok(m) => {
                     assert!(missing.is_empty(), "rebuilt though {missing:?} are missing");
@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
                         panic!("a compact proposal rebuilt into another kind of message");
                     };
                     assert_eq!(p.proposal.block.digest, c.digest(suite));
-                    if let Ok(back) = Message::decode(&m.encode()) {
+                    if let Ok(back) = Message::decode(suite, &m.encode()) {
                         assert_eq!(back, m, "a rebuilt proposal does not decode to itself");
                     }
                 }

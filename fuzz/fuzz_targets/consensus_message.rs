@@ -10,12 +10,12 @@ use chancery_core::crypto::{verify_batch, verify_item};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(m) = Message::decode(data) else {
+    let g = chancery_fuzz::genesis();
+    let Ok(m) = Message::decode(g.crypto, data) else {
         return;
     };
     assert_eq!(m.encode(), data, "re-encoding changed accepted bytes");
-    assert_eq!(Message::decode(&m.encode()), Ok(m.clone()));
-    let g = chancery_fuzz::genesis();
+    assert_eq!(Message::decode(g.crypto, &m.encode()), Ok(m.clone()));
     let items = signature_items(&m, g.chain_id(), &g.validators);
     let batch: Vec<_> = items.iter().map(|i| i.batch_item()).collect();
     let each = batch.iter().all(|i| verify_item(i).is_ok());

@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
             let Ok(list) = serde_json::from_value::<Vec<String>>(e.clone()) else {
                 return;
             };
-            let Ok(links) = decode_epoch_links(&list) else {
+            let Ok(links) = decode_epoch_links(chancery_fuzz::genesis().crypto, &list) else {
                 return;
             };
             links

@@ -40,6 +40,7 @@ use chancery_core::cert::{Certificate, VoteKind};
 use chancery_core::codec;
 use chancery_core::epoch::{verify_epoch_chain, EpochLink};
 use chancery_core::genesis::Genesis;
+use chancery_core::suite::Suite;
 use chancery_core::validator::ValidatorSet;
 use chancery_core::{Digest, Epoch, Height, TxHash};
 use chancery_ledger::schema::{self, StoredBlock};
@@ -133,10 +134,10 @@ pub struct Item {
 }
 
 /// Decode a raw block and certificate; a bad encoding is a discrepancy at its height.
-pub fn decode_raw(r: &RawBlock) -> Result<Item, Discrepancy> {
-    let block: Block = codec::decode(&r.block)
+pub fn decode_raw(suite: Suite, r: &RawBlock) -> Result<Item, Discrepancy> {
+    let block: Block = codec::decode_in(suite, &r.block)
         .map_err(|e| disc(r.height, "block encoding", "a canonical block", e))?;
-    let cert: Certificate = codec::decode(&r.cert).map_err(|e| {
+    let cert: Certificate = codec::decode_in(suite, &r.cert).map_err(|e| {
         disc(
             r.height,
             "certificate encoding",
@@ -149,7 +150,7 @@ pub fn decode_raw(r: &RawBlock) -> Result<Item, Discrepancy> {
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            codec::decode::<BlockHeader>(b).map_err(|e| {
+            codec::decode_in::<BlockHeader>(suite, b).map_err(|e| {
                 disc(
                     r.height,
                     &format!("suffix header {i} encoding"),
@@ -705,7 +706,7 @@ pub fn open_data_dir(dir: &Path) -> Result<Arc<dyn Store>> {
 }
 
 /// Read block `h` of a data directory: header, transactions from the log, certificate.
-pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
+pub fn read_stored(suite: Suite, store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
     let k = schema::be(h);
     let col_err = |col: Column, what: &str, e: &dyn fmt::Display| {
         disc(
@@ -719,7 +720,8 @@ pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
         .get(Column::Blocks, &k)
         .map_err(|e| col_err(Column::Blocks, "block", &e))?
         .ok_or_else(|| disc(h, "stored block", "a block", "nothing"))?;
-    let sb: StoredBlock = codec::decode(&v).map_err(|e| col_err(Column::Blocks, "block", &e))?;
+    let sb: StoredBlock =
+        codec::decode_in(suite, &v).map_err(|e| col_err(Column::Blocks, "block", &e))?;
     let count = u64::from(sb.header.tx_count);
     let mut txs = Vec::with_capacity(count as usize);
     let mut outcomes = Vec::with_capacity(count as usize);
@@ -752,7 +754,7 @@ pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
                 ));
             }
             let index = next;
-            let e: chancery_core::block::LogEntry = codec::decode(&v)
+            let e: chancery_core::block::LogEntry = codec::decode_in(suite, &v)
                 .map_err(|e| disc(h, &format!("log entry {index}"), "a canonical log entry", e))?;
             if e.height.0 != h {
                 return Err(disc(h, &format!("log entry {index} height"), h, e.height));
@@ -767,14 +769,14 @@ pub fn read_stored(store: &dyn Store, h: u64) -> Result<Item, Discrepancy> {
         .map_err(|e| col_err(Column::Certs, "certificate", &e))?
         .ok_or_else(|| disc(h, "stored certificate", "a certificate", "nothing"))?;
     let cert: Certificate =
-        codec::decode(&c).map_err(|e| col_err(Column::Certs, "certificate", &e))?;
+        codec::decode_in(suite, &c).map_err(|e| col_err(Column::Certs, "certificate", &e))?;
     let suffix = match store
         .get(Column::Meta, &schema::suffix_key(sb.header.height))
         .map_err(|e| col_err(Column::Meta, "suffix", &e))?
     {
         None => Vec::new(),
         Some(v) => {
-            codec::decode::<schema::StoredSuffix>(&v)
+            codec::decode_in::<schema::StoredSuffix>(suite, &v)
                 .map_err(|e| col_err(Column::Meta, "suffix", &e))?
                 .0
         }
@@ -811,7 +813,7 @@ impl Source {
     }
 
     /// The next block, `None` at the end.
-    pub fn next_item(&mut self) -> Result<Option<Next>> {
+    pub fn next_item(&mut self, suite: Suite) -> Result<Option<Next>> {
         match self {
             Source::Node { client, from, buf } => {
                 if buf.is_empty() {
@@ -821,7 +823,7 @@ impl Source {
                     *from = if page.is_empty() { None } else { next };
                     buf.extend(page);
                 }
-                Ok(buf.pop_front().map(|r| match decode_raw(&r) {
+                Ok(buf.pop_front().map(|r| match decode_raw(suite, &r) {
                     Ok(i) => Next::Item(Box::new(i)),
                     Err(d) => Next::Bad(d),
                 }))
@@ -832,12 +834,12 @@ impl Source {
                 }
                 let h = *next;
                 *next += 1;
-                Ok(Some(match read_stored(store.as_ref(), h) {
+                Ok(Some(match read_stored(suite, store.as_ref(), h) {
                     Ok(i) => Next::Item(Box::new(i)),
                     Err(d) => Next::Bad(d),
                 }))
             }
-            Source::File(r) => Ok(r.next_block()?.map(|r| match decode_raw(&r) {
+            Source::File(r) => Ok(r.next_block()?.map(|r| match decode_raw(suite, &r) {
                 Ok(i) => Next::Item(Box::new(i)),
                 Err(d) => Next::Bad(d),
             })),
@@ -869,7 +871,7 @@ pub fn audit(
     let (ahead_tx, ahead_rx) = std::sync::mpsc::sync_channel::<Result<Ahead>>(BLOCKS_AHEAD_MAX);
     let found = std::thread::scope(|s| -> Result<Option<Discrepancy>> {
         s.spawn(move || loop {
-            let next = match source.next_item() {
+            let next = match source.next_item(genesis.crypto) {
                 Ok(Some(Next::Item(i))) => {
                     Ok(Ahead::Block(Box::new(Prepared::new(*i, genesis, &known))))
                 }
@@ -988,7 +990,7 @@ pub fn run(a: Args) -> Result<Outcome> {
     if let (Ok(s), Source::Node { client, .. }) = (&result, &source) {
         // The node's epoch chain must be the audited one: what receipts of later epochs
         // carry and what `chancery watch` follows.
-        let served = crate::epochs::fetch_links(client, 0, s.links.len() as u64)
+        let served = crate::epochs::fetch_links(client, genesis.crypto, 0, s.links.len() as u64)
             .map_err(|e| anyhow::anyhow!(e))?;
         if let Err(e) = compare_links(&s.links, &served) {
             return Ok(Outcome::Invalid(format!("audit failed: {e}")));
@@ -1011,6 +1013,7 @@ pub fn run(a: Args) -> Result<Outcome> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod tests {
     use super::*;
     use chancery_core::record::{Record, Role};
@@ -1062,7 +1065,7 @@ mod tests {
         let mut r = blockfile::Reader::new(std::io::Cursor::new(bytes)).unwrap();
         let mut a = Auditor::new(genesis, mem()).unwrap();
         while let Some(raw) = r.next_block().unwrap() {
-            a.push(decode_raw(&raw)?)?;
+            a.push(decode_raw(genesis.crypto, &raw)?)?;
         }
         a.finish()
     }
@@ -1273,26 +1276,28 @@ mod tests {
         }
         let mut a = Auditor::new(&fx.genesis, mem()).unwrap();
         for h in 1..=2 {
-            a.push(read_stored(store.as_ref(), h).unwrap()).unwrap();
+            a.push(read_stored(Suite::default(), store.as_ref(), h).unwrap())
+                .unwrap();
         }
         assert_eq!(a.finish().unwrap().txs, 6);
         // A log entry whose outcome was altered on disk.
-        let first = read_stored(store.as_ref(), 2).unwrap();
+        let first = read_stored(Suite::default(), store.as_ref(), 2).unwrap();
         let index = blocks[0].0.header.log_size + 1;
         let mut e: chancery_core::block::LogEntry =
             codec::decode(&store.get(Column::Log, &schema::be(index)).unwrap().unwrap()).unwrap();
         e.outcome = TxOutcome::Rejected(chancery_core::block::ReasonCode::Malformed);
         store.tamper_put(Column::Log, &schema::be(index), &codec::encode(&e));
         let mut a = Auditor::new(&fx.genesis, mem()).unwrap();
-        a.push(read_stored(store.as_ref(), 1).unwrap()).unwrap();
-        let item = read_stored(store.as_ref(), 2).unwrap();
+        a.push(read_stored(Suite::default(), store.as_ref(), 1).unwrap())
+            .unwrap();
+        let item = read_stored(Suite::default(), store.as_ref(), 2).unwrap();
         assert_eq!(item.block, first.block);
         let d = a.push(item).unwrap_err();
         assert_eq!(d.height, 2);
         assert_eq!(d.field, "outcome of transaction 1 in the stored log");
         // A log entry missing from the store.
         assert!(store.tamper_remove(Column::Log, &schema::be(index)));
-        let d = read_stored(store.as_ref(), 2).unwrap_err();
+        let d = read_stored(Suite::default(), store.as_ref(), 2).unwrap_err();
         assert_eq!(
             (d.height, d.field.clone()),
             (2, format!("log entry {index}"))

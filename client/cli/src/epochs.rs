@@ -12,7 +12,12 @@ pub const EPOCH_LINKS_PAGE: u64 = 64;
 
 /// The links that end epochs `from..upto` (fewer if the node has not reached `upto`), in
 /// order. Errors name the URL and the link.
-pub fn fetch_links(client: &Client, from: u64, upto: u64) -> Result<Vec<EpochLink>, String> {
+pub fn fetch_links(
+    client: &Client,
+    suite: chancery_core::suite::Suite,
+    from: u64,
+    upto: u64,
+) -> Result<Vec<EpochLink>, String> {
     let upto = upto.min(EPOCH_LINKS_MAX as u64);
     let mut out = Vec::new();
     let mut next = from;
@@ -28,7 +33,7 @@ pub fn fetch_links(client: &Client, from: u64, upto: u64) -> Result<Vec<EpochLin
             let bytes =
                 hex::decode(&item.link).map_err(|e| format!("{url}: link {next}: not hex: {e}"))?;
             let link: EpochLink =
-                codec::decode(&bytes).map_err(|e| format!("{url}: link {next}: {e}"))?;
+                codec::decode_in(suite, &bytes).map_err(|e| format!("{url}: link {next}: {e}"))?;
             if link.header.epoch.0 != next || item.epoch != next {
                 return Err(format!(
                     "{url}: link {next} ends epoch {} (its view says {})",

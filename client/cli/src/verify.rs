@@ -28,6 +28,7 @@ use chancery_core::genesis::Genesis;
 use chancery_core::limits::RECEIPT_BYTES_MAX;
 use chancery_core::receipt::{self, decode_epoch_links, Receipt};
 use chancery_core::state::{verify_state_proof, StateProof, StateValue};
+use chancery_core::suite::Suite;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -50,7 +51,7 @@ pub fn load_genesis(path: &std::path::Path) -> Result<Genesis> {
     let bytes = read_limited(path, GENESIS_FILE_BYTES_MAX)?;
     let g: Genesis = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a genesis JSON document", path.display()))?;
-    codec::decode::<Genesis>(&codec::encode(&g))
+    Genesis::from_bytes(&codec::encode(&g))
         .with_context(|| format!("{} is not a valid genesis", path.display()))
 }
 
@@ -96,7 +97,7 @@ fn hex_field(what: &str, s: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Decode the checkpoint of a bundle: hex, or an object with a `checkpoint` hex field.
-fn bundle_checkpoint(v: &Value) -> Result<Checkpoint, String> {
+fn bundle_checkpoint(suite: Suite, v: &Value) -> Result<Checkpoint, String> {
     let hex = match v {
         Value::String(s) => s.as_str(),
         Value::Object(m) => m
@@ -106,34 +107,34 @@ fn bundle_checkpoint(v: &Value) -> Result<Checkpoint, String> {
         _ => return Err("checkpoint: expected hex or an object".into()),
     };
     let bytes = hex_field("checkpoint", hex)?;
-    codec::decode(&bytes).map_err(|e| format!("checkpoint: {e}"))
+    codec::decode_in(suite, &bytes).map_err(|e| format!("checkpoint: {e}"))
 }
 
 /// Decode the state proof of a bundle: the kernel JSON form, or canonical hex.
-fn bundle_proof(v: &Value) -> Result<StateProof, String> {
+fn bundle_proof(suite: Suite, v: &Value) -> Result<StateProof, String> {
     match v {
         Value::String(s) => {
             let bytes = hex_field("state proof", s)?;
-            codec::decode(&bytes).map_err(|e| format!("state proof: {e}"))
+            codec::decode_in(suite, &bytes).map_err(|e| format!("state proof: {e}"))
         }
         other => {
             let p: StateProof = serde_json::from_value(other.clone())
                 .map_err(|e| format!("state proof is not a state proof: {e}"))?;
             // Same rules as bytes from outside: limits and formats.
-            codec::decode(&codec::encode(&p)).map_err(|e| format!("state proof: {e}"))
+            codec::decode_in(suite, &codec::encode(&p)).map_err(|e| format!("state proof: {e}"))
         }
     }
 }
 
 /// Decode the `epochs` a document carries (none when absent): the hex of canonical epoch
 /// links, verified later from the genesis by the kernel.
-fn bundle_links(v: &Value) -> Result<Vec<EpochLink>, String> {
+fn bundle_links(suite: Suite, v: &Value) -> Result<Vec<EpochLink>, String> {
     match v.get("epochs") {
         None => Ok(Vec::new()),
         Some(e) => {
             let list: Vec<String> = serde_json::from_value(e.clone())
                 .map_err(|e| format!("epochs: expected a list of hex epoch links: {e}"))?;
-            decode_epoch_links(&list).map_err(|e| e.to_string())
+            decode_epoch_links(suite, &list).map_err(|e| e.to_string())
         }
     }
 }
@@ -144,15 +145,18 @@ pub fn verify_state_bundle(v: &Value, genesis: &Genesis) -> Result<String, Strin
         .get("state_proof")
         .or_else(|| v.get("proof"))
         .ok_or("no `proof` field")?;
-    let proof = bundle_proof(proof_v)?;
+    let proof = bundle_proof(genesis.crypto, proof_v)?;
     // The node's answer carries the proof twice (JSON and canonical hex): they must agree.
     if let Some(h) = v.get("proof_hex") {
-        if bundle_proof(h)? != proof {
+        if bundle_proof(genesis.crypto, h)? != proof {
             return Err("`proof` and `proof_hex` are different proofs".into());
         }
     }
-    let cp = bundle_checkpoint(v.get("checkpoint").ok_or("no `checkpoint` field")?)?;
-    let links = bundle_links(v)?;
+    let cp = bundle_checkpoint(
+        genesis.crypto,
+        v.get("checkpoint").ok_or("no `checkpoint` field")?,
+    )?;
+    let links = bundle_links(genesis.crypto, v)?;
     let cp = verify_checkpoint_with_links(genesis, &links, &cp)
         .map_err(|e| format!("checkpoint: {e}"))?;
     // Fields repeated for readers must be the checkpoint's.
@@ -202,6 +206,7 @@ pub fn verify_proposal(v: &Value, genesis: &Genesis) -> Result<String, String> {
     let bundle = v.get("proof").ok_or("no `proof` field")?;
     let text = verify_state_bundle(bundle, genesis)?;
     let proof = bundle_proof(
+        genesis.crypto,
         bundle
             .get("proof")
             .or_else(|| bundle.get("state_proof"))
@@ -213,7 +218,10 @@ pub fn verify_proposal(v: &Value, genesis: &Genesis) -> Result<String, String> {
     else {
         return Err("the proof is not of a proposal's state".into());
     };
-    let cp = bundle_checkpoint(bundle.get("checkpoint").ok_or("no `checkpoint` field")?)?;
+    let cp = bundle_checkpoint(
+        genesis.crypto,
+        bundle.get("checkpoint").ok_or("no `checkpoint` field")?,
+    )?;
     let checks: [(&str, Value); 5] = [
         ("id", Value::from(id.as_str())),
         (
@@ -261,9 +269,10 @@ pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
         .and_then(Value::as_str)
         .ok_or("`evidence`: expected canonical hex")?;
     let ev: chancery_consensus::Evidence =
-        codec::decode(&hex_field("evidence", hex)?).map_err(|e| format!("evidence: {e}"))?;
+        codec::decode_in(genesis.crypto, &hex_field("evidence", hex)?)
+            .map_err(|e| format!("evidence: {e}"))?;
     // The set of the evidence's epoch, proven from the genesis by the links it carries.
-    let links = bundle_links(v)?;
+    let links = bundle_links(genesis.crypto, v)?;
     let set = verify_set_of_epoch(genesis, &links, ev.epoch())
         .map_err(|e| format!("the validator set of evidence of epoch {}: {e}", ev.epoch()))?;
     let culprit = ev

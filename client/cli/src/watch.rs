@@ -26,6 +26,7 @@ use chancery_core::codec;
 use chancery_core::epoch::{EpochLink, EpochProofError, VerifiedEpochs};
 use chancery_core::genesis::Genesis;
 use chancery_core::receipt::decode_epoch_links;
+use chancery_core::suite::Suite;
 use chancery_core::Digest;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -345,9 +346,10 @@ impl Watcher {
 }
 
 /// Decode the checkpoint of a `GET /v1/checkpoints/latest` answer.
-pub fn parse_checkpoint_answer(v: &CheckpointDto) -> Result<Checkpoint, String> {
+/// of a chain of `suite`.
+pub fn parse_checkpoint_answer(suite: Suite, v: &CheckpointDto) -> Result<Checkpoint, String> {
     let bytes = hex::decode(&v.checkpoint).map_err(|e| format!("checkpoint is not hex: {e}"))?;
-    codec::decode(&bytes).map_err(|e| format!("checkpoint: {e}"))
+    codec::decode_in(suite, &bytes).map_err(|e| format!("checkpoint: {e}"))
 }
 
 fn fetch_proof(node: &Client, first: u64, second: u64) -> Result<Vec<Digest>, String> {
@@ -405,7 +407,8 @@ pub fn load_state(path: &Path, w: &mut Watcher) -> Result<Option<Seen>> {
             s.format
         );
     }
-    let links = decode_epoch_links(&s.epochs)
+    let suite = w.epochs().suite();
+    let links = decode_epoch_links(suite, &s.epochs)
         .map_err(|e| anyhow!("{}: epoch chain: {e}", path.display()))?;
     w.learn(&links).map_err(|e| {
         anyhow!(
@@ -416,7 +419,7 @@ pub fn load_state(path: &Path, w: &mut Watcher) -> Result<Option<Seen>> {
     let cp: Checkpoint = hex::decode(&s.checkpoint)
         .map_err(|e| anyhow!("{}: checkpoint is not hex: {e}", path.display()))
         .and_then(|b| {
-            codec::decode(&b).map_err(|e| anyhow!("{}: checkpoint: {e}", path.display()))
+            codec::decode_in(suite, &b).map_err(|e| anyhow!("{}: checkpoint: {e}", path.display()))
         })?;
     w.epochs().verify_checkpoint(&cp).map_err(|e| {
         anyhow!(
@@ -470,6 +473,7 @@ pub fn run(a: Args) -> Result<Outcome> {
         }
     }
     let clients: Vec<Client> = a.nodes.iter().map(|n| Client::new(n)).collect();
+    let suite = w.epochs().suite();
     loop {
         let mut failures = Vec::new();
         for (i, client) in clients.iter().enumerate() {
@@ -478,7 +482,7 @@ pub fn run(a: Args) -> Result<Outcome> {
             let cp = match client
                 .checkpoint_latest()
                 .map_err(|e| e.to_string())
-                .and_then(|v| parse_checkpoint_answer(&v).map_err(|e| format!("{url}: {e}")))
+                .and_then(|v| parse_checkpoint_answer(suite, &v).map_err(|e| format!("{url}: {e}")))
             {
                 Ok(cp) => cp,
                 Err(e) => {
@@ -503,7 +507,8 @@ pub fn run(a: Args) -> Result<Outcome> {
             let mut proofs = |f: u64, s: u64| -> Vec<Result<Vec<Digest>, String>> {
                 order.iter().map(|n| fetch_proof(n, f, s)).collect()
             };
-            let mut links = |from: u64, upto: u64| crate::epochs::fetch_links(client, from, upto);
+            let mut links =
+                |from: u64, upto: u64| crate::epochs::fetch_links(client, suite, from, upto);
             match w.observe(seen, &mut proofs, &mut links) {
                 Ok(v) => {
                     if v == Verdict::Advanced {

@@ -1,4 +1,6 @@
 //! The `chancery` binary, run as a process.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 use chancery_core::block::{self, BlockHeader, LogEntry, Outcome};
 use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};

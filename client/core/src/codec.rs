@@ -304,6 +304,7 @@ pub mod check {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod tests {
     use super::*;
 

@@ -704,6 +704,7 @@ pub fn verify_checkpoint_with_links(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod tests {
     use super::*;
     use crate::cert::{IndexedSignature, VoteBody, VoteKind};

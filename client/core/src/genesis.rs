@@ -253,6 +253,12 @@ pub fn key_of_suite(field: &str, key: &PublicKey, suite: Suite) -> Result<(), Va
 }
 
 impl Genesis {
+    /// Decode a canonical genesis: it names its own suite, which decodes its keys, so no
+    /// caller's suite is needed (nor used).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Genesis, codec::CodecError> {
+        codec::decode_in(Suite::default(), bytes)
+    }
+
     /// The chain id: `H(GENESIS_HASH, canonical bytes)`, `H` the chain's suite's hash.
     pub fn chain_id(&self) -> ChainId {
         self.crypto.hash(domain::GENESIS_HASH, &codec::encode(self))

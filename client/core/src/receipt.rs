@@ -249,7 +249,10 @@ impl Receipt {
 
 /// Decode the `epochs` of a receipt or a state-proof bundle: each hex string a canonical
 /// [`EpochLink`], at most [`EPOCH_LINKS_MAX`] of them. Errors name the link.
-pub fn decode_epoch_links(hex_links: &[String]) -> Result<Vec<EpochLink>, ReceiptError> {
+pub fn decode_epoch_links(
+    suite: crate::suite::Suite,
+    hex_links: &[String],
+) -> Result<Vec<EpochLink>, ReceiptError> {
     if hex_links.len() > EPOCH_LINKS_MAX {
         return Err(ReceiptError::EpochsField(format!(
             "{} links, at most {EPOCH_LINKS_MAX}",
@@ -259,7 +262,7 @@ pub fn decode_epoch_links(hex_links: &[String]) -> Result<Vec<EpochLink>, Receip
     let mut links = Vec::with_capacity(hex_links.len());
     for (index, h) in hex_links.iter().enumerate() {
         let bytes = hex_lower(&format!("epochs[{index}]"), h)?;
-        let link: EpochLink = codec::decode(&bytes)
+        let link: EpochLink = codec::decode_in(suite, &bytes)
             .map_err(|source| ReceiptError::EpochLinkEncoding { index, source })?;
         links.push(link);
     }
@@ -275,7 +278,7 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
                 "a {RECEIPT_FORMAT} receipt has no epochs field (its checkpoint is of epoch 0); {RECEIPT_FORMAT_V2} carries them"
             )))
         }
-        (RECEIPT_FORMAT_V2, Some(l)) if !l.is_empty() => decode_epoch_links(l)?,
+        (RECEIPT_FORMAT_V2, Some(l)) if !l.is_empty() => decode_epoch_links(genesis.crypto, l)?,
         (RECEIPT_FORMAT_V2, _) => {
             return Err(ReceiptError::EpochsField(format!(
                 "a {RECEIPT_FORMAT_V2} receipt carries at least one epoch link; a receipt of epoch 0 is {RECEIPT_FORMAT}"
@@ -295,7 +298,8 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
         });
     }
     let entry_bytes = hex_lower("entry", &receipt.entry)?;
-    let entry: LogEntry = codec::decode(&entry_bytes).map_err(ReceiptError::Entry)?;
+    let entry: LogEntry =
+        codec::decode_in(genesis.crypto, &entry_bytes).map_err(ReceiptError::Entry)?;
     let chain_id = genesis.chain_id();
     if entry.tx.body.chain_id != chain_id {
         return Err(ReceiptError::WrongChain {
@@ -314,7 +318,8 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
         proof.push(Digest(d));
     }
     let cp_bytes = hex_lower("checkpoint", &receipt.checkpoint)?;
-    let cp: Checkpoint = codec::decode(&cp_bytes).map_err(ReceiptError::CheckpointEncoding)?;
+    let cp: Checkpoint =
+        codec::decode_in(genesis.crypto, &cp_bytes).map_err(ReceiptError::CheckpointEncoding)?;
     let cp = if links.is_empty() {
         cp.verify(genesis)?
     } else {

@@ -544,6 +544,7 @@ pub fn verify_state_proof(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod tests {
     use super::*;
 

@@ -92,9 +92,10 @@ impl Transaction {
             .hash(domain::TX_HASH, &self.to_bytes())
     }
 
-    /// Decode canonical bytes (unverified).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Transaction, TxError> {
-        Ok(codec::decode(bytes)?)
+    /// Decode canonical bytes of a chain of `suite` (unverified): the signer key must be of
+    /// that suite.
+    pub fn from_bytes(suite: crate::suite::Suite, bytes: &[u8]) -> Result<Transaction, TxError> {
+        Ok(codec::decode_in(suite, bytes)?)
     }
 
     /// Check chain id and signature.

@@ -13,6 +13,8 @@
 //! - JSON (serde) round trips.
 //!
 //! Case counts are tuned so the whole file runs in a few seconds in a debug build.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 mod strategies;
 
@@ -1884,7 +1886,7 @@ proptest! {
     #[test]
     fn signature_survives_round_trip(tx in transaction()) {
         let bytes = tx.to_bytes();
-        let back = Transaction::from_bytes(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back = Transaction::from_bytes(chancery_core::suite::Suite::default(), &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let chain = back.body.chain_id;
         let v = back.verify(&chain).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(v.hash(), tx.hash());
@@ -1944,7 +1946,7 @@ fn check_changed_tx(
     changed: &[u8],
     at: usize,
 ) -> Result<(), TestCaseError> {
-    if let Ok(t) = Transaction::from_bytes(changed) {
+    if let Ok(t) = Transaction::from_bytes(chancery_core::suite::Suite::default(), changed) {
         prop_assert_ne!(
             t.hash(),
             tx.hash(),
@@ -1974,7 +1976,7 @@ fn every_byte_of_a_transaction_is_covered() {
         for mask in [0x01u8, 0x80] {
             let mut m = bytes.clone();
             m[i] ^= mask;
-            if Transaction::from_bytes(&m).is_ok() {
+            if Transaction::from_bytes(chancery_core::suite::Suite::default(), &m).is_ok() {
                 decoded += 1;
             }
             if let Err(e) = check_changed_tx(&tx, &chain, &m, i) {

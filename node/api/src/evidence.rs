@@ -11,8 +11,9 @@ use axum::extract::State;
 use axum::Json;
 use chancery_api_types::{ErrorBody, EvidenceDto, Page};
 use chancery_core::codec;
+use chancery_core::genesis::Genesis;
 use chancery_core::validator::ValidatorSet;
-use chancery_core::{ChainId, Epoch};
+use chancery_core::Epoch;
 use chancery_ledger::{EvidenceRecord, LedgerError};
 
 /// Decode one stored evidence record and verify it against the validator set of its
@@ -20,7 +21,7 @@ use chancery_ledger::{EvidenceRecord, LedgerError};
 /// decode, or names an epoch without a set here, is shown with `verified: false` and why.
 pub fn evidence_dto(
     r: &EvidenceRecord,
-    chain_id: ChainId,
+    genesis: &Genesis,
     set_of: impl Fn(Epoch) -> Option<ValidatorSet>,
 ) -> EvidenceDto {
     let mut dto = EvidenceDto {
@@ -37,7 +38,8 @@ pub fn evidence_dto(
         error: None,
         epochs: Vec::new(),
     };
-    let ev: chancery_consensus::Evidence = match codec::decode(&r.bytes) {
+    let chain_id = genesis.chain_id();
+    let ev: chancery_consensus::Evidence = match codec::decode_in(genesis.crypto, &r.bytes) {
         Ok(ev) => ev,
         Err(e) => {
             dto.error = Some(format!("does not decode as evidence: {e}"));
@@ -89,7 +91,7 @@ pub(crate) async fn evidence_list(
         items: p
             .items
             .iter()
-            .map(|r| evidence_dto(r, h.genesis.chain_id(), |e| set_of_epoch(&h, e)))
+            .map(|r| evidence_dto(r, &h.genesis, |e| set_of_epoch(&h, e)))
             .collect(),
         next: p.next,
     }))
@@ -115,7 +117,7 @@ pub(crate) async fn evidence_one(
         .ledger
         .evidence_record(&key)?
         .ok_or_else(|| ApiError::not_found(format!("no evidence {:?} on this node", short(&id))))?;
-    let mut dto = evidence_dto(&r, h.genesis.chain_id(), |e| set_of_epoch(&h, e));
+    let mut dto = evidence_dto(&r, &h.genesis, |e| set_of_epoch(&h, e));
     // The epoch chain that proves the set of the evidence's epoch from the genesis, as a
     // receipt of that epoch carries it (docs/governance.md). Only for evidence that
     // verified here: its epoch is then one whose set this ledger has.
@@ -178,16 +180,15 @@ mod tests {
             id: ev.id().to_vec(),
             bytes: codec::encode(&ev),
         };
-        let chain = fx.genesis.chain_id();
         let of_epoch = |e: Epoch| (e == Epoch(1)).then(|| set1.clone());
-        let dto = evidence_dto(&r, chain, of_epoch);
+        let dto = evidence_dto(&r, &fx.genesis, of_epoch);
         assert!(dto.verified, "{:?}", dto.error);
         assert_eq!((dto.epoch, dto.culprit), (1, 2));
         // Checked against the genesis set, as before, it fails.
         let genesis_only = |_| Some(fx.genesis.validators.clone());
-        assert!(!evidence_dto(&r, chain, genesis_only).verified);
+        assert!(!evidence_dto(&r, &fx.genesis, genesis_only).verified);
         // An epoch this ledger has no set for says so.
-        let dto = evidence_dto(&r, chain, |_| None);
+        let dto = evidence_dto(&r, &fx.genesis, |_| None);
         assert!(!dto.verified);
         assert!(dto.error.unwrap_or_default().contains("epoch 1"));
     }

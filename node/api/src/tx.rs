@@ -17,6 +17,7 @@ use chancery_api_types::{
 };
 use chancery_core::block::Outcome;
 use chancery_core::ids::Digest;
+use chancery_core::suite::Suite;
 use chancery_core::tx::Transaction;
 use chancery_mempool::{AdmitError, Verdicts};
 use futures_util::stream::Stream;
@@ -115,17 +116,18 @@ enum SubmitJson {
     Tx(Box<Transaction>),
 }
 
-fn parse_tx_hex(s: &str) -> ApiResult<Transaction> {
+fn parse_tx_hex(suite: Suite, s: &str) -> ApiResult<Transaction> {
     let bytes = hex::decode(s).map_err(|e| {
         ApiError::bad_request(
             "malformed",
             format!("`tx` must be the transaction's canonical bytes in hex: {e}"),
         )
     })?;
-    Transaction::from_bytes(&bytes).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
+    Transaction::from_bytes(suite, &bytes)
+        .map_err(|e| ApiError::bad_request("malformed", e.to_string()))
 }
 
-fn parse_submission(headers: &HeaderMap, body: &[u8]) -> ApiResult<Transaction> {
+fn parse_submission(suite: Suite, headers: &HeaderMap, body: &[u8]) -> ApiResult<Transaction> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -138,15 +140,16 @@ fn parse_submission(headers: &HeaderMap, body: &[u8]) -> ApiResult<Transaction> 
             )
         })?;
         match j {
-            SubmitJson::Hex { tx } => parse_tx_hex(&tx),
+            SubmitJson::Hex { tx } => parse_tx_hex(suite, &tx),
             SubmitJson::Tx(t) => {
                 // Round-trip through the canonical codec so every rule applies to JSON too.
-                Transaction::from_bytes(&t.to_bytes())
+                Transaction::from_bytes(suite, &t.to_bytes())
                     .map_err(|e| ApiError::bad_request("malformed", e.to_string()))
             }
         }
     } else {
-        Transaction::from_bytes(body).map_err(|e| ApiError::bad_request("malformed", e.to_string()))
+        Transaction::from_bytes(suite, body)
+            .map_err(|e| ApiError::bad_request("malformed", e.to_string()))
     }
 }
 
@@ -350,7 +353,7 @@ pub(crate) async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let body = body.map_err(body_error)?;
-    let tx = parse_submission(&headers, &body)?;
+    let tx = parse_submission(h.ledger.genesis().crypto, &headers, &body)?;
     let mut results = send_submit(&h, &gate, vec![tx]).await?;
     match results.pop() {
         Some(Ok(hash)) => Ok((
@@ -395,9 +398,10 @@ pub(crate) async fn submit_batch(
             ),
         ));
     }
+    let suite = h.ledger.genesis().crypto;
     let mut txs = Vec::with_capacity(b.txs.len());
     for (i, s) in b.txs.iter().enumerate() {
-        txs.push(parse_tx_hex(s).map_err(|mut e| {
+        txs.push(parse_tx_hex(suite, s).map_err(|mut e| {
             e.message = format!("txs[{i}]: {}", e.message);
             e
         })?);

@@ -1,4 +1,6 @@
 //! Every endpoint's happy path and main errors, over a small in-memory ledger.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! `GET /v1/evidence`: conflicting votes stored as the driver stores them are served,
 //! checked against the validator set of their epoch, paged, and a forged one is marked.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

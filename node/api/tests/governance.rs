@@ -5,6 +5,8 @@
 //! The ledger runs governance in-process (`chancery_ledger::testing::governed`): two
 //! rotations take it to epoch 2; anchors are recorded in epochs 0 and 2; a third proposal
 //! stays open and a fourth expires.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

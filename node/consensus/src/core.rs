@@ -1014,7 +1014,7 @@ impl Core {
             if usize::from(from) >= self.cfg.set.len() {
                 continue;
             }
-            let msg = match Message::decode(&bytes) {
+            let msg = match Message::decode(self.cfg.set.suite(), &bytes) {
                 Ok(m) => m,
                 Err(e) => {
                     self.misbehaved(from, format!("undecodable message: {e}"));

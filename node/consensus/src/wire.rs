@@ -296,9 +296,10 @@ impl Message {
         codec::encode(self)
     }
 
-    /// Decode bytes from a peer (canonical, size-limited, format-checked; NOT verified).
-    pub fn decode(bytes: &[u8]) -> Result<Message, CodecError> {
-        codec::decode(bytes)
+    /// Decode bytes from a peer of a chain of `suite` (canonical, size-limited,
+    /// format-checked; NOT verified).
+    pub fn decode(suite: chancery_core::suite::Suite, bytes: &[u8]) -> Result<Message, CodecError> {
+        codec::decode_in(suite, bytes)
     }
 }
 

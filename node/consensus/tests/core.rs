@@ -262,13 +262,19 @@ fn wire_roundtrip_is_canonical() {
     let k = keys(4);
     let v = vote(&k, 1, 4, VoteKind::Finalize, Digest([8; 32]));
     let m = Message::Vote(v);
-    assert_eq!(Message::decode(&m.encode()), Ok(m.clone()));
+    assert_eq!(
+        Message::decode(chancery_core::suite::Suite::default(), &m.encode()),
+        Ok(m.clone())
+    );
     let mut bytes = m.encode();
     bytes.push(0);
-    assert!(Message::decode(&bytes).is_err(), "trailing byte accepted");
+    assert!(
+        Message::decode(chancery_core::suite::Suite::default(), &bytes).is_err(),
+        "trailing byte accepted"
+    );
     // A nullify vote must carry the zero digest.
     let bad = Message::Vote(vote(&k, 1, 4, VoteKind::Nullify, Digest([8; 32])));
-    assert!(Message::decode(&bad.encode()).is_err());
+    assert!(Message::decode(chancery_core::suite::Suite::default(), &bad.encode()).is_err());
 }
 
 #[test]

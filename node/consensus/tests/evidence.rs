@@ -1,6 +1,8 @@
 //! Evidence of equivocation (R10): conflicting votes and two proposals of one leader for
 //! one view, detected or received, reported once and gossiped once; forged evidence is the
 //! sender's misbehaviour.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

@@ -371,8 +371,9 @@ impl App {
         if self.headers.contains_key(&block.digest) {
             return;
         }
-        if let Ok(b) = codec::decode::<Block>(&block.payload) {
-            if b.header.hash(self.ledger.genesis().crypto) == block.digest {
+        let suite = self.ledger.genesis().crypto;
+        if let Ok(b) = codec::decode_in::<Block>(suite, &block.payload) {
+            if b.header.hash(suite) == block.digest {
                 self.remember(&b.header);
             }
         }
@@ -538,7 +539,7 @@ impl App {
             proposer,
             time,
             txs_hash: chancery_core::block::txs_hash(
-                chancery_core::suite::Suite::default(),
+                self.ledger.genesis().crypto,
                 std::iter::empty(),
             ),
             tx_count: 0,
@@ -619,9 +620,10 @@ impl App {
         now: TimestampMs,
     ) -> Result<bool, BlockCheckError> {
         self.check_size(cblock)?;
-        let block: Block = codec::decode(&cblock.payload)?;
+        let suite = self.ledger.genesis().crypto;
+        let block: Block = codec::decode_in(suite, &cblock.payload)?;
         let h = &block.header;
-        let digest = h.hash(self.ledger.genesis().crypto);
+        let digest = h.hash(suite);
         if digest != cblock.digest {
             return Err(mismatch("hash", cblock.digest, digest));
         }
@@ -1162,6 +1164,7 @@ mod fetched_run_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod pipeline_tests {
     //! R15: building and checking on a notarized, uncommitted parent.
     use super::*;
@@ -1401,6 +1404,7 @@ mod pipeline_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod metrics_tests {
     use super::*;
     use chancery_api::metrics::Scrape;
@@ -1456,6 +1460,7 @@ mod metrics_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod suffix_tests {
     //! R13 in the node: past a boundary that is notarized but not final, leaders build and
     //! validators accept only empty suffix blocks of the old epoch (docs/governance.md).

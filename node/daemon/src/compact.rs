@@ -218,12 +218,14 @@ pub enum WireError {
     Compact(#[from] codec::CodecError),
 }
 
-/// Split bytes from the consensus channel.
-pub fn decode(bytes: &[u8]) -> Result<Inbound, WireError> {
+/// Split bytes from the consensus channel of a chain of `suite`.
+pub fn decode(suite: chancery_core::suite::Suite, bytes: &[u8]) -> Result<Inbound, WireError> {
     match bytes.split_first() {
         None => Err(WireError::Empty),
         Some((&WIRE_MESSAGE, rest)) => Ok(Inbound::Message(rest.to_vec())),
-        Some((&WIRE_COMPACT, rest)) => Ok(Inbound::Compact(Box::new(codec::decode(rest)?))),
+        Some((&WIRE_COMPACT, rest)) => {
+            Ok(Inbound::Compact(Box::new(codec::decode_in(suite, rest)?)))
+        }
         Some((&found, _)) => Err(WireError::Tag { found }),
     }
 }
@@ -234,14 +236,25 @@ pub fn decode(bytes: &[u8]) -> Result<Inbound, WireError> {
 /// its gossip just before proposing) is rebuilt from here at once instead of waiting for
 /// that check; the rebuilt block's transactions are checked like those of a block received
 /// whole. Bounded by [`SEEN_TXS_MAX`] and [`SEEN_TXS_BYTES_MAX`], oldest forgotten first.
-#[derive(Default)]
 pub struct SeenTxs {
+    /// The chain's suite: how a transaction hashes and decodes.
+    suite: chancery_core::suite::Suite,
     by_hash: HashMap<TxHash, Vec<u8>>,
     order: VecDeque<TxHash>,
     bytes: usize,
 }
 
 impl SeenTxs {
+    /// Nothing seen yet, on a chain of `suite`.
+    pub fn new(suite: chancery_core::suite::Suite) -> SeenTxs {
+        SeenTxs {
+            suite,
+            by_hash: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+        }
+    }
+
     /// Remember the canonical bytes of gossiped transactions (not decoded: the hash of a
     /// transaction is the hash of its canonical bytes, and bytes that do not decode are
     /// never used, a rebuilt block decodes what it takes).
@@ -250,7 +263,7 @@ impl SeenTxs {
             if bytes.len() > SEEN_TXS_BYTES_MAX {
                 continue;
             }
-            let hash = chancery_core::domain::TX_HASH.hash(&bytes);
+            let hash = self.suite.hash(chancery_core::domain::TX_HASH, &bytes);
             if self.by_hash.contains_key(&hash) {
                 continue;
             }
@@ -272,7 +285,7 @@ impl SeenTxs {
 
     /// The transaction with this hash, if it was gossiped and decodes.
     pub fn get(&self, hash: &TxHash) -> Option<Transaction> {
-        Transaction::from_bytes(self.by_hash.get(hash)?).ok()
+        Transaction::from_bytes(self.suite, self.by_hash.get(hash)?).ok()
     }
 
     /// Transactions remembered.
@@ -386,11 +399,17 @@ mod tests {
             .unwrap();
         assert_eq!(rebuilt.encode(), msg.encode());
         // Through the wire format too.
-        let Inbound::Compact(back) = decode(&encode_compact(&c)).unwrap() else {
+        let Inbound::Compact(back) =
+            decode(chancery_core::suite::Suite::default(), &encode_compact(&c)).unwrap()
+        else {
             panic!("not a compact proposal");
         };
         assert_eq!(*back, c);
-        let Inbound::Message(bytes) = decode(&encode_message(&msg)).unwrap() else {
+        let Inbound::Message(bytes) = decode(
+            chancery_core::suite::Suite::default(),
+            &encode_message(&msg),
+        )
+        .unwrap() else {
             panic!("not a message");
         };
         assert_eq!(bytes, msg.encode());
@@ -409,18 +428,31 @@ mod tests {
     fn frames_that_are_not_ours_or_lists_that_are_not_the_headers_are_refused() {
         let fx = Fixture::new();
         let (_, c, _) = proposal(&fx, 3);
-        assert!(matches!(decode(&[]), Err(WireError::Empty)));
         assert!(matches!(
-            decode(&[7, 1, 2]),
+            decode(chancery_core::suite::Suite::default(), &[]),
+            Err(WireError::Empty)
+        ));
+        assert!(matches!(
+            decode(chancery_core::suite::Suite::default(), &[7, 1, 2]),
             Err(WireError::Tag { found: 7 })
         ));
         let mut swapped = c.clone();
         swapped.txs.swap(0, 1);
-        let e = decode(&encode_compact(&swapped)).unwrap_err().to_string();
+        let e = decode(
+            chancery_core::suite::Suite::default(),
+            &encode_compact(&swapped),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("txs_hash"), "{e}");
         let mut short = c.clone();
         short.txs.pop();
-        let e = decode(&encode_compact(&short)).unwrap_err().to_string();
+        let e = decode(
+            chancery_core::suite::Suite::default(),
+            &encode_compact(&short),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("tx_count"), "{e}");
     }
 
@@ -428,7 +460,7 @@ mod tests {
     fn gossip_seen_is_found_by_hash_and_bounded() {
         let fx = Fixture::new();
         let (_, c, txs) = proposal(&fx, 3);
-        let mut seen = SeenTxs::default();
+        let mut seen = SeenTxs::new(chancery_core::suite::Suite::default());
         seen.add(txs.iter().map(|t| t.bytes().to_vec()));
         for t in &txs {
             assert_eq!(seen.get(&t.hash()).as_ref(), Some(t.tx()));
@@ -448,7 +480,7 @@ mod tests {
         assert_eq!(seen.len(), SEEN_TXS_MAX);
         assert!(seen.get(&txs[0].hash()).is_none());
         // The byte bound.
-        let mut big = SeenTxs::default();
+        let mut big = SeenTxs::new(chancery_core::suite::Suite::default());
         for i in 0..4u8 {
             big.add([vec![i; SEEN_TXS_BYTES_MAX / 3]]);
         }

@@ -337,6 +337,9 @@ pub struct Driver {
     compact_pending: VecDeque<PendingCompact>,
     /// Gossiped transactions by hash, before their check (`compact::SeenTxs`).
     seen: SeenTxs,
+    /// The chain's crypto suite (its genesis's): how everything from a peer decodes and
+    /// hashes.
+    suite: chancery_core::suite::Suite,
     fetch_tx: mpsc::Sender<Fetched>,
     fetch_rx: mpsc::Receiver<Fetched>,
     compact: CompactCounters,
@@ -416,7 +419,12 @@ fn vote_key(v: &Vote) -> Vec<u8> {
 }
 
 /// Every vote of ours persisted for views after `after`.
-fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<Vec<Vote>> {
+fn restored_votes(
+    suite: chancery_core::suite::Suite,
+    store: &dyn Store,
+    epoch: u64,
+    after: View,
+) -> anyhow::Result<Vec<Vote>> {
     let mut start = VOTE_PREFIX.to_vec();
     start.extend_from_slice(&epoch.to_be_bytes());
     start.extend_from_slice(&(after.0 + 1).to_be_bytes());
@@ -428,7 +436,7 @@ fn restored_votes(store: &dyn Store, epoch: u64, after: View) -> anyhow::Result<
         let page = store.scan(Column::Meta, &from, Some(&end), false, VOTE_SCAN_PAGE_ROWS)?;
         let n = page.len();
         for (k, v) in &page {
-            match Message::decode(v) {
+            match Message::decode(suite, v) {
                 Ok(Message::Vote(vote)) => out.push(vote),
                 other => {
                     anyhow::bail!("stored vote at {} is not a vote: {other:?}", hex::encode(k))
@@ -463,7 +471,11 @@ fn prune_votes(
 }
 
 /// The view of our highest vote persisted in `epoch`, if any.
-fn highest_own_vote(store: &dyn Store, epoch: u64) -> anyhow::Result<Option<View>> {
+fn highest_own_vote(
+    suite: chancery_core::suite::Suite,
+    store: &dyn Store,
+    epoch: u64,
+) -> anyhow::Result<Option<View>> {
     let mut start = VOTE_PREFIX.to_vec();
     start.extend_from_slice(&epoch.to_be_bytes());
     let mut end = VOTE_PREFIX.to_vec();
@@ -471,7 +483,7 @@ fn highest_own_vote(store: &dyn Store, epoch: u64) -> anyhow::Result<Option<View
     let page = store.scan(Column::Meta, &start, Some(&end), true, 1)?;
     match page.first() {
         None => Ok(None),
-        Some((k, v)) => match Message::decode(v) {
+        Some((k, v)) => match Message::decode(suite, v) {
             Ok(Message::Vote(vote)) => Ok(Some(vote.view)),
             other => anyhow::bail!("stored vote at {} is not a vote: {other:?}", hex::encode(k)),
         },
@@ -480,6 +492,7 @@ fn highest_own_vote(store: &dyn Store, epoch: u64) -> anyhow::Result<Option<View
 
 /// Read the signing mark and decide the signing floor at start (issue 14, finding 4).
 fn start_sign_mark(
+    suite: chancery_core::suite::Suite,
     start: SignMarkStart,
     store: &dyn Store,
     epoch: u64,
@@ -492,7 +505,7 @@ fn start_sign_mark(
         .and_then(|v| SignMark::from_db(&v))
         .filter(|m| m.epoch == epoch)
         .map(|m| m.view);
-    let db = highest_own_vote(store, epoch)?.max(recorded);
+    let db = highest_own_vote(suite, store, epoch)?.max(recorded);
     let d = signmark::decide(&start.path, mark, epoch, db, start.allow_below)?;
     if d.db_behind {
         let mark_view = mark.map(|m| m.view.0).unwrap_or(0);
@@ -573,24 +586,20 @@ impl Driver {
     /// Build the driver: restores the consensus root from the ledger and our persisted votes.
     pub fn new(p: DriverParts) -> anyhow::Result<Driver> {
         let (root, root_cert) = root_of(&p.app)?;
+        let suite = p.app.ledger.genesis().crypto;
         let mut cfg =
             CoreConfig::with_delta(p.app.chain_id, p.set.clone(), p.key, root, p.delta_ms);
         cfg.root_cert = root_cert;
         cfg.heartbeat_ms = p.heartbeat_ms;
         let mut sign_mark = None;
         if let (Some(start), true) = (p.sign_mark, cfg.key.is_some()) {
-            let (floor, file) = start_sign_mark(start, &*p.store, p.set.epoch.0)?;
+            let (floor, file) = start_sign_mark(p.set.suite(), start, &*p.store, p.set.epoch.0)?;
             cfg.sign_floor = floor;
             sign_mark = Some(file);
         }
-        let restored = restored_votes(&*p.store, p.set.epoch.0, root.view)?;
+        let restored = restored_votes(p.set.suite(), &*p.store, p.set.epoch.0, root.view)?;
         let sig_cache = Arc::new(SigCache::new(SIG_CACHE_ITEMS_MAX));
-        let core = new_core(
-            p.app.ledger.genesis().crypto,
-            cfg.clone(),
-            restored,
-            &sig_cache,
-        )?;
+        let core = new_core(suite, cfg.clone(), restored, &sig_cache)?;
         let names: Vec<PeerName> = p
             .set
             .validators
@@ -688,7 +697,8 @@ impl Driver {
             sign_mark,
             recent: p.recent,
             compact_pending: VecDeque::new(),
-            seen: SeenTxs::default(),
+            seen: SeenTxs::new(suite),
+            suite,
             fetch_tx,
             fetch_rx,
             compact: CompactCounters::default(),
@@ -903,7 +913,7 @@ impl Driver {
                 Channel::Consensus => {
                     // Observers and unknown names do not vote.
                     if let Some(&i) = self.index_of.get(&m.from) {
-                        match compact::decode(&m.payload) {
+                        match compact::decode(self.suite, &m.payload) {
                             Ok(compact::Inbound::Message(bytes)) => consensus.push((i, bytes)),
                             Ok(compact::Inbound::Compact(c)) => compacts.push((i, m.from, c)),
                             Err(e) => {
@@ -1032,13 +1042,13 @@ impl Driver {
             self.net.report(from, Misbehaviour::Invalid);
             return None;
         }
-        let digest = c.digest(self.app.ledger.genesis().crypto);
+        let digest = c.digest(self.suite);
         if self.compact_pending.iter().any(|p| p.digest == digest) {
             return None;
         }
         let pool = &self.app.mempool;
         let seen = &self.seen;
-        if let Ok(m) = c.rebuild(self.app.ledger.genesis().crypto, |h| {
+        if let Ok(m) = c.rebuild(self.suite, |h| {
             pool.verified(h)
                 .map(|v| v.tx().clone())
                 .or_else(|| seen.get(h))
@@ -1071,7 +1081,7 @@ impl Driver {
         let pool = &self.app.mempool;
         let seen = &self.seen;
         self.compact_pending.retain(|p| {
-            let rebuilt = p.compact.rebuild(self.app.ledger.genesis().crypto, |h| {
+            let rebuilt = p.compact.rebuild(self.suite, |h| {
                 p.fetched
                     .get(h)
                     .cloned()
@@ -1120,8 +1130,9 @@ impl Driver {
             let net = self.net.clone();
             let out = self.fetch_tx.clone();
             let digest = p.digest;
+            let suite = self.suite;
             self.rt.spawn(Box::pin(async move {
-                let res = fetch_txs(&*net, &peer, missing).await;
+                let res = fetch_txs(suite, &*net, &peer, missing).await;
                 let _ = out.send((digest, res)).await;
             }));
         }
@@ -1157,16 +1168,17 @@ impl Driver {
     /// batches are checked at once; more are dropped and counted (the transactions are in
     /// their senders' pools and reach the chain through them).
     fn on_tx_gossip(&mut self, from: &PeerName, payload: Bytes) {
-        let batch = match codec::decode::<TxBatch>(&payload) {
+        let batch = match codec::decode_in::<TxBatch>(self.suite, &payload) {
             Ok(batch) => {
                 // What is pending here already (a peer's re-gossip, `Driver::regossip`)
                 // is neither remembered nor checked again.
                 let pool = &self.app.mempool;
+                let suite = self.suite;
                 let before = batch.0.len();
                 let fresh: Vec<Vec<u8>> = batch
                     .0
                     .into_iter()
-                    .filter(|b| !pool.contains(&chancery_core::domain::TX_HASH.hash(b)))
+                    .filter(|b| !pool.contains(&suite.hash(chancery_core::domain::TX_HASH, b)))
                     .collect();
                 self.gossip_txs_known += (before - fresh.len()) as u64;
                 if fresh.is_empty() {
@@ -1187,12 +1199,13 @@ impl Driver {
             return;
         }
         let chain_id = self.app.chain_id;
+        let suite = self.suite;
         let from = from.clone();
         let out = self.gossip_tx.clone();
         let job = Box::new(move || {
             let checked = match batch {
-                Ok(batch) => check_gossip_batch(&chain_id, from, batch),
-                Err(payload) => check_gossip(&chain_id, from, &payload),
+                Ok(batch) => check_gossip_batch(&chain_id, suite, from, batch),
+                Err(payload) => check_gossip(&chain_id, suite, from, &payload),
             };
             // The receiver lives as long as the driver; after it stops nothing is owed.
             // `gossip_tx` has room for every batch in flight (GOSSIP_CHECKS_MAX).
@@ -1378,6 +1391,7 @@ impl Driver {
         self.sync_next_peer = self.sync_next_peer.wrapping_add(1);
         let from = self.app.ledger.tip().height.next();
         let net = self.net.clone();
+        let suite = self.suite;
         let tx = self.sync_tx.clone();
         self.sync_in_flight = true;
         self.rt.spawn(Box::pin(async move {
@@ -1387,7 +1401,8 @@ impl Driver {
                     .request(&peer, Bytes::from(codec::encode(&SyncRequest::Status)))
                     .await
                     .map_err(|e| e.to_string())?;
-                let status: SyncResponse = codec::decode(&status).map_err(|e| e.to_string())?;
+                let status: SyncResponse =
+                    codec::decode_in(suite, &status).map_err(|e| e.to_string())?;
                 let SyncResponse::Status { height } = status else {
                     return Err("expected a status".to_string());
                 };
@@ -1403,7 +1418,7 @@ impl Driver {
                     .request(&peer, Bytes::from(codec::encode(&req)))
                     .await
                     .map_err(|e| e.to_string())?;
-                codec::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string())
+                codec::decode_in::<SyncResponse>(suite, &bytes).map_err(|e| e.to_string())
             }
             .await;
             let _ = tx.send((peer, claimed, res)).await;
@@ -1486,13 +1501,8 @@ impl Driver {
         let mut cfg = self.core_cfg.clone();
         cfg.root = root;
         cfg.root_cert = root_cert;
-        let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
-        self.core = new_core(
-            self.app.ledger.genesis().crypto,
-            cfg,
-            restored,
-            &self.sig_cache,
-        )?;
+        let restored = restored_votes(self.suite, &*self.store, cfg.set.epoch.0, root.view)?;
+        self.core = new_core(self.suite, cfg, restored, &self.sig_cache)?;
         self.pending_propose = None;
         self.pending_validate.clear();
         self.step(Input::Start)
@@ -1516,13 +1526,8 @@ impl Driver {
             let mut cfg = self.core_cfg.clone();
             cfg.root = root;
             cfg.root_cert = None;
-            let restored = restored_votes(&*self.store, cfg.set.epoch.0, root.view)?;
-            self.core = new_core(
-                self.app.ledger.genesis().crypto,
-                cfg,
-                restored,
-                &self.sig_cache,
-            )?;
+            let restored = restored_votes(self.suite, &*self.store, cfg.set.epoch.0, root.view)?;
+            self.core = new_core(self.suite, cfg, restored, &self.sig_cache)?;
             self.step(Input::Work {
                 pending: self.work_told,
             })?;
@@ -1693,7 +1698,7 @@ impl Driver {
     fn announce(&mut self, block: &Block) {
         let _ = self.events.send(Event::Block {
             height: block.header.height,
-            hash: block.header.hash(self.app.ledger.genesis().crypto),
+            hash: block.header.hash(self.suite),
             tx_count: block.header.tx_count,
             log_size: block.header.log_size,
         });
@@ -1772,7 +1777,7 @@ impl Driver {
     fn core_handle(&mut self, input: Input) -> Vec<Effect> {
         let tracing = tracing::enabled!(tracing::Level::TRACE);
         if tracing {
-            tracing::trace!(view = self.core.view().0, input = %describe_input(&input), "core input");
+            tracing::trace!(view = self.core.view().0, input = %describe_input(self.suite, &input), "core input");
         }
         let effects = self.core.handle(input);
         if tracing {
@@ -1958,18 +1963,17 @@ impl Driver {
         if block.height <= self.app.ledger.tip().height {
             return Ok(()); // already applied through catch-up
         }
-        let decoded: Block =
-            match codec::decode_in(self.app.ledger.genesis().crypto, &block.payload) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.refuse_finalized(
-                        block.height,
-                        &format!("payload is not a canonical block: {e}"),
-                    );
-                    return Ok(());
-                }
-            };
-        let hash = decoded.header.hash(self.app.ledger.genesis().crypto);
+        let decoded: Block = match codec::decode_in(self.suite, &block.payload) {
+            Ok(b) => b,
+            Err(e) => {
+                self.refuse_finalized(
+                    block.height,
+                    &format!("payload is not a canonical block: {e}"),
+                );
+                return Ok(());
+            }
+        };
+        let hash = decoded.header.hash(self.suite);
         if hash != block.digest || decoded.header.height != block.height {
             self.refuse_finalized(
                 block.height,
@@ -2057,7 +2061,7 @@ impl Driver {
                 .core
                 .held_block(&d)
                 .ok_or_else(|| format!("suffix block {d} is not held"))?;
-            let h = codec::decode::<Block>(&b.payload)
+            let h = codec::decode_in::<Block>(self.suite, &b.payload)
                 .map_err(|e| format!("suffix block {d} is not a canonical block: {e}"))?
                 .header;
             d = h.parent;
@@ -2331,6 +2335,7 @@ impl Driver {
 /// those whose hash was asked for. An error if an answer does not decode or brings none
 /// of what was asked.
 async fn fetch_txs(
+    suite: chancery_core::suite::Suite,
     net: &dyn Network,
     peer: &PeerName,
     missing: Vec<TxHash>,
@@ -2350,13 +2355,13 @@ async fn fetch_txs(
                 .await
                 .map_err(|e| e.to_string())?;
             let SyncResponse::Txs { txs } =
-                codec::decode::<SyncResponse>(&bytes).map_err(|e| e.to_string())?
+                codec::decode_in::<SyncResponse>(suite, &bytes).map_err(|e| e.to_string())?
             else {
                 return Err("expected transactions in the answer".into());
             };
             let before = want.len();
             for b in txs {
-                let t = Transaction::from_bytes(&b).map_err(|e| e.to_string())?;
+                let t = Transaction::from_bytes(suite, &b).map_err(|e| e.to_string())?;
                 let h = t.hash();
                 if let Some(pos) = want.iter().position(|w| *w == h) {
                     want.swap_remove(pos);
@@ -2436,11 +2441,12 @@ pub struct GossipChecked {
 /// Decode a gossiped batch and check its signatures (runs on the blocking pool).
 pub fn check_gossip(
     chain_id: &chancery_core::ids::ChainId,
+    suite: chancery_core::suite::Suite,
     from: PeerName,
     payload: &[u8],
 ) -> GossipChecked {
-    match codec::decode::<TxBatch>(payload) {
-        Ok(batch) => check_gossip_batch(chain_id, from, batch),
+    match codec::decode_in::<TxBatch>(suite, payload) {
+        Ok(batch) => check_gossip_batch(chain_id, suite, from, batch),
         Err(e) => GossipChecked {
             from,
             result: Err(format!("undecodable transaction batch: {e}")),
@@ -2451,6 +2457,7 @@ pub fn check_gossip(
 /// [`check_gossip`] of a batch already decoded.
 pub fn check_gossip_batch(
     chain_id: &chancery_core::ids::ChainId,
+    suite: chancery_core::suite::Suite,
     from: PeerName,
     batch: TxBatch,
 ) -> GossipChecked {
@@ -2458,7 +2465,7 @@ pub fn check_gossip_batch(
         .0
         .iter()
         .map(|b| {
-            Transaction::from_bytes(b)
+            Transaction::from_bytes(suite, b)
                 .map_err(|e| format!("undecodable transaction in a batch: {e}"))
         })
         .collect::<Result<Vec<Transaction>, String>>()
@@ -2518,19 +2525,19 @@ fn describe_message(m: &Message) -> String {
 }
 
 /// One line on a core input for the trace log.
-fn describe_input(input: &Input) -> String {
+fn describe_input(suite: chancery_core::suite::Suite, input: &Input) -> String {
     match input {
         Input::Messages(list) => {
             let parts: Vec<String> = list
                 .iter()
-                .map(|(from, bytes)| match codec::decode::<Message>(bytes) {
+                .map(|(from, bytes)| match Message::decode(suite, bytes) {
                     Ok(m) => format!("from {from}: {}", describe_message(&m)),
                     Err(e) => format!("from {from}: undecodable ({e})"),
                 })
                 .collect();
             format!("messages [{}]", parts.join("; "))
         }
-        Input::Message { from, bytes } => match codec::decode::<Message>(bytes) {
+        Input::Message { from, bytes } => match Message::decode(suite, bytes) {
             Ok(m) => format!("message from {from}: {}", describe_message(&m)),
             Err(e) => format!("message from {from}: undecodable ({e})"),
         },
@@ -2891,7 +2898,7 @@ mod tests {
         store.write(b).expect("write");
         let root = View(7);
         let views = |s: &dyn Store| -> Vec<u64> {
-            restored_votes(s, 1, root)
+            restored_votes(chancery_core::suite::Suite::default(), s, 1, root)
                 .expect("restore")
                 .iter()
                 .map(|v| v.view.0)
@@ -2899,12 +2906,12 @@ mod tests {
         };
         let before = (
             views(&*store),
-            highest_own_vote(&*store, 1).expect("highest"),
+            highest_own_vote(chancery_core::suite::Suite::default(), &*store, 1).expect("highest"),
         );
         prune_votes(&*store, 1, root).expect("prune");
         let after = (
             views(&*store),
-            highest_own_vote(&*store, 1).expect("highest"),
+            highest_own_vote(chancery_core::suite::Suite::default(), &*store, 1).expect("highest"),
         );
         assert_eq!(before, after);
         assert_eq!(after.0, (8..=12).collect::<Vec<u64>>());
@@ -2919,7 +2926,10 @@ mod tests {
             )
             .expect("scan");
         assert_eq!(left.len(), 6, "views 7..=12 of epoch 1");
-        assert_eq!(highest_own_vote(&*store, 0).expect("highest"), None);
+        assert_eq!(
+            highest_own_vote(chancery_core::suite::Suite::default(), &*store, 0).expect("highest"),
+            None
+        );
         // Nothing else in Meta is touched (the ledger's records, the schema key).
         assert!(Ledger::open(store.clone(), &fx.genesis).is_ok());
     }
@@ -3111,7 +3121,12 @@ mod tests {
         bad.signature.0[9] ^= 1;
         let batch = TxBatch(vec![good.to_bytes(), bad.to_bytes()]);
         let peer = PeerName::from("v1");
-        let checked = check_gossip(&fx.genesis.chain_id(), peer.clone(), &codec::encode(&batch));
+        let checked = check_gossip(
+            &fx.genesis.chain_id(),
+            chancery_core::suite::Suite::default(),
+            peer.clone(),
+            &codec::encode(&batch),
+        );
         let before = r.drv.app.mempool.signatures_checked();
         r.drv.gossip_checking = 1;
         r.drv.on_gossip_checked(checked).expect("admitted");
@@ -3132,7 +3147,12 @@ mod tests {
             "the peer that gossiped a bad signature was not reported: {scores:?}"
         );
         // A batch that does not decode is reported too, and admits nothing.
-        let junk = check_gossip(&fx.genesis.chain_id(), PeerName::from("v2"), b"junk");
+        let junk = check_gossip(
+            &fx.genesis.chain_id(),
+            chancery_core::suite::Suite::default(),
+            PeerName::from("v2"),
+            b"junk",
+        );
         assert!(junk.result.is_err());
         r.drv.on_gossip_checked(junk).expect("refused");
         let scores = r.drv.net.status().borrow().scores.clone();
@@ -3435,6 +3455,7 @@ mod held_parent_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod compact_tests {
     //! Proposals by transaction hash in the driver (issue 17, `compact.rs`).
     use super::tests::Rig;
@@ -3812,6 +3833,7 @@ mod compact_tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod epoch_tests {
     //! The host's side of an epoch switch (R13, docs/governance.md): the committed
     //! boundary block tells the core the next set, the host follows it, and a restart

@@ -262,7 +262,7 @@ pub fn precheck(
         if usize::from(*from) >= set.len() {
             continue;
         }
-        let Ok(m) = Message::decode(bytes) else {
+        let Ok(m) = Message::decode(set.suite(), bytes) else {
             continue;
         };
         if message_view(&m).is_none_or(|v| v <= root_view) {

@@ -156,6 +156,7 @@ pub fn socket_multiaddr(a: &std::net::SocketAddr) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod tests {
     use super::*;
     use chancery_genesis::config::PeerConfig as CfgPeer;
@@ -376,7 +377,7 @@ mod tests {
         });
         let bytes = msg.encode();
         // The consensus crate's own decode bound takes it.
-        if let Err(e) = Message::decode(&bytes) {
+        if let Err(e) = Message::decode(chancery_core::suite::Suite::default(), &bytes) {
             panic!("the consensus decode bound refuses it: {e}");
         }
         let names: Vec<PeerName> = ["a", "b"].into_iter().map(PeerName::from).collect();

@@ -537,12 +537,24 @@ pub struct NetSource {
     net: Arc<dyn Network>,
     peer: PeerName,
     rt: tokio::runtime::Handle,
+    /// The chain's suite: how the answers decode.
+    suite: chancery_core::suite::Suite,
 }
 
 impl NetSource {
-    /// Ask `peer` through `net`.
-    pub fn new(net: Arc<dyn Network>, peer: PeerName, rt: tokio::runtime::Handle) -> NetSource {
-        NetSource { net, peer, rt }
+    /// Ask `peer` of a chain of `suite` through `net`.
+    pub fn new(
+        net: Arc<dyn Network>,
+        peer: PeerName,
+        rt: tokio::runtime::Handle,
+        suite: chancery_core::suite::Suite,
+    ) -> NetSource {
+        NetSource {
+            net,
+            peer,
+            rt,
+            suite,
+        }
     }
 
     fn ask(&self, req: &SyncRequest) -> Result<SyncResponse, SourceFault> {
@@ -555,7 +567,7 @@ impl NetSource {
                         .request(&self.peer, Bytes::from(codec::encode(req))),
                 )
                 .map_err(|e| SourceFault::Unavailable(e.to_string()))?;
-            let resp: SyncResponse = codec::decode(&bytes)
+            let resp: SyncResponse = codec::decode_in(self.suite, &bytes)
                 .map_err(|e| SourceFault::Invalid(format!("undecodable answer: {e}")))?;
             match resp {
                 // A peer serving others: ask again a little later, a few times.
@@ -644,7 +656,7 @@ pub async fn sync_over(
     tokio::task::spawn_blocking(move || {
         let sources: Vec<NetSource> = peers
             .into_iter()
-            .map(|p| NetSource::new(net.clone(), p, rt.clone()))
+            .map(|p| NetSource::new(net.clone(), p, rt.clone(), genesis.crypto))
             .collect();
         let refs: Vec<&dyn SnapshotSource> =
             sources.iter().map(|s| s as &dyn SnapshotSource).collect();
@@ -719,6 +731,7 @@ impl SnapshotSource for NetSource {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests decode in the default suite
 mod tests {
     use super::*;
     use chancery_core::record::Role;

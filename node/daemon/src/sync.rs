@@ -300,7 +300,7 @@ pub fn answer(
     request: &[u8],
     blocks_bytes_max: usize,
 ) -> Option<Vec<u8>> {
-    let req: SyncRequest = codec::decode(request).ok()?;
+    let req: SyncRequest = codec::decode_in(ledger.suite(), request).ok()?;
     let resp = match req {
         SyncRequest::SnapshotOffer
         | SyncRequest::EpochLinks { .. }

@@ -873,7 +873,7 @@ fn evidence_page(x: &Explorer, cx: &Ctx) -> R {
         .items
         .iter()
         .map(|r| {
-            chancery_api::evidence::evidence_dto(r, x.node.genesis.chain_id(), |e| {
+            chancery_api::evidence::evidence_dto(r, &x.node.genesis, |e| {
                 chancery_api::evidence::set_of_epoch(&x.node, e)
             })
         })

@@ -127,7 +127,7 @@ pub fn check(store: Arc<dyn Store>, scratch: Arc<dyn Store>) -> Result<CheckRepo
         );
         return Ok(report);
     };
-    let genesis: Genesis = match codec::decode(&g) {
+    let genesis = match Genesis::from_bytes(&g) {
         Ok(g) => g,
         Err(e) => {
             report.add(
@@ -251,14 +251,14 @@ fn replay_block(
     let Some((sb, cert)) = stored_block(store, replay, h, report)? else {
         return Ok(false);
     };
-    let Some(entries) = stored_entries(replay.genesis().crypto, store, &sb, report)? else {
+    let Some(entries) = stored_entries(replay.suite(), store, &sb, report)? else {
         return Ok(false);
     };
     let block = Block {
         header: sb.header.clone(),
         txs: entries.iter().map(|e| e.tx.clone()).collect(),
     };
-    let descendants = stored_descendants(replay.genesis().crypto, store, h, &sb, &cert)?;
+    let descendants = stored_descendants(replay.suite(), store, h, &sb, &cert)?;
     match replay.apply_by_descendant(&block, &cert, &descendants) {
         Ok(applied) => {
             for (i, (e, o)) in entries.iter().zip(&applied.outcomes).enumerate() {
@@ -302,7 +302,7 @@ fn stored_block(
         report.add(Column::Blocks, &k, "a block", "nothing");
         return Ok(None);
     };
-    let sb: StoredBlock = match codec::decode(&v) {
+    let sb: StoredBlock = match codec::decode_in(replay.suite(), &v) {
         Ok(sb) => sb,
         Err(e) => {
             report.add(Column::Blocks, &k, "a stored block", e.to_string());
@@ -323,7 +323,7 @@ fn stored_block(
         report.add(Column::Certs, &k, "a certificate", "nothing");
         return Ok(None);
     };
-    match codec::decode(&c) {
+    match codec::decode_in(replay.suite(), &c) {
         Ok(cert) => Ok(Some((sb, cert))),
         Err(e) => {
             report.add(Column::Certs, &k, "a certificate", e.to_string());
@@ -373,7 +373,7 @@ fn stored_entries(
                 format!("an entry with leaf hash {got}"),
             );
         }
-        match codec::decode::<schema::RawLogEntry>(&v) {
+        match codec::decode_in::<schema::RawLogEntry>(suite, &v) {
             Ok(e) => entries.push(e.0),
             Err(e) => {
                 report.add(Column::Log, &lk, "a log entry", e.to_string());
@@ -405,7 +405,7 @@ fn stored_descendants(
             // applied, stored with it): the descendants end there.
             let k = schema::suffix_key(at.0);
             if let Some(v) = store.get(Column::Meta, &k)? {
-                if let Ok(s) = codec::decode::<schema::StoredSuffix>(&v) {
+                if let Ok(s) = codec::decode_in::<schema::StoredSuffix>(suite, &v) {
                     descendants.extend(s.0);
                 }
             }
@@ -415,7 +415,7 @@ fn stored_descendants(
         let Some(v) = store.get(Column::Blocks, &schema::be(next.0))? else {
             break;
         };
-        let Ok(d) = codec::decode::<StoredBlock>(&v) else {
+        let Ok(d) = codec::decode_in::<StoredBlock>(suite, &v) else {
             break;
         };
         let done = d.header.hash(suite) == cert.block;

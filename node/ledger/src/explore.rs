@@ -133,7 +133,7 @@ impl Ledger {
         let k = schema::be(height.0);
         match self.store.get(Column::Certs, &k)? {
             None => Ok(None),
-            Some(v) => Ok(Some(decode_at(Column::Certs, &k, &v)?)),
+            Some(v) => Ok(Some(decode_at(self.suite(), Column::Certs, &k, &v)?)),
         }
     }
 
@@ -146,7 +146,7 @@ impl Ledger {
         let mut out = Vec::with_capacity(rows.len());
         for (k, v) in rows {
             let index = schema::read_be(&k).ok_or_else(|| corrupt(Column::Log, &k, "short key"))?;
-            let entry: LogEntry = decode_at::<RawLogEntry>(Column::Log, &k, &v)?.0;
+            let entry: LogEntry = decode_at::<RawLogEntry>(self.suite(), Column::Log, &k, &v)?.0;
             out.push(TxRecord {
                 hash: entry.tx.hash(),
                 index,

@@ -336,7 +336,7 @@ impl Ledger {
                 if schema::read_be(&k) != Some(next) {
                     return Err(corrupt(Column::Log, &schema::be(next), "log entry missing"));
                 }
-                let entry = decode_at::<schema::RawLogEntry>(Column::Log, &k, &v)?.0;
+                let entry = decode_at::<schema::RawLogEntry>(self.suite(), Column::Log, &k, &v)?.0;
                 if entry.height != h.height {
                     return Err(corrupt(
                         Column::Log,

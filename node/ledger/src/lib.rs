@@ -270,8 +270,14 @@ pub(crate) fn corrupt(column: Column, key: &[u8], what: impl Into<String>) -> Le
     }
 }
 
-pub(crate) fn decode_at<T: Canonical>(col: Column, key: &[u8], v: &[u8]) -> Result<T, LedgerError> {
-    codec::decode(v).map_err(|e| corrupt(col, key, e.to_string()))
+/// Decode a stored value of a chain of `suite`; a value that does not decode is corruption.
+pub(crate) fn decode_at<T: Canonical>(
+    suite: chancery_core::suite::Suite,
+    col: Column,
+    key: &[u8],
+    v: &[u8],
+) -> Result<T, LedgerError> {
+    codec::decode_in(suite, v).map_err(|e| corrupt(col, key, e.to_string()))
 }
 
 /// A transaction of a block after signature checking: verified, or rejected up front.
@@ -682,7 +688,8 @@ impl Ledger {
                 ledger.write_genesis()?
             }
             Some(bytes) => {
-                let stored: Genesis = decode_at(Column::Meta, schema::META_GENESIS, &bytes)?;
+                let stored = Genesis::from_bytes(&bytes)
+                    .map_err(|e| corrupt(Column::Meta, schema::META_GENESIS, e.to_string()))?;
                 if stored.chain_id() != chain_id {
                     return Err(LedgerError::GenesisMismatch {
                         expected: chain_id,
@@ -842,7 +849,7 @@ impl Ledger {
         match self.store.get(Column::Blocks, &k)? {
             None => Ok(None),
             Some(v) => {
-                let sb: StoredBlock = decode_at(Column::Blocks, &k, &v)?;
+                let sb: StoredBlock = decode_at(self.suite(), Column::Blocks, &k, &v)?;
                 if sb.header.height != h {
                     return Err(corrupt(
                         Column::Blocks,
@@ -863,7 +870,7 @@ impl Ledger {
         let k = schema::suffix_key(height);
         match self.store.get(Column::Meta, &k)? {
             None => Ok(Vec::new()),
-            Some(v) => Ok(decode_at::<schema::StoredSuffix>(Column::Meta, &k, &v)?.0),
+            Some(v) => Ok(decode_at::<schema::StoredSuffix>(self.suite(), Column::Meta, &k, &v)?.0),
         }
     }
 
@@ -875,6 +882,11 @@ impl Ledger {
     /// The genesis document.
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
+    }
+
+    /// The chain's crypto suite (its genesis's): how its stored values decode and hash.
+    pub fn suite(&self) -> chancery_core::suite::Suite {
+        self.genesis.crypto
     }
 
     /// The store.
@@ -930,7 +942,7 @@ impl Ledger {
             .scan(Column::State, &start, end.as_deref(), true, 1)?;
         match rows.into_iter().next() {
             Some((k, v)) if k.starts_with(kh.as_bytes()) && k.len() == 40 => {
-                let e: StateEntry = decode_at(Column::State, &k, &v)?;
+                let e: StateEntry = decode_at(self.suite(), Column::State, &k, &v)?;
                 if e.key != *key {
                     return Err(corrupt(Column::State, &k, "entry for another key"));
                 }

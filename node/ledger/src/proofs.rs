@@ -162,7 +162,7 @@ impl Ledger {
             .store
             .get(Column::Certs, &k)?
             .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
-        Ok((sb.header, decode_at(Column::Certs, &k, &c)?))
+        Ok((sb.header, decode_at(self.suite(), Column::Certs, &k, &c)?))
     }
 
     /// The checkpoint certifying the block at `height`: its own header and certificate, or,

@@ -316,7 +316,7 @@ impl Ledger {
         match self.store.get(Column::Log, &k)? {
             None => Ok(None),
             Some(v) => Ok(Some(
-                decode_at::<schema::RawLogEntry>(Column::Log, &k, &v)?.0,
+                decode_at::<schema::RawLogEntry>(self.suite(), Column::Log, &k, &v)?.0,
             )),
         }
     }
@@ -333,7 +333,7 @@ impl Ledger {
             .scan(Column::TxIndex, hash.as_bytes(), end.as_deref(), true, max)?;
         let mut out = Vec::with_capacity(rows.len());
         for (k, v) in rows.into_iter().rev() {
-            let loc: TxLoc = decode_at(Column::TxIndex, &k, &v)?;
+            let loc: TxLoc = decode_at(self.suite(), Column::TxIndex, &k, &v)?;
             if schema::read_be(&k[32..]) != Some(loc.index) {
                 return Err(corrupt(
                     Column::TxIndex,
@@ -439,7 +439,7 @@ impl Ledger {
             .store
             .get(Column::Certs, &k)?
             .ok_or_else(|| corrupt(Column::Certs, &k, "missing certificate"))?;
-        let cert: Certificate = decode_at(Column::Certs, &k, &c)?;
+        let cert: Certificate = decode_at(self.suite(), Column::Certs, &k, &c)?;
         if cert.block != sb.header.hash(self.genesis.crypto)
             && !self.finalizes_descendant(height, &cert)?
         {

@@ -336,7 +336,7 @@ impl Ledger {
         let emit = |(k, v): (Vec<u8>, Vec<u8>),
                     f: &mut dyn FnMut(Digest, StateEntry, usize) -> Result<(), LedgerError>|
          -> Result<(), LedgerError> {
-            let e: StateEntry = decode_at(Column::State, &k, &v)?;
+            let e: StateEntry = decode_at(self.suite(), Column::State, &k, &v)?;
             let kh = e.key.hash(self.genesis.crypto);
             if kh.as_bytes()[..] != k[..32] {
                 return Err(corrupt(Column::State, &k, "entry for another key"));
@@ -577,7 +577,7 @@ impl PassedState for WalkState<'_> {
             self.height,
         );
         Ok(match self.store.get(Column::State, &k)? {
-            Some(v) => match decode_at::<StateEntry>(Column::State, &k, &v)?.value {
+            Some(v) => match decode_at::<StateEntry>(self.suite, Column::State, &k, &v)?.value {
                 StateValue::Proposal(p) => Some(p),
                 _ => None,
             },
@@ -810,15 +810,17 @@ impl SnapshotInstaller {
         let key = StateKey::Member(*signer);
         let k = schema::state_key(&key.hash(self.genesis.crypto), self.manifest.height());
         let agency = match self.store.get(Column::State, &k)? {
-            Some(v) => match decode_at::<StateEntry>(Column::State, &k, &v)?.value {
-                StateValue::Member(m) => m.agency,
-                _ => {
-                    return Err(InstallError::UnknownSigner {
-                        index,
-                        signer: *signer,
-                    })
+            Some(v) => {
+                match decode_at::<StateEntry>(self.genesis.crypto, Column::State, &k, &v)?.value {
+                    StateValue::Member(m) => m.agency,
+                    _ => {
+                        return Err(InstallError::UnknownSigner {
+                            index,
+                            signer: *signer,
+                        })
+                    }
                 }
-            },
+            }
             None => {
                 return Err(InstallError::UnknownSigner {
                     index,

@@ -215,7 +215,7 @@ impl StateRead for HistoricReader<'_> {
             .scan(Column::TxIndex, &start, Some(&end), true, 1)?;
         Ok(match rows.into_iter().next() {
             Some((k, v)) => {
-                let loc: TxLoc = decode_at(Column::TxIndex, &k, &v)?;
+                let loc: TxLoc = decode_at(self.ledger.suite(), Column::TxIndex, &k, &v)?;
                 loc.outcome == Outcome::Applied
                     || loc.outcome == Outcome::Rejected(ReasonCode::DuplicateTx)
             }

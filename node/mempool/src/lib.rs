@@ -335,7 +335,9 @@ struct Prepared {
 impl Prepared {
     fn new(tx: Transaction) -> Prepared {
         let bytes = codec::encode(&tx);
-        let hash = domain::TX_HASH.hash(&bytes);
+        // The id of a transaction is a hash of its signer's suite, the chain's (a chain
+        // decodes only keys of its suite).
+        let hash = tx.body.signer.suite().hash(domain::TX_HASH, &bytes);
         Prepared {
             tx,
             hash,

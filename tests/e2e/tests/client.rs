@@ -3,6 +3,8 @@
 //! refused; `chancery audit` passes on the clean ledger (from a node and from an export
 //! file) and `chancery watch` sees one history; then a stopped node's stored data is
 //! altered on disk and `chancery audit` names the height and what is wrong.
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

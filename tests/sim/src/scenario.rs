@@ -169,8 +169,14 @@ impl SkipViews {
     }
 
     /// Whether the message `bytes` to node `to` is dropped.
-    pub fn drops(&self, bytes: &[u8], to: usize, n: usize) -> bool {
-        match Message::decode(bytes) {
+    pub fn drops(
+        &self,
+        suite: chancery_core::suite::Suite,
+        bytes: &[u8],
+        to: usize,
+        n: usize,
+    ) -> bool {
+        match Message::decode(suite, bytes) {
             Ok(Message::Vote(v)) => {
                 v.kind == VoteKind::Notarize
                     && self.chosen(v.view.0)

@@ -1012,7 +1012,8 @@ impl Sim<'_> {
                         return Ok(());
                     }
                     self.observe(to, &batch);
-                    let sigs: u64 = batch.iter().map(|(_, b)| signatures_in(b)).sum();
+                    let suite = self.nodes[to].set.suite();
+                    let sigs: u64 = batch.iter().map(|(_, b)| signatures_in(suite, b)).sum();
                     let before = self.work.load(Ordering::Relaxed);
                     self.input(to, Input::Messages(batch))?;
                     let work = self.work.load(Ordering::Relaxed) - before;
@@ -1735,8 +1736,9 @@ impl Sim<'_> {
         };
         let epoch = self.nodes[i].set.epoch.0;
         let mut sends = Vec::new();
+        let suite = self.nodes[i].set.suite();
         for (from, bytes) in batch {
-            let Ok(msg) = Message::decode(bytes) else {
+            let Ok(msg) = Message::decode(suite, bytes) else {
                 continue;
             };
             let mut ctx = self.ctx(i);
@@ -1826,7 +1828,7 @@ impl Sim<'_> {
             return;
         }
         if let Some(skip) = &self.sc.skip_views {
-            if skip.drops(&bytes, to, self.sc.n) {
+            if skip.drops(self.nodes[to].set.suite(), &bytes, to, self.sc.n) {
                 return;
             }
         }
@@ -2544,8 +2546,8 @@ impl Sim<'_> {
 }
 
 /// How many signatures a message carries (0 when it does not decode).
-fn signatures_in(bytes: &[u8]) -> u64 {
-    let Ok(m) = Message::decode(bytes) else {
+fn signatures_in(suite: chancery_core::suite::Suite, bytes: &[u8]) -> u64 {
+    let Ok(m) = Message::decode(suite, bytes) else {
         return 0;
     };
     let n = match m {

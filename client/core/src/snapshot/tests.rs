@@ -1,3 +1,5 @@
+// Tests decode in the default suite.
+#![allow(clippy::disallowed_methods)]
 use super::*;
 use crate::block::{BlockHeader, Outcome};
 use crate::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};
