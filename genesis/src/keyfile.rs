@@ -1,10 +1,13 @@
-//! Key files: one Ed25519 key per file, as JSON.
+//! Key files: one key per file, as JSON, naming its crypto suite.
 //!
 //! ```json
-//! {"kind": "consensus", "public": "<64 hex digits>", "secret": "<64 hex digits: the 32-byte seed>"}
+//! {"kind": "consensus", "suite": "ed25519-blake3", "public": "<64 hex digits>", "secret": "<64 hex digits: the 32-byte seed>"}
+//! {"kind": "member", "suite": "sm2-sm3", "public": "<130 hex digits: 04||x||y>", "secret": "<64 hex digits: the scalar d>"}
 //! ```
 //!
-//! `kind` is `member`, `consensus` or `network`. A *key file* holds the secret and must be
+//! `kind` is `member`, `consensus` or `network`; `suite` is `ed25519-blake3` (assumed when
+//! absent, as in files written before suites existed) or `sm2-sm3`. A network key is
+//! Ed25519 in every suite (the libp2p identity). The public key must be of the named suite. A *key file* holds the secret and must be
 //! readable by its owner only (mode 0600 on Unix): [`read_key_file`] refuses anything
 //! group- or world-accessible. A *public key file* has the same form without `secret`; it is
 //! what an agency hands to the consortium coordinator for the genesis TOML, and it may have
@@ -12,6 +15,7 @@
 //! the error types nor the `Debug` forms here show them.
 
 use chancery_core::crypto::SecretKey;
+use chancery_core::suite::Suite;
 use chancery_core::PublicKey;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -170,16 +174,35 @@ impl fmt::Debug for KeyPair {
 #[serde(deny_unknown_fields)]
 struct KeyFileJson {
     kind: KeyKind,
+    #[serde(default)]
+    suite: Suite,
     public: PublicKey,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
 }
 
-/// Draw a fresh secret key from the operating system's RNG.
-pub fn generate_key() -> Result<SecretKey, KeyFileError> {
-    let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed).map_err(|e| KeyFileError::Rng(e.to_string()))?;
-    Ok(SecretKey::from_seed(seed))
+/// How many draws [`generate_key`] makes for an SM2 scalar in `1..n-1` before it gives up:
+/// a uniform 32-byte draw falls outside with probability about 2^-32, so 8 draws all
+/// failing means the RNG is broken.
+const SM2_DRAWS_MAX: usize = 8;
+
+/// Draw a fresh secret key of `suite` from the operating system's RNG.
+pub fn generate_key(suite: Suite) -> Result<SecretKey, KeyFileError> {
+    for _ in 0..SM2_DRAWS_MAX {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::getrandom(seed.as_mut()).map_err(|e| KeyFileError::Rng(e.to_string()))?;
+        if let Ok(k) = SecretKey::from_secret(suite, *seed) {
+            return Ok(k);
+        }
+    }
+    Err(KeyFileError::Rng(format!(
+        "{SM2_DRAWS_MAX} draws in a row were not an SM2 scalar in 1..n-1"
+    )))
+}
+
+/// A network (libp2p) key: Ed25519 in every suite.
+pub fn generate_network_key() -> Result<SecretKey, KeyFileError> {
+    generate_key(Suite::Ed25519Blake3)
 }
 
 fn io<'a>(
@@ -221,9 +244,10 @@ fn create_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> 
 /// Write a secret key file (mode 0600). Refuses to overwrite an existing file.
 pub fn write_key_file(path: &Path, kind: KeyKind, key: &SecretKey) -> Result<(), KeyFileError> {
     // Copies of the secret are wiped when dropped.
-    let seed = Zeroizing::new(key.seed());
+    let seed = key.secret_bytes();
     let mut json = KeyFileJson {
         kind,
+        suite: key.suite(),
         public: key.public(),
         secret: Some(hex::encode(*seed)),
     };
@@ -247,6 +271,7 @@ pub fn write_public_key_file(
 ) -> Result<(), KeyFileError> {
     let json = KeyFileJson {
         kind,
+        suite: key.suite(),
         public: *key,
         secret: None,
     };
@@ -272,11 +297,29 @@ fn read_json(path: &Path) -> Result<KeyFileJson, KeyFileError> {
     f.take(KEY_FILE_BYTES_MAX)
         .read_to_string(&mut text)
         .map_err(io(path, "read"))?;
-    serde_json::from_str(&text).map_err(|e| KeyFileError::Format {
+    let json: KeyFileJson = serde_json::from_str(&text).map_err(|e| KeyFileError::Format {
         path: path.to_path_buf(),
         // serde_json's messages name the field and position, never the value.
         reason: e.to_string(),
-    })
+    })?;
+    if json.public.suite() != json.suite {
+        return Err(KeyFileError::Format {
+            path: path.to_path_buf(),
+            reason: format!(
+                "field `public`: expected a {} key ({} bytes, as `suite` says), found a {} key",
+                json.suite,
+                PublicKey::len_of(json.suite),
+                json.public.suite()
+            ),
+        });
+    }
+    if json.kind == KeyKind::Network && json.suite != Suite::Ed25519Blake3 {
+        return Err(KeyFileError::NotEd25519 {
+            path: path.to_path_buf(),
+            found: json.suite,
+        });
+    }
+    Ok(json)
 }
 
 #[cfg(unix)]
@@ -323,7 +366,10 @@ pub fn read_key_file(path: &Path) -> Result<KeyPair, KeyFileError> {
             ),
         });
     }
-    let secret = SecretKey::from_seed(*seed);
+    let secret = SecretKey::from_secret(json.suite, *seed).map_err(|e| KeyFileError::Format {
+        path: path.to_path_buf(),
+        reason: format!("field `secret`: {e}"),
+    })?;
     if secret.public() != json.public {
         return Err(KeyFileError::Mismatch {
             path: path.to_path_buf(),
@@ -370,7 +416,7 @@ mod tests {
     fn write_then_read_round_trips_and_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.key");
-        let k = generate_key().unwrap();
+        let k = generate_key(chancery_core::suite::Suite::default()).unwrap();
         write_key_file(&p, KeyKind::Consensus, &k).unwrap();
         #[cfg(unix)]
         {
@@ -393,8 +439,8 @@ mod tests {
     fn refuses_to_overwrite() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.key");
-        let k1 = generate_key().unwrap();
-        let k2 = generate_key().unwrap();
+        let k1 = generate_key(chancery_core::suite::Suite::default()).unwrap();
+        let k2 = generate_key(chancery_core::suite::Suite::default()).unwrap();
         assert_ne!(k1.public(), k2.public());
         write_key_file(&p, KeyKind::Member, &k1).unwrap();
         let err = write_key_file(&p, KeyKind::Member, &k2).unwrap_err();
@@ -409,7 +455,12 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("n.key");
-        write_key_file(&p, KeyKind::Network, &generate_key().unwrap()).unwrap();
+        write_key_file(
+            &p,
+            KeyKind::Network,
+            &generate_key(chancery_core::suite::Suite::default()).unwrap(),
+        )
+        .unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
         let err = read_key_file(&p).unwrap_err();
         assert!(
@@ -422,8 +473,10 @@ mod tests {
     fn rejects_mismatched_public_key_without_printing_the_secret() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.key");
-        let k = generate_key().unwrap();
-        let other = generate_key().unwrap().public();
+        let k = generate_key(chancery_core::suite::Suite::default()).unwrap();
+        let other = generate_key(chancery_core::suite::Suite::default())
+            .unwrap()
+            .public();
         let text = format!(
             r#"{{"kind":"member","public":"{other}","secret":"{}"}}"#,
             hex::encode(k.seed())
@@ -438,7 +491,7 @@ mod tests {
     fn rejects_bad_secret_and_garbage() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("bad.key");
-        let k = generate_key().unwrap();
+        let k = generate_key(chancery_core::suite::Suite::default()).unwrap();
         let text = format!(
             r#"{{"kind":"member","public":"{}","secret":"zz"}}"#,
             k.public()
@@ -466,7 +519,7 @@ mod tests {
     fn public_key_file_reads_public_only() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.pub");
-        let k = generate_key().unwrap();
+        let k = generate_key(chancery_core::suite::Suite::default()).unwrap();
         write_public_key_file(&p, KeyKind::Consensus, &k.public()).unwrap();
         assert_eq!(
             read_public_key(&p).unwrap(),

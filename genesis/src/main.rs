@@ -2,9 +2,12 @@
 //! testnets. See `docs/genesis.md`.
 
 use anyhow::{Context, Result};
+use chancery_core::suite::Suite;
 use chancery_core::TimestampMs;
 use chancery_genesis::inspect::Summary;
-use chancery_genesis::keyfile::{generate_key, write_key_file, write_public_key_file, KeyKind};
+use chancery_genesis::keyfile::{
+    generate_key, generate_network_key, write_key_file, write_public_key_file, KeyKind,
+};
 use chancery_genesis::rules::Rules;
 use chancery_genesis::spec::parse_time;
 use chancery_genesis::testnet::{generate, TestnetOptions};
@@ -64,6 +67,10 @@ enum Command {
         /// Also write the public key file (no secret) here, for the consortium description.
         #[arg(long)]
         public_out: Option<PathBuf>,
+        /// The chain's crypto suite (`ed25519-blake3` or `sm2-sm3`); network keys are
+        /// Ed25519 in every suite.
+        #[arg(long, default_value = "ed25519-blake3")]
+        crypto: Suite,
     },
     /// Show a genesis document: chain id, agencies, validators, quorum, members, params.
     Inspect {
@@ -96,6 +103,9 @@ enum Command {
         /// Allow fewer than 4 validators.
         #[arg(long)]
         dev: bool,
+        /// The chain's crypto suite: `ed25519-blake3` or `sm2-sm3`.
+        #[arg(long, default_value = "ed25519-blake3")]
+        crypto: Suite,
     },
 }
 
@@ -137,8 +147,12 @@ fn run(cli: Cli) -> Result<()> {
             out,
             kind,
             public_out,
+            crypto,
         } => {
-            let key = generate_key()?;
+            let key = match kind {
+                Kind::Network => generate_network_key()?,
+                _ => generate_key(crypto)?,
+            };
             write_key_file(&out, kind.into(), &key)?;
             if let Some(p) = public_out {
                 write_public_key_file(&p, kind.into(), &key.public())?;
@@ -163,6 +177,7 @@ fn run(cli: Cli) -> Result<()> {
             chain_name,
             genesis_time,
             dev,
+            crypto,
         } => {
             let genesis_time = match genesis_time {
                 Some(t) => parse_time(&t).map_err(|p| anyhow::anyhow!("--genesis-time: {p}"))?,
@@ -176,6 +191,7 @@ fn run(cli: Cli) -> Result<()> {
                 chain_name,
                 genesis_time,
                 dev,
+                crypto,
             })?;
             println!("{}", t.chain_id);
             for n in &t.nodes {

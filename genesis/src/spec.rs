@@ -292,6 +292,10 @@ pub struct ConsortiumSpec {
     pub chain_name: String,
     /// Genesis time.
     pub genesis_time: TimeSpec,
+    /// The crypto suite (`ed25519-blake3`, the default, or `sm2-sm3`): every consensus and
+    /// member key must be of it; network keys are Ed25519 in every suite.
+    #[serde(default)]
+    pub crypto: chancery_core::suite::Suite,
     /// Parameters.
     #[serde(default)]
     pub params: ParamsSpec,
@@ -304,14 +308,17 @@ pub struct ConsortiumSpec {
     pub members: Vec<MemberSpec>,
 }
 
-/// Is this key reference an inline key (64 hex digits) rather than a path?
+/// Is this key reference an inline key (64 hex digits, or 130 for an SM2 key) rather than
+/// a path?
 fn is_inline_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+    (s.len() == 64 || s.len() == 130) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 struct Ctx<'a> {
     file: &'a Path,
     base: &'a Path,
+    /// The chain's suite: what every signer key must be.
+    suite: chancery_core::suite::Suite,
 }
 
 impl Ctx<'_> {
@@ -340,12 +347,34 @@ impl Ctx<'_> {
         })
     }
 
+    /// A signer (consensus or member) key: of the chain's suite.
+    fn signer_key(
+        &self,
+        entry: String,
+        text: &str,
+        kind: KeyKind,
+    ) -> Result<PublicKey, BuildError> {
+        let key = self.key(entry.clone(), text, kind)?;
+        if key.suite() != self.suite {
+            return Err(self.invalid(Problem::new(
+                entry,
+                format!(
+                    "a {} key ({} hex digits): the chain's `crypto` suite",
+                    self.suite,
+                    2 * PublicKey::len_of(self.suite)
+                ),
+                format!("a {} key", key.suite()),
+            )));
+        }
+        Ok(key)
+    }
+
     fn key(&self, entry: String, text: &str, kind: KeyKind) -> Result<PublicKey, BuildError> {
         if is_inline_hex(text) {
             return text.parse().map_err(|_| {
                 self.invalid(Problem::new(
                     entry,
-                    "64 lower-case hex digits or a key file path",
+                    "64 (or, for SM2, 130) lower-case hex digits or a key file path",
                     format!("{text:?}"),
                 ))
             });
@@ -353,7 +382,7 @@ impl Ctx<'_> {
         if text.is_empty() {
             return Err(self.invalid(Problem::new(
                 entry,
-                "64 lower-case hex digits or a key file path",
+                "64 (or, for SM2, 130) lower-case hex digits or a key file path",
                 "\"\"",
             )));
         }
@@ -410,6 +439,7 @@ impl ConsortiumSpec {
         let ctx = Ctx {
             file,
             base: base_dir,
+            suite: self.crypto,
         };
         list_max(&ctx, "agencies", &self.agencies, AGENCIES_MAX)?;
         list_max(&ctx, "validators", &self.validators, VALIDATORS_MAX)?;
@@ -430,7 +460,7 @@ impl ConsortiumSpec {
             )?;
             let mut admin_keys = Vec::with_capacity(a.admin_keys.len());
             for (k, text) in a.admin_keys.iter().enumerate() {
-                admin_keys.push(ctx.key(
+                admin_keys.push(ctx.signer_key(
                     format!("{entry}.admin_keys[{k}]"),
                     text,
                     KeyKind::Member,
@@ -450,7 +480,7 @@ impl ConsortiumSpec {
             validators.push(Validator {
                 name: v.name.clone(),
                 agency: AgencyId(v.agency.clone()),
-                consensus_key: ctx.key(
+                consensus_key: ctx.signer_key(
                     format!("{entry}.consensus_key"),
                     &v.consensus_key,
                     KeyKind::Consensus,
@@ -487,7 +517,7 @@ impl ConsortiumSpec {
             roles.sort();
             members.push(Member {
                 agency: AgencyId(m.agency.clone()),
-                key: ctx.key(format!("{entry}.key"), &m.key, KeyKind::Member)?,
+                key: ctx.signer_key(format!("{entry}.key"), &m.key, KeyKind::Member)?,
                 name: m.name.clone(),
                 roles,
             });
@@ -515,7 +545,7 @@ impl ConsortiumSpec {
                     .map_err(|p| ctx.invalid(p))?,
                 epoch_delay_blocks: self.params.epoch_delay_blocks,
             },
-            crypto: Default::default(),
+            crypto: self.crypto,
         };
         rules::check(&g, rules).map_err(|p| ctx.invalid(p))?;
         Ok(g)

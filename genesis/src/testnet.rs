@@ -18,7 +18,7 @@
 
 use crate::config::{ApiConfig, LogFormat, MempoolConfig, NodeConfig, NodeRole, PeerConfig};
 use crate::document::{write_genesis, GenesisFileError};
-use crate::keyfile::{generate_key, write_key_file, KeyFileError, KeyKind};
+use crate::keyfile::{generate_key, generate_network_key, write_key_file, KeyFileError, KeyKind};
 use crate::rules::Rules;
 use crate::spec::{
     build_from_file, format_time, AgencySpec, BuildError, ConsortiumSpec, MemberSpec, ParamsSpec,
@@ -105,6 +105,8 @@ pub struct TestnetOptions {
     pub genesis_time: TimestampMs,
     /// Allow fewer than 4 validators.
     pub dev: bool,
+    /// The chain's crypto suite (consensus and member keys are of it).
+    pub crypto: chancery_core::suite::Suite,
 }
 
 /// One generated node.
@@ -200,16 +202,20 @@ fn mkdir(path: &Path) -> Result<(), TestnetError> {
     std::fs::create_dir_all(path).map_err(io(path, "create directory"))
 }
 
-/// A fresh key written to `path`; returns its public key.
-fn new_key(path: &Path, kind: KeyKind) -> Result<PublicKey, TestnetError> {
-    let k = generate_key()?;
+/// A fresh key of `suite` written to `path`; returns its public key.
+fn new_key(
+    suite: chancery_core::suite::Suite,
+    path: &Path,
+    kind: KeyKind,
+) -> Result<PublicKey, TestnetError> {
+    let k = generate_key(suite)?;
     write_key_file(path, kind, &k)?;
     Ok(k.public())
 }
 
 /// A new network key file (Ed25519 in every suite) and its key.
 fn new_network_key(path: &Path) -> Result<chancery_core::NetworkKey, TestnetError> {
-    let k = generate_key()?;
+    let k = generate_network_key()?;
     write_key_file(path, KeyKind::Network, &k)?;
     chancery_core::NetworkKey::of_ed25519(&k.public()).ok_or_else(|| {
         TestnetError::Key(KeyFileError::NotEd25519 {
@@ -281,8 +287,16 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
     let mut agencies = Vec::with_capacity(agency_count);
     let mut members = Vec::with_capacity(agency_count);
     for &(id, zh, en) in &AGENCIES[..agency_count] {
-        let admin = new_key(&keys_dir.join(format!("{id}-admin.key")), KeyKind::Member)?;
-        let member = new_key(&keys_dir.join(format!("{id}-member.key")), KeyKind::Member)?;
+        let admin = new_key(
+            opts.crypto,
+            &keys_dir.join(format!("{id}-admin.key")),
+            KeyKind::Member,
+        )?;
+        let member = new_key(
+            opts.crypto,
+            &keys_dir.join(format!("{id}-member.key")),
+            KeyKind::Member,
+        )?;
         agencies.push(AgencySpec {
             id: id.to_string(),
             name_zh: zh.to_string(),
@@ -309,7 +323,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
         let name = format!("{agency}-{}", 1 + i / agency_count);
         let dir = out.join(&name);
         mkdir(&dir)?;
-        let consensus = new_key(&dir.join("consensus.key"), KeyKind::Consensus)?;
+        let consensus = new_key(opts.crypto, &dir.join("consensus.key"), KeyKind::Consensus)?;
         let network = new_network_key(&dir.join("network.key"))?;
         validators.push(ValidatorSpec {
             name: name.clone(),
@@ -345,6 +359,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
     let spec = ConsortiumSpec {
         chain_name: opts.chain_name.clone(),
         genesis_time: TimeSpec::Text(format_time(opts.genesis_time)),
+        crypto: opts.crypto,
         params: ParamsSpec::default(),
         agencies,
         validators,

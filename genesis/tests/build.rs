@@ -72,7 +72,12 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let keys = (0..12)
-            .map(|_| generate_key().unwrap().public().to_hex())
+            .map(|_| {
+                generate_key(chancery_core::suite::Suite::default())
+                    .unwrap()
+                    .public()
+                    .to_hex()
+            })
             .collect();
         Fixture {
             dir: tempfile::tempdir().unwrap(),
@@ -272,7 +277,14 @@ fn bad_keys_name_the_entry() {
     f.fails(&t, &["validators[1] \"mof-2\".network_key", "missing.pub"]);
     // A key file of the wrong kind.
     let p = f.dir.path().join("c.pub");
-    write_public_key_file(&p, KeyKind::Consensus, &generate_key().unwrap().public()).unwrap();
+    write_public_key_file(
+        &p,
+        KeyKind::Consensus,
+        &generate_key(chancery_core::suite::Suite::default())
+            .unwrap()
+            .public(),
+    )
+    .unwrap();
     let t = f.text().replace(&f.keys[5], "c.pub");
     f.fails(
         &t,
@@ -283,7 +295,9 @@ fn bad_keys_name_the_entry() {
     );
     // A key file of the right kind works, relative to the description.
     let p = f.dir.path().join("n.pub");
-    let k = generate_key().unwrap().public();
+    let k = generate_key(chancery_core::suite::Suite::default())
+        .unwrap()
+        .public();
     write_public_key_file(&p, KeyKind::Network, &k).unwrap();
     let t = f.text().replace(&f.keys[5], "n.pub");
     let g = f.build(&t, Rules::PRODUCTION).unwrap();

@@ -20,6 +20,7 @@ fn opts(out: &Path, validators: usize, observers: usize) -> TestnetOptions {
         chain_name: "chancery-testnet".into(),
         genesis_time: TimestampMs(1_796_086_800_000),
         dev: false,
+        crypto: Default::default(),
     }
 }
 
@@ -299,7 +300,7 @@ fn a_rotated_consensus_key_is_found_beside_the_configured_one() {
     let out = dir.path().join("net");
     let t = generate(&opts(&out, 4, 1)).unwrap();
     let c = NodeConfig::load(&t.nodes[0].config_path).unwrap();
-    let fresh = generate_key().unwrap();
+    let fresh = generate_key(chancery_core::suite::Suite::default()).unwrap();
     let mut set = t.genesis.validators.clone();
     set.validators[0].consensus_key = fresh.public();
     // Not there yet.

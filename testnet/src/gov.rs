@@ -64,6 +64,12 @@ impl Gov {
     }
 
     /// Every agency admin key in `DIR/keys`, sorted by agency.
+    /// The testnet's genesis document.
+    fn genesis(&self) -> Result<chancery_core::genesis::Genesis> {
+        chancery_genesis::document::load_genesis(&self.manifest.genesis)
+            .with_context(|| format!("reading {}", self.manifest.genesis.display()))
+    }
+
     fn admins(&self) -> Result<Vec<Admin>> {
         let keys = self.dir.join("keys");
         let mut out = Vec::new();
@@ -129,6 +135,7 @@ impl Gov {
     /// would be rejected, and a rejected transaction may be proposed again by a node that
     /// received it late: docs/governance.md). Returns the epoch in force before.
     fn pass(&self, id: &str, changes: Vec<Change>) -> Result<u64> {
+        let genesis = self.genesis()?;
         let c = self.client()?;
         let status = c.status()?;
         let chain: ChainId = status
@@ -147,13 +154,13 @@ impl Gov {
             changes,
             deadline: TimestampMs(now + PROPOSAL_OPEN_MS),
             // The reason document: here just the proposal id, hashed as documents are.
-            reason: chancery_core::domain::DOCUMENT_HASH.hash(id.as_bytes()),
+            reason: genesis
+                .crypto
+                .hash(chancery_core::domain::DOCUMENT_HASH, id.as_bytes()),
         });
         self.submit(&c, chain, &first.key, record)
             .with_context(|| format!("proposing {id} as {}'s admin", first.agency))?;
         println!("proposed {id} (as {})", first.agency);
-        let genesis = chancery_genesis::document::load_genesis(&self.manifest.genesis)
-            .with_context(|| format!("reading {}", self.manifest.genesis.display()))?;
         let needed = genesis
             .params
             .governance_threshold
@@ -232,11 +239,11 @@ impl Gov {
                 consensus.ok_or_else(|| anyhow!("init made no consensus key for a validator"))?;
             let admin = match admin {
                 Some(a) => a,
-                None => generate_key()?,
+                None => generate_key(self.genesis()?.crypto)?,
             };
             (Some((entry, consensus, network)), admin)
         } else {
-            (None, generate_key()?)
+            (None, generate_key(self.genesis()?.crypto)?)
         };
         let mut changes = vec![Change::AddAgency {
             id: AgencyId(agency.into()),
@@ -402,7 +409,7 @@ impl Gov {
             .consensus_key_file
             .clone()
             .ok_or_else(|| anyhow!("{} has no consensus key file", n.config.display()))?;
-        let fresh = generate_key()?;
+        let fresh = generate_key(self.genesis()?.crypto)?;
         let dir = old.parent().unwrap_or(Path::new("."));
         let mut i = 1;
         let file = loop {

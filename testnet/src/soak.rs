@@ -1037,7 +1037,10 @@ impl Worker {
         let title = format!("soak {} seq {seq} n {}", self.agency, self.counter);
         let record = Record::AnchorDocument(AnchorDocument {
             document: DocumentRef {
-                hash: domain::DOCUMENT_HASH.hash(title.as_bytes()),
+                hash: self
+                    .key
+                    .suite()
+                    .hash(domain::DOCUMENT_HASH, title.as_bytes()),
                 kind: "soak".into(),
                 title,
                 url: String::new(),

@@ -244,9 +244,9 @@ fn cny(yuan: u64) -> Amount {
     }
 }
 
-fn document(kind: &str, title: &str, key: &str) -> DocumentRef {
+fn document(suite: chancery_core::suite::Suite, kind: &str, title: &str, key: &str) -> DocumentRef {
     DocumentRef {
-        hash: domain::DOCUMENT_HASH.hash(key.as_bytes()),
+        hash: suite.hash(domain::DOCUMENT_HASH, key.as_bytes()),
         kind: kind.into(),
         title: title.into(),
         url: format!("https://docs.example.gov.cn/bench/{key}"),
@@ -281,7 +281,7 @@ fn round(
     let ocid = format!("ocds-bench-{a}-{tag}");
     let grant = format!("{a}-bgrant-{tag}");
     let today = date(2026, 11, 27)?;
-    let award = award(&ocid, &tag, a, s, n, today);
+    let award = award(suite, &ocid, &tag, a, s, n, today);
     let (_, _, _, _, price) = ASSETS[(n as usize + s) % ASSETS.len()];
     let amended_value = (award.value.minor / 100).saturating_sub(price).max(1);
     Ok(vec![
@@ -289,7 +289,7 @@ fn round(
         Record::AwardProcurement(award),
         Record::GrantDataAccess(grant_data_access(suite, &grant, a, b, n, today)?),
         Record::AnchorDocument(AnchorDocument {
-            document: document("report", "年度资产报告", &format!("{tag}-report")),
+            document: document(suite, "report", "年度资产报告", &format!("{tag}-report")),
             supports: RecordRef::Asset(asset.clone()),
         }),
         Record::AmendAward(AmendAward {
@@ -308,7 +308,8 @@ fn round(
             from: a.clone(),
             to: b.clone(),
             kind: TransferKind::Allocation,
-            approval_document: domain::DOCUMENT_HASH.hash(format!("{tag}-transfer").as_bytes()),
+            approval_document: suite
+                .hash(domain::DOCUMENT_HASH, format!("{tag}-transfer").as_bytes()),
             effective_date: today,
         }),
         Record::RevokeGrant(RevokeGrant {
@@ -356,6 +357,7 @@ fn register_asset(
             &format!("{a} 办公楼 {} 层 {} 室", 1 + n % 9, 100 + s),
         ),
         documents: vec![document(
+            suite,
             "approval",
             "资产入账凭证",
             &format!("{tag}-asset"),
@@ -365,7 +367,15 @@ fn register_asset(
 
 /// The procurement award of round `n` of signer `s`: one to three suppliers and items,
 /// one or two documents.
-fn award(ocid: &str, tag: &str, a: &AgencyId, s: usize, n: u64, today: Date) -> AwardProcurement {
+fn award(
+    suite: chancery_core::suite::Suite,
+    ocid: &str,
+    tag: &str,
+    a: &AgencyId,
+    s: usize,
+    n: u64,
+    today: Date,
+) -> AwardProcurement {
     let (_, name, _, _, price) = ASSETS[(n as usize + s) % ASSETS.len()];
     let suppliers: Vec<Supplier> = (0..1 + n % 3)
         .map(|k| Supplier {
@@ -398,12 +408,14 @@ fn award(ocid: &str, tag: &str, a: &AgencyId, s: usize, n: u64, today: Date) -> 
         .sum::<u64>()
         .max(1);
     let mut documents = vec![document(
+        suite,
         "awardNotice",
         "中标通知书",
         &format!("{tag}-award"),
     )];
     if n % 2 == 0 {
         documents.push(document(
+            suite,
             "contractSigned",
             "政府采购合同",
             &format!("{tag}-contract"),
@@ -802,7 +814,9 @@ fn register_signers(b: &Bench) -> Result<Vec<Signer>> {
         let mut txs = Vec::new();
         for (k, seq) in (first_seq..).take(per_agency).enumerate() {
             let g = signers.len();
-            let key = SecretKey::from_seed(seed_of(&b.run_id, g as u64));
+            // Signers are of the chain's suite, the admin's.
+            let key = SecretKey::from_secret(admin.suite(), seed_of(&b.run_id, g as u64))
+                .map_err(|e| anyhow!("signer {g}'s derived secret: {e}"))?;
             let body = TxBody {
                 chain_id: b.chain_id,
                 signer: admin.public(),
@@ -956,7 +970,7 @@ fn sign_rounds(b: &Bench, i: usize, s: &Signer, rounds: u64) -> Result<(Vec<Sign
             let raw = tx.to_bytes();
             bytes += raw.len() as u64;
             v.push(Signed {
-                hash: domain::TX_HASH.hash(&raw),
+                hash: s.key.suite().hash(domain::TX_HASH, &raw),
                 hex: hex::encode(&raw),
             });
         }

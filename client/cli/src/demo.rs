@@ -56,9 +56,9 @@ fn next_seq(nodes: &[Client], key: &chancery_core::PublicKey) -> Result<u64> {
     Err(last)
 }
 
-fn doc(title: &str, n: u64) -> DocumentRef {
+fn doc(suite: Suite, title: &str, n: u64) -> DocumentRef {
     DocumentRef {
-        hash: domain::DOCUMENT_HASH.hash(format!("{title}-{n}").as_bytes()),
+        hash: suite.hash(domain::DOCUMENT_HASH, format!("{title}-{n}").as_bytes()),
         kind: "approval".into(),
         title: title.into(),
         url: format!("https://docs.example.gov.cn/{n}"),
@@ -103,7 +103,7 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
                 &location_salt,
                 &format!("{a} 办公楼 {} 层", 1 + n % 9),
             ),
-            documents: vec![doc("资产入账凭证", n)],
+            documents: vec![doc(suite, "资产入账凭证", n)],
         }),
         Record::AwardProcurement(AwardProcurement {
             ocid: ocid.clone(),
@@ -130,7 +130,7 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
                 unit: "台".into(),
                 unit_value: Some(cny(5_600)),
             }],
-            documents: vec![doc("中标通知书", n)],
+            documents: vec![doc(suite, "中标通知书", n)],
         }),
         Record::GrantDataAccess(GrantDataAccess {
             grant_id: grant.clone(),
@@ -145,7 +145,7 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
             constraints: Restricted::seal(suite, &constraints_salt, &vec![]),
         }),
         Record::AnchorDocument(AnchorDocument {
-            document: doc("年度资产报告", n),
+            document: doc(suite, "年度资产报告", n),
             supports: RecordRef::Asset(asset.clone()),
         }),
         Record::AmendAward(AmendAward {
@@ -164,7 +164,8 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
             from: a.clone(),
             to: next.clone(),
             kind: TransferKind::Allocation,
-            approval_document: domain::DOCUMENT_HASH.hash(format!("transfer-{n}").as_bytes()),
+            approval_document: suite
+                .hash(domain::DOCUMENT_HASH, format!("transfer-{n}").as_bytes()),
             effective_date: today(),
         }),
         Record::RevokeGrant(RevokeGrant {

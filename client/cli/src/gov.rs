@@ -721,7 +721,11 @@ fn propose(a: ProposeArgs) -> Result<Outcome> {
         None => None,
     };
     let reason = match (&a.reason, &a.reason_hash) {
-        (Some(p), _) => DOCUMENT_HASH.hash(&read_limited(p, REASON_FILE_BYTES_MAX)?),
+        // Hashed as documents are on the chain: with its suite, the proposer key's.
+        (Some(p), _) => chancery_genesis::read_key_file(&a.opts.key)?
+            .secret
+            .suite()
+            .hash(DOCUMENT_HASH, &read_limited(p, REASON_FILE_BYTES_MAX)?),
         (None, Some(h)) => h
             .parse::<Digest>()
             .map_err(|_| anyhow!("--reason-hash must be 64 lower-case hex digits, found {h:?}"))?,

@@ -1,5 +1,5 @@
 //! `chancery keys new --out FILE` and `chancery keys show FILE`: member key files in the
-//! format `chancery-genesis` writes (JSON `{kind, public, secret}`, mode 0600).
+//! format `chancery-genesis` writes (JSON `{kind, suite, public, secret}`, mode 0600).
 
 use crate::Outcome;
 use anyhow::Result;
@@ -14,12 +14,15 @@ pub enum Command {
         /// The key file to create.
         #[arg(long)]
         out: PathBuf,
+        /// The chain's crypto suite: `ed25519-blake3` or `sm2-sm3`.
+        #[arg(long, default_value = "ed25519-blake3")]
+        crypto: chancery_core::suite::Suite,
     },
     /// Print the public key (hex) of a key file (secret or public).
     Show {
         /// The key file.
         file: PathBuf,
-        /// Print `{"kind", "public"}` JSON.
+        /// Print `{"kind", "suite", "public"}` JSON.
         #[arg(long)]
         json: bool,
     },
@@ -28,15 +31,16 @@ pub enum Command {
 /// Run a key command.
 pub fn run(c: Command) -> Result<Outcome> {
     match c {
-        Command::New { out } => {
-            let key = keyfile::generate_key()?;
+        Command::New { out, crypto } => {
+            let key = keyfile::generate_key(crypto)?;
             keyfile::write_key_file(&out, KeyKind::Member, &key)?;
             Ok(Outcome::Ok(key.public().to_hex()))
         }
         Command::Show { file, json } => {
             let (kind, public) = keyfile::read_public_key(&file)?;
             Ok(Outcome::Ok(if json {
-                serde_json::json!({"kind": kind, "public": public}).to_string()
+                serde_json::json!({"kind": kind, "suite": public.suite(), "public": public})
+                    .to_string()
             } else {
                 public.to_hex()
             }))

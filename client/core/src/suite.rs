@@ -60,14 +60,6 @@ pub enum SuiteError {
         /// The codes accepted.
         expected: &'static str,
     },
-    /// A suite this build cannot run or verify yet.
-    #[error("crypto suite {found} is not supported by this build yet: expected {expected} (issue 21: keys, signatures and the ledger's trees are not wired for it)")]
-    Unsupported {
-        /// The suite asked for.
-        found: Suite,
-        /// The suites supported.
-        expected: &'static str,
-    },
 }
 
 /// The names [`Suite::from_str`] accepts, for error messages and help texts.
@@ -124,17 +116,6 @@ impl Suite {
         match self {
             Suite::Ed25519Blake3 => SuiteHasher(HasherInner::Blake3(tag.hasher())),
             Suite::Sm2Sm3 => SuiteHasher(HasherInner::Sm3(crate::sm::sm3_tagged_hasher(tag))),
-        }
-    }
-
-    /// Whether this build can run and verify a chain of this suite end to end.
-    pub fn supported(self) -> Result<(), SuiteError> {
-        match self {
-            Suite::Ed25519Blake3 => Ok(()),
-            Suite::Sm2Sm3 => Err(SuiteError::Unsupported {
-                found: self,
-                expected: "ed25519-blake3",
-            }),
         }
     }
 }
@@ -308,15 +289,5 @@ mod tests {
         assert!(SecretKey::from_secret(Suite::Sm2Sm3, [0; 32]).is_err());
         assert!(SecretKey::from_secret(Suite::Sm2Sm3, [0xff; 32]).is_err());
         assert!(SecretKey::from_secret(Suite::Ed25519Blake3, [0; 32]).is_ok());
-    }
-
-    #[test]
-    fn only_the_default_suite_is_supported_until_it_is_wired() {
-        assert_eq!(Suite::Ed25519Blake3.supported(), Ok(()));
-        let e = Suite::Sm2Sm3.supported().unwrap_err().to_string();
-        assert!(
-            e.contains("sm2-sm3") && e.contains("expected ed25519-blake3"),
-            "{e}"
-        );
     }
 }

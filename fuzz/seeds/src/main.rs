@@ -412,6 +412,7 @@ fn genesis_text_seeds(out: &mut Out, root: &Path) {
         chain_name: "chancery-fuzz".into(),
         genesis_time: g.genesis_time,
         dev: false,
+        crypto: Default::default(),
     };
     let net = chancery_genesis::testnet::generate(&opts).expect("generate a testnet");
     for node in net.nodes.iter().take(2) {

@@ -15,7 +15,7 @@ use chancery_core::PublicKey;
 use chancery_genesis::config::{
     ApiConfig, LogFormat, MempoolConfig, NodeConfig, NodeRole, PeerConfig,
 };
-use chancery_genesis::keyfile::{generate_key, write_key_file, KeyKind};
+use chancery_genesis::keyfile::{generate_key, generate_network_key, write_key_file, KeyKind};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -126,10 +126,10 @@ pub fn prepare(a: &JoinArgs, genesis: &Genesis) -> Result<Prepared> {
         )
     })?;
 
-    let network = generate_key()?;
+    let network = generate_network_key()?;
     write_key_file(&a.dir.join("network.key"), KeyKind::Network, &network)?;
     let consensus = if a.validator {
-        let k = generate_key()?;
+        let k = generate_key(genesis.crypto)?;
         write_key_file(&a.dir.join("consensus.key"), KeyKind::Consensus, &k)?;
         Some(k)
     } else {
@@ -139,7 +139,7 @@ pub fn prepare(a: &JoinArgs, genesis: &Genesis) -> Result<Prepared> {
     let admin = if known {
         None
     } else {
-        let k = generate_key()?;
+        let k = generate_key(genesis.crypto)?;
         write_key_file(&a.dir.join("admin.key"), KeyKind::Member, &k)?;
         Some(k)
     };
