@@ -62,6 +62,10 @@ enum Cmd {
         /// otherwise; written into each new node.toml's `[snapshots]`).
         #[arg(long)]
         snapshot_interval_blocks: Option<u64>,
+        /// The chain's crypto suite: `ed25519-blake3` (the default) or `sm2-sm3`. An
+        /// existing network keeps its own; naming another is an error.
+        #[arg(long)]
+        crypto: Option<chancery_core::suite::Suite>,
     },
     /// Stop every node of the testnet in DIR.
     Down {
@@ -245,6 +249,7 @@ fn main() -> Result<()> {
             ready_timeout_s,
             netns,
             snapshot_interval_blocks,
+            crypto,
         } => up(UpArgs {
             validators,
             observers,
@@ -255,6 +260,7 @@ fn main() -> Result<()> {
             ready_timeout_s,
             netns,
             snapshot_interval_blocks,
+            crypto,
         }),
         Cmd::Down { dir } => {
             let m = Manifest::load(&dir)?;
@@ -395,6 +401,7 @@ struct UpArgs {
     ready_timeout_s: u64,
     netns: bool,
     snapshot_interval_blocks: Option<u64>,
+    crypto: Option<chancery_core::suite::Suite>,
 }
 
 fn up(a: UpArgs) -> Result<()> {
@@ -417,11 +424,21 @@ fn up(a: UpArgs) -> Result<()> {
     }
     let genesis = a.dir.join("genesis.json");
     if !genesis.exists() {
-        procs::generate(&a.dir, a.validators, a.observers, a.base_port)?;
+        let crypto = a.crypto.unwrap_or_default();
+        procs::generate(&a.dir, a.validators, a.observers, a.base_port, crypto)?;
         if let Some(n) = a.snapshot_interval_blocks {
             procs::set_snapshot_interval(&a.dir, n)?;
         }
     } else {
+        let g = chancery_genesis::load_genesis(&genesis)?;
+        if let Some(asked) = a.crypto.filter(|c| *c != g.crypto) {
+            bail!(
+                "{} is a {} chain, but --crypto {asked} was given: remove {} for a new network of that suite",
+                genesis.display(),
+                g.crypto,
+                a.dir.display()
+            );
+        }
         println!(
             "reusing the network already generated in {}",
             a.dir.display()

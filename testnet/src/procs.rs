@@ -20,10 +20,17 @@ pub fn sibling(name: &str) -> PathBuf {
 }
 
 /// Generate keys, genesis and node configs with `chancery-genesis testnet`.
-pub fn generate(dir: &Path, validators: usize, observers: usize, base_port: u16) -> Result<()> {
+pub fn generate(
+    dir: &Path,
+    validators: usize,
+    observers: usize,
+    base_port: u16,
+    crypto: chancery_core::suite::Suite,
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let status = Command::new(sibling("chancery-genesis"))
         .arg("testnet")
+        .args(["--crypto", crypto.name()])
         .args(["--validators", &validators.to_string()])
         .args(["--observers", &observers.to_string()])
         .args(["--base-port", &base_port.to_string()])

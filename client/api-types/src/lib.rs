@@ -799,6 +799,10 @@ pub struct StatusDto {
     pub chain_id: String,
     /// Chain name from the genesis.
     pub chain_name: String,
+    /// The chain's crypto suite from the genesis: `ed25519-blake3` or `sm2-sm3` (absent
+    /// from nodes before suites existed, which are all `ed25519-blake3`).
+    #[serde(default = "default_crypto")]
+    pub crypto: String,
     /// The node's own status.
     pub node: NodeStatus,
     /// The finalized tip.
@@ -814,6 +818,10 @@ pub struct StatusDto {
     /// memory: an operator should look). Absent from nodes before storage v2.
     #[serde(default)]
     pub state_tree: Option<StateTreeDto>,
+}
+
+fn default_crypto() -> String {
+    "ed25519-blake3".into()
 }
 
 /// The state tree's write-behind, in [`StatusDto::state_tree`].

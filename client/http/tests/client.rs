@@ -50,6 +50,7 @@ fn status_json() -> StatusDto {
     StatusDto {
         chain_id: "ab".repeat(32),
         chain_name: "test".into(),
+        crypto: "ed25519-blake3".into(),
         node: NodeStatus {
             height: 7,
             started: true,

@@ -86,6 +86,7 @@ pub(crate) async fn status(State(h): State<NodeHandle>) -> Json<StatusDto> {
     Json(StatusDto {
         chain_id: h.ledger.chain_id().to_hex(),
         chain_name: h.genesis.chain_name.clone(),
+        crypto: h.genesis.crypto.name().to_string(),
         node: s,
         tip: TipDto {
             height: tip.height.0,

@@ -141,6 +141,22 @@ pub async fn home(State(x): State<Explorer>, cx: Ctx) -> Response {
     respond(&x, &cx, r)
 }
 
+/// The algorithms of a suite, in Chinese.
+fn suite_zh(s: chancery_core::suite::Suite) -> &'static str {
+    match s {
+        chancery_core::suite::Suite::Ed25519Blake3 => "（Ed25519 签名，BLAKE3 哈希）",
+        chancery_core::suite::Suite::Sm2Sm3 => "（国密 SM2 签名，SM3 哈希）",
+    }
+}
+
+/// The algorithms of a suite, in English.
+fn suite_en(s: chancery_core::suite::Suite) -> &'static str {
+    match s {
+        chancery_core::suite::Suite::Ed25519Blake3 => "(Ed25519 signatures, BLAKE3 hashes)",
+        chancery_core::suite::Suite::Sm2Sm3 => "(SM2 signatures, SM3 hashes)",
+    }
+}
+
 fn home_page(x: &Explorer, cx: &Ctx) -> R {
     let l = cx.lang;
     let ledger = &x.node.ledger;
@@ -180,6 +196,9 @@ fn home_page(x: &Explorer, cx: &Ctx) -> R {
                 dt { (l.t("已索引高度", "Indexed height")) } dd { (indexed) }
                 dt { (l.t("日志根", "Log root")) } dd { code { (tip.log_root.to_hex()) } }
                 dt { (l.t("状态根", "State root")) } dd { code { (tip.state_root.to_hex()) } }
+                // Which algorithms every hash and signature here uses (issue 21).
+                dt { (l.t("密码套件", "Crypto suite")) }
+                dd { code { (g.crypto.name()) } " " (l.t(suite_zh(g.crypto), suite_en(g.crypto))) }
                 dt { (l.t("下载", "Download")) }
                 dd { a href="/v1/checkpoints/latest" { (l.t("检查点（JSON，含签名）", "checkpoint (JSON, with signatures)")) } }
             }

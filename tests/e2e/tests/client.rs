@@ -2,15 +2,16 @@
 //! submitted and finalized, every receipt verified offline and every tampered receipt
 //! refused; `chancery audit` passes on the clean ledger (from a node and from an export
 //! file) and `chancery watch` sees one history; then a stopped node's stored data is
-//! altered on disk and `chancery audit` names the height and what is wrong.
-// Tests decode in the default suite.
-#![allow(clippy::disallowed_methods)]
+//! altered on disk and `chancery audit` names the height and what is wrong. All of it in
+//! both crypto suites; on the `sm2-sm3` chain OpenSSL also checks the running network's
+//! transaction and vote signatures and its transaction and block hashes (issue 21).
 
 mod common;
 
 use chancery_client::types::ReceiptDto;
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
+use chancery_core::suite::Suite;
 use chancery_storage::{checksum, Column, RawAccess, RocksStore, Store};
 use common::*;
 use std::path::{Path, PathBuf};
@@ -84,7 +85,176 @@ fn flip_hex(s: &str, at: usize) -> String {
 
 #[test]
 fn client_submits_every_kind_verifies_receipts_and_audits() {
-    let (net, apis) = start_testnet(0);
+    client_flow(Suite::Ed25519Blake3, 0);
+}
+
+#[test]
+fn an_sm2_sm3_chain_does_the_same_and_openssl_checks_its_signatures_and_hashes() {
+    client_flow(Suite::Sm2Sm3, 1);
+}
+
+/// Whether an `openssl` with SM2 and SM3 is on PATH (tests/run installs it); `Err` says
+/// why not.
+fn openssl_with_sm2() -> Result<(), String> {
+    let out = Command::new("openssl")
+        .args(["list", "-public-key-algorithms"])
+        .output()
+        .map_err(|e| format!("no openssl on PATH ({e})"))?;
+    if !String::from_utf8_lossy(&out.stdout).contains("SM2") {
+        return Err("openssl lists no SM2 public-key algorithm".into());
+    }
+    Ok(())
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn unhex(v: &serde_json::Value, field: &str) -> Vec<u8> {
+    hex::decode(
+        v[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{field}` in {v}")),
+    )
+    .unwrap_or_else(|e| panic!("`{field}` is not hex: {e}"))
+}
+
+/// OpenSSL's `SM3(bytes)`, hex.
+fn openssl_sm3(dir: &Path, bytes: &[u8]) -> String {
+    std::fs::write(dir.join("preimage.bin"), bytes).unwrap();
+    let out = openssl(dir, &["dgst", "-sm3", "-r", "preimage.bin"]);
+    out.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// OpenSSL verifies the SM2 signature `sig` (an `inspect` JSON object with the signer's
+/// SPKI and the DER signature) over `signed` with the default distinguishing ID; and
+/// refuses it over altered bytes.
+fn openssl_verifies(dir: &Path, sig: &serde_json::Value, signed: &[u8]) {
+    assert_eq!(sig["scheme"], "sm2", "{sig}");
+    assert_eq!(sig["dist_id"], "1234567812345678", "{sig}");
+    // The key as OpenSSL reads it: its DER SubjectPublicKeyInfo, turned into PEM by OpenSSL.
+    std::fs::write(dir.join("signer.der"), unhex(sig, "signer_spki_der")).unwrap();
+    openssl(
+        dir,
+        &[
+            "pkey",
+            "-pubin",
+            "-inform",
+            "DER",
+            "-in",
+            "signer.der",
+            "-out",
+            "signer.pem",
+        ],
+    );
+    std::fs::write(dir.join("signature.der"), unhex(sig, "signature_der")).unwrap();
+    let verify = |msg: &[u8]| {
+        std::fs::write(dir.join("signed.bin"), msg).unwrap();
+        Command::new("openssl")
+            .args([
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "signer.pem",
+                "-rawin",
+                "-digest",
+                "sm3",
+                "-in",
+                "signed.bin",
+                "-sigfile",
+                "signature.der",
+                "-pkeyopt",
+                "distid:1234567812345678",
+            ])
+            .current_dir(dir)
+            .output()
+            .expect("run openssl")
+    };
+    let out = verify(signed);
+    assert!(
+        out.status.success()
+            && String::from_utf8_lossy(&out.stdout).contains("Signature Verified Successfully"),
+        "openssl refused a signature of the running network: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut altered = signed.to_vec();
+    let last = altered.len() - 1;
+    altered[last] ^= 1;
+    assert!(
+        !verify(&altered).status.success(),
+        "openssl accepted the signature over altered bytes"
+    );
+}
+
+/// On an sm2-sm3 chain: OpenSSL recomputes the transactions' ids and verifies their
+/// signatures, and for each of a few blocks recomputes the block hash and verifies every
+/// vote of its finalization certificate, all as `chancery inspect` shows them from the
+/// running network.
+fn openssl_checks_the_network(ctx: &Ctx, hashes: &[String]) {
+    if let Err(why) = openssl_with_sm2() {
+        // tests/run installs openssl; a machine without it says so and checks the rest.
+        println!("SKIPPED: the OpenSSL checks of the sm2-sm3 network: {why}");
+        return;
+    }
+    let work = ctx.dir.join("openssl");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut heights = std::collections::BTreeSet::new();
+    for h in hashes {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(&["inspect", "tx", h, "--node", &ctx.api, "--json"])).unwrap();
+        assert_eq!(openssl_sm3(&work, &unhex(&v, "hash_preimage")), *h, "{v}");
+        openssl_verifies(&work, &v, &unhex(&v, "signed_bytes"));
+        heights.insert(client(&ctx.api).tx(h).unwrap().height.expect("finalized"));
+    }
+    let mut votes = 0;
+    for height in heights.iter().take(3) {
+        let height = height.to_string();
+        let c: serde_json::Value = serde_json::from_str(&ok(&[
+            "inspect",
+            "cert",
+            &height,
+            "--node",
+            &ctx.api,
+            "--genesis",
+            s(&ctx.genesis),
+            "--json",
+        ]))
+        .unwrap();
+        assert_eq!(
+            openssl_sm3(&work, &unhex(&c, "block_hash_preimage")),
+            c["block"].as_str().unwrap(),
+            "{c}"
+        );
+        let signed = unhex(&c, "signed_bytes");
+        let list = c["votes"].as_array().expect("votes");
+        assert!(list.len() >= 3, "a quorum of 4 validators signs: {c}");
+        for vote in list {
+            assert_eq!(vote["signature_valid"], true, "{vote}");
+            openssl_verifies(&work, vote, &signed);
+            votes += 1;
+        }
+    }
+    assert!(votes >= 3, "no votes were checked");
+}
+
+fn client_flow(suite: Suite, slot: u16) {
+    let (net, apis) = start_testnet_with(slot, &["--crypto", suite.name()]);
     let dir = net.dir.path().to_path_buf();
     let manifest = manifest(&dir);
     let ctx = Ctx {
@@ -98,10 +268,12 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
 
     // keys new / show.
     let newkey = dir.join("new-member.key");
-    let public = ok(&["keys", "new", "--out", s(&newkey)]).trim().to_string();
-    assert_eq!(public.len(), 64);
+    let public = ok(&["keys", "new", "--out", s(&newkey), "--crypto", suite.name()])
+        .trim()
+        .to_string();
+    assert_eq!(public.len(), 2 * chancery_core::PublicKey::len_of(suite));
     assert_eq!(ok(&["keys", "show", s(&newkey)]).trim(), public);
-    let (code, _, err) = chancery(&["keys", "new", "--out", s(&newkey)]);
+    let (code, _, err) = chancery(&["keys", "new", "--out", s(&newkey), "--crypto", suite.name()]);
     assert_eq!(code, 1, "a key file is never overwritten");
     assert!(err.contains("already exists"), "{err}");
 
@@ -285,6 +457,11 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
             serde_json::from_str(&ok(&["inspect", "tx", h, "--node", &ctx.api, "--json"])).unwrap();
         assert_eq!(v["tx_hash"], h.as_str(), "{v}");
         assert_eq!(v["signature_valid"], true, "{v}");
+        let scheme = match suite {
+            Suite::Ed25519Blake3 => "ed25519",
+            Suite::Sm2Sm3 => "sm2",
+        };
+        assert_eq!(v["scheme"], scheme, "{v}");
         let signed = v["signed_bytes"].as_str().unwrap();
         assert!(
             signed.starts_with(
@@ -295,6 +472,10 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
             ),
             "{v}"
         );
+    }
+
+    if suite == Suite::Sm2Sm3 {
+        openssl_checks_the_network(&ctx, &hashes);
     }
 
     // Receipts: fetch, verify offline, tamper.
@@ -376,7 +557,7 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
             .get(Column::Certs, &key)
             .unwrap()
             .expect("stored certificate");
-        let mut cert: Certificate = codec::decode(&v).unwrap();
+        let mut cert: Certificate = codec::decode_in(suite, &v).unwrap();
         cert.signatures[0].signature.0[7] ^= 0x01;
         let bad = codec::encode(&cert);
         store
@@ -394,7 +575,8 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if serve_available {
-        let port = 10_000 + (std::process::id() % 1_000) as u16 * 20 + 9;
+        // The stopped observer's API port (node 4 of this slot's range).
+        let port = 10_000 + (std::process::id() % 1_000) as u16 * 20 + slot * 10 + 9;
         let addr = format!("127.0.0.1:{port}");
         let mut child = Command::new(bin("chancery-node"))
             .args([
@@ -444,7 +626,7 @@ fn client_submits_every_kind_verifies_receipts_and_audits() {
             .get(Column::Log, &key)
             .unwrap()
             .expect("stored log entry");
-        let mut e: chancery_core::block::LogEntry = codec::decode(&v).unwrap();
+        let mut e: chancery_core::block::LogEntry = codec::decode_in(suite, &v).unwrap();
         match &mut e.tx.body.record {
             chancery_core::record::Record::RegisterAsset(r) => r.name.push('X'),
             other => panic!("log entry {index} is not the asset registration: {other:?}"),
