@@ -30,7 +30,17 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn an_online_backup_checks_clean_and_a_validator_restored_from_it_catches_up() {
-    let (net, apis) = start_testnet(0);
+    backup_and_restore(&[], 0);
+}
+
+/// The same on an `sm2-sm3` chain: `chancery-node check` replays it with its suite.
+#[test]
+fn an_online_backup_of_an_sm2_sm3_chain_checks_clean_and_restores() {
+    backup_and_restore(&["--crypto", "sm2-sm3"], 1);
+}
+
+fn backup_and_restore(up: &[&str], slot: u16) {
+    let (net, apis) = start_testnet_with(slot, up);
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut expected = demo(&net, 0, 1);
     for api in &apis {

@@ -122,7 +122,18 @@ fn finalization_continues(apis: &[&str]) {
 
 #[test]
 fn agencies_join_validators_leave_and_rotate_while_the_chain_finalizes() {
-    let (net, apis) = start_testnet(9);
+    governed(&[], 9);
+}
+
+/// The same on an `sm2-sm3` chain (issue 21): joining, rotated and new keys are SM2 keys,
+/// epoch links and receipts across epochs verify with SM3.
+#[test]
+fn an_sm2_sm3_chain_governs_its_validators_the_same_way() {
+    governed(&["--crypto", "sm2-sm3"], 7);
+}
+
+fn governed(up: &[&str], slot: u16) {
+    let (net, apis) = start_testnet_with(slot, up);
     let dir = net.dir.path().to_path_buf();
     let mut round = 0;
     demo(&net, round, 2);

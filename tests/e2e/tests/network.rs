@@ -13,7 +13,17 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn four_validators_commit_a_mixed_workload_identically() {
-    let (net, apis) = start_testnet(0);
+    mixed_workload(&[], 0);
+}
+
+/// The same on an `sm2-sm3` chain (issue 21): SM2 signatures, SM3 ids and trees.
+#[test]
+fn four_validators_of_an_sm2_sm3_chain_commit_a_mixed_workload_identically() {
+    mixed_workload(&["--crypto", "sm2-sm3"], 2);
+}
+
+fn mixed_workload(up: &[&str], slot: u16) {
+    let (net, apis) = start_testnet_with(slot, up);
     let expected = demo(&net, 0, 3);
     let deadline = Instant::now() + Duration::from_secs(180);
     for api in &apis {
@@ -66,7 +76,17 @@ fn four_validators_commit_a_mixed_workload_identically() {
 
 #[test]
 fn a_killed_validator_restarts_catches_up_and_agrees() {
-    let (net, apis) = start_testnet(1);
+    killed_validator(&[], 1);
+}
+
+/// The same on an `sm2-sm3` chain: restart and catch-up decode and check with its suite.
+#[test]
+fn a_killed_validator_of_an_sm2_sm3_chain_restarts_catches_up_and_agrees() {
+    killed_validator(&["--crypto", "sm2-sm3"], 3);
+}
+
+fn killed_validator(up: &[&str], slot: u16) {
+    let (net, apis) = start_testnet_with(slot, up);
     // Manifest order is by node name: cnao-1, mof-1, nda-1, ndrc-1, observer-1.
     let victim = 3;
     let deadline = Instant::now() + Duration::from_secs(180);

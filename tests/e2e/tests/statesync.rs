@@ -15,7 +15,19 @@ const INTERVAL: u64 = 10;
 
 #[test]
 fn an_observer_added_with_state_sync_starts_from_a_snapshot_and_follows_the_chain() {
-    let (net, apis) = start_testnet_with(0, &["--demo", "--snapshot-interval-blocks", "10"]);
+    state_sync(&[], 0);
+}
+
+/// The same on an `sm2-sm3` chain (issue 21): the snapshot's SM3 trees verify.
+#[test]
+fn an_observer_of_an_sm2_sm3_chain_state_syncs_and_follows_the_chain() {
+    state_sync(&["--crypto", "sm2-sm3"], 2);
+}
+
+fn state_sync(crypto: &[&str], slot: u16) {
+    let mut up = vec!["--demo", "--snapshot-interval-blocks", "10"];
+    up.extend_from_slice(crypto);
+    let (net, apis) = start_testnet_with(slot, &up);
     let deadline = Instant::now() + Duration::from_secs(120);
     // Past a few snapshot heights, so the snapshot is not of height 0.
     wait_height(&apis[0], 3 * INTERVAL, deadline);

@@ -29,6 +29,9 @@ pub struct Args {
     /// on one thread from its own seed alone, so the verdicts do not depend on it.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
+    /// The validators' crypto suite: `ed25519-blake3` (the default) or `sm2-sm3`.
+    #[arg(long, default_value = "ed25519-blake3")]
+    pub crypto: chancery_core::suite::Suite,
 }
 
 impl Args {

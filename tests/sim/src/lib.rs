@@ -29,3 +29,12 @@ pub const BUILT_FROM_COMMIT: &str = env!("CHANCERY_SIM_COMMIT");
 pub fn replay_command(scenario: &str, seed: u64) -> String {
     format!("cargo run --release -p chancery-sim -- --scenario {scenario} --seed {seed}")
 }
+
+/// The command that replays one seed of one scenario with validators of `suite`.
+pub fn replay_command_in(suite: chancery_core::suite::Suite, scenario: &str, seed: u64) -> String {
+    if suite.is_default() {
+        replay_command(scenario, seed)
+    } else {
+        format!("{} --crypto {suite}", replay_command(scenario, seed))
+    }
+}

@@ -51,6 +51,9 @@ pub struct Scenario {
     pub name: String,
     /// Number of validators.
     pub n: usize,
+    /// The crypto suite of the validators' keys and signatures (issue 21). The simulated
+    /// application's block digest stays the consensus crate's hash rule in every suite.
+    pub suite: chancery_core::suite::Suite,
     /// Byzantine nodes and their behaviour.
     pub byzantine: Vec<(usize, ByzKind)>,
     /// Network.
@@ -321,6 +324,7 @@ pub fn scenario(name: &str, seed: u64) -> Option<Scenario> {
     let mut s = Scenario {
         name: name.to_string(),
         n: 4,
+        suite: chancery_core::suite::Suite::default(),
         byzantine: Vec::new(),
         net: calm.clone(),
         partitions: Vec::new(),
@@ -609,6 +613,12 @@ impl Scenario {
             .chain(late)
             .max()
             .unwrap_or(0)
+    }
+
+    /// The scenario with validators of `suite`.
+    pub fn with_suite(mut self, suite: chancery_core::suite::Suite) -> Scenario {
+        self.suite = suite;
+        self
     }
 
     /// A shorter run for `cargo test`: stop once the liveness window after the last fault

@@ -53,6 +53,8 @@ impl BlockBinding for SimBinding {
 pub struct Violation {
     /// Scenario name.
     pub scenario: String,
+    /// The validators' crypto suite.
+    pub suite: chancery_core::suite::Suite,
     /// Seed.
     pub seed: u64,
     /// Simulated time, ms.
@@ -71,7 +73,7 @@ impl std::fmt::Display for Violation {
             self.at_ms,
             crate::BUILT_FROM_COMMIT,
             self.what,
-            crate::replay_command(&self.scenario, self.seed)
+            crate::replay_command_in(self.suite, &self.scenario, self.seed)
         )
     }
 }
@@ -588,16 +590,23 @@ fn is_honest(n: &Node) -> bool {
     n.byz.is_none()
 }
 
+/// A validator key of `suite` from the run's generator. An Ed25519 seed is any 32 bytes
+/// (one draw, as before suites existed, so default-suite runs replay unchanged); an SM2
+/// secret must lie in `1..n-1`, so a draw outside (probability about 2^-32) is redrawn.
+fn draw_key(suite: chancery_core::suite::Suite, rng: &mut ChaCha8Rng) -> SecretKey {
+    loop {
+        let mut s = [0u8; 32];
+        rng.fill(&mut s);
+        if let Ok(k) = SecretKey::from_secret(suite, s) {
+            return k;
+        }
+    }
+}
+
 /// Run `sc` with `seed`; `Err` names the first broken invariant.
 pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let first_keys: Vec<SecretKey> = (0..sc.n)
-        .map(|_| {
-            let mut s = [0u8; 32];
-            rng.fill(&mut s);
-            SecretKey::from_seed(s)
-        })
-        .collect();
+    let first_keys: Vec<SecretKey> = (0..sc.n).map(|_| draw_key(sc.suite, &mut rng)).collect();
     let chain_id = domain::GENESIS_HASH.hash(&seed.to_le_bytes());
     let latency = (0..sc.n)
         .map(|_| {
@@ -612,9 +621,7 @@ pub fn run(sc: &Scenario, seed: u64) -> Result<Outcome, Violation> {
         for epoch in 1..=e.last() {
             for (node, gen) in e.members(epoch) {
                 while keys[node].len() <= gen {
-                    let mut s = [0u8; 32];
-                    rng.fill(&mut s);
-                    keys[node].push(SecretKey::from_seed(s));
+                    keys[node].push(draw_key(sc.suite, &mut rng));
                 }
             }
         }
@@ -706,6 +713,7 @@ impl Sim<'_> {
     fn fail(&self, what: String) -> Violation {
         Violation {
             scenario: self.sc.name.clone(),
+            suite: self.sc.suite,
             seed: self.seed,
             at_ms: self.now,
             what,

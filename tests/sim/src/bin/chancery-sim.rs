@@ -97,6 +97,7 @@ fn main() -> ExitCode {
                 let Some(sc) = scenario(name, seed) else {
                     break; // every name was checked above
                 };
+                let sc = sc.with_suite(args.crypto);
                 match run(&sc, seed) {
                     Ok(o) => {
                         if seeds == 1 {
