@@ -968,24 +968,33 @@ fn openssl_sm3_log_root(leaves: &[[u8; 32]]) -> Option<[u8; 32]> {
     openssl_sm3(&tagged("chancery/v1/hash/log-node", &[l, r].concat()))
 }
 
-/// The pinned receipt of an sm2-sm3 chain (client/core/tests/fixtures/sm2-sm3, built by
-/// the kernel's `sm2_chain` test) verifies with `chancery verify` against its genesis file,
-/// and OpenSSL recomputes the chain id, every log leaf and the log root from the pinned
-/// bytes.
+/// The pinned receipts of a chain of each suite (client/core/tests/fixtures/<suite>, built
+/// by the kernel's `chain_fixtures` test) verify with `chancery verify` against their
+/// genesis files, and OpenSSL recomputes the sm2-sm3 chain's id, every log leaf and the log
+/// root from the pinned bytes.
 #[test]
-fn the_pinned_sm2_chain_receipt_verifies_and_openssl_recomputes_its_hashes() {
-    let fixtures =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/sm2-sm3");
-    let receipt = fixtures.join("receipt.json");
-    let genesis = fixtures.join("genesis.json");
-    let (code, out, err) = run(&[
-        "verify",
-        receipt.to_str().unwrap(),
-        "--genesis",
-        genesis.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.starts_with("valid: anchor_document"), "{out}");
+fn the_pinned_chain_receipts_verify_and_openssl_recomputes_the_sm3_hashes() {
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures");
+    let verify = |receipt: &str, genesis: &str| {
+        run(&[
+            "verify",
+            all.join(receipt).to_str().unwrap(),
+            "--genesis",
+            all.join(genesis).to_str().unwrap(),
+        ])
+    };
+    for suite in ["sm2-sm3", "ed25519-blake3"] {
+        let (code, out, err) = verify(
+            &format!("{suite}/receipt.json"),
+            &format!("{suite}/genesis.json"),
+        );
+        assert_eq!(code, 0, "{suite}: {out}{err}");
+        assert!(out.starts_with("valid: anchor_document"), "{out}");
+    }
+    // A receipt of one suite's chain is not one of the other's.
+    let (code, out, _) = verify("sm2-sm3/receipt.json", "ed25519-blake3/genesis.json");
+    assert_eq!(code, 1, "{out}");
+    let fixtures = all.join("sm2-sm3");
 
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(fixtures.join(name)).unwrap()).unwrap()
