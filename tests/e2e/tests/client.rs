@@ -478,6 +478,17 @@ fn client_flow(suite: Suite, slot: u16) {
         openssl_checks_the_network(&ctx, &hashes);
     }
 
+    // The explorer serves the chain: its overview names the suite, a transaction's and a
+    // block's pages render.
+    let page = |path: &str| {
+        let a = client(&ctx.api).get_raw(path).unwrap();
+        assert_eq!(a.status, 200, "{path}");
+        String::from_utf8(a.body).unwrap()
+    };
+    assert!(page("/").contains(suite.name()), "the overview names the suite");
+    assert!(page(&format!("/tx/{}", hashes[0])).contains(&hashes[0]));
+    page("/blocks/1");
+
     // Receipts: fetch, verify offline, tamper.
     for (i, h) in hashes.iter().enumerate() {
         let text = ok(&["receipt", h, "--node", &ctx.api]);
@@ -515,6 +526,38 @@ fn client_flow(suite: Suite, slot: u16) {
             assert_eq!(code, 1, "tampered {what} of receipt {i} verified:\n{out}");
             assert!(err.starts_with("invalid:"), "{err}");
         }
+    }
+
+    // State proofs: the asset's and the grant's current state, verified offline from the
+    // genesis (the state tree of the chain's suite); an altered byte is refused.
+    for (i, path) in [
+        format!("/v1/proofs/state/asset/{asset}"),
+        "/v1/proofs/state/grant/e2e-grant-1".to_string(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let answer = client(&ctx.api).get_raw(path).unwrap();
+        assert_eq!(answer.status, 200, "{path}");
+        let file = ctx.dir.join(format!("state-proof-{i}.json"));
+        std::fs::write(&file, &answer.body).unwrap();
+        let out = ok(&["verify", s(&file), "--genesis", s(&ctx.genesis)]);
+        assert!(out.starts_with("valid: state key"), "{out}");
+        let mut v: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        let cp = v["checkpoint"]["checkpoint"]
+            .as_str()
+            .or_else(|| v["checkpoint"].as_str())
+            .expect("a checkpoint in the bundle")
+            .to_string();
+        let bad = flip_hex(&cp, cp.len() / 2);
+        if v["checkpoint"].is_string() {
+            v["checkpoint"] = serde_json::Value::String(bad);
+        } else {
+            v["checkpoint"]["checkpoint"] = serde_json::Value::String(bad);
+        }
+        std::fs::write(&file, v.to_string()).unwrap();
+        let (code, out, _) = chancery(&["verify", s(&file), "--genesis", s(&ctx.genesis)]);
+        assert_eq!(code, 1, "a state proof with an altered checkpoint verified: {out}");
     }
 
     // Audit from a node and from an export file.
