@@ -243,6 +243,12 @@ fn create_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyFileError> 
 
 /// Write a secret key file (mode 0600). Refuses to overwrite an existing file.
 pub fn write_key_file(path: &Path, kind: KeyKind, key: &SecretKey) -> Result<(), KeyFileError> {
+    if kind == KeyKind::Network && key.suite() != Suite::Ed25519Blake3 {
+        return Err(KeyFileError::NotEd25519 {
+            path: path.to_path_buf(),
+            found: key.suite(),
+        });
+    }
     // Copies of the secret are wiped when dropped.
     let seed = key.secret_bytes();
     let mut json = KeyFileJson {
@@ -528,6 +534,95 @@ mod tests {
         assert!(matches!(
             read_key_file(&p),
             Err(KeyFileError::Permissions { .. }) | Err(KeyFileError::NoSecret { .. })
+        ));
+    }
+
+    #[test]
+    fn keys_of_each_suite_round_trip_and_name_their_suite() {
+        use chancery_core::suite::Suite;
+        let dir = tempfile::tempdir().unwrap();
+        for suite in Suite::ALL {
+            let p = dir.path().join(format!("{suite}.key"));
+            let k = generate_key(suite).unwrap();
+            assert_eq!(k.suite(), suite);
+            write_key_file(&p, KeyKind::Member, &k).unwrap();
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.contains(&format!("\"suite\": \"{suite}\"")), "{text}");
+            let kp = read_key_file(&p).unwrap();
+            assert_eq!(kp.public(), k.public());
+            assert_eq!(kp.secret.suite(), suite);
+            let pubf = dir.path().join(format!("{suite}.pub"));
+            write_public_key_file(&pubf, KeyKind::Member, &k.public()).unwrap();
+            assert_eq!(
+                read_public_key(&pubf).unwrap(),
+                (KeyKind::Member, k.public())
+            );
+        }
+        // A file from before suites (no `suite` field) is an Ed25519 key.
+        let old = dir.path().join("old.key");
+        let k = generate_key(Suite::Ed25519Blake3).unwrap();
+        let text = format!(
+            r#"{{"kind":"member","public":"{}","secret":"{}"}}"#,
+            k.public(),
+            hex::encode(k.seed())
+        );
+        create_new(&old, text.as_bytes(), 0o600).unwrap();
+        assert_eq!(read_key_file(&old).unwrap().public(), k.public());
+    }
+
+    #[test]
+    fn a_key_of_another_suite_than_the_file_names_is_refused() {
+        use chancery_core::suite::Suite;
+        let dir = tempfile::tempdir().unwrap();
+        // An SM2 public key in a file that says ed25519-blake3 (or says nothing).
+        let sm = generate_key(Suite::Sm2Sm3).unwrap();
+        for suite_field in [r#""suite":"ed25519-blake3","#, ""] {
+            let p = dir.path().join(format!("m{}.key", suite_field.len()));
+            let text = format!(
+                r#"{{"kind":"member",{suite_field}"public":"{}","secret":"{}"}}"#,
+                sm.public(),
+                hex::encode(sm.seed())
+            );
+            create_new(&p, text.as_bytes(), 0o600).unwrap();
+            let err = read_key_file(&p).unwrap_err().to_string();
+            assert!(
+                err.contains("field `public`")
+                    && err.contains("ed25519-blake3")
+                    && err.contains("sm2-sm3"),
+                "{err}"
+            );
+        }
+        // An SM2 secret out of range is refused naming the field, without the secret.
+        let p = dir.path().join("range.key");
+        let text = format!(
+            r#"{{"kind":"member","suite":"sm2-sm3","public":"{}","secret":"{}"}}"#,
+            sm.public(),
+            "ff".repeat(32)
+        );
+        create_new(&p, text.as_bytes(), 0o600).unwrap();
+        let err = read_key_file(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("field `secret`") && !err.contains(&"ff".repeat(32)),
+            "{err}"
+        );
+        // A network key is Ed25519 in every suite: not written, not read.
+        let p = dir.path().join("net.key");
+        assert!(matches!(
+            write_key_file(&p, KeyKind::Network, &sm),
+            Err(KeyFileError::NotEd25519 { found: Suite::Sm2Sm3, .. })
+        ));
+        let text = format!(
+            r#"{{"kind":"network","suite":"sm2-sm3","public":"{}","secret":"{}"}}"#,
+            sm.public(),
+            hex::encode(sm.seed())
+        );
+        create_new(&p, text.as_bytes(), 0o600).unwrap();
+        assert!(matches!(
+            read_key_file(&p),
+            Err(KeyFileError::NotEd25519 {
+                found: Suite::Sm2Sm3,
+                ..
+            })
         ));
     }
 }

@@ -326,3 +326,47 @@ fn a_rotated_consensus_key_is_found_beside_the_configured_one() {
         .public();
     assert!(c.find_consensus_key(&net_pub).unwrap().is_none());
 }
+
+/// An `sm2-sm3` testnet (issue 21): the description names the suite and rebuilds to the
+/// same chain; every admin, member and consensus key is an SM2 key, every network key
+/// Ed25519; an Ed25519 key put in the description is refused naming the entry.
+#[test]
+fn an_sm2_sm3_testnet_has_sm2_signer_keys_and_ed25519_network_keys() {
+    use chancery_core::suite::Suite;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let mut o = opts(&out, 4, 1);
+    o.crypto = Suite::Sm2Sm3;
+    let t = generate(&o).unwrap();
+    let g = load_genesis(&out.join("genesis.json")).unwrap();
+    assert_eq!(g.crypto, Suite::Sm2Sm3);
+    let toml = std::fs::read_to_string(out.join("consortium.toml")).unwrap();
+    assert!(toml.contains("crypto = \"sm2-sm3\""), "{toml}");
+    let rebuilt = build_from_file(&out.join("consortium.toml"), Rules::PRODUCTION).unwrap();
+    assert_eq!(rebuilt.chain_id(), t.chain_id);
+    for a in &g.agencies {
+        assert!(a.admin_keys.iter().all(|k| k.suite() == Suite::Sm2Sm3));
+    }
+    assert!(g.members.iter().all(|m| m.key.suite() == Suite::Sm2Sm3));
+    for v in &g.validators.validators {
+        assert_eq!(v.consensus_key.suite(), Suite::Sm2Sm3);
+    }
+    for n in &t.nodes {
+        let dir = n.config_path.parent().unwrap();
+        let net = read_key_file_of_kind(&dir.join("network.key"), KeyKind::Network).unwrap();
+        assert_eq!(net.secret.suite(), Suite::Ed25519Blake3, "{}", n.name);
+    }
+    // An Ed25519 member key in the sm2-sm3 description.
+    let first = &g.members[0].key.to_hex();
+    let ed = chancery_genesis::keyfile::generate_key(Suite::Ed25519Blake3)
+        .unwrap()
+        .public()
+        .to_hex();
+    let bad = out.join("bad.toml");
+    std::fs::write(&bad, toml.replacen(first.as_str(), &ed, 1)).unwrap();
+    let e = build_from_file(&bad, Rules::PRODUCTION).unwrap_err().to_string();
+    assert!(
+        e.contains("members[0]") && e.contains("a sm2-sm3 key") && e.contains("ed25519-blake3"),
+        "{e}"
+    );
+}

@@ -485,7 +485,10 @@ fn client_flow(suite: Suite, slot: u16) {
         assert_eq!(a.status, 200, "{path}");
         String::from_utf8(a.body).unwrap()
     };
-    assert!(page("/").contains(suite.name()), "the overview names the suite");
+    assert!(
+        page("/").contains(suite.name()),
+        "the overview names the suite"
+    );
     assert!(page(&format!("/tx/{}", hashes[0])).contains(&hashes[0]));
     page("/blocks/1");
 
@@ -557,7 +560,10 @@ fn client_flow(suite: Suite, slot: u16) {
         }
         std::fs::write(&file, v.to_string()).unwrap();
         let (code, out, _) = chancery(&["verify", s(&file), "--genesis", s(&ctx.genesis)]);
-        assert_eq!(code, 1, "a state proof with an altered checkpoint verified: {out}");
+        assert_eq!(
+            code, 1,
+            "a state proof with an altered checkpoint verified: {out}"
+        );
     }
 
     // Audit from a node and from an export file.
