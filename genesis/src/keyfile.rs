@@ -609,7 +609,10 @@ mod tests {
         let p = dir.path().join("net.key");
         assert!(matches!(
             write_key_file(&p, KeyKind::Network, &sm),
-            Err(KeyFileError::NotEd25519 { found: Suite::Sm2Sm3, .. })
+            Err(KeyFileError::NotEd25519 {
+                found: Suite::Sm2Sm3,
+                ..
+            })
         ));
         let text = format!(
             r#"{{"kind":"network","suite":"sm2-sm3","public":"{}","secret":"{}"}}"#,

@@ -364,7 +364,9 @@ fn an_sm2_sm3_testnet_has_sm2_signer_keys_and_ed25519_network_keys() {
         .to_hex();
     let bad = out.join("bad.toml");
     std::fs::write(&bad, toml.replacen(first.as_str(), &ed, 1)).unwrap();
-    let e = build_from_file(&bad, Rules::PRODUCTION).unwrap_err().to_string();
+    let e = build_from_file(&bad, Rules::PRODUCTION)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("members[0]") && e.contains("a sm2-sm3 key") && e.contains("ed25519-blake3"),
         "{e}"

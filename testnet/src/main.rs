@@ -195,6 +195,9 @@ enum Cmd {
         /// First port: node i listens for peers on base+2i and for HTTP on base+2i+1.
         #[arg(long, default_value_t = 27600)]
         base_port: u16,
+        /// The chain's crypto suite: `ed25519-blake3` or `sm2-sm3`.
+        #[arg(long, default_value = "ed25519-blake3")]
+        crypto: chancery_core::suite::Suite,
     },
     /// Measure a running testnet (start it with `up --detach` first).
     Bench {
@@ -292,6 +295,7 @@ fn main() -> Result<()> {
             validators,
             json,
             base_port,
+            crypto,
         } => soak::run(soak::Args {
             dir,
             duration_s,
@@ -299,6 +303,7 @@ fn main() -> Result<()> {
             validators,
             json,
             base_port,
+            crypto,
         }),
         Cmd::Bench { what } => match what {
             BenchCmd::Latency {

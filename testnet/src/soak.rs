@@ -102,6 +102,8 @@ pub struct Args {
     pub json: bool,
     /// First port of the network (see `up --base-port`).
     pub base_port: u16,
+    /// The chain's crypto suite.
+    pub crypto: chancery_core::suite::Suite,
 }
 
 // ------------------------------------------------------------------ the schedule
@@ -406,7 +408,7 @@ pub fn run(a: Args) -> Result<()> {
     let started = Instant::now();
 
     // The network: generated, namespaced, started.
-    generate(&a.dir, a.validators, a.base_port)?;
+    generate(&a.dir, a.validators, a.base_port, a.crypto)?;
     let mut m = manifest::from_configs(&a.dir)?;
     netns::plan(&mut m)?;
     m.save(&a.dir)?;
@@ -475,10 +477,16 @@ pub fn run(a: Args) -> Result<()> {
 
 /// `chancery-genesis testnet` without observers, its report kept off stdout (which holds
 /// the JSON summary with `--json`).
-fn generate(dir: &Path, validators: usize, base_port: u16) -> Result<()> {
+fn generate(
+    dir: &Path,
+    validators: usize,
+    base_port: u16,
+    crypto: chancery_core::suite::Suite,
+) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let out = std::process::Command::new(procs::sibling("chancery-genesis"))
         .arg("testnet")
+        .args(["--crypto", crypto.name()])
         .args(["--validators", &validators.to_string()])
         .args(["--observers", "0"])
         .args(["--base-port", &base_port.to_string()])

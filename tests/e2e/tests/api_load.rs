@@ -60,7 +60,18 @@ fn rate_over_window(api: &str) -> f64 {
 
 #[test]
 fn consensus_keeps_finalizing_while_the_api_is_flooded() {
-    let (net, apis) = start_testnet(7);
+    flooded(&[], 7);
+}
+
+/// The same on an `sm2-sm3` chain (issue 21), where every admission check is an SM2
+/// verification, eight times an Ed25519 one.
+#[test]
+fn an_sm2_sm3_chain_keeps_finalizing_while_the_api_is_flooded() {
+    flooded(&["--crypto", "sm2-sm3"], 8);
+}
+
+fn flooded(up: &[&str], slot: u16) {
+    let (net, apis) = start_testnet_with(slot, up);
     let target = apis[0].clone();
     // Some records, so that searches, receipts and raw pages have work to do.
     let expected = demo(&net, 0, 2);

@@ -215,7 +215,18 @@ fn a_node_outside_the_genesis_is_refused_and_gets_no_block() {
 
 #[test]
 fn a_validator_killed_and_restarted_six_times_never_equivocates() {
-    let (net, apis) = start_testnet(4);
+    killed_and_restarted(&[], 4);
+}
+
+/// The same on an `sm2-sm3` chain (issue 21): its stored votes and signing mark are read
+/// back in the chain's suite at every restart.
+#[test]
+fn an_sm2_sm3_validator_killed_and_restarted_six_times_never_equivocates() {
+    killed_and_restarted(&["--crypto", "sm2-sm3"], 5);
+}
+
+fn killed_and_restarted(up: &[&str], slot: u16) {
+    let (net, apis) = start_testnet_with(slot, up);
     let victim = 2; // nda-1
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut expected = demo(&net, 0, 1);

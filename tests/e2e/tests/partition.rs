@@ -90,10 +90,23 @@ fn partition_2_2_finalizes_nothing_then_heals_without_divergence() {
 
 #[test]
 fn partition_3_1_the_three_progress_and_the_one_catches_up_after_heal() {
+    partition_3_1(&[], 6);
+}
+
+/// The same on an `sm2-sm3` chain (issue 21): the cut-off node catches up by sync,
+/// decoding and checking blocks and certificates in the chain's suite.
+#[test]
+fn partition_3_1_of_an_sm2_sm3_chain_heals_the_same_way() {
+    partition_3_1(&["--crypto", "sm2-sm3"], 4);
+}
+
+fn partition_3_1(crypto: &[&str], slot: u16) {
     if skip_without_root() {
         return;
     }
-    let (net, apis) = start_testnet_netns(6);
+    let mut up = vec!["--netns"];
+    up.extend_from_slice(crypto);
+    let (net, apis) = start_testnet_with(slot, &up);
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut expected = demo(&net, 0, 1);
     for api in &apis {

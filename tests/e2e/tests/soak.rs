@@ -10,6 +10,16 @@ use std::process::Command;
 
 #[test]
 fn a_one_minute_soak_injects_faults_and_finds_no_violation() {
+    soak("ed25519-blake3", 0);
+}
+
+/// The same soak on an `sm2-sm3` chain (issue 21).
+#[test]
+fn a_one_minute_soak_of_an_sm2_sm3_chain_finds_no_violation() {
+    soak("sm2-sm3", 10);
+}
+
+fn soak(crypto: &str, slot: u16) {
     if !is_root() {
         println!("SKIP: needs root for network namespaces");
         return;
@@ -18,12 +28,12 @@ fn a_one_minute_soak_injects_faults_and_finds_no_violation() {
     let net = dir.path().join("net");
     // A base port of its own (spread by process id like the other multi-process tests), so
     // that its namespaces' subnet does not clash with a concurrent test's.
-    let base_port = (20_000 + (std::process::id() % 500) as u16 * 20).to_string();
+    let base_port = (20_000 + (std::process::id() % 500) as u16 * 20 + slot).to_string();
     let out = Command::new(bin("chancery-testnet"))
         .args(["soak", "--dir"])
         .arg(&net)
         .args(["--duration-s", "60", "--seed", "20", "--json"])
-        .args(["--base-port", &base_port])
+        .args(["--base-port", &base_port, "--crypto", crypto])
         .output()
         .expect("run chancery-testnet soak");
     let stdout = String::from_utf8_lossy(&out.stdout);
