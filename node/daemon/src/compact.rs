@@ -488,6 +488,32 @@ mod tests {
         assert!(big.bytes <= SEEN_TXS_BYTES_MAX);
     }
 
+    /// Gossip of an `sm2-sm3` chain is remembered under the transactions' SM3 ids, the ids
+    /// a compact proposal lists (issue 21); remembered under BLAKE3 ids, no proposal would
+    /// ever be rebuilt from gossip.
+    #[test]
+    fn gossip_of_an_sm2_chain_is_found_by_its_sm3_ids() {
+        use chancery_core::crypto::SecretKey;
+        use chancery_core::suite::Suite;
+        let key = SecretKey::from_secret(Suite::Sm2Sm3, [5; 32]).unwrap();
+        let tx = Transaction::sign(
+            chancery_core::tx::TxBody {
+                chain_id: Digest([1; 32]),
+                signer: key.public(),
+                seq: chancery_core::Seq(0),
+                record: anchor("sm2"),
+            },
+            &key,
+        );
+        let mut seen = SeenTxs::new(Suite::Sm2Sm3);
+        seen.add([tx.to_bytes()]);
+        assert_eq!(seen.get(&tx.hash()), Some(tx.clone()));
+        // In a default-suite pool the same bytes neither decode nor hash to that id.
+        let mut other = SeenTxs::new(Suite::Ed25519Blake3);
+        other.add([tx.to_bytes()]);
+        assert_eq!(other.get(&tx.hash()), None);
+    }
+
     #[test]
     fn recent_proposals_answer_in_order_within_the_byte_limit_and_forget_the_oldest() {
         let fx = Fixture::new();

@@ -1119,3 +1119,25 @@ fn deferred_verdicts_check_no_signature_and_admit_only_cached_ones() {
     );
     ok(&p);
 }
+
+/// A pool on an `sm2-sm3` chain knows its transactions by their ids, which are SM3 there
+/// (issue 21): a pool that hashed with BLAKE3 would not find the transaction a client asks
+/// about, nor drop it when its block commits.
+#[test]
+fn transactions_of_an_sm2_chain_are_known_by_their_sm3_ids() {
+    use chancery_core::crypto::SecretKey;
+    use chancery_core::suite::Suite;
+    let mut view = View::default();
+    let a = SecretKey::from_secret(Suite::Sm2Sm3, [7; 32]).unwrap();
+    view.add(&a, "a");
+    let mut p = pool(small());
+    let t0 = tx(&a, 0);
+    assert_eq!(
+        t0.hash(),
+        Suite::Sm2Sm3.hash(chancery_core::domain::TX_HASH, &t0.to_bytes())
+    );
+    p.insert(t0.clone(), Origin::Local, t(100), &view).unwrap();
+    assert!(p.contains(&t0.hash()));
+    assert!(p.get(&t0.hash()).is_some());
+    ok(&p);
+}
