@@ -306,6 +306,11 @@ pub struct ConsortiumSpec {
     /// Members.
     #[serde(default)]
     pub members: Vec<MemberSpec>,
+    /// Procurement limit standards (issue 22): `[[procurement_limits.rules]]` tables with
+    /// `name`, `agencies` (empty: all others), `open_tender_from` and `record_from` (each
+    /// `{ minor = .., currency = "CNY" }`). None: nothing is assessed.
+    #[serde(default)]
+    pub procurement_limits: chancery_core::procurement::ProcurementLimits,
 }
 
 /// Is this key reference an inline key (64 hex digits, or 130 for an SM2 key) rather than
@@ -546,6 +551,7 @@ impl ConsortiumSpec {
                 epoch_delay_blocks: self.params.epoch_delay_blocks,
             },
             crypto: self.crypto,
+            procurement_limits: self.procurement_limits.clone(),
         };
         rules::check(&g, rules).map_err(|p| ctx.invalid(p))?;
         Ok(g)

@@ -364,6 +364,7 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
         agencies,
         validators,
         members,
+        procurement_limits: testnet_procurement_limits(),
     };
     let spec_path = out.join("consortium.toml");
     let spec_text = toml::to_string(&spec).map_err(|e| BuildError::Parse {
@@ -430,4 +431,24 @@ pub fn generate(opts: &TestnetOptions) -> Result<Testnet, TestnetError> {
         genesis_path,
         nodes: generated,
     })
+}
+
+/// The limit standards of a generated testnet: one rule for every agency, the central
+/// government's figures for goods and services (open tendering from 4,000,000 yuan; no
+/// procurement process needed below 1,000,000 yuan), so the demo shows flags.
+pub fn testnet_procurement_limits() -> chancery_core::procurement::ProcurementLimits {
+    use chancery_core::procurement::{LimitRule, ProcurementLimits};
+    use chancery_core::{Amount, Currency};
+    let cny = |yuan: u64| Amount {
+        minor: yuan * 100,
+        currency: Currency::CNY,
+    };
+    ProcurementLimits {
+        rules: vec![LimitRule {
+            name: "central".into(),
+            agencies: vec![],
+            open_tender_from: cny(4_000_000),
+            record_from: cny(1_000_000),
+        }],
+    }
 }

@@ -371,6 +371,7 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
         },
         params: ChainParams::default(),
         crypto: Default::default(),
+        procurement_limits: Default::default(),
     };
     (g, keys)
 }

@@ -95,6 +95,7 @@ fn sample(n: usize) -> (Genesis, Receipt) {
         },
         params: ChainParams::default(),
         crypto: Default::default(),
+        procurement_limits: Default::default(),
     };
     let chain_id = genesis.chain_id();
     let entries: Vec<LogEntry> = (0..1000u64)

@@ -193,6 +193,32 @@ pub enum ReasonCode {
     /// Governance: the resulting validator set breaks its format rules (too many
     /// validators, total power overflow) or the consortium would exceed `AGENCIES_MAX`.
     LimitExceeded,
+    // Issue 22: the procurement process. Appended: earlier codes keep their encoding.
+    /// The process already has a tender.
+    TenderExists,
+    /// The process has no tender.
+    TenderUnknown,
+    /// The tender is already closed.
+    TenderClosed,
+    /// The process's tender is still taking bids: close it before awarding.
+    TenderOpen,
+    /// A date is before the one it must follow (tender closed before it was published, an
+    /// award before its tender closed, a contract before its award, a step before the
+    /// contract's last recorded date).
+    DatesOutOfOrder,
+    /// A contract needs an active award (this one is pending, unsuccessful or cancelled).
+    AwardNotActive,
+    /// The process already has a contract with this id.
+    ContractExists,
+    /// No contract with this id in the process.
+    ContractUnknown,
+    /// The contract is complete or terminated: nothing more may be recorded on it.
+    ContractClosed,
+    /// A value is in another currency than the award's or the contract's.
+    CurrencyMismatch,
+    /// Payments would exceed the contract value (amend the contract first), or an
+    /// amendment would set the value below what was already paid.
+    PaymentExceedsContract,
 }
 
 impl ReasonCode {

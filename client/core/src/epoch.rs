@@ -747,6 +747,7 @@ mod tests {
             validators: set(0, 1),
             params: ChainParams::default(),
             crypto: Default::default(),
+            procurement_limits: Default::default(),
         }
     }
 

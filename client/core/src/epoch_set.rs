@@ -65,6 +65,7 @@ mod tests {
             },
             params: ChainParams::default(),
             crypto: Default::default(),
+            procurement_limits: Default::default(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::limits::{
     ADMIN_KEYS_MAX, AGENCIES_MAX, GENESIS_ENCODING_BYTES_MAX, GENESIS_MEMBERS_MAX, ID_BYTES_MAX,
     NAME_BYTES_MAX, ROLES_MAX,
 };
+use crate::procurement::ProcurementLimits;
 use crate::record::Role;
 use crate::suite::Suite;
 use crate::validator::ValidatorSet;
@@ -119,7 +120,16 @@ pub struct Genesis {
     /// The crypto suite every signature and hash of the chain uses (issue 21).
     #[serde(default, skip_serializing_if = "Suite::is_default")]
     pub crypto: Suite,
+    /// The procurement limit standards the chain starts with (issue 22); governance may
+    /// change them. None: nothing is assessed.
+    #[serde(default, skip_serializing_if = "ProcurementLimits::is_empty")]
+    pub procurement_limits: ProcurementLimits,
 }
+
+/// The byte that follows the parameters when a genesis has procurement limit standards,
+/// before them. A genesis without standards ends with its parameters, as every genesis
+/// made before standards existed does, so its encoding and chain id are unchanged.
+pub const LIMITS_MARKER: u8 = 0x01;
 
 /// The byte that opens the encoding of a genesis whose suite is not the default, followed
 /// by the suite's code. A default-suite genesis opens with the length of its chain name, a
@@ -144,7 +154,12 @@ impl Encode for Genesis {
         self.agencies.encode(encoder)?;
         self.members.encode(encoder)?;
         self.validators.encode(encoder)?;
-        self.params.encode(encoder)
+        self.params.encode(encoder)?;
+        if !self.procurement_limits.is_empty() {
+            LIMITS_MARKER.encode(encoder)?;
+            self.procurement_limits.encode(encoder)?;
+        }
+        Ok(())
     }
 }
 
@@ -173,14 +188,38 @@ impl Decode<Suite> for Genesis {
             _ => Suite::default(),
         };
         *decoder.context() = crypto;
+        let chain_name = Decode::decode(decoder)?;
+        let genesis_time = Decode::decode(decoder)?;
+        let agencies = Decode::decode(decoder)?;
+        let members = Decode::decode(decoder)?;
+        let validators = Decode::decode(decoder)?;
+        let params = Decode::decode(decoder)?;
+        // A genesis is never encoded inside another value: the marker after the parameters
+        // opens its limit standards; any other byte there is left for `codec::decode` to
+        // refuse as trailing.
+        let procurement_limits = if let Some([LIMITS_MARKER]) = decoder.reader().peek_read(1) {
+            let _marker: u8 = Decode::decode(decoder)?;
+            let limits: ProcurementLimits = Decode::decode(decoder)?;
+            // No standards are written by their absence; an empty list here would be a
+            // second encoding of the same genesis.
+            if limits.is_empty() {
+                return Err(bincode::error::DecodeError::OtherString(
+                    "an empty list of limit standards written out: expected none to be encoded by its absence".into(),
+                ));
+            }
+            limits
+        } else {
+            ProcurementLimits::default()
+        };
         Ok(Genesis {
             crypto,
-            chain_name: Decode::decode(decoder)?,
-            genesis_time: Decode::decode(decoder)?,
-            agencies: Decode::decode(decoder)?,
-            members: Decode::decode(decoder)?,
-            validators: Decode::decode(decoder)?,
-            params: Decode::decode(decoder)?,
+            chain_name,
+            genesis_time,
+            agencies,
+            members,
+            validators,
+            params,
+            procurement_limits,
         })
     }
 }
@@ -222,6 +261,18 @@ impl Canonical for Genesis {
         self.params
             .validate_governance()
             .map_err(|e| e.within("params"))?;
+        self.procurement_limits
+            .validate()
+            .map_err(|e| e.within("procurement_limits"))?;
+        for (i, r) in self.procurement_limits.rules.iter().enumerate() {
+            if let Some(a) = r.agencies.iter().find(|a| self.agency(a).is_none()) {
+                return Err(ValidationError::new(
+                    format!("procurement_limits.rules[{i}].agencies"),
+                    "agencies of the genesis",
+                    a.to_string(),
+                ));
+            }
+        }
         self.validators
             .validate()
             .map_err(|e| e.within("validators"))

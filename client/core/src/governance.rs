@@ -146,6 +146,12 @@ pub enum Change {
         /// The new parameters, whole.
         params: ChainParams,
     },
+    /// The procurement limit standards become these, at once (issue 22): records after
+    /// the block that passes it are assessed with them; earlier assessments stand.
+    SetProcurementLimits {
+        /// The new standards, whole (no rules: stop assessing).
+        limits: crate::procurement::ProcurementLimits,
+    },
 }
 
 impl Change {
@@ -159,6 +165,7 @@ impl Change {
             Change::RotateValidatorKeys { .. } => "rotate_validator_keys",
             Change::SetAdminKeys { .. } => "set_admin_keys",
             Change::SetParams { .. } => "set_params",
+            Change::SetProcurementLimits { .. } => "set_procurement_limits",
         }
     }
 
@@ -241,6 +248,9 @@ impl Change {
                 admin_keys(keys)
             }
             Change::SetParams { params } => params.validate().map_err(|e| e.within("params")),
+            Change::SetProcurementLimits { limits } => {
+                limits.validate().map_err(|e| e.within("limits"))
+            }
         }
     }
 }

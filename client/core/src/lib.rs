@@ -29,6 +29,7 @@ pub mod governance;
 pub mod ids;
 pub mod limits;
 pub mod merkle;
+pub mod procurement;
 pub mod receipt;
 pub mod record;
 pub mod sm;

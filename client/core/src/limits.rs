@@ -53,6 +53,8 @@ pub const GENESIS_ENCODING_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 // --------------------------------------------------------------------------- governance
 
+/// Most rules in the procurement limit standards.
+pub const LIMIT_RULES_MAX: usize = 64;
 /// Most changes in one governance proposal.
 pub const CHANGES_MAX: usize = 16;
 /// Largest denominator of the governance threshold fraction.

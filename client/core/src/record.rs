@@ -20,6 +20,10 @@ use crate::domain;
 use crate::governance::{self, Change};
 use crate::ids::{AgencyId, Amount, Date, Digest, PublicKey, TimestampMs, TxHash};
 use crate::limits::*;
+pub use crate::procurement::{
+    AmendContract, CloseTender, ImplementationKind, PublishTender, RecordImplementation,
+    SignContract, TerminateContract,
+};
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +81,8 @@ pub enum Role {
     Admin,
     /// Registers, transfers and disposes of assets.
     AssetOfficer,
-    /// Awards, amends and cancels procurement.
+    /// Publishes and closes tenders; awards, amends and cancels; signs, amends and
+    /// terminates contracts and records their implementation.
     ProcurementOfficer,
     /// Grants and revokes access to the agency's datasets.
     DataSteward,
@@ -133,11 +138,19 @@ pub enum RecordKind {
     RevokeMember,
     ProposeChange,
     Vote,
+    // Issue 22: the procurement process beyond the award. Appended, so the canonical
+    // encoding of every earlier kind is unchanged.
+    PublishTender,
+    CloseTender,
+    SignContract,
+    AmendContract,
+    RecordImplementation,
+    TerminateContract,
 }
 
 impl RecordKind {
     /// Every kind, in order.
-    pub const ALL: [RecordKind; 13] = [
+    pub const ALL: [RecordKind; 19] = [
         RecordKind::RegisterAsset,
         RecordKind::TransferAsset,
         RecordKind::DisposeAsset,
@@ -151,6 +164,25 @@ impl RecordKind {
         RecordKind::RevokeMember,
         RecordKind::ProposeChange,
         RecordKind::Vote,
+        RecordKind::PublishTender,
+        RecordKind::CloseTender,
+        RecordKind::SignContract,
+        RecordKind::AmendContract,
+        RecordKind::RecordImplementation,
+        RecordKind::TerminateContract,
+    ];
+
+    /// The kinds of the procurement process, in the order of its stages.
+    pub const PROCUREMENT: [RecordKind; 9] = [
+        RecordKind::PublishTender,
+        RecordKind::CloseTender,
+        RecordKind::AwardProcurement,
+        RecordKind::AmendAward,
+        RecordKind::CancelAward,
+        RecordKind::SignContract,
+        RecordKind::AmendContract,
+        RecordKind::RecordImplementation,
+        RecordKind::TerminateContract,
     ];
 
     /// The role a signer needs to submit this kind.
@@ -158,7 +190,10 @@ impl RecordKind {
         use RecordKind::*;
         match self {
             RegisterAsset | TransferAsset | DisposeAsset => Role::AssetOfficer,
-            AwardProcurement | AmendAward | CancelAward => Role::ProcurementOfficer,
+            AwardProcurement | AmendAward | CancelAward | PublishTender | CloseTender
+            | SignContract | AmendContract | RecordImplementation | TerminateContract => {
+                Role::ProcurementOfficer
+            }
             GrantDataAccess | RevokeGrant => Role::DataSteward,
             AnchorDocument => Role::Archivist,
             RegisterMember | RevokeMember | ProposeChange | Vote => Role::Admin,
@@ -182,6 +217,12 @@ impl RecordKind {
             RevokeMember => "revoke_member",
             ProposeChange => "propose_change",
             Vote => "vote",
+            PublishTender => "publish_tender",
+            CloseTender => "close_tender",
+            SignContract => "sign_contract",
+            AmendContract => "amend_contract",
+            RecordImplementation => "record_implementation",
+            TerminateContract => "terminate_contract",
         }
     }
 }
@@ -206,6 +247,11 @@ impl DocumentRef {
         check::nonempty(&format!("{f}.title"), &self.title, NAME_BYTES_MAX)?;
         check::text(&format!("{f}.url"), &self.url, URL_BYTES_MAX)
     }
+}
+
+/// Check a list of document references (count and each one's fields).
+pub(crate) fn check_documents(f: &str, docs: &[DocumentRef]) -> Result<(), ValidationError> {
+    documents(f, docs)
 }
 
 fn documents(f: &str, docs: &[DocumentRef]) -> Result<(), ValidationError> {
@@ -659,6 +705,22 @@ pub enum Record {
     RevokeMember(RevokeMember),
     ProposeChange(ProposeChange),
     Vote(Vote),
+    PublishTender(PublishTender),
+    CloseTender(CloseTender),
+    SignContract(SignContract),
+    AmendContract(AmendContract),
+    RecordImplementation(RecordImplementation),
+    TerminateContract(TerminateContract),
+}
+
+/// Check a list of suppliers (count, names, credit codes).
+pub(crate) fn check_suppliers(f: &str, v: &[Supplier]) -> Result<(), ValidationError> {
+    suppliers(f, v)
+}
+
+/// Check a list of items (count, fields, unique ids).
+pub(crate) fn check_items(f: &str, v: &[Item]) -> Result<(), ValidationError> {
+    items(f, v)
 }
 
 fn suppliers(f: &str, v: &[Supplier]) -> Result<(), ValidationError> {
@@ -732,11 +794,17 @@ impl Record {
             Record::RevokeMember(_) => RecordKind::RevokeMember,
             Record::ProposeChange(_) => RecordKind::ProposeChange,
             Record::Vote(_) => RecordKind::Vote,
+            Record::PublishTender(_) => RecordKind::PublishTender,
+            Record::CloseTender(_) => RecordKind::CloseTender,
+            Record::SignContract(_) => RecordKind::SignContract,
+            Record::AmendContract(_) => RecordKind::AmendContract,
+            Record::RecordImplementation(_) => RecordKind::RecordImplementation,
+            Record::TerminateContract(_) => RecordKind::TerminateContract,
         }
     }
 
     /// The id a person would look this record up by (asset id, `ocid/award id`, grant id,
-    /// document hash, member key, proposal id).
+    /// document hash, member key, proposal id, the ocid of a tender, `ocid/contract id`).
     pub fn subject_id(&self) -> String {
         match self {
             Record::RegisterAsset(r) => r.asset_id.clone(),
@@ -752,6 +820,29 @@ impl Record {
             Record::RevokeMember(r) => r.key.to_hex(),
             Record::ProposeChange(r) => r.proposal_id.clone(),
             Record::Vote(r) => r.proposal_id.clone(),
+            Record::PublishTender(r) => r.ocid.clone(),
+            Record::CloseTender(r) => r.ocid.clone(),
+            Record::SignContract(r) => format!("{}/{}", r.ocid, r.contract_id),
+            Record::AmendContract(r) => format!("{}/{}", r.ocid, r.contract_id),
+            Record::RecordImplementation(r) => format!("{}/{}", r.ocid, r.contract_id),
+            Record::TerminateContract(r) => format!("{}/{}", r.ocid, r.contract_id),
+        }
+    }
+
+    /// The contracting process (ocid) a procurement record belongs to; `None` for the
+    /// other kinds.
+    pub fn ocid(&self) -> Option<&str> {
+        match self {
+            Record::AwardProcurement(r) => Some(&r.ocid),
+            Record::AmendAward(r) => Some(&r.ocid),
+            Record::CancelAward(r) => Some(&r.ocid),
+            Record::PublishTender(r) => Some(&r.ocid),
+            Record::CloseTender(r) => Some(&r.ocid),
+            Record::SignContract(r) => Some(&r.ocid),
+            Record::AmendContract(r) => Some(&r.ocid),
+            Record::RecordImplementation(r) => Some(&r.ocid),
+            Record::TerminateContract(r) => Some(&r.ocid),
+            _ => None,
         }
     }
 
@@ -779,6 +870,12 @@ impl Record {
             Record::RevokeMember(r) => revoke_member(r),
             Record::ProposeChange(r) => propose_change(r),
             Record::Vote(r) => check::id("proposal_id", &r.proposal_id, ID_BYTES_MAX),
+            Record::PublishTender(r) => crate::procurement::publish_tender(r),
+            Record::CloseTender(r) => crate::procurement::close_tender(r),
+            Record::SignContract(r) => crate::procurement::sign_contract(r),
+            Record::AmendContract(r) => crate::procurement::amend_contract(r),
+            Record::RecordImplementation(r) => crate::procurement::record_implementation(r),
+            Record::TerminateContract(r) => crate::procurement::terminate_contract(r),
         }
     }
 }

@@ -33,7 +33,8 @@ use crate::limits::{
     ID_BYTES_MAX, NAME_BYTES_MAX, PROOF_SIBLINGS_MAX, ROLES_MAX, STATE_PROOF_ENCODING_BYTES_MAX,
     STATE_VALUE_ENCODING_BYTES_MAX, SUPPLIERS_MAX,
 };
-use crate::record::{AwardStatus, Role, Supplier};
+use crate::procurement::{ComplianceFlag, ComplianceRule, ProcurementLimits};
+use crate::record::{AwardStatus, ProcurementMethod, Role, Supplier};
 use crate::suite::Suite;
 use crate::validator::ValidatorSet;
 use bincode::{Decode, Encode};
@@ -75,6 +76,43 @@ pub enum StateKey {
     ValidatorKey(PublicKey),
     /// A network key ever used, in a chain whose signer keys are not Ed25519 (`sm2-sm3`).
     NetworkKey(NetworkKey),
+    // Issue 22, appended so that every earlier key keeps its encoding and its path.
+    /// The tender of a contracting process, by ocid.
+    Tender(String),
+    /// A contract, by (ocid, contract id).
+    Contract(String, String),
+    /// The limit-standard assessment of a tender, award or contract; present only where a
+    /// standard applied when it was recorded or last changed.
+    Compliance(ComplianceSubject),
+    /// The chain's procurement limit standards (one entry; absent: none).
+    ProcurementLimits,
+}
+
+/// What a compliance assessment is about.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
+#[bincode(decode_context = "crate::suite::Suite")]
+#[serde(rename_all = "snake_case")]
+pub enum ComplianceSubject {
+    /// The tender of a process (ocid).
+    Tender(String),
+    /// An award (ocid, award id).
+    Award(String, String),
+    /// A contract (ocid, contract id).
+    Contract(String, String),
+}
+
+impl ComplianceSubject {
+    fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            ComplianceSubject::Tender(o) => check::id("key.ocid", o, ID_BYTES_MAX),
+            ComplianceSubject::Award(o, a) | ComplianceSubject::Contract(o, a) => {
+                check::id("key.ocid", o, ID_BYTES_MAX)?;
+                check::id("key.id", a, ID_BYTES_MAX)
+            }
+        }
+    }
 }
 
 impl StateKey {
@@ -107,7 +145,14 @@ impl StateKey {
             StateKey::Dataset(d) => check::id("key.dataset", d, ID_BYTES_MAX),
             StateKey::Agency(a) => a.validate("key.agency"),
             StateKey::Proposal(p) => check::id("key.proposal", p, ID_BYTES_MAX),
-            StateKey::Member(_)
+            StateKey::Tender(o) => check::id("key.ocid", o, ID_BYTES_MAX),
+            StateKey::Contract(o, c) => {
+                check::id("key.ocid", o, ID_BYTES_MAX)?;
+                check::id("key.contract_id", c, ID_BYTES_MAX)
+            }
+            StateKey::Compliance(s) => s.validate(),
+            StateKey::ProcurementLimits
+            | StateKey::Member(_)
             | StateKey::Seq(_)
             | StateKey::Governance
             | StateKey::EpochSet(_)
@@ -158,6 +203,92 @@ pub struct AwardState {
     pub suppliers: Vec<Supplier>,
     /// The last transaction that changed it.
     pub last_tx: TxHash,
+}
+
+/// Where a tender is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
+#[serde(rename_all = "snake_case")]
+pub enum TenderStatus {
+    /// Published, taking bids.
+    Active,
+    /// Closed: bids are in and awards may follow.
+    Complete,
+}
+
+/// Current state of a tender.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
+pub struct TenderState {
+    /// Purchasing agency.
+    pub purchaser: AgencyId,
+    /// Procurement method (awards of the process are assessed with it).
+    pub method: ProcurementMethod,
+    /// Budget.
+    pub budget: Amount,
+    /// Day published.
+    pub publish_date: Date,
+    /// Last day for bids.
+    pub submission_deadline: Date,
+    /// Status.
+    pub status: TenderStatus,
+    /// Day closed, once closed.
+    pub closed: Option<Date>,
+    /// Bids received, once closed.
+    pub bids_received: Option<u32>,
+    /// The last transaction that changed it.
+    pub last_tx: TxHash,
+}
+
+/// Where a contract is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
+#[serde(rename_all = "snake_case")]
+pub enum ContractStatus {
+    /// Signed and running.
+    Active,
+    /// Final payment made.
+    Complete,
+    /// Ended early.
+    Terminated,
+}
+
+/// Current state of a contract.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
+pub struct ContractState {
+    /// Purchasing agency.
+    pub purchaser: AgencyId,
+    /// The award it implements.
+    pub award_id: String,
+    /// Current value.
+    pub value: Amount,
+    /// Paid so far (in the value's currency); never above `value`.
+    pub paid: Amount,
+    /// Day signed.
+    pub signed_date: Date,
+    /// Last day of the period.
+    pub period_end: Date,
+    /// The latest date recorded on it (signature, amendment, step): later steps may not
+    /// be dated before it.
+    pub last_date: Date,
+    /// Status.
+    pub status: ContractStatus,
+    /// The process's method, where known (from its tender or its award's assessment): the
+    /// contract is assessed with it.
+    pub method: Option<ProcurementMethod>,
+    /// The last transaction that changed it.
+    pub last_tx: TxHash,
+}
+
+/// The assessment of a tender, award or contract against the limit standards.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[bincode(decode_context = "crate::suite::Suite")]
+pub struct ComplianceState {
+    /// The method assessed.
+    pub method: ProcurementMethod,
+    /// Flags earned (empty: compliant).
+    pub flags: Vec<ComplianceFlag>,
 }
 
 /// Current state of a data-sharing grant.
@@ -241,6 +372,15 @@ pub enum StateValue {
     ValidatorSet(ValidatorSet),
     /// For [`StateKey::ValidatorKey`].
     ValidatorKey(ValidatorKeyState),
+    // Issue 22, appended.
+    /// For [`StateKey::Tender`].
+    Tender(TenderState),
+    /// For [`StateKey::Contract`].
+    Contract(ContractState),
+    /// For [`StateKey::Compliance`].
+    Compliance(ComplianceState),
+    /// For [`StateKey::ProcurementLimits`].
+    ProcurementLimits(ProcurementLimits),
 }
 
 impl StateValue {
@@ -268,6 +408,13 @@ impl StateValue {
                 | (StateKey::EpochSet(_), StateValue::ValidatorSet(_))
                 | (StateKey::ValidatorKey(_), StateValue::ValidatorKey(_))
                 | (StateKey::NetworkKey(_), StateValue::ValidatorKey(_))
+                | (StateKey::Tender(_), StateValue::Tender(_))
+                | (StateKey::Contract(..), StateValue::Contract(_))
+                | (StateKey::Compliance(_), StateValue::Compliance(_))
+                | (
+                    StateKey::ProcurementLimits,
+                    StateValue::ProcurementLimits(_)
+                )
         )
     }
 
@@ -300,6 +447,17 @@ impl StateValue {
             }
             StateValue::ValidatorKey(k) => {
                 check::id("validator_key.validator", &k.validator, ID_BYTES_MAX)
+            }
+            StateValue::Tender(t) => t.purchaser.validate("tender.purchaser"),
+            StateValue::Contract(c) => {
+                c.purchaser.validate("contract.purchaser")?;
+                check::id("contract.award_id", &c.award_id, ID_BYTES_MAX)
+            }
+            StateValue::Compliance(c) => {
+                check::list("compliance.flags", &c.flags, ComplianceRule::ALL.len())
+            }
+            StateValue::ProcurementLimits(l) => {
+                l.validate().map_err(|e| e.within("procurement_limits"))
             }
         }
     }
@@ -447,6 +605,10 @@ fn key_kind(k: &StateKey) -> &'static str {
         StateKey::EpochSet(_) => "epoch_set",
         StateKey::ValidatorKey(_) => "validator_key",
         StateKey::NetworkKey(_) => "network_key",
+        StateKey::Tender(_) => "tender",
+        StateKey::Contract(..) => "contract",
+        StateKey::Compliance(_) => "compliance",
+        StateKey::ProcurementLimits => "procurement_limits",
     }
 }
 
@@ -463,6 +625,10 @@ fn value_kind(v: &StateValue) -> &'static str {
         StateValue::Governance(_) => "governance",
         StateValue::ValidatorSet(_) => "epoch_set",
         StateValue::ValidatorKey(_) => "validator_key",
+        StateValue::Tender(_) => "tender",
+        StateValue::Contract(_) => "contract",
+        StateValue::Compliance(_) => "compliance",
+        StateValue::ProcurementLimits(_) => "procurement_limits",
     }
 }
 

@@ -89,6 +89,7 @@ fn chain(suite: Suite) -> Chain {
         },
         params: ChainParams::default(),
         crypto: suite,
+        procurement_limits: Default::default(),
     };
     let chain_id = genesis.chain_id();
     let entries = (0..ENTRIES)

@@ -72,6 +72,7 @@ fn genesis() -> Genesis {
         validators: set(0),
         params: ChainParams::default(),
         crypto: Default::default(),
+        procurement_limits: Default::default(),
     }
 }
 

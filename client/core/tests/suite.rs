@@ -174,14 +174,26 @@ fn suite_bytes_that_are_not_canonical_or_unknown_are_refused() {
         text.contains("code 7") && text.contains("1 (sm2-sm3)"),
         "{text}"
     );
-    // A byte after the parameters: trailing, as before suites existed.
+    // A byte after the parameters other than the limit standards' marker: trailing, as
+    // before suites existed.
     let mut trailing = d.clone();
-    trailing.push(Suite::Sm2Sm3.code());
+    trailing.push(chancery_core::genesis::LIMITS_MARKER + 1);
     let err = codec::decode::<Genesis>(&trailing).unwrap_err();
     assert!(
         matches!(err, CodecError::TrailingBytes { found: 1, .. }),
         "{err}"
     );
+    // The marker opens the standards, here cut short; an empty list written out is a
+    // second encoding of "no standards" and refused by name.
+    let mut cut = d.clone();
+    cut.push(chancery_core::genesis::LIMITS_MARKER);
+    assert!(matches!(
+        codec::decode::<Genesis>(&cut).unwrap_err(),
+        CodecError::Malformed { .. }
+    ));
+    cut.extend_from_slice(&chancery_core::encode(&0u64)[1..]);
+    let err = codec::decode::<Genesis>(&cut).unwrap_err();
+    assert!(err.to_string().contains("encoded by its absence"), "{err}");
     // JSON with a suite name that does not exist: serde names the accepted ones.
     let mut json = serde_json::to_value(samples::genesis()).unwrap();
     json["crypto"] = "sm2".into();

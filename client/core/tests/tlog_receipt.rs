@@ -54,6 +54,7 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
         },
         params: ChainParams::default(),
         crypto: Default::default(),
+        procurement_limits: Default::default(),
     };
     (g, keys)
 }

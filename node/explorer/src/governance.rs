@@ -34,6 +34,9 @@ fn change_label(l: Lang, c: &Change) -> &'static str {
         Change::RotateValidatorKeys { .. } => l.t("更换验证人密钥", "Rotate a validator's keys"),
         Change::SetAdminKeys { .. } => l.t("设置机构管理员密钥", "Set an agency's admin keys"),
         Change::SetParams { .. } => l.t("修改链参数", "Change the chain parameters"),
+        Change::SetProcurementLimits { .. } => {
+            l.t("修改采购限额标准", "Set the procurement limit standards")
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod governance;
 pub mod locale;
 pub mod ocds;
 mod pages;
+mod process;
 mod render;
 
 use axum::extract::FromRequestParts;
@@ -177,6 +178,8 @@ pub fn router_with(x: Explorer) -> Router {
         .route("/asset", get(pages::asset))
         .route("/awards", get(pages::awards))
         .route("/award", get(pages::award))
+        .route("/process", get(process::process))
+        .route("/contract", get(process::contract))
         .route("/grants", get(pages::grants))
         .route("/grant", get(pages::grant))
         .route("/agencies", get(pages::agencies))

@@ -5,7 +5,9 @@
 //! with the currency's ISO 4217 number of decimals and grouped thousands, e.g.
 //! `¥1,234,567.89` / `CNY 1,234,567.89`.
 
-use chancery_core::record::{AwardStatus, RecordKind};
+use chancery_core::procurement::{ComplianceRule, ImplementationKind};
+use chancery_core::record::{AwardStatus, ProcurementMethod, RecordKind};
+use chancery_core::state::ContractStatus;
 use chancery_core::{Amount, Currency, Date, TimestampMs};
 use chancery_ledger::GrantStatus;
 use time::{OffsetDateTime, UtcOffset};
@@ -147,6 +149,54 @@ impl Lang {
             RevokeMember => self.t("成员注销", "Member revoked"),
             ProposeChange => self.t("治理提案", "Governance proposal"),
             Vote => self.t("治理投票", "Governance vote"),
+            PublishTender => self.t("发布招标", "Tender published"),
+            CloseTender => self.t("招标截止", "Tender closed"),
+            SignContract => self.t("签订合同", "Contract signed"),
+            AmendContract => self.t("合同变更", "Contract amended"),
+            RecordImplementation => self.t("合同履行", "Contract implementation"),
+            TerminateContract => self.t("合同终止", "Contract terminated"),
+        }
+    }
+
+    /// The name of a compliance rule.
+    pub fn compliance_rule(self, r: ComplianceRule) -> &'static str {
+        match r {
+            ComplianceRule::OpenTenderRequired => self.t(
+                "达到公开招标数额标准却未公开招标",
+                "Open tendering required but not used",
+            ),
+            ComplianceRule::BelowRecordLimit => self.t(
+                "低于采购限额标准（提示，非违规）",
+                "Below the procurement limit (a note, not a breach)",
+            ),
+        }
+    }
+
+    /// The name of a procurement method.
+    pub fn method(self, m: ProcurementMethod) -> &'static str {
+        match m {
+            ProcurementMethod::Open => self.t("公开招标", "Open"),
+            ProcurementMethod::Selective => self.t("邀请招标", "Selective"),
+            ProcurementMethod::Limited => self.t("竞争性谈判等有限方式", "Limited"),
+            ProcurementMethod::Direct => self.t("单一来源", "Direct"),
+        }
+    }
+
+    /// The name of a contract status.
+    pub fn contract_status(self, s: ContractStatus) -> &'static str {
+        match s {
+            ContractStatus::Active => self.t("履行中", "Active"),
+            ContractStatus::Complete => self.t("已完成", "Complete"),
+            ContractStatus::Terminated => self.t("已终止", "Terminated"),
+        }
+    }
+
+    /// The name of an implementation step's kind.
+    pub fn step_kind(self, k: ImplementationKind) -> &'static str {
+        match k {
+            ImplementationKind::Milestone => self.t("里程碑", "Milestone"),
+            ImplementationKind::Payment => self.t("付款", "Payment"),
+            ImplementationKind::FinalPayment => self.t("尾款", "Final payment"),
         }
     }
 

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chancery_core::record::{AwardStatus, Record};
-use chancery_core::state::AssetStatus;
+use chancery_core::state::{AssetStatus, ComplianceSubject};
 use chancery_core::{AgencyId, Amount, Currency, Date, Digest, Height};
 use chancery_ledger::explore::AwardOrder;
 use chancery_ledger::{AwardFilter, GrantFilter, GrantStatus, TxRecord};
@@ -24,7 +24,7 @@ const HOME_BLOCKS: u64 = 10;
 /// Transactions listed on one page of a block.
 const BLOCK_TXS_PAGE: usize = 100;
 /// History entries shown on an asset, award or grant page.
-const HISTORY_MAX: usize = 100;
+pub(crate) const HISTORY_MAX: usize = 100;
 /// Results of each kind a search shows.
 const SEARCH_RESULTS_MAX: usize = 20;
 
@@ -387,13 +387,26 @@ fn subject_link(x: &Explorer, l: Lang, r: &Record) -> Markup {
         }
         Record::ProposeChange(p) => html! { (p.proposal_id) },
         Record::Vote(v) => html! { (v.proposal_id) },
+        Record::PublishTender(t) => process_a(&t.ocid, &t.title),
+        Record::CloseTender(t) => process_a(&t.ocid, &t.ocid),
+        Record::SignContract(c) => contract_a(&c.ocid, &c.contract_id),
+        Record::AmendContract(c) => contract_a(&c.ocid, &c.contract_id),
+        Record::RecordImplementation(c) => contract_a(&c.ocid, &c.contract_id),
+        Record::TerminateContract(c) => contract_a(&c.ocid, &c.contract_id),
     }
+}
+
+pub(crate) fn process_a(ocid: &str, text: &str) -> Markup {
+    html! { a href=(url("/process", [("ocid", ocid)])) { (text) } }
+}
+pub(crate) fn contract_a(ocid: &str, id: &str) -> Markup {
+    html! { a href=(url("/contract", [("ocid", ocid), ("id", id)])) { (ocid) "/" (id) } }
 }
 
 fn asset_a(id: &str) -> Markup {
     html! { a href=(url("/asset", [("id", id)])) { (id) } }
 }
-fn award_a(ocid: &str, id: &str, text: &str) -> Markup {
+pub(crate) fn award_a(ocid: &str, id: &str, text: &str) -> Markup {
     html! { a href=(url("/award", [("ocid", ocid), ("id", id)])) { (text) } }
 }
 fn grant_a(id: &str) -> Markup {
@@ -439,7 +452,7 @@ fn tx_page(x: &Explorer, cx: &Ctx, h: &str) -> R {
     )
 }
 
-fn history(x: &Explorer, l: Lang, items: &[TxRecord]) -> Markup {
+pub(crate) fn history(x: &Explorer, l: Lang, items: &[TxRecord]) -> Markup {
     html! {
         ol.timeline {
             @for t in items {
@@ -470,12 +483,35 @@ fn history_detail(x: &Explorer, l: Lang, r: &Record) -> Markup {
         Record::CancelAward(c) => html! { br; (c.reason) },
         Record::RevokeGrant(g) => html! { br; (g.reason) },
         Record::AnchorDocument(d) => html! { br; (d.document.title) },
+        Record::PublishTender(t) => html! {
+            br; (t.title) " · " (l.method(t.method)) " · " (l.t("预算 ", "budget ")) (l.amount(t.budget))
+            " · " (l.t("截止 ", "bids due ")) (l.date(t.submission_deadline))
+        },
+        Record::CloseTender(t) => html! {
+            br; (l.t("收到投标 ", "bids received: ")) (t.bids_received)
+        },
+        Record::AwardProcurement(a) => html! {
+            br; (award_a(&a.ocid, &a.award_id, &a.title)) " · " (l.amount(a.value))
+        },
+        Record::SignContract(c) => html! {
+            br; (contract_a(&c.ocid, &c.contract_id)) " · " (l.amount(c.value))
+            " · " (l.date(c.period_start)) " – " (l.date(c.period_end))
+        },
+        Record::AmendContract(c) => html! {
+            br; (c.rationale)
+            @if let Some(v) = c.value { " · " (l.t("新金额 ", "new value ")) (l.amount(v)) }
+        },
+        Record::RecordImplementation(s) => html! {
+            br; (l.step_kind(s.kind)) " · " (s.title) " · " (l.date(s.date))
+            @if let Some(v) = s.value { " · " (l.amount(v)) }
+        },
+        Record::TerminateContract(t) => html! { br; (t.reason) },
         _ => html! {},
     }
 }
 
 /// The first applied record of a history (the one that created the object).
-fn creation(items: &[TxRecord]) -> Option<&TxRecord> {
+pub(crate) fn creation(items: &[TxRecord]) -> Option<&TxRecord> {
     items
         .iter()
         .find(|t| t.entry.outcome == chancery_core::block::Outcome::Applied)
@@ -704,7 +740,12 @@ fn award_page(x: &Explorer, cx: &Ctx) -> R {
         }
         h2 { (l.t("变更历史", "History")) }
         (history(x, l, &hist.items))
-        p { a href=(format!("/ocds/records/{ocid}")) { (l.t("OCDS 记录包（JSON）", "OCDS record package (JSON)")) } }
+        p {
+            (process_a(ocid, l.t("整个采购流程 »", "The whole procurement process »")))
+            " · "
+            a href=(format!("/ocds/records/{ocid}")) { (l.t("OCDS 记录包（JSON）", "OCDS record package (JSON)")) }
+        }
+        (crate::process::compliance_box(x, l, &ComplianceSubject::Award(ocid.into(), id.into()))?)
         (proof_box(x, l, &a.last_tx, last.index, last.entry.height.0))
     };
     page(title, body)

@@ -246,6 +246,56 @@ fn records(kind: RecordKind, tag: &str, n: usize) -> (Signed, Signed) {
                 (reg, rev)
             }
         }
+        PublishTender | CloseTender => {
+            use chancery_ledger::testing::process as p;
+            let tenders: Signed = ids
+                .iter()
+                .map(|i| {
+                    (
+                        ProcurementOfficer,
+                        p::tender(i, "mof", ProcurementMethod::Open, 5_000_000),
+                    )
+                })
+                .collect();
+            if kind == PublishTender {
+                (vec![], tenders)
+            } else {
+                let closes = ids
+                    .iter()
+                    .map(|i| (ProcurementOfficer, p::close(i, p::day(3, 22))))
+                    .collect();
+                (tenders, closes)
+            }
+        }
+        SignContract | AmendContract | RecordImplementation | TerminateContract => {
+            use chancery_ledger::testing::process as p;
+            let awards: Signed = ids.iter().map(|i| (ProcurementOfficer, award(i))).collect();
+            let contract = |i: &String| p::contract("ocds-bench", i, i, 10_000, p::day(4, 1));
+            let contracts: Signed = ids
+                .iter()
+                .map(|i| (ProcurementOfficer, contract(i)))
+                .collect();
+            if kind == SignContract {
+                (awards, contracts)
+            } else {
+                let step = |i: &String| match kind {
+                    AmendContract => p::amend("ocds-bench", i, 9_000, p::day(5, 1)),
+                    RecordImplementation => p::step(
+                        "ocds-bench",
+                        i,
+                        ImplementationKind::Payment,
+                        Some(5_000),
+                        p::day(5, 1),
+                    ),
+                    _ => p::terminate("ocds-bench", i, p::day(5, 1)),
+                };
+                let before = awards.into_iter().chain(contracts).collect();
+                (
+                    before,
+                    ids.iter().map(|i| (ProcurementOfficer, step(i))).collect(),
+                )
+            }
+        }
         ProposeChange | Vote => {
             let propose = |i: usize, id: &String| {
                 (

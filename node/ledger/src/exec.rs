@@ -177,7 +177,7 @@ impl<'a> Exec<'a> {
         })
     }
 
-    fn award(&self, ocid: &str, award: &str) -> Result<Option<AwardState>, LedgerError> {
+    pub(crate) fn award(&self, ocid: &str, award: &str) -> Result<Option<AwardState>, LedgerError> {
         Ok(
             match self.get(&StateKey::Award(ocid.to_string(), award.to_string()))? {
                 Some(StateValue::Award(a)) => Some(a),
@@ -234,6 +234,8 @@ impl<'a> Exec<'a> {
     /// - RevokeMember: agency = acting agency (`WrongAgency`); the key is a not revoked
     ///   member of that agency (`MemberUnknown`).
     /// - ProposeChange, Vote: see `governance.rs`.
+    /// - The procurement process (tender, contract, implementation) and the rules it adds
+    ///   to AwardProcurement and AmendAward: see `procure.rs`.
     fn rules(
         &self,
         record: &Record,
@@ -255,6 +257,12 @@ impl<'a> Exec<'a> {
             Record::RevokeMember(r) => self.revoke_member(r, agency),
             Record::ProposeChange(r) => self.propose_change(r, agency, signer, tx),
             Record::Vote(r) => self.vote(r, agency, signer, tx),
+            Record::PublishTender(r) => self.publish_tender(r, agency, tx),
+            Record::CloseTender(r) => self.close_tender(r, agency, tx),
+            Record::SignContract(r) => self.sign_contract(r, agency, tx),
+            Record::AmendContract(r) => self.amend_contract(r, agency, tx),
+            Record::RecordImplementation(r) => self.record_implementation(r, agency, tx),
+            Record::TerminateContract(r) => self.terminate_contract(r, agency, tx),
         }
     }
 
@@ -333,23 +341,28 @@ impl<'a> Exec<'a> {
         agency: &AgencyId,
         tx: TxHash,
     ) -> Result<Rule, LedgerError> {
-        Ok(if r.purchaser != *agency {
-            Err(NotPurchaser)
-        } else if self.award(&r.ocid, &r.award_id)?.is_some() {
-            Err(AwardExists)
-        } else {
-            Ok(vec![(
-                StateKey::Award(r.ocid.clone(), r.award_id.clone()),
-                StateValue::Award(AwardState {
-                    purchaser: agency.clone(),
-                    status: r.status,
-                    value: r.value,
-                    award_date: r.award_date,
-                    suppliers: r.suppliers.clone(),
-                    last_tx: tx,
-                }),
-            )])
-        })
+        if r.purchaser != *agency {
+            return Ok(Err(NotPurchaser));
+        }
+        if self.award(&r.ocid, &r.award_id)?.is_some() {
+            return Ok(Err(AwardExists));
+        }
+        let mut writes = match self.award_in_process(r, agency)? {
+            Ok(w) => w,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        writes.push((
+            StateKey::Award(r.ocid.clone(), r.award_id.clone()),
+            StateValue::Award(AwardState {
+                purchaser: agency.clone(),
+                status: r.status,
+                value: r.value,
+                award_date: r.award_date,
+                suppliers: r.suppliers.clone(),
+                last_tx: tx,
+            }),
+        ));
+        Ok(Ok(writes))
     }
 
     fn amend_award(
@@ -374,10 +387,15 @@ impl<'a> Exec<'a> {
                     return Ok(Err(Malformed));
                 }
                 a.last_tx = tx;
-                Ok(vec![(
+                let mut writes = match r.value {
+                    Some(v) => self.award_value_changed(&r.ocid, &r.award_id, agency, v)?,
+                    None => vec![],
+                };
+                writes.push((
                     StateKey::Award(r.ocid.clone(), r.award_id.clone()),
                     StateValue::Award(a),
-                )])
+                ));
+                Ok(writes)
             }
         })
     }
@@ -517,6 +535,10 @@ pub(crate) fn index_keys(
     out.insert(K::new(KIND_TIME).b(&[kind]).n(time.0).n(index).done());
     let subject = |class: u8, s: &K| K::new(SUBJECT).b(&[class]).b(&s.0).n(index).done();
     let award_id = |o: &str, a: &str| K::default().s(o).s(a);
+    // Every record of a contracting process is found by its ocid too (the process page).
+    if let Some(ocid) = record.ocid() {
+        out.insert(subject(CLASS_PROCESS, &K::default().s(ocid)));
+    }
     match record {
         Record::RegisterAsset(r) => {
             out.insert(subject(CLASS_ASSET, &K::default().s(&r.asset_id)));
@@ -624,6 +646,22 @@ pub(crate) fn index_keys(
         // does depends on the state, not on the vote alone: the indexer adds those
         // entries (`indexer.rs`, `passed_keys`).
         Record::ProposeChange(_) | Record::Vote(_) => {}
+        Record::PublishTender(_) | Record::CloseTender(_) => {}
+        Record::SignContract(r) => {
+            let id = award_id(&r.ocid, &r.contract_id);
+            out.insert(subject(CLASS_CONTRACT, &id));
+            // The award's history shows the contracts signed against it.
+            out.insert(subject(CLASS_AWARD, &award_id(&r.ocid, &r.award_id)));
+        }
+        Record::AmendContract(r) => {
+            out.insert(subject(CLASS_CONTRACT, &award_id(&r.ocid, &r.contract_id)));
+        }
+        Record::RecordImplementation(r) => {
+            out.insert(subject(CLASS_CONTRACT, &award_id(&r.ocid, &r.contract_id)));
+        }
+        Record::TerminateContract(r) => {
+            out.insert(subject(CLASS_CONTRACT, &award_id(&r.ocid, &r.contract_id)));
+        }
     }
     out
 }

@@ -10,7 +10,8 @@
 //!   removed: approvals pass the threshold in force -> the changes apply (if one breaks an
 //!   invariant, the vote is rejected with that code and nothing changes); approvals can no
 //!   longer pass it -> failed.
-//! - Changes: agencies and admin keys at once; validators and parameters in a pending
+//! - Changes: agencies, admin keys and procurement limit standards (whose agencies must
+//!   exist: `UnknownAgency`) at once; validators and parameters in a pending
 //!   epoch that starts `epoch_delay_blocks` blocks after the block that passed it.
 //!
 //! Invariants: `UnknownAgency` (an agency that does not exist or was removed),
@@ -445,6 +446,19 @@ impl Exec<'_> {
                 Change::SetParams { params } => {
                     next_params = params.clone();
                     epoch_change = true;
+                }
+                Change::SetProcurementLimits { limits } => {
+                    for r in &limits.rules {
+                        for a in &r.agencies {
+                            if w.agency(a)?.is_none() {
+                                return Ok(Err(UnknownAgency));
+                            }
+                        }
+                    }
+                    w.put(
+                        StateKey::ProcurementLimits,
+                        StateValue::ProcurementLimits(limits.clone()),
+                    );
                 }
             }
         }

@@ -523,7 +523,8 @@ pub(crate) fn passed_keys_with(
             Change::AddValidator { .. }
             | Change::RemoveValidator { .. }
             | Change::RotateValidatorKeys { .. }
-            | Change::SetParams { .. } => {}
+            | Change::SetParams { .. }
+            | Change::SetProcurementLimits { .. } => {}
         }
     }
     Ok(out)

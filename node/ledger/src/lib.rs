@@ -35,6 +35,7 @@ pub mod explore;
 mod governance;
 mod indexer;
 mod logtree;
+mod procure;
 mod proofs;
 mod query;
 pub mod schema;
@@ -606,6 +607,14 @@ fn genesis_governance(g: &Genesis) -> Result<Vec<(StateKey, StateValue)>, Ledger
         StateKey::EpochSet(set.epoch),
         StateValue::ValidatorSet(set.clone()),
     ));
+    // Only a genesis with standards has the entry: every earlier genesis state (and its
+    // root) is unchanged.
+    if !g.procurement_limits.is_empty() {
+        out.push((
+            StateKey::ProcurementLimits,
+            StateValue::ProcurementLimits(g.procurement_limits.clone()),
+        ));
+    }
     for v in &set.validators {
         for (key, key_use) in [
             (StateKey::ValidatorKey(v.consensus_key), KeyUse::Consensus),

@@ -19,7 +19,10 @@ use crate::{corrupt, decode_at, Ledger, LedgerError};
 use chancery_core::block::{Block, LogEntry};
 use chancery_core::cert::Certificate;
 use chancery_core::record::{AwardStatus, RecordKind};
-use chancery_core::state::{AssetState, AwardState, GrantState, MemberState, StateKey, StateValue};
+use chancery_core::state::{
+    AssetState, AwardState, ComplianceState, ComplianceSubject, ContractState, GrantState,
+    MemberState, StateKey, StateValue, TenderState,
+};
 use chancery_core::{AgencyId, Amount, Date, Height, PublicKey, TimestampMs, TxHash};
 use chancery_storage::Column;
 use serde::{Deserialize, Serialize};
@@ -563,6 +566,84 @@ impl Ledger {
             .s(award_id)
             .done();
         self.records(p, cursor, limit)
+    }
+
+    /// Every record of a contracting process (tender, awards, contracts, implementation,
+    /// amendments, cancellations), oldest first.
+    pub fn process_history(
+        &self,
+        ocid: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let p = KeyBuf::new(ix::SUBJECT)
+            .b(&[ix::CLASS_PROCESS])
+            .s(ocid)
+            .done();
+        self.records(p, cursor, limit)
+    }
+
+    /// Records about a contract (signature, amendments, milestones, payments,
+    /// termination), oldest first.
+    pub fn contract_history(
+        &self,
+        ocid: &str,
+        contract_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<TxRecord>, LedgerError> {
+        let p = KeyBuf::new(ix::SUBJECT)
+            .b(&[ix::CLASS_CONTRACT])
+            .s(ocid)
+            .s(contract_id)
+            .done();
+        self.records(p, cursor, limit)
+    }
+
+    /// Current state of a process's tender.
+    pub fn tender(&self, ocid: &str) -> Result<Option<TenderState>, LedgerError> {
+        Ok(
+            match self.state_value(&StateKey::Tender(ocid.to_string()))? {
+                Some(StateValue::Tender(t)) => Some(t),
+                _ => None,
+            },
+        )
+    }
+
+    /// Current state of a contract.
+    pub fn contract(
+        &self,
+        ocid: &str,
+        contract_id: &str,
+    ) -> Result<Option<ContractState>, LedgerError> {
+        let key = StateKey::Contract(ocid.to_string(), contract_id.to_string());
+        Ok(match self.state_value(&key)? {
+            Some(StateValue::Contract(c)) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The limit-standard assessment of a tender, award or contract, if one was made.
+    pub fn compliance(
+        &self,
+        subject: &ComplianceSubject,
+    ) -> Result<Option<ComplianceState>, LedgerError> {
+        Ok(
+            match self.state_value(&StateKey::Compliance(subject.clone()))? {
+                Some(StateValue::Compliance(c)) => Some(c),
+                _ => None,
+            },
+        )
+    }
+
+    /// The procurement limit standards in force (empty: none).
+    pub fn procurement_limits(
+        &self,
+    ) -> Result<chancery_core::procurement::ProcurementLimits, LedgerError> {
+        Ok(match self.state_value(&StateKey::ProcurementLimits)? {
+            Some(StateValue::ProcurementLimits(l)) => l,
+            _ => Default::default(),
+        })
     }
 
     /// Records about a grant, oldest first.

@@ -217,6 +217,10 @@ pub mod ix {
     pub const CLASS_GRANT: u8 = b'g';
     /// Member subjects (32-byte key).
     pub const CLASS_MEMBER: u8 = b'm';
+    /// Contracting process subjects (`ocid\0`): every record of the process.
+    pub const CLASS_PROCESS: u8 = b'p';
+    /// Contract subjects (`ocid\0contract\0`).
+    pub const CLASS_CONTRACT: u8 = b'c';
 }
 
 /// Builds an index key.

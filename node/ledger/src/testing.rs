@@ -150,6 +150,7 @@ pub mod fixture {
                     ..ChainParams::default()
                 },
                 crypto: Default::default(),
+                procurement_limits: Default::default(),
             };
             Fixture {
                 genesis,
@@ -325,8 +326,13 @@ pub mod governed {
 
         /// The fixture's chain with its genesis parameters edited.
         pub fn with_params(edit: impl FnOnce(&mut ChainParams)) -> Chain {
+            Chain::with_genesis(|g| edit(&mut g.params))
+        }
+
+        /// The fixture's chain with its genesis edited (its keys stay the fixture's).
+        pub fn with_genesis(edit: impl FnOnce(&mut chancery_core::genesis::Genesis)) -> Chain {
             let mut fx = Fixture::new();
-            edit(&mut fx.genesis.params);
+            edit(&mut fx.genesis);
             let store: Arc<dyn Store> = Arc::new(MemStore::new());
             let ledger = Arc::new(Ledger::open(store.clone(), &fx.genesis).unwrap());
             let keys = fx
@@ -598,5 +604,176 @@ pub mod governed {
             consensus_key: Some(key.public()),
             network_key: None,
         }
+    }
+}
+
+/// Records of a contracting process, with plain defaults, for tests and benchmarks:
+/// values in yuan of CNY, dates as (month, day) of 2026.
+#[allow(clippy::expect_used)]
+pub mod process {
+    use chancery_core::procurement::{LimitRule, ProcurementLimits};
+    use chancery_core::record::{
+        AmendContract, AwardProcurement, AwardStatus, CloseTender, ImplementationKind, Item,
+        ProcurementMethod, PublishTender, Record, RecordImplementation, Restricted, SignContract,
+        Supplier, TerminateContract,
+    };
+    use chancery_core::{AgencyId, Amount, Currency, Date};
+
+    /// A day of 2026.
+    pub fn day(month: u8, day: u8) -> Date {
+        Date::new(2026, month, day).expect("a real day of 2026")
+    }
+
+    /// `yuan` CNY.
+    pub fn cny(yuan: u64) -> Amount {
+        Amount {
+            minor: yuan * 100,
+            currency: Currency::CNY,
+        }
+    }
+
+    /// One standard for every agency: open tendering from 4,000,000 yuan, no process
+    /// needed below 1,000,000 yuan.
+    pub fn limits() -> ProcurementLimits {
+        ProcurementLimits {
+            rules: vec![LimitRule {
+                name: "central".into(),
+                agencies: vec![],
+                open_tender_from: cny(4_000_000),
+                record_from: cny(1_000_000),
+            }],
+        }
+    }
+
+    fn supplier() -> Supplier {
+        Supplier {
+            name: "北京某科技有限公司".into(),
+            credit_code: "91110108MA01ABCD2X".into(),
+        }
+    }
+
+    /// A tender of `purchaser` published on 2026-03-01, bids due 2026-03-21.
+    pub fn tender(ocid: &str, purchaser: &str, method: ProcurementMethod, yuan: u64) -> Record {
+        Record::PublishTender(PublishTender {
+            ocid: ocid.into(),
+            title: format!("tender {ocid}"),
+            description: String::new(),
+            purchaser: AgencyId(purchaser.into()),
+            method,
+            method_details: String::new(),
+            budget: cny(yuan),
+            items: vec![Item {
+                id: "1".into(),
+                description: "servers".into(),
+                classification_scheme: String::new(),
+                classification_id: String::new(),
+                quantity: 10,
+                unit: "台".into(),
+                unit_value: None,
+            }],
+            publish_date: day(3, 1),
+            submission_deadline: day(3, 21),
+            documents: vec![],
+        })
+    }
+
+    /// Close the tender on `date` with three bids, bidders sealed.
+    pub fn close(ocid: &str, date: Date) -> Record {
+        Record::CloseTender(CloseTender {
+            ocid: ocid.into(),
+            date,
+            bids_received: 3,
+            bidders: Restricted::Sealed(chancery_core::Digest([5; 32])),
+        })
+    }
+
+    /// An active award of `yuan` on `date`.
+    pub fn award(
+        ocid: &str,
+        award_id: &str,
+        purchaser: &str,
+        method: ProcurementMethod,
+        yuan: u64,
+        date: Date,
+    ) -> Record {
+        Record::AwardProcurement(AwardProcurement {
+            ocid: ocid.into(),
+            award_id: award_id.into(),
+            project_number: format!("P-{ocid}"),
+            title: format!("award {award_id}"),
+            description: String::new(),
+            purchaser: AgencyId(purchaser.into()),
+            method,
+            method_details: String::new(),
+            suppliers: vec![supplier()],
+            value: cny(yuan),
+            award_date: date,
+            status: AwardStatus::Active,
+            items: vec![],
+            documents: vec![],
+        })
+    }
+
+    /// A contract of `yuan` against `award_id`, signed on `date`, running to 2026-12-31.
+    pub fn contract(
+        ocid: &str,
+        contract_id: &str,
+        award_id: &str,
+        yuan: u64,
+        date: Date,
+    ) -> Record {
+        Record::SignContract(SignContract {
+            ocid: ocid.into(),
+            contract_id: contract_id.into(),
+            award_id: award_id.into(),
+            title: format!("contract {contract_id}"),
+            value: cny(yuan),
+            signed_date: date,
+            period_start: date,
+            period_end: day(12, 31),
+            documents: vec![],
+        })
+    }
+
+    /// A milestone or payment (`yuan` if given) on `date`.
+    pub fn step(
+        ocid: &str,
+        contract_id: &str,
+        kind: ImplementationKind,
+        yuan: Option<u64>,
+        date: Date,
+    ) -> Record {
+        Record::RecordImplementation(RecordImplementation {
+            ocid: ocid.into(),
+            contract_id: contract_id.into(),
+            kind,
+            title: format!("{kind:?}"),
+            date,
+            value: yuan.map(cny),
+            documents: vec![],
+        })
+    }
+
+    /// A new contract value on `date`.
+    pub fn amend(ocid: &str, contract_id: &str, yuan: u64, date: Date) -> Record {
+        Record::AmendContract(AmendContract {
+            ocid: ocid.into(),
+            contract_id: contract_id.into(),
+            rationale: "scope extended".into(),
+            date,
+            value: Some(cny(yuan)),
+            period_end: None,
+            documents: vec![],
+        })
+    }
+
+    /// Terminate on `date`.
+    pub fn terminate(ocid: &str, contract_id: &str, date: Date) -> Record {
+        Record::TerminateContract(TerminateContract {
+            ocid: ocid.into(),
+            contract_id: contract_id.into(),
+            date,
+            reason: "supplier defaulted".into(),
+        })
     }
 }

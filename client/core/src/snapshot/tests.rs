@@ -43,6 +43,7 @@ fn genesis() -> Genesis {
         },
         params: ChainParams::default(),
         crypto: Default::default(),
+        procurement_limits: Default::default(),
     }
 }
 

@@ -322,7 +322,7 @@ pub const OPERATORS: [Operator; 8] = [
 /// Every `VoteKind`.
 pub const VOTE_KINDS: [VoteKind; 3] = [VoteKind::Notarize, VoteKind::Nullify, VoteKind::Finalize];
 /// Every `ReasonCode`.
-pub const REASON_CODES: [ReasonCode; 37] = {
+pub const REASON_CODES: [ReasonCode; 48] = {
     use ReasonCode::*;
     [
         WrongChain,
@@ -362,8 +362,26 @@ pub const REASON_CODES: [ReasonCode; 37] = {
         KeyReused,
         ValidatorSetTooSmall,
         LimitExceeded,
+        TenderExists,
+        TenderUnknown,
+        TenderClosed,
+        TenderOpen,
+        DatesOutOfOrder,
+        AwardNotActive,
+        ContractExists,
+        ContractUnknown,
+        ContractClosed,
+        CurrencyMismatch,
+        PaymentExceedsContract,
     ]
 };
+
+/// Every `ImplementationKind`.
+pub const IMPLEMENTATION_KINDS: [ImplementationKind; 3] = [
+    ImplementationKind::Milestone,
+    ImplementationKind::Payment,
+    ImplementationKind::FinalPayment,
+];
 
 /// Position of each variant in the lists above. The matches are exhaustive, so adding a
 /// variant to the kernel breaks this function until the variant is listed (and therefore
@@ -502,6 +520,24 @@ pub fn variant_positions() -> Vec<(&'static str, usize, usize)> {
             KeyReused => 34,
             ValidatorSetTooSmall => 35,
             LimitExceeded => 36,
+            TenderExists => 37,
+            TenderUnknown => 38,
+            TenderClosed => 39,
+            TenderOpen => 40,
+            DatesOutOfOrder => 41,
+            AwardNotActive => 42,
+            ContractExists => 43,
+            ContractUnknown => 44,
+            ContractClosed => 45,
+            CurrencyMismatch => 46,
+            PaymentExceedsContract => 47,
+        }
+    }
+    fn ik(v: ImplementationKind) -> usize {
+        match v {
+            ImplementationKind::Milestone => 0,
+            ImplementationKind::Payment => 1,
+            ImplementationKind::FinalPayment => 2,
         }
     }
     fn rr(v: &RecordRef) -> usize {
@@ -547,6 +583,9 @@ pub fn variant_positions() -> Vec<(&'static str, usize, usize)> {
     }
     for (i, v) in REASON_CODES.iter().enumerate() {
         push("ReasonCode", i, rc(*v));
+    }
+    for (i, v) in IMPLEMENTATION_KINDS.iter().enumerate() {
+        push("ImplementationKind", i, ik(*v));
     }
     let refs = [
         RecordRef::None,
@@ -1050,7 +1089,170 @@ pub fn record_of_kind(kind: RecordKind, lists: Lists) -> BoxedStrategy<Record> {
             .prop_map(Record::ProposeChange)
             .boxed(),
         RecordKind::Vote => vote().prop_map(Record::Vote).boxed(),
+        RecordKind::PublishTender => publish_tender(lists)
+            .prop_map(Record::PublishTender)
+            .boxed(),
+        RecordKind::CloseTender => close_tender(lists).prop_map(Record::CloseTender).boxed(),
+        RecordKind::SignContract => sign_contract(lists).prop_map(Record::SignContract).boxed(),
+        RecordKind::AmendContract => amend_contract(lists)
+            .prop_map(Record::AmendContract)
+            .boxed(),
+        RecordKind::RecordImplementation => record_implementation(lists)
+            .prop_map(Record::RecordImplementation)
+            .boxed(),
+        RecordKind::TerminateContract => terminate_contract()
+            .prop_map(Record::TerminateContract)
+            .boxed(),
     }
+}
+
+/// Two dates, in order.
+fn ordered_dates() -> BoxedStrategy<(Date, Date)> {
+    (date(), date())
+        .prop_map(|(a, b)| (a.min(b), a.max(b)))
+        .boxed()
+}
+
+/// A `PublishTender`: its deadline never before it opens.
+pub fn publish_tender(lists: Lists) -> BoxedStrategy<PublishTender> {
+    (
+        (
+            ident(),
+            nonempty(NAME_BYTES_MAX),
+            text(TEXT_BYTES_MAX),
+            agency(),
+        ),
+        (one_of(&PROCUREMENT_METHODS), text(NAME_BYTES_MAX), amount()),
+        (items(lists), ordered_dates(), documents(lists)),
+    )
+        .prop_map(
+            |(
+                (ocid, title, description, purchaser),
+                (method, method_details, budget),
+                (items, (publish_date, submission_deadline), documents),
+            )| PublishTender {
+                ocid,
+                title,
+                description,
+                purchaser,
+                method,
+                method_details,
+                budget,
+                items,
+                publish_date,
+                submission_deadline,
+                documents,
+            },
+        )
+        .boxed()
+}
+
+/// A `CloseTender`: disclosed bidders never outnumber the bids.
+pub fn close_tender(lists: Lists) -> BoxedStrategy<CloseTender> {
+    (ident(), date(), any::<u32>(), restricted(suppliers(lists)))
+        .prop_map(|(ocid, date, bids, bidders)| {
+            let bids_received = match &bidders {
+                Restricted::Open(b) => bids.max(b.len() as u32),
+                Restricted::Sealed(_) => bids,
+            };
+            CloseTender {
+                ocid,
+                date,
+                bids_received,
+                bidders,
+            }
+        })
+        .boxed()
+}
+
+/// A `SignContract`: signed, started and ended in order.
+pub fn sign_contract(lists: Lists) -> BoxedStrategy<SignContract> {
+    (
+        (ident(), ident(), ident(), nonempty(NAME_BYTES_MAX)),
+        (amount(), ordered_dates(), date(), documents(lists)),
+    )
+        .prop_map(
+            |((ocid, contract_id, award_id, title), (value, (signed, start), end, documents))| {
+                SignContract {
+                    ocid,
+                    contract_id,
+                    award_id,
+                    title,
+                    value,
+                    signed_date: signed,
+                    period_start: start,
+                    period_end: end.max(start),
+                    documents,
+                }
+            },
+        )
+        .boxed()
+}
+
+/// An `AmendContract`: it changes the value, the end of the period, or both.
+pub fn amend_contract(lists: Lists) -> BoxedStrategy<AmendContract> {
+    (
+        (ident(), ident(), nonempty(TEXT_BYTES_MAX), date()),
+        (
+            proptest::option::of(amount()),
+            proptest::option::of(date()),
+            documents(lists),
+        ),
+    )
+        .prop_map(
+            |((ocid, contract_id, rationale, date), (value, period_end, documents))| {
+                let period_end = match (value, period_end) {
+                    (None, None) => Some(date),
+                    (_, p) => p,
+                };
+                AmendContract {
+                    ocid,
+                    contract_id,
+                    rationale,
+                    date,
+                    value,
+                    period_end,
+                    documents,
+                }
+            },
+        )
+        .boxed()
+}
+
+/// A `RecordImplementation`: a payment always has a value.
+pub fn record_implementation(lists: Lists) -> BoxedStrategy<RecordImplementation> {
+    (
+        (ident(), ident(), one_of(&IMPLEMENTATION_KINDS)),
+        (nonempty(NAME_BYTES_MAX), date(), amount(), any::<bool>()),
+        documents(lists),
+    )
+        .prop_map(
+            |((ocid, contract_id, kind), (title, date, v, milestone_value), documents)| {
+                let value = (kind != ImplementationKind::Milestone || milestone_value).then_some(v);
+                RecordImplementation {
+                    ocid,
+                    contract_id,
+                    kind,
+                    title,
+                    date,
+                    value,
+                    documents,
+                }
+            },
+        )
+        .boxed()
+}
+
+/// A `TerminateContract`.
+pub fn terminate_contract() -> BoxedStrategy<TerminateContract> {
+    (ident(), ident(), date(), nonempty(TEXT_BYTES_MAX))
+        .prop_map(|(ocid, contract_id, date, reason)| TerminateContract {
+            ocid,
+            contract_id,
+            date,
+            reason,
+        })
+        .boxed()
 }
 
 /// A record of any kind (each kind equally likely).
@@ -1510,6 +1712,7 @@ pub fn genesis() -> BoxedStrategy<Genesis> {
                 validators,
                 params,
                 crypto: Default::default(),
+                procurement_limits: Default::default(),
             },
         )
         .boxed()

@@ -335,7 +335,106 @@ pub fn records() -> Vec<Record> {
         Record::RevokeMember(revoke_member()),
         Record::ProposeChange(propose_change()),
         Record::Vote(vote()),
+        Record::PublishTender(publish_tender()),
+        Record::CloseTender(close_tender()),
+        Record::SignContract(sign_contract()),
+        Record::AmendContract(amend_contract()),
+        Record::RecordImplementation(record_implementation()),
+        Record::TerminateContract(terminate_contract()),
     ]
+}
+
+/// The tender of the NDRC award's process.
+pub fn publish_tender() -> PublishTender {
+    PublishTender {
+        ocid: "ocds-c4nc3r-ndrc-2026-0042".into(),
+        title: "国家发展改革委政务云平台运维服务采购项目".into(),
+        description: "公开招标，两个包。".into(),
+        purchaser: agency("ndrc"),
+        method: ProcurementMethod::Open,
+        method_details: "公开招标".into(),
+        budget: cny(4_000_000, 0),
+        items: award_procurement().items,
+        publish_date: date(2026, 6, 20),
+        submission_deadline: date(2026, 7, 15),
+        documents: vec![DocumentRef {
+            hash: doc_hash("招标文件 NDRC-ZB-2026-0042"),
+            kind: "tenderNotice".into(),
+            title: "招标公告及招标文件".into(),
+            url: "https://example.gov.cn/ndrc/tenders/2026-0042.pdf".into(),
+        }],
+    }
+}
+
+/// Bids are in; bidders disclosed.
+pub fn close_tender() -> CloseTender {
+    CloseTender {
+        ocid: "ocds-c4nc3r-ndrc-2026-0042".into(),
+        date: date(2026, 7, 15),
+        bids_received: 5,
+        bidders: Restricted::Open(vec![supplier_a(), supplier_b()]),
+    }
+}
+
+/// The contract of the NDRC award.
+pub fn sign_contract() -> SignContract {
+    SignContract {
+        ocid: "ocds-c4nc3r-ndrc-2026-0042".into(),
+        contract_id: "contract-1".into(),
+        award_id: "award-1".into(),
+        title: "政务云平台运维服务合同".into(),
+        value: cny(3_860_000, 0),
+        signed_date: date(2026, 8, 20),
+        period_start: date(2026, 9, 1),
+        period_end: date(2028, 8, 31),
+        documents: vec![DocumentRef {
+            hash: doc_hash("合同 NDRC-HT-2026-0042"),
+            kind: "contractSigned".into(),
+            title: "政务云平台运维服务合同（已签署）".into(),
+            url: String::new(),
+        }],
+    }
+}
+
+/// The contract's period extended.
+pub fn amend_contract() -> AmendContract {
+    AmendContract {
+        ocid: "ocds-c4nc3r-ndrc-2026-0042".into(),
+        contract_id: "contract-1".into(),
+        rationale: "增加等保测评复测服务，金额与期限相应调整。".into(),
+        date: date(2026, 11, 2),
+        value: Some(cny(3_900_000, 0)),
+        period_end: Some(date(2028, 12, 31)),
+        documents: vec![],
+    }
+}
+
+/// The first payment.
+pub fn record_implementation() -> RecordImplementation {
+    RecordImplementation {
+        ocid: "ocds-c4nc3r-ndrc-2026-0042".into(),
+        contract_id: "contract-1".into(),
+        kind: ImplementationKind::Payment,
+        title: "首期款（30%）".into(),
+        date: date(2026, 9, 10),
+        value: Some(cny(1_158_000, 0)),
+        documents: vec![DocumentRef {
+            hash: doc_hash("付款凭证 2026-09-10"),
+            kind: "invoice".into(),
+            title: "国库集中支付凭证".into(),
+            url: String::new(),
+        }],
+    }
+}
+
+/// A contract ended early.
+pub fn terminate_contract() -> TerminateContract {
+    TerminateContract {
+        ocid: "ocds-c4nc3r-mohurd-2026-0107".into(),
+        contract_id: "contract-1".into(),
+        date: date(2026, 10, 20),
+        reason: "供应商严重违约，经协商解除合同。".into(),
+    }
 }
 
 /// The consortium's agencies: (id, Chinese name, English name).
@@ -420,6 +519,7 @@ pub fn genesis() -> Genesis {
             epoch_delay_blocks: 2,
         },
         crypto: Default::default(),
+        procurement_limits: Default::default(),
     }
 }
 
