@@ -1,9 +1,10 @@
-//! The Open Contracting Data Standard (OCDS 1.1) export of procurement awards.
+//! The Open Contracting Data Standard (OCDS 1.1) export of the procurement process.
 //!
 //! - `GET /ocds/releases?from=YYYY-MM-DD&to=YYYY-MM-DD&purchaser=&cursor=&limit=`: a
-//!   release package of the award, amendment and cancellation records finalized in the
-//!   date range (block time, UTC, both days included), oldest first; the next page's URL is
-//!   in `links.next` and in a `Link: <...>; rel="next"` header.
+//!   release package of the procurement records (tender, award, contract and
+//!   implementation stages) finalized in the date range (block time, UTC, both days
+//!   included), oldest first; the next page's URL is in `links.next` and in a
+//!   `Link: <...>; rel="next"` header.
 //! - `GET /ocds/records/{ocid}`: a record package with every release of the contracting
 //!   process and a compiled release (OCDS merge: objects merged, arrays of objects with
 //!   `id` merged by id, other values replaced).
@@ -14,6 +15,22 @@
 //! `amendments` entry), a cancellation `awardCancellation` (status `cancelled`). Each
 //! release's award carries a document of type `x_chanceryReceipt` whose URL is the
 //! record's receipt (`/v1/receipts/{tx}`), checkable offline with `chancery verify`.
+//!
+//! The other stages (issue 22): a published tender is a release tagged `tender` (status
+//! `active`, `tenderPeriod`, budget as `tender.value`), its close `tenderUpdate` (status
+//! `complete`, `numberOfTenderers`, disclosed bidders as `tenderers` and `tenderer`
+//! parties); a signed contract `contract` (`awardID`, `dateSigned`, `period`), its
+//! amendment `contractAmendment`, a milestone or payment `implementation` (a payment is a
+//! `transactions` entry paid by the buyer, a milestone a `milestones` entry met on its
+//! date; a final payment also sets the contract `terminated`, OCDS's status for a contract
+//! that has come to a close), a termination `contractTermination`. Stage documents and the
+//! receipt go in the stage's `documents` (tender, award, contract; implementation steps in
+//! `implementation.documents`).
+//!
+//! Limit standards: where the ledger assessed a tender, award or contract, its object
+//! carries the extension field `x_chanceryCompliance` (the flags: rule, standard, limit,
+//! value; empty when compliant) as the state holds it now, and a breach is also stated in
+//! `tender.procurementMethodRationale`.
 
 use crate::locale::major_units;
 use crate::render::agency_name;
@@ -163,6 +180,87 @@ pub fn release_id(ocid: &str, r: &TxRecord) -> String {
     format!("{ocid}-{}", r.index)
 }
 
+/// The purchasing agency of a procurement record, from the record or the ledger's state
+/// (`None` for other kinds, or if the subject is unknown).
+pub fn purchaser_of(
+    ledger: &chancery_ledger::Ledger,
+    rec: &Record,
+) -> Result<Option<AgencyId>, chancery_ledger::LedgerError> {
+    Ok(match rec {
+        Record::AwardProcurement(a) => Some(a.purchaser.clone()),
+        Record::PublishTender(t) => Some(t.purchaser.clone()),
+        Record::AmendAward(a) => ledger.award(&a.ocid, &a.award_id)?.map(|a| a.purchaser),
+        Record::CancelAward(a) => ledger.award(&a.ocid, &a.award_id)?.map(|a| a.purchaser),
+        Record::CloseTender(t) => ledger.tender(&t.ocid)?.map(|t| t.purchaser),
+        Record::SignContract(c) => ledger
+            .contract(&c.ocid, &c.contract_id)?
+            .map(|c| c.purchaser),
+        Record::AmendContract(c) => ledger
+            .contract(&c.ocid, &c.contract_id)?
+            .map(|c| c.purchaser),
+        Record::RecordImplementation(c) => ledger
+            .contract(&c.ocid, &c.contract_id)?
+            .map(|c| c.purchaser),
+        Record::TerminateContract(c) => ledger
+            .contract(&c.ocid, &c.contract_id)?
+            .map(|c| c.purchaser),
+        _ => None,
+    })
+}
+
+/// The subject a release amends within its process: `tender`, `award/<id>` or
+/// `contract/<id>` (for `amendsReleaseID`).
+pub fn stage_key(r: &Record) -> Option<String> {
+    match r {
+        Record::PublishTender(_) | Record::CloseTender(_) => Some("tender".into()),
+        Record::AwardProcurement(_) | Record::AmendAward(_) | Record::CancelAward(_) => {
+            award_key(r).map(|(_, a)| format!("award/{a}"))
+        }
+        Record::SignContract(c) => Some(format!("contract/{}", c.contract_id)),
+        Record::AmendContract(c) => Some(format!("contract/{}", c.contract_id)),
+        Record::RecordImplementation(c) => Some(format!("contract/{}", c.contract_id)),
+        Record::TerminateContract(c) => Some(format!("contract/{}", c.contract_id)),
+        _ => None,
+    }
+}
+
+fn compliance_json(c: &chancery_core::state::ComplianceState) -> Value {
+    Value::Array(
+        c.flags
+            .iter()
+            .map(|f| {
+                json!({
+                    "rule": f.rule.as_str(),
+                    "breach": f.rule.is_breach(),
+                    "standard": f.standard,
+                    "limit": value(f.limit),
+                    "value": value(f.value),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The rationale text of the breaches in `c`, if any.
+fn breach_text(c: &chancery_core::state::ComplianceState) -> Option<String> {
+    let b: Vec<String> = c
+        .flags
+        .iter()
+        .filter(|f| f.rule.is_breach())
+        .map(|f| {
+            format!(
+                "{}: value {} at or above the limit {} of standard {} but method {}",
+                f.rule.as_str(),
+                f.value,
+                f.limit,
+                f.standard,
+                method(c.method)
+            )
+        })
+        .collect();
+    (!b.is_empty()).then(|| b.join("; "))
+}
+
 /// The (ocid, award id) an award-kind record is about.
 pub fn award_key(r: &Record) -> Option<(&str, &str)> {
     match r {
@@ -173,9 +271,8 @@ pub fn award_key(r: &Record) -> Option<(&str, &str)> {
     }
 }
 
-/// The OCDS release of an award, amendment or cancellation record (`None` for other
-/// kinds). `purchaser` is the award's purchaser; `previous` the id of the release this one
-/// amends, if known.
+/// The OCDS release of a procurement record (`None` for other kinds). `purchaser` is the
+/// process's purchaser; `previous` the id of the release this one amends, if known.
 pub fn release(
     x: &Explorer,
     base: &str,
@@ -184,6 +281,9 @@ pub fn release(
     previous: Option<&str>,
 ) -> Option<Value> {
     let rec = &r.entry.tx.body.record;
+    if award_key(rec).is_none() {
+        return stage_release(x, base, r, purchaser, previous);
+    }
     let (ocid, award_id) = award_key(rec)?;
     let id = release_id(ocid, r);
     let buyer = json!({"id": purchaser.as_str(), "name": agency_name(x, crate::locale::Lang::Zh, purchaser)});
@@ -267,6 +367,14 @@ pub fn release(
     }
     docs.push(receipt_document(base, r));
     award.insert("documents".into(), Value::Array(docs));
+    let subject = chancery_core::state::ComplianceSubject::Award(ocid.into(), award_id.into());
+    if let Ok(Some(c)) = x.node.ledger.compliance(&subject) {
+        award.insert("x_chanceryCompliance".into(), compliance_json(&c));
+        if let Some(t) = breach_text(&c) {
+            let tender = rel.entry("tender").or_insert_with(|| json!({}));
+            tender["procurementMethodRationale"] = json!(t);
+        }
+    }
     rel.insert("ocid".into(), json!(ocid));
     rel.insert("id".into(), json!(id));
     rel.insert("date".into(), json!(datetime(r.entry.time)));
@@ -276,6 +384,197 @@ pub fn release(
     rel.insert("parties".into(), Value::Array(parties));
     rel.insert("buyer".into(), buyer);
     rel.insert("awards".into(), json!([Value::Object(award)]));
+    Some(Value::Object(rel))
+}
+
+fn amendment(id: &str, date: Date, rationale: &str, previous: Option<&str>) -> Value {
+    let mut am =
+        json!({"id": id, "date": date_time(date), "rationale": rationale, "releaseID": id});
+    if let Some(p) = previous {
+        am["amendsReleaseID"] = json!(p);
+    }
+    am
+}
+
+/// The release of a tender, contract or implementation record.
+fn stage_release(
+    x: &Explorer,
+    base: &str,
+    r: &TxRecord,
+    purchaser: &AgencyId,
+    previous: Option<&str>,
+) -> Option<Value> {
+    use chancery_core::procurement::ImplementationKind;
+    use chancery_core::state::ComplianceSubject;
+    let rec = &r.entry.tx.body.record;
+    let ocid = rec.ocid()?;
+    let id = release_id(ocid, r);
+    let buyer = json!({"id": purchaser.as_str(), "name": agency_name(x, crate::locale::Lang::Zh, purchaser)});
+    let mut parties = vec![party(x, purchaser, &["buyer", "procuringEntity"])];
+    let mut rel = Map::new();
+    let receipt = receipt_document(base, r);
+    let compliance = |s: ComplianceSubject| x.node.ledger.compliance(&s).ok().flatten();
+    // Every contract object names its award (`awardID` is required in OCDS 1.1).
+    let award_of = |contract: &str| -> Option<String> {
+        x.node
+            .ledger
+            .contract(ocid, contract)
+            .ok()
+            .flatten()
+            .map(|c| c.award_id)
+    };
+    let tag = match rec {
+        Record::PublishTender(t) => {
+            let mut docs: Vec<Value> = t.documents.iter().map(document).collect();
+            docs.push(receipt);
+            let mut tender = json!({
+                "id": t.ocid,
+                "title": t.title,
+                "status": "active",
+                "procurementMethod": method(t.method),
+                "procuringEntity": buyer.clone(),
+                "value": value(t.budget),
+                "tenderPeriod": {"startDate": date_time(t.publish_date), "endDate": date_time(t.submission_deadline)},
+                "documents": docs,
+            });
+            if !t.description.is_empty() {
+                tender["description"] = json!(t.description);
+            }
+            if !t.method_details.is_empty() {
+                tender["procurementMethodDetails"] = json!(t.method_details);
+            }
+            if !t.items.is_empty() {
+                tender["items"] = Value::Array(t.items.iter().map(item).collect());
+            }
+            if let Some(c) = compliance(ComplianceSubject::Tender(t.ocid.clone())) {
+                tender["x_chanceryCompliance"] = compliance_json(&c);
+                if let Some(b) = breach_text(&c) {
+                    tender["procurementMethodRationale"] = json!(b);
+                }
+            }
+            rel.insert("tender".into(), tender);
+            "tender"
+        }
+        Record::CloseTender(t) => {
+            let mut tender = json!({
+                "id": t.ocid,
+                "status": "complete",
+                "numberOfTenderers": t.bids_received,
+                "documents": [receipt],
+            });
+            if let chancery_core::record::Restricted::Open(b) = &t.bidders {
+                tender["tenderers"] = Value::Array(b.iter().map(supplier_ref).collect());
+                parties.extend(b.iter().map(|s| {
+                    let mut p = supplier_party(s);
+                    p["roles"] = json!(["tenderer"]);
+                    p
+                }));
+            }
+            rel.insert("tender".into(), tender);
+            "tenderUpdate"
+        }
+        Record::SignContract(c) => {
+            let mut docs: Vec<Value> = c.documents.iter().map(document).collect();
+            docs.push(receipt);
+            let mut k = json!({
+                "id": c.contract_id,
+                "awardID": c.award_id,
+                "title": c.title,
+                "status": "active",
+                "value": value(c.value),
+                "dateSigned": date_time(c.signed_date),
+                "period": {"startDate": date_time(c.period_start), "endDate": date_time(c.period_end)},
+                "documents": docs,
+            });
+            let s = ComplianceSubject::Contract(c.ocid.clone(), c.contract_id.clone());
+            if let Some(f) = compliance(s) {
+                k["x_chanceryCompliance"] = compliance_json(&f);
+            }
+            rel.insert("contracts".into(), json!([k]));
+            "contract"
+        }
+        Record::AmendContract(c) => {
+            let mut docs: Vec<Value> = c.documents.iter().map(document).collect();
+            docs.push(receipt);
+            let mut k = json!({
+                "id": c.contract_id,
+                "awardID": award_of(&c.contract_id)?,
+                "documents": docs,
+                "amendments": [amendment(&id, c.date, &c.rationale, previous)],
+            });
+            if let Some(v) = c.value {
+                k["value"] = value(v);
+            }
+            if let Some(e) = c.period_end {
+                k["period"] = json!({"endDate": date_time(e)});
+            }
+            rel.insert("contracts".into(), json!([k]));
+            "contractAmendment"
+        }
+        Record::RecordImplementation(s) => {
+            let step_id = r.hash.to_hex();
+            let mut docs: Vec<Value> = s.documents.iter().map(document).collect();
+            docs.push(receipt);
+            let mut imp = json!({"documents": docs});
+            match s.kind {
+                ImplementationKind::Milestone => {
+                    let mut m = json!({
+                        "id": step_id,
+                        "title": s.title,
+                        "type": "delivery",
+                        "status": "met",
+                        "dateMet": date_time(s.date),
+                    });
+                    if let Some(v) = s.value {
+                        m["value"] = value(v);
+                    }
+                    imp["milestones"] = json!([m]);
+                }
+                ImplementationKind::Payment | ImplementationKind::FinalPayment => {
+                    imp["transactions"] = json!([{
+                        "id": step_id,
+                        "source": format!("{base}/v1/receipts/{step_id}"),
+                        "date": date_time(s.date),
+                        "value": s.value.map(value),
+                        "payer": {"id": purchaser.as_str(), "name": agency_name(x, crate::locale::Lang::Zh, purchaser)},
+                        "uri": format!("{base}/tx/{step_id}"),
+                    }]);
+                }
+            }
+            let mut k = json!({
+                "id": s.contract_id,
+                "awardID": award_of(&s.contract_id)?,
+                "implementation": imp,
+            });
+            if s.kind == ImplementationKind::FinalPayment {
+                k["status"] = json!("terminated");
+            }
+            rel.insert("contracts".into(), json!([k]));
+            "implementation"
+        }
+        Record::TerminateContract(t) => {
+            rel.insert(
+                "contracts".into(),
+                json!([{
+                    "id": t.contract_id,
+                    "awardID": award_of(&t.contract_id)?,
+                    "status": "terminated",
+                    "documents": [receipt],
+                    "amendments": [amendment(&id, t.date, &t.reason, previous)],
+                }]),
+            );
+            "contractTermination"
+        }
+        _ => return None,
+    };
+    rel.insert("ocid".into(), json!(ocid));
+    rel.insert("id".into(), json!(id));
+    rel.insert("date".into(), json!(datetime(r.entry.time)));
+    rel.insert("tag".into(), json!([tag]));
+    rel.insert("initiationType".into(), json!("tender"));
+    rel.insert("language".into(), json!("zh"));
+    rel.insert("parties".into(), Value::Array(parties));
+    rel.insert("buyer".into(), buyer);
     Some(Value::Object(rel))
 }
 
@@ -402,14 +701,9 @@ fn releases_package(x: &Explorer, cx: &Ctx) -> Result<(Value, Option<String>), E
     for _ in 0..FILTER_PAGES_MAX {
         let page = ledger.award_releases(from, until, cursor.as_deref(), limit - out.len())?;
         for r in &page.items {
-            let Some((ocid, award_id)) = award_key(&r.entry.tx.body.record) else {
+            let Some(owner) = purchaser_of(ledger, &r.entry.tx.body.record)? else {
                 continue;
             };
-            let owner = match &r.entry.tx.body.record {
-                Record::AwardProcurement(a) => Some(a.purchaser.clone()),
-                _ => ledger.award(ocid, award_id)?.map(|a| a.purchaser),
-            };
-            let Some(owner) = owner else { continue };
             if purchaser.as_ref().is_some_and(|p| *p != owner) {
                 continue;
             }
@@ -462,8 +756,15 @@ pub fn record_package(x: &Explorer, cx: &Ctx, ocid: &str) -> Result<Value, Explo
     let ledger = &x.node.ledger;
     let mut recs: Vec<TxRecord> = Vec::new();
     let mut cursor: Option<String> = None;
+    // Every record of the process; an index written before processes were indexed as a
+    // whole (issue 22) lists the awards only, under the award subjects.
+    let whole = !ledger.process_history(ocid, None, 1)?.items.is_empty();
     loop {
-        let page = ledger.ocid_records(ocid, cursor.as_deref(), 1000)?;
+        let page = if whole {
+            ledger.process_history(ocid, cursor.as_deref(), 1000)?
+        } else {
+            ledger.ocid_records(ocid, cursor.as_deref(), 1000)?
+        };
         recs.extend(
             page.items
                 .into_iter()
@@ -481,20 +782,18 @@ pub fn record_package(x: &Explorer, cx: &Ctx, ocid: &str) -> Result<Value, Explo
     // Oldest first across the process's awards.
     recs.sort_by_key(|r| r.index);
     let mut releases = Vec::new();
-    let mut last_of_award: std::collections::HashMap<String, String> = Default::default();
+    let mut last_of: std::collections::HashMap<String, String> = Default::default();
     for r in &recs {
-        let Some((o, award_id)) = award_key(&r.entry.tx.body.record) else {
-            continue;
-        };
-        if o != ocid {
+        let rec = &r.entry.tx.body.record;
+        if rec.ocid() != Some(ocid) {
             continue;
         }
-        let Some(a) = ledger.award(o, award_id)? else {
+        let (Some(stage), Some(owner)) = (stage_key(rec), purchaser_of(ledger, rec)?) else {
             continue;
         };
-        let prev = last_of_award.get(award_id).cloned();
-        if let Some(rel) = release(x, &cx.base, r, &a.purchaser, prev.as_deref()) {
-            last_of_award.insert(award_id.to_string(), release_id(ocid, r));
+        let prev = last_of.get(&stage).cloned();
+        if let Some(rel) = release(x, &cx.base, r, &owner, prev.as_deref()) {
+            last_of.insert(stage, release_id(ocid, r));
             releases.push(rel);
         }
     }

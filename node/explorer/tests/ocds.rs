@@ -271,3 +271,102 @@ fn the_validator_rejects_a_broken_release() {
     let example = load("award-example.json");
     assert_valid(&v, &example, "the official award example");
 }
+
+/// The whole process (issue 22): every stage is a release of its own tag, the package and
+/// the releases validate against the official schemas, the compiled release follows the
+/// process to its final payment, and the limit-standard flags are in the export.
+#[tokio::test]
+async fn a_process_from_tender_to_final_payment_exports_every_stage_and_validates() {
+    let w = support::process_world();
+    let app = chancery_explorer::router(w.handle());
+    let v = validator("record-package-schema-1.1.5.json");
+    // Each stage's releases alone first: the record package's `oneOf` hides which rule
+    // a release breaks.
+    let rv = validator("release-package-schema-1.1.5.json");
+    let (s, pkg) = get(&app, "/ocds/releases").await;
+    assert_eq!(s, 200, "{pkg}");
+    assert_valid(&rv, &pkg, "release package of every stage");
+    let (s, pkg) = get(&app, &format!("/ocds/records/{}", support::OCID_FULL)).await;
+    assert_eq!(s, 200, "{pkg}");
+    assert_valid(&v, &pkg, "record package of the whole process");
+    let rec = &pkg["records"][0];
+    let rels = rec["releases"].as_array().unwrap();
+    let tags: Vec<&str> = rels.iter().map(|r| r["tag"][0].as_str().unwrap()).collect();
+    assert_eq!(
+        tags,
+        [
+            "tender",
+            "tenderUpdate",
+            "award",
+            "contract",
+            "implementation",
+            "implementation",
+            "contractAmendment",
+            "implementation"
+        ]
+    );
+    // Every stage's release links its receipt.
+    let text = serde_json::to_string(rels).unwrap();
+    assert_eq!(text.matches("x_chanceryReceipt").count(), rels.len());
+    // The amendment says which release of the contract it amends.
+    assert_eq!(
+        rels[6]["contracts"][0]["amendments"][0]["amendsReleaseID"],
+        rels[5]["id"]
+    );
+
+    let c = &rec["compiledRelease"];
+    assert_eq!(c["tender"]["status"], "complete");
+    assert_eq!(c["tender"]["numberOfTenderers"], 3);
+    assert_eq!(c["tender"]["tenderers"][0]["name"], support::SUPPLIER_NAME);
+    assert_eq!(c["tender"]["value"]["amount"], serde_json::json!(5_000_000));
+    let k = &c["contracts"][0];
+    assert_eq!(k["awardID"], "1");
+    assert_eq!(
+        k["status"], "terminated",
+        "a final payment closes the contract"
+    );
+    assert_eq!(k["value"]["amount"], serde_json::json!(4_900_000));
+    let imp = &k["implementation"];
+    assert_eq!(imp["transactions"].as_array().unwrap().len(), 2);
+    assert_eq!(imp["milestones"].as_array().unwrap().len(), 1);
+    let paid: f64 = imp["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["value"]["amount"].as_f64().unwrap())
+        .sum();
+    assert_eq!(paid, 4_900_000.0);
+    // A selective tender above the open-tendering limit: flagged on the tender, the award
+    // and the contract, with the rule it broke, and said in the rationale.
+    for flagged in [&c["tender"], &c["awards"][0], k] {
+        let f = &flagged["x_chanceryCompliance"][0];
+        assert_eq!(f["rule"], "open_tender_required", "{flagged}");
+        assert_eq!(f["breach"], true);
+        assert_eq!(f["limit"]["amount"], serde_json::json!(4_000_000));
+    }
+    assert!(c["tender"]["procurementMethodRationale"]
+        .as_str()
+        .unwrap()
+        .contains("open_tender_required"));
+
+    // The release package carries every stage of both processes, and validates.
+    let v = validator("release-package-schema-1.1.5.json");
+    let (s, pkg) = get(&app, "/ocds/releases").await;
+    assert_eq!(s, 200, "{pkg}");
+    assert_valid(&v, &pkg, "release package of every stage");
+    let tags: Vec<&str> = pkg["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["tag"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(tags.len(), 11, "{tags:?}");
+    assert!(tags.contains(&"contractTermination"));
+    let (s, pkg) = get(&app, "/ocds/records/ocds-213czf-2026-0101").await;
+    assert_eq!(s, 200);
+    let v = validator("record-package-schema-1.1.5.json");
+    assert_valid(&v, &pkg, "record package of a terminated contract");
+    let k = &pkg["records"][0]["compiledRelease"]["contracts"][0];
+    assert_eq!(k["status"], "terminated");
+    assert_eq!(k["amendments"][0]["rationale"], "supplier defaulted");
+}

@@ -293,9 +293,9 @@ impl Ledger {
         })
     }
 
-    /// Applied award, amendment and cancellation records with block time in
-    /// `[from, until)`, oldest first (by time, then log index). The cursor is the last
-    /// record's time and log index.
+    /// Applied records of every stage of the procurement process
+    /// (`RecordKind::PROCUREMENT`) with block time in `[from, until)`, oldest first (by
+    /// time, then log index). The cursor is the last record's time and log index.
     pub fn award_releases(
         &self,
         from: TimestampMs,
@@ -315,11 +315,8 @@ impl Ledger {
                 }
             }
         };
-        let kinds = [
-            RecordKind::AwardProcurement,
-            RecordKind::AmendAward,
-            RecordKind::CancelAward,
-        ];
+        // Every stage of the procurement process (issue 22), not only the award.
+        let kinds = RecordKind::PROCUREMENT;
         let view = self.index_view()?;
         // (time, index) of up to `limit` candidates from each kind, merged.
         let mut found: Vec<(u64, u64)> = Vec::new();

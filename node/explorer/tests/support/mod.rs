@@ -410,6 +410,79 @@ pub fn world() -> World {
     w
 }
 
+/// The process of the full-process workload.
+pub const OCID_FULL: &str = "ocds-213czf-2026-0100";
+
+/// A chain with limit standards and one procurement followed from tender to final payment
+/// (a selective tender above the open-tendering limit, so it is flagged), plus a direct
+/// award whose contract is terminated.
+pub fn process_world() -> World {
+    use chancery_core::procurement::ImplementationKind::*;
+    use chancery_ledger::testing::process as p;
+    let mut fx = Fixture::new();
+    fx.genesis.procurement_limits = p::limits();
+    let store = Arc::new(MemStore::new());
+    let ledger = Arc::new(Ledger::open(store, &fx.genesis).expect("open ledger"));
+    let mut w = World {
+        fx,
+        ledger,
+        seqs: HashMap::new(),
+    };
+    let o = OCID_FULL;
+    let close = match p::close(o, p::day(3, 22)) {
+        Record::CloseTender(mut c) => {
+            c.bidders = Restricted::Open(vec![Supplier {
+                name: SUPPLIER_NAME.into(),
+                credit_code: SUPPLIER_CODE.into(),
+            }]);
+            Record::CloseTender(c)
+        }
+        r => r,
+    };
+    let steps = [
+        p::tender(o, "mof", ProcurementMethod::Selective, 5_000_000),
+        close,
+        p::award(
+            o,
+            "1",
+            "mof",
+            ProcurementMethod::Selective,
+            4_800_000,
+            p::day(3, 25),
+        ),
+        p::contract(o, "c1", "1", 4_800_000, p::day(4, 1)),
+        p::step(o, "c1", Milestone, None, p::day(5, 1)),
+        p::step(o, "c1", Payment, Some(2_000_000), p::day(5, 2)),
+        p::amend(o, "c1", 4_900_000, p::day(6, 1)),
+        p::step(o, "c1", FinalPayment, Some(2_900_000), p::day(9, 1)),
+        p::award(
+            "ocds-213czf-2026-0101",
+            "1",
+            "moe",
+            ProcurementMethod::Direct,
+            300_000,
+            p::day(2, 1),
+        ),
+        p::contract("ocds-213czf-2026-0101", "c1", "1", 300_000, p::day(2, 2)),
+        p::terminate("ocds-213czf-2026-0101", "c1", p::day(2, 20)),
+    ];
+    for r in steps {
+        let agency = match &r {
+            Record::AwardProcurement(a) => a.purchaser.as_str().to_string(),
+            r if r.ocid() == Some("ocds-213czf-2026-0101") => "moe".into(),
+            _ => "mof".into(),
+        };
+        let tx = w.tx(&agency, r);
+        let applied = propose_and_apply(&w.ledger, &w.fx, vec![tx]).expect("apply block");
+        assert_eq!(
+            applied.outcomes,
+            vec![chancery_core::block::Outcome::Applied],
+            "the full-process workload applies"
+        );
+    }
+    w
+}
+
 /// GET `uri` from the explorer `app`: the status and the body as text.
 pub async fn get_text(app: &axum::Router, uri: &str) -> (u16, String) {
     use tower::ServiceExt;
