@@ -212,6 +212,81 @@ pub struct AwardDetail {
     pub history: Page<TxSummary>,
 }
 
+/// A limit-standard assessment (issue 22): of the tender, an award or a contract.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComplianceDto {
+    /// `tender`, `award` or `contract`.
+    pub subject: String,
+    /// The award or contract id (empty for the tender).
+    pub id: String,
+    /// The procurement method assessed (`open`, `selective`, `limited`, `direct`).
+    pub method: String,
+    /// Flags: `rule` (`open_tender_required`, a breach; `below_record_limit`, a note),
+    /// `standard`, `limit` and `value` (minor units and currency). Empty: compliant.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub flags: Vec<Value>,
+}
+
+/// A contract's state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContractDto {
+    /// OCDS process id.
+    pub ocid: String,
+    /// Contract id.
+    pub contract_id: String,
+    /// The award it implements.
+    pub award_id: String,
+    /// Purchasing agency.
+    pub purchaser: String,
+    /// `active`, `complete` (final payment made) or `terminated`.
+    pub status: String,
+    /// Current value in minor units.
+    pub amount_minor: u64,
+    /// Paid so far, minor units (never above the value).
+    pub paid_minor: u64,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Signature date, YYYY-MM-DD.
+    pub signed_date: String,
+    /// Last day of the period, YYYY-MM-DD.
+    pub period_end: String,
+    /// The last transaction that changed it.
+    pub last_tx: String,
+}
+
+/// A contracting process: its tender, awards, contracts, assessments and every record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProcessDetail {
+    /// OCDS process id.
+    pub ocid: String,
+    /// The tender's state (purchaser, method, budget, dates, status, bids), if published.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub tender: Option<Value>,
+    /// Its awards, in the order they were made.
+    pub awards: Vec<AwardDto>,
+    /// Its contracts, in the order they were signed.
+    pub contracts: Vec<ContractDto>,
+    /// The limit-standard assessments the ledger made.
+    pub compliance: Vec<ComplianceDto>,
+    /// Every record of the process, oldest first.
+    pub history: Page<TxSummary>,
+}
+
+/// A contract with its history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContractDetail {
+    /// Current state.
+    pub contract: ContractDto,
+    /// Its assessment, if one was made.
+    pub compliance: Option<ComplianceDto>,
+    /// Signature, amendments, milestones, payments and termination, oldest first.
+    pub history: Page<TxSummary>,
+}
+
 /// A data-sharing grant's state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -284,8 +284,44 @@ fn round(
     let award = award(suite, &ocid, &tag, a, s, n, today);
     let (_, _, _, _, price) = ASSETS[(n as usize + s) % ASSETS.len()];
     let amended_value = (award.value.minor / 100).saturating_sub(price).max(1);
-    Ok(vec![
+    let first_payment = amended_value * 3 / 10;
+    let step = |kind, title: &str, date, yuan| {
+        Record::RecordImplementation(RecordImplementation {
+            ocid: ocid.clone(),
+            contract_id: "1".into(),
+            kind,
+            title: title.into(),
+            date,
+            value: Some(cny(yuan)),
+            documents: vec![document(suite, "invoice", title, &format!("{tag}-{title}"))],
+        })
+    };
+    let records = vec![
         Record::RegisterAsset(register_asset(suite, &asset, &tag, a, s, n, today)?),
+        Record::PublishTender(PublishTender {
+            ocid: ocid.clone(),
+            title: award.title.clone(),
+            description: award.description.clone(),
+            purchaser: a.clone(),
+            method: award.method,
+            method_details: award.method_details.clone(),
+            budget: award.value,
+            items: award.items.clone(),
+            publish_date: date(2026, 10, 9)?,
+            submission_deadline: date(2026, 10, 30)?,
+            documents: vec![document(
+                suite,
+                "tenderNotice",
+                "招标文件",
+                &format!("{tag}-tender"),
+            )],
+        }),
+        Record::CloseTender(CloseTender {
+            ocid: ocid.clone(),
+            date: date(2026, 10, 30)?,
+            bids_received: 3 + (n % 4) as u32,
+            bidders: Restricted::seal(suite, &crate::submit::fresh_salt()?, &award.suppliers),
+        }),
         Record::AwardProcurement(award),
         Record::GrantDataAccess(grant_data_access(suite, &grant, a, b, n, today)?),
         Record::AnchorDocument(AnchorDocument {
@@ -293,7 +329,7 @@ fn round(
             supports: RecordRef::Asset(asset.clone()),
         }),
         Record::AmendAward(AmendAward {
-            ocid,
+            ocid: ocid.clone(),
             award_id: "1".into(),
             rationale: "合同金额调整（变更数量）".into(),
             date: today,
@@ -303,6 +339,23 @@ fn round(
             status: None,
             documents: vec![],
         }),
+        Record::SignContract(SignContract {
+            ocid: ocid.clone(),
+            contract_id: "1".into(),
+            award_id: "1".into(),
+            title: "政府采购合同".into(),
+            value: cny(amended_value),
+            signed_date: date(2026, 11, 30)?,
+            period_start: date(2026, 12, 1)?,
+            period_end: date(2027, 11, 30)?,
+            documents: vec![],
+        }),
+        step(
+            ImplementationKind::Payment,
+            "预付款",
+            date(2026, 12, 20)?,
+            first_payment,
+        ),
         Record::TransferAsset(TransferAsset {
             asset_id: asset,
             from: a.clone(),
@@ -312,12 +365,25 @@ fn round(
                 .hash(domain::DOCUMENT_HASH, format!("{tag}-transfer").as_bytes()),
             effective_date: today,
         }),
+        step(
+            ImplementationKind::FinalPayment,
+            "尾款",
+            date(2027, 1, 20)?,
+            amended_value - first_payment,
+        ),
         Record::RevokeGrant(RevokeGrant {
             grant_id: grant,
             reason: "项目结束".into(),
         }),
-    ])
+    ];
+    debug_assert_eq!(records.len(), RECORDS_PER_ROUND);
+    Ok(records)
 }
+
+/// Records per round of one signer: an asset registered and transferred, a whole
+/// procurement (tender, close, award, amendment, contract, two payments), a grant issued
+/// and revoked, a document anchored.
+pub const RECORDS_PER_ROUND: usize = 12;
 
 /// Units of the asset (and of each award item) in round `n` of signer `s`.
 fn quantity(s: usize, n: u64) -> u64 {
@@ -895,11 +961,11 @@ fn presign(b: &Bench, signers: &[Signer]) -> Result<Workload> {
     }
     .min(b.a.presign_txs_max)
     .max(1);
-    let per_signer_rounds = want.div_ceil(signers.len() * 7).max(1) as u64;
+    let per_signer_rounds = want.div_ceil(signers.len() * RECORDS_PER_ROUND).max(1) as u64;
     b.say(format!(
-        "bench {}: pre-signing {} transactions ({per_signer_rounds} rounds of 7 records x {} signers)",
+        "bench {}: pre-signing {} transactions ({per_signer_rounds} rounds of {RECORDS_PER_ROUND} records x {} signers)",
         b.run,
-        per_signer_rounds * 7 * signers.len() as u64,
+        per_signer_rounds * RECORDS_PER_ROUND as u64 * signers.len() as u64,
         signers.len()
     ));
     let sign_start = Instant::now();
@@ -1997,14 +2063,47 @@ mod tests {
                 n,
             )
             .unwrap();
-            assert_eq!(records.len(), 7);
+            assert_eq!(records.len(), RECORDS_PER_ROUND);
             for r in records {
                 r.validate().unwrap();
                 ids.insert(format!("{:?}-{}", r.kind(), r.subject_id()));
             }
         }
-        // Seven kinds over three subjects per round: 70 (kind, subject) pairs, all distinct.
-        assert_eq!(ids.len(), 70);
+        // Twelve records per round, the two payments of one contract sharing (kind,
+        // subject): 11 distinct pairs per round, none shared between rounds.
+        assert_eq!(ids.len(), 110);
+    }
+
+    /// A round's records all apply, in order: the procurement follows its rules from the
+    /// tender to the final payment.
+    #[test]
+    fn every_round_applies_in_full() {
+        use chancery_ledger::testing::governed::Chain;
+        let mut c = Chain::new();
+        let a: AgencyId = "mof".parse().unwrap();
+        let b: AgencyId = "moe".parse().unwrap();
+        for n in 0..3 {
+            let records = round(
+                chancery_core::suite::Suite::default(),
+                "abcd1234",
+                3,
+                &a,
+                &b,
+                n,
+            )
+            .unwrap();
+            let txs = records
+                .into_iter()
+                .map(|r| (c.fx.signer("mof", r.kind().required_role()).clone(), r))
+                .collect();
+            let (outcomes, _) = c.block(txs);
+            assert!(
+                outcomes
+                    .iter()
+                    .all(|o| *o == chancery_core::block::Outcome::Applied),
+                "round {n}: {outcomes:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! `chancery demo --testnet DIR`: a stream of realistic records from every agency of a
 //! local testnet, so that a newcomer sees a live ledger. Each agency's member key (every
-//! role) registers assets, awards contracts, grants data access, anchors documents, and
-//! then amends, transfers, revokes and disposes, in the order the rules require.
+//! role) registers assets, runs a whole procurement (tender, close, award, amendment,
+//! contract, milestone, payments to the final one), grants data access, anchors documents,
+//! and transfers and revokes, in the order the rules require. Every fifth round's
+//! procurement is a selective tender above the testnet's open-tendering limit, so the
+//! explorer shows a compliance flag.
 
 use crate::submit::fresh_salt;
 use crate::Outcome;
@@ -66,12 +69,19 @@ fn doc(suite: Suite, title: &str, n: u64) -> DocumentRef {
 }
 
 fn today() -> Date {
-    Date::new(2026, 11, 27).unwrap_or(Date {
-        year: 2026,
+    day(2026, 11, 27)
+}
+
+fn day(year: u16, month: u8, d: u8) -> Date {
+    Date::new(year, month, d).unwrap_or(Date {
+        year,
         month: 1,
         day: 1,
     })
 }
+
+/// Records in each round of each agency.
+pub const RECORDS_PER_ROUND: usize = 13;
 
 /// The records agency `a` submits in round `n` (`next` is another agency). Restricted
 /// fields are sealed with fresh random salts.
@@ -85,7 +95,39 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
     };
     let location_salt = fresh_salt()?;
     let constraints_salt = fresh_salt()?;
-    Ok(vec![
+    // Every fifth procurement breaks the open-tendering standard (recorded and flagged).
+    let (method, method_details, yuan) = if n % 5 == 4 {
+        (ProcurementMethod::Selective, "邀请招标", 4_500_000)
+    } else {
+        (
+            ProcurementMethod::Open,
+            "公开招标",
+            1_200_000 + 1_000 * (n % 50),
+        )
+    };
+    let amended = yuan - 2_000;
+    let first_payment = amended * 3 / 10;
+    let step = |kind, title: &str, date, value| {
+        Record::RecordImplementation(RecordImplementation {
+            ocid: ocid.clone(),
+            contract_id: "1".into(),
+            kind,
+            title: title.into(),
+            date,
+            value,
+            documents: vec![doc(suite, title, n)],
+        })
+    };
+    let items = vec![Item {
+        id: "1".into(),
+        description: "台式计算机".into(),
+        classification_scheme: "GB/T 14885".into(),
+        classification_id: "A02010104".into(),
+        quantity: 200,
+        unit: "台".into(),
+        unit_value: Some(cny(yuan / 200)),
+    }];
+    let records = vec![
         Record::RegisterAsset(RegisterAsset {
             asset_id: asset.clone(),
             category: "A02010104".into(),
@@ -105,6 +147,25 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
             ),
             documents: vec![doc(suite, "资产入账凭证", n)],
         }),
+        Record::PublishTender(PublishTender {
+            ocid: ocid.clone(),
+            title: "办公设备采购项目".into(),
+            description: "台式计算机及配套显示器".into(),
+            purchaser: a.clone(),
+            method,
+            method_details: method_details.into(),
+            budget: cny(yuan + 20_000),
+            items: items.clone(),
+            publish_date: day(2026, 10, 9),
+            submission_deadline: day(2026, 10, 30),
+            documents: vec![doc(suite, "招标文件", n)],
+        }),
+        Record::CloseTender(CloseTender {
+            ocid: ocid.clone(),
+            date: day(2026, 10, 30),
+            bids_received: 3 + (n % 4) as u32,
+            bidders: Restricted::seal(suite, &fresh_salt()?, &Vec::<Supplier>::new()),
+        }),
         Record::AwardProcurement(AwardProcurement {
             ocid: ocid.clone(),
             award_id: "1".into(),
@@ -112,24 +173,16 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
             title: "办公设备采购项目".into(),
             description: "台式计算机及配套显示器".into(),
             purchaser: a.clone(),
-            method: ProcurementMethod::Open,
-            method_details: "公开招标".into(),
+            method,
+            method_details: method_details.into(),
             suppliers: vec![Supplier {
                 name: "北京华信科技有限公司".into(),
                 credit_code: format!("91110108{:010}", 1_000_000 + n),
             }],
-            value: cny(112_000 + 1_000 * (n % 50)),
+            value: cny(yuan),
             award_date: today(),
             status: AwardStatus::Active,
-            items: vec![Item {
-                id: "1".into(),
-                description: "台式计算机".into(),
-                classification_scheme: "GB/T 14885".into(),
-                classification_id: "A02010104".into(),
-                quantity: 20,
-                unit: "台".into(),
-                unit_value: Some(cny(5_600)),
-            }],
+            items,
             documents: vec![doc(suite, "中标通知书", n)],
         }),
         Record::GrantDataAccess(GrantDataAccess {
@@ -153,12 +206,35 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
             award_id: "1".into(),
             rationale: "合同金额调整".into(),
             date: today(),
-            value: Some(cny(110_000 + 1_000 * (n % 50))),
+            value: Some(cny(amended)),
             suppliers: None,
             items: None,
             status: None,
             documents: vec![],
         }),
+        Record::SignContract(SignContract {
+            ocid: ocid.clone(),
+            contract_id: "1".into(),
+            award_id: "1".into(),
+            title: "办公设备采购合同".into(),
+            value: cny(amended),
+            signed_date: day(2026, 11, 30),
+            period_start: day(2026, 12, 1),
+            period_end: day(2027, 3, 31),
+            documents: vec![doc(suite, "采购合同", n)],
+        }),
+        step(
+            ImplementationKind::Milestone,
+            "到货验收",
+            day(2026, 12, 15),
+            None,
+        ),
+        step(
+            ImplementationKind::Payment,
+            "预付款（30%）",
+            day(2026, 12, 20),
+            Some(cny(first_payment)),
+        ),
         Record::TransferAsset(TransferAsset {
             asset_id: asset,
             from: a.clone(),
@@ -168,11 +244,19 @@ fn round(suite: Suite, a: &AgencyId, next: &AgencyId, n: u64) -> Result<Vec<Reco
                 .hash(domain::DOCUMENT_HASH, format!("transfer-{n}").as_bytes()),
             effective_date: today(),
         }),
+        step(
+            ImplementationKind::FinalPayment,
+            "尾款",
+            day(2027, 1, 20),
+            Some(cny(amended - first_payment)),
+        ),
         Record::RevokeGrant(RevokeGrant {
             grant_id: grant,
             reason: "项目结束".into(),
         }),
-    ])
+    ];
+    debug_assert_eq!(records.len(), RECORDS_PER_ROUND);
+    Ok(records)
 }
 
 /// Run the demo.
@@ -283,6 +367,48 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Every record of a round applies, in order, on a chain with the testnet's limit
+    /// standards: the whole procurement follows its rules; the fifth round's is flagged.
+    #[test]
+    fn a_round_applies_in_full_and_every_fifth_procurement_is_flagged() {
+        use chancery_core::state::ComplianceSubject;
+        use chancery_ledger::testing::governed::Chain;
+        let mut c = Chain::with_genesis(|g| {
+            g.procurement_limits = chancery_genesis::testnet::testnet_procurement_limits()
+        });
+        c.index = true;
+        let (a, b): (AgencyId, AgencyId) = ("mof".parse().unwrap(), "moe".parse().unwrap());
+        for n in [3, 4] {
+            let records = round(Suite::default(), &a, &b, n).unwrap();
+            assert_eq!(records.len(), RECORDS_PER_ROUND);
+            let txs = records
+                .into_iter()
+                .map(|r| {
+                    let role = r.kind().required_role();
+                    (c.fx.signer("mof", role).clone(), r)
+                })
+                .collect();
+            let (outcomes, _) = c.block(txs);
+            assert!(
+                outcomes
+                    .iter()
+                    .all(|o| *o == chancery_core::block::Outcome::Applied),
+                "round {n}: {outcomes:?}"
+            );
+            let ocid = format!("ocds-chancery-mof-{n}");
+            let k = c.ledger.contract(&ocid, "1").unwrap().unwrap();
+            assert_eq!(k.status, chancery_core::state::ContractStatus::Complete);
+            assert_eq!(k.paid, k.value, "paid in full");
+            let flags = c
+                .ledger
+                .compliance(&ComplianceSubject::Award(ocid, "1".into()))
+                .unwrap()
+                .unwrap()
+                .flags;
+            assert_eq!(flags.is_empty(), n != 4, "round {n}: {flags:?}");
+        }
     }
 
     #[test]

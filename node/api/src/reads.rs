@@ -8,8 +8,11 @@ use chancery_api_types::*;
 use chancery_core::block::{Block, Outcome};
 use chancery_core::cert::Certificate;
 use chancery_core::codec;
-use chancery_core::record::{AwardStatus, RecordKind};
-use chancery_core::state::{AssetState, AssetStatus, AwardState, GrantState, StateKey, StateValue};
+use chancery_core::record::{AwardStatus, Record, RecordKind};
+use chancery_core::state::{
+    AssetState, AssetStatus, AwardState, ComplianceSubject, ContractState, GrantState, StateKey,
+    StateValue,
+};
 use chancery_core::{Amount, Currency, Date, Height, TimestampMs};
 use chancery_ledger::{AwardFilter, GrantFilter, GrantStatus, TxRecord};
 use serde::Deserialize;
@@ -496,6 +499,156 @@ pub(crate) async fn award(
         award: award_dto(ocid.to_string(), award_id.to_string(), &a),
         history,
     }))
+}
+
+fn compliance_dto(h: &NodeHandle, subject: ComplianceSubject) -> ApiResult<Option<ComplianceDto>> {
+    let (kind, id) = match &subject {
+        ComplianceSubject::Tender(_) => ("tender", String::new()),
+        ComplianceSubject::Award(_, a) => ("award", a.clone()),
+        ComplianceSubject::Contract(_, c) => ("contract", c.clone()),
+    };
+    Ok(h.ledger.compliance(&subject)?.map(|c| ComplianceDto {
+        subject: kind.to_string(),
+        id,
+        method: text(&c.method),
+        flags: c
+            .flags
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "rule": f.rule.as_str(),
+                    "breach": f.rule.is_breach(),
+                    "standard": f.standard,
+                    "limit": to_value(&f.limit),
+                    "value": to_value(&f.value),
+                })
+            })
+            .collect(),
+    }))
+}
+
+fn contract_dto(ocid: &str, id: &str, c: &ContractState) -> ContractDto {
+    ContractDto {
+        ocid: ocid.to_string(),
+        contract_id: id.to_string(),
+        award_id: c.award_id.clone(),
+        purchaser: c.purchaser.to_string(),
+        status: text(&c.status),
+        amount_minor: c.value.minor,
+        paid_minor: c.paid.minor,
+        currency: c.value.currency.to_string(),
+        signed_date: c.signed_date.to_string(),
+        period_end: c.period_end.to_string(),
+        last_tx: c.last_tx.to_hex(),
+    }
+}
+
+/// Records of a process scanned for its awards and contracts (the first page of its
+/// history; a process with more records lists the rest through `history.next`).
+const PROCESS_SCAN_MAX: usize = 1000;
+
+/// A contracting process (issue 22): its tender, awards, contracts, limit-standard
+/// assessments and records; `limit` and `cursor` page the history.
+#[utoipa::path(get, path = "/v1/processes/{ocid}", tag = "records",
+    params(("ocid" = String, Path, description = "OCDS process id"), PageQuery),
+    responses((status = 200, body = ProcessDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn process(
+    State(h): State<NodeHandle>,
+    P(ocid): P<String>,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<Json<ProcessDetail>> {
+    let ocid = id(&ocid, "ocid")?;
+    let (limit, cursor) = page(
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        h.limits.page_entries_max,
+    )?;
+    let all = h.ledger.process_history(ocid, None, PROCESS_SCAN_MAX)?;
+    if all.items.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no contracting process {ocid:?} on this ledger"
+        )));
+    }
+    let tender = h.ledger.tender(ocid)?;
+    let mut awards = Vec::new();
+    let mut contracts = Vec::new();
+    let mut compliance = Vec::new();
+    if tender.is_some() {
+        compliance.extend(compliance_dto(&h, ComplianceSubject::Tender(ocid.into()))?);
+    }
+    for r in all
+        .items
+        .iter()
+        .filter(|r| r.entry.outcome == Outcome::Applied)
+    {
+        match &r.entry.tx.body.record {
+            Record::AwardProcurement(a) => {
+                if let Some(s) = h.ledger.award(ocid, &a.award_id)? {
+                    awards.push(award_dto(ocid.into(), a.award_id.clone(), &s));
+                    let subject = ComplianceSubject::Award(ocid.into(), a.award_id.clone());
+                    compliance.extend(compliance_dto(&h, subject)?);
+                }
+            }
+            Record::SignContract(c) => {
+                if let Some(s) = h.ledger.contract(ocid, &c.contract_id)? {
+                    contracts.push(contract_dto(ocid, &c.contract_id, &s));
+                    let subject = ComplianceSubject::Contract(ocid.into(), c.contract_id.clone());
+                    compliance.extend(compliance_dto(&h, subject)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    let history = tx_page(h.ledger.process_history(ocid, cursor, limit)?);
+    Ok(Json(ProcessDetail {
+        ocid: ocid.to_string(),
+        tender: tender.as_ref().map(to_value),
+        awards,
+        contracts,
+        compliance,
+        history,
+    }))
+}
+
+/// A contract's current state, assessment and history; `limit` and `cursor` page the
+/// history.
+#[utoipa::path(get, path = "/v1/contracts/{ocid}/{contract_id}", tag = "records",
+    params(("ocid" = String, Path, description = "OCDS process id"),
+           ("contract_id" = String, Path, description = "contract id"), PageQuery),
+    responses((status = 200, body = ContractDetail), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn contract(
+    State(h): State<NodeHandle>,
+    P((ocid, contract_id)): P<(String, String)>,
+    Q(q): Q<PageQuery>,
+) -> ApiResult<Json<ContractDetail>> {
+    let ocid = id(&ocid, "ocid")?;
+    let contract_id = id(&contract_id, "contract id")?;
+    let (limit, cursor) = page(
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        h.limits.page_entries_max,
+    )?;
+    let c = h.ledger.contract(ocid, contract_id)?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no contract {contract_id:?} in process {ocid:?} on this ledger"
+        ))
+    })?;
+    let subject = ComplianceSubject::Contract(ocid.into(), contract_id.into());
+    Ok(Json(ContractDetail {
+        contract: contract_dto(ocid, contract_id, &c),
+        compliance: compliance_dto(&h, subject)?,
+        history: tx_page(
+            h.ledger
+                .contract_history(ocid, contract_id, cursor, limit)?,
+        ),
+    }))
+}
+
+/// The procurement limit standards in force (`rules` empty: none; issue 22).
+#[utoipa::path(get, path = "/v1/procurement-limits", tag = "records",
+    responses((status = 200, body = Object)))]
+pub(crate) async fn procurement_limits(State(h): State<NodeHandle>) -> ApiResult<Json<Value>> {
+    Ok(Json(to_value(&h.ledger.procurement_limits()?)))
 }
 
 fn status_text(s: GrantStatus) -> &'static str {

@@ -198,7 +198,7 @@ pub fn start_testnet_with(slot: u16, extra: &[&str]) -> (Testnet, Vec<String>) {
 
 pub const AGENCIES: usize = 4;
 /// Records per agency per demo round (one of each kind the demo sends).
-pub const RECORDS_PER_ROUND: u64 = 7;
+pub const RECORDS_PER_ROUND: u64 = 13;
 
 /// Submit `rounds` demo rounds starting at round `from`; returns how many transactions.
 pub fn demo(net: &Testnet, from: u64, rounds: u64) -> u64 {
