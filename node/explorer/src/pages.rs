@@ -574,7 +574,8 @@ fn award_status_param(cx: &Ctx) -> Result<Option<AwardStatus>, ExplorerError> {
 }
 
 /// `GET /awards`: filters purchaser, supplier (name or credit code), date range, amount
-/// range (with currency), status; sort by date or amount; paginated.
+/// range (with currency), status; sort by date or amount, newest award first unless asked
+/// otherwise; paginated.
 pub async fn awards(State(x): State<Explorer>, cx: Ctx) -> Response {
     let r = awards_page(&x, &cx);
     respond(&x, &cx, r)
@@ -605,7 +606,10 @@ fn awards_page(x: &Explorer, cx: &Ctx) -> R {
         status: award_status_param(cx)?,
     };
     let order = match cx.q("sort") {
-        None => None,
+        // Newest first by default (issue 22). A supplier filter keeps its own, far more
+        // selective index (award by award id within the supplier).
+        None if filter.supplier_code.is_some() || filter.supplier_name.is_some() => None,
+        None => Some(AwardOrder::DateDesc),
         Some("date") => Some(AwardOrder::DateAsc),
         Some("-date") => Some(AwardOrder::DateDesc),
         Some("amount") => Some(AwardOrder::AmountAsc(currency)),
@@ -622,7 +626,10 @@ fn awards_page(x: &Explorer, cx: &Ctx) -> R {
         Some(o) => ledger.awards_ordered(&filter, o, cursor, n)?,
     };
     let sort_link = |key: &str, label: &str| -> Markup {
-        let cur = cx.q("sort");
+        let cur = cx.q("sort").or(match order {
+            Some(AwardOrder::DateDesc) => Some("-date"),
+            _ => None,
+        });
         let (next, mark) = match cur {
             Some(c) if c == key => (format!("-{key}"), " ▲"),
             Some(c) if c.strip_prefix('-') == Some(key) => (key.to_string(), " ▼"),

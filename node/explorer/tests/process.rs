@@ -50,3 +50,40 @@ async fn a_process_is_followed_from_tender_to_final_payment_with_a_receipt_per_s
     assert_eq!(s, 400, "{b}");
     assert!(b.contains("ocid"));
 }
+
+/// The award list is newest first unless asked otherwise (it used to follow the ids as
+/// strings); a sort chosen by the reader still applies.
+#[tokio::test]
+async fn the_award_list_is_newest_first_by_default() {
+    use chancery_core::record::ProcurementMethod;
+    use chancery_ledger::testing::process as p;
+    let mut w = process_world();
+    let late = p::award(
+        "ocds-zzz-late",
+        "1",
+        "nhc",
+        ProcurementMethod::Open,
+        10,
+        p::day(12, 1),
+    );
+    let tx = w.tx("nhc", late);
+    w.block(vec![tx]);
+    let app = chancery_explorer::router(w.handle());
+    let order = |page: &str| -> Vec<usize> {
+        [
+            "ocds-zzz-late",
+            "ocds-213czf-2026-0100",
+            "ocds-213czf-2026-0101",
+        ]
+        .iter()
+        .map(|o| {
+            page.find(&format!("ocid={o}"))
+                .unwrap_or_else(|| panic!("{o} missing"))
+        })
+        .collect()
+    };
+    let newest = order(&ok_text(&app, "/awards").await);
+    assert!(newest[0] < newest[1] && newest[1] < newest[2], "{newest:?}");
+    let oldest = order(&ok_text(&app, "/awards?sort=date").await);
+    assert!(oldest[2] < oldest[1] && oldest[1] < oldest[0], "{oldest:?}");
+}
