@@ -354,7 +354,9 @@ pub struct TransferAsset {
 }
 
 /// How an asset leaves the register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
 #[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
@@ -388,7 +390,9 @@ pub struct DisposeAsset {
 // ---------------------------------------------------------------- procurement
 
 /// OCDS procurement method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
 #[bincode(decode_context = "crate::suite::Suite")]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]

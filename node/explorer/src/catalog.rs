@@ -9,6 +9,8 @@ use chancery_ledger::{AwardKey, Ledger, LedgerError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, RwLock};
 
+use crate::stats::Stats;
+
 /// Most project numbers and supplier names the catalog holds (each); beyond that new ones
 /// are not added (search then relies on the ledger's exact indexes only).
 pub const CATALOG_ENTRIES_MAX: usize = 2_000_000;
@@ -28,6 +30,8 @@ struct State {
     projects: HashMap<String, Vec<AwardKey>>,
     /// Supplier name to credit code.
     suppliers: BTreeMap<String, String>,
+    /// The efficiency indicators (`stats.rs`).
+    stats: Stats,
 }
 
 /// Suppliers whose name matches a search.
@@ -89,10 +93,13 @@ impl Catalog {
                 if r.index != s.next_index {
                     break;
                 }
-                s.next_index += 1;
                 if r.entry.outcome != Outcome::Applied {
+                    s.next_index += 1;
                     continue;
                 }
+                // First, as it may fail (a store read): the entry is then read again.
+                s.stats.add(ledger, &r.entry)?;
+                s.next_index += 1;
                 let record = &r.entry.tx.body.record;
                 let k = record.kind();
                 if let Some(i) = RecordKind::ALL.iter().position(|x| *x == k) {
@@ -144,6 +151,11 @@ impl Catalog {
                 log_size: 0,
             },
         }
+    }
+
+    /// Run `f` on the efficiency indicators and the log size they are as of.
+    pub fn with_stats<R>(&self, f: impl FnOnce(&Stats, u64) -> R) -> Option<R> {
+        self.state.read().ok().map(|s| f(&s.stats, s.next_index))
     }
 
     /// Awards with this exact project number.

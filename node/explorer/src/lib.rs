@@ -16,12 +16,14 @@
 //! page of at most [`PAGE_ITEMS_MAX`] items.
 
 pub mod catalog;
+mod dashboard;
 mod governance;
 pub mod locale;
 pub mod ocds;
 mod pages;
 mod process;
 mod render;
+pub mod stats;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -179,6 +181,9 @@ pub fn router_with(x: Explorer) -> Router {
         .route("/awards", get(pages::awards))
         .route("/award", get(pages::award))
         .route("/process", get(process::process))
+        .route("/dashboard", get(dashboard::dashboard))
+        .route("/v1/stats/{section}", get(dashboard::stats_json))
+        .route("/v1/stats/{section}/{file}", get(dashboard::stats_csv))
         .route("/contract", get(process::contract))
         .route("/grants", get(pages::grants))
         .route("/grant", get(pages::grant))

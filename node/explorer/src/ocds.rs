@@ -83,6 +83,11 @@ fn status(s: AwardStatus) -> &'static str {
     }
 }
 
+/// The OCDS name of a procurement method (`open`, `selective`, `limited`, `direct`).
+pub fn method_name(m: ProcurementMethod) -> &'static str {
+    method(m)
+}
+
 fn method(m: ProcurementMethod) -> &'static str {
     match m {
         ProcurementMethod::Open => "open",
