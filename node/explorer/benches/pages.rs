@@ -218,6 +218,28 @@ fn main() {
         pages.push(("asset".into(), format!("/asset?id={id}")));
     }
     pages.push(("ocds releases (100)".into(), "/ocds/releases".into()));
+    // The efficiency dashboards (issue 22), unfiltered and filtered, and their JSON.
+    pages.push(("dashboard procurement".into(), "/dashboard".into()));
+    pages.push((
+        "dashboard agency+period".into(),
+        format!("/dashboard?agency={agency}&from=2026-03&to=2026-09"),
+    ));
+    pages.push((
+        "dashboard assets".into(),
+        "/dashboard?section=assets".into(),
+    ));
+    pages.push((
+        "dashboard sharing".into(),
+        "/dashboard?section=sharing".into(),
+    ));
+    pages.push((
+        "stats procurement JSON".into(),
+        "/v1/stats/procurement".into(),
+    ));
+    pages.push((
+        "stats by_agency CSV".into(),
+        "/v1/stats/procurement/by_agency.csv".into(),
+    ));
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -113,6 +113,7 @@ pub fn layout(x: &Explorer, cx: &Ctx, title: &str, body: Markup, script: Option<
                                 li { a href="/" { (l.t("首页", "Home")) } }
                                 li { a href="/awards" { (l.t("采购合同", "Procurement awards")) } }
                                 li { a href="/grants" { (l.t("数据共享", "Data sharing")) } }
+                                li { a href="/dashboard" { (l.t("效能看板", "Dashboard")) } }
                                 li { a href="/agencies" { (l.t("机构", "Agencies")) } }
                                 li { a href="/governance" { (l.t("治理", "Governance")) } }
                             }
