@@ -186,6 +186,24 @@ fn explorer_in_headless_chromium() {
         .expect("run chancery verify");
     assert!(!out.status.success(), "a tampered receipt verified");
 
+    // The whole process of the award, from tender to final payment, with receipts.
+    let process_href = href(&award, "/process?ocid=").expect("a link to the whole process");
+    let process = b.dom(&format!("{api}{process_href}"));
+    for s in ["发布招标", "招标截止", "签订合同", "尾款", "/v1/receipts/"] {
+        assert!(process.contains(s), "process page lacks {s}");
+    }
+    // The dashboards, in both languages, without script: charts and their tables.
+    for (lang, title) in [("zh", "运行效能看板"), ("en", "Efficiency dashboard")] {
+        for section in ["procurement", "assets", "sharing"] {
+            let d = b.dom(&format!("{api}/dashboard?section={section}&lang={lang}"));
+            assert!(d.contains(title), "{section} {lang}: title");
+            assert!(
+                d.contains("<svg") && d.contains("<table"),
+                "{section} {lang}: chart and table"
+            );
+        }
+    }
+
     // Screenshots of the main pages.
     let shots = if std::env::var("CHANCERY_SCREENSHOTS").as_deref() == Ok("1") {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
@@ -212,6 +230,24 @@ fn explorer_in_headless_chromium() {
         ("grant-zh", grant_href, "1280,1700"),
         ("agency-zh", agency_href, "1280,1800"),
         ("award-phone-zh", award_href, "390,2400"),
+        ("process-zh", process_href, "1280,2400"),
+        ("dashboard-zh", "/dashboard".to_string(), "1280,3200"),
+        (
+            "dashboard-en",
+            "/dashboard?lang=en".to_string(),
+            "1280,3200",
+        ),
+        (
+            "dashboard-assets-zh",
+            "/dashboard?section=assets".to_string(),
+            "1280,2600",
+        ),
+        (
+            "dashboard-sharing-zh",
+            "/dashboard?section=sharing".to_string(),
+            "1280,2400",
+        ),
+        ("dashboard-phone-zh", "/dashboard".to_string(), "390,5200"),
     ] {
         // The profile remembers the English choice (cookie): Chinese pages ask for it.
         let path = if name.ends_with("-zh") && !path.contains("lang=") {
