@@ -68,6 +68,16 @@ async fn the_award_list_is_newest_first_by_default() {
     );
     let tx = w.tx("nhc", late);
     w.block(vec![tx]);
+    let later_mof = p::award(
+        "ocds-aaa-mof",
+        "1",
+        "mof",
+        ProcurementMethod::Open,
+        10,
+        p::day(12, 2),
+    );
+    let tx = w.tx("mof", later_mof);
+    w.block(vec![tx]);
     let app = chancery_explorer::router(w.handle());
     let order = |page: &str| -> Vec<usize> {
         [
@@ -82,8 +92,19 @@ async fn the_award_list_is_newest_first_by_default() {
         })
         .collect()
     };
-    let newest = order(&ok_text(&app, "/awards").await);
+    let all = ok_text(&app, "/awards").await;
+    let newest = order(&all);
     assert!(newest[0] < newest[1] && newest[1] < newest[2], "{newest:?}");
+    assert!(all.find("ocid=ocds-aaa-mof") < all.find("ocid=ocds-zzz-late"));
     let oldest = order(&ok_text(&app, "/awards?sort=date").await);
     assert!(oldest[2] < oldest[1] && oldest[1] < oldest[0], "{oldest:?}");
+    // With a purchaser too (its own date index): mof's December award before its March one.
+    let mof = ok_text(&app, "/awards?purchaser=mof").await;
+    let (dec, mar) = (
+        mof.find("ocid=ocds-aaa-mof").expect("the December award"),
+        mof.find(&format!("ocid={OCID_FULL}"))
+            .expect("the March award"),
+    );
+    assert!(dec < mar, "newest first for one purchaser");
+    assert!(!mof.contains("ocds-zzz-late"), "only mof's awards");
 }

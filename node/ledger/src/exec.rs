@@ -576,6 +576,14 @@ pub(crate) fn index_keys(
             let d = r.award_date;
             let date = [(d.year >> 8) as u8, d.year as u8, d.month, d.day];
             out.insert(K::new(AWARD_DATE).b(&date).b(&id.0).n(index).done());
+            out.insert(
+                K::new(AWARD_PURCHASER_DATE)
+                    .s(agency.as_str())
+                    .b(&date)
+                    .b(&id.0)
+                    .n(index)
+                    .done(),
+            );
             out.insert(amount_key(&r.value, &id, index));
             supplier_keys(&r.suppliers, &id, index, &mut out);
         }

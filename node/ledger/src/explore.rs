@@ -168,9 +168,15 @@ impl Ledger {
         limit: usize,
     ) -> Result<Page<(AwardKey, AwardState)>, LedgerError> {
         let limit = self.explore_limit(limit)?;
+        // By date with a purchaser: that purchaser's own date index, so a page reads only
+        // its awards.
+        let by_date = |agency: &Option<chancery_core::AgencyId>| match agency {
+            Some(a) => KeyBuf::new(ix::AWARD_PURCHASER_DATE).s(a.as_str()).done(),
+            None => KeyBuf::new(ix::AWARD_DATE).done(),
+        };
         let (prefix, skip, reverse) = match order {
-            AwardOrder::DateAsc => (KeyBuf::new(ix::AWARD_DATE).done(), 4, false),
-            AwardOrder::DateDesc => (KeyBuf::new(ix::AWARD_DATE).done(), 4, true),
+            AwardOrder::DateAsc => (by_date(&filter.purchaser), 4, false),
+            AwardOrder::DateDesc => (by_date(&filter.purchaser), 4, true),
             AwardOrder::AmountAsc(c) => (KeyBuf::new(ix::AWARD_AMOUNT).b(&c.0).done(), 8, false),
             AwardOrder::AmountDesc(c) => (KeyBuf::new(ix::AWARD_AMOUNT).b(&c.0).done(), 8, true),
         };

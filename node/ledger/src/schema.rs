@@ -208,6 +208,8 @@ pub mod ix {
     /// Agencies added and removed by passed proposals: agency id, change (0 added,
     /// 1 removed), log index of the vote that passed the proposal.
     pub const AGENCY_CHANGE: u8 = 15;
+    /// Awards by purchaser and award date (newest first per purchaser, issue 22).
+    pub const AWARD_PURCHASER_DATE: u8 = 16;
 
     /// Subject classes for [`SUBJECT`].
     pub const CLASS_ASSET: u8 = b'a';
