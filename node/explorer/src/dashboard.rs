@@ -720,6 +720,7 @@ fn cell_json(c: &Cell, cur: Currency) -> Value {
     }
 }
 
+/// A cell as CSV writes it: counts and per mille as integers, money in major units.
 fn cell_text(c: &Cell, cur: Currency) -> String {
     match c {
         Cell::Text(s) => s.clone(),
@@ -730,7 +731,64 @@ fn cell_text(c: &Cell, cur: Currency) -> String {
             currency: cur,
         })
         .to_string(),
-        Cell::Permille(p) => format!("{}.{}", p / 10, p % 10),
+        Cell::Permille(p) => p.to_string(),
+    }
+}
+
+/// A cell as a page shows it: grouped numbers, amounts with their currency, shares in %.
+fn cell_shown(c: &Cell, l: Lang, cur: Currency) -> String {
+    match c {
+        Cell::Text(s) => s.clone(),
+        Cell::Num(n) => l.number(*n),
+        Cell::Int(n) if *n < 0 => format!("-{}", l.number(n.unsigned_abs())),
+        Cell::Int(n) => l.number(n.unsigned_abs()),
+        Cell::Money(m) => l.amount(chancery_core::Amount {
+            minor: *m,
+            currency: cur,
+        }),
+        Cell::Permille(p) => format!("{}.{}%", p / 10, p % 10),
+    }
+}
+
+/// A column's heading on the page (JSON and CSV keep the snake_case name).
+fn column_label(l: Lang, c: &str) -> &'static str {
+    match c {
+        "method" => l.t("采购方式", "Method"),
+        "awards" => l.t("授标数", "Awards"),
+        "value" => l.t("金额", "Value"),
+        "open_awards" => l.t("公开招标授标数", "Open-tender awards"),
+        "count_share_permille" => l.t("数量占比", "Share of count"),
+        "value_share_permille" => l.t("金额占比", "Share of value"),
+        "share_permille" => l.t("占比", "Share"),
+        "agency" => l.t("机构", "Agency"),
+        "tenders" => l.t("招标数", "Tenders"),
+        "contracts" => l.t("合同数", "Contracts"),
+        "paid" => l.t("已付", "Paid"),
+        "month" => l.t("月份", "Month"),
+        "tender_to_award_median" => l.t("招标至授标（中位）", "Tender to award (median)"),
+        "tender_to_award_p90" => l.t("招标至授标（P90）", "Tender to award (p90)"),
+        "award_to_contract_median" => l.t("授标至签约（中位）", "Award to contract (median)"),
+        "award_to_contract_p90" => l.t("授标至签约（P90）", "Award to contract (p90)"),
+        "supplier" => l.t("供应商", "Supplier"),
+        "credit_code" => l.t("统一社会信用代码", "Credit code"),
+        "rule" => l.t("规则", "Rule"),
+        "count" => l.t("次数", "Count"),
+        "registered" => l.t("登记", "Registered"),
+        "registered_value" => l.t("登记原值", "Registered value"),
+        "transferred" => l.t("调拨", "Transferred"),
+        "disposed" => l.t("处置", "Disposed"),
+        "class" => l.t("类别", "Class"),
+        "held" => l.t("在册", "Held"),
+        "from" => l.t("调出", "From"),
+        "to" => l.t("调入", "To"),
+        "transfers" => l.t("调拨次数", "Transfers"),
+        "status" => l.t("状态", "Status"),
+        "grants" => l.t("授权数", "Grants"),
+        "grantor" => l.t("授权方", "Grantor"),
+        "grantee" => l.t("被授权方", "Grantee"),
+        "action" => l.t("许可行为", "Action"),
+        "purpose" => l.t("用途", "Purpose"),
+        _ => "",
     }
 }
 
@@ -840,7 +898,11 @@ fn chart(t: &Table, col: usize, l: Lang, cur: Currency) -> Markup {
     let max = t.rows.iter().map(value).max().unwrap_or(0).max(1);
     let (label_w, bar_w, row_h) = (200u64, 360u64, 22u64);
     let height = row_h * t.rows.len() as u64 + 4;
-    let title = format!("{} · {}", l.t(t.title.0, t.title.1), t.columns[col]);
+    let title = format!(
+        "{} · {}",
+        l.t(t.title.0, t.title.1),
+        column_label(l, t.columns[col])
+    );
     html! {
         svg.chart role="img" aria-label=(title) width=(label_w + bar_w + 140) height=(height)
             viewBox=(format!("0 0 {} {height}", label_w + bar_w + 140)) xmlns="http://www.w3.org/2000/svg" {
@@ -848,8 +910,8 @@ fn chart(t: &Table, col: usize, l: Lang, cur: Currency) -> Markup {
             @for (i, r) in t.rows.iter().enumerate() {
                 @let y = i as u64 * row_h + 2;
                 @let w = (u128::from(value(r)) * u128::from(bar_w) / u128::from(max)) as u64;
-                @let label = match r.cells.first() { Some(c) => cell_text(c, cur), None => String::new() };
-                @let shown = match r.cells.get(col) { Some(c) => cell_text(c, cur), None => String::new() };
+                @let label = match r.cells.first() { Some(c) => cell_shown(c, l, cur), None => String::new() };
+                @let shown = match r.cells.get(col) { Some(c) => cell_shown(c, l, cur), None => String::new() };
                 g {
                     text x=(label_w - 6) y=(y + 15) text-anchor="end" font-size="12" { (label.chars().take(28).collect::<String>()) }
                     @if let Some(h) = &r.href {
@@ -917,14 +979,13 @@ fn dashboard_page(x: &Explorer, cx: &Ctx) -> R {
                 @if t.rows.is_empty() { p.muted { (l.t("无数据。", "No data.")) } }
                 @else {
                     div.scroll { table {
-                        thead { tr { @for c in &t.columns { th scope="col" { (c) } } th scope="col" { (l.t("记录", "Records")) } } }
+                        thead { tr { @for c in &t.columns { th scope="col" { (column_label(l, c)) } } th scope="col" { (l.t("记录", "Records")) } } }
                         tbody { @for r in &t.rows {
                             tr {
                                 @for c in &r.cells {
                                     @match c {
                                         Cell::Text(s) => td { (s) },
-                                        Cell::Money(m) => td.num { (l.amount(chancery_core::Amount { minor: *m, currency: f.currency })) },
-                                        other => td.num { (cell_text(other, f.currency)) },
+                                        other => td.num { (cell_shown(other, l, f.currency)) },
                                     }
                                 }
                                 td { @if let Some(h) = &r.href { a href=(h) { (l.t("查看", "View")) } } }

@@ -32,6 +32,7 @@ header a{color:#fff}
 .bar{max-width:72rem;margin:0 auto;display:flex;flex-wrap:wrap;gap:.5rem 1.2rem;align-items:center}
 .brand{font-weight:700;text-decoration:none;font-size:1.1rem}
 nav ul{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.2rem 1rem}
+svg.chart{display:block;max-width:100%;height:auto}
 form.search{display:flex;gap:.3rem;flex:1 1 16rem}
 form.search input{flex:1;min-width:0;padding:.35rem .5rem;border:1px solid #fff;border-radius:3px}
 button{padding:.35rem .8rem;border:1px solid var(--accent);background:var(--accent);color:#fff;border-radius:3px;cursor:pointer}

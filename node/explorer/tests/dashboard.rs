@@ -92,6 +92,9 @@ async fn procurement_figures_agree_with_the_records_and_the_ocds_export() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "method,awards,value");
     assert!(lines.contains(&"selective,1,4800000"), "{csv}");
+    // Shares are integers per mille in CSV (as in JSON); the page shows them in %.
+    let csv = ok_text(&app, "/v1/stats/procurement/open_share.csv").await;
+    assert_eq!(csv.lines().nth(1), Some("2,0,0,0"), "{csv}");
     let (s, _) = get_text(&app, "/v1/stats/procurement/nothing.csv").await;
     assert_eq!(s, 400);
 }

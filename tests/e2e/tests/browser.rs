@@ -188,7 +188,8 @@ fn explorer_in_headless_chromium() {
 
     // The whole process of the award, from tender to final payment, with receipts.
     let process_href = href(&award, "/process?ocid=").expect("a link to the whole process");
-    let process = b.dom(&format!("{api}{process_href}"));
+    // The profile remembers the English choice (cookie): ask for Chinese.
+    let process = b.dom(&format!("{api}{process_href}&lang=zh"));
     for s in ["发布招标", "招标截止", "签订合同", "尾款", "/v1/receipts/"] {
         assert!(process.contains(s), "process page lacks {s}");
     }
@@ -247,7 +248,7 @@ fn explorer_in_headless_chromium() {
             "/dashboard?section=sharing".to_string(),
             "1280,2400",
         ),
-        ("dashboard-phone-zh", "/dashboard".to_string(), "390,5200"),
+        ("dashboard-phone-zh", "/dashboard".to_string(), "390,1800"),
     ] {
         // The profile remembers the English choice (cookie): Chinese pages ask for it.
         let path = if name.ends_with("-zh") && !path.contains("lang=") {
