@@ -517,20 +517,7 @@ fn assets(s: &Stats, f: &Filters, x: &Explorer, l: Lang) -> Vec<Table> {
             name: "flows",
             title: ("机构间调拨", "Transfers between agencies"),
             columns: vec!["from", "to", "transfers"],
-            rows: ranked(
-                flows
-                    .into_iter()
-                    .map(|((a, b), n)| Row {
-                        href: Some(agency_href(&a)),
-                        cells: vec![
-                            Cell::Text(agency_name(x, l, &a)),
-                            Cell::Text(agency_name(x, l, &b)),
-                            Cell::Num(n),
-                        ],
-                    })
-                    .collect(),
-                2,
-            ),
+            rows: pair_rows(x, l, flows, |a, _| agency_href(a)),
             chart: Some(2),
             note: None,
         },
@@ -549,6 +536,30 @@ fn assets(s: &Stats, f: &Filters, x: &Explorer, l: Lang) -> Vec<Table> {
             note: None,
         },
     ]
+}
+
+/// Rows of counts per (agency, agency) pair, largest first: transfer flows, the grant
+/// network. `href` names the records behind a pair.
+fn pair_rows(
+    x: &Explorer,
+    l: Lang,
+    pairs: BTreeMap<(AgencyId, AgencyId), u64>,
+    href: impl Fn(&AgencyId, &AgencyId) -> String,
+) -> Vec<Row> {
+    ranked(
+        pairs
+            .into_iter()
+            .map(|((a, b), n)| Row {
+                href: Some(href(&a, &b)),
+                cells: vec![
+                    Cell::Text(agency_name(x, l, &a)),
+                    Cell::Text(agency_name(x, l, &b)),
+                    Cell::Num(n),
+                ],
+            })
+            .collect(),
+        2,
+    )
 }
 
 fn disposal_name(m: chancery_core::record::DisposalMethod) -> &'static str {
@@ -604,23 +615,12 @@ fn sharing(
             name: "network",
             title: ("授权方—被授权方", "Grantor to grantee"),
             columns: vec!["grantor", "grantee", "grants"],
-            rows: ranked(
-                network
-                    .into_iter()
-                    .map(|((a, b), n)| Row {
-                        href: Some(url(
-                            "/grants",
-                            [("grantor", a.as_str()), ("grantee", b.as_str())],
-                        )),
-                        cells: vec![
-                            Cell::Text(agency_name(x, l, &a)),
-                            Cell::Text(agency_name(x, l, &b)),
-                            Cell::Num(n),
-                        ],
-                    })
-                    .collect(),
-                2,
-            ),
+            rows: pair_rows(x, l, network, |a, b| {
+                url(
+                    "/grants",
+                    [("grantor", a.as_str()), ("grantee", b.as_str())],
+                )
+            }),
             chart: Some(2),
             note: None,
         },

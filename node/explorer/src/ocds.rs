@@ -380,6 +380,20 @@ pub fn release(
             tender["procurementMethodRationale"] = json!(t);
         }
     }
+    rel.insert("awards".into(), json!([Value::Object(award)]));
+    Some(finish(rel, ocid, &id, r, tag, parties, buyer))
+}
+
+/// The fields every release has, around the stage's own object in `rel`.
+fn finish(
+    mut rel: Map<String, Value>,
+    ocid: &str,
+    id: &str,
+    r: &TxRecord,
+    tag: &str,
+    parties: Vec<Value>,
+    buyer: Value,
+) -> Value {
     rel.insert("ocid".into(), json!(ocid));
     rel.insert("id".into(), json!(id));
     rel.insert("date".into(), json!(datetime(r.entry.time)));
@@ -388,8 +402,7 @@ pub fn release(
     rel.insert("language".into(), json!("zh"));
     rel.insert("parties".into(), Value::Array(parties));
     rel.insert("buyer".into(), buyer);
-    rel.insert("awards".into(), json!([Value::Object(award)]));
-    Some(Value::Object(rel))
+    Value::Object(rel)
 }
 
 fn amendment(id: &str, date: Date, rationale: &str, previous: Option<&str>) -> Value {
@@ -572,15 +585,7 @@ fn stage_release(
         }
         _ => return None,
     };
-    rel.insert("ocid".into(), json!(ocid));
-    rel.insert("id".into(), json!(id));
-    rel.insert("date".into(), json!(datetime(r.entry.time)));
-    rel.insert("tag".into(), json!([tag]));
-    rel.insert("initiationType".into(), json!("tender"));
-    rel.insert("language".into(), json!("zh"));
-    rel.insert("parties".into(), Value::Array(parties));
-    rel.insert("buyer".into(), buyer);
-    Some(Value::Object(rel))
+    Some(finish(rel, ocid, &id, r, tag, parties, buyer))
 }
 
 /// OCDS merge of `src` into `dst`: objects merged key by key, arrays of objects that all
