@@ -45,7 +45,8 @@ fn node() -> &'static Node {
         );
         // Inside the runtime, so the explorer starts its catalog task.
         let app = rt.block_on(async {
-            let app = chancery_api::routes(handle.clone()).merge(chancery_explorer::router(handle));
+            let app = chancery_api::routes_with_doc(handle.clone(), chancery_explorer::openapi())
+                .merge(chancery_explorer::router(handle));
             chancery_api::with_limits(app, &limits)
         });
         Node { rt, app }

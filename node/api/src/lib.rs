@@ -393,7 +393,14 @@ async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
 /// Every route of the API, without the limits: merge other routers into it (the
 /// explorer's), then wrap the whole with [`with_limits`].
 pub fn routes(h: NodeHandle) -> Router {
-    let (routes, doc) = api_routes().split_for_parts();
+    routes_with_doc(h, utoipa::openapi::OpenApi::default())
+}
+
+/// [`routes`], with the OpenAPI description of routes merged in from elsewhere (the
+/// explorer's `/v1/stats/...`) so that `/v1/openapi.json` lists them too.
+pub fn routes_with_doc(h: NodeHandle, more: utoipa::openapi::OpenApi) -> Router {
+    let (routes, mut doc) = api_routes().split_for_parts();
+    doc.merge(more);
     let doc = OpenApiJson(Arc::new(
         serde_json::to_string(&doc).unwrap_or_else(|_| "{}".to_string()),
     ));

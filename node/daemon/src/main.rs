@@ -352,7 +352,8 @@ async fn spawn_api(
 /// The HTTP app of a node: the API's routes, and any other router merged into them (one
 /// `.merge(...)` line each), all within the API's limits.
 fn http_app(handle: NodeHandle) -> chancery_api::Router {
-    let app = chancery_api::routes(handle.clone()).merge(chancery_explorer::router(handle.clone()));
+    let app = chancery_api::routes_with_doc(handle.clone(), chancery_explorer::openapi())
+        .merge(chancery_explorer::router(handle.clone()));
     let app = chancery_api::with_limits(app, &handle.limits);
     chancery_api::with_request_metrics(app, &handle.metrics)
 }

@@ -27,6 +27,69 @@ pub const TOP_SUPPLIERS: usize = 10;
 /// The dashboards' sections.
 pub const SECTIONS: [&str; 3] = ["procurement", "assets", "sharing"];
 
+/// A dashboard section, as the OpenAPI document names it (the handlers take the path
+/// segment as text so that a wrong one gets the explorer's own error).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only
+pub enum Section {
+    /// Procurement: methods, agencies, months, durations, suppliers, compliance flags.
+    Procurement,
+    /// State assets: registrations, transfers, disposals, holdings, flows.
+    Assets,
+    /// Data sharing: grant status, network, purposes, actions.
+    Sharing,
+}
+
+/// The filters of `/v1/stats/...` (and of `/dashboard`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only
+pub struct StatsQuery {
+    /// Only this agency's records (purchaser, custodian, grantor or grantee).
+    #[param(pattern = r"^[A-Za-z0-9._:/-]{1,64}$")]
+    pub agency: Option<String>,
+    /// First month included, `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub from: Option<String>,
+    /// Last month included, `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub to: Option<String>,
+    /// Values in this ISO 4217 currency only (default CNY).
+    #[param(pattern = r"^[A-Z]{3}$")]
+    pub currency: Option<String>,
+    /// Language of the text cells (`zh` or `en`; default from the cookie, else zh).
+    #[param(pattern = r"^(zh|en)$")]
+    pub lang: Option<String>,
+}
+
+/// One table of a section: column names, rows (one object per row keyed by column, with
+/// `records`, the URL of the list behind the row, where there is one) and a note.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct StatsTableDoc {
+    /// Column names (snake_case).
+    pub columns: Vec<String>,
+    /// Rows: counts and per mille as integers, money as `{minor, currency}`.
+    pub rows: Vec<serde_json::Map<String, Value>>,
+    /// What the table does not follow (a filter it ignores), if anything.
+    pub note: Option<String>,
+}
+
+/// The answer of `GET /v1/stats/{section}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct StatsDoc {
+    /// The section.
+    pub section: Section,
+    /// The log size the aggregates were computed at.
+    pub as_of_log_size: u64,
+    /// The currency of the money cells.
+    pub currency: String,
+    /// The section's tables by name.
+    pub tables: BTreeMap<String, StatsTableDoc>,
+}
+
 /// One cell.
 #[derive(Clone, Debug)]
 pub enum Cell {
@@ -793,6 +856,12 @@ fn column_label(l: Lang, c: &str) -> &'static str {
 }
 
 /// `GET /v1/stats/{section}`: every table of the section as JSON.
+#[utoipa::path(get, path = "/v1/stats/{section}", tag = "stats",
+    params(("section" = Section, Path, description = "The dashboard section"), StatsQuery),
+    responses(
+        (status = 200, description = "Every table of the section, computed from aggregates kept as blocks are applied", body = StatsDoc),
+        (status = 400, description = "A filter or the section is malformed", body = chancery_api_types::ErrorBody),
+        (status = 404, description = "The aggregates are not built yet", body = chancery_api_types::ErrorBody)))]
 pub async fn stats_json(
     State(x): State<Explorer>,
     cx: Ctx,
@@ -834,15 +903,34 @@ pub async fn stats_json(
             }))
             .into_response()
         }
-        Err(e) => (
-            e.status(),
-            Json(json!({"code": "bad_param", "message": e.to_string(), "details": null})),
-        )
-            .into_response(),
+        Err(e) => error_json(&e),
     }
 }
 
+/// An error as the API's `{code, message, details}`.
+fn error_json(e: &ExplorerError) -> Response {
+    let code = match e {
+        ExplorerError::NotFound { .. } => "not_found",
+        ExplorerError::BadParam { .. } => "bad_param",
+        ExplorerError::Ledger(_) => "ledger",
+    };
+    (
+        e.status(),
+        Json(json!({"code": code, "message": e.to_string(), "details": null})),
+    )
+        .into_response()
+}
+
 /// `GET /v1/stats/{section}/{table}.csv`: one table as CSV (RFC 4180, header row).
+#[utoipa::path(get, path = "/v1/stats/{section}/{file}", tag = "stats",
+    params(
+        ("section" = Section, Path, description = "The dashboard section"),
+        ("file" = String, Path, description = "A table of the section, as `NAME.csv` (the names are the keys of `tables` in `/v1/stats/{section}`)", pattern = r"^[a-z_]{1,40}\.csv$"),
+        StatsQuery),
+    responses(
+        (status = 200, description = "The table: a header row of column names, then one row per line; money in major units", content_type = "text/csv", body = String),
+        (status = 400, description = "A filter, the section or the table is malformed or unknown", body = chancery_api_types::ErrorBody),
+        (status = 404, description = "The aggregates are not built yet", body = chancery_api_types::ErrorBody)))]
 pub async fn stats_csv(
     State(x): State<Explorer>,
     cx: Ctx,
@@ -882,7 +970,7 @@ pub async fn stats_csv(
             csv,
         )
             .into_response(),
-        Err(e) => (e.status(), e.to_string()).into_response(),
+        Err(e) => error_json(&e),
     }
 }
 

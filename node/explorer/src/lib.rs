@@ -171,6 +171,18 @@ pub fn router(h: NodeHandle) -> Router {
     router_with(x)
 }
 
+/// The OpenAPI description of the explorer's JSON and CSV routes (`/v1/stats/...`), to be
+/// merged into the node's document (`chancery_api::routes_with_doc`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    #[derive(utoipa::OpenApi)]
+    #[openapi(
+        paths(dashboard::stats_json, dashboard::stats_csv),
+        tags((name = "stats", description = "The efficiency dashboards' figures as JSON and CSV: procurement, state assets, data sharing"))
+    )]
+    struct StatsDoc;
+    <StatsDoc as utoipa::OpenApi>::openapi()
+}
+
 /// The routes over an existing [`Explorer`] (no background task).
 pub fn router_with(x: Explorer) -> Router {
     Router::new()

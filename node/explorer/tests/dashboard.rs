@@ -161,3 +161,58 @@ async fn asset_and_sharing_figures_agree_with_the_records() {
     let list = ok_text(&app, "/grants?status=revoked&lang=en").await;
     assert_eq!(list.matches("/grant?id=").count() as u64, revoked, "{list}");
 }
+
+/// `/v1/stats/...` is in the node's OpenAPI document (merged from the explorer), with its
+/// filters and their patterns, and every section's answer is an instance of the documented
+/// schema.
+#[tokio::test]
+async fn the_stats_routes_are_in_the_openapi_document_and_answer_as_it_says() {
+    let w = process_world();
+    let app = chancery_api::routes_with_doc(w.handle(), chancery_explorer::openapi())
+        .merge(chancery_explorer::router(w.handle()));
+    let doc = json(&app, "/v1/openapi.json").await;
+    // The API's own routes are still there.
+    assert!(doc["paths"]["/v1/assets"].is_object(), "{doc}");
+    let op = &doc["paths"]["/v1/stats/{section}"]["get"];
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no /v1/stats/{{section}} in {}", doc["paths"]))
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for p in ["section", "agency", "from", "to", "currency", "lang"] {
+        assert!(params.contains(&p), "{p} missing from {params:?}");
+    }
+    let from = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "from")
+        .unwrap();
+    assert_eq!(from["schema"]["pattern"], "^[0-9]{4}-(0[1-9]|1[0-2])$");
+    let sections = &doc["components"]["schemas"]["Section"]["enum"];
+    assert_eq!(sections, &serde_json::json!(["procurement", "assets", "sharing"]));
+    let csv = &doc["paths"]["/v1/stats/{section}/{file}"]["get"]["responses"]["200"];
+    assert!(csv["content"]["text/csv"].is_object(), "{csv}");
+
+    // Every section's answer validates against the documented schema.
+    let schema = serde_json::json!({
+        "$ref": "#/components/schemas/StatsDoc",
+        "components": doc["components"],
+    });
+    let v = jsonschema::validator_for(&schema).expect("the schema compiles");
+    assert!(!v.is_valid(&serde_json::json!({"section": "procurement"})));
+    for section in ["procurement", "assets", "sharing"] {
+        let answer = json(&app, &format!("/v1/stats/{section}")).await;
+        let errors: Vec<String> = v
+            .iter_errors(&answer)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{section}: {errors:?}");
+    }
+    // And a bad filter answers in the documented error shape.
+    let (s, b) = get_text(&app, "/v1/stats/assets/nothing.csv").await;
+    assert_eq!(s, 400);
+    let e: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(e["code"], "bad_param", "{b}");
+}
