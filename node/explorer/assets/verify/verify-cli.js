@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// The in-browser verifier (verify.js) from the command line, for tests and for readers who
+// want to run the page's code outside a browser.
+//
+//   node verify-cli.js RECEIPT.json GENESIS.json [--chain HEX] [--tx HEX]
+//       One receipt: prints the verdict as JSON; exit 0 valid, 1 invalid,
+//       2 unsupported (an sm2-sm3 chain) or a usage error.
+//   node verify-cli.js --batch
+//       Reads JSON lines {"receipt": {...}, "genesis": "<genesis.json text>",
+//       "chain"?: HEX, "tx"?: HEX} on stdin and writes one JSON line per input line: the
+//       object verifyReceipt returns (a line that is not JSON gets an "invalid" verdict at
+//       the format step). Exit 0 when every line was answered.
+//
+// It loads vendor/noble.js and verify.js from its own directory.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+require(path.join(__dirname, 'vendor', 'noble.js'));
+require(path.join(__dirname, 'verify.js'));
+const verify = globalThis.chanceryVerify;
+
+function usage(msg) {
+  if (msg) process.stderr.write('verify-cli: ' + msg + '\n');
+  process.stderr.write('usage: node verify-cli.js RECEIPT.json GENESIS.json [--chain HEX] [--tx HEX]\n' +
+    '       node verify-cli.js --batch   (JSON lines on stdin)\n');
+  process.exit(2);
+}
+
+function options(o) {
+  const out = {};
+  if (o.chain !== undefined) out.chain = o.chain;
+  if (o.tx !== undefined) out.tx = o.tx;
+  return out;
+}
+
+function batch() {
+  const out = [];
+  let pending = '';
+  function line(l) {
+    if (l.trim() === '') return;
+    let result;
+    try {
+      const input = JSON.parse(l);
+      result = verify.verifyReceipt(input.receipt, input.genesis, options(input));
+    } catch (e) {
+      result = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'input line is not JSON: ' + e.message }], summary: null };
+    }
+    out.push(JSON.stringify(result));
+    if (out.length >= 256) flush();
+  }
+  function flush() {
+    if (out.length) process.stdout.write(out.join('\n') + '\n');
+    out.length = 0;
+  }
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    pending += chunk;
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      line(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+  });
+  process.stdin.on('end', () => {
+    line(pending);
+    flush();
+  });
+}
+
+function single(args) {
+  const files = [];
+  const opts = {};
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--chain' || args[i] === '--tx') {
+      if (i + 1 >= args.length) usage(args[i] + ' needs a value');
+      opts[args[i].slice(2)] = args[++i];
+    } else if (args[i].startsWith('--')) {
+      usage('unknown option ' + args[i]);
+    } else {
+      files.push(args[i]);
+    }
+  }
+  if (files.length !== 2) usage('expected a receipt file and a genesis file');
+  let receipt, genesis;
+  try {
+    genesis = fs.readFileSync(files[1], 'utf8');
+    receipt = fs.readFileSync(files[0], 'utf8');
+  } catch (e) {
+    usage(e.message);
+  }
+  let parsed;
+  try {
+    parsed = JSON.parse(receipt);
+  } catch (e) {
+    parsed = undefined;
+  }
+  const result = parsed === undefined
+    ? { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: files[0] + ' is not JSON' }], summary: null }
+    : verify.verifyReceipt(parsed, genesis, opts);
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  process.exit(result.status === 'valid' ? 0 : result.status === 'invalid' ? 1 : 2);
+}
+
+const args = process.argv.slice(2);
+if (args.length === 1 && args[0] === '--batch') batch();
+else if (args.length === 0 || args.includes('--help') || args.includes('-h')) usage();
+else single(args);
