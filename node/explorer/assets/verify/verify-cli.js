@@ -10,6 +10,12 @@
 //       "chain"?: HEX, "tx"?: HEX} on stdin and writes one JSON line per input line: the
 //       object verifyReceipt returns (a line that is not JSON gets an "invalid" verdict at
 //       the format step). Exit 0 when every line was answered.
+//       For tests, a line may instead carry "genesis_ref": N, the genesis of input line N
+//       (0-based), so that thousands of receipts of one chain need not repeat its file;
+//       and two more kinds of line are answered:
+//         {"chain_id_of": "<genesis.json text>"} -> {"chain_id": HEX} or {"error": "..."}
+//         {"ed25519": {"key": HEX, "message": HEX, "signature": HEX}} -> {"ok": true|false}
+//       (the kernel's Ed25519 acceptance rule, as verify.js applies it).
 //
 // It loads vendor/noble.js and verify.js from its own directory.
 'use strict';
@@ -38,12 +44,36 @@ function options(o) {
 function batch() {
   const out = [];
   let pending = '';
+  const genesisOf = [];
+  function hexBytes(h) {
+    return Uint8Array.from(Buffer.from(String(h), 'hex'));
+  }
   function line(l) {
     if (l.trim() === '') return;
     let result;
+    let input;
     try {
-      const input = JSON.parse(l);
-      result = verify.verifyReceipt(input.receipt, input.genesis, options(input));
+      input = JSON.parse(l);
+    } catch (e) {
+      input = undefined;
+    }
+    const genesis = input && input.genesis_ref !== undefined ? genesisOf[input.genesis_ref] : input && input.genesis;
+    genesisOf.push(genesis);
+    try {
+      if (input === undefined) throw new Error('not JSON');
+      if (input.chain_id_of !== undefined) {
+        try {
+          const p = verify.parseGenesis(input.chain_id_of);
+          result = p.chain_id ? { chain_id: p.chain_id } : { unsupported: p.suite };
+        } catch (e) {
+          result = { error: e.message };
+        }
+      } else if (input.ed25519 !== undefined) {
+        const v = input.ed25519;
+        result = { ok: verify.ed25519Verify(hexBytes(v.key), hexBytes(v.message), hexBytes(v.signature)) };
+      } else {
+        result = verify.verifyReceipt(input.receipt, genesis, options(input));
+      }
     } catch (e) {
       result = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'input line is not JSON: ' + e.message }], summary: null };
     }

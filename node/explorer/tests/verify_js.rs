@@ -1,0 +1,509 @@
+//! The in-browser receipt verifier (assets/verify/verify.js) reaches the kernel's verdict
+//! on every input tried: receipts built here with the kernel (v1 and v2 with epoch links,
+//! applied and rejected outcomes, a record of every kind, 4 and 31 validators of unequal
+//! power) and the committed fixture receipt, each untouched and with every single byte of
+//! its entry, checkpoint, proof hashes and epoch links changed, plus index, format, hex and
+//! pin changes; the Ed25519 acceptance rule's edge cases (speccheck vectors, torsioned
+//! signatures, small-order and undecodable keys, non-canonical S); and the genesis file's
+//! chain id and JSON rules. One `node verify-cli.js --batch` process per test; without
+//! `node` on PATH each test prints `SKIP: node not found` and passes.
+
+mod jsdiff;
+
+use chancery_core::block::{self, BlockHeader, LogEntry, Outcome, ReasonCode};
+use chancery_core::cert::{Certificate, IndexedSignature, VoteBody, VoteKind};
+use chancery_core::checkpoint::Checkpoint;
+use chancery_core::crypto::{self, BatchItem, SecretKey};
+use chancery_core::domain;
+use chancery_core::epoch::EpochLink;
+use chancery_core::genesis::{Agency, ChainParams, Genesis};
+use chancery_core::merkle::{self, Blake3Hasher};
+use chancery_core::receipt::Receipt;
+use chancery_core::record::Record;
+use chancery_core::suite::Suite;
+use chancery_core::tx::{Transaction, TxBody};
+use chancery_core::validator::{Validator, ValidatorSet};
+use chancery_core::{
+    codec, AgencyId, Digest, Epoch, Height, NetworkKey, PublicKey, Seq, Signature, TimestampMs,
+    View,
+};
+use jsdiff::Case;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+/// Blocks per epoch: epoch `e` holds heights `8e + 1 ..= 8(e + 1)`.
+const EPOCH_BLOCKS: u64 = 8;
+/// One entry per block up to this height.
+const HEIGHT_MAX: u64 = 24;
+
+fn fixtures() -> PathBuf {
+    jsdiff::workspace_dir().join("client/core/tests/fixtures")
+}
+
+/// One record of every kind, from the kernel's committed fixtures (`record_*.json`).
+fn records() -> Vec<Record> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .expect("fixtures directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("record_") && n.ends_with(".json"))
+        })
+        .collect();
+    paths.sort();
+    let records: Vec<Record> = paths
+        .iter()
+        .map(|p| {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).expect("fixture"))
+                .expect("fixture JSON");
+            serde_json::from_value(v["json"].clone()).expect("a record")
+        })
+        .collect();
+    let kinds: std::collections::BTreeSet<&str> = records.iter().map(|r| r.kind().as_str()).collect();
+    assert_eq!(kinds.len(), 19, "a record of each of the 19 kinds");
+    records
+}
+
+/// A chain of `n` validators (power 1, 2, 3, 1, 2, 3, ... when `n > 4`), new keys every
+/// epoch, one transaction per block; every fifth is rejected.
+struct Chain {
+    n: usize,
+    genesis: Genesis,
+    entries: Vec<LogEntry>,
+    leaves: Vec<Digest>,
+}
+
+fn key(e: u64, i: usize) -> SecretKey {
+    let mut seed = [0x77u8; 32];
+    seed[0] = e as u8;
+    seed[1] = i as u8;
+    SecretKey::from_seed(seed)
+}
+
+fn member() -> SecretKey {
+    SecretKey::from_seed([250; 32])
+}
+
+impl Chain {
+    fn new(n: usize) -> Chain {
+        let mut chain = Chain {
+            n,
+            genesis: Genesis {
+                chain_name: format!("verify-js-{n}"),
+                genesis_time: TimestampMs(1_795_737_600_000),
+                agencies: vec![Agency {
+                    id: AgencyId("mof".into()),
+                    name_zh: "财政部".into(),
+                    name_en: "Ministry of Finance".into(),
+                    admin_keys: vec![member().public()],
+                }],
+                members: vec![],
+                validators: ValidatorSet {
+                    epoch: Epoch(0),
+                    start_height: Height(1),
+                    validators: vec![],
+                },
+                params: ChainParams::default(),
+                crypto: Suite::default(),
+                procurement_limits: Default::default(),
+            },
+            entries: vec![],
+            leaves: vec![],
+        };
+        chain.genesis.validators = chain.set(0);
+        let records = records();
+        let reasons = [
+            ReasonCode::MissingRole,
+            ReasonCode::AssetUnknown,
+            ReasonCode::PaymentExceedsContract,
+        ];
+        for h in 1..=HEIGHT_MAX {
+            let body = TxBody {
+                chain_id: chain.genesis.chain_id(),
+                signer: member().public(),
+                seq: Seq(h - 1),
+                record: records[(h as usize - 1) % records.len()].clone(),
+            };
+            let outcome = if h % 5 == 0 {
+                Outcome::Rejected(reasons[(h as usize / 5) % reasons.len()])
+            } else {
+                Outcome::Applied
+            };
+            chain.entries.push(LogEntry {
+                height: Height(h),
+                time: TimestampMs(1_795_737_600_000 + h * 1000),
+                tx: Transaction::sign(body, &member()),
+                outcome,
+            });
+        }
+        chain.leaves = chain
+            .entries
+            .iter()
+            .map(|e| merkle::leaf_hash(Suite::default(), &codec::encode(e)))
+            .collect();
+        chain
+    }
+
+    fn set(&self, e: u64) -> ValidatorSet {
+        ValidatorSet {
+            epoch: Epoch(e),
+            start_height: Height(if e == 0 { 1 } else { EPOCH_BLOCKS * e + 1 }),
+            validators: (0..self.n)
+                .map(|i| Validator {
+                    name: format!("v{i}"),
+                    agency: AgencyId("mof".into()),
+                    consensus_key: key(e, i).public(),
+                    network_key: NetworkKey([(e as u8) << 5 | i as u8; 32]),
+                    power: if self.n > 4 { 1 + (i as u64 % 3) } else { 1 },
+                })
+                .collect(),
+        }
+    }
+
+    fn header(&self, e: u64, height: u64, next: Digest) -> BlockHeader {
+        let n = height as usize;
+        BlockHeader {
+            chain_id: self.genesis.chain_id(),
+            epoch: Epoch(e),
+            height: Height(height),
+            view: View(height + 3),
+            parent: Digest([7; 32]),
+            proposer: 0,
+            time: TimestampMs(1_795_737_600_000 + height * 1000),
+            txs_hash: block::txs_hash(Suite::default(), [self.entries[n - 1].tx.hash()]),
+            tx_count: 1,
+            log_size: height,
+            log_root: merkle::root(Suite::default(), &self.leaves[..n]),
+            state_root: Digest([9; 32]),
+            validator_set: self.set(e).hash(),
+            next_validator_set: next,
+        }
+    }
+
+    /// Certified by a quorum of power, skipping every fourth validator while it can (so
+    /// the signers are not a prefix of the set).
+    fn certify(&self, header: BlockHeader) -> Checkpoint {
+        let e = header.epoch.0;
+        let set = self.set(e);
+        let body = VoteBody {
+            chain_id: self.genesis.chain_id(),
+            epoch: header.epoch,
+            view: header.view,
+            kind: VoteKind::Finalize,
+            block: header.hash(Suite::default()),
+        };
+        let mut signers: Vec<usize> = Vec::new();
+        let mut power = 0;
+        let order = (0..self.n)
+            .filter(|i| i % 4 != 1)
+            .chain((0..self.n).filter(|i| i % 4 == 1));
+        for i in order {
+            if power >= set.quorum_power() {
+                break;
+            }
+            signers.push(i);
+            power += set.validators[i].power;
+        }
+        signers.sort_unstable();
+        let certificate = Certificate {
+            kind: VoteKind::Finalize,
+            epoch: header.epoch,
+            view: header.view,
+            block: header.hash(Suite::default()),
+            signatures: signers
+                .iter()
+                .map(|&i| IndexedSignature {
+                    index: i as u16,
+                    signature: body.sign(&key(e, i)),
+                })
+                .collect(),
+        };
+        Checkpoint {
+            header,
+            certificate,
+        }
+    }
+
+    fn link(&self, e: u64) -> EpochLink {
+        let next = self.set(e + 1);
+        let cp = self.certify(self.header(e, EPOCH_BLOCKS * (e + 1), next.hash()));
+        EpochLink {
+            header: cp.header,
+            certificate: cp.certificate,
+            next,
+            suffix: vec![],
+        }
+    }
+
+    /// The receipt of the entry at `height` under a checkpoint of epoch `e` at `cp_height`.
+    fn receipt(&self, height: u64, e: u64, cp_height: u64) -> Receipt {
+        let cp = self.certify(self.header(e, cp_height, Digest::ZERO));
+        let links: Vec<EpochLink> = (0..e).map(|i| self.link(i)).collect();
+        let index = height - 1;
+        let proof =
+            merkle::inclusion_proof_with(&Blake3Hasher, &self.leaves[..cp_height as usize], index)
+                .expect("index below size");
+        Receipt::new(&self.entries[index as usize], index, &proof, &cp).with_epochs(&links)
+    }
+
+    fn genesis_text(&self) -> String {
+        serde_json::to_string_pretty(&self.genesis).expect("genesis JSON")
+    }
+}
+
+#[test]
+fn every_single_byte_tampering_gets_the_kernels_verdict() {
+    if jsdiff::node_or_skip("every_single_byte_tampering_gets_the_kernels_verdict").is_none() {
+        return;
+    }
+    let mut texts = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
+    // The committed fixture receipt with its genesis.
+    let dir = fixtures().join("ed25519-blake3");
+    let fixture: Receipt =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("receipt.json")).unwrap()).unwrap();
+    texts.push(std::fs::read_to_string(dir.join("genesis.json")).unwrap());
+    let chain = jsdiff::load_genesis(&texts[0]).unwrap().chain_id().to_hex();
+    cases.extend(jsdiff::cases_of("fixture", &fixture, 0, &chain, 1));
+    // Built receipts: (validators, entry height, checkpoint epoch, checkpoint height).
+    for (n, receipts) in [
+        (4, vec![(3, 0, 8), (5, 0, 8), (19, 2, 21), (10, 2, 20)]),
+        (31, vec![(4, 0, 7), (15, 1, 15)]),
+    ] {
+        let c = Chain::new(n);
+        texts.push(c.genesis_text());
+        let g = texts.len() - 1;
+        let chain = c.genesis.chain_id().to_hex();
+        for (height, e, cp_height) in receipts {
+            let r = c.receipt(height, e, cp_height);
+            let label = format!("{n} validators, entry {height}, epoch {e} checkpoint at {cp_height}");
+            cases.extend(jsdiff::cases_of(&label, &r, g, &chain, 1));
+        }
+    }
+    let report = jsdiff::differential(&texts, &cases);
+    jsdiff::assert_report("built and fixture receipts", &report);
+    // Both outcomes and several kinds were verified valid.
+    let kinds: std::collections::BTreeSet<String> = cases
+        .iter()
+        .filter(|c| c.field == "untouched")
+        .filter_map(|c| {
+            let bytes = hex::decode(&c.receipt.entry).ok()?;
+            let e: LogEntry = codec::decode_in(Suite::default(), &bytes).ok()?;
+            Some(format!("{} {:?}", e.tx.body.record.kind().as_str(), e.outcome))
+        })
+        .collect();
+    assert!(kinds.len() >= 4, "several kinds and outcomes: {kinds:?}");
+    assert!(
+        kinds.iter().any(|k| k.contains("Rejected")),
+        "a rejected transaction among {kinds:?}"
+    );
+}
+
+/// Speccheck vectors, torsioned signatures of every order, small-order and undecodable
+/// keys, S + L, flipped bits: the kernel's single-item verdict and the JS verdict agree.
+#[test]
+fn ed25519_edge_cases_get_the_kernels_verdict() {
+    if jsdiff::node_or_skip("ed25519_edge_cases_get_the_kernels_verdict").is_none() {
+        return;
+    }
+    let mut vectors: Vec<(String, PublicKey, Vec<u8>, Signature)> = Vec::new();
+    // ed25519-speccheck (tests/conformance/ed25519-speccheck/cases.json).
+    let text = std::fs::read_to_string(
+        jsdiff::workspace_dir().join("tests/conformance/ed25519-speccheck/cases.json"),
+    )
+    .expect("the vendored speccheck vectors");
+    let cases: Vec<Value> = serde_json::from_str(&text).expect("cases.json");
+    assert_eq!(cases.len(), 12, "12 speccheck cases");
+    for (i, c) in cases.iter().enumerate() {
+        let h = |k: &str| hex::decode(c[k].as_str().expect("hex field")).expect("hex");
+        vectors.push((
+            format!("speccheck {i}"),
+            PublicKey::Ed25519(h("pub_key").try_into().expect("32 bytes")),
+            h("message"),
+            Signature(h("signature").try_into().expect("64 bytes")),
+        ));
+    }
+    let signer = key(9, 9);
+    let message = domain::TX_SIGN.signing_bytes(b"edge cases");
+    for order in [1u8, 2, 4, 8] {
+        vectors.push((
+            format!("torsioned, order {order}"),
+            signer.public(),
+            message.clone(),
+            crypto::testing::sign_torsioned(&signer, domain::TX_SIGN, b"edge cases", order),
+        ));
+    }
+    let good = signer.sign(domain::TX_SIGN, b"edge cases");
+    vectors.push(("valid".into(), signer.public(), message.clone(), good));
+    // S + L: the same signature with a non-canonical S.
+    let l: [u8; 32] = hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut s_plus_l = good;
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let v = u16::from(s_plus_l.0[32 + i]) + u16::from(l[i]) + carry;
+        s_plus_l.0[32 + i] = v as u8;
+        carry = v >> 8;
+    }
+    vectors.push(("S + L".into(), signer.public(), message.clone(), s_plus_l));
+    // Every bit of the valid signature and of the key flipped.
+    for bit in (0..512).step_by(7) {
+        let mut s = good;
+        s.0[bit / 8] ^= 1 << (bit % 8);
+        vectors.push((format!("signature bit {bit}"), signer.public(), message.clone(), s));
+    }
+    for bit in (0..256).step_by(5) {
+        let mut k = *signer.public().as_bytes().first_chunk::<32>().expect("32 bytes");
+        k[bit / 8] ^= 1 << (bit % 8);
+        vectors.push((format!("key bit {bit}"), PublicKey::Ed25519(k), message.clone(), good));
+    }
+    // Small-order keys (the eight torsion points' encodings, and non-canonical ones).
+    for k in [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0100000000000000000000000000000000000000000000000000000000000080",
+    ] {
+        vectors.push((
+            format!("small-order key {k}"),
+            PublicKey::Ed25519(hex::decode(k).unwrap().try_into().unwrap()),
+            message.clone(),
+            good,
+        ));
+    }
+    let lines: Vec<Value> = vectors
+        .iter()
+        .map(|(_, k, m, s)| {
+            json!({ "ed25519": { "key": k.to_hex(), "message": hex::encode(m), "signature": s.to_hex() } })
+        })
+        .collect();
+    let js = jsdiff::run_batch(&lines);
+    let mut accepted = 0;
+    for ((what, k, m, s), j) in vectors.iter().zip(&js) {
+        let kernel = crypto::verify_item(&BatchItem {
+            key: *k,
+            message: m,
+            signature: *s,
+        })
+        .is_ok();
+        accepted += usize::from(kernel);
+        assert_eq!(j["ok"], json!(kernel), "{what}: kernel says {kernel}, JS {j}");
+    }
+    println!("{} Ed25519 vectors agree ({accepted} accepted)", vectors.len());
+    assert!(accepted >= 5, "the valid, torsioned and speccheck-valid signatures are accepted");
+}
+
+/// Genesis files: the chain id of every fixture, and edits that the kernel accepts or
+/// refuses, get the same answer in JS.
+#[test]
+fn genesis_files_get_the_kernels_chain_id_or_refusal() {
+    if jsdiff::node_or_skip("genesis_files_get_the_kernels_chain_id_or_refusal").is_none() {
+        return;
+    }
+    let dir = fixtures();
+    let read = |p: PathBuf| std::fs::read_to_string(p).expect("fixture");
+    let top: Value = serde_json::from_str(&read(dir.join("genesis.json"))).unwrap();
+    let base = read(dir.join("ed25519-blake3/genesis.json"));
+    let mut files: Vec<(String, String)> = vec![
+        ("fixtures/genesis.json".into(), serde_json::to_string(&top["json"]).unwrap()),
+        ("fixtures/ed25519-blake3/genesis.json".into(), base.clone()),
+        ("built, 31 validators".into(), Chain::new(31).genesis_text()),
+    ];
+    let v: Value = serde_json::from_str(&base).unwrap();
+    let edit = |name: &str, f: &dyn Fn(&mut Value)| {
+        let mut w = v.clone();
+        f(&mut w);
+        (name.to_string(), serde_json::to_string(&w).unwrap())
+    };
+    let edits = [
+        edit("unknown top-level field", &|w| w["comment"] = json!("ignored by serde")),
+        edit("unknown nested field", &|w| w["params"]["note"] = json!([1, 2])),
+        edit("genesis_time a string", &|w| w["genesis_time"] = json!("1795737600000")),
+        edit("genesis_time negative", &|w| w["genesis_time"] = json!(-1)),
+        edit("genesis_time a float", &|w| w["genesis_time"] = json!(1.5)),
+        edit("genesis_time 2^64", &|w| w["genesis_time"] = serde_json::from_str("18446744073709551616").unwrap()),
+        edit("genesis_time u64::MAX", &|w| w["genesis_time"] = json!(u64::MAX)),
+        edit("missing delta_ms", &|w| {
+            w["params"].as_object_mut().unwrap().remove("delta_ms");
+        }),
+        edit("missing members", &|w| {
+            w.as_object_mut().unwrap().remove("members");
+        }),
+        edit("heartbeat as block_interval_ms", &|w| {
+            let hb = w["params"]["heartbeat_ms"].take();
+            w["params"].as_object_mut().unwrap().remove("heartbeat_ms");
+            w["params"]["block_interval_ms"] = hb;
+        }),
+        edit("heartbeat under both names", &|w| w["params"]["block_interval_ms"] = json!(7)),
+        edit("no governance threshold", &|w| {
+            w["params"].as_object_mut().unwrap().remove("governance_threshold");
+        }),
+        edit("threshold 3/3", &|w| w["params"]["governance_threshold"] = json!({"numerator": 3, "denominator": 3})),
+        edit("epoch delay 0", &|w| w["params"]["epoch_delay_blocks"] = json!(0)),
+        edit("block_txs_max 2^32", &|w| w["params"]["block_txs_max"] = json!(1u64 << 32)),
+        edit("block_txs_max 0 (not checked at genesis)", &|w| w["params"]["block_txs_max"] = json!(0)),
+        edit("chain name with a space", &|w| w["chain_name"] = json!("two words")),
+        edit("no validators", &|w| w["validators"]["validators"] = json!([])),
+        edit("validator power 0", &|w| w["validators"]["validators"][0]["power"] = json!(0)),
+        edit("validator names twice", &|w| {
+            let n = w["validators"]["validators"][0]["name"].clone();
+            w["validators"]["validators"][1]["name"] = n;
+        }),
+        edit("upper-case key", &|w| {
+            let k = w["validators"]["validators"][0]["consensus_key"].as_str().unwrap().to_uppercase();
+            w["validators"]["validators"][0]["consensus_key"] = json!(k);
+        }),
+        edit("an sm2-sm3 key", &|w| w["agencies"][0]["admin_keys"][0] = json!(format!("04{}", "ab".repeat(64)))),
+        edit("unknown suite", &|w| w["crypto"] = json!("rsa")),
+        edit("explicit default suite", &|w| w["crypto"] = json!("ed25519-blake3")),
+        edit("unknown role", &|w| w["members"] = json!([{"agency": "mof", "key": "11".repeat(32), "name": "m", "roles": ["king"]}])),
+        edit("roles unsorted", &|w| w["members"] = json!([{"agency": "mof", "key": "11".repeat(32), "name": "m", "roles": ["archivist", "admin"]}])),
+        edit("procurement limits", &|w| w["procurement_limits"] = json!({"rules": [{"name": "national", "agencies": [], "open_tender_from": {"minor": 400, "currency": "CNY"}, "record_from": {"minor": 100, "currency": "CNY"}}]})),
+        edit("procurement limits, empty", &|w| w["procurement_limits"] = json!({"rules": []})),
+        edit("procurement limits of an unknown agency", &|w| w["procurement_limits"] = json!({"rules": [{"name": "x", "agencies": ["nobody"], "open_tender_from": {"minor": 400, "currency": "CNY"}, "record_from": {"minor": 100, "currency": "CNY"}}]})),
+        edit("agency name empty", &|w| w["agencies"][0]["name_en"] = json!("")),
+        edit("name with a control character", &|w| w["agencies"][0]["name_en"] = json!("a\u{7}b")),
+        edit("a one-letter chain name", &|w| w["chain_name"] = json!("x")),
+        edit("params null", &|w| w["params"] = Value::Null),
+    ];
+    files.extend(edits);
+    files.push(("duplicate field".into(), base.replacen("\"chain_name\"", "\"chain_name\": \"x\", \"chain_name\"", 1)));
+    files.push(("trailing comma".into(), base.replacen("\"chain_name\"", "\"x\": 1,, \"chain_name\"", 1)));
+    files.push(("lone surrogate escape".into(), base.replacen("\"chain_name\"", "\"x\": \"\\ud800\", \"chain_name\"", 1)));
+    files.push(("lone surrogate in the chain name".into(), base.replacen("\"chain_name\": \"", "\"chain_name\": \"\\udc00", 1)));
+    files.push(("-0".into(), base.replacen("\"genesis_time\": ", "\"genesis_time\": -0, \"g\": ", 1)));
+    files.push(("not JSON".into(), "{".into()));
+    let sm2 = read(dir.join("sm2-sm3/genesis.json"));
+    let mut lines: Vec<Value> = files.iter().map(|(_, t)| json!({ "chain_id_of": t })).collect();
+    lines.push(json!({ "chain_id_of": sm2 }));
+    let js = jsdiff::run_batch(&lines);
+    let (mut accepted, mut refused) = (0, 0);
+    for ((what, text), j) in files.iter().zip(&js) {
+        match jsdiff::load_genesis(text) {
+            Ok(g) => {
+                accepted += 1;
+                assert_eq!(j["chain_id"], json!(g.chain_id().to_hex()), "{what}: JS {j}");
+            }
+            Err(e) => {
+                refused += 1;
+                assert!(j["error"].is_string(), "{what}: the kernel refuses ({e}), JS {j}");
+            }
+        }
+    }
+    assert_eq!(
+        js.last().map(|j| j["unsupported"].clone()),
+        Some(json!("sm2-sm3")),
+        "an sm2-sm3 genesis is unsupported in JS"
+    );
+    let top_id = top["hashes"]["chain_id"].as_str().expect("the fixture's chain id");
+    assert_eq!(js[0]["chain_id"], json!(top_id), "the fixture's recorded chain id");
+    println!("{} genesis files agree: {accepted} accepted, {refused} refused", files.len());
+    assert!(accepted >= 8 && refused >= 20, "{accepted} accepted, {refused} refused");
+}
