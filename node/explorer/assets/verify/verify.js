@@ -97,24 +97,27 @@
   function utf8(s) { return utf8enc.encode(s); }
   function blen(s) { return utf8enc.encode(s).length; }
 
+  var HEX_DIGITS = [];
+  for (var hd = 0; hd < 256; hd++) HEX_DIGITS.push((hd < 16 ? '0' : '') + hd.toString(16));
   function toHex(b) {
     var out = '';
-    for (var i = 0; i < b.length; i++) out += (b[i] < 16 ? '0' : '') + b[i].toString(16);
+    for (var i = 0; i < b.length; i++) out += HEX_DIGITS[b[i]];
     return out;
   }
+  // The value of each lower-case hex digit by its character code, -1 for any other.
+  var HEX_VALUE = new Int8Array(128).fill(-1);
+  for (var hv = 0; hv < 16; hv++) HEX_VALUE['0123456789abcdef'.charCodeAt(hv)] = hv;
 
   /** receipt.rs `hex_lower`: only 0-9 a-f, an even number of them. */
   function hexLower(field, s) {
     if (typeof s !== 'string') fail('receipt field ' + field + ': expected a string');
-    for (var i = 0; i < s.length; i++) {
-      var c = s.charCodeAt(i);
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) {
-        fail('receipt field ' + field + ': expected lower-case hex, found a non-hex character at offset ' + utf8(s.slice(0, i)).length);
-      }
+    if (!/^[0-9a-f]*$/.test(s)) {
+      var at = s.search(/[^0-9a-f]/);
+      fail('receipt field ' + field + ': expected lower-case hex, found a non-hex character at offset ' + utf8(s.slice(0, at)).length);
     }
     if (s.length % 2 !== 0) fail('receipt field ' + field + ': expected lower-case hex, found an odd number of digits');
     var out = new Uint8Array(s.length / 2);
-    for (var j = 0; j < out.length; j++) out[j] = parseInt(s.substr(2 * j, 2), 16);
+    for (var j = 0; j < out.length; j++) out[j] = (HEX_VALUE[s.charCodeAt(2 * j)] << 4) | HEX_VALUE[s.charCodeAt(2 * j + 1)];
     return out;
   }
 

@@ -56,7 +56,10 @@ pub fn assets_dir() -> PathBuf {
         if candidate.join("verify-cli.js").is_file() {
             return candidate;
         }
-        assert!(dir.pop(), "node/explorer/assets/verify not found above the crate");
+        assert!(
+            dir.pop(),
+            "node/explorer/assets/verify not found above the crate"
+        );
     }
 }
 
@@ -83,6 +86,10 @@ pub fn run_batch(lines: &[Value]) -> Vec<Value> {
     for l in lines {
         input.push_str(&l.to_string());
         input.push('\n');
+    }
+    // For profiling the verifier on the same input: CHANCERY_JSDIFF_DUMP=FILE keeps it.
+    if let Some(path) = std::env::var_os("CHANCERY_JSDIFF_DUMP") {
+        std::fs::write(path, &input).expect("the dump file is writable");
     }
     let mut stdin = child.stdin.take().expect("stdin piped");
     // Written from another thread: node answers while it reads, and a full stdout pipe
@@ -140,12 +147,18 @@ pub fn kernel_verdict(
     let s = receipt::verify(&case.receipt, g).map_err(|e| (step_of(&e), e.to_string()))?;
     if let Some(chain) = &case.chain {
         if *chain != g.chain_id().to_hex() {
-            return Err(("genesis", format!("chain {} is not the pinned {chain}", g.chain_id())));
+            return Err((
+                "genesis",
+                format!("chain {} is not the pinned {chain}", g.chain_id()),
+            ));
         }
     }
     if let Some(tx) = &case.tx {
         if *tx != s.tx_hash.to_hex() {
-            return Err(("entry", format!("tx {} is not the expected {tx}", s.tx_hash)));
+            return Err((
+                "entry",
+                format!("tx {} is not the expected {tx}", s.tx_hash),
+            ));
         }
     }
     Ok(s)
@@ -267,7 +280,13 @@ pub fn tamperings(r: &Receipt, proof_step: usize) -> Vec<(String, Receipt)> {
 
 /// The cases of one receipt: untouched (alone, with the right pins, with a wrong pinned
 /// chain, with a wrong expected transaction) and every tampering.
-pub fn cases_of(label: &str, r: &Receipt, genesis: usize, chain: &str, proof_step: usize) -> Vec<Case> {
+pub fn cases_of(
+    label: &str,
+    r: &Receipt,
+    genesis: usize,
+    chain: &str,
+    proof_step: usize,
+) -> Vec<Case> {
     let tx = receipt_tx(r);
     let case = |field: &str, receipt: Receipt, chain: Option<String>, tx: Option<String>| Case {
         field: field.to_string(),
@@ -279,7 +298,12 @@ pub fn cases_of(label: &str, r: &Receipt, genesis: usize, chain: &str, proof_ste
     };
     let mut out = vec![
         case("untouched", r.clone(), None, None),
-        case("untouched", r.clone(), Some(chain.to_string()), Some(tx.clone())),
+        case(
+            "untouched",
+            r.clone(),
+            Some(chain.to_string()),
+            Some(tx.clone()),
+        ),
         case("pinned chain", r.clone(), Some(flip_byte(chain, 5)), None),
         case("expected tx", r.clone(), None, Some(flip_byte(&tx, 31))),
     ];
@@ -310,6 +334,10 @@ pub struct Report {
     pub by_field: BTreeMap<String, (usize, usize)>,
     /// Disagreements, described.
     pub disagreements: Vec<String>,
+    /// Time the kernel took over all cases (on every core, beside node), in milliseconds.
+    pub kernel_ms: u128,
+    /// Time the one node process took, start to end, in milliseconds.
+    pub js_ms: u128,
 }
 
 /// Run every case through the kernel (on the available cores) and through one node
@@ -317,28 +345,8 @@ pub struct Report {
 pub fn differential(genesis_texts: &[String], cases: &[Case]) -> Report {
     let geneses: Vec<Result<Genesis, String>> =
         genesis_texts.iter().map(|t| load_genesis(t)).collect();
-    // The kernel, in parallel.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = cases.len().div_ceil(threads).max(1);
-    let kernel: Vec<Result<ReceiptSummary, (&'static str, String)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = cases
-            .chunks(chunk)
-            .map(|part| {
-                let geneses = &geneses;
-                s.spawn(move || {
-                    part.iter()
-                        .map(|c| kernel_verdict(c, &geneses[c.genesis]))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("kernel thread"))
-            .collect()
-    });
-    // The JS verifier: each genesis text once, then receipts referring to it.
-    let mut lines: Vec<Value> = Vec::with_capacity(cases.len() + genesis_texts.len());
+    // The JS verifier's input: each genesis text once, then receipts referring to it.
+    let mut lines: Vec<Value> = Vec::with_capacity(cases.len());
     let mut first_line = vec![None; genesis_texts.len()];
     for c in cases {
         let mut l = json!({ "receipt": serde_json::to_value(&c.receipt).expect("receipt JSON") });
@@ -357,9 +365,40 @@ pub fn differential(genesis_texts: &[String], cases: &[Case]) -> Report {
         }
         lines.push(l);
     }
-    let js = run_batch(&lines);
+    // The node process and the kernel (on the other cores) at the same time.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = cases.len().div_ceil(threads).max(1);
+    let ((js, js_ms), (kernel, kernel_ms)) = std::thread::scope(|s| {
+        let node = s.spawn(|| {
+            let started = std::time::Instant::now();
+            let js = run_batch(&lines);
+            (js, started.elapsed().as_millis())
+        });
+        let started = std::time::Instant::now();
+        let handles: Vec<_> = cases
+            .chunks(chunk)
+            .map(|part| {
+                let geneses = &geneses;
+                s.spawn(move || {
+                    part.iter()
+                        .map(|c| kernel_verdict(c, &geneses[c.genesis]))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let kernel: Vec<Result<ReceiptSummary, (&'static str, String)>> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("kernel thread"))
+            .collect();
+        let kernel_ms = started.elapsed().as_millis();
+        (node.join().expect("node thread"), (kernel, kernel_ms))
+    });
     let mut report = Report {
         cases: cases.len(),
+        kernel_ms,
+        js_ms,
         ..Report::default()
     };
     for ((c, k), j) in cases.iter().zip(&kernel).zip(&js) {
@@ -375,7 +414,10 @@ pub fn differential(genesis_texts: &[String], cases: &[Case]) -> Report {
                 report.valid += 1;
                 let sum = &j["summary"];
                 if status != "valid" {
-                    Some(format!("kernel valid, JS {status} at {failed:?}: {}", last_detail(j)))
+                    Some(format!(
+                        "kernel valid, JS {status} at {failed:?}: {}",
+                        last_detail(j)
+                    ))
                 } else if sum["kind"] != json!(s.kind.as_str())
                     || sum["subject_id"] != json!(s.subject_id)
                     || sum["tx_hash"] != json!(s.tx_hash.to_hex())
@@ -410,7 +452,9 @@ pub fn differential(genesis_texts: &[String], cases: &[Case]) -> Report {
         };
         match problem {
             None => report.agree += 1,
-            Some(p) => report.disagreements.push(format!("{} / {}: {p}", c.label, c.field)),
+            Some(p) => report
+                .disagreements
+                .push(format!("{} / {}: {p}", c.label, c.field)),
         }
     }
     report
@@ -429,8 +473,8 @@ fn last_detail(j: &Value) -> String {
 /// least once (so a verifier that says "valid" to everything fails).
 pub fn assert_report(what: &str, r: &Report) {
     println!(
-        "{what}: {} cases, {} agree, {} valid by the kernel",
-        r.cases, r.agree, r.valid
+        "{what}: {} cases, {} agree, {} valid by the kernel (kernel {} ms, node {} ms)",
+        r.cases, r.agree, r.valid, r.kernel_ms, r.js_ms
     );
     for (field, (n, invalid)) in &r.by_field {
         println!("  {field}: {n} cases, {invalid} invalid in JS");
@@ -450,7 +494,10 @@ pub fn assert_report(what: &str, r: &Report) {
     assert!(r.valid > 0, "{what}: no case was valid");
     for (field, (n, invalid)) in &r.by_field {
         if field != "untouched" {
-            assert!(*invalid > 0, "{what}: none of the {n} tamperings of {field} was found invalid");
+            assert!(
+                *invalid > 0,
+                "{what}: none of the {n} tamperings of {field} was found invalid"
+            );
         }
     }
 }
