@@ -70,6 +70,8 @@ fn records() -> Vec<Record> {
 /// transaction per block; every fifth is rejected.
 struct Chain {
     n: usize,
+    /// Every validator of power 1 (else see [`Chain::power`]).
+    equal: bool,
     genesis: Genesis,
     entries: Vec<LogEntry>,
     leaves: Vec<Digest>,
@@ -88,8 +90,13 @@ fn member() -> SecretKey {
 
 impl Chain {
     fn new(n: usize) -> Chain {
+        Chain::with_powers(n, false)
+    }
+
+    fn with_powers(n: usize, equal: bool) -> Chain {
         let mut chain = Chain {
             n,
+            equal,
             genesis: Genesis {
                 chain_name: format!("verify-js-{n}"),
                 genesis_time: TimestampMs(1_795_737_600_000),
@@ -167,6 +174,7 @@ impl Chain {
     /// fewer than two thirds of the count.
     fn power(&self, i: usize) -> u64 {
         match (self.n, i) {
+            _ if self.equal => 1,
             (4, _) => 1,
             (_, 0) => 100,
             _ => 1 + (i as u64 % 3),
@@ -643,4 +651,35 @@ fn genesis_files_get_the_kernels_chain_id_or_refusal() {
         accepted >= 8 && refused >= 20,
         "{accepted} accepted, {refused} refused"
     );
+}
+
+/// Writes receipts and genesis files for `bench.js` (node/explorer/assets/verify/bench.js)
+/// into `$CHANCERY_VERIFY_BENCH_DIR`: `receipt-N.json` and `genesis-N.json` for N = 4 and
+/// 31 validators of equal power (so 3 and 21 signatures), a v1 receipt each, and
+/// `receipt-31-v2.json`, a v2 receipt with 2 epoch links (63 signatures in all).
+#[test]
+#[ignore = "writes the benchmark's input files; run by hand, see bench.js"]
+fn write_bench_receipts() {
+    let dir = PathBuf::from(
+        std::env::var_os("CHANCERY_VERIFY_BENCH_DIR").expect("CHANCERY_VERIFY_BENCH_DIR is set"),
+    );
+    std::fs::create_dir_all(&dir).expect("the bench directory");
+    for n in [4, 31] {
+        let c = Chain::with_powers(n, true);
+        let g = c.genesis_text();
+        std::fs::write(dir.join(format!("genesis-{n}.json")), &g).expect("write");
+        let r = c.receipt(3, 0, 8);
+        let write = |name: String, r: &Receipt| {
+            let text = serde_json::to_string_pretty(r).expect("receipt JSON");
+            // The kernel verifies what it wrote.
+            chancery_core::receipt::verify(r, &jsdiff::load_genesis(&g).expect("genesis"))
+                .expect("the bench receipt verifies");
+            std::fs::write(dir.join(name), text).expect("write");
+        };
+        write(format!("receipt-{n}.json"), &r);
+        if n == 31 {
+            write(format!("receipt-{n}-v2.json"), &c.receipt(19, 2, 21));
+        }
+    }
+    println!("bench receipts written to {}", dir.display());
 }
