@@ -369,9 +369,9 @@ fn ed25519_edge_cases_get_the_kernels_verdict() {
             .unwrap();
     let mut s_plus_l = good;
     let mut carry = 0u16;
-    for i in 0..32 {
-        let v = u16::from(s_plus_l.0[32 + i]) + u16::from(l[i]) + carry;
-        s_plus_l.0[32 + i] = v as u8;
+    for (s, l) in s_plus_l.0[32..].iter_mut().zip(l) {
+        let v = u16::from(*s) + u16::from(l) + carry;
+        *s = v as u8;
         carry = v >> 8;
     }
     vectors.push(("S + L".into(), signer.public(), message.clone(), s_plus_l));

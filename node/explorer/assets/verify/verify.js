@@ -1098,6 +1098,7 @@
   // fields, and of an enum unit variant written as {"name": null}: both are refused here.
 
   /** A strict JSON parser that keeps integers exact and objects as lists of entries. */
+  var NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
   function parseJson(text) {
     var i = 0, n = text.length;
     function err(m) { fail('genesis JSON: ' + m + ' at character ' + i); }
@@ -1146,8 +1147,9 @@
       if (text.startsWith('true', i)) { i += 4; return { t: 'bool', v: true }; }
       if (text.startsWith('false', i)) { i += 5; return { t: 'bool', v: false }; }
       if (text.startsWith('null', i)) { i += 4; return { t: 'null' }; }
-      var m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(i, i + 400));
-      if (!m || m[0].length === 0 || m[0] === '-') err('expected a value');
+      NUMBER.lastIndex = i;
+      var m = NUMBER.exec(text);
+      if (!m) err('expected a value');
       i += m[0].length;
       return { t: 'number', raw: m[0], integer: !m[2] && !m[3] && m[0][0] !== '-' };
     }
