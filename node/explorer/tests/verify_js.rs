@@ -94,6 +94,11 @@ impl Chain {
     }
 
     fn with_powers(n: usize, equal: bool) -> Chain {
+        Chain::with_records(n, equal, records(), HEIGHT_MAX)
+    }
+
+    /// A chain of `height` blocks whose transactions carry `records` in turn.
+    fn with_records(n: usize, equal: bool, records: Vec<Record>, height: u64) -> Chain {
         let mut chain = Chain {
             n,
             equal,
@@ -120,13 +125,12 @@ impl Chain {
             leaves: vec![],
         };
         chain.genesis.validators = chain.set(0);
-        let records = records();
         let reasons = [
             ReasonCode::MissingRole,
             ReasonCode::AssetUnknown,
             ReasonCode::PaymentExceedsContract,
         ];
-        for h in 1..=HEIGHT_MAX {
+        for h in 1..=height {
             let body = TxBody {
                 chain_id: chain.genesis.chain_id(),
                 signer: member().public(),
@@ -682,4 +686,384 @@ fn write_bench_receipts() {
         }
     }
     println!("bench receipts written to {}", dir.display());
+}
+
+/// Records that break (or just meet) each of the kernel's field rules, in entries that
+/// decode: the kernel refuses the broken ones at the entry (`Transaction::validate`), and
+/// so must verify.js; the ones at the limit are valid in both.
+fn rule_cases() -> Vec<(String, Record)> {
+    use chancery_core::governance::Change;
+    use chancery_core::ids::{Currency, Date};
+    use chancery_core::record::{Action, AwardStatus, Restricted, Role};
+    let base: Vec<Record> = records();
+    let of = |kind: &str| -> Record {
+        base.iter()
+            .find(|r| r.kind().as_str() == kind)
+            .cloned()
+            .expect("a fixture of each kind")
+    };
+    let mut out: Vec<(String, Record)> = Vec::new();
+    let mut add = |label: &str, r: Record| out.push((label.to_string(), r));
+    let text_variants: [(&str, String); 10] = [
+        ("empty", String::new()),
+        ("64 bytes", "a".repeat(64)),
+        ("65 bytes", "a".repeat(65)),
+        (
+            "256 bytes of 3-byte characters and one more",
+            "名".repeat(85) + "a",
+        ),
+        ("257 bytes", "名".repeat(85) + "ab"),
+        ("a newline", "a\nb".into()),
+        ("a bell", "a\u{7}b".into()),
+        ("U+0085", "a\u{85}b".into()),
+        ("a BOM first", "\u{feff}x".into()),
+        ("a space", "a b".into()),
+    ];
+    for (what, t) in &text_variants {
+        if let Record::RegisterAsset(mut r) = of("register_asset") {
+            r.asset_id = t.clone();
+            add(&format!("asset_id {what}"), Record::RegisterAsset(r));
+        }
+        if let Record::RegisterAsset(mut r) = of("register_asset") {
+            r.name = t.clone();
+            add(&format!("asset name {what}"), Record::RegisterAsset(r));
+        }
+        if let Record::RegisterAsset(mut r) = of("register_asset") {
+            r.category = t.clone();
+            add(&format!("category {what}"), Record::RegisterAsset(r));
+        }
+        if let Record::RevokeGrant(mut r) = of("revoke_grant") {
+            r.reason = t.clone();
+            add(&format!("revoke reason {what}"), Record::RevokeGrant(r));
+        }
+        if let Record::AnchorDocument(mut r) = of("anchor_document") {
+            r.document.kind = t.clone();
+            add(&format!("document kind {what}"), Record::AnchorDocument(r));
+        }
+    }
+    for (what, d) in [
+        (
+            "1899-12-31",
+            Date {
+                year: 1899,
+                month: 12,
+                day: 31,
+            },
+        ),
+        (
+            "1900-02-29",
+            Date {
+                year: 1900,
+                month: 2,
+                day: 29,
+            },
+        ),
+        (
+            "2000-02-29",
+            Date {
+                year: 2000,
+                month: 2,
+                day: 29,
+            },
+        ),
+        (
+            "2026-04-31",
+            Date {
+                year: 2026,
+                month: 4,
+                day: 31,
+            },
+        ),
+        (
+            "2026-13-01",
+            Date {
+                year: 2026,
+                month: 13,
+                day: 1,
+            },
+        ),
+        (
+            "9999-12-31",
+            Date {
+                year: 9999,
+                month: 12,
+                day: 31,
+            },
+        ),
+    ] {
+        if let Record::CancelAward(mut r) = of("cancel_award") {
+            r.date = d;
+            add(&format!("date {what}"), Record::CancelAward(r));
+        }
+    }
+    if let Record::RegisterAsset(mut r) = of("register_asset") {
+        r.quantity = 0;
+        add("quantity 0", Record::RegisterAsset(r));
+    }
+    if let Record::RegisterAsset(mut r) = of("register_asset") {
+        r.original_value.currency = Currency(*b"cny");
+        add("lower-case currency", Record::RegisterAsset(r));
+    }
+    if let Record::RegisterAsset(mut r) = of("register_asset") {
+        r.location = Restricted::Open("x".repeat(4097));
+        add("location 4097 bytes", Record::RegisterAsset(r));
+    }
+    if let Record::RegisterAsset(mut r) = of("register_asset") {
+        let d = r.documents[0].clone();
+        r.documents = vec![d; 33];
+        add("33 documents", Record::RegisterAsset(r));
+    }
+    if let Record::TransferAsset(mut r) = of("transfer_asset") {
+        r.to = r.from.clone();
+        add("transfer to itself", Record::TransferAsset(r));
+    }
+    for (what, actions) in [
+        ("unsorted", vec![Action::Use, Action::Read]),
+        ("twice", vec![Action::Read, Action::Read]),
+        ("none", vec![]),
+        (
+            "all five",
+            vec![
+                Action::Read,
+                Action::Use,
+                Action::Derive,
+                Action::Aggregate,
+                Action::Distribute,
+            ],
+        ),
+    ] {
+        if let Record::GrantDataAccess(mut r) = of("grant_data_access") {
+            r.actions = actions;
+            add(&format!("actions {what}"), Record::GrantDataAccess(r));
+        }
+    }
+    if let Record::GrantDataAccess(mut r) = of("grant_data_access") {
+        std::mem::swap(&mut r.valid_from, &mut r.valid_until);
+        add("valid_until before valid_from", Record::GrantDataAccess(r));
+    }
+    if let Record::GrantDataAccess(mut r) = of("grant_data_access") {
+        r.grantee = r.grantor.clone();
+        add("grant to itself", Record::GrantDataAccess(r));
+    }
+    if let Record::GrantDataAccess(mut r) = of("grant_data_access") {
+        if let Restricted::Open(cs) = &mut r.constraints {
+            cs[0].left_operand = "two words".into();
+        }
+        add("constraint operand not an id", Record::GrantDataAccess(r));
+    }
+    for status in [AwardStatus::Cancelled, AwardStatus::Pending] {
+        if let Record::AwardProcurement(mut r) = of("award_procurement") {
+            r.status = status;
+            add(
+                &format!("award status {status:?}"),
+                Record::AwardProcurement(r),
+            );
+        }
+    }
+    if let Record::AwardProcurement(mut r) = of("award_procurement") {
+        r.status = AwardStatus::Active;
+        r.suppliers.clear();
+        add(
+            "active award without suppliers",
+            Record::AwardProcurement(r),
+        );
+    }
+    if let Record::AwardProcurement(mut r) = of("award_procurement") {
+        r.suppliers[0].credit_code = r.suppliers[0].credit_code.to_lowercase();
+        add("credit code in lower case", Record::AwardProcurement(r));
+    }
+    if let Record::AwardProcurement(mut r) = of("award_procurement") {
+        let it = r.items[0].clone();
+        r.items.push(it);
+        add("item ids twice", Record::AwardProcurement(r));
+    }
+    if let Record::AmendAward(mut r) = of("amend_award") {
+        r.status = Some(AwardStatus::Cancelled);
+        add("amend to cancelled", Record::AmendAward(r));
+    }
+    for (what, roles) in [
+        ("unsorted", vec![Role::Archivist, Role::Admin]),
+        ("none", vec![]),
+        ("all", Role::ALL.to_vec()),
+    ] {
+        if let Record::RegisterMember(mut r) = of("register_member") {
+            r.roles = roles;
+            add(&format!("roles {what}"), Record::RegisterMember(r));
+        }
+    }
+    if let Record::ProposeChange(mut r) = of("propose_change") {
+        r.deadline = TimestampMs(0);
+        add("deadline 0", Record::ProposeChange(r));
+    }
+    if let Record::ProposeChange(mut r) = of("propose_change") {
+        r.changes.clear();
+        add("no changes", Record::ProposeChange(r));
+    }
+    if let Record::ProposeChange(mut r) = of("propose_change") {
+        let p = Change::SetParams {
+            params: ChainParams::default(),
+        };
+        r.changes = vec![p.clone(), p];
+        add("two set_params", Record::ProposeChange(r));
+    }
+    for (what, params) in [
+        (
+            "delta_ms 0",
+            ChainParams {
+                delta_ms: 0,
+                ..ChainParams::default()
+            },
+        ),
+        (
+            "heartbeat over an hour",
+            ChainParams {
+                heartbeat_ms: 3_600_001,
+                ..ChainParams::default()
+            },
+        ),
+        (
+            "block_txs_max 20001",
+            ChainParams {
+                block_txs_max: 20_001,
+                ..ChainParams::default()
+            },
+        ),
+        (
+            "epoch delay 10000",
+            ChainParams {
+                epoch_delay_blocks: 10_000,
+                ..ChainParams::default()
+            },
+        ),
+    ] {
+        if let Record::ProposeChange(mut r) = of("propose_change") {
+            r.changes = vec![Change::SetParams { params }];
+            add(&format!("set_params {what}"), Record::ProposeChange(r));
+        }
+    }
+    let k1 = key(5, 1).public();
+    let k2 = key(5, 2).public();
+    for (what, change) in [
+        (
+            "remove an agency",
+            Change::RemoveAgency {
+                id: AgencyId("mof".into()),
+            },
+        ),
+        (
+            "admin keys unsorted",
+            Change::SetAdminKeys {
+                agency: AgencyId("mof".into()),
+                admin_keys: if k1 < k2 { vec![k2, k1] } else { vec![k1, k2] },
+            },
+        ),
+        (
+            "no admin keys",
+            Change::SetAdminKeys {
+                agency: AgencyId("mof".into()),
+                admin_keys: vec![],
+            },
+        ),
+        (
+            "rotate nothing",
+            Change::RotateValidatorKeys {
+                name: "v1".into(),
+                consensus_key: None,
+                network_key: None,
+            },
+        ),
+        (
+            "rotate to one key for both",
+            Change::RotateValidatorKeys {
+                name: "v1".into(),
+                consensus_key: Some(k1),
+                network_key: Some(NetworkKey(
+                    *k1.as_bytes().first_chunk::<32>().expect("32 bytes"),
+                )),
+            },
+        ),
+        (
+            "validator of power 0",
+            Change::AddValidator {
+                agency: AgencyId("mof".into()),
+                name: "v9".into(),
+                consensus_key: k1,
+                network_key: NetworkKey([3; 32]),
+                power: 0,
+            },
+        ),
+        (
+            "remove validator with a bad name",
+            Change::RemoveValidator { name: "v 1".into() },
+        ),
+    ] {
+        if let Record::ProposeChange(mut r) = of("propose_change") {
+            r.changes = vec![change];
+            add(&format!("change: {what}"), Record::ProposeChange(r));
+        }
+    }
+    if let Record::PublishTender(mut r) = of("publish_tender") {
+        std::mem::swap(&mut r.publish_date, &mut r.submission_deadline);
+        add("deadline before publication", Record::PublishTender(r));
+    }
+    if let Record::CloseTender(mut r) = of("close_tender") {
+        r.bids_received = 1;
+        add("more bidders than bids", Record::CloseTender(r));
+    }
+    if let Record::SignContract(mut r) = of("sign_contract") {
+        std::mem::swap(&mut r.period_start, &mut r.period_end);
+        add("period ends before it starts", Record::SignContract(r));
+    }
+    if let Record::AmendContract(mut r) = of("amend_contract") {
+        r.value = None;
+        r.period_end = None;
+        add("amend nothing", Record::AmendContract(r));
+    }
+    if let Record::RecordImplementation(mut r) = of("record_implementation") {
+        r.value = None;
+        add("payment without a value", Record::RecordImplementation(r));
+    }
+    if let Record::Vote(mut r) = of("vote") {
+        r.proposal_id = "ä".into();
+        add("proposal id not ASCII", Record::Vote(r));
+    }
+    out
+}
+
+#[test]
+fn record_rules_get_the_kernels_verdict() {
+    if jsdiff::node_or_skip("record_rules_get_the_kernels_verdict").is_none() {
+        return;
+    }
+    let rules = rule_cases();
+    let records: Vec<Record> = rules.iter().map(|(_, r)| r.clone()).collect();
+    let n = records.len() as u64;
+    let chain = Chain::with_records(4, false, records, n);
+    let text = chain.genesis_text();
+    let cases: Vec<Case> = (1..=n)
+        .map(|h| Case {
+            field: "untouched".into(),
+            label: rules[h as usize - 1].0.clone(),
+            receipt: chain.receipt(h, 0, n),
+            genesis: 0,
+            chain: None,
+            tx: None,
+        })
+        .collect();
+    let report = jsdiff::differential(&[text], &cases);
+    println!(
+        "record rules: {} records, {} agree, {} valid by the kernel",
+        report.cases, report.agree, report.valid
+    );
+    assert!(
+        report.disagreements.is_empty(),
+        "record rules disagree:\n{}",
+        report.disagreements.join("\n")
+    );
+    let refused = report.cases - report.valid;
+    assert!(
+        refused >= 60 && report.valid >= 15,
+        "the rules both refuse and accept: {refused} refused, {} valid",
+        report.valid
+    );
 }
