@@ -15,7 +15,10 @@
 //       and two more kinds of line are answered:
 //         {"chain_id_of": "<genesis.json text>"} -> {"chain_id": HEX} or {"error": "..."}
 //         {"ed25519": {"key": HEX, "message": HEX, "signature": HEX}} -> {"ok": true|false}
-//       (the kernel's Ed25519 acceptance rule, as verify.js applies it).
+//       (the kernel's Ed25519 acceptance rule, as verify.js applies it);
+//         {"blake3": {"input_len": N, "key"?: HEX, "context"?: STRING, "out_len"?: N}}
+//           -> {"hex": HEX}, the vendored BLAKE3 of the official test vectors' input
+//           (bytes 0, 1, ..., 250, 0, 1, ...) in hash, keyed or derive-key mode.
 //
 // It loads vendor/noble.js and verify.js from its own directory.
 'use strict';
@@ -68,6 +71,14 @@ function batch() {
         } catch (e) {
           result = { error: e.message };
         }
+      } else if (input.blake3 !== undefined) {
+        const b = input.blake3;
+        const data = new Uint8Array(b.input_len);
+        for (let i = 0; i < data.length; i++) data[i] = i % 251;
+        const opts = { dkLen: b.out_len || 32 };
+        if (b.key !== undefined) opts.key = hexBytes(b.key);
+        if (b.context !== undefined) opts.context = new TextEncoder().encode(b.context);
+        result = { hex: Buffer.from(globalThis.chanceryNoble.blake3(data, opts)).toString('hex') };
       } else if (input.ed25519 !== undefined) {
         const v = input.ed25519;
         result = { ok: verify.ed25519Verify(hexBytes(v.key), hexBytes(v.message), hexBytes(v.signature)) };
