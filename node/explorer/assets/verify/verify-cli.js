@@ -63,7 +63,7 @@ function batch() {
     const genesis = input && input.genesis_ref !== undefined ? genesisOf[input.genesis_ref] : input && input.genesis;
     genesisOf.push(genesis);
     try {
-      if (input === undefined) throw new Error('not JSON');
+      if (input === undefined) throw new Error('the input line is not JSON');
       if (input.chain_id_of !== undefined) {
         try {
           const p = verify.parseGenesis(input.chain_id_of);
@@ -86,7 +86,7 @@ function batch() {
         result = verify.verifyReceipt(input.receipt, genesis, options(input));
       }
     } catch (e) {
-      result = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'input line is not JSON: ' + e.message }], summary: null };
+      result = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: e.message }], summary: null };
     }
     out.push(JSON.stringify(result));
     if (out.length >= 256) flush();

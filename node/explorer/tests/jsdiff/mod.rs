@@ -409,7 +409,15 @@ pub fn differential(genesis_texts: &[String], cases: &[Case]) -> Report {
         if status == "invalid" {
             entry.1 += 1;
         }
+        let internal = j["steps"].as_array().is_some_and(|steps| {
+            steps.iter().any(|st| {
+                st["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("internal error"))
+            })
+        });
         let problem = match k {
+            _ if internal => Some(format!("JS internal error: {}", last_detail(j))),
             Ok(s) => {
                 report.valid += 1;
                 let sum = &j["summary"];
