@@ -142,6 +142,13 @@
     return out;
   }
 
+  /** A message as a sentence: a capital first letter and a final period. */
+  function sentence(m) {
+    m = String(m);
+    if (m.length === 0) return m;
+    return m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? '' : '.');
+  }
+
   /** A u64 for display: a Number when exact, else a decimal string. */
   function num(v) {
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
@@ -1581,7 +1588,7 @@
       if (entry.reason) summary.reason = entry.reason;
       return verdict('valid', null, summary);
     } catch (err) {
-      var detail = err instanceof Fail ? err.message : 'internal error: ' + (err && err.message ? err.message : String(err));
+      var detail = err instanceof Fail ? sentence(err.message) : 'internal error: ' + (err && err.message ? err.message : String(err));
       steps.push({ id: current || 'format', ok: false, detail: detail });
       return verdict('invalid', current || 'format');
     }

@@ -42,7 +42,11 @@ pub fn node_or_skip(test: &str) -> Option<PathBuf> {
     match Command::new("node").arg("--version").output() {
         Ok(o) if o.status.success() => Some(PathBuf::from("node")),
         _ => {
-            println!("SKIP: node not found ({test} needs Node.js to run the in-browser verifier)");
+            // Straight to stderr, past the test harness's capture, so that it shows.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: node not found ({test} needs Node.js to run the in-browser verifier)"
+            );
             None
         }
     }
