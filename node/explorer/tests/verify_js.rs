@@ -602,6 +602,35 @@ fn genesis_files_get_the_kernels_chain_id_or_refusal() {
         }),
         edit("a one-letter chain name", &|w| w["chain_name"] = json!("x")),
         edit("params null", &|w| w["params"] = Value::Null),
+        edit("params as an array", &|w| {
+            let p = &w["params"];
+            let a = json!([
+                p["block_txs_max"],
+                p["block_bytes_max"],
+                p["delta_ms"],
+                p["heartbeat_ms"]
+            ]);
+            w["params"] = a;
+        }),
+        edit("params as an array with an element too many", &|w| {
+            w["params"] = json!([1, 2, 3, 4, {"numerator": 2, "denominator": 3}, 2, 9])
+        }),
+        edit("params as an array with an element too few", &|w| {
+            w["params"] = json!([1, 2, 3])
+        }),
+        edit("threshold as an array", &|w| {
+            w["params"]["governance_threshold"] = json!([1, 2])
+        }),
+        edit("suite as {name: null}", &|w| {
+            w["crypto"] = json!({"ed25519-blake3": null})
+        }),
+        edit("suite as {name: 1}", &|w| {
+            w["crypto"] = json!({"ed25519-blake3": 1})
+        }),
+        edit(
+            "role as {name: null}",
+            &|w| w["members"] = json!([{"agency": "mof", "key": "11".repeat(32), "name": "m", "roles": [{"admin": null}]}]),
+        ),
     ];
     files.extend(edits);
     files.push((
@@ -625,6 +654,18 @@ fn genesis_files_get_the_kernels_chain_id_or_refusal() {
         base.replacen("\"genesis_time\": ", "\"genesis_time\": -0, \"g\": ", 1),
     ));
     files.push(("not JSON".into(), "{".into()));
+    let fields = [
+        "chain_name",
+        "genesis_time",
+        "agencies",
+        "members",
+        "validators",
+        "params",
+    ];
+    files.push((
+        "the whole genesis as an array".into(),
+        Value::Array(fields.iter().map(|f| v[*f].clone()).collect()).to_string(),
+    ));
     let sm2 = read(dir.join("sm2-sm3/genesis.json"));
     let mut lines: Vec<Value> = files
         .iter()

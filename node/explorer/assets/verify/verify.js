@@ -1101,8 +1101,8 @@
   // denies unknown fields), a field given twice is an error, missing fields are errors
   // unless serde has a default for them, integers must be JSON integers in range (no
   // fraction, no exponent, no minus sign, not "-0"), and lone surrogate escapes in strings
-  // are errors. Not followed: serde's acceptance of a struct written as a JSON array of its
-  // fields, and of an enum unit variant written as {"name": null}: both are refused here.
+  // are errors. As serde, a struct may also be written as a JSON array of its fields in
+  // order, and a unit enum variant (a role, the suite) as {"name": null}.
 
   /** A strict JSON parser that keeps integers exact and objects as lists of entries. */
   var NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
@@ -1219,8 +1219,19 @@
   // Field readers, serde-style. `path` names the field in errors.
   function jstruct(v, path, fields) {
     // fields: [[name, reader, defaultValue?, aliases?]]; defaultValue undefined: required.
-    if (v.t !== 'object') fail('genesis ' + path + ': expected an object');
     var out = {}, seen = {};
+    if (v.t === 'array') {
+      // serde also reads a struct from a JSON array of its fields in order: a missing
+      // trailing field takes its default (or is an error), an extra element is an error.
+      if (v.items.length > fields.length) fail('genesis ' + path + ': ' + v.items.length + ' elements, at most ' + fields.length);
+      fields.forEach(function (f, k) {
+        if (k < v.items.length) out[f[0]] = f[1](v.items[k], path + '.' + f[0]);
+        else if (f[2] === undefined) fail('genesis ' + path + ': ' + v.items.length + ' elements, field `' + f[0] + '` missing');
+        else out[f[0]] = typeof f[2] === 'function' ? f[2]() : f[2];
+      });
+      return out;
+    }
+    if (v.t !== 'object') fail('genesis ' + path + ': expected an object');
     v.entries.forEach(function (e) {
       for (var f = 0; f < fields.length; f++) {
         var names = [fields[f][0]].concat(fields[f][3] || []);
@@ -1274,9 +1285,14 @@
     if (!/^[0-9a-f]{64}$/.test(s)) fail('genesis ' + path + ': expected 64 lower-case hex digits (a network key)');
     return hexLower(path, s);
   }
+  /** A unit enum variant: "name", or (as serde_json also reads it) {"name": null}. */
+  function junit(v, path) {
+    if (v.t === 'object' && v.entries.length === 1 && v.entries[0][1].t === 'null') return v.entries[0][0];
+    return jstr(v, path);
+  }
   var ROLES = ['admin', 'asset_officer', 'procurement_officer', 'data_steward', 'archivist'];
   function jrole(v, path) {
-    var s = jstr(v, path), k = ROLES.indexOf(s);
+    var s = junit(v, path), k = ROLES.indexOf(s);
     if (k < 0) fail('genesis ' + path + ': unknown role ' + JSON.stringify(s));
     return k;
   }
@@ -1287,7 +1303,7 @@
   }
   function jamount(v, path) { return jstruct(v, path, [['minor', ju64], ['currency', jcurrency]]); }
   function jsuite(v, path) {
-    var s = jstr(v, path);
+    var s = junit(v, path);
     if (s !== 'ed25519-blake3' && s !== 'sm2-sm3') fail('genesis ' + path + ': unknown crypto suite ' + JSON.stringify(s));
     return s;
   }
@@ -1300,6 +1316,8 @@
     if (root.t === 'object') {
       var suites = root.entries.filter(function (e) { return e[0] === 'crypto'; });
       if (suites.length === 1 && jsuite(suites[0][1], 'genesis.crypto') === 'sm2-sm3') return { crypto: 'sm2-sm3' };
+    } else if (root.t === 'array' && root.items.length > 6 && jsuite(root.items[6], 'genesis.crypto') === 'sm2-sm3') {
+      return { crypto: 'sm2-sm3' };
     }
     return jstruct(root, 'genesis', [
       ['chain_name', jstr],
