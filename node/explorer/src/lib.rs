@@ -24,6 +24,7 @@ mod pages;
 mod process;
 mod render;
 pub mod stats;
+mod verify;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -197,6 +198,7 @@ pub fn router_with(x: Explorer) -> Router {
         .route("/v1/stats/{section}", get(dashboard::stats_json))
         .route("/v1/stats/{section}/{file}", get(dashboard::stats_csv))
         .route("/contract", get(process::contract))
+        .route("/verify", get(verify::verify))
         .route("/grants", get(pages::grants))
         .route("/grant", get(pages::grant))
         .route("/agencies", get(pages::agencies))

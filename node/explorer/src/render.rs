@@ -60,6 +60,10 @@ ol.timeline>li::before{content:"";position:absolute;left:-.55rem;top:.55rem;widt
 .pager{display:flex;gap:1rem;margin:1rem 0}
 footer{max-width:72rem;margin:2rem auto;padding:1rem;color:var(--muted);font-size:.85rem;border-top:1px solid var(--line)}
 .muted{color:var(--muted)}
+#drop.over{outline:3px dashed var(--accent)}
+#verify-steps{padding-left:1.4rem}#verify-steps li{margin:.3rem 0;overflow-wrap:anywhere}
+#verify-result{font-size:1.05rem;margin:.5rem 0}
+a.verify{font-weight:700}
 "#;
 
 /// Render a page result as a full HTML document.
@@ -227,6 +231,11 @@ pub fn proof_box(x: &Explorer, l: Lang, tx: &Digest, index: u64, height: u64) ->
                 strong { (l.number(index)) }
                 (l.t(" 条，收录于区块 ", " of the ledger's log, included in block "))
                 a href=(format!("/blocks/{height}")) { (l.number(height)) } "."
+            }
+            p {
+                a.verify href=(format!("/verify?tx={}", tx.to_hex())) { (l.t("在浏览器中验证", "Verify in this browser")) }
+                (l.t("：本页在您的浏览器中核验签名和包含证明，无需安装任何软件。",
+                     ": the page checks the signatures and the inclusion proof in your browser, nothing to install."))
             }
             p {
                 a download=(file) href=(format!("/v1/receipts/{}", tx.to_hex())) { (l.t("下载收据", "Download the receipt")) }

@@ -191,7 +191,10 @@ async fn the_stats_routes_are_in_the_openapi_document_and_answer_as_it_says() {
         .unwrap();
     assert_eq!(from["schema"]["pattern"], "^[0-9]{4}-(0[1-9]|1[0-2])$");
     let sections = &doc["components"]["schemas"]["Section"]["enum"];
-    assert_eq!(sections, &serde_json::json!(["procurement", "assets", "sharing"]));
+    assert_eq!(
+        sections,
+        &serde_json::json!(["procurement", "assets", "sharing"])
+    );
     let csv = &doc["paths"]["/v1/stats/{section}/{file}"]["get"]["responses"]["200"];
     assert!(csv["content"]["text/csv"].is_object(), "{csv}");
 

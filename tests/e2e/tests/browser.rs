@@ -3,7 +3,10 @@
 //! for a supplier (the search form's GET), opens an award found in the rendered result,
 //! follows the page's language link to English, then downloads the receipt the page links
 //! to and verifies it offline with the `chancery verify` binary against the genesis file
-//! the page links to. Screenshots of the main pages are taken (into `docs/screenshots/`
+//! the page links to. The same receipt is then checked in the page itself (`/verify`,
+//! issue 23): valid; pinned to a wrong chain id, invalid at the genesis step; the page
+//! saved to disk checks the receipt file offline, and refuses the tampered file at the
+//! inclusion step. Screenshots of the main pages are taken (into `docs/screenshots/`
 //! when `CHANCERY_SCREENSHOTS=1`, else into a temporary directory) and checked to be PNGs.
 //!
 //! Without a `chromium` binary the test prints SKIP and passes (tests/run installs it).
@@ -49,9 +52,20 @@ impl Browser {
 
     /// The DOM after the browser loaded and rendered `url` (scripts run).
     fn dom(&self, url: &str) -> String {
+        self.dom_with(url, &["--timeout=15000"])
+    }
+
+    /// The DOM once the page's scripts, their fetches included, are done: Chromium's
+    /// virtual time waits for pending network requests, so no wall-clock wait is needed.
+    fn dom_after_scripts(&self, url: &str) -> String {
+        self.dom_with(url, &["--virtual-time-budget=30000"])
+    }
+
+    fn dom_with(&self, url: &str, flags: &[&str]) -> String {
         let out = self
             .cmd("1280,900")
-            .args(["--timeout=15000", "--dump-dom", url])
+            .args(flags)
+            .args(["--dump-dom", url])
             .output()
             .expect("run chromium");
         let dom = String::from_utf8_lossy(&out.stdout).to_string();
@@ -67,7 +81,14 @@ impl Browser {
         let out = self
             .cmd(window)
             .args([
-                "--timeout=15000",
+                // The verify page: virtual time, so that its fetches finish before the
+                // picture. Not for the others: the home page's live event stream would
+                // hold virtual time forever.
+                if url.contains("/verify?") {
+                    "--virtual-time-budget=30000"
+                } else {
+                    "--timeout=15000"
+                },
                 &format!("--screenshot={}", file.display()),
                 url,
             ])
@@ -89,6 +110,43 @@ fn href(dom: &str, prefix: &str) -> Option<String> {
     let i = dom.find(&needle)? + 6;
     let end = dom[i..].find('"')? + i;
     Some(dom[i..end].replace("&amp;", "&"))
+}
+
+/// The in-page verifier's verdict: `#verify-result`'s `data-status`, `data-failed` and
+/// `data-ms` attributes.
+fn verdict(dom: &str) -> (String, Option<String>, Option<f64>) {
+    let i = dom
+        .find("id=\"verify-result\"")
+        .expect("a #verify-result element");
+    let start = dom[..i].rfind('<').expect("tag start");
+    let end = i + dom[i..].find('>').expect("tag end");
+    let tag = &dom[start..end];
+    let attr = |name: &str| -> Option<String> {
+        let k = format!("{name}=\"");
+        let a = tag.find(&k)? + k.len();
+        Some(tag[a..a + tag[a..].find('"')?].to_string())
+    };
+    (
+        attr("data-status").unwrap_or_default(),
+        attr("data-failed"),
+        attr("data-ms").and_then(|m| m.parse().ok()),
+    )
+}
+
+/// The served `/verify` page saved to `file`, with a script that checks `receipt`
+/// against `genesis` through the page's own entry point (the one its file inputs and drop
+/// zone call): the page as a reader saves it, then used offline from `file://`.
+fn saved_verify_page(page: &str, receipt: &str, genesis: &str, file: &Path) -> String {
+    let lit = |s: &str| serde_json::to_string(s).unwrap().replace("</", "<\\/");
+    let run = format!(
+        "<script>chanceryVerifyPage.run({}, {}, {{}}, {{id: 'files', ok: true, detail: 'test files'}});</script></body>",
+        lit(receipt),
+        lit(genesis)
+    );
+    let saved = page.replacen("</body>", &run, 1);
+    assert_ne!(saved, page, "the page has a body");
+    std::fs::write(file, saved).expect("write the saved page");
+    format!("file://{}", file.display())
 }
 
 /// GET `path` of the node at `api`, requiring 200: the body as served.
@@ -155,8 +213,10 @@ fn explorer_in_headless_chromium() {
     let dir = tempfile::tempdir().expect("temp dir");
     let receipt = dir.path().join("receipt.json");
     let genesis = dir.path().join("genesis.json");
-    std::fs::write(&receipt, fetch(&api, &receipt_href)).expect("write receipt");
-    std::fs::write(&genesis, fetch(&api, "/genesis.json")).expect("write genesis");
+    let receipt_text = String::from_utf8(fetch(&api, &receipt_href)).expect("utf-8 receipt");
+    let genesis_text = String::from_utf8(fetch(&api, "/genesis.json")).expect("utf-8 genesis");
+    std::fs::write(&receipt, &receipt_text).expect("write receipt");
+    std::fs::write(&genesis, &genesis_text).expect("write genesis");
     let out = Command::new(bin("chancery"))
         .arg("verify")
         .arg(&receipt)
@@ -185,6 +245,61 @@ fn explorer_in_headless_chromium() {
         .output()
         .expect("run chancery verify");
     assert!(!out.status.success(), "a tampered receipt verified");
+    let tampered_text = std::fs::read_to_string(&receipt).expect("tampered receipt");
+
+    // The same check in the browser, one click from the award page (issue 23).
+    let verify_href = href(&award_en, "/verify?tx=").expect("a link to verify in the browser");
+    let page = b.dom_after_scripts(&format!("{api}{verify_href}"));
+    // (data-ms is not read here: under virtual time the page's clock stands still;
+    // node/explorer/assets/verify/bench-browser.js measures the time in Chromium.)
+    let (status, failed, _) = verdict(&page);
+    assert_eq!(
+        status, "valid",
+        "in-page verdict on the award's receipt:\n{page}"
+    );
+    assert_eq!(failed, None);
+    for step in ["format", "genesis", "entry", "checkpoint", "inclusion"] {
+        assert!(
+            page.contains(&format!("data-step=\"{step}\" data-ok=\"true\"")),
+            "step {step} shown as passed:\n{page}"
+        );
+    }
+    // Pinned to another chain id: invalid, at the genesis step.
+    let pinned = b.dom_after_scripts(&format!("{api}{verify_href}&chain={}", "ab".repeat(32)));
+    assert_eq!(
+        verdict(&pinned),
+        (
+            "invalid".to_string(),
+            Some("genesis".to_string()),
+            verdict(&pinned).2
+        ),
+        "{pinned}"
+    );
+    // Pinned to the right one (the id the page says it trusted): valid.
+    let chain_id = common::status(&api).chain_id;
+    let right = b.dom_after_scripts(&format!("{api}{verify_href}&chain={chain_id}"));
+    assert_eq!(verdict(&right).0, "valid", "{right}");
+    // The page saved to disk, offline, with the receipt file and then the tampered one.
+    let served = String::from_utf8(fetch(&api, "/verify?lang=en")).expect("utf-8 page");
+    let good = saved_verify_page(
+        &served,
+        &receipt_text,
+        &genesis_text,
+        &dir.path().join("good.html"),
+    );
+    assert_eq!(verdict(&b.dom_after_scripts(&good)).0, "valid");
+    let bad = saved_verify_page(
+        &served,
+        &tampered_text,
+        &genesis_text,
+        &dir.path().join("bad.html"),
+    );
+    let dom = b.dom_after_scripts(&bad);
+    assert_eq!(
+        (verdict(&dom).0, verdict(&dom).1),
+        ("invalid".to_string(), Some("inclusion".to_string())),
+        "the tampered receipt file:\n{dom}"
+    );
 
     // The whole process of the award, from tender to final payment, with receipts.
     let process_href = href(&award, "/process?ocid=").expect("a link to the whole process");
@@ -249,6 +364,12 @@ fn explorer_in_headless_chromium() {
             "1280,2400",
         ),
         ("dashboard-phone-zh", "/dashboard".to_string(), "390,1800"),
+        ("verify-zh", verify_href.clone(), "1280,1500"),
+        (
+            "verify-phone-en",
+            format!("{verify_href}&lang=en"),
+            "390,2000",
+        ),
     ] {
         // The profile remembers the English choice (cookie): Chinese pages ask for it.
         let path = if name.ends_with("-zh") && !path.contains("lang=") {

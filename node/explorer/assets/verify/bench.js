@@ -31,38 +31,21 @@ if (!dir || !Number.isInteger(iterations) || iterations < 1) {
   process.exit(2);
 }
 
-function median(xs) {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 const runs = [
   ['4 validators, v1', 'receipt-4.json', 'genesis-4.json'],
   ['31 validators, v1', 'receipt-31.json', 'genesis-31.json'],
   ['31 validators, v2 (2 epoch links)', 'receipt-31-v2.json', 'genesis-31.json'],
 ];
-for (const [what, receiptFile, genesisFile] of runs) {
-  const receipt = JSON.parse(fs.readFileSync(path.join(dir, receiptFile), 'utf8'));
-  const genesis = fs.readFileSync(path.join(dir, genesisFile), 'utf8');
-  const cold = [];
-  const warm = [];
-  for (let i = 0; i < iterations; i++) {
-    verify.clearCaches();
-    let t = process.hrtime.bigint();
-    const r = verify.verifyReceipt(receipt, genesis, {});
-    cold.push(Number(process.hrtime.bigint() - t) / 1e6);
-    if (r.status !== 'valid') {
-      process.stderr.write(what + ': not valid: ' + JSON.stringify(r.steps[r.steps.length - 1]) + '\n');
-      process.exit(1);
-    }
-    t = process.hrtime.bigint();
-    verify.verifyReceipt(receipt, genesis, {});
-    warm.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  console.log(
-    what.padEnd(36) +
-      ' cold: median ' + median(cold).toFixed(1) + ' ms (min ' + Math.min(...cold).toFixed(1) +
-      ', max ' + Math.max(...cold).toFixed(1) + ')' +
-      '   warm: median ' + median(warm).toFixed(2) + ' ms   (' + iterations + ' runs)'
-  );
+require(path.join(__dirname, 'bench-core.js'));
+const inputs = runs.map(([what, receiptFile, genesisFile]) => ({
+  what,
+  receipt: JSON.parse(fs.readFileSync(path.join(dir, receiptFile), 'utf8')),
+  genesis: fs.readFileSync(path.join(dir, genesisFile), 'utf8'),
+}));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+try {
+  for (const line of globalThis.chanceryBench.measure(verify, inputs, iterations, now)) console.log(line);
+} catch (e) {
+  process.stderr.write(e.message + '\n');
+  process.exit(1);
 }
