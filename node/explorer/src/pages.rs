@@ -4,7 +4,7 @@
 use crate::locale::{decimals, Lang};
 use crate::render::{
     agency_change, agency_link, agency_name, fields, outcome, pager, proof_box, respond, short,
-    short_key, tx_link, Page,
+    short_key, state_box, tx_link, Page,
 };
 use crate::{url, Ctx, Explorer, ExplorerError, PAGE_ITEMS_DEFAULT, PAGE_ITEMS_MAX};
 use axum::extract::{Path, State};
@@ -551,6 +551,7 @@ fn asset_page(x: &Explorer, cx: &Ctx) -> R {
         h2 { (l.t("变动历史", "History")) }
         (history(x, l, &hist.items))
         (proof_box(x, l, &a.last_tx, last.index, last.entry.height.0))
+        (state_box(l, "asset", id))
     };
     page(format!("{} {}", l.t("资产", "Asset"), id), body)
 }
@@ -878,6 +879,7 @@ fn grant_page(x: &Explorer, cx: &Ctx) -> R {
         h2 { (l.t("历史", "History")) }
         (history(x, l, &hist.items))
         (proof_box(x, l, &g.last_tx, last.index, last.entry.height.0))
+        (state_box(l, "grant", id))
     };
     page(
         format!("{} {}", l.t("数据共享授权", "Data-sharing grant"), id),

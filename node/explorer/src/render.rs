@@ -218,6 +218,39 @@ fn reason(r: &ReasonCode) -> String {
     r.as_str()
 }
 
+/// "Check the current state": the state proof of an asset or a grant (`what` is `asset`
+/// or `grant`) under the latest checkpoint's state root, in the browser or offline.
+pub fn state_box(l: Lang, what: &str, id: &str) -> Markup {
+    let file = format!("state-{what}.json");
+    let api = format!("/v1/proofs/state/{what}/{}", path_segment(id));
+    html! {
+        section.proof aria-labelledby="state-proof" {
+            h2 #state-proof { (l.t("核验当前状态", "Check the current state")) }
+            p {
+                a.verify href=(url("/verify", [(what, id)])) { (l.t("在浏览器中验证", "Verify in this browser")) }
+                (l.t("：上面的当前状态是账本状态，可在最新检查点的状态根之下得到证明。",
+                     ": the current state above is ledger state, provable under the latest checkpoint's state root."))
+            }
+            p {
+                a download=(file) href=(api) { (l.t("下载状态证明", "Download the state proof")) }
+                " · "
+                a download="genesis.json" href="/genesis.json" { (l.t("下载创世文件", "Download the genesis file")) }
+            }
+            pre { code { "chancery verify " (file) " --genesis genesis.json" } }
+        }
+    }
+}
+
+/// `s` percent-encoded as one path segment (ids may hold `/` and `:`).
+pub fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// "How to check this offline": receipt download, the command, the checkpoint.
 pub fn proof_box(x: &Explorer, l: Lang, tx: &Digest, index: u64, height: u64) -> Markup {
     let tip = x.node.ledger.tip();

@@ -1,5 +1,6 @@
 //! `/verify?tx=HASH[&chain=CHAIN_ID]`: the record's proof checked in the reader's own
-//! browser (issue 23). The page carries, inline, the vendored noble libraries
+//! browser (issue 23); `/verify?asset=ID` or `?grant=ID`: the state proof of an asset's or
+//! a grant's current state, likewise. The page carries, inline, the vendored noble libraries
 //! (`assets/verify/vendor/noble.js`), the verifier (`assets/verify/verify.js`, the same
 //! steps as `chancery verify`) and the page's glue (`assets/verify/verify-page.js`), so a
 //! copy saved to disk still checks a receipt file and a genesis file offline. Without
@@ -28,6 +29,14 @@ fn hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Whether `s` is an asset or grant id as the API takes it (1..=64 of A-Z a-z 0-9 - _ . : /).
+fn id_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= chancery_core::limits::ID_BYTES_MAX
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':' | b'/'))
+}
+
 /// `GET /verify`: the in-browser verifier.
 pub async fn verify(State(x): State<Explorer>, cx: Ctx) -> Response {
     let l = cx.lang;
@@ -39,10 +48,26 @@ pub async fn verify(State(x): State<Explorer>, cx: Ctx) -> Response {
             .is_some_and(|v| !hex64(v))
             .then(|| what.to_string())
     };
-    let problems: Vec<String> = [bad("tx", &tx), bad("chain", &chain)]
+    // A state page's check: `asset=ID` or `grant=ID` (the state proof of its current state).
+    let state = [("asset", cx.q("asset")), ("grant", cx.q("grant"))]
+        .into_iter()
+        .find_map(|(k, v)| v.map(|v| (k, v.to_string())));
+    let mut problems: Vec<String> = [bad("tx", &tx), bad("chain", &chain)]
         .into_iter()
         .flatten()
         .collect();
+    if let Some((k, v)) = &state {
+        if !id_ok(v) {
+            problems.push(format!(
+                "{k} ({})",
+                l.t(
+                    "应为 1 至 64 个 A-Z a-z 0-9 - _ . : / 字符",
+                    "expected 1 to 64 of A-Z a-z 0-9 - _ . : /"
+                )
+            ));
+        }
+    }
+    let state_ok = state.as_ref().filter(|(_, v)| id_ok(v));
     let tx_ok = tx.as_deref().filter(|t| hex64(t));
     let body = html! {
         p {
@@ -59,11 +84,12 @@ pub async fn verify(State(x): State<Explorer>, cx: Ctx) -> Response {
         }
         form.filters method="get" action="/verify" {
             label { (l.t("交易哈希", "Transaction hash"))
-                input name="tx" value=[tx.as_deref()] pattern="[0-9a-fA-F]{64}" required
+                input name="tx" value=[tx.as_deref()] pattern="[0-9a-fA-F]{64}" required[state.is_none()]
                     placeholder=(l.t("64 位十六进制", "64 hex digits")) spellcheck="false" autocomplete="off"; }
             label { (l.t("固定链标识（可选）", "Pinned chain id (optional)"))
                 input name="chain" value=[chain.as_deref()] pattern="[0-9a-fA-F]{64}"
                     placeholder=(l.t("各机构公布的链标识", "the chain id the agencies publish")) spellcheck="false" autocomplete="off"; }
+            @if let Some((k, v)) = &state { input type="hidden" name=(k) value=(v); }
             @if l == Lang::En { input type="hidden" name="lang" value="en"; }
             button type="submit" { (l.t("验证", "Verify")) }
         }
@@ -73,12 +99,19 @@ pub async fn verify(State(x): State<Explorer>, cx: Ctx) -> Response {
                 noscript {
                     (l.t("浏览器验证需要 JavaScript。也可以下载收据和创世文件，在自己的电脑上运行 ",
                          "Checking in the browser needs JavaScript. You can also download the receipt and the genesis file and run, on your own computer, "))
-                    code { "chancery verify receipt.json --genesis genesis.json" } "."
+                    code { "chancery verify " (if state.is_some() { "state" } else { "receipt" }) ".json --genesis genesis.json" } "."
                 }
             }
             ol #verify-steps {}
             div #verify-summary {}
             p #verify-trust .muted {}
+            @if let Some((k, v)) = state_ok {
+                p {
+                    a download=(format!("state-{k}.json")) href=(format!("/v1/proofs/state/{k}/{}", crate::render::path_segment(v))) { (l.t("下载状态证明", "Download the state proof")) }
+                    " · "
+                    a download="genesis.json" href="/genesis.json" { (l.t("下载创世文件", "Download the genesis file")) }
+                }
+            }
             @if let Some(t) = tx_ok {
                 p {
                     a download="receipt.json" href=(format!("/v1/receipts/{t}")) { (l.t("下载收据", "Download the receipt")) }
@@ -94,7 +127,7 @@ pub async fn verify(State(x): State<Explorer>, cx: Ctx) -> Response {
             p { (l.t("选择（或拖入下方区域）一个收据文件和一个创世文件。另存本页后，断网也能使用。",
                      "Choose (or drop below) a receipt file and a genesis file. Saved to disk, this page works with no network.")) }
             div #drop .proof {
-                label { (l.t("收据文件", "Receipt file")) " " input #receipt-file type="file" accept=".json,application/json"; }
+                label { (l.t("收据或状态证明文件", "Receipt or state-proof file")) " " input #receipt-file type="file" accept=".json,application/json"; }
                 br;
                 label { (l.t("创世文件", "Genesis file")) " " input #genesis-file type="file" accept=".json,application/json"; }
                 p .muted { (l.t("也可以把两个文件一起拖到这里。", "Or drop both files here.")) }

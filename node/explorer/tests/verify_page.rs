@@ -53,3 +53,42 @@ async fn the_verify_page_carries_the_verifier_and_a_fallback() {
     let (_, b) = get_text(&app, &format!("/verify?tx={tx}&chain=12")).await;
     assert!(b.contains("参数有误：chain"), "{b}");
 }
+
+/// Asset and grant pages link to the state-proof check of their current state; the
+/// verify page offers the bundle for download and names a malformed id.
+#[tokio::test]
+async fn state_pages_link_to_the_check_of_their_current_state() {
+    let w = world();
+    let app = chancery_explorer::router(w.handle());
+    for (page, what, id) in [
+        ("/asset?id=mof-asset-1", "asset", "mof-asset-1"),
+        ("/grant?id=mof-grant-1", "grant", "mof-grant-1"),
+    ] {
+        let b = ok_text(&app, page).await;
+        let link = format!("href=\"/verify?{what}={id}\"");
+        assert!(b.contains(&link), "{page} lacks {link}");
+        assert!(
+            b.contains(&format!("href=\"/v1/proofs/state/{what}/{id}\"")),
+            "{page}"
+        );
+        let v = ok_text(&app, &format!("/verify?{what}={id}&lang=en")).await;
+        assert!(
+            v.contains(&format!("href=\"/v1/proofs/state/{what}/{id}\""))
+                && v.contains("chancery verify state.json"),
+            "{v}"
+        );
+        // The proof the page will fetch is served.
+        let (s, proof) = get_text(
+            &chancery_api::routes(w.handle()),
+            &format!("/v1/proofs/state/{what}/{id}"),
+        )
+        .await;
+        assert_eq!(s, 200, "{proof}");
+    }
+    let (_, b) = get_text(&app, "/verify?asset=%3Cscript%3E&lang=en").await;
+    assert!(b.contains("Bad parameter: asset"), "{b}");
+    assert!(!b.contains("<script>alert"), "escaped");
+    // An id with a slash is one path segment in the proof's URL.
+    let b = ok_text(&app, "/verify?asset=a%2Fb").await;
+    assert!(b.contains("/v1/proofs/state/asset/a%2Fb"), "{b}");
+}

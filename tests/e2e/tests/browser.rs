@@ -6,7 +6,8 @@
 //! the page links to. The same receipt is then checked in the page itself (`/verify`,
 //! issue 23): valid; pinned to a wrong chain id, invalid at the genesis step; the page
 //! saved to disk checks the receipt file offline, and refuses the tampered file at the
-//! inclusion step. Screenshots of the main pages are taken (into `docs/screenshots/`
+//! inclusion step; an asset's and a grant's current state are checked in the page by their
+//! state proofs. Screenshots of the main pages are taken (into `docs/screenshots/`
 //! when `CHANCERY_SCREENSHOTS=1`, else into a temporary directory) and checked to be PNGs.
 //!
 //! Without a `chromium` binary the test prints SKIP and passes (tests/run installs it).
@@ -337,6 +338,27 @@ fn explorer_in_headless_chromium() {
     } else {
         asset_href
     };
+    // State pages: the current state checked in the page, by its state proof.
+    let mut state_verify = Vec::new();
+    for page in [&asset_href, &grant_href] {
+        let dom = b.dom(&format!("{api}{page}&lang=en"));
+        let link = href(&dom, "/verify?").expect("a link to verify the current state");
+        assert!(link.contains("asset=") || link.contains("grant="), "{link}");
+        let checked = b.dom_after_scripts(&format!("{api}{link}"));
+        assert_eq!(
+            verdict(&checked),
+            ("valid".to_string(), None, verdict(&checked).2),
+            "{link}:\n{checked}"
+        );
+        assert!(
+            checked.contains("data-step=\"state\" data-ok=\"true\""),
+            "{checked}"
+        );
+        let wrong = b.dom_after_scripts(&format!("{api}{link}&chain={}", "cd".repeat(32)));
+        assert_eq!(verdict(&wrong).1.as_deref(), Some("genesis"), "{wrong}");
+        state_verify.push(link);
+    }
+
     for (name, path, window) in [
         ("home-zh", "/".to_string(), "1280,1400"),
         ("awards-zh", "/awards".to_string(), "1280,1100"),
@@ -369,6 +391,11 @@ fn explorer_in_headless_chromium() {
             "verify-phone-en",
             format!("{verify_href}&lang=en"),
             "390,2000",
+        ),
+        (
+            "verify-asset-en",
+            format!("{}&lang=en", state_verify[0]),
+            "1280,1500",
         ),
     ] {
         // The profile remembers the English choice (cookie): Chinese pages ask for it.

@@ -16,6 +16,7 @@
     entry: t('日志条目与交易', 'Log entry and transaction'),
     checkpoint: t('检查点：验证人法定多数签名', 'Checkpoint: signatures of a quorum of validators'),
     inclusion: t('包含证明：条目在检查点的日志根之下', 'Inclusion proof: the entry under the checkpoint\'s log root'),
+    state: t('状态证明：值在检查点的状态根之下', 'State proof: the value under the checkpoint\'s state root'),
     fetch: t('获取收据与创世文件', 'Fetching the receipt and the genesis file'),
     files: t('读取文件', 'Reading the files')
   };
@@ -71,7 +72,24 @@
 
   function showSummary(r, chain, pinned) {
     clear(summary);
-    if (r.summary) {
+    if (r.summary && r.summary.key !== undefined) {
+      // A state proof: the key, whether it is present, the proven value.
+      var st = r.summary;
+      var sdl = el('dl', 'kv');
+      sdl.appendChild(el('dt', null, t('状态键', 'State key')));
+      var kd = el('dd');
+      kd.appendChild(el('code', null, JSON.stringify(st.key)));
+      sdl.appendChild(kd);
+      sdl.appendChild(el('dt', null, t('检查点', 'Checkpoint')));
+      sdl.appendChild(el('dd', null, t('高度 ', 'height ') + st.checkpoint_height + t('，日志大小 ', ', log size ') + st.checkpoint_size
+        + (st.checkpoint_epoch ? t('，纪元 ', ', epoch ') + st.checkpoint_epoch : '')));
+      sdl.appendChild(el('dt', null, t('证明的值', 'Proven value')));
+      var vd = el('dd');
+      if (st.present) vd.appendChild(el('pre', null, JSON.stringify(st.value, null, 2)));
+      else vd.appendChild(doc.createTextNode(t('不存在：该检查点的状态中没有这个键。', 'Absent: the state at that checkpoint has no such key.')));
+      sdl.appendChild(vd);
+      summary.appendChild(sdl);
+    } else if (r.summary) {
       var s = r.summary;
       var dl = el('dl', 'kv');
       function row(k, v, code) {
@@ -115,6 +133,13 @@
     }
   }
 
+  // Which check a proof file asks for: a receipt has "entry"; a state-proof bundle has a
+  // "proof" or "state_proof" and a "checkpoint" but no entry.
+  function isStateBundle(doc) {
+    return !!doc && typeof doc === 'object' && !('entry' in doc) &&
+      ('proof' in doc || 'state_proof' in doc) && 'checkpoint' in doc;
+  }
+
   function run(receiptText, genesisText, opts, source) {
     setStatus('running');
     var t0 = performance.now();
@@ -123,16 +148,22 @@
     try {
       receipt = JSON.parse(receiptText);
     } catch (e) {
-      r = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'The receipt is not JSON: ' + e.message }], summary: null };
+      r = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'The proof file is not JSON: ' + e.message }], summary: null };
     }
-    if (!r) r = window.chanceryVerify.verifyReceipt(receipt, genesisText, opts);
+    if (!r) {
+      r = isStateBundle(receipt)
+        ? window.chanceryVerify.verifyStateProof(receipt, genesisText, { chain: opts.chain })
+        : window.chanceryVerify.verifyReceipt(receipt, genesisText, opts);
+    }
     var ms = performance.now() - t0;
     showSteps((source ? [source] : []).concat(r.steps));
     var chain = null;
     try { chain = window.chanceryVerify.chainIdOf(genesisText); } catch (e) { chain = null; }
     showSummary(r, typeof chain === 'string' ? chain : null, !!opts.chain);
     var msg = r.status === 'valid'
-      ? t('收据与创世文件一致：这条记录在账本中，历史未被改写。', 'The receipt agrees with the genesis file: the record is in the ledger, and its history was not rewritten.')
+      ? (r.summary && r.summary.key !== undefined
+        ? t('状态证明与创世文件一致：上面的值就是该检查点时账本的状态。', 'The state proof agrees with the genesis file: the value above is the ledger\'s state at that checkpoint.')
+        : t('收据与创世文件一致：这条记录在账本中，历史未被改写。', 'The receipt agrees with the genesis file: the record is in the ledger, and its history was not rewritten.'))
       : r.status === 'unsupported'
         ? t('此链使用 SM2/SM3 密码套件，浏览器验证器尚不支持；请使用 chancery verify。', 'This chain uses the SM2/SM3 suite, which the browser verifier does not support yet; use chancery verify.')
         : t('未通过：', 'Failed at: ') + (STEP_NAMES[r.failed] || r.failed);
@@ -152,21 +183,41 @@
   if (chain) opts.chain = chain;
   if (tx) opts.tx = tx;
 
-  if (tx && location.protocol !== 'file:') {
+  // ?asset=ID or ?grant=ID: the state proof of its current state.
+  var stateKind = params.get('asset') !== null ? 'asset' : (params.get('grant') !== null ? 'grant' : null);
+  var stateId = stateKind ? (params.get(stateKind) || '').trim() : '';
+  var ID_RE = /^[A-Za-z0-9_.:\/-]{1,64}$/;
+
+  var get = function (u) {
+    return fetch(u, { headers: { Accept: 'application/json' } }).then(function (resp) {
+      return resp.text().then(function (body) {
+        if (!resp.ok) throw new Error('GET ' + u + ': HTTP ' + resp.status + ' ' + body.slice(0, 300));
+        return body;
+      });
+    });
+  };
+
+  if (stateKind && location.protocol !== 'file:') {
+    if (!ID_RE.test(stateId)) {
+      fail('fetch', stateKind + ' must be 1 to 64 of A-Z a-z 0-9 - _ . : /; found ' + JSON.stringify(stateId.slice(0, 80)));
+    } else if (chain && !HEX64.test(chain)) {
+      fail('fetch', 'chain must be 64 lower-case hex digits (a chain id); found ' + JSON.stringify(chain.slice(0, 80)));
+    } else {
+      setStatus('running');
+      var u = '/v1/proofs/state/' + stateKind + '/' + encodeURIComponent(stateId);
+      Promise.all([get(u), get('/genesis.json')]).then(function (texts) {
+        run(texts[0], texts[1], opts, { id: 'fetch', ok: true, detail: 'GET ' + u + ' and GET /genesis.json from ' + location.host });
+      }, function (e) {
+        fail('fetch', e.message);
+      });
+    }
+  } else if (tx && location.protocol !== 'file:') {
     if (!HEX64.test(tx)) {
       fail('fetch', 'tx must be 64 lower-case hex digits (a transaction hash); found ' + JSON.stringify(tx.slice(0, 80)));
     } else if (chain && !HEX64.test(chain)) {
       fail('fetch', 'chain must be 64 lower-case hex digits (a chain id); found ' + JSON.stringify(chain.slice(0, 80)));
     } else {
       setStatus('running');
-      var get = function (u) {
-        return fetch(u, { headers: { Accept: 'application/json' } }).then(function (resp) {
-          return resp.text().then(function (body) {
-            if (!resp.ok) throw new Error('GET ' + u + ': HTTP ' + resp.status + ' ' + body.slice(0, 300));
-            return body;
-          });
-        });
-      };
       Promise.all([get('/v1/receipts/' + tx), get('/genesis.json')]).then(function (texts) {
         run(texts[0], texts[1], opts, { id: 'fetch', ok: true, detail: 'GET /v1/receipts/' + tx + ' and GET /genesis.json from ' + location.host });
       }, function (e) {
