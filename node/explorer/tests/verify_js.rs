@@ -1179,3 +1179,221 @@ fn vendored_blake3_agrees_with_the_reference_crate() {
     }
     println!("{} BLAKE3 outputs agree", want.len());
 }
+
+/// The bundle `GET /v1/proofs/state/...` serves for `key` under the checkpoint at `at`
+/// (the latest if None), as node/api/src/proofs.rs `state_proof_dto` builds it.
+fn state_bundle(
+    ledger: &chancery_ledger::Ledger,
+    key: &chancery_core::state::StateKey,
+    at: Option<Height>,
+) -> (chancery_core::state::StateProof, Value) {
+    let (proof, cp) = ledger.state_proof(key, at).expect("a state proof");
+    let links = ledger.epoch_links(cp.header.epoch).expect("epoch links");
+    let v = json!({
+        "height": cp.header.height.0,
+        "state_root": cp.header.state_root.to_hex(),
+        "proof": serde_json::to_value(&proof).expect("proof JSON"),
+        "proof_hex": hex::encode(codec::encode(&proof)),
+        "checkpoint": hex::encode(codec::encode(&cp)),
+        "epochs": links.iter().map(|l| hex::encode(codec::encode(l))).collect::<Vec<_>>(),
+    });
+    (proof, v)
+}
+
+/// State-proof bundles of a ledger (the ledger crate's governed test chain): an asset, a
+/// grant, a tender and a key of every other kind the ledger holds, present, and absent
+/// keys whose paths end in an empty subtree and in another key's leaf, under a checkpoint
+/// of epoch 0 and one of epoch 2 (with its two epoch links). Each bundle untouched (in each
+/// form `chancery verify` accepts) and tampered — every byte of the proof's canonical bytes
+/// (every byte for the asset, grant and absent keys, every 3rd for the others), every
+/// field of its JSON form, every byte of each checkpoint and epoch link, the repeated
+/// height and state root, shapes, spellings and a wrong pinned chain — gets the kernel's
+/// verdict, step and summary from verify.js.
+#[test]
+fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
+    use chancery_core::record::{ProcurementMethod, Role};
+    use chancery_core::state::{ProofEnd, StateKey};
+    use chancery_ledger::testing::{fixture, governed, process};
+    use jsdiff::state::{state_cases_of, state_differential, Depth};
+    if jsdiff::node_or_skip("state_proof_bundles_and_every_tampering_get_the_kernels_verdict")
+        .is_none()
+    {
+        return;
+    }
+    let mut c = governed::Chain::new();
+    let officer = c.fx.signer("mof", Role::AssetOfficer).clone();
+    assert_eq!(
+        c.one(officer.clone(), fixture::register_asset("asset-1", "mof")),
+        Outcome::Applied
+    );
+    assert_eq!(
+        c.one(officer, fixture::register_asset("asset-2", "mof")),
+        Outcome::Applied
+    );
+    // A grant from the record fixture, granted by mof (whose dataset it becomes) to moe.
+    let mut grant: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("record_grant_data_access.json")).unwrap(),
+    )
+    .unwrap();
+    let grant = &mut grant["json"];
+    grant["grant_id"] = json!("grant-1");
+    grant["grantor"] = json!("mof");
+    grant["grantee"] = json!("moe");
+    grant["dataset_id"] = json!("mof:data-1");
+    let grant: Record = serde_json::from_value(grant.clone()).unwrap();
+    let steward = c.fx.signer("mof", Role::DataSteward).clone();
+    assert_eq!(c.one(steward.clone(), grant), Outcome::Applied);
+    let buyer = c.fx.signer("moe", Role::ProcurementOfficer).clone();
+    assert_eq!(
+        c.one(
+            buyer.clone(),
+            process::tender("ocds-1", "moe", ProcurementMethod::Open, 500_000)
+        ),
+        Outcome::Applied
+    );
+
+    // Absent asset ids whose paths end in an empty subtree and in another key's leaf.
+    let absent = |c: &governed::Chain, want_empty: bool| -> StateKey {
+        (0..500)
+            .map(|i| StateKey::Asset(format!("absent-{i}")))
+            .find(|k| {
+                let (p, _) = c.ledger.state_proof(k, None).unwrap();
+                p.value.is_none() && matches!(p.end, ProofEnd::Empty) == want_empty
+            })
+            .expect("an absent key of each ending")
+    };
+    let full = Depth {
+        proof_step: 1,
+        checkpoint: false,
+    };
+    let mut bundles: Vec<(String, Value, Depth)> = Vec::new();
+    let epoch0 = c.ledger.tip().height;
+    let first_keys = [
+        StateKey::Asset("asset-1".into()),
+        StateKey::Grant("grant-1".into()),
+        absent(&c, true),
+        absent(&c, false),
+    ];
+    for (i, k) in first_keys.iter().enumerate() {
+        let (_, b) = state_bundle(&c.ledger, k, None);
+        let depth = Depth {
+            proof_step: 1,
+            checkpoint: i == 0,
+        };
+        bundles.push((
+            format!("epoch 0: {}", serde_json::to_string(k).unwrap()),
+            b,
+            depth,
+        ));
+    }
+
+    // Two epochs on: proofs under a checkpoint of epoch 2, with two links.
+    c.rotate_to_next_epoch("v3", "one");
+    c.rotate_to_next_epoch("v1", "two");
+    c.empty_blocks(1);
+    let member = steward.public();
+    let mut keys = vec![
+        (StateKey::Asset("asset-1".into()), full),
+        (StateKey::Grant("grant-1".into()), full),
+        (absent(&c, true), full),
+        (absent(&c, false), full),
+    ];
+    let some = Depth {
+        proof_step: 3,
+        checkpoint: false,
+    };
+    for k in [
+        StateKey::Asset("asset-2".into()),
+        StateKey::Tender("ocds-1".into()),
+        StateKey::Dataset("mof:data-1".into()),
+        StateKey::Member(member),
+        StateKey::Seq(member),
+        StateKey::Agency(AgencyId("mof".into())),
+        StateKey::Proposal("rotate-v3-one".into()),
+        StateKey::Governance,
+        StateKey::EpochSet(Epoch(2)),
+        StateKey::ValidatorKey(c.fx.validators[3].public()),
+        StateKey::ProcurementLimits,
+        StateKey::Grant("no-such-grant".into()),
+    ] {
+        keys.push((k, some));
+    }
+    for (i, (k, depth)) in keys.iter().enumerate() {
+        let (_, b) = state_bundle(&c.ledger, k, None);
+        let depth = Depth {
+            checkpoint: i == 0,
+            ..*depth
+        };
+        bundles.push((
+            format!("epoch 2: {}", serde_json::to_string(k).unwrap()),
+            b,
+            depth,
+        ));
+    }
+    // The same asset under the epoch-0 checkpoint, asked for by height after the epochs.
+    let (_, b) = state_bundle(&c.ledger, &StateKey::Asset("asset-1".into()), Some(epoch0));
+    bundles.push((
+        "epoch 0 by height: asset-1".into(),
+        b,
+        Depth {
+            proof_step: 7,
+            checkpoint: false,
+        },
+    ));
+
+    let text = serde_json::to_string_pretty(&c.fx.genesis).unwrap();
+    let chain = c.fx.genesis.chain_id().to_hex();
+    let mut cases = Vec::new();
+    let mut present = std::collections::BTreeSet::new();
+    for (label, b, depth) in &bundles {
+        if b["proof"]["value"].is_object() {
+            present.insert(
+                b["proof"]["value"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .next()
+                    .unwrap()
+                    .clone(),
+            );
+        }
+        cases.extend(state_cases_of(label, b, 0, &chain, *depth));
+    }
+    let report = state_differential(std::slice::from_ref(&text), &cases);
+    jsdiff::assert_report("state-proof bundles", &report);
+    // Each untouched bundle in its five forms, and with the right pin, is valid (and so,
+    // as the verdicts agree, valid in JS too). A few changes keep a bundle valid, by the
+    // kernel and in JS alike: a proven-absent key changed into another absent key on the
+    // same path (an absence proof ending in another key's leaf proves both), a field
+    // removed that serde defaults to the same value (`value` of an absence proof, a
+    // parameter with a default).
+    let genesis = jsdiff::load_genesis(&text);
+    let verdict = |c: &jsdiff::state::StateCase| {
+        jsdiff::state::kernel_state_verdict(&c.bundle, &genesis, c.chain.as_deref())
+    };
+    let untouched: Vec<_> = cases.iter().filter(|c| c.field == "untouched").collect();
+    assert_eq!(untouched.len(), 6 * bundles.len());
+    for c in &untouched {
+        assert!(verdict(c).is_ok(), "{}: {:?}", c.label, verdict(c).err());
+    }
+    println!(
+        "{} tampered bundles are still valid (by both)",
+        report.valid - untouched.len()
+    );
+    println!("value kinds proven present: {present:?}");
+    for kind in [
+        "asset",
+        "grant",
+        "tender",
+        "proposal",
+        "governance",
+        "validator_set",
+    ] {
+        assert!(present.contains(kind), "a present {kind} among {present:?}");
+    }
+    let epochs: std::collections::BTreeSet<u64> = bundles
+        .iter()
+        .map(|(_, b, _)| b["epochs"].as_array().unwrap().len() as u64)
+        .collect();
+    assert!(epochs.contains(&0) && epochs.contains(&2), "{epochs:?}");
+}

@@ -5,11 +5,17 @@
 //   node verify-cli.js RECEIPT.json GENESIS.json [--chain HEX] [--tx HEX]
 //       One receipt: prints the verdict as JSON; exit 0 valid, 1 invalid,
 //       2 unsupported (an sm2-sm3 chain) or a usage error.
+//   node verify-cli.js BUNDLE.json GENESIS.json [--chain HEX]
+//       A state-proof bundle (GET /v1/proofs/state/{asset|grant}/{id}; told from a receipt
+//       by its fields, as `chancery verify` tells them: a receipt has `entry` and `index`,
+//       a bundle `proof` or `state_proof` and `checkpoint`): verifyStateProof's verdict.
 //   node verify-cli.js --batch
 //       Reads JSON lines {"receipt": {...}, "genesis": "<genesis.json text>",
 //       "chain"?: HEX, "tx"?: HEX} on stdin and writes one JSON line per input line: the
 //       object verifyReceipt returns (a line that is not JSON gets an "invalid" verdict at
 //       the format step). Exit 0 when every line was answered.
+//       A line {"kind": "state", "bundle": {...}, "genesis": ..., "chain"?: HEX} is a
+//       state-proof bundle: the object verifyStateProof returns.
 //       For tests, a line may instead carry "genesis_ref": N, the genesis of input line N
 //       (0-based), so that thousands of receipts of one chain need not repeat its file;
 //       and two more kinds of line are answered:
@@ -33,6 +39,7 @@ const verify = globalThis.chanceryVerify;
 function usage(msg) {
   if (msg) process.stderr.write('verify-cli: ' + msg + '\n');
   process.stderr.write('usage: node verify-cli.js RECEIPT.json GENESIS.json [--chain HEX] [--tx HEX]\n' +
+    '       node verify-cli.js STATE-BUNDLE.json GENESIS.json [--chain HEX]\n' +
     '       node verify-cli.js --batch   (JSON lines on stdin)\n');
   process.exit(2);
 }
@@ -82,6 +89,8 @@ function batch() {
       } else if (input.ed25519 !== undefined) {
         const v = input.ed25519;
         result = { ok: verify.ed25519Verify(hexBytes(v.key), hexBytes(v.message), hexBytes(v.signature)) };
+      } else if (input.kind === 'state') {
+        result = verify.verifyStateProof(input.bundle, genesis, options(input));
       } else {
         result = verify.verifyReceipt(input.receipt, genesis, options(input));
       }
@@ -137,9 +146,15 @@ function single(args) {
   } catch (e) {
     parsed = undefined;
   }
+  // client/cli/src/verify.rs `detect`: a receipt has entry and index; a state-proof
+  // bundle has proof (or state_proof) and checkpoint.
+  const isObject = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+  const isState = isObject && !(parsed.entry !== undefined && parsed.index !== undefined) &&
+    (parsed.state_proof !== undefined || parsed.proof !== undefined) && parsed.checkpoint !== undefined;
+  if (isState && opts.tx !== undefined) usage('--tx applies to a receipt, not to a state-proof bundle');
   const result = parsed === undefined
     ? { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: files[0] + ' is not JSON' }], summary: null }
-    : verify.verifyReceipt(parsed, genesis, opts);
+    : isState ? verify.verifyStateProof(parsed, genesis, opts) : verify.verifyReceipt(parsed, genesis, opts);
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   process.exit(result.status === 'valid' ? 0 : result.status === 'invalid' ? 1 : 2);
 }

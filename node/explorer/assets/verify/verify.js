@@ -53,6 +53,7 @@
     CERTIFICATE_FRAME_BYTES_MAX: 64,
     VALIDATOR_SET_ENCODING_BYTES_MAX: 1024 * 1024,
     PROOF_HASHES_MAX: 64,
+    PROOF_SIBLINGS_MAX: 256,
     RECEIPT_BYTES_MAX: 16 * 1024 * 1024
   };
   LIMITS.CERTIFICATE_ENCODING_BYTES_MAX =
@@ -63,6 +64,8 @@
   LIMITS.EPOCH_LINK_ENCODING_BYTES_MAX = LIMITS.BLOCK_HEADER_ENCODING_BYTES_MAX +
     LIMITS.CERTIFICATE_ENCODING_BYTES_MAX + LIMITS.VALIDATOR_SET_ENCODING_BYTES_MAX +
     LIMITS.EPOCH_SUFFIX_MAX * LIMITS.BLOCK_HEADER_ENCODING_BYTES_MAX + 16;
+  LIMITS.STATE_VALUE_ENCODING_BYTES_MAX = LIMITS.VALIDATOR_SET_ENCODING_BYTES_MAX + 64;
+  LIMITS.STATE_PROOF_ENCODING_BYTES_MAX = LIMITS.STATE_VALUE_ENCODING_BYTES_MAX + LIMITS.PROOF_SIBLINGS_MAX * 32 + 256;
   // 2^63 leaves (merkle.rs TREE_SIZE_MAX), as a BigInt.
   var TREE_SIZE_MAX = 1n << 63n;
   var U64_MAX = (1n << 64n) - 1n;
@@ -80,7 +83,10 @@
     GENESIS_HASH: 'chancery/v1/hash/genesis',
     VOTE_SIGN: 'chancery/v1/sign/vote',
     LOG_LEAF: 'chancery/v1/hash/log-leaf',
-    LOG_NODE: 'chancery/v1/hash/log-node'
+    LOG_NODE: 'chancery/v1/hash/log-node',
+    STATE_LEAF: 'chancery/v1/hash/state-leaf',
+    STATE_NODE: 'chancery/v1/hash/state-node',
+    STATE_KEY: 'chancery/v1/hash/state-key'
   };
 
   // ------------------------------------------------------------------ small helpers
@@ -1216,28 +1222,30 @@
     return v;
   }
 
-  // Field readers, serde-style. `path` names the field in errors.
+  // Field readers, serde-style. `path` names the field in errors, after `jwhat` (what is
+  // being read: the genesis, or a state proof).
+  var jwhat = 'genesis';
   function jstruct(v, path, fields) {
     // fields: [[name, reader, defaultValue?, aliases?]]; defaultValue undefined: required.
     var out = {}, seen = {};
     if (v.t === 'array') {
       // serde also reads a struct from a JSON array of its fields in order: a missing
       // trailing field takes its default (or is an error), an extra element is an error.
-      if (v.items.length > fields.length) fail('genesis ' + path + ': ' + v.items.length + ' elements, at most ' + fields.length);
+      if (v.items.length > fields.length) fail(jwhat + ' ' + path + ': ' + v.items.length + ' elements, at most ' + fields.length);
       fields.forEach(function (f, k) {
         if (k < v.items.length) out[f[0]] = f[1](v.items[k], path + '.' + f[0]);
-        else if (f[2] === undefined) fail('genesis ' + path + ': ' + v.items.length + ' elements, field `' + f[0] + '` missing');
+        else if (f[2] === undefined) fail(jwhat + ' ' + path + ': ' + v.items.length + ' elements, field `' + f[0] + '` missing');
         else out[f[0]] = typeof f[2] === 'function' ? f[2]() : f[2];
       });
       return out;
     }
-    if (v.t !== 'object') fail('genesis ' + path + ': expected an object');
+    if (v.t !== 'object') fail(jwhat + ' ' + path + ': expected an object');
     v.entries.forEach(function (e) {
       for (var f = 0; f < fields.length; f++) {
         var names = [fields[f][0]].concat(fields[f][3] || []);
         if (names.indexOf(e[0]) >= 0) {
           var name = fields[f][0];
-          if (seen[name]) fail('genesis ' + path + ': duplicate field `' + name + '`');
+          if (seen[name]) fail(jwhat + ' ' + path + ': duplicate field `' + name + '`');
           seen[name] = true;
           out[name] = fields[f][1](e[1], path + '.' + name);
           return;
@@ -1247,7 +1255,7 @@
     });
     fields.forEach(function (f) {
       if (!seen[f[0]]) {
-        if (f[2] === undefined) fail('genesis ' + path + ': missing field `' + f[0] + '`');
+        if (f[2] === undefined) fail(jwhat + ' ' + path + ': missing field `' + f[0] + '`');
         out[f[0]] = typeof f[2] === 'function' ? f[2]() : f[2];
       }
     });
@@ -1255,34 +1263,34 @@
   }
   function jint(bits) {
     return function (v, path) {
-      if (v.t !== 'number' || !v.integer) fail('genesis ' + path + ': expected an unsigned integer of ' + bits + ' bits');
+      if (v.t !== 'number' || !v.integer) fail(jwhat + ' ' + path + ': expected an unsigned integer of ' + bits + ' bits');
       var x = BigInt(v.raw);
-      if (x >= (1n << BigInt(bits))) fail('genesis ' + path + ': ' + v.raw + ' does not fit in ' + bits + ' bits');
+      if (x >= (1n << BigInt(bits))) fail(jwhat + ' ' + path + ': ' + v.raw + ' does not fit in ' + bits + ' bits');
       return bits <= 32 ? Number(x) : x;
     };
   }
   var ju64 = jint(64), ju32 = jint(32);
   function jstr(v, path) {
-    if (v.t !== 'string') fail('genesis ' + path + ': expected a string');
-    if (v.lone) fail('genesis ' + path + ': lone surrogate in hex escape');
+    if (v.t !== 'string') fail(jwhat + ' ' + path + ': expected a string');
+    if (v.lone) fail(jwhat + ' ' + path + ': lone surrogate in hex escape');
     return v.v;
   }
   function jvec(reader) {
     return function (v, path) {
-      if (v.t !== 'array') fail('genesis ' + path + ': expected an array');
+      if (v.t !== 'array') fail(jwhat + ' ' + path + ': expected an array');
       return v.items.map(function (x, i) { return reader(x, path + '[' + i + ']'); });
     };
   }
   /** ids.rs PublicKey: 64 lower-case hex digits (130 would be an sm2-sm3 key). */
   function jkey(v, path) {
     var s = jstr(v, path);
-    if (/^[0-9a-f]{130}$/.test(s)) fail('genesis ' + path + ': an sm2-sm3 key in an ed25519-blake3 genesis');
-    if (!/^[0-9a-f]{64}$/.test(s)) fail('genesis ' + path + ': expected 64 lower-case hex digits (an ed25519-blake3 key)');
+    if (/^[0-9a-f]{130}$/.test(s)) fail(jwhat + ' ' + path + ': an sm2-sm3 key in an ed25519-blake3 genesis');
+    if (!/^[0-9a-f]{64}$/.test(s)) fail(jwhat + ' ' + path + ': expected 64 lower-case hex digits (an ed25519-blake3 key)');
     return hexLower(path, s);
   }
   function jnetkey(v, path) {
     var s = jstr(v, path);
-    if (!/^[0-9a-f]{64}$/.test(s)) fail('genesis ' + path + ': expected 64 lower-case hex digits (a network key)');
+    if (!/^[0-9a-f]{64}$/.test(s)) fail(jwhat + ' ' + path + ': expected 64 lower-case hex digits (a network key)');
     return hexLower(path, s);
   }
   /** A unit enum variant: "name", or (as serde_json also reads it) {"name": null}. */
@@ -1293,18 +1301,18 @@
   var ROLES = ['admin', 'asset_officer', 'procurement_officer', 'data_steward', 'archivist'];
   function jrole(v, path) {
     var s = junit(v, path), k = ROLES.indexOf(s);
-    if (k < 0) fail('genesis ' + path + ': unknown role ' + JSON.stringify(s));
+    if (k < 0) fail(jwhat + ' ' + path + ': unknown role ' + JSON.stringify(s));
     return k;
   }
   function jcurrency(v, path) {
     var s = jstr(v, path);
-    if (!/^[A-Z]{3}$/.test(s)) fail('genesis ' + path + ': expected an ISO 4217 code of three upper-case letters');
+    if (!/^[A-Z]{3}$/.test(s)) fail(jwhat + ' ' + path + ': expected an ISO 4217 code of three upper-case letters');
     return utf8(s);
   }
   function jamount(v, path) { return jstruct(v, path, [['minor', ju64], ['currency', jcurrency]]); }
   function jsuite(v, path) {
     var s = junit(v, path);
-    if (s !== 'ed25519-blake3' && s !== 'sm2-sm3') fail('genesis ' + path + ': unknown crypto suite ' + JSON.stringify(s));
+    if (s !== 'ed25519-blake3' && s !== 'sm2-sm3') fail(jwhat + ' ' + path + ': unknown crypto suite ' + JSON.stringify(s));
     return s;
   }
 
@@ -1446,6 +1454,481 @@
     return toHex(p.chainId);
   }
 
+  /**
+   * epoch.rs `verify_checkpoint_with_links`: the checkpoint `cp` against the genesis `g`
+   * (parsed), through the epoch links `links` (decoded) for a checkpoint of epoch > 0.
+   * Returns {signers, power, quorum}; throws a Fail.
+   */
+  function checkpointFromGenesis(g, cp, links) {
+    var checked;
+    if (links.length === 0) {
+      checked = verifyCheckpointWith(cp, g.chainId, g.genesis.validators);
+    } else {
+      // epoch.rs `verify_checkpoint_with_links`.
+      var epoch = cp.header.epoch;
+      if (epoch !== BigInt(links.length)) {
+        fail(epoch > BigInt(links.length)
+          ? 'checkpoint is of epoch ' + epoch + ', the epoch chain proves the sets of epochs 0 to ' + links.length + ' only'
+          : links.length + ' epoch links for a checkpoint of epoch ' + epoch + ': exactly ' + epoch + ' are needed');
+      }
+      var set = g.genesis.validators;
+      links.forEach(function (l, i) { set = verifyLink(g.chainId, set, i, l); });
+      if (cp.header.height < set.start_height) fail('checkpoint of epoch ' + epoch + ': certificate height is ' + cp.header.height + ', the header needs a height of epoch ' + set.epoch + ' (from ' + set.start_height + ')');
+      try { checked = verifyCheckpointWith(cp, g.chainId, set); } catch (err) {
+        if (err instanceof Fail) fail('checkpoint of epoch ' + epoch + ': ' + err.message);
+        throw err;
+      }
+    }
+    return checked;
+  }
+
+  // ------------------------------------------------------------------ state proofs (state.rs)
+  //
+  // Each type of the state map is described once, as a schema with four operations that
+  // follow the Rust derives: `dec` (bincode, as codec.rs decodes), `json` (serde_json, as
+  // serde reads the kernel's JSON form), `enc` (the canonical encoding) and `ser` (the JSON
+  // serde writes, for the summary). Values are kept in one internal form: u64 as BigInt,
+  // byte arrays as Uint8Array, structs as objects, enums as {v: variant index, x: content}.
+
+  function prim(dec, json, enc, ser) { return { dec: dec, json: json, enc: enc, ser: ser }; }
+  function encRaw(w, b) { w.raw(b); }
+  function identity(x) { return x; }
+  function jbool(v, path) {
+    if (v.t !== 'bool') fail(jwhat + ' ' + path + ': expected a boolean');
+    return v.v;
+  }
+  function jhex32(what) {
+    return function (v, path) {
+      var s = jstr(v, path);
+      if (!/^[0-9a-f]{64}$/.test(s)) fail(jwhat + ' ' + path + ': expected a ' + what + ' of 64 lower-case hex digits');
+      return hexLower(path, s);
+    };
+  }
+  /** ids.rs `Date::from_str`: YYYY-MM-DD, a valid date from 1900. */
+  function jdate(v, path) {
+    var s = jstr(v, path);
+    var m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(s);
+    var d = m && { year: parseInt(m[1], 10), month: parseInt(m[2], 10), day: parseInt(m[3], 10) };
+    if (!d || !dateValid(d)) fail(jwhat + ' ' + path + ': expected a valid date YYYY-MM-DD between 1900-01-01 and 9999-12-31');
+    return d;
+  }
+  function pad(n, k) { var t = String(n); while (t.length < k) t = '0' + t; return t; }
+  var S = {
+    u64: prim(function (r) { return r.u64(); }, ju64, function (w, x) { w.u64(x); }, num),
+    u32: prim(function (r) { return r.u32(); }, ju32, function (w, x) { w.u32(x); }, identity),
+    bool: prim(function (r) { return r.bool(); }, jbool, function (w, x) { w.u8(x ? 1 : 0); }, identity),
+    str: prim(function (r) { return r.str(); }, jstr, function (w, x) { w.str(x); }, identity),
+    digest: prim(digestOf, jhex32('digest'), encRaw, toHex),
+    key: prim(keyOf, jkey, encRaw, toHex),
+    netkey: prim(function (r) { return r.bytes(32); }, jnetkey, encRaw, toHex),
+    currency: prim(function (r) { return r.bytes(3); }, jcurrency, encRaw, function (b) { return String.fromCharCode(b[0], b[1], b[2]); }),
+    date: prim(dateOf, jdate, function (w, d) { w.u16(d.year).u8(d.month).u8(d.day); },
+      function (d) { return pad(d.year, 4) + '-' + pad(d.month, 2) + '-' + pad(d.day, 2); })
+  };
+  S.option = function (t) {
+    return {
+      isOption: true,
+      dec: function (r) { return r.option(t.dec); },
+      json: function (v, path) { return v.t === 'null' ? null : t.json(v, path); },
+      enc: function (w, x) { if (x === null) w.u8(0); else { w.u8(1); t.enc(w, x); } },
+      ser: function (x) { return x === null ? null : t.ser(x); }
+    };
+  };
+  S.vec = function (t) {
+    return {
+      dec: function (r) { return r.vec(t.dec); },
+      json: function (v, path) {
+        if (v.t !== 'array') fail(jwhat + ' ' + path + ': expected an array');
+        return v.items.map(function (x, i) { return t.json(x, path + '[' + i + ']'); });
+      },
+      enc: function (w, x) { w.u64(x.length); x.forEach(function (e) { t.enc(w, e); }); },
+      ser: function (x) { return x.map(t.ser); }
+    };
+  };
+  /** A tuple (of a tuple variant): a JSON array of exactly its elements. */
+  S.tuple = function (ts) {
+    return {
+      dec: function (r) { return ts.map(function (t) { return t.dec(r); }); },
+      json: function (v, path) {
+        if (v.t !== 'array' || v.items.length !== ts.length) fail(jwhat + ' ' + path + ': expected an array of ' + ts.length + ' elements');
+        return ts.map(function (t, i) { return t.json(v.items[i], path + '[' + i + ']'); });
+      },
+      enc: function (w, x) { ts.forEach(function (t, i) { t.enc(w, x[i]); }); },
+      ser: function (x) { return ts.map(function (t, i) { return t.ser(x[i]); }); }
+    };
+  };
+  /**
+   * serde's struct rules: from an object (unknown fields ignored, a duplicate refused, a
+   * missing field refused unless it has a default or is an Option, then None) or from an
+   * array of the fields in order (a missing one refused unless it has a default).
+   * fields: [[name, type, default?, aliases?]].
+   */
+  function readStruct(fields, v, path, skip) {
+    var out = {}, seen = {};
+    if (v.t === 'array') {
+      if (v.items.length > fields.length) fail(jwhat + ' ' + path + ': ' + v.items.length + ' elements, at most ' + fields.length);
+      fields.forEach(function (f, k) {
+        if (k < v.items.length) out[f[0]] = f[1].json(v.items[k], path + '.' + f[0]);
+        else if (f[2]) out[f[0]] = f[2]();
+        else fail(jwhat + ' ' + path + ': ' + v.items.length + ' elements, field `' + f[0] + '` missing');
+      });
+      return out;
+    }
+    if (v.t !== 'object') fail(jwhat + ' ' + path + ': expected an object');
+    v.entries.forEach(function (e) {
+      if (e[0] === skip) return;
+      for (var k = 0; k < fields.length; k++) {
+        var f = fields[k];
+        if (f[0] === e[0] || (f[3] && f[3].indexOf(e[0]) >= 0)) {
+          if (seen[f[0]]) fail(jwhat + ' ' + path + ': duplicate field `' + f[0] + '`');
+          seen[f[0]] = true;
+          out[f[0]] = f[1].json(e[1], path + '.' + f[0]);
+          return;
+        }
+      }
+    });
+    fields.forEach(function (f) {
+      if (seen[f[0]]) return;
+      if (f[2]) out[f[0]] = f[2]();
+      else if (f[1].isOption) out[f[0]] = null;
+      else fail(jwhat + ' ' + path + ': missing field `' + f[0] + '`');
+    });
+    return out;
+  }
+  S.struct = function (fields) {
+    return {
+      fields: fields,
+      dec: function (r) { var o = {}; fields.forEach(function (f) { o[f[0]] = f[1].dec(r); }); return o; },
+      json: function (v, path) { return readStruct(fields, v, path); },
+      enc: function (w, x) { fields.forEach(function (f) { f[1].enc(w, x[f[0]]); }); },
+      ser: function (x) { var o = {}; fields.forEach(function (f) { o[f[0]] = f[1].ser(x[f[0]]); }); return o; }
+    };
+  };
+  /**
+   * An externally tagged enum (serde's default, snake_case names): a unit variant is
+   * "name" (or {"name": null}), any other {"name": content}. variants: [[name, type|null]].
+   */
+  S.enum = function (what, variants) {
+    return {
+      variants: variants,
+      dec: function (r) {
+        var i = r.tag(variants.length, what);
+        return { v: i, x: variants[i][1] ? variants[i][1].dec(r) : null };
+      },
+      json: function (v, path) {
+        var name, content = null;
+        if (v.t === 'string' && !v.lone) name = v.v;
+        else if (v.t === 'object' && v.entries.length === 1) { name = v.entries[0][0]; content = v.entries[0][1]; }
+        else fail(jwhat + ' ' + path + ': expected a ' + what + ' variant');
+        for (var i = 0; i < variants.length; i++) {
+          if (variants[i][0] !== name) continue;
+          var t = variants[i][1];
+          if (!t) {
+            if (content !== null && content.t !== 'null') fail(jwhat + ' ' + path + ': ' + what + ' ' + name + ' takes no content');
+            return { v: i, x: null };
+          }
+          if (content === null) fail(jwhat + ' ' + path + ': ' + what + ' ' + name + ' needs its content');
+          return { v: i, x: t.json(content, path + '.' + name) };
+        }
+        fail(jwhat + ' ' + path + ': unknown ' + what + ' variant ' + JSON.stringify(String(name).slice(0, 80)));
+      },
+      enc: function (w, x) { w.u32(x.v); if (variants[x.v][1]) variants[x.v][1].enc(w, x.x); },
+      ser: function (x) {
+        var vt = variants[x.v];
+        if (!vt[1]) return vt[0];
+        var o = {};
+        o[vt[0]] = vt[1].ser(x.x);
+        return o;
+      }
+    };
+  };
+  /**
+   * An internally tagged enum (`#[serde(tag = "...")]`) of unit and struct variants: an
+   * object with the tag field naming the variant beside the variant's fields.
+   * variants: [[name, struct type|null]].
+   */
+  S.tagged = function (what, tag, variants) {
+    return {
+      dec: function (r) {
+        var i = r.tag(variants.length, what);
+        return { v: i, x: variants[i][1] ? variants[i][1].dec(r) : null };
+      },
+      json: function (v, path) {
+        if (v.t !== 'object') fail(jwhat + ' ' + path + ': expected an object with a `' + tag + '` field');
+        var tags = v.entries.filter(function (e) { return e[0] === tag; });
+        if (tags.length === 0) fail(jwhat + ' ' + path + ': missing field `' + tag + '`');
+        if (tags.length > 1) fail(jwhat + ' ' + path + ': duplicate field `' + tag + '`');
+        var name = jstr(tags[0][1], path + '.' + tag);
+        for (var i = 0; i < variants.length; i++) {
+          if (variants[i][0] !== name) continue;
+          var t = variants[i][1];
+          return { v: i, x: t ? readStruct(t.fields, v, path, tag) : null };
+        }
+        fail(jwhat + ' ' + path + ': unknown ' + what + ' variant ' + JSON.stringify(name.slice(0, 80)));
+      },
+      enc: function (w, x) { w.u32(x.v); if (variants[x.v][1]) variants[x.v][1].enc(w, x.x); },
+      ser: function (x) {
+        var o = {};
+        o[tag] = variants[x.v][0];
+        if (variants[x.v][1]) {
+          var inner = variants[x.v][1].ser(x.x);
+          Object.keys(inner).forEach(function (k) { o[k] = inner[k]; });
+        }
+        return o;
+      }
+    };
+  };
+  function units(what, names) { return S.enum(what, names.map(function (n) { return [n, null]; })); }
+
+  var T = {};
+  T.amount = S.struct([['minor', S.u64], ['currency', S.currency]]);
+  T.role = units('role', ROLES);
+  T.method = units('procurement method', ['open', 'selective', 'limited', 'direct']);
+  T.threshold = S.struct([['numerator', S.u32], ['denominator', S.u32]]);
+  T.params = S.struct([
+    ['block_txs_max', S.u32], ['block_bytes_max', S.u32], ['delta_ms', S.u64],
+    ['heartbeat_ms', S.u64, null, ['block_interval_ms']],
+    ['governance_threshold', T.threshold, function () { return { numerator: 2, denominator: 3 }; }],
+    ['epoch_delay_blocks', S.u64, function () { return 2n; }]
+  ]);
+  T.limits = S.struct([['rules', S.vec(S.struct([
+    ['name', S.str], ['agencies', S.vec(S.str)], ['open_tender_from', T.amount], ['record_from', T.amount]
+  ]))]]);
+  T.validatorSet = S.struct([['epoch', S.u64], ['start_height', S.u64], ['validators', S.vec(S.struct([
+    ['name', S.str], ['agency', S.str], ['consensus_key', S.key], ['network_key', S.netkey], ['power', S.u64]
+  ]))]]);
+  T.change = S.tagged('change', 'change', [
+    ['add_agency', S.struct([['id', S.str], ['name_zh', S.str], ['name_en', S.str], ['admin_keys', S.vec(S.key)]])],
+    ['remove_agency', S.struct([['id', S.str]])],
+    ['add_validator', S.struct([['agency', S.str], ['name', S.str], ['consensus_key', S.key], ['network_key', S.netkey], ['power', S.u64]])],
+    ['remove_validator', S.struct([['name', S.str]])],
+    ['rotate_validator_keys', S.struct([['name', S.str], ['consensus_key', S.option(S.key)], ['network_key', S.option(S.netkey)]])],
+    ['set_admin_keys', S.struct([['agency', S.str], ['admin_keys', S.vec(S.key)]])],
+    ['set_params', S.struct([['params', T.params]])],
+    ['set_procurement_limits', S.struct([['limits', T.limits]])]
+  ]);
+  var pair = S.tuple([S.str, S.str]);
+  /** state.rs `StateKey`, in encoding order. */
+  T.key = S.enum('state key', [
+    ['asset', S.str], ['award', pair], ['grant', S.str], ['member', S.key], ['seq', S.key],
+    ['dataset', S.str], ['agency', S.str], ['proposal', S.str], ['governance', null],
+    ['epoch_set', S.u64], ['validator_key', S.key], ['network_key', S.netkey], ['tender', S.str],
+    ['contract', pair], ['compliance', S.enum('compliance subject', [['tender', S.str], ['award', pair], ['contract', pair]])],
+    ['procurement_limits', null]
+  ]);
+  /** state.rs `StateValue`, in encoding order. */
+  T.value = S.enum('state value', [
+    ['asset', S.struct([['custodian', S.str], ['status', units('asset status', ['held', 'disposed'])], ['registered_at', S.u64], ['last_tx', S.digest]])],
+    ['award', S.struct([['purchaser', S.str], ['status', units('award status', ['pending', 'active', 'unsuccessful', 'cancelled'])],
+      ['value', T.amount], ['award_date', S.date], ['suppliers', S.vec(S.struct([['name', S.str], ['credit_code', S.str]]))], ['last_tx', S.digest]])],
+    ['grant', S.struct([['dataset_id', S.str], ['grantor', S.str], ['grantee', S.str], ['valid_from', S.date], ['valid_until', S.date],
+      ['revoked', S.bool], ['last_tx', S.digest]])],
+    ['member', S.struct([['agency', S.str], ['name', S.str], ['roles', S.vec(T.role)], ['revoked', S.bool]])],
+    ['seq', S.u64],
+    ['dataset', S.str],
+    ['agency', S.struct([['name_zh', S.str], ['name_en', S.str], ['admin_keys', S.vec(S.key)], ['removed', S.bool]])],
+    ['proposal', S.struct([['agency', S.str], ['proposer', S.key], ['changes', S.vec(T.change)], ['deadline', S.u64], ['reason', S.digest],
+      ['proposed_at', S.u64], ['votes', S.vec(S.struct([['agency', S.str], ['approve', S.bool], ['signer', S.key], ['height', S.u64]]))],
+      ['status', S.tagged('proposal status', 'status', [
+        ['open', null],
+        ['passed', S.struct([['at', S.u64], ['epoch', S.option(S.u64)], ['effective_height', S.option(S.u64)]])],
+        ['failed', S.struct([['at', S.u64]])]
+      ])], ['last_tx', S.digest]])],
+    ['governance', S.struct([['agencies', S.vec(S.str)], ['epoch', S.u64], ['params', T.params],
+      ['pending', S.option(S.struct([['epoch', S.u64], ['start_height', S.u64], ['params', T.params], ['passed_at', S.u64]]))]])],
+    ['validator_set', T.validatorSet],
+    ['validator_key', S.struct([['validator', S.str], ['key_use', units('key use', ['consensus', 'network'])], ['retired_at', S.option(S.u64)]])],
+    ['tender', S.struct([['purchaser', S.str], ['method', T.method], ['budget', T.amount], ['publish_date', S.date],
+      ['submission_deadline', S.date], ['status', units('tender status', ['active', 'complete'])], ['closed', S.option(S.date)],
+      ['bids_received', S.option(S.u32)], ['last_tx', S.digest]])],
+    ['contract', S.struct([['purchaser', S.str], ['award_id', S.str], ['value', T.amount], ['paid', T.amount], ['signed_date', S.date],
+      ['period_end', S.date], ['last_date', S.date], ['status', units('contract status', ['active', 'complete', 'terminated'])],
+      ['method', S.option(T.method)], ['last_tx', S.digest]])],
+    ['compliance', S.struct([['method', T.method], ['flags', S.vec(S.struct([
+      ['rule', units('compliance rule', ['open_tender_required', 'below_record_limit'])], ['standard', S.str], ['limit', T.amount], ['value', T.amount]
+    ]))]])],
+    ['procurement_limits', T.limits]
+  ]);
+  T.end = S.enum('proof end', [['value', null], ['empty', null], ['other_leaf', S.struct([['key_hash', S.digest], ['value_hash', S.digest]])]]);
+  T.proof = S.struct([['key', T.key], ['value', S.option(T.value)], ['siblings', S.vec(S.digest)], ['end', T.end]]);
+
+  // The value variant that belongs to each key variant (`StateValue::fits`).
+  var VALUE_OF_KEY = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 11, 12, 13, 14];
+  // state.rs `key_kind` and `value_kind` (the names in the kernel's messages).
+  var KEY_KINDS = ['asset', 'award', 'grant', 'member', 'seq', 'dataset', 'agency', 'proposal', 'governance',
+    'epoch_set', 'validator_key', 'network_key', 'tender', 'contract', 'compliance', 'procurement_limits'];
+  var VALUE_KINDS = ['asset', 'award', 'grant', 'member', 'seq', 'dataset', 'agency', 'proposal', 'governance',
+    'epoch_set', 'validator_key', 'tender', 'contract', 'compliance', 'procurement_limits'];
+
+  function encodeWith(t, x) { var w = new Writer(); t.enc(w, x); return w.done(); }
+
+  /** state.rs `StateKey::validate`. */
+  function checkStateKey(k) {
+    var I = LIMITS.ID_BYTES_MAX, x = k.x;
+    switch (k.v) {
+      case 0: return checkId('key.asset', x, I);
+      case 1: checkId('key.ocid', x[0], I); return checkId('key.award_id', x[1], I);
+      case 2: return checkId('key.grant', x, I);
+      case 5: return checkId('key.dataset', x, I);
+      case 6: return checkId('key.agency', x, I);
+      case 7: return checkId('key.proposal', x, I);
+      case 12: return checkId('key.ocid', x, I);
+      case 13: checkId('key.ocid', x[0], I); return checkId('key.contract_id', x[1], I);
+      case 14:
+        if (x.v === 0) return checkId('key.ocid', x.x, I);
+        checkId('key.ocid', x.x[0], I);
+        return checkId('key.id', x.x[1], I);
+      default: return;
+    }
+  }
+  function unitIndexes(list) { return list.map(function (e) { return e.v; }); }
+  /** governance.rs `changes`. */
+  function checkChanges(v) {
+    if (v.length === 0) invalid('changes', 'at least one change', 'none');
+    checkList('changes', v, LIMITS.CHANGES_MAX);
+    var params = 0;
+    v.forEach(function (c, i) {
+      var flat = { t: c.v };
+      Object.keys(c.x).forEach(function (k) { flat[k] = c.x[k]; });
+      checkChange(flat);
+      if (c.v === 6 && ++params > 1) invalid('changes[' + i + ']', 'at most one set_params change per proposal', 'a second one');
+    });
+  }
+  /** state.rs `StateValue::validate`. */
+  function checkStateValue(val) {
+    var I = LIMITS.ID_BYTES_MAX, x = val.x;
+    switch (val.v) {
+      case 0: return checkId('asset.custodian', x.custodian, I);
+      case 1: checkId('award.purchaser', x.purchaser, I); return checkList('award.suppliers', x.suppliers, LIMITS.SUPPLIERS_MAX);
+      case 2:
+        checkId('grant.dataset_id', x.dataset_id, I);
+        checkId('grant.grantor', x.grantor, I);
+        return checkId('grant.grantee', x.grantee, I);
+      case 3:
+        checkId('member.agency', x.agency, I);
+        checkText('member.name', x.name, LIMITS.NAME_BYTES_MAX);
+        checkList('member.roles', x.roles, LIMITS.ROLES_MAX);
+        return checkSorted('member.roles', unitIndexes(x.roles), cmpNum);
+      case 4: return;
+      case 5: return checkId('dataset.owner', x, I);
+      case 6:
+        checkText('agency.name_zh', x.name_zh, LIMITS.NAME_BYTES_MAX);
+        checkText('agency.name_en', x.name_en, LIMITS.NAME_BYTES_MAX);
+        return checkList('agency.admin_keys', x.admin_keys, LIMITS.ADMIN_KEYS_MAX);
+      case 7:
+        checkId('proposal.agency', x.agency, I);
+        checkChanges(x.changes);
+        checkList('proposal.votes', x.votes, LIMITS.AGENCIES_MAX);
+        return checkSorted('proposal.votes.agency', x.votes.map(function (v) { return v.agency; }), cmpStr);
+      case 8:
+        checkList('governance.agencies', x.agencies, LIMITS.AGENCIES_MAX);
+        return checkSorted('governance.agencies', x.agencies, cmpStr);
+      case 9: return checkValidatorSet(x);
+      case 10: return checkId('validator_key.validator', x.validator, I);
+      case 11: return checkId('tender.purchaser', x.purchaser, I);
+      case 12: checkId('contract.purchaser', x.purchaser, I); return checkId('contract.award_id', x.award_id, I);
+      case 13: return checkList('compliance.flags', x.flags, 2);
+      default: return checkLimits(x);
+    }
+  }
+
+  /** codec.rs `decode_in` of a `StateProof`, with `Canonical::validate`. */
+  function decodeStateProof(bytes) {
+    var p = decodeCanonical('state proof', LIMITS.STATE_PROOF_ENCODING_BYTES_MAX, bytes, T.proof.dec);
+    try {
+      checkStateKey(p.key);
+      checkList('siblings', p.siblings, LIMITS.PROOF_SIBLINGS_MAX);
+      if (p.value !== null) {
+        try { checkStateValue(p.value); } catch (err) {
+          if (err instanceof Fail) fail('value: ' + err.message);
+          throw err;
+        }
+      }
+    } catch (err) {
+      if (err instanceof Fail) fail('invalid state proof: ' + err.message);
+      throw err;
+    }
+    return p;
+  }
+
+  /** A JSON value (from JSON.parse) as the genesis parser's tree, for the serde readers. */
+  var LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/;
+  function jsonTree(v, depth) {
+    if (depth > 128) fail('state proof JSON: nesting too deep');
+    if (v === null) return { t: 'null' };
+    if (typeof v === 'boolean') return { t: 'bool', v: v };
+    if (typeof v === 'string') return { t: 'string', v: v, lone: LONE_SURROGATE.test(v) };
+    if (typeof v === 'number') {
+      // JSON.parse has lost the spelling: an exact non-negative integer is read as one
+      // (serde would refuse 5.0, README.md); anything else is not an integer.
+      var int = Number.isSafeInteger(v) && v >= 0 && !Object.is(v, -0);
+      return { t: 'number', raw: int ? String(v) : 'x', integer: int };
+    }
+    if (typeof v === 'bigint') return { t: 'number', raw: v.toString(), integer: v >= 0n };
+    if (Array.isArray(v)) return { t: 'array', items: v.map(function (x) { return jsonTree(x, depth + 1); }) };
+    if (typeof v === 'object') return { t: 'object', entries: Object.keys(v).map(function (k) { return [k, jsonTree(v[k], depth + 1)]; }) };
+    fail('state proof JSON: a value of type ' + typeof v);
+  }
+
+  /**
+   * client/cli/src/verify.rs `bundle_proof`: a state proof given as canonical hex (decoded)
+   * or as the kernel's JSON (read as serde reads it, then encoded and decoded, as the CLI
+   * does, so that the same limits and formats apply). Returns {proof, bytes}.
+   */
+  function bundleProof(v, what) {
+    if (typeof v === 'string') {
+      var bytes = hexLower(what, v);
+      return { proof: decodeStateProof(bytes), bytes: bytes };
+    }
+    var read;
+    var saved = jwhat;
+    jwhat = what + ' JSON';
+    try {
+      read = T.proof.json(jsonTree(v, 0), 'proof');
+    } finally {
+      jwhat = saved;
+    }
+    var enc = encodeWith(T.proof, read);
+    return { proof: decodeStateProof(enc), bytes: enc };
+  }
+
+  function stateKeyHash(key) { return tagHash(TAG.STATE_KEY, encodeWith(T.key, key)); }
+  function stateValueHash(value) { return tagHash(TAG.STATE_LEAF, concat([Uint8Array.of(0), encodeWith(T.value, value)])); }
+  function stateLeafHash(keyHash, valueHash) { return tagHash(TAG.STATE_LEAF, concat([Uint8Array.of(1), keyHash, valueHash])); }
+  function stateNodeHash(l, r) { return tagHash(TAG.STATE_NODE, concat([l, r])); }
+  function stateBit(h, depth) { return depth < 256 ? ((h[depth >> 3] >> (7 - (depth & 7))) & 1) === 1 : false; }
+
+  /** state.rs `verify_state_proof`: the proven value (null: absent), or a Fail. */
+  function verifyStateProofAt(root, p) {
+    if (p.siblings.length > LIMITS.PROOF_SIBLINGS_MAX) fail('proof has ' + p.siblings.length + ' siblings, at most ' + LIMITS.PROOF_SIBLINGS_MAX + ' allowed');
+    var keyHash = stateKeyHash(p.key);
+    var bottom;
+    if (p.value !== null && p.end.v === 0) {
+      if (VALUE_OF_KEY[p.key.v] !== p.value.v) fail('value of kind ' + VALUE_KINDS[p.value.v] + ' cannot belong to a key of kind ' + KEY_KINDS[p.key.v]);
+      bottom = stateLeafHash(keyHash, stateValueHash(p.value));
+    } else if (p.value === null && p.end.v === 1) {
+      bottom = ZERO32;
+    } else if (p.value === null && p.end.v === 2) {
+      var other = p.end.x.key_hash;
+      var samePrefix = true;
+      for (var d = 0; d < Math.min(p.siblings.length, 256); d++) {
+        if (stateBit(other, d) !== stateBit(keyHash, d)) { samePrefix = false; break; }
+      }
+      if (bytesEqual(other, keyHash) || !samePrefix) fail('absence proof ends in leaf ' + toHex(other) + ', which is not another key on the path of ' + toHex(keyHash));
+      bottom = stateLeafHash(other, p.end.x.value_hash);
+    } else if (p.value !== null) {
+      fail('proof claims a value but its path ends in an absence');
+    } else {
+      fail('proof claims absence but its path ends in the key\'s own leaf');
+    }
+    var cur = bottom;
+    for (var depth = p.siblings.length - 1; depth >= 0; depth--) {
+      cur = stateBit(keyHash, depth) ? stateNodeHash(p.siblings[depth], cur) : stateNodeHash(cur, p.siblings[depth]);
+    }
+    if (!bytesEqual(cur, root)) fail('proof leads to root ' + toHex(cur) + ', expected ' + toHex(root));
+    return p.value;
+  }
+
   // ------------------------------------------------------------------ verifyReceipt
 
   var RECEIPT_FIELDS = ['format', 'entry', 'index', 'proof', 'checkpoint', 'epochs'];
@@ -1557,25 +2040,7 @@
         if (err instanceof Fail) fail('receipt checkpoint: ' + err.message);
         throw err;
       }
-      var checked;
-      if (links.length === 0) {
-        checked = verifyCheckpointWith(cp, g.chainId, g.genesis.validators);
-      } else {
-        // epoch.rs `verify_checkpoint_with_links`.
-        var epoch = cp.header.epoch;
-        if (epoch !== BigInt(links.length)) {
-          fail(epoch > BigInt(links.length)
-            ? 'checkpoint is of epoch ' + epoch + ', the epoch chain proves the sets of epochs 0 to ' + links.length + ' only'
-            : links.length + ' epoch links for a checkpoint of epoch ' + epoch + ': exactly ' + epoch + ' are needed');
-        }
-        var set = g.genesis.validators;
-        links.forEach(function (l, i) { set = verifyLink(g.chainId, set, i, l); });
-        if (cp.header.height < set.start_height) fail('checkpoint of epoch ' + epoch + ': certificate height is ' + cp.header.height + ', the header needs a height of epoch ' + set.epoch + ' (from ' + set.start_height + ')');
-        try { checked = verifyCheckpointWith(cp, g.chainId, set); } catch (err) {
-          if (err instanceof Fail) fail('checkpoint of epoch ' + epoch + ': ' + err.message);
-          throw err;
-        }
-      }
+      var checked = checkpointFromGenesis(g, cp, links);
       done('checkpoint', 'Checkpoint at height ' + cp.header.height + ' (log size ' + cp.header.log_size + ', epoch ' + cp.header.epoch + ') is finalized by ' +
         checked.signers + ' validator signature(s), voting power ' + checked.power + ' of the ' + checked.quorum + ' a quorum needs' +
         (links.length ? '; the validator set is proven from the genesis by ' + links.length + ' epoch link(s).' : '.'));
@@ -1612,6 +2077,143 @@
     }
   }
 
+  // ------------------------------------------------------------------ verifyStateProof
+
+  var STATE_STEPS = ['format', 'genesis', 'checkpoint', 'state'];
+
+  /**
+   * Verify a state-proof bundle (`GET /v1/proofs/state/{asset|grant}/{id}`, the parsed
+   * JSON object) against the genesis file's text, as `chancery verify` does
+   * (client/cli/src/verify.rs `verify_state_bundle`), plus the caller's pin options.chain
+   * (hex chain id). Returns {status, failed, steps, summary}; never throws.
+   */
+  function verifyStateProof(bundle, genesisText, options) {
+    var steps = [];
+    var current = null;
+    function done(id, detail) { steps.push({ id: id, ok: true, detail: detail }); }
+    function verdict(status, failed, summary) {
+      return { status: status, failed: failed, steps: steps, summary: summary || null };
+    }
+    function has(k) { return Object.prototype.hasOwnProperty.call(bundle, k) && bundle[k] !== undefined; }
+    try {
+      options = options || {};
+      current = 'format';
+      if (!noble || !noble.blake3 || !noble.ed25519 || !noble.sha512) fail('the crypto library (vendor/noble.js) is not loaded');
+
+      // format: the fields the CLI reads, and the hex of each (decoded in later steps).
+      if (bundle === null || typeof bundle !== 'object' || Array.isArray(bundle)) fail('no `proof` field: the bundle is not a JSON object');
+      var proofField = has('state_proof') ? 'state_proof' : 'proof';
+      if (!has(proofField)) fail('no `proof` field');
+      var proofV = bundle[proofField];
+      if (typeof proofV === 'string') hexLower(proofField, proofV);
+      if (has('proof_hex') && typeof bundle.proof_hex === 'string') hexLower('proof_hex', bundle.proof_hex);
+      if (!has('checkpoint')) fail('no `checkpoint` field');
+      var cpV = bundle.checkpoint, cpHex;
+      if (typeof cpV === 'string') cpHex = cpV;
+      else if (cpV !== null && typeof cpV === 'object' && !Array.isArray(cpV)) {
+        if (typeof cpV.checkpoint !== 'string') fail('checkpoint: expected hex or an object with a `checkpoint` hex field');
+        cpHex = cpV.checkpoint;
+      } else fail('checkpoint: expected hex or an object');
+      var cpBytes = hexLower('checkpoint', cpHex);
+      var linkHex = [];
+      if (has('epochs')) {
+        if (!Array.isArray(bundle.epochs) || !bundle.epochs.every(function (e) { return typeof e === 'string'; })) fail('epochs: expected a list of hex epoch links');
+        linkHex = bundle.epochs;
+        if (linkHex.length > LIMITS.EPOCH_LINKS_MAX) fail(linkHex.length + ' epoch links, at most ' + LIMITS.EPOCH_LINKS_MAX);
+      }
+      var linkBytes = linkHex.map(function (h, i) { return hexLower('epochs[' + i + ']', h); });
+      done('format', 'State proof in `' + proofField + '` (' + (typeof proofV === 'string' ? 'canonical hex' : 'JSON') + ')' +
+        (has('proof_hex') ? ' with `proof_hex`' : '') + ', a checkpoint and ' + linkBytes.length + ' epoch link(s); the hex fields are lower-case hex.');
+
+      // genesis: as for receipts.
+      current = 'genesis';
+      var g = parseGenesis(genesisText);
+      if (!g.chainId) {
+        steps.push({ id: 'genesis', ok: false, detail: 'This chain uses the ' + g.suite + ' crypto suite, which this page cannot check (no SM2/SM3 here): use `chancery verify` instead.' });
+        return verdict('unsupported', 'genesis');
+      }
+      var chainHex = toHex(g.chainId);
+      if (options.chain !== undefined && options.chain !== null) {
+        if (typeof options.chain !== 'string' || !/^[0-9a-f]{64}$/.test(options.chain)) fail('the pinned chain id is not 64 lower-case hex digits');
+        if (options.chain !== chainHex) fail('the genesis is chain ' + chainHex + ', expected the pinned chain ' + options.chain);
+      }
+      done('genesis', 'Genesis ' + JSON.stringify(g.genesis.chain_name) + ' is valid; chain id ' + chainHex +
+        (options.chain ? ' (as pinned)' : '') + '; ' + g.genesis.validators.validators.length + ' validators in epoch ' + g.genesis.validators.epoch + '.');
+
+      // checkpoint: the epoch chain, then the finalization certificate; the fields repeated
+      // for readers must be the checkpoint's.
+      current = 'checkpoint';
+      var cp;
+      try { cp = decodeCheckpoint(cpBytes); } catch (err) {
+        if (err instanceof Fail) fail('checkpoint: ' + err.message);
+        throw err;
+      }
+      var links = linkBytes.map(function (b, i) {
+        try { return decodeEpochLink(b); } catch (err) {
+          if (err instanceof Fail) fail('epoch link ' + i + ' (the end of epoch ' + i + '): ' + err.message);
+          throw err;
+        }
+      });
+      var checked;
+      try { checked = checkpointFromGenesis(g, cp, links); } catch (err) {
+        if (err instanceof Fail) fail('checkpoint: ' + err.message);
+        throw err;
+      }
+      var h = cp.header;
+      if (has('height') && !(typeof bundle.height === 'number' && Number.isSafeInteger(bundle.height) && bundle.height >= 0 && BigInt(bundle.height) === h.height) &&
+          !(typeof bundle.height === 'bigint' && bundle.height === h.height)) {
+        fail('`height` is ' + String(JSON.stringify(bundle.height)).slice(0, 80) + ', the checkpoint\'s is ' + h.height);
+      }
+      if (has('state_root') && bundle.state_root !== toHex(h.state_root)) {
+        fail('`state_root` is ' + String(JSON.stringify(bundle.state_root)).slice(0, 80) + ', the checkpoint\'s is ' + toHex(h.state_root));
+      }
+      done('checkpoint', 'Checkpoint at height ' + h.height + ' (log size ' + h.log_size + ', epoch ' + h.epoch + ', state root ' + toHex(h.state_root) + ') is finalized by ' +
+        checked.signers + ' validator signature(s), voting power ' + checked.power + ' of the ' + checked.quorum + ' a quorum needs' +
+        (links.length ? '; the validator set is proven from the genesis by ' + links.length + ' epoch link(s).' : '.'));
+
+      // state: the proof (and its twin in proof_hex) under the checkpoint's state root.
+      current = 'state';
+      var p;
+      try {
+        p = bundleProof(proofV, proofField === 'proof' ? 'state proof' : 'state_proof');
+        if (has('proof_hex')) {
+          var twin = bundleProof(bundle.proof_hex, 'proof_hex');
+          if (!bytesEqual(twin.bytes, p.bytes)) fail('`proof` and `proof_hex` are different proofs');
+        }
+      } catch (err) {
+        if (err instanceof Fail) fail('state proof: ' + err.message);
+        throw err;
+      }
+      var proof = p.proof, value;
+      try { value = verifyStateProofAt(h.state_root, proof); } catch (err) {
+        if (err instanceof Fail) fail('state proof against the state root of height ' + h.height + ': ' + err.message);
+        throw err;
+      }
+      var keyJson = T.key.ser(proof.key);
+      var valueJson = value === null ? null : T.value.ser(value);
+      done('state', value === null
+        ? 'State key ' + JSON.stringify(keyJson) + ' is absent at height ' + h.height + ' (the path ends in ' + (proof.end.v === 1 ? 'an empty subtree' : 'another key\'s leaf') + ', ' + proof.siblings.length + ' sibling hash(es)).'
+        : 'State key ' + JSON.stringify(keyJson) + ' has the value shown at height ' + h.height + ' (' + proof.siblings.length + ' sibling hash(es) lead to the state root).');
+
+      return verdict('valid', null, {
+        kind: KEY_KINDS[proof.key.v],
+        key: keyJson,
+        present: value !== null,
+        value: valueJson,
+        checkpoint_height: num(h.height),
+        checkpoint_size: num(h.log_size),
+        checkpoint_epoch: num(h.epoch),
+        checkpoint_time_ms: num(h.time),
+        state_root: toHex(h.state_root),
+        chain_id: chainHex
+      });
+    } catch (err) {
+      var detail = err instanceof Fail ? sentence(err.message) : 'internal error: ' + (err && err.message ? err.message : String(err));
+      steps.push({ id: current || 'format', ok: false, detail: detail });
+      return verdict('invalid', current || 'format');
+    }
+  }
+
   /** Parse genesis text for callers: {suite, chain_id?, chain_name?, validators?} or throws Error. */
   function parseGenesisPublic(text) {
     try {
@@ -1625,6 +2227,7 @@
 
   globalThis.chanceryVerify = {
     verifyReceipt: verifyReceipt,
+    verifyStateProof: verifyStateProof,
     chainIdOf: function (text) {
       try { return chainIdOf(text); } catch (err) { throw new Error(err && err.message ? err.message : String(err)); }
     },
@@ -1641,6 +2244,7 @@
       lastGenesis = { text: null, parsed: null };
     },
     LIMITS: LIMITS,
-    STEPS: STEPS
+    STEPS: STEPS,
+    STATE_STEPS: STATE_STEPS
   };
 })();

@@ -12,6 +12,8 @@
 
 #![allow(dead_code)] // each including test uses a part
 
+pub mod state;
+
 use chancery_core::codec;
 use chancery_core::genesis::Genesis;
 use chancery_core::receipt::{self, Receipt, ReceiptError, ReceiptSummary};
