@@ -9,6 +9,14 @@
 //! epoch link, the index ±1, format, hex and pin changes — gets the same verdict, and for
 //! an invalid one the same failing step, from the kernel (`receipt::verify`, as
 //! `chancery verify` runs it) and from verify.js (`node verify-cli.js --batch`, one process).
+//! Then the state-proof bundles (`GET /v1/proofs/state/{asset|grant}/{id}`) of up to
+//! three assets and three grants of the demo and of an absent asset and grant: each
+//! untouched (in every form `chancery verify` accepts, with the right and a wrong pinned
+//! chain) and tampered — every 7th byte of the proof's canonical bytes, every field of its
+//! JSON form, every byte of one bundle's checkpoint and epoch links, the repeated height and
+//! state root, shapes and spellings — gets the kernel's verdict (`verify_state_bundle`'s
+//! steps with the kernel's functions, and `chancery verify` itself on each untouched bundle
+//! and one tampering of each) from verify.js's `verifyStateProof`.
 //! Without `node` on PATH the test prints `SKIP: node not found` and passes.
 
 mod common;
@@ -22,6 +30,8 @@ use std::time::{Duration, Instant};
 
 /// Receipts of at least this many record kinds are checked.
 const KINDS_MIN: usize = 5;
+/// State-proof bundles of at most this many assets and this many grants are checked.
+const STATE_BUNDLES_MAX: usize = 3;
 
 #[test]
 fn live_receipts_and_every_tampering_get_the_kernels_verdict() {
@@ -120,7 +130,7 @@ fn live_receipts_and_every_tampering_get_the_kernels_verdict() {
             7,
         ));
     }
-    let report = jsdiff::differential(&[genesis], &cases);
+    let report = jsdiff::differential(std::slice::from_ref(&genesis), &cases);
     jsdiff::assert_report(
         &format!(
             "{} live receipts ({})",
@@ -138,5 +148,84 @@ fn live_receipts_and_every_tampering_get_the_kernels_verdict() {
         2 * picked.len(),
         "each untouched receipt is valid, with and without the pins"
     );
+
+    // State-proof bundles (`GET /v1/proofs/state/{asset|grant}/{id}`): a few assets and
+    // grants of the demo, and an absent one of each.
+    let subjects = |kinds: &[&str]| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for h in 1..=tip {
+            for tx in c.block(h).unwrap_or_else(|e| panic!("{e}")).transactions {
+                if kinds.contains(&tx.record_kind.as_str()) && !out.contains(&tx.subject) {
+                    out.push(tx.subject);
+                }
+            }
+        }
+        out
+    };
+    let mut assets = subjects(&["register_asset", "transfer_asset", "dispose_asset"]);
+    let mut grants = subjects(&["grant_data_access", "revoke_grant"]);
+    assert!(
+        !assets.is_empty() && !grants.is_empty(),
+        "the demo registers assets ({assets:?}) and grants ({grants:?})"
+    );
+    assets.truncate(STATE_BUNDLES_MAX);
+    grants.truncate(STATE_BUNDLES_MAX);
+    assets.push("no-such-asset".into());
+    grants.push("no-such-grant".into());
+    let mut bundles: Vec<(String, serde_json::Value)> = Vec::new();
+    for (kind, ids) in [("asset", &assets), ("grant", &grants)] {
+        for id in ids {
+            let answer = c
+                .get_raw(&format!("/v1/proofs/state/{kind}/{id}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(answer.status, 200, "state proof of {kind} {id}");
+            let b: serde_json::Value = serde_json::from_slice(&answer.body).expect("a bundle");
+            bundles.push((format!("{kind} {id}"), b));
+        }
+    }
+    let mut state_cases = Vec::new();
+    for (i, (label, b)) in bundles.iter().enumerate() {
+        let depth = jsdiff::state::Depth {
+            proof_step: 7,
+            checkpoint: i == 0,
+        };
+        state_cases.extend(jsdiff::state::state_cases_of(label, b, 0, &chain, depth));
+    }
+    let report = jsdiff::state::state_differential(std::slice::from_ref(&genesis), &state_cases);
+    jsdiff::assert_report(
+        &format!("{} live state-proof bundles", bundles.len()),
+        &report,
+    );
+    // The kernel's verdicts here are `verify_state_bundle`'s steps repeated in jsdiff; the
+    // CLI itself agrees on each untouched bundle and on a tampered one of each.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let genesis_file = dir.path().join("genesis.json");
+    std::fs::write(&genesis_file, &genesis).expect("genesis written");
+    let loaded = jsdiff::load_genesis(&genesis);
+    for (label, b) in &bundles {
+        let mut tampered = b.clone();
+        tampered["proof_hex"] =
+            jsdiff::flip_byte(b["proof_hex"].as_str().expect("proof_hex"), 9).into();
+        for (what, doc) in [("untouched", b), ("tampered", &tampered)] {
+            let file = dir.path().join("bundle.json");
+            std::fs::write(&file, doc.to_string()).expect("bundle written");
+            let out = Command::new(bin("chancery"))
+                .arg("verify")
+                .arg(&file)
+                .arg("--genesis")
+                .arg(&genesis_file)
+                .output()
+                .expect("run chancery verify");
+            let kernel = jsdiff::state::kernel_state_verdict(doc, &loaded, None);
+            assert_eq!(
+                out.status.success(),
+                kernel.is_ok(),
+                "{label} {what}: chancery verify says {}{}, jsdiff {kernel:?}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(kernel.is_ok(), what == "untouched", "{label} {what}");
+        }
+    }
     println!("verify_js e2e took {:?}", started.elapsed());
 }
