@@ -96,6 +96,38 @@ pub struct Stats {
     pub grants_from: BTreeMap<Date, (u64, u64)>,
     /// A map was full and a key was not added.
     pub truncated: bool,
+    /// Lookups the catalog would otherwise make in the ledger for every record (each a
+    /// versioned state read: at 10^6 records they were most of the catalog's start-up):
+    /// a signer's agency (members never change agency), each tender's publication day
+    /// and each award's day, as their applied records said. Bounded like the rest; past
+    /// the bound the ledger is asked.
+    memo: Memo,
+}
+
+impl Memo {
+    /// The agency of a member key.
+    fn agency(
+        &mut self,
+        ledger: &Ledger,
+        key: &chancery_core::PublicKey,
+    ) -> Result<Option<AgencyId>, LedgerError> {
+        if let Some(a) = self.agency_of.get(key) {
+            return Ok(Some(a.clone()));
+        }
+        let a = ledger.member(key)?.map(|m| m.agency);
+        if let (Some(a), true) = (&a, self.agency_of.len() < STATS_KEYS_MAX) {
+            self.agency_of.insert(*key, a.clone());
+        }
+        Ok(a)
+    }
+}
+
+/// See [`Stats`]'s `memo`.
+#[derive(Default, Debug)]
+struct Memo {
+    agency_of: std::collections::HashMap<chancery_core::PublicKey, AgencyId>,
+    tender_day: std::collections::HashMap<String, Date>,
+    award_day: std::collections::HashMap<(String, String), Date>,
 }
 
 fn bump<K: Ord>(m: &mut BTreeMap<K, Agg>, k: K, minor: u64, truncated: &mut bool) {
@@ -124,11 +156,12 @@ impl Stats {
     /// signer's agency, a tender's or award's dates, an assessment).
     pub fn add(&mut self, ledger: &Ledger, e: &LogEntry) -> Result<(), LedgerError> {
         let mut t = self.truncated;
-        let agency = || -> Result<Option<AgencyId>, LedgerError> {
-            Ok(ledger.member(&e.tx.body.signer)?.map(|m| m.agency))
-        };
+        let signer = e.tx.body.signer;
         match &e.tx.body.record {
             Record::PublishTender(r) => {
+                if self.memo.tender_day.len() < STATS_KEYS_MAX {
+                    self.memo.tender_day.insert(r.ocid.clone(), r.publish_date);
+                }
                 let k = (
                     r.purchaser.clone(),
                     r.method,
@@ -147,8 +180,17 @@ impl Stats {
                 let m = month(r.award_date);
                 let k = (r.purchaser.clone(), r.method, r.value.currency, m);
                 bump(&mut self.awards, k, r.value.minor, &mut t);
-                if let Some(tender) = ledger.tender(&r.ocid)? {
-                    let d = days_between(tender.publish_date, r.award_date);
+                if self.memo.award_day.len() < STATS_KEYS_MAX {
+                    self.memo
+                        .award_day
+                        .insert((r.ocid.clone(), r.award_id.clone()), r.award_date);
+                }
+                let published = match self.memo.tender_day.get(&r.ocid) {
+                    Some(d) => Some(*d),
+                    None => ledger.tender(&r.ocid)?.map(|t| t.publish_date),
+                };
+                if let Some(published) = published {
+                    let d = days_between(published, r.award_date);
                     *self
                         .tender_to_award
                         .entry(r.purchaser.clone())
@@ -161,7 +203,15 @@ impl Stats {
                 self.flags_of(ledger, s, &r.purchaser, m)?;
             }
             Record::SignContract(r) => {
-                if let (Some(a), Some(award)) = (agency()?, ledger.award(&r.ocid, &r.award_id)?) {
+                let awarded = match self
+                    .memo
+                    .award_day
+                    .get(&(r.ocid.clone(), r.award_id.clone()))
+                {
+                    Some(d) => Some(*d),
+                    None => ledger.award(&r.ocid, &r.award_id)?.map(|a| a.award_date),
+                };
+                if let (Some(a), Some(award_date)) = (self.memo.agency(ledger, &signer)?, awarded) {
                     let m = month(r.signed_date);
                     bump(
                         &mut self.contracts,
@@ -169,7 +219,7 @@ impl Stats {
                         r.value.minor,
                         &mut t,
                     );
-                    let d = days_between(award.award_date, r.signed_date);
+                    let d = days_between(award_date, r.signed_date);
                     *self
                         .award_to_contract
                         .entry(a.clone())
@@ -185,7 +235,7 @@ impl Stats {
                     ImplementationKind::Payment | ImplementationKind::FinalPayment,
                     Some(v),
                     Some(a),
-                ) = (r.kind, r.value, agency()?)
+                ) = (r.kind, r.value, self.memo.agency(ledger, &signer)?)
                 {
                     bump(
                         &mut self.payments,
@@ -211,7 +261,7 @@ impl Stats {
                 *self.holdings.entry(r.to.clone()).or_default() += 1;
             }
             Record::DisposeAsset(r) => {
-                if let Some(a) = agency()? {
+                if let Some(a) = self.memo.agency(ledger, &signer)? {
                     count(
                         &mut self.disposals,
                         (a.clone(), r.method, month(r.date)),
