@@ -1212,7 +1212,7 @@ fn state_bundle(
 #[test]
 fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
     use chancery_core::record::{ProcurementMethod, Role};
-    use chancery_core::state::{ProofEnd, StateKey};
+    use chancery_core::state::{ComplianceSubject, ProofEnd, StateKey};
     use chancery_ledger::testing::{fixture, governed, process};
     use jsdiff::state::{state_cases_of, state_differential, Depth};
     if jsdiff::node_or_skip("state_proof_bundles_and_every_tampering_get_the_kernels_verdict")
@@ -1220,7 +1220,9 @@ fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
     {
         return;
     }
-    let mut c = governed::Chain::new();
+    // With the fixture's limit standards in the genesis, so that the process records
+    // below earn compliance entries.
+    let mut c = governed::Chain::with_genesis(|g| g.procurement_limits = process::limits());
     let officer = c.fx.signer("mof", Role::AssetOfficer).clone();
     assert_eq!(
         c.one(officer.clone(), fixture::register_asset("asset-1", "mof")),
@@ -1243,14 +1245,17 @@ fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
     let grant: Record = serde_json::from_value(grant.clone()).unwrap();
     let steward = c.fx.signer("mof", Role::DataSteward).clone();
     assert_eq!(c.one(steward.clone(), grant), Outcome::Applied);
-    let buyer = c.fx.signer("moe", Role::ProcurementOfficer).clone();
-    assert_eq!(
-        c.one(
-            buyer.clone(),
-            process::tender("ocds-1", "moe", ProcurementMethod::Open, 500_000)
-        ),
-        Outcome::Applied
-    );
+    // A contracting process: tender, close, award, contract.
+    let buyer = c.fx.signer("mof", Role::ProcurementOfficer).clone();
+    let open = ProcurementMethod::Open;
+    for r in [
+        process::tender("ocds-1", "mof", open, 500),
+        process::close("ocds-1", process::day(3, 22)),
+        process::award("ocds-1", "a1", "mof", open, 450, process::day(3, 25)),
+        process::contract("ocds-1", "c1", "a1", 400, process::day(4, 1)),
+    ] {
+        assert_eq!(c.one(buyer.clone(), r), Outcome::Applied);
+    }
 
     // Absent asset ids whose paths end in an empty subtree and in another key's leaf.
     let absent = |c: &governed::Chain, want_empty: bool| -> StateKey {
@@ -1305,6 +1310,10 @@ fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
     for k in [
         StateKey::Asset("asset-2".into()),
         StateKey::Tender("ocds-1".into()),
+        StateKey::Award("ocds-1".into(), "a1".into()),
+        StateKey::Contract("ocds-1".into(), "c1".into()),
+        StateKey::Compliance(ComplianceSubject::Tender("ocds-1".into())),
+        StateKey::Compliance(ComplianceSubject::Award("ocds-1".into(), "a1".into())),
         StateKey::Dataset("mof:data-1".into()),
         StateKey::Member(member),
         StateKey::Seq(member),
@@ -1381,10 +1390,35 @@ fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
         report.valid - untouched.len()
     );
     println!("value kinds proven present: {present:?}");
+    // What the asset and grant pages render: the summaries of the first two bundles.
+    let shown = jsdiff::run_batch(&[
+        json!({"kind": "state", "bundle": bundles[0].1, "genesis": text}),
+        json!({"kind": "state", "bundle": bundles[1].1, "genesis_ref": 0}),
+    ]);
+    for a in &shown {
+        println!("summary: {}", a["summary"]);
+    }
+    assert_eq!(shown[0]["summary"]["value"]["asset"]["custodian"], "mof");
+    assert_eq!(shown[1]["summary"]["value"]["grant"]["grantee"], "moe");
+    // An sm2-sm3 genesis: the browser has no SM2/SM3, so the answer is `unsupported` at the
+    // genesis step (`chancery verify` decides such bundles).
+    let sm2 = std::fs::read_to_string(fixtures().join("sm2-sm3/genesis.json")).unwrap();
+    assert!(
+        jsdiff::load_genesis(&sm2).is_ok(),
+        "the sm2-sm3 fixture genesis loads"
+    );
+    let answers =
+        jsdiff::run_batch(&[json!({"kind": "state", "bundle": bundles[0].1, "genesis": sm2})]);
+    assert_eq!(answers[0]["status"], "unsupported", "{}", answers[0]);
+    assert_eq!(answers[0]["failed"], "genesis", "{}", answers[0]);
     for kind in [
         "asset",
         "grant",
         "tender",
+        "award",
+        "contract",
+        "compliance",
+        "procurement_limits",
         "proposal",
         "governance",
         "validator_set",
