@@ -5,7 +5,10 @@
 //! its entry, checkpoint, proof hashes and epoch links changed, plus index, format, hex and
 //! pin changes; the Ed25519 acceptance rule's edge cases (speccheck vectors, torsioned
 //! signatures, small-order and undecodable keys, non-canonical S); and the genesis file's
-//! chain id and JSON rules. One `node verify-cli.js --batch` process per test; without
+//! chain id and JSON rules; and state-proof bundles (`verifyStateProof` against the
+//! checks of `chancery verify`'s `verify_state_bundle`) of every value kind, present and
+//! absent, tampered byte by byte and field by field. One `node verify-cli.js --batch`
+//! process per test (three for the state bundles); without
 //! `node` on PATH each test prints `SKIP: node not found` and passes.
 
 mod jsdiff;

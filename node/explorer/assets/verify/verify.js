@@ -1,17 +1,21 @@
-// Chancery receipt verifier, in the browser (and in Node).
+// Chancery receipt and state-proof verifier, in the browser (and in Node).
 //
 // A plain classic script: no modules, no framework, no build step. It reads the vendored
 // crypto from globalThis.chanceryNoble (vendor/noble.js: BLAKE3, SHA-512 and the Ed25519
 // curve from @noble/hashes and @noble/curves) and defines globalThis.chanceryVerify.
 //
 // It is a second implementation of the Rust kernel's `receipt::verify`
-// (client/core/src/receipt.rs) and must reach the same verdict on every input: the tests
-// in node/explorer/tests/verify_js.rs and tests/e2e/tests/verify_js.rs compare the two on
-// every single-byte tampering of real receipts. Where this file mirrors a Rust function,
-// the comment names it. See README.md in this directory for what is and is not checked.
+// (client/core/src/receipt.rs) and of `chancery verify`'s state-proof bundle check
+// (client/cli/src/verify.rs `verify_state_bundle`, client/core/src/state.rs
+// `verify_state_proof`), and must reach the same verdict on every input: the tests in
+// node/explorer/tests/verify_js.rs and tests/e2e/tests/verify_js.rs compare them on every
+// single-byte tampering of real receipts and bundles. Where this file mirrors a Rust
+// function, the comment names it. See README.md in this directory for what is and is not
+// checked.
 //
-// verifyReceipt(receipt, genesisText, options) never throws: every failure becomes an
-// "invalid" verdict at the step where it happened.
+// verifyReceipt(receipt, genesisText, options) and verifyStateProof(bundle, genesisText,
+// options) never throw: every failure becomes an "invalid" verdict at the step where it
+// happened.
 (function () {
   'use strict';
 
@@ -114,14 +118,15 @@
   var HEX_VALUE = new Int8Array(128).fill(-1);
   for (var hv = 0; hv < 16; hv++) HEX_VALUE['0123456789abcdef'.charCodeAt(hv)] = hv;
 
-  /** receipt.rs `hex_lower`: only 0-9 a-f, an even number of them. */
-  function hexLower(field, s) {
-    if (typeof s !== 'string') fail('receipt field ' + field + ': expected a string');
+  /** receipt.rs `hex_lower`: only 0-9 a-f, an even number of them (`what` names the document's fields in messages). */
+  function hexLower(field, s, what) {
+    what = what || 'receipt field';
+    if (typeof s !== 'string') fail(what + ' ' + field + ': expected a string');
     if (!/^[0-9a-f]*$/.test(s)) {
       var at = s.search(/[^0-9a-f]/);
-      fail('receipt field ' + field + ': expected lower-case hex, found a non-hex character at offset ' + utf8(s.slice(0, at)).length);
+      fail(what + ' ' + field + ': expected lower-case hex, found a non-hex character at offset ' + utf8(s.slice(0, at)).length);
     }
-    if (s.length % 2 !== 0) fail('receipt field ' + field + ': expected lower-case hex, found an odd number of digits');
+    if (s.length % 2 !== 0) fail(what + ' ' + field + ': expected lower-case hex, found an odd number of digits');
     var out = new Uint8Array(s.length / 2);
     for (var j = 0; j < out.length; j++) out[j] = (HEX_VALUE[s.charCodeAt(2 * j)] << 4) | HEX_VALUE[s.charCodeAt(2 * j + 1)];
     return out;
@@ -1877,7 +1882,7 @@
    */
   function bundleProof(v, what) {
     if (typeof v === 'string') {
-      var bytes = hexLower(what, v);
+      var bytes = hexLower(what, v, 'bundle field');
       return { proof: decodeStateProof(bytes), bytes: bytes };
     }
     var read;
@@ -2105,8 +2110,8 @@
       var proofField = has('state_proof') ? 'state_proof' : 'proof';
       if (!has(proofField)) fail('no `proof` field');
       var proofV = bundle[proofField];
-      if (typeof proofV === 'string') hexLower(proofField, proofV);
-      if (has('proof_hex') && typeof bundle.proof_hex === 'string') hexLower('proof_hex', bundle.proof_hex);
+      if (typeof proofV === 'string') hexLower(proofField, proofV, 'bundle field');
+      if (has('proof_hex') && typeof bundle.proof_hex === 'string') hexLower('proof_hex', bundle.proof_hex, 'bundle field');
       if (!has('checkpoint')) fail('no `checkpoint` field');
       var cpV = bundle.checkpoint, cpHex;
       if (typeof cpV === 'string') cpHex = cpV;
@@ -2114,14 +2119,14 @@
         if (typeof cpV.checkpoint !== 'string') fail('checkpoint: expected hex or an object with a `checkpoint` hex field');
         cpHex = cpV.checkpoint;
       } else fail('checkpoint: expected hex or an object');
-      var cpBytes = hexLower('checkpoint', cpHex);
+      var cpBytes = hexLower('checkpoint', cpHex, 'bundle field');
       var linkHex = [];
       if (has('epochs')) {
         if (!Array.isArray(bundle.epochs) || !bundle.epochs.every(function (e) { return typeof e === 'string'; })) fail('epochs: expected a list of hex epoch links');
         linkHex = bundle.epochs;
         if (linkHex.length > LIMITS.EPOCH_LINKS_MAX) fail(linkHex.length + ' epoch links, at most ' + LIMITS.EPOCH_LINKS_MAX);
       }
-      var linkBytes = linkHex.map(function (h, i) { return hexLower('epochs[' + i + ']', h); });
+      var linkBytes = linkHex.map(function (h, i) { return hexLower('epochs[' + i + ']', h, 'bundle field'); });
       done('format', 'State proof in `' + proofField + '` (' + (typeof proofV === 'string' ? 'canonical hex' : 'JSON') + ')' +
         (has('proof_hex') ? ' with `proof_hex`' : '') + ', a checkpoint and ' + linkBytes.length + ' epoch link(s); the hex fields are lower-case hex.');
 
