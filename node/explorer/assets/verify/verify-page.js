@@ -11,13 +11,13 @@
   var zh = (doc.documentElement.lang || '').indexOf('zh') === 0;
   function t(z, e) { return zh ? z : e; }
   var STEP_NAMES = {
-    format: t('收据格式', 'Receipt format'),
+    format: t('证明文件格式', 'Proof file format'),
     genesis: t('创世文件与链标识', 'Genesis file and chain id'),
     entry: t('日志条目与交易', 'Log entry and transaction'),
     checkpoint: t('检查点：验证人法定多数签名', 'Checkpoint: signatures of a quorum of validators'),
     inclusion: t('包含证明：条目在检查点的日志根之下', 'Inclusion proof: the entry under the checkpoint\'s log root'),
     state: t('状态证明：值在检查点的状态根之下', 'State proof: the value under the checkpoint\'s state root'),
-    fetch: t('获取收据与创世文件', 'Fetching the receipt and the genesis file'),
+    fetch: t('获取证明与创世文件', 'Fetching the proof and the genesis file'),
     files: t('读取文件', 'Reading the files')
   };
   var HEX64 = /^[0-9a-f]{64}$/;
