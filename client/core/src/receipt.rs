@@ -20,7 +20,9 @@
 //! receipts of epoch 0 read the same as before governance and every receipt has one
 //! spelling. Why the chain is carried rather than fetched: `docs/governance.md`.
 //!
-//! [`verify`] decodes the entry, checks that it is for this chain, verifies the epoch chain
+//! [`verify`] decodes the entry, checks that it is for this chain and that its transaction
+//! is signed by the member key it names (the transaction signature, `TX_SIGN` over the
+//! canonical body, under the chain's acceptance rule), verifies the epoch chain
 //! from the genesis set (`crate::epoch::verify_epoch_chain`; a bad link is named by its
 //! epoch), then the checkpoint (chain, the proven validator set, finalization certificate),
 //! then the inclusion of `leaf_hash(entry bytes)` at `index` in the checkpoint's log.
@@ -77,6 +79,8 @@ pub struct ReceiptSummary {
     pub subject_id: String,
     /// Transaction hash.
     pub tx_hash: TxHash,
+    /// The member key that signed the transaction (its signature verified).
+    pub signer: crate::ids::PublicKey,
     /// Height of the block that carried the transaction.
     pub height: Height,
     /// Log index.
@@ -176,6 +180,17 @@ pub enum ReceiptError {
         expected: ChainId,
         /// The transaction's.
         found: ChainId,
+    },
+    /// The transaction's signature by its member key does not verify (the ledger admits
+    /// only signed transactions, so a receipt whose transaction is not signed by its
+    /// signer was made up or altered).
+    #[error("the transaction's signature by its signer {signer} does not verify under the chain's acceptance rule: {source}")]
+    TxSignature {
+        /// The signer key the transaction names (boxed, as the reason: both are large and
+        /// this variant is rare).
+        signer: Box<crate::ids::PublicKey>,
+        /// Why.
+        source: Box<crate::crypto::SignatureError>,
     },
     /// The checkpoint does not verify.
     #[error("checkpoint: {0}")]
@@ -307,6 +322,17 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
             found: entry.tx.body.chain_id,
         });
     }
+    // The member's signature on the transaction (the tag, then the canonical body).
+    crate::crypto::verify(
+        &entry.tx.body.signer,
+        crate::domain::TX_SIGN,
+        &codec::encode(&entry.tx.body),
+        &entry.tx.signature,
+    )
+    .map_err(|source| ReceiptError::TxSignature {
+        signer: Box::new(entry.tx.body.signer),
+        source: Box::new(source),
+    })?;
     let mut proof = Vec::with_capacity(receipt.proof.len());
     for (i, p) in receipt.proof.iter().enumerate() {
         let field = format!("proof[{i}]");
@@ -350,6 +376,7 @@ pub fn verify(receipt: &Receipt, genesis: &Genesis) -> Result<ReceiptSummary, Re
         kind: entry.tx.body.record.kind(),
         subject_id: entry.tx.body.record.subject_id(),
         tx_hash: entry.tx.hash(),
+        signer: entry.tx.body.signer,
         height: entry.height,
         index: receipt.index,
         outcome: entry.outcome,

@@ -13,7 +13,7 @@ use chancery_core::receipt::{self, Receipt, ReceiptError};
 use chancery_core::record::{AnchorDocument, DocumentRef, Record, RecordRef};
 use chancery_core::tx::{Transaction, TxBody};
 use chancery_core::validator::{Validator, ValidatorSet};
-use chancery_core::{codec, AgencyId, Digest, Epoch, Height, Seq, TimestampMs, View};
+use chancery_core::{codec, domain, AgencyId, Digest, Epoch, Height, Seq, TimestampMs, View};
 
 struct Sample {
     genesis: Genesis,
@@ -445,5 +445,31 @@ fn signed_note_vectors() {
         "\u{2014} n +++",
     ] {
         assert!(parse_signature_line(bad).is_err(), "{bad}");
+    }
+}
+
+/// A log entry whose transaction is not signed by the member key it names — included in
+/// the log and certified by a quorum (as a colluding quorum could) — does not verify: the
+/// receipt checks the member's own signature too (issue 25), and names the signer.
+#[test]
+fn a_receipt_whose_transaction_is_not_signed_by_its_signer_fails() {
+    let mut s = sample(4, 5);
+    let impostor = SecretKey::from_seed([201; 32]);
+    let forged = &mut s.entries[2];
+    forged.tx.signature = impostor.sign(domain::TX_SIGN, &codec::encode(&forged.tx.body));
+    s.leaves = s
+        .entries
+        .iter()
+        .map(|e| merkle::leaf_hash(chancery_core::suite::Suite::default(), &codec::encode(e)))
+        .collect();
+    let cp = s.checkpoint(5, 2, &[0, 1, 2]);
+    for i in [0, 1, 3, 4] {
+        receipt::verify(&s.receipt(i, &cp), &s.genesis).expect("honest entries verify");
+    }
+    match receipt::verify(&s.receipt(2, &cp), &s.genesis) {
+        Err(ReceiptError::TxSignature { signer, .. }) => {
+            assert_eq!(*signer, s.entries[2].tx.body.signer)
+        }
+        other => panic!("expected TxSignature, got {other:?}"),
     }
 }

@@ -81,6 +81,7 @@
   // Domain-separation tags (domain.rs).
   var TAG = {
     TX_HASH: 'chancery/v1/hash/tx',
+    TX_SIGN: 'chancery/v1/sign/tx',
     BLOCK_HASH: 'chancery/v1/hash/block-header',
     BLOCK_TXS_HASH: 'chancery/v1/hash/block-txs',
     VALIDATOR_SET_HASH: 'chancery/v1/hash/validator-set',
@@ -807,6 +808,7 @@
       var txStart = r.pos;
       var chainId = digestOf(r), signer = keyOf(r), seq = r.u64();
       var rec = record(r);
+      var bodyEnd = r.pos;
       var signature = r.bytes(64);
       var txEnd = r.pos;
       var outcome = r.tag(2, 'outcome');
@@ -814,6 +816,8 @@
       return {
         height: height, time: time, chainId: chainId, signer: signer, seq: seq, record: rec, signature: signature,
         txBytes: concat([Uint8Array.of(CODEC_VERSION), bytes.subarray(txStart, txEnd)]),
+        // The canonical bytes of the body alone: what the member signed (tx.rs `sign`).
+        bodyBytes: concat([Uint8Array.of(CODEC_VERSION), bytes.subarray(txStart, bodyEnd)]),
         outcome: outcome === 0 ? 'applied' : 'rejected', reason: reason === null ? null : REASON_CODES[reason]
       };
     });
@@ -972,7 +976,8 @@
   var verdicts = new Map();
   var VERDICTS_MAX = 4096;
   function ed25519Verify(keyBytes, message, sig) {
-    var memo = toHex(keyBytes) + toHex(sig) + toHex(message);
+    // Keyed by a hash of the message: a transaction's message can be 64 KiB.
+    var memo = toHex(keyBytes) + toHex(sig) + toHex(noble.blake3(message));
     var known = verdicts.get(memo);
     if (known !== undefined) return known;
     var ok = ed25519VerifyUncached(keyBytes, message, sig);
@@ -2024,13 +2029,17 @@
         throw err;
       }
       if (!bytesEqual(entry.chainId, g.chainId)) fail('wrong chain: the transaction is for chain ' + toHex(entry.chainId) + ', this genesis is chain ' + chainHex);
+      // receipt.rs: the member's signature on the transaction (TX_SIGN over the body).
+      if (!ed25519Verify(entry.signer, concat([utf8(TAG.TX_SIGN), Uint8Array.of(0), entry.bodyBytes]), entry.signature)) {
+        fail('the transaction\'s signature by its signer ' + toHex(entry.signer) + ' does not verify under the chain\'s acceptance rule');
+      }
       var txHash = toHex(tagHash(TAG.TX_HASH, entry.txBytes));
       if (options.tx !== undefined && options.tx !== null) {
         if (typeof options.tx !== 'string' || !/^[0-9a-f]{64}$/.test(options.tx)) fail('the expected transaction hash is not 64 lower-case hex digits');
         if (options.tx !== txHash) fail('the receipt is for transaction ' + txHash + ', expected ' + options.tx);
       }
       done('entry', 'Log entry decodes: ' + entry.record.kind + ' ' + entry.record.subject + ', transaction ' + txHash + ' at height ' + entry.height + ', ' +
-        entry.outcome + (entry.reason ? ' (' + entry.reason + ')' : '') + '; it is for this chain.');
+        entry.outcome + (entry.reason ? ' (' + entry.reason + ')' : '') + '; it is for this chain and signed by its signer ' + toHex(entry.signer) + '.');
 
       // checkpoint: the epoch chain (v2), then the finalization certificate.
       current = 'checkpoint';
@@ -2219,6 +2228,32 @@
     }
   }
 
+  /**
+   * The first key that appears twice in one object of a proof file's JSON text, or null
+   * (also null when the text is not JSON: the caller's JSON.parse reports that). Receipts
+   * and bundles have one spelling (docs/spec): `chancery verify` refuses a duplicated key,
+   * which JSON.parse would resolve silently by keeping the last value.
+   */
+  function duplicateKey(text) {
+    var tree;
+    try { tree = parseJson(String(text)); } catch (err) { return null; }
+    var found = null;
+    (function walk(v) {
+      if (found !== null || !v) return;
+      if (v.t === 'object') {
+        var seen = Object.create(null);
+        v.entries.forEach(function (e) {
+          if (found === null && seen[e[0]]) found = e[0];
+          seen[e[0]] = true;
+          walk(e[1]);
+        });
+      } else if (v.t === 'array') {
+        v.items.forEach(walk);
+      }
+    })(tree);
+    return found;
+  }
+
   /** Parse genesis text for callers: {suite, chain_id?, chain_name?, validators?} or throws Error. */
   function parseGenesisPublic(text) {
     try {
@@ -2237,6 +2272,7 @@
       try { return chainIdOf(text); } catch (err) { throw new Error(err && err.message ? err.message : String(err)); }
     },
     parseGenesis: parseGenesisPublic,
+    duplicateKey: duplicateKey,
     // For tests and for readers who want to check one signature under the kernel's rule.
     ed25519Verify: function (key, message, sig) {
       try { return ed25519Verify(key, message, sig); } catch (e) { return false; }

@@ -30,7 +30,9 @@ pub fn step_of(e: &ReceiptError) -> &'static str {
         | ReceiptError::Hex { .. }
         | ReceiptError::ProofTooLong { .. }
         | ReceiptError::EpochsField(_) => "format",
-        ReceiptError::Entry(_) | ReceiptError::WrongChain { .. } => "entry",
+        ReceiptError::Entry(_)
+        | ReceiptError::WrongChain { .. }
+        | ReceiptError::TxSignature { .. } => "entry",
         ReceiptError::CheckpointEncoding(_)
         | ReceiptError::EpochLinkEncoding { .. }
         | ReceiptError::Epochs(_)

@@ -110,6 +110,7 @@ fn bundle_links(suite: Suite, v: &Value) -> Verdict<Vec<EpochLink>> {
                     | ReceiptError::ProofTooLong { .. }
                     | ReceiptError::Entry(_)
                     | ReceiptError::WrongChain { .. }
+                    | ReceiptError::TxSignature { .. }
                     | ReceiptError::CheckpointEncoding(_)
                     | ReceiptError::Epochs(_)
                     | ReceiptError::Checkpoint(_)
