@@ -76,6 +76,14 @@ pub enum Outcome {
     Invalid(String),
     /// A split view was seen: print the evidence to stdout, exit 3.
     Alarm(String),
+    /// A verification failed and the caller asked for a machine-readable answer: print
+    /// `stdout` (JSON) to stdout and the reason to stderr, exit 1.
+    InvalidWith {
+        /// The answer, on stdout.
+        stdout: String,
+        /// The reason, on stderr.
+        reason: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -108,6 +116,11 @@ fn main() -> ExitCode {
         }
         Ok(Outcome::Invalid(s)) => {
             eprintln!("invalid: {s}");
+            ExitCode::from(1)
+        }
+        Ok(Outcome::InvalidWith { stdout, reason }) => {
+            println!("{stdout}");
+            eprintln!("invalid: {reason}");
             ExitCode::from(1)
         }
         Err(e) => {

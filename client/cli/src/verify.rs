@@ -43,6 +43,122 @@ pub struct Args {
     /// The genesis file (JSON).
     #[arg(long)]
     genesis: PathBuf,
+    /// Receipts: the hash of the transaction the receipt must be for (64 hex digits); a
+    /// valid receipt of another transaction is refused.
+    #[arg(long, value_name = "HASH")]
+    tx: Option<String>,
+    /// Receipts: the outcome the transaction must have had; a valid receipt of a
+    /// transaction that execution rejected (or applied) is refused.
+    #[arg(long, value_enum, value_name = "OUTCOME")]
+    expect: Option<Expect>,
+    /// Receipts: print the result as one JSON object on stdout (also when invalid): the
+    /// verdict, the transaction hash, its signer, its outcome, the checkpoint and every
+    /// step passed.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The outcome `--expect` asks for.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Execution applied the transaction.
+    Applied,
+    /// Execution rejected it (it is in the log, and changed no state).
+    Rejected,
+}
+
+/// The steps of a receipt's verification, in order (docs/spec, the browser verifier's
+/// step ids).
+const RECEIPT_STEPS: [(&str, &str); 5] = [
+    ("format", "receipt format: fields, hex, proof length, epoch links"),
+    ("genesis", "genesis file valid; chain id is the hash of its canonical encoding"),
+    (
+        "entry",
+        "log entry decodes, is for this chain, and its transaction is signed by its signer",
+    ),
+    (
+        "checkpoint",
+        "checkpoint certified by validators holding a quorum of the voting power (epoch links verified from the genesis)",
+    ),
+    ("inclusion", "the entry is in the checkpoint's log under its root"),
+];
+
+/// A receipt's verification with the caller's expectations (`--tx`, `--expect`).
+fn verify_receipt(
+    r: &Receipt,
+    genesis: &Genesis,
+    tx: Option<&str>,
+    expect: Option<Expect>,
+) -> Result<receipt::ReceiptSummary, String> {
+    let s = receipt::verify(r, genesis).map_err(|e| e.to_string())?;
+    if let Some(want) = tx {
+        if s.tx_hash.to_hex() != want.to_ascii_lowercase() {
+            return Err(format!(
+                "the receipt is for transaction {}, expected {want} (--tx)",
+                s.tx_hash
+            ));
+        }
+    }
+    let applied = matches!(s.outcome, chancery_core::block::Outcome::Applied);
+    match (expect, applied) {
+        (Some(Expect::Applied), false) => Err(format!(
+            "transaction {} was rejected by execution ({}), expected applied (--expect applied)",
+            s.tx_hash,
+            outcome_text(&s.outcome)
+        )),
+        (Some(Expect::Rejected), true) => Err(format!(
+            "transaction {} was applied, expected rejected (--expect rejected)",
+            s.tx_hash
+        )),
+        _ => Ok(s),
+    }
+}
+
+fn outcome_text(o: &chancery_core::block::Outcome) -> String {
+    match o {
+        chancery_core::block::Outcome::Applied => "applied".into(),
+        chancery_core::block::Outcome::Rejected(r) => format!("rejected: {}", r.as_str()),
+    }
+}
+
+/// The `--json` answer for a receipt.
+fn receipt_json(genesis: &Genesis, r: &Result<receipt::ReceiptSummary, String>) -> String {
+    let steps: Vec<Value> = RECEIPT_STEPS
+        .iter()
+        .map(|(id, what)| serde_json::json!({"id": id, "checked": what}))
+        .collect();
+    let v = match r {
+        Ok(s) => serde_json::json!({
+            "status": "valid",
+            "chain_id": genesis.chain_id().to_hex(),
+            "tx_hash": s.tx_hash.to_hex(),
+            "signer": s.signer.to_hex(),
+            "kind": s.kind.as_str(),
+            "subject_id": s.subject_id,
+            "height": s.height.0,
+            "index": s.index,
+            "outcome": match s.outcome {
+                chancery_core::block::Outcome::Applied => "applied",
+                chancery_core::block::Outcome::Rejected(_) => "rejected",
+            },
+            "reason": match s.outcome {
+                chancery_core::block::Outcome::Applied => Value::Null,
+                chancery_core::block::Outcome::Rejected(c) => Value::from(c.as_str()),
+            },
+            "checkpoint": {
+                "height": s.checkpoint_height.0,
+                "log_size": s.checkpoint_size,
+                "epoch": s.checkpoint_epoch.0,
+            },
+            "steps": steps,
+        }),
+        Err(e) => serde_json::json!({
+            "status": "invalid",
+            "chain_id": genesis.chain_id().to_hex(),
+            "error": e,
+        }),
+    };
+    v.to_string()
 }
 
 /// Read and check a genesis file: JSON, then the kernel's validation (via a canonical
@@ -310,11 +426,25 @@ pub fn verify_evidence(v: &Value, genesis: &Genesis) -> Result<String, String> {
 pub fn run(a: Args) -> Result<Outcome> {
     let genesis = load_genesis(&a.genesis)?;
     let bytes = read_limited(&a.receipt, RECEIPT_BYTES_MAX)?;
-    let v: Value = match serde_json::from_slice(&bytes) {
+    if let Some(t) = &a.tx {
+        if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            anyhow::bail!(
+                "--tx: expected a transaction hash of 64 hex digits, found {:?}",
+                t.chars().take(80).collect::<String>()
+            );
+        }
+    }
+    let v: Value = match crate::files::json_strict(&bytes) {
         Ok(v) => v,
-        Err(e) => return Ok(Outcome::Invalid(format!("file is not JSON: {e}"))),
+        Err(e) => return Ok(Outcome::Invalid(format!("file is not strict JSON: {e}"))),
     };
-    match detect(&v) {
+    let kind = detect(&v);
+    if kind != FileKind::Receipt && (a.tx.is_some() || a.expect.is_some() || a.json) {
+        anyhow::bail!(
+            "--tx, --expect and --json apply to receipts; this file is {kind:?}, not a receipt"
+        );
+    }
+    match kind {
         FileKind::Receipt => {
             let r: Receipt = match serde_json::from_value(v) {
                 Ok(r) => r,
@@ -324,9 +454,15 @@ pub fn run(a: Args) -> Result<Outcome> {
                     )))
                 }
             };
-            Ok(match receipt::verify(&r, &genesis) {
-                Ok(s) => Outcome::Ok(s.to_string()),
-                Err(e) => Outcome::Invalid(e.to_string()),
+            let result = verify_receipt(&r, &genesis, a.tx.as_deref(), a.expect);
+            Ok(match (a.json, result) {
+                (false, Ok(s)) => Outcome::Ok(format!("{s}; signed by {}", s.signer)),
+                (false, Err(e)) => Outcome::Invalid(e),
+                (true, Ok(s)) => Outcome::Ok(receipt_json(&genesis, &Ok(s))),
+                (true, Err(e)) => Outcome::InvalidWith {
+                    stdout: receipt_json(&genesis, &Err(e.clone())),
+                    reason: e,
+                },
             })
         }
         FileKind::Proposal => Ok(match verify_proposal(&v, &genesis) {

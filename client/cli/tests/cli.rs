@@ -377,6 +377,11 @@ fn genesis(n: usize, name: &str) -> (Genesis, Vec<SecretKey>) {
 }
 
 fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
+    receipt_with(g, keys, signers, Outcome::Applied)
+}
+
+/// A receipt of entry 2 of a 5-entry block, whose outcome is `outcome`.
+fn receipt_with(g: &Genesis, keys: &[SecretKey], signers: &[usize], outcome: Outcome) -> Receipt {
     let chain_id = g.chain_id();
     let member = SecretKey::from_seed([200; 32]);
     let entries: Vec<LogEntry> = (0..5u64)
@@ -400,7 +405,7 @@ fn receipt(g: &Genesis, keys: &[SecretKey], signers: &[usize]) -> Receipt {
                 },
                 &member,
             ),
-            outcome: Outcome::Applied,
+            outcome,
         })
         .collect();
     let leaves: Vec<Digest> = entries
@@ -497,6 +502,116 @@ fn verify_receipt_command() {
     let (code, _, err) = run(&["verify", junk.to_str().unwrap(), "--genesis", gp]);
     assert_eq!(code, 1);
     assert!(err.contains("not receipt JSON"), "{err}");
+}
+
+/// `--tx` (the receipt must be for that transaction), `--expect` (and for that outcome),
+/// `--json` (the verdict, transaction, signer, outcome and steps on stdout, also when
+/// invalid), and duplicate JSON keys refused (issue 25).
+#[test]
+fn verify_receipt_for_a_transaction_an_outcome_and_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (g, keys) = genesis(4, "test-chain");
+    let gp = dir.path().join("genesis.json");
+    std::fs::write(&gp, serde_json::to_string_pretty(&g).unwrap()).unwrap();
+    let gp = gp.to_str().unwrap();
+    let applied = receipt(&g, &keys, &[0, 1, 2]);
+    let rejected = receipt_with(
+        &g,
+        &keys,
+        &[0, 1, 2],
+        Outcome::Rejected(block::ReasonCode::AssetExists),
+    );
+    let hash_of = |r: &Receipt| {
+        let bytes = hex::decode(&r.entry).unwrap();
+        let e: LogEntry = codec::decode(&bytes).unwrap();
+        e.tx.hash().to_hex()
+    };
+    let (ha, hr) = (hash_of(&applied), hash_of(&rejected));
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let a = write("a.json", &serde_json::to_string(&applied).unwrap());
+    let r = write("r.json", &serde_json::to_string(&rejected).unwrap());
+    let verify = |file: &str, extra: &[&str]| {
+        let mut args = vec!["verify", file, "--genesis", gp];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+
+    // --tx: this transaction passes, another's receipt is refused and both are named.
+    assert_eq!(verify(&a, &["--tx", &ha]).0, 0);
+    // (The rejected receipt carries the same transaction: the outcome is not part of it.)
+    assert_eq!(ha, hr);
+    let other = "ab".repeat(32);
+    let (code, _, err) = verify(&r, &["--tx", &other]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&hr) && err.contains(&other) && err.contains("--tx"),
+        "{err}"
+    );
+    let (code, _, err) = verify(&a, &["--tx", "12ab"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("64 hex digits"), "{err}");
+
+    // A rejected transaction's receipt is valid (the ledger holds it) unless the caller
+    // expects it applied.
+    let (code, out, _) = verify(&r, &[]);
+    assert_eq!(code, 0);
+    assert!(out.contains("rejected (asset_exists)"), "{out}");
+    let (code, _, err) = verify(&r, &["--expect", "applied"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("rejected by execution") && err.contains("asset_exists"),
+        "{err}"
+    );
+    assert_eq!(verify(&r, &["--expect", "rejected"]).0, 0);
+    assert_eq!(verify(&a, &["--expect", "rejected"]).0, 1);
+    assert_eq!(verify(&a, &["--expect", "applied"]).0, 0);
+
+    // --json: one object on stdout, valid or not.
+    let (code, out, _) = verify(&a, &["--json", "--tx", &ha]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["status"], "valid");
+    assert_eq!(v["tx_hash"], ha.as_str());
+    assert_eq!(
+        v["signer"],
+        SecretKey::from_seed([200; 32]).public().to_hex().as_str()
+    );
+    assert_eq!(v["outcome"], "applied");
+    assert_eq!(v["checkpoint"]["log_size"], 5);
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["format", "genesis", "entry", "checkpoint", "inclusion"]
+    );
+    let (code, out, _) = verify(&r, &["--json", "--expect", "applied"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["status"], "invalid");
+    assert!(
+        v["error"].as_str().unwrap().contains("expected applied"),
+        "{v}"
+    );
+    // The flags are for receipts only.
+    let (code, _, err) = verify(gp, &["--json"]);
+    assert_eq!(code, 1, "{err}");
+
+    // A duplicated key is refused, though the last value alone would verify.
+    let text = serde_json::to_string(&applied).unwrap();
+    let dup = text.replacen("\"index\":2", "\"index\":7,\"index\":2", 1);
+    assert_ne!(dup, text);
+    let d = write("dup.json", &dup);
+    let (code, _, err) = verify(&d, &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("duplicate key \"index\""), "{err}");
 }
 
 /// An evidence document as `GET /v1/evidence/{id}` serves it: validator `signer` of `g`

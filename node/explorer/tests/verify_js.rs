@@ -1434,3 +1434,41 @@ fn state_proof_bundles_and_every_tampering_get_the_kernels_verdict() {
         .collect();
     assert!(epochs.contains(&0) && epochs.contains(&2), "{epochs:?}");
 }
+
+/// A proof file with a key written twice is refused at `format` by the JavaScript, as
+/// `chancery verify` refuses it (`json_strict`), though JSON.parse alone would keep the
+/// last value and the receipt would then verify.
+#[test]
+fn a_duplicated_key_is_refused_by_the_javascript_too() {
+    let Some(node) = jsdiff::node_or_skip("a_duplicated_key_is_refused_by_the_javascript_too")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixtures().join("ed25519-blake3/receipt.json")).unwrap();
+    let genesis = fixtures().join("ed25519-blake3/genesis.json");
+    let i = good.find("\"index\"").expect("an index field");
+    let dup = format!("{}\"index\": 999999,\n  {}", &good[..i], &good[i..]);
+    let run = |text: &str| {
+        let p = dir.path().join("r.json");
+        std::fs::write(&p, text).unwrap();
+        let out = std::process::Command::new(&node)
+            .arg(jsdiff::assets_dir().join("verify-cli.js"))
+            .arg(&p)
+            .arg(&genesis)
+            .output()
+            .expect("run node");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, out) = run(&good);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run(&dup);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("\"failed\": \"format\"") && out.contains("twice"),
+        "{out}"
+    );
+}

@@ -152,9 +152,12 @@ function single(args) {
   const isState = isObject && !(parsed.entry !== undefined && parsed.index !== undefined) &&
     (parsed.state_proof !== undefined || parsed.proof !== undefined) && parsed.checkpoint !== undefined;
   if (isState && opts.tx !== undefined) usage('--tx applies to a receipt, not to a state-proof bundle');
+  const dup = parsed === undefined ? null : verify.duplicateKey(receipt);
   const result = parsed === undefined
     ? { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: files[0] + ' is not JSON' }], summary: null }
-    : isState ? verify.verifyStateProof(parsed, genesis, opts) : verify.verifyReceipt(parsed, genesis, opts);
+    : dup !== null
+      ? { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: files[0] + ' has the key ' + JSON.stringify(dup) + ' twice: expected each key once' }], summary: null }
+      : isState ? verify.verifyStateProof(parsed, genesis, opts) : verify.verifyReceipt(parsed, genesis, opts);
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   process.exit(result.status === 'valid' ? 0 : result.status === 'invalid' ? 1 : 2);
 }

@@ -133,11 +133,13 @@
     }
   }
 
-  // Which check a proof file asks for: a receipt has "entry"; a state-proof bundle has a
-  // "proof" or "state_proof" and a "checkpoint" but no entry.
+  // Which check a proof file asks for: a receipt has "entry" and "index"; a state-proof
+  // bundle has a "proof" or "state_proof" and a "checkpoint".
   function isStateBundle(doc) {
-    return !!doc && typeof doc === 'object' && !('entry' in doc) &&
-      ('proof' in doc || 'state_proof' in doc) && 'checkpoint' in doc;
+    // As client/cli/src/verify.rs `detect` and verify-cli.js tell them apart.
+    return !!doc && typeof doc === 'object' && !Array.isArray(doc) &&
+      !(doc.entry !== undefined && doc.index !== undefined) &&
+      (doc.proof !== undefined || doc.state_proof !== undefined) && doc.checkpoint !== undefined;
   }
 
   function run(receiptText, genesisText, opts, source) {
@@ -147,6 +149,10 @@
     var receipt;
     try {
       receipt = JSON.parse(receiptText);
+      var dup = window.chanceryVerify.duplicateKey(receiptText);
+      if (dup !== null) {
+        r = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'The proof file has the key ' + JSON.stringify(dup) + ' twice: expected each key once.' }], summary: null };
+      }
     } catch (e) {
       r = { status: 'invalid', failed: 'format', steps: [{ id: 'format', ok: false, detail: 'The proof file is not JSON: ' + e.message }], summary: null };
     }
