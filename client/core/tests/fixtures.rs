@@ -199,7 +199,12 @@ fn fixtures() -> Vec<Fixture> {
             "replayed at height 2 and rejected as a duplicate",
         ),
     ] {
-        let leaf = domain::LOG_LEAF.hash(&encode(&entry));
+        // The log's own leaf hash (keyed BLAKE3 under LOG_LEAF's derived key, as every
+        // inclusion proof computes it), not the tag's derive-key hash.
+        let leaf = chancery_core::merkle::leaf_hash(
+            chancery_core::suite::Suite::default(),
+            &encode(&entry),
+        );
         out.push(
             Fixture::new(
                 name,
