@@ -1,4 +1,6 @@
 //! Blocks, their headers, and the entries of the transaction log.
+//!
+//! Normative specification: docs/spec/03-structures.md, sections 3.6 to 3.10.
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;

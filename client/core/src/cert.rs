@@ -3,6 +3,8 @@
 //! Vote formats live in the kernel, not in the consensus crate, because auditors verify
 //! finalization certificates offline with exactly this code. A vote signs
 //! `VOTE_SIGN || 0 || encode(VoteBody)`: chain id, epoch, view, kind and block digest.
+//!
+//! Normative specification: docs/spec/03-structures.md, section 3.11; the quorum rule: 04-proofs.md, section 4.3.
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::crypto::{self, BatchItem, SecretKey, SignatureError};

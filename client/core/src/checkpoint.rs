@@ -37,6 +37,8 @@
 //! text carries every header field, so the verifier recomputes the header hash and the
 //! vote body. Signature lines are in increasing validator index order, at most one per
 //! validator.
+//!
+//! Normative specification: docs/spec/03-structures.md, section 3.12.
 
 use crate::block::BlockHeader;
 use crate::cert::{CertError, Certificate, IndexedSignature, VoteKind};

@@ -7,6 +7,8 @@
 //! to be identical, so `encode(decode(b)?) == b` holds for every accepted `b` by
 //! construction, and then runs the type's own [`Canonical::validate`] (field limits,
 //! formats, sortedness).
+//!
+//! Normative specification: docs/spec/01-conventions.md (sections 1.1 to 1.9).
 
 use crate::limits::{
     DECODE_MEDIUM_BYTES_MAX, DECODE_RESERVE_BYTES_MAX, DECODE_RESERVE_PER_BYTE_MAX,

@@ -20,6 +20,8 @@
 //! The kernel never draws randomness: a [`SecretKey`] is made from 32 bytes the caller
 //! supplies (from the OS in the CLI and genesis tools, from a seeded RNG in the simulator),
 //! and batch coefficients come from a hash of the batch (see [`bad_items`]).
+//!
+//! Normative specification: docs/spec/02-hashing-signing.md, sections 2.4 to 2.6.
 
 use crate::domain::Tag;
 use crate::ids::{PublicKey, Signature};

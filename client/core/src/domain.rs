@@ -5,6 +5,8 @@
 //! bytes. Signed messages are `tag || 0x00 || body`: the NUL ends the tag unambiguously.
 //!
 //! This list is the only place tags are defined; adding a purpose means adding a line here.
+//!
+//! Normative specification: docs/spec/02-hashing-signing.md, sections 2.1 to 2.3.
 
 use crate::ids::Digest;
 

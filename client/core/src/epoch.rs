@@ -18,6 +18,8 @@
 //! one of them finalizes the boundary with it (Simplex finalizes ancestors). Such a link
 //! carries the suffix headers, from the boundary's child up to the certified one; they are
 //! never part of the ledger and must change nothing ([`check_suffix`]).
+//!
+//! Normative specification: docs/spec/04-proofs.md, section 4.4; the link: 03-structures.md, section 3.13.
 
 use crate::block::BlockHeader;
 use crate::cert::Certificate;

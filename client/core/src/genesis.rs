@@ -5,6 +5,8 @@
 //! JSON spelling of the same document has the same chain id. `chancery-genesis` builds it
 //! from a human-written TOML description and checks the consortium rules; this module
 //! checks only formats and limits.
+//!
+//! Normative specification: docs/spec/03-structures.md, section 3.1; loading a genesis file: 05-receipts.md, section 5.4.
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;

@@ -27,6 +27,8 @@
 //! - proofs longer than [`PROOF_HASHES_MAX`] and sizes above [`TREE_SIZE_MAX`] are rejected
 //!   before any hashing; a proof must have exactly the length the sizes imply (checked
 //!   before hashing, so a wrong length is reported as such).
+//!
+//! Normative specification: docs/spec/04-proofs.md, section 4.1 (leaf and node hashes: 02-hashing-signing.md, 2.3).
 
 use crate::domain;
 use crate::ids::Digest;

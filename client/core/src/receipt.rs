@@ -30,6 +30,8 @@
 //! receipt has one spelling. The kernel does no JSON itself (it has no JSON dependency):
 //! readers parse the file with `serde_json` after checking its size against
 //! [`crate::limits::RECEIPT_BYTES_MAX`].
+//!
+//! Normative specification: docs/spec/05-receipts.md, sections 5.1 and 5.2.
 
 use crate::block::{LogEntry, Outcome};
 use crate::checkpoint::{Checkpoint, CheckpointError};

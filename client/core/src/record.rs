@@ -14,6 +14,8 @@
 //!   matter;
 //! - [`DisposeAsset::counterparty`] — the buyer or recipient may be a private person;
 //! - [`GrantDataAccess::constraints`] — they may name internal systems and people.
+//!
+//! Normative specification: docs/spec/03-structures.md, sections 3.4 and 3.5.
 
 use crate::codec::{check, ValidationError};
 use crate::domain;

@@ -22,6 +22,8 @@
 //! checkpoint (a block header and its finalization certificate) it proves offline, with
 //! only the genesis file, "asset X is held by agency Y as of block H" or "grant G is (not)
 //! active at the time of block H" ([`GrantState::is_active_at`]).
+//!
+//! Normative specification: docs/spec/04-proofs.md, section 4.2; keys and values: 03-structures.md, section 3.14.
 
 use crate::codec::{self, check, Canonical, ValidationError};
 use crate::domain;

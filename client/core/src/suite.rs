@@ -10,15 +10,13 @@
 //! | `ed25519-blake3` (default) | BLAKE3 in key-derivation mode, the tag as context ([`Tag::hash`]) | Ed25519, ZIP-215 ([`crate::crypto`]) |
 //! | `sm2-sm3` | `SM3(tag \|\| 0x00 \|\| bytes)` ([`crate::sm::sm3_tagged`]) | SM2 with the GM/T 0009 identity ([`crate::sm`]) |
 //!
-//! What is wired so far: the genesis parameter, the chain id (the genesis hash is taken
-//! with the chain's suite), and keys and signatures of either suite as closed enums
-//! ([`crate::ids::PublicKey`], [`crate::crypto::SecretKey`]; a [`crate::ids::Signature`] is
-//! 64 bytes in both) signing and verifying `tag || 0x00 || body` in both, decoded with the
-//! chain's suite as context ([`crate::codec::decode_in`]). The ledger's hashes are not
-//! yet: until they
-//! are, a genesis asking for `sm2-sm3` is refused by its validation ([`Suite::supported`])
-//! with an error that says so, rather than run or verified with the wrong algorithms
-//! (docs/crypto.md).
+//! Both suites are wired end to end: the genesis parameter, the chain id (the genesis hash
+//! is taken with the chain's suite), every tagged hash ([`Suite::hash`]), and keys and
+//! signatures of either suite as closed enums ([`crate::ids::PublicKey`],
+//! [`crate::crypto::SecretKey`]; a [`crate::ids::Signature`] is 64 bytes in both) signing
+//! and verifying `tag || 0x00 || body`, decoded with the chain's suite as context
+//! ([`crate::codec::decode_in`]). Specified in docs/spec/02-hashing-signing.md;
+//! docs/crypto.md says why.
 
 use crate::domain::Tag;
 use crate::ids::Digest;

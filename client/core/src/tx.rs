@@ -2,6 +2,8 @@
 //!
 //! Bytes from outside decode into a [`Transaction`], which is *unverified*: only
 //! [`Transaction::verify`] (or [`verify_batch`]) turns it into a [`VerifiedTx`].
+//!
+//! Normative specification: docs/spec/03-structures.md, section 3.3; its hash and signed message: 02-hashing-signing.md, 2.3 and 2.4.
 
 use crate::codec::{self, Canonical, ValidationError};
 use crate::crypto::{self, BatchItem, SecretKey, SignatureError};
