@@ -1,15 +1,28 @@
 //! The language-neutral test vectors (tests/vectors/, generated and pinned by
 //! client/core/tests/vectors.rs) run through the in-browser verifier
-//! (assets/verify/verify.js, by one `node verify-cli.js --batch` process): every receipt,
-//! state-proof bundle and Ed25519 vector gets the vector's verdict (and, for invalid ones,
-//! fails at the vector's step; for valid ones, shows the vector's summary), every genesis
-//! the vector's chain id, and every transaction of encoding.json the vector's hash (through
-//! the summary of the receipt that carries it). This test reads only the JSON files, not
-//! the kernel: what it checks is what any other implementation can check.
+//! (assets/verify/verify.js, by one `node verify-cli.js --batch` process). Every vector of
+//! every file is checked by the JS, none skipped (the test counts them per file):
+//! - receipts.json, state_proofs.json: every receipt and state-proof bundle gets the
+//!   vector's verdict (invalid ones fail at the vector's step; valid ones show the vector's
+//!   summary), every genesis the vector's chain id;
+//! - signatures.json: every Ed25519 vector gets the vector's verdict, and every tagged one
+//!   has `message_hex` = the JS's signing bytes of `body_hex` under `tag`;
+//! - merkle.json: every tree's leaf hashes (from the leaf data) and root, the empty root,
+//!   the leaf and node tags, every inclusion and consistency proof with the vector's
+//!   verdict and the kernel's error message;
+//! - encoding.json: every vector's `hex` decodes in the JS (all bytes consumed, validated;
+//!   the genesis from its JSON encodes to `hex`), every named hash the JS computes from
+//!   the bytes equals the vector's (tag and value), the decoded fields equal the vector's
+//!   JSON (headers, certificates, checkpoints, epoch links, validator sets entirely;
+//!   transactions and log entries in their chain id, signer, seq, signature, record kind,
+//!   height, time and outcome, and the member's signature verifies), the hashes computed
+//!   directly over `hex` with Tag::hash agree, and the certificate's vote signing bytes;
+//!   each transaction's hash is also what the JS shows in a receipt's summary.
 //!
-//! What verify-cli.js cannot compute today is listed in tests/vectors/README.md (Merkle
-//! proofs on their own, BLAKE3 of arbitrary bytes, canonical encodings). Without `node` on
-//! PATH the test prints `SKIP: node not found` and passes.
+//! A tampered expectation of each kind of check is reported as a disagreement (the test
+//! flips one of each in memory), so the test can fail. This test reads only the JSON
+//! files, not the kernel: what it checks is what any other implementation can check.
+//! Without `node` on PATH the test prints `SKIP: node not found` and passes.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -106,6 +119,24 @@ enum Check {
     },
     /// An Ed25519 vector.
     Signature { vector: Value },
+    /// A Merkle inclusion or consistency proof: the verdict and the kernel's message.
+    Proof {
+        what: String,
+        valid: bool,
+        error: Value,
+    },
+    /// A Merkle tree from its leaf data: leaf hashes and root (and the tags of the file).
+    Tree {
+        what: String,
+        leaf_hashes: Value,
+        root: Value,
+        leaf_tag: Value,
+        node_tag: Value,
+    },
+    /// An encoding.json vector decoded (or, for the genesis, encoded from its JSON).
+    Encoding { vector: Value },
+    /// Bytes the JS computes (a tagged hash, signing bytes): `{ok, hex}`.
+    Bytes { what: String, hex: Value },
 }
 
 fn last_detail(j: &Value) -> String {
@@ -203,6 +234,153 @@ fn disagreement(check: &Check, j: &Value) -> Option<String> {
                 vector["why"], vector["valid"]
             )
         }),
+        Check::Proof { what, valid, error } => (j["ok"] != json!(valid) || j["error"] != *error)
+            .then(|| format!("{what}: valid={valid} error={error}, JS {j}")),
+        Check::Tree {
+            what,
+            leaf_hashes,
+            root,
+            leaf_tag,
+            node_tag,
+        } => (j["ok"] != json!(true)
+            || j["leaf_hashes"] != *leaf_hashes
+            || j["root"] != *root
+            || j["leaf_tag"] != *leaf_tag
+            || j["node_tag"] != *node_tag)
+            .then(|| format!("{what}: leaf hashes {leaf_hashes}, root {root}, JS {j}")),
+        Check::Encoding { vector } => encoding_disagreement(vector, j),
+        Check::Bytes { what, hex } => {
+            (j["ok"] != json!(true) || j["hex"] != *hex).then(|| format!("{what}: {hex}, JS {j}"))
+        }
+    }
+}
+
+/// What differs between an encoding.json vector and the JS's decoding of it.
+fn encoding_disagreement(v: &Value, j: &Value) -> Option<String> {
+    let name = format!("encoding.json: {}", v["name"]);
+    if j["ok"] != json!(true) {
+        return Some(format!("{name}: the JS does not decode it: {}", j["error"]));
+    }
+    if j["hashes"] != v["hashes"] {
+        return Some(format!(
+            "{name}: hashes {}, JS {}",
+            v["hashes"], j["hashes"]
+        ));
+    }
+    let value = &j["value"];
+    let ty = v["type"].as_str().unwrap_or("?");
+    match ty {
+        // Encoded from its JSON: the same bytes.
+        "genesis" => (j["hex"] != v["hex"])
+            .then(|| format!("{name}: the JS encodes its JSON to {}", j["hex"])),
+        "block header" | "certificate" | "checkpoint" | "epoch link" | "validator set" => {
+            (*value != v["json"]).then(|| format!("{name}: JSON {}, JS decoded {value}", v["json"]))
+        }
+        "transaction" | "log entry" => {
+            let (tx, want) = if ty == "transaction" {
+                (value, &v["json"])
+            } else {
+                for f in ["height", "time", "outcome"] {
+                    if value[f] != v["json"][f] {
+                        return Some(format!(
+                            "{name}: `{f}` is {}, JS decoded {}",
+                            v["json"][f], value[f]
+                        ));
+                    }
+                }
+                (&value["tx"], &v["json"]["tx"])
+            };
+            for f in ["chain_id", "signer", "seq"] {
+                if tx["body"][f] != want["body"][f] {
+                    return Some(format!(
+                        "{name}: body.{f} is {}, JS decoded {}",
+                        want["body"][f], tx["body"][f]
+                    ));
+                }
+            }
+            if tx["signature"] != want["signature"] {
+                return Some(format!(
+                    "{name}: signature differs, JS decoded {}",
+                    tx["signature"]
+                ));
+            }
+            // The record's kind: tx_<kind> for the transactions; every log entry carries
+            // the transaction of tx_register_asset.
+            let kind = v["name"]
+                .as_str()
+                .and_then(|n| n.strip_prefix("tx_"))
+                .unwrap_or("register_asset");
+            if tx["body"]["record"]["kind"] != json!(kind) {
+                return Some(format!(
+                    "{name}: record kind {kind}, JS decoded {}",
+                    tx["body"]["record"]["kind"]
+                ));
+            }
+            (tx["signature_valid"] != json!(true))
+                .then(|| format!("{name}: the member's signature does not verify in the JS"))
+        }
+        _ => Some(format!("{name}: a type this test does not know: {ty}")),
+    }
+}
+
+/// The same check with one expectation changed: its disagreement must be reported.
+fn tampered(check: &Check) -> Check {
+    /// One hex digit changed.
+    fn flip(v: &Value) -> Value {
+        let s = v.as_str().expect("hex");
+        let last = if s.ends_with('0') { "1" } else { "0" };
+        json!(format!("{}{last}", &s[..s.len() - 1]))
+    }
+    match check {
+        Check::Verdict { file, vector } => {
+            let mut vector = vector.clone();
+            vector["valid"] = json!(vector["valid"] != json!(true));
+            vector["step"] = json!("format");
+            Check::Verdict { file, vector }
+        }
+        Check::ChainId { what, chain_id } => Check::ChainId {
+            what: what.clone(),
+            chain_id: match chain_id {
+                Some(id) => Some(flip(&json!(id)).as_str().expect("hex").to_string()),
+                None => Some("00".repeat(32)),
+            },
+        },
+        Check::Signature { vector } => {
+            let mut vector = vector.clone();
+            vector["valid"] = json!(vector["valid"] != json!(true));
+            Check::Signature { vector }
+        }
+        Check::Proof { what, valid, error } => Check::Proof {
+            what: what.clone(),
+            valid: !valid,
+            error: error.clone(),
+        },
+        Check::Tree {
+            what,
+            leaf_hashes,
+            root,
+            leaf_tag,
+            node_tag,
+        } => Check::Tree {
+            what: what.clone(),
+            leaf_hashes: leaf_hashes.clone(),
+            root: flip(root),
+            leaf_tag: leaf_tag.clone(),
+            node_tag: node_tag.clone(),
+        },
+        Check::Encoding { vector } => {
+            let mut vector = vector.clone();
+            let first = vector["hashes"]
+                .as_object()
+                .and_then(|h| h.keys().next().cloned())
+                .expect("a hash");
+            vector["hashes"][&first]["hex"] = flip(&vector["hashes"][&first]["hex"]);
+            Check::Encoding { vector }
+        }
+        Check::Bytes { what, hex } => Check::Bytes {
+            what: what.clone(),
+            hex: flip(hex),
+        },
     }
 }
 
@@ -264,6 +442,64 @@ fn every_vector_gets_the_kernels_verdict_from_the_js_verifier() {
         }}));
         checks.push(Check::Signature { vector: v.clone() });
         *counts.entry("signatures.json".into()).or_default() += 1;
+        // message_hex is the signing bytes of body_hex under tag (the speccheck cases,
+        // without a tag, give the raw message: their verdict above is their check).
+        if let Some(tag) = v["tag"].as_str() {
+            lines.push(json!({ "signing_bytes": { "tag": tag, "body": v["body_hex"] } }));
+            checks.push(Check::Bytes {
+                what: format!("signatures.json: {}: message_hex", v["why"]),
+                hex: v["message_hex"].clone(),
+            });
+            *counts.entry("signatures.json messages".into()).or_default() += 1;
+        } else {
+            assert!(
+                v["body_hex"].is_null(),
+                "signatures.json: {}: a body without a tag",
+                v["why"]
+            );
+            *counts
+                .entry("signatures.json raw messages".into())
+                .or_default() += 1;
+        }
+    }
+    // Merkle: every tree, the empty tree, every inclusion and consistency proof.
+    let merkle = &files["merkle.json"];
+    let tree_check = |what: String, leaf_hashes: Value, root: Value| Check::Tree {
+        what,
+        leaf_hashes,
+        root,
+        leaf_tag: merkle["leaf_tag"].clone(),
+        node_tag: merkle["node_tag"].clone(),
+    };
+    for t in list(merkle, "trees") {
+        lines.push(json!({ "merkle_tree": { "leaves": t["leaves_hex"] } }));
+        checks.push(tree_check(
+            format!("merkle.json: tree of size {}", t["size"]),
+            t["leaf_hashes"].clone(),
+            t["root"].clone(),
+        ));
+        *counts.entry("merkle.json trees".into()).or_default() += 1;
+    }
+    lines.push(json!({ "merkle_tree": { "leaves": [] } }));
+    checks.push(tree_check(
+        "merkle.json: empty_root".into(),
+        json!([]),
+        merkle["empty_root"].clone(),
+    ));
+    *counts.entry("merkle.json empty_root".into()).or_default() += 1;
+    for (field, kind) in [
+        ("inclusion", "merkle_inclusion"),
+        ("consistency", "merkle_consistency"),
+    ] {
+        for v in list(merkle, field) {
+            lines.push(json!({ kind: v }));
+            checks.push(Check::Proof {
+                what: format!("merkle.json: {field}: {}", v["name"]),
+                valid: v["valid"] == json!(true),
+                error: v["error"].clone(),
+            });
+            *counts.entry(format!("merkle.json {field}")).or_default() += 1;
+        }
     }
     // Encoding: the genesis's chain id from its JSON form.
     let encoding = list(&files["encoding.json"], "vectors");
@@ -274,6 +510,54 @@ fn every_vector_gets_the_kernels_verdict_from_the_js_verifier() {
             chain_id: v["hashes"]["chain_id"]["hex"].as_str().map(str::to_string),
         });
         *counts.entry("encoding.json chain ids".into()).or_default() += 1;
+    }
+    // Encoding: every vector decoded (the genesis encoded from its JSON), its hashes
+    // computed from its bytes; the hashes that are Tag::hash over the vector's bytes also
+    // by the plain tagged hash; the certificate's vote signing bytes.
+    let chain_id = encoding
+        .iter()
+        .find(|v| v["type"] == json!("genesis"))
+        .map(|v| v["hashes"]["chain_id"]["hex"].clone())
+        .expect("encoding.json has the genesis");
+    for v in encoding {
+        let ty = v["type"].as_str().expect("type");
+        lines.push(if ty == "genesis" {
+            json!({ "genesis_encoding": v["json"].to_string() })
+        } else {
+            json!({ "decode": { "type": ty, "hex": v["hex"] } })
+        });
+        checks.push(Check::Encoding { vector: v.clone() });
+        *counts.entry("encoding.json".into()).or_default() += 1;
+        let over_hex = match ty {
+            "genesis" => Some("chain_id"),
+            "validator set" => Some("validator_set_hash"),
+            "transaction" => Some("tx_hash"),
+            "block header" => Some("block_hash"),
+            _ => None,
+        };
+        if let Some(h) = over_hex {
+            let want = &v["hashes"][h];
+            lines.push(json!({ "tag_hash": { "tag": want["tag"], "hex": v["hex"] } }));
+            checks.push(Check::Bytes {
+                what: format!("encoding.json: {}: {h} as Tag::hash over hex", v["name"]),
+                hex: want["hex"].clone(),
+            });
+            *counts
+                .entry("encoding.json tagged hashes over hex".into())
+                .or_default() += 1;
+        }
+        if let Some(bytes) = v.get("vote_signing_bytes_hex") {
+            lines.push(
+                json!({ "vote_signing_bytes": { "chain_id": chain_id, "certificate": v["hex"] } }),
+            );
+            checks.push(Check::Bytes {
+                what: format!("encoding.json: {}: vote_signing_bytes_hex", v["name"]),
+                hex: bytes.clone(),
+            });
+            *counts
+                .entry("encoding.json vote signing bytes".into())
+                .or_default() += 1;
+        }
     }
 
     let answers = run_batch(&lines);
@@ -356,5 +640,119 @@ fn every_vector_gets_the_kernels_verdict_from_the_js_verifier() {
         counts.get("encoding.json tx hashes"),
         Some(&19),
         "a transaction of each of the 19 record kinds"
+    );
+    // Every vector of every file was checked, none skipped.
+    let n = |file: &str, field: &str| list(&files[file], field).len();
+    let sigs = list(&files["signatures.json"], "vectors");
+    let tagged = sigs.iter().filter(|v| !v["tag"].is_null()).count();
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    for (what, got, want) in [
+        (
+            "receipts.json",
+            count("receipts.json"),
+            n("receipts.json", "vectors"),
+        ),
+        (
+            "receipts.json geneses",
+            count("receipts.json geneses"),
+            n("receipts.json", "geneses"),
+        ),
+        (
+            "state_proofs.json",
+            count("state_proofs.json"),
+            n("state_proofs.json", "vectors"),
+        ),
+        (
+            "state_proofs.json geneses",
+            count("state_proofs.json geneses"),
+            n("state_proofs.json", "geneses"),
+        ),
+        ("signatures.json", count("signatures.json"), sigs.len()),
+        (
+            "signatures.json messages",
+            count("signatures.json messages"),
+            tagged,
+        ),
+        (
+            "signatures.json raw messages",
+            count("signatures.json raw messages"),
+            sigs.len() - tagged,
+        ),
+        (
+            "merkle.json trees",
+            count("merkle.json trees"),
+            n("merkle.json", "trees"),
+        ),
+        ("merkle.json empty_root", count("merkle.json empty_root"), 1),
+        (
+            "merkle.json inclusion",
+            count("merkle.json inclusion"),
+            n("merkle.json", "inclusion"),
+        ),
+        (
+            "merkle.json consistency",
+            count("merkle.json consistency"),
+            n("merkle.json", "consistency"),
+        ),
+        ("encoding.json", count("encoding.json"), encoding.len()),
+        (
+            "encoding.json vote signing bytes",
+            count("encoding.json vote signing bytes"),
+            1,
+        ),
+    ] {
+        assert_eq!(got, want, "{what}: every vector checked");
+    }
+    assert_eq!(
+        encoding.len(),
+        77,
+        "encoding.json: the vectors its README lists"
+    );
+    for field in ["inclusion", "consistency"] {
+        let vs = list(merkle, field);
+        let valid = vs.iter().filter(|v| v["valid"] == json!(true)).count();
+        assert!(
+            valid > 0 && valid < vs.len(),
+            "merkle.json {field}: both valid and invalid vectors"
+        );
+    }
+    // The test can fail: one tampered expectation of each kind of check is a disagreement.
+    let mut kinds_tampered = std::collections::BTreeSet::new();
+    for (c, j) in checks.iter().zip(&answers) {
+        let kind = std::mem::discriminant(c);
+        if kinds_tampered.contains(&format!("{kind:?}")) {
+            continue;
+        }
+        assert!(
+            disagreement(&tampered(c), j).is_some(),
+            "a tampered expectation goes unnoticed: {:?}",
+            disagreement(c, j)
+        );
+        kinds_tampered.insert(format!("{kind:?}"));
+    }
+    // Also one of each encoding type, each merkle verdict and each signature verdict.
+    let mut seen = std::collections::BTreeSet::new();
+    for (c, j) in checks.iter().zip(&answers) {
+        let key = match c {
+            Check::Encoding { vector } => format!("encoding {}", vector["type"]),
+            Check::Proof { what, valid, .. } => {
+                format!("{} {valid}", what.split(':').nth(1).unwrap_or(""))
+            }
+            Check::Signature { vector } => format!("signature {}", vector["valid"]),
+            Check::Verdict { file, vector } => format!("{file} {}", vector["valid"]),
+            _ => continue,
+        };
+        if seen.insert(key.clone()) {
+            assert!(
+                disagreement(&tampered(c), j).is_some(),
+                "{key}: a tampered expectation goes unnoticed"
+            );
+        }
+    }
+    assert_eq!(kinds_tampered.len(), 7, "each kind of check tampered once");
+    println!(
+        "tampered: {} kinds of check, {} kinds of vector, each reported",
+        kinds_tampered.len(),
+        seen.len()
     );
 }

@@ -25,6 +25,21 @@
 //         {"blake3": {"input_len": N, "key"?: HEX, "context"?: STRING, "out_len"?: N}}
 //           -> {"hex": HEX}, the vendored BLAKE3 of the official test vectors' input
 //           (bytes 0, 1, ..., 250, 0, 1, ...) in hash, keyed or derive-key mode.
+//       and, for tests/vectors/ (hex in and out; every answer has "ok", and "error" when
+//       not ok):
+//         {"merkle_inclusion": {index, size, leaf_hash, proof, root}} -> {ok, error}
+//         {"merkle_consistency": {size1, size2, proof, root1, root2}} -> {ok, error}
+//           (merkle.rs verify_inclusion / verify_consistency; error is the kernel's message)
+//         {"merkle_tree": {"leaves": [HEX]}} -> {ok, leaf_hashes, root, leaf_tag, node_tag}
+//         {"tag_hash": {"tag": TAG, "hex": HEX}} -> {ok, hex}   (Tag::hash)
+//         {"signing_bytes": {"tag": TAG, "body": HEX}} -> {ok, hex}   (tag || 0x00 || body)
+//         {"vote_signing_bytes": {"chain_id": HEX, "certificate": HEX}} -> {ok, hex}
+//         {"decode": {"type": NAME, "hex": HEX}} -> {ok, value, hashes}
+//           (a transaction, log entry, block header, certificate, checkpoint, epoch link
+//           or validator set: decoded and validated, all bytes consumed; value is a JSON
+//           view of the fields; hashes {name: {tag, hex}} computed from the bytes)
+//         {"genesis_encoding": "<genesis.json text>"} -> {ok, hex, value, hashes}
+//           (the genesis's canonical encoding, chain_id and validator_set_hash)
 //
 // It loads vendor/noble.js and verify.js from its own directory.
 'use strict';
@@ -78,6 +93,34 @@ function batch() {
         } catch (e) {
           result = { error: e.message };
         }
+      } else if (input.merkle_inclusion !== undefined) {
+        const m = input.merkle_inclusion;
+        result = verify.verifyInclusion(m.index, m.size, m.leaf_hash, m.proof, m.root);
+      } else if (input.merkle_consistency !== undefined) {
+        const m = input.merkle_consistency;
+        result = verify.verifyConsistency(m.size1, m.size2, m.proof, m.root1, m.root2);
+      } else if (input.merkle_tree !== undefined) {
+        const leaves = input.merkle_tree.leaves.map((d) => verify.merkleLeafHash(d));
+        const bad = leaves.find((l) => !l.ok);
+        if (bad) {
+          result = { ok: false, error: bad.error };
+        } else {
+          const hashes = leaves.map((l) => l.hex);
+          const root = verify.merkleRoot(hashes);
+          result = root.ok
+            ? { ok: true, leaf_hashes: hashes, root: root.hex, leaf_tag: verify.TAG.LOG_LEAF, node_tag: verify.TAG.LOG_NODE }
+            : root;
+        }
+      } else if (input.tag_hash !== undefined) {
+        result = verify.tagHash(input.tag_hash.tag, input.tag_hash.hex);
+      } else if (input.signing_bytes !== undefined) {
+        result = verify.signingBytes(input.signing_bytes.tag, input.signing_bytes.body);
+      } else if (input.vote_signing_bytes !== undefined) {
+        result = verify.voteSigningBytes(input.vote_signing_bytes.chain_id, input.vote_signing_bytes.certificate);
+      } else if (input.decode !== undefined) {
+        result = verify.decode(input.decode.type, input.decode.hex);
+      } else if (input.genesis_encoding !== undefined) {
+        result = verify.genesis(input.genesis_encoding);
       } else if (input.blake3 !== undefined) {
         const b = input.blake3;
         const data = new Uint8Array(b.input_len);

@@ -52,6 +52,7 @@
     EPOCH_LINKS_MAX: 65536,
     EPOCH_SUFFIX_MAX: 64,
     BLOCK_HEADER_ENCODING_BYTES_MAX: 512,
+    TX_BYTES_MAX: 64 * 1024, // limits.rs TX_BYTES_MAX, a transaction's encoding limit
     LOG_ENTRY_ENCODING_BYTES_MAX: 64 * 1024 + 64,
     CERTIFICATE_SIGNATURE_BYTES_MAX: 80,
     CERTIFICATE_FRAME_BYTES_MAX: 64,
@@ -1001,6 +1002,13 @@
 
   // ------------------------------------------------------------------ checkpoint verification
 
+  /** `Tag::signing_bytes`: the tag, a zero byte, the body (domain.rs). */
+  function signingBytes(tag, body) { return concat([utf8(tag), Uint8Array.of(0), body]); }
+  /** What each validator's vote signs: the vote body (cert.rs VoteBody: chain id, epoch, view, kind, block) under the vote tag. */
+  function voteSigningBytes(chainId, c) {
+    return signingBytes(TAG.VOTE_SIGN, new Writer().raw(chainId).u64(c.epoch).u64(c.view).u32(c.kind).raw(c.block).done());
+  }
+
   /** checkpoint.rs `Checkpoint::verify_with` with cert.rs `Certificate::verify`. */
   function verifyCheckpointWith(cp, chainId, set) {
     var h = cp.header, c = cp.certificate;
@@ -1026,8 +1034,7 @@
     var quorum = (total * 2n) / 3n + 1n;
     if (power < quorum) fail('quorum not reached: ' + power + ' of ' + quorum + ' voting power required');
     // The vote body (cert.rs VoteBody): chain id, epoch, view, kind, block.
-    var body = new Writer().raw(chainId).u64(c.epoch).u64(c.view).u32(c.kind).raw(c.block).done();
-    var msg = concat([utf8(TAG.VOTE_SIGN), Uint8Array.of(0), body]);
+    var msg = voteSigningBytes(chainId, c);
     for (var i = 0; i < c.signatures.length; i++) {
       var s = c.signatures[i], v = set.validators[s.index];
       if (!ed25519Verify(v.consensus_key, msg, s.signature)) fail('signature of validator ' + s.index + ' (' + v.name + ') is invalid');
@@ -1092,20 +1099,20 @@
   function bitLength(v) { var n = 0; while (v > 0n) { v >>= 1n; n++; } return n; }
   function popcount(v) { var n = 0; while (v > 0n) { n += Number(v & 1n); v >>= 1n; } return n; }
 
-  /** merkle.rs `verify_inclusion` in the ed25519-blake3 suite. */
+  /** merkle.rs `verify_inclusion` in the ed25519-blake3 suite; the messages are the kernel's (ProofError). */
   function verifyInclusion(index, size, leaf, proof, root) {
     if (size > TREE_SIZE_MAX) fail('tree size ' + size + ' exceeds the limit of ' + TREE_SIZE_MAX);
     if (proof.length > LIMITS.PROOF_HASHES_MAX) fail('proof has ' + proof.length + ' hashes, more than the limit of ' + LIMITS.PROOF_HASHES_MAX);
     if (index >= size) fail('leaf index ' + index + ' is out of range: a tree of size ' + size + ' has indices 0..' + size);
     var inner = bitLength(index ^ (size - 1n));
     var border = popcount(index >> BigInt(inner));
-    if (proof.length !== inner + border) fail('proof has ' + proof.length + ' hashes, but an inclusion proof (index ' + index + ', size ' + size + ') needs exactly ' + (inner + border));
+    if (proof.length !== inner + border) fail('proof has ' + proof.length + ' hashes, but a inclusion (index ' + index + ', size ' + size + ') proof needs exactly ' + (inner + border));
     var seed = leaf;
     for (var i = 0; i < inner; i++) {
       seed = ((index >> BigInt(i)) & 1n) === 0n ? nodeHash(seed, proof[i]) : nodeHash(proof[i], seed);
     }
     for (var j = inner; j < proof.length; j++) seed = nodeHash(proof[j], seed);
-    if (!bytesEqual(seed, root)) fail('root computed from the proof is ' + toHex(seed) + ', expected ' + toHex(root));
+    if (!bytesEqual(seed, root)) fail('root: root computed from the proof is ' + toHex(seed) + ', expected ' + toHex(root));
   }
 
   // ------------------------------------------------------------------ the genesis file
@@ -2228,6 +2235,228 @@
     }
   }
 
+  // ------------------------------------------------------------------ Merkle consistency and roots (merkle.rs)
+
+  /**
+   * merkle.rs `verify_consistency_with` in the ed25519-blake3 suite (RFC 9162 2.1.4.2):
+   * the tree of `size2` leaves with root `root2` extends the tree of `size1` leaves with
+   * root `root1`. Sizes are BigInts, hashes 32-byte arrays. Throws a Fail with the
+   * kernel's message (ProofError's Display) on each refusal, in the kernel's order.
+   */
+  function verifyConsistency(size1, size2, proof, root1, root2) {
+    if (size1 > TREE_SIZE_MAX) fail('tree size ' + size1 + ' exceeds the limit of ' + TREE_SIZE_MAX);
+    if (size2 > TREE_SIZE_MAX) fail('tree size ' + size2 + ' exceeds the limit of ' + TREE_SIZE_MAX);
+    if (proof.length > LIMITS.PROOF_HASHES_MAX) fail('proof has ' + proof.length + ' hashes, more than the limit of ' + LIMITS.PROOF_HASHES_MAX);
+    if (size1 > size2) fail('old size ' + size1 + ' is larger than new size ' + size2);
+    if (size1 === 0n) fail('consistency proof from size 0: rejected (an empty tree commits to nothing)');
+    if (size1 === size2) {
+      if (proof.length !== 0) fail('sizes are equal (' + size1 + '): the proof must be empty, found ' + proof.length + ' hashes');
+      if (!bytesEqual(root1, root2)) fail('sizes are equal (' + size1 + ') but the roots differ');
+      return;
+    }
+    // The shape of the inclusion proof of leaf size1 - 1 in the new tree; the lowest
+    // `shift` levels of it are inside the old tree's rightmost perfect subtree.
+    var last = size1 - 1n;
+    var inner = bitLength(last ^ (size2 - 1n));
+    var border = popcount(last >> BigInt(inner));
+    var shift = 0;
+    while (((size1 >> BigInt(shift)) & 1n) === 0n) shift++;
+    inner -= shift;
+    // If size1 is a power of two, its root is a node of the new tree: the proof omits it.
+    var seed, start;
+    if (size1 === (1n << BigInt(shift))) {
+      seed = root1; start = 0;
+    } else {
+      seed = proof.length > 0 ? proof[0] : ZERO32; start = 1;
+    }
+    var need = start + inner + border;
+    if (proof.length !== need) fail('proof has ' + proof.length + ' hashes, but a consistency (size ' + size1 + ' to ' + size2 + ') proof needs exactly ' + need);
+    var rest = proof.slice(start);
+    var mask = last >> BigInt(shift);
+    // The old root: only the left siblings (where the path goes right) are in the old tree.
+    var old = seed, i;
+    for (i = 0; i < inner; i++) if (((mask >> BigInt(i)) & 1n) === 1n) old = nodeHash(rest[i], old);
+    for (i = inner; i < rest.length; i++) old = nodeHash(rest[i], old);
+    if (!bytesEqual(old, root1)) fail('old root: root computed from the proof is ' + toHex(old) + ', expected ' + toHex(root1));
+    // The new root: every sibling.
+    var now = seed;
+    for (i = 0; i < inner; i++) now = ((mask >> BigInt(i)) & 1n) === 0n ? nodeHash(now, rest[i]) : nodeHash(rest[i], now);
+    for (i = inner; i < rest.length; i++) now = nodeHash(rest[i], now);
+    if (!bytesEqual(now, root2)) fail('new root: root computed from the proof is ' + toHex(now) + ', expected ' + toHex(root2));
+  }
+
+  /** merkle.rs `root_with`: the Merkle tree hash (MTH) of a list of leaf hashes. */
+  function merkleRoot(leafHashes) {
+    if (leafHashes.length === 0) return noble.blake3(new Uint8Array(0), { key: derivedKey(TAG.LOG_NODE) }); // empty_root
+    if (leafHashes.length === 1) return leafHashes[0];
+    var k = 1;
+    while (k * 2 < leafHashes.length) k *= 2; // the largest power of two below the size
+    return nodeHash(merkleRoot(leafHashes.slice(0, k)), merkleRoot(leafHashes.slice(k)));
+  }
+
+  // ------------------------------------------------------------------ canonical structures, for test vectors
+  //
+  // tests/vectors/encoding.json gives each kernel structure's canonical encoding, its serde
+  // JSON and its hashes. `decodeStructure` decodes the encodings this verifier reads and
+  // returns a JSON view of what it decoded (digests and keys as hex, integers as numbers,
+  // the fields a reader can compare with the vector's JSON) and the hashes the kernel
+  // names for that structure, each computed here from the bytes: {tag, hex}.
+
+  /** tx.rs `Transaction`: body {chain id, signer, seq, record}, signature; validated as the record. */
+  function decodeTransaction(bytes) {
+    var t = decodeCanonical('transaction', LIMITS.TX_BYTES_MAX, bytes, function (r) {
+      var chainId = digestOf(r), signer = keyOf(r), seq = r.u64();
+      var rec = record(r);
+      var bodyEnd = r.pos;
+      return { chainId: chainId, signer: signer, seq: seq, record: rec, signature: r.bytes(64), bodyBytes: bytes.slice(0, bodyEnd) };
+    });
+    try {
+      t.record.check();
+    } catch (err) {
+      if (err instanceof Fail) fail('invalid transaction: ' + err.message + ' (in record.' + t.record.kind + ')');
+      throw err;
+    }
+    return t;
+  }
+
+  function headerView(h) {
+    return {
+      chain_id: toHex(h.chain_id), epoch: num(h.epoch), height: num(h.height), view: num(h.view), parent: toHex(h.parent),
+      proposer: h.proposer, time: num(h.time), txs_hash: toHex(h.txs_hash), tx_count: h.tx_count, log_size: num(h.log_size),
+      log_root: toHex(h.log_root), state_root: toHex(h.state_root), validator_set: toHex(h.validator_set),
+      next_validator_set: toHex(h.next_validator_set)
+    };
+  }
+  function certificateView(c) {
+    return {
+      kind: VOTE_KINDS[c.kind], epoch: num(c.epoch), view: num(c.view), block: toHex(c.block),
+      signatures: c.signatures.map(function (s) { return { index: s.index, signature: toHex(s.signature) }; })
+    };
+  }
+  function validatorSetView(s) {
+    return {
+      epoch: num(s.epoch), start_height: num(s.start_height),
+      validators: s.validators.map(function (v) {
+        return { name: v.name, agency: v.agency, consensus_key: toHex(v.consensus_key), network_key: toHex(v.network_key), power: num(v.power) };
+      })
+    };
+  }
+  function txView(t) {
+    return {
+      body: { chain_id: toHex(t.chainId), signer: toHex(t.signer), seq: num(t.seq), record: { kind: t.record.kind } },
+      signature: toHex(t.signature),
+      // The member's signature on the body (TX_SIGN), under the kernel's rule.
+      signature_valid: ed25519Verify(t.signer, signingBytes(TAG.TX_SIGN, t.bodyBytes), t.signature)
+    };
+  }
+  function hashOf(tag, digest) { return { tag: tag, hex: toHex(digest) }; }
+  /** Fails unless re-encoding what was decoded gives the same bytes. */
+  function sameEncoding(name, again, bytes) {
+    if (!bytesEqual(again, bytes)) fail(name + ' re-encodes to other bytes: ' + toHex(again));
+  }
+
+  /**
+   * Decode `bytes` as the kernel structure `type` (`Canonical::NAME`) as this verifier
+   * decodes it (with the type's validation) and return {value, hashes}; throws a Fail.
+   * The genesis is not decoded from bytes here (the verifier reads genesis.json): use
+   * `genesisStructure`.
+   */
+  function decodeStructure(type, bytes) {
+    var v;
+    switch (type) {
+      case 'transaction':
+        v = decodeTransaction(bytes);
+        return { value: txView(v), hashes: { tx_hash: hashOf(TAG.TX_HASH, tagHash(TAG.TX_HASH, bytes)) } };
+      case 'log entry':
+        v = decodeLogEntry(bytes);
+        var tx = txView({ chainId: v.chainId, signer: v.signer, seq: v.seq, record: v.record, signature: v.signature, bodyBytes: v.bodyBytes });
+        return {
+          value: {
+            height: num(v.height), time: num(v.time), tx: tx,
+            outcome: v.outcome === 'applied' ? { status: 'applied' } : { status: 'rejected', reason: v.reason }
+          },
+          hashes: {
+            // The log's Merkle leaf (keyed BLAKE3), not the tag's derive-key hash.
+            leaf_hash: hashOf(TAG.LOG_LEAF, leafHash(bytes)),
+            tx_hash: hashOf(TAG.TX_HASH, tagHash(TAG.TX_HASH, v.txBytes))
+          }
+        };
+      case 'block header':
+        v = decodeCanonical('block header', LIMITS.BLOCK_HEADER_ENCODING_BYTES_MAX, bytes, header);
+        checkHeader(v);
+        sameEncoding('block header', encodeHeader(v), bytes);
+        return {
+          value: headerView(v),
+          // txs_hash is a field of the header (the hash of the block's transactions, which
+          // the header does not carry).
+          hashes: { block_hash: hashOf(TAG.BLOCK_HASH, headerHash(v)), txs_hash: hashOf(TAG.BLOCK_TXS_HASH, v.txs_hash) }
+        };
+      case 'certificate':
+        v = decodeCanonical('certificate', LIMITS.CERTIFICATE_ENCODING_BYTES_MAX, bytes, certificate);
+        checkCertificate(v);
+        // The block a certificate certifies is a field of it.
+        return { value: certificateView(v), hashes: { block_hash: hashOf(TAG.BLOCK_HASH, v.block) } };
+      case 'checkpoint':
+        v = decodeCheckpoint(bytes);
+        return {
+          value: { header: headerView(v.header), certificate: certificateView(v.certificate) },
+          hashes: { block_hash: hashOf(TAG.BLOCK_HASH, headerHash(v.header)) }
+        };
+      case 'epoch link':
+        v = decodeEpochLink(bytes);
+        return {
+          value: {
+            header: headerView(v.header), certificate: certificateView(v.certificate),
+            next: validatorSetView(v.next), suffix: v.suffix.map(headerView)
+          },
+          hashes: {
+            block_hash: hashOf(TAG.BLOCK_HASH, headerHash(v.header)),
+            next_validator_set_hash: hashOf(TAG.VALIDATOR_SET_HASH, setHash(v.next))
+          }
+        };
+      case 'validator set':
+        v = decodeCanonical('validator set', LIMITS.VALIDATOR_SET_ENCODING_BYTES_MAX, bytes, validatorSet);
+        try { checkValidatorSet(v); } catch (err) {
+          if (err instanceof Fail) fail('invalid validator set: ' + err.message);
+          throw err;
+        }
+        sameEncoding('validator set', writeValidatorSet(new Writer(), v).done(), bytes);
+        return { value: validatorSetView(v), hashes: { validator_set_hash: hashOf(TAG.VALIDATOR_SET_HASH, setHash(v)) } };
+      default:
+        fail('cannot decode a ' + JSON.stringify(type) + ' here');
+    }
+  }
+
+  /** A genesis from its JSON text: {bytes (its canonical encoding, hex), hashes}; throws a Fail. */
+  function genesisStructure(text) {
+    var p = parseGenesis(text);
+    if (!p.chainId) fail('the genesis is of the ' + p.suite + ' suite');
+    return {
+      hex: toHex(p.bytes),
+      value: { chain_name: p.genesis.chain_name, validators: validatorSetView(p.genesis.validators) },
+      hashes: {
+        chain_id: hashOf(TAG.GENESIS_HASH, p.chainId),
+        validator_set_hash: hashOf(TAG.VALIDATOR_SET_HASH, setHash(p.genesis.validators))
+      }
+    };
+  }
+
+  /** A public function's error: the Fail's message, or a thrown error's. */
+  function messageOf(err) { return err && err.message ? String(err.message) : String(err); }
+  /** Hex to bytes for the public functions (lower-case hex, as the vectors spell it). */
+  function bytesOf(field, v) { return v instanceof Uint8Array ? v : hexLower(field, v, 'argument'); }
+  /** A 32-byte hash given as hex or bytes, as merkle.rs `digest_of` requires. */
+  function hash32(field, v) {
+    var b = bytesOf(field, v);
+    if (b.length !== 32) fail(field + ': expected a 32-byte hash, found ' + b.length + ' bytes');
+    return b;
+  }
+  function sizeOf(field, v) {
+    if (typeof v === 'bigint' && v >= 0n) return v;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+    fail(field + ': expected a non-negative integer');
+  }
+
   /**
    * The first key that appears twice in one object of a proof file's JSON text, or null
    * (also null when the text is not JSON: the caller's JSON.parse reports that). Receipts
@@ -2273,6 +2502,65 @@
     },
     parseGenesis: parseGenesisPublic,
     duplicateKey: duplicateKey,
+    // The building blocks on their own, for test vectors (tests/vectors/) and readers.
+    // None of them throws: each returns {ok: true, ...} or {ok: false, error}. Bytes are
+    // given as Uint8Array or lower-case hex; results are hex.
+    /** `Tag::hash`: BLAKE3 derive-key mode, the tag as context. */
+    tagHash: function (tag, bytes) {
+      try { return { ok: true, hex: toHex(tagHash(String(tag), bytesOf('bytes', bytes))) }; } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** `Tag::signing_bytes`: tag || 0x00 || body. */
+    signingBytes: function (tag, body) {
+      try { return { ok: true, hex: toHex(signingBytes(String(tag), bytesOf('body', body))) }; } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** The bytes each validator's vote for a certificate (canonical bytes) signs, on the chain `chainId`. */
+    voteSigningBytes: function (chainId, certificateBytes) {
+      try {
+        var c = decodeCanonical('certificate', LIMITS.CERTIFICATE_ENCODING_BYTES_MAX, bytesOf('certificate', certificateBytes), certificate);
+        return { ok: true, hex: toHex(voteSigningBytes(hash32('chain_id', chainId), c)) };
+      } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** decodeStructure: {ok, value, hashes} or {ok: false, error}. */
+    decode: function (type, bytes) {
+      try {
+        var d = decodeStructure(String(type), bytesOf('bytes', bytes));
+        return { ok: true, value: d.value, hashes: d.hashes };
+      } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** genesisStructure: {ok, hex, value, hashes} or {ok: false, error}. */
+    genesis: function (text) {
+      try {
+        var g = genesisStructure(text);
+        return { ok: true, hex: g.hex, value: g.value, hashes: g.hashes };
+      } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** The log's leaf hash of some data (merkle.rs `leaf_hash`). */
+    merkleLeafHash: function (data) {
+      try { return { ok: true, hex: toHex(leafHash(bytesOf('data', data))) }; } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** The root of the tree of these leaf hashes (merkle.rs `root_with`; the empty root for none). */
+    merkleRoot: function (leafHashes) {
+      try {
+        return { ok: true, hex: toHex(merkleRoot(leafHashes.map(function (h, i) { return hash32('leaf_hashes[' + i + ']', h); }))) };
+      } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** merkle.rs `verify_inclusion`: {ok: true} or {ok: false, error}. */
+    verifyInclusion: function (index, size, leafHash, proof, root) {
+      try {
+        verifyInclusion(sizeOf('index', index), sizeOf('size', size), hash32('leaf_hash', leafHash),
+          proof.map(function (h, i) { return hash32('proof[' + i + ']', h); }), hash32('root', root));
+        return { ok: true, error: null };
+      } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    /** merkle.rs `verify_consistency`: {ok: true} or {ok: false, error} (the kernel's message). */
+    verifyConsistency: function (size1, size2, proof, root1, root2) {
+      try {
+        verifyConsistency(sizeOf('size1', size1), sizeOf('size2', size2),
+          proof.map(function (h, i) { return hash32('proof[' + i + ']', h); }), hash32('root1', root1), hash32('root2', root2));
+        return { ok: true, error: null };
+      } catch (e) { return { ok: false, error: messageOf(e) }; }
+    },
+    TAG: TAG,
     // For tests and for readers who want to check one signature under the kernel's rule.
     ed25519Verify: function (key, message, sig) {
       try { return ed25519Verify(key, message, sig); } catch (e) { return false; }
