@@ -2015,18 +2015,13 @@
 
       // genesis: the file, its checks, its chain id.
       current = 'genesis';
-      var g = parseGenesis(genesisText);
-      if (!g.chainId) {
-        steps.push({ id: 'genesis', ok: false, detail: 'This chain uses the ' + g.suite + ' crypto suite, which this page cannot check (no SM2/SM3 here): use `chancery verify` instead.' });
+      var gs = genesisStep(genesisText, options);
+      if (gs.unsupported) {
+        steps.push({ id: 'genesis', ok: false, detail: gs.unsupported });
         return verdict('unsupported', 'genesis');
       }
-      var chainHex = toHex(g.chainId);
-      if (options.chain !== undefined && options.chain !== null) {
-        if (typeof options.chain !== 'string' || !/^[0-9a-f]{64}$/.test(options.chain)) fail('the pinned chain id is not 64 lower-case hex digits');
-        if (options.chain !== chainHex) fail('the genesis is chain ' + chainHex + ', expected the pinned chain ' + options.chain);
-      }
-      done('genesis', 'Genesis ' + JSON.stringify(g.genesis.chain_name) + ' is valid; chain id ' + chainHex +
-        (options.chain ? ' (as pinned)' : '') + '; ' + g.genesis.validators.validators.length + ' validators in epoch ' + g.genesis.validators.epoch + '.');
+      var g = gs.g, chainHex = gs.chainHex;
+      done('genesis', gs.detail);
 
       // entry: the log entry and its transaction.
       current = 'entry';
@@ -2148,18 +2143,13 @@
 
       // genesis: as for receipts.
       current = 'genesis';
-      var g = parseGenesis(genesisText);
-      if (!g.chainId) {
-        steps.push({ id: 'genesis', ok: false, detail: 'This chain uses the ' + g.suite + ' crypto suite, which this page cannot check (no SM2/SM3 here): use `chancery verify` instead.' });
+      var gs = genesisStep(genesisText, options);
+      if (gs.unsupported) {
+        steps.push({ id: 'genesis', ok: false, detail: gs.unsupported });
         return verdict('unsupported', 'genesis');
       }
-      var chainHex = toHex(g.chainId);
-      if (options.chain !== undefined && options.chain !== null) {
-        if (typeof options.chain !== 'string' || !/^[0-9a-f]{64}$/.test(options.chain)) fail('the pinned chain id is not 64 lower-case hex digits');
-        if (options.chain !== chainHex) fail('the genesis is chain ' + chainHex + ', expected the pinned chain ' + options.chain);
-      }
-      done('genesis', 'Genesis ' + JSON.stringify(g.genesis.chain_name) + ' is valid; chain id ' + chainHex +
-        (options.chain ? ' (as pinned)' : '') + '; ' + g.genesis.validators.validators.length + ' validators in epoch ' + g.genesis.validators.epoch + '.');
+      var g = gs.g, chainHex = gs.chainHex;
+      done('genesis', gs.detail);
 
       // checkpoint: the epoch chain, then the finalization certificate; the fields repeated
       // for readers must be the checkpoint's.
@@ -2481,6 +2471,30 @@
       }
     })(tree);
     return found;
+  }
+
+  /**
+   * Step `genesis` of both checks (receipts and state bundles): the file read and checked,
+   * its chain id, and the pinned chain id if the caller gave one (`options.chain`).
+   * Returns {unsupported: detail} for an sm2-sm3 genesis, else {g, chainHex, detail};
+   * throws a Fail.
+   */
+  function genesisStep(genesisText, options) {
+    var g = parseGenesis(genesisText);
+    if (!g.chainId) {
+      return { unsupported: 'This chain uses the ' + g.suite + ' crypto suite, which this page cannot check (no SM2/SM3 here): use `chancery verify` instead.' };
+    }
+    var chainHex = toHex(g.chainId);
+    if (options.chain !== undefined && options.chain !== null) {
+      if (typeof options.chain !== 'string' || !/^[0-9a-f]{64}$/.test(options.chain)) fail('the pinned chain id is not 64 lower-case hex digits');
+      if (options.chain !== chainHex) fail('the genesis is chain ' + chainHex + ', expected the pinned chain ' + options.chain);
+    }
+    return {
+      g: g,
+      chainHex: chainHex,
+      detail: 'Genesis ' + JSON.stringify(g.genesis.chain_name) + ' is valid; chain id ' + chainHex +
+        (options.chain ? ' (as pinned)' : '') + '; ' + g.genesis.validators.validators.length + ' validators in epoch ' + g.genesis.validators.epoch + '.'
+    };
   }
 
   /** Parse genesis text for callers: {suite, chain_id?, chain_name?, validators?} or throws Error. */
