@@ -4,9 +4,10 @@
 // file://, with the libraries, the verifier and the receipts inline as on the /verify page.
 //
 //   source tests/env.sh
-//   CHANCERY_VERIFY_BENCH_DIR=/tmp/verify-bench \
+//   DIR=$(mktemp -d)   # any empty folder
+//   CHANCERY_VERIFY_BENCH_DIR=$DIR \
 //     cargo test -p chancery-explorer --test verify_js write_bench_receipts -- --ignored
-//   node node/explorer/assets/verify/bench-browser.js /tmp/verify-bench [ITERATIONS]
+//   node node/explorer/assets/verify/bench-browser.js $DIR [ITERATIONS]
 //
 // Same receipts and output as bench.js (4 and 31 validators, and a v2 receipt of the 31
 // with 2 epoch links); the page is written to DIR/bench.html.

@@ -5,9 +5,10 @@
 // The input files are written by an ignored test of the kernel's side:
 //
 //   source tests/env.sh
-//   CHANCERY_VERIFY_BENCH_DIR=/tmp/verify-bench \
+//   DIR=$(mktemp -d)   # any empty folder
+//   CHANCERY_VERIFY_BENCH_DIR=$DIR \
 //     cargo test -p chancery-explorer --test verify_js write_bench_receipts -- --ignored
-//   node node/explorer/assets/verify/bench.js /tmp/verify-bench [ITERATIONS]
+//   node node/explorer/assets/verify/bench.js $DIR [ITERATIONS]
 //
 // For 4 and 31 validators of equal power (3 and 21 signatures in the certificate) and a
 // v2 receipt of the 31 with 2 epoch links (63 signatures), it prints the median, the
