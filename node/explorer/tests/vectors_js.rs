@@ -26,9 +26,7 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 
 /// The files the generator writes; any other `.json` file in tests/vectors/ fails the test
 /// (it would go unchecked here).
@@ -40,59 +38,10 @@ const FILES: [&str; 5] = [
     "state_proofs.json",
 ];
 
+mod jsdiff;
+
 fn root() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).to_path_buf()
-}
-
-fn node_or_skip(test: &str) -> bool {
-    match Command::new("node").arg("--version").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP: node not found ({test} needs Node.js to run the in-browser verifier)"
-            );
-            false
-        }
-    }
-}
-
-/// One `node verify-cli.js --batch` over `lines`; one answer per line.
-fn run_batch(lines: &[Value]) -> Vec<Value> {
-    let cli = root().join("node/explorer/assets/verify/verify-cli.js");
-    let mut child = Command::new("node")
-        .arg(&cli)
-        .arg("--batch")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node starts");
-    let mut input = String::new();
-    for l in lines {
-        input.push_str(&l.to_string());
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().expect("stdin piped");
-    // Written from another thread: node answers while it reads.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().expect("node runs");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("stdin written");
-    assert!(
-        out.status.success(),
-        "verify-cli.js --batch failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answers: Vec<Value> = String::from_utf8(out.stdout)
-        .expect("UTF-8 answers")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each answer is JSON"))
-        .collect();
-    assert_eq!(answers.len(), lines.len(), "one answer per input line");
-    answers
+    jsdiff::workspace_dir()
 }
 
 fn read(name: &str) -> Value {
@@ -386,7 +335,8 @@ fn tampered(check: &Check) -> Check {
 
 #[test]
 fn every_vector_gets_the_kernels_verdict_from_the_js_verifier() {
-    if !node_or_skip("every_vector_gets_the_kernels_verdict_from_the_js_verifier") {
+    if jsdiff::node_or_skip("every_vector_gets_the_kernels_verdict_from_the_js_verifier").is_none()
+    {
         return;
     }
     // Every file of tests/vectors/ is one this test reads.
@@ -560,7 +510,7 @@ fn every_vector_gets_the_kernels_verdict_from_the_js_verifier() {
         }
     }
 
-    let answers = run_batch(&lines);
+    let answers = jsdiff::run_batch(&lines);
     let mut problems = Vec::new();
     for (c, j) in checks.iter().zip(&answers) {
         if let Some(p) = disagreement(c, j) {
